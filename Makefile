@@ -1,0 +1,43 @@
+# Weixi — everything a fresh machine needs is installed from here.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test bench postgres install demo clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The Debian PostgreSQL server, for the ledger suite's PostgreSQL run (root on Debian).
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
+	  else echo "PostgreSQL server not installed and cannot apt-get it here; PostgreSQL tests will be skipped"; fi; \
+	fi
+
+# Demo: a fresh embedded database, the example plan, posted example events and a simulation.
+run: $(STAMP)
+	rm -f var/demo.db var/demo.db-wal var/demo.db-shm
+	mkdir -p var
+	WEIXI_DB=var/demo.db $(BIN)/weixi init
+	WEIXI_DB=var/demo.db $(BIN)/weixi plan apply plans/examples/telecom-points.yaml
+	WEIXI_DB=var/demo.db $(BIN)/weixi events post examples/telecom-events.csv
+	WEIXI_DB=var/demo.db $(BIN)/weixi verify
+	$(BIN)/weixi simulate --plan plans/examples/telecom-points.yaml --events examples/telecom-events.csv --as-of 2026-12-31
+
+test: $(STAMP) postgres
+	WEIXI_REQUIRE_PG=$${CI:+1} scripts/with-postgres.sh $(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

@@ -1,0 +1,12 @@
+"""Command-line entry point: ``weixi``. Thin adapters over the service layer."""
+
+from __future__ import annotations
+
+from weixi.cli.app import app
+
+# Each module registers its commands on ``app`` when imported.
+from weixi.cli import plan as _plan  # noqa: F401,E402
+
+
+def main() -> None:
+    app()
