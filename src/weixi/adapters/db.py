@@ -1,0 +1,67 @@
+"""Database engines: an embedded SQLite file by default (``./weixi.db`` or ``WEIXI_DB``), PostgreSQL by URL.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` and a busy timeout; every write transaction starts
+with ``BEGIN IMMEDIATE`` so that the one writer is decided before anything is read.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import StaticPool
+
+DEFAULT_DB = "weixi.db"
+BUSY_TIMEOUT_MS = 60_000
+
+sqlite3.register_adapter(date, date.isoformat)
+sqlite3.register_adapter(datetime, datetime.isoformat)
+
+
+def database_url(db: str | None = None) -> str:
+    value = db or os.environ.get("WEIXI_DB") or DEFAULT_DB
+    if value == ":memory:":
+        return "sqlite://"
+    if "://" in value:
+        return value.replace("postgresql://", "postgresql+psycopg://", 1) if value.startswith("postgresql://") else value
+    return "sqlite:///" + str(Path(value).expanduser())
+
+
+def make_engine(db: str | None = None) -> Engine:
+    url = database_url(db)
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_engine(url: str) -> Engine:
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    kwargs = {"poolclass": StaticPool} if memory else {}
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        if conn.get_execution_options().get("readonly"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

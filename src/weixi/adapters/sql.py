@@ -1,0 +1,58 @@
+"""Small helpers to run the same hand-written SQL on SQLite and PostgreSQL through the DBAPI.
+
+Bulk paths use the driver's ``executemany`` with tuples (no ORM objects, no per-row SQLAlchemy work).
+SQL is written with ``?`` placeholders and ``{in}`` for an id list.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import Connection
+
+CHUNK = 900
+
+
+def is_pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _native(conn: Connection, sql: str) -> str:
+    return sql.replace("?", "%s") if is_pg(conn) else sql
+
+
+def execute(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    result = conn.exec_driver_sql(_native(conn, sql), tuple(params))
+    return [tuple(r) for r in result.fetchall()] if result.returns_rows else []
+
+
+def executemany(conn: Connection, sql: str, rows: list[tuple]) -> None:
+    if rows:
+        conn.exec_driver_sql(_native(conn, sql), rows)
+
+
+def select_in(conn: Connection, sql: str, ids: Iterable[Any], params: Sequence[Any] = ()) -> list[tuple]:
+    """Run ``sql`` whose ``{in}`` stands for ``column IN (ids)``; extra ``params`` come after the ids."""
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return []
+    if is_pg(conn):
+        return execute(conn, sql.replace("{in}", "= ANY(?)"), [ids, *params])
+    out: list[tuple] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        out.extend(execute(conn, sql.replace("{in}", f"IN ({','.join('?' * len(chunk))})"), [*chunk, *params]))
+    return out
+
+
+def as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    return date.fromisoformat(str(value)[:10])
+
+
+def as_bool(value: Any) -> bool:
+    return bool(value) if not isinstance(value, str) else value.lower() in ("1", "t", "true")

@@ -1,0 +1,482 @@
+"""The ledger's rules, applied to one event at a time, in memory.
+
+A :class:`Book` is loaded by the service layer with the state the events of a batch need (members,
+counters, lots, source events, referrals, reward stock), applies events one by one and collects the
+changes to write. It does no I/O. Every event is checked completely before anything is changed, so
+a rejected event leaves no trace.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from weixi.ledger import earning
+from weixi.ledger.events import Event
+from weixi.ledger.expiry import expires_on
+from weixi.ledger.lots import Lot, plan_consumption, usable_points
+from weixi.ledger.state import MemberState, Referral, RewardStock, SourceEvent, period_key
+from weixi.plans.model import Plan, ReferralRule, ReversalPolicy, Reward, RewardType
+
+ACTIONS = ("survey", "review", "share", "activity")
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Entry:
+    """One immutable journal line: ``points`` change the member's balance and, with ``lot_id``, that lot."""
+
+    member_id: str
+    kind: str  # earn, redeem, cancel, expire, reverse, clawback, deficit, debt, settle, adjust
+    points: int
+    day: date
+    event_id: str | None = None
+    lot_id: str | None = None
+    rule_id: str | None = None
+    note: str = ""
+    debt_delta: int = 0
+
+
+@dataclass
+class Redemption:
+    id: str
+    member_id: str
+    reward_id: str
+    qty: int
+    points: int
+    day: date
+    details: dict
+    request_id: str | None = None
+    status: str = "fulfilled"
+
+
+@dataclass
+class Changes:
+    events: list[Event] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    new_lots: list[Lot] = field(default_factory=list)
+    touched_lots: dict[str, Lot] = field(default_factory=dict)
+    counters: dict[tuple[str, str, str], int] = field(default_factory=dict)  # deltas
+    redemptions: list[Redemption] = field(default_factory=list)
+    coupons: list[tuple[str, str, str, str]] = field(default_factory=list)  # code, reward, member, redemption
+
+
+@dataclass
+class BookState:
+    members: dict[str, MemberState] = field(default_factory=dict)
+    counters: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    lots: dict[str, list[Lot]] = field(default_factory=dict)  # only members whose lots were loaded
+    sources: dict[str, SourceEvent] = field(default_factory=dict)
+    referrals: dict[str, Referral] = field(default_factory=dict)  # by referee
+    stock: dict[str, RewardStock] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)  # event ids already posted
+
+
+class Book:
+    def __init__(self, plan: Plan, plan_version: int | None, state: BookState | None = None):
+        self.plan = plan
+        self.version = plan_version
+        self.s = state or BookState()
+        self.changes = Changes()
+        self.earned: dict[str, int] = {}  # points earned per event id in this book
+
+    # --- public -----------------------------------------------------------------------------
+
+    def post(self, ev: Event) -> str | None:
+        """Apply one event. Returns None when posted, ``"duplicate"``, or raises :class:`Rejected`."""
+        if ev.event_id in self.s.seen:
+            return "duplicate"
+        known = self.s.members.get(ev.member_id)
+        before = copy.copy(known) if known is not None else None
+        try:
+            member = self._member_for(ev)
+            handler = getattr(self, "_on_" + ("action" if ev.type in ACTIONS else ev.type))
+            handler(ev, member)
+        except Rejected:
+            if known is None:  # a member first seen in a rejected event is not created
+                self.s.members.pop(ev.member_id, None)
+                self.s.lots.pop(ev.member_id, None)
+            else:
+                self.s.members[ev.member_id] = before
+            raise
+        self.s.seen.add(ev.event_id)
+        self.changes.events.append(ev)
+        self.s.sources[ev.event_id] = SourceEvent(ev.event_id, ev.member_id, ev.type, ev.day, ev.amount_fen,
+                                                  self.earned.get(ev.event_id, 0))
+        return None
+
+    def cancel_redemption(self, redemption: Redemption, taken: list[tuple[str, int]], day: date, reason: str) -> None:
+        """Return a redemption's points to the very lots they came from, and its units to stock."""
+        member = self.s.members[redemption.member_id]
+        lots = {lot.id: lot for lot in self._lots(member.member_id)}
+        for lot_id, points in taken:
+            self._entry(member, Entry(member.member_id, "cancel", points, day, redemption.id, lot_id,
+                                      note=f"redemption {redemption.id} cancelled: {reason}"), lots[lot_id])
+        stock = self.s.stock.get(redemption.reward_id)
+        if stock is not None:
+            stock.issued -= redemption.qty
+            stock.dirty = True
+        self._count(member.member_id, "rw:" + redemption.reward_id, redemption.day, -redemption.qty,
+                    periods=("day", "month", "ever"))
+
+    # --- members ----------------------------------------------------------------------------
+
+    def _member_for(self, ev: Event) -> MemberState:
+        member = self.s.members.get(ev.member_id)
+        if self.plan.registration_required and ev.type != "signup" and (member is None or member.signed_up_on is None):
+            raise Rejected(f"member {ev.member_id} has not signed up: the plan requires registration first")
+        tier = ev.attrs.get("tier")
+        if tier is not None and self.plan.tiers and self.plan.tier(str(tier)) is None:
+            raise Rejected(f"attrs: unknown tier {tier!r}")
+        if member is None:
+            member = MemberState(ev.member_id, first_seen_on=ev.day, new=True)
+            self.s.members[ev.member_id] = member
+            self.s.lots.setdefault(ev.member_id, [])
+        if tier is not None and member.tier != str(tier):
+            member.tier = str(tier)
+            member.dirty = True
+        return member
+
+    def _lots(self, member_id: str) -> list[Lot]:
+        try:
+            return self.s.lots[member_id]
+        except KeyError:
+            raise RuntimeError(f"lots of member {member_id} were not loaded") from None
+
+    def _loaded_lots(self, member_id: str) -> list[Lot]:
+        """The member's lots if loaded; members whose lots are not loaded only earn in this batch and owe nothing."""
+        return self.s.lots.get(member_id, [])
+
+    def _counter(self, member_id: str, key: str, period: str) -> int:
+        return self.s.counters.get((member_id, key, period), 0)
+
+    def _count(self, member_id: str, key: str, day: date, delta: int, periods=("day", "month", "year", "ever")) -> None:
+        for period in periods:
+            k = (member_id, key, period_key(period, day))
+            self.s.counters[k] = self.s.counters.get(k, 0) + delta
+            self.changes.counters[k] = self.changes.counters.get(k, 0) + delta
+
+    def _count_use(self, member_id: str, rule, day: date) -> None:
+        periods = tuple(p for p, limit in (("day", rule.limit_per_day), ("month", rule.limit_per_month),
+                                           ("ever", rule.limit_ever)) if limit is not None)
+        if periods:
+            self._count(member_id, "n:" + rule.id, day, 1, periods=periods)
+
+    # --- journal ----------------------------------------------------------------------------
+
+    def _entry(self, member: MemberState, entry: Entry, lot: Lot | None = None) -> None:
+        entry.lot_id = lot.id if lot is not None else entry.lot_id
+        self.changes.entries.append(entry)
+        member.balance += entry.points
+        member.debt += entry.debt_delta
+        member.dirty = True
+        if lot is not None and entry.points:
+            lot.remaining += entry.points
+            if lot not in self.changes.new_lots:
+                self.changes.touched_lots[lot.id] = lot
+
+    def _new_lot(self, member: MemberState, lot_id: str, day: date, points: int, expiry: date | None = None) -> Lot:
+        lot = Lot(lot_id, member.member_id, day, expiry if expiry is not None else expires_on(self.plan.expiry, day),
+                  points, 0, self.version)
+        if member.member_id in self.s.lots:
+            self.s.lots[member.member_id].append(lot)
+        self.changes.new_lots.append(lot)
+        return lot
+
+    def _award(self, member: MemberState, event_id: str, day: date, contributions: list[earning.Contribution],
+               expiry: date | None = None) -> int:
+        total = sum(c.points for c in contributions)
+        if total <= 0:
+            return 0
+        lot = self._new_lot(member, event_id, day, total, expiry)
+        self.earned[event_id] = self.earned.get(event_id, 0) + total
+        for c in contributions:
+            if c.points:
+                self._entry(member, Entry(member.member_id, "earn", c.points, day, event_id, rule_id=c.rule_id,
+                                          note=c.note), lot)
+        for cap in self.plan.caps:
+            covered = sum(c.points for c in contributions if not cap.rules or c.rule_id in cap.rules or c.base_rule in cap.rules)
+            if covered:
+                self._count(member.member_id, "cap:" + cap.id, day, covered, periods=(cap.period.value,))
+        for c in contributions:
+            if c.base_rule is not None and c.points and self._is_campaign(c.rule_id):
+                self._count(member.member_id, "camp:" + c.rule_id, day, c.points, periods=("ever",))
+                self._count("*", "camp:" + c.rule_id, day, c.points, periods=("ever",))
+        self._settle(member, lot, day, event_id)
+        return total
+
+    def _is_campaign(self, rule_id: str) -> bool:
+        return any(m.id == rule_id and m.kind == "campaign" for m in self.plan.multipliers())
+
+    def _settle(self, member: MemberState, lot: Lot, day: date, event_id: str) -> None:
+        """New points first fill a negative balance (policy ``negative``) or repay a debt (policy ``debt``)."""
+        deficit = next((l for l in self._loaded_lots(member.member_id) if l.deficit and l.remaining < 0), None)
+        if deficit is not None and lot.remaining > 0:
+            x = min(lot.remaining, -deficit.remaining)
+            self._entry(member, Entry(member.member_id, "settle", -x, day, event_id, note=f"fills negative balance"), lot)
+            self._entry(member, Entry(member.member_id, "settle", x, day, event_id, note=f"filled from lot {lot.id}"), deficit)
+        if member.debt > 0 and lot.remaining > 0:
+            x = min(lot.remaining, member.debt)
+            self._entry(member, Entry(member.member_id, "debt_repay", -x, day, event_id, debt_delta=-x,
+                                      note="repays points debt"), lot)
+
+    # --- earning events ---------------------------------------------------------------------
+
+    def _earn(self, ev: Event, member: MemberState) -> None:
+        counter = self._counter
+        base: list[tuple] = []
+        for rule in earning.applicable_rules(self.plan, ev):
+            if earning.rule_limit_hit(rule, member.member_id, ev.day, counter):
+                continue
+            points, note = earning.base_points(rule, ev, member)
+            if points > 0:
+                base.append((rule, earning.Contribution(rule.id, points, note)))
+        extras = earning.multiplier_extras(self.plan, ev, member, base, counter) if base else []
+        contributions = earning.apply_caps(self.plan, member.member_id, ev.day, [c for _, c in base] + extras, counter)
+        for rule, _ in base:
+            self._count_use(member.member_id, rule, ev.day)
+        self._award(member, ev.event_id, ev.day, contributions)
+
+    def _on_bill(self, ev: Event, member: MemberState) -> None:
+        self._earn(ev, member)
+        self._paid(member, ev.day)
+
+    _on_recharge = _on_bill
+
+    def _paid(self, member: MemberState, day: date) -> None:
+        if member.first_spend_on is None:
+            member.first_spend_on = day
+        member.paid = True
+        member.dirty = True
+        self._check_referral(member, day)
+
+    def _on_checkin(self, ev: Event, member: MemberState) -> None:
+        last = member.last_checkin_on
+        if last is not None and ev.day <= last:
+            raise Rejected(f"already checked in on {last}" if ev.day == last else
+                           f"check-in on {ev.day} is before the member's last check-in on {last}")
+        member.streak = member.streak + 1 if last == ev.day - timedelta(days=1) else 1
+        member.last_checkin_on = ev.day
+        member.dirty = True
+        self._earn(ev, member)
+
+    def _on_action(self, ev: Event, member: MemberState) -> None:
+        self._earn(ev, member)
+
+    def _on_signup(self, ev: Event, member: MemberState) -> None:
+        if member.signed_up_on is not None:
+            raise Rejected(f"member {member.member_id} already signed up on {member.signed_up_on}")
+        member.signed_up_on = ev.day
+        member.dirty = True
+        self._earn(ev, member)
+        self._check_referral(member, ev.day)
+
+    def _on_birthday(self, ev: Event, member: MemberState) -> None:
+        if self._counter(member.member_id, "birthday", period_key("year", ev.day)):
+            raise Rejected(f"birthday bonus already given in {ev.day.year}")
+        self._count(member.member_id, "birthday", ev.day, 1, periods=("year",))
+        self._earn(ev, member)
+
+    # --- referrals ----------------------------------------------------------------------------
+
+    def _on_referral(self, ev: Event, member: MemberState) -> None:
+        referee = ev.ref
+        existing = self.s.referrals.get(referee)
+        if existing is not None:
+            raise Rejected(f"ref: {referee} was already referred by {existing.referrer_id} (event {existing.event_id})")
+        rule = next((r for r in self.plan.earning if isinstance(r, ReferralRule) and r.window.contains(ev.day)), None)
+        if rule is None:
+            raise Rejected(f"no referral rule of the plan is open on {ev.day}")
+        referral = Referral(referee, member.member_id, ev.event_id, ev.day, rule.id, dirty=True)
+        self.s.referrals[referee] = referral
+        referee_state = self.s.members.get(referee)
+        if referee_state is not None:
+            self._check_referral(referee_state, ev.day)
+
+    def _check_referral(self, referee: MemberState, day: date) -> None:
+        referral = self.s.referrals.get(referee.member_id)
+        if referral is None or referral.awarded_on is not None:
+            return
+        rule = next(r for r in self.plan.earning if r.id == referral.rule_id)
+        if (rule.require_registration and referee.signed_up_on is None) or (rule.require_payment and not referee.paid):
+            return
+        referrer = self.s.members[referral.referrer_id]
+        referral.awarded_on = day
+        referral.dirty = True
+        if earning.rule_limit_hit(rule, referrer.member_id, day, self._counter):
+            return
+        contribution = earning.Contribution(rule.id, rule.points, f"referee {referee.member_id} registered and paid")
+        contributions = earning.apply_caps(self.plan, referrer.member_id, day, [contribution], self._counter)
+        self._count_use(referrer.member_id, rule, day)
+        self._award(referrer, referral.event_id, day, contributions)
+
+    # --- refunds and reversals ----------------------------------------------------------------
+
+    def _on_refund(self, ev: Event, member: MemberState) -> None:
+        src = self.s.sources.get(ev.ref)
+        if src is None:
+            raise Rejected(f"ref: refund of unknown event {ev.ref}")
+        if src.member_id != member.member_id:
+            raise Rejected(f"ref: event {ev.ref} belongs to member {src.member_id}, not {member.member_id}")
+        if src.type == "redeem":
+            raise Rejected(f"ref: {ev.ref} is a redemption: redemptions are cancelled, not refunded")
+        if src.type in ("refund", "adjust"):
+            raise Rejected(f"ref: {ev.ref} is a {src.type} event and cannot be refunded")
+        reversed_pts = self._counter(member.member_id, "reversed:" + src.event_id, "E")
+        refunded = self._counter(member.member_id, "refunded_fen:" + src.event_id, "E")
+        left = src.earned - reversed_pts
+        if ev.amount_fen is None or src.amount_fen is None:
+            if reversed_pts and left <= 0:
+                raise Rejected(f"ref: event {src.event_id} was already reversed")
+            points = left
+        else:
+            if refunded + ev.amount_fen > src.amount_fen:
+                raise Rejected(f"amount: refunds of {src.event_id} would total {Decimal(refunded + ev.amount_fen) / 100}"
+                               f" yuan, more than its {Decimal(src.amount_fen) / 100} yuan")
+            if refunded + ev.amount_fen == src.amount_fen:
+                points = left
+            else:
+                share = Decimal(src.earned * ev.amount_fen) / src.amount_fen
+                points = min(left, int(share.to_integral_value(rounding=ROUND_HALF_UP)))
+            self._count(member.member_id, "refunded_fen:" + src.event_id, ev.day, ev.amount_fen, periods=("ever",))
+        self._count(member.member_id, "reversed:" + src.event_id, ev.day, points, periods=("ever",))
+        if points > 0:
+            self.reverse_points(member, src.event_id, points, ev.day, ev.event_id)
+
+    def reverse_points(self, member: MemberState, lot_id: str, points: int, day: date, event_id: str) -> None:
+        lots = self._lots(member.member_id)
+        own = next((l for l in lots if l.id == lot_id), None)
+        take = min(own.remaining, points) if own is not None else 0
+        if take:
+            self._entry(member, Entry(member.member_id, "reverse", -take, day, event_id, rule_id=None,
+                                      note=f"reverses points earned by {lot_id}"), own)
+        short = points - take
+        if short <= 0:
+            return
+        policy = self.plan.reversal_policy
+        if policy is ReversalPolicy.CLAWBACK:
+            taken, rest = plan_consumption(lots, short, day, self.plan.consumption_order, exclude=lot_id)
+            for lot, n in taken:
+                self._entry(member, Entry(member.member_id, "clawback", -n, day, event_id,
+                                          note=f"{lot_id}'s points were already spent: clawed back from lot {lot.id}"), lot)
+            if rest:
+                self._entry(member, Entry(member.member_id, "debt", 0, day, event_id, debt_delta=rest,
+                                          note=f"clawback short by {rest}: recorded as points debt"))
+        elif policy is ReversalPolicy.NEGATIVE:
+            deficit = next((l for l in lots if l.deficit), None)
+            if deficit is None:
+                deficit = self._new_lot(member, "deficit:" + member.member_id, day, 0, None)
+                deficit.expires_on = None
+                deficit.deficit = True
+            self._entry(member, Entry(member.member_id, "deficit", -short, day, event_id,
+                                      note=f"{lot_id}'s points were already spent: balance goes negative"), deficit)
+        else:
+            self._entry(member, Entry(member.member_id, "debt", 0, day, event_id, debt_delta=short,
+                                      note=f"{lot_id}'s points were already spent: recorded as points debt"))
+
+    # --- adjustments ---------------------------------------------------------------------------
+
+    def _on_adjust(self, ev: Event, member: MemberState) -> None:
+        note = str(ev.attrs.get("reason", "manual adjustment"))
+        if ev.points > 0:
+            expiry = ev.attrs.get("expires_on")
+            try:
+                expiry_day = date.fromisoformat(expiry) if expiry else None
+            except (TypeError, ValueError):
+                raise Rejected(f"attrs: expires_on {expiry!r} is not a date (YYYY-MM-DD)") from None
+            lot = self._new_lot(member, ev.event_id, ev.day, ev.points, expiry_day)
+            self._entry(member, Entry(member.member_id, "adjust", ev.points, ev.day, ev.event_id, note=note), lot)
+            self._settle(member, lot, ev.day, ev.event_id)
+            return
+        self._spend(member, -ev.points, ev, "adjust", note)
+
+    # --- redemption ----------------------------------------------------------------------------
+
+    def spendable(self, member: MemberState, day: date) -> int:
+        lots = self._lots(member.member_id)
+        return usable_points(lots, day) + sum(l.remaining for l in lots if l.deficit)
+
+    def _spend(self, member: MemberState, points: int, ev: Event, kind: str, note: str) -> list[tuple[Lot, int]]:
+        available = self.spendable(member, ev.day)
+        if available < points:
+            raise Rejected(f"not enough points: balance {available} on {ev.day}, needs {points}")
+        taken, _ = plan_consumption(self._lots(member.member_id), points, ev.day, self.plan.consumption_order)
+        for lot, n in taken:
+            self._entry(member, Entry(member.member_id, kind, -n, ev.day, ev.event_id, note=note), lot)
+        return taken
+
+    def _on_redeem(self, ev: Event, member: MemberState) -> None:
+        reward = self.plan.reward(ev.ref)
+        if reward is None:
+            raise Rejected(f"ref: unknown reward {ev.ref!r}")
+        qty = ev.qty
+        self._check_reward(reward, ev, member, qty)
+        available = self.spendable(member, ev.day)
+        if available < reward.cost * qty:
+            raise Rejected(f"not enough points: balance {available} on {ev.day}, {qty} x {reward.id} needs {reward.cost * qty}")
+        details = self._fulfil(reward, ev, qty)
+        taken = self._spend(member, reward.cost * qty, ev, "redeem", f"{qty} x {reward.id}")
+        details["lots"] = [[lot.id, n] for lot, n in taken]
+        stock = self.s.stock.get(reward.id)
+        if stock is not None:
+            stock.issued += qty
+            stock.dirty = True
+        self._count(member.member_id, "rw:" + reward.id, ev.day, qty, periods=("day", "month", "ever"))
+        self.changes.redemptions.append(Redemption(ev.event_id, member.member_id, reward.id, qty, reward.cost * qty,
+                                                   ev.day, details, ev.attrs.get("request_id")))
+
+    def _check_reward(self, reward: Reward, ev: Event, member: MemberState, qty: int) -> None:
+        if not reward.window.contains(ev.day):
+            raise Rejected(f"reward {reward.id} is not available on {ev.day}")
+        tier = member.tier or (self.plan.default_tier().id if self.plan.default_tier() else None)
+        if reward.tiers and tier not in reward.tiers:
+            raise Rejected(f"reward {reward.id} is for tiers {', '.join(reward.tiers)}; member is {tier}")
+        key = "rw:" + reward.id
+        for period, limit in (("ever", reward.limit_per_member), ("day", reward.limit_per_day),
+                              ("month", reward.limit_per_month)):
+            used = self._counter(member.member_id, key, period_key(period, ev.day))
+            if limit is not None and used + qty > limit:
+                raise Rejected(f"limit: {reward.id} allows {limit} per member"
+                               f"{'' if period == 'ever' else ' per ' + period}; already {used}, asked {qty}")
+        stock = self.s.stock.get(reward.id)
+        if stock is not None and stock.available() is not None and stock.available() < qty:
+            raise Rejected(f"stock: {reward.id} has {stock.available()} left, asked {qty}")
+        if reward.type is RewardType.MERCHANT:
+            merchant = ev.attrs.get("merchant")
+            if merchant not in {m.id for m in reward.merchants}:
+                raise Rejected(f"attrs: merchant {merchant!r} is not a partner of {reward.id}")
+
+    def _fulfil(self, reward: Reward, ev: Event, qty: int) -> dict:
+        t = reward.type
+        if t is RewardType.BILL_CREDIT:
+            return {"credit_fen": reward.credit_fen * qty}
+        if t is RewardType.COUPON:
+            codes = [coupon_code(reward, ev.event_id, i) for i in range(qty)]
+            for code in codes:
+                self.changes.coupons.append((code, reward.id, ev.member_id, ev.event_id))
+            return {"codes": codes, "face_value_fen": reward.face_value_fen * qty}
+        if t is RewardType.PRIVILEGE:
+            return {"privilege": reward.privilege, "valid_from": ev.day.isoformat(),
+                    "valid_until": (ev.day + timedelta(days=reward.duration_days * qty - 1)).isoformat()}
+        if t is RewardType.LOTTERY:
+            return {"chances": reward.chances * qty}
+        if t is RewardType.MERCHANT:
+            merchant = next(m for m in reward.merchants if m.id == ev.attrs.get("merchant"))
+            settle = (merchant.settle_fen_per_point * reward.cost * qty).quantize(Decimal(1), ROUND_HALF_UP)
+            return {"merchant": merchant.id, "settle_fen": int(settle)}
+        return {"gift": reward.name}
+
+
+def coupon_code(reward: Reward, redemption_id: str, index: int) -> str:
+    """A code unique per (reward, redemption, unit); deterministic so that a retried request gets the same codes."""
+    digest = hashlib.sha256(f"{reward.id}\x00{redemption_id}\x00{index}".encode()).hexdigest()[:12].upper()
+    prefix = reward.code_prefix or reward.id[:6].upper()
+    return f"{prefix}-{digest}"

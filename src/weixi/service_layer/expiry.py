@@ -1,0 +1,42 @@
+"""Expiry: every lot whose ``expires_on`` is on or before the given day loses what remains, set-based.
+
+One journal entry per lot, dated the lot's ``expires_on``. Rerunning for the same day finds nothing left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine
+
+from weixi.adapters.sql import execute, is_pg
+
+DUE = "expires_on <= ? AND remaining > 0 AND deficit = ?"
+
+
+@dataclass(frozen=True)
+class ExpiryResult:
+    as_of: date
+    lots: int
+    points: int
+    members: int
+
+
+def expire(engine: Engine, as_of: date) -> ExpiryResult:
+    with engine.begin() as conn:
+        if is_pg(conn):  # same lock order as redemptions: members, then lots
+            execute(conn, f"SELECT member_id FROM members WHERE member_id IN (SELECT member_id FROM lots WHERE {DUE}) "
+                          "ORDER BY member_id FOR UPDATE", [as_of, False])
+        lots, points, members = execute(
+            conn, f"SELECT count(*), coalesce(sum(remaining), 0), count(DISTINCT member_id) FROM lots WHERE {DUE}",
+            [as_of, False])[0]
+        if lots:
+            execute(conn, "INSERT INTO journal (member_id, day, kind, points, debt_delta, lot_id, event_id, rule_id, note, "
+                          "plan_version) SELECT member_id, expires_on, 'expire', -remaining, 0, lot_id, NULL, NULL, "
+                          f"'expired', plan_version FROM lots WHERE {DUE}", [as_of, False])
+            execute(conn, "UPDATE members SET balance = balance - (SELECT sum(l.remaining) FROM lots l WHERE "
+                          "l.member_id = members.member_id AND l.expires_on <= ? AND l.remaining > 0 AND l.deficit = ?) "
+                          f"WHERE member_id IN (SELECT member_id FROM lots WHERE {DUE})", [as_of, False, as_of, False])
+            execute(conn, f"UPDATE lots SET remaining = 0 WHERE {DUE}", [as_of, False])
+    return ExpiryResult(as_of, int(lots), int(points), int(members))

@@ -1,0 +1,82 @@
+"""Plan versions: apply a checked plan file, find the active plan."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine, Connection
+
+from weixi.adapters.sql import execute
+from weixi.plans.diagnostics import Diagnostic
+from weixi.plans.loader import load_plan_text
+from weixi.plans.model import Plan
+
+
+class PlanError(Exception):
+    def __init__(self, message: str, diagnostics: list[Diagnostic] | None = None):
+        super().__init__(message)
+        self.diagnostics = diagnostics or []
+
+
+class NoActivePlan(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Applied:
+    version: int
+    plan_id: str
+    sha256: str
+    new: bool  # False when the same content was already the active version
+
+
+def load_checked(path: str | Path) -> tuple[Plan, str]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlanError(f"cannot read plan {path}: {exc.strerror}") from None
+    plan, diags = load_plan_text(text, str(path))
+    if plan is None:
+        errors = [d for d in diags if d.severity == "error"]
+        raise PlanError(f"{path}: {len(errors)} error(s); run 'weixi plan check {path}'", diags)
+    return plan, text
+
+
+def apply_plan(engine: Engine, path: str | Path) -> Applied:
+    plan, text = load_checked(path)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    with engine.begin() as conn:
+        active = execute(conn, "SELECT version, sha256 FROM plan_versions WHERE active = ?", [True])
+        if active and active[0][1] == digest:
+            return Applied(active[0][0], plan.id, digest, False)
+        execute(conn, "UPDATE plan_versions SET active = ? WHERE active = ?", [False, True])
+        execute(conn, "INSERT INTO plan_versions (plan_id, name, sha256, source, content, applied_at, active) "
+                      "VALUES (?,?,?,?,?,?,?)",
+                [plan.id, plan.name, digest, str(path), text, datetime.now(timezone.utc), True])
+        version = execute(conn, "SELECT max(version) FROM plan_versions")[0][0]
+        for reward in plan.rewards:
+            execute(conn, "INSERT INTO rewards (reward_id, stock_total, issued) VALUES (?,?,0) "
+                          "ON CONFLICT (reward_id) DO UPDATE SET stock_total = excluded.stock_total",
+                    [reward.id, reward.stock])
+    return Applied(version, plan.id, digest, True)
+
+
+def active_plan(conn: Connection) -> tuple[int, Plan]:
+    rows = execute(conn, "SELECT version, content, source FROM plan_versions WHERE active = ?", [True])
+    if not rows:
+        raise NoActivePlan("no active plan: run 'weixi plan apply FILE' first")
+    version, content, source = rows[0]
+    return version, _parse(content, source)
+
+
+@lru_cache(maxsize=16)
+def _parse(content: str, source: str) -> Plan:
+    plan, diags = load_plan_text(content, source)
+    if plan is None:
+        raise PlanError(f"stored plan from {source} no longer loads", diags)
+    return plan

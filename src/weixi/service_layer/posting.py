@@ -1,0 +1,127 @@
+"""Posting events to the ledger: each batch is one transaction, every event in it all or nothing.
+
+Events are applied in the order given. A repeat of an ``event_id`` already in the ledger (or earlier in
+the same input) is a duplicate and changes nothing. Rerunning a partly posted file posts the rest once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from weixi.adapters import ledger_repo as repo
+from weixi.adapters.sql import execute, is_pg
+from weixi.ledger.book import Book, BookState, Rejected
+from weixi.ledger.events import Event, Rejection
+from weixi.ledger.state import period_keys
+from weixi.plans.model import Plan
+from weixi.service_layer.plans import active_plan
+
+BATCH = 5000
+RETRIES = 5
+
+
+@dataclass
+class PostResult:
+    posted: int = 0
+    duplicates: list[str] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    plan_version: int | None = None
+
+    def add(self, other: "PostResult") -> None:
+        self.posted += other.posted
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def post_events(engine: Engine, items: Iterable[Event | Rejection], batch_size: int = BATCH,
+                on_batch: Callable[[PostResult], None] | None = None) -> PostResult:
+    """Post parsed events (rejections from parsing pass straight through to the result)."""
+    total = PostResult()
+    for chunk in batched(items, batch_size):
+        result = PostResult(rejected=[r for r in chunk if isinstance(r, Rejection)])
+        events = [e for e in chunk if isinstance(e, Event)]
+        if events:
+            posted, duplicates, rejected, version = with_retries(engine, lambda conn: _post_batch(conn, events))
+            result.posted, result.plan_version = posted, version
+            result.duplicates += duplicates
+            result.rejected += rejected
+        total.add(result)
+        total.plan_version = result.plan_version
+        if on_batch:
+            on_batch(result)
+    return total
+
+
+def with_retries(engine: Engine, work: Callable[[Connection], object]):
+    """Run ``work`` in one transaction, retrying the whole unit when PostgreSQL reports a conflict."""
+    for attempt in range(RETRIES):
+        try:
+            with engine.begin() as conn:
+                value = work(conn)
+            return value
+        except (IntegrityError, DBAPIError) as exc:
+            # PostgreSQL: two transactions created the same new member or deadlocked; SQLite never gets here
+            # for that reason because BEGIN IMMEDIATE serialises writers.
+            if attempt == RETRIES - 1 or not _retryable(exc):
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code in ("23505", "40001", "40P01")
+
+
+def load_book(conn: Connection, plan: Plan, version: int, events: list[Event]) -> Book:
+    members = {e.member_id for e in events}
+    referees = members | {e.ref for e in events if e.type == "referral"}
+    referrals = repo.load_referrals(conn, referees)
+    members |= {r.referrer_id for r in referrals.values()} | {e.ref for e in events if e.type == "referral"}
+    state = BookState(referrals=referrals)
+    state.members = repo.load_members(conn, members, lock=True)
+    need_lots = {e.member_id for e in events if e.type in ("redeem", "refund", "adjust")}
+    need_lots |= {m for m, s in state.members.items() if s.debt > 0}
+    if execute(conn, "SELECT 1 FROM lots WHERE deficit = ? LIMIT 1", [True]):
+        need_lots |= {r[0] for r in repo.select_in(conn, "SELECT DISTINCT member_id FROM lots WHERE member_id {in} "
+                                                         "AND deficit = ? AND remaining < 0", members, [True])}
+    state.lots = repo.load_lots(conn, need_lots & set(state.members), lock=True)
+    periods = {p for e in events for p in period_keys(e.day)}
+    state.counters = repo.load_counters(conn, members | {"*"}, periods)
+    state.sources = repo.load_sources(conn, [e.ref for e in events if e.type == "refund"])
+    state.stock = repo.load_stock(conn, {e.ref for e in events if e.type == "redeem"})
+    state.seen = repo.existing_event_ids(conn, [e.event_id for e in events])
+    return Book(plan, version, state)
+
+
+def _post_batch(conn: Connection, events: list[Event]):
+    version, plan = active_plan(conn)
+    book = load_book(conn, plan, version, events)
+    posted, duplicates, rejected = 0, [], []
+    for ev in events:
+        try:
+            outcome = book.post(ev)
+        except Rejected as err:
+            rejected.append(Rejection(ev.event_id, err.reason, ev.row))
+            continue
+        if outcome == "duplicate":
+            duplicates.append(ev.event_id)
+        else:
+            posted += 1
+    repo.write_changes(conn, book.s, book.changes, version, book.earned)
+    return posted, duplicates, rejected, version

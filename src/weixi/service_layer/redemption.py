@@ -1,0 +1,101 @@
+"""Redeeming rewards and cancelling redemptions whose fulfilment failed."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from weixi.adapters import ledger_repo as repo
+from weixi.adapters.sql import execute, select_in
+from weixi.ledger.book import Book, BookState, Redemption
+from weixi.ledger.events import Event
+from weixi.ledger.state import period_keys
+from weixi.service_layer.plans import active_plan
+from weixi.service_layer.posting import post_events, with_retries
+
+FULFILMENT_FAILED = "fulfilment_failed"
+
+
+class RedemptionError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class RedeemOutcome:
+    redemption: dict
+    duplicate: bool
+
+
+def now_in_plan_zone(engine: Engine) -> datetime:
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        _, plan = active_plan(conn)
+    return datetime.now(ZoneInfo(plan.timezone))
+
+
+def redeem(engine: Engine, member_id: str, reward_id: str, qty: int = 1, request_id: str | None = None,
+           at: datetime | None = None, attrs: dict | None = None) -> RedeemOutcome:
+    """Redeem ``qty`` units; with ``request_id`` a retry returns the first outcome and changes nothing."""
+    moment = at or now_in_plan_zone(engine)
+    event_id = f"redeem:{request_id}" if request_id else f"redeem:{uuid.uuid4().hex}"
+    event = Event(event_id, member_id, "redeem", moment, moment.date(), ref=reward_id,
+                  attrs={**(attrs or {}), "qty": qty, **({"request_id": request_id} if request_id else {})})
+    result = post_events(engine, [event])
+    if result.rejected:
+        raise RedemptionError(result.rejected[0].reason)
+    found = redemption(engine, event_id)
+    if found is None:
+        raise RedemptionError(f"request {request_id} was used for another operation")
+    return RedeemOutcome(found, duplicate=bool(result.duplicates))
+
+
+def redemption(engine: Engine, redemption_id: str) -> dict | None:
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        row = repo.load_redemption(conn, redemption_id)
+    if row is None:
+        return None
+    keys = ("redemption_id", "member_id", "reward_id", "qty", "points", "day", "status", "details", "request_id")
+    out = dict(zip(keys, row))
+    out["details"] = json.loads(out["details"])
+    out["day"] = str(out["day"])[:10]
+    return out
+
+
+def cancel(engine: Engine, redemption_id: str, reason: str = FULFILMENT_FAILED, day: date | None = None) -> dict:
+    """Return the points to the lots they came from. Final redemptions can only be cancelled when fulfilment failed."""
+
+    def work(conn):
+        version, plan = active_plan(conn)
+        row = repo.load_redemption(conn, redemption_id)
+        if row is None:
+            raise RedemptionError(f"unknown redemption {redemption_id}")
+        rid, member_id, reward_id, qty, points, rday, status, details, request_id = row
+        if status != "fulfilled":
+            raise RedemptionError(f"redemption {redemption_id} is already {status}")
+        reward = plan.reward(reward_id)
+        refundable = reward is not None and reward.refundable
+        if reason != FULFILMENT_FAILED and not refundable:
+            raise RedemptionError(f"redemption {redemption_id} is final: only a failed fulfilment "
+                                  f"(--reason {FULFILMENT_FAILED}) can cancel it")
+        taken = [(lot_id, n) for lot_id, n in json.loads(details)["lots"]]
+        when = day or datetime.now(ZoneInfo(plan.timezone)).date()
+        state = BookState(members=repo.load_members(conn, [member_id], lock=True))
+        lots = [repo._lot(r) for r in select_in(conn, f"SELECT {repo.LOT_COLS} FROM lots WHERE lot_id {{in}}",
+                                                 [t[0] for t in taken])]
+        state.lots = {member_id: lots}
+        state.stock = repo.load_stock(conn, [reward_id])
+        state.counters = repo.load_counters(conn, [member_id], period_keys(repo.as_date(rday)))
+        book = Book(plan, version, state)
+        red = Redemption(rid, member_id, reward_id, qty, points, repo.as_date(rday), {}, request_id)
+        book.cancel_redemption(red, taken, when, reason)
+        repo.write_changes(conn, book.s, book.changes, version, {})
+        execute(conn, "UPDATE redemptions SET status = 'cancelled', cancel_reason = ?, cancelled_on = ? "
+                      "WHERE redemption_id = ?", [reason, when, redemption_id])
+        execute(conn, "UPDATE coupons SET status = 'void' WHERE redemption_id = ?", [redemption_id])
+
+    with_retries(engine, work)
+    return redemption(engine, redemption_id)
