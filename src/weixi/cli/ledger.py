@@ -1,0 +1,320 @@
+"""Ledger commands: init, plan apply, events post, redeem, redemption, balance, statement, expire, reverse,
+verify, simulate, settlement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+
+from weixi.adapters import schema
+from weixi.adapters.db import database_url, make_engine
+from weixi.adapters.eventfiles import EventFileError, read_events, write_quarantine
+from weixi.cli.app import app, events_app, plan_app
+from weixi.cli.output import console, emit_json, fail, parse_day
+from weixi.ledger.events import Event
+from weixi.service_layer import queries, redemption
+from weixi.service_layer.expiry import expire as run_expiry
+from weixi.service_layer.plans import NoActivePlan, PlanError, active_plan, apply_plan
+from weixi.service_layer.posting import post_events
+from weixi.service_layer.simulate import simulate as run_simulation
+from weixi.service_layer.verify import verify as run_verify
+
+JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
+DB = typer.Option(None, "--db", help="Database file or URL (default: $WEIXI_DB or ./weixi.db).")
+
+
+def _engine(db: str | None, as_json: bool = False):
+    engine = make_engine(db)
+    try:
+        if schema.current(engine) != schema.head():
+            fail(f"database {database_url(db)} is not initialised or is out of date: run 'weixi init'", as_json)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # unreachable database, bad URL
+        fail(f"cannot open database {database_url(db)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}", as_json)
+    return engine
+
+
+def _plan(engine, as_json: bool):
+    try:
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            return active_plan(conn)
+    except NoActivePlan as exc:
+        fail(str(exc), as_json)
+
+
+def _today(engine, as_json: bool):
+    _, plan = _plan(engine, as_json)
+    return datetime.now(ZoneInfo(plan.timezone)).date()
+
+
+@app.command("init")
+def init(db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Create or upgrade the ledger database (safe to run again)."""
+    engine = make_engine(db)
+    revision = schema.upgrade(engine)
+    if as_json:
+        emit_json({"database": database_url(db), "revision": revision})
+    else:
+        console.print(f"database {database_url(db)} ready (schema {revision})")
+
+
+@plan_app.command("apply")
+def plan_apply(file: Path = typer.Argument(..., help="Plan file (YAML)."), db: Optional[str] = DB,
+               as_json: bool = JSON) -> None:
+    """Check a plan and make it the active plan version. Applying the active content again changes nothing."""
+    engine = _engine(db, as_json)
+    try:
+        applied = apply_plan(engine, file)
+    except PlanError as exc:
+        for d in exc.diagnostics:
+            if not as_json:
+                console.print(d.format(), highlight=False)
+        fail(str(exc), as_json, diagnostics=[d.to_json() for d in exc.diagnostics])
+    data = {"version": applied.version, "plan": applied.plan_id, "sha256": applied.sha256, "new": applied.new}
+    if as_json:
+        emit_json(data)
+    elif applied.new:
+        console.print(f"plan {applied.plan_id} applied as version {applied.version}")
+    else:
+        console.print(f"plan {applied.plan_id} is already active as version {applied.version}: nothing changed")
+
+
+@events_app.command("post")
+def events_post(file: Path = typer.Argument(..., help="Event file: .csv, .jsonl or .parquet."), db: Optional[str] = DB,
+                as_json: bool = JSON) -> None:
+    """Post an event file. Good rows post; rejected rows go to FILE.rejected.csv with a reason; reruns are safe."""
+    engine = _engine(db, as_json)
+    _, plan = _plan(engine, as_json)
+    try:
+        result = post_events(engine, read_events(file, ZoneInfo(plan.timezone)))
+    except EventFileError as exc:
+        fail(str(exc), as_json)
+    quarantine = write_quarantine(file, result.rejected)
+    data = {"file": str(file), "posted": result.posted, "duplicate": len(result.duplicates),
+            "rejected": len(result.rejected), "quarantine": str(quarantine) if quarantine else None,
+            "plan_version": result.plan_version}
+    if as_json:
+        emit_json({**data, "rejections": [{"row": r.row, "event_id": r.event_id, "reason": r.reason}
+                                          for r in result.rejected]})
+        return
+    console.print(f"posted {result.posted} / duplicate {len(result.duplicates)} / rejected {len(result.rejected)}")
+    for r in result.rejected[:20]:
+        console.print(f"  {file}:{r.row}: {r.event_id or '-'}: {r.reason}", highlight=False)
+    if len(result.rejected) > 20:
+        console.print(f"  ... and {len(result.rejected) - 20} more")
+    if quarantine:
+        console.print(f"rejected rows written to {quarantine}")
+
+
+@app.command("redeem")
+def redeem(member: str, reward: str, qty: int = typer.Option(1, "--qty", min=1, help="Units to redeem."),
+           request_id: Optional[str] = typer.Option(None, "--request-id", help="Idempotency key: a retry changes nothing."),
+           merchant: Optional[str] = typer.Option(None, "--merchant", help="Partner merchant (merchant rewards)."),
+           db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Redeem a reward for a member, taking the earliest-expiring points first."""
+    engine = _engine(db, as_json)
+    try:
+        outcome = redemption.redeem(engine, member, reward, qty, request_id,
+                                    attrs={"merchant": merchant} if merchant else None)
+    except (redemption.RedemptionError, NoActivePlan) as exc:
+        fail(str(exc), as_json)
+    data = {**outcome.redemption, "duplicate": outcome.duplicate}
+    if as_json:
+        emit_json(data)
+        return
+    r = outcome.redemption
+    prefix = "already redeemed (same request id): " if outcome.duplicate else ""
+    console.print(f"{prefix}{r['qty']} x {r['reward_id']} for {r['member_id']}: {r['points']} points "
+                  f"(redemption {r['redemption_id']})", highlight=False)
+    for key, value in r["details"].items():
+        if key != "lots":
+            console.print(f"  {key}: {value}", highlight=False)
+    console.print("  from lots: " + ", ".join(f"{lot} ({n})" for lot, n in r["details"]["lots"]), highlight=False)
+
+
+redemption_app = typer.Typer(help="Look up and cancel redemptions.", no_args_is_help=True)
+app.add_typer(redemption_app, name="redemption")
+
+
+@redemption_app.command("show")
+def redemption_show(redemption_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Show one redemption and the lots its points came from."""
+    engine = _engine(db, as_json)
+    found = redemption.redemption(engine, redemption_id)
+    if found is None:
+        fail(f"unknown redemption {redemption_id}", as_json)
+    emit_json(found) if as_json else console.print_json(data=found)
+
+
+@redemption_app.command("cancel")
+def redemption_cancel(redemption_id: str,
+                      reason: str = typer.Option(redemption.FULFILMENT_FAILED, "--reason",
+                                                 help="fulfilment_failed, or any text for refundable rewards."),
+                      db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Cancel a redemption whose fulfilment failed: the points return to the very lots they came from."""
+    engine = _engine(db, as_json)
+    try:
+        found = redemption.cancel(engine, redemption_id, reason)
+    except (redemption.RedemptionError, NoActivePlan) as exc:
+        fail(str(exc), as_json)
+    if as_json:
+        emit_json(found)
+    else:
+        console.print(f"redemption {redemption_id} cancelled; {found['points']} points returned to "
+                      + ", ".join(f"{lot} ({n})" for lot, n in found["details"]["lots"]), highlight=False)
+
+
+@app.command("balance")
+def balance(member: str, at: Optional[str] = typer.Option(None, "--at", help="Balance at the end of this day (YYYY-MM-DD)."),
+            db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """A member's balance and the lots that make it up (what expires when)."""
+    engine = _engine(db, as_json)
+    day = parse_day(at, "--at") or _today(engine, as_json)
+    data = queries.balance(engine, member, day)
+    if data is None:
+        fail(f"unknown member {member}", as_json)
+    if as_json:
+        emit_json(data)
+        return
+    console.print(f"[bold]{member}[/] balance at {day}: [bold]{data['balance']}[/] points"
+                  + (f", debt {data['debt']}" if data["debt"] else "")
+                  + (f" ({data['expiring_within_90_days']} expire within 90 days)" if data["expiring_within_90_days"] else ""))
+    table = Table("lot", "earned on", "expires on", "remaining")
+    for lot in data["lots"]:
+        table.add_row(lot["lot_id"], lot["earned_on"], lot["expires_on"] or "never", str(lot["remaining"]))
+    console.print(table)
+
+
+@app.command("statement")
+def statement(member: str, start: Optional[str] = typer.Option(None, "--from", help="First day (YYYY-MM-DD)."),
+              end: Optional[str] = typer.Option(None, "--to", help="Last day (YYYY-MM-DD)."),
+              db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Every journal entry of a member in a period, with the rule, lot and running balance."""
+    engine = _engine(db, as_json)
+    data = queries.statement(engine, member, parse_day(start, "--from"), parse_day(end, "--to"))
+    if data is None:
+        fail(f"unknown member {member}", as_json)
+    if as_json:
+        emit_json(data)
+        return
+    console.print(f"[bold]{member}[/] statement {data['from'] or 'start'} .. {data['to'] or 'today'}: "
+                  f"opening {data['opening_balance']}, closing {data['closing_balance']}"
+                  + (f", debt {data['closing_debt']}" if data["closing_debt"] else ""))
+    table = Table("day", "kind", "points", "balance", "event", "rule", "lot", "note")
+    for line in data["lines"]:
+        table.add_row(line["day"], line["kind"], f"{line['points']:+d}", str(line["balance"]), line["event"] or "",
+                      line["rule"] or "", line["lot"] or "", line["note"])
+    console.print(table)
+    t = data["totals"]
+    console.print(f"earned {t['earned']}, redeemed {t['redeemed']}, expired {t['expired']}, reversed {t['reversed']}")
+
+
+@app.command("expire")
+def expire(as_of: str = typer.Option(..., "--as-of", help="Expire every lot with expires_on on or before this day."),
+           db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Expire points set-based: one journal entry per lot. Rerunning for the same day changes nothing."""
+    engine = _engine(db, as_json)
+    result = run_expiry(engine, parse_day(as_of, "--as-of"))
+    data = {"as_of": str(result.as_of), "lots": result.lots, "points": result.points, "members": result.members}
+    emit_json(data) if as_json else console.print(
+        f"expired {result.points} points in {result.lots} lots of {result.members} members as of {result.as_of}")
+
+
+@app.command("reverse")
+def reverse(event_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Reverse all points an event earned (a full refund), following the plan's reversal policy."""
+    engine = _engine(db, as_json)
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        from weixi.adapters.ledger_repo import load_sources
+        src = load_sources(conn, [event_id]).get(event_id)
+    if src is None:
+        fail(f"unknown event {event_id}", as_json)
+    _, plan = _plan(engine, as_json)
+    now = datetime.now(ZoneInfo(plan.timezone))
+    ev = Event(f"reverse:{event_id}", src.member_id, "refund", now, now.date(), ref=event_id)
+    result = post_events(engine, [ev])
+    if result.rejected:
+        fail(result.rejected[0].reason, as_json)
+    data = {"event_id": event_id, "reversal": ev.event_id, "duplicate": bool(result.duplicates),
+            "member_id": src.member_id}
+    if as_json:
+        emit_json(data)
+    elif result.duplicates:
+        console.print(f"event {event_id} was already reversed: nothing changed")
+    else:
+        console.print(f"reversed the points of {event_id} for {src.member_id}; see 'weixi statement {src.member_id}'")
+
+
+@app.command("verify")
+def verify(db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Rebuild every balance, debt, lot and reward stock from the journal; exit 1 on any mismatch."""
+    engine = _engine(db, as_json)
+    mismatches, counts = run_verify(engine)
+    if as_json:
+        emit_json({"ok": not mismatches, "checked": counts,
+                   "mismatches": [m.__dict__ for m in mismatches]})
+    else:
+        for m in mismatches:
+            console.print(f"[red]mismatch[/] {m.describe()}", highlight=False)
+        console.print(("[green]ok[/]" if not mismatches else f"[red]{len(mismatches)} mismatch(es)[/]")
+                      + ": " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()) + " checked")
+    if mismatches:
+        raise typer.Exit(1)
+
+
+@app.command("simulate")
+def simulate(plan: Path = typer.Option(..., "--plan", help="Plan file."),
+             events: Path = typer.Option(..., "--events", help="Event file (.csv, .jsonl, .parquet)."),
+             as_of: Optional[str] = typer.Option(None, "--as-of", help="Expire as of this day (default: last event's day)."),
+             as_json: bool = JSON) -> None:
+    """Run a plan over events in a throwaway in-memory ledger and show what it does, per member."""
+    try:
+        data = run_simulation(plan, events, parse_day(as_of, "--as-of"))
+    except PlanError as exc:
+        for d in exc.diagnostics:
+            if not as_json:
+                console.print(d.format(), highlight=False)
+        fail(str(exc), as_json)
+    except EventFileError as exc:
+        fail(str(exc), as_json)
+    if as_json:
+        emit_json(data)
+        return
+    table = Table("member", "balance", "earned", "redeemed", "expired", "reversed", "lots (earned → expires: remaining)",
+                  title=f"simulation as of {data['as_of']}")
+    for member_id, m in data["members"].items():
+        lots = "; ".join(f"{l['earned_on']} → {l['expires_on'] or 'never'}: {l['remaining']}" for l in m["lots"])
+        table.add_row(member_id, str(m["balance"]), str(m["earned"]), str(m["redeemed"]), str(m["expired"]),
+                      str(m["reversed"]), lots)
+    console.print(table)
+    totals = {k: sum(m[k] for m in data["members"].values()) for k in ("balance", "earned", "redeemed", "expired", "reversed")}
+    console.print("totals: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+    for r in data["rejected"]:
+        console.print(f"[yellow]rejected[/] {r['event_id'] or '-'} (row {r.get('row', '?')}): {r['reason']}", highlight=False)
+    if data["duplicates"]:
+        console.print(f"[yellow]duplicates[/]: {', '.join(data['duplicates'])}")
+
+
+@app.command("settlement")
+def settlement(month: str = typer.Option(..., "--month", help="YYYY-MM"), db: Optional[str] = DB,
+               as_json: bool = JSON) -> None:
+    """Monthly settlement per partner merchant: points spent there and what the operator owes, in yuan."""
+    engine = _engine(db, as_json)
+    try:
+        data = queries.settlement(engine, month)
+    except ValueError:
+        fail(f"--month {month!r} is not a month: use YYYY-MM", as_json)
+    if as_json:
+        emit_json(data)
+        return
+    table = Table("merchant", "redemptions", "points", "settle (yuan)", title=f"merchant settlement {month}")
+    for m in data["merchants"]:
+        table.add_row(m["merchant"], str(m["redemptions"]), str(m["points"]), m["settle_yuan"])
+    console.print(table)
+    console.print(f"total {data['total_points']} points, {data['total_yuan']} yuan")
