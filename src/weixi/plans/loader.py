@@ -1,0 +1,70 @@
+"""Load and check plan files: the public entry point of :mod:`weixi.plans`.
+
+The pipeline is a chain of stages, each returning its value and its diagnostics:
+YAML text -> positioned nodes (:mod:`yaml_source`) -> spec (:mod:`spec` with
+:mod:`schema`) -> resolved :class:`Plan` (:mod:`resolve`) -> warnings (:mod:`lint`).
+Only this module reads files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from weixi.plans import schema
+from weixi.plans.diagnostics import Diagnostic, Pos, Report
+from weixi.plans.lint import lint
+from weixi.plans.model import Plan
+from weixi.plans.resolve import resolve
+from weixi.plans.spec import Spec, read
+from weixi.plans.yaml_source import Mapping, Scalar, parse
+
+__all__ = ["check_files", "load_plan", "load_plan_text"]
+
+
+def load_plan_text(text: str, filename: str) -> tuple[Plan | None, list[Diagnostic]]:
+    """Check ``text``; the plan is ``None`` exactly when a diagnostic is an error."""
+    node, diagnostics = parse(text, filename)
+    if node is None:
+        return None, diagnostics
+    report = Report(filename)
+    if isinstance(node, Scalar) and node.value is None:
+        report.error(Pos(1, 1), "the plan file is empty; it needs at least 'plan' and 'name'")
+        return None, report.items
+    if not isinstance(node, Mapping):
+        report.error(node.pos, "a plan file must be a mapping of keys (plan, name, earning, rewards, ...)")
+        return None, report.items
+    val = read(node, schema.PLAN, report)
+    spec: Spec = val.value
+    plan = resolve(spec, filename, report)
+    lint(spec, plan, report)
+    found = sorted(report.items, key=Diagnostic.sort_key)
+    return (None if report.has_errors else plan), found
+
+
+def load_plan(path: str | os.PathLike) -> tuple[Plan | None, list[Diagnostic]]:
+    """Read and check one plan file; an unreadable file is an error at line 1, column 1."""
+    filename = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [_cannot_read(filename, "no such file")]
+    except IsADirectoryError:
+        return None, [_cannot_read(filename, "is a directory")]
+    except UnicodeDecodeError as exc:
+        return None, [_cannot_read(filename, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+    except OSError as exc:
+        return None, [_cannot_read(filename, exc.strerror or str(exc))]
+    return load_plan_text(text, filename)
+
+
+def check_files(paths) -> list[Diagnostic]:
+    """Every diagnostic of every file, sorted by file, line and column."""
+    found: list[Diagnostic] = []
+    for path in paths:
+        found.extend(load_plan(path)[1])
+    return sorted(found, key=Diagnostic.sort_key)
+
+
+def _cannot_read(filename: str, reason: str) -> Diagnostic:
+    return Diagnostic(filename, 1, 1, "error", f"cannot read plan file: {reason}")

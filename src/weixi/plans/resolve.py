@@ -1,0 +1,71 @@
+"""Spec -> resolved :class:`Plan`: defaults, units and cross references (no I/O).
+
+The resolver always builds a plan from whatever was valid so that warnings can be
+computed too; the loader discards it when any error was reported.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from weixi.plans import checks
+from weixi.plans.diagnostics import Report
+from weixi.plans.model import Cap, ConsumptionOrder, Expiry, ExpiryRule, Period, Plan, ReversalPolicy, Tier
+from weixi.plans.rewards import resolve_rewards
+from weixi.plans.rules import resolve_rules
+from weixi.plans.spec import Spec, Val
+
+DEFAULT_COST_PER_POINT_YUAN = Decimal("0.01")
+
+
+def resolve(spec: Spec, source: str, report: Report) -> Plan:
+    tiers = _tiers(spec.items("tiers"), report)
+    tier_ids = [tier.id for tier in tiers]
+    earning = resolve_rules(spec.items("earning"), tier_ids, report)
+    rule_ids = dict.fromkeys(i.value.get("id") for i in spec.items("earning") if i.value.get("id") is not None)
+    return Plan(
+        id=spec.get("plan", ""),
+        name=spec.get("name", ""),
+        description=spec.get("description", ""),
+        expiry=_expiry(spec.get("expiry", "never")),
+        consumption_order=ConsumptionOrder(spec.get("consumption_order", "earliest_expiry")),
+        reversal_policy=ReversalPolicy(spec.get("reversal_policy", "clawback")),
+        registration_required=spec.get("registration_required", False),
+        timezone=spec.get("timezone", "Asia/Shanghai"),
+        cost_per_point_fen=checks.fen(spec.get("cost_per_point", DEFAULT_COST_PER_POINT_YUAN)),
+        tiers=tiers,
+        earning=earning,
+        caps=_caps(spec.items("caps"), rule_ids, report),
+        rewards=resolve_rewards(spec.items("rewards"), tier_ids, report),
+        source=source,
+    )
+
+
+def _expiry(value: str | Spec) -> Expiry:
+    if isinstance(value, Spec):
+        for rule in ExpiryRule:
+            n = value.get(rule.value)
+            if n is not None:
+                return Expiry(rule, n)
+    return Expiry(ExpiryRule.NEVER, 0)
+
+
+def _tiers(items: tuple[Val, ...], report: Report) -> tuple[Tier, ...]:
+    by_id = checks.unique(items, "id", "tier id", report)
+    checks.unique(items, "rank", "tier rank", report)
+    return tuple(
+        Tier(id=tier_id, name=spec.get("name", ""), rank=spec.get("rank", 0),
+             multiplier=spec.get("multiplier", Decimal(1)))
+        for tier_id, spec in by_id.items()
+    )
+
+
+def _caps(items: tuple[Val, ...], rule_ids, report: Report) -> tuple[Cap, ...]:
+    by_id = checks.unique(items, "id", "cap id", report)
+    caps = []
+    for spec in (item.value for item in items):
+        rules = checks.references(spec, "rules", rule_ids, "rule id", report)
+        if by_id.get(spec.get("id")) is spec and spec.get("per") is not None:
+            caps.append(Cap(id=spec.get("id"), period=Period(spec.get("per")), max_points=spec.get("max", 0),
+                            rules=rules))
+    return tuple(caps)

@@ -1,0 +1,165 @@
+"""The plan language as data: every key, its type and whether it is required.
+
+See docs/plan-language.md; a test checks that every key here is documented there.
+"""
+
+from __future__ import annotations
+
+from weixi.plans import values as v
+from weixi.plans.spec import Either, Field, ListOf, Shape, Tagged
+
+EVENT_TYPES = (
+    "bill", "recharge", "checkin", "survey", "review", "share", "activity",
+    "signup", "referral", "birthday", "refund", "redeem", "adjust",
+)
+EARNING_EVENTS = EVENT_TYPES[:10]
+ACTION_EVENTS = ("survey", "review", "share", "activity")
+
+BASE_RULE_TYPES = ("spend", "recharge", "checkin", "action", "signup", "birthday", "referral")
+MULTIPLIER_RULE_TYPES = ("first_purchase", "tier_multiplier", "campaign")
+REWARD_TYPES = ("gift", "coupon", "bill_credit", "privilege", "lottery", "merchant")
+
+
+def earning_event(raw: object) -> str:
+    if isinstance(raw, str) and raw in EVENT_TYPES and raw not in EARNING_EVENTS:
+        raise v.BadValue(f"event type '{raw}' cannot trigger an earning rule"
+                         f" (earning events: {', '.join(EARNING_EVENTS)})")
+    if isinstance(raw, str) and not isinstance(raw, v.FloatText) and raw not in EVENT_TYPES:
+        raise v.BadValue(f"unknown event type '{raw}'{v.did_you_mean(raw, EVENT_TYPES)}")
+    return v.choice(EARNING_EVENTS, "event type")(raw)
+
+
+ID = Field(v.ident, required=True)
+NAME = Field(v.text, required=True)
+IDS = Field(ListOf(v.ident))
+COUNT = Field(v.positive_int)
+POINTS = Field(v.positive_int, required=True)
+
+WINDOW = Shape("window", {"from": Field(v.day), "to": Field(v.day)})
+
+EXPIRY = Either(
+    v.choice(("never",), "expiry"),
+    Shape(
+        "expiry",
+        {
+            "days_after": Field(v.positive_int),
+            "months_after": Field(v.positive_int),
+            "end_of_month_after": Field(v.non_negative_int),
+            "end_of_year_after": Field(v.non_negative_int),
+        },
+        one_of=("days_after", "months_after", "end_of_month_after", "end_of_year_after"),
+    ),
+)
+
+TIER = Shape(
+    "tier",
+    {"id": ID, "name": NAME, "rank": Field(v.integer, required=True), "multiplier": Field(v.positive_decimal)},
+)
+
+STREAK = Shape(
+    "streak",
+    {"every": COUNT, "on_day": COUNT, "bonus": POINTS},
+    one_of=("every", "on_day"),
+)
+
+AUDIENCE = Shape(
+    "audience",
+    {"tiers": IDS, "members": Field(v.choice(("all", "new", "existing"), "audience members"))},
+)
+
+RULE = Tagged(
+    "earning rule",
+    "type",
+    common={
+        "id": ID,
+        "type": Field(v.text, required=True),
+        "on": Field(ListOf(earning_event)),
+        "rounding": Field(v.choice(("floor", "ceil", "half_up"), "rounding")),
+        "window": Field(WINDOW),
+        "limit": Field(Shape("limit", {"per_day": COUNT, "per_month": COUNT, "ever": COUNT})),
+    },
+    variants={
+        "spend": {
+            "points": Field(v.positive_decimal),
+            "per_yuan": Field(v.positive_decimal),
+            "service_types": Field(ListOf(v.text)),
+        },
+        "recharge": {"points": POINTS, "per_full_yuan": Field(v.positive_decimal, required=True)},
+        "checkin": {"points": POINTS, "streak": Field(ListOf(STREAK))},
+        "action": {"points": POINTS, "on": Field(ListOf(earning_event), required=True)},
+        "signup": {"points": POINTS},
+        "birthday": {"points": POINTS},
+        "referral": {
+            "points": POINTS,
+            "requires": Field(ListOf(v.choice(("registration", "payment"), "referral requirement"))),
+        },
+        "first_purchase": {"multiplier": Field(v.positive_decimal, required=True), "applies_to": IDS},
+        "tier_multiplier": {"applies_to": IDS},
+        "campaign": {
+            "multiplier": Field(v.positive_decimal, required=True),
+            "window": Field(WINDOW, required=True),
+            "applies_to": IDS,
+            "audience": Field(AUDIENCE),
+            "per_member_cap": COUNT,
+            "budget": COUNT,
+        },
+    },
+)
+
+CAP = Shape(
+    "cap",
+    {
+        "id": ID,
+        "per": Field(v.choice(("day", "month", "year", "ever"), "cap period"), required=True),
+        "max": POINTS,
+        "rules": IDS,
+    },
+)
+
+MERCHANT = Shape(
+    "merchant",
+    {"id": ID, "name": NAME, "settle_yuan_per_point": Field(v.positive_decimal, required=True)},
+)
+
+REWARD = Tagged(
+    "reward",
+    "type",
+    common={
+        "id": ID,
+        "type": Field(v.text, required=True),
+        "name": NAME,
+        "cost": POINTS,
+        "stock": Field(v.non_negative_int),
+        "limit": Field(Shape("limit", {"per_member": COUNT, "per_day": COUNT, "per_month": COUNT})),
+        "tiers": IDS,
+        "window": Field(WINDOW),
+        "refundable": Field(v.boolean),
+    },
+    variants={
+        "gift": {},
+        "coupon": {"face_value_yuan": Field(v.positive_decimal, required=True), "code_prefix": Field(v.text)},
+        "bill_credit": {"credit_yuan": Field(v.positive_decimal, required=True)},
+        "privilege": {"privilege": NAME, "days": POINTS},
+        "lottery": {"chances": COUNT},
+        "merchant": {"merchants": Field(ListOf(MERCHANT), required=True)},
+    },
+)
+
+PLAN = Shape(
+    "plan",
+    {
+        "plan": ID,
+        "name": NAME,
+        "description": Field(v.text),
+        "timezone": Field(v.timezone_name),
+        "registration_required": Field(v.boolean),
+        "cost_per_point": Field(v.positive_decimal),
+        "expiry": Field(EXPIRY),
+        "consumption_order": Field(v.choice(("earliest_expiry", "earliest_earned"), "consumption order")),
+        "reversal_policy": Field(v.choice(("clawback", "negative", "debt"), "reversal policy")),
+        "tiers": Field(ListOf(TIER)),
+        "earning": Field(ListOf(RULE)),
+        "caps": Field(ListOf(CAP)),
+        "rewards": Field(ListOf(REWARD)),
+    },
+)
