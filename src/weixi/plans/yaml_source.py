@@ -93,10 +93,8 @@ def parse(text: str, filename: str) -> tuple[Node | None, list[Diagnostic]]:
     report = Report(filename)
     try:
         data = _yaml().load(text)
-    except DuplicateKeyError as exc:
-        first = exc.context_mark.line + 1 if exc.context_mark else None
-        where = f" (first at line {first})" if first else ""
-        report.error(_mark_pos(exc), f"invalid YAML: {_clean(exc.problem)}{where}")
+    except DuplicateKeyError as exc:  # its context is the mapping, not the first key: leave it out
+        report.error(_mark_pos(exc), f"invalid YAML: {_clean(exc.problem)}")
         return None, report.items
     except MarkedYAMLError as exc:
         message = _clean(exc.problem or "")
