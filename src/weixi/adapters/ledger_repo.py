@@ -30,6 +30,10 @@ def existing_event_ids(conn: Connection, ids: Iterable[str]) -> set[str]:
     return {r[0] for r in select_in(conn, "SELECT event_id FROM events WHERE event_id {in}", ids)}
 
 
+def rejected_event_ids(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
+    return {r[0]: r[1] for r in select_in(conn, "SELECT event_id, reason FROM rejections WHERE event_id {in}", ids)}
+
+
 def load_members(conn: Connection, ids: Iterable[str], lock: bool = False) -> dict[str, MemberState]:
     sql = f"SELECT {MEMBER_COLS} FROM members WHERE member_id {{in}}"
     if lock and is_pg(conn):
@@ -105,6 +109,8 @@ def write_changes(conn: Connection, state: BookState, changes: Changes, plan_ver
                   json.dumps(r.details, ensure_ascii=False, sort_keys=True), r.request_id, plan_version)
                  for r in changes.redemptions])
     executemany(conn, "INSERT INTO coupons (code, reward_id, member_id, redemption_id) VALUES (?,?,?,?)", changes.coupons)
+    executemany(conn, "INSERT INTO rejections (event_id, member_id, type, day, reason, plan_version) VALUES (?,?,?,?,?,?)",
+                [(e.event_id, e.member_id, e.type, e.day, reason, plan_version) for e, reason in changes.rejections])
     for s in state.stock.values():
         s.dirty = False
     for r in dirty_refs:

@@ -126,6 +126,16 @@ redemptions = Table(
     Index("ix_redemptions_reward_day", "reward_id", "day"),
 )
 
+rejections = Table(
+    "rejections", metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("member_id", String(128), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("plan_version", Integer),
+)
+
 coupons = Table(
     "coupons", metadata,
     Column("code", String(64), primary_key=True),

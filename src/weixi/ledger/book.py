@@ -67,6 +67,7 @@ class Changes:
     counters: dict[tuple[str, str, str], int] = field(default_factory=dict)  # deltas
     redemptions: list[Redemption] = field(default_factory=list)
     coupons: list[tuple[str, str, str, str]] = field(default_factory=list)  # code, reward, member, redemption
+    rejections: list[tuple[Event, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -78,6 +79,7 @@ class BookState:
     referrals: dict[str, Referral] = field(default_factory=dict)  # by referee
     stock: dict[str, RewardStock] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)  # event ids already posted
+    rejected: dict[str, str] = field(default_factory=dict)  # event ids the ledger already rejected, with the reason
 
 
 class Book:
@@ -91,16 +93,24 @@ class Book:
     # --- public -----------------------------------------------------------------------------
 
     def post(self, ev: Event) -> str | None:
-        """Apply one event. Returns None when posted, ``"duplicate"``, or raises :class:`Rejected`."""
+        """Apply one event. Returns None when posted, ``"duplicate"``, or raises :class:`Rejected`.
+
+        The outcome of an event id is final: a repeat of a posted event is a duplicate, a repeat of a rejected
+        one is rejected again with the first reason, whatever the balance is now.
+        """
         if ev.event_id in self.s.seen:
             return "duplicate"
+        if ev.event_id in self.s.rejected:  # an event id has one outcome: a retry is rejected the same way
+            raise Rejected(self.s.rejected[ev.event_id])
         known = self.s.members.get(ev.member_id)
         before = copy.copy(known) if known is not None else None
         try:
             member = self._member_for(ev)
             handler = getattr(self, "_on_" + ("action" if ev.type in ACTIONS else ev.type))
             handler(ev, member)
-        except Rejected:
+        except Rejected as err:
+            self.s.rejected[ev.event_id] = err.reason
+            self.changes.rejections.append((ev, err.reason))
             if known is None:  # a member first seen in a rejected event is not created
                 self.s.members.pop(ev.member_id, None)
                 self.s.lots.pop(ev.member_id, None)

@@ -106,6 +106,7 @@ def load_book(conn: Connection, plan: Plan, version: int, events: list[Event]) -
     state.sources = repo.load_sources(conn, [e.ref for e in events if e.type == "refund"])
     state.stock = repo.load_stock(conn, {e.ref for e in events if e.type == "redeem"})
     state.seen = repo.existing_event_ids(conn, [e.event_id for e in events])
+    state.rejected = repo.rejected_event_ids(conn, [e.event_id for e in events])
     return Book(plan, version, state)
 
 

@@ -248,7 +248,9 @@ def test_registration_required_rejects_events_before_signup():
     with pytest.raises(Rejected, match="has not signed up"):
         b.post(ev("b", "m", "bill", "2026-01-01", "10"))
     b.post(ev("s", "m", "signup", "2026-01-01"))
-    b.post(ev("b", "m", "bill", "2026-01-01", "10"))
+    with pytest.raises(Rejected, match="has not signed up"):  # an event id's outcome is final
+        b.post(ev("b", "m", "bill", "2026-01-01", "10"))
+    b.post(ev("b2", "m", "bill", "2026-01-01", "10"))
     assert balance(b, "m") == 10
 
 
