@@ -42,7 +42,8 @@ def _rule(rule, spec: Spec, plan: Plan, report: Report) -> None:
     if not isinstance(rule, MultiplierRule):
         return
     if not rule.applies_to:
-        reason = "applies_to names no base rule" if "applies_to" in spec.fields else "there is no spend or recharge rule"
+        written = "applies_to" in spec.fields
+        reason = "applies_to names no base rule" if written else "there is no spend or recharge rule"
         report.warning(spec.pos, f"rule '{rule.id}' can never award: {reason}")
     elif rule.kind == "tier" and all(t.multiplier == 1 for t in plan.tiers):
         report.warning(spec.pos, f"rule '{rule.id}' can never award: no tier has a multiplier other than 1")

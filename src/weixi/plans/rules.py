@@ -106,6 +106,9 @@ def _multiplier_rule(spec: Spec, types: dict, base: dict[str, EarnRule], tier_id
         targets = tuple(rule_id for rule_id, rule_type_ in types.items() if rule_type_ in DEFAULT_TARGET_TYPES)
     events = _events(spec) if "on" in spec.fields else tuple(
         dict.fromkeys(event for target in targets for event in base[target].events))
+    window = spec.get("window")
+    if rule_type == "campaign" and window is not None and not {"from", "to"} <= set(window.fields):
+        report.error(window.pos, "a campaign window needs both from and to")
     multiplier = spec.get("multiplier", Decimal(1))
     if rule_type != "tier_multiplier" and multiplier < 1:
         report.error(spec.at("multiplier"), f"multiplier must be at least 1, got {multiplier}"

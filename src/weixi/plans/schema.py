@@ -37,8 +37,19 @@ POINTS = Field(v.positive_int, required=True)
 
 WINDOW = Shape("window", {"from": Field(v.day), "to": Field(v.day)})
 
+EXPIRY_FORMS = ("days_after", "months_after", "end_of_month_after", "end_of_year_after")
+
+
+def expiry_word(raw: object) -> str:
+    if raw == "never" and not isinstance(raw, v.FloatText):
+        return "never"
+    forms = ", ".join(f"{{{form}: N}}" for form in EXPIRY_FORMS)
+    hint = v.did_you_mean(raw, ("never",)) if isinstance(raw, str) else ""
+    raise v.BadValue(f"expected 'never' or one of {forms}, got {v.describe(raw)}{hint}")
+
+
 EXPIRY = Either(
-    v.choice(("never",), "expiry"),
+    expiry_word,
     Shape(
         "expiry",
         {
@@ -47,7 +58,7 @@ EXPIRY = Either(
             "end_of_month_after": Field(v.non_negative_int),
             "end_of_year_after": Field(v.non_negative_int),
         },
-        one_of=("days_after", "months_after", "end_of_month_after", "end_of_year_after"),
+        one_of=EXPIRY_FORMS,
     ),
 )
 

@@ -150,6 +150,8 @@ def _read_tagged(node: Mapping, tagged: Tagged, report: Report) -> Spec:
         raw = _raw(entry.value)
         if isinstance(raw, str) and raw in names:
             variant = str(raw)
+        elif not isinstance(raw, str):
+            report.error(entry.value.pos, f"{tagged.tag}: expected one of {', '.join(names)}, got {describe(raw)}")
         else:
             message = f"unknown {tagged.tag} '{raw}' for {tagged.what}, expected one of {', '.join(names)}"
             report.error(entry.value.pos, message + did_you_mean(raw, names))
@@ -157,11 +159,16 @@ def _read_tagged(node: Mapping, tagged: Tagged, report: Report) -> Spec:
         fields = dict(tagged.common)
         for extra in tagged.variants.values():
             fields.update({k: Field(f.kind) for k, f in extra.items() if k not in fields})
-        fields[tagged.tag] = Field(lambda raw: raw, tagged.common[tagged.tag].required)
+        fields[tagged.tag] = Field(_reported, tagged.common[tagged.tag].required)
         return _read_fields(node, tagged.what, fields, {}, report)
     fields = {**tagged.common, **tagged.variants[variant]}
     others = {k: [n for n, v in tagged.variants.items() if k in v] for k in _all_keys(tagged)}
-    return _read_fields(node, f"{tagged.what}", fields, others, report, variant=variant)
+    return _read_fields(node, tagged.what, fields, others, report, variant=variant)
+
+
+def _reported(raw: object) -> None:
+    """Reader for a tag that was already reported as wrong: keep nothing."""
+    return None
 
 
 def _all_keys(tagged: Tagged) -> set[str]:

@@ -52,10 +52,6 @@ def describe(raw: object) -> str:
     return type(raw).__name__
 
 
-def is_number(raw: object) -> bool:
-    return (isinstance(raw, int) and not isinstance(raw, bool)) or isinstance(raw, FloatText)
-
-
 def text(raw: object) -> str:
     if not isinstance(raw, str) or isinstance(raw, FloatText):
         raise BadValue(f"expected text, got {describe(raw)}")

@@ -127,10 +127,13 @@ def test_bad_dates(value, column, expected):
 @pytest.mark.parametrize(
     "body, position, expected",
     [
-        ("earning:\n  - {id: a, type: signup, points: -5}\n", (5, 35), "points: must be a positive whole number, got -5"),
+        ("earning:\n  - {id: a, type: signup, points: -5}\n", (5, 35),
+         "points: must be a positive whole number, got -5"),
         ("earning:\n  - {id: a, type: spend, per_yuan: 0}\n", (5, 36), "per_yuan: must be greater than zero, got 0"),
-        ("earning:\n  - {id: a, type: spend, points: \"-1.5\"}\n", (5, 34), "points: must be greater than zero, got -1.5"),
-        ("rewards:\n  - {id: g, type: gift, name: G, cost: 0}\n", (5, 40), "cost: must be a positive whole number, got 0"),
+        ("earning:\n  - {id: a, type: spend, points: \"-1.5\"}\n", (5, 34),
+         "points: must be greater than zero, got -1.5"),
+        ("rewards:\n  - {id: g, type: gift, name: G, cost: 0}\n", (5, 40),
+         "cost: must be a positive whole number, got 0"),
         ("cost_per_point: \"-0.01\"\n", (4, 17), "cost_per_point: must be greater than zero, got -0.01"),
         ("tiers:\n  - {id: t, name: T, rank: 0, multiplier: 0}\n", (5, 43), "multiplier: must be greater than zero"),
         ("caps:\n  - {id: c, per: day, max: -1}\n", (5, 28), "max: must be a positive whole number, got -1"),
@@ -331,6 +334,23 @@ def test_campaign_without_window():
     assert err.message == "missing required key 'window' in earning rule 'double' (campaign)"
 
 
+def test_campaign_window_needs_both_ends():
+    err = one_error("""\
+        earning:
+          - {id: bill, type: spend}
+          - {id: double, type: campaign, multiplier: 2, window: {from: 2026-07-01}}
+        """)
+    assert at(err) == (6, 57)
+    assert err.message == "a campaign window needs both from and to"
+
+
+def test_rule_type_must_be_a_word():
+    err = one_error("earning:\n  - {id: bill, type: [spend]}\n")
+    assert at(err) == (5, 22)
+    assert err.message.startswith("type: expected one of spend, recharge")
+    assert err.message.endswith("got a list")
+
+
 def test_multiplier_below_one():
     err = one_error("""\
         earning:
@@ -348,7 +368,8 @@ def test_multiplier_below_one():
         ("{}", "needs one of days_after"),
         ("{days_after: 0}", "days_after: must be a positive whole number"),
         ("{end_of_month_after: -1}", "end_of_month_after: must be zero or more"),
-        ("sometimes", "unknown expiry 'sometimes'"),
+        ("sometimes", "expected 'never' or one of {days_after: N}"),
+        ("nevr", "did you mean 'never'?"),
         ("{weeks_after: 2}", "unknown key 'weeks_after'"),
     ],
 )
