@@ -89,6 +89,7 @@ class Book:
         self.s = state or BookState()
         self.changes = Changes()
         self.earned: dict[str, int] = {}  # points earned per event id in this book
+        self._new_lot_ids: set[str] = set()
 
     # --- public -----------------------------------------------------------------------------
 
@@ -190,7 +191,7 @@ class Book:
         member.dirty = True
         if lot is not None and entry.points:
             lot.remaining += entry.points
-            if lot not in self.changes.new_lots:
+            if lot.id not in self._new_lot_ids:
                 self.changes.touched_lots[lot.id] = lot
 
     def _new_lot(self, member: MemberState, lot_id: str, day: date, points: int, expiry: date | None = None) -> Lot:
@@ -199,6 +200,7 @@ class Book:
         if member.member_id in self.s.lots:
             self.s.lots[member.member_id].append(lot)
         self.changes.new_lots.append(lot)
+        self._new_lot_ids.add(lot.id)
         return lot
 
     def _award(self, member: MemberState, event_id: str, day: date, contributions: list[earning.Contribution],
