@@ -29,7 +29,8 @@ run: $(STAMP)
 	mkdir -p var
 	WEIXI_DB=var/demo.db $(BIN)/weixi init
 	WEIXI_DB=var/demo.db $(BIN)/weixi plan apply plans/examples/telecom-points.yaml
-	WEIXI_DB=var/demo.db $(BIN)/weixi events post examples/telecom-events.csv
+	cp examples/telecom-events.csv var/telecom-events.csv
+	WEIXI_DB=var/demo.db $(BIN)/weixi events post var/telecom-events.csv
 	WEIXI_DB=var/demo.db $(BIN)/weixi verify
 	$(BIN)/weixi simulate --plan plans/examples/telecom-points.yaml --events examples/telecom-events.csv --as-of 2026-12-31
 
