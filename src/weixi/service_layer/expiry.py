@@ -35,8 +35,8 @@ def expire(engine: Engine, as_of: date) -> ExpiryResult:
             execute(conn, "INSERT INTO journal (member_id, day, kind, points, debt_delta, lot_id, event_id, rule_id, note, "
                           "plan_version) SELECT member_id, expires_on, 'expire', -remaining, 0, lot_id, NULL, NULL, "
                           f"'expired', plan_version FROM lots WHERE {DUE}", [as_of, False])
-            execute(conn, "UPDATE members SET balance = balance - (SELECT sum(l.remaining) FROM lots l WHERE "
-                          "l.member_id = members.member_id AND l.expires_on <= ? AND l.remaining > 0 AND l.deficit = ?) "
-                          f"WHERE member_id IN (SELECT member_id FROM lots WHERE {DUE})", [as_of, False, as_of, False])
+            execute(conn, "UPDATE members SET balance = members.balance - due.points FROM (SELECT member_id, "
+                          f"sum(remaining) AS points FROM lots WHERE {DUE} GROUP BY member_id) AS due "
+                          "WHERE members.member_id = due.member_id", [as_of, False])
             execute(conn, f"UPDATE lots SET remaining = 0 WHERE {DUE}", [as_of, False])
     return ExpiryResult(as_of, int(lots), int(points), int(members))
