@@ -205,3 +205,18 @@ def test_statement_explains_reversal_policy(engine, tmp_path):
     assert [(l["kind"], l["points"], l["debt_delta"]) for l in st["lines"]] == [("clawback", -30, 0), ("debt", 0, 70)]
     assert "clawed back from lot b2" in st["lines"][0]["note"]
     assert (st["closing_balance"], st["closing_debt"]) == (0, 70)
+
+
+def test_a_new_plan_cannot_set_stock_below_what_was_issued(engine, tmp_path):
+    from weixi.service_layer.plans import PlanError
+
+    apply_plan(engine, telecom(tmp_path, stock=3))
+    post_events(engine, [event(f"b{m}", m, "bill", "2026-01-01", 100000) for m in ("a", "b")])
+    at = event("x", "a", "redeem", "2026-01-02").occurred_at
+    redemption.redeem(engine, "a", "gift", at=at)
+    redemption.redeem(engine, "b", "gift", at=at)
+    with pytest.raises(PlanError, match="stock 1 is below the 2 units already issued"):
+        apply_plan(engine, telecom(tmp_path, stock=1, name="smaller.yaml"))
+    apply_plan(engine, telecom(tmp_path, stock=2, name="same.yaml"))
+    with pytest.raises(redemption.RedemptionError, match="stock: gift has 0 left"):
+        redemption.redeem(engine, "a", "gift", at=at)

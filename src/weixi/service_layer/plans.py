@@ -54,6 +54,11 @@ def apply_plan(engine: Engine, path: str | Path) -> Applied:
         active = execute(conn, "SELECT version, sha256 FROM plan_versions WHERE active = ?", [True])
         if active and active[0][1] == digest:
             return Applied(active[0][0], plan.id, digest, False)
+        issued = dict(execute(conn, "SELECT reward_id, issued FROM rewards"))
+        short = [f"{r.id}: stock {r.stock} is below the {issued[r.id]} units already issued"
+                 for r in plan.rewards if r.stock is not None and issued.get(r.id, 0) > r.stock]
+        if short:
+            raise PlanError(f"{path}: " + "; ".join(short) + " (stock counts every unit ever issued)")
         execute(conn, "UPDATE plan_versions SET active = ? WHERE active = ?", [False, True])
         execute(conn, "INSERT INTO plan_versions (plan_id, name, sha256, source, content, applied_at, active) "
                       "VALUES (?,?,?,?,?,?,?)",
