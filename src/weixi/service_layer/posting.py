@@ -19,6 +19,7 @@ from weixi.ledger.book import Book, BookState, Rejected
 from weixi.ledger.events import Event, Rejection
 from weixi.ledger.state import period_keys
 from weixi.plans.model import Plan
+from weixi.service_layer import bulk
 from weixi.service_layer.plans import active_plan
 
 BATCH = 5000
@@ -50,14 +51,21 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
 
 
 def post_events(engine: Engine, items: Iterable[Event | Rejection], batch_size: int = BATCH,
-                on_batch: Callable[[PostResult], None] | None = None) -> PostResult:
-    """Post parsed events (rejections from parsing pass straight through to the result)."""
+                on_batch: Callable[[PostResult], None] | None = None, path: str = "auto") -> PostResult:
+    """Post parsed events (rejections from parsing pass straight through to the result).
+
+    ``path``: ``"auto"`` posts a batch of plain bills and recharges set-based (:mod:`weixi.service_layer.bulk`,
+    same result) and any other batch through the per-event Book; ``"book"`` always uses the Book; ``"bulk"``
+    raises :class:`~weixi.service_layer.bulk.BulkNotApplicable` for a batch that needs the Book.
+    """
+    if path not in ("auto", "book", "bulk"):
+        raise ValueError(f"path must be auto, book or bulk, not {path!r}")
     total = PostResult()
     for chunk in batched(items, batch_size):
         result = PostResult(rejected=[r for r in chunk if isinstance(r, Rejection)])
         events = [e for e in chunk if isinstance(e, Event)]
         if events:
-            posted, duplicates, rejected, version = with_retries(engine, lambda conn: _post_batch(conn, events))
+            posted, duplicates, rejected, version = with_retries(engine, lambda conn: _post_batch(conn, events, path))
             result.posted, result.plan_version = posted, version
             result.duplicates += duplicates
             result.rejected += rejected
@@ -110,8 +118,12 @@ def load_book(conn: Connection, plan: Plan, version: int, events: list[Event]) -
     return Book(plan, version, state)
 
 
-def _post_batch(conn: Connection, events: list[Event]):
+def _post_batch(conn: Connection, events: list[Event], path: str = "book"):
     version, plan = active_plan(conn)
+    if path != "book":
+        done = bulk.post_batch(conn, plan, version, events, force=path == "bulk")
+        if done is not None:
+            return done
     book = load_book(conn, plan, version, events)
     posted, duplicates, rejected = 0, [], []
     for ev in events:
