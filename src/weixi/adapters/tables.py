@@ -47,7 +47,6 @@ events = Table(
     Column("attrs", Text),
     Column("earned", BigInteger, nullable=False, server_default=text("0")),
     Column("plan_version", Integer),
-    Index("ix_events_member", "member_id", "day"),
 )
 
 journal = Table(
@@ -64,7 +63,6 @@ journal = Table(
     Column("note", Text),
     Column("plan_version", Integer),
     Index("ix_journal_member", "member_id", "day"),
-    Index("ix_journal_event", "event_id"),
     Index("ix_journal_lot", "lot_id"),
 )
 

@@ -54,8 +54,6 @@ def upgrade() -> None:
     sa.Column('plan_version', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('event_id')
     )
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.create_index('ix_events_member', ['member_id', 'day'], unique=False)
 
     op.create_table('journal',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -72,7 +70,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('journal', schema=None) as batch_op:
-        batch_op.create_index('ix_journal_event', ['event_id'], unique=False)
         batch_op.create_index('ix_journal_lot', ['lot_id'], unique=False)
         batch_op.create_index('ix_journal_member', ['member_id', 'day'], unique=False)
 
@@ -177,11 +174,8 @@ def downgrade() -> None:
     with op.batch_alter_table('journal', schema=None) as batch_op:
         batch_op.drop_index('ix_journal_member')
         batch_op.drop_index('ix_journal_lot')
-        batch_op.drop_index('ix_journal_event')
 
     op.drop_table('journal')
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.drop_index('ix_events_member')
 
     op.drop_table('events')
     op.drop_table('coupons')
