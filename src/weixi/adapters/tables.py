@@ -63,7 +63,6 @@ journal = Table(
     Column("note", Text),
     Column("plan_version", Integer),
     Index("ix_journal_member", "member_id", "day"),
-    Index("ix_journal_lot", "lot_id"),
 )
 
 lots = Table(

@@ -70,7 +70,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('journal', schema=None) as batch_op:
-        batch_op.create_index('ix_journal_lot', ['lot_id'], unique=False)
         batch_op.create_index('ix_journal_member', ['member_id', 'day'], unique=False)
 
     op.create_table('lots',
@@ -173,7 +172,6 @@ def downgrade() -> None:
     op.drop_table('lots')
     with op.batch_alter_table('journal', schema=None) as batch_op:
         batch_op.drop_index('ix_journal_member')
-        batch_op.drop_index('ix_journal_lot')
 
     op.drop_table('journal')
 
