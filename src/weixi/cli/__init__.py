@@ -5,6 +5,7 @@ from __future__ import annotations
 from weixi.cli.app import app
 
 # Each module registers its commands on ``app`` when imported.
+from weixi.cli import close as _close  # noqa: F401,E402
 from weixi.cli import ledger as _ledger  # noqa: F401,E402
 from weixi.cli import plan as _plan  # noqa: F401,E402
 from weixi.cli import generate as _generate  # noqa: F401,E402

@@ -1,0 +1,89 @@
+"""``weixi close``: the monthly close, with progress bars on a terminal and a summary at the end."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from weixi.cli.app import app
+from weixi.cli.ledger import DB, JSON, _engine
+from weixi.cli.output import console, emit_json, fail
+
+DATA = typer.Option(None, "--data", help="Member archive directory (default: $WEIXI_DATA or ./weixi-data).")
+
+
+def data_dir(value: str | None) -> Path:
+    return Path(value or os.environ.get("WEIXI_DATA") or "weixi-data")
+
+
+@app.command("close")
+def close(month: str = typer.Option(..., "--month", help="The month to close, YYYY-MM."),
+          data: Optional[str] = DATA,
+          engine: str = typer.Option("duckdb", "--engine", help="Batch engine: duckdb (default) or pyspark."),
+          db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Close a month: accrue its bills and recharges, expire points, evaluate tiers and segments, write the snapshot."""
+    from weixi.close.months import parse_month
+    from weixi.close.run import STEPS, CloseRefused, Progress as Hooks, close_month
+    from weixi.service_layer.plans import NoActivePlan
+
+    try:
+        parse_month(month)
+    except ValueError as exc:
+        fail(str(exc), as_json)
+    ledger = _engine(db, as_json)
+    show = sys.stderr.isatty() and not as_json
+    bars = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}"),
+                    TimeElapsedColumn(), console=console, disable=not show, transient=False)
+    tasks: dict[str, int] = {}
+
+    def on_step(name: str) -> None:
+        for other, tid in tasks.items():
+            bars.update(tid, completed=bars.tasks[tid].completed, total=bars.tasks[tid].completed or 1)
+        tasks[name] = bars.add_task(name, total=None)
+
+    def on_advance(n: int) -> None:
+        if tasks:
+            bars.advance(list(tasks.values())[-1], n)
+
+    try:
+        with bars:
+            result = close_month(ledger, data_dir(data), month, engine, Hooks(on_step, on_advance))
+    except CloseRefused as exc:
+        if not as_json:
+            for line in exc.missing:
+                console.print(f"  missing: {line}", highlight=False)
+        fail(str(exc), as_json, missing=exc.missing)
+    except NoActivePlan as exc:
+        fail(str(exc), as_json)
+    if as_json:
+        emit_json(result)
+        return
+    _print_summary(result)
+
+
+def _print_summary(result: dict) -> None:
+    s = result["summary"]
+    if result.get("already_closed"):
+        console.print(f"[yellow]{result['month']} was already closed: nothing changed[/]")
+    console.print(f"[bold]close {result['month']}[/] ({result['engine']}, plan {result['plan']} v{result['plan_version']}): "
+                  f"{s['members']:,} members, {s['active']:,} active")
+    a = result["accrual"]
+    console.print(f"accrual: {a['bills']:,} paid bills and {a['recharges']:,} recharges → posted {a['posted']:,}, "
+                  f"duplicate {a['duplicates']:,}, rejected {a['rejected']:,}")
+    for title, key in (("tier", "by_tier"), ("star level", "by_star_level"), ("value grade", "by_value_grade"),
+                       ("activity", "by_activity"), ("key account", "by_key_account"), ("tier events", "tier_events")):
+        if s.get(key):
+            table = Table(title, "members", title=None)
+            for k, v in s[key].items():
+                table.add_row(k, f"{v:,}")
+            console.print(table)
+    p = s["points"]
+    console.print(f"points: issued {p['issued']:,}, redeemed {p['redeemed']:,}, expired {p['expired']:,}; "
+                  f"outstanding {p['outstanding']:,} = liability {s['liability_yuan']} yuan "
+                  f"at {s['cost_per_point_yuan']} yuan per point")

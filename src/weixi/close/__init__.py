@@ -1,0 +1,1 @@
+"""The monthly close: accrual, expiry, tier evaluation, segmentation and the member snapshot."""

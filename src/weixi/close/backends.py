@@ -1,0 +1,45 @@
+"""The batch engine: Ibis on DuckDB (default, nothing to start) or on PySpark (local or a cluster)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+
+from weixi.close.sources import MONTHLY, scan_sql
+
+ENGINES = ("duckdb", "pyspark")
+
+
+def connect(engine: str = "duckdb", spark=None):
+    if engine == "duckdb":
+        con = ibis.duckdb.connect()
+        con.raw_sql("SET preserve_insertion_order = false")
+        return con
+    if engine == "pyspark":
+        if spark is None:
+            spark = local_spark()
+        return ibis.pyspark.connect(spark)
+    raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+
+
+def local_spark():
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.master("local[2]").appName("weixi-close")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.sql.shuffle.partitions", "4")
+            .getOrCreate())
+
+
+def archive_table(con, data_dir: Path, table: str, month: str | None = None) -> ibis.Table:
+    """An archive table as an Ibis expression on ``con``'s backend, filtered to ``month`` when given."""
+    if con.name == "duckdb":
+        return con.sql(scan_sql(data_dir, table, month))
+    t = con.read_parquet(str(Path(data_dir) / table))
+    if month and table in MONTHLY:
+        t = t.filter(t.month == month)
+    return t

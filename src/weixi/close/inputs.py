@@ -1,0 +1,35 @@
+"""Which inputs a month's close needs, and what is missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from weixi.close.sources import files, scan_sql
+
+REQUIRED_MONTHLY = ("bills", "usage")  # every operator has these every month
+OPTIONAL_MONTHLY = ("recharges", "complaints", "surveys", "portout_inquiries")
+
+
+def missing_inputs(data_dir: Path, month: str) -> list[str]:
+    """Human-readable list of what is missing for ``month``; empty when the close can run."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        return [f"data directory {data_dir} does not exist (generate one with 'weixi generate' or load exports)"]
+    missing = []
+    if not files(data_dir, "members"):
+        missing.append(f"members: no files in {data_dir / 'members'}")
+    con = duckdb.connect()
+    try:
+        for table in REQUIRED_MONTHLY + OPTIONAL_MONTHLY:
+            if not files(data_dir, table):
+                missing.append(f"{table}: no files in {data_dir / table}")
+                continue
+            if table in REQUIRED_MONTHLY:
+                rows = con.execute(f"SELECT count(*) FROM ({scan_sql(data_dir, table, month)})").fetchone()[0]
+                if rows == 0:
+                    missing.append(f"{table}: no rows for {month}")
+    finally:
+        con.close()
+    return missing

@@ -1,0 +1,65 @@
+"""What the close needs from the ledger (SQLite or PostgreSQL), as Arrow tables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pyarrow as pa
+from sqlalchemy import Engine
+
+from weixi.adapters.sql import execute, executemany
+from weixi.close.months import first_day, next_month
+
+FETCH = 200_000
+
+
+def _arrow(engine: Engine, sql: str, params: list, schema: pa.Schema) -> pa.Table:
+    batches = []
+    with engine.connect().execution_options(readonly=True, stream_results=True) as conn, conn.begin():
+        result = conn.exec_driver_sql(sql.replace("?", "%s") if conn.dialect.name == "postgresql" else sql,
+                                      tuple(params))
+        while rows := result.fetchmany(FETCH):
+            cols = list(zip(*rows))
+            batches.append(pa.record_batch([pa.array(c, type=f.type) for c, f in zip(cols, schema)], schema=schema))
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def points_earned(engine: Engine, month: str) -> pa.Table:
+    start, end = first_day(month), first_day(next_month(month))
+    return _arrow(engine, "SELECT member_id, sum(points) FROM journal WHERE kind = 'earn' AND day >= ? AND day < ? "
+                          "GROUP BY member_id", [start, end],
+                  pa.schema([("member_id", pa.string()), ("points_earned", pa.int64())]))
+
+
+def balances(engine: Engine) -> pa.Table:
+    return _arrow(engine, "SELECT member_id, balance, debt, tier FROM members", [],
+                  pa.schema([("member_id", pa.string()), ("points_balance", pa.int64()), ("points_debt", pa.int64()),
+                             ("ledger_tier", pa.string())]))
+
+
+def month_totals(engine: Engine, month: str) -> dict:
+    start, end = first_day(month), first_day(next_month(month))
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        rows = execute(conn, "SELECT kind, coalesce(sum(points), 0) FROM journal WHERE day >= ? AND day < ? GROUP BY kind",
+                       [start, end])
+        outstanding = execute(conn, "SELECT coalesce(sum(balance), 0), count(*) FROM members")[0]
+    kinds = {k: int(v) for k, v in rows}
+    return {"issued": kinds.get("earn", 0) + max(kinds.get("adjust", 0), 0),
+            "redeemed": -(kinds.get("redeem", 0) + kinds.get("cancel", 0)),
+            "expired": -kinds.get("expire", 0),
+            "reversed": -sum(kinds.get(k, 0) for k in ("reverse", "clawback", "deficit", "debt_repay")),
+            "outstanding": int(outstanding[0]), "ledger_members": int(outstanding[1])}
+
+
+def set_tiers(engine: Engine, tiers: list[tuple[str, str]]) -> int:
+    """Write evaluated tiers back to the ledger's members (used by tier multipliers from the next month on)."""
+    changed = 0
+    with engine.begin() as conn:
+        for start in range(0, len(tiers), FETCH):
+            chunk = tiers[start:start + FETCH]
+            executemany(conn, "UPDATE members SET tier = ? WHERE member_id = ? AND (tier IS NULL OR tier <> ?)",
+                        [(t, m, t) for m, t in chunk])
+            changed += len(chunk)
+    return changed
+
+

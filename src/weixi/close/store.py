@@ -1,0 +1,76 @@
+"""Where the close keeps its results under the data directory, written atomically.
+
+    DATA/close/history/month=YYYY-MM/part-0.parquet     one row per member with activity that month
+    DATA/close/tier_events/month=YYYY-MM/part-0.parquet upgraded / will_downgrade / downgraded
+    DATA/snapshots/month=YYYY-MM/part-0.parquet         every member's state at the month end
+    DATA/close/YYYY-MM.json                             the close's manifest and summary (written last)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def partition(data_dir: Path, dataset: str, month: str) -> Path:
+    base = Path(data_dir) / ("snapshots" if dataset == "snapshots" else f"close/{dataset}")
+    return base / f"month={month}"
+
+
+def months(data_dir: Path, dataset: str) -> list[str]:
+    base = partition(data_dir, dataset, "x").parent
+    return sorted(p.name[6:] for p in base.glob("month=*") if (p / "part-0.parquet").exists())
+
+
+def write(data_dir: Path, dataset: str, month: str, table: pa.Table) -> Path:
+    """Replace the month's partition atomically: write beside it, then swap directories."""
+    final = partition(data_dir, dataset, month)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    pq.write_table(table, tmp / "part-0.parquet", compression="zstd", row_group_size=100_000)
+    old = final.with_name(final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final / "part-0.parquet"
+
+
+def read(data_dir: Path, dataset: str, month: str) -> pa.Table | None:
+    path = partition(data_dir, dataset, month) / "part-0.parquet"
+    return pq.read_table(path) if path.exists() else None
+
+
+def manifest_path(data_dir: Path, month: str) -> Path:
+    return Path(data_dir) / "close" / f"{month}.json"
+
+
+def read_manifest(data_dir: Path, month: str) -> dict | None:
+    path = manifest_path(data_dir, month)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def write_manifest(data_dir: Path, month: str, manifest: dict) -> None:
+    path = manifest_path(data_dir, month)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def closed_months(data_dir: Path) -> list[str]:
+    base = Path(data_dir) / "close"
+    out = []
+    for p in base.glob("????-??.json"):
+        m = json.loads(p.read_text(encoding="utf-8"))
+        if m.get("status") == "closed":
+            out.append(p.stem)
+    return sorted(out)
