@@ -9,6 +9,7 @@ from weixi.cli import close as _close  # noqa: F401,E402
 from weixi.cli import ledger as _ledger  # noqa: F401,E402
 from weixi.cli import plan as _plan  # noqa: F401,E402
 from weixi.cli import generate as _generate  # noqa: F401,E402
+from weixi.cli import load as _load  # noqa: F401,E402
 
 
 def main() -> None:

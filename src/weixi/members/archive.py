@@ -1,0 +1,271 @@
+"""The member archive (客户档案): where an operator's tables live and how to read their current rows.
+
+Layout of the data directory (``--data DIR``, else ``$WEIXI_DATA``, else ``./weixi-data``)::
+
+    DIR/manifest.json                          # written by `weixi generate` (optional)
+    DIR/<table>/part-NNNNN.parquet             # generator output: "load 0"
+    DIR/<table>/load-<seq:06d>-<sha8>.parquet  # one file per `weixi load` that changed rows
+    DIR/loads.json                             # the load journal: every load, in sequence order
+    DIR/quarantine/<table>-<seq:06d>-<sha8>.csv
+
+A load file holds complete rows (the canonical columns of the table) with unique keys.  The current row of
+a key is the one from the load with the highest sequence number, generator parts counting as sequence 0.
+Only load files listed in ``loads.json`` are read, and the journal is replaced atomically after the load
+file is in place, so a load is visible entirely or not at all.
+
+:func:`scan` gives the current rows of a table as a DuckDB relation (:func:`scan_sql` as SQL text).
+:func:`members_lookup` reads one member for member 360.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from weixi.generator import schema as gen_schema
+
+DATA_ENV = "WEIXI_DATA"
+DEFAULT_DATA = "weixi-data"
+JOURNAL = "loads.json"
+LOCK = ".weixi-load.lock"
+
+KEYS: dict[str, tuple[str, ...]] = {
+    "members": ("member_id",),
+    "bills": ("bill_id",),
+    "recharges": ("recharge_id",),
+    "usage": ("member_id", "month"),
+    "complaints": ("complaint_id",),
+    "surveys": ("survey_id",),
+    "portout_inquiries": ("inquiry_id",),
+    "churn_labels": ("member_id",),
+    "contracts": ("member_id",),
+}
+MONTHLY = frozenset({"bills", "usage", "recharges", "complaints", "surveys", "portout_inquiries"})
+CONTRACT_COLUMNS = ("contract_start", "contract_end", "subsidy_end")
+
+# Stored tables and their schemas: the generator's, plus the CRM-recorded star level of members.
+SCHEMAS: dict[str, pa.Schema] = dict(gen_schema.TABLES)
+SCHEMAS["members"] = gen_schema.MEMBERS.append(pa.field("star_level", pa.int8()))
+TABLES = tuple(SCHEMAS) + ("contracts",)
+
+_MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_LOAD_RE = re.compile(r"^load-(\d{6,})-([0-9a-f]{8})\.parquet$")
+_DUCK_TYPES = {
+    pa.string(): "VARCHAR", pa.date32(): "DATE", pa.int64(): "BIGINT", pa.int32(): "INTEGER",
+    pa.int8(): "TINYINT", pa.bool_(): "BOOLEAN",
+}  # fmt: skip
+
+
+class ArchiveError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- directory and journal
+def data_dir(option: str | os.PathLike | None = None) -> Path:
+    """The data directory: the ``--data`` option, else ``$WEIXI_DATA``, else ``./weixi-data``."""
+    return Path(option or os.environ.get(DATA_ENV) or DEFAULT_DATA)
+
+
+def read_journal(data: str | os.PathLike) -> dict[str, Any]:
+    path = Path(data) / JOURNAL
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"schema_version": 1, "next_seq": 1, "loads": []}
+
+
+def write_journal(data: str | os.PathLike, journal: dict[str, Any]) -> None:
+    """Replace ``loads.json`` atomically (temp file, fsync, rename)."""
+    path = Path(data) / JOURNAL
+    tmp = path.with_name(JOURNAL + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(journal, fh, ensure_ascii=False, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def locked(data: str | os.PathLike) -> Iterator[None]:
+    """Serialise loads into one data directory (an exclusive ``flock`` on ``DIR/.weixi-load.lock``)."""
+    Path(data).mkdir(parents=True, exist_ok=True)
+    with open(Path(data) / LOCK, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def part_files(data: str | os.PathLike, table: str) -> list[Path]:
+    return sorted((Path(data) / table).glob("part-*.parquet"))
+
+
+def load_files(data: str | os.PathLike, table: str, journal: dict | None = None) -> list[tuple[int, Path]]:
+    """(sequence, path) of the committed load files of ``table``, oldest first."""
+    journal = journal if journal is not None else read_journal(data)
+    out = []
+    for entry in journal.get("loads", []):
+        if entry.get("store") == table and entry.get("file"):
+            out.append((int(entry["seq"]), Path(data) / entry["file"]))
+    return sorted(out)
+
+
+# --------------------------------------------------------------------------------------- scanning
+def _lit(s: str | os.PathLike) -> str:
+    return "'" + str(s).replace("'", "''") + "'"
+
+
+def _files(paths: list[Path]) -> str:
+    return "[" + ", ".join(_lit(p) for p in paths) + "]"
+
+
+def _empty_sql(table: str) -> str:
+    cols = ", ".join(f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}" for f in SCHEMAS[table])
+    return f"SELECT {cols} LIMIT 0"
+
+
+def _duck_type(t: pa.DataType) -> str:
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ"
+    return _DUCK_TYPES[t]
+
+
+def _month_filter(month: str | list[str] | None) -> str:
+    if month is None:
+        return ""
+    months = [month] if isinstance(month, str) else list(month)
+    for m in months:
+        if not isinstance(m, str) or not _MONTH_RE.match(m):
+            raise ArchiveError(f"month {m!r} is not YYYY-MM")
+    if not months:
+        return "FALSE"
+    return "month = " + _lit(months[0]) if len(months) == 1 else "month IN (" + ", ".join(map(_lit, months)) + ")"
+
+
+def scan_sql(data: str | os.PathLike, table: str, month: str | list[str] | None = None) -> str:
+    """SQL text (DuckDB) of the current rows of ``table``; see :func:`scan`."""
+    if table == "contracts":
+        cols = ", ".join(CONTRACT_COLUMNS)
+        cond = " OR ".join(f"{c} IS NOT NULL" for c in CONTRACT_COLUMNS)
+        return f"SELECT member_id, {cols} FROM ({scan_sql(data, 'members')}) WHERE {cond}"
+    if table not in SCHEMAS:
+        raise ArchiveError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
+    if month is not None and table not in MONTHLY:
+        raise ArchiveError(f"{table} has no month column")
+    where = _month_filter(month)
+    parts = part_files(data, table)
+    loads = load_files(data, table)
+    extra = ""
+    if table == "members":  # generator parts have no star_level
+        extra = ", CAST(NULL AS TINYINT) AS star_level"
+    base = f"SELECT *{extra} FROM read_parquet({_files(parts)})" if parts else None
+    if not loads:
+        if base is None:
+            return _empty_sql(table)
+        return base + (f" WHERE {where}" if where else "")
+    key = KEYS[table]
+    if len(loads) == 1:
+        latest = f"SELECT * FROM read_parquet({_lit(loads[0][1])})"
+    else:
+        part = ", ".join(key)
+        latest = (
+            f"SELECT * EXCLUDE (_seq) FROM (SELECT *, CAST(regexp_extract(filename, 'load-([0-9]+)-', 1) AS BIGINT)"
+            f" AS _seq FROM read_parquet({_files([p for _, p in loads])}, filename = true)) "
+            f"QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY _seq DESC) = 1"
+        )
+    names = ", ".join(f.name for f in SCHEMAS[table])
+    latest = f"SELECT {names} FROM ({latest})"
+    loaded = f"SELECT * FROM _latest" + (f" WHERE {where}" if where else "")
+    if base is None:
+        return f"WITH _latest AS ({latest}) {loaded}"
+    on = " AND ".join(f"_l.{k} = _b.{k}" for k in key)
+    base_where = f"{where} AND " if where else ""
+    return (
+        f"WITH _latest AS ({latest}) "
+        f"SELECT {names} FROM ({base}) _b WHERE {base_where}NOT EXISTS (SELECT 1 FROM _latest _l WHERE {on}) "
+        f"UNION ALL {loaded}"
+    )
+
+
+def scan(
+    con: duckdb.DuckDBPyConnection, data: str | os.PathLike, table: str, month: str | list[str] | None = None
+) -> duckdb.DuckDBPyRelation:
+    """The current rows of ``table`` in the archive at ``data`` as a DuckDB relation.
+
+    Generator parts plus committed loads; a row loaded later replaces a row with the same key
+    (:data:`KEYS`).  ``month`` (``YYYY-MM`` or a list of them) filters a monthly table; the filter is
+    applied inside the Parquet scans, so row groups of other months are skipped.  Without loads the
+    relation is a plain ``read_parquet`` of the parts.  ``contracts`` is the view of the members'
+    contract columns (``member_id, contract_start, contract_end, subsidy_end``) where any is set.
+    """
+    return con.sql(scan_sql(data, table, month))
+
+
+# ---------------------------------------------------------------------------------- member lookup
+_stats_lock = threading.Lock()
+_stats_cache: dict[str, tuple[int, int, list[tuple[str, str]]]] = {}
+_lookup_con: duckdb.DuckDBPyConnection | None = None
+
+
+def _file_ranges(path: Path) -> list[tuple[str, str]]:
+    """(min, max) member_id of each row group of a Parquet file, cached by path, size and mtime."""
+    st = path.stat()
+    key = str(path)
+    with _stats_lock:
+        hit = _stats_cache.get(key)
+        if hit and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
+            return hit[2]
+    md = pq.ParquetFile(path).metadata
+    col = md.schema.names.index("member_id")
+    ranges = []
+    for g in range(md.num_row_groups):
+        s = md.row_group(g).column(col).statistics
+        if md.row_group(g).num_rows == 0:
+            continue
+        ranges.append((s.min, s.max) if s is not None and s.has_min_max else ("", "\uffff"))
+    with _stats_lock:
+        _stats_cache[key] = (st.st_mtime_ns, st.st_size, ranges)
+    return ranges
+
+
+def _cursor() -> duckdb.DuckDBPyConnection:
+    global _lookup_con
+    with _stats_lock:
+        if _lookup_con is None:
+            _lookup_con = duckdb.connect()
+            _lookup_con.execute("SET TimeZone = 'Asia/Shanghai'")
+        return _lookup_con.cursor()
+
+
+def members_lookup(data: str | os.PathLike, member_id: str) -> dict[str, Any] | None:
+    """The current row of one member as a dict (phone and ID number in clear: mask with
+    :func:`weixi.members.pii.mask_row` before showing), or None.
+
+    Load files are searched newest first, then the generator part whose row-group statistics cover the id;
+    only files whose ``member_id`` range holds the id are opened (cached Parquet statistics), so the cost
+    does not grow with the number of members.
+    """
+    candidates = [p for _, p in reversed(load_files(data, "members"))] + part_files(data, "members")
+    cur = None
+    for path in candidates:
+        if not any(lo <= member_id <= hi for lo, hi in _file_ranges(path)):
+            continue
+        cur = cur or _cursor()
+        result = cur.execute(f"SELECT * FROM read_parquet({_lit(path)}) WHERE member_id = ? LIMIT 1", [member_id])
+        row = result.fetchone()
+        if row is not None:
+            out = dict(zip([d[0] for d in result.description], row))
+            out.setdefault("star_level", None)
+            return out
+    return None
