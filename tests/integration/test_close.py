@@ -1,0 +1,177 @@
+"""The monthly close on a small generated operator: accrual once, snapshots, idempotency, crash safety,
+refusals, and the same snapshot on DuckDB and PySpark."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from weixi.adapters import schema
+from weixi.adapters.db import make_engine
+from weixi.adapters.sql import execute
+from weixi.close import store
+from weixi.close.run import CloseRefused, close_month
+from weixi.generator.run import GenerateConfig, generate
+from weixi.service_layer.plans import apply_plan
+from weixi.service_layer.verify import verify
+from tests.conftest import ROOT
+
+PLAN = ROOT / "plans" / "examples" / "telecom-points.yaml"
+MONTHS = ["2026-08", "2026-09", "2026-10"]
+
+
+@pytest.fixture(scope="session")
+def operator(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("operator") / "data"
+    generate(GenerateConfig(members=1500, months=3, seed=11, out=str(out), end_month="2026-10"))
+    return out
+
+
+@pytest.fixture
+def setup(operator, tmp_path):
+    """A fresh copy of the operator's archive and a fresh ledger with the telecom plan."""
+    data = tmp_path / "data"
+    shutil.copytree(operator, data)
+    engine = make_engine(str(tmp_path / "ledger.db"))
+    schema.upgrade(engine)
+    apply_plan(engine, PLAN)
+    yield engine, data
+    engine.dispose()
+
+
+def ledger_state(engine):
+    with engine.connect() as conn:
+        return (execute(conn, "SELECT count(*), coalesce(sum(points), 0) FROM journal"),
+                execute(conn, "SELECT count(*), coalesce(sum(balance), 0) FROM members"))
+
+
+def snapshot(data, month):
+    return pq.read_table(data / "snapshots" / f"month={month}" / "part-0.parquet")
+
+
+def test_close_accrues_each_paid_bill_once_and_snapshots_every_member(setup):
+    engine, data = setup
+    result = close_month(engine, data, "2026-08")
+    import duckdb
+    con = duckdb.connect()
+    paid = con.execute(f"SELECT count(*) FROM read_parquet('{data}/bills/*.parquet') WHERE month='2026-08' AND paid").fetchone()[0]
+    tops = con.execute(f"SELECT count(*) FROM read_parquet('{data}/recharges/*.parquet') WHERE month='2026-08'").fetchone()[0]
+    joined = con.execute(f"SELECT count(*) FROM read_parquet('{data}/members/*.parquet') WHERE join_date <= DATE '2026-08-31'").fetchone()[0]
+    assert result["accrual"]["bills"] == paid and result["accrual"]["recharges"] == tops
+    assert result["accrual"]["posted"] == paid + tops and result["accrual"]["rejected"] == 0
+    snap = snapshot(data, "2026-08")
+    assert snap.num_rows == joined == result["summary"]["members"]
+    assert snap["member_id"].to_pylist() == sorted(snap["member_id"].to_pylist())
+    active = snap.filter(pc.equal(snap["status"], "active"))
+    assert pc.all(pc.is_valid(active["tier"])).as_py() and pc.all(pc.is_valid(active["star_level"])).as_py()
+    assert pc.sum(snap["points_balance"]).as_py() == result["summary"]["points"]["outstanding"]
+    assert result["summary"]["liability_yuan"] == f"{result['summary']['points']['outstanding'] / 100:.2f}"
+    assert verify(engine)[0] == []
+
+
+def test_rerunning_a_closed_month_changes_nothing(setup):
+    engine, data = setup
+    close_month(engine, data, "2026-08")
+    before = ledger_state(engine), snapshot(data, "2026-08")
+    again = close_month(engine, data, "2026-08")
+    assert again["already_closed"] is True
+    assert (ledger_state(engine), snapshot(data, "2026-08")) == before
+
+
+def test_months_close_in_order_and_missing_inputs_are_listed(setup):
+    engine, data = setup
+    with pytest.raises(CloseRefused) as refused:
+        close_month(engine, data, "2026-11")
+    assert refused.value.missing == ["bills: no rows for 2026-11", "usage: no rows for 2026-11"]
+    close_month(engine, data, "2026-08")
+    with pytest.raises(CloseRefused, match="close 2026-09 first"):
+        close_month(engine, data, "2026-10")
+    shutil.rmtree(data / "usage")
+    with pytest.raises(CloseRefused) as refused:
+        close_month(engine, data, "2026-09")
+    assert refused.value.missing == [f"usage: no files in {data / 'usage'}"]
+
+
+CRASH_POINTS = ["accrual", "expiry", "history", "tier_events", "snapshots", "manifest"]
+
+
+@pytest.mark.parametrize("crash_at", CRASH_POINTS)
+def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(setup, tmp_path, monkeypatch, crash_at):
+    engine, data = setup
+    clean_dir = tmp_path / "clean"
+    shutil.copytree(data, clean_dir)
+    clean_engine = make_engine(str(tmp_path / "clean.db"))
+    schema.upgrade(clean_engine)
+    apply_plan(clean_engine, PLAN)
+    for month in MONTHS[:2]:
+        close_month(clean_engine, clean_dir, month)
+    close_month(engine, data, MONTHS[0])
+
+    import weixi.close.run as run
+
+    class Crash(Exception):
+        pass
+
+    def boom(*args, **kwargs):
+        raise Crash(crash_at)
+
+    if crash_at == "accrual":
+        from weixi.service_layer import posting
+        real_batch = posting._post_batch
+        calls = {"n": 0}
+
+        def half(conn, events, path="auto"):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise Crash("half-way through accrual")
+            return real_batch(conn, events, path)
+        monkeypatch.setattr(posting, "_post_batch", half)
+        monkeypatch.setattr("weixi.close.accrual.CHUNK", 500)
+    elif crash_at == "expiry":
+        monkeypatch.setattr(run, "expire", boom)
+    elif crash_at == "manifest":
+        monkeypatch.setattr(run.store, "write_manifest", boom)
+    else:
+        real_write = store.write
+
+        def write(data_dir, dataset, month, table):
+            if dataset == crash_at:
+                real_write(data_dir, dataset, month, table.slice(0, 10))  # a partial file, then the crash
+                raise Crash(dataset)
+            return real_write(data_dir, dataset, month, table)
+        monkeypatch.setattr(run.store, "write", write)
+    with pytest.raises(Crash):
+        close_month(engine, data, MONTHS[1])
+    monkeypatch.undo()
+    close_month(engine, data, MONTHS[1])
+    assert snapshot(data, MONTHS[1]) == snapshot(clean_dir, MONTHS[1])
+    assert ledger_state(engine) == ledger_state(clean_engine)
+    assert verify(engine)[0] == []
+    clean_engine.dispose()
+
+
+@pytest.mark.spark
+def test_duckdb_and_pyspark_give_identical_snapshots(operator, tmp_path):
+    pytest.importorskip("pyspark")
+    snaps = {}
+    for name in ("duckdb", "pyspark"):
+        data = tmp_path / name / "data"
+        shutil.copytree(operator, data)
+        engine = make_engine(str(tmp_path / name / "ledger.db"))
+        schema.upgrade(engine)
+        apply_plan(engine, PLAN)
+        for month in MONTHS[:2]:
+            close_month(engine, data, month, engine_name=name)
+        snaps[name] = [snapshot(data, m) for m in MONTHS[:2]]
+        snaps[name + "-events"] = [pq.read_table(data / "close" / "tier_events" / f"month={m}" / "part-0.parquet")
+                                   for m in MONTHS[:2]]
+        engine.dispose()
+    for a, b in zip(snaps["duckdb"], snaps["pyspark"]):
+        assert a.schema == b.schema
+        assert a.equals(b)
+    for a, b in zip(snaps["duckdb-events"], snaps["pyspark-events"]):
+        assert a.sort_by("member_id").equals(b.sort_by("member_id"))
