@@ -7,6 +7,7 @@ from pathlib import Path
 import ibis
 
 from weixi.close.sources import MONTHLY, scan_sql
+from weixi.members import archive
 
 ENGINES = ("duckdb", "pyspark")
 
@@ -39,7 +40,16 @@ def archive_table(con, data_dir: Path, table: str, month: str | None = None) -> 
     """An archive table as an Ibis expression on ``con``'s backend, filtered to ``month`` when given."""
     if con.name == "duckdb":
         return con.sql(scan_sql(data_dir, table, month))
-    t = con.read_parquet(str(Path(data_dir) / table))
+    t = con.read_parquet(str(Path(data_dir) / table / "part-*.parquet"))
+    loads = archive.load_files(data_dir, table)
+    if loads:  # the same "latest load wins by key" rule as archive.scan_sql, in Ibis
+        keys = list(archive.KEYS[table])
+        loaded = ibis.union(*(con.read_parquet(str(path)).mutate(_seq=ibis.literal(seq)) for seq, path in loads),
+                            distinct=False)
+        rank = ibis.row_number().over(group_by=keys, order_by=ibis.desc("_seq"))
+        latest = loaded.mutate(_rank=rank).filter(lambda x: x._rank == 0).drop("_seq", "_rank")
+        common = [c for c in t.columns if c in latest.columns]
+        t = ibis.union(t.select(common).anti_join(latest, keys), latest.select(common), distinct=False)
     if month and table in MONTHLY:
         t = t.filter(t.month == month)
     return t

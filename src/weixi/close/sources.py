@@ -1,24 +1,22 @@
-"""Where the close reads the member archive: ``DATA/<table>/*.parquet`` (see docs/operator-data.md)."""
+"""Where the close reads the member archive (see docs/operator-data.md and docs/member-intake.md).
+
+Always through :func:`weixi.members.archive.scan_sql`, which applies loaded corrections (a later load
+replaces a row by its key) on top of the generated or first-loaded parts.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-MONTHLY = ("bills", "recharges", "usage", "complaints", "surveys", "portout_inquiries")
+from weixi.members import archive
+
+MONTHLY = tuple(sorted(archive.MONTHLY))
 
 
 def files(data_dir: Path, table: str) -> list[Path]:
-    return sorted((Path(data_dir) / table).glob("*.parquet"))
+    return archive.part_files(data_dir, table) + [p for _, p in archive.load_files(data_dir, table)]
 
 
 def scan_sql(data_dir: Path, table: str, month: str | None = None) -> str:
-    """DuckDB SQL for the current rows of an archive table (loaded corrections replace rows by key)."""
-    try:
-        from weixi.members import archive
-    except ImportError:
-        archive = None
-    if archive is not None and hasattr(archive, "scan_sql"):
-        return archive.scan_sql(Path(data_dir), table, month)
-    paths = ", ".join(f"'{p}'" for p in files(data_dir, table))
-    sql = f"SELECT * FROM read_parquet([{paths}])"
-    return sql + (f" WHERE month = '{month}'" if month and table in MONTHLY else "")
+    """DuckDB SQL for the current rows of an archive table, filtered to ``month`` for monthly tables."""
+    return archive.scan_sql(Path(data_dir), table, month if table in MONTHLY else None)
