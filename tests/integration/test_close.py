@@ -4,7 +4,10 @@ refusals, and the same snapshot on DuckDB and PySpark."""
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
+
+import pyarrow as pa
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -175,3 +178,25 @@ def test_duckdb_and_pyspark_give_identical_snapshots(operator, tmp_path):
         assert a.equals(b)
     for a, b in zip(snaps["duckdb-events"], snaps["pyspark-events"]):
         assert a.sort_by("member_id").equals(b.sort_by("member_id"))
+
+
+def test_member_360_after_closes(setup):
+    from weixi.service_layer.member360 import member_360
+
+    engine, data = setup
+    for month in MONTHS[:2]:
+        close_month(engine, data, month)
+    snap = snapshot(data, MONTHS[1])
+    snap = snap.filter(pc.and_(pc.equal(snap["status"], "active"),
+                               pc.less(snap["join_date"], pa.scalar(date(2026, 8, 1)))))
+    member = snap["member_id"][0].as_py()
+    found = member_360(engine, data, member)
+    assert found["profile"]["phone"][3:7] == "****" and "*" in found["profile"]["id_number"]
+    assert [h["month"] for h in found["tier"]["history"]] == MONTHS[:2]
+    assert found["tier"]["current"] == snap["tier"][0].as_py()
+    assert found["segments"]["star_level"] == snap["star_level"][0].as_py()
+    assert [a["month"] for a in found["recent_activity"]] == ["2026-09", "2026-08"]  # newest first
+    assert found["points"]["balance"] == snap["points_balance"][0].as_py()
+    revealed = member_360(engine, data, member, reveal=True)
+    assert "*" not in revealed["profile"]["phone"]
+    assert member_360(engine, data, "M9999999999") is None

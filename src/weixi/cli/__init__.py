@@ -7,6 +7,7 @@ from weixi.cli.app import app
 # Each module registers its commands on ``app`` when imported.
 from weixi.cli import close as _close  # noqa: F401,E402
 from weixi.cli import ledger as _ledger  # noqa: F401,E402
+from weixi.cli import member as _member  # noqa: F401,E402
 from weixi.cli import plan as _plan  # noqa: F401,E402
 from weixi.cli import generate as _generate  # noqa: F401,E402
 from weixi.cli import load as _load  # noqa: F401,E402

@@ -1,0 +1,73 @@
+"""Member 360: everything Weixi knows about one member, from the archive, the closes and the ledger."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+from sqlalchemy import Engine
+
+from weixi.close import store
+from weixi.members import archive, pii
+from weixi.service_layer import queries
+
+RECENT_MONTHS = 6
+
+
+def _rows(con, sql: str, params: list) -> list[dict]:
+    result = con.execute(sql, params)
+    names = [d[0] for d in result.description]
+    table = result.to_arrow_table() if hasattr(result, "to_arrow_table") else None
+    return table.to_pylist() if table is not None else [dict(zip(names, r)) for r in result.fetchall()]
+
+
+def _files(paths: list[Path]) -> str:
+    return "[" + ", ".join(f"'{p}'" for p in paths) + "]"
+
+
+def member_360(engine: Engine | None, data_dir: Path, member_id: str, today: date | None = None,
+               reveal: bool = False) -> dict | None:
+    profile = archive.members_lookup(data_dir, member_id)
+    points = None
+    if engine is not None:
+        tz = ZoneInfo("Asia/Shanghai")
+        points = queries.balance(engine, member_id, today or datetime.now(tz).date())
+    if profile is None and points is None:
+        return None
+    con = duckdb.connect()
+    try:
+        snaps = sorted(Path(data_dir).glob("snapshots/month=*/part-0.parquet"))
+        history = [p for p in sorted(Path(data_dir).glob("close/history/month=*/part-0.parquet"))][-RECENT_MONTHS:]
+        events = sorted(Path(data_dir).glob("close/tier_events/month=*/part-0.parquet"))
+        tiers = _rows(con, f"SELECT month, status, tier, tier_since, grace_until, star_level, value_grade, activity_grade, "
+                           f"rfm, key_account, arpu_fen, points_balance FROM read_parquet({_files(snaps)}) "
+                           f"WHERE member_id = ? ORDER BY month", [member_id]) if snaps else []
+        activity = _rows(con, f"SELECT month, spend_fen, recharge_fen, touches, last_active_on, points_earned "
+                              f"FROM read_parquet({_files(history)}) WHERE member_id = ? ORDER BY month DESC",
+                         [member_id]) if history else []
+        tier_events = _rows(con, f"SELECT month, event, from_tier, to_tier, effective_on FROM read_parquet({_files(events)}) "
+                                 f"WHERE member_id = ? AND event IS NOT NULL ORDER BY month", [member_id]) if events else []
+        complaints = []
+        if archive.part_files(data_dir, "complaints") or archive.load_files(data_dir, "complaints"):
+            complaints = _rows(con, f"SELECT complaint_id, opened_at, category, channel, resolved, resolved_at, satisfaction "
+                                    f"FROM ({archive.scan_sql(data_dir, 'complaints')}) WHERE member_id = ? "
+                                    f"ORDER BY opened_at DESC", [member_id])
+    finally:
+        con.close()
+    latest = tiers[-1] if tiers else {}
+    out = {
+        "member_id": member_id,
+        "profile": pii.mask_row(profile, reveal) if profile else None,
+        "tier": {"current": latest.get("tier"), "since": latest.get("tier_since"), "grace_until": latest.get("grace_until"),
+                 "history": [{k: r[k] for k in ("month", "tier", "status")} for r in tiers], "events": tier_events},
+        "segments": {k: latest.get(k) for k in ("star_level", "value_grade", "activity_grade", "rfm", "key_account",
+                                                 "arpu_fen")} if latest else None,
+        "points": points,
+        "recent_activity": activity,
+        "complaints": complaints,
+        "contract": {k: profile.get(k) for k in ("contract_start", "contract_end", "subsidy_end")} if profile else None,
+        "manager_id": profile.get("manager_id") if profile else None,
+    }
+    return out
