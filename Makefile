@@ -33,6 +33,16 @@ run: $(STAMP)
 	WEIXI_DB=var/demo.db $(BIN)/weixi events post var/telecom-events.csv
 	WEIXI_DB=var/demo.db $(BIN)/weixi verify
 	$(BIN)/weixi simulate --plan plans/examples/telecom-points.yaml --events examples/telecom-events.csv --as-of 2026-12-31
+	@echo "== demo operator: 20,000 members x 6 months, closed month by month =="
+	rm -rf var/operator var/operator.db var/operator.db-wal var/operator.db-shm
+	$(BIN)/weixi generate --members 20000 --months 6 --end-month 2026-10 --seed 1 --out var/operator
+	WEIXI_DB=var/operator.db $(BIN)/weixi init
+	WEIXI_DB=var/operator.db $(BIN)/weixi plan apply plans/examples/telecom-points.yaml
+	for m in 2026-05 2026-06 2026-07 2026-08 2026-09; do \
+	  WEIXI_DB=var/operator.db WEIXI_DATA=var/operator $(BIN)/weixi close --month $$m --json > var/close-$$m.json || exit 1; \
+	done
+	WEIXI_DB=var/operator.db WEIXI_DATA=var/operator $(BIN)/weixi close --month 2026-10
+	WEIXI_DB=var/operator.db WEIXI_DATA=var/operator $(BIN)/weixi member show M0000000002
 
 test: $(STAMP) postgres
 	WEIXI_REQUIRE_PG=$${CI:+1} scripts/with-postgres.sh $(BIN)/python -m pytest -q

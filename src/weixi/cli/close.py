@@ -76,13 +76,12 @@ def _print_summary(result: dict) -> None:
     a = result["accrual"]
     console.print(f"accrual: {a['bills']:,} paid bills and {a['recharges']:,} recharges → posted {a['posted']:,}, "
                   f"duplicate {a['duplicates']:,}, rejected {a['rejected']:,}")
+    table = Table("members by", "counts (active members)", title=None)
     for title, key in (("tier", "by_tier"), ("star level", "by_star_level"), ("value grade", "by_value_grade"),
                        ("activity", "by_activity"), ("key account", "by_key_account"), ("tier events", "tier_events")):
         if s.get(key):
-            table = Table(title, "members", title=None)
-            for k, v in s[key].items():
-                table.add_row(k, f"{v:,}")
-            console.print(table)
+            table.add_row(title, "  ".join(f"{k}: {v:,}" for k, v in s[key].items()))
+    console.print(table)
     p = s["points"]
     console.print(f"points: issued {p['issued']:,}, redeemed {p['redeemed']:,}, expired {p['expired']:,}; "
                   f"outstanding {p['outstanding']:,} = liability {s['liability_yuan']} yuan "
