@@ -20,6 +20,9 @@ import pyarrow.parquet as pq
 from weixi.generator.schema import TABLES
 
 ROW_GROUP_ROWS = 512 * 1024
+# The members archive is read one member at a time (member 360): small row groups let a point lookup read
+# only the group whose member_id statistics hold the id.
+LOOKUP_ROW_GROUP_ROWS = 16 * 1024
 COMPRESSION = "zstd"
 
 
@@ -32,6 +35,7 @@ class TableSink:
 
     def __init__(self, out: Path, table: str, chunk: int) -> None:
         self.schema = TABLES[table]
+        self.lookup = table == "members"
         self.path = part_path(out, table, chunk)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.path.with_suffix(".parquet.tmp")
@@ -51,7 +55,8 @@ class TableSink:
     def _flush(self) -> None:
         if self.buffer:
             merged = pa.concat_tables(self.buffer).combine_chunks()
-            self.writer.write_table(merged, row_group_size=max(ROW_GROUP_ROWS, merged.num_rows))
+            size = LOOKUP_ROW_GROUP_ROWS if self.lookup else max(ROW_GROUP_ROWS, merged.num_rows)
+            self.writer.write_table(merged, row_group_size=size)
             self.rows += merged.num_rows
         self.buffer, self.buffered = [], 0
 

@@ -14,6 +14,17 @@ from weixi.members import archive, pii
 from weixi.service_layer import queries
 
 RECENT_MONTHS = 6
+_con: duckdb.DuckDBPyConnection | None = None
+
+
+def _cursor() -> duckdb.DuckDBPyConnection:
+    """One DuckDB connection per process (a cursor per call), with Parquet metadata cached between lookups."""
+    global _con
+    if _con is None:
+        _con = duckdb.connect()
+        _con.execute("SET parquet_metadata_cache = true")
+        _con.execute("SET TimeZone = 'Asia/Shanghai'")
+    return _con.cursor()
 
 
 def _rows(con, sql: str, params: list) -> list[dict]:
@@ -36,7 +47,7 @@ def member_360(engine: Engine | None, data_dir: Path, member_id: str, today: dat
         points = queries.balance(engine, member_id, today or datetime.now(tz).date())
     if profile is None and points is None:
         return None
-    con = duckdb.connect()
+    con = _cursor()
     try:
         snaps = sorted(Path(data_dir).glob("snapshots/month=*/part-0.parquet"))
         history = [p for p in sorted(Path(data_dir).glob("close/history/month=*/part-0.parquet"))][-RECENT_MONTHS:]
