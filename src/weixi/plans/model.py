@@ -57,6 +57,118 @@ class Tier:
     name: str
     rank: int
     multiplier: Decimal = Decimal(1)
+    qualify: Decimal | None = None  # threshold of the tier policy's measure, as written: points, or yuan
+
+
+# --- tier evaluation and segments (run by weixi.segments at the monthly close) -------------------
+
+
+class TierMeasure(str, Enum):
+    POINTS_EARNED = "points_earned"  # points the ledger gave over the window (never the balance)
+    SPEND_YUAN = "spend_yuan"  # bills over the window
+
+
+class UpgradeTiming(str, Enum):
+    IMMEDIATE = "immediate"  # at the close of the month the threshold is reached
+    REVIEW = "review"  # only at a review close
+
+
+@dataclass(frozen=True)
+class TierPolicy:
+    """Who is in which tier: ``measure`` summed over ``window_months`` ending with the closing month.
+
+    Downgrades happen only at a review close (or at the end of a grace that a review started).
+    """
+
+    measure: TierMeasure
+    window_months: int = 12
+    upgrade: UpgradeTiming = UpgradeTiming.IMMEDIATE
+    review_months: tuple[int, ...] = (12,)  # calendar months (1-12) whose close reviews every member
+    grace_months: int = 0  # a member found below their tier at review keeps it this many more months
+    notice_days: int = 30  # "will_downgrade" this many days before the downgrade; 0 = no notice
+
+    def threshold(self, tier: Tier) -> int | None:
+        """``tier.qualify`` in the unit the measure is summed in: points, or fen for spend."""
+        if tier.qualify is None:
+            return None
+        return int(tier.qualify if self.measure is TierMeasure.POINTS_EARNED else tier.qualify * 100)
+
+
+@dataclass(frozen=True)
+class StarRow:
+    arpu_fen: int  # lower bound of average monthly spend
+    stars: tuple[int, ...]  # one star level (1-7) per tenure column
+
+
+@dataclass(frozen=True)
+class StarLevels:
+    """星级 1-7: the row of the highest ``arpu_fen`` bound reached x the column of the longest tenure reached."""
+
+    tenure_years: tuple[int, ...]  # column lower bounds, ascending, the first 0
+    rows: tuple[StarRow, ...]  # ascending arpu_fen, the first 0
+    arpu_months: int = 3
+
+
+VALUE_GRADES = ("A", "B", "C", "D")  # 白金 / 黄金 / 钢铁 / 重铅
+VALUE_GRADE_NAMES = {"A": "白金", "B": "黄金", "C": "钢铁", "D": "重铅"}
+
+
+@dataclass(frozen=True)
+class ValuePyramid:
+    """Members ranked by contribution; the smallest group of top members making ``cuts[A]`` of the total is A,
+    the next up to ``cuts[B]`` is B, up to ``cuts[C]`` C, the rest D."""
+
+    cuts: tuple[tuple[str, Decimal], ...]  # (("A", 0.5), ("B", 0.8), ("C", 0.95)), strictly increasing, < 1
+    window_months: int = 12
+
+
+@dataclass(frozen=True)
+class ActivityRule:
+    max_days_since: int | None = None  # days from the last activity to the month end
+    min_touches: int | None = None  # activity records over the window
+
+
+@dataclass(frozen=True)
+class ActivityGrades:
+    """活跃/一般/沉默: ``active`` when its rule holds, else ``normal`` when its rule holds, else ``silent``."""
+
+    active: ActivityRule
+    normal: ActivityRule
+    window_months: int = 3
+
+
+@dataclass(frozen=True)
+class Rfm:
+    window_months: int = 12
+    bins: int = 5  # scores 1..bins
+
+
+@dataclass(frozen=True)
+class KeyAccount:
+    """A key-account level; a member gets the first level whose every condition holds (none = everyone)."""
+
+    id: str
+    name: str
+    min_spend_fen: int | None = None  # spend over the window
+    min_active_months: int | None = None  # months of the window with at least one activity record
+    min_tenure_years: int | None = None
+
+
+@dataclass(frozen=True)
+class KeyAccounts:
+    levels: tuple[KeyAccount, ...]
+    window_months: int = 12
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Set-based segmentations computed at each close; a section left out is not computed."""
+
+    star_levels: StarLevels | None = None
+    value_pyramid: ValuePyramid | None = None
+    activity: ActivityGrades | None = None
+    rfm: Rfm | None = None
+    key_accounts: KeyAccounts | None = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +329,8 @@ class Plan:
     timezone: str = "Asia/Shanghai"
     cost_per_point_fen: Decimal = Decimal(1)  # liability valuation
     tiers: tuple[Tier, ...] = ()
+    tier_policy: TierPolicy | None = None  # None: tiers come from the source system's events
+    segments: Segments | None = None
     earning: tuple[EarnRule, ...] = ()
     caps: tuple[Cap, ...] = ()
     rewards: tuple[Reward, ...] = ()

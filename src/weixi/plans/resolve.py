@@ -10,16 +10,18 @@ from decimal import Decimal
 
 from weixi.plans import checks
 from weixi.plans.diagnostics import Report
-from weixi.plans.model import Cap, ConsumptionOrder, Expiry, ExpiryRule, Period, Plan, ReversalPolicy, Tier
+from weixi.plans.model import Cap, ConsumptionOrder, Expiry, ExpiryRule, Period, Plan, ReversalPolicy
 from weixi.plans.rewards import resolve_rewards
 from weixi.plans.rules import resolve_rules
+from weixi.plans.segments import resolve_segments
+from weixi.plans.tiers import resolve_tier_policy, resolve_tiers
 from weixi.plans.spec import Spec, Val
 
 DEFAULT_COST_PER_POINT_YUAN = Decimal("0.01")
 
 
 def resolve(spec: Spec, source: str, report: Report) -> Plan:
-    tiers = _tiers(spec.items("tiers"), report)
+    tiers = resolve_tiers(spec.items("tiers"), report)
     tier_ids = [tier.id for tier in tiers]
     earning = resolve_rules(spec.items("earning"), tier_ids, report)
     rule_ids = dict.fromkeys(i.value.get("id") for i in spec.items("earning") if i.value.get("id") is not None)
@@ -34,6 +36,8 @@ def resolve(spec: Spec, source: str, report: Report) -> Plan:
         timezone=spec.get("timezone", "Asia/Shanghai"),
         cost_per_point_fen=checks.fen(spec.get("cost_per_point", DEFAULT_COST_PER_POINT_YUAN)),
         tiers=tiers,
+        tier_policy=resolve_tier_policy(spec, tiers, report),
+        segments=resolve_segments(spec.get("segments"), report),
         earning=earning,
         caps=_caps(spec.items("caps"), rule_ids, report),
         rewards=resolve_rewards(spec.items("rewards"), tier_ids, report),
@@ -48,16 +52,6 @@ def _expiry(value: str | Spec) -> Expiry:
             if n is not None:
                 return Expiry(rule, n)
     return Expiry(ExpiryRule.NEVER, 0)
-
-
-def _tiers(items: tuple[Val, ...], report: Report) -> tuple[Tier, ...]:
-    by_id = checks.unique(items, "id", "tier id", report)
-    checks.unique(items, "rank", "tier rank", report)
-    return tuple(
-        Tier(id=tier_id, name=spec.get("name", ""), rank=spec.get("rank", 0),
-             multiplier=spec.get("multiplier", Decimal(1)))
-        for tier_id, spec in by_id.items()
-    )
 
 
 def _caps(items: tuple[Val, ...], rule_ids, report: Report) -> tuple[Cap, ...]:

@@ -64,7 +64,93 @@ EXPIRY = Either(
 
 TIER = Shape(
     "tier",
-    {"id": ID, "name": NAME, "rank": Field(v.integer, required=True), "multiplier": Field(v.positive_decimal)},
+    {
+        "id": ID,
+        "name": NAME,
+        "rank": Field(v.integer, required=True),
+        "multiplier": Field(v.positive_decimal),
+        "qualify": Field(v.non_negative_decimal),
+    },
+)
+
+TIER_MEASURES = ("points_earned", "spend_yuan")
+UPGRADE_TIMINGS = ("immediate", "review")
+MONTHS = Field(v.positive_int)  # a window in months
+
+TIER_POLICY = Shape(
+    "tier_policy",
+    {
+        "measure": Field(v.choice(TIER_MEASURES, "tier measure"), required=True),
+        "window_months": MONTHS,
+        "upgrade": Field(v.choice(UPGRADE_TIMINGS, "upgrade timing")),
+        "review_months": Field(ListOf(v.integer)),  # 1-12, checked by the resolver
+        "grace_months": Field(v.non_negative_int),
+        "notice_days": Field(v.non_negative_int),
+    },
+)
+
+STAR_ROW = Shape(
+    "star row",
+    {
+        "arpu_yuan": Field(v.non_negative_decimal, required=True),
+        "stars": Field(ListOf(v.integer), required=True),  # 1-7, checked by the resolver with the row's length
+    },
+)
+
+STAR_LEVELS = Shape(
+    "star_levels",
+    {
+        "arpu_months": MONTHS,
+        "tenure_years": Field(ListOf(v.non_negative_int), required=True),
+        "table": Field(ListOf(STAR_ROW), required=True),
+    },
+)
+
+SHARE = Field(v.positive_decimal, required=True)
+
+VALUE_PYRAMID = Shape(
+    "value_pyramid",
+    {"window_months": MONTHS, "cuts": Field(Shape("cuts", {"A": SHARE, "B": SHARE, "C": SHARE}), required=True)},
+)
+
+ACTIVITY_GRADE = Shape("activity grade", {"max_days_since": Field(v.non_negative_int), "min_touches": COUNT})
+
+ACTIVITY = Shape(
+    "activity",
+    {
+        "window_months": MONTHS,
+        "active": Field(ACTIVITY_GRADE, required=True),
+        "normal": Field(ACTIVITY_GRADE, required=True),
+    },
+)
+
+RFM = Shape("rfm", {"window_months": MONTHS, "bins": Field(v.int_between(2, 9, "the number of bins"))})
+
+KEY_ACCOUNT = Shape(
+    "key account level",
+    {
+        "id": ID,
+        "name": NAME,
+        "min_spend_yuan": Field(v.non_negative_decimal),
+        "min_active_months": COUNT,
+        "min_tenure_years": Field(v.non_negative_int),
+    },
+)
+
+KEY_ACCOUNTS = Shape(
+    "key_accounts",
+    {"window_months": MONTHS, "levels": Field(ListOf(KEY_ACCOUNT), required=True)},
+)
+
+SEGMENTS = Shape(
+    "segments",
+    {
+        "star_levels": Field(STAR_LEVELS),
+        "value_pyramid": Field(VALUE_PYRAMID),
+        "activity": Field(ACTIVITY),
+        "rfm": Field(RFM),
+        "key_accounts": Field(KEY_ACCOUNTS),
+    },
 )
 
 STREAK = Shape(
@@ -169,6 +255,8 @@ PLAN = Shape(
         "consumption_order": Field(v.choice(("earliest_expiry", "earliest_earned"), "consumption order")),
         "reversal_policy": Field(v.choice(("clawback", "negative", "debt"), "reversal policy")),
         "tiers": Field(ListOf(TIER)),
+        "tier_policy": Field(TIER_POLICY),
+        "segments": Field(SEGMENTS),
         "earning": Field(ListOf(RULE)),
         "caps": Field(ListOf(CAP)),
         "rewards": Field(ListOf(REWARD)),

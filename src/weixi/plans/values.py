@@ -115,6 +115,25 @@ def positive_decimal(raw: object) -> Decimal:
     return value
 
 
+def non_negative_decimal(raw: object) -> Decimal:
+    value = decimal(raw)
+    if value < 0:
+        raise BadValue(f"must be zero or more, got {value}")
+    return value
+
+
+def int_between(low: int, high: int, what: str):
+    """A reader of whole numbers from ``low`` to ``high`` (a month 1-12, a star level 1-7)."""
+
+    def read(raw: object) -> int:
+        value = integer(raw)
+        if not low <= value <= high:
+            raise BadValue(f"{what} must be from {low} to {high}, got {value}")
+        return value
+
+    return read
+
+
 def day(raw: object) -> date:
     if isinstance(raw, bool) or not isinstance(raw, str) or isinstance(raw, FloatText):
         raise BadValue(f"expected a date YYYY-MM-DD, got {describe(raw)}")

@@ -10,7 +10,7 @@ import pytest
 from weixi.plans.loader import load_plan
 from weixi.plans.model import (
     CheckinRule, ExpiryRule, FixedRule, MultiplierRule, RechargeRule, ReferralRule, ReversalPolicy, RewardType,
-    SpendRule, StreakBonus,
+    SpendRule, StreakBonus, TierMeasure,
 )
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "plans" / "examples"
@@ -100,3 +100,19 @@ def test_merchant_points_seed_numbers():
     assert merchant.cost == 1
     assert 2 <= len(merchant.merchants) <= 3
     assert [m.settle_fen_per_point for m in merchant.merchants] == [Decimal(1), Decimal("0.9"), Decimal("0.8")]
+
+
+def test_telecom_points_tiers_and_segments_seed_numbers():
+    plan = load("telecom-points")  # seed 002_d08f4bdc0e8b9d5f for tiers and segments
+    policy = plan.tier_policy  # tiers by points earned, never by the balance
+    assert policy.measure is TierMeasure.POINTS_EARNED and policy.window_months == 12
+    assert (policy.review_months, policy.grace_months, policy.notice_days) == ((12,), 3, 30)
+    assert [t.qualify for t in plan.tiers] == [None, 1000, 5000, 20000]
+    seg = plan.segments
+    stars = seg.star_levels  # "对5-7星级客户": stars 1 to 7 from ARPU x tenure
+    assert stars.tenure_years == (0, 1, 3, 5) and stars.rows[-1].stars[-1] == 7 and stars.rows[0].stars[0] == 1
+    assert [r.arpu_fen for r in stars.rows] == [0, 5_000, 10_000, 20_000, 40_000]
+    assert dict(seg.value_pyramid.cuts)["B"] == Decimal("0.8")  # "80%的销售额来自于20%的老客户"
+    assert seg.activity.active.max_days_since == 30 and seg.activity.normal.max_days_since == 90
+    assert [level.id for level in seg.key_accounts.levels] == ["diamond", "gold", "silver", "bronze"]  # 钻石…青铜
+    assert seg.key_accounts.levels[-1].min_spend_fen is None  # 潜在客户: everyone left
