@@ -40,6 +40,14 @@ def _engine(db: str | None, as_json: bool = False):
     return engine
 
 
+def plan_failed(exc: PlanError, as_json: bool):
+    """A plan that does not load: every diagnostic with its position, then exit 1."""
+    if not as_json:
+        for d in exc.diagnostics:
+            console.print(d.format(), highlight=False)
+    fail(str(exc), as_json, diagnostics=[d.to_json() for d in exc.diagnostics])
+
+
 def _plan(engine, as_json: bool):
     try:
         with engine.connect().execution_options(readonly=True) as conn, conn.begin():
@@ -72,10 +80,7 @@ def plan_apply(file: Path = typer.Argument(..., help="Plan file (YAML)."), db: O
     try:
         applied = apply_plan(engine, file)
     except PlanError as exc:
-        for d in exc.diagnostics:
-            if not as_json:
-                console.print(d.format(), highlight=False)
-        fail(str(exc), as_json, diagnostics=[d.to_json() for d in exc.diagnostics])
+        plan_failed(exc, as_json)
     data = {"version": applied.version, "plan": applied.plan_id, "sha256": applied.sha256, "new": applied.new}
     if as_json:
         emit_json(data)
@@ -277,10 +282,7 @@ def simulate(plan: Path = typer.Option(..., "--plan", help="Plan file."),
     try:
         data = run_simulation(plan, events, parse_day(as_of, "--as-of"))
     except PlanError as exc:
-        for d in exc.diagnostics:
-            if not as_json:
-                console.print(d.format(), highlight=False)
-        fail(str(exc), as_json)
+        plan_failed(exc, as_json)
     except EventFileError as exc:
         fail(str(exc), as_json)
     if as_json:
