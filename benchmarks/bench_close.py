@@ -47,7 +47,7 @@ def run(workdir: Path, members: int = 1_000_000, lookups: int = 200) -> dict:
     gen_s, manifest, gen_rss = _run(["generate", "--members", str(members), "--months", "2", "--end-month", "2026-10",
                                      "--seed", "5", "--out", str(data)], env)
     out.update(generate_seconds=round(gen_s, 1), generate_peak_rss_mib=gen_rss,
-               bills_in_month=None, input_rows=manifest["tables"]["bills"]["rows"])
+               bills_rows_both_months=manifest["tables"]["bills"]["rows"])
     _run(["init"], env)
     _run(["plan", "apply", str(ROOT / "plans/examples/telecom-points.yaml")], env)
     first_s, _, _ = _run(["close", "--month", "2026-09"], env)
