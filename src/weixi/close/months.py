@@ -1,40 +1,34 @@
-"""Months as the close sees them: ``YYYY-MM`` strings."""
+"""Months as the close sees them (``YYYY-MM``): thin names over the one month helper in
+:mod:`weixi.segments.months`."""
 
 from __future__ import annotations
 
-import re
-from datetime import date, timedelta
+from datetime import date
 
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+from weixi.segments import months
 
 
 def parse_month(text: str) -> str:
-    if not MONTH.match(text or ""):
-        raise ValueError(f"{text!r} is not a month: use YYYY-MM, e.g. 2026-10")
-    return text
+    return months.check(text)
 
 
 def first_day(month: str) -> date:
+    months.check(month)
     return date(int(month[:4]), int(month[5:7]), 1)
 
 
 def next_month(month: str) -> str:
-    d = first_day(month)
-    return f"{d.year + (d.month == 12)}-{d.month % 12 + 1:02d}"
+    return months.shift(month, 1)
 
 
 def previous_month(month: str) -> str:
-    d = first_day(month) - timedelta(days=1)
-    return f"{d.year}-{d.month:02d}"
+    return months.shift(month, -1)
 
 
 def month_end(month: str) -> date:
-    return first_day(next_month(month)) - timedelta(days=1)
+    return months.end(month)
 
 
 def window(month: str, n: int) -> list[str]:
     """The ``n`` months ending with ``month``, oldest first."""
-    out = [month]
-    while len(out) < n:
-        out.insert(0, previous_month(out[0]))
-    return out
+    return [months.shift(month, -i) for i in range(n - 1, -1, -1)]
