@@ -22,27 +22,51 @@ ROOT = Path(__file__).resolve().parent.parent
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
+def _posting(workdir: Path, scale: float) -> dict:
+    return bench_posting.run(n_events=int(1_000_000 * scale), n_members=int(100_000 * scale), workdir=workdir)
+
+
+def _close(workdir: Path, scale: float) -> dict:
+    members = int(os.environ.get("WEIXI_BENCH_CLOSE_MEMBERS", 10_000_000 * scale))
+    return bench_close.run(_sub(workdir, "close"), members=members)
+
+
+# name -> run(workdir, scale) -> dict of measures. Add one line per benchmark.
+BENCHES: dict = {
+    "posting": _posting,
+    "expiry": lambda w, s: bench_expiry.run(w, n_lots=int(1_000_000 * s), n_members=int(100_000 * s)),
+    "redeem": lambda w, s: bench_redeem.run(w, processes=8, per_process=max(50, int(500 * s))),
+    "load": lambda w, s: bench_load.run(w / "load", rows=int(1_000_000 * s)),
+    "close": _close,
+}
+
+
 def main() -> int:
+    """Run every benchmark, or only those named in ``WEIXI_BENCH_ONLY`` (comma-separated); the
+    others keep their last results in ``benchmarks/results.json``."""
     scale = float(os.environ.get("WEIXI_BENCH_SCALE", "1"))
-    workdir = Path(tempfile.mkdtemp(prefix="weixi-bench-"))
+    only = [n for n in os.environ.get("WEIXI_BENCH_ONLY", "").split(",") if n]
+    unknown = [n for n in only if n not in BENCHES]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; known: {', '.join(BENCHES)}", file=sys.stderr)
+        return 2
+    results_path = ROOT / "benchmarks" / "results.json"
+    previous = json.loads(results_path.read_text(encoding="utf-8")) if results_path.exists() else {}
     results: dict = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
                      "scale": scale}
+    workdir = Path(tempfile.mkdtemp(prefix="weixi-bench-"))
     try:
-        results["posting"] = bench_posting.run(n_events=int(1_000_000 * scale), n_members=int(100_000 * scale),
-                                               workdir=workdir)
-        print(json.dumps({"posting": results["posting"]}, indent=2), flush=True)
-        results["expiry"] = bench_expiry.run(workdir, n_lots=int(1_000_000 * scale), n_members=int(100_000 * scale))
-        print(json.dumps({"expiry": results["expiry"]}, indent=2), flush=True)
-        results["redeem"] = bench_redeem.run(workdir, processes=8, per_process=max(50, int(500 * scale)))
-        print(json.dumps({"redeem": results["redeem"]}, indent=2), flush=True)
-        results["load"] = bench_load.run(workdir / "load", rows=int(1_000_000 * scale))
-        print(json.dumps({"load": results["load"]}, indent=2), flush=True)
-        close_members = int(os.environ.get("WEIXI_BENCH_CLOSE_MEMBERS", 10_000_000 * scale))
-        results["close"] = bench_close.run(_sub(workdir, "close"), members=close_members)
-        print(json.dumps({"close": results["close"]}, indent=2), flush=True)
+        for name, bench in BENCHES.items():
+            if only and name not in only:
+                if isinstance(previous.get(name), dict):
+                    results[name] = previous[name]
+                continue
+            results[name] = bench(_sub(workdir, name), scale)
+            results[name]["measured"] = results["date"]
+            print(json.dumps({name: results[name]}, indent=2), flush=True)
     finally:
         cleanup(workdir)
-    (ROOT / "benchmarks" / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    results_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     write_markdown(results)
     return 0
 
