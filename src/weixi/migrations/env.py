@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from weixi.adapters import auth_tables  # noqa: F401  (users, sessions, audit log: migration 0002)
 from weixi.adapters.tables import metadata
 
 connection = context.config.attributes["connection"]

@@ -1,0 +1,127 @@
+"""The one FastAPI app that serves the REST API (``/api``), the OpenAPI spec, offline ``/docs`` and the console.
+
+``create_app(db_url, data_dir)`` opens the database (upgrading its schema), mounts ``/static`` from
+``weixi/console/static`` and includes ``weixi.console.routes.router`` when that module exists.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from weixi import __version__
+from weixi.adapters import schema
+from weixi.adapters.db import make_engine
+from weixi.api import errors
+from weixi.api.auth import current_state
+from weixi.api.errors import envelope
+
+STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
+MAX_BODY_BYTES = 2 * 1024 * 1024
+JSON_TYPES = ("application/json",)
+
+DESCRIPTION = """Weixi (维系) REST API: points ledger, members, plans and the monthly close.
+
+Authenticate with `Authorization: Bearer <token>` (`weixi users token USER`, or `POST /api/auth/token`) or with
+the console's session cookie (`POST /api/auth/login`; then send `X-CSRF-Token` on every POST/PUT/PATCH/DELETE).
+Every error is `{"error": {"code", "message", "details"}}`. See docs/api.md for the role matrix."""
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while the body streams in (no Content-Length); FastAPI passes HTTP exceptions through."""
+
+
+class Guard:
+    """ASGI middleware: remembers the serving app for :mod:`weixi.api.auth`, refuses bodies over
+    ``max_body`` bytes (413) and API bodies that are not JSON (415)."""
+
+    def __init__(self, app, max_body: int = MAX_BODY_BYTES):
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        token = current_state.set(scope["app"].state) if "app" in scope else None
+        try:
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            length = headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.max_body):
+                response = envelope(413 if length.isdigit() else 400,
+                                    f"request body is larger than {self.max_body} bytes" if length.isdigit()
+                                    else "Content-Length is not a number")
+                return await response(scope, receive, send)
+            has_body = (length not in (None, "0")) or "transfer-encoding" in headers
+            ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+            if (scope["path"].startswith("/api/") and scope["method"] in ("POST", "PUT", "PATCH", "DELETE")
+                    and has_body and ctype not in JSON_TYPES):
+                response = envelope(415, f"send JSON (Content-Type: application/json), not {ctype or 'no type'}",
+                                    details=[{"in": "header", "field": "content-type", "message": "expected application/json"}])
+                return await response(scope, receive, send)
+            await self.app(scope, self._limited(receive), send)
+        finally:
+            if token is not None:
+                current_state.reset(token)
+
+    def _limited(self, receive):
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise BodyTooLarge(413, f"request body is larger than {self.max_body} bytes")
+            return message
+
+        return limited
+
+
+def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure_cookies: bool = True) -> FastAPI:
+    engine = make_engine(db_url)
+    schema.upgrade(engine)
+    app = FastAPI(title="Weixi (维系) API", version=__version__, description=DESCRIPTION,
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.state.engine = engine
+    app.state.data_dir = Path(data_dir or os.environ.get("WEIXI_DATA") or "weixi-data")
+    app.state.secure_cookies = secure_cookies
+    app.state.auth_cache = {}
+    app.state.csrf_secret = secrets.token_bytes(32)
+    errors.install(app)
+    app.add_middleware(Guard)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    from weixi.api.routes import all_routers
+    for router in all_routers():
+        app.include_router(router)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url, title="Weixi API",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True})
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def docs_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    try:
+        from weixi.console import routes as console_routes
+    except ImportError as exc:
+        if exc.name != "weixi.console.routes" and exc.name != "weixi.console":
+            raise
+    else:
+        app.include_router(console_routes.router)
+    return app

@@ -1,0 +1,219 @@
+"""Who is calling: a console session cookie or an ``Authorization: Bearer <token>`` header.
+
+- :func:`current_user` — FastAPI dependency; 401 (in the error envelope) when neither identifies an active user.
+  A request authenticated by the session cookie that changes something (POST, PUT, PATCH, DELETE) must carry
+  the session's CSRF token in the ``X-CSRF-Token`` header (htmx, fetch) or a ``csrf_token`` form field;
+  otherwise 403 ``csrf_failed``. Bearer-token requests need no CSRF token (browsers never send them on their own).
+- :func:`require` — ``Depends(require("points:redeem"))`` gives the user or 403 per :mod:`weixi.api.permissions`.
+- :func:`own_member` — a member login may only touch its own member id.
+- :func:`login_session` / :func:`logout_session` — set or clear the cookie (HttpOnly, SameSite=Lax, Secure
+  unless the app was created with ``secure_cookies=False``).
+- :func:`csrf_token` / :func:`verify_csrf` — for console forms.
+
+Looked-up tokens and sessions are cached in the process for ``CACHE_SECONDS``; logging out and revoking
+through this app drop the entry at once.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import hmac
+import time
+from typing import Callable
+
+from fastapi import Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from weixi.api.errors import ApiError
+from weixi.api.permissions import PERMISSIONS, allowed
+from weixi.service_layer import users as users_service
+from weixi.service_layer.users import User
+
+SESSION_COOKIE = "weixi_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+CACHE_SECONDS = 5.0
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# The app state of the request being served (set by the app's middleware), so that helpers called with only a
+# response (login_session) find the database.
+current_state: contextvars.ContextVar = contextvars.ContextVar("weixi_app_state")
+
+
+def _state(request: Request | None):
+    if request is not None:
+        return request.app.state
+    try:
+        return current_state.get()
+    except LookupError:
+        raise RuntimeError("no Weixi app is serving this request: pass request=") from None
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _cached(state, key: str, load: Callable[[], object]):
+    cache: dict = state.auth_cache
+    hit = cache.get(key)
+    now = time.monotonic()
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    value = load()
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[key] = (value, now + CACHE_SECONDS)
+    return value
+
+
+def _forget(state, key: str) -> None:
+    state.auth_cache.pop(key, None)
+
+
+async def _resolve(request: Request) -> tuple[User | None, str | None, str | None]:
+    """(user, how, csrf): how is "token" or "session"; cached on the request."""
+    if hasattr(request.state, "weixi_auth"):
+        return request.state.weixi_auth
+    state = request.app.state
+    found: tuple[User | None, str | None, str | None] = (None, None, None)
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "Authorization header must be 'Bearer <token>'", "unauthenticated",
+                           headers={"WWW-Authenticate": "Bearer"})
+        token = token.strip()
+        key = "t:" + _digest(token)
+        user = await _maybe_thread(state, key, lambda: users_service.user_for_token(state.engine, token))
+        if user is None:
+            raise ApiError(401, "the API token is unknown, revoked or belongs to a deactivated user",
+                           "invalid_token", headers={"WWW-Authenticate": "Bearer"})
+        found = (user, "token", None)
+    else:
+        sid = request.cookies.get(SESSION_COOKIE)
+        if sid:
+            key = "s:" + _digest(sid)
+            hit = await _maybe_thread(state, key, lambda: users_service.session_user(state.engine, sid))
+            if hit is not None:
+                found = (hit[0], "session", hit[1])
+    request.state.weixi_auth = found
+    return found
+
+
+async def _maybe_thread(state, key: str, load: Callable[[], object]):
+    hit = state.auth_cache.get(key)
+    if hit is not None and hit[1] > time.monotonic():
+        return hit[0]
+    return await run_in_threadpool(_cached, state, key, load)
+
+
+async def _submitted_csrf(request: Request) -> str | None:
+    value = request.headers.get(CSRF_HEADER)
+    if value:
+        return value
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("application/x-www-form-urlencoded") or ctype.startswith("multipart/form-data"):
+        form = await request.form()
+        field = form.get(CSRF_FIELD)
+        return field if isinstance(field, str) else None
+    return None
+
+
+async def current_user(request: Request) -> User:
+    user, how, csrf = await _resolve(request)
+    if user is None:
+        raise ApiError(401, "log in first: send 'Authorization: Bearer <token>' or log in at /api/auth/login",
+                       "unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+    if how == "session" and request.method in UNSAFE:
+        verify_csrf(request, await _submitted_csrf(request))
+    return user
+
+
+async def optional_user(request: Request) -> User | None:
+    """The logged-in user or None (for pages that show a login form to strangers)."""
+    user, _, _ = await _resolve(request)
+    return user
+
+
+def require(permission: str):
+    """Dependency factory: the current user if their role holds ``permission``, else 403."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+
+    async def dependency(user: User = Depends(current_user)) -> User:
+        if not allowed(user.role, permission):
+            raise ApiError(403, f"role {user.role} may not do this ({permission})", "forbidden",
+                           [{"permission": permission, "role": user.role}])
+        return user
+
+    dependency.permission = permission  # read by the permission walk test and docs
+    return dependency
+
+
+def own_member(user: User, member_id: str) -> None:
+    """A member login may only see or change its own member; 403 otherwise."""
+    if user.role == "member" and user.member_id != member_id:
+        raise ApiError(403, "a member login can only see its own points and profile", "forbidden",
+                       [{"member_id": member_id}])
+
+
+# -- console sessions ---------------------------------------------------------------------------------------
+
+def login_session(response: Response, user: User, request: Request | None = None) -> str:
+    """Start a console session for ``user``: sets the cookie on ``response``; returns the CSRF token."""
+    state = _state(request)
+    sid, csrf = users_service.create_session(state.engine, user)
+    response.set_cookie(SESSION_COOKIE, sid, max_age=int(users_service.SESSION_LIFETIME.total_seconds()),
+                        httponly=True, samesite="lax", secure=state.secure_cookies, path="/")
+    if request is not None:
+        request.state.weixi_auth = (user, "session", csrf)
+    return csrf
+
+
+def logout_session(request: Request, response: Response) -> None:
+    """End the session of this request (if any) and clear the cookie."""
+    sid = request.cookies.get(SESSION_COOKIE)
+    state = request.app.state
+    if sid:
+        users_service.end_session(state.engine, sid)
+        _forget(state, "s:" + _digest(sid))
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=state.secure_cookies)
+    request.state.weixi_auth = (None, None, None)
+
+
+def forget_token(request: Request, token: str) -> None:
+    _forget(request.app.state, "t:" + _digest(token))
+
+
+def _session_csrf(request: Request) -> str | None:
+    cached = getattr(request.state, "weixi_auth", None)
+    if cached is not None:
+        return cached[2]
+    sid = request.cookies.get(SESSION_COOKIE)
+    if not sid:
+        return None
+    hit = users_service.session_user(request.app.state.engine, sid)
+    return hit[1] if hit else None
+
+
+def _anonymous_csrf(request: Request) -> str:
+    """For forms shown before login (the login form): bound to the app's secret, not to a session."""
+    return hmac.new(request.app.state.csrf_secret, b"anonymous", hashlib.sha256).hexdigest()
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token to put in this user's forms (hidden ``csrf_token`` field) or htmx ``X-CSRF-Token`` header."""
+    return _session_csrf(request) or _anonymous_csrf(request)
+
+
+def verify_csrf(request: Request, submitted: str | None) -> None:
+    """Raise 403 ``csrf_failed`` unless ``submitted`` is this request's CSRF token."""
+    expected = _session_csrf(request) or _anonymous_csrf(request)
+    if not submitted or not hmac.compare_digest(str(submitted).encode(), expected.encode()):
+        raise ApiError(403, f"missing or wrong CSRF token: send the {CSRF_HEADER} header or the {CSRF_FIELD} "
+                            f"form field given with the page", "csrf_failed")

@@ -1,0 +1,112 @@
+"""One JSON error envelope for every error the app returns:
+
+    {"error": {"code": "not_found", "message": "unknown member M1", "details": [...]}}
+
+``code`` is stable for programs, ``message`` is for people, ``details`` lists located problems (a field of
+the request body, a line of a plan file). Exception text from unexpected errors never reaches the client.
+
+Console pages (paths outside ``/api``) may render their own HTML page for an error: set
+``app.state.html_error_page = fn(request, status, code, message) -> Response | None``; when it returns None
+the JSON envelope is used.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("weixi.api")
+
+CODES = {
+    400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_request",
+    429: "too_many_requests", 500: "internal_error", 503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """Raised by endpoints and dependencies; becomes the envelope with ``status``."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, details: list | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code or CODES.get(status, "error")
+        self.message = message
+        self.details = details or []
+        self.headers = headers
+
+
+def envelope(status: int, message: str, code: str | None = None, details: list | None = None,
+             headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"code": code or CODES.get(status, "error"), "message": message, "details": details or []}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _respond(request: Request, status: int, message: str, code: str | None = None, details: list | None = None,
+             headers: dict[str, str] | None = None) -> Response:
+    page = getattr(request.app.state, "html_error_page", None)
+    if page is not None and not request.url.path.startswith("/api") and request.url.path not in ("/openapi.json",):
+        html = page(request, status, code or CODES.get(status, "error"), message)
+        if html is not None:
+            return html
+    return envelope(status, message, code, details, headers)
+
+
+def _location(loc: Any) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)] if isinstance(loc, (list, tuple)) else [str(loc)]
+    return ".".join(parts)
+
+
+def validation_details(errors: list[dict]) -> list[dict]:
+    out = []
+    for e in errors:
+        loc = e.get("loc", ())
+        where = loc[0] if loc else "body"
+        out.append({"in": where, "field": _location(loc[1:]) if len(loc) > 1 else "", "message": e.get("msg", ""),
+                    "type": e.get("type", "")})
+    return out
+
+
+async def _api_error(request: Request, exc: ApiError) -> Response:
+    return _respond(request, exc.status, exc.message, exc.code, exc.details, exc.headers)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    status = exc.status_code
+    if status == 404 and exc.detail in (None, "Not Found"):
+        message = f"no such endpoint or page: {request.method} {request.url.path}"
+    elif status == 405:
+        message = f"method {request.method} is not allowed on {request.url.path}"
+    else:
+        message = exc.detail if isinstance(exc.detail, str) else CODES.get(status, "error").replace("_", " ")
+    return _respond(request, status, message, headers=getattr(exc, "headers", None))
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    details = validation_details(list(exc.errors()))
+    bad_json = any(d["type"] == "json_invalid" for d in details)
+    if bad_json:
+        return _respond(request, 400, "the request body is not valid JSON", "malformed_json", details)
+    first = details[0] if details else None
+    where = f" ({first['in']} {first['field']}: {first['message']})" if first and first["field"] else \
+        f" ({first['message']})" if first else ""
+    return _respond(request, 422, f"the request is not valid{where}", "invalid_request", details)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return envelope(500, "internal error: the server logged the details; please report it",
+                    "internal_error")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

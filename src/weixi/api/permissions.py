@@ -1,0 +1,66 @@
+"""The one permission matrix of the API and the console: permission -> roles that hold it.
+
+Roles (``weixi.service_layer.users.ROLES``): admin, analyst (会员价值分析师), manager (客户经理),
+agent (外呼坐席), clerk (营业员), member (会员). A member login holds a permission only for its own member:
+endpoints that take a member id call :func:`weixi.api.auth.own_member` to enforce that.
+
+docs/api.md prints this table; tests/api/test_permissions.py walks every endpoint x role against it.
+"""
+
+from __future__ import annotations
+
+from weixi.service_layer.users import ROLES
+
+STAFF = frozenset({"admin", "analyst", "manager", "agent", "clerk"})
+EVERYONE = STAFF | {"member"}
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # ledger
+    "events:post": frozenset({"admin", "clerk"}),                     # bills, recharges, actions from CRM/billing/counter
+    "points:redeem": frozenset({"admin", "manager", "clerk", "member"}),
+    "redemptions:read": EVERYONE,
+    "redemptions:cancel": frozenset({"admin", "clerk"}),              # fulfilment failed
+    "events:reverse": frozenset({"admin"}),                           # full refund of an earning event
+    "points:read": EVERYONE,                                          # balance, lots, statement
+    "points:expiring": frozenset({"admin", "analyst", "manager", "agent"}),  # expiry reminders across members
+    "points:checkin": frozenset({"member"}),                          # daily check-in (签到), self-service
+    "catalogue:read": EVERYONE,
+    # members
+    "members:search": STAFF,
+    "members:read": EVERYONE,                                         # member 360
+    # plans
+    "plans:read": frozenset({"admin", "analyst", "manager"}),
+    "plans:check": frozenset({"admin", "analyst"}),
+    "plans:apply": frozenset({"admin"}),
+    # monthly close
+    "close:read": frozenset({"admin", "analyst"}),
+    "close:run": frozenset({"admin"}),
+    # console dashboard (tiers, segments, points per month, liability)
+    "dashboard:read": frozenset({"admin", "analyst", "manager"}),
+    # administration
+    "users:manage": frozenset({"admin"}),
+    "audit:read": frozenset({"admin"}),
+}
+
+# Roles that see phone and ID numbers in clear (they call and visit members); every such view is audited.
+PII_ROLES = frozenset({"admin", "manager", "agent"})
+
+_unknown = {r for roles in PERMISSIONS.values() for r in roles} - set(ROLES)
+if _unknown:  # a typo in the matrix must stop the import, not silently deny
+    raise RuntimeError(f"permission matrix names unknown roles {sorted(_unknown)}")
+
+
+def allowed(role: str | None, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return role in PERMISSIONS[permission]
+
+
+def pii_unmasked(role: str | None) -> bool:
+    """Whether ``role`` sees phone and ID numbers unmasked."""
+    return role in PII_ROLES
+
+
+def matrix() -> list[dict]:
+    """The matrix as rows for docs and the console: permission and, per role, whether it holds it."""
+    return [{"permission": p, **{r: r in roles for r in ROLES}} for p, roles in PERMISSIONS.items()]

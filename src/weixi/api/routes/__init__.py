@@ -1,0 +1,9 @@
+"""API routers, one module per area. ``all_routers`` is what the app includes, in this order."""
+
+from __future__ import annotations
+
+
+def all_routers() -> list:
+    from weixi.api.routes import auth, system
+
+    return [system.router, auth.router]

@@ -1,0 +1,147 @@
+"""Logging in and out (console session cookie), API tokens, the caller's identity; users and audit log (admin)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from weixi.api.auth import client_ip, current_user, forget_token, login_session, logout_session, require
+from weixi.api.errors import ApiError
+from weixi.api.permissions import PERMISSIONS, pii_unmasked
+from weixi.service_layer import users
+from weixi.service_layer.users import User
+
+router = APIRouter(prefix="/api", tags=["auth"])
+
+
+class Credentials(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    member_id: str | None = None
+    active: bool = True
+
+
+class Me(UserOut):
+    permissions: list[str]
+    pii_unmasked: bool
+
+
+class LoginOut(BaseModel):
+    user: Me
+    csrf_token: str = Field(description="Send it as the X-CSRF-Token header on POST/PUT/PATCH/DELETE.")
+
+
+class TokenIn(BaseModel):
+    name: str | None = Field(None, max_length=128, description="What the token is for, e.g. 'crm-sync'.")
+
+
+class TokenOut(BaseModel):
+    token: str = Field(description="Shown once; only its hash is stored.")
+    username: str
+
+
+class RevokeIn(BaseModel):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class NewUser(BaseModel):
+    username: str = Field(min_length=2, max_length=64)
+    password: str = Field(min_length=users.MIN_PASSWORD, max_length=256)
+    role: Literal["admin", "analyst", "manager", "agent", "clerk", "member"]
+    member_id: str | None = Field(None, max_length=128)
+
+
+def user_out(user: User) -> dict:
+    return {"username": user.username, "role": user.role, "member_id": user.member_id, "active": user.active}
+
+
+def me(user: User) -> dict:
+    return {**user_out(user), "permissions": sorted(p for p, roles in PERMISSIONS.items() if user.role in roles),
+            "pii_unmasked": pii_unmasked(user.role)}
+
+
+@router.post("/auth/login", response_model=LoginOut,
+             responses={401: {"description": "wrong username or password"}, 429: {"description": "rate-limited"}})
+def login(body: Credentials, request: Request, response: Response):
+    """Log in with username and password: sets the HttpOnly session cookie and returns the CSRF token.
+    Five failures for one username from one address within five minutes block it for the rest of the window."""
+    try:
+        user = users.authenticate(request.app.state.engine, body.username, body.password, client_ip(request))
+    except users.LoginRateLimited as exc:
+        raise ApiError(429, str(exc), "too_many_logins", headers={"Retry-After": str(exc.retry_after)})
+    if user is None:
+        raise ApiError(401, "wrong username or password", "login_failed")
+    csrf = login_session(response, user, request)
+    users.audit(request.app.state.engine, user, "login", user.username, {"ip": client_ip(request)})
+    return {"user": me(user), "csrf_token": csrf}
+
+
+@router.post("/auth/logout")
+def logout(request: Request, response: Response, user: User = Depends(current_user)) -> dict:
+    """End the console session and clear its cookie."""
+    logout_session(request, response)
+    return {"logged_out": True, "username": user.username}
+
+
+@router.get("/auth/me", response_model=Me)
+def whoami(user: User = Depends(current_user)):
+    """The caller: role, member (for member logins), permissions, and whether phone/ID numbers show unmasked."""
+    return me(user)
+
+
+@router.post("/auth/token", response_model=TokenOut, status_code=201)
+def new_token(request: Request, body: TokenIn | None = None, user: User = Depends(current_user)):
+    """Issue an API token for the caller (shown once)."""
+    token = users.issue_token(request.app.state.engine, user, body.name if body else None)
+    users.audit(request.app.state.engine, user, "token.issue", user.username, {"name": body.name if body else None})
+    return {"token": token, "username": user.username}
+
+
+@router.post("/auth/token/revoke")
+def revoke(body: RevokeIn, request: Request, user: User = Depends(current_user)) -> dict:
+    """Revoke an API token: your own, or anyone's for an admin."""
+    engine = request.app.state.engine
+    owner = users.user_for_token(engine, body.token)
+    if owner is None:
+        raise ApiError(404, "no live token matches", "not_found")
+    if owner.id != user.id and user.role != "admin":
+        raise ApiError(403, "you can only revoke your own tokens", "forbidden")
+    users.revoke_token(engine, body.token)
+    forget_token(request, body.token)
+    users.audit(engine, user, "token.revoke", owner.username)
+    return {"revoked": True, "username": owner.username}
+
+
+@router.get("/users", response_model=list[UserOut], tags=["admin"])
+def list_users(request: Request, user: User = Depends(require("users:manage"))):
+    """Every login and its role."""
+    return [user_out(u) for u in users.list_users(request.app.state.engine)]
+
+
+@router.post("/users", response_model=UserOut, status_code=201, tags=["admin"])
+async def create_user(body: NewUser, request: Request, user: User = Depends(require("users:manage"))):
+    """Create a login. A member login needs the member id whose points it sees."""
+    engine = request.app.state.engine
+    try:
+        created = await run_in_threadpool(users.create_user, engine, body.username, body.password, body.role,
+                                          body.member_id)
+    except users.UserError as exc:
+        status = 409 if "taken" in str(exc) else 422
+        raise ApiError(status, str(exc), "username_taken" if status == 409 else "invalid_user")
+    users.audit(engine, user, "user.create", created.username, {"role": created.role})
+    return user_out(created)
+
+
+@router.get("/audit", tags=["admin"])
+def audit_log(request: Request, limit: int = Query(100, ge=1, le=1000), action: str | None = Query(None, max_length=64),
+              username: str | None = Query(None, max_length=64), user: User = Depends(require("audit:read"))) -> dict:
+    """The newest audit entries: logins, unmasked personal data views, redemptions, plan applies, closes."""
+    return {"entries": users.audit_entries(request.app.state.engine, limit, action, username)}
