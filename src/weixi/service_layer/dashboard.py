@@ -1,0 +1,108 @@
+"""What the console's dashboard shows: members by tier and segment, points per month, the liability trend.
+
+- Members by tier and segment come from the latest closed month: the counts of its summary
+  (``DATA/close/M.json``) and a tier x value-grade table from its snapshot (``DATA/snapshots/month=M``).
+- Points issued, redeemed and expired per month, and the outstanding points at each month end, come from
+  the ledger's journal with one grouped query; the buckets are the close summary's (issued = earn plus net
+  positive adjustments, redeemed = redemptions less cancellations, expired = expiry entries), so a closed
+  month shows the same numbers on the dashboard and in its close summary.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+from sqlalchemy import Engine
+
+from weixi.adapters.sql import execute, is_pg
+from weixi.close import store
+from weixi.close.months import next_month
+from weixi.service_layer.plans import NoActivePlan, active_plan
+
+SEGMENTS = ("by_tier", "by_star_level", "by_value_grade", "by_activity", "by_key_account")
+
+
+def latest_close(data_dir: Path) -> dict | None:
+    """The manifest of the latest closed month, or None before the first close."""
+    months = store.closed_months(Path(data_dir))
+    return store.read_manifest(Path(data_dir), months[-1]) if months else None
+
+
+def tier_by_value(data_dir: Path, month: str) -> list[dict]:
+    """Active members of ``month``'s snapshot counted by tier and value grade (A-D)."""
+    path = store.partition(Path(data_dir), "snapshots", month) / "part-0.parquet"
+    if not path.exists():
+        return []
+    con = duckdb.connect()
+    try:
+        rows = con.execute("SELECT tier, value_grade, count(*) FROM read_parquet(?) WHERE status = 'active' "
+                           "GROUP BY tier, value_grade ORDER BY tier, value_grade", [str(path)]).fetchall()
+    finally:
+        con.close()
+    return [{"tier": t, "value_grade": v, "members": int(n)} for t, v, n in rows]
+
+
+def members_overview(engine: Engine | None, data_dir: Path) -> dict | None:
+    """Members by tier and each segment at the latest close, with the plan's names for tiers and key accounts."""
+    manifest = latest_close(data_dir)
+    if manifest is None:
+        return None
+    summary = manifest["summary"]
+    names = {"tier": {}, "key_account": {}}
+    if engine is not None:
+        try:
+            with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+                _, plan = active_plan(conn)
+            names["tier"] = {t.id: t.name for t in plan.tiers}
+            if plan.segments and plan.segments.key_accounts:
+                names["key_account"] = {k.id: k.name for k in plan.segments.key_accounts.levels}
+        except NoActivePlan:
+            pass
+    return {"month": manifest["month"], "members": summary["members"], "active": summary["active"],
+            **{k: summary.get(k, {}) for k in SEGMENTS}, "tier_events": summary.get("tier_events", {}),
+            "tier_by_value": tier_by_value(data_dir, manifest["month"]), "names": names,
+            "liability_yuan": summary.get("liability_yuan"), "points": summary.get("points")}
+
+
+def _month_expr(conn) -> str:
+    return "to_char(day, 'YYYY-MM')" if is_pg(conn) else "substr(CAST(day AS TEXT), 1, 7)"
+
+
+def points_by_month(engine: Engine, months: int = 12) -> dict:
+    """The last ``months`` months that have journal entries (gaps filled with zeros): points issued, redeemed,
+    expired and reversed in each, the outstanding points at each month end and their liability in yuan at the
+    active plan's cost per point."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        month = _month_expr(conn)
+        rows = execute(conn, f"SELECT {month} AS m, kind, coalesce(sum(points), 0) FROM journal "
+                             f"GROUP BY {month}, kind ORDER BY 1", [])
+        try:
+            _, plan = active_plan(conn)
+            cost_fen = plan.cost_per_point_fen
+        except NoActivePlan:
+            cost_fen = None
+    by_month: dict[str, dict[str, int]] = {}
+    for m, kind, points in rows:
+        by_month.setdefault(str(m), {})[kind] = int(points)
+    if not by_month:
+        return {"months": [], "cost_per_point_yuan": None if cost_fen is None else str(cost_fen / 100)}
+    calendar = [min(by_month)]
+    while calendar[-1] < max(by_month):
+        calendar.append(next_month(calendar[-1]))
+    out, running = [], 0
+    for m in calendar:
+        kinds = by_month.get(m, {})
+        running += sum(kinds.values())
+        liability = None if cost_fen is None else str((Decimal(running) * cost_fen / 100).quantize(Decimal("0.01")))
+        out.append({
+            "month": m,
+            "issued": kinds.get("earn", 0) + max(kinds.get("adjust", 0), 0),
+            "redeemed": -(kinds.get("redeem", 0) + kinds.get("cancel", 0)),
+            "expired": -kinds.get("expire", 0),
+            "reversed": -sum(kinds.get(k, 0) for k in ("reverse", "clawback", "deficit", "debt_repay")),
+            "outstanding": running,
+            "liability_yuan": liability,
+        })
+    return {"months": out[-months:], "cost_per_point_yuan": None if cost_fen is None else str(cost_fen / 100)}
