@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from weixi.incentives import plan_loader as incentive_plans
 from weixi.plans import schema
 from weixi.plans.diagnostics import Diagnostic, Pos, Report
 from weixi.plans.lint import lint
@@ -23,7 +24,10 @@ __all__ = ["check_files", "load_plan", "load_plan_text"]
 
 
 def load_plan_text(text: str, filename: str) -> tuple[Plan | None, list[Diagnostic]]:
-    """Check ``text``; the plan is ``None`` exactly when a diagnostic is an error."""
+    """Check ``text``; the plan is ``None`` exactly when a diagnostic is an error.
+
+    A file with a top-level ``kind`` other than ``points`` is an incentive plan and loads as
+    :class:`weixi.incentives.model.IncentivePlan`."""
     node, diagnostics = parse(text, filename)
     if node is None:
         return None, diagnostics
@@ -34,6 +38,9 @@ def load_plan_text(text: str, filename: str) -> tuple[Plan | None, list[Diagnost
     if not isinstance(node, Mapping):
         report.error(node.pos, "a plan file must be a mapping of keys (plan, name, earning, rewards, ...)")
         return None, report.items
+    if incentive_plans.is_incentive(node):  # kind: incentive | scorecard | ... (docs/incentives.md)
+        return incentive_plans.load_incentive(node, filename)
+    node = Mapping(tuple(e for e in node.entries if e.key != "kind"), node.pos)  # kind: points is the default
     val = read(node, schema.PLAN, report)
     spec: Spec = val.value
     plan = resolve(spec, filename, report)
@@ -61,8 +68,13 @@ def load_plan(path: str | os.PathLike) -> tuple[Plan | None, list[Diagnostic]]:
 def check_files(paths) -> list[Diagnostic]:
     """Every diagnostic of every file, sorted by file, line and column."""
     found: list[Diagnostic] = []
+    incentives = []
     for path in paths:
-        found.extend(load_plan(path)[1])
+        plan, diagnostics = load_plan(path)
+        found.extend(diagnostics)
+        if plan is not None and not isinstance(plan, Plan):
+            incentives.append(plan)
+    found.extend(incentive_plans.overlaps(incentives))  # two plans in force for the same business
     return sorted(found, key=Diagnostic.sort_key)
 
 

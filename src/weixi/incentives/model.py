@@ -1,0 +1,244 @@
+"""Resolved incentive plans: frozen values the compute code reads (the *spec* stays in the loader).
+
+Money is ``Decimal`` yuan, units and KPI points are ``Decimal``; percentages are kept as written
+(``Decimal(50)`` for ``50%``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from weixi.plans.model import Window
+
+KINDS = ("incentive", "scorecard", "discipline", "referral", "key_account", "commission_split")
+PERIODS = ("month", "quarter")
+BUSINESSES = ("phone_for_credit", "broadband_prepay", "fiber_migration")
+MEASURES = ("mobile", "broadband")
+CARDS = ("primary", "secondary")
+NETWORKS = ("2G", "3G", "4G", "5G")
+# Order fields an exclusion may test, and what kind of value each holds.
+CONDITION_FIELDS = {
+    "card": "choice", "network": "choice", "monthly_rent": "decimal", "active": "bool",
+    "cancels_unexpired_subsidy": "bool",
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    values: tuple  # the order matches when its field equals one of these
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    id: str
+    reason: str
+    conditions: tuple[Condition, ...]
+    unless: bool = False  # True: excluded unless every condition holds; False: excluded when every one holds
+
+
+@dataclass(frozen=True)
+class CashTier:
+    upto: int | None  # households 1..upto of the month at this rate; None = every household beyond
+    yuan: Decimal
+
+
+@dataclass(frozen=True)
+class CashSchedule:
+    roles: tuple[str, ...] | None  # None: every role not named by an earlier schedule ("other")
+    tiers: tuple[CashTier, ...]
+
+    def yuan_for(self, rank: int) -> Decimal:
+        """Yuan for the ``rank``-th (1-based) household of the month."""
+        for tier in self.tiers:
+            if tier.upto is None or rank <= tier.upto:
+                return tier.yuan
+        return Decimal(0)
+
+    def describe(self) -> str:
+        parts, low = [], 1
+        for tier in self.tiers:
+            if tier.upto is None:
+                parts.append(f"{tier.yuan} yuan from household {low}" if low > 1 else f"{tier.yuan} yuan each")
+            else:
+                parts.append(f"{tier.yuan} yuan for households {low}-{tier.upto}")
+                low = tier.upto + 1
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class OrderRule:
+    id: str
+    name: str
+    business: str
+    measure: str | None  # mobile | broadband | None (no units)
+    expiring_units: Decimal
+    non_expiring_units: Decimal
+    kpi_only: bool  # units count into the monthly KPI only, not into the over-quota bonus
+    cash: tuple[CashSchedule, ...] = ()
+    exclusions: tuple[Exclusion, ...] = ()
+    roles: tuple[str, ...] | None = None  # None: every role may be credited
+
+    def schedule_for(self, role: str | None) -> CashSchedule | None:
+        for schedule in self.cash:
+            if schedule.roles is None or (role is not None and role in schedule.roles):
+                return schedule
+        return None
+
+
+@dataclass(frozen=True)
+class Metric:
+    id: str
+    weight: Decimal  # percent
+    bonus: bool = False  # a bonus weight, on top of the 100%
+
+
+@dataclass(frozen=True)
+class Band:
+    grade: str
+    name: str
+    low: Decimal | None
+    low_closed: bool
+    high: Decimal | None
+    high_closed: bool
+
+    def contains(self, score: Decimal) -> bool:
+        if self.low is not None and (score < self.low or (score == self.low and not self.low_closed)):
+            return False
+        if self.high is not None and (score > self.high or (score == self.high and not self.high_closed)):
+            return False
+        return True
+
+    def describe(self) -> str:
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'≥' if self.low_closed else '>'}{self.low}")
+        if self.high is not None:
+            parts.append(f"{'≤' if self.high_closed else '<'}{self.high}")
+        return " and ".join(parts)
+
+
+@dataclass(frozen=True)
+class BonusRow:
+    roles: tuple[str, ...] | None  # None = other
+    yuan: dict[str, Decimal]  # grade -> yuan
+
+
+@dataclass(frozen=True)
+class RankAward:
+    id: str
+    name: str
+    top: Decimal  # percent of the ranked population, cumulative
+
+
+@dataclass(frozen=True)
+class Award:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Awards:
+    ranks: tuple[RankAward, ...] = ()
+    improvement: Award | None = None
+    rest: Award | None = None
+    teams: bool = False
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    scale: Decimal
+    metrics: tuple[Metric, ...]
+    bands: tuple[Band, ...] = ()
+    bonus: tuple[BonusRow, ...] = ()
+    awards: Awards = field(default_factory=Awards)
+
+    def bonus_row(self, role: str | None) -> BonusRow | None:
+        for row in self.bonus:
+            if row.roles is None or (role is not None and role in row.roles):
+                return row
+        return None
+
+
+@dataclass(frozen=True)
+class Violation:
+    id: str
+    name: str
+    kpi_points: Decimal
+    fine_yuan: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class ReferralTerms:
+    customer_points: int
+    customer_gift: str | None
+    employee_yuan: Decimal
+    lead_converted_yuan: Decimal
+    fabricated_fine_yuan: Decimal
+    excluded_roles: tuple[str, ...] = ()
+    requires_approval: bool = True
+
+
+@dataclass(frozen=True)
+class KeyAccountTerms:
+    information_points: Decimal
+    weekly_customers: int
+    monthly_customers: int
+    contribution_points: Decimal
+    min_contribution: Decimal  # percent of the unit's monthly business
+    pro_rata: bool = True
+
+
+@dataclass(frozen=True)
+class CardRule:
+    card: str  # stored_value | timed
+    name: str
+    level: int  # maintenance level: 1 first-class (stored value), 2 second-class (timed)
+    other_shift: str  # maintainer_only | shared: who earns when the member pays on another staff's shift
+
+
+@dataclass(frozen=True)
+class SplitTerms:
+    cards: tuple[CardRule, ...]
+    intern_cards: tuple[str, ...]
+    both_shifts: dict[str, str]  # card -> morning | evening: who maintains a new member when both shifts are on duty
+    commission_rate: Decimal | None = None  # percent of the amount; None: report the commission base only
+
+    def card(self, card: str) -> CardRule | None:
+        return next((c for c in self.cards if c.card == card), None)
+
+
+@dataclass(frozen=True)
+class IncentivePlan:
+    id: str
+    name: str
+    kind: str
+    description: str = ""
+    valid: Window = field(default_factory=Window)
+    replaces: str | None = None
+    business: str | None = None  # what a plan without orders pays for (overlap check); default: its id
+    period: str = "month"
+    roles: tuple[str, ...] = ()  # who the plan applies to; empty: everyone
+    orders: tuple[OrderRule, ...] = ()
+    scorecard: Scorecard | None = None
+    violations: tuple[Violation, ...] = ()
+    referral: ReferralTerms | None = None
+    key_account: KeyAccountTerms | None = None
+    split: SplitTerms | None = None
+    source: str = ""
+    valid_at: tuple[int, int] = (1, 1)  # line and column of ``valid`` in the source, for cross-file messages
+
+    @property
+    def businesses(self) -> tuple[str, ...]:
+        """What the plan pays for: its order businesses, else its ``business`` (default: its own id)."""
+        if self.orders:
+            return tuple(dict.fromkeys(r.business for r in self.orders))
+        return (self.business or self.id,)
+
+    def valid_on(self, day: date) -> bool:
+        return self.valid.contains(day)
+
+    def rule(self, rule_id: str) -> OrderRule | None:
+        return next((r for r in self.orders if r.id == rule_id), None)

@@ -1,0 +1,22 @@
+"""Staff roles known to incentive plans and rosters (English ids, Chinese names)."""
+
+from __future__ import annotations
+
+ROLES: dict[str, str] = {
+    "clerk": "营业员",
+    "center_manager": "中心经理",
+    "grid_manager": "网格经理",
+    "maintenance_manager": "装维经理",
+    "customer_manager": "客户经理",
+    "agent": "外呼坐席",
+    "intern": "实习生",
+    "team_leader": "组长",
+    "maintenance_worker": "维修员",
+    "sales_consultant": "销售顾问",
+}
+
+OTHER = "other"  # in a role list: every role not named by an earlier row
+
+
+def role_name(role: str) -> str:
+    return ROLES.get(role, role)
