@@ -124,4 +124,7 @@ def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure
             raise
     else:
         app.include_router(console_routes.router)
+
+    from weixi.service_layer.close_jobs import fail_interrupted
+    fail_interrupted(engine)
     return app

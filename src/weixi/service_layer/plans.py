@@ -40,15 +40,28 @@ def load_checked(path: str | Path) -> tuple[Plan, str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PlanError(f"cannot read plan {path}: {exc.strerror}") from None
-    plan, diags = load_plan_text(text, str(path))
+    return check_text(text, str(path)), text
+
+
+def check_text(text: str, source: str) -> Plan:
+    plan, diags = load_plan_text(text, source)
     if plan is None:
         errors = [d for d in diags if d.severity == "error"]
-        raise PlanError(f"{path}: {len(errors)} error(s); run 'weixi plan check {path}'", diags)
-    return plan, text
+        raise PlanError(f"{source}: {len(errors)} error(s); run 'weixi plan check {source}'", diags)
+    return plan
 
 
 def apply_plan(engine: Engine, path: str | Path) -> Applied:
     plan, text = load_checked(path)
+    return _apply(engine, plan, text, path)
+
+
+def apply_plan_text(engine: Engine, text: str, source: str) -> Applied:
+    """Apply a plan given as text (uploaded through the API or console); ``source`` names it in errors and history."""
+    return _apply(engine, check_text(text, source), text, source)
+
+
+def _apply(engine: Engine, plan: Plan, text: str, path: str | Path) -> Applied:
     digest = hashlib.sha256(text.encode()).hexdigest()
     with engine.begin() as conn:
         active = execute(conn, "SELECT version, sha256 FROM plan_versions WHERE active = ?", [True])
@@ -85,3 +98,29 @@ def _parse(content: str, source: str) -> Plan:
     if plan is None:
         raise PlanError(f"stored plan from {source} no longer loads", diags)
     return plan
+
+
+VERSION_COLS = "version, plan_id, name, sha256, source, applied_at, active"
+
+
+def _version_row(row) -> dict:
+    version, plan_id, name, sha256, source, applied_at, active = row[:7]
+    out = {"version": int(version), "plan_id": plan_id, "name": name, "sha256": sha256, "source": source,
+           "applied_at": applied_at.isoformat() if hasattr(applied_at, "isoformat") else str(applied_at),
+           "active": bool(active) if not isinstance(active, str) else active.lower() in ("1", "true", "t")}
+    if len(row) > 7:
+        out["content"] = row[7]
+    return out
+
+
+def versions(engine: Engine) -> list[dict]:
+    """Every applied plan version, newest first (without the file content)."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        return [_version_row(r) for r in execute(conn, f"SELECT {VERSION_COLS} FROM plan_versions ORDER BY version DESC")]
+
+
+def version(engine: Engine, number: int) -> dict | None:
+    """One plan version with the exact file content that was applied."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        rows = execute(conn, f"SELECT {VERSION_COLS}, content FROM plan_versions WHERE version = ?", [number])
+    return _version_row(rows[0]) if rows else None

@@ -1,0 +1,266 @@
+"""Points ledger endpoints: post events, redeem, cancel, reverse, balance, statement, expiring points, catalogue."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from weixi.api.auth import own_member, require
+from weixi.api.errors import ApiError
+from weixi.api.routes.common import ID, engine_of, plan_today, redemption_out
+from weixi.ledger.events import EVENT_TYPES, Event, parse_event
+from weixi.service_layer import catalogue as catalogue_service
+from weixi.service_layer import queries, redemption
+from weixi.service_layer.plans import NoActivePlan, active_plan
+from weixi.service_layer.posting import post_events
+from weixi.service_layer.users import User, audit
+
+router = APIRouter(prefix="/api", tags=["ledger"])
+MAX_EVENTS = 1000
+
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event_id: str = Field(min_length=1, max_length=128, description="Source id: an event is posted once, however often it arrives.")
+    member_id: str = Field(min_length=1, max_length=128)
+    type: EventType
+    occurred_at: str = Field(min_length=1, max_length=40, description="ISO 8601; without offset = the plan's timezone.",
+                             examples=["2026-11-22T10:30:00+08:00"])
+    amount: str | None = Field(None, max_length=24, description="Yuan as a decimal string (bill, recharge, refund).",
+                               examples=["128.50"])
+    points: int | None = Field(None, ge=-10**12, le=10**12, description="Only for adjust events.")
+    ref: str | None = Field(None, max_length=128, description="refund: original event; redeem: reward; referral: referee.")
+    attrs: dict[str, Any] | None = None
+
+
+class EventsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_EVENTS)
+
+
+class EventRejection(BaseModel):
+    index: int = Field(description="Position of the event in the request (0-based).")
+    event_id: str
+    field: str | None
+    reason: str
+
+
+class PostOut(BaseModel):
+    posted: int
+    duplicates: list[str]
+    rejected: list[EventRejection]
+    plan_version: int | None
+
+
+class RedeemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    member_id: str = Field(min_length=1, max_length=128)
+    reward_id: str = Field(min_length=1, max_length=64)
+    qty: int = Field(1, ge=1, le=10_000)
+    request_id: str | None = Field(None, min_length=1, max_length=100,
+                                   description="Idempotency key: a retry with the same key returns the first outcome.")
+    merchant: str | None = Field(None, max_length=64, description="Partner merchant, for merchant rewards.")
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(redemption.FULFILMENT_FAILED, min_length=1, max_length=200)
+
+
+class Redemption(BaseModel):
+    redemption_id: str
+    member_id: str
+    reward_id: str
+    qty: int
+    points: int
+    day: str
+    status: str
+    details: dict[str, Any]
+    request_id: str | None = None
+    duplicate: bool = False
+
+
+class ReverseOut(BaseModel):
+    event_id: str
+    reversal: str
+    member_id: str
+    duplicate: bool
+
+
+def _tz(engine) -> ZoneInfo:
+    try:
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            return ZoneInfo(active_plan(conn)[1].timezone)
+    except NoActivePlan as exc:
+        raise ApiError(409, str(exc), "no_active_plan")
+
+
+@router.post("/events", response_model=PostOut)
+def post(body: EventsIn, request: Request, user: User = Depends(require("events:post"))):
+    """Post up to 1000 events in one transaction. Good events post; each bad one is listed with its index,
+    field and reason; an event id already posted is a duplicate and changes nothing, so a retry is safe."""
+    engine = engine_of(request)
+    tz = _tz(engine)
+    items = [parse_event(e.model_dump(), tz, row=i) for i, e in enumerate(body.events)]
+    result = post_events(engine, items)
+    index = {e.event_id: i for i, e in enumerate(body.events)}
+    return {"posted": result.posted, "duplicates": result.duplicates, "plan_version": result.plan_version,
+            "rejected": [{"index": r.row if r.row is not None else index.get(r.event_id, -1), "event_id": r.event_id,
+                          "field": r.field, "reason": r.reason} for r in result.rejected]}
+
+
+@router.post("/redemptions", response_model=Redemption, status_code=201,
+             responses={200: {"description": "the same request id was already redeemed: its outcome"},
+                        404: {"description": "unknown reward"}, 409: {"description": "refused: points, stock, limits"}})
+def redeem(body: RedeemIn, request: Request, response: Response, user: User = Depends(require("points:redeem"))):
+    """Redeem a reward: points come from the earliest-expiring lots; stock and limits are checked in the same
+    transaction, so no balance or stock is overspent however many requests race."""
+    own_member(user, body.member_id)
+    engine = engine_of(request)
+    try:
+        outcome = redemption.redeem(engine, body.member_id, body.reward_id, body.qty, body.request_id,
+                                    attrs={"merchant": body.merchant, "by": user.username} if body.merchant
+                                    else {"by": user.username})
+    except NoActivePlan as exc:
+        raise ApiError(409, str(exc), "no_active_plan")
+    except redemption.RedemptionError as exc:
+        reason = str(exc)
+        if reason.startswith("ref: unknown reward"):
+            raise ApiError(404, f"unknown reward {body.reward_id}", "unknown_reward")
+        raise ApiError(409, reason, "redemption_refused", [{"member_id": body.member_id, "reward_id": body.reward_id}])
+    if outcome.duplicate:
+        response.status_code = 200
+    return {**redemption_out(outcome.redemption), "duplicate": outcome.duplicate}
+
+
+@router.get("/redemptions/{redemption_id}", response_model=Redemption)
+def get_redemption(request: Request, redemption_id: str = Path(max_length=160),
+                   user: User = Depends(require("redemptions:read"))):
+    """One redemption and the lots its points came from."""
+    found = redemption.redemption(engine_of(request), redemption_id)
+    if found is None or (user.role == "member" and found["member_id"] != user.member_id):
+        raise ApiError(404, f"unknown redemption {redemption_id}")
+    return redemption_out(found)
+
+
+@router.post("/redemptions/{redemption_id}/cancel", response_model=Redemption,
+             responses={404: {"description": "unknown redemption"}, 409: {"description": "not cancellable"}})
+def cancel(request: Request, body: CancelIn | None = None, redemption_id: str = Path(max_length=160),
+           user: User = Depends(require("redemptions:cancel"))):
+    """Cancel a redemption whose fulfilment failed: its points go back to the very lots they came from.
+    Other reasons are accepted only for rewards the plan marks refundable."""
+    engine = engine_of(request)
+    if redemption.redemption(engine, redemption_id) is None:
+        raise ApiError(404, f"unknown redemption {redemption_id}")
+    reason = body.reason if body else redemption.FULFILMENT_FAILED
+    try:
+        found = redemption.cancel(engine, redemption_id, reason)
+    except NoActivePlan as exc:
+        raise ApiError(409, str(exc), "no_active_plan")
+    except redemption.RedemptionError as exc:
+        raise ApiError(409, str(exc), "cancel_refused")
+    audit(engine, user, "redemption.cancel", redemption_id, {"reason": reason})
+    return redemption_out(found)
+
+
+@router.post("/events/{event_id}/reverse", response_model=ReverseOut,
+             responses={404: {"description": "unknown event"}, 409: {"description": "cannot be reversed"}})
+def reverse(request: Request, event_id: str = Path(max_length=128), user: User = Depends(require("events:reverse"))):
+    """Reverse every point an event earned (a full refund), following the plan's reversal policy. Reversing
+    twice changes nothing."""
+    engine = engine_of(request)
+    from weixi.adapters.ledger_repo import load_sources
+
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        src = load_sources(conn, [event_id]).get(event_id)
+    if src is None:
+        raise ApiError(404, f"unknown event {event_id}")
+    now = datetime.now(_tz(engine))
+    ev = Event(f"reverse:{event_id}", src.member_id, "refund", now, now.date(), ref=event_id)
+    result = post_events(engine, [ev])
+    if result.rejected:
+        raise ApiError(409, result.rejected[0].reason, "reverse_refused")
+    audit(engine, user, "event.reverse", event_id, {"member_id": src.member_id})
+    return {"event_id": event_id, "reversal": ev.event_id, "member_id": src.member_id,
+            "duplicate": bool(result.duplicates)}
+
+
+@router.get("/members/{member_id}/balance")
+def balance(request: Request, member_id: str = ID, at: date | None = Query(None, description="End of this day (default today)."),
+            user: User = Depends(require("points:read"))) -> dict:
+    """Balance at the end of a day, the lots that make it up (what expires when), debt, and points expiring
+    within 90 days."""
+    own_member(user, member_id)
+    engine = engine_of(request)
+    data = queries.balance(engine, member_id, at or plan_today(engine))
+    if data is None:
+        raise ApiError(404, f"unknown member {member_id}")
+    return data
+
+
+@router.get("/members/{member_id}/statement")
+def statement(request: Request, member_id: str = ID, start: date | None = Query(None, alias="from"),
+              end: date | None = Query(None, alias="to"), user: User = Depends(require("points:read"))) -> dict:
+    """Every journal entry in a period with its rule, lot, event and running balance; opening and closing
+    balances and totals earned, redeemed, expired, reversed."""
+    own_member(user, member_id)
+    if start and end and start > end:
+        raise ApiError(422, "'from' is after 'to'", "invalid_request", [{"in": "query", "field": "from"}])
+    data = queries.statement(engine_of(request), member_id, start, end)
+    if data is None:
+        raise ApiError(404, f"unknown member {member_id}")
+    return data
+
+
+@router.get("/members/{member_id}/redemptions")
+def member_redemptions(request: Request, member_id: str = ID, limit: int = Query(50, ge=1, le=500),
+                       user: User = Depends(require("redemptions:read"))) -> dict:
+    """The member's redemptions, newest first."""
+    own_member(user, member_id)
+    rows = catalogue_service.redemptions_of(engine_of(request), member_id, limit)
+    return {"member_id": member_id, "redemptions": [redemption_out(r) for r in rows]}
+
+
+@router.post("/members/{member_id}/checkin", status_code=201,
+             responses={200: {"description": "already checked in today"}})
+def checkin(request: Request, response: Response, member_id: str = ID,
+            user: User = Depends(require("points:checkin"))) -> dict:
+    """Daily check-in (签到) for the logged-in member: earns what the plan's check-in rule gives, with its
+    streak bonus. Once a day; checking in again the same day changes nothing."""
+    own_member(user, member_id)
+    engine = engine_of(request)
+    now = datetime.now(_tz(engine))
+    ev = Event(f"checkin:{member_id}:{now.date()}", member_id, "checkin", now, now.date())
+    result = post_events(engine, [ev])
+    if result.rejected:
+        raise ApiError(409, result.rejected[0].reason, "checkin_refused")
+    if result.duplicates:
+        response.status_code = 200
+    earned = queries.statement(engine, member_id, now.date(), now.date())
+    points = sum(l["points"] for l in earned["lines"] if l["event"] == ev.event_id) if earned else 0
+    return {"member_id": member_id, "day": str(now.date()), "event_id": ev.event_id, "points": points,
+            "duplicate": bool(result.duplicates)}
+
+
+@router.get("/lots/expiring")
+def expiring(request: Request, within_days: int = Query(30, ge=1, le=3660), limit: int = Query(100, ge=1, le=1000),
+             user: User = Depends(require("points:expiring"))) -> dict:
+    """Points expiring from tomorrow to ``within_days`` days ahead: totals and the members with the most."""
+    engine = engine_of(request)
+    return catalogue_service.expiring_soon(engine, plan_today(engine), within_days, limit)
+
+
+@router.get("/catalogue")
+def catalogue(request: Request, user: User = Depends(require("catalogue:read"))) -> dict:
+    """Rewards of the active plan: cost, type, limits, window, stock left and whether it can be redeemed today."""
+    engine = engine_of(request)
+    try:
+        return catalogue_service.catalogue(engine, plan_today(engine))
+    except NoActivePlan as exc:
+        raise ApiError(409, str(exc), "no_active_plan")

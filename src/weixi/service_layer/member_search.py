@@ -1,0 +1,108 @@
+"""Finding members for the console: by member id, phone number or name, with personal numbers masked.
+
+One DuckDB query over the archive's current rows (:func:`weixi.members.archive.scan_sql`), joined to the
+latest close snapshot for the tier; members known only to the ledger (posted events, no archive row) are
+found by their exact id. The query text is always a bound parameter, never part of the SQL.
+
+:func:`search_audited` and :func:`show` (member 360) are what the API uses: whoever shows a member decides
+``reveal`` (from the role, see weixi.api.permissions) and every view with ``reveal=True`` is written to the
+audit log here, so no caller can forget it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+from datetime import date
+
+from sqlalchemy import Engine
+
+from weixi.adapters.sql import execute
+from weixi.close import store
+from weixi.members import archive, pii
+from weixi.service_layer.member360 import member_360
+from weixi.service_layer.users import User, audit
+
+MAX_QUERY = 64
+DEFAULT_LIMIT = 50
+MAX_RESULTS = 100
+COLUMNS = ("member_id", "name", "phone", "city", "district", "plan_name", "join_date", "manager_id")
+
+
+class SearchError(ValueError):
+    pass
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(data_dir: Path, query: str, engine: Engine | None = None, limit: int = DEFAULT_LIMIT,
+           reveal: bool = False) -> list[dict]:
+    """Members matching ``query``: an id (exact or prefix), a phone number (whole, or its last 4+ digits) or part
+    of a name. Exact id matches come first, then by member id. Phone numbers are masked unless ``reveal``."""
+    q = (query or "").strip()
+    if not q:
+        return []
+    if len(q) > MAX_QUERY:
+        raise SearchError(f"search text is longer than {MAX_QUERY} characters")
+    data_dir = Path(data_dir)
+    digits = q if re.fullmatch(r"\+?\d{4,20}", q) else None
+    rows: list[dict] = []
+    has_archive = bool(archive.part_files(data_dir, "members") or archive.load_files(data_dir, "members"))
+    if has_archive:
+        snaps = store.months(data_dir, "snapshots")
+        snap = store.partition(data_dir, "snapshots", snaps[-1]) / "part-0.parquet" if snaps else None
+        tier_join = (f"LEFT JOIN (SELECT member_id, tier, status FROM read_parquet(?)) s USING (member_id)"
+                     if snap else "")
+        tier_cols = "s.tier, s.status" if snap else "NULL AS tier, NULL AS status"
+        cols = ", ".join(f"m.{c}" for c in COLUMNS)
+        conds = ["m.member_id = ?", "m.member_id LIKE ? ESCAPE '\\'", "m.name LIKE ? ESCAPE '\\'"]
+        params: list = [q, _like(q) + "%", "%" + _like(q) + "%"]
+        if digits:
+            conds += ["m.phone = ?", "m.phone LIKE ? ESCAPE '\\'", "m.second_contact = ?"]
+            params += [digits.lstrip("+"), "%" + _like(digits.lstrip("+")), digits.lstrip("+")]
+        sql = (f"SELECT {cols}, {tier_cols} FROM ({archive.scan_sql(data_dir, 'members')}) m {tier_join} "
+               f"WHERE {' OR '.join(conds)} ORDER BY (m.member_id = ?) DESC, m.member_id LIMIT ?")
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'Asia/Shanghai'")
+            result = con.execute(sql, ([str(snap)] if snap else []) + params + [q, int(limit)])
+            names = [d[0] for d in result.description]
+            rows = [dict(zip(names, r)) for r in result.fetchall()]
+        finally:
+            con.close()
+    if engine is not None and not any(r["member_id"] == q for r in rows):
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            found = execute(conn, "SELECT member_id, tier FROM members WHERE member_id = ?", [q])
+        if found:
+            rows.insert(0, {**{c: None for c in COLUMNS}, "member_id": found[0][0], "tier": found[0][1],
+                            "status": None})
+    out = []
+    for r in rows[:limit]:
+        r = pii.mask_row(r, reveal)
+        r["join_date"] = str(r["join_date"]) if r.get("join_date") else None
+        out.append(r)
+    return out
+
+
+def search_audited(engine: Engine, data_dir: Path, user: User, query: str, limit: int = DEFAULT_LIMIT,
+                   reveal: bool = False) -> list[dict]:
+    """:func:`search`, writing the members shown unmasked to the audit log."""
+    rows = search(data_dir, query, engine, limit, reveal)
+    if reveal and rows:
+        ids = [r["member_id"] for r in rows]
+        audit(engine, user, "pii.view", ",".join(ids)[:200],
+              {"view": "member_search", "query": query, "members": ids, "fields": ["phone"]})
+    return rows
+
+
+def show(engine: Engine, data_dir: Path, user: User, member_id: str, today: date | None = None,
+         reveal: bool = False) -> dict | None:
+    """Member 360 (:func:`weixi.service_layer.member360.member_360`), audited when shown unmasked."""
+    found = member_360(engine, data_dir, member_id, today=today, reveal=reveal)
+    if found is not None and reveal and found.get("profile"):
+        audit(engine, user, "pii.view", member_id, {"view": "member_360", "fields": sorted(pii.PII_FIELDS)})
+    return found
