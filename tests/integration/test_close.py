@@ -139,14 +139,14 @@ def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(setup, tm
     elif crash_at == "manifest":
         monkeypatch.setattr(run.store, "write_manifest", boom)
     else:
-        real_write = store.write
+        real_write = store.write_query
 
-        def write(data_dir, dataset, month, table):
+        def write(duck, data_dir, dataset, month, sql):
             if dataset == crash_at:
-                real_write(data_dir, dataset, month, table.slice(0, 10))  # a partial file, then the crash
+                real_write(duck, data_dir, dataset, month, f"SELECT * FROM ({sql}) LIMIT 10")  # a partial file
                 raise Crash(dataset)
-            return real_write(data_dir, dataset, month, table)
-        monkeypatch.setattr(run.store, "write", write)
+            return real_write(duck, data_dir, dataset, month, sql)
+        monkeypatch.setattr(run.store, "write_query", write)
     with pytest.raises(Crash):
         close_month(engine, data, MONTHS[1])
     monkeypatch.undo()

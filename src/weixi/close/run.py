@@ -9,23 +9,21 @@ manifest that marks the month closed is written last.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
 
 import ibis
-import pyarrow as pa
 from sqlalchemy import Engine
 
 from weixi.close import backends, ledger_bridge, store
 from weixi.close.accrual import accrue
-from weixi.close.history import HISTORY_SCHEMA, members_table, month_history
+from weixi.close.backends import archive_table
+from weixi.close.history import members_table, month_history
 from weixi.close.inputs import missing_inputs
-from weixi.close.months import first_day, month_end, next_month, previous_month, window
-from weixi.close.snapshot import build_snapshot, summarize
-from weixi.plans.model import Plan
+from weixi.close.months import first_day, next_month, previous_month, window
+from weixi.close.snapshot import PROFILE, snapshot_sql, summarize
 from weixi.segments import evaluate_tiers, segment
 from weixi.service_layer.expiry import expire
 from weixi.service_layer.plans import active_plan
@@ -84,32 +82,44 @@ def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "
     finish("expiry")
 
     con = backends.connect(engine_name, spark)
+    dcon = con if engine_name == "duckdb" else backends.connect("duckdb")  # assembles and writes the files
+    duck = dcon.con
+    backends.bound_memory(duck, data_dir)
+
     step("history")
-    points = con.create_table("ledger_points", ledger_bridge.points_earned(engine, month), overwrite=True) \
-        if engine_name == "duckdb" else ibis.memtable(ledger_bridge.points_earned(engine, month))
-    hist_now = con.to_pyarrow(month_history(con, data_dir, month, points)).cast(HISTORY_SCHEMA)
-    store.write(data_dir, "history", month, hist_now.sort_by("member_id"))
+    points = ledger_bridge.points_earned(engine, month)
+    points_t = con.create_table("ledger_points", points, overwrite=True) if engine_name == "duckdb" \
+        else ibis.memtable(points)
+    history_file = store.write_query(duck, data_dir, "history", month,
+                                     _sorted(_materialize(con, dcon, "close_history_now",
+                                                          month_history(con, data_dir, month, points_t)),
+                                             HISTORY_TYPES))
     history = _history_window(con, data_dir, month)
     members = members_table(con, data_dir, month)
     finish("history")
 
     step("tiers")
-    previous = _previous_tiers(con, data_dir, month)
-    tier_state, tier_events = evaluate_tiers(members, history, previous, plan, month)
-    tiers_pa = con.to_pyarrow(tier_state)
-    events_pa = con.to_pyarrow(tier_events)
-    store.write(data_dir, "tier_events", month, events_pa.sort_by([("member_id", "ascending")]))
+    tier_state, tier_events = evaluate_tiers(members, history, _previous_tiers(con, data_dir, month), plan, month)
+    tiers = _materialize(con, dcon, "close_tiers", tier_state)
+    events_file = store.write_query(duck, data_dir, "tier_events", month,
+                                    _sorted(_materialize(con, dcon, "close_tier_events", tier_events),
+                                            TIER_EVENT_TYPES, "member_id, event, effective_on"))
     finish("tiers")
 
     step("segments")
-    segments_pa = con.to_pyarrow(segment(members, history, plan, month))
+    _materialize(con, dcon, "close_segments", segment(members, history, plan, month))
     finish("segments")
 
     step("snapshot")
-    snapshot = build_snapshot(con, data_dir, month, members, tiers_pa, segments_pa, hist_now,
-                              ledger_bridge.balances(engine))
-    store.write(data_dir, "snapshots", month, snapshot)
-    ledger_bridge.set_tiers(engine, list(zip(tiers_pa["member_id"].to_pylist(), tiers_pa["tier"].to_pylist())))
+    dcon.create_view("close_members", members_table(dcon, data_dir, month), overwrite=True)
+    dcon.create_view("close_profile", archive_table(dcon, data_dir, "members").select(*PROFILE), overwrite=True)
+    duck.register("close_balances_arrow", ledger_bridge.balances(engine))
+    duck.execute("CREATE OR REPLACE TEMP TABLE close_balances AS SELECT * FROM close_balances_arrow")
+    duck.unregister("close_balances_arrow")
+    snapshot_file = store.write_query(duck, data_dir, "snapshots", month, snapshot_sql(month, history_file))
+    changed = duck.execute(f"SELECT t.member_id, t.tier FROM {tiers} t JOIN close_balances b USING (member_id) "
+                           f"WHERE t.tier IS NOT NULL AND b.ledger_tier IS DISTINCT FROM t.tier").fetchall()
+    ledger_bridge.set_tiers(engine, changed)
     finish("snapshot")
 
     totals = ledger_bridge.month_totals(engine, month)
@@ -117,30 +127,44 @@ def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "
         "month": month, "status": "closed", "engine": engine_name, "plan_version": version, "plan": plan.id,
         "accrual": accrual.__dict__, "expiry": {"as_of": str(expired.as_of), "lots": expired.lots,
                                                 "points": expired.points},
-        "summary": summarize(snapshot, events_pa, totals, plan), "seconds": timings,
+        "summary": summarize(duck, snapshot_file, events_file, totals, plan), "seconds": timings,
         "wall_seconds": round(time.perf_counter() - started, 3),
     }
     store.write_manifest(data_dir, month, manifest)
     return {**manifest, "already_closed": False}
 
 
-def _history_window(con, data_dir: Path, month: str) -> ibis.Table:
-    months = [m for m in window(month, HISTORY_MONTHS) if store.read(data_dir, "history", m) is not None]
-    tables = [store.read(data_dir, "history", m) for m in months]
-    return _register(con, "history_window", pa.concat_tables(tables))
+HISTORY_TYPES = {"member_id": "VARCHAR", "month": "VARCHAR", "spend_fen": "BIGINT", "recharge_fen": "BIGINT",
+                 "touches": "BIGINT", "last_active_on": "DATE", "points_earned": "BIGINT"}
+TIER_EVENT_TYPES = {"member_id": "VARCHAR", "month": "VARCHAR", "event": "VARCHAR", "from_tier": "VARCHAR",
+                    "to_tier": "VARCHAR", "effective_on": "DATE", "measure": "BIGINT"}
 
 
-def _previous_tiers(con, data_dir: Path, month: str) -> ibis.Table:
-    prev = store.read(data_dir, "snapshots", previous_month(month))
-    if prev is None:
-        prev = pa.table({"member_id": pa.array([], pa.string()), "tier": pa.array([], pa.string()),
-                         "tier_since": pa.array([], pa.date32()), "grace_until": pa.array([], pa.date32())})
+def _materialize(con, dcon, name: str, expr: ibis.Table) -> str:
+    """Compute ``expr`` once into a DuckDB table ``name`` of ``dcon`` (on DuckDB without leaving the
+    database; from PySpark through Arrow); returns the table's name."""
+    if con is dcon:
+        con.create_table(name, expr, overwrite=True)
     else:
-        prev = prev.select(["member_id", "tier", "tier_since", "grace_until"])
-    return _register(con, "previous_tiers", prev)
+        dcon.create_table(name, con.to_pyarrow(expr), overwrite=True)
+    return name
 
 
-def _register(con, name: str, table: pa.Table) -> ibis.Table:
+def _sorted(name: str, types: dict[str, str], order: str = "member_id") -> str:
+    cols = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in types.items())
+    return f"SELECT {cols} FROM {name} ORDER BY {order}"
+
+
+def _history_window(con, data_dir: Path, month: str) -> ibis.Table:
+    """The last :data:`HISTORY_MONTHS` months of history, read from their files (never all in memory)."""
+    found = [str(p) for m in window(month, HISTORY_MONTHS) if (p := store.path(data_dir, "history", m))]
     if con.name == "duckdb":
-        return con.create_table(name, table, overwrite=True)
-    return ibis.memtable(table)
+        return con.read_parquet(found, table_name="history_window")
+    return ibis.union(*(con.read_parquet(p) for p in found), distinct=False)
+
+
+def _previous_tiers(con, data_dir: Path, month: str) -> ibis.Table | None:
+    prev = store.path(data_dir, "snapshots", previous_month(month))
+    if prev is None:
+        return None
+    return con.read_parquet(str(prev)).select("member_id", "tier", "tier_since", "grace_until")

@@ -1,7 +1,14 @@
 """The month-end snapshot of every member, and the close's summary.
 
 The engine-specific work (history, tiers, segments) is done by Ibis on the chosen backend; the final
-assembly is a few key joins in Arrow, identical whatever the backend was.
+assembly is one DuckDB query of key joins, streamed to Parquet, identical whatever the backend was. Every
+column is cast to a fixed type, so the bytes do not depend on which engine produced the inputs.
+
+The query reads these relations from the DuckDB connection (see :func:`weixi.close.run.close_month`):
+``close_members`` (member_id, join_date, churned_on), ``close_profile`` (member_id and :data:`PROFILE`),
+``close_tiers`` (member_id, tier, tier_since, grace_until), ``close_segments`` (member_id and
+:data:`SEGMENT_COLUMNS`), ``close_balances`` (member_id, points_balance, points_debt) and the month's
+history file.
 """
 
 from __future__ import annotations
@@ -9,58 +16,62 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from weixi.close.backends import archive_table
 from weixi.close.months import month_end
 from weixi.plans.model import Plan
 
 PROFILE = ["member_id", "city", "manager_id", "payment_type", "card_role", "network", "plan_name"]
 SEGMENT_COLUMNS = ["star_level", "value_grade", "activity_grade", "rfm", "key_account", "arpu_fen"]
+TYPES = {"join_date": "DATE", "churned_on": "DATE", "tier_since": "DATE", "grace_until": "DATE",
+         "star_level": "TINYINT", "arpu_fen": "BIGINT"}
 
 
-def _left(base: pa.Table, other: pa.Table, columns: list[str]) -> pa.Table:
-    keep = ["member_id"] + [c for c in columns if c in other.column_names]
-    return base.join(other.select(keep), "member_id", join_type="left outer")
+def _col(alias: str, name: str) -> str:
+    return f"CAST({alias}.{name} AS {TYPES.get(name, 'VARCHAR')}) AS {name}"
 
 
-def build_snapshot(con, data_dir: Path, month: str, members, tiers: pa.Table, segments: pa.Table,
-                   history: pa.Table, balances: pa.Table) -> pa.Table:
-    end = month_end(month)
-    base = con.to_pyarrow(members.filter(members.join_date <= end))
-    profile = con.to_pyarrow(archive_table(con, data_dir, "members").select(*PROFILE))
-    snap = _left(base, profile, PROFILE[1:])
-    snap = _left(snap, tiers, ["tier", "tier_since", "grace_until"])
-    snap = _left(snap, segments, SEGMENT_COLUMNS)
-    snap = _left(snap, history.rename_columns([c if c == "member_id" else f"month_{c}" for c in history.column_names]),
-                 ["month_spend_fen", "month_points_earned"])
-    snap = _left(snap, balances, ["points_balance", "points_debt"])
-    status = pc.if_else(pc.is_null(snap["churned_on"]), "active", "left")
-    snap = snap.append_column("status", status).append_column("month", pa.array([month] * snap.num_rows, pa.string()))
-    for name in ("month_spend_fen", "month_points_earned", "points_balance", "points_debt"):
-        i = snap.column_names.index(name)
-        snap = snap.set_column(i, name, pc.fill_null(snap[name], 0).cast(pa.int64()))
-    order = ["month", "member_id", "status", "join_date", "churned_on", *PROFILE[1:], "tier", "tier_since",
-             "grace_until", *SEGMENT_COLUMNS, "month_spend_fen", "month_points_earned", "points_balance", "points_debt"]
-    return snap.select([c for c in order if c in snap.column_names]).sort_by("member_id")
+def snapshot_sql(month: str, history_file: Path) -> str:
+    """Every member who had joined by the month end, one row each, sorted by member id."""
+    end = month_end(month).isoformat()
+    cols = [
+        f"CAST('{month}' AS VARCHAR) AS month", "CAST(m.member_id AS VARCHAR) AS member_id",
+        "CAST(CASE WHEN m.churned_on IS NULL THEN 'active' ELSE 'left' END AS VARCHAR) AS status",
+        _col("m", "join_date"), _col("m", "churned_on"),
+        *(_col("p", c) for c in PROFILE[1:]),
+        *(_col("t", c) for c in ("tier", "tier_since", "grace_until")),
+        *(_col("s", c) for c in SEGMENT_COLUMNS),
+        "CAST(coalesce(h.spend_fen, 0) AS BIGINT) AS month_spend_fen",
+        "CAST(coalesce(h.points_earned, 0) AS BIGINT) AS month_points_earned",
+        "CAST(coalesce(b.points_balance, 0) AS BIGINT) AS points_balance",
+        "CAST(coalesce(b.points_debt, 0) AS BIGINT) AS points_debt",
+    ]
+    return (
+        f"SELECT {', '.join(cols)} FROM close_members m "
+        f"LEFT JOIN close_profile p ON p.member_id = m.member_id "
+        f"LEFT JOIN close_tiers t ON t.member_id = m.member_id "
+        f"LEFT JOIN close_segments s ON s.member_id = m.member_id "
+        f"LEFT JOIN read_parquet('{history_file}') h ON h.member_id = m.member_id "
+        f"LEFT JOIN close_balances b ON b.member_id = m.member_id "
+        f"WHERE m.join_date <= DATE '{end}' ORDER BY m.member_id"
+    )
 
 
-def _counts(table: pa.Table, column: str) -> dict:
-    if column not in table.column_names:
-        return {}
-    counts = table.group_by(column).aggregate([("member_id", "count")]).to_pylist()
-    return {str(r[column]): r["member_id_count"] for r in sorted(counts, key=lambda r: str(r[column]))}
+def _counts(duck, source: str, column: str, where: str = "status = 'active'") -> dict:
+    rows = duck.execute(f"SELECT CAST({column} AS VARCHAR), count(*) FROM {source} WHERE {where} "
+                        f"GROUP BY 1 ORDER BY 1 NULLS LAST").fetchall()
+    return {str(k): int(n) for k, n in rows}
 
 
-def summarize(snapshot: pa.Table, events: pa.Table, totals: dict, plan: Plan) -> dict:
-    active = snapshot.filter(pc.equal(snapshot["status"], "active"))
+def summarize(duck, snapshot_file: Path, events_file: Path, totals: dict, plan: Plan) -> dict:
+    """The close's summary, counted from the written snapshot and tier events files."""
+    snap, events = f"read_parquet('{snapshot_file}')", f"read_parquet('{events_file}')"
+    members, active = duck.execute(f"SELECT count(*), count(*) FILTER (WHERE status = 'active') FROM {snap}") \
+        .fetchone()
     liability = Decimal(totals["outstanding"]) * plan.cost_per_point_fen / 100
     return {
-        "members": snapshot.num_rows, "active": active.num_rows,
-        "by_tier": _counts(active, "tier"), "by_star_level": _counts(active, "star_level"),
-        "by_value_grade": _counts(active, "value_grade"), "by_activity": _counts(active, "activity_grade"),
-        "by_key_account": _counts(active, "key_account"), "tier_events": _counts(events, "event"),
+        "members": int(members), "active": int(active),
+        "by_tier": _counts(duck, snap, "tier"), "by_star_level": _counts(duck, snap, "star_level"),
+        "by_value_grade": _counts(duck, snap, "value_grade"), "by_activity": _counts(duck, snap, "activity_grade"),
+        "by_key_account": _counts(duck, snap, "key_account"), "tier_events": _counts(duck, events, "event", "true"),
         "points": {"issued": totals["issued"], "redeemed": totals["redeemed"], "expired": totals["expired"],
                    "reversed": totals["reversed"], "outstanding": totals["outstanding"]},
         "liability_yuan": str(liability.quantize(Decimal("0.01"))),

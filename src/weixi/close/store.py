@@ -27,15 +27,30 @@ def months(data_dir: Path, dataset: str) -> list[str]:
     return sorted(p.name[6:] for p in base.glob("month=*") if (p / "part-0.parquet").exists())
 
 
+ROW_GROUP = 16_384  # sorted by member id in row groups small enough that a member 360 lookup reads one
+
+
 def write(data_dir: Path, dataset: str, month: str, table: pa.Table) -> Path:
-    """Replace the month's partition atomically: write beside it, then swap directories."""
+    """Replace the month's partition atomically with ``table``."""
+    return _replace(data_dir, dataset, month,
+                    lambda path: pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP))
+
+
+def write_query(duck, data_dir: Path, dataset: str, month: str, sql: str) -> Path:
+    """Replace the month's partition atomically with the rows of a DuckDB query, streamed to Parquet (the
+    query is never held in memory whole; DuckDB spills to its temp directory)."""
+    return _replace(data_dir, dataset, month, lambda path: duck.execute(
+        f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP})"))
+
+
+def _replace(data_dir: Path, dataset: str, month: str, writer) -> Path:
+    """Write beside the partition, then swap directories: a reader sees the old or the new file, never half."""
     final = partition(data_dir, dataset, month)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    # Sorted by member id in row groups small enough that a member 360 lookup reads one of them.
-    pq.write_table(table, tmp / "part-0.parquet", compression="zstd", row_group_size=16_384)
+    writer(tmp / "part-0.parquet")
     old = final.with_name(final.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
@@ -43,6 +58,12 @@ def write(data_dir: Path, dataset: str, month: str, table: pa.Table) -> Path:
     tmp.rename(final)
     shutil.rmtree(old, ignore_errors=True)
     return final / "part-0.parquet"
+
+
+def path(data_dir: Path, dataset: str, month: str) -> Path | None:
+    """The month's Parquet file of ``dataset``, or ``None`` when that month has none."""
+    found = partition(data_dir, dataset, month) / "part-0.parquet"
+    return found if found.exists() else None
 
 
 def read(data_dir: Path, dataset: str, month: str) -> pa.Table | None:
