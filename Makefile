@@ -3,6 +3,7 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+PORT    ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test bench postgres install demo clean
@@ -43,6 +44,10 @@ run: $(STAMP)
 	done
 	WEIXI_DB=var/operator.db WEIXI_DATA=var/operator $(BIN)/weixi close --month 2026-10
 	WEIXI_DB=var/operator.db WEIXI_DATA=var/operator $(BIN)/weixi member show M0000000002
+	@echo "== demo logins (one per role) and the API + console on http://127.0.0.1:$(PORT)/ =="
+	WEIXI_DB=var/operator.db $(BIN)/weixi users demo --member-id M0000000002
+	@echo "open http://127.0.0.1:$(PORT)/ (API docs: http://127.0.0.1:$(PORT)/docs); log in as admin, analyst, manager, agent, clerk or member, password weixi-demo; Ctrl-C stops"
+	WEIXI_DB=var/operator.db WEIXI_DATA=var/operator $(BIN)/weixi serve --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP) postgres
 	WEIXI_REQUIRE_PG=$${CI:+1} scripts/with-postgres.sh $(BIN)/python -m pytest -q

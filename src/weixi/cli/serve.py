@@ -1,0 +1,126 @@
+"""``weixi serve`` (API + console on one port) and ``weixi users`` (logins, roles, API tokens, demo logins)."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from weixi.cli.app import app
+from weixi.cli.close import DATA, data_dir
+from weixi.cli.ledger import DB, JSON, _engine
+from weixi.cli.output import console, emit_json, fail
+
+users_app = typer.Typer(help="Logins, roles and API tokens for the API and console.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@app.command("serve")
+def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+          port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port."),
+          db: Optional[str] = DB, data: Optional[str] = DATA,
+          insecure_cookies: bool = typer.Option(False, "--insecure-cookies",
+                                                help="Session cookies without the Secure flag (plain http beyond localhost)."),
+          log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+          access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="Log every request.")) -> None:
+    """Serve the REST API (/api, /docs) and the console on one port, on the embedded database by default."""
+    import uvicorn
+
+    from weixi.api.app import create_app
+
+    # Browsers send Secure cookies to http://127.0.0.1 and localhost, so Secure stays on for local use.
+    secure = not insecure_cookies
+    os.environ.setdefault("WEIXI_DATA", str(data_dir(data)))
+    application = create_app(db, str(data_dir(data)), secure_cookies=secure)
+    console.print(f"Weixi serving http://{host}:{port}/  (API docs http://{host}:{port}/docs)", highlight=False)
+    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=access_log)
+
+
+@users_app.command("create")
+def create(username: str, role: str = typer.Option(..., "--role", help="admin, analyst, manager, agent, clerk or member."),
+           member_id: Optional[str] = typer.Option(None, "--member-id", help="For role member: whose points it sees."),
+           password: Optional[str] = typer.Option(None, "--password", envvar="WEIXI_PASSWORD",
+                                                  help="Password (default: prompt; or $WEIXI_PASSWORD)."),
+           db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Create a login with a role."""
+    from weixi.service_layer import users
+
+    engine = _engine(db, as_json)
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = users.create_user(engine, username, password, role, member_id)
+    except users.UserError as exc:
+        fail(str(exc), as_json)
+    users.audit(engine, None, "user.create", user.username, {"role": user.role, "via": "cli"})
+    data = {"username": user.username, "role": user.role, "member_id": user.member_id}
+    emit_json(data) if as_json else console.print(f"created {user.username} ({user.role})", highlight=False)
+
+
+@users_app.command("list")
+def list_users(db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Every login, its role and whether it is active."""
+    from weixi.service_layer import users
+
+    rows = users.list_users(_engine(db, as_json))
+    if as_json:
+        emit_json([{"username": u.username, "role": u.role, "member_id": u.member_id, "active": u.active} for u in rows])
+        return
+    table = Table("username", "role", "member", "active")
+    for u in rows:
+        table.add_row(u.username, f"{u.role} ({users.ROLE_NAMES[u.role][0]})", u.member_id or "", "yes" if u.active else "no")
+    console.print(table)
+
+
+@users_app.command("token")
+def token(username: str, name: Optional[str] = typer.Option(None, "--name", help="What the token is for."),
+          revoke: Optional[str] = typer.Option(None, "--revoke", help="Revoke this token instead of issuing one."),
+          db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Issue an API token for a user (printed once; send it as 'Authorization: Bearer TOKEN'), or --revoke one."""
+    from weixi.service_layer import users
+
+    engine = _engine(db, as_json)
+    user = users.get_user(engine, username)
+    if user is None:
+        fail(f"unknown user {username}", as_json)
+    if revoke:
+        if not users.revoke_token(engine, revoke):
+            fail("no live token matches", as_json)
+        users.audit(engine, None, "token.revoke", username, {"via": "cli"})
+        emit_json({"revoked": True}) if as_json else console.print("token revoked")
+        return
+    value = users.issue_token(engine, user, name)
+    users.audit(engine, None, "token.issue", username, {"name": name, "via": "cli"})
+    emit_json({"username": username, "token": value}) if as_json else typer.echo(value)
+
+
+@users_app.command("deactivate")
+def deactivate(username: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Stop a login: its sessions end at once and its tokens stop working."""
+    from weixi.service_layer import users
+
+    engine = _engine(db, as_json)
+    try:
+        users.set_active(engine, username, False)
+    except users.UserError as exc:
+        fail(str(exc), as_json)
+    users.audit(engine, None, "user.deactivate", username, {"via": "cli"})
+    emit_json({"username": username, "active": False}) if as_json else console.print(f"{username} deactivated")
+
+
+@users_app.command("demo")
+def demo(member_id: str = typer.Option("M0000000002", "--member-id", help="The member the 'member' login sees."),
+         db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Create one demo login per role (password weixi-demo); safe to run again. For demos only."""
+    from weixi.service_layer import users
+
+    rows = users.ensure_demo_users(_engine(db, as_json), member_id)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("username", "password", "role", "member", title="demo logins")
+    for r in rows:
+        table.add_row(r["username"], r["password"], f"{r['role']} ({users.ROLE_NAMES[r['role']][0]})", r["member_id"] or "")
+    console.print(table)
