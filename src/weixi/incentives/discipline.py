@@ -1,0 +1,68 @@
+"""Discipline deductions (seed 002, OB group): each recorded violation deducts its KPI points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from weixi.incentives import amounts
+from weixi.incentives.model import IncentivePlan
+from weixi.incentives.records import BadField, Rejected, day, text
+
+COLUMNS = ("record_id", "staff_id", "violation", "occurred_on", "note")
+
+
+@dataclass(frozen=True)
+class Deduction:
+    staff_id: str
+    record_id: str
+    violation: str
+    occurred_on: date
+    kpi_points: Decimal  # negative
+    fine_yuan: Decimal  # negative or 0
+    text: str
+
+    def line(self) -> dict:
+        return {"order_id": self.record_id, "rule": self.violation, "measure": None, "units": "0",
+                "kpi_points": amounts.units(self.kpi_points), "yuan": amounts.yuan(self.fine_yuan), "text": self.text}
+
+
+def deduct(plan: IncentivePlan, rows: Iterable[tuple[int, Mapping[str, Any]]], first: date, last: date,
+           staff: set[str] | None = None) -> tuple[list[Deduction], list[Rejected]]:
+    """Deductions for violations recorded from ``first`` to ``last``; bad records are rejected with reasons."""
+    by_id = {v.id: v for v in plan.violations}
+    seen: dict[str, int] = {}
+    rows = list(rows)
+    counts: dict[str, int] = {}
+    for _, raw in rows:
+        rid = str(raw.get("record_id") or "").strip()
+        counts[rid] = counts.get(rid, 0) + 1
+    out, rejected = [], []
+    for row, raw in rows:
+        rid = str(raw.get("record_id") or "").strip()
+        try:
+            rid = text(raw, "record_id")
+            if counts[rid] > 1:
+                raise BadField(f"record_id: {rid} appears {counts[rid]} times; each violation is recorded once")
+            staff_id = text(raw, "staff_id")
+            if staff is not None and staff_id not in staff:
+                raise BadField(f"staff_id: unknown staff {staff_id} (not in the roster)")
+            vid = text(raw, "violation")
+            if vid not in by_id:
+                raise BadField(f"violation: unknown violation {vid} (plan {plan.id} has {', '.join(by_id)})")
+            when = day(raw, "occurred_on")
+            if not first <= when <= last:
+                raise BadField(f"occurred_on: {when} is not in {first:%Y-%m}")
+        except BadField as exc:
+            rejected.append(Rejected(rid, row, str(exc)))
+            continue
+        seen[rid] = row
+        v = by_id[vid]
+        note = text(raw, "note", required=False)
+        fine = f", fine {amounts.yuan(v.fine_yuan)} yuan" if v.fine_yuan else ""
+        out.append(Deduction(staff_id, rid, vid, when, -v.kpi_points, -v.fine_yuan,
+                             f"violation {rid} on {when}: {v.name}{' (' + note + ')' if note else ''}:"
+                             f" -{amounts.units(v.kpi_points)} KPI point{fine} [rule {plan.id}/{vid}]"))
+    return out, rejected

@@ -1,0 +1,209 @@
+"""Apply an order plan (``kind: incentive``) to a month of CRM retention orders, set-based in DuckDB.
+
+Tables made, all in the connection given:
+
+* ``rejected``  (row, order_id, reason): rows that cannot be used (missing/malformed fields, duplicate
+  order ids, unknown staff, another month); nothing else is affected by them;
+* ``excluded``  (staff_id, order_id, rule, reason): valid orders the plan does not count, with every
+  exclusion that applies;
+* ``lines``     (staff_id, order_id, rule, measure, units, kpi_only, household, yuan, text): one
+  explanation line per counted order, linking its units and yuan to the order and the rule;
+* ``statement`` (staff_id, role, mobile_units, broadband_units, kpi_points, bonus_yuan): per employee,
+  including roster staff in service that month with nothing counted.
+
+The SQL is generated from the resolved plan; no Python loop touches the orders.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from weixi.incentives import inputs
+from weixi.incentives.inputs import boolean_sql, quote
+from weixi.incentives.model import BUSINESSES, CARDS, NETWORKS, IncentivePlan, OrderRule
+from weixi.incentives.months import Month
+
+DEC = "DECIMAL(18,2)"
+RENT_PATTERN = r"-?\d+(\.\d{1,2})?"
+
+
+def compute(con: duckdb.DuckDBPyConnection, plan: IncentivePlan, month: Month, orders: str | Path,
+            targets: str | Path | None = None, roster: str | Path | None = None) -> None:
+    has_roster = inputs.load_roster(con, roster)
+    inputs.load_targets(con, targets, str(month))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE raw_orders AS {inputs.scan(orders, 'orders', inputs.ORDER_COLUMNS, inputs.ORDER_REQUIRED)}")
+    _validate(con, plan, month, has_roster)
+    _exclude(con, plan)
+    _count(con, plan)
+    _statement(con, month, has_roster)
+
+
+def _validate(con, plan: IncentivePlan, month: Month, has_roster: bool) -> None:
+    businesses = ", ".join(quote(b) for b in BUSINESSES)
+    cards = ", ".join(quote(c) for c in CARDS)
+    networks = ", ".join(quote(n) for n in NETWORKS)
+    needed = []
+    for rule in plan.orders:
+        for field in dict.fromkeys(c.field for e in rule.exclusions for c in e.conditions):
+            needed.append(f"WHEN business = {quote(rule.business)} AND {field} IS NULL THEN "
+                          f"{quote(f'{field}: missing; rule {rule.id} needs it for {rule.business} orders')}")
+    staff_check = "WHEN role IS NULL THEN 'staff_id: unknown staff ' || staff_id || ' (not in the roster)'" if has_roster else ""
+    service = ("""WHEN staff_hired IS NOT NULL AND day < staff_hired THEN 'staff_id: ' || staff_id || ' was hired on '
+                       || CAST(staff_hired AS VARCHAR) || ', after this order'
+                  WHEN staff_left IS NOT NULL AND day > staff_left THEN 'staff_id: ' || staff_id || ' left on '
+                       || CAST(staff_left AS VARCHAR) || ', before this order'""" if has_roster else "")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE parsed AS
+        SELECT o.*, r.role AS role, r.hired_on AS staff_hired, r.left_on AS staff_left,
+               try_cast(created_at AS TIMESTAMPTZ) AS created,
+               CAST(try_cast(created_at AS TIMESTAMPTZ) AS DATE) AS day,
+               CASE WHEN regexp_full_match(monthly_rent, '{RENT_PATTERN}') THEN CAST(monthly_rent AS {DEC}) END AS rent,
+               {boolean_sql('active')} AS is_active,
+               {boolean_sql('cancels_unexpired_subsidy')} AS redo,
+               count(*) OVER (PARTITION BY o.order_id) AS copies,
+               string_agg(CAST(o.row AS VARCHAR), ', ' ORDER BY o.row) OVER (PARTITION BY o.order_id) AS copy_rows
+        FROM raw_orders o LEFT JOIN roster r USING (staff_id)""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE checked AS SELECT *, CASE
+            WHEN order_id IS NULL THEN 'order_id: missing'
+            WHEN copies > 1 THEN 'order_id: ' || order_id || ' appears on rows ' || copy_rows || '; each order must appear once (none of them was counted)'
+            WHEN staff_id IS NULL THEN 'staff_id: missing (the credited employee, 揽装人)'
+            {staff_check}
+            WHEN business IS NULL THEN 'business: missing'
+            WHEN business NOT IN ({businesses}) THEN 'business: unknown business ' || business || ' (known: {", ".join(BUSINESSES)})'
+            WHEN customer_id IS NULL THEN 'customer_id: missing'
+            WHEN created_at IS NULL THEN 'created_at: missing'
+            WHEN created IS NULL THEN 'created_at: not a date or time: ' || created_at || ' (use ISO 8601, e.g. 2016-01-05T10:30:00+08:00)'
+            WHEN day < DATE {quote(str(month.first))} OR day > DATE {quote(str(month.last))}
+                 THEN 'created_at: ' || CAST(day AS VARCHAR) || ' is not in {month}'
+            {service}
+            WHEN card IS NOT NULL AND card NOT IN ({cards}) THEN 'card: expected primary or secondary, got ' || card
+            WHEN network IS NOT NULL AND upper(network) NOT IN ({networks}) THEN 'network: expected 2G, 3G, 4G or 5G, got ' || network
+            WHEN monthly_rent IS NOT NULL AND rent IS NULL THEN 'monthly_rent: not an amount in yuan (at most 2 decimals): ' || monthly_rent
+            WHEN rent < 0 THEN 'monthly_rent: negative: ' || monthly_rent
+            WHEN active IS NOT NULL AND is_active IS NULL THEN 'active: expected true or false, got ' || active
+            WHEN cancels_unexpired_subsidy IS NOT NULL AND redo IS NULL THEN 'cancels_unexpired_subsidy: expected true or false, got ' || cancels_unexpired_subsidy
+            {' '.join(needed)}
+            END AS reject FROM parsed""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE rejected AS
+        SELECT row, coalesce(order_id, '') AS order_id, 'row ' || CAST(row AS VARCHAR) || ': ' || reject AS reason
+        FROM checked WHERE reject IS NOT NULL ORDER BY row""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE valid AS
+        SELECT row, order_id, staff_id, coalesce(role, 'unknown') AS role, business, customer_id, number, card,
+               upper(network) AS network, rent AS monthly_rent, is_active AS active, redo AS cancels_unexpired_subsidy,
+               created, day FROM checked WHERE reject IS NULL""")
+
+
+def _condition(cond) -> str:
+    field = cond.field
+    if field == "monthly_rent":
+        return f"monthly_rent IN ({', '.join(str(Decimal(v)) for v in cond.values)})"
+    if field in ("active", "cancels_unexpired_subsidy"):
+        return f"{field} IN ({', '.join('true' if v else 'false' for v in cond.values)})"
+    return f"{field} IN ({', '.join(quote(v) for v in cond.values)})"
+
+
+def _exclude(con, plan: IncentivePlan) -> None:
+    parts = []
+    for rule in plan.orders:
+        on = f"business = {quote(rule.business)}"
+        if rule.roles:
+            allowed = ", ".join(quote(r) for r in rule.roles)
+            parts.append(f"CASE WHEN {on} AND role NOT IN ({allowed}) THEN "
+                         f"{quote(f'roles: rule {rule.id} credits only ' + ', '.join(rule.roles) + '; this staff member is ')} || role END")
+        for ex in rule.exclusions:
+            test = " AND ".join(_condition(c) for c in ex.conditions)
+            test = f"NOT ({test})" if ex.unless else test
+            parts.append(f"CASE WHEN {on} AND {test} THEN {quote(f'{ex.id}: {ex.reason}')} END")
+    covered = ", ".join(quote(r.business) for r in plan.orders)
+    parts.append(f"CASE WHEN business NOT IN ({covered}) THEN 'plan {plan.id} has no rule for ' || business || ' orders' END")
+    rules = " ".join(f"WHEN {quote(r.business)} THEN {quote(r.id)}" for r in plan.orders)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE judged AS
+        SELECT *, CASE business {rules} END AS rule, NULLIF(concat_ws('; ', {', '.join(parts)}), '') AS why FROM valid""")
+    # One household counts once a month for a business (每户): the first order by time, then order id.
+    con.execute("""CREATE OR REPLACE TEMP TABLE ranked AS
+        SELECT *, row_number() OVER w AS hh_rank, first_value(order_id) OVER w AS first_order
+        FROM judged WHERE why IS NULL
+        WINDOW w AS (PARTITION BY business, customer_id ORDER BY created, order_id)""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE excluded AS
+        SELECT staff_id, order_id, rule, why AS reason, CAST(created AS VARCHAR) AS created FROM judged WHERE why IS NOT NULL
+        UNION ALL
+        SELECT staff_id, order_id, rule, 'household: customer ' || customer_id || ' was already counted this month for '
+               || business || ' on order ' || first_order || ' (each household counts once)', CAST(created AS VARCHAR)
+        FROM ranked WHERE hh_rank > 1""")
+
+
+def _units_sql(rule: OrderRule) -> str:
+    if rule.measure is None:
+        return "CAST(0 AS DECIMAL(18,2))"
+    return (f"CAST(CASE WHEN e.customer_id IS NOT NULL THEN {rule.expiring_units} ELSE {rule.non_expiring_units} END"
+            f" AS DECIMAL(18,2))")
+
+
+def _cash_sql(rule: OrderRule) -> tuple[str, str]:
+    """(yuan, tier description) as SQL expressions of ``role`` and ``household``."""
+    if not rule.cash:
+        return "CAST(0 AS DECIMAL(18,2))", "''"
+    yuan, desc = [], []
+    for schedule in rule.cash:
+        tiers = " ".join(f"WHEN household <= {t.upto} THEN {t.yuan}" for t in schedule.tiers if t.upto is not None)
+        last = schedule.tiers[-1].yuan if schedule.tiers and schedule.tiers[-1].upto is None else 0
+        amount = f"CASE {tiers} ELSE {last} END" if tiers else f"{last}"
+        who = "TRUE" if schedule.roles is None else f"role IN ({', '.join(quote(r) for r in schedule.roles)})"
+        label = "other roles" if schedule.roles is None else ", ".join(schedule.roles)
+        yuan.append(f"WHEN {who} THEN {amount}")
+        desc.append(f"WHEN {who} THEN {quote(f'{label}: {schedule.describe()}')}")
+    return (f"CAST(CASE {' '.join(yuan)} ELSE 0 END AS DECIMAL(18,2))", f"CASE {' '.join(desc)} ELSE 'no cash row' END")
+
+
+def _count(con, plan: IncentivePlan) -> None:
+    selects = []
+    for rule in plan.orders:
+        yuan, desc = _cash_sql(rule)
+        measure = quote(rule.measure) if rule.measure else "NULL"
+        kpi = "true" if rule.kpi_only else "false"
+        selects.append(f"""SELECT staff_id, role, order_id, customer_id, business, created, {quote(rule.id)} AS rule,
+                {measure} AS measure, {_units_sql(rule)} AS units, {kpi} AS kpi_only,
+                e.customer_id IS NOT NULL AS expiring_target, household, {yuan} AS yuan, {desc} AS tier
+            FROM (SELECT *, row_number() OVER (PARTITION BY staff_id ORDER BY created, order_id) AS household
+                  FROM ranked WHERE hh_rank = 1 AND business = {quote(rule.business)}) c
+            LEFT JOIN expiring e USING (customer_id)""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE counted AS {' UNION ALL '.join(selects)}")
+    con.execute("CREATE OR REPLACE MACRO num(x) AS CASE WHEN x = trunc(x) THEN CAST(CAST(x AS BIGINT) AS VARCHAR)"
+                " ELSE rtrim(CAST(x AS VARCHAR), '0') END")
+    con.execute("""CREATE OR REPLACE TEMP TABLE lines AS
+        SELECT staff_id, order_id, rule, measure, units, kpi_only, household, yuan, CAST(created AS VARCHAR) AS created,
+            'order ' || order_id || ' (' || business || ', customer ' || customer_id || ', '
+            || CASE WHEN expiring_target THEN 'expiring target' ELSE 'non-expiring' END || '): '
+            || CASE WHEN measure IS NULL THEN 'no units'
+                    ELSE '+' || num(units) || ' ' || measure || ' unit'
+                         || CASE WHEN kpi_only THEN ' (monthly KPI only, not the over-quota bonus)' ELSE '' END END
+            || '; household ' || CAST(household AS VARCHAR) || ' of the month: '
+            || CASE WHEN tier = '' THEN 'no cash in this plan' ELSE '+' || num(yuan) || ' yuan (' || tier || ')' END
+            || ' [rule ' || rule || ']' AS text
+        FROM counted""")
+
+
+def _statement(con, month: Month, has_roster: bool) -> None:
+    roster_staff = (f"""SELECT staff_id, role FROM roster
+        WHERE (hired_on IS NULL OR hired_on <= DATE {quote(str(month.last))})
+          AND (left_on IS NULL OR left_on >= DATE {quote(str(month.first))})""" if has_roster
+                    else "SELECT NULL::VARCHAR AS staff_id, NULL::VARCHAR AS role WHERE false")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE statement AS
+        WITH staff AS (
+            SELECT staff_id, role FROM ({roster_staff})
+            UNION SELECT DISTINCT staff_id, role FROM valid),
+        sums AS (
+            SELECT staff_id,
+                   sum(CASE WHEN measure = 'mobile' THEN units ELSE 0 END) AS mobile_units,
+                   sum(CASE WHEN measure = 'broadband' THEN units ELSE 0 END) AS broadband_units,
+                   sum(units) AS kpi_points, sum(yuan) AS bonus_yuan
+            FROM lines GROUP BY staff_id)
+        SELECT staff_id, role,
+               CAST(coalesce(mobile_units, 0) AS DECIMAL(18,2)) AS mobile_units,
+               CAST(coalesce(broadband_units, 0) AS DECIMAL(18,2)) AS broadband_units,
+               CAST(coalesce(kpi_points, 0) AS DECIMAL(18,2)) AS kpi_points,
+               CAST(coalesce(bonus_yuan, 0) AS DECIMAL(18,2)) AS bonus_yuan
+        FROM staff LEFT JOIN sums USING (staff_id) ORDER BY staff_id""")
+

@@ -1,0 +1,135 @@
+"""Referral rewards (seed 003, 转介绍奖励方案): points for referring customers, cash for employees, fines.
+
+A referral counts once the new customer is invoiced (``converted``) and, when the plan requires it, the
+reward is approved (``approved_by``). A fabricated referral (弄虚造假) fines the employee who recorded it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from weixi.incentives import amounts
+from weixi.incentives.model import IncentivePlan
+from weixi.incentives.records import BadField, Rejected, day, flag, text
+
+COLUMNS = ("referral_id", "referrer_type", "referrer_id", "new_customer_id", "kind", "converted", "fabricated",
+           "reward", "recorded_by", "approved_by", "occurred_on")
+REFERRER_TYPES = ("customer", "employee")
+KINDS = ("referral", "lead")
+
+
+@dataclass(frozen=True)
+class CustomerAward:
+    referral_id: str
+    customer_id: str
+    points: int  # 0 when the customer took the gift
+    gift: str | None
+    occurred_on: date
+    approved_by: str | None
+
+    @property
+    def event_id(self) -> str:
+        """The ledger event id: one posting per referral, however often it is run."""
+        return f"incentive-referral-{self.referral_id}"
+
+
+@dataclass(frozen=True)
+class StaffReward:
+    staff_id: str
+    referral_id: str
+    rule: str  # employee_referral | lead_converted | fabricated_fine
+    yuan: Decimal
+    text: str
+
+    def line(self) -> dict:
+        return {"order_id": self.referral_id, "rule": self.rule, "measure": None, "units": "0", "kpi_points": "0",
+                "yuan": amounts.yuan(self.yuan), "text": self.text}
+
+
+@dataclass
+class ReferralResult:
+    customers: list[CustomerAward]
+    staff: list[StaffReward]
+    excluded: list[tuple[str, str, str]]  # (staff_id or customer id, referral_id, reason)
+    rejected: list[Rejected]
+
+
+def reward(plan: IncentivePlan, rows: Iterable[tuple[int, Mapping[str, Any]]], first: date, last: date,
+           roles: dict[str, str] | None = None) -> ReferralResult:
+    terms = plan.referral
+    result = ReferralResult([], [], [], [])
+    rows = list(rows)
+    counts: dict[str, int] = {}
+    for _, raw in rows:
+        rid = str(raw.get("referral_id") or "").strip()
+        counts[rid] = counts.get(rid, 0) + 1
+    for row, raw in rows:
+        rid = str(raw.get("referral_id") or "").strip()
+        try:
+            rid = text(raw, "referral_id")
+            if counts[rid] > 1:
+                raise BadField(f"referral_id: {rid} appears {counts[rid]} times; each referral is recorded once")
+            who = text(raw, "referrer_type")
+            if who not in REFERRER_TYPES:
+                raise BadField(f"referrer_type: expected customer or employee, got {who}")
+            referrer = text(raw, "referrer_id")
+            kind = text(raw, "kind", required=False) or "referral"
+            if kind not in KINDS:
+                raise BadField(f"kind: expected referral or lead, got {kind}")
+            if who == "customer" and kind == "lead":
+                raise BadField("kind: a lead (销售线索) is an employee's; a customer's is a referral")
+            new_customer = text(raw, "new_customer_id")
+            converted, fabricated = flag(raw, "converted"), flag(raw, "fabricated")
+            when = day(raw, "occurred_on")
+            if not first <= when <= last:
+                raise BadField(f"occurred_on: {when} is not in the period {first} to {last}")
+            recorded_by = text(raw, "recorded_by", required=False)
+            approved = text(raw, "approved_by", required=False)
+            choice = (text(raw, "reward", required=False) or "points").lower()
+            if choice not in ("points", "gift"):
+                raise BadField(f"reward: expected points or gift, got {choice}")
+            staff_ids = [s for s in (referrer if who == "employee" else None, recorded_by) if s]
+            if roles is not None:
+                for s in staff_ids:
+                    if s not in roles:
+                        raise BadField(f"unknown staff {s} (not in the roster)")
+        except BadField as exc:
+            result.rejected.append(Rejected(rid, row, str(exc)))
+            continue
+        tag = f"[rule {plan.id}]"
+        if fabricated:
+            culprit = referrer if who == "employee" else recorded_by
+            if culprit is None:
+                result.rejected.append(Rejected(rid, row, "recorded_by: a fabricated customer referral needs the"
+                                                          " employee who recorded it, who is fined"))
+                continue
+            result.staff.append(StaffReward(culprit, rid, "fabricated_fine", -terms.fabricated_fine_yuan,
+                                            f"referral {rid} ({new_customer}) was fabricated (弄虚造假):"
+                                            f" -{amounts.yuan(terms.fabricated_fine_yuan)} yuan fine {tag}"))
+            continue
+        if not converted:
+            result.excluded.append((referrer, rid, "the new customer has not bought yet (reward after invoicing)"))
+            continue
+        if terms.requires_approval and not approved:
+            result.excluded.append((referrer, rid, "not approved yet: approved_by is empty"))
+            continue
+        sign = f", approved by {approved}" if approved else ""
+        if who == "customer":
+            gift = terms.customer_gift if choice == "gift" else None
+            result.customers.append(CustomerAward(rid, referrer, 0 if gift else terms.customer_points, gift, when,
+                                                  approved))
+            continue
+        if roles is not None and roles.get(referrer) in terms.excluded_roles:
+            result.excluded.append((referrer, rid, f"role {roles[referrer]} does not earn referral rewards"
+                                                   f" (excluded: {', '.join(terms.excluded_roles)})"))
+            continue
+        amount = terms.employee_yuan if kind == "referral" else terms.lead_converted_yuan
+        rule = "employee_referral" if kind == "referral" else "lead_converted"
+        what = "referred new customer" if kind == "referral" else "sales lead converted: customer"
+        result.staff.append(StaffReward(referrer, rid, rule, amount,
+                                        f"referral {rid}: {what} {new_customer} bought on {when}{sign}:"
+                                        f" +{amounts.yuan(amount)} yuan {tag}"))
+    return result
