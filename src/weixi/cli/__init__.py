@@ -11,6 +11,7 @@ from weixi.cli import member as _member  # noqa: F401,E402
 from weixi.cli import plan as _plan  # noqa: F401,E402
 from weixi.cli import generate as _generate  # noqa: F401,E402
 from weixi.cli import load as _load  # noqa: F401,E402
+from weixi.cli import incentives as _incentives  # noqa: F401,E402
 from weixi.cli import serve as _serve  # noqa: F401,E402
 
 

@@ -1,0 +1,339 @@
+"""``weixi incentives ...``: staff incentive statements (docs/incentives.md). Thin adapter over
+:mod:`weixi.service_layer.incentives`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from weixi.cli.app import app
+from weixi.cli.ledger import DB, JSON, _engine
+from weixi.cli.output import console, emit_json, fail
+from weixi.service_layer import incentives as svc
+
+incentives_app = typer.Typer(help="Staff incentive and KPI statements: compute, explain, publish, export.",
+                             no_args_is_help=True)
+app.add_typer(incentives_app, name="incentives")
+
+PLANS = typer.Option(..., "--plan", help="Incentive plan file; repeat for several (orders, discipline, referral).")
+PLANS_OPT = typer.Option(None, "--plan", help="Incentive plan file(s); with inputs, compute instead of reading the"
+                                              " published statement.")
+MONTH = typer.Option(..., "--month", help="The month, YYYY-MM.")
+ORDERS = typer.Option(None, "--orders", help="CRM retention orders, CSV or Parquet.")
+TARGETS = typer.Option(None, "--targets", help="Target lists (customer_id, month, status), CSV or Parquet.")
+ROSTER = typer.Option(None, "--roster", help="Staff roster (staff_id, name, role, team, shift, hired_on, left_on).")
+VIOLATIONS = typer.Option(None, "--violations", help="Violation records for discipline plans.")
+REFERRALS = typer.Option(None, "--referrals", help="Referral records for referral plans.")
+
+
+def _fail(exc: svc.IncentiveError, as_json: bool):
+    if exc.diagnostics and not as_json:
+        for d in exc.diagnostics:
+            typer.echo(d.format(), err=True)
+    fail(str(exc), as_json, diagnostics=[d.to_json() for d in exc.diagnostics] if exc.diagnostics else None)
+
+
+def _compute(plans, month, orders, targets, roster, violations, referrals, as_json) -> svc.MonthResult:
+    try:
+        return svc.compute_month(plans, month, orders, targets, roster, violations, referrals)
+    except svc.IncentiveError as exc:
+        _fail(exc, as_json)
+
+
+@incentives_app.command("compute")
+def compute(plan: List[Path] = PLANS, month: str = MONTH, orders: Optional[Path] = ORDERS,
+            targets: Optional[Path] = TARGETS, roster: Optional[Path] = ROSTER,
+            violations: Optional[Path] = VIOLATIONS, referrals: Optional[Path] = REFERRALS,
+            as_json: bool = JSON) -> None:
+    """Every employee's units by business, KPI points, bonus, excluded orders and explanation lines."""
+    result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Incentive statements {result.month} ({', '.join(result.plans)})")
+    for col in ("staff", "role", "mobile units", "broadband units", "KPI points", "bonus yuan", "counted", "excluded"):
+        table.add_column(col, justify="left" if col in ("staff", "role") else "right")
+    for staff_id, s in sorted(result.staff.items()):
+        j = s.to_json()
+        table.add_row(staff_id, s.role, j["mobile_units"], j["broadband_units"], j["kpi_points"], j["bonus_yuan"],
+                      str(len(s.lines)), str(len(s.excluded)))
+    console.print(table)
+    totals = result.totals()
+    console.print(f"{totals['staff']} staff, {totals['bonus_yuan']} yuan in bonuses, {totals['rejected']} rejected row(s)")
+    for r in result.rejected[:50]:
+        console.print(f"  rejected {r['order_id'] or '-'}: {r['reason']}", highlight=False)
+    if len(result.rejected) > 50:
+        console.print(f"  ... and {len(result.rejected) - 50} more (see --json)")
+
+
+def _statements(month, plan, orders, targets, roster, violations, referrals, db, as_json) -> tuple[dict, str]:
+    """Computed statements when plans are given, else the published ones from the database."""
+    if plan:
+        return _compute(plan, month, orders, targets, roster, violations, referrals, as_json).to_json(), "computed"
+    engine = _engine(db, as_json)
+    pub = svc.published(engine, month)
+    if pub is None:
+        fail(f"{month} has not been published: give --plan and the input files to compute it", as_json)
+    return pub["statements"], f"published version {pub['version']} by {pub['published_by']} at {pub['published_at']}"
+
+
+@incentives_app.command("statement")
+def statement(staff_id: str, month: str = MONTH, plan: Optional[List[Path]] = PLANS_OPT,
+              orders: Optional[Path] = ORDERS, targets: Optional[Path] = TARGETS, roster: Optional[Path] = ROSTER,
+              violations: Optional[Path] = VIOLATIONS, referrals: Optional[Path] = REFERRALS,
+              db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """One employee's statement, every unit and yuan with the order and rule that produced it."""
+    data, source = _statements(month, plan, orders, targets, roster, violations, referrals, db, as_json)
+    s = data["staff"].get(staff_id)
+    if s is None:
+        fail(f"no statement for {staff_id} in {month} ({source})", as_json)
+    if as_json:
+        emit_json({"month": month, "staff_id": staff_id, "source": source, **s})
+        return
+    out = [f"Incentive statement {month} — {staff_id} ({s['role']})   [{source}]",
+           f"  mobile units     {s['mobile_units']:>10}",
+           f"  broadband units  {s['broadband_units']:>10}",
+           f"  KPI points       {s['kpi_points']:>10}",
+           f"  bonus (yuan)     {s['bonus_yuan']:>10}", "", f"Counted ({len(s['lines'])}):"]
+    out += [f"  {l['text']}" for l in s["lines"]] or ["  (none)"]
+    out += ["", f"Not counted ({len(s['excluded'])}):"]
+    out += [f"  order {e['order_id']}: {e['reason']}" for e in s["excluded"]] or ["  (none)"]
+    typer.echo("\n".join(out))
+
+
+@incentives_app.command("export")
+def export(month: str = MONTH, out: Path = typer.Option(..., "--out", help="FILE.csv or FILE.xlsx"),
+           plan: Optional[List[Path]] = PLANS_OPT, orders: Optional[Path] = ORDERS, targets: Optional[Path] = TARGETS,
+           roster: Optional[Path] = ROSTER, violations: Optional[Path] = VIOLATIONS,
+           referrals: Optional[Path] = REFERRALS, db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """All statements of the month for payroll, as CSV (one row per employee) or XLSX (with lines)."""
+    data, source = _statements(month, plan, orders, targets, roster, violations, referrals, db, as_json)
+    try:
+        n = svc.export_statements(data, out)
+    except svc.IncentiveError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        emit_json({"month": month, "file": str(out), "staff": n, "source": source})
+    else:
+        console.print(f"wrote {n} statements of {month} to {out} ({source})")
+
+
+@incentives_app.command("publish")
+def publish(month: str = MONTH, plan: List[Path] = PLANS, orders: Optional[Path] = ORDERS,
+            targets: Optional[Path] = TARGETS, roster: Optional[Path] = ROSTER,
+            violations: Optional[Path] = VIOLATIONS, referrals: Optional[Path] = REFERRALS,
+            by: str = typer.Option(..., "--by", help="Who publishes (recorded with the time)."),
+            supersede: bool = typer.Option(False, "--supersede", help="Publish a correction as a new version."),
+            reason: Optional[str] = typer.Option(None, "--reason", help="Why a correction is published."),
+            db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Publish the month's statements; a published month changes only by a new, explained version."""
+    result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json)
+    engine = _engine(db, as_json)
+    try:
+        done = svc.publish(engine, result, by, supersede, reason)
+    except svc.IncentiveError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        emit_json(done)
+    elif done["new"]:
+        console.print(f"published {month} as version {done['version']} by {by}")
+    else:
+        console.print(f"{month} version {done['version']} is already published with the same content: nothing changed")
+
+
+@incentives_app.command("diff")
+def diff(month: str = MONTH, plan: List[Path] = PLANS, orders: Optional[Path] = ORDERS,
+         targets: Optional[Path] = TARGETS, roster: Optional[Path] = ROSTER,
+         violations: Optional[Path] = VIOLATIONS, referrals: Optional[Path] = REFERRALS,
+         db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Recompute the month (e.g. with late orders) and show how it differs from the published statements."""
+    result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json)
+    engine = _engine(db, as_json)
+    try:
+        out = svc.diff(engine, result)
+    except svc.IncentiveError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        emit_json(out)
+        return
+    console.print(f"{month}: recompute against published version {out['published_version']}"
+                  f" ({out['published_by']}, {out['published_at']}); the published statements are unchanged")
+    if not out["changes"]:
+        console.print("no differences")
+    for staff_id, c in out["changes"].items():
+        nums = ", ".join(f"{k} {v['published']} -> {v['recomputed']} ({v['difference']})"
+                         for k, v in c.items() if isinstance(v, dict))
+        console.print(f"{staff_id}: {nums or 'same totals'}", highlight=False)
+        for l in c["added"]:
+            console.print(f"  + {l['text']}", highlight=False)
+        for l in c["removed"]:
+            console.print(f"  - {l['text']}", highlight=False)
+        for e in c["newly_excluded"]:
+            console.print(f"  excluded {e['order_id']}: {e['reason']}", highlight=False)
+    console.print(f"{out['unchanged']} staff unchanged")
+
+
+@incentives_app.command("score")
+def score(plan: Path = typer.Option(..., "--plan", help="A scorecard or key_account plan."),
+          period: str = typer.Option(..., "--period", help="YYYY-MM, or YYYY-Qn for quarterly plans."),
+          scores: Path = typer.Option(..., "--scores", help="staff_id, metric, score rows (CSV or Parquet)."),
+          previous: Optional[Path] = typer.Option(None, "--previous", help="Last period's scores (improvement award)."),
+          roster: Optional[Path] = ROSTER, as_json: bool = JSON) -> None:
+    """Weighted scorecards: totals, grades, bonus by role, rank awards and team awards; key-account scores."""
+    try:
+        out = svc.score_period(plan, period, scores, previous, roster)
+    except svc.IncentiveError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        emit_json(out)
+        return
+    for staff_id, s in out["staff"].items():
+        head = ", ".join(f"{k} {s[k]}" for k in ("total", "grade", "bonus_yuan", "rank", "award")
+                         if s.get(k) is not None)
+        console.print(f"{staff_id}: {head}", highlight=False)
+        for line in s["lines"]:
+            console.print(f"  {line}", highlight=False)
+    for t in out["teams"]:
+        console.print(f"team {t['team']}: average {t['average']}, rank {t['rank']}, award {t['award']}", highlight=False)
+    for r in out["rejected"]:
+        console.print(f"rejected {r['order_id']}: {r['reason']}", highlight=False)
+
+
+@incentives_app.command("split")
+def split_cmd(plan: Path = typer.Option(..., "--plan", help="A commission_split plan."), month: str = MONTH,
+              payments: Path = typer.Option(..., "--payments", help="Member payments (txn_id, member_id, card,"
+                                                                    " amount, maintainer, on_shift, paid_on)."),
+              roster: Optional[Path] = ROSTER, as_json: bool = JSON) -> None:
+    """Commission shares between the maintaining staff member and the one on shift."""
+    try:
+        out = svc.split_month(plan, month, payments, roster)
+    except svc.IncentiveError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        emit_json(out)
+        return
+    for staff_id, s in out["staff"].items():
+        money = f", commission {s['commission_yuan']} yuan" if s["commission_yuan"] is not None else ""
+        console.print(f"{staff_id}: base {s['base_yuan']} yuan{money}", highlight=False)
+        for line in s["lines"]:
+            console.print(f"  {line}", highlight=False)
+    for e in out["excluded"]:
+        console.print(f"not credited {e['txn_id']}: {e['reason']}", highlight=False)
+    for r in out["rejected"]:
+        console.print(f"rejected {r['order_id']}: {r['reason']}", highlight=False)
+
+
+@incentives_app.command("referrals")
+def referral_cmd(plan: Path = typer.Option(..., "--plan", help="A referral plan."), month: str = MONTH,
+                 referrals: Path = typer.Option(..., "--referrals", help="Referral records."),
+                 roster: Optional[Path] = ROSTER,
+                 post: bool = typer.Option(False, "--post", help="Post the customers' points into the points ledger"
+                                                                 " (once per referral id; safe to rerun)."),
+                 db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Referral rewards: customers' points (or gift), employees' cash, fines for fabricated referrals."""
+    result = _compute([plan], month, None, None, roster, None, referrals, as_json)
+    awards = [{"referral_id": a.referral_id, "customer_id": a.customer_id, "points": a.points, "gift": a.gift,
+               "event_id": a.event_id, "approved_by": a.approved_by} for a in result.customer_awards]
+    out = {"month": result.month, "customers": awards, "staff": result.to_json()["staff"], "rejected": result.rejected}
+    if post:
+        engine = _engine(db, as_json)
+        posted = svc.post_referral_points(engine, result.customer_awards, result.plans[0])
+        out["posted"] = {"posted": posted.posted, "duplicates": posted.duplicates,
+                         "rejected": [{"event_id": r.event_id, "reason": r.reason} for r in posted.rejected]}
+    if as_json:
+        emit_json(out)
+        return
+    for a in awards:
+        what = f"{a['points']} points" if a["points"] else f"gift: {a['gift']}"
+        console.print(f"customer {a['customer_id']}: {what} for referral {a['referral_id']}", highlight=False)
+    for staff_id, s in out["staff"].items():
+        for line in s["lines"]:
+            console.print(f"{staff_id}: {line['text']}", highlight=False)
+    for r in result.rejected:
+        console.print(f"rejected {r['order_id']}: {r['reason']}", highlight=False)
+    if post:
+        p = out["posted"]
+        console.print(f"ledger: {p['posted']} posted, {len(p['duplicates'])} already posted, {len(p['rejected'])} rejected")
+
+
+# --- the award workflow -------------------------------------------------------------------------
+
+awards_app = typer.Typer(help="Award nominations: nominate -> review -> approve -> publish.", no_args_is_help=True)
+incentives_app.add_typer(awards_app, name="awards")
+
+
+@awards_app.command("nominate")
+def nominate(staff_id: str, period: str = typer.Option(..., "--period"), award: str = typer.Option(..., "--award"),
+             by: str = typer.Option(..., "--by"),
+             letter: Optional[str] = typer.Option(None, "--letter", help="Nomination letter text, or @FILE."),
+             form: Optional[str] = typer.Option(None, "--form", help="Nomination form as a JSON object."),
+             db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Nominate an employee for an award with a letter or a form."""
+    if letter and letter.startswith("@"):
+        try:
+            letter = Path(letter[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot read letter {letter[1:]}: {exc.strerror}", as_json)
+    fields = None
+    if form:
+        try:
+            fields = json.loads(form)
+        except json.JSONDecodeError as exc:
+            fail(f"--form is not JSON: {exc.msg} at char {exc.pos}", as_json)
+        if not isinstance(fields, dict):
+            fail("--form must be a JSON object of the form's fields", as_json)
+    engine = _engine(db, as_json)
+    try:
+        nid = svc.nominate(engine, period, staff_id, award, by, letter, fields)
+    except svc.IncentiveError as exc:
+        _fail(exc, as_json)
+    emit_json({"nomination_id": nid, "status": "nominated"}) if as_json else console.print(f"nomination {nid} recorded")
+
+
+def _decide(step: str):
+    def command(nomination_id: str, by: str = typer.Option(..., "--by"),
+                reject: bool = typer.Option(False, "--reject", help="Turn the nomination down at this step."),
+                note: Optional[str] = typer.Option(None, "--note"), db: Optional[str] = DB,
+                as_json: bool = JSON) -> None:
+        engine = _engine(db, as_json)
+        try:
+            status = svc.decide(engine, nomination_id, step, "reject" if reject else "accept", by, note)
+        except svc.IncentiveError as exc:
+            _fail(exc, as_json)
+        emit_json({"nomination_id": nomination_id, "status": status}) if as_json else console.print(
+            f"{nomination_id}: {status}")
+    return command
+
+
+awards_app.command("review", help="Committee review of a nomination (accept, or --reject).")(_decide("committee_review"))
+awards_app.command("approve", help="Leadership approval of a reviewed nomination.")(_decide("leadership_approval"))
+
+
+@awards_app.command("publish")
+def publish_awards(period: str = typer.Option(..., "--period"), by: str = typer.Option(..., "--by"),
+                   db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Publish every approved nomination of the period."""
+    engine = _engine(db, as_json)
+    ids = svc.publish_awards(engine, period, by)
+    emit_json({"period": period, "published": ids}) if as_json else console.print(
+        f"published {len(ids)} award(s) of {period}")
+
+
+@awards_app.command("list")
+def list_awards(period: str = typer.Option(..., "--period"), db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """Nominations of a period with every step: who, when, what was decided."""
+    engine = _engine(db, as_json)
+    rows = svc.nominations(engine, period)
+    if as_json:
+        emit_json({"period": period, "nominations": rows})
+        return
+    for n in rows:
+        console.print(f"{n['nomination_id']} {n['staff_id']} {n['award']}: {n['status']}", highlight=False)
+        for s in n["steps"]:
+            console.print(f"  {s['step']} {s['decision']} by {s['by']} at {s['at']}"
+                          f"{' — ' + s['note'] if s['note'] else ''}", highlight=False)

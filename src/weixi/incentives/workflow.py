@@ -1,0 +1,69 @@
+"""The award workflow (seed 000): nomination (a letter or a form) -> committee review -> leadership
+approval -> publication. Pure rules: which step may follow which, and what a decision leads to."""
+
+from __future__ import annotations
+
+STEPS = ("nomination", "committee_review", "leadership_approval", "publication")
+DECISIONS = ("accept", "reject")
+# status after each step when accepted; a rejection at any step ends the nomination as "rejected"
+STATUS_AFTER = {"nomination": "nominated", "committee_review": "reviewed", "leadership_approval": "approved",
+                "publication": "published"}
+NEXT_STEP = {"nominated": "committee_review", "reviewed": "leadership_approval", "approved": "publication"}
+
+
+class WorkflowError(ValueError):
+    pass
+
+
+def next_status(status: str, step: str, decision: str) -> str:
+    """The nomination's status after ``step`` with ``decision``; a step out of order is refused."""
+    if decision not in DECISIONS:
+        raise WorkflowError(f"decision must be accept or reject, not {decision!r}")
+    expected = NEXT_STEP.get(status)
+    if expected is None:
+        raise WorkflowError(f"the nomination is {status}: no further step")
+    if step != expected:
+        raise WorkflowError(f"the nomination is {status}: the next step is {expected}, not {step}")
+    if decision == "reject":
+        return "rejected"
+    return STATUS_AFTER[step]
+
+
+def changes(published: dict, recomputed: dict) -> dict:
+    """What a recompute changes against a published statement (both in the JSON shape of compute)."""
+    out, unchanged = {}, 0
+    old, new = published.get("staff", {}), recomputed.get("staff", {})
+    for staff_id in sorted(set(old) | set(new)):
+        a, b = old.get(staff_id), new.get(staff_id)
+        if a == b:
+            unchanged += 1
+            continue
+        entry = {}
+        for key in ("mobile_units", "broadband_units", "kpi_points", "bonus_yuan"):
+            before = (a or {}).get(key, "0")
+            after = (b or {}).get(key, "0")
+            if _dec(before) != _dec(after):
+                entry[key] = {"published": before, "recomputed": after, "difference": _diff(before, after, key)}
+        lines_a = {l["order_id"]: l for l in (a or {}).get("lines", [])}
+        lines_b = {l["order_id"]: l for l in (b or {}).get("lines", [])}
+        entry["added"] = [lines_b[o] for o in lines_b if o not in lines_a]
+        entry["removed"] = [lines_a[o] for o in lines_a if o not in lines_b]
+        entry["changed"] = [{"published": lines_a[o], "recomputed": lines_b[o]} for o in lines_b
+                            if o in lines_a and lines_a[o] != lines_b[o]]
+        ex_a = {e["order_id"] for e in (a or {}).get("excluded", [])}
+        entry["newly_excluded"] = [e for e in (b or {}).get("excluded", []) if e["order_id"] not in ex_a]
+        out[staff_id] = entry
+    return {"changes": out, "unchanged": unchanged}
+
+
+def _dec(text: str):
+    from decimal import Decimal
+
+    return Decimal(text)
+
+
+def _diff(before: str, after: str, key: str) -> str:
+    from weixi.incentives import amounts
+
+    value = _dec(after) - _dec(before)
+    return amounts.yuan(value) if key == "bonus_yuan" else amounts.units(value)
