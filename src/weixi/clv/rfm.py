@@ -1,0 +1,90 @@
+"""Per-customer summaries (frequency x, recency t_x, age T) and their collapse into weighted unique rows.
+
+Fitting is cheap at any population size because the likelihood only depends on (x, t_x, T): identical rows
+are collapsed into one row with a weight (the number of customers sharing it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from weixi.clv.errors import DataError
+
+
+@dataclass(frozen=True)
+class RFM:
+    """Weighted unique (x, t_x, T) rows. ``inverse`` maps each original customer to its row."""
+
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    weights: np.ndarray
+    inverse: np.ndarray
+
+    @property
+    def customers(self) -> int:
+        return int(self.weights.sum())
+
+    @property
+    def rows(self) -> int:
+        return len(self.x)
+
+
+def check_rfm(x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Float arrays of equal length, finite, x >= 0 integral, 0 <= t_x <= T, T > 0; t_x = 0 when x = 0."""
+    x = np.asarray(x, dtype=float)
+    t_x = np.asarray(t_x, dtype=float)
+    T = np.asarray(T, dtype=float)
+    if not (x.shape == t_x.shape == T.shape) or x.ndim != 1:
+        raise DataError("frequency, recency and age must be one-dimensional and of equal length")
+    if len(x) == 0:
+        raise DataError("no customers: the input is empty")
+    problems = [
+        (~np.isfinite(x) | ~np.isfinite(t_x) | ~np.isfinite(T), "a missing or non-finite value"),
+        (x < 0, "a negative frequency"),
+        (x != np.floor(x), "a frequency that is not a whole number"),
+        (t_x < 0, "a negative recency"),
+        (T <= 0, "an age that is not positive"),
+        (t_x > T * (1 + 1e-12), "recency greater than age"),
+        ((x == 0) & (t_x != 0), "recency above 0 with frequency 0"),
+    ]
+    for bad, what in problems:
+        if bad.any():
+            idx = np.flatnonzero(bad)
+            raise DataError(f"{len(idx)} customer(s) with {what}, first at row {int(idx[0]) + 1} "
+                            f"(frequency={x[idx[0]]:g}, recency={t_x[idx[0]]:g}, age={T[idx[0]]:g})")
+    return x, np.minimum(t_x, T), T
+
+
+def collapse(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Unique rows over the given equal-length columns: (unique columns, weights, inverse index)."""
+    n = len(columns[0])
+    order = np.lexsort(columns[::-1])
+    sorted_cols = [c[order] for c in columns]
+    new = np.ones(n, dtype=bool)
+    if n > 1:
+        new[1:] = np.logical_or.reduce([c[1:] != c[:-1] for c in sorted_cols])
+    starts = np.flatnonzero(new)
+    group = np.cumsum(new) - 1
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = group
+    weights = np.diff(np.append(starts, n)).astype(float)
+    return [c[starts] for c in sorted_cols], weights, inverse
+
+
+def summarise(x, t_x, T) -> RFM:
+    """Check and collapse per-customer (x, t_x, T) into weighted unique rows."""
+    x, t_x, T = check_rfm(x, t_x, T)
+    (ux, ut, uT), w, inv = collapse(x, t_x, T)
+    return RFM(ux, ut, uT, w, inv)
+
+
+def thin(data: RFM, customers: int, seed: int = 0) -> RFM:
+    """A random subsample of about ``customers`` customers (binomial thinning of the weights), used to find
+    good starting values cheaply before the fit on everyone."""
+    rng = np.random.default_rng(seed)
+    w = rng.binomial(data.weights.astype(np.int64), min(1.0, customers / data.customers)).astype(float)
+    keep = w > 0
+    return RFM(data.x[keep], data.t_x[keep], data.T[keep], w[keep], np.empty(0, dtype=np.int64))
