@@ -1,0 +1,38 @@
+"""Catalogue and stock: the active plan's rewards with cost, limits and the units left."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+
+from weixi.console.guard import page_user
+from weixi.console.render import page
+from weixi.i18n import N_
+from weixi.service_layer import catalogue as service
+from weixi.service_layer.plans import NoActivePlan
+from weixi.service_layer.users import User
+
+router = APIRouter()
+TZ = ZoneInfo("Asia/Shanghai")
+REWARD_TYPES = {
+    "gift": N_("gift"), "coupon": N_("coupon"), "bill_credit": N_("bill credit"), "privilege": N_("privilege"),
+    "lottery": N_("lottery chances"), "merchant": N_("partner merchant"),
+}
+
+
+def rewards(request: Request) -> dict | None:
+    """The catalogue for today (Beijing time), or None when no plan is active."""
+    try:
+        return service.catalogue(request.app.state.engine, datetime.now(TZ).date())
+    except NoActivePlan:
+        return None
+
+
+@router.get("/catalogue")
+def catalogue_page(request: Request, user: User = Depends(page_user("catalogue:read"))):
+    if user.role == "member":
+        return RedirectResponse("/me#catalogue", status_code=303)
+    return page(request, "catalogue.html", user, catalogue=rewards(request), types=REWARD_TYPES)

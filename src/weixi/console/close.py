@@ -1,0 +1,79 @@
+"""The monthly close page: start a close (a background job), watch its progress live (htmx polls the job every
+second until it ends), read the result summary; and the summaries of the months already closed."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from weixi.api.errors import ApiError
+from weixi.close import store
+from weixi.close.months import next_month
+from weixi.console.guard import may, page_user
+from weixi.console.render import fragment, page, translator
+from weixi.i18n import N_
+from weixi.service_layer import close_jobs
+from weixi.service_layer.users import User
+
+router = APIRouter()
+STEP_NAMES = {
+    "accrual": N_("accrual of bills and recharges"), "expiry": N_("expiry"), "history": N_("monthly history"),
+    "tiers": N_("tier evaluation"), "segments": N_("segmentation"), "snapshot": N_("member snapshot"),
+}
+STATUS_NAMES = {"running": N_("running"), "succeeded": N_("succeeded"), "refused": N_("refused"),
+                "failed": N_("failed")}
+
+
+def _closed(data_dir) -> list[dict]:
+    out = []
+    for month in reversed(store.closed_months(data_dir)):
+        manifest = store.read_manifest(data_dir, month) or {}
+        out.append({"month": month, "summary": manifest.get("summary", {}), "plan": manifest.get("plan"),
+                    "plan_version": manifest.get("plan_version"), "wall_seconds": manifest.get("wall_seconds")})
+    return out
+
+
+def _job_or_404(request: Request, job_id: str) -> dict:
+    job = close_jobs.get(request.app.state.engine, job_id) if len(job_id) <= 64 else None
+    if job is None:
+        raise ApiError(404, f"no close job {job_id}", "not_found")
+    return job
+
+
+def _context(job: dict) -> dict:
+    return {"job": job, "steps": STEP_NAMES, "statuses": STATUS_NAMES}
+
+
+@router.get("/close")
+def close_page(request: Request, user: User = Depends(page_user("close:read"))):
+    state = request.app.state
+    closed = _closed(state.data_dir)
+    jobs = close_jobs.recent(state.engine, 10)
+    suggested = next_month(closed[0]["month"]) if closed else ""
+    running = next((j for j in jobs if j["status"] == "running"), None)
+    return page(request, "close.html", user, closed=closed, jobs=jobs, suggested=suggested, running=running,
+                may_run=may(user, "close:run"), steps=STEP_NAMES, statuses=STATUS_NAMES)
+
+
+@router.post("/close")
+def start_close(request: Request, month: str = Form(..., max_length=7), user: User = Depends(page_user("close:run"))):
+    _ = translator(request)
+    state = request.app.state
+    try:
+        job = close_jobs.start(state.engine, state.data_dir, month.strip(), user)
+    except ValueError as exc:
+        raise ApiError(400, _("Month %(month)s is not valid: %(why)s") % {"month": month, "why": exc}) from None
+    except close_jobs.JobConflict as exc:
+        return RedirectResponse(f"/close/jobs/{exc.job_id}", status_code=303)
+    return RedirectResponse(f"/close/jobs/{job['id']}", status_code=303)
+
+
+@router.get("/close/jobs/{job_id}")
+def job_page(job_id: str, request: Request, user: User = Depends(page_user("close:read"))):
+    return page(request, "close_job.html", user, **_context(_job_or_404(request, job_id)))
+
+
+@router.get("/close/jobs/{job_id}/progress")
+def job_progress(job_id: str, request: Request, user: User = Depends(page_user("close:read"))):
+    """The job's progress block; while the job runs it carries the trigger that polls it again."""
+    return fragment(request, "_close_job.html", **_context(_job_or_404(request, job_id)))

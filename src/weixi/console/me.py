@@ -1,0 +1,142 @@
+"""The member's own page (mobile-first): balance, what expires when, history, catalogue and redeem, daily
+check-in, referral code. Only a member login has it (permission ``points:checkin``); it always shows the
+login's own member id, never one from the URL."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse
+
+from weixi.api.errors import ApiError
+from weixi.console.guard import page_user
+from weixi.console.render import page, translator
+from weixi.i18n import N_
+from weixi.members import archive, pii
+from weixi.service_layer import catalogue, queries, redemption, selfservice
+from weixi.service_layer.plans import NoActivePlan, active_plan
+from weixi.service_layer.users import User
+
+router = APIRouter()
+HISTORY_LINES = 30
+KIND_NAMES = {
+    "earn": N_("earned"), "redeem": N_("redeemed"), "cancel": N_("redemption cancelled"), "expire": N_("expired"),
+    "adjust": N_("adjustment"), "reverse": N_("reversed"), "clawback": N_("taken back"), "deficit": N_("deficit"),
+    "debt": N_("debt"), "debt_repay": N_("debt repaid"), "settle": N_("settled"),
+}
+# Why a redemption or check-in was refused, from the ledger's reason text to words for the member.
+REFUSALS = (
+    (re.compile(r"^not enough points: balance (?P<balance>-?\d+) on \S+, .*needs (?P<needs>\d+)"),
+     N_("Not enough points: you have %(balance)s, this needs %(needs)s.")),
+    (re.compile(r"^stock: "), N_("This reward is out of stock.")),
+    (re.compile(r"^limit: \S+ allows (?P<limit>\d+) per member per day"), N_("You have reached today's limit for this reward.")),
+    (re.compile(r"^limit: \S+ allows (?P<limit>\d+) per member per month"), N_("You have reached this month's limit for this reward.")),
+    (re.compile(r"^limit: \S+ allows (?P<limit>\d+) per member"), N_("You have reached the limit of %(limit)s for this reward.")),
+    (re.compile(r"^reward \S+ is not available on"), N_("This reward is not available today.")),
+    (re.compile(r"^reward \S+ is for tiers (?P<tiers>.+); member is"), N_("This reward is only for tiers %(tiers)s.")),
+    (re.compile(r"^ref: unknown reward"), N_("There is no such reward.")),
+    (re.compile(r"^already checked in on"), N_("You have already checked in today.")),
+    (re.compile(r"^member \S+ has not signed up"), N_("Sign up first: this programme needs registration.")),
+)
+
+
+def refusal_message(reason: str, _) -> str:
+    for pattern, message in REFUSALS:
+        found = pattern.match(reason)
+        if found:
+            return _(message) % found.groupdict()
+    return reason
+
+
+def _now(engine) -> datetime:
+    try:
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            tz = active_plan(conn)[1].timezone
+    except NoActivePlan:
+        tz = "Asia/Shanghai"
+    return datetime.now(ZoneInfo(tz))
+
+
+def _member(user: User) -> str:
+    if not user.member_id:
+        raise ApiError(409, "this member login is not linked to a member id", "no_member")
+    return user.member_id
+
+
+def _page(request: Request, user: User, status: int = 200, **context):
+    state = request.app.state
+    engine, member_id = state.engine, _member(user)
+    today = _now(engine).date()
+    balance = queries.balance(engine, member_id, today)
+    try:
+        rewards = catalogue.catalogue(engine, today)["rewards"]
+    except NoActivePlan:
+        rewards = []
+    statement = queries.statement(engine, member_id, None, None)
+    history = list(reversed(statement["lines"]))[:HISTORY_LINES] if statement else []
+    profile = archive.members_lookup(state.data_dir, member_id)
+    checkin = selfservice.checkin_state(engine, member_id)
+    return page(request, "me.html", user, status=status, member_id=member_id, today=str(today),
+                profile=pii.mask_row(profile) if profile else None, balance=balance,
+                schedule=selfservice.expiry_schedule(balance), rewards=rewards, history=history, kinds=KIND_NAMES,
+                redemptions=catalogue.redemptions_of(engine, member_id, 10),
+                referral_code=selfservice.referral_code(member_id), checkin=checkin,
+                checked_in_today=checkin["last_checkin_on"] == str(today),
+                request_id=uuid.uuid4().hex, **context)
+
+
+@router.get("/me")
+def me_page(request: Request, done: str = Query("", max_length=200), user: User = Depends(page_user("points:checkin"))):
+    _ = translator(request)
+    notice = None
+    kind, _sep, ref = done.partition(":")
+    if kind == "redeemed" and ref:
+        found = redemption.redemption(request.app.state.engine, ref)
+        if found and found["member_id"] == user.member_id:
+            notice = _("Redeemed %(qty)s × %(reward)s for %(points)s points.") % {
+                "qty": found["qty"], "reward": found["reward_id"], "points": found["points"]}
+    elif kind == "checkin" and ref.lstrip("-").isdigit():
+        notice = _("Checked in: %(points)s points.") % {"points": ref}
+    elif kind == "checkin-again":
+        notice = _("You have already checked in today.")
+    return _page(request, user, notice=notice)
+
+
+@router.post("/me/redeem")
+def redeem(request: Request, reward_id: str = Form(..., max_length=64), qty: int = Form(1, ge=1, le=100),
+           request_id: str = Form(..., min_length=8, max_length=64), user: User = Depends(page_user("points:redeem"))):
+    """Redeem for the logged-in member. ``request_id`` comes with the page, so a double submit redeems once."""
+    _ = translator(request)
+    if user.role != "member":
+        raise ApiError(403, "this page redeems for the logged-in member only", "forbidden")
+    member_id = _member(user)
+    try:
+        # The page's request id, bound to the member: a resubmitted form redeems once, and no member can reach
+        # another's redemption by sending its id.
+        key = hashlib.sha256(f"{member_id}\n{request_id}".encode()).hexdigest()[:40]
+        outcome = redemption.redeem(request.app.state.engine, member_id, reward_id, qty, request_id=f"me-{key}")
+    except redemption.RedemptionError as exc:
+        return _page(request, user, status=409, error=refusal_message(str(exc), _))
+    except NoActivePlan:
+        return _page(request, user, status=409, error=_("The points programme is not open yet."))
+    return RedirectResponse(f"/me?done=redeemed:{outcome.redemption['redemption_id']}", status_code=303)
+
+
+@router.post("/me/checkin")
+def checkin(request: Request, user: User = Depends(page_user("points:checkin"))):
+    _ = translator(request)
+    engine = request.app.state.engine
+    member_id = _member(user)
+    try:
+        result = selfservice.check_in(engine, member_id, _now(engine))
+    except selfservice.CheckinRefused as exc:
+        return _page(request, user, status=409, error=refusal_message(str(exc), _))
+    except NoActivePlan:
+        return _page(request, user, status=409, error=_("The points programme is not open yet."))
+    target = "checkin-again:" if result["duplicate"] else f"checkin:{result['points']}"
+    return RedirectResponse(f"/me?done={target}", status_code=303)

@@ -1,0 +1,57 @@
+"""Member search and the member 360 page. Phone and ID numbers are masked unless the role needs them
+(:func:`weixi.api.permissions.pii_unmasked`); every page that shows them in clear is written to the audit log."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse
+
+from weixi.api.errors import ApiError
+from weixi.api.permissions import pii_unmasked
+from weixi.console.guard import page_user
+from weixi.console.render import fragment, page
+from weixi.api.routes.common import plan_today
+from weixi.service_layer import member_search, queries
+from weixi.service_layer.users import User
+
+router = APIRouter()
+HISTORY_LINES = 200
+
+
+def _search(request: Request, user: User, q: str) -> tuple[list[dict], str | None]:
+    state = request.app.state
+    try:
+        return member_search.search_audited(state.engine, state.data_dir, user, q, reveal=pii_unmasked(user.role)), None
+    except member_search.SearchError as exc:
+        return [], str(exc)
+
+
+@router.get("/members")
+def search_page(request: Request, q: str = Query("", max_length=200), user: User = Depends(page_user("members:search"))):
+    rows, error = _search(request, user, q) if q.strip() else ([], None)
+    return page(request, "members.html", user, q=q, rows=rows, error=error, searched=bool(q.strip()))
+
+
+@router.get("/members/results")
+def search_results(request: Request, q: str = Query("", max_length=200),
+                   user: User = Depends(page_user("members:search"))):
+    rows, error = _search(request, user, q) if q.strip() else ([], None)
+    return fragment(request, "_member_rows.html", q=q, rows=rows, error=error, searched=bool(q.strip()))
+
+
+@router.get("/members/{member_id}")
+def member_page(member_id: str, request: Request, user: User = Depends(page_user("members:read"))):
+    if user.role == "member":  # members see themselves on their own page
+        if user.member_id != member_id:
+            raise ApiError(403, "a member login can only see its own points and profile", "forbidden")
+        return RedirectResponse("/me", status_code=303)
+    state = request.app.state
+    reveal = pii_unmasked(user.role)
+    today = plan_today(state.engine)
+    found = member_search.show(state.engine, state.data_dir, user, member_id, today, reveal)  # audited when revealed
+    if found is None:
+        raise ApiError(404, f"unknown member {member_id}", "not_found")
+    statement = queries.statement(state.engine, member_id, None, None)
+    lines = list(reversed(statement["lines"]))[:HISTORY_LINES] if statement else []
+    return page(request, "member.html", user, m=found, lines=lines, statement=statement, revealed=reveal,
+                today=today, more=statement and len(statement["lines"]) > HISTORY_LINES)

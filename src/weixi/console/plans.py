@@ -1,0 +1,98 @@
+"""Plans: upload a plan file and check it (errors shown at their lines beside the source), apply it, and the
+version history with the exact text of every applied version."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+
+from weixi.api.errors import ApiError
+from weixi.console.guard import may, page_user
+from weixi.console.render import page, translator
+from weixi.plans.loader import load_plan_text
+from weixi.service_layer import plans as service
+from weixi.service_layer import users
+from weixi.service_layer.users import User
+
+router = APIRouter()
+MAX_PLAN_BYTES = 512 * 1024
+
+
+def annotate(text: str, diagnostics) -> list[dict]:
+    """The source as numbered lines, each with the diagnostics located on it (past-the-end ones on the last line)."""
+    lines = text.splitlines() or [""]
+    out = [{"n": i + 1, "text": line, "diags": []} for i, line in enumerate(lines)]
+    for d in sorted(diagnostics, key=lambda d: d.sort_key()):
+        out[min(max(d.line, 1), len(out)) - 1]["diags"].append(d)
+    return out
+
+
+def check(text: str, name: str) -> dict:
+    plan, diags = load_plan_text(text, name)
+    errors = [d for d in diags if d.is_error]
+    return {"name": name, "text": text, "ok": plan is not None and not errors, "plan": plan,
+            "errors": errors, "warnings": [d for d in diags if not d.is_error], "lines": annotate(text, diags)}
+
+
+def _page(request: Request, user: User, status: int = 200, **context):
+    state = request.app.state
+    return page(request, "plans.html", user, status=status, versions=service.versions(state.engine),
+                may_check=may(user, "plans:check"), may_apply=may(user, "plans:apply"), **context)
+
+
+async def _read_upload(request: Request, upload: UploadFile | None, text: str) -> tuple[str, str]:
+    _ = translator(request)
+    if upload is not None and upload.filename:
+        raw = await upload.read(MAX_PLAN_BYTES + 1)
+        name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:120] or "plan.yaml"
+    else:
+        raw, name = text.encode("utf-8"), "pasted.yaml"
+    if not raw.strip():
+        raise ApiError(400, _("Choose a plan file (YAML) or paste its text."), "bad_request")
+    if len(raw) > MAX_PLAN_BYTES:
+        raise ApiError(413, _("The plan file is larger than %(kb)s KB.") % {"kb": MAX_PLAN_BYTES // 1024})
+    try:
+        return raw.decode("utf-8-sig"), name
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, _("The plan file is not UTF-8 text (byte %(pos)s).") % {"pos": exc.start}) from None
+
+
+@router.get("/plans")
+def plans_page(request: Request, user: User = Depends(page_user("plans:read"))):
+    return _page(request, user)
+
+
+@router.post("/plans/check")
+async def check_upload(request: Request, plan_file: UploadFile | None = File(None), text: str = Form(""),
+                       user: User = Depends(page_user("plans:check"))):
+    source, name = await _read_upload(request, plan_file, text)
+    result = check(source, name)
+    return _page(request, user, status=200 if result["ok"] else 422, result=result)
+
+
+@router.post("/plans/apply")
+def apply(request: Request, text: str = Form(..., max_length=MAX_PLAN_BYTES), name: str = Form("plan.yaml", max_length=120),
+          user: User = Depends(page_user("plans:apply"))):
+    _ = translator(request)
+    engine = request.app.state.engine
+    result = check(text, name)
+    if not result["ok"]:
+        return _page(request, user, status=422, result=result)
+    try:
+        applied = service.apply_plan_text(engine, text, f"console upload by {user.username}: {name}")
+    except service.PlanError as exc:
+        result["errors"] = result["errors"] + list(exc.diagnostics)
+        return _page(request, user, status=409, result=result, apply_error=str(exc))
+    users.audit(engine, user, "plan.apply", applied.plan_id, {"version": applied.version, "sha256": applied.sha256,
+                                                               "new": applied.new, "file": name})
+    message = (_("Applied: plan %(plan)s is now version %(version)s.") if applied.new else
+               _("Nothing changed: this text is already the active version %(version)s.")) % {
+        "plan": applied.plan_id, "version": applied.version}
+    return _page(request, user, applied=applied, message=message)
+
+
+@router.get("/plans/{number}")
+def version_page(number: int, request: Request, user: User = Depends(page_user("plans:read"))):
+    found = service.version(request.app.state.engine, number)
+    if found is None:
+        raise ApiError(404, f"no plan version {number}", "not_found")
+    return page(request, "plan_version.html", user, v=found, lines=annotate(found["content"], []))

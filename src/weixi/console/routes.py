@@ -1,0 +1,83 @@
+"""The console's routes: log in and out, the language switch, and the pages (one module per area).
+
+Included by :func:`weixi.api.app.create_app`. Everything here is HTML (or chart JSON for the pages);
+the REST API under ``/api`` is separate.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from weixi import i18n
+from weixi.api.auth import client_ip, csrf_token, current_user, login_session, logout_session, optional_user, verify_csrf
+from weixi.console import catalogue, close, dashboard, me, members, nav, plans
+from weixi.console.render import html_error_page, page, safe_next, translator
+from weixi.service_layer import users
+from weixi.service_layer.users import User
+
+LANG_COOKIE_AGE = 365 * 24 * 3600
+
+
+def _install_error_page(request: Request) -> None:
+    """Console paths render errors as HTML pages (see :mod:`weixi.api.errors`)."""
+    if getattr(request.app.state, "html_error_page", None) is None:
+        request.app.state.html_error_page = html_error_page
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(_install_error_page)])
+
+
+@router.get("/")
+async def start(request: Request):
+    user = await optional_user(request)
+    return RedirectResponse(nav.home(user) if user else "/login", status_code=303)
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str = ""):
+    user = await optional_user(request)
+    if user is not None:
+        return RedirectResponse(safe_next(next, nav.home(user)), status_code=303)
+    return page(request, "login.html", None, next=safe_next(next, ""))
+
+
+@router.post("/login")
+def login(request: Request, username: str = Form("", max_length=64), password: str = Form("", max_length=256),
+          csrf_token_field: str = Form("", alias="csrf_token"), next: str = Form("")):
+    verify_csrf(request, csrf_token_field)
+    _ = translator(request)
+    engine = request.app.state.engine
+    try:
+        user = users.authenticate(engine, username, password, client_ip(request)) if username and password else None
+    except users.LoginRateLimited as exc:
+        return page(request, "login.html", None, status=429, headers={"Retry-After": str(exc.retry_after)},
+                    error=_("Too many failed logins: try again in %(seconds)s seconds.") % {"seconds": exc.retry_after},
+                    username=username, next=safe_next(next, ""))
+    if user is None:
+        return page(request, "login.html", None, status=401, error=_("Wrong username or password."),
+                    username=username, next=safe_next(next, ""))
+    response = RedirectResponse(safe_next(next, nav.home(user)), status_code=303)
+    login_session(response, user, request)
+    users.audit(engine, user, "login", user.username, {"ip": client_ip(request), "via": "console"})
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, user: User = Depends(current_user)):
+    response = RedirectResponse("/login", status_code=303)
+    await run_in_threadpool(logout_session, request, response)
+    return response
+
+
+@router.get("/lang/{code}")
+def language(code: str, next: str = "/"):
+    """Switch the language: a cookie that every page reads (Chinese when absent)."""
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(i18n.COOKIE, i18n.normalize(code), max_age=LANG_COOKIE_AGE, samesite="lax", path="/")
+    return response
+
+
+for module in (dashboard, members, catalogue, plans, close, me):
+    router.include_router(module.router)
