@@ -66,7 +66,7 @@ def compute(plan: List[Path] = PLANS, month: str = MONTH, orders: Optional[Path]
     totals = result.totals()
     console.print(f"{totals['staff']} staff, {totals['bonus_yuan']} yuan in bonuses, {totals['rejected']} rejected row(s)")
     for r in result.rejected[:50]:
-        console.print(f"  rejected {r['order_id'] or '-'}: {r['reason']}", highlight=False)
+        console.print(f"  rejected {r['order_id'] or '-'}: {r['reason']}", highlight=False, markup=False)
     if len(result.rejected) > 50:
         console.print(f"  ... and {len(result.rejected) - 50} more (see --json)")
 
@@ -168,13 +168,13 @@ def diff(month: str = MONTH, plan: List[Path] = PLANS, orders: Optional[Path] = 
     for staff_id, c in out["changes"].items():
         nums = ", ".join(f"{k} {v['published']} -> {v['recomputed']} ({v['difference']})"
                          for k, v in c.items() if isinstance(v, dict))
-        console.print(f"{staff_id}: {nums or 'same totals'}", highlight=False)
+        console.print(f"{staff_id}: {nums or 'same totals'}", highlight=False, markup=False)
         for l in c["added"]:
-            console.print(f"  + {l['text']}", highlight=False)
+            console.print(f"  + {l['text']}", highlight=False, markup=False)
         for l in c["removed"]:
-            console.print(f"  - {l['text']}", highlight=False)
+            console.print(f"  - {l['text']}", highlight=False, markup=False)
         for e in c["newly_excluded"]:
-            console.print(f"  excluded {e['order_id']}: {e['reason']}", highlight=False)
+            console.print(f"  excluded {e['order_id']}: {e['reason']}", highlight=False, markup=False)
     console.print(f"{out['unchanged']} staff unchanged")
 
 
@@ -195,13 +195,13 @@ def score(plan: Path = typer.Option(..., "--plan", help="A scorecard or key_acco
     for staff_id, s in out["staff"].items():
         head = ", ".join(f"{k} {s[k]}" for k in ("total", "grade", "bonus_yuan", "rank", "award")
                          if s.get(k) is not None)
-        console.print(f"{staff_id}: {head}", highlight=False)
+        console.print(f"{staff_id}: {head}", highlight=False, markup=False)
         for line in s["lines"]:
-            console.print(f"  {line}", highlight=False)
+            console.print(f"  {line}", highlight=False, markup=False)
     for t in out["teams"]:
-        console.print(f"team {t['team']}: average {t['average']}, rank {t['rank']}, award {t['award']}", highlight=False)
+        console.print(f"team {t['team']}: average {t['average']}, rank {t['rank']}, award {t['award']}", highlight=False, markup=False)
     for r in out["rejected"]:
-        console.print(f"rejected {r['order_id']}: {r['reason']}", highlight=False)
+        console.print(f"rejected {r['order_id']}: {r['reason']}", highlight=False, markup=False)
 
 
 @incentives_app.command("split")
@@ -219,13 +219,13 @@ def split_cmd(plan: Path = typer.Option(..., "--plan", help="A commission_split 
         return
     for staff_id, s in out["staff"].items():
         money = f", commission {s['commission_yuan']} yuan" if s["commission_yuan"] is not None else ""
-        console.print(f"{staff_id}: base {s['base_yuan']} yuan{money}", highlight=False)
+        console.print(f"{staff_id}: base {s['base_yuan']} yuan{money}", highlight=False, markup=False)
         for line in s["lines"]:
-            console.print(f"  {line}", highlight=False)
+            console.print(f"  {line}", highlight=False, markup=False)
     for e in out["excluded"]:
-        console.print(f"not credited {e['txn_id']}: {e['reason']}", highlight=False)
+        console.print(f"not credited {e['txn_id']}: {e['reason']}", highlight=False, markup=False)
     for r in out["rejected"]:
-        console.print(f"rejected {r['order_id']}: {r['reason']}", highlight=False)
+        console.print(f"rejected {r['order_id']}: {r['reason']}", highlight=False, markup=False)
 
 
 @incentives_app.command("referrals")
@@ -250,12 +250,12 @@ def referral_cmd(plan: Path = typer.Option(..., "--plan", help="A referral plan.
         return
     for a in awards:
         what = f"{a['points']} points" if a["points"] else f"gift: {a['gift']}"
-        console.print(f"customer {a['customer_id']}: {what} for referral {a['referral_id']}", highlight=False)
+        console.print(f"customer {a['customer_id']}: {what} for referral {a['referral_id']}", highlight=False, markup=False)
     for staff_id, s in out["staff"].items():
         for line in s["lines"]:
-            console.print(f"{staff_id}: {line['text']}", highlight=False)
+            console.print(f"{staff_id}: {line['text']}", highlight=False, markup=False)
     for r in result.rejected:
-        console.print(f"rejected {r['order_id']}: {r['reason']}", highlight=False)
+        console.print(f"rejected {r['order_id']}: {r['reason']}", highlight=False, markup=False)
     if post:
         p = out["posted"]
         console.print(f"ledger: {p['posted']} posted, {len(p['duplicates'])} already posted, {len(p['rejected'])} rejected")
@@ -333,7 +333,7 @@ def list_awards(period: str = typer.Option(..., "--period"), db: Optional[str] =
         emit_json({"period": period, "nominations": rows})
         return
     for n in rows:
-        console.print(f"{n['nomination_id']} {n['staff_id']} {n['award']}: {n['status']}", highlight=False)
+        console.print(f"{n['nomination_id']} {n['staff_id']} {n['award']}: {n['status']}", highlight=False, markup=False)
         for s in n["steps"]:
             console.print(f"  {s['step']} {s['decision']} by {s['by']} at {s['at']}"
-                          f"{' — ' + s['note'] if s['note'] else ''}", highlight=False)
+                          f"{' — ' + s['note'] if s['note'] else ''}", highlight=False, markup=False)

@@ -224,7 +224,8 @@ def _scorecard(spec: Spec, report: Report) -> m.Scorecard:
     for metric in extra:
         if any(w.id == metric.id for w in metrics):
             report.error(spec.at("bonus_weights"), f"metric '{metric.id}' is under both weights and bonus_weights")
-    if metrics:
+    written = spec.get("weights")
+    if metrics and len(metrics) == len(written.entries):  # a weight that did not read is reported already
         total = sum((w.weight for w in metrics), Decimal(0))
         if total != HUNDRED:
             parts = " + ".join(f"{w.id} {_pct(w.weight)}" for w in metrics)
