@@ -19,6 +19,7 @@ from weixi.adapters.sql import execute
 from weixi.close import store
 from weixi.close.run import CloseRefused, close_month
 from weixi.generator.run import GenerateConfig, generate
+from weixi.members.intake import load_file
 from weixi.service_layer.plans import apply_plan
 from weixi.service_layer.verify import verify
 from tests.conftest import ROOT
@@ -157,13 +158,42 @@ def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(setup, tm
     clean_engine.dispose()
 
 
+class _Loads(list):
+    expect: tuple
+
+
+def _corrections(operator: Path, tmp_path: Path) -> _Loads:
+    """Two loads of the same member (a new city, then another) and a corrected August bill, as Parquet files."""
+    members = pq.read_table(operator / "members").slice(0, 5)
+    member = members["member_id"][0].as_py()
+    loads = _Loads()
+    for n, city in enumerate(("校正市一", "校正市二")):
+        path = tmp_path / f"members-fix-{n}.parquet"
+        rows = members.slice(0, 1).to_pylist()
+        rows[0]["city"] = city
+        pq.write_table(pa.Table.from_pylist(rows, schema=members.schema), path)
+        loads.append(("members", path))
+    bills = pq.read_table(operator / "bills", filters=[("month", "=", "2026-08"), ("paid", "=", True)])
+    bill = bills.slice(0, 1).to_pylist()[0]
+    spend = pc.sum(pc.filter(bills["amount_fen"], pc.equal(bills["member_id"], bill["member_id"]))).as_py()
+    bill["amount_fen"] += 1_000_000
+    path = tmp_path / "bills-fix.parquet"
+    pq.write_table(pa.Table.from_pylist([bill], schema=bills.schema), path)
+    loads.append(("bills", path))
+    loads.expect = (member, bill["member_id"], spend)
+    return loads
+
+
 @pytest.mark.spark
 def test_duckdb_and_pyspark_give_identical_snapshots(operator, tmp_path):
     pytest.importorskip("pyspark")
     snaps = {}
+    corrections = _corrections(operator, tmp_path)
     for name in ("duckdb", "pyspark"):
         data = tmp_path / name / "data"
         shutil.copytree(operator, data)
+        for table, path in corrections:  # loaded corrections: the latest load wins by key, on both engines
+            load_file(path, table, data, today=date(2026, 11, 15))
         engine = make_engine(str(tmp_path / name / "ledger.db"))
         schema.upgrade(engine)
         apply_plan(engine, PLAN)
@@ -176,6 +206,11 @@ def test_duckdb_and_pyspark_give_identical_snapshots(operator, tmp_path):
     for a, b in zip(snaps["duckdb"], snaps["pyspark"]):
         assert a.schema == b.schema
         assert a.equals(b)
+    august = snaps["pyspark"][0].to_pylist()
+    by_id = {r["member_id"]: r for r in august}
+    member, bill_member, old_spend = corrections.expect
+    assert by_id[member]["city"] == "校正市二"  # the second load replaced the first
+    assert by_id[bill_member]["month_spend_fen"] == old_spend + 1_000_000  # the corrected bill, not the original
     for a, b in zip(snaps["duckdb-events"], snaps["pyspark-events"]):
         assert a.sort_by("member_id").equals(b.sort_by("member_id"))
 
