@@ -12,6 +12,8 @@ from weixi.cli import plan as _plan  # noqa: F401,E402
 from weixi.cli import generate as _generate  # noqa: F401,E402
 from weixi.cli import load as _load  # noqa: F401,E402
 from weixi.cli import incentives as _incentives  # noqa: F401,E402
+from weixi.cli import churn as _churn  # noqa: F401,E402
+from weixi.cli import targets as _targets  # noqa: F401,E402
 from weixi.cli import clv as _clv  # noqa: F401,E402
 from weixi.cli import serve as _serve  # noqa: F401,E402
 
