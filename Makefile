@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 PORT    ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test bench postgres install demo clean
+.PHONY: run test bench postgres chromium install demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,6 +24,15 @@ postgres:
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
 	  else echo "PostgreSQL server not installed and cannot apt-get it here; PostgreSQL tests will be skipped"; fi; \
+	fi
+
+# Debian's chromium for the browser tests (tests/browser, Playwright drives /usr/bin/chromium; never
+# `playwright install`), with a CJK font so that screenshots show the Chinese pages (root on Debian).
+chromium:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei; \
+	  else echo "chromium not installed and cannot apt-get it here; browser tests will be skipped (they fail under CI)"; fi; \
 	fi
 
 # Demo: a fresh embedded database, the example plan, posted example events and a simulation.
@@ -51,7 +60,7 @@ run: $(STAMP)
 	@echo "open http://127.0.0.1:$(PORT)/ (API docs: http://127.0.0.1:$(PORT)/docs); log in as admin, analyst, manager, agent, clerk or member, password weixi-demo; Ctrl-C stops"
 	WEIXI_DB=var/operator.db WEIXI_DATA=var/operator $(BIN)/weixi serve --host 127.0.0.1 --port $(PORT)
 
-test: $(STAMP) postgres
+test: $(STAMP) postgres chromium
 	WEIXI_REQUIRE_PG=$${CI:+1} scripts/with-postgres.sh $(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -37,8 +37,8 @@
     if (kind === "liability") {
       var l = data.liability;
       return axisChart(l.title, l.months, [
-        {name: l.points_name, type: "line", data: l.points, smooth: false},
-        {name: l.yuan_name, type: "line", yAxisIndex: 1, data: l.yuan, smooth: false}
+        {name: l.points_name, type: "bar", data: l.points, barMaxWidth: 48},
+        {name: l.yuan_name, type: "line", yAxisIndex: 1, data: l.yuan}
       ], {yAxis: [{type: "value", name: l.points_name}, {type: "value", name: l.yuan_name}]});
     }
     if (kind === "segment") {

@@ -1,0 +1,108 @@
+"""End to end in Debian's chromium: each role sees only its pages; a member redeems and the balance falls on
+their page and on the console's member 360; the language switch; the monthly close's live progress."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.console import operator as op
+
+NAV = {
+    "admin": ["/dashboard", "/members", "/catalogue", "/plans", "/close"],
+    "analyst": ["/dashboard", "/members", "/catalogue", "/plans", "/close"],
+    "manager": ["/dashboard", "/members", "/catalogue", "/plans"],
+    "agent": ["/members", "/catalogue"],
+    "clerk": ["/members", "/catalogue"],
+    "member": ["/me"],
+}
+FORBIDDEN = {"admin": "/me", "analyst": "/me", "manager": "/close", "agent": "/dashboard", "clerk": "/plans",
+             "member": "/dashboard"}
+
+
+def number(text: str) -> int:
+    return int(re.sub(r"[^\d-]", "", text))
+
+
+@pytest.mark.parametrize("role", list(NAV))
+def test_each_role_sees_only_what_it_may(tab, role):
+    t = tab(f"role-{role}", mobile=role == "member").login(role)
+    page = t.page
+    assert page.url.endswith(NAV[role][0])
+    assert page.locator("nav.main a").evaluate_all("els => els.map(e => e.getAttribute('href'))") == NAV[role]
+    if NAV[role][0] == "/dashboard":
+        page.wait_for_selector("html[data-charts=ready]")
+        assert page.locator(".plot[data-drawn] canvas").count() >= 2  # ECharts drew from the vendored file
+    t.shot("home")
+    response = t.goto(FORBIDDEN[role], refused=True)
+    assert response.status == 403
+    assert page.locator("h1").inner_text() == "您无权打开此页面"
+    assert page.locator("nav.main a").count() == len(NAV[role])  # the refusal page keeps the role's navigation
+    if role in ("clerk", "member"):
+        t.shot("forbidden")
+
+
+def test_member_redeems_and_the_balance_falls_on_their_page_and_the_console(tab):
+    member = tab("member-redeem", mobile=True).login("member")
+    page = member.page
+    assert page.url.endswith("/me")
+    before = number(page.locator("#balance").inner_text())
+    member.shot("before")
+    with page.expect_navigation():
+        page.locator('li[data-reward="bill-credit"] button.redeem').click()
+    assert page.locator("#notice").inner_text() == "已兑换 1 × bill-credit,使用 100 积分。"
+    after = number(page.locator("#balance").inner_text())
+    assert after == before - 100
+    assert "bill-credit × 1" in page.locator("#redemptions li").first.inner_text()
+    member.shot("after")
+
+    staff = tab("manager-360").login("manager")
+    spage = staff.page
+    staff.goto("/members")
+    spage.fill("input[name=q]", op.MEMBER)  # htmx live search swaps the results in
+    spage.wait_for_selector(f'#member-results a[href="/members/{op.MEMBER}"]')
+    with spage.expect_navigation():
+        spage.click(f'#member-results a[href="/members/{op.MEMBER}"]')
+    assert number(spage.locator("#balance").inner_text()) == after
+    rows = spage.locator("#history tbody tr").evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))")
+    assert number(rows[0][4]) == after  # the running balance after the newest entry
+    redeemed = [r for r in rows if r[1] == "redeem" and r[2].startswith(rows[0][2].split()[0])]
+    assert sum(number(r[3]) for r in redeemed if r[2] == rows[0][2]) == -100  # one redemption, from its lots
+    assert "****" not in spage.locator("#phone").inner_text()  # a customer manager sees the number in clear
+    staff.shot("member-360")
+
+
+def test_switching_the_language_shows_english_and_is_remembered(tab):
+    t = tab("language").login("analyst")
+    page = t.page
+    assert page.locator("h1").inner_text() == "总览"
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    with page.expect_navigation():
+        page.click("a[data-lang=en]")
+    assert page.locator("h1").inner_text() == "Dashboard"
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("nav.main a").all_inner_texts() == ["Dashboard", "Members", "Catalogue", "Plans",
+                                                             "Monthly close"]
+    page.wait_for_selector("html[data-charts=ready]")
+    t.shot("english-dashboard")
+    t.goto("/members")
+    assert page.locator("h1").inner_text() == "Members"
+    with page.expect_navigation():
+        page.click("a[data-lang=zh_CN]")
+    assert page.locator("h1").inner_text() == "会员"
+
+
+def test_the_close_page_shows_live_progress_until_the_result(tab):
+    t = tab("close").login("admin")
+    page = t.page
+    t.goto("/close")
+    assert page.locator("input[name=month]").input_value() == "2026-09"
+    with page.expect_navigation():
+        page.click("#start-close")
+    assert "/close/jobs/" in page.url
+    page.wait_for_selector("#job[data-status=succeeded]", timeout=60_000)  # htmx polls the job every second
+    assert "2026-09" in page.locator("h1").inner_text()
+    assert page.locator("#close-result").is_visible()
+    t.shot("result")
