@@ -1,0 +1,125 @@
+"""`weixi incentives ...` and `weixi plan check` on incentive plans, as a user runs them."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from openpyxl import load_workbook
+
+from tests.conftest import ROOT
+from tests.e2e.cli_helpers import weixi, weixi_json
+from weixi.incentives.synthetic import generate
+
+EXAMPLES = ROOT / "plans" / "examples"
+RETENTION = EXAMPLES / "retention-2016.yaml"
+
+
+def month_files(tmp_path):
+    return generate(tmp_path / "in", 12, 300, fmt="csv", bad_rows=True)
+
+
+def args(files):
+    return ["--plan", RETENTION, "--month", "2016-01", "--orders", files["orders"], "--targets", files["targets"],
+            "--roster", files["roster"]]
+
+
+def test_compute_json_has_the_documented_shape(tmp_path):
+    out = weixi_json("incentives", "compute", *args(month_files(tmp_path)))
+    assert set(out) == {"month", "staff", "rejected"} and out["month"] == "2016-01"
+    assert len(out["staff"]) == 12
+    for s in out["staff"].values():
+        assert set(s) == {"role", "mobile_units", "broadband_units", "kpi_points", "bonus_yuan", "excluded", "lines"}
+        assert all(isinstance(s[k], str) for k in ("mobile_units", "broadband_units", "kpi_points", "bonus_yuan"))
+        assert s["bonus_yuan"].count(".") == 1 and len(s["bonus_yuan"].split(".")[1]) == 2
+        assert all(set(e) == {"order_id", "reason"} for e in s["excluded"])
+    assert all(set(r) == {"order_id", "reason"} for r in out["rejected"])
+    assert {r["order_id"] for r in out["rejected"]} == {"X1", "O0", "X2"}
+
+
+def test_statement_is_readable_and_explains_every_yuan(tmp_path):
+    files = month_files(tmp_path)
+    out = weixi_json("incentives", "compute", *args(files))
+    staff_id = max(out["staff"], key=lambda s: len(out["staff"][s]["lines"]))
+    text = weixi("incentives", "statement", staff_id, *args(files)).stdout
+    assert f"Incentive statement 2016-01 — {staff_id}" in text
+    assert f"bonus (yuan)     {out['staff'][staff_id]['bonus_yuan']:>10}" in text
+    for line in out["staff"][staff_id]["lines"]:
+        assert line["text"] in text
+    assert "Not counted" in text
+
+
+def test_export_csv_and_xlsx_for_payroll(tmp_path):
+    files = month_files(tmp_path)
+    out = weixi_json("incentives", "compute", *args(files))
+    weixi("incentives", "export", "--out", tmp_path / "pay.csv", *args(files))
+    with open(tmp_path / "pay.csv", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["staff_id"]: r["bonus_yuan"] for r in rows} == {s: v["bonus_yuan"] for s, v in out["staff"].items()}
+    weixi("incentives", "export", "--out", tmp_path / "pay.xlsx", *args(files))
+    book = load_workbook(tmp_path / "pay.xlsx")
+    assert book.sheetnames == ["statements", "lines", "excluded", "rejected"]
+    sheet = list(book["statements"].values)
+    assert sheet[0][:7] == ("month", "staff_id", "role", "mobile_units", "broadband_units", "kpi_points", "bonus_yuan")
+    assert len(sheet) == 13
+    lines = sum(len(v["lines"]) for v in out["staff"].values())
+    assert book["lines"].max_row == lines + 1
+
+
+def test_bad_input_is_an_error_not_a_traceback(tmp_path):
+    result = weixi("incentives", "compute", "--plan", RETENTION, "--month", "2016-01", "--orders",
+                   tmp_path / "missing.csv", expect=1)
+    assert "orders file" in result.output and "no such file" in result.output and "Traceback" not in result.output
+    bad = tmp_path / "o.csv"
+    bad.write_text("order_id,staff_id\nO1,S1\n", encoding="utf-8")
+    result = weixi("incentives", "compute", "--plan", RETENTION, "--month", "2016-01", "--orders", bad, expect=1)
+    assert "missing column(s) business, customer_id, created_at" in result.output
+    result = weixi("incentives", "compute", "--plan", EXAMPLES / "seed-as-written" / "cs-reward-scorecard.yaml",
+                   "--month", "2016-01", "--orders", bad, expect=1)
+    assert "weights add up to 120%" in result.output
+
+
+def test_plan_check_reports_the_seed_versions_with_positions():
+    result = weixi("plan", "check", *sorted((EXAMPLES / "seed-as-written").glob("*.yaml")), expect=1)
+    assert "seed-as-written/cs-reward-scorecard.yaml:10:1: error: weights add up to 120%" in result.output
+    assert "seed-as-written/maintenance-scorecard.yaml:11:1: error: grade bands leave scores above 4 and below 5" in result.output
+
+
+def test_score_split_and_discipline_commands(tmp_path):
+    scores = tmp_path / "scores.csv"
+    scores.write_text("staff_id,metric,score\nL1,attitude,9\nL1,skill,9.5\nL1,compliance,9\nL1,cooperation,8\n"
+                      "W1,attitude,6\nW1,skill,7\nW1,compliance,7\nW1,cooperation,8\n", encoding="utf-8")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("staff_id,name,role,team\nL1,张,team_leader,A\nW1,李,maintenance_worker,A\n"
+                      "A1,王,agent,OB\n", encoding="utf-8")
+    out = weixi_json("incentives", "score", "--plan", EXAMPLES / "maintenance-scorecard.yaml", "--period", "2016-01",
+                     "--scores", scores, "--roster", roster)
+    assert (out["staff"]["L1"]["grade"], out["staff"]["L1"]["bonus_yuan"]) == ("excellent", "500.00")
+    assert (out["staff"]["W1"]["total"], out["staff"]["W1"]["grade"], out["staff"]["W1"]["bonus_yuan"]) == (
+        "6.9", "fair", "100.00")
+    pay = tmp_path / "pay.csv"
+    pay.write_text("txn_id,member_id,card,amount,maintainer,on_shift,paid_on\nT1,M1,timed,300,L1,W1,2016-01-03\n",
+                   encoding="utf-8")
+    split = weixi_json("incentives", "split", "--plan", EXAMPLES / "member-maintenance-split.yaml", "--month", "2016-01",
+                       "--payments", pay, "--roster", roster)
+    assert {s: v["base_yuan"] for s, v in split["staff"].items()} == {"L1": "150.00", "W1": "150.00"}
+    vio = tmp_path / "v.csv"
+    vio.write_text("record_id,staff_id,violation,occurred_on\nV1,A1,morning-meeting-absence,2016-01-04\n",
+                   encoding="utf-8")
+    out = weixi_json("incentives", "compute", "--plan", EXAMPLES / "ob-discipline.yaml", "--month", "2016-01",
+                     "--violations", vio, "--roster", roster)
+    assert out["staff"]["A1"]["kpi_points"] == "-1" and out["staff"]["L1"]["kpi_points"] == "0"
+
+
+def test_publish_diff_and_statement_from_the_database(tmp_path):
+    db = tmp_path / "w.db"
+    weixi("init", db=db)
+    files = month_files(tmp_path)
+    weixi("incentives", "publish", *args(files), "--by", "张主任", db=db)
+    again = weixi("incentives", "publish", *args(files), "--by", "李四", db=db)
+    assert "already published with the same content" in again.stdout
+    out = weixi_json("incentives", "diff", *args(files), db=db)
+    assert out["changes"] == {} and out["published_by"] == "张主任"
+    some = next(iter(json.loads(weixi("incentives", "compute", *args(files), "--json").stdout)["staff"]))
+    text = weixi("incentives", "statement", some, "--month", "2016-01", db=db).stdout
+    assert "published version 1 by 张主任" in text
