@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from weixi.incentives import plan_loader as incentive_plans
+from weixi.operations import plan as operations_plans
 from weixi.plans import schema
 from weixi.plans.diagnostics import Diagnostic, Pos, Report
 from weixi.plans.lint import lint
@@ -38,6 +39,8 @@ def load_plan_text(text: str, filename: str) -> tuple[Plan | None, list[Diagnost
     if not isinstance(node, Mapping):
         report.error(node.pos, "a plan file must be a mapping of keys (plan, name, earning, rewards, ...)")
         return None, report.items
+    if operations_plans.is_operations(node):  # kind: operations (docs/operations.md)
+        return operations_plans.load_operations(node, filename)
     if incentive_plans.is_incentive(node):  # kind: incentive | scorecard | ... (docs/incentives.md)
         return incentive_plans.load_incentive(node, filename)
     node = Mapping(tuple(e for e in node.entries if e.key != "kind"), node.pos)  # kind: points is the default
@@ -72,7 +75,7 @@ def check_files(paths) -> list[Diagnostic]:
     for path in paths:
         plan, diagnostics = load_plan(path)
         found.extend(diagnostics)
-        if plan is not None and not isinstance(plan, Plan):
+        if plan is not None and not isinstance(plan, (Plan, operations_plans.OperationsPlan)):
             incentives.append(plan)
     found.extend(incentive_plans.overlaps(incentives))  # two plans in force for the same business
     return sorted(found, key=Diagnostic.sort_key)
