@@ -6,10 +6,12 @@ lifetime with rate μ ~ Gamma(s, β). Integrating over λ, μ and the death time
     L = Γ(r+x) α^r β^s / Γ(r) · [ (α+T)^-(r+x) (β+T)^-s + s ∫_{t_x}^{T} (α+τ)^-(r+x) (β+τ)^-(s+1) dτ ]
 
 The integral (the closed form writes it with Gauss hypergeometric functions, whose derivatives in r and s
-have no closed form) is evaluated by a fixed Gauss–Legendre rule after the substitution
-w = ((c+t_x)/(c+τ))^(r+s+x), c = max(α, β), which turns the integrand into a bounded smooth function.
-Because the rule is fixed, the log-likelihood is a smooth function of the parameters and its gradient is
-analytic: derivatives are taken under the integral sign at the same nodes.
+have no closed form) is evaluated by a 32-node Gauss–Legendre rule after the substitution
+w = ((c+t_x)/(c+τ))^m with c = max(α, β) and m = (r+s+x)/3: the integrand becomes w² times a bounded smooth
+function (m = r+s+x would make it bounded but with a cusp at w = 0; the factor w² removes the cusp). Against
+adaptive quadrature the relative error is below 1e-12 for typical customers and 1e-9 for 99% of random
+parameter/data draws (tests/unit/clv). The gradient is analytic: derivatives are taken under the integral
+sign at the same nodes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from weixi.clv.rfm import RFM, summarise, thin
 
 NAMES = ("r", "alpha", "s", "beta")
 NODES = 32
+SPLIT = 3  # w = ((c+t_x)/(c+τ))^((r+s+x)/SPLIT)
 WARM_START_CUSTOMERS = 100_000  # larger populations start from a fit on a sample of this size
 BLOCK = 8192  # rows evaluated at once (keeps the rows × nodes arrays in cache)
 _u, _wt = leggauss(NODES)
@@ -34,23 +37,24 @@ def _block(params, x, t_x, T, want_grad: bool):
     c = max(alpha, beta)
     rx = r + x
     K = rx + s
+    m = K / SPLIT
     log_ct = np.log(c + t_x)
     with np.errstate(divide="ignore"):
-        log_w0 = K * (log_ct - np.log(c + T))
+        log_w0 = m * (log_ct - np.log(c + T))
         w0 = np.exp(log_w0)
         span = -np.expm1(log_w0)  # 1 - w0
         w = w0[:, None] + span[:, None] * _U01[None, :]
         log_w = np.log(w)
-        log_v = log_w / K[:, None]
+        log_v = log_w / m[:, None]
         log_c_tau = log_ct[:, None] - log_v  # ln(c + τ)
         c_tau = np.exp(log_c_tau)
         a_tau = c_tau - (c - alpha)
         b_tau = c_tau - (c - beta)
         la_tau = log_c_tau if alpha == c else np.log(a_tau)
         lb_tau = log_c_tau if beta == c else np.log(b_tau)
-        # ln of: weight · g(τ) · dτ/dw, with dτ/dw = (c+t_x) / (v K w)
+        # ln of: weight · g(τ) · dτ/dw, with dτ/dw = (c+t_x) / (v m w)
         log_q = (np.log(span)[:, None] + _LOG_W01[None, :] - rx[:, None] * la_tau - (s + 1) * lb_tau
-                 + log_c_tau - np.log(K)[:, None] - log_w)
+                 + log_c_tau - np.log(m)[:, None] - log_w)
         log_sq = np.log(s) + log_q  # the s·∫ term at each node
     la_T, lb_T = np.log(alpha + T), np.log(beta + T)
     log_A = -rx * la_T - s * lb_T
@@ -75,7 +79,7 @@ def _block(params, x, t_x, T, want_grad: bool):
 
 
 def _blocks(params, x, t_x, T, want_grad):
-    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    x, t_x, T = (np.atleast_1d(np.asarray(v, dtype=float)) for v in np.broadcast_arrays(x, t_x, T))
     for i in range(0, len(x), BLOCK):
         yield _block(params, x[i:i + BLOCK], t_x[i:i + BLOCK], T[i:i + BLOCK], want_grad)
 
