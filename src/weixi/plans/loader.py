@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from weixi.campaigns import loader as campaign_plans
 from weixi.incentives import plan_loader as incentive_plans
 from weixi.operations import plan as operations_plans
 from weixi.plans import schema
@@ -39,6 +40,8 @@ def load_plan_text(text: str, filename: str) -> tuple[Plan | None, list[Diagnost
     if not isinstance(node, Mapping):
         report.error(node.pos, "a plan file must be a mapping of keys (plan, name, earning, rewards, ...)")
         return None, report.items
+    if campaign_plans.is_campaign(node):  # kind: campaign (docs/campaigns.md)
+        return campaign_plans.load_campaign(node, filename)
     if operations_plans.is_operations(node):  # kind: operations (docs/operations.md)
         return operations_plans.load_operations(node, filename)
     if incentive_plans.is_incentive(node):  # kind: incentive | scorecard | ... (docs/incentives.md)
@@ -75,7 +78,7 @@ def check_files(paths) -> list[Diagnostic]:
     for path in paths:
         plan, diagnostics = load_plan(path)
         found.extend(diagnostics)
-        if plan is not None and not isinstance(plan, (Plan, operations_plans.OperationsPlan)):
+        if plan is not None and not isinstance(plan, (Plan, campaign_plans.m.Campaign, operations_plans.OperationsPlan)):
             incentives.append(plan)
     found.extend(incentive_plans.overlaps(incentives))  # two plans in force for the same business
     return sorted(found, key=Diagnostic.sort_key)

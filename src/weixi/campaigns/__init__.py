@@ -1,0 +1,1 @@
+"""Campaigns (保客活动): plan, approve, run and measure retention activities. See docs/campaigns.md."""
