@@ -51,10 +51,10 @@ def test_member_redeems_and_the_balance_falls_on_their_page_and_the_console(tab)
     member.shot("before")
     with page.expect_navigation():
         page.locator('li[data-reward="bill-credit"] button.redeem').click()
-    assert page.locator("#notice").inner_text() == "已兑换 1 × bill-credit,使用 100 积分。"
+    assert page.locator("#notice").inner_text() == "已兑换 1 × 话费抵扣1元,使用 100 积分。"
     after = number(page.locator("#balance").inner_text())
     assert after == before - 100
-    assert "bill-credit × 1" in page.locator("#redemptions li").first.inner_text()
+    assert "话费抵扣1元 × 1" in page.locator("#redemptions li").first.inner_text()
     member.shot("after")
 
     staff = tab("manager-360").login("manager")

@@ -47,7 +47,7 @@ def test_redeeming_lowers_the_balance_once_per_form(console):
     r = redeem(c, "bill-credit", rid)
     assert r.status_code == 303 and r.headers["location"].startswith("/me?done=redeemed:")
     after = c.get(r.headers["location"]).text
-    assert balance_on(after) == before - 100 and "已兑换 1 × bill-credit,使用 100 积分。" in after
+    assert balance_on(after) == before - 100 and "已兑换 1 × 话费抵扣1元,使用 100 积分。" in after
     again = redeem(c, "bill-credit", rid)  # the same form submitted twice
     assert again.status_code == 303 and balance_on(c.get("/me").text) == before - 100
 

@@ -29,6 +29,12 @@ KIND_NAMES = {
     "adjust": N_("adjustment"), "reverse": N_("reversed"), "clawback": N_("taken back"), "deficit": N_("deficit"),
     "debt": N_("debt"), "debt_repay": N_("debt repaid"), "settle": N_("settled"),
 }
+EVENT_NAMES = {
+    "bill": N_("bill"), "recharge": N_("recharge"), "checkin": N_("check-in"), "survey": N_("survey"),
+    "review": N_("review"), "share": N_("share"), "activity": N_("activity"), "signup": N_("sign-up"),
+    "referral": N_("referral"), "birthday": N_("birthday bonus"), "refund": N_("refund"), "redeem": N_("redemption"),
+    "adjust": N_("adjustment"),
+}
 # Why a redemption or check-in was refused, from the ledger's reason text to words for the member.
 REFUSALS = (
     (re.compile(r"^not enough points: balance (?P<balance>-?\d+) on \S+, .*needs (?P<needs>\d+)"),
@@ -84,6 +90,7 @@ def _page(request: Request, user: User, status: int = 200, **context):
     return page(request, "me.html", user, status=status, member_id=member_id, today=str(today),
                 profile=pii.mask_row(profile) if profile else None, balance=balance,
                 schedule=selfservice.expiry_schedule(balance), rewards=rewards, history=history, kinds=KIND_NAMES,
+                events=EVENT_NAMES, reward_names={r["reward_id"]: r["name"] for r in rewards},
                 redemptions=catalogue.redemptions_of(engine, member_id, 10),
                 referral_code=selfservice.referral_code(member_id), checkin=checkin,
                 checked_in_today=checkin["last_checkin_on"] == str(today),
@@ -96,10 +103,16 @@ def me_page(request: Request, done: str = Query("", max_length=200), user: User 
     notice = None
     kind, _sep, ref = done.partition(":")
     if kind == "redeemed" and ref:
-        found = redemption.redemption(request.app.state.engine, ref)
+        engine = request.app.state.engine
+        found = redemption.redemption(engine, ref)
         if found and found["member_id"] == user.member_id:
+            try:
+                names = {r["reward_id"]: r["name"] for r in catalogue.catalogue(engine)["rewards"]}
+            except NoActivePlan:
+                names = {}
             notice = _("Redeemed %(qty)s × %(reward)s for %(points)s points.") % {
-                "qty": found["qty"], "reward": found["reward_id"], "points": found["points"]}
+                "qty": found["qty"], "reward": names.get(found["reward_id"], found["reward_id"]),
+                "points": found["points"]}
     elif kind == "checkin" and ref.lstrip("-").isdigit():
         notice = _("Checked in: %(points)s points.") % {"points": ref}
     elif kind == "checkin-again":

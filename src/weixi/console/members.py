@@ -12,6 +12,7 @@ from weixi.console.guard import page_user
 from weixi.console.render import fragment, page
 from weixi.api.routes.common import plan_today
 from weixi.service_layer import member_search, queries
+from weixi.service_layer.dashboard import plan_names
 from weixi.service_layer.users import User
 
 router = APIRouter()
@@ -29,14 +30,16 @@ def _search(request: Request, user: User, q: str) -> tuple[list[dict], str | Non
 @router.get("/members")
 def search_page(request: Request, q: str = Query("", max_length=200), user: User = Depends(page_user("members:search"))):
     rows, error = _search(request, user, q) if q.strip() else ([], None)
-    return page(request, "members.html", user, q=q, rows=rows, error=error, searched=bool(q.strip()))
+    return page(request, "members.html", user, q=q, rows=rows, error=error, searched=bool(q.strip()),
+                names=plan_names(request.app.state.engine))
 
 
 @router.get("/members/results")
 def search_results(request: Request, q: str = Query("", max_length=200),
                    user: User = Depends(page_user("members:search"))):
     rows, error = _search(request, user, q) if q.strip() else ([], None)
-    return fragment(request, "_member_rows.html", q=q, rows=rows, error=error, searched=bool(q.strip()))
+    return fragment(request, "_member_rows.html", q=q, rows=rows, error=error, searched=bool(q.strip()),
+                    names=plan_names(request.app.state.engine))
 
 
 @router.get("/members/{member_id}")
@@ -54,4 +57,5 @@ def member_page(member_id: str, request: Request, user: User = Depends(page_user
     statement = queries.statement(state.engine, member_id, None, None)
     lines = list(reversed(statement["lines"]))[:HISTORY_LINES] if statement else []
     return page(request, "member.html", user, m=found, lines=lines, statement=statement, revealed=reveal,
+                names=plan_names(state.engine),
                 today=today, more=statement and len(statement["lines"]) > HISTORY_LINES)

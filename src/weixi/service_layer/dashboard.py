@@ -44,22 +44,27 @@ def tier_by_value(data_dir: Path, month: str) -> list[dict]:
     return [{"tier": t, "value_grade": v, "members": int(n)} for t, v, n in rows]
 
 
+def plan_names(engine: Engine) -> dict[str, dict[str, str]]:
+    """The active plan's names of tiers and key-account levels by id (empty before any plan is applied)."""
+    names: dict[str, dict[str, str]] = {"tier": {}, "key_account": {}}
+    try:
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            _, plan = active_plan(conn)
+    except NoActivePlan:
+        return names
+    names["tier"] = {t.id: t.name for t in plan.tiers}
+    if plan.segments and plan.segments.key_accounts:
+        names["key_account"] = {k.id: k.name for k in plan.segments.key_accounts.levels}
+    return names
+
+
 def members_overview(engine: Engine | None, data_dir: Path) -> dict | None:
     """Members by tier and each segment at the latest close, with the plan's names for tiers and key accounts."""
     manifest = latest_close(data_dir)
     if manifest is None:
         return None
     summary = manifest["summary"]
-    names = {"tier": {}, "key_account": {}}
-    if engine is not None:
-        try:
-            with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-                _, plan = active_plan(conn)
-            names["tier"] = {t.id: t.name for t in plan.tiers}
-            if plan.segments and plan.segments.key_accounts:
-                names["key_account"] = {k.id: k.name for k in plan.segments.key_accounts.levels}
-        except NoActivePlan:
-            pass
+    names = plan_names(engine) if engine is not None else {"tier": {}, "key_account": {}}
     return {"month": manifest["month"], "members": summary["members"], "active": summary["active"],
             **{k: summary.get(k, {}) for k in SEGMENTS}, "tier_events": summary.get("tier_events", {}),
             "tier_by_value": tier_by_value(data_dir, manifest["month"]), "names": names,
