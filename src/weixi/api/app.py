@@ -26,6 +26,8 @@ from weixi.api.errors import envelope
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
 MAX_BODY_BYTES = 2 * 1024 * 1024
 JSON_TYPES = ("application/json",)
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"))
 
 DESCRIPTION = """Weixi (维系) REST API: points ledger, members, plans and the monthly close.
 
@@ -40,7 +42,8 @@ class BodyTooLarge(StarletteHTTPException):
 
 class Guard:
     """ASGI middleware: remembers the serving app for :mod:`weixi.api.auth`, refuses bodies over
-    ``max_body`` bytes (413) and API bodies that are not JSON (415)."""
+    ``max_body`` bytes (413) and API bodies that are not JSON (415), and adds ``SECURITY_HEADERS`` to every
+    response (no MIME sniffing, no framing by other sites)."""
 
     def __init__(self, app, max_body: int = MAX_BODY_BYTES):
         self.app = app
@@ -65,10 +68,24 @@ class Guard:
                 response = envelope(415, f"send JSON (Content-Type: application/json), not {ctype or 'no type'}",
                                     details=[{"in": "header", "field": "content-type", "message": "expected application/json"}])
                 return await response(scope, receive, send)
-            await self.app(scope, self._limited(receive), send)
+            await self.app(scope, self._limited(receive), self._headers(send))
         finally:
             if token is not None:
                 current_state.reset(token)
+
+    @staticmethod
+    def _headers(send):
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                for name, value in SECURITY_HEADERS:
+                    if name not in names:
+                        headers.append((name, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return with_headers
 
     def _limited(self, receive):
         seen = 0
