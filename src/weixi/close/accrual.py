@@ -34,17 +34,24 @@ class AccrualResult:
 
 
 def _events(con: duckdb.DuckDBPyConnection, sql: str, etype: str, tz: ZoneInfo) -> Iterator[Event]:
+    """Events from the query's rows. A bill is dated (its moment is 23:59:59 that day in the plan's timezone,
+    worked out once per distinct day); a recharge has its moment and, from DuckDB, its day in the plan's
+    timezone. Attrs dicts are shared between events of the same service type (nothing changes them)."""
     reader = con.execute(sql).to_arrow_reader(CHUNK)
+    moments: dict = {}
+    attrs_of: dict = {None: {}}
     for batch in reader:
         cols = batch.to_pydict()
-        for event_id, member_id, moment, fen, service in zip(cols["event_id"], cols["member_id"], cols["occurred_at"],
-                                                              cols["amount_fen"], cols["service_type"]):
-            if isinstance(moment, datetime):
-                when = moment if moment.tzinfo else moment.replace(tzinfo=tz)
-            else:
-                when = datetime.combine(moment, time(23, 59, 59), tzinfo=tz)
-            yield Event(event_id, member_id, etype, when, when.astimezone(tz).date(), int(fen), None, None,
-                        {"service_type": service} if service else {})
+        for event_id, member_id, moment, day, fen, service in zip(cols["event_id"], cols["member_id"],
+                                                                   cols["occurred_at"], cols["local_day"],
+                                                                   cols["amount_fen"], cols["service_type"]):
+            if not isinstance(moment, datetime):
+                moment = moments.get(moment) or moments.setdefault(
+                    moment, datetime.combine(moment, time(23, 59, 59), tzinfo=tz))
+            attrs = attrs_of.get(service)
+            if attrs is None:
+                attrs = attrs_of[service] = {"service_type": service}
+            yield Event(event_id, member_id, etype, moment, day, int(fen), None, None, attrs)
 
 
 def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
@@ -52,9 +59,11 @@ def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
     con = duckdb.connect()
     result = AccrualResult(reasons={})
     try:
-        bills = (f"SELECT bill_id AS event_id, member_id, billed_on AS occurred_at, amount_fen, service_type "
+        bills = (f"SELECT bill_id AS event_id, member_id, billed_on AS occurred_at, billed_on AS local_day, "
+                 f"amount_fen, service_type "
                  f"FROM ({scan_sql(data_dir, 'bills', month)}) WHERE paid ORDER BY billed_on, bill_id")
-        recharges = (f"SELECT recharge_id AS event_id, member_id, recharged_at AS occurred_at, amount_fen, "
+        recharges = (f"SELECT recharge_id AS event_id, member_id, recharged_at AS occurred_at, "
+                     f"CAST(timezone('{tz.key}', recharged_at) AS DATE) AS local_day, amount_fen, "
                      f"NULL::VARCHAR AS service_type FROM ({scan_sql(data_dir, 'recharges', month)}) "
                      f"ORDER BY recharged_at, recharge_id")
         result.bills = con.execute(f"SELECT count(*) FROM ({bills})").fetchone()[0]
