@@ -63,11 +63,9 @@ def read_file(path: str | Path) -> pd.DataFrame:
 
 
 def _text(col: pd.Series) -> pd.Series:
-    """Values as stripped text with missing as None."""
-    if col.dtype == object or pd.api.types.is_string_dtype(col):
-        s = col.astype(object).where(col.notna(), None)
-        return s.map(lambda v: None if v is None or str(v).strip() == "" else str(v).strip())
-    return col.astype(object).where(col.notna(), None).map(lambda v: None if v is None else str(v))
+    """Values as stripped text (pandas string dtype) with blanks and missing as <NA>; vectorised."""
+    s = col.astype("string").str.strip()
+    return s.mask(s == "")
 
 
 def classify(col: pd.Series) -> tuple[str, pd.Series]:
@@ -83,7 +81,9 @@ def classify(col: pd.Series) -> tuple[str, pd.Series]:
         return "empty", pd.Series(np.nan, index=col.index)
     lower = present.str.lower()
     if lower.isin(YES | NO).all() and not pd.to_numeric(present, errors="coerce").notna().all():
-        return "yesno", text.map(lambda v: None if v is None else (1.0 if v.lower() in YES else 0.0)).astype(float)
+        low = text.str.lower()
+        return "yesno", pd.Series(np.where(low.isna(), np.nan, low.isin(YES).fillna(False).astype(float)),
+                                  index=col.index)
     numbers = pd.to_numeric(text, errors="coerce")
     if numbers[text.notna()].notna().all():
         return "numeric", numbers.astype(float)
@@ -123,7 +123,7 @@ def from_frame(df: pd.DataFrame, label: str, id_col: str | None = None, positive
             if levels > 50 and levels > 0.5 * values.notna().sum():
                 ignored[str(c)] = f"{levels} different values in {n} rows: an identifier, not a feature"
                 continue
-            X[str(c)] = values.astype(object)
+            X[str(c)] = values.astype(object).where(values.notna(), None)
             categorical.append(str(c))
         else:
             X[str(c)] = values.astype(float)
@@ -133,7 +133,7 @@ def from_frame(df: pd.DataFrame, label: str, id_col: str | None = None, positive
                               f"remove them or fill them in")
     if not X:
         raise ChurnInputError(f"{source}: no usable feature column ({'; '.join(f'{k}: {v}' for k, v in ignored.items())})")
-    ids = df[id_col].astype(str).to_numpy() if id_col else None
+    ids = df[id_col].astype("string").fillna("").to_numpy(dtype=object) if id_col else None
     return Table(pd.DataFrame(X), y, numeric, categorical, ids=ids, ignored=ignored, dropped_rows=dropped,
                  positive=positive_value)
 
@@ -141,11 +141,11 @@ def from_frame(df: pd.DataFrame, label: str, id_col: str | None = None, positive
 def _label(col: pd.Series, name: str, positive: str | None, source: str) -> tuple[np.ndarray, str, np.ndarray]:
     """(0/1 labels of the labelled rows, the positive value, mask of labelled rows)."""
     text = _text(col)
-    keep = text.notna().to_numpy()
+    keep = text.notna().to_numpy(dtype=bool)
     values = text[keep]
     if values.empty:
         raise ChurnInputError(f"{source}: label column {name!r} has no values (all missing)")
-    distinct = sorted(values.unique(), key=str)
+    distinct = sorted(str(v) for v in values.unique())
     if positive is not None:
         if positive not in distinct:
             raise ChurnInputError(f"{source}: --positive {positive!r} does not occur in label column {name!r} "
@@ -153,16 +153,16 @@ def _label(col: pd.Series, name: str, positive: str | None, source: str) -> tupl
         if len(distinct) < 2:
             raise ChurnInputError(f"{source}: label column {name!r} has one class only ({positive!r} in every "
                                   f"labelled row): a model needs churned and non-churned rows")
-        return (values == positive).to_numpy().astype(np.int8), positive, keep
+        return (values == positive).to_numpy(dtype=bool).astype(np.int8), positive, keep
     if len(distinct) < 2:
         raise ChurnInputError(f"{source}: label column {name!r} has one class only ({distinct[0]!r} in every "
                               f"labelled row): a model needs churned and non-churned rows")
     lower = {v.lower() for v in distinct}
     if len(distinct) == 2 and lower <= (YES | NO) and len(lower & YES) == 1:
         pos = next(v for v in distinct if v.lower() in YES)
-        return (values == pos).to_numpy().astype(np.int8), pos, keep
+        return (values == pos).to_numpy(dtype=bool).astype(np.int8), pos, keep
     numbers = pd.to_numeric(values, errors="coerce")
     if numbers.notna().all() and set(numbers.unique()) == {0.0, 1.0}:
-        return (numbers == 1.0).to_numpy().astype(np.int8), "1", keep
+        return (numbers == 1.0).to_numpy(dtype=bool).astype(np.int8), "1", keep
     raise ChurnInputError(f"{source}: label column {name!r} has values {', '.join(map(repr, distinct[:10]))}"
                           f"{' …' if len(distinct) > 10 else ''}: say which one means churned with --positive VALUE")

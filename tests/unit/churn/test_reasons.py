@@ -1,0 +1,43 @@
+"""Reasons: the largest positive contributions, in the words the issue quotes."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+
+from weixi.churn import explain, reasons
+
+
+def words(feature: str, value, lang: int = 0) -> str:
+    feats = ["tenure_months", feature]
+    expr = reasons.sql(feats, "code", "value", lang)
+    return duckdb.execute(f"SELECT {expr} FROM (SELECT CAST(1 AS SMALLINT) AS code, CAST(? AS DOUBLE) AS value)",
+                       [value]).fetchone()[0]
+
+
+def test_the_issues_examples():
+    assert words("data_change", -0.45) == "data use down 45% against its 3-month average"
+    assert words("unresolved_complaints_30d", 2) == "2 unresolved complaints in 30 days"
+    assert words("contract_days_left", 21) == "contract ends in 21 days"
+    assert words("contract_days_left", -30) == "contract ended 30 days ago"
+    assert words("unresolved_complaints_30d", 1) == "1 unresolved complaint in 30 days"
+
+
+def test_chinese_words_and_missing_values():
+    assert words("data_change", -0.45, 1) == "流量使用较近3个月平均下降45%"
+    assert words("contract_days_left", None) == "no contract"
+    assert words("my_column", 3.5) == "my_column = 3.5"  # an analyst's feature without a template
+
+
+def test_top_reasons_are_the_largest_positive_contributions():
+    contrib = np.array([[0.5, -1.0, 0.2, 0.01, 0.9],
+                        [-0.1, -0.2, 0.0, 0.03, 0.01]], dtype=np.float32)
+    idx, vals = explain.top_reasons(contrib)
+    assert idx[0].tolist() == [4, 0, 2]
+    assert idx[1].tolist() == [3, -1, -1]  # only one contribution above the threshold
+
+
+def test_lookup_takes_the_grid_point_at_or_below():
+    eff = explain.Effect("x", "numeric", [0.0, 10.0, 20.0], [-1.0, 0.0, 2.0], missing=0.5, base=0.0)
+    got = explain.lookup(eff, np.array([-5, 0, 9.9, 10, 25, np.nan]))
+    assert got.tolist() == [-1.0, -1.0, -1.0, 0.0, 2.0, 0.5]
