@@ -39,6 +39,7 @@ def quote(text: str) -> str:
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(f"SET TimeZone={quote(TIMEZONE)}")
+    con.execute("SET enable_progress_bar = false")
     return con
 
 

@@ -57,14 +57,14 @@ def _validate(con, plan: IncentivePlan, month: Month, has_roster: bool) -> None:
                        || CAST(staff_left AS VARCHAR) || ', before this order'""" if has_roster else "")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE parsed AS
         SELECT o.*, r.role AS role, r.hired_on AS staff_hired, r.left_on AS staff_left,
-               try_cast(created_at AS TIMESTAMPTZ) AS created,
-               CAST(try_cast(created_at AS TIMESTAMPTZ) AS DATE) AS day,
+               CAST(o.created AS DATE) AS day,
                CASE WHEN regexp_full_match(monthly_rent, '{RENT_PATTERN}') THEN CAST(monthly_rent AS {DEC}) END AS rent,
                {boolean_sql('active')} AS is_active,
                {boolean_sql('cancels_unexpired_subsidy')} AS redo,
-               count(*) OVER (PARTITION BY o.order_id) AS copies,
-               string_agg(CAST(o.row AS VARCHAR), ', ' ORDER BY o.row) OVER (PARTITION BY o.order_id) AS copy_rows
-        FROM raw_orders o LEFT JOIN roster r USING (staff_id)""")
+               coalesce(d.copies, 1) AS copies, d.copy_rows
+        FROM (SELECT *, try_cast(created_at AS TIMESTAMPTZ) AS created FROM raw_orders) o LEFT JOIN roster r USING (staff_id)
+        LEFT JOIN (SELECT order_id, count(*) AS copies, string_agg(CAST(row AS VARCHAR), ', ' ORDER BY row) AS copy_rows
+                   FROM raw_orders WHERE order_id IS NOT NULL GROUP BY order_id HAVING count(*) > 1) d USING (order_id)""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE checked AS SELECT *, CASE
             WHEN order_id IS NULL THEN 'order_id: missing'
             WHEN copies > 1 THEN 'order_id: ' || order_id || ' appears on rows ' || copy_rows || '; each order must appear once (none of them was counted)'
