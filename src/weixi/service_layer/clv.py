@@ -155,8 +155,10 @@ def summarise_transactions(source: str | Path | pa.Table, *, customer: str, date
                CAST(count(*) FILTER (WHERE d <= $end) - 1 AS BIGINT) AS frequency,
                date_diff('day', f, MAX(d) FILTER (WHERE d <= $end)) / $days AS recency,
                date_diff('day', f, $end) / $days AS T,
-               CAST(SUM(a) FILTER (WHERE d > f AND d <= $end)
-                    / NULLIF(count(*) FILTER (WHERE d <= $end) - 1, 0) AS DECIMAL(18,2)) AS monetary,
+               CAST(CAST((2 * CAST(SUM(a) FILTER (WHERE d > f AND d <= $end) * 100 AS HUGEINT)
+                          + count(*) FILTER (WHERE d <= $end) - 1)
+                         // NULLIF(2 * (count(*) FILTER (WHERE d <= $end) - 1), 0) AS DECIMAL(18,0))
+                    * 0.01::DECIMAL(3,2) AS DECIMAL(18,2)) AS monetary,  -- exact, half-up to the cent
                CAST(count(*) FILTER (WHERE d > $end) AS BIGINT) AS holdout_frequency,
                f AS first_purchase, MAX(d) FILTER (WHERE d <= $end) AS last_purchase
         FROM daily JOIN firsts USING (c)

@@ -40,12 +40,13 @@ def cdnow_spend() -> dict[str, np.ndarray]:
 
 
 def cdnow_transactions_csv(path: Path) -> Path:
-    """CDNOW_sample.txt (customer, master id, yyyymmdd, CDs, amount) as a CSV with ISO dates."""
+    """CDNOW_sample.txt (master id, sample id 0001-2357, yyyymmdd, CDs, amount) as a CSV with ISO dates;
+    the customer is the sample id, the order of the published summary."""
     with open(lifetimes_datasets() / "CDNOW_sample.txt") as src, open(path, "w", newline="") as out:
         w = csv.writer(out)
         w.writerow(["customer", "date", "cds", "amount"])
         for line in src:
-            c, _, d, n, a = line.split()
+            _, c, d, n, a = line.split()
             w.writerow([c, f"{d[:4]}-{d[4:6]}-{d[6:]}", n, a])
     return path
 
