@@ -1,0 +1,187 @@
+"""Campaign referrals: codes and links, attributing a new member to a code, fraud checks, the review queue, and
+rewards once the referee qualifies (registered and, when the campaign asks, paid — as the ledger records it).
+
+Phones, ID numbers and device ids are kept only as keyed fingerprints (HMAC with the campaign's secret).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine
+
+from weixi.adapters.sql import as_bool, execute
+from weixi.campaigns import referrals as rf
+from weixi.service_layer.campaigns import (
+    CampaignError, _iso, _member_check, _now, _running, _today, claim_gift, load, post_pending_awards,
+)
+from weixi.service_layer.posting import with_retries
+
+STATUSES = ("pending", "review", "approved", "rejected", "rewarded")
+
+
+def _fps(secret: bytes, phone: str | None, id_number: str | None, device: str | None) -> tuple:
+    return (rf.fingerprint(secret, "phone", phone), rf.fingerprint(secret, "id", id_number),
+            rf.fingerprint(secret, "device", device))
+
+
+def code(engine: Engine, campaign_id: str, member_id: str, phone: str | None = None, id_number: str | None = None,
+         device: str | None = None) -> dict:
+    """The member's referral code and link; identifiers given here are what later referees are compared with."""
+    def work(conn):
+        info, c = load(conn, campaign_id)
+        if c.referral is None:
+            raise CampaignError(f"campaign {campaign_id} has no referral programme", "not_found")
+        _member_check(conn, c, member_id)
+        fps = _fps(info["secret"], phone, id_number, device)
+        if any(fps):
+            execute(conn, "DELETE FROM campaign_identities WHERE campaign_id = ? AND member_id = ?",
+                    [campaign_id, member_id])
+            execute(conn, "INSERT INTO campaign_identities (campaign_id, member_id, phone_fp, id_fp, device_fp) "
+                          "VALUES (?,?,?,?,?)", [campaign_id, member_id, *fps])
+        value = rf.code_for(info["secret"], campaign_id, member_id)
+        return value, c.referral.link_base.rstrip("/") + "/" + value
+
+    value, link = with_retries(engine, work)
+    return {"campaign_id": campaign_id, "member_id": member_id, "code": value, "link": link}
+
+
+def _owner(conn: Connection, secret: bytes, campaign_id: str, value: str) -> str | None:
+    """The treatment member whose code this is (codes are derived, not stored: one set-based pass)."""
+    rows = execute(conn, "SELECT member_id FROM campaign_members WHERE campaign_id = ? AND grp = 'treatment'",
+                   [campaign_id])
+    value = value.strip().upper()
+    return next((r[0] for r in rows if rf.code_for(secret, campaign_id, r[0]) == value), None)
+
+
+def refer(engine: Engine, campaign_id: str, code_value: str, referee_id: str, phone: str | None = None,
+          id_number: str | None = None, device: str | None = None, now: datetime | None = None) -> dict:
+    """Attribute a new member to a referral code. Fraud checks run now; a flagged referral waits for review."""
+    at = now or _now()
+
+    def work(conn):
+        info, c = load(conn, campaign_id, lock=True)
+        if c.referral is None:
+            raise CampaignError(f"campaign {campaign_id} has no referral programme", "not_found")
+        _running(c, info, _today(c, at), "referral")
+        referrer = _owner(conn, info["secret"], campaign_id, code_value)
+        if referrer is None:
+            raise CampaignError(f"unknown referral code {code_value!r} for campaign {campaign_id}", "not_found")
+        before = execute(conn, "SELECT referrer_id FROM campaign_referrals WHERE campaign_id = ? AND referee_id = ?",
+                         [campaign_id, referee_id])
+        if before:
+            raise CampaignError(f"member {referee_id} was already referred by {before[0][0]} in {campaign_id}")
+        if c.referral.max_per_referrer is not None:
+            n = execute(conn, "SELECT count(*) FROM campaign_referrals WHERE campaign_id = ? AND referrer_id = ? "
+                              "AND status <> 'rejected'", [campaign_id, referrer])[0][0]
+            if n >= c.referral.max_per_referrer:
+                raise CampaignError(f"{referrer} has already referred {n}: the limit is {c.referral.max_per_referrer}")
+        fps = _fps(info["secret"], phone, id_number, device)
+        me = rf.Identity(referee_id, *fps)
+        known = execute(conn, "SELECT member_id, phone_fp, id_fp, device_fp FROM campaign_identities WHERE "
+                              "campaign_id = ? AND member_id = ?", [campaign_id, referrer])
+        known += execute(conn, "SELECT referee_id, phone_fp, id_fp, device_fp FROM campaign_referrals WHERE "
+                               "campaign_id = ? AND referee_id = ?", [campaign_id, referrer])
+        siblings = execute(conn, "SELECT referee_id, phone_fp, id_fp, device_fp FROM campaign_referrals WHERE "
+                                 "campaign_id = ? AND referrer_id = ?", [campaign_id, referrer])
+        graph = dict(execute(conn, "SELECT referee_id, referrer_id FROM campaign_referrals WHERE campaign_id = ?",
+                             [campaign_id]))
+        flags = rf.flags(referrer, me, [rf.Identity(*k) for k in known], [rf.Identity(*s) for s in siblings], graph)
+        status = "review" if flags else "pending"
+        execute(conn, "INSERT INTO campaign_referrals (campaign_id, referee_id, referrer_id, code, phone_fp, id_fp, "
+                      "device_fp, at, status, flags) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [campaign_id, referee_id, referrer, code_value.strip().upper(), *fps, at, status,
+                 json.dumps(flags, ensure_ascii=False) if flags else None])
+        return referrer, status, flags
+
+    referrer, status, flags = with_retries(engine, work)
+    return {"campaign_id": campaign_id, "referrer_id": referrer, "referee_id": referee_id, "status": status,
+            "flags": flags}
+
+
+def review(engine: Engine, campaign_id: str, referee_id: str, approve: bool, by: str, note: str | None = None,
+           now: datetime | None = None) -> dict:
+    """Decide a flagged referral: approved ones are rewarded once qualified; rejected ones never."""
+    if not by:
+        raise CampaignError("say who reviews (--by)", "invalid")
+
+    def work(conn):
+        load(conn, campaign_id, lock=True)
+        row = execute(conn, "SELECT status, referrer_id FROM campaign_referrals WHERE campaign_id = ? AND "
+                            "referee_id = ?", [campaign_id, referee_id])
+        if not row:
+            raise CampaignError(f"no referral of {referee_id} in {campaign_id}", "not_found")
+        if row[0][0] != "review":
+            raise CampaignError(f"the referral of {referee_id} is {row[0][0]}: only one in review can be decided")
+        if by == row[0][1]:
+            raise CampaignError(f"{by} is the referrer: another person must review this referral")
+        execute(conn, "UPDATE campaign_referrals SET status = ?, reviewed_by = ?, reviewed_at = ?, review_note = ? "
+                      "WHERE campaign_id = ? AND referee_id = ?",
+                ["approved" if approve else "rejected", by, now or _now(), note, campaign_id, referee_id])
+
+    with_retries(engine, work)
+    settle(engine, campaign_id, now=now)
+    return queue(engine, campaign_id, referee_id=referee_id)[0]
+
+
+def queue(engine: Engine, campaign_id: str, status: str | None = None, referee_id: str | None = None) -> list[dict]:
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        load(conn, campaign_id)
+        sql = ("SELECT referee_id, referrer_id, code, at, status, flags, reviewed_by, reviewed_at, review_note, "
+               "rewarded_at FROM campaign_referrals WHERE campaign_id = ?")
+        params = [campaign_id]
+        if status:
+            sql += " AND status = ?"
+            params.append(status)
+        if referee_id:
+            sql += " AND referee_id = ?"
+            params.append(referee_id)
+        rows = execute(conn, sql + " ORDER BY at, referee_id", params)
+    return [{"referee_id": r[0], "referrer_id": r[1], "code": r[2], "at": _iso(r[3]), "status": r[4],
+             "flags": json.loads(r[5]) if r[5] else [], "reviewed_by": r[6], "reviewed_at": _iso(r[7]),
+             "review_note": r[8], "rewarded_at": _iso(r[9])} for r in rows]
+
+
+def settle(engine: Engine, campaign_id: str, now: datetime | None = None) -> dict:
+    """Reward every referral that is clean (pending) or approved and whose referee has qualified in the ledger."""
+    at = now or _now()
+
+    def work(conn):
+        info, c = load(conn, campaign_id, lock=True)
+        if c.referral is None:
+            return c, []
+        rows = execute(conn, "SELECT r.referee_id, r.referrer_id, m.signed_up_on, m.paid FROM campaign_referrals r "
+                             "LEFT JOIN members m ON m.member_id = r.referee_id WHERE r.campaign_id = ? AND "
+                             "r.status IN ('pending', 'approved') ORDER BY r.at, r.referee_id", [campaign_id])
+        done = []
+        for referee, referrer, signed_up, paid in rows:
+            if c.referral.require_registration and signed_up is None:
+                continue
+            if c.referral.require_payment and not as_bool(paid or False):
+                continue
+            for member, points, kind in ((referrer, c.referral.referrer_points, "referrer"),
+                                         (referee, c.referral.referee_points, "referee")):
+                if points:
+                    execute(conn, "INSERT INTO campaign_awards (event_id, campaign_id, member_id, kind, points, status,"
+                                  " note) VALUES (?,?,?,?,?,?,?)",
+                            [f"campaign:{campaign_id}:referral:{referee}:{kind}", campaign_id, member, "referral",
+                             points, "pending", f"referral of {referee} ({kind})"])
+            execute(conn, "UPDATE campaign_referrals SET status = 'rewarded', rewarded_at = ? WHERE campaign_id = ? "
+                          "AND referee_id = ?", [at, campaign_id, referee])
+            done.append((referee, referrer))
+        return c, done
+
+    c, done = with_retries(engine, work)
+    gifts, failures = 0, []
+    for referee, referrer in done:
+        for member, gift in ((referrer, c.referral.referrer_gift), (referee, c.referral.referee_gift)):
+            if gift:
+                try:
+                    claim_gift(engine, campaign_id, member, gift, by="referral", now=at, reason="referral",
+                               request_id=f"referral:{referee}:{member}", check_member=False)
+                    gifts += 1
+                except CampaignError as exc:  # out of stock or over the limit: reported, handled by a person
+                    failures.append({"member_id": member, "gift": gift, "reason": str(exc)})
+    posted = post_pending_awards(engine, campaign_id)
+    return {"rewarded": len(done), "gifts": gifts, "gift_failures": failures, **posted}

@@ -1,0 +1,617 @@
+"""Campaigns (保客活动): create from a checked file, move through the lifecycle, run the mechanics.
+
+One module per concern: this one holds the campaign record, its lifecycle with who and when, the audience and
+control group, lottery chances and draws (stock never oversold: SQLite ``BEGIN IMMEDIATE`` or a PostgreSQL row
+lock on the campaign serialises draws), gifts handed out on visits, and the points the campaign credits through
+the ledger (``adjust`` events with the campaign's event ids, so a rerun posts nothing twice).
+Referrals are in :mod:`weixi.service_layer.campaign_referrals`; evaluation and reports in
+:mod:`weixi.service_layer.campaign_report`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine
+
+from weixi.adapters.sql import as_date, execute, executemany, is_pg
+from weixi.campaigns import lottery as lot
+from weixi.campaigns.lifecycle import LifecycleError, editable, transition
+from weixi.campaigns.model import APPROVED, CLOSED, DRAFT, EVALUATED, RUNNING, Campaign
+from weixi.ledger.events import Event
+from weixi.plans.diagnostics import Diagnostic
+from weixi.plans.loader import load_plan_text
+from weixi.service_layer.plans import NoActivePlan, active_plan
+from weixi.service_layer.posting import post_events, with_retries
+
+
+class CampaignError(Exception):
+    """A refused request; ``code`` maps to an exit status or HTTP status (not_found 404, invalid 422,
+    refused/conflict 409)."""
+
+    def __init__(self, message: str, code: str = "refused", diagnostics: list[Diagnostic] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.diagnostics = diagnostics or []
+
+
+# --- the record ---------------------------------------------------------------------------------
+
+
+def parse(text: str, source: str) -> Campaign:
+    found, diags = load_plan_text(text, source)
+    if found is None or not isinstance(found, Campaign):
+        errors = [d for d in diags if d.is_error]
+        if found is not None:
+            raise CampaignError(f"{source} is not a campaign file: write 'kind: campaign' at the top", "invalid")
+        raise CampaignError(f"{source}: {len(errors)} error(s); run 'weixi plan check {source}'", "invalid", diags)
+    return found
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _today(c: Campaign, now: datetime | None = None) -> date:
+    return (now or _now()).astimezone(ZoneInfo(c.timezone)).date()
+
+
+def _lock(conn: Connection, campaign_id: str) -> tuple | None:
+    sql = "SELECT status, content, source, created_by, seed_hex, commitment, next_draw, secret_hex " \
+          "FROM campaigns WHERE campaign_id = ?"
+    rows = execute(conn, sql + (" FOR UPDATE" if is_pg(conn) else ""), [campaign_id])
+    return rows[0] if rows else None
+
+
+def load(conn: Connection, campaign_id: str, lock: bool = False) -> tuple[dict, Campaign]:
+    row = _lock(conn, campaign_id) if lock else (execute(
+        conn, "SELECT status, content, source, created_by, seed_hex, commitment, next_draw, secret_hex "
+              "FROM campaigns WHERE campaign_id = ?", [campaign_id]) or [None])[0]
+    if row is None:
+        raise CampaignError(f"unknown campaign {campaign_id!r}: see 'weixi campaign list'", "not_found")
+    status, content, source, created_by, seed_hex, commitment, next_draw, secret_hex = row
+    info = {"status": status, "created_by": created_by, "seed_hex": seed_hex, "commitment": commitment,
+            "next_draw": int(next_draw), "secret": bytes.fromhex(secret_hex), "content": content}
+    return info, _parsed(content, source)
+
+
+_CACHE: dict[str, Campaign] = {}
+
+
+def _parsed(content: str, source: str) -> Campaign:
+    key = hashlib.sha256((source + "\0" + content).encode()).hexdigest()
+    if key not in _CACHE:
+        _CACHE[key] = parse(content, source)
+    return _CACHE[key]
+
+
+def _step(conn: Connection, campaign_id: str, action: str, before: str | None, after: str, actor: str,
+          note: str | None, at: datetime) -> None:
+    seq = execute(conn, "SELECT coalesce(max(seq), 0) + 1 FROM campaign_steps WHERE campaign_id = ?", [campaign_id])[0][0]
+    execute(conn, "INSERT INTO campaign_steps (campaign_id, seq, action, from_status, to_status, actor, at, note) "
+                  "VALUES (?,?,?,?,?,?,?,?)", [campaign_id, seq, action, before, after, actor, at, note])
+
+
+def create(engine: Engine, text: str, source: str, by: str, now: datetime | None = None) -> dict:
+    """A new draft from a checked campaign file; the same id twice is refused (use update while a draft)."""
+    if not by:
+        raise CampaignError("say who creates the campaign (--by)", "invalid")
+    c = parse(text, source)
+    at = now or _now()
+
+    def work(conn):
+        if execute(conn, "SELECT 1 FROM campaigns WHERE campaign_id = ?", [c.id]):
+            raise CampaignError(f"campaign {c.id} already exists: 'weixi campaign update {c.id} FILE' while it is"
+                                f" a draft", "conflict")
+        execute(conn, "INSERT INTO campaigns (campaign_id, name, status, source, content, sha256, window_start, "
+                      "window_end, created_by, created_at, secret_hex) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [c.id, c.name, DRAFT, source, text, hashlib.sha256(text.encode()).hexdigest(), c.window.start,
+                 c.window.end, by, at, secrets.token_hex(32)])
+        _step(conn, c.id, "create", None, DRAFT, by, None, at)
+
+    with_retries(engine, work)
+    return summary(engine, c.id)
+
+
+def update(engine: Engine, campaign_id: str, text: str, source: str, by: str, now: datetime | None = None) -> dict:
+    c = parse(text, source)
+    if c.id != campaign_id:
+        raise CampaignError(f"the file is campaign {c.id!r}, not {campaign_id!r}", "invalid")
+    at = now or _now()
+
+    def work(conn):
+        info, _ = load(conn, campaign_id, lock=True)
+        if not editable(info["status"]):
+            raise CampaignError(f"campaign {campaign_id} is {info['status']}: only a draft can be edited"
+                                f" (a rejected submission returns to draft)")
+        execute(conn, "UPDATE campaigns SET name = ?, source = ?, content = ?, sha256 = ?, window_start = ?, "
+                      "window_end = ? WHERE campaign_id = ?",
+                [c.name, source, text, hashlib.sha256(text.encode()).hexdigest(), c.window.start, c.window.end,
+                 campaign_id])
+        _step(conn, campaign_id, "update", DRAFT, DRAFT, by, None, at)
+
+    with_retries(engine, work)
+    return summary(engine, campaign_id)
+
+
+def list_campaigns(engine: Engine) -> list[dict]:
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        rows = execute(conn, "SELECT campaign_id, name, status, window_start, window_end, created_by "
+                             "FROM campaigns ORDER BY window_start, campaign_id")
+    return [{"campaign_id": r[0], "name": r[1], "status": r[2], "from": str(as_date(r[3])),
+             "to": str(as_date(r[4])), "created_by": r[5]} for r in rows]
+
+
+def summary(engine: Engine, campaign_id: str) -> dict:
+    """Status, window, every lifecycle step with who and when, the draw commitment (and the seed once closed)."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        info, c = load(conn, campaign_id)
+        steps = execute(conn, "SELECT seq, action, from_status, to_status, actor, at, note FROM campaign_steps "
+                              "WHERE campaign_id = ? ORDER BY seq", [campaign_id])
+        times = execute(conn, "SELECT committed_at, revealed_at FROM campaigns WHERE campaign_id = ?", [campaign_id])[0]
+        groups = dict(execute(conn, "SELECT grp, count(*) FROM campaign_members WHERE campaign_id = ? GROUP BY grp",
+                              [campaign_id]))
+        draws = execute(conn, "SELECT count(*) FROM campaign_draws WHERE campaign_id = ?", [campaign_id])[0][0]
+    out = {"campaign_id": c.id, "name": c.name, "status": info["status"], "from": str(c.window.start),
+           "to": str(c.window.end), "timezone": c.timezone, "owner": c.owner, "source": c.source,
+           "created_by": info["created_by"],
+           "steps": [{"seq": s[0], "action": s[1], "from": s[2], "to": s[3], "by": s[4], "at": _iso(s[5]),
+                      "note": s[6]} for s in steps],
+           "audience": {"treatment": int(groups.get("treatment", 0)), "control": int(groups.get("control", 0))},
+           "draws": int(draws)}
+    if c.lottery is not None:
+        out["commitment"] = info["commitment"]
+        out["committed_at"] = _iso(times[0])
+        out["seed"] = info["seed_hex"] if times[1] is not None else None
+        out["revealed_at"] = _iso(times[1])
+    return out
+
+
+def _iso(value) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+# --- lifecycle ----------------------------------------------------------------------------------
+
+
+def act(engine: Engine, campaign_id: str, action: str, by: str, note: str | None = None,
+        now: datetime | None = None, data_dir: str | Path | None = None) -> dict:
+    """submit | approve | reject | start | close | evaluate, recorded with who and when.
+
+    approve commits to the draw seed; start fixes the audience and control group and fills the prize box;
+    close reveals the seed and credits leaderboard, streak and referral rewards; evaluate freezes the report.
+    """
+    at = now or _now()
+    if action == "reject" and not note:
+        raise CampaignError("say why the campaign is rejected (--note)", "invalid")
+    audience = None
+    if action == "start":  # read outside the write transaction: a snapshot may be large
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            _, c = load(conn, campaign_id)
+        audience = resolve_audience(engine, c, data_dir)
+
+    def work(conn):
+        info, c = load(conn, campaign_id, lock=True)
+        submitted_by = (execute(conn, "SELECT actor FROM campaign_steps WHERE campaign_id = ? AND action = 'submit' "
+                                      "ORDER BY seq DESC LIMIT 1", [campaign_id]) or [(None,)])[0][0]
+        try:
+            after = transition(action, info["status"], by, info["created_by"], submitted_by, _today(c, at),
+                               c.window.start, c.window.end)
+        except LifecycleError as exc:
+            raise CampaignError(str(exc)) from None
+        if action == "approve" and c.lottery is not None:
+            seed = lot.new_seed()
+            execute(conn, "UPDATE campaigns SET seed_hex = ?, commitment = ?, committed_at = ? WHERE campaign_id = ?",
+                    [seed.hex(), lot.commitment(seed), at, campaign_id])
+        if action == "start":
+            _start(conn, c, info, audience)
+        if action == "close" and c.lottery is not None:
+            execute(conn, "UPDATE campaigns SET revealed_at = ? WHERE campaign_id = ?", [at, campaign_id])
+        execute(conn, "UPDATE campaigns SET status = ? WHERE campaign_id = ?", [after, campaign_id])
+        _step(conn, campaign_id, action, info["status"], after, by, note, at)
+
+    with_retries(engine, work)
+    if action == "close":
+        from weixi.service_layer import campaign_referrals, campaign_report
+        campaign_referrals.settle(engine, campaign_id, now=at)
+        campaign_report.award_closing(engine, campaign_id, now=at)
+    if action == "evaluate":
+        from weixi.service_layer import campaign_report
+        report = campaign_report.evaluate(engine, campaign_id)
+        with_retries(engine, lambda conn: execute(conn, "UPDATE campaigns SET report = ? WHERE campaign_id = ?",
+                                                  [json.dumps(report, ensure_ascii=False, default=str), campaign_id]))
+    post_pending_awards(engine, campaign_id)
+    return summary(engine, campaign_id)
+
+
+def resolve_audience(engine: Engine, c: Campaign, data_dir: str | Path | None = None) -> list[str]:
+    """The audience's member ids: from the ledger's members, a monthly close's snapshot, or the file's list."""
+    a = c.audience
+    if a.source == "list":
+        return sorted(set(a.members))
+    if a.source == "ledger":
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            sql, params = "SELECT member_id FROM members", []
+            if a.tiers:
+                sql += f" WHERE tier IN ({','.join('?' * len(a.tiers))})"
+                params = list(a.tiers)
+            return sorted(r[0] for r in execute(conn, sql, params))
+    from weixi.service_layer.campaign_audience import snapshot_members
+    return snapshot_members(a, data_dir)
+
+
+def control_group(campaign_id: str, member_id: str, share: Decimal) -> bool:
+    """Whether a member is held out: the first 8 hex digits of SHA-256("<campaign>|<member>") as a fraction of
+    16**8 fall below the share. Anyone can recompute the split."""
+    if share <= 0:
+        return False
+    value = int(hashlib.sha256(f"{campaign_id}|{member_id}".encode()).hexdigest()[:8], 16)
+    return Decimal(value) / Decimal(16 ** 8) < share
+
+
+def _start(conn: Connection, c: Campaign, info: dict, members: list[str]) -> None:
+    if not members:
+        raise CampaignError(f"the audience of {c.id} is empty ({c.audience.source}): nobody to run it for")
+    rows = [(c.id, m, "control" if control_group(c.id, m, c.audience.control_share) else "treatment")
+            for m in members]
+    execute(conn, "DELETE FROM campaign_members WHERE campaign_id = ?", [c.id])
+    executemany(conn, "INSERT INTO campaign_members (campaign_id, member_id, grp) VALUES (?,?,?)", rows)
+    stock = []
+    if c.lottery is not None:
+        for day in c.window.days():
+            stock += [(c.id, day.isoformat(), p.id, p.per_day) for p in c.lottery.prizes]
+            stock.append((c.id, day.isoformat(), "", c.lottery.blanks_per_day))
+    stock += [(c.id, "*", g.id, g.stock) for g in c.gifts]
+    execute(conn, "DELETE FROM campaign_stock WHERE campaign_id = ?", [c.id])
+    executemany(conn, "INSERT INTO campaign_stock (campaign_id, day, item_id, quantity, issued) VALUES (?,?,?,?,0)",
+                stock)
+
+
+def milestone_done(engine: Engine, campaign_id: str, milestone_id: str, by: str, note: str | None = None,
+                   now: datetime | None = None) -> dict:
+    def work(conn):
+        _, c = load(conn, campaign_id, lock=True)
+        if milestone_id not in {m.id for m in c.milestones}:
+            raise CampaignError(f"campaign {campaign_id} has no milestone {milestone_id!r}"
+                                f" (milestones: {', '.join(m.id for m in c.milestones) or 'none'})", "not_found")
+        execute(conn, "DELETE FROM campaign_milestones WHERE campaign_id = ? AND milestone_id = ?",
+                [campaign_id, milestone_id])
+        execute(conn, "INSERT INTO campaign_milestones (campaign_id, milestone_id, done_by, done_at, note) "
+                      "VALUES (?,?,?,?,?)", [campaign_id, milestone_id, by, now or _now(), note])
+
+    with_retries(engine, work)
+    return {"campaign_id": campaign_id, "milestone": milestone_id, "done_by": by}
+
+
+def record_cost(engine: Engine, campaign_id: str, line: str, amount_fen: int, by: str, day: date | None = None,
+                note: str | None = None) -> dict:
+    """An actual cost against a budget line (venue hire paid, SMS invoice ...)."""
+    from weixi.campaigns.model import BUDGET_LINES
+    if line not in BUDGET_LINES or line == "points":
+        raise CampaignError(f"unknown money line {line!r}: one of {', '.join(l for l in BUDGET_LINES if l != 'points')}"
+                            " (points are counted from the ledger)", "invalid")
+    if amount_fen <= 0:
+        raise CampaignError("the amount must be more than zero", "invalid")
+
+    def work(conn):
+        _, c = load(conn, campaign_id)
+        execute(conn, "INSERT INTO campaign_costs (campaign_id, line, amount_fen, day, note, recorded_by, recorded_at) "
+                      "VALUES (?,?,?,?,?,?,?)", [campaign_id, line, amount_fen, day or _today(c), note, by, _now()])
+
+    with_retries(engine, work)
+    return {"campaign_id": campaign_id, "line": line, "amount_fen": amount_fen}
+
+
+def record_measure(engine: Engine, campaign_id: str, objective_id: str, value: Decimal, by: str,
+                   note: str | None = None) -> dict:
+    """A measured value for an objective the ledger cannot see (a satisfaction survey done on paper)."""
+    def work(conn):
+        _, c = load(conn, campaign_id)
+        if objective_id not in {o.id for o in c.objectives}:
+            raise CampaignError(f"campaign {campaign_id} has no objective {objective_id!r}"
+                                f" (objectives: {', '.join(o.id for o in c.objectives)})", "not_found")
+        execute(conn, "DELETE FROM campaign_measures WHERE campaign_id = ? AND objective_id = ?",
+                [campaign_id, objective_id])
+        execute(conn, "INSERT INTO campaign_measures (campaign_id, objective_id, value, note, recorded_by, recorded_at) "
+                      "VALUES (?,?,?,?,?,?)", [campaign_id, objective_id, str(value), note, by, _now()])
+
+    with_retries(engine, work)
+    return {"campaign_id": campaign_id, "objective": objective_id, "value": str(value)}
+
+
+# --- who may take part --------------------------------------------------------------------------
+
+
+def _member_check(conn: Connection, c: Campaign, member_id: str) -> None:
+    row = execute(conn, "SELECT grp FROM campaign_members WHERE campaign_id = ? AND member_id = ?", [c.id, member_id])
+    if row and row[0][0] == "treatment":
+        return
+    if row:
+        raise CampaignError(f"member {member_id} is in the control group of {c.id}: held out of the campaign"
+                            f" so that its effect can be measured")
+    if not execute(conn, "SELECT 1 FROM members WHERE member_id = ?", [member_id]):
+        raise CampaignError(f"unknown member {member_id}: not in the ledger nor in the campaign's audience",
+                            "not_found")
+    raise CampaignError(f"member {member_id} is not in the audience of {c.id}")
+
+
+def _running(c: Campaign, info: dict, day: date, what: str) -> None:
+    if info["status"] != RUNNING:
+        hint = {DRAFT: "it is still a draft", "submitted": "it awaits approval", APPROVED: "it has not started",
+                CLOSED: "it is closed", EVALUATED: "it is closed and evaluated"}.get(info["status"], info["status"])
+        raise CampaignError(f"{what} refused: campaign {c.id} is not running ({hint})")
+    if day < c.window.start:
+        raise CampaignError(f"{what} refused: the window of {c.id} opens on {c.window.start} (today is {day})")
+    if day > c.window.end:
+        raise CampaignError(f"{what} refused: the window of {c.id} ended on {c.window.end} (today is {day})")
+
+
+# --- lottery chances and draws -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chances:
+    granted: int
+    from_spend: int
+    bought: int
+    used: int
+    spend_fen: int
+
+    @property
+    def held(self) -> int:
+        return self.granted + self.from_spend + self.bought
+
+    @property
+    def left(self) -> int:
+        return self.held - self.used
+
+    def explain(self) -> str:
+        parts = []
+        if self.granted:
+            parts.append(f"{self.granted} granted")
+        if self.from_spend or self.spend_fen:
+            parts.append(f"{self.from_spend} from {Decimal(self.spend_fen) / 100} yuan spent")
+        if self.bought:
+            parts.append(f"{self.bought} bought with points")
+        return f"holds {self.held} ({', '.join(parts) or 'none'}), used {self.used}"
+
+
+def _chances(conn: Connection, c: Campaign, member_id: str) -> Chances:
+    lottery = c.lottery
+    spend_fen, from_spend = 0, 0
+    if lottery.per_yuan is not None:
+        spend_fen = int(execute(conn, "SELECT coalesce(sum(amount_fen), 0) FROM events WHERE member_id = ? "
+                                      "AND type = 'bill' AND day >= ? AND day <= ?",
+                                [member_id, c.window.start, c.window.end])[0][0])
+        from_spend = spend_fen // int(lottery.per_yuan * 100)
+    bought = int(execute(conn, "SELECT coalesce(sum(chances), 0) FROM campaign_chances WHERE campaign_id = ? "
+                               "AND member_id = ?", [c.id, member_id])[0][0])
+    used = int(execute(conn, "SELECT count(*) FROM campaign_draws WHERE campaign_id = ? AND member_id = ?",
+                       [c.id, member_id])[0][0])
+    return Chances(lottery.grant, from_spend, bought, used, spend_fen)
+
+
+def chances(engine: Engine, campaign_id: str, member_id: str) -> dict:
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        _, c = load(conn, campaign_id)
+        if c.lottery is None:
+            raise CampaignError(f"campaign {campaign_id} has no lottery", "not_found")
+        got = _chances(conn, c, member_id)
+    return {"campaign_id": campaign_id, "member_id": member_id, "held": got.held, "used": got.used,
+            "left": got.left, "granted": got.granted, "from_spend": got.from_spend, "bought": got.bought,
+            "spend_yuan": str(Decimal(got.spend_fen) / 100), "explain": got.explain()}
+
+
+def buy_chances(engine: Engine, campaign_id: str, member_id: str, n: int = 1, request_id: str | None = None,
+                now: datetime | None = None) -> dict:
+    """Buy ``n`` chances with points (the lottery's ``buy_points`` each): the points leave through the ledger
+    first (an ``adjust`` event), then the chances are recorded under the same id, so a retry with the same
+    ``request_id`` neither charges nor grants twice."""
+    at = now or _now()
+    if n <= 0:
+        raise CampaignError("buy at least one chance", "invalid")
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        info, c = load(conn, campaign_id)
+        if c.lottery is None or c.lottery.chance_points is None:
+            raise CampaignError(f"campaign {campaign_id} does not sell chances for points", "refused")
+        _running(c, info, _today(c, at), "buying chances")
+        _member_check(conn, c, member_id)
+    points = c.lottery.chance_points * n
+    event_id = f"campaign:{campaign_id}:chances:{request_id or secrets.token_hex(8)}"
+    local = at.astimezone(ZoneInfo(c.timezone))
+    ev = Event(event_id, member_id, "adjust", local, local.date(), points=-points,
+               attrs={"reason": f"campaign {campaign_id}: {n} lottery chance(s) at {c.lottery.chance_points} points"})
+    try:
+        result = post_events(engine, [ev])
+    except NoActivePlan as exc:
+        raise CampaignError(f"buying chances refused: {exc}") from None
+    if result.rejected:
+        raise CampaignError(f"buying chances refused: {result.rejected[0].reason}")
+
+    def work(conn):
+        if not execute(conn, "SELECT 1 FROM campaign_chances WHERE grant_id = ?", [event_id]):
+            execute(conn, "INSERT INTO campaign_chances (grant_id, campaign_id, member_id, chances, points, at) "
+                          "VALUES (?,?,?,?,?,?)", [event_id, campaign_id, member_id, n, points, at])
+
+    with_retries(engine, work)
+    return {**chances(engine, campaign_id, member_id), "bought_now": n, "points": points, "event_id": event_id}
+
+
+def draw(engine: Engine, campaign_id: str, member_id: str, now: datetime | None = None,
+         request_id: str | None = None) -> dict:
+    """One draw from today's box. Refused with a reason: unknown member, not in the audience, held out, no
+    chances left, the day's limit reached, outside the window, nothing left in the box."""
+    at = now or _now()
+
+    def work(conn):
+        info, c = load(conn, campaign_id, lock=True)  # serialises draws of this campaign
+        if c.lottery is None:
+            raise CampaignError(f"campaign {campaign_id} has no lottery", "not_found")
+        if request_id:
+            found = execute(conn, "SELECT seq FROM campaign_draws WHERE campaign_id = ? AND request_id = ?",
+                            [campaign_id, request_id])
+            if found:
+                return c, int(found[0][0]), True
+        day = _today(c, at)
+        _running(c, info, day, "draw")
+        _member_check(conn, c, member_id)
+        got = _chances(conn, c, member_id)
+        if got.left <= 0:
+            raise CampaignError(f"no chances left: member {member_id} {got.explain()}")
+        if c.lottery.max_per_day is not None:
+            today = execute(conn, "SELECT count(*) FROM campaign_draws WHERE campaign_id = ? AND member_id = ? "
+                                  "AND day = ?", [campaign_id, member_id, day])[0][0]
+            if today >= c.lottery.max_per_day:
+                raise CampaignError(f"member {member_id} has drawn {today} times today: the limit is "
+                                    f"{c.lottery.max_per_day} a day")
+        rows = execute(conn, "SELECT item_id, quantity, issued FROM campaign_stock WHERE campaign_id = ? AND day = ?",
+                       [campaign_id, day.isoformat()])
+        left = {(r[0] or None): int(r[1]) - int(r[2]) for r in rows}
+        box = [(p.id, left.get(p.id, 0)) for p in c.lottery.prizes] + [(lot.BLANK, left.get(lot.BLANK, 0))]
+        if sum(n for _, n in box) <= 0:
+            raise CampaignError(f"no prizes left today ({day}): all {c.lottery.tickets_per_day()} tickets of the"
+                                f" day have been drawn")
+        seq = info["next_draw"]
+        mac = lot.draw_mac(bytes.fromhex(info["seed_hex"]), campaign_id, seq, member_id, day)
+        prize_id, index, total = lot.pick(mac, box)
+        changed = conn.exec_driver_sql(
+            ("UPDATE campaign_stock SET issued = issued + 1 WHERE campaign_id = %s AND day = %s AND item_id = %s "
+             "AND issued < quantity") if is_pg(conn) else
+            ("UPDATE campaign_stock SET issued = issued + 1 WHERE campaign_id = ? AND day = ? AND item_id = ? "
+             "AND issued < quantity"), (campaign_id, day.isoformat(), prize_id or "")).rowcount
+        if changed != 1:  # cannot happen while the campaign row is locked; never oversell if it does
+            raise CampaignError(f"stock of {prize_id or 'blank tickets'} changed under the draw: retry")
+        execute(conn, "UPDATE campaigns SET next_draw = ? WHERE campaign_id = ?", [seq + 1, campaign_id])
+        execute(conn, "INSERT INTO campaign_draws (campaign_id, seq, member_id, day, at, prize_id, mac, ticket, "
+                      "tickets, request_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [campaign_id, seq, member_id, day, at, prize_id, mac, index, total, request_id])
+        prize = c.lottery.prize(prize_id) if prize_id else None
+        if prize is not None and prize.points:
+            execute(conn, "INSERT INTO campaign_awards (event_id, campaign_id, member_id, kind, points, status, note) "
+                          "VALUES (?,?,?,?,?,?,?)", [f"campaign:{campaign_id}:draw:{seq}", campaign_id, member_id,
+                                                     "prize", prize.points, "pending", f"draw {seq}: {prize.name}"])
+        return c, seq, False
+
+    c, seq, repeated = with_retries(engine, work)
+    post_pending_awards(engine, campaign_id)
+    return {**draw_record(engine, campaign_id, seq), "repeated": repeated}
+
+
+def draw_record(engine: Engine, campaign_id: str, seq: int) -> dict:
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        _, c = load(conn, campaign_id)
+        r = execute(conn, "SELECT seq, member_id, day, at, prize_id, mac, ticket, tickets FROM campaign_draws "
+                          "WHERE campaign_id = ? AND seq = ?", [campaign_id, seq])[0]
+        left = _chances(conn, c, r[1]).left
+    prize = c.lottery.prize(r[4]) if r[4] else None
+    return {"campaign_id": campaign_id, "seq": int(r[0]), "member_id": r[1], "day": str(as_date(r[2])),
+            "at": _iso(r[3]), "prize_id": r[4], "prize": prize.name if prize else "谢谢参与 (blank)",
+            "points": prize.points if prize else 0, "value_yuan": str(Decimal(prize.value_fen) / 100) if prize else "0",
+            "mac": r[5], "ticket": int(r[6]), "tickets": int(r[7]), "chances_left": left}
+
+
+def stock(engine: Engine, campaign_id: str, day: date | None = None) -> list[dict]:
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        sql, params = "SELECT day, item_id, quantity, issued FROM campaign_stock WHERE campaign_id = ?", [campaign_id]
+        if day is not None:
+            sql += " AND day = ?"
+            params.append(day.isoformat())
+        rows = execute(conn, sql + " ORDER BY day, item_id", params)
+    return [{"day": r[0], "item": r[1] or "(blank)", "quantity": int(r[2]), "issued": int(r[3]),
+             "left": int(r[2]) - int(r[3])} for r in rows]
+
+
+# --- gifts on visit ------------------------------------------------------------------------------
+
+
+def claim_gift(engine: Engine, campaign_id: str, member_id: str, gift_id: str, qty: int = 1, by: str | None = None,
+               now: datetime | None = None, request_id: str | None = None, reason: str = "visit",
+               check_member: bool = True) -> dict:
+    """Hand out ``qty`` of a gift: first come first served from its stock, within its per-member limit."""
+    at = now or _now()
+    if qty <= 0:
+        raise CampaignError("hand out at least one", "invalid")
+
+    def work(conn):
+        info, c = load(conn, campaign_id, lock=True)
+        gift = c.gift(gift_id)
+        if gift is None:
+            raise CampaignError(f"campaign {campaign_id} has no gift {gift_id!r}"
+                                f" (gifts: {', '.join(g.id for g in c.gifts) or 'none'})", "not_found")
+        claim_id = f"campaign:{campaign_id}:gift:{request_id or secrets.token_hex(8)}"
+        if request_id and execute(conn, "SELECT 1 FROM campaign_claims WHERE claim_id = ?", [claim_id]):
+            return claim_id
+        if check_member:  # a referral's gift is handed out when the referral settles, possibly at close
+            _running(c, info, _today(c, at), f"handing out {gift_id}")
+            _member_check(conn, c, member_id)
+        had = int(execute(conn, "SELECT coalesce(sum(qty), 0) FROM campaign_claims WHERE campaign_id = ? AND "
+                                "member_id = ? AND gift_id = ?", [campaign_id, member_id, gift_id])[0][0])
+        if had + qty > gift.per_member:
+            raise CampaignError(f"member {member_id} already has {had} of {gift_id}: the limit is {gift.per_member}"
+                                f" a member")
+        q, issued = execute(conn, "SELECT quantity, issued FROM campaign_stock WHERE campaign_id = ? AND day = '*' "
+                                  "AND item_id = ?", [campaign_id, gift_id])[0]
+        if int(issued) + qty > int(q):
+            raise CampaignError(f"stock: {gift_id} has {int(q) - int(issued)} left, asked {qty}")
+        execute(conn, "UPDATE campaign_stock SET issued = issued + ? WHERE campaign_id = ? AND day = '*' AND item_id = ?",
+                [qty, campaign_id, gift_id])
+        execute(conn, "INSERT INTO campaign_claims (claim_id, campaign_id, gift_id, member_id, qty, reason, at, by) "
+                      "VALUES (?,?,?,?,?,?,?,?)", [claim_id, campaign_id, gift_id, member_id, qty, reason, at, by])
+        return claim_id
+
+    claim_id = with_retries(engine, work)
+    return {"campaign_id": campaign_id, "claim_id": claim_id, "member_id": member_id, "gift": gift_id, "qty": qty}
+
+
+# --- points credited by the campaign -------------------------------------------------------------
+
+
+def post_pending_awards(engine: Engine, campaign_id: str) -> dict:
+    """Credit pending awards through the ledger; a refused one keeps the ledger's reason. Safe to rerun."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        rows = execute(conn, "SELECT a.event_id, a.member_id, a.points, a.note, c.content, c.source FROM campaign_awards a "
+                             "JOIN campaigns c ON c.campaign_id = a.campaign_id WHERE a.campaign_id = ? AND "
+                             "a.status = 'pending' ORDER BY a.event_id", [campaign_id])
+    if not rows:
+        return {"posted": 0, "refused": 0, "pending": 0}
+    c = _parsed(rows[0][4], rows[0][5])
+    day = min(_today(c), c.window.end)
+    at = datetime.combine(day, datetime.min.time(), ZoneInfo(c.timezone)) + timedelta(hours=12)
+    events = [Event(r[0], r[1], "adjust", at, day, points=int(r[2]), attrs={"reason": f"campaign {campaign_id}: {r[3]}"})
+              for r in rows]
+    try:
+        result = post_events(engine, events)
+    except NoActivePlan:
+        return {"posted": 0, "refused": 0, "pending": len(rows), "note": "no active points plan: awards wait"}
+    refused = {r.event_id: r.reason for r in result.rejected}
+
+    def work(conn):
+        for event_id, *_ in rows:
+            if event_id in refused:
+                execute(conn, "UPDATE campaign_awards SET status = 'refused', note = note || ? WHERE event_id = ?",
+                        [f" — refused: {refused[event_id]}", event_id])
+            else:
+                execute(conn, "UPDATE campaign_awards SET status = 'posted' WHERE event_id = ?", [event_id])
+
+    with_retries(engine, work)
+    return {"posted": len(rows) - len(refused), "refused": len(refused), "pending": 0}
+
+
+def cost_per_point_fen(engine: Engine, c: Campaign) -> Decimal:
+    """The campaign's own cost per point, else the active points plan's (1 fen when there is none)."""
+    if c.cost_per_point is not None:
+        return c.cost_per_point * 100
+    try:
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            return active_plan(conn)[1].cost_per_point_fen
+    except NoActivePlan:
+        return Decimal(1)
