@@ -48,6 +48,8 @@ def check_text(text: str, source: str) -> Plan:
     if plan is None:
         errors = [d for d in diags if d.severity == "error"]
         raise PlanError(f"{source}: {len(errors)} error(s); run 'weixi plan check {source}'", diags)
+    if not isinstance(plan, Plan):  # kind: incentive, scorecard, ... (docs/incentives.md)
+        raise PlanError(f"{source} is an incentive plan (kind: {plan.kind}), not a points plan: use 'weixi incentives'")
     return plan
 
 
