@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks import bench_close, bench_expiry, bench_load, bench_posting, bench_redeem
+from benchmarks import bench_incentives
 from benchmarks.common import cleanup, machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,7 @@ BENCHES: dict = {
     "redeem": lambda w, s: bench_redeem.run(w, processes=8, per_process=max(50, int(500 * s))),
     "load": lambda w, s: bench_load.run(w / "load", rows=int(1_000_000 * s)),
     "close": _close,
+    "incentives": lambda w, s: bench_incentives.run(w, staff=int(10_000 * s), orders=int(2_000_000 * s)),
 }
 
 
