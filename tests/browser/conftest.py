@@ -143,10 +143,10 @@ class Tab:
             self.page.click("button[type=submit]")
         return self
 
-    def shot(self, step: str):
+    def shot(self, step: str, full_page: bool = True):
         SHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SHOTS / f"{self.name}-{re.sub(r'[^A-Za-z0-9_-]+', '-', step)}.png"),
-                             full_page=True)
+                             full_page=full_page)
 
     def close(self):
         self.context.close()

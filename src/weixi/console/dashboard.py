@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from weixi.console.guard import page_user
-from weixi.console.render import HEADERS, page, translator
+from weixi.console.render import page, translator
 from weixi.i18n import N_
 from weixi.service_layer import dashboard as service
 from weixi.service_layer.users import User

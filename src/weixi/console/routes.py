@@ -7,11 +7,11 @@ the REST API under ``/api`` is separate.
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from weixi import i18n
-from weixi.api.auth import client_ip, csrf_token, current_user, login_session, logout_session, optional_user, verify_csrf
+from weixi.api.auth import client_ip, current_user, login_session, logout_session, optional_user, verify_csrf
 from weixi.console import catalogue, close, dashboard, me, members, nav, plans
 from weixi.console.render import html_error_page, page, safe_next, translator
 from weixi.service_layer import users
