@@ -73,7 +73,7 @@ def score(data_dir: Path, month: str, bundle: dict, meta: dict, sources: feature
     stage = work / "stage.parquet"
     con = features.connect()
     sql = features.build_sql(con, data_dir, month, sources)
-    reader = con.execute(sql).fetch_record_batch(batch)
+    reader = con.execute(sql).to_arrow_reader(batch)
     rows = 0
     with threadpool_limits(limits=int(os.environ.get("WEIXI_SCORE_THREADS", "1"))), \
             pq.ParquetWriter(stage, STAGE_SCHEMA, compression="zstd") as writer:

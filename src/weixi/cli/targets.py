@@ -106,8 +106,9 @@ def evaluate(month: str = MONTH, data_dir: Optional[str] = DATA, as_json: bool =
                   "revenue/member diff (yuan)")
     for name, d in [("all", o)] + list(res["by_list"].items()):
         ci = d.get("lift_ci95")
-        table.add_row(name, f"{d['treated']:,}", f"{d['control']:,}", f"{d['churn_rate_treated']:.2%}",
-                      f"{d['churn_rate_control']:.2%}",
+        rate = lambda v: "-" if v is None else f"{v:.2%}"  # noqa: E731
+        table.add_row(name, f"{d['treated']:,}", f"{d['control']:,}", rate(d["churn_rate_treated"]),
+                      rate(d["churn_rate_control"]),
                       f"{d['lift'] * 100:+.2f}" if d.get("lift") is not None else "-",
                       f"[{ci[0] * 100:+.2f}, {ci[1] * 100:+.2f}]" if ci else "-",
                       str(d.get("revenue_per_member_diff_yuan", "-")))

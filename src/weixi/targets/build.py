@@ -15,7 +15,8 @@ the model's horizon); leavers are valued as a typical member of the month. Or a 
 recommended offer is the first eligible offer in catalogue order that addresses one of the member's reasons,
 else the first eligible offer. The control group is drawn per stratum (list × segment: the value grade of the
 month's close, else the risk quintile within the list) by systematic sampling in a keyed-hash order, so
-every stratum holds the plan's share (±1 member) and a rerun draws the same members.
+every stratum holds the plan's share (±1 member; the start of the sampling is a keyed-hash offset per stratum,
+so small strata get a control member with probability equal to their share) and a rerun draws the same members.
 """
 
 from __future__ import annotations
@@ -152,12 +153,15 @@ priced AS (
   FROM valued),
 drawn AS (
   SELECT *, row_number() OVER (PARTITION BY stratum ORDER BY hash({_lit(plan.control_seed)} || '/' || {_lit(month)}
-    || '/' || member_id), member_id) AS draw_rank
+    || '/' || member_id), member_id) AS draw_rank,
+    (hash({_lit(plan.control_seed)} || '/' || {_lit(month)} || '/' || stratum) % 1000003) / 1000003.0
+      / {share if share > 0 else 1} AS draw_offset
   FROM priced),
 offered AS (SELECT *, {offer_id} AS offer_id FROM drawn)
 SELECT {_lit(month)} AS month, member_id, list,
   CASE list WHEN 'expiring' THEN 'expiring' ELSE 'non_expiring' END AS status,
-  CASE WHEN floor(draw_rank * {share}) > floor((draw_rank - 1) * {share}) THEN 'control' ELSE 'treatment' END AS "group",
+  CASE WHEN {share} > 0 AND floor((draw_rank + draw_offset) * {share}) > floor((draw_rank - 1 + draw_offset) * {share})
+       THEN 'control' ELSE 'treatment' END AS "group",
   stratum, churn_probability, risk_decile, arpu_fen, value_fen, priority_fen,
   CAST(row_number() OVER (ORDER BY priority_fen DESC, member_id) AS BIGINT) AS priority_rank,
   offer_id, {offer_name} AS offer_name,

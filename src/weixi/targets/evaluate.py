@@ -21,8 +21,8 @@ Z95 = 1.959963984540054
 def rate_lift(treated: np.ndarray, control: np.ndarray) -> dict:
     """Churn rates of two 0/1 arrays and the lift (control − treated) with a 95% interval."""
     nt, nc = len(treated), len(control)
-    pt = float(treated.mean()) if nt else float("nan")
-    pc = float(control.mean()) if nc else float("nan")
+    pt = float(treated.mean()) if nt else None
+    pc = float(control.mean()) if nc else None
     out = {"treated": nt, "control": nc, "churn_rate_treated": pt, "churn_rate_control": pc}
     if nt == 0 or nc == 0:
         return {**out, "lift": None, "lift_ci95": None, "relative_lift": None, "significant": False}

@@ -1,0 +1,126 @@
+"""Churn and target lists on a small synthetic operator with ground-truth labels."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from tests.e2e.cli_helpers import weixi
+from weixi.churn import features
+from weixi.churn.errors import ChurnInputError
+from weixi.service_layer import churn, targets
+
+MONTH = "2026-10"
+
+
+@pytest.fixture(scope="module")
+def operator(tmp_path_factory):
+    data = tmp_path_factory.mktemp("op") / "data"
+    weixi("generate", "--members", 2000, "--months", 6, "--seed", 1, "--out", data, "--json")
+    trained = churn.train_operator(data, MONTH)
+    return data, trained
+
+
+def test_features_match_the_raw_tables(operator):
+    data, _ = operator
+    t = features.build(data, "2026-08").to_pandas().set_index("member_id")
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    # complaints opened in the 30 days to 31 August, counted straight from the table
+    direct = dict(con.execute(f"SELECT member_id, count(*) FROM read_parquet('{data}/complaints/*.parquet') "
+                              "WHERE CAST(opened_at AS DATE) BETWEEN DATE '2026-08-02' AND DATE '2026-08-31' "
+                              "GROUP BY 1").fetchall())
+    assert direct, "the operator has complaints"
+    for member, n in direct.items():
+        if member in t.index:
+            assert t.loc[member, "complaints_30d"] == n
+    # data trend: August against the mean of May-July
+    m = con.execute(f"""SELECT member_id, max(data_mb) FILTER (WHERE month = '2026-08') /
+            avg(data_mb) FILTER (WHERE month IN ('2026-05', '2026-06', '2026-07')) - 1
+            FROM read_parquet('{data}/usage/*.parquet') GROUP BY 1 HAVING count(*) = 4 ORDER BY 1 LIMIT 200""").fetchall()
+    checked = [member for member, _ in m if member in t.index]
+    assert len(checked) > 50
+    for member, change in m:
+        if member in t.index:
+            assert t.loc[member, "data_change"] == pytest.approx(change)
+    # nobody who had left by the month end is in the population
+    gone = {r[0] for r in con.execute(f"SELECT member_id FROM read_parquet('{data}/churn_labels/*.parquet') "
+                                      "WHERE churned AND churn_date <= DATE '2026-08-31'").fetchall()}
+    assert gone and not gone & set(t.index)
+
+
+def test_the_model_beats_chance_clearly_on_the_ground_truth(operator):
+    _, trained = operator
+    assert trained["auc"] > 0.7 and trained["lift_top_decile"] > 2.5  # chance: 0.5 and 1
+    assert trained["rows"] > 1500 and trained["folds"] == 5 and trained["feature_months"] == ["2026-08"]
+
+
+def test_score_writes_every_member_with_reasons(operator):
+    data, _ = operator
+    out = churn.score_month(data, MONTH)
+    t = pq.read_table(out["path"]).to_pandas()
+    population = features.build(data, MONTH).num_rows
+    assert len(t) == population == out["members"] and t.member_id.is_unique
+    assert t.churn_probability.between(0, 1).all()
+    top = t[t.risk_decile == 1]
+    assert top.reason_1.notna().mean() > 0.9
+    assert top.churn_probability.mean() > 2 * t.churn_probability.mean()
+    # a member with a port-out inquiry in the month is explained by it when it is among the top reasons
+    said = t.reason_1.dropna().tolist() + t.reason_2.dropna().tolist()
+    assert any("against its 3-month average" in s for s in said)
+    again = churn.score_month(data, MONTH)  # rerun replaces the month: same result
+    assert pq.read_table(again["path"]).to_pandas().equals(t)
+
+
+def test_target_lists_control_group_and_exports(operator, tmp_path):
+    data, _ = operator
+    churn.score_month(data, "2026-08")
+    out = targets.build(data, "2026-08")
+    t = pq.read_table(out["path"]).to_pandas()
+    assert t.member_id.is_unique and set(t.list) <= {"expiring", "high_risk", "silent", "winback"}
+    for stratum, g in t.groupby("stratum"):
+        assert abs((g.group == "control").sum() - 0.1 * len(g)) <= 1, stratum
+    f = features.build(data, "2026-08").to_pandas().set_index("member_id")
+    exp = t[t.list == "expiring"].member_id
+    days = f.loc[exp, ["contract_days_left", "subsidy_days_left"]]
+    assert (days.apply(lambda r: any(0 <= v <= 90 for v in r.dropna()), axis=1)).all()
+    risky = t[t.list == "high_risk"]
+    assert (risky.churn_probability >= 0.15).all()
+    assert (t.priority_fen == (t.churn_probability * t.value_fen).round()).all()
+    inc = targets.export_lists(data, "2026-08", str(tmp_path / "inc.csv"), "incentive")
+    rows = (tmp_path / "inc.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0] == '"customer_id","month","status"' and inc["rows"] == len(rows) - 1
+    assert {r.split(",")[2].strip('"') for r in rows[1:]} <= {"expiring", "non_expiring"}
+    x = targets.export_lists(data, "2026-08", str(tmp_path / "calls.xlsx"))
+    from openpyxl import load_workbook
+    ws = load_workbook(tmp_path / "calls.xlsx", read_only=True)["targets"]
+    header = next(ws.iter_rows(values_only=True))
+    assert header[:3] == ("priority_rank", "member_id", "phone") and x["rows"] == (t.group == "treatment").sum()
+    again = targets.build(data, "2026-08")
+    assert pq.read_table(again["path"]).to_pandas().equals(t)  # the same control group on a rerun
+
+
+def test_evaluate_and_order_by_uplift(operator):
+    data, _ = operator
+    churn.score_month(data, "2026-08")
+    targets.build(data, "2026-08")
+    res = targets.evaluate(data, "2026-08")
+    o = res["overall"]
+    assert o["treated"] + o["control"] == sum(d["treated"] + d["control"] for k, d in res["by_list"].items()
+                                              if k != "winback")
+    lo, hi = o["lift_ci95"]
+    assert lo < o["lift"] < hi  # the synthetic operator knows nothing of our calls: the effect is noise
+    if res["uplift"].get("learner"):
+        out = targets.build(data, "2026-08", order="uplift")
+        t = pq.read_table(out["path"]).to_pandas()
+        assert "uplift" in t.columns and t.sort_values("priority_rank").uplift_value_fen.is_monotonic_decreasing
+    with pytest.raises(ChurnInputError, match="not in the archive yet"):
+        targets.evaluate(data, MONTH) if targets.build(data, MONTH) else None
+
+
+def test_training_needs_history(operator):
+    data, _ = operator
+    with pytest.raises(ChurnInputError, match="not enough months to train at 2026-07"):
+        churn.train_operator(data, "2026-07")
