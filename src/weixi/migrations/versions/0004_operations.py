@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column('reason', sa.Text(), nullable=True),
         sa.Column('offer_id', sa.String(length=64), nullable=True),
         sa.Column('offer_name', sa.Text(), nullable=True),
+        sa.Column('template_id', sa.String(length=64), nullable=True),
         sa.Column('priority', sa.BigInteger(), nullable=False),
         sa.Column('status', sa.String(length=16), nullable=False),
         sa.Column('assignee', sa.String(length=128), nullable=True),

@@ -1,0 +1,114 @@
+"""Members to customer managers by the plan's ratios, set-based in DuckDB.
+
+Load is counted in units: with ratios 1:200, 1:500 and 1:1000 a manager holds ``L = lcm(200, 500, 1000) = 1000``
+units and a diamond member costs ``L/200 = 5``, a gold one 2, a silver one 1 — so a manager may mix tiers and
+still never hold more than the ratios allow (200 diamond, or 500 gold, or 1000 silver, or any mix in proportion).
+
+1. Continuity: a member keeps the manager of last month's assignment (or the CRM's ``manager_id`` the first
+   time) when that manager is still active, may hold the member's tier (``holders`` roles, ``shifts``) and has
+   room; room is given to the members held longest first, so a manager over capacity after tier changes releases
+   the newest ones.
+2. Everyone else of a tier with a ratio is dealt to the eligible managers with the lowest load first
+   (water-filling: slot *k* of a manager is ranked by the load it would leave, ``used + k * weight``), tiers with
+   the dearest members first.
+3. Members of tiers without a ratio have no dedicated manager: their tasks go to the plan's pool (the OB group).
+   Members that find no room are reported (``no_capacity``) with the number of managers the tier lacks.
+
+Tables read: ``ops_members`` (member_id, tier, prev_staff, since) and ``ops_staff`` (staff_id, role, team, shift,
+active). Table written: ``ops_assignment`` (member_id, tier, staff_id, team, since, status).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from math import lcm
+
+import duckdb
+
+from weixi.operations.plan import OperationsPlan
+
+
+def _lit(value) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _in(values) -> str:
+    return "(" + ", ".join(_lit(v) for v in values) + ")" if values else "(NULL)"
+
+
+def units(plan: OperationsPlan) -> int:
+    return lcm(*[t.ratio for t in plan.tiers]) if plan.tiers else 1
+
+
+def eligible_sql(plan: OperationsPlan, tier_col: str = "m.tier", staff: str = "s") -> str:
+    """Whether staff ``s`` may hold a member of tier ``tier_col``."""
+    arms = []
+    for t in plan.tiers:
+        cond = f"{staff}.role IN {_in(t.holders)}"
+        if t.shifts:
+            cond += f" AND {staff}.shift IN {_in(t.shifts)}"
+        arms.append(f"WHEN {_lit(t.tier)} THEN ({cond})")
+    return f"(CASE {tier_col} {' '.join(arms)} ELSE FALSE END)" if arms else "FALSE"
+
+
+def weight_sql(plan: OperationsPlan, tier_col: str = "tier") -> str:
+    total = units(plan)
+    arms = " ".join(f"WHEN {_lit(t.tier)} THEN {total // t.ratio}" for t in plan.tiers)
+    return f"(CASE {tier_col} {arms} ELSE 0 END)" if arms else "0"
+
+
+def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date) -> dict:
+    """Create ``ops_assignment``; returns the counts per tier and status and the shortfall per tier."""
+    total = units(plan)
+    tiers = [t.tier for t in plan.tiers]
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_kept AS
+        WITH cand AS (
+          SELECT m.member_id, m.tier, m.prev_staff AS staff_id, s.team, coalesce(m.since, DATE {_lit(run_date)}) AS since,
+                 {weight_sql(plan, 'm.tier')} AS w
+          FROM ops_members m JOIN ops_staff s ON s.staff_id = m.prev_staff
+          WHERE s.active AND m.tier IN {_in(tiers)} AND {eligible_sql(plan)})
+        SELECT *, sum(w) OVER (PARTITION BY staff_id ORDER BY since, member_id ROWS UNBOUNDED PRECEDING) AS load_after
+        FROM cand""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_assignment AS
+        SELECT member_id, tier, staff_id, team, since, 'kept' AS status FROM ops_kept WHERE load_after <= {total}""")
+    con.execute("CREATE OR REPLACE TEMP TABLE ops_used AS SELECT staff_id, sum(w) AS used FROM ops_kept "
+                f"WHERE load_after <= {total} GROUP BY staff_id")
+    shortfall = {}
+    for t in sorted(plan.tiers, key=lambda t: t.ratio):  # dearest members first
+        w = total // t.ratio
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_free AS
+            SELECT m.member_id, m.prev_staff, row_number() OVER (ORDER BY hash(m.member_id), m.member_id) AS n
+            FROM ops_members m ANTI JOIN ops_assignment a ON a.member_id = m.member_id
+            WHERE m.tier = {_lit(t.tier)}""")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_slots AS
+            WITH room AS (
+              SELECT s.staff_id, s.team, coalesce(u.used, 0) AS used,
+                     CAST(floor(({total} - coalesce(u.used, 0)) / {w}) AS BIGINT) AS free
+              FROM ops_staff s LEFT JOIN ops_used u ON u.staff_id = s.staff_id
+              WHERE s.active AND {eligible_sql(plan, _lit(t.tier))}),
+            slots AS (SELECT staff_id, team, used, unnest(range(1, free + 1)) AS k FROM room WHERE free > 0)
+            SELECT staff_id, team, row_number() OVER (ORDER BY used + k * {w}, staff_id) AS n FROM slots""")
+        con.execute(f"""INSERT INTO ops_assignment
+            SELECT f.member_id, {_lit(t.tier)}, s.staff_id, s.team, DATE {_lit(run_date)},
+                   CASE WHEN f.prev_staff IS NULL THEN 'new' ELSE 'moved' END
+            FROM ops_free f JOIN ops_slots s ON s.n = f.n""")
+        con.execute(f"""INSERT INTO ops_assignment
+            SELECT f.member_id, {_lit(t.tier)}, NULL, NULL, NULL, 'no_capacity'
+            FROM ops_free f WHERE f.n > (SELECT count(*) FROM ops_slots)""")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_used AS
+            SELECT staff_id, sum({weight_sql(plan)}) AS used FROM ops_assignment WHERE staff_id IS NOT NULL
+            GROUP BY staff_id""")
+        short = con.execute(f"SELECT count(*) FROM ops_assignment WHERE status = 'no_capacity' AND tier = {_lit(t.tier)}"
+                            ).fetchone()[0]
+        if short:
+            shortfall[t.tier] = {"members": int(short), "ratio": f"1:{t.ratio}",
+                                 "managers_needed": -(-int(short) // t.ratio)}
+    con.execute(f"""INSERT INTO ops_assignment
+        SELECT m.member_id, m.tier, NULL, NULL, NULL, 'pool' FROM ops_members m
+        WHERE m.tier IS NULL OR m.tier NOT IN {_in(tiers)}""")
+    counts = con.execute("SELECT coalesce(tier, '-'), status, count(*) FROM ops_assignment GROUP BY ALL ORDER BY ALL"
+                         ).fetchall()
+    by: dict = {}
+    for tier, status, n in counts:
+        by.setdefault(tier, {})[status] = int(n)
+    return {"by_tier": by, "shortfall": shortfall, "units_per_manager": total}

@@ -1,0 +1,61 @@
+"""What happened on a call or visit, the churn-reason taxonomy, and what follows an outcome.
+
+Outcomes: ``reached``, ``unreachable`` (the task stays open until :data:`MAX_ATTEMPTS` tries), ``accepted``
+(an offer: creates the retention order the incentive engine reads, credited to the agent, and a follow-up),
+``declined`` (with a reason from :data:`REASONS`), ``callback`` (at a time outside the quiet hours: a follow-up
+task for that day), ``left`` (the member has already left: the win-back flow).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from weixi.generator.catalog import CHURN_REASONS
+
+OUTCOMES = ("reached", "unreachable", "accepted", "declined", "callback", "left")
+MAX_ATTEMPTS = 3
+# Outcomes that count as "contact made" for the SLA (an unreachable try does not).
+MET = ("reached", "accepted", "declined", "callback", "left", "bound", "sent")
+
+# Churn reasons (code -> Chinese label) from the seeds: seed 002 (VIP客户维系与挽留实施方案) names call forwarding
+# while roaming (呼叫转移问题), spam SMS (垃圾短信) and the withheld contract rebate when phone and SIM are separated
+# (机卡分离问题); MISSION area 4 adds moving away, competitor offer, price and service quality. The codes are the
+# generator's churn_labels codes, so a declined reason and a real leaver's reason compare directly.
+REASONS: dict[str, str] = {code: zh for code, zh, _ in CHURN_REASONS} | {"other": "其他(请注明)"}
+# The seed's advice for the agent (应对), shown on the work page as the script.
+SCRIPTS: dict[str, str] = {
+    "roaming_call_forwarding": "建议用户尽量不要呼转到归属地以外的电话上(漫游地无条件呼转收取功能费和0.07元/6秒的长途费)。",
+    "spam_sms": "向用户解释有些是公司免费给用户阅读的,并引导用户阅读;实在不愿意用的,帮用户联系厂家取消或屏蔽消息源。",
+    "contract_rebate_withheld": "机卡间断性分离(电话没电或借给朋友使用)与彻底分离(手机丢失补卡)分别说明返费处理,上报后回复用户。",
+}
+# Offer -> incentive business (weixi.incentives BUSINESSES); other offers make an order the engine does not pay.
+OFFER_BUSINESS = {"phone_for_credit": "phone_for_credit", "prepay_credit": "broadband_prepay",
+                  "fiber_migration": "fiber_migration"}
+
+
+class OutcomeError(ValueError):
+    """An outcome that cannot be recorded; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str
+    reason: str | None = None
+    offer_id: str | None = None
+    note: str | None = None
+
+
+def check(outcome: Outcome) -> None:
+    if outcome.kind not in OUTCOMES:
+        raise OutcomeError(f"unknown outcome '{outcome.kind}' (one of {', '.join(OUTCOMES)})")
+    if outcome.kind == "declined":
+        if not outcome.reason:
+            raise OutcomeError("declined needs --reason, one of: " + ", ".join(f"{k} ({v})" for k, v in REASONS.items()))
+        if outcome.reason not in REASONS:
+            raise OutcomeError(f"unknown reason '{outcome.reason}' (one of {', '.join(REASONS)})")
+        if outcome.reason == "other" and not outcome.note:
+            raise OutcomeError("reason 'other' needs --note saying what the member said")
+    elif outcome.reason:
+        raise OutcomeError(f"--reason is for declined outcomes, not {outcome.kind}")
+    if outcome.kind == "accepted" and not outcome.offer_id:
+        raise OutcomeError("accepted needs the offer (--offer ID), unless the task carries its recommended offer")

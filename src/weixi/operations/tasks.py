@@ -1,0 +1,192 @@
+"""The month's tasks from target lists, tier events, new VIPs and cadence rules, set-based in DuckDB.
+
+Every task has a deterministic id (``month/rule/member[/period]``), so a rerun finds the tasks it already made.
+Due dates come from the plan's SLA rules; as a month holds few distinct start dates, they are computed once per
+(rule, start) on the working-day calendar (:mod:`weixi.operations.calendar`) and joined in (table ``ops_dates``).
+The contact policy (:mod:`weixi.operations.policy`) then removes what it must, each with its rule.
+
+Tables read: ``ops_members`` (member_id, tier, city, key_account, star_level, join_date), ``ops_assignment``,
+``ops_events`` (member_id, event, from_tier, to_tier, effective_on), ``ops_targets`` (member_id, list, priority,
+reason, offer_id, offer_name), ``ops_dates`` (rule_id, start, not_before, due_on), ``ops_pool`` (staff_id, team,
+open_tasks). Table written: ``ops_candidates`` (every task before the contact policy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from weixi.operations import calendar
+from weixi.operations.plan import KIND_CHANNEL, MESSAGE_KINDS, OperationsPlan, SlaRule
+
+# Base priorities (higher first); target lists carry their own priority (value at risk, fen).
+PRIORITY = {"will_downgrade": 500_000, "upgraded": 400_000, "new_vip": 300_000, "cadence": 100_000,
+            "follow_up": 600_000}
+COLUMNS = ("task_id", "month", "member_id", "kind", "source", "sla_rule", "purpose", "reason", "offer_id",
+           "offer_name", "template_id", "priority", "status", "assignee", "team", "created_on", "not_before",
+           "due_on", "outcome")
+QUEUE_KINDS = ("retention_call", "care_call", "visit")
+
+
+def _lit(value) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _in(values) -> str:
+    return "(" + ", ".join(_lit(v) for v in values) + ")" if values else "(NULL)"
+
+
+@dataclass(frozen=True)
+class Dates:
+    not_before: date
+    due_on: date
+
+
+def rule_dates(rule: SlaRule, start: date, run_date: date) -> dict[str, Dates]:
+    """Dates of a rule's tasks for one start date: ``{"task": Dates, "notice": Dates}`` (notice only when the
+    rule has one: the message goes out on the first working day from the run date, the call no sooner than
+    ``working_days_before`` working days later)."""
+    due = calendar.due_date(start, rule.amount, rule.unit)
+    first = calendar.add_working_days(max(run_date, start), 0)
+    if rule.notice_task:
+        call_from = calendar.add_working_days(first, rule.notice_days_before)
+        return {"notice": Dates(first, first), "task": Dates(call_from, due)}
+    return {"task": Dates(max(run_date, start), due)}
+
+
+def dates_table(plan: OperationsPlan, starts: dict[str, list[date]], run_date: date) -> list[tuple]:
+    """Rows (rule_id, part, start, not_before, due_on) for every rule and distinct start of its trigger."""
+    rows = []
+    for rule in plan.rules:
+        for start in starts.get(rule.on, []):
+            for part, d in rule_dates(rule, start, run_date).items():
+                rows.append((rule.id, part, start, d.not_before, d.due_on))
+    return rows
+
+
+def _task(rule: SlaRule, part: str) -> tuple[str, str | None, str]:
+    """(kind, template, id suffix) of a rule's task or notice."""
+    if part == "notice":
+        return rule.notice_task, rule.notice_template, rule.id + "-notice"
+    return ("bind" if rule.action == "bind" else rule.task), rule.template, rule.id
+
+
+def _select(rule: SlaRule, part: str, source_sql: str, month: str, run_date: date, priority: str, reason: str,
+            offer_id: str = "NULL", offer_name: str = "NULL") -> str:
+    kind, template, suffix = _task(rule, part)
+    purpose = "service" if kind == "bind" else rule.purpose
+    return f"""
+SELECT {_lit(month)} || '/' || {_lit(suffix)} || '/' || src.member_id AS task_id, {_lit(month)} AS month,
+  src.member_id, {_lit(kind)} AS kind, {_lit(rule.on)} AS source, {_lit(rule.id)} AS sla_rule,
+  {_lit(purpose)} AS purpose, {reason} AS reason, {offer_id} AS offer_id, {offer_name} AS offer_name,
+  {_lit(template) if template else 'NULL'} AS template_id, CAST({priority} AS BIGINT) AS priority,
+  d.not_before, d.due_on
+FROM ({source_sql}) src JOIN ops_dates d ON d.rule_id = {_lit(rule.id)} AND d.part = {_lit(part)} AND d.start = src.start"""
+
+
+def _parts(rule: SlaRule) -> list[str]:
+    return ["task", "notice"] if rule.notice_task else ["task"]
+
+
+def candidates_sql(plan: OperationsPlan, month: str, run_date: date) -> str:
+    """Every task the plan asks for this month, before the contact policy."""
+    selects = []
+    run = f"DATE {_lit(run_date)}"
+    for rule in plan.rules:
+        for part in _parts(rule):
+            if rule.on in ("upgraded", "will_downgrade"):
+                start = "e.effective_on" if rule.on == "upgraded" else run
+                label_zh = "晋级" if rule.on == "upgraded" else "将降级"
+                src = (f"SELECT e.member_id, {start} AS start, e.from_tier, e.to_tier FROM ops_events e "
+                       f"WHERE e.event = {_lit(rule.on)}")
+                reason = f"printf('{label_zh} %s → %s (%s)', src.from_tier, src.to_tier, {_lit(rule.on)})"
+                selects.append(_select(rule, part, src, month, run_date, str(PRIORITY[rule.on]), reason))
+            elif rule.on == "new_vip" and plan.new_vip_tiers:
+                src = (f"SELECT m.member_id, m.join_date AS start, m.tier FROM ops_members m WHERE m.tier IN "
+                       f"{_in(plan.new_vip_tiers)} AND m.join_date BETWEEN DATE {_lit(month + '-01')} AND {run}")
+                reason = "printf('新入网VIP (%s, %s入网)', src.tier, CAST(src.start AS VARCHAR))"
+                selects.append(_select(rule, part, src, month, run_date, str(PRIORITY['new_vip']), reason))
+            elif rule.on in ("target_list", "winback"):
+                cond = "t.list = 'winback'" if rule.on == "winback" else "coalesce(t.list, '') <> 'winback'"
+                src = (f"SELECT t.member_id, {run} AS start, t.list, t.priority, t.reason, t.offer_id, t.offer_name "
+                       f"FROM ops_targets t WHERE {cond}")
+                selects.append(_select(rule, part, src, month, run_date, "coalesce(src.priority, 0)",
+                                       "coalesce(src.reason, src.list)", "src.offer_id", "src.offer_name"))
+    selects += _cadence(plan, month)
+    if not selects:
+        return ("SELECT " + ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in COLUMNS[:11])
+                + ", CAST(NULL AS BIGINT) AS priority, CAST(NULL AS DATE) AS not_before, CAST(NULL AS DATE) AS due_on"
+                " WHERE FALSE")
+    return "\nUNION ALL\n".join(selects)
+
+
+def _cadence(plan: OperationsPlan, month: str) -> list[str]:
+    first = date.fromisoformat(month + "-01")
+    last = calendar.add_months(first, 1).toordinal() - 1
+    last = date.fromordinal(last)
+    out = []
+    for c in plan.cadence:
+        conds = []
+        if c.tiers:
+            conds.append(f"m.tier IN {_in(c.tiers)}")
+        if c.key_account:
+            conds.append(f"m.key_account IN {_in(c.key_account)}")
+        if c.star_levels:
+            conds.append(f"m.star_level IN ({', '.join(str(s) for s in c.star_levels)})")
+        who = " AND ".join(conds) or "TRUE"
+        if c.every == "week":
+            periods = (f"SELECT CAST(d AS DATE) AS p_start, CAST(d AS DATE) + 6 AS p_end FROM range(DATE "
+                       f"{_lit(first)}, DATE {_lit(last)} + 1, INTERVAL 1 DAY) t(d) WHERE isodow(d) = 1")
+        elif c.every == "month":
+            periods = f"SELECT DATE {_lit(first)} AS p_start, DATE {_lit(last)} AS p_end"
+        else:  # quarter: made in the quarter's first month
+            if first.month % 3 != 1:
+                continue
+            q_end = date.fromordinal(calendar.add_months(first, 3).toordinal() - 1)
+            periods = f"SELECT DATE {_lit(first)} AS p_start, DATE {_lit(q_end)} AS p_end"
+        template = _lit(c.template) if c.template else "NULL"
+        out.append(f"""
+SELECT {_lit(month)} || '/' || {_lit(c.id)} || '/' || m.member_id || '/' || strftime(p.p_start, '%Y-%m-%d') AS task_id,
+  {_lit(month)} AS month, m.member_id, {_lit(c.task)} AS kind, 'cadence' AS source, {_lit(c.id)} AS sla_rule,
+  {_lit(c.purpose)} AS purpose, printf('%s (%s)', {_lit(c.id)}, {_lit(c.every)}) AS reason, NULL AS offer_id,
+  NULL AS offer_name, {template} AS template_id, CAST({PRIORITY['cadence']} AS BIGINT) AS priority,
+  p.p_start AS not_before, p.p_end AS due_on
+FROM ops_members m CROSS JOIN ({periods}) p WHERE {who}""")
+    return out
+
+
+def build(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, month: str, run_date: date) -> None:
+    """Create ``ops_candidates``: the candidate tasks with channel, assignee and team."""
+    channel = "CASE kind " + " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in KIND_CHANNEL.items()) + \
+        " ELSE 'none' END"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ops_raw AS SELECT *, {channel} AS channel FROM "
+                f"({candidates_sql(plan, month, run_date)})")
+    # "At least one SMS a month": a monthly cadence message is not made for a member who gets one anyway.
+    monthly_msgs = [c.id for c in plan.cadence if c.every == "month" and c.task in MESSAGE_KINDS]
+    if monthly_msgs:
+        con.execute(f"""DELETE FROM ops_raw r WHERE r.sla_rule IN {_in(monthly_msgs)} AND EXISTS (
+            SELECT 1 FROM ops_raw o WHERE o.member_id = r.member_id AND o.kind = r.kind
+              AND o.sla_rule NOT IN {_in(monthly_msgs)})""")
+    # Pool members (no dedicated manager) are dealt to the pool's agents, least loaded first; a member's
+    # tasks all go to the same agent.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_pool_members AS
+        WITH pm AS (SELECT r.member_id, max(r.priority) AS p FROM ops_raw r
+                    LEFT JOIN ops_assignment a ON a.member_id = r.member_id
+                    WHERE a.staff_id IS NULL GROUP BY r.member_id),
+        agents AS (SELECT staff_id, team, row_number() OVER (ORDER BY open_tasks, staff_id) - 1 AS i,
+                          count(*) OVER () AS n FROM ops_pool)
+        SELECT pm.member_id, a.staff_id, a.team FROM
+          (SELECT member_id, row_number() OVER (ORDER BY p DESC, member_id) - 1 AS r FROM pm) pm
+          LEFT JOIN agents a ON a.i = pm.r % a.n""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_candidates AS
+        SELECT r.task_id, r.month, r.member_id, r.kind, r.source, r.sla_rule, r.purpose, r.reason, r.offer_id,
+               r.offer_name, r.template_id, r.priority,
+               CASE WHEN r.kind = 'bind' AND a.staff_id IS NOT NULL THEN 'done' ELSE 'open' END AS status,
+               CASE WHEN r.kind = 'bind' THEN a.staff_id ELSE coalesce(a.staff_id, p.staff_id) END AS assignee,
+               CASE WHEN r.kind = 'bind' THEN a.team ELSE coalesce(a.team, p.team) END AS team,
+               DATE {_lit(run_date)} AS created_on, r.not_before, r.due_on,
+               CASE WHEN r.kind = 'bind' AND a.staff_id IS NOT NULL THEN 'bound' END AS outcome, r.channel
+        FROM ops_raw r LEFT JOIN ops_assignment a ON a.member_id = r.member_id AND a.staff_id IS NOT NULL
+        LEFT JOIN ops_pool_members p ON p.member_id = r.member_id""")
