@@ -17,6 +17,7 @@ from weixi.cli import targets as _targets  # noqa: F401,E402
 from weixi.cli import clv as _clv  # noqa: F401,E402
 from weixi.cli import serve as _serve  # noqa: F401,E402
 from weixi.cli import operations as _operations  # noqa: F401,E402
+from weixi.cli import campaigns as _campaigns  # noqa: F401,E402
 
 
 def main() -> None:
