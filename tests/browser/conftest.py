@@ -79,7 +79,7 @@ class Server:
 def server(tmp_path_factory):
     from weixi.api.app import create_app
 
-    operator = op.build(tmp_path_factory.mktemp("browser-operator"))
+    operator = op.shared(tmp_path_factory).copy_to(tmp_path_factory.mktemp("browser-operator"))
     app = create_app(str(operator.db), str(operator.data), secure_cookies=False)
     with Server(app) as running:
         yield running

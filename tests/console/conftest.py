@@ -20,7 +20,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture(scope="session")
 def base_operator(tmp_path_factory) -> op.Operator:
-    return op.build(tmp_path_factory.mktemp("console-operator"))
+    return op.shared(tmp_path_factory)
 
 
 @pytest.fixture

@@ -52,6 +52,17 @@ class Operator:
         return Operator(target / self.db.name, target / "data")
 
 
+_built: Operator | None = None
+
+
+def shared(tmp_path_factory) -> Operator:
+    """The operator built once per test process (console and browser tests copy it before changing it)."""
+    global _built
+    if _built is None:
+        _built = build(tmp_path_factory.mktemp("console-operator"))
+    return _built
+
+
 def build(root: Path) -> Operator:
     data, db = root / "data", root / "console.db"
     generate(GenerateConfig(members=300, months=3, seed=7, out=str(data), end_month="2026-10"))
