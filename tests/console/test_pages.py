@@ -41,13 +41,20 @@ def test_a_stranger_is_sent_to_the_login_form_and_back(console):
     assert c.get("/members/M0000000002").status_code == 200
 
 
+def test_a_form_posted_without_a_session_goes_to_the_login_form(console):
+    r = console().http.post("/me/redeem", data={"reward_id": "bill-credit", "request_id": "0123456789abcdef"})
+    assert r.status_code == 303 and r.headers["location"] == "/login"  # a post cannot be replayed after login
+    r = console().get("/members?q=M0000000002")
+    assert r.headers["location"] == "/login?next=%2Fmembers%3Fq%3DM0000000002"
+
+
 def test_login_refuses_a_wrong_password_a_missing_csrf_token_and_foreign_redirects(console, app):
     c = console()
     r = c.post_form("/login", "/login", {"username": "admin", "password": "wrong password", "next": ""})
     assert r.status_code == 401 and "用户名或密码错误" in r.text and "weixi_session" not in r.headers.get("set-cookie", "")
     r = c.http.post("/login", data={"username": "admin", "password": op.PASSWORD})
     assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
-    assert "csrf" in r.text.lower() and "weixi_session" not in r.headers.get("set-cookie", "")
+    assert "此表单已过期" in r.text and "weixi_session" not in r.headers.get("set-cookie", "")
     r = c.post_form("/login", "/login", {"username": "admin", "password": op.PASSWORD, "next": "//evil.example/x"})
     assert r.status_code == 303 and r.headers["location"] == "/dashboard"
 

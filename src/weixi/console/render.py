@@ -109,7 +109,9 @@ def html_error_page(request: Request, status: int, code: str, message: str) -> R
         return None
     htmx = request.headers.get("HX-Request") == "true"
     if status == 401:
-        target = "/login?next=" + quote(safe_next(path), safe="")
+        # back to the page after logging in; a form post cannot be replayed, so it goes to the start page
+        here = path + (f"?{request.url.query}" if request.url.query else "")
+        target = "/login?next=" + quote(safe_next(here), safe="") if request.method == "GET" else "/login"
         if htmx:
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
