@@ -48,8 +48,9 @@ def check_text(text: str, source: str) -> Plan:
     if plan is None:
         errors = [d for d in diags if d.severity == "error"]
         raise PlanError(f"{source}: {len(errors)} error(s); run 'weixi plan check {source}'", diags)
-    if not isinstance(plan, Plan):  # kind: incentive, scorecard, ... (docs/incentives.md)
-        raise PlanError(f"{source} is an incentive plan (kind: {plan.kind}), not a points plan: use 'weixi incentives'")
+    if not isinstance(plan, Plan):  # kind: incentive, scorecard, campaign, operations, ...
+        raise PlanError(f"{source} is not a points plan (it has a 'kind' other than points): apply it with its own"
+                        " commands (weixi incentives, campaign, ...)")
     return plan
 
 
