@@ -247,3 +247,25 @@ def test_logout_ends_the_session(console):
     r = c.post_form("/dashboard", "/logout", {})
     assert r.status_code == 303 and r.headers["location"] == "/login"
     assert c.get("/dashboard").status_code == 303
+
+
+def test_every_page_works_on_a_fresh_installation(tmp_path, monkeypatch):
+    """No plan, no close, no archive, no ledger entries: pages say so instead of failing."""
+    from weixi.api.app import create_app
+    from tests.console.conftest import Console
+
+    monkeypatch.setattr(users, "_hasher", op.cheap_hasher())
+    app = create_app(str(tmp_path / "fresh.db"), str(tmp_path / "no-data"), secure_cookies=False)
+    try:
+        for role in ("admin", "member"):
+            users.create_user(app.state.engine, op.LOGINS[role], op.PASSWORD, role, op.MEMBER if role == "member" else None)
+        admin = Console(app).login("admin")
+        expected = {"/dashboard": "尚无已月结的月份", "/members?q=M1": "没有与 M1 匹配的会员", "/catalogue": "尚无生效方案",
+                    "/plans": "尚未启用任何方案", "/close": "尚无已月结的月份", "/dashboard/data.json": '"segments":[]'}
+        for path, text in expected.items():
+            r = admin.get(path)
+            assert r.status_code == 200 and text in r.text, (path, r.text[:300])
+        me = Console(app).login("member").get("/me")
+        assert me.status_code == 200 and "暂无积分" in me.text and 'id="balance">0<' in me.text
+    finally:
+        app.state.engine.dispose()
