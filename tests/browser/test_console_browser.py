@@ -106,3 +106,18 @@ def test_the_close_page_shows_live_progress_until_the_result(tab):
     assert "2026-09" in page.locator("h1").inner_text()
     assert page.locator("#close-result").is_visible()
     t.shot("result")
+
+
+def test_the_guard_stops_and_reports_requests_that_leave_the_machine(tab):
+    from playwright.sync_api import Error
+
+    t = tab("guard")
+    with pytest.raises(Error):
+        t.page.goto("http://192.0.2.10/tracker.js")  # TEST-NET-1: never routable
+    assert t.left_machine == ["http://192.0.2.10/tracker.js"]
+    t.left_machine.clear()  # expected here; any other test with a recorded request fails at teardown
+    t.goto("/login")
+    blocked = t.page.evaluate("() => fetch('http://192.0.2.10/beacon').then(() => 'sent', () => 'blocked')")
+    assert blocked == "blocked" and t.left_machine == []  # the page's own policy stops it before the network
+    assert any("Content Security Policy" in e for e in t.errors)
+    t.errors.clear()
