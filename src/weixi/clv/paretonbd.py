@@ -27,54 +27,52 @@ NAMES = ("r", "alpha", "s", "beta")
 NODES = 32
 SPLIT = 3  # w = ((c+t_x)/(c+τ))^((r+s+x)/SPLIT)
 WARM_START_CUSTOMERS = 100_000  # larger populations start from a fit on a sample of this size
-BLOCK = 8192  # rows evaluated at once (keeps the rows × nodes arrays in cache)
+BLOCK = 4096  # rows evaluated at once (keeps the rows × nodes arrays in cache)
 _u, _wt = leggauss(NODES)
-_U01, _LOG_W01 = (_u + 1) / 2, np.log(_wt / 2)
+_U01, _W01 = (_u + 1) / 2, _wt / 2
 
 
 def _block(params, x, t_x, T, want_grad: bool):
     r, alpha, s, beta = params
     c = max(alpha, beta)
+    alpha_is_c = alpha >= beta
+    shift = c - min(alpha, beta)  # the other factor's base: (other + τ) = (c + τ) - shift
     rx = r + x
-    K = rx + s
-    m = K / SPLIT
+    m = (rx + s) / SPLIT
+    e_c = rx if alpha_is_c else np.full_like(rx, s + 1)  # exponent of (c + τ)
+    e_o = np.full_like(rx, s + 1) if alpha_is_c else rx  # exponent of (other + τ)
     log_ct = np.log(c + t_x)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         log_w0 = m * (log_ct - np.log(c + T))
-        w0 = np.exp(log_w0)
-        span = -np.expm1(log_w0)  # 1 - w0
-        w = w0[:, None] + span[:, None] * _U01[None, :]
-        log_w = np.log(w)
-        log_v = log_w / m[:, None]
-        log_c_tau = log_ct[:, None] - log_v  # ln(c + τ)
+        span = -np.expm1(log_w0)  # 1 - w0; 0 when t_x = T
+        log_w = np.log(np.exp(log_w0)[:, None] + span[:, None] * _U01[None, :])
+        log_c_tau = log_ct[:, None] - log_w / m[:, None]  # ln(c + τ) at the nodes
         c_tau = np.exp(log_c_tau)
-        a_tau = c_tau - (c - alpha)
-        b_tau = c_tau - (c - beta)
-        la_tau = log_c_tau if alpha == c else np.log(a_tau)
-        lb_tau = log_c_tau if beta == c else np.log(b_tau)
-        # ln of: weight · g(τ) · dτ/dw, with dτ/dw = (c+t_x) / (v m w)
-        log_q = (np.log(span)[:, None] + _LOG_W01[None, :] - rx[:, None] * la_tau - (s + 1) * lb_tau
-                 + log_c_tau - np.log(m)[:, None] - log_w)
-        log_sq = np.log(s) + log_q  # the s·∫ term at each node
+        o_tau = c_tau - shift
+        log_o_tau = np.log(o_tau)
+        # ln g(τ)·dτ/dw without the row constants, with dτ/dw = (c+t_x) / (v m w) = (c+τ) / (m w)
+        core = (1.0 - e_c)[:, None] * log_c_tau - e_o[:, None] * log_o_tau - log_w
+        top = core.max(axis=1)
+        e_k = np.exp(core - top[:, None]) * _W01[None, :]
+        total = e_k.sum(axis=1)
+        log_sI = top + np.log(total) + np.log(span) - np.log(m) + np.log(s)  # ln(s · ∫)
     la_T, lb_T = np.log(alpha + T), np.log(beta + T)
     log_A = -rx * la_T - s * lb_T
-    m = np.maximum(log_A, log_sq.max(axis=1))
-    e_A = np.exp(log_A - m)
-    e_k = np.exp(log_sq - m[:, None])
-    D = e_A + e_k.sum(axis=1)
-    log_D = m + np.log(D)
+    log_D = np.logaddexp(log_A, log_sI)
     ll = gammaln(rx) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + log_D
-    pA = e_A / D
+    pA = np.exp(log_A - log_D)
     if not want_grad:
         return ll, pA
-    pk = e_k / D[:, None]
-    inv_c_tau = 1.0 / c_tau
-    inv_a = inv_c_tau if alpha == c else 1.0 / a_tau
-    inv_b = inv_c_tau if beta == c else 1.0 / b_tau
-    d_r = digamma(rx) - digamma(r) + np.log(alpha) - pA * la_T - (pk * la_tau).sum(axis=1)
-    d_alpha = r / alpha - rx * (pA / (alpha + T) + (pk * inv_a).sum(axis=1))
-    d_s = np.log(beta) - pA * lb_T + (1.0 - pA) / s - (pk * lb_tau).sum(axis=1)
-    d_beta = s / beta - pA * s / (beta + T) - (s + 1) * (pk * inv_b).sum(axis=1)
+    # node shares of the likelihood: pk = s·q_k / D, summing to 1 - pA
+    scale = np.where(total > 0, (1.0 - pA) / np.where(total > 0, total, 1.0), 0.0)
+    pk = e_k * scale[:, None]
+    la_tau, lb_tau = (log_c_tau, log_o_tau) if alpha_is_c else (log_o_tau, log_c_tau)
+    inv_a, inv_b = (1.0 / c_tau, 1.0 / o_tau) if alpha_is_c else (1.0 / o_tau, 1.0 / c_tau)
+    rowdot = lambda u, v: np.einsum("ij,ij->i", u, v)  # noqa: E731
+    d_r = digamma(rx) - digamma(r) + np.log(alpha) - pA * la_T - rowdot(pk, la_tau)
+    d_alpha = r / alpha - rx * (pA / (alpha + T) + rowdot(pk, inv_a))
+    d_s = np.log(beta) - pA * lb_T + (1.0 - pA) / s - rowdot(pk, lb_tau)
+    d_beta = s / beta - pA * s / (beta + T) - (s + 1) * rowdot(pk, inv_b)
     return ll, np.stack([d_r, d_alpha, d_s, d_beta])
 
 

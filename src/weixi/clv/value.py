@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from weixi.clv import bgnbd, gammagamma, paretonbd
+from weixi.clv.mle import single_threaded_blas
 
 TRANSACTION_MODELS = {"bgnbd": bgnbd, "paretonbd": paretonbd}
 MAX_STEPS = 120
@@ -40,6 +41,11 @@ def steps(horizon: float) -> np.ndarray:
 def score(model: str, params, x, t_x, T, horizon: float, discount_rate: float = 0.0, unit: str = "week",
           spend_params=None, monetary=None) -> Scores:
     """Scores per (x, t_x, T) row; pass collapsed unique rows and broadcast back for speed."""
+    with single_threaded_blas():
+        return _score(model, params, x, t_x, T, horizon, discount_rate, unit, spend_params, monetary)
+
+
+def _score(model, params, x, t_x, T, horizon, discount_rate, unit, spend_params, monetary) -> Scores:
     mod = TRANSACTION_MODELS[model]
     p = tuple(params)
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
