@@ -18,6 +18,7 @@ from pathlib import Path
 from benchmarks import bench_churn, bench_close, bench_expiry, bench_load, bench_posting, bench_redeem
 from benchmarks import bench_incentives
 from benchmarks import bench_clv
+from benchmarks import bench_operations
 from benchmarks.common import cleanup, machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,7 @@ BENCHES: dict = {
     "incentives": lambda w, s: bench_incentives.run(w, staff=int(10_000 * s), orders=int(2_000_000 * s)),
     "clv": lambda w, s: bench_clv.run(w, customers=int(1_000_000 * s)),
     "churn": lambda w, s: bench_churn.run(w, members=int(10_000_000 * s), train_members=max(5_000, int(20_000 * min(s, 1)))),
+    "operations": lambda w, s: bench_operations.run(w, members=int(10_000_000 * s)),
 }
 
 

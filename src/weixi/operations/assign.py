@@ -80,14 +80,25 @@ def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date)
             SELECT m.member_id, m.prev_staff, row_number() OVER (ORDER BY hash(m.member_id), m.member_id) AS n
             FROM ops_members m ANTI JOIN ops_assignment a ON a.member_id = m.member_id
             WHERE m.tier = {_lit(t.tier)}""")
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_slots AS
-            WITH room AS (
-              SELECT s.staff_id, s.team, coalesce(u.used, 0) AS used,
-                     CAST(floor(({total} - coalesce(u.used, 0)) / {w}) AS BIGINT) AS free
-              FROM ops_staff s LEFT JOIN ops_used u ON u.staff_id = s.staff_id
-              WHERE s.active AND {eligible_sql(plan, _lit(t.tier))}),
-            slots AS (SELECT staff_id, team, used, unnest(range(1, free + 1)) AS k FROM room WHERE free > 0)
-            SELECT staff_id, team, row_number() OVER (ORDER BY used + k * {w}, staff_id) AS n FROM slots""")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_room AS
+            SELECT s.staff_id, s.team, coalesce(u.used, 0) AS used,
+                   CAST(floor(({total} - coalesce(u.used, 0)) / {w}) AS BIGINT) AS free
+            FROM ops_staff s LEFT JOIN ops_used u ON u.staff_id = s.staff_id
+            WHERE s.active AND {eligible_sql(plan, _lit(t.tier))} AND ({total} - coalesce(u.used, 0)) >= {w}""")
+        need, managers, spread, room = con.execute(
+            f"SELECT (SELECT count(*) FROM ops_free), count(*), coalesce(max(used) - min(used), 0), coalesce(sum(free), 0)"
+            f" FROM ops_room").fetchone()
+        # Water-filling only ever uses the lowest-load slots: a manager needs at most the level that absorbs the
+        # members evenly plus the load spread; when capacity binds that is not enough, and every slot is made.
+        cap = -(-need // max(managers, 1)) + -(-int(spread) // w) + 1
+        for limit in (cap, None):
+            bound = f"AND k.k <= {limit}" if limit is not None else ""
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_slots AS
+                SELECT r.staff_id, r.team, row_number() OVER (ORDER BY r.used + k.k * {w}, r.staff_id) AS n
+                FROM ops_room r JOIN range(1, (SELECT coalesce(max(free), 0) FROM ops_room) + 1) k(k)
+                  ON k.k <= r.free {bound}""")
+            if con.execute("SELECT count(*) FROM ops_slots").fetchone()[0] >= min(need, room):
+                break
         con.execute(f"""INSERT INTO ops_assignment
             SELECT f.member_id, {_lit(t.tier)}, s.staff_id, s.team, DATE {_lit(run_date)},
                    CASE WHEN f.prev_staff IS NULL THEN 'new' ELSE 'moved' END

@@ -279,6 +279,7 @@ def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPla
     if not snap.exists():
         raise OperationsError(f"no snapshot for {month} at {snap}: run weixi close --month {month} first")
     calendar.is_working_day(run_date)  # fail loudly before anything is written when the year is not covered
+    clock = _Clock()
     con = duckdb.connect()
     con.execute("SET TimeZone='Asia/Shanghai'")
     staff = _staff_arrow(engine)
@@ -293,6 +294,7 @@ def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPla
                coalesce(p.staff_id, s.manager_id) AS prev_staff, p.since
         FROM read_parquet({_lit(snap)}) s {prev_join} WHERE s.status = 'active'""")
     summary = assign.assign(con, plan, run_date)
+    clock.lap("assign")
     events = close_store.partition(data_dir, "tier_events", month) / "part-0.parquet"
     con.execute(f"CREATE TEMP TABLE ops_events AS SELECT member_id, event, from_tier, to_tier, effective_on FROM "
                 f"read_parquet({_lit(events)})" if events.exists() else
@@ -326,6 +328,7 @@ def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPla
                                                                  pa.int64())}))
     con.execute("CREATE TEMP TABLE ops_pool AS SELECT * FROM ops_pool_in")
     tasks.build(con, plan, month, run_date)
+    clock.lap("tasks")
     span = con.execute("SELECT min(due_on), max(due_on) FROM ops_candidates").fetchone()
     con.register("ops_consents", _blocks_arrow(engine))
     planned = _planned_arrow(engine, policy.period_start(span[0] or first, "quarter"),
@@ -334,13 +337,16 @@ def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPla
     con.execute("CREATE TEMP TABLE ops_planned AS SELECT member_id, channel, purpose, day FROM ops_planned_in p "
                 "WHERE p.task_id IS NULL OR p.task_id NOT IN (SELECT task_id FROM ops_candidates)")
     policy.apply(con, plan)
+    clock.lap("policy")
     _write(con, "SELECT member_id, tier, staff_id, team, since, status FROM ops_assignment ORDER BY member_id",
            _part(data_dir, "assignments", month))
     cols = ", ".join(tasks.COLUMNS)
     _write(con, f"SELECT {cols} FROM ops_kept ORDER BY task_id", _part(data_dir, "tasks", month))
     _write(con, "SELECT * FROM ops_blocked ORDER BY member_id, task_id", _part(data_dir, "blocked", month))
+    clock.lap("write_parquet")
     loaded = _load_tasks(engine, con, run_date)
     reassigned = _follow_managers(engine, con)
+    clock.lap("database")
     blocked = {r: int(n) for r, n in con.execute("SELECT rule, count(*) FROM ops_blocked GROUP BY 1 ORDER BY 1").fetchall()}
     examples = [dict(zip(("member_id", "task_id", "rule", "detail"), r)) for r in con.execute(
         "SELECT member_id, task_id, rule, detail FROM ops_blocked ORDER BY rule, member_id LIMIT 10").fetchall()]
@@ -350,9 +356,23 @@ def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPla
                         "reassigned_open_tasks": reassigned},
               "blocked": {"by_rule": blocked, "examples": examples,
                           "file": str(_part(data_dir, "blocked", month))},
+              "seconds": clock.laps,
               "targets": {"unknown_members": int(unknown[0]), "example": unknown[1]} if unknown[0] else {}}
     _save_run(engine, "tasks_create", month, report)
     return report
+
+
+class _Clock:
+    def __init__(self):
+        import time
+        self._time = time.perf_counter
+        self._last = self._time()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        t = self._time()
+        self.laps[name] = round(t - self._last, 3)
+        self._last = t
 
 
 def _load_tasks(engine: Engine, con, run_date: date) -> int:

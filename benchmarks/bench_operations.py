@@ -1,0 +1,94 @@
+"""A month's retention tasks for 10,000,000 members: assignment by tier ratios and task creation, set-based.
+
+``run(workdir, members)`` writes (not timed) the month's close outputs as DuckDB would — a snapshot of every
+member (0.5% diamond, 2% gold, 10% silver, the rest standard; a third with a CRM manager), tier events (1%
+upgraded, 0.5% will downgrade), a target list of 10% (a tenth of it control) — and a roster sized by the example
+plan's ratios (1:200, 1:500, 1:1000) plus 200 outbound agents and 50 team leads. Then it times
+``weixi tasks create`` (:func:`weixi.service_layer.operations.create_month`): assignment with continuity and
+workload balance, SLA due dates on the working-day calendar, the contact policy (caps against contacts already in
+the database), the Parquet outputs and loading the new tasks into the embedded SQLite database. The same-run
+baseline is a bare DuckDB scan of the same input files (every column read).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from benchmarks.common import fresh_db
+from weixi.service_layer import operations as ops
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAN = ROOT / "plans" / "examples" / "retention-operations.yaml"
+MONTH = "2026-09"
+
+
+def _inputs(work: Path, members: int) -> dict:
+    data = work / "data"
+    snap = data / "snapshots" / f"month={MONTH}" / "part-0.parquet"
+    events = data / "close" / "tier_events" / f"month={MONTH}" / "part-0.parquet"
+    targets = work / "targets.parquet"
+    for p in (snap, events):
+        p.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute(f"""COPY (SELECT '{MONTH}' AS month, printf('M%010d', i) AS member_id, 'active' AS status,
+          DATE '2026-09-01' - CAST(hash(i) % 3000 AS INTEGER) AS join_date, NULL::DATE AS churned_on,
+          '广州' AS city, CASE WHEN i % 3 = 0 THEN printf('S%05d', hash(i + 7) % 1650) END AS manager_id,
+          CASE WHEN r < 5 THEN 'diamond' WHEN r < 25 THEN 'gold' WHEN r < 125 THEN 'silver' ELSE 'standard' END AS tier,
+          CAST(1 + r % 7 AS TINYINT) AS star_level,
+          CASE WHEN r < 5 THEN 'diamond' WHEN r < 25 THEN 'gold' ELSE 'bronze' END AS key_account,
+          CAST(r * 10 AS BIGINT) AS points_balance
+        FROM (SELECT i, CAST(hash(i) % 1000 AS INTEGER) AS r FROM range({members}) t(i)))
+        TO '{snap}' (FORMAT parquet)""")
+    con.execute(f"""COPY (SELECT printf('M%010d', i) AS member_id, '{MONTH}' AS month,
+          CASE WHEN i % 200 < 2 THEN 'upgraded' ELSE 'will_downgrade' END AS event, 'silver' AS from_tier,
+          'gold' AS to_tier, DATE '2026-09-01' + CAST(i % 28 AS INTEGER) AS effective_on, 0::BIGINT AS measure
+        FROM range({members}) t(i) WHERE i % 200 < 3) TO '{events}' (FORMAT parquet)""")
+    con.execute(f"""COPY (SELECT printf('M%010d', i) AS member_id, CASE WHEN i % 7 = 0 THEN 'expiring' ELSE 'high_risk'
+          END AS list, CAST(hash(i) % 100000 AS BIGINT) AS priority, '流量较近3个月平均下降45%' AS reason,
+          'phone_for_credit' AS offer_id, '购机送费' AS offer_name,
+          CASE WHEN i % 100 < 10 THEN 'control' ELSE 'treatment' END AS "group"
+        FROM range({members}) t(i) WHERE hash(i * 3) % 10 = 0) TO '{targets}' (FORMAT parquet)""")
+    managers = 1650
+    roster = work / "roster.csv"
+    lines = ["staff_id,name,role,team,team_lead"]
+    lines += [f"S{i:05d},经理{i},{'intern' if i % 10 == 9 else 'manager'},T{i % 50},L{i % 50}" for i in range(managers)]
+    lines += [f"A{i:04d},坐席{i},agent,OB{i % 10},L{i % 10}" for i in range(200)]
+    lines += [f"L{i},组长{i},lead,T{i},"for i in range(50)]
+    roster.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {"data": data, "snapshot": snap, "events": events, "targets": targets, "roster": roster}
+
+
+def run(workdir: Path, members: int = 10_000_000) -> dict:
+    work = Path(workdir) / "operations"
+    work.mkdir(parents=True, exist_ok=True)
+    paths = _inputs(work, members)
+    engine = fresh_db(work, "operations")
+    ops.load_staff(engine, paths["roster"])
+    plan = ops.plan_or_fail(str(PLAN))
+    con = duckdb.connect()
+    start = time.perf_counter()
+    con.execute(f"""SELECT count(*), sum(length(member_id) + length(tier) + coalesce(length(manager_id), 0)
+        + length(key_account) + star_level + points_balance + year(join_date) + length(city) + length(status))
+        FROM read_parquet('{paths['snapshot']}')""").fetchall()
+    con.execute(f"SELECT count(*), sum(length(member_id) + length(event) + day(effective_on)) FROM "
+                f"read_parquet('{paths['events']}')").fetchall()
+    con.execute(f"SELECT count(*), sum(length(member_id) + priority + length(reason) + length(\"group\")) FROM "
+                f"read_parquet('{paths['targets']}')").fetchall()
+    scan = time.perf_counter() - start
+    con.close()
+    start = time.perf_counter()
+    report = ops.create_month(engine, paths["data"], MONTH, plan, date(2026, 9, 30), paths["targets"])
+    total = time.perf_counter() - start
+    laps = report["seconds"]
+    set_based = sum(v for k, v in laps.items() if k != "database")
+    return {
+        "members": members, "tasks": report["tasks"]["made"], "tasks_by_kind": report["tasks"]["by_kind"],
+        "blocked": report["blocked"]["by_rule"], "assignment": report["assignment"]["by_tier"],
+        "seconds": laps, "set_based_seconds": round(set_based, 2), "total_seconds": round(total, 2),
+        "target_seconds": 120, "bare_scan_seconds": round(scan, 3),
+        "ratio_to_bare_scan": round(set_based / scan, 1), "ratio_total_to_bare_scan": round(total / scan, 1),
+    }
