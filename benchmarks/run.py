@@ -19,6 +19,7 @@ from benchmarks import bench_churn, bench_close, bench_expiry, bench_load, bench
 from benchmarks import bench_incentives
 from benchmarks import bench_clv
 from benchmarks import bench_operations
+from benchmarks import bench_campaigns
 from benchmarks.common import cleanup, machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +46,7 @@ BENCHES: dict = {
     "clv": lambda w, s: bench_clv.run(w, customers=int(1_000_000 * s)),
     "churn": lambda w, s: bench_churn.run(w, members=int(10_000_000 * s), train_members=max(5_000, int(20_000 * min(s, 1)))),
     "operations": lambda w, s: bench_operations.run(w, members=int(10_000_000 * s)),
+    "campaigns": lambda w, s: bench_campaigns.run(w, draws=max(200, int(2000 * s))),
 }
 
 
