@@ -61,3 +61,13 @@ def write_roster(path: Path, rows: list[tuple]) -> Path:
     lines = ["staff_id,name,role,team,team_lead,shift"] + [",".join(str(x or "") for x in r) for r in rows]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def write_members(data: Path, rows: list[dict]) -> None:
+    """The members archive (generator layout): member_id, name, gender, birthday, lunar_birthday, phone, city..."""
+    from weixi.generator.schema import MEMBERS
+
+    cols = {f.name: [r.get(f.name) for r in rows] for f in MEMBERS}
+    path = data / "members" / "part-0.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table(cols, schema=MEMBERS), path)

@@ -134,13 +134,16 @@ def run_day(engine: Engine, data_dir: Path, plan: OperationsPlan, day: date, dry
         except TemplateError as exc:
             raise OperationsError(f"{plan.source}: {exc}; nothing was queued") from None
         rendered.append((key, tpl.template.channel, row, subject, body, purpose, template, name))
+    by_member: dict = {}
+    for rec in consents(engine):  # read before the write transaction (SQLite has one writer)
+        by_member.setdefault(rec.member_id, []).append(rec)
     with engine.begin() as conn:
         for key, channel, row, subject, body, purpose, template, name in rendered:
             recipient = row.get("phone") if channel == "sms" else row.get("wechat") if channel == "wechat" else row.get("email")
             if not recipient:
                 report["no_address"] += 1
                 continue
-            block = policy.consent_block(consents(engine, row["member_id"]), channel, purpose) or \
+            block = policy.consent_block(by_member.get(row["member_id"], []), channel, purpose) or \
                 policy.cap_block(plan, channel, purpose, day, _member_counts(conn, plan, row["member_id"], day))
             if block is not None and not _queued(conn, key):
                 report["blocked"][block.rule] = report["blocked"].get(block.rule, 0) + 1
