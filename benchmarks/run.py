@@ -20,6 +20,7 @@ from benchmarks import bench_incentives
 from benchmarks import bench_clv
 from benchmarks import bench_operations
 from benchmarks import bench_campaigns
+from benchmarks import bench_api
 from benchmarks.common import cleanup, machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +43,7 @@ BENCHES: dict = {
     "redeem": lambda w, s: bench_redeem.run(w, processes=8, per_process=max(50, int(500 * s))),
     "load": lambda w, s: bench_load.run(w / "load", rows=int(1_000_000 * s)),
     "close": _close,
+    "api": lambda w, s: bench_api.run(w, seconds=max(5.0, 20 * s), members=max(500, int(5000 * s))),
     "incentives": lambda w, s: bench_incentives.run(w, staff=int(10_000 * s), orders=int(2_000_000 * s)),
     "clv": lambda w, s: bench_clv.run(w, customers=int(1_000_000 * s)),
     "churn": lambda w, s: bench_churn.run(w, members=int(10_000_000 * s), train_members=max(5_000, int(20_000 * min(s, 1)))),

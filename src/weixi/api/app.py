@@ -22,6 +22,7 @@ from weixi.adapters.db import make_engine
 from weixi.api import errors
 from weixi.api.auth import current_state
 from weixi.api.errors import envelope
+from weixi.service_layer.group_commit import Committer
 
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -112,6 +113,7 @@ def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure
     app.state.secure_cookies = secure_cookies
     app.state.auth_cache = {}
     app.state.csrf_secret = secrets.token_bytes(32)
+    app.state.committer = Committer(engine)
     errors.install(app)
     app.add_middleware(Guard)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Optional
 
 import typer
@@ -34,6 +35,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
     secure = not insecure_cookies
     os.environ.setdefault("WEIXI_DATA", str(data_dir(data)))
     application = create_app(db, str(data_dir(data)), secure_cookies=secure)
+    # The group-commit writer thread and the event loop share the GIL; a short switch interval keeps the writer
+    # from waiting up to 5 ms for the GIL after every SQLite call.
+    sys.setswitchinterval(0.001)
     console.print(f"Weixi serving http://{host}:{port}/  (API docs http://{host}:{port}/docs)", highlight=False)
     uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=access_log)
 

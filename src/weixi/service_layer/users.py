@@ -38,7 +38,15 @@ SESSION_LIFETIME = timedelta(hours=12)
 TOKEN_PREFIX = "wx_"
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("weixi-no-such-user")
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    """A hash to verify against for unknown usernames (made on first use: hashing costs ~50 ms)."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("weixi-no-such-user")
+    return _dummy_hash
 
 
 class UserError(ValueError):
@@ -175,7 +183,7 @@ def authenticate(engine: Engine, username: str, password: str, client_ip: str) -
             ok = False
     else:
         try:  # same work for unknown usernames, so timing does not tell which usernames exist
-            _hasher.verify(_DUMMY_HASH, password or "")
+            _hasher.verify(_dummy(), password or "")
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             pass
     with engine.begin() as conn:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from weixi.api.auth import own_member, require
 from weixi.api.errors import ApiError
 from weixi.api.routes.common import ID, engine_of, plan_today, redemption_out
 from weixi.ledger.events import EVENT_TYPES, Event, parse_event
 from weixi.service_layer import catalogue as catalogue_service
-from weixi.service_layer import queries, redemption
+from weixi.service_layer import group_commit, queries, redemption
 from weixi.service_layer.plans import NoActivePlan, active_plan
 from weixi.service_layer.posting import post_events
 from weixi.service_layer.users import User, audit
@@ -93,6 +95,25 @@ class ReverseOut(BaseModel):
     duplicate: bool
 
 
+def committer_of(request: Request) -> group_commit.Committer:
+    return request.app.state.committer
+
+
+async def _zone(committer: group_commit.Committer) -> ZoneInfo:
+    """The active plan's timezone (cached by the committer; a database read at most every few seconds)."""
+    try:
+        return committer.cached_zone() or await run_in_threadpool(committer.zone)
+    except NoActivePlan as exc:
+        raise ApiError(409, str(exc), "no_active_plan")
+
+
+async def _version(committer: group_commit.Committer) -> int | None:
+    def read():
+        with committer.engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            return active_plan(conn)[0]
+    return await run_in_threadpool(read)
+
+
 def _tz(engine) -> ZoneInfo:
     try:
         with engine.connect().execution_options(readonly=True) as conn, conn.begin():
@@ -102,41 +123,47 @@ def _tz(engine) -> ZoneInfo:
 
 
 @router.post("/events", response_model=PostOut)
-def post(body: EventsIn, request: Request, user: User = Depends(require("events:post"))):
+async def post(body: EventsIn, request: Request, user: User = Depends(require("events:post"))):
     """Post up to 1000 events in one transaction. Good events post; each bad one is listed with its index,
     field and reason; an event id already posted is a duplicate and changes nothing, so a retry is safe."""
-    engine = engine_of(request)
-    tz = _tz(engine)
+    committer = committer_of(request)
+    tz = await _zone(committer)
     items = [parse_event(e.model_dump(), tz, row=i) for i, e in enumerate(body.events)]
-    result = post_events(engine, items)
-    index = {e.event_id: i for i, e in enumerate(body.events)}
-    return {"posted": result.posted, "duplicates": result.duplicates, "plan_version": result.plan_version,
-            "rejected": [{"index": r.row if r.row is not None else index.get(r.event_id, -1), "event_id": r.event_id,
-                          "field": r.field, "reason": r.reason} for r in result.rejected]}
+    events = [e for e in items if isinstance(e, Event)]
+    outcomes = await asyncio.wrap_future(committer.submit(events)) if events else []
+    rejected = [{"index": r.row, "event_id": r.event_id, "field": r.field, "reason": r.reason}
+                for r in items if not isinstance(r, Event)]
+    index = {e.event_id: e.row for e in events}
+    rejected += [{"index": index[o.event_id], "event_id": o.event_id, "field": o.field, "reason": o.reason}
+                 for o in outcomes if o.status == "rejected"]
+    return {"posted": sum(o.status == "posted" for o in outcomes),
+            "duplicates": [o.event_id for o in outcomes if o.status == "duplicate"],
+            "rejected": sorted(rejected, key=lambda r: r["index"]),
+            "plan_version": outcomes[0].plan_version if outcomes else await _version(committer)}
 
 
 @router.post("/redemptions", response_model=Redemption, status_code=201,
              responses={200: {"description": "the same request id was already redeemed: its outcome"},
                         404: {"description": "unknown reward"}, 409: {"description": "refused: points, stock, limits"}})
-def redeem(body: RedeemIn, request: Request, response: Response, user: User = Depends(require("points:redeem"))):
+async def redeem(body: RedeemIn, request: Request, response: Response, user: User = Depends(require("points:redeem"))):
     """Redeem a reward: points come from the earliest-expiring lots; stock and limits are checked in the same
     transaction, so no balance or stock is overspent however many requests race."""
     own_member(user, body.member_id)
-    engine = engine_of(request)
-    try:
-        outcome = redemption.redeem(engine, body.member_id, body.reward_id, body.qty, body.request_id,
-                                    attrs={"merchant": body.merchant, "by": user.username} if body.merchant
-                                    else {"by": user.username})
-    except NoActivePlan as exc:
-        raise ApiError(409, str(exc), "no_active_plan")
-    except redemption.RedemptionError as exc:
-        reason = str(exc)
+    committer = committer_of(request)
+    await _zone(committer)
+    attrs = {"by": user.username, **({"merchant": body.merchant} if body.merchant else {})}
+    event = group_commit.redeem_event(committer, body.member_id, body.reward_id, body.qty, body.request_id, attrs)
+    [outcome] = await asyncio.wrap_future(committer.submit([event]))
+    if outcome.status == "rejected":
+        reason = outcome.reason or "refused"
         if reason.startswith("ref: unknown reward"):
             raise ApiError(404, f"unknown reward {body.reward_id}", "unknown_reward")
         raise ApiError(409, reason, "redemption_refused", [{"member_id": body.member_id, "reward_id": body.reward_id}])
-    if outcome.duplicate:
+    if outcome.redemption is None:
+        raise ApiError(409, f"request {body.request_id} was used for another operation", "request_id_reused")
+    if outcome.status == "duplicate":
         response.status_code = 200
-    return {**redemption_out(outcome.redemption), "duplicate": outcome.duplicate}
+    return {**redemption_out(outcome.redemption), "duplicate": outcome.status == "duplicate"}
 
 
 @router.get("/redemptions/{redemption_id}", response_model=Redemption)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from weixi import __version__
+from weixi.api.auth import require
 from weixi.api.permissions import matrix
+from weixi.service_layer.users import User
 
 router = APIRouter(prefix="/api", tags=["system"])
 
@@ -20,3 +22,9 @@ def health(request: Request) -> dict:
 def permissions() -> dict:
     """The role matrix: each permission and the roles that hold it (public, it is documentation)."""
     return {"permissions": matrix()}
+
+
+@router.get("/system/writer")
+def writer(request: Request, user: User = Depends(require("audit:read"))) -> dict:
+    """The group-commit writer of this server process: batches posted, events, time spent writing."""
+    return request.app.state.committer.stats()
