@@ -237,3 +237,28 @@ def test_close_awards_leaderboard_and_streaks_and_evaluation(ledger):
     if html_out:
         got = reports.follow_ups(engine, c, html_out)
         assert got["tasks"] == 0  # this campaign has no follow-ups
+
+
+def test_promotion_goes_through_the_outbox_within_the_contact_policy(ledger, tmp_path):
+    from tests.e2e.cli_helpers import weixi
+    from weixi.service_layer import operations
+
+    engine = ledger
+    data = tmp_path / "data"
+    weixi("generate", "--members", "12", "--months", "1", "--seed", "3", "--out", data)
+    members = [f"M{i:010d}" for i in range(1, 7)]
+    channel = ("channels:\n  - {id: invite, channel: sms, send_on: 2026-06-30, "
+               "template: \"{name}您好,{campaign}7月1日开始\"}\n")
+    c = start(engine, campaign_text(members, extra=channel))
+    operations.record_consent(engine, members[0], "opt_out", "sms", "marketing", "SMS reply TD",
+                              at=at("2026-06-01T09:00"))
+    early = cs.promote(engine, c, data, now=at("2026-06-29T10:00"))
+    assert early["channels"] == [] and early["queued"] == 0  # not due before send_on
+    sent = cs.promote(engine, c, data, now=at("2026-06-30T10:00"))
+    assert sent["queued"] == 5 and sent["blocked"] == {"opt_out": 1}
+    again = cs.promote(engine, c, data, now=at("2026-06-30T11:00"))
+    assert again["queued"] == 0 and again["already_queued"] == 5
+    bodies = execute_rows(engine, "SELECT body FROM msg_outbox WHERE campaign = 't' ORDER BY member_id")
+    assert len(bodies) == 5 and all(b.endswith("您好,测试活动7月1日开始") for b in bodies)
+    suppressed = execute_rows(engine, "SELECT reason FROM campaign_messages WHERE status = 'suppressed'")
+    assert len(suppressed) == 1 and suppressed[0].startswith("opt_out")

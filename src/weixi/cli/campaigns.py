@@ -126,6 +126,18 @@ for _action, _doc in (("submit", "Submit a draft for approval."),
     _lifecycle(_action, _doc)
 
 
+@campaign_app.command("promote")
+def promote(campaign_id: str, data: Optional[Path] = typer.Option(None, "--data", help="Member archive (phones)."),
+            ops_plan: Optional[str] = typer.Option(None, "--ops-plan", help="Operations plan (contact policy)."),
+            at: Optional[str] = AT, dry_run: bool = typer.Option(False, "--dry-run"), db: Optional[str] = DB,
+            as_json: bool = JSON) -> None:
+    """Queue the channels due by today through the messaging outbox, within the contact policy."""
+    engine = _engine(db, as_json)
+    out = _run(as_json, lambda: service.promote(engine, campaign_id, data, ops_plan, _at(at), dry_run))
+    _show(out, as_json, f"{campaign_id}: {out['queued']} queued, {out['already_queued']} already queued, blocked "
+                        f"{out['blocked'] or 0}, {out['no_address']} without an address")
+
+
 @campaign_app.command("draw")
 def draw(campaign_id: str, member_id: str, request_id: Optional[str] = REQUEST, at: Optional[str] = AT,
          db: Optional[str] = DB, as_json: bool = JSON) -> None:
