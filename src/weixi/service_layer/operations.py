@@ -253,7 +253,7 @@ def _targets_sql(data_dir: Path, month: str, targets_file: str | Path | None) ->
         raise OperationsError(f"targets file {path}: missing column member_id (optional: list, priority, reason, "
                               "offer_id, offer_name, group)")
     reason = "coalesce(CAST(reason_1_zh AS VARCHAR), CAST(reason_1 AS VARCHAR))" if "reason_1_zh" in cols else \
-        ("CAST(reason AS VARCHAR)" if "reason" in cols else "NULL")
+        ("CAST(reason AS VARCHAR)" if "reason" in cols else "CAST(NULL AS VARCHAR)")
     priority = "priority_fen" if "priority_fen" in cols else ("priority" if "priority" in cols else "0")
     bad = duckdb.sql(f"SELECT count(*) FROM {src} WHERE try_cast({priority} AS BIGINT) IS NULL AND {priority} IS NOT NULL"
                      ).fetchone()[0]
@@ -262,7 +262,7 @@ def _targets_sql(data_dir: Path, month: str, targets_file: str | Path | None) ->
     group = "\"group\"" if "group" in cols else "'treatment'"
 
     def col(name):
-        return f"CAST({name} AS VARCHAR)" if name in cols else "NULL"
+        return f"CAST({name} AS VARCHAR)" if name in cols else "CAST(NULL AS VARCHAR)"
     return (f"SELECT CAST(member_id AS VARCHAR) AS member_id, {col('list')} AS list, CAST({priority} AS BIGINT) "
             f"AS priority, {reason} AS reason, {col('offer_id')} AS offer_id, {col('offer_name')} AS offer_name "
             f"FROM {src} WHERE coalesce(CAST({group} AS VARCHAR), 'treatment') <> 'control'")
