@@ -17,7 +17,7 @@ from weixi.clv.mle import FitResult, maximise
 from weixi.clv.rfm import RFM, summarise, thin
 
 NAMES = ("r", "alpha", "a", "b")
-WARM_START_CUSTOMERS = 100_000  # larger populations start from a fit on a sample of this size
+WARM_START_CUSTOMERS = 20_000  # larger populations start from a fit on a sample of this size
 
 
 def _parts(params, x, t_x, T, xi=None, ux=None):

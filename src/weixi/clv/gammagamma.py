@@ -68,10 +68,14 @@ def fit(x, m, start=None) -> FitResult:
 
 
 def conditional_expected_spend(params, x, m) -> np.ndarray:
-    """E[value of a transaction | x, m_x]; customers with x = 0 get the population mean pγ/(q-1)."""
+    """E[value of a transaction | x, m_x]; customers without repeat purchases (x = 0) or without a known
+    average (m_x missing or 0) get the population mean pγ/(q-1)."""
     p, q, g = params
     x = np.asarray(x, dtype=float)
-    m = np.where(x > 0, np.asarray(m, dtype=float), 0.0)
+    m = np.asarray(m, dtype=float)
+    known = (x > 0) & np.isfinite(m) & (m > 0)
+    x = np.where(known, x, 0.0)
+    m = np.where(known, m, 0.0)
     return p * (g + x * m) / (p * x + q - 1)
 
 

@@ -26,7 +26,7 @@ from weixi.clv.rfm import RFM, summarise, thin
 NAMES = ("r", "alpha", "s", "beta")
 NODES = 32
 SPLIT = 3  # w = ((c+t_x)/(c+τ))^((r+s+x)/SPLIT)
-WARM_START_CUSTOMERS = 100_000  # larger populations start from a fit on a sample of this size
+WARM_START_CUSTOMERS = 20_000  # larger populations start from a fit on a sample of this size
 BLOCK = 4096  # rows evaluated at once (keeps the rows × nodes arrays in cache)
 _u, _wt = leggauss(NODES)
 _U01, _W01 = (_u + 1) / 2, _wt / 2

@@ -33,7 +33,8 @@ class RFM:
 
 
 def check_rfm(x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Float arrays of equal length, finite, x >= 0 integral, 0 <= t_x <= T, T > 0; t_x = 0 when x = 0."""
+    """Float arrays of equal length, finite, x >= 0 integral, 0 <= t_x <= T; t_x = 0 when x = 0. T = 0 (first
+    purchase on the last calibration day) is allowed: such a customer adds nothing to the likelihood."""
     x = np.asarray(x, dtype=float)
     t_x = np.asarray(t_x, dtype=float)
     T = np.asarray(T, dtype=float)
@@ -46,7 +47,7 @@ def check_rfm(x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         (x < 0, "a negative frequency"),
         (x != np.floor(x), "a frequency that is not a whole number"),
         (t_x < 0, "a negative recency"),
-        (T <= 0, "an age that is not positive"),
+        (T < 0, "a negative age"),
         (t_x > T * (1 + 1e-12), "recency greater than age"),
         ((x == 0) & (t_x != 0), "recency above 0 with frequency 0"),
     ]
@@ -59,19 +60,29 @@ def check_rfm(x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def collapse(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Unique rows over the given equal-length columns: (unique columns, weights, inverse index)."""
-    n = len(columns[0])
-    order = np.lexsort(columns[::-1])
-    sorted_cols = [c[order] for c in columns]
-    new = np.ones(n, dtype=bool)
-    if n > 1:
-        new[1:] = np.logical_or.reduce([c[1:] != c[:-1] for c in sorted_cols])
-    starts = np.flatnonzero(new)
-    group = np.cumsum(new) - 1
-    inverse = np.empty(n, dtype=np.int64)
-    inverse[order] = group
-    weights = np.diff(np.append(starts, n)).astype(float)
-    return [c[starts] for c in sorted_cols], weights, inverse
+    """Unique rows over the given equal-length columns: (unique columns, weights, inverse index).
+
+    Each column is coded by its sorted distinct values and the codes are combined into one int64 key, so one
+    integer sort finds the unique rows (faster than a lexicographic sort of float columns)."""
+    uniques, codes = [], []
+    for c in columns:
+        u, inv = np.unique(c, return_inverse=True)
+        uniques.append(u)
+        codes.append(inv.astype(np.int64).ravel())
+    sizes = [len(u) for u in uniques]
+    if float(np.prod(sizes, dtype=float)) >= 2.0 ** 62:  # the combined key would overflow: sort rows instead
+        stacked = np.stack(codes, axis=1)
+        keys, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
+        return [u[keys[:, i]] for i, u in enumerate(uniques)], counts.astype(float), inverse.ravel()
+    key = codes[0]
+    for code, size in zip(codes[1:], sizes[1:]):
+        key = key * size + code
+    keys, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    out = []
+    for u, size in zip(reversed(uniques), reversed(sizes)):
+        out.append(u[keys % size])
+        keys = keys // size
+    return out[::-1], counts.astype(float), inverse.ravel()
 
 
 def summarise(x, t_x, T) -> RFM:

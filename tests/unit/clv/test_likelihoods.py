@@ -101,6 +101,8 @@ def test_gammagamma_matches_the_formula():
     weight = p * x / (p * x + q - 1)
     assert gammagamma.conditional_expected_spend(params, x, m) == pytest.approx(
         (1 - weight) * p * g / (q - 1) + weight * m)
+    # without repeat purchases, or without a known average, the population mean
+    assert gammagamma.conditional_expected_spend(params, [0, 3], [0.0, np.nan]) == pytest.approx([p * g / (q - 1)] * 2)
 
 
 def test_sbg_matches_the_recursive_formula():

@@ -16,13 +16,13 @@ def values(fit):
 def test_bgnbd_recovers_its_parameters_and_collapse_changes_nothing():
     rng = np.random.default_rng(11)
     truth = (0.6, 5.0, 0.9, 3.0)
-    T = simulate.ages(rng, 60_000, 39, 12)
+    T = simulate.ages(rng, 30_000, 39, 12)
     x, t_x = simulate.bgnbd(rng, truth, T)
     data = summarise(x, t_x, T)
     assert data.rows < len(x)  # customers sharing (x, t_x, T) became one weighted row
     fit = bgnbd.fit(data)
-    np.testing.assert_allclose(values(fit), truth, rtol=0.12)
-    assert fit.customers == 60_000
+    np.testing.assert_allclose(values(fit), truth, rtol=0.15)
+    assert fit.customers == 30_000
     # the weighted fit is the fit on every customer
     assert fit.log_likelihood == pytest.approx(bgnbd.log_likelihood(values(fit), x, t_x, T).sum(), rel=1e-10)
 

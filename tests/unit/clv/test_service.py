@@ -152,6 +152,13 @@ def test_sbg_survival_and_renewal_tables(tmp_path):
 
 
 def test_arrow_table_input_without_files():
-    table = pa.table({"customer_id": ["a", "b"], "frequency": [2, 0], "recency": [30.43, 0.0], "T": [38.86, 20.0]})
+    table = pa.table({"customer_id": ["a", "b", "new"], "frequency": [2, 0, 0], "recency": [30.43, 0.0, 0.0],
+                      "T": [38.86, 20.0, 0.0]})
     scored = clv.score_members(table, horizon=10, params=dict(r=0.243, alpha=4.414, a=0.793, b=2.426))
-    assert scored["customer_id"].to_pylist() == ["a", "b"] and scored["p_alive"][1].as_py() == 1.0
+    assert scored["customer_id"].to_pylist() == ["a", "b", "new"] and scored["p_alive"][1].as_py() == 1.0
+    # a member whose first purchase is on the calibration end (T = 0) is scored like a brand-new customer
+    assert scored["expected_transactions"][2].as_py() == pytest.approx(
+        float(bgnbd.expected((0.243, 4.414, 0.793, 2.426), 10)))
+    fit = clv.fit_summary(pa.table({"frequency": [2, 0, 0, 1, 3], "recency": [30.0, 0.0, 0.0, 5.0, 12.0],
+                                    "T": [38.0, 20.0, 0.0, 30.0, 14.0]}), "paretonbd")
+    assert fit.customers == 5
