@@ -260,7 +260,7 @@ def _checks(url: str, redeemed_ok: int) -> dict:
         lots = execute(conn, "SELECT count(*) FROM lots WHERE remaining < 0 OR remaining > points")[0][0]
         stock = execute(conn, "SELECT count(*) FROM rewards WHERE stock_total IS NOT NULL AND issued > stock_total")[0][0]
         rows = execute(conn, "SELECT count(*) FROM redemptions WHERE request_id IS NOT NULL")[0][0]
-        hot = execute(conn, "SELECT coalesce(sum(points), 0) FROM redemptions WHERE member_id LIKE 'H%'")[0][0]
+        hot = execute(conn, "SELECT coalesce(sum(points), 0) FROM redemptions WHERE member_id LIKE ?", ["H%"])[0][0]
         gift = execute(conn, "SELECT issued, stock_total FROM rewards WHERE reward_id = 'gift'")[0]
     engine.dispose()
     overspend = int(negative) + int(lots) + int(stock) + (1 if int(hot) > HOT * 500 else 0)

@@ -29,17 +29,25 @@ def test_vendored_assets_match_the_vendor_script():
     assert (static / "LICENSE").exists()
 
 
-def test_openapi_documents_every_endpoint_with_a_summary(api):
+def test_openapi_describes_every_core_endpoint(api):
     spec = api.client().get("/openapi.json").json()
-    ops = [(m, p, op) for p, item in spec["paths"].items() for m, op in item.items()]
-    assert len(ops) >= 25
-    for method, path, op in ops:
-        assert op.get("description") or op.get("summary"), (method, path)
+    core = ("/api/auth", "/api/users", "/api/audit", "/api/events", "/api/redemptions", "/api/members", "/api/lots",
+            "/api/catalogue", "/api/plans", "/api/close", "/api/health", "/api/permissions", "/api/system")
+    ops = [(m, p, op) for p, item in spec["paths"].items() if p.startswith(core) for m, op in item.items()]
+    assert len(ops) >= 30
+    assert [(m, p) for m, p, op in ops if len(op.get("description", "")) < 20] == []
     assert "/api/redemptions" in spec["paths"] and "/api/close/jobs/{job_id}" in spec["paths"]
 
 
-def test_api_md_names_every_endpoint(api):
+def test_api_md_names_every_core_endpoint(api):
+    """docs/api.md lists every endpoint of the core routers (auth, ledger, members, plans, close, system); other
+    areas document theirs in their own docs/*.md."""
+    from fastapi.routing import APIRoute
+
+    from weixi.api.routes import auth, close, ledger, members, plans, system
+
     doc = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
-    spec = api.client().get("/openapi.json").json()
-    missing = [f"{m.upper()} {p}" for p, item in spec["paths"].items() for m in item if f"{m.upper()} {p}" not in doc]
-    assert missing == []
+    ops = [f"{m} {r.path}" for mod in (system, auth, ledger, members, plans, close) for r in mod.router.routes
+           if isinstance(r, APIRoute) for m in sorted(r.methods)]
+    assert len(ops) >= 30
+    assert [op for op in ops if f"`{op}`" not in doc] == []

@@ -37,6 +37,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "close:run": frozenset({"admin"}),
     # console dashboard (tiers, segments, points per month, liability)
     "dashboard:read": frozenset({"admin", "analyst", "manager"}),
+    # campaigns (保客活动): creator and approver must be different people (the service refuses self-approval)
+    "campaigns:read": frozenset({"admin", "analyst", "manager"}),   # list, calendar, dashboard, report, draws
+    "campaigns:edit": frozenset({"admin", "analyst"}),              # create and edit drafts, submit
+    "campaigns:approve": frozenset({"admin"}),                       # approve or reject a submission
+    "campaigns:run": frozenset({"admin", "analyst"}),               # start, close, evaluate
+    "campaigns:draw": frozenset({"admin", "clerk", "member"}),      # draws and chances; a member: its own
+    "referrals:review": frozenset({"admin", "analyst"}),            # the review queue of flagged referrals
     # administration
     "users:manage": frozenset({"admin"}),
     "audit:read": frozenset({"admin"}),

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 
 def all_routers() -> list:
-    from weixi.api.routes import auth, close, ledger, members, plans, system
+    from weixi.api.routes import auth, campaigns, close, ledger, members, plans, system
 
-    return [system.router, auth.router, ledger.router, members.router, plans.router, close.router]
+    return [system.router, auth.router, ledger.router, members.router, plans.router, close.router, campaigns.router]

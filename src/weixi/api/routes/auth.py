@@ -143,5 +143,6 @@ async def create_user(body: NewUser, request: Request, user: User = Depends(requ
 @router.get("/audit", tags=["admin"])
 def audit_log(request: Request, limit: int = Query(100, ge=1, le=1000), action: str | None = Query(None, max_length=64),
               username: str | None = Query(None, max_length=64), user: User = Depends(require("audit:read"))) -> dict:
-    """The newest audit entries: logins, unmasked personal data views, redemptions, plan applies, closes."""
+    """The newest audit entries: logins, unmasked personal data views, tokens, users, cancellations, reversals,
+    plan applies, closes."""
     return {"entries": users.audit_entries(request.app.state.engine, limit, action, username)}

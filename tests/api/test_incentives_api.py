@@ -1,0 +1,153 @@
+"""Incentive statements through the API: staff see their own, managers their team, analysts everything;
+leaderboards, payroll export, recompute against the published month, publication and the award workflow."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.api.conftest import assert_envelope, make_api
+from tests.console import staff_data as sd
+from weixi.service_layer import incentive_reports, users
+
+
+@pytest.fixture
+def inc(tmp_path):
+    """An API over a data directory with the month's incentive inputs, published by the admin; logins for a
+    clerk (S000003, team T0) and a manager (S000010, team T1)."""
+    api = make_api(tmp_path)
+    month_dir = sd.incentives(api.data_dir)
+    for username, role in ((sd.CLERK, "clerk"), (sd.MANAGER, "manager")):
+        user = users.create_user(api.engine, username, "correct horse 1", role)
+        api.tokens[username] = users.issue_token(api.engine, user, "tests")
+    r = api.client("admin").post(f"/api/incentives/{sd.MONTH}/publish")
+    assert r.status_code == 201 and r.json() == {"month": sd.MONTH, "version": 1, "new": True}, r.text
+    api.month_dir = month_dir
+    api.expected = incentive_reports.recompute(api.data_dir, sd.MONTH).to_json()
+    yield api
+    for c in api.clients:
+        c.close()
+    api.engine.dispose()
+
+
+def test_a_clerk_sees_only_their_own_statement(inc):
+    clerk = inc.client(sd.CLERK)
+    mine = clerk.get(f"/api/incentives/{sd.MONTH}/me")
+    assert mine.status_code == 200, mine.text
+    body, want = mine.json(), inc.expected["staff"][sd.CLERK]
+    assert body["staff_id"] == sd.CLERK and body["team"] == "T0" and body["version"] == 1
+    assert body["published_by"] == "admin"
+    assert (body["bonus_yuan"], body["mobile_units"], body["kpi_points"]) == \
+        (want["bonus_yuan"], want["mobile_units"], want["kpi_points"])
+    assert body["lines"] == want["lines"] and body["excluded"] == want["excluded"]
+    assert sum(Decimal(line["yuan"]) for line in body["lines"]) == Decimal(body["bonus_yuan"])  # every yuan explained
+    assert clerk.get(f"/api/incentives/{sd.MONTH}/statements/{sd.CLERK}").json()["lines"] == want["lines"]
+    err = assert_envelope(clerk.get(f"/api/incentives/{sd.MONTH}/statements/{sd.OTHER_TEAM}"), 403, "forbidden")
+    assert sd.OTHER_TEAM in err["message"]
+    assert_envelope(clerk.get(f"/api/incentives/{sd.MONTH}/statements"), 403, "forbidden")
+    assert_envelope(clerk.get(f"/api/incentives/{sd.MONTH}/export"), 403, "forbidden")
+    assert_envelope(clerk.get("/api/incentives/2016-02/me"), 404, "not_published")
+
+
+def test_a_manager_sees_their_team_and_nobody_else(inc):
+    manager = inc.client(sd.MANAGER)
+    r = manager.get(f"/api/incentives/{sd.MONTH}/statements")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    team = {f"S{i:06d}" for i in range(10, 20)}
+    assert body["team"] == "T1" and {s["staff_id"] for s in body["staff"]} == team
+    assert body["totals"]["bonus_yuan"] == str(sum(Decimal(inc.expected["staff"][s]["bonus_yuan"]) for s in team)
+                                               .quantize(Decimal("0.01")))
+    assert manager.get(f"/api/incentives/{sd.MONTH}/statements/{sd.TEAM_MATE}").status_code == 200
+    assert_envelope(manager.get(f"/api/incentives/{sd.MONTH}/statements/{sd.CLERK}"), 403, "forbidden")
+    assert_envelope(manager.get(f"/api/incentives/{sd.MONTH}/statements", params={"team": "T0"}), 403, "forbidden")
+    board = manager.get(f"/api/incentives/{sd.MONTH}/leaderboard").json()
+    assert {s["staff_id"] for s in board["top"]} <= team
+
+
+def test_analysts_see_everyone_ranked_with_totals_by_business(inc):
+    analyst = inc.client("analyst")
+    body = analyst.get(f"/api/incentives/{sd.MONTH}/statements").json()
+    assert len(body["staff"]) == sd.STAFF and body["team"] is None
+    bonuses = [Decimal(s["bonus_yuan"]) for s in body["staff"]]
+    assert bonuses == sorted(bonuses, reverse=True) and body["staff"][0]["rank"] == 1
+    total = sum(Decimal(s["bonus_yuan"]) for s in inc.expected["staff"].values())
+    assert Decimal(body["totals"]["bonus_yuan"]) == total
+    board = analyst.get(f"/api/incentives/{sd.MONTH}/leaderboard", params={"limit": 3}).json()
+    assert len(board["top"]) == 3 and board["top"] == body["staff"][:3]
+    rules = {b["rule"]: b for b in board["by_business"]}
+    assert set(rules) == {"retention-2016/mobile-phone-for-credit", "retention-2016/broadband-prepay",
+                          "retention-2016/fiber-migration"} or set(rules) <= {
+        f"retention-2016/{r}" for r in ("mobile-phone-for-credit", "broadband-prepay", "fiber-migration")}
+    assert sum(Decimal(b["yuan"]) for b in board["by_business"]) == total
+    t0 = analyst.get(f"/api/incentives/{sd.MONTH}/statements", params={"team": "T0"}).json()
+    assert {s["team"] for s in t0["staff"]} == {"T0"} and len(t0["staff"]) == 10
+
+
+def test_payroll_export_downloads_parse(inc):
+    analyst = inc.client("analyst")
+    r = analyst.get(f"/api/incentives/{sd.MONTH}/export", params={"format": "csv"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(rows) == sd.STAFF
+    assert {row["staff_id"]: row["bonus_yuan"] for row in rows} == \
+        {s: v["bonus_yuan"] for s, v in inc.expected["staff"].items()}
+    x = analyst.get(f"/api/incentives/{sd.MONTH}/export", params={"format": "xlsx"})
+    book = load_workbook(io.BytesIO(x.content), read_only=True)
+    assert book.sheetnames == ["statements", "lines", "excluded", "rejected"]
+    assert sum(1 for _ in book["statements"].iter_rows()) == sd.STAFF + 1
+    assert_envelope(analyst.get(f"/api/incentives/{sd.MONTH}/export", params={"format": "pdf"}), 422)
+
+
+def test_a_late_order_shows_as_a_difference_and_needs_a_correction_to_publish(inc):
+    analyst, admin = inc.client("analyst"), inc.client("admin")
+    assert analyst.get(f"/api/incentives/{sd.MONTH}/diff").json()["changes"] == {}
+    sd.add_late_order(inc.month_dir, sd.CLERK)
+    diff = analyst.get(f"/api/incentives/{sd.MONTH}/diff").json()
+    assert list(diff["changes"]) == [sd.CLERK] and diff["published_version"] == 1
+    change = diff["changes"][sd.CLERK]
+    assert [line["order_id"] for line in change["added"]] == ["LATE1"]
+    assert Decimal(change["mobile_units"]["difference"]) == 1
+    # the published statement is never changed silently
+    assert inc.client(sd.CLERK).get(f"/api/incentives/{sd.MONTH}/me").json()["lines"] == \
+        inc.expected["staff"][sd.CLERK]["lines"]
+    assert_envelope(admin.post(f"/api/incentives/{sd.MONTH}/publish"), 409, "already_published")
+    assert_envelope(analyst.post(f"/api/incentives/{sd.MONTH}/publish", json={"supersede": True, "reason": "x"}),
+                    403, "forbidden")
+    r = admin.post(f"/api/incentives/{sd.MONTH}/publish", json={"supersede": True, "reason": "late CRM orders"})
+    assert r.status_code == 201 and r.json()["version"] == 2
+    mine = inc.client(sd.CLERK).get(f"/api/incentives/{sd.MONTH}/me").json()
+    assert mine["version"] == 2 and "LATE1" in {line["order_id"] for line in mine["lines"]}
+    computed = analyst.post(f"/api/incentives/{sd.MONTH}/compute").json()
+    assert computed["staff"][sd.CLERK] == {k: v for k, v in mine.items() if k in computed["staff"][sd.CLERK]}
+    assert inc.client(sd.CLERK).get("/api/incentives/months").json()["months"] == \
+        [{"month": sd.MONTH, "version": 2, "versions": 2}]
+
+
+def test_missing_inputs_are_a_clear_conflict(inc):
+    err = assert_envelope(inc.client("analyst").post("/api/incentives/2016-03/compute"), 409, "inputs_unusable")
+    assert "incentives/2016-03" in err["message"]
+    assert_envelope(inc.client("analyst").get("/api/incentives/2016-13/me"), 422)
+
+
+def test_the_award_workflow_records_who_decided(inc):
+    manager, analyst, admin = inc.client(sd.MANAGER), inc.client("analyst"), inc.client("admin")
+    r = manager.post("/api/incentives/awards", json={"period": "2016-Q1", "staff_id": sd.TEAM_MATE,
+                                                     "award": "excellent", "letter": "Kept 12 expiring customers."})
+    assert r.status_code == 201, r.text
+    nid = r.json()["nomination_id"]
+    assert_envelope(manager.post(f"/api/incentives/awards/{nid}/review", json={"decision": "accept"}), 403)
+    assert_envelope(admin.post(f"/api/incentives/awards/{nid}/approve"), 409)  # not reviewed yet
+    assert analyst.post(f"/api/incentives/awards/{nid}/review", json={"note": "agreed"}).json()["status"] == "reviewed"
+    assert admin.post(f"/api/incentives/awards/{nid}/approve").json()["status"] == "approved"
+    assert admin.post("/api/incentives/awards/publication", json={"period": "2016-Q1"}).json()["published"] == [nid]
+    found = analyst.get("/api/incentives/awards", params={"period": "2016-Q1"}).json()["nominations"]
+    assert [(s["step"], s["by"]) for s in found[0]["steps"]] == [
+        ("nomination", sd.MANAGER), ("committee_review", "analyst"), ("leadership_approval", "admin"),
+        ("publication", "admin")]
+    assert_envelope(admin.post("/api/incentives/awards/N-none/review"), 404)
