@@ -15,7 +15,7 @@ from weixi.service_layer.users import ROLES
 
 PUBLIC = {("GET", "/api/health"), ("GET", "/api/permissions"), ("POST", "/api/auth/login")}
 PATH_VALUES = {"member_id": MEMBER, "redemption_id": "redeem:none", "event_id": "none", "version": "1",
-               "job_id": "none"}
+               "job_id": "none", "campaign_id": "none", "referee_id": "none"}
 BODIES = {
     ("POST", "/api/events"): {"events": [{"event_id": "walk-1", "member_id": MEMBER, "type": "bill",
                                           "occurred_at": "2026-11-01T10:00:00+08:00", "amount": "10.00"}]},
@@ -23,6 +23,7 @@ BODIES = {
     ("POST", "/api/plans/check"): {"text": "plan: x\nname: y\n"},
     ("POST", "/api/plans/apply"): {"text": "plan: x\n"},
     ("POST", "/api/close/jobs"): {"month": "1999-01"},
+    ("POST", "/api/campaigns/{campaign_id}/draws"): {"member_id": MEMBER},
     ("POST", "/api/users"): {"username": "walker", "password": "long enough 1", "role": "analyst"},
     ("POST", "/api/auth/token/revoke"): {"token": "wx_none"},
     ("POST", "/api/auth/token"): {"name": "walk"},

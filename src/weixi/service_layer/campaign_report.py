@@ -23,7 +23,7 @@ from weixi.campaigns import lottery as lot
 from weixi.campaigns import stats
 from weixi.campaigns.model import RATE_METRICS, Campaign
 from weixi.service_layer.campaigns import (
-    CampaignError, _iso, _now, cost_per_point_fen, load, post_pending_awards,
+    CampaignError, _iso, _now, _today, cost_per_point_fen, load, post_pending_awards,
 )
 from weixi.service_layer.posting import with_retries
 
@@ -336,6 +336,49 @@ def evaluate(engine: Engine, campaign_id: str) -> dict:
         "referrals": {k: int(v) for k, v in referral_status.items()},
         "awards": {k: int(v) for k, v in award_status.items()},
     }
+
+
+def live(engine: Engine, campaign_id: str, day: date | None = None) -> dict:
+    """A campaign at a glance while it runs (the console's live dashboard polls it): audience, participants,
+    points issued, the day's draws per prize against the day's stock, gift stock, and budget burn. The same
+    queries as :func:`evaluate`, without the lift; ``day`` (default today, kept inside the window) picks the box."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        info, c = load(conn, campaign_id)
+        groups = {k: int(v) for k, v in execute(conn, "SELECT grp, count(*) FROM campaign_members WHERE "
+                                                      "campaign_id = ? GROUP BY grp", [c.id])}
+        m = _measures(conn, c, {"treatment": stats.Group(groups.get("treatment", 0), 0, 0)})
+        costs = _costs(conn, c)
+        day = min(max(day or _today(c), c.window.start), c.window.end)
+        box = {(r[0], r[1] or None): (int(r[2]), int(r[3])) for r in execute(
+            conn, "SELECT day, item_id, quantity, issued FROM campaign_stock WHERE campaign_id = ? AND day IN (?, '*')",
+            [c.id, day.isoformat()])}
+        draws = _scalar(conn, "SELECT count(*) FROM campaign_draws WHERE campaign_id = ?", [c.id])
+        review = _scalar(conn, "SELECT count(*) FROM campaign_referrals WHERE campaign_id = ? AND status = 'review'",
+                         [c.id])
+        pending = _scalar(conn, "SELECT count(*) FROM campaign_awards WHERE campaign_id = ? AND status = 'pending'",
+                          [c.id])
+    lines = bud.burn(c, cost_per_point_fen(engine, c), costs, m["points_issued"])
+    planned, actual = sum(l.planned_fen for l in lines), sum(l.actual_fen for l in lines)
+
+    def item(item_id, name, planned_qty, on="*"):
+        quantity, issued = box.get((on, item_id), (planned_qty, 0))
+        return {"id": item_id, "name": name, "quantity": quantity, "issued": issued, "left": quantity - issued}
+
+    prizes = [item(p.id, p.name, p.per_day, str(day)) for p in c.lottery.prizes] + \
+        [item(None, "谢谢参与 (blank)", c.lottery.blanks_per_day, str(day))] if c.lottery else []
+    return {"campaign_id": c.id, "name": c.name, "status": info["status"], "from": str(c.window.start),
+            "to": str(c.window.end), "day": str(day),
+            "audience": {"treatment": groups.get("treatment", 0), "control": groups.get("control", 0)},
+            "participants": m["participants"], "sales_yuan": _yuan(m["sales_fen"]),
+            "points": {"issued": m["points_issued"], "by_source": m["points_by_source"],
+                       "awards_pending": pending},
+            "draws": {"total": draws, "today": sum(p["issued"] for p in prizes), "prizes": prizes},
+            "gifts": [item(g.id, g.name, g.stock) for g in c.gifts],
+            "budget": {"lines": [{"line": l.line, "planned_yuan": _yuan(l.planned_fen),
+                                  "actual_yuan": _yuan(l.actual_fen), "burn": _dec(l.burn)} for l in lines],
+                       "planned_yuan": _yuan(planned), "actual_yuan": _yuan(actual),
+                       "burn": _dec(Decimal(actual) / planned) if planned else None},
+            "referrals_in_review": review}
 
 
 def report(engine: Engine, campaign_id: str) -> dict:

@@ -149,6 +149,13 @@ def list_campaigns(engine: Engine) -> list[dict]:
              "to": str(as_date(r[4])), "created_by": r[5]} for r in rows]
 
 
+def file_text(engine: Engine, campaign_id: str) -> dict:
+    """The campaign file as saved (what the engine runs, what an editor opens), with its status."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        info, c = load(conn, campaign_id)
+    return {"campaign_id": c.id, "status": info["status"], "source": c.source, "text": info["content"]}
+
+
 def summary(engine: Engine, campaign_id: str) -> dict:
     """Status, window, every lifecycle step with who and when, the draw commitment (and the seed once closed)."""
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
