@@ -66,13 +66,15 @@ def start_values(data: RFM) -> np.ndarray:
     return np.array([1.0, scale, 1.0, 1.0])
 
 
-def fit(data: RFM, start=None) -> FitResult:
+def fit(data: RFM, start=None, warm_start: bool = True) -> FitResult:
     s = start_values(data) if start is None else np.asarray(start, dtype=float)
-    if data.customers > WARM_START_CUSTOMERS:
-        s = np.array(list(fit(thin(data, WARM_START_CUSTOMERS), s).params.values()))
+    hess_inv0 = None
+    if warm_start and data.customers > WARM_START_CUSTOMERS:
+        warm = fit(thin(data, WARM_START_CUSTOMERS), s, warm_start=False)
+        s, hess_inv0 = np.array(list(warm.params.values())), warm.hess_inv
     ux, xi = np.unique(data.x, return_inverse=True)
     return maximise("bgnbd", NAMES, lambda p: loglik_grad(p, data.x, data.t_x, data.T, data.weights, xi, ux), s,
-                    data.weights.sum(), data.rows)
+                    data.weights.sum(), data.rows, hess_inv0)
 
 
 def fit_customers(x, t_x, T) -> FitResult:

@@ -38,6 +38,7 @@ class FitResult:
     iterations: int
     evaluations: int
     extra: dict = field(default_factory=dict)
+    hess_inv: np.ndarray | None = field(default=None, repr=False, compare=False)  # of the mean LL, log-parameters
 
     def to_json(self) -> dict:
         return {"model": self.model, "params": self.params, "log_likelihood": self.log_likelihood,
@@ -46,14 +47,19 @@ class FitResult:
 
 
 def maximise(model: str, names: tuple[str, ...], loglik_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
-             start: np.ndarray, total_weight: float, rows: int) -> FitResult:
+             start: np.ndarray, total_weight: float, rows: int, hess_inv0: np.ndarray | None = None) -> FitResult:
     """Maximise ``loglik_grad(params) -> (sum LL, dLL/dparams)`` over positive parameters.
 
     The optimiser works on log-parameters and on the mean log-likelihood per customer (so tolerances do not
-    depend on the population size); the chain rule turns dLL/dθ into dLL/dlogθ = θ·dLL/dθ.
+    depend on the population size); the chain rule turns dLL/dθ into dLL/dlogθ = θ·dLL/dθ. With
+    ``hess_inv0`` (the inverse Hessian of a fit on a sample, which has the same mean-log-likelihood curvature)
+    a BFGS polish from ``start`` needs a few evaluations instead of L-BFGS-B learning the curvature again;
+    L-BFGS-B (bounded) takes over when the polish does not converge.
     """
+    evaluations = [0]
 
     def objective(z: np.ndarray):
+        evaluations[0] += 1
         theta = np.exp(z)
         ll, grad = loglik_grad(theta)
         if not np.isfinite(ll) or not np.all(np.isfinite(grad)):
@@ -61,10 +67,18 @@ def maximise(model: str, names: tuple[str, ...], loglik_grad: Callable[[np.ndarr
         return -ll / total_weight, -(grad * theta) / total_weight
 
     z0 = np.log(np.asarray(start, dtype=float))
+    res = None
     with single_threaded_blas():
-        res = minimize(objective, z0, jac=True, method="L-BFGS-B", bounds=[(-LOG_BOUND, LOG_BOUND)] * len(z0),
-                       options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20})
-        f, g = objective(res.x)
+        if hess_inv0 is not None:
+            res = minimize(objective, z0, jac=True, method="BFGS",
+                           options={"hess_inv0": hess_inv0, "gtol": GRAD_TOL / 100, "maxiter": 100})
+            f, g = objective(res.x)
+            if not (np.isfinite(f) and np.max(np.abs(g)) <= GRAD_TOL and np.all(np.abs(res.x) < LOG_BOUND)):
+                z0, res = np.clip(res.x if np.isfinite(f) else z0, -LOG_BOUND, LOG_BOUND), None
+        if res is None:
+            res = minimize(objective, z0, jac=True, method="L-BFGS-B", bounds=[(-LOG_BOUND, LOG_BOUND)] * len(z0),
+                           options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20})
+            f, g = objective(res.x)
     if not np.isfinite(f):
         raise ConvergenceError(f"{model}: the log-likelihood is not finite at the optimiser's end point "
                                f"({res.message}); check the data")
@@ -76,5 +90,9 @@ def maximise(model: str, names: tuple[str, ...], loglik_grad: Callable[[np.ndarr
         raise ConvergenceError(f"{model}: parameter(s) {', '.join(at_bound)} ran to the edge of the search space "
                                "(the data do not identify the model: too few repeat customers?)")
     theta = np.exp(res.x)
+    hess_inv = res.hess_inv.todense() if hasattr(res.hess_inv, "todense") else np.asarray(res.hess_inv)
+    hess_inv = (hess_inv + hess_inv.T) / 2
+    if not np.all(np.isfinite(hess_inv)) or np.linalg.eigvalsh(hess_inv).min() <= 0:
+        hess_inv = None
     return FitResult(model, {n: float(v) for n, v in zip(names, theta)}, float(-f * total_weight),
-                     int(round(total_weight)), rows, int(res.nit), int(res.nfev))
+                     int(round(total_weight)), rows, int(res.nit), evaluations[0], hess_inv=hess_inv)

@@ -15,6 +15,7 @@ import numpy as np
 
 from weixi.clv import bgnbd, gammagamma, paretonbd
 from weixi.clv.mle import single_threaded_blas
+from weixi.clv.rfm import collapse
 
 TRANSACTION_MODELS = {"bgnbd": bgnbd, "paretonbd": paretonbd}
 MAX_STEPS = 120
@@ -50,16 +51,17 @@ def _score(model, params, x, t_x, T, horizon, discount_rate, unit, spend_params,
     p = tuple(params)
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     alive = mod.p_alive(p, x, t_x, T)
-    ends = steps(horizon)
+    # E[transactions | alive] depends on (x, T) only: sum the discounted steps once per distinct pair
+    (ux, uT), _, inv = collapse(x, T)
     per_unit = (1.0 + discount_rate) ** (1.0 / UNITS_PER_YEAR[unit])
-    cumulative = np.zeros_like(x)
-    discounted = np.zeros_like(x)
-    for end in ends:
-        now = mod.expected_if_alive(p, end, x, T)
+    cumulative = np.zeros_like(ux)
+    discounted = np.zeros_like(ux)
+    for end in steps(horizon):
+        now = mod.expected_if_alive(p, end, ux, uT)
         discounted += (now - cumulative) / per_unit ** end
         cumulative = now
-    expected_tx = cumulative * alive
-    discounted *= alive
+    expected_tx = cumulative[inv] * alive
+    discounted = discounted[inv] * alive
     spend = clv = None
     if spend_params is not None:
         spend = gammagamma.conditional_expected_spend(tuple(spend_params), x,

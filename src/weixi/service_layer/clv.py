@@ -51,6 +51,7 @@ class SummaryColumns:
 def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
@@ -91,20 +92,32 @@ def _q(col: str) -> str:
     return '"' + col.replace('"', '""') + '"'
 
 
-def _bad_rows(con, name: str, label: str, offset: int, condition: str, col: str, what: str) -> None:
+def _bad_rows(con, name: str, label: str, offset: int, condition: str, col: str, what: str, n: int | None = None):
     """Raise if any row meets ``condition``: the count and up to three examples with row/line numbers."""
     rows = con.execute(f"SELECT rowid, CAST({_q(col)} AS VARCHAR) FROM {name} WHERE {condition} ORDER BY rowid "
                        "LIMIT 3").fetchall()
     if not rows:
         return
-    n = con.execute(f"SELECT count(*) FROM {name} WHERE {condition}").fetchone()[0]
+    if n is None:
+        n = con.execute(f"SELECT count(*) FROM {name} WHERE {condition}").fetchone()[0]
     where = "line" if offset == 2 else "row"
     shown = "; ".join(f"{where} {r + offset}: {v!r}" for r, v in rows)
     raise DataError(f"{label}: column {col!r} {what} in {n} row(s) ({shown}); fix or remove them and run again")
 
 
+def _check(con, name: str, label: str, offset: int, checks: list[tuple[str, str, str]]) -> None:
+    """Count every (condition, column, problem) in one scan; report the first that any row fails."""
+    if not checks:
+        return
+    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {c})" for c, _, _ in checks)
+                         + f" FROM {name}").fetchone()
+    for (condition, col, what), n in zip(checks, counts):
+        if n:
+            _bad_rows(con, name, label, offset, condition, col, what, n)
+
+
 def _num(col: str) -> str:
-    return f"TRY_CAST(trim(CAST({_q(col)} AS VARCHAR)) AS DOUBLE)"
+    return f"TRY_CAST({_q(col)} AS DOUBLE)"
 
 
 def _nonnumeric(col: str) -> str:
@@ -138,14 +151,13 @@ def summarise_transactions(source: str | Path | pa.Table, *, customer: str, date
     if con.execute("SELECT count(*) FROM raw").fetchone()[0] == 0:
         raise DataError(f"{label}: no transactions (the file is empty)")
     cust = f"trim(CAST({_q(customer)} AS VARCHAR))"
-    _bad_rows(con, "raw", label, offset, f"{cust} IS NULL OR {cust} = ''", customer, "is empty")
-    _bad_rows(con, "raw", label, offset, f"{_date(date_col)} IS NULL", date_col, "is not a date (use YYYY-MM-DD)")
+    checks = [(f"{cust} IS NULL OR {cust} = ''", customer, "is empty"),
+              (f"{_date(date_col)} IS NULL", date_col, "is not a date (use YYYY-MM-DD)")]
     amt = "NULL::DECIMAL(18,2)"
     if amount is not None:
-        dec = f"TRY_CAST(trim(CAST({_q(amount)} AS VARCHAR)) AS DECIMAL(18,2))"
-        _bad_rows(con, "raw", label, offset, f"{dec} IS NULL", amount, "is not a number")
-        _bad_rows(con, "raw", label, offset, f"{dec} < 0", amount, "is negative")
-        amt = dec
+        amt = f"TRY_CAST({_q(amount)} AS DECIMAL(18,2))"
+        checks += [(f"{amt} IS NULL", amount, "is not a number"), (f"{amt} < 0", amount, "is negative")]
+    _check(con, "raw", label, offset, checks)
     days = DAYS_PER_UNIT[unit]
     table = con.execute(f"""
         WITH t AS (SELECT {cust} AS c, {_date(date_col)} AS d, {amt} AS a FROM raw),
@@ -187,22 +199,20 @@ def read_summary(source: str | Path | pa.Table, columns: SummaryColumns | None =
                                  "--monetary": c.monetary, "--customer": c.customer})
     if con.execute("SELECT count(*) FROM raw").fetchone()[0] == 0:
         raise DataError(f"{label}: no customers (the file is empty)")
-    for col in (c.frequency, c.recency, c.age):
-        _bad_rows(con, "raw", label, offset, _nonnumeric(col), col, "is not a number")
     f, r, a = _num(c.frequency), _num(c.recency), _num(c.age)
-    _bad_rows(con, "raw", label, offset, f"{f} < 0 OR {f} <> floor({f})", c.frequency,
-              "is not a whole number >= 0")
-    _bad_rows(con, "raw", label, offset, f"{r} < 0", c.recency, "is negative")
-    _bad_rows(con, "raw", label, offset, f"{a} < 0", c.age, "is negative")
-    _bad_rows(con, "raw", label, offset, f"{r} > {a}", c.recency, f"is greater than the age ({c.age!r})")
-    _bad_rows(con, "raw", label, offset, f"{f} = 0 AND {r} <> 0", c.recency,
-              f"is not 0 for a customer without repeat purchases ({c.frequency!r} = 0)")
+    checks = [(_nonnumeric(col), col, "is not a number") for col in (c.frequency, c.recency, c.age)]
+    checks += [(f"{f} < 0 OR {f} <> floor({f})", c.frequency, "is not a whole number >= 0"),
+               (f"{r} < 0", c.recency, "is negative"), (f"{a} < 0", c.age, "is negative"),
+               (f"{r} > {a}", c.recency, f"is greater than the age ({c.age!r})"),
+               (f"{f} = 0 AND {r} <> 0", c.recency,
+                f"is not 0 for a customer without repeat purchases ({c.frequency!r} = 0)")]
     mon = "NULL::DECIMAL(18,2)"
     if c.monetary is not None:
         m = _num(c.monetary)
-        _bad_rows(con, "raw", label, offset, f"{f} > 0 AND ({_nonnumeric(c.monetary)} OR {m} <= 0)", c.monetary,
-                  "is not a positive number for a repeat customer")
-        mon = f"CASE WHEN {f} > 0 THEN CAST(round({m}, 2) AS DECIMAL(18,2)) END"
+        checks.append((f"{f} > 0 AND ({_nonnumeric(c.monetary)} OR {m} <= 0)", c.monetary,
+                       "is not a positive number for a repeat customer"))
+        mon = f"CASE WHEN {f} > 0 THEN TRY_CAST({_q(c.monetary)} AS DECIMAL(18,2)) END"
+    _check(con, "raw", label, offset, checks)
     cust = f"CAST({_q(c.customer)} AS VARCHAR)" if c.customer else "CAST(rowid + 1 AS VARCHAR)"
     table = con.execute(f"SELECT {cust} AS customer_id, CAST({f} AS BIGINT) AS frequency, {r} AS recency, "
                         f"{a} AS T, {mon} AS monetary FROM raw ORDER BY rowid").fetch_arrow_table()
@@ -302,26 +312,26 @@ def score_members(summary: pa.Table | str | Path, *, model: str = "bgnbd", horiz
         if sp[1] <= 1:
             raise DataError(f"the spend model's q = {sp[1]:.3g} <= 1: the population mean spend is infinite, "
                             "so customers without repeat purchases cannot be valued")
-    # score each distinct (frequency, recency, T, monetary) once, then join back in the summary's order
-    u = con.execute("SELECT frequency::DOUBLE AS x, recency AS t_x, T, coalesce(monetary::DOUBLE, 0) AS m "
-                    "FROM s GROUP BY ALL").fetchnumpy()
-    scores = score(model, p, u["x"], u["t_x"], u["T"], horizon, discount_rate, unit, sp, u["m"])
-    cols = {"x": u["x"], "t_x": u["t_x"], "T": u["T"], "m": u["m"], "p_alive": scores.p_alive,
-            "expected_transactions": scores.expected_transactions,
-            "discounted_transactions": scores.discounted_transactions}
-    if sp is not None:
-        cols["expected_spend"] = scores.expected_spend
-        cols["clv"] = scores.clv
-    con.register("u", pa.table(cols))
-    money = (", CAST(round(u.expected_spend, 2) AS DECIMAL(18,2)) AS expected_spend, "
-             "CAST(round(u.clv, 2) AS DECIMAL(18,2)) AS clv") if sp is not None else ""
-    result = con.execute(f"""
+    # the transaction model once per distinct (frequency, recency, T), joined back in the summary's order
+    u = con.execute("SELECT frequency::DOUBLE AS x, recency AS t_x, T FROM s GROUP BY ALL").fetchnumpy()
+    scores = score(model, p, u["x"], u["t_x"], u["T"], horizon, discount_rate, unit)
+    con.register("u", pa.table({"x": u["x"], "t_x": u["t_x"], "T": u["T"], "p_alive": scores.p_alive,
+                                "expected_transactions": scores.expected_transactions,
+                                "discounted_transactions": scores.discounted_transactions}))
+    result = con.execute("""
         SELECT s.customer_id, s.frequency, s.recency, s.T, s.monetary, u.p_alive, u.expected_transactions,
-               u.discounted_transactions{money}
+               u.discounted_transactions
         FROM s JOIN u ON s.frequency::DOUBLE = u.x AND s.recency = u.t_x AND s.T = u.T
-                     AND coalesce(s.monetary::DOUBLE, 0) = u.m
         ORDER BY s.rowid
     """).fetch_arrow_table()
+    if sp is not None:  # the spend model per member (closed form), CLV, both to the cent
+        x = result["frequency"].to_numpy().astype(float)
+        m = result["monetary"].cast(pa.float64()).fill_null(0.0).to_numpy()
+        spend = gammagamma.conditional_expected_spend(sp, x, m)
+        con.register("r", result)
+        con.register("v", pa.table({"spend": spend, "clv": result["discounted_transactions"].to_numpy() * spend}))
+        result = con.execute("SELECT r.*, CAST(round(v.spend, 2) AS DECIMAL(18,2)) AS expected_spend, "
+                             "CAST(round(v.clv, 2) AS DECIMAL(18,2)) AS clv FROM r POSITIONAL JOIN v").fetch_arrow_table()
     meta = {"model": model, "horizon": horizon, "unit": unit, "discount_rate": discount_rate, "fits": fits}
     result = result.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
     if out is not None:
@@ -366,8 +376,7 @@ def read_survival(source: str | Path | pa.Table, *, period: str, alive: str, coh
     _require(con, "raw", label, {"--period": period, "--alive": alive, "--cohort": cohort})
     if con.execute("SELECT count(*) FROM raw").fetchone()[0] == 0:
         raise DataError(f"{label}: no rows (the file is empty)")
-    for col in (period, alive):
-        _bad_rows(con, "raw", label, offset, _nonnumeric(col), col, "is not a number")
+    _check(con, "raw", label, offset, [(_nonnumeric(col), col, "is not a number") for col in (period, alive)])
     coh = f"CAST({_q(cohort)} AS VARCHAR)" if cohort else "''"
     rows = con.execute(f"SELECT {coh}, {_num(period)}, {_num(alive)}, rowid FROM raw "
                        f"ORDER BY 1, 2").fetchall()
@@ -400,20 +409,19 @@ def read_renewals(source: str | Path | pa.Table, *, tenure: str, churned: str, m
     if con.execute("SELECT count(*) FROM raw").fetchone()[0] == 0:
         raise DataError(f"{label}: no members (the file is empty)")
     t = _num(tenure)
-    _bad_rows(con, "raw", label, offset, f"{_nonnumeric(tenure)} OR {t} < 0 OR {t} <> floor({t})", tenure,
-              "is not a whole number of periods >= 0")
     flag = f"lower(trim(coalesce(CAST({_q(churned)} AS VARCHAR), '')))"
     words = ", ".join(f"'{w}'" for w in TRUE_WORDS + FALSE_WORDS)
-    _bad_rows(con, "raw", label, offset, f"{flag} NOT IN ({words})", churned,
-              "is not a yes/no value (1/0, true/false, yes/no)")
     is_churned = f"{flag} IN ({', '.join(repr(w) for w in TRUE_WORDS)})"
-    _bad_rows(con, "raw", label, offset, f"{is_churned} AND {t} < 1", tenure,
-              "is 0 for a member who churned (churn happens at the end of period 1 or later)")
+    checks = [(f"{_nonnumeric(tenure)} OR {t} < 0 OR {t} <> floor({t})", tenure,
+               "is not a whole number of periods >= 0"),
+              (f"{flag} NOT IN ({words})", churned, "is not a yes/no value (1/0, true/false, yes/no)"),
+              (f"{is_churned} AND {t} < 1", tenure,
+               "is 0 for a member who churned (churn happens at the end of period 1 or later)")]
     val = ""
     if value is not None:
-        _bad_rows(con, "raw", label, offset, f"{_nonnumeric(value)} OR {_num(value)} < 0", value,
-                  "is not a number >= 0")
-        val = f", CAST(round({_num(value)}, 2) AS DECIMAL(18,2)) AS value"
+        checks.append((f"{_nonnumeric(value)} OR {_num(value)} < 0", value, "is not a number >= 0"))
+        val = f", TRY_CAST({_q(value)} AS DECIMAL(18,2)) AS value"
+    _check(con, "raw", label, offset, checks)
     mem = f"CAST({_q(member)} AS VARCHAR)" if member else "CAST(rowid + 1 AS VARCHAR)"
     return con.execute(f"SELECT {mem} AS member_id, CAST({t} AS BIGINT) AS tenure, {is_churned} AS churned{val} "
                        "FROM raw ORDER BY rowid").fetch_arrow_table()
