@@ -8,6 +8,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from argon2 import PasswordHasher
 from openpyxl import load_workbook
 
 from tests.api.conftest import assert_envelope, make_api
@@ -15,11 +16,8 @@ from tests.console import staff_data as sd
 from weixi.service_layer import incentive_reports, users
 
 
-@pytest.fixture
-def inc(tmp_path):
-    """An API over a data directory with the month's incentive inputs, published by the admin; logins for a
-    clerk (S000003, team T0) and a manager (S000010, team T1)."""
-    api = make_api(tmp_path)
+def _published_api(root):
+    api = make_api(root)
     month_dir = sd.incentives(api.data_dir)
     for username, role in ((sd.CLERK, "clerk"), (sd.MANAGER, "manager")):
         user = users.create_user(api.engine, username, "correct horse 1", role)
@@ -28,10 +26,33 @@ def inc(tmp_path):
     assert r.status_code == 201 and r.json() == {"month": sd.MONTH, "version": 1, "new": True}, r.text
     api.month_dir = month_dir
     api.expected = incentive_reports.recompute(api.data_dir, sd.MONTH).to_json()
-    yield api
+    return api
+
+
+def _close(api):
     for c in api.clients:
         c.close()
     api.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def inc(tmp_path_factory):
+    """An API over a data directory with the month's incentive inputs, published by the admin; logins for a
+    clerk (S000003, team T0) and a manager (S000010, team T1). Shared by the tests that do not change it."""
+    hasher, users._hasher = users._hasher, PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    try:
+        api = _published_api(tmp_path_factory.mktemp("incentives-api"))
+    finally:
+        users._hasher = hasher
+    yield api
+    _close(api)
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    api = _published_api(tmp_path)
+    yield api
+    _close(api)
 
 
 def test_a_clerk_sees_only_their_own_statement(inc):
@@ -104,7 +125,8 @@ def test_payroll_export_downloads_parse(inc):
     assert_envelope(analyst.get(f"/api/incentives/{sd.MONTH}/export", params={"format": "pdf"}), 422)
 
 
-def test_a_late_order_shows_as_a_difference_and_needs_a_correction_to_publish(inc):
+def test_a_late_order_shows_as_a_difference_and_needs_a_correction_to_publish(fresh):
+    inc = fresh
     analyst, admin = inc.client("analyst"), inc.client("admin")
     assert analyst.get(f"/api/incentives/{sd.MONTH}/diff").json()["changes"] == {}
     sd.add_late_order(inc.month_dir, sd.CLERK)

@@ -15,7 +15,8 @@ from weixi.service_layer.users import ROLES
 
 PUBLIC = {("GET", "/api/health"), ("GET", "/api/permissions"), ("POST", "/api/auth/login")}
 PATH_VALUES = {"member_id": MEMBER, "redemption_id": "redeem:none", "event_id": "none", "version": "1",
-               "job_id": "none", "campaign_id": "none", "referee_id": "none"}
+               "job_id": "none", "campaign_id": "none", "referee_id": "none",
+               "month": "2016-01", "staff_id": "clerk", "nomination_id": "none"}
 BODIES = {
     ("POST", "/api/events"): {"events": [{"event_id": "walk-1", "member_id": MEMBER, "type": "bill",
                                           "occurred_at": "2026-11-01T10:00:00+08:00", "amount": "10.00"}]},
@@ -27,6 +28,9 @@ BODIES = {
     ("POST", "/api/users"): {"username": "walker", "password": "long enough 1", "role": "analyst"},
     ("POST", "/api/auth/token/revoke"): {"token": "wx_none"},
     ("POST", "/api/auth/token"): {"name": "walk"},
+    ("POST", "/api/incentives/awards"): {"period": "2016-01", "staff_id": "clerk", "award": "excellent",
+                                         "letter": "walk"},
+    ("POST", "/api/incentives/awards/publication"): {"period": "2016-01"},
 }
 
 

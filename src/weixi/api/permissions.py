@@ -37,6 +37,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "close:run": frozenset({"admin"}),
     # console dashboard (tiers, segments, points per month, liability)
     "dashboard:read": frozenset({"admin", "analyst", "manager"}),
+    # staff incentives: a statement's staff id is the login's username (docs/api.md)
+    "incentives:read_own": STAFF,                                    # one's own statement
+    "incentives:read_team": frozenset({"admin", "analyst", "manager"}),  # a manager: their roster team only
+    "incentives:read_all": frozenset({"admin", "analyst"}),          # every statement, payroll export, awards
+    "incentives:compute": frozenset({"admin", "analyst"}),           # recompute from the month's inputs, diff
+    "incentives:nominate": frozenset({"admin", "analyst", "manager"}),
+    "incentives:review": frozenset({"admin", "analyst"}),            # committee review of nominations
+    "incentives:publish": frozenset({"admin"}),                      # publish statements; approve, publish awards
+    # churn early warning and retention target lists
+    "churn:read": frozenset({"admin", "analyst", "manager"}),        # risk distribution, reasons, scores, models
+    "targets:read": frozenset({"admin", "analyst", "manager", "agent"}),  # lists, evaluation and lift
+    "targets:export": frozenset({"admin", "analyst", "manager", "agent"}),  # CSV/XLSX for the outbound centre
+    "targets:build": frozenset({"admin", "analyst"}),
     # campaigns (保客活动): creator and approver must be different people (the service refuses self-approval)
     "campaigns:read": frozenset({"admin", "analyst", "manager"}),   # list, calendar, dashboard, report, draws
     "campaigns:edit": frozenset({"admin", "analyst"}),              # create and edit drafts, submit

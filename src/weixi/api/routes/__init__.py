@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def all_routers() -> list:
-    from weixi.api.routes import auth, campaigns, close, ledger, members, plans, system
+    from weixi.api.routes import auth, campaigns, close, incentives, ledger, members, plans, retention, system
 
-    return [system.router, auth.router, ledger.router, members.router, plans.router, close.router, campaigns.router]
+    return [system.router, auth.router, ledger.router, members.router, plans.router, close.router, campaigns.router,
+            incentives.router, retention.router]

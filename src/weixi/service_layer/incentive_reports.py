@@ -1,0 +1,162 @@
+"""Read models of the staff incentive statements for the API and the console: who may see whose statement
+(own, team, all), team lists, leaderboards, totals by business, and the recompute from the month's inputs in
+the data directory. Computing, publishing and diffing are :mod:`weixi.service_layer.incentives`.
+
+* A login's staff id is its username (``weixi users add S000123 --role clerk``).
+* A staff member's team is the ``team`` of the month's roster file (the month's inputs, below), else of the
+  operations roster (``weixi staff load``, table ``ops_staff``).
+* The month's inputs live in ``DATA/incentives/YYYY-MM/``: every ``*.yaml`` there is a plan, and ``orders``,
+  ``targets``, ``roster``, ``violations``, ``referrals`` are read as ``NAME.csv`` or ``NAME.parquet``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from weixi.adapters.sql import execute
+from weixi.incentives import amounts, inputs
+from weixi.incentives.months import Month
+from weixi.service_layer import incentives as svc
+
+INPUTS = ("orders", "targets", "roster", "violations", "referrals")
+SUMS = ("mobile_units", "broadband_units", "kpi_points", "bonus_yuan")
+
+
+class NotVisible(Exception):
+    """The user may not see this staff member's statement."""
+
+
+def inputs_dir(data_dir: Path, month: str) -> Path:
+    return Path(data_dir) / "incentives" / month
+
+
+def month_inputs(data_dir: Path, month: str) -> dict:
+    """The plans and input files of ``month`` in the data directory (missing inputs are None)."""
+    base = inputs_dir(data_dir, month)
+    found: dict = {"dir": base, "plans": sorted(base.glob("*.yaml")) if base.is_dir() else []}
+    for name in INPUTS:
+        found[name] = next((p for p in (base / f"{name}.csv", base / f"{name}.parquet") if p.is_file()), None)
+    return found
+
+
+def recompute(data_dir: Path, month: str) -> svc.MonthResult:
+    """Compute ``month`` from its inputs in the data directory (nothing is stored)."""
+    Month.parse(month)
+    found = month_inputs(data_dir, month)
+    if not found["plans"]:
+        raise svc.IncentiveError(f"no incentive plans for {month}: put the plan files (*.yaml) and the inputs "
+                                 f"(orders, targets, roster, violations, referrals as .csv or .parquet) in "
+                                 f"{found['dir']}")
+    return svc.compute_month(found["plans"], month, found["orders"], found["targets"], found["roster"],
+                             found["violations"], found["referrals"])
+
+
+def published_months(engine) -> list[dict]:
+    """Months with published statements, newest first, with their latest version."""
+    with engine.connect() as conn:
+        rows = execute(conn, "SELECT month, max(version), count(*) FROM incentive_publications GROUP BY month"
+                             " ORDER BY month DESC")
+    return [{"month": m, "version": v, "versions": n} for m, v, n in rows]
+
+
+def roster(engine, data_dir: Path, month: str) -> dict[str, dict]:
+    """staff_id -> {name, team, role} from the month's roster file, else the operations roster."""
+    path = month_inputs(data_dir, month)["roster"]
+    if path is not None:
+        con = inputs.connect()
+        try:
+            inputs.load_roster(con, path)
+            rows = con.execute("SELECT staff_id, name, team, role FROM roster").fetchall()
+        finally:
+            con.close()
+    else:
+        with engine.connect() as conn:
+            rows = execute(conn, "SELECT staff_id, name, team, role FROM ops_staff")
+    return {s: {"name": n, "team": t, "role": r} for s, n, t, r in rows}
+
+
+def team_of(people: dict[str, dict], staff_id: str) -> str | None:
+    return (people.get(staff_id) or {}).get("team")
+
+
+def scope(user, people: dict[str, dict], team: str | None = None) -> tuple[str | None, set[str] | None]:
+    """(team, staff ids) a user may list: analysts and admins everyone (or ``team``); a manager only their own
+    team; None staff ids = everyone."""
+    if user.role in ("admin", "analyst"):
+        if team is None:
+            return None, None
+        return team, {s for s, p in people.items() if p.get("team") == team}
+    own = team_of(people, user.username)
+    if own is None:
+        raise NotVisible(f"{user.username} is not on the roster with a team: a manager sees their team's statements")
+    if team is not None and team != own:
+        raise NotVisible(f"{user.username} manages team {own}, not {team}")
+    return own, {s for s, p in people.items() if p.get("team") == own}
+
+
+def may_see(user, people: dict[str, dict], staff_id: str) -> bool:
+    """Own statement: everyone; a manager: their team's; analysts and admins: all."""
+    if user.username == staff_id or user.role in ("admin", "analyst"):
+        return True
+    if user.role == "manager":
+        own = team_of(people, user.username)
+        return own is not None and team_of(people, staff_id) == own
+    return False
+
+
+def rows(statements: dict, people: dict[str, dict], staff_ids: set[str] | None = None) -> list[dict]:
+    """One row per staff member (of ``staff_ids``), ranked by bonus then KPI points (ties share a rank)."""
+    out = []
+    for staff_id, s in statements["staff"].items():
+        if staff_ids is not None and staff_id not in staff_ids:
+            continue
+        p = people.get(staff_id) or {}
+        out.append({"staff_id": staff_id, "name": p.get("name"), "team": p.get("team"), "role": s["role"],
+                    **{k: s[k] for k in SUMS}, "counted": len(s["lines"]), "excluded": len(s["excluded"])})
+    out.sort(key=lambda r: (-Decimal(r["bonus_yuan"]), -Decimal(r["kpi_points"]), r["staff_id"]))
+    rank, last = 0, None
+    for i, r in enumerate(out, 1):
+        key = (r["bonus_yuan"], r["kpi_points"])
+        rank = rank if key == last else i
+        r["rank"], last = rank, key
+    return out
+
+
+def by_business(statements: dict, staff_ids: set[str] | None = None) -> list[dict]:
+    """Units and yuan per rule (an incentive plan has one rule per business; discipline and referral plans are
+    their own business), from the explanation lines."""
+    totals: dict[str, dict] = {}
+    for staff_id, s in statements["staff"].items():
+        if staff_ids is not None and staff_id not in staff_ids:
+            continue
+        for line in s["lines"]:
+            t = totals.setdefault(line["rule"], {"rule": line["rule"], "lines": 0, "units": Decimal(0),
+                                                 "kpi_points": Decimal(0), "yuan": Decimal(0), "staff": set()})
+            t["lines"] += 1
+            t["units"] += Decimal(line.get("units") or 0)
+            t["kpi_points"] += Decimal(line.get("kpi_points") or 0)
+            t["yuan"] += Decimal(line.get("yuan") or 0)
+            t["staff"].add(staff_id)
+    return [{"rule": t["rule"], "lines": t["lines"], "units": amounts.units(t["units"]),
+             "kpi_points": amounts.units(t["kpi_points"]), "yuan": amounts.yuan(t["yuan"]), "staff": len(t["staff"])}
+            for t in sorted(totals.values(), key=lambda t: t["rule"])]
+
+
+def totals(table: list[dict]) -> dict:
+    return {"staff": len(table), **{k: (amounts.yuan if k == "bonus_yuan" else amounts.units)(
+        sum((Decimal(r[k]) for r in table), Decimal(0))) for k in SUMS}}
+
+
+def export_bytes(statements: dict, fmt: str, staff_ids: set[str] | None = None) -> bytes:
+    """The payroll export (:func:`weixi.service_layer.incentives.export_statements`) as bytes."""
+    import tempfile
+
+    if fmt not in ("csv", "xlsx"):
+        raise svc.IncentiveError(f"format {fmt!r}: use csv or xlsx")
+    chosen = statements if staff_ids is None else \
+        {**statements, "staff": {s: v for s, v in statements["staff"].items() if s in staff_ids}}
+    with tempfile.TemporaryDirectory(prefix="weixi-incentives-") as tmp:
+        path = Path(tmp) / f"statements.{fmt}"
+        svc.export_statements(chosen, path)
+        return path.read_bytes()
