@@ -61,7 +61,7 @@ def _compare(out: dict, prefix: str, name: str, ours_fit, ours_s: float, theirs:
     out[f"{prefix}_{name}_lifetimes_seconds"] = round(theirs_s, 3)
     out[f"{prefix}_{name}_ratio_to_lifetimes"] = round(ours_s / theirs_s, 3)
     ours = np.array(list(ours_fit.params.values()))
-    out[f"{prefix}_{name}_params"] = [round(v, 4) for v in ours]
+    out[f"{prefix}_{name}_params"] = [round(float(v), 4) for v in ours]
     out[f"{prefix}_{name}_max_rel_diff_to_lifetimes"] = float(
         f"{np.max(np.abs(ours / np.array(list(theirs.values())) - 1)):.2e}")
 
