@@ -14,14 +14,14 @@ from weixi.service_layer import users
 
 # What each role's navigation shows (from the permission matrix, written out so that a change shows up here).
 NAV = {
-    "admin": ["/dashboard", "/members", "/catalogue", "/plans", "/close"],
-    "analyst": ["/dashboard", "/members", "/catalogue", "/plans", "/close"],
-    "manager": ["/dashboard", "/members", "/catalogue", "/plans"],
+    "admin": ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/campaigns"],
+    "analyst": ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/campaigns"],
+    "manager": ["/dashboard", "/members", "/catalogue", "/plans", "/campaigns"],
     "agent": ["/members", "/catalogue"],
     "clerk": ["/members", "/catalogue"],
     "member": ["/me"],
 }
-PAGES = ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/me"]
+PAGES = ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/me"]
 
 
 def nav_of(html: str) -> list[str]:

@@ -27,6 +27,7 @@ ITEMS = (
     Item("/catalogue", N_("Catalogue"), "catalogue:read", staff_only=True),
     Item("/plans", N_("Plans"), "plans:read"),
     Item("/close", N_("Monthly close"), "close:read"),
+    Item("/campaigns", N_("Campaigns"), "campaigns:read"),
     Item("/me", N_("My points"), "points:checkin"),  # the member's own page
 )
 

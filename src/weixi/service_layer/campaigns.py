@@ -181,6 +181,24 @@ def summary(engine: Engine, campaign_id: str) -> dict:
     return out
 
 
+def approvals(engine: Engine, limit: int = 50) -> dict:
+    """Submissions waiting for a decision (who submitted, when) and the latest submit/approve/reject steps of
+    every campaign, newest first: who decided what, when, and why."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        waiting = execute(conn, "SELECT c.campaign_id, c.name, c.window_start, c.window_end, c.created_by, s.actor, "
+                                "s.at FROM campaigns c JOIN campaign_steps s ON s.campaign_id = c.campaign_id AND "
+                                "s.seq = (SELECT max(seq) FROM campaign_steps WHERE campaign_id = c.campaign_id) "
+                                "WHERE c.status = 'submitted' ORDER BY s.at, c.campaign_id")
+        history = execute(conn, "SELECT s.campaign_id, c.name, s.action, s.from_status, s.to_status, s.actor, s.at, "
+                                "s.note FROM campaign_steps s JOIN campaigns c ON c.campaign_id = s.campaign_id WHERE "
+                                "s.action IN ('submit', 'approve', 'reject') ORDER BY s.at DESC, s.campaign_id, "
+                                "s.seq DESC LIMIT ?", [limit])
+    return {"waiting": [{"campaign_id": r[0], "name": r[1], "from": str(as_date(r[2])), "to": str(as_date(r[3])),
+                         "created_by": r[4], "submitted_by": r[5], "submitted_at": _iso(r[6])} for r in waiting],
+            "history": [{"campaign_id": r[0], "name": r[1], "action": r[2], "from": r[3], "to": r[4], "by": r[5],
+                         "at": _iso(r[6]), "note": r[7]} for r in history]}
+
+
 def _iso(value) -> str | None:
     if value is None:
         return None
