@@ -84,7 +84,8 @@ def _blocks(params, x, t_x, T, want_grad):
 
 def log_likelihood(params, x, t_x, T) -> np.ndarray:
     """Per-customer log-likelihood (vectorised)."""
-    return np.concatenate([ll for ll, _ in _blocks(params, x, t_x, T, False)])
+    shape = np.broadcast(x, t_x, T).shape
+    return np.concatenate([ll for ll, _ in _blocks(params, x, t_x, T, False)]).reshape(shape)
 
 
 def loglik_grad(params, x, t_x, T, w) -> tuple[float, np.ndarray]:
@@ -119,7 +120,8 @@ def fit_customers(x, t_x, T) -> FitResult:
 
 def p_alive(params, x, t_x, T) -> np.ndarray:
     """P(alive at T | x, t_x, T): the share of the likelihood in which the customer outlives T."""
-    return np.concatenate([pa for _, pa in _blocks(params, x, t_x, T, False)])
+    shape = np.broadcast(x, t_x, T).shape
+    return np.concatenate([pa for _, pa in _blocks(params, x, t_x, T, False)]).reshape(shape)
 
 
 def expected_if_alive(params, t, x, T) -> np.ndarray:
