@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from weixi.clv import bgnbd, gammagamma, paretonbd, sbg
+from weixi.clv import gammagamma, sbg
 from weixi.clv.errors import DataError
 from weixi.clv.mle import FitResult
 from weixi.clv.rfm import RFM, check_rfm
