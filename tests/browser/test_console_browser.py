@@ -10,11 +10,13 @@ import pytest
 from tests.console import operator as op
 
 NAV = {
-    "admin": ["/dashboard", "/members", "/catalogue", "/plans", "/close"],
-    "analyst": ["/dashboard", "/members", "/catalogue", "/plans", "/close"],
-    "manager": ["/dashboard", "/members", "/catalogue", "/plans"],
-    "agent": ["/members", "/catalogue"],
-    "clerk": ["/members", "/catalogue"],
+    "admin": ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/incentives", "/retention",
+              "/targets"],
+    "analyst": ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/incentives", "/retention",
+                "/targets"],
+    "manager": ["/dashboard", "/members", "/catalogue", "/plans", "/campaigns", "/incentives", "/retention", "/targets"],
+    "agent": ["/members", "/catalogue", "/incentives", "/targets"],
+    "clerk": ["/members", "/catalogue", "/incentives"],
     "member": ["/me"],
 }
 FORBIDDEN = {"admin": "/me", "analyst": "/me", "manager": "/close", "agent": "/dashboard", "clerk": "/plans",

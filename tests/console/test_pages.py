@@ -14,14 +14,17 @@ from weixi.service_layer import users
 
 # What each role's navigation shows (from the permission matrix, written out so that a change shows up here).
 NAV = {
-    "admin": ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/campaigns"],
-    "analyst": ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/campaigns"],
-    "manager": ["/dashboard", "/members", "/catalogue", "/plans", "/campaigns"],
-    "agent": ["/members", "/catalogue"],
-    "clerk": ["/members", "/catalogue"],
+    "admin": ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/incentives", "/retention",
+              "/targets"],
+    "analyst": ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/incentives", "/retention",
+                "/targets"],
+    "manager": ["/dashboard", "/members", "/catalogue", "/plans", "/campaigns", "/incentives", "/retention", "/targets"],
+    "agent": ["/members", "/catalogue", "/incentives", "/targets"],
+    "clerk": ["/members", "/catalogue", "/incentives"],
     "member": ["/me"],
 }
-PAGES = ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/me"]
+PAGES = ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/incentives", "/retention",
+         "/targets", "/me"]
 
 
 def nav_of(html: str) -> list[str]:

@@ -28,6 +28,9 @@ ITEMS = (
     Item("/plans", N_("Plans"), "plans:read"),
     Item("/close", N_("Monthly close"), "close:read"),
     Item("/campaigns", N_("Campaigns"), "campaigns:read"),
+    Item("/incentives", N_("Incentives"), "incentives:read_own"),
+    Item("/retention", N_("Churn risk"), "churn:read"),
+    Item("/targets", N_("Target lists"), "targets:read"),
     Item("/me", N_("My points"), "points:checkin"),  # the member's own page
 )
 

@@ -1,0 +1,119 @@
+"""Incentive pages: my statement, team statements (a manager's team; everyone for analysts), the leaderboard and
+charts (bonus and units by employee, yuan by business), one statement with its explanation line per order, and
+the published-versus-recomputed difference. Thin over :mod:`weixi.service_layer.incentive_reports`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from weixi.api.errors import ApiError
+from weixi.console.guard import may, page_user
+from weixi.console.render import page, translator
+from weixi.service_layer import incentive_reports as reports
+from weixi.service_layer import incentives as svc
+from weixi.service_layer.users import User
+
+router = APIRouter()
+MONTH = Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH_Q = Query(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+TEAM = Query(None, min_length=1, max_length=64)
+CHART_STAFF = 30  # employees in the by-employee charts (the top by bonus)
+
+
+def _published(request: Request, month: str) -> dict:
+    found = svc.published(request.app.state.engine, month)
+    if found is None:
+        _ = translator(request)
+        raise ApiError(404, _("The statements of %(month)s have not been published yet.") % {"month": month})
+    return found
+
+
+def _people(request: Request, month: str) -> dict:
+    return reports.roster(request.app.state.engine, request.app.state.data_dir, month)
+
+
+def _scope(request: Request, user: User, people: dict, team: str | None):
+    try:
+        return reports.scope(user, people, team)
+    except reports.NotVisible as exc:
+        raise ApiError(403, str(exc), "forbidden")
+
+
+@router.get("/incentives")
+def index(request: Request, month: str | None = MONTH_Q, team: str | None = TEAM,
+          user: User = Depends(page_user("incentives:read_own"))):
+    engine = request.app.state.engine
+    months = reports.published_months(engine)
+    month = month or (months[0]["month"] if months else None)
+    ctx: dict = {"months": months, "month": month, "team": team, "pub": None, "mine": None, "table": None}
+    if month is not None:
+        pub = svc.published(engine, month)
+        ctx["pub"] = pub
+        if pub is not None:
+            people = _people(request, month)
+            own = pub["statements"]["staff"].get(user.username)
+            ctx["mine"] = dict(own, staff_id=user.username) if own else None
+            if may(user, "incentives:read_team"):
+                chosen, ids = _scope(request, user, people, team)
+                table = reports.rows(pub["statements"], people, ids)
+                ctx.update(team=chosen, table=table, totals=reports.totals(table),
+                           by_business=reports.by_business(pub["statements"], ids),
+                           teams=sorted({p["team"] for p in people.values() if p.get("team")}),
+                           may_pick_team=user.role in ("admin", "analyst"),
+                           may_export=may(user, "incentives:read_all"), may_diff=may(user, "incentives:compute"))
+    return page(request, "incentives.html", user, **ctx)
+
+
+@router.get("/incentives/{month}/data.json")
+def chart_data(request: Request, month: str = MONTH, team: str | None = TEAM,
+               user: User = Depends(page_user("incentives:read_team"))):
+    """The leaderboard charts: bonus and units by employee (the top by bonus), yuan and units by business."""
+    _ = translator(request)
+    pub = _published(request, month)
+    people = _people(request, month)
+    _team, ids = _scope(request, user, people, team)
+    table = reports.rows(pub["statements"], people, ids)[:CHART_STAFF]
+    business = reports.by_business(pub["statements"], ids)
+    staff = [r["staff_id"] for r in table]
+    data = {
+        "bonus": {"title": _("Bonus by employee (yuan)"), "labels": staff, "horizontal": True,
+                  "series": [{"name": _("bonus (yuan)"), "values": [float(Decimal(r["bonus_yuan"])) for r in table]}]},
+        "units": {"title": _("Units by employee"), "labels": staff, "horizontal": True,
+                  "series": [{"name": _("mobile units"), "values": [float(Decimal(r["mobile_units"])) for r in table]},
+                             {"name": _("broadband units"),
+                              "values": [float(Decimal(r["broadband_units"])) for r in table]}]},
+        "business": {"title": _("By business"), "labels": [b["rule"] for b in business],
+                     "series": [{"name": _("bonus (yuan)"), "values": [float(Decimal(b["yuan"])) for b in business]},
+                                {"name": _("units"), "values": [float(Decimal(b["units"])) for b in business]}]},
+    }
+    return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/incentives/{month}/staff/{staff_id}")
+def statement(request: Request, month: str = MONTH, staff_id: str = Path(min_length=1, max_length=128),
+              user: User = Depends(page_user("incentives:read_own"))):
+    pub = _published(request, month)
+    people = _people(request, month)
+    if not reports.may_see(user, people, staff_id):
+        _ = translator(request)
+        raise ApiError(403, _("You may see your own statement and, as a manager, your team's."), "forbidden")
+    s = pub["statements"]["staff"].get(staff_id)
+    if s is None:
+        _ = translator(request)
+        raise ApiError(404, _("No statement for %(staff)s in %(month)s.") % {"staff": staff_id, "month": month})
+    return page(request, "incentive_statement.html", user, month=month, pub=pub, staff_id=staff_id, s=s,
+                person=people.get(staff_id) or {}, line_yuan=sum((Decimal(l["yuan"]) for l in s["lines"]), Decimal(0)))
+
+
+@router.get("/incentives/{month}/diff")
+def difference(request: Request, month: str = MONTH, user: User = Depends(page_user("incentives:compute"))):
+    pub = _published(request, month)
+    error = diff = None
+    try:
+        diff = svc.diff(request.app.state.engine, reports.recompute(request.app.state.data_dir, month))
+    except svc.IncentiveError as exc:
+        error = str(exc)
+    return page(request, "incentive_diff.html", user, month=month, pub=pub, diff=diff, error=error)

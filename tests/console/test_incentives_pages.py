@@ -1,0 +1,136 @@
+"""Incentive pages in-process: a clerk sees only their own statement (and every order behind it), a manager
+their team, an analyst everyone with charts, exports and the published-versus-recomputed difference; the
+numbers on the pages are the service's."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+from decimal import Decimal
+
+import pytest
+
+from tests.console import operator as op
+from tests.console import staff_data as sd
+from tests.console.conftest import Console
+from weixi.api.app import create_app
+from weixi.service_layer import incentive_reports, incentives, users
+
+warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
+
+
+@pytest.fixture(scope="module")
+def site(base_operator, tmp_path_factory):
+    """The console over a copy of the tiny operator with January 2016's incentive inputs, published; logins for
+    a clerk (S000003, team T0) and a manager (S000010, team T1)."""
+    target = base_operator.copy_to(tmp_path_factory.mktemp("incentive-pages"))
+    month_dir = sd.incentives(target.data)
+    hasher, users._hasher = users._hasher, op.cheap_hasher()
+    app = create_app(str(target.db), str(target.data), secure_cookies=False)
+    try:
+        for username, role in ((sd.CLERK, "clerk"), (sd.MANAGER, "manager")):
+            users.create_user(app.state.engine, username, op.PASSWORD, role)
+    finally:
+        users._hasher = hasher
+    result = incentive_reports.recompute(target.data, sd.MONTH)
+    incentives.publish(app.state.engine, result, "payroll office")
+    app.month_dir, app.expected = month_dir, result.to_json()
+    yield app
+    app.state.engine.dispose()
+
+
+def login(app, username: str) -> Console:
+    c = Console(app)
+    r = c.post_form("/login", "/login", {"username": username, "password": op.PASSWORD, "next": ""})
+    assert r.status_code == 303, r.text
+    return c
+
+
+def staff_rows(html: str) -> list[str]:
+    return re.findall(r'<tr data-staff="([^"]+)"', html)
+
+
+def bonuses(html: str) -> dict[str, Decimal]:
+    rows = re.findall(r'<tr data-staff="([^"]+)">.*?data-bonus="([^"]+)"', html, re.S)
+    return {s: Decimal(b) for s, b in rows}
+
+
+def test_a_clerk_sees_their_own_statement_and_every_order_behind_it(site):
+    c = login(site, sd.CLERK)
+    want = site.expected["staff"][sd.CLERK]
+    home = c.get("/incentives")
+    assert home.status_code == 200 and 'data-nav="/incentives"' in home.text
+    mine = re.search(r'id="my-statement".*?data-bonus="([^"]+)"', home.text, re.S)
+    assert Decimal(mine.group(1)) == Decimal(want["bonus_yuan"])
+    assert 'id="team-statements"' not in home.text and "/export" not in home.text
+    page = c.get(f"/incentives/{sd.MONTH}/staff/{sd.CLERK}")
+    assert page.status_code == 200
+    orders = re.findall(r'<tr data-order="([^"]+)"><td>[^<]+</td><td>retention', page.text)
+    assert orders == [line["order_id"] for line in want["lines"]]
+    yuan = [Decimal(y) for y in re.findall(r'data-yuan="([^"]+)"', page.text)]
+    assert sum(yuan) == Decimal(want["bonus_yuan"])  # every yuan is on a line
+    assert all(e["reason"].split(":")[0] in page.text for e in want["excluded"])
+    other = c.get(f"/incentives/{sd.MONTH}/staff/{sd.OTHER_TEAM}")
+    assert other.status_code == 403 and other.headers["content-type"].startswith("text/html")
+    assert c.get(f"/incentives/{sd.MONTH}/data.json").status_code == 403
+    assert c.get(f"/incentives/{sd.MONTH}/diff").status_code == 403
+
+
+def test_a_manager_sees_their_team_ranked(site):
+    c = login(site, sd.MANAGER)
+    html = c.get("/incentives").text
+    team = {f"S{i:06d}" for i in range(10, 20)}
+    assert set(staff_rows(html)) == team
+    assert bonuses(html) == {s: Decimal(site.expected["staff"][s]["bonus_yuan"]) for s in team}
+    ranked = list(bonuses(html).values())
+    assert ranked == sorted(ranked, reverse=True)
+    assert c.get(f"/incentives/{sd.MONTH}/staff/{sd.TEAM_MATE}").status_code == 200
+    assert c.get(f"/incentives/{sd.MONTH}/staff/{sd.CLERK}").status_code == 403
+    assert c.get("/incentives", params={"team": "T0"}).status_code == 403
+    charts = c.get(f"/incentives/{sd.MONTH}/data.json").json()
+    assert set(charts["bonus"]["labels"]) == team
+
+
+def test_an_analyst_sees_everyone_with_charts_exports_and_totals_by_business(site):
+    c = login(site, "analyst")
+    html = c.get("/incentives").text
+    assert len(staff_rows(html)) == sd.STAFF
+    total = sum(Decimal(s["bonus_yuan"]) for s in site.expected["staff"].values())
+    by_business = [Decimal(y) for y in re.findall(r'<td class="n" data-yuan="([^"]+)"', html)]
+    assert sum(by_business) == total
+    assert f'href="/api/incentives/{sd.MONTH}/export?format=csv"' in html
+    export = c.get(f"/api/incentives/{sd.MONTH}/export?format=csv")  # the session cookie works for downloads
+    assert export.status_code == 200 and export.content.decode("utf-8-sig").count("\n") == sd.STAFF + 1
+    charts = c.get(f"/incentives/{sd.MONTH}/data.json").json()
+    assert sum(Decimal(str(v)) for v in charts["business"]["series"][0]["values"]) == total
+    assert [Decimal(str(v)) for v in charts["bonus"]["series"][0]["values"]] == \
+        sorted((Decimal(s["bonus_yuan"]) for s in site.expected["staff"].values()), reverse=True)
+    t0 = c.get("/incentives", params={"team": "T0"}).text
+    assert set(staff_rows(t0)) == {f"S{i:06d}" for i in range(10)}
+    assert "/static/charts.js" in html and 'data-key="business"' in html
+
+
+def test_the_pages_speak_both_languages(site):
+    c = login(site, sd.CLERK)
+    assert "我的考核结果" in c.get("/incentives").text
+    c.http.cookies.set("weixi_lang", "en")
+    page = c.get(f"/incentives/{sd.MONTH}/staff/{sd.CLERK}").text
+    assert "Counted orders" in page and "Excluded orders" in page
+
+
+def test_the_difference_page_shows_a_late_order(site, tmp_path):
+    analyst = login(site, "analyst")
+    assert 'id="no-changes"' in analyst.get(f"/incentives/{sd.MONTH}/diff").text
+    saved = tmp_path / "orders.csv"
+    shutil.copy(site.month_dir / "orders.csv", saved)
+    shutil.copy(site.month_dir / "targets.csv", tmp_path / "targets.csv")
+    try:
+        sd.add_late_order(site.month_dir, sd.CLERK)
+        html = analyst.get(f"/incentives/{sd.MONTH}/diff").text
+        row = re.search(rf'<tr data-staff="{sd.CLERK}" data-measure="mobile_units">.*?</tr>', html, re.S)
+        assert row and 'data-difference="1"' in row.group(0) and "LATE1" in row.group(0)
+        assert incentives.published(site.state.engine, sd.MONTH)["version"] == 1  # nothing published by looking
+    finally:
+        shutil.copy(saved, site.month_dir / "orders.csv")
+        shutil.copy(tmp_path / "targets.csv", site.month_dir / "targets.csv")
