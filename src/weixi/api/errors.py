@@ -68,6 +68,10 @@ def validation_details(errors: list[dict]) -> list[dict]:
     for e in errors:
         loc = e.get("loc", ())
         where = loc[0] if loc else "body"
+        if e.get("type") == "json_invalid":  # loc holds the character position, not a field
+            at = f" at character {loc[1]}" if len(loc) > 1 else ""
+            out.append({"in": where, "field": "", "message": f"{e.get('msg', '')}{at}", "type": "json_invalid"})
+            continue
         out.append({"in": where, "field": _location(loc[1:]) if len(loc) > 1 else "", "message": e.get("msg", ""),
                     "type": e.get("type", "")})
     return out
