@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.console import operator as op
+from weixi.console.campaigns import when
 from weixi.service_layer import campaign_report as reports
 from weixi.service_layer import campaigns as service
 
@@ -107,7 +108,7 @@ def test_approvals_with_who_and_when_and_an_approver_who_created_it_is_refused(c
     page = admin.get("/campaigns/approvals").text
     history = re.search(r'<table class="data" id="history">(.*?)</table>', page, re.S).group(1)
     reject = next(s for s in steps if s["action"] == "reject")
-    assert reject["at"][:19].replace("T", " ") in history and "预算超标" in history and "已驳回" in history
+    assert when(reject["at"]) in history and "预算超标" in history and "已驳回" in history  # Beijing time
     assert re.findall(r'<td class="by">([^<]+)</td>', history)[:2] == ["admin", "analyst"]  # newest first
     page = admin.get("/campaigns/by-analyst").text
     assert [b for b in re.findall(r'<td class="by">([^<]+)</td>', page)] == ["analyst", "analyst", "admin"]

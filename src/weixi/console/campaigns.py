@@ -51,7 +51,18 @@ PERMISSION = {"submit": "campaigns:edit", "approve": "campaigns:approve", "rejec
 LINES = {"venue": N_("venue hire"), "promotion": N_("promotion"), "gifts": N_("gifts and prizes"),
          "staff": N_("staff costs"), "catering": N_("catering"), "points": N_("points at cost"),
          "operations": N_("operations costs"), "other": N_("other costs")}
-WORDS = {"statuses": STATUS_NAMES, "step_names": ACTION_NAMES, "buttons": BUTTONS, "lines": LINES}
+
+
+def when(value: str | None, timezone: str | None = None) -> str:
+    """A recorded moment (ISO 8601, UTC when it names no offset) as local time in the campaign's zone."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("UTC"))
+    return moment.astimezone(ZoneInfo(timezone) if timezone else TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+WORDS = {"statuses": STATUS_NAMES, "step_names": ACTION_NAMES, "buttons": BUTTONS, "lines": LINES, "when": when}
 
 
 def _campaign_id(value: str) -> str:
