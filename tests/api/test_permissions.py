@@ -16,7 +16,7 @@ from weixi.service_layer.users import ROLES
 PUBLIC = {("GET", "/api/health"), ("GET", "/api/permissions"), ("POST", "/api/auth/login")}
 PATH_VALUES = {"member_id": MEMBER, "redemption_id": "redeem:none", "event_id": "none", "version": "1",
                "job_id": "none", "campaign_id": "none", "referee_id": "none",
-               "month": "2016-01", "staff_id": "clerk", "nomination_id": "none"}
+               "month": "2016-01", "staff_id": "clerk", "nomination_id": "none", "task_id": "2026-09/none/M1"}
 BODIES = {
     ("POST", "/api/events"): {"events": [{"event_id": "walk-1", "member_id": MEMBER, "type": "bill",
                                           "occurred_at": "2026-11-01T10:00:00+08:00", "amount": "10.00"}]},
@@ -41,7 +41,7 @@ def api_routes(app) -> list[tuple[str, str, APIRoute]]:
     for router in all_routers():
         for route in router.routes:
             if isinstance(route, APIRoute):
-                out += [(m, route.path, route) for m in sorted(route.methods)]
+                out += [(m, route.path_format, route) for m in sorted(route.methods)]  # {task_id:path} -> {task_id}
     spec = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops if p.startswith("/api")}
     assert spec == {(m, p) for m, p, _ in out}
     return out

@@ -57,6 +57,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "campaigns:run": frozenset({"admin", "analyst"}),               # start, close, evaluate
     "campaigns:draw": frozenset({"admin", "clerk", "member"}),      # draws and chances; a member: its own
     "referrals:review": frozenset({"admin", "analyst"}),            # the review queue of flagged referrals
+    # retention operations: a login's staff id is its username; a manager oversees its roster team (docs/api.md)
+    "tasks:read_own": frozenset({"admin", "manager", "agent"}),      # my queue, next task, a task with the member
+    "tasks:outcome": frozenset({"admin", "manager", "agent"}),       # record an outcome on one's own task
+    "tasks:read_team": frozenset({"admin", "analyst", "manager"}),   # team view: workload and SLA per staff member
+    "sla:read": frozenset({"admin", "analyst", "manager"}),          # SLA report (a manager: their teams)
+    "care:read": frozenset({"admin", "analyst", "manager", "agent"}),  # the care calendar
+    "outbox:read": frozenset({"admin", "analyst", "manager"}),       # outbox status, recipients masked
     # administration
     "users:manage": frozenset({"admin"}),
     "audit:read": frozenset({"admin"}),

@@ -28,6 +28,13 @@ SCRIPTS: dict[str, str] = {
     "spam_sms": "向用户解释有些是公司免费给用户阅读的,并引导用户阅读;实在不愿意用的,帮用户联系厂家取消或屏蔽消息源。",
     "contract_rebate_withheld": "机卡间断性分离(电话没电或借给朋友使用)与彻底分离(手机丢失补卡)分别说明返费处理,上报后回复用户。",
 }
+# The seed's call and visit guidance (seed 002, 星级权益告知 and 节假日、生日、时令关怀), shown on every task.
+CALL_SCRIPT: tuple[str, ...] = (
+    "告知客户所享有的星级权益,并主动告知自己的联系方式。",
+    "收集客户生日、兴趣爱好、第二联系方式、QQ及微信等;生日日期错误的重新录入,并致歉。",
+    "针对客户感兴趣的权益进行解答;对有需求的客户做好业务受理与业务辅导。",
+    "遇周末、时令节气、降温避暑等关怀场景,在结束语进行关怀。",
+)
 # Offer -> incentive business (weixi.incentives BUSINESSES); other offers make an order the engine does not pay.
 OFFER_BUSINESS = {"phone_for_credit": "phone_for_credit", "prepay_credit": "broadband_prepay",
                   "fiber_migration": "fiber_migration"}

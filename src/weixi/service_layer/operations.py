@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Engine
 
-from weixi.adapters.sql import as_date, execute, executemany
+from weixi.adapters.sql import as_date, execute, executemany, is_pg
 from weixi.close import store as close_store
 from weixi.members import archive
 from weixi.operations import assign, calendar, outcomes, policy, tasks
@@ -36,6 +36,14 @@ INSERT_CHUNK = 20_000
 
 class OperationsError(ValueError):
     """Bad input or a request that cannot be done; the message says what and where. Nothing was changed."""
+
+
+class UnknownTask(OperationsError):
+    """No task with that id."""
+
+
+class TaskClosed(OperationsError):
+    """The task is no longer open (or this try was already recorded differently): nothing was recorded."""
 
 
 def now() -> datetime:
@@ -456,7 +464,7 @@ def get_task(engine: Engine, task_id: str, conn=None) -> dict:
     else:
         rows = execute(conn, sql, [task_id])
     if not rows:
-        raise OperationsError(f"no task {task_id!r}: check the id (weixi tasks queue AGENT lists an agent's tasks);"
+        raise UnknownTask(f"no task {task_id!r}: check the id (weixi tasks queue AGENT lists an agent's tasks);"
                               " nothing was recorded")
     return _task_row(rows[0])
 
@@ -516,13 +524,24 @@ def add_task(engine: Engine, plan: OperationsPlan, member_id: str, kind: str, du
 
 def record_outcome(engine: Engine, plan: OperationsPlan, data_dir: Path, task_id: str, kind: str, by: str,
                    reason: str | None = None, offer_id: str | None = None, note: str | None = None,
-                   callback_at: datetime | None = None, order: dict | None = None, at: datetime | None = None) -> dict:
-    """Record what happened on a call or visit; see :mod:`weixi.operations.outcomes`. All or nothing."""
+                   callback_at: datetime | None = None, order: dict | None = None, at: datetime | None = None,
+                   attempt: int | None = None) -> dict:
+    """Record what happened on a call or visit; see :mod:`weixi.operations.outcomes`. All or nothing.
+
+    ``attempt`` (optional) is the try being recorded: the task's ``attempts`` + 1 when the caller loaded it. A
+    retry of a try already recorded with the same outcome returns ``duplicate: true`` and records nothing; one
+    recorded differently, or a try out of sequence, is refused (:class:`TaskClosed`)."""
     at = at or now()
     with engine.begin() as conn:
+        if is_pg(conn):  # one outcome at a time per task (SQLite: the write transaction already is)
+            execute(conn, "SELECT 1 FROM ops_tasks WHERE task_id = ? FOR UPDATE", [task_id])
         task = get_task(engine, task_id, conn)
+        if attempt is not None:
+            repeat = _repeated_try(conn, task, kind, attempt)
+            if repeat is not None:
+                return repeat
         if task["status"] != "open":
-            raise OperationsError(f"task {task_id} is already {task['status']} (outcome {task['outcome']} by "
+            raise TaskClosed(f"task {task_id} is already {task['status']} (outcome {task['outcome']} by "
                                   f"{task['closed_by']} at {task['closed_at']}); nothing was recorded")
         if task["kind"] not in tasks.QUEUE_KINDS:
             raise OperationsError(f"task {task_id} is a {task['kind']} task: its outcome is recorded by the outbox")
@@ -566,6 +585,33 @@ def record_outcome(engine: Engine, plan: OperationsPlan, data_dir: Path, task_id
             result["follow_ups"].append(follow)
         result["status"] = "done"
     return result
+
+
+def _repeated_try(conn, task: dict, kind: str, attempt: int) -> dict | None:
+    """The first result when try ``attempt`` of ``task`` was already recorded as ``kind``; None when it is the
+    next try; :class:`TaskClosed` when it was recorded otherwise or is out of sequence."""
+    tid, done = task["task_id"], task["attempts"]
+    if attempt > done + 1 or attempt < 1:
+        raise TaskClosed(f"task {tid}: try {attempt} is out of sequence: the task has had {done} try(ies); reload "
+                         "it; nothing was recorded")
+    if attempt == done + 1:
+        return None
+    if kind == "unreachable":  # only unreachable tries leave a task open, so every try before the last was one
+        same = task["status"] == "open" or attempt < done or task["outcome"] == "unreachable"
+    else:
+        same = attempt == done and task["outcome"] == kind
+    if not same:
+        raise TaskClosed(f"task {tid}: try {attempt} was already recorded ({task['outcome'] or 'unreachable'} by "
+                         f"{task['closed_by'] or 'an agent'}); nothing was recorded")
+    out: dict = {"task_id": tid, "outcome": kind, "status": task["status"], "attempts": done, "duplicate": True,
+                 "follow_ups": [{"task_id": r[0], "kind": r[1], "not_before": as_date(r[2]).isoformat(),
+                                 "due_on": as_date(r[3]).isoformat(), "reason": r[4]} for r in execute(
+                     conn, "SELECT task_id, kind, not_before, due_on, reason FROM ops_tasks WHERE parent_task_id = ?"
+                           " ORDER BY task_id", [tid])]}
+    order = execute(conn, "SELECT order_id, staff_id, business, offer_id FROM ops_orders WHERE task_id = ?", [tid])
+    if order:
+        out["order"] = dict(zip(("order_id", "staff_id", "business", "offer_id"), order[0]))
+    return out
 
 
 def _order(conn, data_dir: Path, task: dict, offer_id: str, by: str, at: datetime, given: dict) -> dict:
@@ -646,11 +692,15 @@ def escalate(engine: Engine, plan: OperationsPlan, on: date | None = None) -> di
             "rule": f"open past the due date by more than {plan.escalate_after} working day(s)"}
 
 
-def sla_report(engine: Engine, plan: OperationsPlan, month: str | None = None, as_of: date | None = None) -> dict:
-    """Per team and manager: tasks due (by ``as_of``), met on time, met late, open overdue, compliance."""
+def sla_report(engine: Engine, plan: OperationsPlan, month: str | None = None, as_of: date | None = None,
+               teams: list[str] | None = None) -> dict:
+    """Per team and manager: tasks due (by ``as_of``), met on time, met late, open overdue, compliance.
+    ``teams`` limits the report (overall included) to those teams' tasks."""
     as_of = as_of or today()
     met = ", ".join(_lit(m) for m in outcomes.MET)
     where, params = ("WHERE t.due_on <= ? AND t.month = ?", [as_of, month]) if month else ("WHERE t.due_on <= ?", [as_of])
+    if teams is not None:
+        where += f" AND t.team IN ({', '.join(_lit(t) for t in teams) or 'NULL'})"
     with engine.connect() as conn:
         rows = execute(conn, f"""SELECT coalesce(t.team, '-'), coalesce(t.assignee, '-'), t.sla_rule,
                 CASE WHEN t.outcome IN ({met}) AND t.closed_at IS NOT NULL THEN 'met' WHEN t.status = 'open'
@@ -674,7 +724,7 @@ def sla_report(engine: Engine, plan: OperationsPlan, month: str | None = None, a
         rate = (Decimal(g["on_time"]) / g["due"]).quantize(Decimal("0.0001")) if g["due"] else None
         return {**g, "compliance": str(rate) if rate is not None else None,
                 "meets_target": rate is not None and rate >= plan.sla_target}
-    out = {"as_of": as_of.isoformat(), "month": month, "target": str(plan.sla_target),
+    out = {"as_of": as_of.isoformat(), "month": month, "teams_filter": teams, "target": str(plan.sla_target),
            "target_percent": f"{plan.sla_target * 100:.0f}%", "overall": line(groups.get(("all", None, None),
                                                                                       {"due": 0, "on_time": 0, "late": 0,
                                                                                        "open_overdue": 0, "missed": 0,
