@@ -14,17 +14,18 @@ from weixi.service_layer import users
 
 # What each role's navigation shows (from the permission matrix, written out so that a change shows up here).
 NAV = {
-    "admin": ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/incentives", "/retention",
-              "/targets"],
-    "analyst": ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/incentives", "/retention",
-                "/targets"],
-    "manager": ["/dashboard", "/members", "/catalogue", "/plans", "/campaigns", "/incentives", "/retention", "/targets"],
-    "agent": ["/members", "/catalogue", "/incentives", "/targets"],
+    "admin": ["/dashboard", "/work", "/team", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/incentives",
+              "/retention", "/targets", "/care"],
+    "analyst": ["/dashboard", "/team", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/incentives",
+                "/retention", "/targets", "/care"],
+    "manager": ["/dashboard", "/work", "/team", "/members", "/catalogue", "/plans", "/campaigns", "/incentives",
+                "/retention", "/targets", "/care"],
+    "agent": ["/work", "/members", "/catalogue", "/incentives", "/targets", "/care"],
     "clerk": ["/members", "/catalogue", "/incentives"],
     "member": ["/me"],
 }
-PAGES = ["/dashboard", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/incentives", "/retention",
-         "/targets", "/me"]
+PAGES = ["/dashboard", "/work", "/team", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/incentives",
+         "/retention", "/targets", "/care", "/me"]
 
 
 def nav_of(html: str) -> list[str]:

@@ -23,6 +23,8 @@ class Item:
 
 ITEMS = (
     Item("/dashboard", N_("Dashboard"), "dashboard:read"),
+    Item("/work", N_("My tasks"), "tasks:read_own"),  # an agent's first page
+    Item("/team", N_("Team"), "tasks:read_team"),
     Item("/members", N_("Members"), "members:search"),
     Item("/catalogue", N_("Catalogue"), "catalogue:read", staff_only=True),
     Item("/plans", N_("Plans"), "plans:read"),
@@ -31,6 +33,7 @@ ITEMS = (
     Item("/incentives", N_("Incentives"), "incentives:read_own"),
     Item("/retention", N_("Churn risk"), "churn:read"),
     Item("/targets", N_("Target lists"), "targets:read"),
+    Item("/care", N_("Care calendar"), "care:read"),
     Item("/me", N_("My points"), "points:checkin"),  # the member's own page
 )
 

@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from weixi import i18n
 from weixi.api.auth import client_ip, current_user, login_session, logout_session, optional_user, verify_csrf
-from weixi.console import campaigns, catalogue, close, dashboard, incentives, me, members, nav, plans, retention
+from weixi.console import (campaigns, catalogue, close, dashboard, incentives, me, members, nav, operations, plans,
+                           retention)
 from weixi.console.render import html_error_page, page, safe_next, translator
 from weixi.service_layer import users
 from weixi.service_layer.users import User
@@ -79,5 +80,5 @@ def language(code: str, next: str = "/"):
     return response
 
 
-for module in (dashboard, members, catalogue, plans, close, campaigns, incentives, retention, me):
+for module in (dashboard, members, catalogue, plans, close, campaigns, incentives, retention, operations, me):
     router.include_router(module.router)

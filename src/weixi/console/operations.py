@@ -1,0 +1,219 @@
+"""Retention operations pages: the agent's work page (next task, the member at a glance, one-click outcomes over
+htmx, the queue), the manager's team view (workload, SLA compliance with an ECharts chart) and the care calendar's
+month view. Thin over :mod:`weixi.service_layer.operations` and :mod:`weixi.service_layer.operations_reports`;
+the same rules as the API (docs/api.md): a login's staff id is its username, a manager oversees its roster team."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from weixi.api.errors import ApiError
+from weixi.api.permissions import pii_unmasked
+from weixi.console.guard import page_user
+from weixi.console.render import fragment, page, translator
+from weixi.i18n import N_
+from weixi.operations.calendar import CalendarError
+from weixi.service_layer import operations as ops
+from weixi.service_layer import operations_reports as reports
+from weixi.service_layer.users import User, audit
+
+router = APIRouter()
+TASK = Path(min_length=1, max_length=200)
+DAY = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+MONTH = Query(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+TEAM = Query(None, min_length=1, max_length=64)
+QUEUE_ROWS = 50
+
+OUTCOME_LABELS = {"reached": N_("Reached"), "unreachable": N_("Unreachable"), "accepted": N_("Accepted the offer"),
+                  "declined": N_("Declined"), "callback": N_("Call back"), "left": N_("Has left")}
+KIND_LABELS = {"retention_call": N_("Retention call"), "care_call": N_("Care call"), "visit": N_("Visit"),
+               "sms": N_("SMS"), "wechat": N_("WeChat"), "email": N_("E-mail"), "bind": N_("Bind to a manager")}
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def _day(value: str | None) -> date:
+    if not value:
+        return ops.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(422, f"{value!r} is not a day: use YYYY-MM-DD", "invalid_request") from None
+
+
+def _plan(request: Request):
+    try:
+        return ops.plan_or_fail(None)
+    except ops.OperationsError as exc:
+        raise ApiError(409, str(exc), "operations_plan_invalid")
+
+
+def _task(request: Request, user: User, task_id: str) -> dict:
+    _ = translator(request)
+    engine = request.app.state.engine
+    try:
+        task = ops.get_task(engine, task_id)
+    except ops.UnknownTask:
+        raise ApiError(404, _("There is no task %(task)s.") % {"task": task_id}, "not_found")
+    if not reports.may_see_task(engine, user, task):
+        raise ApiError(403, _("This task is another agent's: you see your own tasks, managers their team's."),
+                       "forbidden")
+    return task
+
+
+def _work_context(request: Request, user: User, on: date, task: dict | None) -> dict:
+    state = request.app.state
+    queue = ops.queue(state.engine, user.username, on, QUEUE_ROWS)
+    if task is None and queue:
+        task = queue[0]
+    ctx = {"on": on.isoformat(), "queue": queue, "task": task, "glance": None, "may_record": False,
+           "outcome_labels": OUTCOME_LABELS, "kind_labels": KIND_LABELS}
+    if task is not None:
+        ctx.update(glance=reports.glance(state.engine, state.data_dir, user, task, pii_unmasked(user.role), on),
+                   may_record=task["status"] == "open" and reports.may_record(user, task),
+                   next_attempt=task["attempts"] + 1)
+    return ctx
+
+
+@router.get("/work")
+def work(request: Request, on: str | None = DAY, user: User = Depends(page_user("tasks:read_own"))):
+    """The agent's work page: the next task with the member at a glance, outcome buttons, the queue."""
+    day = _day(on)
+    return page(request, "work.html", user, **_work_context(request, user, day, None))
+
+
+@router.get("/work/tasks/{task_id:path}")
+def work_task(request: Request, task_id: str = TASK, on: str | None = DAY,
+              user: User = Depends(page_user("tasks:read_own"))):
+    task = _task(request, user, task_id)
+    return page(request, "work.html", user, **_work_context(request, user, _day(on), task))
+
+
+@router.post("/work/tasks/{task_id:path}/outcome")
+def work_outcome(request: Request, task_id: str = TASK, outcome: str = Form(..., max_length=16),
+                 reason: str = Form("", max_length=64), note: str = Form("", max_length=1000),
+                 callback_at: str = Form("", max_length=40), attempt: int | None = Form(None, ge=1, le=1000),
+                 on: str = Form("", max_length=10), user: User = Depends(page_user("tasks:outcome"))):
+    """One click: record the outcome, then show the next task (htmx swaps ``#work``; a plain form post goes
+    back to the work page)."""
+    _ = translator(request)
+    state = request.app.state
+    task = _task(request, user, task_id)
+    day = _day(on or None)
+    error, result = None, None
+    when = None
+    if not reports.may_record(user, task):
+        error = _("Only the agent the task is assigned to (or the team lead it was escalated to) records its outcome.")
+    elif outcome == "callback":
+        try:
+            when = datetime.fromisoformat(callback_at) if callback_at else None
+        except ValueError:
+            error = _("Give the call-back time as date and time, e.g. 2026-10-12T10:00.")
+        if when is not None and when.tzinfo is None:
+            when = when.replace(tzinfo=ops.TZ)
+    if error is None:
+        order = {"staff_id": task["assignee"]} if user.username not in (task["assignee"], task["escalated_to"]) \
+            and task["assignee"] else {}
+        try:
+            result = ops.record_outcome(state.engine, _plan(request), state.data_dir, task_id, outcome, user.username,
+                                        reason or None if outcome == "declined" else None, None, note or None, when,
+                                        order, attempt=attempt)
+        except (ops.OperationsError, CalendarError) as exc:
+            error = str(exc)
+        else:
+            if not result.get("duplicate"):
+                audit(state.engine, user, "task.outcome", task_id, {"outcome": outcome, "via": "console",
+                                                                    "order": (result.get("order") or {}).get("order_id")})
+    htmx = request.headers.get("HX-Request") == "true"
+    if error is None and not htmx:
+        return RedirectResponse(f"/work?on={day.isoformat()}", status_code=303)
+    shown = ops.get_task(state.engine, task_id) if error else None
+    ctx = _work_context(request, user, day, shown)
+    ctx.update(error=error, result=result, recorded=task_id if error is None else None,
+               recorded_label=OUTCOME_LABELS.get(outcome, outcome))
+    if htmx:
+        return fragment(request, "_work.html", user=user, **ctx)
+    return page(request, "work.html", user, status=422, **ctx)
+
+
+# -- the team view ----------------------------------------------------------------------------------------------
+
+def _team(request: Request, user: User, team: str | None, on: str | None, month: str | None) -> dict:
+    _ = translator(request)
+    engine = request.app.state.engine
+    s = reports.scope(engine, user)
+    if team is not None and not s.covers_team(team):
+        raise ApiError(403, _("You see your own team only."), "forbidden")
+    try:
+        return reports.team_view(engine, _plan(request), s, team, _day(on), month)
+    except CalendarError as exc:
+        raise ApiError(422, str(exc), "invalid_request")
+
+
+@router.get("/team")
+def team_page(request: Request, team: str | None = TEAM, on: str | None = DAY, month: str | None = MONTH,
+              user: User = Depends(page_user("tasks:read_team"))):
+    view = _team(request, user, team, on, month)
+    all_teams = sorted({r["team"] for r in ops.staff_list(request.app.state.engine) if r["team"]}) \
+        if user.role in reports.ALL_SEEING else list(reports.scope(request.app.state.engine, user).teams or [])
+    return page(request, "team.html", user, view=view, team=team, month=month, on=view["on"], teams=all_teams,
+                kind_labels=KIND_LABELS)
+
+
+@router.get("/team/data.json")
+def team_data(request: Request, team: str | None = TEAM, on: str | None = DAY, month: str | None = MONTH,
+              user: User = Depends(page_user("tasks:read_team"))):
+    """The SLA compliance chart: on time, late, overdue and missed per staff member, and compliance in percent
+    against the plan's target."""
+    _ = translator(request)
+    view = _team(request, user, team, on, month)
+    lines = [r for r in view["staff"] if r["sla"]]
+    labels = [r["name"] or r["staff_id"] for r in lines]
+    pct = [None if r["sla"]["compliance"] is None else round(float(r["sla"]["compliance"]) * 100, 1) for r in lines]
+    return JSONResponse({
+        "target": round(float(view["sla"]["target"]) * 100, 1),
+        "compliance": {"title": _("SLA compliance (%)"), "labels": labels, "target_name": _("target"),
+                       "series": [{"name": _("compliance"), "values": pct}]},
+        "tasks": {"title": _("Tasks due by outcome"), "labels": labels, "stacked": True,
+                  "series": [{"name": _(name), "values": [r["sla"][key] for r in lines]} for key, name in
+                             (("on_time", N_("on time")), ("late", N_("late")), ("open_overdue", N_("overdue")),
+                              ("missed", N_("missed")))]},
+        "workload": {"title": _("Open tasks"), "labels": [r["name"] or r["staff_id"] for r in view["staff"]],
+                     "stacked": True,
+                     "series": [{"name": _("due today"), "values": [r["due_today"] for r in view["staff"]]},
+                                {"name": _("overdue"), "values": [r["overdue"] for r in view["staff"]]},
+                                {"name": _("later"), "values": [r["open"] - r["due_today"] - r["overdue"]
+                                                                for r in view["staff"]]}]},
+    }, headers={"Cache-Control": "no-store"})
+
+
+# -- the care calendar ------------------------------------------------------------------------------------------
+
+def _month_bounds(month: str) -> tuple[date, date]:
+    first = date.fromisoformat(month + "-01")
+    nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return first, nxt - timedelta(days=1)
+
+
+@router.get("/care")
+def care_page(request: Request, month: str | None = MONTH, user: User = Depends(page_user("care:read"))):
+    month = month or ops.today().strftime("%Y-%m")
+    first, last = _month_bounds(month)
+    try:
+        days = reports.care_calendar(request.app.state.engine, _plan(request), first, last)
+    except CalendarError as exc:
+        raise ApiError(422, str(exc), "invalid_request")
+    weeks, week = [], [None] * first.weekday()
+    for d in days:
+        week.append(d)
+        if len(week) == 7:
+            weeks.append(week)
+            week = []
+    if week:
+        weeks.append(week + [None] * (7 - len(week)))
+    prev = (first - timedelta(days=1)).strftime("%Y-%m")
+    nxt = (last + timedelta(days=1)).strftime("%Y-%m")
+    return page(request, "care.html", user, month=month, weeks=weeks, weekdays=WEEKDAYS, prev=prev, next=nxt,
+                kind_labels=KIND_LABELS, today=ops.today().isoformat())
