@@ -72,11 +72,11 @@ def _prepare(url: str, members: int) -> str:
     return token
 
 
-def _start_server(url: str, data: Path, port: int, log: Path) -> subprocess.Popen:
+def _start_server(url: str, data: Path, port: int, log: Path, workers: int = 1) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "weixi", "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--db", url, "--data", str(data)], stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            env=env, cwd=ROOT)
+                             "--db", url, "--data", str(data), "--workers", str(workers)], stdout=log.open("w"),
+                            stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     for _ in range(600):
         if proc.poll() is not None:
             raise RuntimeError(f"weixi serve exited {proc.returncode}: {log.read_text()[-2000:]}")
@@ -93,9 +93,16 @@ def _start_server(url: str, data: Path, port: int, log: Path) -> subprocess.Pope
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of a process and its children that are alive (the workers), Linux /proc."""
+    total = 0.0
+    pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _get_json(port: int, path: str, token: str) -> dict:
@@ -272,12 +279,13 @@ def _checks(url: str, redeemed_ok: int) -> dict:
             "gift_stock_issued": f"{gift[0]} of {gift[1]}"}
 
 
-def scenario(workdir: Path, url: str, label: str, seconds: float, members: int, procs: int, conns: int) -> dict:
+def scenario(workdir: Path, url: str, label: str, seconds: float, members: int, procs: int, conns: int,
+             workers: int = 1) -> dict:
     data = workdir / f"{label}-data"
     data.mkdir(parents=True, exist_ok=True)
     token = _prepare(url, members)
     port = _free_port()
-    server = _start_server(url, data, port, workdir / f"{label}-server.log")
+    server = _start_server(url, data, port, workdir / f"{label}-server.log", workers)
     try:
         cpu0 = _cpu_seconds(server.pid)
         base = _drive(port, token, "health", seconds / 2, procs, conns, members)
@@ -287,7 +295,8 @@ def scenario(workdir: Path, url: str, label: str, seconds: float, members: int, 
         writer = _get_json(port, "/api/system/writer", token)
     finally:
         _stop(server)
-    out = {f"{label}_clients": f"{procs} processes x {conns} connections, {seconds:g} s load, {members} members"}
+    out = {f"{label}_clients": f"{procs} processes x {conns} connections, {seconds:g} s load, {members} members",
+           f"{label}_server_processes": workers}
     out.update(_summary(f"{label}_", base, seconds / 2))
     out.update(_summary(f"{label}_", load, seconds))
     out.update({f"{label}_writer_{k}": v for k, v in writer.items()})

@@ -26,6 +26,9 @@ from weixi.service_layer.group_commit import Committer
 
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# The group-commit writer thread and the event loop share the GIL: a short switch interval keeps the writer from
+# waiting up to 5 ms (Python's default) for the GIL after every SQLite call. Set by ``weixi serve``.
+SWITCH_INTERVAL = 0.001
 JSON_TYPES = ("application/json",)
 SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin"))
@@ -103,7 +106,10 @@ class Guard:
         return limited
 
 
-def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure_cookies: bool = True) -> FastAPI:
+def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure_cookies: bool = True,
+               recover_jobs: bool = True) -> FastAPI:
+    """The app on database ``db_url`` (default ``$WEIXI_DB`` or ./weixi.db) and archive ``data_dir``.
+    ``recover_jobs``: mark close jobs left running by a stopped server as failed (off in extra worker processes)."""
     engine = make_engine(db_url)
     schema.upgrade(engine)
     app = FastAPI(title="Weixi (维系) API", version=__version__, description=DESCRIPTION,
@@ -144,6 +150,17 @@ def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure
     else:
         app.include_router(console_routes.router)
 
-    from weixi.service_layer.close_jobs import fail_interrupted
-    fail_interrupted(engine)
+    if recover_jobs:
+        from weixi.service_layer.close_jobs import fail_interrupted
+        fail_interrupted(engine)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app of one ``weixi serve --workers N`` worker process: database, archive and cookie setting come from
+    ``WEIXI_DB``, ``WEIXI_DATA`` and ``WEIXI_SECURE_COOKIES`` (set by ``weixi serve``)."""
+    import sys
+
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    return create_app(os.environ.get("WEIXI_DB"), os.environ.get("WEIXI_DATA"),
+                      secure_cookies=os.environ.get("WEIXI_SECURE_COOKIES", "1") != "0", recover_jobs=False)

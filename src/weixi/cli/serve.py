@@ -25,21 +25,34 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
           insecure_cookies: bool = typer.Option(False, "--insecure-cookies",
                                                 help="Session cookies without the Secure flag (plain http beyond localhost)."),
           log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
-          access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="Log every request.")) -> None:
+          access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="Log every request."),
+          workers: int = typer.Option(1, "--workers", min=1, max=32,
+                                      help="Server processes; each has its own writer (SQLite serialises them).")) -> None:
     """Serve the REST API (/api, /docs) and the console on one port, on the embedded database by default."""
     import uvicorn
 
-    from weixi.api.app import create_app
+    from weixi.adapters import schema
+    from weixi.adapters.db import database_url, make_engine
+    from weixi.api.app import SWITCH_INTERVAL, create_app
 
     # Browsers send Secure cookies to http://127.0.0.1 and localhost, so Secure stays on for local use.
     secure = not insecure_cookies
-    os.environ.setdefault("WEIXI_DATA", str(data_dir(data)))
-    application = create_app(db, str(data_dir(data)), secure_cookies=secure)
-    # The group-commit writer thread and the event loop share the GIL; a short switch interval keeps the writer
-    # from waiting up to 5 ms for the GIL after every SQLite call.
-    sys.setswitchinterval(0.001)
+    url, data_path = database_url(db), str(data_dir(data))
+    os.environ["WEIXI_DATA"] = data_path
+    sys.setswitchinterval(SWITCH_INTERVAL)
     console.print(f"Weixi serving http://{host}:{port}/  (API docs http://{host}:{port}/docs)", highlight=False)
-    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=access_log)
+    if workers == 1:
+        uvicorn.run(create_app(url, data_path, secure_cookies=secure), host=host, port=port, log_level=log_level,
+                    access_log=access_log)
+        return
+    engine = make_engine(url)  # migrate and recover close jobs once, before the workers start
+    schema.upgrade(engine)
+    from weixi.service_layer.close_jobs import fail_interrupted
+    fail_interrupted(engine)
+    engine.dispose()
+    os.environ.update({"WEIXI_DB": url, "WEIXI_SECURE_COOKIES": "1" if secure else "0"})
+    uvicorn.run("weixi.api.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level=log_level, access_log=access_log)
 
 
 @users_app.command("create")
