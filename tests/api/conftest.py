@@ -51,10 +51,10 @@ class Api:
         assert r.status_code == 200 and r.json()["posted"] == 1, r.text
 
 
-def make_api(tmp_path: Path, data_dir: Path | None = None, secure_cookies: bool = True) -> Api:
+def make_api(tmp_path: Path, data_dir: Path | None = None, secure_cookies: bool = True, db_url: str | None = None) -> Api:
     data = data_dir or tmp_path / "data"
     data.mkdir(exist_ok=True)
-    app = create_app(str(tmp_path / "api.db"), str(data), secure_cookies=secure_cookies)
+    app = create_app(db_url or str(tmp_path / "api.db"), str(data), secure_cookies=secure_cookies)
     engine = app.state.engine
     plans.apply_plan(engine, PLAN)
     api = Api(app, engine, data)
