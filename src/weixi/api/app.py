@@ -18,11 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from weixi import __version__
 from weixi.adapters import schema
-from weixi.adapters.db import make_engine
+from weixi.adapters.db import database_url, make_engine
 from weixi.api import errors
 from weixi.api.auth import current_state
 from weixi.api.errors import envelope
-from weixi.service_layer.group_commit import Committer
+from weixi.service_layer.group_commit import Committer, ProcessCommitter
 
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -107,9 +107,11 @@ class Guard:
 
 
 def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure_cookies: bool = True,
-               recover_jobs: bool = True) -> FastAPI:
+               recover_jobs: bool = True, writer: str = "thread") -> FastAPI:
     """The app on database ``db_url`` (default ``$WEIXI_DB`` or ./weixi.db) and archive ``data_dir``.
-    ``recover_jobs``: mark close jobs left running by a stopped server as failed (off in extra worker processes)."""
+    ``recover_jobs``: mark close jobs left running by a stopped server as failed (off in extra worker processes).
+    ``writer``: where the group-commit writer runs, ``thread`` (in this process) or ``process`` (a process of its
+    own, what ``weixi serve`` uses)."""
     engine = make_engine(db_url)
     schema.upgrade(engine)
     app = FastAPI(title="Weixi (维系) API", version=__version__, description=DESCRIPTION,
@@ -119,7 +121,13 @@ def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure
     app.state.secure_cookies = secure_cookies
     app.state.auth_cache = {}
     app.state.csrf_secret = secrets.token_bytes(32)
-    app.state.committer = Committer(engine)
+    if writer == "process":
+        app.state.committer = ProcessCommitter(engine, database_url(db_url))
+        app.state.committer.start()
+    elif writer == "thread":
+        app.state.committer = Committer(engine)
+    else:
+        raise ValueError(f"writer must be thread or process, not {writer!r}")
     errors.install(app)
     app.add_middleware(Guard)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -163,4 +171,5 @@ def app_from_env() -> FastAPI:
 
     sys.setswitchinterval(SWITCH_INTERVAL)
     return create_app(os.environ.get("WEIXI_DB"), os.environ.get("WEIXI_DATA"),
-                      secure_cookies=os.environ.get("WEIXI_SECURE_COOKIES", "1") != "0", recover_jobs=False)
+                      secure_cookies=os.environ.get("WEIXI_SECURE_COOKIES", "1") != "0", recover_jobs=False,
+                      writer=os.environ.get("WEIXI_WRITER", "thread"))

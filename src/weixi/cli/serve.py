@@ -27,7 +27,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
           log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
           access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="Log every request."),
           workers: int = typer.Option(1, "--workers", min=1, max=32,
-                                      help="Server processes; each has its own writer (SQLite serialises them).")) -> None:
+                                      help="Server processes; each has its own writer (SQLite serialises them)."),
+          writer: str = typer.Option("process", "--writer",
+                                     help="Where ledger writes are batched: process (own process) or thread.")) -> None:
     """Serve the REST API (/api, /docs) and the console on one port, on the embedded database by default."""
     import uvicorn
 
@@ -41,16 +43,18 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
     os.environ["WEIXI_DATA"] = data_path
     sys.setswitchinterval(SWITCH_INTERVAL)
     console.print(f"Weixi serving http://{host}:{port}/  (API docs http://{host}:{port}/docs)", highlight=False)
+    if writer not in ("process", "thread"):
+        raise typer.BadParameter("use process or thread", param_hint="--writer")
     if workers == 1:
-        uvicorn.run(create_app(url, data_path, secure_cookies=secure), host=host, port=port, log_level=log_level,
-                    access_log=access_log)
+        uvicorn.run(create_app(url, data_path, secure_cookies=secure, writer=writer), host=host, port=port,
+                    log_level=log_level, access_log=access_log)
         return
     engine = make_engine(url)  # migrate and recover close jobs once, before the workers start
     schema.upgrade(engine)
     from weixi.service_layer.close_jobs import fail_interrupted
     fail_interrupted(engine)
     engine.dispose()
-    os.environ.update({"WEIXI_DB": url, "WEIXI_SECURE_COOKIES": "1" if secure else "0"})
+    os.environ.update({"WEIXI_DB": url, "WEIXI_SECURE_COOKIES": "1" if secure else "0", "WEIXI_WRITER": writer})
     uvicorn.run("weixi.api.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                 log_level=log_level, access_log=access_log)
 
