@@ -700,7 +700,8 @@ def sla_report(engine: Engine, plan: OperationsPlan, month: str | None = None, a
     met = ", ".join(_lit(m) for m in outcomes.MET)
     where, params = ("WHERE t.due_on <= ? AND t.month = ?", [as_of, month]) if month else ("WHERE t.due_on <= ?", [as_of])
     if teams is not None:
-        where += f" AND t.team IN ({', '.join(_lit(t) for t in teams) or 'NULL'})"
+        where += f" AND t.team IN ({', '.join('?' for _ in teams) or 'NULL'})"
+        params = [*params, *teams]
     with engine.connect() as conn:
         rows = execute(conn, f"""SELECT coalesce(t.team, '-'), coalesce(t.assignee, '-'), t.sla_rule,
                 CASE WHEN t.outcome IN ({met}) AND t.closed_at IS NOT NULL THEN 'met' WHEN t.status = 'open'
