@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pyarrow as pa
 from sqlalchemy import Engine
@@ -14,6 +15,12 @@ FETCH = 200_000
 
 
 def _arrow(engine: Engine, sql: str, params: list, schema: pa.Schema) -> pa.Table:
+    """The query's rows as an Arrow table of ``schema``. A SQLite file is read through ADBC, which builds the
+    Arrow columns in C (about 4x faster than Python rows at 10 million members); PostgreSQL and in-memory
+    databases through the engine."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        return _arrow_adbc(Path(database).resolve(), sql, params, schema)
     batches = []
     with engine.connect().execution_options(readonly=True, stream_results=True) as conn, conn.begin():
         result = conn.exec_driver_sql(sql.replace("?", "%s") if conn.dialect.name == "postgresql" else sql,
@@ -22,6 +29,20 @@ def _arrow(engine: Engine, sql: str, params: list, schema: pa.Schema) -> pa.Tabl
             cols = list(zip(*rows))
             batches.append(pa.record_batch([pa.array(c, type=f.type) for c, f in zip(cols, schema)], schema=schema))
     return pa.Table.from_batches(batches, schema=schema)
+
+
+def _arrow_adbc(path: Path, sql: str, params: list, schema: pa.Schema) -> pa.Table:
+    import adbc_driver_sqlite.dbapi as adbc
+
+    values = [p.isoformat() if isinstance(p, date) else p for p in params]  # dates are ISO text on SQLite
+    with adbc.connect(f"file:{path}?mode=ro") as con:
+        cur = con.cursor()
+        try:
+            cur.execute(sql, values)
+            table = cur.fetch_arrow_table()
+        finally:
+            cur.close()
+    return table.rename_columns(schema.names).cast(schema)
 
 
 def points_earned(engine: Engine, month: str) -> pa.Table:
