@@ -88,7 +88,8 @@ def test_model_page_embeds_the_reports_charts_and_metrics(site):
 
 def test_target_filters_filter_and_exports_match_the_page(site):
     c = login(site, "agent")
-    assert nav_of(c.get("/targets").text)[-1] == "/targets" and "/retention" not in nav_of(c.get("/targets").text)
+    agent_nav = nav_of(c.get("/targets").text)
+    assert "/targets" in agent_nav and "/retention" not in agent_nav  # agents work the lists, not the model
     assert c.get("/retention").status_code == 403
     everyone = c.get("/targets", params={"group": "all"}).text
     total = int(re.search(r'data-total="(\d+)"', everyone).group(1))
