@@ -22,9 +22,17 @@ def partition(data_dir: Path, dataset: str, month: str) -> Path:
     return base / f"month={month}"
 
 
+MONTH_DIR = "month=[0-9][0-9][0-9][0-9]-[0-9][0-9]"  # not the .tmp / .old folders of a write in progress
+
+
 def months(data_dir: Path, dataset: str) -> list[str]:
+    return [p.parent.name[6:] for p in files(data_dir, dataset)]
+
+
+def files(data_dir: Path, dataset: str) -> list[Path]:
+    """The finished monthly files of ``dataset``, oldest month first (a write in progress is not listed)."""
     base = partition(data_dir, dataset, "x").parent
-    return sorted(p.name[6:] for p in base.glob("month=*") if (p / "part-0.parquet").exists())
+    return sorted(p / "part-0.parquet" for p in base.glob(MONTH_DIR) if (p / "part-0.parquet").exists())
 
 
 ROW_GROUP = 16_384  # sorted by member id in row groups small enough that a member 360 lookup reads one

@@ -49,9 +49,9 @@ def member_360(engine: Engine | None, data_dir: Path, member_id: str, today: dat
         return None
     con = _cursor()
     try:
-        snaps = sorted(Path(data_dir).glob("snapshots/month=*/part-0.parquet"))
-        history = [p for p in sorted(Path(data_dir).glob("close/history/month=*/part-0.parquet"))][-RECENT_MONTHS:]
-        events = sorted(Path(data_dir).glob("close/tier_events/month=*/part-0.parquet"))
+        snaps = store.files(data_dir, "snapshots")  # finished months only, never a close's write in progress
+        history = store.files(data_dir, "history")[-RECENT_MONTHS:]
+        events = store.files(data_dir, "tier_events")
         tiers = _rows(con, f"SELECT month, status, tier, tier_since, grace_until, star_level, value_grade, activity_grade, "
                            f"rfm, key_account, arpu_fen, points_balance FROM read_parquet({_files(snaps)}) "
                            f"WHERE member_id = ? ORDER BY month", [member_id]) if snaps else []
