@@ -16,6 +16,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from weixi.adapters.parquet_lookup import member_rows  # noqa: F401  (lookups in the close's files)
+
 
 def partition(data_dir: Path, dataset: str, month: str) -> Path:
     base = Path(data_dir) / ("snapshots" if dataset == "snapshots" else f"close/{dataset}")
@@ -104,3 +106,4 @@ def closed_months(data_dir: Path) -> list[str]:
         if m.get("status") == "closed":
             out.append(p.stem)
     return sorted(out)
+

@@ -32,6 +32,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from weixi.adapters.parquet_lookup import member_rows
 from weixi.generator import schema as gen_schema
 
 DATA_ENV = "WEIXI_DATA"
@@ -153,8 +154,11 @@ def _month_filter(month: str | list[str] | None) -> str:
     return "month = " + _lit(months[0]) if len(months) == 1 else "month IN (" + ", ".join(map(_lit, months)) + ")"
 
 
-def scan_sql(data: str | os.PathLike, table: str, month: str | list[str] | None = None) -> str:
-    """SQL text (DuckDB) of the current rows of ``table``; see :func:`scan`."""
+def scan_sql(data: str | os.PathLike, table: str, month: str | list[str] | None = None,
+             member_id: str | None = None) -> str:
+    """SQL text (DuckDB) of the current rows of ``table``; see :func:`scan`. With ``member_id`` (a lookup),
+    only the generated parts whose row-group statistics can hold that member are read (every load file
+    still is, so a later load's correction always wins); the caller still filters on the member."""
     if table == "contracts":
         cols = ", ".join(CONTRACT_COLUMNS)
         cond = " OR ".join(f"{c} IS NOT NULL" for c in CONTRACT_COLUMNS)
@@ -165,6 +169,8 @@ def scan_sql(data: str | os.PathLike, table: str, month: str | list[str] | None 
         raise ArchiveError(f"{table} has no month column")
     where = _month_filter(month)
     parts = part_files(data, table)
+    if member_id is not None:
+        parts = [p for p in parts if any(lo <= member_id <= hi for lo, hi in _file_ranges(p))]
     loads = load_files(data, table)
     extra = ""
     if table == "members":  # generator parts have no star_level
@@ -215,7 +221,6 @@ def scan(
 # ---------------------------------------------------------------------------------- member lookup
 _stats_lock = threading.Lock()
 _stats_cache: dict[str, tuple[int, int, list[tuple[str, str]]]] = {}
-_lookup_con: duckdb.DuckDBPyConnection | None = None
 
 
 def _file_ranges(path: Path) -> list[tuple[str, str]]:
@@ -239,15 +244,6 @@ def _file_ranges(path: Path) -> list[tuple[str, str]]:
     return ranges
 
 
-def _cursor() -> duckdb.DuckDBPyConnection:
-    global _lookup_con
-    with _stats_lock:
-        if _lookup_con is None:
-            _lookup_con = duckdb.connect()
-            _lookup_con.execute("SET TimeZone = 'Asia/Shanghai'")
-        return _lookup_con.cursor()
-
-
 def members_lookup(data: str | os.PathLike, member_id: str) -> dict[str, Any] | None:
     """The current row of one member as a dict (phone and ID number in clear: mask with
     :func:`weixi.members.pii.mask_row` before showing), or None.
@@ -257,15 +253,12 @@ def members_lookup(data: str | os.PathLike, member_id: str) -> dict[str, Any] | 
     does not grow with the number of members.
     """
     candidates = [p for _, p in reversed(load_files(data, "members"))] + part_files(data, "members")
-    cur = None
     for path in candidates:
         if not any(lo <= member_id <= hi for lo, hi in _file_ranges(path)):
             continue
-        cur = cur or _cursor()
-        result = cur.execute(f"SELECT * FROM read_parquet({_lit(path)}) WHERE member_id = ? LIMIT 1", [member_id])
-        row = result.fetchone()
-        if row is not None:
-            out = dict(zip([d[0] for d in result.description], row))
+        rows = member_rows(path, member_id, sorted_ids=False)
+        if rows:
+            out = rows[0]
             out.setdefault("star_level", None)
             return out
     return None

@@ -14,6 +14,10 @@ from weixi.members import archive, pii
 from weixi.service_layer import queries
 
 RECENT_MONTHS = 6
+SNAPSHOT_COLUMNS = ["member_id", "month", "status", "tier", "tier_since", "grace_until", "star_level", "value_grade",
+                    "activity_grade", "rfm", "key_account", "arpu_fen", "points_balance"]
+HISTORY_COLUMNS = ["member_id", "month", "spend_fen", "recharge_fen", "touches", "last_active_on", "points_earned"]
+EVENT_COLUMNS = ["member_id", "month", "event", "from_tier", "to_tier", "effective_on"]
 _con: duckdb.DuckDBPyConnection | None = None
 
 
@@ -52,18 +56,17 @@ def member_360(engine: Engine | None, data_dir: Path, member_id: str, today: dat
         snaps = store.files(data_dir, "snapshots")  # finished months only, never a close's write in progress
         history = store.files(data_dir, "history")[-RECENT_MONTHS:]
         events = store.files(data_dir, "tier_events")
-        tiers = _rows(con, f"SELECT month, status, tier, tier_since, grace_until, star_level, value_grade, activity_grade, "
-                           f"rfm, key_account, arpu_fen, points_balance FROM read_parquet({_files(snaps)}) "
-                           f"WHERE member_id = ? ORDER BY month", [member_id]) if snaps else []
-        activity = _rows(con, f"SELECT month, spend_fen, recharge_fen, touches, last_active_on, points_earned "
-                              f"FROM read_parquet({_files(history)}) WHERE member_id = ? ORDER BY month DESC",
-                         [member_id]) if history else []
-        tier_events = _rows(con, f"SELECT month, event, from_tier, to_tier, effective_on FROM read_parquet({_files(events)}) "
-                                 f"WHERE member_id = ? AND event IS NOT NULL ORDER BY month", [member_id]) if events else []
+        tiers = [r for p in snaps for r in store.member_rows(p, member_id, SNAPSHOT_COLUMNS)]
+        activity = [r for p in reversed(history) for r in store.member_rows(p, member_id, HISTORY_COLUMNS)]
+        tier_events = [r for p in events for r in store.member_rows(p, member_id, EVENT_COLUMNS)
+                       if r["event"] is not None]
+        for rows in (tiers, activity, tier_events):
+            for r in rows:
+                del r["member_id"]
         complaints = []
         if archive.part_files(data_dir, "complaints") or archive.load_files(data_dir, "complaints"):
             complaints = _rows(con, f"SELECT complaint_id, opened_at, category, channel, resolved, resolved_at, satisfaction "
-                                    f"FROM ({archive.scan_sql(data_dir, 'complaints')}) WHERE member_id = ? "
+                                    f"FROM ({archive.scan_sql(data_dir, 'complaints', member_id=member_id)}) WHERE member_id = ? "
                                     f"ORDER BY opened_at DESC", [member_id])
     finally:
         con.close()
