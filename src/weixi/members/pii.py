@@ -3,7 +3,8 @@
 The member archive is the system of record, so Parquet files hold ``phone``, ``second_contact`` and
 ``id_number`` in clear.  Everything that *shows* them (CLI output, quarantine summaries on screen, later the
 console and the REST API) passes through :func:`mask_row` / :func:`mask_value` with ``reveal=False`` unless the
-caller's role may see them — see docs/member-intake.md, *Personal data*.
+caller's role may see them. Which roles may is decided in one place, the permission matrix
+(``weixi.api.permissions.PII_ROLES``); see docs/member-intake.md, *Personal data*.
 """
 
 from __future__ import annotations
@@ -13,10 +14,6 @@ from typing import Any
 PHONE_FIELDS = frozenset({"phone", "second_contact"})
 ID_FIELDS = frozenset({"id_number"})
 PII_FIELDS = PHONE_FIELDS | ID_FIELDS
-
-# Roles of the future console that may reveal phone and ID numbers (documented; enforced by the console).
-REVEAL_ROLES = frozenset({"customer_manager", "outbound_agent", "archive_admin"})
-
 
 def mask_phone(value: str | None, reveal: bool = False) -> str | None:
     """``13812341234`` -> ``138****1234``; other lengths keep the first 3 and last 4 when long enough."""
@@ -55,7 +52,3 @@ def mask_row(row: dict[str, Any], reveal: bool = False) -> dict[str, Any]:
         return dict(row)
     return {k: mask_value(k, v) for k, v in row.items()}
 
-
-def may_reveal(role: str | None) -> bool:
-    """Whether a console role may see phone and ID numbers in clear."""
-    return role in REVEAL_ROLES
