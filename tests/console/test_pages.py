@@ -234,6 +234,13 @@ def test_unknown_pages_get_an_html_page_and_api_paths_the_json_envelope(console)
     assert c.get("/members/NOBODY").status_code == 404
 
 
+def test_an_unknown_page_is_html_even_before_any_console_page_was_visited(console):
+    c = console()  # a fresh app: the first request of all is for a page that does not exist
+    page = c.get("/no/such/page")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert c.get("/openapi.json/nope").headers["content-type"].startswith("application/json")
+
+
 def test_pages_load_nothing_from_elsewhere(console):
     r = console("admin").get("/dashboard")
     csp = r.headers["content-security-policy"]

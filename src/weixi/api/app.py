@@ -157,6 +157,7 @@ def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure
             raise
     else:
         app.include_router(console_routes.router)
+        app.state.html_error_page = console_routes.html_error_page  # console paths get HTML error pages
 
     if recover_jobs:
         from weixi.service_layer.close_jobs import fail_interrupted

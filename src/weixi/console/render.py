@@ -105,7 +105,7 @@ def html_error_page(request: Request, status: int, code: str, message: str) -> R
     ``error.html`` (or a small fragment for htmx swaps) in the request's language, with the status code.
     """
     path = request.url.path
-    if path.startswith("/api") or path.startswith("/static/") or path in ("/openapi.json", "/docs"):
+    if path.startswith(("/api", "/static/", "/openapi.json", "/docs")):  # the API's own paths keep the envelope
         return None
     htmx = request.headers.get("HX-Request") == "true"
     if status == 401:

@@ -21,13 +21,7 @@ from weixi.service_layer.users import User
 LANG_COOKIE_AGE = 365 * 24 * 3600
 
 
-def _install_error_page(request: Request) -> None:
-    """Console paths render errors as HTML pages (see :mod:`weixi.api.errors`)."""
-    if getattr(request.app.state, "html_error_page", None) is None:
-        request.app.state.html_error_page = html_error_page
-
-
-router = APIRouter(include_in_schema=False, dependencies=[Depends(_install_error_page)])
+router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
