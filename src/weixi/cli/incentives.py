@@ -29,6 +29,16 @@ VIOLATIONS = typer.Option(None, "--violations", help="Violation records for disc
 REFERRALS = typer.Option(None, "--referrals", help="Referral records for referral plans.")
 
 
+def _say(text) -> None:
+    """Print as plain text: names, ids and reasons are data, not Rich markup."""
+    console.print(text, highlight=False, markup=False)
+
+
+def _rejected(rows: list[dict]) -> None:
+    for r in rows:
+        _say(f"rejected {r['order_id']}: {r['reason']}")
+
+
 def _fail(exc: svc.IncentiveError, as_json: bool):
     if exc.diagnostics and not as_json:
         for d in exc.diagnostics:
@@ -62,13 +72,13 @@ def compute(plan: List[Path] = PLANS, month: str = MONTH, orders: Optional[Path]
         j = s.to_json()
         table.add_row(staff_id, s.role, j["mobile_units"], j["broadband_units"], j["kpi_points"], j["bonus_yuan"],
                       str(len(s.lines)), str(len(s.excluded)))
-    console.print(table)
+    _say(table)
     totals = result.totals()
-    console.print(f"{totals['staff']} staff, {totals['bonus_yuan']} yuan in bonuses, {totals['rejected']} rejected row(s)")
+    _say(f"{totals['staff']} staff, {totals['bonus_yuan']} yuan in bonuses, {totals['rejected']} rejected row(s)")
     for r in result.rejected[:50]:
-        console.print(f"  rejected {r['order_id'] or '-'}: {r['reason']}", highlight=False, markup=False)
+        _say(f"  rejected {r['order_id'] or '-'}: {r['reason']}")
     if len(result.rejected) > 50:
-        console.print(f"  ... and {len(result.rejected) - 50} more (see --json)")
+        _say(f"  ... and {len(result.rejected) - 50} more (see --json)")
 
 
 def _statements(month, plan, orders, targets, roster, violations, referrals, db, as_json) -> tuple[dict, str]:
@@ -120,7 +130,7 @@ def export(month: str = MONTH, out: Path = typer.Option(..., "--out", help="FILE
     if as_json:
         emit_json({"month": month, "file": str(out), "staff": n, "source": source})
     else:
-        console.print(f"wrote {n} statements of {month} to {out} ({source})")
+        _say(f"wrote {n} statements of {month} to {out} ({source})")
 
 
 @incentives_app.command("publish")
@@ -141,9 +151,9 @@ def publish(month: str = MONTH, plan: List[Path] = PLANS, orders: Optional[Path]
     if as_json:
         emit_json(done)
     elif done["new"]:
-        console.print(f"published {month} as version {done['version']} by {by}")
+        _say(f"published {month} as version {done['version']} by {by}")
     else:
-        console.print(f"{month} version {done['version']} is already published with the same content: nothing changed")
+        _say(f"{month} version {done['version']} is already published with the same content: nothing changed")
 
 
 @incentives_app.command("diff")
@@ -161,21 +171,21 @@ def diff(month: str = MONTH, plan: List[Path] = PLANS, orders: Optional[Path] = 
     if as_json:
         emit_json(out)
         return
-    console.print(f"{month}: recompute against published version {out['published_version']}"
+    _say(f"{month}: recompute against published version {out['published_version']}"
                   f" ({out['published_by']}, {out['published_at']}); the published statements are unchanged")
     if not out["changes"]:
-        console.print("no differences")
+        _say("no differences")
     for staff_id, c in out["changes"].items():
         nums = ", ".join(f"{k} {v['published']} -> {v['recomputed']} ({v['difference']})"
                          for k, v in c.items() if isinstance(v, dict))
-        console.print(f"{staff_id}: {nums or 'same totals'}", highlight=False, markup=False)
+        _say(f"{staff_id}: {nums or 'same totals'}")
         for l in c["added"]:
-            console.print(f"  + {l['text']}", highlight=False, markup=False)
+            _say(f"  + {l['text']}")
         for l in c["removed"]:
-            console.print(f"  - {l['text']}", highlight=False, markup=False)
+            _say(f"  - {l['text']}")
         for e in c["newly_excluded"]:
-            console.print(f"  excluded {e['order_id']}: {e['reason']}", highlight=False, markup=False)
-    console.print(f"{out['unchanged']} staff unchanged")
+            _say(f"  excluded {e['order_id']}: {e['reason']}")
+    _say(f"{out['unchanged']} staff unchanged")
 
 
 @incentives_app.command("score")
@@ -195,13 +205,12 @@ def score(plan: Path = typer.Option(..., "--plan", help="A scorecard or key_acco
     for staff_id, s in out["staff"].items():
         head = ", ".join(f"{k} {s[k]}" for k in ("total", "grade", "bonus_yuan", "rank", "award")
                          if s.get(k) is not None)
-        console.print(f"{staff_id}: {head}", highlight=False, markup=False)
+        _say(f"{staff_id}: {head}")
         for line in s["lines"]:
-            console.print(f"  {line}", highlight=False, markup=False)
+            _say(f"  {line}")
     for t in out["teams"]:
-        console.print(f"team {t['team']}: average {t['average']}, rank {t['rank']}, award {t['award']}", highlight=False, markup=False)
-    for r in out["rejected"]:
-        console.print(f"rejected {r['order_id']}: {r['reason']}", highlight=False, markup=False)
+        _say(f"team {t['team']}: average {t['average']}, rank {t['rank']}, award {t['award']}")
+    _rejected(out["rejected"])
 
 
 @incentives_app.command("split")
@@ -219,13 +228,12 @@ def split_cmd(plan: Path = typer.Option(..., "--plan", help="A commission_split 
         return
     for staff_id, s in out["staff"].items():
         money = f", commission {s['commission_yuan']} yuan" if s["commission_yuan"] is not None else ""
-        console.print(f"{staff_id}: base {s['base_yuan']} yuan{money}", highlight=False, markup=False)
+        _say(f"{staff_id}: base {s['base_yuan']} yuan{money}")
         for line in s["lines"]:
-            console.print(f"  {line}", highlight=False, markup=False)
+            _say(f"  {line}")
     for e in out["excluded"]:
-        console.print(f"not credited {e['txn_id']}: {e['reason']}", highlight=False, markup=False)
-    for r in out["rejected"]:
-        console.print(f"rejected {r['order_id']}: {r['reason']}", highlight=False, markup=False)
+        _say(f"not credited {e['txn_id']}: {e['reason']}")
+    _rejected(out["rejected"])
 
 
 @incentives_app.command("referrals")
@@ -250,15 +258,14 @@ def referral_cmd(plan: Path = typer.Option(..., "--plan", help="A referral plan.
         return
     for a in awards:
         what = f"{a['points']} points" if a["points"] else f"gift: {a['gift']}"
-        console.print(f"customer {a['customer_id']}: {what} for referral {a['referral_id']}", highlight=False, markup=False)
+        _say(f"customer {a['customer_id']}: {what} for referral {a['referral_id']}")
     for staff_id, s in out["staff"].items():
         for line in s["lines"]:
-            console.print(f"{staff_id}: {line['text']}", highlight=False, markup=False)
-    for r in result.rejected:
-        console.print(f"rejected {r['order_id']}: {r['reason']}", highlight=False, markup=False)
+            _say(f"{staff_id}: {line['text']}")
+    _rejected(result.rejected)
     if post:
         p = out["posted"]
-        console.print(f"ledger: {p['posted']} posted, {len(p['duplicates'])} already posted, {len(p['rejected'])} rejected")
+        _say(f"ledger: {p['posted']} posted, {len(p['duplicates'])} already posted, {len(p['rejected'])} rejected")
 
 
 # --- the award workflow -------------------------------------------------------------------------
@@ -292,7 +299,7 @@ def nominate(staff_id: str, period: str = typer.Option(..., "--period"), award: 
         nid = svc.nominate(engine, period, staff_id, award, by, letter, fields)
     except svc.IncentiveError as exc:
         _fail(exc, as_json)
-    emit_json({"nomination_id": nid, "status": "nominated"}) if as_json else console.print(f"nomination {nid} recorded")
+    emit_json({"nomination_id": nid, "status": "nominated"}) if as_json else _say(f"nomination {nid} recorded")
 
 
 def _decide(step: str):
@@ -305,7 +312,7 @@ def _decide(step: str):
             status = svc.decide(engine, nomination_id, step, "reject" if reject else "accept", by, note)
         except svc.IncentiveError as exc:
             _fail(exc, as_json)
-        emit_json({"nomination_id": nomination_id, "status": status}) if as_json else console.print(
+        emit_json({"nomination_id": nomination_id, "status": status}) if as_json else _say(
             f"{nomination_id}: {status}")
     return command
 
@@ -320,7 +327,7 @@ def publish_awards(period: str = typer.Option(..., "--period"), by: str = typer.
     """Publish every approved nomination of the period."""
     engine = _engine(db, as_json)
     ids = svc.publish_awards(engine, period, by)
-    emit_json({"period": period, "published": ids}) if as_json else console.print(
+    emit_json({"period": period, "published": ids}) if as_json else _say(
         f"published {len(ids)} award(s) of {period}")
 
 
@@ -333,7 +340,7 @@ def list_awards(period: str = typer.Option(..., "--period"), db: Optional[str] =
         emit_json({"period": period, "nominations": rows})
         return
     for n in rows:
-        console.print(f"{n['nomination_id']} {n['staff_id']} {n['award']}: {n['status']}", highlight=False, markup=False)
+        _say(f"{n['nomination_id']} {n['staff_id']} {n['award']}: {n['status']}")
         for s in n["steps"]:
-            console.print(f"  {s['step']} {s['decision']} by {s['by']} at {s['at']}"
-                          f"{' — ' + s['note'] if s['note'] else ''}", highlight=False, markup=False)
+            _say(f"  {s['step']} {s['decision']} by {s['by']} at {s['at']}"
+                          f"{' — ' + s['note'] if s['note'] else ''}")
