@@ -141,3 +141,19 @@ def load_redemption(conn: Connection, redemption_id: str) -> tuple | None:
 def today_periods(day: date) -> list[str]:
     from weixi.ledger.state import period_keys
     return list(period_keys(day))
+
+
+REDEMPTION_KEYS = ("redemption_id", "member_id", "reward_id", "qty", "points", "day", "status", "details", "request_id")
+
+
+def load_redemptions(conn: Connection, redemption_ids: Iterable[str]) -> dict[str, dict]:
+    """Redemption rows by id as dicts of :data:`REDEMPTION_KEYS` (details parsed, day as ``YYYY-MM-DD``)."""
+    out = {}
+    for row in select_in(conn, f"SELECT {', '.join(REDEMPTION_KEYS)} FROM redemptions WHERE redemption_id {{in}}",
+                         redemption_ids):
+        r = dict(zip(REDEMPTION_KEYS, row))
+        r["details"] = json.loads(r["details"])
+        r["day"] = str(r["day"])[:10]
+        r["qty"], r["points"] = int(r["qty"]), int(r["points"])
+        out[r["redemption_id"]] = r
+    return out

@@ -22,6 +22,7 @@ from weixi.adapters.db import database_url, make_engine
 from weixi.api import errors
 from weixi.api.auth import current_state
 from weixi.api.errors import envelope
+from weixi.api.fastpath import FastWrites
 from weixi.service_layer.group_commit import Committer, ProcessCommitter
 
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
@@ -130,6 +131,8 @@ def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure
         raise ValueError(f"writer must be thread or process, not {writer!r}")
     errors.install(app)
     app.add_middleware(Guard)
+    # outermost: the hot writes with a cached API token skip FastAPI's routing and models (weixi.api.fastpath)
+    app.add_middleware(FastWrites, max_body=MAX_BODY_BYTES, security_headers=SECURITY_HEADERS)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     from weixi.api.routes import all_routers

@@ -11,7 +11,7 @@ posted again one request at a time, so one bad request cannot fail its neighbour
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 import queue
 import threading
@@ -24,15 +24,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from weixi.adapters.sql import select_in
 from weixi.ledger.events import Event, Rejection
 from weixi.service_layer.plans import active_plan
-from weixi.service_layer.posting import post_events
+from weixi.service_layer.posting import PostResult, _post_batch, with_retries
 
 log = logging.getLogger("weixi.group_commit")
 MAX_BATCH_EVENTS = 2000
 ZONE_SECONDS = 5.0
-REDEMPTION_KEYS = ("redemption_id", "member_id", "reward_id", "qty", "points", "day", "status", "details", "request_id")
 
 
 @dataclass(frozen=True)
@@ -72,6 +70,10 @@ class Committer:
 
     def post(self, events: list[Event]) -> list[Outcome]:
         return self.submit(events).result()
+
+    async def apost(self, events: list[Event]) -> list[Outcome]:
+        """:meth:`submit` for a coroutine on the event loop: waits for the outcomes without blocking the loop."""
+        return await asyncio.wrap_future(self.submit(events))
 
     def zone(self) -> ZoneInfo:
         """The active plan's timezone (cached for a few seconds)."""
@@ -137,24 +139,15 @@ class Committer:
     def _post(self, batch: list[tuple[list[Event], Future]]) -> None:
         started, cpu = time.perf_counter(), time.thread_time()
         events = [e for evs, _ in batch for e in evs]
-        result = post_events(self.engine, events, batch_size=max(len(events), 1))
+        rows: dict = {}  # redemption rows, read in the posting transaction (no second transaction)
+        posted, duplicates, rejections, version = with_retries(
+            self.engine, lambda conn: _post_batch(conn, events, "auto", rows))
+        result = PostResult(posted, duplicates, rejections, version)
         self.batches += 1
         self.events += len(events)
         self.largest_batch = max(self.largest_batch, len(events))
         rejected = {r.event_id: r for r in result.rejected}
         duplicates = set(result.duplicates)
-        redeems = [e.event_id for e in events if e.type == "redeem" and e.event_id not in rejected]
-        rows = {}
-        if redeems:
-            with self.engine.connect().execution_options(readonly=True) as conn, conn.begin():
-                found = select_in(conn, "SELECT redemption_id, member_id, reward_id, qty, points, day, status, details, "
-                                        "request_id FROM redemptions WHERE redemption_id {in}", redeems)
-            for row in found:
-                r = dict(zip(REDEMPTION_KEYS, row))
-                r["details"] = json.loads(r["details"])
-                r["day"] = str(r["day"])[:10]
-                r["qty"], r["points"] = int(r["qty"]), int(r["points"])
-                rows[r["redemption_id"]] = r
         for evs, future in batch:
             out = []
             for e in evs:
@@ -181,35 +174,49 @@ def redeem_event(committer: Committer, member_id: str, reward_id: str, qty: int 
 # -- the writer in a process of its own ----------------------------------------------------------------------
 
 class _Reply:
-    """Stands in for a Future in the writer process: sends the outcome back to the server process."""
+    """Stands in for a Future in the writer process: collects the outcome; the batch's outcomes go back to the
+    server process together, in one message."""
 
-    def __init__(self, conn, request_id: int, core: Committer):
-        self.conn, self.request_id, self.core = conn, request_id, core
+    def __init__(self, replies: list, request_id: int):
+        self.replies, self.request_id = replies, request_id
 
     def set_result(self, outcomes: list[Outcome]) -> None:
-        self.conn.send((self.request_id, "ok", outcomes, self.core.stats()))
+        self.replies.append((self.request_id, "ok", outcomes))
 
     def set_exception(self, exc: BaseException) -> None:
-        self.conn.send((self.request_id, "error", f"{exc.__class__.__name__}: {exc}", self.core.stats()))
+        self.replies.append((self.request_id, "error", f"{exc.__class__.__name__}: {exc}"))
 
 
 def _writer_main(db_url: str, conn, max_batch_events: int) -> None:
-    """The writer process: read requests from the pipe, post whatever has arrived as one batch, reply."""
+    """The writer process: read requests from the pipe (each message a list of ``(request id, events)``), post
+    whatever has arrived as one batch, send every outcome of the batch back in one message."""
     from weixi.adapters.db import make_engine
 
     core = Committer(make_engine(db_url), max_batch_events)
     while True:
         try:
-            first = conn.recv()
+            requests = conn.recv()
         except EOFError:
             return
-        batch = [(first[1], _Reply(conn, first[0], core))]
-        size = len(first[1])
+        size = sum(len(events) for _, events in requests)
         while size < max_batch_events and conn.poll():
-            request_id, events = conn.recv()
-            batch.append((events, _Reply(conn, request_id, core)))
-            size += len(events)
-        core.post_batch(batch)
+            more = conn.recv()
+            requests += more
+            size += sum(len(events) for _, events in more)
+        replies: list = []
+        core.post_batch([(events, _Reply(replies, request_id)) for request_id, events in requests])
+        conn.send((replies, core.stats()))
+
+
+def _settle(items: list) -> None:
+    """On the event loop: resolve the asyncio futures of one batch (one loop wake-up for the whole batch)."""
+    for future, kind, payload in items:
+        if future.done():  # cancelled: the client went away
+            continue
+        if kind == "ok":
+            future.set_result(payload)
+        else:
+            future.set_exception(RuntimeError(payload))
 
 
 class ProcessCommitter(Committer):
@@ -227,22 +234,46 @@ class ProcessCommitter(Committer):
         self._process = None
         self._conn = None
         self._stats: dict = {}
+        self._gone = None  # the writer process whose pipe closed
+        self._checked = 0.0
 
     def submit(self, events: list[Event]) -> Future:
         future: Future = Future()
+        self._enqueue(events, future)
+        return future
+
+    async def apost(self, events: list[Event]) -> list[Outcome]:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._enqueue(events, (loop, future))
+        return await future
+
+    def _enqueue(self, events: list[Event], waiter) -> None:
+        """``waiter``: a concurrent Future, or ``(loop, asyncio future)`` for :meth:`apost`."""
         with self._lock:
-            if self._process is None or not self._process.is_alive():
+            if not self._writer_alive():
                 self._spawn()
             request_id = next(self._ids)
-            self._pending[request_id] = future
+            self._pending[request_id] = waiter
             outbox = self._outbox
         outbox.put((request_id, list(events)))
-        return future
 
     def start(self) -> None:
         with self._lock:
-            if self._process is None or not self._process.is_alive():
+            if not self._writer_alive():
                 self._spawn()
+
+    def _writer_alive(self) -> bool:
+        """Without a system call per request: the receiving thread marks a writer whose pipe closed as gone, and
+        a writer process already reaped (joined) has its exit code; otherwise ask the OS at most every 50 ms."""
+        process = self._process
+        if process is None or self._gone is process:
+            return False
+        now = time.monotonic()
+        if now - self._checked < 0.05:
+            return getattr(getattr(process, "_popen", None), "returncode", None) is None
+        self._checked = now
+        return process.is_alive()
 
     def stats(self) -> dict:
         return {**self._stats, "writer_process": self._process.pid if self._process is not None else None}
@@ -262,39 +293,60 @@ class ProcessCommitter(Committer):
         self._process, self._conn, self._outbox, self._pending = process, parent, outbox, pending
         threading.Thread(target=self._send, args=(parent, outbox, pending), name="weixi-writer-send",
                          daemon=True).start()
-        threading.Thread(target=self._receive, args=(parent, pending), name="weixi-writer-receive",
+        threading.Thread(target=self._receive, args=(parent, pending, process), name="weixi-writer-receive",
                          daemon=True).start()
 
     def _send(self, conn, outbox: queue.SimpleQueue, pending: dict) -> None:
         while True:
-            item = outbox.get()
+            items = [outbox.get()]
+            while True:  # everything queued meanwhile goes in the same message
+                try:
+                    items.append(outbox.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                conn.send(item)
+                conn.send(items)
             except (OSError, ValueError):
                 self._fail(pending, "the writer process stopped before the request reached it")
                 return
 
-    def _receive(self, conn, pending: dict) -> None:
+    def _receive(self, conn, pending: dict, process) -> None:
         while True:
             try:
-                request_id, kind, payload, stats = conn.recv()
+                replies, stats = conn.recv()
             except (EOFError, OSError):
+                with self._lock:
+                    self._gone = process
                 self._fail(pending, "the writer process stopped; the request may not be posted")
                 return
             self._stats = stats
             with self._lock:
-                future = pending.pop(request_id, None)
-            if future is None:
-                continue
-            if kind == "ok":
-                future.set_result(payload)
-            else:
-                future.set_exception(RuntimeError(payload))
+                waiters = [(pending.pop(request_id, None), kind, payload) for request_id, kind, payload in replies]
+            by_loop: dict = {}
+            for waiter, kind, payload in waiters:
+                if waiter is None:
+                    continue
+                if isinstance(waiter, tuple):
+                    by_loop.setdefault(waiter[0], []).append((waiter[1], kind, payload))
+                elif kind == "ok":
+                    waiter.set_result(payload)
+                else:
+                    waiter.set_exception(RuntimeError(payload))
+            for loop, items in by_loop.items():
+                try:
+                    loop.call_soon_threadsafe(_settle, items)
+                except RuntimeError:  # that loop is closed: nobody waits any more
+                    pass
 
     def _fail(self, pending: dict, message: str) -> None:
         with self._lock:
-            futures = list(pending.values())
+            waiters = list(pending.values())
             pending.clear()
-        for future in futures:
-            if not future.done():
-                future.set_exception(RuntimeError(message))
+        for waiter in waiters:
+            if isinstance(waiter, tuple):
+                try:
+                    waiter[0].call_soon_threadsafe(_settle, [(waiter[1], "error", message)])
+                except RuntimeError:
+                    pass
+            elif not waiter.done():
+                waiter.set_exception(RuntimeError(message))

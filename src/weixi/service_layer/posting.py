@@ -6,6 +6,7 @@ the same input) is a duplicate and changes nothing. Rerunning a partly posted fi
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
@@ -118,9 +119,13 @@ def load_book(conn: Connection, plan: Plan, version: int, events: list[Event]) -
     return Book(plan, version, state)
 
 
-def _post_batch(conn: Connection, events: list[Event], path: str = "book"):
+def _post_batch(conn: Connection, events: list[Event], path: str = "book", redemptions: dict | None = None):
+    """Post ``events`` in the transaction of ``conn``. ``redemptions``, when given, is filled with the redemption
+    row (as :data:`REDEMPTION_KEYS`) of every redeem event posted or found a duplicate, read in this transaction."""
+    if redemptions is not None:
+        redemptions.clear()
     version, plan = active_plan(conn)
-    if path != "book":
+    if path != "book":  # the set-based path takes only batches of plain bills and recharges: no redemptions
         done = bulk.post_batch(conn, plan, version, events, force=path == "bulk")
         if done is not None:
             return done
@@ -137,4 +142,15 @@ def _post_batch(conn: Connection, events: list[Event], path: str = "book"):
         else:
             posted += 1
     repo.write_changes(conn, book.s, book.changes, version, book.earned)
+    if redemptions is not None:
+        for r in book.changes.redemptions:
+            # as read back from the table: details through JSON (tuples become lists), the day as text
+            redemptions[r.id] = {"redemption_id": r.id, "member_id": r.member_id, "reward_id": r.reward_id,
+                                 "qty": int(r.qty), "points": int(r.points), "day": str(r.day)[:10],
+                                 "status": r.status, "details": json.loads(json.dumps(r.details, sort_keys=True)),
+                                 "request_id": r.request_id}
+        done = {r.event_id for r in rejected}
+        again = [e.event_id for e in events if e.type == "redeem" and e.event_id not in redemptions
+                 and e.event_id not in done]
+        redemptions.update(repo.load_redemptions(conn, again))
     return posted, duplicates, rejected, version

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -122,15 +121,12 @@ def _tz(engine) -> ZoneInfo:
         raise ApiError(409, str(exc), "no_active_plan")
 
 
-@router.post("/events", response_model=PostOut)
-async def post(body: EventsIn, request: Request, user: User = Depends(require("events:post"))):
-    """Post up to 1000 events in one transaction. Good events post; each bad one is listed with its index,
-    field and reason; an event id already posted is a duplicate and changes nothing, so a retry is safe."""
-    committer = committer_of(request)
+async def post_request(committer: group_commit.Committer, body: EventsIn) -> dict:
+    """What ``POST /api/events`` answers (also called by :mod:`weixi.api.fastpath`)."""
     tz = await _zone(committer)
     items = [parse_event(e.model_dump(), tz, row=i) for i, e in enumerate(body.events)]
     events = [e for e in items if isinstance(e, Event)]
-    outcomes = await asyncio.wrap_future(committer.submit(events)) if events else []
+    outcomes = await committer.apost(events) if events else []
     rejected = [{"index": r.row, "event_id": r.event_id, "field": r.field, "reason": r.reason}
                 for r in items if not isinstance(r, Event)]
     index = {e.event_id: e.row for e in events}
@@ -142,18 +138,14 @@ async def post(body: EventsIn, request: Request, user: User = Depends(require("e
             "plan_version": outcomes[0].plan_version if outcomes else await _version(committer)}
 
 
-@router.post("/redemptions", response_model=Redemption, status_code=201,
-             responses={200: {"description": "the same request id was already redeemed: its outcome"},
-                        404: {"description": "unknown reward"}, 409: {"description": "refused: points, stock, limits"}})
-async def redeem(body: RedeemIn, request: Request, response: Response, user: User = Depends(require("points:redeem"))):
-    """Redeem a reward: points come from the earliest-expiring lots; stock and limits are checked in the same
-    transaction, so no balance or stock is overspent however many requests race."""
+async def redeem_request(committer: group_commit.Committer, user: User, body: RedeemIn) -> tuple[int, dict]:
+    """The status and body ``POST /api/redemptions`` answers (also called by :mod:`weixi.api.fastpath`);
+    refusals raise :class:`ApiError`."""
     own_member(user, body.member_id)
-    committer = committer_of(request)
     await _zone(committer)
     attrs = {"by": user.username, **({"merchant": body.merchant} if body.merchant else {})}
     event = group_commit.redeem_event(committer, body.member_id, body.reward_id, body.qty, body.request_id, attrs)
-    [outcome] = await asyncio.wrap_future(committer.submit([event]))
+    [outcome] = await committer.apost([event])
     if outcome.status == "rejected":
         reason = outcome.reason or "refused"
         if reason.startswith("ref: unknown reward"):
@@ -161,9 +153,25 @@ async def redeem(body: RedeemIn, request: Request, response: Response, user: Use
         raise ApiError(409, reason, "redemption_refused", [{"member_id": body.member_id, "reward_id": body.reward_id}])
     if outcome.redemption is None:
         raise ApiError(409, f"request {body.request_id} was used for another operation", "request_id_reused")
-    if outcome.status == "duplicate":
-        response.status_code = 200
-    return {**redemption_out(outcome.redemption), "duplicate": outcome.status == "duplicate"}
+    duplicate = outcome.status == "duplicate"
+    return (200 if duplicate else 201), {**redemption_out(outcome.redemption), "duplicate": duplicate}
+
+
+@router.post("/events", response_model=PostOut)
+async def post(body: EventsIn, request: Request, user: User = Depends(require("events:post"))):
+    """Post up to 1000 events in one transaction. Good events post; each bad one is listed with its index,
+    field and reason; an event id already posted is a duplicate and changes nothing, so a retry is safe."""
+    return await post_request(committer_of(request), body)
+
+
+@router.post("/redemptions", response_model=Redemption, status_code=201,
+             responses={200: {"description": "the same request id was already redeemed: its outcome"},
+                        404: {"description": "unknown reward"}, 409: {"description": "refused: points, stock, limits"}})
+async def redeem(body: RedeemIn, request: Request, response: Response, user: User = Depends(require("points:redeem"))):
+    """Redeem a reward: points come from the earliest-expiring lots; stock and limits are checked in the same
+    transaction, so no balance or stock is overspent however many requests race."""
+    response.status_code, out = await redeem_request(committer_of(request), user, body)
+    return out
 
 
 @router.get("/redemptions/{redemption_id}", response_model=Redemption)
