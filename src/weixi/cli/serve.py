@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Optional
@@ -46,8 +47,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
     if writer not in ("process", "thread"):
         raise typer.BadParameter("use process or thread", param_hint="--writer")
     if workers == 1:
-        uvicorn.run(create_app(url, data_path, secure_cookies=secure, writer=writer), host=host, port=port,
-                    log_level=log_level, access_log=access_log)
+        served = create_app(url, data_path, secure_cookies=secure, writer=writer)
+        gc.freeze()  # the app's long-lived objects leave the collector's generations: shorter pauses under load
+        uvicorn.run(served, host=host, port=port, log_level=log_level, access_log=access_log)
         return
     engine = make_engine(url)  # migrate and recover close jobs once, before the workers start
     schema.upgrade(engine)

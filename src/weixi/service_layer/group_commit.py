@@ -192,7 +192,10 @@ def _writer_main(db_url: str, conn, max_batch_events: int) -> None:
     whatever has arrived as one batch, send every outcome of the batch back in one message."""
     from weixi.adapters.db import make_engine
 
+    import gc
+
     core = Committer(make_engine(db_url), max_batch_events)
+    frozen = False
     while True:
         try:
             requests = conn.recv()
@@ -206,6 +209,9 @@ def _writer_main(db_url: str, conn, max_batch_events: int) -> None:
         replies: list = []
         core.post_batch([(events, _Reply(replies, request_id)) for request_id, events in requests])
         conn.send((replies, core.stats()))
+        if not frozen:  # after the first batch (plan parsed, statements cached): no collector pauses over them
+            gc.freeze()
+            frozen = True
 
 
 def _settle(items: list) -> None:
@@ -235,6 +241,8 @@ class ProcessCommitter(Committer):
         self._conn = None
         self._stats: dict = {}
         self._gone = None  # the writer process whose pipe closed
+        self._staged: list = []  # (outbox, request) from coroutines, sent when the event loop comes round
+        self._flush_scheduled = False
         self._checked = 0.0
 
     def submit(self, events: list[Event]) -> Future:
@@ -245,18 +253,37 @@ class ProcessCommitter(Committer):
     async def apost(self, events: list[Event]) -> list[Outcome]:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._enqueue(events, (loop, future))
+        with self._lock:
+            request_id, outbox = self._register((loop, future))
+            self._staged.append((outbox, (request_id, list(events))))
+            flush = not self._flush_scheduled
+            self._flush_scheduled = True
+        if flush:  # everything staged until the loop comes round goes to the sending thread at once
+            loop.call_soon(self._flush)
         return await future
 
-    def _enqueue(self, events: list[Event], waiter) -> None:
-        """``waiter``: a concurrent Future, or ``(loop, asyncio future)`` for :meth:`apost`."""
+    def _flush(self) -> None:
         with self._lock:
-            if not self._writer_alive():
-                self._spawn()
-            request_id = next(self._ids)
-            self._pending[request_id] = waiter
-            outbox = self._outbox
-        outbox.put((request_id, list(events)))
+            staged, self._staged, self._flush_scheduled = self._staged, [], False
+        by_outbox: dict = {}
+        for outbox, item in staged:
+            by_outbox.setdefault(id(outbox), (outbox, []))[1].append(item)
+        for outbox, items in by_outbox.values():
+            outbox.put(items)
+
+    def _enqueue(self, events: list[Event], waiter) -> None:
+        """``waiter``: a concurrent Future."""
+        with self._lock:
+            request_id, outbox = self._register(waiter)
+        outbox.put([(request_id, list(events))])
+
+    def _register(self, waiter) -> tuple[int, queue.SimpleQueue]:
+        """Under the lock: a request id for ``waiter`` with a live writer (started if need be) and its outbox."""
+        if not self._writer_alive():
+            self._spawn()
+        request_id = next(self._ids)
+        self._pending[request_id] = waiter
+        return request_id, self._outbox
 
     def start(self) -> None:
         with self._lock:
@@ -298,10 +325,10 @@ class ProcessCommitter(Committer):
 
     def _send(self, conn, outbox: queue.SimpleQueue, pending: dict) -> None:
         while True:
-            items = [outbox.get()]
+            items = list(outbox.get())
             while True:  # everything queued meanwhile goes in the same message
                 try:
-                    items.append(outbox.get_nowait())
+                    items += outbox.get_nowait()
                 except queue.Empty:
                     break
             try:
