@@ -24,6 +24,7 @@ from weixi.close.history import members_table, month_history
 from weixi.close.inputs import missing_inputs
 from weixi.close.months import first_day, next_month, previous_month, window
 from weixi.close.snapshot import PROFILE, snapshot_sql, summarize
+from weixi.members import search_index
 from weixi.segments import evaluate_tiers, segment
 from weixi.service_layer.expiry import expire
 from weixi.service_layer.plans import active_plan
@@ -120,6 +121,7 @@ def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "
     changed = duck.execute(f"SELECT t.member_id, t.tier FROM {tiers} t JOIN close_balances b USING (member_id) "
                            f"WHERE t.tier IS NOT NULL AND b.ledger_tier IS DISTINCT FROM t.tier").fetchall()
     ledger_bridge.set_tiers(engine, changed)
+    search_index.build(data_dir)  # member search at scale; nothing to do when the archive has not changed
     finish("snapshot")
 
     totals = ledger_bridge.month_totals(engine, month)

@@ -32,7 +32,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from weixi.adapters.parquet_lookup import member_rows
+from weixi.adapters.parquet_lookup import member_rows, rows_of_many
 from weixi.generator import schema as gen_schema
 
 DATA_ENV = "WEIXI_DATA"
@@ -262,3 +262,19 @@ def members_lookup(data: str | os.PathLike, member_id: str) -> dict[str, Any] | 
             out.setdefault("star_level", None)
             return out
     return None
+
+
+def members_rows(data: str | os.PathLike, member_ids: list[str], columns: list[str]) -> dict[str, dict[str, Any]]:
+    """The current rows (``columns`` only) of several members, by member id: :func:`members_lookup` for a set,
+    each file's candidate row groups read once."""
+    left = set(member_ids)
+    out: dict[str, dict[str, Any]] = {}
+    for path in [p for _, p in reversed(load_files(data, "members"))] + part_files(data, "members"):
+        if not left:
+            break
+        names = set(pq.ParquetFile(path).schema_arrow.names)
+        for row in rows_of_many(path, sorted(left), [c for c in columns if c in names]):
+            if row["member_id"] in left:
+                left.discard(row["member_id"])
+                out[row["member_id"]] = {c: row.get(c) for c in columns}
+    return out

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from weixi.generator.identity import _MOBILE_RE
 from weixi.generator.lunar import format_lunar, parse_lunar
-from weixi.members import archive
+from weixi.members import archive, search_index
 from weixi.members.fields import QUARANTINE_COLUMNS, TABLES, Field, TableSpec, norm_header, resolve_header, targets
 from weixi.members.pii import mask_value
 from weixi.members.sources import Source, SourceError, read_source
@@ -356,6 +356,8 @@ def load_file(
         journal["loads"].append(summary)
         archive.write_journal(data, journal)
         _cleanup_orphans(Path(data), journal)
+        if table == "members":
+            search_index.build(data)  # the console's member search reads it
     return {**_summary_of(summary), "status": "loaded"}
 
 

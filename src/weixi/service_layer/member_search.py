@@ -21,7 +21,8 @@ from sqlalchemy import Engine
 
 from weixi.adapters.sql import execute
 from weixi.close import store
-from weixi.members import archive, pii
+from weixi.adapters.parquet_lookup import rows_of_many
+from weixi.members import archive, pii, search_index
 from weixi.service_layer.member360 import member_360
 from weixi.service_layer.users import User, audit
 
@@ -41,8 +42,11 @@ def _like(text: str) -> str:
 
 def search(data_dir: Path, query: str, engine: Engine | None = None, limit: int = DEFAULT_LIMIT,
            reveal: bool = False) -> list[dict]:
-    """Members matching ``query``: an id (exact or prefix), a phone number (whole, or its last 4+ digits) or part
-    of a name. Exact id matches come first, then by member id. Phone numbers are masked unless ``reveal``."""
+    """Members matching ``query``: an id (exact or prefix), a phone number (whole, or its last 4+ digits) or the
+    start of a name (surname, or the whole name). Exact id matches come first, then by member id; each kind of
+    match contributes at most ``limit`` members (the first in index order when there are more). Phone numbers
+    are masked unless ``reveal``. Uses the search index (:mod:`weixi.members.search_index`) when it is fresh,
+    else scans the archive."""
     q = (query or "").strip()
     if not q:
         return []
@@ -53,27 +57,8 @@ def search(data_dir: Path, query: str, engine: Engine | None = None, limit: int 
     rows: list[dict] = []
     has_archive = bool(archive.part_files(data_dir, "members") or archive.load_files(data_dir, "members"))
     if has_archive:
-        snaps = store.months(data_dir, "snapshots")
-        snap = store.partition(data_dir, "snapshots", snaps[-1]) / "part-0.parquet" if snaps else None
-        tier_join = (f"LEFT JOIN (SELECT member_id, tier, status FROM read_parquet(?)) s USING (member_id)"
-                     if snap else "")
-        tier_cols = "s.tier, s.status" if snap else "NULL AS tier, NULL AS status"
-        cols = ", ".join(f"m.{c}" for c in COLUMNS)
-        conds = ["m.member_id = ?", "m.member_id LIKE ? ESCAPE '\\'", "m.name LIKE ? ESCAPE '\\'"]
-        params: list = [q, _like(q) + "%", "%" + _like(q) + "%"]
-        if digits:
-            conds += ["m.phone = ?", "m.phone LIKE ? ESCAPE '\\'", "m.second_contact = ?"]
-            params += [digits.lstrip("+"), "%" + _like(digits.lstrip("+")), digits.lstrip("+")]
-        sql = (f"SELECT {cols}, {tier_cols} FROM ({archive.scan_sql(data_dir, 'members')}) m {tier_join} "
-               f"WHERE {' OR '.join(conds)} ORDER BY (m.member_id = ?) DESC, m.member_id LIMIT ?")
-        con = duckdb.connect()
-        try:
-            con.execute("SET TimeZone = 'Asia/Shanghai'")
-            result = con.execute(sql, ([str(snap)] if snap else []) + params + [q, int(limit)])
-            names = [d[0] for d in result.description]
-            rows = [dict(zip(names, r)) for r in result.fetchall()]
-        finally:
-            con.close()
+        index = search_index.fresh(data_dir)
+        rows = _indexed(data_dir, index, q, digits, limit) if index else _scanned(data_dir, q, digits, limit)
     if engine is not None and not any(r["member_id"] == q for r in rows):
         with engine.connect().execution_options(readonly=True) as conn, conn.begin():
             found = execute(conn, "SELECT member_id, tier FROM members WHERE member_id = ?", [q])
@@ -86,6 +71,61 @@ def search(data_dir: Path, query: str, engine: Engine | None = None, limit: int 
         r["join_date"] = str(r["join_date"]) if r.get("join_date") else None
         out.append(r)
     return out
+
+
+def _latest_snapshot(data_dir: Path) -> Path | None:
+    snaps = store.months(data_dir, "snapshots")
+    return store.partition(data_dir, "snapshots", snaps[-1]) / "part-0.parquet" if snaps else None
+
+
+def _prefixes(q: str, digits: str | None) -> list[str]:
+    keys = ["i:" + q, "n:" + q]
+    if digits:
+        number = digits.lstrip("+")
+        keys += ["p:" + number, "s:" + number, "r:" + number[::-1]]
+    return keys
+
+
+def _indexed(data_dir: Path, index: Path, q: str, digits: str | None, limit: int) -> list[dict]:
+    """Through the search index: the members whose id or name starts with ``q``, whose phone or second number
+    is ``q``, or whose phone ends with its digits; read from their row groups only."""
+    number = digits.lstrip("+") if digits else None
+    ids: set[str] = set()
+    for key, member_id in search_index.matches(index, _prefixes(q, digits), limit):
+        if key[:2] in ("p:", "s:") and key[2:] != number:
+            continue  # a whole number matches whole; its last digits match through the reversed key
+
+        ids.add(member_id)
+    ordered = sorted(ids, key=lambda m: (m != q, m))[:limit]
+    found = archive.members_rows(data_dir, ordered, list(COLUMNS))
+    snap = _latest_snapshot(data_dir)
+    tiers = {r["member_id"]: r for r in rows_of_many(snap, ordered, ["member_id", "tier", "status"])} if snap else {}
+    return [{**found[m], "tier": tiers.get(m, {}).get("tier"), "status": tiers.get(m, {}).get("status")}
+            for m in ordered if m in found]
+
+
+def _scanned(data_dir: Path, q: str, digits: str | None, limit: int) -> list[dict]:
+    """One DuckDB query over the archive's current rows (no index yet, or the archive changed since)."""
+    snap = _latest_snapshot(data_dir)
+    tier_join = (f"LEFT JOIN (SELECT member_id, tier, status FROM read_parquet(?)) s USING (member_id)"
+                 if snap else "")
+    tier_cols = "s.tier, s.status" if snap else "NULL AS tier, NULL AS status"
+    cols = ", ".join(f"m.{c}" for c in COLUMNS)
+    conds = ["m.member_id = ?", "m.member_id LIKE ? ESCAPE '\\'", "m.name LIKE ? ESCAPE '\\'"]
+    params: list = [q, _like(q) + "%", _like(q) + "%"]
+    if digits:
+        conds += ["m.phone = ?", "m.phone LIKE ? ESCAPE '\\'", "m.second_contact = ?"]
+        params += [digits.lstrip("+"), "%" + _like(digits.lstrip("+")), digits.lstrip("+")]
+    sql = (f"SELECT {cols}, {tier_cols} FROM ({archive.scan_sql(data_dir, 'members')}) m {tier_join} "
+           f"WHERE {' OR '.join(conds)} ORDER BY (m.member_id = ?) DESC, m.member_id LIMIT ?")
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'Asia/Shanghai'")
+        result = con.execute(sql, ([str(snap)] if snap else []) + params + [q, int(limit)])
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, r)) for r in result.fetchall()]
+    finally:
+        con.close()
 
 
 def search_audited(engine: Engine, data_dir: Path, user: User, query: str, limit: int = DEFAULT_LIMIT,
