@@ -15,7 +15,9 @@ still never hold more than the ratios allow (200 diamond, or 500 gold, or 1000 s
    Members that find no room are reported (``no_capacity``) with the number of managers the tier lacks.
 
 Tables read: ``ops_members`` (member_id, tier, prev_staff, since) and ``ops_staff`` (staff_id, role, team, shift,
-active). Table written: ``ops_assignment`` (member_id, tier, staff_id, team, since, status).
+active). Table written: ``ops_assignment`` (member_id, tier, staff_id, team, since, status) for the members of tiers
+with a ratio (kept, moved, new, no_capacity); the pool members (every other tier) are not copied into it — they are
+the rows of ``ops_members`` that :func:`pool_sql` selects, and :func:`assignment_sql` gives both (the file).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date)
     """Create ``ops_assignment``; returns the counts per tier and status and the shortfall per tier."""
     total = units(plan)
     tiers = [t.tier for t in plan.tiers]
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_kept AS
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_stay AS
         WITH cand AS (
           SELECT m.member_id, m.tier, m.prev_staff AS staff_id, s.team, coalesce(m.since, DATE {_lit(run_date)}) AS since,
                  {weight_sql(plan, 'm.tier')} AS w
@@ -70,8 +72,8 @@ def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date)
         SELECT *, sum(w) OVER (PARTITION BY staff_id ORDER BY since, member_id ROWS UNBOUNDED PRECEDING) AS load_after
         FROM cand""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_assignment AS
-        SELECT member_id, tier, staff_id, team, since, 'kept' AS status FROM ops_kept WHERE load_after <= {total}""")
-    con.execute("CREATE OR REPLACE TEMP TABLE ops_used AS SELECT staff_id, sum(w) AS used FROM ops_kept "
+        SELECT member_id, tier, staff_id, team, since, 'kept' AS status FROM ops_stay WHERE load_after <= {total}""")
+    con.execute("CREATE OR REPLACE TEMP TABLE ops_used AS SELECT staff_id, sum(w) AS used FROM ops_stay "
                 f"WHERE load_after <= {total} GROUP BY staff_id")
     shortfall = {}
     for t in sorted(plan.tiers, key=lambda t: t.ratio):  # dearest members first
@@ -114,12 +116,21 @@ def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date)
         if short:
             shortfall[t.tier] = {"members": int(short), "ratio": f"1:{t.ratio}",
                                  "managers_needed": -(-int(short) // t.ratio)}
-    con.execute(f"""INSERT INTO ops_assignment
-        SELECT m.member_id, m.tier, NULL, NULL, NULL, 'pool' FROM ops_members m
-        WHERE m.tier IS NULL OR m.tier NOT IN {_in(tiers)}""")
-    counts = con.execute("SELECT coalesce(tier, '-'), status, count(*) FROM ops_assignment GROUP BY ALL ORDER BY ALL"
-                         ).fetchall()
+    counts = con.execute("SELECT coalesce(tier, '-'), status, count(*) FROM ops_assignment GROUP BY ALL").fetchall()
+    counts += con.execute(f"SELECT coalesce(tier, '-'), 'pool', count(*) FROM ({pool_sql(plan)}) GROUP BY ALL").fetchall()
     by: dict = {}
-    for tier, status, n in counts:
+    for tier, status, n in sorted(counts):
         by.setdefault(tier, {})[status] = int(n)
     return {"by_tier": by, "shortfall": shortfall, "units_per_manager": total}
+
+
+def pool_sql(plan: OperationsPlan) -> str:
+    """The members without a dedicated manager (tiers without a ratio): worked by the pool."""
+    return f"SELECT m.member_id, m.tier FROM ops_members m WHERE m.tier IS NULL OR m.tier NOT IN {_in([t.tier for t in plan.tiers])}"
+
+
+def assignment_sql(plan: OperationsPlan) -> str:
+    """Every active member's assignment (the month's file): ``ops_assignment`` plus the pool members."""
+    return ("SELECT member_id, tier, staff_id, team, since, status FROM ops_assignment UNION ALL "
+            "SELECT member_id, tier, CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS DATE), 'pool' "
+            f"FROM ({pool_sql(plan)})")

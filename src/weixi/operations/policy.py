@@ -133,7 +133,7 @@ def _in(values) -> str:
 
 
 def apply(con: duckdb.DuckDBPyConnection, plan: OperationsPlan) -> None:
-    """Split ``ops_candidates`` into ``ops_kept`` (tasks to create) and ``ops_blocked`` (member_id, task_id,
+    """Split ``ops_candidates`` into ``ops_kept`` (a view: tasks to create) and ``ops_blocked`` (member_id, task_id,
     kind, rule, detail). Reads ``ops_consents`` (active blocks: member_id, kind, channel, purpose, source,
     recorded_at) and ``ops_planned`` (member_id, channel, purpose, day: contacts made or planned)."""
     con.execute("""CREATE OR REPLACE TEMP TABLE ops_blocked AS
@@ -147,7 +147,9 @@ def apply(con: duckdb.DuckDBPyConnection, plan: OperationsPlan) -> None:
         WHERE c.channel <> 'none' AND b.channel IN ('all', c.channel)
           AND (b.kind = 'dnd' OR (c.purpose <> 'service' AND b.purpose IN ('all', c.purpose)))
         GROUP BY c.member_id, c.task_id, c.kind, c.source""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE ops_kept AS
+    # ops_kept is a view (the candidates less what is blocked), not a second copy of millions of rows; each cap
+    # adds what it stops to ops_blocked, so the next cap sees only what the earlier ones kept.
+    con.execute("""CREATE OR REPLACE TEMP VIEW ops_kept AS
         SELECT * FROM ops_candidates c WHERE NOT EXISTS (SELECT 1 FROM ops_blocked b WHERE b.task_id = c.task_id)""")
     for cap in plan.caps:
         _apply_cap(con, cap)
@@ -155,17 +157,23 @@ def apply(con: duckdb.DuckDBPyConnection, plan: OperationsPlan) -> None:
 
 def _apply_cap(con: duckdb.DuckDBPyConnection, cap: Cap) -> None:
     scope = f"channel IN {_in(cap.channels)} AND purpose IN {_in(cap.purposes)}"
+    # Only a (member, period) with more contacts than the cap (made, planned and new) can lose a task, so the
+    # ranking (a sort) runs on those groups alone; a hash count finds them.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_capped AS
         WITH seen AS (SELECT member_id, date_trunc('{cap.per}', day) AS p, count(*) AS n FROM ops_planned
                       WHERE {scope} GROUP BY ALL),
-        ranked AS (SELECT k.task_id, k.member_id, k.kind, k.source, coalesce(s.n, 0) AS n,
-                     row_number() OVER (PARTITION BY k.member_id, date_trunc('{cap.per}', k.due_on)
-                                        ORDER BY k.priority DESC, k.due_on, k.task_id) AS r
-                   FROM ops_kept k LEFT JOIN seen s ON s.member_id = k.member_id AND s.p = date_trunc('{cap.per}', k.due_on)
-                   WHERE k.{scope.replace(' AND purpose', ' AND k.purpose')})
+        scoped AS (SELECT k.task_id, k.member_id, k.kind, k.source, k.priority, k.due_on,
+                          date_trunc('{cap.per}', k.due_on) AS p
+                   FROM ops_kept k WHERE k.{scope.replace(' AND purpose', ' AND k.purpose')}),
+        over AS (SELECT g.member_id, g.p, coalesce(s.n, 0) AS n
+                 FROM (SELECT member_id, p, count(*) AS c FROM scoped GROUP BY ALL) g
+                 LEFT JOIN seen s ON s.member_id = g.member_id AND s.p = g.p
+                 WHERE g.c + coalesce(s.n, 0) > {cap.max}),
+        ranked AS (SELECT k.task_id, k.member_id, k.kind, k.source, o.n,
+                     row_number() OVER (PARTITION BY k.member_id, k.p ORDER BY k.priority DESC, k.due_on, k.task_id) AS r
+                   FROM scoped k JOIN over o ON o.member_id = k.member_id AND o.p = k.p)
         SELECT * FROM ranked WHERE n + r > {cap.max}""")
     con.execute(f"""INSERT INTO ops_blocked SELECT member_id, task_id, kind, source, {_lit(cap.id)},
         printf('%d contact(s) this {cap.per} already and %d of higher priority in this run (cap {cap.id}: at most {cap.max} a {cap.per})',
                n, r - 1) FROM ops_capped""")
-    con.execute("DELETE FROM ops_kept k WHERE k.task_id IN (SELECT task_id FROM ops_capped)")
 

@@ -5,7 +5,8 @@ Due dates come from the plan's SLA rules; as a month holds few distinct start da
 (rule, start) on the working-day calendar (:mod:`weixi.operations.calendar`) and joined in (table ``ops_dates``).
 The contact policy (:mod:`weixi.operations.policy`) then removes what it must, each with its rule.
 
-Tables read: ``ops_members`` (member_id, tier, city, key_account, star_level, join_date), ``ops_assignment``,
+Tables read: ``ops_members`` (member_id, tier, key_account, star_level, join_date), ``ops_assignment`` (members
+with a dedicated manager or none for lack of room; anyone not in it is a pool member),
 ``ops_events`` (member_id, event, from_tier, to_tier, effective_on), ``ops_targets`` (member_id, list, priority,
 reason, offer_id, offer_name), ``ops_dates`` (rule_id, start, not_before, due_on), ``ops_pool`` (staff_id, team,
 open_tasks). Table written: ``ops_candidates`` (every task before the contact policy).
@@ -90,8 +91,9 @@ def _parts(rule: SlaRule) -> list[str]:
     return ["task", "notice"] if rule.notice_task else ["task"]
 
 
-def candidates_sql(plan: OperationsPlan, month: str, run_date: date) -> str:
-    """Every task the plan asks for this month, before the contact policy."""
+def candidates_sql(plan: OperationsPlan, month: str, run_date: date, monthly_messages: bool | None = None) -> str:
+    """Every task the plan asks for this month, before the contact policy. ``monthly_messages``: True for only
+    the monthly cadence messages, False for everything else, None for all."""
     selects = []
     run = f"DATE {_lit(run_date)}"
     for rule in plan.rules:
@@ -114,7 +116,9 @@ def candidates_sql(plan: OperationsPlan, month: str, run_date: date) -> str:
                        f"FROM ops_targets t WHERE {cond}")
                 selects.append(_select(rule, part, src, month, run_date, "coalesce(src.priority, 0)",
                                        "coalesce(src.reason, src.list)", "src.offer_id", "src.offer_name"))
-    selects += _cadence(plan, month)
+    if monthly_messages is True:
+        selects = []
+    selects += _cadence(plan, month, monthly_messages)
     if not selects:
         return ("SELECT " + ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in COLUMNS[:11])
                 + ", CAST(NULL AS BIGINT) AS priority, CAST(NULL AS DATE) AS not_before, CAST(NULL AS DATE) AS due_on"
@@ -122,12 +126,19 @@ def candidates_sql(plan: OperationsPlan, month: str, run_date: date) -> str:
     return "\nUNION ALL\n".join(selects)
 
 
-def _cadence(plan: OperationsPlan, month: str) -> list[str]:
+def _monthly_messages(plan: OperationsPlan) -> list[str]:
+    return [c.id for c in plan.cadence if c.every == "month" and c.task in MESSAGE_KINDS]
+
+
+def _cadence(plan: OperationsPlan, month: str, monthly_messages: bool | None = None) -> list[str]:
     first = date.fromisoformat(month + "-01")
     last = calendar.add_months(first, 1).toordinal() - 1
     last = date.fromordinal(last)
     out = []
+    monthly = _monthly_messages(plan)
     for c in plan.cadence:
+        if monthly_messages is not None and (c.id in monthly) != monthly_messages:
+            continue
         conds = []
         if c.tiers:
             conds.append(f"m.tier IN {_in(c.tiers)}")
@@ -161,14 +172,18 @@ def build(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, month: str, run_
     """Create ``ops_candidates``: the candidate tasks with channel, assignee and team."""
     channel = "CASE kind " + " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in KIND_CHANNEL.items()) + \
         " ELSE 'none' END"
+    monthly_msgs = _monthly_messages(plan)
     con.execute(f"CREATE OR REPLACE TEMP TABLE ops_raw AS SELECT *, {channel} AS channel FROM "
-                f"({candidates_sql(plan, month, run_date)})")
-    # "At least one SMS a month": a monthly cadence message is not made for a member who gets one anyway.
-    monthly_msgs = [c.id for c in plan.cadence if c.every == "month" and c.task in MESSAGE_KINDS]
+                f"({candidates_sql(plan, month, run_date, False if monthly_msgs else None)})")
+    # "At least one SMS a month": a monthly cadence message is not made for a member who gets one anyway (a
+    # message of the same kind by another rule), so those are added only for the other members: one pass, no
+    # second copy of the candidates.
     if monthly_msgs:
-        con.execute(f"""DELETE FROM ops_raw r WHERE r.sla_rule IN {_in(monthly_msgs)} AND EXISTS (
-            SELECT 1 FROM ops_raw o WHERE o.member_id = r.member_id AND o.kind = r.kind
-              AND o.sla_rule NOT IN {_in(monthly_msgs)})""")
+        kinds = [c.task for c in plan.cadence if c.id in monthly_msgs]
+        con.execute(f"""INSERT INTO ops_raw SELECT c.*, {channel.replace('kind', 'c.kind', 1)} AS channel
+            FROM ({candidates_sql(plan, month, run_date, True)}) c
+            WHERE NOT EXISTS (SELECT 1 FROM ops_raw o WHERE o.kind IN {_in(kinds)} AND o.member_id = c.member_id
+                                AND o.kind = c.kind AND o.sla_rule NOT IN {_in(monthly_msgs)})""")
     # Pool members (no dedicated manager) are dealt to the pool's agents, least loaded first; a member's
     # tasks all go to the same agent.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_pool_members AS

@@ -11,6 +11,8 @@ Files under the data directory (each month's partition replaced atomically):
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -25,6 +27,7 @@ from weixi.adapters.sql import as_date, execute, executemany, is_pg
 from weixi.close import store as close_store
 from weixi.members import archive
 from weixi.operations import assign, calendar, outcomes, policy, tasks
+from weixi.service_layer.operations_load import MOVES_SQL
 from weixi.operations.plan import KIND_CHANNEL, MESSAGE_KINDS, ROLES, OperationsPlan, load_operations_plan
 from weixi.segments import months
 
@@ -298,7 +301,7 @@ def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPla
                  if prev.exists() else "LEFT JOIN (SELECT NULL::VARCHAR AS member_id, NULL::VARCHAR AS staff_id, "
                                        "NULL::DATE AS since) p ON FALSE")
     con.execute(f"""CREATE TEMP TABLE ops_members AS
-        SELECT s.member_id, s.tier, s.city, s.key_account, s.star_level, s.join_date,
+        SELECT s.member_id, s.tier, s.key_account, s.star_level, s.join_date,
                coalesce(p.staff_id, s.manager_id) AS prev_staff, p.since
         FROM read_parquet({_lit(snap)}) s {prev_join} WHERE s.status = 'active'""")
     summary = assign.assign(con, plan, run_date)
@@ -346,14 +349,19 @@ def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPla
                 "WHERE p.task_id IS NULL OR p.task_id NOT IN (SELECT task_id FROM ops_candidates)")
     policy.apply(con, plan)
     clock.lap("policy")
-    _write(con, "SELECT member_id, tier, staff_id, team, since, status FROM ops_assignment ORDER BY member_id",
+    _write(con, f"SELECT * FROM ({assign.assignment_sql(plan)}) ORDER BY member_id",
            _part(data_dir, "assignments", month))
     cols = ", ".join(tasks.COLUMNS)
-    _write(con, f"SELECT {cols} FROM ops_kept ORDER BY task_id", _part(data_dir, "tasks", month))
+    tasks_file = _part(data_dir, "tasks", month)
+    _write(con, f"SELECT {cols} FROM ops_kept ORDER BY task_id", tasks_file)
     _write(con, "SELECT * FROM ops_blocked ORDER BY member_id, task_id", _part(data_dir, "blocked", month))
     clock.lap("write_parquet")
-    loaded = _load_tasks(engine, con, run_date)
-    reassigned = _follow_managers(engine, con)
+    path = _sqlite_path(engine)
+    if path is not None:
+        loaded, reassigned = _load_tasks_sqlite(path, month, tasks_file, _part(data_dir, "assignments", month))
+    else:
+        loaded = _load_tasks(engine, con, run_date)
+        reassigned = _follow_managers(engine, con)
     clock.lap("database")
     blocked = {r: int(n) for r, n in con.execute("SELECT rule, count(*) FROM ops_blocked GROUP BY 1 ORDER BY 1").fetchall()}
     examples = [dict(zip(("member_id", "task_id", "rule", "detail"), r)) for r in con.execute(
@@ -401,6 +409,32 @@ def _load_tasks(engine: Engine, con, run_date: date) -> int:
     return _count(engine) - before
 
 
+def _sqlite_path(engine: Engine) -> Path | None:
+    """The SQLite file behind ``engine`` (None for PostgreSQL or an in-memory database)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).resolve()
+
+
+LOADER = [sys.executable, "-m", "weixi.service_layer.operations_load"]  # the loading process (tests wrap it)
+
+
+def _load_tasks_sqlite(path: Path, month: str, tasks_file: Path, assignments_file: Path) -> tuple[int, int]:
+    """Load the run's new tasks into the SQLite file and move the open tasks already there to their member's
+    manager, in one write transaction of a process of its own (:mod:`weixi.service_layer.operations_load`: why a
+    process, and how it stays all or nothing). Returns (new tasks, moved tasks)."""
+    args = {"db_path": str(path), "month": month, "tasks_file": str(tasks_file),
+            "assignments_file": str(assignments_file), "created": now().isoformat(), "columns": list(tasks.COLUMNS)}
+    done = subprocess.run([*LOADER, json.dumps(args)], capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise OperationsError(f"loading the {month} tasks into {path} failed, nothing was loaded ({last}); "
+                              "run weixi tasks create again")
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    return out["new"], out["moved"]
+
+
 def _count(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(execute(conn, "SELECT count(*) FROM ops_tasks")[0][0])
@@ -416,16 +450,7 @@ def _follow_managers(engine: Engine, con) -> int:
         return 0
     con.register("ops_open_in", pa.table({"task_id": [r[0] for r in rows], "member_id": [r[1] for r in rows],
                                           "assignee": pa.array([r[2] for r in rows], pa.string())}))
-    moves = con.execute("""
-        SELECT o.task_id, coalesce(a.staff_id, k.assignee), coalesce(a.team, k.team)
-        FROM ops_open_in o
-        LEFT JOIN ops_assignment a ON a.member_id = o.member_id AND a.staff_id IS NOT NULL
-        LEFT JOIN (SELECT member_id, any_value(assignee) AS assignee, any_value(team) AS team FROM ops_kept
-                   WHERE kind <> 'bind' GROUP BY member_id) k ON k.member_id = o.member_id
-        LEFT JOIN ops_staff s ON s.staff_id = o.assignee
-        WHERE coalesce(a.staff_id, k.assignee) IS NOT NULL
-          AND coalesce(a.staff_id, k.assignee) IS DISTINCT FROM o.assignee
-          AND (a.staff_id IS NOT NULL OR s.active IS NOT TRUE)""").fetchall()
+    moves = con.execute(MOVES_SQL).fetchall()
     with engine.begin() as conn:
         executemany(conn, "UPDATE ops_tasks SET assignee = ?, team = ? WHERE task_id = ? AND status = 'open'",
                     [(a, t, tid) for tid, a, t in moves])

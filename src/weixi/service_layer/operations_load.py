@@ -1,0 +1,137 @@
+"""Load a month's tasks file into the embedded SQLite database, fast and all or nothing (``weixi tasks create``).
+
+Run in a process of its own (``python -m weixi.service_layer.operations_load``), never inside the caller: it
+writes through ADBC, whose SQLite library is a second copy beside Python's ``sqlite3``, and two copies of SQLite
+in one process release each other's POSIX file locks — a copy closing the file lets the other believe it is alone
+and checkpoint or drop a WAL still in use ("database disk image is malformed"). In a child process the locks are
+its own, as with any other SQLite client.
+
+In one ``BEGIN IMMEDIATE`` transaction:
+
+1. read the month's task ids the database already has (``task_id`` prefix range on the primary key) and the open
+   queue tasks already there (the ones that may have to follow their member's new manager);
+2. insert the tasks the database lacks, as Arrow record batches bound in C (no Python object per row), in
+   primary-key order (the tasks file is sorted by task id). When the new tasks outnumber the rows already in
+   the table, the secondary indexes are dropped first and built again afterwards (a sort each instead of
+   millions of random B-tree inserts);
+3. move open tasks already there to their member's manager (or this run's pool agent) when that changed;
+4. ``COMMIT``. A crash before it leaves the database as it was (SQLite rolls the unfinished transaction back,
+   indexes included); a rerun finds every id and inserts nothing.
+
+Prints one JSON line: ``{"new": N, "moved": M}``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import duckdb
+import pyarrow as pa
+
+BATCH = 20_000  # rows per Arrow record batch
+BULK_MIN_ROWS = 50_000  # below this the secondary indexes stay in place during the insert
+CACHE_KIB = 1_000_000  # page cache of the loading connection (1 GB) for the insert and the index builds
+BUSY_TIMEOUT_MS = 60_000
+DATES = ("created_on", "not_before", "due_on")
+INDEXES_SQL = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ops_tasks' AND sql IS NOT NULL"
+
+MOVES_SQL = """
+    SELECT o.task_id, coalesce(a.staff_id, k.assignee) AS assignee, coalesce(a.team, k.team) AS team
+    FROM ops_open_in o
+    LEFT JOIN ops_assignment a ON a.member_id = o.member_id AND a.staff_id IS NOT NULL
+    LEFT JOIN (SELECT member_id, any_value(assignee) AS assignee, any_value(team) AS team FROM ops_kept
+               WHERE kind <> 'bind' GROUP BY member_id) k ON k.member_id = o.member_id
+    LEFT JOIN ops_staff s ON s.staff_id = o.assignee
+    WHERE coalesce(a.staff_id, k.assignee) IS NOT NULL
+      AND coalesce(a.staff_id, k.assignee) IS DISTINCT FROM o.assignee
+      AND (a.staff_id IS NOT NULL OR s.active IS NOT TRUE)"""
+
+
+def _lit(value) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _strings(table: pa.Table, names: list[str]) -> pa.Table:
+    return table.rename_columns(names).cast(pa.schema([(n, pa.string()) for n in names]))
+
+
+def load(db_path: str, month: str, tasks_file: str, assignments_file: str, created: str, columns: list[str],
+         batches=None) -> dict:
+    """``batches``: wraps the record batch reader (tests: a crash mid-load)."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    con = duckdb.connect()
+    kept = f"read_parquet({_lit(tasks_file)})"
+    con.execute(f"CREATE VIEW ops_kept AS SELECT * FROM {kept}")
+    con.execute(f"CREATE VIEW ops_assignment AS SELECT member_id, staff_id, team FROM read_parquet({_lit(assignments_file)})"
+                " WHERE staff_id IS NOT NULL")
+    sel = ", ".join(f"strftime(k.{c}, '%Y-%m-%d') AS {c}" if c in DATES else f"k.{c}" for c in columns)
+    sel += (f", CASE WHEN k.status = 'done' THEN {_lit(created)} END AS closed_at, CASE WHEN k.status = 'done' "
+            f"THEN 'system' END AS closed_by, CAST(0 AS BIGINT) AS attempts, {_lit(created)} AS created_at")
+    db = adbc.connect(db_path, autocommit=True)
+    try:
+        cur = db.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON",
+                       f"cache_size=-{CACHE_KIB}", "temp_store=MEMORY", "threads=2"):
+            cur.execute(f"PRAGMA {pragma}")
+            if cur.description:
+                cur.fetchall()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            cur.execute("SELECT task_id FROM ops_tasks WHERE task_id >= ? AND task_id < ?", [month + "/", month + "0"])
+            con.register("ops_have", _strings(cur.fetch_arrow_table(), ["task_id"]))
+            cur.execute("SELECT task_id, member_id, assignee FROM ops_tasks WHERE status = 'open' AND kind <> 'bind'")
+            con.register("ops_open_in", _strings(cur.fetch_arrow_table(), ["task_id", "member_id", "assignee"]))
+            cur.execute("SELECT staff_id, CAST(active AS INTEGER) FROM ops_staff")
+            staff = cur.fetch_arrow_table().rename_columns(["staff_id", "active"])
+            con.register("ops_staff_in", staff)
+            con.execute("CREATE TABLE ops_staff AS SELECT CAST(staff_id AS VARCHAR) AS staff_id, "
+                        "CAST(active AS BIGINT) <> 0 AS active FROM ops_staff_in")
+            moves = con.execute(MOVES_SQL).to_arrow_table()
+            missing = f"NOT EXISTS (SELECT 1 FROM ops_have h WHERE h.task_id = k.task_id)"
+            if con.execute("SELECT count(*) FROM ops_have").fetchone()[0]:
+                # a rerun or a top-up: only the ids the database lacks, still in id order
+                src = f"SELECT {sel} FROM {kept} k WHERE {missing} ORDER BY k.task_id"
+                new = con.execute(f"SELECT count(*) FROM {kept} k WHERE {missing}").fetchone()[0]
+            else:
+                src = f"SELECT {sel} FROM {kept} k"  # the file's order: by task id
+                new = con.execute(f"SELECT count(*) FROM {kept}").fetchone()[0]
+            rebuild = []
+            if new >= BULK_MIN_ROWS:
+                cur.execute("SELECT coalesce(max(rowid), 0) FROM ops_tasks")
+                if new > cur.fetchone()[0]:
+                    cur.execute(INDEXES_SQL)
+                    rebuild = cur.fetchall()
+                    for name, _ in rebuild:
+                        cur.execute(f'DROP INDEX "{name}"')
+            if new:
+                reader = con.execute(src).to_arrow_reader(BATCH)
+                cur.adbc_ingest("ops_tasks", batches(reader) if batches else reader, mode="append")
+            for _, sql in rebuild:
+                cur.execute(sql)
+            if moves.num_rows:
+                cur.adbc_ingest("ops_moves", moves, mode="replace", temporary=True)
+                cur.execute("UPDATE ops_tasks SET assignee = m.assignee, team = m.team FROM temp.ops_moves m "
+                            "WHERE ops_tasks.task_id = m.task_id AND ops_tasks.status = 'open'")
+                cur.execute("DROP TABLE temp.ops_moves")
+            cur.execute("COMMIT")
+        except BaseException:
+            try:
+                cur.execute("ROLLBACK")
+            except Exception:
+                pass
+            raise
+    finally:
+        db.close()
+    return {"new": int(new), "moved": int(moves.num_rows)}
+
+
+def main(argv: list[str]) -> int:
+    args = json.loads(argv[0])
+    print(json.dumps(load(**args)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
