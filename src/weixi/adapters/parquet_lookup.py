@@ -59,7 +59,7 @@ def member_rows(path: Path, member_id: str, columns: list[str] | None = None, so
 
 def rows_of_many(path: Path, ids: list[str], columns: list[str] | None = None) -> list[dict]:
     """The rows of any of ``ids`` in ``path`` (grouped by member id, not necessarily sorted): each row group that
-    can hold one of them is read once."""
+    can hold one of them is read once. ``columns`` the file lacks are left out of its rows."""
     meta, ranges = _footer(Path(path))
     wanted = sorted(set(ids))
     if not wanted:
@@ -68,6 +68,9 @@ def rows_of_many(path: Path, ids: list[str], columns: list[str] | None = None) -
               if lo is None or bisect.bisect_right(wanted, hi) > bisect.bisect_left(wanted, lo)]
     if not groups:
         return []
+    if columns is not None:  # only the columns this file has (older files may lack newer ones)
+        names = set(meta.schema.names)
+        columns = [c for c in columns if c in names]
     table = pq.ParquetFile(path, metadata=meta).read_row_groups(groups, columns=columns)
     return table.filter(pc.is_in(table["member_id"], value_set=pa.array(wanted))).to_pylist()
 

@@ -272,8 +272,7 @@ def members_rows(data: str | os.PathLike, member_ids: list[str], columns: list[s
     for path in [p for _, p in reversed(load_files(data, "members"))] + part_files(data, "members"):
         if not left:
             break
-        names = set(pq.ParquetFile(path).schema_arrow.names)
-        for row in rows_of_many(path, sorted(left), [c for c in columns if c in names]):
+        for row in rows_of_many(path, sorted(left), columns):
             if row["member_id"] in left:
                 left.discard(row["member_id"])
                 out[row["member_id"]] = {c: row.get(c) for c in columns}
