@@ -138,5 +138,22 @@ def test_the_process_writer_answers_coroutines_batch_by_batch(tmp_path):
     statuses = [o[0].status for o in outcomes]
     assert statuses.count("posted") == 3 and statuses.count("rejected") == 2
     assert all(o[0].redemption["points"] == 100 for o in outcomes if o[0].status == "posted")
+
+    async def after_a_crash():
+        first = committer._process
+        first.kill()
+        first.join(30)
+        bill = parse_event({"event_id": "after", "member_id": "M2", "type": "bill", "occurred_at": "2026-10-02",
+                            "amount": "100.00"}, tz)
+        [outcome] = await committer.apost([bill])
+        return first, outcome
+
+    first, outcome = asyncio.run(after_a_crash())
+    assert outcome.status == "posted" and committer._process is not first  # a new writer process took over
+    # the same writer from another event loop, then from a plain thread
+    again = parse_event({"event_id": "again", "member_id": "M2", "type": "bill", "occurred_at": "2026-10-03",
+                         "amount": "100.00"}, tz)
+    assert asyncio.run(committer.apost([again]))[0].status == "posted"
+    assert committer.post([again])[0].status == "duplicate"
     assert verify(engine)[0] == []
     engine.dispose()

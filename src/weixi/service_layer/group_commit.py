@@ -12,6 +12,9 @@ posted again one request at a time, so one bad request cannot fail its neighbour
 from __future__ import annotations
 
 import asyncio
+import os
+import pickle
+import struct
 import logging
 import queue
 import threading
@@ -187,6 +190,64 @@ class _Reply:
         self.replies.append((self.request_id, "error", f"{exc.__class__.__name__}: {exc}"))
 
 
+CHECKPOINT_SECONDS = 0.25  # the background thread's PASSIVE checkpoints
+FINISH_CHECKPOINT_SECONDS = 1.0  # the writer's own, between batches
+
+
+def _checkpoint_in_background(engine):
+    """SQLite in WAL mode: by default the commit that takes the WAL past 1,000 pages also checkpoints it — writes
+    those pages back into the database file and fsyncs it — inside that batch's commit, so every few batches the
+    requests waiting on it waited for a checkpoint too. In the writer process the commits skip that
+    (``wal_autocheckpoint=0``); a thread copies the WAL back a few times a second (``PASSIVE``: it never blocks
+    the writer or readers), and once a second the writer, between two batches, checkpoints the few pages
+    written since (``PASSIVE`` again) so that the next commit can start the WAL over from its beginning (a
+    checkpoint running beside ever-new commits never catches up on its own, and the WAL would grow without end).
+    Commits still fsync the WAL (``synchronous=FULL``): durability is unchanged.
+
+    Returns the function the writer calls between batches (None when not SQLite on a file)."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        return None
+
+    @event.listens_for(engine, "connect")
+    def _no_autocheckpoint(dbapi_conn, _record):
+        dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+
+    def run():
+        db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA synchronous=FULL")
+        while True:
+            time.sleep(CHECKPOINT_SECONDS)
+            try:
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error:
+                log.exception("WAL checkpoint failed; trying again")
+
+    threading.Thread(target=run, name="weixi-checkpoint", daemon=True).start()
+    due = [time.monotonic() + FINISH_CHECKPOINT_SECONDS]
+
+    def finish() -> None:
+        now = time.monotonic()
+        if now < due[0]:
+            return
+        raw = engine.raw_connection()  # autocommit (the engine issues BEGIN itself): outside any transaction
+        try:
+            busy, frames, done = raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error:
+            log.exception("WAL checkpoint failed; trying again")
+            busy = 1
+        finally:
+            raw.close()
+        if not busy and frames == done:  # else the thread was checkpointing: again after the next batch
+            due[0] = now + FINISH_CHECKPOINT_SECONDS
+
+    return finish
+
+
 def _writer_main(db_url: str, conn, max_batch_events: int) -> None:
     """The writer process: read requests from the pipe (each message a list of ``(request id, events)``), post
     whatever has arrived as one batch, send every outcome of the batch back in one message."""
@@ -195,6 +256,7 @@ def _writer_main(db_url: str, conn, max_batch_events: int) -> None:
     import gc
 
     core = Committer(make_engine(db_url), max_batch_events)
+    finish_checkpoint = _checkpoint_in_background(core.engine)
     frozen = False
     while True:
         try:
@@ -209,6 +271,8 @@ def _writer_main(db_url: str, conn, max_batch_events: int) -> None:
         replies: list = []
         core.post_batch([(events, _Reply(replies, request_id)) for request_id, events in requests])
         conn.send((replies, core.stats()))
+        if finish_checkpoint is not None:
+            finish_checkpoint()
         if not frozen:  # after the first batch (plan parsed, statements cached): no collector pauses over them
             gc.freeze()
             frozen = True
@@ -225,65 +289,166 @@ def _settle(items: list) -> None:
             future.set_exception(RuntimeError(payload))
 
 
+class _LoopChannel:
+    """The pipe to a writer process, driven by the server's event loop: requests are written without blocking (what
+    the socket does not take at once is written when it becomes writable) and replies are read by a reader
+    callback, so a request crosses no thread of the server process and needs no GIL hand-over. The frames are
+    those of :class:`multiprocessing.connection.Connection` (4-byte big-endian length, then the pickle), which the
+    writer process reads and writes."""
+
+    def __init__(self, committer: "ProcessCommitter", loop, conn, pending: dict, process):
+        self.committer, self.loop, self.conn, self.pending, self.process = committer, loop, conn, pending, process
+        self.fd = conn.fileno()
+        os.set_blocking(self.fd, False)
+        self.inbuf = bytearray()
+        self.outbuf = bytearray()
+        self.closed = False
+        loop.add_reader(self.fd, self._readable)
+
+    def send(self, items: list) -> None:
+        """On the loop's thread: one message with ``items`` (request id, events)."""
+        if self.closed:
+            self.committer._fail(self.pending, "the writer process stopped before the request reached it")
+            return
+        data = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+        frame = struct.pack("!i", len(data)) + data
+        if self.outbuf:
+            self.outbuf += frame
+            return
+        try:
+            written = os.write(self.fd, frame)
+        except BlockingIOError:
+            written = 0
+        except OSError:
+            self._close("the writer process stopped before the request reached it")
+            return
+        if written < len(frame):
+            self.outbuf += frame[written:]
+            self.loop.add_writer(self.fd, self._writable)
+
+    def _writable(self) -> None:
+        try:
+            written = os.write(self.fd, self.outbuf)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._close("the writer process stopped before the request reached it")
+            return
+        del self.outbuf[:written]
+        if not self.outbuf:
+            self.loop.remove_writer(self.fd)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.fd, 1 << 20)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close("the writer process stopped; the request may not be posted")
+            return
+        self.inbuf += data
+        while len(self.inbuf) >= 4:
+            size = struct.unpack_from("!i", self.inbuf)[0]
+            if len(self.inbuf) < 4 + size:
+                break
+            message = pickle.loads(memoryview(self.inbuf)[4:4 + size])
+            del self.inbuf[:4 + size]
+            self.committer._deliver(message, self.pending, self.loop)
+
+    def _close(self, message: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.loop.remove_reader(self.fd)
+        self.loop.remove_writer(self.fd)
+        with self.committer._lock:
+            self.committer._gone = self.process
+        self.committer._fail(self.pending, message)
+
+
 class ProcessCommitter(Committer):
     """The same group commit with the writer in a process of its own (``weixi serve``): the writer then never
     waits for the GIL behind the server's event loop, which on a busy machine costs a CPU scheduling delay after
     each of the ~25 database calls of a batch. Requests and outcomes cross a pipe; a writer process that dies
-    fails its pending requests and is started again by the next one."""
+    fails its pending requests and is started again by the next one.
+
+    Coroutines (:meth:`apost`, what the API uses) reach the writer through the event loop itself
+    (:class:`_LoopChannel`): the requests of one pass of the loop go in one message, the outcomes of one batch come
+    back in one message and are resolved on the loop. A writer process first used from plain threads
+    (:meth:`submit`, :meth:`post`) is driven by a sending and a receiving thread instead."""
 
     def __init__(self, engine: Engine, db_url: str, max_batch_events: int = MAX_BATCH_EVENTS):
         super().__init__(engine, max_batch_events)
         self.db_url = db_url
-        self._pending: dict[int, Future] = {}
+        self._pending: dict[int, object] = {}
         self._ids = iter(range(1, 2**62))
-        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._process = None
         self._conn = None
+        self._io = None  # per writer process: None (not used yet), a _LoopChannel, or the outbox of the threads
         self._stats: dict = {}
         self._gone = None  # the writer process whose pipe closed
-        self._staged: list = []  # (outbox, request) from coroutines, sent when the event loop comes round
+        self._staged: list = []  # requests from coroutines, sent when the event loop comes round
         self._flush_scheduled = False
         self._checked = 0.0
 
     def submit(self, events: list[Event]) -> Future:
         future: Future = Future()
-        self._enqueue(events, future)
+        item = (self._next_id(), list(events))
+        with self._lock:
+            io = self._register(future, None, item[0])
+        if isinstance(io, _LoopChannel):
+            io.loop.call_soon_threadsafe(io.send, [item])
+        else:
+            io.put([item])
         return future
 
     async def apost(self, events: list[Event]) -> list[Outcome]:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
+        item = (self._next_id(), list(events))
+        flush = False
         with self._lock:
-            request_id, outbox = self._register((loop, future))
-            self._staged.append((outbox, (request_id, list(events))))
-            flush = not self._flush_scheduled
-            self._flush_scheduled = True
-        if flush:  # everything staged until the loop comes round goes to the sending thread at once
+            io = self._register((loop, future), loop, item[0])
+            if isinstance(io, _LoopChannel) and io.loop is loop:
+                self._staged.append((io, item))
+                flush, self._flush_scheduled = not self._flush_scheduled, True
+        if isinstance(io, queue.SimpleQueue):  # a writer driven by threads
+            io.put([item])
+        elif io.loop is not loop:  # the channel of another loop
+            io.loop.call_soon_threadsafe(io.send, [item])
+        elif flush:  # everything staged until the loop comes round goes in one message
             loop.call_soon(self._flush)
         return await future
 
     def _flush(self) -> None:
         with self._lock:
             staged, self._staged, self._flush_scheduled = self._staged, [], False
-        by_outbox: dict = {}
-        for outbox, item in staged:
-            by_outbox.setdefault(id(outbox), (outbox, []))[1].append(item)
-        for outbox, items in by_outbox.values():
-            outbox.put(items)
+        by_channel: dict = {}
+        for io, item in staged:  # a writer may have been replaced meanwhile: each request to its own
+            by_channel.setdefault(id(io), (io, []))[1].append(item)
+        for io, items in by_channel.values():
+            io.send(items)
 
-    def _enqueue(self, events: list[Event], waiter) -> None:
-        """``waiter``: a concurrent Future."""
-        with self._lock:
-            request_id, outbox = self._register(waiter)
-        outbox.put([(request_id, list(events))])
+    def _next_id(self) -> int:
+        return next(self._ids)  # itertools-backed: atomic under the GIL
 
-    def _register(self, waiter) -> tuple[int, queue.SimpleQueue]:
-        """Under the lock: a request id for ``waiter`` with a live writer (started if need be) and its outbox."""
+    def _register(self, waiter, loop, request_id: int):
+        """Under the lock: register ``waiter`` with a live writer (started if need be); returns how to reach it:
+        the writer's channel on ``loop`` (made on first use from a coroutine) or the outbox of its threads."""
         if not self._writer_alive():
             self._spawn()
-        request_id = next(self._ids)
+        if isinstance(self._io, _LoopChannel) and self._io.loop.is_closed():
+            os.set_blocking(self._io.fd, True)  # its loop is gone: reach the same writer another way
+            self._io = None
+        if self._io is None:
+            if loop is not None:
+                self._io = _LoopChannel(self, loop, self._conn, self._pending, self._process)
+            else:
+                self._io = self._start_threads()
         self._pending[request_id] = waiter
-        return request_id, self._outbox
+        return self._io
 
     def start(self) -> None:
         with self._lock:
@@ -291,8 +456,8 @@ class ProcessCommitter(Committer):
                 self._spawn()
 
     def _writer_alive(self) -> bool:
-        """Without a system call per request: the receiving thread marks a writer whose pipe closed as gone, and
-        a writer process already reaped (joined) has its exit code; otherwise ask the OS at most every 50 ms."""
+        """Without a system call per request: a writer whose pipe closed is marked gone, and a writer process
+        already reaped (joined) has its exit code; otherwise ask the OS at most every 50 ms."""
         process = self._process
         if process is None or self._gone is process:
             return False
@@ -314,14 +479,17 @@ class ProcessCommitter(Committer):
                               name="weixi-writer", daemon=True)
         process.start()
         child.close()
-        # each writer process has its own outbox and pending requests: a dead one fails only its own
+        # each writer process has its own channel and pending requests: a dead one fails only its own
+        self._process, self._conn, self._pending, self._io = process, parent, {}, None
+
+    def _start_threads(self) -> queue.SimpleQueue:
         outbox: queue.SimpleQueue = queue.SimpleQueue()
-        pending: dict[int, Future] = {}
-        self._process, self._conn, self._outbox, self._pending = process, parent, outbox, pending
-        threading.Thread(target=self._send, args=(parent, outbox, pending), name="weixi-writer-send",
+        conn, pending, process = self._conn, self._pending, self._process
+        threading.Thread(target=self._send, args=(conn, outbox, pending), name="weixi-writer-send",
                          daemon=True).start()
-        threading.Thread(target=self._receive, args=(parent, pending, process), name="weixi-writer-receive",
+        threading.Thread(target=self._receive, args=(conn, pending, process), name="weixi-writer-receive",
                          daemon=True).start()
+        return outbox
 
     def _send(self, conn, outbox: queue.SimpleQueue, pending: dict) -> None:
         while True:
@@ -340,30 +508,37 @@ class ProcessCommitter(Committer):
     def _receive(self, conn, pending: dict, process) -> None:
         while True:
             try:
-                replies, stats = conn.recv()
+                message = conn.recv()
             except (EOFError, OSError):
                 with self._lock:
                     self._gone = process
                 self._fail(pending, "the writer process stopped; the request may not be posted")
                 return
-            self._stats = stats
-            with self._lock:
-                waiters = [(pending.pop(request_id, None), kind, payload) for request_id, kind, payload in replies]
-            by_loop: dict = {}
-            for waiter, kind, payload in waiters:
-                if waiter is None:
-                    continue
-                if isinstance(waiter, tuple):
-                    by_loop.setdefault(waiter[0], []).append((waiter[1], kind, payload))
-                elif kind == "ok":
-                    waiter.set_result(payload)
-                else:
-                    waiter.set_exception(RuntimeError(payload))
-            for loop, items in by_loop.items():
-                try:
-                    loop.call_soon_threadsafe(_settle, items)
-                except RuntimeError:  # that loop is closed: nobody waits any more
-                    pass
+            self._deliver(message, pending, None)
+
+    def _deliver(self, message, pending: dict, on_loop) -> None:
+        """Resolve the waiters of one batch's outcomes; ``on_loop``: the loop whose thread this runs on, if any."""
+        replies, self._stats = message
+        with self._lock:
+            waiters = [(pending.pop(request_id, None), kind, payload) for request_id, kind, payload in replies]
+        by_loop: dict = {}
+        for waiter, kind, payload in waiters:
+            if waiter is None:
+                continue
+            if isinstance(waiter, tuple):
+                by_loop.setdefault(waiter[0], []).append((waiter[1], kind, payload))
+            elif kind == "ok":
+                waiter.set_result(payload)
+            else:
+                waiter.set_exception(RuntimeError(payload))
+        for loop, items in by_loop.items():
+            if loop is on_loop:
+                _settle(items)
+                continue
+            try:
+                loop.call_soon_threadsafe(_settle, items)
+            except RuntimeError:  # that loop is closed: nobody waits any more
+                pass
 
     def _fail(self, pending: dict, message: str) -> None:
         with self._lock:
