@@ -28,7 +28,7 @@ def test_close_job_lifecycle(operator_api):
     assert job["month"] == "2026-08" and job["requested_by"] == "admin" and job["status"] in ("running", "succeeded")
     done = wait_for(admin, job["id"])
     assert done["status"] == "succeeded", done
-    assert done["progress"]["steps_done"] == done["progress"]["steps"] == 6 and done["progress"]["step"] == "snapshot"
+    assert done["progress"]["steps_done"] == done["progress"]["steps"] == 7 and done["progress"]["step"] == "search_index"
     result = done["result"]
     assert result["month"] == "2026-08" and result["status"] == "closed" and result["already_closed"] is False
     assert result["accrual"]["posted"] > 0 and done["progress"]["rows"] == result["accrual"]["bills"] + result["accrual"]["recharges"]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import ibis
 
+from weixi.adapters.duck_memory import bound_memory  # noqa: F401  (the close's connections)
 from weixi.close.sources import MONTHLY, scan_sql
 from weixi.members import archive
 
@@ -23,15 +23,6 @@ def connect(engine: str = "duckdb", spark=None):
             spark = local_spark()
         return ibis.pyspark.connect(spark)
     raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
-
-
-def bound_memory(duck, data_dir: Path) -> None:
-    """Keep a DuckDB connection under ``WEIXI_DUCKDB_MEMORY`` (default 6GB), spilling to
-    ``DATA/close/.spill`` beyond it, so a province-sized close stays well inside the machine."""
-    spill = Path(data_dir) / "close" / ".spill"
-    spill.mkdir(parents=True, exist_ok=True)
-    duck.execute(f"SET memory_limit = '{os.environ.get('WEIXI_DUCKDB_MEMORY', '6GB')}'")
-    duck.execute(f"SET temp_directory = '{spill}'")
 
 
 def local_spark():

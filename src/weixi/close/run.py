@@ -29,7 +29,7 @@ from weixi.segments import evaluate_tiers, segment
 from weixi.service_layer.expiry import expire
 from weixi.service_layer.plans import active_plan
 
-STEPS = ("accrual", "expiry", "history", "tiers", "segments", "snapshot")
+STEPS = ("accrual", "expiry", "history", "tiers", "segments", "snapshot", "search_index")
 HISTORY_MONTHS = 12
 
 
@@ -121,7 +121,6 @@ def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "
     changed = duck.execute(f"SELECT t.member_id, t.tier FROM {tiers} t JOIN close_balances b USING (member_id) "
                            f"WHERE t.tier IS NOT NULL AND b.ledger_tier IS DISTINCT FROM t.tier").fetchall()
     ledger_bridge.set_tiers(engine, changed)
-    search_index.build(data_dir)  # member search at scale; nothing to do when the archive has not changed
     finish("snapshot")
 
     totals = ledger_bridge.month_totals(engine, month)
@@ -132,6 +131,10 @@ def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "
         "summary": summarize(duck, snapshot_file, events_file, totals, plan), "seconds": timings,
         "wall_seconds": round(time.perf_counter() - started, 3),
     }
+    duck.close()  # its memory back before the member search index is built (skipped when the archive did not change)
+    step("search_index")
+    search_index.build(data_dir)
+    finish("search_index")
     store.write_manifest(data_dir, month, manifest)
     return {**manifest, "already_closed": False}
 

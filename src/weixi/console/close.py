@@ -19,6 +19,7 @@ router = APIRouter()
 STEP_NAMES = {
     "accrual": N_("accrual of bills and recharges"), "expiry": N_("expiry"), "history": N_("monthly history"),
     "tiers": N_("tier evaluation"), "segments": N_("segmentation"), "snapshot": N_("member snapshot"),
+    "search_index": N_("member search index"),
 }
 STATUS_NAMES = {"running": N_("running"), "succeeded": N_("succeeded"), "refused": N_("refused"),
                 "failed": N_("failed")}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from weixi.adapters.duck_memory import bound_memory
 from weixi.adapters.parquet_lookup import prefix_rows
 from weixi.members import archive
 
@@ -68,6 +69,7 @@ def build(data: str | os.PathLike) -> dict:
     tmp = index.with_name(index.name + ".tmp")
     con = duckdb.connect()
     try:
+        bound_memory(con, data)
         con.execute(f"CREATE TEMP TABLE m AS SELECT member_id, name, phone, second_contact "
                     f"FROM ({archive.scan_sql(data, 'members')})")
         con.execute(f"""COPY (SELECT key, member_id FROM (
