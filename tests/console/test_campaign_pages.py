@@ -99,7 +99,7 @@ def test_approvals_with_who_and_when_and_an_approver_who_created_it_is_refused(c
     assert 'data-action="approve"' in waiting[1][1]
     r = admin.post_form("/campaigns/by-admin", "/campaigns/by-admin/act", {"action": "approve"})
     assert r.status_code == 409
-    assert "admin created or submitted this campaign: another person must approve it" in number(r.text, "refusal")
+    assert "admin 创建或提交了该活动:须由另一人审批。" in number(r.text, "refusal")
     assert analyst.post_form("/campaigns/by-analyst", "/campaigns/by-analyst/act",
                              {"action": "approve"}).status_code == 403
     r = admin.post_form("/campaigns/by-analyst", "/campaigns/by-analyst/act", {"action": "reject", "note": "预算超标"})

@@ -72,7 +72,7 @@ def test_the_work_page_shows_the_next_task_at_a_glance_and_records_outcomes_in_o
     assert re.search(r'id="member-phone">1380000\d{4}<', html)  # an agent calls: the number in clear (audited)
     # declined without a reason: the error on the page, the task still open
     r = click(agent, html, first, outcome="declined", attempt="1")
-    assert r.status_code == 200 and 'id="outcome-error"' in r.text and "declined needs --reason" in r.text
+    assert r.status_code == 200 and 'id="outcome-error"' in r.text and "请选择客户拒绝的原因" in r.text
     assert ops.get_task(app.state.engine, first)["status"] == "open"
     # reached: the next task is shown and the queue no longer has the first
     r = click(agent, html, first, outcome="reached", attempt="1")

@@ -5,7 +5,6 @@ login's own member id, never one from the URL."""
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -15,6 +14,7 @@ from fastapi.responses import RedirectResponse
 
 from weixi.api.errors import ApiError
 from weixi.console.guard import page_user
+from weixi.console.messages import say
 from weixi.console.render import page, translator
 from weixi.i18n import N_
 from weixi.members import archive, pii
@@ -35,30 +35,6 @@ EVENT_NAMES = {
     "referral": N_("referral"), "birthday": N_("birthday bonus"), "refund": N_("refund"), "redeem": N_("redemption"),
     "adjust": N_("adjustment"),
 }
-# Why a redemption or check-in was refused, from the ledger's reason text to words for the member.
-REFUSALS = (
-    (re.compile(r"^not enough points: balance (?P<balance>-?\d+) on \S+, .*needs (?P<needs>\d+)"),
-     N_("Not enough points: you have %(balance)s, this needs %(needs)s.")),
-    (re.compile(r"^stock: "), N_("This reward is out of stock.")),
-    (re.compile(r"^limit: \S+ allows (?P<limit>\d+) per member per day"), N_("You have reached today's limit for this reward.")),
-    (re.compile(r"^limit: \S+ allows (?P<limit>\d+) per member per month"), N_("You have reached this month's limit for this reward.")),
-    (re.compile(r"^limit: \S+ allows (?P<limit>\d+) per member"), N_("You have reached the limit of %(limit)s for this reward.")),
-    (re.compile(r"^reward \S+ is not available on"), N_("This reward is not available today.")),
-    (re.compile(r"^reward \S+ is for tiers (?P<tiers>.+); member is"), N_("This reward is only for tiers %(tiers)s.")),
-    (re.compile(r"^ref: unknown reward"), N_("There is no such reward.")),
-    (re.compile(r"^already checked in on"), N_("You have already checked in today.")),
-    (re.compile(r"^member \S+ has not signed up"), N_("Sign up first: this programme needs registration.")),
-)
-
-
-def refusal_message(reason: str, _) -> str:
-    for pattern, message in REFUSALS:
-        found = pattern.match(reason)
-        if found:
-            return _(message) % found.groupdict()
-    return reason
-
-
 def _now(engine) -> datetime:
     try:
         with engine.connect().execution_options(readonly=True) as conn, conn.begin():
@@ -134,7 +110,7 @@ def redeem(request: Request, reward_id: str = Form(..., max_length=64), qty: int
         key = hashlib.sha256(f"{member_id}\n{request_id}".encode()).hexdigest()[:40]
         outcome = redemption.redeem(request.app.state.engine, member_id, reward_id, qty, request_id=f"me-{key}")
     except redemption.RedemptionError as exc:
-        return _page(request, user, status=409, error=refusal_message(str(exc), _))
+        return _page(request, user, status=409, error=say(str(exc), _))
     except NoActivePlan:
         return _page(request, user, status=409, error=_("The points programme is not open yet."))
     return RedirectResponse(f"/me?done=redeemed:{outcome.redemption['redemption_id']}", status_code=303)
@@ -148,7 +124,7 @@ def checkin(request: Request, user: User = Depends(page_user("points:checkin")))
     try:
         result = selfservice.check_in(engine, member_id, _now(engine))
     except selfservice.CheckinRefused as exc:
-        return _page(request, user, status=409, error=refusal_message(str(exc), _))
+        return _page(request, user, status=409, error=say(str(exc), _))
     except NoActivePlan:
         return _page(request, user, status=409, error=_("The points programme is not open yet."))
     target = "checkin-again:" if result["duplicate"] else f"checkin:{result['points']}"

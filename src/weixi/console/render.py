@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from weixi import i18n
+from weixi.console import messages
 from weixi.console import nav
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -50,7 +51,12 @@ def environment(locale: str) -> Environment:
         """A yuan amount given as a decimal string."""
         return "-" if value is None else format_decimal(Decimal(str(value)), format="#,##0.00", locale=where)
 
-    env.filters.update(num=num, fen=fen, yuan=yuan)
+    gettext = i18n.translations(locale).ugettext
+
+    def say(text: Any) -> str:
+        return messages.say(text, gettext)
+
+    env.filters.update(num=num, fen=fen, yuan=yuan, say=say)
     _envs[locale] = env
     return env
 
