@@ -21,6 +21,7 @@ from benchmarks import bench_clv
 from benchmarks import bench_operations
 from benchmarks import bench_campaigns
 from benchmarks import bench_api
+from benchmarks import bench_search
 from benchmarks.common import cleanup, machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +50,7 @@ BENCHES: dict = {
     "churn": lambda w, s: bench_churn.run(w, members=int(10_000_000 * s), train_members=max(5_000, int(20_000 * min(s, 1)))),
     "operations": lambda w, s: bench_operations.run(w, members=int(10_000_000 * s)),
     "campaigns": lambda w, s: bench_campaigns.run(w, draws=max(200, int(2000 * s))),
+    "search": lambda w, s: bench_search.run(w, members=int(10_000_000 * s)),
 }
 
 
