@@ -124,3 +124,35 @@ def test_training_needs_history(operator):
     data, _ = operator
     with pytest.raises(ChurnInputError, match="not enough months to train at 2026-07"):
         churn.train_operator(data, "2026-07")
+
+
+def test_features_by_member_range_are_the_same_rows(operator):
+    """Built range by range (the scoring path at scale), the features are those of the whole population,
+    secondary cards counted across ranges."""
+    data, _ = operator
+    whole = features.build(data, MONTH).sort_by("member_id")
+    ids = whole.column("member_id").to_pylist()
+    cuts = [ids[len(ids) // 3], ids[2 * len(ids) // 3]]
+    con = features.connect()
+    con.execute(f"CREATE TEMP TABLE sec AS {features.secondaries_sql(data, MONTH)}")
+    extras = {"secondaries": "SELECT * FROM sec"}
+    parts = [con.sql(features.feature_sql(data, MONTH, extras, r)).to_arrow_table()
+             for r in [(None, cuts[0]), (cuts[0], cuts[1]), (cuts[1], None)]]
+    assert [p.num_rows for p in parts] == [len(ids) // 3, 2 * len(ids) // 3 - len(ids) // 3, len(ids) - 2 * len(ids) // 3]
+    import pyarrow as pa
+    assert pa.concat_tables(parts).sort_by("member_id").equals(whole)
+    assert whole.column("secondary_cards").to_numpy().sum() > 0
+    with pytest.raises(ValueError, match="secondaries"):
+        features.feature_sql(data, MONTH, {}, (None, cuts[0]))
+
+
+def test_scoring_in_ranges_writes_the_same_file(operator, monkeypatch):
+    from weixi.churn import score
+
+    data, _ = operator
+    one = pq.read_table(churn.score_month(data, MONTH)["path"])
+    ids = sorted(one.column("member_id").to_pylist())
+    monkeypatch.setattr(score, "member_ranges", lambda d, b: [(None, ids[500]), (ids[500], ids[900]), (ids[900], None)])
+    out = churn.score_month(data, MONTH)
+    assert set(out["seconds"]) >= {"features", "predict", "explain", "write", "total"}
+    assert pq.read_table(out["path"]).equals(one)

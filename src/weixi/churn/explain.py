@@ -90,13 +90,21 @@ def contributions(effects_: list[Effect], X: pd.DataFrame | dict) -> np.ndarray:
 
 
 def top_reasons(contrib: np.ndarray, k: int = REASONS) -> tuple[np.ndarray, np.ndarray]:
-    """(feature index, contribution) of the ``k`` largest positive contributions per row, largest first;
-    index -1 where a row has fewer than ``k`` contributions above :data:`MIN_CONTRIBUTION`."""
-    k = min(k, contrib.shape[1])
-    part = np.argpartition(-contrib, kth=k - 1, axis=1)[:, :k]
-    vals = np.take_along_axis(contrib, part, axis=1)
-    order = np.argsort(-vals, axis=1, kind="stable")
-    idx = np.take_along_axis(part, order, axis=1)
-    vals = np.take_along_axis(vals, order, axis=1)
-    idx = np.where(vals > MIN_CONTRIBUTION, idx, -1)
-    return idx.astype(np.int16), vals
+    """(feature index, contribution) of the ``k`` largest positive contributions per row, largest first (on
+    a tie, the feature listed first); index -1 where a row has fewer than ``k`` contributions above
+    :data:`MIN_CONTRIBUTION`. ``k`` passes of a row-wise argmax: several times faster than sorting rows."""
+    n, m = contrib.shape
+    k = min(k, m)
+    idx = np.full((n, k), -1, dtype=np.int16)
+    vals = np.full((n, k), -np.inf, dtype=contrib.dtype if contrib.dtype.kind == "f" else np.float64)
+    if n == 0 or k == 0:
+        return idx, vals
+    work = contrib.copy()
+    rows = np.arange(n)
+    for j in range(k):
+        best = work.argmax(axis=1)
+        vals[:, j] = work[rows, best]
+        idx[:, j] = best
+        work[rows, best] = -np.inf
+    idx[~(vals > MIN_CONTRIBUTION)] = -1
+    return idx, vals

@@ -88,12 +88,13 @@ def has_table(data_dir: Path, table: str) -> bool:
     return bool(archive.part_files(data_dir, table) or archive.load_files(data_dir, table))
 
 
-def population_sql(data_dir: Path, month: str) -> str:
-    """Members in service after the end of ``month``: joined by then and not left by then."""
+def population_sql(data_dir: Path, month: str, where: str = "") -> str:
+    """Members in service after the end of ``month``: joined by then and not left by then. ``where`` (SQL over
+    ``member_id``) restricts both the members and the labels read, e.g. to a range of member ids."""
     end = _lit(months.end(month))
-    members = archive.scan_sql(data_dir, "members")
+    members = _restrict(archive.scan_sql(data_dir, "members"), where)
     if has_table(data_dir, "churn_labels"):
-        labels = archive.scan_sql(data_dir, "churn_labels")
+        labels = _restrict(archive.scan_sql(data_dir, "churn_labels"), where)
         gone = (f"LEFT JOIN (SELECT member_id AS lid, churn_date FROM ({labels}) WHERE churned) l "
                 f"ON l.lid = m.member_id")
         alive = f"AND (l.churn_date IS NULL OR l.churn_date > DATE {end})"
@@ -102,9 +103,38 @@ def population_sql(data_dir: Path, month: str) -> str:
     return f"SELECT m.* FROM ({members}) m {gone} WHERE m.join_date <= DATE {end} {alive}"
 
 
-def feature_sql(data_dir: Path, month: str, extras: dict[str, str] | None = None) -> str:
+def _restrict(sql: str, where: str) -> str:
+    """``sql`` filtered by ``where``; DuckDB pushes the filter into the Parquet scans (row groups whose
+    member-id statistics cannot match are skipped)."""
+    return f"SELECT * FROM ({sql}) WHERE {where}" if where else sql
+
+
+def range_filter(member_range: tuple[str | None, str | None] | None, column: str = "member_id") -> str:
+    """SQL for ``lo <= column < hi`` (either end open when None); empty without a range."""
+    if member_range is None:
+        return ""
+    lo, hi = member_range
+    conds = ([f"{column} >= {_lit(lo)}"] if lo is not None else []) + ([f"{column} < {_lit(hi)}"] if hi is not None else [])
+    return " AND ".join(conds) or "TRUE"
+
+
+def secondaries_sql(data_dir: Path, month: str) -> str:
+    """Secondary cards in service per primary card (``member_id``, ``n``), over the whole population."""
+    return (f"SELECT primary_member_id AS member_id, count(*) AS n FROM ({population_sql(data_dir, month)}) "
+            f"WHERE card_role = 'secondary' AND primary_member_id IS NOT NULL GROUP BY primary_member_id")
+
+
+def feature_sql(data_dir: Path, month: str, extras: dict[str, str] | None = None,
+                member_range: tuple[str | None, str | None] | None = None) -> str:
     """The SQL of the feature table; ``extras`` maps optional relation names (tier_events, snapshot,
-    ledger_redeemed, ledger_expiring) to SQL already registered or inlined."""
+    ledger_redeemed, ledger_expiring, secondaries) to SQL already registered or inlined. ``member_range``
+    (``lo <= member_id < hi``, either end None for open) builds the features of those members only; the
+    secondary-card counts then come from ``extras["secondaries"]`` (see :func:`secondaries_sql`), since a
+    secondary card may lie outside the range of its primary.
+
+    Each input table is read once (the four months, only the columns used) and aggregated once per member
+    with conditional aggregates. Averages over months divide a sum by the number of months that had rows
+    (a bit per month, OR-ed), which is what an average of monthly sums is."""
     months.check(month)
     data_dir = Path(data_dir)
     extras = extras or {}
@@ -113,21 +143,33 @@ def feature_sql(data_dir: Path, month: str, extras: dict[str, str] | None = None
     e, d30, d90 = _lit(end), _lit(end - timedelta(days=29)), _lit(end - timedelta(days=89))
     recent = [m0, m1, m2, m3]
     prev = f"({_lit(m1)}, {_lit(m2)}, {_lit(m3)})"
+    where = range_filter(member_range)
 
     def scan(table: str, ms: list[str] | None) -> str:
         if not has_table(data_dir, table):
             return archive._empty_sql(table)
-        return archive.scan_sql(data_dir, table, ms)
+        return _restrict(archive.scan_sql(data_dir, table, ms), where)
 
     def change(now: str, avg: str) -> str:
         return f"CASE WHEN {avg} > 0 THEN {now} / {avg} - 1 WHEN {avg} = 0 AND {now} > 0 THEN 1.0 END"
 
+    # bit of each month: 1 = the feature month, 2, 4, 8 = the three before it
+    bit = (f"CASE month WHEN {_lit(m0)} THEN 1 WHEN {_lit(m1)} THEN 2 WHEN {_lit(m2)} THEN 4 "
+           f"WHEN {_lit(m3)} THEN 8 END")
     tier = extras.get("tier_events")
     snapshot = extras.get("snapshot")
     redeemed = extras.get("ledger_redeemed")
     expiring = extras.get("ledger_expiring")
+    secondaries = extras.get("secondaries")
+    if secondaries is None:
+        if member_range is not None:
+            raise ValueError("a member range needs extras['secondaries'] (secondaries_sql over everyone)")
+        secondaries = ("SELECT primary_member_id AS member_id, count(*) AS n FROM pop WHERE card_role = 'secondary' "
+                       "AND primary_member_id IS NOT NULL GROUP BY primary_member_id")
+    else:
+        secondaries = _restrict(secondaries, where)
     return f"""
-WITH pop AS ({population_sql(data_dir, month)}),
+WITH pop AS ({population_sql(data_dir, month, where)}),
 usage AS (
   SELECT member_id,
     sum(voice_minutes) FILTER (WHERE month = {_lit(m0)}) AS voice_now,
@@ -138,29 +180,28 @@ usage AS (
     avg(sms_count) FILTER (WHERE month IN {prev}) AS sms_avg,
     count(*) FILTER (WHERE month IN {prev} AND voice_minutes + data_mb + sms_count > 0) AS history_months
   FROM ({scan("usage", recent)}) GROUP BY member_id),
-bill_month AS (
-  SELECT member_id, month, sum(amount_fen) AS fen,
-    sum(amount_fen) FILTER (WHERE service_type = 'value_added') AS vas_fen,
-    count(*) FILTER (WHERE NOT paid) AS unpaid
-  FROM ({scan("bills", recent)}) GROUP BY member_id, month),
-bills AS (
+bill_sums AS (
   SELECT member_id,
-    sum(fen) FILTER (WHERE month = {_lit(m0)}) / 100.0 AS bill_now,
-    avg(fen) FILTER (WHERE month IN {prev}) / 100.0 AS bill_avg,
-    avg(fen) FILTER (WHERE month IN ({_lit(m0)}, {_lit(m1)}, {_lit(m2)})) / 100.0 AS arpu,
-    coalesce(sum(vas_fen) FILTER (WHERE month = {_lit(m0)}), 0) AS vas_now,
-    coalesce(sum(vas_fen) FILTER (WHERE month IN {prev}), 0) AS vas_before,
-    sum(unpaid) FILTER (WHERE month IN ({_lit(m0)}, {_lit(m1)}, {_lit(m2)})) AS unpaid_90d
-  FROM bill_month GROUP BY member_id),
-recharge_month AS (
-  SELECT member_id, month, sum(amount_fen) AS fen, max(CAST(recharged_at AS DATE)) AS last_on
-  FROM ({scan("recharges", recent)}) GROUP BY member_id, month),
+    sum(amount_fen) FILTER (WHERE month = {_lit(m0)}) AS fen_now,
+    sum(amount_fen) FILTER (WHERE month IN {prev}) AS fen_prev,
+    sum(amount_fen) FILTER (WHERE month IN ({_lit(m0)}, {_lit(m1)}, {_lit(m2)})) AS fen_arpu,
+    bit_or({bit}) FILTER (WHERE amount_fen IS NOT NULL) AS billed,
+    coalesce(sum(amount_fen) FILTER (WHERE service_type = 'value_added' AND month = {_lit(m0)}), 0) AS vas_now,
+    coalesce(sum(amount_fen) FILTER (WHERE service_type = 'value_added' AND month IN {prev}), 0) AS vas_before,
+    count(*) FILTER (WHERE NOT paid AND month IN ({_lit(m0)}, {_lit(m1)}, {_lit(m2)})) AS unpaid_90d
+  FROM ({scan("bills", recent)}) GROUP BY member_id),
+bills AS (
+  SELECT member_id, fen_now / 100.0 AS bill_now,
+    fen_prev / bit_count(billed & 14) / 100.0 AS bill_avg,
+    fen_arpu / bit_count(billed & 7) / 100.0 AS arpu,
+    vas_now, vas_before, unpaid_90d
+  FROM bill_sums),
 recharges AS (
   SELECT member_id,
-    coalesce(sum(fen) FILTER (WHERE month = {_lit(m0)}), 0) / 100.0 AS recharge_now,
-    sum(fen) FILTER (WHERE month IN {prev}) / 300.0 AS recharge_avg,
-    max(last_on) AS last_on
-  FROM recharge_month GROUP BY member_id),
+    coalesce(sum(amount_fen) FILTER (WHERE month = {_lit(m0)}), 0) / 100.0 AS recharge_now,
+    sum(amount_fen) FILTER (WHERE month IN {prev}) / 300.0 AS recharge_avg,
+    CAST(max(recharged_at) AS DATE) AS last_on
+  FROM ({scan("recharges", recent)}) GROUP BY member_id),
 complaints AS (
   SELECT member_id,
     count(*) FILTER (WHERE CAST(opened_at AS DATE) >= DATE {d30}) AS c30,
@@ -179,15 +220,13 @@ portout AS (
     count(*) FILTER (WHERE CAST(inquired_at AS DATE) >= DATE {d30}) AS p30, count(*) AS p90
   FROM ({scan("portout_inquiries", [m0, m1, m2, m3])})
   WHERE CAST(inquired_at AS DATE) BETWEEN DATE {d90} AND DATE {e} GROUP BY member_id),
-secondaries AS (
-  SELECT primary_member_id AS member_id, count(*) AS n FROM pop
-  WHERE card_role = 'secondary' AND primary_member_id IS NOT NULL GROUP BY primary_member_id)
+secondaries AS ({secondaries})
 SELECT
   p.member_id,
   {_lit(month)} AS month,
   CAST(datediff('month', p.join_date, DATE {e}) AS DOUBLE) AS tenure_months,
-  CAST(datediff('year', p.birthday, DATE {e}) - CASE WHEN strftime(p.birthday, '%m-%d') > {_lit(end.strftime('%m-%d'))}
-       THEN 1 ELSE 0 END AS DOUBLE) AS age,
+  CAST(datediff('year', p.birthday, DATE {e}) - CASE WHEN month(p.birthday) * 100 + day(p.birthday) >
+       {end.month * 100 + end.day} THEN 1 ELSE 0 END AS DOUBLE) AS age,
   CAST(CASE WHEN p.id_number IS NULL THEN NULL WHEN left(p.id_number, 2) <> {_lit(HOME_PROVINCE)} THEN 1 ELSE 0 END
        AS DOUBLE) AS migrant,
   CAST(p.payment_type = 'prepaid' AS DOUBLE) AS prepaid,
