@@ -20,9 +20,10 @@ import pyarrow.parquet as pq
 from weixi.generator.schema import TABLES
 
 ROW_GROUP_ROWS = 512 * 1024
-# The members archive is read one member at a time (member 360): small row groups let a point lookup read
-# only the group whose member_id statistics hold the id.
-LOOKUP_ROW_GROUP_ROWS = 16 * 1024
+# The members archive is read one member at a time (member 360, member search): small row groups let a point
+# lookup read only the group whose member_id statistics hold the id. Measured on a 250,000-member part: 4,096
+# rows a group halve a lookup against 16,384 (p50 18 ms against 36, p95 28 against 56) for 8% more bytes.
+LOOKUP_ROW_GROUP_ROWS = 4 * 1024
 COMPRESSION = "zstd"
 
 
