@@ -6,8 +6,10 @@ upgraded, 0.5% will downgrade), a target list of 10% (a tenth of it control) —
 plan's ratios (1:200, 1:500, 1:1000) plus 200 outbound agents and 50 team leads. Then it times
 ``weixi tasks create`` (:func:`weixi.service_layer.operations.create_month`): assignment with continuity and
 workload balance, SLA due dates on the working-day calendar, the contact policy (caps against contacts already in
-the database), the Parquet outputs and loading the new tasks into the embedded SQLite database. The same-run
-baseline is a bare DuckDB scan of the same input files (every column read).
+the database), the Parquet outputs and loading the new tasks into the embedded SQLite database — the headline
+``total_seconds`` is all of it, since agents can work the tasks only once they are in the database. The same-run
+baseline is a bare DuckDB scan of the same input files (every column read). Then the same month again: a rerun
+must load nothing (``rerun_new_tasks`` 0). The load average is recorded before and after (the machine is shared).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ def run(workdir: Path, members: int = 10_000_000) -> dict:
     engine = fresh_db(work, "operations")
     ops.load_staff(engine, paths["roster"])
     plan = ops.plan_or_fail(str(PLAN))
+    load_before = _load_average()
     con = duckdb.connect()
     start = time.perf_counter()
     con.execute(f"""SELECT count(*), sum(length(member_id) + length(tier) + coalesce(length(manager_id), 0)
@@ -83,12 +86,29 @@ def run(workdir: Path, members: int = 10_000_000) -> dict:
     start = time.perf_counter()
     report = ops.create_month(engine, paths["data"], MONTH, plan, date(2026, 9, 30), paths["targets"])
     total = time.perf_counter() - start
-    laps = report["seconds"]
-    set_based = sum(v for k, v in laps.items() if k != "database")
+    laps = dict(report["seconds"])
+    db_steps = laps.pop("database_steps", {})
+    start = time.perf_counter()
+    again = ops.create_month(engine, paths["data"], MONTH, plan, date(2026, 9, 30), paths["targets"])
+    rerun = time.perf_counter() - start
+    with engine.connect() as conn:
+        in_db = conn.exec_driver_sql("SELECT count(*) FROM ops_tasks").scalar()
     return {
-        "members": members, "tasks": report["tasks"]["made"], "tasks_by_kind": report["tasks"]["by_kind"],
-        "blocked": report["blocked"]["by_rule"], "assignment": report["assignment"]["by_tier"],
-        "seconds": laps, "set_based_seconds": round(set_based, 2), "total_seconds": round(total, 2),
-        "target_seconds": 120, "bare_scan_seconds": round(scan, 3),
-        "ratio_to_bare_scan": round(set_based / scan, 1), "ratio_total_to_bare_scan": round(total / scan, 1),
+        "members": members, "tasks": report["tasks"]["made"], "tasks_in_database": in_db,
+        "tasks_by_kind": report["tasks"]["by_kind"], "blocked": report["blocked"]["by_rule"],
+        "assignment": report["assignment"]["by_tier"],
+        # weixi tasks create end to end, the SQLite load included (the tasks are usable only once loaded)
+        "total_seconds": round(total, 2), "target_seconds": 120, "target_met": total < 120,
+        "seconds": laps, "sqlite_load_steps_seconds": db_steps,
+        "bare_scan_seconds": round(scan, 3), "ratio_total_to_bare_scan": round(total / scan, 1),
+        "rerun_seconds": round(rerun, 2), "rerun_new_tasks": again["tasks"]["new_in_database"],
+        "rerun_moved_tasks": again["tasks"]["reassigned_open_tasks"],
+        "load_average_before": load_before, "load_average_after": _load_average(),
     }
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"

@@ -91,9 +91,8 @@ def _parts(rule: SlaRule) -> list[str]:
     return ["task", "notice"] if rule.notice_task else ["task"]
 
 
-def candidates_sql(plan: OperationsPlan, month: str, run_date: date, monthly_messages: bool | None = None) -> str:
-    """Every task the plan asks for this month, before the contact policy. ``monthly_messages``: True for only
-    the monthly cadence messages, False for everything else, None for all."""
+def candidates_sql(plan: OperationsPlan, month: str, run_date: date) -> str:
+    """Every task the plan asks for this month, before the contact policy."""
     selects = []
     run = f"DATE {_lit(run_date)}"
     for rule in plan.rules:
@@ -116,9 +115,7 @@ def candidates_sql(plan: OperationsPlan, month: str, run_date: date, monthly_mes
                        f"FROM ops_targets t WHERE {cond}")
                 selects.append(_select(rule, part, src, month, run_date, "coalesce(src.priority, 0)",
                                        "coalesce(src.reason, src.list)", "src.offer_id", "src.offer_name"))
-    if monthly_messages is True:
-        selects = []
-    selects += _cadence(plan, month, monthly_messages)
+    selects += _cadence(plan, month)
     if not selects:
         return ("SELECT " + ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in COLUMNS[:11])
                 + ", CAST(NULL AS BIGINT) AS priority, CAST(NULL AS DATE) AS not_before, CAST(NULL AS DATE) AS due_on"
@@ -130,15 +127,12 @@ def _monthly_messages(plan: OperationsPlan) -> list[str]:
     return [c.id for c in plan.cadence if c.every == "month" and c.task in MESSAGE_KINDS]
 
 
-def _cadence(plan: OperationsPlan, month: str, monthly_messages: bool | None = None) -> list[str]:
+def _cadence(plan: OperationsPlan, month: str) -> list[str]:
     first = date.fromisoformat(month + "-01")
     last = calendar.add_months(first, 1).toordinal() - 1
     last = date.fromordinal(last)
     out = []
-    monthly = _monthly_messages(plan)
     for c in plan.cadence:
-        if monthly_messages is not None and (c.id in monthly) != monthly_messages:
-            continue
         conds = []
         if c.tiers:
             conds.append(f"m.tier IN {_in(c.tiers)}")
@@ -172,18 +166,14 @@ def build(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, month: str, run_
     """Create ``ops_candidates``: the candidate tasks with channel, assignee and team."""
     channel = "CASE kind " + " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in KIND_CHANNEL.items()) + \
         " ELSE 'none' END"
-    monthly_msgs = _monthly_messages(plan)
     con.execute(f"CREATE OR REPLACE TEMP TABLE ops_raw AS SELECT *, {channel} AS channel FROM "
-                f"({candidates_sql(plan, month, run_date, False if monthly_msgs else None)})")
-    # "At least one SMS a month": a monthly cadence message is not made for a member who gets one anyway (a
-    # message of the same kind by another rule), so those are added only for the other members: one pass, no
-    # second copy of the candidates.
+                f"({candidates_sql(plan, month, run_date)})")
+    # "At least one SMS a month": a monthly cadence message is not made for a member who gets one anyway.
+    monthly_msgs = _monthly_messages(plan)
     if monthly_msgs:
-        kinds = [c.task for c in plan.cadence if c.id in monthly_msgs]
-        con.execute(f"""INSERT INTO ops_raw SELECT c.*, {channel.replace('kind', 'c.kind', 1)} AS channel
-            FROM ({candidates_sql(plan, month, run_date, True)}) c
-            WHERE NOT EXISTS (SELECT 1 FROM ops_raw o WHERE o.kind IN {_in(kinds)} AND o.member_id = c.member_id
-                                AND o.kind = c.kind AND o.sla_rule NOT IN {_in(monthly_msgs)})""")
+        con.execute(f"""DELETE FROM ops_raw r WHERE r.sla_rule IN {_in(monthly_msgs)} AND EXISTS (
+            SELECT 1 FROM ops_raw o WHERE o.member_id = r.member_id AND o.kind = r.kind
+              AND o.sla_rule NOT IN {_in(monthly_msgs)})""")
     # Pool members (no dedicated manager) are dealt to the pool's agents, least loaded first; a member's
     # tasks all go to the same agent.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_pool_members AS
@@ -198,10 +188,14 @@ def build(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, month: str, run_
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_candidates AS
         SELECT r.task_id, r.month, r.member_id, r.kind, r.source, r.sla_rule, r.purpose, r.reason, r.offer_id,
                r.offer_name, r.template_id, r.priority,
-               CASE WHEN r.kind = 'bind' AND a.staff_id IS NOT NULL THEN 'done' ELSE 'open' END AS status,
-               CASE WHEN r.kind = 'bind' THEN a.staff_id ELSE coalesce(a.staff_id, p.staff_id) END AS assignee,
-               CASE WHEN r.kind = 'bind' THEN a.team ELSE coalesce(a.team, p.team) END AS team,
+               CASE WHEN r.kind = 'bind' AND w.staff_id IS NOT NULL THEN 'done' ELSE 'open' END AS status,
+               CASE WHEN r.kind = 'bind' THEN w.staff_id ELSE coalesce(w.staff_id, w.pool_staff_id) END AS assignee,
+               CASE WHEN r.kind = 'bind' THEN w.team ELSE coalesce(w.team, w.pool_team) END AS team,
                DATE {_lit(run_date)} AS created_on, r.not_before, r.due_on,
-               CASE WHEN r.kind = 'bind' AND a.staff_id IS NOT NULL THEN 'bound' END AS outcome, r.channel
-        FROM ops_raw r LEFT JOIN ops_assignment a ON a.member_id = r.member_id AND a.staff_id IS NOT NULL
-        LEFT JOIN ops_pool_members p ON p.member_id = r.member_id""")
+               CASE WHEN r.kind = 'bind' AND w.staff_id IS NOT NULL THEN 'bound' END AS outcome, r.channel
+        FROM ops_raw r LEFT JOIN (
+            -- one row per member: the dedicated manager, or (members without one) the pool agent: one join
+            SELECT member_id, staff_id, team, NULL AS pool_staff_id, NULL AS pool_team FROM ops_assignment
+            WHERE staff_id IS NOT NULL
+            UNION ALL SELECT member_id, NULL, NULL, staff_id, team FROM ops_pool_members) w
+          ON w.member_id = r.member_id""")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -349,20 +350,31 @@ def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPla
                 "WHERE p.task_id IS NULL OR p.task_id NOT IN (SELECT task_id FROM ops_candidates)")
     policy.apply(con, plan)
     clock.lap("policy")
-    _write(con, f"SELECT * FROM ({assign.assignment_sql(plan)}) ORDER BY member_id",
-           _part(data_dir, "assignments", month))
     cols = ", ".join(tasks.COLUMNS)
     tasks_file = _part(data_dir, "tasks", month)
     _write(con, f"SELECT {cols} FROM ops_kept ORDER BY task_id", tasks_file)
-    _write(con, "SELECT * FROM ops_blocked ORDER BY member_id, task_id", _part(data_dir, "blocked", month))
-    clock.lap("write_parquet")
+    clock.lap("write_tasks_file")
     path = _sqlite_path(engine)
     if path is not None:
-        loaded, reassigned = _load_tasks_sqlite(path, month, tasks_file, _part(data_dir, "assignments", month))
+        # The loading process (one core, SQLite) runs while this one writes the assignment and blocked files.
+        with tempfile.TemporaryDirectory(prefix="weixi-tasks-") as tmp:
+            managers = Path(tmp) / "managers.parquet"
+            con.execute("COPY (SELECT member_id, staff_id, team FROM ops_assignment WHERE staff_id IS NOT NULL) TO "
+                        f"{_lit(managers)} (FORMAT parquet)")
+            loader = _start_loader(path, month, tasks_file, managers)
+            try:
+                _write_files(con, plan, data_dir, month)
+                clock.lap("write_other_files")
+            finally:
+                loaded, reassigned, db_laps = _finish_loader(loader, path, month)
+        clock.lap("database_wait")
+        clock.laps["database_steps"] = db_laps
     else:
+        _write_files(con, plan, data_dir, month)
+        clock.lap("write_other_files")
         loaded = _load_tasks(engine, con, run_date)
         reassigned = _follow_managers(engine, con)
-    clock.lap("database")
+        clock.lap("database")
     blocked = {r: int(n) for r, n in con.execute("SELECT rule, count(*) FROM ops_blocked GROUP BY 1 ORDER BY 1").fetchall()}
     examples = [dict(zip(("member_id", "task_id", "rule", "detail"), r)) for r in con.execute(
         "SELECT member_id, task_id, rule, detail FROM ops_blocked ORDER BY rule, member_id LIMIT 10").fetchall()]
@@ -417,22 +429,33 @@ def _sqlite_path(engine: Engine) -> Path | None:
     return Path(database).resolve()
 
 
+def _write_files(con, plan: OperationsPlan, data_dir: Path, month: str) -> None:
+    _write(con, f"SELECT * FROM ({assign.assignment_sql(plan)}) ORDER BY member_id",
+           _part(data_dir, "assignments", month))
+    _write(con, "SELECT * FROM ops_blocked ORDER BY member_id, task_id", _part(data_dir, "blocked", month))
+
+
 LOADER = [sys.executable, "-m", "weixi.service_layer.operations_load"]  # the loading process (tests wrap it)
 
 
-def _load_tasks_sqlite(path: Path, month: str, tasks_file: Path, assignments_file: Path) -> tuple[int, int]:
-    """Load the run's new tasks into the SQLite file and move the open tasks already there to their member's
-    manager, in one write transaction of a process of its own (:mod:`weixi.service_layer.operations_load`: why a
-    process, and how it stays all or nothing). Returns (new tasks, moved tasks)."""
+def _start_loader(path: Path, month: str, tasks_file: Path, managers_file: Path) -> subprocess.Popen:
+    """Start loading the run's new tasks into the SQLite file, and moving the open tasks already there to their
+    member's manager, in one write transaction of a process of its own (:mod:`weixi.service_layer.operations_load`
+    says why a process, and how it stays all or nothing)."""
     args = {"db_path": str(path), "month": month, "tasks_file": str(tasks_file),
-            "assignments_file": str(assignments_file), "created": now().isoformat(), "columns": list(tasks.COLUMNS)}
-    done = subprocess.run([*LOADER, json.dumps(args)], capture_output=True, text=True)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+            "assignments_file": str(managers_file), "created": now().isoformat(), "columns": list(tasks.COLUMNS)}
+    return subprocess.Popen([*LOADER, json.dumps(args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish_loader(loader: subprocess.Popen, path: Path, month: str) -> tuple[int, int, dict]:
+    """Wait for the loading process: (new tasks, moved tasks, its step timings)."""
+    out, err = loader.communicate()
+    if loader.returncode != 0:
+        last = (err.strip().splitlines() or [f"exit status {loader.returncode}"])[-1]
         raise OperationsError(f"loading the {month} tasks into {path} failed, nothing was loaded ({last}); "
                               "run weixi tasks create again")
-    out = json.loads(done.stdout.strip().splitlines()[-1])
-    return out["new"], out["moved"]
+    result = json.loads(out.strip().splitlines()[-1])
+    return result["new"], result["moved"], result.get("seconds", {})
 
 
 def _count(engine: Engine) -> int:

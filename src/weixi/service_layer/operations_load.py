@@ -18,20 +18,21 @@ In one ``BEGIN IMMEDIATE`` transaction:
 4. ``COMMIT``. A crash before it leaves the database as it was (SQLite rolls the unfinished transaction back,
    indexes included); a rerun finds every id and inserts nothing.
 
-Prints one JSON line: ``{"new": N, "moved": M}``.
+Prints one JSON line: ``{"new": N, "moved": M, "seconds": {step: seconds}}``.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 
 import duckdb
 import pyarrow as pa
 
 BATCH = 20_000  # rows per Arrow record batch
 BULK_MIN_ROWS = 50_000  # below this the secondary indexes stay in place during the insert
-CACHE_KIB = 1_000_000  # page cache of the loading connection (1 GB) for the insert and the index builds
+CACHE_KIB = 2_000_000  # page cache of the loading connection (2 GB) for the insert and the index builds
 BUSY_TIMEOUT_MS = 60_000
 DATES = ("created_on", "not_before", "due_on")
 INDEXES_SQL = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ops_tasks' AND sql IS NOT NULL"
@@ -66,6 +67,13 @@ def load(db_path: str, month: str, tasks_file: str, assignments_file: str, creat
     con.execute(f"CREATE VIEW ops_kept AS SELECT * FROM {kept}")
     con.execute(f"CREATE VIEW ops_assignment AS SELECT member_id, staff_id, team FROM read_parquet({_lit(assignments_file)})"
                 " WHERE staff_id IS NOT NULL")
+    laps: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        laps[name] = round(now - clock[0], 3)
+        clock[0] = now
     sel = ", ".join(f"strftime(k.{c}, '%Y-%m-%d') AS {c}" if c in DATES else f"k.{c}" for c in columns)
     sel += (f", CASE WHEN k.status = 'done' THEN {_lit(created)} END AS closed_at, CASE WHEN k.status = 'done' "
             f"THEN 'system' END AS closed_by, CAST(0 AS BIGINT) AS attempts, {_lit(created)} AS created_at")
@@ -88,7 +96,9 @@ def load(db_path: str, month: str, tasks_file: str, assignments_file: str, creat
             con.register("ops_staff_in", staff)
             con.execute("CREATE TABLE ops_staff AS SELECT CAST(staff_id AS VARCHAR) AS staff_id, "
                         "CAST(active AS BIGINT) <> 0 AS active FROM ops_staff_in")
-            moves = con.execute(MOVES_SQL).to_arrow_table()
+            opened = con.execute("SELECT count(*) FROM ops_open_in").fetchone()[0]
+            moves = con.execute(MOVES_SQL if opened else f"{MOVES_SQL} LIMIT 0").to_arrow_table()
+            lap("read_existing")
             missing = f"NOT EXISTS (SELECT 1 FROM ops_have h WHERE h.task_id = k.task_id)"
             if con.execute("SELECT count(*) FROM ops_have").fetchone()[0]:
                 # a rerun or a top-up: only the ids the database lacks, still in id order
@@ -108,14 +118,18 @@ def load(db_path: str, month: str, tasks_file: str, assignments_file: str, creat
             if new:
                 reader = con.execute(src).to_arrow_reader(BATCH)
                 cur.adbc_ingest("ops_tasks", batches(reader) if batches else reader, mode="append")
-            for _, sql in rebuild:
+            lap("insert")
+            for name, sql in rebuild:
                 cur.execute(sql)
+                lap(f"index_{name}")
             if moves.num_rows:
                 cur.adbc_ingest("ops_moves", moves, mode="replace", temporary=True)
                 cur.execute("UPDATE ops_tasks SET assignee = m.assignee, team = m.team FROM temp.ops_moves m "
                             "WHERE ops_tasks.task_id = m.task_id AND ops_tasks.status = 'open'")
                 cur.execute("DROP TABLE temp.ops_moves")
+            lap("move_open_tasks")
             cur.execute("COMMIT")
+            lap("commit")
         except BaseException:
             try:
                 cur.execute("ROLLBACK")
@@ -124,7 +138,7 @@ def load(db_path: str, month: str, tasks_file: str, assignments_file: str, creat
             raise
     finally:
         db.close()
-    return {"new": int(new), "moved": int(moves.num_rows)}
+    return {"new": int(new), "moved": int(moves.num_rows), "seconds": laps}
 
 
 def main(argv: list[str]) -> int:
