@@ -197,6 +197,7 @@ def score(data_dir: Path, month: str, bundle: dict, meta: dict, sources: feature
     work.mkdir()
     con = features.connect()
     con.execute(f"SET memory_limit = '{os.environ.get('WEIXI_DUCKDB_MEMORY', '6GB')}'")
+    con.execute("SET parquet_metadata_cache = true")  # every range's query opens the same files
     extras = features.close_extras(data_dir, month)
     if sources is not None and sources.ledger is not None:
         extras.update(features.ledger_extras(con, sources.ledger, month))
