@@ -363,9 +363,12 @@ def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPla
                         f"{_lit(managers)} (FORMAT parquet)")
             loader = _start_loader(path, month, tasks_file, managers)
             try:
+                # The loader is the longer path: leave it a core (one DuckDB thread here meanwhile).
+                con.execute("SET threads = 1")
                 _write_files(con, plan, data_dir, month)
                 clock.lap("write_other_files")
             finally:
+                con.execute("RESET threads")
                 loaded, reassigned, db_laps = _finish_loader(loader, path, month)
         clock.lap("database_wait")
         clock.laps["database_steps"] = db_laps

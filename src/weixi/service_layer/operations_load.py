@@ -62,7 +62,7 @@ def load(db_path: str, month: str, tasks_file: str, assignments_file: str, creat
     """``batches``: wraps the record batch reader (tests: a crash mid-load)."""
     import adbc_driver_sqlite.dbapi as adbc
 
-    con = duckdb.connect()
+    con = duckdb.connect(config={"threads": 1})  # SQLite (one thread) is the slow side; decoding needs no more
     kept = f"read_parquet({_lit(tasks_file)})"
     con.execute(f"CREATE VIEW ops_kept AS SELECT * FROM {kept}")
     con.execute(f"CREATE VIEW ops_assignment AS SELECT member_id, staff_id, team FROM read_parquet({_lit(assignments_file)})"
