@@ -8,7 +8,7 @@ from typing import Iterable
 
 from sqlalchemy import Connection
 
-from weixi.adapters.sql import as_bool, as_date, execute, executemany, is_pg, select_in
+from weixi.adapters.sql import CHUNK, as_bool, as_date, execute, executemany, is_pg, select_in
 from weixi.ledger.book import BookState, Changes
 from weixi.ledger.lots import Lot
 from weixi.ledger.state import MemberState, Referral, RewardStock, SourceEvent
@@ -32,6 +32,37 @@ def existing_event_ids(conn: Connection, ids: Iterable[str]) -> set[str]:
 
 def rejected_event_ids(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
     return {r[0]: r[1] for r in select_in(conn, "SELECT event_id, reason FROM rejections WHERE event_id {in}", ids)}
+
+
+def seen_and_rejected(conn: Connection, ids: Iterable[str]) -> tuple[set[str], dict[str, str]]:
+    """:func:`existing_event_ids` and :func:`rejected_event_ids` in one statement."""
+    ids = list(dict.fromkeys(ids))
+    seen: set[str] = set()
+    rejected: dict[str, str] = {}
+    if not ids:
+        return seen, rejected
+    sql = ("SELECT 0, event_id, NULL FROM events WHERE event_id {in} "
+           "UNION ALL SELECT 1, event_id, reason FROM rejections WHERE event_id {in}")
+    if is_pg(conn):
+        rows = execute(conn, sql.replace("{in}", "= ANY(?)"), [ids, ids])
+    else:
+        rows = []
+        for start in range(0, len(ids), CHUNK // 2):
+            chunk = ids[start:start + CHUNK // 2]
+            marks = f"IN ({','.join('?' * len(chunk))})"
+            rows += execute(conn, sql.replace("{in}", marks), [*chunk, *chunk])
+    for which, event_id, reason in rows:
+        if which:
+            rejected[event_id] = reason
+        else:
+            seen.add(event_id)
+    return seen, rejected
+
+
+def deficit_members(conn: Connection, member_ids: Iterable[str]) -> set[str]:
+    """Those of ``member_ids`` with a deficit lot still negative (found through the members' lots index)."""
+    return {r[0] for r in select_in(conn, "SELECT DISTINCT member_id FROM lots WHERE member_id {in} "
+                                          "AND deficit = ? AND remaining < 0", member_ids, [True])}
 
 
 def load_members(conn: Connection, ids: Iterable[str], lock: bool = False) -> dict[str, MemberState]:

@@ -87,12 +87,31 @@ def _apply(engine: Engine, plan: Plan, text: str, path: str | Path) -> Applied:
     return Applied(version, plan.id, digest, True)
 
 
+_PARSED: dict[tuple[str, str], Plan] = {}  # (sha256 of the content, source) -> the parsed plan
+_PARSED_MAX = 16
+
+
 def active_plan(conn: Connection) -> tuple[int, Plan]:
-    rows = execute(conn, "SELECT version, content, source FROM plan_versions WHERE active = ?", [True])
+    """The active version and its plan, read in the transaction of ``conn``.
+
+    Every call asks the database which version is active (a plan applied by another process or connection is
+    seen by the next transaction), but not for its content: a plan already parsed in this process is found by
+    the version's ``sha256`` and source, so a transaction of the API writer reads one short row, not the plan
+    file, and does not hash it. Applying another plan changes the active row, hence the key: nothing to
+    invalidate by hand. A stored content whose digest is not its ``sha256`` is parsed each time, never cached."""
+    rows = execute(conn, "SELECT version, sha256, source FROM plan_versions WHERE active = ?", [True])
     if not rows:
         raise NoActivePlan("no active plan: run 'weixi plan apply FILE' first")
-    version, content, source = rows[0]
-    return version, _parse(content, source)
+    version, digest, source = rows[0]
+    plan = _PARSED.get((digest, source))
+    if plan is None:
+        content = execute(conn, "SELECT content FROM plan_versions WHERE version = ?", [version])[0][0]
+        plan = _parse(content, source)
+        if hashlib.sha256(content.encode()).hexdigest() == digest:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[(digest, source)] = plan
+    return version, plan
 
 
 @lru_cache(maxsize=16)

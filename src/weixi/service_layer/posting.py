@@ -106,16 +106,17 @@ def load_book(conn: Connection, plan: Plan, version: int, events: list[Event]) -
     state.members = repo.load_members(conn, members, lock=True)
     need_lots = {e.member_id for e in events if e.type in ("redeem", "refund", "adjust")}
     need_lots |= {m for m, s in state.members.items() if s.debt > 0}
-    if execute(conn, "SELECT 1 FROM lots WHERE deficit = ? LIMIT 1", [True]):
-        need_lots |= {r[0] for r in repo.select_in(conn, "SELECT DISTINCT member_id FROM lots WHERE member_id {in} "
-                                                         "AND deficit = ? AND remaining < 0", members, [True])}
+    # members who still owe a deficit lot need their lots too: asked only for the members not loading them
+    # anyway, through the members' lots index (a global "any deficit lot?" probe scanned the whole lots table)
+    rest = members - need_lots
+    if rest:
+        need_lots |= repo.deficit_members(conn, rest)
     state.lots = repo.load_lots(conn, need_lots & set(state.members), lock=True)
     periods = {p for e in events for p in period_keys(e.day)}
     state.counters = repo.load_counters(conn, members | {"*"}, periods)
     state.sources = repo.load_sources(conn, [e.ref for e in events if e.type == "refund"])
     state.stock = repo.load_stock(conn, {e.ref for e in events if e.type == "redeem"})
-    state.seen = repo.existing_event_ids(conn, [e.event_id for e in events])
-    state.rejected = repo.rejected_event_ids(conn, [e.event_id for e in events])
+    state.seen, state.rejected = repo.seen_and_rejected(conn, [e.event_id for e in events])
     return Book(plan, version, state)
 
 
