@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 
 
@@ -56,6 +57,7 @@ class SourceEvent:
     earned: int  # points it earned (sum of its earn entries)
 
 
+@lru_cache(maxsize=4096)  # pure; a batch asks for the same few days thousands of times (strftime per call)
 def period_key(period: str, day: date) -> str:
     if period == "day":
         return "D" + day.isoformat()
@@ -66,5 +68,6 @@ def period_key(period: str, day: date) -> str:
     return "E"
 
 
+@lru_cache(maxsize=1024)
 def period_keys(day: date) -> tuple[str, ...]:
     return (period_key("day", day), period_key("month", day), period_key("year", day), "E")

@@ -120,6 +120,11 @@ def load_book(conn: Connection, plan: Plan, version: int, events: list[Event]) -
     return Book(plan, version, state)
 
 
+def _as_stored(details: dict) -> dict:
+    """``details`` as read back from its JSON column: tuples become lists, keys in order."""
+    return json.loads(json.dumps(details, sort_keys=True))
+
+
 def _post_batch(conn: Connection, events: list[Event], path: str = "book", redemptions: dict | None = None):
     """Post ``events`` in the transaction of ``conn``. ``redemptions``, when given, is filled with the redemption
     row (as :data:`REDEMPTION_KEYS`) of every redeem event posted or found a duplicate, read in this transaction."""
@@ -148,7 +153,7 @@ def _post_batch(conn: Connection, events: list[Event], path: str = "book", redem
             # as read back from the table: details through JSON (tuples become lists), the day as text
             redemptions[r.id] = {"redemption_id": r.id, "member_id": r.member_id, "reward_id": r.reward_id,
                                  "qty": int(r.qty), "points": int(r.points), "day": str(r.day)[:10],
-                                 "status": r.status, "details": json.loads(json.dumps(r.details, sort_keys=True)),
+                                 "status": r.status, "details": _as_stored(r.details),
                                  "request_id": r.request_id}
         done = {r.event_id for r in rejected}
         again = [e.event_id for e in events if e.type == "redeem" and e.event_id not in redemptions
