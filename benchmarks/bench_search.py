@@ -47,7 +47,7 @@ def run(workdir: Path, members: int = 10_000_000) -> dict:
                            check=True, capture_output=True, text=True, cwd=ROOT)
     build_s = time.perf_counter() - start
     build_rss = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) // 1024
-    counts = json.loads(built.stdout)
+    counts = json.loads(built.stdout.strip().splitlines()[-1])
     assert search_index.fresh(data) is not None
 
     sample = duckdb.sql(f"SELECT member_id, name, phone FROM read_parquet('{data}/members/*.parquet') "

@@ -158,6 +158,66 @@ def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(setup, tm
     clean_engine.dispose()
 
 
+def _crash_after_accrual(monkeypatch, engine, data, month):
+    """Close ``month`` until its history file is being written, then fail (accrual and expiry are done)."""
+    real_write = store.write_query
+
+    def write(duck, data_dir, dataset, m, sql):
+        if dataset == "history":
+            raise RuntimeError("crash after accrual")
+        return real_write(duck, data_dir, dataset, m, sql)
+    monkeypatch.setattr("weixi.close.run.store.write_query", write)
+    with pytest.raises(RuntimeError):
+        close_month(engine, data, month)
+    monkeypatch.undo()
+
+
+def test_a_rerun_after_a_crash_past_accrual_does_not_read_the_bills_again(setup, monkeypatch):
+    engine, data = setup
+    close_month(engine, data, MONTHS[0])
+    _crash_after_accrual(monkeypatch, engine, data, MONTHS[1])
+    monkeypatch.setattr("weixi.close.accrual.post_events",
+                        lambda *a, **k: pytest.fail("the month's bills were read and posted again"))
+    done = close_month(engine, data, MONTHS[1])
+    assert done["accrual"]["posted"] > 0 and done["accrual"]["duplicates"] == 0  # what the crashed run posted
+    assert verify(engine)[0] == []
+
+
+def test_a_bill_loaded_after_the_crash_is_posted_by_the_rerun(setup, monkeypatch, tmp_path):
+    engine, data = setup
+    close_month(engine, data, MONTHS[0])
+    _crash_after_accrual(monkeypatch, engine, data, MONTHS[1])
+    bills = pq.read_table(data / "bills", filters=[("month", "=", MONTHS[1]), ("paid", "=", True)])
+    late = bills.slice(0, 1).to_pylist()
+    late[0]["bill_id"] = "LATE-0001"
+    path = tmp_path / "late-bill.parquet"
+    pq.write_table(pa.Table.from_pylist(late, schema=bills.schema), path)
+    assert load_file(path, "bills", data, today=date(2026, 11, 15))["loaded"] == 1
+    done = close_month(engine, data, MONTHS[1])
+    assert done["accrual"]["posted"] == 1 and done["accrual"]["duplicates"] == bills.num_rows + \
+        done["accrual"]["recharges"]
+    with engine.connect() as conn:
+        assert execute(conn, "SELECT count(*) FROM events WHERE event_id = 'LATE-0001'") == [(1,)]
+
+
+def test_a_ledger_made_anew_does_not_trust_the_accrual_marker(setup, tmp_path):
+    engine, data = setup
+    close_month(engine, data, MONTHS[0])
+    assert (data / "close" / "accrual" / f"{MONTHS[0]}.json").exists()
+    engine.dispose()
+    for suffix in ("", "-wal", "-shm"):  # the same database file (same URL), deleted and made anew
+        Path(str(tmp_path / "ledger.db") + suffix).unlink(missing_ok=True)
+    (data / "close" / f"{MONTHS[0]}.json").unlink()  # and the month not closed any more
+    again = make_engine(str(tmp_path / "ledger.db"))
+    schema.upgrade(again)
+    apply_plan(again, PLAN)
+    done = close_month(again, data, MONTHS[0])
+    with again.connect() as conn:
+        posted = execute(conn, "SELECT count(*) FROM events")[0][0]
+    assert posted == done["accrual"]["posted"] > 0 and verify(again)[0] == []
+    again.dispose()
+
+
 class _Loads(list):
     expect: tuple
 

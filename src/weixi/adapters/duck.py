@@ -1,17 +1,33 @@
-"""DuckDB connections of province-sized batch work stay inside the machine."""
+"""DuckDB connections for Weixi: quiet, and for province-sized batch work bounded in memory.
+
+DuckDB prints a progress bar on standard output for any query that runs longer than two seconds, even when
+standard output is a file or a pipe: at operator scale that text lands inside a command's ``--json`` answer.
+Every connection Weixi opens comes from :func:`connect`, which turns it off.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import duckdb
+
 MEMORY_ENV = "WEIXI_DUCKDB_MEMORY"
+QUIET = "SET enable_progress_bar = false"  # a setting of the connection (DuckDB refuses it in ``config``)
+
+
+def connect(database: str = ":memory:", read_only: bool = False, config: dict | None = None):
+    """``duckdb.connect`` without the progress bar."""
+    con = duckdb.connect(database, read_only=read_only, config=config or {})
+    con.execute(QUIET)
+    return con
 
 
 def bound_memory(duck, data_dir: Path) -> None:
     """Keep a DuckDB connection under ``WEIXI_DUCKDB_MEMORY`` (default 6GB), spilling to
-    ``DATA/close/.spill`` beyond it."""
+    ``DATA/close/.spill`` beyond it (and quiet, whoever opened it)."""
     spill = Path(data_dir) / "close" / ".spill"
     spill.mkdir(parents=True, exist_ok=True)
     duck.execute(f"SET memory_limit = '{os.environ.get(MEMORY_ENV, '6GB')}'")
     duck.execute(f"SET temp_directory = '{spill}'")
+    duck.execute(QUIET)

@@ -3,6 +3,12 @@
 The event id is the source id (``bill_id``, ``recharge_id``), so however often the close runs each bill
 is posted once. Unpaid bills earn nothing until they are paid (a later load marks them paid and the next
 close of that month, or of a later month, posts them).
+
+When every batch of the month is committed, a marker (``DATA/close/accrual/YYYY-MM.json``) records the result
+and the input files it came from (path, size, modification time of the bills and recharges). A rerun of the
+month after a crash in a later step finds the marker with the same inputs and reuses the result instead of
+reading every bill again only to find it posted (at 1,000,000 members that re-read took 93 s); with other
+inputs (a load since) or no marker (a crash during accrual) it posts as before, each bill once.
 """
 
 from __future__ import annotations
@@ -13,10 +19,15 @@ from pathlib import Path
 from typing import Callable, Iterator
 from zoneinfo import ZoneInfo
 
+import json
+import os
+
 import duckdb
 from sqlalchemy import Engine
 
-from weixi.close.sources import scan_sql
+from weixi.adapters import duck
+from weixi.adapters.sql import execute
+from weixi.close.sources import files, scan_sql
 from weixi.ledger.events import Event
 from weixi.service_layer.posting import PostResult, post_events
 
@@ -54,9 +65,46 @@ def _events(con: duckdb.DuckDBPyConnection, sql: str, etype: str, tz: ZoneInfo) 
             yield Event(event_id, member_id, etype, moment, day, int(fen), None, None, attrs)
 
 
+def _inputs(data_dir: Path) -> list[list]:
+    return [[str(p.relative_to(data_dir)), p.stat().st_size, p.stat().st_mtime_ns]
+            for table in ("bills", "recharges") for p in files(data_dir, table)]
+
+
+def _marker(data_dir: Path, month: str) -> Path:
+    return Path(data_dir) / "close" / "accrual" / f"{month}.json"
+
+
+def _done(engine: Engine, data_dir: Path, month: str) -> AccrualResult | None:
+    try:
+        marker = json.loads(_marker(data_dir, month).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if marker.get("inputs") != _inputs(Path(data_dir)) or marker.get("ledger") != str(engine.url):
+        return None
+    probe = marker.get("probe")
+    if probe is not None:  # the ledger holds the month's first event (not a database made anew since)
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            if not execute(conn, "SELECT 1 FROM events WHERE event_id = ? UNION ALL "
+                                 "SELECT 1 FROM rejections WHERE event_id = ?", [probe, probe]):
+                return None
+    return AccrualResult(**marker["result"])
+
+
+def _mark(engine: Engine, data_dir: Path, month: str, result: AccrualResult, probe: str | None) -> None:
+    path = _marker(data_dir, month)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"inputs": _inputs(Path(data_dir)), "ledger": str(engine.url), "probe": probe,
+                               "result": result.__dict__}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
            progress: Callable[[int], None] | None = None) -> AccrualResult:
-    con = duckdb.connect()
+    done = _done(engine, data_dir, month)
+    if done is not None:
+        return done
+    con = duck.connect()
     result = AccrualResult(reasons={})
     try:
         bills = (f"SELECT bill_id AS event_id, member_id, billed_on AS occurred_at, billed_on AS local_day, "
@@ -68,6 +116,9 @@ def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
                      f"ORDER BY recharged_at, recharge_id")
         result.bills = con.execute(f"SELECT count(*) FROM ({bills})").fetchone()[0]
         result.recharges = con.execute(f"SELECT count(*) FROM ({recharges})").fetchone()[0]
+        first = con.execute(f"SELECT event_id FROM ({bills}) LIMIT 1").fetchone() or \
+            con.execute(f"SELECT event_id FROM ({recharges}) LIMIT 1").fetchone()
+        probe = first[0] if first else None
 
         def on_batch(r: PostResult) -> None:
             result.posted += r.posted
@@ -83,4 +134,5 @@ def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
             post_events(engine, _events(con, sql, etype, tz), batch_size=CHUNK, on_batch=on_batch)
     finally:
         con.close()
+    _mark(engine, data_dir, month, result, probe)
     return result

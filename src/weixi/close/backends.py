@@ -6,7 +6,7 @@ from pathlib import Path
 
 import ibis
 
-from weixi.adapters.duck_memory import bound_memory  # noqa: F401  (the close's connections)
+from weixi.adapters.duck import QUIET, bound_memory  # noqa: F401  (bound_memory: the close's connections)
 from weixi.close.sources import MONTHLY, scan_sql
 from weixi.members import archive
 
@@ -17,6 +17,7 @@ def connect(engine: str = "duckdb", spark=None):
     if engine == "duckdb":
         con = ibis.duckdb.connect()
         con.raw_sql("SET preserve_insertion_order = false")
+        con.raw_sql(QUIET)  # see weixi.adapters.duck
         return con
     if engine == "pyspark":
         if spark is None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 
+from weixi.adapters import duck
 from weixi.close.sources import files, scan_sql
 
 REQUIRED_MONTHLY = ("bills", "usage")  # every operator has these every month
@@ -20,7 +20,7 @@ def missing_inputs(data_dir: Path, month: str) -> list[str]:
     missing = []
     if not files(data_dir, "members"):
         missing.append(f"members: no files in {data_dir / 'members'}")
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         for table in REQUIRED_MONTHLY + OPTIONAL_MONTHLY:
             if not files(data_dir, table):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from weixi.adapters import duck
 from weixi.incentives.roles import ROLES
 
 ORDER_COLUMNS = ("order_id", "staff_id", "business", "customer_id", "number", "card", "monthly_rent", "network",
@@ -37,9 +38,8 @@ def quote(text: str) -> str:
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    con = duck.connect()
     con.execute(f"SET TimeZone={quote(TIMEZONE)}")
-    con.execute("SET enable_progress_bar = false")
     return con
 
 

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from weixi.adapters import duck
 from weixi.generator.identity import _MOBILE_RE
 from weixi.generator.lunar import format_lunar, parse_lunar
 from weixi.members import archive, search_index
@@ -382,7 +382,7 @@ def _run(src: Source, spec: TableSpec, data: Path, used: dict[str, int], ignored
     store = spec.store
     schema = archive.SCHEMAS[store]
     key = spec.key
-    con = duckdb.connect()
+    con = duck.connect()
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     con.execute("SET preserve_insertion_order = false")
     raw = src.table.append_column("_row", pa.array(src.rows, pa.int64()))

@@ -17,9 +17,9 @@ import json
 import os
 from pathlib import Path
 
-import duckdb
 
-from weixi.adapters.duck_memory import bound_memory
+from weixi.adapters import duck
+from weixi.adapters.duck import bound_memory
 from weixi.adapters.parquet_lookup import prefix_rows
 from weixi.members import archive
 
@@ -67,7 +67,7 @@ def build(data: str | os.PathLike) -> dict:
     now = stamp(data)
     index.parent.mkdir(parents=True, exist_ok=True)
     tmp = index.with_name(index.name + ".tmp")
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         bound_memory(con, data)
         con.execute(f"CREATE TEMP TABLE m AS SELECT member_id, name, phone, second_contact "

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 
+from weixi.adapters import duck
 from weixi.campaigns.model import SNAPSHOT_COLUMNS, Audience
 from weixi.close import store
 from weixi.members.archive import data_dir as default_data_dir
@@ -41,5 +41,5 @@ def snapshot_members(audience: Audience, data_dir: str | Path | None = None) -> 
             params.append(f.max)
     sql = "SELECT member_id FROM read_parquet(?)" + (" WHERE " + " AND ".join(where) if where else "") + \
           " ORDER BY member_id"
-    with duckdb.connect() as duck:
-        return [r[0] for r in duck.execute(sql, params).fetchall()]
+    with duck.connect() as con:
+        return [r[0] for r in con.execute(sql, params).fetchall()]

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
+from weixi.adapters import duck
 from weixi.adapters.sql import as_date, execute, executemany, is_pg
 from weixi.campaigns import lottery as lot
 from weixi.campaigns.lifecycle import LifecycleError, editable, transition
@@ -653,8 +654,7 @@ def promote(engine: Engine, campaign_id: str, data_dir: str | Path | None = None
     by do-not-disturb, a marketing opt-out or a frequency cap of the operations plan is counted under the rule's
     id and recorded in ``campaign_messages``, never silently dropped. Addresses come from the member archive
     (``phone`` for SMS; the archive has no e-mail column yet, so e-mail recipients count as ``no_address``)."""
-    import duckdb
-
+    
     from weixi.members import archive
     from weixi.operations import policy
     from weixi.service_layer import messaging
@@ -675,9 +675,9 @@ def promote(engine: Engine, campaign_id: str, data_dir: str | Path | None = None
         return report
     plan = plan_or_fail(ops_plan)
     data = archive.data_dir(data_dir)
-    with duckdb.connect() as duck:
-        duck.register("wanted", __import__("pyarrow").table({"member_id": treatment}))
-        rows = duck.execute(f"SELECT m.member_id, m.name, m.phone FROM ({archive.scan_sql(data, 'members')}) m "
+    with duck.connect() as con:
+        con.register("wanted", __import__("pyarrow").table({"member_id": treatment}))
+        rows = con.execute(f"SELECT m.member_id, m.name, m.phone FROM ({archive.scan_sql(data, 'members')}) m "
                             f"JOIN wanted w ON w.member_id = m.member_id").fetchall()
     people = {r[0]: (r[1] or "", r[2]) for r in rows}
     records: dict[str, list] = {}

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-import duckdb
 from sqlalchemy import Engine
 
+from weixi.adapters import duck
 from weixi.adapters.sql import as_date, execute
 from weixi.close import store as close_store
 from weixi.members import archive
@@ -74,7 +74,7 @@ def run_day(engine: Engine, data_dir: Path, plan: OperationsPlan, day: date, dry
             raise OperationsError(f"{plan.source}: {exc}; nothing was queued") from None
     at = datetime.combine(day, SEND_AT, TZ)
     snap = _snapshot(data_dir, day)
-    con = duckdb.connect()
+    con = duck.connect()
     con.execute(f"CREATE TEMP TABLE care_members AS {_members_sql(data_dir, snap)}")
     with engine.connect() as conn:
         staff_names = {s: n for s, n in execute(conn, "SELECT staff_id, name FROM ops_staff") if n}

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from weixi.adapters import duck
 from weixi.clv import gammagamma, sbg
 from weixi.clv.errors import DataError
 from weixi.clv.mle import FitResult
@@ -49,9 +50,8 @@ class SummaryColumns:
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    con = duck.connect()
     con.execute("SET preserve_insertion_order = true")
-    con.execute("SET enable_progress_bar = false")
     return con
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 from sqlalchemy import Engine
 
+from weixi.adapters import duck
 from weixi.adapters.sql import execute, is_pg
 from weixi.close import store
 from weixi.close.months import next_month
@@ -35,7 +35,7 @@ def tier_by_value(data_dir: Path, month: str) -> list[dict]:
     path = store.partition(Path(data_dir), "snapshots", month) / "part-0.parquet"
     if not path.exists():
         return []
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         rows = con.execute("SELECT tier, value_grade, count(*) FROM read_parquet(?) WHERE status = 'active' "
                            "GROUP BY tier, value_grade ORDER BY tier, value_grade", [str(path)]).fetchall()

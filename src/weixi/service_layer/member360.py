@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 from sqlalchemy import Engine
 
+from weixi.adapters import duck
 from weixi.close import store
 from weixi.members import archive, pii
 from weixi.service_layer import queries
@@ -25,7 +26,7 @@ def _cursor() -> duckdb.DuckDBPyConnection:
     """One DuckDB connection per process (a cursor per call), with Parquet metadata cached between lookups."""
     global _con
     if _con is None:
-        _con = duckdb.connect()
+        _con = duck.connect()
         _con.execute("SET parquet_metadata_cache = true")
         _con.execute("SET TimeZone = 'Asia/Shanghai'")
     return _con.cursor()

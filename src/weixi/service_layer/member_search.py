@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import duckdb
 from datetime import date
 
 from sqlalchemy import Engine
 
+from weixi.adapters import duck
 from weixi.adapters.sql import execute
 from weixi.close import store
 from weixi.adapters.parquet_lookup import rows_of_many
@@ -118,7 +118,7 @@ def _scanned(data_dir: Path, q: str, digits: str | None, limit: int) -> list[dic
         params += [digits.lstrip("+"), "%" + _like(digits.lstrip("+")), digits.lstrip("+")]
     sql = (f"SELECT {cols}, {tier_cols} FROM ({archive.scan_sql(data_dir, 'members')}) m {tier_join} "
            f"WHERE {' OR '.join(conds)} ORDER BY (m.member_id = ?) DESC, m.member_id LIMIT ?")
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.execute("SET TimeZone = 'Asia/Shanghai'")
         result = con.execute(sql, ([str(snap)] if snap else []) + params + [q, int(limit)])

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 from sqlalchemy import Engine
 
+from weixi.adapters import duck
 from weixi.adapters.sql import as_date, execute
 from weixi.members import pii
 from weixi.operations import care as care_days
@@ -92,7 +92,7 @@ def churn_of(data_dir: Path, member_id: str, month: str) -> dict | None:
     data_dir = Path(data_dir)
     lists = [(p.parent.name.split("=", 1)[1], p) for p in (data_dir / "targets").glob("month=*/part-0.parquet")]
     scored = [(p.parent.name.split("=", 1)[1], p) for p in (data_dir / "churn" / "scores").glob("month=*/part-0.parquet")]
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         for source, files in (("target_list", lists), ("scores", scored)):
             hit = _latest_file(files, month)

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from weixi.adapters import duck
 from weixi.churn import report, store
 from weixi.churn.errors import ChurnInputError
 from weixi.churn.score import scores_path
@@ -61,7 +62,7 @@ def _scores_sql(data_dir: Path, month: str) -> str:
 def distribution(data_dir: Path, month: str) -> dict:
     """Members by probability bin and by risk decile (count, mean, min and max probability)."""
     src = _scores_sql(data_dir, month)
-    con = duckdb.connect()
+    con = duck.connect()
     members, mean, expected, version = con.execute(
         f"SELECT count(*), avg(churn_probability), sum(churn_probability), max(model_version) FROM {src}").fetchone()
     bins = []
@@ -87,7 +88,7 @@ def reasons(data_dir: Path, month: str, band: str | None = None) -> dict:
     if band is not None:
         lo, hi = BANDS[band]
         where = f"WHERE risk_decile BETWEEN {lo} AND {hi}"
-    con = duckdb.connect()
+    con = duck.connect()
     members = con.execute(f"SELECT count(*) FROM {src} {where}").fetchone()[0]
     rows = con.execute(f"""
         WITH r AS (SELECT member_id, reason_feature_1 AS f, reason_1 AS en, reason_1_zh AS zh, 1 AS k FROM {src} {where}
@@ -113,7 +114,7 @@ def scored_members(data_dir: Path, month: str, band: str | None = None, reason: 
         conds.append("? IN (reason_feature_1, reason_feature_2, reason_feature_3)")
         params.append(reason)
     where = ("WHERE " + " AND ".join(conds)) if conds else ""
-    con = duckdb.connect()
+    con = duck.connect()
     total = con.execute(f"SELECT count(*) FROM {src} {where}", params).fetchone()[0]
     cols = ("member_id", "churn_probability", "risk_decile", "reason_1", "reason_2", "reason_3", "reason_1_zh",
             "reason_2_zh", "reason_3_zh", "reason_feature_1", "reason_feature_2", "reason_feature_3")
@@ -140,7 +141,7 @@ def _filtered(data_dir: Path, month: str, lists: list[str] | None, segment: str 
     bad = [x for x in (lists or []) if x not in builder.LISTS]
     if bad:
         raise ChurnInputError(f"list {', '.join(bad)}: lists are {', '.join(builder.LISTS)}")
-    con = duckdb.connect()
+    con = duck.connect()
     con.register("t", t)
     conds, params = [], []
     if lists:

@@ -8,11 +8,11 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from weixi.adapters import duck
 from weixi.churn import features, store
 from weixi.churn.errors import ChurnInputError
 from weixi.churn.operator import HORIZON_MONTHS, check_data
@@ -77,7 +77,7 @@ def build(data_dir: Path, month: str, plan_path: str | None = None, order: str =
 
 def summary(data_dir: Path, month: str, plan: RetentionPlan, order: str, uplift_version=None) -> dict:
     t = export.read(data_dir, month)
-    con = duckdb.connect()
+    con = duck.connect()
     con.register("t", t)
     rows = con.execute("""SELECT list, "group", count(*), sum(value_fen), sum(priority_fen) FROM t
                           GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
@@ -119,7 +119,7 @@ def export_lists(data_dir: Path, month: str, out: str, fmt: str | None = None, g
         table = export.incentive_list(t, group)
         path = export.write_csv(table, Path(out))
     elif fmt in ("csv", "xlsx"):
-        con = duckdb.connect()
+        con = duck.connect()
         ids = pa.table({"member_id": t["member_id"]})
         con.register("ids", ids)
         rows = con.execute(f"SELECT m.member_id, m.phone FROM ({archive.scan_sql(Path(data_dir), 'members')}) m "
