@@ -5,14 +5,14 @@ The population is split into ranges of member ids (the generator's member parts,
 features (every input table read once, filtered to the range inside the Parquet scans), sorted by member id;
 a background thread builds the next range's features while the main thread predicts and explains the
 current one with array operations (binned gradient boosting, float32 contributions, no per-member Python).
-Each range's reasons are rendered in words by DuckDB (a second connection) right after; at the end the risk
-deciles are ranked over everyone with numpy and the scores are written to
+Only the compact result is kept (member id, probability, reason codes and values); at the end the risk
+deciles are ranked over everyone with numpy, and one DuckDB statement renders the reasons' words and writes
 ``DATA/churn/scores/month=YYYY-MM/part-0.parquet`` in member-id order. The month's file is replaced
 atomically (write beside it, rename), so a rerun is safe and readers never see half a file.
 
 ``score`` returns the seconds spent in each step (``seconds``): ``features`` (DuckDB, in the background
-thread, overlapping the next three), ``predict``, ``explain`` (contributions and top reasons), ``words``,
-``waiting`` (the main thread idle for features), ``deciles`` and ``write`` (the Parquet file).
+thread, overlapping the next two), ``predict``, ``explain`` (contributions and top reasons), ``waiting``
+(the main thread idle for features), ``deciles`` and ``write`` (words and the Parquet file).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import threading
 import time
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -211,13 +210,11 @@ def score(data_dir: Path, month: str, bundle: dict, meta: dict, sources: feature
             extras["tier_events"] = "SELECT * FROM churn_tier_events"
     sqls = [f"SELECT * FROM ({features.feature_sql(data_dir, month, extras, r if len(ranges) > 1 else None)}) "
             f"ORDER BY member_id" for r in ranges]
-    seconds = {"setup": time.perf_counter() - started, "predict": 0.0, "explain": 0.0, "words": 0.0, "waiting": 0.0}
+    seconds = {"setup": time.perf_counter() - started, "predict": 0.0, "explain": 0.0, "waiting": 0.0}
     producer = _Producer(con, sqls)
     producer.start()
     parts: list[pa.Table] = []
     threads = int(os.environ.get("WEIXI_SCORE_THREADS", "1"))
-    feats = [e.feature for e in bundle["effects"]]
-    words_con = duckdb.connect()  # the producer has the other connection
     try:
         with threadpool_limits(limits=threads):
             tick = time.perf_counter()
@@ -229,11 +226,8 @@ def score(data_dir: Path, month: str, bundle: dict, meta: dict, sources: feature
                     prob = predict(bundle, X, threads)
                     seconds["predict"] += time.perf_counter() - tick
                     tick = time.perf_counter()
-                    compact = _explain(bundle, table, X, prob)
+                    parts.append(_explain(bundle, table, X, prob))
                     seconds["explain"] += time.perf_counter() - tick
-                    tick = time.perf_counter()
-                    parts.append(_words(words_con, compact, feats, month, int(meta["version"])))
-                    seconds["words"] += time.perf_counter() - tick
                 del table
                 tick = time.perf_counter()
     except BaseException:
@@ -253,19 +247,14 @@ def score(data_dir: Path, month: str, bundle: dict, meta: dict, sources: feature
         raise ChurnInputError(f"{data_dir}: no members in service at the end of {month} (no members joined by then, "
                               f"or all had left)")
     tick = time.perf_counter()
-    scored = pa.concat_tables(parts)
+    compact = pa.concat_tables(parts)
     del parts
-    scored = scored.add_column(3, pa.field("risk_decile", pa.int8()),
-                               pa.array(deciles(scored.column("churn_probability").to_numpy())))
+    compact = compact.append_column("risk_decile", pa.array(deciles(compact.column("churn_probability").to_numpy())))
     seconds["deciles"] = time.perf_counter() - tick
     tick = time.perf_counter()
     out = work / "part-0.parquet"
-    con.execute("SET preserve_insertion_order = true")  # the rows are in member-id order
-    con.register("churn_scored", scored)
-    con.execute(f"COPY (SELECT * FROM churn_scored) TO {features._lit(out)} "
-                f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 65536)")
-    con.unregister("churn_scored")
-    del scored
+    _write(con, compact, out, [e.feature for e in bundle["effects"]], month, int(meta["version"]))
+    del compact
     seconds["write"] = time.perf_counter() - tick
     old = final.parent.with_name(final.parent.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
@@ -279,9 +268,8 @@ def score(data_dir: Path, month: str, bundle: dict, meta: dict, sources: feature
     return result
 
 
-def _words(con, compact: pa.Table, feats: list[str], month: str, version: int) -> pa.Table:
-    """The scores' columns (but the risk decile) of one range, with the reasons rendered in words, in the
-    rows' order."""
+def _write(con, compact: pa.Table, out: Path, feats: list[str], month: str, version: int) -> None:
+    """Render the reasons' words and write the scores in the rows' order (member id)."""
     words = []
     for k in (1, 2, 3):
         words.append(f"{reasons.sql(feats, f'code_{k}', f'value_{k}', 0)} AS reason_{k}")
@@ -290,15 +278,18 @@ def _words(con, compact: pa.Table, feats: list[str], month: str, version: int) -
     names = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in feats) + "]"
     for k in (1, 2, 3):
         words.append(f"CASE WHEN code_{k} IS NOT NULL THEN {names}[code_{k} + 1] END AS reason_feature_{k}")
+    con.execute("SET preserve_insertion_order = true")
     con.register("churn_compact", compact)
     try:
-        return con.execute(f"""
-            SELECT member_id, {features._lit(month)} AS month, churn_probability,
-                   {', '.join(words)}, value_1 AS reason_value_1, value_2 AS reason_value_2,
-                   value_3 AS reason_value_3, CAST({version} AS INTEGER) AS model_version
-            FROM churn_compact""").to_arrow_table()
+        con.execute(f"""
+            COPY (SELECT member_id, {features._lit(month)} AS month, churn_probability, risk_decile,
+                         {', '.join(words)}, value_1 AS reason_value_1, value_2 AS reason_value_2,
+                         value_3 AS reason_value_3, CAST({version} AS INTEGER) AS model_version
+                  FROM churn_compact)
+            TO {features._lit(out)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 65536)""")
     finally:
         con.unregister("churn_compact")
+        con.execute("SET preserve_insertion_order = false")
 
 
 def summary(con, path: Path, month: str, meta: dict) -> dict:
