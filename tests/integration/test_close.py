@@ -218,6 +218,20 @@ def test_a_ledger_made_anew_does_not_trust_the_accrual_marker(setup, tmp_path):
     again.dispose()
 
 
+def test_the_ledger_is_read_through_adbc_only_in_a_child_process(setup, monkeypatch):
+    import adbc_driver_sqlite.dbapi as adbc
+
+    from weixi.close import ledger_bridge
+
+    engine, data = setup
+    monkeypatch.setattr(adbc, "connect", lambda *a, **k: pytest.fail("ADBC's SQLite opened in the app's process"))
+    close_month(engine, data, MONTHS[0])
+    balances = ledger_bridge.balances(engine)
+    with engine.connect() as conn:
+        members, points = execute(conn, "SELECT count(*), sum(balance) FROM members")[0]
+    assert balances.num_rows == members > 0 and pc.sum(balances["points_balance"]).as_py() == points
+
+
 class _Loads(list):
     expect: tuple
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -32,16 +36,19 @@ def _arrow(engine: Engine, sql: str, params: list, schema: pa.Schema) -> pa.Tabl
 
 
 def _arrow_adbc(path: Path, sql: str, params: list, schema: pa.Schema) -> pa.Table:
-    import adbc_driver_sqlite.dbapi as adbc
-
+    """The query's rows, read through ADBC in a child process (:mod:`weixi.close.adbc_read`) and handed back as
+    an Arrow IPC file. Never in this process: ADBC links its own copy of SQLite, and two copies in one process
+    release each other's POSIX file locks when one closes the file (SQLite's "multiple copies of SQLite linked
+    into one program" hazard), which can corrupt a database the app has open."""
     values = [p.isoformat() if isinstance(p, date) else p for p in params]  # dates are ISO text on SQLite
-    with adbc.connect(f"file:{path}?mode=ro") as con:
-        cur = con.cursor()
-        try:
-            cur.execute(sql, values)
-            table = cur.fetch_arrow_table()
-        finally:
-            cur.close()
+    with tempfile.TemporaryDirectory(prefix="weixi-adbc-") as tmp:
+        out = Path(tmp) / "rows.arrow"
+        done = subprocess.run([sys.executable, "-m", "weixi.close.adbc_read", str(path), str(out)],
+                              input=json.dumps({"sql": sql, "params": values}), text=True, capture_output=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"reading the ledger {path} failed: {done.stderr.strip()[-2000:]}")
+        with pa.memory_map(str(out)) as source:
+            table = pa.ipc.open_file(source).read_all()
     return table.rename_columns(schema.names).cast(schema)
 
 
