@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from weixi.adapters import duck
 from weixi.members import archive
 from weixi.segments import months
 
@@ -74,7 +75,7 @@ class Sources:
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    con = duck.connect()
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     con.execute("SET preserve_insertion_order = false")
     return con

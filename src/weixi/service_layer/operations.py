@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Engine
 
+from weixi.adapters import duck
 from weixi.adapters.sql import as_date, execute, executemany, is_pg
 from weixi.close import store as close_store
 from weixi.members import archive
@@ -99,7 +100,7 @@ def load_staff(engine: Engine, path: str | Path) -> dict:
         raise OperationsError(f"roster file {path}: no such file")
     src = f"read_parquet({_lit(path)})" if path.suffix in (".parquet", ".pq") else \
         f"read_csv({_lit(path)}, all_varchar=true, header=true)"
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
     except duckdb.Error as exc:
@@ -292,7 +293,7 @@ def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPla
         raise OperationsError(f"no snapshot for {month} at {snap}: run weixi close --month {month} first")
     calendar.is_working_day(run_date)  # fail loudly before anything is written when the year is not covered
     clock = _Clock()
-    con = duckdb.connect()
+    con = duck.connect()
     con.execute("SET TimeZone='Asia/Shanghai'")
     staff = _staff_arrow(engine)
     con.register("ops_staff_in", staff)

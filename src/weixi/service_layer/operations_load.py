@@ -27,8 +27,9 @@ import json
 import sys
 import time
 
-import duckdb
 import pyarrow as pa
+
+from weixi.adapters import duck
 
 BATCH = 20_000  # rows per Arrow record batch
 BULK_MIN_ROWS = 50_000  # below this the secondary indexes stay in place during the insert
@@ -62,7 +63,7 @@ def load(db_path: str, month: str, tasks_file: str, assignments_file: str, creat
     """``batches``: wraps the record batch reader (tests: a crash mid-load)."""
     import adbc_driver_sqlite.dbapi as adbc
 
-    con = duckdb.connect(config={"threads": 1})  # SQLite (one thread) is the slow side; decoding needs no more
+    con = duck.connect(config={"threads": 1})  # SQLite (one thread) is the slow side; decoding needs no more
     kept = f"read_parquet({_lit(tasks_file)})"
     con.execute(f"CREATE VIEW ops_kept AS SELECT * FROM {kept}")
     con.execute(f"CREATE VIEW ops_assignment AS SELECT member_id, staff_id, team FROM read_parquet({_lit(assignments_file)})"
