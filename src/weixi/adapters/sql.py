@@ -4,7 +4,7 @@ Bulk paths use the driver's ``executemany`` with tuples (no ORM objects, no per-
 SQL is written with ``?`` placeholders and ``{in}`` for an id list.
 
 On SQLite, inside a transaction the connection has begun, statements go straight to the ``sqlite3`` connection
-(the same connection and transaction SQLAlchemy holds; no per-call result and context objects: ~40% of the
+(the same connection and transaction SQLAlchemy holds; no per-call result and context objects: ~15–20% of the
 API writer's CPU per batch was that bookkeeping); driver errors are raised as SQLAlchemy's exception classes,
 as ``exec_driver_sql`` raises them. Outside a transaction (SQLAlchemy's autobegin) and on PostgreSQL the
 statements go through ``exec_driver_sql``.
