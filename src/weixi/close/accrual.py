@@ -27,7 +27,8 @@ from sqlalchemy import Engine
 
 from weixi.adapters import duck
 from weixi.adapters.sql import execute
-from weixi.close.sources import files, scan_sql
+from weixi.close.sources import scan_sql
+from weixi.members import archive
 from weixi.ledger.events import Event
 from weixi.service_layer.posting import PostResult, post_events
 
@@ -66,8 +67,7 @@ def _events(con: duckdb.DuckDBPyConnection, sql: str, etype: str, tz: ZoneInfo) 
 
 
 def _inputs(data_dir: Path) -> list[list]:
-    return [[str(p.relative_to(data_dir)), p.stat().st_size, p.stat().st_mtime_ns]
-            for table in ("bills", "recharges") for p in files(data_dir, table)]
+    return archive.file_stamps(data_dir, ("bills", "recharges"))
 
 
 def _marker(data_dir: Path, month: str) -> Path:

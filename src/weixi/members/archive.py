@@ -122,6 +122,17 @@ def load_files(data: str | os.PathLike, table: str, journal: dict | None = None)
     return sorted(out)
 
 
+
+def file_stamps(data: str | os.PathLike, tables: tuple[str, ...]) -> list[list]:
+    """[path relative to ``data``, size, modification time] of every file holding ``tables``' rows (generated
+    parts and committed loads): what a derived file was built from, to tell when it is stale."""
+    out = []
+    for table in tables:
+        for p in part_files(data, table) + [p for _, p in load_files(data, table)]:
+            st = p.stat()
+            out.append([str(p.relative_to(data)), st.st_size, st.st_mtime_ns])
+    return out
+
 # --------------------------------------------------------------------------------------- scanning
 def _lit(s: str | os.PathLike) -> str:
     return "'" + str(s).replace("'", "''") + "'"

@@ -32,12 +32,7 @@ def location(data: str | os.PathLike) -> Path:
 
 def stamp(data: str | os.PathLike) -> list[list]:
     """What the index is built from: every member file of the archive with its size and modification time."""
-    files = [p for _, p in archive.load_files(data, "members")] + archive.part_files(data, "members")
-    out = []
-    for p in files:
-        st = p.stat()
-        out.append([str(p.relative_to(data)), st.st_size, st.st_mtime_ns])
-    return out
+    return archive.file_stamps(data, ("members",))
 
 
 def _stamp_path(index: Path) -> Path:
