@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, Connection
@@ -114,7 +113,6 @@ def active_plan(conn: Connection) -> tuple[int, Plan]:
     return version, plan
 
 
-@lru_cache(maxsize=16)
 def _parse(content: str, source: str) -> Plan:
     plan, diags = load_plan_text(content, source)
     if plan is None:
