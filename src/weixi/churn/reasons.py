@@ -7,6 +7,10 @@ for what each feature means). A reason is only shown when the feature raises the
 
 from __future__ import annotations
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 
 def _pct(v: str = "v") -> str:
     return f"CAST(round(abs({v}) * 100) AS INTEGER)"
@@ -134,3 +138,73 @@ def _bind(template: str, value: str) -> str:
             out.append(ch)
         i += 1
     return "".join(out)
+
+
+# How a template reads its value: every template above uses ``v`` only through integer casts and roundings of
+# ``v`` and comparisons of ``v`` with multiples of 0.5, except the percentage changes, which round
+# ``abs(v) * 100``. Such a template gives the same words for every value in the same class below, so the words
+# of ten million reasons are rendered once per class (thousands), not once per member.
+_HALF_LIMIT = 2.0 ** 50
+
+
+def _class_of(kind: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """An integer per value such that equal integers (of the same feature) give equal words: ``kind`` 0 =
+    integer casts and roundings of ``v`` (a class is an exact multiple of 0.5, or the open interval between two
+    neighbouring ones: no rounding rule or comparison at a multiple of 0.5 tells its values apart); 1 = the
+    percentage of ``abs(v)`` (the same classes over ``abs(v) * 100``, as the template computes it, and the sign);
+    2 = any other expression, and values too large to class this way (the value itself, by its exact bits).
+    Missing values are class 0 (they are told apart by their own flag)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        w = np.where(kind == 1, np.abs(values) * 100, values)
+        exact = (kind == 2) | ~(np.abs(w) < _HALF_LIMIT)  # NaN and infinities too
+        two = np.where(exact, 0.0, w * 2)
+        low = np.floor(two)
+        half = (low * 2 + (two != low)).astype(np.int64)  # a multiple of 0.5, or the interval above it
+        half = np.where(kind == 1, half * 2 + (values < 0), half)
+    bits = np.where(np.isnan(values), 0, values).view(np.int64)
+    return np.where(exact, bits, half)
+
+
+def _kinds(features: list[str]) -> np.ndarray:
+    out = []
+    for f in features:
+        body = TEMPLATES.get(f)
+        out.append(2 if body is None else 1 if _pct() in body[0] else 0)
+    return np.array(out, dtype=np.int8)
+
+
+def _dense(keys: np.ndarray) -> np.ndarray:
+    """Each key's index among the distinct keys (hash-based, linear time)."""
+    return pc.dictionary_encode(pa.array(keys)).indices.to_numpy()
+
+
+def render(con, features: list[str], codes: np.ndarray, values: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """The English and Chinese words of reasons (``codes``: index into ``features``, -1 for no reason;
+    ``values``: the feature's value, NaN when missing), exactly as :func:`sql` gives them row by row: the
+    distinct (feature, value class) pairs are rendered by :func:`sql` on one representative value each, and
+    every row takes its pair's words."""
+    n = len(codes)
+    present = np.asarray(codes) >= 0
+    if n == 0 or not present.any() or not features:
+        empty = pa.nulls(n, pa.string())
+        return empty, empty
+    value = np.ascontiguousarray(values, dtype=np.float64)
+    code = np.where(present, codes, 0).astype(np.int64) * 2 + np.isnan(value)  # feature, and whether missing
+    classes = _class_of(_kinds(features)[code >> 1], value)
+    width = 2 * len(features)
+    if int(np.abs(classes).max()) >= (1 << 62) // width:  # too wide to pack: number the classes first
+        classes = _dense(classes)
+    pair = _dense(classes * width + code)
+    count = int(pair.max()) + 1
+    rep_code, rep_value = np.empty(count, np.int64), np.empty(count, np.float64)
+    rep_code[pair], rep_value[pair] = code, value  # any row of a pair will do: they all give the same words
+    reps = pa.table({"i": pa.array(np.arange(count)), "code": pa.array(rep_code >> 1),
+                     "value": pa.array(rep_value, mask=np.isnan(rep_value))})
+    con.register("churn_reason_reps", reps)
+    try:
+        en, zh = con.execute(f"SELECT {sql(features, 'code', 'value', 0)}, {sql(features, 'code', 'value', 1)} "
+                             f"FROM churn_reason_reps ORDER BY i").fetch_arrow_table().columns
+    finally:
+        con.unregister("churn_reason_reps")
+    take = pa.array(pair.astype(np.int64), mask=~present)
+    return en.combine_chunks().take(take), zh.combine_chunks().take(take)

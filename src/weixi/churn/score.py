@@ -269,27 +269,28 @@ def score(data_dir: Path, month: str, bundle: dict, meta: dict, sources: feature
 
 
 def _write(con, compact: pa.Table, out: Path, feats: list[str], month: str, version: int) -> None:
-    """Render the reasons' words and write the scores in the rows' order (member id)."""
-    words = []
+    """Render the reasons' words (once per distinct feature and value class, :func:`reasons.render`) and write
+    the scores in the rows' order (member id)."""
+    n = compact.num_rows
+    names = pa.array(feats, pa.string())
+    words, zh, feature = [], [], []
     for k in (1, 2, 3):
-        words.append(f"{reasons.sql(feats, f'code_{k}', f'value_{k}', 0)} AS reason_{k}")
-    for k in (1, 2, 3):
-        words.append(f"{reasons.sql(feats, f'code_{k}', f'value_{k}', 1)} AS reason_{k}_zh")
-    names = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in feats) + "]"
-    for k in (1, 2, 3):
-        words.append(f"CASE WHEN code_{k} IS NOT NULL THEN {names}[code_{k} + 1] END AS reason_feature_{k}")
-    con.execute("SET preserve_insertion_order = true")
-    con.register("churn_compact", compact)
-    try:
-        con.execute(f"""
-            COPY (SELECT member_id, {features._lit(month)} AS month, churn_probability, risk_decile,
-                         {', '.join(words)}, value_1 AS reason_value_1, value_2 AS reason_value_2,
-                         value_3 AS reason_value_3, CAST({version} AS INTEGER) AS model_version
-                  FROM churn_compact)
-            TO {features._lit(out)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 65536)""")
-    finally:
-        con.unregister("churn_compact")
-        con.execute("SET preserve_insertion_order = false")
+        code = compact.column(f"code_{k}").to_numpy(zero_copy_only=False)
+        code = np.where(np.isnan(code), -1, code).astype(np.int64) if code.dtype.kind == "f" else code.astype(np.int64)
+        value = compact.column(f"value_{k}").to_numpy(zero_copy_only=False).astype(np.float64)
+        en_k, zh_k = reasons.render(con, feats, code, value)
+        words.append(en_k)
+        zh.append(zh_k)
+        feature.append(names.take(pa.array(np.maximum(code, 0), mask=code < 0)) if feats else pa.nulls(n, pa.string()))
+    table = pa.Table.from_arrays(
+        [compact.column("member_id"), pa.array([month], pa.string()).take(pa.array(np.zeros(n, np.int64))),
+         compact.column("churn_probability"), compact.column("risk_decile"), *words, *zh, *feature,
+         compact.column("value_1"), compact.column("value_2"), compact.column("value_3"),
+         pa.array(np.full(n, version, dtype=np.int32))],
+        names=["member_id", "month", "churn_probability", "risk_decile", "reason_1", "reason_2", "reason_3",
+               "reason_1_zh", "reason_2_zh", "reason_3_zh", "reason_feature_1", "reason_feature_2",
+               "reason_feature_3", "reason_value_1", "reason_value_2", "reason_value_3", "model_version"])
+    pq.write_table(table, out, compression="zstd", row_group_size=65536)
 
 
 def summary(con, path: Path, month: str, meta: dict) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 from weixi.churn import explain, reasons
 
@@ -41,3 +42,31 @@ def test_lookup_takes_the_grid_point_at_or_below():
     eff = explain.Effect("x", "numeric", [0.0, 10.0, 20.0], [-1.0, 0.0, 2.0], missing=0.5, base=0.0)
     got = explain.lookup(eff, np.array([-5, 0, 9.9, 10, 25, np.nan]))
     assert got.tolist() == [-1.0, -1.0, -1.0, 0.0, 2.0, 0.5]
+
+
+def _edge_values() -> np.ndarray:
+    """Values at and beside every boundary a template can see: multiples of 0.5 and their neighbours, the
+    percentages' roundings (x.5 %), negative zero, large values, missing."""
+    halves = np.arange(-12, 13) / 2.0
+    pcts = (np.arange(-200, 201) + 0.5) / 100.0
+    base = np.concatenate([halves, pcts, [0.455, -0.455, 0.005, -0.005, 0.0049999999, 1e7, -1e7, 1.0 + 2 ** -40]])
+    near = np.concatenate([np.nextafter(base, np.inf), np.nextafter(base, -np.inf)])
+    rng = np.random.default_rng(7)
+    return np.concatenate([base, near, rng.normal(0, 40, 2000), rng.uniform(-2, 2, 2000), [-0.0, np.nan, np.nan]])
+
+
+def test_words_rendered_once_per_class_equal_the_words_row_by_row():
+    feats = list(reasons.TEMPLATES) + ["my_column"]
+    values = _edge_values()
+    codes = np.repeat(np.arange(len(feats)), len(values))
+    values = np.tile(values, len(feats))
+    codes[::97] = -1  # rows without a reason
+    con = duckdb.connect()
+    en, zh = reasons.render(con, feats, codes, values)
+    con.register("rows", pa.table({"code": pa.array(codes, mask=codes < 0),
+                                   "value": pa.array(values, mask=np.isnan(values))}))
+    row_en, row_zh = con.execute(f"SELECT {reasons.sql(feats, 'code', 'value', 0)}, "
+                                 f"{reasons.sql(feats, 'code', 'value', 1)} FROM rows").fetch_arrow_table().columns
+    assert en.to_pylist() == row_en.to_pylist()
+    assert zh.to_pylist() == row_zh.to_pylist()
+    assert en.null_count == (codes < 0).sum()
