@@ -134,3 +134,18 @@ def test_the_difference_page_shows_a_late_order(site, tmp_path):
     finally:
         shutil.copy(saved, site.month_dir / "orders.csv")
         shutil.copy(tmp_path / "targets.csv", site.month_dir / "targets.csv")
+
+
+def test_refusals_on_the_incentive_pages_are_in_chinese(site, tmp_path):
+    manager = login(site, sd.MANAGER)
+    r = manager.get("/incentives", params={"team": "T0"})
+    assert r.status_code == 403 and f"{sd.MANAGER} 管理的是团队 T1,不是团队 T0。" in r.text
+    analyst = login(site, "analyst")
+    orders = site.month_dir / "orders.csv"
+    shutil.move(orders, tmp_path / "orders.csv")
+    try:
+        html = analyst.get(f"/incentives/{sd.MONTH}/diff").text
+    finally:
+        shutil.move(tmp_path / "orders.csv", orders)
+    assert "方案 retention-2016 按 CRM 订单计算:本月缺少订单文件(orders.csv 或 orders.parquet)。" in html
+    assert "--orders" not in html

@@ -108,6 +108,17 @@ def test_the_work_page_shows_the_next_task_at_a_glance_and_records_outcomes_in_o
     assert "Accepted the offer" in agent.get(f"/work?on={ON}").text
 
 
+def test_a_try_recorded_otherwise_is_refused_in_chinese(ops_app):
+    app, w, login = ops_app
+    agent = login("agent")
+    html = agent.get(f"/work?on={ON}").text
+    first = shown_task(html)
+    assert 'id="recorded"' in click(agent, html, first, outcome="reached", attempt="1").text
+    r = click(agent, html, first, outcome="declined", reason="price", attempt="1")  # a second tab, an old page
+    assert r.status_code == 200 and 'id="outcome-error"' in r.text
+    assert f"任务 {first}:第 1 次尝试已有记录(agent 记录为 reached),本次未记录。" in r.text
+    assert ops.get_task(app.state.engine, first)["outcome"] == "reached"
+
 def test_the_team_view_shows_the_services_sla_numbers(ops_app):
     app, w, login = ops_app
     agent = login("agent")

@@ -197,6 +197,21 @@ def test_plan_check_shows_each_error_at_its_line_and_admin_applies(console, app)
     assert console("clerk").post_form("/members", "/plans/check", {"text": good}).status_code == 403
 
 
+def test_plan_apply_refusals_are_shown_in_chinese_with_the_file_and_the_numbers(console, app):
+    from weixi.adapters.sql import execute
+
+    admin = console("admin")
+    incentive = (op.ROOT / "plans" / "examples" / "retention-2016.yaml").read_text(encoding="utf-8")
+    r = admin.post_form("/plans", "/plans/apply", {"text": incentive, "name": "bonus.yaml"})
+    assert r.status_code == 409 and "bonus.yaml 不是积分方案(其 kind 不是 points):这里只能应用积分方案。" in r.text
+    with app.state.engine.begin() as conn:
+        execute(conn, "UPDATE rewards SET issued = ? WHERE reward_id = ?", [3, "gift-book"])
+    low = op.PLAN.read_text(encoding="utf-8").replace("stock: 500", "stock: 2")
+    r = admin.post_form("/plans", "/plans/apply", {"text": low, "name": "low-stock.yaml"})
+    assert r.status_code == 409
+    assert "low-stock.yaml:奖品 gift-book 的库存 2 少于已发放的 3 件;库存包括历来发放的每一件。" in r.text
+    assert "stock counts every unit" not in r.text
+
 def test_close_page_starts_a_close_and_shows_progress_until_the_result(console, operator):
     admin = console("admin")
     page = admin.get("/close")

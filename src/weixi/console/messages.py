@@ -83,6 +83,85 @@ PATTERNS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), m) for p, m
     (r"^no staff member (?P<staff>\S+)", N_("There is no staff member %(staff)s.")),
     (r"^member (?P<member>\S+): no (?P<kind>\S+) task created — (?P<detail>.+) \(rule: (?P<rule>[^)]+)\)",
      N_("No task was created for member %(member)s: the contact policy forbids it (%(detail)s; rule %(rule)s).")),
+    (r"^task (?P<task>\S+): try (?P<n>\d+) is out of sequence: the task has had (?P<done>\d+) try\(ies\)",
+     N_("Task %(task)s: try %(n)s is out of sequence (the task has had %(done)s tries): reload the page. "
+        "Nothing was recorded.")),
+    (r"^task (?P<task>\S+): try (?P<n>\d+) was already recorded \((?P<outcome>\S+) by (?P<by>[^)]+)\)",
+     N_("Task %(task)s: try %(n)s was already recorded (%(outcome)s by %(by)s); nothing was recorded.")),
+    (r"^task (?P<task>\S+): unknown outcome '(?P<outcome>[^']*)'",
+     N_("Task %(task)s: there is no outcome %(outcome)s; nothing was recorded.")),
+    (r"^task (?P<task>\S+): unknown reason '(?P<reason>[^']*)'",
+     N_("Task %(task)s: there is no reason %(reason)s; nothing was recorded.")),
+    # the operations plan file and the working-day calendar (work, team and care pages)
+    (r"^the operations plan has errors:\n(?P<errors>[\s\S]+)",
+     N_("The operations plan has errors: %(errors)s")),
+    (r"^the working-day calendar \(chinese-calendar (?P<version>[^)]+)\) has no statutory holidays for "
+     r"(?P<year>\d+) \((?P<detail>.*)\); install a newer",
+     N_("The working-day calendar (chinese-calendar %(version)s) has no statutory holidays for %(year)s "
+        "(%(detail)s): install a newer chinese-calendar once the State Council's notice for %(year)s is out.")),
+    # plan files applied on the plans page (the console names an upload "console upload by USER: FILE")
+    (r"^(?:console upload by \S+: )?(?P<source>.+?): (?P<n>\d+) error\(s\); run 'weixi plan check ",
+     N_("The plan %(source)s has %(n)s error(s): check it again.")),
+    (r"^(?:console upload by \S+: )?(?P<source>.+?) is not a points plan \(it has a 'kind' other than points\)",
+     N_("%(source)s is not a points plan (its kind is not points): only points plans are applied here.")),
+    (r"^(?:console upload by \S+: )?(?P<source>.+?): (?P<reward>[^\s:;]+): stock (?P<stock>-?\d+) is below the "
+     r"(?P<issued>\d+) units already issued \(stock counts every unit ever issued\)$",
+     N_("%(source)s: the stock of reward %(reward)s (%(stock)s) is below the %(issued)s units already issued; "
+        "stock counts every unit ever issued.")),
+    (r"^(?:console upload by \S+: )?(?P<source>.+?): (?P<details>[^\s:;]+: stock -?\d+ is below the .+) "
+     r"\(stock counts every unit ever issued\)$",
+     N_("%(source)s: the stock of some rewards is below the units already issued (stock counts every unit ever "
+        "issued): %(details)s")),
+    # incentive statements: who may see them, and recomputing a month from its files (the difference page)
+    (r"^(?P<user>\S+) is not on the roster with a team: a manager sees their team's statements",
+     N_("%(user)s is not on the roster with a team: a manager sees their own team's statements.")),
+    (r"^(?P<user>\S+) manages team (?P<own>.+?), not (?P<team>.+)$",
+     N_("%(user)s manages team %(own)s, not %(team)s.")),
+    (r"^(?P<month>\d{4}-\d{2}) has not been published yet: nothing to compare with",
+     N_("The statements of %(month)s have not been published yet: nothing to compare with.")),
+    (r"^no incentive plans for (?P<month>\S+): put the plan files .* in (?P<dir>.+)$",
+     N_("No incentive plans for %(month)s: put the plan files (*.yaml) and the inputs (orders, targets, roster, "
+        "violations, referrals as .csv or .parquet) in %(dir)s.")),
+    (r"^(?P<path>.+?): (?P<n>\d+) error\(s\) in the plan; run 'weixi plan check ",
+     N_("The plan file %(path)s has %(n)s error(s): check it on the plans page.")),
+    (r"^(?P<path>.+?) is a points plan, not an incentive plan",
+     N_("%(path)s is a points plan, not an incentive plan (it has no kind).")),
+    (r"^(?P<path>.+?) is a (?P<kind>\S+) plan; this command takes incentive or discipline or referral plans$",
+     N_("%(path)s is a %(kind)s plan; a month's statements take incentive, discipline or referral plans.")),
+    (r"^plan (?P<plan>\S+) is in force from (?P<start>\S+) to (?P<end>\S+); it does not cover (?P<first>\S+) to "
+     r"(?P<last>\S+)$",
+     N_("Plan %(plan)s is in force from %(start)s to %(end)s; it does not cover %(first)s to %(last)s.")),
+    (r"^plan (?P<plan>\S+) is in force from (?P<start>\S+); it does not cover (?P<first>\S+) to (?P<last>\S+)$",
+     N_("Plan %(plan)s is in force from %(start)s; it does not cover %(first)s to %(last)s.")),
+    (r"^plan (?P<plan>\S+) counts CRM orders: give --orders FILE",
+     N_("Plan %(plan)s counts CRM orders: the month has no orders file (orders.csv or orders.parquet).")),
+    (r"^plan (?P<plan>\S+) deducts recorded violations: give --violations FILE",
+     N_("Plan %(plan)s deducts recorded violations: the month has no violations file (violations.csv or "
+        "violations.parquet).")),
+    (r"^plan (?P<plan>\S+) rewards referrals: give --referrals FILE",
+     N_("Plan %(plan)s rewards referrals: the month has no referrals file (referrals.csv or referrals.parquet).")),
+    (r"^(?P<what>orders|targets|roster|violations|referrals) file (?P<path>.+?): no such file$",
+     N_("The %(what)s file %(path)s does not exist.")),
+    (r"^(?P<what>orders|targets|roster|violations|referrals) file (?P<path>.+?): is a directory$",
+     N_("The %(what)s file %(path)s is a directory, not a file.")),
+    (r"^(?P<what>orders|targets|roster|violations|referrals) file (?P<path>.+?): cannot read it \((?P<detail>.*)\)$",
+     N_("The %(what)s file %(path)s cannot be read (%(detail)s).")),
+    (r"^(?P<what>orders|targets|roster|violations|referrals) file (?P<path>.+?): missing column\(s\) "
+     r"(?P<missing>.+?) \(needs (?P<needs>.+?); may also have (?P<optional>.*)\)$",
+     N_("The %(what)s file %(path)s lacks the column(s) %(missing)s (it needs %(needs)s; it may also have "
+        "%(optional)s).")),
+    (r"^roster file (?P<path>.+?): (?P<n>\d+) bad row\(s\): (?P<rows>.+) \(and (?P<more>\d+) more\)\. "
+     r"Fix the roster and run again; nothing was computed$",
+     N_("The roster file %(path)s has %(n)s bad row(s): %(rows)s (and %(more)s more). Fix the roster and try "
+        "again; nothing was computed.")),
+    (r"^roster file (?P<path>.+?): (?P<n>\d+) bad row\(s\): (?P<rows>.+)\. Fix the roster and run again; "
+     r"nothing was computed$",
+     N_("The roster file %(path)s has %(n)s bad row(s): %(rows)s. Fix the roster and try again; nothing was "
+        "computed.")),
+    (r"^targets file (?P<path>.+?): (?P<n>\d+) bad row\(s\): (?P<rows>.+)\. Fix the target list and run again; "
+     r"nothing was computed$",
+     N_("The targets file %(path)s has %(n)s bad row(s): %(rows)s. Fix the target list and try again; nothing was "
+        "computed.")),
 ))
 
 
