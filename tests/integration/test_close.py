@@ -232,6 +232,29 @@ def test_the_ledger_is_read_through_adbc_only_in_a_child_process(setup, monkeypa
     assert balances.num_rows == members > 0 and pc.sum(balances["points_balance"]).as_py() == points
 
 
+def test_the_months_ledger_totals_read_that_month_only(setup):
+    """Points earned and the month's totals read the month's journal entries through the day index, not the
+    whole journal (which grows by tens of millions of entries a month at operator scale); and they count only
+    that month."""
+    from weixi.close import ledger_bridge
+    from weixi.close.months import first_day, next_month
+
+    engine, data = setup
+    close_month(engine, data, MONTHS[0])
+    close_month(engine, data, MONTHS[1])
+    start, end = first_day(MONTHS[1]), first_day(next_month(MONTHS[1]))
+    with engine.connect() as conn:
+        for sql in ("SELECT member_id, sum(points) FROM journal WHERE kind = 'earn' AND day >= ? AND day < ? "
+                    "GROUP BY member_id",
+                    "SELECT kind, coalesce(sum(points), 0) FROM journal WHERE day >= ? AND day < ? GROUP BY kind"):
+            plan = " ".join(str(r[-1]) for r in execute(conn, "EXPLAIN QUERY PLAN " + sql, [start, end]))
+            assert "ix_journal_day" in plan and "SCAN journal" not in plan, plan
+        earned = execute(conn, "SELECT coalesce(sum(points), 0) FROM journal WHERE kind = 'earn' AND day >= ? "
+                               "AND day < ?", [start.isoformat(), end.isoformat()])[0][0]
+    assert 0 < pc.sum(ledger_bridge.points_earned(engine, MONTHS[1])["points_earned"]).as_py() == earned
+    assert ledger_bridge.month_totals(engine, MONTHS[1])["issued"] >= earned
+
+
 class _Loads(list):
     expect: tuple
 

@@ -63,6 +63,7 @@ journal = Table(
     Column("note", Text),
     Column("plan_version", Integer),
     Index("ix_journal_member", "member_id", "day"),
+    Index("ix_journal_day", "day", "kind"),  # the close reads one month's entries
 )
 
 lots = Table(
