@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -39,18 +40,23 @@ def _rejected(rows: list[dict]) -> None:
         _say(f"rejected {r['order_id']}: {r['reason']}")
 
 
-def _fail(exc: svc.IncentiveError, as_json: bool):
-    if exc.diagnostics and not as_json:
-        for d in exc.diagnostics:
-            typer.echo(d.format(), err=True)
-    fail(str(exc), as_json, diagnostics=[d.to_json() for d in exc.diagnostics] if exc.diagnostics else None)
+@contextmanager
+def _refusal(as_json: bool):
+    """A service refusal (:class:`IncentiveError`) inside the block ends the command with exit code 1: the plan's
+    diagnostics one per line on stderr, then ``error: MESSAGE``; with ``--json`` one object on stdout,
+    ``{"error": MESSAGE, "diagnostics": [...] or null}``."""
+    try:
+        yield
+    except svc.IncentiveError as exc:
+        if exc.diagnostics and not as_json:
+            for d in exc.diagnostics:
+                typer.echo(d.format(), err=True)
+        fail(str(exc), as_json, diagnostics=[d.to_json() for d in exc.diagnostics] if exc.diagnostics else None)
 
 
 def _compute(plans, month, orders, targets, roster, violations, referrals, as_json) -> svc.MonthResult:
-    try:
+    with _refusal(as_json):
         return svc.compute_month(plans, month, orders, targets, roster, violations, referrals)
-    except svc.IncentiveError as exc:
-        _fail(exc, as_json)
 
 
 @incentives_app.command("compute")
@@ -123,10 +129,8 @@ def export(month: str = MONTH, out: Path = typer.Option(..., "--out", help="FILE
            referrals: Optional[Path] = REFERRALS, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """All statements of the month for payroll, as CSV (one row per employee) or XLSX (with lines)."""
     data, source = _statements(month, plan, orders, targets, roster, violations, referrals, db, as_json)
-    try:
+    with _refusal(as_json):
         n = svc.export_statements(data, out)
-    except svc.IncentiveError as exc:
-        _fail(exc, as_json)
     if as_json:
         emit_json({"month": month, "file": str(out), "staff": n, "source": source})
     else:
@@ -144,10 +148,8 @@ def publish(month: str = MONTH, plan: List[Path] = PLANS, orders: Optional[Path]
     """Publish the month's statements; a published month changes only by a new, explained version."""
     result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json)
     engine = _engine(db, as_json)
-    try:
+    with _refusal(as_json):
         done = svc.publish(engine, result, by, supersede, reason)
-    except svc.IncentiveError as exc:
-        _fail(exc, as_json)
     if as_json:
         emit_json(done)
     elif done["new"]:
@@ -164,10 +166,8 @@ def diff(month: str = MONTH, plan: List[Path] = PLANS, orders: Optional[Path] = 
     """Recompute the month (e.g. with late orders) and show how it differs from the published statements."""
     result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json)
     engine = _engine(db, as_json)
-    try:
+    with _refusal(as_json):
         out = svc.diff(engine, result)
-    except svc.IncentiveError as exc:
-        _fail(exc, as_json)
     if as_json:
         emit_json(out)
         return
@@ -195,10 +195,8 @@ def score(plan: Path = typer.Option(..., "--plan", help="A scorecard or key_acco
           previous: Optional[Path] = typer.Option(None, "--previous", help="Last period's scores (improvement award)."),
           roster: Optional[Path] = ROSTER, as_json: bool = JSON) -> None:
     """Weighted scorecards: totals, grades, bonus by role, rank awards and team awards; key-account scores."""
-    try:
+    with _refusal(as_json):
         out = svc.score_period(plan, period, scores, previous, roster)
-    except svc.IncentiveError as exc:
-        _fail(exc, as_json)
     if as_json:
         emit_json(out)
         return
@@ -219,10 +217,8 @@ def split_cmd(plan: Path = typer.Option(..., "--plan", help="A commission_split 
                                                                     " amount, maintainer, on_shift, paid_on)."),
               roster: Optional[Path] = ROSTER, as_json: bool = JSON) -> None:
     """Commission shares between the maintaining staff member and the one on shift."""
-    try:
+    with _refusal(as_json):
         out = svc.split_month(plan, month, payments, roster)
-    except svc.IncentiveError as exc:
-        _fail(exc, as_json)
     if as_json:
         emit_json(out)
         return
@@ -295,10 +291,8 @@ def nominate(staff_id: str, period: str = typer.Option(..., "--period"), award: 
         if not isinstance(fields, dict):
             fail("--form must be a JSON object of the form's fields", as_json)
     engine = _engine(db, as_json)
-    try:
+    with _refusal(as_json):
         nid = svc.nominate(engine, period, staff_id, award, by, letter, fields)
-    except svc.IncentiveError as exc:
-        _fail(exc, as_json)
     emit_json({"nomination_id": nid, "status": "nominated"}) if as_json else _say(f"nomination {nid} recorded")
 
 
@@ -308,10 +302,8 @@ def _decide(step: str):
                 note: Optional[str] = typer.Option(None, "--note"), db: Optional[str] = DB,
                 as_json: bool = JSON) -> None:
         engine = _engine(db, as_json)
-        try:
+        with _refusal(as_json):
             status = svc.decide(engine, nomination_id, step, "reject" if reject else "accept", by, note)
-        except svc.IncentiveError as exc:
-            _fail(exc, as_json)
         emit_json({"nomination_id": nomination_id, "status": status}) if as_json else _say(
             f"{nomination_id}: {status}")
     return command
