@@ -149,3 +149,18 @@ def test_refusals_on_the_incentive_pages_are_in_chinese(site, tmp_path):
         shutil.move(tmp_path / "orders.csv", orders)
     assert "方案 retention-2016 按 CRM 订单计算:本月缺少订单文件(orders.csv 或 orders.parquet)。" in html
     assert "--orders" not in html
+
+
+def test_a_bad_roster_file_is_a_page_that_says_which_rows_not_a_server_error(site, tmp_path):
+    analyst = login(site, "analyst")
+    roster = site.month_dir / "roster.csv"
+    shutil.copy(roster, tmp_path / "roster.csv")
+    lines = roster.read_text(encoding="utf-8").splitlines()
+    roster.write_text("\n".join(lines + [lines[1]]) + "\n", encoding="utf-8")  # one employee listed twice
+    try:
+        r = analyst.get("/incentives", params={"month": sd.MONTH})
+    finally:
+        shutil.copy(tmp_path / "roster.csv", roster)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "roster.csv" in r.text and "<html" in r.text and "422" in r.text
+    assert analyst.get("/incentives", params={"month": sd.MONTH}).status_code == 200

@@ -318,7 +318,8 @@ def publish_awards(period: str = typer.Option(..., "--period"), by: str = typer.
                    db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Publish every approved nomination of the period."""
     engine = _engine(db, as_json)
-    ids = svc.publish_awards(engine, period, by)
+    with _refusal(as_json):
+        ids = svc.publish_awards(engine, period, by)
     emit_json({"period": period, "published": ids}) if as_json else _say(
         f"published {len(ids)} award(s) of {period}")
 

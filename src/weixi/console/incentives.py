@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from weixi.api.errors import ApiError
 from weixi.console.guard import may, page_user
 from weixi.console.render import page, translator
+from weixi.incentives.inputs import InputError
 from weixi.service_layer import incentive_reports as reports
 from weixi.service_layer import incentives as svc
 from weixi.service_layer.users import User
@@ -32,7 +33,12 @@ def _published(request: Request, month: str) -> dict:
 
 
 def _people(request: Request, month: str) -> dict:
-    return reports.roster(request.app.state.engine, request.app.state.data_dir, month)
+    """The month's roster; a roster file the month's folder holds but that cannot be read is a 422 page saying
+    which file and rows, as the statements' computation would say it."""
+    try:
+        return reports.roster(request.app.state.engine, request.app.state.data_dir, month)
+    except InputError as exc:
+        raise ApiError(422, str(exc), "bad_input")
 
 
 def _scope(request: Request, user: User, people: dict, team: str | None):

@@ -126,8 +126,8 @@ PATTERNS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), m) for p, m
      N_("The plan file %(path)s has %(n)s error(s): check it on the plans page.")),
     (r"^(?P<path>.+?) is a points plan, not an incentive plan",
      N_("%(path)s is a points plan, not an incentive plan (it has no kind).")),
-    (r"^(?P<path>.+?) is a (?P<kind>\S+) plan; this command takes incentive or discipline or referral plans$",
-     N_("%(path)s is a %(kind)s plan; a month's statements take incentive, discipline or referral plans.")),
+    (r"^(?P<path>.+?) is an? (?P<kind>\S+) plan; this command takes incentive or discipline or referral plans$",
+     N_("%(path)s is a plan of kind %(kind)s; a month's statements take incentive, discipline or referral plans.")),
     (r"^plan (?P<plan>\S+) is in force from (?P<start>\S+) to (?P<end>\S+); it does not cover (?P<first>\S+) to "
      r"(?P<last>\S+)$",
      N_("Plan %(plan)s is in force from %(start)s to %(end)s; it does not cover %(first)s to %(last)s.")),

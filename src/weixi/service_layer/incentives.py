@@ -41,7 +41,7 @@ def load_incentive_plan(path: str | Path, kinds: tuple[str, ...] | None = None) 
     if not isinstance(plan, IncentivePlan):
         raise IncentiveError(f"{path} is a points plan, not an incentive plan (it has no 'kind: ...')")
     if kinds is not None and plan.kind not in kinds:
-        raise IncentiveError(f"{path} is a {plan.kind} plan; this command takes {' or '.join(kinds)} plans")
+        raise IncentiveError(f"{path} is {_a(plan.kind)} plan; this command takes {' or '.join(kinds)} plans")
     return plan
 
 
@@ -508,37 +508,47 @@ def nominate(engine, period: str, staff_id: str, award: str, by: str, letter: st
     return nid
 
 
+def _a(word: str) -> str:
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
 def decide(engine, nomination_id: str, step: str, decision: str, by: str, note: str | None = None) -> str:
     """Committee review, leadership approval or publication of one nomination; returns the new status."""
-    from weixi.adapters.sql import execute
-    from weixi.incentives.workflow import WorkflowError, next_status
-
     if not by:
         raise IncentiveError("say who decides: --by NAME")
     with engine.begin() as conn:
-        rows = execute(conn, "SELECT status FROM incentive_nominations WHERE nomination_id = ?", [nomination_id])
-        if not rows:
-            raise IncentiveError(f"no nomination {nomination_id}")
-        try:
-            status = next_status(rows[0][0], step, decision)
-        except WorkflowError as exc:
-            raise IncentiveError(str(exc)) from None
-        execute(conn, "INSERT INTO incentive_steps (nomination_id, step, decision, actor, at, note) VALUES (?,?,?,?,?,?)",
-                [nomination_id, step, decision, by, now(), note])
-        execute(conn, "UPDATE incentive_nominations SET status = ? WHERE nomination_id = ? AND status = ?",
-                [status, nomination_id, rows[0][0]])
+        return _decide(conn, nomination_id, step, decision, by, note)
+
+
+def _decide(conn, nomination_id: str, step: str, decision: str, by: str, note: str | None = None) -> str:
+    from weixi.adapters.sql import execute
+    from weixi.incentives.workflow import WorkflowError, next_status
+
+    rows = execute(conn, "SELECT status FROM incentive_nominations WHERE nomination_id = ?", [nomination_id])
+    if not rows:
+        raise IncentiveError(f"no nomination {nomination_id}")
+    try:
+        status = next_status(rows[0][0], step, decision)
+    except WorkflowError as exc:
+        raise IncentiveError(str(exc)) from None
+    execute(conn, "INSERT INTO incentive_steps (nomination_id, step, decision, actor, at, note) VALUES (?,?,?,?,?,?)",
+            [nomination_id, step, decision, by, now(), note])
+    execute(conn, "UPDATE incentive_nominations SET status = ? WHERE nomination_id = ? AND status = ?",
+            [status, nomination_id, rows[0][0]])
     return status
 
 
 def publish_awards(engine, period: str, by: str) -> list[str]:
-    """Publish every approved nomination of ``period``."""
+    """Publish every approved nomination of ``period``, all in one transaction (all or none)."""
     from weixi.adapters.sql import execute
 
-    with engine.connect() as conn:
+    if not by:
+        raise IncentiveError("say who decides: --by NAME")
+    with engine.begin() as conn:
         ids = [r[0] for r in execute(conn, "SELECT nomination_id FROM incentive_nominations WHERE period = ? AND"
                                            " status = 'approved' ORDER BY nomination_id", [period])]
-    for nid in ids:
-        decide(engine, nid, "publication", "accept", by)
+        for nid in ids:
+            _decide(conn, nid, "publication", "accept", by)
     return ids
 
 
