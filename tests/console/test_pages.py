@@ -295,3 +295,15 @@ def test_every_page_works_on_a_fresh_installation(tmp_path, monkeypatch):
         assert me.status_code == 200 and "暂无积分" in me.text and 'id="balance">0<' in me.text
     finally:
         app.state.engine.dispose()
+
+
+def test_refusals_the_console_writes_itself_speak_the_readers_language(console):
+    clerk = console("clerk")
+    r = clerk.get("/campaigns")
+    assert r.status_code == 403 and "角色 clerk 无权打开此页面(需要权限 campaigns:read)。" in r.text
+    agent = console("agent")
+    assert "没有会员 M404404404。" in agent.get("/members/M404404404").text
+    assert "没有方案版本 999。" in console("analyst").get("/plans/999").text
+    agent.get("/lang/en?next=%2F")
+    r = agent.get("/members/M404404404")
+    assert r.status_code == 404 and "Unknown member M404404404." in r.text and "没有会员" not in r.text

@@ -65,9 +65,10 @@ def when(value: str | None, timezone: str | None = None) -> str:
 WORDS = {"statuses": STATUS_NAMES, "step_names": ACTION_NAMES, "buttons": BUTTONS, "lines": LINES, "when": when}
 
 
-def _campaign_id(value: str) -> str:
+def _campaign_id(value: str, request: Request) -> str:
     if not ID.match(value):
-        raise ApiError(404, f"unknown campaign {value[:64]!r}", "not_found")
+        _ = translator(request)
+        raise ApiError(404, _("Unknown campaign %(campaign)s.") % {"campaign": repr(value[:64])}, "not_found")
     return value
 
 
@@ -188,12 +189,12 @@ def _campaign_page(request: Request, user: User, campaign_id: str, status: int =
 
 @router.get("/campaigns/{campaign_id}")
 def campaign_page(campaign_id: str, request: Request, user: User = Depends(page_user("campaigns:read"))):
-    return _campaign_page(request, user, _campaign_id(campaign_id))
+    return _campaign_page(request, user, _campaign_id(campaign_id, request))
 
 
 @router.get("/campaigns/{campaign_id}/edit")
 def edit_page(campaign_id: str, request: Request, user: User = Depends(page_user("campaigns:edit"))):
-    saved = _service(service.file_text, request.app.state.engine, _campaign_id(campaign_id))
+    saved = _service(service.file_text, request.app.state.engine, _campaign_id(campaign_id, request))
     result = check(request, saved["text"], saved["source"].rsplit("/", 1)[-1] or "campaign.yaml")
     return _editor(request, user, result=result, editing=campaign_id if saved["status"] == "draft" else "",
                    saved=saved)
@@ -203,11 +204,12 @@ def edit_page(campaign_id: str, request: Request, user: User = Depends(page_user
 def act(campaign_id: str, request: Request, action: str = Form(..., max_length=16),
         note: str = Form("", max_length=1000), user: User = Depends(page_user("campaigns:read"))):
     _ = translator(request)
-    campaign_id = _campaign_id(campaign_id)
+    campaign_id = _campaign_id(campaign_id, request)
     if action not in PERMISSION:
         raise ApiError(400, _("Unknown action %(action)s.") % {"action": action[:16]}, "bad_request")
     if not may(user, PERMISSION[action]):
-        raise ApiError(403, f"role {user.role} may not {action} a campaign ({PERMISSION[action]})", "forbidden")
+        raise ApiError(403, _("Role %(role)s may not %(action)s a campaign (%(permission)s).") % {
+            "role": user.role, "action": action, "permission": PERMISSION[action]}, "forbidden")
     engine = request.app.state.engine
     try:
         service.act(engine, campaign_id, action, user.username, note.strip() or None, None, request.app.state.data_dir)
@@ -224,7 +226,7 @@ def act(campaign_id: str, request: Request, action: str = Form(..., max_length=1
 
 def _live(request: Request, campaign_id: str) -> dict:
     _ = translator(request)
-    data = _service(reports.live, request.app.state.engine, _campaign_id(campaign_id))
+    data = _service(reports.live, request.app.state.engine, _campaign_id(campaign_id, request))
     lines = data["budget"]["lines"]
     for part in lines + [data["budget"]]:
         part["burn_pct"] = percent(part["burn"])
@@ -256,7 +258,7 @@ def live_panel(campaign_id: str, request: Request, user: User = Depends(page_use
 @router.get("/campaigns/{campaign_id}/report")
 def report_page(campaign_id: str, request: Request, user: User = Depends(page_user("campaigns:read"))):
     engine = request.app.state.engine
-    data = _service(reports.report, engine, _campaign_id(campaign_id))
+    data = _service(reports.report, engine, _campaign_id(campaign_id, request))
     verified = None
     if data.get("lottery") and data["lottery"].get("seed"):
         verified = _service(reports.verify_draws, engine, campaign_id)

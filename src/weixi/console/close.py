@@ -37,7 +37,8 @@ def _closed(data_dir) -> list[dict]:
 def _job_or_404(request: Request, job_id: str) -> dict:
     job = close_jobs.get(request.app.state.engine, job_id) if len(job_id) <= 64 else None
     if job is None:
-        raise ApiError(404, f"no close job {job_id}", "not_found")
+        _ = translator(request)
+        raise ApiError(404, _("No close job %(job)s.") % {"job": job_id[:64]}, "not_found")
     return job
 
 

@@ -11,6 +11,7 @@ from fastapi import Request
 from weixi.api.auth import current_user, optional_user
 from weixi.api.errors import ApiError
 from weixi.api.permissions import PERMISSIONS, allowed
+from weixi.console.render import translator
 from weixi.service_layer.users import User
 
 
@@ -21,10 +22,13 @@ def page_user(permission: str | None = None):
 
     async def dependency(request: Request) -> User:
         if await optional_user(request) is None:
-            raise ApiError(401, "log in to open this page", "unauthenticated")
+            _ = translator(request)
+            raise ApiError(401, _("Log in to open this page."), "unauthenticated")
         user = await current_user(request)
         if permission is not None and not allowed(user.role, permission):
-            raise ApiError(403, f"role {user.role} may not open this page ({permission})", "forbidden")
+            _ = translator(request)
+            raise ApiError(403, _("Role %(role)s may not open this page (%(permission)s).") % {
+                "role": user.role, "permission": permission}, "forbidden")
         return user
 
     dependency.permission = permission

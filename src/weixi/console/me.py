@@ -44,15 +44,16 @@ def _now(engine) -> datetime:
     return datetime.now(ZoneInfo(tz))
 
 
-def _member(user: User) -> str:
+def _member(request: Request, user: User) -> str:
     if not user.member_id:
-        raise ApiError(409, "this member login is not linked to a member id", "no_member")
+        _ = translator(request)
+        raise ApiError(409, _("This member login is not linked to a member id."), "no_member")
     return user.member_id
 
 
 def _page(request: Request, user: User, status: int = 200, **context):
     state = request.app.state
-    engine, member_id = state.engine, _member(user)
+    engine, member_id = state.engine, _member(request, user)
     today = _now(engine).date()
     balance = queries.balance(engine, member_id, today)
     try:
@@ -102,8 +103,8 @@ def redeem(request: Request, reward_id: str = Form(..., max_length=64), qty: int
     """Redeem for the logged-in member. ``request_id`` comes with the page, so a double submit redeems once."""
     _ = translator(request)
     if user.role != "member":
-        raise ApiError(403, "this page redeems for the logged-in member only", "forbidden")
-    member_id = _member(user)
+        raise ApiError(403, _("This page redeems for the logged-in member only."), "forbidden")
+    member_id = _member(request, user)
     try:
         # The page's request id, bound to the member: a resubmitted form redeems once, and no member can reach
         # another's redemption by sending its id.
@@ -120,7 +121,7 @@ def redeem(request: Request, reward_id: str = Form(..., max_length=64), qty: int
 def checkin(request: Request, user: User = Depends(page_user("points:checkin"))):
     _ = translator(request)
     engine = request.app.state.engine
-    member_id = _member(user)
+    member_id = _member(request, user)
     try:
         result = selfservice.check_in(engine, member_id, _now(engine))
     except selfservice.CheckinRefused as exc:

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from weixi.api.errors import ApiError
 from weixi.api.permissions import pii_unmasked
 from weixi.console.guard import page_user
-from weixi.console.render import fragment, page
+from weixi.console.render import fragment, page, translator
 from weixi.api.routes.common import plan_today
 from weixi.service_layer import member_search, queries
 from weixi.service_layer.dashboard import plan_names
@@ -46,14 +46,17 @@ def search_results(request: Request, q: str = Query("", max_length=200),
 def member_page(member_id: str, request: Request, user: User = Depends(page_user("members:read"))):
     if user.role == "member":  # members see themselves on their own page
         if user.member_id != member_id:
-            raise ApiError(403, "a member login can only see its own points and profile", "forbidden")
+            _ = translator(request)
+            raise ApiError(403, _("A member login can only see its own points and profile."),
+                           "forbidden")
         return RedirectResponse("/me", status_code=303)
     state = request.app.state
     reveal = pii_unmasked(user.role)
     today = plan_today(state.engine)
     found = member_search.show(state.engine, state.data_dir, user, member_id, today, reveal)  # audited when revealed
     if found is None:
-        raise ApiError(404, f"unknown member {member_id}", "not_found")
+        _ = translator(request)
+        raise ApiError(404, _("Unknown member %(member)s.") % {"member": member_id[:128]}, "not_found")
     statement = queries.statement(state.engine, member_id, None, None)
     lines = list(reversed(statement["lines"]))[:HISTORY_LINES] if statement else []
     return page(request, "member.html", user, m=found, lines=lines, statement=statement, revealed=reveal,

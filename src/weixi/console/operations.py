@@ -34,13 +34,15 @@ KIND_LABELS = {"retention_call": N_("Retention call"), "care_call": N_("Care cal
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
-def _day(value: str | None) -> date:
+def _day(request: Request, value: str | None) -> date:
     if not value:
         return ops.today()
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ApiError(422, f"{value!r} is not a day: use YYYY-MM-DD", "invalid_request") from None
+        _ = translator(request)
+        raise ApiError(422, _("%(value)s is not a day: use YYYY-MM-DD.") % {"value": repr(value[:32])},
+                       "invalid_request") from None
 
 
 def _plan(request: Request):
@@ -80,7 +82,7 @@ def _work_context(request: Request, user: User, on: date, task: dict | None) -> 
 @router.get("/work")
 def work(request: Request, on: str | None = DAY, user: User = Depends(page_user("tasks:read_own"))):
     """The agent's work page: the next task with the member at a glance, outcome buttons, the queue."""
-    day = _day(on)
+    day = _day(request, on)
     return page(request, "work.html", user, **_work_context(request, user, day, None))
 
 
@@ -88,7 +90,7 @@ def work(request: Request, on: str | None = DAY, user: User = Depends(page_user(
 def work_task(request: Request, task_id: str = TASK, on: str | None = DAY,
               user: User = Depends(page_user("tasks:read_own"))):
     task = _task(request, user, task_id)
-    return page(request, "work.html", user, **_work_context(request, user, _day(on), task))
+    return page(request, "work.html", user, **_work_context(request, user, _day(request, on), task))
 
 
 @router.post("/work/tasks/{task_id:path}/outcome")
@@ -101,7 +103,7 @@ def work_outcome(request: Request, task_id: str = TASK, outcome: str = Form(...,
     _ = translator(request)
     state = request.app.state
     task = _task(request, user, task_id)
-    day = _day(on or None)
+    day = _day(request, on or None)
     error, result = None, None
     when = None
     if not reports.may_record(user, task):
@@ -147,7 +149,7 @@ def _team(request: Request, user: User, team: str | None, on: str | None, month:
     if team is not None and not s.covers_team(team):
         raise ApiError(403, _("You see your own team only."), "forbidden")
     try:
-        return reports.team_view(engine, _plan(request), s, team, _day(on), month)
+        return reports.team_view(engine, _plan(request), s, team, _day(request, on), month)
     except CalendarError as exc:
         raise ApiError(422, str(exc), "invalid_request")
 

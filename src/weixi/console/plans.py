@@ -94,5 +94,6 @@ def apply(request: Request, text: str = Form(..., max_length=MAX_PLAN_BYTES), na
 def version_page(number: int, request: Request, user: User = Depends(page_user("plans:read"))):
     found = service.version(request.app.state.engine, number)
     if found is None:
-        raise ApiError(404, f"no plan version {number}", "not_found")
+        _ = translator(request)
+        raise ApiError(404, _("No plan version %(version)s.") % {"version": number}, "not_found")
     return page(request, "plan_version.html", user, v=found, lines=annotate(found["content"], []))
