@@ -188,7 +188,7 @@ def render(con, features: list[str], codes: np.ndarray, values: np.ndarray) -> t
     if n == 0 or not present.any() or not features:
         empty = pa.nulls(n, pa.string())
         return empty, empty
-    value = np.ascontiguousarray(values, dtype=np.float64)
+    value = np.where(present, np.asarray(values, dtype=np.float64), np.nan)  # rows without a reason: no value
     code = np.where(present, codes, 0).astype(np.int64) * 2 + np.isnan(value)  # feature, and whether missing
     classes = _class_of(_kinds(features)[code >> 1], value)
     width = 2 * len(features)
@@ -198,13 +198,20 @@ def render(con, features: list[str], codes: np.ndarray, values: np.ndarray) -> t
     count = int(pair.max()) + 1
     rep_code, rep_value = np.empty(count, np.int64), np.empty(count, np.float64)
     rep_code[pair], rep_value[pair] = code, value  # any row of a pair will do: they all give the same words
-    reps = pa.table({"i": pa.array(np.arange(count)), "code": pa.array(rep_code >> 1),
-                     "value": pa.array(rep_value, mask=np.isnan(rep_value))})
-    con.register("churn_reason_reps", reps)
-    try:
-        en, zh = con.execute(f"SELECT {sql(features, 'code', 'value', 0)}, {sql(features, 'code', 'value', 1)} "
-                             f"FROM churn_reason_reps ORDER BY i").fetch_arrow_table().columns
-    finally:
-        con.unregister("churn_reason_reps")
+    en, zh = [None] * count, [None] * count
+    feature_of = rep_code >> 1
+    for f in np.unique(feature_of):  # one feature's words at a time: no other template ever sees its values
+        which = np.flatnonzero(feature_of == f)
+        values_f = rep_value[which]
+        con.register("churn_reason_reps", pa.table({"i": pa.array(np.arange(len(which))),
+                                                    "code": pa.array(np.zeros(len(which), np.int64)),
+                                                    "value": pa.array(values_f, mask=np.isnan(values_f))}))
+        try:
+            rows = con.execute(f"SELECT {sql([features[f]], 'code', 'value', 0)}, "
+                               f"{sql([features[f]], 'code', 'value', 1)} FROM churn_reason_reps ORDER BY i").fetchall()
+        finally:
+            con.unregister("churn_reason_reps")
+        for j, (e, z) in zip(which.tolist(), rows):
+            en[j], zh[j] = e, z
     take = pa.array(pair.astype(np.int64), mask=~present)
-    return en.combine_chunks().take(take), zh.combine_chunks().take(take)
+    return pa.array(en, pa.string()).take(take), pa.array(zh, pa.string()).take(take)

@@ -44,12 +44,14 @@ def test_lookup_takes_the_grid_point_at_or_below():
     assert got.tolist() == [-1.0, -1.0, -1.0, 0.0, 2.0, 0.5]
 
 
-def _edge_values() -> np.ndarray:
+def _edge_values(huge: bool = False) -> np.ndarray:
     """Values at and beside every boundary a template can see: multiples of 0.5 and their neighbours, the
-    percentages' roundings (x.5 %), negative zero, large values, missing."""
+    percentages' roundings (x.5 %), negative zero, large values, missing; with ``huge``, values beyond 2**31 and
+    2**50 (points, and an analyst's own columns)."""
     halves = np.arange(-12, 13) / 2.0
     pcts = (np.arange(-200, 201) + 0.5) / 100.0
-    base = np.concatenate([halves, pcts, [0.455, -0.455, 0.005, -0.005, 0.0049999999, 1e7, -1e7, 1.0 + 2 ** -40]])
+    base = np.concatenate([halves, pcts, [0.455, -0.455, 0.005, -0.005, 0.0049999999, 1e7, -1e7, 1.0 + 2 ** -40]
+                           + ([3e9, -3e9, 1e15, -1e15, 3e17, 2.0 ** 52 + 1] if huge else [])])
     near = np.concatenate([np.nextafter(base, np.inf), np.nextafter(base, -np.inf)])
     rng = np.random.default_rng(7)
     return np.concatenate([base, near, rng.normal(0, 40, 2000), rng.uniform(-2, 2, 2000), [-0.0, np.nan, np.nan]])
@@ -57,16 +59,22 @@ def _edge_values() -> np.ndarray:
 
 def test_words_rendered_once_per_class_equal_the_words_row_by_row():
     feats = list(reasons.TEMPLATES) + ["my_column"]
-    values = _edge_values()
-    codes = np.repeat(np.arange(len(feats)), len(values))
-    values = np.tile(values, len(feats))
+    per = [_edge_values(huge=f.startswith("points_") or f not in reasons.TEMPLATES) for f in feats]
+    codes = np.concatenate([np.full(len(v), i) for i, v in enumerate(per)])
+    values = np.concatenate(per)
     codes[::97] = -1  # rows without a reason
     con = duckdb.connect()
     en, zh = reasons.render(con, feats, codes, values)
-    con.register("rows", pa.table({"code": pa.array(codes, mask=codes < 0),
-                                   "value": pa.array(values, mask=np.isnan(values))}))
-    row_en, row_zh = con.execute(f"SELECT {reasons.sql(feats, 'code', 'value', 0)}, "
-                                 f"{reasons.sql(feats, 'code', 'value', 1)} FROM rows").fetch_arrow_table().columns
-    assert en.to_pylist() == row_en.to_pylist()
-    assert zh.to_pylist() == row_zh.to_pylist()
+    expect_en, expect_zh = [None] * len(codes), [None] * len(codes)
+    for f, feature in enumerate(feats):  # every row through its feature's template, row by row in SQL
+        rows = np.flatnonzero(codes == f)
+        con.register("rows", pa.table({"code": pa.array(np.zeros(len(rows), np.int64)),
+                                       "value": pa.array(values[rows], mask=np.isnan(values[rows]))}))
+        got = con.execute(f"SELECT {reasons.sql([feature], 'code', 'value', 0)}, "
+                          f"{reasons.sql([feature], 'code', 'value', 1)} FROM rows").fetchall()
+        con.unregister("rows")
+        for r, (e, z) in zip(rows.tolist(), got):
+            expect_en[r], expect_zh[r] = e, z
+    assert en.to_pylist() == expect_en
+    assert zh.to_pylist() == expect_zh
     assert en.null_count == (codes < 0).sum()
