@@ -104,9 +104,10 @@ def run(workdir: Path, members: int = 10_000_000) -> dict:
         nxt = _inputs(work, members, month)
         start = time.perf_counter()
         done = ops.create_month(engine, nxt["data"], month, plan, end, nxt["targets"])
+        steps = dict(done["seconds"])
         later[month] = {"seconds": round(time.perf_counter() - start, 2), "new_tasks": done["tasks"]["new_in_database"],
                         "moved_tasks": done["tasks"]["reassigned_open_tasks"],
-                        "sqlite_load_steps_seconds": done["seconds"].get("database_steps", {})}
+                        "steps_seconds": steps, "sqlite_load_steps_seconds": steps.pop("database_steps", {})}
     return {
         "members": members, "tasks": report["tasks"]["made"], "tasks_in_database": in_db,
         "tasks_by_kind": report["tasks"]["by_kind"], "blocked": report["blocked"]["by_rule"],

@@ -105,3 +105,31 @@ def test_a_crash_mid_load_leaves_no_task_and_the_rerun_loads_them_once(world, mo
     again = ops.create_month(engine, data, MONTH, plan, RUN)
     assert again["tasks"]["new_in_database"] == 0 and again["tasks"]["reassigned_open_tasks"] == 0
     assert _rows(path) == rows and _indexes(path) == indexes
+
+
+def test_a_second_month_goes_into_the_indexes_in_place_and_moves_the_tasks_of_a_manager_who_left(world, monkeypatch):
+    data, tmp = world
+    write_snapshot(data, "2026-10", {"diamond": 300, "gold": 400, "silver": 900, "standard": 400})
+    plan = ops.plan_or_fail(str(PLAN))
+    slow = _engine(tmp / "slow.db", tmp / "roster.csv")
+    with monkeypatch.context() as m:
+        m.setattr(ops, "_sqlite_path", lambda engine: None)  # the executemany path (PostgreSQL's)
+        ops.create_month(slow, data, MONTH, plan, RUN)
+        ops.staff_leave(slow, "K2", date(2026, 10, 8))
+        slow_next = ops.create_month(slow, data, "2026-10", plan, date(2026, 10, 30))
+    fast_db = tmp / "fast.db"
+    fast = _engine(fast_db, tmp / "roster.csv")
+    indexes = _indexes(fast_db)
+    monkeypatch.setattr(ops, "LOADER", _loader("L.BATCH = 97", "L.BULK_MIN_ROWS = 1"))
+    first = ops.create_month(fast, data, MONTH, plan, RUN)
+    assert "index_ix_ops_tasks_queue" in first["seconds"]["database_steps"]  # an empty table: rebuilt
+    ops.staff_leave(fast, "K2", date(2026, 10, 8))
+    report = ops.create_month(fast, data, "2026-10", plan, date(2026, 10, 30))
+    new, had = report["tasks"]["new_in_database"], first["tasks"]["new_in_database"]
+    assert 0 < new <= 2 * had and not [s for s in report["seconds"]["database_steps"] if s.startswith("index_")]
+    assert report["tasks"]["reassigned_open_tasks"] == slow_next["tasks"]["reassigned_open_tasks"] > 0
+    assert _rows(fast_db) == _rows(tmp / "slow.db")
+    assert _indexes(fast_db) == indexes
+    with sqlite3.connect(fast_db) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT count(*) FROM ops_tasks WHERE assignee = 'K2' AND status = 'open'").fetchone()[0] == 0

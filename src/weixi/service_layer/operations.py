@@ -226,20 +226,63 @@ def _blocks_arrow(engine: Engine) -> pa.Table:
                      "recorded_at": pa.array([b.recorded_at for b in active], pa.timestamp("us", tz="UTC"))})
 
 
-def _planned_arrow(engine: Engine, first: date, last: date) -> pa.Table:
-    """Contacts made (``ops_contacts``) and planned (open tasks) from ``first`` to ``last``."""
+def _open_counts(engine: Engine, staff_ids: list[str]) -> dict[str, int]:
+    """Open tasks per staff member of ``staff_ids`` (the assignee index; not a scan of every month's tasks)."""
+    load: dict[str, int] = {}
+    with engine.connect() as conn:
+        for i in range(0, len(staff_ids), 500):
+            chunk = staff_ids[i:i + 500]
+            load.update(execute(conn, f"SELECT assignee, count(*) FROM ops_tasks WHERE assignee IN "
+                                      f"({', '.join('?' for _ in chunk)}) AND status = 'open' GROUP BY assignee", chunk))
+    return load
+
+
+def planned_since(plan: OperationsPlan, earliest_due: date) -> date:
+    """The first day whose contacts (made or planned) a cap can count against a new task due on ``earliest_due``
+    or later: a contact counts only in its own period of a cap (week, month or quarter), so nothing before the
+    earliest such period of any cap can stop a task (with weekly and monthly caps, the open tasks of two months
+    back need not be read at all)."""
+    return min((policy.period_start(earliest_due, cap.per) for cap in plan.caps), default=earliest_due)
+
+
+def _planned_arrow(engine: Engine, plan: OperationsPlan, first: date, last: date) -> tuple[pa.Table, pa.Table]:
+    """Contacts made (``ops_contacts``) and planned (open tasks) from ``first`` to ``last`` that a cap of ``plan``
+    counts (its channels and purposes). The open tasks come as columns, not a Python object per row (there are
+    millions once a few months are open): ``day`` is the stored due date, cast by the caller."""
+    kinds = [k for k, ch in KIND_CHANNEL.items() if any(ch in cap.channels for cap in plan.caps)]
+    purposes = sorted({p for cap in plan.caps for p in cap.purposes})
     with engine.connect() as conn:
         made = execute(conn, "SELECT member_id, channel, purpose, at FROM ops_contacts WHERE at >= ? AND at < ?",
                        [datetime.combine(first, datetime.min.time(), TZ),
                         datetime.combine(last + timedelta(days=1), datetime.min.time(), TZ)])
-        planned = execute(conn, "SELECT member_id, kind, purpose, due_on, task_id FROM ops_tasks WHERE status = 'open'"
-                                " AND due_on BETWEEN ? AND ?", [first, last])
-    rows = [(m, ch, p, _ts(at).astimezone(TZ).date(), None) for m, ch, p, at in made]
-    rows += [(m, KIND_CHANNEL.get(k, "none"), p, as_date(d), t) for m, k, p, d, t in planned]
-    cols = list(zip(*rows)) if rows else [[]] * 5
-    return pa.table({"member_id": pa.array(cols[0], pa.string()), "channel": pa.array(cols[1], pa.string()),
-                     "purpose": pa.array(cols[2], pa.string()), "day": pa.array(cols[3], pa.date32()),
-                     "task_id": pa.array(cols[4], pa.string())})
+        planned = execute(conn, f"SELECT member_id, kind, purpose, due_on, task_id FROM ops_tasks WHERE status = 'open'"
+                                f" AND due_on BETWEEN ? AND ? AND kind IN ({', '.join('?' for _ in kinds) or 'NULL'})"
+                                f" AND purpose IN ({', '.join('?' for _ in purposes) or 'NULL'})",
+                          [first, last, *kinds, *purposes]) if kinds and purposes else []
+    cols = list(zip(*planned)) if planned else [[]] * 5
+    try:
+        days = pa.array(cols[3], pa.string())  # SQLite: 'YYYY-MM-DD' text
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        days = pa.array([str(d) for d in cols[3]], pa.string())  # PostgreSQL: dates
+    opened = pa.table({"member_id": pa.array(cols[0], pa.string()), "kind": pa.array(cols[1], pa.string()),
+                       "purpose": pa.array(cols[2], pa.string()), "day": days,
+                       "task_id": pa.array(cols[4], pa.string())})
+    rows = [(m, ch, p, _ts(at).astimezone(TZ).date()) for m, ch, p, at in made]
+    cols = list(zip(*rows)) if rows else [[]] * 4
+    contacts = pa.table({"member_id": pa.array(cols[0], pa.string()), "channel": pa.array(cols[1], pa.string()),
+                         "purpose": pa.array(cols[2], pa.string()), "day": pa.array(cols[3], pa.date32())})
+    return contacts, opened
+
+
+def _planned_sql() -> str:
+    """``ops_planned`` from the registered ``ops_contacts_in`` and ``ops_open_tasks_in`` (see
+    :func:`_planned_arrow`); a task this run makes again (a rerun) is not counted twice."""
+    channel = " ".join(f"WHEN {_lit(k)} THEN {_lit(ch)}" for k, ch in KIND_CHANNEL.items())
+    return f"""CREATE TEMP TABLE ops_planned AS
+        SELECT member_id, channel, purpose, day FROM ops_contacts_in
+        UNION ALL
+        SELECT member_id, CASE kind {channel} ELSE 'none' END, purpose, CAST(left(CAST(day AS VARCHAR), 10) AS DATE)
+        FROM ops_open_tasks_in p WHERE p.task_id NOT IN (SELECT task_id FROM ops_candidates)"""
 
 
 # -- the month's tasks ------------------------------------------------------------------------------------------
@@ -332,10 +375,8 @@ def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPla
     con.execute("CREATE TEMP TABLE ops_dates (rule_id VARCHAR, part VARCHAR, start DATE, not_before DATE, due_on DATE)")
     if rows:
         con.executemany("INSERT INTO ops_dates VALUES (?, ?, ?, ?, ?)", rows)
-    with engine.connect() as conn:
-        loads = execute(conn, "SELECT assignee, count(*) FROM ops_tasks WHERE status = 'open' GROUP BY assignee")
-    load = {a: n for a, n in loads}
     pool = staff.filter(pa.compute.and_(staff["active"], pa.compute.is_in(staff["role"], pa.array(list(plan.pool)))))
+    load = _open_counts(engine, pool["staff_id"].to_pylist())
     con.register("ops_pool_in", pa.table({"staff_id": pool["staff_id"], "team": pool["team"],
                                           "open_tasks": pa.array([load.get(s, 0) for s in pool["staff_id"].to_pylist()],
                                                                  pa.int64())}))
@@ -344,11 +385,11 @@ def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPla
     clock.lap("tasks")
     span = con.execute("SELECT min(due_on), max(due_on) FROM ops_candidates").fetchone()
     con.register("ops_consents", _blocks_arrow(engine))
-    planned = _planned_arrow(engine, policy.period_start(span[0] or first, "quarter"),
-                             span[1] or first) if span[0] else _planned_arrow(engine, first, first)
-    con.register("ops_planned_in", planned)
-    con.execute("CREATE TEMP TABLE ops_planned AS SELECT member_id, channel, purpose, day FROM ops_planned_in p "
-                "WHERE p.task_id IS NULL OR p.task_id NOT IN (SELECT task_id FROM ops_candidates)")
+    contacts, opened = _planned_arrow(engine, plan, planned_since(plan, span[0]) if span[0] else first,
+                                      span[1] or first)
+    con.register("ops_contacts_in", contacts)
+    con.register("ops_open_tasks_in", opened)
+    con.execute(_planned_sql())
     policy.apply(con, plan)
     clock.lap("policy")
     cols = ", ".join(tasks.COLUMNS)
