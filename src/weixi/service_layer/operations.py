@@ -232,8 +232,9 @@ def _open_counts(engine: Engine, staff_ids: list[str]) -> dict[str, int]:
     with engine.connect() as conn:
         for i in range(0, len(staff_ids), 500):
             chunk = staff_ids[i:i + 500]
-            load.update(execute(conn, f"SELECT assignee, count(*) FROM ops_tasks WHERE assignee IN "
-                                      f"({', '.join('?' for _ in chunk)}) AND status = 'open' GROUP BY assignee", chunk))
+            marks = ", ".join("?" for _ in chunk)
+            load.update(execute(conn, f"SELECT assignee, count(*) FROM ops_tasks WHERE assignee IN ({marks}) "
+                                      "AND status = 'open' GROUP BY assignee", chunk))
     return load
 
 

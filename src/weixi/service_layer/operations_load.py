@@ -71,8 +71,10 @@ def rebuilds_indexes(new: int, existing: int) -> bool:
     only when the new rows outnumber ``REBUILD_FACTOR`` times the rows already in the table (a rebuild sorts
     those too). Measured at 1M members (the load and commit alone, two runs each): new = existing, in place
     5.1-6.0 s against 6.3-6.7 s rebuilt; new = 2 x existing, 4.8 s in place against 4.3-4.8 s rebuilt; new = 4 x
-    existing, in place 5.9-6.3 s against 4.5-5.4 s rebuilt; at 10M the third month (new = half the existing rows) inserted in place 42 s
-    where a rebuild would sort 8.4M rows (the second month's 5.6M took 31 s after an 18.7 s insert)."""
+    existing, in place 5.9-6.3 s against 4.5-5.4 s rebuilt. At 10M (BENCHMARKS.md), the second month (new ~
+    existing) in place: insert and commit 59.0 s, against 61.6 s with the rebuild in the run before; the third
+    (new = half the table) in place 34.7-42.2 s, where a rebuild would sort 8.4M rows into each index.
+    """
     return new > REBUILD_FACTOR * existing
 
 
