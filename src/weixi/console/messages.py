@@ -14,13 +14,15 @@ from typing import Callable
 
 from weixi.i18n import N_
 
+_HINT = r"(?P<hint>(?:; did you mean '[^']*'\?)?)$"  # the plan checker's suggestion, translated by _PARTS
+
 PATTERNS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), m) for p, m in (
     # the points ledger: redemptions and check-ins (self-service and console)
     (r"^not enough points: balance (?P<balance>-?\d+) on \S+, .*needs (?P<needs>\d+)",
      N_("Not enough points: you have %(balance)s, this needs %(needs)s.")),
     (r"^stock: (?P<gift>\S+) has (?P<left>\d+) left, asked (?P<qty>\d+)",
      N_("Only %(left)s of %(gift)s left; %(qty)s were asked for.")),
-    (r"^stock: ", N_("This reward is out of stock.")),
+    (r"^stock: (?!must be |expected )", N_("This reward is out of stock.")),  # not the plan checker's "stock: ..."
     (r"^limit: \S+ allows (?P<limit>\d+) per member per day", N_("You have reached today's limit for this reward.")),
     (r"^limit: \S+ allows (?P<limit>\d+) per member per month",
      N_("You have reached this month's limit for this reward.")),
@@ -162,6 +164,130 @@ PATTERNS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), m) for p, m
      r"nothing was computed$",
      N_("The targets file %(path)s has %(n)s bad row(s): %(rows)s. Fix the target list and try again; nothing was "
         "computed.")),
+    # plan-check diagnostics beside each line of the plans page (weixi.plans: spec, values, checks, lint, ...);
+    # a value's key comes first ("points: ..."); got/hint/noun/label parts are translated by _PARTS below
+    (r"^unknown key '(?P<name>[^']*)' in (?P<label>.+?)" + _HINT,
+     N_("Unknown key '%(name)s' in %(label)s%(hint)s")),
+    (r"^key '(?P<name>[^']*)' does not apply to a (?P<variant>\S+) (?P<noun>.+?) \(it is for: (?P<others>[^)]+)\)$",
+     N_("The key '%(name)s' does not apply to a %(noun)s of type %(variant)s (it is for: %(others)s).")),
+    (r"^missing required key '(?P<name>[^']*)' in (?P<label>.+) \((?P<variant>[^()]+)\)$",
+     N_("The key '%(name)s' is required in %(label)s (%(variant)s).")),
+    (r"^missing required key '(?P<name>[^']*)' in (?P<label>.+)$",
+     N_("The key '%(name)s' is required in %(label)s.")),
+    (r"^keys must be text, got (?P<got>.+) in (?P<label>.+)$",
+     N_("Keys in %(label)s must be text, not %(got)s.")),
+    (r"^unknown (?P<tag>\S+) '(?P<value>[^']*)' for (?P<noun>.+?), expected one of (?P<names>.+?)" + _HINT,
+     N_("Unknown %(tag)s '%(value)s' for %(noun)s; expected one of %(names)s%(hint)s")),
+    (r"^(?P<tag>[^\s:]+): expected one of (?P<names>.+), got (?P<got>[^,]+)$",
+     N_("%(tag)s: expected one of %(names)s, got %(got)s.")),
+    (r"^(?P<key>[^\s:]+): (?P<noun>.+?) must be from (?P<low>-?\d+) to (?P<high>-?\d+), got (?P<value>\S+)$",
+     N_("%(key)s: %(noun)s must be from %(low)s to %(high)s, got %(value)s.")),
+    (r"^a review month must be from 1 to 12, got (?P<value>\S+)$",
+     N_("A review month must be from 1 to 12, got %(value)s.")),
+    (r"^duplicate review month (?P<value>\S+) \(first at line (?P<line>\d+), column (?P<column>\d+)\)$",
+     N_("Review month %(value)s is repeated (first at line %(line)s, column %(column)s).")),
+    (r"^review_months needs at least one month",
+     N_("review_months needs at least one month: downgrades happen only at a review.")),
+    (r"^rule '(?P<rule>[^']*)' can never award: applies_to names no base rule$",
+     N_("Rule '%(rule)s' can never award: applies_to names no base rule.")),
+    (r"^tier '(?P<tier>[^']*)' needs qualify: the tier_policy evaluates every tier but the lowest "
+     r"\((?P<measure>\S+) in (?P<unit>[^)]+)\)$",
+     N_("Tier '%(tier)s' needs qualify: the tier_policy evaluates every tier but the lowest (%(measure)s in "
+        "%(unit)s).")),
+    (r"^(?P<noun>.+?) takes only one of (?P<options>.+); found (?P<found>.+)$",
+     N_("%(noun)s takes only one of %(options)s; it has %(found)s.")),
+    (r"^(?P<noun>[^:']+?) needs one of (?P<options>.+)$", N_("%(noun)s needs one of %(options)s.")),
+    (r"^(?P<key>[^\s:]+): expected a mapping \((?P<noun>[^)]+)\), got (?P<got>.+)$",
+     N_("%(key)s: expected a mapping (%(noun)s), got %(got)s.")),
+    (r"^expected a mapping \((?P<noun>[^)]+)\), got (?P<got>.+)$", N_("Expected a mapping (%(noun)s), got %(got)s.")),
+    (r"^(?P<key>[^\s:]+): expected a list, got (?P<got>.+) \(write \[(?P<fix>.*)\]\)$",
+     N_("%(key)s: expected a list, got %(got)s (write [%(fix)s]).")),
+    (r"^(?P<key>[^\s:]+): expected a list, got (?P<got>.+)$", N_("%(key)s: expected a list, got %(got)s.")),
+    (r"^(?P<key>[^\s:]+): expected a whole number, got (?P<got>.+)$",
+     N_("%(key)s: expected a whole number, got %(got)s.")),
+    (r"^(?P<key>[^\s:]+): expected a number, got (?P<got>.+)$", N_("%(key)s: expected a number, got %(got)s.")),
+    (r"^(?P<key>[^\s:]+): expected a finite number, got (?P<got>.+)$",
+     N_("%(key)s: expected a finite number, got %(got)s.")),
+    (r"^(?P<key>[^\s:]+): expected text, got (?P<got>.+)$", N_("%(key)s: expected text, got %(got)s.")),
+    (r"^(?P<key>[^\s:]+): expected true or false, got (?P<got>.+)$",
+     N_("%(key)s: expected true or false, got %(got)s.")),
+    (r"^(?P<key>[^\s:]+): expected a date YYYY-MM-DD, got (?P<got>.+)$",
+     N_("%(key)s: expected a date YYYY-MM-DD, got %(got)s.")),
+    (r"^(?P<key>[^\s:]+): bad date '(?P<value>[^']*)': expected YYYY-MM-DD$",
+     N_("%(key)s: '%(value)s' is not a date YYYY-MM-DD.")),
+    (r"^(?P<key>[^\s:]+): bad date '(?P<value>[^']*)': (?P<detail>.+)$",
+     N_("%(key)s: '%(value)s' is not a valid date (%(detail)s).")),
+    (r"^(?P<key>[^\s:]+): must be a positive whole number, got (?P<value>\S+)$",
+     N_("%(key)s: must be a positive whole number, got %(value)s.")),
+    (r"^(?P<key>[^\s:]+): must be zero or more, got (?P<value>\S+)$",
+     N_("%(key)s: must be zero or more, got %(value)s.")),
+    (r"^(?P<key>[^\s:]+): must be greater than zero, got (?P<value>\S+)$",
+     N_("%(key)s: must be greater than zero, got %(value)s.")),
+    (r"^(?P<key>[^\s:]+): '(?P<value>[^']*)' is not a valid id: use lower-case letters, digits, '-' and '_'$",
+     N_("%(key)s: '%(value)s' is not a valid id: use lower-case letters, digits, '-' and '_'.")),
+    (r"^(?P<key>[^\s:]+): unknown time zone '(?P<value>[^']*)'" + _HINT,
+     N_("%(key)s: unknown time zone '%(value)s'%(hint)s")),
+    (r"^(?P<key>[^\s:]+): unknown event type '(?P<value>[^']*)'" + _HINT,
+     N_("%(key)s: unknown event type '%(value)s'%(hint)s")),
+    (r"^(?P<key>[^\s:]+): event type '(?P<value>[^']*)' cannot trigger an earning rule \(earning events: "
+     r"(?P<events>[^)]+)\)$",
+     N_("%(key)s: the event type '%(value)s' cannot trigger an earning rule (earning events: %(events)s).")),
+    (r"^(?P<key>[^\s:]+): expected 'never' or one of (?P<forms>.+?), got (?P<got>.+?)" + _HINT,
+     N_("%(key)s: expected 'never' or one of %(forms)s, got %(got)s%(hint)s")),
+    (r"^(?P<key>[^\s:]+): unknown (?P<noun>[^']+?) '(?P<value>[^']*)', expected one of (?P<names>.+?)" + _HINT,
+     N_("%(key)s: unknown %(noun)s '%(value)s'; expected one of %(names)s%(hint)s")),
+    (r"^(?P<key>[^\s:]+): expected (?P<noun>[^(]+?) \((?P<names>[^)]+)\), got (?P<got>.+)$",
+     N_("%(key)s: expected %(noun)s (%(names)s), got %(got)s.")),
+    (r"^duplicate (?P<noun>.+?) '(?P<value>[^']*)' \(first defined at line (?P<line>\d+), column (?P<column>\d+)\)$",
+     N_("Duplicate %(noun)s '%(value)s' (first defined at line %(line)s, column %(column)s).")),
+    (r"^unknown (?P<noun>tier|rule id) '(?P<value>[^']*)'" + _HINT, N_("Unknown %(noun)s '%(value)s'%(hint)s")),
+    (r"^window ends \((?P<end>[^)]+)\) before it starts \((?P<start>[^)]+)\)$",
+     N_("The window ends (%(end)s) before it starts (%(start)s).")),
+    (r"^(?P<key>[^\s:]+) (?P<yuan>\S+) is not a whole number of fen \(at most 2 decimals\)$",
+     N_("%(key)s %(yuan)s is not a whole number of fen (at most 2 decimals).")),
+    (r"^invalid YAML: found duplicate key \"(?P<name>[^\"]*)\" with value \"(?P<value>[^\"]*)\" "
+     r"\(original value: \"(?P<original>[^\"]*)\"\)$",
+     N_("Invalid YAML: the key \"%(name)s\" appears twice (value \"%(value)s\"; the first value is "
+        "\"%(original)s\").")),
+    (r"^invalid YAML: (?P<detail>[\s\S]+)$", N_("Invalid YAML: %(detail)s")),
+    (r"^the plan file is empty; it needs at least 'plan' and 'name'$",
+     N_("The plan file is empty; it needs at least 'plan' and 'name'.")),
+    (r"^a plan file must be a mapping of keys \(plan, name, earning, rewards, \.\.\.\)$",
+     N_("A plan file must be a mapping of keys (plan, name, earning, rewards, ...).")),
+    (r"^points never expire: outstanding points stay a liability forever",
+     N_("Points never expire: outstanding points stay a liability forever (set expiry, or write 'expiry: never' "
+        "on purpose and accept this warning).")),
+    (r"^tier '(?P<tier>[^']*)' has multiplier (?P<multiplier>\S+) but no tier_multiplier rule uses it$",
+     N_("Tier '%(tier)s' has multiplier %(multiplier)s but no tier_multiplier rule uses it.")),
+    (r"^reward '(?P<reward>[^']*)' has stock 0 and can never be redeemed$",
+     N_("Reward '%(reward)s' has stock 0 and can never be redeemed.")),
+    (r"^rule '(?P<rule>[^']*)' can never award: multiplier 1 adds no points$",
+     N_("Rule '%(rule)s' can never award: multiplier 1 adds no points.")),
+    (r"^rule '(?P<rule>[^']*)' can never award: no tier has a multiplier other than 1$",
+     N_("Rule '%(rule)s' can never award: no tier has a multiplier other than 1.")),
+    (r"^rule '(?P<rule>[^']*)' can never award: there is no spend or recharge rule$",
+     N_("Rule '%(rule)s' can never award: there is no spend or recharge rule.")),
+    (r"^(?P<noun>rule|reward) '(?P<id>[^']*)' window ends (?P<end>\S+): it can never (?:award|be redeemed)$",
+     N_("The window of %(noun)s '%(id)s' ends on %(end)s: it can never be used.")),
+    (r"^multiplier must be at least 1, got (?P<value>\S+)",
+     N_("multiplier must be at least 1, got %(value)s (a rule adds (multiplier - 1) x the base points).")),
+    (r"^an action rule needs at least one event in 'on'$", N_("An action rule needs at least one event in 'on'.")),
+    (r"^an action rule reacts to (?P<events>.+), not '(?P<value>[^']*)'$",
+     N_("An action rule reacts to %(events)s, not '%(value)s'.")),
+    (r"^applies_to names multiplier rule '(?P<rule>[^']*)'; multipliers apply to base rules only$",
+     N_("applies_to names the multiplier rule '%(rule)s'; multipliers apply to base rules only.")),
+    (r"^a campaign window needs both from and to$", N_("A campaign window needs both from and to.")),
+    (r"^tier '(?P<tier>[^']*)' has qualify but the plan has no tier_policy",
+     N_("Tier '%(tier)s' has qualify but the plan has no tier_policy (which measure, over which window).")),
+    (r"^tier '(?P<tier>[^']*)' is the lowest tier, where every member starts: it takes no qualify \(or 0\), "
+     r"got (?P<value>\S+)$",
+     N_("Tier '%(tier)s' is the lowest tier, where every member starts: it takes no qualify (or 0), got %(value)s.")),
+    (r"^qualify of tier '(?P<tier>[^']*)' \(rank (?P<rank>-?\d+)\) must be more than (?P<floor>\S+) of tier "
+     r"'(?P<below>[^']*)' \(rank (?P<below_rank>-?\d+)\): thresholds increase with rank$",
+     N_("The qualify of tier '%(tier)s' (rank %(rank)s) must be more than %(floor)s of tier '%(below)s' (rank "
+        "%(below_rank)s): thresholds increase with rank.")),
+    (r"^tier_policy needs tiers to evaluate$", N_("tier_policy needs tiers to evaluate.")),
+    (r"^a merchant reward needs at least one merchant$", N_("A merchant reward needs at least one merchant.")),
 ))
 
 
@@ -172,5 +298,55 @@ def say(text: str | None, gettext: Callable[[str], str]) -> str:
     for pattern, message in PATTERNS:
         found = pattern.match(text)
         if found:
+            values = {k: _PARTS[k](v, gettext) if k in _PARTS and v else v for k, v in found.groupdict().items()}
+            return gettext(message) % values
+    return text
+
+
+# the parts of plan-check diagnostics that are themselves English: how a value is named ("got text 'x'"), the
+# suggestion ("; did you mean 'x'?") and the names of the plan's sections ("earning rule 'bill'")
+_GOT = tuple((re.compile(p), m) for p, m in (
+    (r"^text '(?P<value>.*)'$", N_("text '%(value)s'")),
+    (r"^the number (?P<value>\S+)$", N_("the number %(value)s")),
+    (r"^the date (?P<value>\S+)$", N_("the date %(value)s")),
+    (r"^(?P<value>true|false) \(a boolean\)$", N_("%(value)s (a boolean)")),
+    (r"^a mapping$", N_("a mapping")),
+    (r"^a list$", N_("a list")),
+    (r"^nothing$", N_("nothing")),
+))
+NOUNS = {n: n for n in (
+    N_("plan"), N_("earning rule"), N_("reward"), N_("tier"), N_("merchant"), N_("cap"), N_("streak"),
+    N_("audience"), N_("limit"), N_("window"), N_("star row"), N_("key account level"), N_("activity grade"),
+    N_("retention plan"), N_("offer"), N_("reward id"), N_("rule id"), N_("tier id"), N_("tier rank"), N_("cap id"),
+    N_("merchant id"), N_("key account id"), N_("rounding"), N_("consumption order"), N_("reversal policy"),
+    N_("cap period"), N_("audience members"), N_("referral requirement"), N_("the number of bins"),
+)}
+_LABEL = re.compile(r"^(?P<noun>.+?) '(?P<id>[^']*)'$")
+
+
+def _got(text: str, gettext: Callable[[str], str]) -> str:
+    for pattern, message in _GOT:
+        found = pattern.match(text)
+        if found:
             return gettext(message) % found.groupdict()
     return text
+
+
+def _hint(text: str, gettext: Callable[[str], str]) -> str:
+    return gettext(N_("; did you mean '%(name)s'?")) % {"name": text[len("; did you mean '"):-len("'?")]}
+
+
+def _noun(text: str, gettext: Callable[[str], str]) -> str:
+    return gettext(text) if text in NOUNS else text
+
+
+def _label(text: str, gettext: Callable[[str], str]) -> str:
+    """``earning rule 'bill'`` -> the section's name translated, the id kept."""
+    found = _LABEL.match(text)
+    if found and found.group("noun") in NOUNS:
+        return f"{gettext(found.group('noun'))} '{found.group('id')}'"
+    return _noun(text, gettext)
+
+
+_PARTS: dict[str, Callable[[str, Callable[[str], str]], str]] = {"got": _got, "hint": _hint, "noun": _noun,
+                                                                  "label": _label}
