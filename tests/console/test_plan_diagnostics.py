@@ -11,6 +11,7 @@ import pytest
 from weixi import i18n
 from weixi.console.messages import say
 from weixi.plans.loader import load_plan_text
+from weixi.plans.retention import load_retention_plan, load_retention_text
 
 ZH = i18n.translations("zh_CN").ugettext
 EN = i18n.translations("en").ugettext
@@ -183,3 +184,161 @@ def test_the_plans_page_shows_a_chinese_diagnostic_beside_its_line(console):
     summary = html.unescape(re.search(r'<ol class="diagnostics">(.*?)</ol>', r.text, re.S).group(1))
     assert "bad.yaml:19:11</a> cost:必须是正整数,实际是 0。" in summary
     assert "unknown key" not in r.text and "positive whole number" not in r.text
+
+
+# --- the segments section (weixi.plans.segments) and retention plans (weixi.plans.retention) -------------------
+
+SEGMENTS = """segments:
+  star_levels:
+    tenure_years: [0, 1, 3]
+    table:
+      - {arpu_yuan: 0, stars: [1, 2, 3]}
+      - {arpu_yuan: 50, stars: [2, 3, 4]}
+  value_pyramid:
+    cuts: {A: "0.5", B: "0.8", C: "0.95"}
+  activity:
+    active: {max_days_since: 30, min_touches: 3}
+    normal: {max_days_since: 90}
+  rfm: {bins: 5}
+  key_accounts:
+    window_months: 12
+    levels:
+      - {id: diamond, name: D, min_spend_yuan: 5000}
+      - {id: gold, name: G, min_active_months: 10}
+      - {id: bronze, name: B}
+"""
+SEGMENTED = GOOD + SEGMENTS
+TABLE = "    table:\n      - {arpu_yuan: 0, stars: [1, 2, 3]}\n      - {arpu_yuan: 50, stars: [2, 3, 4]}\n"
+LEVELS = ("    levels:\n      - {id: diamond, name: D, min_spend_yuan: 5000}\n"
+          "      - {id: gold, name: G, min_active_months: 10}\n      - {id: bronze, name: B}\n")
+
+# (edits of GOOD with SEGMENTS, the Chinese text of one of the diagnostics)
+SEGMENT_CASES = [
+    # star levels (星级): the tenure x ARPU table
+    ([("tenure_years: [0, 1, 3]", "tenure_years: []")], "tenure_years 至少需要一项。"),
+    ([(TABLE, "    table: []\n")], "table 至少需要一项。"),
+    ([("tenure_years: [0, 1, 3]", "tenure_years: [1, 2, 3]")], "网龄的第一列必须是 0,这样每个会员都有所属的列。"),
+    ([("tenure_years: [0, 1, 3]", "tenure_years: [0, 3, 3]")], "tenure_years 必须严格递增:3 之后是 3。"),
+    ([("{arpu_yuan: 0, stars", "{arpu_yuan: 10, stars")], "第一行的 arpu_yuan 必须是 0,这样每个会员都有所属的行。"),
+    ([("{arpu_yuan: 50, stars", "{arpu_yuan: 0, stars")], "各行的 arpu_yuan 必须严格递增:0 之后是 0。"),
+    ([("stars: [2, 3, 4]", "stars: [2, 3, 8]")], "星级必须在 1 到 7 之间,实际是 8。"),
+    ([("stars: [2, 3, 4]", "stars: [2, 3]")], "这一行有 2 个星级,而网龄有 3 列:tenure_years 的每一列对应一个星级。"),
+    ([("{arpu_yuan: 50, stars", "{arpu_yuan: '50.005', stars")], "arpu_yuan 50.005 不是整分的金额(最多两位小数)。"),
+    ([("stars: [2, 3, 4]", "stars: [2, 1, 4]")], "这一行的星级随网龄增长反而下降。"),
+    ([("stars: [2, 3, 4]", "stars: [1, 1, 4]")], "这一行的 ARPU 更高,星级却比上一行低。"),
+    # the value pyramid (价值金字塔)
+    ([('A: "0.5"', 'A: "1.5"')], "价值金字塔 A 类的分界点必须小于 1(它是占总贡献的比例),实际是 1.5。"),
+    ([('A: "0.5"', 'A: "0.12345"')], "价值金字塔 A 类的分界点超过 4 位小数:0.12345。"),
+    ([('B: "0.8"', 'B: "0.4"')], "价值金字塔的分界点必须递增:B 类的 0.4 不大于 A 类的 0.5。"),
+    # activity grades (活跃度) and RFM
+    ([("active: {max_days_since: 30, min_touches: 3}", "active: {}")],
+     "活跃度等级 'active' 需要写 max_days_since 或 min_touches。"),
+    ([("rfm: {bins: 5}", "rfm: {bins: 12}")], "bins:分档数必须在 2 到 9 之间,实际是 12。"),
+    # key accounts (大客户)
+    ([(LEVELS, "    levels: []\n")], "key_accounts 至少需要一个大客户级别。"),
+    ([("{id: bronze, name: B}", "{id: bronze, name: B}\n      - {id: tin, name: T}")],
+     "大客户级别 'tin' 永远匹配不到客户:排在它前面的级别 'bronze' 没有任何条件,会收下剩下的所有客户。"),
+    ([("min_active_months: 10", "min_active_months: 13")],
+     "min_active_months 13 大于 window_months 12:级别 'gold' 永远匹配不到客户。"),
+    ([("min_spend_yuan: 5000", "min_spend_yuan: '5000.001'")], "min_spend_yuan 5000.001 不是整分的金额(最多两位小数)。"),
+    ([("{id: gold, name: G, min", "{id: diamond, name: G, min")], "大客户级别 id 'diamond' 重复(首次定义在第 36 行第 14 列)。"),
+]
+
+RETENTION = """kind: retention
+plan: demo-retention
+name: Demo
+expiring: {window_days: 90}
+high_risk: {min_probability: "0.15"}
+control: {share: "0.1", seed: 2015}
+value: {margin_share: "0.6", months: 24}
+offers:
+  - id: bonus
+    name: Bonus
+    points: 500
+    eligible: {card_role: [primary], network: [4G]}
+"""
+OFFERS = "offers:\n  - id: bonus\n    name: Bonus\n    points: 500\n    eligible: {card_role: [primary], network: [4G]}\n"
+
+# (edits of RETENTION, the Chinese text of one of the diagnostics)
+RETENTION_CASES = [
+    ([('share: "0.1"', 'share: "1"')], 'share:必须是 0 到 1 之间的比例(可以是 0,不能是 1),例如 "0.1",实际是 1。'),
+    ([('min_probability: "0.15"', 'min_probability: "1.5"')], "min_probability:必须是 0 到 1 之间的概率,实际是 1.5。"),
+    ([('margin_share: "0.6"', 'margin_share: "2"')], "margin_share:必须是 0 到 1 之间的概率,实际是 2。"),
+    ([(RETENTION, "- a\n- b\n")],
+     "挽留方案必须是由键组成的映射:kind: retention、plan、name、expiring、high_risk、control、value、offers。"),
+    ([("    eligible", "  - id: bonus\n    name: Bonus 2\n    eligible")], "优惠 id 'bonus' 出现了两次。"),
+    ([(OFFERS, "offers: []\n")], "offers:优惠目录中至少需要一项优惠。"),
+    # the names of the plan's parts and choices, translated inside the general diagnostics
+    ([("card_role: [primary]", "card_rol: [primary]")], "适用条件 中没有键 'card_rol';是不是 'card_role'?"),
+    ([("[primary]", "[primry]")], "card_role:没有卡类型 'primry',应为以下之一:primary, secondary;是不是 'primary'?"),
+    ([("card_role: [primary]", "payment_type: [pre]")],
+     "payment_type:没有付费方式 'pre',应为以下之一:prepaid, postpaid;是不是 'prepaid'?"),
+    ([("[4G]", "[3G]")], "network:没有网络 '3G',应为以下之一:4G, 5G"),
+    ([("network: [4G]", "lists: [silnt]")],
+     "lists:没有名单 'silnt',应为以下之一:expiring, high_risk, silent, winback;是不是 'silent'?"),
+    ([("months: 24}", "months: 24, source: cl}")], "source:没有价值来源 'cl',应为以下之一:weixi, clv;是不是 'clv'?"),
+    ([("kind: retention", "kind: points")], "kind:没有类型 'points',应为以下之一:retention"),
+]
+
+
+def _retention_messages(text: str) -> list[str]:
+    return [d.message for d in load_retention_text(text, "r.yaml")[1]]
+
+
+def _edit(text: str, edits) -> str:
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
+def _english_left(text: str) -> list[str]:
+    """Runs of English words in a rendering, once the names and values in quotes are taken out."""
+    return re.findall(r"[A-Za-z]{2,}(?: [A-Za-z]{2,})+", re.sub(r"'[^']*'|\"[^\"]*\"", "", text))
+
+
+def _check_both_languages(messages: list[str], chinese: str) -> None:
+    zh = [say(m, ZH) for m in messages]
+    assert chinese in zh, messages
+    for m, text in zip(messages, zh):
+        assert text != m and not _english_left(text), (m, text)
+        english = say(m, EN)  # the English page: the checker's sentence, as a sentence
+        assert not re.search(r"[\u4e00-\u9fff]", english), english
+        assert english.rstrip(".").lower() == m.lower().replace(", expected one of", "; expected one of"), english
+        for quoted in re.findall(r"'[^']*'", m):
+            assert quoted in text and quoted in english, (quoted, m)
+
+
+def test_the_good_segments_and_retention_plan_have_no_diagnostics():
+    assert _messages(SEGMENTED) == []
+    assert _retention_messages(RETENTION) == []
+
+
+@pytest.mark.parametrize("edits, chinese", SEGMENT_CASES, ids=[c[1][:30] for c in SEGMENT_CASES])
+def test_each_segments_diagnostic_in_chinese(edits, chinese):
+    _check_both_languages(_messages(_edit(SEGMENTED, edits)), chinese)
+
+
+@pytest.mark.parametrize("edits, chinese", RETENTION_CASES, ids=[c[1][:30] for c in RETENTION_CASES])
+def test_each_retention_plan_diagnostic_in_chinese(edits, chinese):
+    _check_both_languages(_retention_messages(_edit(RETENTION, edits)), chinese)
+
+
+def test_an_unreadable_retention_plan_in_chinese(tmp_path):
+    missing = [d.message for d in load_retention_plan(tmp_path / "none.yaml")[1]]
+    assert [say(m, ZH) for m in missing] == ["无法读取挽留方案:文件不存在。"]
+    assert [say(m, EN) for m in missing] == ["Cannot read the retention plan: there is no such file."]
+    unreadable = [d.message for d in load_retention_plan(tmp_path)[1]]  # a directory: the system's reason, as is
+    assert len(unreadable) == 1 and say(unreadable[0], ZH).startswith("无法读取挽留方案:[Errno")
+
+
+def test_the_plans_page_shows_a_segments_diagnostic_in_chinese(console):
+    bad = _edit(SEGMENTED, [("stars: [2, 3, 4]", "stars: [2, 3, 8]")])
+    r = console("analyst").post_form("/plans", "/plans/check", {},
+                                     files={"plan_file": ("seg.yaml", bad.encode(), "text/yaml")})
+    assert r.status_code == 422
+    summary = html.unescape(re.search(r'<ol class="diagnostics">(.*?)</ol>', r.text, re.S).group(1))
+    assert "seg.yaml:26:39</a> 星级必须在 1 到 7 之间,实际是 8。" in summary
+    row = re.search(r'<tr id="L26" class="has-diag has-error">(.*?)</tr>', r.text, re.S)
+    assert row and "星级必须在 1 到 7 之间,实际是 8。" in html.unescape(row.group(1))
+    assert "star level must be" not in r.text

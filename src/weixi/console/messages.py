@@ -288,6 +288,51 @@ PATTERNS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), m) for p, m
         "%(below_rank)s): thresholds increase with rank.")),
     (r"^tier_policy needs tiers to evaluate$", N_("tier_policy needs tiers to evaluate.")),
     (r"^a merchant reward needs at least one merchant$", N_("A merchant reward needs at least one merchant.")),
+    # the plan's segments (weixi.plans.segments): star levels, value pyramid, activity grades, key accounts
+    (r"^(?P<key>tenure_years|table) needs at least one entry$", N_("%(key)s needs at least one entry.")),
+    (r"^the first tenure column must be 0 so that every member has one$",
+     N_("The first tenure column must be 0 so that every member has one.")),
+    (r"^the first row must have arpu_yuan 0 so that every member has one$",
+     N_("The first row must have arpu_yuan 0 so that every member has one.")),
+    (r"^tenure_years must be strictly ascending: (?P<value>\S+) after (?P<before>\S+)$",
+     N_("tenure_years must be strictly ascending: %(value)s after %(before)s.")),
+    (r"^arpu_yuan of the rows must be strictly ascending: (?P<value>\S+) after (?P<before>\S+)$",
+     N_("arpu_yuan of the rows must be strictly ascending: %(value)s after %(before)s.")),
+    (r"^a star level must be from (?P<low>\d+) to (?P<high>\d+), got (?P<value>\S+)$",
+     N_("A star level must be from %(low)s to %(high)s, got %(value)s.")),
+    (r"^this row has (?P<n>\d+) star levels for (?P<columns>\d+) tenure columns: one per tenure_years column$",
+     N_("This row has %(n)s star levels for %(columns)s tenure columns: one per tenure_years column.")),
+    (r"^star levels go down with a longer tenure in this row$",
+     N_("Star levels go down with a longer tenure in this row.")),
+    (r"^star levels go down with a higher ARPU in this row$",
+     N_("Star levels go down with a higher ARPU in this row.")),
+    (r"^cut (?P<grade>\S+) must be less than 1 \(a share of the total contribution\), got (?P<value>\S+)$",
+     N_("Cut %(grade)s must be less than 1 (a share of the total contribution), got %(value)s.")),
+    (r"^cut (?P<grade>\S+) has more than (?P<n>\d+) decimals: (?P<value>\S+)$",
+     N_("Cut %(grade)s has more than %(n)s decimals: %(value)s.")),
+    (r"^cuts must increase: (?P<grade>\S+) (?P<value>\S+) is not more than (?P<before_grade>\S+) (?P<before>\S+)$",
+     N_("Cuts must increase: %(grade)s %(value)s is not more than %(before_grade)s %(before)s.")),
+    (r"^activity grade '(?P<grade>[^']*)' needs max_days_since or min_touches$",
+     N_("Activity grade '%(grade)s' needs max_days_since or min_touches.")),
+    (r"^key_accounts needs at least one level$", N_("key_accounts needs at least one level.")),
+    (r"^key account level '(?P<level>[^']*)' can never match: level '(?P<before>[^']*)' before it has no condition "
+     r"and takes everyone left$",
+     N_("Key account level '%(level)s' can never match: level '%(before)s' before it has no condition and takes "
+        "everyone left.")),
+    (r"^min_active_months (?P<months>\d+) is more than window_months (?P<window>\d+): level '(?P<level>[^']*)' can "
+     r"never match$",
+     N_("min_active_months %(months)s is more than window_months %(window)s: level '%(level)s' can never match.")),
+    # retention plans (weixi.plans.retention): shares, probabilities, the offers
+    (r"^(?P<key>[^\s:]+): must be a share from 0 up to \(not including\) 1, e\.g\. \"0\.1\", got (?P<value>\S+)$",
+     N_("%(key)s: must be a share from 0 up to (not including) 1, e.g. \"0.1\", got %(value)s.")),
+    (r"^(?P<key>[^\s:]+): must be a probability from 0 to 1, got (?P<value>\S+)$",
+     N_("%(key)s: must be a probability from 0 to 1, got %(value)s.")),
+    (r"^a retention plan is a mapping: kind: retention, plan, name, expiring, high_risk, control, value, offers$",
+     N_("A retention plan is a mapping: kind: retention, plan, name, expiring, high_risk, control, value, offers.")),
+    (r"^offer id '(?P<offer>[^']*)' is used twice$", N_("Offer id '%(offer)s' is used twice.")),
+    (r"^offers: the catalogue needs at least one offer$", N_("offers: the catalogue needs at least one offer.")),
+    (r"^cannot read retention plan: no such file$", N_("Cannot read the retention plan: there is no such file.")),
+    (r"^cannot read retention plan: (?P<reason>[\s\S]+)$", N_("Cannot read the retention plan: %(reason)s")),
 ))
 
 
@@ -320,6 +365,7 @@ NOUNS = {n: n for n in (
     N_("retention plan"), N_("offer"), N_("reward id"), N_("rule id"), N_("tier id"), N_("tier rank"), N_("cap id"),
     N_("merchant id"), N_("key account id"), N_("rounding"), N_("consumption order"), N_("reversal policy"),
     N_("cap period"), N_("audience members"), N_("referral requirement"), N_("the number of bins"),
+    N_("eligibility"), N_("card role"), N_("payment type"), N_("network"), N_("list"), N_("value source"), N_("kind"),
 )}
 _LABEL = re.compile(r"^(?P<noun>.+?) '(?P<id>[^']*)'$")
 
