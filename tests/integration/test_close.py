@@ -4,6 +4,7 @@ refusals, and the same snapshot on DuckDB and PySpark."""
 from __future__ import annotations
 
 import shutil
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -100,7 +101,20 @@ def test_months_close_in_order_and_missing_inputs_are_listed(setup):
     assert refused.value.missing == [f"usage: no files in {data / 'usage'}"]
 
 
-CRASH_POINTS = ["accrual", "expiry", "history", "tier_events", "snapshots", "manifest"]
+CRASH_POINTS = ["accrual", "accrual-batches", "expiry", "history", "tier_events", "snapshots", "manifest"]
+
+# the set-based accrual's loading process, killed in its second chunk's insert
+CRASHING_LOADER = [sys.executable, "-c", "\n".join([
+    "import os, sys, pyarrow as pa", "from weixi.close import accrual_load as L", "calls = []",
+    "def cut(reader):",
+    "    calls.append(1)",
+    "    if len(calls) <= 4:",
+    "        return reader",
+    "    def batches():",
+    "        yield reader.read_next_batch()",
+    "        os._exit(9)",
+    "    return pa.RecordBatchReader.from_batches(reader.schema, batches())",
+    "load = L.load", "L.load = lambda **kw: load(**kw, batches=cut)", "L.BATCH = 100", "sys.exit(L.main())"])]
 
 
 @pytest.mark.parametrize("crash_at", CRASH_POINTS)
@@ -124,6 +138,10 @@ def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(setup, tm
         raise Crash(crash_at)
 
     if crash_at == "accrual":
+        monkeypatch.setattr("weixi.close.accrual.LOADER", CRASHING_LOADER)
+        monkeypatch.setattr("weixi.close.accrual.CHUNK", 500)
+    elif crash_at == "accrual-batches":
+        monkeypatch.setenv("WEIXI_ACCRUAL", "batches")
         from weixi.service_layer import posting
         real_batch = posting._post_batch
         calls = {"n": 0}
@@ -148,7 +166,7 @@ def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(setup, tm
                 raise Crash(dataset)
             return real_write(duck, data_dir, dataset, month, sql)
         monkeypatch.setattr(run.store, "write_query", write)
-    with pytest.raises(Crash):
+    with pytest.raises(RuntimeError if crash_at == "accrual" else Crash):
         close_month(engine, data, MONTHS[1])
     monkeypatch.undo()
     close_month(engine, data, MONTHS[1])

@@ -21,6 +21,9 @@ from zoneinfo import ZoneInfo
 
 import json
 import os
+import subprocess
+import sys
+from itertools import chain, islice
 
 import duckdb
 from sqlalchemy import Engine
@@ -29,10 +32,15 @@ from weixi.adapters import duck
 from weixi.adapters.sql import execute
 from weixi.close.sources import scan_sql
 from weixi.members import archive
+from weixi.close import accrual_sql
 from weixi.ledger.events import Event
+from weixi.plans.model import Plan
+from weixi.service_layer import bulk
 from weixi.service_layer.posting import PostResult, post_events
 
 CHUNK = 250_000
+PATH_ENV = "WEIXI_ACCRUAL"
+LOADER = [sys.executable, "-m", "weixi.close.accrual_load"]  # the loading process (tests wrap it)
 
 
 @dataclass
@@ -43,6 +51,7 @@ class AccrualResult:
     duplicates: int = 0
     rejected: int = 0
     reasons: dict | None = None
+    seconds: dict | None = None  # the loading process's steps (set-based path only)
 
 
 def _events(con: duckdb.DuckDBPyConnection, sql: str, etype: str, tz: ZoneInfo) -> Iterator[Event]:
@@ -100,12 +109,26 @@ def _mark(engine: Engine, data_dir: Path, month: str, result: AccrualResult, pro
 
 
 def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
-           progress: Callable[[int], None] | None = None) -> AccrualResult:
+           progress: Callable[[int], None] | None = None, plan: Plan | None = None,
+           version: int | None = None) -> AccrualResult:
+    """Post the month's paid bills and recharges. On an embedded SQLite ledger, with a ``plan`` the bulk path
+    takes (the usual case), in one set-based transaction of a loading process (:mod:`weixi.close.accrual_load`);
+    otherwise, or when that process finds a member the Book must handle, batch by batch through
+    :func:`~weixi.service_layer.posting.post_events` (same rows either way). ``WEIXI_ACCRUAL=batches`` forces
+    the batches."""
     done = _done(engine, data_dir, month)
     if done is not None:
         return done
-    con = duck.connect()
     result = AccrualResult(reasons={})
+    skip = 0
+    if plan is not None and os.environ.get(PATH_ENV, "set") != "batches":
+        probe, skip = _set_based(engine, data_dir, month, tz, plan, version, result)
+        if progress:
+            progress(result.posted + result.duplicates + result.rejected)
+        if skip is None:
+            _mark(engine, data_dir, month, result, probe)
+            return result
+    con = duck.connect()
     try:
         bills = (f"SELECT bill_id AS event_id, member_id, billed_on AS occurred_at, billed_on AS local_day, "
                  f"amount_fen, service_type "
@@ -130,9 +153,78 @@ def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
             if progress:
                 progress(r.posted + len(r.duplicates) + len(r.rejected))
 
-        for sql, etype in ((bills, "bill"), (recharges, "recharge")):
-            post_events(engine, _events(con, sql, etype, tz), batch_size=CHUNK, on_batch=on_batch)
+        events = chain(_events(con, bills, "bill", tz), _events(con, recharges, "recharge", tz))
+        post_events(engine, islice(events, skip, None), batch_size=CHUNK, on_batch=on_batch)
     finally:
         con.close()
     _mark(engine, data_dir, month, result, probe)
     return result
+
+
+def _source_sql(data_dir: Path, month: str, tz: ZoneInfo) -> str:
+    """The month's paid bills, then its recharges, numbered in the order the batches post them."""
+    return (f"SELECT row_number() OVER (ORDER BY k, bday, moment, event_id) AS seq, type, event_id, member_id, day, moment, "
+            f"amount_fen, service_type FROM ("
+            f"SELECT 0 AS k, 'bill' AS type, CAST(bill_id AS VARCHAR) AS event_id, CAST(member_id AS VARCHAR) "
+            f"AS member_id, billed_on AS day, billed_on AS bday, CAST(NULL AS TIMESTAMPTZ) AS moment, "
+            f"CAST(amount_fen AS BIGINT) AS amount_fen, CAST(service_type AS VARCHAR) AS service_type "
+            f"FROM ({scan_sql(data_dir, 'bills', month)}) WHERE paid UNION ALL "
+            f"SELECT 1, 'recharge', CAST(recharge_id AS VARCHAR), CAST(member_id AS VARCHAR), "
+            f"CAST(timezone('{tz.key}', recharged_at) AS DATE), CAST(NULL AS DATE), recharged_at, "
+            f"CAST(amount_fen AS BIGINT), CAST(NULL AS VARCHAR) FROM ({scan_sql(data_dir, 'recharges', month)}))")
+
+
+def _sqlite_file(engine: Engine) -> Path | None:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        return Path(database).resolve()
+    return None
+
+
+def _set_based(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo, plan: Plan, version: int | None,
+               result: AccrualResult) -> tuple[str | None, int | None]:
+    """Post the month set-based where the bulk path takes it; fills ``result`` with what was posted.
+
+    Returns (the probe id, see :func:`_mark`; how many events, in posting order, the batches must skip), the
+    latter None when every event was handled. The batches take the whole month (skip 0) for a PostgreSQL or
+    in-memory ledger, a plan whose rules the bulk path does not take, an amount the Book must judge, or a
+    first-purchase or campaign multiplier open this month; and the rest of it from the chunk where the loading
+    process met a member the Book must handle (a debt, a negative-balance lot, a referral waiting)."""
+    path = _sqlite_file(engine)
+    compiled = bulk.compile_plan(plan)
+    if path is None or not compiled.ok:
+        return None, 0
+    source = _source_sql(data_dir, month, tz)
+    con = duck.connect()
+    try:
+        con.execute(f"CREATE TEMP TABLE acc_probe AS SELECT seq, type, event_id, day, amount_fen FROM ({source})")
+        days = [r[0] for r in con.execute("SELECT DISTINCT day FROM acc_probe WHERE day IS NOT NULL ORDER BY 1"
+                                          ).fetchall()]
+        out_of_range = con.execute(f"SELECT count(*) FROM acc_probe WHERE day IS NULL OR amount_fen < 0 "
+                                   f"OR amount_fen >= {bulk.MAX_FEN}").fetchone()[0]
+        counts = dict(con.execute("SELECT type, count(*) FROM acc_probe GROUP BY type").fetchall())
+        probe = _first_event(con)
+    finally:
+        con.close()
+    if out_of_range or any(m.window.contains(d) for m in compiled.blockers for d in days):
+        return probe, 0
+    args = {"db_path": str(path), "source_sql": source, "day_columns": accrual_sql.day_columns(compiled),
+            "day_rows": accrual_sql.day_rows(compiled, plan, days),
+            "statements": accrual_sql.statements(compiled, version).__dict__,
+            "rejections_sql": accrual_sql.REJECTIONS_SQL, "chunk": CHUNK}
+    done = subprocess.run(LOADER, input=json.dumps(args, default=str), capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise RuntimeError(f"posting the {month} accrual into {path} stopped ({last}); the chunks committed "
+                           "before it stay posted, nothing else was: run the close again")
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    result.bills, result.recharges = int(counts.get("bill", 0)), int(counts.get("recharge", 0))
+    result.posted, result.duplicates, result.rejected = out["posted"], out["duplicates"], out["rejected"]
+    result.reasons, result.seconds = out["reasons"], out.get("seconds")
+    return probe, (out["stopped_at"] - 1 if "fallback" in out else None)
+
+
+def _first_event(con) -> str | None:
+    """The first event the batches would post (the probe :func:`_done` looks for)."""
+    row = con.execute("SELECT event_id FROM acc_probe ORDER BY seq LIMIT 1").fetchone()
+    return row[0] if row else None

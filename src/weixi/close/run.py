@@ -75,7 +75,7 @@ def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "
         timings[name] = round(time.perf_counter() - timings[name], 3)
 
     step("accrual")
-    accrual = accrue(engine, data_dir, month, ZoneInfo(plan.timezone), progress.advance)
+    accrual = accrue(engine, data_dir, month, ZoneInfo(plan.timezone), progress.advance, plan, version)
     finish("accrual")
 
     step("expiry")

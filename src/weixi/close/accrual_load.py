@@ -1,0 +1,194 @@
+"""Post a month's bills and recharges into the embedded SQLite ledger, set-based, each chunk all or nothing.
+
+Run as a process of its own (``python -m weixi.close.accrual_load``, arguments as JSON on standard input): it
+writes through ADBC, whose SQLite is a second copy beside Python's ``sqlite3``; two copies in one process release
+each other's file locks (see :mod:`weixi.service_layer.operations_load`).
+
+Chunk by chunk of the events in posting order (250,000 by default), each in one ``BEGIN IMMEDIATE``
+transaction:
+
+1. DuckDB reads the month's events; their ids and members go to temporary SQLite tables, and the ledger answers
+   which ids it already has (posted or rejected) and what it holds for those members;
+2. when a member owes points, still has a referral waiting to qualify, or has a debt, the chunk's transaction is
+   rolled back and the loader stops, answering ``"fallback": why`` and ``"stopped_at"``, the first event it
+   did not post: the caller posts the rest through the per-batch path, which sends such batches through the Book;
+3. DuckDB computes the rows (:mod:`weixi.close.accrual_sql`) and they are appended as Arrow record batches bound
+   in C — events, lots, journal entries in posting order, new members — and the stored members' balances, first
+   spend day and paid flag are updated from a temporary table;
+4. ``COMMIT``. A crash leaves the chunks committed before it; a rerun finds their ids and posts the rest.
+
+Prints one JSON line: ``{"posted", "duplicates", "rejected", "reasons", "seconds"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import pyarrow as pa
+
+from weixi.adapters import duck
+
+BATCH = 50_000  # rows per inserted Arrow record batch
+CHUNK = 250_000  # events per transaction, as the per-batch path (weixi.close.accrual.CHUNK)
+CACHE_KIB = 2_000_000
+BUSY_TIMEOUT_MS = 60_000
+
+
+def _days_table(columns: list[str], rows: list[list]) -> pa.Table:
+    cols = list(zip(*rows)) if rows else [[] for _ in columns]
+    arrays = []
+    for name, values in zip(columns, cols):
+        if name == "day":
+            arrays.append(pa.array(values, pa.string()).cast(pa.date32()))
+        elif name.startswith("open_"):
+            arrays.append(pa.array(values, pa.bool_()))
+        else:
+            arrays.append(pa.array(values, pa.string()))
+    return pa.table(arrays, names=columns)
+
+
+def _query(cur, sql: str, params=()) -> pa.Table:
+    cur.execute(sql, list(params))
+    return cur.fetch_arrow_table()
+
+
+def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[list], statements: dict,
+         rejections_sql: str, threads: int = 2, chunk: int = CHUNK, batches=None) -> dict:
+    """Post the events ``chunk`` at a time in posting order, each chunk one transaction (other writers, the API's
+    among them, get the ledger between chunks, as between the batches of the per-batch path). ``batches``: wraps
+    each record batch reader that is inserted (tests: a crash mid-load)."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    laps: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        laps[name] = round(laps.get(name, 0) + now - clock[0], 3)
+        clock[0] = now
+
+    con = duck.connect(config={"threads": threads})
+    con.execute(f"CREATE TEMP TABLE acc_all AS {source_sql}")
+    total = con.execute("SELECT count(*) FROM acc_all").fetchone()[0]
+    con.register("acc_days_in", _days_table(day_columns, day_rows))
+    con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
+    lap("read_inputs")
+    done = {"posted": 0, "duplicates": 0, "rejected": 0, "reasons": {}}
+    db = adbc.connect(db_path, autocommit=True)
+    try:
+        cur = db.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}",
+                       "foreign_keys=ON", f"cache_size=-{CACHE_KIB}", "temp_store=MEMORY"):
+            cur.execute(f"PRAGMA {pragma}")
+            if cur.description:
+                cur.fetchall()
+        for low in range(1, total + 1, chunk):  # seq counts from 1
+            con.execute(f"CREATE OR REPLACE TEMP TABLE acc_src AS SELECT * FROM acc_all "
+                        f"WHERE seq >= {low} AND seq < {low + chunk}")
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                result = _post(con, cur, statements, rejections_sql, lap, batches)
+                if "fallback" in result:
+                    cur.execute("ROLLBACK")
+                    done.update(fallback=result["fallback"], stopped_at=low)
+                    break
+                cur.execute("COMMIT")
+                lap("commit")
+            except BaseException:
+                try:
+                    cur.execute("ROLLBACK")
+                except Exception:
+                    pass
+                raise
+            for key in ("posted", "duplicates", "rejected"):
+                done[key] += result[key]
+            for reason, n in result["reasons"].items():
+                done["reasons"][reason] = done["reasons"].get(reason, 0) + n
+        cur.close()
+    finally:
+        db.close()
+        con.close()
+    return {**done, "seconds": laps}
+
+
+def _post(con, cur, st: dict, rejections_sql: str, lap, batches) -> dict:
+    cur.adbc_ingest("acc_ids", con.execute("SELECT DISTINCT event_id FROM acc_src").to_arrow_table(),
+                    mode="replace", temporary=True)
+    seen = _query(cur, "SELECT a.event_id FROM temp.acc_ids a WHERE EXISTS "
+                       "(SELECT 1 FROM events e WHERE e.event_id = a.event_id)")
+    con.register("acc_seen_in", seen.rename_columns(["event_id"]))
+    con.execute("CREATE OR REPLACE TEMP TABLE acc_seen AS SELECT CAST(event_id AS VARCHAR) AS event_id FROM acc_seen_in")
+    rejected = _query(cur, "SELECT r.event_id, r.reason FROM temp.acc_ids a JOIN rejections r "
+                           "ON r.event_id = a.event_id") if _query(cur, "SELECT 1 FROM rejections LIMIT 1").num_rows \
+        else pa.table({"event_id": pa.array([], pa.string()), "reason": pa.array([], pa.string())})
+    con.register("acc_rejected_in", rejected.rename_columns(["event_id", "reason"]))
+    con.execute("CREATE OR REPLACE TEMP TABLE acc_rejected AS SELECT CAST(event_id AS VARCHAR) AS event_id, "
+                "CAST(reason AS VARCHAR) AS reason FROM acc_rejected_in")
+    cur.execute("DROP TABLE temp.acc_ids")
+    cur.adbc_ingest("acc_mids", con.execute("SELECT DISTINCT member_id FROM acc_src").to_arrow_table(),
+                    mode="replace", temporary=True)
+    stored = _query(cur, "SELECT m.member_id, m.tier, m.first_spend_on, m.balance, m.debt FROM temp.acc_mids a "
+                         "JOIN members m ON m.member_id = a.member_id")
+    con.register("acc_stored_in", stored.rename_columns(["member_id", "tier", "first_spend_on", "balance", "debt"]))
+    con.execute("CREATE OR REPLACE TEMP TABLE acc_stored AS SELECT CAST(member_id AS VARCHAR) AS member_id, "
+                "CAST(tier AS VARCHAR) AS tier, CAST(first_spend_on AS VARCHAR) AS first_spend_on, "
+                "CAST(balance AS BIGINT) AS balance, CAST(debt AS BIGINT) AS debt FROM acc_stored_in")
+    why = _blocked(con, cur)
+    cur.execute("DROP TABLE temp.acc_mids")
+    lap("read_ledger")
+    if why:
+        return {"fallback": why}
+    for name in ("new", "base", "tiers", "journal", "events", "lots", "members"):
+        con.execute(st[name])
+    lap("compute")
+    posted, duplicates = con.execute(st["outcome"]).fetchone()
+    reasons = {r: int(n) for r, n in con.execute(rejections_sql).fetchall()}
+
+    def insert(table: str, sql: str) -> None:
+        reader = con.execute(sql).to_arrow_reader(BATCH)
+        cur.adbc_ingest(table, batches(reader) if batches else reader, mode="append")
+        lap(f"insert_{table}")
+
+    insert("events", "SELECT * EXCLUDE (seq) FROM acc_events ORDER BY seq")
+    insert("lots", "SELECT * EXCLUDE (seq) FROM acc_lots ORDER BY seq")
+    insert("journal", "SELECT * EXCLUDE (seq, o_grp, o_j, o_k) FROM acc_journal ORDER BY seq, o_grp, o_j, o_k")
+    insert("members", "SELECT member_id, CAST(NULL AS VARCHAR) AS tier, CAST(first_day AS VARCHAR) AS first_spend_on, "
+                      "CAST(1 AS BIGINT) AS paid, CAST(earned AS BIGINT) AS balance, "
+                      "CAST(first_day AS VARCHAR) AS first_seen_on FROM acc_members WHERE new ORDER BY first_seq")
+    changed = con.execute("SELECT member_id, CAST(first_day AS VARCHAR) AS first_day, CAST(earned AS BIGINT) AS earned "
+                          "FROM acc_members WHERE NOT new ORDER BY member_id").to_arrow_table()
+    if changed.num_rows:
+        cur.adbc_ingest("acc_changed", changed, mode="replace", temporary=True)
+        cur.execute("UPDATE members SET first_spend_on = coalesce(members.first_spend_on, c.first_day), paid = 1, "
+                    "balance = members.balance + c.earned FROM temp.acc_changed c WHERE members.member_id = c.member_id")
+        cur.execute("DROP TABLE temp.acc_changed")
+    lap("update_members")
+    rejected_n = sum(reasons.values())
+    return {"posted": int(posted), "duplicates": int(duplicates), "rejected": rejected_n, "reasons": reasons}
+
+
+def _blocked(con, cur) -> str | None:
+    """Why the month needs the per-batch path (the Book for some of its members), or None."""
+    if con.execute("SELECT count(*) FROM acc_stored WHERE debt > 0").fetchone()[0]:
+        return "a member of the month owes points (debt)"
+    if _query(cur, "SELECT 1 FROM lots WHERE lot_id >= 'deficit:' AND lot_id < 'deficit;' LIMIT 1").num_rows and \
+            _query(cur, "SELECT 1 FROM temp.acc_mids a JOIN lots l ON l.lot_id = 'deficit:' || a.member_id "
+                        "WHERE l.deficit AND l.remaining < 0 LIMIT 1").num_rows:
+        return "a member of the month has a negative-balance lot"
+    if _query(cur, "SELECT 1 FROM referrals WHERE awarded_on IS NULL LIMIT 1").num_rows and \
+            _query(cur, "SELECT 1 FROM temp.acc_mids a JOIN referrals r ON r.referee_id = a.member_id "
+                        "WHERE r.awarded_on IS NULL LIMIT 1").num_rows:
+        return "a member of the month has a referral waiting to qualify"
+    return None
+
+
+def main() -> int:
+    args = json.loads(sys.stdin.read())
+    print(json.dumps(load(**args)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
