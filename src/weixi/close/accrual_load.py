@@ -80,7 +80,7 @@ def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[l
     try:
         cur = db.cursor()
         for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}",
-                       "foreign_keys=ON", f"cache_size=-{CACHE_KIB}", "temp_store=MEMORY"):
+                       "foreign_keys=ON", f"cache_size=-{CACHE_KIB}", "temp_store=MEMORY", "wal_autocheckpoint=0"):
             cur.execute(f"PRAGMA {pragma}")
             if cur.description:
                 cur.fetchall()
@@ -106,6 +106,9 @@ def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[l
                 done[key] += result[key]
             for reason, n in result["reasons"].items():
                 done["reasons"][reason] = done["reasons"].get(reason, 0) + n
+        cur.execute("PRAGMA wal_checkpoint(PASSIVE)")  # once, not at every chunk's commit (a page many chunks
+        cur.fetchall()  # wrote is copied back once)
+        lap("checkpoint")
         cur.close()
     finally:
         db.close()
