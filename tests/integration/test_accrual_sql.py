@@ -224,3 +224,26 @@ def test_a_member_who_owes_points_sends_the_rest_of_the_month_to_the_batches(ope
         assert con.execute("SELECT debt FROM members WHERE member_id = ?", (_last_billed_member(data),)
                            ).fetchone()[0] == 0
     engine.dispose()
+
+
+def test_the_ledger_takes_every_members_evaluated_tier(operator, tmp_path):
+    """The close writes each member's evaluated tier into the ledger (the next month's tier multipliers read it):
+    every ledger member's tier is the snapshot's; a member whose tier did not change is not written again."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from weixi.close import ledger_bridge
+
+    engine, data, db = _ledger(tmp_path, operator, "tiers")
+    close_month(engine, data, MONTHS[0])
+    snap = pq.read_table(data / "snapshots" / f"month={MONTHS[0]}" / "part-0.parquet")
+    tiers = {m: t for m, t in zip(snap["member_id"].to_pylist(), snap["tier"].to_pylist()) if t is not None}
+    with sqlite3.connect(db) as con:
+        ledger = dict(con.execute("SELECT member_id, tier FROM members"))
+    assert len(ledger) > 800 and len(set(tiers.values())) >= 3
+    assert {m: t for m, t in ledger.items() if m in tiers} == {m: tiers[m] for m in ledger if m in tiers}
+    member = next(iter(ledger))
+    again = pa.table({"member_id": [member, "nobody"], "tier": [ledger[member], "gold"]})
+    assert ledger_bridge.set_tiers(engine, again) == 0  # the same tier, and a member the ledger does not have
+    other = "gold" if ledger[member] != "gold" else "silver"
+    assert ledger_bridge.set_tiers(engine, pa.table({"member_id": [member], "tier": [other]})) == 1
+    engine.dispose()

@@ -350,3 +350,4 @@ def test_member_360_after_closes(setup):
     revealed = member_360(engine, data, member, reveal=True)
     assert "*" not in revealed["profile"]["phone"]
     assert member_360(engine, data, "M9999999999") is None
+

@@ -79,15 +79,33 @@ def month_totals(engine: Engine, month: str) -> dict:
             "outstanding": int(outstanding[0]), "ledger_members": int(outstanding[1])}
 
 
-def set_tiers(engine: Engine, tiers: list[tuple[str, str]]) -> int:
-    """Write evaluated tiers back to the ledger's members (used by tier multipliers from the next month on)."""
+def set_tiers(engine: Engine, tiers: pa.Table) -> int:
+    """Write evaluated tiers (``member_id``, ``tier``) back to the ledger's members (used by tier multipliers from
+    the next month on); the number of members whose tier changed. A SQLite file is written through ADBC in a child
+    process (:mod:`weixi.close.adbc_update`): at the first close every member's tier is new."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if tiers.num_rows and database and database != ":memory:" and not database.startswith("file:"):
+        return _update_adbc(Path(database).resolve(), tiers.select(["member_id", "tier"]),
+                            "UPDATE members SET tier = i.tier FROM temp.incoming i WHERE members.member_id = i.member_id "
+                            "AND members.tier IS NOT i.tier")
     changed = 0
+    rows = list(zip(tiers["member_id"].to_pylist(), tiers["tier"].to_pylist()))
     with engine.begin() as conn:
-        for start in range(0, len(tiers), FETCH):
-            chunk = tiers[start:start + FETCH]
+        for start in range(0, len(rows), FETCH):
+            chunk = rows[start:start + FETCH]
             executemany(conn, "UPDATE members SET tier = ? WHERE member_id = ? AND (tier IS NULL OR tier <> ?)",
                         [(t, m, t) for m, t in chunk])
             changed += len(chunk)
     return changed
 
 
+def _update_adbc(path: Path, table: pa.Table, sql: str) -> int:
+    with tempfile.TemporaryDirectory(prefix="weixi-adbc-") as tmp:
+        source = Path(tmp) / "incoming.arrow"
+        with pa.OSFile(str(source), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        done = subprocess.run([sys.executable, "-m", "weixi.close.adbc_update", str(path), str(source)],
+                              input=json.dumps({"sql": sql}), text=True, capture_output=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"writing to the ledger {path} failed, nothing was written: {done.stderr.strip()[-2000:]}")
+    return int(done.stdout.strip().splitlines()[-1])

@@ -119,7 +119,8 @@ def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "
     duck.unregister("close_balances_arrow")
     snapshot_file = store.write_query(duck, data_dir, "snapshots", month, snapshot_sql(month, history_file))
     changed = duck.execute(f"SELECT t.member_id, t.tier FROM {tiers} t JOIN close_balances b USING (member_id) "
-                           f"WHERE t.tier IS NOT NULL AND b.ledger_tier IS DISTINCT FROM t.tier").fetchall()
+                           f"WHERE t.tier IS NOT NULL AND b.ledger_tier IS DISTINCT FROM t.tier "
+                           f"ORDER BY t.member_id").fetch_arrow_table()
     ledger_bridge.set_tiers(engine, changed)
     finish("snapshot")
 
