@@ -216,8 +216,10 @@ def test_a_member_who_owes_points_sends_the_rest_of_the_month_to_the_batches(ope
     engine, data, db = _ledger(tmp_path, operator, "debt")
     owe(engine, data)
     plan, version = _plan(engine)
-    posted = accrual.accrue(engine, data, "2026-09", TZ, None, plan, version)
+    ticks = []
+    posted = accrual.accrue(engine, data, "2026-09", TZ, ticks.append, plan, version)
     assert posted.seconds is not None  # the loading process posted the chunks before the member's
+    assert ticks[0] == 700 and sum(ticks) == posted.bills + posted.recharges  # progress: chunks, then batches
     assert posted.posted == posted.bills + posted.recharges and posted.duplicates == 0
     assert dump(db) == clean
     with sqlite3.connect(db) as con:  # the Book took the debt out of the member's new points

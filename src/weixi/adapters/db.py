@@ -37,6 +37,15 @@ def make_engine(db: str | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
 
 
+def sqlite_file(engine: Engine) -> Path | None:
+    """The SQLite file behind ``engine``, resolved (None for PostgreSQL or an in-memory database): what the
+    loading and reading processes that work through ADBC open."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).resolve()
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

@@ -23,12 +23,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from itertools import chain, islice
 
 import duckdb
 from sqlalchemy import Engine
 
 from weixi.adapters import duck
+from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute
 from weixi.close.sources import scan_sql
 from weixi.members import archive
@@ -112,19 +114,17 @@ def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
            progress: Callable[[int], None] | None = None, plan: Plan | None = None,
            version: int | None = None) -> AccrualResult:
     """Post the month's paid bills and recharges. On an embedded SQLite ledger, with a ``plan`` the bulk path
-    takes (the usual case), in one set-based transaction of a loading process (:mod:`weixi.close.accrual_load`);
-    otherwise, or when that process finds a member the Book must handle, batch by batch through
-    :func:`~weixi.service_layer.posting.post_events` (same rows either way). ``WEIXI_ACCRUAL=batches`` forces
-    the batches."""
+    takes (the usual case), set-based by a loading process (:mod:`weixi.close.accrual_load`), a chunk of events
+    per transaction; otherwise, or from the chunk where that process meets a member the Book must handle,
+    batch by batch through :func:`~weixi.service_layer.posting.post_events` (same rows either way).
+    ``WEIXI_ACCRUAL=batches`` forces the batches."""
     done = _done(engine, data_dir, month)
     if done is not None:
         return done
     result = AccrualResult(reasons={})
     skip = 0
     if plan is not None and os.environ.get(PATH_ENV, "set") != "batches":
-        probe, skip = _set_based(engine, data_dir, month, tz, plan, version, result)
-        if progress:
-            progress(result.posted + result.duplicates + result.rejected)
+        probe, skip = _set_based(engine, data_dir, month, tz, plan, version, result, progress)
         if skip is None:
             _mark(engine, data_dir, month, result, probe)
             return result
@@ -174,15 +174,8 @@ def _source_sql(data_dir: Path, month: str, tz: ZoneInfo) -> str:
             f"CAST(amount_fen AS BIGINT), CAST(NULL AS VARCHAR) FROM ({scan_sql(data_dir, 'recharges', month)}))")
 
 
-def _sqlite_file(engine: Engine) -> Path | None:
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if database and database != ":memory:" and not database.startswith("file:"):
-        return Path(database).resolve()
-    return None
-
-
 def _set_based(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo, plan: Plan, version: int | None,
-               result: AccrualResult) -> tuple[str | None, int | None]:
+               result: AccrualResult, progress: Callable[[int], None] | None = None) -> tuple[str | None, int | None]:
     """Post the month set-based where the bulk path takes it; fills ``result`` with what was posted.
 
     Returns (the probe id, see :func:`_mark`; how many events, in posting order, the batches must skip), the
@@ -190,7 +183,7 @@ def _set_based(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo, plan: P
     in-memory ledger, a plan whose rules the bulk path does not take, an amount the Book must judge, or a
     first-purchase or campaign multiplier open this month; and the rest of it from the chunk where the loading
     process met a member the Book must handle (a debt, a negative-balance lot, a referral waiting)."""
-    path = _sqlite_file(engine)
+    path = sqlite_file(engine)
     compiled = bulk.compile_plan(plan)
     if path is None or not compiled.ok:
         return None, 0
@@ -212,16 +205,32 @@ def _set_based(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo, plan: P
             "day_rows": accrual_sql.day_rows(compiled, plan, days),
             "statements": accrual_sql.statements(compiled, version).__dict__,
             "rejections_sql": accrual_sql.REJECTIONS_SQL, "chunk": CHUNK}
-    done = subprocess.run(LOADER, input=json.dumps(args, default=str), capture_output=True, text=True)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-        raise RuntimeError(f"posting the {month} accrual into {path} stopped ({last}); the chunks committed "
-                           "before it stay posted, nothing else was: run the close again")
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = _load(args, progress)
+    if "error" in out:
+        raise RuntimeError(f"posting the {month} accrual into {path} stopped ({out['error']}); the chunks "
+                           "committed before it stay posted, nothing else was: run the close again")
     result.bills, result.recharges = int(counts.get("bill", 0)), int(counts.get("recharge", 0))
     result.posted, result.duplicates, result.rejected = out["posted"], out["duplicates"], out["rejected"]
     result.reasons, result.seconds = out["reasons"], out.get("seconds")
     return probe, (out["stopped_at"] - 1 if "fallback" in out else None)
+
+
+def _load(args: dict, progress: Callable[[int], None] | None) -> dict:
+    """Run the loading process; its result, or ``{"error": its last words}``. Its progress lines advance
+    ``progress`` as each chunk commits."""
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as errors:
+        child = subprocess.Popen(LOADER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True)
+        child.stdin.write(json.dumps(args, default=str))
+        child.stdin.close()
+        last = None
+        for line in child.stdout:
+            last = json.loads(line)
+            if "progress" in last and progress:
+                progress(last["progress"])
+        if child.wait() != 0 or last is None or "progress" in last:
+            errors.seek(0)
+            return {"error": (errors.read().strip().splitlines() or [f"exit status {child.returncode}"])[-1]}
+    return last
 
 
 def _first_event(con) -> str | None:

@@ -17,7 +17,8 @@ transaction:
    spend day and paid flag are updated from a temporary table;
 4. ``COMMIT``. A crash leaves the chunks committed before it; a rerun finds their ids and posts the rest.
 
-Prints one JSON line: ``{"posted", "duplicates", "rejected", "reasons", "seconds"}``.
+Prints a JSON line ``{"progress": n}`` per committed chunk, then ``{"posted", "duplicates", "rejected",
+"reasons", "seconds"}`` (and ``"fallback"``, ``"stopped_at"`` when it stopped for the batches).
 """
 
 from __future__ import annotations
@@ -55,10 +56,11 @@ def _query(cur, sql: str, params=()) -> pa.Table:
 
 
 def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[list], statements: dict,
-         rejections_sql: str, threads: int = 2, chunk: int = CHUNK, batches=None) -> dict:
+         rejections_sql: str, threads: int = 2, chunk: int = CHUNK, batches=None, on_chunk=None) -> dict:
     """Post the events ``chunk`` at a time in posting order, each chunk one transaction (other writers, the API's
     among them, get the ledger between chunks, as between the batches of the per-batch path). ``batches``: wraps
-    each record batch reader that is inserted (tests: a crash mid-load)."""
+    each record batch reader that is inserted (tests: a crash mid-load); ``on_chunk(n)``: called after each
+    committed chunk with its number of events."""
     import adbc_driver_sqlite.dbapi as adbc
 
     laps: dict[str, float] = {}
@@ -106,6 +108,8 @@ def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[l
                 done[key] += result[key]
             for reason, n in result["reasons"].items():
                 done["reasons"][reason] = done["reasons"].get(reason, 0) + n
+            if on_chunk:
+                on_chunk(min(chunk, total - low + 1))
         cur.execute("PRAGMA wal_checkpoint(PASSIVE)")  # once, not at every chunk's commit (a page many chunks
         cur.fetchall()  # wrote is copied back once)
         lap("checkpoint")
@@ -188,8 +192,11 @@ def _blocked(con, cur) -> str | None:
 
 
 def main() -> int:
+    """Reads the arguments (JSON) from standard input; prints ``{"progress": n}`` after each chunk, then the
+    result."""
     args = json.loads(sys.stdin.read())
-    print(json.dumps(load(**args)), flush=True)
+    result = load(**args, on_chunk=lambda n: print(json.dumps({"progress": n}), flush=True))
+    print(json.dumps(result), flush=True)
     return 0
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 from sqlalchemy import Engine
 
+from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute, executemany
 from weixi.close.months import first_day, next_month
 
@@ -22,9 +23,9 @@ def _arrow(engine: Engine, sql: str, params: list, schema: pa.Schema) -> pa.Tabl
     """The query's rows as an Arrow table of ``schema``. A SQLite file is read through ADBC, which builds the
     Arrow columns in C (about 4x faster than Python rows at 10 million members); PostgreSQL and in-memory
     databases through the engine."""
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if database and database != ":memory:" and not database.startswith("file:"):
-        return _arrow_adbc(Path(database).resolve(), sql, params, schema)
+    path = sqlite_file(engine)
+    if path is not None:
+        return _arrow_adbc(path, sql, params, schema)
     batches = []
     with engine.connect().execution_options(readonly=True, stream_results=True) as conn, conn.begin():
         result = conn.exec_driver_sql(sql.replace("?", "%s") if conn.dialect.name == "postgresql" else sql,
@@ -83,9 +84,9 @@ def set_tiers(engine: Engine, tiers: pa.Table) -> int:
     """Write evaluated tiers (``member_id``, ``tier``) back to the ledger's members (used by tier multipliers from
     the next month on); the number of members whose tier changed. A SQLite file is written through ADBC in a child
     process (:mod:`weixi.close.adbc_update`): at the first close every member's tier is new."""
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if tiers.num_rows and database and database != ":memory:" and not database.startswith("file:"):
-        return _update_adbc(Path(database).resolve(), tiers.select(["member_id", "tier"]),
+    path = sqlite_file(engine)
+    if tiers.num_rows and path is not None:
+        return _update_adbc(path, tiers.select(["member_id", "tier"]),
                             "UPDATE members SET tier = i.tier FROM temp.incoming i WHERE members.member_id = i.member_id "
                             "AND members.tier IS NOT i.tier")
     changed = 0

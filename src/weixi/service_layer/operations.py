@@ -25,6 +25,7 @@ import pyarrow as pa
 from sqlalchemy import Engine
 
 from weixi.adapters import duck
+from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import as_date, execute, executemany, is_pg
 from weixi.close import store as close_store
 from weixi.members import archive
@@ -468,11 +469,8 @@ def _load_tasks(engine: Engine, con, run_date: date) -> int:
 
 
 def _sqlite_path(engine: Engine) -> Path | None:
-    """The SQLite file behind ``engine`` (None for PostgreSQL or an in-memory database)."""
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database).resolve()
+    """The SQLite file behind ``engine`` (None for PostgreSQL or an in-memory database; tests replace it)."""
+    return sqlite_file(engine)
 
 
 def _write_files(con, plan: OperationsPlan, data_dir: Path, month: str) -> None:
