@@ -32,12 +32,11 @@ import time
 
 import pyarrow as pa
 
-from weixi.adapters import duck
+from weixi.adapters import adbc_sqlite, duck
 
 BATCH = 50_000  # rows per inserted Arrow record batch
 CHUNK = 250_000  # events per transaction, as the per-batch path (weixi.close.accrual.CHUNK)
 CACHE_KIB = 2_000_000
-BUSY_TIMEOUT_MS = 60_000
 
 
 def _days_table(columns: list[str], rows: list[list]) -> pa.Table:
@@ -64,8 +63,6 @@ def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[l
     among them, get the ledger between chunks, as between the batches of the per-batch path). ``batches``: wraps
     each record batch reader that is inserted (tests: a crash mid-load); ``on_chunk(n)``: called after each
     committed chunk with its number of events."""
-    import adbc_driver_sqlite.dbapi as adbc
-
     laps: dict[str, float] = {}
     clock = [time.perf_counter()]
 
@@ -81,41 +78,26 @@ def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[l
     con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
     lap("read_inputs")
     done = {"posted": 0, "duplicates": 0, "rejected": 0, "reasons": {}}
-    db = adbc.connect(db_path, autocommit=True)
     try:
-        cur = db.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}",
-                       "foreign_keys=ON", f"cache_size=-{CACHE_KIB}", "temp_store=MEMORY"):
-            cur.execute(f"PRAGMA {pragma}")
-            if cur.description:
-                cur.fetchall()
-        for low in range(1, total + 1, chunk):  # seq counts from 1
-            con.execute(f"CREATE OR REPLACE TEMP TABLE acc_src AS SELECT * FROM acc_all "
-                        f"WHERE seq >= {low} AND seq < {low + chunk}")
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                result = _post(con, cur, statements, rejections_sql, lap, batches)
+        with adbc_sqlite.writer(db_path, CACHE_KIB) as cur:
+            for low in range(1, total + 1, chunk):  # seq counts from 1
+                con.execute(f"CREATE OR REPLACE TEMP TABLE acc_src AS SELECT * FROM acc_all "
+                            f"WHERE seq >= {low} AND seq < {low + chunk}")
+                with adbc_sqlite.transaction(cur):
+                    result = _post(con, cur, statements, rejections_sql, lap, batches)
+                    if "fallback" in result:
+                        raise adbc_sqlite.Rollback()
                 if "fallback" in result:
-                    cur.execute("ROLLBACK")
                     done.update(fallback=result["fallback"], stopped_at=low)
                     break
-                cur.execute("COMMIT")
                 lap("commit")
-            except BaseException:
-                try:
-                    cur.execute("ROLLBACK")
-                except Exception:
-                    pass
-                raise
-            for key in ("posted", "duplicates", "rejected"):
-                done[key] += result[key]
-            for reason, n in result["reasons"].items():
-                done["reasons"][reason] = done["reasons"].get(reason, 0) + n
-            if on_chunk:
-                on_chunk(min(chunk, total - low + 1))
-        cur.close()
+                for key in ("posted", "duplicates", "rejected"):
+                    done[key] += result[key]
+                for reason, n in result["reasons"].items():
+                    done["reasons"][reason] = done["reasons"].get(reason, 0) + n
+                if on_chunk:
+                    on_chunk(min(chunk, total - low + 1))
     finally:
-        db.close()
         con.close()
     return {**done, "seconds": laps}
 
@@ -167,10 +149,9 @@ def _post(con, cur, st: dict, rejections_sql: str, lap, batches) -> dict:
     changed = con.execute("SELECT member_id, CAST(first_day AS VARCHAR) AS first_day, CAST(earned AS BIGINT) AS earned "
                           "FROM acc_members WHERE NOT new ORDER BY member_id").to_arrow_table()
     if changed.num_rows:
-        cur.adbc_ingest("acc_changed", changed, mode="replace", temporary=True)
-        cur.execute("UPDATE members SET first_spend_on = coalesce(members.first_spend_on, c.first_day), paid = 1, "
-                    "balance = members.balance + c.earned FROM temp.acc_changed c WHERE members.member_id = c.member_id")
-        cur.execute("DROP TABLE temp.acc_changed")
+        adbc_sqlite.update_from(cur, changed, "UPDATE members SET first_spend_on = coalesce(members.first_spend_on, "
+                                "c.first_day), paid = 1, balance = members.balance + c.earned FROM temp.acc_changed c "
+                                "WHERE members.member_id = c.member_id", "acc_changed")
     lap("update_members")
     rejected_n = sum(reasons.values())
     return {"posted": int(posted), "duplicates": int(duplicates), "rejected": rejected_n, "reasons": reasons}

@@ -36,13 +36,14 @@ def _lit(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _round(n: str, den: int, mode: int) -> str:
-    """SQL for ``n / den`` rounded as the bulk path rounds (``n >= 0``, ``den > 0``), in HUGEINT."""
+def _round(n: str, den, mode: int) -> str:
+    """SQL for ``n / den`` rounded as the bulk path rounds (``n >= 0``, ``den > 0``; ``den`` a number or a
+    column), in HUGEINT."""
     if mode == FLOOR:
         return f"(({n}) // {den})"
     if mode == CEIL:
-        return f"((({n}) + {den - 1}) // {den})"
-    return f"((2 * ({n}) + {den}) // {2 * den})"
+        return f"((({n}) + {den} - 1) // {den})"
+    return f"((2 * ({n}) + {den}) // (2 * {den}))"
 
 
 def day_columns(c: Compiled) -> list[str]:
@@ -149,7 +150,7 @@ def statements(c: Compiled, version: int | None) -> Statements:
     for j, m in enumerate(c.mults):
         only = f" AND b.rule_id IN ({', '.join(_lit(r) for r in sorted(m.applies_to))})" if m.applies_to is not None \
             else ""
-        extra = _round_by_column("b.pts * mt.tnum", "mt.tden", m.mode)
+        extra = _round("b.pts * mt.tnum", "mt.tden", m.mode)
         entries.append(
             f"SELECT * FROM (SELECT b.seq, b.member_id, 1 AS grp, {j} AS j, b.k, {_lit(m.id)} AS rule_id, {extra} AS pts, "
             f"'tier ' || mt.tid || ': ' || CAST(b.pts AS VARCHAR) || ' x (' || mt.ttext || ' - 1)' AS note "
@@ -182,14 +183,6 @@ def statements(c: Compiled, version: int | None) -> Statements:
                "(event_id NOT IN (SELECT event_id FROM acc_rejected) AND seq NOT IN (SELECT seq FROM acc_new))) "
                "AS duplicates")
     return Statements(new, base, tiers, journal, events, lots, members, outcome)
-
-
-def _round_by_column(n: str, den: str, mode: int) -> str:
-    if mode == FLOOR:
-        return f"(({n}) // {den})"
-    if mode == CEIL:
-        return f"((({n}) + {den} - 1) // {den})"
-    return f"((2 * ({n}) + {den}) // (2 * {den}))"
 
 
 REJECTIONS_SQL = ("SELECT split_part(r.reason, ':', 1) AS reason, count(*) AS n FROM acc_src s "

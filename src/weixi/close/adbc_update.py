@@ -11,35 +11,17 @@ from __future__ import annotations
 import json
 import sys
 
-BUSY_TIMEOUT_MS = 60_000
+from weixi.adapters import adbc_sqlite
 
 
 def main(db: str, source: str) -> None:
-    import adbc_driver_sqlite.dbapi as adbc
     import pyarrow as pa
 
     query = json.loads(sys.stdin.read())
     with pa.memory_map(source) as stream:
         table = pa.ipc.open_file(stream).read_all()
-    with adbc.connect(db, autocommit=True) as con:
-        cur = con.cursor()
-        try:
-            for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}"):
-                cur.execute(f"PRAGMA {pragma}")
-                cur.fetchall()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                cur.adbc_ingest("incoming", table, mode="replace", temporary=True)
-                cur.execute(query["sql"])
-                cur.execute("SELECT changes()")
-                changed = cur.fetchone()[0]
-                cur.execute("DROP TABLE temp.incoming")
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-        finally:
-            cur.close()
+    with adbc_sqlite.writer(db) as cur, adbc_sqlite.transaction(cur):
+        changed = adbc_sqlite.update_from(cur, table, query["sql"])
     print(changed, flush=True)
 
 

@@ -30,13 +30,12 @@ import time
 
 import pyarrow as pa
 
-from weixi.adapters import duck
+from weixi.adapters import adbc_sqlite, duck
 
 BATCH = 20_000  # rows per Arrow record batch
 BULK_MIN_ROWS = 50_000  # below this the secondary indexes stay in place during the insert
 REBUILD_FACTOR = 2  # rebuild the secondary indexes when new rows > this x existing rows (rebuilds_indexes)
 CACHE_KIB = 2_000_000  # page cache of the loading connection (2 GB) for the insert and the index builds
-BUSY_TIMEOUT_MS = 60_000
 DATES = ("created_on", "not_before", "due_on")
 INDEXES_SQL = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ops_tasks' AND sql IS NOT NULL"
 
@@ -89,8 +88,6 @@ def _strings(table: pa.Table, names: list[str]) -> pa.Table:
 def load(db_path: str, month: str, tasks_file: str, assignments_file: str, created: str, columns: list[str],
          batches=None) -> dict:
     """``batches``: wraps the record batch reader (tests: a crash mid-load)."""
-    import adbc_driver_sqlite.dbapi as adbc
-
     con = duck.connect(config={"threads": 1})  # SQLite (one thread) is the slow side; decoding needs no more
     kept = f"read_parquet({_lit(tasks_file)})"
     con.execute(f"CREATE VIEW ops_kept AS SELECT * FROM {kept}")
@@ -106,16 +103,8 @@ def load(db_path: str, month: str, tasks_file: str, assignments_file: str, creat
     sel = ", ".join(f"strftime(k.{c}, '%Y-%m-%d') AS {c}" if c in DATES else f"k.{c}" for c in columns)
     sel += (f", CASE WHEN k.status = 'done' THEN {_lit(created)} END AS closed_at, CASE WHEN k.status = 'done' "
             f"THEN 'system' END AS closed_by, CAST(0 AS BIGINT) AS attempts, {_lit(created)} AS created_at")
-    db = adbc.connect(db_path, autocommit=True)
-    try:
-        cur = db.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON",
-                       f"cache_size=-{CACHE_KIB}", "temp_store=MEMORY", "threads=2"):
-            cur.execute(f"PRAGMA {pragma}")
-            if cur.description:
-                cur.fetchall()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
+    with adbc_sqlite.writer(db_path, CACHE_KIB, threads=2) as cur:
+        with adbc_sqlite.transaction(cur):
             cur.execute("SELECT task_id FROM ops_tasks WHERE task_id >= ? AND task_id < ?", [month + "/", month + "0"])
             con.register("ops_have", _strings(cur.fetch_arrow_table(), ["task_id"]))
             cur.execute(OPEN_SQL.format(how=_open_tasks_access(cur)))
@@ -152,21 +141,11 @@ def load(db_path: str, month: str, tasks_file: str, assignments_file: str, creat
                 cur.execute(sql)
                 lap(f"index_{name}")
             if moves.num_rows:
-                cur.adbc_ingest("ops_moves", moves, mode="replace", temporary=True)
-                cur.execute("UPDATE ops_tasks SET assignee = m.assignee, team = m.team FROM temp.ops_moves m "
-                            "WHERE ops_tasks.task_id = m.task_id AND ops_tasks.status = 'open'")
-                cur.execute("DROP TABLE temp.ops_moves")
+                adbc_sqlite.update_from(cur, moves, "UPDATE ops_tasks SET assignee = m.assignee, team = m.team "
+                                        "FROM temp.ops_moves m WHERE ops_tasks.task_id = m.task_id "
+                                        "AND ops_tasks.status = 'open'", "ops_moves")
             lap("move_open_tasks")
-            cur.execute("COMMIT")
-            lap("commit")
-        except BaseException:
-            try:
-                cur.execute("ROLLBACK")
-            except Exception:
-                pass
-            raise
-    finally:
-        db.close()
+        lap("commit")
     return {"new": int(new), "moved": int(moves.num_rows), "seconds": laps}
 
 
