@@ -263,7 +263,8 @@ OFFERS = "offers:\n  - id: bonus\n    name: Bonus\n    points: 500\n    eligible
 RETENTION_CASES = [
     ([('share: "0.1"', 'share: "1"')], 'share:必须是 0 到 1 之间的比例(可以是 0,不能是 1),例如 "0.1",实际是 1。'),
     ([('min_probability: "0.15"', 'min_probability: "1.5"')], "min_probability:必须是 0 到 1 之间的概率,实际是 1.5。"),
-    ([('margin_share: "0.6"', 'margin_share: "2"')], "margin_share:必须是 0 到 1 之间的概率,实际是 2。"),
+    ([('margin_share: "0.6"', 'margin_share: "2"')], "margin_share:必须是 0 到 1 之间的数,实际是 2。"),
+    ([('control:', 'silent: {max_usage_ratio: "1.2"}\ncontrol:')], "max_usage_ratio:必须是 0 到 1 之间的数,实际是 1.2。"),
     ([(RETENTION, "- a\n- b\n")],
      "挽留方案必须是由键组成的映射:kind: retention、plan、name、expiring、high_risk、control、value、offers。"),
     ([("    eligible", "  - id: bonus\n    name: Bonus 2\n    eligible")], "优惠 id 'bonus' 出现了两次。"),

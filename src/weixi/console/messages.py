@@ -327,6 +327,8 @@ PATTERNS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), m) for p, m
      N_("%(key)s: must be a share from 0 up to (not including) 1, e.g. \"0.1\", got %(value)s.")),
     (r"^(?P<key>[^\s:]+): must be a probability from 0 to 1, got (?P<value>\S+)$",
      N_("%(key)s: must be a probability from 0 to 1, got %(value)s.")),
+    (r"^(?P<key>[^\s:]+): must be a number from 0 to 1, got (?P<value>\S+)$",
+     N_("%(key)s: must be a number from 0 to 1, got %(value)s.")),
     (r"^a retention plan is a mapping: kind: retention, plan, name, expiring, high_risk, control, value, offers$",
      N_("A retention plan is a mapping: kind: retention, plan, name, expiring, high_risk, control, value, offers.")),
     (r"^offer id '(?P<offer>[^']*)' is used twice$", N_("Offer id '%(offer)s' is used twice.")),

@@ -38,6 +38,14 @@ def _probability(raw: object) -> Decimal:
     return value
 
 
+def _fraction(raw: object) -> Decimal:
+    """A ratio or share that may be 0 or 1 (a usage ratio, a margin), not a probability."""
+    value = v.decimal(raw)
+    if not (Decimal(0) <= value <= 1):
+        raise v.BadValue(f"must be a number from 0 to 1, got {value}")
+    return value
+
+
 def _list_of(choices: tuple[str, ...], what: str):
     return ListOf(v.choice(choices, what))
 
@@ -69,11 +77,11 @@ PLAN = Shape("retention plan", {
     "description": Field(v.text),
     "expiring": Field(Shape("expiring", {"window_days": Field(v.positive_int, required=True)}), required=True),
     "high_risk": Field(Shape("high_risk", {"min_probability": Field(_probability, required=True)}), required=True),
-    "silent": Field(Shape("silent", {"max_usage_ratio": Field(_probability, required=True)})),
+    "silent": Field(Shape("silent", {"max_usage_ratio": Field(_fraction, required=True)})),
     "winback": Field(Shape("winback", {"left_within_days": Field(v.positive_int, required=True)})),
     "control": Field(Shape("control", {"share": Field(_share, required=True), "seed": Field(v.non_negative_int)}),
                      required=True),
-    "value": Field(Shape("value", {"margin_share": Field(_probability, required=True),
+    "value": Field(Shape("value", {"margin_share": Field(_fraction, required=True),
                                    "months": Field(v.positive_int, required=True),
                                    "source": Field(v.choice(("weixi", "clv"), "value source"))}), required=True),
     "offers": Field(ListOf(OFFER), required=True),
