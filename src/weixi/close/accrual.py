@@ -204,7 +204,7 @@ def _set_based(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo, plan: P
     args = {"db_path": str(path), "source_sql": source, "day_columns": accrual_sql.day_columns(compiled),
             "day_rows": accrual_sql.day_rows(compiled, plan, days),
             "statements": accrual_sql.statements(compiled, version).__dict__,
-            "rejections_sql": accrual_sql.REJECTIONS_SQL, "chunk": CHUNK}
+            "rejections_sql": accrual_sql.REJECTIONS_SQL, "data_dir": str(data_dir), "chunk": CHUNK}
     out = _load(args, progress)
     if "error" in out:
         raise RuntimeError(f"posting the {month} accrual into {path} stopped ({out['error']}); the chunks "

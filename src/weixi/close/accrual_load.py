@@ -58,7 +58,8 @@ def _query(cur, sql: str, params=()) -> pa.Table:
 
 
 def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[list], statements: dict,
-         rejections_sql: str, threads: int = 2, chunk: int = CHUNK, batches=None, on_chunk=None) -> dict:
+         rejections_sql: str, data_dir: str | None = None, threads: int = 2, chunk: int = CHUNK, batches=None,
+         on_chunk=None) -> dict:
     """Post the events ``chunk`` at a time in posting order, each chunk one transaction (other writers, the API's
     among them, get the ledger between chunks, as between the batches of the per-batch path). ``batches``: wraps
     each record batch reader that is inserted (tests: a crash mid-load); ``on_chunk(n)``: called after each
@@ -72,6 +73,8 @@ def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[l
         clock[0] = now
 
     con = duck.connect(config={"threads": threads})
+    if data_dir:  # the month's events stay under WEIXI_DUCKDB_MEMORY, spilling beside the close's other work
+        duck.bound_memory(con, data_dir)
     con.execute(f"CREATE TEMP TABLE acc_all AS {source_sql}")
     total = con.execute("SELECT count(*) FROM acc_all").fetchone()[0]
     con.register("acc_days_in", _days_table(day_columns, day_rows))
