@@ -121,12 +121,12 @@ def _post(con, cur, st: dict, rejections_sql: str, lap, batches) -> dict:
     cur.execute("DROP TABLE temp.acc_ids")
     cur.adbc_ingest("acc_mids", con.execute("SELECT DISTINCT member_id FROM acc_src").to_arrow_table(),
                     mode="replace", temporary=True)
-    stored = _query(cur, "SELECT m.member_id, m.tier, m.first_spend_on, m.balance, m.debt FROM temp.acc_mids a "
+    # only what the rows depend on: the balance and first spend day are updated in SQLite, relative to the stored
+    stored = _query(cur, "SELECT m.member_id, m.tier, m.debt FROM temp.acc_mids a "
                          "JOIN members m ON m.member_id = a.member_id")
-    con.register("acc_stored_in", stored.rename_columns(["member_id", "tier", "first_spend_on", "balance", "debt"]))
+    con.register("acc_stored_in", stored.rename_columns(["member_id", "tier", "debt"]))
     con.execute("CREATE OR REPLACE TEMP TABLE acc_stored AS SELECT CAST(member_id AS VARCHAR) AS member_id, "
-                "CAST(tier AS VARCHAR) AS tier, CAST(first_spend_on AS VARCHAR) AS first_spend_on, "
-                "CAST(balance AS BIGINT) AS balance, CAST(debt AS BIGINT) AS debt FROM acc_stored_in")
+                "CAST(tier AS VARCHAR) AS tier, CAST(debt AS BIGINT) AS debt FROM acc_stored_in")
     why = _blocked(con, cur)
     cur.execute("DROP TABLE temp.acc_mids")
     lap("read_ledger")

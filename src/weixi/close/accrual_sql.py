@@ -14,7 +14,7 @@ The tables the statements read (made by the loader):
   recharges, ``seq`` their posting order; ``moment`` a recharge's moment (NULL for a bill);
 - ``acc_days``: one row per day of those events (:func:`day_rows`);
 - ``acc_seen(event_id)``, ``acc_rejected(event_id, reason)``: ids the ledger already has;
-- ``acc_stored(member_id, tier, first_spend_on, balance, debt)``: the members the ledger already has.
+- ``acc_stored(member_id, tier, debt)``: the members the ledger already has.
 """
 
 from __future__ import annotations
@@ -26,9 +26,6 @@ from zoneinfo import ZoneInfo
 from weixi.ledger.expiry import expires_on
 from weixi.plans.model import Plan
 from weixi.service_layer.bulk import CEIL, FLOOR, Compiled
-
-MAX_FEN = 10 ** 15
-
 
 def _lit(value) -> str:
     if value is None:
@@ -99,7 +96,7 @@ class Statements:
     events: str  # acc_events: the events rows, in posting order
     lots: str  # acc_lots
     members: str  # acc_members: per posting member, first day and points (new or stored)
-    outcome: str  # one row: posted, duplicates; then rejections by reason (a SELECT, not a table)
+    outcome: str  # one row: posted, duplicates (a SELECT, not a table; REJECTIONS_SQL counts the rejections)
 
 
 def statements(c: Compiled, version: int | None) -> Statements:
