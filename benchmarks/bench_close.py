@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from benchmarks import bench_close_floor
+
 ROOT = Path(__file__).resolve().parent.parent
 WEIXI = [sys.executable, "-m", "weixi"]
 
@@ -66,6 +68,8 @@ def run(workdir: Path, members: int = 1_000_000, lookups: int = 200) -> dict:
     out.update(close_seconds=round(close_s, 1), close_peak_rss_mib=close_rss, bare_scan_seconds=round(scan_s, 2),
                ratio_to_bare_scan=round(close_s / scan_s, 1), step_seconds=result["seconds"],
                accrual_posted=result["accrual"]["posted"])
+    floor = bench_close_floor.floor(data, "2026-10", workdir / "floor")  # the same month without a ledger
+    out.update(floor, floor_ratio_to_bare_scan=round(floor["floor_seconds"] / scan_s, 1))
     rerun_s, again, _ = _run(["close", "--month", "2026-10"], env)
     out.update(rerun_seconds=round(rerun_s, 1), rerun_already_closed=again["already_closed"])
     sys.path.insert(0, str(ROOT / "src"))

@@ -75,7 +75,8 @@ def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[l
     con = duck.connect(config={"threads": threads})
     if data_dir:  # the month's events stay under WEIXI_DUCKDB_MEMORY, spilling beside the close's other work
         duck.bound_memory(con, data_dir)
-    con.execute(f"CREATE TEMP TABLE acc_all AS {source_sql}")
+    # in posting order, so that each chunk is read from its own row groups (zone maps), not from the whole month
+    con.execute(f"CREATE TEMP TABLE acc_all AS SELECT * FROM ({source_sql}) ORDER BY seq")
     total = con.execute("SELECT count(*) FROM acc_all").fetchone()[0]
     con.register("acc_days_in", _days_table(day_columns, day_rows))
     con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
@@ -86,6 +87,7 @@ def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[l
             for low in range(1, total + 1, chunk):  # seq counts from 1
                 con.execute(f"CREATE OR REPLACE TEMP TABLE acc_src AS SELECT * FROM acc_all "
                             f"WHERE seq >= {low} AND seq < {low + chunk}")
+                lap("select_chunk")
                 with adbc_sqlite.transaction(cur):
                     result = _post(con, cur, statements, rejections_sql, lap, batches)
                     if "fallback" in result:

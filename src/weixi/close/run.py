@@ -23,7 +23,7 @@ from weixi.close.backends import archive_table
 from weixi.close.history import members_table, month_history
 from weixi.close.inputs import missing_inputs
 from weixi.close.months import first_day, next_month, previous_month, window
-from weixi.close.snapshot import PROFILE, snapshot_sql, summarize
+from weixi.close.snapshot import PROFILE, SEGMENT_COLUMNS, TIER_COLUMNS, snapshot_sql, summarize
 from weixi.members import search_index
 from weixi.segments import evaluate_tiers, segment
 from weixi.service_layer.expiry import expire
@@ -95,20 +95,29 @@ def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "
                                      _sorted(_materialize(con, dcon, "close_history_now",
                                                           month_history(con, data_dir, month, points_t)),
                                              HISTORY_TYPES))
+    _free(dcon, "close_history_now")  # in its file now; DuckDB's memory goes to the passes below
+    if engine_name == "duckdb":
+        _free(con, "ledger_points")
     history = _history_window(con, data_dir, month)
     members = members_table(con, data_dir, month)
     finish("history")
 
     step("tiers")
-    tier_state, tier_events = evaluate_tiers(members, history, _previous_tiers(con, data_dir, month), plan, month)
-    tiers = _materialize(con, dcon, "close_tiers", tier_state)
+    keep = keeper(con)
+    tier_state, tier_events = evaluate_tiers(members, history, _previous_tiers(con, data_dir, month), plan, month,
+                                             keep)
+    tiers = _materialize(con, dcon, "close_tiers", tier_state.select("member_id", *TIER_COLUMNS))
     events_file = store.write_query(duck, data_dir, "tier_events", month,
                                     _sorted(_materialize(con, dcon, "close_tier_events", tier_events),
                                             TIER_EVENT_TYPES, "member_id, event, effective_on"))
+    _free(dcon, "close_tier_events")
+    keep.drop()
     finish("tiers")
 
     step("segments")
-    _materialize(con, dcon, "close_segments", segment(members, history, plan, month))
+    _materialize(con, dcon, "close_segments",  # only what the snapshot keeps: the sort below fits in memory
+                 segment(members, history, plan, month, keep).select("member_id", *SEGMENT_COLUMNS))
+    keep.drop()
     finish("segments")
 
     step("snapshot")
@@ -144,6 +153,30 @@ HISTORY_TYPES = {"member_id": "VARCHAR", "month": "VARCHAR", "spend_fen": "BIGIN
                  "touches": "BIGINT", "last_active_on": "DATE", "points_earned": "BIGINT"}
 TIER_EVENT_TYPES = {"member_id": "VARCHAR", "month": "VARCHAR", "event": "VARCHAR", "from_tier": "VARCHAR",
                     "to_tier": "VARCHAR", "effective_on": "DATE", "measure": "BIGINT"}
+
+
+def keeper(con):
+    """The :data:`weixi.segments.window.Keep` of the close: on DuckDB an intermediate read more than once (the
+    tier decisions, the members' window totals) is stored once as a table, instead of being computed again by
+    every query that reads it; PySpark plans are left as they are. ``drop()`` frees the stored tables."""
+    kept: list[str] = []
+
+    def keep(expr: ibis.Table, name: str) -> ibis.Table:
+        if con.name != "duckdb":
+            return expr
+        kept.append(f"close_{name}")
+        return con.create_table(kept[-1], expr, overwrite=True)
+
+    def drop() -> None:
+        while kept:
+            _free(con, kept.pop())
+
+    keep.drop = drop
+    return keep
+
+
+def _free(con, name: str) -> None:
+    con.drop_table(name, force=True)
 
 
 def _materialize(con, dcon, name: str, expr: ibis.Table) -> str:

@@ -20,6 +20,7 @@ from weixi.close.months import month_end
 from weixi.plans.model import Plan
 
 PROFILE = ["member_id", "city", "manager_id", "payment_type", "card_role", "network", "plan_name"]
+TIER_COLUMNS = ["tier", "tier_since", "grace_until"]
 SEGMENT_COLUMNS = ["star_level", "value_grade", "activity_grade", "rfm", "key_account", "arpu_fen"]
 TYPES = {"join_date": "DATE", "churned_on": "DATE", "tier_since": "DATE", "grace_until": "DATE",
          "star_level": "TINYINT", "arpu_fen": "BIGINT"}
@@ -37,7 +38,7 @@ def snapshot_sql(month: str, history_file: Path) -> str:
         "CAST(CASE WHEN m.churned_on IS NULL THEN 'active' ELSE 'left' END AS VARCHAR) AS status",
         _col("m", "join_date"), _col("m", "churned_on"),
         *(_col("p", c) for c in PROFILE[1:]),
-        *(_col("t", c) for c in ("tier", "tier_since", "grace_until")),
+        *(_col("t", c) for c in TIER_COLUMNS),
         *(_col("s", c) for c in SEGMENT_COLUMNS),
         "CAST(coalesce(h.spend_fen, 0) AS BIGINT) AS month_spend_fen",
         "CAST(coalesce(h.points_earned, 0) AS BIGINT) AS month_points_earned",

@@ -11,7 +11,7 @@ from weixi.segments.key_accounts import key_account
 from weixi.segments.pyramid import value_grades
 from weixi.segments.rfm import with_rfm
 from weixi.segments.stars import star_columns, tenure_years
-from weixi.segments.window import in_service, with_totals
+from weixi.segments.window import Keep, in_service, lazy, with_totals
 
 SEGMENT_SCHEMA = ibis.schema({
     "member_id": "string",
@@ -36,10 +36,12 @@ SEGMENT_SCHEMA = ibis.schema({
 })
 
 
-def segment(members: ibis.Table, history: ibis.Table, plan: Plan, month: str) -> ibis.Table:
+def segment(members: ibis.Table, history: ibis.Table, plan: Plan, month: str, keep: Keep = lazy) -> ibis.Table:
     """One row per member in service at the end of ``month`` with the columns of :data:`SEGMENT_SCHEMA`.
 
     A section missing from ``plan.segments`` leaves its columns null. Rows are in no particular order.
+    ``keep`` receives the members with their window totals, which the RFM scores and the value pyramid each
+    read again (see :data:`weixi.segments.window.Keep`).
     """
     seg = plan.segments or Segments()
     base = in_service(members, months.check(month)).select("member_id", "join_date")
@@ -57,7 +59,7 @@ def segment(members: ibis.Table, history: ibis.Table, plan: Plan, month: str) ->
         columns["activity_grade"] = activity_grade(t.days_since_active, t.touches, seg.activity)
     if seg.key_accounts:
         columns["key_account"] = key_account(t.key_spend_fen, t.active_months, t.tenure_years, seg.key_accounts)
-    t = t.mutate(**columns)
+    t = keep(t.mutate(**columns), "segment_base")
     if seg.rfm:
         t = with_rfm(t, seg.rfm.bins)
     if seg.value_pyramid:

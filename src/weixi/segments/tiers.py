@@ -26,7 +26,7 @@ import ibis
 
 from weixi.plans.model import Plan, TierMeasure, UpgradeTiming
 from weixi.segments import months
-from weixi.segments.window import in_service
+from weixi.segments.window import Keep, in_service, lazy
 
 TIER_STATE_SCHEMA = ibis.schema({
     "member_id": "string",
@@ -51,13 +51,14 @@ NO_DATE = ibis.null("date")
 
 
 def evaluate_tiers(members: ibis.Table, history: ibis.Table, previous: ibis.Table | None, plan: Plan,
-                   month: str) -> tuple[ibis.Table, ibis.Table]:
+                   month: str, keep: Keep = lazy) -> tuple[ibis.Table, ibis.Table]:
     """(tier_state, tier_events) for the close of ``month``.
 
     ``previous`` is the previous close's tier_state (only :data:`PREVIOUS_COLUMNS` are read), or ``None`` or an
     empty table for the first close. Members in service without a previous row start in the lowest tier, as do
     members whose previous tier is not in the plan. Without a tier policy everyone keeps their previous tier
-    and there are no events; without tiers ``tier`` is null.
+    and there are no events; without tiers ``tier`` is null. ``keep`` receives the decisions, from which both
+    the state and the events are read (see :data:`weixi.segments.window.Keep`).
     """
     end = months.end(months.check(month))
     base = in_service(members, month).select("member_id", "join_date")
@@ -77,7 +78,7 @@ def evaluate_tiers(members: ibis.Table, history: ibis.Table, previous: ibis.Tabl
         p_grace=ibis.cases((known, t.p_grace), else_=NO_DATE),
         **_qualified(t.measure, plan),
     )
-    t = t.mutate(**_decide(t, plan, month, end))
+    t = keep(t.mutate(**_decide(t, plan, month, end)), "tier_decisions")
     changed = t.upgrade | t.downgrade
     policy = plan.tier_policy
     state = t.select(
