@@ -34,7 +34,7 @@ from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute
 from weixi.close.sources import scan_sql
 from weixi.members import archive
-from weixi.close import accrual_sql
+from weixi.close import accrual_load_pg, accrual_sql
 from weixi.ledger.events import Event
 from weixi.plans.model import Plan
 from weixi.service_layer import bulk
@@ -115,8 +115,8 @@ def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
            version: int | None = None) -> AccrualResult:
     """Post the month's paid bills and recharges. On an embedded SQLite ledger, with a ``plan`` the bulk path
     takes (the usual case), set-based by a loading process (:mod:`weixi.close.accrual_load`), a chunk of events
-    per transaction; otherwise, or from the chunk where that process meets a member the Book must handle,
-    batch by batch through :func:`~weixi.service_layer.posting.post_events` (same rows either way).
+    per transaction; on PostgreSQL the same, in this process (:mod:`weixi.close.accrual_load_pg`); otherwise,
+    or from the chunk where that process meets a member the Book must handle, batch by batch through :func:`~weixi.service_layer.posting.post_events` (same rows either way).
     ``WEIXI_ACCRUAL=batches`` forces the batches."""
     done = _done(engine, data_dir, month)
     if done is not None:
@@ -179,13 +179,14 @@ def _set_based(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo, plan: P
     """Post the month set-based where the bulk path takes it; fills ``result`` with what was posted.
 
     Returns (the probe id, see :func:`_mark`; how many events, in posting order, the batches must skip), the
-    latter None when every event was handled. The batches take the whole month (skip 0) for a PostgreSQL or
-    in-memory ledger, a plan whose rules the bulk path does not take, an amount the Book must judge, or a
+    latter None when every event was handled. The batches take the whole month (skip 0) for an in-memory
+    ledger, a plan whose rules the bulk path does not take, an amount the Book must judge, or a
     first-purchase or campaign multiplier open this month; and the rest of it from the chunk where the loading
     process met a member the Book must handle (a debt, a negative-balance lot, a referral waiting)."""
+    pg = engine.dialect.name == "postgresql"
     path = sqlite_file(engine)
     compiled = bulk.compile_plan(plan)
-    if path is None or not compiled.ok:
+    if (path is None and not pg) or not compiled.ok:
         return None, 0
     source = _source_sql(data_dir, month, tz)
     con = duck.connect()
@@ -201,14 +202,19 @@ def _set_based(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo, plan: P
         con.close()
     if out_of_range or any(m.window.contains(d) for m in compiled.blockers for d in days):
         return probe, 0
-    args = {"db_path": str(path), "source_sql": source, "day_columns": accrual_sql.day_columns(compiled),
+    args = {"source_sql": source, "day_columns": accrual_sql.day_columns(compiled),
             "day_rows": accrual_sql.day_rows(compiled, plan, days),
             "statements": accrual_sql.statements(compiled, version).__dict__,
             "rejections_sql": accrual_sql.REJECTIONS_SQL, "data_dir": str(data_dir), "chunk": CHUNK}
-    out = _load(args, progress)
-    if "error" in out:
-        raise RuntimeError(f"posting the {month} accrual into {path} stopped ({out['error']}); the chunks "
-                           "committed before it stay posted, nothing else was: run the close again")
+    if pg:  # in this process: libpq, unlike SQLite, has no two-copies hazard
+        try:
+            out = accrual_load_pg.load(accrual_load_pg.libpq_uri(engine), **args, on_chunk=progress)
+        except Exception as exc:
+            raise RuntimeError(_stopped(month, engine.url.render_as_string(), exc)) from exc
+    else:
+        out = _load({"db_path": str(path), **args}, progress)
+        if "error" in out:
+            raise RuntimeError(_stopped(month, path, out["error"]))
     result.bills, result.recharges = int(counts.get("bill", 0)), int(counts.get("recharge", 0))
     result.posted, result.duplicates, result.rejected = out["posted"], out["duplicates"], out["rejected"]
     result.reasons, result.seconds = out["reasons"], out.get("seconds")
@@ -231,6 +237,11 @@ def _load(args: dict, progress: Callable[[int], None] | None) -> dict:
             errors.seek(0)
             return {"error": (errors.read().strip().splitlines() or [f"exit status {child.returncode}"])[-1]}
     return last
+
+
+def _stopped(month: str, ledger, why) -> str:
+    return (f"posting the {month} accrual into {ledger} stopped ({why}); the chunks committed before it stay "
+            "posted, nothing else was: run the close again")
 
 
 def _first_event(con) -> str | None:

@@ -2,7 +2,9 @@
 
 Run as a process of its own (``python -m weixi.close.accrual_load``, arguments as JSON on standard input): it
 writes through ADBC, whose SQLite is a second copy beside Python's ``sqlite3``; two copies in one process release
-each other's file locks (see :mod:`weixi.service_layer.operations_load`).
+each other's file locks (see :mod:`weixi.service_layer.operations_load`). The chunk loop (:func:`post_chunks`) is
+shared with the PostgreSQL ledger (:mod:`weixi.close.accrual_load_pg`); :class:`SqliteLedger` holds what is
+SQLite's own.
 
 Chunk by chunk of the events in posting order (250,000 by default), each in one ``BEGIN IMMEDIATE``
 transaction:
@@ -57,13 +59,58 @@ def _query(cur, sql: str, params=()) -> pa.Table:
     return cur.fetch_arrow_table()
 
 
+class SqliteLedger:
+    """How the chunks are written into the embedded SQLite ledger: dates as ISO text, flags as 1, temporary tables
+    in ``temp.``; each chunk one ``BEGIN IMMEDIATE`` transaction. :mod:`weixi.close.accrual_load_pg` is the
+    PostgreSQL counterpart; :func:`post_chunks` runs either."""
+
+    temp = "temp."
+    deficit_lots = "lot_id >= 'deficit:' AND lot_id < 'deficit;'"  # a seek in the primary key (bytewise text)
+    lock = ""  # BEGIN IMMEDIATE already holds the only write lock
+    inserts = {
+        "events": "SELECT * EXCLUDE (seq) FROM acc_events ORDER BY seq",
+        "lots": "SELECT * EXCLUDE (seq) FROM acc_lots ORDER BY seq",
+        "journal": "SELECT * EXCLUDE (seq, o_grp, o_j, o_k) FROM acc_journal ORDER BY seq, o_grp, o_j, o_k",
+        "members": "SELECT member_id, CAST(NULL AS VARCHAR) AS tier, CAST(first_day AS VARCHAR) AS first_spend_on, "
+                   "CAST(1 AS BIGINT) AS paid, CAST(earned AS BIGINT) AS balance, "
+                   "CAST(first_day AS VARCHAR) AS first_seen_on FROM acc_members WHERE new ORDER BY first_seq",
+    }
+    changed = ("SELECT member_id, CAST(first_day AS VARCHAR) AS first_day, CAST(earned AS BIGINT) AS earned "
+               "FROM acc_members WHERE NOT new ORDER BY member_id")
+    update = ("UPDATE members SET first_spend_on = coalesce(members.first_spend_on, c.first_day), paid = 1, "
+              "balance = members.balance + c.earned FROM temp.acc_changed c WHERE members.member_id = c.member_id")
+
+    def __init__(self, db_path: str) -> None:
+        self.db_path = db_path
+
+    def writer(self):
+        return adbc_sqlite.writer(self.db_path, CACHE_KIB)
+
+    @staticmethod
+    def transaction(cur):
+        return adbc_sqlite.transaction(cur)
+
+    @staticmethod
+    def update_from(cur, rows: pa.Table, sql: str, name: str) -> None:
+        adbc_sqlite.update_from(cur, rows, sql, name)
+
+
 def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[list], statements: dict,
          rejections_sql: str, data_dir: str | None = None, threads: int = 2, chunk: int = CHUNK, batches=None,
          on_chunk=None) -> dict:
+    """Post the events into the SQLite ledger at ``db_path`` (:func:`post_chunks`)."""
+    return post_chunks(SqliteLedger(db_path), source_sql, day_columns, day_rows, statements, rejections_sql,
+                       data_dir, threads, chunk, batches, on_chunk)
+
+
+def post_chunks(ledger, source_sql: str, day_columns: list[str], day_rows: list[list], statements: dict,
+                rejections_sql: str, data_dir: str | None = None, threads: int = 2, chunk: int = CHUNK,
+                batches=None, on_chunk=None) -> dict:
     """Post the events ``chunk`` at a time in posting order, each chunk one transaction (other writers, the API's
-    among them, get the ledger between chunks, as between the batches of the per-batch path). ``batches``: wraps
-    each record batch reader that is inserted (tests: a crash mid-load); ``on_chunk(n)``: called after each
-    committed chunk with its number of events."""
+    among them, get the ledger between chunks, as between the batches of the per-batch path). ``ledger``:
+    :class:`SqliteLedger` or :class:`weixi.close.accrual_load_pg.PostgresLedger`. ``batches``: wraps each record
+    batch reader that is inserted (tests: a crash mid-load); ``on_chunk(n)``: called after each committed chunk
+    with its number of events."""
     laps: dict[str, float] = {}
     clock = [time.perf_counter()]
 
@@ -83,13 +130,13 @@ def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[l
     lap("read_inputs")
     done = {"posted": 0, "duplicates": 0, "rejected": 0, "reasons": {}}
     try:
-        with adbc_sqlite.writer(db_path, CACHE_KIB) as cur:
+        with ledger.writer() as cur:
             for low in range(1, total + 1, chunk):  # seq counts from 1
                 con.execute(f"CREATE OR REPLACE TEMP TABLE acc_src AS SELECT * FROM acc_all "
                             f"WHERE seq >= {low} AND seq < {low + chunk}")
                 lap("select_chunk")
-                with adbc_sqlite.transaction(cur):
-                    result = _post(con, cur, statements, rejections_sql, lap, batches)
+                with ledger.transaction(cur):
+                    result = _post(ledger, con, cur, statements, rejections_sql, lap, batches)
                     if "fallback" in result:
                         raise adbc_sqlite.Rollback()
                 if "fallback" in result:
@@ -107,30 +154,31 @@ def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[l
     return {**done, "seconds": laps}
 
 
-def _post(con, cur, st: dict, rejections_sql: str, lap, batches) -> dict:
+def _post(ledger, con, cur, st: dict, rejections_sql: str, lap, batches) -> dict:
+    tmp = ledger.temp
     cur.adbc_ingest("acc_ids", con.execute("SELECT DISTINCT event_id FROM acc_src").to_arrow_table(),
                     mode="replace", temporary=True)
-    seen = _query(cur, "SELECT a.event_id FROM temp.acc_ids a WHERE EXISTS "
+    seen = _query(cur, f"SELECT a.event_id FROM {tmp}acc_ids a WHERE EXISTS "
                        "(SELECT 1 FROM events e WHERE e.event_id = a.event_id)")
     con.register("acc_seen_in", seen.rename_columns(["event_id"]))
     con.execute("CREATE OR REPLACE TEMP TABLE acc_seen AS SELECT CAST(event_id AS VARCHAR) AS event_id FROM acc_seen_in")
-    rejected = _query(cur, "SELECT r.event_id, r.reason FROM temp.acc_ids a JOIN rejections r "
+    rejected = _query(cur, f"SELECT r.event_id, r.reason FROM {tmp}acc_ids a JOIN rejections r "
                            "ON r.event_id = a.event_id") if _query(cur, "SELECT 1 FROM rejections LIMIT 1").num_rows \
         else pa.table({"event_id": pa.array([], pa.string()), "reason": pa.array([], pa.string())})
     con.register("acc_rejected_in", rejected.rename_columns(["event_id", "reason"]))
     con.execute("CREATE OR REPLACE TEMP TABLE acc_rejected AS SELECT CAST(event_id AS VARCHAR) AS event_id, "
                 "CAST(reason AS VARCHAR) AS reason FROM acc_rejected_in")
-    cur.execute("DROP TABLE temp.acc_ids")
+    cur.execute(f"DROP TABLE {tmp}acc_ids")
     cur.adbc_ingest("acc_mids", con.execute("SELECT DISTINCT member_id FROM acc_src").to_arrow_table(),
                     mode="replace", temporary=True)
-    # only what the rows depend on: the balance and first spend day are updated in SQLite, relative to the stored
-    stored = _query(cur, "SELECT m.member_id, m.tier, m.debt FROM temp.acc_mids a "
-                         "JOIN members m ON m.member_id = a.member_id")
+    # only what the rows depend on: the balance and first spend day are updated in the ledger, relative to the stored
+    stored = _query(cur, f"SELECT m.member_id, m.tier, m.debt FROM {tmp}acc_mids a "
+                         f"JOIN members m ON m.member_id = a.member_id{ledger.lock}")
     con.register("acc_stored_in", stored.rename_columns(["member_id", "tier", "debt"]))
     con.execute("CREATE OR REPLACE TEMP TABLE acc_stored AS SELECT CAST(member_id AS VARCHAR) AS member_id, "
                 "CAST(tier AS VARCHAR) AS tier, CAST(debt AS BIGINT) AS debt FROM acc_stored_in")
-    why = _blocked(con, cur)
-    cur.execute("DROP TABLE temp.acc_mids")
+    why = _blocked(ledger, con, cur)
+    cur.execute(f"DROP TABLE {tmp}acc_mids")
     lap("read_ledger")
     if why:
         return {"fallback": why}
@@ -145,33 +193,26 @@ def _post(con, cur, st: dict, rejections_sql: str, lap, batches) -> dict:
         cur.adbc_ingest(table, batches(reader) if batches else reader, mode="append")
         lap(f"insert_{table}")
 
-    insert("events", "SELECT * EXCLUDE (seq) FROM acc_events ORDER BY seq")
-    insert("lots", "SELECT * EXCLUDE (seq) FROM acc_lots ORDER BY seq")
-    insert("journal", "SELECT * EXCLUDE (seq, o_grp, o_j, o_k) FROM acc_journal ORDER BY seq, o_grp, o_j, o_k")
-    insert("members", "SELECT member_id, CAST(NULL AS VARCHAR) AS tier, CAST(first_day AS VARCHAR) AS first_spend_on, "
-                      "CAST(1 AS BIGINT) AS paid, CAST(earned AS BIGINT) AS balance, "
-                      "CAST(first_day AS VARCHAR) AS first_seen_on FROM acc_members WHERE new ORDER BY first_seq")
-    changed = con.execute("SELECT member_id, CAST(first_day AS VARCHAR) AS first_day, CAST(earned AS BIGINT) AS earned "
-                          "FROM acc_members WHERE NOT new ORDER BY member_id").to_arrow_table()
+    for table, sql in ledger.inserts.items():  # events, lots, journal, new members
+        insert(table, sql)
+    changed = con.execute(ledger.changed).to_arrow_table()
     if changed.num_rows:
-        adbc_sqlite.update_from(cur, changed, "UPDATE members SET first_spend_on = coalesce(members.first_spend_on, "
-                                "c.first_day), paid = 1, balance = members.balance + c.earned FROM temp.acc_changed c "
-                                "WHERE members.member_id = c.member_id", "acc_changed")
+        ledger.update_from(cur, changed, ledger.update, "acc_changed")
     lap("update_members")
     rejected_n = sum(reasons.values())
     return {"posted": int(posted), "duplicates": int(duplicates), "rejected": rejected_n, "reasons": reasons}
 
 
-def _blocked(con, cur) -> str | None:
+def _blocked(ledger, con, cur) -> str | None:
     """Why the month needs the per-batch path (the Book for some of its members), or None."""
     if con.execute("SELECT count(*) FROM acc_stored WHERE debt > 0").fetchone()[0]:
         return "a member of the month owes points (debt)"
-    if _query(cur, "SELECT 1 FROM lots WHERE lot_id >= 'deficit:' AND lot_id < 'deficit;' LIMIT 1").num_rows and \
-            _query(cur, "SELECT 1 FROM temp.acc_mids a JOIN lots l ON l.lot_id = 'deficit:' || a.member_id "
+    if _query(cur, f"SELECT 1 FROM lots WHERE {ledger.deficit_lots} LIMIT 1").num_rows and \
+            _query(cur, f"SELECT 1 FROM {ledger.temp}acc_mids a JOIN lots l ON l.lot_id = 'deficit:' || a.member_id "
                         "WHERE l.deficit AND l.remaining < 0 LIMIT 1").num_rows:
         return "a member of the month has a negative-balance lot"
     if _query(cur, "SELECT 1 FROM referrals WHERE awarded_on IS NULL LIMIT 1").num_rows and \
-            _query(cur, "SELECT 1 FROM temp.acc_mids a JOIN referrals r ON r.referee_id = a.member_id "
+            _query(cur, f"SELECT 1 FROM {ledger.temp}acc_mids a JOIN referrals r ON r.referee_id = a.member_id "
                         "WHERE r.awarded_on IS NULL LIMIT 1").num_rows:
         return "a member of the month has a referral waiting to qualify"
     return None
