@@ -42,6 +42,7 @@ def floor(data: Path, month: str, out: Path) -> dict:
     con.execute(f"SET memory_limit = '{os.environ.get('WEIXI_DUCKDB_MEMORY', '6GB')}'")
     con.execute(f"SET temp_directory = '{out / '.spill'}'")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     src = {t: f"read_parquet('{data}/{t}/*.parquet')" for t in ("bills", "recharges", "usage", "surveys", "complaints",
                                                                  "members")}
     snap = f"read_parquet('{data}/snapshots/month={prev}/part-0.parquet')"
