@@ -119,7 +119,8 @@ def floor(data: Path, month: str, out: Path) -> dict:
                sum(level_total) OVER () AS total
         FROM (SELECT greatest(spend_12, 0) AS amount, sum(greatest(spend_12, 0)) AS level_total FROM win GROUP BY 1);
         CREATE TEMP TABLE r AS SELECT k, sum(n) OVER (ORDER BY k ROWS UNBOUNDED PRECEDING) - n AS worse,
-               sum(n) OVER () AS total FROM (SELECT -coalesce(days_since, 1000000) AS k, count(*) AS n FROM win GROUP BY 1);
+               sum(n) OVER () AS total
+        FROM (SELECT -coalesce(days_since, 1000000) AS k, count(*) AS n FROM win GROUP BY 1);
         CREATE TEMP TABLE f AS SELECT k, sum(n) OVER (ORDER BY k ROWS UNBOUNDED PRECEDING) - n AS worse,
                sum(n) OVER () AS total FROM (SELECT touches_12 AS k, count(*) AS n FROM win GROUP BY 1);
         CREATE TEMP TABLE mo AS SELECT k, sum(n) OVER (ORDER BY k ROWS UNBOUNDED PRECEDING) - n AS worse,

@@ -116,7 +116,8 @@ def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
     """Post the month's paid bills and recharges. On an embedded SQLite ledger, with a ``plan`` the bulk path
     takes (the usual case), set-based by a loading process (:mod:`weixi.close.accrual_load`), a chunk of events
     per transaction; on PostgreSQL the same, in this process (:mod:`weixi.close.accrual_load_pg`); otherwise,
-    or from the chunk where that process meets a member the Book must handle, batch by batch through :func:`~weixi.service_layer.posting.post_events` (same rows either way).
+    or from the chunk where that process meets a member the Book must handle, batch by batch through
+    :func:`~weixi.service_layer.posting.post_events` (same rows either way).
     ``WEIXI_ACCRUAL=batches`` forces the batches."""
     done = _done(engine, data_dir, month)
     if done is not None:
