@@ -187,8 +187,8 @@ def test_referrals_fraud_review_and_rewards(ledger):
     engine = ledger
     text = campaign_text(["a", "b", "c"], extra="referral: {referrer_points: 300}\n")
     c = start(engine, text)
-    code_a = referrals.code(engine, c, "a", phone="13800000001")["code"]
-    code_b = referrals.code(engine, c, "b")["code"]
+    code_a = referrals.code(engine, c, "a", phone="13800000001", now=at("2026-06-20T09:00"))["code"]
+    code_b = referrals.code(engine, c, "b", now=at("2026-06-20T09:00"))["code"]
     assert referrals.refer(engine, c, code_a, "n1", phone="13900000001", device="dev-1",
                            now=at("2026-07-01T10:00"))["status"] == "pending"
     farm = referrals.refer(engine, c, code_a, "n2", device="dev-1", now=at("2026-07-01T10:00"))

@@ -146,11 +146,11 @@ def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(setup, tm
         real_batch = posting._post_batch
         calls = {"n": 0}
 
-        def half(conn, events, path="auto"):
+        def half(conn, events, path="auto", **options):
             calls["n"] += 1
             if calls["n"] == 2:
                 raise Crash("half-way through accrual")
-            return real_batch(conn, events, path)
+            return real_batch(conn, events, path, **options)
         monkeypatch.setattr(posting, "_post_batch", half)
         monkeypatch.setattr("weixi.close.accrual.CHUNK", 500)
     elif crash_at == "expiry":

@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from datetime import datetime
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
+from weixi.adapters import spreadsheet
 from weixi.ledger.events import COLUMNS, Event, Rejection, parse_event
 
 REQUIRED = ("event_id", "member_id", "type", "occurred_at")
@@ -77,6 +79,12 @@ def _jsonl_rows(path: Path):
             except json.JSONDecodeError as exc:
                 yield number, f"line is not JSON: {exc.msg} at column {exc.colno}"
                 continue
+            except RecursionError:
+                yield number, "line is nested too deeply"
+                continue
+            except ValueError:  # a number of thousands of digits
+                yield number, "line holds a number out of range"
+                continue
             if not isinstance(record, dict):
                 yield number, "line is not a JSON object"
                 continue
@@ -99,12 +107,13 @@ def _parquet_rows(path: Path):
             yield number, record
 
 
-def read_events(path: str | Path, tz: ZoneInfo) -> Iterator[Event | Rejection]:
+def read_events(path: str | Path, tz: ZoneInfo, now: datetime | None = None) -> Iterator[Event | Rejection]:
+    """The file's events; with ``now`` an event dated in the future is rejected (see :func:`parse_event`)."""
     for number, record in read_rows(path):
         if isinstance(record, str):
             yield Rejection("", record, number)
         else:
-            yield parse_event(record, tz, number)
+            yield parse_event(record, tz, number, now)
 
 
 def quarantine_path(path: str | Path) -> Path:
@@ -126,7 +135,7 @@ def write_quarantine(path: str | Path, rejected: list[Rejection]) -> Path | None
             originals[number] = record if isinstance(record, dict) else {}
     tmp = target.with_name(target.name + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
+        writer = spreadsheet.csv_writer(fh)  # the rows as they came, but no cell can start a formula
         writer.writerow(["row", *COLUMNS, "reason"])
         for rej in sorted(rejected, key=lambda r: r.row or 0):
             record = originals.get(rej.row, {})
@@ -138,6 +147,8 @@ def write_quarantine(path: str | Path, rejected: list[Rejection]) -> Path | None
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return "(out of range)"
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from typing import Iterable
 
 from sqlalchemy import Connection
@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from weixi.adapters.sql import CHUNK, as_bool, as_date, execute, executemany, is_pg, select_in
 from weixi.ledger.book import BookState, Changes
 from weixi.ledger.lots import Lot
+from weixi.ledger.requests import stored_fingerprint
 from weixi.ledger.state import MemberState, Referral, RewardStock, SourceEvent
 
 MEMBER_COLS = "member_id, tier, signed_up_on, first_spend_on, paid, last_checkin_on, streak, balance, debt, first_seen_on"
@@ -57,6 +58,20 @@ def seen_and_rejected(conn: Connection, ids: Iterable[str]) -> tuple[set[str], d
         else:
             seen.add(event_id)
     return seen, rejected
+
+
+def request_keys(conn: Connection, event_ids: Iterable[str]) -> dict[str, tuple]:
+    """What the keyed requests stored under ``event_ids`` (posted or rejected) asked for, as
+    :func:`weixi.ledger.requests.stored_fingerprint`; ids stored without a key are left out."""
+    out: dict[str, tuple] = {}
+    event_ids = list(event_ids)
+    for table in ("events", "rejections"):
+        for event_id, member_id, type_, ref, attrs in select_in(
+                conn, f"SELECT event_id, member_id, type, ref, attrs FROM {table} WHERE event_id {{in}}", event_ids):
+            key = stored_fingerprint(member_id, type_, ref, attrs)
+            if key is not None:
+                out[event_id] = key
+    return out
 
 
 def deficit_members(conn: Connection, member_ids: Iterable[str]) -> set[str]:
@@ -140,8 +155,11 @@ def write_changes(conn: Connection, state: BookState, changes: Changes, plan_ver
                   json.dumps(r.details, ensure_ascii=False, sort_keys=True), r.request_id, plan_version)
                  for r in changes.redemptions])
     executemany(conn, "INSERT INTO coupons (code, reward_id, member_id, redemption_id) VALUES (?,?,?,?)", changes.coupons)
-    executemany(conn, "INSERT INTO rejections (event_id, member_id, type, day, reason, plan_version) VALUES (?,?,?,?,?,?)",
-                [(e.event_id, e.member_id, e.type, e.day, reason, plan_version) for e, reason in changes.rejections])
+    executemany(conn, "INSERT INTO rejections (event_id, member_id, type, day, reason, plan_version, ref, attrs) "
+                      "VALUES (?,?,?,?,?,?,?,?)",
+                [(e.event_id, e.member_id, e.type, e.day, reason, plan_version, e.ref,
+                  json.dumps(e.attrs, ensure_ascii=False, sort_keys=True) if e.attrs else None)
+                 for e, reason in changes.rejections])
     for s in state.stock.values():
         s.dirty = False
     for r in dirty_refs:
@@ -187,4 +205,31 @@ def load_redemptions(conn: Connection, redemption_ids: Iterable[str]) -> dict[st
         r["day"] = str(r["day"])[:10]
         r["qty"], r["points"] = int(r["qty"]), int(r["points"])
         out[r["redemption_id"]] = r
+    return out
+
+
+def closed_through(conn: Connection) -> date | None:
+    """The last day of the last month the monthly close has closed in this ledger (None: none closed)."""
+    rows = execute(conn, "SELECT max(month) FROM closed_months")
+    if not rows or not rows[0][0]:
+        return None
+    year, month = int(rows[0][0][:4]), int(rows[0][0][5:7])
+    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+def mark_closed(conn: Connection, month: str, at) -> None:
+    """Record that ``month`` is closed: from now on no event may be posted into it or any month before."""
+    execute(conn, "INSERT INTO closed_months (month, closed_at) VALUES (?, ?) ON CONFLICT (month) DO NOTHING",
+            [month, at])
+
+
+def key_holders(conn, request_id: str, member_id: str) -> list[str]:
+    """Who (the ``by`` of the redeem event) used ``request_id`` for a member other than ``member_id``."""
+    rows = execute(conn, "SELECT e.attrs FROM redemptions r JOIN events e ON e.event_id = r.redemption_id "
+                         "WHERE r.request_id = ? AND r.member_id <> ?", [request_id, member_id])
+    out = []
+    for (attrs,) in rows:
+        data = json.loads(attrs) if attrs else {}
+        if isinstance(data, dict) and data.get("by"):
+            out.append(str(data["by"]))
     return out

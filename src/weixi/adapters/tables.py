@@ -122,6 +122,7 @@ redemptions = Table(
     Column("plan_version", Integer),
     Index("ix_redemptions_member", "member_id"),
     Index("ix_redemptions_reward_day", "reward_id", "day"),
+    Index("ix_redemptions_request", "request_id"),
 )
 
 rejections = Table(
@@ -132,6 +133,8 @@ rejections = Table(
     Column("day", Date, nullable=False),
     Column("reason", Text, nullable=False),
     Column("plan_version", Integer),
+    Column("ref", String(128)),  # the event as sent (a keyed request's body: a reused key is told apart)
+    Column("attrs", Text),
 )
 
 coupons = Table(

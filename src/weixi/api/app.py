@@ -31,8 +31,7 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 # waiting up to 5 ms (Python's default) for the GIL after every SQLite call. Set by ``weixi serve``.
 SWITCH_INTERVAL = 0.001
 JSON_TYPES = ("application/json",)
-SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"same-origin"))
+SECURITY_HEADERS = errors.SECURITY_HEADERS  # on every answer, a 500 included (see weixi.api.errors)
 
 DESCRIPTION = """Weixi (维系) REST API: points ledger, members, plans and the monthly close.
 
@@ -179,5 +178,7 @@ def app_from_env() -> FastAPI:
     app = create_app(os.environ.get("WEIXI_DB"), os.environ.get("WEIXI_DATA"),
                      secure_cookies=os.environ.get("WEIXI_SECURE_COOKIES", "1") != "0", recover_jobs=False,
                      writer=os.environ.get("WEIXI_WRITER", "thread"))
+    if os.environ.get("WEIXI_CSRF_SECRET"):  # set by weixi serve: a login form shown by one worker posts to another
+        app.state.csrf_secret = bytes.fromhex(os.environ["WEIXI_CSRF_SECRET"])
     gc.freeze()  # long-lived objects out of the collector's way (shorter pauses under load)
     return app

@@ -8,7 +8,11 @@
 - :func:`own_member` — a member login may only touch its own member id.
 - :func:`login_session` / :func:`logout_session` — set or clear the cookie (HttpOnly, SameSite=Lax, Secure
   unless the app was created with ``secure_cookies=False``).
-- :func:`csrf_token` / :func:`verify_csrf` — for console forms.
+- :func:`csrf_token` / :func:`verify_csrf` — for console forms. Before login (the login form) the token is bound
+  to the visitor: :func:`login_form` sets a random ``weixi_login`` cookie and the token is its HMAC.
+- :func:`check_origin` — 403 ``cross_origin`` when the browser says a login comes from another site's page.
+- :func:`client_ip` — the peer's address; ``weixi serve`` lets uvicorn replace it with ``X-Forwarded-For`` only
+  for the proxies of ``--trusted-proxies`` / ``WEIXI_TRUSTED_PROXIES`` (none by default).
 
 Looked-up tokens and sessions are cached in the process for ``CACHE_SECONDS``; logging out and revoking
 through this app drop the entry at once.
@@ -19,8 +23,10 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import hmac
+import secrets
 import time
 from typing import Callable
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +37,8 @@ from weixi.service_layer import users as users_service
 from weixi.service_layer.users import User
 
 SESSION_COOKIE = "weixi_session"
+LOGIN_COOKIE = "weixi_login"  # the visitor's random nonce that the login form's CSRF token is bound to
+LOGIN_COOKIE_SECONDS = 3600
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 CACHE_SECONDS = 5.0
@@ -55,6 +63,7 @@ def _digest(secret: str) -> str:
 
 
 def client_ip(request: Request) -> str:
+    """The connecting peer (or, behind a proxy named in ``WEIXI_TRUSTED_PROXIES``, the address it forwarded)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -201,9 +210,53 @@ def _session_csrf(request: Request) -> str | None:
     return hit[1] if hit else None
 
 
+def _login_nonce(request: Request) -> str | None:
+    nonce = getattr(request.state, "login_nonce", None) or request.cookies.get(LOGIN_COOKIE)
+    return nonce if nonce and len(nonce) <= 64 else None
+
+
 def _anonymous_csrf(request: Request) -> str:
-    """For forms shown before login (the login form): bound to the app's secret, not to a session."""
-    return hmac.new(request.app.state.csrf_secret, b"anonymous", hashlib.sha256).hexdigest()
+    """For forms shown before login (the login form): the HMAC of this visitor's ``weixi_login`` nonce, so a
+    token fetched by one visitor is worthless in another's browser; "" for a visitor without the cookie."""
+    nonce = _login_nonce(request)
+    if nonce is None:
+        return ""
+    return hmac.new(request.app.state.csrf_secret, b"login:" + nonce.encode(), hashlib.sha256).hexdigest()
+
+
+def login_form(request: Request, render: Callable[[], Response]) -> Response:
+    """Render a login form (``render`` calls the template, which reads :func:`csrf_token`) for this visitor:
+    keeps the visitor's ``weixi_login`` nonce or makes one, and sets it (HttpOnly, SameSite=Strict)."""
+    nonce = _login_nonce(request) or secrets.token_urlsafe(32)
+    request.state.login_nonce = nonce
+    response = render()
+    response.set_cookie(LOGIN_COOKIE, nonce, max_age=LOGIN_COOKIE_SECONDS, httponly=True, samesite="strict",
+                        secure=_state(request).secure_cookies, path="/login")
+    return response
+
+
+def _authority(netloc: str, scheme: str) -> str:
+    """``host[:port]`` in lower case without the scheme's default port."""
+    netloc = netloc.lower()
+    for suffix in ((":443",) if scheme == "https" else (":80",) if scheme == "http" else (":80", ":443")):
+        netloc = netloc.removesuffix(suffix)
+    return netloc
+
+
+def check_origin(request: Request) -> None:
+    """403 ``cross_origin`` unless the page that sent this request (``Origin``, else ``Referer``) is on this
+    server's host and port (the ``Host`` the browser addressed). Requests that carry neither header (API clients)
+    pass; browsers send ``Origin`` with every cross-site POST."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source is None:
+        return
+    try:
+        parts = urlsplit(source)
+    except ValueError:  # e.g. a broken IPv6 literal
+        parts = urlsplit("")
+    here = _authority(request.headers.get("host", ""), "")
+    if parts.scheme not in ("http", "https") or not parts.netloc or _authority(parts.netloc, parts.scheme) != here:
+        raise ApiError(403, "a login must come from this server's own pages", "cross_origin")
 
 
 def csrf_token(request: Request) -> str:
@@ -214,6 +267,6 @@ def csrf_token(request: Request) -> str:
 def verify_csrf(request: Request, submitted: str | None) -> None:
     """Raise 403 ``csrf_failed`` unless ``submitted`` is this request's CSRF token."""
     expected = _session_csrf(request) or _anonymous_csrf(request)
-    if not submitted or not hmac.compare_digest(str(submitted).encode(), expected.encode()):
+    if not submitted or not expected or not hmac.compare_digest(str(submitted).encode(), expected.encode()):
         raise ApiError(403, f"missing or wrong CSRF token: send the {CSRF_HEADER} header or the {CSRF_FIELD} "
                             f"form field given with the page", "csrf_failed")

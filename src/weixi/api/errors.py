@@ -20,12 +20,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from weixi.service_layer.group_commit import WriterError
+
 log = logging.getLogger("weixi.api")
+# on every response: no MIME sniffing, no framing by other sites, no full URLs to other sites. The middleware
+# (weixi.api.app.Guard) adds them; a 500 is sent by Starlette's outermost ServerErrorMiddleware, outside every
+# middleware, so its handler here sets them itself.
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"))
 
 CODES = {
     400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
     409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_request",
-    429: "too_many_requests", 500: "internal_error", 503: "unavailable",
+    429: "too_many_requests", 500: "internal_error", 503: "unavailable", 504: "timeout",
 }
 
 
@@ -103,14 +110,27 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     return _respond(request, 422, f"the request is not valid{where}", "invalid_request", details)
 
 
+def writer_error(exc: WriterError) -> ApiError:
+    """The API's answer to a write the ledger writer did not take or answer (500 ``write_failed``, 503
+    ``writer_unavailable``, 504 ``write_timeout``); the caller may retry with the same ids (writes are idempotent)."""
+    return ApiError(exc.status, exc.message, exc.code, headers={"Retry-After": "1"} if exc.status != 500 else None)
+
+
+async def _writer_error(request: Request, exc: WriterError) -> Response:
+    if exc.status == 500:
+        log.error("%s %s: %s", request.method, request.url.path, exc.message)
+    return await _api_error(request, writer_error(exc))
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return envelope(500, "internal error: the server logged the details; please report it",
-                    "internal_error")
+                    "internal_error", headers={k.decode(): v.decode() for k, v in SECURITY_HEADERS})
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(WriterError, _writer_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -26,8 +26,9 @@ import time
 import orjson
 from pydantic import ValidationError
 
-from weixi.api.errors import CODES, ApiError
+from weixi.api.errors import CODES, ApiError, writer_error
 from weixi.api.permissions import allowed
+from weixi.service_layer.group_commit import WriterError
 
 log = logging.getLogger("weixi.api")
 JSON = b"application/json"
@@ -93,7 +94,8 @@ class FastWrites:
         try:
             status, out = await handler(scope, user, parsed)
             payload = orjson.dumps(out)
-        except ApiError as exc:
+        except (ApiError, WriterError) as exc:
+            exc = writer_error(exc) if isinstance(exc, WriterError) else exc
             status, payload = exc.status, _envelope(exc.status, exc.message, exc.code, exc.details)
             headers = exc.headers
         except Exception:
@@ -124,7 +126,7 @@ class FastWrites:
         return await self.ledger.redeem_request(scope["app"].state.committer, user, body)
 
     async def _post(self, scope, user, body):
-        return 200, await self.ledger.post_request(scope["app"].state.committer, body)
+        return 200, await self.ledger.post_request(scope["app"].state.committer, body, user)  # per-type rights too
 
 
 def _replay(body: bytes, receive):

@@ -20,7 +20,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "points:redeem": frozenset({"admin", "manager", "clerk", "member"}),
     "redemptions:read": EVERYONE,
     "redemptions:cancel": frozenset({"admin", "clerk"}),              # fulfilment failed
-    "events:reverse": frozenset({"admin"}),                           # full refund of an earning event
+    "events:reverse": frozenset({"admin"}),                           # full refund of an earning event; refund events
+    "points:adjust": frozenset({"admin"}),                            # adjust events: points by hand, with a reason
     "points:read": EVERYONE,                                          # balance, lots, statement
     "points:expiring": frozenset({"admin", "analyst", "manager", "agent"}),  # expiry reminders across members
     "points:checkin": frozenset({"member"}),                          # daily check-in (签到), self-service

@@ -194,11 +194,12 @@ def gift(campaign_id: str, member_id: str, gift_id: str, qty: int = typer.Option
 @campaign_app.command("referral-code")
 def referral_code(campaign_id: str, member_id: str, phone: Optional[str] = typer.Option(None, "--phone"),
                   id_number: Optional[str] = typer.Option(None, "--id-number"),
-                  device: Optional[str] = typer.Option(None, "--device"), db: Optional[str] = DB,
-                  as_json: bool = JSON) -> None:
-    """A member's referral code and link (identifiers given are kept as fingerprints for fraud checks)."""
+                  device: Optional[str] = typer.Option(None, "--device"), at: Optional[str] = AT,
+                  db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """A member's referral code and link (identifiers given are kept as fingerprints for fraud checks). The first
+    time records the day it was issued: only members who join on or after it can be referred with it."""
     engine = _engine(db, as_json)
-    out = _run(as_json, lambda: referrals.code(engine, campaign_id, member_id, phone, id_number, device))
+    out = _run(as_json, lambda: referrals.code(engine, campaign_id, member_id, phone, id_number, device, _at(at)))
     _show(out, as_json, f"{out['code']}  {out['link']}")
 
 

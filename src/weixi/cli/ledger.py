@@ -3,7 +3,7 @@ verify, simulate, settlement."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 from zoneinfo import ZoneInfo
@@ -16,8 +16,7 @@ from weixi.adapters.db import database_url, make_engine
 from weixi.adapters.eventfiles import EventFileError, read_events, write_quarantine
 from weixi.cli.app import app, events_app, plan_app
 from weixi.cli.output import console, emit_json, fail, parse_day
-from weixi.ledger.events import Event
-from weixi.service_layer import queries, redemption
+from weixi.service_layer import queries, redemption, reversal
 from weixi.service_layer.expiry import expire as run_expiry
 from weixi.service_layer.plans import NoActivePlan, PlanError, active_plan, apply_plan
 from weixi.service_layer.posting import post_events
@@ -93,11 +92,13 @@ def plan_apply(file: Path = typer.Argument(..., help="Plan file (YAML)."), db: O
 @events_app.command("post")
 def events_post(file: Path = typer.Argument(..., help="Event file: .csv, .jsonl or .parquet."), db: Optional[str] = DB,
                 as_json: bool = JSON) -> None:
-    """Post an event file. Good rows post; rejected rows go to FILE.rejected.csv with a reason; reruns are safe."""
+    """Post an event file. Good rows post; rejected rows go to FILE.rejected.csv with a reason; reruns are safe.
+    Events dated in the future or in a closed month are rejected."""
     engine = _engine(db, as_json)
     _, plan = _plan(engine, as_json)
     try:
-        result = post_events(engine, read_events(file, ZoneInfo(plan.timezone)))
+        now = datetime.now(timezone.utc)
+        result = post_events(engine, read_events(file, ZoneInfo(plan.timezone), now), time_rules=True)
     except EventFileError as exc:
         fail(str(exc), as_json)
     quarantine = write_quarantine(file, result.rejected)
@@ -235,25 +236,18 @@ def expire(as_of: str = typer.Option(..., "--as-of", help="Expire every lot with
 def reverse(event_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Reverse all points an event earned (a full refund), following the plan's reversal policy."""
     engine = _engine(db, as_json)
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        from weixi.adapters.ledger_repo import load_sources
-        src = load_sources(conn, [event_id]).get(event_id)
-    if src is None:
-        fail(f"unknown event {event_id}", as_json)
-    _, plan = _plan(engine, as_json)
-    now = datetime.now(ZoneInfo(plan.timezone))
-    ev = Event(f"reverse:{event_id}", src.member_id, "refund", now, now.date(), ref=event_id)
-    result = post_events(engine, [ev])
-    if result.rejected:
-        fail(result.rejected[0].reason, as_json)
-    data = {"event_id": event_id, "reversal": ev.event_id, "duplicate": bool(result.duplicates),
-            "member_id": src.member_id}
+    _plan(engine, as_json)
+    try:
+        done = reversal.reverse(engine, event_id)
+    except reversal.ReverseError as exc:
+        fail(str(exc), as_json)
+    data = {"event_id": event_id, "reversal": done.reversal, "duplicate": done.duplicate, "member_id": done.member_id}
     if as_json:
         emit_json(data)
-    elif result.duplicates:
+    elif done.duplicate:
         console.print(f"event {event_id} was already reversed: nothing changed")
     else:
-        console.print(f"reversed the points of {event_id} for {src.member_id}; see 'weixi statement {src.member_id}'")
+        console.print(f"reversed the points of {event_id} for {done.member_id}; see 'weixi statement {done.member_id}'")
 
 
 @app.command("verify")

@@ -18,19 +18,27 @@ app.add_typer(member_app, name="member")
 
 @member_app.command("show")
 def show(member: str, data: Optional[str] = DATA, db: Optional[str] = DB,
-         reveal: bool = typer.Option(False, "--reveal", help="Show phone and ID numbers in clear (roles that need them)."),
+         reveal: bool = typer.Option(False, "--reveal", help="Show phone and ID numbers in clear (roles that need "
+                                                             "them); written to the database's audit log."),
          as_json: bool = JSON) -> None:
     """Profile, tier and its history, segments, points and lots expiring soon, recent activity, complaints, contract."""
     from weixi.adapters import schema
     from weixi.adapters.db import make_engine
     from weixi.service_layer.member360 import member_360
 
-    engine = make_engine(db)
-    try:
-        ready = schema.current(engine) == schema.head()
-    except Exception:
-        ready = False
-    found = member_360(engine if ready else None, data_dir(data), member, reveal=reveal)
+    if reveal:  # written to the audit log, like every view in clear (weixi.cli.reveal)
+        from weixi.cli.reveal import auditor
+        from weixi.service_layer.member_search import show as show_audited
+
+        engine, who = auditor(db, as_json)
+        found = show_audited(engine, data_dir(data), who, member, reveal=True)
+    else:
+        engine = make_engine(db)
+        try:
+            ready = schema.current(engine) == schema.head()
+        except Exception:
+            ready = False
+        found = member_360(engine if ready else None, data_dir(data), member)
     if found is None:
         fail(f"unknown member {member}", as_json)
     if as_json:

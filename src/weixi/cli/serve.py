@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import secrets
 import sys
 from typing import Optional
 
@@ -15,6 +16,7 @@ from weixi.cli.close import DATA, data_dir
 from weixi.cli.ledger import DB, JSON, _engine
 from weixi.cli.output import console, emit_json, fail
 
+GRACEFUL_SHUTDOWN_SECONDS = 2  # on SIGTERM: requests still running after this are cancelled
 users_app = typer.Typer(help="Logins, roles and API tokens for the API and console.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
@@ -30,7 +32,11 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
           workers: int = typer.Option(1, "--workers", min=1, max=32,
                                       help="Server processes; each has its own writer (SQLite serialises them)."),
           writer: str = typer.Option("process", "--writer",
-                                     help="Where ledger writes are batched: process (own process) or thread.")) -> None:
+                                     help="Where ledger writes are batched: process (own process) or thread."),
+          trusted_proxies: str = typer.Option("", "--trusted-proxies", envvar="WEIXI_TRUSTED_PROXIES",
+                                              help="Comma-separated proxy addresses (or networks) whose "
+                                                   "X-Forwarded-For and X-Forwarded-Proto are believed; default none.")
+          ) -> None:
     """Serve the REST API (/api, /docs) and the console on one port, on the embedded database by default."""
     import uvicorn
 
@@ -46,19 +52,51 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
     console.print(f"Weixi serving http://{host}:{port}/  (API docs http://{host}:{port}/docs)", highlight=False)
     if writer not in ("process", "thread"):
         raise typer.BadParameter("use process or thread", param_hint="--writer")
+    proxies = proxy_options(trusted_proxies)
     if workers == 1:
         served = create_app(url, data_path, secure_cookies=secure, writer=writer)
         gc.freeze()  # the app's long-lived objects leave the collector's generations: shorter pauses under load
-        uvicorn.run(served, host=host, port=port, log_level=log_level, access_log=access_log)
+        run_app(served, host=host, port=port, log_level=log_level, access_log=access_log, **proxies)
         return
     engine = make_engine(url)  # migrate and recover close jobs once, before the workers start
     schema.upgrade(engine)
     from weixi.service_layer.close_jobs import fail_interrupted
     fail_interrupted(engine)
     engine.dispose()
-    os.environ.update({"WEIXI_DB": url, "WEIXI_SECURE_COOKIES": "1" if secure else "0", "WEIXI_WRITER": writer})
+    os.environ.update({"WEIXI_DB": url, "WEIXI_SECURE_COOKIES": "1" if secure else "0", "WEIXI_WRITER": writer,
+                       "WEIXI_CSRF_SECRET": secrets.token_hex(32)})  # one login-form key for all the workers
     uvicorn.run("weixi.api.app:app_from_env", factory=True, workers=workers, host=host, port=port,
-                log_level=log_level, access_log=access_log)
+                log_level=log_level, access_log=access_log, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+                **proxies)
+
+
+def run_app(served, **options) -> None:
+    """``uvicorn.run`` for one app, whose shutdown (SIGTERM, Ctrl-C) first answers every request still waiting
+    for the ledger writer (503 ``writer_unavailable``: retry with the same ids) and stops the writer, then gives
+    the other requests ``GRACEFUL_SHUTDOWN_SECONDS`` to finish: the server is gone within a few seconds however
+    many requests are pending."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets=None):
+            served.state.committer.close()
+            await super().shutdown(sockets)
+
+    server = Server(uvicorn.Config(served, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, **options))
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:
+        sys.exit(3)  # as uvicorn.run: the server could not start (port in use, ...)
+
+
+def proxy_options(trusted_proxies: str) -> dict:
+    """uvicorn's proxy settings: the client address (login rate limit, audit) and scheme come from
+    ``X-Forwarded-For`` / ``X-Forwarded-Proto`` only when the connecting peer is one of ``trusted_proxies``;
+    with none (the default) they are the peer's own, whatever the headers say."""
+    hosts = [h.strip() for h in trusted_proxies.split(",") if h.strip()]
+    return {"proxy_headers": True, "forwarded_allow_ips": hosts} if hosts else {"proxy_headers": False}
 
 
 @users_app.command("create")
@@ -75,6 +113,8 @@ def create(username: str, role: str = typer.Option(..., "--role", help="admin, a
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:
         user = users.create_user(engine, username, password, role, member_id)
+    except users.WeakPassword as exc:
+        fail(str(exc), as_json, reason="weak_password")
     except users.UserError as exc:
         fail(str(exc), as_json)
     users.audit(engine, None, "user.create", user.username, {"role": user.role, "via": "cli"})

@@ -17,6 +17,7 @@ app.add_typer(targets_app, name="targets")
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
 DATA = typer.Option(None, "--data-dir", help="Data directory (default: $WEIXI_DATA or ./weixi-data).")
 MONTH = typer.Option(..., "--month", help="The month, YYYY-MM.")
+DB = typer.Option(None, "--db", help="Database whose audit log records --reveal (default: $WEIXI_DB or ./weixi.db).")
 
 
 def _data_dir(value):
@@ -78,12 +79,18 @@ def export(month: str = MONTH,
                                                                     "status); default from --out's suffix."),
            group: str = typer.Option("treatment", "--group", help="treatment (default), control or all."),
            lists: Optional[List[str]] = typer.Option(None, "--list", help="Only these lists (repeatable)."),
-           reveal: bool = typer.Option(False, "--reveal", help="Phone numbers in clear (default: masked)."),
-           data_dir: Optional[str] = DATA, as_json: bool = JSON) -> None:
+           reveal: bool = typer.Option(False, "--reveal", help="Phone numbers in clear (default: masked); written to "
+                                                               "the audit log of the database (--db)."),
+           db: Optional[str] = DB, data_dir: Optional[str] = DATA, as_json: bool = JSON) -> None:
     """Export the month's lists for the outbound centre (CSV/XLSX) or the incentive engine."""
     from weixi.service_layer import targets
 
-    res = _run(lambda: targets.export_lists(_data_dir(data_dir), month, out, fmt, group, lists, reveal), as_json)
+    who = None
+    if reveal:
+        from weixi.cli.reveal import auditor
+
+        who = auditor(db, as_json)
+    res = _run(lambda: targets.export_lists(_data_dir(data_dir), month, out, fmt, group, lists, reveal, who), as_json)
     if as_json:
         emit_json(res)
         return

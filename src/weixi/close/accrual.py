@@ -196,7 +196,7 @@ def _set_based(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo, plan: P
         days = [r[0] for r in con.execute("SELECT DISTINCT day FROM acc_probe WHERE day IS NOT NULL ORDER BY 1"
                                           ).fetchall()]
         out_of_range = con.execute(f"SELECT count(*) FROM acc_probe WHERE day IS NULL OR amount_fen < 0 "
-                                   f"OR amount_fen >= {bulk.MAX_FEN}").fetchone()[0]
+                                   f"OR amount_fen >= {bulk.fen_limit(plan)}").fetchone()[0]
         counts = dict(con.execute("SELECT type, count(*) FROM acc_probe GROUP BY type").fetchall())
         probe = _first_event(con)
     finally:

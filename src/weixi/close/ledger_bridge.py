@@ -6,12 +6,13 @@ import json
 import subprocess
 import sys
 import tempfile
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
 from sqlalchemy import Engine
 
+from weixi.adapters import ledger_repo
 from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute, executemany
 from weixi.close.months import first_day, next_month
@@ -110,3 +111,9 @@ def _update_adbc(path: Path, table: pa.Table, sql: str) -> int:
     if done.returncode != 0:
         raise RuntimeError(f"writing to the ledger {path} failed, nothing was written: {done.stderr.strip()[-2000:]}")
     return int(done.stdout.strip().splitlines()[-1])
+
+
+def mark_closed(engine: Engine, month: str) -> None:
+    """Record in the ledger that ``month`` is closed: the ledger refuses events dated in it from then on."""
+    with engine.begin() as conn:
+        ledger_repo.mark_closed(conn, month, datetime.now(timezone.utc))

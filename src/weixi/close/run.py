@@ -53,6 +53,7 @@ def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "
     progress = progress or Progress()
     done = store.read_manifest(data_dir, month)
     if done and done.get("status") == "closed":
+        ledger_bridge.mark_closed(engine, month)  # a ledger from before closed months were recorded in it
         return {**done, "already_closed": True}
     closed = store.closed_months(data_dir)
     if closed and month < closed[-1]:
@@ -145,6 +146,7 @@ def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "
     step("search_index")
     search_index.build(data_dir)
     finish("search_index")
+    ledger_bridge.mark_closed(engine, month)  # before the manifest: a crash between them closes again, harmlessly
     store.write_manifest(data_dir, month, manifest)
     return {**manifest, "already_closed": False}
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from weixi.api.errors import ApiError
 from weixi.campaigns.model import Campaign
@@ -143,7 +144,7 @@ def new_page(request: Request, user: User = Depends(page_user("campaigns:edit"))
 async def check_upload(request: Request, campaign_file: UploadFile | None = File(None), text: str = Form(""),
                        editing: str = Form("", max_length=64), user: User = Depends(page_user("campaigns:edit"))):
     source, name = await _read_upload(request, campaign_file, text)
-    result = check(request, source, name)
+    result = await run_in_threadpool(check, request, source, name)  # CPU work: off the event loop
     return _editor(request, user, status=200 if result["ok"] else 422, result=result, editing=editing)
 
 

@@ -4,6 +4,7 @@ version history with the exact text of every applied version."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from weixi.api.errors import ApiError
 from weixi.console.guard import may, page_user
@@ -65,7 +66,7 @@ def plans_page(request: Request, user: User = Depends(page_user("plans:read"))):
 async def check_upload(request: Request, plan_file: UploadFile | None = File(None), text: str = Form(""),
                        user: User = Depends(page_user("plans:check"))):
     source, name = await _read_upload(request, plan_file, text)
-    result = check(source, name)
+    result = await run_in_threadpool(check, source, name)  # CPU work: off the event loop
     return _page(request, user, status=200 if result["ok"] else 422, result=result)
 
 

@@ -11,7 +11,9 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from weixi import i18n
-from weixi.api.auth import client_ip, current_user, login_session, logout_session, optional_user, verify_csrf
+from weixi.api.auth import (LOGIN_COOKIE, check_origin, client_ip, current_user, login_form, login_session,
+                            logout_session, optional_user, verify_csrf)
+from weixi.api.errors import ApiError
 from weixi.console import (campaigns, catalogue, close, dashboard, incentives, me, members, nav, operations, plans,
                            retention)
 from weixi.console.render import html_error_page, page, safe_next, translator
@@ -30,30 +32,42 @@ async def start(request: Request):
     return RedirectResponse(nav.home(user) if user else "/login", status_code=303)
 
 
+def login_page(request: Request, status: int = 200, headers: dict | None = None, **context):
+    """The login form, its CSRF token bound to this visitor's ``weixi_login`` cookie (set here)."""
+    return login_form(request, lambda: page(request, "login.html", None, status=status, headers=headers, **context))
+
+
 @router.get("/login")
-async def login_form(request: Request, next: str = ""):
+async def login_get(request: Request, next: str = ""):
     user = await optional_user(request)
     if user is not None:
         return RedirectResponse(safe_next(next, nav.home(user)), status_code=303)
-    return page(request, "login.html", None, next=safe_next(next, ""))
+    return login_page(request, next=safe_next(next, ""))
 
 
 @router.post("/login")
 def login(request: Request, username: str = Form("", max_length=64), password: str = Form("", max_length=256),
           csrf_token_field: str = Form("", alias="csrf_token"), next: str = Form("")):
-    verify_csrf(request, csrf_token_field)
     _ = translator(request)
+    try:  # another site's page, or a form without this visitor's token: refused before any password is checked
+        check_origin(request)
+        verify_csrf(request, csrf_token_field)
+    except ApiError as exc:
+        return login_page(request, status=exc.status, next=safe_next(next, ""),
+                          error=_("This login form has expired or was sent from another site: log in again."))
     engine = request.app.state.engine
     try:
         user = users.authenticate(engine, username, password, client_ip(request)) if username and password else None
     except users.LoginRateLimited as exc:
-        return page(request, "login.html", None, status=429, headers={"Retry-After": str(exc.retry_after)},
-                    error=_("Too many failed logins: try again in %(seconds)s seconds.") % {"seconds": exc.retry_after},
-                    username=username, next=safe_next(next, ""))
+        return login_page(request, status=429, headers={"Retry-After": str(exc.retry_after)},
+                          error=_("Too many failed logins: try again in %(seconds)s seconds.") % {
+                              "seconds": exc.retry_after}, username=username, next=safe_next(next, ""))
     if user is None:
-        return page(request, "login.html", None, status=401, error=_("Wrong username or password."),
-                    username=username, next=safe_next(next, ""))
+        return login_page(request, status=401, error=_("Wrong username or password."), username=username,
+                          next=safe_next(next, ""))
     response = RedirectResponse(safe_next(next, nav.home(user)), status_code=303)
+    response.delete_cookie(LOGIN_COOKIE, path="/login", httponly=True, samesite="strict",
+                           secure=request.app.state.secure_cookies)
     login_session(response, user, request)
     users.audit(engine, user, "login", user.username, {"ip": client_ip(request), "via": "console"})
     return response

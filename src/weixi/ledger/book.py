@@ -9,15 +9,17 @@ a rejected event leaves no trace.
 from __future__ import annotations
 
 import copy
-import hashlib
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from weixi.ledger import earning
-from weixi.ledger.events import Event
+from weixi.ledger import earning, referral_rules
+from weixi.ledger.events import Event, field_of
 from weixi.ledger.expiry import expires_on
 from weixi.ledger.lots import Lot, plan_consumption, usable_points
+from weixi.ledger.coupons import coupon_code
+from weixi.ledger.requests import event_fingerprint
 from weixi.ledger.state import MemberState, Referral, RewardStock, SourceEvent, period_key
 from weixi.plans.model import Plan, ReferralRule, ReversalPolicy, Reward, RewardType
 
@@ -25,9 +27,17 @@ ACTIONS = ("survey", "review", "share", "activity")
 
 
 class Rejected(Exception):
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, field: str | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.field = field or field_of(reason)
+
+
+class RequestReused(Rejected):
+    """A ``request_id`` sent again with another member or body: refused, not stored (the key keeps its outcome)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason, "request_id")
 
 
 @dataclass
@@ -80,13 +90,17 @@ class BookState:
     stock: dict[str, RewardStock] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)  # event ids already posted
     rejected: dict[str, str] = field(default_factory=dict)  # event ids the ledger already rejected, with the reason
+    keys: dict[str, tuple] = field(default_factory=dict)  # what keyed requests of those ids asked (ledger.requests)
 
 
 class Book:
-    def __init__(self, plan: Plan, plan_version: int | None, state: BookState | None = None):
+    random_bytes = staticmethod(secrets.token_bytes)  # where coupon codes get their randomness
+
+    def __init__(self, plan: Plan, plan_version: int | None, state: BookState | None = None, today: date | None = None):
         self.plan = plan
         self.version = plan_version
         self.s = state or BookState()
+        self.today = today  # the ledger's today: no spend, however dated, takes points expired by then
         self.changes = Changes()
         self.earned: dict[str, int] = {}  # points earned per event id in this book
         self._new_lot_ids: set[str] = set()
@@ -97,8 +111,12 @@ class Book:
         """Apply one event. Returns None when posted, ``"duplicate"``, or raises :class:`Rejected`.
 
         The outcome of an event id is final: a repeat of a posted event is a duplicate, a repeat of a rejected
-        one is rejected again with the first reason, whatever the balance is now.
+        one is rejected again with the first reason, whatever the balance is now. A keyed request (a redeem with a
+        ``request_id``) sent again with another body raises :class:`RequestReused` and changes nothing.
         """
+        asked, first = event_fingerprint(ev), self.s.keys.get(ev.event_id)
+        if first is not None and first != asked:  # one key, one request: another member or body is refused
+            raise RequestReused(f"request_id: {ev.attrs.get('request_id')} was already used for another request")
         if ev.event_id in self.s.seen:
             return "duplicate"
         if ev.event_id in self.s.rejected:  # an event id has one outcome: a retry is rejected the same way
@@ -112,6 +130,8 @@ class Book:
         except Rejected as err:
             self.s.rejected[ev.event_id] = err.reason
             self.changes.rejections.append((ev, err.reason))
+            if asked is not None:
+                self.s.keys[ev.event_id] = asked
             if known is None:  # a member first seen in a rejected event is not created
                 self.s.members.pop(ev.member_id, None)
                 self.s.lots.pop(ev.member_id, None)
@@ -119,6 +139,8 @@ class Book:
                 self.s.members[ev.member_id] = before
             raise
         self.s.seen.add(ev.event_id)
+        if asked is not None:
+            self.s.keys[ev.event_id] = asked
         self.changes.events.append(ev)
         self.s.sources[ev.event_id] = SourceEvent(ev.event_id, ev.member_id, ev.type, ev.day, ev.amount_fen,
                                                   self.earned.get(ev.event_id, 0))
@@ -307,9 +329,12 @@ class Book:
         rule = next((r for r in self.plan.earning if isinstance(r, ReferralRule) and r.window.contains(ev.day)), None)
         if rule is None:
             raise Rejected(f"no referral rule of the plan is open on {ev.day}")
+        referee_state = self.s.members.get(referee)
+        refused = referral_rules.refusal(member.member_id, referee, referee_state, self.s.referrals, ev.day)
+        if refused:  # only a new member, never a mutual pair
+            raise Rejected(refused)
         referral = Referral(referee, member.member_id, ev.event_id, ev.day, rule.id, dirty=True)
         self.s.referrals[referee] = referral
-        referee_state = self.s.members.get(referee)
         if referee_state is not None:
             self._check_referral(referee_state, ev.day)
 
@@ -319,6 +344,8 @@ class Book:
             return
         rule = next(r for r in self.plan.earning if r.id == referral.rule_id)
         if (rule.require_registration and referee.signed_up_on is None) or (rule.require_payment and not referee.paid):
+            return
+        if referral_rules.joined_before(referee, referral.day):  # a back-dated sign-up: not a new member
             return
         referrer = self.s.members[referral.referrer_id]
         referral.awarded_on = day
@@ -342,6 +369,8 @@ class Book:
             raise Rejected(f"ref: {ev.ref} is a redemption: redemptions are cancelled, not refunded")
         if src.type in ("refund", "adjust"):
             raise Rejected(f"ref: {ev.ref} is a {src.type} event and cannot be refunded")
+        if ev.day < src.day:
+            raise Rejected(f"occurred_at: a refund dated {ev.day} is before the event it refunds ({src.day})")
         reversed_pts = self._counter(member.member_id, "reversed:" + src.event_id, "E")
         refunded = self._counter(member.member_id, "refunded_fen:" + src.event_id, "E")
         left = src.earned - reversed_pts
@@ -375,7 +404,7 @@ class Book:
             return
         policy = self.plan.reversal_policy
         if policy is ReversalPolicy.CLAWBACK:
-            taken, rest = plan_consumption(lots, short, day, self.plan.consumption_order, exclude=lot_id)
+            taken, rest = plan_consumption(lots, short, day, self.plan.consumption_order, lot_id, self.today)
             for lot, n in taken:
                 self._entry(member, Entry(member.member_id, "clawback", -n, day, event_id,
                                           note=f"{lot_id}'s points were already spent: clawed back from lot {lot.id}"), lot)
@@ -414,13 +443,13 @@ class Book:
 
     def spendable(self, member: MemberState, day: date) -> int:
         lots = self._lots(member.member_id)
-        return usable_points(lots, day) + sum(l.remaining for l in lots if l.deficit)
+        return usable_points(lots, day, self.today) + sum(l.remaining for l in lots if l.deficit)
 
     def _spend(self, member: MemberState, points: int, ev: Event, kind: str, note: str) -> list[tuple[Lot, int]]:
         available = self.spendable(member, ev.day)
         if available < points:
             raise Rejected(f"not enough points: balance {available} on {ev.day}, needs {points}")
-        taken, _ = plan_consumption(self._lots(member.member_id), points, ev.day, self.plan.consumption_order)
+        taken, _ = plan_consumption(self._lots(member.member_id), points, ev.day, self.plan.consumption_order, None, self.today)
         for lot, n in taken:
             self._entry(member, Entry(member.member_id, kind, -n, ev.day, ev.event_id, note=note), lot)
         return taken
@@ -471,7 +500,7 @@ class Book:
         if t is RewardType.BILL_CREDIT:
             return {"credit_fen": reward.credit_fen * qty}
         if t is RewardType.COUPON:
-            codes = [coupon_code(reward, ev.event_id, i) for i in range(qty)]
+            codes = [coupon_code(reward, self.random_bytes) for _ in range(qty)]
             for code in codes:
                 self.changes.coupons.append((code, reward.id, ev.member_id, ev.event_id))
             return {"codes": codes, "face_value_fen": reward.face_value_fen * qty}
@@ -486,9 +515,3 @@ class Book:
             return {"merchant": merchant.id, "settle_fen": int(settle)}
         return {"gift": reward.name}
 
-
-def coupon_code(reward: Reward, redemption_id: str, index: int) -> str:
-    """A code unique per (reward, redemption, unit); deterministic so that a retried request gets the same codes."""
-    digest = hashlib.sha256(f"{reward.id}\x00{redemption_id}\x00{index}".encode()).hexdigest()[:12].upper()
-    prefix = reward.code_prefix or reward.id[:6].upper()
-    return f"{prefix}-{digest}"

@@ -25,8 +25,13 @@ class Lot:
     plan_version: int | None = None
     deficit: bool = False  # a negative-balance lot (reversal policy ``negative``)
 
-    def usable_on(self, day: date) -> bool:
-        return self.remaining > 0 and not self.deficit and (self.expires_on is None or self.expires_on > day)
+    def usable_on(self, day: date, as_of: date | None = None) -> bool:
+        """Whether a spend dated ``day`` may take points from this lot: earned on or before ``day``, not expired on
+        ``day`` and, when the ledger's today ``as_of`` is given, not expired by then either (a spend dated back
+        cannot reach points that have expired since)."""
+        last = day if as_of is None or as_of < day else as_of
+        return (self.remaining > 0 and not self.deficit and self.earned_on <= day
+                and (self.expires_on is None or self.expires_on > last))
 
 
 def sort_key(order: ConsumptionOrder):
@@ -36,11 +41,11 @@ def sort_key(order: ConsumptionOrder):
 
 
 def plan_consumption(lots: list[Lot], points: int, day: date, order: ConsumptionOrder,
-                     exclude: str | None = None) -> tuple[list[tuple[Lot, int]], int]:
+                     exclude: str | None = None, as_of: date | None = None) -> tuple[list[tuple[Lot, int]], int]:
     """Which lots ``points`` are taken from on ``day``: ``([(lot, taken)], shortfall)``. Pure: lots unchanged."""
     taken: list[tuple[Lot, int]] = []
     need = points
-    for lot in sorted((l for l in lots if l.usable_on(day) and l.id != exclude), key=sort_key(order)):
+    for lot in sorted((l for l in lots if l.usable_on(day, as_of) and l.id != exclude), key=sort_key(order)):
         if need <= 0:
             break
         take = min(lot.remaining, need)
@@ -49,5 +54,5 @@ def plan_consumption(lots: list[Lot], points: int, day: date, order: Consumption
     return taken, need
 
 
-def usable_points(lots: list[Lot], day: date) -> int:
-    return sum(l.remaining for l in lots if l.usable_on(day))
+def usable_points(lots: list[Lot], day: date, as_of: date | None = None) -> int:
+    return sum(l.remaining for l in lots if l.usable_on(day, as_of))

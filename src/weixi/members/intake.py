@@ -17,7 +17,6 @@ Loads into one directory are serialised by a file lock.  See docs/member-intake.
 
 from __future__ import annotations
 
-import csv
 import os
 from datetime import date, datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from weixi.adapters import duck
+from weixi.adapters import duck, spreadsheet
 from weixi.generator.identity import _MOBILE_RE
 from weixi.generator.lunar import format_lunar, parse_lunar
 from weixi.members import archive, search_index
@@ -591,7 +590,7 @@ def _run(src: Source, spec: TableSpec, data: Path, used: dict[str, int], ignored
         qpath.parent.mkdir(parents=True, exist_ok=True)
         tmp = qpath.with_name(qpath.name + ".tmp")
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
+            w = spreadsheet.csv_writer(fh)  # the rows as they came, but no cell can start a formula
             w.writerow([*QUARANTINE_COLUMNS, *src.headers])
             for row, fld, val, reason, original in qrows:
                 w.writerow([row, fld, val, reason, *original])

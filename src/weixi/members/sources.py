@@ -21,6 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from weixi.adapters import spreadsheet
+
 BLOCK = 16 << 20
 ENCODINGS = ("auto", "utf-8", "gbk")
 
@@ -209,5 +211,5 @@ def _read_parquet(path: Path) -> Source:
 
 def write_csv_text(rows: list[list[str]]) -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    spreadsheet.csv_writer(buf, lineterminator="\r\n").writerows(rows)
     return buf.getvalue()

@@ -20,7 +20,7 @@ from weixi.plans.lint import lint
 from weixi.plans.model import Plan
 from weixi.plans.resolve import resolve
 from weixi.plans.spec import Spec, read
-from weixi.plans.yaml_source import Mapping, Scalar, parse
+from weixi.plans.yaml_source import MAX_PLAN_BYTES, Mapping, Scalar, parse, too_large
 
 __all__ = ["check_files", "load_plan", "load_plan_text"]
 
@@ -59,6 +59,9 @@ def load_plan(path: str | os.PathLike) -> tuple[Plan | None, list[Diagnostic]]:
     """Read and check one plan file; an unreadable file is an error at line 1, column 1."""
     filename = str(path)
     try:
+        size = os.stat(path).st_size
+        if size > MAX_PLAN_BYTES:  # refused unread
+            return None, [Diagnostic(filename, 1, 1, "error", too_large(size))]
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, [_cannot_read(filename, "no such file")]

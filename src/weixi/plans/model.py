@@ -328,6 +328,7 @@ class Plan:
     registration_required: bool = False  # members must sign up before other events are accepted
     timezone: str = "Asia/Shanghai"
     cost_per_point_fen: Decimal = Decimal(1)  # liability valuation
+    max_amount_fen: int | None = None  # the largest amount one event may carry (None: the ledger's own bound)
     tiers: tuple[Tier, ...] = ()
     tier_policy: TierPolicy | None = None  # None: tiers come from the source system's events
     segments: Segments | None = None

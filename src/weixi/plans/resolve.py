@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from weixi.ledger.events import MAX_AMOUNT_YUAN
 from weixi.plans import checks
 from weixi.plans.diagnostics import Report
 from weixi.plans.model import Cap, ConsumptionOrder, Expiry, ExpiryRule, Period, Plan, ReversalPolicy
@@ -35,6 +36,7 @@ def resolve(spec: Spec, source: str, report: Report) -> Plan:
         registration_required=spec.get("registration_required", False),
         timezone=spec.get("timezone", "Asia/Shanghai"),
         cost_per_point_fen=checks.fen(spec.get("cost_per_point", DEFAULT_COST_PER_POINT_YUAN)),
+        max_amount_fen=_max_amount(spec, report),
         tiers=tiers,
         tier_policy=resolve_tier_policy(spec, tiers, report),
         segments=resolve_segments(spec.get("segments"), report),
@@ -43,6 +45,16 @@ def resolve(spec: Spec, source: str, report: Report) -> Plan:
         rewards=resolve_rewards(spec.items("rewards"), tier_ids, report),
         source=source,
     )
+
+
+def _max_amount(spec: Spec, report: Report) -> int | None:
+    """``max_amount`` in fen: a cap below the ledger's own bound on what one bill, recharge or refund may say."""
+    if spec.get("max_amount") is None:
+        return None
+    fen = checks.whole_fen(spec, "max_amount", report)
+    if fen > MAX_AMOUNT_YUAN * 100:
+        report.error(spec.at("max_amount"), f"max_amount is at most {MAX_AMOUNT_YUAN:,} yuan (the ledger's own bound)")
+    return fen or None
 
 
 def _expiry(value: str | Spec) -> Expiry:

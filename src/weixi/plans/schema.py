@@ -251,6 +251,7 @@ PLAN = Shape(
         "timezone": Field(v.timezone_name),
         "registration_required": Field(v.boolean),
         "cost_per_point": Field(v.positive_decimal),
+        "max_amount": Field(v.positive_decimal),
         "expiry": Field(EXPIRY),
         "consumption_order": Field(v.choice(("earliest_expiry", "earliest_earned"), "consumption order")),
         "reversal_policy": Field(v.choice(("clawback", "negative", "debt"), "reversal policy")),

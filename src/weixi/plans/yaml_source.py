@@ -10,6 +10,11 @@ Two scalar kinds are kept as their source text instead of being constructed:
   without ever passing through a binary float;
 * timestamps become :class:`DateText`, so an impossible date such as ``2026-02-30``
   is reported as a diagnostic by the checker instead of raising inside the parser.
+
+Plan files are untrusted input (``POST /api/plans/check`` takes any operator's text), so
+the parser refuses what could make a small file cost unbounded time: anchors and
+aliases (``&a``/``*a``: each level of a nested alias multiplies the tree, a billion
+laughs), files over :data:`MAX_PLAN_BYTES`, and nesting deeper than :data:`MAX_DEPTH`.
 """
 
 from __future__ import annotations
@@ -18,10 +23,16 @@ from dataclasses import dataclass
 from typing import Union
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer, ComposerError, MaxDepthExceededError
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import AliasEvent
 
 from weixi.plans.diagnostics import Diagnostic, Pos, Report
+
+MAX_PLAN_BYTES = 1024 * 1024  # a plan file over 1 MiB is refused before it is parsed
+MAX_DEPTH = 64  # nested mappings and sequences; real plans use fewer than 10 levels
+NO_ANCHORS = "anchors and aliases (&name, *name) are not allowed in plan files"
 
 
 class FloatText(str):
@@ -70,6 +81,16 @@ class _Constructor(RoundTripConstructor):
     pass
 
 
+class _Composer(Composer):
+    """Refuses the first anchor or alias, at its position."""
+
+    def compose_node(self, parent, index):
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise ComposerError(None, None, NO_ANCHORS, event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def _float_as_text(constructor, node) -> FloatText:
     return FloatText(node.value)
 
@@ -85,16 +106,25 @@ _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
+    yaml.Composer = _Composer
+    yaml.max_depth = MAX_DEPTH
     return yaml
 
 
 def parse(text: str, filename: str) -> tuple[Node | None, list[Diagnostic]]:
     """Parse ``text``; a syntax error becomes one diagnostic at its position."""
     report = Report(filename)
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_PLAN_BYTES:
+        report.error(Pos(1, 1), too_large(size))
+        return None, report.items
     try:
         data = _yaml().load(text)
     except DuplicateKeyError as exc:  # its context is the mapping, not the first key: leave it out
         report.error(_mark_pos(exc), f"invalid YAML: {_clean(exc.problem)}")
+        return None, report.items
+    except MaxDepthExceededError as exc:
+        report.error(_mark_pos(exc), f"invalid YAML: nested deeper than {MAX_DEPTH} levels")
         return None, report.items
     except MarkedYAMLError as exc:
         message = _clean(exc.problem or "")
@@ -106,6 +136,10 @@ def parse(text: str, filename: str) -> tuple[Node | None, list[Diagnostic]]:
         report.error(Pos(1, 1), f"invalid YAML: {exc}")
         return None, report.items
     return _to_node(data, Pos(1, 1)), report.items
+
+
+def too_large(size: int) -> str:
+    return f"the plan file is larger than {MAX_PLAN_BYTES // 1024 // 1024} MiB ({size} bytes)"
 
 
 def _mark_pos(exc: MarkedYAMLError) -> Pos:

@@ -196,6 +196,11 @@ def _compile(plan: Plan) -> Compiled:
 # --- the decision ----------------------------------------------------------------------------------------------
 
 
+def fen_limit(plan: Plan) -> int:
+    """Amounts from this many fen up are left to the Book's path (which rejects those over the plan's max_amount)."""
+    return MAX_FEN if plan.max_amount_fen is None else min(MAX_FEN, plan.max_amount_fen + 1)
+
+
 def can_bulk(plan: Plan, events: Iterable[Event]) -> bool:
     """Whether the batch's result depends on nothing but the plan's spend/recharge/tier rules and the members'
     balances (see the module doc). The stored state is checked later, in the transaction (:func:`post_batch`)."""
@@ -203,11 +208,12 @@ def can_bulk(plan: Plan, events: Iterable[Event]) -> bool:
     if not c.ok:
         return False
     days: set[date] = set()
+    limit = fen_limit(plan)
     for ev in events:
         if not isinstance(ev, Event) or ev.type not in BULK_TYPES:
             return False
         fen = ev.amount_fen
-        if fen is not None and not 0 <= fen < MAX_FEN:
+        if fen is not None and not 0 <= fen < limit:
             return False
         if ev.attrs and c.known_tiers is not None:
             tier = ev.attrs.get("tier")

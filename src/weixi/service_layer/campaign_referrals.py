@@ -1,6 +1,10 @@
 """Campaign referrals: codes and links, attributing a new member to a code, fraud checks, the review queue, and
 rewards once the referee qualifies (registered and, when the campaign asks, paid — as the ledger records it).
 
+Only a new member can be referred (seed: "经客服人员确定此客户为新客户", "必须保证新客户为首次到访"): a referee the ledger
+knew before the day the referrer's code was first issued (``campaign_referral_codes``) is rejected, never paid.
+A referral that closes a ring (A referred B and B refers A) sends every open referral of the ring to review.
+
 Phones, ID numbers and device ids are kept only as keyed fingerprints (HMAC with the campaign's secret).
 """
 
@@ -11,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from weixi.adapters.sql import as_bool, execute
+from weixi.adapters.sql import as_bool, as_date, execute
 from weixi.campaigns import referrals as rf
 from weixi.service_layer.campaigns import (
     CampaignError, _iso, _member_check, _now, _running, _today, claim_gift, load, post_pending_awards,
@@ -27,8 +31,11 @@ def _fps(secret: bytes, phone: str | None, id_number: str | None, device: str | 
 
 
 def code(engine: Engine, campaign_id: str, member_id: str, phone: str | None = None, id_number: str | None = None,
-         device: str | None = None) -> dict:
-    """The member's referral code and link; identifiers given here are what later referees are compared with."""
+         device: str | None = None, now: datetime | None = None) -> dict:
+    """The member's referral code and link; identifiers given here are what later referees are compared with.
+    The first call records when the code was issued: only members who join on or after that day qualify."""
+    at = now or _now()
+
     def work(conn):
         info, c = load(conn, campaign_id)
         if c.referral is None:
@@ -41,6 +48,10 @@ def code(engine: Engine, campaign_id: str, member_id: str, phone: str | None = N
             execute(conn, "INSERT INTO campaign_identities (campaign_id, member_id, phone_fp, id_fp, device_fp) "
                           "VALUES (?,?,?,?,?)", [campaign_id, member_id, *fps])
         value = rf.code_for(info["secret"], campaign_id, member_id)
+        if not execute(conn, "SELECT 1 FROM campaign_referral_codes WHERE campaign_id = ? AND member_id = ?",
+                       [campaign_id, member_id]):
+            execute(conn, "INSERT INTO campaign_referral_codes (campaign_id, member_id, code, issued_at, issued_on) "
+                          "VALUES (?,?,?,?,?)", [campaign_id, member_id, value, at, _today(c, at)])
         return value, c.referral.link_base.rstrip("/") + "/" + value
 
     value, link = with_retries(engine, work)
@@ -53,6 +64,40 @@ def _owner(conn: Connection, secret: bytes, campaign_id: str, value: str) -> str
                    [campaign_id])
     value = value.strip().upper()
     return next((r[0] for r in rows if rf.code_for(secret, campaign_id, r[0]) == value), None)
+
+
+def _issued_on(conn: Connection, campaign_id: str, referrer: str):
+    """The day the referrer's code was first issued; for a code issued before issue days were recorded, the day
+    the campaign was created (no code existed before it)."""
+    found = execute(conn, "SELECT issued_on FROM campaign_referral_codes WHERE campaign_id = ? AND member_id = ?",
+                    [campaign_id, referrer])
+    if found:
+        return as_date(found[0][0])
+    return as_date(execute(conn, "SELECT created_at FROM campaigns WHERE campaign_id = ?", [campaign_id])[0][0])
+
+
+def _not_new(conn: Connection, campaign_id: str, referrer: str, referee: str) -> str | None:
+    """Why ``referee`` is not a new member for ``referrer``'s code (None: it is): the ledger knew them (signed up,
+    first seen or first paid) before the day the code was issued."""
+    row = execute(conn, "SELECT signed_up_on, first_seen_on, first_spend_on FROM members WHERE member_id = ?",
+                  [referee])
+    days = [as_date(d) for d in (row[0] if row else ()) if d is not None]
+    issued = _issued_on(conn, campaign_id, referrer)
+    if days and min(days) < issued:
+        return (f"not a new member: {referee} is a member since {min(days)}, before {referrer}'s referral code "
+                f"was issued on {issued}")
+    return None
+
+
+def _ring_to_review(conn: Connection, campaign_id: str, ring: list[str], flag: str) -> None:
+    """Send the ring's other referrals that are still open (pending) to review, with the ring as their flag."""
+    for referee in ring[1:]:
+        row = execute(conn, "SELECT status, flags FROM campaign_referrals WHERE campaign_id = ? AND referee_id = ?",
+                      [campaign_id, referee])
+        if row and row[0][0] == "pending":
+            flags = json.loads(row[0][1]) if row[0][1] else []
+            execute(conn, "UPDATE campaign_referrals SET status = 'review', flags = ? WHERE campaign_id = ? AND "
+                          "referee_id = ?", [json.dumps([*flags, flag], ensure_ascii=False), campaign_id, referee])
 
 
 def refer(engine: Engine, campaign_id: str, code_value: str, referee_id: str, phone: str | None = None,
@@ -89,6 +134,12 @@ def refer(engine: Engine, campaign_id: str, code_value: str, referee_id: str, ph
                              [campaign_id]))
         flags = rf.flags(referrer, me, [rf.Identity(*k) for k in known], [rf.Identity(*s) for s in siblings], graph)
         status = "review" if flags else "pending"
+        ring = rf.ring_through(referrer, referee_id, graph)
+        if ring:  # a mutual pair (A -> B -> A) or a longer ring: none of it is paid before a person looks
+            _ring_to_review(conn, campaign_id, ring, "referral ring: " + " → ".join(ring))
+        not_new = _not_new(conn, campaign_id, referrer, referee_id)
+        if not_new:
+            status, flags = "rejected", [*flags, not_new]
         execute(conn, "INSERT INTO campaign_referrals (campaign_id, referee_id, referrer_id, code, phone_fp, id_fp, "
                       "device_fp, at, status, flags) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [campaign_id, referee_id, referrer, code_value.strip().upper(), *fps, at, status,
@@ -143,6 +194,14 @@ def queue(engine: Engine, campaign_id: str, status: str | None = None, referee_i
              "review_note": r[8], "rewarded_at": _iso(r[9])} for r in rows]
 
 
+def _reject(conn: Connection, campaign_id: str, referee: str, reason: str) -> None:
+    row = execute(conn, "SELECT flags FROM campaign_referrals WHERE campaign_id = ? AND referee_id = ?",
+                  [campaign_id, referee])
+    flags = json.loads(row[0][0]) if row and row[0][0] else []
+    execute(conn, "UPDATE campaign_referrals SET status = 'rejected', flags = ? WHERE campaign_id = ? AND "
+                  "referee_id = ?", [json.dumps([*flags, reason], ensure_ascii=False), campaign_id, referee])
+
+
 def settle(engine: Engine, campaign_id: str, now: datetime | None = None) -> dict:
     """Reward every referral that is clean (pending) or approved and whose referee has qualified in the ledger."""
     at = now or _now()
@@ -159,6 +218,10 @@ def settle(engine: Engine, campaign_id: str, now: datetime | None = None) -> dic
             if c.referral.require_registration and signed_up is None:
                 continue
             if c.referral.require_payment and not as_bool(paid or False):
+                continue
+            not_new = _not_new(conn, campaign_id, referrer, referee)
+            if not_new:  # joined before the code existed (a back-dated sign-up): never paid
+                _reject(conn, campaign_id, referee, not_new)
                 continue
             for member, points, kind in ((referrer, c.referral.referrer_points, "referrer"),
                                          (referee, c.referral.referee_points, "referee")):

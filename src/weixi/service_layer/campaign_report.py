@@ -7,7 +7,6 @@ window and to the audience's treatment or control group; no Python loop over mem
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from weixi.adapters import spreadsheet
 from weixi.adapters.sql import as_date, execute, is_pg
 from weixi.campaigns import budget as bud
 from weixi.campaigns import leaderboard as lb
@@ -469,7 +469,7 @@ def follow_ups(engine: Engine, campaign_id: str, out: str | Path) -> dict:
     path = Path(out)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+        w = spreadsheet.csv_writer(fh)  # no cell can start a formula
         w.writerow(["campaign_id", "member_id", "follow_up", "action", "due_on", "note"])
         w.writerows((c.id, *r) for r in rows)
     tmp.replace(path)

@@ -27,6 +27,7 @@ from weixi.campaigns import lottery as lot
 from weixi.campaigns.lifecycle import LifecycleError, editable, transition
 from weixi.campaigns.model import APPROVED, CLOSED, DRAFT, EVALUATED, RUNNING, Campaign
 from weixi.ledger.events import Event
+from weixi.ledger.requests import scoped_id
 from weixi.plans.diagnostics import Diagnostic
 from weixi.plans.loader import load_plan_text
 from weixi.service_layer.plans import NoActivePlan, active_plan
@@ -441,7 +442,8 @@ def buy_chances(engine: Engine, campaign_id: str, member_id: str, n: int = 1, re
                 now: datetime | None = None) -> dict:
     """Buy ``n`` chances with points (the lottery's ``buy_points`` each): the points leave through the ledger
     first (an ``adjust`` event), then the chances are recorded under the same id, so a retry with the same
-    ``request_id`` neither charges nor grants twice."""
+    ``request_id`` (the member's own key) neither charges nor grants twice; the key with another ``n`` is refused
+    (``reused``)."""
     at = now or _now()
     if n <= 0:
         raise CampaignError("buy at least one chance", "invalid")
@@ -451,8 +453,13 @@ def buy_chances(engine: Engine, campaign_id: str, member_id: str, n: int = 1, re
             raise CampaignError(f"campaign {campaign_id} does not sell chances for points", "refused")
         _running(c, info, _today(c, at), "buying chances")
         _member_check(conn, c, member_id)
-    points = c.lottery.chance_points * n
-    event_id = f"campaign:{campaign_id}:chances:{request_id or secrets.token_hex(8)}"
+        points = c.lottery.chance_points * n
+        event_id = _key(f"campaign:{campaign_id}:chances", request_id, member_id)
+        if request_id:
+            _same_request(conn, "SELECT member_id, chances FROM campaign_chances WHERE grant_id = ?", event_id,
+                          (member_id, n), request_id)
+            _same_request(conn, "SELECT member_id, points FROM events WHERE event_id = ?", event_id,
+                          (member_id, -points), request_id)
     local = at.astimezone(ZoneInfo(c.timezone))
     ev = Event(event_id, member_id, "adjust", local, local.date(), points=-points,
                attrs={"reason": f"campaign {campaign_id}: {n} lottery chance(s) at {c.lottery.chance_points} points"})
@@ -469,22 +476,25 @@ def buy_chances(engine: Engine, campaign_id: str, member_id: str, n: int = 1, re
                           "VALUES (?,?,?,?,?,?)", [event_id, campaign_id, member_id, n, points, at])
 
     with_retries(engine, work)
-    return {**chances(engine, campaign_id, member_id), "bought_now": n, "points": points, "event_id": event_id}
+    return {**chances(engine, campaign_id, member_id), "bought_now": n, "points": points, "event_id": event_id,
+            "duplicate": bool(result.duplicates)}
 
 
 def draw(engine: Engine, campaign_id: str, member_id: str, now: datetime | None = None,
          request_id: str | None = None) -> dict:
     """One draw from today's box. Refused with a reason: unknown member, not in the audience, held out, no
-    chances left, the day's limit reached, outside the window, nothing left in the box."""
+    chances left, the day's limit reached, outside the window, nothing left in the box. ``request_id`` is the
+    member's key: the same key for the same member returns that draw (``repeated``); for another member it is
+    another request."""
     at = now or _now()
 
     def work(conn):
         info, c = load(conn, campaign_id, lock=True)  # serialises draws of this campaign
         if c.lottery is None:
             raise CampaignError(f"campaign {campaign_id} has no lottery", "not_found")
-        if request_id:
-            found = execute(conn, "SELECT seq FROM campaign_draws WHERE campaign_id = ? AND request_id = ?",
-                            [campaign_id, request_id])
+        if request_id:  # the member's own key: another member's draw under the same string is not this one
+            found = execute(conn, "SELECT seq FROM campaign_draws WHERE campaign_id = ? AND member_id = ? "
+                                  "AND request_id = ?", [campaign_id, member_id, request_id])
             if found:
                 return c, int(found[0][0]), True
         day = _today(c, at)
@@ -556,13 +566,34 @@ def stock(engine: Engine, campaign_id: str, day: date | None = None) -> list[dic
              "left": int(r[2]) - int(r[3])} for r in rows]
 
 
+# --- request keys -------------------------------------------------------------------------------
+
+
+def _key(prefix: str, request_id: str | None, member_id: str) -> str:
+    """The id of a keyed request, scoped to the member (:func:`weixi.ledger.requests.scoped_id`); without a key, a
+    random one."""
+    return scoped_id(prefix, request_id, member_id) if request_id else f"{prefix}:{secrets.token_hex(8)}"
+
+
+def _same_request(conn: Connection, sql: str, key: str, asked: tuple, request_id: str) -> bool:
+    """Whether ``key`` was already used (``sql`` reads what it asked); used with another body: refused, telling
+    nothing about the first."""
+    rows = execute(conn, sql, [key])
+    if not rows:
+        return False
+    if tuple(rows[0]) != asked:
+        raise CampaignError(f"request_id {request_id} was already used for another request", "reused")
+    return True
+
+
 # --- gifts on visit ------------------------------------------------------------------------------
 
 
 def claim_gift(engine: Engine, campaign_id: str, member_id: str, gift_id: str, qty: int = 1, by: str | None = None,
                now: datetime | None = None, request_id: str | None = None, reason: str = "visit",
                check_member: bool = True) -> dict:
-    """Hand out ``qty`` of a gift: first come first served from its stock, within its per-member limit."""
+    """Hand out ``qty`` of a gift: first come first served from its stock, within its per-member limit.
+    ``request_id`` is the member's key: a retry hands out nothing more; the key with another gift or qty is refused."""
     at = now or _now()
     if qty <= 0:
         raise CampaignError("hand out at least one", "invalid")
@@ -573,8 +604,9 @@ def claim_gift(engine: Engine, campaign_id: str, member_id: str, gift_id: str, q
         if gift is None:
             raise CampaignError(f"campaign {campaign_id} has no gift {gift_id!r}"
                                 f" (gifts: {', '.join(g.id for g in c.gifts) or 'none'})", "not_found")
-        claim_id = f"campaign:{campaign_id}:gift:{request_id or secrets.token_hex(8)}"
-        if request_id and execute(conn, "SELECT 1 FROM campaign_claims WHERE claim_id = ?", [claim_id]):
+        claim_id = _key(f"campaign:{campaign_id}:gift", request_id, member_id)
+        if request_id and _same_request(conn, "SELECT member_id, gift_id, qty FROM campaign_claims WHERE claim_id = ?",
+                                        claim_id, (member_id, gift_id, qty), request_id):
             return claim_id
         if check_member:  # a referral's gift is handed out when the referral settles, possibly at close
             _running(c, info, _today(c, at), f"handing out {gift_id}")

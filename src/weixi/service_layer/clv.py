@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from weixi.adapters import duck
+from weixi.adapters import duck, spreadsheet
 from weixi.clv import gammagamma, sbg
 from weixi.clv.errors import DataError
 from weixi.clv.mle import FitResult
@@ -356,7 +356,7 @@ def write_table(table: pa.Table, out: str | Path) -> Path:
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         if out.suffix.lower() == ".csv":
-            pacsv.write_csv(table, tmp)
+            pacsv.write_csv(spreadsheet.table(table), tmp)  # no cell can start a formula
         else:
             pq.write_table(table, tmp)
         os.replace(tmp, out)

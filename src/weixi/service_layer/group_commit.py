@@ -7,11 +7,17 @@ caps a server at one fsync per redemption. Posting the waiting requests together
 on its own with its reason, a repeated event id is a duplicate, nothing is overspent — and each request is
 answered only after the transaction that holds its events has committed. A batch that fails as a whole is
 posted again one request at a time, so one bad request cannot fail its neighbours.
+
+No request waits without bound: a request the writer cannot take (it cannot be handed over, the writer stopped, the
+server is shutting down) fails at once with :class:`WriterError`, and one not answered within ``timeout`` seconds
+fails with a 504 :class:`WriterError` (it may still post: events are idempotent, so the caller retries with the
+same ids). The writer keeps serving the requests after a failed one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import pickle
 import struct
@@ -19,8 +25,7 @@ import logging
 import queue
 import threading
 import time
-import uuid
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -28,12 +33,37 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from weixi.ledger.events import Event, Rejection
+from weixi.service_layer import redemption
 from weixi.service_layer.plans import active_plan
 from weixi.service_layer.posting import PostResult, _post_batch, with_retries
 
 log = logging.getLogger("weixi.group_commit")
 MAX_BATCH_EVENTS = 2000
 ZONE_SECONDS = 5.0
+WRITE_TIMEOUT = 30.0  # seconds a request waits for the writer's answer before it is answered 504
+
+
+class WriterError(RuntimeError):
+    """A write the writer did not take or did not answer. ``status``/``code`` for the API: 500 ``write_failed``
+    (the request could not be handed to the writer: nothing was posted), 503 ``writer_unavailable`` (the writer
+    stopped or the server is shutting down), 504 ``write_timeout`` (no answer in time: it may still post)."""
+
+    def __init__(self, message: str, status: int = 503, code: str = "writer_unavailable"):
+        super().__init__(message)
+        self.message, self.status, self.code = message, status, code
+
+
+def _handoff_failed() -> WriterError:
+    return WriterError("the request could not be handed to the ledger writer; nothing was posted", 500,
+                       "write_failed")
+
+
+def _timed_out(seconds: float) -> WriterError:
+    return WriterError(f"the ledger writer did not answer within {seconds:g} s; the request may still be posted: "
+                       "retry with the same ids", 504, "write_timeout")
+
+
+SHUTTING_DOWN = "the server is shutting down; the request may not be posted: retry with the same ids"
 
 
 @dataclass(frozen=True)
@@ -50,9 +80,11 @@ class Outcome:
 
 
 class Committer:
-    def __init__(self, engine: Engine, max_batch_events: int = MAX_BATCH_EVENTS):
+    def __init__(self, engine: Engine, max_batch_events: int = MAX_BATCH_EVENTS, timeout: float = WRITE_TIMEOUT):
         self.engine = engine
         self.max_batch_events = max_batch_events
+        self.timeout = timeout
+        self.closed = False
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -67,16 +99,31 @@ class Committer:
     def submit(self, events: list[Event]) -> Future:
         """Queue ``events`` (posted together, in order, in the next batch); the future gives ``list[Outcome]``."""
         future: Future = Future()
+        if self.closed:
+            future.set_exception(WriterError(SHUTTING_DOWN))
+            return future
         self._start()
         self._queue.put((list(events), future))
         return future
 
     def post(self, events: list[Event]) -> list[Outcome]:
-        return self.submit(events).result()
+        """:meth:`submit` and wait for the outcomes (at most ``timeout`` seconds, then a 504 WriterError)."""
+        try:
+            return self.submit(events).result(self.timeout)
+        except TimeoutError:  # concurrent.futures.TimeoutError is TimeoutError
+            raise _timed_out(self.timeout) from None
 
     async def apost(self, events: list[Event]) -> list[Outcome]:
-        """:meth:`submit` for a coroutine on the event loop: waits for the outcomes without blocking the loop."""
-        return await asyncio.wrap_future(self.submit(events))
+        """:meth:`submit` for a coroutine on the event loop: waits for the outcomes without blocking the loop
+        (at most ``timeout`` seconds, then a 504 WriterError)."""
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(self.submit(events)), self.timeout)
+        except asyncio.TimeoutError:
+            raise _timed_out(self.timeout) from None
+
+    def close(self) -> None:
+        """Take no more requests (they fail with a 503 WriterError); the server is shutting down."""
+        self.closed = True
 
     def zone(self) -> ZoneInfo:
         """The active plan's timezone (cached for a few seconds)."""
@@ -114,7 +161,12 @@ class Committer:
                     break
                 batch.append(item)
                 size += len(item[0])
-            self.post_batch(batch)
+            try:
+                self.post_batch(batch)
+            except Exception:  # never lose the thread: fail what is still unanswered, serve the next batch
+                log.exception("posting a batch failed")
+                for _, future in batch:
+                    _resolve(future, error=RuntimeError("posting failed"))
 
     def post_batch(self, batch: list[tuple[list[Event], Future]]) -> None:
         """Post the requests of ``batch`` in one transaction and resolve their futures; if that fails as a whole,
@@ -124,14 +176,14 @@ class Committer:
         except Exception as exc:
             if len(batch) == 1:
                 log.exception("posting a request failed")
-                batch[0][1].set_exception(exc)
+                _resolve(batch[0][1], error=exc)
                 return
             for item in batch:
                 try:
                     self._post([item])
                 except Exception as single:
                     log.exception("posting a request failed")
-                    item[1].set_exception(single)
+                    _resolve(item[1], error=single)
 
     def stats(self) -> dict:
         return {"batches": self.batches, "events": self.events, "busy_seconds": round(self.busy_seconds, 3),
@@ -142,6 +194,9 @@ class Committer:
     def _post(self, batch: list[tuple[list[Event], Future]]) -> None:
         started, cpu = time.perf_counter(), time.thread_time()
         events = [e for evs, _ in batch for e in evs]
+        repeated = len({e.event_id for e in events}) < len(events)
+        if repeated:  # an id more than once: each event carries its place in the batch, so its rejection is its own
+            events = [dataclasses.replace(e, row=i) for i, e in enumerate(events)]
         rows: dict = {}  # redemption rows, read in the posting transaction (no second transaction)
         posted, duplicates, rejections, version = with_retries(
             self.engine, lambda conn: _post_batch(conn, events, "auto", rows))
@@ -149,29 +204,62 @@ class Committer:
         self.batches += 1
         self.events += len(events)
         self.largest_batch = max(self.largest_batch, len(events))
-        rejected = {r.event_id: r for r in result.rejected}
-        duplicates = set(result.duplicates)
+        outcomes = iter(_outcomes(events, result, rows, repeated))
         for evs, future in batch:
-            out = []
-            for e in evs:
-                if e.event_id in rejected:
-                    rej: Rejection = rejected[e.event_id]
-                    out.append(Outcome(e.event_id, "rejected", rej.reason, rej.field, plan_version=result.plan_version))
-                else:
-                    out.append(Outcome(e.event_id, "duplicate" if e.event_id in duplicates else "posted",
-                                       redemption=rows.get(e.event_id), plan_version=result.plan_version))
-            future.set_result(out)
+            _resolve(future, [next(outcomes) for _ in evs])
         self.busy_seconds += time.perf_counter() - started
         self.cpu_seconds += time.thread_time() - cpu
 
 
+def _outcomes(events: list[Event], result: PostResult, rows: dict, repeated: bool) -> list[Outcome]:
+    """One outcome per event, in order. An id sent more than once in the batch (``repeated``: then each event's
+    ``row`` is its place in the batch) has at most one posted event, the first that was not rejected; the others
+    are duplicates, or rejections of their own (a reused request key)."""
+    version = result.plan_version
+    if repeated:
+        rejected = {r.row: r for r in result.rejected}
+        dups: dict[str, int] = {}
+        for event_id in result.duplicates:
+            dups[event_id] = dups.get(event_id, 0) + 1
+        left: dict[str, int] = {}  # per id: events not rejected, not yet seen in the loop below
+        for e in events:
+            if e.row not in rejected:
+                left[e.event_id] = left.get(e.event_id, 0) + 1
+        posts = {event_id: n - dups.get(event_id, 0) for event_id, n in left.items()}  # 0 or 1
+    else:
+        rejected, dupset = {r.event_id: r for r in result.rejected}, set(result.duplicates)
+    out = []
+    for e in events:
+        rej: Rejection | None = rejected.get(e.row if repeated else e.event_id)
+        if rej is not None:
+            out.append(Outcome(e.event_id, "rejected", rej.reason, rej.field, plan_version=version))
+            continue
+        if repeated:
+            status = "posted" if posts[e.event_id] > 0 else "duplicate"
+            posts[e.event_id] = 0
+        else:
+            status = "duplicate" if e.event_id in dupset else "posted"
+        out.append(Outcome(e.event_id, status, redemption=rows.get(e.event_id), plan_version=version))
+    return out
+
+
+def _resolve(future, result=None, error: BaseException | None = None) -> None:
+    """Answer a waiter once; one that was already answered or cancelled (its caller stopped waiting) is left as it
+    is, so a late answer never raises in the writer."""
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass
+
+
 def redeem_event(committer: Committer, member_id: str, reward_id: str, qty: int = 1, request_id: str | None = None,
                  attrs: dict | None = None) -> Event:
-    """The redeem event :func:`weixi.service_layer.redemption.redeem` would post (same ids, same idempotency)."""
-    moment = committer.now()
-    event_id = f"redeem:{request_id}" if request_id else f"redeem:{uuid.uuid4().hex}"
-    return Event(event_id, member_id, "redeem", moment, moment.date(), ref=reward_id,
-                 attrs={**(attrs or {}), "qty": qty, **({"request_id": request_id} if request_id else {})})
+    """The redeem event :func:`weixi.service_layer.redemption.redeem` would post (same ids, same idempotency: the
+    key scoped to the member, :func:`weixi.service_layer.redemption.redeem_event`), dated now."""
+    return redemption.redeem_event(member_id, reward_id, qty, request_id, committer.now(), attrs)
 
 
 # -- the writer in a process of its own ----------------------------------------------------------------------
@@ -261,7 +349,7 @@ def _writer_main(db_url: str, conn, max_batch_events: int) -> None:
     while True:
         try:
             requests = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):  # the server closed the pipe: done
             return
         size = sum(len(events) for _, events in requests)
         while size < max_batch_events and conn.poll():
@@ -269,8 +357,20 @@ def _writer_main(db_url: str, conn, max_batch_events: int) -> None:
             requests += more
             size += sum(len(events) for _, events in more)
         replies: list = []
-        core.post_batch([(events, _Reply(replies, request_id)) for request_id, events in requests])
-        conn.send((replies, core.stats()))
+        try:
+            core.post_batch([(events, _Reply(replies, request_id)) for request_id, events in requests])
+        except Exception:  # never stop serving: every request of the batch gets an answer
+            log.exception("posting a batch failed")
+            answered = {r[0] for r in replies}
+            replies += [(rid, "error", "posting failed") for rid, _ in requests if rid not in answered]
+        try:
+            conn.send((replies, core.stats()))
+        except OSError:  # the server closed the pipe (shutting down)
+            return
+        except Exception:  # an outcome that cannot be pickled: those requests fail, the others get theirs
+            log.exception("sending outcomes back failed")
+            conn.send(([r if _picklable(r) else (r[0], "error", "the outcome could not be sent back")
+                        for r in replies], core.stats()))
         if finish_checkpoint is not None:
             finish_checkpoint()
         if not frozen:  # after the first batch (plan parsed, statements cached): no collector pauses over them
@@ -278,15 +378,29 @@ def _writer_main(db_url: str, conn, max_batch_events: int) -> None:
             frozen = True
 
 
+def _picklable(value) -> bool:
+    try:
+        pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return False
+    return True
+
+
+def _error(payload) -> BaseException:
+    """The exception for an ``error`` reply: a WriterError as is, the writer's text as a RuntimeError (a 500 whose
+    text the API never shows)."""
+    return payload if isinstance(payload, BaseException) else RuntimeError(payload)
+
+
 def _settle(items: list) -> None:
     """On the event loop: resolve the asyncio futures of one batch (one loop wake-up for the whole batch)."""
     for future, kind, payload in items:
-        if future.done():  # cancelled: the client went away
+        if future.done():  # cancelled: the client went away or stopped waiting
             continue
         if kind == "ok":
             future.set_result(payload)
         else:
-            future.set_exception(RuntimeError(payload))
+            future.set_exception(_error(payload))
 
 
 class _LoopChannel:
@@ -310,7 +424,16 @@ class _LoopChannel:
         if self.closed:
             self.committer._fail(self.pending, "the writer process stopped before the request reached it")
             return
-        data = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            data = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # e.g. RecursionError: fail the requests that cannot cross, send the others
+            if len(items) > 1:
+                for item in items:
+                    self.send([item])
+                return
+            log.exception("a request could not be handed to the writer process")
+            self.committer._fail_requests(self.pending, [items[0][0]], _handoff_failed())
+            return
         frame = struct.pack("!i", len(data)) + data
         if self.outbuf:
             self.outbuf += frame
@@ -379,8 +502,9 @@ class ProcessCommitter(Committer):
     back in one message and are resolved on the loop. A writer process first used from plain threads
     (:meth:`submit`, :meth:`post`) is driven by a sending and a receiving thread instead."""
 
-    def __init__(self, engine: Engine, db_url: str, max_batch_events: int = MAX_BATCH_EVENTS):
-        super().__init__(engine, max_batch_events)
+    def __init__(self, engine: Engine, db_url: str, max_batch_events: int = MAX_BATCH_EVENTS,
+                 timeout: float = WRITE_TIMEOUT):
+        super().__init__(engine, max_batch_events, timeout)
         self.db_url = db_url
         self._pending: dict[int, object] = {}
         self._ids = iter(range(1, 2**62))
@@ -397,6 +521,9 @@ class ProcessCommitter(Committer):
         future: Future = Future()
         item = (self._next_id(), list(events))
         with self._lock:
+            if self.closed:
+                future.set_exception(WriterError(SHUTTING_DOWN))
+                return future
             io = self._register(future, None, item[0])
         if isinstance(io, _LoopChannel):
             io.loop.call_soon_threadsafe(io.send, [item])
@@ -410,7 +537,10 @@ class ProcessCommitter(Committer):
         item = (self._next_id(), list(events))
         flush = False
         with self._lock:
+            if self.closed:
+                raise WriterError(SHUTTING_DOWN)
             io = self._register((loop, future), loop, item[0])
+            pending = self._pending
             if isinstance(io, _LoopChannel) and io.loop is loop:
                 self._staged.append((io, item))
                 flush, self._flush_scheduled = not self._flush_scheduled, True
@@ -420,7 +550,12 @@ class ProcessCommitter(Committer):
             io.loop.call_soon_threadsafe(io.send, [item])
         elif flush:  # everything staged until the loop comes round goes in one message
             loop.call_soon(self._flush)
-        return await future
+        try:
+            return await asyncio.wait_for(future, self.timeout)
+        except asyncio.TimeoutError:
+            with self._lock:
+                pending.pop(item[0], None)
+            raise _timed_out(self.timeout) from None
 
     def _flush(self) -> None:
         with self._lock:
@@ -429,7 +564,11 @@ class ProcessCommitter(Committer):
         for io, item in staged:  # a writer may have been replaced meanwhile: each request to its own
             by_channel.setdefault(id(io), (io, []))[1].append(item)
         for io, items in by_channel.values():
-            io.send(items)
+            try:
+                io.send(items)
+            except Exception:  # a bug in the hand-over must not leave these requests waiting
+                log.exception("handing requests to the writer process failed")
+                self._fail_requests(io.pending, [request_id for request_id, _ in items], _handoff_failed())
 
     def _next_id(self) -> int:
         return next(self._ids)  # itertools-backed: atomic under the GIL
@@ -454,6 +593,29 @@ class ProcessCommitter(Committer):
         with self._lock:
             if not self._writer_alive():
                 self._spawn()
+
+    def close(self, wait: float = 0.5) -> None:
+        """Shut down: later requests fail (503), waiting ones fail now (503: they may still post), the writer
+        process finishes its batch and exits (stopped after ``wait`` seconds if it has not)."""
+        with self._lock:
+            self.closed = True
+            process, conn, io, pending = self._process, self._conn, self._io, self._pending
+        self._fail(pending, SHUTTING_DOWN)
+        if isinstance(io, _LoopChannel) and not io.loop.is_closed():
+            io.closed = True
+            try:
+                io.loop.remove_reader(io.fd)
+                io.loop.remove_writer(io.fd)
+            except RuntimeError:  # not on that loop's thread, or it is closing: the fd closes below anyway
+                pass
+        if conn is not None:
+            conn.close()  # the writer reads EOF after its batch and returns
+        if process is not None:
+            process.join(wait)
+            for stop in (process.terminate, process.kill):  # a transaction cut short rolls back: nothing half-posted
+                if process.is_alive():
+                    stop()
+                    process.join(wait)
 
     def _writer_alive(self) -> bool:
         """Without a system call per request: a writer whose pipe closed is marked gone, and a writer process
@@ -500,7 +662,16 @@ class ProcessCommitter(Committer):
                 except queue.Empty:
                     break
             try:
-                conn.send(items)
+                data = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # e.g. RecursionError: fail the requests that cannot cross, send the others
+                log.exception("a request could not be handed to the writer process")
+                bad = [item for item in items if not _picklable(item)]
+                self._fail_requests(pending, [request_id for request_id, _ in bad], _handoff_failed())
+                items = [item for item in items if item not in bad]
+                data = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL) if items else None
+            try:
+                if data is not None:
+                    conn.send_bytes(data)
             except (OSError, ValueError):
                 self._fail(pending, "the writer process stopped before the request reached it")
                 return
@@ -527,10 +698,12 @@ class ProcessCommitter(Committer):
                 continue
             if isinstance(waiter, tuple):
                 by_loop.setdefault(waiter[0], []).append((waiter[1], kind, payload))
+            elif waiter.done():
+                continue
             elif kind == "ok":
                 waiter.set_result(payload)
             else:
-                waiter.set_exception(RuntimeError(payload))
+                waiter.set_exception(_error(payload))
         for loop, items in by_loop.items():
             if loop is on_loop:
                 _settle(items)
@@ -541,14 +714,25 @@ class ProcessCommitter(Committer):
                 pass
 
     def _fail(self, pending: dict, message: str) -> None:
+        """Fail every request waiting on one writer process (503 ``writer_unavailable``)."""
         with self._lock:
             waiters = list(pending.values())
             pending.clear()
+        self._fail_waiters(waiters, WriterError(message))
+
+    def _fail_requests(self, pending: dict, request_ids: list[int], error: WriterError) -> None:
+        with self._lock:
+            waiters = [w for w in (pending.pop(i, None) for i in request_ids) if w is not None]
+        self._fail_waiters(waiters, error)
+
+    @staticmethod
+    def _fail_waiters(waiters: list, error: WriterError) -> None:
         for waiter in waiters:
+            each = WriterError(error.message, error.status, error.code)  # one exception object per request
             if isinstance(waiter, tuple):
                 try:
-                    waiter[0].call_soon_threadsafe(_settle, [(waiter[1], "error", message)])
+                    waiter[0].call_soon_threadsafe(_settle, [(waiter[1], "error", each)])
                 except RuntimeError:
                     pass
-            elif not waiter.done():
-                waiter.set_exception(RuntimeError(message))
+            else:
+                _resolve(waiter, error=each)

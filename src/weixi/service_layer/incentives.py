@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from weixi.adapters import spreadsheet
 from weixi.incentives import amounts, discipline, inputs, keyaccount, orders_sql, referrals, scorecard, split
 from weixi.incentives.inputs import InputError
 from weixi.incentives.model import IncentivePlan
@@ -383,10 +384,8 @@ def export_statements(statements: dict, path: str | Path) -> int:
         raise IncentiveError(f"export to {path}: use a .csv or .xlsx file name")
     tmp = path.with_name(path.name + ".part")
     if suffix == ".csv":
-        import csv
-
         with open(tmp, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel opens Chinese text right
-            writer = csv.writer(fh)
+            writer = spreadsheet.csv_writer(fh)  # no cell can start a formula
             writer.writerow(STATEMENT_COLUMNS)
             writer.writerows(rows)
     else:
@@ -399,13 +398,13 @@ def _xlsx(statements: dict, rows, path: Path) -> None:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("statements")
+    sheet = spreadsheet.sheet(book.create_sheet("statements"))  # every sheet: no cell can start a formula
     sheet.append(list(STATEMENT_COLUMNS))
     for r in rows:
         sheet.append([r[0], r[1], r[2], Decimal(r[3]), Decimal(r[4]), Decimal(r[5]), Decimal(r[6]), r[7], r[8]])
-    lines = book.create_sheet("lines")
+    lines = spreadsheet.sheet(book.create_sheet("lines"))
     lines.append(["staff_id", "order_id", "rule", "measure", "units", "kpi_points", "yuan", "explanation"])
-    excluded = book.create_sheet("excluded")
+    excluded = spreadsheet.sheet(book.create_sheet("excluded"))
     excluded.append(["staff_id", "order_id", "reason"])
     for staff_id, v in sorted(statements["staff"].items()):
         for l in v["lines"]:
@@ -413,7 +412,7 @@ def _xlsx(statements: dict, rows, path: Path) -> None:
                           Decimal(l["kpi_points"]), Decimal(l["yuan"]), l["text"]])
         for e in v["excluded"]:
             excluded.append([staff_id, e["order_id"], e["reason"]])
-    rejected = book.create_sheet("rejected")
+    rejected = spreadsheet.sheet(book.create_sheet("rejected"))
     rejected.append(["order_id", "reason"])
     for r in statements["rejected"]:
         rejected.append([r["order_id"], r["reason"]])

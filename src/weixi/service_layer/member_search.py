@@ -24,7 +24,8 @@ from weixi.close import store
 from weixi.adapters.parquet_lookup import rows_of_many
 from weixi.members import archive, pii, search_index
 from weixi.service_layer.member360 import member_360
-from weixi.service_layer.users import User, audit
+from weixi.service_layer import pii_audit
+from weixi.service_layer.users import User
 
 MAX_QUERY = 64
 DEFAULT_LIMIT = 50
@@ -41,24 +42,26 @@ def _like(text: str) -> str:
 
 
 def search(data_dir: Path, query: str, engine: Engine | None = None, limit: int = DEFAULT_LIMIT,
-           reveal: bool = False) -> list[dict]:
-    """Members matching ``query``: an id (exact or prefix), a phone number (whole, or its last 4+ digits) or the
-    start of a name (surname, or the whole name). Exact id matches come first, then by member id; each kind of
-    match contributes at most ``limit`` members (the first in index order when there are more). Phone numbers
-    are masked unless ``reveal``. Uses the search index (:mod:`weixi.members.search_index`) when it is fresh,
-    else scans the archive."""
+           reveal: bool = False, phone_fragments: bool = False) -> list[dict]:
+    """Members matching ``query``: an id (exact or prefix), a whole phone number, its last 4+ digits only when
+    ``phone_fragments`` (roles that see numbers in clear: a suffix search of masked numbers would unmask them a
+    digit at a time), or the start of a name (surname, or the whole name). Exact id matches come first, then by
+    member id; each kind of match contributes at most ``limit`` members (the first in index order when there are
+    more). Phone numbers are masked unless ``reveal``. Uses the search index (:mod:`weixi.members.search_index`)
+    when it is fresh, else scans the archive."""
     q = (query or "").strip()
     if not q:
         return []
     if len(q) > MAX_QUERY:
         raise SearchError(f"search text is longer than {MAX_QUERY} characters")
     data_dir = Path(data_dir)
-    digits = q if re.fullmatch(r"\+?\d{4,20}", q) else None
+    digits = q if _by_digits(q) else None
     rows: list[dict] = []
     has_archive = bool(archive.part_files(data_dir, "members") or archive.load_files(data_dir, "members"))
     if has_archive:
         index = search_index.fresh(data_dir)
-        rows = _indexed(data_dir, index, q, digits, limit) if index else _scanned(data_dir, q, digits, limit)
+        rows = (_indexed(data_dir, index, q, digits, limit, phone_fragments) if index
+                else _scanned(data_dir, q, digits, limit, phone_fragments))
     if engine is not None and not any(r["member_id"] == q for r in rows):
         with engine.connect().execution_options(readonly=True) as conn, conn.begin():
             found = execute(conn, "SELECT member_id, tier FROM members WHERE member_id = ?", [q])
@@ -78,20 +81,21 @@ def _latest_snapshot(data_dir: Path) -> Path | None:
     return store.partition(data_dir, "snapshots", snaps[-1]) / "part-0.parquet" if snaps else None
 
 
-def _prefixes(q: str, digits: str | None) -> list[str]:
+def _prefixes(q: str, digits: str | None, phone_fragments: bool) -> list[str]:
     keys = ["i:" + q, "n:" + q]
     if digits:
         number = digits.lstrip("+")
-        keys += ["p:" + number, "s:" + number, "r:" + number[::-1]]
+        keys += ["p:" + number, "s:" + number] + (["r:" + number[::-1]] if phone_fragments else [])
     return keys
 
 
-def _indexed(data_dir: Path, index: Path, q: str, digits: str | None, limit: int) -> list[dict]:
+def _indexed(data_dir: Path, index: Path, q: str, digits: str | None, limit: int,
+             phone_fragments: bool) -> list[dict]:
     """Through the search index: the members whose id or name starts with ``q``, whose phone or second number
-    is ``q``, or whose phone ends with its digits; read from their row groups only."""
+    is ``q``, or (``phone_fragments``) whose phone ends with its digits; read from their row groups only."""
     number = digits.lstrip("+") if digits else None
     ids: set[str] = set()
-    for key, member_id in search_index.matches(index, _prefixes(q, digits), limit):
+    for key, member_id in search_index.matches(index, _prefixes(q, digits, phone_fragments), limit):
         if key[:2] in ("p:", "s:") and key[2:] != number:
             continue  # a whole number matches whole; its last digits match through the reversed key
 
@@ -104,7 +108,7 @@ def _indexed(data_dir: Path, index: Path, q: str, digits: str | None, limit: int
             for m in ordered if m in found]
 
 
-def _scanned(data_dir: Path, q: str, digits: str | None, limit: int) -> list[dict]:
+def _scanned(data_dir: Path, q: str, digits: str | None, limit: int, phone_fragments: bool) -> list[dict]:
     """One DuckDB query over the archive's current rows (no index yet, or the archive changed since)."""
     snap = _latest_snapshot(data_dir)
     tier_join = (f"LEFT JOIN (SELECT member_id, tier, status FROM read_parquet(?)) s USING (member_id)"
@@ -114,8 +118,12 @@ def _scanned(data_dir: Path, q: str, digits: str | None, limit: int) -> list[dic
     conds = ["m.member_id = ?", "m.member_id LIKE ? ESCAPE '\\'", "m.name LIKE ? ESCAPE '\\'"]
     params: list = [q, _like(q) + "%", _like(q) + "%"]
     if digits:
-        conds += ["m.phone = ?", "m.phone LIKE ? ESCAPE '\\'", "m.second_contact = ?"]
-        params += [digits.lstrip("+"), "%" + _like(digits.lstrip("+")), digits.lstrip("+")]
+        number = digits.lstrip("+")
+        conds += ["m.phone = ?", "m.second_contact = ?"]
+        params += [number, number]
+        if phone_fragments:
+            conds.append("m.phone LIKE ? ESCAPE '\\'")
+            params.append("%" + _like(number))
     sql = (f"SELECT {cols}, {tier_cols} FROM ({archive.scan_sql(data_dir, 'members')}) m {tier_join} "
            f"WHERE {' OR '.join(conds)} ORDER BY (m.member_id = ?) DESC, m.member_id LIMIT ?")
     con = duck.connect()
@@ -128,14 +136,22 @@ def _scanned(data_dir: Path, q: str, digits: str | None, limit: int) -> list[dic
         con.close()
 
 
+def _by_digits(query: str) -> bool:
+    """Whether ``query`` is searched as a phone number (whole, or its last 4+ digits when allowed)."""
+    return re.fullmatch(r"\+?\d{4,20}", (query or "").strip()) is not None
+
+
 def search_audited(engine: Engine, data_dir: Path, user: User, query: str, limit: int = DEFAULT_LIMIT,
-                   reveal: bool = False) -> list[dict]:
-    """:func:`search`, writing the members shown unmasked to the audit log."""
-    rows = search(data_dir, query, engine, limit, reveal)
-    if reveal and rows:
-        ids = [r["member_id"] for r in rows]
-        audit(engine, user, "pii.view", ",".join(ids)[:200],
-              {"view": "member_search", "query": query, "members": ids, "fields": ["phone"]})
+                   reveal: bool = False, phone_fragments: bool = False) -> list[dict]:
+    """:func:`search`, writing to the audit log (``pii.view``) the members shown unmasked and every search by
+    digits that may match the end of a phone number (``phone_fragments``), even one that finds nobody: either
+    tells the caller something about a number."""
+    rows = search(data_dir, query, engine, limit, reveal, phone_fragments)
+    by_digits = phone_fragments and _by_digits(query)
+    if (reveal and rows) or by_digits:
+        detail = {"match": "phone_digits"} if by_digits else {}
+        pii_audit.record(engine, user, "member_search", [r["member_id"] for r in rows], query=query,
+                         fields=["phone"] if reveal else [], **detail)
     return rows
 
 
@@ -144,5 +160,5 @@ def show(engine: Engine, data_dir: Path, user: User, member_id: str, today: date
     """Member 360 (:func:`weixi.service_layer.member360.member_360`), audited when shown unmasked."""
     found = member_360(engine, data_dir, member_id, today=today, reveal=reveal)
     if found is not None and reveal and found.get("profile"):
-        audit(engine, user, "pii.view", member_id, {"view": "member_360", "fields": sorted(pii.PII_FIELDS)})
+        pii_audit.record(engine, user, "member_360", [member_id], fields=sorted(pii.PII_FIELDS))
     return found

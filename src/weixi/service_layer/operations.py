@@ -880,14 +880,14 @@ def orders(engine: Engine, month: str) -> tuple[list[dict], list[dict]]:
 
 
 def export_orders(engine: Engine, month: str, out: Path) -> dict:
-    import csv
+    from weixi.adapters import spreadsheet
 
     paid, other = orders(engine, month)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = spreadsheet.csv_writer(f)  # no cell can start a formula
         w.writerow(ORDER_COLUMNS)
         for d in paid:
             w.writerow([d[c] if d[c] is not None else "" for c in ORDER_COLUMNS])

@@ -2,6 +2,11 @@
 
 Events are applied in the order given. A repeat of an ``event_id`` already in the ledger (or earlier in
 the same input) is a duplicate and changes nothing. Rerunning a partly posted file posts the rest once.
+
+The time rules (``time_rules``: the API's writes, ``weixi events post``, redemptions and reversals) refuse an
+event dated in a closed month — closed months are immutable; a correction is a new event in the open month —
+and keep every spend, however dated, off points that have expired by today. The monthly close's own accrual,
+simulations and the system's credits post without them.
 """
 
 from __future__ import annotations
@@ -9,6 +14,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import Connection, Engine
@@ -52,12 +60,14 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
 
 
 def post_events(engine: Engine, items: Iterable[Event | Rejection], batch_size: int = BATCH,
-                on_batch: Callable[[PostResult], None] | None = None, path: str = "auto") -> PostResult:
+                on_batch: Callable[[PostResult], None] | None = None, path: str = "auto",
+                time_rules: bool = False) -> PostResult:
     """Post parsed events (rejections from parsing pass straight through to the result).
 
     ``path``: ``"auto"`` posts a batch of plain bills and recharges set-based (:mod:`weixi.service_layer.bulk`,
     same result) and any other batch through the per-event Book; ``"book"`` always uses the Book; ``"bulk"``
     raises :class:`~weixi.service_layer.bulk.BulkNotApplicable` for a batch that needs the Book.
+    ``time_rules``: see the module doc (on for events from outside and spends; off for the close's accrual).
     """
     if path not in ("auto", "book", "bulk"):
         raise ValueError(f"path must be auto, book or bulk, not {path!r}")
@@ -66,7 +76,8 @@ def post_events(engine: Engine, items: Iterable[Event | Rejection], batch_size: 
         result = PostResult(rejected=[r for r in chunk if isinstance(r, Rejection)])
         events = [e for e in chunk if isinstance(e, Event)]
         if events:
-            posted, duplicates, rejected, version = with_retries(engine, lambda conn: _post_batch(conn, events, path))
+            posted, duplicates, rejected, version = with_retries(
+                engine, lambda conn: _post_batch(conn, events, path, time_rules=time_rules))
             result.posted, result.plan_version = posted, version
             result.duplicates += duplicates
             result.rejected += rejected
@@ -97,7 +108,30 @@ def _retryable(exc: DBAPIError) -> bool:
     return code in ("23505", "40001", "40P01")
 
 
-def load_book(conn: Connection, plan: Plan, version: int, events: list[Event]) -> Book:
+def _screen(conn: Connection, plan: Plan, events: list[Event], time_rules: bool) -> tuple[list[Event], list[Rejection]]:
+    """Events the batch may post, and rejections of those it may not: an amount over the plan's ``max_amount``
+    and, with the time rules, a day in a closed month. Not stored as the event id's outcome (like a row that could
+    not be read): an id already posted is still a duplicate, and the event may come again with a good day."""
+    cap = plan.max_amount_fen
+    closed = repo.closed_through(conn) if time_rules else None
+    problems: dict[int, tuple[str, str]] = {}
+    for i, ev in enumerate(events):
+        if cap is not None and ev.amount_fen is not None and ev.amount_fen > cap:
+            problems[i] = ("amount", f"amount: {Decimal(ev.amount_fen) / 100} yuan is over the plan's max_amount of "
+                                     f"{Decimal(cap) / 100} yuan")
+        elif closed is not None and ev.day <= closed:
+            problems[i] = ("occurred_at", f"occurred_at: {ev.day} is in a closed month (closed through {closed}): "
+                                          "closed months cannot change; post a correction dated in the open month")
+    if not problems:
+        return events, []
+    seen, rejected = repo.seen_and_rejected(conn, [events[i].event_id for i in problems])
+    refused = [Rejection(events[i].event_id, reason, events[i].row, name) for i, (name, reason) in problems.items()
+               if events[i].event_id not in seen and events[i].event_id not in rejected]
+    keep = [ev for i, ev in enumerate(events) if i not in problems or ev.event_id in seen or ev.event_id in rejected]
+    return keep, refused
+
+
+def load_book(conn: Connection, plan: Plan, version: int, events: list[Event], today=None) -> Book:
     members = {e.member_id for e in events}
     referees = members | {e.ref for e in events if e.type == "referral"}
     referrals = repo.load_referrals(conn, referees)
@@ -117,7 +151,9 @@ def load_book(conn: Connection, plan: Plan, version: int, events: list[Event]) -
     state.sources = repo.load_sources(conn, [e.ref for e in events if e.type == "refund"])
     state.stock = repo.load_stock(conn, {e.ref for e in events if e.type == "redeem"})
     state.seen, state.rejected = repo.seen_and_rejected(conn, [e.event_id for e in events])
-    return Book(plan, version, state)
+    state.keys = repo.request_keys(conn, [e.event_id for e in events if e.type == "redeem" and (
+        e.event_id in state.seen or e.event_id in state.rejected)])  # a retried key: what its first request asked
+    return Book(plan, version, state, today)
 
 
 def _as_stored(details: dict) -> dict:
@@ -125,23 +161,27 @@ def _as_stored(details: dict) -> dict:
     return json.loads(json.dumps(details, sort_keys=True))
 
 
-def _post_batch(conn: Connection, events: list[Event], path: str = "book", redemptions: dict | None = None):
+def _post_batch(conn: Connection, events: list[Event], path: str = "book", redemptions: dict | None = None,
+                time_rules: bool = True):
     """Post ``events`` in the transaction of ``conn``. ``redemptions``, when given, is filled with the redemption
-    row (as :data:`REDEMPTION_KEYS`) of every redeem event posted or found a duplicate, read in this transaction."""
+    row (as :data:`REDEMPTION_KEYS`) of every redeem event posted or found a duplicate, read in this transaction.
+    ``time_rules`` (on: the API's group commit posts through here): see the module doc."""
     if redemptions is not None:
         redemptions.clear()
     version, plan = active_plan(conn)
-    if path != "book":  # the set-based path takes only batches of plain bills and recharges: no redemptions
+    events, refused = _screen(conn, plan, events, time_rules)
+    if path != "book" and events:  # the set-based path takes only batches of plain bills and recharges
         done = bulk.post_batch(conn, plan, version, events, force=path == "bulk")
         if done is not None:
-            return done
-    book = load_book(conn, plan, version, events)
-    posted, duplicates, rejected = 0, [], []
+            return done[0], done[1], refused + done[2], done[3]
+    today = datetime.now(ZoneInfo(plan.timezone)).date() if time_rules else None
+    book = load_book(conn, plan, version, events, today)
+    posted, duplicates, rejected = 0, [], list(refused)
     for ev in events:
         try:
             outcome = book.post(ev)
         except Rejected as err:
-            rejected.append(Rejection(ev.event_id, err.reason, ev.row))
+            rejected.append(Rejection(ev.event_id, err.reason, ev.row, err.field))
             continue
         if outcome == "duplicate":
             duplicates.append(ev.event_id)

@@ -14,6 +14,7 @@ from weixi.adapters import ledger_repo as repo
 from weixi.adapters.sql import execute, select_in
 from weixi.ledger.book import Book, BookState, Redemption
 from weixi.ledger.events import Event
+from weixi.ledger.requests import scoped_id
 from weixi.ledger.state import period_keys
 from weixi.service_layer.plans import active_plan
 from weixi.service_layer.posting import post_events, with_retries
@@ -23,6 +24,10 @@ FULFILMENT_FAILED = "fulfilment_failed"
 
 class RedemptionError(Exception):
     pass
+
+
+class RequestReused(RedemptionError):
+    """The ``request_id`` was already used for this member with another body (API: 409 ``request_id_reused``)."""
 
 
 @dataclass(frozen=True)
@@ -37,19 +42,29 @@ def now_in_plan_zone(engine: Engine) -> datetime:
     return datetime.now(ZoneInfo(plan.timezone))
 
 
+def redeem_event(member_id: str, reward_id: str, qty: int, request_id: str | None, moment: datetime,
+                 attrs: dict | None = None) -> Event:
+    """The redeem event of a request. With ``request_id`` its id is the key scoped to the member
+    (``redeem:<request id>:<member tag>``, :func:`weixi.ledger.requests.scoped_id`): the same key for another
+    member is another request, and the same key for this member with another body is refused as reused."""
+    event_id = scoped_id("redeem", request_id, member_id) if request_id else f"redeem:{uuid.uuid4().hex}"
+    return Event(event_id, member_id, "redeem", moment, moment.date(), ref=reward_id,
+                 attrs={**(attrs or {}), "qty": qty, **({"request_id": request_id} if request_id else {})})
+
+
 def redeem(engine: Engine, member_id: str, reward_id: str, qty: int = 1, request_id: str | None = None,
            at: datetime | None = None, attrs: dict | None = None) -> RedeemOutcome:
-    """Redeem ``qty`` units; with ``request_id`` a retry returns the first outcome and changes nothing."""
-    moment = at or now_in_plan_zone(engine)
-    event_id = f"redeem:{request_id}" if request_id else f"redeem:{uuid.uuid4().hex}"
-    event = Event(event_id, member_id, "redeem", moment, moment.date(), ref=reward_id,
-                  attrs={**(attrs or {}), "qty": qty, **({"request_id": request_id} if request_id else {})})
-    result = post_events(engine, [event])
+    """Redeem ``qty`` units; with ``request_id`` a retry (same member, reward, qty, merchant) returns the first
+    outcome and changes nothing; the same key with another body raises :class:`RequestReused`."""
+    event = redeem_event(member_id, reward_id, qty, request_id, at or now_in_plan_zone(engine), attrs)
+    result = post_events(engine, [event], time_rules=at is None)
     if result.rejected:
+        if result.rejected[0].field == "request_id":
+            raise RequestReused(result.rejected[0].reason)
         raise RedemptionError(result.rejected[0].reason)
-    found = redemption(engine, event_id)
-    if found is None:
-        raise RedemptionError(f"request {request_id} was used for another operation")
+    found = redemption(engine, event.event_id)
+    if found is None or found["member_id"] != member_id:
+        raise RequestReused(f"request_id: {request_id} was already used for another request")
     return RedeemOutcome(found, duplicate=bool(result.duplicates))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from sqlalchemy import Engine
 
 from weixi.adapters import duck
 from weixi.churn import report, store
@@ -23,7 +24,9 @@ from weixi.churn.errors import ChurnInputError
 from weixi.churn.score import scores_path
 from weixi.members import archive, pii
 from weixi.service_layer import churn as churn_service
+from weixi.service_layer import pii_audit
 from weixi.service_layer import targets as targets_service
+from weixi.service_layer.users import User, audit
 from weixi.targets import build as builder
 from weixi.targets import export
 
@@ -190,9 +193,10 @@ def target_rows(data_dir: Path, month: str, lists: list[str] | None = None, segm
 
 def export_targets(data_dir: Path, month: str, fmt: str, lists: list[str] | None = None,
                    segment: str | None = None, band: str | None = None, manager: str | None = None,
-                   group: str = "treatment", reveal: bool = False) -> tuple[bytes, int]:
+                   group: str = "treatment", reveal: bool = False) -> tuple[bytes, list[str]]:
     """The filtered lists for the outbound centre as CSV or XLSX bytes (the columns of ``weixi targets export``;
-    phone numbers masked unless ``reveal``); returns (bytes, rows)."""
+    phone numbers masked unless ``reveal``); returns (bytes, the members in it). Callers that serve a person use
+    :func:`export_targets_audited`."""
     if fmt not in ("csv", "xlsx"):
         raise ChurnInputError(f"format {fmt!r}: use csv or xlsx")
     con, where, params = _filtered(data_dir, month, lists, segment, band, manager, group)
@@ -206,7 +210,22 @@ def export_targets(data_dir: Path, month: str, fmt: str, lists: list[str] | None
     with tempfile.TemporaryDirectory(prefix="weixi-targets-") as tmp:
         out = Path(tmp) / f"targets.{fmt}"
         (export.write_csv if fmt == "csv" else export.write_xlsx)(calls, out)
-        return out.read_bytes(), calls.num_rows
+        return out.read_bytes(), calls["member_id"].to_pylist()
+
+
+def export_targets_audited(engine: Engine, data_dir: Path, user: User, month: str, fmt: str,
+                           lists: list[str] | None = None, segment: str | None = None, band: str | None = None,
+                           manager: str | None = None, group: str = "treatment",
+                           reveal: bool = False) -> tuple[bytes, int]:
+    """:func:`export_targets` for ``user``, written to the audit log: ``targets.export`` always, and with phone
+    numbers in clear a ``pii.view`` row naming the members (or the list and count for a large export)."""
+    data, ids = export_targets(data_dir, month, fmt, lists, segment, band, manager, group, reveal)
+    filters = {"lists": lists, "segment": segment, "band": band, "manager": manager, "group": group}
+    audit(engine, user, "targets.export", month, {"format": fmt, "rows": len(ids), "reveal": reveal, **filters})
+    if reveal:
+        pii_audit.record(engine, user, "targets_export", ids, subject=f"targets:{month}", month=month, format=fmt,
+                         fields=["phone"], **filters)
+    return data, len(ids)
 
 
 # --- models -------------------------------------------------------------------------------------------------

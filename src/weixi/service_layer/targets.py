@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import Engine
 
 from weixi.adapters import duck
 from weixi.churn import features, store
@@ -19,6 +20,8 @@ from weixi.churn.operator import HORIZON_MONTHS, check_data
 from weixi.churn.score import scores_path
 from weixi.members import archive, pii
 from weixi.plans.retention import RetentionPlan, load_retention_plan
+from weixi.service_layer import pii_audit
+from weixi.service_layer.users import User
 from weixi.segments import months
 from weixi.targets import build as builder
 from weixi.targets import evaluate as ev
@@ -106,8 +109,10 @@ def targets(data_dir: Path, month: str) -> pa.Table:
 
 
 def export_lists(data_dir: Path, month: str, out: str, fmt: str | None = None, group: str = "treatment",
-                 lists: list[str] | None = None, reveal: bool = False) -> dict:
-    """Write the lists for the outbound centre (CSV or XLSX) or the incentive engine (``fmt='incentive'``)."""
+                 lists: list[str] | None = None, reveal: bool = False, who: tuple[Engine, User] | None = None) -> dict:
+    """Write the lists for the outbound centre (CSV or XLSX) or the incentive engine (``fmt='incentive'``).
+    Phone numbers in clear (``reveal``) only with ``who`` (the database and the person), where the export is
+    written to the audit log as a ``pii.view`` (:mod:`weixi.service_layer.pii_audit`)."""
     t = targets(data_dir, month)
     if group not in ("treatment", "control", "all"):
         raise ChurnInputError(f"--group {group!r}: use treatment, control or all")
@@ -119,6 +124,8 @@ def export_lists(data_dir: Path, month: str, out: str, fmt: str | None = None, g
         table = export.incentive_list(t, group)
         path = export.write_csv(table, Path(out))
     elif fmt in ("csv", "xlsx"):
+        if reveal and who is None:
+            raise ChurnInputError("phone numbers in clear are written to the audit log: it needs the database")
         con = duck.connect()
         ids = pa.table({"member_id": t["member_id"]})
         con.register("ids", ids)
@@ -127,6 +134,9 @@ def export_lists(data_dir: Path, month: str, out: str, fmt: str | None = None, g
         phones = {m: pii.mask_phone(p, reveal) for m, p in rows}
         table = export.for_calls(t, phones, group, lists)
         path = export.write_csv(table, Path(out)) if fmt == "csv" else export.write_xlsx(table, Path(out))
+        if reveal:
+            pii_audit.record(*who, "targets_export", table["member_id"].to_pylist(), subject=f"targets:{month}",
+                             month=month, format=fmt, lists=lists, group=group, fields=["phone"], file=str(path))
     else:
         raise ChurnInputError(f"{out}: unknown export format {fmt!r}: use .csv, .xlsx or --format incentive")
     return {"month": month, "format": fmt, "rows": table.num_rows, "path": str(path), "group": group}

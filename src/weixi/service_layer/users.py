@@ -1,13 +1,17 @@
 """Users, roles, passwords, API tokens, console sessions, login rate limiting and the audit log.
 
-Passwords are hashed with argon2id (argon2-cffi). API tokens and session ids are random 256-bit secrets of
-which only the SHA-256 is stored, so a copy of the database does not let anyone log in.
+Passwords are hashed with argon2id (argon2-cffi); a new password needs ``MIN_PASSWORD`` characters and a
+zxcvbn score of ``MIN_SCORE`` (which refuses its 30,000 common passwords, repeats, sequences and the username).
+API tokens and session ids are random 256-bit secrets of which only the SHA-256 is stored, so a copy of the
+database does not let anyone log in. The login rate limit counts an attempt before its password is checked,
+in one write transaction, so concurrent guesses cannot overtake it (several server processes included).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import struct
 import re
 import secrets
 from dataclasses import dataclass
@@ -18,7 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Engine
 
-from weixi.adapters.sql import as_bool, execute
+from weixi.adapters.sql import as_bool, execute, is_pg
 
 ROLES = ("admin", "analyst", "manager", "agent", "clerk", "member")
 ROLE_NAMES = {
@@ -30,7 +34,9 @@ ROLE_NAMES = {
     "member": ("会员", "member"),
 }
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
-MIN_PASSWORD = 8
+MIN_PASSWORD = 10
+MIN_SCORE = 2  # zxcvbn: at least ~10^6 guesses; every entry of its common-passwords list scores lower
+SCORED_CHARS = 72  # zxcvbn refuses longer input; the first 72 characters are scored
 
 LOGIN_WINDOW = timedelta(minutes=5)
 LOGIN_MAX_FAILURES = 5
@@ -51,6 +57,10 @@ def _dummy() -> str:
 
 class UserError(ValueError):
     """A user cannot be created or changed as asked (bad role, taken username, weak password...)."""
+
+
+class WeakPassword(UserError):
+    """The password is too short or too easy to guess (API code ``weak_password``)."""
 
 
 class LoginRateLimited(Exception):
@@ -103,11 +113,21 @@ def check_role(role: str, member_id: str | None) -> None:
         raise UserError(f"only member logins carry a member id, not role {role}")
 
 
+def check_password(password: str, username: str | None = None) -> None:
+    """Raise :class:`WeakPassword` unless ``password`` is long enough and not guessable (zxcvbn's estimate, which
+    knows common passwords, words, names, keyboard patterns, repeats, sequences and ``username``)."""
+    if len(password or "") < MIN_PASSWORD:
+        raise WeakPassword(f"password too short: at least {MIN_PASSWORD} characters")
+    from zxcvbn import zxcvbn  # loads its word lists on first use
+
+    if zxcvbn(password[:SCORED_CHARS], user_inputs=[username] if username else [])["score"] < MIN_SCORE:
+        raise WeakPassword("password too easy to guess (a common password, word, name or pattern): choose another")
+
+
 def create_user(engine: Engine, username: str, password: str, role: str, member_id: str | None = None) -> User:
     if not USERNAME.match(username or ""):
         raise UserError(f"username {username!r} is not allowed: 2-64 letters, digits or _ . @ -")
-    if len(password or "") < MIN_PASSWORD:
-        raise UserError(f"password too short: at least {MIN_PASSWORD} characters")
+    check_password(password, username)
     check_role(role, member_id)
     hashed = _hasher.hash(password)
     with engine.begin() as conn:
@@ -131,8 +151,7 @@ def list_users(engine: Engine) -> list[User]:
 
 
 def set_password(engine: Engine, username: str, password: str) -> None:
-    if len(password or "") < MIN_PASSWORD:
-        raise UserError(f"password too short: at least {MIN_PASSWORD} characters")
+    check_password(password, username)
     with engine.begin() as conn:
         if not execute(conn, "SELECT 1 FROM users WHERE username = ?", [username]):
             raise UserError(f"unknown user {username!r}")
@@ -154,24 +173,46 @@ def set_active(engine: Engine, username: str, active: bool) -> None:
 
 def failures(engine: Engine, username: str, client_ip: str, now: datetime | None = None) -> tuple[int, datetime | None]:
     """Failed logins of ``username`` from ``client_ip`` inside the window, and the oldest of them."""
-    since = (now or _now()) - LOGIN_WINDOW
     with _ro(engine) as conn, conn.begin():
-        n, oldest = execute(conn, "SELECT count(*), min(at) FROM login_attempts WHERE username = ? AND client_ip = ? "
-                                  "AND ok = ? AND at > ?", [username, client_ip, False, since])[0]
+        return _failures(conn, username, client_ip, now or _now())
+
+
+def _failures(conn, username: str, client_ip: str, now: datetime) -> tuple[int, datetime | None]:
+    n, oldest = execute(conn, "SELECT count(*), min(at) FROM login_attempts WHERE username = ? AND client_ip = ? "
+                              "AND ok = ? AND at > ?", [username, client_ip, False, now - LOGIN_WINDOW])[0]
     return int(n), _ts(oldest)
+
+
+def _limited(count: int, oldest: datetime | None, now: datetime) -> None:
+    if count >= LOGIN_MAX_FAILURES:
+        retry = int((oldest + LOGIN_WINDOW - now).total_seconds()) + 1 if oldest else int(LOGIN_WINDOW.total_seconds())
+        raise LoginRateLimited(max(retry, 1))
+
+
+def _reserve_attempt(engine: Engine, username: str, client_ip: str, now: datetime) -> None:
+    """Count this attempt as a failure before its password is checked, or raise :class:`LoginRateLimited`: the
+    count and the insert are one write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory lock
+    on the username and address), so N concurrent attempts check at most ``LOGIN_MAX_FAILURES`` passwords."""
+    with engine.begin() as conn:
+        if is_pg(conn):
+            key = hashlib.sha256(f"weixi.login\0{username}\0{client_ip}".encode()).digest()[:8]
+            execute(conn, "SELECT pg_advisory_xact_lock(?)", [struct.unpack(">q", key)[0]])
+        _limited(*_failures(conn, username, client_ip, now), now)
+        execute(conn, "INSERT INTO login_attempts (username, client_ip, at, ok) VALUES (?,?,?,?)",
+                [username, client_ip, now, False])
+        execute(conn, "DELETE FROM login_attempts WHERE at < ?", [now - 2 * LOGIN_WINDOW])
 
 
 def authenticate(engine: Engine, username: str, password: str, client_ip: str) -> User | None:
     """The active user with this password, or None. Raises :class:`LoginRateLimited` after
     ``LOGIN_MAX_FAILURES`` failures of the same username from the same address within ``LOGIN_WINDOW``
-    (the password is then not even checked)."""
+    (the password is then not even checked). The attempt is counted as a failure before the password is
+    checked (:func:`_reserve_attempt`); a success then clears the failures of that username and address."""
     username = (username or "")[:64]
     client_ip = (client_ip or "unknown")[:64]
     now = _now()
-    count, oldest = failures(engine, username, client_ip, now)
-    if count >= LOGIN_MAX_FAILURES:
-        retry = int((oldest + LOGIN_WINDOW - now).total_seconds()) + 1 if oldest else int(LOGIN_WINDOW.total_seconds())
-        raise LoginRateLimited(max(retry, 1))
+    _limited(*failures(engine, username, client_ip, now), now)  # a flood is refused without the write lock
+    _reserve_attempt(engine, username, client_ip, now)
     with _ro(engine) as conn, conn.begin():
         rows = execute(conn, f"SELECT {USER_COLS}, password_hash FROM users WHERE username = ?", [username])
     user, ok = None, False
@@ -186,13 +227,9 @@ def authenticate(engine: Engine, username: str, password: str, client_ip: str) -
             _hasher.verify(_dummy(), password or "")
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             pass
-    with engine.begin() as conn:
-        if ok:
+    if ok:
+        with engine.begin() as conn:
             execute(conn, "DELETE FROM login_attempts WHERE username = ? AND client_ip = ?", [username, client_ip])
-        else:
-            execute(conn, "INSERT INTO login_attempts (username, client_ip, at, ok) VALUES (?,?,?,?)",
-                    [username, client_ip, now, False])
-            execute(conn, "DELETE FROM login_attempts WHERE at < ?", [now - 2 * LOGIN_WINDOW])
     return user if ok else None
 
 

@@ -1,4 +1,5 @@
-"""Rebuild every balance, debt, lot and reward stock from the journal and compare with the stored state."""
+"""Rebuild every balance, debt, lot and reward stock from the journal and compare with the stored state; check
+the time order of every spend against the lots it took points from."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from weixi.adapters.sql import execute
 
 @dataclass(frozen=True)
 class Mismatch:
-    what: str  # lot, balance, debt, lots-vs-balance, stock, negative-lot
+    what: str  # lot, balance, debt, lots-vs-balance, stock, negative-lot, spend-time
     key: str
     expected: int  # rebuilt from the journal (or redemptions)
     found: int  # stored
+    note: str = ""  # what is wrong, when the numbers do not say it (spend-time)
 
     def describe(self) -> str:
+        if self.note:
+            return f"{self.what} {self.key}: {self.note}"
         return f"{self.what} {self.key}: journal says {self.expected}, stored {self.found}"
 
 
@@ -46,6 +50,29 @@ CHECKS = {
 }
 
 
+# A spend (redeem, negative adjust, clawback) may take points only from a lot earned on or before its day, not
+# expired on its day, and not after the journal expired the lot's points.
+SPEND_TIME = """SELECT j.id, j.kind, j.day, j.points, j.lot_id, l.earned_on, l.expires_on, x.first_expire
+    FROM journal j JOIN lots l ON l.lot_id = j.lot_id
+    LEFT JOIN (SELECT lot_id, min(id) AS first_expire FROM journal WHERE kind = 'expire' GROUP BY lot_id) x
+    ON x.lot_id = j.lot_id
+    WHERE j.points < 0 AND j.kind IN ('redeem', 'adjust', 'clawback')
+    AND (j.day < l.earned_on OR j.day >= l.expires_on OR x.first_expire < j.id)"""
+
+
+def _spend_time(row) -> Mismatch:
+    entry, kind, day, points, lot, earned_on, expires_on, first_expire = row
+    day, earned_on, expires_on = str(day)[:10], str(earned_on)[:10], expires_on and str(expires_on)[:10]
+    if day < earned_on:
+        why = f"before the lot was earned on {earned_on}"
+    elif expires_on and day >= expires_on:
+        why = f"on or after the lot expired on {expires_on}"
+    else:
+        why = f"after the journal expired the lot (entry {first_expire})"
+    return Mismatch("spend-time", str(lot), 0, int(points),
+                    f"journal entry {entry} ({kind} {points} on {day}) takes points {why}")
+
+
 def verify(engine: Engine, limit: int = 1000) -> tuple[list[Mismatch], dict[str, int]]:
     """All mismatches (up to ``limit`` per check) and what was checked."""
     out: list[Mismatch] = []
@@ -54,6 +81,7 @@ def verify(engine: Engine, limit: int = 1000) -> tuple[list[Mismatch], dict[str,
             params = [False, True] if what == "negative-lot" else []
             for key, expected, found in execute(conn, sql + f" LIMIT {limit}", params):
                 out.append(Mismatch(what, str(key), int(expected), int(found)))
+        out += [_spend_time(row) for row in execute(conn, SPEND_TIME + f" ORDER BY j.id LIMIT {limit}")]
         counts = {
             "members": execute(conn, "SELECT count(*) FROM members")[0][0],
             "lots": execute(conn, "SELECT count(*) FROM lots")[0][0],

@@ -16,6 +16,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from weixi.adapters import spreadsheet
+
 XLSX_MAX_ROWS = 1_048_575  # Excel's limit, less the header
 CALL_COLUMNS = ["priority_rank", "member_id", "phone", "list", "status", "churn_probability", "value_fen",
                 "priority_fen", "offer_id", "offer_name", "reason_1", "reason_2", "reason_3", "reason_1_zh",
@@ -71,12 +73,12 @@ def incentive_list(table: pa.Table, group: str = "treatment") -> pa.Table:
 
 
 def write_csv(table: pa.Table, out: Path) -> Path:
-    """UTF-8 with a BOM so that Excel shows the Chinese columns right."""
+    """UTF-8 with a BOM so that Excel shows the Chinese columns right; no cell can start a formula."""
     out = Path(out)
     tmp = out.with_name(out.name + ".tmp")
     with open(tmp, "wb") as fh:
         fh.write("\ufeff".encode("utf-8"))
-        pacsv.write_csv(table, fh)
+        pacsv.write_csv(spreadsheet.table(table), fh)
     os.replace(tmp, out)
     return out
 
@@ -91,12 +93,12 @@ def write_xlsx(table: pa.Table, out: Path, sheet: str = "targets") -> Path:
                               f"export CSV, or filter with --list")
     out = Path(out)
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(sheet)
+    ws = spreadsheet.sheet(wb.create_sheet(sheet))  # text that could start a formula stays text
     ws.append(table.column_names)
     for batch in table.to_batches(50_000):
         cols = [c.to_pylist() for c in batch.columns]
         for row in zip(*cols):
-            ws.append(list(row))
+            ws.append(row)
     tmp = out.with_name(out.name + ".tmp")
     wb.save(tmp)
     os.replace(tmp, out)

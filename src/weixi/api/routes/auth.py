@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from weixi.api.auth import client_ip, current_user, forget_token, login_session, logout_session, require
+from weixi.api.auth import (check_origin, client_ip, current_user, forget_token, login_session, logout_session,
+                            require)
 from weixi.api.errors import ApiError
 from weixi.api.permissions import PERMISSIONS, pii_unmasked
 from weixi.service_layer import users
@@ -54,7 +55,8 @@ class RevokeIn(BaseModel):
 
 class NewUser(BaseModel):
     username: str = Field(min_length=2, max_length=64)
-    password: str = Field(min_length=users.MIN_PASSWORD, max_length=256)
+    password: str = Field(max_length=256, description=f"At least {users.MIN_PASSWORD} characters and not easy to "
+                                                       "guess (no common password): otherwise 422 weak_password.")
     role: Literal["admin", "analyst", "manager", "agent", "clerk", "member"]
     member_id: str | None = Field(None, max_length=128)
 
@@ -69,10 +71,13 @@ def me(user: User) -> dict:
 
 
 @router.post("/auth/login", response_model=LoginOut,
-             responses={401: {"description": "wrong username or password"}, 429: {"description": "rate-limited"}})
+             responses={401: {"description": "wrong username or password"}, 429: {"description": "rate-limited"},
+                        403: {"description": "sent from another site's page (cross_origin)"}})
 def login(body: Credentials, request: Request, response: Response):
     """Log in with username and password: sets the HttpOnly session cookie and returns the CSRF token.
-    Five failures for one username from one address within five minutes block it for the rest of the window."""
+    Five failures for one username from one address within five minutes block it for the rest of the window.
+    A browser request whose ``Origin`` (or ``Referer``) is another site is refused (403 ``cross_origin``)."""
+    check_origin(request)
     try:
         user = users.authenticate(request.app.state.engine, body.username, body.password, client_ip(request))
     except users.LoginRateLimited as exc:
@@ -133,6 +138,8 @@ async def create_user(body: NewUser, request: Request, user: User = Depends(requ
     try:
         created = await run_in_threadpool(users.create_user, engine, body.username, body.password, body.role,
                                           body.member_id)
+    except users.WeakPassword as exc:
+        raise ApiError(422, str(exc), "weak_password", [{"in": "body", "field": "password"}])
     except users.UserError as exc:
         status = 409 if "taken" in str(exc) else 422
         raise ApiError(status, str(exc), "username_taken" if status == 409 else "invalid_user")

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 MAX_FILE_CHARS = 500_000
 CAMPAIGN = Path(min_length=1, max_length=64, description="Campaign id (the file's `campaign:` key).",
                 examples=["anniversary-draw"])
-STATUS = {"not_found": 404, "invalid": 422, "conflict": 409, "refused": 409}
+STATUS = {"not_found": 404, "invalid": 422, "conflict": 409, "refused": 409, "reused": 409}
 REFUSED = {404: {"description": "unknown campaign (or member, prize, referral)"},
            409: {"description": "refused: the message says why and what to do"}}
 
@@ -36,8 +36,8 @@ REFUSED = {404: {"description": "unknown campaign (or member, prize, referral)"}
 def fail(exc: CampaignError) -> ApiError:
     """A service refusal as the error envelope: its reason as the message; a file's problems as located details."""
     status = STATUS.get(exc.code, 409)
-    code = {"not_found": "not_found", "invalid": "campaign_invalid", "conflict": "campaign_exists"}.get(
-        exc.code, "campaign_refused")
+    code = {"not_found": "not_found", "invalid": "campaign_invalid", "conflict": "campaign_exists",
+            "reused": "request_id_reused"}.get(exc.code, "campaign_refused")
     return ApiError(status, str(exc), code, [d.to_json() for d in exc.diagnostics])
 
 
@@ -64,7 +64,8 @@ class DrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     member_id: str = Field(min_length=1, max_length=128)
     request_id: str | None = Field(None, min_length=1, max_length=100,
-                                   description="Idempotency key: a retry with the same key returns the same draw.")
+                                   description="Idempotency key, the member's own: a retry with the same key returns "
+                                               "the same draw; another member's same key is another draw.")
 
 
 class DecisionIn(BaseModel):

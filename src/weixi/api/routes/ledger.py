@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
+from weixi.adapters import ledger_repo
 from weixi.api.auth import own_member, require
+from weixi.api.permissions import allowed
 from weixi.api.errors import ApiError
 from weixi.api.routes.common import ID, engine_of, plan_today, redemption_out
 from weixi.ledger.events import EVENT_TYPES, Event, parse_event
+from weixi.ledger.attrs import attrs_problem
 from weixi.service_layer import catalogue as catalogue_service
-from weixi.service_layer import group_commit, queries, redemption
+from weixi.service_layer import group_commit, queries, redemption, reversal
 from weixi.service_layer.plans import NoActivePlan, active_plan
 from weixi.service_layer.posting import post_events
 from weixi.service_layer.users import User, audit
 
 router = APIRouter(prefix="/api", tags=["ledger"])
+REUSED = "this request_id was already used for another request: a retry sends the same reward, qty and merchant"
 MAX_EVENTS = 1000
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
@@ -35,9 +39,18 @@ class EventIn(BaseModel):
                              examples=["2026-11-22T10:30:00+08:00"])
     amount: str | None = Field(None, max_length=24, description="Yuan as a decimal string (bill, recharge, refund).",
                                examples=["128.50"])
-    points: int | None = Field(None, ge=-10**12, le=10**12, description="Only for adjust events.")
+    points: int | None = Field(None, description="Only for adjust events (points:adjust), at most 10^9 either way; "
+                                                 "an event beyond is rejected on its own.")
     ref: str | None = Field(None, max_length=128, description="refund: original event; redeem: reward; referral: referee.")
-    attrs: dict[str, Any] | None = None
+    attrs: dict[str, Any] | None = Field(None, description="Free-form facts: at most 8 levels deep, 100 keys, 8 KiB as JSON.")
+
+    @field_validator("attrs")
+    @classmethod
+    def _bounded_attrs(cls, value):
+        problem = value is not None and attrs_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class EventsIn(BaseModel):
@@ -65,7 +78,8 @@ class RedeemIn(BaseModel):
     reward_id: str = Field(min_length=1, max_length=64)
     qty: int = Field(1, ge=1, le=10_000)
     request_id: str | None = Field(None, min_length=1, max_length=100,
-                                   description="Idempotency key: a retry with the same key returns the first outcome.")
+                                   description="Idempotency key, the member's own: a retry with the same key and body "
+                                               "returns the first outcome; another body is 409 request_id_reused.")
     merchant: str | None = Field(None, max_length=64, description="Partner merchant, for merchant rewards.")
 
 
@@ -121,21 +135,59 @@ def _tz(engine) -> ZoneInfo:
         raise ApiError(409, str(exc), "no_active_plan")
 
 
-async def post_request(committer: group_commit.Committer, body: EventsIn) -> dict:
-    """What ``POST /api/events`` answers (also called by :mod:`weixi.api.fastpath`)."""
+# Event types that move points by hand need more than events:post (docs/api.md, docs/security.md).
+TYPE_PERMISSIONS = {"adjust": "points:adjust", "refund": "events:reverse", "redeem": "points:redeem"}
+
+
+def _check_types(user: User, body: EventsIn) -> None:
+    """403 ``event_type_forbidden`` (nothing posted) if the request holds an event type the caller may not post."""
+    denied = [{"index": i, "event_id": e.event_id, "field": "type",
+               "reason": f"{e.type} events need the {TYPE_PERMISSIONS[e.type]} permission"}
+              for i, e in enumerate(body.events)
+              if e.type in TYPE_PERMISSIONS and not allowed(user.role, TYPE_PERMISSIONS[e.type])]
+    if denied:
+        types = sorted({body.events[d["index"]].type for d in denied})
+        raise ApiError(403, f"role {user.role} may not post {' or '.join(types)} events", "event_type_forbidden", denied)
+
+
+async def post_request(committer: group_commit.Committer, body: EventsIn, user: User) -> dict:
+    """What ``POST /api/events`` answers (also called by :mod:`weixi.api.fastpath`). Adjustments and refunds that
+    post are written to the audit log (``points.adjust``, ``event.reverse``)."""
+    _check_types(user, body)
     tz = await _zone(committer)
-    items = [parse_event(e.model_dump(), tz, row=i) for i, e in enumerate(body.events)]
+    now = datetime.now(timezone.utc)
+    items = [parse_event(e.model_dump(), tz, row=i, now=now) for i, e in enumerate(body.events)]
     events = [e for e in items if isinstance(e, Event)]
     outcomes = await committer.apost(events) if events else []
     rejected = [{"index": r.row, "event_id": r.event_id, "field": r.field, "reason": r.reason}
                 for r in items if not isinstance(r, Event)]
-    index = {e.event_id: e.row for e in events}
-    rejected += [{"index": index[o.event_id], "event_id": o.event_id, "field": o.field, "reason": o.reason}
-                 for o in outcomes if o.status == "rejected"]
+    rejected += [{"index": e.row, "event_id": o.event_id, "field": o.field, "reason": o.reason}
+                 for e, o in zip(events, outcomes) if o.status == "rejected"]  # one outcome per event, in order
+    manual = {o.event_id for o in outcomes if o.status == "posted"}
+    manual = [e for e in events if e.event_id in manual and e.type in ("adjust", "refund")]
+    if manual:
+        await run_in_threadpool(_audit_manual, committer.engine, user, manual)
     return {"posted": sum(o.status == "posted" for o in outcomes),
             "duplicates": [o.event_id for o in outcomes if o.status == "duplicate"],
             "rejected": sorted(rejected, key=lambda r: r["index"]),
             "plan_version": outcomes[0].plan_version if outcomes else await _version(committer)}
+
+
+def _audit_manual(engine, user: User, events: list[Event]) -> None:
+    for e in events:
+        if e.type == "adjust":
+            audit(engine, user, "points.adjust", e.member_id,
+                  {"event_id": e.event_id, "points": e.points, "reason": e.attrs.get("reason")})
+        else:
+            audit(engine, user, "event.reverse", e.ref, {"member_id": e.member_id, "refund": e.event_id,
+                                                        "amount_fen": e.amount_fen})
+
+
+def _reused_by_caller(engine, username: str, request_id: str, member_id: str) -> bool:
+    """A staff caller's key names one request: the same caller sending it for another member is refused. (Another
+    caller's use of the same string is another key: it neither sees nor blocks this one.)"""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        return username in ledger_repo.key_holders(conn, request_id, member_id)
 
 
 async def redeem_request(committer: group_commit.Committer, user: User, body: RedeemIn) -> tuple[int, dict]:
@@ -143,16 +195,21 @@ async def redeem_request(committer: group_commit.Committer, user: User, body: Re
     refusals raise :class:`ApiError`."""
     own_member(user, body.member_id)
     await _zone(committer)
+    if body.request_id and user.role != "member" and await run_in_threadpool(
+            _reused_by_caller, committer.engine, user.username, body.request_id, body.member_id):
+        raise ApiError(409, REUSED, "request_id_reused")  # this caller's key, already used for another member
     attrs = {"by": user.username, **({"merchant": body.merchant} if body.merchant else {})}
     event = group_commit.redeem_event(committer, body.member_id, body.reward_id, body.qty, body.request_id, attrs)
     [outcome] = await committer.apost([event])
     if outcome.status == "rejected":
         reason = outcome.reason or "refused"
+        if outcome.field == "request_id":  # the member's key, sent before with another body: nothing of it is told
+            raise ApiError(409, REUSED, "request_id_reused")
         if reason.startswith("ref: unknown reward"):
             raise ApiError(404, f"unknown reward {body.reward_id}", "unknown_reward")
         raise ApiError(409, reason, "redemption_refused", [{"member_id": body.member_id, "reward_id": body.reward_id}])
-    if outcome.redemption is None:
-        raise ApiError(409, f"request {body.request_id} was used for another operation", "request_id_reused")
+    if outcome.redemption is None or outcome.redemption["member_id"] != body.member_id:
+        raise ApiError(409, REUSED, "request_id_reused")
     duplicate = outcome.status == "duplicate"
     return (200 if duplicate else 201), {**redemption_out(outcome.redemption), "duplicate": duplicate}
 
@@ -161,7 +218,7 @@ async def redeem_request(committer: group_commit.Committer, user: User, body: Re
 async def post(body: EventsIn, request: Request, user: User = Depends(require("events:post"))):
     """Post up to 1000 events in one transaction. Good events post; each bad one is listed with its index,
     field and reason; an event id already posted is a duplicate and changes nothing, so a retry is safe."""
-    return await post_request(committer_of(request), body)
+    return await post_request(committer_of(request), body, user)
 
 
 @router.post("/redemptions", response_model=Redemption, status_code=201,
@@ -208,22 +265,18 @@ def cancel(request: Request, body: CancelIn | None = None, redemption_id: str = 
              responses={404: {"description": "unknown event"}, 409: {"description": "cannot be reversed"}})
 def reverse(request: Request, event_id: str = Path(max_length=128), user: User = Depends(require("events:reverse"))):
     """Reverse every point an event earned (a full refund), following the plan's reversal policy. Reversing
-    twice changes nothing."""
+    twice changes nothing; a reversal id taken by another event is 409 ``reversal_id_taken``."""
     engine = engine_of(request)
-    from weixi.adapters.ledger_repo import load_sources
-
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        src = load_sources(conn, [event_id]).get(event_id)
-    if src is None:
-        raise ApiError(404, f"unknown event {event_id}")
-    now = datetime.now(_tz(engine))
-    ev = Event(f"reverse:{event_id}", src.member_id, "refund", now, now.date(), ref=event_id)
-    result = post_events(engine, [ev])
-    if result.rejected:
-        raise ApiError(409, result.rejected[0].reason, "reverse_refused")
-    audit(engine, user, "event.reverse", event_id, {"member_id": src.member_id})
-    return {"event_id": event_id, "reversal": ev.event_id, "member_id": src.member_id,
-            "duplicate": bool(result.duplicates)}
+    try:
+        done = reversal.reverse(engine, event_id)
+    except NoActivePlan as exc:
+        raise ApiError(409, str(exc), "no_active_plan")
+    except reversal.ReverseError as exc:
+        if exc.code == "unknown_event":
+            raise ApiError(404, str(exc))
+        raise ApiError(409, str(exc), exc.code)
+    audit(engine, user, "event.reverse", event_id, {"member_id": done.member_id})
+    return {"event_id": event_id, "reversal": done.reversal, "member_id": done.member_id, "duplicate": done.duplicate}
 
 
 @router.get("/members/{member_id}/balance")

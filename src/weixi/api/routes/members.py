@@ -15,6 +15,10 @@ router = APIRouter(prefix="/api", tags=["members"])
 
 REVEAL = Query(False, description="Show phone and ID numbers in clear: only roles admin, manager and agent; "
                                   "every such view is written to the audit log.")
+SEARCH_TEXT = Query(min_length=1, max_length=64,
+                    description="Member id (or its start), the whole phone number, or the start of the name. The last "
+                                "4+ digits of a phone number find it only for roles admin, manager and agent, and "
+                                "every such search is written to the audit log.")
 
 
 def _reveal(user: User, requested: bool) -> bool:
@@ -24,14 +28,14 @@ def _reveal(user: User, requested: bool) -> bool:
 
 
 @router.get("/members")
-def search(request: Request, q: str = Query(min_length=1, max_length=64, description="Member id (or its start), "
-                                                                                    "phone (or its last 4+ digits), or part of the name."),
+def search(request: Request, q: str = SEARCH_TEXT,
            limit: int = Query(20, ge=1, le=member_search.MAX_RESULTS), reveal: bool = REVEAL,
            user: User = Depends(require("members:search"))) -> dict:
     """Find members in the archive by id, phone or name."""
     reveal = _reveal(user, reveal)
     try:
-        rows = member_search.search_audited(engine_of(request), request.app.state.data_dir, user, q, limit, reveal)
+        rows = member_search.search_audited(engine_of(request), request.app.state.data_dir, user, q, limit, reveal,
+                                            phone_fragments=pii_unmasked(user.role))
     except member_search.SearchError as exc:
         raise ApiError(422, str(exc), "invalid_request", [{"in": "query", "field": "q", "message": str(exc)}])
     return {"query": q, "masked": not reveal, "members": rows}

@@ -20,6 +20,7 @@ from weixi.api.routes.common import engine_of
 from weixi.operations.calendar import CalendarError
 from weixi.service_layer import operations as ops
 from weixi.service_layer import operations_reports as reports
+from weixi.service_layer import pii_audit
 from weixi.service_layer.messaging import MessagingError
 from weixi.service_layer.users import User, audit
 
@@ -224,5 +225,6 @@ def outbox(request: Request, status: Status | None = Query(None), member_id: str
     except MessagingError as exc:
         raise ApiError(422, str(exc), "invalid_request")
     if reveal:
-        audit(engine_of(request), user, "pii.view", member_id or "*", {"view": "outbox", "rows": len(out["messages"])})
+        pii_audit.record(engine_of(request), user, "outbox", [m["member_id"] for m in out["messages"]],
+                         subject=member_id, rows=len(out["messages"]), fields=["recipient"])
     return out

@@ -132,11 +132,8 @@ def target_export(request: Request, month: str = MONTH, format: Literal["csv", "
     phone, list, status, probability, value, offer, reasons in both languages, manager."""
     if reveal and not pii_unmasked(user.role):
         raise ApiError(403, f"role {user.role} sees phone numbers masked only", "pii_forbidden")
-    data, rows = _run(lambda: reports.export_targets(_data(request), month, format, list, segment, band, manager,
-                                                     group, reveal), month)
-    audit(engine_of(request), user, "targets.export", month, {"format": format, "rows": rows, "reveal": reveal,
-                                                              "lists": list, "segment": segment, "band": band,
-                                                              "manager": manager, "group": group})
+    data, _ = _run(lambda: reports.export_targets_audited(engine_of(request), _data(request), user, month, format,
+                                                         list, segment, band, manager, group, reveal), month)
     media = "text/csv; charset=utf-8" if format == "csv" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(data, media_type=media,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from weixi import __version__
-from weixi.api.auth import require
+from weixi.api.auth import current_user, require
 from weixi.api.permissions import matrix
 from weixi.service_layer.users import User
 
@@ -19,8 +19,9 @@ def health(request: Request) -> dict:
 
 
 @router.get("/permissions")
-def permissions() -> dict:
-    """The role matrix: each permission and the roles that hold it (public, it is documentation)."""
+def permissions(user: User = Depends(current_user)) -> dict:
+    """The role matrix: each permission and the roles that hold it. Any login may read it; strangers may not
+    (it maps which accounts to attack for what)."""
     return {"permissions": matrix()}
 
 

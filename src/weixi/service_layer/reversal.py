@@ -1,0 +1,71 @@
+"""Reversing every point an event earned (a full refund) with the ledger's own event ``reverse:<event id>``.
+
+The reversal is a ``refund`` event posted under the time rules (:mod:`weixi.service_layer.posting`). Reversing
+again is a duplicate — but only when the event under that id really is this event's reversal and nothing of
+what it earned is left: an id taken by anything else is refused, never reported as done (docs/security.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from weixi.adapters import ledger_repo as repo
+from weixi.adapters.sql import execute
+from weixi.ledger.events import Event
+from weixi.service_layer.plans import active_plan
+from weixi.service_layer.posting import post_events
+
+
+@dataclass(frozen=True)
+class Reversal:
+    event_id: str
+    reversal: str
+    member_id: str
+    duplicate: bool
+
+
+class ReverseError(Exception):
+    """Refused: ``code`` is ``unknown_event``, ``reverse_refused`` (the ledger's reason) or ``reversal_id_taken``."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+def reversal_id(event_id: str) -> str:
+    return f"reverse:{event_id}"
+
+
+def reverse(engine: Engine, event_id: str, at: datetime | None = None) -> Reversal:
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        src = repo.load_sources(conn, [event_id]).get(event_id)
+        if src is None:
+            raise ReverseError(f"unknown event {event_id}", "unknown_event")
+        _, plan = active_plan(conn)
+    moment = at or datetime.now(ZoneInfo(plan.timezone))
+    ev = Event(reversal_id(event_id), src.member_id, "refund", moment, moment.astimezone(ZoneInfo(plan.timezone)).date(),
+               ref=event_id)
+    result = post_events(engine, [ev], time_rules=True)
+    if result.rejected:
+        raise ReverseError(result.rejected[0].reason, "reverse_refused")
+    if result.duplicates:
+        _check_done(engine, ev, src.earned)
+    return Reversal(event_id, ev.event_id, src.member_id, bool(result.duplicates))
+
+
+def _check_done(engine: Engine, ev: Event, earned: int) -> None:
+    """A duplicate reversal is an answer only if the event under its id is this reversal and it took back all."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        rows = execute(conn, "SELECT member_id, type, ref, amount_fen FROM events WHERE event_id = ?", [ev.event_id])
+        counters = repo.load_counters(conn, [ev.member_id], ["E"])
+    member_id, etype, ref, amount_fen = rows[0]
+    if (member_id, etype, ref, amount_fen) != (ev.member_id, "refund", ev.ref, None):
+        raise ReverseError(f"event {ev.ref} was not reversed: its reversal id {ev.event_id} is taken by another event "
+                           f"(a {etype} event posted from outside)", "reversal_id_taken")
+    left = earned - counters.get((ev.member_id, "reversed:" + ev.ref, "E"), 0)
+    if left > 0:
+        raise ReverseError(f"event {ev.ref} still has {left} points not reversed", "reversal_id_taken")
