@@ -57,9 +57,9 @@ def _prepare(url: str, members: int) -> str:
     from weixi.adapters import schema
     from weixi.adapters.db import make_engine
     from weixi.ledger.events import Event
-    from weixi.service_layer import users
-    from weixi.service_layer.plans import apply_plan_text
-    from weixi.service_layer.posting import post_events
+    from weixi.users import service as users
+    from weixi.plans.service import apply_plan_text
+    from weixi.ledger.posting import post_events
 
     engine = make_engine(url)
     schema.upgrade(engine)

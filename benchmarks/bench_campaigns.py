@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from benchmarks.common import fresh_db
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
-from weixi.service_layer import campaign_report, campaigns
-from weixi.service_layer.plans import apply_plan
+from weixi.campaigns import report as campaign_report
+from weixi.campaigns import service as campaigns
+from weixi.plans.service import apply_plan
 
 TZ = ZoneInfo("Asia/Shanghai")
 PLAN = "plan: bench\nname: bench\nearning:\n  - {id: bill, type: spend, points: 1, per_yuan: 1}\n"

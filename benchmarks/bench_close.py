@@ -74,7 +74,7 @@ def run(workdir: Path, members: int = 1_000_000, lookups: int = 200) -> dict:
     out.update(rerun_seconds=round(rerun_s, 1), rerun_already_closed=again["already_closed"])
     sys.path.insert(0, str(ROOT / "src"))
     from weixi.adapters.db import make_engine
-    from weixi.service_layer.member360 import member_360
+    from weixi.members.member360 import member_360
 
     engine = make_engine(str(db))
     rng = random.Random(1)

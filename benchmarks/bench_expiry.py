@@ -7,8 +7,8 @@ from pathlib import Path
 
 from benchmarks.common import bare_insert_seconds, fresh_db, timer
 from weixi.adapters.sql import execute, executemany
-from weixi.service_layer.expiry import expire
-from weixi.service_layer.verify import verify
+from weixi.ledger.expire import expire
+from weixi.ledger.verify import verify
 
 
 def seed_lots(engine, n_lots: int, n_members: int) -> None:

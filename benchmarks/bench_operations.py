@@ -4,7 +4,7 @@
 member (0.5% diamond, 2% gold, 10% silver, the rest standard; a third with a CRM manager), tier events (1%
 upgraded, 0.5% will downgrade), a target list of 10% (a tenth of it control) — and a roster sized by the example
 plan's ratios (1:200, 1:500, 1:1000) plus 200 outbound agents and 50 team leads. Then it times
-``weixi tasks create`` (:func:`weixi.service_layer.operations.create_month`): assignment with continuity and
+``weixi tasks create`` (:func:`weixi.operations.service.create_month`): assignment with continuity and
 workload balance, SLA due dates on the working-day calendar, the contact policy (caps against contacts already in
 the database), the Parquet outputs and loading the new tasks into the embedded SQLite database — the headline
 ``total_seconds`` is all of it, since agents can work the tasks only once they are in the database. The same-run
@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from benchmarks.common import fresh_db
-from weixi.service_layer import operations as ops
+from weixi.operations import service as ops
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN = ROOT / "plans" / "examples" / "retention-operations.yaml"

@@ -26,10 +26,10 @@ from pathlib import Path
 
 from benchmarks.common import bare_insert_seconds, fresh_db
 from weixi.ledger.events import Event
-from weixi.service_layer.bulk import BULK_BATCH
-from weixi.service_layer.plans import apply_plan
-from weixi.service_layer.posting import BATCH, post_events
-from weixi.service_layer.verify import verify
+from weixi.ledger.bulk import BULK_BATCH
+from weixi.plans.service import apply_plan
+from weixi.ledger.posting import BATCH, post_events
+from weixi.ledger.verify import verify
 
 PLAN = """\
 plan: bench

@@ -13,10 +13,10 @@ from benchmarks.common import fresh_db
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
 from weixi.ledger.events import Event
-from weixi.service_layer import redemption
-from weixi.service_layer.plans import apply_plan
-from weixi.service_layer.posting import post_events
-from weixi.service_layer.verify import verify
+from weixi.ledger import redemption
+from weixi.plans.service import apply_plan
+from weixi.ledger.posting import post_events
+from weixi.ledger.verify import verify
 
 PLAN = """\
 plan: bench

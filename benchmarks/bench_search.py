@@ -32,7 +32,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 def run(workdir: Path, members: int = 10_000_000) -> dict:
     from weixi.members import search_index
-    from weixi.service_layer import member_search
+    from weixi.members import search as member_search
 
     data = workdir / "operator"
     env = {**os.environ, "WEIXI_DATA": str(data)}

@@ -13,7 +13,8 @@ warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testcli
 from fastapi.testclient import TestClient  # noqa: E402
 
 from weixi.api.app import create_app
-from weixi.service_layer import plans, users
+from weixi.plans import service as plans
+from weixi.users import service as users
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = ROOT / "plans" / "examples" / "telecom-points.yaml"

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import MEMBER, PASSWORD, assert_envelope
 from weixi.api import auth
-from weixi.service_layer import users
+from weixi.users import service as users
 
 
 def browser(api, ip: str = "10.0.0.1") -> TestClient:

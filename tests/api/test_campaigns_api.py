@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.api.conftest import MEMBER, OTHER, ROOT, assert_envelope
-from weixi.service_layer import campaign_referrals as referrals
-from weixi.service_layer import campaign_report as reports
+from weixi.campaigns import referral_service as referrals
+from weixi.campaigns import report as reports
 
 SEED_AS_WRITTEN = ROOT / "plans" / "examples" / "seed-as-written" / "anniversary-draw.yaml"
 

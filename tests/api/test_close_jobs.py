@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from tests.api.conftest import assert_envelope
-from weixi.service_layer import close_jobs
+from weixi.close import jobs as close_jobs
 
 
 def wait_for(client, job_id: str, polls: int = 600) -> dict:

@@ -116,9 +116,9 @@ def test_the_process_writer_answers_coroutines_batch_by_batch(tmp_path):
     from weixi.adapters.db import make_engine
     from weixi.adapters.schema import upgrade
     from weixi.ledger.events import parse_event
-    from weixi.service_layer.group_commit import ProcessCommitter, redeem_event
-    from weixi.service_layer.plans import apply_plan
-    from weixi.service_layer.verify import verify
+    from weixi.adapters.writer import ProcessCommitter, redeem_event
+    from weixi.plans.service import apply_plan
+    from weixi.ledger.verify import verify
 
     url = str(tmp_path / "gc.db")
     engine = make_engine(url)

@@ -9,10 +9,10 @@ import pytest
 from tests.api.conftest import PLAN
 from weixi.adapters.db import make_engine
 from weixi.adapters.schema import upgrade
-from weixi.service_layer.group_commit import Committer, ProcessCommitter, redeem_event
-from weixi.service_layer.plans import apply_plan
-from weixi.service_layer.posting import post_events
-from weixi.service_layer.verify import verify
+from weixi.adapters.writer import Committer, ProcessCommitter, redeem_event
+from weixi.plans.service import apply_plan
+from weixi.ledger.posting import post_events
+from weixi.ledger.verify import verify
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from openpyxl import load_workbook
 
 from tests.api.conftest import assert_envelope, make_api
 from tests.console import staff_data as sd
-from weixi.service_layer import incentive_reports, users
+from weixi.incentives import reports as incentive_reports
+from weixi.users import service as users
 
 
 def _published_api(root):

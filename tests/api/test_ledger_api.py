@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from tests.api.conftest import MEMBER, assert_envelope
-from weixi.service_layer.verify import verify
+from weixi.ledger.verify import verify
 
 
 def balance(client, member=MEMBER) -> int:

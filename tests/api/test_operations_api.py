@@ -16,8 +16,8 @@ import pytest
 from tests.api.conftest import PASSWORD, assert_envelope, make_api
 from tests.integration.ops_fixtures import MONTH, write_members, write_roster, write_snapshot, write_tier_events
 from weixi.adapters.sql import execute
-from weixi.service_layer import care
-from weixi.service_layer import operations as ops
+from weixi.operations import care_run as care
+from weixi.operations import service as ops
 
 RUN = date(2026, 9, 30)
 ON = "2026-10-12"

@@ -11,7 +11,7 @@ from tests.api.conftest import MEMBER, assert_envelope
 from weixi.api.auth import current_user
 from weixi.api.permissions import PERMISSIONS, allowed
 from weixi.api.routes import all_routers
-from weixi.service_layer.users import ROLES
+from weixi.users.service import ROLES
 
 PUBLIC = {("GET", "/api/health"), ("POST", "/api/auth/login")}  # /api/permissions needs a login (issue 16)
 PATH_VALUES = {"member_id": MEMBER, "redemption_id": "redeem:none", "event_id": "none", "version": "1",

@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import MEMBER, PASSWORD, assert_envelope, make_api
 from tests.conftest import BACKENDS
-from weixi.service_layer import close_jobs, users
+from weixi.close import jobs as close_jobs
+from weixi.users import service as users
 
 
 @pytest.mark.parametrize("db_url", BACKENDS, indirect=True)

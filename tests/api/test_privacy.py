@@ -9,7 +9,7 @@ import pytest
 from tests.api.conftest import MEMBER, assert_envelope
 from weixi.api.permissions import pii_unmasked
 from weixi.members import archive
-from weixi.service_layer.users import ROLES, audit_entries
+from weixi.users.service import ROLES, audit_entries
 
 MASKED_PHONE = re.compile(r"^\d{3}\*{4}\d{4}$")
 

@@ -17,7 +17,8 @@ from openpyxl import load_workbook
 from tests.api.conftest import assert_envelope, make_api
 from tests.console import staff_data as sd
 from weixi.churn.score import scores_path
-from weixi.service_layer import targets, users
+from weixi.targets import service as targets
+from weixi.users import service as users
 from weixi.targets import export
 
 M = sd.SCORED

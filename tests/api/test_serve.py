@@ -13,8 +13,8 @@ import pytest
 
 from tests.api.conftest import PLAN, ROOT
 from weixi.adapters.db import make_engine
-from weixi.service_layer import users
-from weixi.service_layer.plans import apply_plan
+from weixi.users import service as users
+from weixi.plans.service import apply_plan
 
 
 def free_port() -> int:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from tests.console import operator as op  # noqa: E402
 from weixi.api.app import create_app  # noqa: E402
-from weixi.service_layer import users  # noqa: E402
+from weixi.users import service as users  # noqa: E402
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

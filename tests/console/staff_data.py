@@ -56,7 +56,8 @@ def retention(tmp_path_factory) -> Path:
     global _retention
     if _retention is None:
         from weixi.generator.run import GenerateConfig, generate
-        from weixi.service_layer import churn, targets
+        from weixi.churn import service as churn
+        from weixi.targets import service as targets
 
         out = tmp_path_factory.mktemp("retention") / "data"
         generate(GenerateConfig(members=600, months=6, seed=7, out=str(out), end_month="2026-10"))

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from tests.console import operator as op
 from weixi.console.campaigns import when
-from weixi.service_layer import campaign_report as reports
-from weixi.service_layer import campaigns as service
+from weixi.campaigns import report as reports
+from weixi.campaigns import service
 
 EXAMPLES = op.ROOT / "plans" / "examples"
 TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()

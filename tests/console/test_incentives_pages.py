@@ -15,7 +15,9 @@ from tests.console import operator as op
 from tests.console import staff_data as sd
 from tests.console.conftest import Console
 from weixi.api.app import create_app
-from weixi.service_layer import incentive_reports, incentives, users
+from weixi.incentives import reports as incentive_reports
+from weixi.incentives import service as incentives
+from weixi.users import service as users
 
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
 

@@ -7,7 +7,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from tests.console import operator as op
-from weixi.service_layer import queries, selfservice
+from weixi.ledger import queries
+from weixi.ledger import selfservice
 
 
 def balance_on(html: str) -> int:

@@ -15,7 +15,11 @@ from weixi.campaigns.lifecycle import transition
 from weixi.console.messages import say
 from weixi.incentives import inputs
 from weixi.operations import calendar, outcomes
-from weixi.service_layer import campaigns, incentive_reports, incentives, operations, plans
+from weixi.campaigns import service as campaigns
+from weixi.incentives import reports as incentive_reports
+from weixi.incentives import service as incentives
+from weixi.operations import service as operations
+from weixi.plans import service as plans
 
 ZH = i18n.translations("zh_CN").ugettext
 EN = i18n.translations("en").ugettext
@@ -157,7 +161,7 @@ def test_operations_plan_calendar_and_try_refusals(tmp_path):
     assert say(recorded, ZH) == "任务 2026-09/retention/M1:第 1 次尝试已有记录(agent 记录为 reached),本次未记录。"
     ahead = _raised(operations._repeated_try, None, done, "reached", 3)
     assert say(ahead, ZH) == "任务 2026-09/retention/M1:第 3 次尝试的次序不对(该任务已尝试 1 次),请刷新页面。本次未记录。"
-    # record_outcome's wording around an outcome error (service_layer/operations.py)
+    # record_outcome's wording around an outcome error (operations/service.py)
     dance = f"task T-9: {_raised(outcomes.check, outcomes.Outcome('dance'))}; nothing was recorded"
     assert say(dance, ZH) == "任务 T-9:没有 dance 这种结果,本次未记录。"
     bored = f"task T-9: {_raised(outcomes.check, outcomes.Outcome('declined', 'bored'))}; nothing was recorded"

@@ -15,8 +15,9 @@ from tests.console.conftest import Console, csrf_of
 from tests.integration.ops_fixtures import MONTH
 from weixi.adapters.sql import execute
 from weixi.api.app import create_app
-from weixi.service_layer import care, users
-from weixi.service_layer import operations as ops
+from weixi.operations import care_run as care
+from weixi.users import service as users
+from weixi.operations import service as ops
 
 
 @pytest.fixture

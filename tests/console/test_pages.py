@@ -10,7 +10,7 @@ import pytest
 
 from tests.console import operator as op
 from weixi.close import store
-from weixi.service_layer import users
+from weixi.users import service as users
 
 # What each role's navigation shows (from the permission matrix, written out so that a change shows up here).
 NAV = {

@@ -18,7 +18,10 @@ from tests.console import staff_data as sd
 from tests.console.conftest import Console
 from weixi.api.app import create_app
 from weixi.churn.score import scores_path
-from weixi.service_layer import churn, retention_reports, targets, users
+from weixi.churn import service as churn
+from weixi.targets import reports as retention_reports
+from weixi.targets import service as targets
+from weixi.users import service as users
 
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
 M = sd.SCORED

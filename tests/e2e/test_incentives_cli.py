@@ -128,7 +128,7 @@ def test_publish_diff_and_statement_from_the_database(tmp_path):
 def test_awards_publish_refuses_without_a_decider_and_publishes_all_or_none(tmp_path, monkeypatch):
     from weixi.adapters import schema
     from weixi.adapters.db import make_engine
-    from weixi.service_layer import incentives as svc
+    from weixi.incentives import service as svc
 
     db = tmp_path / "awards.db"
     engine = make_engine(str(db))

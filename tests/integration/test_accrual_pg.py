@@ -23,9 +23,9 @@ from weixi.close import accrual, accrual_load, accrual_load_pg
 from weixi.close.run import close_month
 from weixi.generator.run import GenerateConfig, generate
 from weixi.ledger.events import Event
-from weixi.service_layer.plans import apply_plan
-from weixi.service_layer.posting import post_events
-from weixi.service_layer.verify import verify
+from weixi.plans.service import apply_plan
+from weixi.ledger.posting import post_events
+from weixi.ledger.verify import verify
 
 pytestmark = pytest.mark.postgres
 

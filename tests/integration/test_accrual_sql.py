@@ -21,9 +21,9 @@ from weixi.close import accrual
 from weixi.close.run import close_month
 from weixi.generator.run import GenerateConfig, generate
 from weixi.ledger.events import Event
-from weixi.service_layer.plans import active_plan, apply_plan
-from weixi.service_layer.posting import post_events
-from weixi.service_layer.verify import verify
+from weixi.plans.service import active_plan, apply_plan
+from weixi.ledger.posting import post_events
+from weixi.ledger.verify import verify
 
 MONTHS = ["2026-08", "2026-09", "2026-10"]
 TZ = ZoneInfo("Asia/Shanghai")

@@ -14,10 +14,10 @@ from sqlalchemy import create_engine, text
 from weixi.adapters import schema
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
-from weixi.service_layer import bulk
-from weixi.service_layer.plans import apply_plan
-from weixi.service_layer.posting import post_events
-from weixi.service_layer.verify import verify
+from weixi.ledger import bulk
+from weixi.plans.service import apply_plan
+from weixi.ledger.posting import post_events
+from weixi.ledger.verify import verify
 from tests.conftest import BACKENDS, PG_URL, pg_schema_url
 from tests.integration.helpers import event
 
@@ -193,7 +193,7 @@ def test_bulk_path_writes_exactly_what_the_book_writes(two_dbs, tmp_path, seed):
 
 
 def _plan_of(engine):
-    from weixi.service_layer.plans import active_plan
+    from weixi.plans.service import active_plan
     with engine.connect() as conn:
         return active_plan(conn)[1]
 

@@ -12,12 +12,12 @@ import pytest
 
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
-from weixi.service_layer import campaign_referrals as referrals
-from weixi.service_layer import campaign_report as reports
-from weixi.service_layer import campaigns as cs
-from weixi.service_layer.plans import apply_plan
-from weixi.service_layer.posting import post_events
-from weixi.service_layer.verify import verify
+from weixi.campaigns import referral_service as referrals
+from weixi.campaigns import report as reports
+from weixi.campaigns import service as cs
+from weixi.plans.service import apply_plan
+from weixi.ledger.posting import post_events
+from weixi.ledger.verify import verify
 from tests.conftest import BACKENDS, ROOT
 from tests.integration.helpers import event
 
@@ -241,7 +241,7 @@ def test_close_awards_leaderboard_and_streaks_and_evaluation(ledger):
 
 def test_promotion_goes_through_the_outbox_within_the_contact_policy(ledger, tmp_path):
     from tests.e2e.cli_helpers import weixi
-    from weixi.service_layer import operations
+    from weixi.operations import service as operations
 
     engine = ledger
     data = tmp_path / "data"

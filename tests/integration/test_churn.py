@@ -10,7 +10,8 @@ import pytest
 from tests.e2e.cli_helpers import weixi
 from weixi.churn import features
 from weixi.churn.errors import ChurnInputError
-from weixi.service_layer import churn, targets
+from weixi.churn import service as churn
+from weixi.targets import service as targets
 
 MONTH = "2026-10"
 

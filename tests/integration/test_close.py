@@ -21,8 +21,8 @@ from weixi.close import store
 from weixi.close.run import CloseRefused, close_month
 from weixi.generator.run import GenerateConfig, generate
 from weixi.members.intake import load_file
-from weixi.service_layer.plans import apply_plan
-from weixi.service_layer.verify import verify
+from weixi.plans.service import apply_plan
+from weixi.ledger.verify import verify
 from tests.conftest import ROOT
 
 PLAN = ROOT / "plans" / "examples" / "telecom-points.yaml"
@@ -142,7 +142,7 @@ def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(setup, tm
         monkeypatch.setattr("weixi.close.accrual.CHUNK", 500)
     elif crash_at == "accrual-batches":
         monkeypatch.setenv("WEIXI_ACCRUAL", "batches")
-        from weixi.service_layer import posting
+        from weixi.ledger import posting
         real_batch = posting._post_batch
         calls = {"n": 0}
 
@@ -331,7 +331,7 @@ def test_duckdb_and_pyspark_give_identical_snapshots(operator, tmp_path):
 
 
 def test_member_360_after_closes(setup):
-    from weixi.service_layer.member360 import member_360
+    from weixi.members.member360 import member_360
 
     engine, data = setup
     for month in MONTHS[:2]:

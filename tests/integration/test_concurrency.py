@@ -8,10 +8,10 @@ import multiprocessing as mp
 import pytest
 
 from weixi.adapters.db import make_engine
-from weixi.service_layer import redemption
-from weixi.service_layer.plans import apply_plan
-from weixi.service_layer.posting import post_events
-from weixi.service_layer.verify import verify
+from weixi.ledger import redemption
+from weixi.plans.service import apply_plan
+from weixi.ledger.posting import post_events
+from weixi.ledger.verify import verify
 from tests.conftest import BACKENDS
 from tests.integration.helpers import event
 from tests.integration.plans import telecom

@@ -10,9 +10,9 @@ import pytest
 
 from tests.conftest import BACKENDS, ROOT
 from weixi.incentives.synthetic import generate
-from weixi.service_layer import incentives as svc
-from weixi.service_layer.plans import apply_plan
-from weixi.service_layer.queries import balance
+from weixi.incentives import service as svc
+from weixi.plans.service import apply_plan
+from weixi.ledger.queries import balance
 
 EXAMPLES = ROOT / "plans" / "examples"
 RETENTION = EXAMPLES / "retention-2016.yaml"

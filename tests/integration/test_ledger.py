@@ -10,11 +10,12 @@ import pytest
 from weixi.adapters import ledger_repo
 from weixi.adapters.eventfiles import read_events, write_quarantine
 from weixi.adapters.sql import execute
-from weixi.service_layer import queries, redemption
-from weixi.service_layer.expiry import expire
-from weixi.service_layer.plans import apply_plan
-from weixi.service_layer.posting import post_events
-from weixi.service_layer.verify import verify
+from weixi.ledger import queries
+from weixi.ledger import redemption
+from weixi.ledger.expire import expire
+from weixi.plans.service import apply_plan
+from weixi.ledger.posting import post_events
+from weixi.ledger.verify import verify
 from tests.conftest import BACKENDS
 from tests.integration.helpers import TZ, event, write_events
 from tests.integration.plans import telecom
@@ -208,7 +209,7 @@ def test_statement_explains_reversal_policy(engine, tmp_path):
 
 
 def test_a_new_plan_cannot_set_stock_below_what_was_issued(engine, tmp_path):
-    from weixi.service_layer.plans import PlanError
+    from weixi.plans.service import PlanError
 
     apply_plan(engine, telecom(tmp_path, stock=3))
     post_events(engine, [event(f"b{m}", m, "bill", "2026-01-01", 100000) for m in ("a", "b")])

@@ -16,8 +16,9 @@ from tests.integration.ops_fixtures import (MONTH, PLAN, write_members, write_ro
                                             write_tier_events)
 from weixi.adapters.db import make_engine
 from weixi.incentives.inputs import ORDER_COLUMNS
-from weixi.service_layer import care, messaging
-from weixi.service_layer import operations as ops
+from weixi.operations import care_run as care
+from weixi.messaging import service as messaging
+from weixi.operations import service as ops
 
 TZ = ZoneInfo("Asia/Shanghai")
 RUN = date(2026, 9, 30)

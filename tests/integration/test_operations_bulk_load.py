@@ -13,7 +13,7 @@ import pytest
 from tests.integration.ops_fixtures import MONTH, PLAN, write_roster, write_snapshot, write_tier_events
 from weixi.adapters import schema
 from weixi.adapters.db import make_engine
-from weixi.service_layer import operations as ops
+from weixi.operations import service as ops
 
 RUN = date(2026, 9, 30)
 STAMPS = ("created_at", "closed_at")
@@ -21,7 +21,7 @@ STAMPS = ("created_at", "closed_at")
 
 def _loader(*lines: str) -> list[str]:
     """The loading process with its module settings changed (``L`` is the module)."""
-    code = "\n".join(["import sys", "from weixi.service_layer import operations_load as L", *lines,
+    code = "\n".join(["import sys", "from weixi.adapters import tasks_load as L", *lines,
                       "sys.exit(L.main(sys.argv[1:]))"])
     return [sys.executable, "-c", code]
 

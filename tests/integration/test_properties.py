@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from weixi.adapters import schema
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
-from weixi.service_layer.expiry import expire
-from weixi.service_layer.plans import apply_plan
-from weixi.service_layer.posting import post_events
-from weixi.service_layer.verify import verify
+from weixi.ledger.expire import expire
+from weixi.plans.service import apply_plan
+from weixi.ledger.posting import post_events
+from weixi.ledger.verify import verify
 from tests.integration.helpers import event
 from tests.integration.plans import telecom
 

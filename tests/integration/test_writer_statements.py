@@ -12,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from weixi.adapters import ledger_repo
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute, executemany
-from weixi.service_layer import plans, queries
-from weixi.service_layer.group_commit import Committer
-from weixi.service_layer.plans import active_plan, apply_plan
-from weixi.service_layer.posting import post_events
-from weixi.service_layer.verify import verify
+from weixi.plans import service as plans
+from weixi.ledger import queries
+from weixi.adapters.writer import Committer
+from weixi.plans.service import active_plan, apply_plan
+from weixi.ledger.posting import post_events
+from weixi.ledger.verify import verify
 from tests.conftest import BACKENDS
 from tests.integration.helpers import event
 from tests.integration.plans import telecom

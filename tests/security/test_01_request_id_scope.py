@@ -16,10 +16,11 @@ from tests.api.conftest import MEMBER, OTHER, ROOT
 from tests.api.test_campaigns_api import campaign_file, running
 from tests.e2e.cli_helpers import weixi_json
 from tests.security.conftest import assert_envelope
-from weixi.service_layer import campaigns as cs
-from weixi.service_layer import plans, redemption
-from weixi.service_layer.group_commit import redeem_event
-from weixi.service_layer.verify import verify
+from weixi.campaigns import service as cs
+from weixi.plans import service as plans
+from weixi.ledger import redemption
+from weixi.adapters.writer import redeem_event
+from weixi.ledger.verify import verify
 
 SERVICE_PLAN = ROOT / "plans" / "examples" / "service-points.yaml"  # coupon-20 (2000 points) and coupon-5 (500)
 

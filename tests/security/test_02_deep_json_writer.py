@@ -28,8 +28,9 @@ from tests.security.conftest import assert_envelope
 from weixi.adapters.db import make_engine
 from weixi.api.app import create_app
 from weixi.ledger import events as ledger_events
-from weixi.service_layer import plans, users
-from weixi.service_layer.posting import post_events
+from weixi.plans import service as plans
+from weixi.users import service as users
+from weixi.ledger.posting import post_events
 
 WAIT = 60  # the test's own bound on any answer: an answer that never comes fails the test, it does not hang it
 
@@ -141,7 +142,7 @@ def test_a_request_that_cannot_cross_the_pipe_fails_alone_from_plain_threads_too
     from concurrent.futures import wait
 
     from weixi.ledger.events import Event, parse_event
-    from weixi.service_layer.group_commit import WriterError
+    from weixi.adapters.writer import WriterError
 
     app, _ = process_api
     committer = app.state.committer

@@ -12,7 +12,7 @@ import pytest
 
 from tests.api.conftest import MEMBER
 from weixi.members import archive, search_index
-from weixi.service_layer.users import audit_entries
+from weixi.users.service import audit_entries
 
 
 def phone_of(api) -> str:

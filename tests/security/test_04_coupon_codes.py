@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 
 from tests.api.conftest import MEMBER, ROOT, make_api
-from weixi.service_layer import plans
+from weixi.plans import service as plans
 
 SERVICE_PLAN = ROOT / "plans" / "examples" / "service-points.yaml"  # coupon-20: 2000 points, code prefix SVC20
 

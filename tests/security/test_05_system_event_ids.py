@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from tests.api.conftest import MEMBER, OTHER, assert_envelope
 from weixi.ledger.events import Event
-from weixi.service_layer.posting import post_events
+from weixi.ledger.posting import post_events
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -11,7 +11,7 @@ from tests.api.conftest import MEMBER, OTHER
 from tests.e2e.cli_helpers import events_csv, weixi, weixi_json
 from weixi.adapters.sql import execute
 from weixi.close.run import close_month
-from weixi.service_layer.verify import verify
+from weixi.ledger.verify import verify
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -8,7 +8,7 @@ import json
 
 from tests.api.conftest import MEMBER, ROOT
 from tests.e2e.cli_helpers import weixi_json
-from weixi.service_layer.verify import verify
+from weixi.ledger.verify import verify
 
 BAD = [
     ({"type": "bill", "amount": "99999999999999999999"}, "amount"),

@@ -18,7 +18,7 @@ import pytest
 from tests.api.conftest import PASSWORD, make_api
 from tests.conftest import BACKENDS
 from weixi.api.app import create_app
-from weixi.service_layer import users
+from weixi.users import service as users
 
 ATTEMPTS = 40
 

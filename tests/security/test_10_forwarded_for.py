@@ -21,7 +21,7 @@ from tests.api.conftest import ROOT
 from tests.api.test_serve import free_port
 from weixi.adapters import schema
 from weixi.adapters.db import make_engine
-from weixi.service_layer import users
+from weixi.users import service as users
 
 PASSWORD = "long enough 1"
 

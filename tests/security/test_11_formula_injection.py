@@ -41,8 +41,14 @@ from weixi.adapters.sql import execute
 from weixi.ledger.events import Rejection
 from weixi.members.intake import load_file
 from weixi.members.sources import write_csv_text
-from weixi.service_layer import (campaign_report, campaigns, clv, incentive_reports, incentives, operations, targets,
-                                  users)
+from weixi.campaigns import report as campaign_report
+from weixi.campaigns import service as campaigns
+from weixi.clv import service as clv
+from weixi.incentives import reports as incentive_reports
+from weixi.incentives import service as incentives
+from weixi.operations import service as operations
+from weixi.targets import service as targets
+from weixi.users import service as users
 from weixi.targets import export
 
 PAYLOAD = "=cmd|' /C calc'!A0"

@@ -14,7 +14,7 @@ import asyncio
 import httpx
 
 from tests.api.conftest import MEMBER, OTHER
-from weixi.service_layer.verify import verify
+from weixi.ledger.verify import verify
 
 
 def bill(event_id: str, member: str, yuan: str) -> dict:

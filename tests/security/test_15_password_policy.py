@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from tests.api.conftest import PASSWORD, assert_envelope
 from weixi.cli import app as cli
-from weixi.service_layer import users
+from weixi.users import service as users
 
 WEAK = ["12345678", "aaaaaaaa", " " * 8, "password123", "Password1234", "qwertyuiop", "1234567890", "aaaaaaaaaaaa",
         " " * 12, "iloveyou12", "wang.fang2026"]

@@ -8,7 +8,7 @@ import pytest
 
 from tests.security.conftest import assert_envelope
 from weixi.api.app import SECURITY_HEADERS
-from weixi.service_layer import catalogue
+from weixi.ledger import catalogue
 
 PROMISED = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "same-origin"}
 

@@ -20,8 +20,9 @@ from tests.api.conftest import MEMBER, make_api
 from tests.console import staff_data as sd
 from tests.e2e.cli_helpers import runner
 from weixi.cli.app import app
-from weixi.service_layer import messaging, users
-from weixi.service_layer.users import audit_entries
+from weixi.messaging import service as messaging
+from weixi.users import service as users
+from weixi.users.service import audit_entries
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def test_a_masked_target_export_is_not_a_pii_view(clean_log):
 
 
 def test_a_bulk_revealed_export_names_the_list_and_the_count(clean_log, monkeypatch):
-    from weixi.service_layer import pii_audit
+    from weixi.members import pii_audit
 
     monkeypatch.setattr(pii_audit, "MEMBERS_MAX", 3)
     r = clean_log.client("agent").get(f"/api/targets/{sd.SCORED}/export",

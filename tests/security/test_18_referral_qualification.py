@@ -17,10 +17,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from tests.integration.helpers import event
-from weixi.service_layer import campaign_referrals as referrals
+from weixi.campaigns import referral_service as referrals
 from weixi.adapters.sql import execute
-from weixi.service_layer import campaigns, plans
-from weixi.service_layer.posting import post_events
+from weixi.campaigns import service as campaigns
+from weixi.plans import service as plans
+from weixi.ledger.posting import post_events
 from tests.api.conftest import ROOT
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -2,7 +2,7 @@
 evaluated tiers).
 
 Only ever used in a process of its own: ADBC links a second copy of SQLite, and two copies in one process
-release each other's file locks (see :mod:`weixi.service_layer.operations_load`). The connection gets the
+release each other's file locks (see :mod:`weixi.adapters.tasks_load`). The connection gets the
 app's durability settings (WAL, ``synchronous=FULL``, the same busy timeout); each unit of work is one
 ``BEGIN IMMEDIATE`` transaction that commits when the block ends and rolls back when it raises.
 """

@@ -1,4 +1,4 @@
-"""Set-based SQL for the bulk earning path (:mod:`weixi.service_layer.bulk`), on SQLite and PostgreSQL.
+"""Set-based SQL for the bulk earning path (:mod:`weixi.ledger.bulk`), on SQLite and PostgreSQL.
 
 An id list is sent as ONE parameter, whatever its length: a JSON array read with ``json_each`` on SQLite,
 an array compared with ``= ANY`` on PostgreSQL. That replaces the 900-ids-per-statement chunks of

@@ -23,7 +23,7 @@ from weixi.api import errors
 from weixi.api.auth import current_state
 from weixi.api.errors import envelope
 from weixi.api.fastpath import FastWrites
-from weixi.service_layer.group_commit import Committer, ProcessCommitter
+from weixi.adapters.writer import Committer, ProcessCommitter
 
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -162,7 +162,7 @@ def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure
         app.state.html_error_page = console_routes.html_error_page  # console paths get HTML error pages
 
     if recover_jobs:
-        from weixi.service_layer.close_jobs import fail_interrupted
+        from weixi.close.jobs import fail_interrupted
         fail_interrupted(engine)
     return app
 

@@ -33,8 +33,8 @@ from starlette.concurrency import run_in_threadpool
 
 from weixi.api.errors import ApiError
 from weixi.api.permissions import PERMISSIONS, allowed
-from weixi.service_layer import users as users_service
-from weixi.service_layer.users import User
+from weixi.users import service as users_service
+from weixi.users.service import User
 
 SESSION_COOKIE = "weixi_session"
 LOGIN_COOKIE = "weixi_login"  # the visitor's random nonce that the login form's CSRF token is bound to

@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from weixi.service_layer.group_commit import WriterError
+from weixi.adapters.writer import WriterError
 
 log = logging.getLogger("weixi.api")
 # on every response: no MIME sniffing, no framing by other sites, no full URLs to other sites. The middleware

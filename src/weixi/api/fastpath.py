@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from weixi.api.errors import CODES, ApiError, writer_error
 from weixi.api.permissions import allowed
-from weixi.service_layer.group_commit import WriterError
+from weixi.adapters.writer import WriterError
 
 log = logging.getLogger("weixi.api")
 JSON = b"application/json"

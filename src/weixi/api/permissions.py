@@ -1,6 +1,6 @@
 """The one permission matrix of the API and the console: permission -> roles that hold it.
 
-Roles (``weixi.service_layer.users.ROLES``): admin, analyst (会员价值分析师), manager (客户经理),
+Roles (``weixi.users.service.ROLES``): admin, analyst (会员价值分析师), manager (客户经理),
 agent (外呼坐席), clerk (营业员), member (会员). A member login holds a permission only for its own member:
 endpoints that take a member id call :func:`weixi.api.auth.own_member` to enforce that.
 
@@ -9,7 +9,7 @@ docs/api.md prints this table; tests/api/test_permissions.py walks every endpoin
 
 from __future__ import annotations
 
-from weixi.service_layer.users import ROLES
+from weixi.users.service import ROLES
 
 STAFF = frozenset({"admin", "analyst", "manager", "agent", "clerk"})
 EVERYONE = STAFF | {"member"}

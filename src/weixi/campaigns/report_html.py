@@ -1,6 +1,6 @@
 """The campaign report as one self-contained HTML page with inline SVG charts (no scripts, no network).
 
-Pure: :func:`render` takes the report data of :func:`weixi.service_layer.campaign_report.evaluate` and returns
+Pure: :func:`render` takes the report data of :func:`weixi.campaigns.report.evaluate` and returns
 text. Every string from the campaign file or the database is escaped.
 """
 

@@ -1,6 +1,6 @@
 """``weixi campaign ...``: plan, approve, run and measure campaigns (docs/campaigns.md). Thin adapters over
-:mod:`weixi.service_layer.campaigns`, :mod:`~weixi.service_layer.campaign_referrals` and
-:mod:`~weixi.service_layer.campaign_report`. Every refusal exits 1 with its reason; ``--json`` for scripts."""
+:mod:`weixi.campaigns.service`, :mod:`~weixi.campaigns.referral_service` and
+:mod:`~weixi.campaigns.report`. Every refusal exits 1 with its reason; ``--json`` for scripts."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from rich.table import Table
 from weixi.cli.app import app
 from weixi.cli.ledger import DB, JSON, _engine
 from weixi.cli.output import console, emit_json, fail, parse_day
-from weixi.service_layer import campaign_referrals as referrals
-from weixi.service_layer import campaign_report as reports
-from weixi.service_layer import campaigns as service
-from weixi.service_layer.campaigns import CampaignError
+from weixi.campaigns import referral_service as referrals
+from weixi.campaigns import report as reports
+from weixi.campaigns import service
+from weixi.campaigns.service import CampaignError
 
 campaign_app = typer.Typer(help="Campaigns (保客活动): create, approve, run, draw, refer, report.", no_args_is_help=True)
 app.add_typer(campaign_app, name="campaign")

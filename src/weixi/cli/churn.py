@@ -44,7 +44,7 @@ def train(month: Optional[str] = typer.Option(None, "--month", help="Train on th
           data_dir: Optional[str] = DATA, as_json: bool = JSON) -> None:
     """Train and cross-validate (gradient boosting vs logistic), calibrate, store a new model version."""
     from weixi.churn.errors import ChurnInputError
-    from weixi.service_layer import churn
+    from weixi.churn import service as churn
 
     if (month is None) == (data is None):
         fail("give either --month YYYY-MM (the operator's data) or --data FILE --label COL", as_json, code=2)
@@ -81,7 +81,7 @@ def score(month: str = typer.Option(..., "--month", help="Score the members in s
           data_dir: Optional[str] = DATA, as_json: bool = JSON) -> None:
     """Write every member's calibrated churn probability and top three reasons to Parquet."""
     from weixi.churn.errors import ChurnInputError
-    from weixi.service_layer import churn
+    from weixi.churn import service as churn
 
     try:
         out = churn.score_month(_data_dir(data_dir), _month(month, as_json), version)
@@ -102,7 +102,7 @@ def score(month: str = typer.Option(..., "--month", help="Score the members in s
 @churn_app.command("models")
 def models(data_dir: Optional[str] = DATA, as_json: bool = JSON) -> None:
     """List the stored model versions and their cross-validated metrics."""
-    from weixi.service_layer import churn
+    from weixi.churn import service as churn
 
     rows = churn.list_models(_data_dir(data_dir))
     if as_json:

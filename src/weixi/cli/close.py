@@ -30,7 +30,7 @@ def close(month: str = typer.Option(..., "--month", help="The month to close, YY
     """Close a month: accrue its bills and recharges, expire points, evaluate tiers and segments, write the snapshot."""
     from weixi.close.months import parse_month
     from weixi.close.run import STEPS, CloseRefused, Progress as Hooks, close_month
-    from weixi.service_layer.plans import NoActivePlan
+    from weixi.plans.service import NoActivePlan
 
     try:
         parse_month(month)

@@ -49,7 +49,7 @@ def _error(exc: Exception, as_json: bool):
 def _summary(as_json, transactions, customer, date_col, amount, calibration_end, unit, summary, frequency, recency,
              age, monetary):
     """The customer summary from either a transactions file or a summary file (exactly one)."""
-    from weixi.service_layer import clv
+    from weixi.clv import service as clv
 
     if (transactions is None) == (summary is None):
         fail("give either --transactions (with --customer, --date, --calibration-end) or --summary", as_json, code=2)
@@ -78,7 +78,7 @@ def summarise(transactions: Path = typer.Option(..., "--transactions", help="Tra
               as_json: bool = JSON) -> None:
     """Write the per-customer summary (frequency, recency, T, monetary, holdout purchases) of a transactions file."""
     from weixi.clv.errors import CLVError
-    from weixi.service_layer import clv
+    from weixi.clv import service as clv
 
     try:
         table = _summary(as_json, transactions, customer, date_col, amount, calibration_end, unit, None, None, None,
@@ -112,7 +112,7 @@ def fit(model: str = typer.Option(..., "--model", help="bgnbd, paretonbd, gammag
     """Fit a model by maximum likelihood; print its parameters and log-likelihood."""
     from weixi.clv import sbg
     from weixi.clv.errors import CLVError
-    from weixi.service_layer import clv
+    from weixi.clv import service as clv
 
     if model not in MODELS:
         fail(f"unknown model {model!r}: use {', '.join(MODELS)}", as_json, code=2)
@@ -166,7 +166,7 @@ def score(out: Path = typer.Option(..., "--out", help="Scores file to write (.pa
     import pyarrow.compute as pc
 
     from weixi.clv.errors import CLVError
-    from weixi.service_layer import clv
+    from weixi.clv import service as clv
 
     if model not in ("bgnbd", "paretonbd", "sbg"):
         fail(f"unknown scoring model {model!r}: use bgnbd, paretonbd or sbg", as_json, code=2)

@@ -1,5 +1,5 @@
 """``weixi incentives ...``: staff incentive statements (docs/incentives.md). Thin adapter over
-:mod:`weixi.service_layer.incentives`."""
+:mod:`weixi.incentives.service`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import typer
 from weixi.cli.app import app
 from weixi.cli.ledger import DB, JSON, _engine
 from weixi.cli.output import console, emit_json, fail
-from weixi.service_layer import incentives as svc
+from weixi.incentives import service as svc
 
 incentives_app = typer.Typer(help="Staff incentive and KPI statements: compute, explain, publish, export.",
                              no_args_is_help=True)

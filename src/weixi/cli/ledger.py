@@ -16,12 +16,14 @@ from weixi.adapters.db import database_url, make_engine
 from weixi.adapters.eventfiles import EventFileError, read_events, write_quarantine
 from weixi.cli.app import app, events_app, plan_app
 from weixi.cli.output import console, emit_json, fail, parse_day
-from weixi.service_layer import queries, redemption, reversal
-from weixi.service_layer.expiry import expire as run_expiry
-from weixi.service_layer.plans import NoActivePlan, PlanError, active_plan, apply_plan
-from weixi.service_layer.posting import post_events
-from weixi.service_layer.simulate import simulate as run_simulation
-from weixi.service_layer.verify import verify as run_verify
+from weixi.ledger import queries
+from weixi.ledger import redemption
+from weixi.ledger import reversal
+from weixi.ledger.expire import expire as run_expiry
+from weixi.plans.service import NoActivePlan, PlanError, active_plan, apply_plan
+from weixi.ledger.posting import post_events
+from weixi.ledger.simulate import simulate as run_simulation
+from weixi.ledger.verify import verify as run_verify
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
 DB = typer.Option(None, "--db", help="Database file or URL (default: $WEIXI_DB or ./weixi.db).")

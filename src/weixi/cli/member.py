@@ -24,11 +24,11 @@ def show(member: str, data: Optional[str] = DATA, db: Optional[str] = DB,
     """Profile, tier and its history, segments, points and lots expiring soon, recent activity, complaints, contract."""
     from weixi.adapters import schema
     from weixi.adapters.db import make_engine
-    from weixi.service_layer.member360 import member_360
+    from weixi.members.member360 import member_360
 
     if reveal:  # written to the audit log, like every view in clear (weixi.cli.reveal)
         from weixi.cli.reveal import auditor
-        from weixi.service_layer.member_search import show as show_audited
+        from weixi.members.search import show as show_audited
 
         engine, who = auditor(db, as_json)
         found = show_audited(engine, data_dir(data), who, member, reveal=True)

@@ -43,8 +43,8 @@ def _data(value):
 def _call(fn, as_json: bool):
     from weixi.messaging.templates import TemplateError
     from weixi.operations.calendar import CalendarError
-    from weixi.service_layer.messaging import MessagingError
-    from weixi.service_layer.operations import OperationsError
+    from weixi.messaging.service import MessagingError
+    from weixi.operations.service import OperationsError
 
     try:
         return fn()
@@ -53,7 +53,7 @@ def _call(fn, as_json: bool):
 
 
 def _plan(path, as_json):
-    from weixi.service_layer.operations import plan_or_fail
+    from weixi.operations.service import plan_or_fail
 
     return _call(lambda: plan_or_fail(path), as_json)
 
@@ -79,7 +79,7 @@ def _when(value: str | None, option: str) -> datetime | None:
         raise typer.BadParameter(f"{value!r} is not a time: use ISO 8601, e.g. 2026-10-12T10:00:00+08:00",
                                  param_hint=option) from None
     if parsed.tzinfo is None:
-        from weixi.service_layer.operations import TZ
+        from weixi.operations.service import TZ
         parsed = parsed.replace(tzinfo=TZ)
     return parsed
 
@@ -91,7 +91,7 @@ def staff_load(roster: Path = typer.Argument(..., help="CSV/Parquet: staff_id, r
                                                        "active, joined_on, left_on."),
                db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Load (or update) the roster of managers, agents and team leads."""
-    from weixi.service_layer import operations as ops
+    from weixi.operations import service as ops
 
     engine = _engine(db, as_json)
     _out(_call(lambda: ops.load_staff(engine, roster), as_json), as_json, _kv)
@@ -100,7 +100,7 @@ def staff_load(roster: Path = typer.Argument(..., help="CSV/Parquet: staff_id, r
 @staff_app.command("list")
 def staff_list(db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """List the roster."""
-    from weixi.service_layer import operations as ops
+    from weixi.operations import service as ops
 
     rows = ops.staff_list(_engine(db, as_json))
     _out(rows, as_json, lambda rs: [console.print(
@@ -112,7 +112,7 @@ def staff_list(db: Optional[str] = DB, as_json: bool = JSON) -> None:
 def staff_leave(staff_id: str, on: Optional[str] = typer.Option(None, "--on", help="Last day, YYYY-MM-DD (today)."),
                 db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """A manager or agent leaves: their members and open tasks go to others at the next reassign."""
-    from weixi.service_layer import operations as ops
+    from weixi.operations import service as ops
 
     day = parse_day(on, "--on") or ops.today()
     _out(_call(lambda: ops.staff_leave(_engine(db, as_json), staff_id, day), as_json), as_json, _kv)
@@ -122,7 +122,7 @@ def staff_leave(staff_id: str, on: Optional[str] = typer.Option(None, "--on", he
 def staff_team(team: Optional[str] = typer.Option(None, "--team"), on: Optional[str] = typer.Option(None, "--on"),
                db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Workload per agent: open tasks, due today, overdue, done this month."""
-    from weixi.service_layer import operations as ops
+    from weixi.operations import service as ops
 
     rows = ops.team_view(_engine(db, as_json), team, parse_day(on, "--on"))
     _out(rows, as_json, lambda rs: [console.print(
@@ -141,7 +141,7 @@ def tasks_create(month: str = typer.Option(..., "--month", help="The month, YYYY
                  plan: Optional[str] = PLAN, data_dir: Optional[str] = DATA, db: Optional[str] = DB,
                  as_json: bool = JSON) -> None:
     """Assign the month's members to managers by the plan's ratios and create their tasks."""
-    from weixi.service_layer import operations as ops
+    from weixi.operations import service as ops
 
     engine = _engine(db, as_json)
     p = _plan(plan, as_json)
@@ -185,7 +185,7 @@ def tasks_add(member_id: str, kind: str = typer.Option(..., "--kind", help="rete
               priority: int = typer.Option(0, "--priority"),
               plan: Optional[str] = PLAN, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Create one task by hand; refused when the contact policy stops it (the rule is named)."""
-    from weixi.service_layer import operations as ops
+    from weixi.operations import service as ops
 
     engine = _engine(db, as_json)
     p = _plan(plan, as_json)
@@ -198,7 +198,7 @@ def tasks_add(member_id: str, kind: str = typer.Option(..., "--kind", help="rete
 def tasks_queue(agent: str, on: Optional[str] = typer.Option(None, "--on", help="Day, YYYY-MM-DD (today)."),
                 limit: int = typer.Option(50, "--limit"), db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """An agent's calls and visits, highest priority first, then by due date."""
-    from weixi.service_layer import operations as ops
+    from weixi.operations import service as ops
 
     rows = ops.queue(_engine(db, as_json), agent, parse_day(on, "--on"), limit)
 
@@ -214,7 +214,7 @@ def tasks_queue(agent: str, on: Optional[str] = typer.Option(None, "--on", help=
 @tasks_app.command("show")
 def tasks_show(task_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """One task with its outcome."""
-    from weixi.service_layer import operations as ops
+    from weixi.operations import service as ops
 
     _out(_call(lambda: ops.get_task(_engine(db, as_json), task_id), as_json), as_json, _kv)
 
@@ -235,7 +235,7 @@ def tasks_outcome(task_id: str,
                   plan: Optional[str] = PLAN, data_dir: Optional[str] = DATA, db: Optional[str] = DB,
                   as_json: bool = JSON) -> None:
     """Record what happened on a call or visit."""
-    from weixi.service_layer import operations as ops
+    from weixi.operations import service as ops
 
     engine = _engine(db, as_json)
     p = _plan(plan, as_json)
@@ -249,7 +249,7 @@ def tasks_outcome(task_id: str,
 def tasks_escalate(on: Optional[str] = typer.Option(None, "--on", help="Day, YYYY-MM-DD (today)."),
                    plan: Optional[str] = PLAN, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Hand overdue open tasks to the team lead."""
-    from weixi.service_layer import operations as ops
+    from weixi.operations import service as ops
 
     engine = _engine(db, as_json)
     p = _plan(plan, as_json)
@@ -261,7 +261,7 @@ def tasks_orders(month: str = typer.Option(..., "--month"), out: Path = typer.Op
                  help="CSV in the incentive engine's order format (weixi incentives compute --orders)."),
                  db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Export the month's retention orders from accepted offers, credited to their agents."""
-    from weixi.service_layer import operations as ops
+    from weixi.operations import service as ops
 
     _out(_call(lambda: ops.export_orders(_engine(db, as_json), month, out), as_json), as_json, _kv)
 
@@ -273,7 +273,7 @@ def sla_report(month: Optional[str] = typer.Option(None, "--month"), as_of: Opti
                None, "--as-of", help="Count tasks due by this day (today)."),
                plan: Optional[str] = PLAN, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """SLA compliance per team, manager and rule against the plan's target."""
-    from weixi.service_layer import operations as ops
+    from weixi.operations import service as ops
 
     engine = _engine(db, as_json)
     p = _plan(plan, as_json)
@@ -307,7 +307,7 @@ def consent_record(member_id: str, kind: str = typer.Argument(..., help="opt_out
                    at: Optional[str] = typer.Option(None, "--at", help="When the member said it (ISO 8601; now)."),
                    by: Optional[str] = typer.Option(None, "--by"), db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Record a do-not-disturb, an opt-out or an opt-in, with its source and time."""
-    from weixi.service_layer import operations as ops
+    from weixi.operations import service as ops
 
     _out(_call(lambda: ops.record_consent(_engine(db, as_json), member_id, kind, channel, purpose, source,
                                           _when(at, "--at"), by), as_json), as_json, _kv)
@@ -317,7 +317,7 @@ def consent_record(member_id: str, kind: str = typer.Argument(..., help="opt_out
 def consent_show(member_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """A member's consent records, and which are in force."""
     from weixi.operations.policy import active_blocks
-    from weixi.service_layer import operations as ops
+    from weixi.operations import service as ops
 
     recs = ops.consents(_engine(db, as_json), member_id)
     active = set(map(id, active_blocks(recs)))
@@ -335,7 +335,7 @@ def care_run(date_: str = typer.Option(..., "--date", help="The day, YYYY-MM-DD.
              plan: Optional[str] = PLAN, data_dir: Optional[str] = DATA, db: Optional[str] = DB,
              as_json: bool = JSON) -> None:
     """Queue the day's care messages (birthdays, holidays, solar terms, points expiring, due message tasks)."""
-    from weixi.service_layer import care
+    from weixi.operations import care_run as care
 
     engine = _engine(db, as_json)
     p = _plan(plan, as_json)
@@ -347,7 +347,7 @@ def care_run(date_: str = typer.Option(..., "--date", help="The day, YYYY-MM-DD.
 def care_calendar(month: str = typer.Option(..., "--month"), plan: Optional[str] = PLAN,
                   as_json: bool = JSON) -> None:
     """The month's working days, holidays, solar terms and lunar dates."""
-    from weixi.service_layer import care
+    from weixi.operations import care_run as care
 
     p = _plan(plan, as_json)
     rows = _call(lambda: care.calendar_view(p, month), as_json)
@@ -369,7 +369,7 @@ def outbox_send(limit: int = typer.Option(1000, "--limit"),
                 as_json: bool = JSON) -> None:
     """Send queued messages that are due; exit 3 when a server was unreachable (messages kept for later)."""
     from weixi.operations import policy
-    from weixi.service_layer import messaging
+    from weixi.messaging import service as messaging
 
     engine = _engine(db, as_json)
     p = _plan(plan, as_json)
@@ -388,7 +388,7 @@ def outbox_send(limit: int = typer.Option(1000, "--limit"),
 def outbox_list(status: Optional[str] = typer.Option(None, "--status"), member: Optional[str] = typer.Option(None, "--member"),
                 limit: int = typer.Option(100, "--limit"), db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Messages with their delivery status."""
-    from weixi.service_layer import messaging
+    from weixi.messaging import service as messaging
 
     rows = _call(lambda: messaging.listing(_engine(db, as_json), status, member, limit), as_json)
     _out(rows, as_json, lambda rs: [console.print(
@@ -399,7 +399,7 @@ def outbox_list(status: Optional[str] = typer.Option(None, "--status"), member: 
 @outbox_app.command("retry")
 def outbox_retry(message_id: int, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Queue a failed or unknown message again (check with the gateway first that it was not delivered)."""
-    from weixi.service_layer import messaging
+    from weixi.messaging import service as messaging
 
     _out(_call(lambda: messaging.retry(_engine(db, as_json), message_id), as_json), as_json, _kv)
 
@@ -408,6 +408,6 @@ def outbox_retry(message_id: int, db: Optional[str] = DB, as_json: bool = JSON) 
 def outbox_receipt(message_id: int, status: str = typer.Argument(..., help="delivered or undelivered."),
                    db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Record a gateway's delivery report."""
-    from weixi.service_layer import messaging
+    from weixi.messaging import service as messaging
 
     _out(_call(lambda: messaging.receipt(_engine(db, as_json), message_id, status), as_json), as_json, _kv)

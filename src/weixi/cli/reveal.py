@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from weixi.adapters import schema
 from weixi.adapters.db import database_url, make_engine
 from weixi.cli.output import fail
-from weixi.service_layer.users import User
+from weixi.users.service import User
 
 
 def auditor(db: str | None, as_json: bool) -> tuple[Engine, User]:

@@ -60,7 +60,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
         return
     engine = make_engine(url)  # migrate and recover close jobs once, before the workers start
     schema.upgrade(engine)
-    from weixi.service_layer.close_jobs import fail_interrupted
+    from weixi.close.jobs import fail_interrupted
     fail_interrupted(engine)
     engine.dispose()
     os.environ.update({"WEIXI_DB": url, "WEIXI_SECURE_COOKIES": "1" if secure else "0", "WEIXI_WRITER": writer,
@@ -106,7 +106,7 @@ def create(username: str, role: str = typer.Option(..., "--role", help="admin, a
                                                   help="Password (default: prompt; or $WEIXI_PASSWORD)."),
            db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Create a login with a role."""
-    from weixi.service_layer import users
+    from weixi.users import service as users
 
     engine = _engine(db, as_json)
     if password is None:
@@ -125,7 +125,7 @@ def create(username: str, role: str = typer.Option(..., "--role", help="admin, a
 @users_app.command("list")
 def list_users(db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Every login, its role and whether it is active."""
-    from weixi.service_layer import users
+    from weixi.users import service as users
 
     rows = users.list_users(_engine(db, as_json))
     if as_json:
@@ -142,7 +142,7 @@ def token(username: str, name: Optional[str] = typer.Option(None, "--name", help
           revoke: Optional[str] = typer.Option(None, "--revoke", help="Revoke this token instead of issuing one."),
           db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Issue an API token for a user (printed once; send it as 'Authorization: Bearer TOKEN'), or --revoke one."""
-    from weixi.service_layer import users
+    from weixi.users import service as users
 
     engine = _engine(db, as_json)
     user = users.get_user(engine, username)
@@ -162,7 +162,7 @@ def token(username: str, name: Optional[str] = typer.Option(None, "--name", help
 @users_app.command("deactivate")
 def deactivate(username: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Stop a login: its sessions end at once and its tokens stop working."""
-    from weixi.service_layer import users
+    from weixi.users import service as users
 
     engine = _engine(db, as_json)
     try:
@@ -177,7 +177,7 @@ def deactivate(username: str, db: Optional[str] = DB, as_json: bool = JSON) -> N
 def demo(member_id: str = typer.Option("M0000000002", "--member-id", help="The member the 'member' login sees."),
          db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Create one demo login per role (password weixi-demo); safe to run again. For demos only."""
-    from weixi.service_layer import users
+    from weixi.users import service as users
 
     rows = users.ensure_demo_users(_engine(db, as_json), member_id)
     if as_json:

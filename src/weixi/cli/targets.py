@@ -48,7 +48,7 @@ def build(month: str = MONTH,
           xlsx: Optional[str] = typer.Option(None, "--xlsx", help="Also export the treatment group to this XLSX."),
           data_dir: Optional[str] = DATA, as_json: bool = JSON) -> None:
     """Build the month's target lists from its churn scores: expiring, high risk, silent, win-back."""
-    from weixi.service_layer import targets
+    from weixi.targets import service as targets
 
     data = _data_dir(data_dir)
     out = _run(lambda: targets.build(data, month, plan, order, value), as_json)
@@ -83,7 +83,7 @@ def export(month: str = MONTH,
                                                                "the audit log of the database (--db)."),
            db: Optional[str] = DB, data_dir: Optional[str] = DATA, as_json: bool = JSON) -> None:
     """Export the month's lists for the outbound centre (CSV/XLSX) or the incentive engine."""
-    from weixi.service_layer import targets
+    from weixi.targets import service as targets
 
     who = None
     if reveal:
@@ -100,7 +100,7 @@ def export(month: str = MONTH,
 @targets_app.command("evaluate")
 def evaluate(month: str = MONTH, data_dir: Optional[str] = DATA, as_json: bool = JSON) -> None:
     """Treated vs control: churn rate and revenue in the months after, lift with a 95% interval, uplift model."""
-    from weixi.service_layer import targets
+    from weixi.targets import service as targets
 
     res = _run(lambda: targets.evaluate(_data_dir(data_dir), month), as_json)
     if as_json:

@@ -37,8 +37,8 @@ from weixi.members import archive
 from weixi.close import accrual_load_pg, accrual_sql
 from weixi.ledger.events import Event
 from weixi.plans.model import Plan
-from weixi.service_layer import bulk
-from weixi.service_layer.posting import PostResult, post_events
+from weixi.ledger import bulk
+from weixi.ledger.posting import PostResult, post_events
 
 CHUNK = 250_000
 PATH_ENV = "WEIXI_ACCRUAL"
@@ -117,7 +117,7 @@ def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
     takes (the usual case), set-based by a loading process (:mod:`weixi.close.accrual_load`), a chunk of events
     per transaction; on PostgreSQL the same, in this process (:mod:`weixi.close.accrual_load_pg`); otherwise,
     or from the chunk where that process meets a member the Book must handle, batch by batch through
-    :func:`~weixi.service_layer.posting.post_events` (same rows either way).
+    :func:`~weixi.ledger.posting.post_events` (same rows either way).
     ``WEIXI_ACCRUAL=batches`` forces the batches."""
     done = _done(engine, data_dir, month)
     if done is not None:

@@ -2,7 +2,7 @@
 
 Run as a process of its own (``python -m weixi.close.accrual_load``, arguments as JSON on standard input): it
 writes through ADBC, whose SQLite is a second copy beside Python's ``sqlite3``; two copies in one process release
-each other's file locks (see :mod:`weixi.service_layer.operations_load`). The chunk loop (:func:`post_chunks`) is
+each other's file locks (see :mod:`weixi.adapters.tasks_load`). The chunk loop (:func:`post_chunks`) is
 shared with the PostgreSQL ledger (:mod:`weixi.close.accrual_load_pg`); :class:`SqliteLedger` holds what is
 SQLite's own.
 

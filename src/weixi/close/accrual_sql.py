@@ -1,4 +1,4 @@
-"""The close's accrual as DuckDB SQL: the rows the bulk path (:mod:`weixi.service_layer.bulk`) writes for a
+"""The close's accrual as DuckDB SQL: the rows the bulk path (:mod:`weixi.ledger.bulk`) writes for a
 month of bills and recharges, computed set-based instead of in a Python loop over every bill.
 
 Same arithmetic, same rows, same order: points are integers computed from fen and the plan's exact rates
@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from weixi.ledger.expiry import expires_on
 from weixi.plans.model import Plan
-from weixi.service_layer.bulk import CEIL, FLOOR, Compiled
+from weixi.ledger.bulk import CEIL, FLOOR, Compiled
 
 def _lit(value) -> str:
     if value is None:

@@ -26,8 +26,8 @@ from weixi.close.months import first_day, next_month, previous_month, window
 from weixi.close.snapshot import PROFILE, SEGMENT_COLUMNS, TIER_COLUMNS, snapshot_sql, summarize
 from weixi.members import search_index
 from weixi.segments import evaluate_tiers, segment
-from weixi.service_layer.expiry import expire
-from weixi.service_layer.plans import active_plan
+from weixi.ledger.expire import expire
+from weixi.plans.service import active_plan
 
 STEPS = ("accrual", "expiry", "history", "tiers", "segments", "snapshot", "search_index")
 HISTORY_MONTHS = 12

@@ -3,7 +3,7 @@ check it with every error beside its line, save it as a draft), one campaign's l
 its next steps, the approvals queue with its history, the live dashboard while it runs (htmx polls the figures;
 ECharts draws the budget burn) and the report with its HTML and PDF downloads and the draws' verification.
 
-Thin adapters over :mod:`weixi.service_layer.campaigns` and :mod:`~weixi.service_layer.campaign_report`; the
+Thin adapters over :mod:`weixi.campaigns.service` and :mod:`~weixi.campaigns.report`; the
 same permissions as the API (``campaigns:*``)."""
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from weixi.console.plans import _read_upload, annotate
 from weixi.console.render import fragment, page, translator
 from weixi.i18n import N_
 from weixi.plans.loader import load_plan_text
-from weixi.service_layer import campaign_report as reports
-from weixi.service_layer import campaigns as service
-from weixi.service_layer import users
-from weixi.service_layer.campaigns import CampaignError
-from weixi.service_layer.users import User
+from weixi.campaigns import report as reports
+from weixi.campaigns import service
+from weixi.users import service as users
+from weixi.campaigns.service import CampaignError
+from weixi.users.service import User
 
 router = APIRouter()
 TZ = ZoneInfo("Asia/Shanghai")

@@ -11,9 +11,9 @@ from fastapi.responses import RedirectResponse
 from weixi.console.guard import page_user
 from weixi.console.render import page
 from weixi.i18n import N_
-from weixi.service_layer import catalogue as service
-from weixi.service_layer.plans import NoActivePlan
-from weixi.service_layer.users import User
+from weixi.ledger import catalogue as service
+from weixi.plans.service import NoActivePlan
+from weixi.users.service import User
 
 router = APIRouter()
 TZ = ZoneInfo("Asia/Shanghai")

@@ -12,8 +12,8 @@ from weixi.close.months import next_month
 from weixi.console.guard import may, page_user
 from weixi.console.render import fragment, page, translator
 from weixi.i18n import N_
-from weixi.service_layer import close_jobs
-from weixi.service_layer.users import User
+from weixi.close import jobs as close_jobs
+from weixi.users.service import User
 
 router = APIRouter()
 STEP_NAMES = {

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 from weixi.console.guard import page_user
 from weixi.console.render import page, translator
 from weixi.i18n import N_
-from weixi.service_layer import dashboard as service
-from weixi.service_layer.users import User
+from weixi.members import overview as service
+from weixi.users.service import User
 
 router = APIRouter()
 MONTHS = 12

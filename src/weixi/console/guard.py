@@ -12,7 +12,7 @@ from weixi.api.auth import current_user, optional_user
 from weixi.api.errors import ApiError
 from weixi.api.permissions import PERMISSIONS, allowed
 from weixi.console.render import translator
-from weixi.service_layer.users import User
+from weixi.users.service import User
 
 
 def page_user(permission: str | None = None):

@@ -1,6 +1,6 @@
 """Incentive pages: my statement, team statements (a manager's team; everyone for analysts), the leaderboard and
 charts (bonus and units by employee, yuan by business), one statement with its explanation line per order, and
-the published-versus-recomputed difference. Thin over :mod:`weixi.service_layer.incentive_reports`."""
+the published-versus-recomputed difference. Thin over :mod:`weixi.incentives.reports`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from weixi.api.errors import ApiError
 from weixi.console.guard import may, page_user
 from weixi.console.render import page, translator
 from weixi.incentives.inputs import InputError
-from weixi.service_layer import incentive_reports as reports
-from weixi.service_layer import incentives as svc
-from weixi.service_layer.users import User
+from weixi.incentives import reports
+from weixi.incentives import service as svc
+from weixi.users.service import User
 
 router = APIRouter()
 MONTH = Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")

@@ -18,9 +18,12 @@ from weixi.console.messages import say
 from weixi.console.render import page, translator
 from weixi.i18n import N_
 from weixi.members import archive, pii
-from weixi.service_layer import catalogue, queries, redemption, selfservice
-from weixi.service_layer.plans import NoActivePlan, active_plan
-from weixi.service_layer.users import User
+from weixi.ledger import catalogue
+from weixi.ledger import queries
+from weixi.ledger import redemption
+from weixi.ledger import selfservice
+from weixi.plans.service import NoActivePlan, active_plan
+from weixi.users.service import User
 
 router = APIRouter()
 HISTORY_LINES = 30

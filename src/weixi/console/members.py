@@ -11,9 +11,10 @@ from weixi.api.permissions import pii_unmasked
 from weixi.console.guard import page_user
 from weixi.console.render import fragment, page, translator
 from weixi.api.routes.common import plan_today
-from weixi.service_layer import member_search, queries
-from weixi.service_layer.dashboard import plan_names
-from weixi.service_layer.users import User
+from weixi.members import search as member_search
+from weixi.ledger import queries
+from weixi.members.overview import plan_names
+from weixi.users.service import User
 
 router = APIRouter()
 HISTORY_LINES = 200

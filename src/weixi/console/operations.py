@@ -1,6 +1,6 @@
 """Retention operations pages: the agent's work page (next task, the member at a glance, one-click outcomes over
 htmx, the queue), the manager's team view (workload, SLA compliance with an ECharts chart) and the care calendar's
-month view. Thin over :mod:`weixi.service_layer.operations` and :mod:`weixi.service_layer.operations_reports`;
+month view. Thin over :mod:`weixi.operations.service` and :mod:`weixi.operations.reports`;
 the same rules as the API (docs/api.md): a login's staff id is its username, a manager oversees its roster team."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from weixi.console.guard import page_user
 from weixi.console.render import fragment, page, translator
 from weixi.i18n import N_
 from weixi.operations.calendar import CalendarError
-from weixi.service_layer import operations as ops
-from weixi.service_layer import operations_reports as reports
-from weixi.service_layer.users import User, audit
+from weixi.operations import service as ops
+from weixi.operations import reports
+from weixi.users.service import User, audit
 
 router = APIRouter()
 TASK = Path(min_length=1, max_length=200)

@@ -10,9 +10,9 @@ from weixi.api.errors import ApiError
 from weixi.console.guard import may, page_user
 from weixi.console.render import page, translator
 from weixi.plans.loader import load_plan_text
-from weixi.service_layer import plans as service
-from weixi.service_layer import users
-from weixi.service_layer.users import User
+from weixi.plans import service
+from weixi.users import service as users
+from weixi.users.service import User
 
 router = APIRouter()
 MAX_PLAN_BYTES = 512 * 1024

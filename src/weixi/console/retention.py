@@ -1,7 +1,7 @@
 """Retention pages: the month's risk distribution and reasons breakdown, churn models with their report (metrics
 and the calibration, lift and importance charts), target lists with filters and export links, and the
 treated-versus-control lift with its confidence interval. Thin over
-:mod:`weixi.service_layer.retention_reports` and :mod:`weixi.service_layer.targets`."""
+:mod:`weixi.targets.reports` and :mod:`weixi.targets.service`."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from weixi.api.errors import ApiError
 from weixi.churn.errors import ChurnInputError
 from weixi.console.guard import may, page_user
 from weixi.console.render import fragment, page, translator
-from weixi.service_layer import churn as churn_service
-from weixi.service_layer import retention_reports as reports
-from weixi.service_layer import targets as targets_service
-from weixi.service_layer.users import User
+from weixi.churn import service as churn_service
+from weixi.targets import reports
+from weixi.targets import service as targets_service
+from weixi.users.service import User
 
 router = APIRouter()
 MONTH = Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")

@@ -17,8 +17,8 @@ from weixi.api.errors import ApiError
 from weixi.console import (campaigns, catalogue, close, dashboard, incentives, me, members, nav, operations, plans,
                            retention)
 from weixi.console.render import html_error_page, page, safe_next, translator
-from weixi.service_layer import users
-from weixi.service_layer.users import User
+from weixi.users import service as users
+from weixi.users.service import User
 
 LANG_COOKIE_AGE = 365 * 24 * 3600
 

@@ -9,7 +9,7 @@ import pytest
 
 from weixi.adapters import duck
 from weixi.close.accrual_sql import _round, _stamp, _yuan_text
-from weixi.service_layer.bulk import CEIL, FLOOR, HALF_UP, yuan_text, _round as bulk_round
+from weixi.ledger.bulk import CEIL, FLOOR, HALF_UP, yuan_text, _round as bulk_round
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from tests.unit.clv.conftest import SBG_SURVIVAL, cdnow_transactions_csv
 from weixi.clv import DataError, bgnbd
-from weixi.service_layer import clv
+from weixi.clv import service as clv
 
 END = date(1997, 9, 30)  # the end of the 39-week calibration period
 

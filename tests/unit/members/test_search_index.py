@@ -12,7 +12,7 @@ import pytest
 from tests.unit.members.test_members_intake import load, member_row
 from weixi.adapters import parquet_lookup
 from weixi.members import search_index
-from weixi.service_layer import member_search
+from weixi.members import search as member_search
 
 NAMES = ["张伟", "张敏", "王芳", "李娜", "张伟"]
 

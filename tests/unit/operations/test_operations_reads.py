@@ -8,8 +8,8 @@ from datetime import date
 from pathlib import Path
 
 from weixi.operations.plan import load_operations_plan
-from weixi.service_layer import operations as ops
-from weixi.service_layer import operations_load as load
+from weixi.operations import service as ops
+from weixi.adapters import tasks_load as load
 
 PLAN, _ = load_operations_plan(Path(__file__).resolve().parents[3] / "plans" / "examples" / "retention-operations.yaml")
 

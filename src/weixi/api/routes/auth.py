@@ -12,8 +12,8 @@ from weixi.api.auth import (check_origin, client_ip, current_user, forget_token,
                             require)
 from weixi.api.errors import ApiError
 from weixi.api.permissions import PERMISSIONS, pii_unmasked
-from weixi.service_layer import users
-from weixi.service_layer.users import User
+from weixi.users import service as users
+from weixi.users.service import User
 
 router = APIRouter(prefix="/api", tags=["auth"])
 

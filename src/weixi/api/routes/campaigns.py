@@ -2,8 +2,8 @@
 (a member login draws only for itself), chances, stock, leaderboard, the live figures, the referral review queue,
 the report as JSON, HTML or PDF, and the draws' export and verification.
 
-Thin adapters over :mod:`weixi.service_layer.campaigns`, :mod:`~weixi.service_layer.campaign_referrals` and
-:mod:`~weixi.service_layer.campaign_report`; who acts is the logged-in user's username.
+Thin adapters over :mod:`weixi.campaigns.service`, :mod:`~weixi.campaigns.referral_service` and
+:mod:`~weixi.campaigns.report`; who acts is the logged-in user's username.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from weixi.api.auth import own_member, require
 from weixi.api.errors import ApiError
 from weixi.api.routes.common import ID, engine_of
-from weixi.service_layer import campaign_referrals as referrals
-from weixi.service_layer import campaign_report as reports
-from weixi.service_layer import campaigns as service
-from weixi.service_layer.campaigns import CampaignError
-from weixi.service_layer.users import User, audit
+from weixi.campaigns import referral_service as referrals
+from weixi.campaigns import report as reports
+from weixi.campaigns import service
+from weixi.campaigns.service import CampaignError
+from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 MAX_FILE_CHARS = 500_000

@@ -9,8 +9,8 @@ from weixi.api.auth import require
 from weixi.api.errors import ApiError
 from weixi.api.routes.common import engine_of
 from weixi.close import store
-from weixi.service_layer import close_jobs
-from weixi.service_layer.users import User, audit
+from weixi.close import jobs as close_jobs
+from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api/close", tags=["close"])
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Path, Request
 from sqlalchemy import Engine
 
-from weixi.service_layer.plans import NoActivePlan, active_plan
+from weixi.plans.service import NoActivePlan, active_plan
 
 ID = Path(min_length=1, max_length=128, description="Member id, e.g. M0000000002.")
 DEFAULT_TZ = "Asia/Shanghai"

@@ -1,6 +1,6 @@
 """Staff incentive statements: one's own, a manager's team, everyone's (analysts), leaderboards and totals by
 business, the payroll export, recompute and diff against the published month, publication and the award
-workflow. A login's staff id is its username; teams come from the roster (:mod:`weixi.service_layer.incentive_reports`)."""
+workflow. A login's staff id is its username; teams come from the roster (:mod:`weixi.incentives.reports`)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from weixi.api.auth import require
 from weixi.api.errors import ApiError
 from weixi.api.routes.common import engine_of
 from weixi.incentives.inputs import InputError
-from weixi.service_layer import incentive_reports as reports
-from weixi.service_layer import incentives as svc
-from weixi.service_layer.users import User, audit
+from weixi.incentives import reports
+from weixi.incentives import service as svc
+from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api/incentives", tags=["incentives"])
 

@@ -17,11 +17,14 @@ from weixi.api.errors import ApiError
 from weixi.api.routes.common import ID, engine_of, plan_today, redemption_out
 from weixi.ledger.events import EVENT_TYPES, Event, parse_event
 from weixi.ledger.attrs import attrs_problem
-from weixi.service_layer import catalogue as catalogue_service
-from weixi.service_layer import group_commit, queries, redemption, reversal
-from weixi.service_layer.plans import NoActivePlan, active_plan
-from weixi.service_layer.posting import post_events
-from weixi.service_layer.users import User, audit
+from weixi.ledger import catalogue as catalogue_service
+from weixi.adapters import writer as group_commit
+from weixi.ledger import queries
+from weixi.ledger import redemption
+from weixi.ledger import reversal
+from weixi.plans.service import NoActivePlan, active_plan
+from weixi.ledger.posting import post_events
+from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api", tags=["ledger"])
 REUSED = "this request_id was already used for another request: a retry sends the same reward, qty and merchant"

@@ -8,8 +8,8 @@ from weixi.api.auth import own_member, require
 from weixi.api.errors import ApiError
 from weixi.api.permissions import pii_unmasked
 from weixi.api.routes.common import ID, engine_of, plan_today
-from weixi.service_layer import member_search
-from weixi.service_layer.users import User
+from weixi.members import search as member_search
+from weixi.users.service import User
 
 router = APIRouter(prefix="/api", tags=["members"])
 

@@ -1,6 +1,6 @@
 """Retention operations: an agent's queue and next task with the member at a glance, recording outcomes, a
 manager's team view with workload and SLA compliance, the SLA report, the care calendar and the outbox status.
-Thin adapters over :mod:`weixi.service_layer.operations` and :mod:`weixi.service_layer.operations_reports`.
+Thin adapters over :mod:`weixi.operations.service` and :mod:`weixi.operations.reports`.
 
 A login's staff id is its username (the roster's ``staff_id``); a manager oversees its roster team and the staff
 it leads; admins and analysts see everything (docs/api.md)."""
@@ -18,11 +18,11 @@ from weixi.api.errors import ApiError
 from weixi.api.permissions import pii_unmasked
 from weixi.api.routes.common import engine_of
 from weixi.operations.calendar import CalendarError
-from weixi.service_layer import operations as ops
-from weixi.service_layer import operations_reports as reports
-from weixi.service_layer import pii_audit
-from weixi.service_layer.messaging import MessagingError
-from weixi.service_layer.users import User, audit
+from weixi.operations import service as ops
+from weixi.operations import reports
+from weixi.members import pii_audit
+from weixi.messaging.service import MessagingError
+from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api", tags=["operations"])
 

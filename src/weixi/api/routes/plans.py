@@ -9,8 +9,8 @@ from weixi.api.auth import require
 from weixi.api.errors import ApiError
 from weixi.api.routes.common import engine_of
 from weixi.plans.loader import load_plan_text
-from weixi.service_layer import plans
-from weixi.service_layer.users import User, audit
+from weixi.plans import service as plans
+from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api/plans", tags=["plans"])
 MAX_PLAN_CHARS = 500_000

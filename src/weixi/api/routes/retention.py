@@ -15,9 +15,9 @@ from weixi.api.errors import ApiError
 from weixi.api.permissions import pii_unmasked
 from weixi.api.routes.common import engine_of
 from weixi.churn.errors import ChurnInputError
-from weixi.service_layer import retention_reports as reports
-from weixi.service_layer import targets as targets_service
-from weixi.service_layer.users import User, audit
+from weixi.targets import reports
+from weixi.targets import service as targets_service
+from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api", tags=["retention"])
 
@@ -82,7 +82,7 @@ def scores(request: Request, month: str = MONTH, band: Band | None = BAND,
 @router.get("/churn/models")
 def models(request: Request, user: User = Depends(require("churn:read"))) -> dict:
     """Stored churn model versions with their cross-validated metrics."""
-    from weixi.service_layer import churn
+    from weixi.churn import service as churn
 
     return {"models": churn.list_models(_data(request))}
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from weixi import __version__
 from weixi.api.auth import current_user, require
 from weixi.api.permissions import matrix
-from weixi.service_layer.users import User
+from weixi.users.service import User
 
 router = APIRouter(prefix="/api", tags=["system"])
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from weixi.adapters import duck
 from weixi.close import store
 from weixi.members import archive, pii
-from weixi.service_layer import queries
+from weixi.ledger import queries
 
 RECENT_MONTHS = 6
 SNAPSHOT_COLUMNS = ["member_id", "month", "status", "tier", "tier_since", "grace_until", "star_level", "value_grade",

@@ -19,7 +19,7 @@ from weixi.adapters import duck
 from weixi.adapters.sql import execute, is_pg
 from weixi.close import store
 from weixi.close.months import next_month
-from weixi.service_layer.plans import NoActivePlan, active_plan
+from weixi.plans.service import NoActivePlan, active_plan
 
 SEGMENTS = ("by_tier", "by_star_level", "by_value_grade", "by_activity", "by_key_account")
 

@@ -1,10 +1,10 @@
 """Read models of retention operations for the API and the console: whose tasks a login may see, a task with the
 member at a glance (360 summary, churn reasons, recommended offer, the seed's script), the team view (workload and
 SLA per staff member), the care calendar with each day's messages and tasks, and the outbox status. Recording
-outcomes, the SLA report and the queues themselves are :mod:`weixi.service_layer.operations`.
+outcomes, the SLA report and the queues themselves are :mod:`weixi.operations.service`.
 
 * A login's staff id is its username (``weixi users create K1 --role manager`` for roster entry ``K1``), as for
-  incentive statements (:mod:`weixi.service_layer.incentive_reports`).
+  incentive statements (:mod:`weixi.incentives.reports`).
 * Admins and analysts see every task and team. A manager login oversees the staff of its own roster team
   (``ops_staff.team``) and the staff whose ``team_lead`` it is. Everyone else sees the tasks assigned or
   escalated to them.
@@ -26,9 +26,10 @@ from weixi.members import pii
 from weixi.operations import care as care_days
 from weixi.operations import outcomes
 from weixi.operations.plan import MESSAGE_KINDS, OperationsPlan
-from weixi.service_layer import member_search, messaging
-from weixi.service_layer import operations as ops
-from weixi.service_layer.users import User
+from weixi.members import search as member_search
+from weixi.messaging import service as messaging
+from weixi.operations import service as ops
+from weixi.users.service import User
 
 ALL_SEEING = ("admin", "analyst")
 CALENDAR_MAX_DAYS = 93

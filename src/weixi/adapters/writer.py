@@ -3,7 +3,7 @@ waiting as one batch, in one transaction.
 
 Why: every write transaction ends with an fsync (SQLite ``synchronous=FULL``), so one transaction per request
 caps a server at one fsync per redemption. Posting the waiting requests together keeps every guarantee of
-:func:`weixi.service_layer.posting.post_events` — events apply in arrival order, each is accepted or rejected
+:func:`weixi.ledger.posting.post_events` — events apply in arrival order, each is accepted or rejected
 on its own with its reason, a repeated event id is a duplicate, nothing is overspent — and each request is
 answered only after the transaction that holds its events has committed. A batch that fails as a whole is
 posted again one request at a time, so one bad request cannot fail its neighbours.
@@ -33,9 +33,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from weixi.ledger.events import Event, Rejection
-from weixi.service_layer import redemption
-from weixi.service_layer.plans import active_plan
-from weixi.service_layer.posting import PostResult, _post_batch, with_retries
+from weixi.ledger import redemption
+from weixi.plans.service import active_plan
+from weixi.ledger.posting import PostResult, _post_batch, with_retries
 
 log = logging.getLogger("weixi.group_commit")
 MAX_BATCH_EVENTS = 2000
@@ -257,8 +257,8 @@ def _resolve(future, result=None, error: BaseException | None = None) -> None:
 
 def redeem_event(committer: Committer, member_id: str, reward_id: str, qty: int = 1, request_id: str | None = None,
                  attrs: dict | None = None) -> Event:
-    """The redeem event :func:`weixi.service_layer.redemption.redeem` would post (same ids, same idempotency: the
-    key scoped to the member, :func:`weixi.service_layer.redemption.redeem_event`), dated now."""
+    """The redeem event :func:`weixi.ledger.redemption.redeem` would post (same ids, same idempotency: the
+    key scoped to the member, :func:`weixi.ledger.redemption.redeem_event`), dated now."""
     return redemption.redeem_event(member_id, reward_id, qty, request_id, committer.now(), attrs)
 
 

@@ -1,7 +1,7 @@
 """Read models of churn scores and target lists for the API and the console: scored and built months, the risk
 distribution, the reasons breakdown, scored members, target lists with filters and their export, model
-reports. Training, scoring, building and evaluating are :mod:`weixi.service_layer.churn` and
-:mod:`weixi.service_layer.targets`; everything here reads their Parquet files set-based with DuckDB.
+reports. Training, scoring, building and evaluating are :mod:`weixi.churn.service` and
+:mod:`weixi.targets.service`; everything here reads their Parquet files set-based with DuckDB.
 
 Risk bands (of the monthly ``risk_decile``, 1 = the riskiest 10%): ``high`` deciles 1–2, ``medium`` 3–5,
 ``low`` 6–10; win-back members (already left) have no decile and no band. A list row's segment is the part of
@@ -23,10 +23,10 @@ from weixi.churn import report, store
 from weixi.churn.errors import ChurnInputError
 from weixi.churn.score import scores_path
 from weixi.members import archive, pii
-from weixi.service_layer import churn as churn_service
-from weixi.service_layer import pii_audit
-from weixi.service_layer import targets as targets_service
-from weixi.service_layer.users import User, audit
+from weixi.churn import service as churn_service
+from weixi.members import pii_audit
+from weixi.targets import service as targets_service
+from weixi.users.service import User, audit
 from weixi.targets import build as builder
 from weixi.targets import export
 

@@ -16,8 +16,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from weixi.ledger.events import Event
-from weixi.service_layer import queries
-from weixi.service_layer.posting import post_events
+from weixi.ledger import queries
+from weixi.ledger.posting import post_events
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 PREFIX = "WX"
@@ -91,7 +91,7 @@ def checkin_state(engine: Engine, member_id: str) -> dict:
 
 
 def expiry_schedule(balance: dict | None) -> list[dict]:
-    """Points by expiry day from a :func:`weixi.service_layer.queries.balance` result, soonest first
+    """Points by expiry day from a :func:`weixi.ledger.queries.balance` result, soonest first
     (lots that never expire last, with ``expires_on`` None)."""
     if not balance:
         return []

@@ -4,8 +4,8 @@ One module per concern: this one holds the campaign record, its lifecycle with w
 control group, lottery chances and draws (stock never oversold: SQLite ``BEGIN IMMEDIATE`` or a PostgreSQL row
 lock on the campaign serialises draws), gifts handed out on visits, and the points the campaign credits through
 the ledger (``adjust`` events with the campaign's event ids, so a rerun posts nothing twice).
-Referrals are in :mod:`weixi.service_layer.campaign_referrals`; evaluation and reports in
-:mod:`weixi.service_layer.campaign_report`.
+Referrals are in :mod:`weixi.campaigns.referral_service`; evaluation and reports in
+:mod:`weixi.campaigns.report`.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from weixi.ledger.events import Event
 from weixi.ledger.requests import scoped_id
 from weixi.plans.diagnostics import Diagnostic
 from weixi.plans.loader import load_plan_text
-from weixi.service_layer.plans import NoActivePlan, active_plan
-from weixi.service_layer.posting import post_events, with_retries
+from weixi.plans.service import NoActivePlan, active_plan
+from weixi.ledger.posting import post_events, with_retries
 
 
 class CampaignError(Exception):
@@ -248,11 +248,12 @@ def act(engine: Engine, campaign_id: str, action: str, by: str, note: str | None
 
     with_retries(engine, work)
     if action == "close":
-        from weixi.service_layer import campaign_referrals, campaign_report
+        from weixi.campaigns import referral_service as campaign_referrals
+        from weixi.campaigns import report as campaign_report
         campaign_referrals.settle(engine, campaign_id, now=at)
         campaign_report.award_closing(engine, campaign_id, now=at)
     if action == "evaluate":
-        from weixi.service_layer import campaign_report
+        from weixi.campaigns import report as campaign_report
         report = campaign_report.evaluate(engine, campaign_id)
         with_retries(engine, lambda conn: execute(conn, "UPDATE campaigns SET report = ? WHERE campaign_id = ?",
                                                   [json.dumps(report, ensure_ascii=False, default=str), campaign_id]))
@@ -272,7 +273,7 @@ def resolve_audience(engine: Engine, c: Campaign, data_dir: str | Path | None = 
                 sql += f" WHERE tier IN ({','.join('?' * len(a.tiers))})"
                 params = list(a.tiers)
             return sorted(r[0] for r in execute(conn, sql, params))
-    from weixi.service_layer.campaign_audience import snapshot_members
+    from weixi.campaigns.audience import snapshot_members
     return snapshot_members(a, data_dir)
 
 
@@ -689,8 +690,8 @@ def promote(engine: Engine, campaign_id: str, data_dir: str | Path | None = None
     
     from weixi.members import archive
     from weixi.operations import policy
-    from weixi.service_layer import messaging
-    from weixi.service_layer.operations import _member_counts, consents, plan_or_fail
+    from weixi.messaging import service as messaging
+    from weixi.operations.service import _member_counts, consents, plan_or_fail
 
     at = now or _now()
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
@@ -719,7 +720,7 @@ def promote(engine: Engine, campaign_id: str, data_dir: str | Path | None = None
         participants = None
         for ch in due:
             if ch.to == "participants" and participants is None:
-                from weixi.service_layer.campaign_report import _participants_sql
+                from weixi.campaigns.report import _participants_sql
                 sql, params = _participants_sql(c)
                 participants = {r[0] for r in execute(conn, sql, params)}
             for member in treatment:

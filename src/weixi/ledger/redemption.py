@@ -16,8 +16,8 @@ from weixi.ledger.book import Book, BookState, Redemption
 from weixi.ledger.events import Event
 from weixi.ledger.requests import scoped_id
 from weixi.ledger.state import period_keys
-from weixi.service_layer.plans import active_plan
-from weixi.service_layer.posting import post_events, with_retries
+from weixi.plans.service import active_plan
+from weixi.ledger.posting import post_events, with_retries
 
 FULFILMENT_FAILED = "fulfilment_failed"
 

@@ -22,10 +22,10 @@ from weixi.campaigns import leaderboard as lb
 from weixi.campaigns import lottery as lot
 from weixi.campaigns import stats
 from weixi.campaigns.model import RATE_METRICS, Campaign
-from weixi.service_layer.campaigns import (
+from weixi.campaigns.service import (
     CampaignError, _iso, _now, _today, cost_per_point_fen, load, post_pending_awards,
 )
-from weixi.service_layer.posting import with_retries
+from weixi.ledger.posting import with_retries
 
 TREATMENT = ("JOIN campaign_members cm ON cm.member_id = {a}.member_id AND cm.campaign_id = ? "
              "AND cm.grp = 'treatment'")

@@ -30,7 +30,7 @@ from weixi.adapters.sql import as_date, execute, executemany, is_pg
 from weixi.close import store as close_store
 from weixi.members import archive
 from weixi.operations import assign, calendar, outcomes, policy, tasks
-from weixi.service_layer.operations_load import MOVES_SQL
+from weixi.adapters.tasks_load import MOVES_SQL
 from weixi.operations.plan import KIND_CHANNEL, MESSAGE_KINDS, ROLES, OperationsPlan, load_operations_plan
 from weixi.segments import months
 
@@ -479,12 +479,12 @@ def _write_files(con, plan: OperationsPlan, data_dir: Path, month: str) -> None:
     _write(con, "SELECT * FROM ops_blocked ORDER BY member_id, task_id", _part(data_dir, "blocked", month))
 
 
-LOADER = [sys.executable, "-m", "weixi.service_layer.operations_load"]  # the loading process (tests wrap it)
+LOADER = [sys.executable, "-m", "weixi.adapters.tasks_load"]  # the loading process (tests wrap it)
 
 
 def _start_loader(path: Path, month: str, tasks_file: Path, managers_file: Path) -> subprocess.Popen:
     """Start loading the run's new tasks into the SQLite file, and moving the open tasks already there to their
-    member's manager, in one write transaction of a process of its own (:mod:`weixi.service_layer.operations_load`
+    member's manager, in one write transaction of a process of its own (:mod:`weixi.adapters.tasks_load`
     says why a process, and how it stays all or nothing)."""
     args = {"db_path": str(path), "month": month, "tasks_file": str(tasks_file),
             "assignments_file": str(managers_file), "created": now().isoformat(), "columns": list(tasks.COLUMNS)}

@@ -1,6 +1,6 @@
 """Load a month's tasks file into the embedded SQLite database, fast and all or nothing (``weixi tasks create``).
 
-Run in a process of its own (``python -m weixi.service_layer.operations_load``), never inside the caller: it
+Run in a process of its own (``python -m weixi.adapters.tasks_load``), never inside the caller: it
 writes through ADBC, whose SQLite library is a second copy beside Python's ``sqlite3``, and two copies of SQLite
 in one process release each other's POSIX file locks — a copy closing the file lets the other believe it is alone
 and checkpoint or drop a WAL still in use ("database disk image is malformed"). In a child process the locks are

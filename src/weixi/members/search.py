@@ -23,9 +23,9 @@ from weixi.adapters.sql import execute
 from weixi.close import store
 from weixi.adapters.parquet_lookup import rows_of_many
 from weixi.members import archive, pii, search_index
-from weixi.service_layer.member360 import member_360
-from weixi.service_layer import pii_audit
-from weixi.service_layer.users import User
+from weixi.members.member360 import member_360
+from weixi.members import pii_audit
+from weixi.users.service import User
 
 MAX_QUERY = 64
 DEFAULT_LIMIT = 50
@@ -157,7 +157,7 @@ def search_audited(engine: Engine, data_dir: Path, user: User, query: str, limit
 
 def show(engine: Engine, data_dir: Path, user: User, member_id: str, today: date | None = None,
          reveal: bool = False) -> dict | None:
-    """Member 360 (:func:`weixi.service_layer.member360.member_360`), audited when shown unmasked."""
+    """Member 360 (:func:`weixi.members.member360.member_360`), audited when shown unmasked."""
     found = member_360(engine, data_dir, member_id, today=today, reveal=reveal)
     if found is not None and reveal and found.get("profile"):
         pii_audit.record(engine, user, "member_360", [member_id], fields=sorted(pii.PII_FIELDS))

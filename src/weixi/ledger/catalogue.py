@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import Engine
 
 from weixi.adapters.sql import as_date, execute
-from weixi.service_layer.plans import active_plan
+from weixi.plans.service import active_plan
 
 
 def catalogue(engine: Engine, day: date | None = None) -> dict:

@@ -28,8 +28,8 @@ from weixi.ledger.book import Book, BookState, Rejected
 from weixi.ledger.events import Event, Rejection
 from weixi.ledger.state import period_keys
 from weixi.plans.model import Plan
-from weixi.service_layer import bulk
-from weixi.service_layer.plans import active_plan
+from weixi.ledger import bulk
+from weixi.plans.service import active_plan
 
 BATCH = 5000
 RETRIES = 5
@@ -64,9 +64,9 @@ def post_events(engine: Engine, items: Iterable[Event | Rejection], batch_size: 
                 time_rules: bool = False) -> PostResult:
     """Post parsed events (rejections from parsing pass straight through to the result).
 
-    ``path``: ``"auto"`` posts a batch of plain bills and recharges set-based (:mod:`weixi.service_layer.bulk`,
+    ``path``: ``"auto"`` posts a batch of plain bills and recharges set-based (:mod:`weixi.ledger.bulk`,
     same result) and any other batch through the per-event Book; ``"book"`` always uses the Book; ``"bulk"``
-    raises :class:`~weixi.service_layer.bulk.BulkNotApplicable` for a batch that needs the Book.
+    raises :class:`~weixi.ledger.bulk.BulkNotApplicable` for a batch that needs the Book.
     ``time_rules``: see the module doc (on for events from outside and spends; off for the close's accrual).
     """
     if path not in ("auto", "book", "bulk"):

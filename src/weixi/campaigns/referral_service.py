@@ -17,10 +17,10 @@ from sqlalchemy import Connection, Engine
 
 from weixi.adapters.sql import as_bool, as_date, execute
 from weixi.campaigns import referrals as rf
-from weixi.service_layer.campaigns import (
+from weixi.campaigns.service import (
     CampaignError, _iso, _member_check, _now, _running, _today, claim_gift, load, post_pending_awards,
 )
-from weixi.service_layer.posting import with_retries
+from weixi.ledger.posting import with_retries
 
 STATUSES = ("pending", "review", "approved", "rejected", "rewarded")
 

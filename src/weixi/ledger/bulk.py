@@ -237,7 +237,7 @@ def post_batch(conn: Connection, plan: Plan, version: int | None, events: list[E
         return None
     if not can_bulk(plan, events):
         if force:
-            raise BulkNotApplicable("this batch needs the per-event Book (see weixi.service_layer.bulk.can_bulk)")
+            raise BulkNotApplicable("this batch needs the per-event Book (see weixi.ledger.bulk.can_bulk)")
         return None
     c = compile_plan(plan)
     bulk_sql.tune(conn)

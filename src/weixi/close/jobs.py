@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from weixi.adapters.sql import execute
-from weixi.service_layer.users import User
+from weixi.users.service import User
 
 log = logging.getLogger("weixi.close_jobs")
 LIVE = ("running",)
@@ -99,7 +99,7 @@ def start(engine: Engine, data_dir: Path, month: str, user: User | None, engine_
 
 def run(engine: Engine, data_dir: Path, job_id: str, month: str, engine_name: str = "duckdb") -> None:
     from weixi.close.run import STEPS, CloseRefused, Progress, close_month
-    from weixi.service_layer.plans import NoActivePlan
+    from weixi.plans.service import NoActivePlan
 
     state = {"step": None, "steps_done": 0, "steps": len(STEPS), "rows": 0}
     last = [0.0]

@@ -1,6 +1,6 @@
 """Read models of the staff incentive statements for the API and the console: who may see whose statement
 (own, team, all), team lists, leaderboards, totals by business, and the recompute from the month's inputs in
-the data directory. Computing, publishing and diffing are :mod:`weixi.service_layer.incentives`.
+the data directory. Computing, publishing and diffing are :mod:`weixi.incentives.service`.
 
 * A login's staff id is its username (``weixi users add S000123 --role clerk``).
 * A staff member's team is the ``team`` of the month's roster file (the month's inputs, below), else of the
@@ -17,7 +17,7 @@ from pathlib import Path
 from weixi.adapters.sql import execute
 from weixi.incentives import amounts, inputs
 from weixi.incentives.months import Month
-from weixi.service_layer import incentives as svc
+from weixi.incentives import service as svc
 
 INPUTS = ("orders", "targets", "roster", "violations", "referrals")
 SUMS = ("mobile_units", "broadband_units", "kpi_points", "bonus_yuan")
@@ -149,7 +149,7 @@ def totals(table: list[dict]) -> dict:
 
 
 def export_bytes(statements: dict, fmt: str, staff_ids: set[str] | None = None) -> bytes:
-    """The payroll export (:func:`weixi.service_layer.incentives.export_statements`) as bytes."""
+    """The payroll export (:func:`weixi.incentives.service.export_statements`) as bytes."""
     import tempfile
 
     if fmt not in ("csv", "xlsx"):

@@ -1,6 +1,6 @@
 """Reversing every point an event earned (a full refund) with the ledger's own event ``reverse:<event id>``.
 
-The reversal is a ``refund`` event posted under the time rules (:mod:`weixi.service_layer.posting`). Reversing
+The reversal is a ``refund`` event posted under the time rules (:mod:`weixi.ledger.posting`). Reversing
 again is a duplicate — but only when the event under that id really is this event's reversal and nothing of
 what it earned is left: an id taken by anything else is refused, never reported as done (docs/security.md).
 """
@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from weixi.adapters import ledger_repo as repo
 from weixi.adapters.sql import execute
 from weixi.ledger.events import Event
-from weixi.service_layer.plans import active_plan
-from weixi.service_layer.posting import post_events
+from weixi.plans.service import active_plan
+from weixi.ledger.posting import post_events
 
 
 @dataclass(frozen=True)

@@ -218,7 +218,7 @@ def _referrals(result: MonthResult, plan: IncentivePlan, m: Month, path, roles) 
 def post_referral_points(engine, awards: list[referrals.CustomerAward], plan_id: str):
     """Post each customer's referral points into the points ledger once (event id by referral id)."""
     from weixi.ledger.events import Event
-    from weixi.service_layer.posting import post_events
+    from weixi.ledger.posting import post_events
 
     tz = ZoneInfo("Asia/Shanghai")
     events = [Event(a.event_id, a.customer_id, "adjust", datetime.combine(a.occurred_on, datetime.min.time(), tz),

@@ -20,8 +20,8 @@ from weixi.churn.operator import HORIZON_MONTHS, check_data
 from weixi.churn.score import scores_path
 from weixi.members import archive, pii
 from weixi.plans.retention import RetentionPlan, load_retention_plan
-from weixi.service_layer import pii_audit
-from weixi.service_layer.users import User
+from weixi.members import pii_audit
+from weixi.users.service import User
 from weixi.segments import months
 from weixi.targets import build as builder
 from weixi.targets import evaluate as ev
@@ -112,7 +112,7 @@ def export_lists(data_dir: Path, month: str, out: str, fmt: str | None = None, g
                  lists: list[str] | None = None, reveal: bool = False, who: tuple[Engine, User] | None = None) -> dict:
     """Write the lists for the outbound centre (CSV or XLSX) or the incentive engine (``fmt='incentive'``).
     Phone numbers in clear (``reveal``) only with ``who`` (the database and the person), where the export is
-    written to the audit log as a ``pii.view`` (:mod:`weixi.service_layer.pii_audit`)."""
+    written to the audit log as a ``pii.view`` (:mod:`weixi.members.pii_audit`)."""
     t = targets(data_dir, month)
     if group not in ("treatment", "control", "all"):
         raise ChurnInputError(f"--group {group!r}: use treatment, control or all")

@@ -16,7 +16,7 @@ from weixi.members.archive import data_dir as default_data_dir
 
 
 def snapshot_members(audience: Audience, data_dir: str | Path | None = None) -> list[str]:
-    from weixi.service_layer.campaigns import CampaignError
+    from weixi.campaigns.service import CampaignError
 
     data = default_data_dir(data_dir)
     months = store.closed_months(data)

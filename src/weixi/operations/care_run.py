@@ -19,8 +19,8 @@ from weixi.members import archive
 from weixi.messaging.templates import Compiled, TemplateError
 from weixi.operations import calendar, care, policy
 from weixi.operations.plan import OperationsPlan
-from weixi.service_layer import messaging
-from weixi.service_layer.operations import TZ, OperationsError, _member_counts, _save_run, consents
+from weixi.messaging import service as messaging
+from weixi.operations.service import TZ, OperationsError, _member_counts, _save_run, consents
 
 MEMBER_COLUMNS = ("member_id", "name", "gender", "birthday", "lunar_birthday", "phone", "wechat", "city",
                   "district", "plan_name")

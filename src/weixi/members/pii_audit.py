@@ -11,7 +11,7 @@ from typing import Iterable
 
 from sqlalchemy import Engine
 
-from weixi.service_layer.users import User, audit
+from weixi.users.service import User, audit
 
 ACTION = "pii.view"
 MEMBERS_MAX = 1000
