@@ -61,6 +61,9 @@ run: $(STAMP)
 	WEIXI_DB=var/operator.db WEIXI_DATA=var/operator $(BIN)/weixi serve --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP) postgres chromium
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/lint-imports  # the layer contracts in pyproject.toml [tool.importlinter] (docs/architecture.md)
 	WEIXI_REQUIRE_PG=$${CI:+1} scripts/with-postgres.sh $(BIN)/python -m pytest -q
 
 bench: $(STAMP)

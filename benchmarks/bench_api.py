@@ -57,9 +57,9 @@ def _prepare(url: str, members: int) -> str:
     from weixi.adapters import schema
     from weixi.adapters.db import make_engine
     from weixi.ledger.events import Event
-    from weixi.users import service as users
-    from weixi.plans.service import apply_plan_text
     from weixi.ledger.posting import post_events
+    from weixi.plans.service import apply_plan_text
+    from weixi.users import service as users
 
     engine = make_engine(url)
     schema.upgrade(engine)

@@ -33,7 +33,6 @@ from pathlib import Path
 import duckdb
 
 
-
 def floor(data: Path, month: str, out: Path) -> dict:
     prev = _previous(month)
     shutil.rmtree(out, ignore_errors=True)

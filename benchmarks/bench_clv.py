@@ -71,8 +71,8 @@ def run(workdir: Path, customers: int = 1_000_000, seed: int = 1) -> dict:
     # CDNOW, 2,357 customers
     x, t_x, T = _cdnow()
     for name, model in (("bgnbd", bgnbd), ("paretonbd", paretonbd)):
-        fit, ours_s = _timed(lambda: _ours(model, x, t_x, T), repeat=3)
-        theirs, theirs_s = _timed(lambda: _lifetimes(name, x, t_x, T))
+        fit, ours_s = _timed(lambda model=model: _ours(model, x, t_x, T), repeat=3)
+        theirs, theirs_s = _timed(lambda name=name: _lifetimes(name, x, t_x, T))
         _compare(out, "cdnow", name, fit, ours_s, theirs, theirs_s)
         out[f"cdnow_{name}_log_likelihood"] = round(fit.log_likelihood, 2)
     # customers drawn from the BG/NBD process with the CDNOW estimates: 39 weeks, first purchases over 12 weeks,
@@ -83,9 +83,9 @@ def run(workdir: Path, customers: int = 1_000_000, seed: int = 1) -> dict:
     data, out["collapse_seconds"] = _timed(lambda: summarise(x, t_x, T))
     out["unique_rows"] = data.rows
     for name, model in (("bgnbd", bgnbd), ("paretonbd", paretonbd)):
-        fit, fit_s = _timed(lambda: model.fit(data))
+        fit, fit_s = _timed(lambda model=model: model.fit(data))
         out[f"synthetic_{name}_fit_seconds"] = round(fit_s, 3)
-        theirs, theirs_s = _timed(lambda: _lifetimes(name, data.x, data.t_x, data.T, data.weights))
+        theirs, theirs_s = _timed(lambda name=name: _lifetimes(name, data.x, data.t_x, data.T, data.weights))
         _compare(out, "synthetic_weighted", name, fit, out["collapse_seconds"] + fit_s, theirs, theirs_s)
     out["synthetic_bgnbd_true_params"] = list(CDNOW_BGNBD)
     # lifetimes BG/NBD on every raw row (what a user of lifetimes runs without compressing the data)

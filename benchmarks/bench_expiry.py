@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 from benchmarks.common import bare_insert_seconds, fresh_db, timer
-from weixi.adapters.sql import execute, executemany
+from weixi.adapters.sql import executemany
 from weixi.ledger.expire import expire
 from weixi.ledger.verify import verify
 

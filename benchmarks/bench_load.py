@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from weixi.members.archive import SCHEMAS
+from weixi.adapters.archive import SCHEMAS
 from weixi.members.intake import load_file
 
 MONTHS = [f"2025-{m:02d}" for m in range(1, 11)]

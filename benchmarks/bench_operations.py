@@ -4,7 +4,7 @@
 member (0.5% diamond, 2% gold, 10% silver, the rest standard; a third with a CRM manager), tier events (1%
 upgraded, 0.5% will downgrade), a target list of 10% (a tenth of it control) — and a roster sized by the example
 plan's ratios (1:200, 1:500, 1:1000) plus 200 outbound agents and 50 team leads. Then it times
-``weixi tasks create`` (:func:`weixi.operations.service.create_month`): assignment with continuity and
+``weixi tasks create`` (:func:`weixi.operations.monthly_tasks.create_month`): assignment with continuity and
 workload balance, SLA due dates on the working-day calendar, the contact policy (caps against contacts already in
 the database), the Parquet outputs and loading the new tasks into the embedded SQLite database — the headline
 ``total_seconds`` is all of it, since agents can work the tasks only once they are in the database. The same-run
@@ -23,7 +23,9 @@ from pathlib import Path
 import duckdb
 
 from benchmarks.common import fresh_db
+from weixi.operations import monthly_tasks
 from weixi.operations import service as ops
+from weixi.operations import staff as ops_staff
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN = ROOT / "plans" / "examples" / "retention-operations.yaml"
@@ -75,7 +77,7 @@ def run(workdir: Path, members: int = 10_000_000) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     paths = _inputs(work, members)
     engine = fresh_db(work, "operations")
-    ops.load_staff(engine, paths["roster"])
+    ops_staff.load_staff(engine, paths["roster"])
     plan = ops.plan_or_fail(str(PLAN))
     load_before = _load_average()
     con = duckdb.connect()
@@ -90,12 +92,12 @@ def run(workdir: Path, members: int = 10_000_000) -> dict:
     scan = time.perf_counter() - start
     con.close()
     start = time.perf_counter()
-    report = ops.create_month(engine, paths["data"], MONTH, plan, date(2026, 9, 30), paths["targets"])
+    report = monthly_tasks.create_month(engine, paths["data"], MONTH, plan, date(2026, 9, 30), paths["targets"])
     total = time.perf_counter() - start
     laps = dict(report["seconds"])
     db_steps = laps.pop("database_steps", {})
     start = time.perf_counter()
-    again = ops.create_month(engine, paths["data"], MONTH, plan, date(2026, 9, 30), paths["targets"])
+    again = monthly_tasks.create_month(engine, paths["data"], MONTH, plan, date(2026, 9, 30), paths["targets"])
     rerun = time.perf_counter() - start
     with engine.connect() as conn:
         in_db = conn.exec_driver_sql("SELECT count(*) FROM ops_tasks").scalar()
@@ -103,7 +105,7 @@ def run(workdir: Path, members: int = 10_000_000) -> dict:
     for month, end in NEXT_MONTHS:
         nxt = _inputs(work, members, month)
         start = time.perf_counter()
-        done = ops.create_month(engine, nxt["data"], month, plan, end, nxt["targets"])
+        done = monthly_tasks.create_month(engine, nxt["data"], month, plan, end, nxt["targets"])
         steps = dict(done["seconds"])
         later[month] = {"seconds": round(time.perf_counter() - start, 2), "new_tasks": done["tasks"]["new_in_database"],
                         "moved_tasks": done["tasks"]["reassigned_open_tasks"],

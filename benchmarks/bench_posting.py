@@ -25,11 +25,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from benchmarks.common import bare_insert_seconds, fresh_db
-from weixi.ledger.events import Event
 from weixi.ledger.bulk import BULK_BATCH
-from weixi.plans.service import apply_plan
+from weixi.ledger.events import Event
 from weixi.ledger.posting import BATCH, post_events
 from weixi.ledger.verify import verify
+from weixi.plans.service import apply_plan
 
 PLAN = """\
 plan: bench
@@ -76,7 +76,7 @@ def _json(attrs: dict) -> str | None:
 
 
 # Schema changes proposed for the bulk path, measured with ``run(schema_changes=...)`` (not applied to the
-# product's schema here: they belong to tables.py and a migration).
+# product's schema here: they belong in a migration).
 SCHEMA_CHANGES = {
     # no query reads events by member (statements read the journal)
     "drop_ix_events_member": ["DROP INDEX ix_events_member"],

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 from benchmarks.common import fresh_db
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
-from weixi.ledger.events import Event
 from weixi.ledger import redemption
-from weixi.plans.service import apply_plan
+from weixi.ledger.events import Event
 from weixi.ledger.posting import post_events
 from weixi.ledger.verify import verify
+from weixi.plans.service import apply_plan
 
 PLAN = """\
 plan: bench

@@ -31,7 +31,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def run(workdir: Path, members: int = 10_000_000) -> dict:
-    from weixi.members import search_index
+    from weixi.adapters import search_index
     from weixi.members import search as member_search
 
     data = workdir / "operator"
@@ -42,7 +42,7 @@ def run(workdir: Path, members: int = 10_000_000) -> dict:
     generate_s = time.perf_counter() - start
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    built = subprocess.run([sys.executable, "-c", "import json, sys; from weixi.members import search_index; "
+    built = subprocess.run([sys.executable, "-c", "import json, sys; from weixi.adapters import search_index; "
                             "print(json.dumps(search_index.build(sys.argv[1])))", str(data)],
                            check=True, capture_output=True, text=True, cwd=ROOT)
     build_s = time.perf_counter() - start

@@ -15,13 +15,20 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import bench_churn, bench_close, bench_expiry, bench_load, bench_posting, bench_redeem
-from benchmarks import bench_incentives
-from benchmarks import bench_clv
-from benchmarks import bench_operations
-from benchmarks import bench_campaigns
-from benchmarks import bench_api
-from benchmarks import bench_search
+from benchmarks import (
+    bench_api,
+    bench_campaigns,
+    bench_churn,
+    bench_close,
+    bench_clv,
+    bench_expiry,
+    bench_incentives,
+    bench_load,
+    bench_operations,
+    bench_posting,
+    bench_redeem,
+    bench_search,
+)
 from benchmarks.common import cleanup, machine
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from weixi.api.app import create_app
-from weixi.plans import service as plans
-from weixi.users import service as users
+from weixi.api.app import create_app  # noqa: E402
+from weixi.plans import service as plans  # noqa: E402
+from weixi.users import service as users  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = ROOT / "plans" / "examples" / "telecom-points.yaml"
@@ -74,17 +75,22 @@ def api(tmp_path):
     built.engine.dispose()
 
 
-def assert_envelope(response, status: int, code: str | None = None) -> dict:
-    """The one error shape: {"error": {"code", "message", "details"}} and nothing else; no traceback."""
+def assert_envelope(response, status: int, code: str | None = None, **params) -> dict:
+    """The one error shape: {"error": {"code", "message", "params", "where", "details"}} and nothing else; no
+    traceback. ``params``: values the error's params must hold."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
     assert set(body) == {"error"}
     err = body["error"]
-    assert set(err) == {"code", "message", "details"}
+    assert set(err) == {"code", "message", "params", "where", "details"}
     assert isinstance(err["code"], str) and err["code"]
     assert isinstance(err["message"], str) and err["message"]
+    assert isinstance(err["params"], dict)
+    assert err["where"] is None or isinstance(err["where"], dict)
     assert isinstance(err["details"], list)
+    for key, value in params.items():
+        assert err["params"].get(key) == value, err
     assert "Traceback" not in response.text
     if code is not None:
         assert err["code"] == code, err

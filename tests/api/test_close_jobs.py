@@ -71,8 +71,9 @@ def test_bad_month_and_interrupted_jobs(operator_api):
     admin = operator_api.client("admin")
     assert_envelope(admin.post("/api/close/jobs", json={"month": "2026-13"}), 422)
     assert_envelope(admin.post("/api/close/jobs", json={"month": "Oct"}), 422)
-    from weixi.adapters.sql import execute
     from datetime import datetime, timezone
+
+    from weixi.adapters.sql import execute
     with operator_api.engine.begin() as conn:
         execute(conn, "INSERT INTO close_jobs (id, month, status, created_at) VALUES (?,?,?,?)",
                 ["stale", "2026-08", "running", datetime.now(timezone.utc)])

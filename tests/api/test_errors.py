@@ -40,8 +40,22 @@ def test_405_wrong_method(api):
 def test_409_redemption_refused_says_why(api):
     api.post_points(MEMBER, "300.00", "b1")  # 30 points
     r = api.client("admin").post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "bill-credit"})
-    err = assert_envelope(r, 409, "redemption_refused")
-    assert "not enough points: balance 30" in err["message"]
+    err = assert_envelope(r, 409, "not_enough_points", balance=30, cost=100, reward="bill-credit", qty=1)
+    assert "not enough points: balance 30" in err["message"] and err["where"] is None
+
+
+def test_the_message_is_in_the_callers_language(api):
+    api.post_points(MEMBER, "300.00", "b1")  # 30 points
+    client = api.client("admin")
+    body = {"member_id": MEMBER, "reward_id": "bill-credit"}
+    zh = assert_envelope(client.post("/api/redemptions", json=body, headers={"Accept-Language": "zh-CN"}), 409,
+                         "not_enough_points", balance=30, cost=100)
+    assert zh["message"].startswith("积分不足") and "30" in zh["message"] and "100" in zh["message"]
+    en = assert_envelope(client.post("/api/redemptions", json=body, headers={"Accept-Language": "fr, en;q=0.5"}),
+                         409, "not_enough_points")
+    assert en["message"].startswith("not enough points")
+    unknown = client.post("/api/redemptions", json={**body, "reward_id": "yacht"}, headers={"Accept-Language": "zh"})
+    assert assert_envelope(unknown, 404, "unknown_reward", reward="yacht")["message"] == "未知奖励 yacht"
 
 
 def test_413_oversized_body_with_and_without_content_length(api):
@@ -88,7 +102,7 @@ def test_500_hides_the_exception(api):
 
     api.app.add_api_route("/api/broken", broken)
     r = api.client("admin").get("/api/broken")
-    err = assert_envelope(r, 500, "internal_error")
+    assert_envelope(r, 500, "internal_error")
     assert "secret" not in r.text and "RuntimeError" not in r.text
 
 

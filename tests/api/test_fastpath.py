@@ -39,16 +39,20 @@ def test_redemptions_and_events_take_the_short_path_with_the_same_answers(api):
     assert clerk.get(f"/api/redemptions/{body['redemption_id']}").json() == {**body, "duplicate": False}
     # refusals: the envelope, from the ledger's reason
     redeem(clerk, "pos-2")
-    err = assert_envelope(redeem(clerk, "pos-3"), 409, "redemption_refused")
-    assert "not enough points" in err["message"] and err["details"] == [{"member_id": MEMBER, "reward_id": "bill-credit"}]
-    assert_envelope(clerk.post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "yacht"}), 404, "unknown_reward")
+    err = assert_envelope(redeem(clerk, "pos-3"), 409, "not_enough_points", reward="bill-credit", qty=1)
+    assert "not enough points" in err["message"] and {"balance", "cost", "day"} <= set(err["params"])
+    zh = clerk.post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "bill-credit", "request_id": "pos-4"},
+                    headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert assert_envelope(zh, 409, "not_enough_points")["message"].startswith("积分不足")  # the caller's language
+    assert_envelope(clerk.post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "yacht"}), 404,
+                    "unknown_reward", reward="yacht")
     posted = api.client("admin").post("/api/events", json={"events": [
         {"event_id": "e-1", "member_id": OTHER, "type": "bill", "occurred_at": "2026-11-02T10:00:00+08:00", "amount": "50.00"},
         {"event_id": "e-2", "member_id": OTHER, "type": "bill", "occurred_at": "2026-11-02T10:00:00+08:00", "amount": "-1"}]})
     assert posted.status_code == 200
     assert posted.json() == {"posted": 1, "duplicates": [], "plan_version": 1, "rejected": [
         {"index": 1, "event_id": "e-2", "field": "amount", "reason": posted.json()["rejected"][0]["reason"]}]}
-    assert fast(api) == before + 6
+    assert fast(api) == before + 7
 
 
 def test_what_the_short_path_does_not_check_goes_to_the_full_app(api):
@@ -115,10 +119,11 @@ def test_the_process_writer_answers_coroutines_batch_by_batch(tmp_path):
     from tests.api.conftest import PLAN
     from weixi.adapters.db import make_engine
     from weixi.adapters.schema import upgrade
+    from weixi.adapters.writer import redeem_event
+    from weixi.adapters.writer_process import ProcessCommitter
     from weixi.ledger.events import parse_event
-    from weixi.adapters.writer import ProcessCommitter, redeem_event
-    from weixi.plans.service import apply_plan
     from weixi.ledger.verify import verify
+    from weixi.plans.service import apply_plan
 
     url = str(tmp_path / "gc.db")
     engine = make_engine(url)

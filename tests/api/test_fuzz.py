@@ -51,7 +51,7 @@ def test_no_server_errors(case, fuzz_api):
     assert response.status_code < 500, (case.method, case.path, response.text[:500])
     if response.status_code >= 400:
         body = response.json()
-        assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "params", "where", "details"}
 
 
 def test_oversized_and_malformed_payloads_get_4xx(fuzz_api):

@@ -9,10 +9,11 @@ import pytest
 from tests.api.conftest import PLAN
 from weixi.adapters.db import make_engine
 from weixi.adapters.schema import upgrade
-from weixi.adapters.writer import Committer, ProcessCommitter, redeem_event
-from weixi.plans.service import apply_plan
+from weixi.adapters.writer import Committer, redeem_event
+from weixi.adapters.writer_process import ProcessCommitter
 from weixi.ledger.posting import post_events
 from weixi.ledger.verify import verify
+from weixi.plans.service import apply_plan
 
 
 @pytest.fixture

@@ -17,7 +17,9 @@ from tests.api.conftest import PASSWORD, assert_envelope, make_api
 from tests.integration.ops_fixtures import MONTH, write_members, write_roster, write_snapshot, write_tier_events
 from weixi.adapters.sql import execute
 from weixi.operations import care_run as care
+from weixi.operations import monthly_tasks
 from weixi.operations import service as ops
+from weixi.operations import staff as ops_staff
 
 RUN = date(2026, 9, 30)
 ON = "2026-10-12"
@@ -58,9 +60,9 @@ def build_world(engine, data: Path, tmp: Path) -> World:
     path = data / "targets" / f"month={MONTH}" / "part-0.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path)
-    ops.load_staff(engine, write_roster(tmp / "roster.csv", ROSTER))
+    ops_staff.load_staff(engine, write_roster(tmp / "roster.csv", ROSTER))
     plan = ops.plan_or_fail(None)
-    ops.create_month(engine, data, MONTH, plan, RUN)
+    monthly_tasks.create_month(engine, data, MONTH, plan, RUN)
     return World(ids, targets, plan)
 
 

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from tests.api.conftest import MEMBER, assert_envelope
+from weixi.adapters import archive
 from weixi.api.permissions import pii_unmasked
-from weixi.members import archive
 from weixi.users.service import ROLES, audit_entries
 
 MASKED_PHONE = re.compile(r"^\d{3}\*{4}\d{4}$")

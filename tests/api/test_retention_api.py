@@ -17,9 +17,9 @@ from openpyxl import load_workbook
 from tests.api.conftest import assert_envelope, make_api
 from tests.console import staff_data as sd
 from weixi.churn.score import scores_path
+from weixi.targets import export
 from weixi.targets import service as targets
 from weixi.users import service as users
-from weixi.targets import export
 
 M = sd.SCORED
 

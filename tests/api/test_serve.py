@@ -12,9 +12,10 @@ import urllib.request
 import pytest
 
 from tests.api.conftest import PLAN, ROOT
+from tests.e2e.cli_helpers import weixi
 from weixi.adapters.db import make_engine
-from weixi.users import service as users
 from weixi.plans.service import apply_plan
+from weixi.users import service as users
 
 
 def free_port() -> int:
@@ -31,7 +32,7 @@ def get(url: str, token: str | None = None):
 
 def test_serve_answers_on_loopback_and_stops(tmp_path, workers=1):
     db = tmp_path / "serve.db"
-    subprocess.run([sys.executable, "-m", "weixi", "init", "--db", str(db)], check=True, capture_output=True, cwd=ROOT)
+    weixi("init", "--db", db)  # in-process: this test is about the server's process, not init's
     engine = make_engine(str(db))
     apply_plan(engine, PLAN)
     token = users.issue_token(engine, users.create_user(engine, "ops", "long enough 1", "analyst"))

@@ -8,7 +8,6 @@ import re
 import pytest
 
 from tests.console import operator as op
-
 from tests.console.test_pages import NAV  # noqa: E402  (one expected navigation per role for both suites)
 
 FORBIDDEN = {"admin": "/me", "analyst": "/me", "manager": "/close", "agent": "/dashboard", "clerk": "/plans",

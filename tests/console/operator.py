@@ -18,9 +18,9 @@ from weixi.adapters.db import make_engine
 from weixi.close.run import close_month
 from weixi.generator.run import GenerateConfig, generate
 from weixi.ledger.events import Event
+from weixi.ledger.posting import post_events
 from weixi.plans import service as plans
 from weixi.users import service as users
-from weixi.ledger.posting import post_events
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = ROOT / "plans" / "examples" / "telecom-points.yaml"

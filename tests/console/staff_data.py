@@ -55,8 +55,8 @@ def retention(tmp_path_factory) -> Path:
     """The scored operator's data directory (read-only: copy it before changing it)."""
     global _retention
     if _retention is None:
-        from weixi.generator.run import GenerateConfig, generate
         from weixi.churn import service as churn
+        from weixi.generator.run import GenerateConfig, generate
         from weixi.targets import service as targets
 
         out = tmp_path_factory.mktemp("retention") / "data"

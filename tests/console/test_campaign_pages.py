@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.console import operator as op
-from weixi.console.campaigns import when
+from weixi.campaigns import lottery_service, service
 from weixi.campaigns import report as reports
-from weixi.campaigns import service
+from weixi.console.campaigns import when
 
 EXAMPLES = op.ROOT / "plans" / "examples"
 TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
@@ -135,7 +135,7 @@ def test_the_live_dashboard_shows_the_services_numbers_and_stops_polling_after_c
     cid = running(app)
     engine = app.state.engine
     for member in (op.MEMBER, op.OTHER):
-        service.draw(engine, cid, member)
+        lottery_service.draw(engine, cid, member)
     service.record_cost(engine, cid, "promotion", 12_000, "analyst")  # 120 yuan of SMS
     live = reports.live(engine, cid)
     manager = console("manager")
@@ -165,7 +165,7 @@ def test_the_live_dashboard_shows_the_services_numbers_and_stops_polling_after_c
 def test_the_report_page_its_downloads_and_the_verified_draws(console, app):
     cid = running(app)
     engine = app.state.engine
-    service.draw(engine, cid, op.MEMBER)
+    lottery_service.draw(engine, cid, op.MEMBER)
     manager = console("manager")
     page = manager.get(f"/campaigns/{cid}/report").text
     assert number(page, "participants") == "1" and 'id="verified"' not in page  # the seed is still secret

@@ -10,10 +10,10 @@ import pytest
 from tests.conftest import BACKENDS
 from tests.console import operator as op
 from weixi.ledger.events import Event
-from weixi.members import overview as dashboard
-from weixi.plans import service as plans
 from weixi.ledger.posting import post_events
 from weixi.ledger.redemption import redeem
+from weixi.members import overview as dashboard
+from weixi.plans import service as plans
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -15,8 +15,8 @@ from tests.console import operator as op
 from tests.console import staff_data as sd
 from tests.console.conftest import Console
 from weixi.api.app import create_app
+from weixi.incentives import publication
 from weixi.incentives import reports as incentive_reports
-from weixi.incentives import service as incentives
 from weixi.users import service as users
 
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
@@ -36,7 +36,7 @@ def site(base_operator, tmp_path_factory):
     finally:
         users._hasher = hasher
     result = incentive_reports.recompute(target.data, sd.MONTH)
-    incentives.publish(app.state.engine, result, "payroll office")
+    publication.publish(app.state.engine, result, "payroll office")
     app.month_dir, app.expected = month_dir, result.to_json()
     yield app
     app.state.engine.dispose()
@@ -132,7 +132,7 @@ def test_the_difference_page_shows_a_late_order(site, tmp_path):
         html = analyst.get(f"/incentives/{sd.MONTH}/diff").text
         row = re.search(rf'<tr data-staff="{sd.CLERK}" data-measure="mobile_units">.*?</tr>', html, re.S)
         assert row and 'data-difference="1"' in row.group(0) and "LATE1" in row.group(0)
-        assert incentives.published(site.state.engine, sd.MONTH)["version"] == 1  # nothing published by looking
+        assert publication.published(site.state.engine, sd.MONTH)["version"] == 1  # nothing published by looking
     finally:
         shutil.copy(saved, site.month_dir / "orders.csv")
         shutil.copy(tmp_path / "targets.csv", site.month_dir / "targets.csv")

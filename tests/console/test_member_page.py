@@ -7,8 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from tests.console import operator as op
-from weixi.ledger import queries
-from weixi.ledger import selfservice
+from weixi.ledger import queries, selfservice
 
 
 def balance_on(html: str) -> int:

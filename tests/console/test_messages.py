@@ -11,13 +11,13 @@ from types import SimpleNamespace
 import pytest
 
 from weixi import i18n
+from weixi.campaigns import service as campaigns
 from weixi.campaigns.lifecycle import transition
 from weixi.console.messages import say
-from weixi.incentives import inputs
-from weixi.operations import calendar, outcomes
-from weixi.campaigns import service as campaigns
+from weixi.incentives import inputs, publication
 from weixi.incentives import reports as incentive_reports
 from weixi.incentives import service as incentives
+from weixi.operations import calendar, outcomes
 from weixi.operations import service as operations
 from weixi.plans import service as plans
 
@@ -33,9 +33,9 @@ def _raised(fn, *args) -> str:
 
 def test_campaign_refusals_in_chinese_with_their_values():
     c = SimpleNamespace(id="spring-2027", window=SimpleNamespace(start=date(2027, 1, 20), end=date(2027, 2, 28)))
-    draft = _raised(campaigns._running, c, {"status": "draft"}, date(2027, 1, 25), "draw")
+    draft = _raised(campaigns.require_running, c, {"status": "draft"}, date(2027, 1, 25), "draw")
     assert say(draft, ZH) == "活动 spring-2027 不在进行中。"
-    early = _raised(campaigns._running, c, {"status": "running"}, date(2027, 1, 5), "draw")
+    early = _raised(campaigns.require_running, c, {"status": "running"}, date(2027, 1, 5), "draw")
     assert say(early, ZH) == "活动 spring-2027 于 2027-01-20 开始(今天是 2027-01-05)。"
     own = _raised(transition, "approve", "submitted", "wang", "wang", "wang", date(2027, 1, 1), date(2027, 1, 20),
                   date(2027, 2, 28))
@@ -105,8 +105,8 @@ def test_recomputing_a_month_explains_missing_plans_and_input_files(tmp_path, mo
     text = _raised(incentives.load_incentive_plan, bad, incentives.MONTHLY_KINDS)
     n = re.search(r": (\d+) error\(s\)", text).group(1)
     assert say(text, ZH) == f"方案文件 {bad} 有 {n} 处错误:请在“方案”页面检查。"
-    monkeypatch.setattr(incentives, "published", lambda engine, month, version=None: None)
-    unpublished = _raised(incentives.diff, None, incentives.MonthResult("2016-01", [], {}, []))
+    monkeypatch.setattr(publication, "published", lambda engine, month, version=None: None)
+    unpublished = _raised(publication.diff, None, incentives.MonthResult("2016-01", [], {}, []))
     assert say(unpublished, ZH) == "2016-01 的考核结果尚未发布,没有可比较的内容。"
 
 

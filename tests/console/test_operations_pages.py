@@ -16,8 +16,8 @@ from tests.integration.ops_fixtures import MONTH
 from weixi.adapters.sql import execute
 from weixi.api.app import create_app
 from weixi.operations import care_run as care
-from weixi.users import service as users
 from weixi.operations import service as ops
+from weixi.users import service as users
 
 
 @pytest.fixture

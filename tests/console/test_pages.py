@@ -277,8 +277,8 @@ def test_logout_ends_the_session(console):
 
 def test_every_page_works_on_a_fresh_installation(tmp_path, monkeypatch):
     """No plan, no close, no archive, no ledger entries: pages say so instead of failing."""
-    from weixi.api.app import create_app
     from tests.console.conftest import Console
+    from weixi.api.app import create_app
 
     monkeypatch.setattr(users, "_hasher", op.cheap_hasher())
     app = create_app(str(tmp_path / "fresh.db"), str(tmp_path / "no-data"), secure_cookies=False)

@@ -17,8 +17,8 @@ from tests.console import operator as op
 from tests.console import staff_data as sd
 from tests.console.conftest import Console
 from weixi.api.app import create_app
-from weixi.churn.score import scores_path
 from weixi.churn import service as churn
+from weixi.churn.score import scores_path
 from weixi.targets import reports as retention_reports
 from weixi.targets import service as targets
 from weixi.users import service as users

@@ -5,8 +5,8 @@ import json
 
 from typer.testing import CliRunner
 
-from weixi.cli.app import app
 import weixi.cli  # noqa: F401  (registers every command)
+from weixi.cli.app import app
 
 runner = CliRunner()
 

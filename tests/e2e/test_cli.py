@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import ROOT
-from weixi.ledger.expiry import add_months
 from tests.e2e.cli_helpers import events_csv, weixi, weixi_json
+from weixi.ledger.expiry import add_months
 
 TELECOM = ROOT / "plans" / "examples" / "telecom-points.yaml"
 EXAMPLE_EVENTS = ROOT / "examples" / "telecom-events.csv"
@@ -93,7 +93,8 @@ def test_redeem_balance_statement_cancel_reverse_expire_verify(db, tmp_path):
     again = weixi_json("redeem", "m", "bill-credit", "--request-id", "req-7", db=db)
     assert again["duplicate"] is True and again["redemption_id"] == r["redemption_id"]
     refused = weixi_json("redeem", "m", "bill-credit", "--qty", "5", db=db, expect=1)
-    assert "not enough points: balance 130" in refused["error"]
+    assert refused["error"]["code"] == "not_enough_points" and refused["error"]["params"]["balance"] == 130
+    assert "not enough points: balance 130" in refused["error"]["message"]
     bal = weixi_json("balance", "m", db=db)
     assert bal["balance"] == 50 + 80 and [l["remaining"] for l in bal["lots"]] == [50, 80]
     assert weixi_json("balance", "m", "--at", d1_expires.isoformat(), db=db)["balance"] == 80

@@ -128,32 +128,33 @@ def test_publish_diff_and_statement_from_the_database(tmp_path):
 def test_awards_publish_refuses_without_a_decider_and_publishes_all_or_none(tmp_path, monkeypatch):
     from weixi.adapters import schema
     from weixi.adapters.db import make_engine
+    from weixi.incentives import publication
     from weixi.incentives import service as svc
 
     db = tmp_path / "awards.db"
     engine = make_engine(str(db))
     schema.upgrade(engine)
-    ids = [svc.nominate(engine, "2016-Q1", staff, "excellent", "team lead", "served well") for staff in ("S1", "S2")]
+    ids = [publication.nominate(engine, "2016-Q1", staff, "excellent", "team lead", "served well") for staff in ("S1", "S2")]
     for nid in ids:
-        svc.decide(engine, nid, "committee_review", "accept", "committee")
-        svc.decide(engine, nid, "leadership_approval", "accept", "director")
+        publication.decide(engine, nid, "committee_review", "accept", "committee")
+        publication.decide(engine, nid, "leadership_approval", "accept", "director")
     r = weixi("incentives", "awards", "publish", "--period", "2016-Q1", "--by", "", db=db, expect=1)
     assert "say who decides" in r.output and (r.exception is None or isinstance(r.exception, SystemExit))
-    real = svc._decide
+    real = publication._decide
 
     def second_fails(conn, nid, *a, **k):
         if nid == ids[1]:
             raise svc.IncentiveError(f"{nid} changed meanwhile")
         return real(conn, nid, *a, **k)
 
-    monkeypatch.setattr(svc, "_decide", second_fails)
+    monkeypatch.setattr(publication, "_decide", second_fails)
     try:
-        svc.publish_awards(engine, "2016-Q1", "payroll")
+        publication.publish_awards(engine, "2016-Q1", "payroll")
     except svc.IncentiveError:
         pass
     else:
         raise AssertionError("the failure was not raised")
-    assert {n["status"] for n in svc.nominations(engine, "2016-Q1")} == {"approved"}  # none published
-    monkeypatch.setattr(svc, "_decide", real)
-    assert svc.publish_awards(engine, "2016-Q1", "payroll") == sorted(ids)
+    assert {n["status"] for n in publication.nominations(engine, "2016-Q1")} == {"approved"}  # none published
+    monkeypatch.setattr(publication, "_decide", real)
+    assert publication.publish_awards(engine, "2016-Q1", "payroll") == sorted(ids)
     engine.dispose()

@@ -65,7 +65,7 @@ def write_roster(path: Path, rows: list[tuple]) -> Path:
 
 def write_members(data: Path, rows: list[dict]) -> None:
     """The members archive (generator layout): member_id, name, gender, birthday, lunar_birthday, phone, city..."""
-    from weixi.generator.schema import MEMBERS
+    from weixi.adapters.archive_schema import MEMBERS
 
     cols = {f.name: [r.get(f.name) for r in rows] for f in MEMBERS}
     path = data / "members" / "part-0.parquet"

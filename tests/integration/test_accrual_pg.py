@@ -15,17 +15,16 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import PG_URL, pg_schema_url
-from tests.integration.test_accrual_sql import (MONTHS, PLAN, TABLES, TZ, _last_billed_member, _plan,
-                                                 _september_bills)
+from tests.integration.test_accrual_sql import MONTHS, PLAN, TABLES, TZ, _last_billed_member, _plan, _september_bills
 from weixi.adapters import schema
 from weixi.adapters.db import make_engine
 from weixi.close import accrual, accrual_load, accrual_load_pg
 from weixi.close.run import close_month
 from weixi.generator.run import GenerateConfig, generate
 from weixi.ledger.events import Event
-from weixi.plans.service import apply_plan
 from weixi.ledger.posting import post_events
 from weixi.ledger.verify import verify
+from weixi.plans.service import apply_plan
 
 pytestmark = pytest.mark.postgres
 

@@ -21,9 +21,9 @@ from weixi.close import accrual
 from weixi.close.run import close_month
 from weixi.generator.run import GenerateConfig, generate
 from weixi.ledger.events import Event
-from weixi.plans.service import active_plan, apply_plan
 from weixi.ledger.posting import post_events
 from weixi.ledger.verify import verify
+from weixi.plans.service import active_plan, apply_plan
 
 MONTHS = ["2026-08", "2026-09", "2026-10"]
 TZ = ZoneInfo("Asia/Shanghai")
@@ -233,6 +233,7 @@ def test_the_ledger_takes_every_members_evaluated_tier(operator, tmp_path):
     every ledger member's tier is the snapshot's; a member whose tier did not change is not written again."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
     from weixi.close import ledger_bridge
 
     engine, data, db = _ledger(tmp_path, operator, "tiers")

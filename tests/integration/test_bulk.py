@@ -11,15 +11,15 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.conftest import BACKENDS, PG_URL, pg_schema_url
+from tests.integration.helpers import event
 from weixi.adapters import schema
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
 from weixi.ledger import bulk
-from weixi.plans.service import apply_plan
 from weixi.ledger.posting import post_events
 from weixi.ledger.verify import verify
-from tests.conftest import BACKENDS, PG_URL, pg_schema_url
-from tests.integration.helpers import event
+from weixi.plans.service import apply_plan
 
 PLAN = """\
 plan: bulk-test

@@ -10,16 +10,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.conftest import BACKENDS, ROOT
+from tests.integration.helpers import event
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
+from weixi.campaigns import gifts, lottery_service, promotion
 from weixi.campaigns import referral_service as referrals
 from weixi.campaigns import report as reports
 from weixi.campaigns import service as cs
-from weixi.plans.service import apply_plan
 from weixi.ledger.posting import post_events
 from weixi.ledger.verify import verify
-from tests.conftest import BACKENDS, ROOT
-from tests.integration.helpers import event
+from weixi.plans.service import apply_plan
 
 TZ = ZoneInfo("Asia/Shanghai")
 EXAMPLES = ROOT / "plans" / "examples"
@@ -77,18 +78,18 @@ def refusal(fn, *args, **kw) -> str:
 def test_draws_refusals_prizes_and_verification(ledger):
     engine = ledger
     c = start(engine, campaign_text(["a", "b", "c"]))
-    assert "not running" not in refusal(cs.draw, engine, c, "ghost", now=at("2026-07-01T10:00"))
-    assert "unknown member ghost" in refusal(cs.draw, engine, c, "ghost", now=at("2026-07-01T10:00"))
-    assert "not in the audience" in refusal(cs.draw, engine, c, "d", now=at("2026-07-01T10:00"))
-    assert "window of t opens on 2026-07-01" in refusal(cs.draw, engine, c, "a", now=at("2026-06-30T23:59"))
-    got = [cs.draw(engine, c, m, now=at("2026-07-01T10:00")) for m in ("a", "b", "c")]
+    assert "not running" not in refusal(lottery_service.draw, engine, c, "ghost", now=at("2026-07-01T10:00"))
+    assert "unknown member ghost" in refusal(lottery_service.draw, engine, c, "ghost", now=at("2026-07-01T10:00"))
+    assert "not in the audience" in refusal(lottery_service.draw, engine, c, "d", now=at("2026-07-01T10:00"))
+    assert "window of t opens on 2026-07-01" in refusal(lottery_service.draw, engine, c, "a", now=at("2026-06-30T23:59"))
+    got = [lottery_service.draw(engine, c, m, now=at("2026-07-01T10:00")) for m in ("a", "b", "c")]
     assert sorted(d["prize_id"] for d in got) == ["gold", "pts", "pts"]  # the day's box held exactly 3 tickets
-    assert "no prizes left today (2026-07-01): all 3 tickets" in refusal(cs.draw, engine, c, "a", now=at("2026-07-01T11:00"))
-    cs.draw(engine, c, "a", now=at("2026-07-02T10:00"))  # a new day, a new box
-    assert "no chances left: member a holds 2 (2 granted), used 2" in refusal(cs.draw, engine, c, "a", now=at("2026-07-02T11:00"))
-    assert "ended on 2026-07-02" in refusal(cs.draw, engine, c, "b", now=at("2026-07-03T10:00"))
-    again = cs.draw(engine, c, "b", now=at("2026-07-02T10:05"), request_id="r1")
-    assert cs.draw(engine, c, "b", now=at("2026-07-02T10:06"), request_id="r1")["seq"] == again["seq"]  # idempotent
+    assert "no prizes left today (2026-07-01): all 3 tickets" in refusal(lottery_service.draw, engine, c, "a", now=at("2026-07-01T11:00"))
+    lottery_service.draw(engine, c, "a", now=at("2026-07-02T10:00"))  # a new day, a new box
+    assert "no chances left: member a holds 2 (2 granted), used 2" in refusal(lottery_service.draw, engine, c, "a", now=at("2026-07-02T11:00"))
+    assert "ended on 2026-07-02" in refusal(lottery_service.draw, engine, c, "b", now=at("2026-07-03T10:00"))
+    again = lottery_service.draw(engine, c, "b", now=at("2026-07-02T10:05"), request_id="r1")
+    assert lottery_service.draw(engine, c, "b", now=at("2026-07-02T10:06"), request_id="r1")["seq"] == again["seq"]  # idempotent
     # points prizes are credited through the ledger, once
     for d in got + [again]:
         if d["prize_id"] == "pts":
@@ -109,7 +110,7 @@ def _racer(url, member, barrier, results):
     engine = make_engine(url)
     barrier.wait()
     try:
-        results.put(("ok", member, cs.draw(engine, "t", member, now=at("2026-07-01T10:00"))["prize_id"]))
+        results.put(("ok", member, lottery_service.draw(engine, "t", member, now=at("2026-07-01T10:00"))["prize_id"]))
     except cs.CampaignError as exc:
         results.put(("refused", member, str(exc)))
     except Exception as exc:  # anything else is a bug the test must show
@@ -135,7 +136,7 @@ def test_racing_processes_never_oversell_the_last_prizes(db_url, ledger):
     won = sorted(o[2] for o in outcomes if o[0] == "ok")
     assert won == ["gold", "pts", "pts"]
     assert sum("no prizes left today" in o[2] for o in outcomes if o[0] == "refused") == 13
-    assert all(r["issued"] <= r["quantity"] for r in cs.stock(engine, "t"))
+    assert all(r["issued"] <= r["quantity"] for r in lottery_service.stock(engine, "t"))
     seqs = execute_rows(engine, "SELECT seq FROM campaign_draws WHERE campaign_id = 't' ORDER BY seq")
     assert seqs == [1, 2, 3]
     cs.act(engine, "t", "close", "bob", now=at("2026-07-03T09:00"))
@@ -157,29 +158,29 @@ def test_chances_from_spend_and_bought_with_points(ledger):
                          prizes="    - {id: pts, name: P, per_day: 50, points: 5}\n")
     c = start(engine, text)
     post_events(engine, [event("bx", "a", "bill", "2026-07-01", 25_050)])  # 250.50 yuan: 2 chances
-    assert cs.chances(engine, c, "a")["from_spend"] == 2
+    assert lottery_service.chances(engine, c, "a")["from_spend"] == 2
     before = balance(engine, "a")
-    bought = cs.buy_chances(engine, c, "a", 2, request_id="k1", now=at("2026-07-01T10:00"))
+    bought = lottery_service.buy_chances(engine, c, "a", 2, request_id="k1", now=at("2026-07-01T10:00"))
     assert bought["left"] == 4 and balance(engine, "a") == before - 80
-    cs.buy_chances(engine, c, "a", 2, request_id="k1", now=at("2026-07-01T10:00"))  # a retry: no second charge
-    assert balance(engine, "a") == before - 80 and cs.chances(engine, c, "a")["left"] == 4
+    lottery_service.buy_chances(engine, c, "a", 2, request_id="k1", now=at("2026-07-01T10:00"))  # a retry: no second charge
+    assert balance(engine, "a") == before - 80 and lottery_service.chances(engine, c, "a")["left"] == 4
     post_events(engine, [event("spend-all", "poor", "adjust", "2026-07-01", points=-balance(engine, "poor"))])
-    assert "not enough points" in refusal(cs.buy_chances, engine, c, "poor", 1, now=at("2026-07-01T10:00"))
+    assert "not enough points" in refusal(lottery_service.buy_chances, engine, c, "poor", 1, now=at("2026-07-01T10:00"))
 
 
 def test_gifts_stock_and_per_member_limit(ledger):
     engine = ledger
     text = campaign_text(["a", "b", "c"], extra="gifts:\n  - {id: tea, name: 茶具, stock: 3, per_member: 2, value_yuan: 50}\n")
     c = start(engine, text)
-    cs.claim_gift(engine, c, "a", "tea", 2, by="clerk", now=at("2026-07-01T10:00"))
-    assert "already has 2 of tea: the limit is 2" in refusal(cs.claim_gift, engine, c, "a", "tea", 1, by="clerk",
+    gifts.claim_gift(engine, c, "a", "tea", 2, by="clerk", now=at("2026-07-01T10:00"))
+    assert "already has 2 of tea: the limit is 2" in refusal(gifts.claim_gift, engine, c, "a", "tea", 1, by="clerk",
                                                               now=at("2026-07-01T10:00"))
-    assert "stock: tea has 1 left, asked 2" in refusal(cs.claim_gift, engine, c, "b", "tea", 2, by="clerk",
+    assert "stock: tea has 1 left, asked 2" in refusal(gifts.claim_gift, engine, c, "b", "tea", 2, by="clerk",
                                                       now=at("2026-07-01T10:00"))
-    cs.claim_gift(engine, c, "b", "tea", 1, by="clerk", now=at("2026-07-01T10:00"))
+    gifts.claim_gift(engine, c, "b", "tea", 1, by="clerk", now=at("2026-07-01T10:00"))
     report = reports.evaluate(engine, c)
-    gifts = next(l for l in report["budget"]["lines"] if l["line"] == "gifts")
-    assert gifts["actual_yuan"] == "150.00"  # 3 x 50 yuan
+    gift_line = next(l for l in report["budget"]["lines"] if l["line"] == "gifts")
+    assert gift_line["actual_yuan"] == "150.00"  # 3 x 50 yuan
 
 
 @pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
@@ -252,11 +253,11 @@ def test_promotion_goes_through_the_outbox_within_the_contact_policy(ledger, tmp
     c = start(engine, campaign_text(members, extra=channel))
     operations.record_consent(engine, members[0], "opt_out", "sms", "marketing", "SMS reply TD",
                               at=at("2026-06-01T09:00"))
-    early = cs.promote(engine, c, data, now=at("2026-06-29T10:00"))
+    early = promotion.promote(engine, c, data, now=at("2026-06-29T10:00"))
     assert early["channels"] == [] and early["queued"] == 0  # not due before send_on
-    sent = cs.promote(engine, c, data, now=at("2026-06-30T10:00"))
+    sent = promotion.promote(engine, c, data, now=at("2026-06-30T10:00"))
     assert sent["queued"] == 5 and sent["blocked"] == {"opt_out": 1}
-    again = cs.promote(engine, c, data, now=at("2026-06-30T11:00"))
+    again = promotion.promote(engine, c, data, now=at("2026-06-30T11:00"))
     assert again["queued"] == 0 and again["already_queued"] == 5
     bodies = execute_rows(engine, "SELECT body FROM msg_outbox WHERE campaign = 't' ORDER BY member_id")
     assert len(bodies) == 5 and all(b.endswith("您好,测试活动7月1日开始") for b in bodies)

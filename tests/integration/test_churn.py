@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import duckdb
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
 from tests.e2e.cli_helpers import weixi
 from weixi.churn import features
-from weixi.churn.errors import ChurnInputError
 from weixi.churn import service as churn
+from weixi.churn.errors import ChurnInputError
 from weixi.targets import service as targets
 
 MONTH = "2026-10"

@@ -9,21 +9,20 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
-
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import ROOT
 from weixi.adapters import schema
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
 from weixi.close import store
 from weixi.close.run import CloseRefused, close_month
 from weixi.generator.run import GenerateConfig, generate
+from weixi.ledger.verify import verify
 from weixi.members.intake import load_file
 from weixi.plans.service import apply_plan
-from weixi.ledger.verify import verify
-from tests.conftest import ROOT
 
 PLAN = ROOT / "plans" / "examples" / "telecom-points.yaml"
 MONTHS = ["2026-08", "2026-09", "2026-10"]
@@ -36,16 +35,73 @@ def operator(tmp_path_factory) -> Path:
     return out
 
 
+def _copy_ledger(source: Path, target: Path) -> None:
+    """Copy a SQLite ledger whose engine is disposed (with its write-ahead log, if one is left)."""
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copy2(f"{source}{suffix}", f"{target}{suffix}")
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory) -> Path:
+    """A ledger with the schema and the telecom plan, made once; each test works on a copy of it."""
+    path = tmp_path_factory.mktemp("planned") / "ledger.db"
+    engine = make_engine(str(path))
+    schema.upgrade(engine)
+    apply_plan(engine, PLAN)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def setup(operator, tmp_path):
+def setup(operator, planned, tmp_path):
     """A fresh copy of the operator's archive and a fresh ledger with the telecom plan."""
     data = tmp_path / "data"
     shutil.copytree(operator, data)
+    _copy_ledger(planned, tmp_path / "ledger.db")
     engine = make_engine(str(tmp_path / "ledger.db"))
-    schema.upgrade(engine)
-    apply_plan(engine, PLAN)
     yield engine, data
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def clean_run(operator, planned, tmp_path_factory) -> dict[str, Path]:
+    """A clean run closed once per module: the ledger and archive after each of ``MONTHS[:2]`` (a directory with
+    ``ledger.db`` and ``data/``). The crash matrix starts from a copy of the first and compares with the second;
+    it used to rebuild both for each of its seven cases."""
+    base = tmp_path_factory.mktemp("clean-run")
+    runs, previous = {}, None
+    for month in MONTHS[:2]:
+        here = base / month
+        if previous is None:
+            here.mkdir()
+            shutil.copytree(operator, here / "data")
+            _copy_ledger(planned, here / "ledger.db")
+        else:
+            shutil.copytree(previous / "data", here / "data")
+            _copy_ledger(previous / "ledger.db", here / "ledger.db")
+        engine = make_engine(str(here / "ledger.db"))
+        close_month(engine, here / "data", month)
+        engine.dispose()
+        runs[month] = previous = here
+    return runs
+
+
+@pytest.fixture
+def closed(clean_run, tmp_path):
+    """``closed(month)``: a fresh copy of the clean run's ledger and archive after ``month``, as ``setup`` gives."""
+    engines = []
+
+    def copy(month: str):
+        data = tmp_path / "data"
+        shutil.copytree(clean_run[month] / "data", data)
+        _copy_ledger(clean_run[month] / "ledger.db", tmp_path / "ledger.db")
+        engines.append(make_engine(str(tmp_path / "ledger.db")))
+        return engines[-1], data
+
+    yield copy
+    for engine in engines:
+        engine.dispose()
 
 
 def ledger_state(engine):
@@ -78,9 +134,8 @@ def test_close_accrues_each_paid_bill_once_and_snapshots_every_member(setup):
     assert verify(engine)[0] == []
 
 
-def test_rerunning_a_closed_month_changes_nothing(setup):
-    engine, data = setup
-    close_month(engine, data, "2026-08")
+def test_rerunning_a_closed_month_changes_nothing(closed):
+    engine, data = closed("2026-08")
     before = ledger_state(engine), snapshot(data, "2026-08")
     again = close_month(engine, data, "2026-08")
     assert again["already_closed"] is True
@@ -118,16 +173,10 @@ CRASHING_LOADER = [sys.executable, "-c", "\n".join([
 
 
 @pytest.mark.parametrize("crash_at", CRASH_POINTS)
-def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(setup, tmp_path, monkeypatch, crash_at):
-    engine, data = setup
-    clean_dir = tmp_path / "clean"
-    shutil.copytree(data, clean_dir)
-    clean_engine = make_engine(str(tmp_path / "clean.db"))
-    schema.upgrade(clean_engine)
-    apply_plan(clean_engine, PLAN)
-    for month in MONTHS[:2]:
-        close_month(clean_engine, clean_dir, month)
-    close_month(engine, data, MONTHS[0])
+def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(closed, clean_run, monkeypatch, crash_at):
+    engine, data = closed(MONTHS[0])  # the first month closed cleanly
+    clean_dir = clean_run[MONTHS[1]] / "data"
+    clean_engine = make_engine(str(clean_run[MONTHS[1]] / "ledger.db"))
 
     import weixi.close.run as run
 
@@ -143,7 +192,7 @@ def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(setup, tm
     elif crash_at == "accrual-batches":
         monkeypatch.setenv("WEIXI_ACCRUAL", "batches")
         from weixi.ledger import posting
-        real_batch = posting._post_batch
+        real_batch = posting.post_batch
         calls = {"n": 0}
 
         def half(conn, events, path="auto", **options):
@@ -151,7 +200,7 @@ def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(setup, tm
             if calls["n"] == 2:
                 raise Crash("half-way through accrual")
             return real_batch(conn, events, path, **options)
-        monkeypatch.setattr(posting, "_post_batch", half)
+        monkeypatch.setattr(posting, "post_batch", half)
         monkeypatch.setattr("weixi.close.accrual.CHUNK", 500)
     elif crash_at == "expiry":
         monkeypatch.setattr(run, "expire", boom)
@@ -190,9 +239,8 @@ def _crash_after_accrual(monkeypatch, engine, data, month):
     monkeypatch.undo()
 
 
-def test_a_rerun_after_a_crash_past_accrual_does_not_read_the_bills_again(setup, monkeypatch):
-    engine, data = setup
-    close_month(engine, data, MONTHS[0])
+def test_a_rerun_after_a_crash_past_accrual_does_not_read_the_bills_again(closed, monkeypatch):
+    engine, data = closed(MONTHS[0])
     _crash_after_accrual(monkeypatch, engine, data, MONTHS[1])
     monkeypatch.setattr("weixi.close.accrual.post_events",
                         lambda *a, **k: pytest.fail("the month's bills were read and posted again"))
@@ -201,9 +249,8 @@ def test_a_rerun_after_a_crash_past_accrual_does_not_read_the_bills_again(setup,
     assert verify(engine)[0] == []
 
 
-def test_a_bill_loaded_after_the_crash_is_posted_by_the_rerun(setup, monkeypatch, tmp_path):
-    engine, data = setup
-    close_month(engine, data, MONTHS[0])
+def test_a_bill_loaded_after_the_crash_is_posted_by_the_rerun(closed, monkeypatch, tmp_path):
+    engine, data = closed(MONTHS[0])
     _crash_after_accrual(monkeypatch, engine, data, MONTHS[1])
     bills = pq.read_table(data / "bills", filters=[("month", "=", MONTHS[1]), ("paid", "=", True)])
     late = bills.slice(0, 1).to_pylist()
@@ -250,16 +297,14 @@ def test_the_ledger_is_read_through_adbc_only_in_a_child_process(setup, monkeypa
     assert balances.num_rows == members > 0 and pc.sum(balances["points_balance"]).as_py() == points
 
 
-def test_the_months_ledger_totals_read_that_month_only(setup):
+def test_the_months_ledger_totals_read_that_month_only(closed):
     """Points earned and the month's totals read the month's journal entries through the day index, not the
     whole journal (which grows by tens of millions of entries a month at operator scale); and they count only
     that month."""
     from weixi.close import ledger_bridge
     from weixi.close.months import first_day, next_month
 
-    engine, data = setup
-    close_month(engine, data, MONTHS[0])
-    close_month(engine, data, MONTHS[1])
+    engine, data = closed(MONTHS[1])  # both months closed
     start, end = first_day(MONTHS[1]), first_day(next_month(MONTHS[1]))
     with engine.connect() as conn:
         for sql in ("SELECT member_id, sum(points) FROM journal WHERE kind = 'earn' AND day >= ? AND day < ? "
@@ -299,6 +344,7 @@ def _corrections(operator: Path, tmp_path: Path) -> _Loads:
     return loads
 
 
+@pytest.mark.slow  # PySpark local mode: a JVM and two closes, about 3 minutes on 2 busy cores
 @pytest.mark.spark
 def test_duckdb_and_pyspark_give_identical_snapshots(operator, tmp_path):
     pytest.importorskip("pyspark")
@@ -330,12 +376,10 @@ def test_duckdb_and_pyspark_give_identical_snapshots(operator, tmp_path):
         assert a.sort_by("member_id").equals(b.sort_by("member_id"))
 
 
-def test_member_360_after_closes(setup):
+def test_member_360_after_closes(closed):
     from weixi.members.member360 import member_360
 
-    engine, data = setup
-    for month in MONTHS[:2]:
-        close_month(engine, data, month)
+    engine, data = closed(MONTHS[1])  # both months closed
     snap = snapshot(data, MONTHS[1])
     snap = snap.filter(pc.and_(pc.equal(snap["status"], "active"),
                                pc.less(snap["join_date"], pa.scalar(date(2026, 8, 1)))))

@@ -7,14 +7,14 @@ import multiprocessing as mp
 
 import pytest
 
-from weixi.adapters.db import make_engine
-from weixi.ledger import redemption
-from weixi.plans.service import apply_plan
-from weixi.ledger.posting import post_events
-from weixi.ledger.verify import verify
 from tests.conftest import BACKENDS
 from tests.integration.helpers import event
 from tests.integration.plans import telecom
+from weixi.adapters.db import make_engine
+from weixi.ledger import redemption
+from weixi.ledger.posting import post_events
+from weixi.ledger.verify import verify
+from weixi.plans.service import apply_plan
 
 PROCESSES = 32
 

@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import BACKENDS, ROOT
-from weixi.incentives.synthetic import generate
+from weixi.incentives import publication
 from weixi.incentives import service as svc
-from weixi.plans.service import apply_plan
+from weixi.incentives.synthetic import generate
 from weixi.ledger.queries import balance
+from weixi.plans.service import apply_plan
 
 EXAMPLES = ROOT / "plans" / "examples"
 RETENTION = EXAMPLES / "retention-2016.yaml"
@@ -100,36 +101,36 @@ def test_bad_roster_stops_with_every_bad_row(month, tmp_path):
 @pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
 def test_publish_then_recompute_with_late_orders_shows_the_difference(month, engine, tmp_path):
     first = compute(month)
-    assert svc.publish(engine, first, "张主任")["version"] == 1
-    assert svc.publish(engine, first, "张主任")["new"] is False          # same content: nothing new
+    assert publication.publish(engine, first, "张主任")["version"] == 1
+    assert publication.publish(engine, first, "张主任")["new"] is False          # same content: nothing new
     late = write(tmp_path / "late.csv", HEADER, [r for r in csv.reader(open(month["orders"], encoding="utf-8"))][1:]
                  + [mobile("M20", "S1", "C20", 28)])
     again = compute(month, late)
     with pytest.raises(svc.IncentiveError, match="never changed silently"):
-        svc.publish(engine, again, "张主任")
-    delta = svc.diff(engine, again)
+        publication.publish(engine, again, "张主任")
+    delta = publication.diff(engine, again)
     change = delta["changes"]["S1"]
     assert change["bonus_yuan"] == {"published": "180.00", "recomputed": "220.00", "difference": "40.00"}
     assert [l["order_id"] for l in change["added"]] == ["M20"] and delta["unchanged"] == 2
-    assert svc.published(engine, "2016-01")["statements"]["staff"]["S1"]["bonus_yuan"] == "180.00"
+    assert publication.published(engine, "2016-01")["statements"]["staff"]["S1"]["bonus_yuan"] == "180.00"
     with pytest.raises(svc.IncentiveError, match="needs --reason"):
-        svc.publish(engine, again, "张主任", supersede=True)
-    assert svc.publish(engine, again, "张主任", supersede=True, reason="late CRM orders")["version"] == 2
-    assert svc.published(engine, "2016-01")["statements"]["staff"]["S1"]["bonus_yuan"] == "220.00"
-    assert svc.published(engine, "2016-01", version=1)["published_by"] == "张主任"
+        publication.publish(engine, again, "张主任", supersede=True)
+    assert publication.publish(engine, again, "张主任", supersede=True, reason="late CRM orders")["version"] == 2
+    assert publication.published(engine, "2016-01")["statements"]["staff"]["S1"]["bonus_yuan"] == "220.00"
+    assert publication.published(engine, "2016-01", version=1)["published_by"] == "张主任"
 
 
 @pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
 def test_award_workflow_records_who_and_when(engine):
-    nid = svc.nominate(engine, "2024-Q1", "S1", "excellent", "王经理", letter="服务热情, 投诉零")
+    nid = publication.nominate(engine, "2024-Q1", "S1", "excellent", "王经理", letter="服务热情, 投诉零")
     with pytest.raises(svc.IncentiveError, match="next step is committee_review"):
-        svc.decide(engine, nid, "leadership_approval", "accept", "赵总")
-    assert svc.decide(engine, nid, "committee_review", "accept", "评选委员会") == "reviewed"
-    assert svc.decide(engine, nid, "leadership_approval", "accept", "赵总") == "approved"
-    other = svc.nominate(engine, "2024-Q1", "S2", "good", "王经理", form={"reason": "满意度第一"})
-    svc.decide(engine, other, "committee_review", "reject", "评选委员会", note="材料不足")
-    assert svc.publish_awards(engine, "2024-Q1", "人事部") == [nid]
-    rows = {n["nomination_id"]: n for n in svc.nominations(engine, "2024-Q1")}
+        publication.decide(engine, nid, "leadership_approval", "accept", "赵总")
+    assert publication.decide(engine, nid, "committee_review", "accept", "评选委员会") == "reviewed"
+    assert publication.decide(engine, nid, "leadership_approval", "accept", "赵总") == "approved"
+    other = publication.nominate(engine, "2024-Q1", "S2", "good", "王经理", form={"reason": "满意度第一"})
+    publication.decide(engine, other, "committee_review", "reject", "评选委员会", note="材料不足")
+    assert publication.publish_awards(engine, "2024-Q1", "人事部") == [nid]
+    rows = {n["nomination_id"]: n for n in publication.nominations(engine, "2024-Q1")}
     assert rows[nid]["status"] == "published" and rows[other]["status"] == "rejected"
     assert [(s["step"], s["by"]) for s in rows[nid]["steps"]] == [
         ("nomination", "王经理"), ("committee_review", "评选委员会"), ("leadership_approval", "赵总"), ("publication", "人事部")]

@@ -7,18 +7,17 @@ from datetime import date
 
 import pytest
 
-from weixi.adapters import ledger_repo
-from weixi.adapters.eventfiles import read_events, write_quarantine
-from weixi.adapters.sql import execute
-from weixi.ledger import queries
-from weixi.ledger import redemption
-from weixi.ledger.expire import expire
-from weixi.plans.service import apply_plan
-from weixi.ledger.posting import post_events
-from weixi.ledger.verify import verify
 from tests.conftest import BACKENDS
 from tests.integration.helpers import TZ, event, write_events
 from tests.integration.plans import telecom
+from weixi.adapters import ledger_repo
+from weixi.adapters.eventfiles import read_events, write_quarantine
+from weixi.adapters.sql import execute
+from weixi.ledger import queries, redemption
+from weixi.ledger.expire import expire
+from weixi.ledger.posting import post_events
+from weixi.ledger.verify import verify
+from weixi.plans.service import apply_plan
 
 pytestmark = pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
 

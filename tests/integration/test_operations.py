@@ -12,13 +12,15 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from tests.integration.ops_fixtures import (MONTH, PLAN, write_members, write_roster, write_snapshot,
-                                            write_tier_events)
+from tests.integration.ops_fixtures import MONTH, PLAN, write_members, write_roster, write_snapshot, write_tier_events
 from weixi.adapters.db import make_engine
 from weixi.incentives.inputs import ORDER_COLUMNS
-from weixi.operations import care_run as care
 from weixi.messaging import service as messaging
+from weixi.operations import care_run as care
+from weixi.operations import monthly_tasks
+from weixi.operations import orders as ops_orders
 from weixi.operations import service as ops
+from weixi.operations import staff as ops_staff
 
 TZ = ZoneInfo("Asia/Shanghai")
 RUN = date(2026, 9, 30)
@@ -34,7 +36,7 @@ def world(db_url, tmp_path):
     write_roster(tmp_path / "roster.csv", [("K1", "张经理", "manager", "T1", "L1", ""), ("K2", "李经理", "manager", "T1", "L1", ""),
                                            ("K3", "王经理", "manager", "T1", "L1", ""), ("I1", "实习生", "intern", "T1", "L1", ""),
                                            ("A1", "坐席一", "agent", "OB", "L1", ""), ("L1", "组长", "lead", "T1", "", "")])
-    ops.load_staff(engine, tmp_path / "roster.csv")
+    ops_staff.load_staff(engine, tmp_path / "roster.csv")
     return engine, data, ids, ops.plan_or_fail(str(PLAN)), tmp_path
 
 
@@ -45,7 +47,7 @@ def assignment(data: Path, month: str = MONTH) -> dict:
 
 def test_members_are_assigned_by_the_seed_ratios_balanced_and_kept(world):
     engine, data, ids, plan, _ = world
-    report = ops.create_month(engine, data, MONTH, plan, RUN)
+    report = monthly_tasks.create_month(engine, data, MONTH, plan, RUN)
     a = assignment(data)
     load = {}
     for staff, tier in a.values():
@@ -58,8 +60,8 @@ def test_members_are_assigned_by_the_seed_ratios_balanced_and_kept(world):
     assert max(diamond_counts) - min(diamond_counts) <= 1  # balanced by workload
     # Next month everyone keeps their manager; when K2 leaves only K2's members move.
     write_snapshot(data, "2026-10", {"diamond": 450, "gold": 500, "silver": 900, "standard": 50})
-    ops.staff_leave(engine, "K2", date(2026, 10, 15))
-    ops.create_month(engine, data, "2026-10", plan, date(2026, 10, 30))
+    ops_staff.staff_leave(engine, "K2", date(2026, 10, 15))
+    monthly_tasks.create_month(engine, data, "2026-10", plan, date(2026, 10, 30))
     b = assignment(data, "2026-10")
     for m, (staff, _) in a.items():
         if staff and staff != "K2" and b[m][0] is not None:
@@ -72,7 +74,7 @@ def test_members_are_assigned_by_the_seed_ratios_balanced_and_kept(world):
 
 def test_new_star_is_bound_within_3_working_days_and_gets_sms_then_call(world):
     engine, data, ids, plan, _ = world
-    ops.create_month(engine, data, MONTH, plan, RUN)
+    monthly_tasks.create_month(engine, data, MONTH, plan, RUN)
     bind = ops.get_task(engine, f"{MONTH}/bind-new-star/{ids[0]}")
     assert bind["status"] == "done" and bind["outcome"] == "bound"
     assert bind["due_on"] == "2026-10-08"  # 3 working days from 2026-09-28 across National Day (Sep 29, 30, Oct 8)
@@ -85,8 +87,8 @@ def test_new_star_is_bound_within_3_working_days_and_gets_sms_then_call(world):
 def test_rerun_is_safe_and_opted_out_members_get_no_task(world):
     engine, data, ids, plan, _ = world
     ops.record_consent(engine, ids[1], "dnd", "all", "all", "hotline request")
-    first = ops.create_month(engine, data, MONTH, plan, RUN)
-    again = ops.create_month(engine, data, MONTH, plan, RUN)
+    first = monthly_tasks.create_month(engine, data, MONTH, plan, RUN)
+    again = monthly_tasks.create_month(engine, data, MONTH, plan, RUN)
     assert again["tasks"]["made"] == first["tasks"]["made"] and again["tasks"]["new_in_database"] == 0
     assert first["blocked"]["by_rule"]["dnd"] >= 1
     assert any(e["member_id"] == ids[1] and "hotline request" in e["detail"] for e in first["blocked"]["examples"])
@@ -101,7 +103,7 @@ def test_rerun_is_safe_and_opted_out_members_get_no_task(world):
 
 def test_outcomes_orders_follow_ups_and_bad_input(world):
     engine, data, ids, plan, tmp = world
-    ops.create_month(engine, data, MONTH, plan, RUN)
+    monthly_tasks.create_month(engine, data, MONTH, plan, RUN)
     t = ops.add_task(engine, plan, ids[3], "retention_call", date(2026, 10, 9), "K1", on=date(2026, 10, 8))
     with pytest.raises(ops.OperationsError, match="no task 'nope'.*nothing was recorded"):
         ops.record_outcome(engine, plan, data, "nope", "reached", "K1")
@@ -117,7 +119,7 @@ def test_outcomes_orders_follow_ups_and_bad_input(world):
     assert result["follow_ups"][0]["kind"] == "care_call"
     with pytest.raises(ops.OperationsError, match="already done"):
         ops.record_outcome(engine, plan, data, t["task_id"], "reached", "K1")
-    out = ops.export_orders(engine, "2026-10", tmp / "orders.csv")
+    out = ops_orders.export_orders(engine, "2026-10", tmp / "orders.csv")
     with open(out["file"], encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert tuple(rows[0]) == ORDER_COLUMNS and rows[0]["staff_id"] == "K1" and rows[0]["customer_id"] == ids[3]
@@ -128,7 +130,7 @@ def test_outcomes_orders_follow_ups_and_bad_input(world):
 
 def test_escalation_and_sla_report_against_the_100_percent_target(world):
     engine, data, ids, plan, _ = world
-    ops.create_month(engine, data, MONTH, plan, RUN)
+    monthly_tasks.create_month(engine, data, MONTH, plan, RUN)
     call = f"{MONTH}/downgrade-warning/{ids[500]}"
     due = ops.get_task(engine, call)["due_on"]
     esc = ops.escalate(engine, plan, date(2026, 10, 20))

@@ -13,7 +13,9 @@ import pytest
 from tests.integration.ops_fixtures import MONTH, PLAN, write_roster, write_snapshot, write_tier_events
 from weixi.adapters import schema
 from weixi.adapters.db import make_engine
+from weixi.operations import monthly_tasks
 from weixi.operations import service as ops
+from weixi.operations import staff as ops_staff
 
 RUN = date(2026, 9, 30)
 STAMPS = ("created_at", "closed_at")
@@ -41,7 +43,7 @@ def world(tmp_path):
 def _engine(path, roster):
     engine = make_engine(str(path))
     schema.upgrade(engine)
-    ops.load_staff(engine, roster)
+    ops_staff.load_staff(engine, roster)
     return engine
 
 
@@ -61,13 +63,13 @@ def test_the_loading_process_writes_what_executemany_writes_and_keeps_the_indexe
     plan = ops.plan_or_fail(str(PLAN))
     slow = _engine(tmp / "slow.db", tmp / "roster.csv")
     with monkeypatch.context() as m:
-        m.setattr(ops, "_sqlite_path", lambda engine: None)  # the executemany path (PostgreSQL's)
-        ops.create_month(slow, data, MONTH, plan, RUN)
+        m.setattr(monthly_tasks, "_sqlite_path", lambda engine: None)  # the executemany path (PostgreSQL's)
+        monthly_tasks.create_month(slow, data, MONTH, plan, RUN)
     fast_db = tmp / "fast.db"
     fast = _engine(fast_db, tmp / "roster.csv")
     indexes = _indexes(fast_db)
-    monkeypatch.setattr(ops, "LOADER", _loader("L.BATCH = 97", "L.BULK_MIN_ROWS = 1"))  # batches; indexes rebuilt
-    report = ops.create_month(fast, data, MONTH, plan, RUN)
+    monkeypatch.setattr(monthly_tasks, "LOADER", _loader("L.BATCH = 97", "L.BULK_MIN_ROWS = 1"))  # batches; indexes rebuilt
+    report = monthly_tasks.create_month(fast, data, MONTH, plan, RUN)
     assert report["tasks"]["new_in_database"] == report["tasks"]["made"] > 1000
     assert _rows(fast_db) == _rows(tmp / "slow.db")
     assert _indexes(fast_db) == indexes and len(indexes) >= 5
@@ -92,17 +94,17 @@ def test_a_crash_mid_load_leaves_no_task_and_the_rerun_loads_them_once(world, mo
                     "    return pa.RecordBatchReader.from_batches(reader.schema, batches())",
                     "load = L.load",
                     "L.load = lambda **kw: load(**kw, batches=cut)")
-    monkeypatch.setattr(ops, "LOADER", crash)
+    monkeypatch.setattr(monthly_tasks, "LOADER", crash)
     with pytest.raises(ops.OperationsError, match="nothing was loaded"):
-        ops.create_month(engine, data, MONTH, plan, RUN)
+        monthly_tasks.create_month(engine, data, MONTH, plan, RUN)
     assert _rows(path) == [] and _indexes(path) == indexes  # the dropped indexes are back (never committed)
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    monkeypatch.setattr(ops, "LOADER", _loader("L.BATCH = 100", "L.BULK_MIN_ROWS = 1"))
-    first = ops.create_month(engine, data, MONTH, plan, RUN)
+    monkeypatch.setattr(monthly_tasks, "LOADER", _loader("L.BATCH = 100", "L.BULK_MIN_ROWS = 1"))
+    first = monthly_tasks.create_month(engine, data, MONTH, plan, RUN)
     rows = _rows(path)
     assert first["tasks"]["new_in_database"] == first["tasks"]["made"] == len(rows) > 1000
-    again = ops.create_month(engine, data, MONTH, plan, RUN)
+    again = monthly_tasks.create_month(engine, data, MONTH, plan, RUN)
     assert again["tasks"]["new_in_database"] == 0 and again["tasks"]["reassigned_open_tasks"] == 0
     assert _rows(path) == rows and _indexes(path) == indexes
 
@@ -113,18 +115,18 @@ def test_a_second_month_goes_into_the_indexes_in_place_and_moves_the_tasks_of_a_
     plan = ops.plan_or_fail(str(PLAN))
     slow = _engine(tmp / "slow.db", tmp / "roster.csv")
     with monkeypatch.context() as m:
-        m.setattr(ops, "_sqlite_path", lambda engine: None)  # the executemany path (PostgreSQL's)
-        ops.create_month(slow, data, MONTH, plan, RUN)
-        ops.staff_leave(slow, "K2", date(2026, 10, 8))
-        slow_next = ops.create_month(slow, data, "2026-10", plan, date(2026, 10, 30))
+        m.setattr(monthly_tasks, "_sqlite_path", lambda engine: None)  # the executemany path (PostgreSQL's)
+        monthly_tasks.create_month(slow, data, MONTH, plan, RUN)
+        ops_staff.staff_leave(slow, "K2", date(2026, 10, 8))
+        slow_next = monthly_tasks.create_month(slow, data, "2026-10", plan, date(2026, 10, 30))
     fast_db = tmp / "fast.db"
     fast = _engine(fast_db, tmp / "roster.csv")
     indexes = _indexes(fast_db)
-    monkeypatch.setattr(ops, "LOADER", _loader("L.BATCH = 97", "L.BULK_MIN_ROWS = 1"))
-    first = ops.create_month(fast, data, MONTH, plan, RUN)
+    monkeypatch.setattr(monthly_tasks, "LOADER", _loader("L.BATCH = 97", "L.BULK_MIN_ROWS = 1"))
+    first = monthly_tasks.create_month(fast, data, MONTH, plan, RUN)
     assert "index_ix_ops_tasks_queue" in first["seconds"]["database_steps"]  # an empty table: rebuilt
-    ops.staff_leave(fast, "K2", date(2026, 10, 8))
-    report = ops.create_month(fast, data, "2026-10", plan, date(2026, 10, 30))
+    ops_staff.staff_leave(fast, "K2", date(2026, 10, 8))
+    report = monthly_tasks.create_month(fast, data, "2026-10", plan, date(2026, 10, 30))
     new, had = report["tasks"]["new_in_database"], first["tasks"]["new_in_database"]
     assert 0 < new <= 2 * had and not [s for s in report["seconds"]["database_steps"] if s.startswith("index_")]
     assert report["tasks"]["reassigned_open_tasks"] == slow_next["tasks"]["reassigned_open_tasks"] > 0

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from tests.integration.helpers import event
+from tests.integration.plans import telecom
 from weixi.adapters import schema
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
 from weixi.ledger.expire import expire
-from weixi.plans.service import apply_plan
 from weixi.ledger.posting import post_events
 from weixi.ledger.verify import verify
-from tests.integration.helpers import event
-from tests.integration.plans import telecom
+from weixi.plans.service import apply_plan
 
 MEMBERS = ("a", "b", "c")
 START = date(2025, 1, 1)

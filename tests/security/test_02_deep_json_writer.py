@@ -24,13 +24,14 @@ import httpx
 import pytest
 
 from tests.api.conftest import MEMBER, OTHER, PLAN, ROOT
+from tests.e2e.cli_helpers import weixi
 from tests.security.conftest import assert_envelope
 from weixi.adapters.db import make_engine
 from weixi.api.app import create_app
 from weixi.ledger import events as ledger_events
+from weixi.ledger.posting import post_events
 from weixi.plans import service as plans
 from weixi.users import service as users
-from weixi.ledger.posting import post_events
 
 WAIT = 60  # the test's own bound on any answer: an answer that never comes fails the test, it does not hang it
 
@@ -141,8 +142,8 @@ def test_a_request_that_cannot_cross_the_pipe_fails_alone_from_plain_threads_too
     ``write_failed``, the one sent with it posts, and the writer serves the next."""
     from concurrent.futures import wait
 
-    from weixi.ledger.events import Event, parse_event
     from weixi.adapters.writer import WriterError
+    from weixi.ledger.events import Event, parse_event
 
     app, _ = process_api
     committer = app.state.committer
@@ -188,7 +189,7 @@ def free_port() -> int:
 
 def test_serve_stops_within_5_s_of_sigterm_with_requests_pending(tmp_path):
     db = tmp_path / "serve.db"
-    subprocess.run([sys.executable, "-m", "weixi", "init", "--db", str(db)], check=True, capture_output=True, cwd=ROOT)
+    weixi("init", "--db", db)  # in-process: this test is about the server's process, not init's
     engine = make_engine(str(db))
     plans.apply_plan(engine, PLAN)
     token = users.issue_token(engine, users.create_user(engine, "ops", "long enough 1", "admin"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.conftest import MEMBER
-from weixi.members import archive, search_index
+from weixi.adapters import archive, search_index
 from weixi.users.service import audit_entries
 
 

@@ -38,18 +38,18 @@ from tests.api.conftest import make_api
 from tests.console import staff_data as sd
 from weixi.adapters.eventfiles import read_events, write_quarantine
 from weixi.adapters.sql import execute
-from weixi.ledger.events import Rejection
-from weixi.members.intake import load_file
-from weixi.members.sources import write_csv_text
 from weixi.campaigns import report as campaign_report
 from weixi.campaigns import service as campaigns
 from weixi.clv import service as clv
 from weixi.incentives import reports as incentive_reports
 from weixi.incentives import service as incentives
-from weixi.operations import service as operations
+from weixi.ledger.events import Rejection
+from weixi.members.intake import load_file
+from weixi.members.sources import write_csv_text
+from weixi.operations import orders as ops_orders
+from weixi.targets import export
 from weixi.targets import service as targets
 from weixi.users import service as users
-from weixi.targets import export
 
 PAYLOAD = "=cmd|' /C calc'!A0"
 ESCAPED = "'" + PAYLOAD
@@ -222,7 +222,7 @@ def test_retention_orders_file_has_no_live_formula(api, tmp_path):
                       "VALUES (?, ?, ?, 'phone_for_credit', ?, ?, 'primary', -5800, '4G', ?, ?, 'phone_for_credit', ?)",
                 [PAYLOAD, "T-1", VARIANTS[0], VARIANTS[3], VARIANTS[4], True, False,
                  datetime(2026, 10, 8, 10, tzinfo=TZ)])
-    out = operations.export_orders(api.engine, "2026-10", tmp_path / "orders.csv")
+    out = ops_orders.export_orders(api.engine, "2026-10", tmp_path / "orders.csv")
     assert out["orders"] == 1
     assert_csv_safe(tmp_path / "orders.csv")
     row = next(csv.DictReader(open(tmp_path / "orders.csv", encoding="utf-8", newline="")))

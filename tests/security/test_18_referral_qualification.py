@@ -16,13 +16,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from tests.integration.helpers import event
-from weixi.campaigns import referral_service as referrals
-from weixi.adapters.sql import execute
-from weixi.campaigns import service as campaigns
-from weixi.plans import service as plans
-from weixi.ledger.posting import post_events
 from tests.api.conftest import ROOT
+from tests.integration.helpers import event
+from weixi.adapters.sql import execute
+from weixi.campaigns import referral_service as referrals
+from weixi.campaigns import service as campaigns
+from weixi.ledger.posting import post_events
+from weixi.plans import service as plans
 
 TZ = ZoneInfo("Asia/Shanghai")
 SERVICE_POINTS = ROOT / "plans" / "examples" / "service-points.yaml"

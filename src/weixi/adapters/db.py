@@ -6,13 +6,14 @@ with ``BEGIN IMMEDIATE`` so that the one writer is decided before anything is re
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
+
+from weixi import settings
 
 DEFAULT_DB = "weixi.db"
 BUSY_TIMEOUT_MS = 60_000
@@ -22,7 +23,7 @@ sqlite3.register_adapter(datetime, datetime.isoformat)
 
 
 def database_url(db: str | None = None) -> str:
-    value = db or os.environ.get("WEIXI_DB") or DEFAULT_DB
+    value = db or settings.DB.raw() or DEFAULT_DB
     if value == ":memory:":
         return "sqlite://"
     if "://" in value:
@@ -44,10 +45,6 @@ def sqlite_file(engine: Engine) -> Path | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database).resolve()
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
 
 
 def _sqlite_engine(url: str) -> Engine:

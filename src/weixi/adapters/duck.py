@@ -7,12 +7,13 @@ Every connection Weixi opens comes from :func:`connect`, which turns it off.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
 
-MEMORY_ENV = "WEIXI_DUCKDB_MEMORY"
+from weixi import settings
+
+MEMORY_ENV = settings.DUCKDB_MEMORY.name
 QUIET = "SET enable_progress_bar = false"  # a setting of the connection (DuckDB refuses it in ``config``)
 
 
@@ -28,6 +29,6 @@ def bound_memory(duck, data_dir: Path) -> None:
     ``DATA/close/.spill`` beyond it (and quiet, whoever opened it)."""
     spill = Path(data_dir) / "close" / ".spill"
     spill.mkdir(parents=True, exist_ok=True)
-    duck.execute(f"SET memory_limit = '{os.environ.get(MEMORY_ENV, '6GB')}'")
+    duck.execute(f"SET memory_limit = '{settings.DUCKDB_MEMORY.value()}'")
     duck.execute(f"SET temp_directory = '{spill}'")
     duck.execute(QUIET)

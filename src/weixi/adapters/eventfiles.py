@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
@@ -64,7 +64,7 @@ def _csv_rows(path: Path):
         _check_columns(path, reader.fieldnames or [])
         for record in reader:
             if None in record:
-                yield reader.line_num, f"more fields than the header has columns"
+                yield reader.line_num, "more fields than the header has columns"
                 continue
             yield reader.line_num, record
 

@@ -9,6 +9,7 @@ from typing import Iterable
 from sqlalchemy import Connection
 
 from weixi.adapters.sql import CHUNK, as_bool, as_date, execute, executemany, is_pg, select_in
+from weixi.errors import Problem
 from weixi.ledger.book import BookState, Changes
 from weixi.ledger.lots import Lot
 from weixi.ledger.requests import stored_fingerprint
@@ -23,7 +24,7 @@ def _member(row: tuple) -> MemberState:
                        row[6], row[7], row[8], as_date(row[9]))
 
 
-def _lot(row: tuple) -> Lot:
+def lot_from_row(row: tuple) -> Lot:
     return Lot(row[0], row[1], as_date(row[2]), as_date(row[3]), row[4], row[5], row[6], as_bool(row[7]))
 
 
@@ -31,19 +32,28 @@ def existing_event_ids(conn: Connection, ids: Iterable[str]) -> set[str]:
     return {r[0] for r in select_in(conn, "SELECT event_id FROM events WHERE event_id {in}", ids)}
 
 
-def rejected_event_ids(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
-    return {r[0]: r[1] for r in select_in(conn, "SELECT event_id, reason FROM rejections WHERE event_id {in}", ids)}
+def stored_problem(reason: str, code: str | None, params: str | None) -> Problem:
+    """Why the ledger rejected an event, as stored: its code and params (rows from before codes were stored:
+    ``event_rejected`` with the sentence)."""
+    if code is None:
+        return Problem("event_rejected", {"reason": reason})
+    return Problem(code, json.loads(params) if params else {})
 
 
-def seen_and_rejected(conn: Connection, ids: Iterable[str]) -> tuple[set[str], dict[str, str]]:
+def rejected_event_ids(conn: Connection, ids: Iterable[str]) -> dict[str, Problem]:
+    return {r[0]: stored_problem(*r[1:]) for r in select_in(
+        conn, "SELECT event_id, reason, code, params FROM rejections WHERE event_id {in}", ids)}
+
+
+def seen_and_rejected(conn: Connection, ids: Iterable[str]) -> tuple[set[str], dict[str, Problem]]:
     """:func:`existing_event_ids` and :func:`rejected_event_ids` in one statement."""
     ids = list(dict.fromkeys(ids))
     seen: set[str] = set()
-    rejected: dict[str, str] = {}
+    rejected: dict[str, Problem] = {}
     if not ids:
         return seen, rejected
-    sql = ("SELECT 0, event_id, NULL FROM events WHERE event_id {in} "
-           "UNION ALL SELECT 1, event_id, reason FROM rejections WHERE event_id {in}")
+    sql = ("SELECT 0, event_id, NULL, NULL, NULL FROM events WHERE event_id {in} "
+           "UNION ALL SELECT 1, event_id, reason, code, params FROM rejections WHERE event_id {in}")
     if is_pg(conn):
         rows = execute(conn, sql.replace("{in}", "= ANY(?)"), [ids, ids])
     else:
@@ -52,9 +62,9 @@ def seen_and_rejected(conn: Connection, ids: Iterable[str]) -> tuple[set[str], d
             chunk = ids[start:start + CHUNK // 2]
             marks = f"IN ({','.join('?' * len(chunk))})"
             rows += execute(conn, sql.replace("{in}", marks), [*chunk, *chunk])
-    for which, event_id, reason in rows:
+    for which, event_id, reason, code, params in rows:
         if which:
-            rejected[event_id] = reason
+            rejected[event_id] = stored_problem(reason, code, params)
         else:
             seen.add(event_id)
     return seen, rejected
@@ -93,7 +103,7 @@ def load_lots(conn: Connection, member_ids: Iterable[str], lock: bool = False) -
     if lock and is_pg(conn):
         sql += " FOR UPDATE"
     for r in select_in(conn, sql, list(out)):
-        out[r[1]].append(_lot(r))
+        out[r[1]].append(lot_from_row(r))
     return out
 
 
@@ -155,11 +165,12 @@ def write_changes(conn: Connection, state: BookState, changes: Changes, plan_ver
                   json.dumps(r.details, ensure_ascii=False, sort_keys=True), r.request_id, plan_version)
                  for r in changes.redemptions])
     executemany(conn, "INSERT INTO coupons (code, reward_id, member_id, redemption_id) VALUES (?,?,?,?)", changes.coupons)
-    executemany(conn, "INSERT INTO rejections (event_id, member_id, type, day, reason, plan_version, ref, attrs) "
-                      "VALUES (?,?,?,?,?,?,?,?)",
-                [(e.event_id, e.member_id, e.type, e.day, reason, plan_version, e.ref,
-                  json.dumps(e.attrs, ensure_ascii=False, sort_keys=True) if e.attrs else None)
-                 for e, reason in changes.rejections])
+    executemany(conn, "INSERT INTO rejections (event_id, member_id, type, day, reason, plan_version, ref, attrs, "
+                      "code, params) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [(e.event_id, e.member_id, e.type, e.day, err.reason, plan_version, e.ref,
+                  json.dumps(e.attrs, ensure_ascii=False, sort_keys=True) if e.attrs else None, err.code,
+                  json.dumps(err.params, ensure_ascii=False, sort_keys=True))
+                 for e, err in changes.rejections])
     for s in state.stock.values():
         s.dirty = False
     for r in dirty_refs:
@@ -185,11 +196,6 @@ def load_redemption(conn: Connection, redemption_id: str) -> tuple | None:
     rows = execute(conn, "SELECT redemption_id, member_id, reward_id, qty, points, day, status, details, request_id "
                          "FROM redemptions WHERE redemption_id = ?", [redemption_id])
     return rows[0] if rows else None
-
-
-def today_periods(day: date) -> list[str]:
-    from weixi.ledger.state import period_keys
-    return list(period_keys(day))
 
 
 REDEMPTION_KEYS = ("redemption_id", "member_id", "reward_id", "qty", "points", "day", "status", "details", "request_id")

@@ -35,11 +35,3 @@ def head() -> str:
 def current(engine: Engine) -> str | None:
     with engine.connect().execution_options(readonly=True) as conn:
         return MigrationContext.configure(conn).get_current_revision()
-
-
-def revision(engine: Engine, message: str) -> None:
-    """Developer helper: autogenerate a migration from the difference between the tables and the database."""
-    cfg = _config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.revision(cfg, message=message, autogenerate=True)

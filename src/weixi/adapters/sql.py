@@ -12,8 +12,8 @@ statements go through ``exec_driver_sql``.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 import sqlite3
+from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection

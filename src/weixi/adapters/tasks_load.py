@@ -117,7 +117,7 @@ def load(db_path: str, month: str, tasks_file: str, assignments_file: str, creat
             opened = con.execute("SELECT count(*) FROM ops_open_in").fetchone()[0]
             moves = con.execute(MOVES_SQL if opened else f"{MOVES_SQL} LIMIT 0").to_arrow_table()
             lap("read_existing")
-            missing = f"NOT EXISTS (SELECT 1 FROM ops_have h WHERE h.task_id = k.task_id)"
+            missing = "NOT EXISTS (SELECT 1 FROM ops_have h WHERE h.task_id = k.task_id)"
             if con.execute("SELECT count(*) FROM ops_have").fetchone()[0]:
                 # a rerun or a top-up: only the ids the database lacks, still in id order
                 src = f"SELECT {sel} FROM {kept} k WHERE {missing} ORDER BY k.task_id"

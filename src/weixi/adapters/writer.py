@@ -12,15 +12,17 @@ No request waits without bound: a request the writer cannot take (it cannot be h
 server is shutting down) fails at once with :class:`WriterError`, and one not answered within ``timeout`` seconds
 fails with a 504 :class:`WriterError` (it may still post: events are idempotent, so the caller retries with the
 same ids). The writer keeps serving the requests after a failed one.
+
+Every writer is a :class:`Writer`: :class:`Committer` here (a thread of the server process) and
+:class:`weixi.adapters.writer_process.ProcessCommitter` (a process of its own, ``weixi serve``). The API
+(:mod:`weixi.api.routes.ledger`, :mod:`weixi.api.fastpath`) uses only that interface, and
+``tests/integration/test_writer_contract.py`` runs the same cases against every implementation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import pickle
-import struct
 import logging
 import queue
 import threading
@@ -28,14 +30,15 @@ import time
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from weixi.ledger.events import Event, Rejection
 from weixi.ledger import redemption
+from weixi.ledger.events import Event, Rejection
+from weixi.ledger.posting import PostResult, post_batch, with_retries
 from weixi.plans.service import active_plan
-from weixi.ledger.posting import PostResult, _post_batch, with_retries
 
 log = logging.getLogger("weixi.group_commit")
 MAX_BATCH_EVENTS = 2000
@@ -53,12 +56,12 @@ class WriterError(RuntimeError):
         self.message, self.status, self.code = message, status, code
 
 
-def _handoff_failed() -> WriterError:
+def handoff_failed() -> WriterError:
     return WriterError("the request could not be handed to the ledger writer; nothing was posted", 500,
                        "write_failed")
 
 
-def _timed_out(seconds: float) -> WriterError:
+def timed_out(seconds: float) -> WriterError:
     return WriterError(f"the ledger writer did not answer within {seconds:g} s; the request may still be posted: "
                        "retry with the same ids", 504, "write_timeout")
 
@@ -77,9 +80,45 @@ class Outcome:
     field: str | None = None
     redemption: dict | None = None
     plan_version: int | None = None
+    code: str | None = None  # a rejection's code and params (weixi/locale/*/LC_MESSAGES/errors.po)
+    params: dict | None = None
+
+
+@runtime_checkable
+class Writer(Protocol):
+    """The one interface of the hot write path: what the API and the tools call, whatever runs the writer.
+
+    ``submit`` queues a request (its events post together, in order) and returns a future of one
+    :class:`Outcome` per event; ``post`` waits for it (a 504 :class:`WriterError` after ``timeout`` seconds) and
+    ``apost`` awaits it on the event loop. A request the writer cannot take fails with a :class:`WriterError`.
+    ``zone``/``cached_zone``/``now`` give the active plan's timezone; ``stats`` the writer's counters;
+    ``start`` starts the writer ahead of the first request; ``close`` refuses later requests (503)."""
+
+    engine: Engine
+    timeout: float
+
+    def start(self) -> None: ...
+
+    def submit(self, events: list[Event]) -> Future: ...
+
+    def post(self, events: list[Event]) -> list[Outcome]: ...
+
+    async def apost(self, events: list[Event]) -> list[Outcome]: ...
+
+    def zone(self) -> ZoneInfo: ...
+
+    def cached_zone(self) -> ZoneInfo | None: ...
+
+    def now(self) -> datetime: ...
+
+    def stats(self) -> dict: ...
+
+    def close(self) -> None: ...
 
 
 class Committer:
+    """The group-commit writer in a thread of the server process (see the module docstring)."""
+
     def __init__(self, engine: Engine, max_batch_events: int = MAX_BATCH_EVENTS, timeout: float = WRITE_TIMEOUT):
         self.engine = engine
         self.max_batch_events = max_batch_events
@@ -111,7 +150,7 @@ class Committer:
         try:
             return self.submit(events).result(self.timeout)
         except TimeoutError:  # concurrent.futures.TimeoutError is TimeoutError
-            raise _timed_out(self.timeout) from None
+            raise timed_out(self.timeout) from None
 
     async def apost(self, events: list[Event]) -> list[Outcome]:
         """:meth:`submit` for a coroutine on the event loop: waits for the outcomes without blocking the loop
@@ -119,7 +158,11 @@ class Committer:
         try:
             return await asyncio.wait_for(asyncio.wrap_future(self.submit(events)), self.timeout)
         except asyncio.TimeoutError:
-            raise _timed_out(self.timeout) from None
+            raise timed_out(self.timeout) from None
+
+    def start(self) -> None:
+        """Start the writer thread now rather than with the first request."""
+        self._start()
 
     def close(self) -> None:
         """Take no more requests (they fail with a 503 WriterError); the server is shutting down."""
@@ -166,7 +209,7 @@ class Committer:
             except Exception:  # never lose the thread: fail what is still unanswered, serve the next batch
                 log.exception("posting a batch failed")
                 for _, future in batch:
-                    _resolve(future, error=RuntimeError("posting failed"))
+                    resolve(future, error=RuntimeError("posting failed"))
 
     def post_batch(self, batch: list[tuple[list[Event], Future]]) -> None:
         """Post the requests of ``batch`` in one transaction and resolve their futures; if that fails as a whole,
@@ -176,14 +219,14 @@ class Committer:
         except Exception as exc:
             if len(batch) == 1:
                 log.exception("posting a request failed")
-                _resolve(batch[0][1], error=exc)
+                resolve(batch[0][1], error=exc)
                 return
             for item in batch:
                 try:
                     self._post([item])
                 except Exception as single:
                     log.exception("posting a request failed")
-                    _resolve(item[1], error=single)
+                    resolve(item[1], error=single)
 
     def stats(self) -> dict:
         return {"batches": self.batches, "events": self.events, "busy_seconds": round(self.busy_seconds, 3),
@@ -199,14 +242,14 @@ class Committer:
             events = [dataclasses.replace(e, row=i) for i, e in enumerate(events)]
         rows: dict = {}  # redemption rows, read in the posting transaction (no second transaction)
         posted, duplicates, rejections, version = with_retries(
-            self.engine, lambda conn: _post_batch(conn, events, "auto", rows))
+            self.engine, lambda conn: post_batch(conn, events, "auto", rows))
         result = PostResult(posted, duplicates, rejections, version)
         self.batches += 1
         self.events += len(events)
         self.largest_batch = max(self.largest_batch, len(events))
         outcomes = iter(_outcomes(events, result, rows, repeated))
         for evs, future in batch:
-            _resolve(future, [next(outcomes) for _ in evs])
+            resolve(future, [next(outcomes) for _ in evs])
         self.busy_seconds += time.perf_counter() - started
         self.cpu_seconds += time.thread_time() - cpu
 
@@ -232,7 +275,8 @@ def _outcomes(events: list[Event], result: PostResult, rows: dict, repeated: boo
     for e in events:
         rej: Rejection | None = rejected.get(e.row if repeated else e.event_id)
         if rej is not None:
-            out.append(Outcome(e.event_id, "rejected", rej.reason, rej.field, plan_version=version))
+            out.append(Outcome(e.event_id, "rejected", rej.reason, rej.field, plan_version=version, code=rej.code,
+                               params=rej.params))
             continue
         if repeated:
             status = "posted" if posts[e.event_id] > 0 else "duplicate"
@@ -243,7 +287,7 @@ def _outcomes(events: list[Event], result: PostResult, rows: dict, repeated: boo
     return out
 
 
-def _resolve(future, result=None, error: BaseException | None = None) -> None:
+def resolve(future, result=None, error: BaseException | None = None) -> None:
     """Answer a waiter once; one that was already answered or cancelled (its caller stopped waiting) is left as it
     is, so a late answer never raises in the writer."""
     try:
@@ -255,484 +299,8 @@ def _resolve(future, result=None, error: BaseException | None = None) -> None:
         pass
 
 
-def redeem_event(committer: Committer, member_id: str, reward_id: str, qty: int = 1, request_id: str | None = None,
+def redeem_event(committer: Writer, member_id: str, reward_id: str, qty: int = 1, request_id: str | None = None,
                  attrs: dict | None = None) -> Event:
     """The redeem event :func:`weixi.ledger.redemption.redeem` would post (same ids, same idempotency: the
     key scoped to the member, :func:`weixi.ledger.redemption.redeem_event`), dated now."""
     return redemption.redeem_event(member_id, reward_id, qty, request_id, committer.now(), attrs)
-
-
-# -- the writer in a process of its own ----------------------------------------------------------------------
-
-class _Reply:
-    """Stands in for a Future in the writer process: collects the outcome; the batch's outcomes go back to the
-    server process together, in one message."""
-
-    def __init__(self, replies: list, request_id: int):
-        self.replies, self.request_id = replies, request_id
-
-    def set_result(self, outcomes: list[Outcome]) -> None:
-        self.replies.append((self.request_id, "ok", outcomes))
-
-    def set_exception(self, exc: BaseException) -> None:
-        self.replies.append((self.request_id, "error", f"{exc.__class__.__name__}: {exc}"))
-
-
-CHECKPOINT_SECONDS = 0.25  # the background thread's PASSIVE checkpoints
-FINISH_CHECKPOINT_SECONDS = 1.0  # the writer's own, between batches
-
-
-def _checkpoint_in_background(engine):
-    """SQLite in WAL mode: by default the commit that takes the WAL past 1,000 pages also checkpoints it — writes
-    those pages back into the database file and fsyncs it — inside that batch's commit, so every few batches the
-    requests waiting on it waited for a checkpoint too. In the writer process the commits skip that
-    (``wal_autocheckpoint=0``); a thread copies the WAL back a few times a second (``PASSIVE``: it never blocks
-    the writer or readers), and once a second the writer, between two batches, checkpoints the few pages
-    written since (``PASSIVE`` again) so that the next commit can start the WAL over from its beginning (a
-    checkpoint running beside ever-new commits never catches up on its own, and the WAL would grow without end).
-    Commits still fsync the WAL (``synchronous=FULL``): durability is unchanged.
-
-    Returns the function the writer calls between batches (None when not SQLite on a file)."""
-    import sqlite3
-
-    from sqlalchemy import event
-
-    path = engine.url.database
-    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
-        return None
-
-    @event.listens_for(engine, "connect")
-    def _no_autocheckpoint(dbapi_conn, _record):
-        dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
-
-    def run():
-        db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA synchronous=FULL")
-        while True:
-            time.sleep(CHECKPOINT_SECONDS)
-            try:
-                db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except sqlite3.Error:
-                log.exception("WAL checkpoint failed; trying again")
-
-    threading.Thread(target=run, name="weixi-checkpoint", daemon=True).start()
-    due = [time.monotonic() + FINISH_CHECKPOINT_SECONDS]
-
-    def finish() -> None:
-        now = time.monotonic()
-        if now < due[0]:
-            return
-        raw = engine.raw_connection()  # autocommit (the engine issues BEGIN itself): outside any transaction
-        try:
-            busy, frames, done = raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error:
-            log.exception("WAL checkpoint failed; trying again")
-            busy = 1
-        finally:
-            raw.close()
-        if not busy and frames == done:  # else the thread was checkpointing: again after the next batch
-            due[0] = now + FINISH_CHECKPOINT_SECONDS
-
-    return finish
-
-
-def _writer_main(db_url: str, conn, max_batch_events: int) -> None:
-    """The writer process: read requests from the pipe (each message a list of ``(request id, events)``), post
-    whatever has arrived as one batch, send every outcome of the batch back in one message."""
-    from weixi.adapters.db import make_engine
-
-    import gc
-
-    core = Committer(make_engine(db_url), max_batch_events)
-    finish_checkpoint = _checkpoint_in_background(core.engine)
-    frozen = False
-    while True:
-        try:
-            requests = conn.recv()
-        except (EOFError, OSError):  # the server closed the pipe: done
-            return
-        size = sum(len(events) for _, events in requests)
-        while size < max_batch_events and conn.poll():
-            more = conn.recv()
-            requests += more
-            size += sum(len(events) for _, events in more)
-        replies: list = []
-        try:
-            core.post_batch([(events, _Reply(replies, request_id)) for request_id, events in requests])
-        except Exception:  # never stop serving: every request of the batch gets an answer
-            log.exception("posting a batch failed")
-            answered = {r[0] for r in replies}
-            replies += [(rid, "error", "posting failed") for rid, _ in requests if rid not in answered]
-        try:
-            conn.send((replies, core.stats()))
-        except OSError:  # the server closed the pipe (shutting down)
-            return
-        except Exception:  # an outcome that cannot be pickled: those requests fail, the others get theirs
-            log.exception("sending outcomes back failed")
-            conn.send(([r if _picklable(r) else (r[0], "error", "the outcome could not be sent back")
-                        for r in replies], core.stats()))
-        if finish_checkpoint is not None:
-            finish_checkpoint()
-        if not frozen:  # after the first batch (plan parsed, statements cached): no collector pauses over them
-            gc.freeze()
-            frozen = True
-
-
-def _picklable(value) -> bool:
-    try:
-        pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:
-        return False
-    return True
-
-
-def _error(payload) -> BaseException:
-    """The exception for an ``error`` reply: a WriterError as is, the writer's text as a RuntimeError (a 500 whose
-    text the API never shows)."""
-    return payload if isinstance(payload, BaseException) else RuntimeError(payload)
-
-
-def _settle(items: list) -> None:
-    """On the event loop: resolve the asyncio futures of one batch (one loop wake-up for the whole batch)."""
-    for future, kind, payload in items:
-        if future.done():  # cancelled: the client went away or stopped waiting
-            continue
-        if kind == "ok":
-            future.set_result(payload)
-        else:
-            future.set_exception(_error(payload))
-
-
-class _LoopChannel:
-    """The pipe to a writer process, driven by the server's event loop: requests are written without blocking (what
-    the socket does not take at once is written when it becomes writable) and replies are read by a reader
-    callback, so a request crosses no thread of the server process and needs no GIL hand-over. The frames are
-    those of :class:`multiprocessing.connection.Connection` (4-byte big-endian length, then the pickle), which the
-    writer process reads and writes."""
-
-    def __init__(self, committer: "ProcessCommitter", loop, conn, pending: dict, process):
-        self.committer, self.loop, self.conn, self.pending, self.process = committer, loop, conn, pending, process
-        self.fd = conn.fileno()
-        os.set_blocking(self.fd, False)
-        self.inbuf = bytearray()
-        self.outbuf = bytearray()
-        self.closed = False
-        loop.add_reader(self.fd, self._readable)
-
-    def send(self, items: list) -> None:
-        """On the loop's thread: one message with ``items`` (request id, events)."""
-        if self.closed:
-            self.committer._fail(self.pending, "the writer process stopped before the request reached it")
-            return
-        try:
-            data = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # e.g. RecursionError: fail the requests that cannot cross, send the others
-            if len(items) > 1:
-                for item in items:
-                    self.send([item])
-                return
-            log.exception("a request could not be handed to the writer process")
-            self.committer._fail_requests(self.pending, [items[0][0]], _handoff_failed())
-            return
-        frame = struct.pack("!i", len(data)) + data
-        if self.outbuf:
-            self.outbuf += frame
-            return
-        try:
-            written = os.write(self.fd, frame)
-        except BlockingIOError:
-            written = 0
-        except OSError:
-            self._close("the writer process stopped before the request reached it")
-            return
-        if written < len(frame):
-            self.outbuf += frame[written:]
-            self.loop.add_writer(self.fd, self._writable)
-
-    def _writable(self) -> None:
-        try:
-            written = os.write(self.fd, self.outbuf)
-        except BlockingIOError:
-            return
-        except OSError:
-            self._close("the writer process stopped before the request reached it")
-            return
-        del self.outbuf[:written]
-        if not self.outbuf:
-            self.loop.remove_writer(self.fd)
-
-    def _readable(self) -> None:
-        try:
-            data = os.read(self.fd, 1 << 20)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            self._close("the writer process stopped; the request may not be posted")
-            return
-        self.inbuf += data
-        while len(self.inbuf) >= 4:
-            size = struct.unpack_from("!i", self.inbuf)[0]
-            if len(self.inbuf) < 4 + size:
-                break
-            message = pickle.loads(memoryview(self.inbuf)[4:4 + size])
-            del self.inbuf[:4 + size]
-            self.committer._deliver(message, self.pending, self.loop)
-
-    def _close(self, message: str) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        self.loop.remove_reader(self.fd)
-        self.loop.remove_writer(self.fd)
-        with self.committer._lock:
-            self.committer._gone = self.process
-        self.committer._fail(self.pending, message)
-
-
-class ProcessCommitter(Committer):
-    """The same group commit with the writer in a process of its own (``weixi serve``): the writer then never
-    waits for the GIL behind the server's event loop, which on a busy machine costs a CPU scheduling delay after
-    each of the ~25 database calls of a batch. Requests and outcomes cross a pipe; a writer process that dies
-    fails its pending requests and is started again by the next one.
-
-    Coroutines (:meth:`apost`, what the API uses) reach the writer through the event loop itself
-    (:class:`_LoopChannel`): the requests of one pass of the loop go in one message, the outcomes of one batch come
-    back in one message and are resolved on the loop. A writer process first used from plain threads
-    (:meth:`submit`, :meth:`post`) is driven by a sending and a receiving thread instead."""
-
-    def __init__(self, engine: Engine, db_url: str, max_batch_events: int = MAX_BATCH_EVENTS,
-                 timeout: float = WRITE_TIMEOUT):
-        super().__init__(engine, max_batch_events, timeout)
-        self.db_url = db_url
-        self._pending: dict[int, object] = {}
-        self._ids = iter(range(1, 2**62))
-        self._process = None
-        self._conn = None
-        self._io = None  # per writer process: None (not used yet), a _LoopChannel, or the outbox of the threads
-        self._stats: dict = {}
-        self._gone = None  # the writer process whose pipe closed
-        self._staged: list = []  # requests from coroutines, sent when the event loop comes round
-        self._flush_scheduled = False
-        self._checked = 0.0
-
-    def submit(self, events: list[Event]) -> Future:
-        future: Future = Future()
-        item = (self._next_id(), list(events))
-        with self._lock:
-            if self.closed:
-                future.set_exception(WriterError(SHUTTING_DOWN))
-                return future
-            io = self._register(future, None, item[0])
-        if isinstance(io, _LoopChannel):
-            io.loop.call_soon_threadsafe(io.send, [item])
-        else:
-            io.put([item])
-        return future
-
-    async def apost(self, events: list[Event]) -> list[Outcome]:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        item = (self._next_id(), list(events))
-        flush = False
-        with self._lock:
-            if self.closed:
-                raise WriterError(SHUTTING_DOWN)
-            io = self._register((loop, future), loop, item[0])
-            pending = self._pending
-            if isinstance(io, _LoopChannel) and io.loop is loop:
-                self._staged.append((io, item))
-                flush, self._flush_scheduled = not self._flush_scheduled, True
-        if isinstance(io, queue.SimpleQueue):  # a writer driven by threads
-            io.put([item])
-        elif io.loop is not loop:  # the channel of another loop
-            io.loop.call_soon_threadsafe(io.send, [item])
-        elif flush:  # everything staged until the loop comes round goes in one message
-            loop.call_soon(self._flush)
-        try:
-            return await asyncio.wait_for(future, self.timeout)
-        except asyncio.TimeoutError:
-            with self._lock:
-                pending.pop(item[0], None)
-            raise _timed_out(self.timeout) from None
-
-    def _flush(self) -> None:
-        with self._lock:
-            staged, self._staged, self._flush_scheduled = self._staged, [], False
-        by_channel: dict = {}
-        for io, item in staged:  # a writer may have been replaced meanwhile: each request to its own
-            by_channel.setdefault(id(io), (io, []))[1].append(item)
-        for io, items in by_channel.values():
-            try:
-                io.send(items)
-            except Exception:  # a bug in the hand-over must not leave these requests waiting
-                log.exception("handing requests to the writer process failed")
-                self._fail_requests(io.pending, [request_id for request_id, _ in items], _handoff_failed())
-
-    def _next_id(self) -> int:
-        return next(self._ids)  # itertools-backed: atomic under the GIL
-
-    def _register(self, waiter, loop, request_id: int):
-        """Under the lock: register ``waiter`` with a live writer (started if need be); returns how to reach it:
-        the writer's channel on ``loop`` (made on first use from a coroutine) or the outbox of its threads."""
-        if not self._writer_alive():
-            self._spawn()
-        if isinstance(self._io, _LoopChannel) and self._io.loop.is_closed():
-            os.set_blocking(self._io.fd, True)  # its loop is gone: reach the same writer another way
-            self._io = None
-        if self._io is None:
-            if loop is not None:
-                self._io = _LoopChannel(self, loop, self._conn, self._pending, self._process)
-            else:
-                self._io = self._start_threads()
-        self._pending[request_id] = waiter
-        return self._io
-
-    def start(self) -> None:
-        with self._lock:
-            if not self._writer_alive():
-                self._spawn()
-
-    def close(self, wait: float = 0.5) -> None:
-        """Shut down: later requests fail (503), waiting ones fail now (503: they may still post), the writer
-        process finishes its batch and exits (stopped after ``wait`` seconds if it has not)."""
-        with self._lock:
-            self.closed = True
-            process, conn, io, pending = self._process, self._conn, self._io, self._pending
-        self._fail(pending, SHUTTING_DOWN)
-        if isinstance(io, _LoopChannel) and not io.loop.is_closed():
-            io.closed = True
-            try:
-                io.loop.remove_reader(io.fd)
-                io.loop.remove_writer(io.fd)
-            except RuntimeError:  # not on that loop's thread, or it is closing: the fd closes below anyway
-                pass
-        if conn is not None:
-            conn.close()  # the writer reads EOF after its batch and returns
-        if process is not None:
-            process.join(wait)
-            for stop in (process.terminate, process.kill):  # a transaction cut short rolls back: nothing half-posted
-                if process.is_alive():
-                    stop()
-                    process.join(wait)
-
-    def _writer_alive(self) -> bool:
-        """Without a system call per request: a writer whose pipe closed is marked gone, and a writer process
-        already reaped (joined) has its exit code; otherwise ask the OS at most every 50 ms."""
-        process = self._process
-        if process is None or self._gone is process:
-            return False
-        now = time.monotonic()
-        if now - self._checked < 0.05:
-            return getattr(getattr(process, "_popen", None), "returncode", None) is None
-        self._checked = now
-        return process.is_alive()
-
-    def stats(self) -> dict:
-        return {**self._stats, "writer_process": self._process.pid if self._process is not None else None}
-
-    def _spawn(self) -> None:
-        import multiprocessing as mp
-
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        process = ctx.Process(target=_writer_main, args=(self.db_url, child, self.max_batch_events),
-                              name="weixi-writer", daemon=True)
-        process.start()
-        child.close()
-        # each writer process has its own channel and pending requests: a dead one fails only its own
-        self._process, self._conn, self._pending, self._io = process, parent, {}, None
-
-    def _start_threads(self) -> queue.SimpleQueue:
-        outbox: queue.SimpleQueue = queue.SimpleQueue()
-        conn, pending, process = self._conn, self._pending, self._process
-        threading.Thread(target=self._send, args=(conn, outbox, pending), name="weixi-writer-send",
-                         daemon=True).start()
-        threading.Thread(target=self._receive, args=(conn, pending, process), name="weixi-writer-receive",
-                         daemon=True).start()
-        return outbox
-
-    def _send(self, conn, outbox: queue.SimpleQueue, pending: dict) -> None:
-        while True:
-            items = list(outbox.get())
-            while True:  # everything queued meanwhile goes in the same message
-                try:
-                    items += outbox.get_nowait()
-                except queue.Empty:
-                    break
-            try:
-                data = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:  # e.g. RecursionError: fail the requests that cannot cross, send the others
-                log.exception("a request could not be handed to the writer process")
-                bad = [item for item in items if not _picklable(item)]
-                self._fail_requests(pending, [request_id for request_id, _ in bad], _handoff_failed())
-                items = [item for item in items if item not in bad]
-                data = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL) if items else None
-            try:
-                if data is not None:
-                    conn.send_bytes(data)
-            except (OSError, ValueError):
-                self._fail(pending, "the writer process stopped before the request reached it")
-                return
-
-    def _receive(self, conn, pending: dict, process) -> None:
-        while True:
-            try:
-                message = conn.recv()
-            except (EOFError, OSError):
-                with self._lock:
-                    self._gone = process
-                self._fail(pending, "the writer process stopped; the request may not be posted")
-                return
-            self._deliver(message, pending, None)
-
-    def _deliver(self, message, pending: dict, on_loop) -> None:
-        """Resolve the waiters of one batch's outcomes; ``on_loop``: the loop whose thread this runs on, if any."""
-        replies, self._stats = message
-        with self._lock:
-            waiters = [(pending.pop(request_id, None), kind, payload) for request_id, kind, payload in replies]
-        by_loop: dict = {}
-        for waiter, kind, payload in waiters:
-            if waiter is None:
-                continue
-            if isinstance(waiter, tuple):
-                by_loop.setdefault(waiter[0], []).append((waiter[1], kind, payload))
-            elif waiter.done():
-                continue
-            elif kind == "ok":
-                waiter.set_result(payload)
-            else:
-                waiter.set_exception(_error(payload))
-        for loop, items in by_loop.items():
-            if loop is on_loop:
-                _settle(items)
-                continue
-            try:
-                loop.call_soon_threadsafe(_settle, items)
-            except RuntimeError:  # that loop is closed: nobody waits any more
-                pass
-
-    def _fail(self, pending: dict, message: str) -> None:
-        """Fail every request waiting on one writer process (503 ``writer_unavailable``)."""
-        with self._lock:
-            waiters = list(pending.values())
-            pending.clear()
-        self._fail_waiters(waiters, WriterError(message))
-
-    def _fail_requests(self, pending: dict, request_ids: list[int], error: WriterError) -> None:
-        with self._lock:
-            waiters = [w for w in (pending.pop(i, None) for i in request_ids) if w is not None]
-        self._fail_waiters(waiters, error)
-
-    @staticmethod
-    def _fail_waiters(waiters: list, error: WriterError) -> None:
-        for waiter in waiters:
-            each = WriterError(error.message, error.status, error.code)  # one exception object per request
-            if isinstance(waiter, tuple):
-                try:
-                    waiter[0].call_soon_threadsafe(_settle, [(waiter[1], "error", each)])
-                except RuntimeError:
-                    pass
-            else:
-                _resolve(waiter, error=each)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-import os
+import importlib
 import secrets
 from pathlib import Path
 
@@ -16,15 +16,20 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from weixi import __version__
+from weixi import __version__, settings
 from weixi.adapters import schema
 from weixi.adapters.db import database_url, make_engine
+from weixi.adapters.writer import Committer
+from weixi.adapters.writer_process import ProcessCommitter
 from weixi.api import errors
 from weixi.api.auth import current_state
 from weixi.api.errors import envelope
 from weixi.api.fastpath import FastWrites
-from weixi.adapters.writer import Committer, ProcessCommitter
 
+# The console mounts its pages on this app (weixi.console.routes: ``router`` and ``html_error_page``). It is
+# imported by name because it sits above the API (it uses weixi.api.auth, errors and permissions); see
+# docs/architecture.md, "Layers and the contracts that keep them".
+CONSOLE = "weixi.console.routes"
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # The group-commit writer thread and the event loop share the GIL: a short switch interval keeps the writer from
@@ -117,7 +122,7 @@ def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure
     app = FastAPI(title="Weixi (维系) API", version=__version__, description=DESCRIPTION,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.engine = engine
-    app.state.data_dir = Path(data_dir or os.environ.get("WEIXI_DATA") or "weixi-data")
+    app.state.data_dir = Path(data_dir or settings.DATA.value())
     app.state.secure_cookies = secure_cookies
     app.state.auth_cache = {}
     app.state.csrf_secret = secrets.token_bytes(32)
@@ -152,10 +157,10 @@ def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure
     def docs_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
-    try:
-        from weixi.console import routes as console_routes
+    try:  # by name: the console is built on this package (its auth, errors, permissions), not under it
+        console_routes = importlib.import_module(CONSOLE)
     except ImportError as exc:
-        if exc.name != "weixi.console.routes" and exc.name != "weixi.console":
+        if exc.name != CONSOLE and exc.name != "weixi.console":
             raise
     else:
         app.include_router(console_routes.router)
@@ -170,15 +175,13 @@ def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure
 def app_from_env() -> FastAPI:
     """The app of one ``weixi serve --workers N`` worker process: database, archive and cookie setting come from
     ``WEIXI_DB``, ``WEIXI_DATA`` and ``WEIXI_SECURE_COOKIES`` (set by ``weixi serve``)."""
+    import gc
     import sys
 
-    import gc
-
     sys.setswitchinterval(SWITCH_INTERVAL)
-    app = create_app(os.environ.get("WEIXI_DB"), os.environ.get("WEIXI_DATA"),
-                     secure_cookies=os.environ.get("WEIXI_SECURE_COOKIES", "1") != "0", recover_jobs=False,
-                     writer=os.environ.get("WEIXI_WRITER", "thread"))
-    if os.environ.get("WEIXI_CSRF_SECRET"):  # set by weixi serve: a login form shown by one worker posts to another
-        app.state.csrf_secret = bytes.fromhex(os.environ["WEIXI_CSRF_SECRET"])
+    app = create_app(settings.DB.raw(), settings.DATA.raw(), secure_cookies=settings.SECURE_COOKIES.value(),
+                     recover_jobs=False, writer=settings.WRITER.value())
+    if settings.CSRF_SECRET.is_set():  # set by weixi serve: a login form shown by one worker posts to another
+        app.state.csrf_secret = bytes.fromhex(settings.CSRF_SECRET.value())
     gc.freeze()  # long-lived objects out of the collector's way (shorter pauses under load)
     return app

@@ -1,9 +1,14 @@
 """One JSON error envelope for every error the app returns:
 
-    {"error": {"code": "not_found", "message": "unknown member M1", "details": [...]}}
+    {"error": {"code": "not_enough_points", "message": "not enough points: balance 30 on 2026-11-02, needs 50",
+               "params": {"balance": 30, "cost": 50, "day": "2026-11-02"}, "where": null, "details": []}}
 
-``code`` is stable for programs, ``message`` is for people, ``details`` lists located problems (a field of
-the request body, a line of a plan file). Exception text from unexpected errors never reaches the client.
+``code`` is stable for programs (``docs/errors.md``), ``params`` holds the numbers and names in it, ``where`` the
+field or file location it is about (or null), ``message`` is for people, ``details`` lists located problems (a
+field of the request body, a line of a plan file). A :class:`weixi.errors.WeixiError` raised by an endpoint
+becomes this envelope with the status of its class (409 for a :class:`~weixi.errors.Conflict`, ...) and its
+message rendered from the catalogue in the caller's language (``Accept-Language``; English by default).
+Exception text from unexpected errors never reaches the client.
 
 Console pages (paths outside ``/api``) may render their own HTML page for an error: set
 ``app.state.html_error_page = fn(request, status, code, message) -> Response | None``; when it returns None
@@ -20,7 +25,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from weixi import i18n
 from weixi.adapters.writer import WriterError
+from weixi.errors import WeixiError
+from weixi.messages import accept_language, render
 
 log = logging.getLogger("weixi.api")
 # on every response: no MIME sniffing, no framing by other sites, no full URLs to other sites. The middleware
@@ -40,29 +48,59 @@ class ApiError(Exception):
     """Raised by endpoints and dependencies; becomes the envelope with ``status``."""
 
     def __init__(self, status: int, message: str, code: str | None = None, details: list | None = None,
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None, params: dict | None = None, where: dict | None = None):
         super().__init__(message)
         self.status = status
         self.code = code or CODES.get(status, "error")
         self.message = message
         self.details = details or []
         self.headers = headers
+        self.params = params or {}
+        self.where = where
+
+
+def error_body(status: int, message: str, code: str | None = None, details: list | None = None,
+               params: dict | None = None, where: dict | None = None) -> dict:
+    """The envelope: ``{"error": {"code", "message", "params", "where", "details"}}``."""
+    return {"error": {"code": code or CODES.get(status, "error"), "message": message, "params": params or {},
+                      "where": where, "details": details or []}}
 
 
 def envelope(status: int, message: str, code: str | None = None, details: list | None = None,
-             headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"code": code or CODES.get(status, "error"), "message": message, "details": details or []}}
-    return JSONResponse(body, status_code=status, headers=headers)
+             headers: dict[str, str] | None = None, params: dict | None = None,
+             where: dict | None = None) -> JSONResponse:
+    return JSONResponse(error_body(status, message, code, details, params, where), status_code=status,
+                        headers=headers)
+
+
+def _console_path(request: Request) -> bool:
+    return not request.url.path.startswith("/api") and request.url.path not in ("/openapi.json",)
 
 
 def _respond(request: Request, status: int, message: str, code: str | None = None, details: list | None = None,
-             headers: dict[str, str] | None = None) -> Response:
+             headers: dict[str, str] | None = None, params: dict | None = None,
+             where: dict | None = None) -> Response:
     page = getattr(request.app.state, "html_error_page", None)
-    if page is not None and not request.url.path.startswith("/api") and request.url.path not in ("/openapi.json",):
+    if page is not None and _console_path(request):
         html = page(request, status, code or CODES.get(status, "error"), message)
         if html is not None:
             return html
-    return envelope(status, message, code, details, headers)
+    return envelope(status, message, code, details, headers, params, where)
+
+
+def request_locale(request: Request) -> str:
+    """The language an error is told in: the console's (its cookie) on a page, else ``Accept-Language``
+    (English by default)."""
+    if _console_path(request):
+        return i18n.locale_of(request)
+    return accept_language(request.headers.get("accept-language"))
+
+
+def weixi_error(exc: WeixiError, locale: str = "en") -> ApiError:
+    """The API's answer to a :class:`WeixiError`: the status of its class, its code, params and where, and its
+    message in ``locale``."""
+    where = exc.where.to_json() if exc.where is not None else None
+    return ApiError(exc.status, render(exc, locale), exc.code, params=dict(exc.params), where=where)
 
 
 def _location(loc: Any) -> str:
@@ -85,7 +123,11 @@ def validation_details(errors: list[dict]) -> list[dict]:
 
 
 async def _api_error(request: Request, exc: ApiError) -> Response:
-    return _respond(request, exc.status, exc.message, exc.code, exc.details, exc.headers)
+    return _respond(request, exc.status, exc.message, exc.code, exc.details, exc.headers, exc.params, exc.where)
+
+
+async def _weixi_error(request: Request, exc: WeixiError) -> Response:
+    return await _api_error(request, weixi_error(exc, request_locale(request)))
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -130,6 +172,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(WeixiError, _weixi_error)
     app.add_exception_handler(WriterError, _writer_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

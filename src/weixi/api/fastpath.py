@@ -26,17 +26,19 @@ import time
 import orjson
 from pydantic import ValidationError
 
-from weixi.api.errors import CODES, ApiError, writer_error
-from weixi.api.permissions import allowed
 from weixi.adapters.writer import WriterError
+from weixi.api.errors import ApiError, error_body, weixi_error, writer_error
+from weixi.api.permissions import allowed
+from weixi.errors import WeixiError
+from weixi.messages import accept_language
 
 log = logging.getLogger("weixi.api")
 JSON = b"application/json"
 
 
-def _envelope(status: int, message: str, code: str | None, details: list | None) -> bytes:
-    return orjson.dumps({"error": {"code": code or CODES.get(status, "error"), "message": message,
-                                   "details": details or []}})
+def _envelope(status: int, message: str, code: str | None, details: list | None, params: dict | None = None,
+              where: dict | None = None) -> bytes:
+    return orjson.dumps(error_body(status, message, code, details, params, where))
 
 
 class FastWrites:
@@ -94,9 +96,14 @@ class FastWrites:
         try:
             status, out = await handler(scope, user, parsed)
             payload = orjson.dumps(out)
-        except (ApiError, WriterError) as exc:
-            exc = writer_error(exc) if isinstance(exc, WriterError) else exc
-            status, payload = exc.status, _envelope(exc.status, exc.message, exc.code, exc.details)
+        except (ApiError, WeixiError, WriterError) as exc:
+            if isinstance(exc, WriterError):
+                exc = writer_error(exc)
+            elif isinstance(exc, WeixiError):  # told in the caller's language, as the app would
+                exc = weixi_error(exc, accept_language(dict(scope["headers"]).get(b"accept-language", b"").decode(
+                    "latin-1")))
+            status, payload = exc.status, _envelope(exc.status, exc.message, exc.code, exc.details, exc.params,
+                                                    exc.where)
             headers = exc.headers
         except Exception:
             log.exception("unexpected error on POST %s", scope["path"])

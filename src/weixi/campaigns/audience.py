@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from weixi.adapters import duck
+from weixi.adapters.archive import data_dir as default_data_dir
 from weixi.campaigns.model import SNAPSHOT_COLUMNS, Audience
 from weixi.close import store
-from weixi.members.archive import data_dir as default_data_dir
 
 
 def snapshot_members(audience: Audience, data_dir: str | Path | None = None) -> list[str]:

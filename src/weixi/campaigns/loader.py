@@ -1,6 +1,6 @@
 """Campaign files in the plan loader: ``kind: campaign`` at the top of a plan file selects this checker.
 
-:func:`load_campaign` is called by :func:`weixi.plans.loader.load_plan_text`; it reads the file against
+:func:`load_campaign` is registered in :mod:`weixi.plans.kinds` as the checker of ``kind: campaign``; it reads the file against
 :mod:`weixi.campaigns.schema` and resolves the spec into a :class:`~weixi.campaigns.model.Campaign`, reporting
 every problem with its line and column: dates outside the window, a prize table whose levels do not add up to
 the stated daily total, budget lines that repeat, a high risk without a response, and so on.
@@ -15,14 +15,11 @@ from weixi.campaigns import model as m
 from weixi.campaigns import schema
 from weixi.plans.checks import fen, unique, where
 from weixi.plans.diagnostics import Diagnostic, Pos, Report
+from weixi.plans.kinds import PlanKind, register
 from weixi.plans.spec import Spec, read
 from weixi.plans.values import BadValue, did_you_mean
-from weixi.plans.yaml_source import DateText, FloatText, Mapping, Scalar, Sequence
-
-
-def is_campaign(node: Mapping) -> bool:
-    entry = node.get("kind")
-    return entry is not None and getattr(entry.value, "value", None) == "campaign"
+from weixi.plans.yaml_source import DateText, Mapping, Scalar, Sequence
+from weixi.settings import DEFAULT_TIMEZONE
 
 
 def load_campaign(node: Mapping, filename: str) -> tuple[m.Campaign | None, list[Diagnostic]]:
@@ -59,7 +56,7 @@ def resolve(spec: Spec, filename: str, report: Report) -> m.Campaign | None:
     campaign = m.Campaign(
         id=spec.get("campaign", ""), name=spec.get("name", ""), window=window,
         description=spec.get("description", ""), owner=spec.get("owner", ""),
-        timezone=spec.get("timezone", "Asia/Shanghai"),
+        timezone=spec.get("timezone", DEFAULT_TIMEZONE),
         objectives=_objectives(spec, report), audience=_audience(spec.get("audience"), report),
         budget=_budget(spec, report), cost_per_point=spec.get("cost_per_point"),
         points_rules=_vals(spec, "points_rules"),
@@ -381,3 +378,6 @@ def _cross_checks(spec: Spec, c: m.Campaign, report: Report) -> None:
             report.warning(ms.value.at("due"), f"milestone due {due} after the window ends ({c.window.end})")
     if c.lottery and c.lottery.budget_line and c.lottery.budget_line == "points":
         report.error(spec.get("lottery").at("budget_line"), "a lottery's prizes are charged to a money line")
+
+
+register(PlanKind(("campaign",), load_campaign, m.Campaign))

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from weixi.settings import DEFAULT_TIMEZONE
+
 # --- lifecycle -----------------------------------------------------------------------------------
 
 DRAFT, SUBMITTED, APPROVED, RUNNING, CLOSED, EVALUATED = (
@@ -233,7 +235,7 @@ class Campaign:
     window: Window
     description: str = ""
     owner: str = ""
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
     objectives: tuple[Objective, ...] = ()
     audience: Audience = Audience()
     budget: tuple[BudgetLine, ...] = ()

@@ -17,8 +17,16 @@ from sqlalchemy import Connection, Engine
 
 from weixi.adapters.sql import as_bool, as_date, execute
 from weixi.campaigns import referrals as rf
+from weixi.campaigns.gifts import claim_gift
 from weixi.campaigns.service import (
-    CampaignError, _iso, _member_check, _now, _running, _today, claim_gift, load, post_pending_awards,
+    CampaignError,
+    campaign_today,
+    iso_text,
+    load,
+    now_utc,
+    post_pending_awards,
+    require_running,
+    require_treatment,
 )
 from weixi.ledger.posting import with_retries
 
@@ -34,13 +42,13 @@ def code(engine: Engine, campaign_id: str, member_id: str, phone: str | None = N
          device: str | None = None, now: datetime | None = None) -> dict:
     """The member's referral code and link; identifiers given here are what later referees are compared with.
     The first call records when the code was issued: only members who join on or after that day qualify."""
-    at = now or _now()
+    at = now or now_utc()
 
     def work(conn):
         info, c = load(conn, campaign_id)
         if c.referral is None:
             raise CampaignError(f"campaign {campaign_id} has no referral programme", "not_found")
-        _member_check(conn, c, member_id)
+        require_treatment(conn, c, member_id)
         fps = _fps(info["secret"], phone, id_number, device)
         if any(fps):
             execute(conn, "DELETE FROM campaign_identities WHERE campaign_id = ? AND member_id = ?",
@@ -51,7 +59,7 @@ def code(engine: Engine, campaign_id: str, member_id: str, phone: str | None = N
         if not execute(conn, "SELECT 1 FROM campaign_referral_codes WHERE campaign_id = ? AND member_id = ?",
                        [campaign_id, member_id]):
             execute(conn, "INSERT INTO campaign_referral_codes (campaign_id, member_id, code, issued_at, issued_on) "
-                          "VALUES (?,?,?,?,?)", [campaign_id, member_id, value, at, _today(c, at)])
+                          "VALUES (?,?,?,?,?)", [campaign_id, member_id, value, at, campaign_today(c, at)])
         return value, c.referral.link_base.rstrip("/") + "/" + value
 
     value, link = with_retries(engine, work)
@@ -103,13 +111,13 @@ def _ring_to_review(conn: Connection, campaign_id: str, ring: list[str], flag: s
 def refer(engine: Engine, campaign_id: str, code_value: str, referee_id: str, phone: str | None = None,
           id_number: str | None = None, device: str | None = None, now: datetime | None = None) -> dict:
     """Attribute a new member to a referral code. Fraud checks run now; a flagged referral waits for review."""
-    at = now or _now()
+    at = now or now_utc()
 
     def work(conn):
         info, c = load(conn, campaign_id, lock=True)
         if c.referral is None:
             raise CampaignError(f"campaign {campaign_id} has no referral programme", "not_found")
-        _running(c, info, _today(c, at), "referral")
+        require_running(c, info, campaign_today(c, at), "referral")
         referrer = _owner(conn, info["secret"], campaign_id, code_value)
         if referrer is None:
             raise CampaignError(f"unknown referral code {code_value!r} for campaign {campaign_id}", "not_found")
@@ -169,7 +177,7 @@ def review(engine: Engine, campaign_id: str, referee_id: str, approve: bool, by:
             raise CampaignError(f"{by} is the referrer: another person must review this referral")
         execute(conn, "UPDATE campaign_referrals SET status = ?, reviewed_by = ?, reviewed_at = ?, review_note = ? "
                       "WHERE campaign_id = ? AND referee_id = ?",
-                ["approved" if approve else "rejected", by, now or _now(), note, campaign_id, referee_id])
+                ["approved" if approve else "rejected", by, now or now_utc(), note, campaign_id, referee_id])
 
     with_retries(engine, work)
     settle(engine, campaign_id, now=now)
@@ -189,9 +197,9 @@ def queue(engine: Engine, campaign_id: str, status: str | None = None, referee_i
             sql += " AND referee_id = ?"
             params.append(referee_id)
         rows = execute(conn, sql + " ORDER BY at, referee_id", params)
-    return [{"referee_id": r[0], "referrer_id": r[1], "code": r[2], "at": _iso(r[3]), "status": r[4],
-             "flags": json.loads(r[5]) if r[5] else [], "reviewed_by": r[6], "reviewed_at": _iso(r[7]),
-             "review_note": r[8], "rewarded_at": _iso(r[9])} for r in rows]
+    return [{"referee_id": r[0], "referrer_id": r[1], "code": r[2], "at": iso_text(r[3]), "status": r[4],
+             "flags": json.loads(r[5]) if r[5] else [], "reviewed_by": r[6], "reviewed_at": iso_text(r[7]),
+             "review_note": r[8], "rewarded_at": iso_text(r[9])} for r in rows]
 
 
 def _reject(conn: Connection, campaign_id: str, referee: str, reason: str) -> None:
@@ -204,7 +212,7 @@ def _reject(conn: Connection, campaign_id: str, referee: str, reason: str) -> No
 
 def settle(engine: Engine, campaign_id: str, now: datetime | None = None) -> dict:
     """Reward every referral that is clean (pending) or approved and whose referee has qualified in the ledger."""
-    at = now or _now()
+    at = now or now_utc()
 
     def work(conn):
         info, c = load(conn, campaign_id, lock=True)

@@ -23,7 +23,12 @@ from weixi.campaigns import lottery as lot
 from weixi.campaigns import stats
 from weixi.campaigns.model import RATE_METRICS, Campaign
 from weixi.campaigns.service import (
-    CampaignError, _iso, _now, _today, cost_per_point_fen, load, post_pending_awards,
+    CampaignError,
+    campaign_today,
+    cost_per_point_fen,
+    iso_text,
+    load,
+    post_pending_awards,
 )
 from weixi.ledger.posting import with_retries
 
@@ -113,7 +118,7 @@ def award_closing(engine: Engine, campaign_id: str, now: datetime | None = None)
 # --- measures -----------------------------------------------------------------------------------
 
 
-def _participants_sql(c: Campaign) -> tuple[str, list]:
+def participants_sql(c: Campaign) -> tuple[str, list]:
     parts = ["SELECT member_id FROM campaign_draws WHERE campaign_id = ?",
              "SELECT member_id FROM campaign_chances WHERE campaign_id = ?",
              "SELECT member_id FROM campaign_claims WHERE campaign_id = ?",
@@ -145,7 +150,7 @@ def _group_stats(conn: Connection, c: Campaign) -> dict[str, stats.Group]:
     try:
         rows = execute(conn, sql, [*_window(c), c.id])
     except DBAPIError:  # SQLite's integer sum overflowed (more than 9.2e18 fen squared): not exact any more
-        raise CampaignError("the sum of squared spends overflows SQLite's integers: evaluate on PostgreSQL")
+        raise CampaignError("the sum of squared spends overflows SQLite's integers: evaluate on PostgreSQL") from None
     out = {"treatment": stats.Group(0, 0, 0), "control": stats.Group(0, 0, 0)}
     for grp, n, total, squares in rows:
         out[grp] = stats.Group(int(n), int(total), int(Decimal(str(squares))))
@@ -168,7 +173,7 @@ def _satisfaction(conn: Connection, c: Campaign) -> Decimal | None:
 
 def _measures(conn: Connection, c: Campaign, groups: dict[str, stats.Group]) -> dict:
     w = _window(c)
-    participants_sql, pparams = _participants_sql(c)
+    psql, pparams = participants_sql(c)
     n_treat = groups["treatment"].n
     issued_rules = 0
     if c.points_rules:
@@ -182,7 +187,7 @@ def _measures(conn: Connection, c: Campaign, groups: dict[str, stats.Group]) -> 
                               f"j.kind = 'redeem' AND j.day >= ? AND j.day <= ?", [c.id, *w])
     chance_points = _scalar(conn, "SELECT coalesce(sum(points), 0) FROM campaign_chances WHERE campaign_id = ?", [c.id])
     return {
-        "participants": _scalar(conn, f"SELECT count(*) FROM ({participants_sql}) p", pparams),
+        "participants": _scalar(conn, f"SELECT count(*) FROM ({psql}) p", pparams),
         "sales_fen": _scalar(conn, f"SELECT coalesce(sum(e.amount_fen), 0) FROM events e {_in_treatment('e')} "
                                    f"WHERE e.type = 'bill' AND e.day >= ? AND e.day <= ?", [c.id, *w]),
         "active": _scalar(conn, f"SELECT count(DISTINCT e.member_id) FROM events e {_in_treatment('e')} WHERE "
@@ -257,11 +262,11 @@ def evaluate(engine: Engine, campaign_id: str) -> dict:
         costs = _costs(conn, c)
         draws = execute(conn, "SELECT day, prize_id, count(*) FROM campaign_draws WHERE campaign_id = ? "
                               "GROUP BY day, prize_id ORDER BY day", [c.id])
-        daily = execute(conn, f"SELECT e.day, cm.grp, coalesce(sum(e.amount_fen), 0) FROM events e JOIN "
-                              f"campaign_members cm ON cm.member_id = e.member_id AND cm.campaign_id = ? WHERE "
-                              f"e.type = 'bill' AND e.day >= ? AND e.day <= ? GROUP BY e.day, cm.grp ORDER BY e.day",
+        daily = execute(conn, "SELECT e.day, cm.grp, coalesce(sum(e.amount_fen), 0) FROM events e JOIN "
+                              "campaign_members cm ON cm.member_id = e.member_id AND cm.campaign_id = ? WHERE "
+                              "e.type = 'bill' AND e.day >= ? AND e.day <= ? GROUP BY e.day, cm.grp ORDER BY e.day",
                         [c.id, *_window(c)])
-        done = {r[0]: (r[1], _iso(r[2])) for r in execute(
+        done = {r[0]: (r[1], iso_text(r[2])) for r in execute(
             conn, "SELECT milestone_id, done_by, done_at FROM campaign_milestones WHERE campaign_id = ?", [c.id])}
         referral_status = dict(execute(conn, "SELECT status, count(*) FROM campaign_referrals WHERE campaign_id = ? "
                                              "GROUP BY status", [c.id]))
@@ -299,7 +304,7 @@ def evaluate(engine: Engine, campaign_id: str) -> dict:
     return {
         "campaign_id": c.id, "name": c.name, "status": info["status"], "from": str(c.window.start),
         "to": str(c.window.end), "owner": c.owner, "description": c.description,
-        "steps": [{"action": s[0], "status": s[1], "by": s[2], "at": _iso(s[3])} for s in steps],
+        "steps": [{"action": s[0], "status": s[1], "by": s[2], "at": iso_text(s[3])} for s in steps],
         "audience": {"source": c.audience.source, "treatment": groups["treatment"].n, "control": groups["control"].n,
                      "control_share": str(c.audience.control_share)},
         "participants": m["participants"],
@@ -322,7 +327,7 @@ def evaluate(engine: Engine, campaign_id: str) -> dict:
                 "incremental_margin_yuan": _yuan(roi.margin_fen), "cost_yuan": _yuan(roi.cost_fen),
                 "roi": _dec(roi.roi), "low": _dec(roi.low), "high": _dec(roi.high), "note": roi.note},
         "lottery": None if c.lottery is None else {
-            "commitment": info["commitment"], "committed_at": _iso(times[0]), "revealed_at": _iso(times[1]),
+            "commitment": info["commitment"], "committed_at": iso_text(times[0]), "revealed_at": iso_text(times[1]),
             "seed": info["seed_hex"] if times[1] is not None else None, "days": draw_days},
         "daily_sales": [{"day": d, "treatment_per_member_yuan": _dec(Decimal(v["treatment"]) / 100 / (groups["treatment"].n or 1), "0.01"),
                          "control_per_member_yuan": _dec(Decimal(v["control"]) / 100 / (groups["control"].n or 1), "0.01")}
@@ -348,7 +353,7 @@ def live(engine: Engine, campaign_id: str, day: date | None = None) -> dict:
                                                       "campaign_id = ? GROUP BY grp", [c.id])}
         m = _measures(conn, c, {"treatment": stats.Group(groups.get("treatment", 0), 0, 0)})
         costs = _costs(conn, c)
-        day = min(max(day or _today(c), c.window.start), c.window.end)
+        day = min(max(day or campaign_today(c), c.window.start), c.window.end)
         box = {(r[0], r[1] or None): (int(r[2]), int(r[3])) for r in execute(
             conn, "SELECT day, item_id, quantity, issued FROM campaign_stock WHERE campaign_id = ? AND day IN (?, '*')",
             [c.id, day.isoformat()])}
@@ -449,7 +454,7 @@ def follow_ups(engine: Engine, campaign_id: str, out: str | Path) -> dict:
     that the operations import (or a person) takes up; the count per follow-up is returned."""
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         _, c = load(conn, campaign_id)
-        psql, pparams = _participants_sql(c)
+        psql, pparams = participants_sql(c)
         groups = {
             "participants": (f"SELECT member_id FROM ({psql}) p", pparams),
             "winners": ("SELECT DISTINCT member_id FROM campaign_draws WHERE campaign_id = ? AND prize_id IS NOT NULL",

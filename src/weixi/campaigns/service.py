@@ -1,11 +1,11 @@
 """Campaigns (保客活动): create from a checked file, move through the lifecycle, run the mechanics.
 
 One module per concern: this one holds the campaign record, its lifecycle with who and when, the audience and
-control group, lottery chances and draws (stock never oversold: SQLite ``BEGIN IMMEDIATE`` or a PostgreSQL row
-lock on the campaign serialises draws), gifts handed out on visits, and the points the campaign credits through
-the ledger (``adjust`` events with the campaign's event ids, so a rerun posts nothing twice).
-Referrals are in :mod:`weixi.campaigns.referral_service`; evaluation and reports in
-:mod:`weixi.campaigns.report`.
+control group, who may take part, request keys, and the points the campaign credits through the ledger
+(``adjust`` events with the campaign's event ids, so a rerun posts nothing twice). The lottery's chances and
+draws are in :mod:`weixi.campaigns.lottery_service`, gifts on visits in :mod:`weixi.campaigns.gifts`, promotion
+through the messaging outbox in :mod:`weixi.campaigns.promotion`, referrals in
+:mod:`weixi.campaigns.referral_service`; evaluation and reports in :mod:`weixi.campaigns.report`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -21,17 +20,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
-from weixi.adapters import duck
 from weixi.adapters.sql import as_date, execute, executemany, is_pg
 from weixi.campaigns import lottery as lot
 from weixi.campaigns.lifecycle import LifecycleError, editable, transition
 from weixi.campaigns.model import APPROVED, CLOSED, DRAFT, EVALUATED, RUNNING, Campaign
 from weixi.ledger.events import Event
+from weixi.ledger.posting import post_events, with_retries
 from weixi.ledger.requests import scoped_id
 from weixi.plans.diagnostics import Diagnostic
 from weixi.plans.loader import load_plan_text
 from weixi.plans.service import NoActivePlan, active_plan
-from weixi.ledger.posting import post_events, with_retries
 
 
 class CampaignError(Exception):
@@ -57,12 +55,12 @@ def parse(text: str, source: str) -> Campaign:
     return found
 
 
-def _now() -> datetime:
+def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _today(c: Campaign, now: datetime | None = None) -> date:
-    return (now or _now()).astimezone(ZoneInfo(c.timezone)).date()
+def campaign_today(c: Campaign, now: datetime | None = None) -> date:
+    return (now or now_utc()).astimezone(ZoneInfo(c.timezone)).date()
 
 
 def _lock(conn: Connection, campaign_id: str) -> tuple | None:
@@ -106,7 +104,7 @@ def create(engine: Engine, text: str, source: str, by: str, now: datetime | None
     if not by:
         raise CampaignError("say who creates the campaign (--by)", "invalid")
     c = parse(text, source)
-    at = now or _now()
+    at = now or now_utc()
 
     def work(conn):
         if execute(conn, "SELECT 1 FROM campaigns WHERE campaign_id = ?", [c.id]):
@@ -126,7 +124,7 @@ def update(engine: Engine, campaign_id: str, text: str, source: str, by: str, no
     c = parse(text, source)
     if c.id != campaign_id:
         raise CampaignError(f"the file is campaign {c.id!r}, not {campaign_id!r}", "invalid")
-    at = now or _now()
+    at = now or now_utc()
 
     def work(conn):
         info, _ = load(conn, campaign_id, lock=True)
@@ -171,15 +169,15 @@ def summary(engine: Engine, campaign_id: str) -> dict:
     out = {"campaign_id": c.id, "name": c.name, "status": info["status"], "from": str(c.window.start),
            "to": str(c.window.end), "timezone": c.timezone, "owner": c.owner, "source": c.source,
            "created_by": info["created_by"],
-           "steps": [{"seq": s[0], "action": s[1], "from": s[2], "to": s[3], "by": s[4], "at": _iso(s[5]),
+           "steps": [{"seq": s[0], "action": s[1], "from": s[2], "to": s[3], "by": s[4], "at": iso_text(s[5]),
                       "note": s[6]} for s in steps],
            "audience": {"treatment": int(groups.get("treatment", 0)), "control": int(groups.get("control", 0))},
            "draws": int(draws)}
     if c.lottery is not None:
         out["commitment"] = info["commitment"]
-        out["committed_at"] = _iso(times[0])
+        out["committed_at"] = iso_text(times[0])
         out["seed"] = info["seed_hex"] if times[1] is not None else None
-        out["revealed_at"] = _iso(times[1])
+        out["revealed_at"] = iso_text(times[1])
     return out
 
 
@@ -196,12 +194,12 @@ def approvals(engine: Engine, limit: int = 50) -> dict:
                                 "s.action IN ('submit', 'approve', 'reject') ORDER BY s.at DESC, s.campaign_id, "
                                 "s.seq DESC LIMIT ?", [limit])
     return {"waiting": [{"campaign_id": r[0], "name": r[1], "from": str(as_date(r[2])), "to": str(as_date(r[3])),
-                         "created_by": r[4], "submitted_by": r[5], "submitted_at": _iso(r[6])} for r in waiting],
+                         "created_by": r[4], "submitted_by": r[5], "submitted_at": iso_text(r[6])} for r in waiting],
             "history": [{"campaign_id": r[0], "name": r[1], "action": r[2], "from": r[3], "to": r[4], "by": r[5],
-                         "at": _iso(r[6]), "note": r[7]} for r in history]}
+                         "at": iso_text(r[6]), "note": r[7]} for r in history]}
 
 
-def _iso(value) -> str | None:
+def iso_text(value) -> str | None:
     if value is None:
         return None
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
@@ -217,7 +215,7 @@ def act(engine: Engine, campaign_id: str, action: str, by: str, note: str | None
     approve commits to the draw seed; start fixes the audience and control group and fills the prize box;
     close reveals the seed and credits leaderboard, streak and referral rewards; evaluate freezes the report.
     """
-    at = now or _now()
+    at = now or now_utc()
     if action == "reject" and not note:
         raise CampaignError("say why the campaign is rejected (--note)", "invalid")
     audience = None
@@ -231,7 +229,7 @@ def act(engine: Engine, campaign_id: str, action: str, by: str, note: str | None
         submitted_by = (execute(conn, "SELECT actor FROM campaign_steps WHERE campaign_id = ? AND action = 'submit' "
                                       "ORDER BY seq DESC LIMIT 1", [campaign_id]) or [(None,)])[0][0]
         try:
-            after = transition(action, info["status"], by, info["created_by"], submitted_by, _today(c, at),
+            after = transition(action, info["status"], by, info["created_by"], submitted_by, campaign_today(c, at),
                                c.window.start, c.window.end)
         except LifecycleError as exc:
             raise CampaignError(str(exc)) from None
@@ -314,7 +312,7 @@ def milestone_done(engine: Engine, campaign_id: str, milestone_id: str, by: str,
         execute(conn, "DELETE FROM campaign_milestones WHERE campaign_id = ? AND milestone_id = ?",
                 [campaign_id, milestone_id])
         execute(conn, "INSERT INTO campaign_milestones (campaign_id, milestone_id, done_by, done_at, note) "
-                      "VALUES (?,?,?,?,?)", [campaign_id, milestone_id, by, now or _now(), note])
+                      "VALUES (?,?,?,?,?)", [campaign_id, milestone_id, by, now or now_utc(), note])
 
     with_retries(engine, work)
     return {"campaign_id": campaign_id, "milestone": milestone_id, "done_by": by}
@@ -333,7 +331,7 @@ def record_cost(engine: Engine, campaign_id: str, line: str, amount_fen: int, by
     def work(conn):
         _, c = load(conn, campaign_id)
         execute(conn, "INSERT INTO campaign_costs (campaign_id, line, amount_fen, day, note, recorded_by, recorded_at) "
-                      "VALUES (?,?,?,?,?,?,?)", [campaign_id, line, amount_fen, day or _today(c), note, by, _now()])
+                      "VALUES (?,?,?,?,?,?,?)", [campaign_id, line, amount_fen, day or campaign_today(c), note, by, now_utc()])
 
     with_retries(engine, work)
     return {"campaign_id": campaign_id, "line": line, "amount_fen": amount_fen}
@@ -350,7 +348,7 @@ def record_measure(engine: Engine, campaign_id: str, objective_id: str, value: D
         execute(conn, "DELETE FROM campaign_measures WHERE campaign_id = ? AND objective_id = ?",
                 [campaign_id, objective_id])
         execute(conn, "INSERT INTO campaign_measures (campaign_id, objective_id, value, note, recorded_by, recorded_at) "
-                      "VALUES (?,?,?,?,?,?)", [campaign_id, objective_id, str(value), note, by, _now()])
+                      "VALUES (?,?,?,?,?,?)", [campaign_id, objective_id, str(value), note, by, now_utc()])
 
     with_retries(engine, work)
     return {"campaign_id": campaign_id, "objective": objective_id, "value": str(value)}
@@ -359,7 +357,7 @@ def record_measure(engine: Engine, campaign_id: str, objective_id: str, value: D
 # --- who may take part --------------------------------------------------------------------------
 
 
-def _member_check(conn: Connection, c: Campaign, member_id: str) -> None:
+def require_treatment(conn: Connection, c: Campaign, member_id: str) -> None:
     row = execute(conn, "SELECT grp FROM campaign_members WHERE campaign_id = ? AND member_id = ?", [c.id, member_id])
     if row and row[0][0] == "treatment":
         return
@@ -372,7 +370,7 @@ def _member_check(conn: Connection, c: Campaign, member_id: str) -> None:
     raise CampaignError(f"member {member_id} is not in the audience of {c.id}")
 
 
-def _running(c: Campaign, info: dict, day: date, what: str) -> None:
+def require_running(c: Campaign, info: dict, day: date, what: str) -> None:
     if info["status"] != RUNNING:
         hint = {DRAFT: "it is still a draft", "submitted": "it awaits approval", APPROVED: "it has not started",
                 CLOSED: "it is closed", EVALUATED: "it is closed and evaluated"}.get(info["status"], info["status"])
@@ -383,200 +381,16 @@ def _running(c: Campaign, info: dict, day: date, what: str) -> None:
         raise CampaignError(f"{what} refused: the window of {c.id} ended on {c.window.end} (today is {day})")
 
 
-# --- lottery chances and draws -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Chances:
-    granted: int
-    from_spend: int
-    bought: int
-    used: int
-    spend_fen: int
-
-    @property
-    def held(self) -> int:
-        return self.granted + self.from_spend + self.bought
-
-    @property
-    def left(self) -> int:
-        return self.held - self.used
-
-    def explain(self) -> str:
-        parts = []
-        if self.granted:
-            parts.append(f"{self.granted} granted")
-        if self.from_spend or self.spend_fen:
-            parts.append(f"{self.from_spend} from {Decimal(self.spend_fen) / 100} yuan spent")
-        if self.bought:
-            parts.append(f"{self.bought} bought with points")
-        return f"holds {self.held} ({', '.join(parts) or 'none'}), used {self.used}"
-
-
-def _chances(conn: Connection, c: Campaign, member_id: str) -> Chances:
-    lottery = c.lottery
-    spend_fen, from_spend = 0, 0
-    if lottery.per_yuan is not None:
-        spend_fen = int(execute(conn, "SELECT coalesce(sum(amount_fen), 0) FROM events WHERE member_id = ? "
-                                      "AND type = 'bill' AND day >= ? AND day <= ?",
-                                [member_id, c.window.start, c.window.end])[0][0])
-        from_spend = spend_fen // int(lottery.per_yuan * 100)
-    bought = int(execute(conn, "SELECT coalesce(sum(chances), 0) FROM campaign_chances WHERE campaign_id = ? "
-                               "AND member_id = ?", [c.id, member_id])[0][0])
-    used = int(execute(conn, "SELECT count(*) FROM campaign_draws WHERE campaign_id = ? AND member_id = ?",
-                       [c.id, member_id])[0][0])
-    return Chances(lottery.grant, from_spend, bought, used, spend_fen)
-
-
-def chances(engine: Engine, campaign_id: str, member_id: str) -> dict:
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        _, c = load(conn, campaign_id)
-        if c.lottery is None:
-            raise CampaignError(f"campaign {campaign_id} has no lottery", "not_found")
-        got = _chances(conn, c, member_id)
-    return {"campaign_id": campaign_id, "member_id": member_id, "held": got.held, "used": got.used,
-            "left": got.left, "granted": got.granted, "from_spend": got.from_spend, "bought": got.bought,
-            "spend_yuan": str(Decimal(got.spend_fen) / 100), "explain": got.explain()}
-
-
-def buy_chances(engine: Engine, campaign_id: str, member_id: str, n: int = 1, request_id: str | None = None,
-                now: datetime | None = None) -> dict:
-    """Buy ``n`` chances with points (the lottery's ``buy_points`` each): the points leave through the ledger
-    first (an ``adjust`` event), then the chances are recorded under the same id, so a retry with the same
-    ``request_id`` (the member's own key) neither charges nor grants twice; the key with another ``n`` is refused
-    (``reused``)."""
-    at = now or _now()
-    if n <= 0:
-        raise CampaignError("buy at least one chance", "invalid")
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        info, c = load(conn, campaign_id)
-        if c.lottery is None or c.lottery.chance_points is None:
-            raise CampaignError(f"campaign {campaign_id} does not sell chances for points", "refused")
-        _running(c, info, _today(c, at), "buying chances")
-        _member_check(conn, c, member_id)
-        points = c.lottery.chance_points * n
-        event_id = _key(f"campaign:{campaign_id}:chances", request_id, member_id)
-        if request_id:
-            _same_request(conn, "SELECT member_id, chances FROM campaign_chances WHERE grant_id = ?", event_id,
-                          (member_id, n), request_id)
-            _same_request(conn, "SELECT member_id, points FROM events WHERE event_id = ?", event_id,
-                          (member_id, -points), request_id)
-    local = at.astimezone(ZoneInfo(c.timezone))
-    ev = Event(event_id, member_id, "adjust", local, local.date(), points=-points,
-               attrs={"reason": f"campaign {campaign_id}: {n} lottery chance(s) at {c.lottery.chance_points} points"})
-    try:
-        result = post_events(engine, [ev])
-    except NoActivePlan as exc:
-        raise CampaignError(f"buying chances refused: {exc}") from None
-    if result.rejected:
-        raise CampaignError(f"buying chances refused: {result.rejected[0].reason}")
-
-    def work(conn):
-        if not execute(conn, "SELECT 1 FROM campaign_chances WHERE grant_id = ?", [event_id]):
-            execute(conn, "INSERT INTO campaign_chances (grant_id, campaign_id, member_id, chances, points, at) "
-                          "VALUES (?,?,?,?,?,?)", [event_id, campaign_id, member_id, n, points, at])
-
-    with_retries(engine, work)
-    return {**chances(engine, campaign_id, member_id), "bought_now": n, "points": points, "event_id": event_id,
-            "duplicate": bool(result.duplicates)}
-
-
-def draw(engine: Engine, campaign_id: str, member_id: str, now: datetime | None = None,
-         request_id: str | None = None) -> dict:
-    """One draw from today's box. Refused with a reason: unknown member, not in the audience, held out, no
-    chances left, the day's limit reached, outside the window, nothing left in the box. ``request_id`` is the
-    member's key: the same key for the same member returns that draw (``repeated``); for another member it is
-    another request."""
-    at = now or _now()
-
-    def work(conn):
-        info, c = load(conn, campaign_id, lock=True)  # serialises draws of this campaign
-        if c.lottery is None:
-            raise CampaignError(f"campaign {campaign_id} has no lottery", "not_found")
-        if request_id:  # the member's own key: another member's draw under the same string is not this one
-            found = execute(conn, "SELECT seq FROM campaign_draws WHERE campaign_id = ? AND member_id = ? "
-                                  "AND request_id = ?", [campaign_id, member_id, request_id])
-            if found:
-                return c, int(found[0][0]), True
-        day = _today(c, at)
-        _running(c, info, day, "draw")
-        _member_check(conn, c, member_id)
-        got = _chances(conn, c, member_id)
-        if got.left <= 0:
-            raise CampaignError(f"no chances left: member {member_id} {got.explain()}")
-        if c.lottery.max_per_day is not None:
-            today = execute(conn, "SELECT count(*) FROM campaign_draws WHERE campaign_id = ? AND member_id = ? "
-                                  "AND day = ?", [campaign_id, member_id, day])[0][0]
-            if today >= c.lottery.max_per_day:
-                raise CampaignError(f"member {member_id} has drawn {today} times today: the limit is "
-                                    f"{c.lottery.max_per_day} a day")
-        rows = execute(conn, "SELECT item_id, quantity, issued FROM campaign_stock WHERE campaign_id = ? AND day = ?",
-                       [campaign_id, day.isoformat()])
-        left = {(r[0] or None): int(r[1]) - int(r[2]) for r in rows}
-        box = [(p.id, left.get(p.id, 0)) for p in c.lottery.prizes] + [(lot.BLANK, left.get(lot.BLANK, 0))]
-        if sum(n for _, n in box) <= 0:
-            raise CampaignError(f"no prizes left today ({day}): all {c.lottery.tickets_per_day()} tickets of the"
-                                f" day have been drawn")
-        seq = info["next_draw"]
-        mac = lot.draw_mac(bytes.fromhex(info["seed_hex"]), campaign_id, seq, member_id, day)
-        prize_id, index, total = lot.pick(mac, box)
-        changed = conn.exec_driver_sql(
-            ("UPDATE campaign_stock SET issued = issued + 1 WHERE campaign_id = %s AND day = %s AND item_id = %s "
-             "AND issued < quantity") if is_pg(conn) else
-            ("UPDATE campaign_stock SET issued = issued + 1 WHERE campaign_id = ? AND day = ? AND item_id = ? "
-             "AND issued < quantity"), (campaign_id, day.isoformat(), prize_id or "")).rowcount
-        if changed != 1:  # cannot happen while the campaign row is locked; never oversell if it does
-            raise CampaignError(f"stock of {prize_id or 'blank tickets'} changed under the draw: retry")
-        execute(conn, "UPDATE campaigns SET next_draw = ? WHERE campaign_id = ?", [seq + 1, campaign_id])
-        execute(conn, "INSERT INTO campaign_draws (campaign_id, seq, member_id, day, at, prize_id, mac, ticket, "
-                      "tickets, request_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [campaign_id, seq, member_id, day, at, prize_id, mac, index, total, request_id])
-        prize = c.lottery.prize(prize_id) if prize_id else None
-        if prize is not None and prize.points:
-            execute(conn, "INSERT INTO campaign_awards (event_id, campaign_id, member_id, kind, points, status, note) "
-                          "VALUES (?,?,?,?,?,?,?)", [f"campaign:{campaign_id}:draw:{seq}", campaign_id, member_id,
-                                                     "prize", prize.points, "pending", f"draw {seq}: {prize.name}"])
-        return c, seq, False
-
-    c, seq, repeated = with_retries(engine, work)
-    post_pending_awards(engine, campaign_id)
-    return {**draw_record(engine, campaign_id, seq), "repeated": repeated}
-
-
-def draw_record(engine: Engine, campaign_id: str, seq: int) -> dict:
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        _, c = load(conn, campaign_id)
-        r = execute(conn, "SELECT seq, member_id, day, at, prize_id, mac, ticket, tickets FROM campaign_draws "
-                          "WHERE campaign_id = ? AND seq = ?", [campaign_id, seq])[0]
-        left = _chances(conn, c, r[1]).left
-    prize = c.lottery.prize(r[4]) if r[4] else None
-    return {"campaign_id": campaign_id, "seq": int(r[0]), "member_id": r[1], "day": str(as_date(r[2])),
-            "at": _iso(r[3]), "prize_id": r[4], "prize": prize.name if prize else "谢谢参与 (blank)",
-            "points": prize.points if prize else 0, "value_yuan": str(Decimal(prize.value_fen) / 100) if prize else "0",
-            "mac": r[5], "ticket": int(r[6]), "tickets": int(r[7]), "chances_left": left}
-
-
-def stock(engine: Engine, campaign_id: str, day: date | None = None) -> list[dict]:
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        sql, params = "SELECT day, item_id, quantity, issued FROM campaign_stock WHERE campaign_id = ?", [campaign_id]
-        if day is not None:
-            sql += " AND day = ?"
-            params.append(day.isoformat())
-        rows = execute(conn, sql + " ORDER BY day, item_id", params)
-    return [{"day": r[0], "item": r[1] or "(blank)", "quantity": int(r[2]), "issued": int(r[3]),
-             "left": int(r[2]) - int(r[3])} for r in rows]
-
-
 # --- request keys -------------------------------------------------------------------------------
 
 
-def _key(prefix: str, request_id: str | None, member_id: str) -> str:
+def request_key(prefix: str, request_id: str | None, member_id: str) -> str:
     """The id of a keyed request, scoped to the member (:func:`weixi.ledger.requests.scoped_id`); without a key, a
     random one."""
     return scoped_id(prefix, request_id, member_id) if request_id else f"{prefix}:{secrets.token_hex(8)}"
 
 
-def _same_request(conn: Connection, sql: str, key: str, asked: tuple, request_id: str) -> bool:
+def same_request(conn: Connection, sql: str, key: str, asked: tuple, request_id: str) -> bool:
     """Whether ``key`` was already used (``sql`` reads what it asked); used with another body: refused, telling
     nothing about the first."""
     rows = execute(conn, sql, [key])
@@ -585,50 +399,6 @@ def _same_request(conn: Connection, sql: str, key: str, asked: tuple, request_id
     if tuple(rows[0]) != asked:
         raise CampaignError(f"request_id {request_id} was already used for another request", "reused")
     return True
-
-
-# --- gifts on visit ------------------------------------------------------------------------------
-
-
-def claim_gift(engine: Engine, campaign_id: str, member_id: str, gift_id: str, qty: int = 1, by: str | None = None,
-               now: datetime | None = None, request_id: str | None = None, reason: str = "visit",
-               check_member: bool = True) -> dict:
-    """Hand out ``qty`` of a gift: first come first served from its stock, within its per-member limit.
-    ``request_id`` is the member's key: a retry hands out nothing more; the key with another gift or qty is refused."""
-    at = now or _now()
-    if qty <= 0:
-        raise CampaignError("hand out at least one", "invalid")
-
-    def work(conn):
-        info, c = load(conn, campaign_id, lock=True)
-        gift = c.gift(gift_id)
-        if gift is None:
-            raise CampaignError(f"campaign {campaign_id} has no gift {gift_id!r}"
-                                f" (gifts: {', '.join(g.id for g in c.gifts) or 'none'})", "not_found")
-        claim_id = _key(f"campaign:{campaign_id}:gift", request_id, member_id)
-        if request_id and _same_request(conn, "SELECT member_id, gift_id, qty FROM campaign_claims WHERE claim_id = ?",
-                                        claim_id, (member_id, gift_id, qty), request_id):
-            return claim_id
-        if check_member:  # a referral's gift is handed out when the referral settles, possibly at close
-            _running(c, info, _today(c, at), f"handing out {gift_id}")
-            _member_check(conn, c, member_id)
-        had = int(execute(conn, "SELECT coalesce(sum(qty), 0) FROM campaign_claims WHERE campaign_id = ? AND "
-                                "member_id = ? AND gift_id = ?", [campaign_id, member_id, gift_id])[0][0])
-        if had + qty > gift.per_member:
-            raise CampaignError(f"member {member_id} already has {had} of {gift_id}: the limit is {gift.per_member}"
-                                f" a member")
-        q, issued = execute(conn, "SELECT quantity, issued FROM campaign_stock WHERE campaign_id = ? AND day = '*' "
-                                  "AND item_id = ?", [campaign_id, gift_id])[0]
-        if int(issued) + qty > int(q):
-            raise CampaignError(f"stock: {gift_id} has {int(q) - int(issued)} left, asked {qty}")
-        execute(conn, "UPDATE campaign_stock SET issued = issued + ? WHERE campaign_id = ? AND day = '*' AND item_id = ?",
-                [qty, campaign_id, gift_id])
-        execute(conn, "INSERT INTO campaign_claims (claim_id, campaign_id, gift_id, member_id, qty, reason, at, by) "
-                      "VALUES (?,?,?,?,?,?,?,?)", [claim_id, campaign_id, gift_id, member_id, qty, reason, at, by])
-        return claim_id
-
-    claim_id = with_retries(engine, work)
-    return {"campaign_id": campaign_id, "claim_id": claim_id, "member_id": member_id, "gift": gift_id, "qty": qty}
 
 
 # --- points credited by the campaign -------------------------------------------------------------
@@ -643,7 +413,7 @@ def post_pending_awards(engine: Engine, campaign_id: str) -> dict:
     if not rows:
         return {"posted": 0, "refused": 0, "pending": 0}
     c = _parsed(rows[0][4], rows[0][5])
-    day = min(_today(c), c.window.end)
+    day = min(campaign_today(c), c.window.end)
     at = datetime.combine(day, datetime.min.time(), ZoneInfo(c.timezone)) + timedelta(hours=12)
     events = [Event(r[0], r[1], "adjust", at, day, points=int(r[2]), attrs={"reason": f"campaign {campaign_id}: {r[3]}"})
               for r in rows]
@@ -675,88 +445,3 @@ def cost_per_point_fen(engine: Engine, c: Campaign) -> Decimal:
     except NoActivePlan:
         return Decimal(1)
 
-
-# --- promotion through the messaging outbox, within the contact policy ---------------------------
-
-
-def promote(engine: Engine, campaign_id: str, data_dir: str | Path | None = None, ops_plan: str | None = None,
-            now: datetime | None = None, dry_run: bool = False) -> dict:
-    """Queue every channel due by today (``send_on``) to its recipients through the outbox.
-
-    Each message has the key ``campaign/<id>/<channel>/<member>`` (a rerun queues nothing new); a member stopped
-    by do-not-disturb, a marketing opt-out or a frequency cap of the operations plan is counted under the rule's
-    id and recorded in ``campaign_messages``, never silently dropped. Addresses come from the member archive
-    (``phone`` for SMS; the archive has no e-mail column yet, so e-mail recipients count as ``no_address``)."""
-    
-    from weixi.members import archive
-    from weixi.operations import policy
-    from weixi.messaging import service as messaging
-    from weixi.operations.service import _member_counts, consents, plan_or_fail
-
-    at = now or _now()
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        info, c = load(conn, campaign_id)
-        if info["status"] != RUNNING:
-            raise CampaignError(f"campaign {campaign_id} is {info['status']}: start it before promoting")
-        today = _today(c, at)
-        due = [ch for ch in c.channels if ch.send_on <= today]
-        treatment = [r[0] for r in execute(conn, "SELECT member_id FROM campaign_members WHERE campaign_id = ? AND "
-                                                 "grp = 'treatment' ORDER BY member_id", [campaign_id])]
-    report = {"campaign_id": campaign_id, "date": str(today), "dry_run": dry_run, "channels": [ch.id for ch in due],
-              "queued": 0, "already_queued": 0, "blocked": {}, "no_address": 0}
-    if not due:
-        return report
-    plan = plan_or_fail(ops_plan)
-    data = archive.data_dir(data_dir)
-    with duck.connect() as con:
-        con.register("wanted", __import__("pyarrow").table({"member_id": treatment}))
-        rows = con.execute(f"SELECT m.member_id, m.name, m.phone FROM ({archive.scan_sql(data, 'members')}) m "
-                            f"JOIN wanted w ON w.member_id = m.member_id").fetchall()
-    people = {r[0]: (r[1] or "", r[2]) for r in rows}
-    records: dict[str, list] = {}
-    for record in consents(engine):  # read before the write transaction (SQLite has one writer)
-        records.setdefault(record.member_id, []).append(record)
-    with engine.begin() as conn:
-        participants = None
-        for ch in due:
-            if ch.to == "participants" and participants is None:
-                from weixi.campaigns.report import _participants_sql
-                sql, params = _participants_sql(c)
-                participants = {r[0] for r in execute(conn, sql, params)}
-            for member in treatment:
-                if ch.to == "participants" and member not in participants:
-                    continue
-                name, phone = people.get(member, ("", None))
-                key = f"campaign/{campaign_id}/{ch.id}/{member}"
-                recipient = phone if ch.channel == "sms" else None
-                status, reason = "queued", None
-                if not recipient:
-                    report["no_address"] += 1
-                    status, reason = "suppressed", "no_address"
-                else:
-                    block = policy.consent_block(records.get(member, []), ch.channel, "marketing") or \
-                        policy.cap_block(plan, ch.channel, "marketing", today, _member_counts(conn, plan, member, today))
-                    if block is not None and not execute(conn, "SELECT 1 FROM msg_outbox WHERE idempotency_key = ?",
-                                                         [key]):
-                        report["blocked"][block.rule] = report["blocked"].get(block.rule, 0) + 1
-                        status, reason = "suppressed", f"{block.rule}: {block.detail}"
-                outbox_id = None
-                if status == "queued" and not dry_run:
-                    body = ch.template.replace("{name}", name).replace("{campaign}", c.name)
-                    outbox_id, created = messaging.enqueue(conn, key, ch.channel, recipient, body, purpose="marketing",
-                                                           member_id=member, source=key, campaign=campaign_id,
-                                                           template_id=ch.id, at=at)
-                    report["queued" if created else "already_queued"] += 1
-                    if created:
-                        execute(conn, "INSERT INTO ops_contacts (member_id, channel, purpose, source, campaign, at) "
-                                      "VALUES (?, ?, 'marketing', ?, ?, ?) ON CONFLICT (source, channel) DO NOTHING",
-                                [member, ch.channel, key, campaign_id, at])
-                elif status == "queued":
-                    report["queued"] += 1
-                if not dry_run:
-                    execute(conn, "DELETE FROM campaign_messages WHERE campaign_id = ? AND channel_id = ? AND "
-                                  "member_id = ?", [campaign_id, ch.id, member])
-                    execute(conn, "INSERT INTO campaign_messages (campaign_id, channel_id, member_id, status, reason, "
-                                  "outbox_id, at) VALUES (?,?,?,?,?,?,?)",
-                            [campaign_id, ch.id, member, status, reason, outbox_id, at])
-    return report

@@ -1,6 +1,6 @@
 """Churn features: one row per member in service at the end of a month, built set-based in DuckDB SQL.
 
-Everything is read from the member archive (:func:`weixi.members.archive.scan_sql`, so loaded corrections
+Everything is read from the member archive (:func:`weixi.adapters.archive.scan_sql`, so loaded corrections
 win) for the feature month ``T`` and the three months before it, plus — when they exist — the monthly close's
 results (tier events, points balance) and the points ledger (redemptions, points about to expire).
 
@@ -19,9 +19,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from weixi.adapters import duck
-from weixi.members import archive
+from weixi.adapters import archive, duck
 from weixi.segments import months
+from weixi.settings import DEFAULT_TIMEZONE
 
 # Feature name -> what it means (docs/churn.md lists the same).
 FEATURES: dict[str, str] = {
@@ -76,7 +76,7 @@ class Sources:
 
 def connect() -> duckdb.DuckDBPyConnection:
     con = duck.connect()
-    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    con.execute(f"SET TimeZone = '{DEFAULT_TIMEZONE}'")
     con.execute("SET preserve_insertion_order = false")
     return con
 
@@ -148,7 +148,7 @@ def feature_sql(data_dir: Path, month: str, extras: dict[str, str] | None = None
 
     def scan(table: str, ms: list[str] | None) -> str:
         if not has_table(data_dir, table):
-            return archive._empty_sql(table)
+            return archive.empty_sql(table)
         return _restrict(archive.scan_sql(data_dir, table, ms), where)
 
     def change(now: str, avg: str) -> str:
@@ -263,10 +263,10 @@ SELECT
   CAST(datediff('day', DATE {e}, p.contract_end) AS DOUBLE) AS contract_days_left,
   CAST(datediff('day', DATE {e}, p.subsidy_end) AS DOUBLE) AS subsidy_days_left,
   CAST(coalesce(u.history_months, 0) AS DOUBLE) AS history_months,
-  {f"CAST(coalesce(te.n, 0) AS DOUBLE)" if tier else "CAST(NULL AS DOUBLE)"} AS tier_downgrades_90d,
-  {f"CAST(sn.points_balance AS DOUBLE)" if snapshot else "CAST(NULL AS DOUBLE)"} AS points_balance,
-  {f"CAST(coalesce(lr.points, 0) AS DOUBLE)" if redeemed else "CAST(NULL AS DOUBLE)"} AS points_redeemed_90d,
-  {f"CAST(coalesce(lx.points, 0) AS DOUBLE)" if expiring else "CAST(NULL AS DOUBLE)"} AS points_expiring_60d
+  {"CAST(coalesce(te.n, 0) AS DOUBLE)" if tier else "CAST(NULL AS DOUBLE)"} AS tier_downgrades_90d,
+  {"CAST(sn.points_balance AS DOUBLE)" if snapshot else "CAST(NULL AS DOUBLE)"} AS points_balance,
+  {"CAST(coalesce(lr.points, 0) AS DOUBLE)" if redeemed else "CAST(NULL AS DOUBLE)"} AS points_redeemed_90d,
+  {"CAST(coalesce(lx.points, 0) AS DOUBLE)" if expiring else "CAST(NULL AS DOUBLE)"} AS points_expiring_60d
 FROM pop p
 LEFT JOIN usage u ON u.member_id = p.member_id
 LEFT JOIN bills b ON b.member_id = p.member_id
@@ -303,13 +303,13 @@ def close_extras(data_dir: Path, month: str) -> dict[str, str]:
 def ledger_extras(con: duckdb.DuckDBPyConnection, ledger, month: str) -> dict[str, str]:
     """Redemptions in the 90 days to the month end and points expiring in the 60 days after it, read from the
     ledger with two aggregate queries and registered in ``con``. Lots' remaining points are as of now."""
-    from weixi.close.ledger_bridge import _arrow
+    from weixi.close.ledger_bridge import ledger_arrow
 
     end = months.end(month)
-    redeemed = _arrow(ledger, "SELECT member_id, -sum(points) FROM journal WHERE kind IN ('redeem', 'cancel') "
+    redeemed = ledger_arrow(ledger, "SELECT member_id, -sum(points) FROM journal WHERE kind IN ('redeem', 'cancel') "
                               "AND day > ? AND day <= ? GROUP BY member_id", [end - timedelta(days=90), end],
                       pa.schema([("member_id", pa.string()), ("points", pa.int64())]))
-    expiring = _arrow(ledger, "SELECT member_id, sum(remaining) FROM lots WHERE remaining > 0 AND expires_on > ? "
+    expiring = ledger_arrow(ledger, "SELECT member_id, sum(remaining) FROM lots WHERE remaining > 0 AND expires_on > ? "
                               "AND expires_on <= ? GROUP BY member_id", [end, end + timedelta(days=60)],
                       pa.schema([("member_id", pa.string()), ("points", pa.int64())]))
     con.register("ledger_redeemed", redeemed)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from threadpoolctl import threadpool_limits
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
@@ -28,6 +27,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, QuantileTransformer
+from threadpoolctl import threadpool_limits
 
 from weixi.churn.tabular import Table
 

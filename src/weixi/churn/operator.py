@@ -18,10 +18,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from weixi.adapters import archive
 from weixi.churn import features
 from weixi.churn.errors import ChurnInputError
-from weixi.churn.tabular import Table, MIN_PER_CLASS, MIN_ROWS
-from weixi.members import archive
+from weixi.churn.tabular import MIN_PER_CLASS, MIN_ROWS, Table
 from weixi.segments import months
 
 HORIZON_MONTHS = 2

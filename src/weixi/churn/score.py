@@ -17,7 +17,6 @@ thread, overlapping the next two), ``predict``, ``explain`` (contributions and t
 
 from __future__ import annotations
 
-import os
 import queue
 import shutil
 import threading
@@ -30,9 +29,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from threadpoolctl import threadpool_limits
 
+from weixi import settings
+from weixi.adapters import archive
 from weixi.churn import explain, features, reasons
 from weixi.churn.errors import ChurnInputError
-from weixi.members import archive
 from weixi.segments import months
 
 BATCH = 1_000_000  # members per feature query (about)
@@ -54,7 +54,7 @@ def member_ranges(data_dir: Path, batch: int = BATCH) -> list[tuple[str | None, 
     ids overlap or there are none."""
     spans = []
     for path in archive.part_files(data_dir, "members"):
-        groups = archive._file_ranges(path)
+        groups = archive.file_ranges(path)
         if groups:
             spans.append((min(g[0] for g in groups), max(g[1] for g in groups), pq.ParquetFile(path).metadata.num_rows))
     spans.sort()
@@ -196,7 +196,7 @@ def score(data_dir: Path, month: str, bundle: dict, meta: dict, sources: feature
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     con = features.connect()
-    con.execute(f"SET memory_limit = '{os.environ.get('WEIXI_DUCKDB_MEMORY', '6GB')}'")
+    con.execute(f"SET memory_limit = '{settings.DUCKDB_MEMORY.value()}'")
     con.execute("SET parquet_metadata_cache = true")  # every range's query opens the same files
     extras = features.close_extras(data_dir, month)
     if sources is not None and sources.ledger is not None:
@@ -214,7 +214,7 @@ def score(data_dir: Path, month: str, bundle: dict, meta: dict, sources: feature
     producer = _Producer(con, sqls)
     producer.start()
     parts: list[pa.Table] = []
-    threads = int(os.environ.get("WEIXI_SCORE_THREADS", "1"))
+    threads = settings.SCORE_THREADS.value()
     try:
         with threadpool_limits(limits=threads):
             tick = time.perf_counter()

@@ -3,10 +3,10 @@ console call these; they raise :class:`weixi.churn.errors.ChurnInputError` for b
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+from weixi import settings
 from weixi.churn import explain, features, model, operator, report, score, store, tabular
 from weixi.churn.errors import ChurnInputError
 
@@ -20,7 +20,7 @@ def ledger_engine(db: str | None = None):
 
     from weixi.adapters.db import make_engine
 
-    value = db or os.environ.get("WEIXI_DB")
+    value = db or settings.DB.raw()
     if value is None and not Path("weixi.db").exists():
         return None
     if value and "://" not in value and not Path(value).exists():

@@ -13,13 +13,13 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from weixi.cli.app import app
-from weixi.cli.ledger import DB, JSON, _engine
-from weixi.cli.output import console, emit_json, fail, parse_day
+from weixi.campaigns import gifts, lottery_service, promotion, service
 from weixi.campaigns import referral_service as referrals
 from weixi.campaigns import report as reports
-from weixi.campaigns import service
 from weixi.campaigns.service import CampaignError
+from weixi.cli.app import app
+from weixi.cli.ledger import DB, JSON, open_engine
+from weixi.cli.output import console, emit_json, fail, parse_day
 
 campaign_app = typer.Typer(help="Campaigns (保客活动): create, approve, run, draw, refer, report.", no_args_is_help=True)
 app.add_typer(campaign_app, name="campaign")
@@ -70,7 +70,7 @@ def _read(path: Path, as_json: bool) -> str:
 def create(file: Path = typer.Argument(..., help="Campaign file (kind: campaign)."), by: str = BY,
            db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Create a draft from a checked campaign file (errors are printed with file:line:col)."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     out = _run(as_json, lambda: service.create(engine, _read(file, as_json), str(file), by))
     _show(out, as_json, f"created {out['campaign_id']} ({out['name']}) as draft")
 
@@ -78,7 +78,7 @@ def create(file: Path = typer.Argument(..., help="Campaign file (kind: campaign)
 @campaign_app.command("update")
 def update(campaign_id: str, file: Path, by: str = BY, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Replace a draft's file."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     out = _run(as_json, lambda: service.update(engine, campaign_id, _read(file, as_json), str(file), by))
     _show(out, as_json, f"updated {campaign_id}")
 
@@ -86,7 +86,7 @@ def update(campaign_id: str, file: Path, by: str = BY, db: Optional[str] = DB, a
 @campaign_app.command("list")
 def list_(db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Every campaign with its window and status (a calendar, by start date)."""
-    rows = service.list_campaigns(_engine(db, as_json))
+    rows = service.list_campaigns(open_engine(db, as_json))
     if as_json:
         return emit_json(rows)
     table = Table("id", "name", "from", "to", "status", "created by")
@@ -98,7 +98,7 @@ def list_(db: Optional[str] = DB, as_json: bool = JSON) -> None:
 @campaign_app.command("show")
 def show(campaign_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Status, lifecycle steps with who and when, audience sizes, draw commitment (seed once closed)."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     _show(_run(as_json, lambda: service.summary(engine, campaign_id)), as_json)
 
 
@@ -107,7 +107,7 @@ def _lifecycle(action: str, doc: str):
                 at: Optional[str] = AT,
                 data: Optional[Path] = typer.Option(None, "--data", help="Data directory of closes (snapshot audience)."),
                 db: Optional[str] = DB, as_json: bool = JSON) -> None:
-        engine = _engine(db, as_json)
+        engine = open_engine(db, as_json)
         out = _run(as_json, lambda: service.act(engine, campaign_id, action, by, note, _at(at), data))
         extra = f"; commitment {out['commitment']}" if action == "approve" and out.get("commitment") else ""
         extra += f"; seed revealed {out['seed']}" if action == "close" and out.get("seed") else ""
@@ -132,8 +132,8 @@ def promote(campaign_id: str, data: Optional[Path] = typer.Option(None, "--data"
             at: Optional[str] = AT, dry_run: bool = typer.Option(False, "--dry-run"), db: Optional[str] = DB,
             as_json: bool = JSON) -> None:
     """Queue the channels due by today through the messaging outbox, within the contact policy."""
-    engine = _engine(db, as_json)
-    out = _run(as_json, lambda: service.promote(engine, campaign_id, data, ops_plan, _at(at), dry_run))
+    engine = open_engine(db, as_json)
+    out = _run(as_json, lambda: promotion.promote(engine, campaign_id, data, ops_plan, _at(at), dry_run))
     _show(out, as_json, f"{campaign_id}: {out['queued']} queued, {out['already_queued']} already queued, blocked "
                         f"{out['blocked'] or 0}, {out['no_address']} without an address")
 
@@ -142,8 +142,8 @@ def promote(campaign_id: str, data: Optional[Path] = typer.Option(None, "--data"
 def draw(campaign_id: str, member_id: str, request_id: Optional[str] = REQUEST, at: Optional[str] = AT,
          db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Draw once from today's box. Refused with a reason: unknown member, no chances, outside the window, no stock."""
-    engine = _engine(db, as_json)
-    out = _run(as_json, lambda: service.draw(engine, campaign_id, member_id, _at(at), request_id))
+    engine = open_engine(db, as_json)
+    out = _run(as_json, lambda: lottery_service.draw(engine, campaign_id, member_id, _at(at), request_id))
     _show(out, as_json, f"draw {out['seq']}: {member_id} — {out['prize']} (ticket {out['ticket']} of {out['tickets']});"
                         f" {out['chances_left']} chance(s) left")
 
@@ -151,8 +151,8 @@ def draw(campaign_id: str, member_id: str, request_id: Optional[str] = REQUEST, 
 @campaign_app.command("chances")
 def chances(campaign_id: str, member_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """A member's chances: granted, from spend, bought; used and left."""
-    engine = _engine(db, as_json)
-    out = _run(as_json, lambda: service.chances(engine, campaign_id, member_id))
+    engine = open_engine(db, as_json)
+    out = _run(as_json, lambda: lottery_service.chances(engine, campaign_id, member_id))
     _show(out, as_json, f"{member_id}: {out['explain']}; {out['left']} left")
 
 
@@ -161,8 +161,8 @@ def buy_chances(campaign_id: str, member_id: str, n: int = typer.Option(1, "--n"
                 request_id: Optional[str] = REQUEST, at: Optional[str] = AT, db: Optional[str] = DB,
                 as_json: bool = JSON) -> None:
     """Buy chances with points (the ledger takes the points first)."""
-    engine = _engine(db, as_json)
-    out = _run(as_json, lambda: service.buy_chances(engine, campaign_id, member_id, n, request_id, _at(at)))
+    engine = open_engine(db, as_json)
+    out = _run(as_json, lambda: lottery_service.buy_chances(engine, campaign_id, member_id, n, request_id, _at(at)))
     _show(out, as_json, f"{member_id}: bought {n} for {out['points']} points; {out['left']} left")
 
 
@@ -170,8 +170,8 @@ def buy_chances(campaign_id: str, member_id: str, n: int = typer.Option(1, "--n"
 def stock(campaign_id: str, day: Optional[str] = typer.Option(None, "--day"), db: Optional[str] = DB,
           as_json: bool = JSON) -> None:
     """Prize box per day and gift stock ('*'): quantity, issued, left."""
-    engine = _engine(db, as_json)
-    rows = _run(as_json, lambda: service.stock(engine, campaign_id, parse_day(day, "--day")))
+    engine = open_engine(db, as_json)
+    rows = _run(as_json, lambda: lottery_service.stock(engine, campaign_id, parse_day(day, "--day")))
     if as_json:
         return emit_json(rows)
     table = Table("day", "item", "quantity", "issued", "left")
@@ -185,8 +185,8 @@ def gift(campaign_id: str, member_id: str, gift_id: str, qty: int = typer.Option
          request_id: Optional[str] = REQUEST, at: Optional[str] = AT, db: Optional[str] = DB,
          as_json: bool = JSON) -> None:
     """Hand out a gift on a visit: from its stock, within its per-member limit."""
-    engine = _engine(db, as_json)
-    out = _run(as_json, lambda: service.claim_gift(engine, campaign_id, member_id, gift_id, qty, by, _at(at),
+    engine = open_engine(db, as_json)
+    out = _run(as_json, lambda: gifts.claim_gift(engine, campaign_id, member_id, gift_id, qty, by, _at(at),
                                                    request_id))
     _show(out, as_json, f"{member_id}: {qty} x {gift_id}")
 
@@ -198,7 +198,7 @@ def referral_code(campaign_id: str, member_id: str, phone: Optional[str] = typer
                   db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """A member's referral code and link (identifiers given are kept as fingerprints for fraud checks). The first
     time records the day it was issued: only members who join on or after it can be referred with it."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     out = _run(as_json, lambda: referrals.code(engine, campaign_id, member_id, phone, id_number, device, _at(at)))
     _show(out, as_json, f"{out['code']}  {out['link']}")
 
@@ -209,7 +209,7 @@ def refer(campaign_id: str, code: str, referee_id: str, phone: Optional[str] = t
           device: Optional[str] = typer.Option(None, "--device"), at: Optional[str] = AT, db: Optional[str] = DB,
           as_json: bool = JSON) -> None:
     """Attribute a new member to a referral code; flagged referrals go to the review queue."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     out = _run(as_json, lambda: referrals.refer(engine, campaign_id, code, referee_id, phone, id_number, device,
                                                 _at(at)))
     flags = f" — flagged: {'; '.join(out['flags'])}" if out["flags"] else ""
@@ -221,7 +221,7 @@ def referrals_(campaign_id: str, status: Optional[str] = typer.Option(None, "--s
                                                                      help="pending|review|approved|rejected|rewarded"),
                db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Referrals and the review queue (--status review)."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     rows = _run(as_json, lambda: referrals.queue(engine, campaign_id, status))
     if as_json:
         return emit_json(rows)
@@ -237,7 +237,7 @@ def review(campaign_id: str, referee_id: str,
            by: str = BY, note: Optional[str] = typer.Option(None, "--note"), db: Optional[str] = DB,
            as_json: bool = JSON) -> None:
     """Approve or reject a referral in the review queue."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     out = _run(as_json, lambda: referrals.review(engine, campaign_id, referee_id, approve, by, note))
     _show(out, as_json, f"{referee_id}: {out['status']}")
 
@@ -245,7 +245,7 @@ def review(campaign_id: str, referee_id: str,
 @campaign_app.command("settle-referrals")
 def settle_referrals(campaign_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Reward referrals whose referee has registered (and paid, when required) and that passed checks or review."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     out = _run(as_json, lambda: referrals.settle(engine, campaign_id))
     _show(out, as_json, f"{out['rewarded']} referral(s) rewarded, {out['posted']} award(s) posted")
 
@@ -254,7 +254,7 @@ def settle_referrals(campaign_id: str, db: Optional[str] = DB, as_json: bool = J
 def leaderboard(campaign_id: str, top: Optional[int] = typer.Option(None, "--top", min=1), db: Optional[str] = DB,
                 as_json: bool = JSON) -> None:
     """Points earned in the window by the audience, ranked (ties share a rank), with each rank's reward."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     out = _run(as_json, lambda: reports.leaderboard(engine, campaign_id, top))
     if as_json:
         return emit_json(out)
@@ -274,7 +274,7 @@ def cost(campaign_id: str, line: str, yuan: str, by: str = BY, note: Optional[st
         fail(f"{yuan!r} is not an amount: write yuan, e.g. 1200.50", as_json)
     if fen != fen.to_integral_value():
         fail(f"{yuan} has fractions of a fen: at most 2 decimals", as_json)
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     out = _run(as_json, lambda: service.record_cost(engine, campaign_id, line, int(fen), by, parse_day(day, "--day"),
                                                     note))
     _show(out, as_json, f"{campaign_id}: {yuan} yuan on {line}")
@@ -288,7 +288,7 @@ def measure(campaign_id: str, objective_id: str, value: str, by: str = BY,
         number = Decimal(value)
     except InvalidOperation:
         fail(f"{value!r} is not a number", as_json)
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     out = _run(as_json, lambda: service.record_measure(engine, campaign_id, objective_id, number, by, note))
     _show(out, as_json, f"{campaign_id}: {objective_id} = {value}")
 
@@ -297,7 +297,7 @@ def measure(campaign_id: str, objective_id: str, value: str, by: str = BY,
 def milestone(campaign_id: str, milestone_id: str, by: str = BY, note: Optional[str] = typer.Option(None, "--note"),
               db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Mark a milestone of the execution plan done."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     out = _run(as_json, lambda: service.milestone_done(engine, campaign_id, milestone_id, by, note))
     _show(out, as_json, f"{campaign_id}: {milestone_id} done by {by}")
 
@@ -307,7 +307,7 @@ def report(campaign_id: str, html: Optional[Path] = typer.Option(None, "--html",
            pdf: Optional[Path] = typer.Option(None, "--pdf", help="Write the PDF report here."),
            db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Objectives' achievement, participants, points issued/redeemed, cost vs budget, lift with a 95% interval, ROI."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     data = _run(as_json, lambda: reports.report(engine, campaign_id))
     if html:
         from weixi.campaigns.report_html import render
@@ -336,7 +336,7 @@ def report(campaign_id: str, html: Optional[Path] = typer.Option(None, "--html",
 def export_draws(campaign_id: str, out: Optional[Path] = typer.Option(None, "--out", "-o"), db: Optional[str] = DB,
                  as_json: bool = JSON) -> None:
     """The commitment, the seed (after close), the prize table and every draw: what anyone needs to verify."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     doc = _run(as_json, lambda: reports.export_draws(engine, campaign_id))
     if out:
         out.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -360,7 +360,7 @@ def verify_draws(campaign_id: Optional[str] = typer.Argument(None, help="A campa
             except (OSError, ValueError) as exc:
                 raise CampaignError(f"cannot read draw export {file}: {exc}", "invalid") from None
             return reports.verify_export(doc)
-        return reports.verify_draws(_engine(db, as_json), campaign_id)
+        return reports.verify_draws(open_engine(db, as_json), campaign_id)
 
     out = _run(as_json, work)
     if as_json:
@@ -378,7 +378,7 @@ def verify_draws(campaign_id: Optional[str] = typer.Argument(None, help="A campa
 def follow_ups(campaign_id: str, out: Path = typer.Option(..., "--out", "-o", help="CSV file to write."),
                db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Follow-up tasks for participants, winners, referrers or non-participants, as a CSV."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     data = _run(as_json, lambda: reports.follow_ups(engine, campaign_id, out))
     _show(data, as_json, f"wrote {data['tasks']} follow-up task(s) to {out} ({data['note']})")
 
@@ -386,6 +386,6 @@ def follow_ups(campaign_id: str, out: Path = typer.Option(..., "--out", "-o", he
 @campaign_app.command("post-awards")
 def post_awards(campaign_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Credit awards still pending (e.g. when no points plan was active) through the ledger."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     out = _run(as_json, lambda: service.post_pending_awards(engine, campaign_id))
     _show(out, as_json, f"{out['posted']} posted, {out['refused']} refused, {out['pending']} pending")

@@ -18,7 +18,7 @@ DATA = typer.Option(None, "--data-dir", help="Data directory (default: $WEIXI_DA
 
 
 def _data_dir(value: str | None):
-    from weixi.members.archive import data_dir
+    from weixi.adapters.archive import data_dir
 
     return data_dir(value)
 
@@ -43,8 +43,8 @@ def train(month: Optional[str] = typer.Option(None, "--month", help="Train on th
           report: Optional[str] = typer.Option(None, "--report", help="Write an HTML report with charts into DIR."),
           data_dir: Optional[str] = DATA, as_json: bool = JSON) -> None:
     """Train and cross-validate (gradient boosting vs logistic), calibrate, store a new model version."""
-    from weixi.churn.errors import ChurnInputError
     from weixi.churn import service as churn
+    from weixi.churn.errors import ChurnInputError
 
     if (month is None) == (data is None):
         fail("give either --month YYYY-MM (the operator's data) or --data FILE --label COL", as_json, code=2)
@@ -80,8 +80,8 @@ def score(month: str = typer.Option(..., "--month", help="Score the members in s
                                                                                "trained on the operator's data)."),
           data_dir: Optional[str] = DATA, as_json: bool = JSON) -> None:
     """Write every member's calibrated churn probability and top three reasons to Parquet."""
-    from weixi.churn.errors import ChurnInputError
     from weixi.churn import service as churn
+    from weixi.churn.errors import ChurnInputError
 
     try:
         out = churn.score_month(_data_dir(data_dir), _month(month, as_json), version)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -11,15 +10,16 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from weixi import settings
 from weixi.cli.app import app
-from weixi.cli.ledger import DB, JSON, _engine
+from weixi.cli.ledger import DB, JSON, open_engine
 from weixi.cli.output import console, emit_json, fail
 
 DATA = typer.Option(None, "--data", help="Member archive directory (default: $WEIXI_DATA or ./weixi-data).")
 
 
 def data_dir(value: str | None) -> Path:
-    return Path(value or os.environ.get("WEIXI_DATA") or "weixi-data")
+    return Path(value or settings.DATA.value())
 
 
 @app.command("close")
@@ -29,21 +29,22 @@ def close(month: str = typer.Option(..., "--month", help="The month to close, YY
           db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Close a month: accrue its bills and recharges, expire points, evaluate tiers and segments, write the snapshot."""
     from weixi.close.months import parse_month
-    from weixi.close.run import STEPS, CloseRefused, Progress as Hooks, close_month
+    from weixi.close.run import CloseRefused, close_month
+    from weixi.close.run import Progress as Hooks
     from weixi.plans.service import NoActivePlan
 
     try:
         parse_month(month)
     except ValueError as exc:
         fail(str(exc), as_json)
-    ledger = _engine(db, as_json)
+    ledger = open_engine(db, as_json)
     show = sys.stderr.isatty() and not as_json
     bars = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}"),
                     TimeElapsedColumn(), console=console, disable=not show, transient=False)
     tasks: dict[str, int] = {}
 
     def on_step(name: str) -> None:
-        for other, tid in tasks.items():
+        for tid in tasks.values():
             bars.update(tid, completed=bars.tasks[tid].completed, total=bars.tasks[tid].completed or 1)
         tasks[name] = bars.add_task(name, total=None)
 

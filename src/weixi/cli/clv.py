@@ -77,8 +77,8 @@ def summarise(transactions: Path = typer.Option(..., "--transactions", help="Tra
               out: Path = typer.Option(..., "--out", help="Summary file to write (.parquet or .csv)."),
               as_json: bool = JSON) -> None:
     """Write the per-customer summary (frequency, recency, T, monetary, holdout purchases) of a transactions file."""
-    from weixi.clv.errors import CLVError
     from weixi.clv import service as clv
+    from weixi.clv.errors import CLVError
 
     try:
         table = _summary(as_json, transactions, customer, date_col, amount, calibration_end, unit, None, None, None,
@@ -111,8 +111,8 @@ def fit(model: str = typer.Option(..., "--model", help="bgnbd, paretonbd, gammag
         as_json: bool = JSON) -> None:
     """Fit a model by maximum likelihood; print its parameters and log-likelihood."""
     from weixi.clv import sbg
-    from weixi.clv.errors import CLVError
     from weixi.clv import service as clv
+    from weixi.clv.errors import CLVError
 
     if model not in MODELS:
         fail(f"unknown model {model!r}: use {', '.join(MODELS)}", as_json, code=2)
@@ -165,8 +165,8 @@ def score(out: Path = typer.Option(..., "--out", help="Scores file to write (.pa
     renewals, discounted expected residual lifetime, CLV)."""
     import pyarrow.compute as pc
 
-    from weixi.clv.errors import CLVError
     from weixi.clv import service as clv
+    from weixi.clv.errors import CLVError
 
     if model not in ("bgnbd", "paretonbd", "sbg"):
         fail(f"unknown scoring model {model!r}: use bgnbd, paretonbd or sbg", as_json, code=2)

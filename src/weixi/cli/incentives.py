@@ -11,8 +11,9 @@ from typing import List, Optional
 import typer
 
 from weixi.cli.app import app
-from weixi.cli.ledger import DB, JSON, _engine
+from weixi.cli.ledger import DB, JSON, open_engine
 from weixi.cli.output import console, emit_json, fail
+from weixi.incentives import publication
 from weixi.incentives import service as svc
 
 incentives_app = typer.Typer(help="Staff incentive and KPI statements: compute, explain, publish, export.",
@@ -91,8 +92,8 @@ def _statements(month, plan, orders, targets, roster, violations, referrals, db,
     """Computed statements when plans are given, else the published ones from the database."""
     if plan:
         return _compute(plan, month, orders, targets, roster, violations, referrals, as_json).to_json(), "computed"
-    engine = _engine(db, as_json)
-    pub = svc.published(engine, month)
+    engine = open_engine(db, as_json)
+    pub = publication.published(engine, month)
     if pub is None:
         fail(f"{month} has not been published: give --plan and the input files to compute it", as_json)
     return pub["statements"], f"published version {pub['version']} by {pub['published_by']} at {pub['published_at']}"
@@ -147,9 +148,9 @@ def publish(month: str = MONTH, plan: List[Path] = PLANS, orders: Optional[Path]
             db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Publish the month's statements; a published month changes only by a new, explained version."""
     result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json)
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     with _refusal(as_json):
-        done = svc.publish(engine, result, by, supersede, reason)
+        done = publication.publish(engine, result, by, supersede, reason)
     if as_json:
         emit_json(done)
     elif done["new"]:
@@ -165,9 +166,9 @@ def diff(month: str = MONTH, plan: List[Path] = PLANS, orders: Optional[Path] = 
          db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Recompute the month (e.g. with late orders) and show how it differs from the published statements."""
     result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json)
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     with _refusal(as_json):
-        out = svc.diff(engine, result)
+        out = publication.diff(engine, result)
     if as_json:
         emit_json(out)
         return
@@ -245,7 +246,7 @@ def referral_cmd(plan: Path = typer.Option(..., "--plan", help="A referral plan.
                "event_id": a.event_id, "approved_by": a.approved_by} for a in result.customer_awards]
     out = {"month": result.month, "customers": awards, "staff": result.to_json()["staff"], "rejected": result.rejected}
     if post:
-        engine = _engine(db, as_json)
+        engine = open_engine(db, as_json)
         posted = svc.post_referral_points(engine, result.customer_awards, result.plans[0])
         out["posted"] = {"posted": posted.posted, "duplicates": posted.duplicates,
                          "rejected": [{"event_id": r.event_id, "reason": r.reason} for r in posted.rejected]}
@@ -290,9 +291,9 @@ def nominate(staff_id: str, period: str = typer.Option(..., "--period"), award: 
             fail(f"--form is not JSON: {exc.msg} at char {exc.pos}", as_json)
         if not isinstance(fields, dict):
             fail("--form must be a JSON object of the form's fields", as_json)
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     with _refusal(as_json):
-        nid = svc.nominate(engine, period, staff_id, award, by, letter, fields)
+        nid = publication.nominate(engine, period, staff_id, award, by, letter, fields)
     emit_json({"nomination_id": nid, "status": "nominated"}) if as_json else _say(f"nomination {nid} recorded")
 
 
@@ -301,9 +302,9 @@ def _decide(step: str):
                 reject: bool = typer.Option(False, "--reject", help="Turn the nomination down at this step."),
                 note: Optional[str] = typer.Option(None, "--note"), db: Optional[str] = DB,
                 as_json: bool = JSON) -> None:
-        engine = _engine(db, as_json)
+        engine = open_engine(db, as_json)
         with _refusal(as_json):
-            status = svc.decide(engine, nomination_id, step, "reject" if reject else "accept", by, note)
+            status = publication.decide(engine, nomination_id, step, "reject" if reject else "accept", by, note)
         emit_json({"nomination_id": nomination_id, "status": status}) if as_json else _say(
             f"{nomination_id}: {status}")
     return command
@@ -317,9 +318,9 @@ awards_app.command("approve", help="Leadership approval of a reviewed nomination
 def publish_awards(period: str = typer.Option(..., "--period"), by: str = typer.Option(..., "--by"),
                    db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Publish every approved nomination of the period."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     with _refusal(as_json):
-        ids = svc.publish_awards(engine, period, by)
+        ids = publication.publish_awards(engine, period, by)
     emit_json({"period": period, "published": ids}) if as_json else _say(
         f"published {len(ids)} award(s) of {period}")
 
@@ -327,8 +328,8 @@ def publish_awards(period: str = typer.Option(..., "--period"), by: str = typer.
 @awards_app.command("list")
 def list_awards(period: str = typer.Option(..., "--period"), db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Nominations of a period with every step: who, when, what was decided."""
-    engine = _engine(db, as_json)
-    rows = svc.nominations(engine, period)
+    engine = open_engine(db, as_json)
+    rows = publication.nominations(engine, period)
     if as_json:
         emit_json({"period": period, "nominations": rows})
         return

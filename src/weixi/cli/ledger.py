@@ -15,21 +15,19 @@ from weixi.adapters import schema
 from weixi.adapters.db import database_url, make_engine
 from weixi.adapters.eventfiles import EventFileError, read_events, write_quarantine
 from weixi.cli.app import app, events_app, plan_app
-from weixi.cli.output import console, emit_json, fail, parse_day
-from weixi.ledger import queries
-from weixi.ledger import redemption
-from weixi.ledger import reversal
+from weixi.cli.output import console, emit_json, fail, fail_error, parse_day
+from weixi.ledger import queries, redemption, reversal
 from weixi.ledger.expire import expire as run_expiry
-from weixi.plans.service import NoActivePlan, PlanError, active_plan, apply_plan
 from weixi.ledger.posting import post_events
 from weixi.ledger.simulate import simulate as run_simulation
 from weixi.ledger.verify import verify as run_verify
+from weixi.plans.service import NoActivePlan, PlanError, active_plan, apply_plan
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
 DB = typer.Option(None, "--db", help="Database file or URL (default: $WEIXI_DB or ./weixi.db).")
 
 
-def _engine(db: str | None, as_json: bool = False):
+def open_engine(db: str | None, as_json: bool = False):
     engine = make_engine(db)
     try:
         if schema.current(engine) != schema.head():
@@ -77,7 +75,7 @@ def init(db: Optional[str] = DB, as_json: bool = JSON) -> None:
 def plan_apply(file: Path = typer.Argument(..., help="Plan file (YAML)."), db: Optional[str] = DB,
                as_json: bool = JSON) -> None:
     """Check a plan and make it the active plan version. Applying the active content again changes nothing."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     try:
         applied = apply_plan(engine, file)
     except PlanError as exc:
@@ -96,7 +94,7 @@ def events_post(file: Path = typer.Argument(..., help="Event file: .csv, .jsonl 
                 as_json: bool = JSON) -> None:
     """Post an event file. Good rows post; rejected rows go to FILE.rejected.csv with a reason; reruns are safe.
     Events dated in the future or in a closed month are rejected."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     _, plan = _plan(engine, as_json)
     try:
         now = datetime.now(timezone.utc)
@@ -126,11 +124,13 @@ def redeem(member: str, reward: str, qty: int = typer.Option(1, "--qty", min=1, 
            merchant: Optional[str] = typer.Option(None, "--merchant", help="Partner merchant (merchant rewards)."),
            db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Redeem a reward for a member, taking the earliest-expiring points first."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     try:
         outcome = redemption.redeem(engine, member, reward, qty, request_id,
                                     attrs={"merchant": merchant} if merchant else None)
-    except (redemption.RedemptionError, NoActivePlan) as exc:
+    except redemption.RedemptionError as exc:
+        fail_error(exc, as_json)
+    except NoActivePlan as exc:
         fail(str(exc), as_json)
     data = {**outcome.redemption, "duplicate": outcome.duplicate}
     if as_json:
@@ -153,7 +153,7 @@ app.add_typer(redemption_app, name="redemption")
 @redemption_app.command("show")
 def redemption_show(redemption_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Show one redemption and the lots its points came from."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     found = redemption.redemption(engine, redemption_id)
     if found is None:
         fail(f"unknown redemption {redemption_id}", as_json)
@@ -166,7 +166,7 @@ def redemption_cancel(redemption_id: str,
                                                  help="fulfilment_failed, or any text for refundable rewards."),
                       db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Cancel a redemption whose fulfilment failed: the points return to the very lots they came from."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     try:
         found = redemption.cancel(engine, redemption_id, reason)
     except (redemption.RedemptionError, NoActivePlan) as exc:
@@ -182,7 +182,7 @@ def redemption_cancel(redemption_id: str,
 def balance(member: str, at: Optional[str] = typer.Option(None, "--at", help="Balance at the end of this day (YYYY-MM-DD)."),
             db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """A member's balance and the lots that make it up (what expires when)."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     day = parse_day(at, "--at") or _today(engine, as_json)
     data = queries.balance(engine, member, day)
     if data is None:
@@ -204,7 +204,7 @@ def statement(member: str, start: Optional[str] = typer.Option(None, "--from", h
               end: Optional[str] = typer.Option(None, "--to", help="Last day (YYYY-MM-DD)."),
               db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Every journal entry of a member in a period, with the rule, lot and running balance."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     data = queries.statement(engine, member, parse_day(start, "--from"), parse_day(end, "--to"))
     if data is None:
         fail(f"unknown member {member}", as_json)
@@ -227,7 +227,7 @@ def statement(member: str, start: Optional[str] = typer.Option(None, "--from", h
 def expire(as_of: str = typer.Option(..., "--as-of", help="Expire every lot with expires_on on or before this day."),
            db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Expire points set-based: one journal entry per lot. Rerunning for the same day changes nothing."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     result = run_expiry(engine, parse_day(as_of, "--as-of"))
     data = {"as_of": str(result.as_of), "lots": result.lots, "points": result.points, "members": result.members}
     emit_json(data) if as_json else console.print(
@@ -237,7 +237,7 @@ def expire(as_of: str = typer.Option(..., "--as-of", help="Expire every lot with
 @app.command("reverse")
 def reverse(event_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Reverse all points an event earned (a full refund), following the plan's reversal policy."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     _plan(engine, as_json)
     try:
         done = reversal.reverse(engine, event_id)
@@ -255,7 +255,7 @@ def reverse(event_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None
 @app.command("verify")
 def verify(db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Rebuild every balance, debt, lot and reward stock from the journal; exit 1 on any mismatch."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     mismatches, counts = run_verify(engine)
     if as_json:
         emit_json({"ok": not mismatches, "checked": counts,
@@ -303,7 +303,7 @@ def simulate(plan: Path = typer.Option(..., "--plan", help="Plan file."),
 def settlement(month: str = typer.Option(..., "--month", help="YYYY-MM"), db: Optional[str] = DB,
                as_json: bool = JSON) -> None:
     """Monthly settlement per partner merchant: points spent there and what the operator owes, in yuan."""
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     try:
         data = queries.settlement(engine, month)
     except ValueError:

@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from weixi.adapters.archive import data_dir
 from weixi.cli.app import app
 from weixi.cli.output import console, emit_json, fail
-from weixi.members.archive import data_dir
 from weixi.members.intake import LOADABLE, IntakeError, load_file
 
 

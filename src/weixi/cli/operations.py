@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from weixi.cli.app import app
-from weixi.cli.ledger import _engine
+from weixi.cli.ledger import open_engine
 from weixi.cli.output import console, emit_json, fail, parse_day
 
 staff_app = typer.Typer(help="Customer managers, agents and team leads (docs/operations.md).", no_args_is_help=True)
@@ -35,15 +35,15 @@ PLAN = typer.Option(None, "--plan", help="Operations plan (default: $WEIXI_OPS_P
 
 
 def _data(value):
-    from weixi.members.archive import data_dir
+    from weixi.adapters.archive import data_dir
 
     return data_dir(value)
 
 
 def _call(fn, as_json: bool):
+    from weixi.messaging.service import MessagingError
     from weixi.messaging.templates import TemplateError
     from weixi.operations.calendar import CalendarError
-    from weixi.messaging.service import MessagingError
     from weixi.operations.service import OperationsError
 
     try:
@@ -91,18 +91,18 @@ def staff_load(roster: Path = typer.Argument(..., help="CSV/Parquet: staff_id, r
                                                        "active, joined_on, left_on."),
                db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Load (or update) the roster of managers, agents and team leads."""
-    from weixi.operations import service as ops
+    from weixi.operations import staff as ops_staff
 
-    engine = _engine(db, as_json)
-    _out(_call(lambda: ops.load_staff(engine, roster), as_json), as_json, _kv)
+    engine = open_engine(db, as_json)
+    _out(_call(lambda: ops_staff.load_staff(engine, roster), as_json), as_json, _kv)
 
 
 @staff_app.command("list")
 def staff_list(db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """List the roster."""
-    from weixi.operations import service as ops
+    from weixi.operations import staff as ops_staff
 
-    rows = ops.staff_list(_engine(db, as_json))
+    rows = ops_staff.staff_list(open_engine(db, as_json))
     _out(rows, as_json, lambda rs: [console.print(
         f"{r['staff_id']}\t{r['role']}\t{r['team'] or '-'}\t{r['name'] or ''}\t{'active' if r['active'] else 'left'}",
         highlight=False) for r in rs])
@@ -113,9 +113,10 @@ def staff_leave(staff_id: str, on: Optional[str] = typer.Option(None, "--on", he
                 db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """A manager or agent leaves: their members and open tasks go to others at the next reassign."""
     from weixi.operations import service as ops
+    from weixi.operations import staff as ops_staff
 
     day = parse_day(on, "--on") or ops.today()
-    _out(_call(lambda: ops.staff_leave(_engine(db, as_json), staff_id, day), as_json), as_json, _kv)
+    _out(_call(lambda: ops_staff.staff_leave(open_engine(db, as_json), staff_id, day), as_json), as_json, _kv)
 
 
 @staff_app.command("team")
@@ -124,7 +125,7 @@ def staff_team(team: Optional[str] = typer.Option(None, "--team"), on: Optional[
     """Workload per agent: open tasks, due today, overdue, done this month."""
     from weixi.operations import service as ops
 
-    rows = ops.team_view(_engine(db, as_json), team, parse_day(on, "--on"))
+    rows = ops.team_view(open_engine(db, as_json), team, parse_day(on, "--on"))
     _out(rows, as_json, lambda rs: [console.print(
         f"{r['team'] or '-'}\t{r['staff_id']}\topen {r['open']}\tdue today {r['due_today']}\toverdue {r['overdue']}\t"
         f"done {r['done_this_month']}", highlight=False) for r in rs])
@@ -141,12 +142,12 @@ def tasks_create(month: str = typer.Option(..., "--month", help="The month, YYYY
                  plan: Optional[str] = PLAN, data_dir: Optional[str] = DATA, db: Optional[str] = DB,
                  as_json: bool = JSON) -> None:
     """Assign the month's members to managers by the plan's ratios and create their tasks."""
-    from weixi.operations import service as ops
+    from weixi.operations import monthly_tasks
 
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     p = _plan(plan, as_json)
-    result = _call(lambda: ops.create_month(engine, _data(data_dir), month, p, parse_day(date_, "--date"), targets),
-                   as_json)
+    result = _call(lambda: monthly_tasks.create_month(engine, _data(data_dir), month, p, parse_day(date_, "--date"),
+                                                      targets), as_json)
     _out(result, as_json, _print_create)
 
 
@@ -187,7 +188,7 @@ def tasks_add(member_id: str, kind: str = typer.Option(..., "--kind", help="rete
     """Create one task by hand; refused when the contact policy stops it (the rule is named)."""
     from weixi.operations import service as ops
 
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     p = _plan(plan, as_json)
     due_on = parse_day(due, "--due")
     _out(_call(lambda: ops.add_task(engine, p, member_id, kind, due_on, assignee, reason, purpose, priority), as_json),
@@ -200,7 +201,7 @@ def tasks_queue(agent: str, on: Optional[str] = typer.Option(None, "--on", help=
     """An agent's calls and visits, highest priority first, then by due date."""
     from weixi.operations import service as ops
 
-    rows = ops.queue(_engine(db, as_json), agent, parse_day(on, "--on"), limit)
+    rows = ops.queue(open_engine(db, as_json), agent, parse_day(on, "--on"), limit)
 
     def show(rs):
         if not rs:
@@ -216,7 +217,7 @@ def tasks_show(task_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> No
     """One task with its outcome."""
     from weixi.operations import service as ops
 
-    _out(_call(lambda: ops.get_task(_engine(db, as_json), task_id), as_json), as_json, _kv)
+    _out(_call(lambda: ops.get_task(open_engine(db, as_json), task_id), as_json), as_json, _kv)
 
 
 @tasks_app.command("outcome")
@@ -237,7 +238,7 @@ def tasks_outcome(task_id: str,
     """Record what happened on a call or visit."""
     from weixi.operations import service as ops
 
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     p = _plan(plan, as_json)
     order = {"cancels_unexpired_subsidy": cancels_subsidy, **({"number": number} if number else {})}
     result = _call(lambda: ops.record_outcome(engine, p, _data(data_dir), task_id, outcome, by, reason, offer, note,
@@ -251,7 +252,7 @@ def tasks_escalate(on: Optional[str] = typer.Option(None, "--on", help="Day, YYY
     """Hand overdue open tasks to the team lead."""
     from weixi.operations import service as ops
 
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     p = _plan(plan, as_json)
     _out(_call(lambda: ops.escalate(engine, p, parse_day(on, "--on")), as_json), as_json, _kv)
 
@@ -261,9 +262,9 @@ def tasks_orders(month: str = typer.Option(..., "--month"), out: Path = typer.Op
                  help="CSV in the incentive engine's order format (weixi incentives compute --orders)."),
                  db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Export the month's retention orders from accepted offers, credited to their agents."""
-    from weixi.operations import service as ops
+    from weixi.operations import orders as ops_orders
 
-    _out(_call(lambda: ops.export_orders(_engine(db, as_json), month, out), as_json), as_json, _kv)
+    _out(_call(lambda: ops_orders.export_orders(open_engine(db, as_json), month, out), as_json), as_json, _kv)
 
 
 # -- SLA -------------------------------------------------------------------------------------------------------
@@ -275,7 +276,7 @@ def sla_report(month: Optional[str] = typer.Option(None, "--month"), as_of: Opti
     """SLA compliance per team, manager and rule against the plan's target."""
     from weixi.operations import service as ops
 
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     p = _plan(plan, as_json)
     r = _call(lambda: ops.sla_report(engine, p, month, parse_day(as_of, "--as-of")), as_json)
 
@@ -309,17 +310,17 @@ def consent_record(member_id: str, kind: str = typer.Argument(..., help="opt_out
     """Record a do-not-disturb, an opt-out or an opt-in, with its source and time."""
     from weixi.operations import service as ops
 
-    _out(_call(lambda: ops.record_consent(_engine(db, as_json), member_id, kind, channel, purpose, source,
+    _out(_call(lambda: ops.record_consent(open_engine(db, as_json), member_id, kind, channel, purpose, source,
                                           _when(at, "--at"), by), as_json), as_json, _kv)
 
 
 @consent_app.command("show")
 def consent_show(member_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """A member's consent records, and which are in force."""
-    from weixi.operations.policy import active_blocks
     from weixi.operations import service as ops
+    from weixi.operations.policy import active_blocks
 
-    recs = ops.consents(_engine(db, as_json), member_id)
+    recs = ops.consents(open_engine(db, as_json), member_id)
     active = set(map(id, active_blocks(recs)))
     rows = [{**r.__dict__, "recorded_at": r.recorded_at.isoformat(), "in_force": id(r) in active} for r in recs]
     _out(rows, as_json, lambda rs: [console.print(
@@ -337,7 +338,7 @@ def care_run(date_: str = typer.Option(..., "--date", help="The day, YYYY-MM-DD.
     """Queue the day's care messages (birthdays, holidays, solar terms, points expiring, due message tasks)."""
     from weixi.operations import care_run as care
 
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     p = _plan(plan, as_json)
     day = parse_day(date_, "--date")
     _out(_call(lambda: care.run_day(engine, _data(data_dir), p, day, dry_run), as_json), as_json, _kv)
@@ -368,10 +369,10 @@ def outbox_send(limit: int = typer.Option(1000, "--limit"),
                 plan: Optional[str] = PLAN, data_dir: Optional[str] = DATA, db: Optional[str] = DB,
                 as_json: bool = JSON) -> None:
     """Send queued messages that are due; exit 3 when a server was unreachable (messages kept for later)."""
-    from weixi.operations import policy
     from weixi.messaging import service as messaging
+    from weixi.operations import policy
 
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     p = _plan(plan, as_json)
 
     def quiet(at):
@@ -390,7 +391,7 @@ def outbox_list(status: Optional[str] = typer.Option(None, "--status"), member: 
     """Messages with their delivery status."""
     from weixi.messaging import service as messaging
 
-    rows = _call(lambda: messaging.listing(_engine(db, as_json), status, member, limit), as_json)
+    rows = _call(lambda: messaging.listing(open_engine(db, as_json), status, member, limit), as_json)
     _out(rows, as_json, lambda rs: [console.print(
         f"{r['message_id']}\t{r['status']}\t{r['channel']}\t{r['recipient']}\t{r['idempotency_key']}\t"
         f"{r['last_error'] or ''}", highlight=False) for r in rs])
@@ -401,7 +402,7 @@ def outbox_retry(message_id: int, db: Optional[str] = DB, as_json: bool = JSON) 
     """Queue a failed or unknown message again (check with the gateway first that it was not delivered)."""
     from weixi.messaging import service as messaging
 
-    _out(_call(lambda: messaging.retry(_engine(db, as_json), message_id), as_json), as_json, _kv)
+    _out(_call(lambda: messaging.retry(open_engine(db, as_json), message_id), as_json), as_json, _kv)
 
 
 @outbox_app.command("receipt")
@@ -410,4 +411,4 @@ def outbox_receipt(message_id: int, status: str = typer.Argument(..., help="deli
     """Record a gateway's delivery report."""
     from weixi.messaging import service as messaging
 
-    _out(_call(lambda: messaging.receipt(_engine(db, as_json), message_id, status), as_json), as_json, _kv)
+    _out(_call(lambda: messaging.receipt(open_engine(db, as_json), message_id, status), as_json), as_json, _kv)

@@ -11,6 +11,9 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
+from weixi.errors import WeixiError
+from weixi.messages import envelope, render
+
 console = Console(width=None if sys.stdout.isatty() else 160, soft_wrap=not sys.stdout.isatty())
 err_console = Console(stderr=True, soft_wrap=True)
 
@@ -30,6 +33,16 @@ def fail(message: str, as_json: bool = False, code: int = 1, **extra: Any) -> No
         emit_json({"error": message, **extra})
     else:
         err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def fail_error(error: WeixiError, as_json: bool = False, code: int = 1) -> NoReturn:
+    """Exit on a coded error: ``--json`` prints the API's envelope (``{"error": {"code", "message", "params",
+    "where", "details"}}``), people read the sentence (English)."""
+    if as_json:
+        emit_json(envelope(error, "en"))
+    else:
+        err_console.print(f"[bold red]error:[/] {render(error, 'en')}", highlight=False)
     raise typer.Exit(code)
 
 

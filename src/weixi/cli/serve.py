@@ -11,9 +11,10 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from weixi import settings
 from weixi.cli.app import app
 from weixi.cli.close import DATA, data_dir
-from weixi.cli.ledger import DB, JSON, _engine
+from weixi.cli.ledger import DB, JSON, open_engine
 from weixi.cli.output import console, emit_json, fail
 
 GRACEFUL_SHUTDOWN_SECONDS = 2  # on SIGTERM: requests still running after this are cancelled
@@ -33,7 +34,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
                                       help="Server processes; each has its own writer (SQLite serialises them)."),
           writer: str = typer.Option("process", "--writer",
                                      help="Where ledger writes are batched: process (own process) or thread."),
-          trusted_proxies: str = typer.Option("", "--trusted-proxies", envvar="WEIXI_TRUSTED_PROXIES",
+          trusted_proxies: str = typer.Option("", "--trusted-proxies", envvar=settings.TRUSTED_PROXIES.name,
                                               help="Comma-separated proxy addresses (or networks) whose "
                                                    "X-Forwarded-For and X-Forwarded-Proto are believed; default none.")
           ) -> None:
@@ -102,13 +103,13 @@ def proxy_options(trusted_proxies: str) -> dict:
 @users_app.command("create")
 def create(username: str, role: str = typer.Option(..., "--role", help="admin, analyst, manager, agent, clerk or member."),
            member_id: Optional[str] = typer.Option(None, "--member-id", help="For role member: whose points it sees."),
-           password: Optional[str] = typer.Option(None, "--password", envvar="WEIXI_PASSWORD",
+           password: Optional[str] = typer.Option(None, "--password", envvar=settings.PASSWORD.name,
                                                   help="Password (default: prompt; or $WEIXI_PASSWORD)."),
            db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Create a login with a role."""
     from weixi.users import service as users
 
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:
@@ -127,7 +128,7 @@ def list_users(db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Every login, its role and whether it is active."""
     from weixi.users import service as users
 
-    rows = users.list_users(_engine(db, as_json))
+    rows = users.list_users(open_engine(db, as_json))
     if as_json:
         emit_json([{"username": u.username, "role": u.role, "member_id": u.member_id, "active": u.active} for u in rows])
         return
@@ -144,7 +145,7 @@ def token(username: str, name: Optional[str] = typer.Option(None, "--name", help
     """Issue an API token for a user (printed once; send it as 'Authorization: Bearer TOKEN'), or --revoke one."""
     from weixi.users import service as users
 
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     user = users.get_user(engine, username)
     if user is None:
         fail(f"unknown user {username}", as_json)
@@ -164,7 +165,7 @@ def deactivate(username: str, db: Optional[str] = DB, as_json: bool = JSON) -> N
     """Stop a login: its sessions end at once and its tokens stop working."""
     from weixi.users import service as users
 
-    engine = _engine(db, as_json)
+    engine = open_engine(db, as_json)
     try:
         users.set_active(engine, username, False)
     except users.UserError as exc:
@@ -179,7 +180,7 @@ def demo(member_id: str = typer.Option("M0000000002", "--member-id", help="The m
     """Create one demo login per role (password weixi-demo); safe to run again. For demos only."""
     from weixi.users import service as users
 
-    rows = users.ensure_demo_users(_engine(db, as_json), member_id)
+    rows = users.ensure_demo_users(open_engine(db, as_json), member_id)
     if as_json:
         emit_json(rows)
         return

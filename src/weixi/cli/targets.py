@@ -21,7 +21,7 @@ DB = typer.Option(None, "--db", help="Database whose audit log records --reveal 
 
 
 def _data_dir(value):
-    from weixi.members.archive import data_dir
+    from weixi.adapters.archive import data_dir
 
     return data_dir(value)
 
@@ -54,7 +54,7 @@ def build(month: str = MONTH,
     out = _run(lambda: targets.build(data, month, plan, order, value), as_json)
     for path in (csv, xlsx):
         if path:
-            out.setdefault("exports", []).append(_run(lambda: targets.export_lists(data, month, path), as_json))
+            out.setdefault("exports", []).append(_run(lambda path=path: targets.export_lists(data, month, path), as_json))
     if as_json:
         emit_json(out)
         return

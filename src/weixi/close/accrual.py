@@ -13,35 +13,34 @@ inputs (a load since) or no marker (a crash during accrual) it posts as before, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, time
-from pathlib import Path
-from typing import Callable, Iterator
-from zoneinfo import ZoneInfo
-
 import json
 import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
+from datetime import datetime, time
 from itertools import chain, islice
+from pathlib import Path
+from typing import Callable, Iterator
+from zoneinfo import ZoneInfo
 
 import duckdb
 from sqlalchemy import Engine
 
-from weixi.adapters import duck
+from weixi import settings
+from weixi.adapters import archive, duck
 from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute
-from weixi.close.sources import scan_sql
-from weixi.members import archive
 from weixi.close import accrual_load_pg, accrual_sql
-from weixi.ledger.events import Event
-from weixi.plans.model import Plan
+from weixi.close.sources import scan_sql
 from weixi.ledger import bulk
+from weixi.ledger.events import Event
 from weixi.ledger.posting import PostResult, post_events
+from weixi.plans.model import Plan
 
 CHUNK = 250_000
-PATH_ENV = "WEIXI_ACCRUAL"
+PATH_ENV = settings.ACCRUAL.name  # tests set it
 LOADER = [sys.executable, "-m", "weixi.close.accrual_load"]  # the loading process (tests wrap it)
 
 
@@ -124,7 +123,7 @@ def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
         return done
     result = AccrualResult(reasons={})
     skip = 0
-    if plan is not None and os.environ.get(PATH_ENV, "set") != "batches":
+    if plan is not None and settings.ACCRUAL.value() != "batches":
         probe, skip = _set_based(engine, data_dir, month, tz, plan, version, result, progress)
         if skip is None:
             _mark(engine, data_dir, month, result, probe)

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from weixi.ledger.bulk import CEIL, FLOOR, Compiled
 from weixi.ledger.expiry import expires_on
 from weixi.plans.model import Plan
-from weixi.ledger.bulk import CEIL, FLOOR, Compiled
+
 
 def _lit(value) -> str:
     if value is None:
@@ -143,7 +144,7 @@ def statements(c: Compiled, version: int | None) -> Statements:
              f"CASE WHEN t.tier IS NULL THEN {d[3]} ELSE t.ttext END AS ttext "
              f"FROM (SELECT DISTINCT member_id FROM acc_base) m LEFT JOIN acc_stored s USING (member_id) "
              f"LEFT JOIN {plan_tiers} ON t.tier = s.tier")
-    entries = [f"SELECT seq, member_id, 0 AS grp, 0 AS j, k, rule_id, pts, note FROM acc_base"]
+    entries = ["SELECT seq, member_id, 0 AS grp, 0 AS j, k, rule_id, pts, note FROM acc_base"]
     for j, m in enumerate(c.mults):
         only = f" AND b.rule_id IN ({', '.join(_lit(r) for r in sorted(m.applies_to))})" if m.applies_to is not None \
             else ""

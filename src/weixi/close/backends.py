@@ -6,9 +6,9 @@ from pathlib import Path
 
 import ibis
 
+from weixi.adapters import archive
 from weixi.adapters.duck import QUIET, bound_memory  # noqa: F401  (bound_memory: the close's connections)
 from weixi.close.sources import MONTHLY, scan_sql
-from weixi.members import archive
 
 ENGINES = ("duckdb", "pyspark")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from weixi.adapters import duck
 from weixi.close.sources import files, scan_sql
 

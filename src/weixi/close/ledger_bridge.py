@@ -20,7 +20,7 @@ from weixi.close.months import first_day, next_month
 FETCH = 200_000
 
 
-def _arrow(engine: Engine, sql: str, params: list, schema: pa.Schema) -> pa.Table:
+def ledger_arrow(engine: Engine, sql: str, params: list, schema: pa.Schema) -> pa.Table:
     """The query's rows as an Arrow table of ``schema``. A SQLite file is read through ADBC, which builds the
     Arrow columns in C (about 4x faster than Python rows at 10 million members); PostgreSQL and in-memory
     databases through the engine."""
@@ -56,13 +56,13 @@ def _arrow_adbc(path: Path, sql: str, params: list, schema: pa.Schema) -> pa.Tab
 
 def points_earned(engine: Engine, month: str) -> pa.Table:
     start, end = first_day(month), first_day(next_month(month))
-    return _arrow(engine, "SELECT member_id, sum(points) FROM journal WHERE kind = 'earn' AND day >= ? AND day < ? "
+    return ledger_arrow(engine, "SELECT member_id, sum(points) FROM journal WHERE kind = 'earn' AND day >= ? AND day < ? "
                           "GROUP BY member_id", [start, end],
                   pa.schema([("member_id", pa.string()), ("points_earned", pa.int64())]))
 
 
 def balances(engine: Engine) -> pa.Table:
-    return _arrow(engine, "SELECT member_id, balance, debt, tier FROM members", [],
+    return ledger_arrow(engine, "SELECT member_id, balance, debt, tier FROM members", [],
                   pa.schema([("member_id", pa.string()), ("points_balance", pa.int64()), ("points_debt", pa.int64()),
                              ("ledger_tier", pa.string())]))
 

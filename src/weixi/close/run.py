@@ -9,7 +9,8 @@ manifest that marks the month closed is written last.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 import ibis
 from sqlalchemy import Engine
 
+from weixi.adapters import search_index
 from weixi.close import backends, ledger_bridge, store
 from weixi.close.accrual import accrue
 from weixi.close.backends import archive_table
@@ -24,10 +26,9 @@ from weixi.close.history import members_table, month_history
 from weixi.close.inputs import missing_inputs
 from weixi.close.months import first_day, next_month, previous_month, window
 from weixi.close.snapshot import PROFILE, SEGMENT_COLUMNS, TIER_COLUMNS, snapshot_sql, summarize
-from weixi.members import search_index
-from weixi.segments import evaluate_tiers, segment
 from weixi.ledger.expire import expire
 from weixi.plans.service import active_plan
+from weixi.segments import evaluate_tiers, segment
 
 STEPS = ("accrual", "expiry", "history", "tiers", "segments", "snapshot", "search_index")
 HISTORY_MONTHS = 12
@@ -47,14 +48,86 @@ class Progress:
     advance: Callable[[int], None] = lambda n: None
 
 
+@dataclass
+class _Run:
+    """One close in progress: what its steps share (the ledger, the files, the plan, the query engines) and
+    how long each step took."""
+
+    engine: Engine
+    data_dir: Path
+    month: str
+    engine_name: str
+    progress: Progress
+    plan: object = None
+    version: int | None = None
+    con: object = None  # the engine the passes run on (DuckDB or PySpark, through ibis)
+    dcon: object = None  # DuckDB: assembles and writes the files
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duck(self):
+        return self.dcon.con
+
+    @contextmanager
+    def step(self, name: str):
+        self.progress.step(name)
+        started = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - started, 3)
+
+
 def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "duckdb",
                 progress: Progress | None = None, spark=None) -> dict:
     data_dir = Path(data_dir)
-    progress = progress or Progress()
     done = store.read_manifest(data_dir, month)
     if done and done.get("status") == "closed":
         ledger_bridge.mark_closed(engine, month)  # a ledger from before closed months were recorded in it
         return {**done, "already_closed": True}
+    _refuse_unless_ready(data_dir, month)
+    run = _Run(engine, data_dir, month, engine_name, progress or Progress())
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        run.version, run.plan = active_plan(conn)
+    started = time.perf_counter()
+
+    with run.step("accrual"):
+        accrual = accrue(engine, data_dir, month, ZoneInfo(run.plan.timezone), run.progress.advance, run.plan,
+                         run.version)
+    with run.step("expiry"):
+        expired = expire(engine, first_day(next_month(month)))
+
+    run.con = backends.connect(engine_name, spark)
+    run.dcon = run.con if engine_name == "duckdb" else backends.connect("duckdb")
+    backends.bound_memory(run.duck, data_dir)
+    with run.step("history"):
+        history_file, history, members = _history_step(run)
+    with run.step("tiers"):
+        keep = keeper(run.con)
+        tiers, events_file = _tiers_step(run, members, history, keep)
+    with run.step("segments"):
+        _materialize(run.con, run.dcon, "close_segments",  # only what the snapshot keeps: the sort below fits
+                     segment(members, history, run.plan, month, keep).select("member_id", *SEGMENT_COLUMNS))
+        keep.drop()
+    with run.step("snapshot"):
+        snapshot_file = _snapshot_step(run, history_file, tiers)
+
+    totals = ledger_bridge.month_totals(engine, month)
+    manifest = {
+        "month": month, "status": "closed", "engine": engine_name, "plan_version": run.version, "plan": run.plan.id,
+        "accrual": accrual.__dict__, "expiry": {"as_of": str(expired.as_of), "lots": expired.lots,
+                                                "points": expired.points},
+        "summary": summarize(run.duck, snapshot_file, events_file, totals, run.plan), "seconds": run.timings,
+        "wall_seconds": round(time.perf_counter() - started, 3),
+    }
+    run.duck.close()  # its memory back before the member search index is built (skipped when the archive did not change)
+    with run.step("search_index"):
+        search_index.build(data_dir)
+    ledger_bridge.mark_closed(engine, month)  # before the manifest: a crash between them closes again, harmlessly
+    store.write_manifest(data_dir, month, manifest)
+    return {**manifest, "already_closed": False}
+
+
+def _refuse_unless_ready(data_dir: Path, month: str) -> None:
+    """Months close in order, each with its input files."""
     closed = store.closed_months(data_dir)
     if closed and month < closed[-1]:
         raise CloseRefused(f"{month} is before the last closed month {closed[-1]}: months close in order")
@@ -63,92 +136,54 @@ def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "
     missing = missing_inputs(data_dir, month)
     if missing:
         raise CloseRefused(f"inputs for {month} are missing", missing)
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        version, plan = active_plan(conn)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
 
-    def step(name: str):
-        progress.step(name)
-        timings[name] = time.perf_counter()
 
-    def finish(name: str):
-        timings[name] = round(time.perf_counter() - timings[name], 3)
-
-    step("accrual")
-    accrual = accrue(engine, data_dir, month, ZoneInfo(plan.timezone), progress.advance, plan, version)
-    finish("accrual")
-
-    step("expiry")
-    expired = expire(engine, first_day(next_month(month)))
-    finish("expiry")
-
-    con = backends.connect(engine_name, spark)
-    dcon = con if engine_name == "duckdb" else backends.connect("duckdb")  # assembles and writes the files
-    duck = dcon.con
-    backends.bound_memory(duck, data_dir)
-
-    step("history")
-    points = ledger_bridge.points_earned(engine, month)
-    points_t = con.create_table("ledger_points", points, overwrite=True) if engine_name == "duckdb" \
+def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
+    """The month's history file (spend, recharges, touches and points per member); returns it, the history
+    window the tiers and segments read, and the month's members."""
+    con, dcon, month, data_dir = run.con, run.dcon, run.month, run.data_dir
+    points = ledger_bridge.points_earned(run.engine, month)
+    points_t = con.create_table("ledger_points", points, overwrite=True) if run.engine_name == "duckdb" \
         else ibis.memtable(points)
-    history_file = store.write_query(duck, data_dir, "history", month,
+    history_file = store.write_query(run.duck, data_dir, "history", month,
                                      _sorted(_materialize(con, dcon, "close_history_now",
                                                           month_history(con, data_dir, month, points_t)),
                                              HISTORY_TYPES))
     _free(dcon, "close_history_now")  # in its file now; DuckDB's memory goes to the passes below
-    if engine_name == "duckdb":
+    if run.engine_name == "duckdb":
         _free(con, "ledger_points")
-    history = _history_window(con, data_dir, month)
-    members = members_table(con, data_dir, month)
-    finish("history")
+    return history_file, _history_window(con, data_dir, month), members_table(con, data_dir, month)
 
-    step("tiers")
-    keep = keeper(con)
-    tier_state, tier_events = evaluate_tiers(members, history, _previous_tiers(con, data_dir, month), plan, month,
-                                             keep)
+
+def _tiers_step(run: _Run, members: ibis.Table, history: ibis.Table, keep) -> tuple[str, str]:
+    """Tier evaluation: the members' tiers (a DuckDB table, for the snapshot) and the tier events file."""
+    con, dcon, month, data_dir = run.con, run.dcon, run.month, run.data_dir
+    tier_state, tier_events = evaluate_tiers(members, history, _previous_tiers(con, data_dir, month), run.plan,
+                                             month, keep)
     tiers = _materialize(con, dcon, "close_tiers", tier_state.select("member_id", *TIER_COLUMNS))
-    events_file = store.write_query(duck, data_dir, "tier_events", month,
+    events_file = store.write_query(run.duck, data_dir, "tier_events", month,
                                     _sorted(_materialize(con, dcon, "close_tier_events", tier_events),
                                             TIER_EVENT_TYPES, "member_id, event, effective_on"))
     _free(dcon, "close_tier_events")
     keep.drop()
-    finish("tiers")
+    return tiers, events_file
 
-    step("segments")
-    _materialize(con, dcon, "close_segments",  # only what the snapshot keeps: the sort below fits in memory
-                 segment(members, history, plan, month, keep).select("member_id", *SEGMENT_COLUMNS))
-    keep.drop()
-    finish("segments")
 
-    step("snapshot")
+def _snapshot_step(run: _Run, history_file: str, tiers: str) -> str:
+    """The month's snapshot file (profile, balances, tiers, segments per member); members whose tier changed get
+    it in the ledger. Returns the snapshot file."""
+    dcon, duck, month, data_dir = run.dcon, run.duck, run.month, run.data_dir
     dcon.create_view("close_members", members_table(dcon, data_dir, month), overwrite=True)
     dcon.create_view("close_profile", archive_table(dcon, data_dir, "members").select(*PROFILE), overwrite=True)
-    duck.register("close_balances_arrow", ledger_bridge.balances(engine))
+    duck.register("close_balances_arrow", ledger_bridge.balances(run.engine))
     duck.execute("CREATE OR REPLACE TEMP TABLE close_balances AS SELECT * FROM close_balances_arrow")
     duck.unregister("close_balances_arrow")
     snapshot_file = store.write_query(duck, data_dir, "snapshots", month, snapshot_sql(month, history_file))
     changed = duck.execute(f"SELECT t.member_id, t.tier FROM {tiers} t JOIN close_balances b USING (member_id) "
                            f"WHERE t.tier IS NOT NULL AND b.ledger_tier IS DISTINCT FROM t.tier "
                            f"ORDER BY t.member_id").fetch_arrow_table()
-    ledger_bridge.set_tiers(engine, changed)
-    finish("snapshot")
-
-    totals = ledger_bridge.month_totals(engine, month)
-    manifest = {
-        "month": month, "status": "closed", "engine": engine_name, "plan_version": version, "plan": plan.id,
-        "accrual": accrual.__dict__, "expiry": {"as_of": str(expired.as_of), "lots": expired.lots,
-                                                "points": expired.points},
-        "summary": summarize(duck, snapshot_file, events_file, totals, plan), "seconds": timings,
-        "wall_seconds": round(time.perf_counter() - started, 3),
-    }
-    duck.close()  # its memory back before the member search index is built (skipped when the archive did not change)
-    step("search_index")
-    search_index.build(data_dir)
-    finish("search_index")
-    ledger_bridge.mark_closed(engine, month)  # before the manifest: a crash between them closes again, harmlessly
-    store.write_manifest(data_dir, month, manifest)
-    return {**manifest, "already_closed": False}
+    ledger_bridge.set_tiers(run.engine, changed)
+    return snapshot_file
 
 
 HISTORY_TYPES = {"member_id": "VARCHAR", "month": "VARCHAR", "spend_fen": "BIGINT", "recharge_fen": "BIGINT",

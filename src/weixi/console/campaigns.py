@@ -19,20 +19,21 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from weixi.api.errors import ApiError
+from weixi.campaigns import report as reports
+from weixi.campaigns import service
 from weixi.campaigns.model import Campaign
+from weixi.campaigns.service import CampaignError
 from weixi.console.guard import may, page_user
-from weixi.console.plans import _read_upload, annotate
+from weixi.console.plans import annotate, read_upload
 from weixi.console.render import fragment, page, translator
 from weixi.i18n import N_
 from weixi.plans.loader import load_plan_text
-from weixi.campaigns import report as reports
-from weixi.campaigns import service
+from weixi.settings import DEFAULT_TIMEZONE
 from weixi.users import service as users
-from weixi.campaigns.service import CampaignError
 from weixi.users.service import User
 
 router = APIRouter()
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = ZoneInfo(DEFAULT_TIMEZONE)
 POLL_SECONDS = 5
 MAX_FILE_CHARS = 500_000
 ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -143,7 +144,7 @@ def new_page(request: Request, user: User = Depends(page_user("campaigns:edit"))
 @router.post("/campaigns/check")
 async def check_upload(request: Request, campaign_file: UploadFile | None = File(None), text: str = Form(""),
                        editing: str = Form("", max_length=64), user: User = Depends(page_user("campaigns:edit"))):
-    source, name = await _read_upload(request, campaign_file, text)
+    source, name = await read_upload(request, campaign_file, text)
     result = await run_in_threadpool(check, request, source, name)  # CPU work: off the event loop
     return _editor(request, user, status=200 if result["ok"] else 422, result=result, editing=editing)
 

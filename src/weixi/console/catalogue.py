@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
+from weixi.api.routes.common import plan_today
 from weixi.console.guard import page_user
 from weixi.console.render import page
 from weixi.i18n import N_
@@ -16,7 +14,6 @@ from weixi.plans.service import NoActivePlan
 from weixi.users.service import User
 
 router = APIRouter()
-TZ = ZoneInfo("Asia/Shanghai")
 REWARD_TYPES = {
     "gift": N_("gift"), "coupon": N_("coupon"), "bill_credit": N_("bill credit"), "privilege": N_("privilege"),
     "lottery": N_("lottery chances"), "merchant": N_("partner merchant"),
@@ -24,9 +21,9 @@ REWARD_TYPES = {
 
 
 def rewards(request: Request) -> dict | None:
-    """The catalogue for today (Beijing time), or None when no plan is active."""
+    """The catalogue for today in the plan's timezone, or None when no plan is active."""
     try:
-        return service.catalogue(request.app.state.engine, datetime.now(TZ).date())
+        return service.catalogue(request.app.state.engine, plan_today(request.app.state.engine))
     except NoActivePlan:
         return None
 

@@ -7,12 +7,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from weixi.api.errors import ApiError
+from weixi.close import jobs as close_jobs
 from weixi.close import store
 from weixi.close.months import next_month
 from weixi.console.guard import may, page_user
 from weixi.console.render import fragment, page, translator
 from weixi.i18n import N_
-from weixi.close import jobs as close_jobs
 from weixi.users.service import User
 
 router = APIRouter()

@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse
 from weixi.api.errors import ApiError
 from weixi.console.guard import may, page_user
 from weixi.console.render import page, translator
-from weixi.incentives.inputs import InputError
-from weixi.incentives import reports
+from weixi.incentives import publication, reports
 from weixi.incentives import service as svc
+from weixi.incentives.inputs import InputError
 from weixi.users.service import User
 
 router = APIRouter()
@@ -25,7 +25,7 @@ CHART_STAFF = 30  # employees in the by-employee charts (the top by bonus)
 
 
 def _published(request: Request, month: str) -> dict:
-    found = svc.published(request.app.state.engine, month)
+    found = publication.published(request.app.state.engine, month)
     if found is None:
         _ = translator(request)
         raise ApiError(404, _("The statements of %(month)s have not been published yet.") % {"month": month})
@@ -38,14 +38,14 @@ def _people(request: Request, month: str) -> dict:
     try:
         return reports.roster(request.app.state.engine, request.app.state.data_dir, month)
     except InputError as exc:
-        raise ApiError(422, str(exc), "bad_input")
+        raise ApiError(422, str(exc), "bad_input") from exc
 
 
 def _scope(request: Request, user: User, people: dict, team: str | None):
     try:
         return reports.scope(user, people, team)
     except reports.NotVisible as exc:
-        raise ApiError(403, str(exc), "forbidden")
+        raise ApiError(403, str(exc), "forbidden") from exc
 
 
 @router.get("/incentives")
@@ -56,7 +56,7 @@ def index(request: Request, month: str | None = MONTH_Q, team: str | None = TEAM
     month = month or (months[0]["month"] if months else None)
     ctx: dict = {"months": months, "month": month, "team": team, "pub": None, "mine": None, "table": None}
     if month is not None:
-        pub = svc.published(engine, month)
+        pub = publication.published(engine, month)
         ctx["pub"] = pub
         if pub is not None:
             people = _people(request, month)
@@ -119,7 +119,7 @@ def difference(request: Request, month: str = MONTH, user: User = Depends(page_u
     pub = _published(request, month)
     error = diff = None
     try:
-        diff = svc.diff(request.app.state.engine, reports.recompute(request.app.state.data_dir, month))
+        diff = publication.diff(request.app.state.engine, reports.recompute(request.app.state.data_dir, month))
     except svc.IncentiveError as exc:
         error = str(exc)
     return page(request, "incentive_diff.html", user, month=month, pub=pub, diff=diff, error=error)

@@ -7,22 +7,20 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
+from weixi.adapters import archive
 from weixi.api.errors import ApiError
 from weixi.console.guard import page_user
 from weixi.console.messages import say
 from weixi.console.render import page, translator
-from weixi.i18n import N_
-from weixi.members import archive, pii
-from weixi.ledger import catalogue
-from weixi.ledger import queries
-from weixi.ledger import redemption
-from weixi.ledger import selfservice
-from weixi.plans.service import NoActivePlan, active_plan
+from weixi.i18n import N_, locale_of
+from weixi.ledger import catalogue, queries, redemption, selfservice
+from weixi.members import pii
+from weixi.messages import render
+from weixi.plans.service import NoActivePlan, plan_zone
 from weixi.users.service import User
 
 router = APIRouter()
@@ -39,12 +37,7 @@ EVENT_NAMES = {
     "adjust": N_("adjustment"),
 }
 def _now(engine) -> datetime:
-    try:
-        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-            tz = active_plan(conn)[1].timezone
-    except NoActivePlan:
-        tz = "Asia/Shanghai"
-    return datetime.now(ZoneInfo(tz))
+    return datetime.now(plan_zone(engine))
 
 
 def _member(request: Request, user: User) -> str:
@@ -113,8 +106,8 @@ def redeem(request: Request, reward_id: str = Form(..., max_length=64), qty: int
         # another's redemption by sending its id.
         key = hashlib.sha256(f"{member_id}\n{request_id}".encode()).hexdigest()[:40]
         outcome = redemption.redeem(request.app.state.engine, member_id, reward_id, qty, request_id=f"me-{key}")
-    except redemption.RedemptionError as exc:
-        return _page(request, user, status=409, error=say(str(exc), _))
+    except redemption.RedemptionError as exc:  # told by its code, in the reader's language
+        return _page(request, user, status=409, error=render(exc, locale_of(request), "member"))
     except NoActivePlan:
         return _page(request, user, status=409, error=_("The points programme is not open yet."))
     return RedirectResponse(f"/me?done=redeemed:{outcome.redemption['redemption_id']}", status_code=303)

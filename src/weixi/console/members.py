@@ -8,11 +8,11 @@ from fastapi.responses import RedirectResponse
 
 from weixi.api.errors import ApiError
 from weixi.api.permissions import pii_unmasked
+from weixi.api.routes.common import plan_today
 from weixi.console.guard import page_user
 from weixi.console.render import fragment, page, translator
-from weixi.api.routes.common import plan_today
-from weixi.members import search as member_search
 from weixi.ledger import queries
+from weixi.members import search as member_search
 from weixi.members.overview import plan_names
 from weixi.users.service import User
 

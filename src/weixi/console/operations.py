@@ -15,9 +15,10 @@ from weixi.api.permissions import pii_unmasked
 from weixi.console.guard import page_user
 from weixi.console.render import fragment, page, translator
 from weixi.i18n import N_
-from weixi.operations.calendar import CalendarError
-from weixi.operations import service as ops
 from weixi.operations import reports
+from weixi.operations import service as ops
+from weixi.operations import staff as ops_staff
+from weixi.operations.calendar import CalendarError
 from weixi.users.service import User, audit
 
 router = APIRouter()
@@ -49,7 +50,7 @@ def _plan(request: Request):
     try:
         return ops.plan_or_fail(None)
     except ops.OperationsError as exc:
-        raise ApiError(409, str(exc), "operations_plan_invalid")
+        raise ApiError(409, str(exc), "operations_plan_invalid") from exc
 
 
 def _task(request: Request, user: User, task_id: str) -> dict:
@@ -58,7 +59,7 @@ def _task(request: Request, user: User, task_id: str) -> dict:
     try:
         task = ops.get_task(engine, task_id)
     except ops.UnknownTask:
-        raise ApiError(404, _("There is no task %(task)s.") % {"task": task_id}, "not_found")
+        raise ApiError(404, _("There is no task %(task)s.") % {"task": task_id}, "not_found") from None
     if not reports.may_see_task(engine, user, task):
         raise ApiError(403, _("This task is another agent's: you see your own tasks, managers their team's."),
                        "forbidden")
@@ -151,14 +152,14 @@ def _team(request: Request, user: User, team: str | None, on: str | None, month:
     try:
         return reports.team_view(engine, _plan(request), s, team, _day(request, on), month)
     except CalendarError as exc:
-        raise ApiError(422, str(exc), "invalid_request")
+        raise ApiError(422, str(exc), "invalid_request") from exc
 
 
 @router.get("/team")
 def team_page(request: Request, team: str | None = TEAM, on: str | None = DAY, month: str | None = MONTH,
               user: User = Depends(page_user("tasks:read_team"))):
     view = _team(request, user, team, on, month)
-    all_teams = sorted({r["team"] for r in ops.staff_list(request.app.state.engine) if r["team"]}) \
+    all_teams = sorted({r["team"] for r in ops_staff.staff_list(request.app.state.engine) if r["team"]}) \
         if user.role in reports.ALL_SEEING else list(reports.scope(request.app.state.engine, user).teams or [])
     return page(request, "team.html", user, view=view, team=team, month=month, on=view["on"], teams=all_teams,
                 kind_labels=KIND_LABELS)
@@ -206,7 +207,7 @@ def care_page(request: Request, month: str | None = MONTH, user: User = Depends(
     try:
         days = reports.care_calendar(request.app.state.engine, _plan(request), first, last)
     except CalendarError as exc:
-        raise ApiError(422, str(exc), "invalid_request")
+        raise ApiError(422, str(exc), "invalid_request") from exc
     weeks, week = [], [None] * first.weekday()
     for d in days:
         week.append(d)

@@ -9,8 +9,8 @@ from starlette.concurrency import run_in_threadpool
 from weixi.api.errors import ApiError
 from weixi.console.guard import may, page_user
 from weixi.console.render import page, translator
-from weixi.plans.loader import load_plan_text
 from weixi.plans import service
+from weixi.plans.loader import load_plan_text
 from weixi.users import service as users
 from weixi.users.service import User
 
@@ -40,7 +40,7 @@ def _page(request: Request, user: User, status: int = 200, **context):
                 may_check=may(user, "plans:check"), may_apply=may(user, "plans:apply"), **context)
 
 
-async def _read_upload(request: Request, upload: UploadFile | None, text: str) -> tuple[str, str]:
+async def read_upload(request: Request, upload: UploadFile | None, text: str) -> tuple[str, str]:
     _ = translator(request)
     if upload is not None and upload.filename:
         raw = await upload.read(MAX_PLAN_BYTES + 1)
@@ -65,7 +65,7 @@ def plans_page(request: Request, user: User = Depends(page_user("plans:read"))):
 @router.post("/plans/check")
 async def check_upload(request: Request, plan_file: UploadFile | None = File(None), text: str = Form(""),
                        user: User = Depends(page_user("plans:check"))):
-    source, name = await _read_upload(request, plan_file, text)
+    source, name = await read_upload(request, plan_file, text)
     result = await run_in_threadpool(check, source, name)  # CPU work: off the event loop
     return _page(request, user, status=200 if result["ok"] else 422, result=result)
 

@@ -14,8 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from weixi import i18n
-from weixi.console import messages
-from weixi.console import nav
+from weixi.console import messages, nav
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Everything comes from this server: no CDN, no inline script. Styles set by ECharts through the DOM are allowed.

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from weixi.api.errors import ApiError
+from weixi.churn import service as churn_service
 from weixi.churn.errors import ChurnInputError
 from weixi.console.guard import may, page_user
 from weixi.console.render import fragment, page, translator
-from weixi.churn import service as churn_service
 from weixi.targets import reports
 from weixi.targets import service as targets_service
 from weixi.users.service import User
@@ -37,7 +37,7 @@ def _or_404(fn):
     try:
         return fn()
     except ChurnInputError as exc:
-        raise ApiError(404, str(exc))
+        raise ApiError(404, str(exc)) from exc
 
 
 @router.get("/retention")

@@ -11,12 +11,37 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from weixi import i18n
-from weixi.api.auth import (LOGIN_COOKIE, check_origin, client_ip, current_user, login_form, login_session,
-                            logout_session, optional_user, verify_csrf)
+from weixi.api.auth import (
+    LOGIN_COOKIE,
+    check_origin,
+    client_ip,
+    current_user,
+    login_form,
+    login_session,
+    logout_session,
+    optional_user,
+    verify_csrf,
+)
 from weixi.api.errors import ApiError
-from weixi.console import (campaigns, catalogue, close, dashboard, incentives, me, members, nav, operations, plans,
-                           retention)
-from weixi.console.render import html_error_page, page, safe_next, translator
+from weixi.console import (
+    campaigns,
+    catalogue,
+    close,
+    dashboard,
+    incentives,
+    me,
+    members,
+    nav,
+    operations,
+    plans,
+    retention,
+)
+from weixi.console.render import (
+    html_error_page,  # noqa: F401 (api.app reads console_routes.html_error_page)
+    page,
+    safe_next,
+    translator,
+)
 from weixi.users import service as users
 from weixi.users.service import User
 

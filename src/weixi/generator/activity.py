@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from weixi.generator import catalog, schema
+from weixi.adapters import archive_schema as schema
+from weixi.generator import catalog
 from weixi.generator.archive import dates
 from weixi.generator.churn import Churn
 from weixi.generator.population import Population

@@ -6,12 +6,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from weixi.generator import catalog, identity, lunar, names, schema
+from weixi.adapters import archive_schema as schema
+from weixi.generator import catalog, identity, names
 from weixi.generator.churn import Churn
 from weixi.generator.population import Population, manager_count
 from weixi.generator.rng import Streams, choice, splitmix64
 from weixi.generator.strings import concat, fixed_width, take, with_nulls
 from weixi.generator.window import Window
+from weixi.members import lunar
 
 _T = "members"
 _ALNUM = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)

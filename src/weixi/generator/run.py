@@ -10,11 +10,12 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from weixi.adapters.archive_schema import SCHEMA_VERSION, TABLES
 from weixi.generator import activity, archive, churn, population
 from weixi.generator.rng import Streams
-from weixi.generator.schema import SCHEMA_VERSION, TABLES
 from weixi.generator.window import Window
 from weixi.generator.writer import ChunkSinks
+from weixi.settings import DEFAULT_TIMEZONE
 
 DEFAULT_END_MONTH = "2026-10"
 DEFAULT_CHUNK_SIZE = 250_000
@@ -131,7 +132,7 @@ def generate(config: GenerateConfig, on_chunk: Callable[[int], None] | None = No
         "first_month": window.labels[0],
         "end_month": window.labels[-1],
         "spring_festival": window.spring_festival_dates,
-        "timezone": "Asia/Shanghai",
+        "timezone": DEFAULT_TIMEZONE,
         "money_unit": "fen",
         "layout": "<table>/part-NNNNN.parquet (one file per table per chunk of members)",
         "chunks": len(chunks),

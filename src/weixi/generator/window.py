@@ -9,7 +9,7 @@ from functools import cached_property
 
 import numpy as np
 
-from weixi.generator.lunar import spring_festival
+from weixi.members.lunar import spring_festival
 
 _EPOCH = date(1970, 1, 1)
 _MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -24,10 +24,6 @@ def parse_month(text: str) -> tuple[int, int]:
 
 def day_number(d: date) -> int:
     return (d - _EPOCH).days
-
-
-def to_date(n: int) -> date:
-    return _EPOCH + timedelta(days=int(n))
 
 
 def add_months(d: date, months: int) -> date:

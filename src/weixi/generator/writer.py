@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from weixi.generator.schema import TABLES
+from weixi.adapters.archive_schema import TABLES
 
 ROW_GROUP_ROWS = 512 * 1024
 # The members archive is read one member at a time (member 360, member search): small row groups let a point

@@ -15,6 +15,7 @@ import duckdb
 
 from weixi.adapters import duck
 from weixi.incentives.roles import ROLES
+from weixi.settings import DEFAULT_TIMEZONE
 
 ORDER_COLUMNS = ("order_id", "staff_id", "business", "customer_id", "number", "card", "monthly_rent", "network",
                  "active", "cancels_unexpired_subsidy", "created_at")
@@ -23,7 +24,7 @@ ROSTER_COLUMNS = ("staff_id", "name", "role", "team", "shift", "hired_on", "left
 ROSTER_REQUIRED = ("staff_id", "role")
 TARGET_COLUMNS = ("customer_id", "month", "status")
 TARGET_STATUSES = ("expiring", "non_expiring")
-TIMEZONE = "Asia/Shanghai"
+TIMEZONE = DEFAULT_TIMEZONE
 
 TRUE_WORDS = ("true", "t", "1", "yes", "y", "是")
 FALSE_WORDS = ("false", "f", "0", "no", "n", "否")

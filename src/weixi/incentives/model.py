@@ -7,7 +7,6 @@ Money is ``Decimal`` yuan, units and KPI points are ``Decimal``; percentages are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 
 from weixi.plans.model import Window
@@ -236,9 +235,6 @@ class IncentivePlan:
         if self.orders:
             return tuple(dict.fromkeys(r.business for r in self.orders))
         return (self.business or self.id,)
-
-    def valid_on(self, day: date) -> bool:
-        return self.valid.contains(day)
 
     def rule(self, rule_id: str) -> OrderRule | None:
         return next((r for r in self.orders if r.id == rule_id), None)

@@ -1,7 +1,7 @@
 """Incentive plans in the plan loader: ``kind:`` at the top of a plan file selects this checker.
 
-:func:`load_incentive` is called by :func:`weixi.plans.loader.load_plan_text` for a file whose top-level
-``kind`` is not ``points``; :func:`overlaps` is the check across files that ``weixi plan check`` runs on
+:func:`load_incentive` is registered in :mod:`weixi.plans.kinds` as the checker of every top-level ``kind``
+that is not ``points`` and that no other package registers; :func:`overlaps` is the check across files that ``weixi plan check`` runs on
 all incentive plans given together (two plans in force on the same day for the same business).
 """
 
@@ -13,13 +13,9 @@ from weixi.incentives import plan_schema
 from weixi.incentives.model import IncentivePlan
 from weixi.incentives.plan_resolve import resolve
 from weixi.plans.diagnostics import Diagnostic, Pos, Report
+from weixi.plans.kinds import ANY, PlanKind, register
 from weixi.plans.spec import read
 from weixi.plans.yaml_source import Mapping
-
-
-def is_incentive(node: Mapping) -> bool:
-    entry = node.get("kind")
-    return entry is not None and getattr(entry.value, "value", None) != "points"
 
 
 def load_incentive(node: Mapping, filename: str) -> tuple[IncentivePlan | None, list[Diagnostic]]:
@@ -71,3 +67,6 @@ def _window(plan: IncentivePlan, ends: dict) -> tuple[date, date]:
     if plan.valid.end is None and plan.id in ends:
         end = ends[plan.id]
     return start, end
+
+
+register(PlanKind((ANY,), load_incentive, IncentivePlan, check_together=overlaps))

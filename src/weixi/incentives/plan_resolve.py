@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from weixi.incentives import model as m
+from weixi.incentives.plan_schema import percent
 from weixi.incentives.roles import OTHER
 from weixi.plans.checks import unique, where
 from weixi.plans.diagnostics import Pos, Report
@@ -17,8 +18,6 @@ from weixi.plans.model import Window
 from weixi.plans.spec import Spec
 from weixi.plans.values import BadValue, decimal, describe, did_you_mean
 from weixi.plans.yaml_source import Mapping, Scalar, Sequence
-
-from weixi.incentives.plan_schema import percent
 
 HUNDRED = Decimal(100)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from weixi.adapters.sql import execute
 from weixi.incentives import amounts, inputs
-from weixi.incentives.months import Month
 from weixi.incentives import service as svc
+from weixi.incentives.months import Month
 
 INPUTS = ("orders", "targets", "roster", "violations", "referrals")
 SUMS = ("mobile_units", "broadband_units", "kpi_points", "bonus_yuan")

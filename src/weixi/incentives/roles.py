@@ -16,7 +16,3 @@ ROLES: dict[str, str] = {
 }
 
 OTHER = "other"  # in a role list: every role not named by an earlier row
-
-
-def role_name(role: str) -> str:
-    return ROLES.get(role, role)

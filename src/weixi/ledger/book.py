@@ -14,30 +14,41 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from weixi.ledger import earning, referral_rules
+from weixi.errors import Conflict, Problem, Where
+from weixi.ledger import earning, redeeming, referral_rules
 from weixi.ledger.events import Event, field_of
 from weixi.ledger.expiry import expires_on
 from weixi.ledger.lots import Lot, plan_consumption, usable_points
-from weixi.ledger.coupons import coupon_code
 from weixi.ledger.requests import event_fingerprint
 from weixi.ledger.state import MemberState, Referral, RewardStock, SourceEvent, period_key
-from weixi.plans.model import Plan, ReferralRule, ReversalPolicy, Reward, RewardType
+from weixi.plans.model import Plan, ReferralRule, ReversalPolicy
 
 ACTIONS = ("survey", "review", "share", "activity")
 
 
-class Rejected(Exception):
-    def __init__(self, reason: str, field: str | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.field = field or field_of(reason)
+class Rejected(Conflict):
+    """An event the ledger refuses: a ``code`` and its ``params`` (``weixi/locale/*/LC_MESSAGES/errors.po``);
+    ``reason`` is its English sentence and ``field`` the event field it is about, if any."""
+
+    def __init__(self, code: str, field: str | None = None, /, **params):
+        super().__init__(code, None, **params)
+        self.field = field or field_of(self.reason)
+        self.where = Where(field=self.field) if self.field else None
+
+    @property
+    def reason(self) -> str:
+        return str(self)
+
+    @classmethod
+    def of(cls, problem: Problem) -> Rejected:
+        return cls(problem.code, problem.where.field if problem.where else None, **problem.params)
 
 
 class RequestReused(Rejected):
     """A ``request_id`` sent again with another member or body: refused, not stored (the key keeps its outcome)."""
 
-    def __init__(self, reason: str):
-        super().__init__(reason, "request_id")
+    def __init__(self):
+        super().__init__("request_id_reused", "request_id")
 
 
 @dataclass
@@ -77,7 +88,7 @@ class Changes:
     counters: dict[tuple[str, str, str], int] = field(default_factory=dict)  # deltas
     redemptions: list[Redemption] = field(default_factory=list)
     coupons: list[tuple[str, str, str, str]] = field(default_factory=list)  # code, reward, member, redemption
-    rejections: list[tuple[Event, str]] = field(default_factory=list)
+    rejections: list[tuple[Event, Rejected]] = field(default_factory=list)
 
 
 @dataclass
@@ -89,7 +100,7 @@ class BookState:
     referrals: dict[str, Referral] = field(default_factory=dict)  # by referee
     stock: dict[str, RewardStock] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)  # event ids already posted
-    rejected: dict[str, str] = field(default_factory=dict)  # event ids the ledger already rejected, with the reason
+    rejected: dict[str, Problem] = field(default_factory=dict)  # event ids the ledger already rejected, and why
     keys: dict[str, tuple] = field(default_factory=dict)  # what keyed requests of those ids asked (ledger.requests)
 
 
@@ -116,11 +127,11 @@ class Book:
         """
         asked, first = event_fingerprint(ev), self.s.keys.get(ev.event_id)
         if first is not None and first != asked:  # one key, one request: another member or body is refused
-            raise RequestReused(f"request_id: {ev.attrs.get('request_id')} was already used for another request")
+            raise RequestReused()
         if ev.event_id in self.s.seen:
             return "duplicate"
         if ev.event_id in self.s.rejected:  # an event id has one outcome: a retry is rejected the same way
-            raise Rejected(self.s.rejected[ev.event_id])
+            raise Rejected.of(self.s.rejected[ev.event_id])
         known = self.s.members.get(ev.member_id)
         before = copy.copy(known) if known is not None else None
         try:
@@ -128,8 +139,8 @@ class Book:
             handler = getattr(self, "_on_" + ("action" if ev.type in ACTIONS else ev.type))
             handler(ev, member)
         except Rejected as err:
-            self.s.rejected[ev.event_id] = err.reason
-            self.changes.rejections.append((ev, err.reason))
+            self.s.rejected[ev.event_id] = err.problem
+            self.changes.rejections.append((ev, err))
             if asked is not None:
                 self.s.keys[ev.event_id] = asked
             if known is None:  # a member first seen in a rejected event is not created
@@ -165,10 +176,10 @@ class Book:
     def _member_for(self, ev: Event) -> MemberState:
         member = self.s.members.get(ev.member_id)
         if self.plan.registration_required and ev.type != "signup" and (member is None or member.signed_up_on is None):
-            raise Rejected(f"member {ev.member_id} has not signed up: the plan requires registration first")
+            raise Rejected("not_signed_up", member=ev.member_id)
         tier = ev.attrs.get("tier")
         if tier is not None and self.plan.tiers and self.plan.tier(str(tier)) is None:
-            raise Rejected(f"attrs: unknown tier {tier!r}")
+            raise Rejected("unknown_tier", "attrs", tier=tier)
         if member is None:
             member = MemberState(ev.member_id, first_seen_on=ev.day, new=True)
             self.s.members[ev.member_id] = member
@@ -255,7 +266,7 @@ class Book:
         deficit = next((l for l in self._loaded_lots(member.member_id) if l.deficit and l.remaining < 0), None)
         if deficit is not None and lot.remaining > 0:
             x = min(lot.remaining, -deficit.remaining)
-            self._entry(member, Entry(member.member_id, "settle", -x, day, event_id, note=f"fills negative balance"), lot)
+            self._entry(member, Entry(member.member_id, "settle", -x, day, event_id, note="fills negative balance"), lot)
             self._entry(member, Entry(member.member_id, "settle", x, day, event_id, note=f"filled from lot {lot.id}"), deficit)
         if member.debt > 0 and lot.remaining > 0:
             x = min(lot.remaining, member.debt)
@@ -295,8 +306,8 @@ class Book:
     def _on_checkin(self, ev: Event, member: MemberState) -> None:
         last = member.last_checkin_on
         if last is not None and ev.day <= last:
-            raise Rejected(f"already checked in on {last}" if ev.day == last else
-                           f"check-in on {ev.day} is before the member's last check-in on {last}")
+            raise Rejected("already_checked_in", day=last) if ev.day == last else \
+                Rejected("checkin_out_of_order", day=ev.day, last=last)
         member.streak = member.streak + 1 if last == ev.day - timedelta(days=1) else 1
         member.last_checkin_on = ev.day
         member.dirty = True
@@ -307,7 +318,7 @@ class Book:
 
     def _on_signup(self, ev: Event, member: MemberState) -> None:
         if member.signed_up_on is not None:
-            raise Rejected(f"member {member.member_id} already signed up on {member.signed_up_on}")
+            raise Rejected("already_signed_up", member=member.member_id, day=member.signed_up_on)
         member.signed_up_on = ev.day
         member.dirty = True
         self._earn(ev, member)
@@ -315,7 +326,7 @@ class Book:
 
     def _on_birthday(self, ev: Event, member: MemberState) -> None:
         if self._counter(member.member_id, "birthday", period_key("year", ev.day)):
-            raise Rejected(f"birthday bonus already given in {ev.day.year}")
+            raise Rejected("birthday_already_given", year=ev.day.year)
         self._count(member.member_id, "birthday", ev.day, 1, periods=("year",))
         self._earn(ev, member)
 
@@ -325,14 +336,15 @@ class Book:
         referee = ev.ref
         existing = self.s.referrals.get(referee)
         if existing is not None:
-            raise Rejected(f"ref: {referee} was already referred by {existing.referrer_id} (event {existing.event_id})")
+            raise Rejected("already_referred", "ref", referee=referee, referrer=existing.referrer_id,
+                           event=existing.event_id)
         rule = next((r for r in self.plan.earning if isinstance(r, ReferralRule) and r.window.contains(ev.day)), None)
         if rule is None:
-            raise Rejected(f"no referral rule of the plan is open on {ev.day}")
+            raise Rejected("no_referral_rule", day=ev.day)
         referee_state = self.s.members.get(referee)
         refused = referral_rules.refusal(member.member_id, referee, referee_state, self.s.referrals, ev.day)
         if refused:  # only a new member, never a mutual pair
-            raise Rejected(refused)
+            raise Rejected(refused.code, "ref", **refused.params)
         referral = Referral(referee, member.member_id, ev.event_id, ev.day, rule.id, dirty=True)
         self.s.referrals[referee] = referral
         if referee_state is not None:
@@ -362,26 +374,26 @@ class Book:
     def _on_refund(self, ev: Event, member: MemberState) -> None:
         src = self.s.sources.get(ev.ref)
         if src is None:
-            raise Rejected(f"ref: refund of unknown event {ev.ref}")
+            raise Rejected("refund_unknown_event", "ref", event=ev.ref)
         if src.member_id != member.member_id:
-            raise Rejected(f"ref: event {ev.ref} belongs to member {src.member_id}, not {member.member_id}")
+            raise Rejected("refund_other_member", "ref", event=ev.ref, owner=src.member_id, member=member.member_id)
         if src.type == "redeem":
-            raise Rejected(f"ref: {ev.ref} is a redemption: redemptions are cancelled, not refunded")
+            raise Rejected("refund_of_redemption", "ref", event=ev.ref)
         if src.type in ("refund", "adjust"):
-            raise Rejected(f"ref: {ev.ref} is a {src.type} event and cannot be refunded")
+            raise Rejected("refund_not_refundable", "ref", event=ev.ref, type=src.type)
         if ev.day < src.day:
-            raise Rejected(f"occurred_at: a refund dated {ev.day} is before the event it refunds ({src.day})")
+            raise Rejected("refund_before_event", "occurred_at", day=ev.day, event_day=src.day)
         reversed_pts = self._counter(member.member_id, "reversed:" + src.event_id, "E")
         refunded = self._counter(member.member_id, "refunded_fen:" + src.event_id, "E")
         left = src.earned - reversed_pts
         if ev.amount_fen is None or src.amount_fen is None:
             if reversed_pts and left <= 0:
-                raise Rejected(f"ref: event {src.event_id} was already reversed")
+                raise Rejected("already_reversed", "ref", event=src.event_id)
             points = left
         else:
             if refunded + ev.amount_fen > src.amount_fen:
-                raise Rejected(f"amount: refunds of {src.event_id} would total {Decimal(refunded + ev.amount_fen) / 100}"
-                               f" yuan, more than its {Decimal(src.amount_fen) / 100} yuan")
+                raise Rejected("refund_over_amount", "amount", event=src.event_id,
+                               total=Decimal(refunded + ev.amount_fen) / 100, amount=Decimal(src.amount_fen) / 100)
             if refunded + ev.amount_fen == src.amount_fen:
                 points = left
             else:
@@ -432,7 +444,7 @@ class Book:
             try:
                 expiry_day = date.fromisoformat(expiry) if expiry else None
             except (TypeError, ValueError):
-                raise Rejected(f"attrs: expires_on {expiry!r} is not a date (YYYY-MM-DD)") from None
+                raise Rejected("bad_expiry_date", "attrs", value=expiry) from None
             lot = self._new_lot(member, ev.event_id, ev.day, ev.points, expiry_day)
             self._entry(member, Entry(member.member_id, "adjust", ev.points, ev.day, ev.event_id, note=note), lot)
             self._settle(member, lot, ev.day, ev.event_id)
@@ -448,7 +460,7 @@ class Book:
     def _spend(self, member: MemberState, points: int, ev: Event, kind: str, note: str) -> list[tuple[Lot, int]]:
         available = self.spendable(member, ev.day)
         if available < points:
-            raise Rejected(f"not enough points: balance {available} on {ev.day}, needs {points}")
+            raise Rejected("not_enough_points", balance=available, cost=points, day=ev.day)
         taken, _ = plan_consumption(self._lots(member.member_id), points, ev.day, self.plan.consumption_order, None, self.today)
         for lot, n in taken:
             self._entry(member, Entry(member.member_id, kind, -n, ev.day, ev.event_id, note=note), lot)
@@ -457,13 +469,17 @@ class Book:
     def _on_redeem(self, ev: Event, member: MemberState) -> None:
         reward = self.plan.reward(ev.ref)
         if reward is None:
-            raise Rejected(f"ref: unknown reward {ev.ref!r}")
+            raise Rejected("unknown_reward", "ref", reward=ev.ref)
         qty = ev.qty
-        self._check_reward(reward, ev, member, qty)
+        refused = redeeming.refusal(self.plan, reward, ev, member, qty, self._counter, self.s.stock.get(reward.id))
+        if refused is not None:
+            raise Rejected.of(refused)
         available = self.spendable(member, ev.day)
         if available < reward.cost * qty:
-            raise Rejected(f"not enough points: balance {available} on {ev.day}, {qty} x {reward.id} needs {reward.cost * qty}")
-        details = self._fulfil(reward, ev, qty)
+            raise Rejected("not_enough_points", balance=available, cost=reward.cost * qty, day=ev.day,
+                           reward=reward.id, qty=qty)
+        details, codes = redeeming.fulfilment(reward, ev, qty, self.random_bytes)
+        self.changes.coupons += [(code, reward.id, ev.member_id, ev.event_id) for code in codes]
         taken = self._spend(member, reward.cost * qty, ev, "redeem", f"{qty} x {reward.id}")
         details["lots"] = [[lot.id, n] for lot, n in taken]
         stock = self.s.stock.get(reward.id)
@@ -473,45 +489,3 @@ class Book:
         self._count(member.member_id, "rw:" + reward.id, ev.day, qty, periods=("day", "month", "ever"))
         self.changes.redemptions.append(Redemption(ev.event_id, member.member_id, reward.id, qty, reward.cost * qty,
                                                    ev.day, details, ev.attrs.get("request_id")))
-
-    def _check_reward(self, reward: Reward, ev: Event, member: MemberState, qty: int) -> None:
-        if not reward.window.contains(ev.day):
-            raise Rejected(f"reward {reward.id} is not available on {ev.day}")
-        tier = member.tier or (self.plan.default_tier().id if self.plan.default_tier() else None)
-        if reward.tiers and tier not in reward.tiers:
-            raise Rejected(f"reward {reward.id} is for tiers {', '.join(reward.tiers)}; member is {tier}")
-        key = "rw:" + reward.id
-        for period, limit in (("ever", reward.limit_per_member), ("day", reward.limit_per_day),
-                              ("month", reward.limit_per_month)):
-            used = self._counter(member.member_id, key, period_key(period, ev.day))
-            if limit is not None and used + qty > limit:
-                raise Rejected(f"limit: {reward.id} allows {limit} per member"
-                               f"{'' if period == 'ever' else ' per ' + period}; already {used}, asked {qty}")
-        stock = self.s.stock.get(reward.id)
-        if stock is not None and stock.available() is not None and stock.available() < qty:
-            raise Rejected(f"stock: {reward.id} has {stock.available()} left, asked {qty}")
-        if reward.type is RewardType.MERCHANT:
-            merchant = ev.attrs.get("merchant")
-            if merchant not in {m.id for m in reward.merchants}:
-                raise Rejected(f"attrs: merchant {merchant!r} is not a partner of {reward.id}")
-
-    def _fulfil(self, reward: Reward, ev: Event, qty: int) -> dict:
-        t = reward.type
-        if t is RewardType.BILL_CREDIT:
-            return {"credit_fen": reward.credit_fen * qty}
-        if t is RewardType.COUPON:
-            codes = [coupon_code(reward, self.random_bytes) for _ in range(qty)]
-            for code in codes:
-                self.changes.coupons.append((code, reward.id, ev.member_id, ev.event_id))
-            return {"codes": codes, "face_value_fen": reward.face_value_fen * qty}
-        if t is RewardType.PRIVILEGE:
-            return {"privilege": reward.privilege, "valid_from": ev.day.isoformat(),
-                    "valid_until": (ev.day + timedelta(days=reward.duration_days * qty - 1)).isoformat()}
-        if t is RewardType.LOTTERY:
-            return {"chances": reward.chances * qty}
-        if t is RewardType.MERCHANT:
-            merchant = next(m for m in reward.merchants if m.id == ev.attrs.get("merchant"))
-            settle = (merchant.settle_fen_per_point * reward.cost * qty).quantize(Decimal(1), ROUND_HALF_UP)
-            return {"merchant": merchant.id, "settle_fen": int(settle)}
-        return {"gift": reward.name}
-

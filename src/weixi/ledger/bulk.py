@@ -231,7 +231,7 @@ def can_bulk(plan: Plan, events: Iterable[Event]) -> bool:
 
 def post_batch(conn: Connection, plan: Plan, version: int | None, events: list[Event], force: bool = False):
     """Post ``events`` set-based in the caller's transaction: ``(posted, duplicates, rejected, version)``, the
-    shape of ``posting._post_batch``'s result, or None when the batch is left to the Book (``force`` raises
+    shape of ``posting.post_batch``'s result, or None when the batch is left to the Book (``force`` raises
     instead). Without ``force`` a batch smaller than :data:`AUTO_MIN` is left to the Book."""
     if not force and len(events) < AUTO_MIN:
         return None

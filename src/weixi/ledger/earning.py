@@ -12,7 +12,15 @@ from typing import Callable
 from weixi.ledger.events import Event
 from weixi.ledger.state import MemberState, period_key
 from weixi.plans.model import (
-    CheckinRule, EarnRule, FixedRule, MultiplierRule, Plan, RechargeRule, ReferralRule, Rounding, SpendRule,
+    CheckinRule,
+    EarnRule,
+    FixedRule,
+    MultiplierRule,
+    Plan,
+    RechargeRule,
+    ReferralRule,
+    Rounding,
+    SpendRule,
 )
 
 _ROUNDING = {Rounding.FLOOR: ROUND_FLOOR, Rounding.CEIL: ROUND_CEILING, Rounding.HALF_UP: ROUND_HALF_UP}

@@ -13,7 +13,9 @@ from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from weixi.ledger.attrs import MAX_DEPTH as MAX_ATTRS_DEPTH, attrs_problem, text_problem
+from weixi.ledger.attrs import MAX_DEPTH as MAX_ATTRS_DEPTH
+from weixi.ledger.attrs import attrs_problem, text_problem
+from weixi.plans.model import MAX_AMOUNT_YUAN
 
 EVENT_TYPES = (
     "bill", "recharge", "checkin", "survey", "review", "share", "activity",
@@ -27,7 +29,7 @@ MAX_ID_LEN = 128
 # an event from outside may not take one, or it would stand in for the system's own event (docs/security.md).
 SYSTEM_ID_PREFIXES = ("reverse:", "redeem:", "checkin:", "campaign:", "incentive-referral-", "deficit:")
 # Bounds of what one event may say; beyond them it is rejected with the field, never stored or computed with.
-MAX_AMOUNT_YUAN = Decimal(10) ** 10
+# MAX_AMOUNT_YUAN (10^10) is defined beside the plan model, whose max_amount may not exceed it
 MAX_POINTS = 10 ** 9
 MAX_QTY = 10_000
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
@@ -54,10 +56,15 @@ class Event:
 
 @dataclass(frozen=True)
 class Rejection:
+    """An event not posted: ``reason`` is the English sentence; ``code`` and ``params`` (when the ledger refused
+    it, see ``weixi/locale/*/LC_MESSAGES/errors.po``) let an entry point say it in the reader's language."""
+
     event_id: str
     reason: str
     row: int | None = None
     field: str | None = None
+    code: str | None = None
+    params: dict | None = None
 
 
 class EventError(ValueError):

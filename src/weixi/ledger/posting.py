@@ -16,19 +16,18 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 from typing import Callable, Iterable, Iterator
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from weixi.adapters import ledger_repo as repo
-from weixi.adapters.sql import execute, is_pg
+from weixi.ledger import bulk
 from weixi.ledger.book import Book, BookState, Rejected
 from weixi.ledger.events import Event, Rejection
 from weixi.ledger.state import period_keys
 from weixi.plans.model import Plan
-from weixi.ledger import bulk
 from weixi.plans.service import active_plan
 
 BATCH = 5000
@@ -77,7 +76,7 @@ def post_events(engine: Engine, items: Iterable[Event | Rejection], batch_size: 
         events = [e for e in chunk if isinstance(e, Event)]
         if events:
             posted, duplicates, rejected, version = with_retries(
-                engine, lambda conn: _post_batch(conn, events, path, time_rules=time_rules))
+                engine, lambda conn, events=events: post_batch(conn, events, path, time_rules=time_rules))
             result.posted, result.plan_version = posted, version
             result.duplicates += duplicates
             result.rejected += rejected
@@ -114,18 +113,19 @@ def _screen(conn: Connection, plan: Plan, events: list[Event], time_rules: bool)
     not be read): an id already posted is still a duplicate, and the event may come again with a good day."""
     cap = plan.max_amount_fen
     closed = repo.closed_through(conn) if time_rules else None
-    problems: dict[int, tuple[str, str]] = {}
+    problems: dict[int, Rejected] = {}
     for i, ev in enumerate(events):
         if cap is not None and ev.amount_fen is not None and ev.amount_fen > cap:
-            problems[i] = ("amount", f"amount: {Decimal(ev.amount_fen) / 100} yuan is over the plan's max_amount of "
-                                     f"{Decimal(cap) / 100} yuan")
+            problems[i] = Rejected("over_max_amount", "amount", amount=Decimal(ev.amount_fen) / 100,
+                                   max=Decimal(cap) / 100)
         elif closed is not None and ev.day <= closed:
-            problems[i] = ("occurred_at", f"occurred_at: {ev.day} is in a closed month (closed through {closed}): "
-                                          "closed months cannot change; post a correction dated in the open month")
+            problems[i] = Rejected("month_closed", "occurred_at", day=ev.day, month=ev.day.strftime("%Y-%m"),
+                                   closed_through=closed)
     if not problems:
         return events, []
     seen, rejected = repo.seen_and_rejected(conn, [events[i].event_id for i in problems])
-    refused = [Rejection(events[i].event_id, reason, events[i].row, name) for i, (name, reason) in problems.items()
+    refused = [Rejection(events[i].event_id, err.reason, events[i].row, err.field, err.code, err.params)
+               for i, err in problems.items()
                if events[i].event_id not in seen and events[i].event_id not in rejected]
     keep = [ev for i, ev in enumerate(events) if i not in problems or ev.event_id in seen or ev.event_id in rejected]
     return keep, refused
@@ -161,7 +161,7 @@ def _as_stored(details: dict) -> dict:
     return json.loads(json.dumps(details, sort_keys=True))
 
 
-def _post_batch(conn: Connection, events: list[Event], path: str = "book", redemptions: dict | None = None,
+def post_batch(conn: Connection, events: list[Event], path: str = "book", redemptions: dict | None = None,
                 time_rules: bool = True):
     """Post ``events`` in the transaction of ``conn``. ``redemptions``, when given, is filled with the redemption
     row (as :data:`REDEMPTION_KEYS`) of every redeem event posted or found a duplicate, read in this transaction.
@@ -181,7 +181,7 @@ def _post_batch(conn: Connection, events: list[Event], path: str = "book", redem
         try:
             outcome = book.post(ev)
         except Rejected as err:
-            rejected.append(Rejection(ev.event_id, err.reason, ev.row, err.field))
+            rejected.append(Rejection(ev.event_id, err.reason, ev.row, err.field, err.code, err.params))
             continue
         if outcome == "duplicate":
             duplicates.append(ev.event_id)

@@ -98,7 +98,7 @@ def settlement(engine: Engine, month: str) -> dict:
         rows = execute(conn, "SELECT reward_id, points, details FROM redemptions WHERE status = 'fulfilled' "
                              "AND day >= ? AND day < ?", [first, nxt])
     merchants: dict[str, dict] = {}
-    for reward_id, points, details in rows:
+    for _reward_id, points, details in rows:
         d = json.loads(details)
         if "merchant" not in d:
             continue

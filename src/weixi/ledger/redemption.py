@@ -12,22 +12,48 @@ from sqlalchemy import Engine
 
 from weixi.adapters import ledger_repo as repo
 from weixi.adapters.sql import execute, select_in
+from weixi.errors import Conflict, NotFound, Where
 from weixi.ledger.book import Book, BookState, Redemption
 from weixi.ledger.events import Event
+from weixi.ledger.posting import post_events, with_retries
 from weixi.ledger.requests import scoped_id
 from weixi.ledger.state import period_keys
 from weixi.plans.service import active_plan
-from weixi.ledger.posting import post_events, with_retries
 
 FULFILMENT_FAILED = "fulfilment_failed"
 
 
-class RedemptionError(Exception):
-    pass
+class RedemptionError(Conflict):
+    """A redemption or a cancellation refused, with its code (``not_enough_points``, ``out_of_stock``,
+    ``member_limit``, ``tier_not_allowed``, ``outside_window``, ``month_closed``, ...) and its numbers in
+    ``params``; ``str()`` is the English sentence."""
+
+
+class UnknownReward(NotFound, RedemptionError):
+    """The reward is not in the active plan (API: 404 ``unknown_reward``)."""
+
+
+class UnknownRedemption(NotFound, RedemptionError):
+    """No redemption has this id (API: 404 ``unknown_redemption``)."""
 
 
 class RequestReused(RedemptionError):
     """The ``request_id`` was already used for this member with another body (API: 409 ``request_id_reused``)."""
+
+    def __init__(self):
+        super().__init__("request_id_reused", Where(field="request_id"))
+
+
+def refusal(rejection) -> RedemptionError:
+    """The error of a refused redeem event (a :class:`~weixi.ledger.events.Rejection` or a writer
+    :class:`~weixi.adapters.writer.Outcome`): its class says the HTTP status, its code and params what it was."""
+    if rejection.field == "request_id":
+        return RequestReused()
+    code, params = rejection.code, rejection.params or {}
+    if code is None:  # refused before codes were stored, or by the file reader: the sentence is all there is
+        code, params = "event_rejected", {"reason": rejection.reason or "refused"}
+    where = Where(field=rejection.field) if rejection.field else None
+    return (UnknownReward if code == "unknown_reward" else RedemptionError)(code, where, **params)
 
 
 @dataclass(frozen=True)
@@ -59,12 +85,10 @@ def redeem(engine: Engine, member_id: str, reward_id: str, qty: int = 1, request
     event = redeem_event(member_id, reward_id, qty, request_id, at or now_in_plan_zone(engine), attrs)
     result = post_events(engine, [event], time_rules=at is None)
     if result.rejected:
-        if result.rejected[0].field == "request_id":
-            raise RequestReused(result.rejected[0].reason)
-        raise RedemptionError(result.rejected[0].reason)
+        raise refusal(result.rejected[0])
     found = redemption(engine, event.event_id)
     if found is None or found["member_id"] != member_id:
-        raise RequestReused(f"request_id: {request_id} was already used for another request")
+        raise RequestReused()
     return RedeemOutcome(found, duplicate=bool(result.duplicates))
 
 
@@ -87,19 +111,18 @@ def cancel(engine: Engine, redemption_id: str, reason: str = FULFILMENT_FAILED, 
         version, plan = active_plan(conn)
         row = repo.load_redemption(conn, redemption_id)
         if row is None:
-            raise RedemptionError(f"unknown redemption {redemption_id}")
+            raise UnknownRedemption("unknown_redemption", redemption=redemption_id)
         rid, member_id, reward_id, qty, points, rday, status, details, request_id = row
         if status != "fulfilled":
-            raise RedemptionError(f"redemption {redemption_id} is already {status}")
+            raise RedemptionError("redemption_not_fulfilled", redemption=redemption_id, status=status)
         reward = plan.reward(reward_id)
         refundable = reward is not None and reward.refundable
         if reason != FULFILMENT_FAILED and not refundable:
-            raise RedemptionError(f"redemption {redemption_id} is final: only a failed fulfilment "
-                                  f"(--reason {FULFILMENT_FAILED}) can cancel it")
+            raise RedemptionError("redemption_final", redemption=redemption_id)
         taken = [(lot_id, n) for lot_id, n in json.loads(details)["lots"]]
         when = day or datetime.now(ZoneInfo(plan.timezone)).date()
         state = BookState(members=repo.load_members(conn, [member_id], lock=True))
-        lots = [repo._lot(r) for r in select_in(conn, f"SELECT {repo.LOT_COLS} FROM lots WHERE lot_id {{in}}",
+        lots = [repo.lot_from_row(r) for r in select_in(conn, f"SELECT {repo.LOT_COLS} FROM lots WHERE lot_id {{in}}",
                                                  [t[0] for t in taken])]
         state.lots = {member_id: lots}
         state.stock = repo.load_stock(conn, [reward_id])

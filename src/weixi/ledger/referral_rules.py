@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from weixi.errors import Problem
 from weixi.ledger.state import MemberState, Referral
 
 
@@ -24,12 +25,13 @@ def joined_before(member: MemberState | None, day: date) -> bool:
 
 
 def refusal(referrer_id: str, referee_id: str, referee: MemberState | None, referrals: dict[str, Referral],
-            day: date) -> str | None:
-    """Why ``referrer_id`` may not refer ``referee_id`` on ``day`` (None: they may)."""
+            day: date) -> Problem | None:
+    """Why ``referrer_id`` may not refer ``referee_id`` on ``day`` (None: they may): ``mutual_referral`` or
+    ``referee_not_new``."""
     mine = referrals.get(referrer_id)
     if mine is not None and mine.referrer_id == referee_id:
-        return f"ref: {referee_id} referred {referrer_id} (event {mine.event_id}): a mutual referral is not paid"
+        return Problem("mutual_referral", {"referee": referee_id, "referrer": referrer_id, "event": mine.event_id})
     since = joined(referee)
     if since is not None and since < day:
-        return f"ref: {referee_id} is a member since {since}, before this referral: only a new member can be referred"
+        return Problem("referee_not_new", {"referee": referee_id, "since": since.isoformat()})
     return None

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from weixi.adapters import ledger_repo as repo
 from weixi.adapters.sql import execute
 from weixi.ledger.events import Event
-from weixi.plans.service import active_plan
 from weixi.ledger.posting import post_events
+from weixi.plans.service import active_plan
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from weixi.ledger.events import Event
 from weixi.ledger import queries
+from weixi.ledger.events import Event
 from weixi.ledger.posting import post_events
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U

@@ -16,9 +16,9 @@ from weixi.adapters.eventfiles import read_events
 from weixi.adapters.sql import as_date, execute
 from weixi.ledger.events import Event, Rejection
 from weixi.ledger.expire import expire
-from weixi.plans.service import apply_plan, load_checked
 from weixi.ledger.posting import post_events
 from weixi.ledger.queries import KINDS_EARNED, KINDS_REDEEMED
+from weixi.plans.service import apply_plan, load_checked
 
 
 def simulate(plan_path: str | Path, events_path: str | Path, as_of: date | None = None) -> dict:

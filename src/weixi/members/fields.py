@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from weixi.generator.catalog import COMPLAINT_CATEGORIES
+from weixi.members.taxonomy import COMPLAINT_CATEGORIES
+
+# A mainland mobile number with an allocated prefix (13x, 14x, 15x, 16x, 17x, 18x, 19x): the ``phone`` kind.
+MOBILE_RE = re.compile(r"^1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])\d{8}$")
 
 # kinds: key, text, phone, contact, idnum, date, month, ts, money, int, bool, enum, lunar, star
 

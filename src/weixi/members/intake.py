@@ -18,6 +18,7 @@ Loads into one directory are serialised by a file lock.  See docs/member-intake.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,35 +28,29 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from weixi.adapters import duck, spreadsheet
-from weixi.generator.identity import _MOBILE_RE
-from weixi.generator.lunar import format_lunar, parse_lunar
-from weixi.members import archive, search_index
-from weixi.members.fields import QUARANTINE_COLUMNS, TABLES, Field, TableSpec, norm_header, resolve_header, targets
+from weixi.adapters import archive, duck, search_index, spreadsheet
+from weixi.members.fields import (
+    QUARANTINE_COLUMNS,
+    TABLES,
+    Field,
+    TableSpec,
+    norm_header,
+    resolve_header,
+    targets,
+)
+from weixi.members.intake_checks import SEP, error_sql, field_sql, norm_sql, q, table_rules
+from weixi.members.lunar import format_lunar, parse_lunar
 from weixi.members.pii import mask_value
 from weixi.members.sources import Source, SourceError, read_source
+from weixi.settings import DEFAULT_TIMEZONE
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = ZoneInfo(DEFAULT_TIMEZONE)
 LOADABLE = tuple(TABLES)
-PROVINCES = (11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53,
-             54, 61, 62, 63, 64, 65, 71, 81, 82)  # fmt: skip
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ISSUES_SHOWN = 20
-SEP = "\x1f"
-
-
-def _err(code: str, target: str, value: str, reason: str) -> str:
-    """SQL of one encoded error: ``code␟field␟value␟reason`` when ``reason`` is not NULL, else NULL."""
-    return (f"CASE WHEN ({reason}) IS NOT NULL THEN {code} || chr(31) || {target} || chr(31) || "
-            f"coalesce(CAST({value} AS VARCHAR), '') || chr(31) || ({reason}) END")
 
 
 class IntakeError(Exception):
     """The file cannot be loaded at all: unreadable, unknown table, bad --map, missing required columns."""
-
-
-def q(s: str) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
 
 
 # ---------------------------------------------------------------------------------- header mapping
@@ -113,194 +108,6 @@ def map_columns(spec: TableSpec, headers: list[str], mapping: dict[str, str]) ->
                 f"no column for {want} (headers: {', '.join(headers)}); name it with --map HEADER={group[0]}"
             )
     return used, ignored
-
-
-# ------------------------------------------------------------------------------- field expressions
-def _norm(col: str) -> str:
-    """Blank -> NULL; surrounding spaces, tabs, quotes, apostrophes (Excel's text marker) and U+3000 removed.
-    The trim only runs when the first or last character needs it (most cells do not)."""
-    return (f"CASE WHEN {col} = '' THEN NULL WHEN ascii({col}) IN (32, 9, 10, 13, 34, 39, 12288) OR "
-            f"ascii(reverse({col})) IN (32, 9, 10, 13, 34, 39, 12288) "
-            f"THEN nullif(trim({col}, ' ' || chr(9) || chr(10) || chr(13) || chr(34) || chr(39) || chr(12288)), '') "
-            f"ELSE {col} END")
-
-
-def _field_sql(f: Field, unit: str, n: str, today: date) -> tuple[str, str, str]:
-    """(value expression, error code expression, error reason expression) of one field from its text ``n``."""
-    t = q(today.isoformat())
-    if f.kind == "key":
-        v = n
-        reason = (f"CASE WHEN length({n}) > 64 THEN 'longer than 64 characters' "
-                  f"WHEN regexp_matches({n}, '\\s') THEN 'contains spaces' END")  # fmt: skip
-        return v, f"CASE WHEN {reason} IS NOT NULL THEN 'invalid_id' END", reason
-    if f.kind == "text":
-        reason = f"CASE WHEN length({n}) > 500 THEN 'longer than 500 characters' END"
-        return n, f"CASE WHEN {reason} IS NOT NULL THEN 'too_long' END", reason
-    if f.kind in ("phone", "contact"):
-        p = f"regexp_replace({n}, '[\\s\\-()]', '', 'g')"
-        p = f"CASE WHEN regexp_full_match({p}, '(\\+?86|0086)1[0-9]{{10}}') THEN right({p}, 11) ELSE {p} END"
-        ok = f"regexp_full_match({p}, {q(_MOBILE_RE.pattern)})"
-        what = "an 11-digit mainland mobile number"
-        if f.kind == "contact":
-            ok = f"({ok} OR regexp_full_match({p}, '0[0-9]{{9,11}}'))"
-            what = "a mobile or landline number"
-        return (f"CASE WHEN {ok} THEN {p} END", f"CASE WHEN {n} IS NOT NULL AND NOT {ok} THEN 'invalid_phone' END",
-                f"CASE WHEN {n} IS NOT NULL AND NOT {ok} THEN 'not {what}' END")  # fmt: skip
-    if f.kind == "idnum":
-        u = f"upper(replace({n}, ' ', ''))"
-        total = " + ".join(f"CAST(substr({u}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(ID_WEIGHTS))
-        check = f"substr('10X98765432', (({total}) % 11) + 1, 1)"
-        born = f"try_strptime(substr({u}, 7, 8), '%Y%m%d')"
-        prov = f"substr({u}, 1, 2) IN ({', '.join(q(str(p)) for p in PROVINCES)})"
-        reason = (
-            f"CASE WHEN {n} IS NULL THEN NULL "
-            f"WHEN regexp_full_match({u}, '[0-9]{{15}}') THEN '15-digit (first-generation) ID number: the 18-character number is required' "
-            f"WHEN NOT regexp_full_match({u}, '[0-9]{{17}}[0-9X]') THEN 'not an 18-character ID number (17 digits and a check digit or X)' "
-            f"WHEN NOT {prov} THEN 'unknown province code ' || substr({u}, 1, 2) "
-            f"WHEN {born} IS NULL OR {born} < DATE '1900-01-01' OR {born} > DATE {t} THEN 'birth date ' || substr({u}, 7, 8) || ' in the ID number is not a real date' "
-            f"WHEN {check} <> substr({u}, 18, 1) THEN 'check character is ' || substr({u}, 18, 1) || ', expected ' || {check} END"
-        )  # fmt: skip
-        return (f"CASE WHEN ({reason}) IS NULL THEN {u} END",
-                f"CASE WHEN ({reason}) IS NOT NULL THEN 'invalid_id_number' END", reason)  # fmt: skip
-    if f.kind == "date":
-        rx = ("^([0-9]{4})(?:[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?|([0-9]{2})([0-9]{2}))"
-              "(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\\.[0-9]*)?)?)?$")  # fmt: skip
-        s = f"regexp_extract({n}, {q(rx)}, ['y', 'm', 'd', 'm2', 'd2'])"
-        v = (f"try(make_date(TRY_CAST(({s}).y AS INTEGER), TRY_CAST(coalesce(nullif(({s}).m, ''), ({s}).m2) AS INTEGER),"
-             f" TRY_CAST(coalesce(nullif(({s}).d, ''), ({s}).d2) AS INTEGER)))")  # fmt: skip
-        reason = (f"CASE WHEN {n} IS NOT NULL AND {v} IS NULL THEN 'not a date (YYYY-MM-DD)' "
-                  f"WHEN {v} < DATE '1900-01-01' THEN 'before 1900' END")  # fmt: skip
-        return f"CASE WHEN {v} >= DATE '1900-01-01' THEN {v} END", f"CASE WHEN ({reason}) IS NOT NULL THEN 'invalid_date' END", reason
-    if f.kind == "month":
-        s = f"regexp_extract({n}, '^([0-9]{{4}})[-/.年]?([0-9]{{1,2}})月?$', ['y', 'm'])"
-        m = f"TRY_CAST(({s}).m AS INTEGER)"
-        v = f"CASE WHEN {m} BETWEEN 1 AND 12 THEN ({s}).y || '-' || lpad(CAST({m} AS VARCHAR), 2, '0') END"
-        reason = f"CASE WHEN {n} IS NOT NULL AND ({v}) IS NULL THEN 'not a month (YYYY-MM)' END"
-        return v, f"CASE WHEN ({reason}) IS NOT NULL THEN 'invalid_month' END", reason
-    if f.kind == "ts":
-        rx = ("^([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})(?:[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?(?:\\.[0-9]*)?)?"
-              " ?(Z|[+-][0-9]{2}:?[0-9]{2})?$")  # fmt: skip
-        s = f"regexp_extract({n}, {q(rx)}, ['y', 'mo', 'd', 'h', 'mi', 's', 'z'])"
-        local = (f"try(make_timestamp(TRY_CAST(({s}).y AS BIGINT), TRY_CAST(({s}).mo AS BIGINT), TRY_CAST(({s}).d AS BIGINT),"
-                 f" coalesce(TRY_CAST(({s}).h AS BIGINT), 0), coalesce(TRY_CAST(({s}).mi AS BIGINT), 0),"
-                 f" coalesce(TRY_CAST(({s}).s AS DOUBLE), 0)))")  # fmt: skip
-        z = f"replace(({s}).z, ':', '')"
-        off = (f"CASE WHEN {z} = 'Z' THEN 0 ELSE (CASE WHEN {z}[1] = '-' THEN -1 ELSE 1 END) * "
-               f"(CAST({z}[2:3] AS INTEGER) * 60 + CAST({z}[4:5] AS INTEGER)) END")  # fmt: skip
-        v = (f"CASE WHEN ({s}).z = '' THEN timezone('Asia/Shanghai', {local}) "
-             f"ELSE timezone('UTC', {local} - to_minutes({off})) END")  # fmt: skip
-        reason = f"CASE WHEN {n} IS NOT NULL AND ({local}) IS NULL THEN 'not a date-time (YYYY-MM-DD HH:MM:SS)' END"
-        return v, f"CASE WHEN ({reason}) IS NOT NULL THEN 'invalid_datetime' END", reason
-    if f.kind == "money":
-        m = f"regexp_replace({n}, '[¥￥,，\\s元]', '', 'g')"
-        if unit == "yuan":
-            ok = f"regexp_full_match({m}, '[+-]?[0-9]+(\\.[0-9]+)?')"
-            dec = f"length(split_part({m}, '.', 2))"
-            v = f"CASE WHEN {ok} AND {dec} <= 2 AND length(split_part({m}, '.', 1)) <= 15 THEN CAST(CAST({m} AS DECIMAL(18, 2)) * 100 AS BIGINT) END"
-            reason = (f"CASE WHEN {n} IS NULL THEN NULL WHEN NOT {ok} THEN 'not a decimal amount in yuan' "
-                      f"WHEN {dec} > 2 THEN 'more than 2 decimal places' "
-                      f"WHEN length(split_part({m}, '.', 1)) > 15 THEN 'amount too large' END")  # fmt: skip
-        else:
-            ok = f"regexp_full_match({m}, '[+-]?[0-9]+')"
-            v = f"CASE WHEN {ok} THEN TRY_CAST({m} AS BIGINT) END"
-            reason = (f"CASE WHEN {n} IS NULL THEN NULL WHEN NOT {ok} THEN 'not a whole number of fen' "
-                      f"WHEN {v} IS NULL THEN 'amount too large' END")  # fmt: skip
-        return v, f"CASE WHEN ({reason}) IS NOT NULL THEN 'invalid_amount' END", reason
-    if f.kind == "int":
-        m = f"regexp_replace(lower({n}), '\\s*(mbps|mb|m|兆|分钟|min|条|次|分)$', '')"
-        ok = f"regexp_full_match({m}, '[+-]?[0-9]+(\\.0*)?')"
-        v0 = f"TRY_CAST(split_part({m}, '.', 1) AS BIGINT)"
-        rng = f"{v0} BETWEEN {f.lo} AND {f.hi}"
-        v = f"CASE WHEN {ok} AND {rng} THEN {v0} END"
-        reason = (f"CASE WHEN {n} IS NULL THEN NULL WHEN NOT {ok} THEN 'not a whole number' "
-                  f"WHEN NOT ({rng}) OR {v0} IS NULL THEN 'must be between {f.lo} and {f.hi}' END")  # fmt: skip
-        return v, f"CASE WHEN ({reason}) IS NOT NULL THEN CASE WHEN {ok} THEN 'out_of_range' ELSE 'invalid_number' END END", reason
-    if f.kind == "bool":
-        yes = ("1", "true", "t", "y", "yes", "是", "已缴", "已缴费", "已支付", "已解决", "已办结", "有", "已处理")
-        no = ("0", "false", "f", "n", "no", "否", "未缴", "未缴费", "欠费", "未支付", "未解决", "未办结", "无", "未处理")
-        lo = f"lower({n})"
-        v = f"CASE WHEN {lo} IN ({', '.join(map(q, yes))}) THEN TRUE WHEN {lo} IN ({', '.join(map(q, no))}) THEN FALSE END"
-        reason = f"CASE WHEN {n} IS NOT NULL AND ({v}) IS NULL THEN 'not yes/no (是/否, true/false, 1/0)' END"
-        return v, f"CASE WHEN ({reason}) IS NOT NULL THEN 'invalid_bool' END", reason
-    if f.kind == "enum":
-        assert f.codes
-        key = f"lower(regexp_replace({n}, '\\s', '', 'g'))"
-        cases = " ".join(f"WHEN {q(k)} THEN {q(c)}" for k, c in f.codes.items())
-        v = f"CASE {key} {cases} END"
-        allowed = ", ".join(sorted(set(f.codes.values())))
-        reason = f"CASE WHEN {n} IS NOT NULL AND ({v}) IS NULL THEN {q('unknown value; expected one of ' + allowed)} END"
-        return v, f"CASE WHEN ({reason}) IS NOT NULL THEN 'unknown_code' END", reason
-    if f.kind == "star":
-        s = f"regexp_replace({n}, '(星级|星|级)$', '')"
-        cn = " ".join(f"WHEN {q(c)} THEN {i}" for i, c in enumerate("零一二三四五六七"))
-        v0 = f"CASE {s} {cn} WHEN '准' THEN 0 WHEN '无' THEN 0 ELSE TRY_CAST({s} AS INTEGER) END"
-        v = f"CASE WHEN {v0} BETWEEN 0 AND 7 THEN {v0} END"
-        reason = f"CASE WHEN {n} IS NOT NULL AND ({v}) IS NULL THEN 'star level must be 0-7 (e.g. 5, 五星)' END"
-        return v, f"CASE WHEN ({reason}) IS NOT NULL THEN 'invalid_star_level' END", reason
-    if f.kind == "lunar":
-        v = f"(SELECT canon FROM _lunar WHERE raw = {n})"
-        reason = f"CASE WHEN {n} IS NOT NULL AND ({v}) IS NULL THEN 'not a lunar date like 农历三月初五' END"
-        return v, f"CASE WHEN ({reason}) IS NOT NULL THEN 'invalid_lunar_date' END", reason
-    raise AssertionError(f.kind)
-
-
-# ------------------------------------------------------------------------------ table-level rules
-def _rules(table: str, present: set[str], today: date) -> list[tuple[str, str, str, str]]:
-    """Cross-field checks: (field, value expression, code, condition → reason expression) on parsed columns."""
-    t = f"DATE {q(today.isoformat())}"
-    now = f"timezone('Asia/Shanghai', CAST({q(today.isoformat())} AS DATE) + INTERVAL 1 DAY)"
-    this_month = q(today.strftime("%Y-%m"))
-    rules: list[tuple[str, str, str, str]] = []
-    if "month" in present:
-        rules.append(("month", "month", "future_date",
-                      f"CASE WHEN p.month > {this_month} THEN 'month ' || p.month || ' is in the future' END"))  # fmt: skip
-
-    def future(col: str, ts: bool = False) -> None:
-        if col in present:
-            cmp = f"p.n_{col} IS NOT NULL AND " + (f"p.{col} >= {now}" if ts else f"p.{col} > {t}")
-            rules.append((col, f"CAST({col} AS VARCHAR)", "future_date",
-                          f"CASE WHEN {cmp} THEN '{col} ' || CAST(p.{col} AS VARCHAR) || ' is in the future' END"))  # fmt: skip
-
-    def in_month(col: str, ts: bool = False) -> None:
-        if col in present and "month" in present:
-            m = f"strftime(p.{col}, '%Y-%m')"
-            rules.append((col, f"CAST({col} AS VARCHAR)", "outside_month",
-                          f"CASE WHEN p.n_{col} IS NOT NULL AND {m} <> p.month THEN '{col} ' || CAST(p.{col} AS {'DATE' if not ts else 'VARCHAR'}) || "
-                          f"' is outside the month ' || p.month END"))  # fmt: skip
-
-    if table == "bills":
-        for c in ("billed_on", "paid_on"):
-            future(c)
-        in_month("billed_on")
-        if "amount_fen" in present:
-            rules.append(("amount_fen", "CAST(amount_fen AS VARCHAR)", "negative_amount",
-                          "CASE WHEN p.amount_fen < 0 THEN 'negative amount' END"))  # fmt: skip
-        if "paid_on" in present and "billed_on" in present:
-            rules.append(("paid_on", "CAST(paid_on AS VARCHAR)", "invalid_date",
-                          "CASE WHEN p.paid_on < p.billed_on THEN 'paid_on is before billed_on' END"))  # fmt: skip
-    if table == "recharges":
-        future("recharged_at", True)
-        in_month("recharged_at", True)
-        if "amount_fen" in present:
-            rules.append(("amount_fen", "CAST(amount_fen AS VARCHAR)", "negative_amount",
-                          "CASE WHEN p.amount_fen <= 0 THEN 'amount must be positive' END"))  # fmt: skip
-    if table == "complaints":
-        future("opened_at", True)
-        future("resolved_at", True)
-        in_month("opened_at", True)
-        if "resolved_at" in present:
-            rules.append(("resolved_at", "CAST(resolved_at AS VARCHAR)", "invalid_datetime",
-                          "CASE WHEN p.resolved_at < p.opened_at THEN 'resolved_at is before opened_at' END"))  # fmt: skip
-    if table == "surveys":
-        future("surveyed_at", True)
-        in_month("surveyed_at", True)
-    if table in ("members", "contracts"):
-        for c in ("birthday", "join_date", "contract_start"):
-            future(c)
-        if "contract_start" in present and "contract_end" in present:
-            rules.append(("contract_end", "CAST(contract_end AS VARCHAR)", "invalid_date",
-                          "CASE WHEN p.contract_end < p.contract_start THEN 'contract_end is before contract_start' END"))  # fmt: skip
-    return rules
 
 
 # ------------------------------------------------------------------------------------------ load
@@ -375,25 +182,79 @@ def _cleanup_orphans(data: Path, journal: dict) -> None:
                     p.unlink(missing_ok=True)
 
 
+@dataclass
+class _Load:
+    """What the stages of one load share: the file, its table, the DuckDB connection and what earlier stages
+    found (the mapped fields, the columns present, the error columns)."""
+
+    src: Source
+    spec: TableSpec
+    data: Path
+    today: date
+    con: Any
+    fields: dict[str, tuple[Field, str, str]] = field(default_factory=dict)  # field name -> (field, unit, target)
+    present: set[str] = field(default_factory=set)
+    file_cols: set[str] = field(default_factory=set)
+    n_field_errs: int = 0
+    cross: list[str] = field(default_factory=list)  # SQL of the table-level errors
+    joins: str = ""  # the joins the table-level errors read (duplicate keys, unknown members)
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return self.spec.key
+
+
 def _run(src: Source, spec: TableSpec, data: Path, used: dict[str, int], ignored: list[str], today: date,
          seq: int) -> dict[str, Any]:  # fmt: skip
-    tmap = targets(spec)
-    store = spec.store
-    schema = archive.SCHEMAS[store]
-    key = spec.key
+    """One load, stage by stage (the module docstring's steps 2-5); returns its journal entry."""
     con = duck.connect()
-    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    con.execute(f"SET TimeZone = '{DEFAULT_TIMEZONE}'")
     con.execute("SET preserve_insertion_order = false")
     raw = src.table.append_column("_row", pa.array(src.rows, pa.int64()))
     raw = raw.append_column("_i", pa.array(np.arange(raw.num_rows, dtype=np.int64)))
     con.register("_raw", raw)
+    load = _Load(src, spec, data, today, con)
+    _normalise(load, used)
+    _parse(load)
+    _derive(load)
+    _table_checks(load)
+    _current_rows(load)
+    counts, all_err = _merge(load)
+    sha8 = src.sha256[:8]
+    rel_file = _write_rows(load, seq, sha8) if counts.get("new", 0) + counts.get("replaced", 0) else None
+    issues, shown, rel_q = _quarantine(load, all_err, seq, sha8)
+    con.close()
+    return {
+        "seq": seq,
+        "table": spec.name,
+        "store": spec.store,
+        "source": str(src.path),
+        "format": src.format,
+        "encoding": src.encoding,
+        "sha256": src.sha256,
+        "loaded_at": datetime.now(TZ).isoformat(timespec="seconds"),
+        "rows": src.data_rows,
+        "loaded": counts.get("new", 0),
+        "replaced": counts.get("replaced", 0),
+        "unchanged": counts.get("unchanged", 0),
+        "quarantined": counts.get("quarantined", 0) + len(src.invalid),
+        "issues": dict(sorted(issues.items())),
+        "columns": {src.headers[i]: t for t, i in sorted(used.items(), key=lambda kv: kv[1])},
+        "ignored_columns": ignored,
+        "row_numbers": src.row_numbers,
+        "file": rel_file,
+        "quarantine_file": rel_q,
+        "examples": [{**e, "value": mask_value(_field_of(spec, e["field"]), e["value"])} for e in shown],
+    }
 
-    # layer 1: normalised text of each mapped field
-    fields: dict[str, tuple[Field, str, str]] = {}  # field name -> (field, unit, target)
-    for target, i in used.items():
+
+def _normalise(load: _Load, used: dict[str, int]) -> None:
+    """Layer 1: the normalised text of each mapped field (``_n``); lunar dates get their canonical text."""
+    con, fields, tmap = load.con, load.fields, targets(load.spec)
+    for target in used:
         f, unit = tmap[target]
         fields[f.name] = (f, unit, target)
-    n_cols = ", ".join(f"{_norm('c' + str(used[t]))} AS n_{name}" for name, (_, _, t) in fields.items())
+    n_cols = ", ".join(f"{norm_sql('c' + str(used[t]))} AS n_{name}" for name, (_, _, t) in fields.items())
     con.execute(f"CREATE TEMP TABLE _n AS SELECT _i, _row, {n_cols} FROM _raw")
     if any(f.kind == "lunar" for f, _, _ in fields.values()):
         name = next(n for n, (f, _, _) in fields.items() if f.kind == "lunar")
@@ -406,30 +267,39 @@ def _run(src: Source, spec: TableSpec, data: Path, used: dict[str, int], ignored
                 canon.append(None)
         con.register("_lunar", pa.table({"raw": pa.array(distinct, pa.string()), "canon": pa.array(canon, pa.string())}))
 
-    # layer 2: parsed values and field errors (an error is 'code␟field␟value␟reason', NULL when none)
+
+def _parse(load: _Load) -> None:
+    """Layer 2: parsed values and field errors (``_p``; an error is 'code␟field␟value␟reason', NULL when none)."""
+    spec, fields, key = load.spec, load.fields, load.key
     sel, errs = [], []
     for name, (f, unit, target) in fields.items():
-        v, code, reason = _field_sql(f, unit, f"n_{name}", today)
+        v, code, reason = field_sql(f, unit, f"n_{name}", load.today)
         sel.append(f"{v} AS {name}")
         if f.name in key or (f.name == "member_id" and spec.member_ref):
             reason = f"CASE WHEN n_{name} IS NULL THEN 'missing' ELSE {reason} END"
             code = f"CASE WHEN n_{name} IS NULL THEN 'missing' ELSE {code} END"
-        errs.append(_err(code, q(target), f"n_{name}", reason))
+        errs.append(error_sql(code, q(target), f"n_{name}", reason))
     for group in spec.required:  # a required value that is blank in a required column
         if len(group) == 1 and group[0] not in key and group[0] != "member_id":
             name = group[0]
-            errs.append(_err("'missing'", q(fields[name][2]), "NULL", f"CASE WHEN n_{name} IS NULL THEN 'missing' END"))
+            errs.append(error_sql("'missing'", q(fields[name][2]), "NULL",
+                                  f"CASE WHEN n_{name} IS NULL THEN 'missing' END"))
         elif len(group) > 1 and spec.name != "contracts":
             have = [g for g in group if g in fields]
             cond = " AND ".join(f"n_{g} IS NULL" for g in have)
             reason = f"CASE WHEN {cond} THEN {q('missing: needs ' + ' or '.join(have))} END"
-            errs.append(_err("'missing'", q(fields[have[0]][2]), "NULL", reason))
-    n_field_errs = len(errs)
+            errs.append(error_sql("'missing'", q(fields[have[0]][2]), "NULL", reason))
+    load.n_field_errs = len(errs)
     err_cols = ", ".join(f"{e} AS _e{j}" for j, e in enumerate(errs))
-    con.execute(f"CREATE TEMP TABLE _p AS SELECT _n.*, {', '.join(sel)}, {err_cols} FROM _n")
-    present = set(fields)
+    load.con.execute(f"CREATE TEMP TABLE _p AS SELECT _n.*, {', '.join(sel)}, {err_cols} FROM _n")
+    load.present = set(fields)
+    load.file_cols = set(fields)
 
-    # derived columns
+
+def _derive(load: _Load) -> None:
+    """Derived columns: a bill's month from its date and back, paid/resolved from their dates, birthday and
+    gender from the ID number."""
+    spec, present = load.spec, load.present
     derived: list[str] = []
     if spec.name == "bills":
         if "month" in present and "billed_on" not in present:
@@ -447,28 +317,30 @@ def _run(src: Source, spec: TableSpec, data: Path, used: dict[str, int], ignored
                            else f"month = strftime({tcol}, '%Y-%m')")  # fmt: skip
     if spec.name == "complaints" and "resolved" not in present and "resolved_at" in present:
         derived.append("resolved = resolved_at IS NOT NULL")
-    if store == "members" and "id_number" in present:
+    if spec.store == "members" and "id_number" in present:
         derived.append("_id_birthday = try_strptime(substr(id_number, 7, 8), '%Y%m%d')::DATE")
         derived.append("_id_gender = CASE WHEN id_number IS NULL THEN NULL "
                        "WHEN CAST(substr(id_number, 17, 1) AS INTEGER) % 2 = 1 THEN 'M' ELSE 'F' END")  # fmt: skip
     types = {"month": "VARCHAR", "billed_on": "DATE", "paid": "BOOLEAN", "resolved": "BOOLEAN",
              "_id_birthday": "DATE", "_id_gender": "VARCHAR"}  # fmt: skip
-    file_cols = set(fields)
     for d in derived:
         col, expr = d.split(" = ", 1)
         if col not in present:
-            con.execute(f"ALTER TABLE _p ADD COLUMN {col} {types[col]}")
+            load.con.execute(f"ALTER TABLE _p ADD COLUMN {col} {types[col]}")
             if not col.startswith("_"):
                 present.add(col)
-        con.execute(f"UPDATE _p SET {col} = {expr}")
+        load.con.execute(f"UPDATE _p SET {col} = {expr}")
 
-    # cross-field rules
-    cross = [_err(q(code), q(fields[fld][2] if fld in fields else fld), f"p.n_{fld}" if fld in fields else val, cond)
-             for fld, val, code, cond in _rules(spec.name, file_cols, today)]  # fmt: skip
+
+def _table_checks(load: _Load) -> None:
+    """Cross-field rules, duplicate keys within the file, unknown members (``load.cross``, ``load.joins``)."""
+    con, spec, fields, key, present = load.con, load.spec, load.fields, load.key, load.present
+    load.cross = [
+        error_sql(q(code), q(fields[fld][2] if fld in fields else fld), f"p.n_{fld}" if fld in fields else val, cond)
+        for fld, val, code, cond in table_rules(spec.name, load.file_cols, load.today)]  # fmt: skip
 
     # duplicate keys within the file: find duplicated keys first, then compare only their rows
     kcols = ", ".join(key)
-    kjoin = " AND ".join(f"d.{k} = p.{k}" for k in key)
     knotnull = " AND ".join(f"{k} IS NOT NULL" for k in key)
     value_cols = [c for c in spec.names if c in present] + [c for c in ("month", "billed_on", "paid", "resolved")
                                                             if c in present and c not in spec.names]  # fmt: skip
@@ -484,33 +356,41 @@ def _run(src: Source, spec: TableSpec, data: Path, used: dict[str, int], ignored
         f"' times in the file with different values (rows ' || array_to_string(d.rows, ', ') || ')' "
         f"WHEN p._row <> d.first_row THEN 'exact duplicate of row ' || d.first_row END"
     )
-    cross.append(_err("'duplicate_key'", q(fields[key[0]][2]), dup_value, dup_reason))
+    load.cross.append(error_sql("'duplicate_key'", q(fields[key[0]][2]), dup_value, dup_reason))
+    load.joins = "LEFT JOIN _d d ON " + " AND ".join(f"d.{k} = p.{k}" for k in key)
 
     # unknown members
-    member_join = ""
     if spec.member_ref:
-        con.execute(f"CREATE TEMP TABLE _m AS SELECT DISTINCT member_id FROM ({archive.scan_sql(data, 'members')}) "
+        con.execute(f"CREATE TEMP TABLE _m AS SELECT DISTINCT member_id FROM ({archive.scan_sql(load.data, 'members')}) "
                     f"WHERE member_id IN (SELECT member_id FROM _p)")  # fmt: skip
-        member_join = "LEFT JOIN _m ON _m.member_id = p.member_id"
+        load.joins += " LEFT JOIN _m ON _m.member_id = p.member_id"
         reason = ("CASE WHEN p.member_id IS NOT NULL AND _m.member_id IS NULL "
                   "THEN 'unknown member (not in the archive''s members)' END")  # fmt: skip
-        cross.append(_err("'unknown_member'", q(fields["member_id"][2]), "p.member_id", reason))
+        load.cross.append(error_sql("'unknown_member'", q(fields["member_id"][2]), "p.member_id", reason))
 
-    # current rows of the same keys
+
+def _current_rows(load: _Load) -> None:
+    """The archive's current rows of the file's keys (``_c``; a monthly table reads only the file's months)."""
+    store, key = load.spec.store, load.key
     months = None
-    if store in archive.MONTHLY and "month" in present:
-        months = [r[0] for r in con.execute("SELECT DISTINCT month FROM _p WHERE month IS NOT NULL").fetchall()]
-    cur_sql = archive.scan_sql(data, store, months) if months is None or months else archive._empty_sql(store)
+    if store in archive.MONTHLY and "month" in load.present:
+        months = [r[0] for r in load.con.execute("SELECT DISTINCT month FROM _p WHERE month IS NOT NULL").fetchall()]
+    cur_sql = archive.scan_sql(load.data, store, months) if months is None or months else archive.empty_sql(store)
     semi = " AND ".join(f"_p.{k} = c.{k}" for k in key)
-    con.execute(f"CREATE TEMP TABLE _c AS SELECT * FROM ({cur_sql}) c WHERE EXISTS (SELECT 1 FROM _p WHERE {semi})")
+    load.con.execute(f"CREATE TEMP TABLE _c AS SELECT * FROM ({cur_sql}) c WHERE EXISTS (SELECT 1 FROM _p WHERE {semi})")
 
-    # merged rows: columns the file has come from the file, the others stay as they are
+
+def _merge(load: _Load) -> tuple[dict[str, int], list[str]]:
+    """Merged rows (``_f``): columns the file has come from the file, the others stay as they are; each row
+    ``quarantined``, ``new``, ``unchanged`` or ``replaced``. Returns the counts per status and the error columns."""
+    spec, store, key, present, cross = load.spec, load.spec.store, load.key, load.present, load.cross
+    schema = archive.SCHEMAS[store]
     cjoin = " AND ".join(f"c.{k} = p.{k}" for k in key)
     names = [f.name for f in schema]
     merged = []
     for fld in schema:
         c = fld.name
-        typ = archive._duck_type(fld.type)
+        typ = archive.duck_type(fld.type)
         if c in ("birthday", "gender") and store == "members" and "id_number" in present:
             expr = f"coalesce(p.{c}, c.{c}, p._id_{c})" if c in present else f"coalesce(c.{c}, p._id_{c})"
         elif c in present:
@@ -519,46 +399,54 @@ def _run(src: Source, spec: TableSpec, data: Path, used: dict[str, int], ignored
             default = spec.defaults.get(c, "NULL")
             expr = f"CASE WHEN c.{key[0]} IS NOT NULL THEN c.{c} ELSE {default} END"
         merged.append(f"CAST({expr} AS {typ}) AS {c}")
+    n_field_errs = load.n_field_errs
     field_bad = " OR ".join(f"p._e{j} IS NOT NULL" for j in range(n_field_errs)) or "FALSE"
     if spec.name == "members":
         for c in ("name", "phone"):
             val = f"p.{c}" if c in present else "NULL"
             reason = f"CASE WHEN c.member_id IS NULL AND {val} IS NULL AND NOT ({field_bad}) THEN 'a new member needs a {c}' END"
-            cross.append(_err("'missing'", q(c), "NULL", reason))
+            cross.append(error_sql("'missing'", q(c), "NULL", reason))
     x_cols = ", ".join(f"{e} AS _x{j}" for j, e in enumerate(cross))
     all_err = [f"_e{j}" for j in range(n_field_errs)] + [f"_x{j}" for j in range(len(cross))]
     same = " AND ".join(f"{c} IS NOT DISTINCT FROM _c_{c}" for c in names)
     cur_cols = ", ".join(f"c.{c} AS _c_{c}" for c in names)
-    con.execute(
+    load.con.execute(
         f"CREATE TEMP TABLE _f AS SELECT * EXCLUDE ({', '.join('_c_' + c for c in names)}), "
         f"CASE WHEN coalesce({', '.join(all_err)}) IS NOT NULL THEN 'quarantined' WHEN NOT _exists THEN 'new' "
         f"WHEN {same} THEN 'unchanged' ELSE 'replaced' END AS _status FROM ("
         f"SELECT p._i, p._row, {', '.join(merged)}, c.{key[0]} IS NOT NULL AS _exists, "
         f"{', '.join(f'p._e{j}' for j in range(n_field_errs))}, {x_cols}, {cur_cols} "
-        f"FROM _p p LEFT JOIN _d d ON {kjoin} {member_join} LEFT JOIN _c c ON {cjoin})"
+        f"FROM _p p {load.joins} LEFT JOIN _c c ON {cjoin})"
     )
-    counts = dict(con.execute("SELECT _status, count(*) FROM _f GROUP BY 1").fetchall())
+    return dict(load.con.execute("SELECT _status, count(*) FROM _f GROUP BY 1").fetchall()), all_err
 
-    # write new and replaced rows, sorted by key
-    sha8 = src.sha256[:8]
-    rel_file = None
-    n_write = counts.get("new", 0) + counts.get("replaced", 0)
-    if n_write:
-        out = con.execute(
-            f"SELECT {', '.join(names)} FROM _f WHERE _status IN ('new', 'replaced') ORDER BY {kcols}"
-        ).to_arrow_table()
-        out = out.cast(schema)
-        rel_file = f"{store}/load-{seq:06d}-{sha8}.parquet"
-        final = data / rel_file
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(final.name + ".tmp")
-        pq.write_table(out, tmp, compression="zstd", row_group_size=64 * 1024)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
 
-    # quarantine
-    bad = con.execute(
+def _write_rows(load: _Load, seq: int, sha8: str) -> str:
+    """Write the new and replaced rows, sorted by key, as ``<store>/load-<seq>-<sha8>.parquet`` (temp file, fsync,
+    rename); returns its path under the data directory."""
+    store = load.spec.store
+    schema = archive.SCHEMAS[store]
+    names = [f.name for f in schema]
+    out = load.con.execute(
+        f"SELECT {', '.join(names)} FROM _f WHERE _status IN ('new', 'replaced') ORDER BY {', '.join(load.key)}"
+    ).to_arrow_table()
+    out = out.cast(schema)
+    rel_file = f"{store}/load-{seq:06d}-{sha8}.parquet"
+    final = load.data / rel_file
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(final.name + ".tmp")
+    pq.write_table(out, tmp, compression="zstd", row_group_size=64 * 1024)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    return rel_file
+
+
+def _quarantine(load: _Load, all_err: list[str], seq: int, sha8: str) -> tuple[dict[str, int], list[dict], str | None]:
+    """The bad rows as they came, with what is wrong, in ``quarantine/<table>-<seq>-<sha8>.csv``; returns the
+    issue counts per code, the first few issues, and the file's path (None when every row was good)."""
+    src, spec = load.src, load.spec
+    bad = load.con.execute(
         f"SELECT _i, _row, [{', '.join(all_err)}] FROM _f WHERE _status = 'quarantined' ORDER BY _row"
     ).fetchall()
     issues: dict[str, int] = {}
@@ -582,44 +470,23 @@ def _run(src: Source, spec: TableSpec, data: Path, used: dict[str, int], ignored
         if len(shown) < ISSUES_SHOWN:
             shown.append({"row": row, "field": "", "value": text, "code": "malformed_row", "reason": reason})
         qrows.append((row, "", text, reason, [""] * len(src.headers)))
-    rel_q = None
-    if qrows:
-        qrows.sort(key=lambda r: r[0])
-        rel_q = f"quarantine/{spec.name}-{seq:06d}-{sha8}.csv"
-        qpath = data / rel_q
-        qpath.parent.mkdir(parents=True, exist_ok=True)
-        tmp = qpath.with_name(qpath.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-            w = spreadsheet.csv_writer(fh)  # the rows as they came, but no cell can start a formula
-            w.writerow([*QUARANTINE_COLUMNS, *src.headers])
-            for row, fld, val, reason, original in qrows:
-                w.writerow([row, fld, val, reason, *original])
-        os.replace(tmp, qpath)
-    con.close()
-    return {
-        "seq": seq,
-        "table": spec.name,
-        "store": store,
-        "source": str(src.path),
-        "format": src.format,
-        "encoding": src.encoding,
-        "sha256": src.sha256,
-        "loaded_at": datetime.now(TZ).isoformat(timespec="seconds"),
-        "rows": src.data_rows,
-        "loaded": counts.get("new", 0),
-        "replaced": counts.get("replaced", 0),
-        "unchanged": counts.get("unchanged", 0),
-        "quarantined": counts.get("quarantined", 0) + len(src.invalid),
-        "issues": dict(sorted(issues.items())),
-        "columns": {src.headers[i]: t for t, i in sorted(used.items(), key=lambda kv: kv[1])},
-        "ignored_columns": ignored,
-        "row_numbers": src.row_numbers,
-        "file": rel_file,
-        "quarantine_file": rel_q,
-        "examples": [{**e, "value": mask_value(_field_of(spec, e["field"]), e["value"])} for e in shown],
-    }
+    if not qrows:
+        return issues, shown, None
+    qrows.sort(key=lambda r: r[0])
+    rel_q = f"quarantine/{spec.name}-{seq:06d}-{sha8}.csv"
+    qpath = load.data / rel_q
+    qpath.parent.mkdir(parents=True, exist_ok=True)
+    tmp = qpath.with_name(qpath.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        w = spreadsheet.csv_writer(fh)  # the rows as they came, but no cell can start a formula
+        w.writerow([*QUARANTINE_COLUMNS, *src.headers])
+        for row, fld, val, reason, original in qrows:
+            w.writerow([row, fld, val, reason, *original])
+    os.replace(tmp, qpath)
+    return issues, shown, rel_q
 
 
 def _field_of(spec: TableSpec, target: str) -> str:
     t = targets(spec).get(target)
     return t[0].name if t else target
+

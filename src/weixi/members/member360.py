@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
 from sqlalchemy import Engine
 
-from weixi.adapters import duck
+from weixi.adapters import archive, duck
 from weixi.close import store
-from weixi.members import archive, pii
 from weixi.ledger import queries
+from weixi.members import pii
+from weixi.plans.service import plan_zone
+from weixi.settings import DEFAULT_TIMEZONE
 
 RECENT_MONTHS = 6
 SNAPSHOT_COLUMNS = ["member_id", "month", "status", "tier", "tier_since", "grace_until", "star_level", "value_grade",
@@ -28,7 +29,7 @@ def _cursor() -> duckdb.DuckDBPyConnection:
     if _con is None:
         _con = duck.connect()
         _con.execute("SET parquet_metadata_cache = true")
-        _con.execute("SET TimeZone = 'Asia/Shanghai'")
+        _con.execute(f"SET TimeZone = '{DEFAULT_TIMEZONE}'")
     return _con.cursor()
 
 
@@ -48,8 +49,7 @@ def member_360(engine: Engine | None, data_dir: Path, member_id: str, today: dat
     profile = archive.members_lookup(data_dir, member_id)
     points = None
     if engine is not None:
-        tz = ZoneInfo("Asia/Shanghai")
-        points = queries.balance(engine, member_id, today or datetime.now(tz).date())
+        points = queries.balance(engine, member_id, today or datetime.now(plan_zone(engine)).date())
     if profile is None and points is None:
         return None
     con = _cursor()

@@ -1,6 +1,6 @@
 """Finding members for the console: by member id, phone number or name, with personal numbers masked.
 
-One DuckDB query over the archive's current rows (:func:`weixi.members.archive.scan_sql`), joined to the
+One DuckDB query over the archive's current rows (:func:`weixi.adapters.archive.scan_sql`), joined to the
 latest close snapshot for the tier; members known only to the ledger (posted events, no archive row) are
 found by their exact id. The query text is always a bound parameter, never part of the SQL.
 
@@ -12,19 +12,18 @@ audit log here, so no caller can forget it.
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import Engine
 
-from weixi.adapters import duck
+from weixi.adapters import archive, duck, search_index
+from weixi.adapters.parquet_lookup import rows_of_many
 from weixi.adapters.sql import execute
 from weixi.close import store
-from weixi.adapters.parquet_lookup import rows_of_many
-from weixi.members import archive, pii, search_index
+from weixi.members import pii, pii_audit
 from weixi.members.member360 import member_360
-from weixi.members import pii_audit
+from weixi.settings import DEFAULT_TIMEZONE
 from weixi.users.service import User
 
 MAX_QUERY = 64
@@ -47,7 +46,7 @@ def search(data_dir: Path, query: str, engine: Engine | None = None, limit: int 
     ``phone_fragments`` (roles that see numbers in clear: a suffix search of masked numbers would unmask them a
     digit at a time), or the start of a name (surname, or the whole name). Exact id matches come first, then by
     member id; each kind of match contributes at most ``limit`` members (the first in index order when there are
-    more). Phone numbers are masked unless ``reveal``. Uses the search index (:mod:`weixi.members.search_index`)
+    more). Phone numbers are masked unless ``reveal``. Uses the search index (:mod:`weixi.adapters.search_index`)
     when it is fresh, else scans the archive."""
     q = (query or "").strip()
     if not q:
@@ -111,7 +110,7 @@ def _indexed(data_dir: Path, index: Path, q: str, digits: str | None, limit: int
 def _scanned(data_dir: Path, q: str, digits: str | None, limit: int, phone_fragments: bool) -> list[dict]:
     """One DuckDB query over the archive's current rows (no index yet, or the archive changed since)."""
     snap = _latest_snapshot(data_dir)
-    tier_join = (f"LEFT JOIN (SELECT member_id, tier, status FROM read_parquet(?)) s USING (member_id)"
+    tier_join = ("LEFT JOIN (SELECT member_id, tier, status FROM read_parquet(?)) s USING (member_id)"
                  if snap else "")
     tier_cols = "s.tier, s.status" if snap else "NULL AS tier, NULL AS status"
     cols = ", ".join(f"m.{c}" for c in COLUMNS)
@@ -128,7 +127,7 @@ def _scanned(data_dir: Path, q: str, digits: str | None, limit: int, phone_fragm
            f"WHERE {' OR '.join(conds)} ORDER BY (m.member_id = ?) DESC, m.member_id LIMIT ?")
     con = duck.connect()
     try:
-        con.execute("SET TimeZone = 'Asia/Shanghai'")
+        con.execute(f"SET TimeZone = '{DEFAULT_TIMEZONE}'")
         result = con.execute(sql, ([str(snap)] if snap else []) + params + [q, int(limit)])
         names = [d[0] for d in result.description]
         return [dict(zip(names, r)) for r in result.fetchall()]

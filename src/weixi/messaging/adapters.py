@@ -26,6 +26,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
+from weixi import settings
 from weixi.messaging.outbox import DeliveryError, message_id_header
 
 TIMEOUT_SECONDS = 10
@@ -77,9 +78,8 @@ class SmtpAdapter:
         host, _, port = spec.rpartition(":")
         if not host or not port.isdigit():
             raise ValueError(f"SMTP server {spec!r}: expected host:port, e.g. 127.0.0.1:2525")
-        return cls(host, int(port), os.environ.get("WEIXI_SMTP_FROM", "weixi@localhost"),
-                   os.environ.get("WEIXI_SMTP_USER"), os.environ.get("WEIXI_SMTP_PASSWORD"),
-                   os.environ.get("WEIXI_SMTP_STARTTLS") == "1")
+        return cls(host, int(port), settings.SMTP_FROM.value(), settings.SMTP_USER.raw(), settings.SMTP_PASSWORD.raw(),
+                   settings.SMTP_STARTTLS.value())
 
     def send(self, m: Outgoing) -> str:
         msg = EmailMessage()
@@ -157,10 +157,10 @@ def _oserror(exc) -> str:
 def from_env(data_dir: Path, channel: str, sms_gateway: str | None = None, smtp: str | None = None):
     """The adapter for ``channel``: SMS -> HTTP gateway when configured, e-mail -> SMTP when configured,
     otherwise (and for WeChat) the file adapter under DATA/outbox."""
-    sms_gateway = sms_gateway or os.environ.get("WEIXI_SMS_GATEWAY")
-    smtp = smtp or os.environ.get("WEIXI_SMTP")
+    sms_gateway = sms_gateway or settings.SMS_GATEWAY.raw()
+    smtp = smtp or settings.SMTP.raw()
     if channel == "sms" and sms_gateway:
-        return HttpSmsAdapter(sms_gateway, os.environ.get("WEIXI_SMS_TOKEN"))
+        return HttpSmsAdapter(sms_gateway, settings.SMS_TOKEN.raw())
     if channel == "email" and smtp:
         return SmtpAdapter.from_env(smtp)
     return FileAdapter(Path(data_dir) / "outbox")

@@ -7,7 +7,7 @@ See :mod:`weixi.messaging.outbox` for the rules and docs/messaging.md for the co
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,8 +16,9 @@ from sqlalchemy import Connection, Engine
 from weixi.adapters.sql import execute, is_pg
 from weixi.messaging import adapters as channel_adapters
 from weixi.messaging.outbox import CHANNELS, STATUSES, DeliveryError, after_failure
+from weixi.settings import DEFAULT_TIMEZONE
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = ZoneInfo(DEFAULT_TIMEZONE)
 FIELDS = ("message_id", "idempotency_key", "channel", "recipient", "member_id", "template_id", "subject", "body",
           "purpose", "source", "campaign", "status", "attempts", "next_attempt_at", "last_error", "provider_id",
           "created_at", "sent_at")
@@ -118,13 +119,19 @@ class _Channel:
     down: str | None = None  # the error that stopped this channel in this run
 
 
+STALE_AFTER = timedelta(minutes=10)  # a send takes at most the adapters' timeout (10 s): older ``sending`` crashed
+
+
 def send_due(engine: Engine, data_dir: Path, at: datetime | None = None, limit: int = 1000, quiet=None,
              sms_gateway: str | None = None, smtp: str | None = None) -> dict:
     """Send queued messages whose time has come. ``quiet``: a callable ``datetime -> (rule, detail) | None``
     (the plan's quiet hours): while it answers, nothing is sent. A channel whose server is unreachable is not
-    tried again in the same run: its messages stay queued for the next."""
+    tried again in the same run: its messages stay queued for the next. A message an earlier run left ``sending``
+    for longer than :data:`STALE_AFTER` (it crashed mid-send) becomes ``unknown`` first (``stale`` in the report):
+    never resent by itself."""
     at = at or now()
-    report = {"at": at.isoformat(), "sent": 0, "retry_later": 0, "failed": 0, "not_tried": 0, "errors": []}
+    report = {"at": at.isoformat(), "sent": 0, "retry_later": 0, "failed": 0, "not_tried": 0, "errors": [],
+              "stale": mark_stale(engine, at - STALE_AFTER)}
     held = quiet(at) if quiet else None
     if held:
         report["held"] = {"rule": held[0], "detail": held[1]}

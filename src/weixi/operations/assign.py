@@ -88,8 +88,8 @@ def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date)
             FROM ops_staff s LEFT JOIN ops_used u ON u.staff_id = s.staff_id
             WHERE s.active AND {eligible_sql(plan, _lit(t.tier))} AND ({total} - coalesce(u.used, 0)) >= {w}""")
         need, managers, spread, room = con.execute(
-            f"SELECT (SELECT count(*) FROM ops_free), count(*), coalesce(max(used) - min(used), 0), coalesce(sum(free), 0)"
-            f" FROM ops_room").fetchone()
+            "SELECT (SELECT count(*) FROM ops_free), count(*), coalesce(max(used) - min(used), 0), coalesce(sum(free), 0)"
+            " FROM ops_room").fetchone()
         # Water-filling only ever uses the lowest-load slots: a manager needs at most the level that absorbs the
         # members evenly plus the load spread; when capacity binds that is not enough, and every slot is made.
         cap = -(-need // max(managers, 1)) + -(-int(spread) // w) + 1

@@ -43,11 +43,6 @@ def _version() -> str:
     return getattr(chinese_calendar, "__version__", "") or "installed"
 
 
-def covered_years() -> tuple[int, int]:
-    years = sorted({d.year for d in chinese_calendar.holidays})
-    return years[0], years[-1]
-
-
 def is_working_day(day: date) -> bool:
     """A working day: Monday-Friday that is not a statutory holiday, or a weekend day made a working day."""
     return bool(_checked(day, chinese_calendar.is_workday))

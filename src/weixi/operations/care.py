@@ -3,7 +3,7 @@
 * Birthdays: the solar birthday (a 29 February birthday is kept on 28 February in other years), or, when the
   member gave one and the plan says ``lunar: true``, the lunar birthday instead (one greeting, not two). A
   birthday in a leap month is kept in the month of the same number; a 30th in a 29-day month on the 29th.
-  Lunar dates come from :mod:`weixi.generator.lunar` (astronomical, 1900-2100).
+  Lunar dates come from :mod:`weixi.members.lunar` (astronomical, 1900-2100).
 * Holidays: the first day of each statutory holiday (``chinese-calendar``); Spring Festival and National Day
   are sent centrally (to every member), the others locally (members of the plan's ``local_cities``).
 * Solar terms (节气) from ``chinese-calendar``.
@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from weixi.generator import lunar
+from weixi.members import lunar
 from weixi.operations import calendar
 from weixi.operations.plan import OperationsPlan
 
@@ -71,13 +71,13 @@ def occasions(plan: OperationsPlan, day: date) -> list[Occasion]:
     out = []
     care = plan.care
     if care.holiday_template:
-        for start, hid in calendar.holiday_starts(day, day):
+        for _start, hid in calendar.holiday_starts(day, day):
             if hid in care.central_holidays:
                 out.append(Occasion("holiday", hid, calendar.holiday_name_zh(hid), "central"))
             elif hid in care.local_holidays:
                 out.append(Occasion("holiday", hid, calendar.holiday_name_zh(hid), "local"))
     if care.solar_term_template:
-        for d, name in calendar.solar_terms(day, day):
+        for _day, name in calendar.solar_terms(day, day):
             out.append(Occasion("solar_term", name, name, "all"))
     return out
 

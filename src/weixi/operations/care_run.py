@@ -12,15 +12,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from weixi.adapters import duck
+from weixi.adapters import archive, duck
 from weixi.adapters.sql import as_date, execute
 from weixi.close import store as close_store
-from weixi.members import archive
+from weixi.messaging import service as messaging
 from weixi.messaging.templates import Compiled, TemplateError
 from weixi.operations import calendar, care, policy
 from weixi.operations.plan import OperationsPlan
-from weixi.messaging import service as messaging
-from weixi.operations.service import TZ, OperationsError, _member_counts, _save_run, consents
+from weixi.operations.service import TZ, OperationsError, consents, member_counts, save_run
 
 MEMBER_COLUMNS = ("member_id", "name", "gender", "birthday", "lunar_birthday", "phone", "wechat", "city",
                   "district", "plan_name")
@@ -144,7 +143,7 @@ def run_day(engine: Engine, data_dir: Path, plan: OperationsPlan, day: date, dry
                 report["no_address"] += 1
                 continue
             block = policy.consent_block(by_member.get(row["member_id"], []), channel, purpose) or \
-                policy.cap_block(plan, channel, purpose, day, _member_counts(conn, plan, row["member_id"], day))
+                policy.cap_block(plan, channel, purpose, day, member_counts(conn, plan, row["member_id"], day))
             if block is not None and not _queued(conn, key):
                 report["blocked"][block.rule] = report["blocked"].get(block.rule, 0) + 1
                 if len(report["blocked_examples"]) < 10:
@@ -166,7 +165,7 @@ def run_day(engine: Engine, data_dir: Path, plan: OperationsPlan, day: date, dry
                               "(?, ?, ?, ?, NULL, ?) ON CONFLICT (source, channel) DO NOTHING",
                         [row["member_id"], channel, purpose, key, at])
     if not dry_run:
-        _save_run(engine, "care_run", day.isoformat(), report)
+        save_run(engine, "care_run", day.isoformat(), report)
     return report
 
 

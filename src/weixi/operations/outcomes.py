@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from weixi.generator.catalog import CHURN_REASONS
+from weixi.members.taxonomy import CHURN_REASONS
 
 OUTCOMES = ("reached", "unreachable", "accepted", "declined", "callback", "left")
 MAX_ATTEMPTS = 3

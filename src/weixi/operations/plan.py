@@ -1,7 +1,7 @@
 """Operations plans (``kind: operations``): assignment ratios, SLAs, contact policy, care calendar, templates.
 
-Read with the plan language's machinery (positions, every error as file:line:col) and dispatched from
-:func:`weixi.plans.loader.load_plan_text`, so ``weixi plan check`` checks these files like any plan.
+Read with the plan language's machinery (positions, every error as file:line:col) and registered in
+:mod:`weixi.plans.kinds` as the checker of ``kind: operations``, so ``weixi plan check`` checks these files like any plan.
 Every key is described in docs/operations.md; the example is plans/examples/retention-operations.yaml.
 """
 
@@ -13,9 +13,11 @@ from datetime import time
 from decimal import Decimal
 from pathlib import Path
 
+from weixi import settings
 from weixi.messaging.templates import Template, TemplateError, check
 from weixi.plans import values as v
 from weixi.plans.diagnostics import Diagnostic, Pos, Report
+from weixi.plans.kinds import PlanKind, register
 from weixi.plans.spec import Field, ListOf, Shape, Spec, read
 from weixi.plans.yaml_source import Mapping, Scalar, parse
 
@@ -219,11 +221,6 @@ class OperationsPlan:
         return next((t for t in self.tiers if t.tier == tier), None)
 
 
-def is_operations(node: Mapping) -> bool:
-    entry = node.get("kind")
-    return entry is not None and getattr(entry.value, "value", None) == "operations"
-
-
 def _vals(spec: Spec | None, key: str) -> tuple:
     return tuple(x.value for x in spec.items(key)) if spec is not None else ()
 
@@ -365,10 +362,13 @@ def load_operations_text(text: str, filename: str) -> tuple[OperationsPlan | Non
 
 def load_operations_plan(path: str | os.PathLike | None = None) -> tuple[OperationsPlan | None, list[Diagnostic]]:
     """Read an operations plan (default: ``WEIXI_OPS_PLAN`` or the packaged ``weixi/data/operations.yaml``)."""
-    filename = str(path or os.environ.get("WEIXI_OPS_PLAN") or DEFAULT)
+    filename = str(path or settings.OPS_PLAN.raw() or DEFAULT)
     try:
         text = Path(filename).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = "no such file" if isinstance(exc, FileNotFoundError) else str(exc)
         return None, [Diagnostic(filename, 1, 1, "error", f"cannot read operations plan: {reason}")]
     return load_operations_text(text, filename)
+
+
+register(PlanKind(("operations",), load_operations, OperationsPlan))

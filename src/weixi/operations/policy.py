@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from weixi.operations.plan import Cap, OperationsPlan
+from weixi.settings import DEFAULT_TIMEZONE
 
 KINDS = ("opt_out", "dnd", "opt_in")
 CONSENT_CHANNELS = ("all", "call", "visit", "sms", "wechat", "email")
@@ -132,16 +134,22 @@ def _in(values) -> str:
     return "(" + ", ".join(_lit(v) for v in values) + ")" if values else "(NULL)"
 
 
+def _offset() -> str:
+    """The default timezone's UTC offset now, as ``+08:00``."""
+    z = datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).strftime("%z")
+    return f"{z[:3]}:{z[3:]}"
+
+
 def apply(con: duckdb.DuckDBPyConnection, plan: OperationsPlan) -> None:
     """Split ``ops_candidates`` into ``ops_kept`` (a view: tasks to create) and ``ops_blocked`` (member_id, task_id,
     kind, rule, detail). Reads ``ops_consents`` (active blocks: member_id, kind, channel, purpose, source,
     recorded_at) and ``ops_planned`` (member_id, channel, purpose, day: contacts made or planned)."""
-    con.execute("""CREATE OR REPLACE TEMP TABLE ops_blocked AS
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_blocked AS
         SELECT c.member_id, c.task_id, c.kind, c.source,
                arg_min(b.kind, CASE WHEN b.kind = 'dnd' THEN 0 ELSE 1 END) AS rule,
                arg_min(CASE WHEN b.kind = 'dnd' THEN 'do-not-disturb' ELSE 'opted out of ' || b.purpose || ' contacts' END
                        || ' on ' || CASE WHEN b.channel = 'all' THEN 'every channel' ELSE b.channel END
-                       || ' since ' || strftime(timezone('Asia/Shanghai', b.recorded_at), '%Y-%m-%dT%H:%M+08:00') || ' (source: ' || b.source || ')',
+                       || ' since ' || strftime(timezone('{DEFAULT_TIMEZONE}', b.recorded_at), '%Y-%m-%dT%H:%M{_offset()}') || ' (source: ' || b.source || ')',
                        CASE WHEN b.kind = 'dnd' THEN 0 ELSE 1 END) AS detail
         FROM ops_candidates c JOIN ops_consents b ON b.member_id = c.member_id
         WHERE c.channel <> 'none' AND b.channel IN ('all', c.channel)

@@ -23,12 +23,12 @@ from sqlalchemy import Engine
 from weixi.adapters import duck
 from weixi.adapters.sql import as_date, execute
 from weixi.members import pii
-from weixi.operations import care as care_days
-from weixi.operations import outcomes
-from weixi.operations.plan import MESSAGE_KINDS, OperationsPlan
 from weixi.members import search as member_search
 from weixi.messaging import service as messaging
+from weixi.operations import care as care_days
+from weixi.operations import outcomes
 from weixi.operations import service as ops
+from weixi.operations.plan import MESSAGE_KINDS, OperationsPlan
 from weixi.users.service import User
 
 ALL_SEEING = ("admin", "analyst")
@@ -214,7 +214,7 @@ def care_calendar(engine: Engine, plan: OperationsPlan, first: date, last: date)
     for d in days:
         d.update(messages={}, message_count=0, tasks_due={}, message_tasks_open=0)
     for at, template, status, n in msgs:
-        day = ops._ts(at).astimezone(ops.TZ).date().isoformat()
+        day = ops.aware(at).astimezone(ops.TZ).date().isoformat()
         if day in index:
             bucket = index[day]["messages"].setdefault(template, {})
             bucket[status] = bucket.get(status, 0) + int(n)

@@ -1,43 +1,28 @@
-"""Retention operations: staff, the month's tasks and assignment, queues, outcomes, escalation, SLA reports,
-consents and retention orders. CLI, API and console call these functions; see docs/operations.md.
-
-Files under the data directory (each month's partition replaced atomically):
-
-    DATA/operations/assignments/month=YYYY-MM/part-0.parquet   member -> manager (continuity reads last month's)
-    DATA/operations/tasks/month=YYYY-MM/part-0.parquet         the tasks the run made
-    DATA/operations/blocked/month=YYYY-MM/part-0.parquet       what the contact policy stopped, with the rule
+"""Retention operations, the use cases on single tasks: the plan, consents, a task's queue, a manual task, outcomes
+(and their follow-ups), escalation, the SLA report and the team view. CLI, API and console call these functions;
+see docs/operations.md. The month's tasks are :mod:`weixi.operations.monthly_tasks`, the roster
+:mod:`weixi.operations.staff`, retention orders :mod:`weixi.operations.orders`.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import tempfile
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import duckdb
-import pyarrow as pa
 from sqlalchemy import Engine
 
-from weixi.adapters import duck
-from weixi.adapters.db import sqlite_file
+from weixi.adapters import archive
 from weixi.adapters.sql import as_date, execute, executemany, is_pg
-from weixi.close import store as close_store
-from weixi.members import archive
-from weixi.operations import assign, calendar, outcomes, policy, tasks
-from weixi.adapters.tasks_load import MOVES_SQL
-from weixi.operations.plan import KIND_CHANNEL, MESSAGE_KINDS, ROLES, OperationsPlan, load_operations_plan
+from weixi.operations import calendar, outcomes, policy, tasks
+from weixi.operations.plan import KIND_CHANNEL, OperationsPlan, load_operations_plan
 from weixi.segments import months
+from weixi.settings import DEFAULT_TIMEZONE
 
-TZ = ZoneInfo("Asia/Shanghai")
-TARGET_COLUMNS = ("member_id", "list", "priority", "reason", "offer_id", "offer_name", "group")
-STAFF_COLUMNS = ("staff_id", "name", "role", "team", "team_lead", "shift", "active", "joined_on", "left_on")
-INSERT_CHUNK = 20_000
+TZ = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 class OperationsError(ValueError):
@@ -68,113 +53,27 @@ def plan_or_fail(path: str | None = None) -> OperationsPlan:
     return plan
 
 
-def _month(month: str) -> str:
+def check_month(month: str) -> str:
     try:
         return months.check(month)
     except ValueError as exc:
         raise OperationsError(f"--month: {exc}") from None
 
 
-def _lit(value) -> str:
+def lit(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _part(data_dir: Path, dataset: str, month: str) -> Path:
+def partition_file(data_dir: Path, dataset: str, month: str) -> Path:
     return Path(data_dir) / "operations" / dataset / f"month={month}" / "part-0.parquet"
 
 
-def _write(con, sql: str, final: Path) -> None:
+def write_parquet(con, sql: str, final: Path) -> None:
     """``COPY (sql)`` beside ``final`` and swap it in (a reader never sees half a file)."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(final.name + ".tmp")
-    con.execute(f"COPY ({sql}) TO {_lit(tmp)} (FORMAT parquet, COMPRESSION zstd)")
+    con.execute(f"COPY ({sql}) TO {lit(tmp)} (FORMAT parquet, COMPRESSION zstd)")
     tmp.replace(final)
-
-
-# -- staff -----------------------------------------------------------------------------------------------------
-
-def load_staff(engine: Engine, path: str | Path) -> dict:
-    """Upsert the roster (CSV or Parquet: staff_id, role, and optionally name, team, team_lead, shift, active,
-    joined_on, left_on). Every bad row is listed and nothing is loaded when one is bad."""
-    path = Path(path)
-    if not path.exists():
-        raise OperationsError(f"roster file {path}: no such file")
-    src = f"read_parquet({_lit(path)})" if path.suffix in (".parquet", ".pq") else \
-        f"read_csv({_lit(path)}, all_varchar=true, header=true)"
-    con = duck.connect()
-    try:
-        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
-    except duckdb.Error as exc:
-        raise OperationsError(f"roster file {path}: cannot read it ({str(exc).splitlines()[0]})") from None
-    missing = [c for c in ("staff_id", "role") if c not in cols]
-    if missing:
-        raise OperationsError(f"roster file {path}: missing column(s) {', '.join(missing)} (columns: "
-                              f"{', '.join(STAFF_COLUMNS)})")
-    sel = ", ".join(f"NULLIF(trim(CAST({c} AS VARCHAR)), '') AS {c}" if c in cols else f"NULL AS {c}"
-                    for c in STAFF_COLUMNS)
-    rows = con.execute(f"SELECT row_number() OVER () + 1 AS row, {sel} FROM {src}").fetchall()
-    bad, good, seen = [], [], set()
-    for row, sid, name, role, team, lead, shift, active, joined, left in rows:
-        problem = None
-        if not sid:
-            problem = "staff_id: missing"
-        elif sid in seen:
-            problem = f"staff_id: {sid} is listed twice"
-        elif role not in ROLES:
-            problem = f"role: unknown role {role!r} (one of {', '.join(ROLES)})"
-        elif active and active.lower() not in ("true", "false", "1", "0", "yes", "no"):
-            problem = f"active: expected true or false, got {active!r}"
-        try:
-            joined_d = date.fromisoformat(joined) if joined else None
-            left_d = date.fromisoformat(left) if left else None
-        except ValueError as exc:
-            problem = problem or f"joined_on/left_on: {exc} (use YYYY-MM-DD)"
-        seen.add(sid)
-        if problem:
-            bad.append(f"row {row}: {problem}")
-            continue
-        is_active = (active or "true").lower() in ("true", "1", "yes") and left_d is None
-        good.append((sid, name, role, team, lead, shift, is_active, joined_d, left_d, now()))
-    if bad:
-        raise OperationsError(f"roster file {path}: {len(bad)} bad row(s): " + "; ".join(bad[:20])
-                              + ". Fix the roster and load it again; nothing was loaded")
-    with engine.begin() as conn:
-        for r in good:
-            execute(conn, "DELETE FROM ops_staff WHERE staff_id = ?", [r[0]])
-        executemany(conn, "INSERT INTO ops_staff (staff_id, name, role, team, team_lead, shift, active, joined_on,"
-                          " left_on, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", good)
-    return {"loaded": len(good), "file": str(path)}
-
-
-def staff_list(engine: Engine) -> list[dict]:
-    with engine.connect() as conn:
-        rows = execute(conn, "SELECT staff_id, name, role, team, team_lead, shift, active, left_on FROM ops_staff "
-                             "ORDER BY team, staff_id")
-    return [dict(zip(("staff_id", "name", "role", "team", "team_lead", "shift", "active", "left_on"),
-                     (*r[:6], bool(r[6]), as_date(r[7])))) for r in rows]
-
-
-def staff_leave(engine: Engine, staff_id: str, on: date) -> dict:
-    """A manager leaves: inactive from ``on``; the next ``tasks create`` (or ``tasks reassign``) hands their
-    members and open tasks to others."""
-    with engine.begin() as conn:
-        if not execute(conn, "SELECT 1 FROM ops_staff WHERE staff_id = ?", [staff_id]):
-            raise OperationsError(f"no staff member {staff_id} (load the roster with weixi staff load)")
-        execute(conn, "UPDATE ops_staff SET active = ?, left_on = ?, updated_at = ? WHERE staff_id = ?",
-                [False, on, now(), staff_id])
-        n = execute(conn, "SELECT count(*) FROM ops_tasks WHERE assignee = ? AND status = 'open'", [staff_id])[0][0]
-    return {"staff_id": staff_id, "left_on": on.isoformat(), "open_tasks": int(n),
-            "next": "run weixi tasks reassign --month M to hand their members and open tasks to others"}
-
-
-def _staff_arrow(engine: Engine) -> pa.Table:
-    with engine.connect() as conn:
-        rows = execute(conn, "SELECT staff_id, role, team, shift, active, team_lead FROM ops_staff")
-    cols = list(zip(*rows)) if rows else [[]] * 6
-    return pa.table({"staff_id": pa.array(cols[0], pa.string()), "role": pa.array(cols[1], pa.string()),
-                     "team": pa.array(cols[2], pa.string()), "shift": pa.array(cols[3], pa.string()),
-                     "active": pa.array([bool(x) for x in cols[4]], pa.bool_()),
-                     "team_lead": pa.array(cols[5], pa.string())})
 
 
 # -- consents ---------------------------------------------------------------------------------------------------
@@ -199,7 +98,7 @@ def record_consent(engine: Engine, member_id: str, kind: str, channel: str, purp
             "recorded_at": at.isoformat()}
 
 
-def _ts(value) -> datetime:
+def aware(value) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     parsed = datetime.fromisoformat(str(value))
@@ -211,320 +110,10 @@ def consents(engine: Engine, member_id: str | None = None) -> list[policy.Consen
     with engine.connect() as conn:
         rows = execute(conn, sql + (" WHERE member_id = ?" if member_id else "") + " ORDER BY recorded_at",
                        [member_id] if member_id else [])
-    return [policy.Consent(r[0], r[1], r[2], r[3], r[4], _ts(r[5])) for r in rows]
+    return [policy.Consent(r[0], r[1], r[2], r[3], r[4], aware(r[5])) for r in rows]
 
 
-def _blocks_arrow(engine: Engine) -> pa.Table:
-    by: dict[str, list] = {}
-    for c in consents(engine):
-        by.setdefault(c.member_id, []).append(c)
-    active = [b for recs in by.values() for b in policy.active_blocks(recs)]
-    return pa.table({"member_id": pa.array([b.member_id for b in active], pa.string()),
-                     "kind": pa.array([b.kind for b in active], pa.string()),
-                     "channel": pa.array([b.channel for b in active], pa.string()),
-                     "purpose": pa.array([b.purpose for b in active], pa.string()),
-                     "source": pa.array([b.source for b in active], pa.string()),
-                     "recorded_at": pa.array([b.recorded_at for b in active], pa.timestamp("us", tz="UTC"))})
-
-
-def _open_counts(engine: Engine, staff_ids: list[str]) -> dict[str, int]:
-    """Open tasks per staff member of ``staff_ids`` (the assignee index; not a scan of every month's tasks)."""
-    load: dict[str, int] = {}
-    with engine.connect() as conn:
-        for i in range(0, len(staff_ids), 500):
-            chunk = staff_ids[i:i + 500]
-            marks = ", ".join("?" for _ in chunk)
-            load.update(execute(conn, f"SELECT assignee, count(*) FROM ops_tasks WHERE assignee IN ({marks}) "
-                                      "AND status = 'open' GROUP BY assignee", chunk))
-    return load
-
-
-def planned_since(plan: OperationsPlan, earliest_due: date) -> date:
-    """The first day whose contacts (made or planned) a cap can count against a new task due on ``earliest_due``
-    or later: a contact counts only in its own period of a cap (week, month or quarter), so nothing before the
-    earliest such period of any cap can stop a task (with weekly and monthly caps, the open tasks of two months
-    back need not be read at all)."""
-    return min((policy.period_start(earliest_due, cap.per) for cap in plan.caps), default=earliest_due)
-
-
-def _planned_arrow(engine: Engine, plan: OperationsPlan, first: date, last: date) -> tuple[pa.Table, pa.Table]:
-    """Contacts made (``ops_contacts``) and planned (open tasks) from ``first`` to ``last`` that a cap of ``plan``
-    counts (its channels and purposes). The open tasks come as columns, not a Python object per row (there are
-    millions once a few months are open): ``day`` is the stored due date, cast by the caller."""
-    kinds = [k for k, ch in KIND_CHANNEL.items() if any(ch in cap.channels for cap in plan.caps)]
-    purposes = sorted({p for cap in plan.caps for p in cap.purposes})
-    with engine.connect() as conn:
-        made = execute(conn, "SELECT member_id, channel, purpose, at FROM ops_contacts WHERE at >= ? AND at < ?",
-                       [datetime.combine(first, datetime.min.time(), TZ),
-                        datetime.combine(last + timedelta(days=1), datetime.min.time(), TZ)])
-        planned = execute(conn, f"SELECT member_id, kind, purpose, due_on, task_id FROM ops_tasks WHERE status = 'open'"
-                                f" AND due_on BETWEEN ? AND ? AND kind IN ({', '.join('?' for _ in kinds) or 'NULL'})"
-                                f" AND purpose IN ({', '.join('?' for _ in purposes) or 'NULL'})",
-                          [first, last, *kinds, *purposes]) if kinds and purposes else []
-    cols = list(zip(*planned)) if planned else [[]] * 5
-    try:
-        days = pa.array(cols[3], pa.string())  # SQLite: 'YYYY-MM-DD' text
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        days = pa.array([str(d) for d in cols[3]], pa.string())  # PostgreSQL: dates
-    opened = pa.table({"member_id": pa.array(cols[0], pa.string()), "kind": pa.array(cols[1], pa.string()),
-                       "purpose": pa.array(cols[2], pa.string()), "day": days,
-                       "task_id": pa.array(cols[4], pa.string())})
-    rows = [(m, ch, p, _ts(at).astimezone(TZ).date()) for m, ch, p, at in made]
-    cols = list(zip(*rows)) if rows else [[]] * 4
-    contacts = pa.table({"member_id": pa.array(cols[0], pa.string()), "channel": pa.array(cols[1], pa.string()),
-                         "purpose": pa.array(cols[2], pa.string()), "day": pa.array(cols[3], pa.date32())})
-    return contacts, opened
-
-
-def _planned_sql() -> str:
-    """``ops_planned`` from the registered ``ops_contacts_in`` and ``ops_open_tasks_in`` (see
-    :func:`_planned_arrow`); a task this run makes again (a rerun) is not counted twice."""
-    channel = " ".join(f"WHEN {_lit(k)} THEN {_lit(ch)}" for k, ch in KIND_CHANNEL.items())
-    return f"""CREATE TEMP TABLE ops_planned AS
-        SELECT member_id, channel, purpose, day FROM ops_contacts_in
-        UNION ALL
-        SELECT member_id, CASE kind {channel} ELSE 'none' END, purpose, CAST(left(CAST(day AS VARCHAR), 10) AS DATE)
-        FROM ops_open_tasks_in p WHERE p.task_id NOT IN (SELECT task_id FROM ops_candidates)"""
-
-
-# -- the month's tasks ------------------------------------------------------------------------------------------
-
-def _targets_sql(data_dir: Path, month: str, targets_file: str | Path | None) -> str | None:
-    """The month's target list: ``--targets FILE`` (member_id required; list, priority, reason, offer_id,
-    offer_name, group optional) or DATA/targets/month=M/part-0.parquet from ``weixi targets build``."""
-    if targets_file is not None:
-        path = Path(targets_file)
-        if not path.exists():
-            raise OperationsError(f"targets file {path}: no such file")
-        src = f"read_parquet({_lit(path)})" if path.suffix in (".parquet", ".pq") else \
-            f"read_csv({_lit(path)}, all_varchar=true, header=true)"
-    else:
-        path = Path(data_dir) / "targets" / f"month={month}" / "part-0.parquet"
-        if not path.exists():
-            return None
-        src = f"read_parquet({_lit(path)})"
-    try:
-        cols = {r[0] for r in duckdb.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()}
-    except duckdb.Error as exc:
-        raise OperationsError(f"targets file {path}: cannot read it ({str(exc).splitlines()[0]})") from None
-    if "member_id" not in cols:
-        raise OperationsError(f"targets file {path}: missing column member_id (optional: list, priority, reason, "
-                              "offer_id, offer_name, group)")
-    reason = "coalesce(CAST(reason_1_zh AS VARCHAR), CAST(reason_1 AS VARCHAR))" if "reason_1_zh" in cols else \
-        ("CAST(reason AS VARCHAR)" if "reason" in cols else "CAST(NULL AS VARCHAR)")
-    priority = "priority_fen" if "priority_fen" in cols else ("priority" if "priority" in cols else "0")
-    bad = duckdb.sql(f"SELECT count(*) FROM {src} WHERE try_cast({priority} AS BIGINT) IS NULL AND {priority} IS NOT NULL"
-                     ).fetchone()[0]
-    if bad:
-        raise OperationsError(f"targets file {path}: {bad} row(s) with a priority that is not a whole number")
-    group = "\"group\"" if "group" in cols else "'treatment'"
-
-    def col(name):
-        return f"CAST({name} AS VARCHAR)" if name in cols else "CAST(NULL AS VARCHAR)"
-    return (f"SELECT CAST(member_id AS VARCHAR) AS member_id, {col('list')} AS list, CAST({priority} AS BIGINT) "
-            f"AS priority, {reason} AS reason, {col('offer_id')} AS offer_id, {col('offer_name')} AS offer_name "
-            f"FROM {src} WHERE coalesce(CAST({group} AS VARCHAR), 'treatment') <> 'control'")
-
-
-def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPlan, run_date: date | None = None,
-                 targets_file: str | Path | None = None) -> dict:
-    """Assign the month's members to managers and create their tasks (rerun-safe: the same tasks keep their
-    ids; open tasks follow their member's new manager)."""
-    _month(month)
-    run_date = run_date or today()
-    data_dir = Path(data_dir)
-    snap = close_store.partition(data_dir, "snapshots", month) / "part-0.parquet"
-    if not snap.exists():
-        raise OperationsError(f"no snapshot for {month} at {snap}: run weixi close --month {month} first")
-    calendar.is_working_day(run_date)  # fail loudly before anything is written when the year is not covered
-    clock = _Clock()
-    con = duck.connect()
-    con.execute("SET TimeZone='Asia/Shanghai'")
-    staff = _staff_arrow(engine)
-    con.register("ops_staff_in", staff)
-    con.execute("CREATE TEMP TABLE ops_staff AS SELECT * FROM ops_staff_in")
-    prev = _part(data_dir, "assignments", months.shift(month, -1))
-    prev_join = (f"LEFT JOIN read_parquet({_lit(prev)}) p ON p.member_id = s.member_id AND p.staff_id IS NOT NULL"
-                 if prev.exists() else "LEFT JOIN (SELECT NULL::VARCHAR AS member_id, NULL::VARCHAR AS staff_id, "
-                                       "NULL::DATE AS since) p ON FALSE")
-    con.execute(f"""CREATE TEMP TABLE ops_members AS
-        SELECT s.member_id, s.tier, s.key_account, s.star_level, s.join_date,
-               coalesce(p.staff_id, s.manager_id) AS prev_staff, p.since
-        FROM read_parquet({_lit(snap)}) s {prev_join} WHERE s.status = 'active'""")
-    summary = assign.assign(con, plan, run_date)
-    clock.lap("assign")
-    events = close_store.partition(data_dir, "tier_events", month) / "part-0.parquet"
-    con.execute(f"CREATE TEMP TABLE ops_events AS SELECT member_id, event, from_tier, to_tier, effective_on FROM "
-                f"read_parquet({_lit(events)})" if events.exists() else
-                "CREATE TEMP TABLE ops_events (member_id VARCHAR, event VARCHAR, from_tier VARCHAR, to_tier VARCHAR,"
-                " effective_on DATE)")
-    targets = _targets_sql(data_dir, month, targets_file)
-    con.execute(f"CREATE TEMP TABLE ops_targets AS {targets}" if targets else
-                "CREATE TEMP TABLE ops_targets (member_id VARCHAR, list VARCHAR, priority BIGINT, reason VARCHAR,"
-                " offer_id VARCHAR, offer_name VARCHAR)")
-    unknown = con.execute("SELECT count(*), min(t.member_id) FROM ops_targets t ANTI JOIN ops_members m "
-                          "ON m.member_id = t.member_id").fetchone()
-    first = date.fromisoformat(month + "-01")
-    starts = {
-        "upgraded": [r[0] for r in con.execute("SELECT DISTINCT effective_on FROM ops_events WHERE event = 'upgraded'"
-                                               " AND effective_on IS NOT NULL").fetchall()],
-        "new_vip": [r[0] for r in con.execute(f"SELECT DISTINCT join_date FROM ops_members WHERE join_date >= "
-                                              f"DATE {_lit(first)} AND join_date <= DATE {_lit(run_date)}").fetchall()],
-    }
-    for trig in ("will_downgrade", "target_list", "winback"):
-        starts[trig] = [run_date]
-    rows = tasks.dates_table(plan, starts, run_date)
-    con.execute("CREATE TEMP TABLE ops_dates (rule_id VARCHAR, part VARCHAR, start DATE, not_before DATE, due_on DATE)")
-    if rows:
-        con.executemany("INSERT INTO ops_dates VALUES (?, ?, ?, ?, ?)", rows)
-    pool = staff.filter(pa.compute.and_(staff["active"], pa.compute.is_in(staff["role"], pa.array(list(plan.pool)))))
-    load = _open_counts(engine, pool["staff_id"].to_pylist())
-    con.register("ops_pool_in", pa.table({"staff_id": pool["staff_id"], "team": pool["team"],
-                                          "open_tasks": pa.array([load.get(s, 0) for s in pool["staff_id"].to_pylist()],
-                                                                 pa.int64())}))
-    con.execute("CREATE TEMP TABLE ops_pool AS SELECT * FROM ops_pool_in")
-    tasks.build(con, plan, month, run_date)
-    clock.lap("tasks")
-    span = con.execute("SELECT min(due_on), max(due_on) FROM ops_candidates").fetchone()
-    con.register("ops_consents", _blocks_arrow(engine))
-    contacts, opened = _planned_arrow(engine, plan, planned_since(plan, span[0]) if span[0] else first,
-                                      span[1] or first)
-    con.register("ops_contacts_in", contacts)
-    con.register("ops_open_tasks_in", opened)
-    con.execute(_planned_sql())
-    policy.apply(con, plan)
-    clock.lap("policy")
-    cols = ", ".join(tasks.COLUMNS)
-    tasks_file = _part(data_dir, "tasks", month)
-    _write(con, f"SELECT {cols} FROM ops_kept ORDER BY task_id", tasks_file)
-    clock.lap("write_tasks_file")
-    path = _sqlite_path(engine)
-    if path is not None:
-        # The loading process (one core, SQLite) runs while this one writes the assignment and blocked files.
-        with tempfile.TemporaryDirectory(prefix="weixi-tasks-") as tmp:
-            managers = Path(tmp) / "managers.parquet"
-            con.execute("COPY (SELECT member_id, staff_id, team FROM ops_assignment WHERE staff_id IS NOT NULL) TO "
-                        f"{_lit(managers)} (FORMAT parquet)")
-            loader = _start_loader(path, month, tasks_file, managers)
-            try:
-                # The loader is the longer path: leave it a core (one DuckDB thread here meanwhile).
-                con.execute("SET threads = 1")
-                _write_files(con, plan, data_dir, month)
-                clock.lap("write_other_files")
-            finally:
-                con.execute("RESET threads")
-                loaded, reassigned, db_laps = _finish_loader(loader, path, month)
-        clock.lap("database_wait")
-        clock.laps["database_steps"] = db_laps
-    else:
-        _write_files(con, plan, data_dir, month)
-        clock.lap("write_other_files")
-        loaded = _load_tasks(engine, con, run_date)
-        reassigned = _follow_managers(engine, con)
-        clock.lap("database")
-    blocked = {r: int(n) for r, n in con.execute("SELECT rule, count(*) FROM ops_blocked GROUP BY 1 ORDER BY 1").fetchall()}
-    examples = [dict(zip(("member_id", "task_id", "rule", "detail"), r)) for r in con.execute(
-        "SELECT member_id, task_id, rule, detail FROM ops_blocked ORDER BY rule, member_id LIMIT 10").fetchall()]
-    by_kind = {k: int(n) for k, n in con.execute("SELECT kind, count(*) FROM ops_kept GROUP BY 1 ORDER BY 1").fetchall()}
-    report = {"month": month, "run_date": run_date.isoformat(), "plan": plan.id, "assignment": summary,
-              "tasks": {"made": int(sum(by_kind.values())), "by_kind": by_kind, "new_in_database": loaded,
-                        "reassigned_open_tasks": reassigned},
-              "blocked": {"by_rule": blocked, "examples": examples,
-                          "file": str(_part(data_dir, "blocked", month))},
-              "seconds": clock.laps,
-              "targets": {"unknown_members": int(unknown[0]), "example": unknown[1]} if unknown[0] else {}}
-    _save_run(engine, "tasks_create", month, report)
-    return report
-
-
-class _Clock:
-    def __init__(self):
-        import time
-        self._time = time.perf_counter
-        self._last = self._time()
-        self.laps: dict[str, float] = {}
-
-    def lap(self, name: str) -> None:
-        t = self._time()
-        self.laps[name] = round(t - self._last, 3)
-        self._last = t
-
-
-def _load_tasks(engine: Engine, con, run_date: date) -> int:
-    """Insert the run's tasks that the database does not have yet (by task id), in chunks."""
-    created = now()
-    cols = tasks.COLUMNS
-    sql = (f"INSERT INTO ops_tasks ({', '.join(cols)}, closed_at, closed_by, attempts, created_at) VALUES "
-           f"({', '.join('?' * (len(cols) + 4))}) ON CONFLICT (task_id) DO NOTHING")
-    cur = con.execute(f"SELECT {', '.join(cols)} FROM ops_kept ORDER BY task_id")
-    before = _count(engine)
-    with engine.begin() as conn:
-        while True:
-            batch = cur.fetchmany(INSERT_CHUNK)
-            if not batch:
-                break
-            executemany(conn, sql, [(*r, created if r[12] == "done" else None, "system" if r[12] == "done" else None,
-                                     0, created) for r in batch])
-    return _count(engine) - before
-
-
-def _sqlite_path(engine: Engine) -> Path | None:
-    """The SQLite file behind ``engine`` (None for PostgreSQL or an in-memory database; tests replace it)."""
-    return sqlite_file(engine)
-
-
-def _write_files(con, plan: OperationsPlan, data_dir: Path, month: str) -> None:
-    _write(con, f"SELECT * FROM ({assign.assignment_sql(plan)}) ORDER BY member_id",
-           _part(data_dir, "assignments", month))
-    _write(con, "SELECT * FROM ops_blocked ORDER BY member_id, task_id", _part(data_dir, "blocked", month))
-
-
-LOADER = [sys.executable, "-m", "weixi.adapters.tasks_load"]  # the loading process (tests wrap it)
-
-
-def _start_loader(path: Path, month: str, tasks_file: Path, managers_file: Path) -> subprocess.Popen:
-    """Start loading the run's new tasks into the SQLite file, and moving the open tasks already there to their
-    member's manager, in one write transaction of a process of its own (:mod:`weixi.adapters.tasks_load`
-    says why a process, and how it stays all or nothing)."""
-    args = {"db_path": str(path), "month": month, "tasks_file": str(tasks_file),
-            "assignments_file": str(managers_file), "created": now().isoformat(), "columns": list(tasks.COLUMNS)}
-    return subprocess.Popen([*LOADER, json.dumps(args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _finish_loader(loader: subprocess.Popen, path: Path, month: str) -> tuple[int, int, dict]:
-    """Wait for the loading process: (new tasks, moved tasks, its step timings)."""
-    out, err = loader.communicate()
-    if loader.returncode != 0:
-        last = (err.strip().splitlines() or [f"exit status {loader.returncode}"])[-1]
-        raise OperationsError(f"loading the {month} tasks into {path} failed, nothing was loaded ({last}); "
-                              "run weixi tasks create again")
-    result = json.loads(out.strip().splitlines()[-1])
-    return result["new"], result["moved"], result.get("seconds", {})
-
-
-def _count(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(execute(conn, "SELECT count(*) FROM ops_tasks")[0][0])
-
-
-def _follow_managers(engine: Engine, con) -> int:
-    """Open queue tasks (any month) whose member now has another manager, or whose assignee left, move to the
-    member's manager (or stay with the pool agent this run chose)."""
-    with engine.connect() as conn:
-        rows = execute(conn, "SELECT t.task_id, t.member_id, t.assignee FROM ops_tasks t WHERE t.status = 'open'"
-                             " AND t.kind <> 'bind'")
-    if not rows:
-        return 0
-    con.register("ops_open_in", pa.table({"task_id": [r[0] for r in rows], "member_id": [r[1] for r in rows],
-                                          "assignee": pa.array([r[2] for r in rows], pa.string())}))
-    moves = con.execute(MOVES_SQL).fetchall()
-    with engine.begin() as conn:
-        executemany(conn, "UPDATE ops_tasks SET assignee = ?, team = ? WHERE task_id = ? AND status = 'open'",
-                    [(a, t, tid) for tid, a, t in moves])
-    return len(moves)
-
-
-def _save_run(engine: Engine, kind: str, period: str, report: dict) -> None:
+def save_run(engine: Engine, kind: str, period: str, report: dict) -> None:
     with engine.begin() as conn:
         execute(conn, "INSERT INTO ops_runs (run_id, kind, period, started_at, report) VALUES (?, ?, ?, ?, ?)",
                 [uuid.uuid4().hex, kind, period, now(), json.dumps(report, ensure_ascii=False, default=str)])
@@ -543,7 +132,7 @@ def _task_row(r) -> dict:
     for k in ("created_on", "not_before", "due_on", "escalated_on"):
         d[k] = as_date(d[k]).isoformat() if d[k] is not None else None
     for k in ("callback_at", "closed_at"):
-        d[k] = _ts(d[k]).astimezone(TZ).isoformat() if d[k] is not None else None
+        d[k] = aware(d[k]).astimezone(TZ).isoformat() if d[k] is not None else None
     d["channel"] = KIND_CHANNEL.get(d["kind"], "none")
     return d
 
@@ -564,7 +153,7 @@ def get_task(engine: Engine, task_id: str, conn=None) -> dict:
 def queue(engine: Engine, staff_id: str, on: date | None = None, limit: int = 50) -> list[dict]:
     """An agent's open calls and visits that may be worked on ``on``: priority first, then due date."""
     on = on or today()
-    kinds = ", ".join(_lit(k) for k in tasks.QUEUE_KINDS)
+    kinds = ", ".join(lit(k) for k in tasks.QUEUE_KINDS)
     with engine.connect() as conn:
         rows = execute(conn, f"SELECT {', '.join(TASK_FIELDS)} FROM ops_tasks WHERE assignee = ? AND status = 'open'"
                              f" AND kind IN ({kinds}) AND (not_before IS NULL OR not_before <= ?)"
@@ -572,14 +161,14 @@ def queue(engine: Engine, staff_id: str, on: date | None = None, limit: int = 50
     return [_task_row(r) for r in rows]
 
 
-def _member_counts(conn, plan: OperationsPlan, member_id: str, day: date) -> dict:
+def member_counts(conn, plan: OperationsPlan, member_id: str, day: date) -> dict:
     first = policy.period_start(day, "quarter") - timedelta(days=7)
     last = day + timedelta(days=100)
     made = execute(conn, "SELECT channel, purpose, at FROM ops_contacts WHERE member_id = ? AND at >= ?",
                    [member_id, datetime.combine(first, datetime.min.time(), TZ)])
     planned = execute(conn, "SELECT kind, purpose, due_on FROM ops_tasks WHERE member_id = ? AND status = 'open'"
                             " AND due_on BETWEEN ? AND ?", [member_id, first, last])
-    items = [(ch, p, _ts(at).astimezone(TZ).date()) for ch, p, at in made]
+    items = [(ch, p, aware(at).astimezone(TZ).date()) for ch, p, at in made]
     items += [(KIND_CHANNEL.get(k, "none"), p, as_date(d)) for k, p, d in planned]
     counts: dict = {}
     for cap in plan.caps:
@@ -601,14 +190,14 @@ def add_task(engine: Engine, plan: OperationsPlan, member_id: str, kind: str, du
     block = policy.consent_block(consents(engine, member_id), channel, purpose)
     with engine.begin() as conn:
         if block is None:
-            block = policy.cap_block(plan, channel, purpose, due_on, _member_counts(conn, plan, member_id, due_on))
+            block = policy.cap_block(plan, channel, purpose, due_on, member_counts(conn, plan, member_id, due_on))
         if block is not None:
             raise OperationsError(f"member {member_id}: no {kind} task created — {block.detail} (rule: {block.rule})")
         task_id = f"{on.strftime('%Y-%m')}/manual/{member_id}/{uuid.uuid4().hex[:8]}"
         team = execute(conn, "SELECT team FROM ops_staff WHERE staff_id = ?", [assignee]) if assignee else []
-        execute(conn, f"INSERT INTO ops_tasks (task_id, month, member_id, kind, source, purpose, reason, priority, "
-                      f"status, assignee, team, created_on, not_before, due_on, attempts, created_at, closed_by) VALUES "
-                      f"(?, ?, ?, ?, 'manual', ?, ?, ?, 'open', ?, ?, ?, ?, ?, 0, ?, ?)",
+        execute(conn, "INSERT INTO ops_tasks (task_id, month, member_id, kind, source, purpose, reason, priority, "
+                      "status, assignee, team, created_on, not_before, due_on, attempts, created_at, closed_by) VALUES "
+                      "(?, ?, ?, ?, 'manual', ?, ?, ?, 'open', ?, ?, ?, ?, ?, 0, ?, ?)",
                 [task_id, on.strftime("%Y-%m"), member_id, kind, purpose, reason, priority, assignee,
                  team[0][0] if team else None, on, on, due_on, now(), None])
     return get_task(engine, task_id)
@@ -772,7 +361,7 @@ def escalate(engine: Engine, plan: OperationsPlan, on: date | None = None) -> di
                              "AND t.escalated_to IS NULL AND t.due_on < ?", [limit])
         leads = dict(execute(conn, "SELECT team, min(staff_id) FROM ops_staff WHERE role = 'lead' GROUP BY team"))
         done, no_lead = [], []
-        for task_id, assignee, team, due, lead in rows:
+        for task_id, _assignee, team, _due, lead in rows:
             to = lead or leads.get(team)
             if to is None:
                 no_lead.append(task_id)
@@ -789,7 +378,7 @@ def sla_report(engine: Engine, plan: OperationsPlan, month: str | None = None, a
     """Per team and manager: tasks due (by ``as_of``), met on time, met late, open overdue, compliance.
     ``teams`` limits the report (overall included) to those teams' tasks."""
     as_of = as_of or today()
-    met = ", ".join(_lit(m) for m in outcomes.MET)
+    met = ", ".join(lit(m) for m in outcomes.MET)
     where, params = ("WHERE t.due_on <= ? AND t.month = ?", [as_of, month]) if month else ("WHERE t.due_on <= ?", [as_of])
     if teams is not None:
         where += f" AND t.team IN ({', '.join('?' for _ in teams) or 'NULL'})"
@@ -802,7 +391,7 @@ def sla_report(engine: Engine, plan: OperationsPlan, month: str | None = None, a
     groups: dict = {}
     for team, who, rule, state, due, closed, esc in rows:
         due = as_date(due)
-        on_time = state == "met" and _ts(closed).astimezone(TZ).date() <= due
+        on_time = state == "met" and aware(closed).astimezone(TZ).date() <= due
         for key in (("team", team, None), ("manager", team, who), ("rule", rule, None), ("all", None, None)):
             g = groups.setdefault(key, {"due": 0, "on_time": 0, "late": 0, "open_overdue": 0, "missed": 0,
                                         "escalated": 0})
@@ -851,51 +440,6 @@ def team_view(engine: Engine, team: str | None, on: date | None = None) -> list[
              "done_this_month": int(r[8] or 0)} for r in rows]
 
 
-# -- retention orders for the incentive engine ------------------------------------------------------------------
-
-ORDER_COLUMNS = ("order_id", "staff_id", "business", "customer_id", "number", "card", "monthly_rent", "network",
-                 "active", "cancels_unexpired_subsidy", "created_at")
-
-
-def orders(engine: Engine, month: str) -> tuple[list[dict], list[dict]]:
-    """(orders the incentive engine pays, accepted offers of other kinds) for ``month``."""
-    from weixi.incentives.model import BUSINESSES
-
-    first = datetime.combine(date.fromisoformat(month + "-01"), datetime.min.time(), TZ)
-    last = datetime.combine(calendar.add_months(first.date(), 1), datetime.min.time(), TZ)
-    with engine.connect() as conn:
-        rows = execute(conn, "SELECT order_id, staff_id, business, customer_id, number, card, monthly_rent_fen, network,"
-                             " active, cancels_unexpired_subsidy, created_at, task_id, offer_id FROM ops_orders "
-                             "WHERE created_at >= ? AND created_at < ? ORDER BY created_at, order_id", [first, last])
-    paid, other = [], []
-    for r in rows:
-        rent = r[6]
-        d = dict(zip(ORDER_COLUMNS, (r[0], r[1], r[2], r[3], r[4], r[5],
-                                     f"{Decimal(rent) / 100:.2f}" if rent is not None else None, r[7],
-                                     None if r[8] is None else ("true" if r[8] else "false"),
-                                     "true" if r[9] else "false", _ts(r[10]).astimezone(TZ).isoformat())))
-        d.update(task_id=r[11], offer_id=r[12])
-        (paid if d["business"] in BUSINESSES else other).append(d)
-    return paid, other
-
-
-def export_orders(engine: Engine, month: str, out: Path) -> dict:
-    from weixi.adapters import spreadsheet
-
-    paid, other = orders(engine, month)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as f:
-        w = spreadsheet.csv_writer(f)  # no cell can start a formula
-        w.writerow(ORDER_COLUMNS)
-        for d in paid:
-            w.writerow([d[c] if d[c] is not None else "" for c in ORDER_COLUMNS])
-    tmp.replace(out)
-    return {"month": month, "file": str(out), "orders": len(paid),
-            "not_incentive_business": [{"order_id": d["order_id"], "offer_id": d["offer_id"]} for d in other]}
-
-
 def member_tasks(engine: Engine, member_id: str) -> list[dict]:
     with engine.connect() as conn:
         rows = execute(conn, f"SELECT {', '.join(TASK_FIELDS)} FROM ops_tasks WHERE member_id = ? ORDER BY created_on DESC,"
@@ -907,9 +451,5 @@ def runs(engine: Engine, limit: int = 20) -> list[dict]:
     with engine.connect() as conn:
         rows = execute(conn, "SELECT run_id, kind, period, started_at, report FROM ops_runs ORDER BY started_at DESC "
                              "LIMIT ?", [limit])
-    return [{"run_id": r[0], "kind": r[1], "period": r[2], "started_at": _ts(r[3]).isoformat(),
+    return [{"run_id": r[0], "kind": r[1], "period": r[2], "started_at": aware(r[3]).isoformat(),
              "report": json.loads(r[4])} for r in rows]
-
-
-def message_kinds() -> tuple[str, ...]:
-    return MESSAGE_KINDS

@@ -176,7 +176,7 @@ def build(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, month: str, run_
               AND o.sla_rule NOT IN {_in(monthly_msgs)})""")
     # Pool members (no dedicated manager) are dealt to the pool's agents, least loaded first; a member's
     # tasks all go to the same agent.
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_pool_members AS
+    con.execute("""CREATE OR REPLACE TEMP TABLE ops_pool_members AS
         WITH pm AS (SELECT r.member_id, max(r.priority) AS p FROM ops_raw r
                     LEFT JOIN ops_assignment a ON a.member_id = r.member_id
                     WHERE a.staff_id IS NULL GROUP BY r.member_id),

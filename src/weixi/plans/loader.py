@@ -11,11 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from weixi.campaigns import loader as campaign_plans
-from weixi.incentives import plan_loader as incentive_plans
-from weixi.operations import plan as operations_plans
 from weixi.plans import schema
 from weixi.plans.diagnostics import Diagnostic, Pos, Report
+from weixi.plans.kinds import kind_of, kinds
 from weixi.plans.lint import lint
 from weixi.plans.model import Plan
 from weixi.plans.resolve import resolve
@@ -28,8 +26,8 @@ __all__ = ["check_files", "load_plan", "load_plan_text"]
 def load_plan_text(text: str, filename: str) -> tuple[Plan | None, list[Diagnostic]]:
     """Check ``text``; the plan is ``None`` exactly when a diagnostic is an error.
 
-    A file with a top-level ``kind`` other than ``points`` is an incentive plan and loads as
-    :class:`weixi.incentives.model.IncentivePlan`."""
+    A file with a top-level ``kind`` other than ``points`` is checked by the package that registered that kind
+    in :mod:`weixi.plans.kinds` (campaigns, operations, incentives)."""
     node, diagnostics = parse(text, filename)
     if node is None:
         return None, diagnostics
@@ -40,12 +38,9 @@ def load_plan_text(text: str, filename: str) -> tuple[Plan | None, list[Diagnost
     if not isinstance(node, Mapping):
         report.error(node.pos, "a plan file must be a mapping of keys (plan, name, earning, rewards, ...)")
         return None, report.items
-    if campaign_plans.is_campaign(node):  # kind: campaign (docs/campaigns.md)
-        return campaign_plans.load_campaign(node, filename)
-    if operations_plans.is_operations(node):  # kind: operations (docs/operations.md)
-        return operations_plans.load_operations(node, filename)
-    if incentive_plans.is_incentive(node):  # kind: incentive | scorecard | ... (docs/incentives.md)
-        return incentive_plans.load_incentive(node, filename)
+    kind = kind_of(node)
+    if kind is not None:  # kind: campaign | operations | incentive | scorecard | ... (weixi.plans.kinds)
+        return kind.load(node, filename)
     node = Mapping(tuple(e for e in node.entries if e.key != "kind"), node.pos)  # kind: points is the default
     val = read(node, schema.PLAN, report)
     spec: Spec = val.value
@@ -77,13 +72,15 @@ def load_plan(path: str | os.PathLike) -> tuple[Plan | None, list[Diagnostic]]:
 def check_files(paths) -> list[Diagnostic]:
     """Every diagnostic of every file, sorted by file, line and column."""
     found: list[Diagnostic] = []
-    incentives = []
+    plans = []
     for path in paths:
         plan, diagnostics = load_plan(path)
         found.extend(diagnostics)
-        if plan is not None and not isinstance(plan, (Plan, campaign_plans.m.Campaign, operations_plans.OperationsPlan)):
-            incentives.append(plan)
-    found.extend(incentive_plans.overlaps(incentives))  # two plans in force for the same business
+        if plan is not None:
+            plans.append(plan)
+    for kind in {id(k): k for k in kinds().values()}.values():  # e.g. two incentive plans in force for one business
+        if kind.check_together is not None:
+            found.extend(kind.check_together([p for p in plans if isinstance(p, kind.plan_type)]))
     return sorted(found, key=Diagnostic.sort_key)
 
 

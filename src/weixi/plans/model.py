@@ -12,6 +12,8 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 
+from weixi.settings import DEFAULT_TIMEZONE
+
 
 class Rounding(str, Enum):
     FLOOR = "floor"
@@ -108,6 +110,10 @@ class StarLevels:
     rows: tuple[StarRow, ...]  # ascending arpu_fen, the first 0
     arpu_months: int = 3
 
+
+# The largest amount one event may carry: the ledger rejects beyond it (weixi.ledger.events) and a plan's
+# max_amount may not exceed it (weixi.plans.resolve).
+MAX_AMOUNT_YUAN = Decimal(10) ** 10
 
 VALUE_GRADES = ("A", "B", "C", "D")  # 白金 / 黄金 / 钢铁 / 重铅
 VALUE_GRADE_NAMES = {"A": "白金", "B": "黄金", "C": "钢铁", "D": "重铅"}
@@ -326,7 +332,7 @@ class Plan:
     consumption_order: ConsumptionOrder = ConsumptionOrder.EARLIEST_EXPIRY
     reversal_policy: ReversalPolicy = ReversalPolicy.CLAWBACK
     registration_required: bool = False  # members must sign up before other events are accepted
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
     cost_per_point_fen: Decimal = Decimal(1)  # liability valuation
     max_amount_fen: int | None = None  # the largest amount one event may carry (None: the ledger's own bound)
     tiers: tuple[Tier, ...] = ()

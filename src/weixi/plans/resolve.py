@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from weixi.ledger.events import MAX_AMOUNT_YUAN
 from weixi.plans import checks
 from weixi.plans.diagnostics import Report
-from weixi.plans.model import Cap, ConsumptionOrder, Expiry, ExpiryRule, Period, Plan, ReversalPolicy
+from weixi.plans.model import MAX_AMOUNT_YUAN, Cap, ConsumptionOrder, Expiry, ExpiryRule, Period, Plan, ReversalPolicy
 from weixi.plans.rewards import resolve_rewards
 from weixi.plans.rules import resolve_rules
 from weixi.plans.segments import resolve_segments
-from weixi.plans.tiers import resolve_tier_policy, resolve_tiers
 from weixi.plans.spec import Spec, Val
+from weixi.plans.tiers import resolve_tier_policy, resolve_tiers
+from weixi.settings import DEFAULT_TIMEZONE
 
 DEFAULT_COST_PER_POINT_YUAN = Decimal("0.01")
 
@@ -34,7 +34,7 @@ def resolve(spec: Spec, source: str, report: Report) -> Plan:
         consumption_order=ConsumptionOrder(spec.get("consumption_order", "earliest_expiry")),
         reversal_policy=ReversalPolicy(spec.get("reversal_policy", "clawback")),
         registration_required=spec.get("registration_required", False),
-        timezone=spec.get("timezone", "Asia/Shanghai"),
+        timezone=spec.get("timezone", DEFAULT_TIMEZONE),
         cost_per_point_fen=checks.fen(spec.get("cost_per_point", DEFAULT_COST_PER_POINT_YUAN)),
         max_amount_fen=_max_amount(spec, report),
         tiers=tiers,

@@ -7,8 +7,16 @@ from decimal import Decimal
 from weixi.plans import checks
 from weixi.plans.diagnostics import Report
 from weixi.plans.model import (
-    Audience, CheckinRule, EarnRule, FixedRule, MultiplierRule, RechargeRule, ReferralRule, Rounding,
-    SpendRule, StreakBonus,
+    Audience,
+    CheckinRule,
+    EarnRule,
+    FixedRule,
+    MultiplierRule,
+    RechargeRule,
+    ReferralRule,
+    Rounding,
+    SpendRule,
+    StreakBonus,
 )
 from weixi.plans.schema import ACTION_EVENTS, BASE_RULE_TYPES, MULTIPLIER_RULE_TYPES
 from weixi.plans.spec import Spec, Val

@@ -7,7 +7,15 @@ from decimal import Decimal
 from weixi.plans import checks
 from weixi.plans.diagnostics import Report
 from weixi.plans.model import (
-    ActivityGrades, ActivityRule, KeyAccount, KeyAccounts, Rfm, Segments, StarLevels, StarRow, ValuePyramid,
+    ActivityGrades,
+    ActivityRule,
+    KeyAccount,
+    KeyAccounts,
+    Rfm,
+    Segments,
+    StarLevels,
+    StarRow,
+    ValuePyramid,
 )
 from weixi.plans.spec import Spec
 

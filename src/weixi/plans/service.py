@@ -6,13 +6,15 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Connection
+from sqlalchemy import Connection, Engine
 
 from weixi.adapters.sql import execute
 from weixi.plans.diagnostics import Diagnostic
 from weixi.plans.loader import load_plan_text
 from weixi.plans.model import Plan
+from weixi.settings import DEFAULT_TIMEZONE
 
 
 class PlanError(Exception):
@@ -111,6 +113,15 @@ def active_plan(conn: Connection) -> tuple[int, Plan]:
                 _PARSED.clear()
             _PARSED[(digest, source)] = plan
     return version, plan
+
+
+def plan_zone(engine: Engine) -> ZoneInfo:
+    """The active plan's timezone; :data:`weixi.settings.DEFAULT_TIMEZONE` before any plan is applied."""
+    try:
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            return ZoneInfo(active_plan(conn)[1].timezone)
+    except NoActivePlan:
+        return ZoneInfo(DEFAULT_TIMEZONE)
 
 
 def _parse(content: str, source: str) -> Plan:

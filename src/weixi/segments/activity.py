@@ -6,6 +6,7 @@ import ibis
 
 from weixi.plans.model import ActivityGrades, ActivityRule
 
+
 def activity_grade(days_since: ibis.Value, touches: ibis.Value, config: ActivityGrades) -> ibis.Value:
     """``active`` when the active rule holds, else ``normal`` when its rule holds, else ``silent``."""
     return ibis.cases(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import ibis
-
 from typing import Callable
+
+import ibis
 
 from weixi.plans.model import Plan
 from weixi.segments import months

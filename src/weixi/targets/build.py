@@ -27,9 +27,9 @@ from pathlib import Path
 
 import duckdb
 
+from weixi.adapters import archive
 from weixi.churn import features
 from weixi.churn.operator import HORIZON_MONTHS
-from weixi.members import archive
 from weixi.plans.retention import Eligibility, Offer, RetentionPlan
 from weixi.segments import months
 
@@ -99,7 +99,7 @@ def build_sql(con: duckdb.DuckDBPyConnection, data_dir: Path, month: str, plan: 
     value_join, value_expr = "", None
     if value_file is not None:
         value_join = (f"LEFT JOIN (SELECT CAST(member_id AS VARCHAR) AS vid, CAST(clv AS DOUBLE) AS clv "
-                      f"FROM {_scan_any(value_file)}) vf ON vf.vid = c.member_id")
+                      f"FROM {scan_any(value_file)}) vf ON vf.vid = c.member_id")
         value_expr = "CAST(round(coalesce(vf.clv, 0) * 100) AS BIGINT)"
     winback = ""
     if plan.winback_days and features.has_table(data_dir, "churn_labels"):
@@ -172,7 +172,7 @@ FROM offered
 """
 
 
-def _scan_any(path: Path) -> str:
+def scan_any(path: Path) -> str:
     p = str(path)
     if p.lower().endswith((".parquet", ".pq")):
         return f"read_parquet({_lit(p)})"

@@ -18,17 +18,16 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Engine
 
-from weixi.adapters import duck
+from weixi.adapters import archive, duck
 from weixi.churn import report, store
+from weixi.churn import service as churn_service
 from weixi.churn.errors import ChurnInputError
 from weixi.churn.score import scores_path
-from weixi.members import archive, pii
-from weixi.churn import service as churn_service
-from weixi.members import pii_audit
-from weixi.targets import service as targets_service
-from weixi.users.service import User, audit
+from weixi.members import pii, pii_audit
 from weixi.targets import build as builder
 from weixi.targets import export
+from weixi.targets import service as targets_service
+from weixi.users.service import User, audit
 
 BANDS = {"high": (1, 2), "medium": (3, 5), "low": (6, 10)}
 # Probability bins of the distribution chart: [from, to) in percent.

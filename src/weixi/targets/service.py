@@ -13,19 +13,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine
 
-from weixi.adapters import duck
+from weixi.adapters import archive, duck
 from weixi.churn import features, store
 from weixi.churn.errors import ChurnInputError
 from weixi.churn.operator import HORIZON_MONTHS, check_data
 from weixi.churn.score import scores_path
-from weixi.members import archive, pii
+from weixi.members import pii, pii_audit
 from weixi.plans.retention import RetentionPlan, load_retention_plan
-from weixi.members import pii_audit
-from weixi.users.service import User
 from weixi.segments import months
 from weixi.targets import build as builder
 from weixi.targets import evaluate as ev
 from weixi.targets import export, uplift
+from weixi.users.service import User
 
 ORDERS = ("risk", "uplift")
 
@@ -55,7 +54,7 @@ def build(data_dir: Path, month: str, plan_path: str | None = None, order: str =
     con = features.connect()
     sql = builder.build_sql(con, data_dir, month, plan, scores, Path(value_file) if value_file else None)
     if value_file is not None:
-        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {builder._scan_any(Path(value_file))}").fetchall()]
+        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {builder.scan_any(Path(value_file))}").fetchall()]
         missing = [c for c in ("member_id", "clv") if c not in cols]
         if missing:
             raise ChurnInputError(f"--value {value_file}: no column(s) {', '.join(missing)} (columns: {', '.join(cols)})")

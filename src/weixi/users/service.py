@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import struct
 import re
 import secrets
+import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -253,16 +253,6 @@ def revoke_token(engine: Engine, token: str) -> bool:
     return bool(rows)
 
 
-def revoke_tokens(engine: Engine, username: str) -> int:
-    """Revoke every live token of a user; returns how many."""
-    with engine.begin() as conn:
-        rows = execute(conn, "SELECT t.id FROM api_tokens t JOIN users u ON u.id = t.user_id "
-                             "WHERE u.username = ? AND t.revoked_at IS NULL", [username])
-        for (tid,) in rows:
-            execute(conn, "UPDATE api_tokens SET revoked_at = ? WHERE id = ?", [_now(), tid])
-    return len(rows)
-
-
 def user_for_token(engine: Engine, token: str, touch_after: timedelta = timedelta(minutes=1)) -> User | None:
     """The active user a live token belongs to; ``last_used_at`` is refreshed at most once per ``touch_after``."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
@@ -283,19 +273,6 @@ def user_for_token(engine: Engine, token: str, touch_after: timedelta = timedelt
         with engine.begin() as conn:
             execute(conn, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [now, rows[0][5]])
     return user
-
-
-def list_tokens(engine: Engine, username: str | None = None) -> list[dict]:
-    sql = ("SELECT t.id, u.username, t.name, t.created_at, t.last_used_at, t.revoked_at FROM api_tokens t "
-           "JOIN users u ON u.id = t.user_id")
-    params: list = []
-    if username:
-        sql += " WHERE u.username = ?"
-        params.append(username)
-    with _ro(engine) as conn, conn.begin():
-        rows = execute(conn, sql + " ORDER BY t.id", params)
-    return [{"id": int(r[0]), "username": r[1], "name": r[2], "created_at": _iso(r[3]), "last_used_at": _iso(r[4]),
-             "revoked_at": _iso(r[5])} for r in rows]
 
 
 def _iso(value: Any) -> str | None:
@@ -321,8 +298,8 @@ def session_user(engine: Engine, sid: str) -> tuple[User, str] | None:
     if not sid or len(sid) > 200:
         return None
     with _ro(engine) as conn, conn.begin():
-        rows = execute(conn, f"SELECT u.id, u.username, u.role, u.member_id, u.active, s.csrf, s.expires_at "
-                             f"FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.session_hash = ?", [_digest(sid)])
+        rows = execute(conn, "SELECT u.id, u.username, u.role, u.member_id, u.active, s.csrf, s.expires_at "
+                             "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.session_hash = ?", [_digest(sid)])
     if not rows:
         return None
     user = _user(rows[0])

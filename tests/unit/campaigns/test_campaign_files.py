@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+import weixi.cli  # noqa: F401
 from weixi.campaigns.model import Campaign
 from weixi.cli.app import app
-import weixi.cli  # noqa: F401
 from weixi.plans.loader import load_plan, load_plan_text
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "plans" / "examples"

@@ -9,7 +9,8 @@ import pytest
 
 from weixi.adapters import duck
 from weixi.close.accrual_sql import _round, _stamp, _yuan_text
-from weixi.ledger.bulk import CEIL, FLOOR, HALF_UP, yuan_text, _round as bulk_round
+from weixi.ledger.bulk import CEIL, FLOOR, HALF_UP, yuan_text
+from weixi.ledger.bulk import _round as bulk_round
 
 
 @pytest.fixture(scope="module")

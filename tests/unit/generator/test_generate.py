@@ -11,9 +11,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from weixi.adapters.archive_schema import TABLES
 from weixi.generator.identity import id_number_birthday, id_number_gender, is_valid_id_number, is_valid_mobile
 from weixi.generator.run import GenerateConfig, GenerateError, generate
-from weixi.generator.schema import TABLES
 
 MEMBERS, MONTHS, END = 2000, 6, "2026-03"  # 2025-10 .. 2026-03: Spring Festival 2026-02-17
 KEYS = {
@@ -230,7 +230,7 @@ def test_spring_festival_month_bills_are_higher(op):
     for mid, month, amount in zip(*(t[c].to_pylist() for c in ("member_id", "month", "amount_fen"))):
         per[(mid, month)] = per.get((mid, month), 0) + amount
     by_month = {}
-    for (mid, month), amount in per.items():
+    for (_mid, month), amount in per.items():
         by_month.setdefault(month, []).append(amount)
     means = {m: np.mean(v) for m, v in by_month.items()}
     others = [v for m, v in means.items() if m != "2026-02"]

@@ -10,11 +10,27 @@ import pytest
 
 from weixi.ledger.book import Book, Rejected
 from weixi.ledger.events import Event
-from weixi.plans.model import (
-    Audience, Cap, CheckinRule, ConsumptionOrder, Expiry, ExpiryRule, FixedRule, MultiplierRule, Period, Plan,
-    RechargeRule, ReferralRule, ReversalPolicy, Reward, RewardType, SpendRule, StreakBonus, Tier, Window,
-)
 from weixi.ledger.state import RewardStock
+from weixi.plans.model import (
+    Cap,
+    CheckinRule,
+    ConsumptionOrder,
+    Expiry,
+    ExpiryRule,
+    FixedRule,
+    MultiplierRule,
+    Period,
+    Plan,
+    RechargeRule,
+    ReferralRule,
+    ReversalPolicy,
+    Reward,
+    RewardType,
+    SpendRule,
+    StreakBonus,
+    Tier,
+    Window,
+)
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -3,7 +3,8 @@ from datetime import date
 import pytest
 
 from weixi.ledger.expiry import add_months, expires_on
-from weixi.plans.model import Expiry, ExpiryRule as R
+from weixi.plans.model import Expiry
+from weixi.plans.model import ExpiryRule as R
 
 
 @pytest.mark.parametrize("rule,n,earned,expected", [

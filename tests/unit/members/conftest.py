@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from weixi.generator import schema as gen_schema
+from weixi.adapters import archive_schema as gen_schema
 from weixi.generator.identity import id_check_char
 
 TODAY = date(2026, 4, 10)

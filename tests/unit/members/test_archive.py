@@ -6,8 +6,8 @@ import duckdb
 import pytest
 
 from tests.unit.members.conftest import TODAY, write_csv
-from weixi.members import archive
-from weixi.members.archive import ArchiveError, members_lookup, scan, scan_sql
+from weixi.adapters import archive
+from weixi.adapters.archive import ArchiveError, members_lookup, scan, scan_sql
 from weixi.members.intake import load_file
 
 H = ["bill_id", "member_id", "month", "billed_on", "amount"]

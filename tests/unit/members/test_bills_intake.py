@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from tests.unit.members.conftest import TODAY, read_quarantine, write_csv
-from weixi.members.archive import read_journal, scan
+from weixi.adapters.archive import read_journal, scan
 from weixi.members.intake import IntakeError, load_file
 
 HEADER = ["bill_id", "member_id", "month", "billed_on", "amount"]

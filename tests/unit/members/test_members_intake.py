@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from tests.unit.members.conftest import TODAY, id_number, read_quarantine, write_csv
+from weixi.adapters.archive import members_lookup, scan
 from weixi.generator.identity import is_valid_id_number, is_valid_mobile
-from weixi.members.archive import members_lookup, scan
 from weixi.members.intake import load_file
 
 CN = ["用户编号", "姓名", "手机号码", "身份证号", "出生日期", "入网时间", "套餐名称", "月租(元)", "主副卡", "网络类型", "客户经理"]

@@ -10,8 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.unit.members.test_members_intake import load, member_row
-from weixi.adapters import parquet_lookup
-from weixi.members import search_index
+from weixi.adapters import parquet_lookup, search_index
 from weixi.members import search as member_search
 
 NAMES = ["张伟", "张敏", "王芳", "李娜", "张伟"]

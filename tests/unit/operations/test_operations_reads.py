@@ -7,9 +7,9 @@ import dataclasses
 from datetime import date
 from pathlib import Path
 
-from weixi.operations.plan import load_operations_plan
-from weixi.operations import service as ops
 from weixi.adapters import tasks_load as load
+from weixi.operations import monthly_tasks
+from weixi.operations.plan import load_operations_plan
 
 PLAN, _ = load_operations_plan(Path(__file__).resolve().parents[3] / "plans" / "examples" / "retention-operations.yaml")
 
@@ -18,12 +18,12 @@ def test_contacts_are_read_from_the_earliest_cap_period_that_holds_a_due_date():
     # the seed's caps: calls-per-week (Monday weeks) and marketing-messages-per-month
     assert {c.per for c in PLAN.caps} == {"week", "month"}
     # Thursday 1 October: its week began on Monday 28 September, before the month did
-    assert ops.planned_since(PLAN, date(2026, 10, 1)) == date(2026, 9, 28)
+    assert monthly_tasks.planned_since(PLAN, date(2026, 10, 1)) == date(2026, 9, 28)
     # Wednesday 4 November: the month began before the week
-    assert ops.planned_since(PLAN, date(2026, 11, 4)) == date(2026, 11, 1)
+    assert monthly_tasks.planned_since(PLAN, date(2026, 11, 4)) == date(2026, 11, 1)
     quarterly = dataclasses.replace(PLAN, caps=(*PLAN.caps, dataclasses.replace(PLAN.caps[0], per="quarter")))
-    assert ops.planned_since(quarterly, date(2026, 11, 4)) == date(2026, 10, 1)
-    assert ops.planned_since(dataclasses.replace(PLAN, caps=()), date(2026, 11, 4)) == date(2026, 11, 4)
+    assert monthly_tasks.planned_since(quarterly, date(2026, 11, 4)) == date(2026, 10, 1)
+    assert monthly_tasks.planned_since(dataclasses.replace(PLAN, caps=()), date(2026, 11, 4)) == date(2026, 11, 4)
 
 
 def test_indexes_are_rebuilt_only_when_the_new_rows_outnumber_twice_the_table():

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from weixi.generator import lunar
+from weixi.members import lunar
 from weixi.operations import care, outcomes, policy
 from weixi.operations.plan import load_operations_plan
 

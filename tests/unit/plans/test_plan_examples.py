@@ -9,8 +9,17 @@ import pytest
 
 from weixi.plans.loader import load_plan
 from weixi.plans.model import (
-    CheckinRule, ExpiryRule, FixedRule, MultiplierRule, RechargeRule, ReferralRule, ReversalPolicy, RewardType,
-    SpendRule, StreakBonus, TierMeasure,
+    CheckinRule,
+    ExpiryRule,
+    FixedRule,
+    MultiplierRule,
+    RechargeRule,
+    ReferralRule,
+    ReversalPolicy,
+    RewardType,
+    SpendRule,
+    StreakBonus,
+    TierMeasure,
 )
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "plans" / "examples"

@@ -9,8 +9,21 @@ import pytest
 
 from weixi.plans.loader import load_plan, load_plan_text
 from weixi.plans.model import (
-    CheckinRule, ConsumptionOrder, Expiry, ExpiryRule, FixedRule, MultiplierRule, Period, RechargeRule,
-    ReferralRule, ReversalPolicy, RewardType, Rounding, SpendRule, StreakBonus, Window,
+    CheckinRule,
+    ConsumptionOrder,
+    Expiry,
+    ExpiryRule,
+    FixedRule,
+    MultiplierRule,
+    Period,
+    RechargeRule,
+    ReferralRule,
+    ReversalPolicy,
+    RewardType,
+    Rounding,
+    SpendRule,
+    StreakBonus,
+    Window,
 )
 
 from .helpers import load

@@ -8,7 +8,12 @@ from textwrap import dedent
 import pytest
 
 from weixi.plans.model import (
-    ActivityRule, KeyAccount, StarRow, TierMeasure, TierPolicy, UpgradeTiming,
+    ActivityRule,
+    KeyAccount,
+    StarRow,
+    TierMeasure,
+    TierPolicy,
+    UpgradeTiming,
 )
 
 from .helpers import at, errors, load, one_error, warnings

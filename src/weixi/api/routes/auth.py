@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from weixi.api.auth import (check_origin, client_ip, current_user, forget_token, login_session, logout_session,
-                            require)
+from weixi.api.auth import check_origin, client_ip, current_user, forget_token, login_session, logout_session, require
 from weixi.api.errors import ApiError
 from weixi.api.permissions import PERMISSIONS, pii_unmasked
 from weixi.users import service as users
@@ -81,7 +80,7 @@ def login(body: Credentials, request: Request, response: Response):
     try:
         user = users.authenticate(request.app.state.engine, body.username, body.password, client_ip(request))
     except users.LoginRateLimited as exc:
-        raise ApiError(429, str(exc), "too_many_logins", headers={"Retry-After": str(exc.retry_after)})
+        raise ApiError(429, str(exc), "too_many_logins", headers={"Retry-After": str(exc.retry_after)}) from exc
     if user is None:
         raise ApiError(401, "wrong username or password", "login_failed")
     csrf = login_session(response, user, request)
@@ -139,10 +138,10 @@ async def create_user(body: NewUser, request: Request, user: User = Depends(requ
         created = await run_in_threadpool(users.create_user, engine, body.username, body.password, body.role,
                                           body.member_id)
     except users.WeakPassword as exc:
-        raise ApiError(422, str(exc), "weak_password", [{"in": "body", "field": "password"}])
+        raise ApiError(422, str(exc), "weak_password", [{"in": "body", "field": "password"}]) from exc
     except users.UserError as exc:
         status = 409 if "taken" in str(exc) else 422
-        raise ApiError(status, str(exc), "username_taken" if status == 409 else "invalid_user")
+        raise ApiError(status, str(exc), "username_taken" if status == 409 else "invalid_user") from exc
     users.audit(engine, user, "user.create", created.username, {"role": created.role})
     return user_out(created)
 

@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from weixi.api.auth import own_member, require
 from weixi.api.errors import ApiError
 from weixi.api.routes.common import ID, engine_of
+from weixi.campaigns import lottery_service, service
 from weixi.campaigns import referral_service as referrals
 from weixi.campaigns import report as reports
-from weixi.campaigns import service
 from weixi.campaigns.service import CampaignError
 from weixi.users.service import User, audit
 
@@ -175,7 +175,7 @@ def draw(body: DrawIn, request: Request, response: Response, campaign_id: str = 
     unknown member, not in the audience or held out, no chances left, the day's limit, outside the window,
     nothing left in the box."""
     own_member(user, body.member_id)
-    out = call(service.draw, engine_of(request), campaign_id, body.member_id, None, body.request_id)
+    out = call(lottery_service.draw, engine_of(request), campaign_id, body.member_id, None, body.request_id)
     if out["repeated"]:
         response.status_code = 200
     return out
@@ -186,7 +186,7 @@ def chances(request: Request, campaign_id: str = CAMPAIGN, member_id: str = ID,
                   user: User = Depends(require("campaigns:draw"))) -> dict:
     """A member's chances: granted, from spend, bought with points; used and left (a member login: its own)."""
     own_member(user, member_id)
-    return call(service.chances, engine_of(request), campaign_id, member_id)
+    return call(lottery_service.chances, engine_of(request), campaign_id, member_id)
 
 
 @router.get("/{campaign_id}/stock", responses=REFUSED)
@@ -196,7 +196,7 @@ def stock(request: Request, campaign_id: str = CAMPAIGN,
     """The prize box per day and the gift stock (day ``*``): quantity, issued, left."""
     engine = engine_of(request)
     call(service.summary, engine, campaign_id)  # 404 for an unknown campaign
-    return {"campaign_id": campaign_id, "stock": call(service.stock, engine, campaign_id, day)}
+    return {"campaign_id": campaign_id, "stock": call(lottery_service.stock, engine, campaign_id, day)}
 
 
 @router.get("/{campaign_id}/live", responses=REFUSED)

@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from weixi.api.auth import require
 from weixi.api.errors import ApiError
 from weixi.api.routes.common import engine_of
-from weixi.close import store
 from weixi.close import jobs as close_jobs
+from weixi.close import store
 from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api/close", tags=["close"])
@@ -29,9 +29,9 @@ def start(body: CloseIn, request: Request, user: User = Depends(require("close:r
     try:
         job = close_jobs.start(engine, request.app.state.data_dir, body.month, user)
     except ValueError as exc:
-        raise ApiError(422, str(exc), "invalid_request", [{"in": "body", "field": "month", "message": str(exc)}])
+        raise ApiError(422, str(exc), "invalid_request", [{"in": "body", "field": "month", "message": str(exc)}]) from exc
     except close_jobs.JobConflict as exc:
-        raise ApiError(409, str(exc), "close_running", [{"job": exc.job_id}])
+        raise ApiError(409, str(exc), "close_running", [{"job": exc.job_id}]) from exc
     audit(engine, user, "close.start", body.month, {"job": job["id"]})
     return job
 

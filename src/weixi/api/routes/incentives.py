@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from weixi.api.auth import require
 from weixi.api.errors import ApiError
 from weixi.api.routes.common import engine_of
-from weixi.incentives.inputs import InputError
-from weixi.incentives import reports
+from weixi.incentives import publication, reports
 from weixi.incentives import service as svc
+from weixi.incentives.inputs import InputError
 from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api/incentives", tags=["incentives"])
@@ -26,7 +26,7 @@ PERIOD = Query(pattern=r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$", description="YYYY-MM o
 
 
 def _published(request: Request, month: str) -> dict:
-    found = svc.published(engine_of(request), month)
+    found = publication.published(engine_of(request), month)
     if found is None:
         raise ApiError(404, f"the statements of {month} have not been published yet", "not_published",
                        [{"month": month}])
@@ -37,14 +37,14 @@ def _people(request: Request, month: str) -> dict:
     try:
         return reports.roster(engine_of(request), request.app.state.data_dir, month)
     except InputError as exc:  # a bad roster file: say which file and row
-        raise ApiError(409, str(exc), "bad_roster")
+        raise ApiError(409, str(exc), "bad_roster") from exc
 
 
 def _scope(user: User, people: dict, team: str | None):
     try:
         return reports.scope(user, people, team)
     except reports.NotVisible as exc:
-        raise ApiError(403, str(exc), "forbidden", [{"team": team}])
+        raise ApiError(403, str(exc), "forbidden", [{"team": team}]) from exc
 
 
 def _statement(month: str, pub: dict, people: dict, staff_id: str) -> dict:
@@ -128,7 +128,7 @@ def _recompute(request: Request, month: str) -> svc.MonthResult:
     try:
         return reports.recompute(request.app.state.data_dir, month)
     except svc.IncentiveError as exc:
-        raise ApiError(409, str(exc), "inputs_unusable", [d.to_json() for d in exc.diagnostics])
+        raise ApiError(409, str(exc), "inputs_unusable", [d.to_json() for d in exc.diagnostics]) from exc
 
 
 @router.post("/{month}/compute")
@@ -144,7 +144,7 @@ def diff(request: Request, month: str = MONTH, user: User = Depends(require("inc
     statements. Changes nothing."""
     pub = _published(request, month)
     result = _recompute(request, month)
-    out = svc.diff(engine_of(request), result)
+    out = publication.diff(engine_of(request), result)
     out["published_version"] = pub["version"] if out.get("published_version") is None else out["published_version"]
     return out
 
@@ -164,9 +164,9 @@ def publish(request: Request, response: Response, month: str = MONTH, body: Publ
     body = body or PublishIn()
     result = _recompute(request, month)
     try:
-        out = svc.publish(engine_of(request), result, user.username, body.supersede, body.reason)
+        out = publication.publish(engine_of(request), result, user.username, body.supersede, body.reason)
     except svc.IncentiveError as exc:
-        raise ApiError(409, str(exc), "already_published", [{"month": month}])
+        raise ApiError(409, str(exc), "already_published", [{"month": month}]) from exc
     if out["new"]:
         audit(engine_of(request), user, "incentives.publish", month, {"version": out["version"]})
     else:
@@ -199,26 +199,26 @@ class PeriodIn(BaseModel):
 @router.get("/awards")
 def awards(request: Request, period: str = PERIOD, user: User = Depends(require("incentives:read_all"))) -> dict:
     """The period's nominations with every step: who, when, decision, note."""
-    return {"period": period, "nominations": svc.nominations(engine_of(request), period)}
+    return {"period": period, "nominations": publication.nominations(engine_of(request), period)}
 
 
 @router.post("/awards", status_code=201)
 def nominate(body: NominationIn, request: Request, user: User = Depends(require("incentives:nominate"))) -> dict:
     """Nominate a staff member for an award with a letter or a form (the first workflow step)."""
     try:
-        nid = svc.nominate(engine_of(request), body.period, body.staff_id, body.award, user.username, body.letter,
+        nid = publication.nominate(engine_of(request), body.period, body.staff_id, body.award, user.username, body.letter,
                            body.form)
     except svc.IncentiveError as exc:
-        raise ApiError(422, str(exc), "invalid_request", [{"in": "body", "field": "letter", "message": str(exc)}])
+        raise ApiError(422, str(exc), "invalid_request", [{"in": "body", "field": "letter", "message": str(exc)}]) from exc
     return {"nomination_id": nid, "status": "nominated"}
 
 
 def _decide(request: Request, nomination_id: str, step: str, body: DecisionIn, user: User) -> dict:
     try:
-        status = svc.decide(engine_of(request), nomination_id, step, body.decision, user.username, body.note)
+        status = publication.decide(engine_of(request), nomination_id, step, body.decision, user.username, body.note)
     except svc.IncentiveError as exc:
         code = 404 if str(exc).startswith("no nomination") else 409
-        raise ApiError(code, str(exc), None, [{"nomination_id": nomination_id}])
+        raise ApiError(code, str(exc), None, [{"nomination_id": nomination_id}]) from exc
     return {"nomination_id": nomination_id, "status": status}
 
 
@@ -242,4 +242,4 @@ def approve(request: Request, nomination_id: str = NOMINATION, body: DecisionIn 
 @router.post("/awards/publication")
 def publish_awards(body: PeriodIn, request: Request, user: User = Depends(require("incentives:publish"))) -> dict:
     """Publish every approved nomination of the period."""
-    return {"period": body.period, "published": svc.publish_awards(engine_of(request), body.period, user.username)}
+    return {"period": body.period, "published": publication.publish_awards(engine_of(request), body.period, user.username)}

@@ -11,23 +11,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from weixi.adapters import ledger_repo
-from weixi.api.auth import own_member, require
-from weixi.api.permissions import allowed
-from weixi.api.errors import ApiError
-from weixi.api.routes.common import ID, engine_of, plan_today, redemption_out
-from weixi.ledger.events import EVENT_TYPES, Event, parse_event
-from weixi.ledger.attrs import attrs_problem
-from weixi.ledger import catalogue as catalogue_service
 from weixi.adapters import writer as group_commit
-from weixi.ledger import queries
-from weixi.ledger import redemption
-from weixi.ledger import reversal
-from weixi.plans.service import NoActivePlan, active_plan
+from weixi.api.auth import own_member, require
+from weixi.api.errors import ApiError
+from weixi.api.permissions import allowed
+from weixi.api.routes.common import ID, engine_of, plan_today, redemption_out
+from weixi.ledger import catalogue as catalogue_service
+from weixi.ledger import queries, redemption, reversal
+from weixi.ledger.attrs import attrs_problem
+from weixi.ledger.events import EVENT_TYPES, Event, parse_event
 from weixi.ledger.posting import post_events
+from weixi.plans.service import NoActivePlan, active_plan
 from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api", tags=["ledger"])
-REUSED = "this request_id was already used for another request: a retry sends the same reward, qty and merchant"
 MAX_EVENTS = 1000
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
@@ -111,19 +108,19 @@ class ReverseOut(BaseModel):
     duplicate: bool
 
 
-def committer_of(request: Request) -> group_commit.Committer:
+def committer_of(request: Request) -> group_commit.Writer:
     return request.app.state.committer
 
 
-async def _zone(committer: group_commit.Committer) -> ZoneInfo:
+async def _zone(committer: group_commit.Writer) -> ZoneInfo:
     """The active plan's timezone (cached by the committer; a database read at most every few seconds)."""
     try:
         return committer.cached_zone() or await run_in_threadpool(committer.zone)
     except NoActivePlan as exc:
-        raise ApiError(409, str(exc), "no_active_plan")
+        raise ApiError(409, str(exc), "no_active_plan") from exc
 
 
-async def _version(committer: group_commit.Committer) -> int | None:
+async def _version(committer: group_commit.Writer) -> int | None:
     def read():
         with committer.engine.connect().execution_options(readonly=True) as conn, conn.begin():
             return active_plan(conn)[0]
@@ -135,7 +132,7 @@ def _tz(engine) -> ZoneInfo:
         with engine.connect().execution_options(readonly=True) as conn, conn.begin():
             return ZoneInfo(active_plan(conn)[1].timezone)
     except NoActivePlan as exc:
-        raise ApiError(409, str(exc), "no_active_plan")
+        raise ApiError(409, str(exc), "no_active_plan") from exc
 
 
 # Event types that move points by hand need more than events:post (docs/api.md, docs/security.md).
@@ -153,7 +150,7 @@ def _check_types(user: User, body: EventsIn) -> None:
         raise ApiError(403, f"role {user.role} may not post {' or '.join(types)} events", "event_type_forbidden", denied)
 
 
-async def post_request(committer: group_commit.Committer, body: EventsIn, user: User) -> dict:
+async def post_request(committer: group_commit.Writer, body: EventsIn, user: User) -> dict:
     """What ``POST /api/events`` answers (also called by :mod:`weixi.api.fastpath`). Adjustments and refunds that
     post are written to the audit log (``points.adjust``, ``event.reverse``)."""
     _check_types(user, body)
@@ -193,26 +190,22 @@ def _reused_by_caller(engine, username: str, request_id: str, member_id: str) ->
         return username in ledger_repo.key_holders(conn, request_id, member_id)
 
 
-async def redeem_request(committer: group_commit.Committer, user: User, body: RedeemIn) -> tuple[int, dict]:
+async def redeem_request(committer: group_commit.Writer, user: User, body: RedeemIn) -> tuple[int, dict]:
     """The status and body ``POST /api/redemptions`` answers (also called by :mod:`weixi.api.fastpath`);
-    refusals raise :class:`ApiError`."""
+    refusals raise :class:`weixi.ledger.redemption.RedemptionError` with their own code (``not_enough_points``,
+    ``out_of_stock``, ``member_limit``, ...; 404 ``unknown_reward``) and their numbers in ``params``."""
     own_member(user, body.member_id)
     await _zone(committer)
     if body.request_id and user.role != "member" and await run_in_threadpool(
             _reused_by_caller, committer.engine, user.username, body.request_id, body.member_id):
-        raise ApiError(409, REUSED, "request_id_reused")  # this caller's key, already used for another member
+        raise redemption.RequestReused()  # this caller's key, already used for another member
     attrs = {"by": user.username, **({"merchant": body.merchant} if body.merchant else {})}
     event = group_commit.redeem_event(committer, body.member_id, body.reward_id, body.qty, body.request_id, attrs)
     [outcome] = await committer.apost([event])
-    if outcome.status == "rejected":
-        reason = outcome.reason or "refused"
-        if outcome.field == "request_id":  # the member's key, sent before with another body: nothing of it is told
-            raise ApiError(409, REUSED, "request_id_reused")
-        if reason.startswith("ref: unknown reward"):
-            raise ApiError(404, f"unknown reward {body.reward_id}", "unknown_reward")
-        raise ApiError(409, reason, "redemption_refused", [{"member_id": body.member_id, "reward_id": body.reward_id}])
+    if outcome.status == "rejected":  # a reused key (the member's, with another body) tells nothing of its request
+        raise redemption.refusal(outcome)
     if outcome.redemption is None or outcome.redemption["member_id"] != body.member_id:
-        raise ApiError(409, REUSED, "request_id_reused")
+        raise redemption.RequestReused()
     duplicate = outcome.status == "duplicate"
     return (200 if duplicate else 201), {**redemption_out(outcome.redemption), "duplicate": duplicate}
 
@@ -226,7 +219,10 @@ async def post(body: EventsIn, request: Request, user: User = Depends(require("e
 
 @router.post("/redemptions", response_model=Redemption, status_code=201,
              responses={200: {"description": "the same request id was already redeemed: its outcome"},
-                        404: {"description": "unknown reward"}, 409: {"description": "refused: points, stock, limits"}})
+                        404: {"description": "unknown_reward"},
+                        409: {"description": "refused, with its own code (docs/errors.md): not_enough_points, "
+                                             "out_of_stock, member_limit, tier_not_allowed, outside_window, "
+                                             "merchant_not_partner, request_id_reused, month_closed"}})
 async def redeem(body: RedeemIn, request: Request, response: Response, user: User = Depends(require("points:redeem"))):
     """Redeem a reward: points come from the earliest-expiring lots; stock and limits are checked in the same
     transaction, so no balance or stock is overspent however many requests race."""
@@ -257,9 +253,9 @@ def cancel(request: Request, body: CancelIn | None = None, redemption_id: str = 
     try:
         found = redemption.cancel(engine, redemption_id, reason)
     except NoActivePlan as exc:
-        raise ApiError(409, str(exc), "no_active_plan")
+        raise ApiError(409, str(exc), "no_active_plan") from exc
     except redemption.RedemptionError as exc:
-        raise ApiError(409, str(exc), "cancel_refused")
+        raise ApiError(409, str(exc), "cancel_refused") from exc
     audit(engine, user, "redemption.cancel", redemption_id, {"reason": reason})
     return redemption_out(found)
 
@@ -273,11 +269,11 @@ def reverse(request: Request, event_id: str = Path(max_length=128), user: User =
     try:
         done = reversal.reverse(engine, event_id)
     except NoActivePlan as exc:
-        raise ApiError(409, str(exc), "no_active_plan")
+        raise ApiError(409, str(exc), "no_active_plan") from exc
     except reversal.ReverseError as exc:
         if exc.code == "unknown_event":
-            raise ApiError(404, str(exc))
-        raise ApiError(409, str(exc), exc.code)
+            raise ApiError(404, str(exc)) from exc
+        raise ApiError(409, str(exc), exc.code) from exc
     audit(engine, user, "event.reverse", event_id, {"member_id": done.member_id})
     return {"event_id": event_id, "reversal": done.reversal, "member_id": done.member_id, "duplicate": done.duplicate}
 
@@ -354,4 +350,4 @@ def catalogue(request: Request, user: User = Depends(require("catalogue:read")))
     try:
         return catalogue_service.catalogue(engine, plan_today(engine))
     except NoActivePlan as exc:
-        raise ApiError(409, str(exc), "no_active_plan")
+        raise ApiError(409, str(exc), "no_active_plan") from exc

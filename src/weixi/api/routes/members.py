@@ -37,7 +37,7 @@ def search(request: Request, q: str = SEARCH_TEXT,
         rows = member_search.search_audited(engine_of(request), request.app.state.data_dir, user, q, limit, reveal,
                                             phone_fragments=pii_unmasked(user.role))
     except member_search.SearchError as exc:
-        raise ApiError(422, str(exc), "invalid_request", [{"in": "query", "field": "q", "message": str(exc)}])
+        raise ApiError(422, str(exc), "invalid_request", [{"in": "query", "field": "q", "message": str(exc)}]) from exc
     return {"query": q, "masked": not reveal, "members": rows}
 
 

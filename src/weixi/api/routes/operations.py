@@ -17,11 +17,11 @@ from weixi.api.auth import require
 from weixi.api.errors import ApiError
 from weixi.api.permissions import pii_unmasked
 from weixi.api.routes.common import engine_of
-from weixi.operations.calendar import CalendarError
-from weixi.operations import service as ops
-from weixi.operations import reports
 from weixi.members import pii_audit
 from weixi.messaging.service import MessagingError
+from weixi.operations import reports
+from weixi.operations import service as ops
+from weixi.operations.calendar import CalendarError
 from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api", tags=["operations"])
@@ -46,7 +46,7 @@ def _plan():
     try:
         return ops.plan_or_fail(None)
     except ops.OperationsError as exc:
-        raise ApiError(409, str(exc), "operations_plan_invalid")
+        raise ApiError(409, str(exc), "operations_plan_invalid") from exc
 
 
 def _task(request: Request, user: User, task_id: str) -> dict:
@@ -54,7 +54,7 @@ def _task(request: Request, user: User, task_id: str) -> dict:
     try:
         task = ops.get_task(engine, task_id)
     except ops.UnknownTask as exc:
-        raise ApiError(404, str(exc), "not_found", [{"task_id": task_id}])
+        raise ApiError(404, str(exc), "not_found", [{"task_id": task_id}]) from exc
     if not reports.may_see_task(engine, user, task):
         raise ApiError(403, f"{user.username} ({user.role}) may not see task {task_id}: agents see their own tasks, "
                             "managers their team's", "forbidden", [{"task_id": task_id}])
@@ -146,11 +146,11 @@ def record_outcome(request: Request, body: OutcomeIn, task_id: str = TASK,
         out = ops.record_outcome(state.engine, _plan(), state.data_dir, task_id, body.outcome, user.username,
                                  body.reason, body.offer_id, body.note, callback_at, order, attempt=body.attempt)
     except ops.UnknownTask as exc:
-        raise ApiError(404, str(exc), "not_found", [{"task_id": task_id}])
+        raise ApiError(404, str(exc), "not_found", [{"task_id": task_id}]) from exc
     except ops.TaskClosed as exc:
-        raise ApiError(409, str(exc), "task_closed", [{"task_id": task_id}])
+        raise ApiError(409, str(exc), "task_closed", [{"task_id": task_id}]) from exc
     except (ops.OperationsError, CalendarError) as exc:
-        raise ApiError(422, str(exc), "outcome_invalid", [{"task_id": task_id, "outcome": body.outcome}])
+        raise ApiError(422, str(exc), "outcome_invalid", [{"task_id": task_id, "outcome": body.outcome}]) from exc
     if not out.get("duplicate"):
         audit(state.engine, user, "task.outcome", task_id, {"outcome": body.outcome, "reason": body.reason,
                                                             "order": (out.get("order") or {}).get("order_id")})
@@ -176,7 +176,7 @@ def team(request: Request, team: str | None = TEAM, on: date | None = ON, month:
     try:
         return reports.team_view(engine_of(request), _plan(), s, team, on, month)
     except CalendarError as exc:
-        raise ApiError(422, str(exc), "invalid_request")
+        raise ApiError(422, str(exc), "invalid_request") from exc
 
 
 @router.get("/sla")
@@ -205,7 +205,7 @@ def care_calendar(request: Request,
     try:
         days = reports.care_calendar(engine_of(request), _plan(), start, end)
     except (ops.OperationsError, CalendarError) as exc:
-        raise ApiError(422, str(exc), "invalid_request", [{"from": start.isoformat(), "to": end.isoformat()}])
+        raise ApiError(422, str(exc), "invalid_request", [{"from": start.isoformat(), "to": end.isoformat()}]) from exc
     return {"from": start.isoformat(), "to": end.isoformat(), "days": days}
 
 
@@ -223,7 +223,7 @@ def outbox(request: Request, status: Status | None = Query(None), member_id: str
     try:
         out = reports.outbox_status(engine_of(request), status, member_id, limit, reveal)
     except MessagingError as exc:
-        raise ApiError(422, str(exc), "invalid_request")
+        raise ApiError(422, str(exc), "invalid_request") from exc
     if reveal:
         pii_audit.record(engine_of(request), user, "outbox", [m["member_id"] for m in out["messages"]],
                          subject=member_id, rows=len(out["messages"]), fields=["recipient"])

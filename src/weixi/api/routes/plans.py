@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from weixi.api.auth import require
 from weixi.api.errors import ApiError
 from weixi.api.routes.common import engine_of
-from weixi.plans.loader import load_plan_text
 from weixi.plans import service as plans
+from weixi.plans.loader import load_plan_text
 from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api/plans", tags=["plans"])
@@ -63,7 +63,7 @@ def apply(body: PlanText, request: Request, response: Response, user: User = Dep
     try:
         applied = plans.apply_plan_text(engine, body.text, body.filename)
     except plans.PlanError as exc:
-        raise ApiError(422, str(exc), "plan_invalid", [d.to_json() for d in exc.diagnostics])
+        raise ApiError(422, str(exc), "plan_invalid", [d.to_json() for d in exc.diagnostics]) from exc
     if not applied.new:
         response.status_code = 200
     else:

@@ -45,7 +45,7 @@ def _run(fn, month: str | None = None):
         text = str(exc)
         missing = "has not been scored" in text or "no target lists" in text or text.startswith("no churn model")
         raise ApiError(404 if missing else 409, text, "not_found" if missing else "not_ready",
-                       [{"month": month}] if month else [])
+                       [{"month": month}] if month else []) from exc
 
 
 # --- churn ----------------------------------------------------------------------------------------------------

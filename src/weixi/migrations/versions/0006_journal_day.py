@@ -5,7 +5,6 @@ Revises: 0005
 """
 from alembic import op
 
-
 revision = '0006'
 down_revision = '0005'
 branch_labels = None

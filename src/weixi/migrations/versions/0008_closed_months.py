@@ -7,7 +7,6 @@ Revises: 0007 (chained after 0007 so that the tree keeps one head; the lead re-c
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0008'
 down_revision = '0007'
 branch_labels = None

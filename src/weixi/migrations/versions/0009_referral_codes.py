@@ -4,9 +4,8 @@ member who registered on or after that day; issue 16)
 Revision ID: 0009
 Revises: 0008 (chained after the closed-months migration so that the tree keeps one head; the lead re-chains)
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0009'
 down_revision = '0008'

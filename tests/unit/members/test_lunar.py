@@ -7,8 +7,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from weixi.generator import lunar
 from weixi.generator.window import Window, day_number
+from weixi.members import lunar
 
 SPRING_FESTIVAL = {
     1949: "1949-01-29", 1970: "1970-02-06", 1980: "1980-02-16", 1984: "1984-02-02", 1985: "1985-02-20",

@@ -32,11 +32,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from weixi import settings
+from weixi.adapters import archive_schema
 from weixi.adapters.parquet_lookup import member_rows, rows_of_many
-from weixi.generator import schema as gen_schema
 
-DATA_ENV = "WEIXI_DATA"
-DEFAULT_DATA = "weixi-data"
+DATA_ENV = settings.DATA.name
+DEFAULT_DATA = settings.DATA.default
 JOURNAL = "loads.json"
 LOCK = ".weixi-load.lock"
 
@@ -55,8 +56,8 @@ MONTHLY = frozenset({"bills", "usage", "recharges", "complaints", "surveys", "po
 CONTRACT_COLUMNS = ("contract_start", "contract_end", "subsidy_end")
 
 # Stored tables and their schemas: the generator's, plus the CRM-recorded star level of members.
-SCHEMAS: dict[str, pa.Schema] = dict(gen_schema.TABLES)
-SCHEMAS["members"] = gen_schema.MEMBERS.append(pa.field("star_level", pa.int8()))
+SCHEMAS: dict[str, pa.Schema] = dict(archive_schema.TABLES)
+SCHEMAS["members"] = archive_schema.MEMBERS.append(pa.field("star_level", pa.int8()))
 TABLES = tuple(SCHEMAS) + ("contracts",)
 
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -74,7 +75,7 @@ class ArchiveError(Exception):
 # --------------------------------------------------------------------------- directory and journal
 def data_dir(option: str | os.PathLike | None = None) -> Path:
     """The data directory: the ``--data`` option, else ``$WEIXI_DATA``, else ``./weixi-data``."""
-    return Path(option or os.environ.get(DATA_ENV) or DEFAULT_DATA)
+    return Path(option or settings.DATA.value())
 
 
 def read_journal(data: str | os.PathLike) -> dict[str, Any]:
@@ -142,12 +143,12 @@ def _files(paths: list[Path]) -> str:
     return "[" + ", ".join(_lit(p) for p in paths) + "]"
 
 
-def _empty_sql(table: str) -> str:
-    cols = ", ".join(f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}" for f in SCHEMAS[table])
+def empty_sql(table: str) -> str:
+    cols = ", ".join(f"CAST(NULL AS {duck_type(f.type)}) AS {f.name}" for f in SCHEMAS[table])
     return f"SELECT {cols} LIMIT 0"
 
 
-def _duck_type(t: pa.DataType) -> str:
+def duck_type(t: pa.DataType) -> str:
     if pa.types.is_timestamp(t):
         return "TIMESTAMPTZ"
     return _DUCK_TYPES[t]
@@ -181,7 +182,7 @@ def scan_sql(data: str | os.PathLike, table: str, month: str | list[str] | None 
     where = _month_filter(month)
     parts = part_files(data, table)
     if member_id is not None:
-        parts = [p for p in parts if any(lo <= member_id <= hi for lo, hi in _file_ranges(p))]
+        parts = [p for p in parts if any(lo <= member_id <= hi for lo, hi in file_ranges(p))]
     loads = load_files(data, table)
     extra = ""
     if table == "members":  # generator parts have no star_level
@@ -189,7 +190,7 @@ def scan_sql(data: str | os.PathLike, table: str, month: str | list[str] | None 
     base = f"SELECT *{extra} FROM read_parquet({_files(parts)})" if parts else None
     if not loads:
         if base is None:
-            return _empty_sql(table)
+            return empty_sql(table)
         return base + (f" WHERE {where}" if where else "")
     key = KEYS[table]
     if len(loads) == 1:
@@ -203,7 +204,7 @@ def scan_sql(data: str | os.PathLike, table: str, month: str | list[str] | None 
         )
     names = ", ".join(f.name for f in SCHEMAS[table])
     latest = f"SELECT {names} FROM ({latest})"
-    loaded = f"SELECT * FROM _latest" + (f" WHERE {where}" if where else "")
+    loaded = "SELECT * FROM _latest" + (f" WHERE {where}" if where else "")
     if base is None:
         return f"WITH _latest AS ({latest}) {loaded}"
     on = " AND ".join(f"_l.{k} = _b.{k}" for k in key)
@@ -234,7 +235,7 @@ _stats_lock = threading.Lock()
 _stats_cache: dict[str, tuple[int, int, list[tuple[str, str]]]] = {}
 
 
-def _file_ranges(path: Path) -> list[tuple[str, str]]:
+def file_ranges(path: Path) -> list[tuple[str, str]]:
     """(min, max) member_id of each row group of a Parquet file, cached by path, size and mtime."""
     st = path.stat()
     key = str(path)
@@ -265,7 +266,7 @@ def members_lookup(data: str | os.PathLike, member_id: str) -> dict[str, Any] | 
     """
     candidates = [p for _, p in reversed(load_files(data, "members"))] + part_files(data, "members")
     for path in candidates:
-        if not any(lo <= member_id <= hi for lo, hi in _file_ranges(path)):
+        if not any(lo <= member_id <= hi for lo, hi in file_ranges(path)):
             continue
         rows = member_rows(path, member_id, sorted_ids=False)
         if rows:

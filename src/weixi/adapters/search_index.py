@@ -5,7 +5,7 @@ Keys, one row each per member: ``i:`` member id, ``n:`` name, ``p:`` phone, ``r:
 search by the last digits is a prefix search of the reversed number), ``s:`` second contact number. Every
 search is a prefix search of one or more keys.
 
-The index is built from the archive's current rows (:func:`weixi.members.archive.scan_sql`) by ``weixi load
+The index is built from the archive's current rows (:func:`weixi.adapters.archive.scan_sql`) by ``weixi load
 members`` and by the monthly close, written atomically, and stamped with the member files it was built from
 (path, size, modification time); a search whose stamp does not match the archive any more does not use it
 (:func:`fresh` is None) and scans instead, so a stale index is never read.
@@ -17,11 +17,9 @@ import json
 import os
 from pathlib import Path
 
-
-from weixi.adapters import duck
+from weixi.adapters import archive, duck
 from weixi.adapters.duck import bound_memory
 from weixi.adapters.parquet_lookup import prefix_rows
-from weixi.members import archive
 
 ROW_GROUP = 8192
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from weixi.settings import DEFAULT_TIMEZONE
+
 SCHEMA_VERSION = 1
-TZ = "Asia/Shanghai"
+TZ = DEFAULT_TIMEZONE  # the archive's timestamps
 TS = pa.timestamp("ms", tz=TZ)  # Parquet has no second unit; values are whole seconds
 
 MEMBERS = pa.schema(

@@ -1,0 +1,214 @@
+"""The campaign's lottery, the use cases: a member's chances (earned by the campaign's rules, bought with points),
+buying chances, the draw and its record, the prize stock. The draw itself is pure (:mod:`weixi.campaigns.lottery`);
+stock is never oversold: SQLite ``BEGIN IMMEDIATE`` or a PostgreSQL row lock on the campaign serialises draws."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine
+
+from weixi.adapters.sql import as_date, execute, is_pg
+from weixi.campaigns import lottery as lot
+from weixi.campaigns.model import Campaign
+from weixi.campaigns.service import (
+    CampaignError,
+    campaign_today,
+    iso_text,
+    load,
+    now_utc,
+    post_pending_awards,
+    request_key,
+    require_running,
+    require_treatment,
+    same_request,
+)
+from weixi.ledger.events import Event
+from weixi.ledger.posting import post_events, with_retries
+from weixi.plans.service import NoActivePlan
+
+# --- lottery chances and draws -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chances:
+    granted: int
+    from_spend: int
+    bought: int
+    used: int
+    spend_fen: int
+
+    @property
+    def held(self) -> int:
+        return self.granted + self.from_spend + self.bought
+
+    @property
+    def left(self) -> int:
+        return self.held - self.used
+
+    def explain(self) -> str:
+        parts = []
+        if self.granted:
+            parts.append(f"{self.granted} granted")
+        if self.from_spend or self.spend_fen:
+            parts.append(f"{self.from_spend} from {Decimal(self.spend_fen) / 100} yuan spent")
+        if self.bought:
+            parts.append(f"{self.bought} bought with points")
+        return f"holds {self.held} ({', '.join(parts) or 'none'}), used {self.used}"
+
+
+def _chances(conn: Connection, c: Campaign, member_id: str) -> Chances:
+    lottery = c.lottery
+    spend_fen, from_spend = 0, 0
+    if lottery.per_yuan is not None:
+        spend_fen = int(execute(conn, "SELECT coalesce(sum(amount_fen), 0) FROM events WHERE member_id = ? "
+                                      "AND type = 'bill' AND day >= ? AND day <= ?",
+                                [member_id, c.window.start, c.window.end])[0][0])
+        from_spend = spend_fen // int(lottery.per_yuan * 100)
+    bought = int(execute(conn, "SELECT coalesce(sum(chances), 0) FROM campaign_chances WHERE campaign_id = ? "
+                               "AND member_id = ?", [c.id, member_id])[0][0])
+    used = int(execute(conn, "SELECT count(*) FROM campaign_draws WHERE campaign_id = ? AND member_id = ?",
+                       [c.id, member_id])[0][0])
+    return Chances(lottery.grant, from_spend, bought, used, spend_fen)
+
+
+def chances(engine: Engine, campaign_id: str, member_id: str) -> dict:
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        _, c = load(conn, campaign_id)
+        if c.lottery is None:
+            raise CampaignError(f"campaign {campaign_id} has no lottery", "not_found")
+        got = _chances(conn, c, member_id)
+    return {"campaign_id": campaign_id, "member_id": member_id, "held": got.held, "used": got.used,
+            "left": got.left, "granted": got.granted, "from_spend": got.from_spend, "bought": got.bought,
+            "spend_yuan": str(Decimal(got.spend_fen) / 100), "explain": got.explain()}
+
+
+def buy_chances(engine: Engine, campaign_id: str, member_id: str, n: int = 1, request_id: str | None = None,
+                now: datetime | None = None) -> dict:
+    """Buy ``n`` chances with points (the lottery's ``buy_points`` each): the points leave through the ledger
+    first (an ``adjust`` event), then the chances are recorded under the same id, so a retry with the same
+    ``request_id`` (the member's own key) neither charges nor grants twice; the key with another ``n`` is refused
+    (``reused``)."""
+    at = now or now_utc()
+    if n <= 0:
+        raise CampaignError("buy at least one chance", "invalid")
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        info, c = load(conn, campaign_id)
+        if c.lottery is None or c.lottery.chance_points is None:
+            raise CampaignError(f"campaign {campaign_id} does not sell chances for points", "refused")
+        require_running(c, info, campaign_today(c, at), "buying chances")
+        require_treatment(conn, c, member_id)
+        points = c.lottery.chance_points * n
+        event_id = request_key(f"campaign:{campaign_id}:chances", request_id, member_id)
+        if request_id:
+            same_request(conn, "SELECT member_id, chances FROM campaign_chances WHERE grant_id = ?", event_id,
+                          (member_id, n), request_id)
+            same_request(conn, "SELECT member_id, points FROM events WHERE event_id = ?", event_id,
+                          (member_id, -points), request_id)
+    local = at.astimezone(ZoneInfo(c.timezone))
+    ev = Event(event_id, member_id, "adjust", local, local.date(), points=-points,
+               attrs={"reason": f"campaign {campaign_id}: {n} lottery chance(s) at {c.lottery.chance_points} points"})
+    try:
+        result = post_events(engine, [ev])
+    except NoActivePlan as exc:
+        raise CampaignError(f"buying chances refused: {exc}") from None
+    if result.rejected:
+        raise CampaignError(f"buying chances refused: {result.rejected[0].reason}")
+
+    def work(conn):
+        if not execute(conn, "SELECT 1 FROM campaign_chances WHERE grant_id = ?", [event_id]):
+            execute(conn, "INSERT INTO campaign_chances (grant_id, campaign_id, member_id, chances, points, at) "
+                          "VALUES (?,?,?,?,?,?)", [event_id, campaign_id, member_id, n, points, at])
+
+    with_retries(engine, work)
+    return {**chances(engine, campaign_id, member_id), "bought_now": n, "points": points, "event_id": event_id,
+            "duplicate": bool(result.duplicates)}
+
+
+def draw(engine: Engine, campaign_id: str, member_id: str, now: datetime | None = None,
+         request_id: str | None = None) -> dict:
+    """One draw from today's box. Refused with a reason: unknown member, not in the audience, held out, no
+    chances left, the day's limit reached, outside the window, nothing left in the box. ``request_id`` is the
+    member's key: the same key for the same member returns that draw (``repeated``); for another member it is
+    another request."""
+    at = now or now_utc()
+
+    def work(conn):
+        info, c = load(conn, campaign_id, lock=True)  # serialises draws of this campaign
+        if c.lottery is None:
+            raise CampaignError(f"campaign {campaign_id} has no lottery", "not_found")
+        if request_id:  # the member's own key: another member's draw under the same string is not this one
+            found = execute(conn, "SELECT seq FROM campaign_draws WHERE campaign_id = ? AND member_id = ? "
+                                  "AND request_id = ?", [campaign_id, member_id, request_id])
+            if found:
+                return c, int(found[0][0]), True
+        day = campaign_today(c, at)
+        require_running(c, info, day, "draw")
+        require_treatment(conn, c, member_id)
+        got = _chances(conn, c, member_id)
+        if got.left <= 0:
+            raise CampaignError(f"no chances left: member {member_id} {got.explain()}")
+        if c.lottery.max_per_day is not None:
+            today = execute(conn, "SELECT count(*) FROM campaign_draws WHERE campaign_id = ? AND member_id = ? "
+                                  "AND day = ?", [campaign_id, member_id, day])[0][0]
+            if today >= c.lottery.max_per_day:
+                raise CampaignError(f"member {member_id} has drawn {today} times today: the limit is "
+                                    f"{c.lottery.max_per_day} a day")
+        rows = execute(conn, "SELECT item_id, quantity, issued FROM campaign_stock WHERE campaign_id = ? AND day = ?",
+                       [campaign_id, day.isoformat()])
+        left = {(r[0] or None): int(r[1]) - int(r[2]) for r in rows}
+        box = [(p.id, left.get(p.id, 0)) for p in c.lottery.prizes] + [(lot.BLANK, left.get(lot.BLANK, 0))]
+        if sum(n for _, n in box) <= 0:
+            raise CampaignError(f"no prizes left today ({day}): all {c.lottery.tickets_per_day()} tickets of the"
+                                f" day have been drawn")
+        seq = info["next_draw"]
+        mac = lot.draw_mac(bytes.fromhex(info["seed_hex"]), campaign_id, seq, member_id, day)
+        prize_id, index, total = lot.pick(mac, box)
+        changed = conn.exec_driver_sql(
+            ("UPDATE campaign_stock SET issued = issued + 1 WHERE campaign_id = %s AND day = %s AND item_id = %s "
+             "AND issued < quantity") if is_pg(conn) else
+            ("UPDATE campaign_stock SET issued = issued + 1 WHERE campaign_id = ? AND day = ? AND item_id = ? "
+             "AND issued < quantity"), (campaign_id, day.isoformat(), prize_id or "")).rowcount
+        if changed != 1:  # cannot happen while the campaign row is locked; never oversell if it does
+            raise CampaignError(f"stock of {prize_id or 'blank tickets'} changed under the draw: retry")
+        execute(conn, "UPDATE campaigns SET next_draw = ? WHERE campaign_id = ?", [seq + 1, campaign_id])
+        execute(conn, "INSERT INTO campaign_draws (campaign_id, seq, member_id, day, at, prize_id, mac, ticket, "
+                      "tickets, request_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [campaign_id, seq, member_id, day, at, prize_id, mac, index, total, request_id])
+        prize = c.lottery.prize(prize_id) if prize_id else None
+        if prize is not None and prize.points:
+            execute(conn, "INSERT INTO campaign_awards (event_id, campaign_id, member_id, kind, points, status, note) "
+                          "VALUES (?,?,?,?,?,?,?)", [f"campaign:{campaign_id}:draw:{seq}", campaign_id, member_id,
+                                                     "prize", prize.points, "pending", f"draw {seq}: {prize.name}"])
+        return c, seq, False
+
+    c, seq, repeated = with_retries(engine, work)
+    post_pending_awards(engine, campaign_id)
+    return {**draw_record(engine, campaign_id, seq), "repeated": repeated}
+
+
+def draw_record(engine: Engine, campaign_id: str, seq: int) -> dict:
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        _, c = load(conn, campaign_id)
+        r = execute(conn, "SELECT seq, member_id, day, at, prize_id, mac, ticket, tickets FROM campaign_draws "
+                          "WHERE campaign_id = ? AND seq = ?", [campaign_id, seq])[0]
+        left = _chances(conn, c, r[1]).left
+    prize = c.lottery.prize(r[4]) if r[4] else None
+    return {"campaign_id": campaign_id, "seq": int(r[0]), "member_id": r[1], "day": str(as_date(r[2])),
+            "at": iso_text(r[3]), "prize_id": r[4], "prize": prize.name if prize else "谢谢参与 (blank)",
+            "points": prize.points if prize else 0, "value_yuan": str(Decimal(prize.value_fen) / 100) if prize else "0",
+            "mac": r[5], "ticket": int(r[6]), "tickets": int(r[7]), "chances_left": left}
+
+
+def stock(engine: Engine, campaign_id: str, day: date | None = None) -> list[dict]:
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        sql, params = "SELECT day, item_id, quantity, issued FROM campaign_stock WHERE campaign_id = ?", [campaign_id]
+        if day is not None:
+            sql += " AND day = ?"
+            params.append(day.isoformat())
+        rows = execute(conn, sql + " ORDER BY day, item_id", params)
+    return [{"day": r[0], "item": r[1] or "(blank)", "quantity": int(r[2]), "issued": int(r[3]),
+             "left": int(r[2]) - int(r[3])} for r in rows]
