@@ -25,7 +25,7 @@ import pytest
 
 from tests.api.conftest import MEMBER, OTHER, PLAN, ROOT
 from tests.e2e.cli_helpers import weixi
-from tests.security.conftest import assert_envelope
+from tests.security.conftest import assert_envelope, run_async
 from weixi.adapters.db import make_engine
 from weixi.api.app import create_app
 from weixi.ledger import events as ledger_events
@@ -110,7 +110,7 @@ def run(app, token: str, scenario):
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=WAIT,
                                      headers={"Authorization": f"Bearer {token}"}) as client:
             return await asyncio.wait_for(scenario(client), WAIT)
-    return asyncio.run(main())
+    return run_async(main())
 
 
 def test_a_request_the_writer_process_cannot_take_fails_alone(process_api, monkeypatch):

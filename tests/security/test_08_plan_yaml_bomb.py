@@ -12,7 +12,7 @@ import httpx
 from typer.testing import CliRunner
 
 import weixi.cli  # noqa: F401  registers the commands
-from tests.security.conftest import assert_envelope
+from tests.security.conftest import run_async, assert_envelope
 from weixi.cli.app import app as cli
 from weixi.console import plans as console_plans
 from weixi.plans import loader
@@ -91,7 +91,7 @@ def _health_during_a_check(api, monkeypatch, path: str, form: bool) -> bool:
             assert health.status_code == 200
             response = await asyncio.wait_for(check, 30)
             assert response.status_code in (200, 422), response.text
-    asyncio.run(scenario())
+    run_async(scenario())
     return waited == [True]
 
 

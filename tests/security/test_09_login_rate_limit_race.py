@@ -8,6 +8,7 @@ are checked and the rest are refused with 429, also when the requests are spread
 
 from __future__ import annotations
 
+from tests.security.conftest import run_async
 import asyncio
 import threading
 import time
@@ -56,13 +57,13 @@ async def guess_all(apps, username: str, password: str) -> list[httpx.Response]:
 def test_forty_concurrent_wrong_passwords_check_at_most_five(api, monkeypatch):
     hasher = SlowHasher(users._hasher)
     monkeypatch.setattr(users, "_hasher", hasher)
-    answers = asyncio.run(guess_all([api.app], "admin", "not the password"))
+    answers = run_async(guess_all([api.app], "admin", "not the password"))
     statuses = sorted(r.status_code for r in answers)
     assert hasher.checked <= users.LOGIN_MAX_FAILURES
     assert statuses.count(401) == users.LOGIN_MAX_FAILURES and statuses.count(429) == ATTEMPTS - 5, statuses
     assert all(r.json()["error"]["code"] == "too_many_logins" for r in answers if r.status_code == 429)
     # the window is closed: even the right password is not checked now
-    right = asyncio.run(guess_all([api.app], "admin", PASSWORD))
+    right = run_async(guess_all([api.app], "admin", PASSWORD))
     assert {r.status_code for r in right} == {429} and hasher.checked <= users.LOGIN_MAX_FAILURES
 
 
@@ -74,7 +75,7 @@ def test_the_limit_holds_across_server_processes_on_one_database(db_url, tmp_pat
     hasher = SlowHasher(users._hasher)
     monkeypatch.setattr(users, "_hasher", hasher)
     try:
-        answers = asyncio.run(guess_all([first.app, second], "clerk", "still not it"))
+        answers = run_async(guess_all([first.app, second], "clerk", "still not it"))
     finally:
         second.state.engine.dispose()
         first.engine.dispose()

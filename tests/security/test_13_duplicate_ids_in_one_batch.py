@@ -9,6 +9,7 @@ redemption, and the points are taken once.
 
 from __future__ import annotations
 
+from tests.security.conftest import run_async
 import asyncio
 
 import httpx
@@ -60,7 +61,7 @@ def test_concurrent_redemptions_with_one_key_get_one_201(api):
             return await asyncio.wait_for(asyncio.gather(*[client.post("/api/redemptions", json=body)
                                                            for _ in range(30)]), timeout=120)
 
-    answers = asyncio.run(storm())
+    answers = run_async(storm())
     statuses = sorted(r.status_code for r in answers)
     assert statuses == [200] * 29 + [201], [r.text for r in answers if r.status_code not in (200, 201)]
     assert len({r.json()["redemption_id"] for r in answers}) == 1
