@@ -12,7 +12,7 @@ import httpx
 from typer.testing import CliRunner
 
 import weixi.cli  # noqa: F401  registers the commands
-from tests.security.conftest import run_async, assert_envelope
+from tests.security.conftest import assert_envelope, run_async
 from weixi.cli.app import app as cli
 from weixi.console import plans as console_plans
 from weixi.plans import loader

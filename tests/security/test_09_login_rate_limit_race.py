@@ -8,7 +8,6 @@ are checked and the rest are refused with 429, also when the requests are spread
 
 from __future__ import annotations
 
-from tests.security.conftest import run_async
 import asyncio
 import threading
 import time
@@ -18,6 +17,7 @@ import pytest
 
 from tests.api.conftest import PASSWORD, make_api
 from tests.conftest import BACKENDS
+from tests.security.conftest import run_async
 from weixi.api.app import create_app
 from weixi.users import service as users
 

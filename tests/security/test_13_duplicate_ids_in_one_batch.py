@@ -9,12 +9,12 @@ redemption, and the points are taken once.
 
 from __future__ import annotations
 
-from tests.security.conftest import run_async
 import asyncio
 
 import httpx
 
 from tests.api.conftest import MEMBER, OTHER
+from tests.security.conftest import run_async
 from weixi.ledger.verify import verify
 
 
