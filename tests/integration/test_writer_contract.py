@@ -16,6 +16,7 @@ from concurrent.futures import wait
 import pytest
 
 from tests.api.conftest import PLAN
+from tests.loop import run_async
 from weixi.adapters.db import make_engine
 from weixi.adapters.schema import upgrade
 from weixi.adapters.writer import Committer, Outcome, Writer, WriterError, redeem_event
@@ -47,7 +48,7 @@ class Harness:
         async def together():
             return await asyncio.gather(*[self.writer.apost(events) for events in requests], return_exceptions=True)
 
-        return asyncio.run(together())
+        return run_async(together())
 
     def one(self, events: list) -> list[Outcome]:
         [result] = self.send([events])
