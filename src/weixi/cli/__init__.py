@@ -18,6 +18,9 @@ from weixi.cli import plan as _plan  # noqa: F401,E402
 from weixi.cli import serve as _serve  # noqa: F401,E402
 from weixi.cli import targets as _targets  # noqa: F401,E402
 from weixi.cli.app import app
+from weixi.cli.output import coded_errors
+
+coded_errors(app)
 
 
 def main() -> None:

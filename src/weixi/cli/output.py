@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from datetime import date
@@ -11,7 +12,7 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
-from weixi.errors import WeixiError
+from weixi.errors import Problem, WeixiError
 from weixi.messages import envelope, render
 
 console = Console(width=None if sys.stdout.isatty() else 160, soft_wrap=not sys.stdout.isatty())
@@ -28,22 +29,49 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_default) + "\n")
 
 
-def fail(message: str, as_json: bool = False, code: int = 1, **extra: Any) -> NoReturn:
-    if as_json:
-        emit_json({"error": message, **extra})
+def fail(error: WeixiError | Problem | str, as_json: bool = False, code: int = 1, details: list | None = None,
+         **extra: Any) -> NoReturn:
+    """Exit with status ``code`` on an error. A coded error (a :class:`WeixiError` or :class:`Problem`) prints, with
+    ``--json``, the API's envelope (``{"error": {"code", "message", "params", "where", "details"}}``) and otherwise
+    its sentence from the catalogue (English). ``details``: located problems (plan diagnostics) for the envelope."""
+    if isinstance(error, (WeixiError, Problem)):
+        if as_json:
+            emit_json(envelope(error, "en", details))
+        else:
+            err_console.print(f"[bold red]error:[/] {render(error, 'en')}", highlight=False)
+        raise typer.Exit(code)
+    if as_json:  # a text not yet given a code
+        emit_json({"error": error, **extra})
     else:
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {error}", highlight=False)
     raise typer.Exit(code)
 
 
 def fail_error(error: WeixiError, as_json: bool = False, code: int = 1) -> NoReturn:
-    """Exit on a coded error: ``--json`` prints the API's envelope (``{"error": {"code", "message", "params",
-    "where", "details"}}``), people read the sentence (English)."""
-    if as_json:
-        emit_json(envelope(error, "en"))
-    else:
-        err_console.print(f"[bold red]error:[/] {render(error, 'en')}", highlight=False)
-    raise typer.Exit(code)
+    fail(error, as_json, code)
+
+
+def coded_errors(app: typer.Typer) -> None:
+    """Every command of ``app`` and its sub-apps exits through :func:`fail` on a :class:`WeixiError` it does not
+    handle itself: one answer for every command, the envelope under ``--json``."""
+    for info in app.registered_commands:
+        if info.callback is not None and not getattr(info.callback, "_coded", False):
+            info.callback = _coded(info.callback)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            coded_errors(group.typer_instance)
+
+
+def _coded(fn):
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any):
+        try:
+            return fn(*args, **kwargs)
+        except WeixiError as exc:
+            fail(exc, bool(kwargs.get("as_json")))
+
+    run._coded = True  # type: ignore[attr-defined]
+    return run
 
 
 def parse_day(value: str | None, option: str) -> date | None:

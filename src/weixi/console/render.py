@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from weixi import i18n
 from weixi.console import messages, nav
+from weixi.messages import render as render_error
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Everything comes from this server: no CDN, no inline script. Styles set by ECharts through the DOM are allowed.
@@ -52,8 +53,12 @@ def environment(locale: str) -> Environment:
 
     gettext = i18n.translations(locale).ugettext
 
-    def say(text: Any) -> str:
-        return messages.say(text, gettext)
+    def say(value: Any) -> str:
+        """A refusal or problem in this page's language: a value with a ``code`` (a :class:`weixi.errors.WeixiError`,
+        a :class:`weixi.errors.Problem`, a plan diagnostic) is rendered from the error catalogue by its code."""
+        if getattr(value, "code", None) is not None and hasattr(value, "params"):
+            return render_error(value, locale)
+        return messages.say(value, gettext)
 
     env.filters.update(num=num, fen=fen, yuan=yuan, say=say)
     _envs[locale] = env
