@@ -66,7 +66,7 @@ def test_json_prints_only_the_list(tmp_path):
     assert result.exit_code == 1
     data = json.loads(result.output)
     assert isinstance(data, list) and len(data) == 4
-    assert all(set(d) == {"file", "line", "column", "severity", "message"} for d in data)
+    assert all(set(d) == {"file", "line", "column", "severity", "code", "params", "message"} for d in data)
     assert data[1] == {
         "file": bad, "line": 4, "column": 29, "severity": "error",
         "message": "unknown key 'per_yaun' in earning rule 'bill'; did you mean 'per_yuan'?",
