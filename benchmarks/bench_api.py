@@ -77,9 +77,28 @@ def _prepare(url: str, members: int) -> str:
 
 def _start_server(url: str, data: Path, port: int, log: Path, workers: int = 1) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "weixi", "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--db", url, "--data", str(data), "--workers", str(workers)], stdout=log.open("w"),
-                            stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "weixi",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db",
+            url,
+            "--data",
+            str(data),
+            "--workers",
+            str(workers),
+        ],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=ROOT,
+    )
     for _ in range(600):
         if proc.poll() is not None:
             raise RuntimeError(f"weixi serve exited {proc.returncode}: {log.read_text()[-2000:]}")
@@ -132,6 +151,7 @@ def _stop(proc: subprocess.Popen) -> None:
 # far as the status line and Content-Length. A request's latency runs from just before its bytes are written to
 # just after the last byte of its response has arrived.
 
+
 def _request(method: str, path: str, token: str | None, body: dict | None) -> bytes:
     data = json.dumps(body).encode() if body is not None else b""
     head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -143,8 +163,10 @@ def _request(method: str, path: str, token: str | None, body: dict | None) -> by
 
 
 def _post_head(path: str, token: str) -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: ").encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: "
+    ).encode()
 
 
 class _Client(asyncio.Protocol):
@@ -168,12 +190,12 @@ class _Client(asyncio.Protocol):
         at = self.buf.find(b"\r\ncontent-length:", 0, end)
         if at < 0:
             at = self.buf.lower().find(b"\r\ncontent-length:", 0, end)
-        length = int(self.buf[at + 17:self.buf.find(b"\r\n", at + 17)]) if at >= 0 else 0
+        length = int(self.buf[at + 17 : self.buf.find(b"\r\n", at + 17)]) if at >= 0 else 0
         if len(self.buf) < end + 4 + length:
             return
         status = int(self.buf[9:12])
-        body = bytes(self.buf[end + 4:end + 4 + length])
-        del self.buf[:end + 4 + length]
+        body = bytes(self.buf[end + 4 : end + 4 + length])
+        del self.buf[: end + 4 + length]
         waiter, self.waiter = self.waiter, None
         waiter.set_result((status, body))
 
@@ -191,8 +213,9 @@ def _new_stats() -> dict:
     return {"lat": [], "ok": 0, "refused": 0, "errors": 0, "refusals": {}}
 
 
-async def _connection(port: int, token: str, mode: str, deadline: float, seed: int, members: int, stats: dict,
-                      redeem_share: float) -> None:
+async def _connection(
+    port: int, token: str, mode: str, deadline: float, seed: int, members: int, stats: dict, redeem_share: float
+) -> None:
     """``mode``: ``health``, or writes with ``redeem_share`` of them redemptions and the rest earns."""
     loop = asyncio.get_running_loop()
     rng = random.Random(seed)
@@ -212,11 +235,17 @@ async def _connection(port: int, token: str, mode: str, deadline: float, seed: i
                 member = f"H{rng.randrange(HOT)}" if rng.random() < 0.05 else f"M{rng.randrange(members):06d}"
                 reward = "gift" if rng.random() < 0.1 else "credit"
                 body = b'{"member_id":"%s","reward_id":"%s","request_id":"c%d-%d"}' % (
-                    member.encode(), reward.encode(), seed, n)
+                    member.encode(),
+                    reward.encode(),
+                    seed,
+                    n,
+                )
                 op, raw = "redeem", redeem_head + b"%d\r\n\r\n" % len(body) + body
             else:
-                body = (b'{"events":[{"event_id":"load-%d-%d","member_id":"M%06d","type":"bill",'
-                        b'"occurred_at":"2026-03-01T09:00:00+08:00","amount":"12.30"}]}' % (seed, n, rng.randrange(members)))
+                body = (
+                    b'{"events":[{"event_id":"load-%d-%d","member_id":"M%06d","type":"bill",'
+                    b'"occurred_at":"2026-03-01T09:00:00+08:00","amount":"12.30"}]}' % (seed, n, rng.randrange(members))
+                )
                 op, raw = "earn", earn_head + b"%d\r\n\r\n" % len(body) + body
             start = clock()
             status, body = await client.ask(raw)
@@ -243,35 +272,63 @@ async def _connection(port: int, token: str, mode: str, deadline: float, seed: i
             client.transport.close()
 
 
-def _client_process(port: int, token: str, mode: str, start_at: float, seconds: float, conns: int, seed: int,
-                    members: int, redeem_share: float, out) -> None:
+def _client_process(
+    port: int,
+    token: str,
+    mode: str,
+    start_at: float,
+    seconds: float,
+    conns: int,
+    seed: int,
+    members: int,
+    redeem_share: float,
+    out,
+) -> None:
     async def main():
         stats: dict = {}
         while time.time() < start_at:
             await asyncio.sleep(0.001)
         cpu = time.process_time()
         deadline = time.perf_counter() + seconds
-        await asyncio.gather(*[_connection(port, token, mode, deadline, seed * 1000 + i, members, stats, redeem_share)
-                               for i in range(conns)])
+        await asyncio.gather(
+            *[
+                _connection(port, token, mode, deadline, seed * 1000 + i, members, stats, redeem_share)
+                for i in range(conns)
+            ]
+        )
         stats["client_cpu"] = time.process_time() - cpu
         return stats
 
     try:
         import uvloop
+
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             out.put(runner.run(main()))
     except ImportError:
         out.put(asyncio.run(main()))
 
 
-def _drive(port: int, token: str, mode: str, seconds: float, procs: int, conns: int, members: int,
-           redeem_share: float = 0.5, seed: int = 1) -> dict:
+def _drive(
+    port: int,
+    token: str,
+    mode: str,
+    seconds: float,
+    procs: int,
+    conns: int,
+    members: int,
+    redeem_share: float = 0.5,
+    seed: int = 1,
+) -> dict:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     start_at = time.time() + 2.0
-    workers = [ctx.Process(target=_client_process, args=(port, token, mode, start_at, seconds, conns,
-                                                         seed * 100 + p + 1, members, redeem_share, queue))
-               for p in range(procs)]
+    workers = [
+        ctx.Process(
+            target=_client_process,
+            args=(port, token, mode, start_at, seconds, conns, seed * 100 + p + 1, members, redeem_share, queue),
+        )
+        for p in range(procs)
+    ]
     for w in workers:
         w.start()
     parts = [queue.get(timeout=seconds + 120) for _ in workers]
@@ -330,32 +387,38 @@ def _checks(url: str, redeemed_ok: int) -> dict:
     from weixi.adapters.db import make_engine
     from weixi.adapters.sql import execute
 
-    verified = subprocess.run([sys.executable, "-m", "weixi", "verify", "--db", url, "--json"], capture_output=True,
-                              text=True, cwd=ROOT)
+    verified = subprocess.run(
+        [sys.executable, "-m", "weixi", "verify", "--db", url, "--json"], capture_output=True, text=True, cwd=ROOT
+    )
     report = json.loads(verified.stdout)
     engine = make_engine(url)
     with engine.connect() as conn:
         negative = execute(conn, "SELECT count(*) FROM members WHERE balance < 0 OR debt < 0")[0][0]
         lots = execute(conn, "SELECT count(*) FROM lots WHERE remaining < 0 OR remaining > points")[0][0]
-        stock = execute(conn, "SELECT count(*) FROM rewards WHERE stock_total IS NOT NULL AND issued > stock_total")[0][0]
+        stock = execute(conn, "SELECT count(*) FROM rewards WHERE stock_total IS NOT NULL AND issued > stock_total")[0][
+            0
+        ]
         rows = execute(conn, "SELECT count(*) FROM redemptions WHERE request_id IS NOT NULL")[0][0]
         hot = execute(conn, "SELECT coalesce(sum(points), 0) FROM redemptions WHERE member_id LIKE ?", ["H%"])[0][0]
         gift = execute(conn, "SELECT issued, stock_total FROM rewards WHERE reward_id = 'gift'")[0]
     engine.dispose()
     overspend = int(negative) + int(lots) + int(stock) + (1 if int(hot) > HOT * 500 else 0)
-    return {"verify_ok": bool(report["ok"]) and verified.returncode == 0,
-            "verify_checked": ", ".join(f"{v} {k}" for k, v in report["checked"].items()),
-            "overspend": overspend,
-            "redemptions_recorded_vs_201s": f"{rows} / {redeemed_ok}",
-            "hot_members_points_redeemed": f"{hot} of {HOT * 500}",
-            "gift_stock_issued": f"{gift[0]} of {gift[1]}"}
+    return {
+        "verify_ok": bool(report["ok"]) and verified.returncode == 0,
+        "verify_checked": ", ".join(f"{v} {k}" for k, v in report["checked"].items()),
+        "overspend": overspend,
+        "redemptions_recorded_vs_201s": f"{rows} / {redeemed_ok}",
+        "hot_members_points_redeemed": f"{hot} of {HOT * 500}",
+        "gift_stock_issued": f"{gift[0]} of {gift[1]}",
+    }
 
 
 PHASES = (("redeem", 1.0), ("earn", 0.0), ("mix", 0.5))  # phase, share of redemptions among the writes
 
 
-def scenario(workdir: Path, url: str, label: str, seconds: float, members: int, procs: int, conns: int,
-             workers: int = 1) -> dict:
+def scenario(
+    workdir: Path, url: str, label: str, seconds: float, members: int, procs: int, conns: int, workers: int = 1
+) -> dict:
     """Health baseline (``seconds / 2``), then three write phases of ``seconds`` each against one server: only
     redemptions (members credited beforehand, HOT members and a limited gift racing), only earns, 50/50."""
     data = workdir / f"{label}-data"
@@ -363,10 +426,12 @@ def scenario(workdir: Path, url: str, label: str, seconds: float, members: int, 
     token = _prepare(url, members)
     port = _free_port()
     server = _start_server(url, data, port, workdir / f"{label}-server.log", workers)
-    out = {f"{label}_clients": f"{procs} process(es) x {conns} keep-alive connections, {members} members",
-           f"{label}_phases": f"health {seconds / 2:g} s, then redeem, earn and 50/50 mix {seconds:g} s each",
-           f"{label}_server_processes": workers,
-           f"{label}_load_average_at_start": ", ".join(f"{x:.2f}" for x in os.getloadavg())}
+    out = {
+        f"{label}_clients": f"{procs} process(es) x {conns} keep-alive connections, {members} members",
+        f"{label}_phases": f"health {seconds / 2:g} s, then redeem, earn and 50/50 mix {seconds:g} s each",
+        f"{label}_server_processes": workers,
+        f"{label}_load_average_at_start": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
     results = {}
     ok = 0
     try:
@@ -386,7 +451,9 @@ def scenario(workdir: Path, url: str, label: str, seconds: float, members: int, 
             out.update(_summary(prefix, load, seconds))
             n = sum(len(load.get(op, {}).get("lat", [])) for op in ("redeem", "earn"))
             out[f"{prefix}server_cpu_ms_per_write"] = round((now - cpu) * 1000 / n, 2) if n else None
-            out[f"{prefix}writes_per_s_vs_health"] = round(n / seconds / health, 3) if health == health and health else None
+            out[f"{prefix}writes_per_s_vs_health"] = (
+                round(n / seconds / health, 3) if health == health and health else None
+            )
             if load.get("exceptions"):
                 out[f"{prefix}client_exceptions"] = "; ".join(sorted(set(load["exceptions"])))[:300]
             ok += load.get("redeem", {}).get("ok", 0)
@@ -417,17 +484,44 @@ def _pg(workdir: Path, seconds: float, members: int, procs: int, conns: int) -> 
         out["postgresql_server"] = "throwaway cluster of scripts/with-postgres.sh (fsync=off)"
         return out
     # a throwaway cluster for this run only
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "with-postgres.sh"), sys.executable, "-m", "benchmarks.bench_api",
-                             "--pg-only", "--seconds", str(seconds), "--members", str(members), "--procs", str(procs),
-                             "--conns", str(conns), "--workdir", str(workdir)],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [
+            "bash",
+            str(ROOT / "scripts" / "with-postgres.sh"),
+            sys.executable,
+            "-m",
+            "benchmarks.bench_api",
+            "--pg-only",
+            "--seconds",
+            str(seconds),
+            "--members",
+            str(members),
+            "--procs",
+            str(procs),
+            "--conns",
+            str(conns),
+            "--workdir",
+            str(workdir),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     if result.returncode != 0:
-        return {"postgresql": f"not measured: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.returncode}"}
+        return {
+            "postgresql": f"not measured: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.returncode}"
+        }
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def run(workdir: Path, seconds: float = 10.0, members: int = 5000, procs: int = PROCS, conns: int = CONNS,
-        postgres: bool = True) -> dict:
+def run(
+    workdir: Path,
+    seconds: float = 10.0,
+    members: int = 5000,
+    procs: int = PROCS,
+    conns: int = CONNS,
+    postgres: bool = True,
+) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "api.db"
     for suffix in ("", "-wal", "-shm"):
@@ -436,9 +530,11 @@ def run(workdir: Path, seconds: float = 10.0, members: int = 5000, procs: int = 
     out["target"] = ">= 500 redeems/s, p99 < 100 ms, zero overspend (SQLite)"
     clean = out["sqlite_overspend"] == 0 and out["sqlite_verify_ok"]
     for phase in ("redeem", "mix"):
-        out[f"sqlite_{phase}_phase_target_met"] = (out.get(f"sqlite_{phase}_phase_redeem_per_s", 0) >= 500
-                                                   and out.get(f"sqlite_{phase}_phase_redeem_p99_ms", 1e9) < 100
-                                                   and clean)
+        out[f"sqlite_{phase}_phase_target_met"] = (
+            out.get(f"sqlite_{phase}_phase_redeem_per_s", 0) >= 500
+            and out.get(f"sqlite_{phase}_phase_redeem_p99_ms", 1e9) < 100
+            and clean
+        )
     if postgres and _pg_available():
         out.update(_pg(workdir, seconds, members, procs, conns))
     elif postgres:

@@ -97,8 +97,10 @@ def run(workdir: Path, draws: int = 2000, processes: int = 4, members: int = 500
     out = ctx.Queue()
     engine.dispose()
     start_at = time.time() + 1.0
-    procs = [ctx.Process(target=_racer, args=(str(workdir / "campaigns.db"), w, per_process, members, start_at, out))
-             for w in range(processes)]
+    procs = [
+        ctx.Process(target=_racer, args=(str(workdir / "campaigns.db"), w, per_process, members, start_at, out))
+        for w in range(processes)
+    ]
     for p in procs:
         p.start()
     results = [out.get() for _ in procs]
@@ -112,8 +114,18 @@ def run(workdir: Path, draws: int = 2000, processes: int = 4, members: int = 500
     campaigns.act(engine, "bench", "close", "auditor", now=datetime(2026, 7, 3, 9, tzinfo=TZ))
     verified = campaign_report.verify_draws(engine, "bench")
     engine.dispose()
-    return {"draws_sequential": draws, "draws_per_second": round(sequential, 1),
-            "baseline_insert_tx_per_second": round(baseline, 1), "ratio_to_baseline": round(sequential / baseline, 3),
-            "racing_processes": processes, "racing_draws": ok, "racing_refused_box_empty": refused,
-            "racing_draws_per_second": round((ok + refused) / wall, 1), "day2_box": box, "day2_issued": day2,
-            "oversold_rows": oversold, "verified_draws": verified["draws"], "verify_ok": verified["ok"]}
+    return {
+        "draws_sequential": draws,
+        "draws_per_second": round(sequential, 1),
+        "baseline_insert_tx_per_second": round(baseline, 1),
+        "ratio_to_baseline": round(sequential / baseline, 3),
+        "racing_processes": processes,
+        "racing_draws": ok,
+        "racing_refused_box_empty": refused,
+        "racing_draws_per_second": round((ok + refused) / wall, 1),
+        "day2_box": box,
+        "day2_issued": day2,
+        "oversold_rows": oversold,
+        "verified_draws": verified["draws"],
+        "verify_ok": verified["ok"],
+    }

@@ -48,8 +48,10 @@ def bare_scan_seconds(data: Path) -> float:
     start = time.perf_counter()
     con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM read_parquet('{data}/members/*.parquet')").fetchall()
     for table in ("usage", "bills", "recharges", "complaints", "surveys", "portout_inquiries"):
-        con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM read_parquet('{data}/{table}/*.parquet') "
-                    f"WHERE month IN ({months})").fetchall()
+        con.execute(
+            f"SELECT count(*), sum(hash(COLUMNS(*))) FROM read_parquet('{data}/{table}/*.parquet') "
+            f"WHERE month IN ({months})"
+        ).fetchall()
     return time.perf_counter() - start
 
 
@@ -64,12 +66,18 @@ def telco_auc() -> dict:
     start = time.perf_counter()
     trained = model.train(table)
     m = trained.metrics
-    return {"telco_rows": m["rows"], "telco_cv_auc": round(m["auc"], 4),
-            "telco_cv_auc_uncalibrated": round(m["auc_uncalibrated"], 4),
-            "telco_model": m["model"], "telco_candidates_auc": {k: v["auc"] for k, v in trained.candidates.items()},
-            "telco_pr_auc": round(m["pr_auc"], 4), "telco_lift_top_decile": round(m["lift_top_decile"], 2),
-            "telco_brier": round(m["brier"], 4), "telco_published_auc": "0.84-0.85",
-            "telco_train_seconds": round(time.perf_counter() - start, 1)}
+    return {
+        "telco_rows": m["rows"],
+        "telco_cv_auc": round(m["auc"], 4),
+        "telco_cv_auc_uncalibrated": round(m["auc_uncalibrated"], 4),
+        "telco_model": m["model"],
+        "telco_candidates_auc": {k: v["auc"] for k, v in trained.candidates.items()},
+        "telco_pr_auc": round(m["pr_auc"], 4),
+        "telco_lift_top_decile": round(m["lift_top_decile"], 2),
+        "telco_brier": round(m["brier"], 4),
+        "telco_published_auc": "0.84-0.85",
+        "telco_train_seconds": round(time.perf_counter() - start, 1),
+    }
 
 
 def run(workdir: Path, members: int = 10_000_000, train_members: int = 20_000) -> dict:
@@ -78,23 +86,60 @@ def run(workdir: Path, members: int = 10_000_000, train_members: int = 20_000) -
     small, big = workdir / "train", workdir / "big"
     env = {**os.environ, "WEIXI_DATA": str(small)}
     env.pop("WEIXI_DB", None)
-    _run(["generate", "--members", str(train_members), "--months", "6", "--end-month", MONTH, "--seed", "3",
-          "--out", str(small)], env)
+    _run(
+        [
+            "generate",
+            "--members",
+            str(train_members),
+            "--months",
+            "6",
+            "--end-month",
+            MONTH,
+            "--seed",
+            "3",
+            "--out",
+            str(small),
+        ],
+        env,
+    )
     train_s, trained, _ = _run(["churn", "train", "--month", MONTH], env)
-    out.update(synthetic_members=train_members, synthetic_cv_auc=round(trained["auc"], 4),
-               synthetic_pr_auc=round(trained["pr_auc"], 4), synthetic_lift_top_decile=round(trained["lift_top_decile"], 2),
-               synthetic_brier=round(trained["brier"], 4), synthetic_model=trained["model"],
-               synthetic_train_seconds=round(train_s, 1))
+    out.update(
+        synthetic_members=train_members,
+        synthetic_cv_auc=round(trained["auc"], 4),
+        synthetic_pr_auc=round(trained["pr_auc"], 4),
+        synthetic_lift_top_decile=round(trained["lift_top_decile"], 2),
+        synthetic_brier=round(trained["brier"], 4),
+        synthetic_model=trained["model"],
+        synthetic_train_seconds=round(train_s, 1),
+    )
     reuse = os.environ.get("WEIXI_BENCH_CHURN_DATA")  # an operator generated as below, kept between runs
     if reuse:
         big = Path(reuse)
         manifest = json.loads((big / "manifest.json").read_text(encoding="utf-8"))
         if manifest["members"] != members or manifest["end_month"] != MONTH:
-            raise RuntimeError(f"{big}: {manifest['members']} members to {manifest['end_month']}, not {members} to {MONTH}")
+            raise RuntimeError(
+                f"{big}: {manifest['members']} members to {manifest['end_month']}, not {members} to {MONTH}"
+            )
         gen_s = None
     else:
-        gen_s, manifest, _ = _run(["generate", "--members", str(members), "--months", str(len(INPUT_MONTHS)),
-                                   "--end-month", MONTH, "--seed", "5", "--workers", "2", "--out", str(big)], env)
+        gen_s, manifest, _ = _run(
+            [
+                "generate",
+                "--members",
+                str(members),
+                "--months",
+                str(len(INPUT_MONTHS)),
+                "--end-month",
+                MONTH,
+                "--seed",
+                "5",
+                "--workers",
+                "2",
+                "--out",
+                str(big),
+            ],
+            env,
+        )
     shutil.rmtree(big / "models", ignore_errors=True)
     shutil.copytree(small / "models", big / "models")
     env = {**env, "WEIXI_DATA": str(big)}
@@ -103,13 +148,21 @@ def run(workdir: Path, members: int = 10_000_000, train_members: int = 20_000) -
     score_s, scored, rss = _run(["churn", "score", "--month", MONTH], env, cpu)
     load_after = os.getloadavg()
     scan_s = bare_scan_seconds(big)
-    out.update(members=members, generate_seconds=round(gen_s, 1) if gen_s is not None else f"reused {big}",
-               input_rows=sum(t["rows"] for t in manifest["tables"].values()),
-               features_and_scoring_seconds=round(score_s, 1), features_and_scoring_cpu_seconds=round(cpu["seconds"], 1),
-               step_seconds=scored.get("seconds"), scored_members=scored["members"],
-               peak_rss_mib=rss, bare_scan_seconds=round(scan_s, 2), ratio_to_bare_scan=round(score_s / scan_s, 1),
-               load_average_before_after=[round(load_before[0], 2), round(load_after[0], 2)],
-               target_seconds=180, within_target=score_s < 180)
+    out.update(
+        members=members,
+        generate_seconds=round(gen_s, 1) if gen_s is not None else f"reused {big}",
+        input_rows=sum(t["rows"] for t in manifest["tables"].values()),
+        features_and_scoring_seconds=round(score_s, 1),
+        features_and_scoring_cpu_seconds=round(cpu["seconds"], 1),
+        step_seconds=scored.get("seconds"),
+        scored_members=scored["members"],
+        peak_rss_mib=rss,
+        bare_scan_seconds=round(scan_s, 2),
+        ratio_to_bare_scan=round(score_s / scan_s, 1),
+        load_average_before_after=[round(load_before[0], 2), round(load_after[0], 2)],
+        target_seconds=180,
+        within_target=score_s < 180,
+    )
     if not reuse:
         shutil.rmtree(big, ignore_errors=True)
     return out

@@ -37,8 +37,10 @@ def bare_scan_seconds(data: Path, month: str) -> float:
     con = duckdb.connect()
     start = time.perf_counter()
     for table in ("bills", "usage", "recharges"):
-        con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM read_parquet('{data}/{table}/*.parquet') "
-                    f"WHERE month = '{month}'").fetchall()
+        con.execute(
+            f"SELECT count(*), sum(hash(COLUMNS(*))) FROM read_parquet('{data}/{table}/*.parquet') "
+            f"WHERE month = '{month}'"
+        ).fetchall()
     return time.perf_counter() - start
 
 
@@ -54,10 +56,27 @@ def run(workdir: Path, members: int = 1_000_000, lookups: int = 200) -> dict:
             raise RuntimeError(f"{reuse} holds {manifest.get('members')} members, not {members}")
         out.update(generate_seconds="reused", bills_rows_both_months=manifest["tables"]["bills"]["rows"])
     else:
-        gen_s, manifest, gen_rss = _run(["generate", "--members", str(members), "--months", "2", "--end-month",
-                                         "2026-10", "--seed", "5", "--out", str(data)], env)
-        out.update(generate_seconds=round(gen_s, 1), generate_peak_rss_mib=gen_rss,
-                   bills_rows_both_months=manifest["tables"]["bills"]["rows"])
+        gen_s, manifest, gen_rss = _run(
+            [
+                "generate",
+                "--members",
+                str(members),
+                "--months",
+                "2",
+                "--end-month",
+                "2026-10",
+                "--seed",
+                "5",
+                "--out",
+                str(data),
+            ],
+            env,
+        )
+        out.update(
+            generate_seconds=round(gen_s, 1),
+            generate_peak_rss_mib=gen_rss,
+            bills_rows_both_months=manifest["tables"]["bills"]["rows"],
+        )
     env["WEIXI_DATA"] = str(data)
     _run(["init"], env)
     _run(["plan", "apply", str(ROOT / "plans/examples/telecom-points.yaml")], env)
@@ -65,9 +84,14 @@ def run(workdir: Path, members: int = 1_000_000, lookups: int = 200) -> dict:
     out["first_close_seconds"] = round(first_s, 1)
     close_s, result, close_rss = _run(["close", "--month", "2026-10"], env)
     scan_s = bare_scan_seconds(data, "2026-10")
-    out.update(close_seconds=round(close_s, 1), close_peak_rss_mib=close_rss, bare_scan_seconds=round(scan_s, 2),
-               ratio_to_bare_scan=round(close_s / scan_s, 1), step_seconds=result["seconds"],
-               accrual_posted=result["accrual"]["posted"])
+    out.update(
+        close_seconds=round(close_s, 1),
+        close_peak_rss_mib=close_rss,
+        bare_scan_seconds=round(scan_s, 2),
+        ratio_to_bare_scan=round(close_s / scan_s, 1),
+        step_seconds=result["seconds"],
+        accrual_posted=result["accrual"]["posted"],
+    )
     floor = bench_close_floor.floor(data, "2026-10", workdir / "floor")  # the same month without a ledger
     out.update(floor, floor_ratio_to_bare_scan=round(floor["floor_seconds"] / scan_s, 1))
     rerun_s, again, _ = _run(["close", "--month", "2026-10"], env)
@@ -86,6 +110,8 @@ def run(workdir: Path, members: int = 1_000_000, lookups: int = 200) -> dict:
         member_360(engine, data, member)
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
-    out.update(member360_p50_ms=round(times[len(times) // 2], 1), member360_p95_ms=round(times[int(len(times) * 0.95)], 1))
+    out.update(
+        member360_p50_ms=round(times[len(times) // 2], 1), member360_p95_ms=round(times[int(len(times) * 0.95)], 1)
+    )
     engine.dispose()
     return out

@@ -42,8 +42,10 @@ def floor(data: Path, month: str, out: Path) -> dict:
     con.execute(f"SET temp_directory = '{out / '.spill'}'")
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")
-    src = {t: f"read_parquet('{data}/{t}/*.parquet')" for t in ("bills", "recharges", "usage", "surveys", "complaints",
-                                                                 "members")}
+    src = {
+        t: f"read_parquet('{data}/{t}/*.parquet')"
+        for t in ("bills", "recharges", "usage", "surveys", "complaints", "members")
+    }
     snap = f"read_parquet('{data}/snapshots/month={prev}/part-0.parquet')"
     hist_prev = f"read_parquet('{data}/close/history/month={prev}/part-0.parquet')"
     laps: dict[str, float] = {}
@@ -56,40 +58,51 @@ def floor(data: Path, month: str, out: Path) -> dict:
     total = time.perf_counter()
     end = _end(month)
     lap("read_prev", f"CREATE TEMP TABLE prev AS SELECT member_id, tier, points_balance FROM {snap}")
-    lap("accrual", f"""
+    lap(
+        "accrual",
+        f"""
         CREATE TEMP TABLE acc AS
         WITH ev AS (
             SELECT bill_id AS event_id, member_id, 'bill' AS type, paid_on AS day, amount_fen
-            FROM {src['bills']} WHERE month = '{month}' AND paid AND amount_fen > 0
+            FROM {src["bills"]} WHERE month = '{month}' AND paid AND amount_fen > 0
             UNION ALL
             SELECT recharge_id, member_id, 'recharge', CAST(recharged_at AS DATE), amount_fen
-            FROM {src['recharges']} WHERE month = '{month}' AND amount_fen > 0)
+            FROM {src["recharges"]} WHERE month = '{month}' AND amount_fen > 0)
         SELECT ev.*, (ev.amount_fen // 100) AS base_points,
                (ev.amount_fen // 100) * CASE p.tier WHEN 'gold' THEN 3 WHEN 'silver' THEN 2 ELSE 2 END // 2 AS points,
                ev.day + INTERVAL 24 MONTH AS expires_on
-        FROM ev LEFT JOIN prev p USING (member_id)""")
+        FROM ev LEFT JOIN prev p USING (member_id)""",
+    )
     lap("accrual_file", f"COPY acc TO '{out}/accruals.parquet' (FORMAT parquet, COMPRESSION zstd)")
-    lap("history", f"""
+    lap(
+        "history",
+        f"""
         CREATE TEMP TABLE hist AS
         WITH touches AS (
             SELECT member_id, amount_fen AS spend_fen, 0 AS recharge_fen, NULL::DATE AS day
-            FROM {src['bills']} WHERE month = '{month}'
-            UNION ALL SELECT member_id, 0, amount_fen, CAST(recharged_at AS DATE) FROM {src['recharges']}
+            FROM {src["bills"]} WHERE month = '{month}'
+            UNION ALL SELECT member_id, 0, amount_fen, CAST(recharged_at AS DATE) FROM {src["recharges"]}
             WHERE month = '{month}'
-            UNION ALL SELECT member_id, 0, 0, DATE '{end}' FROM {src['usage']}
+            UNION ALL SELECT member_id, 0, 0, DATE '{end}' FROM {src["usage"]}
             WHERE month = '{month}' AND voice_minutes + data_mb + sms_count > 0
-            UNION ALL SELECT member_id, 0, 0, CAST(surveyed_at AS DATE) FROM {src['surveys']} WHERE month = '{month}'
-            UNION ALL SELECT member_id, 0, 0, CAST(opened_at AS DATE) FROM {src['complaints']} WHERE month = '{month}'),
+            UNION ALL SELECT member_id, 0, 0, CAST(surveyed_at AS DATE) FROM {src["surveys"]} WHERE month = '{month}'
+            UNION ALL SELECT member_id, 0, 0, CAST(opened_at AS DATE) FROM {src["complaints"]} WHERE month = '{month}'),
         agg AS (SELECT member_id, sum(spend_fen) AS spend_fen, sum(recharge_fen) AS recharge_fen,
                        count(*) AS touches, max(day) AS last_active_on FROM touches GROUP BY member_id),
         pts AS (SELECT member_id, sum(points) AS points_earned FROM acc GROUP BY member_id)
         SELECT coalesce(agg.member_id, pts.member_id) AS member_id, '{month}' AS month,
                coalesce(spend_fen, 0) AS spend_fen, coalesce(recharge_fen, 0) AS recharge_fen,
                coalesce(touches, 0) AS touches, last_active_on, coalesce(points_earned, 0) AS points_earned
-        FROM agg FULL JOIN pts USING (member_id)""")
-    lap("history_file", f"COPY (SELECT * FROM hist ORDER BY member_id) TO '{out}/history.parquet' "
-                        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 4096)")
-    lap("window", f"""
+        FROM agg FULL JOIN pts USING (member_id)""",
+    )
+    lap(
+        "history_file",
+        f"COPY (SELECT * FROM hist ORDER BY member_id) TO '{out}/history.parquet' "
+        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 4096)",
+    )
+    lap(
+        "window",
+        f"""
         CREATE TEMP TABLE win AS
         WITH h AS (
             SELECT member_id, sum(spend_fen) AS spend_12, sum(touches) AS touches_12,
@@ -104,15 +117,24 @@ def floor(data: Path, month: str, out: Path) -> dict:
                coalesce(month_spend_fen, 0) AS month_spend_fen, coalesce(month_points_earned, 0) AS month_points_earned,
                date_diff('year', m.join_date, DATE '{end}') AS tenure_years,
                date_diff('day', last_active_on, DATE '{end}') AS days_since
-        FROM {src['members']} m LEFT JOIN h USING (member_id)""")
-    lap("tiers", """
+        FROM {src["members"]} m LEFT JOIN h USING (member_id)""",
+    )
+    lap(
+        "tiers",
+        """
         CREATE TEMP TABLE tiers AS
         SELECT w.member_id, p.tier AS from_tier,
                CASE WHEN earned_12 >= 5000 THEN 'gold' WHEN earned_12 >= 1000 THEN 'silver' ELSE 'member' END AS tier
-        FROM win w LEFT JOIN prev p USING (member_id)""")
-    lap("tier_events_file", f"COPY (SELECT * FROM tiers WHERE from_tier IS DISTINCT FROM tier ORDER BY member_id) "
-                            f"TO '{out}/tier_events.parquet' (FORMAT parquet, COMPRESSION zstd)")
-    lap("segment_levels", """
+        FROM win w LEFT JOIN prev p USING (member_id)""",
+    )
+    lap(
+        "tier_events_file",
+        f"COPY (SELECT * FROM tiers WHERE from_tier IS DISTINCT FROM tier ORDER BY member_id) "
+        f"TO '{out}/tier_events.parquet' (FORMAT parquet, COMPRESSION zstd)",
+    )
+    lap(
+        "segment_levels",
+        """
         CREATE TEMP TABLE pyramid AS
         SELECT amount, sum(level_total) OVER (ORDER BY amount DESC ROWS UNBOUNDED PRECEDING) - level_total AS before,
                sum(level_total) OVER () AS total
@@ -123,8 +145,11 @@ def floor(data: Path, month: str, out: Path) -> dict:
         CREATE TEMP TABLE f AS SELECT k, sum(n) OVER (ORDER BY k ROWS UNBOUNDED PRECEDING) - n AS worse,
                sum(n) OVER () AS total FROM (SELECT touches_12 AS k, count(*) AS n FROM win GROUP BY 1);
         CREATE TEMP TABLE mo AS SELECT k, sum(n) OVER (ORDER BY k ROWS UNBOUNDED PRECEDING) - n AS worse,
-               sum(n) OVER () AS total FROM (SELECT spend_12 AS k, count(*) AS n FROM win GROUP BY 1)""")
-    lap("segments", """
+               sum(n) OVER () AS total FROM (SELECT spend_12 AS k, count(*) AS n FROM win GROUP BY 1)""",
+    )
+    lap(
+        "segments",
+        """
         CREATE TEMP TABLE seg AS
         SELECT b.member_id,
                CASE WHEN arpu >= 30000 AND tenure_years >= 5 THEN 7 WHEN arpu >= 20000 THEN 6
@@ -143,16 +168,23 @@ def floor(data: Path, month: str, out: Path) -> dict:
         JOIN pyramid p ON greatest(b.spend_12, 0) = p.amount
         JOIN r ON -coalesce(b.days_since, 1000000) = r.k
         JOIN f ON b.touches_12 = f.k
-        JOIN mo ON b.spend_12 = mo.k""")
-    lap("snapshot", f"""
+        JOIN mo ON b.spend_12 = mo.k""",
+    )
+    lap(
+        "snapshot",
+        f"""
         CREATE TEMP TABLE snap AS
         SELECT '{month}' AS month, w.member_id, w.join_date, w.city, w.manager_id, w.payment_type, w.card_role,
                w.network, w.plan_name, t.tier, s.star_level, s.value_grade, s.activity_grade, s.rfm,
                s.key_account, s.arpu_fen, w.month_spend_fen, w.month_points_earned,
                coalesce(p.points_balance, 0) + w.month_points_earned AS points_balance
-        FROM win w JOIN tiers t USING (member_id) JOIN seg s USING (member_id) LEFT JOIN prev p USING (member_id)""")
-    lap("snapshot_file", f"COPY (SELECT * FROM snap ORDER BY member_id) TO '{out}/snapshot.parquet' "
-                         f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 4096)")
+        FROM win w JOIN tiers t USING (member_id) JOIN seg s USING (member_id) LEFT JOIN prev p USING (member_id)""",
+    )
+    lap(
+        "snapshot_file",
+        f"COPY (SELECT * FROM snap ORDER BY member_id) TO '{out}/snapshot.parquet' "
+        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 4096)",
+    )
     floor_s = time.perf_counter() - total
     rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("acc", "hist", "win")}
     con.close()
@@ -178,6 +210,15 @@ if __name__ == "__main__":
     data, month = Path(sys.argv[1]), sys.argv[2]
     result = floor(data, month, Path(sys.argv[3]))
     scan = bare_scan_seconds(data, month)
-    print(json.dumps({"month": month, **result, "bare_scan_seconds": round(scan, 2),
-                      "floor_ratio_to_bare_scan": round(result["floor_seconds"] / scan, 1),
-                      "load_average": os.getloadavg()}, indent=1))
+    print(
+        json.dumps(
+            {
+                "month": month,
+                **result,
+                "bare_scan_seconds": round(scan, 2),
+                "floor_ratio_to_bare_scan": round(result["floor_seconds"] / scan, 1),
+                "load_average": os.getloadavg(),
+            },
+            indent=1,
+        )
+    )

@@ -63,7 +63,8 @@ def _compare(out: dict, prefix: str, name: str, ours_fit, ours_s: float, theirs:
     ours = np.array(list(ours_fit.params.values()))
     out[f"{prefix}_{name}_params"] = [round(float(v), 4) for v in ours]
     out[f"{prefix}_{name}_max_rel_diff_to_lifetimes"] = float(
-        f"{np.max(np.abs(ours / np.array(list(theirs.values())) - 1)):.2e}")
+        f"{np.max(np.abs(ours / np.array(list(theirs.values())) - 1)):.2e}"
+    )
 
 
 def run(workdir: Path, customers: int = 1_000_000, seed: int = 1) -> dict:
@@ -78,8 +79,9 @@ def run(workdir: Path, customers: int = 1_000_000, seed: int = 1) -> dict:
     # customers drawn from the BG/NBD process with the CDNOW estimates: 39 weeks, first purchases over 12 weeks,
     # purchase times in whole days
     rng = np.random.default_rng(seed)
-    (x, t_x, T), out["draw_seconds"] = _timed(lambda: (lambda T: (*simulate.bgnbd(rng, CDNOW_BGNBD, T), T))(
-        simulate.ages(rng, customers, 39, 12)))
+    (x, t_x, T), out["draw_seconds"] = _timed(
+        lambda: (lambda T: (*simulate.bgnbd(rng, CDNOW_BGNBD, T), T))(simulate.ages(rng, customers, 39, 12))
+    )
     data, out["collapse_seconds"] = _timed(lambda: summarise(x, t_x, T))
     out["unique_rows"] = data.rows
     for name, model in (("bgnbd", bgnbd), ("paretonbd", paretonbd)):
@@ -92,7 +94,8 @@ def run(workdir: Path, customers: int = 1_000_000, seed: int = 1) -> dict:
     theirs, theirs_s = _timed(lambda: _lifetimes("bgnbd", x, t_x, T))
     out["synthetic_raw_bgnbd_lifetimes_seconds"] = round(theirs_s, 3)
     out["synthetic_raw_bgnbd_ratio_to_lifetimes"] = round(
-        (out["collapse_seconds"] + out["synthetic_bgnbd_fit_seconds"]) / theirs_s, 4)
+        (out["collapse_seconds"] + out["synthetic_bgnbd_fit_seconds"]) / theirs_s, 4
+    )
     out["collapse_seconds"] = round(out["collapse_seconds"], 3)
     out["draw_seconds"] = round(out["draw_seconds"], 3)
     return out

@@ -39,14 +39,22 @@ def run(workdir: Path, staff: int = 10_000, orders: int = 2_000_000) -> dict:
         start = time.perf_counter()
         orders_sql.compute(con, plan, Month.parse("2016-01"), paths["orders"], paths["targets"], paths["roster"])
         summary = con.execute("SELECT count(*), sum(bonus_yuan), sum(kpi_points) FROM statement").fetchone()
-        counts = con.execute("SELECT (SELECT count(*) FROM lines), (SELECT count(*) FROM excluded),"
-                             " (SELECT count(*) FROM rejected)").fetchone()
+        counts = con.execute(
+            "SELECT (SELECT count(*) FROM lines), (SELECT count(*) FROM excluded), (SELECT count(*) FROM rejected)"
+        ).fetchone()
         compute = time.perf_counter() - start
     finally:
         con.close()
     return {
-        "staff": staff, "orders": orders + 3, "statements": summary[0], "bonus_yuan": str(summary[1]),
-        "lines": counts[0], "excluded": counts[1], "rejected": counts[2],
-        "compute_seconds": round(compute, 2), "orders_per_second": int((orders + 3) / compute),
-        "bare_scan_seconds": round(scan, 3), "ratio_to_bare_scan": round(compute / scan, 1),
+        "staff": staff,
+        "orders": orders + 3,
+        "statements": summary[0],
+        "bonus_yuan": str(summary[1]),
+        "lines": counts[0],
+        "excluded": counts[1],
+        "rejected": counts[2],
+        "compute_seconds": round(compute, 2),
+        "orders_per_second": int((orders + 3) / compute),
+        "bare_scan_seconds": round(scan, 3),
+        "ratio_to_bare_scan": round(compute / scan, 1),
     }

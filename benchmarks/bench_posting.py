@@ -55,8 +55,18 @@ def make_events(n_events: int, n_members: int, seed: int = 1) -> tuple[list[Even
     rng = random.Random(seed)
     members = [f"1{i:010d}" for i in range(n_members)]  # phone-number-like member ids
     moments = [datetime(2026, 1, 1 + d, h, 30, tzinfo=TZ) for d in range(28) for h in range(24)]
-    attr_pool = [{}, {}, {}, {"service_type": "mobile"}, {"service_type": "broadband"}, {"tier": "gold"},
-                 {"tier": "silver", "service_type": "mobile"}, {}, {}, {}]
+    attr_pool = [
+        {},
+        {},
+        {},
+        {"service_type": "mobile"},
+        {"service_type": "broadband"},
+        {"tier": "gold"},
+        {"tier": "silver", "service_type": "mobile"},
+        {},
+        {},
+        {},
+    ]
     events, rows = [], []
     for i in range(n_events):
         moment = moments[rng.randrange(len(moments))]
@@ -65,13 +75,15 @@ def make_events(n_events: int, n_members: int, seed: int = 1) -> tuple[list[Even
         event_id = f"BILL-202601-{i:09d}"
         member = members[rng.randrange(n_members)]
         events.append(Event(event_id, member, "bill", moment, moment.date(), fen, None, None, attrs, i + 2))
-        rows.append((event_id, member, "bill", moment.isoformat(), f"{fen // 100}.{fen % 100:02d}", None, None,
-                     _json(attrs)))
+        rows.append(
+            (event_id, member, "bill", moment.isoformat(), f"{fen // 100}.{fen % 100:02d}", None, None, _json(attrs))
+        )
     return events, rows
 
 
 def _json(attrs: dict) -> str | None:
     import json
+
     return json.dumps(attrs) if attrs else None
 
 
@@ -92,8 +104,12 @@ SCHEMA_CHANGES = {
 
 def _rebuild(conn, table: str, change: str) -> None:
     ddl = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).scalar()
-    indexes = [r[0] for r in conn.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,))]
+    indexes = [
+        r[0]
+        for r in conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,)
+        )
+    ]
     ddl = ddl.replace(" AUTOINCREMENT", "") if change == "no_autoincrement" else ddl.rstrip() + " WITHOUT ROWID"
     conn.exec_driver_sql(f"DROP TABLE {table}")
     conn.exec_driver_sql(ddl)
@@ -118,9 +134,15 @@ def _fresh(workdir: Path, name: str, plan_path: Path, schema_changes=()):
     return engine
 
 
-def run(n_events: int = 1_000_000, n_members: int = 100_000, workdir: str | Path | None = None,
-        bulk_batch: int = BULK_BATCH, book_events: int | None = 200_000, check: bool = True,
-        schema_changes: tuple[str, ...] = ()) -> dict:
+def run(
+    n_events: int = 1_000_000,
+    n_members: int = 100_000,
+    workdir: str | Path | None = None,
+    bulk_batch: int = BULK_BATCH,
+    book_events: int | None = 200_000,
+    check: bool = True,
+    schema_changes: tuple[str, ...] = (),
+) -> dict:
     work = Path(tempfile.mkdtemp(prefix="weixi-bench-", dir=workdir or "/tmp"))
     try:
         plan_path = work / "plan.yaml"

@@ -58,14 +58,18 @@ def run(workdir: Path, processes: int = 8, per_process: int = 400, members: int 
     apply_plan(engine, plan)
     day = datetime(2026, 1, 1, 10, tzinfo=TZ)
     events = [Event(f"b{m}", f"M{m:06d}", "bill", day, day.date(), amount_fen=30_000) for m in range(members)]
-    events += [Event(f"h{h}", f"H{h}", "bill", day, day.date(), amount_fen=20_000) for h in range(hot)]  # 200 pts: 2 redemptions
+    events += [
+        Event(f"h{h}", f"H{h}", "bill", day, day.date(), amount_fen=20_000) for h in range(hot)
+    ]  # 200 pts: 2 redemptions
     post_events(engine, events)
     engine.dispose()
     url = str(workdir / "redeem.db")
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     start_at = time.time() + 1.0
-    procs = [ctx.Process(target=_worker, args=(url, i, per_process, members, hot, start_at, out)) for i in range(processes)]
+    procs = [
+        ctx.Process(target=_worker, args=(url, i, per_process, members, hot, start_at, out)) for i in range(processes)
+    ]
     for p in procs:
         p.start()
     results = [out.get() for _ in procs]
@@ -81,8 +85,18 @@ def run(workdir: Path, processes: int = 8, per_process: int = 400, members: int 
         hot_spent = execute(conn, "SELECT coalesce(sum(points), 0) FROM redemptions WHERE member_id LIKE 'H%'")[0][0]
         issued = execute(conn, "SELECT issued FROM rewards WHERE reward_id = 'gift'")[0][0]
     engine.dispose()
-    return {"processes": processes, "transactions": ok + refused, "succeeded": ok, "refused": refused,
-            "seconds": round(wall, 3), "tx_per_second": round((ok + refused) / wall, 1),
-            "hot_members": hot, "hot_points_spent": int(hot_spent), "hot_points_available": 200 * hot,
-            "gift_issued": int(issued), "gift_stock": 500, "negative_balances": int(negative),
-            "verify_mismatches": len(mismatches)}
+    return {
+        "processes": processes,
+        "transactions": ok + refused,
+        "succeeded": ok,
+        "refused": refused,
+        "seconds": round(wall, 3),
+        "tx_per_second": round((ok + refused) / wall, 1),
+        "hot_members": hot,
+        "hot_points_spent": int(hot_spent),
+        "hot_points_available": 200 * hot,
+        "gift_issued": int(issued),
+        "gift_stock": 500,
+        "negative_balances": int(negative),
+        "verify_mismatches": len(mismatches),
+    }

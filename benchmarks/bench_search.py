@@ -37,28 +37,64 @@ def run(workdir: Path, members: int = 10_000_000) -> dict:
     data = workdir / "operator"
     env = {**os.environ, "WEIXI_DATA": str(data)}
     start = time.perf_counter()
-    subprocess.run(WEIXI + ["generate", "--members", str(members), "--months", "1", "--seed", "11", "--workers", "2",
-                            "--out", str(data)], check=True, capture_output=True, env=env, cwd=ROOT)
+    subprocess.run(
+        WEIXI
+        + [
+            "generate",
+            "--members",
+            str(members),
+            "--months",
+            "1",
+            "--seed",
+            "11",
+            "--workers",
+            "2",
+            "--out",
+            str(data),
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+        cwd=ROOT,
+    )
     generate_s = time.perf_counter() - start
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    built = subprocess.run([sys.executable, "-c", "import json, sys; from weixi.adapters import search_index; "
-                            "print(json.dumps(search_index.build(sys.argv[1])))", str(data)],
-                           check=True, capture_output=True, text=True, cwd=ROOT)
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys; from weixi.adapters import search_index; "
+            "print(json.dumps(search_index.build(sys.argv[1])))",
+            str(data),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     build_s = time.perf_counter() - start
     build_rss = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) // 1024
     counts = json.loads(built.stdout.strip().splitlines()[-1])
     assert search_index.fresh(data) is not None
 
-    sample = duckdb.sql(f"SELECT member_id, name, phone FROM read_parquet('{data}/members/*.parquet') "
-                        f"USING SAMPLE {SAMPLE} ROWS (reservoir, 7)").fetchall()
+    sample = duckdb.sql(
+        f"SELECT member_id, name, phone FROM read_parquet('{data}/members/*.parquet') "
+        f"USING SAMPLE {SAMPLE} ROWS (reservoir, 7)"
+    ).fetchall()
     queries = {k: [] for k in KINDS}
     for member_id, name, phone in sample:
         for kind, q in zip(KINDS, (member_id, phone, phone[-4:], name, name[0])):
             queries[kind].append(q)
     member_search.search(data, sample[0][0])  # footers cached, as in a running server
-    out: dict = {"members": members, "generate_seconds": round(generate_s, 1), "index_build_seconds": round(build_s, 1),
-                 "index_build_peak_rss_mib": build_rss, "index_keys": counts["keys"], "searches_per_kind": SAMPLE}
+    out: dict = {
+        "members": members,
+        "generate_seconds": round(generate_s, 1),
+        "index_build_seconds": round(build_s, 1),
+        "index_build_peak_rss_mib": build_rss,
+        "index_keys": counts["keys"],
+        "searches_per_kind": SAMPLE,
+    }
     for kind, qs in queries.items():
         times = []
         for q in qs:

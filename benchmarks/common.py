@@ -27,8 +27,10 @@ def bare_insert_seconds(engine, rows: list[tuple]) -> float:
     """The baseline: executemany of the same number of rows into a plain table in the same database."""
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE IF EXISTS bench_bare")
-        conn.exec_driver_sql("CREATE TABLE bench_bare (event_id TEXT, member_id TEXT, type TEXT, occurred_at TEXT, "
-                             "amount TEXT, points TEXT, ref TEXT, attrs TEXT)")
+        conn.exec_driver_sql(
+            "CREATE TABLE bench_bare (event_id TEXT, member_id TEXT, type TEXT, occurred_at TEXT, "
+            "amount TEXT, points TEXT, ref TEXT, attrs TEXT)"
+        )
     start = time.perf_counter()
     with engine.begin() as conn:
         executemany(conn, "INSERT INTO bench_bare VALUES (?,?,?,?,?,?,?,?)", rows)

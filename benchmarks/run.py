@@ -54,7 +54,9 @@ BENCHES: dict = {
     "api": lambda w, s: bench_api.run(w, seconds=max(5.0, 20 * s), members=max(500, int(5000 * s))),
     "incentives": lambda w, s: bench_incentives.run(w, staff=int(10_000 * s), orders=int(2_000_000 * s)),
     "clv": lambda w, s: bench_clv.run(w, customers=int(1_000_000 * s)),
-    "churn": lambda w, s: bench_churn.run(w, members=int(10_000_000 * s), train_members=max(5_000, int(20_000 * min(s, 1)))),
+    "churn": lambda w, s: bench_churn.run(
+        w, members=int(10_000_000 * s), train_members=max(5_000, int(20_000 * min(s, 1)))
+    ),
     "operations": lambda w, s: bench_operations.run(w, members=int(10_000_000 * s)),
     "campaigns": lambda w, s: bench_campaigns.run(w, draws=max(200, int(2000 * s))),
     "search": lambda w, s: bench_search.run(w, members=int(10_000_000 * s)),
@@ -72,8 +74,11 @@ def main() -> int:
         return 2
     results_path = ROOT / "benchmarks" / "results.json"
     previous = json.loads(results_path.read_text(encoding="utf-8")) if results_path.exists() else {}
-    results: dict = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-                     "scale": scale}
+    results: dict = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "scale": scale,
+    }
     workdir = Path(tempfile.mkdtemp(prefix="weixi-bench-"))
     try:
         for name, bench in BENCHES.items():
@@ -100,7 +105,11 @@ def _sub(workdir: Path, name: str) -> Path:
 def write_markdown(results: dict) -> None:
     path = ROOT / "BENCHMARKS.md"
     text = path.read_text(encoding="utf-8") if path.exists() else f"# Benchmarks\n\n{MARK_START}\n{MARK_END}\n"
-    block = [MARK_START, f"Last `make bench`: {results['date']} on {results['machine']} (scale {results['scale']}).", ""]
+    block = [
+        MARK_START,
+        f"Last `make bench`: {results['date']} on {results['machine']} (scale {results['scale']}).",
+        "",
+    ]
     for name, data in results.items():
         if isinstance(data, dict):
             block.append(f"**{name}**\n")

@@ -22,7 +22,10 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "src" / "weixi" / "locale"
-FILES = {"en": LOCALE_DIR / "en" / "LC_MESSAGES" / "errors.po", "zh": LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "errors.po"}
+FILES = {
+    "en": LOCALE_DIR / "en" / "LC_MESSAGES" / "errors.po",
+    "zh": LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "errors.po",
+}
 
 
 def _quote(text: str) -> str:

@@ -72,6 +72,7 @@ class WeixiError(Exception):
     """A refusal or failure with a code. Subclasses fix the kind (and so the HTTP status an entry point gives)."""
 
     status = 400
+    headers: dict[str, str] | None = None  # HTTP headers the answer must carry (WWW-Authenticate, Retry-After)
 
     def __init__(self, code: str, where: Where | None = None, /, **params: Any):
         super().__init__(code)
@@ -97,6 +98,13 @@ class Invalid(WeixiError):
     status = 422
 
 
+class Unauthenticated(WeixiError):
+    """The caller is not logged in, or its credentials are not valid."""
+
+    status = 401
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
 class NotFound(WeixiError):
     """What the request names does not exist (an unknown reward, member, redemption)."""
 
@@ -119,3 +127,14 @@ class Unavailable(WeixiError):
     """Not possible now (a writer down, no active plan yet): retry later."""
 
     status = 503
+
+
+class TooManyRequests(WeixiError):
+    """Refused for now because of too many attempts; ``retry_after`` (seconds) says when to try again."""
+
+    status = 429
+
+    def __init__(self, code: str, where: Where | None = None, /, **params: Any):
+        super().__init__(code, where, **params)
+        if "retry_after" in self.params:
+            self.headers = {"Retry-After": str(self.params["retry_after"])}

@@ -147,7 +147,8 @@ def used_messages() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     options = {"console/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
     for filename, lineno, message, _comments, _context in extract_from_dir(
-            PACKAGE_DIR, SOURCES, options, keywords={"_": None, "gettext": None, "N_": None}):
+        PACKAGE_DIR, SOURCES, options, keywords={"_": None, "gettext": None, "N_": None}
+    ):
         if message:
             found.setdefault(message, []).append(f"{filename}:{lineno}")
     return found
@@ -180,13 +181,19 @@ def update() -> dict[str, int]:
     counts = {}
     for locale in LOCALES:
         old = {m.id: m.string for m in read_catalog(locale) if m.id} if po_path(locale).exists() else {}
-        catalog = Catalog(locale=locale, domain=DOMAIN, project="Weixi", copyright_holder="The Weixi authors",
-                          msgid_bugs_address="the Weixi issue tracker",
-                          last_translator="The Weixi authors", language_team=locale, fuzzy=False,
-                          version=__version__)
+        catalog = Catalog(
+            locale=locale,
+            domain=DOMAIN,
+            project="Weixi",
+            copyright_holder="The Weixi authors",
+            msgid_bugs_address="the Weixi issue tracker",
+            last_translator="The Weixi authors",
+            language_team=locale,
+            fuzzy=False,
+            version=__version__,
+        )
         for msgid in sorted(used):
-            catalog.add(msgid, old.get(msgid, ""),
-                        locations=sorted({(w.rsplit(":", 1)[0], None) for w in used[msgid]}))
+            catalog.add(msgid, old.get(msgid, ""), locations=sorted({(w.rsplit(":", 1)[0], None) for w in used[msgid]}))
         po_path(locale).parent.mkdir(parents=True, exist_ok=True)
         with open(po_path(locale), "wb") as fh:
             write_po(fh, catalog, width=120, sort_output=True, include_lineno=False)

@@ -16,10 +16,16 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from weixi.errors import Invalid
+
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+
+
+class SettingError(Invalid, ValueError):
+    """A variable set to a value of the wrong form; it names the variable."""
 
 
 @dataclass(frozen=True)
@@ -49,18 +55,18 @@ class Setting:
         if raw is None:
             return self.default
         if self.choices and raw not in self.choices:
-            raise ValueError(f"{self.name}={raw!r}: expected one of {', '.join(self.choices)}")
+            raise SettingError("setting_not_a_choice", name=self.name, value=raw, choices=list(self.choices))
         if self.type is bool:
             if raw.lower() in _TRUE:
                 return True
             if raw.lower() in _FALSE:
                 return False
-            raise ValueError(f"{self.name}={raw!r}: expected 1 or 0")
+            raise SettingError("setting_not_bool", name=self.name, value=raw)
         if self.type is int:
             try:
                 return int(raw)
             except ValueError:
-                raise ValueError(f"{self.name}={raw!r}: expected a whole number") from None
+                raise SettingError("setting_not_int", name=self.name, value=raw) from None
         return raw
 
 

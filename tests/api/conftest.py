@@ -47,13 +47,26 @@ class Api:
 
     def post_points(self, member_id: str, yuan: str, event_id: str) -> None:
         """Give a member points through the API: a bill (10 yuan = 1 point in the telecom plan)."""
-        r = self.client("admin").post("/api/events", json={"events": [
-            {"event_id": event_id, "member_id": member_id, "type": "bill",
-             "occurred_at": "2026-11-01T10:00:00+08:00", "amount": yuan}]})
+        r = self.client("admin").post(
+            "/api/events",
+            json={
+                "events": [
+                    {
+                        "event_id": event_id,
+                        "member_id": member_id,
+                        "type": "bill",
+                        "occurred_at": "2026-11-01T10:00:00+08:00",
+                        "amount": yuan,
+                    }
+                ]
+            },
+        )
         assert r.status_code == 200 and r.json()["posted"] == 1, r.text
 
 
-def make_api(tmp_path: Path, data_dir: Path | None = None, secure_cookies: bool = True, db_url: str | None = None) -> Api:
+def make_api(
+    tmp_path: Path, data_dir: Path | None = None, secure_cookies: bool = True, db_url: str | None = None
+) -> Api:
     data = data_dir or tmp_path / "data"
     data.mkdir(exist_ok=True)
     app = create_app(db_url or str(tmp_path / "api.db"), str(data), secure_cookies=secure_cookies)

@@ -129,17 +129,57 @@ def test_a_success_clears_earlier_failures(api):
 
 def test_users_admin_endpoints(api):
     admin = api.client("admin")
-    r = admin.post("/api/users", json={"username": "li.na", "password": "s3cret-pass", "role": "member",
-                                       "member_id": MEMBER})
+    r = admin.post(
+        "/api/users", json={"username": "li.na", "password": "s3cret-pass", "role": "member", "member_id": MEMBER}
+    )
     assert r.status_code == 201 and r.json()["member_id"] == MEMBER
-    assert_envelope(admin.post("/api/users", json={"username": "li.na", "password": "s3cret-pass", "role": "clerk"}),
-                    409, "username_taken")
-    assert_envelope(admin.post("/api/users", json={"username": "x2", "password": "s3cret-pass", "role": "member"}),
-                    422, "invalid_user")
+    assert_envelope(
+        admin.post("/api/users", json={"username": "li.na", "password": "s3cret-pass", "role": "clerk"}),
+        409,
+        "username_taken",
+    )
+    assert_envelope(
+        admin.post("/api/users", json={"username": "x2", "password": "s3cret-pass", "role": "member"}),
+        422,
+        "member_login_needs_member_id",
+    )
     assert "li.na" in [u["username"] for u in admin.get("/api/users").json()]
     stored = users.get_user(api.engine, "li.na")
     assert stored.role == "member"
     from weixi.adapters.sql import execute
+
     with api.engine.connect() as conn:
         hashed = execute(conn, "SELECT password_hash FROM users WHERE username = ?", ["li.na"])[0][0]
     assert hashed.startswith("$argon2id$") and "s3cret" not in hashed
+
+
+def test_refusals_carry_a_code_params_and_the_callers_language(api):
+    admin = api.client("admin")
+    assert_envelope(admin.post("/api/auth/token/revoke", json={"token": "wx_nothing"}), 404, "token_not_found")
+    token = admin.post("/api/auth/token").json()["token"]
+    assert_envelope(api.client("clerk").post("/api/auth/token/revoke", json={"token": token}), 403, "token_not_own")
+    body = {"username": "li.na", "password": "s3cret-pass", "role": "boss"}
+    assert admin.post("/api/users", json=body).status_code == 422  # the request model lists the roles
+    short = admin.post(
+        "/api/users", json={**body, "role": "clerk", "password": "short"}, headers={"Accept-Language": "zh-CN"}
+    )
+    err = assert_envelope(short, 422, "password_too_short", min_length=users.MIN_PASSWORD)
+    assert err["message"] == f"密码太短：至少需要 {users.MIN_PASSWORD} 个字符"
+    assert err["details"] == [{"in": "body", "field": "password"}]
+    taken = assert_envelope(
+        admin.post("/api/users", json={**body, "username": "clerk", "role": "clerk"}),
+        409,
+        "username_taken",
+        username="clerk",
+    )
+    assert taken["message"] == "username 'clerk' is taken"
+    denied = assert_envelope(
+        api.client("clerk").get("/api/users", headers={"Accept-Language": "zh-CN"}),
+        403,
+        "forbidden",
+        role="clerk",
+        permission="users:manage",
+    )
+    assert denied["message"] == "营业员角色无权执行此操作"
+    other = assert_envelope(api.client("member").get("/api/members/M0000000003/balance"), 403, "not_own_member")
+    assert other["message"] == "a member login can only see its own points and profile"

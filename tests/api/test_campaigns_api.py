@@ -26,7 +26,7 @@ objectives:
   - {{id: people, metric: participants, target: 2}}
 audience:
   source: list
-  members: [{', '.join(members)}]
+  members: [{", ".join(members)}]
 budget:
   - {{line: gifts, yuan: 500}}
   - {{line: points, points: 1000}}
@@ -51,9 +51,11 @@ def running(api, text: str | None = None) -> str:
 
 
 def test_a_file_with_errors_is_refused_with_each_error_at_its_line(api):
-    r = api.client("analyst").post("/api/campaigns", json={"text": SEED_AS_WRITTEN.read_text(encoding="utf-8"),
-                                                           "filename": "anniversary-draw.yaml"})
-    err = assert_envelope(r, 422, "campaign_invalid")
+    r = api.client("analyst").post(
+        "/api/campaigns",
+        json={"text": SEED_AS_WRITTEN.read_text(encoding="utf-8"), "filename": "anniversary-draw.yaml"},
+    )
+    err = assert_envelope(r, 422, "campaign_file_invalid", source="anniversary-draw.yaml", errors=1)
     [d] = [d for d in err["details"] if d["severity"] == "error"]
     assert (d["file"], d["line"], d["column"]) == ("anniversary-draw.yaml", 50, 16)
     assert "daily_total says 200 prizes a day but the 11 prize levels add up to 198" in d["message"]
@@ -65,14 +67,23 @@ def test_lifecycle_with_who_and_when_and_an_approver_who_created_it_is_refused(a
     admin, analyst, manager = api.client("admin"), api.client("analyst"), api.client("manager")
     assert admin.post("/api/campaigns", json={"text": campaign_file("by-admin")}).status_code == 201
     assert admin.post("/api/campaigns/by-admin/submit").status_code == 200
-    err = assert_envelope(admin.post("/api/campaigns/by-admin/approve"), 409, "campaign_refused")
+    err = assert_envelope(
+        admin.post("/api/campaigns/by-admin/approve"),
+        409,
+        "campaign_four_eyes",
+        actor="admin",
+        campaign_action="approve",
+    )
     assert "admin created or submitted this campaign: another person must approve it" in err["message"]
+    zh = admin.post("/api/campaigns/by-admin/approve", headers={"Accept-Language": "zh-CN"})
+    err = assert_envelope(zh, 409, "campaign_four_eyes", actor="admin", campaign_action="approve")
+    assert err["message"] == "admin 创建或提交了该活动：须由另一人审批。"
     assert_envelope(analyst.post("/api/campaigns/by-admin/approve"), 403, "forbidden")  # analysts do not approve
 
     assert analyst.post("/api/campaigns", json={"text": campaign_file()}).status_code == 201
     assert_envelope(analyst.post("/api/campaigns", json={"text": campaign_file()}), 409, "campaign_exists")
     assert analyst.post("/api/campaigns/live-draw/submit").status_code == 200
-    assert_envelope(admin.post("/api/campaigns/live-draw/reject", json={}), 422)  # a rejection needs a reason
+    assert_envelope(admin.post("/api/campaigns/live-draw/reject", json={}), 422, "campaign_reject_reason_missing")
     assert admin.post("/api/campaigns/live-draw/reject", json={"note": "预算太高"}).json()["status"] == "draft"
     edited = campaign_file().replace("yuan: 500", "yuan: 400")
     assert analyst.put("/api/campaigns/live-draw", json={"text": edited}).status_code == 200
@@ -80,13 +91,24 @@ def test_lifecycle_with_who_and_when_and_an_approver_who_created_it_is_refused(a
     analyst.post("/api/campaigns/live-draw/submit")
     approved = admin.post("/api/campaigns/live-draw/approve").json()
     assert approved["status"] == "approved" and len(approved["commitment"]) == 64 and approved["seed"] is None
-    err = assert_envelope(analyst.put("/api/campaigns/live-draw", json={"text": edited}), 409)
+    err = assert_envelope(
+        analyst.put("/api/campaigns/live-draw", json={"text": edited}),
+        409,
+        "campaign_not_draft",
+        campaign="live-draw",
+        campaign_status="approved",
+    )
     assert "only a draft can be edited" in err["message"]
 
     shown = manager.get("/api/campaigns/live-draw").json()
     assert [(s["action"], s["by"], s["to"]) for s in shown["steps"]] == [
-        ("create", "analyst", "draft"), ("submit", "analyst", "submitted"), ("reject", "admin", "draft"),
-        ("update", "analyst", "draft"), ("submit", "analyst", "submitted"), ("approve", "admin", "approved")]
+        ("create", "analyst", "draft"),
+        ("submit", "analyst", "submitted"),
+        ("reject", "admin", "draft"),
+        ("update", "analyst", "draft"),
+        ("submit", "analyst", "submitted"),
+        ("approve", "admin", "approved"),
+    ]
     assert shown["steps"][2]["note"] == "预算太高" and all(s["at"] for s in shown["steps"])
     listed = manager.get("/api/campaigns").json()["campaigns"]
     assert {c["campaign_id"]: c["status"] for c in listed} == {"by-admin": "submitted", "live-draw": "approved"}
@@ -96,8 +118,8 @@ def test_lifecycle_with_who_and_when_and_an_approver_who_created_it_is_refused(a
 def test_a_member_draws_only_for_itself_and_is_told_why_a_draw_is_refused(api):
     cid = running(api)
     member = api.client("member")
-    err = assert_envelope(member.post(f"/api/campaigns/{cid}/draws", json={"member_id": OTHER}), 403, "forbidden")
-    assert_envelope(member.get(f"/api/campaigns/{cid}/chances/{OTHER}"), 403, "forbidden")
+    err = assert_envelope(member.post(f"/api/campaigns/{cid}/draws", json={"member_id": OTHER}), 403, "not_own_member")
+    assert_envelope(member.get(f"/api/campaigns/{cid}/chances/{OTHER}"), 403, "not_own_member")
     assert member.get(f"/api/campaigns/{cid}/chances/{MEMBER}").json()["left"] == 1
     r = member.post(f"/api/campaigns/{cid}/draws", json={"member_id": MEMBER, "request_id": "tap-1"})
     assert r.status_code == 201, r.text
@@ -105,11 +127,27 @@ def test_a_member_draws_only_for_itself_and_is_told_why_a_draw_is_refused(api):
     assert won["member_id"] == MEMBER and won["prize_id"] in ("gold", "pts") and won["chances_left"] == 0
     again = member.post(f"/api/campaigns/{cid}/draws", json={"member_id": MEMBER, "request_id": "tap-1"})
     assert again.status_code == 200 and again.json()["seq"] == won["seq"]  # a retried tap draws once
-    err = assert_envelope(member.post(f"/api/campaigns/{cid}/draws", json={"member_id": MEMBER}), 409,
-                          "campaign_refused")
+    err = assert_envelope(
+        member.post(f"/api/campaigns/{cid}/draws", json={"member_id": MEMBER}),
+        409,
+        "campaign_no_chances_left",
+        member=MEMBER,
+        held=1,
+        used=1,
+    )
     assert err["message"] == f"no chances left: member {MEMBER} holds 1 (1 granted), used 1"
+    zh = member.post(
+        f"/api/campaigns/{cid}/draws", json={"member_id": MEMBER}, headers={"Accept-Language": "zh-CN,zh;q=0.9"}
+    )
+    err = assert_envelope(zh, 409, "campaign_no_chances_left", member=MEMBER)
+    assert err["message"] == f"会员 {MEMBER} 已没有抽奖机会。"
     clerk = api.client("clerk")
-    err = assert_envelope(clerk.post(f"/api/campaigns/{cid}/draws", json={"member_id": "M9999999999"}), 404)
+    err = assert_envelope(
+        clerk.post(f"/api/campaigns/{cid}/draws", json={"member_id": "M9999999999"}),
+        404,
+        "campaign_unknown_member",
+        member="M9999999999",
+    )
     assert "unknown member M9999999999" in err["message"]
     assert clerk.post(f"/api/campaigns/{cid}/draws", json={"member_id": OTHER}).status_code == 201
     err = assert_envelope(clerk.post(f"/api/campaigns/{cid}/draws", json={"member_id": OTHER}), 409)
@@ -124,7 +162,10 @@ def test_live_figures_report_and_draws_verified_after_close(api):
     assert live == reports.live(api.engine, cid)
     assert live["participants"] == 2 and live["draws"]["today"] == live["draws"]["total"] == 2
     assert {p["id"]: (p["quantity"], p["issued"]) for p in live["draws"]["prizes"]} == {
-        "gold": (1, 1), "pts": (1, 1), None: (0, 0)}  # the day's two tickets are both out
+        "gold": (1, 1),
+        "pts": (1, 1),
+        None: (0, 0),
+    }  # the day's two tickets are both out
     assert live["points"]["issued"] == 50  # the points prize, credited through the ledger
     gifts_line = next(l for l in live["budget"]["lines"] if l["line"] == "gifts")
     assert (gifts_line["planned_yuan"], gifts_line["actual_yuan"]) == ("500.00", "100.00")  # the gold bar's value
@@ -136,9 +177,13 @@ def test_live_figures_report_and_draws_verified_after_close(api):
     html = manager.get(f"/api/campaigns/{cid}/report.html")
     assert html.status_code == 200 and "周年抽奖" in html.text and "attachment" in html.headers["content-disposition"]
     pdf = manager.get(f"/api/campaigns/{cid}/report.pdf")
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == "application/pdf"
+    assert (
+        pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == "application/pdf"
+    )
 
-    err = assert_envelope(manager.get(f"/api/campaigns/{cid}/draws/verify"), 409)
+    err = assert_envelope(
+        manager.get(f"/api/campaigns/{cid}/draws/verify"), 409, "draw_export_seed_secret", campaign=cid
+    )
     assert "not revealed yet" in err["message"]
     closed = admin.post(f"/api/campaigns/{cid}/close").json()
     assert closed["status"] == "closed" and len(closed["seed"]) == 64
@@ -146,8 +191,18 @@ def test_live_figures_report_and_draws_verified_after_close(api):
     assert checked == {"campaign_id": cid, "ok": True, "draws": 2, "commitment": closed["commitment"], "problems": []}
     export = manager.get(f"/api/campaigns/{cid}/draws/export").json()
     assert [d["prize_id"] for d in export["draws"]] == [d["prize_id"] for d in drawn]
-    err = assert_envelope(clerk.post(f"/api/campaigns/{cid}/draws", json={"member_id": MEMBER}), 409)
-    assert "campaign live-draw is not running (it is closed)" in err["message"]
+    err = assert_envelope(
+        clerk.post(f"/api/campaigns/{cid}/draws", json={"member_id": MEMBER}),
+        409,
+        "campaign_not_running",
+        campaign_attempt="draw",
+        campaign=cid,
+        campaign_state="closed",
+    )
+    assert err["message"] == "draw refused: campaign live-draw is not running (it is closed)"
+    zh = clerk.post(f"/api/campaigns/{cid}/draws", json={"member_id": MEMBER}, headers={"Accept-Language": "zh-CN"})
+    err = assert_envelope(zh, 409, "campaign_not_running")
+    assert err["message"] == "抽奖未能进行：活动 live-draw 不在进行中（已结束）。"
     assert admin.post(f"/api/campaigns/{cid}/evaluate").json()["status"] == "evaluated"
     assert manager.get(f"/api/campaigns/{cid}/report").json()["frozen"] is True
 
@@ -161,19 +216,31 @@ def test_the_referral_review_queue_and_decisions(api):
     analyst, manager = api.client("analyst"), api.client("manager")
     queue = analyst.get(f"/api/campaigns/{cid}/referrals", params={"status": "review"}).json()["referrals"]
     assert [(q["referee_id"], q["referrer_id"], q["flags"]) for q in queue] == [
-        ("M0000000009", MEMBER, ["same phone as the referrer"])]
+        ("M0000000009", MEMBER, ["same phone as the referrer"])
+    ]
     assert_envelope(manager.get(f"/api/campaigns/{cid}/referrals"), 403, "forbidden")
-    decided = analyst.post(f"/api/campaigns/{cid}/referrals/M0000000009/decision",
-                           json={"approve": False, "note": "同一手机号"}).json()
+    decided = analyst.post(
+        f"/api/campaigns/{cid}/referrals/M0000000009/decision", json={"approve": False, "note": "同一手机号"}
+    ).json()
     assert (decided["status"], decided["reviewed_by"], decided["review_note"]) == ("rejected", "analyst", "同一手机号")
-    err = assert_envelope(analyst.post(f"/api/campaigns/{cid}/referrals/M0000000009/decision",
-                                       json={"approve": True}), 409)
+    err = assert_envelope(
+        analyst.post(f"/api/campaigns/{cid}/referrals/M0000000009/decision", json={"approve": True}),
+        409,
+        "campaign_referral_not_in_review",
+        referee="M0000000009",
+        campaign_referral_status="rejected",
+    )
     assert "only one in review can be decided" in err["message"]
-    assert_envelope(analyst.post(f"/api/campaigns/{cid}/referrals/NOBODY/decision", json={"approve": True}), 404)
+    assert_envelope(
+        analyst.post(f"/api/campaigns/{cid}/referrals/NOBODY/decision", json={"approve": True}),
+        404,
+        "campaign_unknown_referral",
+        referee="NOBODY",
+    )
 
 
 def test_an_unknown_campaign_is_404_in_the_envelope(api):
     admin = api.client("admin")
     for path in ("", "/live", "/report", "/report.pdf", "/draws/verify", "/leaderboard", "/file"):
-        err = assert_envelope(admin.get(f"/api/campaigns/nope{path}"), 404, "not_found")
+        err = assert_envelope(admin.get(f"/api/campaigns/nope{path}"), 404, "unknown_campaign", campaign="nope")
         assert "nope" in err["message"], path

@@ -31,8 +31,21 @@ def test_vendored_assets_match_the_vendor_script():
 
 def test_openapi_describes_every_core_endpoint(api):
     spec = api.client().get("/openapi.json").json()
-    core = ("/api/auth", "/api/users", "/api/audit", "/api/events", "/api/redemptions", "/api/members", "/api/lots",
-            "/api/catalogue", "/api/plans", "/api/close", "/api/health", "/api/permissions", "/api/system")
+    core = (
+        "/api/auth",
+        "/api/users",
+        "/api/audit",
+        "/api/events",
+        "/api/redemptions",
+        "/api/members",
+        "/api/lots",
+        "/api/catalogue",
+        "/api/plans",
+        "/api/close",
+        "/api/health",
+        "/api/permissions",
+        "/api/system",
+    )
     ops = [(m, p, op) for p, item in spec["paths"].items() if p.startswith(core) for m, op in item.items()]
     assert len(ops) >= 30
     assert [(m, p) for m, p, op in ops if len(op.get("description", "")) < 20] == []
@@ -47,7 +60,12 @@ def test_api_md_names_every_core_endpoint(api):
     from weixi.api.routes import auth, close, ledger, members, plans, system
 
     doc = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
-    ops = [f"{m} {r.path}" for mod in (system, auth, ledger, members, plans, close) for r in mod.router.routes
-           if isinstance(r, APIRoute) for m in sorted(r.methods)]
+    ops = [
+        f"{m} {r.path}"
+        for mod in (system, auth, ledger, members, plans, close)
+        for r in mod.router.routes
+        if isinstance(r, APIRoute)
+        for m in sorted(r.methods)
+    ]
     assert len(ops) >= 30
     assert [op for op in ops if f"`{op}`" not in doc] == []

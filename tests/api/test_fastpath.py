@@ -15,8 +15,9 @@ def fast(api) -> int:
 
 
 def redeem(client, request_id: str, member: str = MEMBER, **extra):
-    return client.post("/api/redemptions", json={"member_id": member, "reward_id": "bill-credit",
-                                                 "request_id": request_id, **extra})
+    return client.post(
+        "/api/redemptions", json={"member_id": member, "reward_id": "bill-credit", "request_id": request_id, **extra}
+    )
 
 
 def test_redemptions_and_events_take_the_short_path_with_the_same_answers(api):
@@ -41,17 +42,55 @@ def test_redemptions_and_events_take_the_short_path_with_the_same_answers(api):
     redeem(clerk, "pos-2")
     err = assert_envelope(redeem(clerk, "pos-3"), 409, "not_enough_points", reward="bill-credit", qty=1)
     assert "not enough points" in err["message"] and {"balance", "cost", "day"} <= set(err["params"])
-    zh = clerk.post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "bill-credit", "request_id": "pos-4"},
-                    headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    zh = clerk.post(
+        "/api/redemptions",
+        json={"member_id": MEMBER, "reward_id": "bill-credit", "request_id": "pos-4"},
+        headers={"Accept-Language": "zh-CN,zh;q=0.9"},
+    )
     assert assert_envelope(zh, 409, "not_enough_points")["message"].startswith("积分不足")  # the caller's language
-    assert_envelope(clerk.post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "yacht"}), 404,
-                    "unknown_reward", reward="yacht")
-    posted = api.client("admin").post("/api/events", json={"events": [
-        {"event_id": "e-1", "member_id": OTHER, "type": "bill", "occurred_at": "2026-11-02T10:00:00+08:00", "amount": "50.00"},
-        {"event_id": "e-2", "member_id": OTHER, "type": "bill", "occurred_at": "2026-11-02T10:00:00+08:00", "amount": "-1"}]})
+    assert_envelope(
+        clerk.post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "yacht"}),
+        404,
+        "unknown_reward",
+        reward="yacht",
+    )
+    posted = api.client("admin").post(
+        "/api/events",
+        json={
+            "events": [
+                {
+                    "event_id": "e-1",
+                    "member_id": OTHER,
+                    "type": "bill",
+                    "occurred_at": "2026-11-02T10:00:00+08:00",
+                    "amount": "50.00",
+                },
+                {
+                    "event_id": "e-2",
+                    "member_id": OTHER,
+                    "type": "bill",
+                    "occurred_at": "2026-11-02T10:00:00+08:00",
+                    "amount": "-1",
+                },
+            ]
+        },
+    )
     assert posted.status_code == 200
-    assert posted.json() == {"posted": 1, "duplicates": [], "plan_version": 1, "rejected": [
-        {"index": 1, "event_id": "e-2", "field": "amount", "reason": posted.json()["rejected"][0]["reason"]}]}
+    assert posted.json() == {
+        "posted": 1,
+        "duplicates": [],
+        "plan_version": 1,
+        "rejected": [
+            {
+                "index": 1,
+                "event_id": "e-2",
+                "field": "amount",
+                "reason": posted.json()["rejected"][0]["reason"],
+                "code": "negative_amount",
+                "params": {"amount": "-1"},
+            }
+        ],
+    }
     assert fast(api) == before + 7
 
 
@@ -63,21 +102,39 @@ def test_what_the_short_path_does_not_check_goes_to_the_full_app(api):
     err = assert_envelope(redeem(clerk, "x", qty=0), 422, "invalid_request")
     assert err["details"][0]["field"] == "qty"
     assert_envelope(redeem(clerk, "x", colour="red"), 422, "invalid_request")
-    assert_envelope(clerk.post("/api/redemptions", content=b'{"member_id": ', headers={"Content-Type": "application/json"}),
-                    400, "malformed_json")
-    assert_envelope(clerk.post("/api/redemptions", content=b"member_id=M1",
-                               headers={"Content-Type": "application/x-www-form-urlencoded"}), 415)
+    assert_envelope(
+        clerk.post("/api/redemptions", content=b'{"member_id": ', headers={"Content-Type": "application/json"}),
+        400,
+        "malformed_json",
+    )
+    assert_envelope(
+        clerk.post(
+            "/api/redemptions", content=b"member_id=M1", headers={"Content-Type": "application/x-www-form-urlencoded"}
+        ),
+        415,
+    )
     # a role without the permission (its token cached): the full app's 403
     analyst, agent = api.client("analyst"), api.client("agent")
     assert analyst.get("/api/auth/me").status_code == 200 and agent.get("/api/auth/me").status_code == 200
-    assert_envelope(analyst.post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "bill-credit"}),
-                    403, "forbidden")
-    assert_envelope(agent.post("/api/events", json={"events": [
-        {"event_id": "c", "member_id": MEMBER, "type": "bill", "occurred_at": "2026-11-02", "amount": "1"}]}), 403, "forbidden")
+    assert_envelope(
+        analyst.post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "bill-credit"}), 403, "forbidden"
+    )
+    assert_envelope(
+        agent.post(
+            "/api/events",
+            json={
+                "events": [
+                    {"event_id": "c", "member_id": MEMBER, "type": "bill", "occurred_at": "2026-11-02", "amount": "1"}
+                ]
+            },
+        ),
+        403,
+        "forbidden",
+    )
     # a member login and another member: own_member runs on the short path too
     member = api.client("member")
     assert member.get("/api/auth/me").status_code == 200
-    assert_envelope(redeem(member, "m-1", member=OTHER), 403, "forbidden")
+    assert_envelope(redeem(member, "m-1", member=OTHER), 403, "not_own_member")
     # an unknown token
     stranger = api.client()
     stranger.headers["Authorization"] = "Bearer wx_not-a-token"
@@ -109,8 +166,11 @@ def test_cookie_sessions_still_need_the_csrf_token(api):
     csrf = login(c, "clerk").json()["csrf_token"]
     api.post_points(MEMBER, "2000.00", "seed")
     assert_envelope(redeem(c, "k-1"), 403, "csrf_failed")
-    ok = c.post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "bill-credit", "request_id": "k-3"},
-                headers={"X-CSRF-Token": csrf})
+    ok = c.post(
+        "/api/redemptions",
+        json={"member_id": MEMBER, "reward_id": "bill-credit", "request_id": "k-3"},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert ok.status_code == 201
 
 
@@ -133,11 +193,13 @@ def test_the_process_writer_answers_coroutines_batch_by_batch(tmp_path):
     tz = committer.zone()
 
     async def main():
-        seed = parse_event({"event_id": "s", "member_id": "M1", "type": "bill", "occurred_at": "2026-10-01",
-                            "amount": "3000.00"}, tz)
+        seed = parse_event(
+            {"event_id": "s", "member_id": "M1", "type": "bill", "occurred_at": "2026-10-01", "amount": "3000.00"}, tz
+        )
         assert (await committer.apost([seed]))[0].status == "posted"  # 300 points: three redemptions of 100
-        return await asyncio.gather(*[committer.apost([redeem_event(committer, "M1", "bill-credit", 1, f"r{i}")])
-                                      for i in range(5)])
+        return await asyncio.gather(
+            *[committer.apost([redeem_event(committer, "M1", "bill-credit", 1, f"r{i}")]) for i in range(5)]
+        )
 
     outcomes = asyncio.run(main())
     statuses = [o[0].status for o in outcomes]
@@ -148,16 +210,19 @@ def test_the_process_writer_answers_coroutines_batch_by_batch(tmp_path):
         first = committer._process
         first.kill()
         first.join(30)
-        bill = parse_event({"event_id": "after", "member_id": "M2", "type": "bill", "occurred_at": "2026-10-02",
-                            "amount": "100.00"}, tz)
+        bill = parse_event(
+            {"event_id": "after", "member_id": "M2", "type": "bill", "occurred_at": "2026-10-02", "amount": "100.00"},
+            tz,
+        )
         [outcome] = await committer.apost([bill])
         return first, outcome
 
     first, outcome = asyncio.run(after_a_crash())
     assert outcome.status == "posted" and committer._process is not first  # a new writer process took over
     # the same writer from another event loop, then from a plain thread
-    again = parse_event({"event_id": "again", "member_id": "M2", "type": "bill", "occurred_at": "2026-10-03",
-                         "amount": "100.00"}, tz)
+    again = parse_event(
+        {"event_id": "again", "member_id": "M2", "type": "bill", "occurred_at": "2026-10-03", "amount": "100.00"}, tz
+    )
     assert asyncio.run(committer.apost([again]))[0].status == "posted"
     assert committer.post([again])[0].status == "duplicate"
     assert verify(engine)[0] == []

@@ -38,8 +38,9 @@ def fuzz_api():
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 def test_no_server_errors(case, fuzz_api):
     """Every operation with generated data (schema-conforming and broken), authenticated as admin: never a 5xx,
     and data the schema forbids is refused with a 4xx."""
@@ -56,26 +57,59 @@ def test_no_server_errors(case, fuzz_api):
 
 def test_oversized_and_malformed_payloads_get_4xx(fuzz_api):
     admin = fuzz_api.client("admin")
-    huge = {"events": [{"event_id": f"e{i}", "member_id": MEMBER, "type": "bill",
-                        "occurred_at": "2026-11-01", "amount": "1.00", "attrs": {"pad": "x" * 2000}} for i in range(1000)]}
+    huge = {
+        "events": [
+            {
+                "event_id": f"e{i}",
+                "member_id": MEMBER,
+                "type": "bill",
+                "occurred_at": "2026-11-01",
+                "amount": "1.00",
+                "attrs": {"pad": "x" * 2000},
+            }
+            for i in range(1000)
+        ]
+    }
     assert_envelope(admin.post("/api/events", json=huge), 413)
-    too_many = {"events": [{"event_id": f"e{i}", "member_id": MEMBER, "type": "bill", "occurred_at": "2026-11-01",
-                            "amount": "1"} for i in range(1001)]}
+    too_many = {
+        "events": [
+            {"event_id": f"e{i}", "member_id": MEMBER, "type": "bill", "occurred_at": "2026-11-01", "amount": "1"}
+            for i in range(1001)
+        ]
+    }
     assert_envelope(admin.post("/api/events", json=too_many), 422)
     for raw in (b"", b"{", b"[1,2", b"\xff\xfe", b"null", b"[]", b'{"member_id": null}', b'"text"', b"1e999999"):
         r = admin.post("/api/redemptions", content=raw, headers={"content-type": "application/json"})
         assert 400 <= r.status_code < 500, (raw, r.status_code, r.text)
         assert_envelope(r, r.status_code)
-    r = admin.post("/api/redemptions", content=b'{"member_id": "M", "reward_id": "r"}',
-                   headers={"content-type": "application/json", "content-length": "not-a-number"})
+    r = admin.post(
+        "/api/redemptions",
+        content=b'{"member_id": "M", "reward_id": "r"}',
+        headers={"content-type": "application/json", "content-length": "not-a-number"},
+    )
     assert 400 <= r.status_code < 500
     deep = b"[" * 100_000 + b"]" * 100_000
-    assert 400 <= admin.post("/api/plans/check", content=deep, headers={"content-type": "application/json"}).status_code < 500
+    assert (
+        400
+        <= admin.post("/api/plans/check", content=deep, headers={"content-type": "application/json"}).status_code
+        < 500
+    )
 
 
-HOSTILE = ["' OR '1'='1", "'; DROP TABLE members; --", "M0000000002' --", "%", "_", "\\", "\x00",
-           "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "1; SELECT * FROM users",
-           "$q", "') UNION SELECT username, password_hash FROM users --"]
+HOSTILE = [
+    "' OR '1'='1",
+    "'; DROP TABLE members; --",
+    "M0000000002' --",
+    "%",
+    "_",
+    "\\",
+    "\x00",
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "1; SELECT * FROM users",
+    "$q",
+    "') UNION SELECT username, password_hash FROM users --",
+]
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -88,8 +122,10 @@ def test_hostile_search_strings_are_harmless(fuzz_api, text):
     if r.status_code == 200:
         body = r.json()
         assert body["query"] == text.strip() or body["query"] == text
-        assert all(text.strip() in (m["member_id"] or "") or text.strip() in (m.get("name") or "")
-                   or text.strip().isdigit() for m in body["members"])
+        assert all(
+            text.strip() in (m["member_id"] or "") or text.strip() in (m.get("name") or "") or text.strip().isdigit()
+            for m in body["members"]
+        )
         assert "argon2" not in r.text
     for path in (f"/api/members/{quote(text, safe='')}/balance", f"/api/redemptions/{quote(text, safe='')}"):
         r = admin.get(path)
@@ -101,6 +137,7 @@ def test_hostile_search_strings_are_harmless(fuzz_api, text):
 
 
 # -- deep, huge and out-of-range bodies (issue 16): every JSON body of every operation, one field at a time ---------
+
 
 def _nested(levels: int, leaf=1):
     value = leaf
@@ -114,7 +151,7 @@ HOSTILE_VALUES = {
     "huge_string": "x" * (1 << 20),  # 1 MiB
     "many_keys": {f"k{i}": i for i in range(5000)},
     "int_1e20": 10**20,
-    "int_minus_1e20": -10**20,
+    "int_minus_1e20": -(10**20),
     "decimal_text_1e20": "99999999999999999999",
     "float_1e308": 1e308,
     "year_9999": "9999-12-31T23:59:59+08:00",
@@ -123,14 +160,30 @@ HOSTILE_VALUES = {
 }
 # bodies that reach past validation when one field is hostile (fields not named here get a filler by type)
 BASES = {
-    ("POST", "/api/events"): {"events": [{"event_id": "fz-1", "member_id": MEMBER, "type": "bill",
-                                          "occurred_at": "2026-11-01T10:00:00+08:00", "amount": "10.00",
-                                          "attrs": {"service_type": "mobile"}}]},
+    ("POST", "/api/events"): {
+        "events": [
+            {
+                "event_id": "fz-1",
+                "member_id": MEMBER,
+                "type": "bill",
+                "occurred_at": "2026-11-01T10:00:00+08:00",
+                "amount": "10.00",
+                "attrs": {"service_type": "mobile"},
+            }
+        ]
+    },
     ("POST", "/api/redemptions"): {"member_id": MEMBER, "reward_id": "bill-credit", "qty": 1},
     ("POST", "/api/plans/check"): {"text": "plan: p\nname: P\n", "filename": "p.yaml"},
 }
-PATH_VALUES = {"member_id": MEMBER, "month": "2026-10", "campaign_id": "none", "referee_id": "none",
-               "redemption_id": "redeem:none", "nomination_id": "none", "task_id": "2026-10/none/M1"}
+PATH_VALUES = {
+    "member_id": MEMBER,
+    "month": "2026-10",
+    "campaign_id": "none",
+    "referee_id": "none",
+    "redemption_id": "redeem:none",
+    "nomination_id": "none",
+    "task_id": "2026-10/none/M1",
+}
 SKIP = {("POST", "/api/close/jobs")}  # would start a month's close in the background of the shared app
 
 
@@ -155,8 +208,14 @@ def _filler(spec: dict, node: dict):
     kind = node.get("type")
     if kind == "object" and "properties" in node:
         return {k: _filler(spec, v) for k, v in node["properties"].items() if k in node.get("required", [])}
-    return {"string": "x" * max(1, node.get("minLength", 1)), "integer": max(1, node.get("minimum", 1)),
-            "number": 1, "boolean": False, "array": [], "object": {}}.get(kind, "x")
+    return {
+        "string": "x" * max(1, node.get("minLength", 1)),
+        "integer": max(1, node.get("minimum", 1)),
+        "number": 1,
+        "boolean": False,
+        "array": [],
+        "object": {},
+    }.get(kind, "x")
 
 
 def _variants(spec: dict, schema_node: dict, base: dict | None):
@@ -207,10 +266,12 @@ def test_deep_huge_and_out_of_range_bodies_never_500_or_hang(fuzz_api, method, p
     raw_deep = b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     cases = [("raw deep JSON", raw_deep)] + list(_variants(spec, schema_node, BASES.get((method, path))))
     for label, body in cases:
+
         def call(body=body):
             if isinstance(body, bytes):
                 return admin.request(method, url, content=body, headers={"content-type": "application/json"})
             return admin.request(method, url, json=body)
+
         r = _bounded(call)
         assert r.status_code < 500, (method, path, label, r.status_code, r.text[:300])
         if r.status_code >= 400:

@@ -29,8 +29,10 @@ def ledger(tmp_path):
 def bill(committer, event_id: str, member: str, yuan: str, day: str = "2026-11-01"):
     from weixi.ledger.events import parse_event
 
-    return parse_event({"event_id": event_id, "member_id": member, "type": "bill", "occurred_at": day,
-                        "amount": yuan}, committer.zone())
+    return parse_event(
+        {"event_id": event_id, "member_id": member, "type": "bill", "occurred_at": day, "amount": yuan},
+        committer.zone(),
+    )
 
 
 @pytest.mark.parametrize("kind", ["thread", "process"])
@@ -39,8 +41,9 @@ def test_waiting_requests_share_a_batch_and_keep_their_own_outcomes(ledger, kind
     committer = Committer(engine) if kind == "thread" else ProcessCommitter(engine, url)
     assert committer.post([bill(committer, "seed", "M1", "250.00", "2026-10-01")])[0].status == "posted"  # 25 points
     futures = [committer.submit([redeem_event(committer, "M1", "bill-credit", 1, "only-one")]) for _ in range(3)]
-    futures.append(committer.submit([bill(committer, "seed", "M1", "250.00", "2026-10-01"),
-                                     bill(committer, "b2", "M2", "10.00")]))
+    futures.append(
+        committer.submit([bill(committer, "seed", "M1", "250.00", "2026-10-01"), bill(committer, "b2", "M2", "10.00")])
+    )
     futures.append(committer.submit([redeem_event(committer, "M2", "yacht")]))
     wait(futures, timeout=120)
     outcomes = [f.result() for f in futures]

@@ -16,16 +16,36 @@ def balance(client, member=MEMBER) -> int:
 def test_post_events_keeps_good_rows_and_locates_bad_ones(api):
     admin = api.client("admin")
     events = [
-        {"event_id": "b1", "member_id": MEMBER, "type": "bill", "occurred_at": "2026-11-01T10:00:00+08:00", "amount": "128.50"},
+        {
+            "event_id": "b1",
+            "member_id": MEMBER,
+            "type": "bill",
+            "occurred_at": "2026-11-01T10:00:00+08:00",
+            "amount": "128.50",
+        },
         {"event_id": "b2", "member_id": MEMBER, "type": "bill", "occurred_at": "2026-11-02", "amount": "1.005"},
-        {"event_id": "r1", "member_id": MEMBER, "type": "recharge", "occurred_at": "2026-11-03T12:00:00", "amount": "100"},
+        {
+            "event_id": "r1",
+            "member_id": MEMBER,
+            "type": "recharge",
+            "occurred_at": "2026-11-03T12:00:00",
+            "amount": "100",
+        },
     ]
     r = admin.post("/api/events", json={"events": events})
     assert r.status_code == 200
     out = r.json()
     assert out["posted"] == 2 and out["plan_version"] == 1
-    assert out["rejected"] == [{"index": 1, "event_id": "b2", "field": "amount",
-                                "reason": "amount: amount 1.005 has fractions of a fen: at most 2 decimal places"}]
+    assert out["rejected"] == [
+        {
+            "index": 1,
+            "event_id": "b2",
+            "field": "amount",
+            "reason": "amount: amount 1.005 has fractions of a fen: at most 2 decimal places",
+            "code": "amount_fraction_of_fen",
+            "params": {"amount": "1.005"},
+        }
+    ]
     again = admin.post("/api/events", json={"events": events}).json()
     assert again["posted"] == 0 and sorted(again["duplicates"]) == ["b1", "r1"]
     # 128.50 yuan at 10 yuan a point rounds down to 12; recharge 100 yuan gives 10 (the plan's rebate)
@@ -63,7 +83,9 @@ def test_cancel_after_failed_fulfilment_returns_the_points(api):
     r = clerk.post(f"/api/redemptions/{red['redemption_id']}/cancel", json={"reason": "fulfilment_failed"})
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     assert balance(clerk) == 200
-    err = assert_envelope(clerk.post(f"/api/redemptions/{red['redemption_id']}/cancel", json={}), 409, "cancel_refused")
+    err = assert_envelope(
+        clerk.post(f"/api/redemptions/{red['redemption_id']}/cancel", json={}), 409, "redemption_not_fulfilled"
+    )
     assert "already cancelled" in err["message"]
     assert_envelope(clerk.post("/api/redemptions/none/cancel", json={}), 404)
 
@@ -72,8 +94,11 @@ def test_final_redemptions_cannot_be_cancelled_for_other_reasons(api):
     api.post_points(MEMBER, "1000.00", "b1")
     admin = api.client("admin")
     red = admin.post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "bill-credit"}).json()
-    err = assert_envelope(admin.post(f"/api/redemptions/{red['redemption_id']}/cancel", json={"reason": "changed mind"}),
-                          409, "cancel_refused")
+    err = assert_envelope(
+        admin.post(f"/api/redemptions/{red['redemption_id']}/cancel", json={"reason": "changed mind"}),
+        409,
+        "redemption_final",
+    )
     assert "final" in err["message"]
 
 
@@ -81,8 +106,12 @@ def test_reverse_takes_back_what_an_event_earned_once(api):
     api.post_points(MEMBER, "500.00", "b1")
     admin = api.client("admin")
     r = admin.post("/api/events/b1/reverse")
-    assert r.status_code == 200 and r.json() == {"event_id": "b1", "reversal": "reverse:b1", "member_id": MEMBER,
-                                                 "duplicate": False}
+    assert r.status_code == 200 and r.json() == {
+        "event_id": "b1",
+        "reversal": "reverse:b1",
+        "member_id": MEMBER,
+        "duplicate": False,
+    }
     assert balance(admin) == 0
     assert admin.post("/api/events/b1/reverse").json()["duplicate"] is True
     assert_envelope(admin.post("/api/events/nope/reverse"), 404)
@@ -96,7 +125,9 @@ def test_statement_period_filters_and_bad_range(api):
     admin = api.client("admin")
     st = admin.get(f"/api/members/{MEMBER}/statement", params={"from": "2026-11-02"}).json()
     assert st["opening_balance"] == 10 and st["lines"] == []
-    assert_envelope(admin.get(f"/api/members/{MEMBER}/statement", params={"from": "2026-12-01", "to": "2026-11-01"}), 422)
+    assert_envelope(
+        admin.get(f"/api/members/{MEMBER}/statement", params={"from": "2026-12-01", "to": "2026-11-01"}), 422
+    )
 
 
 def test_checkin_once_a_day(api):
@@ -123,8 +154,11 @@ def test_expiring_points_across_members(api):
 
 
 def test_redeem_an_unknown_reward_is_404(api):
-    assert_envelope(api.client("admin").post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "yacht"}),
-                    404, "unknown_reward")
+    assert_envelope(
+        api.client("admin").post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "yacht"}),
+        404,
+        "unknown_reward",
+    )
 
 
 def test_plans_check_apply_and_versions(api):
@@ -133,10 +167,12 @@ def test_plans_check_apply_and_versions(api):
     admin = api.client("admin")
     bad = admin.post("/api/plans/check", json={"text": "plan: x\nname: y\nearning: 3\n", "filename": "x.yaml"}).json()
     assert bad["ok"] is False
-    assert {"file": "x.yaml", "line": 3, "column": 10, "severity": "error"}.items() <= \
-        [d for d in bad["diagnostics"] if d["severity"] == "error"][0].items()
-    err = assert_envelope(admin.post("/api/plans/apply", json={"text": "plan: x\n", "filename": "x.yaml"}), 422,
-                          "plan_invalid")
+    assert {"file": "x.yaml", "line": 3, "column": 10, "severity": "error"}.items() <= [
+        d for d in bad["diagnostics"] if d["severity"] == "error"
+    ][0].items()
+    err = assert_envelope(
+        admin.post("/api/plans/apply", json={"text": "plan: x\n", "filename": "x.yaml"}), 422, "plan_invalid"
+    )
     assert any(d["line"] == 1 and "name" in d["message"] for d in err["details"])
     text = (ROOT / "plans" / "examples" / "service-points.yaml").read_text(encoding="utf-8")
     r = admin.post("/api/plans/apply", json={"text": text, "filename": "service-points.yaml"})

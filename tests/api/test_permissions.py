@@ -14,12 +14,31 @@ from weixi.api.routes import all_routers
 from weixi.users.service import ROLES
 
 PUBLIC = {("GET", "/api/health"), ("POST", "/api/auth/login")}  # /api/permissions needs a login (issue 16)
-PATH_VALUES = {"member_id": MEMBER, "redemption_id": "redeem:none", "event_id": "none", "version": "1",
-               "job_id": "none", "campaign_id": "none", "referee_id": "none",
-               "month": "2016-01", "staff_id": "clerk", "nomination_id": "none", "task_id": "2026-09/none/M1"}
+PATH_VALUES = {
+    "member_id": MEMBER,
+    "redemption_id": "redeem:none",
+    "event_id": "none",
+    "version": "1",
+    "job_id": "none",
+    "campaign_id": "none",
+    "referee_id": "none",
+    "month": "2016-01",
+    "staff_id": "clerk",
+    "nomination_id": "none",
+    "task_id": "2026-09/none/M1",
+}
 BODIES = {
-    ("POST", "/api/events"): {"events": [{"event_id": "walk-1", "member_id": MEMBER, "type": "bill",
-                                          "occurred_at": "2026-11-01T10:00:00+08:00", "amount": "10.00"}]},
+    ("POST", "/api/events"): {
+        "events": [
+            {
+                "event_id": "walk-1",
+                "member_id": MEMBER,
+                "type": "bill",
+                "occurred_at": "2026-11-01T10:00:00+08:00",
+                "amount": "10.00",
+            }
+        ]
+    },
     ("POST", "/api/redemptions"): {"member_id": MEMBER, "reward_id": "bill-credit"},
     ("POST", "/api/plans/check"): {"text": "plan: x\nname: y\n"},
     ("POST", "/api/plans/apply"): {"text": "plan: x\n"},
@@ -28,8 +47,12 @@ BODIES = {
     ("POST", "/api/users"): {"username": "walker", "password": "long enough 1", "role": "analyst"},
     ("POST", "/api/auth/token/revoke"): {"token": "wx_none"},
     ("POST", "/api/auth/token"): {"name": "walk"},
-    ("POST", "/api/incentives/awards"): {"period": "2016-01", "staff_id": "clerk", "award": "excellent",
-                                         "letter": "walk"},
+    ("POST", "/api/incentives/awards"): {
+        "period": "2016-01",
+        "staff_id": "clerk",
+        "award": "excellent",
+        "letter": "walk",
+    },
     ("POST", "/api/incentives/awards/publication"): {"period": "2016-01"},
 }
 
@@ -58,13 +81,16 @@ def permission_of(route: APIRoute) -> str | None:
 def needs_login(route: APIRoute) -> bool:
     def walk(dep) -> bool:
         return dep.call is current_user or any(walk(d) for d in dep.dependencies)
+
     return walk(route.dependant)
 
 
 def call(client, method: str, path: str):
     url = re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES.get(m.group(1), "x"), path)
     body = BODIES.get((method, path))
-    return client.request(method, url, json=body) if body is not None or method == "POST" else client.request(method, url)
+    return (
+        client.request(method, url, json=body) if body is not None or method == "POST" else client.request(method, url)
+    )
 
 
 def test_every_api_route_is_public_by_name_or_behind_a_login(api):
@@ -106,10 +132,17 @@ def test_endpoint_by_role_walk(api, role):
 
 def test_a_member_login_reaches_only_its_own_member(api):
     client = api.client("member")
-    for path in ("/api/members/{m}/balance", "/api/members/{m}/statement", "/api/members/{m}/redemptions",
-                 "/api/members/{m}"):
+    for path in (
+        "/api/members/{m}/balance",
+        "/api/members/{m}/statement",
+        "/api/members/{m}/redemptions",
+        "/api/members/{m}",
+    ):
         assert client.get(path.format(m=MEMBER)).status_code != 403
-        assert_envelope(client.get(path.format(m="M0000000003")), 403, "forbidden")
-    assert_envelope(client.post("/api/redemptions", json={"member_id": "M0000000003", "reward_id": "bill-credit"}),
-                    403, "forbidden")
-    assert_envelope(client.post("/api/members/M0000000003/checkin"), 403, "forbidden")
+        assert_envelope(client.get(path.format(m="M0000000003")), 403, "not_own_member")
+    assert_envelope(
+        client.post("/api/redemptions", json={"member_id": "M0000000003", "reward_id": "bill-credit"}),
+        403,
+        "not_own_member",
+    )
+    assert_envelope(client.post("/api/members/M0000000003/checkin"), 403, "not_own_member")

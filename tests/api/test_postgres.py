@@ -36,7 +36,9 @@ def test_auth_ledger_and_audit_on_each_database(db_url, tmp_path):
         assert users.revoke_token(api.engine, token) and users.user_for_token(api.engine, token) is None
         log = api.client("admin").get("/api/audit").json()["entries"]
         assert {"login", "token.issue"} <= {e["action"] for e in log}
-        job = close_jobs.start(api.engine, api.data_dir, "2026-08", users.get_user(api.engine, "admin"), background=False)
+        job = close_jobs.start(
+            api.engine, api.data_dir, "2026-08", users.get_user(api.engine, "admin"), background=False
+        )
         assert job["status"] == "refused" and job["finished_at"] is not None
         assert close_jobs.recent(api.engine)[0]["id"] == job["id"]
         browser.close()

@@ -45,7 +45,9 @@ def test_risk_distribution_counts_every_scored_member_once(ret):
     body = ret.client("manager").get(f"/api/churn/{M}/distribution").json()
     n = ret.scores.num_rows
     assert body["members"] == n and sum(b["members"] for b in body["bins"]) == n
-    assert sum(d["members"] for d in body["deciles"]) == n and [d["decile"] for d in body["deciles"]] == list(range(1, 11))
+    assert sum(d["members"] for d in body["deciles"]) == n and [d["decile"] for d in body["deciles"]] == list(
+        range(1, 11)
+    )
     means = [d["mean_probability"] for d in body["deciles"]]
     assert means == sorted(means, reverse=True)  # decile 1 is the riskiest
     p = ret.scores["churn_probability"].to_pylist()
@@ -66,8 +68,10 @@ def test_reasons_breakdown_matches_the_scores(ret):
     assert high["members"] == sum(1 for d in ret.scores["risk_decile"].to_pylist() if d <= 2)
     members = ret.client("analyst").get(f"/api/churn/{M}/scores", params={"reason": top["feature"], "limit": 1000})
     assert members.json()["total"] == top["members"]
-    assert all(top["feature"] in (m["reason_feature_1"], m["reason_feature_2"], m["reason_feature_3"])
-               for m in members.json()["members"])
+    assert all(
+        top["feature"] in (m["reason_feature_1"], m["reason_feature_2"], m["reason_feature_3"])
+        for m in members.json()["members"]
+    )
 
 
 def test_target_list_filters_filter(ret):
@@ -107,8 +111,9 @@ def test_target_exports_parse_and_mask_phones(ret):
     assert sum(1 for _ in sheet.iter_rows()) == ret.targets.num_rows + 1
     revealed = manager.get(f"/api/targets/{M}/export", params={"reveal": "true", "list": "expiring"})
     assert not any("*" in row["phone"] for row in csv.DictReader(io.StringIO(revealed.content.decode("utf-8-sig"))))
-    assert_envelope(ret.client("analyst").get(f"/api/targets/{M}/export", params={"reveal": "true"}), 403,
-                    "pii_forbidden")
+    assert_envelope(
+        ret.client("analyst").get(f"/api/targets/{M}/export", params={"reveal": "true"}), 403, "pii_forbidden"
+    )
     assert_envelope(ret.client("clerk").get(f"/api/targets/{M}/export"), 403, "forbidden")
 
 
@@ -130,8 +135,9 @@ def test_evaluation_reports_the_lift_inside_its_interval(ret):
     assert body["overall"] == want["overall"]
     lo, hi = body["overall"]["lift_ci95"]
     assert lo <= body["overall"]["lift"] <= hi
-    assert body["overall"]["lift"] == pytest.approx(body["overall"]["churn_rate_control"]
-                                                    - body["overall"]["churn_rate_treated"])
+    assert body["overall"]["lift"] == pytest.approx(
+        body["overall"]["churn_rate_control"] - body["overall"]["churn_rate_treated"]
+    )
     assert_envelope(ret.client("agent").get("/api/targets/2026-10/evaluation"), 404)
 
 
@@ -141,3 +147,36 @@ def test_building_lists_is_for_analysts_and_gives_the_same_lists(ret):
     assert r.status_code == 200 and r.json()["members"] == ret.targets.num_rows
     assert export.read(ret.data_dir, M).equals(ret.targets)  # a rebuild draws the same control group
     assert_envelope(ret.client("analyst").post("/api/targets/2026-05/build"), 404)
+
+
+@pytest.mark.parametrize(
+    "path,code,params,zh",
+    [
+        (
+            "/api/churn/2026-01/distribution",
+            "churn_month_not_scored",
+            {"month": "2026-01"},
+            "2026-01 尚未计算流失风险评分",
+        ),
+        ("/api/churn/2026-01/scores", "churn_month_not_scored", {"month": "2026-01"}, "2026-01 尚未计算流失风险评分"),
+        ("/api/churn/models/9", "churn_model_unknown", {"version": 9}, "没有流失模型 v9"),
+        ("/api/targets/2026-10/evaluation", "targets_not_built", {"month": "2026-10"}, "2026-10 还没有生成挽留名单"),
+        ("/api/targets/2026-10", "targets_not_built", {"month": "2026-10"}, "2026-10 还没有生成挽留名单"),
+    ],
+)
+def test_missing_scores_models_and_lists_answer_with_their_code_in_the_callers_language(ret, path, code, params, zh):
+    """The status comes from the error's class (a month not scored, an unknown model, lists not built: 404), the
+    code and params name the case, and the message is in the caller's language."""
+    analyst = ret.client("analyst")
+    en = analyst.get(path)
+    assert_envelope(en, 404, code)
+    assert en.json()["error"]["params"] == params
+    cn = analyst.get(path, headers={"Accept-Language": "zh-CN"})
+    assert cn.status_code == 404 and cn.json()["error"]["code"] == code
+    assert cn.json()["error"]["message"] == zh
+
+
+def test_an_unscored_month_cannot_be_built(ret):
+    r = ret.client("analyst").post("/api/targets/2026-05/build", headers={"Accept-Language": "zh-CN"})
+    assert_envelope(r, 404, "churn_month_not_scored")
+    assert r.json()["error"]["message"] == "2026-05 尚未计算流失风险评分"

@@ -38,9 +38,25 @@ def test_serve_answers_on_loopback_and_stops(tmp_path, workers=1):
     token = users.issue_token(engine, users.create_user(engine, "ops", "long enough 1", "analyst"))
     engine.dispose()
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "weixi", "serve", "--port", str(port), "--db", str(db),
-                               "--data", str(tmp_path), "--workers", str(workers)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "weixi",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--data",
+            str(tmp_path),
+            "--workers",
+            str(workers),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):  # bounded by attempts, not by a clock

@@ -37,10 +37,14 @@ def pytest_collection_modifyitems(config, items):
     if not mine:
         return
     if os.environ.get("CI"):
-        raise pytest.UsageError(f"CI is set but {CHROMIUM} is missing: the browser tests must run in CI "
-                                "('make test' installs Debian's chromium when run as root)")
-    skip = pytest.mark.skip(reason=f"{CHROMIUM} not installed (Debian package 'chromium'; 'make test' as root "
-                                   "installs it); browser tests skipped outside CI")
+        raise pytest.UsageError(
+            f"CI is set but {CHROMIUM} is missing: the browser tests must run in CI "
+            "('make test' installs Debian's chromium when run as root)"
+        )
+    skip = pytest.mark.skip(
+        reason=f"{CHROMIUM} not installed (Debian package 'chromium'; 'make test' as root "
+        "installs it); browser tests skipped outside CI"
+    )
     for item in mine:
         item.add_marker(skip)
 
@@ -57,8 +61,9 @@ class Server:
         self.port = self.sock.getsockname()[1]
         self.url = f"http://{LOOPBACK}:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])),
-                                       name="weixi-test-server", daemon=True)
+        self.thread = threading.Thread(
+            target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])), name="weixi-test-server", daemon=True
+        )
 
     def __enter__(self):
         self.thread.start()
@@ -100,8 +105,11 @@ class Tab:
     """One browser context and page, with the loopback guard and the console error log."""
 
     def __init__(self, browser, server, name: str, mobile: bool = False):
-        options = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True} if mobile else \
-            {"viewport": {"width": 1280, "height": 900}}
+        options = (
+            {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+            if mobile
+            else {"viewport": {"width": 1280, "height": 900}}
+        )
         self.base = server.url
         self.context = browser.new_context(base_url=server.url, locale="zh-CN", **options)
         self.page = self.context.new_page()
@@ -145,8 +153,9 @@ class Tab:
 
     def shot(self, step: str, full_page: bool = True):
         SHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SHOTS / f"{self.name}-{re.sub(r'[^A-Za-z0-9_-]+', '-', step)}.png"),
-                             full_page=full_page)
+        self.page.screenshot(
+            path=str(SHOTS / f"{self.name}-{re.sub(r'[^A-Za-z0-9_-]+', '-', step)}.png"), full_page=full_page
+        )
 
     def close(self):
         self.context.close()

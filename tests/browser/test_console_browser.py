@@ -10,8 +10,14 @@ import pytest
 from tests.console import operator as op
 from tests.console.test_pages import NAV  # noqa: E402  (one expected navigation per role for both suites)
 
-FORBIDDEN = {"admin": "/me", "analyst": "/me", "manager": "/close", "agent": "/dashboard", "clerk": "/plans",
-             "member": "/dashboard"}
+FORBIDDEN = {
+    "admin": "/me",
+    "analyst": "/me",
+    "manager": "/close",
+    "agent": "/dashboard",
+    "clerk": "/plans",
+    "member": "/dashboard",
+}
 
 
 def number(text: str) -> int:
@@ -59,7 +65,8 @@ def test_member_redeems_and_the_balance_falls_on_their_page_and_the_console(tab)
         spage.click(f'#member-results a[href="/members/{op.MEMBER}"]')
     assert number(spage.locator("#balance").inner_text()) == after
     rows = spage.locator("#history tbody tr").evaluate_all(
-        "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))")
+        "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))"
+    )
     assert number(rows[0][4]) == after  # the running balance after the newest entry
     redeemed = [r for r in rows if r[1] == "redeem" and r[2].startswith(rows[0][2].split()[0])]
     assert sum(number(r[3]) for r in redeemed if r[2] == rows[0][2]) == -100  # one redemption, from its lots

@@ -29,8 +29,14 @@ OTHER = "M0000000003"
 PASSWORD = "console pass 1"
 GRANT = 5000  # points given to MEMBER by an adjustment, so that rewards are within reach
 CLOSED = "2026-08"
-LOGINS = {"admin": "admin", "analyst": "analyst", "manager": "manager", "agent": "agent", "clerk": "clerk",
-          "member": "member"}  # role -> username
+LOGINS = {
+    "admin": "admin",
+    "analyst": "analyst",
+    "manager": "manager",
+    "agent": "agent",
+    "clerk": "clerk",
+    "member": "member",
+}  # role -> username
 
 
 def cheap_hasher() -> PasswordHasher:
@@ -73,8 +79,20 @@ def build(root: Path) -> Operator:
         plans.apply_plan(engine, PLAN)
         close_month(engine, data, CLOSED)
         now = datetime.now(ZoneInfo("Asia/Shanghai"))  # today, so the grant's lot is current whenever tests run
-        result = post_events(engine, [Event("grant:console-tests", MEMBER, "adjust", now, now.date(), points=GRANT,
-                                            attrs={"reason": "console test grant"})])
+        result = post_events(
+            engine,
+            [
+                Event(
+                    "grant:console-tests",
+                    MEMBER,
+                    "adjust",
+                    now,
+                    now.date(),
+                    points=GRANT,
+                    attrs={"reason": "console test grant"},
+                )
+            ],
+        )
         assert result.posted == 1, result
         hasher, users._hasher = users._hasher, cheap_hasher()
         try:

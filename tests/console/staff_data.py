@@ -17,10 +17,10 @@ from weixi.incentives import synthetic
 ROOT = Path(__file__).resolve().parents[2]
 INCENTIVE_PLAN = ROOT / "plans" / "examples" / "retention-2016.yaml"
 MONTH = "2016-01"
-CLERK = "S000003"        # team T0
-MANAGER = "S000010"      # manages team T1 (S000010-S000019)
+CLERK = "S000003"  # team T0
+MANAGER = "S000010"  # manages team T1 (S000010-S000019)
 TEAM_MATE = "S000011"
-OTHER_TEAM = "S000004"   # team T0
+OTHER_TEAM = "S000004"  # team T0
 STAFF = 20
 SCORED = "2026-08"
 
@@ -41,9 +41,19 @@ def add_late_order(month_dir: Path, staff_id: str, order_id: str = "LATE1") -> N
         csv.writer(fh, lineterminator="\n").writerow(["C-LATE", MONTH, "expiring"])
     with open(month_dir / "orders.csv", newline="", encoding="utf-8") as fh:
         header = next(csv.reader(fh))
-    row = {"order_id": order_id, "staff_id": staff_id, "business": "phone_for_credit", "customer_id": "C-LATE",
-           "number": "13912345678", "card": "primary", "monthly_rent": "58", "network": "4G", "active": "true",
-           "cancels_unexpired_subsidy": "false", "created_at": "2016-01-30T17:00:00+08:00"}
+    row = {
+        "order_id": order_id,
+        "staff_id": staff_id,
+        "business": "phone_for_credit",
+        "customer_id": "C-LATE",
+        "number": "13912345678",
+        "card": "primary",
+        "monthly_rent": "58",
+        "network": "4G",
+        "active": "true",
+        "cancels_unexpired_subsidy": "false",
+        "created_at": "2016-01-30T17:00:00+08:00",
+    }
     with open(month_dir / "orders.csv", "a", newline="", encoding="utf-8") as fh:
         csv.writer(fh, lineterminator="\n").writerow([row.get(c, "") for c in header])
 

@@ -61,14 +61,15 @@ def number(page: str, element_id: str) -> str:
 def test_the_editor_shows_the_seeds_200_against_198_at_its_line_and_saves_a_clean_file(console):
     analyst = console("analyst")
     seed = (EXAMPLES / "seed-as-written" / "anniversary-draw.yaml").read_bytes()
-    r = analyst.post_form("/campaigns/new", "/campaigns/check", {},
-                          files={"campaign_file": ("anniversary-draw.yaml", seed, "text/yaml")})
+    r = analyst.post_form(
+        "/campaigns/new", "/campaigns/check", {}, files={"campaign_file": ("anniversary-draw.yaml", seed, "text/yaml")}
+    )
     assert r.status_code == 422
     row = re.search(r'<tr id="L50" class="has-diag has-error">(.*?)</tr>', r.text, re.S)
     assert row, "the error is not beside line 50"
     cell = html.unescape(row.group(1))
     assert "daily_total: 200" in cell and 'data-line="50" data-column="16"' in cell
-    assert "daily_total says 200 prizes a day but the 11 prize levels add up to 198" in cell and "2 missing" in cell
+    assert "daily_total 写的是每天 200 个奖品，但 11 个奖级合计为 198" in cell and "少了 2 个" in cell  # by its code
     assert "anniversary-draw.yaml:50:16" in r.text and 'id="save"' not in r.text
     assert len(re.findall(r'class="has-diag has-error"', r.text)) == 1  # the only error, at its line
 
@@ -80,7 +81,7 @@ def test_the_editor_shows_the_seeds_200_against_198_at_its_line_and_saves_a_clea
     page = analyst.get("/campaigns/anniversary-draw").text
     assert number(page, "status") == "草稿" and 'data-action="submit"' in page
     r = analyst.post_form("/campaigns/new", "/campaigns/save", {"text": fixed, "name": "anniversary-draw.yaml"})
-    assert r.status_code == 409 and "campaign anniversary-draw already exists" in html.unescape(r.text)
+    assert r.status_code == 409 and "活动 anniversary-draw 已存在。" in number(r.text, "save-error")
     assert console("manager").get("/campaigns/new").status_code == 403  # managers follow campaigns, not edit them
 
 
@@ -99,9 +100,11 @@ def test_approvals_with_who_and_when_and_an_approver_who_created_it_is_refused(c
     assert 'data-action="approve"' in waiting[1][1]
     r = admin.post_form("/campaigns/by-admin", "/campaigns/by-admin/act", {"action": "approve"})
     assert r.status_code == 409
-    assert "admin 创建或提交了该活动:须由另一人审批。" in number(r.text, "refusal")
-    assert analyst.post_form("/campaigns/by-analyst", "/campaigns/by-analyst/act",
-                             {"action": "approve"}).status_code == 403
+    assert "admin 创建或提交了该活动：须由另一人审批。" in number(r.text, "refusal")
+    assert (
+        analyst.post_form("/campaigns/by-analyst", "/campaigns/by-analyst/act", {"action": "approve"}).status_code
+        == 403
+    )
     r = admin.post_form("/campaigns/by-analyst", "/campaigns/by-analyst/act", {"action": "reject", "note": "预算超标"})
     assert r.status_code == 303
     steps = service.summary(app.state.engine, "by-analyst")["steps"]
@@ -115,6 +118,24 @@ def test_approvals_with_who_and_when_and_an_approver_who_created_it_is_refused(c
     assert number(page, "status") == "草稿"
 
 
+def test_a_refusal_on_the_campaign_page_is_in_chinese_by_its_code(console, app):
+    engine, admin = app.state.engine, console("admin")
+    later = campaign_file("later").replace(
+        f"window: {{from: {TODAY - timedelta(days=1)}, to: {TODAY + timedelta(days=1)}}}",
+        f"window: {{from: {TODAY + timedelta(days=3)}, to: {TODAY + timedelta(days=5)}}}",
+    )
+    service.create(engine, later, "later.yaml", "analyst")
+    for action in ("submit", "approve", "start"):
+        service.act(engine, "later", action, "analyst" if action == "submit" else "admin")
+    r = admin.post_form("/campaigns/later", "/campaigns/later/act", {"action": "close"})
+    assert r.status_code == 409
+    refusal = html.unescape(re.search(r'id="refusal">(.*?)</p>', r.text, re.S).group(1))
+    assert f"活动 {TODAY + timedelta(days=3)} 才开始：还没有进行任何内容。" in refusal
+    assert not re.search(r"[A-Za-z]", refusal), refusal  # no English: the sentence comes from the catalogue
+    r = admin.post_form("/campaigns/later", "/campaigns/later/act", {"action": "evaluate"})
+    assert r.status_code == 409 and "无法评估状态为进行中的活动；下一步：结束。" in number(r.text, "refusal")
+
+
 def test_the_list_and_the_month_calendar(console, app):
     running(app)
     page = console("manager").get(f"/campaigns?month={TODAY:%Y-%m}").text
@@ -125,7 +146,9 @@ def test_the_list_and_the_month_calendar(console, app):
             cell = re.search(rf'data-day="{day}">(.*?)</td>', page, re.S).group(1)
             assert 'href="/campaigns/live-draw"' in cell, day
     outside = TODAY + timedelta(days=3)
-    cell = re.search(rf'data-day="{outside}">(.*?)</td>', console("manager").get(f"/campaigns?month={outside:%Y-%m}").text, re.S)
+    cell = re.search(
+        rf'data-day="{outside}">(.*?)</td>', console("manager").get(f"/campaigns?month={outside:%Y-%m}").text, re.S
+    )
     assert cell and "live-draw" not in cell.group(1)
     assert console("clerk").get("/campaigns").status_code == 403
     assert console("manager").get("/campaigns?month=2026-13").status_code == 200  # a bad month shows this month

@@ -25,9 +25,11 @@ def at(day: str) -> datetime:
 @pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
 def test_points_per_month_and_the_liability_at_each_month_end(engine):
     plans.apply_plan(engine, op.PLAN)
-    events = [Event("b1", "M1", "bill", at("2026-01-05"), at("2026-01-05").date(), amount_fen=59_900),  # 59 points
-              Event("a1", "M1", "adjust", at("2026-03-02"), at("2026-03-02").date(), points=300),
-              Event("a2", "M2", "adjust", at("2026-03-09"), at("2026-03-09").date(), points=41)]
+    events = [
+        Event("b1", "M1", "bill", at("2026-01-05"), at("2026-01-05").date(), amount_fen=59_900),  # 59 points
+        Event("a1", "M1", "adjust", at("2026-03-02"), at("2026-03-02").date(), points=300),
+        Event("a2", "M2", "adjust", at("2026-03-09"), at("2026-03-09").date(), points=41),
+    ]
     assert post_events(engine, events).posted == 3
     redeem(engine, "M1", "bill-credit", 2, request_id="r1", at=at("2026-03-20"))  # 200 points
     months = dashboard.points_by_month(engine)["months"]

@@ -106,8 +106,9 @@ def test_an_analyst_sees_everyone_with_charts_exports_and_totals_by_business(sit
     assert export.status_code == 200 and export.content.decode("utf-8-sig").count("\n") == sd.STAFF + 1
     charts = c.get(f"/incentives/{sd.MONTH}/data.json").json()
     assert sum(Decimal(str(v)) for v in charts["business"]["series"][0]["values"]) == total
-    assert [Decimal(str(v)) for v in charts["bonus"]["series"][0]["values"]] == \
-        sorted((Decimal(s["bonus_yuan"]) for s in site.expected["staff"].values()), reverse=True)
+    assert [Decimal(str(v)) for v in charts["bonus"]["series"][0]["values"]] == sorted(
+        (Decimal(s["bonus_yuan"]) for s in site.expected["staff"].values()), reverse=True
+    )
     t0 = c.get("/incentives", params={"team": "T0"}).text
     assert set(staff_rows(t0)) == {f"S{i:06d}" for i in range(10)}
     assert "/static/charts.js" in html and 'data-key="business"' in html

@@ -21,8 +21,14 @@ def request_id(html: str, reward: str) -> str:
 
 def redeem(c, reward: str, rid: str | None = None):
     page = c.get("/me").text
-    return c.http.post("/me/redeem", data={"reward_id": reward, "request_id": rid or request_id(page, reward),
-                                           "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)})
+    return c.http.post(
+        "/me/redeem",
+        data={
+            "reward_id": reward,
+            "request_id": rid or request_id(page, reward),
+            "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
+        },
+    )
 
 
 def test_the_page_shows_balance_expiry_history_catalogue_and_referral_code(console, app):
@@ -94,8 +100,14 @@ def test_staff_cannot_use_the_member_page(console):
     clerk = console("clerk")
     assert clerk.get("/me").status_code == 403
     page = clerk.get("/members").text
-    r = clerk.http.post("/me/redeem", data={"reward_id": "bill-credit", "request_id": "0123456789abcdef",
-                                            "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)})
+    r = clerk.http.post(
+        "/me/redeem",
+        data={
+            "reward_id": "bill-credit",
+            "request_id": "0123456789abcdef",
+            "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
+        },
+    )
     assert r.status_code == 403
 
 

@@ -17,6 +17,7 @@ from weixi.adapters.sql import execute
 from weixi.api.app import create_app
 from weixi.operations import care_run as care
 from weixi.operations import service as ops
+from weixi.operations import sla
 from weixi.users import service as users
 
 
@@ -35,6 +36,7 @@ def ops_app(tmp_path, monkeypatch):
         c = Console(app).login(role)
         clients.append(c)
         return c
+
     yield app, world, login
     for c in clients:
         c.http.close()
@@ -54,8 +56,11 @@ def queue_ids(html: str) -> list[str]:
 
 def click(c: Console, page_html: str, task_id: str, **form):
     """An outcome button pressed on the page: htmx posts the form with the page's CSRF token in the header."""
-    return c.http.post(f"/work/tasks/{task_id}/outcome", data={"on": ON, **form},
-                       headers={"HX-Request": "true", "X-CSRF-Token": csrf_of(page_html)})
+    return c.http.post(
+        f"/work/tasks/{task_id}/outcome",
+        data={"on": ON, **form},
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf_of(page_html)},
+    )
 
 
 def test_the_work_page_shows_the_next_task_at_a_glance_and_records_outcomes_in_one_click(ops_app):
@@ -68,7 +73,14 @@ def test_the_work_page_shows_the_next_task_at_a_glance_and_records_outcomes_in_o
     first = shown_task(html)
     assert first == ops.queue(app.state.engine, "agent", date.fromisoformat(ON))[0]["task_id"]
     assert queue_ids(html)[0] == first
-    for text in ("近30天携号转网查询3次", "存费送机", "主动告知自己的联系方式", "已接通", "接受优惠", "机卡分离返费扣留"):
+    for text in (
+        "近30天携号转网查询3次",
+        "存费送机",
+        "主动告知自己的联系方式",
+        "已接通",
+        "接受优惠",
+        "机卡分离返费扣留",
+    ):
         assert text in html, text
     assert re.search(r'id="member-phone">1380000\d{4}<', html)  # an agent calls: the number in clear (audited)
     # declined without a reason: the error on the page, the task still open
@@ -93,8 +105,10 @@ def test_the_work_page_shows_the_next_task_at_a_glance_and_records_outcomes_in_o
     assert f"{second}/follow-up" in queue_ids(today) and first not in queue_ids(today)
     # a plain form post (no JavaScript) goes back to the work page
     third = shown_task(r.text)
-    plain = agent.http.post(f"/work/tasks/{third}/outcome", data={"outcome": "unreachable", "attempt": "1", "on": ON,
-                                                                 "csrf_token": csrf_of(html)})
+    plain = agent.http.post(
+        f"/work/tasks/{third}/outcome",
+        data={"outcome": "unreachable", "attempt": "1", "on": ON, "csrf_token": csrf_of(html)},
+    )
     assert plain.status_code == 303 and plain.headers["location"] == f"/work?on={ON}"
     assert ops.get_task(app.state.engine, third)["attempts"] == 1
     # another agent's task and an unknown one
@@ -120,6 +134,7 @@ def test_a_try_recorded_otherwise_is_refused_in_chinese(ops_app):
     assert f"任务 {first}:第 1 次尝试已有记录(agent 记录为 reached),本次未记录。" in r.text
     assert ops.get_task(app.state.engine, first)["outcome"] == "reached"
 
+
 def test_the_team_view_shows_the_services_sla_numbers(ops_app):
     app, w, login = ops_app
     agent = login("agent")
@@ -127,12 +142,14 @@ def test_the_team_view_shows_the_services_sla_numbers(ops_app):
     page = agent.get(f"/work?on={ON}").text
     click(agent, page, done, outcome="reached", attempt="1")
     as_of = "2026-10-31"
-    report = ops.sla_report(app.state.engine, w.plan, MONTH, date.fromisoformat(as_of))
+    report = sla.sla_report(app.state.engine, w.plan, MONTH, date.fromisoformat(as_of))
     manager = login("manager")
     r = manager.get(f"/team?on={as_of}&month={MONTH}")
     assert r.status_code == 200
     rows = dict(re.findall(r'<tr data-staff="([^"]+)".*?data-compliance="([^"]*)"', r.text, re.S))
-    expected = {m["staff_id"]: m["compliance"] for m in report["managers"] if m["staff_id"] in ("agent", "A2", "manager")}
+    expected = {
+        m["staff_id"]: m["compliance"] for m in report["managers"] if m["staff_id"] in ("agent", "A2", "manager")
+    }
     assert rows == expected and "K2" not in r.text
     data = manager.get(f"/team/data.json?on={as_of}&month={MONTH}").json()
     assert data["target"] == 100.0

@@ -14,18 +14,65 @@ from weixi.users import service as users
 
 # What each role's navigation shows (from the permission matrix, written out so that a change shows up here).
 NAV = {
-    "admin": ["/dashboard", "/work", "/team", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/incentives",
-              "/retention", "/targets", "/care"],
-    "analyst": ["/dashboard", "/team", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/incentives",
-                "/retention", "/targets", "/care"],
-    "manager": ["/dashboard", "/work", "/team", "/members", "/catalogue", "/plans", "/campaigns", "/incentives",
-                "/retention", "/targets", "/care"],
+    "admin": [
+        "/dashboard",
+        "/work",
+        "/team",
+        "/members",
+        "/catalogue",
+        "/plans",
+        "/close",
+        "/campaigns",
+        "/incentives",
+        "/retention",
+        "/targets",
+        "/care",
+    ],
+    "analyst": [
+        "/dashboard",
+        "/team",
+        "/members",
+        "/catalogue",
+        "/plans",
+        "/close",
+        "/campaigns",
+        "/incentives",
+        "/retention",
+        "/targets",
+        "/care",
+    ],
+    "manager": [
+        "/dashboard",
+        "/work",
+        "/team",
+        "/members",
+        "/catalogue",
+        "/plans",
+        "/campaigns",
+        "/incentives",
+        "/retention",
+        "/targets",
+        "/care",
+    ],
     "agent": ["/work", "/members", "/catalogue", "/incentives", "/targets", "/care"],
     "clerk": ["/members", "/catalogue", "/incentives"],
     "member": ["/me"],
 }
-PAGES = ["/dashboard", "/work", "/team", "/members", "/catalogue", "/plans", "/close", "/campaigns", "/incentives",
-         "/retention", "/targets", "/care", "/me"]
+PAGES = [
+    "/dashboard",
+    "/work",
+    "/team",
+    "/members",
+    "/catalogue",
+    "/plans",
+    "/close",
+    "/campaigns",
+    "/incentives",
+    "/retention",
+    "/targets",
+    "/care",
+    "/me",
+]
 
 
 def nav_of(html: str) -> list[str]:
@@ -39,8 +86,11 @@ def test_a_stranger_is_sent_to_the_login_form_and_back(console):
     assert r.status_code == 303 and r.headers["location"] == "/login?next=%2Fmembers%2FM0000000002"
     form = c.get(r.headers["location"])
     assert form.status_code == 200 and "登录维系" in form.text
-    r = c.post_form("/login?next=%2Fmembers%2FM0000000002", "/login",
-                    {"username": "manager", "password": op.PASSWORD, "next": "/members/M0000000002"})
+    r = c.post_form(
+        "/login?next=%2Fmembers%2FM0000000002",
+        "/login",
+        {"username": "manager", "password": op.PASSWORD, "next": "/members/M0000000002"},
+    )
     assert r.status_code == 303 and r.headers["location"] == "/members/M0000000002"
     assert c.get("/members/M0000000002").status_code == 200
 
@@ -55,7 +105,9 @@ def test_a_form_posted_without_a_session_goes_to_the_login_form(console):
 def test_login_refuses_a_wrong_password_a_missing_csrf_token_and_foreign_redirects(console, app):
     c = console()
     r = c.post_form("/login", "/login", {"username": "admin", "password": "wrong password", "next": ""})
-    assert r.status_code == 401 and "用户名或密码错误" in r.text and "weixi_session" not in r.headers.get("set-cookie", "")
+    assert (
+        r.status_code == 401 and "用户名或密码错误" in r.text and "weixi_session" not in r.headers.get("set-cookie", "")
+    )
     r = c.http.post("/login", data={"username": "admin", "password": op.PASSWORD})
     assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
     assert "此表单已过期" in r.text and "weixi_session" not in r.headers.get("set-cookie", "")
@@ -66,7 +118,10 @@ def test_login_refuses_a_wrong_password_a_missing_csrf_token_and_foreign_redirec
 def test_failed_logins_are_rate_limited_on_the_form(console):
     c = console()
     for _ in range(users.LOGIN_MAX_FAILURES):
-        assert c.post_form("/login", "/login", {"username": "clerk", "password": "nope nope", "next": ""}).status_code == 401
+        assert (
+            c.post_form("/login", "/login", {"username": "clerk", "password": "nope nope", "next": ""}).status_code
+            == 401
+        )
     r = c.post_form("/login", "/login", {"username": "clerk", "password": op.PASSWORD, "next": ""})
     assert r.status_code == 429 and "登录失败次数过多" in r.text and r.headers["retry-after"].isdigit()
 
@@ -148,16 +203,19 @@ def test_search_text_with_sql_or_html_is_harmless(console):
         assert "<script>alert(1)</script>" not in r.text
         assert 'id="member-results"' not in r.text  # nothing matches these
     r = c.get("/members", params={"q": "x" * 65})
-    assert r.status_code == 200 and "longer than 64" in r.text
+    assert r.status_code == 200 and "搜索内容超过 64 个字符" in r.text  # the refusal's code, in the page's language
 
 
 def test_member_360_shows_profile_tiers_lots_and_history(console, app):
     page = console("analyst").get(f"/members/{op.MEMBER}").text
     assert re.search(r'id="id-number">\d{6}\*+\d{3}[\dX]<', page)  # masked for an analyst
     assert 'id="tier-history"' in page and op.CLOSED in page
-    lots = re.findall(r"<tr><td><code>([^<]+)</code></td><td>([\d-]+)</td><td>([\d-]+)</td><td class=\"n\">([\d,]+)</td></tr>", page)
+    lots = re.findall(
+        r"<tr><td><code>([^<]+)</code></td><td>([\d-]+)</td><td>([\d-]+)</td><td class=\"n\">([\d,]+)</td></tr>", page
+    )
     assert lots and sum(int(n.replace(",", "")) for *_, n in lots) == int(
-        re.search(r'id="balance">([\d,]+)<', page).group(1).replace(",", ""))
+        re.search(r'id="balance">([\d,]+)<', page).group(1).replace(",", "")
+    )
     assert "grant:console-tests" in page  # the journal entry of the adjustment
     clear = console("agent").get(f"/members/{op.MEMBER}").text
     assert re.search(r'id="id-number">\d{17}[\dX]<', clear)
@@ -180,7 +238,9 @@ rewards: []
 
 def test_plan_check_shows_each_error_at_its_line_and_admin_applies(console, app):
     analyst = console("analyst")
-    r = analyst.post_form("/plans", "/plans/check", {}, files={"plan_file": ("broken.yaml", BROKEN.encode(), "text/yaml")})
+    r = analyst.post_form(
+        "/plans", "/plans/check", {}, files={"plan_file": ("broken.yaml", BROKEN.encode(), "text/yaml")}
+    )
     assert r.status_code == 422
     row = re.search(r'<tr id="L8" class="has-diag has-error">(.*?)</tr>', r.text, re.S)
     assert row and "points: many" in row.group(1) and 'data-line="8"' in row.group(1)
@@ -203,14 +263,17 @@ def test_plan_apply_refusals_are_shown_in_chinese_with_the_file_and_the_numbers(
     admin = console("admin")
     incentive = (op.ROOT / "plans" / "examples" / "retention-2016.yaml").read_text(encoding="utf-8")
     r = admin.post_form("/plans", "/plans/apply", {"text": incentive, "name": "bonus.yaml"})
-    assert r.status_code == 409 and "bonus.yaml 不是积分方案(其 kind 不是 points):这里只能应用积分方案。" in r.text
+    assert (
+        r.status_code == 409 and "bonus.yaml 不是积分方案（它的类型不是积分）：只有积分方案可以在这里应用。" in r.text
+    )
     with app.state.engine.begin() as conn:
         execute(conn, "UPDATE rewards SET issued = ? WHERE reward_id = ?", [3, "gift-book"])
     low = op.PLAN.read_text(encoding="utf-8").replace("stock: 500", "stock: 2")
     r = admin.post_form("/plans", "/plans/apply", {"text": low, "name": "low-stock.yaml"})
     assert r.status_code == 409
-    assert "low-stock.yaml:奖品 gift-book 的库存 2 少于已发放的 3 件;库存包括历来发放的每一件。" in r.text
+    assert "low-stock.yaml：奖品 gift-book 的库存（2）低于已发放的 3 件；库存包括所有已发放的数量。" in r.text
     assert "stock counts every unit" not in r.text
+
 
 def test_close_page_starts_a_close_and_shows_progress_until_the_result(console, operator):
     admin = console("admin")
@@ -232,12 +295,25 @@ def test_close_page_starts_a_close_and_shows_progress_until_the_result(console, 
         assert time.monotonic() < deadline, "the close did not finish in 60 s"
         time.sleep(0.2)
     assert status == "succeeded", frag.text
-    assert 'hx-trigger' not in frag.text and 'id="close-result"' in frag.text
+    assert "hx-trigger" not in frag.text and 'id="close-result"' in frag.text
     summary = store.read_manifest(operator.data, "2026-09")["summary"]
     assert f"会员 {summary['members']:,} 人" in frag.text
     assert "2026-09" in admin.get("/close").text
     assert console("analyst").post_form("/close", "/close", {"month": "2026-10"}).status_code == 403
     del seen_running  # a fast close may finish before the first poll
+    # a refused close says why in the page's language, from the job's code
+    refused = admin.post_form("/close", "/close", {"month": "2026-01"}).headers["location"]
+    for _ in range(300):
+        frag = admin.get(refused + "/progress")
+        if 'data-status="running"' not in frag.text:
+            break
+        time.sleep(0.1)
+    assert 'data-status="refused"' in frag.text and "2026-01 早于最近已结账的月份 2026-09" in frag.text
+
+
+def test_a_month_that_is_not_a_month_is_refused_in_the_pages_language(console):
+    r = console("admin").post_form("/close", "/close", {"month": "2026-13"})
+    assert r.status_code == 422 and "2026-13" in r.text and "不是有效的月份" in r.text
 
 
 def test_unknown_pages_get_an_html_page_and_api_paths_the_json_envelope(console):
@@ -263,8 +339,12 @@ def test_pages_load_nothing_from_elsewhere(console):
     assert r.headers["cache-control"] == "no-store"
     for url in re.findall(r'(?:src|href)="([^"]+)"', r.text):
         assert url.startswith("/"), url
-    for asset in ("/static/vendor/htmx/htmx.min.js", "/static/vendor/echarts/echarts.min.js", "/static/console.js",
-                  "/static/console.css"):
+    for asset in (
+        "/static/vendor/htmx/htmx.min.js",
+        "/static/vendor/echarts/echarts.min.js",
+        "/static/console.js",
+        "/static/console.css",
+    ):
         assert console().get(asset).status_code == 200, asset
 
 
@@ -284,10 +364,18 @@ def test_every_page_works_on_a_fresh_installation(tmp_path, monkeypatch):
     app = create_app(str(tmp_path / "fresh.db"), str(tmp_path / "no-data"), secure_cookies=False)
     try:
         for role in ("admin", "member"):
-            users.create_user(app.state.engine, op.LOGINS[role], op.PASSWORD, role, op.MEMBER if role == "member" else None)
+            users.create_user(
+                app.state.engine, op.LOGINS[role], op.PASSWORD, role, op.MEMBER if role == "member" else None
+            )
         admin = Console(app).login("admin")
-        expected = {"/dashboard": "尚无已月结的月份", "/members?q=M1": "没有与 M1 匹配的会员", "/catalogue": "尚无生效方案",
-                    "/plans": "尚未启用任何方案", "/close": "尚无已月结的月份", "/dashboard/data.json": '"segments":[]'}
+        expected = {
+            "/dashboard": "尚无已月结的月份",
+            "/members?q=M1": "没有与 M1 匹配的会员",
+            "/catalogue": "尚无生效方案",
+            "/plans": "尚未启用任何方案",
+            "/close": "尚无已月结的月份",
+            "/dashboard/data.json": '"segments":[]',
+        }
         for path, text in expected.items():
             r = admin.get(path)
             assert r.status_code == 200 and text in r.text, (path, r.text[:300])
@@ -300,10 +388,10 @@ def test_every_page_works_on_a_fresh_installation(tmp_path, monkeypatch):
 def test_refusals_the_console_writes_itself_speak_the_readers_language(console):
     clerk = console("clerk")
     r = clerk.get("/campaigns")
-    assert r.status_code == 403 and "角色 clerk 无权打开此页面(需要权限 campaigns:read)。" in r.text
+    assert r.status_code == 403 and "营业员角色无权打开此页面。" in r.text
     agent = console("agent")
-    assert "没有会员 M404404404。" in agent.get("/members/M404404404").text
-    assert "没有方案版本 999。" in console("analyst").get("/plans/999").text
+    assert "未知的会员 M404404404" in agent.get("/members/M404404404").text
+    assert "没有第 999 版方案。" in console("analyst").get("/plans/999").text
     agent.get("/lang/en?next=%2F")
     r = agent.get("/members/M404404404")
-    assert r.status_code == 404 and "Unknown member M404404404." in r.text and "没有会员" not in r.text
+    assert r.status_code == 404 and "unknown member M404404404" in r.text and "未知的会员" not in r.text

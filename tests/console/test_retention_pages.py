@@ -54,8 +54,10 @@ def nav_of(html: str) -> list[str]:
 
 
 def rows(html: str) -> list[dict]:
-    return [dict(re.findall(r'data-(member|list|decile|manager|segment|group)="([^"]*)"', tr))
-            for tr in re.findall(r'<tr data-member="[^>]*>', html)]
+    return [
+        dict(re.findall(r'data-(member|list|decile|manager|segment|group)="([^"]*)"', tr))
+        for tr in re.findall(r'<tr data-member="[^>]*>', html)
+    ]
 
 
 def test_risk_page_numbers_are_the_scores(site):
@@ -75,7 +77,7 @@ def test_risk_page_numbers_are_the_scores(site):
     assert sum(data["bins"]["series"][0]["values"]) == n and len(data["deciles"]["labels"]) == 10
     high = c.get("/retention", params={"band": "high"}).text
     band = retention_reports.reasons(site.state.data_dir, M, "high")
-    assert f"data-members=\"{band['reasons'][0]['members']}\"" in high
+    assert f'data-members="{band["reasons"][0]["members"]}"' in high
     assert 'href="/retention/models/1"' in html
 
 

@@ -28,6 +28,16 @@ def events_csv(path, rows):
         w = csv.writer(fh)
         w.writerow(["event_id", "member_id", "type", "occurred_at", "amount", "points", "ref", "attrs"])
         for event_id, member, etype, when, amount, ref, attrs in rows:
-            w.writerow([event_id, member, etype, when if "T" in when else when + "T10:00:00+08:00", amount or "", "",
-                        ref or "", json.dumps(attrs) if attrs else ""])
+            w.writerow(
+                [
+                    event_id,
+                    member,
+                    etype,
+                    when if "T" in when else when + "T10:00:00+08:00",
+                    amount or "",
+                    "",
+                    ref or "",
+                    json.dumps(attrs) if attrs else "",
+                ]
+            )
     return path

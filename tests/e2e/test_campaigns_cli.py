@@ -24,10 +24,10 @@ def test_anniversary_draw_from_plan_to_verified_report(tmp_path):
     created = weixi_json("campaign", "create", EXAMPLES / f"{C}.yaml", "--by", "alice", db=db)
     assert created["status"] == "draft"
     again = weixi_json("campaign", "create", EXAMPLES / f"{C}.yaml", "--by", "alice", db=db, expect=1)
-    assert again["reason"] == "conflict"
+    assert again["error"]["code"] == "campaign_exists" and again["error"]["params"] == {"campaign": C}
     weixi("campaign", "submit", C, "--by", "alice", "--at", "2015-06-10T09:00:00+08:00", db=db)
     own = weixi_json("campaign", "approve", C, "--by", "alice", "--at", "2015-06-10T09:00:00+08:00", db=db, expect=1)
-    assert "another person must approve" in own["error"]
+    assert own["error"]["code"] == "campaign_four_eyes" and "another person must approve" in own["error"]["message"]
     approved = weixi_json("campaign", "approve", C, "--by", "bob", "--at", "2015-06-11T09:00:00+08:00", db=db)
     assert len(approved["commitment"]) == 64 and approved["seed"] is None
     started = weixi_json("campaign", "start", C, "--by", "bob", "--at", "2015-06-20T18:00:00+08:00", db=db)
@@ -36,16 +36,22 @@ def test_anniversary_draw_from_plan_to_verified_report(tmp_path):
     for i in range(OWNERS):
         result = weixi_json_any("campaign", "draw", C, f"o{i:02d}", "--at", "2015-06-21T15:30:00+08:00", db=db)
         if "error" in result:
-            assert "control group" in result["error"]
+            assert (
+                result["error"]["code"] == "campaign_member_held_out" and "control group" in result["error"]["message"]
+            )
         else:
             drawn.append(result)
     assert drawn and all(d["tickets"] == 198 - k for k, d in enumerate(drawn))  # 198 tickets a day, one leaves per draw
-    twice = weixi_json("campaign", "draw", C, drawn[0]["member_id"], "--at", "2015-06-21T16:00:00+08:00", db=db, expect=1)
-    assert "no chances left" in twice["error"] and "1 granted" in twice["error"]
+    twice = weixi_json(
+        "campaign", "draw", C, drawn[0]["member_id"], "--at", "2015-06-21T16:00:00+08:00", db=db, expect=1
+    )
+    assert twice["error"]["code"] == "campaign_no_chances_left" and "1 granted" in twice["error"]["message"]
     unknown = weixi_json("campaign", "draw", C, "nobody", "--at", "2015-06-21T16:00:00+08:00", db=db, expect=1)
-    assert unknown["reason"] == "not_found" and "unknown member nobody" in unknown["error"]
+    assert (
+        unknown["error"]["code"] == "campaign_unknown_member" and "unknown member nobody" in unknown["error"]["message"]
+    )
     late = weixi_json("campaign", "draw", C, "o07", "--at", "2015-06-23T10:00:00+08:00", db=db, expect=1)
-    assert "ended on 2015-06-22" in late["error"]
+    assert late["error"]["code"] == "campaign_window_over" and late["error"]["params"]["end"] == "2015-06-22"
     stock = weixi_json("campaign", "stock", C, "--day", "2015-06-21", db=db)
     assert sum(r["quantity"] for r in stock) == 198 and sum(r["issued"] for r in stock) == len(drawn)
     weixi("campaign", "measure", C, "satisfaction", "4.6", "--by", "survey-team", db=db)
@@ -60,7 +66,7 @@ def test_anniversary_draw_from_plan_to_verified_report(tmp_path):
     doc["draws"][0]["prize_id"] = "grand" if doc["draws"][0]["prize_id"] != "grand" else "first"
     export.write_text(json.dumps(doc), encoding="utf-8")
     bad = weixi_json("campaign", "verify-draws", "--file", export, expect=1)
-    assert not bad["ok"] and "draw 1" in bad["problems"][0]
+    assert not bad["ok"] and "draw 1" in bad["problems"][0]["message"]
     weixi("campaign", "evaluate", C, "--by", "carol", db=db)
     html, pdf = tmp_path / "r.html", tmp_path / "r.pdf"
     report = weixi_json("campaign", "report", C, "--html", html, "--pdf", pdf, db=db)

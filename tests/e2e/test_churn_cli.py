@@ -32,8 +32,21 @@ def run(*args, env=None):
 
 
 def test_train_on_the_telco_table_with_a_report(tmp_path):
-    res = run("churn", "train", "--data", telco_csv(), "--label", "Churn", "--id", "customerID",
-              "--report", tmp_path / "report", "--data-dir", tmp_path / "data", "--json")
+    res = run(
+        "churn",
+        "train",
+        "--data",
+        telco_csv(),
+        "--label",
+        "Churn",
+        "--id",
+        "customerID",
+        "--report",
+        tmp_path / "report",
+        "--data-dir",
+        tmp_path / "data",
+        "--json",
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert KEYS <= set(out) and out["rows"] == 7043 and out["folds"] == 5
@@ -51,31 +64,36 @@ def table(path, header, rows):
     return path
 
 
-GOOD = [(f"c{i}", i % 50, "yes" if i % 3 == 0 else "no", "" , "Yes" if i % 4 == 0 else "No") for i in range(150)]
+GOOD = [(f"c{i}", i % 50, "yes" if i % 3 == 0 else "no", "", "Yes" if i % 4 == 0 else "No") for i in range(150)]
 
 
-@pytest.mark.parametrize("rows,args,message", [
-    ([(r[0], r[1], r[2], r[3], "No") for r in GOOD], ["--label", "churn"], "has one class only"),
-    (GOOD, ["--label", "churn"], "have no values (all missing)"),
-    (GOOD[:30], ["--label", "churn"], "too few rows: 30 labelled row(s)"),
-    (GOOD, ["--label", "Churned"], "no column 'Churned' (given by --label)"),
-    (GOOD, ["--label", "churn", "--id", "cust"], "no column 'cust' (given by --id)"),
-])
+@pytest.mark.parametrize(
+    "rows,args,message",
+    [
+        ([(r[0], r[1], r[2], r[3], "No") for r in GOOD], ["--label", "churn"], "has one class only"),
+        (GOOD, ["--label", "churn"], "have no values (all missing)"),
+        (GOOD[:30], ["--label", "churn"], "too few rows: 30 labelled row(s)"),
+        (GOOD, ["--label", "Churned"], "no column 'Churned' (given by --label)"),
+        (GOOD, ["--label", "churn", "--id", "cust"], "no column 'cust' (given by --id)"),
+    ],
+)
 def test_bad_input_is_named_with_exit_2(tmp_path, rows, args, message):
     f = table(tmp_path / "t.csv", ["id", "tenure", "partner", "empty_col", "churn"], rows)
     res = run("churn", "train", "--data", f, *args, "--data-dir", tmp_path / "d")
     assert res.exit_code == 2, res.output
     assert message in res.output.replace("\n", " ") and "Traceback" not in res.output
     js = run("churn", "train", "--data", f, *args, "--data-dir", tmp_path / "d", "--json")
-    assert js.exit_code == 2 and message in json.loads(js.stdout)["error"]
+    assert js.exit_code == 2 and message in json.loads(js.stdout)["error"]["message"]
 
 
 def test_usage_errors_exit_2(tmp_path):
-    for args, message in ((["churn", "train"], "either --month"),
-                          (["churn", "train", "--data", "x.csv"], "--data needs --label"),
-                          (["churn", "train", "--month", "2026-13"], "is not a month"),
-                          (["churn", "score", "--month", "2026-10", "--data-dir", tmp_path / "nope"], "does not exist"),
-                          (["targets", "build", "--month", "2026-10", "--data-dir", tmp_path / "nope"], "does not exist")):
+    for args, message in (
+        (["churn", "train"], "either --month"),
+        (["churn", "train", "--data", "x.csv"], "--data needs --label"),
+        (["churn", "train", "--month", "2026-13"], "is not a month"),
+        (["churn", "score", "--month", "2026-10", "--data-dir", tmp_path / "nope"], "does not exist"),
+        (["targets", "build", "--month", "2026-10", "--data-dir", tmp_path / "nope"], "does not exist"),
+    ):
         res = run(*args)
         assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output, res.output
 
@@ -91,10 +109,34 @@ def test_operator_cli_round_trip(tmp_path):
     built = run("targets", "build", "--month", "2026-08", "--csv", tmp_path / "calls.csv", "--json", env=env)
     assert built.exit_code == 0, built.output
     assert (tmp_path / "calls.csv").read_text(encoding="utf-8-sig").startswith('"priority_rank","member_id","phone"')
-    inc = run("targets", "export", "--month", "2026-08", "--out", tmp_path / "inc.csv", "--format", "incentive",
-              env=env)
+    inc = run(
+        "targets", "export", "--month", "2026-08", "--out", tmp_path / "inc.csv", "--format", "incentive", env=env
+    )
     assert inc.exit_code == 0, inc.output
     ev = run("targets", "evaluate", "--month", "2026-08", "--json", env=env)
     assert ev.exit_code == 0 and json.loads(ev.stdout)["analysis"] == "intent to treat"
     early = run("targets", "evaluate", "--month", "2026-10", env=env)
     assert early.exit_code == 2 and "no target lists for 2026-10" in early.output
+
+
+def test_json_refusals_print_the_error_envelope(tmp_path):
+    """Under --json a refusal prints the one error envelope (code, message, params, where, details), exit 2."""
+    nope = tmp_path / "nope"
+    for args, code, params in (
+        (
+            ["targets", "build", "--month", "2026-10", "--data-dir", nope],
+            "churn_data_dir_missing",
+            {"data_dir": str(nope)},
+        ),
+        (["churn", "train", "--month", "2026-10", "--data", "x.csv"], "churn_train_source_needed", {}),
+        (
+            ["clv", "fit", "--model", "nope", "--summary", "s.csv"],
+            "clv_model_unknown",
+            {"model": "nope", "models": ["bgnbd", "paretonbd", "gammagamma", "sbg"]},
+        ),
+    ):
+        res = run(*args, "--json")
+        assert res.exit_code == 2, res.output
+        err = json.loads(res.stdout)["error"]
+        assert set(err) == {"code", "message", "params", "where", "details"}
+        assert err["code"] == code and err["params"] == params and err["message"], err

@@ -17,9 +17,22 @@ from weixi.ledger.expiry import add_months
 
 TELECOM = ROOT / "plans" / "examples" / "telecom-points.yaml"
 EXAMPLE_EVENTS = ROOT / "examples" / "telecom-events.csv"
-COMMANDS = [["init"], ["plan", "check"], ["plan", "apply"], ["events", "post"], ["redeem"], ["balance"], ["statement"],
-            ["expire"], ["reverse"], ["verify"], ["simulate"], ["settlement"], ["redemption", "cancel"],
-            ["redemption", "show"]]
+COMMANDS = [
+    ["init"],
+    ["plan", "check"],
+    ["plan", "apply"],
+    ["events", "post"],
+    ["redeem"],
+    ["balance"],
+    ["statement"],
+    ["expire"],
+    ["reverse"],
+    ["verify"],
+    ["simulate"],
+    ["settlement"],
+    ["redemption", "cancel"],
+    ["redemption", "show"],
+]
 
 
 @pytest.fixture
@@ -38,7 +51,7 @@ def test_every_command_has_help_and_json(command):
 
 def test_commands_refuse_an_uninitialised_database(tmp_path):
     out = weixi_json("balance", "m1", db=tmp_path / "none.db", expect=1)
-    assert "weixi init" in out["error"]
+    assert out["error"]["code"] == "database_not_initialised" and "weixi init" in out["error"]["message"]
 
 
 def test_post_example_file_counts_and_quarantine(db, tmp_path):
@@ -60,7 +73,7 @@ def test_event_file_with_missing_columns_is_refused_whole(db, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("event_id,member\nx,y\n", encoding="utf-8")
     out = weixi_json("events", "post", bad, db=db, expect=1)
-    assert "missing column(s) member_id, type, occurred_at" in out["error"]
+    assert "missing column(s) member_id, type, occurred_at" in out["error"]["message"]
 
 
 def test_jsonl_and_parquet_event_files(db, tmp_path):
@@ -68,13 +81,34 @@ def test_jsonl_and_parquet_event_files(db, tmp_path):
     import pyarrow.parquet as pq
 
     jl = tmp_path / "e.jsonl"
-    jl.write_text(json.dumps({"event_id": "j1", "member_id": "m", "type": "bill", "occurred_at": "2026-10-01T10:00:00+08:00",
-                              "amount": "100", "attrs": {"service_type": "mobile"}}) + "\n{not json\n", encoding="utf-8")
+    jl.write_text(
+        json.dumps(
+            {
+                "event_id": "j1",
+                "member_id": "m",
+                "type": "bill",
+                "occurred_at": "2026-10-01T10:00:00+08:00",
+                "amount": "100",
+                "attrs": {"service_type": "mobile"},
+            }
+        )
+        + "\n{not json\n",
+        encoding="utf-8",
+    )
     out = weixi_json("events", "post", jl, db=db)
     assert (out["posted"], out["rejected"]) == (1, 1) and out["rejections"][0]["row"] == 2
-    table = pa.table({"event_id": ["p1"], "member_id": ["m"], "type": ["recharge"],
-                      "occurred_at": ["2026-10-02T10:00:00+08:00"], "amount": ["200"], "points": [None],
-                      "ref": [None], "attrs": [None]})
+    table = pa.table(
+        {
+            "event_id": ["p1"],
+            "member_id": ["m"],
+            "type": ["recharge"],
+            "occurred_at": ["2026-10-02T10:00:00+08:00"],
+            "amount": ["200"],
+            "points": [None],
+            "ref": [None],
+            "attrs": [None],
+        }
+    )
     pq.write_table(table, tmp_path / "e.parquet")
     assert weixi_json("events", "post", tmp_path / "e.parquet", db=db)["posted"] == 1
     assert weixi_json("balance", "m", "--at", "2026-10-31", db=db)["balance"] == 10 + 20
@@ -84,9 +118,18 @@ def test_redeem_balance_statement_cancel_reverse_expire_verify(db, tmp_path):
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     d1, d2 = today - timedelta(days=200), today - timedelta(days=10)  # 12-month lots: d1's expires first
     d1_expires = add_months(d1, 12)
-    weixi("events", "post", events_csv(tmp_path / "e.csv", [
-        ("b1", "m", "bill", d1.isoformat(), "1500", None, None),
-        ("b2", "m", "bill", d2.isoformat(), "800", None, None)]), db=db)
+    weixi(
+        "events",
+        "post",
+        events_csv(
+            tmp_path / "e.csv",
+            [
+                ("b1", "m", "bill", d1.isoformat(), "1500", None, None),
+                ("b2", "m", "bill", d2.isoformat(), "800", None, None),
+            ],
+        ),
+        db=db,
+    )
     r = weixi_json("redeem", "m", "bill-credit", "--request-id", "req-7", db=db)
     assert r["points"] == 100 and r["details"]["credit_fen"] == 100 and r["duplicate"] is False
     assert r["details"]["lots"] == [["b1", 100]]
@@ -118,7 +161,7 @@ def test_redeem_balance_statement_cancel_reverse_expire_verify(db, tmp_path):
 
 
 def test_unknown_member_and_bad_dates_are_clear_errors(db):
-    assert "unknown member nobody" in weixi_json("balance", "nobody", db=db, expect=1)["error"]
+    assert "unknown member nobody" in weixi_json("balance", "nobody", db=db, expect=1)["error"]["message"]
     out = weixi("balance", "nobody", "--at", "2026-02-30", db=db, expect=2)
     assert "is not a date" in out.output
 
@@ -148,7 +191,11 @@ def test_simulate_reports_plan_errors_with_positions(tmp_path):
 def test_installed_console_script_runs():
     exe = ROOT / ".venv" / "bin" / "weixi"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "weixi"]
-    done = subprocess.run([*cmd, "simulate", "--plan", str(TELECOM), "--events", str(EXAMPLE_EVENTS), "--json"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*cmd, "simulate", "--plan", str(TELECOM), "--events", str(EXAMPLE_EVENTS), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["as_of"] == "2026-11-09"  # default: the last event's day

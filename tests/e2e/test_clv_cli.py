@@ -34,14 +34,36 @@ def transactions(tmp_path_factory):
 
 
 def tx_args(path):
-    return ["--transactions", path, "--customer", "customer", "--date", "date", "--amount", "amount",
-            "--calibration-end", "1997-09-30"]
+    return [
+        "--transactions",
+        path,
+        "--customer",
+        "customer",
+        "--date",
+        "date",
+        "--amount",
+        "amount",
+        "--calibration-end",
+        "1997-09-30",
+    ]
 
 
 def test_fit_reproduces_the_published_estimates(transactions):
     summary = lifetimes_datasets() / "cdnow_customers_summary.csv"
-    bg = ok_json("clv", "fit", "--summary", summary, "--frequency", "frequency", "--recency", "recency", "--age", "T",
-                 "--model", "bgnbd")
+    bg = ok_json(
+        "clv",
+        "fit",
+        "--summary",
+        summary,
+        "--frequency",
+        "frequency",
+        "--recency",
+        "recency",
+        "--age",
+        "T",
+        "--model",
+        "bgnbd",
+    )
     assert {k: round(v, 3) for k, v in bg["params"].items()} == {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
     assert round(bg["log_likelihood"], 1) == -9582.4 and bg["customers"] == 2357
     pn = ok_json("clv", "fit", *tx_args(transactions), "--model", "paretonbd")
@@ -72,8 +94,22 @@ def test_summarise_then_score_with_saved_parameters(transactions, tmp_path):
     params = tmp_path / "bgnbd.json"
     params.write_text(json.dumps(fit))
     out = tmp_path / "scores.parquet"
-    scored = ok_json("clv", "score", "--summary", summary, "--monetary", "monetary", "--customer", "customer_id",
-                     "--params", params, "--horizon", 52, "--out", out)
+    scored = ok_json(
+        "clv",
+        "score",
+        "--summary",
+        summary,
+        "--monetary",
+        "monetary",
+        "--customer",
+        "customer_id",
+        "--params",
+        params,
+        "--horizon",
+        52,
+        "--out",
+        out,
+    )
     assert scored["members"] == 2357 and scored["fits"]["bgnbd"]["given"] is True
     table = pq.read_table(out)
     assert table.num_rows == 2357 and {"p_alive", "expected_transactions", "clv"} <= set(table.column_names)
@@ -87,26 +123,80 @@ def test_sbg_scores_members(tmp_path):
     members = tmp_path / "contracts.csv"
     members.write_text("member,periods,left,fee\nA,1,yes,50\nB,3,no,80\nC,7,no,120\nD,2,yes,10\nE,5,yes,60\n")
     out = tmp_path / "renewals.parquet"
-    info = ok_json("clv", "score", "--model", "sbg", "--renewals", members, "--member", "member", "--tenure", "periods",
-                   "--churned", "left", "--value", "fee", "--horizon", 12, "--discount-rate", 0.1, "--out", out)
+    info = ok_json(
+        "clv",
+        "score",
+        "--model",
+        "sbg",
+        "--renewals",
+        members,
+        "--member",
+        "member",
+        "--tenure",
+        "periods",
+        "--churned",
+        "left",
+        "--value",
+        "fee",
+        "--horizon",
+        12,
+        "--discount-rate",
+        0.1,
+        "--out",
+        out,
+    )
     assert info["members"] == 5 and info["active"] == 2
     rows = {r["member_id"]: r for r in pq.read_table(out).to_pylist()}
     assert rows["A"]["derl"] == 0 and rows["C"]["derl"] > rows["B"]["derl"] > 0
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--model", "bgnbd", "--summary", "{dir}/s.csv", "--frequency", "x"], "no column --frequency 'x'"),
-    (["--model", "bgnbd", "--summary", "{dir}/bad.csv"], "column 'recency' is not a number in 1 row(s) (line 3: 'soon')"),
-    (["--model", "bgnbd", "--summary", "{dir}/late.csv"], "is greater than the age"),
-    (["--model", "bgnbd", "--summary", "{dir}/empty.csv"], "no customers (the file is empty)"),
-    (["--model", "bgnbd", "--summary", "{dir}/flat.csv"], "did not converge"),
-    (["--model", "nope", "--summary", "{dir}/s.csv"], "unknown model 'nope'"),
-    (["--model", "bgnbd"], "give either --transactions"),
-    (["--model", "bgnbd", "--transactions", "{dir}/tx.csv", "--customer", "c", "--date", "d", "--calibration-end",
-      "30/09/1997"], "is not a date"),
-    (["--model", "bgnbd", "--transactions", "{dir}/tx.csv", "--customer", "c", "--date", "d", "--amount", "amt",
-      "--calibration-end", "2024-12-31"], "column 'amt' is not a number in 1 row(s) (line 2: '1O.00')"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "bgnbd", "--summary", "{dir}/s.csv", "--frequency", "x"], "no column --frequency 'x'"),
+        (
+            ["--model", "bgnbd", "--summary", "{dir}/bad.csv"],
+            "column 'recency' is not a number in 1 row(s) (line 3: 'soon')",
+        ),
+        (["--model", "bgnbd", "--summary", "{dir}/late.csv"], "is greater than the age"),
+        (["--model", "bgnbd", "--summary", "{dir}/empty.csv"], "no customers (the file is empty)"),
+        (["--model", "bgnbd", "--summary", "{dir}/flat.csv"], "did not converge"),
+        (["--model", "nope", "--summary", "{dir}/s.csv"], "unknown model 'nope'"),
+        (["--model", "bgnbd"], "give either --transactions"),
+        (
+            [
+                "--model",
+                "bgnbd",
+                "--transactions",
+                "{dir}/tx.csv",
+                "--customer",
+                "c",
+                "--date",
+                "d",
+                "--calibration-end",
+                "30/09/1997",
+            ],
+            "is not a date",
+        ),
+        (
+            [
+                "--model",
+                "bgnbd",
+                "--transactions",
+                "{dir}/tx.csv",
+                "--customer",
+                "c",
+                "--date",
+                "d",
+                "--amount",
+                "amt",
+                "--calibration-end",
+                "2024-12-31",
+            ],
+            "column 'amt' is not a number in 1 row(s) (line 2: '1O.00')",
+        ),
+    ],
+)
 def test_bad_input_exits_2_with_a_located_message(tmp_path, args, message):
     (tmp_path / "s.csv").write_text("frequency,recency,T\n1,2,5\n")
     (tmp_path / "bad.csv").write_text("frequency,recency,T\n1,2,5\n2,soon,5\n")
@@ -120,4 +210,4 @@ def test_bad_input_exits_2_with_a_located_message(tmp_path, args, message):
     assert result.exit_code == 2, result.output
     assert message in result.output
     as_json = run(*full, "--json")
-    assert as_json.exit_code == 2 and message in json.loads(as_json.stdout)["error"]
+    assert as_json.exit_code == 2 and message in json.loads(as_json.stdout)["error"]["message"]

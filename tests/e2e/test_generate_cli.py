@@ -38,9 +38,9 @@ def test_generate_text_output_and_same_data_with_two_workers(tmp_path):
 
 def test_generate_errors(tmp_path):
     out = weixi_json("generate", "-n", 10, "--end-month", "2026-13", "--out", tmp_path / "x", expect=1)
-    assert "YYYY-MM" in out["error"]
+    assert "YYYY-MM" in out["error"]["message"]
     weixi("generate", "-n", 10, "-m", 1, "--out", tmp_path / "y")
     out = weixi_json("generate", "-n", 10, "-m", 1, "--out", tmp_path / "y", expect=1)
-    assert "--overwrite" in out["error"]
+    assert "--overwrite" in out["error"]["message"]
     weixi_json("generate", "-n", 10, "-m", 1, "--out", tmp_path / "y", "--overwrite")
     assert "--members" in weixi("generate", "--help").stdout

@@ -20,8 +20,18 @@ def month_files(tmp_path):
 
 
 def args(files):
-    return ["--plan", RETENTION, "--month", "2016-01", "--orders", files["orders"], "--targets", files["targets"],
-            "--roster", files["roster"]]
+    return [
+        "--plan",
+        RETENTION,
+        "--month",
+        "2016-01",
+        "--orders",
+        files["orders"],
+        "--targets",
+        files["targets"],
+        "--roster",
+        files["roster"],
+    ]
 
 
 def test_compute_json_has_the_documented_shape(tmp_path):
@@ -33,7 +43,7 @@ def test_compute_json_has_the_documented_shape(tmp_path):
         assert all(isinstance(s[k], str) for k in ("mobile_units", "broadband_units", "kpi_points", "bonus_yuan"))
         assert s["bonus_yuan"].count(".") == 1 and len(s["bonus_yuan"].split(".")[1]) == 2
         assert all(set(e) == {"order_id", "reason"} for e in s["excluded"])
-    assert all(set(r) == {"order_id", "reason"} for r in out["rejected"])
+    assert all(set(r) == {"order_id", "reason", "code", "params"} for r in out["rejected"])
     assert {r["order_id"] for r in out["rejected"]} == {"X1", "O0", "X2"}
 
 
@@ -67,47 +77,107 @@ def test_export_csv_and_xlsx_for_payroll(tmp_path):
 
 
 def test_bad_input_is_an_error_not_a_traceback(tmp_path):
-    result = weixi("incentives", "compute", "--plan", RETENTION, "--month", "2016-01", "--orders",
-                   tmp_path / "missing.csv", expect=1)
+    result = weixi(
+        "incentives",
+        "compute",
+        "--plan",
+        RETENTION,
+        "--month",
+        "2016-01",
+        "--orders",
+        tmp_path / "missing.csv",
+        expect=1,
+    )
     assert "orders file" in result.output and "no such file" in result.output and "Traceback" not in result.output
     bad = tmp_path / "o.csv"
     bad.write_text("order_id,staff_id\nO1,S1\n", encoding="utf-8")
     result = weixi("incentives", "compute", "--plan", RETENTION, "--month", "2016-01", "--orders", bad, expect=1)
     assert "missing column(s) business, customer_id, created_at" in result.output
-    result = weixi("incentives", "compute", "--plan", EXAMPLES / "seed-as-written" / "cs-reward-scorecard.yaml",
-                   "--month", "2016-01", "--orders", bad, expect=1)
+    result = weixi(
+        "incentives",
+        "compute",
+        "--plan",
+        EXAMPLES / "seed-as-written" / "cs-reward-scorecard.yaml",
+        "--month",
+        "2016-01",
+        "--orders",
+        bad,
+        expect=1,
+    )
     assert "weights add up to 120%" in result.output
 
 
 def test_plan_check_reports_the_seed_versions_with_positions():
     result = weixi("plan", "check", *sorted((EXAMPLES / "seed-as-written").glob("*.yaml")), expect=1)
     assert "seed-as-written/cs-reward-scorecard.yaml:10:1: error: weights add up to 120%" in result.output
-    assert "seed-as-written/maintenance-scorecard.yaml:11:1: error: grade bands leave scores above 4 and below 5" in result.output
+    assert (
+        "seed-as-written/maintenance-scorecard.yaml:11:1: error: grade bands leave scores above 4 and below 5"
+        in result.output
+    )
 
 
 def test_score_split_and_discipline_commands(tmp_path):
     scores = tmp_path / "scores.csv"
-    scores.write_text("staff_id,metric,score\nL1,attitude,9\nL1,skill,9.5\nL1,compliance,9\nL1,cooperation,8\n"
-                      "W1,attitude,6\nW1,skill,7\nW1,compliance,7\nW1,cooperation,8\n", encoding="utf-8")
+    scores.write_text(
+        "staff_id,metric,score\nL1,attitude,9\nL1,skill,9.5\nL1,compliance,9\nL1,cooperation,8\n"
+        "W1,attitude,6\nW1,skill,7\nW1,compliance,7\nW1,cooperation,8\n",
+        encoding="utf-8",
+    )
     roster = tmp_path / "roster.csv"
-    roster.write_text("staff_id,name,role,team\nL1,张,team_leader,A\nW1,李,maintenance_worker,A\n"
-                      "A1,王,agent,OB\n", encoding="utf-8")
-    out = weixi_json("incentives", "score", "--plan", EXAMPLES / "maintenance-scorecard.yaml", "--period", "2016-01",
-                     "--scores", scores, "--roster", roster)
+    roster.write_text(
+        "staff_id,name,role,team\nL1,张,team_leader,A\nW1,李,maintenance_worker,A\nA1,王,agent,OB\n", encoding="utf-8"
+    )
+    out = weixi_json(
+        "incentives",
+        "score",
+        "--plan",
+        EXAMPLES / "maintenance-scorecard.yaml",
+        "--period",
+        "2016-01",
+        "--scores",
+        scores,
+        "--roster",
+        roster,
+    )
     assert (out["staff"]["L1"]["grade"], out["staff"]["L1"]["bonus_yuan"]) == ("excellent", "500.00")
     assert (out["staff"]["W1"]["total"], out["staff"]["W1"]["grade"], out["staff"]["W1"]["bonus_yuan"]) == (
-        "6.9", "fair", "100.00")
+        "6.9",
+        "fair",
+        "100.00",
+    )
     pay = tmp_path / "pay.csv"
-    pay.write_text("txn_id,member_id,card,amount,maintainer,on_shift,paid_on\nT1,M1,timed,300,L1,W1,2016-01-03\n",
-                   encoding="utf-8")
-    split = weixi_json("incentives", "split", "--plan", EXAMPLES / "member-maintenance-split.yaml", "--month", "2016-01",
-                       "--payments", pay, "--roster", roster)
+    pay.write_text(
+        "txn_id,member_id,card,amount,maintainer,on_shift,paid_on\nT1,M1,timed,300,L1,W1,2016-01-03\n", encoding="utf-8"
+    )
+    split = weixi_json(
+        "incentives",
+        "split",
+        "--plan",
+        EXAMPLES / "member-maintenance-split.yaml",
+        "--month",
+        "2016-01",
+        "--payments",
+        pay,
+        "--roster",
+        roster,
+    )
     assert {s: v["base_yuan"] for s, v in split["staff"].items()} == {"L1": "150.00", "W1": "150.00"}
     vio = tmp_path / "v.csv"
-    vio.write_text("record_id,staff_id,violation,occurred_on\nV1,A1,morning-meeting-absence,2016-01-04\n",
-                   encoding="utf-8")
-    out = weixi_json("incentives", "compute", "--plan", EXAMPLES / "ob-discipline.yaml", "--month", "2016-01",
-                     "--violations", vio, "--roster", roster)
+    vio.write_text(
+        "record_id,staff_id,violation,occurred_on\nV1,A1,morning-meeting-absence,2016-01-04\n", encoding="utf-8"
+    )
+    out = weixi_json(
+        "incentives",
+        "compute",
+        "--plan",
+        EXAMPLES / "ob-discipline.yaml",
+        "--month",
+        "2016-01",
+        "--violations",
+        vio,
+        "--roster",
+        roster,
+    )
     assert out["staff"]["A1"]["kpi_points"] == "-1" and out["staff"]["L1"]["kpi_points"] == "0"
 
 
@@ -134,7 +204,10 @@ def test_awards_publish_refuses_without_a_decider_and_publishes_all_or_none(tmp_
     db = tmp_path / "awards.db"
     engine = make_engine(str(db))
     schema.upgrade(engine)
-    ids = [publication.nominate(engine, "2016-Q1", staff, "excellent", "team lead", "served well") for staff in ("S1", "S2")]
+    ids = [
+        publication.nominate(engine, "2016-Q1", staff, "excellent", "team lead", "served well")
+        for staff in ("S1", "S2")
+    ]
     for nid in ids:
         publication.decide(engine, nid, "committee_review", "accept", "committee")
         publication.decide(engine, nid, "leadership_approval", "accept", "director")

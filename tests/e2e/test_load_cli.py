@@ -46,14 +46,14 @@ def test_load_errors_exit_1(tmp_path):
     data = tmp_path / "d"
     write_members(data)
     r = run("load", "bills", tmp_path / "missing.csv", "--data", data, "--json")
-    assert r.exit_code == 1 and "no such file" in json.loads(r.stdout)["error"]
+    assert r.exit_code == 1 and "no such file" in json.loads(r.stdout)["error"]["message"]
     f = write_csv(tmp_path / "b.csv", ["a", "b"], [["1", "2"]])
     r = run("load", "bills", f, "--data", data, "--json")
-    assert r.exit_code == 1 and "no column for bill_id" in json.loads(r.stdout)["error"]
+    assert r.exit_code == 1 and "no column for bill_id" in json.loads(r.stdout)["error"]["message"]
     r = run("load", "nope", f, "--data", data, "--json")
-    assert r.exit_code == 1 and "unknown table" in json.loads(r.stdout)["error"]
+    assert r.exit_code == 1 and "unknown table" in json.loads(r.stdout)["error"]["message"]
     r = run("load", "bills", f, "--data", data, "--map", "x", "--json")
-    assert r.exit_code == 1 and "SOURCE=FIELD" in json.loads(r.stdout)["error"]
+    assert r.exit_code == 1 and "SOURCE=FIELD" in json.loads(r.stdout)["error"]["message"]
     r = run("load", "bills", f, "--data", data, "--encoding", "latin1")
     assert r.exit_code == 1
 

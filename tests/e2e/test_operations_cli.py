@@ -17,21 +17,39 @@ def test_operations_cli_flow(tmp_path, monkeypatch):
     weixi("init", db=db)
     ids = write_snapshot(data, MONTH, {"diamond": 20, "gold": 20, "standard": 10})
     write_tier_events(data, MONTH, [(ids[20], "will_downgrade", "gold", "silver", date(2026, 12, 31))])
-    write_members(data, [{"member_id": ids[0], "name": "王芳", "gender": "F", "birthday": date(1990, 10, 1),
-                          "phone": "13800000001", "city": "广州"}])
-    roster = write_roster(tmp_path / "roster.csv", [("K1", "张经理", "manager", "T1", "L1", ""),
-                                                     ("A1", "坐席", "agent", "OB", "L1", ""), ("L1", "组长", "lead", "T1", "", "")])
+    write_members(
+        data,
+        [
+            {
+                "member_id": ids[0],
+                "name": "王芳",
+                "gender": "F",
+                "birthday": date(1990, 10, 1),
+                "phone": "13800000001",
+                "city": "广州",
+            }
+        ],
+    )
+    roster = write_roster(
+        tmp_path / "roster.csv",
+        [
+            ("K1", "张经理", "manager", "T1", "L1", ""),
+            ("A1", "坐席", "agent", "OB", "L1", ""),
+            ("L1", "组长", "lead", "T1", "", ""),
+        ],
+    )
     assert weixi_json("staff", "load", roster, db=db)["loaded"] == 3
     targets = tmp_path / "targets.csv"
-    targets.write_text(f"member_id,priority,reason,offer_id\n{ids[1]},900,合约30天后到期,phone_for_credit\n",
-                       encoding="utf-8")
+    targets.write_text(
+        f"member_id,priority,reason,offer_id\n{ids[1]},900,合约30天后到期,phone_for_credit\n", encoding="utf-8"
+    )
     created = weixi_json("tasks", "create", "--month", MONTH, "--date", "2026-09-30", "--targets", targets, db=db)
     assert created["tasks"]["by_kind"]["retention_call"] == 1
     queue = weixi_json("tasks", "queue", "K1", "--on", "2026-10-08", db=db)
     task = next(t for t in queue if t["member_id"] == ids[1])
     assert task["offer_id"] == "phone_for_credit" and queue[0]["priority"] >= queue[-1]["priority"]
     bad = weixi_json("tasks", "outcome", "no-such-task", "reached", "--by", "K1", db=db, expect=2)
-    assert "no task 'no-such-task'" in bad["error"]
+    assert bad["error"]["code"] == "unknown_task" and "no task 'no-such-task'" in bad["error"]["message"]
     done = weixi_json("tasks", "outcome", task["task_id"], "accepted", "--by", "K1", db=db)
     assert done["order"]["staff_id"] == "K1"
     month = done["order"]["created_at"][:7]
@@ -39,10 +57,22 @@ def test_operations_cli_flow(tmp_path, monkeypatch):
     assert orders["orders"] == 1
     report = weixi_json("sla", "report", "--month", MONTH, "--as-of", "2026-10-20", db=db)
     assert report["target_percent"] == "100%"
-    weixi("consent", "record", ids[2], "opt_out", "--channel", "call", "--purpose", "marketing",
-          "--source", "SMS reply TD", db=db)
+    weixi(
+        "consent",
+        "record",
+        ids[2],
+        "opt_out",
+        "--channel",
+        "call",
+        "--purpose",
+        "marketing",
+        "--source",
+        "SMS reply TD",
+        db=db,
+    )
     refused = weixi_json("tasks", "add", ids[2], "--kind", "retention_call", "--due", "2026-10-09", db=db, expect=2)
-    assert "rule: opt_out" in refused["error"] and "SMS reply TD" in refused["error"]
+    assert refused["error"]["code"] == "task_blocked_by_policy" and refused["error"]["params"]["rule"] == "opt_out"
+    assert "rule: opt_out" in refused["error"]["message"] and "SMS reply TD" in refused["error"]["message"]
     care = weixi_json("care", "run", "--date", "2026-10-01", db=db)
     assert care["by_occasion"]["生日"] == 1
     sent = weixi_json("outbox", "send", "--ignore-quiet-hours", db=db)
@@ -60,7 +90,7 @@ def test_plan_check_and_bad_month_errors(tmp_path):
     db = tmp_path / "x.db"
     weixi("init", db=db)
     out = weixi_json("tasks", "create", "--month", "2026-13", "--plan", PLAN, "--data-dir", tmp_path, db=db, expect=2)
-    assert "2026-13" in out["error"]
+    assert out["error"]["code"] == "ops_month_invalid" and out["error"]["params"] == {"month": "2026-13"}
     cal = weixi_json("care", "calendar", "--month", "2026-10", "--plan", PLAN)
     assert cal[9]["date"] == "2026-10-10" and cal[9]["working_day"] is True
     assert any(o["name"] == "国庆节" for o in cal[0]["occasions"])

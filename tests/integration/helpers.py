@@ -17,11 +17,23 @@ def write_events(path, rows):
         w.writerow(COLUMNS)
         for r in rows:
             event_id, member, etype, day, amount, ref, attrs, *points = r
-            w.writerow([event_id, member, etype, f"{day}T10:00:00+08:00", amount or "", points[0] if points else "",
-                        ref or "", json.dumps(attrs) if attrs else ""])
+            w.writerow(
+                [
+                    event_id,
+                    member,
+                    etype,
+                    f"{day}T10:00:00+08:00",
+                    amount or "",
+                    points[0] if points else "",
+                    ref or "",
+                    json.dumps(attrs) if attrs else "",
+                ]
+            )
     return path
 
 
 def event(event_id, member, etype, day, amount_fen=None, ref=None, points=None, **attrs):
     d = date.fromisoformat(day) if isinstance(day, str) else day
-    return Event(event_id, member, etype, datetime(d.year, d.month, d.day, 10, tzinfo=TZ), d, amount_fen, points, ref, attrs)
+    return Event(
+        event_id, member, etype, datetime(d.year, d.month, d.day, 10, tzinfo=TZ), d, amount_fen, points, ref, attrs
+    )

@@ -18,8 +18,14 @@ def member_id(i: int) -> str:
     return f"M{i:06d}"
 
 
-def write_snapshot(data: Path, month: str, tiers: dict[str, int], joined: dict[str, date] | None = None,
-                   key_accounts: dict[str, str] | None = None, managers: dict[str, str] | None = None) -> list[str]:
+def write_snapshot(
+    data: Path,
+    month: str,
+    tiers: dict[str, int],
+    joined: dict[str, date] | None = None,
+    key_accounts: dict[str, str] | None = None,
+    managers: dict[str, str] | None = None,
+) -> list[str]:
     """``tiers``: tier -> how many members; returns the member ids in order."""
     ids, tier_col = [], []
     for tier, n in tiers.items():
@@ -29,15 +35,21 @@ def write_snapshot(data: Path, month: str, tiers: dict[str, int], joined: dict[s
     joined = joined or {}
     key_accounts = key_accounts or {}
     managers = managers or {}
-    table = pa.table({
-        "month": [month] * len(ids), "member_id": ids, "status": ["active"] * len(ids),
-        "join_date": pa.array([joined.get(m, date(2020, 1, 1)) for m in ids], pa.date32()),
-        "churned_on": pa.array([None] * len(ids), pa.date32()),
-        "city": ["广州"] * len(ids), "manager_id": [managers.get(m) for m in ids],
-        "tier": tier_col, "star_level": pa.array([3] * len(ids), pa.int8()),
-        "key_account": [key_accounts.get(m, "bronze") for m in ids],
-        "points_balance": pa.array([1200] * len(ids), pa.int64()),
-    })
+    table = pa.table(
+        {
+            "month": [month] * len(ids),
+            "member_id": ids,
+            "status": ["active"] * len(ids),
+            "join_date": pa.array([joined.get(m, date(2020, 1, 1)) for m in ids], pa.date32()),
+            "churned_on": pa.array([None] * len(ids), pa.date32()),
+            "city": ["广州"] * len(ids),
+            "manager_id": [managers.get(m) for m in ids],
+            "tier": tier_col,
+            "star_level": pa.array([3] * len(ids), pa.int8()),
+            "key_account": [key_accounts.get(m, "bronze") for m in ids],
+            "points_balance": pa.array([1200] * len(ids), pa.int64()),
+        }
+    )
     path = data / "snapshots" / f"month={month}" / "part-0.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path)
@@ -47,10 +59,17 @@ def write_snapshot(data: Path, month: str, tiers: dict[str, int], joined: dict[s
 def write_tier_events(data: Path, month: str, events: list[tuple[str, str, str, str, date]]) -> None:
     """(member_id, event, from_tier, to_tier, effective_on)"""
     cols = list(zip(*events)) if events else [[]] * 5
-    table = pa.table({"member_id": pa.array(cols[0], pa.string()), "month": [month] * len(events),
-                      "event": pa.array(cols[1], pa.string()), "from_tier": pa.array(cols[2], pa.string()),
-                      "to_tier": pa.array(cols[3], pa.string()), "effective_on": pa.array(cols[4], pa.date32()),
-                      "measure": pa.array([0] * len(events), pa.int64())})
+    table = pa.table(
+        {
+            "member_id": pa.array(cols[0], pa.string()),
+            "month": [month] * len(events),
+            "event": pa.array(cols[1], pa.string()),
+            "from_tier": pa.array(cols[2], pa.string()),
+            "to_tier": pa.array(cols[3], pa.string()),
+            "effective_on": pa.array(cols[4], pa.date32()),
+            "measure": pa.array([0] * len(events), pa.int64()),
+        }
+    )
     path = data / "close" / "tier_events" / f"month={month}" / "part-0.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path)

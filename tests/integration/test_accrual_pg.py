@@ -70,20 +70,42 @@ def ledgers(operator, tmp_path):
 def dump(engine) -> dict:
     """Every row of the ledger's tables, each value with the Python type psycopg gives its PostgreSQL type."""
     with engine.connect() as conn:
-        return {table: [tuple((v, type(v).__name__) for v in row)
-                        for row in conn.execute(text(f"SELECT * FROM {table} ORDER BY {key}"))]
-                for table, key in TABLES.items()}
+        return {
+            table: [
+                tuple((v, type(v).__name__) for v in row)
+                for row in conn.execute(text(f"SELECT * FROM {table} ORDER BY {key}"))
+            ]
+            for table, key in TABLES.items()
+        }
 
 
 def _twists(engine, dup: str, rejected: str, member: str) -> None:
     """As ``test_accrual_sql._twists``: a bill posted through the API, one rejected earlier, an unknown tier."""
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO rejections (event_id, member_id, type, day, reason, plan_version) "
-                          "VALUES (:e, :m, 'bill', :d, 'amount_fen: test rejection', 1)"),
-                     {"e": rejected, "m": member, "d": date(2026, 9, 3)})
+        conn.execute(
+            text(
+                "INSERT INTO rejections (event_id, member_id, type, day, reason, plan_version) "
+                "VALUES (:e, :m, 'bill', :d, 'amount_fen: test rejection', 1)"
+            ),
+            {"e": rejected, "m": member, "d": date(2026, 9, 3)},
+        )
         conn.execute(text("UPDATE members SET tier = 'ghost' WHERE member_id = :m"), {"m": member})
-    post_events(engine, [Event(dup, member, "bill", datetime(2026, 9, 5, 12, tzinfo=TZ), date(2026, 9, 5), 12345,
-                               None, None, {"service_type": "mobile"})])
+    post_events(
+        engine,
+        [
+            Event(
+                dup,
+                member,
+                "bill",
+                datetime(2026, 9, 5, 12, tzinfo=TZ),
+                date(2026, 9, 5),
+                12345,
+                None,
+                None,
+                {"service_type": "mobile"},
+            )
+        ],
+    )
 
 
 def test_the_set_based_accrual_writes_exactly_what_the_batches_write(ledgers, monkeypatch):
@@ -109,8 +131,15 @@ def test_the_set_based_accrual_writes_exactly_what_the_batches_write(ledgers, mo
         assert dumps["set"][table] == dumps["batches"][table], table
     events, journal = dumps["set"]["events"], dumps["set"]["journal"]
     assert {v[1] for row in events for v in row[3:5]} == {"datetime", "date"}  # occurred_at, day: real types
-    assert {row[8][0] for row in journal} >= {"bill", "mobile", "broadband", "recharge", "recharge-spend",
-                                               "tier-bonus", "tier-extra"}  # rule_id
+    assert {row[8][0] for row in journal} >= {
+        "bill",
+        "mobile",
+        "broadband",
+        "recharge",
+        "recharge-spend",
+        "tier-bonus",
+        "tier-extra",
+    }  # rule_id
     assert [row[0][0] for row in journal] == list(range(1, len(journal) + 1))  # ids from the same sequence
 
 
@@ -129,8 +158,10 @@ def test_a_member_who_owes_points_sends_the_rest_of_the_month_to_the_batches(led
 
     def owe(engine, data):
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO members (member_id, balance, debt) VALUES (:m, 0, 7)"),
-                         {"m": _last_billed_member(data)})
+            conn.execute(
+                text("INSERT INTO members (member_id, balance, debt) VALUES (:m, 0, 7)"),
+                {"m": _last_billed_member(data)},
+            )
 
     clean = _reference(ledgers, monkeypatch, "clean", "2026-09", owe)
     engine, data = ledgers("debt")
@@ -142,16 +173,19 @@ def test_a_member_who_owes_points_sends_the_rest_of_the_month_to_the_batches(led
     assert posted.posted == posted.bills + posted.recharges and posted.duplicates == 0
     assert dump(engine) == clean
     with engine.connect() as conn:  # the Book took the debt out of the member's new points
-        assert conn.execute(text("SELECT debt FROM members WHERE member_id = :m"),
-                            {"m": _last_billed_member(data)}).scalar_one() == 0
+        assert (
+            conn.execute(
+                text("SELECT debt FROM members WHERE member_id = :m"), {"m": _last_billed_member(data)}
+            ).scalar_one()
+            == 0
+        )
 
 
 class Crash(Exception):
     pass
 
 
-def test_a_crash_in_the_second_chunk_keeps_the_first_and_the_rerun_gives_what_a_clean_run_gives(
-        ledgers, monkeypatch):
+def test_a_crash_in_the_second_chunk_keeps_the_first_and_the_rerun_gives_what_a_clean_run_gives(ledgers, monkeypatch):
     import pyarrow as pa
 
     monkeypatch.setattr(accrual, "CHUNK", 700)  # 700 events per transaction
@@ -168,6 +202,7 @@ def test_a_crash_in_the_second_chunk_keeps_the_first_and_the_rerun_gives_what_a_
         def batches():
             yield reader.read_next_batch()
             raise Crash("mid-insert in the second chunk")
+
         return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
     load = accrual_load_pg.load

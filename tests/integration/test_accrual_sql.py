@@ -55,7 +55,11 @@ rewards:
 """
 
 TABLES = {
-    "events": "event_id", "lots": "lot_id", "journal": "id", "members": "member_id", "rejections": "event_id",
+    "events": "event_id",
+    "lots": "lot_id",
+    "journal": "id",
+    "members": "member_id",
+    "rejections": "event_id",
 }
 
 
@@ -92,19 +96,41 @@ def _twists(engine, data_month_bill: str, rejected_bill: str, member: str) -> No
     """The same online activity in both ledgers before the second month's close: one of the month's bills
     already posted through the API, one rejected earlier, and a member whose stored tier the plan does not know."""
     with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO rejections (event_id, member_id, type, day, reason, plan_version) "
-                             "VALUES (?, ?, 'bill', '2026-09-03', 'amount_fen: test rejection', 1)",
-                             (rejected_bill, member))
+        conn.exec_driver_sql(
+            "INSERT INTO rejections (event_id, member_id, type, day, reason, plan_version) "
+            "VALUES (?, ?, 'bill', '2026-09-03', 'amount_fen: test rejection', 1)",
+            (rejected_bill, member),
+        )
         conn.exec_driver_sql("UPDATE members SET tier = 'ghost' WHERE member_id = ?", (member,))
-    post_events(engine, [Event(data_month_bill, member, "bill", datetime(2026, 9, 5, 12, tzinfo=TZ),
-                               datetime(2026, 9, 5).date(), 12345, None, None, {"service_type": "mobile"})])
+    post_events(
+        engine,
+        [
+            Event(
+                data_month_bill,
+                member,
+                "bill",
+                datetime(2026, 9, 5, 12, tzinfo=TZ),
+                datetime(2026, 9, 5).date(),
+                12345,
+                None,
+                None,
+                {"service_type": "mobile"},
+            )
+        ],
+    )
 
 
 def _september_bills(data: Path) -> list[tuple]:
     import duckdb
-    return duckdb.connect().execute(
-        f"SELECT bill_id, member_id FROM read_parquet('{data}/bills/*.parquet') WHERE month = '2026-09' AND paid "
-        f"ORDER BY bill_id LIMIT 2").fetchall()
+
+    return (
+        duckdb.connect()
+        .execute(
+            f"SELECT bill_id, member_id FROM read_parquet('{data}/bills/*.parquet') WHERE month = '2026-09' AND paid "
+            f"ORDER BY bill_id LIMIT 2"
+        )
+        .fetchall()
+    )
 
 
 def test_the_set_based_accrual_writes_exactly_what_the_batches_write(operator, tmp_path, monkeypatch):
@@ -141,8 +167,9 @@ def _loader(*lines: str) -> list[str]:
     return [sys.executable, "-c", code]
 
 
-def _reference(tmp_path, operator, monkeypatch, name: str, months: list[str], prepare=lambda engine, data: None,
-               close=True):
+def _reference(
+    tmp_path, operator, monkeypatch, name: str, months: list[str], prepare=lambda engine, data: None, close=True
+):
     """The ledger the per-batch path makes of ``months`` (what any set-based run must equal): closed, or only
     accrued."""
     with monkeypatch.context() as m:
@@ -159,21 +186,26 @@ def _reference(tmp_path, operator, monkeypatch, name: str, months: list[str], pr
 
 
 def test_a_crash_mid_load_keeps_the_committed_chunks_and_the_rerun_gives_what_a_clean_run_gives(
-        operator, tmp_path, monkeypatch):
+    operator, tmp_path, monkeypatch
+):
     monkeypatch.setattr(accrual, "CHUNK", 700)  # the loading process's transactions: 700 events each
     clean = _reference(tmp_path, operator, monkeypatch, "clean", ["2026-08"])
     engine, data, db = _ledger(tmp_path, operator, "crash")
-    crash = _loader("L.BATCH = 100", "import os, pyarrow as pa", "calls = []",
-                    "def cut(reader):",
-                    "    calls.append(1)",
-                    "    if len(calls) <= 4:  # the first chunk: events, lots, journal, members",
-                    "        return reader",
-                    "    def batches():",
-                    "        yield reader.read_next_batch()",
-                    "        os._exit(9)  # killed mid-insert in the second chunk: no rollback, no commit",
-                    "    return pa.RecordBatchReader.from_batches(reader.schema, batches())",
-                    "load = L.load",
-                    "L.load = lambda **kw: load(**kw, batches=cut)")
+    crash = _loader(
+        "L.BATCH = 100",
+        "import os, pyarrow as pa",
+        "calls = []",
+        "def cut(reader):",
+        "    calls.append(1)",
+        "    if len(calls) <= 4:  # the first chunk: events, lots, journal, members",
+        "        return reader",
+        "    def batches():",
+        "        yield reader.read_next_batch()",
+        "        os._exit(9)  # killed mid-insert in the second chunk: no rollback, no commit",
+        "    return pa.RecordBatchReader.from_batches(reader.schema, batches())",
+        "load = L.load",
+        "L.load = lambda **kw: load(**kw, batches=cut)",
+    )
     monkeypatch.setattr(accrual, "LOADER", crash)
     with pytest.raises(RuntimeError, match="run the close again"):
         close_month(engine, data, "2026-08")
@@ -199,9 +231,15 @@ def _plan(engine):
 
 def _last_billed_member(data: Path) -> str:
     import duckdb
-    return duckdb.connect().execute(
-        f"SELECT member_id FROM read_parquet('{data}/bills/*.parquet') WHERE month = '2026-09' AND paid "
-        f"ORDER BY billed_on DESC, bill_id DESC LIMIT 1").fetchone()[0]
+
+    return (
+        duckdb.connect()
+        .execute(
+            f"SELECT member_id FROM read_parquet('{data}/bills/*.parquet') WHERE month = '2026-09' AND paid "
+            f"ORDER BY billed_on DESC, bill_id DESC LIMIT 1"
+        )
+        .fetchone()[0]
+    )
 
 
 def test_a_member_who_owes_points_sends_the_rest_of_the_month_to_the_batches(operator, tmp_path, monkeypatch):
@@ -209,8 +247,9 @@ def test_a_member_who_owes_points_sends_the_rest_of_the_month_to_the_batches(ope
 
     def owe(engine, data):
         with engine.begin() as conn:
-            conn.exec_driver_sql("INSERT INTO members (member_id, balance, debt) VALUES (?, 0, 7)",
-                                 (_last_billed_member(data),))
+            conn.exec_driver_sql(
+                "INSERT INTO members (member_id, balance, debt) VALUES (?, 0, 7)", (_last_billed_member(data),)
+            )
 
     clean = _reference(tmp_path, operator, monkeypatch, "clean", ["2026-09"], owe, close=False)
     engine, data, db = _ledger(tmp_path, operator, "debt")
@@ -223,8 +262,9 @@ def test_a_member_who_owes_points_sends_the_rest_of_the_month_to_the_batches(ope
     assert posted.posted == posted.bills + posted.recharges and posted.duplicates == 0
     assert dump(db) == clean
     with sqlite3.connect(db) as con:  # the Book took the debt out of the member's new points
-        assert con.execute("SELECT debt FROM members WHERE member_id = ?", (_last_billed_member(data),)
-                           ).fetchone()[0] == 0
+        assert (
+            con.execute("SELECT debt FROM members WHERE member_id = ?", (_last_billed_member(data),)).fetchone()[0] == 0
+        )
     engine.dispose()
 
 

@@ -90,11 +90,11 @@ def two_dbs(request, tmp_path):
 
 TABLES = {
     "events": "SELECT event_id, member_id, type, occurred_at, day, amount_fen, points, ref, attrs, earned, plan_version "
-              "FROM events",
+    "FROM events",
     "lots": "SELECT lot_id, member_id, earned_on, expires_on, points, remaining, deficit, plan_version FROM lots",
     "journal": "SELECT member_id, day, kind, points, debt_delta, lot_id, event_id, rule_id, note, plan_version FROM journal",
     "members": "SELECT member_id, tier, signed_up_on, first_spend_on, paid, last_checkin_on, streak, balance, debt, "
-               "first_seen_on FROM members",
+    "first_seen_on FROM members",
     "counters": "SELECT member_id, key, period, value FROM counters",
     "rejections": "SELECT event_id, member_id, type, day, reason, plan_version FROM rejections",
     "referrals": "SELECT referee_id, referrer_id, event_id, day, rule_id, awarded_on FROM referrals",
@@ -194,6 +194,7 @@ def test_bulk_path_writes_exactly_what_the_book_writes(two_dbs, tmp_path, seed):
 
 def _plan_of(engine):
     from weixi.plans.service import active_plan
+
     with engine.connect() as conn:
         return active_plan(conn)[1]
 
@@ -251,12 +252,18 @@ def test_a_cap_on_spend_points_needs_the_book(two_dbs, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("two_dbs", BACKENDS, indirect=True)
 def test_a_cap_on_other_rules_and_a_closed_campaign_do_not_stop_bulk(two_dbs, tmp_path, monkeypatch):
-    extra = ("  - {id: promo, type: campaign, multiplier: 2, window: {from: 2025-01-01, to: 2025-12-31}}\n"
-             "caps:\n  - {id: checkins, per: month, max: 15, rules: [checkin]}")
+    extra = (
+        "  - {id: promo, type: campaign, multiplier: 2, window: {from: 2025-01-01, to: 2025-12-31}}\n"
+        "caps:\n  - {id: checkins, per: month, max: 15, rules: [checkin]}"
+    )
     for eng in two_dbs:
         apply_plan(eng, write_plan(tmp_path, extra=extra))
-    _both(two_dbs, [event(f"b{i}", "m1", "bill", "2026-01-05", 10000, tier="gold") for i in range(3)], monkeypatch,
-          expect_bulk=True)
+    _both(
+        two_dbs,
+        [event(f"b{i}", "m1", "bill", "2026-01-05", 10000, tier="gold") for i in range(3)],
+        monkeypatch,
+        expect_bulk=True,
+    )
 
 
 @pytest.mark.parametrize("two_dbs", BACKENDS, indirect=True)
@@ -271,8 +278,11 @@ def test_an_open_campaign_needs_the_book(two_dbs, tmp_path, monkeypatch):
 def test_a_redeem_or_an_unknown_tier_in_the_batch_needs_the_book(two_dbs, tmp_path, monkeypatch):
     for eng in two_dbs:
         apply_plan(eng, write_plan(tmp_path))
-    batch = [event("b1", "m1", "bill", "2026-01-05", 100000), event("r1", "m1", "redeem", "2026-01-06", ref="gift"),
-             event("b2", "m2", "bill", "2026-01-05", 100000, tier="diamond")]
+    batch = [
+        event("b1", "m1", "bill", "2026-01-05", 100000),
+        event("r1", "m1", "redeem", "2026-01-06", ref="gift"),
+        event("b2", "m2", "bill", "2026-01-05", 100000, tier="diamond"),
+    ]
     assert not bulk.can_bulk(_plan_of(two_dbs[0]), batch)
     got = _both(two_dbs, batch, monkeypatch)
     assert [r.event_id for r in got.rejected] == ["b2"]
@@ -282,8 +292,14 @@ def test_a_redeem_or_an_unknown_tier_in_the_batch_needs_the_book(two_dbs, tmp_pa
 def test_a_member_with_a_debt_needs_the_book(two_dbs, tmp_path, monkeypatch):
     for eng in two_dbs:
         apply_plan(eng, write_plan(tmp_path, policy="debt"))
-        post_events(eng, [event("b1", "m1", "bill", "2026-01-05", 100000), event("r1", "m1", "redeem", "2026-01-06", ref="gift"),
-                          event("f1", "m1", "refund", "2026-01-07", ref="b1")])
+        post_events(
+            eng,
+            [
+                event("b1", "m1", "bill", "2026-01-05", 100000),
+                event("r1", "m1", "redeem", "2026-01-06", ref="gift"),
+                event("f1", "m1", "refund", "2026-01-07", ref="b1"),
+            ],
+        )
     with two_dbs[1].connect() as conn:
         assert execute(conn, "SELECT debt FROM members WHERE member_id = 'm1'")[0][0] == 50
     batch = [event("b2", "m1", "bill", "2026-01-08", 30000), event("b3", "m2", "bill", "2026-01-08", 30000)]
@@ -296,8 +312,14 @@ def test_a_member_with_a_debt_needs_the_book(two_dbs, tmp_path, monkeypatch):
 def test_a_member_with_a_negative_balance_needs_the_book(two_dbs, tmp_path, monkeypatch):
     for eng in two_dbs:
         apply_plan(eng, write_plan(tmp_path, policy="negative"))
-        post_events(eng, [event("b1", "m1", "bill", "2026-01-05", 100000), event("r1", "m1", "redeem", "2026-01-06", ref="gift"),
-                          event("f1", "m1", "refund", "2026-01-07", ref="b1")])
+        post_events(
+            eng,
+            [
+                event("b1", "m1", "bill", "2026-01-05", 100000),
+                event("r1", "m1", "redeem", "2026-01-06", ref="gift"),
+                event("f1", "m1", "refund", "2026-01-07", ref="b1"),
+            ],
+        )
     with two_dbs[1].connect() as conn:
         assert execute(conn, "SELECT remaining FROM lots WHERE lot_id = 'deficit:m1'")[0][0] == -50
     batch = [event("b2", "m1", "bill", "2026-01-08", 30000)]
@@ -310,7 +332,9 @@ def test_a_member_with_a_negative_balance_needs_the_book(two_dbs, tmp_path, monk
 def test_a_pending_referral_needs_the_book(two_dbs, tmp_path, monkeypatch):
     for eng in two_dbs:
         apply_plan(eng, write_plan(tmp_path))
-        post_events(eng, [event("s1", "new", "signup", "2026-01-05"), event("ref1", "old", "referral", "2026-01-05", ref="new")])
+        post_events(
+            eng, [event("s1", "new", "signup", "2026-01-05"), event("ref1", "old", "referral", "2026-01-05", ref="new")]
+        )
     batch = [event("b1", "new", "bill", "2026-01-08", 30000)]
     with pytest.raises(bulk.BulkNotApplicable):
         post_events(two_dbs[1], batch, path="bulk")

@@ -9,7 +9,7 @@ import pytest
 from tests.e2e.cli_helpers import weixi
 from weixi.churn import features
 from weixi.churn import service as churn
-from weixi.churn.errors import ChurnInputError
+from weixi.churn.errors import DataNotReady
 from weixi.targets import service as targets
 
 MONTH = "2026-10"
@@ -29,9 +29,13 @@ def test_features_match_the_raw_tables(operator):
     con = duckdb.connect()
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     # complaints opened in the 30 days to 31 August, counted straight from the table
-    direct = dict(con.execute(f"SELECT member_id, count(*) FROM read_parquet('{data}/complaints/*.parquet') "
-                              "WHERE CAST(opened_at AS DATE) BETWEEN DATE '2026-08-02' AND DATE '2026-08-31' "
-                              "GROUP BY 1").fetchall())
+    direct = dict(
+        con.execute(
+            f"SELECT member_id, count(*) FROM read_parquet('{data}/complaints/*.parquet') "
+            "WHERE CAST(opened_at AS DATE) BETWEEN DATE '2026-08-02' AND DATE '2026-08-31' "
+            "GROUP BY 1"
+        ).fetchall()
+    )
     assert direct, "the operator has complaints"
     for member, n in direct.items():
         if member in t.index:
@@ -46,8 +50,13 @@ def test_features_match_the_raw_tables(operator):
         if member in t.index:
             assert t.loc[member, "data_change"] == pytest.approx(change)
     # nobody who had left by the month end is in the population
-    gone = {r[0] for r in con.execute(f"SELECT member_id FROM read_parquet('{data}/churn_labels/*.parquet') "
-                                      "WHERE churned AND churn_date <= DATE '2026-08-31'").fetchall()}
+    gone = {
+        r[0]
+        for r in con.execute(
+            f"SELECT member_id FROM read_parquet('{data}/churn_labels/*.parquet') "
+            "WHERE churned AND churn_date <= DATE '2026-08-31'"
+        ).fetchall()
+    }
     assert gone and not gone & set(t.index)
 
 
@@ -95,6 +104,7 @@ def test_target_lists_control_group_and_exports(operator, tmp_path):
     assert {r.split(",")[2].strip('"') for r in rows[1:]} <= {"expiring", "non_expiring"}
     x = targets.export_lists(data, "2026-08", str(tmp_path / "calls.xlsx"))
     from openpyxl import load_workbook
+
     ws = load_workbook(tmp_path / "calls.xlsx", read_only=True)["targets"]
     header = next(ws.iter_rows(values_only=True))
     assert header[:3] == ("priority_rank", "member_id", "phone") and x["rows"] == (t.group == "treatment").sum()
@@ -108,22 +118,25 @@ def test_evaluate_and_order_by_uplift(operator):
     targets.build(data, "2026-08")
     res = targets.evaluate(data, "2026-08")
     o = res["overall"]
-    assert o["treated"] + o["control"] == sum(d["treated"] + d["control"] for k, d in res["by_list"].items()
-                                              if k != "winback")
+    assert o["treated"] + o["control"] == sum(
+        d["treated"] + d["control"] for k, d in res["by_list"].items() if k != "winback"
+    )
     lo, hi = o["lift_ci95"]
     assert lo < o["lift"] < hi  # the synthetic operator knows nothing of our calls: the effect is noise
     if res["uplift"].get("learner"):
         out = targets.build(data, "2026-08", order="uplift")
         t = pq.read_table(out["path"]).to_pandas()
         assert "uplift" in t.columns and t.sort_values("priority_rank").uplift_value_fen.is_monotonic_decreasing
-    with pytest.raises(ChurnInputError, match="not in the archive yet"):
+    with pytest.raises(DataNotReady, match="not in the archive yet") as refused:
         targets.evaluate(data, MONTH) if targets.build(data, MONTH) else None
+    assert refused.value.code == "targets_outcomes_not_yet" and refused.value.status == 409
 
 
 def test_training_needs_history(operator):
     data, _ = operator
-    with pytest.raises(ChurnInputError, match="not enough months to train at 2026-07"):
+    with pytest.raises(DataNotReady, match="not enough months to train at 2026-07") as refused:
         churn.train_operator(data, "2026-07")
+    assert refused.value.code == "churn_not_enough_months" and refused.value.params["month"] == "2026-07"
 
 
 def test_features_by_member_range_are_the_same_rows(operator):
@@ -136,10 +149,17 @@ def test_features_by_member_range_are_the_same_rows(operator):
     con = features.connect()
     con.execute(f"CREATE TEMP TABLE sec AS {features.secondaries_sql(data, MONTH)}")
     extras = {"secondaries": "SELECT * FROM sec"}
-    parts = [con.sql(features.feature_sql(data, MONTH, extras, r)).to_arrow_table()
-             for r in [(None, cuts[0]), (cuts[0], cuts[1]), (cuts[1], None)]]
-    assert [p.num_rows for p in parts] == [len(ids) // 3, 2 * len(ids) // 3 - len(ids) // 3, len(ids) - 2 * len(ids) // 3]
+    parts = [
+        con.sql(features.feature_sql(data, MONTH, extras, r)).to_arrow_table()
+        for r in [(None, cuts[0]), (cuts[0], cuts[1]), (cuts[1], None)]
+    ]
+    assert [p.num_rows for p in parts] == [
+        len(ids) // 3,
+        2 * len(ids) // 3 - len(ids) // 3,
+        len(ids) - 2 * len(ids) // 3,
+    ]
     import pyarrow as pa
+
     assert pa.concat_tables(parts).sort_by("member_id").equals(whole)
     assert whole.column("secondary_cards").to_numpy().sum() > 0
     with pytest.raises(ValueError, match="secondaries"):
@@ -156,3 +176,19 @@ def test_scoring_in_ranges_writes_the_same_file(operator, monkeypatch):
     out = churn.score_month(data, MONTH)
     assert set(out["seconds"]) >= {"features", "predict", "explain", "write", "total"}
     assert pq.read_table(out["path"]).equals(one)
+
+
+def test_features_take_the_active_plans_timezone(engine, tmp_path):
+    """Scoring and training read the timezone of the plan applied to the points database."""
+    from tests.integration.plans import telecom
+    from weixi.churn.service import operator_zone
+    from weixi.plans.service import apply_plan
+
+    assert operator_zone(engine) == "Asia/Shanghai"  # no plan yet: the default
+    path = telecom(tmp_path)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("name: 测试计划\n", "name: 测试计划\ntimezone: Europe/London\n", 1),
+        encoding="utf-8",
+    )
+    apply_plan(engine, path)
+    assert operator_zone(engine) == "Europe/London"

@@ -106,8 +106,10 @@ def closed(clean_run, tmp_path):
 
 def ledger_state(engine):
     with engine.connect() as conn:
-        return (execute(conn, "SELECT count(*), coalesce(sum(points), 0) FROM journal"),
-                execute(conn, "SELECT count(*), coalesce(sum(balance), 0) FROM members"))
+        return (
+            execute(conn, "SELECT count(*), coalesce(sum(points), 0) FROM journal"),
+            execute(conn, "SELECT count(*), coalesce(sum(balance), 0) FROM members"),
+        )
 
 
 def snapshot(data, month):
@@ -118,10 +120,17 @@ def test_close_accrues_each_paid_bill_once_and_snapshots_every_member(setup):
     engine, data = setup
     result = close_month(engine, data, "2026-08")
     import duckdb
+
     con = duckdb.connect()
-    paid = con.execute(f"SELECT count(*) FROM read_parquet('{data}/bills/*.parquet') WHERE month='2026-08' AND paid").fetchone()[0]
-    tops = con.execute(f"SELECT count(*) FROM read_parquet('{data}/recharges/*.parquet') WHERE month='2026-08'").fetchone()[0]
-    joined = con.execute(f"SELECT count(*) FROM read_parquet('{data}/members/*.parquet') WHERE join_date <= DATE '2026-08-31'").fetchone()[0]
+    paid = con.execute(
+        f"SELECT count(*) FROM read_parquet('{data}/bills/*.parquet') WHERE month='2026-08' AND paid"
+    ).fetchone()[0]
+    tops = con.execute(
+        f"SELECT count(*) FROM read_parquet('{data}/recharges/*.parquet') WHERE month='2026-08'"
+    ).fetchone()[0]
+    joined = con.execute(
+        f"SELECT count(*) FROM read_parquet('{data}/members/*.parquet') WHERE join_date <= DATE '2026-08-31'"
+    ).fetchone()[0]
     assert result["accrual"]["bills"] == paid and result["accrual"]["recharges"] == tops
     assert result["accrual"]["posted"] == paid + tops and result["accrual"]["rejected"] == 0
     snap = snapshot(data, "2026-08")
@@ -159,17 +168,29 @@ def test_months_close_in_order_and_missing_inputs_are_listed(setup):
 CRASH_POINTS = ["accrual", "accrual-batches", "expiry", "history", "tier_events", "snapshots", "manifest"]
 
 # the set-based accrual's loading process, killed in its second chunk's insert
-CRASHING_LOADER = [sys.executable, "-c", "\n".join([
-    "import os, sys, pyarrow as pa", "from weixi.close import accrual_load as L", "calls = []",
-    "def cut(reader):",
-    "    calls.append(1)",
-    "    if len(calls) <= 4:",
-    "        return reader",
-    "    def batches():",
-    "        yield reader.read_next_batch()",
-    "        os._exit(9)",
-    "    return pa.RecordBatchReader.from_batches(reader.schema, batches())",
-    "load = L.load", "L.load = lambda **kw: load(**kw, batches=cut)", "L.BATCH = 100", "sys.exit(L.main())"])]
+CRASHING_LOADER = [
+    sys.executable,
+    "-c",
+    "\n".join(
+        [
+            "import os, sys, pyarrow as pa",
+            "from weixi.close import accrual_load as L",
+            "calls = []",
+            "def cut(reader):",
+            "    calls.append(1)",
+            "    if len(calls) <= 4:",
+            "        return reader",
+            "    def batches():",
+            "        yield reader.read_next_batch()",
+            "        os._exit(9)",
+            "    return pa.RecordBatchReader.from_batches(reader.schema, batches())",
+            "load = L.load",
+            "L.load = lambda **kw: load(**kw, batches=cut)",
+            "L.BATCH = 100",
+            "sys.exit(L.main())",
+        ]
+    ),
+]
 
 
 @pytest.mark.parametrize("crash_at", CRASH_POINTS)
@@ -192,6 +213,7 @@ def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(closed, c
     elif crash_at == "accrual-batches":
         monkeypatch.setenv("WEIXI_ACCRUAL", "batches")
         from weixi.ledger import posting
+
         real_batch = posting.post_batch
         calls = {"n": 0}
 
@@ -200,6 +222,7 @@ def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(closed, c
             if calls["n"] == 2:
                 raise Crash("half-way through accrual")
             return real_batch(conn, events, path, **options)
+
         monkeypatch.setattr(posting, "post_batch", half)
         monkeypatch.setattr("weixi.close.accrual.CHUNK", 500)
     elif crash_at == "expiry":
@@ -214,6 +237,7 @@ def test_a_crash_at_any_step_then_a_rerun_gives_what_a_clean_run_gives(closed, c
                 real_write(duck, data_dir, dataset, month, f"SELECT * FROM ({sql}) LIMIT 10")  # a partial file
                 raise Crash(dataset)
             return real_write(duck, data_dir, dataset, month, sql)
+
         monkeypatch.setattr(run.store, "write_query", write)
     with pytest.raises(RuntimeError if crash_at == "accrual" else Crash):
         close_month(engine, data, MONTHS[1])
@@ -233,6 +257,7 @@ def _crash_after_accrual(monkeypatch, engine, data, month):
         if dataset == "history":
             raise RuntimeError("crash after accrual")
         return real_write(duck, data_dir, dataset, m, sql)
+
     monkeypatch.setattr("weixi.close.run.store.write_query", write)
     with pytest.raises(RuntimeError):
         close_month(engine, data, month)
@@ -242,8 +267,9 @@ def _crash_after_accrual(monkeypatch, engine, data, month):
 def test_a_rerun_after_a_crash_past_accrual_does_not_read_the_bills_again(closed, monkeypatch):
     engine, data = closed(MONTHS[0])
     _crash_after_accrual(monkeypatch, engine, data, MONTHS[1])
-    monkeypatch.setattr("weixi.close.accrual.post_events",
-                        lambda *a, **k: pytest.fail("the month's bills were read and posted again"))
+    monkeypatch.setattr(
+        "weixi.close.accrual.post_events", lambda *a, **k: pytest.fail("the month's bills were read and posted again")
+    )
     done = close_month(engine, data, MONTHS[1])
     assert done["accrual"]["posted"] > 0 and done["accrual"]["duplicates"] == 0  # what the crashed run posted
     assert verify(engine)[0] == []
@@ -259,8 +285,10 @@ def test_a_bill_loaded_after_the_crash_is_posted_by_the_rerun(closed, monkeypatc
     pq.write_table(pa.Table.from_pylist(late, schema=bills.schema), path)
     assert load_file(path, "bills", data, today=date(2026, 11, 15))["loaded"] == 1
     done = close_month(engine, data, MONTHS[1])
-    assert done["accrual"]["posted"] == 1 and done["accrual"]["duplicates"] == bills.num_rows + \
-        done["accrual"]["recharges"]
+    assert (
+        done["accrual"]["posted"] == 1
+        and done["accrual"]["duplicates"] == bills.num_rows + done["accrual"]["recharges"]
+    )
     with engine.connect() as conn:
         assert execute(conn, "SELECT count(*) FROM events WHERE event_id = 'LATE-0001'") == [(1,)]
 
@@ -307,13 +335,18 @@ def test_the_months_ledger_totals_read_that_month_only(closed):
     engine, data = closed(MONTHS[1])  # both months closed
     start, end = first_day(MONTHS[1]), first_day(next_month(MONTHS[1]))
     with engine.connect() as conn:
-        for sql in ("SELECT member_id, sum(points) FROM journal WHERE kind = 'earn' AND day >= ? AND day < ? "
-                    "GROUP BY member_id",
-                    "SELECT kind, coalesce(sum(points), 0) FROM journal WHERE day >= ? AND day < ? GROUP BY kind"):
+        for sql in (
+            "SELECT member_id, sum(points) FROM journal WHERE kind = 'earn' AND day >= ? AND day < ? "
+            "GROUP BY member_id",
+            "SELECT kind, coalesce(sum(points), 0) FROM journal WHERE day >= ? AND day < ? GROUP BY kind",
+        ):
             plan = " ".join(str(r[-1]) for r in execute(conn, "EXPLAIN QUERY PLAN " + sql, [start, end]))
             assert "ix_journal_day" in plan and "SCAN journal" not in plan, plan
-        earned = execute(conn, "SELECT coalesce(sum(points), 0) FROM journal WHERE kind = 'earn' AND day >= ? "
-                               "AND day < ?", [start.isoformat(), end.isoformat()])[0][0]
+        earned = execute(
+            conn,
+            "SELECT coalesce(sum(points), 0) FROM journal WHERE kind = 'earn' AND day >= ? AND day < ?",
+            [start.isoformat(), end.isoformat()],
+        )[0][0]
     assert 0 < pc.sum(ledger_bridge.points_earned(engine, MONTHS[1])["points_earned"]).as_py() == earned
     assert ledger_bridge.month_totals(engine, MONTHS[1])["issued"] >= earned
 
@@ -361,8 +394,9 @@ def test_duckdb_and_pyspark_give_identical_snapshots(operator, tmp_path):
         for month in MONTHS[:2]:
             close_month(engine, data, month, engine_name=name)
         snaps[name] = [snapshot(data, m) for m in MONTHS[:2]]
-        snaps[name + "-events"] = [pq.read_table(data / "close" / "tier_events" / f"month={m}" / "part-0.parquet")
-                                   for m in MONTHS[:2]]
+        snaps[name + "-events"] = [
+            pq.read_table(data / "close" / "tier_events" / f"month={m}" / "part-0.parquet") for m in MONTHS[:2]
+        ]
         engine.dispose()
     for a, b in zip(snaps["duckdb"], snaps["pyspark"]):
         assert a.schema == b.schema
@@ -381,8 +415,9 @@ def test_member_360_after_closes(closed):
 
     engine, data = closed(MONTHS[1])  # both months closed
     snap = snapshot(data, MONTHS[1])
-    snap = snap.filter(pc.and_(pc.equal(snap["status"], "active"),
-                               pc.less(snap["join_date"], pa.scalar(date(2026, 8, 1)))))
+    snap = snap.filter(
+        pc.and_(pc.equal(snap["status"], "active"), pc.less(snap["join_date"], pa.scalar(date(2026, 8, 1))))
+    )
     member = snap["member_id"][0].as_py()
     found = member_360(engine, data, member)
     assert found["profile"]["phone"][3:7] == "****" and "*" in found["profile"]["id_number"]
@@ -394,4 +429,3 @@ def test_member_360_after_closes(closed):
     revealed = member_360(engine, data, member, reveal=True)
     assert "*" not in revealed["profile"]["phone"]
     assert member_360(engine, data, "M9999999999") is None
-

@@ -39,8 +39,11 @@ def test_racing_redemptions_never_overspend_stock_or_points(db_url, tmp_path):
     engine = make_engine(db_url)
     apply_plan(engine, telecom(tmp_path, stock=1))  # gift: 1 unit left, 50 points each
     # 16 members with 50 points each race for the one gift; "hot" has 300 points and 16 requests of 100.
-    post_events(engine, [event(f"b-{i}", f"m{i}", "bill", "2026-01-01", 50000) for i in range(16)]
-                + [event("b-hot", "hot", "bill", "2026-01-01", 300000)])
+    post_events(
+        engine,
+        [event(f"b-{i}", f"m{i}", "bill", "2026-01-01", 50000) for i in range(16)]
+        + [event("b-hot", "hot", "bill", "2026-01-01", 300000)],
+    )
     ctx = mp.get_context("fork")
     barrier, results = ctx.Barrier(PROCESSES), ctx.Queue()
     jobs = [(f"m{i}", "gift") for i in range(16)] + [("hot", "bill-credit")] * 16

@@ -17,8 +17,19 @@ from weixi.plans.service import apply_plan
 
 EXAMPLES = ROOT / "plans" / "examples"
 RETENTION = EXAMPLES / "retention-2016.yaml"
-HEADER = ["order_id", "staff_id", "business", "customer_id", "number", "card", "monthly_rent", "network", "active",
-          "cancels_unexpired_subsidy", "created_at"]
+HEADER = [
+    "order_id",
+    "staff_id",
+    "business",
+    "customer_id",
+    "number",
+    "card",
+    "monthly_rent",
+    "network",
+    "active",
+    "cancels_unexpired_subsidy",
+    "created_at",
+]
 
 
 def write(path, header, rows):
@@ -30,31 +41,65 @@ def write(path, header, rows):
 
 
 def mobile(order_id, staff, customer, day, **kw):
-    row = {"business": "phone_for_credit", "number": "13900000000", "card": "primary", "monthly_rent": "58",
-           "network": "4G", "active": "true", "cancels_unexpired_subsidy": "false", **kw}
-    return [order_id, staff, row["business"], customer, row["number"], row["card"], row["monthly_rent"], row["network"],
-            row["active"], row["cancels_unexpired_subsidy"], f"2016-01-{day:02d}T10:00:00+08:00"]
+    row = {
+        "business": "phone_for_credit",
+        "number": "13900000000",
+        "card": "primary",
+        "monthly_rent": "58",
+        "network": "4G",
+        "active": "true",
+        "cancels_unexpired_subsidy": "false",
+        **kw,
+    }
+    return [
+        order_id,
+        staff,
+        row["business"],
+        customer,
+        row["number"],
+        row["card"],
+        row["monthly_rent"],
+        row["network"],
+        row["active"],
+        row["cancels_unexpired_subsidy"],
+        f"2016-01-{day:02d}T10:00:00+08:00",
+    ]
 
 
 @pytest.fixture
 def month(tmp_path):
-    roster = write(tmp_path / "roster.csv", ["staff_id", "name", "role", "team", "shift", "hired_on", "left_on"],
-                   [["S1", "王芳", "clerk", "东", "", "2014-01-01", ""], ["S2", "李强", "grid_manager", "东", "", "", ""],
-                    ["S3", "陈静", "intern", "西", "", "", ""]])
-    targets = write(tmp_path / "targets.csv", ["customer_id", "month", "status"],
-                    [["C1", "2016-01", "expiring"], ["C2", "2016-01", "non_expiring"], ["C4", "2015-12", "expiring"]])
-    rows = [mobile(f"M{i}", "S1", f"C{i}", i) for i in range(1, 8)]                  # 7 households for a clerk
-    rows += [mobile("M8", "S1", "C8", 9, card="secondary"),                            # excluded: 副卡
-             mobile("M9", "S2", "C9", 9, monthly_rent="0"),                             # excluded: 无月租
-             mobile("M10", "S2", "C10", 9, cancels_unexpired_subsidy="true"),           # excluded: 中途取消补贴
-             mobile("M11", "S2", "C11", 9, network="3G"),                               # excluded: not 4G
-             mobile("M12", "S2", "C12", 10), mobile("M13", "S2", "C13", 11), mobile("M14", "S2", "C14", 12),
-             mobile("M15", "S9", "C15", 12),                                            # rejected: unknown staff
-             mobile("M16", "S2", "C16", 12, monthly_rent="5x"),                         # rejected: malformed
-             mobile("M12", "S2", "C17", 13)]                                            # rejected: duplicate id (both)
-    rows += [["B1", "S2", "broadband_prepay", "C1", "", "", "", "", "", "", "2016-01-20T09:00:00+08:00"],
-             ["F1", "S3", "fiber_migration", "C2", "", "", "", "", "", "", "2016-01-21T09:00:00+08:00"],
-             ["B2", "S3", "broadband_prepay", "", "", "", "", "", "", "", "2016-01-21T09:00:00+08:00"]]
+    roster = write(
+        tmp_path / "roster.csv",
+        ["staff_id", "name", "role", "team", "shift", "hired_on", "left_on"],
+        [
+            ["S1", "王芳", "clerk", "东", "", "2014-01-01", ""],
+            ["S2", "李强", "grid_manager", "东", "", "", ""],
+            ["S3", "陈静", "intern", "西", "", "", ""],
+        ],
+    )
+    targets = write(
+        tmp_path / "targets.csv",
+        ["customer_id", "month", "status"],
+        [["C1", "2016-01", "expiring"], ["C2", "2016-01", "non_expiring"], ["C4", "2015-12", "expiring"]],
+    )
+    rows = [mobile(f"M{i}", "S1", f"C{i}", i) for i in range(1, 8)]  # 7 households for a clerk
+    rows += [
+        mobile("M8", "S1", "C8", 9, card="secondary"),  # excluded: 副卡
+        mobile("M9", "S2", "C9", 9, monthly_rent="0"),  # excluded: 无月租
+        mobile("M10", "S2", "C10", 9, cancels_unexpired_subsidy="true"),  # excluded: 中途取消补贴
+        mobile("M11", "S2", "C11", 9, network="3G"),  # excluded: not 4G
+        mobile("M12", "S2", "C12", 10),
+        mobile("M13", "S2", "C13", 11),
+        mobile("M14", "S2", "C14", 12),
+        mobile("M15", "S9", "C15", 12),  # rejected: unknown staff
+        mobile("M16", "S2", "C16", 12, monthly_rent="5x"),  # rejected: malformed
+        mobile("M12", "S2", "C17", 13),
+    ]  # rejected: duplicate id (both)
+    rows += [
+        ["B1", "S2", "broadband_prepay", "C1", "", "", "", "", "", "", "2016-01-20T09:00:00+08:00"],
+        ["F1", "S3", "fiber_migration", "C2", "", "", "", "", "", "", "2016-01-21T09:00:00+08:00"],
+        ["B2", "S3", "broadband_prepay", "", "", "", "", "", "", "", "2016-01-21T09:00:00+08:00"],
+    ]
     orders = write(tmp_path / "orders.csv", HEADER, rows)
     return {"orders": orders, "targets": targets, "roster": roster}
 
@@ -74,9 +119,12 @@ def test_retention_month_seed_numbers(month):
     # grid manager: M13, M14 counted (M12 duplicated), 2 x 20; broadband prepay B1 for expiring C1: 1 unit, 20 yuan
     assert (s2["mobile_units"], s2["broadband_units"], s2["kpi_points"], s2["bonus_yuan"]) == ("1", "1", "2", "60.00")
     assert {e["order_id"]: e["reason"].split(":")[0] for e in s2["excluded"]} == {
-        "M9": "no-monthly-rent", "M10": "redo-subsidy", "M11": "not-active-4g"}
+        "M9": "no-monthly-rent",
+        "M10": "redo-subsidy",
+        "M11": "not-active-4g",
+    }
     s3 = out["staff"]["S3"]
-    assert (s3["broadband_units"], s3["bonus_yuan"]) == ("0.5", "0.00")   # 光纤平移 0.5 unit, no cash
+    assert (s3["broadband_units"], s3["bonus_yuan"]) == ("0.5", "0.00")  # 光纤平移 0.5 unit, no cash
     rejected = {r["order_id"]: r["reason"] for r in out["rejected"]}
     assert set(rejected) == {"M15", "M16", "M12", "B2"}
     assert rejected["M15"] == "row 16: staff_id: unknown staff S9 (not in the roster)"
@@ -102,9 +150,12 @@ def test_bad_roster_stops_with_every_bad_row(month, tmp_path):
 def test_publish_then_recompute_with_late_orders_shows_the_difference(month, engine, tmp_path):
     first = compute(month)
     assert publication.publish(engine, first, "张主任")["version"] == 1
-    assert publication.publish(engine, first, "张主任")["new"] is False          # same content: nothing new
-    late = write(tmp_path / "late.csv", HEADER, [r for r in csv.reader(open(month["orders"], encoding="utf-8"))][1:]
-                 + [mobile("M20", "S1", "C20", 28)])
+    assert publication.publish(engine, first, "张主任")["new"] is False  # same content: nothing new
+    late = write(
+        tmp_path / "late.csv",
+        HEADER,
+        [r for r in csv.reader(open(month["orders"], encoding="utf-8"))][1:] + [mobile("M20", "S1", "C20", 28)],
+    )
     again = compute(month, late)
     with pytest.raises(svc.IncentiveError, match="never changed silently"):
         publication.publish(engine, again, "张主任")
@@ -133,17 +184,25 @@ def test_award_workflow_records_who_and_when(engine):
     rows = {n["nomination_id"]: n for n in publication.nominations(engine, "2024-Q1")}
     assert rows[nid]["status"] == "published" and rows[other]["status"] == "rejected"
     assert [(s["step"], s["by"]) for s in rows[nid]["steps"]] == [
-        ("nomination", "王经理"), ("committee_review", "评选委员会"), ("leadership_approval", "赵总"), ("publication", "人事部")]
+        ("nomination", "王经理"),
+        ("committee_review", "评选委员会"),
+        ("leadership_approval", "赵总"),
+        ("publication", "人事部"),
+    ]
     assert all(s["at"] for s in rows[nid]["steps"]) and rows[other]["form"] == {"reason": "满意度第一"}
 
 
 @pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
 def test_referral_points_posted_once_into_the_ledger(engine, tmp_path):
     apply_plan(engine, EXAMPLES / "service-points.yaml")
-    refs = write(tmp_path / "refs.csv", ["referral_id", "referrer_type", "referrer_id", "new_customer_id", "converted",
-                                         "approved_by", "occurred_on"],
-                 [["R1", "customer", "M1", "N1", "true", "销售总监", "2016-01-10"],
-                  ["R2", "employee", "S1", "N2", "true", "销售总监", "2016-01-11"]])
+    refs = write(
+        tmp_path / "refs.csv",
+        ["referral_id", "referrer_type", "referrer_id", "new_customer_id", "converted", "approved_by", "occurred_on"],
+        [
+            ["R1", "customer", "M1", "N1", "true", "销售总监", "2016-01-10"],
+            ["R2", "employee", "S1", "N2", "true", "销售总监", "2016-01-11"],
+        ],
+    )
     result = svc.compute_month([EXAMPLES / "referral-rewards.yaml"], "2016-01", referral_file=refs)
     assert result.to_json()["staff"]["S1"]["bonus_yuan"] == "200.00"
     first = svc.post_referral_points(engine, result.customer_awards, "referral-rewards")
@@ -163,3 +222,41 @@ def test_generated_month_is_deterministic_and_every_order_is_accounted_for(tmp_p
     assert {r["order_id"] for r in out["rejected"]} == {"X1", "O0", "X2"}
     total = sum(Decimal(s["bonus_yuan"]) for s in out["staff"].values())
     assert total == sum(Decimal(l["yuan"]) for s in out["staff"].values() for l in s["lines"])
+
+
+def test_the_day_of_an_order_is_taken_in_the_given_timezone(tmp_path):
+    """An order at 2016-01-31 20:00 UTC is on 1 February in Shanghai (the default: not January's) and on
+    31 January in UTC (an active points plan that names UTC)."""
+    late = [mobile("M1", "S1", "C1", 5)[:-1] + ["2016-01-31T20:00:00+00:00"]]
+    orders = write(tmp_path / "orders.csv", HEADER, late)
+    shanghai = svc.compute_month([RETENTION], "2016-01", orders).to_json()
+    assert [r["order_id"] for r in shanghai["rejected"]] == ["M1"]
+    assert shanghai["rejected"][0]["reason"] == "row 2: created_at: 2016-02-01 is not in 2016-01"
+    utc = svc.compute_month([RETENTION], "2016-01", orders, timezone="UTC").to_json()
+    assert utc["rejected"] == [] and utc["staff"]["S1"]["lines"][0]["order_id"] == "M1"
+
+
+def test_bad_roster_rows_are_coded_problems_with_file_row_and_column(month, tmp_path):
+    roster = write(
+        tmp_path / "bad.csv",
+        ["staff_id", "role", "hired_on"],
+        [["S1", "clerk", "2014-01-01"], ["S2", "boss", ""], ["S3", "clerk", "soon"]],
+    )
+    with pytest.raises(svc.IncentiveError) as err:
+        svc.compute_month([RETENTION], "2016-01", month["orders"], roster=roster)
+    assert (err.value.code, err.value.status, err.value.params["count"]) == ("incentive_roster_bad_rows", 422, 2)
+    found = [(p.code, p.where.row, p.where.field, p.where.file) for p in err.value.problems]
+    assert found == [
+        ("incentive_unknown_role", 3, "role", str(roster)),
+        ("incentive_field_not_a_date", 4, "hired_on", str(roster)),
+    ]
+    assert "row 4: hired_on: not a date YYYY-MM-DD: soon" in str(err.value)
+
+
+def test_a_refusal_is_coded_and_speaks_chinese(month):
+    from weixi.messages import render
+
+    with pytest.raises(svc.IncentiveError) as err:
+        svc.compute_month([RETENTION], "2015-12", month["orders"])
+    assert (err.value.code, err.value.status) == ("incentive_plan_not_in_force", 409)
+    assert render(err.value, "zh_CN") == "方案 retention-2016 自 2016-01-01 起生效,不覆盖 2015-12-01 至 2015-12-31。"

@@ -32,11 +32,14 @@ def bal(engine, member, day="2026-12-01"):
 
 def test_post_file_earns_points_and_verify_passes(engine, tmp_path):
     apply_plan(engine, telecom(tmp_path))
-    path = write_events(tmp_path / "e.csv", [
-        ("b1", "m1", "bill", "2026-01-05", "128.50", None, None),
-        ("r1", "m1", "recharge", "2026-01-06", "150", None, None),
-        ("b2", "m2", "bill", "2026-01-05", "300", None, {"tier": "gold"}),
-    ])
+    path = write_events(
+        tmp_path / "e.csv",
+        [
+            ("b1", "m1", "bill", "2026-01-05", "128.50", None, None),
+            ("r1", "m1", "recharge", "2026-01-06", "150", None, None),
+            ("b2", "m2", "bill", "2026-01-05", "300", None, {"tier": "gold"}),
+        ],
+    )
     result = post_file(engine, path)
     assert (result.posted, len(result.duplicates), len(result.rejected)) == (3, 0, 0)
     assert bal(engine, "m1") == 12 + 10
@@ -47,14 +50,17 @@ def test_post_file_earns_points_and_verify_passes(engine, tmp_path):
 
 def test_bad_rows_are_quarantined_with_row_and_reason_and_good_rows_post(engine, tmp_path):
     apply_plan(engine, telecom(tmp_path))
-    path = write_events(tmp_path / "e.csv", [
-        ("ok", "m1", "bill", "2026-01-05", "100", None, None),
-        ("neg", "m1", "bill", "2026-01-05", "-5", None, None),
-        ("typ", "m1", "purchase", "2026-01-05", "5", None, None),
-        ("ref", "m1", "refund", "2026-01-05", None, "nope", None),
-        ("big", "m1", "redeem", "2026-01-06", None, "bill-credit", {"qty": 3}),
-        ("unk", "m1", "redeem", "2026-01-06", None, "yacht", None),
-    ])
+    path = write_events(
+        tmp_path / "e.csv",
+        [
+            ("ok", "m1", "bill", "2026-01-05", "100", None, None),
+            ("neg", "m1", "bill", "2026-01-05", "-5", None, None),
+            ("typ", "m1", "purchase", "2026-01-05", "5", None, None),
+            ("ref", "m1", "refund", "2026-01-05", None, "nope", None),
+            ("big", "m1", "redeem", "2026-01-06", None, "bill-credit", {"qty": 3}),
+            ("unk", "m1", "redeem", "2026-01-06", None, "yacht", None),
+        ],
+    )
     result = post_file(engine, path)
     assert result.posted == 1
     reasons = {r.event_id: (r.row, r.reason) for r in result.rejected}
@@ -71,10 +77,13 @@ def test_bad_rows_are_quarantined_with_row_and_reason_and_good_rows_post(engine,
 
 def test_duplicates_in_file_and_on_rerun_change_nothing(engine, tmp_path):
     apply_plan(engine, telecom(tmp_path))
-    path = write_events(tmp_path / "e.csv", [
-        ("b1", "m1", "bill", "2026-01-05", "100", None, None),
-        ("b1", "m1", "bill", "2026-01-05", "100", None, None),
-    ])
+    path = write_events(
+        tmp_path / "e.csv",
+        [
+            ("b1", "m1", "bill", "2026-01-05", "100", None, None),
+            ("b1", "m1", "bill", "2026-01-05", "100", None, None),
+        ],
+    )
     first = post_file(engine, path)
     again = post_file(engine, path)
     assert (first.posted, first.duplicates) == (1, ["b1"])
@@ -110,8 +119,14 @@ def test_crash_halfway_then_rerun_posts_the_rest_exactly_once(engine, tmp_path, 
 
 def test_expiry_is_one_entry_per_lot_and_idempotent(engine, tmp_path):
     apply_plan(engine, telecom(tmp_path))
-    post_events(engine, [event("a", "m1", "bill", "2025-01-10", 50000), event("b", "m1", "bill", "2025-06-01", 10000),
-                         event("c", "m2", "bill", "2025-01-10", 2000)])
+    post_events(
+        engine,
+        [
+            event("a", "m1", "bill", "2025-01-10", 50000),
+            event("b", "m1", "bill", "2025-06-01", 10000),
+            event("c", "m2", "bill", "2025-01-10", 2000),
+        ],
+    )
     first = expire(engine, date(2026, 1, 10))
     assert (first.lots, first.points, first.members) == (2, 52, 2)
     again = expire(engine, date(2026, 1, 10))
@@ -126,7 +141,9 @@ def test_expiry_is_one_entry_per_lot_and_idempotent(engine, tmp_path):
 
 def test_redeem_with_request_id_is_idempotent_and_cancel_returns_the_very_lots(engine, tmp_path):
     apply_plan(engine, telecom(tmp_path))
-    post_events(engine, [event("old", "m1", "bill", "2026-01-01", 60000), event("new", "m1", "bill", "2026-03-01", 80000)])
+    post_events(
+        engine, [event("old", "m1", "bill", "2026-01-01", 60000), event("new", "m1", "bill", "2026-03-01", 80000)]
+    )
     at = event("x", "m1", "redeem", "2026-04-01").occurred_at
     first = redemption.redeem(engine, "m1", "bill-credit", qty=1, request_id="req-1", at=at)
     again = redemption.redeem(engine, "m1", "bill-credit", qty=1, request_id="req-1", at=at)
@@ -166,8 +183,9 @@ def test_merchant_spend_and_monthly_settlement(engine, tmp_path):
     redemption.redeem(engine, "a", "mall", qty=250, at=at, attrs={"merchant": "m1"})
     redemption.redeem(engine, "a", "mall", qty=125, at=at, attrs={"merchant": "m1"})
     report = queries.settlement(engine, "2026-02")
-    assert report["merchants"] == [{"merchant": "m1", "redemptions": 2, "points": 375, "settle_fen": 300,
-                                    "settle_yuan": "3"}]
+    assert report["merchants"] == [
+        {"merchant": "m1", "redemptions": 2, "points": 375, "settle_fen": 300, "settle_yuan": "3"}
+    ]
     with pytest.raises(redemption.RedemptionError, match="not a partner"):
         redemption.redeem(engine, "a", "mall", qty=1, at=at, attrs={"merchant": "zz"})
 
@@ -220,3 +238,43 @@ def test_a_new_plan_cannot_set_stock_below_what_was_issued(engine, tmp_path):
     apply_plan(engine, telecom(tmp_path, stock=2, name="same.yaml"))
     with pytest.raises(redemption.RedemptionError, match="stock: gift has 0 left"):
         redemption.redeem(engine, "a", "gift", at=at)
+
+
+def test_events_post_json_reports_rejected_rows_and_file_errors_by_code(db_url, engine, tmp_path):
+    """``weixi events post --json``: each rejected row with its row number, field, code and params; a file that
+    cannot be read at all is the error envelope (exit 1), located at the file."""
+    import json
+
+    from typer.testing import CliRunner
+
+    import weixi.cli  # noqa: F401  (registers every command)
+    from weixi.cli.app import app
+
+    apply_plan(engine, telecom(tmp_path))
+    path = write_events(
+        tmp_path / "e.csv",
+        [
+            ("b1", "m1", "bill", "2026-01-05", "128.50", None, None),
+            ("b2", "m1", "bill", "2026-01-05", "1.005", None, None),
+            ("r1", "m1", "recharge", "2026-01-06", None, None, None),
+        ],
+    )
+    runner = CliRunner()
+    result = runner.invoke(app, ["events", "post", str(path), "--db", db_url, "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["posted"] == 1 and out["rejected"] == 2
+    assert [(r["row"], r["event_id"], r["field"], r["code"], r["params"]) for r in out["rejections"]] == [
+        (3, "b2", "amount", "amount_fraction_of_fen", {"amount": "1.005"}),
+        (4, "r1", "amount", "event_needs_amount", {"event_type": "recharge"}),
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("event_id,member_id\nb9,m1\n", encoding="utf-8")
+    result = runner.invoke(app, ["events", "post", str(bad), "--db", db_url, "--json"])
+    assert result.exit_code == 1
+    err = json.loads(result.stdout)["error"]
+    assert err["code"] == "event_file_missing_columns" and err["where"] == {"file": str(bad)}
+    assert err["params"]["columns"] == ["type", "occurred_at"] and err["message"].startswith(f"{bad}: missing column")
+    result = runner.invoke(app, ["balance", "nobody", "--db", db_url, "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["error"]["code"] == "unknown_member"

@@ -17,7 +17,7 @@ from weixi.adapters.db import make_engine
 from weixi.incentives.inputs import ORDER_COLUMNS
 from weixi.messaging import service as messaging
 from weixi.operations import care_run as care
-from weixi.operations import monthly_tasks
+from weixi.operations import monthly_tasks, sla, task_outcomes
 from weixi.operations import orders as ops_orders
 from weixi.operations import service as ops
 from weixi.operations import staff as ops_staff
@@ -31,11 +31,25 @@ def world(db_url, tmp_path):
     engine = make_engine(db_url)
     data = tmp_path / "data"
     ids = write_snapshot(data, MONTH, {"diamond": 450, "gold": 500, "silver": 900, "standard": 50})
-    write_tier_events(data, MONTH, [(ids[0], "upgraded", "gold", "diamond", date(2026, 9, 28)),
-                                    (ids[500], "will_downgrade", "gold", "silver", date(2026, 12, 31))])
-    write_roster(tmp_path / "roster.csv", [("K1", "张经理", "manager", "T1", "L1", ""), ("K2", "李经理", "manager", "T1", "L1", ""),
-                                           ("K3", "王经理", "manager", "T1", "L1", ""), ("I1", "实习生", "intern", "T1", "L1", ""),
-                                           ("A1", "坐席一", "agent", "OB", "L1", ""), ("L1", "组长", "lead", "T1", "", "")])
+    write_tier_events(
+        data,
+        MONTH,
+        [
+            (ids[0], "upgraded", "gold", "diamond", date(2026, 9, 28)),
+            (ids[500], "will_downgrade", "gold", "silver", date(2026, 12, 31)),
+        ],
+    )
+    write_roster(
+        tmp_path / "roster.csv",
+        [
+            ("K1", "张经理", "manager", "T1", "L1", ""),
+            ("K2", "李经理", "manager", "T1", "L1", ""),
+            ("K3", "王经理", "manager", "T1", "L1", ""),
+            ("I1", "实习生", "intern", "T1", "L1", ""),
+            ("A1", "坐席一", "agent", "OB", "L1", ""),
+            ("L1", "组长", "lead", "T1", "", ""),
+        ],
+    )
     ops_staff.load_staff(engine, tmp_path / "roster.csv")
     return engine, data, ids, ops.plan_or_fail(str(PLAN)), tmp_path
 
@@ -68,8 +82,10 @@ def test_members_are_assigned_by_the_seed_ratios_balanced_and_kept(world):
             assert b[m][0] == staff
     assert not any(s == "K2" for s, _ in b.values())
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT count(*) FROM ops_tasks WHERE assignee = 'K2' AND status = 'open'"
-                                    ).scalar() == 0
+        assert (
+            conn.exec_driver_sql("SELECT count(*) FROM ops_tasks WHERE assignee = 'K2' AND status = 'open'").scalar()
+            == 0
+        )
 
 
 def test_new_star_is_bound_within_3_working_days_and_gets_sms_then_call(world):
@@ -93,10 +109,14 @@ def test_rerun_is_safe_and_opted_out_members_get_no_task(world):
     assert first["blocked"]["by_rule"]["dnd"] >= 1
     assert any(e["member_id"] == ids[1] and "hotline request" in e["detail"] for e in first["blocked"]["examples"])
     assert not ops.member_tasks(engine, ids[1])
-    ops.record_consent(engine, ids[2], "opt_out", "call", "marketing", "SMS reply TD",
-                       at=datetime(2026, 9, 3, 10, tzinfo=TZ))
-    with pytest.raises(ops.OperationsError, match=r"opted out of marketing contacts on call since 2026-09-03T10:00.*"
-                                                  r"SMS reply TD.*rule: opt_out"):
+    ops.record_consent(
+        engine, ids[2], "opt_out", "call", "marketing", "SMS reply TD", at=datetime(2026, 9, 3, 10, tzinfo=TZ)
+    )
+    with pytest.raises(
+        ops.OperationsError,
+        match=r"opted out of marketing contacts on call since 2026-09-03T10:00.*"
+        r"SMS reply TD.*rule: opt_out",
+    ):
         ops.add_task(engine, plan, ids[2], "retention_call", date(2026, 10, 9), "K1")
     assert not [t for t in ops.member_tasks(engine, ids[2]) if t["kind"] == "retention_call"]
 
@@ -106,25 +126,43 @@ def test_outcomes_orders_follow_ups_and_bad_input(world):
     monthly_tasks.create_month(engine, data, MONTH, plan, RUN)
     t = ops.add_task(engine, plan, ids[3], "retention_call", date(2026, 10, 9), "K1", on=date(2026, 10, 8))
     with pytest.raises(ops.OperationsError, match="no task 'nope'.*nothing was recorded"):
-        ops.record_outcome(engine, plan, data, "nope", "reached", "K1")
+        task_outcomes.record_outcome(engine, plan, data, "nope", "reached", "K1")
     with pytest.raises(ops.OperationsError, match="declined needs --reason"):
-        ops.record_outcome(engine, plan, data, t["task_id"], "declined", "K1")
+        task_outcomes.record_outcome(engine, plan, data, t["task_id"], "declined", "K1")
     with pytest.raises(ops.OperationsError, match="quiet hours 21:00-08:00"):
-        ops.record_outcome(engine, plan, data, t["task_id"], "callback", "K1",
-                           callback_at=datetime(2026, 10, 9, 22, 30, tzinfo=TZ), at=datetime(2026, 10, 8, 10, tzinfo=TZ))
+        task_outcomes.record_outcome(
+            engine,
+            plan,
+            data,
+            t["task_id"],
+            "callback",
+            "K1",
+            callback_at=datetime(2026, 10, 9, 22, 30, tzinfo=TZ),
+            at=datetime(2026, 10, 8, 10, tzinfo=TZ),
+        )
     assert ops.get_task(engine, t["task_id"])["status"] == "open"  # nothing half-written
-    result = ops.record_outcome(engine, plan, data, t["task_id"], "accepted", "K1", offer_id="phone_for_credit",
-                                at=datetime(2026, 10, 8, 10, tzinfo=TZ))
+    result = task_outcomes.record_outcome(
+        engine,
+        plan,
+        data,
+        t["task_id"],
+        "accepted",
+        "K1",
+        offer_id="phone_for_credit",
+        at=datetime(2026, 10, 8, 10, tzinfo=TZ),
+    )
     assert result["order"]["staff_id"] == "K1" and result["order"]["business"] == "phone_for_credit"
     assert result["follow_ups"][0]["kind"] == "care_call"
     with pytest.raises(ops.OperationsError, match="already done"):
-        ops.record_outcome(engine, plan, data, t["task_id"], "reached", "K1")
+        task_outcomes.record_outcome(engine, plan, data, t["task_id"], "reached", "K1")
     out = ops_orders.export_orders(engine, "2026-10", tmp / "orders.csv")
     with open(out["file"], encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert tuple(rows[0]) == ORDER_COLUMNS and rows[0]["staff_id"] == "K1" and rows[0]["customer_id"] == ids[3]
     u = ops.add_task(engine, plan, ids[4], "care_call", date(2026, 10, 9), "K1", purpose="care", on=date(2026, 10, 8))
-    left = ops.record_outcome(engine, plan, data, u["task_id"], "left", "K1", at=datetime(2026, 10, 8, 11, tzinfo=TZ))
+    left = task_outcomes.record_outcome(
+        engine, plan, data, u["task_id"], "left", "K1", at=datetime(2026, 10, 8, 11, tzinfo=TZ)
+    )
     assert left["follow_ups"][0]["kind"] == "retention_call" and "win-back" in left["follow_ups"][0]["reason"]
 
 
@@ -133,9 +171,9 @@ def test_escalation_and_sla_report_against_the_100_percent_target(world):
     monthly_tasks.create_month(engine, data, MONTH, plan, RUN)
     call = f"{MONTH}/downgrade-warning/{ids[500]}"
     due = ops.get_task(engine, call)["due_on"]
-    esc = ops.escalate(engine, plan, date(2026, 10, 20))
+    esc = sla.escalate(engine, plan, date(2026, 10, 20))
     assert esc["escalated"] >= 1 and ops.get_task(engine, call)["escalated_to"] == "L1"
-    report = ops.sla_report(engine, plan, MONTH, as_of=date(2026, 10, 20))
+    report = sla.sla_report(engine, plan, MONTH, as_of=date(2026, 10, 20))
     assert report["target_percent"] == "100%" and report["overall"]["open_overdue"] >= 1
     assert not report["overall"]["meets_target"]
     assert due <= "2026-10-20"
@@ -149,13 +187,36 @@ def _free_port() -> int:
 
 def test_care_run_queues_each_greeting_once_and_the_outbox_never_sends_twice(world):
     engine, data, ids, plan, tmp = world
-    write_members(data, [
-        {"member_id": ids[0], "name": "王芳", "gender": "F", "birthday": date(1990, 10, 1), "phone": "13800000001",
-         "city": "广州"},
-        {"member_id": ids[1], "name": "李雷", "gender": "M", "birthday": date(1985, 3, 3), "lunar_birthday": "农历八月廿一",
-         "phone": "13800000002", "city": "广州"},
-        {"member_id": ids[2], "name": "韩梅", "gender": "F", "birthday": date(1985, 10, 1), "phone": None, "city": "广州"},
-    ])
+    write_members(
+        data,
+        [
+            {
+                "member_id": ids[0],
+                "name": "王芳",
+                "gender": "F",
+                "birthday": date(1990, 10, 1),
+                "phone": "13800000001",
+                "city": "广州",
+            },
+            {
+                "member_id": ids[1],
+                "name": "李雷",
+                "gender": "M",
+                "birthday": date(1985, 3, 3),
+                "lunar_birthday": "农历八月廿一",
+                "phone": "13800000002",
+                "city": "广州",
+            },
+            {
+                "member_id": ids[2],
+                "name": "韩梅",
+                "gender": "F",
+                "birthday": date(1985, 10, 1),
+                "phone": None,
+                "city": "广州",
+            },
+        ],
+    )
     r = care.run_day(engine, data, plan, date(2026, 10, 1))  # National Day, sent centrally; 八月廿一 is 2026-10-01
     assert r["by_occasion"] == {"生日": 1, "农历生日": 1, "国庆节": 2} and r["no_address"] == 2
     again = care.run_day(engine, data, plan, date(2026, 10, 1))
@@ -164,8 +225,7 @@ def test_care_run_queues_each_greeting_once_and_the_outbox_never_sends_twice(wor
     assert any("王女士" in m["body"] and "生日" in m["body"] for m in queued)
     at = datetime(2026, 10, 1, 10, tzinfo=TZ)
     port = _free_port()
-    down = messaging.send_due(engine, data, at=at, smtp=f"127.0.0.1:{port}",
-                              sms_gateway=f"http://127.0.0.1:{port}/sms")
+    down = messaging.send_due(engine, data, at=at, smtp=f"127.0.0.1:{port}", sms_gateway=f"http://127.0.0.1:{port}/sms")
     assert down["sent"] == 0 and down["retry_later"] == 1 and down["not_tried"] == 3
     assert "unreachable" in down["errors"][0]["error"]
     assert len(messaging.listing(engine, "queued")) == 4  # nothing lost

@@ -23,8 +23,9 @@ STAMPS = ("created_at", "closed_at")
 
 def _loader(*lines: str) -> list[str]:
     """The loading process with its module settings changed (``L`` is the module)."""
-    code = "\n".join(["import sys", "from weixi.adapters import tasks_load as L", *lines,
-                      "sys.exit(L.main(sys.argv[1:]))"])
+    code = "\n".join(
+        ["import sys", "from weixi.adapters import tasks_load as L", *lines, "sys.exit(L.main(sys.argv[1:]))"]
+    )
     return [sys.executable, "-c", code]
 
 
@@ -32,11 +33,23 @@ def _loader(*lines: str) -> list[str]:
 def world(tmp_path):
     data = tmp_path / "data"
     ids = write_snapshot(data, MONTH, {"diamond": 300, "gold": 400, "silver": 900, "standard": 400})
-    write_tier_events(data, MONTH, [(ids[i], "upgraded", "gold", "diamond", date(2026, 9, 28)) for i in range(0, 40)]
-                      + [(ids[i], "will_downgrade", "gold", "silver", date(2026, 12, 31)) for i in range(400, 430)])
-    write_roster(tmp_path / "roster.csv", [("K1", "张经理", "manager", "T1", "L1", ""), ("K2", "李经理", "manager", "T1", "L1", ""),
-                                           ("I1", "实习生", "intern", "T1", "L1", ""), ("A1", "坐席一", "agent", "OB", "L1", ""),
-                                           ("A2", "坐席二", "agent", "OB", "L1", ""), ("L1", "组长", "lead", "T1", "", "")])
+    write_tier_events(
+        data,
+        MONTH,
+        [(ids[i], "upgraded", "gold", "diamond", date(2026, 9, 28)) for i in range(0, 40)]
+        + [(ids[i], "will_downgrade", "gold", "silver", date(2026, 12, 31)) for i in range(400, 430)],
+    )
+    write_roster(
+        tmp_path / "roster.csv",
+        [
+            ("K1", "张经理", "manager", "T1", "L1", ""),
+            ("K2", "李经理", "manager", "T1", "L1", ""),
+            ("I1", "实习生", "intern", "T1", "L1", ""),
+            ("A1", "坐席一", "agent", "OB", "L1", ""),
+            ("A2", "坐席二", "agent", "OB", "L1", ""),
+            ("L1", "组长", "lead", "T1", "", ""),
+        ],
+    )
     return data, tmp_path
 
 
@@ -68,7 +81,9 @@ def test_the_loading_process_writes_what_executemany_writes_and_keeps_the_indexe
     fast_db = tmp / "fast.db"
     fast = _engine(fast_db, tmp / "roster.csv")
     indexes = _indexes(fast_db)
-    monkeypatch.setattr(monthly_tasks, "LOADER", _loader("L.BATCH = 97", "L.BULK_MIN_ROWS = 1"))  # batches; indexes rebuilt
+    monkeypatch.setattr(
+        monthly_tasks, "LOADER", _loader("L.BATCH = 97", "L.BULK_MIN_ROWS = 1")
+    )  # batches; indexes rebuilt
     report = monthly_tasks.create_month(fast, data, MONTH, plan, RUN)
     assert report["tasks"]["new_in_database"] == report["tasks"]["made"] > 1000
     assert _rows(fast_db) == _rows(tmp / "slow.db")
@@ -85,15 +100,19 @@ def test_a_crash_mid_load_leaves_no_task_and_the_rerun_loads_them_once(world, mo
     path = tmp / "ops.db"
     engine = _engine(path, tmp / "roster.csv")
     indexes = _indexes(path)
-    crash = _loader("L.BATCH = 100", "L.BULK_MIN_ROWS = 1", "import os, pyarrow as pa",
-                    "def cut(reader):",
-                    "    def batches():",
-                    "        yield reader.read_next_batch()",
-                    "        yield reader.read_next_batch()",
-                    "        os._exit(9)  # killed mid-insert: no rollback, no commit",
-                    "    return pa.RecordBatchReader.from_batches(reader.schema, batches())",
-                    "load = L.load",
-                    "L.load = lambda **kw: load(**kw, batches=cut)")
+    crash = _loader(
+        "L.BATCH = 100",
+        "L.BULK_MIN_ROWS = 1",
+        "import os, pyarrow as pa",
+        "def cut(reader):",
+        "    def batches():",
+        "        yield reader.read_next_batch()",
+        "        yield reader.read_next_batch()",
+        "        os._exit(9)  # killed mid-insert: no rollback, no commit",
+        "    return pa.RecordBatchReader.from_batches(reader.schema, batches())",
+        "load = L.load",
+        "L.load = lambda **kw: load(**kw, batches=cut)",
+    )
     monkeypatch.setattr(monthly_tasks, "LOADER", crash)
     with pytest.raises(ops.OperationsError, match="nothing was loaded"):
         monthly_tasks.create_month(engine, data, MONTH, plan, RUN)

@@ -14,9 +14,13 @@ AT = datetime(2026, 10, 1, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def _crashed_mid_send(engine, key: str, claimed_at: datetime) -> int:
-    mid = messaging.queue_message(engine, key, "sms", "13800000001", "您好", purpose="care", at=claimed_at)["message_id"]
+    mid = messaging.queue_message(engine, key, "sms", "13800000001", "您好", purpose="care", at=claimed_at)[
+        "message_id"
+    ]
     with engine.begin() as conn:
-        execute(conn, "UPDATE msg_outbox SET status = 'sending', updated_at = ? WHERE message_id = ?", [claimed_at, mid])
+        execute(
+            conn, "UPDATE msg_outbox SET status = 'sending', updated_at = ? WHERE message_id = ?", [claimed_at, mid]
+        )
     return mid
 
 

@@ -39,7 +39,9 @@ def histories(draw):
             steps.append(("event", event(f"e{i}", member, "bill", day, draw(st.integers(0, 300_000)))))
             earners.append((f"e{i}", member))
         elif kind == "recharge":
-            steps.append(("event", event(f"e{i}", member, "recharge", day, draw(st.sampled_from([5000, 10000, 15000, 30000])))))
+            steps.append(
+                ("event", event(f"e{i}", member, "recharge", day, draw(st.sampled_from([5000, 10000, 15000, 30000]))))
+            )
             earners.append((f"e{i}", member))
         elif kind == "checkin":
             steps.append(("event", event(f"e{i}", member, "checkin", day)))
@@ -50,7 +52,9 @@ def histories(draw):
             src, owner = draw(st.sampled_from(earners))
             steps.append(("event", event(f"e{i}", owner, "refund", day, ref=src)))
         elif kind == "adjust":
-            steps.append(("event", event(f"e{i}", member, "adjust", day, points=draw(st.sampled_from([-40, -5, 5, 30, 200])))))
+            steps.append(
+                ("event", event(f"e{i}", member, "adjust", day, points=draw(st.sampled_from([-40, -5, 5, 30, 200]))))
+            )
         elif kind == "expire":
             steps.append(("expire", day))
     return steps
@@ -71,10 +75,12 @@ def run(steps, policy, tmp_path, name):
 
 def snapshot(engine):
     with engine.connect() as conn:
-        return (execute(conn, "SELECT member_id, balance, debt FROM members ORDER BY member_id"),
-                execute(conn, "SELECT lot_id, remaining FROM lots ORDER BY lot_id"),
-                execute(conn, "SELECT count(*), coalesce(sum(points), 0) FROM journal"),
-                execute(conn, "SELECT reward_id, issued FROM rewards ORDER BY reward_id"))
+        return (
+            execute(conn, "SELECT member_id, balance, debt FROM members ORDER BY member_id"),
+            execute(conn, "SELECT lot_id, remaining FROM lots ORDER BY lot_id"),
+            execute(conn, "SELECT count(*), coalesce(sum(points), 0) FROM journal"),
+            execute(conn, "SELECT reward_id, issued FROM rewards ORDER BY reward_id"),
+        )
 
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

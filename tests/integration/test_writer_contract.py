@@ -27,8 +27,7 @@ from weixi.plans.service import apply_plan
 
 WAIT = 120  # seconds: a writer process starts with a cold import on a busy machine
 
-IMPLEMENTATIONS = [("thread", "threads"), ("thread", "coroutines"), ("process", "threads"),
-                   ("process", "coroutines")]
+IMPLEMENTATIONS = [("thread", "threads"), ("thread", "coroutines"), ("process", "threads"), ("process", "coroutines")]
 
 
 @dataclasses.dataclass
@@ -60,8 +59,10 @@ class Harness:
         return f"C{next(self.ids):05d}"
 
     def bill(self, event_id: str, member: str, yuan: str, day: str = "2026-11-01"):
-        return parse_event({"event_id": event_id, "member_id": member, "type": "bill", "occurred_at": day,
-                            "amount": yuan}, self.writer.zone())
+        return parse_event(
+            {"event_id": event_id, "member_id": member, "type": "bill", "occurred_at": day, "amount": yuan},
+            self.writer.zone(),
+        )
 
 
 @pytest.fixture(scope="module", params=IMPLEMENTATIONS, ids=["-".join(p) for p in IMPLEMENTATIONS])
@@ -71,8 +72,7 @@ def harness(request, tmp_path_factory):
     engine = make_engine(str(path))
     upgrade(engine)
     apply_plan(engine, PLAN)
-    writer = Committer(engine, timeout=WAIT) if kind == "thread" else ProcessCommitter(engine, str(path),
-                                                                                      timeout=WAIT)
+    writer = Committer(engine, timeout=WAIT) if kind == "thread" else ProcessCommitter(engine, str(path), timeout=WAIT)
     writer.start()
     yield Harness(writer, style, engine)
     writer.close()
@@ -103,8 +103,12 @@ def test_duplicate(harness):
 def test_rejection(harness):
     member = harness.member()
     harness.one([harness.bill(f"{member}-b1", member, "250.00")])  # 25 points
-    poor, unknown = harness.send([[redeem_event(harness.writer, member, "bill-credit", 1, "too-dear")],
-                                  [redeem_event(harness.writer, member, "no-such-reward", 1, "unknown")]])
+    poor, unknown = harness.send(
+        [
+            [redeem_event(harness.writer, member, "bill-credit", 1, "too-dear")],
+            [redeem_event(harness.writer, member, "no-such-reward", 1, "unknown")],
+        ]
+    )
     for [outcome] in (poor, unknown):
         assert outcome.status == "rejected" and outcome.reason and outcome.redemption is None
     assert poor[0].reason != unknown[0].reason  # each refusal is its own
@@ -124,9 +128,13 @@ def test_redemption_row(harness):
 def test_a_batch_of_many_requests_keeps_one_outcome_per_event_in_order(harness):
     member = harness.member()
     requests = [[harness.bill(f"{member}-m{i}", member, "10.00")] for i in range(40)]
-    requests.append([harness.bill(f"{member}-pair-a", member, "10.00"),
-                     harness.bill(f"{member}-m0", member, "10.00"),  # a duplicate inside a request
-                     harness.bill(f"{member}-pair-b", member, "10.00")])
+    requests.append(
+        [
+            harness.bill(f"{member}-pair-a", member, "10.00"),
+            harness.bill(f"{member}-m0", member, "10.00"),  # a duplicate inside a request
+            harness.bill(f"{member}-pair-b", member, "10.00"),
+        ]
+    )
     before = harness.writer.stats()
     results = harness.send(requests)
     assert [[o.event_id for o in r] for r in results] == [[e.event_id for e in evs] for evs in requests]

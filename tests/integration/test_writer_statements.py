@@ -37,9 +37,10 @@ def test_a_plan_applied_by_another_engine_is_used_by_the_writers_next_batch(engi
     assert bal(engine, "m1") == 10  # 1 point per 10 yuan
 
     doubled = tmp_path / "doubled.yaml"
-    doubled.write_text(telecom(tmp_path).read_text(encoding="utf-8").replace("points: 1, per_yuan: 10",
-                                                                              "points: 2, per_yuan: 10"),
-                       encoding="utf-8")
+    doubled.write_text(
+        telecom(tmp_path).read_text(encoding="utf-8").replace("points: 1, per_yuan: 10", "points: 2, per_yuan: 10"),
+        encoding="utf-8",
+    )
     other = make_engine(db_url)  # as `weixi plan apply` from another process would
     try:
         assert apply_plan(other, doubled).version == 2
@@ -88,7 +89,9 @@ def test_statements_raise_sqlalchemy_errors_and_keep_the_transaction(engine, tmp
     with pytest.raises(IntegrityError):
         with engine.begin() as conn:
             execute(conn, "INSERT INTO rewards (reward_id, stock_total, issued) VALUES (?,?,0)", ["x1", 5])
-            executemany(conn, "INSERT INTO rewards (reward_id, stock_total, issued) VALUES (?,?,0)", [("x2", 1), ("gift", 1)])
+            executemany(
+                conn, "INSERT INTO rewards (reward_id, stock_total, issued) VALUES (?,?,0)", [("x2", 1), ("gift", 1)]
+            )
     with engine.connect() as conn:  # rolled back as a whole: x1 is not there either
         assert execute(conn, "SELECT reward_id FROM rewards WHERE reward_id IN (?, ?)", ["x1", "x2"]) == []
     with engine.connect() as conn:  # outside begin(): SQLAlchemy's autobegin, undone by the rollback
@@ -116,13 +119,22 @@ def test_seen_and_rejected_in_one_statement_match_the_two_queries(engine, tmp_pa
 
 def test_a_later_earn_fills_a_deficit_lot_found_through_the_members_lots(engine, tmp_path):
     apply_plan(engine, telecom(tmp_path, policy="negative"))
-    post_events(engine, [event("b1", "m1", "bill", "2026-01-05", 100000), event("r1", "m1", "redeem", "2026-01-06", ref="gift"),
-                         event("f1", "m1", "refund", "2026-01-07", ref="b1")])
+    post_events(
+        engine,
+        [
+            event("b1", "m1", "bill", "2026-01-05", 100000),
+            event("r1", "m1", "redeem", "2026-01-06", ref="gift"),
+            event("f1", "m1", "refund", "2026-01-07", ref="b1"),
+        ],
+    )
     with engine.connect() as conn, conn.begin():
         assert ledger_repo.deficit_members(conn, ["m1", "m2"]) == {"m1"}
     assert bal(engine, "m1") == -50
-    post_events(engine, [event("b2", "m1", "bill", "2026-01-08", 30000), event("b3", "m2", "bill", "2026-01-08", 30000)],
-                path="book")
+    post_events(
+        engine,
+        [event("b2", "m1", "bill", "2026-01-08", 30000), event("b3", "m2", "bill", "2026-01-08", 30000)],
+        path="book",
+    )
     with engine.connect() as conn, conn.begin():
         assert execute(conn, "SELECT remaining FROM lots WHERE member_id = ? AND deficit = ?", ["m1", True]) == [(-20,)]
         assert ledger_repo.deficit_members(conn, ["m1", "m2"]) == {"m1"}

@@ -33,8 +33,9 @@ def coupon_ledger(api, points: dict[str, str]):
 
 
 def redeem(client, member: str, reward: str, request_id: str, qty: int = 1):
-    return client.post("/api/redemptions", json={"member_id": member, "reward_id": reward, "qty": qty,
-                                                 "request_id": request_id})
+    return client.post(
+        "/api/redemptions", json={"member_id": member, "reward_id": reward, "qty": qty, "request_id": request_id}
+    )
 
 
 def test_a_member_reusing_a_clerks_request_id_never_sees_that_redemption(api):
@@ -137,8 +138,10 @@ def test_a_draw_request_id_is_the_members_own(api):
 def test_a_member_who_draws_first_with_an_id_cannot_block_another_members_draw(api):
     cid = running(api)
     member, clerk = api.client("member"), api.client("clerk")
-    assert member.post(f"/api/campaigns/{cid}/draws", json={"member_id": MEMBER, "request_id": "kiosk-7"}
-                       ).status_code == 201
+    assert (
+        member.post(f"/api/campaigns/{cid}/draws", json={"member_id": MEMBER, "request_id": "kiosk-7"}).status_code
+        == 201
+    )
     r = clerk.post(f"/api/campaigns/{cid}/draws", json={"member_id": OTHER, "request_id": "kiosk-7"})
     assert r.status_code == 201, r.text
     assert r.json()["member_id"] == OTHER
@@ -148,11 +151,17 @@ def test_another_merchant_is_another_body_even_in_the_same_batch(api):
     plans.apply_plan(api.engine, ROOT / "plans" / "examples" / "merchant-points.yaml")  # 1 point a yuan
     api.post_points(MEMBER, "500.00", "seed")
     clerk = api.client("clerk")
-    body = {"member_id": MEMBER, "reward_id": "merchant-spend", "qty": 100, "request_id": "till-5",
-            "merchant": "heyuan-supermarket"}
+    body = {
+        "member_id": MEMBER,
+        "reward_id": "merchant-spend",
+        "qty": 100,
+        "request_id": "till-5",
+        "merchant": "heyuan-supermarket",
+    }
     assert clerk.post("/api/redemptions", json=body).status_code == 201
-    assert_envelope(clerk.post("/api/redemptions", json={**body, "merchant": "heyuan-cinema"}), 409,
-                    "request_id_reused")
+    assert_envelope(
+        clerk.post("/api/redemptions", json={**body, "merchant": "heyuan-cinema"}), 409, "request_id_reused"
+    )
     # two requests under one key in one writer batch: the first redeems, the other body is refused
     committer = api.app.state.committer
     first = redeem_event(committer, MEMBER, "merchant-spend", 50, "till-6", {"merchant": "heyuan-pharmacy"})
@@ -170,14 +179,16 @@ def test_chances_and_gifts_keys_are_the_members_own(api):
     cid = running(api, text.replace("chances: {grant: 1}", "chances: {grant: 1, buy_points: 40}"))
     engine = api.engine
     theirs = lottery_service.buy_chances(engine, cid, OTHER, 2, request_id="k1")
-    mine = lottery_service.buy_chances(engine, cid, MEMBER, 1, request_id="k1")  # the same string: the member's own purchase
+    mine = lottery_service.buy_chances(
+        engine, cid, MEMBER, 1, request_id="k1"
+    )  # the same string: the member's own purchase
     assert (mine["duplicate"], mine["left"], mine["points"]) == (False, 2, 40)
     assert lottery_service.chances(engine, cid, OTHER)["left"] == 3 and theirs["event_id"] != mine["event_id"]
     again = lottery_service.buy_chances(engine, cid, OTHER, 2, request_id="k1")
     assert again["duplicate"] is True and again["left"] == 3
     with pytest.raises(cs.CampaignError) as exc:
         lottery_service.buy_chances(engine, cid, OTHER, 1, request_id="k1")
-    assert exc.value.code == "reused"
+    assert exc.value.code == "campaign_request_id_reused"
     balances = {m: api.client("admin").get(f"/api/members/{m}/balance").json()["balance"] for m in (MEMBER, OTHER)}
     assert balances == {MEMBER: 100 - 40, OTHER: 100 - 80}
 
@@ -186,7 +197,7 @@ def test_chances_and_gifts_keys_are_the_members_own(api):
     gifts.claim_gift(engine, cid, OTHER, "tea", 2, by="clerk", request_id="g1")  # a retry hands out nothing more
     with pytest.raises(cs.CampaignError) as exc:
         gifts.claim_gift(engine, cid, OTHER, "tea", 1, by="clerk", request_id="g1")
-    assert exc.value.code == "reused"
+    assert exc.value.code == "campaign_request_id_reused"
     assert {s["item"]: s["issued"] for s in lottery_service.stock(engine, cid) if s["day"] == "*"} == {"tea": 3}
 
 

@@ -44,16 +44,25 @@ def nested(levels: int) -> dict:
 
 
 def bill(event_id: str, member: str = MEMBER, attrs: dict | None = None) -> dict:
-    return {"event_id": event_id, "member_id": member, "type": "bill", "occurred_at": "2026-11-01T10:00:00+08:00",
-            "amount": "100.00", **({"attrs": attrs} if attrs is not None else {})}
+    return {
+        "event_id": event_id,
+        "member_id": member,
+        "type": "bill",
+        "occurred_at": "2026-11-01T10:00:00+08:00",
+        "amount": "100.00",
+        **({"attrs": attrs} if attrs is not None else {}),
+    }
 
 
-@pytest.mark.parametrize("attrs, problem", [
-    (nested(600), "nested deeper than 8 levels"),
-    ({"k": [[[[[[[[["x"]]]]]]]]]}, "nested deeper than 8 levels"),
-    ({f"k{i}": i for i in range(101)}, "more than 100 keys"),
-    ({"note": "x" * 9000}, "larger than 8192 bytes"),
-])
+@pytest.mark.parametrize(
+    "attrs, problem",
+    [
+        (nested(600), "nested deeper than 8 levels"),
+        ({"k": [[[[[[[[["x"]]]]]]]]]}, "nested deeper than 8 levels"),
+        ({f"k{i}": i for i in range(101)}, "more than 100 keys"),
+        ({"note": "x" * 9000}, "larger than 8192 bytes"),
+    ],
+)
 def test_oversized_attrs_are_refused_422_naming_the_field(api, attrs, problem):
     r = api.client("admin").post("/api/events", json={"events": [bill("ok-1"), bill("deep-1", attrs=attrs)]})
     err = assert_envelope(r, 422, "invalid_request")
@@ -107,9 +116,14 @@ def process_api(tmp_path):
 def run(app, token: str, scenario):
     async def main():
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=WAIT,
-                                     headers={"Authorization": f"Bearer {token}"}) as client:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            timeout=WAIT,
+            headers={"Authorization": f"Bearer {token}"},
+        ) as client:
             return await asyncio.wait_for(scenario(client), WAIT)
+
     return run_async(main())
 
 
@@ -124,8 +138,12 @@ def test_a_request_the_writer_process_cannot_take_fails_alone(process_api, monke
     async def scenario(client):
         await client.post("/api/events", json={"events": [bill("seed", OTHER) | {"amount": "30000.00"}]})
         deep = client.post("/api/events", json={"events": [bill("deep", attrs=nested(600))]})
-        redeems = [client.post("/api/redemptions", json={"member_id": OTHER, "reward_id": "bill-credit",
-                                                         "request_id": f"r{i}"}) for i in range(29)]
+        redeems = [
+            client.post(
+                "/api/redemptions", json={"member_id": OTHER, "reward_id": "bill-credit", "request_id": f"r{i}"}
+            )
+            for i in range(29)
+        ]
         answers = await asyncio.gather(deep, *redeems)
         after = await client.post("/api/events", json={"events": [bill("after")]})
         return answers, after
@@ -165,8 +183,10 @@ def test_a_writer_that_does_not_answer_gives_504_not_a_hang(process_api):
     pid = committer.stats()["writer_process"]
     os.kill(pid, signal.SIGSTOP)  # the writer takes the request and never answers
     try:
+
         async def scenario(client):
             return await client.post("/api/events", json={"events": [bill("stuck")]})
+
         err = assert_envelope(run(app, token, scenario), 504, "write_timeout")
         assert "retry with the same ids" in err["message"]
     finally:
@@ -175,6 +195,7 @@ def test_a_writer_that_does_not_answer_gives_504_not_a_hang(process_api):
 
     async def again(client):
         return await client.post("/api/events", json={"events": [bill("stuck")]})
+
     retry = run(app, token, again)  # the retry with the same id: posted once, whatever became of the first
     assert retry.status_code == 200 and retry.json()["posted"] + len(retry.json()["duplicates"]) == 1
 
@@ -195,15 +216,23 @@ def test_serve_stops_within_5_s_of_sigterm_with_requests_pending(tmp_path):
     token = users.issue_token(engine, users.create_user(engine, "ops", "long enough 1", "admin"))
     engine.dispose()
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "weixi", "serve", "--port", str(port), "--db", str(db),
-                               "--data", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "weixi", "serve", "--port", str(port), "--db", str(db), "--data", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
     base = f"http://127.0.0.1:{port}"
     answers: list = []
 
     def post(event_id: str) -> None:
         body = json.dumps({"events": [bill(event_id)]}).encode()
-        req = urllib.request.Request(base + "/api/events", data=body, method="POST", headers={
-            "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            base + "/api/events",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(req, timeout=WAIT) as r:
                 answers.append(r.status)

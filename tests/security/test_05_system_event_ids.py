@@ -15,8 +15,13 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 def bill(event_id: str, member: str = MEMBER, yuan: str = "500.00") -> dict:
-    return {"event_id": event_id, "member_id": member, "type": "bill", "occurred_at": "2026-11-01T10:00:00+08:00",
-            "amount": yuan}
+    return {
+        "event_id": event_id,
+        "member_id": member,
+        "type": "bill",
+        "occurred_at": "2026-11-01T10:00:00+08:00",
+        "amount": yuan,
+    }
 
 
 def balance(client, member: str = MEMBER) -> int:
@@ -43,8 +48,15 @@ def test_a_clerk_cannot_preempt_the_admins_reversal(api):
 def test_every_system_prefix_is_refused_in_any_case(api):
     clerk = api.client("clerk")
     day = datetime.now(TZ).date()
-    ids = ["reverse:b9", "redeem:pos-2001", f"checkin:{MEMBER}:{day}", "campaign:spring:chances:x",
-           "incentive-referral-R1", f"deficit:{MEMBER}", "REDEEM:pos-2002"]
+    ids = [
+        "reverse:b9",
+        "redeem:pos-2001",
+        f"checkin:{MEMBER}:{day}",
+        "campaign:spring:chances:x",
+        "incentive-referral-R1",
+        f"deficit:{MEMBER}",
+        "REDEEM:pos-2002",
+    ]
     out = clerk.post("/api/events", json={"events": [bill(i, yuan="1.00") for i in ids]}).json()
     assert out["posted"] == 0
     assert [(r["event_id"], r["field"]) for r in out["rejected"]] == [(i, "event_id") for i in ids]
@@ -53,8 +65,9 @@ def test_every_system_prefix_is_refused_in_any_case(api):
     checkin = member.post(f"/api/members/{MEMBER}/checkin")
     assert checkin.status_code == 201 and checkin.json()["duplicate"] is False and checkin.json()["points"] > 0
     api.post_points(MEMBER, "1000.00", "seed")
-    redeemed = clerk.post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "bill-credit",
-                                                     "request_id": "pos-2001"})
+    redeemed = clerk.post(
+        "/api/redemptions", json={"member_id": MEMBER, "reward_id": "bill-credit", "request_id": "pos-2001"}
+    )
     assert redeemed.status_code == 201, redeemed.text
 
 

@@ -91,6 +91,7 @@ def _health_during_a_check(api, monkeypatch, path: str, form: bool) -> bool:
             assert health.status_code == 200
             response = await asyncio.wait_for(check, 30)
             assert response.status_code in (200, 422), response.text
+
     run_async(scenario())
     return waited == [True]
 

@@ -43,12 +43,21 @@ class SlowHasher:
 
 async def guess_all(apps, username: str, password: str) -> list[httpx.Response]:
     """``ATTEMPTS`` logins at once, spread over ``apps`` (server processes on one database), from one address."""
-    clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.6.6.6", 40000)),
-                                 base_url="https://testserver", timeout=60) for app in apps]
+    clients = [
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("10.6.6.6", 40000)),
+            base_url="https://testserver",
+            timeout=60,
+        )
+        for app in apps
+    ]
     try:
-        return await asyncio.gather(*(
-            clients[i % len(clients)].post("/api/auth/login", json={"username": username, "password": password})
-            for i in range(ATTEMPTS)))
+        return await asyncio.gather(
+            *(
+                clients[i % len(clients)].post("/api/auth/login", json={"username": username, "password": password})
+                for i in range(ATTEMPTS)
+            )
+        )
     finally:
         for c in clients:
             await c.aclose()

@@ -38,9 +38,26 @@ def served(tmp_path, name: str, trusted: str | None = None):
     if trusted is not None:
         env["WEIXI_TRUSTED_PROXIES"] = trusted
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "weixi", "serve", "--port", str(port), "--db", str(db),
-                               "--data", str(tmp_path), "--writer", "thread"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "weixi",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--data",
+            str(tmp_path),
+            "--writer",
+            "thread",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+    )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20)
     try:
         for _ in range(300):  # bounded by attempts, not by a clock
@@ -64,8 +81,9 @@ def served(tmp_path, name: str, trusted: str | None = None):
 
 
 def login(client, password: str, forwarded: str) -> httpx.Response:
-    return client.post("/api/auth/login", json={"username": "ops", "password": password},
-                       headers={"X-Forwarded-For": forwarded})
+    return client.post(
+        "/api/auth/login", json={"username": "ops", "password": password}, headers={"X-Forwarded-For": forwarded}
+    )
 
 
 def audited_ips(db) -> list[str]:

@@ -90,10 +90,19 @@ def test_the_helper_escapes_text_only():
     from weixi.adapters import spreadsheet
 
     assert spreadsheet.row([PAYLOAD, *VARIANTS, "北京", -5, Decimal("-1.50"), "-12.50", "+8613800001111", None]) == [
-        ESCAPED, *("'" + v for v in VARIANTS), "北京", -5, Decimal("-1.50"), "-12.50", "+8613800001111", None]
+        ESCAPED,
+        *("'" + v for v in VARIANTS),
+        "北京",
+        -5,
+        Decimal("-1.50"),
+        "-12.50",
+        "+8613800001111",
+        None,
+    ]
 
 
 # -- 1, 2: target lists ------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def poisoned_targets(tmp_path_factory):
@@ -144,17 +153,19 @@ def test_target_list_files_from_the_cli_have_no_live_formula(poisoned_targets, t
 
 # -- 3: payroll ----------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def poisoned_payroll(tmp_path):
     api = make_api(tmp_path)
     month_dir = sd.incentives(api.data_dir)
     with open(month_dir / "roster.csv", "a", newline="", encoding="utf-8") as fh:
         csv.writer(fh, lineterminator="\n").writerow([PAYLOAD, "员工X", "clerk", "T0", "morning", "2014-01-01", ""])
-    sd.add_late_order(month_dir, PAYLOAD, order_id=PAYLOAD)        # paid: a line of the payload's statement
-    sd.add_late_order(month_dir, sd.CLERK, order_id=VARIANTS[0])   # paid: a line of the clerk's statement
+    sd.add_late_order(month_dir, PAYLOAD, order_id=PAYLOAD)  # paid: a line of the payload's statement
+    sd.add_late_order(month_dir, sd.CLERK, order_id=VARIANTS[0])  # paid: a line of the clerk's statement
     with open(month_dir / "orders.csv", "a", newline="", encoding="utf-8") as fh:  # rejected: not a time
-        csv.writer(fh, lineterminator="\n").writerow([VARIANTS[2], sd.CLERK, "phone_for_credit", "C1", "", "", "", "",
-                                                      "", "", "yesterday"])
+        csv.writer(fh, lineterminator="\n").writerow(
+            [VARIANTS[2], sd.CLERK, "phone_for_credit", "C1", "", "", "", "", "", "", "yesterday"]
+        )
     r = api.client("admin").post(f"/api/incentives/{sd.MONTH}/publish")
     assert r.status_code == 201, r.text
     yield api
@@ -215,13 +226,16 @@ def test_campaign_follow_up_file_has_no_live_formula(api, tmp_path):
 
 # -- 5: retention orders ----------------------------------------------------------------------------------------
 
+
 def test_retention_orders_file_has_no_live_formula(api, tmp_path):
     with api.engine.begin() as conn:
-        execute(conn, "INSERT INTO ops_orders (order_id, task_id, staff_id, business, customer_id, number, card, "
-                      "monthly_rent_fen, network, active, cancels_unexpired_subsidy, offer_id, created_at) "
-                      "VALUES (?, ?, ?, 'phone_for_credit', ?, ?, 'primary', -5800, '4G', ?, ?, 'phone_for_credit', ?)",
-                [PAYLOAD, "T-1", VARIANTS[0], VARIANTS[3], VARIANTS[4], True, False,
-                 datetime(2026, 10, 8, 10, tzinfo=TZ)])
+        execute(
+            conn,
+            "INSERT INTO ops_orders (order_id, task_id, staff_id, business, customer_id, number, card, "
+            "monthly_rent_fen, network, active, cancels_unexpired_subsidy, offer_id, created_at) "
+            "VALUES (?, ?, ?, 'phone_for_credit', ?, ?, 'primary', -5800, '4G', ?, ?, 'phone_for_credit', ?)",
+            [PAYLOAD, "T-1", VARIANTS[0], VARIANTS[3], VARIANTS[4], True, False, datetime(2026, 10, 8, 10, tzinfo=TZ)],
+        )
     out = ops_orders.export_orders(api.engine, "2026-10", tmp_path / "orders.csv")
     assert out["orders"] == 1
     assert_csv_safe(tmp_path / "orders.csv")
@@ -230,6 +244,7 @@ def test_retention_orders_file_has_no_live_formula(api, tmp_path):
 
 
 # -- 6: members-load quarantine ---------------------------------------------------------------------------------
+
 
 def test_members_load_quarantine_file_has_no_live_formula(tmp_path):
     crm = tmp_path / "crm.csv"
@@ -245,6 +260,7 @@ def test_members_load_quarantine_file_has_no_live_formula(tmp_path):
 
 # -- 7: rejected events -------------------------------------------------------------------------------------------
 
+
 def test_rejected_events_file_has_no_live_formula(tmp_path):
     events = tmp_path / "events.csv"
     with open(events, "w", encoding="utf-8", newline="") as fh:
@@ -259,12 +275,18 @@ def test_rejected_events_file_has_no_live_formula(tmp_path):
 
 # -- 8: CLV ----------------------------------------------------------------------------------------------------
 
+
 def test_clv_files_have_no_live_formula(tmp_path):
-    tx = pa.table({"cust": [PAYLOAD, PAYLOAD, PAYLOAD, "C2", "C2"],
-                   "day": ["2026-01-05", "2026-02-05", "2026-03-05", "2026-01-10", "2026-02-20"],
-                   "amt": ["10", "20", "30", "5", "6"]})
-    summary = clv.summarise_transactions(tx, customer="cust", date_col="day", amount="amt",
-                                         calibration_end=date(2026, 6, 30))
+    tx = pa.table(
+        {
+            "cust": [PAYLOAD, PAYLOAD, PAYLOAD, "C2", "C2"],
+            "day": ["2026-01-05", "2026-02-05", "2026-03-05", "2026-01-10", "2026-02-20"],
+            "amt": ["10", "20", "30", "5", "6"],
+        }
+    )
+    summary = clv.summarise_transactions(
+        tx, customer="cust", date_col="day", amount="amt", calibration_end=date(2026, 6, 30)
+    )
     clv.write_table(summary, tmp_path / "summary.csv")  # weixi clv summarise --out summary.csv
     assert_csv_safe(tmp_path / "summary.csv")
     plain = clv.summarise_transactions(tx, customer="cust", date_col="day", calibration_end=date(2026, 6, 30))
@@ -273,6 +295,7 @@ def test_clv_files_have_no_live_formula(tmp_path):
 
 
 # -- 9: the CSV text helper ---------------------------------------------------------------------------------------
+
 
 def test_csv_text_helper_has_no_live_formula():
     assert_csv_safe(write_csv_text([["city"], [PAYLOAD], ["-5"]]))

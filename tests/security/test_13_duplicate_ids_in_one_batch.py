@@ -19,8 +19,13 @@ from weixi.ledger.verify import verify
 
 
 def bill(event_id: str, member: str, yuan: str) -> dict:
-    return {"event_id": event_id, "member_id": member, "type": "bill", "occurred_at": "2026-11-02T10:00:00+08:00",
-            "amount": yuan}
+    return {
+        "event_id": event_id,
+        "member_id": member,
+        "type": "bill",
+        "occurred_at": "2026-11-02T10:00:00+08:00",
+        "amount": yuan,
+    }
 
 
 def balance(api, member: str) -> int:
@@ -29,8 +34,12 @@ def balance(api, member: str) -> int:
 
 def test_the_same_event_id_twice_in_one_batch_is_one_posted_and_one_duplicate(api):
     admin = api.client("admin")
-    r = admin.post("/api/events", json={"events": [bill("twice", MEMBER, "100.00"), bill("twice", MEMBER, "100.00"),
-                                                   bill("once", OTHER, "50.00")]})
+    r = admin.post(
+        "/api/events",
+        json={
+            "events": [bill("twice", MEMBER, "100.00"), bill("twice", MEMBER, "100.00"), bill("once", OTHER, "50.00")]
+        },
+    )
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["posted"] == 2 and out["duplicates"] == ["twice"] and out["rejected"] == []
@@ -41,8 +50,13 @@ def test_the_same_event_id_twice_in_one_batch_is_one_posted_and_one_duplicate(ap
 
 def test_a_repeated_redeem_event_in_one_batch_is_reported_posted_once(api):
     api.post_points(MEMBER, "2000.00", "seed")  # 200 points
-    event = {"event_id": "pos-r1", "member_id": MEMBER, "type": "redeem", "occurred_at": "2026-11-03T10:00:00+08:00",
-             "ref": "bill-credit"}
+    event = {
+        "event_id": "pos-r1",
+        "member_id": MEMBER,
+        "type": "redeem",
+        "occurred_at": "2026-11-03T10:00:00+08:00",
+        "ref": "bill-credit",
+    }
     r = api.client("admin").post("/api/events", json={"events": [event, event, event]})
     assert r.status_code == 200, r.text
     assert r.json()["posted"] == 1 and r.json()["duplicates"] == ["pos-r1", "pos-r1"]
@@ -56,10 +70,12 @@ def test_concurrent_redemptions_with_one_key_get_one_201(api):
 
     async def storm():
         transport = httpx.ASGITransport(app=api.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test",
-                                     headers={"Authorization": f"Bearer {token}"}) as client:
-            return await asyncio.wait_for(asyncio.gather(*[client.post("/api/redemptions", json=body)
-                                                           for _ in range(30)]), timeout=120)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers={"Authorization": f"Bearer {token}"}
+        ) as client:
+            return await asyncio.wait_for(
+                asyncio.gather(*[client.post("/api/redemptions", json=body) for _ in range(30)]), timeout=120
+            )
 
     answers = run_async(storm())
     statuses = sorted(r.status_code for r in answers)
@@ -72,8 +88,13 @@ def test_concurrent_redemptions_with_one_key_get_one_201(api):
 
 
 def test_each_of_a_repeated_refused_id_is_reported_at_its_own_index(api):
-    bad = {"event_id": "pos-r2", "member_id": MEMBER, "type": "redeem", "occurred_at": "2026-11-03T10:00:00+08:00",
-           "ref": "yacht"}
+    bad = {
+        "event_id": "pos-r2",
+        "member_id": MEMBER,
+        "type": "redeem",
+        "occurred_at": "2026-11-03T10:00:00+08:00",
+        "ref": "yacht",
+    }
     r = api.client("admin").post("/api/events", json={"events": [bad, bill("fine", OTHER, "10.00"), bad]})
     assert r.status_code == 200, r.text
     out = r.json()

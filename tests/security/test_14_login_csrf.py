@@ -31,8 +31,9 @@ def form_token(client) -> str:
 
 
 def post_login(client, token: str, **headers):
-    return client.post("/login", data={"username": "clerk", "password": PASSWORD, "next": "", "csrf_token": token},
-                       headers=headers)
+    return client.post(
+        "/login", data={"username": "clerk", "password": PASSWORD, "next": "", "csrf_token": token}, headers=headers
+    )
 
 
 def logged_in(client) -> bool:
@@ -56,9 +57,13 @@ def test_the_attackers_token_does_not_log_in_the_victims_browser(api):
 def test_a_post_from_another_sites_page_is_refused_even_with_a_valid_token(api):
     victim = browser(api)
     token = form_token(victim)
-    for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"},
-                    {"Referer": "https://evil.example/prize.html"}, {"Origin": "https://testserver.evil.example"},
-                    {"Referer": "http://[::1"}):
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/prize.html"},
+        {"Origin": "https://testserver.evil.example"},
+        {"Referer": "http://[::1"},
+    ):
         r = post_login(victim, token, **headers)
         assert r.status_code == 403, headers
         assert "weixi_session" not in r.headers.get("set-cookie", "") and not logged_in(victim)
@@ -76,7 +81,8 @@ def test_the_servers_own_login_form_still_logs_in(api):
 def test_the_api_login_refuses_another_sites_page(api):
     c = browser(api)
     body = {"username": "clerk", "password": PASSWORD}
-    assert_envelope(c.post("/api/auth/login", json=body, headers={"Origin": "https://evil.example"}), 403,
-                    "cross_origin")
+    assert_envelope(
+        c.post("/api/auth/login", json=body, headers={"Origin": "https://evil.example"}), 403, "cross_origin"
+    )
     assert not logged_in(c)
     assert c.post("/api/auth/login", json=body, headers={"Origin": HERE}).status_code == 200 and logged_in(c)

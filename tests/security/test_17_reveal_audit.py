@@ -60,8 +60,9 @@ def exported_ids(content: bytes) -> list[str]:
 
 def test_a_revealed_target_export_is_a_pii_view_naming_its_members(clean_log):
     api = clean_log
-    r = api.client("manager").get(f"/api/targets/{sd.SCORED}/export",
-                                  params={"reveal": "true", "list": "expiring", "group": "all"})
+    r = api.client("manager").get(
+        f"/api/targets/{sd.SCORED}/export", params={"reveal": "true", "list": "expiring", "group": "all"}
+    )
     assert r.status_code == 200, r.text
     ids = exported_ids(r.content)
     assert ids
@@ -83,8 +84,9 @@ def test_a_bulk_revealed_export_names_the_list_and_the_count(clean_log, monkeypa
     from weixi.members import pii_audit
 
     monkeypatch.setattr(pii_audit, "MEMBERS_MAX", 3)
-    r = clean_log.client("agent").get(f"/api/targets/{sd.SCORED}/export",
-                                      params={"reveal": "true", "group": "all", "format": "xlsx"})
+    r = clean_log.client("agent").get(
+        f"/api/targets/{sd.SCORED}/export", params={"reveal": "true", "group": "all", "format": "xlsx"}
+    )
     assert r.status_code == 200
     [entry] = pii_log(clean_log)
     n = audit_entries(clean_log.engine, action="targets.export")[0]["detail"]["rows"]
@@ -96,8 +98,19 @@ def test_a_bulk_revealed_export_names_the_list_and_the_count(clean_log, monkeypa
 def test_the_cli_target_export_with_reveal_is_a_pii_view_and_needs_the_database(clean_log, tmp_path):
     api = clean_log
     out = tmp_path / "calls.csv"
-    args = ["targets", "export", "--month", sd.SCORED, "--out", str(out), "--group", "all", "--reveal",
-            "--data-dir", str(api.data_dir)]
+    args = [
+        "targets",
+        "export",
+        "--month",
+        sd.SCORED,
+        "--out",
+        str(out),
+        "--group",
+        "all",
+        "--reveal",
+        "--data-dir",
+        str(api.data_dir),
+    ]
     refused = runner.invoke(app, [*args, "--db", str(tmp_path / "nothing.db")])
     assert refused.exit_code == 1 and not out.exists()  # no audit log, no phone numbers in clear
     done = runner.invoke(app, [*args, "--db", str(api.engine.url.database)])
@@ -113,8 +126,9 @@ def test_member_show_with_reveal_on_the_cli_is_a_pii_view(operator_api, tmp_path
     plain = runner.invoke(app, ["member", "show", MEMBER, "--data", data, "--db", db, "--json"])
     assert plain.exit_code == 0, plain.output
     assert audit_entries(operator_api.engine, action="pii.view") == []
-    refused = runner.invoke(app, ["member", "show", MEMBER, "--data", data, "--db", str(tmp_path / "x.db"),
-                                  "--reveal", "--json"])
+    refused = runner.invoke(
+        app, ["member", "show", MEMBER, "--data", data, "--db", str(tmp_path / "x.db"), "--reveal", "--json"]
+    )
     assert refused.exit_code == 1 and "audit log" in refused.output
     shown = runner.invoke(app, ["member", "show", MEMBER, "--data", data, "--db", db, "--reveal", "--json"])
     assert shown.exit_code == 0, shown.output
@@ -125,8 +139,9 @@ def test_member_show_with_reveal_on_the_cli_is_a_pii_view(operator_api, tmp_path
 
 def test_a_revealed_outbox_is_a_pii_view_naming_the_members(api):
     for i, member in enumerate(["M0000000011", "M0000000012"]):
-        messaging.queue_message(api.engine, f"k{i}", "sms", f"1380000000{i}", "您好", purpose="service",
-                                member_id=member)
+        messaging.queue_message(
+            api.engine, f"k{i}", "sms", f"1380000000{i}", "您好", purpose="service", member_id=member
+        )
     r = api.client("manager").get("/api/outbox", params={"reveal": "true"})
     assert r.status_code == 200 and r.json()["messages"][0]["recipient"].startswith("1380000000")
     [entry] = pii_log(api)

@@ -66,8 +66,11 @@ def balance(engine, member: str) -> int:
 
 def referral_awards(engine, cid: str) -> dict[str, int]:
     with engine.connect() as conn:
-        return dict(execute(conn, "SELECT member_id, points FROM campaign_awards WHERE campaign_id = ? AND "
-                                  "kind = 'referral'", [cid]))
+        return dict(
+            execute(
+                conn, "SELECT member_id, points FROM campaign_awards WHERE campaign_id = ? AND kind = 'referral'", [cid]
+            )
+        )
 
 
 def running_campaign(engine) -> str:
@@ -120,17 +123,32 @@ def test_the_ledger_referral_rule_pays_only_for_a_new_member_and_never_a_mutual_
     clerk = api.client("clerk")
 
     def post(*events):
-        r = clerk.post("/api/events", json={"events": [
-            {"event_id": e[0], "member_id": e[1], "type": e[2], "occurred_at": e[3] + "T10:00:00+08:00",
-             **({"ref": e[4]} if e[2] == "referral" else {"amount": e[4]} if e[4] else {})} for e in events]})
+        r = clerk.post(
+            "/api/events",
+            json={
+                "events": [
+                    {
+                        "event_id": e[0],
+                        "member_id": e[1],
+                        "type": e[2],
+                        "occurred_at": e[3] + "T10:00:00+08:00",
+                        **({"ref": e[4]} if e[2] == "referral" else {"amount": e[4]} if e[4] else {}),
+                    }
+                    for e in events
+                ]
+            },
+        )
         assert r.status_code == 200, r.text
         return r.json()
 
     post(("s-old", "L0002", "signup", "2024-03-01", None), ("p-old", "L0002", "bill", "2024-03-02", "100"))
     old = post(("r-old", "L0001", "referral", "2026-11-01", "L0002"))
     assert old["posted"] == 0 and "only a new member can be referred" in old["rejected"][0]["reason"]
-    new = post(("r-new", "L0001", "referral", "2026-11-01", "L0003"), ("s-new", "L0003", "signup", "2026-11-02", None),
-               ("p-new", "L0003", "bill", "2026-11-02", "50"))
+    new = post(
+        ("r-new", "L0001", "referral", "2026-11-01", "L0003"),
+        ("s-new", "L0003", "signup", "2026-11-02", None),
+        ("p-new", "L0003", "bill", "2026-11-02", "50"),
+    )
     assert new["posted"] == 3
     assert balance(api.engine, "L0001") == 100
     mutual = post(("r-back", "L0003", "referral", "2026-11-02", "L0001"))

@@ -49,10 +49,16 @@ def private_imports(path: Path) -> list[str]:
                     if any(_private(part) for part in alias.name.split(".")):
                         found.append(f"{path.relative_to(SRC)}:{node.lineno}: import {alias.name}")
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in imported
-                and _private(node.attr) and imported[node.value.id] != here):
-            found.append(f"{path.relative_to(SRC)}:{node.lineno}: {node.value.id}.{node.attr} "
-                         f"({imported[node.value.id]})")
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in imported
+            and _private(node.attr)
+            and imported[node.value.id] != here
+        ):
+            found.append(
+                f"{path.relative_to(SRC)}:{node.lineno}: {node.value.id}.{node.attr} ({imported[node.value.id]})"
+            )
     return found
 
 
@@ -66,9 +72,14 @@ def test_the_check_sees_both_forms(tmp_path, monkeypatch):
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
     bad = pkg / "use.py"
-    bad.write_text("from weixi.other import _helper, public\nfrom . import _sibling\nfrom weixi import store\n"
-                   "x = store._rows()\n\ndef _mine():\n    return _mine\n")
+    bad.write_text(
+        "from weixi.other import _helper, public\nfrom . import _sibling\nfrom weixi import store\n"
+        "x = store._rows()\n\ndef _mine():\n    return _mine\n"
+    )
     monkeypatch.setattr(f"{__name__}.SRC", tmp_path)
     hits = private_imports(bad)
     assert [h.split(": ", 1)[1] for h in hits] == [
-        "from weixi.other import _helper", "from weixi.area import _sibling", "store._rows (weixi.store)"]
+        "from weixi.other import _helper",
+        "from weixi.area import _sibling",
+        "store._rows (weixi.store)",
+    ]

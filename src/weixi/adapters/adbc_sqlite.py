@@ -25,8 +25,13 @@ def writer(db_path: str, cache_kib: int | None = None, threads: int | None = Non
     try:
         cur = db.cursor()
         try:
-            pragmas = ["journal_mode=WAL", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON",
-                       "temp_store=MEMORY"]
+            pragmas = [
+                "journal_mode=WAL",
+                "synchronous=FULL",
+                f"busy_timeout={BUSY_TIMEOUT_MS}",
+                "foreign_keys=ON",
+                "temp_store=MEMORY",
+            ]
             if cache_kib:
                 pragmas.append(f"cache_size=-{cache_kib}")
             if threads:

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from weixi import settings
 from weixi.adapters import archive_schema
 from weixi.adapters.parquet_lookup import member_rows, rows_of_many
+from weixi.errors import Invalid
 
 DATA_ENV = settings.DATA.name
 DEFAULT_DATA = settings.DATA.default
@@ -68,8 +69,8 @@ _DUCK_TYPES = {
 }  # fmt: skip
 
 
-class ArchiveError(Exception):
-    pass
+class ArchiveError(Invalid):
+    """A read of the archive that cannot be answered: an unknown table, a bad month."""
 
 
 # --------------------------------------------------------------------------- directory and journal
@@ -123,7 +124,6 @@ def load_files(data: str | os.PathLike, table: str, journal: dict | None = None)
     return sorted(out)
 
 
-
 def file_stamps(data: str | os.PathLike, tables: tuple[str, ...]) -> list[list]:
     """[path relative to ``data``, size, modification time] of every file holding ``tables``' rows (generated
     parts and committed loads): what a derived file was built from, to tell when it is stale."""
@@ -133,6 +133,7 @@ def file_stamps(data: str | os.PathLike, tables: tuple[str, ...]) -> list[list]:
             st = p.stat()
             out.append([str(p.relative_to(data)), st.st_size, st.st_mtime_ns])
     return out
+
 
 # --------------------------------------------------------------------------------------- scanning
 def _lit(s: str | os.PathLike) -> str:
@@ -160,14 +161,15 @@ def _month_filter(month: str | list[str] | None) -> str:
     months = [month] if isinstance(month, str) else list(month)
     for m in months:
         if not isinstance(m, str) or not _MONTH_RE.match(m):
-            raise ArchiveError(f"month {m!r} is not YYYY-MM")
+            raise ArchiveError("archive_bad_month", month=m)
     if not months:
         return "FALSE"
     return "month = " + _lit(months[0]) if len(months) == 1 else "month IN (" + ", ".join(map(_lit, months)) + ")"
 
 
-def scan_sql(data: str | os.PathLike, table: str, month: str | list[str] | None = None,
-             member_id: str | None = None) -> str:
+def scan_sql(
+    data: str | os.PathLike, table: str, month: str | list[str] | None = None, member_id: str | None = None
+) -> str:
     """SQL text (DuckDB) of the current rows of ``table``; see :func:`scan`. With ``member_id`` (a lookup),
     only the generated parts whose row-group statistics can hold that member are read (every load file
     still is, so a later load's correction always wins); the caller still filters on the member."""
@@ -176,9 +178,9 @@ def scan_sql(data: str | os.PathLike, table: str, month: str | list[str] | None 
         cond = " OR ".join(f"{c} IS NOT NULL" for c in CONTRACT_COLUMNS)
         return f"SELECT member_id, {cols} FROM ({scan_sql(data, 'members')}) WHERE {cond}"
     if table not in SCHEMAS:
-        raise ArchiveError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
+        raise ArchiveError("archive_unknown_table", table=table, tables=list(TABLES))
     if month is not None and table not in MONTHLY:
-        raise ArchiveError(f"{table} has no month column")
+        raise ArchiveError("archive_not_monthly", table=table)
     where = _month_filter(month)
     parts = part_files(data, table)
     if member_id is not None:

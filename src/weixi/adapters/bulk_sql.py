@@ -66,11 +66,16 @@ def load_members(conn: Connection, ids: list[str]) -> dict[str, tuple]:
 def owing_members(conn: Connection, ids: list[str]) -> bool:
     """Whether a member owes points: a negative-balance lot (``deficit:<member>``, the only name the Book gives
     one) with ``remaining < 0``. Probed by primary key: no scan of ``lots``."""
-    if not is_pg(conn) and not execute(conn, "SELECT 1 FROM lots WHERE lot_id >= 'deficit:' AND lot_id < 'deficit;' "
-                                             "LIMIT 1"):
+    if not is_pg(conn) and not execute(
+        conn, "SELECT 1 FROM lots WHERE lot_id >= 'deficit:' AND lot_id < 'deficit;' LIMIT 1"
+    ):
         return False  # no deficit lot at all: one seek in the primary key (SQLite compares text bytewise)
-    rows = select_ids(conn, "SELECT 1 FROM lots WHERE lot_id {ids} AND deficit = ? AND remaining < 0 LIMIT 1",
-                      ["deficit:" + m for m in ids], (True,))
+    rows = select_ids(
+        conn,
+        "SELECT 1 FROM lots WHERE lot_id {ids} AND deficit = ? AND remaining < 0 LIMIT 1",
+        ["deficit:" + m for m in ids],
+        (True,),
+    )
     return bool(rows)
 
 
@@ -81,19 +86,43 @@ def pending_referees(conn: Connection, ids: list[str]) -> bool:
     return bool(select_ids(conn, "SELECT 1 FROM referrals WHERE referee_id {ids} AND awarded_on IS NULL LIMIT 1", ids))
 
 
-def write(conn: Connection, events: list[tuple], lots: list[tuple], journal: list[tuple],
-          new_members: list[tuple], changed_members: list[tuple]) -> None:
+def write(
+    conn: Connection,
+    events: list[tuple],
+    lots: list[tuple],
+    journal: list[tuple],
+    new_members: list[tuple],
+    changed_members: list[tuple],
+) -> None:
     """Rows in the column order of the statements below (the same tables :func:`ledger_repo.write_changes` fills)."""
-    executemany(conn, "INSERT INTO events (event_id, member_id, type, occurred_at, day, amount_fen, points, ref, attrs, "
-                      "earned, plan_version) VALUES (?,?,?,?,?,?,?,?,?,?,?)", events)
-    executemany(conn, "INSERT INTO lots (lot_id, member_id, earned_on, expires_on, points, remaining, deficit, "
-                      "plan_version) VALUES (?,?,?,?,?,?,?,?)", lots)
-    executemany(conn, "INSERT INTO journal (member_id, day, kind, points, debt_delta, lot_id, event_id, rule_id, note, "
-                      "plan_version) VALUES (?,?,?,?,?,?,?,?,?,?)", journal)
-    executemany(conn, "INSERT INTO members (member_id, tier, first_spend_on, paid, balance, first_seen_on) "
-                      "VALUES (?,?,?,?,?,?)", new_members)
-    executemany(conn, "UPDATE members SET tier = ?, first_spend_on = ?, paid = ?, balance = ? WHERE member_id = ?",
-                changed_members)
+    executemany(
+        conn,
+        "INSERT INTO events (event_id, member_id, type, occurred_at, day, amount_fen, points, ref, attrs, "
+        "earned, plan_version) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        events,
+    )
+    executemany(
+        conn,
+        "INSERT INTO lots (lot_id, member_id, earned_on, expires_on, points, remaining, deficit, "
+        "plan_version) VALUES (?,?,?,?,?,?,?,?)",
+        lots,
+    )
+    executemany(
+        conn,
+        "INSERT INTO journal (member_id, day, kind, points, debt_delta, lot_id, event_id, rule_id, note, "
+        "plan_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        journal,
+    )
+    executemany(
+        conn,
+        "INSERT INTO members (member_id, tier, first_spend_on, paid, balance, first_seen_on) VALUES (?,?,?,?,?,?)",
+        new_members,
+    )
+    executemany(
+        conn,
+        "UPDATE members SET tier = ?, first_spend_on = ?, paid = ?, balance = ? WHERE member_id = ?",
+        changed_members,
+    )
 
 
 def stamp_value(conn: Connection):
@@ -114,4 +143,5 @@ def day_value(conn: Connection):
         except KeyError:
             cache[d] = d.isoformat()
             return cache[d]
+
     return convert

@@ -27,7 +27,9 @@ def database_url(db: str | None = None) -> str:
     if value == ":memory:":
         return "sqlite://"
     if "://" in value:
-        return value.replace("postgresql://", "postgresql+psycopg://", 1) if value.startswith("postgresql://") else value
+        return (
+            value.replace("postgresql://", "postgresql+psycopg://", 1) if value.startswith("postgresql://") else value
+        )
     return "sqlite:///" + str(Path(value).expanduser())
 
 

@@ -15,13 +15,24 @@ from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
 from weixi.adapters import spreadsheet
+from weixi.errors import Invalid, NotFound, Problem, Where
 from weixi.ledger.events import COLUMNS, Event, Rejection, parse_event
+from weixi.messages import render
 
 REQUIRED = ("event_id", "member_id", "type", "occurred_at")
 
 
-class EventFileError(Exception):
-    """The file as a whole cannot be read (missing, unknown format, missing columns)."""
+class EventFileError(Invalid):
+    """The file as a whole cannot be read (unknown format, missing or unknown columns)."""
+
+    def __init__(self, code: str, /, *, file: str | Path, **params: Any):
+        super().__init__(code, Where(file=str(file)), file=str(file), **params)
+
+
+class NoEventFile(EventFileError, NotFound):
+    """The file named does not exist."""
+
+    status = NotFound.status
 
 
 def detect_format(path: Path) -> str:
@@ -32,14 +43,14 @@ def detect_format(path: Path) -> str:
         return "jsonl"
     if name.endswith(".parquet"):
         return "parquet"
-    raise EventFileError(f"{path}: unknown file type: use .csv, .jsonl or .parquet")
+    raise EventFileError("event_file_unknown_type", file=path)
 
 
-def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """``(row number, row)``; a row that is not even a record is given as an error string instead."""
+def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
+    """``(row number, row)``; a row that is not even a record is given as a :class:`Problem` instead."""
     path = Path(path)
     if not path.exists():
-        raise EventFileError(f"{path}: no such file")
+        raise NoEventFile("event_file_not_found", file=path)
     fmt = detect_format(path)
     if fmt == "csv":
         yield from _csv_rows(path)
@@ -52,10 +63,10 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
 def _check_columns(path: Path, columns) -> None:
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        raise EventFileError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
+        raise EventFileError("event_file_missing_columns", file=path, columns=missing, expected=list(COLUMNS))
     unknown = [c for c in columns if c not in COLUMNS and c not in ("row", "reason")]
     if unknown:
-        raise EventFileError(f"{path}: unknown column(s) {', '.join(unknown)}; expected {', '.join(COLUMNS)}")
+        raise EventFileError("event_file_unknown_columns", file=path, columns=unknown, expected=list(COLUMNS))
 
 
 def _csv_rows(path: Path):
@@ -64,7 +75,7 @@ def _csv_rows(path: Path):
         _check_columns(path, reader.fieldnames or [])
         for record in reader:
             if None in record:
-                yield reader.line_num, "more fields than the header has columns"
+                yield reader.line_num, Problem("row_extra_fields")
                 continue
             yield reader.line_num, record
 
@@ -77,20 +88,20 @@ def _jsonl_rows(path: Path):
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield number, f"line is not JSON: {exc.msg} at column {exc.colno}"
+                yield number, Problem("line_not_json", {"error": exc.msg, "column": exc.colno})
                 continue
             except RecursionError:
-                yield number, "line is nested too deeply"
+                yield number, Problem("line_too_deep")
                 continue
             except ValueError:  # a number of thousands of digits
-                yield number, "line holds a number out of range"
+                yield number, Problem("line_number_out_of_range")
                 continue
             if not isinstance(record, dict):
-                yield number, "line is not a JSON object"
+                yield number, Problem("line_not_object")
                 continue
             unknown = [c for c in record if c not in COLUMNS]
             if unknown:
-                yield number, f"unknown field(s) {', '.join(unknown)}"
+                yield number, Problem("line_unknown_fields", {"fields": unknown})
                 continue
             yield number, record
 
@@ -110,8 +121,8 @@ def _parquet_rows(path: Path):
 def read_events(path: str | Path, tz: ZoneInfo, now: datetime | None = None) -> Iterator[Event | Rejection]:
     """The file's events; with ``now`` an event dated in the future is rejected (see :func:`parse_event`)."""
     for number, record in read_rows(path):
-        if isinstance(record, str):
-            yield Rejection("", record, number)
+        if isinstance(record, Problem):
+            yield Rejection("", render(record, "en"), number, None, record.code, dict(record.params))
         else:
             yield parse_event(record, tz, number, now)
 

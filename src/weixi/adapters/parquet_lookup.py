@@ -64,8 +64,11 @@ def rows_of_many(path: Path, ids: list[str], columns: list[str] | None = None) -
     wanted = sorted(set(ids))
     if not wanted:
         return []
-    groups = [i for i, (lo, hi) in enumerate(ranges)
-              if lo is None or bisect.bisect_right(wanted, hi) > bisect.bisect_left(wanted, lo)]
+    groups = [
+        i
+        for i, (lo, hi) in enumerate(ranges)
+        if lo is None or bisect.bisect_right(wanted, hi) > bisect.bisect_left(wanted, lo)
+    ]
     if not groups:
         return []
     if columns is not None:  # only the columns this file has (older files may lack newer ones)

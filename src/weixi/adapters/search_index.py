@@ -63,8 +63,10 @@ def build(data: str | os.PathLike) -> dict:
     con = duck.connect()
     try:
         bound_memory(con, data)
-        con.execute(f"CREATE TEMP TABLE m AS SELECT member_id, name, phone, second_contact "
-                    f"FROM ({archive.scan_sql(data, 'members')})")
+        con.execute(
+            f"CREATE TEMP TABLE m AS SELECT member_id, name, phone, second_contact "
+            f"FROM ({archive.scan_sql(data, 'members')})"
+        )
         con.execute(f"""COPY (SELECT key, member_id FROM (
                 SELECT 'i:' || member_id AS key, member_id FROM m
                 UNION ALL SELECT 'n:' || name, member_id FROM m WHERE name IS NOT NULL AND name <> ''

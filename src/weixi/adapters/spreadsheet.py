@@ -75,8 +75,9 @@ def table(t: pa.Table) -> pa.Table:
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
             continue
         col = t.column(i).cast(kind) if kind is not field.type else t.column(i)
-        flagged = pc.and_(pc.match_substring_regex(col, risky),
-                          pc.invert(pc.match_substring_regex(col, f"^{_NUMBER}$")))
+        flagged = pc.and_(
+            pc.match_substring_regex(col, risky), pc.invert(pc.match_substring_regex(col, f"^{_NUMBER}$"))
+        )
         if not pc.any(flagged).as_py():
             continue
         escaped = pc.binary_join_element_wise(pa.scalar("'", kind), col, pa.scalar("", kind))

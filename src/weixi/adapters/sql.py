@@ -74,7 +74,7 @@ def select_in(conn: Connection, sql: str, ids: Iterable[Any], params: Sequence[A
         return execute(conn, sql.replace("{in}", "= ANY(?)"), [ids, *params])
     out: list[tuple] = []
     for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+        chunk = ids[start : start + CHUNK]
         out.extend(execute(conn, sql.replace("{in}", f"IN ({','.join('?' * len(chunk))})"), [*chunk, *params]))
     return out
 

@@ -85,14 +85,17 @@ def _strings(table: pa.Table, names: list[str]) -> pa.Table:
     return table.rename_columns(names).cast(pa.schema([(n, pa.string()) for n in names]))
 
 
-def load(db_path: str, month: str, tasks_file: str, assignments_file: str, created: str, columns: list[str],
-         batches=None) -> dict:
+def load(
+    db_path: str, month: str, tasks_file: str, assignments_file: str, created: str, columns: list[str], batches=None
+) -> dict:
     """``batches``: wraps the record batch reader (tests: a crash mid-load)."""
     con = duck.connect(config={"threads": 1})  # SQLite (one thread) is the slow side; decoding needs no more
     kept = f"read_parquet({_lit(tasks_file)})"
     con.execute(f"CREATE VIEW ops_kept AS SELECT * FROM {kept}")
-    con.execute(f"CREATE VIEW ops_assignment AS SELECT member_id, staff_id, team FROM read_parquet({_lit(assignments_file)})"
-                " WHERE staff_id IS NOT NULL")
+    con.execute(
+        f"CREATE VIEW ops_assignment AS SELECT member_id, staff_id, team FROM read_parquet({_lit(assignments_file)})"
+        " WHERE staff_id IS NOT NULL"
+    )
     laps: dict[str, float] = {}
     clock = [time.perf_counter()]
 
@@ -100,9 +103,12 @@ def load(db_path: str, month: str, tasks_file: str, assignments_file: str, creat
         now = time.perf_counter()
         laps[name] = round(now - clock[0], 3)
         clock[0] = now
+
     sel = ", ".join(f"strftime(k.{c}, '%Y-%m-%d') AS {c}" if c in DATES else f"k.{c}" for c in columns)
-    sel += (f", CASE WHEN k.status = 'done' THEN {_lit(created)} END AS closed_at, CASE WHEN k.status = 'done' "
-            f"THEN 'system' END AS closed_by, CAST(0 AS BIGINT) AS attempts, {_lit(created)} AS created_at")
+    sel += (
+        f", CASE WHEN k.status = 'done' THEN {_lit(created)} END AS closed_at, CASE WHEN k.status = 'done' "
+        f"THEN 'system' END AS closed_by, CAST(0 AS BIGINT) AS attempts, {_lit(created)} AS created_at"
+    )
     with adbc_sqlite.writer(db_path, CACHE_KIB, threads=2) as cur:
         with adbc_sqlite.transaction(cur):
             cur.execute("SELECT task_id FROM ops_tasks WHERE task_id >= ? AND task_id < ?", [month + "/", month + "0"])
@@ -112,8 +118,10 @@ def load(db_path: str, month: str, tasks_file: str, assignments_file: str, creat
             cur.execute("SELECT staff_id, CAST(active AS INTEGER) FROM ops_staff")
             staff = cur.fetch_arrow_table().rename_columns(["staff_id", "active"])
             con.register("ops_staff_in", staff)
-            con.execute("CREATE TABLE ops_staff AS SELECT CAST(staff_id AS VARCHAR) AS staff_id, "
-                        "CAST(active AS BIGINT) <> 0 AS active FROM ops_staff_in")
+            con.execute(
+                "CREATE TABLE ops_staff AS SELECT CAST(staff_id AS VARCHAR) AS staff_id, "
+                "CAST(active AS BIGINT) <> 0 AS active FROM ops_staff_in"
+            )
             opened = con.execute("SELECT count(*) FROM ops_open_in").fetchone()[0]
             moves = con.execute(MOVES_SQL if opened else f"{MOVES_SQL} LIMIT 0").to_arrow_table()
             lap("read_existing")
@@ -141,9 +149,14 @@ def load(db_path: str, month: str, tasks_file: str, assignments_file: str, creat
                 cur.execute(sql)
                 lap(f"index_{name}")
             if moves.num_rows:
-                adbc_sqlite.update_from(cur, moves, "UPDATE ops_tasks SET assignee = m.assignee, team = m.team "
-                                        "FROM temp.ops_moves m WHERE ops_tasks.task_id = m.task_id "
-                                        "AND ops_tasks.status = 'open'", "ops_moves")
+                adbc_sqlite.update_from(
+                    cur,
+                    moves,
+                    "UPDATE ops_tasks SET assignee = m.assignee, team = m.team "
+                    "FROM temp.ops_moves m WHERE ops_tasks.task_id = m.task_id "
+                    "AND ops_tasks.status = 'open'",
+                    "ops_moves",
+                )
             lap("move_open_tasks")
         lap("commit")
     return {"new": int(new), "moved": int(moves.num_rows), "seconds": laps}

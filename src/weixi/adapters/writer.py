@@ -49,21 +49,26 @@ WRITE_TIMEOUT = 30.0  # seconds a request waits for the writer's answer before i
 class WriterError(RuntimeError):
     """A write the writer did not take or did not answer. ``status``/``code`` for the API: 500 ``write_failed``
     (the request could not be handed to the writer: nothing was posted), 503 ``writer_unavailable`` (the writer
-    stopped or the server is shutting down), 504 ``write_timeout`` (no answer in time: it may still post)."""
+    stopped or the server is shutting down), 504 ``write_timeout`` (no answer in time: it may still post).
+    ``message`` is the English reason; ``code`` and ``params`` render it in other languages (errors.po)."""
 
-    def __init__(self, message: str, status: int = 503, code: str = "writer_unavailable"):
+    def __init__(self, message: str, status: int = 503, code: str = "writer_unavailable", params: dict | None = None):
         super().__init__(message)
-        self.message, self.status, self.code = message, status, code
+        self.message, self.status, self.code, self.params = message, status, code, params or {}
 
 
 def handoff_failed() -> WriterError:
-    return WriterError("the request could not be handed to the ledger writer; nothing was posted", 500,
-                       "write_failed")
+    return WriterError("the request could not be handed to the ledger writer; nothing was posted", 500, "write_failed")
 
 
 def timed_out(seconds: float) -> WriterError:
-    return WriterError(f"the ledger writer did not answer within {seconds:g} s; the request may still be posted: "
-                       "retry with the same ids", 504, "write_timeout")
+    return WriterError(
+        f"the ledger writer did not answer within {seconds:g} s; the request may still be posted: "
+        "retry with the same ids",
+        504,
+        "write_timeout",
+        {"seconds": seconds},
+    )
 
 
 SHUTTING_DOWN = "the server is shutting down; the request may not be posted: retry with the same ids"
@@ -229,10 +234,14 @@ class Committer:
                     resolve(item[1], error=single)
 
     def stats(self) -> dict:
-        return {"batches": self.batches, "events": self.events, "busy_seconds": round(self.busy_seconds, 3),
-                "cpu_seconds": round(self.cpu_seconds, 3),
-                "largest_batch": self.largest_batch,
-                "events_per_batch": round(self.events / self.batches, 2) if self.batches else None}
+        return {
+            "batches": self.batches,
+            "events": self.events,
+            "busy_seconds": round(self.busy_seconds, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
+            "largest_batch": self.largest_batch,
+            "events_per_batch": round(self.events / self.batches, 2) if self.batches else None,
+        }
 
     def _post(self, batch: list[tuple[list[Event], Future]]) -> None:
         started, cpu = time.perf_counter(), time.thread_time()
@@ -242,7 +251,8 @@ class Committer:
             events = [dataclasses.replace(e, row=i) for i, e in enumerate(events)]
         rows: dict = {}  # redemption rows, read in the posting transaction (no second transaction)
         posted, duplicates, rejections, version = with_retries(
-            self.engine, lambda conn: post_batch(conn, events, "auto", rows))
+            self.engine, lambda conn: post_batch(conn, events, "auto", rows)
+        )
         result = PostResult(posted, duplicates, rejections, version)
         self.batches += 1
         self.events += len(events)
@@ -275,8 +285,17 @@ def _outcomes(events: list[Event], result: PostResult, rows: dict, repeated: boo
     for e in events:
         rej: Rejection | None = rejected.get(e.row if repeated else e.event_id)
         if rej is not None:
-            out.append(Outcome(e.event_id, "rejected", rej.reason, rej.field, plan_version=version, code=rej.code,
-                               params=rej.params))
+            out.append(
+                Outcome(
+                    e.event_id,
+                    "rejected",
+                    rej.reason,
+                    rej.field,
+                    plan_version=version,
+                    code=rej.code,
+                    params=rej.params,
+                )
+            )
             continue
         if repeated:
             status = "posted" if posts[e.event_id] > 0 else "duplicate"
@@ -299,8 +318,14 @@ def resolve(future, result=None, error: BaseException | None = None) -> None:
         pass
 
 
-def redeem_event(committer: Writer, member_id: str, reward_id: str, qty: int = 1, request_id: str | None = None,
-                 attrs: dict | None = None) -> Event:
+def redeem_event(
+    committer: Writer,
+    member_id: str,
+    reward_id: str,
+    qty: int = 1,
+    request_id: str | None = None,
+    attrs: dict | None = None,
+) -> Event:
     """The redeem event :func:`weixi.ledger.redemption.redeem` would post (same ids, same idempotency: the
     key scoped to the member, :func:`weixi.ledger.redemption.redeem_event`), dated now."""
     return redemption.redeem_event(member_id, reward_id, qty, request_id, committer.now(), attrs)

@@ -120,8 +120,12 @@ def writer_main(db_url: str, conn, max_batch_events: int) -> None:
             return
         except Exception:  # an outcome that cannot be pickled: those requests fail, the others get theirs
             log.exception("sending outcomes back failed")
-            conn.send(([r if picklable(r) else (r[0], "error", "the outcome could not be sent back")
-                        for r in replies], core.stats()))
+            conn.send(
+                (
+                    [r if picklable(r) else (r[0], "error", "the outcome could not be sent back") for r in replies],
+                    core.stats(),
+                )
+            )
         if finish_checkpoint is not None:
             finish_checkpoint()
         if not frozen:  # after the first batch (plan parsed, statements cached): no collector pauses over them

@@ -34,6 +34,7 @@ from weixi.ledger.events import Event
 
 log = logging.getLogger("weixi.group_commit")
 
+
 def _error(payload) -> BaseException:
     """The exception for an ``error`` reply: a WriterError as is, the writer's text as a RuntimeError (a 500 whose
     text the API never shows)."""
@@ -124,8 +125,8 @@ class LoopChannel:
             size = struct.unpack_from("!i", self.inbuf)[0]
             if len(self.inbuf) < 4 + size:
                 break
-            message = pickle.loads(memoryview(self.inbuf)[4:4 + size])
-            del self.inbuf[:4 + size]
+            message = pickle.loads(memoryview(self.inbuf)[4 : 4 + size])
+            del self.inbuf[: 4 + size]
             self.committer.deliver(message, self.pending, self.loop)
 
     def detach(self) -> None:
@@ -160,8 +161,9 @@ class ProcessCommitter(Committer):
     back in one message and are resolved on the loop. A writer process first used from plain threads
     (:meth:`submit`, :meth:`post`) is driven by a sending and a receiving thread instead."""
 
-    def __init__(self, engine: Engine, db_url: str, max_batch_events: int = MAX_BATCH_EVENTS,
-                 timeout: float = WRITE_TIMEOUT):
+    def __init__(
+        self, engine: Engine, db_url: str, max_batch_events: int = MAX_BATCH_EVENTS, timeout: float = WRITE_TIMEOUT
+    ):
         super().__init__(engine, max_batch_events, timeout)
         self.db_url = db_url
         self._pending: dict[int, object] = {}
@@ -290,8 +292,9 @@ class ProcessCommitter(Committer):
 
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=writer_main, args=(self.db_url, child, self.max_batch_events),
-                              name="weixi-writer", daemon=True)
+        process = ctx.Process(
+            target=writer_main, args=(self.db_url, child, self.max_batch_events), name="weixi-writer", daemon=True
+        )
         process.start()
         child.close()
         # each writer process has its own channel and pending requests: a dead one fails only its own
@@ -300,10 +303,10 @@ class ProcessCommitter(Committer):
     def _start_threads(self) -> queue.SimpleQueue:
         outbox: queue.SimpleQueue = queue.SimpleQueue()
         conn, pending, process = self._conn, self._pending, self._process
-        threading.Thread(target=self._send, args=(conn, outbox, pending), name="weixi-writer-send",
-                         daemon=True).start()
-        threading.Thread(target=self._receive, args=(conn, pending, process), name="weixi-writer-receive",
-                         daemon=True).start()
+        threading.Thread(target=self._send, args=(conn, outbox, pending), name="weixi-writer-send", daemon=True).start()
+        threading.Thread(
+            target=self._receive, args=(conn, pending, process), name="weixi-writer-receive", daemon=True
+        ).start()
         return outbox
 
     def _send(self, conn, outbox: queue.SimpleQueue, pending: dict) -> None:
@@ -386,7 +389,9 @@ class ProcessCommitter(Committer):
     @staticmethod
     def _fail_waiters(waiters: list, error: WriterError) -> None:
         for waiter in waiters:
-            each = WriterError(error.message, error.status, error.code)  # one exception object per request
+            each = WriterError(
+                error.message, error.status, error.code, error.params
+            )  # one exception object per request
             if isinstance(waiter, tuple):
                 try:
                     waiter[0].call_soon_threadsafe(_settle, [(waiter[1], "error", each)])

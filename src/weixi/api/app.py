@@ -15,6 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
 
 from weixi import __version__, settings
 from weixi.adapters import schema
@@ -23,8 +24,9 @@ from weixi.adapters.writer import Committer
 from weixi.adapters.writer_process import ProcessCommitter
 from weixi.api import errors
 from weixi.api.auth import current_state
-from weixi.api.errors import envelope
+from weixi.api.errors import answer, coded, request_locale
 from weixi.api.fastpath import FastWrites
+from weixi.errors import Invalid
 
 # The console mounts its pages on this app (weixi.console.routes: ``router`` and ``html_error_page``). It is
 # imported by name because it sits above the API (it uses weixi.api.auth, errors and permissions); see
@@ -46,7 +48,12 @@ Every error is `{"error": {"code", "message", "details"}}`. See docs/api.md for 
 
 
 class BodyTooLarge(StarletteHTTPException):
-    """Raised while the body streams in (no Content-Length); FastAPI passes HTTP exceptions through."""
+    """Raised while the body streams in (no Content-Length); FastAPI passes HTTP exceptions through, and the
+    error handler answers 413 ``payload_too_large`` with ``max_body``."""
+
+    def __init__(self, max_body: int):
+        super().__init__(413, f"request body is larger than {max_body} bytes")
+        self.max_body = max_body
 
 
 class Guard:
@@ -66,17 +73,36 @@ class Guard:
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
             length = headers.get("content-length")
             if length is not None and (not length.isdigit() or int(length) > self.max_body):
-                response = envelope(413 if length.isdigit() else 400,
-                                    f"request body is larger than {self.max_body} bytes" if length.isdigit()
-                                    else "Content-Length is not a number")
-                return await response(scope, receive, send)
+                locale = request_locale(Request(scope))
+                refused = (
+                    coded(413, "payload_too_large", locale, {"max": self.max_body})
+                    if length.isdigit()
+                    else coded(400, "bad_content_length", locale)
+                )
+                return await answer(refused)(scope, receive, send)
             has_body = (length not in (None, "0")) or "transfer-encoding" in headers
             ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-            if (scope["path"].startswith("/api/") and scope["method"] in ("POST", "PUT", "PATCH", "DELETE")
-                    and has_body and ctype not in JSON_TYPES):
-                response = envelope(415, f"send JSON (Content-Type: application/json), not {ctype or 'no type'}",
-                                    details=[{"in": "header", "field": "content-type", "message": "expected application/json"}])
-                return await response(scope, receive, send)
+            if (
+                scope["path"].startswith("/api/")
+                and scope["method"] in ("POST", "PUT", "PATCH", "DELETE")
+                and has_body
+                and ctype not in JSON_TYPES
+            ):
+                refused = coded(
+                    415,
+                    "unsupported_media_type",
+                    request_locale(Request(scope)),
+                    {"content_type": ctype or "no type"},
+                    [
+                        {
+                            "in": "header",
+                            "field": "content-type",
+                            "message": "expected application/json",
+                            "code": "unsupported_media_type",
+                        }
+                    ],
+                )
+                return await answer(refused)(scope, receive, send)
             await self.app(scope, self._limited(receive), self._headers(send))
         finally:
             if token is not None:
@@ -105,22 +131,34 @@ class Guard:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body:
-                    raise BodyTooLarge(413, f"request body is larger than {self.max_body} bytes")
+                    raise BodyTooLarge(self.max_body)
             return message
 
         return limited
 
 
-def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure_cookies: bool = True,
-               recover_jobs: bool = True, writer: str = "thread") -> FastAPI:
+def create_app(
+    db_url: str | None = None,
+    data_dir: str | None = None,
+    *,
+    secure_cookies: bool = True,
+    recover_jobs: bool = True,
+    writer: str = "thread",
+) -> FastAPI:
     """The app on database ``db_url`` (default ``$WEIXI_DB`` or ./weixi.db) and archive ``data_dir``.
     ``recover_jobs``: mark close jobs left running by a stopped server as failed (off in extra worker processes).
     ``writer``: where the group-commit writer runs, ``thread`` (in this process) or ``process`` (a process of its
     own, what ``weixi serve`` uses)."""
     engine = make_engine(db_url)
     schema.upgrade(engine)
-    app = FastAPI(title="Weixi (维系) API", version=__version__, description=DESCRIPTION,
-                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app = FastAPI(
+        title="Weixi (维系) API",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
     app.state.engine = engine
     app.state.data_dir = Path(data_dir or settings.DATA.value())
     app.state.secure_cookies = secure_cookies
@@ -132,7 +170,7 @@ def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure
     elif writer == "thread":
         app.state.committer = Committer(engine)
     else:
-        raise ValueError(f"writer must be thread or process, not {writer!r}")
+        raise Invalid("unknown_writer_kind", writer=writer)
     errors.install(app)
     app.add_middleware(Guard)
     # outermost: the hot writes with a cached API token skip FastAPI's routing and models (weixi.api.fastpath)
@@ -140,18 +178,21 @@ def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     from weixi.api.routes import all_routers
+
     for router in all_routers():
         app.include_router(router)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url, title="Weixi API",
+            openapi_url=app.openapi_url,
+            title="Weixi API",
             oauth2_redirect_url="/docs/oauth2-redirect",
             swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
-            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True})
+            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+        )
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     def docs_redirect() -> HTMLResponse:
@@ -168,6 +209,7 @@ def create_app(db_url: str | None = None, data_dir: str | None = None, *, secure
 
     if recover_jobs:
         from weixi.close.jobs import fail_interrupted
+
         fail_interrupted(engine)
     return app
 
@@ -179,8 +221,13 @@ def app_from_env() -> FastAPI:
     import sys
 
     sys.setswitchinterval(SWITCH_INTERVAL)
-    app = create_app(settings.DB.raw(), settings.DATA.raw(), secure_cookies=settings.SECURE_COOKIES.value(),
-                     recover_jobs=False, writer=settings.WRITER.value())
+    app = create_app(
+        settings.DB.raw(),
+        settings.DATA.raw(),
+        secure_cookies=settings.SECURE_COOKIES.value(),
+        recover_jobs=False,
+        writer=settings.WRITER.value(),
+    )
     if settings.CSRF_SECRET.is_set():  # set by weixi serve: a login form shown by one worker posts to another
         app.state.csrf_secret = bytes.fromhex(settings.CSRF_SECRET.value())
     gc.freeze()  # long-lived objects out of the collector's way (shorter pauses under load)

@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from weixi.api.errors import ApiError
 from weixi.api.permissions import PERMISSIONS, allowed
+from weixi.errors import Forbidden, Unauthenticated
 from weixi.users import service as users_service
 from weixi.users.service import User
 
@@ -94,14 +94,12 @@ async def _resolve(request: Request) -> tuple[User | None, str | None, str | Non
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "Authorization header must be 'Bearer <token>'", "unauthenticated",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise Unauthenticated("bad_authorization_header")
         token = token.strip()
         key = "t:" + _digest(token)
         user = await _maybe_thread(state, key, lambda: users_service.user_for_token(state.engine, token))
         if user is None:
-            raise ApiError(401, "the API token is unknown, revoked or belongs to a deactivated user",
-                           "invalid_token", headers={"WWW-Authenticate": "Bearer"})
+            raise Unauthenticated("invalid_token")
         found = (user, "token", None)
     else:
         sid = request.cookies.get(SESSION_COOKIE)
@@ -136,8 +134,7 @@ async def _submitted_csrf(request: Request) -> str | None:
 async def current_user(request: Request) -> User:
     user, how, csrf = await _resolve(request)
     if user is None:
-        raise ApiError(401, "log in first: send 'Authorization: Bearer <token>' or log in at /api/auth/login",
-                       "unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthenticated("unauthenticated")
     if how == "session" and request.method in UNSAFE:
         verify_csrf(request, await _submitted_csrf(request))
     return user
@@ -156,8 +153,7 @@ def require(permission: str):
 
     async def dependency(user: User = Depends(current_user)) -> User:
         if not allowed(user.role, permission):
-            raise ApiError(403, f"role {user.role} may not do this ({permission})", "forbidden",
-                           [{"permission": permission, "role": user.role}])
+            raise Forbidden("forbidden", role=user.role, permission=permission)
         return user
 
     dependency.permission = permission  # read by the permission walk test and docs
@@ -167,18 +163,25 @@ def require(permission: str):
 def own_member(user: User, member_id: str) -> None:
     """A member login may only see or change its own member; 403 otherwise."""
     if user.role == "member" and user.member_id != member_id:
-        raise ApiError(403, "a member login can only see its own points and profile", "forbidden",
-                       [{"member_id": member_id}])
+        raise Forbidden("not_own_member", member_id=member_id)
 
 
 # -- console sessions ---------------------------------------------------------------------------------------
+
 
 def login_session(response: Response, user: User, request: Request | None = None) -> str:
     """Start a console session for ``user``: sets the cookie on ``response``; returns the CSRF token."""
     state = _state(request)
     sid, csrf = users_service.create_session(state.engine, user)
-    response.set_cookie(SESSION_COOKIE, sid, max_age=int(users_service.SESSION_LIFETIME.total_seconds()),
-                        httponly=True, samesite="lax", secure=state.secure_cookies, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        sid,
+        max_age=int(users_service.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=state.secure_cookies,
+        path="/",
+    )
     if request is not None:
         request.state.weixi_auth = (user, "session", csrf)
     return csrf
@@ -230,15 +233,22 @@ def login_form(request: Request, render: Callable[[], Response]) -> Response:
     nonce = _login_nonce(request) or secrets.token_urlsafe(32)
     request.state.login_nonce = nonce
     response = render()
-    response.set_cookie(LOGIN_COOKIE, nonce, max_age=LOGIN_COOKIE_SECONDS, httponly=True, samesite="strict",
-                        secure=_state(request).secure_cookies, path="/login")
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        max_age=LOGIN_COOKIE_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=_state(request).secure_cookies,
+        path="/login",
+    )
     return response
 
 
 def _authority(netloc: str, scheme: str) -> str:
     """``host[:port]`` in lower case without the scheme's default port."""
     netloc = netloc.lower()
-    for suffix in ((":443",) if scheme == "https" else (":80",) if scheme == "http" else (":80", ":443")):
+    for suffix in (":443",) if scheme == "https" else (":80",) if scheme == "http" else (":80", ":443"):
         netloc = netloc.removesuffix(suffix)
     return netloc
 
@@ -256,7 +266,7 @@ def check_origin(request: Request) -> None:
         parts = urlsplit("")
     here = _authority(request.headers.get("host", ""), "")
     if parts.scheme not in ("http", "https") or not parts.netloc or _authority(parts.netloc, parts.scheme) != here:
-        raise ApiError(403, "a login must come from this server's own pages", "cross_origin")
+        raise Forbidden("cross_origin")
 
 
 def csrf_token(request: Request) -> str:
@@ -268,5 +278,4 @@ def verify_csrf(request: Request, submitted: str | None) -> None:
     """Raise 403 ``csrf_failed`` unless ``submitted`` is this request's CSRF token."""
     expected = _session_csrf(request) or _anonymous_csrf(request)
     if not submitted or not expected or not hmac.compare_digest(str(submitted).encode(), expected.encode()):
-        raise ApiError(403, f"missing or wrong CSRF token: send the {CSRF_HEADER} header or the {CSRF_FIELD} "
-                            f"form field given with the page", "csrf_failed")
+        raise Forbidden("csrf_failed", header=CSRF_HEADER, field=CSRF_FIELD)

@@ -27,7 +27,7 @@ import orjson
 from pydantic import ValidationError
 
 from weixi.adapters.writer import WriterError
-from weixi.api.errors import ApiError, error_body, weixi_error, writer_error
+from weixi.api.errors import ApiError, error_body, internal_error, weixi_error, writer_error
 from weixi.api.permissions import allowed
 from weixi.errors import WeixiError
 from weixi.messages import accept_language
@@ -36,8 +36,14 @@ log = logging.getLogger("weixi.api")
 JSON = b"application/json"
 
 
-def _envelope(status: int, message: str, code: str | None, details: list | None, params: dict | None = None,
-              where: dict | None = None) -> bytes:
+def _envelope(
+    status: int,
+    message: str,
+    code: str | None,
+    details: list | None,
+    params: dict | None = None,
+    where: dict | None = None,
+) -> bytes:
     return orjson.dumps(error_body(status, message, code, details, params, where))
 
 
@@ -74,8 +80,15 @@ class FastWrites:
                 length = None
                 break
         user = self._cached_user(scope, token)
-        if (user is None or not allowed(user.role, permission) or length is None or not length.isdigit()
-                or int(length) > self.max_body or ctype is None or ctype.split(b";")[0].strip().lower() != JSON):
+        if (
+            user is None
+            or not allowed(user.role, permission)
+            or length is None
+            or not length.isdigit()
+            or int(length) > self.max_body
+            or ctype is None
+            or ctype.split(b";")[0].strip().lower() != JSON
+        ):
             return await self.app(scope, receive, send)
         chunks = []
         while True:
@@ -93,23 +106,24 @@ class FastWrites:
         state = scope["app"].state
         state.fast_writes = getattr(state, "fast_writes", 0) + 1  # how many requests took this path (tests)
         headers = None
+        locale = accept_language(dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1"))
         try:
             status, out = await handler(scope, user, parsed)
             payload = orjson.dumps(out)
-        except (ApiError, WeixiError, WriterError) as exc:
+        except (ApiError, WeixiError, WriterError) as exc:  # told in the caller's language, as the app would
             if isinstance(exc, WriterError):
-                exc = writer_error(exc)
-            elif isinstance(exc, WeixiError):  # told in the caller's language, as the app would
-                exc = weixi_error(exc, accept_language(dict(scope["headers"]).get(b"accept-language", b"").decode(
-                    "latin-1")))
-            status, payload = exc.status, _envelope(exc.status, exc.message, exc.code, exc.details, exc.params,
-                                                    exc.where)
+                exc = writer_error(exc, locale)
+            elif isinstance(exc, WeixiError):
+                exc = weixi_error(exc, locale)
+            status, payload = (
+                exc.status,
+                _envelope(exc.status, exc.message, exc.code, exc.details, exc.params, exc.where),
+            )
             headers = exc.headers
         except Exception:
             log.exception("unexpected error on POST %s", scope["path"])
-            status = 500
-            payload = _envelope(500, "internal error: the server logged the details; please report it",
-                                "internal_error", None)
+            error = internal_error(locale)
+            status, payload = 500, _envelope(500, error.message, error.code, None)
         response = [(b"content-length", str(len(payload)).encode()), (b"content-type", JSON)]
         if headers:
             response += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]

@@ -16,19 +16,19 @@ EVERYONE = STAFF | {"member"}
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     # ledger
-    "events:post": frozenset({"admin", "clerk"}),                     # bills, recharges, actions from CRM/billing/counter
+    "events:post": frozenset({"admin", "clerk"}),  # bills, recharges, actions from CRM/billing/counter
     "points:redeem": frozenset({"admin", "manager", "clerk", "member"}),
     "redemptions:read": EVERYONE,
-    "redemptions:cancel": frozenset({"admin", "clerk"}),              # fulfilment failed
-    "events:reverse": frozenset({"admin"}),                           # full refund of an earning event; refund events
-    "points:adjust": frozenset({"admin"}),                            # adjust events: points by hand, with a reason
-    "points:read": EVERYONE,                                          # balance, lots, statement
+    "redemptions:cancel": frozenset({"admin", "clerk"}),  # fulfilment failed
+    "events:reverse": frozenset({"admin"}),  # full refund of an earning event; refund events
+    "points:adjust": frozenset({"admin"}),  # adjust events: points by hand, with a reason
+    "points:read": EVERYONE,  # balance, lots, statement
     "points:expiring": frozenset({"admin", "analyst", "manager", "agent"}),  # expiry reminders across members
-    "points:checkin": frozenset({"member"}),                          # daily check-in (签到), self-service
+    "points:checkin": frozenset({"member"}),  # daily check-in (签到), self-service
     "catalogue:read": EVERYONE,
     # members
     "members:search": STAFF,
-    "members:read": EVERYONE,                                         # member 360
+    "members:read": EVERYONE,  # member 360
     # plans
     "plans:read": frozenset({"admin", "analyst", "manager"}),
     "plans:check": frozenset({"admin", "analyst"}),
@@ -39,32 +39,32 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # console dashboard (tiers, segments, points per month, liability)
     "dashboard:read": frozenset({"admin", "analyst", "manager"}),
     # staff incentives: a statement's staff id is the login's username (docs/api.md)
-    "incentives:read_own": STAFF,                                    # one's own statement
+    "incentives:read_own": STAFF,  # one's own statement
     "incentives:read_team": frozenset({"admin", "analyst", "manager"}),  # a manager: their roster team only
-    "incentives:read_all": frozenset({"admin", "analyst"}),          # every statement, payroll export, awards
-    "incentives:compute": frozenset({"admin", "analyst"}),           # recompute from the month's inputs, diff
+    "incentives:read_all": frozenset({"admin", "analyst"}),  # every statement, payroll export, awards
+    "incentives:compute": frozenset({"admin", "analyst"}),  # recompute from the month's inputs, diff
     "incentives:nominate": frozenset({"admin", "analyst", "manager"}),
-    "incentives:review": frozenset({"admin", "analyst"}),            # committee review of nominations
-    "incentives:publish": frozenset({"admin"}),                      # publish statements; approve, publish awards
+    "incentives:review": frozenset({"admin", "analyst"}),  # committee review of nominations
+    "incentives:publish": frozenset({"admin"}),  # publish statements; approve, publish awards
     # churn early warning and retention target lists
-    "churn:read": frozenset({"admin", "analyst", "manager"}),        # risk distribution, reasons, scores, models
+    "churn:read": frozenset({"admin", "analyst", "manager"}),  # risk distribution, reasons, scores, models
     "targets:read": frozenset({"admin", "analyst", "manager", "agent"}),  # lists, evaluation and lift
     "targets:export": frozenset({"admin", "analyst", "manager", "agent"}),  # CSV/XLSX for the outbound centre
     "targets:build": frozenset({"admin", "analyst"}),
     # campaigns (保客活动): creator and approver must be different people (the service refuses self-approval)
-    "campaigns:read": frozenset({"admin", "analyst", "manager"}),   # list, calendar, dashboard, report, draws
-    "campaigns:edit": frozenset({"admin", "analyst"}),              # create and edit drafts, submit
-    "campaigns:approve": frozenset({"admin"}),                       # approve or reject a submission
-    "campaigns:run": frozenset({"admin", "analyst"}),               # start, close, evaluate
-    "campaigns:draw": frozenset({"admin", "clerk", "member"}),      # draws and chances; a member: its own
-    "referrals:review": frozenset({"admin", "analyst"}),            # the review queue of flagged referrals
+    "campaigns:read": frozenset({"admin", "analyst", "manager"}),  # list, calendar, dashboard, report, draws
+    "campaigns:edit": frozenset({"admin", "analyst"}),  # create and edit drafts, submit
+    "campaigns:approve": frozenset({"admin"}),  # approve or reject a submission
+    "campaigns:run": frozenset({"admin", "analyst"}),  # start, close, evaluate
+    "campaigns:draw": frozenset({"admin", "clerk", "member"}),  # draws and chances; a member: its own
+    "referrals:review": frozenset({"admin", "analyst"}),  # the review queue of flagged referrals
     # retention operations: a login's staff id is its username; a manager oversees its roster team (docs/api.md)
-    "tasks:read_own": frozenset({"admin", "manager", "agent"}),      # my queue, next task, a task with the member
-    "tasks:outcome": frozenset({"admin", "manager", "agent"}),       # record an outcome on one's own task
-    "tasks:read_team": frozenset({"admin", "analyst", "manager"}),   # team view: workload and SLA per staff member
-    "sla:read": frozenset({"admin", "analyst", "manager"}),          # SLA report (a manager: their teams)
+    "tasks:read_own": frozenset({"admin", "manager", "agent"}),  # my queue, next task, a task with the member
+    "tasks:outcome": frozenset({"admin", "manager", "agent"}),  # record an outcome on one's own task
+    "tasks:read_team": frozenset({"admin", "analyst", "manager"}),  # team view: workload and SLA per staff member
+    "sla:read": frozenset({"admin", "analyst", "manager"}),  # SLA report (a manager: their teams)
     "care:read": frozenset({"admin", "analyst", "manager", "agent"}),  # the care calendar
-    "outbox:read": frozenset({"admin", "analyst", "manager"}),       # outbox status, recipients masked
+    "outbox:read": frozenset({"admin", "analyst", "manager"}),  # outbox status, recipients masked
     # administration
     "users:manage": frozenset({"admin"}),
     "audit:read": frozenset({"admin"}),

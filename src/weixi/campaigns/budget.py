@@ -26,8 +26,9 @@ class LineBurn:
         return Decimal(self.actual_fen) / self.planned_fen if self.planned_fen else None
 
 
-def burn(campaign: Campaign, cost_per_point_fen: Decimal, actual_fen: dict[str, int],
-         points_issued: int) -> list[LineBurn]:
+def burn(
+    campaign: Campaign, cost_per_point_fen: Decimal, actual_fen: dict[str, int], points_issued: int
+) -> list[LineBurn]:
     """One row per budget line (and per line with cost but no budget), in the order of BUDGET_LINES."""
     planned = {b.line: b for b in campaign.budget}
     rows = []
@@ -37,8 +38,15 @@ def burn(campaign: Campaign, cost_per_point_fen: Decimal, actual_fen: dict[str, 
             if b is None and not points_issued:
                 continue
             plan_points = b.points if b else 0
-            rows.append(LineBurn(line, points_fen(plan_points or 0, cost_per_point_fen),
-                                 points_fen(points_issued, cost_per_point_fen), plan_points, points_issued))
+            rows.append(
+                LineBurn(
+                    line,
+                    points_fen(plan_points or 0, cost_per_point_fen),
+                    points_fen(points_issued, cost_per_point_fen),
+                    plan_points,
+                    points_issued,
+                )
+            )
             continue
         if b is None and not actual_fen.get(line):
             continue

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from weixi.campaigns.errors import CampaignInvalid, CampaignRefused
 from weixi.campaigns.model import APPROVED, CLOSED, DRAFT, EVALUATED, RUNNING, SUBMITTED
 
 
-class LifecycleError(Exception):
-    """An action the campaign's status (or the actor) does not allow; the message says what to do."""
+class LifecycleError(CampaignRefused):
+    """An action the campaign's status (or the actor) does not allow; the code and params say what to do."""
 
 
 ACTIONS = {  # action -> (allowed from, goes to)
@@ -23,28 +24,44 @@ ACTIONS = {  # action -> (allowed from, goes to)
     "close": ((RUNNING,), CLOSED),
     "evaluate": ((CLOSED, EVALUATED), EVALUATED),
 }
-NEXT_STEP = {DRAFT: "submit", SUBMITTED: "approve or reject", APPROVED: "start", RUNNING: "close",
-             CLOSED: "evaluate", EVALUATED: "report"}
+NEXT_STEP = {
+    DRAFT: "submit",
+    SUBMITTED: "approve_or_reject",
+    APPROVED: "start",
+    RUNNING: "close",
+    CLOSED: "evaluate",
+    EVALUATED: "report",
+}
 
 
-def transition(action: str, status: str, actor: str, created_by: str, submitted_by: str | None,
-               today: date, window_start: date, window_end: date) -> str:
-    """The status after ``action``, or :class:`LifecycleError`."""
+def transition(
+    action: str,
+    status: str,
+    actor: str,
+    created_by: str,
+    submitted_by: str | None,
+    today: date,
+    window_start: date,
+    window_end: date,
+) -> str:
+    """The status after ``action``, or :class:`LifecycleError` (an unknown action or no actor: invalid)."""
     if action not in ACTIONS:
-        raise LifecycleError(f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
+        raise CampaignInvalid("campaign_unknown_action", action=action, actions=list(ACTIONS))
     sources, target = ACTIONS[action]
     if status not in sources:
-        raise LifecycleError(f"cannot {action} a campaign that is {status}; next step: {NEXT_STEP[status]}")
+        raise LifecycleError(
+            "campaign_wrong_status", campaign_action=action, campaign_status=status, campaign_next=NEXT_STEP[status]
+        )
     if not actor:
-        raise LifecycleError(f"{action}: say who (--by)")
+        raise CampaignInvalid("campaign_actor_missing", campaign_action=action)
     if action in ("approve", "reject") and actor in (created_by, submitted_by):
-        raise LifecycleError(f"{actor} created or submitted this campaign: another person must {action} it")
+        raise LifecycleError("campaign_four_eyes", actor=actor, campaign_action=action)
     if action == "approve" and today > window_end:
-        raise LifecycleError(f"the window ended on {window_end}: a campaign cannot be approved after it")
+        raise LifecycleError("campaign_approve_after_window", end=window_end)
     if action == "start" and today > window_end:
-        raise LifecycleError(f"the window ended on {window_end}: nothing left to run")
+        raise LifecycleError("campaign_start_after_window", end=window_end)
     if action == "close" and today < window_start:
-        raise LifecycleError(f"the window starts on {window_start}: nothing has run yet")
+        raise LifecycleError("campaign_close_before_window", start=window_start)
     return target
 
 

@@ -24,8 +24,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from weixi.campaigns.model import Lottery
+from weixi.errors import Conflict, Problem
 
 BLANK = None  # the prize of a blank ticket
+
+
+class EmptyBox(Conflict, ValueError):
+    """No ticket left in the day's box."""
 
 
 def new_seed() -> bytes:
@@ -56,7 +61,7 @@ def pick(mac_hex: str, remaining: list[tuple[str | None, int]]) -> tuple[str | N
     """The ticket the MAC selects: (prize id or BLANK, ticket index, tickets in the box)."""
     total = sum(n for _, n in remaining)
     if total <= 0:
-        raise ValueError("the box is empty")
+        raise EmptyBox("lottery_box_empty")
     index = int(mac_hex, 16) % total
     at = index
     for prize_id, n in remaining:
@@ -75,30 +80,41 @@ class RecordedDraw:
     mac: str
 
 
-def verify(campaign_id: str, lottery: Lottery, commitment_hex: str, seed: bytes,
-           draws: list[RecordedDraw]) -> list[str]:
-    """Every way the recorded draws differ from a replay; an empty list means every draw checks out."""
+def verify(
+    campaign_id: str, lottery: Lottery, commitment_hex: str, seed: bytes, draws: list[RecordedDraw]
+) -> list[Problem]:
+    """Every way the recorded draws differ from a replay, as coded problems; an empty list means every draw
+    checks out."""
     problems = []
     if commitment(seed) != commitment_hex:
-        return [f"the revealed seed does not match the commitment: SHA-256(seed) = {commitment(seed)},"
-                f" published {commitment_hex}"]
+        return [Problem("lottery_seed_mismatch", {"actual": commitment(seed), "published": commitment_hex})]
     drawn: dict[date, dict[str | None, int]] = {}
     expected_seq = 1
     for d in sorted(draws, key=lambda d: d.seq):
         if d.seq != expected_seq:
-            problems.append(f"draw {expected_seq} is missing (next recorded is {d.seq})")
+            problems.append(Problem("lottery_draw_missing", {"seq": expected_seq, "next": d.seq}))
         expected_seq = d.seq + 1
         mac = draw_mac(seed, campaign_id, d.seq, d.member_id, d.day)
         if not hmac.compare_digest(mac, d.mac):
-            problems.append(f"draw {d.seq}: recorded MAC {d.mac[:16]}... is not HMAC(seed, message) {mac[:16]}...")
+            problems.append(
+                Problem("lottery_draw_mac_mismatch", {"seq": d.seq, "recorded": d.mac[:16], "expected": mac[:16]})
+            )
         today = drawn.setdefault(d.day, {})
         try:
             prize_id, index, total = pick(mac, box(lottery, today))
-        except ValueError:
-            problems.append(f"draw {d.seq}: the box of {d.day} was already empty")
+        except EmptyBox:
+            problems.append(Problem("lottery_draw_box_empty", {"seq": d.seq, "day": d.day.isoformat()}))
             continue
         if prize_id != d.prize_id:
-            problems.append(f"draw {d.seq} on {d.day} by {d.member_id}: recorded {d.prize_id or 'blank'},"
-                            f" the replay gives {prize_id or 'blank'} (ticket {index} of {total})")
+            params = {
+                "seq": d.seq,
+                "day": d.day.isoformat(),
+                "member": d.member_id,
+                "recorded_prize": d.prize_id or "blank",
+                "replayed_prize": prize_id or "blank",
+                "ticket": index,
+                "tickets": total,
+            }
+            problems.append(Problem("lottery_draw_prize_mismatch", params))
         today[prize_id] = today.get(prize_id, 0) + 1
     return problems

@@ -13,20 +13,12 @@ from sqlalchemy import Connection, Engine
 
 from weixi.adapters.sql import as_date, execute, is_pg
 from weixi.campaigns import lottery as lot
+from weixi.campaigns.awards import post_pending_awards
+from weixi.campaigns.errors import CampaignInvalid, CampaignNotFound, CampaignRefused, CampaignUnavailable
 from weixi.campaigns.model import Campaign
-from weixi.campaigns.service import (
-    CampaignError,
-    campaign_today,
-    iso_text,
-    load,
-    now_utc,
-    post_pending_awards,
-    request_key,
-    require_running,
-    require_treatment,
-    same_request,
-)
-from weixi.ledger.events import Event
+from weixi.campaigns.participation import request_key, require_running, require_treatment, same_request
+from weixi.campaigns.store import campaign_today, iso_text, load, now_utc
+from weixi.ledger.events import Event, Rejection
 from weixi.ledger.posting import post_events, with_retries
 from weixi.plans.service import NoActivePlan
 
@@ -64,14 +56,27 @@ def _chances(conn: Connection, c: Campaign, member_id: str) -> Chances:
     lottery = c.lottery
     spend_fen, from_spend = 0, 0
     if lottery.per_yuan is not None:
-        spend_fen = int(execute(conn, "SELECT coalesce(sum(amount_fen), 0) FROM events WHERE member_id = ? "
-                                      "AND type = 'bill' AND day >= ? AND day <= ?",
-                                [member_id, c.window.start, c.window.end])[0][0])
+        spend_fen = int(
+            execute(
+                conn,
+                "SELECT coalesce(sum(amount_fen), 0) FROM events WHERE member_id = ? "
+                "AND type = 'bill' AND day >= ? AND day <= ?",
+                [member_id, c.window.start, c.window.end],
+            )[0][0]
+        )
         from_spend = spend_fen // int(lottery.per_yuan * 100)
-    bought = int(execute(conn, "SELECT coalesce(sum(chances), 0) FROM campaign_chances WHERE campaign_id = ? "
-                               "AND member_id = ?", [c.id, member_id])[0][0])
-    used = int(execute(conn, "SELECT count(*) FROM campaign_draws WHERE campaign_id = ? AND member_id = ?",
-                       [c.id, member_id])[0][0])
+    bought = int(
+        execute(
+            conn,
+            "SELECT coalesce(sum(chances), 0) FROM campaign_chances WHERE campaign_id = ? AND member_id = ?",
+            [c.id, member_id],
+        )[0][0]
+    )
+    used = int(
+        execute(conn, "SELECT count(*) FROM campaign_draws WHERE campaign_id = ? AND member_id = ?", [c.id, member_id])[
+            0
+        ][0]
+    )
     return Chances(lottery.grant, from_spend, bought, used, spend_fen)
 
 
@@ -79,57 +84,106 @@ def chances(engine: Engine, campaign_id: str, member_id: str) -> dict:
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         _, c = load(conn, campaign_id)
         if c.lottery is None:
-            raise CampaignError(f"campaign {campaign_id} has no lottery", "not_found")
+            raise CampaignNotFound("campaign_no_lottery", campaign=campaign_id)
         got = _chances(conn, c, member_id)
-    return {"campaign_id": campaign_id, "member_id": member_id, "held": got.held, "used": got.used,
-            "left": got.left, "granted": got.granted, "from_spend": got.from_spend, "bought": got.bought,
-            "spend_yuan": str(Decimal(got.spend_fen) / 100), "explain": got.explain()}
+    return {
+        "campaign_id": campaign_id,
+        "member_id": member_id,
+        "held": got.held,
+        "used": got.used,
+        "left": got.left,
+        "granted": got.granted,
+        "from_spend": got.from_spend,
+        "bought": got.bought,
+        "spend_yuan": str(Decimal(got.spend_fen) / 100),
+        "explain": got.explain(),
+    }
 
 
-def buy_chances(engine: Engine, campaign_id: str, member_id: str, n: int = 1, request_id: str | None = None,
-                now: datetime | None = None) -> dict:
+def buy_chances(
+    engine: Engine,
+    campaign_id: str,
+    member_id: str,
+    n: int = 1,
+    request_id: str | None = None,
+    now: datetime | None = None,
+) -> dict:
     """Buy ``n`` chances with points (the lottery's ``buy_points`` each): the points leave through the ledger
     first (an ``adjust`` event), then the chances are recorded under the same id, so a retry with the same
     ``request_id`` (the member's own key) neither charges nor grants twice; the key with another ``n`` is refused
     (``reused``)."""
     at = now or now_utc()
     if n <= 0:
-        raise CampaignError("buy at least one chance", "invalid")
+        raise CampaignInvalid("campaign_chances_not_positive", n=n)
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         info, c = load(conn, campaign_id)
         if c.lottery is None or c.lottery.chance_points is None:
-            raise CampaignError(f"campaign {campaign_id} does not sell chances for points", "refused")
-        require_running(c, info, campaign_today(c, at), "buying chances")
+            raise CampaignRefused("campaign_chances_not_for_sale", campaign=campaign_id)
+        require_running(c, info, campaign_today(c, at), "buying_chances")
         require_treatment(conn, c, member_id)
         points = c.lottery.chance_points * n
         event_id = request_key(f"campaign:{campaign_id}:chances", request_id, member_id)
         if request_id:
-            same_request(conn, "SELECT member_id, chances FROM campaign_chances WHERE grant_id = ?", event_id,
-                          (member_id, n), request_id)
-            same_request(conn, "SELECT member_id, points FROM events WHERE event_id = ?", event_id,
-                          (member_id, -points), request_id)
+            same_request(
+                conn,
+                "SELECT member_id, chances FROM campaign_chances WHERE grant_id = ?",
+                event_id,
+                (member_id, n),
+                request_id,
+            )
+            same_request(
+                conn,
+                "SELECT member_id, points FROM events WHERE event_id = ?",
+                event_id,
+                (member_id, -points),
+                request_id,
+            )
     local = at.astimezone(ZoneInfo(c.timezone))
-    ev = Event(event_id, member_id, "adjust", local, local.date(), points=-points,
-               attrs={"reason": f"campaign {campaign_id}: {n} lottery chance(s) at {c.lottery.chance_points} points"})
+    ev = Event(
+        event_id,
+        member_id,
+        "adjust",
+        local,
+        local.date(),
+        points=-points,
+        attrs={"reason": f"campaign {campaign_id}: {n} lottery chance(s) at {c.lottery.chance_points} points"},
+    )
     try:
         result = post_events(engine, [ev])
-    except NoActivePlan as exc:
-        raise CampaignError(f"buying chances refused: {exc}") from None
+    except NoActivePlan:
+        raise CampaignUnavailable("campaign_chances_no_plan") from None
     if result.rejected:
-        raise CampaignError(f"buying chances refused: {result.rejected[0].reason}")
+        raise _ledger_refusal(result.rejected[0])
 
     def work(conn):
         if not execute(conn, "SELECT 1 FROM campaign_chances WHERE grant_id = ?", [event_id]):
-            execute(conn, "INSERT INTO campaign_chances (grant_id, campaign_id, member_id, chances, points, at) "
-                          "VALUES (?,?,?,?,?,?)", [event_id, campaign_id, member_id, n, points, at])
+            execute(
+                conn,
+                "INSERT INTO campaign_chances (grant_id, campaign_id, member_id, chances, points, at) "
+                "VALUES (?,?,?,?,?,?)",
+                [event_id, campaign_id, member_id, n, points, at],
+            )
 
     with_retries(engine, work)
-    return {**chances(engine, campaign_id, member_id), "bought_now": n, "points": points, "event_id": event_id,
-            "duplicate": bool(result.duplicates)}
+    return {
+        **chances(engine, campaign_id, member_id),
+        "bought_now": n,
+        "points": points,
+        "event_id": event_id,
+        "duplicate": bool(result.duplicates),
+    }
 
 
-def draw(engine: Engine, campaign_id: str, member_id: str, now: datetime | None = None,
-         request_id: str | None = None) -> dict:
+def _ledger_refusal(rejection: Rejection) -> CampaignRefused:
+    """The ledger's refusal of the points for chances, with the ledger's own code (``not_enough_points`` ...)."""
+    if rejection.code is None:  # refused before codes were stored: the sentence is all there is
+        return CampaignRefused("campaign_chances_refused", reason=rejection.reason)
+    return CampaignRefused(rejection.code, **(rejection.params or {}))
+
+
+def draw(
+    engine: Engine, campaign_id: str, member_id: str, now: datetime | None = None, request_id: str | None = None
+) -> dict:
     """One draw from today's box. Refused with a reason: unknown member, not in the audience, held out, no
     chances left, the day's limit reached, outside the window, nothing left in the box. ``request_id`` is the
     member's key: the same key for the same member returns that draw (``repeated``); for another member it is
@@ -139,10 +193,13 @@ def draw(engine: Engine, campaign_id: str, member_id: str, now: datetime | None 
     def work(conn):
         info, c = load(conn, campaign_id, lock=True)  # serialises draws of this campaign
         if c.lottery is None:
-            raise CampaignError(f"campaign {campaign_id} has no lottery", "not_found")
+            raise CampaignNotFound("campaign_no_lottery", campaign=campaign_id)
         if request_id:  # the member's own key: another member's draw under the same string is not this one
-            found = execute(conn, "SELECT seq FROM campaign_draws WHERE campaign_id = ? AND member_id = ? "
-                                  "AND request_id = ?", [campaign_id, member_id, request_id])
+            found = execute(
+                conn,
+                "SELECT seq FROM campaign_draws WHERE campaign_id = ? AND member_id = ? AND request_id = ?",
+                [campaign_id, member_id, request_id],
+            )
             if found:
                 return c, int(found[0][0]), True
         day = campaign_today(c, at)
@@ -150,39 +207,75 @@ def draw(engine: Engine, campaign_id: str, member_id: str, now: datetime | None 
         require_treatment(conn, c, member_id)
         got = _chances(conn, c, member_id)
         if got.left <= 0:
-            raise CampaignError(f"no chances left: member {member_id} {got.explain()}")
+            raise CampaignRefused(
+                "campaign_no_chances_left",
+                member=member_id,
+                explain=got.explain(),
+                held=got.held,
+                used=got.used,
+                granted=got.granted,
+                from_spend=got.from_spend,
+                bought=got.bought,
+            )
         if c.lottery.max_per_day is not None:
-            today = execute(conn, "SELECT count(*) FROM campaign_draws WHERE campaign_id = ? AND member_id = ? "
-                                  "AND day = ?", [campaign_id, member_id, day])[0][0]
+            today = execute(
+                conn,
+                "SELECT count(*) FROM campaign_draws WHERE campaign_id = ? AND member_id = ? AND day = ?",
+                [campaign_id, member_id, day],
+            )[0][0]
             if today >= c.lottery.max_per_day:
-                raise CampaignError(f"member {member_id} has drawn {today} times today: the limit is "
-                                    f"{c.lottery.max_per_day} a day")
-        rows = execute(conn, "SELECT item_id, quantity, issued FROM campaign_stock WHERE campaign_id = ? AND day = ?",
-                       [campaign_id, day.isoformat()])
+                raise CampaignRefused(
+                    "campaign_draw_daily_limit", member=member_id, drawn=int(today), limit=c.lottery.max_per_day
+                )
+        rows = execute(
+            conn,
+            "SELECT item_id, quantity, issued FROM campaign_stock WHERE campaign_id = ? AND day = ?",
+            [campaign_id, day.isoformat()],
+        )
         left = {(r[0] or None): int(r[1]) - int(r[2]) for r in rows}
         box = [(p.id, left.get(p.id, 0)) for p in c.lottery.prizes] + [(lot.BLANK, left.get(lot.BLANK, 0))]
         if sum(n for _, n in box) <= 0:
-            raise CampaignError(f"no prizes left today ({day}): all {c.lottery.tickets_per_day()} tickets of the"
-                                f" day have been drawn")
+            raise CampaignRefused("campaign_box_empty", day=day, tickets=c.lottery.tickets_per_day())
         seq = info["next_draw"]
         mac = lot.draw_mac(bytes.fromhex(info["seed_hex"]), campaign_id, seq, member_id, day)
         prize_id, index, total = lot.pick(mac, box)
         changed = conn.exec_driver_sql(
-            ("UPDATE campaign_stock SET issued = issued + 1 WHERE campaign_id = %s AND day = %s AND item_id = %s "
-             "AND issued < quantity") if is_pg(conn) else
-            ("UPDATE campaign_stock SET issued = issued + 1 WHERE campaign_id = ? AND day = ? AND item_id = ? "
-             "AND issued < quantity"), (campaign_id, day.isoformat(), prize_id or "")).rowcount
+            (
+                "UPDATE campaign_stock SET issued = issued + 1 WHERE campaign_id = %s AND day = %s AND item_id = %s "
+                "AND issued < quantity"
+            )
+            if is_pg(conn)
+            else (
+                "UPDATE campaign_stock SET issued = issued + 1 WHERE campaign_id = ? AND day = ? AND item_id = ? "
+                "AND issued < quantity"
+            ),
+            (campaign_id, day.isoformat(), prize_id or ""),
+        ).rowcount
         if changed != 1:  # cannot happen while the campaign row is locked; never oversell if it does
-            raise CampaignError(f"stock of {prize_id or 'blank tickets'} changed under the draw: retry")
+            raise CampaignRefused("campaign_draw_stock_changed", prize=prize_id)
         execute(conn, "UPDATE campaigns SET next_draw = ? WHERE campaign_id = ?", [seq + 1, campaign_id])
-        execute(conn, "INSERT INTO campaign_draws (campaign_id, seq, member_id, day, at, prize_id, mac, ticket, "
-                      "tickets, request_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [campaign_id, seq, member_id, day, at, prize_id, mac, index, total, request_id])
+        execute(
+            conn,
+            "INSERT INTO campaign_draws (campaign_id, seq, member_id, day, at, prize_id, mac, ticket, "
+            "tickets, request_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [campaign_id, seq, member_id, day, at, prize_id, mac, index, total, request_id],
+        )
         prize = c.lottery.prize(prize_id) if prize_id else None
         if prize is not None and prize.points:
-            execute(conn, "INSERT INTO campaign_awards (event_id, campaign_id, member_id, kind, points, status, note) "
-                          "VALUES (?,?,?,?,?,?,?)", [f"campaign:{campaign_id}:draw:{seq}", campaign_id, member_id,
-                                                     "prize", prize.points, "pending", f"draw {seq}: {prize.name}"])
+            execute(
+                conn,
+                "INSERT INTO campaign_awards (event_id, campaign_id, member_id, kind, points, status, note) "
+                "VALUES (?,?,?,?,?,?,?)",
+                [
+                    f"campaign:{campaign_id}:draw:{seq}",
+                    campaign_id,
+                    member_id,
+                    "prize",
+                    prize.points,
+                    "pending",
+                    f"draw {seq}: {prize.name}",
+                ],
+            )
         return c, seq, False
 
     c, seq, repeated = with_retries(engine, work)
@@ -193,14 +286,29 @@ def draw(engine: Engine, campaign_id: str, member_id: str, now: datetime | None 
 def draw_record(engine: Engine, campaign_id: str, seq: int) -> dict:
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         _, c = load(conn, campaign_id)
-        r = execute(conn, "SELECT seq, member_id, day, at, prize_id, mac, ticket, tickets FROM campaign_draws "
-                          "WHERE campaign_id = ? AND seq = ?", [campaign_id, seq])[0]
+        r = execute(
+            conn,
+            "SELECT seq, member_id, day, at, prize_id, mac, ticket, tickets FROM campaign_draws "
+            "WHERE campaign_id = ? AND seq = ?",
+            [campaign_id, seq],
+        )[0]
         left = _chances(conn, c, r[1]).left
     prize = c.lottery.prize(r[4]) if r[4] else None
-    return {"campaign_id": campaign_id, "seq": int(r[0]), "member_id": r[1], "day": str(as_date(r[2])),
-            "at": iso_text(r[3]), "prize_id": r[4], "prize": prize.name if prize else "谢谢参与 (blank)",
-            "points": prize.points if prize else 0, "value_yuan": str(Decimal(prize.value_fen) / 100) if prize else "0",
-            "mac": r[5], "ticket": int(r[6]), "tickets": int(r[7]), "chances_left": left}
+    return {
+        "campaign_id": campaign_id,
+        "seq": int(r[0]),
+        "member_id": r[1],
+        "day": str(as_date(r[2])),
+        "at": iso_text(r[3]),
+        "prize_id": r[4],
+        "prize": prize.name if prize else "谢谢参与 (blank)",
+        "points": prize.points if prize else 0,
+        "value_yuan": str(Decimal(prize.value_fen) / 100) if prize else "0",
+        "mac": r[5],
+        "ticket": int(r[6]),
+        "tickets": int(r[7]),
+        "chances_left": left,
+    }
 
 
 def stock(engine: Engine, campaign_id: str, day: date | None = None) -> list[dict]:
@@ -210,5 +318,13 @@ def stock(engine: Engine, campaign_id: str, day: date | None = None) -> list[dic
             sql += " AND day = ?"
             params.append(day.isoformat())
         rows = execute(conn, sql + " ORDER BY day, item_id", params)
-    return [{"day": r[0], "item": r[1] or "(blank)", "quantity": int(r[2]), "issued": int(r[3]),
-             "left": int(r[2]) - int(r[3])} for r in rows]
+    return [
+        {
+            "day": r[0],
+            "item": r[1] or "(blank)",
+            "quantity": int(r[2]),
+            "issued": int(r[3]),
+            "left": int(r[2]) - int(r[3]),
+        }
+        for r in rows
+    ]

@@ -15,14 +15,20 @@ from weixi.settings import DEFAULT_TIMEZONE
 # --- lifecycle -----------------------------------------------------------------------------------
 
 DRAFT, SUBMITTED, APPROVED, RUNNING, CLOSED, EVALUATED = (
-    "draft", "submitted", "approved", "running", "closed", "evaluated")
+    "draft",
+    "submitted",
+    "approved",
+    "running",
+    "closed",
+    "evaluated",
+)
 STATUSES = (DRAFT, SUBMITTED, APPROVED, RUNNING, CLOSED, EVALUATED)
 
 # --- objectives ----------------------------------------------------------------------------------
 
 METRICS = {
     "participants": "members who took part (drew, bought chances, referred, checked in, claimed a gift, "
-                    "or earned points from the campaign's rules) in the window",
+    "or earned points from the campaign's rules) in the window",
     "sales_yuan": "bills of the audience's treatment group in the window, in yuan",
     "satisfaction": "average survey score (attrs.score of survey events) in the window, or a recorded measure",
     "activity_rate": "share of the treatment group with any ledger event in the window",
@@ -46,10 +52,23 @@ class Objective:
 # --- audience ------------------------------------------------------------------------------------
 
 SNAPSHOT_COLUMNS = {  # columns of the monthly close's snapshot a filter may name, and their kind
-    "status": "text", "tier": "text", "city": "text", "manager_id": "text", "payment_type": "text",
-    "card_role": "text", "network": "text", "plan_name": "text", "value_grade": "text", "activity_grade": "text",
-    "rfm": "text", "key_account": "text", "star_level": "number", "arpu_fen": "number",
-    "points_balance": "number", "month_spend_fen": "number", "join_date": "date",
+    "status": "text",
+    "tier": "text",
+    "city": "text",
+    "manager_id": "text",
+    "payment_type": "text",
+    "card_role": "text",
+    "network": "text",
+    "plan_name": "text",
+    "value_grade": "text",
+    "activity_grade": "text",
+    "rfm": "text",
+    "key_account": "text",
+    "star_level": "number",
+    "arpu_fen": "number",
+    "points_balance": "number",
+    "month_spend_fen": "number",
+    "join_date": "date",
 }
 
 

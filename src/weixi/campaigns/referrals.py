@@ -35,8 +35,13 @@ class Identity:
     device: str | None = None
 
 
-def flags(referrer: str, referee: Identity, referrer_ids: list[Identity], siblings: list[Identity],
-          referrer_of: dict[str, str]) -> list[str]:
+def flags(
+    referrer: str,
+    referee: Identity,
+    referrer_ids: list[Identity],
+    siblings: list[Identity],
+    referrer_of: dict[str, str],
+) -> list[str]:
     """Why a referral looks fraudulent (empty: it does not).
 
     ``referrer_ids``: what is known of the referrer (their own referral records, their profile);

@@ -22,14 +22,14 @@ YUAN = Field(v.non_negative_decimal)
 def share(raw: object) -> Decimal:
     value = v.decimal(raw)
     if not Decimal(0) <= value < 1:
-        raise v.BadValue(f"must be a share from 0 up to (not including) 1, e.g. \"0.1\", got {value}")
+        raise v.BadValue("plan_share_out_of_range", value=value)
     return value
 
 
 def month(raw: object) -> str:
     text = v.text(raw)
     if len(text) != 7 or text[4] != "-" or not (text[:4] + text[5:]).isdigit() or not 1 <= int(text[5:]) <= 12:
-        raise v.BadValue(f"bad month '{text}': expected YYYY-MM")
+        raise v.BadValue("plan_bad_month", value=text)
     return text
 
 
@@ -46,139 +46,184 @@ def filter_values(raw: object) -> object:
 
 WINDOW = Shape("window", {"from": DAY, "to": DAY})
 
-OBJECTIVE = Shape("objective", {
-    "id": ID,
-    "name": Field(v.text),
-    "metric": Field(v.choice(tuple(m.METRICS), "objective metric"), required=True),
-    "target": Field(v.positive_decimal, required=True),
-})
+OBJECTIVE = Shape(
+    "objective",
+    {
+        "id": ID,
+        "name": Field(v.text),
+        "metric": Field(v.choice(tuple(m.METRICS), "objective metric"), required=True),
+        "target": Field(v.positive_decimal, required=True),
+    },
+)
 
 RANGE = Shape("range", {"min": Field(bound), "max": Field(bound)})
 
-AUDIENCE = Shape("audience", {
-    "source": Field(v.choice(("snapshot", "ledger", "list"), "audience source"), required=True),
-    "month": Field(month),
-    "where": Field(filter_values),
-    "tiers": Field(ListOf(v.ident)),
-    "members": Field(ListOf(v.text)),
-    "control": Field(Shape("control", {"share": Field(share, required=True)})),
-})
+AUDIENCE = Shape(
+    "audience",
+    {
+        "source": Field(v.choice(("snapshot", "ledger", "list"), "audience source"), required=True),
+        "month": Field(month),
+        "where": Field(filter_values),
+        "tiers": Field(ListOf(v.ident)),
+        "members": Field(ListOf(v.text)),
+        "control": Field(Shape("control", {"share": Field(share, required=True)})),
+    },
+)
 
-BUDGET_LINE = Shape("budget line", {
-    "line": Field(v.choice(m.BUDGET_LINES, "budget line"), required=True),
-    "yuan": YUAN,
-    "points": COUNT,
-    "note": Field(v.text),
-}, one_of=("yuan", "points"))
+BUDGET_LINE = Shape(
+    "budget line",
+    {
+        "line": Field(v.choice(m.BUDGET_LINES, "budget line"), required=True),
+        "yuan": YUAN,
+        "points": COUNT,
+        "note": Field(v.text),
+    },
+    one_of=("yuan", "points"),
+)
 
 MILESTONE = Shape("milestone", {"id": ID, "name": NAME, "owner": NAME, "due": DAY})
 
-CHANNEL = Shape("channel", {
-    "id": ID,
-    "channel": Field(v.choice(m.CHANNELS, "channel"), required=True),
-    "template": NAME,
-    "send_on": DAY,
-    "to": Field(v.choice(("treatment", "participants"), "recipients")),
-})
+CHANNEL = Shape(
+    "channel",
+    {
+        "id": ID,
+        "channel": Field(v.choice(m.CHANNELS, "channel"), required=True),
+        "template": NAME,
+        "send_on": DAY,
+        "to": Field(v.choice(("treatment", "participants"), "recipients")),
+    },
+)
 
 LEVEL = v.int_between(1, 5, "likelihood and impact")
 
-RISK = Shape("risk", {
-    "id": ID,
-    "category": Field(v.choice(m.RISK_CATEGORIES, "risk category"), required=True),
-    "description": NAME,
-    "likelihood": Field(LEVEL, required=True),
-    "impact": Field(LEVEL, required=True),
-    "response": Field(v.text),
-    "owner": Field(v.text),
-})
+RISK = Shape(
+    "risk",
+    {
+        "id": ID,
+        "category": Field(v.choice(m.RISK_CATEGORIES, "risk category"), required=True),
+        "description": NAME,
+        "likelihood": Field(LEVEL, required=True),
+        "impact": Field(LEVEL, required=True),
+        "response": Field(v.text),
+        "owner": Field(v.text),
+    },
+)
 
-PRIZE = Shape("prize", {
-    "id": ID,
-    "name": NAME,
-    "per_day": Field(v.positive_int, required=True),
-    "value_yuan": YUAN,
-    "points": COUNT,
-})
+PRIZE = Shape(
+    "prize",
+    {
+        "id": ID,
+        "name": NAME,
+        "per_day": Field(v.positive_int, required=True),
+        "value_yuan": YUAN,
+        "points": COUNT,
+    },
+)
 
-CHANCES = Shape("chances", {
-    "per_yuan": Field(v.positive_decimal),
-    "buy_points": COUNT,
-    "grant": COUNT,
-    "max_per_day": COUNT,
-})
+CHANCES = Shape(
+    "chances",
+    {
+        "per_yuan": Field(v.positive_decimal),
+        "buy_points": COUNT,
+        "grant": COUNT,
+        "max_per_day": COUNT,
+    },
+)
 
-LOTTERY = Shape("lottery", {
-    "prizes": Field(ListOf(PRIZE), required=True),
-    "blanks_per_day": Field(v.non_negative_int),
-    "daily_total": COUNT,
-    "chances": Field(CHANCES, required=True),
-    "budget_line": Field(v.choice(m.BUDGET_LINES, "budget line")),
-})
+LOTTERY = Shape(
+    "lottery",
+    {
+        "prizes": Field(ListOf(PRIZE), required=True),
+        "blanks_per_day": Field(v.non_negative_int),
+        "daily_total": COUNT,
+        "chances": Field(CHANCES, required=True),
+        "budget_line": Field(v.choice(m.BUDGET_LINES, "budget line")),
+    },
+)
 
-RANK_REWARD = Shape("rank reward", {
-    "rank": COUNT,
-    "ranks": Field(ListOf(v.positive_int)),
-    "points": Field(v.positive_int, required=True),
-}, one_of=("rank", "ranks"))
+RANK_REWARD = Shape(
+    "rank reward",
+    {
+        "rank": COUNT,
+        "ranks": Field(ListOf(v.positive_int)),
+        "points": Field(v.positive_int, required=True),
+    },
+    one_of=("rank", "ranks"),
+)
 
 LEADERBOARD = Shape("leaderboard", {"top": Field(v.positive_int, required=True), "rewards": Field(ListOf(RANK_REWARD))})
 
-REFERRAL = Shape("referral", {
-    "referrer_points": COUNT,
-    "referee_points": COUNT,
-    "referrer_gift": Field(v.ident),
-    "referee_gift": Field(v.ident),
-    "requires": Field(ListOf(v.choice(("registration", "payment"), "referral requirement"))),
-    "max_per_referrer": COUNT,
-    "link_base": Field(v.text),
-})
+REFERRAL = Shape(
+    "referral",
+    {
+        "referrer_points": COUNT,
+        "referee_points": COUNT,
+        "referrer_gift": Field(v.ident),
+        "referee_gift": Field(v.ident),
+        "requires": Field(ListOf(v.choice(("registration", "payment"), "referral requirement"))),
+        "max_per_referrer": COUNT,
+        "link_base": Field(v.text),
+    },
+)
 
 STREAK = Shape("streak", {"days": Field(v.positive_int, required=True), "points": Field(v.positive_int, required=True)})
 
-GIFT = Shape("gift", {
-    "id": ID,
-    "name": NAME,
-    "stock": Field(v.positive_int, required=True),
-    "per_member": COUNT,
-    "value_yuan": YUAN,
-})
+GIFT = Shape(
+    "gift",
+    {
+        "id": ID,
+        "name": NAME,
+        "stock": Field(v.positive_int, required=True),
+        "per_member": COUNT,
+        "value_yuan": YUAN,
+    },
+)
 
-FOLLOW_UP = Shape("follow-up", {
-    "id": ID,
-    "who": Field(v.choice(("participants", "winners", "referrers", "non_participants"), "follow-up group"),
-                 required=True),
-    "action": Field(v.choice(("call", "sms", "visit"), "follow-up action"), required=True),
-    "due_days": Field(v.non_negative_int, required=True),
-    "note": Field(v.text),
-})
+FOLLOW_UP = Shape(
+    "follow-up",
+    {
+        "id": ID,
+        "who": Field(
+            v.choice(("participants", "winners", "referrers", "non_participants"), "follow-up group"), required=True
+        ),
+        "action": Field(v.choice(("call", "sms", "visit"), "follow-up action"), required=True),
+        "due_days": Field(v.non_negative_int, required=True),
+        "note": Field(v.text),
+    },
+)
 
-EVALUATION = Shape("evaluation", {
-    "outcome": Field(v.choice(m.OUTCOMES, "evaluation outcome")),
-    "margin_share": Field(v.positive_decimal),
-})
+EVALUATION = Shape(
+    "evaluation",
+    {
+        "outcome": Field(v.choice(m.OUTCOMES, "evaluation outcome")),
+        "margin_share": Field(v.positive_decimal),
+    },
+)
 
-CAMPAIGN = Shape("campaign", {
-    "kind": Field(v.choice(("campaign",), "kind"), required=True),
-    "campaign": ID,
-    "name": NAME,
-    "description": Field(v.text),
-    "owner": Field(v.text),
-    "timezone": Field(v.timezone_name),
-    "window": Field(WINDOW, required=True),
-    "objectives": Field(ListOf(OBJECTIVE), required=True),
-    "audience": Field(AUDIENCE, required=True),
-    "budget": Field(ListOf(BUDGET_LINE), required=True),
-    "cost_per_point": Field(v.positive_decimal),
-    "points_rules": Field(ListOf(v.ident)),
-    "milestones": Field(ListOf(MILESTONE)),
-    "channels": Field(ListOf(CHANNEL)),
-    "risks": Field(ListOf(RISK)),
-    "lottery": Field(LOTTERY),
-    "leaderboard": Field(LEADERBOARD),
-    "referral": Field(REFERRAL),
-    "checkin_streaks": Field(ListOf(STREAK)),
-    "gifts": Field(ListOf(GIFT)),
-    "follow_ups": Field(ListOf(FOLLOW_UP)),
-    "evaluation": Field(EVALUATION),
-})
+CAMPAIGN = Shape(
+    "campaign",
+    {
+        "kind": Field(v.choice(("campaign",), "kind"), required=True),
+        "campaign": ID,
+        "name": NAME,
+        "description": Field(v.text),
+        "owner": Field(v.text),
+        "timezone": Field(v.timezone_name),
+        "window": Field(WINDOW, required=True),
+        "objectives": Field(ListOf(OBJECTIVE), required=True),
+        "audience": Field(AUDIENCE, required=True),
+        "budget": Field(ListOf(BUDGET_LINE), required=True),
+        "cost_per_point": Field(v.positive_decimal),
+        "points_rules": Field(ListOf(v.ident)),
+        "milestones": Field(ListOf(MILESTONE)),
+        "channels": Field(ListOf(CHANNEL)),
+        "risks": Field(ListOf(RISK)),
+        "lottery": Field(LOTTERY),
+        "leaderboard": Field(LEADERBOARD),
+        "referral": Field(REFERRAL),
+        "checkin_streaks": Field(ListOf(STREAK)),
+        "gifts": Field(ListOf(GIFT)),
+        "follow_ups": Field(ListOf(FOLLOW_UP)),
+        "evaluation": Field(EVALUATION),
+    },
+)

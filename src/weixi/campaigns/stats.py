@@ -51,8 +51,15 @@ def lift(treatment: Group, control: Group) -> Lift:
         ctx.prec = 34
         diff = treatment.mean - control.mean
         if treatment.n == 0 or control.n == 0:
-            return Lift(treatment, control, diff, None, None, None,
-                        "no control group: the lift cannot be measured" if control.n == 0 else "no treatment group")
+            return Lift(
+                treatment,
+                control,
+                diff,
+                None,
+                None,
+                None,
+                "no control group: the lift cannot be measured" if control.n == 0 else "no treatment group",
+            )
         se = (treatment.variance / treatment.n + control.variance / control.n).sqrt()
         relative = diff / control.mean if control.mean else None
         note = ""
@@ -75,8 +82,15 @@ class Roi:
 def roi(result: Lift, outcome: str, margin_share: Decimal, cost_fen: int) -> Roi:
     """Return on cost from the lift in spend: (incremental sales x margin share - cost) / cost."""
     if outcome != "spend":
-        return Roi(Decimal(0), Decimal(0), cost_fen, None, None, None,
-                   "the outcome is activity, not money: no ROI (evaluate with outcome: spend for one)")
+        return Roi(
+            Decimal(0),
+            Decimal(0),
+            cost_fen,
+            None,
+            None,
+            None,
+            "the outcome is activity, not money: no ROI (evaluate with outcome: spend for one)",
+        )
     n = result.treatment.n
     inc = result.difference * n
     margin = inc * margin_share

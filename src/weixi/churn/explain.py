@@ -44,8 +44,11 @@ def effects(pipeline, sample: pd.DataFrame, numeric: list[str], categorical: lis
         values = sample[col]
         present = values.dropna()
         if col in numeric:
-            grid = sorted(set(np.quantile(present.to_numpy(float), np.linspace(0, 1, GRID)).tolist())) \
-                if len(present) else []
+            grid = (
+                sorted(set(np.quantile(present.to_numpy(float), np.linspace(0, 1, GRID)).tolist()))
+                if len(present)
+                else []
+            )
         else:
             grid = present.astype(str).value_counts().index[:30].tolist()
         points = list(grid) + [None]  # the last block: the value missing
@@ -76,8 +79,13 @@ def lookup(eff: Effect, values) -> np.ndarray:
     s = pd.Series(values, dtype=object)
     table = dict(zip(eff.grid, eff.effect))
     fallback = eff.base
-    return s.map(lambda x: (eff.missing if eff.missing is not None else fallback) if x is None or x != x
-                 else table.get(str(x), fallback)).to_numpy(dtype=float)
+    return s.map(
+        lambda x: (
+            (eff.missing if eff.missing is not None else fallback)
+            if x is None or x != x
+            else table.get(str(x), fallback)
+        )
+    ).to_numpy(dtype=float)
 
 
 def contributions(effects_: list[Effect], X: pd.DataFrame | dict) -> np.ndarray:

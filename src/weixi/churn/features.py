@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
@@ -69,14 +70,17 @@ HOME_PROVINCE = "44"  # Guangdong: the synthetic operator's province (ID number 
 
 @dataclass(frozen=True)
 class Sources:
-    """Optional inputs besides the archive: the close's results and the points ledger (a SQLAlchemy engine)."""
+    """Optional inputs besides the archive: the close's results and the points ledger (a SQLAlchemy engine), and
+    the operator's timezone (the active plan's: a time of day in the archive falls on that zone's date)."""
 
     ledger: object | None = None  # sqlalchemy.Engine
+    timezone: str = DEFAULT_TIMEZONE
 
 
-def connect() -> duckdb.DuckDBPyConnection:
+def connect(timezone: str = DEFAULT_TIMEZONE) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection whose dates of timestamps are those of ``timezone`` (an IANA name)."""
     con = duck.connect()
-    con.execute(f"SET TimeZone = '{DEFAULT_TIMEZONE}'")
+    con.execute(f"SET TimeZone = '{ZoneInfo(timezone).key}'")  # a known zone name, never free text
     con.execute("SET preserve_insertion_order = false")
     return con
 
@@ -96,8 +100,7 @@ def population_sql(data_dir: Path, month: str, where: str = "") -> str:
     members = _restrict(archive.scan_sql(data_dir, "members"), where)
     if has_table(data_dir, "churn_labels"):
         labels = _restrict(archive.scan_sql(data_dir, "churn_labels"), where)
-        gone = (f"LEFT JOIN (SELECT member_id AS lid, churn_date FROM ({labels}) WHERE churned) l "
-                f"ON l.lid = m.member_id")
+        gone = f"LEFT JOIN (SELECT member_id AS lid, churn_date FROM ({labels}) WHERE churned) l ON l.lid = m.member_id"
         alive = f"AND (l.churn_date IS NULL OR l.churn_date > DATE {end})"
     else:
         gone, alive = "", ""
@@ -115,18 +118,26 @@ def range_filter(member_range: tuple[str | None, str | None] | None, column: str
     if member_range is None:
         return ""
     lo, hi = member_range
-    conds = ([f"{column} >= {_lit(lo)}"] if lo is not None else []) + ([f"{column} < {_lit(hi)}"] if hi is not None else [])
+    conds = ([f"{column} >= {_lit(lo)}"] if lo is not None else []) + (
+        [f"{column} < {_lit(hi)}"] if hi is not None else []
+    )
     return " AND ".join(conds) or "TRUE"
 
 
 def secondaries_sql(data_dir: Path, month: str) -> str:
     """Secondary cards in service per primary card (``member_id``, ``n``), over the whole population."""
-    return (f"SELECT primary_member_id AS member_id, count(*) AS n FROM ({population_sql(data_dir, month)}) "
-            f"WHERE card_role = 'secondary' AND primary_member_id IS NOT NULL GROUP BY primary_member_id")
+    return (
+        f"SELECT primary_member_id AS member_id, count(*) AS n FROM ({population_sql(data_dir, month)}) "
+        f"WHERE card_role = 'secondary' AND primary_member_id IS NOT NULL GROUP BY primary_member_id"
+    )
 
 
-def feature_sql(data_dir: Path, month: str, extras: dict[str, str] | None = None,
-                member_range: tuple[str | None, str | None] | None = None) -> str:
+def feature_sql(
+    data_dir: Path,
+    month: str,
+    extras: dict[str, str] | None = None,
+    member_range: tuple[str | None, str | None] | None = None,
+) -> str:
     """The SQL of the feature table; ``extras`` maps optional relation names (tier_events, snapshot,
     ledger_redeemed, ledger_expiring, secondaries) to SQL already registered or inlined. ``member_range``
     (``lo <= member_id < hi``, either end None for open) builds the features of those members only; the
@@ -155,8 +166,7 @@ def feature_sql(data_dir: Path, month: str, extras: dict[str, str] | None = None
         return f"CASE WHEN {avg} > 0 THEN {now} / {avg} - 1 WHEN {avg} = 0 AND {now} > 0 THEN 1.0 END"
 
     # bit of each month: 1 = the feature month, 2, 4, 8 = the three before it
-    bit = (f"CASE month WHEN {_lit(m0)} THEN 1 WHEN {_lit(m1)} THEN 2 WHEN {_lit(m2)} THEN 4 "
-           f"WHEN {_lit(m3)} THEN 8 END")
+    bit = f"CASE month WHEN {_lit(m0)} THEN 1 WHEN {_lit(m1)} THEN 2 WHEN {_lit(m2)} THEN 4 WHEN {_lit(m3)} THEN 8 END"
     tier = extras.get("tier_events")
     snapshot = extras.get("snapshot")
     redeemed = extras.get("ledger_redeemed")
@@ -165,8 +175,10 @@ def feature_sql(data_dir: Path, month: str, extras: dict[str, str] | None = None
     if secondaries is None:
         if member_range is not None:
             raise ValueError("a member range needs extras['secondaries'] (secondaries_sql over everyone)")
-        secondaries = ("SELECT primary_member_id AS member_id, count(*) AS n FROM pop WHERE card_role = 'secondary' "
-                       "AND primary_member_id IS NOT NULL GROUP BY primary_member_id")
+        secondaries = (
+            "SELECT primary_member_id AS member_id, count(*) AS n FROM pop WHERE card_role = 'secondary' "
+            "AND primary_member_id IS NOT NULL GROUP BY primary_member_id"
+        )
     else:
         secondaries = _restrict(secondaries, where)
     return f"""
@@ -287,13 +299,17 @@ def close_extras(data_dir: Path, month: str) -> dict[str, str]:
     closes and the month's snapshot (points balance)."""
     data_dir = Path(data_dir)
     out: dict[str, str] = {}
-    events = [data_dir / "close" / "tier_events" / f"month={m}" / "part-0.parquet"
-              for m in (month, months.shift(month, -1), months.shift(month, -2))]
+    events = [
+        data_dir / "close" / "tier_events" / f"month={m}" / "part-0.parquet"
+        for m in (month, months.shift(month, -1), months.shift(month, -2))
+    ]
     events = [p for p in events if p.exists()]
     if events:
         files = "[" + ", ".join(_lit(p) for p in events) + "]"
-        out["tier_events"] = (f"SELECT member_id, count(*) AS n FROM read_parquet({files}) "
-                              f"WHERE event IN ('downgraded', 'will_downgrade') GROUP BY member_id")
+        out["tier_events"] = (
+            f"SELECT member_id, count(*) AS n FROM read_parquet({files}) "
+            f"WHERE event IN ('downgraded', 'will_downgrade') GROUP BY member_id"
+        )
     snap = data_dir / "snapshots" / f"month={month}" / "part-0.parquet"
     if snap.exists():
         out["snapshot"] = f"SELECT member_id, points_balance FROM read_parquet({_lit(snap)})"
@@ -306,12 +322,20 @@ def ledger_extras(con: duckdb.DuckDBPyConnection, ledger, month: str) -> dict[st
     from weixi.close.ledger_bridge import ledger_arrow
 
     end = months.end(month)
-    redeemed = ledger_arrow(ledger, "SELECT member_id, -sum(points) FROM journal WHERE kind IN ('redeem', 'cancel') "
-                              "AND day > ? AND day <= ? GROUP BY member_id", [end - timedelta(days=90), end],
-                      pa.schema([("member_id", pa.string()), ("points", pa.int64())]))
-    expiring = ledger_arrow(ledger, "SELECT member_id, sum(remaining) FROM lots WHERE remaining > 0 AND expires_on > ? "
-                              "AND expires_on <= ? GROUP BY member_id", [end, end + timedelta(days=60)],
-                      pa.schema([("member_id", pa.string()), ("points", pa.int64())]))
+    redeemed = ledger_arrow(
+        ledger,
+        "SELECT member_id, -sum(points) FROM journal WHERE kind IN ('redeem', 'cancel') "
+        "AND day > ? AND day <= ? GROUP BY member_id",
+        [end - timedelta(days=90), end],
+        pa.schema([("member_id", pa.string()), ("points", pa.int64())]),
+    )
+    expiring = ledger_arrow(
+        ledger,
+        "SELECT member_id, sum(remaining) FROM lots WHERE remaining > 0 AND expires_on > ? "
+        "AND expires_on <= ? GROUP BY member_id",
+        [end, end + timedelta(days=60)],
+        pa.schema([("member_id", pa.string()), ("points", pa.int64())]),
+    )
     con.register("ledger_redeemed", redeemed)
     con.register("ledger_expiring", expiring)
     return {"ledger_redeemed": "SELECT * FROM ledger_redeemed", "ledger_expiring": "SELECT * FROM ledger_expiring"}
@@ -325,8 +349,9 @@ def build_sql(con: duckdb.DuckDBPyConnection, data_dir: Path, month: str, source
     return feature_sql(data_dir, month, extras)
 
 
-def build(data_dir: Path, month: str, sources: Sources | None = None,
-          con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
+def build(
+    data_dir: Path, month: str, sources: Sources | None = None, con: duckdb.DuckDBPyConnection | None = None
+) -> pa.Table:
     """The feature table of ``month`` as Arrow: ``member_id``, ``month`` and :data:`FEATURE_NAMES`."""
     con = con or connect()
     return con.sql(build_sql(con, data_dir, month, sources)).to_arrow_table()

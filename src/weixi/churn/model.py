@@ -40,25 +40,46 @@ P_MIN = 0.001  # calibrated probabilities stay within [0.1%, 99.9%]: no member i
 
 
 def gradient_boosting(numeric: list[str], categorical: list[str]) -> Pipeline:
-    prep = ColumnTransformer([
-        ("num", "passthrough", numeric),
-        ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                               encoded_missing_value=np.nan), categorical),
-    ], verbose_feature_names_out=False)
+    prep = ColumnTransformer(
+        [
+            ("num", "passthrough", numeric),
+            (
+                "cat",
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan),
+                categorical,
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
     mask = [False] * len(numeric) + [True] * len(categorical)
     model = HistGradientBoostingClassifier(
-        learning_rate=0.05, max_iter=400, max_leaf_nodes=15, min_samples_leaf=40, l2_regularization=1.0,
-        early_stopping=True, validation_fraction=0.15, n_iter_no_change=25, random_state=SEED,
-        categorical_features=mask if any(mask) else None)
+        learning_rate=0.05,
+        max_iter=400,
+        max_leaf_nodes=15,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        early_stopping=True,
+        validation_fraction=0.15,
+        n_iter_no_change=25,
+        random_state=SEED,
+        categorical_features=mask if any(mask) else None,
+    )
     return Pipeline([("prep", prep), ("model", model)])
 
 
 def logistic(numeric: list[str], categorical: list[str]) -> Pipeline:
-    num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
-                    ("scale", QuantileTransformer(output_distribution="normal", n_quantiles=200,
-                                                  random_state=SEED))])
-    cat = Pipeline([("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
-                    ("onehot", OneHotEncoder(handle_unknown="ignore", min_frequency=5))])
+    num = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+            ("scale", QuantileTransformer(output_distribution="normal", n_quantiles=200, random_state=SEED)),
+        ]
+    )
+    cat = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
+            ("onehot", OneHotEncoder(handle_unknown="ignore", min_frequency=5)),
+        ]
+    )
     prep = ColumnTransformer([("num", num, numeric), ("cat", cat, categorical)], verbose_feature_names_out=False)
     return Pipeline([("prep", prep), ("model", LogisticRegression(C=0.5, max_iter=2000))])
 
@@ -150,14 +171,29 @@ def _train(table: Table, folds: int, candidates: tuple[str, ...]) -> Trained:
     final = CANDIDATES[best](table.numeric, table.categorical).fit(X, y)
     calibrator = Calibrator(method).fit(raw, y)
     metrics = evaluate(y, calibrated)
-    metrics.update(rows=int(len(y)), folds=len(splits), model=best, calibration=method,
-                   auc_uncalibrated=float(roc_auc_score(y, raw)), positives=int(y.sum()))
+    metrics.update(
+        rows=int(len(y)),
+        folds=len(splits),
+        model=best,
+        calibration=method,
+        auc_uncalibrated=float(roc_auc_score(y, raw)),
+        positives=int(y.sum()),
+    )
     importance = _importance(results[best]["models"], splits, X, y)
     sample = X.sample(n=min(len(X), 1000), random_state=SEED)
-    return Trained(best, final, calibrator, list(table.numeric), list(table.categorical), metrics,
-                   {n: {"auc": round(r["auc"], 4), "fold_auc": [round(a, 4) for a in r["fold_auc"]]}
-                    for n, r in results.items()},
-                   calibration_bins(y, calibrated), lift_table(y, calibrated), importance, sample)
+    return Trained(
+        best,
+        final,
+        calibrator,
+        list(table.numeric),
+        list(table.categorical),
+        metrics,
+        {n: {"auc": round(r["auc"], 4), "fold_auc": [round(a, 4) for a in r["fold_auc"]]} for n, r in results.items()},
+        calibration_bins(y, calibrated),
+        lift_table(y, calibrated),
+        importance,
+        sample,
+    )
 
 
 def evaluate(y: np.ndarray, p: np.ndarray) -> dict:
@@ -166,10 +202,14 @@ def evaluate(y: np.ndarray, p: np.ndarray) -> dict:
     top = _top_decile(p)
     base = y.mean()
     rate = y[top].mean() if top.any() else 0.0
-    return {"auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p)),
-            "lift_top_decile": float(rate / base) if base > 0 else 0.0,
-            "capture_top_decile": float(y[top].sum() / y.sum()) if y.sum() else 0.0,
-            "brier": float(brier_score_loss(y, p)), "base_rate": float(base)}
+    return {
+        "auc": float(roc_auc_score(y, p)),
+        "pr_auc": float(average_precision_score(y, p)),
+        "lift_top_decile": float(rate / base) if base > 0 else 0.0,
+        "capture_top_decile": float(y[top].sum() / y.sum()) if y.sum() else 0.0,
+        "brier": float(brier_score_loss(y, p)),
+        "base_rate": float(base),
+    }
 
 
 def _top_decile(p: np.ndarray) -> np.ndarray:
@@ -186,7 +226,9 @@ def calibration_bins(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict]
     out = []
     for chunk in np.array_split(order, bins):
         if len(chunk):
-            out.append({"predicted": float(p[chunk].mean()), "observed": float(y[chunk].mean()), "rows": int(len(chunk))})
+            out.append(
+                {"predicted": float(p[chunk].mean()), "observed": float(y[chunk].mean()), "rows": int(len(chunk))}
+            )
     return out
 
 
@@ -198,8 +240,15 @@ def lift_table(y: np.ndarray, p: np.ndarray) -> list[dict]:
     for d, chunk in enumerate(np.array_split(order, 10), start=1):
         captured += int(y[chunk].sum())
         rate = float(y[chunk].mean()) if len(chunk) else 0.0
-        out.append({"decile": d, "rows": int(len(chunk)), "rate": rate, "lift": rate / base if base else 0.0,
-                    "capture": captured / total})
+        out.append(
+            {
+                "decile": d,
+                "rows": int(len(chunk)),
+                "rate": rate,
+                "lift": rate / base if base else 0.0,
+                "capture": captured / total,
+            }
+        )
     return out
 
 
@@ -226,7 +275,7 @@ def _importance(models, splits, X: pd.DataFrame, y: np.ndarray, repeats: int = 3
         p = pipe.predict_proba(pd.concat([base] + copies, ignore_index=True))[:, 1]
         n = len(base)
         base_auc = roc_auc_score(yv, p[:n])
-        drops = [base_auc - roc_auc_score(yv, p[n * (1 + k): n * (2 + k)]) for k in range(len(copies))]
+        drops = [base_auc - roc_auc_score(yv, p[n * (1 + k) : n * (2 + k)]) for k in range(len(copies))]
         per_fold.append(np.asarray(drops).reshape(len(cols), repeats).mean(axis=1))
     if not per_fold:
         return []

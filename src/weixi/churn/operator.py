@@ -20,7 +20,7 @@ import pandas as pd
 
 from weixi.adapters import archive
 from weixi.churn import features
-from weixi.churn.errors import ChurnInputError
+from weixi.churn.errors import ChurnInputError, DataNotReady
 from weixi.churn.tabular import MIN_PER_CLASS, MIN_ROWS, Table
 from weixi.segments import months
 
@@ -39,10 +39,9 @@ def available_months(con: duckdb.DuckDBPyConnection, data_dir: Path) -> list[str
 def check_data(data_dir: Path) -> None:
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise ChurnInputError(f"data directory {data_dir} does not exist: set WEIXI_DATA or generate one with "
-                              f"'weixi generate --out {data_dir}'")
+        raise DataNotReady("churn_data_dir_missing", data_dir=str(data_dir))
     if not features.has_table(data_dir, "members"):
-        raise ChurnInputError(f"{data_dir}: no members table (expected {data_dir / 'members'}/*.parquet)")
+        raise DataNotReady("churn_no_members_table", data_dir=str(data_dir), expected=str(data_dir / "members"))
 
 
 def feature_months(have: list[str], month: str) -> list[str]:
@@ -50,8 +49,13 @@ def feature_months(have: list[str], month: str) -> list[str]:
     last = months.shift(month, -HORIZON_MONTHS)
     wanted = [months.shift(last, -i) for i in range(TRAIN_MONTHS)]
     have_set = set(have)
-    return [t for t in wanted if t in have_set and months.shift(t, -HISTORY) in have_set
-            and all(months.shift(t, k) in have_set for k in range(1, HORIZON_MONTHS + 1))]
+    return [
+        t
+        for t in wanted
+        if t in have_set
+        and months.shift(t, -HISTORY) in have_set
+        and all(months.shift(t, k) in have_set for k in range(1, HORIZON_MONTHS + 1))
+    ]
 
 
 def training_table(data_dir: Path, month: str, sources: features.Sources | None = None) -> tuple[Table, list[str]]:
@@ -59,40 +63,60 @@ def training_table(data_dir: Path, month: str, sources: features.Sources | None 
     data_dir = Path(data_dir)
     check_data(data_dir)
     if not features.has_table(data_dir, "churn_labels"):
-        raise ChurnInputError(f"{data_dir}: no churn_labels table: training on the operator's data needs who left "
-                              f"and when (member_id, churned, churn_date); or train on a file with --data FILE "
-                              f"--label COL")
-    con = features.connect()
+        raise DataNotReady("churn_no_labels_table", data_dir=str(data_dir))
+    con = features.connect(sources.timezone if sources else features.DEFAULT_TIMEZONE)
     have = available_months(con, data_dir)
     use = feature_months(have, month)
     if not use:
-        span = f"{have[0]} … {have[-1]}" if have else "none"
-        raise ChurnInputError(
-            f"{data_dir}: not enough months to train at {month}: a feature month needs {HISTORY} months of history "
-            f"before it and {HORIZON_MONTHS} months after it to see who left (usage months in the archive: {span}); "
-            f"the latest month to train at is {months.shift(have[-1], 0) if have else '-'} with at least "
-            f"{HISTORY + HORIZON_MONTHS + 1} months of data")
+        span = f"{have[0]} … {have[-1]}" if have else "—"
+        raise DataNotReady(
+            "churn_not_enough_months",
+            data_dir=str(data_dir),
+            month=month,
+            history=HISTORY,
+            horizon=HORIZON_MONTHS,
+            span=span,
+            latest=months.shift(have[-1], 0) if have else "-",
+            needed=HISTORY + HORIZON_MONTHS + 1,
+        )
     labels = archive.scan_sql(data_dir, "churn_labels")
     frames = []
     for t in use:
         end, until = months.end(t), months.end(months.shift(t, HORIZON_MONTHS))
-        sql = (f"SELECT f.*, CAST(coalesce(l.churned AND l.churn_date > DATE '{end}' AND l.churn_date <= DATE '{until}',"
-               f" false) AS TINYINT) AS label FROM ({features.build_sql(con, data_dir, t, sources)}) f "
-               f"LEFT JOIN ({labels}) l ON l.member_id = f.member_id")
+        sql = (
+            f"SELECT f.*, CAST(coalesce(l.churned AND l.churn_date > DATE '{end}' AND l.churn_date <= DATE '{until}',"
+            f" false) AS TINYINT) AS label FROM ({features.build_sql(con, data_dir, t, sources)}) f "
+            f"LEFT JOIN ({labels}) l ON l.member_id = f.member_id"
+        )
         frames.append(con.sql(sql).to_df())
     df = pd.concat(frames, ignore_index=True)
     y = df["label"].to_numpy().astype(np.int8)
     n = len(df)
     if n < MIN_ROWS:
-        raise ChurnInputError(f"{data_dir}: too few rows: {n} member-months to train on; at least {MIN_ROWS} needed")
+        raise ChurnInputError("churn_too_few_member_months", data_dir=str(data_dir), n=n, min=MIN_ROWS)
     if min(int(y.sum()), int(n - y.sum())) < MIN_PER_CLASS:
-        raise ChurnInputError(f"{data_dir}: too few rows of one class: {int(y.sum())} members left and "
-                              f"{int(n - y.sum())} stayed in the months after {', '.join(use)}; at least "
-                              f"{MIN_PER_CLASS} of each are needed")
+        raise ChurnInputError(
+            "churn_too_few_leavers",
+            data_dir=str(data_dir),
+            left=int(y.sum()),
+            stayed=int(n - y.sum()),
+            months=use,
+            min=MIN_PER_CLASS,
+        )
     cols = [c for c in features.FEATURE_NAMES if df[c].notna().any()]
     X = df[cols].astype(float)
-    table = Table(X, y, cols, [], ids=df["member_id"].to_numpy(),
-                  groups=df["member_id"].to_numpy() if len(use) > 1 else None,
-                  ignored={c: "no values in the data (no close, ledger or such records)"
-                           for c in features.FEATURE_NAMES if c not in cols}, positive="left")
+    table = Table(
+        X,
+        y,
+        cols,
+        [],
+        ids=df["member_id"].to_numpy(),
+        groups=df["member_id"].to_numpy() if len(use) > 1 else None,
+        ignored={
+            c: "no values in the data (no close, ledger or such records)"
+            for c in features.FEATURE_NAMES
+            if c not in cols
+        },
+        positive="left",
+    )
     return table, use

@@ -21,80 +21,144 @@ def _updown(en_down: str, en_up: str, v: str = "v") -> str:
 
 
 def _change(thing_en: str, thing_zh: str) -> tuple[str, str]:
-    return (f"printf('{thing_en} %s %d%% against its 3-month average', {_updown('down', 'up')}, {_pct()})",
-            f"printf('{thing_zh}较近3个月平均%s%d%%', {_updown('下降', '上升')}, {_pct()})")
+    return (
+        f"printf('{thing_en} %s %d%% against its 3-month average', {_updown('down', 'up')}, {_pct()})",
+        f"printf('{thing_zh}较近3个月平均%s%d%%', {_updown('下降', '上升')}, {_pct()})",
+    )
 
 
 def _count(en_one: str, en_many: str, zh: str) -> tuple[str, str]:
-    return (f"CASE WHEN v = 1 THEN '{en_one}' ELSE printf('{en_many}', CAST(v AS INTEGER)) END",
-            f"printf('{zh}', CAST(v AS INTEGER))")
+    return (
+        f"CASE WHEN v = 1 THEN '{en_one}' ELSE printf('{en_many}', CAST(v AS INTEGER)) END",
+        f"printf('{zh}', CAST(v AS INTEGER))",
+    )
 
 
 def _days_left(thing_en: str, thing_zh: str) -> tuple[str, str]:
-    return (f"CASE WHEN v >= 0 THEN printf('{thing_en} ends in %d days', CAST(v AS INTEGER)) "
-            f"ELSE printf('{thing_en} ended %d days ago', CAST(-v AS INTEGER)) END",
-            f"CASE WHEN v >= 0 THEN printf('{thing_zh}%d天后到期', CAST(v AS INTEGER)) "
-            f"ELSE printf('{thing_zh}已于%d天前到期', CAST(-v AS INTEGER)) END")
+    return (
+        f"CASE WHEN v >= 0 THEN printf('{thing_en} ends in %d days', CAST(v AS INTEGER)) "
+        f"ELSE printf('{thing_en} ended %d days ago', CAST(-v AS INTEGER)) END",
+        f"CASE WHEN v >= 0 THEN printf('{thing_zh}%d天后到期', CAST(v AS INTEGER)) "
+        f"ELSE printf('{thing_zh}已于%d天前到期', CAST(-v AS INTEGER)) END",
+    )
 
 
 def _flag(on_en: str, off_en: str, on_zh: str, off_zh: str) -> tuple[str, str]:
-    return (f"CASE WHEN v >= 0.5 THEN '{on_en}' ELSE '{off_en}' END",
-            f"CASE WHEN v >= 0.5 THEN '{on_zh}' ELSE '{off_zh}' END")
+    return (
+        f"CASE WHEN v >= 0.5 THEN '{on_en}' ELSE '{off_en}' END",
+        f"CASE WHEN v >= 0.5 THEN '{on_zh}' ELSE '{off_zh}' END",
+    )
 
 
 # feature -> (English SQL, Chinese SQL); a null value has its own words in NULL_WORDS.
 TEMPLATES: dict[str, tuple[str, str]] = {
-    "tenure_months": ("printf('in service for only %d months', CAST(v AS INTEGER))", "printf('在网仅%d个月', CAST(v AS INTEGER))"),
+    "tenure_months": (
+        "printf('in service for only %d months', CAST(v AS INTEGER))",
+        "printf('在网仅%d个月', CAST(v AS INTEGER))",
+    ),
     "age": ("printf('aged %d', CAST(v AS INTEGER))", "printf('年龄%d岁', CAST(v AS INTEGER))"),
-    "migrant": _flag("registered outside the province (may move away)", "registered in the province",
-                     "外省户籍(可能迁离)", "本省户籍"),
+    "migrant": _flag(
+        "registered outside the province (may move away)",
+        "registered in the province",
+        "外省户籍(可能迁离)",
+        "本省户籍",
+    ),
     "prepaid": _flag("prepaid card, easy to drop", "postpaid", "预付费卡,易弃号", "后付费"),
     "secondary": _flag("secondary card", "primary card", "副卡", "主卡"),
-    "secondary_cards": ("CASE WHEN v = 0 THEN 'no secondary cards tying the family in' ELSE "
-                        "printf('%d secondary card(s)', CAST(v AS INTEGER)) END",
-                        "CASE WHEN v = 0 THEN '无副卡绑定' ELSE printf('%d张副卡', CAST(v AS INTEGER)) END"),
+    "secondary_cards": (
+        "CASE WHEN v = 0 THEN 'no secondary cards tying the family in' ELSE "
+        "printf('%d secondary card(s)', CAST(v AS INTEGER)) END",
+        "CASE WHEN v = 0 THEN '无副卡绑定' ELSE printf('%d张副卡', CAST(v AS INTEGER)) END",
+    ),
     "network_5g": _flag("on 5G", "still on 4G", "5G用户", "仍为4G用户"),
     "broadband": _flag("has broadband", "no broadband bundled", "有宽带", "未融合宽带"),
-    "broadband_mbps": ("printf('broadband of only %d Mbit/s', CAST(v AS INTEGER))", "printf('宽带仅%dM', CAST(v AS INTEGER))"),
-    "monthly_rent_yuan": ("printf('plan rent %d yuan a month', CAST(round(v) AS INTEGER))",
-                          "printf('套餐月租%d元', CAST(round(v) AS INTEGER))"),
-    "arpu_yuan": ("printf('ARPU %d yuan a month', CAST(round(v) AS INTEGER))", "printf('ARPU每月%d元', CAST(round(v) AS INTEGER))"),
-    "bill_yuan": ("printf('bill of %d yuan this month', CAST(round(v) AS INTEGER))", "printf('本月账单%d元', CAST(round(v) AS INTEGER))"),
+    "broadband_mbps": (
+        "printf('broadband of only %d Mbit/s', CAST(v AS INTEGER))",
+        "printf('宽带仅%dM', CAST(v AS INTEGER))",
+    ),
+    "monthly_rent_yuan": (
+        "printf('plan rent %d yuan a month', CAST(round(v) AS INTEGER))",
+        "printf('套餐月租%d元', CAST(round(v) AS INTEGER))",
+    ),
+    "arpu_yuan": (
+        "printf('ARPU %d yuan a month', CAST(round(v) AS INTEGER))",
+        "printf('ARPU每月%d元', CAST(round(v) AS INTEGER))",
+    ),
+    "bill_yuan": (
+        "printf('bill of %d yuan this month', CAST(round(v) AS INTEGER))",
+        "printf('本月账单%d元', CAST(round(v) AS INTEGER))",
+    ),
     "bill_change": _change("bill", "账单"),
     "unpaid_bills_90d": _count("1 unpaid bill in 90 days", "%d unpaid bills in 90 days", "90天内%d笔账单未缴"),
-    "value_added_dropped": _flag("cancelled its value-added services", "kept its value-added services",
-                                 "退订了增值业务", "保留增值业务"),
-    "voice_minutes": ("printf('only %d voice minutes this month', CAST(v AS INTEGER))", "printf('本月通话仅%d分钟', CAST(v AS INTEGER))"),
+    "value_added_dropped": _flag(
+        "cancelled its value-added services", "kept its value-added services", "退订了增值业务", "保留增值业务"
+    ),
+    "voice_minutes": (
+        "printf('only %d voice minutes this month', CAST(v AS INTEGER))",
+        "printf('本月通话仅%d分钟', CAST(v AS INTEGER))",
+    ),
     "voice_change": _change("voice minutes", "通话分钟数"),
-    "data_mb": ("printf('only %d MB of data this month', CAST(v AS INTEGER))", "printf('本月流量仅%dMB', CAST(v AS INTEGER))"),
+    "data_mb": (
+        "printf('only %d MB of data this month', CAST(v AS INTEGER))",
+        "printf('本月流量仅%dMB', CAST(v AS INTEGER))",
+    ),
     "data_change": _change("data use", "流量使用"),
     "sms_change": _change("SMS", "短信量"),
-    "recharge_yuan": ("printf('topped up %d yuan this month', CAST(round(v) AS INTEGER))", "printf('本月充值%d元', CAST(round(v) AS INTEGER))"),
+    "recharge_yuan": (
+        "printf('topped up %d yuan this month', CAST(round(v) AS INTEGER))",
+        "printf('本月充值%d元', CAST(round(v) AS INTEGER))",
+    ),
     "recharge_change": _change("top-ups", "充值"),
-    "days_since_recharge": ("printf('no top-up for %d days', CAST(v AS INTEGER))", "printf('%d天未充值', CAST(v AS INTEGER))"),
+    "days_since_recharge": (
+        "printf('no top-up for %d days', CAST(v AS INTEGER))",
+        "printf('%d天未充值', CAST(v AS INTEGER))",
+    ),
     "complaints_30d": _count("1 complaint in 30 days", "%d complaints in 30 days", "30天内投诉%d次"),
-    "unresolved_complaints_30d": _count("1 unresolved complaint in 30 days", "%d unresolved complaints in 30 days",
-                                        "30天内%d次投诉未解决"),
+    "unresolved_complaints_30d": _count(
+        "1 unresolved complaint in 30 days", "%d unresolved complaints in 30 days", "30天内%d次投诉未解决"
+    ),
     "complaints_90d": _count("1 complaint in 90 days", "%d complaints in 90 days", "90天内投诉%d次"),
-    "miit_complaints_90d": _count("1 complaint to the MIIT in 90 days", "%d complaints to the MIIT in 90 days",
-                                  "90天内工信部申诉%d次"),
-    "survey_score": ("printf('satisfaction score %d/10 in the last survey', CAST(v AS INTEGER))",
-                     "printf('最近满意度评分%d/10', CAST(v AS INTEGER))"),
-    "portout_30d": _count("asked about porting out the number in the last 30 days",
-                          "asked about porting out the number %d times in 30 days", "30天内查询携号转网%d次"),
-    "portout_90d": _count("asked about porting out the number in the last 90 days",
-                          "asked about porting out the number %d times in 90 days", "90天内查询携号转网%d次"),
+    "miit_complaints_90d": _count(
+        "1 complaint to the MIIT in 90 days", "%d complaints to the MIIT in 90 days", "90天内工信部申诉%d次"
+    ),
+    "survey_score": (
+        "printf('satisfaction score %d/10 in the last survey', CAST(v AS INTEGER))",
+        "printf('最近满意度评分%d/10', CAST(v AS INTEGER))",
+    ),
+    "portout_30d": _count(
+        "asked about porting out the number in the last 30 days",
+        "asked about porting out the number %d times in 30 days",
+        "30天内查询携号转网%d次",
+    ),
+    "portout_90d": _count(
+        "asked about porting out the number in the last 90 days",
+        "asked about porting out the number %d times in 90 days",
+        "90天内查询携号转网%d次",
+    ),
     "contract_days_left": _days_left("contract", "合约"),
     "subsidy_days_left": _days_left("subsidy", "补贴"),
-    "history_months": ("printf('new: only %d month(s) of history', CAST(v AS INTEGER))", "printf('新用户:仅%d个月记录', CAST(v AS INTEGER))"),
-    "tier_downgrades_90d": _count("tier downgraded (or notice) in the last 3 months",
-                                  "%d tier downgrades (or notices) in the last 3 months", "近3个月等级下降(或预警)%d次"),
-    "points_balance": ("printf('%d points in the account', CAST(v AS BIGINT))", "printf('积分余额%d', CAST(v AS BIGINT))"),
-    "points_redeemed_90d": ("CASE WHEN v = 0 THEN 'no points redeemed in 90 days' ELSE "
-                            "printf('%d points redeemed in 90 days', CAST(v AS BIGINT)) END",
-                            "CASE WHEN v = 0 THEN '90天内未兑换积分' ELSE printf('90天内兑换%d积分', CAST(v AS BIGINT)) END"),
-    "points_expiring_60d": ("printf('%d points expire within 60 days', CAST(v AS BIGINT))",
-                            "printf('%d积分将在60天内过期', CAST(v AS BIGINT))"),
+    "history_months": (
+        "printf('new: only %d month(s) of history', CAST(v AS INTEGER))",
+        "printf('新用户:仅%d个月记录', CAST(v AS INTEGER))",
+    ),
+    "tier_downgrades_90d": _count(
+        "tier downgraded (or notice) in the last 3 months",
+        "%d tier downgrades (or notices) in the last 3 months",
+        "近3个月等级下降(或预警)%d次",
+    ),
+    "points_balance": (
+        "printf('%d points in the account', CAST(v AS BIGINT))",
+        "printf('积分余额%d', CAST(v AS BIGINT))",
+    ),
+    "points_redeemed_90d": (
+        "CASE WHEN v = 0 THEN 'no points redeemed in 90 days' ELSE "
+        "printf('%d points redeemed in 90 days', CAST(v AS BIGINT)) END",
+        "CASE WHEN v = 0 THEN '90天内未兑换积分' ELSE printf('90天内兑换%d积分', CAST(v AS BIGINT)) END",
+    ),
+    "points_expiring_60d": (
+        "printf('%d points expire within 60 days', CAST(v AS BIGINT))",
+        "printf('%d积分将在60天内过期', CAST(v AS BIGINT))",
+    ),
 }
 NULL_WORDS: dict[str, tuple[str, str]] = {
     "contract_days_left": ("no contract", "无合约"),
@@ -131,8 +195,12 @@ def _bind(template: str, value: str) -> str:
         if ch == "'":
             quoted = not quoted
             out.append(ch)
-        elif not quoted and ch == "v" and (i == 0 or not (template[i - 1].isalnum() or template[i - 1] == "_")) \
-                and (i + 1 == len(template) or not (template[i + 1].isalnum() or template[i + 1] == "_")):
+        elif (
+            not quoted
+            and ch == "v"
+            and (i == 0 or not (template[i - 1].isalnum() or template[i - 1] == "_"))
+            and (i + 1 == len(template) or not (template[i + 1].isalnum() or template[i + 1] == "_"))
+        ):
             out.append(f"({value})")
         else:
             out.append(ch)
@@ -144,7 +212,7 @@ def _bind(template: str, value: str) -> str:
 # ``v`` and comparisons of ``v`` with multiples of 0.5, except the percentage changes, which round
 # ``abs(v) * 100``. Such a template gives the same words for every value in the same class below, so the words
 # of ten million reasons are rendered once per class (thousands), not once per member.
-_HALF_LIMIT = 2.0 ** 50
+_HALF_LIMIT = 2.0**50
 
 
 def _class_of(kind: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -203,12 +271,21 @@ def render(con, features: list[str], codes: np.ndarray, values: np.ndarray) -> t
     for f in np.unique(feature_of):  # one feature's words at a time: no other template ever sees its values
         which = np.flatnonzero(feature_of == f)
         values_f = rep_value[which]
-        con.register("churn_reason_reps", pa.table({"i": pa.array(np.arange(len(which))),
-                                                    "code": pa.array(np.zeros(len(which), np.int64)),
-                                                    "value": pa.array(values_f, mask=np.isnan(values_f))}))
+        con.register(
+            "churn_reason_reps",
+            pa.table(
+                {
+                    "i": pa.array(np.arange(len(which))),
+                    "code": pa.array(np.zeros(len(which), np.int64)),
+                    "value": pa.array(values_f, mask=np.isnan(values_f)),
+                }
+            ),
+        )
         try:
-            rows = con.execute(f"SELECT {sql([features[f]], 'code', 'value', 0)}, "
-                               f"{sql([features[f]], 'code', 'value', 1)} FROM churn_reason_reps ORDER BY i").fetchall()
+            rows = con.execute(
+                f"SELECT {sql([features[f]], 'code', 'value', 0)}, "
+                f"{sql([features[f]], 'code', 'value', 1)} FROM churn_reason_reps ORDER BY i"
+            ).fetchall()
         finally:
             con.unregister("churn_reason_reps")
         for j, (e, z) in zip(which.tolist(), rows):

@@ -32,15 +32,22 @@ from threadpoolctl import threadpool_limits
 from weixi import settings
 from weixi.adapters import archive
 from weixi.churn import explain, features, reasons
-from weixi.churn.errors import ChurnInputError
+from weixi.churn.errors import DataNotReady
 from weixi.segments import months
 
 BATCH = 1_000_000  # members per feature query (about)
-STAGE_SCHEMA = pa.schema([
-    ("member_id", pa.string()), ("churn_probability", pa.float64()),
-    ("code_1", pa.int16()), ("code_2", pa.int16()), ("code_3", pa.int16()),
-    ("value_1", pa.float64()), ("value_2", pa.float64()), ("value_3", pa.float64()),
-])
+STAGE_SCHEMA = pa.schema(
+    [
+        ("member_id", pa.string()),
+        ("churn_probability", pa.float64()),
+        ("code_1", pa.int16()),
+        ("code_2", pa.int16()),
+        ("code_3", pa.int16()),
+        ("value_1", pa.float64()),
+        ("value_2", pa.float64()),
+        ("value_3", pa.float64()),
+    ]
+)
 
 
 def scores_path(data_dir: Path, month: str) -> Path:
@@ -118,8 +125,11 @@ def _explain(bundle: dict, table: pa.Table, X: np.ndarray, prob: np.ndarray) -> 
     where = {c: i for i, c in enumerate(cols)}
     n = table.num_rows
     values = {e.feature: X[:, where[e.feature]] for e in effects}
-    idx, _ = explain.top_reasons(explain.contributions(effects, values)) if effects else \
-        (np.full((n, 0), -1, np.int16), None)
+    idx, _ = (
+        explain.top_reasons(explain.contributions(effects, values))
+        if effects
+        else (np.full((n, 0), -1, np.int16), None)
+    )
     matrix = np.column_stack([values[e.feature] for e in effects]) if effects else np.empty((n, 0))
     rows = np.arange(n)
     arrays = [table.column("member_id").combine_chunks(), pa.array(prob, pa.float64())]
@@ -185,8 +195,9 @@ class _Producer(threading.Thread):
             yield item
 
 
-def score(data_dir: Path, month: str, bundle: dict, meta: dict, sources: features.Sources | None = None,
-          batch: int = BATCH) -> dict:
+def score(
+    data_dir: Path, month: str, bundle: dict, meta: dict, sources: features.Sources | None = None, batch: int = BATCH
+) -> dict:
     months.check(month)
     data_dir = Path(data_dir)
     started = time.perf_counter()
@@ -195,7 +206,7 @@ def score(data_dir: Path, month: str, bundle: dict, meta: dict, sources: feature
     work = final.parent.with_name(final.parent.name + ".tmp")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    con = features.connect()
+    con = features.connect(sources.timezone if sources else features.DEFAULT_TIMEZONE)
     con.execute(f"SET memory_limit = '{settings.DUCKDB_MEMORY.value()}'")
     con.execute("SET parquet_metadata_cache = true")  # every range's query opens the same files
     extras = features.close_extras(data_dir, month)
@@ -208,8 +219,11 @@ def score(data_dir: Path, month: str, bundle: dict, meta: dict, sources: feature
         if "tier_events" in extras:
             con.execute(f"CREATE TEMP TABLE churn_tier_events AS {extras['tier_events']}")
             extras["tier_events"] = "SELECT * FROM churn_tier_events"
-    sqls = [f"SELECT * FROM ({features.feature_sql(data_dir, month, extras, r if len(ranges) > 1 else None)}) "
-            f"ORDER BY member_id" for r in ranges]
+    sqls = [
+        f"SELECT * FROM ({features.feature_sql(data_dir, month, extras, r if len(ranges) > 1 else None)}) "
+        f"ORDER BY member_id"
+        for r in ranges
+    ]
     seconds = {"setup": time.perf_counter() - started, "predict": 0.0, "explain": 0.0, "waiting": 0.0}
     producer = _Producer(con, sqls)
     producer.start()
@@ -244,8 +258,7 @@ def score(data_dir: Path, month: str, bundle: dict, meta: dict, sources: feature
     rows = sum(p.num_rows for p in parts)
     if rows == 0:
         shutil.rmtree(work, ignore_errors=True)
-        raise ChurnInputError(f"{data_dir}: no members in service at the end of {month} (no members joined by then, "
-                              f"or all had left)")
+        raise DataNotReady("churn_no_members_in_service", data_dir=str(data_dir), month=month)
     tick = time.perf_counter()
     compact = pa.concat_tables(parts)
     del parts
@@ -283,23 +296,60 @@ def _write(con, compact: pa.Table, out: Path, feats: list[str], month: str, vers
         zh.append(zh_k)
         feature.append(names.take(pa.array(np.maximum(code, 0), mask=code < 0)) if feats else pa.nulls(n, pa.string()))
     table = pa.Table.from_arrays(
-        [compact.column("member_id"), pa.array([month], pa.string()).take(pa.array(np.zeros(n, np.int64))),
-         compact.column("churn_probability"), compact.column("risk_decile"), *words, *zh, *feature,
-         compact.column("value_1"), compact.column("value_2"), compact.column("value_3"),
-         pa.array(np.full(n, version, dtype=np.int32))],
-        names=["member_id", "month", "churn_probability", "risk_decile", "reason_1", "reason_2", "reason_3",
-               "reason_1_zh", "reason_2_zh", "reason_3_zh", "reason_feature_1", "reason_feature_2",
-               "reason_feature_3", "reason_value_1", "reason_value_2", "reason_value_3", "model_version"])
+        [
+            compact.column("member_id"),
+            pa.array([month], pa.string()).take(pa.array(np.zeros(n, np.int64))),
+            compact.column("churn_probability"),
+            compact.column("risk_decile"),
+            *words,
+            *zh,
+            *feature,
+            compact.column("value_1"),
+            compact.column("value_2"),
+            compact.column("value_3"),
+            pa.array(np.full(n, version, dtype=np.int32)),
+        ],
+        names=[
+            "member_id",
+            "month",
+            "churn_probability",
+            "risk_decile",
+            "reason_1",
+            "reason_2",
+            "reason_3",
+            "reason_1_zh",
+            "reason_2_zh",
+            "reason_3_zh",
+            "reason_feature_1",
+            "reason_feature_2",
+            "reason_feature_3",
+            "reason_value_1",
+            "reason_value_2",
+            "reason_value_3",
+            "model_version",
+        ],
+    )
     pq.write_table(table, out, compression="zstd", row_group_size=65536)
 
 
 def summary(con, path: Path, month: str, meta: dict) -> dict:
-    stats = con.execute(f"SELECT count(*), avg(churn_probability), sum(churn_probability), "
-                        f"count(*) FILTER (WHERE churn_probability >= 0.5) FROM read_parquet('{path}')").fetchone()
-    top = con.execute(f"SELECT reason_feature_1, count(*) AS n FROM read_parquet('{path}') "
-                      f"WHERE risk_decile = 1 AND reason_feature_1 IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1 LIMIT 5"
-                      ).fetchall()
-    return {"month": month, "members": int(stats[0]), "mean_probability": round(float(stats[1]), 6),
-            "expected_leavers": round(float(stats[2]), 1), "at_least_50pct": int(stats[3]),
-            "model_version": meta["version"], "model": meta.get("model"), "horizon_months": meta.get("horizon_months"),
-            "top_reasons_top_decile": {r[0]: int(r[1]) for r in top}, "path": str(path)}
+    stats = con.execute(
+        f"SELECT count(*), avg(churn_probability), sum(churn_probability), "
+        f"count(*) FILTER (WHERE churn_probability >= 0.5) FROM read_parquet('{path}')"
+    ).fetchone()
+    top = con.execute(
+        f"SELECT reason_feature_1, count(*) AS n FROM read_parquet('{path}') "
+        f"WHERE risk_decile = 1 AND reason_feature_1 IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1 LIMIT 5"
+    ).fetchall()
+    return {
+        "month": month,
+        "members": int(stats[0]),
+        "mean_probability": round(float(stats[1]), 6),
+        "expected_leavers": round(float(stats[2]), 1),
+        "at_least_50pct": int(stats[3]),
+        "model_version": meta["version"],
+        "model": meta.get("model"),
+        "horizon_months": meta.get("horizon_months"),
+        "top_reasons_top_decile": {r[0]: int(r[1]) for r in top},
+        "path": str(path),
+    }

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import joblib
 
-from weixi.churn.errors import ChurnInputError
+from weixi.churn.errors import ModelNotTrained, NoModel
 
 _VERSION = re.compile(r"^v(\d{4,})$")
 
@@ -32,8 +32,9 @@ def versions(data_dir: Path, kind: str = "churn") -> list[int]:
     base = root(data_dir, kind)
     if not base.is_dir():
         return []
-    return sorted(int(m.group(1)) for p in base.iterdir() if (m := _VERSION.match(p.name)) and
-                  (p / "model.json").exists())
+    return sorted(
+        int(m.group(1)) for p in base.iterdir() if (m := _VERSION.match(p.name)) and (p / "model.json").exists()
+    )
 
 
 @contextlib.contextmanager
@@ -58,8 +59,9 @@ def save(data_dir: Path, model: Any, meta: dict, kind: str = "churn") -> tuple[i
         tmp.mkdir(parents=True)
         joblib.dump(model, tmp / "model.joblib", compress=3)
         meta = {**meta, "version": version}
-        (tmp / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str) + "\n",
-                                        encoding="utf-8")
+        (tmp / "model.json").write_text(
+            json.dumps(meta, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8"
+        )
         with open(tmp / "model.json", "rb") as fh:
             os.fsync(fh.fileno())
         os.rename(tmp, final)
@@ -78,10 +80,16 @@ def latest(data_dir: Path, source: str | None = None, kind: str = "churn") -> in
     return None
 
 
-def load(data_dir: Path, version: int | None = None, source: str | None = None, kind: str = "churn") -> tuple[Any, dict]:
+def load(
+    data_dir: Path, version: int | None = None, source: str | None = None, kind: str = "churn"
+) -> tuple[Any, dict]:
     v = version if version is not None else latest(data_dir, source, kind)
     if v is None or v not in versions(data_dir, kind):
-        what = f"version {version}" if version is not None else "a model" + (f" trained on {source} data" if source else "")
+        where = str(root(data_dir, kind))
         hint = "weixi churn train --month YYYY-MM" if kind == "churn" else "weixi targets evaluate --month YYYY-MM"
-        raise ChurnInputError(f"{root(data_dir, kind)}: no {what}: train one first with '{hint}'")
+        if version is not None:
+            raise NoModel("churn_model_version_missing", root=where, version=version, hint=hint)
+        if source:
+            raise ModelNotTrained("churn_no_model_of_source", root=where, source=source, hint=hint)
+        raise ModelNotTrained("churn_no_model_stored", root=where, hint=hint)
     return joblib.load(root(data_dir, kind) / f"v{v:04d}" / "model.joblib"), read_meta(data_dir, v, kind)

@@ -47,7 +47,7 @@ def read_file(path: str | Path) -> pd.DataFrame:
     """Every column as text (CSV: UTF-8, a BOM is fine) or as stored (Parquet)."""
     path = Path(path)
     if not path.exists():
-        raise ChurnInputError(f"{path}: no such file")
+        raise ChurnInputError("churn_file_missing", path=str(path))
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
@@ -56,10 +56,12 @@ def read_file(path: str | Path) -> pd.DataFrame:
             sep = "\t" if suffix == ".tsv" else ","
             return pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ChurnInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
+        raise ChurnInputError("churn_file_not_utf8", path=str(path), reason=exc.reason, byte=exc.start) from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise ChurnInputError(f"{path}: cannot read it as {suffix[1:].upper()}: {str(exc).splitlines()[0]}") from None
-    raise ChurnInputError(f"{path}: unknown file type {suffix or '(none)'}; use .csv or .parquet")
+        raise ChurnInputError(
+            "churn_file_unreadable", path=str(path), kind=suffix[1:].upper(), detail=str(exc).splitlines()[0]
+        ) from None
+    raise ChurnInputError("churn_file_type_unknown", path=str(path), suffix=suffix or "(none)")
 
 
 def _text(col: pd.Series) -> pd.Series:
@@ -82,37 +84,46 @@ def classify(col: pd.Series) -> tuple[str, pd.Series]:
     lower = present.str.lower()
     if lower.isin(YES | NO).all() and not pd.to_numeric(present, errors="coerce").notna().all():
         low = text.str.lower()
-        return "yesno", pd.Series(np.where(low.isna(), np.nan, low.isin(YES).fillna(False).astype(float)),
-                                  index=col.index)
+        return "yesno", pd.Series(
+            np.where(low.isna(), np.nan, low.isin(YES).fillna(False).astype(float)), index=col.index
+        )
     numbers = pd.to_numeric(text, errors="coerce")
     if numbers[text.notna()].notna().all():
         return "numeric", numbers.astype(float)
     return "categorical", text
 
 
-def from_frame(df: pd.DataFrame, label: str, id_col: str | None = None, positive: str | None = None,
-               source: str = "the table") -> Table:
-    """Check and convert an analyst's table; every problem is a :class:`ChurnInputError` that names it."""
+def from_frame(
+    df: pd.DataFrame, label: str, id_col: str | None = None, positive: str | None = None, source: str = "the table"
+) -> Table:
+    """Check and convert an analyst's table; every problem is a coded :class:`ChurnInputError`."""
     columns = list(df.columns)
     for name, option in ((label, "--label"), (id_col, "--id")):
         if name is not None and name not in columns:
-            raise ChurnInputError(f"{source}: no column {name!r} (given by {option}); columns are: "
-                                  f"{', '.join(map(str, columns))}")
+            raise ChurnInputError(
+                "churn_no_column", source=source, column=name, option=option, columns=[str(c) for c in columns]
+            )
     y, positive_value, keep = _label(df[label], label, positive, source)
     df = df[keep].reset_index(drop=True)
     dropped = int((~keep).sum())
     n = len(df)
     if n < MIN_ROWS:
-        raise ChurnInputError(f"{source}: too few rows: {n} labelled row(s); at least {MIN_ROWS} are needed to "
-                              f"train and cross-validate a model")
+        raise ChurnInputError("churn_too_few_rows", source=source, n=n, min=MIN_ROWS)
     counts = {0: int((y == 0).sum()), 1: int((y == 1).sum())}
     if min(counts.values()) < MIN_PER_CLASS:
-        raise ChurnInputError(f"{source}: too few rows of one class in label column {label!r}: "
-                              f"{counts[1]} churned and {counts[0]} not; at least {MIN_PER_CLASS} of each are needed")
+        raise ChurnInputError(
+            "churn_too_few_of_class",
+            source=source,
+            label=label,
+            churned=counts[1],
+            stayed=counts[0],
+            min=MIN_PER_CLASS,
+        )
     features = [c for c in columns if c not in (label, id_col)]
     if not features:
-        raise ChurnInputError(f"{source}: no feature columns besides the label {label!r}"
-                              + (f" and the id {id_col!r}" if id_col else ""))
+        if id_col:
+            raise ChurnInputError("churn_no_feature_columns_but_id", source=source, label=label, id=id_col)
+        raise ChurnInputError("churn_no_feature_columns", source=source, label=label)
     X, numeric, categorical, ignored, empty = {}, [], [], {}, []
     for c in features:
         kind, values = classify(df[c])
@@ -129,13 +140,20 @@ def from_frame(df: pd.DataFrame, label: str, id_col: str | None = None, positive
             X[str(c)] = values.astype(float)
             numeric.append(str(c))
     if empty:
-        raise ChurnInputError(f"{source}: column(s) {', '.join(map(repr, empty))} have no values (all missing): "
-                              f"remove them or fill them in")
+        raise ChurnInputError("churn_empty_columns", source=source, columns=[repr(c) for c in empty])
     if not X:
-        raise ChurnInputError(f"{source}: no usable feature column ({'; '.join(f'{k}: {v}' for k, v in ignored.items())})")
+        raise ChurnInputError("churn_no_usable_feature", source=source, columns=list(ignored))
     ids = df[id_col].astype("string").fillna("").to_numpy(dtype=object) if id_col else None
-    return Table(pd.DataFrame(X), y, numeric, categorical, ids=ids, ignored=ignored, dropped_rows=dropped,
-                 positive=positive_value)
+    return Table(
+        pd.DataFrame(X),
+        y,
+        numeric,
+        categorical,
+        ids=ids,
+        ignored=ignored,
+        dropped_rows=dropped,
+        positive=positive_value,
+    )
 
 
 def _label(col: pd.Series, name: str, positive: str | None, source: str) -> tuple[np.ndarray, str, np.ndarray]:
@@ -144,19 +162,18 @@ def _label(col: pd.Series, name: str, positive: str | None, source: str) -> tupl
     keep = text.notna().to_numpy(dtype=bool)
     values = text[keep]
     if values.empty:
-        raise ChurnInputError(f"{source}: label column {name!r} has no values (all missing)")
+        raise ChurnInputError("churn_label_empty", source=source, label=name)
     distinct = sorted(str(v) for v in values.unique())
     if positive is not None:
         if positive not in distinct:
-            raise ChurnInputError(f"{source}: --positive {positive!r} does not occur in label column {name!r} "
-                                  f"(values: {', '.join(distinct[:10])})")
+            raise ChurnInputError(
+                "churn_positive_not_found", source=source, positive=positive, label=name, values=distinct[:10]
+            )
         if len(distinct) < 2:
-            raise ChurnInputError(f"{source}: label column {name!r} has one class only ({positive!r} in every "
-                                  f"labelled row): a model needs churned and non-churned rows")
+            raise ChurnInputError("churn_label_one_class", source=source, label=name, value=positive)
         return (values == positive).to_numpy(dtype=bool).astype(np.int8), positive, keep
     if len(distinct) < 2:
-        raise ChurnInputError(f"{source}: label column {name!r} has one class only ({distinct[0]!r} in every "
-                              f"labelled row): a model needs churned and non-churned rows")
+        raise ChurnInputError("churn_label_one_class", source=source, label=name, value=distinct[0])
     lower = {v.lower() for v in distinct}
     if len(distinct) == 2 and lower <= (YES | NO) and len(lower & YES) == 1:
         pos = next(v for v in distinct if v.lower() in YES)
@@ -164,5 +181,10 @@ def _label(col: pd.Series, name: str, positive: str | None, source: str) -> tupl
     numbers = pd.to_numeric(values, errors="coerce")
     if numbers.notna().all() and set(numbers.unique()) == {0.0, 1.0}:
         return (numbers == 1.0).to_numpy(dtype=bool).astype(np.int8), "1", keep
-    raise ChurnInputError(f"{source}: label column {name!r} has values {', '.join(map(repr, distinct[:10]))}"
-                          f"{' …' if len(distinct) > 10 else ''}: say which one means churned with --positive VALUE")
+    raise ChurnInputError(
+        "churn_label_ambiguous",
+        source=source,
+        label=name,
+        values=[repr(v) for v in distinct[:10]],
+        more=" …" if len(distinct) > 10 else "",
+    )

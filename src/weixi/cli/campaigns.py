@@ -1,6 +1,7 @@
 """``weixi campaign ...``: plan, approve, run and measure campaigns (docs/campaigns.md). Thin adapters over
-:mod:`weixi.campaigns.service`, :mod:`~weixi.campaigns.referral_service` and
-:mod:`~weixi.campaigns.report`. Every refusal exits 1 with its reason; ``--json`` for scripts."""
+:mod:`weixi.campaigns.service` and :mod:`~weixi.campaigns.report`; the mechanics while a campaign runs (draws,
+gifts, referrals) are in :mod:`weixi.cli.campaign_mechanics`. Every refusal exits 1 with its coded error (the
+envelope under ``--json``)."""
 
 from __future__ import annotations
 
@@ -13,74 +14,88 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from weixi.campaigns import gifts, lottery_service, promotion, service
-from weixi.campaigns import referral_service as referrals
+from weixi.campaigns import promotion, service
 from weixi.campaigns import report as reports
-from weixi.campaigns.service import CampaignError
+from weixi.campaigns.errors import CampaignFileInvalid, CampaignInvalid
 from weixi.cli.app import app
 from weixi.cli.ledger import DB, JSON, open_engine
 from weixi.cli.output import console, emit_json, fail, parse_day
 
-campaign_app = typer.Typer(help="Campaigns (保客活动): create, approve, run, draw, refer, report.", no_args_is_help=True)
+campaign_app = typer.Typer(
+    help="Campaigns (保客活动): create, approve, run, draw, refer, report.", no_args_is_help=True
+)
 app.add_typer(campaign_app, name="campaign")
 
 BY = typer.Option(..., "--by", help="Who does this (recorded with the time).")
-AT = typer.Option(None, "--at", help="When it happens, ISO 8601 (default: now). For entering what happened earlier "
-                                     "at a counter; draws still need the window and the day's box.")
+AT = typer.Option(
+    None,
+    "--at",
+    help="When it happens, ISO 8601 (default: now). For entering what happened earlier "
+    "at a counter; draws still need the window and the day's box.",
+)
 REQUEST = typer.Option(None, "--request-id", help="Idempotency key: a retry with the same key changes nothing.")
 
 
-def _at(value: Optional[str]) -> Optional[datetime]:
+def at_option(value: Optional[str]) -> Optional[datetime]:
     if value is None:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a time: use ISO 8601, e.g. 2026-07-03T10:00:00+08:00",
-                                 param_hint="--at") from None
+        raise typer.BadParameter(
+            f"{value!r} is not a time: use ISO 8601, e.g. 2026-07-03T10:00:00+08:00", param_hint="--at"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _run(as_json: bool, work):
+def _checked_file(as_json: bool, work):
+    """A create or update: a file with errors prints each, located (file:line:col), then the coded error."""
     try:
         return work()
-    except CampaignError as exc:
+    except CampaignFileInvalid as exc:
         if exc.diagnostics and not as_json:
             for d in exc.diagnostics:
                 console.print(d.format(), highlight=False)
-        fail(str(exc), as_json, code=1, reason=exc.code, diagnostics=[d.to_json() for d in exc.diagnostics])
+        fail(exc, as_json, details=[d.to_json() for d in exc.diagnostics])
 
 
-def _show(data, as_json: bool, text: str | None = None) -> None:
+def print_result(data, as_json: bool, text: str | None = None) -> None:
     if as_json:
         emit_json(data)
     else:
-        console.print(text if text is not None else json.dumps(data, ensure_ascii=False, indent=2, default=str),
-                      highlight=False)
+        console.print(
+            text if text is not None else json.dumps(data, ensure_ascii=False, indent=2, default=str), highlight=False
+        )
 
 
 def _read(path: Path, as_json: bool) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", as_json)
+        raise CampaignInvalid(
+            "campaign_file_unreadable", path=str(path), detail=getattr(exc, "strerror", None) or str(exc)
+        ) from None
 
 
 @campaign_app.command("create")
-def create(file: Path = typer.Argument(..., help="Campaign file (kind: campaign)."), by: str = BY,
-           db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def create(
+    file: Path = typer.Argument(..., help="Campaign file (kind: campaign)."),
+    by: str = BY,
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Create a draft from a checked campaign file (errors are printed with file:line:col)."""
     engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: service.create(engine, _read(file, as_json), str(file), by))
-    _show(out, as_json, f"created {out['campaign_id']} ({out['name']}) as draft")
+    out = _checked_file(as_json, lambda: service.create(engine, _read(file, as_json), str(file), by))
+    print_result(out, as_json, f"created {out['campaign_id']} ({out['name']}) as draft")
 
 
 @campaign_app.command("update")
 def update(campaign_id: str, file: Path, by: str = BY, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Replace a draft's file."""
     engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: service.update(engine, campaign_id, _read(file, as_json), str(file), by))
-    _show(out, as_json, f"updated {campaign_id}")
+    out = _checked_file(as_json, lambda: service.update(engine, campaign_id, _read(file, as_json), str(file), by))
+    print_result(out, as_json, f"updated {campaign_id}")
 
 
 @campaign_app.command("list")
@@ -99,245 +114,171 @@ def list_(db: Optional[str] = DB, as_json: bool = JSON) -> None:
 def show(campaign_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Status, lifecycle steps with who and when, audience sizes, draw commitment (seed once closed)."""
     engine = open_engine(db, as_json)
-    _show(_run(as_json, lambda: service.summary(engine, campaign_id)), as_json)
+    print_result(service.summary(engine, campaign_id), as_json)
 
 
 def _lifecycle(action: str, doc: str):
-    def command(campaign_id: str, by: str = BY, note: Optional[str] = typer.Option(None, "--note"),
-                at: Optional[str] = AT,
-                data: Optional[Path] = typer.Option(None, "--data", help="Data directory of closes (snapshot audience)."),
-                db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    def command(
+        campaign_id: str,
+        by: str = BY,
+        note: Optional[str] = typer.Option(None, "--note"),
+        at: Optional[str] = AT,
+        data: Optional[Path] = typer.Option(None, "--data", help="Data directory of closes (snapshot audience)."),
+        db: Optional[str] = DB,
+        as_json: bool = JSON,
+    ) -> None:
         engine = open_engine(db, as_json)
-        out = _run(as_json, lambda: service.act(engine, campaign_id, action, by, note, _at(at), data))
+        out = service.act(engine, campaign_id, action, by, note, at_option(at), data)
         extra = f"; commitment {out['commitment']}" if action == "approve" and out.get("commitment") else ""
         extra += f"; seed revealed {out['seed']}" if action == "close" and out.get("seed") else ""
-        _show(out, as_json, f"{campaign_id}: {out['status']}{extra}")
+        print_result(out, as_json, f"{campaign_id}: {out['status']}{extra}")
 
     command.__doc__ = doc
     campaign_app.command(action)(command)
 
 
-for _action, _doc in (("submit", "Submit a draft for approval."),
-                      ("approve", "Approve (not by its creator or submitter); a lottery's seed commitment is published."),
-                      ("reject", "Send a submission back to draft with a reason (--note)."),
-                      ("start", "Start: fix the audience and control group, fill the prize box and gift stock."),
-                      ("close", "Close: reveal the draw seed, credit leaderboard, streak and referral rewards."),
-                      ("evaluate", "Evaluate: freeze the report (objectives, cost, lift, ROI).")):
+for _action, _doc in (
+    ("submit", "Submit a draft for approval."),
+    ("approve", "Approve (not by its creator or submitter); a lottery's seed commitment is published."),
+    ("reject", "Send a submission back to draft with a reason (--note)."),
+    ("start", "Start: fix the audience and control group, fill the prize box and gift stock."),
+    ("close", "Close: reveal the draw seed, credit leaderboard, streak and referral rewards."),
+    ("evaluate", "Evaluate: freeze the report (objectives, cost, lift, ROI)."),
+):
     _lifecycle(_action, _doc)
 
 
 @campaign_app.command("promote")
-def promote(campaign_id: str, data: Optional[Path] = typer.Option(None, "--data", help="Member archive (phones)."),
-            ops_plan: Optional[str] = typer.Option(None, "--ops-plan", help="Operations plan (contact policy)."),
-            at: Optional[str] = AT, dry_run: bool = typer.Option(False, "--dry-run"), db: Optional[str] = DB,
-            as_json: bool = JSON) -> None:
+def promote(
+    campaign_id: str,
+    data: Optional[Path] = typer.Option(None, "--data", help="Member archive (phones)."),
+    ops_plan: Optional[str] = typer.Option(None, "--ops-plan", help="Operations plan (contact policy)."),
+    at: Optional[str] = AT,
+    dry_run: bool = typer.Option(False, "--dry-run"),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Queue the channels due by today through the messaging outbox, within the contact policy."""
     engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: promotion.promote(engine, campaign_id, data, ops_plan, _at(at), dry_run))
-    _show(out, as_json, f"{campaign_id}: {out['queued']} queued, {out['already_queued']} already queued, blocked "
-                        f"{out['blocked'] or 0}, {out['no_address']} without an address")
-
-
-@campaign_app.command("draw")
-def draw(campaign_id: str, member_id: str, request_id: Optional[str] = REQUEST, at: Optional[str] = AT,
-         db: Optional[str] = DB, as_json: bool = JSON) -> None:
-    """Draw once from today's box. Refused with a reason: unknown member, no chances, outside the window, no stock."""
-    engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: lottery_service.draw(engine, campaign_id, member_id, _at(at), request_id))
-    _show(out, as_json, f"draw {out['seq']}: {member_id} — {out['prize']} (ticket {out['ticket']} of {out['tickets']});"
-                        f" {out['chances_left']} chance(s) left")
-
-
-@campaign_app.command("chances")
-def chances(campaign_id: str, member_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
-    """A member's chances: granted, from spend, bought; used and left."""
-    engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: lottery_service.chances(engine, campaign_id, member_id))
-    _show(out, as_json, f"{member_id}: {out['explain']}; {out['left']} left")
-
-
-@campaign_app.command("buy-chances")
-def buy_chances(campaign_id: str, member_id: str, n: int = typer.Option(1, "--n", min=1),
-                request_id: Optional[str] = REQUEST, at: Optional[str] = AT, db: Optional[str] = DB,
-                as_json: bool = JSON) -> None:
-    """Buy chances with points (the ledger takes the points first)."""
-    engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: lottery_service.buy_chances(engine, campaign_id, member_id, n, request_id, _at(at)))
-    _show(out, as_json, f"{member_id}: bought {n} for {out['points']} points; {out['left']} left")
-
-
-@campaign_app.command("stock")
-def stock(campaign_id: str, day: Optional[str] = typer.Option(None, "--day"), db: Optional[str] = DB,
-          as_json: bool = JSON) -> None:
-    """Prize box per day and gift stock ('*'): quantity, issued, left."""
-    engine = open_engine(db, as_json)
-    rows = _run(as_json, lambda: lottery_service.stock(engine, campaign_id, parse_day(day, "--day")))
-    if as_json:
-        return emit_json(rows)
-    table = Table("day", "item", "quantity", "issued", "left")
-    for r in rows:
-        table.add_row(r["day"], r["item"], str(r["quantity"]), str(r["issued"]), str(r["left"]))
-    console.print(table)
-
-
-@campaign_app.command("gift")
-def gift(campaign_id: str, member_id: str, gift_id: str, qty: int = typer.Option(1, "--qty", min=1), by: str = BY,
-         request_id: Optional[str] = REQUEST, at: Optional[str] = AT, db: Optional[str] = DB,
-         as_json: bool = JSON) -> None:
-    """Hand out a gift on a visit: from its stock, within its per-member limit."""
-    engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: gifts.claim_gift(engine, campaign_id, member_id, gift_id, qty, by, _at(at),
-                                                   request_id))
-    _show(out, as_json, f"{member_id}: {qty} x {gift_id}")
-
-
-@campaign_app.command("referral-code")
-def referral_code(campaign_id: str, member_id: str, phone: Optional[str] = typer.Option(None, "--phone"),
-                  id_number: Optional[str] = typer.Option(None, "--id-number"),
-                  device: Optional[str] = typer.Option(None, "--device"), at: Optional[str] = AT,
-                  db: Optional[str] = DB, as_json: bool = JSON) -> None:
-    """A member's referral code and link (identifiers given are kept as fingerprints for fraud checks). The first
-    time records the day it was issued: only members who join on or after it can be referred with it."""
-    engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: referrals.code(engine, campaign_id, member_id, phone, id_number, device, _at(at)))
-    _show(out, as_json, f"{out['code']}  {out['link']}")
-
-
-@campaign_app.command("refer")
-def refer(campaign_id: str, code: str, referee_id: str, phone: Optional[str] = typer.Option(None, "--phone"),
-          id_number: Optional[str] = typer.Option(None, "--id-number"),
-          device: Optional[str] = typer.Option(None, "--device"), at: Optional[str] = AT, db: Optional[str] = DB,
-          as_json: bool = JSON) -> None:
-    """Attribute a new member to a referral code; flagged referrals go to the review queue."""
-    engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: referrals.refer(engine, campaign_id, code, referee_id, phone, id_number, device,
-                                                _at(at)))
-    flags = f" — flagged: {'; '.join(out['flags'])}" if out["flags"] else ""
-    _show(out, as_json, f"{referee_id} referred by {out['referrer_id']}: {out['status']}{flags}")
-
-
-@campaign_app.command("referrals")
-def referrals_(campaign_id: str, status: Optional[str] = typer.Option(None, "--status",
-                                                                     help="pending|review|approved|rejected|rewarded"),
-               db: Optional[str] = DB, as_json: bool = JSON) -> None:
-    """Referrals and the review queue (--status review)."""
-    engine = open_engine(db, as_json)
-    rows = _run(as_json, lambda: referrals.queue(engine, campaign_id, status))
-    if as_json:
-        return emit_json(rows)
-    table = Table("referee", "referrer", "status", "flags", "reviewed by")
-    for r in rows:
-        table.add_row(r["referee_id"], r["referrer_id"], r["status"], "; ".join(r["flags"]), r["reviewed_by"] or "")
-    console.print(table)
-
-
-@campaign_app.command("review")
-def review(campaign_id: str, referee_id: str,
-           approve: bool = typer.Option(..., "--approve/--reject", help="Decide a flagged referral."),
-           by: str = BY, note: Optional[str] = typer.Option(None, "--note"), db: Optional[str] = DB,
-           as_json: bool = JSON) -> None:
-    """Approve or reject a referral in the review queue."""
-    engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: referrals.review(engine, campaign_id, referee_id, approve, by, note))
-    _show(out, as_json, f"{referee_id}: {out['status']}")
-
-
-@campaign_app.command("settle-referrals")
-def settle_referrals(campaign_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
-    """Reward referrals whose referee has registered (and paid, when required) and that passed checks or review."""
-    engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: referrals.settle(engine, campaign_id))
-    _show(out, as_json, f"{out['rewarded']} referral(s) rewarded, {out['posted']} award(s) posted")
-
-
-@campaign_app.command("leaderboard")
-def leaderboard(campaign_id: str, top: Optional[int] = typer.Option(None, "--top", min=1), db: Optional[str] = DB,
-                as_json: bool = JSON) -> None:
-    """Points earned in the window by the audience, ranked (ties share a rank), with each rank's reward."""
-    engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: reports.leaderboard(engine, campaign_id, top))
-    if as_json:
-        return emit_json(out)
-    table = Table("rank", "member", "points", "reward")
-    for r in out["rows"]:
-        table.add_row(str(r["rank"]), r["member_id"], str(r["points"]), str(r["reward"] or ""))
-    console.print(table)
+    out = promotion.promote(engine, campaign_id, data, ops_plan, at_option(at), dry_run)
+    print_result(
+        out,
+        as_json,
+        f"{campaign_id}: {out['queued']} queued, {out['already_queued']} already queued, blocked "
+        f"{out['blocked'] or 0}, {out['no_address']} without an address",
+    )
 
 
 @campaign_app.command("cost")
-def cost(campaign_id: str, line: str, yuan: str, by: str = BY, note: Optional[str] = typer.Option(None, "--note"),
-         day: Optional[str] = typer.Option(None, "--day"), db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def cost(
+    campaign_id: str,
+    line: str,
+    yuan: str,
+    by: str = BY,
+    note: Optional[str] = typer.Option(None, "--note"),
+    day: Optional[str] = typer.Option(None, "--day"),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Record an actual cost against a budget line (venue, promotion, gifts, staff, catering, operations, other)."""
     try:
         fen = Decimal(yuan) * 100
     except InvalidOperation:
-        fail(f"{yuan!r} is not an amount: write yuan, e.g. 1200.50", as_json)
+        raise CampaignInvalid("campaign_cost_not_an_amount", amount=yuan) from None
     if fen != fen.to_integral_value():
-        fail(f"{yuan} has fractions of a fen: at most 2 decimals", as_json)
+        raise CampaignInvalid("campaign_cost_fractional_fen", amount=yuan)
     engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: service.record_cost(engine, campaign_id, line, int(fen), by, parse_day(day, "--day"),
-                                                    note))
-    _show(out, as_json, f"{campaign_id}: {yuan} yuan on {line}")
+    out = service.record_cost(engine, campaign_id, line, int(fen), by, parse_day(day, "--day"), note)
+    print_result(out, as_json, f"{campaign_id}: {yuan} yuan on {line}")
 
 
 @campaign_app.command("measure")
-def measure(campaign_id: str, objective_id: str, value: str, by: str = BY,
-            note: Optional[str] = typer.Option(None, "--note"), db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def measure(
+    campaign_id: str,
+    objective_id: str,
+    value: str,
+    by: str = BY,
+    note: Optional[str] = typer.Option(None, "--note"),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Record a measured value for an objective (a satisfaction survey done outside Weixi)."""
     try:
         number = Decimal(value)
     except InvalidOperation:
-        fail(f"{value!r} is not a number", as_json)
+        raise CampaignInvalid("campaign_measure_not_a_number", value=value) from None
     engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: service.record_measure(engine, campaign_id, objective_id, number, by, note))
-    _show(out, as_json, f"{campaign_id}: {objective_id} = {value}")
+    out = service.record_measure(engine, campaign_id, objective_id, number, by, note)
+    print_result(out, as_json, f"{campaign_id}: {objective_id} = {value}")
 
 
 @campaign_app.command("milestone")
-def milestone(campaign_id: str, milestone_id: str, by: str = BY, note: Optional[str] = typer.Option(None, "--note"),
-              db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def milestone(
+    campaign_id: str,
+    milestone_id: str,
+    by: str = BY,
+    note: Optional[str] = typer.Option(None, "--note"),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Mark a milestone of the execution plan done."""
     engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: service.milestone_done(engine, campaign_id, milestone_id, by, note))
-    _show(out, as_json, f"{campaign_id}: {milestone_id} done by {by}")
+    out = service.milestone_done(engine, campaign_id, milestone_id, by, note)
+    print_result(out, as_json, f"{campaign_id}: {milestone_id} done by {by}")
 
 
 @campaign_app.command("report")
-def report(campaign_id: str, html: Optional[Path] = typer.Option(None, "--html", help="Write the HTML report here."),
-           pdf: Optional[Path] = typer.Option(None, "--pdf", help="Write the PDF report here."),
-           db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def report(
+    campaign_id: str,
+    html: Optional[Path] = typer.Option(None, "--html", help="Write the HTML report here."),
+    pdf: Optional[Path] = typer.Option(None, "--pdf", help="Write the PDF report here."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Objectives' achievement, participants, points issued/redeemed, cost vs budget, lift with a 95% interval, ROI."""
     engine = open_engine(db, as_json)
-    data = _run(as_json, lambda: reports.report(engine, campaign_id))
+    data = reports.report(engine, campaign_id)
     if html:
         from weixi.campaigns.report_html import render
+
         html.write_text(render(data), encoding="utf-8")
     if pdf:
         from weixi.campaigns.report_pdf import render as render_pdf
+
         pdf.write_bytes(render_pdf(data))
     if as_json:
         return emit_json(data)
-    console.print(f"[bold]{data['name']}[/] ({campaign_id}) {data['from']} – {data['to']}, {data['status']}; "
-                  f"participants {data['participants']}", highlight=False)
+    console.print(
+        f"[bold]{data['name']}[/] ({campaign_id}) {data['from']} – {data['to']}, {data['status']}; "
+        f"participants {data['participants']}",
+        highlight=False,
+    )
     table = Table("objective", "target", "actual", "achievement")
     for o in data["objectives"]:
         table.add_row(o["name"], o["target"], o["actual"] or "–", o["achievement"] or "–")
     console.print(table)
     b, lift, roi = data["budget"], data["lift"], data["roi"]
-    console.print(f"points issued {data['points']['issued']}, redeemed {data['points']['redeemed']}; cost "
-                  f"{b['actual_yuan']} of {b['planned_yuan']} yuan; lift {lift['difference']} {lift['unit']} "
-                  f"[{lift['low']}, {lift['high']}]; ROI {roi['roi']}", highlight=False)
+    console.print(
+        f"points issued {data['points']['issued']}, redeemed {data['points']['redeemed']}; cost "
+        f"{b['actual_yuan']} of {b['planned_yuan']} yuan; lift {lift['difference']} {lift['unit']} "
+        f"[{lift['low']}, {lift['high']}]; ROI {roi['roi']}",
+        highlight=False,
+    )
     for path in (html, pdf):
         if path:
             console.print(f"wrote {path}", highlight=False)
 
 
 @campaign_app.command("export-draws")
-def export_draws(campaign_id: str, out: Optional[Path] = typer.Option(None, "--out", "-o"), db: Optional[str] = DB,
-                 as_json: bool = JSON) -> None:
+def export_draws(
+    campaign_id: str,
+    out: Optional[Path] = typer.Option(None, "--out", "-o"),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """The commitment, the seed (after close), the prize table and every draw: what anyone needs to verify."""
     engine = open_engine(db, as_json)
-    doc = _run(as_json, lambda: reports.export_draws(engine, campaign_id))
+    doc = reports.export_draws(engine, campaign_id)
     if out:
         out.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
     if as_json or not out:
@@ -346,46 +287,59 @@ def export_draws(campaign_id: str, out: Optional[Path] = typer.Option(None, "--o
 
 
 @campaign_app.command("verify-draws")
-def verify_draws(campaign_id: Optional[str] = typer.Argument(None, help="A campaign in this database."),
-                 file: Optional[Path] = typer.Option(None, "--file", help="An export from 'export-draws' instead."),
-                 db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def verify_draws(
+    campaign_id: Optional[str] = typer.Argument(None, help="A campaign in this database."),
+    file: Optional[Path] = typer.Option(None, "--file", help="An export from 'export-draws' instead."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Re-verify every draw: SHA-256(seed) equals the commitment and each draw replays to the recorded prize."""
     if (campaign_id is None) == (file is None):
-        fail("give a campaign id or --file EXPORT (one of them)", as_json)
+        raise CampaignInvalid("draw_verify_needs_one_source")
 
     def work():
         if file is not None:
             try:
                 doc = json.loads(file.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
-                raise CampaignError(f"cannot read draw export {file}: {exc}", "invalid") from None
+                raise CampaignInvalid("draw_export_unreadable", file=str(file), detail=str(exc)) from None
             return reports.verify_export(doc)
         return reports.verify_draws(open_engine(db, as_json), campaign_id)
 
-    out = _run(as_json, work)
+    out = work()
     if as_json:
         emit_json(out)
     else:
         for p in out["problems"]:
-            console.print(f"[red]✗[/] {p}", highlight=False)
-        console.print(f"{'ok' if out['ok'] else 'FAILED'}: {out['draws']} draws of {out['campaign_id']} against "
-                      f"commitment {out['commitment']}", highlight=False)
+            console.print(f"[red]✗[/] {p['message']}", highlight=False)
+        console.print(
+            f"{'ok' if out['ok'] else 'FAILED'}: {out['draws']} draws of {out['campaign_id']} against "
+            f"commitment {out['commitment']}",
+            highlight=False,
+        )
     if not out["ok"]:
         raise typer.Exit(1)
 
 
 @campaign_app.command("follow-ups")
-def follow_ups(campaign_id: str, out: Path = typer.Option(..., "--out", "-o", help="CSV file to write."),
-               db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def follow_ups(
+    campaign_id: str,
+    out: Path = typer.Option(..., "--out", "-o", help="CSV file to write."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Follow-up tasks for participants, winners, referrers or non-participants, as a CSV."""
     engine = open_engine(db, as_json)
-    data = _run(as_json, lambda: reports.follow_ups(engine, campaign_id, out))
-    _show(data, as_json, f"wrote {data['tasks']} follow-up task(s) to {out} ({data['note']})")
+    data = reports.follow_ups(engine, campaign_id, out)
+    print_result(data, as_json, f"wrote {data['tasks']} follow-up task(s) to {out} ({data['note']})")
 
 
 @campaign_app.command("post-awards")
 def post_awards(campaign_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Credit awards still pending (e.g. when no points plan was active) through the ledger."""
     engine = open_engine(db, as_json)
-    out = _run(as_json, lambda: service.post_pending_awards(engine, campaign_id))
-    _show(out, as_json, f"{out['posted']} posted, {out['refused']} refused, {out['pending']} pending")
+    out = service.post_pending_awards(engine, campaign_id)
+    print_result(out, as_json, f"{out['posted']} posted, {out['refused']} refused, {out['pending']} pending")
+
+
+from weixi.cli import campaign_mechanics as _mechanics  # noqa: E402,F401  (registers its commands)

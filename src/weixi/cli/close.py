@@ -14,6 +14,7 @@ from weixi import settings
 from weixi.cli.app import app
 from weixi.cli.ledger import DB, JSON, open_engine
 from weixi.cli.output import console, emit_json, fail
+from weixi.errors import WeixiError
 
 DATA = typer.Option(None, "--data", help="Member archive directory (default: $WEIXI_DATA or ./weixi-data).")
 
@@ -23,24 +24,32 @@ def data_dir(value: str | None) -> Path:
 
 
 @app.command("close")
-def close(month: str = typer.Option(..., "--month", help="The month to close, YYYY-MM."),
-          data: Optional[str] = DATA,
-          engine: str = typer.Option("duckdb", "--engine", help="Batch engine: duckdb (default) or pyspark."),
-          db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def close(
+    month: str = typer.Option(..., "--month", help="The month to close, YYYY-MM."),
+    data: Optional[str] = DATA,
+    engine: str = typer.Option("duckdb", "--engine", help="Batch engine: duckdb (default) or pyspark."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Close a month: accrue its bills and recharges, expire points, evaluate tiers and segments, write the snapshot."""
     from weixi.close.months import parse_month
     from weixi.close.run import CloseRefused, close_month
     from weixi.close.run import Progress as Hooks
     from weixi.plans.service import NoActivePlan
 
-    try:
-        parse_month(month)
-    except ValueError as exc:
-        fail(str(exc), as_json)
+    parse_month(month)  # a coded error: the envelope under --json
     ledger = open_engine(db, as_json)
     show = sys.stderr.isatty() and not as_json
-    bars = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}"),
-                    TimeElapsedColumn(), console=console, disable=not show, transient=False)
+    bars = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not show,
+        transient=False,
+    )
     tasks: dict[str, int] = {}
 
     def on_step(name: str) -> None:
@@ -59,9 +68,9 @@ def close(month: str = typer.Option(..., "--month", help="The month to close, YY
         if not as_json:
             for line in exc.missing:
                 console.print(f"  missing: {line}", highlight=False)
-        fail(str(exc), as_json, missing=exc.missing)
+        fail(exc, as_json)
     except NoActivePlan as exc:
-        fail(str(exc), as_json)
+        fail(exc if isinstance(exc, WeixiError) else str(exc), as_json)
     if as_json:
         emit_json(result)
         return
@@ -72,18 +81,30 @@ def _print_summary(result: dict) -> None:
     s = result["summary"]
     if result.get("already_closed"):
         console.print(f"[yellow]{result['month']} was already closed: nothing changed[/]")
-    console.print(f"[bold]close {result['month']}[/] ({result['engine']}, plan {result['plan']} v{result['plan_version']}): "
-                  f"{s['members']:,} members, {s['active']:,} active")
+    console.print(
+        f"[bold]close {result['month']}[/] ({result['engine']}, plan {result['plan']} v{result['plan_version']}): "
+        f"{s['members']:,} members, {s['active']:,} active"
+    )
     a = result["accrual"]
-    console.print(f"accrual: {a['bills']:,} paid bills and {a['recharges']:,} recharges → posted {a['posted']:,}, "
-                  f"duplicate {a['duplicates']:,}, rejected {a['rejected']:,}")
+    console.print(
+        f"accrual: {a['bills']:,} paid bills and {a['recharges']:,} recharges → posted {a['posted']:,}, "
+        f"duplicate {a['duplicates']:,}, rejected {a['rejected']:,}"
+    )
     table = Table("members by", "counts (active members)", title=None)
-    for title, key in (("tier", "by_tier"), ("star level", "by_star_level"), ("value grade", "by_value_grade"),
-                       ("activity", "by_activity"), ("key account", "by_key_account"), ("tier events", "tier_events")):
+    for title, key in (
+        ("tier", "by_tier"),
+        ("star level", "by_star_level"),
+        ("value grade", "by_value_grade"),
+        ("activity", "by_activity"),
+        ("key account", "by_key_account"),
+        ("tier events", "tier_events"),
+    ):
         if s.get(key):
             table.add_row(title, "  ".join(f"{k}: {v:,}" for k, v in s[key].items()))
     console.print(table)
     p = s["points"]
-    console.print(f"points: issued {p['issued']:,}, redeemed {p['redeemed']:,}, expired {p['expired']:,}; "
-                  f"outstanding {p['outstanding']:,} = liability {s['liability_yuan']} yuan "
-                  f"at {s['cost_per_point_yuan']} yuan per point")
+    console.print(
+        f"points: issued {p['issued']:,}, redeemed {p['redeemed']:,}, expired {p['expired']:,}; "
+        f"outstanding {p['outstanding']:,} = liability {s['liability_yuan']} yuan "
+        f"at {s['cost_per_point_yuan']} yuan per point"
+    )

@@ -62,7 +62,7 @@ def generate_command(
         else:
             manifest = generate(config)
     except GenerateError as exc:
-        fail(str(exc), as_json=as_json)
+        fail(exc, as_json=as_json)
     if as_json:
         emit_json(manifest)
         return

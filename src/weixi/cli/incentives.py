@@ -13,16 +13,19 @@ import typer
 from weixi.cli.app import app
 from weixi.cli.ledger import DB, JSON, open_engine
 from weixi.cli.output import console, emit_json, fail
-from weixi.incentives import publication
+from weixi.incentives import publication, reports, scoring
 from weixi.incentives import service as svc
+from weixi.incentives.errors import IncentiveError, IncentiveInvalid, IncentiveNotFound
 
-incentives_app = typer.Typer(help="Staff incentive and KPI statements: compute, explain, publish, export.",
-                             no_args_is_help=True)
+incentives_app = typer.Typer(
+    help="Staff incentive and KPI statements: compute, explain, publish, export.", no_args_is_help=True
+)
 app.add_typer(incentives_app, name="incentives")
 
 PLANS = typer.Option(..., "--plan", help="Incentive plan file; repeat for several (orders, discipline, referral).")
-PLANS_OPT = typer.Option(None, "--plan", help="Incentive plan file(s); with inputs, compute instead of reading the"
-                                              " published statement.")
+PLANS_OPT = typer.Option(
+    None, "--plan", help="Incentive plan file(s); with inputs, compute instead of reading the published statement."
+)
 MONTH = typer.Option(..., "--month", help="The month, YYYY-MM.")
 ORDERS = typer.Option(None, "--orders", help="CRM retention orders, CSV or Parquet.")
 TARGETS = typer.Option(None, "--targets", help="Target lists (customer_id, month, status), CSV or Parquet.")
@@ -44,27 +47,39 @@ def _rejected(rows: list[dict]) -> None:
 @contextmanager
 def _refusal(as_json: bool):
     """A service refusal (:class:`IncentiveError`) inside the block ends the command with exit code 1: the plan's
-    diagnostics one per line on stderr, then ``error: MESSAGE``; with ``--json`` one object on stdout,
-    ``{"error": MESSAGE, "diagnostics": [...] or null}``."""
+    diagnostics (or an input file's bad rows) one per line on stderr, then ``error: MESSAGE``; with ``--json`` the
+    error envelope on stdout, the diagnostics or rows as its ``details``."""
     try:
         yield
-    except svc.IncentiveError as exc:
-        if exc.diagnostics and not as_json:
+    except IncentiveError as exc:
+        rows = getattr(exc, "problems", [])
+        if not as_json:
             for d in exc.diagnostics:
                 typer.echo(d.format(), err=True)
-        fail(str(exc), as_json, diagnostics=[d.to_json() for d in exc.diagnostics] if exc.diagnostics else None)
+        details = [d.to_json() for d in exc.diagnostics] + [p.to_json() for p in rows]
+        fail(exc, as_json, details=details)
 
 
-def _compute(plans, month, orders, targets, roster, violations, referrals, as_json) -> svc.MonthResult:
+def _compute(
+    plans, month, orders, targets, roster, violations, referrals, as_json, timezone: str | None = None
+) -> svc.MonthResult:
+    """The month computed; ``timezone``: the database's active points plan's where a command has a database
+    (publish, diff), else the default."""
     with _refusal(as_json):
-        return svc.compute_month(plans, month, orders, targets, roster, violations, referrals)
+        return svc.compute_month(plans, month, orders, targets, roster, violations, referrals, timezone)
 
 
 @incentives_app.command("compute")
-def compute(plan: List[Path] = PLANS, month: str = MONTH, orders: Optional[Path] = ORDERS,
-            targets: Optional[Path] = TARGETS, roster: Optional[Path] = ROSTER,
-            violations: Optional[Path] = VIOLATIONS, referrals: Optional[Path] = REFERRALS,
-            as_json: bool = JSON) -> None:
+def compute(
+    plan: List[Path] = PLANS,
+    month: str = MONTH,
+    orders: Optional[Path] = ORDERS,
+    targets: Optional[Path] = TARGETS,
+    roster: Optional[Path] = ROSTER,
+    violations: Optional[Path] = VIOLATIONS,
+    referrals: Optional[Path] = REFERRALS,
+    as_json: bool = JSON,
+) -> None:
     """Every employee's units by business, KPI points, bonus, excluded orders and explanation lines."""
     result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json)
     if as_json:
@@ -77,8 +92,16 @@ def compute(plan: List[Path] = PLANS, month: str = MONTH, orders: Optional[Path]
         table.add_column(col, justify="left" if col in ("staff", "role") else "right")
     for staff_id, s in sorted(result.staff.items()):
         j = s.to_json()
-        table.add_row(staff_id, s.role, j["mobile_units"], j["broadband_units"], j["kpi_points"], j["bonus_yuan"],
-                      str(len(s.lines)), str(len(s.excluded)))
+        table.add_row(
+            staff_id,
+            s.role,
+            j["mobile_units"],
+            j["broadband_units"],
+            j["kpi_points"],
+            j["bonus_yuan"],
+            str(len(s.lines)),
+            str(len(s.excluded)),
+        )
     _say(table)
     totals = result.totals()
     _say(f"{totals['staff']} staff, {totals['bonus_yuan']} yuan in bonuses, {totals['rejected']} rejected row(s)")
@@ -95,28 +118,40 @@ def _statements(month, plan, orders, targets, roster, violations, referrals, db,
     engine = open_engine(db, as_json)
     pub = publication.published(engine, month)
     if pub is None:
-        fail(f"{month} has not been published: give --plan and the input files to compute it", as_json)
+        fail(IncentiveNotFound("incentive_month_not_published", month=month), as_json)
     return pub["statements"], f"published version {pub['version']} by {pub['published_by']} at {pub['published_at']}"
 
 
 @incentives_app.command("statement")
-def statement(staff_id: str, month: str = MONTH, plan: Optional[List[Path]] = PLANS_OPT,
-              orders: Optional[Path] = ORDERS, targets: Optional[Path] = TARGETS, roster: Optional[Path] = ROSTER,
-              violations: Optional[Path] = VIOLATIONS, referrals: Optional[Path] = REFERRALS,
-              db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def statement(
+    staff_id: str,
+    month: str = MONTH,
+    plan: Optional[List[Path]] = PLANS_OPT,
+    orders: Optional[Path] = ORDERS,
+    targets: Optional[Path] = TARGETS,
+    roster: Optional[Path] = ROSTER,
+    violations: Optional[Path] = VIOLATIONS,
+    referrals: Optional[Path] = REFERRALS,
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """One employee's statement, every unit and yuan with the order and rule that produced it."""
     data, source = _statements(month, plan, orders, targets, roster, violations, referrals, db, as_json)
     s = data["staff"].get(staff_id)
     if s is None:
-        fail(f"no statement for {staff_id} in {month} ({source})", as_json)
+        fail(IncentiveNotFound("incentive_no_statement_in", staff=staff_id, month=month, source=source), as_json)
     if as_json:
         emit_json({"month": month, "staff_id": staff_id, "source": source, **s})
         return
-    out = [f"Incentive statement {month} — {staff_id} ({s['role']})   [{source}]",
-           f"  mobile units     {s['mobile_units']:>10}",
-           f"  broadband units  {s['broadband_units']:>10}",
-           f"  KPI points       {s['kpi_points']:>10}",
-           f"  bonus (yuan)     {s['bonus_yuan']:>10}", "", f"Counted ({len(s['lines'])}):"]
+    out = [
+        f"Incentive statement {month} — {staff_id} ({s['role']})   [{source}]",
+        f"  mobile units     {s['mobile_units']:>10}",
+        f"  broadband units  {s['broadband_units']:>10}",
+        f"  KPI points       {s['kpi_points']:>10}",
+        f"  bonus (yuan)     {s['bonus_yuan']:>10}",
+        "",
+        f"Counted ({len(s['lines'])}):",
+    ]
     out += [f"  {l['text']}" for l in s["lines"]] or ["  (none)"]
     out += ["", f"Not counted ({len(s['excluded'])}):"]
     out += [f"  order {e['order_id']}: {e['reason']}" for e in s["excluded"]] or ["  (none)"]
@@ -124,10 +159,18 @@ def statement(staff_id: str, month: str = MONTH, plan: Optional[List[Path]] = PL
 
 
 @incentives_app.command("export")
-def export(month: str = MONTH, out: Path = typer.Option(..., "--out", help="FILE.csv or FILE.xlsx"),
-           plan: Optional[List[Path]] = PLANS_OPT, orders: Optional[Path] = ORDERS, targets: Optional[Path] = TARGETS,
-           roster: Optional[Path] = ROSTER, violations: Optional[Path] = VIOLATIONS,
-           referrals: Optional[Path] = REFERRALS, db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def export(
+    month: str = MONTH,
+    out: Path = typer.Option(..., "--out", help="FILE.csv or FILE.xlsx"),
+    plan: Optional[List[Path]] = PLANS_OPT,
+    orders: Optional[Path] = ORDERS,
+    targets: Optional[Path] = TARGETS,
+    roster: Optional[Path] = ROSTER,
+    violations: Optional[Path] = VIOLATIONS,
+    referrals: Optional[Path] = REFERRALS,
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """All statements of the month for payroll, as CSV (one row per employee) or XLSX (with lines)."""
     data, source = _statements(month, plan, orders, targets, roster, violations, referrals, db, as_json)
     with _refusal(as_json):
@@ -139,16 +182,23 @@ def export(month: str = MONTH, out: Path = typer.Option(..., "--out", help="FILE
 
 
 @incentives_app.command("publish")
-def publish(month: str = MONTH, plan: List[Path] = PLANS, orders: Optional[Path] = ORDERS,
-            targets: Optional[Path] = TARGETS, roster: Optional[Path] = ROSTER,
-            violations: Optional[Path] = VIOLATIONS, referrals: Optional[Path] = REFERRALS,
-            by: str = typer.Option(..., "--by", help="Who publishes (recorded with the time)."),
-            supersede: bool = typer.Option(False, "--supersede", help="Publish a correction as a new version."),
-            reason: Optional[str] = typer.Option(None, "--reason", help="Why a correction is published."),
-            db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def publish(
+    month: str = MONTH,
+    plan: List[Path] = PLANS,
+    orders: Optional[Path] = ORDERS,
+    targets: Optional[Path] = TARGETS,
+    roster: Optional[Path] = ROSTER,
+    violations: Optional[Path] = VIOLATIONS,
+    referrals: Optional[Path] = REFERRALS,
+    by: str = typer.Option(..., "--by", help="Who publishes (recorded with the time)."),
+    supersede: bool = typer.Option(False, "--supersede", help="Publish a correction as a new version."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why a correction is published."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Publish the month's statements; a published month changes only by a new, explained version."""
-    result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json)
     engine = open_engine(db, as_json)
+    result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json, reports.zone(engine))
     with _refusal(as_json):
         done = publication.publish(engine, result, by, supersede, reason)
     if as_json:
@@ -160,25 +210,37 @@ def publish(month: str = MONTH, plan: List[Path] = PLANS, orders: Optional[Path]
 
 
 @incentives_app.command("diff")
-def diff(month: str = MONTH, plan: List[Path] = PLANS, orders: Optional[Path] = ORDERS,
-         targets: Optional[Path] = TARGETS, roster: Optional[Path] = ROSTER,
-         violations: Optional[Path] = VIOLATIONS, referrals: Optional[Path] = REFERRALS,
-         db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def diff(
+    month: str = MONTH,
+    plan: List[Path] = PLANS,
+    orders: Optional[Path] = ORDERS,
+    targets: Optional[Path] = TARGETS,
+    roster: Optional[Path] = ROSTER,
+    violations: Optional[Path] = VIOLATIONS,
+    referrals: Optional[Path] = REFERRALS,
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Recompute the month (e.g. with late orders) and show how it differs from the published statements."""
-    result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json)
     engine = open_engine(db, as_json)
+    result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json, reports.zone(engine))
     with _refusal(as_json):
         out = publication.diff(engine, result)
     if as_json:
         emit_json(out)
         return
-    _say(f"{month}: recompute against published version {out['published_version']}"
-                  f" ({out['published_by']}, {out['published_at']}); the published statements are unchanged")
+    _say(
+        f"{month}: recompute against published version {out['published_version']}"
+        f" ({out['published_by']}, {out['published_at']}); the published statements are unchanged"
+    )
     if not out["changes"]:
         _say("no differences")
     for staff_id, c in out["changes"].items():
-        nums = ", ".join(f"{k} {v['published']} -> {v['recomputed']} ({v['difference']})"
-                         for k, v in c.items() if isinstance(v, dict))
+        nums = ", ".join(
+            f"{k} {v['published']} -> {v['recomputed']} ({v['difference']})"
+            for k, v in c.items()
+            if isinstance(v, dict)
+        )
         _say(f"{staff_id}: {nums or 'same totals'}")
         for l in c["added"]:
             _say(f"  + {l['text']}")
@@ -190,20 +252,24 @@ def diff(month: str = MONTH, plan: List[Path] = PLANS, orders: Optional[Path] = 
 
 
 @incentives_app.command("score")
-def score(plan: Path = typer.Option(..., "--plan", help="A scorecard or key_account plan."),
-          period: str = typer.Option(..., "--period", help="YYYY-MM, or YYYY-Qn for quarterly plans."),
-          scores: Path = typer.Option(..., "--scores", help="staff_id, metric, score rows (CSV or Parquet)."),
-          previous: Optional[Path] = typer.Option(None, "--previous", help="Last period's scores (improvement award)."),
-          roster: Optional[Path] = ROSTER, as_json: bool = JSON) -> None:
+def score(
+    plan: Path = typer.Option(..., "--plan", help="A scorecard or key_account plan."),
+    period: str = typer.Option(..., "--period", help="YYYY-MM, or YYYY-Qn for quarterly plans."),
+    scores: Path = typer.Option(..., "--scores", help="staff_id, metric, score rows (CSV or Parquet)."),
+    previous: Optional[Path] = typer.Option(None, "--previous", help="Last period's scores (improvement award)."),
+    roster: Optional[Path] = ROSTER,
+    as_json: bool = JSON,
+) -> None:
     """Weighted scorecards: totals, grades, bonus by role, rank awards and team awards; key-account scores."""
     with _refusal(as_json):
-        out = svc.score_period(plan, period, scores, previous, roster)
+        out = scoring.score_period(plan, period, scores, previous, roster)
     if as_json:
         emit_json(out)
         return
     for staff_id, s in out["staff"].items():
-        head = ", ".join(f"{k} {s[k]}" for k in ("total", "grade", "bonus_yuan", "rank", "award")
-                         if s.get(k) is not None)
+        head = ", ".join(
+            f"{k} {s[k]}" for k in ("total", "grade", "bonus_yuan", "rank", "award") if s.get(k) is not None
+        )
         _say(f"{staff_id}: {head}")
         for line in s["lines"]:
             _say(f"  {line}")
@@ -213,13 +279,18 @@ def score(plan: Path = typer.Option(..., "--plan", help="A scorecard or key_acco
 
 
 @incentives_app.command("split")
-def split_cmd(plan: Path = typer.Option(..., "--plan", help="A commission_split plan."), month: str = MONTH,
-              payments: Path = typer.Option(..., "--payments", help="Member payments (txn_id, member_id, card,"
-                                                                    " amount, maintainer, on_shift, paid_on)."),
-              roster: Optional[Path] = ROSTER, as_json: bool = JSON) -> None:
+def split_cmd(
+    plan: Path = typer.Option(..., "--plan", help="A commission_split plan."),
+    month: str = MONTH,
+    payments: Path = typer.Option(
+        ..., "--payments", help="Member payments (txn_id, member_id, card, amount, maintainer, on_shift, paid_on)."
+    ),
+    roster: Optional[Path] = ROSTER,
+    as_json: bool = JSON,
+) -> None:
     """Commission shares between the maintaining staff member and the one on shift."""
     with _refusal(as_json):
-        out = svc.split_month(plan, month, payments, roster)
+        out = scoring.split_month(plan, month, payments, roster)
     if as_json:
         emit_json(out)
         return
@@ -234,22 +305,39 @@ def split_cmd(plan: Path = typer.Option(..., "--plan", help="A commission_split 
 
 
 @incentives_app.command("referrals")
-def referral_cmd(plan: Path = typer.Option(..., "--plan", help="A referral plan."), month: str = MONTH,
-                 referrals: Path = typer.Option(..., "--referrals", help="Referral records."),
-                 roster: Optional[Path] = ROSTER,
-                 post: bool = typer.Option(False, "--post", help="Post the customers' points into the points ledger"
-                                                                 " (once per referral id; safe to rerun)."),
-                 db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def referral_cmd(
+    plan: Path = typer.Option(..., "--plan", help="A referral plan."),
+    month: str = MONTH,
+    referrals: Path = typer.Option(..., "--referrals", help="Referral records."),
+    roster: Optional[Path] = ROSTER,
+    post: bool = typer.Option(
+        False, "--post", help="Post the customers' points into the points ledger (once per referral id; safe to rerun)."
+    ),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Referral rewards: customers' points (or gift), employees' cash, fines for fabricated referrals."""
     result = _compute([plan], month, None, None, roster, None, referrals, as_json)
-    awards = [{"referral_id": a.referral_id, "customer_id": a.customer_id, "points": a.points, "gift": a.gift,
-               "event_id": a.event_id, "approved_by": a.approved_by} for a in result.customer_awards]
+    awards = [
+        {
+            "referral_id": a.referral_id,
+            "customer_id": a.customer_id,
+            "points": a.points,
+            "gift": a.gift,
+            "event_id": a.event_id,
+            "approved_by": a.approved_by,
+        }
+        for a in result.customer_awards
+    ]
     out = {"month": result.month, "customers": awards, "staff": result.to_json()["staff"], "rejected": result.rejected}
     if post:
         engine = open_engine(db, as_json)
         posted = svc.post_referral_points(engine, result.customer_awards, result.plans[0])
-        out["posted"] = {"posted": posted.posted, "duplicates": posted.duplicates,
-                         "rejected": [{"event_id": r.event_id, "reason": r.reason} for r in posted.rejected]}
+        out["posted"] = {
+            "posted": posted.posted,
+            "duplicates": posted.duplicates,
+            "rejected": [{"event_id": r.event_id, "reason": r.reason} for r in posted.rejected],
+        }
     if as_json:
         emit_json(out)
         return
@@ -272,25 +360,30 @@ incentives_app.add_typer(awards_app, name="awards")
 
 
 @awards_app.command("nominate")
-def nominate(staff_id: str, period: str = typer.Option(..., "--period"), award: str = typer.Option(..., "--award"),
-             by: str = typer.Option(..., "--by"),
-             letter: Optional[str] = typer.Option(None, "--letter", help="Nomination letter text, or @FILE."),
-             form: Optional[str] = typer.Option(None, "--form", help="Nomination form as a JSON object."),
-             db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def nominate(
+    staff_id: str,
+    period: str = typer.Option(..., "--period"),
+    award: str = typer.Option(..., "--award"),
+    by: str = typer.Option(..., "--by"),
+    letter: Optional[str] = typer.Option(None, "--letter", help="Nomination letter text, or @FILE."),
+    form: Optional[str] = typer.Option(None, "--form", help="Nomination form as a JSON object."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Nominate an employee for an award with a letter or a form."""
     if letter and letter.startswith("@"):
         try:
             letter = Path(letter[1:]).read_text(encoding="utf-8")
         except OSError as exc:
-            fail(f"cannot read letter {letter[1:]}: {exc.strerror}", as_json)
+            fail(IncentiveInvalid("incentive_letter_unreadable", path=letter[1:], reason=exc.strerror), as_json)
     fields = None
     if form:
         try:
             fields = json.loads(form)
         except json.JSONDecodeError as exc:
-            fail(f"--form is not JSON: {exc.msg} at char {exc.pos}", as_json)
+            fail(IncentiveInvalid("incentive_form_not_json", reason=exc.msg, pos=exc.pos), as_json)
         if not isinstance(fields, dict):
-            fail("--form must be a JSON object of the form's fields", as_json)
+            fail(IncentiveInvalid("incentive_form_not_object"), as_json)
     engine = open_engine(db, as_json)
     with _refusal(as_json):
         nid = publication.nominate(engine, period, staff_id, award, by, letter, fields)
@@ -298,31 +391,40 @@ def nominate(staff_id: str, period: str = typer.Option(..., "--period"), award: 
 
 
 def _decide(step: str):
-    def command(nomination_id: str, by: str = typer.Option(..., "--by"),
-                reject: bool = typer.Option(False, "--reject", help="Turn the nomination down at this step."),
-                note: Optional[str] = typer.Option(None, "--note"), db: Optional[str] = DB,
-                as_json: bool = JSON) -> None:
+    def command(
+        nomination_id: str,
+        by: str = typer.Option(..., "--by"),
+        reject: bool = typer.Option(False, "--reject", help="Turn the nomination down at this step."),
+        note: Optional[str] = typer.Option(None, "--note"),
+        db: Optional[str] = DB,
+        as_json: bool = JSON,
+    ) -> None:
         engine = open_engine(db, as_json)
         with _refusal(as_json):
             status = publication.decide(engine, nomination_id, step, "reject" if reject else "accept", by, note)
-        emit_json({"nomination_id": nomination_id, "status": status}) if as_json else _say(
-            f"{nomination_id}: {status}")
+        emit_json({"nomination_id": nomination_id, "status": status}) if as_json else _say(f"{nomination_id}: {status}")
+
     return command
 
 
-awards_app.command("review", help="Committee review of a nomination (accept, or --reject).")(_decide("committee_review"))
+awards_app.command("review", help="Committee review of a nomination (accept, or --reject).")(
+    _decide("committee_review")
+)
 awards_app.command("approve", help="Leadership approval of a reviewed nomination.")(_decide("leadership_approval"))
 
 
 @awards_app.command("publish")
-def publish_awards(period: str = typer.Option(..., "--period"), by: str = typer.Option(..., "--by"),
-                   db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def publish_awards(
+    period: str = typer.Option(..., "--period"),
+    by: str = typer.Option(..., "--by"),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Publish every approved nomination of the period."""
     engine = open_engine(db, as_json)
     with _refusal(as_json):
         ids = publication.publish_awards(engine, period, by)
-    emit_json({"period": period, "published": ids}) if as_json else _say(
-        f"published {len(ids)} award(s) of {period}")
+    emit_json({"period": period, "published": ids}) if as_json else _say(f"published {len(ids)} award(s) of {period}")
 
 
 @awards_app.command("list")
@@ -336,5 +438,4 @@ def list_awards(period: str = typer.Option(..., "--period"), db: Optional[str] =
     for n in rows:
         _say(f"{n['nomination_id']} {n['staff_id']} {n['award']}: {n['status']}")
         for s in n["steps"]:
-            _say(f"  {s['step']} {s['decision']} by {s['by']} at {s['at']}"
-                          f"{' — ' + s['note'] if s['note'] else ''}")
+            _say(f"  {s['step']} {s['decision']} by {s['by']} at {s['at']}{' — ' + s['note'] if s['note'] else ''}")

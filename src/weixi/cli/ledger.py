@@ -15,7 +15,8 @@ from weixi.adapters import schema
 from weixi.adapters.db import database_url, make_engine
 from weixi.adapters.eventfiles import EventFileError, read_events, write_quarantine
 from weixi.cli.app import app, events_app, plan_app
-from weixi.cli.output import console, emit_json, fail, fail_error, parse_day
+from weixi.cli.output import console, emit_json, fail, parse_day
+from weixi.errors import Invalid, NotFound, Unavailable, Where
 from weixi.ledger import queries, redemption, reversal
 from weixi.ledger.expire import expire as run_expiry
 from weixi.ledger.posting import post_events
@@ -31,11 +32,12 @@ def open_engine(db: str | None, as_json: bool = False):
     engine = make_engine(db)
     try:
         if schema.current(engine) != schema.head():
-            fail(f"database {database_url(db)} is not initialised or is out of date: run 'weixi init'", as_json)
+            fail(Unavailable("database_not_initialised", url=database_url(db)), as_json)
     except typer.Exit:
         raise
     except Exception as exc:  # unreachable database, bad URL
-        fail(f"cannot open database {database_url(db)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}", as_json)
+        error = f"{exc.__class__.__name__}: {(str(exc).splitlines() or [''])[0]}"
+        fail(Unavailable("database_unavailable", url=database_url(db), error=error), as_json)
     return engine
 
 
@@ -44,15 +46,15 @@ def plan_failed(exc: PlanError, as_json: bool):
     if not as_json:
         for d in exc.diagnostics:
             console.print(d.format(), highlight=False)
-    fail(str(exc), as_json, diagnostics=[d.to_json() for d in exc.diagnostics])
+    fail(exc, as_json, details=[d.to_json() for d in exc.diagnostics])
 
 
 def _plan(engine, as_json: bool):
     try:
         with engine.connect().execution_options(readonly=True) as conn, conn.begin():
             return active_plan(conn)
-    except NoActivePlan as exc:
-        fail(str(exc), as_json)
+    except NoActivePlan as exc:  # 409 no_active_plan
+        fail(exc, as_json)
 
 
 def _today(engine, as_json: bool):
@@ -72,8 +74,9 @@ def init(db: Optional[str] = DB, as_json: bool = JSON) -> None:
 
 
 @plan_app.command("apply")
-def plan_apply(file: Path = typer.Argument(..., help="Plan file (YAML)."), db: Optional[str] = DB,
-               as_json: bool = JSON) -> None:
+def plan_apply(
+    file: Path = typer.Argument(..., help="Plan file (YAML)."), db: Optional[str] = DB, as_json: bool = JSON
+) -> None:
     """Check a plan and make it the active plan version. Applying the active content again changes nothing."""
     engine = open_engine(db, as_json)
     try:
@@ -90,8 +93,11 @@ def plan_apply(file: Path = typer.Argument(..., help="Plan file (YAML)."), db: O
 
 
 @events_app.command("post")
-def events_post(file: Path = typer.Argument(..., help="Event file: .csv, .jsonl or .parquet."), db: Optional[str] = DB,
-                as_json: bool = JSON) -> None:
+def events_post(
+    file: Path = typer.Argument(..., help="Event file: .csv, .jsonl or .parquet."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Post an event file. Good rows post; rejected rows go to FILE.rejected.csv with a reason; reruns are safe.
     Events dated in the future or in a closed month are rejected."""
     engine = open_engine(db, as_json)
@@ -100,14 +106,18 @@ def events_post(file: Path = typer.Argument(..., help="Event file: .csv, .jsonl 
         now = datetime.now(timezone.utc)
         result = post_events(engine, read_events(file, ZoneInfo(plan.timezone), now), time_rules=True)
     except EventFileError as exc:
-        fail(str(exc), as_json)
+        fail(exc, as_json)
     quarantine = write_quarantine(file, result.rejected)
-    data = {"file": str(file), "posted": result.posted, "duplicate": len(result.duplicates),
-            "rejected": len(result.rejected), "quarantine": str(quarantine) if quarantine else None,
-            "plan_version": result.plan_version}
+    data = {
+        "file": str(file),
+        "posted": result.posted,
+        "duplicate": len(result.duplicates),
+        "rejected": len(result.rejected),
+        "quarantine": str(quarantine) if quarantine else None,
+        "plan_version": result.plan_version,
+    }
     if as_json:
-        emit_json({**data, "rejections": [{"row": r.row, "event_id": r.event_id, "reason": r.reason}
-                                          for r in result.rejected]})
+        emit_json({**data, "rejections": [r.to_json() for r in result.rejected]})
         return
     console.print(f"posted {result.posted} / duplicate {len(result.duplicates)} / rejected {len(result.rejected)}")
     for r in result.rejected[:20]:
@@ -119,27 +129,34 @@ def events_post(file: Path = typer.Argument(..., help="Event file: .csv, .jsonl 
 
 
 @app.command("redeem")
-def redeem(member: str, reward: str, qty: int = typer.Option(1, "--qty", min=1, help="Units to redeem."),
-           request_id: Optional[str] = typer.Option(None, "--request-id", help="Idempotency key: a retry changes nothing."),
-           merchant: Optional[str] = typer.Option(None, "--merchant", help="Partner merchant (merchant rewards)."),
-           db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def redeem(
+    member: str,
+    reward: str,
+    qty: int = typer.Option(1, "--qty", min=1, help="Units to redeem."),
+    request_id: Optional[str] = typer.Option(None, "--request-id", help="Idempotency key: a retry changes nothing."),
+    merchant: Optional[str] = typer.Option(None, "--merchant", help="Partner merchant (merchant rewards)."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Redeem a reward for a member, taking the earliest-expiring points first."""
     engine = open_engine(db, as_json)
     try:
-        outcome = redemption.redeem(engine, member, reward, qty, request_id,
-                                    attrs={"merchant": merchant} if merchant else None)
-    except redemption.RedemptionError as exc:
-        fail_error(exc, as_json)
-    except NoActivePlan as exc:
-        fail(str(exc), as_json)
+        outcome = redemption.redeem(
+            engine, member, reward, qty, request_id, attrs={"merchant": merchant} if merchant else None
+        )
+    except (redemption.RedemptionError, NoActivePlan) as exc:
+        fail(exc, as_json)
     data = {**outcome.redemption, "duplicate": outcome.duplicate}
     if as_json:
         emit_json(data)
         return
     r = outcome.redemption
     prefix = "already redeemed (same request id): " if outcome.duplicate else ""
-    console.print(f"{prefix}{r['qty']} x {r['reward_id']} for {r['member_id']}: {r['points']} points "
-                  f"(redemption {r['redemption_id']})", highlight=False)
+    console.print(
+        f"{prefix}{r['qty']} x {r['reward_id']} for {r['member_id']}: {r['points']} points "
+        f"(redemption {r['redemption_id']})",
+        highlight=False,
+    )
     for key, value in r["details"].items():
         if key != "lots":
             console.print(f"  {key}: {value}", highlight=False)
@@ -156,43 +173,56 @@ def redemption_show(redemption_id: str, db: Optional[str] = DB, as_json: bool = 
     engine = open_engine(db, as_json)
     found = redemption.redemption(engine, redemption_id)
     if found is None:
-        fail(f"unknown redemption {redemption_id}", as_json)
+        fail(redemption.UnknownRedemption("unknown_redemption", redemption=redemption_id), as_json)
     emit_json(found) if as_json else console.print_json(data=found)
 
 
 @redemption_app.command("cancel")
-def redemption_cancel(redemption_id: str,
-                      reason: str = typer.Option(redemption.FULFILMENT_FAILED, "--reason",
-                                                 help="fulfilment_failed, or any text for refundable rewards."),
-                      db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def redemption_cancel(
+    redemption_id: str,
+    reason: str = typer.Option(
+        redemption.FULFILMENT_FAILED, "--reason", help="fulfilment_failed, or any text for refundable rewards."
+    ),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Cancel a redemption whose fulfilment failed: the points return to the very lots they came from."""
     engine = open_engine(db, as_json)
     try:
         found = redemption.cancel(engine, redemption_id, reason)
     except (redemption.RedemptionError, NoActivePlan) as exc:
-        fail(str(exc), as_json)
+        fail(exc, as_json)
     if as_json:
         emit_json(found)
     else:
-        console.print(f"redemption {redemption_id} cancelled; {found['points']} points returned to "
-                      + ", ".join(f"{lot} ({n})" for lot, n in found["details"]["lots"]), highlight=False)
+        console.print(
+            f"redemption {redemption_id} cancelled; {found['points']} points returned to "
+            + ", ".join(f"{lot} ({n})" for lot, n in found["details"]["lots"]),
+            highlight=False,
+        )
 
 
 @app.command("balance")
-def balance(member: str, at: Optional[str] = typer.Option(None, "--at", help="Balance at the end of this day (YYYY-MM-DD)."),
-            db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def balance(
+    member: str,
+    at: Optional[str] = typer.Option(None, "--at", help="Balance at the end of this day (YYYY-MM-DD)."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """A member's balance and the lots that make it up (what expires when)."""
     engine = open_engine(db, as_json)
     day = parse_day(at, "--at") or _today(engine, as_json)
     data = queries.balance(engine, member, day)
     if data is None:
-        fail(f"unknown member {member}", as_json)
+        fail(NotFound("unknown_member", member=member), as_json)
     if as_json:
         emit_json(data)
         return
-    console.print(f"[bold]{member}[/] balance at {day}: [bold]{data['balance']}[/] points"
-                  + (f", debt {data['debt']}" if data["debt"] else "")
-                  + (f" ({data['expiring_within_90_days']} expire within 90 days)" if data["expiring_within_90_days"] else ""))
+    console.print(
+        f"[bold]{member}[/] balance at {day}: [bold]{data['balance']}[/] points"
+        + (f", debt {data['debt']}" if data["debt"] else "")
+        + (f" ({data['expiring_within_90_days']} expire within 90 days)" if data["expiring_within_90_days"] else "")
+    )
     table = Table("lot", "earned on", "expires on", "remaining")
     for lot in data["lots"]:
         table.add_row(lot["lot_id"], lot["earned_on"], lot["expires_on"] or "never", str(lot["remaining"]))
@@ -200,38 +230,56 @@ def balance(member: str, at: Optional[str] = typer.Option(None, "--at", help="Ba
 
 
 @app.command("statement")
-def statement(member: str, start: Optional[str] = typer.Option(None, "--from", help="First day (YYYY-MM-DD)."),
-              end: Optional[str] = typer.Option(None, "--to", help="Last day (YYYY-MM-DD)."),
-              db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def statement(
+    member: str,
+    start: Optional[str] = typer.Option(None, "--from", help="First day (YYYY-MM-DD)."),
+    end: Optional[str] = typer.Option(None, "--to", help="Last day (YYYY-MM-DD)."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Every journal entry of a member in a period, with the rule, lot and running balance."""
     engine = open_engine(db, as_json)
     data = queries.statement(engine, member, parse_day(start, "--from"), parse_day(end, "--to"))
     if data is None:
-        fail(f"unknown member {member}", as_json)
+        fail(NotFound("unknown_member", member=member), as_json)
     if as_json:
         emit_json(data)
         return
-    console.print(f"[bold]{member}[/] statement {data['from'] or 'start'} .. {data['to'] or 'today'}: "
-                  f"opening {data['opening_balance']}, closing {data['closing_balance']}"
-                  + (f", debt {data['closing_debt']}" if data["closing_debt"] else ""))
+    console.print(
+        f"[bold]{member}[/] statement {data['from'] or 'start'} .. {data['to'] or 'today'}: "
+        f"opening {data['opening_balance']}, closing {data['closing_balance']}"
+        + (f", debt {data['closing_debt']}" if data["closing_debt"] else "")
+    )
     table = Table("day", "kind", "points", "balance", "event", "rule", "lot", "note")
     for line in data["lines"]:
-        table.add_row(line["day"], line["kind"], f"{line['points']:+d}", str(line["balance"]), line["event"] or "",
-                      line["rule"] or "", line["lot"] or "", line["note"])
+        table.add_row(
+            line["day"],
+            line["kind"],
+            f"{line['points']:+d}",
+            str(line["balance"]),
+            line["event"] or "",
+            line["rule"] or "",
+            line["lot"] or "",
+            line["note"],
+        )
     console.print(table)
     t = data["totals"]
     console.print(f"earned {t['earned']}, redeemed {t['redeemed']}, expired {t['expired']}, reversed {t['reversed']}")
 
 
 @app.command("expire")
-def expire(as_of: str = typer.Option(..., "--as-of", help="Expire every lot with expires_on on or before this day."),
-           db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def expire(
+    as_of: str = typer.Option(..., "--as-of", help="Expire every lot with expires_on on or before this day."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Expire points set-based: one journal entry per lot. Rerunning for the same day changes nothing."""
     engine = open_engine(db, as_json)
     result = run_expiry(engine, parse_day(as_of, "--as-of"))
     data = {"as_of": str(result.as_of), "lots": result.lots, "points": result.points, "members": result.members}
     emit_json(data) if as_json else console.print(
-        f"expired {result.points} points in {result.lots} lots of {result.members} members as of {result.as_of}")
+        f"expired {result.points} points in {result.lots} lots of {result.members} members as of {result.as_of}"
+    )
 
 
 @app.command("reverse")
@@ -242,7 +290,7 @@ def reverse(event_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None
     try:
         done = reversal.reverse(engine, event_id)
     except reversal.ReverseError as exc:
-        fail(str(exc), as_json)
+        fail(exc, as_json)
     data = {"event_id": event_id, "reversal": done.reversal, "duplicate": done.duplicate, "member_id": done.member_id}
     if as_json:
         emit_json(data)
@@ -258,56 +306,81 @@ def verify(db: Optional[str] = DB, as_json: bool = JSON) -> None:
     engine = open_engine(db, as_json)
     mismatches, counts = run_verify(engine)
     if as_json:
-        emit_json({"ok": not mismatches, "checked": counts,
-                   "mismatches": [m.__dict__ for m in mismatches]})
+        emit_json({"ok": not mismatches, "checked": counts, "mismatches": [m.__dict__ for m in mismatches]})
     else:
         for m in mismatches:
             console.print(f"[red]mismatch[/] {m.describe()}", highlight=False)
-        console.print(("[green]ok[/]" if not mismatches else f"[red]{len(mismatches)} mismatch(es)[/]")
-                      + ": " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()) + " checked")
+        console.print(
+            ("[green]ok[/]" if not mismatches else f"[red]{len(mismatches)} mismatch(es)[/]")
+            + ": "
+            + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+            + " checked"
+        )
     if mismatches:
         raise typer.Exit(1)
 
 
 @app.command("simulate")
-def simulate(plan: Path = typer.Option(..., "--plan", help="Plan file."),
-             events: Path = typer.Option(..., "--events", help="Event file (.csv, .jsonl, .parquet)."),
-             as_of: Optional[str] = typer.Option(None, "--as-of", help="Expire as of this day (default: last event's day)."),
-             as_json: bool = JSON) -> None:
+def simulate(
+    plan: Path = typer.Option(..., "--plan", help="Plan file."),
+    events: Path = typer.Option(..., "--events", help="Event file (.csv, .jsonl, .parquet)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Expire as of this day (default: last event's day)."),
+    as_json: bool = JSON,
+) -> None:
     """Run a plan over events in a throwaway in-memory ledger and show what it does, per member."""
     try:
         data = run_simulation(plan, events, parse_day(as_of, "--as-of"))
     except PlanError as exc:
         plan_failed(exc, as_json)
     except EventFileError as exc:
-        fail(str(exc), as_json)
+        fail(exc, as_json)
     if as_json:
         emit_json(data)
         return
-    table = Table("member", "balance", "earned", "redeemed", "expired", "reversed", "lots (earned → expires: remaining)",
-                  title=f"simulation as of {data['as_of']}")
+    table = Table(
+        "member",
+        "balance",
+        "earned",
+        "redeemed",
+        "expired",
+        "reversed",
+        "lots (earned → expires: remaining)",
+        title=f"simulation as of {data['as_of']}",
+    )
     for member_id, m in data["members"].items():
         lots = "; ".join(f"{l['earned_on']} → {l['expires_on'] or 'never'}: {l['remaining']}" for l in m["lots"])
-        table.add_row(member_id, str(m["balance"]), str(m["earned"]), str(m["redeemed"]), str(m["expired"]),
-                      str(m["reversed"]), lots)
+        table.add_row(
+            member_id,
+            str(m["balance"]),
+            str(m["earned"]),
+            str(m["redeemed"]),
+            str(m["expired"]),
+            str(m["reversed"]),
+            lots,
+        )
     console.print(table)
-    totals = {k: sum(m[k] for m in data["members"].values()) for k in ("balance", "earned", "redeemed", "expired", "reversed")}
+    totals = {
+        k: sum(m[k] for m in data["members"].values()) for k in ("balance", "earned", "redeemed", "expired", "reversed")
+    }
     console.print("totals: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
     for r in data["rejected"]:
-        console.print(f"[yellow]rejected[/] {r['event_id'] or '-'} (row {r.get('row', '?')}): {r['reason']}", highlight=False)
+        console.print(
+            f"[yellow]rejected[/] {r['event_id'] or '-'} (row {r.get('row', '?')}): {r['reason']}", highlight=False
+        )
     if data["duplicates"]:
         console.print(f"[yellow]duplicates[/]: {', '.join(data['duplicates'])}")
 
 
 @app.command("settlement")
-def settlement(month: str = typer.Option(..., "--month", help="YYYY-MM"), db: Optional[str] = DB,
-               as_json: bool = JSON) -> None:
+def settlement(
+    month: str = typer.Option(..., "--month", help="YYYY-MM"), db: Optional[str] = DB, as_json: bool = JSON
+) -> None:
     """Monthly settlement per partner merchant: points spent there and what the operator owes, in yuan."""
     engine = open_engine(db, as_json)
     try:
         data = queries.settlement(engine, month)
     except ValueError:
-        fail(f"--month {month!r} is not a month: use YYYY-MM", as_json)
+        fail(Invalid("bad_settlement_month", Where(field="--month"), month=month), as_json)
     if as_json:
         emit_json(data)
         return

@@ -19,8 +19,11 @@ def load_command(
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or Parquet file.")],
     map_: Annotated[
         Optional[list[str]],
-        typer.Option("--map", help="SOURCE=FIELD: read column SOURCE as FIELD (repeatable; overrides the built-in "
-                                   "header aliases). Money fields: FIELD in yuan (amount) or fen (amount_fen)."),
+        typer.Option(
+            "--map",
+            help="SOURCE=FIELD: read column SOURCE as FIELD (repeatable; overrides the built-in "
+            "header aliases). Money fields: FIELD in yuan (amount) or fen (amount_fen).",
+        ),
     ] = None,  # fmt: skip
     data: Annotated[
         Optional[Path], typer.Option("--data", help="Archive directory (default: $WEIXI_DATA, else ./weixi-data).")
@@ -34,12 +37,10 @@ def load_command(
     (even if rows were quarantined), 1 when it cannot be read or mapped at all.  Phone and ID numbers in
     the output are masked."""
     if table not in LOADABLE:
-        fail(f"unknown table {table!r}; tables: {', '.join(LOADABLE)}", as_json=as_json)
+        fail(IntakeError("archive_unknown_table", table=table, tables=list(LOADABLE)), as_json=as_json)
     target = data_dir(data)
-    try:
-        summary = load_file(file, table, data=target, mapping=map_ or [], encoding=encoding, force=force)
-    except IntakeError as exc:
-        fail(str(exc), as_json=as_json)
+    # a file that cannot be loaded at all is an IntakeError: the CLI prints it (the envelope under --json), exit 1
+    summary = load_file(file, table, data=target, mapping=map_ or [], encoding=encoding, force=force)
     summary["data"] = str(target)
     if as_json:
         emit_json(summary)

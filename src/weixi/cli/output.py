@@ -29,26 +29,18 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_default) + "\n")
 
 
-def fail(error: WeixiError | Problem | str, as_json: bool = False, code: int = 1, details: list | None = None,
-         **extra: Any) -> NoReturn:
-    """Exit with status ``code`` on an error. A coded error (a :class:`WeixiError` or :class:`Problem`) prints, with
-    ``--json``, the API's envelope (``{"error": {"code", "message", "params", "where", "details"}}``) and otherwise
-    its sentence from the catalogue (English). ``details``: located problems (plan diagnostics) for the envelope."""
-    if isinstance(error, (WeixiError, Problem)):
-        if as_json:
-            emit_json(envelope(error, "en", details))
-        else:
-            err_console.print(f"[bold red]error:[/] {render(error, 'en')}", highlight=False)
-        raise typer.Exit(code)
-    if as_json:  # a text not yet given a code
-        emit_json({"error": error, **extra})
+def fail(error: WeixiError | Problem, as_json: bool = False, code: int = 1, details: list | None = None) -> NoReturn:
+    """Exit with status ``code`` on a coded error (a :class:`WeixiError` or :class:`Problem`): with ``--json`` the
+    API's envelope (``{"error": {"code", "message", "params", "where", "details"}}``), otherwise its sentence from
+    the catalogue (English). ``details``: located problems (plan diagnostics, bad rows) for the envelope; by default
+    the error's own ``details``, if it has any."""
+    if details is None:
+        details = getattr(error, "details", None)
+    if as_json:
+        emit_json(envelope(error, "en", details))
     else:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {render(error, 'en')}", highlight=False)
     raise typer.Exit(code)
-
-
-def fail_error(error: WeixiError, as_json: bool = False, code: int = 1) -> NoReturn:
-    fail(error, as_json, code)
 
 
 def coded_errors(app: typer.Typer) -> None:

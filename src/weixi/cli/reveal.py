@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from weixi.adapters import schema
 from weixi.adapters.db import database_url, make_engine
 from weixi.cli.output import fail
+from weixi.errors import Unavailable
 from weixi.users.service import User
 
 
@@ -22,8 +23,7 @@ def auditor(db: str | None, as_json: bool) -> tuple[Engine, User]:
     except Exception:  # unreachable database, bad URL
         ready = False
     if not ready:
-        fail(f"--reveal is written to the audit log of database {database_url(db)}, which is not initialised or is "
-             f"out of date: run 'weixi init' or give --db", as_json)
+        fail(Unavailable("reveal_needs_database", database=database_url(db)), as_json)
     try:
         name = getpass.getuser()
     except (KeyError, OSError):  # no user name for this uid (containers)

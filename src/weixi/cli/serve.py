@@ -15,7 +15,9 @@ from weixi import settings
 from weixi.cli.app import app
 from weixi.cli.close import DATA, data_dir
 from weixi.cli.ledger import DB, JSON, open_engine
-from weixi.cli.output import console, emit_json, fail
+from weixi.cli.output import console, emit_json
+from weixi.errors import NotFound
+from weixi.names import display
 
 GRACEFUL_SHUTDOWN_SECONDS = 2  # on SIGTERM: requests still running after this are cancelled
 users_app = typer.Typer(help="Logins, roles and API tokens for the API and console.", no_args_is_help=True)
@@ -23,21 +25,30 @@ app.add_typer(users_app, name="users")
 
 
 @app.command("serve")
-def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-          port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port."),
-          db: Optional[str] = DB, data: Optional[str] = DATA,
-          insecure_cookies: bool = typer.Option(False, "--insecure-cookies",
-                                                help="Session cookies without the Secure flag (plain http beyond localhost)."),
-          log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
-          access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="Log every request."),
-          workers: int = typer.Option(1, "--workers", min=1, max=32,
-                                      help="Server processes; each has its own writer (SQLite serialises them)."),
-          writer: str = typer.Option("process", "--writer",
-                                     help="Where ledger writes are batched: process (own process) or thread."),
-          trusted_proxies: str = typer.Option("", "--trusted-proxies", envvar=settings.TRUSTED_PROXIES.name,
-                                              help="Comma-separated proxy addresses (or networks) whose "
-                                                   "X-Forwarded-For and X-Forwarded-Proto are believed; default none.")
-          ) -> None:
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port."),
+    db: Optional[str] = DB,
+    data: Optional[str] = DATA,
+    insecure_cookies: bool = typer.Option(
+        False, "--insecure-cookies", help="Session cookies without the Secure flag (plain http beyond localhost)."
+    ),
+    log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+    access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="Log every request."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=32, help="Server processes; each has its own writer (SQLite serialises them)."
+    ),
+    writer: str = typer.Option(
+        "process", "--writer", help="Where ledger writes are batched: process (own process) or thread."
+    ),
+    trusted_proxies: str = typer.Option(
+        "",
+        "--trusted-proxies",
+        envvar=settings.TRUSTED_PROXIES.name,
+        help="Comma-separated proxy addresses (or networks) whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; default none.",
+    ),
+) -> None:
     """Serve the REST API (/api, /docs) and the console on one port, on the embedded database by default."""
     import uvicorn
 
@@ -62,13 +73,28 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
     engine = make_engine(url)  # migrate and recover close jobs once, before the workers start
     schema.upgrade(engine)
     from weixi.close.jobs import fail_interrupted
+
     fail_interrupted(engine)
     engine.dispose()
-    os.environ.update({"WEIXI_DB": url, "WEIXI_SECURE_COOKIES": "1" if secure else "0", "WEIXI_WRITER": writer,
-                       "WEIXI_CSRF_SECRET": secrets.token_hex(32)})  # one login-form key for all the workers
-    uvicorn.run("weixi.api.app:app_from_env", factory=True, workers=workers, host=host, port=port,
-                log_level=log_level, access_log=access_log, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-                **proxies)
+    os.environ.update(
+        {
+            "WEIXI_DB": url,
+            "WEIXI_SECURE_COOKIES": "1" if secure else "0",
+            "WEIXI_WRITER": writer,
+            "WEIXI_CSRF_SECRET": secrets.token_hex(32),
+        }
+    )  # one login-form key for all the workers
+    uvicorn.run(
+        "weixi.api.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=access_log,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **proxies,
+    )
 
 
 def run_app(served, **options) -> None:
@@ -101,23 +127,23 @@ def proxy_options(trusted_proxies: str) -> dict:
 
 
 @users_app.command("create")
-def create(username: str, role: str = typer.Option(..., "--role", help="admin, analyst, manager, agent, clerk or member."),
-           member_id: Optional[str] = typer.Option(None, "--member-id", help="For role member: whose points it sees."),
-           password: Optional[str] = typer.Option(None, "--password", envvar=settings.PASSWORD.name,
-                                                  help="Password (default: prompt; or $WEIXI_PASSWORD)."),
-           db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def create(
+    username: str,
+    role: str = typer.Option(..., "--role", help="admin, analyst, manager, agent, clerk or member."),
+    member_id: Optional[str] = typer.Option(None, "--member-id", help="For role member: whose points it sees."),
+    password: Optional[str] = typer.Option(
+        None, "--password", envvar=settings.PASSWORD.name, help="Password (default: prompt; or $WEIXI_PASSWORD)."
+    ),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Create a login with a role."""
     from weixi.users import service as users
 
     engine = open_engine(db, as_json)
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    try:
-        user = users.create_user(engine, username, password, role, member_id)
-    except users.WeakPassword as exc:
-        fail(str(exc), as_json, reason="weak_password")
-    except users.UserError as exc:
-        fail(str(exc), as_json)
+    user = users.create_user(engine, username, password, role, member_id)
     users.audit(engine, None, "user.create", user.username, {"role": user.role, "via": "cli"})
     data = {"username": user.username, "role": user.role, "member_id": user.member_id}
     emit_json(data) if as_json else console.print(f"created {user.username} ({user.role})", highlight=False)
@@ -130,28 +156,36 @@ def list_users(db: Optional[str] = DB, as_json: bool = JSON) -> None:
 
     rows = users.list_users(open_engine(db, as_json))
     if as_json:
-        emit_json([{"username": u.username, "role": u.role, "member_id": u.member_id, "active": u.active} for u in rows])
+        emit_json(
+            [{"username": u.username, "role": u.role, "member_id": u.member_id, "active": u.active} for u in rows]
+        )
         return
     table = Table("username", "role", "member", "active")
     for u in rows:
-        table.add_row(u.username, f"{u.role} ({users.ROLE_NAMES[u.role][0]})", u.member_id or "", "yes" if u.active else "no")
+        table.add_row(
+            u.username, f"{u.role} ({display('role', u.role, 'zh_CN')})", u.member_id or "", "yes" if u.active else "no"
+        )
     console.print(table)
 
 
 @users_app.command("token")
-def token(username: str, name: Optional[str] = typer.Option(None, "--name", help="What the token is for."),
-          revoke: Optional[str] = typer.Option(None, "--revoke", help="Revoke this token instead of issuing one."),
-          db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def token(
+    username: str,
+    name: Optional[str] = typer.Option(None, "--name", help="What the token is for."),
+    revoke: Optional[str] = typer.Option(None, "--revoke", help="Revoke this token instead of issuing one."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Issue an API token for a user (printed once; send it as 'Authorization: Bearer TOKEN'), or --revoke one."""
     from weixi.users import service as users
 
     engine = open_engine(db, as_json)
     user = users.get_user(engine, username)
     if user is None:
-        fail(f"unknown user {username}", as_json)
+        raise users.UnknownUser("unknown_user", username=username)
     if revoke:
         if not users.revoke_token(engine, revoke):
-            fail("no live token matches", as_json)
+            raise NotFound("token_not_found")
         users.audit(engine, None, "token.revoke", username, {"via": "cli"})
         emit_json({"revoked": True}) if as_json else console.print("token revoked")
         return
@@ -166,17 +200,17 @@ def deactivate(username: str, db: Optional[str] = DB, as_json: bool = JSON) -> N
     from weixi.users import service as users
 
     engine = open_engine(db, as_json)
-    try:
-        users.set_active(engine, username, False)
-    except users.UserError as exc:
-        fail(str(exc), as_json)
+    users.set_active(engine, username, False)
     users.audit(engine, None, "user.deactivate", username, {"via": "cli"})
     emit_json({"username": username, "active": False}) if as_json else console.print(f"{username} deactivated")
 
 
 @users_app.command("demo")
-def demo(member_id: str = typer.Option("M0000000002", "--member-id", help="The member the 'member' login sees."),
-         db: Optional[str] = DB, as_json: bool = JSON) -> None:
+def demo(
+    member_id: str = typer.Option("M0000000002", "--member-id", help="The member the 'member' login sees."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
     """Create one demo login per role (password weixi-demo); safe to run again. For demos only."""
     from weixi.users import service as users
 
@@ -186,5 +220,7 @@ def demo(member_id: str = typer.Option("M0000000002", "--member-id", help="The m
         return
     table = Table("username", "password", "role", "member", title="demo logins")
     for r in rows:
-        table.add_row(r["username"], r["password"], f"{r['role']} ({users.ROLE_NAMES[r['role']][0]})", r["member_id"] or "")
+        table.add_row(
+            r["username"], r["password"], f"{r['role']} ({display('role', r['role'], 'zh_CN')})", r["member_id"] or ""
+        )
     console.print(table)

@@ -34,6 +34,7 @@ from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute
 from weixi.close import accrual_load_pg, accrual_sql
 from weixi.close.sources import scan_sql
+from weixi.errors import Unavailable
 from weixi.ledger import bulk
 from weixi.ledger.events import Event
 from weixi.ledger.posting import PostResult, post_events
@@ -64,12 +65,18 @@ def _events(con: duckdb.DuckDBPyConnection, sql: str, etype: str, tz: ZoneInfo) 
     attrs_of: dict = {None: {}}
     for batch in reader:
         cols = batch.to_pydict()
-        for event_id, member_id, moment, day, fen, service in zip(cols["event_id"], cols["member_id"],
-                                                                   cols["occurred_at"], cols["local_day"],
-                                                                   cols["amount_fen"], cols["service_type"]):
+        for event_id, member_id, moment, day, fen, service in zip(
+            cols["event_id"],
+            cols["member_id"],
+            cols["occurred_at"],
+            cols["local_day"],
+            cols["amount_fen"],
+            cols["service_type"],
+        ):
             if not isinstance(moment, datetime):
                 moment = moments.get(moment) or moments.setdefault(
-                    moment, datetime.combine(moment, time(23, 59, 59), tzinfo=tz))
+                    moment, datetime.combine(moment, time(23, 59, 59), tzinfo=tz)
+                )
             attrs = attrs_of.get(service)
             if attrs is None:
                 attrs = attrs_of[service] = {"service_type": service}
@@ -94,8 +101,11 @@ def _done(engine: Engine, data_dir: Path, month: str) -> AccrualResult | None:
     probe = marker.get("probe")
     if probe is not None:  # the ledger holds the month's first event (not a database made anew since)
         with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-            if not execute(conn, "SELECT 1 FROM events WHERE event_id = ? UNION ALL "
-                                 "SELECT 1 FROM rejections WHERE event_id = ?", [probe, probe]):
+            if not execute(
+                conn,
+                "SELECT 1 FROM events WHERE event_id = ? UNION ALL SELECT 1 FROM rejections WHERE event_id = ?",
+                [probe, probe],
+            ):
                 return None
     return AccrualResult(**marker["result"])
 
@@ -104,14 +114,24 @@ def _mark(engine: Engine, data_dir: Path, month: str, result: AccrualResult, pro
     path = _marker(data_dir, month)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"inputs": _inputs(Path(data_dir)), "ledger": str(engine.url), "probe": probe,
-                               "result": result.__dict__}), encoding="utf-8")
+    tmp.write_text(
+        json.dumps(
+            {"inputs": _inputs(Path(data_dir)), "ledger": str(engine.url), "probe": probe, "result": result.__dict__}
+        ),
+        encoding="utf-8",
+    )
     os.replace(tmp, path)
 
 
-def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
-           progress: Callable[[int], None] | None = None, plan: Plan | None = None,
-           version: int | None = None) -> AccrualResult:
+def accrue(
+    engine: Engine,
+    data_dir: Path,
+    month: str,
+    tz: ZoneInfo,
+    progress: Callable[[int], None] | None = None,
+    plan: Plan | None = None,
+    version: int | None = None,
+) -> AccrualResult:
     """Post the month's paid bills and recharges. On an embedded SQLite ledger, with a ``plan`` the bulk path
     takes (the usual case), set-based by a loading process (:mod:`weixi.close.accrual_load`), a chunk of events
     per transaction; on PostgreSQL the same, in this process (:mod:`weixi.close.accrual_load_pg`); otherwise,
@@ -130,17 +150,23 @@ def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
             return result
     con = duck.connect()
     try:
-        bills = (f"SELECT bill_id AS event_id, member_id, billed_on AS occurred_at, billed_on AS local_day, "
-                 f"amount_fen, service_type "
-                 f"FROM ({scan_sql(data_dir, 'bills', month)}) WHERE paid ORDER BY billed_on, bill_id")
-        recharges = (f"SELECT recharge_id AS event_id, member_id, recharged_at AS occurred_at, "
-                     f"CAST(timezone('{tz.key}', recharged_at) AS DATE) AS local_day, amount_fen, "
-                     f"NULL::VARCHAR AS service_type FROM ({scan_sql(data_dir, 'recharges', month)}) "
-                     f"ORDER BY recharged_at, recharge_id")
+        bills = (
+            f"SELECT bill_id AS event_id, member_id, billed_on AS occurred_at, billed_on AS local_day, "
+            f"amount_fen, service_type "
+            f"FROM ({scan_sql(data_dir, 'bills', month)}) WHERE paid ORDER BY billed_on, bill_id"
+        )
+        recharges = (
+            f"SELECT recharge_id AS event_id, member_id, recharged_at AS occurred_at, "
+            f"CAST(timezone('{tz.key}', recharged_at) AS DATE) AS local_day, amount_fen, "
+            f"NULL::VARCHAR AS service_type FROM ({scan_sql(data_dir, 'recharges', month)}) "
+            f"ORDER BY recharged_at, recharge_id"
+        )
         result.bills = con.execute(f"SELECT count(*) FROM ({bills})").fetchone()[0]
         result.recharges = con.execute(f"SELECT count(*) FROM ({recharges})").fetchone()[0]
-        first = con.execute(f"SELECT event_id FROM ({bills}) LIMIT 1").fetchone() or \
-            con.execute(f"SELECT event_id FROM ({recharges}) LIMIT 1").fetchone()
+        first = (
+            con.execute(f"SELECT event_id FROM ({bills}) LIMIT 1").fetchone()
+            or con.execute(f"SELECT event_id FROM ({recharges}) LIMIT 1").fetchone()
+        )
         probe = first[0] if first else None
 
         def on_batch(r: PostResult) -> None:
@@ -163,19 +189,29 @@ def accrue(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo,
 
 def _source_sql(data_dir: Path, month: str, tz: ZoneInfo) -> str:
     """The month's paid bills, then its recharges, numbered in the order the batches post them."""
-    return (f"SELECT row_number() OVER (ORDER BY k, bday, moment, event_id) AS seq, type, event_id, member_id, day, moment, "
-            f"amount_fen, service_type FROM ("
-            f"SELECT 0 AS k, 'bill' AS type, CAST(bill_id AS VARCHAR) AS event_id, CAST(member_id AS VARCHAR) "
-            f"AS member_id, billed_on AS day, billed_on AS bday, CAST(NULL AS TIMESTAMPTZ) AS moment, "
-            f"CAST(amount_fen AS BIGINT) AS amount_fen, CAST(service_type AS VARCHAR) AS service_type "
-            f"FROM ({scan_sql(data_dir, 'bills', month)}) WHERE paid UNION ALL "
-            f"SELECT 1, 'recharge', CAST(recharge_id AS VARCHAR), CAST(member_id AS VARCHAR), "
-            f"CAST(timezone('{tz.key}', recharged_at) AS DATE), CAST(NULL AS DATE), recharged_at, "
-            f"CAST(amount_fen AS BIGINT), CAST(NULL AS VARCHAR) FROM ({scan_sql(data_dir, 'recharges', month)}))")
+    return (
+        f"SELECT row_number() OVER (ORDER BY k, bday, moment, event_id) AS seq, type, event_id, member_id, day, moment, "
+        f"amount_fen, service_type FROM ("
+        f"SELECT 0 AS k, 'bill' AS type, CAST(bill_id AS VARCHAR) AS event_id, CAST(member_id AS VARCHAR) "
+        f"AS member_id, billed_on AS day, billed_on AS bday, CAST(NULL AS TIMESTAMPTZ) AS moment, "
+        f"CAST(amount_fen AS BIGINT) AS amount_fen, CAST(service_type AS VARCHAR) AS service_type "
+        f"FROM ({scan_sql(data_dir, 'bills', month)}) WHERE paid UNION ALL "
+        f"SELECT 1, 'recharge', CAST(recharge_id AS VARCHAR), CAST(member_id AS VARCHAR), "
+        f"CAST(timezone('{tz.key}', recharged_at) AS DATE), CAST(NULL AS DATE), recharged_at, "
+        f"CAST(amount_fen AS BIGINT), CAST(NULL AS VARCHAR) FROM ({scan_sql(data_dir, 'recharges', month)}))"
+    )
 
 
-def _set_based(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo, plan: Plan, version: int | None,
-               result: AccrualResult, progress: Callable[[int], None] | None = None) -> tuple[str | None, int | None]:
+def _set_based(
+    engine: Engine,
+    data_dir: Path,
+    month: str,
+    tz: ZoneInfo,
+    plan: Plan,
+    version: int | None,
+    result: AccrualResult,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[str | None, int | None]:
     """Post the month set-based where the bulk path takes it; fills ``result`` with what was posted.
 
     Returns (the probe id, see :func:`_mark`; how many events, in posting order, the batches must skip), the
@@ -192,29 +228,37 @@ def _set_based(engine: Engine, data_dir: Path, month: str, tz: ZoneInfo, plan: P
     con = duck.connect()
     try:
         con.execute(f"CREATE TEMP TABLE acc_probe AS SELECT seq, type, event_id, day, amount_fen FROM ({source})")
-        days = [r[0] for r in con.execute("SELECT DISTINCT day FROM acc_probe WHERE day IS NOT NULL ORDER BY 1"
-                                          ).fetchall()]
-        out_of_range = con.execute(f"SELECT count(*) FROM acc_probe WHERE day IS NULL OR amount_fen < 0 "
-                                   f"OR amount_fen >= {bulk.fen_limit(plan)}").fetchone()[0]
+        days = [
+            r[0] for r in con.execute("SELECT DISTINCT day FROM acc_probe WHERE day IS NOT NULL ORDER BY 1").fetchall()
+        ]
+        out_of_range = con.execute(
+            f"SELECT count(*) FROM acc_probe WHERE day IS NULL OR amount_fen < 0 "
+            f"OR amount_fen >= {bulk.fen_limit(plan)}"
+        ).fetchone()[0]
         counts = dict(con.execute("SELECT type, count(*) FROM acc_probe GROUP BY type").fetchall())
         probe = _first_event(con)
     finally:
         con.close()
     if out_of_range or any(m.window.contains(d) for m in compiled.blockers for d in days):
         return probe, 0
-    args = {"source_sql": source, "day_columns": accrual_sql.day_columns(compiled),
-            "day_rows": accrual_sql.day_rows(compiled, plan, days),
-            "statements": accrual_sql.statements(compiled, version).__dict__,
-            "rejections_sql": accrual_sql.REJECTIONS_SQL, "data_dir": str(data_dir), "chunk": CHUNK}
+    args = {
+        "source_sql": source,
+        "day_columns": accrual_sql.day_columns(compiled),
+        "day_rows": accrual_sql.day_rows(compiled, plan, days),
+        "statements": accrual_sql.statements(compiled, version).__dict__,
+        "rejections_sql": accrual_sql.REJECTIONS_SQL,
+        "data_dir": str(data_dir),
+        "chunk": CHUNK,
+    }
     if pg:  # in this process: libpq, unlike SQLite, has no two-copies hazard
         try:
             out = accrual_load_pg.load(accrual_load_pg.libpq_uri(engine), **args, on_chunk=progress)
         except Exception as exc:
-            raise RuntimeError(_stopped(month, engine.url.render_as_string(), exc)) from exc
+            raise _stopped(month, engine.url.render_as_string(), exc) from exc
     else:
         out = _load({"db_path": str(path), **args}, progress)
         if "error" in out:
-            raise RuntimeError(_stopped(month, path, out["error"]))
+            raise _stopped(month, path, out["error"])
     result.bills, result.recharges = int(counts.get("bill", 0)), int(counts.get("recharge", 0))
     result.posted, result.duplicates, result.rejected = out["posted"], out["duplicates"], out["rejected"]
     result.reasons, result.seconds = out["reasons"], out.get("seconds")
@@ -239,9 +283,12 @@ def _load(args: dict, progress: Callable[[int], None] | None) -> dict:
     return last
 
 
-def _stopped(month: str, ledger, why) -> str:
-    return (f"posting the {month} accrual into {ledger} stopped ({why}); the chunks committed before it stay "
-            "posted, nothing else was: run the close again")
+class AccrualStopped(Unavailable, RuntimeError):
+    """Posting the month's accrual stopped part way: the chunks committed stay posted; the close runs again."""
+
+
+def _stopped(month: str, ledger, why) -> AccrualStopped:
+    return AccrualStopped("close_accrual_stopped", month=month, ledger=str(ledger), reason=str(why))
 
 
 def _first_event(con) -> str | None:

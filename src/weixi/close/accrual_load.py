@@ -72,13 +72,17 @@ class SqliteLedger:
         "lots": "SELECT * EXCLUDE (seq) FROM acc_lots ORDER BY seq",
         "journal": "SELECT * EXCLUDE (seq, o_grp, o_j, o_k) FROM acc_journal ORDER BY seq, o_grp, o_j, o_k",
         "members": "SELECT member_id, CAST(NULL AS VARCHAR) AS tier, CAST(first_day AS VARCHAR) AS first_spend_on, "
-                   "CAST(1 AS BIGINT) AS paid, CAST(earned AS BIGINT) AS balance, "
-                   "CAST(first_day AS VARCHAR) AS first_seen_on FROM acc_members WHERE new ORDER BY first_seq",
+        "CAST(1 AS BIGINT) AS paid, CAST(earned AS BIGINT) AS balance, "
+        "CAST(first_day AS VARCHAR) AS first_seen_on FROM acc_members WHERE new ORDER BY first_seq",
     }
-    changed = ("SELECT member_id, CAST(first_day AS VARCHAR) AS first_day, CAST(earned AS BIGINT) AS earned "
-               "FROM acc_members WHERE NOT new ORDER BY member_id")
-    update = ("UPDATE members SET first_spend_on = coalesce(members.first_spend_on, c.first_day), paid = 1, "
-              "balance = members.balance + c.earned FROM temp.acc_changed c WHERE members.member_id = c.member_id")
+    changed = (
+        "SELECT member_id, CAST(first_day AS VARCHAR) AS first_day, CAST(earned AS BIGINT) AS earned "
+        "FROM acc_members WHERE NOT new ORDER BY member_id"
+    )
+    update = (
+        "UPDATE members SET first_spend_on = coalesce(members.first_spend_on, c.first_day), paid = 1, "
+        "balance = members.balance + c.earned FROM temp.acc_changed c WHERE members.member_id = c.member_id"
+    )
 
     def __init__(self, db_path: str) -> None:
         self.db_path = db_path
@@ -95,17 +99,48 @@ class SqliteLedger:
         adbc_sqlite.update_from(cur, rows, sql, name)
 
 
-def load(db_path: str, source_sql: str, day_columns: list[str], day_rows: list[list], statements: dict,
-         rejections_sql: str, data_dir: str | None = None, threads: int = 2, chunk: int = CHUNK, batches=None,
-         on_chunk=None) -> dict:
+def load(
+    db_path: str,
+    source_sql: str,
+    day_columns: list[str],
+    day_rows: list[list],
+    statements: dict,
+    rejections_sql: str,
+    data_dir: str | None = None,
+    threads: int = 2,
+    chunk: int = CHUNK,
+    batches=None,
+    on_chunk=None,
+) -> dict:
     """Post the events into the SQLite ledger at ``db_path`` (:func:`post_chunks`)."""
-    return post_chunks(SqliteLedger(db_path), source_sql, day_columns, day_rows, statements, rejections_sql,
-                       data_dir, threads, chunk, batches, on_chunk)
+    return post_chunks(
+        SqliteLedger(db_path),
+        source_sql,
+        day_columns,
+        day_rows,
+        statements,
+        rejections_sql,
+        data_dir,
+        threads,
+        chunk,
+        batches,
+        on_chunk,
+    )
 
 
-def post_chunks(ledger, source_sql: str, day_columns: list[str], day_rows: list[list], statements: dict,
-                rejections_sql: str, data_dir: str | None = None, threads: int = 2, chunk: int = CHUNK,
-                batches=None, on_chunk=None) -> dict:
+def post_chunks(
+    ledger,
+    source_sql: str,
+    day_columns: list[str],
+    day_rows: list[list],
+    statements: dict,
+    rejections_sql: str,
+    data_dir: str | None = None,
+    threads: int = 2,
+    chunk: int = CHUNK,
+    batches=None,
+    on_chunk=None,
+) -> dict:
     """Post the events ``chunk`` at a time in posting order, each chunk one transaction (other writers, the API's
     among them, get the ledger between chunks, as between the batches of the per-batch path). ``ledger``:
     :class:`SqliteLedger` or :class:`weixi.close.accrual_load_pg.PostgresLedger`. ``batches``: wraps each record
@@ -132,8 +167,10 @@ def post_chunks(ledger, source_sql: str, day_columns: list[str], day_rows: list[
     try:
         with ledger.writer() as cur:
             for low in range(1, total + 1, chunk):  # seq counts from 1
-                con.execute(f"CREATE OR REPLACE TEMP TABLE acc_src AS SELECT * FROM acc_all "
-                            f"WHERE seq >= {low} AND seq < {low + chunk}")
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE acc_src AS SELECT * FROM acc_all "
+                    f"WHERE seq >= {low} AND seq < {low + chunk}"
+                )
                 lap("select_chunk")
                 with ledger.transaction(cur):
                     result = _post(ledger, con, cur, statements, rejections_sql, lap, batches)
@@ -156,27 +193,45 @@ def post_chunks(ledger, source_sql: str, day_columns: list[str], day_rows: list[
 
 def _post(ledger, con, cur, st: dict, rejections_sql: str, lap, batches) -> dict:
     tmp = ledger.temp
-    cur.adbc_ingest("acc_ids", con.execute("SELECT DISTINCT event_id FROM acc_src").to_arrow_table(),
-                    mode="replace", temporary=True)
-    seen = _query(cur, f"SELECT a.event_id FROM {tmp}acc_ids a WHERE EXISTS "
-                       "(SELECT 1 FROM events e WHERE e.event_id = a.event_id)")
+    cur.adbc_ingest(
+        "acc_ids", con.execute("SELECT DISTINCT event_id FROM acc_src").to_arrow_table(), mode="replace", temporary=True
+    )
+    seen = _query(
+        cur,
+        f"SELECT a.event_id FROM {tmp}acc_ids a WHERE EXISTS (SELECT 1 FROM events e WHERE e.event_id = a.event_id)",
+    )
     con.register("acc_seen_in", seen.rename_columns(["event_id"]))
-    con.execute("CREATE OR REPLACE TEMP TABLE acc_seen AS SELECT CAST(event_id AS VARCHAR) AS event_id FROM acc_seen_in")
-    rejected = _query(cur, f"SELECT r.event_id, r.reason FROM {tmp}acc_ids a JOIN rejections r "
-                           "ON r.event_id = a.event_id") if _query(cur, "SELECT 1 FROM rejections LIMIT 1").num_rows \
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE acc_seen AS SELECT CAST(event_id AS VARCHAR) AS event_id FROM acc_seen_in"
+    )
+    rejected = (
+        _query(cur, f"SELECT r.event_id, r.reason FROM {tmp}acc_ids a JOIN rejections r ON r.event_id = a.event_id")
+        if _query(cur, "SELECT 1 FROM rejections LIMIT 1").num_rows
         else pa.table({"event_id": pa.array([], pa.string()), "reason": pa.array([], pa.string())})
+    )
     con.register("acc_rejected_in", rejected.rename_columns(["event_id", "reason"]))
-    con.execute("CREATE OR REPLACE TEMP TABLE acc_rejected AS SELECT CAST(event_id AS VARCHAR) AS event_id, "
-                "CAST(reason AS VARCHAR) AS reason FROM acc_rejected_in")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE acc_rejected AS SELECT CAST(event_id AS VARCHAR) AS event_id, "
+        "CAST(reason AS VARCHAR) AS reason FROM acc_rejected_in"
+    )
     cur.execute(f"DROP TABLE {tmp}acc_ids")
-    cur.adbc_ingest("acc_mids", con.execute("SELECT DISTINCT member_id FROM acc_src").to_arrow_table(),
-                    mode="replace", temporary=True)
+    cur.adbc_ingest(
+        "acc_mids",
+        con.execute("SELECT DISTINCT member_id FROM acc_src").to_arrow_table(),
+        mode="replace",
+        temporary=True,
+    )
     # only what the rows depend on: the balance and first spend day are updated in the ledger, relative to the stored
-    stored = _query(cur, f"SELECT m.member_id, m.tier, m.debt FROM {tmp}acc_mids a "
-                         f"JOIN members m ON m.member_id = a.member_id{ledger.lock}")
+    stored = _query(
+        cur,
+        f"SELECT m.member_id, m.tier, m.debt FROM {tmp}acc_mids a "
+        f"JOIN members m ON m.member_id = a.member_id{ledger.lock}",
+    )
     con.register("acc_stored_in", stored.rename_columns(["member_id", "tier", "debt"]))
-    con.execute("CREATE OR REPLACE TEMP TABLE acc_stored AS SELECT CAST(member_id AS VARCHAR) AS member_id, "
-                "CAST(tier AS VARCHAR) AS tier, CAST(debt AS BIGINT) AS debt FROM acc_stored_in")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE acc_stored AS SELECT CAST(member_id AS VARCHAR) AS member_id, "
+        "CAST(tier AS VARCHAR) AS tier, CAST(debt AS BIGINT) AS debt FROM acc_stored_in"
+    )
     why = _blocked(ledger, con, cur)
     cur.execute(f"DROP TABLE {tmp}acc_mids")
     lap("read_ledger")
@@ -207,13 +262,23 @@ def _blocked(ledger, con, cur) -> str | None:
     """Why the month needs the per-batch path (the Book for some of its members), or None."""
     if con.execute("SELECT count(*) FROM acc_stored WHERE debt > 0").fetchone()[0]:
         return "a member of the month owes points (debt)"
-    if _query(cur, f"SELECT 1 FROM lots WHERE {ledger.deficit_lots} LIMIT 1").num_rows and \
-            _query(cur, f"SELECT 1 FROM {ledger.temp}acc_mids a JOIN lots l ON l.lot_id = 'deficit:' || a.member_id "
-                        "WHERE l.deficit AND l.remaining < 0 LIMIT 1").num_rows:
+    if (
+        _query(cur, f"SELECT 1 FROM lots WHERE {ledger.deficit_lots} LIMIT 1").num_rows
+        and _query(
+            cur,
+            f"SELECT 1 FROM {ledger.temp}acc_mids a JOIN lots l ON l.lot_id = 'deficit:' || a.member_id "
+            "WHERE l.deficit AND l.remaining < 0 LIMIT 1",
+        ).num_rows
+    ):
         return "a member of the month has a negative-balance lot"
-    if _query(cur, "SELECT 1 FROM referrals WHERE awarded_on IS NULL LIMIT 1").num_rows and \
-            _query(cur, f"SELECT 1 FROM {ledger.temp}acc_mids a JOIN referrals r ON r.referee_id = a.member_id "
-                        "WHERE r.awarded_on IS NULL LIMIT 1").num_rows:
+    if (
+        _query(cur, "SELECT 1 FROM referrals WHERE awarded_on IS NULL LIMIT 1").num_rows
+        and _query(
+            cur,
+            f"SELECT 1 FROM {ledger.temp}acc_mids a JOIN referrals r ON r.referee_id = a.member_id "
+            "WHERE r.awarded_on IS NULL LIMIT 1",
+        ).num_rows
+    ):
         return "a member of the month has a referral waiting to qualify"
     return None
 

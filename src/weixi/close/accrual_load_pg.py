@@ -35,22 +35,26 @@ class PostgresLedger:
     lock = " ORDER BY m.member_id FOR UPDATE OF m"
     inserts = {
         "events": "SELECT event_id, member_id, type, CAST(occurred_at AS TIMESTAMPTZ) AS occurred_at, "
-                  "CAST(day AS DATE) AS day, amount_fen, points, ref, attrs, earned, "
-                  "CAST(plan_version AS INTEGER) AS plan_version FROM acc_events ORDER BY seq",
+        "CAST(day AS DATE) AS day, amount_fen, points, ref, attrs, earned, "
+        "CAST(plan_version AS INTEGER) AS plan_version FROM acc_events ORDER BY seq",
         "lots": "SELECT lot_id, member_id, CAST(earned_on AS DATE) AS earned_on, "
-                "CAST(expires_on AS DATE) AS expires_on, points, remaining, deficit <> 0 AS deficit, "
-                "CAST(plan_version AS INTEGER) AS plan_version FROM acc_lots ORDER BY seq",
+        "CAST(expires_on AS DATE) AS expires_on, points, remaining, deficit <> 0 AS deficit, "
+        "CAST(plan_version AS INTEGER) AS plan_version FROM acc_lots ORDER BY seq",
         "journal": "SELECT member_id, CAST(day AS DATE) AS day, kind, points, debt_delta, lot_id, event_id, rule_id, "
-                   "note, CAST(plan_version AS INTEGER) AS plan_version FROM acc_journal "
-                   "ORDER BY seq, o_grp, o_j, o_k",
+        "note, CAST(plan_version AS INTEGER) AS plan_version FROM acc_journal "
+        "ORDER BY seq, o_grp, o_j, o_k",
         "members": "SELECT member_id, CAST(NULL AS VARCHAR) AS tier, CAST(first_day AS DATE) AS first_spend_on, "
-                   "true AS paid, CAST(earned AS BIGINT) AS balance, CAST(first_day AS DATE) AS first_seen_on "
-                   "FROM acc_members WHERE new ORDER BY first_seq",
+        "true AS paid, CAST(earned AS BIGINT) AS balance, CAST(first_day AS DATE) AS first_seen_on "
+        "FROM acc_members WHERE new ORDER BY first_seq",
     }
-    changed = ("SELECT member_id, CAST(first_day AS DATE) AS first_day, CAST(earned AS BIGINT) AS earned "
-               "FROM acc_members WHERE NOT new ORDER BY member_id")
-    update = ("UPDATE members SET first_spend_on = coalesce(members.first_spend_on, c.first_day), paid = true, "
-              "balance = members.balance + c.earned FROM pg_temp.acc_changed c WHERE members.member_id = c.member_id")
+    changed = (
+        "SELECT member_id, CAST(first_day AS DATE) AS first_day, CAST(earned AS BIGINT) AS earned "
+        "FROM acc_members WHERE NOT new ORDER BY member_id"
+    )
+    update = (
+        "UPDATE members SET first_spend_on = coalesce(members.first_spend_on, c.first_day), paid = true, "
+        "balance = members.balance + c.earned FROM pg_temp.acc_changed c WHERE members.member_id = c.member_id"
+    )
 
     def __init__(self, uri: str) -> None:
         self.uri = uri

@@ -58,8 +58,12 @@ def day_rows(c: Compiled, plan: Plan, days: list[date]) -> list[list]:
     rows = []
     for d in days:
         exp = expires_on(plan.expiry, d)
-        row = [d.isoformat(), d.isoformat(), datetime.combine(d, time(23, 59, 59), tzinfo=tz).isoformat(),
-               exp.isoformat() if exp else None]
+        row = [
+            d.isoformat(),
+            d.isoformat(),
+            datetime.combine(d, time(23, 59, 59), tzinfo=tz).isoformat(),
+            exp.isoformat() if exp else None,
+        ]
         for rules in c.rules.values():
             row += [r.window is None or r.window.contains(d) for r in rules]
         row += [m.window is None or m.window.contains(d) for m in c.mults]
@@ -70,20 +74,24 @@ def day_rows(c: Compiled, plan: Plan, days: list[date]) -> list[list]:
 def _yuan_text(fen: str) -> str:
     """``bulk.yuan_text`` in SQL: 128.5, 100, 0.05."""
     whole, cents = f"({fen} // 100)", f"({fen} % 100)"
-    return (f"CASE WHEN {cents} = 0 THEN CAST({whole} AS VARCHAR) "
-            f"WHEN {cents} % 10 = 0 THEN CAST({whole} AS VARCHAR) || '.' || CAST({cents} // 10 AS VARCHAR) "
-            f"ELSE CAST({whole} AS VARCHAR) || '.' || lpad(CAST({cents} AS VARCHAR), 2, '0') END")
+    return (
+        f"CASE WHEN {cents} = 0 THEN CAST({whole} AS VARCHAR) "
+        f"WHEN {cents} % 10 = 0 THEN CAST({whole} AS VARCHAR) || '.' || CAST({cents} // 10 AS VARCHAR) "
+        f"ELSE CAST({whole} AS VARCHAR) || '.' || lpad(CAST({cents} AS VARCHAR), 2, '0') END"
+    )
 
 
 def _stamp(at: str) -> str:
     """A TIMESTAMPTZ as Python's ``datetime.isoformat`` prints it in the session's time zone (the ledger's text)."""
     micros = f"(microsecond({at}) % 1000000)"
     offset = f"(timezone_hour({at}) * 60 + timezone_minute({at}))"
-    return (f"strftime({at}, '%Y-%m-%dT%H:%M:%S') "
-            f"|| CASE WHEN {micros} <> 0 THEN '.' || lpad(CAST({micros} AS VARCHAR), 6, '0') ELSE '' END "
-            f"|| CASE WHEN {offset} < 0 THEN '-' ELSE '+' END "
-            f"|| lpad(CAST(abs({offset}) // 60 AS VARCHAR), 2, '0') || ':' "
-            f"|| lpad(CAST(abs({offset}) % 60 AS VARCHAR), 2, '0')")
+    return (
+        f"strftime({at}, '%Y-%m-%dT%H:%M:%S') "
+        f"|| CASE WHEN {micros} <> 0 THEN '.' || lpad(CAST({micros} AS VARCHAR), 6, '0') ELSE '' END "
+        f"|| CASE WHEN {offset} < 0 THEN '-' ELSE '+' END "
+        f"|| lpad(CAST(abs({offset}) // 60 AS VARCHAR), 2, '0') || ':' "
+        f"|| lpad(CAST(abs({offset}) % 60 AS VARCHAR), 2, '0')"
+    )
 
 
 @dataclass
@@ -102,9 +110,11 @@ class Statements:
 
 def statements(c: Compiled, version: int | None) -> Statements:
     v = "NULL" if version is None else str(int(version))
-    new = ("CREATE OR REPLACE TEMP TABLE acc_new AS SELECT s.* FROM (SELECT *, row_number() OVER (PARTITION BY event_id "
-           "ORDER BY seq) AS rn FROM acc_src) s WHERE rn = 1 AND event_id NOT IN (SELECT event_id FROM acc_seen) "
-           "AND event_id NOT IN (SELECT event_id FROM acc_rejected)")
+    new = (
+        "CREATE OR REPLACE TEMP TABLE acc_new AS SELECT s.* FROM (SELECT *, row_number() OVER (PARTITION BY event_id "
+        "ORDER BY seq) AS rn FROM acc_src) s WHERE rn = 1 AND event_id NOT IN (SELECT event_id FROM acc_seen) "
+        "AND event_id NOT IN (SELECT event_id FROM acc_rejected)"
+    )
     parts = []
     for etype, rules in c.rules.items():
         for k, r in enumerate(rules):
@@ -112,77 +122,106 @@ def statements(c: Compiled, version: int | None) -> Statements:
             if r.spend:
                 pts = _round(f"{fen} * {r.num}", r.den, r.mode)
                 note = f"{_yuan_text(fen)} || {_lit(' yuan x ' + r.note)}"
-                where = f" AND n.service_type IN ({', '.join(_lit(s) for s in r.service_types)})" \
-                    if r.service_types else ""
+                where = (
+                    f" AND n.service_type IN ({', '.join(_lit(s) for s in r.service_types)})" if r.service_types else ""
+                )
             else:
                 pts = f"(({fen} * {r.num} // {r.den}) * {r.block_points})"
                 note = f"CAST({fen} * {r.num} // {r.den} AS VARCHAR) || {_lit(' full blocks of ' + r.note)}"
                 where = ""
-            parts.append(f"SELECT seq, member_id, {k} AS k, {_lit(r.id)} AS rule_id, {pts} AS pts, {note} AS note "
-                         f"FROM acc_new n JOIN acc_days d USING (day) WHERE n.type = {_lit(etype)} "
-                         f"AND d.open_{etype}_{k}{where}")
-    base_select = " UNION ALL ".join(parts) if parts else \
-        "SELECT NULL::BIGINT AS seq, NULL::VARCHAR AS member_id, 0 AS k, NULL::VARCHAR AS rule_id, " \
+            parts.append(
+                f"SELECT seq, member_id, {k} AS k, {_lit(r.id)} AS rule_id, {pts} AS pts, {note} AS note "
+                f"FROM acc_new n JOIN acc_days d USING (day) WHERE n.type = {_lit(etype)} "
+                f"AND d.open_{etype}_{k}{where}"
+            )
+    base_select = (
+        " UNION ALL ".join(parts)
+        if parts
+        else "SELECT NULL::BIGINT AS seq, NULL::VARCHAR AS member_id, 0 AS k, NULL::VARCHAR AS rule_id, "
         "NULL::HUGEINT AS pts, NULL::VARCHAR AS note WHERE false"
+    )
     base = f"CREATE OR REPLACE TEMP TABLE acc_base AS SELECT * FROM ({base_select}) WHERE pts > 0"
 
     known = [(tid, t) for tid, t in c.tiers.items()]
     default = c.default
     tier_values = ", ".join(
         f"({_lit(tid)}, {t[0] if t else 'NULL'}, {t[1] if t else 'NULL'}, {_lit(t[2]) if t else 'NULL'}, "
-        f"{_lit(t[3]) if t else 'NULL'})" for tid, t in known)
-    plan_tiers = f"(VALUES {tier_values}) AS t(tier, tnum, tden, tid, ttext)" if known else \
-        "(SELECT NULL::VARCHAR AS tier, NULL::HUGEINT AS tnum, NULL::HUGEINT AS tden, NULL::VARCHAR AS tid, " \
+        f"{_lit(t[3]) if t else 'NULL'})"
+        for tid, t in known
+    )
+    plan_tiers = (
+        f"(VALUES {tier_values}) AS t(tier, tnum, tden, tid, ttext)"
+        if known
+        else "(SELECT NULL::VARCHAR AS tier, NULL::HUGEINT AS tnum, NULL::HUGEINT AS tden, NULL::VARCHAR AS tid, "
         "NULL::VARCHAR AS ttext WHERE false) AS t"
+    )
     d = [str(default[0]), str(default[1]), _lit(default[2]), _lit(default[3])] if default else ["NULL"] * 4
     # a stored tier the plan knows gives its own extra (none when its multiplier is 1 or below); no stored tier,
     # or one the plan does not know, gives the default tier's
-    tiers = (f"CREATE OR REPLACE TEMP TABLE acc_member_tier AS SELECT m.member_id, "
-             f"CASE WHEN t.tier IS NULL THEN {d[0]} ELSE t.tnum END AS tnum, "
-             f"CASE WHEN t.tier IS NULL THEN {d[1]} ELSE t.tden END AS tden, "
-             f"CASE WHEN t.tier IS NULL THEN {d[2]} ELSE t.tid END AS tid, "
-             f"CASE WHEN t.tier IS NULL THEN {d[3]} ELSE t.ttext END AS ttext "
-             f"FROM (SELECT DISTINCT member_id FROM acc_base) m LEFT JOIN acc_stored s USING (member_id) "
-             f"LEFT JOIN {plan_tiers} ON t.tier = s.tier")
+    tiers = (
+        f"CREATE OR REPLACE TEMP TABLE acc_member_tier AS SELECT m.member_id, "
+        f"CASE WHEN t.tier IS NULL THEN {d[0]} ELSE t.tnum END AS tnum, "
+        f"CASE WHEN t.tier IS NULL THEN {d[1]} ELSE t.tden END AS tden, "
+        f"CASE WHEN t.tier IS NULL THEN {d[2]} ELSE t.tid END AS tid, "
+        f"CASE WHEN t.tier IS NULL THEN {d[3]} ELSE t.ttext END AS ttext "
+        f"FROM (SELECT DISTINCT member_id FROM acc_base) m LEFT JOIN acc_stored s USING (member_id) "
+        f"LEFT JOIN {plan_tiers} ON t.tier = s.tier"
+    )
     entries = ["SELECT seq, member_id, 0 AS grp, 0 AS j, k, rule_id, pts, note FROM acc_base"]
     for j, m in enumerate(c.mults):
-        only = f" AND b.rule_id IN ({', '.join(_lit(r) for r in sorted(m.applies_to))})" if m.applies_to is not None \
+        only = (
+            f" AND b.rule_id IN ({', '.join(_lit(r) for r in sorted(m.applies_to))})"
+            if m.applies_to is not None
             else ""
+        )
         extra = _round("b.pts * mt.tnum", "mt.tden", m.mode)
         entries.append(
             f"SELECT * FROM (SELECT b.seq, b.member_id, 1 AS grp, {j} AS j, b.k, {_lit(m.id)} AS rule_id, {extra} AS pts, "
             f"'tier ' || mt.tid || ': ' || CAST(b.pts AS VARCHAR) || ' x (' || mt.ttext || ' - 1)' AS note "
             f"FROM acc_base b JOIN acc_member_tier mt USING (member_id) JOIN acc_new n USING (seq) "
-            f"JOIN acc_days d ON d.day = n.day WHERE d.open_mult_{j} AND mt.tnum IS NOT NULL{only}) WHERE pts > 0")
-    journal = ("CREATE OR REPLACE TEMP TABLE acc_journal AS SELECT e.member_id, d.day_text AS day, 'earn' AS kind, "
-               "CAST(e.pts AS BIGINT) AS points, CAST(0 AS BIGINT) AS debt_delta, n.event_id AS lot_id, "
-               f"n.event_id, e.rule_id, e.note, CAST({v} AS BIGINT) AS plan_version, e.seq, e.grp AS o_grp, "
-               "e.j AS o_j, e.k AS o_k "
-               f"FROM ({' UNION ALL '.join(entries)}) e JOIN acc_new n USING (seq) JOIN acc_days d ON d.day = n.day "
-               "ORDER BY e.seq, e.grp, e.j, e.k")
-    events = ("CREATE OR REPLACE TEMP TABLE acc_events AS SELECT n.event_id, n.member_id, n.type, "
-              f"CASE WHEN n.moment IS NULL THEN d.bill_at ELSE {_stamp('n.moment')} END AS occurred_at, d.day_text AS day, "
-              "n.amount_fen, CAST(NULL AS BIGINT) AS points, CAST(NULL AS VARCHAR) AS ref, "
-              "CASE WHEN n.service_type IS NULL THEN NULL "
-              "ELSE '{\"service_type\": ' || CAST(to_json(n.service_type) AS VARCHAR) || '}' END AS attrs, "
-              f"CAST(coalesce(p.earned, 0) AS BIGINT) AS earned, CAST({v} AS BIGINT) AS plan_version, n.seq "
-              "FROM acc_new n JOIN acc_days d USING (day) "
-              "LEFT JOIN (SELECT seq, sum(points) AS earned FROM acc_journal GROUP BY seq) p USING (seq) ORDER BY n.seq")
-    lots = ("CREATE OR REPLACE TEMP TABLE acc_lots AS SELECT e.event_id AS lot_id, e.member_id, e.day AS earned_on, "
-            "d.expires_text AS expires_on, e.earned AS points, e.earned AS remaining, CAST(0 AS BIGINT) AS deficit, "
-            "e.plan_version, e.seq FROM acc_events e JOIN acc_new n USING (seq) JOIN acc_days d ON d.day = n.day "
-            "WHERE e.earned > 0")
-    members = ("CREATE OR REPLACE TEMP TABLE acc_members AS SELECT m.member_id, m.first_day, m.earned, m.first_seq, "
-               "s.member_id IS NULL AS new FROM (SELECT e.member_id, arg_min(e.day, e.seq) AS first_day, "
-               "sum(e.earned) AS earned, min(e.seq) AS first_seq FROM acc_events e GROUP BY e.member_id) m "
-               "LEFT JOIN acc_stored s USING (member_id)")
-    outcome = ("SELECT (SELECT count(*) FROM acc_new) AS posted, "
-               "(SELECT count(*) FROM acc_src WHERE event_id IN (SELECT event_id FROM acc_seen) OR "
-               "(event_id NOT IN (SELECT event_id FROM acc_rejected) AND seq NOT IN (SELECT seq FROM acc_new))) "
-               "AS duplicates")
+            f"JOIN acc_days d ON d.day = n.day WHERE d.open_mult_{j} AND mt.tnum IS NOT NULL{only}) WHERE pts > 0"
+        )
+    journal = (
+        "CREATE OR REPLACE TEMP TABLE acc_journal AS SELECT e.member_id, d.day_text AS day, 'earn' AS kind, "
+        "CAST(e.pts AS BIGINT) AS points, CAST(0 AS BIGINT) AS debt_delta, n.event_id AS lot_id, "
+        f"n.event_id, e.rule_id, e.note, CAST({v} AS BIGINT) AS plan_version, e.seq, e.grp AS o_grp, "
+        "e.j AS o_j, e.k AS o_k "
+        f"FROM ({' UNION ALL '.join(entries)}) e JOIN acc_new n USING (seq) JOIN acc_days d ON d.day = n.day "
+        "ORDER BY e.seq, e.grp, e.j, e.k"
+    )
+    events = (
+        "CREATE OR REPLACE TEMP TABLE acc_events AS SELECT n.event_id, n.member_id, n.type, "
+        f"CASE WHEN n.moment IS NULL THEN d.bill_at ELSE {_stamp('n.moment')} END AS occurred_at, d.day_text AS day, "
+        "n.amount_fen, CAST(NULL AS BIGINT) AS points, CAST(NULL AS VARCHAR) AS ref, "
+        "CASE WHEN n.service_type IS NULL THEN NULL "
+        "ELSE '{\"service_type\": ' || CAST(to_json(n.service_type) AS VARCHAR) || '}' END AS attrs, "
+        f"CAST(coalesce(p.earned, 0) AS BIGINT) AS earned, CAST({v} AS BIGINT) AS plan_version, n.seq "
+        "FROM acc_new n JOIN acc_days d USING (day) "
+        "LEFT JOIN (SELECT seq, sum(points) AS earned FROM acc_journal GROUP BY seq) p USING (seq) ORDER BY n.seq"
+    )
+    lots = (
+        "CREATE OR REPLACE TEMP TABLE acc_lots AS SELECT e.event_id AS lot_id, e.member_id, e.day AS earned_on, "
+        "d.expires_text AS expires_on, e.earned AS points, e.earned AS remaining, CAST(0 AS BIGINT) AS deficit, "
+        "e.plan_version, e.seq FROM acc_events e JOIN acc_new n USING (seq) JOIN acc_days d ON d.day = n.day "
+        "WHERE e.earned > 0"
+    )
+    members = (
+        "CREATE OR REPLACE TEMP TABLE acc_members AS SELECT m.member_id, m.first_day, m.earned, m.first_seq, "
+        "s.member_id IS NULL AS new FROM (SELECT e.member_id, arg_min(e.day, e.seq) AS first_day, "
+        "sum(e.earned) AS earned, min(e.seq) AS first_seq FROM acc_events e GROUP BY e.member_id) m "
+        "LEFT JOIN acc_stored s USING (member_id)"
+    )
+    outcome = (
+        "SELECT (SELECT count(*) FROM acc_new) AS posted, "
+        "(SELECT count(*) FROM acc_src WHERE event_id IN (SELECT event_id FROM acc_seen) OR "
+        "(event_id NOT IN (SELECT event_id FROM acc_rejected) AND seq NOT IN (SELECT seq FROM acc_new))) "
+        "AS duplicates"
+    )
     return Statements(new, base, tiers, journal, events, lots, members, outcome)
 
 
-REJECTIONS_SQL = ("SELECT split_part(r.reason, ':', 1) AS reason, count(*) AS n FROM acc_src s "
-                  "JOIN acc_rejected r USING (event_id) WHERE s.event_id NOT IN (SELECT event_id FROM acc_seen) "
-                  "GROUP BY 1 ORDER BY 1")
+REJECTIONS_SQL = (
+    "SELECT split_part(r.reason, ':', 1) AS reason, count(*) AS n FROM acc_src s "
+    "JOIN acc_rejected r USING (event_id) WHERE s.event_id NOT IN (SELECT event_id FROM acc_seen) "
+    "GROUP BY 1 ORDER BY 1"
+)

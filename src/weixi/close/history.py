@@ -15,10 +15,17 @@ from weixi.close.backends import archive_table
 from weixi.close.months import month_end
 from weixi.close.sources import files
 
-HISTORY_SCHEMA = pa.schema([
-    ("member_id", pa.string()), ("month", pa.string()), ("spend_fen", pa.int64()), ("recharge_fen", pa.int64()),
-    ("touches", pa.int64()), ("last_active_on", pa.date32()), ("points_earned", pa.int64()),
-])
+HISTORY_SCHEMA = pa.schema(
+    [
+        ("member_id", pa.string()),
+        ("month", pa.string()),
+        ("spend_fen", pa.int64()),
+        ("recharge_fen", pa.int64()),
+        ("touches", pa.int64()),
+        ("last_active_on", pa.date32()),
+        ("points_earned", pa.int64()),
+    ]
+)
 
 
 def members_table(con, data_dir: Path, month: str) -> ibis.Table:
@@ -29,7 +36,8 @@ def members_table(con, data_dir: Path, month: str) -> ibis.Table:
     labels = archive_table(con, data_dir, "churn_labels")
     end = ibis.date(month_end(month))
     left = labels.filter(labels.churned & (labels.churn_date <= end)).select(
-        member_id_l="member_id", churned_on="churn_date")
+        member_id_l="member_id", churned_on="churn_date"
+    )
     joined = members.left_join(left, members.member_id == left.member_id_l)
     return joined.select("member_id", "join_date", "churned_on")
 
@@ -44,9 +52,12 @@ def month_history(con, data_dir: Path, month: str, points: ibis.Table) -> ibis.T
     complaints = archive_table(con, data_dir, "complaints", month)
 
     def touch(t, amount, kind_amount, day):
-        return t.select(member_id=t.member_id, spend_fen=amount if kind_amount == "spend" else ibis.literal(0, "int64"),
-                        recharge_fen=amount if kind_amount == "recharge" else ibis.literal(0, "int64"),
-                        day=day)
+        return t.select(
+            member_id=t.member_id,
+            spend_fen=amount if kind_amount == "spend" else ibis.literal(0, "int64"),
+            recharge_fen=amount if kind_amount == "recharge" else ibis.literal(0, "int64"),
+            day=day,
+        )
 
     zero = ibis.literal(0, "int64")
     active_usage = usage.filter((usage.voice_minutes + usage.data_mb + usage.sms_count) > 0)
@@ -59,8 +70,11 @@ def month_history(con, data_dir: Path, month: str, points: ibis.Table) -> ibis.T
     ]
     touches = ibis.union(*parts, distinct=False)
     agg = touches.group_by("member_id").aggregate(
-        spend_fen=touches.spend_fen.sum(), recharge_fen=touches.recharge_fen.sum(),
-        touches=touches.count(), last_active_on=touches.day.max())
+        spend_fen=touches.spend_fen.sum(),
+        recharge_fen=touches.recharge_fen.sum(),
+        touches=touches.count(),
+        last_active_on=touches.day.max(),
+    )
     pts = points.select(member_id_p="member_id", points_earned="points_earned")
     joined = agg.outer_join(pts, agg.member_id == pts.member_id_p)
     out = joined.select(

@@ -26,6 +26,7 @@ from weixi.close.history import members_table, month_history
 from weixi.close.inputs import missing_inputs
 from weixi.close.months import first_day, next_month, previous_month, window
 from weixi.close.snapshot import PROFILE, SEGMENT_COLUMNS, TIER_COLUMNS, snapshot_sql, summarize
+from weixi.errors import Conflict
 from weixi.ledger.expire import expire
 from weixi.plans.service import active_plan
 from weixi.segments import evaluate_tiers, segment
@@ -34,10 +35,12 @@ STEPS = ("accrual", "expiry", "history", "tiers", "segments", "snapshot", "searc
 HISTORY_MONTHS = 12
 
 
-class CloseRefused(Exception):
-    def __init__(self, message: str, missing: list[str] | None = None):
-        super().__init__(message)
-        self.missing = missing or []
+class CloseRefused(Conflict):
+    """The month cannot be closed now: months close in order, each with its input files (``missing``)."""
+
+    @property
+    def missing(self) -> list[str]:
+        return list(self.params.get("missing", []))
 
 
 @dataclass
@@ -76,8 +79,14 @@ class _Run:
         self.timings[name] = round(time.perf_counter() - started, 3)
 
 
-def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "duckdb",
-                progress: Progress | None = None, spark=None) -> dict:
+def close_month(
+    engine: Engine,
+    data_dir: Path,
+    month: str,
+    engine_name: str = "duckdb",
+    progress: Progress | None = None,
+    spark=None,
+) -> dict:
     data_dir = Path(data_dir)
     done = store.read_manifest(data_dir, month)
     if done and done.get("status") == "closed":
@@ -90,8 +99,9 @@ def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "
     started = time.perf_counter()
 
     with run.step("accrual"):
-        accrual = accrue(engine, data_dir, month, ZoneInfo(run.plan.timezone), run.progress.advance, run.plan,
-                         run.version)
+        accrual = accrue(
+            engine, data_dir, month, ZoneInfo(run.plan.timezone), run.progress.advance, run.plan, run.version
+        )
     with run.step("expiry"):
         expired = expire(engine, first_day(next_month(month)))
 
@@ -104,18 +114,27 @@ def close_month(engine: Engine, data_dir: Path, month: str, engine_name: str = "
         keep = keeper(run.con)
         tiers, events_file = _tiers_step(run, members, history, keep)
     with run.step("segments"):
-        _materialize(run.con, run.dcon, "close_segments",  # only what the snapshot keeps: the sort below fits
-                     segment(members, history, run.plan, month, keep).select("member_id", *SEGMENT_COLUMNS))
+        _materialize(
+            run.con,
+            run.dcon,
+            "close_segments",  # only what the snapshot keeps: the sort below fits
+            segment(members, history, run.plan, month, keep).select("member_id", *SEGMENT_COLUMNS),
+        )
         keep.drop()
     with run.step("snapshot"):
         snapshot_file = _snapshot_step(run, history_file, tiers)
 
     totals = ledger_bridge.month_totals(engine, month)
     manifest = {
-        "month": month, "status": "closed", "engine": engine_name, "plan_version": run.version, "plan": run.plan.id,
-        "accrual": accrual.__dict__, "expiry": {"as_of": str(expired.as_of), "lots": expired.lots,
-                                                "points": expired.points},
-        "summary": summarize(run.duck, snapshot_file, events_file, totals, run.plan), "seconds": run.timings,
+        "month": month,
+        "status": "closed",
+        "engine": engine_name,
+        "plan_version": run.version,
+        "plan": run.plan.id,
+        "accrual": accrual.__dict__,
+        "expiry": {"as_of": str(expired.as_of), "lots": expired.lots, "points": expired.points},
+        "summary": summarize(run.duck, snapshot_file, events_file, totals, run.plan),
+        "seconds": run.timings,
         "wall_seconds": round(time.perf_counter() - started, 3),
     }
     run.duck.close()  # its memory back before the member search index is built (skipped when the archive did not change)
@@ -130,12 +149,12 @@ def _refuse_unless_ready(data_dir: Path, month: str) -> None:
     """Months close in order, each with its input files."""
     closed = store.closed_months(data_dir)
     if closed and month < closed[-1]:
-        raise CloseRefused(f"{month} is before the last closed month {closed[-1]}: months close in order")
+        raise CloseRefused("close_month_out_of_order", month=month, last=closed[-1])
     if closed and month != next_month(closed[-1]):
-        raise CloseRefused(f"close {next_month(closed[-1])} first: the last closed month is {closed[-1]}")
+        raise CloseRefused("close_month_skipped", next=next_month(closed[-1]), last=closed[-1])
     missing = missing_inputs(data_dir, month)
     if missing:
-        raise CloseRefused(f"inputs for {month} are missing", missing)
+        raise CloseRefused("close_inputs_missing", month=month, missing=missing)
 
 
 def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
@@ -143,12 +162,20 @@ def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
     window the tiers and segments read, and the month's members."""
     con, dcon, month, data_dir = run.con, run.dcon, run.month, run.data_dir
     points = ledger_bridge.points_earned(run.engine, month)
-    points_t = con.create_table("ledger_points", points, overwrite=True) if run.engine_name == "duckdb" \
+    points_t = (
+        con.create_table("ledger_points", points, overwrite=True)
+        if run.engine_name == "duckdb"
         else ibis.memtable(points)
-    history_file = store.write_query(run.duck, data_dir, "history", month,
-                                     _sorted(_materialize(con, dcon, "close_history_now",
-                                                          month_history(con, data_dir, month, points_t)),
-                                             HISTORY_TYPES))
+    )
+    history_file = store.write_query(
+        run.duck,
+        data_dir,
+        "history",
+        month,
+        _sorted(
+            _materialize(con, dcon, "close_history_now", month_history(con, data_dir, month, points_t)), HISTORY_TYPES
+        ),
+    )
     _free(dcon, "close_history_now")  # in its file now; DuckDB's memory goes to the passes below
     if run.engine_name == "duckdb":
         _free(con, "ledger_points")
@@ -158,12 +185,21 @@ def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
 def _tiers_step(run: _Run, members: ibis.Table, history: ibis.Table, keep) -> tuple[str, str]:
     """Tier evaluation: the members' tiers (a DuckDB table, for the snapshot) and the tier events file."""
     con, dcon, month, data_dir = run.con, run.dcon, run.month, run.data_dir
-    tier_state, tier_events = evaluate_tiers(members, history, _previous_tiers(con, data_dir, month), run.plan,
-                                             month, keep)
+    tier_state, tier_events = evaluate_tiers(
+        members, history, _previous_tiers(con, data_dir, month), run.plan, month, keep
+    )
     tiers = _materialize(con, dcon, "close_tiers", tier_state.select("member_id", *TIER_COLUMNS))
-    events_file = store.write_query(run.duck, data_dir, "tier_events", month,
-                                    _sorted(_materialize(con, dcon, "close_tier_events", tier_events),
-                                            TIER_EVENT_TYPES, "member_id, event, effective_on"))
+    events_file = store.write_query(
+        run.duck,
+        data_dir,
+        "tier_events",
+        month,
+        _sorted(
+            _materialize(con, dcon, "close_tier_events", tier_events),
+            TIER_EVENT_TYPES,
+            "member_id, event, effective_on",
+        ),
+    )
     _free(dcon, "close_tier_events")
     keep.drop()
     return tiers, events_file
@@ -179,17 +215,33 @@ def _snapshot_step(run: _Run, history_file: str, tiers: str) -> str:
     duck.execute("CREATE OR REPLACE TEMP TABLE close_balances AS SELECT * FROM close_balances_arrow")
     duck.unregister("close_balances_arrow")
     snapshot_file = store.write_query(duck, data_dir, "snapshots", month, snapshot_sql(month, history_file))
-    changed = duck.execute(f"SELECT t.member_id, t.tier FROM {tiers} t JOIN close_balances b USING (member_id) "
-                           f"WHERE t.tier IS NOT NULL AND b.ledger_tier IS DISTINCT FROM t.tier "
-                           f"ORDER BY t.member_id").fetch_arrow_table()
+    changed = duck.execute(
+        f"SELECT t.member_id, t.tier FROM {tiers} t JOIN close_balances b USING (member_id) "
+        f"WHERE t.tier IS NOT NULL AND b.ledger_tier IS DISTINCT FROM t.tier "
+        f"ORDER BY t.member_id"
+    ).fetch_arrow_table()
     ledger_bridge.set_tiers(run.engine, changed)
     return snapshot_file
 
 
-HISTORY_TYPES = {"member_id": "VARCHAR", "month": "VARCHAR", "spend_fen": "BIGINT", "recharge_fen": "BIGINT",
-                 "touches": "BIGINT", "last_active_on": "DATE", "points_earned": "BIGINT"}
-TIER_EVENT_TYPES = {"member_id": "VARCHAR", "month": "VARCHAR", "event": "VARCHAR", "from_tier": "VARCHAR",
-                    "to_tier": "VARCHAR", "effective_on": "DATE", "measure": "BIGINT"}
+HISTORY_TYPES = {
+    "member_id": "VARCHAR",
+    "month": "VARCHAR",
+    "spend_fen": "BIGINT",
+    "recharge_fen": "BIGINT",
+    "touches": "BIGINT",
+    "last_active_on": "DATE",
+    "points_earned": "BIGINT",
+}
+TIER_EVENT_TYPES = {
+    "member_id": "VARCHAR",
+    "month": "VARCHAR",
+    "event": "VARCHAR",
+    "from_tier": "VARCHAR",
+    "to_tier": "VARCHAR",
+    "effective_on": "DATE",
+    "measure": "BIGINT",
+}
 
 
 def keeper(con):

@@ -22,8 +22,14 @@ from weixi.plans.model import Plan
 PROFILE = ["member_id", "city", "manager_id", "payment_type", "card_role", "network", "plan_name"]
 TIER_COLUMNS = ["tier", "tier_since", "grace_until"]
 SEGMENT_COLUMNS = ["star_level", "value_grade", "activity_grade", "rfm", "key_account", "arpu_fen"]
-TYPES = {"join_date": "DATE", "churned_on": "DATE", "tier_since": "DATE", "grace_until": "DATE",
-         "star_level": "TINYINT", "arpu_fen": "BIGINT"}
+TYPES = {
+    "join_date": "DATE",
+    "churned_on": "DATE",
+    "tier_since": "DATE",
+    "grace_until": "DATE",
+    "star_level": "TINYINT",
+    "arpu_fen": "BIGINT",
+}
 
 
 def _col(alias: str, name: str) -> str:
@@ -34,9 +40,11 @@ def snapshot_sql(month: str, history_file: Path) -> str:
     """Every member who had joined by the month end, one row each, sorted by member id."""
     end = month_end(month).isoformat()
     cols = [
-        f"CAST('{month}' AS VARCHAR) AS month", "CAST(m.member_id AS VARCHAR) AS member_id",
+        f"CAST('{month}' AS VARCHAR) AS month",
+        "CAST(m.member_id AS VARCHAR) AS member_id",
         "CAST(CASE WHEN m.churned_on IS NULL THEN 'active' ELSE 'left' END AS VARCHAR) AS status",
-        _col("m", "join_date"), _col("m", "churned_on"),
+        _col("m", "join_date"),
+        _col("m", "churned_on"),
         *(_col("p", c) for c in PROFILE[1:]),
         *(_col("t", c) for c in TIER_COLUMNS),
         *(_col("s", c) for c in SEGMENT_COLUMNS),
@@ -57,24 +65,33 @@ def snapshot_sql(month: str, history_file: Path) -> str:
 
 
 def _counts(duck, source: str, column: str, where: str = "status = 'active'") -> dict:
-    rows = duck.execute(f"SELECT CAST({column} AS VARCHAR), count(*) FROM {source} WHERE {where} "
-                        f"GROUP BY 1 ORDER BY 1 NULLS LAST").fetchall()
+    rows = duck.execute(
+        f"SELECT CAST({column} AS VARCHAR), count(*) FROM {source} WHERE {where} GROUP BY 1 ORDER BY 1 NULLS LAST"
+    ).fetchall()
     return {str(k): int(n) for k, n in rows}
 
 
 def summarize(duck, snapshot_file: Path, events_file: Path, totals: dict, plan: Plan) -> dict:
     """The close's summary, counted from the written snapshot and tier events files."""
     snap, events = f"read_parquet('{snapshot_file}')", f"read_parquet('{events_file}')"
-    members, active = duck.execute(f"SELECT count(*), count(*) FILTER (WHERE status = 'active') FROM {snap}") \
-        .fetchone()
+    members, active = duck.execute(f"SELECT count(*), count(*) FILTER (WHERE status = 'active') FROM {snap}").fetchone()
     liability = Decimal(totals["outstanding"]) * plan.cost_per_point_fen / 100
     return {
-        "members": int(members), "active": int(active),
-        "by_tier": _counts(duck, snap, "tier"), "by_star_level": _counts(duck, snap, "star_level"),
-        "by_value_grade": _counts(duck, snap, "value_grade"), "by_activity": _counts(duck, snap, "activity_grade"),
-        "by_key_account": _counts(duck, snap, "key_account"), "tier_events": _counts(duck, events, "event", "true"),
-        "points": {"issued": totals["issued"], "redeemed": totals["redeemed"], "expired": totals["expired"],
-                   "reversed": totals["reversed"], "outstanding": totals["outstanding"]},
+        "members": int(members),
+        "active": int(active),
+        "by_tier": _counts(duck, snap, "tier"),
+        "by_star_level": _counts(duck, snap, "star_level"),
+        "by_value_grade": _counts(duck, snap, "value_grade"),
+        "by_activity": _counts(duck, snap, "activity_grade"),
+        "by_key_account": _counts(duck, snap, "key_account"),
+        "tier_events": _counts(duck, events, "event", "true"),
+        "points": {
+            "issued": totals["issued"],
+            "redeemed": totals["redeemed"],
+            "expired": totals["expired"],
+            "reversed": totals["reversed"],
+            "outstanding": totals["outstanding"],
+        },
         "liability_yuan": str(liability.quantize(Decimal("0.01"))),
         "cost_per_point_yuan": str(plan.cost_per_point_fen / 100),
     }

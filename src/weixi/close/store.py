@@ -1,9 +1,9 @@
 """Where the close keeps its results under the data directory, written atomically.
 
-    DATA/close/history/month=YYYY-MM/part-0.parquet     one row per member with activity that month
-    DATA/close/tier_events/month=YYYY-MM/part-0.parquet upgraded / will_downgrade / downgraded
-    DATA/snapshots/month=YYYY-MM/part-0.parquet         every member's state at the month end
-    DATA/close/YYYY-MM.json                             the close's manifest and summary (written last)
+DATA/close/history/month=YYYY-MM/part-0.parquet     one row per member with activity that month
+DATA/close/tier_events/month=YYYY-MM/part-0.parquet upgraded / will_downgrade / downgraded
+DATA/snapshots/month=YYYY-MM/part-0.parquet         every member's state at the month end
+DATA/close/YYYY-MM.json                             the close's manifest and summary (written last)
 """
 
 from __future__ import annotations
@@ -43,15 +43,22 @@ ROW_GROUP = 4_096  # sorted by member id in row groups small enough that a membe
 
 def write(data_dir: Path, dataset: str, month: str, table: pa.Table) -> Path:
     """Replace the month's partition atomically with ``table``."""
-    return _replace(data_dir, dataset, month,
-                    lambda path: pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP))
+    return _replace(
+        data_dir, dataset, month, lambda path: pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP)
+    )
 
 
 def write_query(duck, data_dir: Path, dataset: str, month: str, sql: str) -> Path:
     """Replace the month's partition atomically with the rows of a DuckDB query, streamed to Parquet (the
     query is never held in memory whole; DuckDB spills to its temp directory)."""
-    return _replace(data_dir, dataset, month, lambda path: duck.execute(
-        f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP})"))
+    return _replace(
+        data_dir,
+        dataset,
+        month,
+        lambda path: duck.execute(
+            f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP})"
+        ),
+    )
 
 
 def _replace(data_dir: Path, dataset: str, month: str, writer) -> Path:
@@ -107,4 +114,3 @@ def closed_months(data_dir: Path) -> list[str]:
         if m.get("status") == "closed":
             out.append(p.stem)
     return sorted(out)
-

@@ -8,5 +8,17 @@ from weixi.clv.rfm import RFM, collapse, summarise
 
 MODELS = {"bgnbd": bgnbd, "paretonbd": paretonbd, "gammagamma": gammagamma, "sbg": sbg}
 
-__all__ = ["MODELS", "RFM", "CLVError", "ConvergenceError", "DataError", "FitResult", "bgnbd", "collapse",
-           "gammagamma", "paretonbd", "sbg", "summarise"]
+__all__ = [
+    "MODELS",
+    "RFM",
+    "CLVError",
+    "ConvergenceError",
+    "DataError",
+    "FitResult",
+    "bgnbd",
+    "collapse",
+    "gammagamma",
+    "paretonbd",
+    "sbg",
+    "summarise",
+]

@@ -53,10 +53,12 @@ def loglik_grad(params, x, t_x, T, w, xi=None, ux=None) -> tuple[float, np.ndarr
     psi_abx = digamma(a + b + ux)
     d_r = (digamma(r + ux) - digamma(r) + np.log(alpha))[xi] - w1 * la_T - w2 * la_t
     d_alpha = r / alpha - rx * (w1 / (alpha + T) + w2 / (alpha + t_x))
-    d_a = (-(digamma(a) - digamma(a + b)) + w1 * (digamma(a) - psi_abx)[xi]
-           + w2 * (digamma(a + 1) - psi_abx)[xi])
-    d_b = (-(digamma(b) - digamma(a + b)) + w1 * (digamma(b + ux) - psi_abx)[xi]
-           + w2 * np.where(ux > 0, digamma(b + np.maximum(ux, 1) - 1) - psi_abx, 0.0)[xi])
+    d_a = -(digamma(a) - digamma(a + b)) + w1 * (digamma(a) - psi_abx)[xi] + w2 * (digamma(a + 1) - psi_abx)[xi]
+    d_b = (
+        -(digamma(b) - digamma(a + b))
+        + w1 * (digamma(b + ux) - psi_abx)[xi]
+        + w2 * np.where(ux > 0, digamma(b + np.maximum(ux, 1) - 1) - psi_abx, 0.0)[xi]
+    )
     grad = np.array([w @ d_r, w @ d_alpha, w @ d_a, w @ d_b])
     return float(w @ ll), grad
 
@@ -73,8 +75,15 @@ def fit(data: RFM, start=None, warm_start: bool = True) -> FitResult:
         warm = fit(thin(data, WARM_START_CUSTOMERS), s, warm_start=False)
         s, hess_inv0 = np.array(list(warm.params.values())), warm.hess_inv
     ux, xi = np.unique(data.x, return_inverse=True)
-    return maximise("bgnbd", NAMES, lambda p: loglik_grad(p, data.x, data.t_x, data.T, data.weights, xi, ux), s,
-                    data.weights.sum(), data.rows, hess_inv0)
+    return maximise(
+        "bgnbd",
+        NAMES,
+        lambda p: loglik_grad(p, data.x, data.t_x, data.T, data.weights, xi, ux),
+        s,
+        data.weights.sum(),
+        data.rows,
+        hess_inv0,
+    )
 
 
 def fit_customers(x, t_x, T) -> FitResult:
@@ -86,8 +95,11 @@ def p_alive(params, x, t_x, T) -> np.ndarray:
     r, alpha, a, b = params
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     rep = x > 0
-    log_odds = np.where(rep, np.log(a) - np.log(np.where(rep, b + x - 1, 1.0))
-                        + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)), -np.inf)
+    log_odds = np.where(
+        rep,
+        np.log(a) - np.log(np.where(rep, b + x - 1, 1.0)) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)),
+        -np.inf,
+    )
     return 1.0 / (1.0 + np.exp(log_odds))
 
 

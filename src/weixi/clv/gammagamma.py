@@ -26,17 +26,18 @@ def check(x, m) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=float)
     m = np.asarray(m, dtype=float)
     if x.shape != m.shape or x.ndim != 1:
-        raise DataError("frequency and monetary value must be one-dimensional and of equal length")
+        raise DataError("clv_spend_arrays_shape")
     if len(x) == 0:
-        raise DataError("no repeat customers (frequency > 0): the spend model needs at least some")
-    for bad, what in ((~np.isfinite(x) | ~np.isfinite(m), "a missing or non-finite value"),
-                      (x <= 0, "frequency 0 (the spend model uses repeat customers only)"),
-                      (x != np.floor(x), "a frequency that is not a whole number"),
-                      (m <= 0, "a monetary value that is not positive")):
+        raise DataError("clv_no_repeat_customers")
+    for bad, code in (
+        (~np.isfinite(x) | ~np.isfinite(m), "clv_spend_nonfinite"),
+        (x <= 0, "clv_spend_frequency_zero"),
+        (x != np.floor(x), "clv_spend_frequency_fraction"),
+        (m <= 0, "clv_spend_monetary_not_positive"),
+    ):
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{int(bad.sum())} customer(s) with {what}, first at row {i + 1} "
-                            f"(frequency={x[i]:g}, monetary={m[i]:g})")
+            raise DataError(code, n=int(bad.sum()), row=i + 1, frequency=float(x[i]), monetary=float(m[i]))
     return x, m
 
 
@@ -44,8 +45,15 @@ def log_likelihood(params, x, m) -> np.ndarray:
     p, q, g = params
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
     px = p * x
-    return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g) + (px - 1) * np.log(m) + px * np.log(x)
-            - (px + q) * np.log(g + x * m))
+    return (
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(g)
+        + (px - 1) * np.log(m)
+        + px * np.log(x)
+        - (px + q) * np.log(g + x * m)
+    )
 
 
 def loglik_grad(params, x, m, w) -> tuple[float, np.ndarray]:

@@ -24,7 +24,7 @@ GRAD_TOL = 1e-6  # a fit whose mean-log-likelihood gradient is above this is not
 def single_threaded_blas():
     """The fits make many small BLAS calls (dot products, L-BFGS-B's updates): a multi-threaded BLAS spends
     more time waking its threads than computing — 10x slower on a busy machine — so run them on one thread."""
-    with (threadpool_limits(limits=1, user_api="blas") if threadpool_limits else nullcontext()):
+    with threadpool_limits(limits=1, user_api="blas") if threadpool_limits else nullcontext():
         yield
 
 
@@ -41,13 +41,27 @@ class FitResult:
     hess_inv: np.ndarray | None = field(default=None, repr=False, compare=False)  # of the mean LL, log-parameters
 
     def to_json(self) -> dict:
-        return {"model": self.model, "params": self.params, "log_likelihood": self.log_likelihood,
-                "customers": self.customers, "unique_rows": self.rows, "iterations": self.iterations,
-                "evaluations": self.evaluations, **self.extra}
+        return {
+            "model": self.model,
+            "params": self.params,
+            "log_likelihood": self.log_likelihood,
+            "customers": self.customers,
+            "unique_rows": self.rows,
+            "iterations": self.iterations,
+            "evaluations": self.evaluations,
+            **self.extra,
+        }
 
 
-def maximise(model: str, names: tuple[str, ...], loglik_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
-             start: np.ndarray, total_weight: float, rows: int, hess_inv0: np.ndarray | None = None) -> FitResult:
+def maximise(
+    model: str,
+    names: tuple[str, ...],
+    loglik_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    start: np.ndarray,
+    total_weight: float,
+    rows: int,
+    hess_inv0: np.ndarray | None = None,
+) -> FitResult:
     """Maximise ``loglik_grad(params) -> (sum LL, dLL/dparams)`` over positive parameters.
 
     The optimiser works on log-parameters and on the mean log-likelihood per customer (so tolerances do not
@@ -70,29 +84,51 @@ def maximise(model: str, names: tuple[str, ...], loglik_grad: Callable[[np.ndarr
     res = None
     with single_threaded_blas():
         if hess_inv0 is not None:
-            res = minimize(objective, z0, jac=True, method="BFGS",
-                           options={"hess_inv0": hess_inv0, "gtol": GRAD_TOL / 100, "maxiter": 100})
+            res = minimize(
+                objective,
+                z0,
+                jac=True,
+                method="BFGS",
+                options={"hess_inv0": hess_inv0, "gtol": GRAD_TOL / 100, "maxiter": 100},
+            )
             f, g = objective(res.x)
             if not (np.isfinite(f) and np.max(np.abs(g)) <= GRAD_TOL and np.all(np.abs(res.x) < LOG_BOUND)):
                 z0, res = np.clip(res.x if np.isfinite(f) else z0, -LOG_BOUND, LOG_BOUND), None
         if res is None:
-            res = minimize(objective, z0, jac=True, method="L-BFGS-B", bounds=[(-LOG_BOUND, LOG_BOUND)] * len(z0),
-                           options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20})
+            res = minimize(
+                objective,
+                z0,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(-LOG_BOUND, LOG_BOUND)] * len(z0),
+                options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
+            )
             f, g = objective(res.x)
     if not np.isfinite(f):
-        raise ConvergenceError(f"{model}: the log-likelihood is not finite at the optimiser's end point "
-                               f"({res.message}); check the data")
+        raise ConvergenceError("clv_fit_not_finite", model=model, reason=str(res.message))
     if np.max(np.abs(g)) > GRAD_TOL:
-        raise ConvergenceError(f"{model}: maximum likelihood did not converge after {res.nit} iterations "
-                               f"({res.message}; largest gradient {np.max(np.abs(g)):.2e})")
+        raise ConvergenceError(
+            "clv_fit_not_converged",
+            model=model,
+            iterations=int(res.nit),
+            reason=str(res.message),
+            gradient=float(np.max(np.abs(g))),
+        )
     at_bound = [n for n, z in zip(names, res.x) if abs(z) >= LOG_BOUND - 1e-6]
     if at_bound:
-        raise ConvergenceError(f"{model}: parameter(s) {', '.join(at_bound)} ran to the edge of the search space "
-                               "(the data do not identify the model: too few repeat customers?)")
+        raise ConvergenceError("clv_fit_at_bound", model=model, names=at_bound)
     theta = np.exp(res.x)
     hess_inv = res.hess_inv.todense() if hasattr(res.hess_inv, "todense") else np.asarray(res.hess_inv)
     hess_inv = (hess_inv + hess_inv.T) / 2
     if not np.all(np.isfinite(hess_inv)) or np.linalg.eigvalsh(hess_inv).min() <= 0:
         hess_inv = None
-    return FitResult(model, {n: float(v) for n, v in zip(names, theta)}, float(-f * total_weight),
-                     int(round(total_weight)), rows, int(res.nit), evaluations[0], hess_inv=hess_inv)
+    return FitResult(
+        model,
+        {n: float(v) for n, v in zip(names, theta)},
+        float(-f * total_weight),
+        int(round(total_weight)),
+        rows,
+        int(res.nit),
+        evaluations[0],
+        hess_inv=hess_inv,
+    )

@@ -79,7 +79,7 @@ def _block(params, x, t_x, T, want_grad: bool):
 def _blocks(params, x, t_x, T, want_grad):
     x, t_x, T = (np.atleast_1d(np.asarray(v, dtype=float)) for v in np.broadcast_arrays(x, t_x, T))
     for i in range(0, len(x), BLOCK):
-        yield _block(params, x[i:i + BLOCK], t_x[i:i + BLOCK], T[i:i + BLOCK], want_grad)
+        yield _block(params, x[i : i + BLOCK], t_x[i : i + BLOCK], T[i : i + BLOCK], want_grad)
 
 
 def log_likelihood(params, x, t_x, T) -> np.ndarray:
@@ -92,7 +92,7 @@ def loglik_grad(params, x, t_x, T, w) -> tuple[float, np.ndarray]:
     """Weighted total log-likelihood and its gradient in (r, alpha, s, beta)."""
     total, grad, i = 0.0, np.zeros(4), 0
     for ll, g in _blocks(params, x, t_x, T, True):
-        wb = w[i:i + len(ll)]
+        wb = w[i : i + len(ll)]
         total += float(wb @ ll)
         grad += g @ wb
         i += len(ll)
@@ -110,8 +110,15 @@ def fit(data: RFM, start=None, warm_start: bool = True) -> FitResult:
     if warm_start and data.customers > WARM_START_CUSTOMERS:
         warm = fit(thin(data, WARM_START_CUSTOMERS), s, warm_start=False)
         s, hess_inv0 = np.array(list(warm.params.values())), warm.hess_inv
-    return maximise("paretonbd", NAMES, lambda p: loglik_grad(p, data.x, data.t_x, data.T, data.weights), s,
-                    data.weights.sum(), data.rows, hess_inv0)
+    return maximise(
+        "paretonbd",
+        NAMES,
+        lambda p: loglik_grad(p, data.x, data.t_x, data.T, data.weights),
+        s,
+        data.weights.sum(),
+        data.rows,
+        hess_inv0,
+    )
 
 
 def fit_customers(x, t_x, T) -> FitResult:

@@ -39,23 +39,23 @@ def check_rfm(x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     t_x = np.asarray(t_x, dtype=float)
     T = np.asarray(T, dtype=float)
     if not (x.shape == t_x.shape == T.shape) or x.ndim != 1:
-        raise DataError("frequency, recency and age must be one-dimensional and of equal length")
+        raise DataError("clv_rfm_arrays_shape")
     if len(x) == 0:
-        raise DataError("no customers: the input is empty")
+        raise DataError("clv_no_customers")
     problems = [
-        (~np.isfinite(x) | ~np.isfinite(t_x) | ~np.isfinite(T), "a missing or non-finite value"),
-        (x < 0, "a negative frequency"),
-        (x != np.floor(x), "a frequency that is not a whole number"),
-        (t_x < 0, "a negative recency"),
-        (T < 0, "a negative age"),
-        (t_x > T * (1 + 1e-12), "recency greater than age"),
-        ((x == 0) & (t_x != 0), "recency above 0 with frequency 0"),
+        (~np.isfinite(x) | ~np.isfinite(t_x) | ~np.isfinite(T), "clv_rfm_nonfinite"),
+        (x < 0, "clv_rfm_negative_frequency"),
+        (x != np.floor(x), "clv_rfm_frequency_fraction"),
+        (t_x < 0, "clv_rfm_negative_recency"),
+        (T < 0, "clv_rfm_negative_age"),
+        (t_x > T * (1 + 1e-12), "clv_rfm_recency_beyond_age"),
+        ((x == 0) & (t_x != 0), "clv_rfm_recency_without_repeats"),
     ]
-    for bad, what in problems:
+    for bad, code in problems:
         if bad.any():
             idx = np.flatnonzero(bad)
-            raise DataError(f"{len(idx)} customer(s) with {what}, first at row {int(idx[0]) + 1} "
-                            f"(frequency={x[idx[0]]:g}, recency={t_x[idx[0]]:g}, age={T[idx[0]]:g})")
+            i = int(idx[0])
+            raise DataError(code, n=len(idx), row=i + 1, frequency=float(x[i]), recency=float(t_x[i]), age=float(T[i]))
     return x, np.minimum(t_x, T), T
 
 
@@ -70,7 +70,7 @@ def collapse(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.nda
         uniques.append(u)
         codes.append(inv.astype(np.int64).ravel())
     sizes = [len(u) for u in uniques]
-    if float(np.prod(sizes, dtype=float)) >= 2.0 ** 62:  # the combined key would overflow: sort rows instead
+    if float(np.prod(sizes, dtype=float)) >= 2.0**62:  # the combined key would overflow: sort rows instead
         stacked = np.stack(codes, axis=1)
         keys, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
         return [u[keys[:, i]] for i, u in enumerate(uniques)], counts.astype(float), inverse.ravel()

@@ -27,14 +27,13 @@ def from_survival(alive) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows (t, churned, count) from one cohort's counts n_0 >= n_1 >= ... >= n_k."""
     n = np.asarray(alive, dtype=float)
     if len(n) < 2:
-        raise DataError("a survival table needs the cohort size and at least one later period")
+        raise DataError("clv_survival_too_short")
     if np.any(~np.isfinite(n)) or np.any(n < 0) or np.any(n != np.floor(n)):
-        raise DataError("survival counts must be whole numbers >= 0")
+        raise DataError("clv_survival_counts_invalid")
     lost = n[:-1] - n[1:]
     if np.any(lost < 0):
         i = int(np.flatnonzero(lost < 0)[0])
-        raise DataError(f"the number of customers rises from period {i} ({n[i]:g}) to period {i + 1} "
-                        f"({n[i + 1]:g}); a survival table can only fall")
+        raise DataError("clv_survival_rises", period=i, before=float(n[i]), next=i + 1, after=float(n[i + 1]))
     k = len(n) - 1
     t = np.append(np.arange(1, k + 1), k).astype(float)
     churned = np.append(np.ones(k, bool), False)
@@ -46,16 +45,19 @@ def check(t, churned, count=None):
     churned = np.asarray(churned, dtype=bool)
     count = np.ones_like(t) if count is None else np.asarray(count, dtype=float)
     if len(t) == 0 or count.sum() <= 0:
-        raise DataError("no customers: the renewal table is empty")
-    for bad, what in ((~np.isfinite(t) | ~np.isfinite(count), "a missing or non-finite value"),
-                      (t != np.floor(t), "a tenure that is not a whole number of periods"),
-                      (churned & (t < 1), "churn before period 1 (churn happens at the end of period 1 or later)"),
-                      (t < 0, "a negative tenure"), (count < 0, "a negative count")):
+        raise DataError("clv_renewals_empty")
+    for bad, code in (
+        (~np.isfinite(t) | ~np.isfinite(count), "clv_renewals_nonfinite"),
+        (t != np.floor(t), "clv_renewals_tenure_fraction"),
+        (churned & (t < 1), "clv_renewals_churn_before_1"),
+        (t < 0, "clv_renewals_negative_tenure"),
+        (count < 0, "clv_renewals_negative_count"),
+    ):
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{int(bad.sum())} row(s) with {what}, first at row {i + 1} (tenure={t[i]:g})")
+            raise DataError(code, n=int(bad.sum()), row=i + 1, tenure=float(t[i]))
     if not churned[count > 0].any():
-        raise DataError("nobody churned: the sBG model cannot be fitted without any churn")
+        raise DataError("clv_nobody_churned")
     return t, churned, count
 
 

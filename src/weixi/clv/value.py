@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from weixi.clv import bgnbd, gammagamma, paretonbd
+from weixi.clv.errors import DataError
 from weixi.clv.mle import single_threaded_blas
 from weixi.clv.rfm import collapse
 
@@ -34,13 +35,23 @@ class Scores:
 def steps(horizon: float) -> np.ndarray:
     """End points of the discounting steps over (0, horizon]."""
     if not horizon > 0:
-        raise ValueError("the horizon must be positive")
+        raise DataError("clv_horizon_must_be_positive")
     n = min(MAX_STEPS, max(1, math.ceil(horizon - 1e-9)))
     return np.linspace(horizon / n, horizon, n)
 
 
-def score(model: str, params, x, t_x, T, horizon: float, discount_rate: float = 0.0, unit: str = "week",
-          spend_params=None, monetary=None) -> Scores:
+def score(
+    model: str,
+    params,
+    x,
+    t_x,
+    T,
+    horizon: float,
+    discount_rate: float = 0.0,
+    unit: str = "week",
+    spend_params=None,
+    monetary=None,
+) -> Scores:
     """Scores per (x, t_x, T) row; pass collapsed unique rows and broadcast back for speed."""
     with single_threaded_blas():
         return _score(model, params, x, t_x, T, horizon, discount_rate, unit, spend_params, monetary)
@@ -58,13 +69,14 @@ def _score(model, params, x, t_x, T, horizon, discount_rate, unit, spend_params,
     discounted = np.zeros_like(ux)
     for end in steps(horizon):
         now = mod.expected_if_alive(p, end, ux, uT)
-        discounted += (now - cumulative) / per_unit ** end
+        discounted += (now - cumulative) / per_unit**end
         cumulative = now
     expected_tx = cumulative[inv] * alive
     discounted = discounted[inv] * alive
     spend = clv = None
     if spend_params is not None:
-        spend = gammagamma.conditional_expected_spend(tuple(spend_params), x,
-                                                      np.zeros_like(x) if monetary is None else monetary)
+        spend = gammagamma.conditional_expected_spend(
+            tuple(spend_params), x, np.zeros_like(x) if monetary is None else monetary
+        )
         clv = discounted * spend
     return Scores(alive, expected_tx, discounted, spend, clv)

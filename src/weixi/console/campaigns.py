@@ -18,15 +18,17 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from weixi.api.errors import ApiError
+from weixi import i18n
 from weixi.campaigns import report as reports
 from weixi.campaigns import service
+from weixi.campaigns.errors import CampaignError, CampaignForbidden, CampaignInvalid, CampaignNotFound
 from weixi.campaigns.model import Campaign
-from weixi.campaigns.service import CampaignError
 from weixi.console.guard import may, page_user
 from weixi.console.plans import annotate, read_upload
 from weixi.console.render import fragment, page, translator
+from weixi.errors import Problem
 from weixi.i18n import N_
+from weixi.messages import render
 from weixi.plans.loader import load_plan_text
 from weixi.settings import DEFAULT_TIMEZONE
 from weixi.users import service as users
@@ -38,21 +40,59 @@ POLL_SECONDS = 5
 MAX_FILE_CHARS = 500_000
 ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
-STATUS_NAMES = {"draft": N_("draft"), "submitted": N_("submitted"), "approved": N_("approved"),
-                "running": N_("running"), "closed": N_("closed"), "evaluated": N_("evaluated")}
-ACTION_NAMES = {"create": N_("created"), "update": N_("edited"), "submit": N_("submitted for approval"),
-                "approve": N_("approved"), "reject": N_("rejected"), "start": N_("started"), "close": N_("closed"),
-                "evaluate": N_("evaluated")}
-BUTTONS = {"submit": N_("Submit for approval"), "approve": N_("Approve"), "reject": N_("Reject"),
-           "start": N_("Start"), "close": N_("Close"), "evaluate": N_("Evaluate")}
+STATUS_NAMES = {
+    "draft": N_("draft"),
+    "submitted": N_("submitted"),
+    "approved": N_("approved"),
+    "running": N_("running"),
+    "closed": N_("closed"),
+    "evaluated": N_("evaluated"),
+}
+ACTION_NAMES = {
+    "create": N_("created"),
+    "update": N_("edited"),
+    "submit": N_("submitted for approval"),
+    "approve": N_("approved"),
+    "reject": N_("rejected"),
+    "start": N_("started"),
+    "close": N_("closed"),
+    "evaluate": N_("evaluated"),
+}
+BUTTONS = {
+    "submit": N_("Submit for approval"),
+    "approve": N_("Approve"),
+    "reject": N_("Reject"),
+    "start": N_("Start"),
+    "close": N_("Close"),
+    "evaluate": N_("Evaluate"),
+}
 # Which actions a status allows, and the permission each needs (weixi.api.permissions).
-NEXT = {"draft": ("submit",), "submitted": ("approve", "reject"), "approved": ("start",), "running": ("close",),
-        "closed": ("evaluate",), "evaluated": ()}
-PERMISSION = {"submit": "campaigns:edit", "approve": "campaigns:approve", "reject": "campaigns:approve",
-              "start": "campaigns:run", "close": "campaigns:run", "evaluate": "campaigns:run"}
-LINES = {"venue": N_("venue hire"), "promotion": N_("promotion"), "gifts": N_("gifts and prizes"),
-         "staff": N_("staff costs"), "catering": N_("catering"), "points": N_("points at cost"),
-         "operations": N_("operations costs"), "other": N_("other costs")}
+NEXT = {
+    "draft": ("submit",),
+    "submitted": ("approve", "reject"),
+    "approved": ("start",),
+    "running": ("close",),
+    "closed": ("evaluate",),
+    "evaluated": (),
+}
+PERMISSION = {
+    "submit": "campaigns:edit",
+    "approve": "campaigns:approve",
+    "reject": "campaigns:approve",
+    "start": "campaigns:run",
+    "close": "campaigns:run",
+    "evaluate": "campaigns:run",
+}
+LINES = {
+    "venue": N_("venue hire"),
+    "promotion": N_("promotion"),
+    "gifts": N_("gifts and prizes"),
+    "staff": N_("staff costs"),
+    "catering": N_("catering"),
+    "points": N_("points at cost"),
+    "operations": N_("operations costs"),
+    "other": N_("other costs"),
+}
 
 
 def when(value: str | None, timezone: str | None = None) -> str:
@@ -67,19 +107,11 @@ def when(value: str | None, timezone: str | None = None) -> str:
 WORDS = {"statuses": STATUS_NAMES, "step_names": ACTION_NAMES, "buttons": BUTTONS, "lines": LINES, "when": when}
 
 
-def _campaign_id(value: str, request: Request) -> str:
+def _campaign_id(value: str) -> str:
+    """A campaign id from the path; one that cannot be an id is an unknown campaign (the error page, 404)."""
     if not ID.match(value):
-        _ = translator(request)
-        raise ApiError(404, _("Unknown campaign %(campaign)s.") % {"campaign": repr(value[:64])}, "not_found")
+        raise CampaignNotFound("unknown_campaign", campaign=value[:64])
     return value
-
-
-def _service(fn, *args, **kwargs):
-    """A service call whose refusal becomes the console's error page (404 unknown, 409 refused)."""
-    try:
-        return fn(*args, **kwargs)
-    except CampaignError as exc:
-        raise ApiError({"not_found": 404, "invalid": 422}.get(exc.code, 409), str(exc), exc.code) from None
 
 
 # --- list and calendar ----------------------------------------------------------------------------------------
@@ -90,8 +122,16 @@ def month_grid(month: str, campaigns: list[dict]) -> list[list[dict]]:
     year, mon = int(month[:4]), int(month[5:7])
     weeks = []
     for week in calendar.Calendar(firstweekday=0).monthdatescalendar(year, mon):
-        weeks.append([{"day": d, "in_month": d.month == mon,
-                       "campaigns": [c for c in campaigns if c["from"] <= d.isoformat() <= c["to"]]} for d in week])
+        weeks.append(
+            [
+                {
+                    "day": d,
+                    "in_month": d.month == mon,
+                    "campaigns": [c for c in campaigns if c["from"] <= d.isoformat() <= c["to"]],
+                }
+                for d in week
+            ]
+        )
     return weeks
 
 
@@ -101,15 +141,29 @@ def _shift(month: str, by: int) -> str:
 
 
 @router.get("/campaigns")
-def list_page(request: Request, month: str = Query("", max_length=7), user: User = Depends(page_user("campaigns:read"))):
+def list_page(
+    request: Request, month: str = Query("", max_length=7), user: User = Depends(page_user("campaigns:read"))
+):
     engine = request.app.state.engine
     if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month) or not 1 <= int(month[:4]) <= 9998:
         month = datetime.now(TZ).strftime("%Y-%m")
     rows = service.list_campaigns(engine)
     waiting = sum(1 for r in rows if r["status"] == "submitted")
-    return page(request, "campaigns.html", user, campaigns=rows, month=month, weeks=month_grid(month, rows),
-                prev=_shift(month, -1), next=_shift(month, 1), today=datetime.now(TZ).date(), waiting=waiting,
-                may_edit=may(user, "campaigns:edit"), weekdays=_weekdays(request), **WORDS)
+    return page(
+        request,
+        "campaigns.html",
+        user,
+        campaigns=rows,
+        month=month,
+        weeks=month_grid(month, rows),
+        prev=_shift(month, -1),
+        next=_shift(month, 1),
+        today=datetime.now(TZ).date(),
+        waiting=waiting,
+        may_edit=may(user, "campaigns:edit"),
+        weekdays=_weekdays(request),
+        **WORDS,
+    )
 
 
 def _weekdays(request: Request) -> list[str]:
@@ -127,9 +181,16 @@ def check(request: Request, text: str, name: str) -> dict:
     found, diags = load_plan_text(text, name)
     errors = [d for d in diags if d.is_error]
     wrong_kind = found is not None and not isinstance(found, Campaign)
-    return {"name": name, "text": text, "ok": isinstance(found, Campaign) and not errors, "campaign": found
-            if isinstance(found, Campaign) else None, "errors": errors, "wrong_kind": wrong_kind,
-            "warnings": [d for d in diags if not d.is_error], "lines": annotate(text, diags)}
+    return {
+        "name": name,
+        "text": text,
+        "ok": isinstance(found, Campaign) and not errors,
+        "campaign": found if isinstance(found, Campaign) else None,
+        "errors": errors,
+        "wrong_kind": wrong_kind,
+        "warnings": [d for d in diags if not d.is_error],
+        "lines": annotate(text, diags),
+    }
 
 
 def _editor(request: Request, user: User, status: int = 200, **context):
@@ -142,40 +203,56 @@ def new_page(request: Request, user: User = Depends(page_user("campaigns:edit"))
 
 
 @router.post("/campaigns/check")
-async def check_upload(request: Request, campaign_file: UploadFile | None = File(None), text: str = Form(""),
-                       editing: str = Form("", max_length=64), user: User = Depends(page_user("campaigns:edit"))):
+async def check_upload(
+    request: Request,
+    campaign_file: UploadFile | None = File(None),
+    text: str = Form(""),
+    editing: str = Form("", max_length=64),
+    user: User = Depends(page_user("campaigns:edit")),
+):
     source, name = await read_upload(request, campaign_file, text)
     result = await run_in_threadpool(check, request, source, name)  # CPU work: off the event loop
     return _editor(request, user, status=200 if result["ok"] else 422, result=result, editing=editing)
 
 
 @router.post("/campaigns/save")
-def save(request: Request, text: str = Form(..., max_length=MAX_FILE_CHARS), name: str = Form("campaign.yaml", max_length=120),
-         editing: str = Form("", max_length=64), user: User = Depends(page_user("campaigns:edit"))):
+def save(
+    request: Request,
+    text: str = Form(..., max_length=MAX_FILE_CHARS),
+    name: str = Form("campaign.yaml", max_length=120),
+    editing: str = Form("", max_length=64),
+    user: User = Depends(page_user("campaigns:edit")),
+):
     engine = request.app.state.engine
     result = check(request, text, name)
     if not result["ok"]:
         return _editor(request, user, status=422, result=result, editing=editing)
     cid = result["campaign"].id
     try:
-        if editing:
-            if editing != cid:
-                raise CampaignError(f"the file is campaign {cid!r}, not {editing!r}: keep the campaign: key", "invalid")
+        if editing:  # a file of another campaign is refused (campaign_file_other_id)
             service.update(engine, editing, text, name, user.username)
         else:
             service.create(engine, text, name, user.username)
-    except CampaignError as exc:
-        return _editor(request, user, status=409 if exc.code != "invalid" else 422, result=result, editing=editing,
-                       save_error=str(exc))
-    users.audit(engine, user, "campaign.update" if editing else "campaign.create", cid, {"file": name, "via": "console"})
+    except CampaignError as exc:  # rendered by code in the page's language (|say)
+        return _editor(request, user, status=exc.status, result=result, editing=editing, save_error=exc)
+    users.audit(
+        engine, user, "campaign.update" if editing else "campaign.create", cid, {"file": name, "via": "console"}
+    )
     return RedirectResponse(f"/campaigns/{cid}", status_code=303)
 
 
 @router.get("/campaigns/approvals")
 def approvals_page(request: Request, user: User = Depends(page_user("campaigns:read"))):
     data = service.approvals(request.app.state.engine)
-    return page(request, "campaign_approvals.html", user, waiting=data["waiting"], history=data["history"],
-                may_approve=may(user, "campaigns:approve"), **WORDS)
+    return page(
+        request,
+        "campaign_approvals.html",
+        user,
+        waiting=data["waiting"],
+        history=data["history"],
+        may_approve=may(user, "campaigns:approve"),
+        **WORDS,
+    )
 
 
 # --- one campaign: lifecycle and next steps ------------------------------------------------------------------------
@@ -183,42 +260,55 @@ def approvals_page(request: Request, user: User = Depends(page_user("campaigns:r
 
 def _campaign_page(request: Request, user: User, campaign_id: str, status: int = 200, **context):
     engine = request.app.state.engine
-    summary = _service(service.summary, engine, campaign_id)
+    summary = service.summary(engine, campaign_id)
     actions = [a for a in NEXT[summary["status"]] if may(user, PERMISSION[a])]
-    return page(request, "campaign.html", user, status=status, c=summary, actions=actions,
-                may_edit=may(user, "campaigns:edit"), **WORDS, **context)
+    return page(
+        request,
+        "campaign.html",
+        user,
+        status=status,
+        c=summary,
+        actions=actions,
+        may_edit=may(user, "campaigns:edit"),
+        **WORDS,
+        **context,
+    )
 
 
 @router.get("/campaigns/{campaign_id}")
 def campaign_page(campaign_id: str, request: Request, user: User = Depends(page_user("campaigns:read"))):
-    return _campaign_page(request, user, _campaign_id(campaign_id, request))
+    return _campaign_page(request, user, _campaign_id(campaign_id))
 
 
 @router.get("/campaigns/{campaign_id}/edit")
 def edit_page(campaign_id: str, request: Request, user: User = Depends(page_user("campaigns:edit"))):
-    saved = _service(service.file_text, request.app.state.engine, _campaign_id(campaign_id, request))
+    saved = service.file_text(request.app.state.engine, _campaign_id(campaign_id))
     result = check(request, saved["text"], saved["source"].rsplit("/", 1)[-1] or "campaign.yaml")
-    return _editor(request, user, result=result, editing=campaign_id if saved["status"] == "draft" else "",
-                   saved=saved)
+    return _editor(request, user, result=result, editing=campaign_id if saved["status"] == "draft" else "", saved=saved)
 
 
 @router.post("/campaigns/{campaign_id}/act")
-def act(campaign_id: str, request: Request, action: str = Form(..., max_length=16),
-        note: str = Form("", max_length=1000), user: User = Depends(page_user("campaigns:read"))):
-    _ = translator(request)
-    campaign_id = _campaign_id(campaign_id, request)
+def act(
+    campaign_id: str,
+    request: Request,
+    action: str = Form(..., max_length=16),
+    note: str = Form("", max_length=1000),
+    user: User = Depends(page_user("campaigns:read")),
+):
+    campaign_id = _campaign_id(campaign_id)
     if action not in PERMISSION:
-        raise ApiError(400, _("Unknown action %(action)s.") % {"action": action[:16]}, "bad_request")
+        raise CampaignInvalid("campaign_unknown_action", action=action[:16], actions=list(PERMISSION))
     if not may(user, PERMISSION[action]):
-        raise ApiError(403, _("Role %(role)s may not %(action)s a campaign (%(permission)s).") % {
-            "role": user.role, "action": action, "permission": PERMISSION[action]}, "forbidden")
+        raise CampaignForbidden(
+            "campaign_action_forbidden", role=user.role, campaign_action=action, permission=PERMISSION[action]
+        )
     engine = request.app.state.engine
     try:
         service.act(engine, campaign_id, action, user.username, note.strip() or None, None, request.app.state.data_dir)
-    except CampaignError as exc:
-        if exc.code == "not_found":
-            raise ApiError(404, str(exc), "not_found") from None
-        return _campaign_page(request, user, campaign_id, status=409, refusal=str(exc), tried=action)
+    except CampaignNotFound:
+        raise
+    except CampaignError as exc:  # the campaign's page with the refusal, rendered by code in its language (|say)
+        return _campaign_page(request, user, campaign_id, status=exc.status, refusal=exc, tried=action)
     users.audit(engine, user, f"campaign.{action}", campaign_id, {"note": note.strip() or None, "via": "console"})
     return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
 
@@ -228,13 +318,18 @@ def act(campaign_id: str, request: Request, action: str = Form(..., max_length=1
 
 def _live(request: Request, campaign_id: str) -> dict:
     _ = translator(request)
-    data = _service(reports.live, request.app.state.engine, _campaign_id(campaign_id, request))
+    data = reports.live(request.app.state.engine, _campaign_id(campaign_id))
     lines = data["budget"]["lines"]
     for part in lines + [data["budget"]]:
         part["burn_pct"] = percent(part["burn"])
-    data["chart"] = {"title": _("Budget burn (yuan)"), "lines": [_(LINES.get(l["line"], l["line"])) for l in lines],
-                     "planned_name": _("planned"), "planned": [l["planned_yuan"] for l in lines],
-                     "actual_name": _("spent"), "actual": [l["actual_yuan"] for l in lines]}
+    data["chart"] = {
+        "title": _("Budget burn (yuan)"),
+        "lines": [_(LINES.get(l["line"], l["line"])) for l in lines],
+        "planned_name": _("planned"),
+        "planned": [l["planned_yuan"] for l in lines],
+        "actual_name": _("spent"),
+        "actual": [l["actual_yuan"] for l in lines],
+    }
     return data
 
 
@@ -260,8 +355,10 @@ def live_panel(campaign_id: str, request: Request, user: User = Depends(page_use
 @router.get("/campaigns/{campaign_id}/report")
 def report_page(campaign_id: str, request: Request, user: User = Depends(page_user("campaigns:read"))):
     engine = request.app.state.engine
-    data = _service(reports.report, engine, _campaign_id(campaign_id, request))
+    data = reports.report(engine, _campaign_id(campaign_id))
     verified = None
     if data.get("lottery") and data["lottery"].get("seed"):
-        verified = _service(reports.verify_draws, engine, campaign_id)
+        verified = reports.verify_draws(engine, campaign_id)
+        locale = i18n.locale_of(request)  # each problem in the page's language, by its code
+        verified["problems"] = [render(Problem(p["code"], p["params"]), locale) for p in verified["problems"]]
     return page(request, "campaign_report.html", user, r=data, verified=verified, pct=percent, **WORDS)

@@ -15,8 +15,12 @@ from weixi.users.service import User
 
 router = APIRouter()
 REWARD_TYPES = {
-    "gift": N_("gift"), "coupon": N_("coupon"), "bill_credit": N_("bill credit"), "privilege": N_("privilege"),
-    "lottery": N_("lottery chances"), "merchant": N_("partner merchant"),
+    "gift": N_("gift"),
+    "coupon": N_("coupon"),
+    "bill_credit": N_("bill credit"),
+    "privilege": N_("privilege"),
+    "lottery": N_("lottery chances"),
+    "merchant": N_("partner merchant"),
 }
 
 

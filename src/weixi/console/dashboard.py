@@ -50,20 +50,35 @@ def chart_data(request: Request) -> dict:
     if overview:
         for key, title in SEGMENT_TITLES.items():
             values = overview.get(key) or {}
-            segments.append({"key": key, "title": _(title), "labels": _labels(key, values, overview["names"], _),
-                             "values": list(values.values())})
+            segments.append(
+                {
+                    "key": key,
+                    "title": _(title),
+                    "labels": _labels(key, values, overview["names"], _),
+                    "values": list(values.values()),
+                }
+            )
     months = [m["month"] for m in points["months"]]
     return {
         "close_month": overview["month"] if overview else None,
         "segments": segments,
-        "points": {"title": _("Points per month"), "months": months,
-                   "series": [{"name": _("issued"), "values": [m["issued"] for m in points["months"]]},
-                              {"name": _("redeemed"), "values": [m["redeemed"] for m in points["months"]]},
-                              {"name": _("expired"), "values": [m["expired"] for m in points["months"]]}]},
-        "liability": {"title": _("Outstanding points and liability"), "months": months,
-                      "points_name": _("outstanding points"), "points": [m["outstanding"] for m in points["months"]],
-                      "yuan_name": _("liability (yuan)"),
-                      "yuan": [m["liability_yuan"] for m in points["months"]]},
+        "points": {
+            "title": _("Points per month"),
+            "months": months,
+            "series": [
+                {"name": _("issued"), "values": [m["issued"] for m in points["months"]]},
+                {"name": _("redeemed"), "values": [m["redeemed"] for m in points["months"]]},
+                {"name": _("expired"), "values": [m["expired"] for m in points["months"]]},
+            ],
+        },
+        "liability": {
+            "title": _("Outstanding points and liability"),
+            "months": months,
+            "points_name": _("outstanding points"),
+            "points": [m["outstanding"] for m in points["months"]],
+            "yuan_name": _("liability (yuan)"),
+            "yuan": [m["liability_yuan"] for m in points["months"]],
+        },
     }
 
 

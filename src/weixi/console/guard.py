@@ -1,6 +1,6 @@
 """Who may open a console page: the logged-in user whose role holds the page's permission.
 
-Errors are raised as :class:`weixi.api.errors.ApiError`; for console paths the app renders them with
+Refusals are raised as :class:`weixi.errors.Unauthenticated` (401) and :class:`weixi.errors.Forbidden`; for console paths the app renders them with
 :func:`weixi.console.render.html_error_page` (401 → the login form, 403 → the "may not open" page).
 """
 
@@ -9,9 +9,8 @@ from __future__ import annotations
 from fastapi import Request
 
 from weixi.api.auth import current_user, optional_user
-from weixi.api.errors import ApiError
 from weixi.api.permissions import PERMISSIONS, allowed
-from weixi.console.render import translator
+from weixi.errors import Forbidden, Unauthenticated
 from weixi.users.service import User
 
 
@@ -22,13 +21,10 @@ def page_user(permission: str | None = None):
 
     async def dependency(request: Request) -> User:
         if await optional_user(request) is None:
-            _ = translator(request)
-            raise ApiError(401, _("Log in to open this page."), "unauthenticated")
+            raise Unauthenticated("login_required")
         user = await current_user(request)
         if permission is not None and not allowed(user.role, permission):
-            _ = translator(request)
-            raise ApiError(403, _("Role %(role)s may not open this page (%(permission)s).") % {
-                "role": user.role, "permission": permission}, "forbidden")
+            raise Forbidden("page_forbidden", role=user.role, permission=permission)
         return user
 
     dependency.permission = permission

@@ -9,12 +9,10 @@ from decimal import Decimal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from weixi.api.errors import ApiError
 from weixi.console.guard import may, page_user
 from weixi.console.render import page, translator
 from weixi.incentives import publication, reports
-from weixi.incentives import service as svc
-from weixi.incentives.inputs import InputError
+from weixi.incentives.errors import IncentiveError, IncentiveNotFound, NotVisible
 from weixi.users.service import User
 
 router = APIRouter()
@@ -27,30 +25,23 @@ CHART_STAFF = 30  # employees in the by-employee charts (the top by bonus)
 def _published(request: Request, month: str) -> dict:
     found = publication.published(request.app.state.engine, month)
     if found is None:
-        _ = translator(request)
-        raise ApiError(404, _("The statements of %(month)s have not been published yet.") % {"month": month})
+        raise IncentiveNotFound("incentive_statements_not_published", month=month)
     return found
 
 
 def _people(request: Request, month: str) -> dict:
     """The month's roster; a roster file the month's folder holds but that cannot be read is a 422 page saying
-    which file and rows, as the statements' computation would say it."""
-    try:
-        return reports.roster(request.app.state.engine, request.app.state.data_dir, month)
-    except InputError as exc:
-        raise ApiError(422, str(exc), "bad_input") from exc
-
-
-def _scope(request: Request, user: User, people: dict, team: str | None):
-    try:
-        return reports.scope(user, people, team)
-    except reports.NotVisible as exc:
-        raise ApiError(403, str(exc), "forbidden") from exc
+    which file, as the statements' computation would say it (an :class:`~weixi.incentives.inputs.InputError`)."""
+    return reports.roster(request.app.state.engine, request.app.state.data_dir, month)
 
 
 @router.get("/incentives")
-def index(request: Request, month: str | None = MONTH_Q, team: str | None = TEAM,
-          user: User = Depends(page_user("incentives:read_own"))):
+def index(
+    request: Request,
+    month: str | None = MONTH_Q,
+    team: str | None = TEAM,
+    user: User = Depends(page_user("incentives:read_own")),
+):
     engine = request.app.state.engine
     months = reports.published_months(engine)
     month = month or (months[0]["month"] if months else None)
@@ -63,63 +54,98 @@ def index(request: Request, month: str | None = MONTH_Q, team: str | None = TEAM
             own = pub["statements"]["staff"].get(user.username)
             ctx["mine"] = dict(own, staff_id=user.username) if own else None
             if may(user, "incentives:read_team"):
-                chosen, ids = _scope(request, user, people, team)
+                chosen, ids = reports.scope(user, people, team)
                 table = reports.rows(pub["statements"], people, ids)
-                ctx.update(team=chosen, table=table, totals=reports.totals(table),
-                           by_business=reports.by_business(pub["statements"], ids),
-                           teams=sorted({p["team"] for p in people.values() if p.get("team")}),
-                           may_pick_team=user.role in ("admin", "analyst"),
-                           may_export=may(user, "incentives:read_all"), may_diff=may(user, "incentives:compute"))
+                ctx.update(
+                    team=chosen,
+                    table=table,
+                    totals=reports.totals(table),
+                    by_business=reports.by_business(pub["statements"], ids),
+                    teams=sorted({p["team"] for p in people.values() if p.get("team")}),
+                    may_pick_team=user.role in ("admin", "analyst"),
+                    may_export=may(user, "incentives:read_all"),
+                    may_diff=may(user, "incentives:compute"),
+                )
     return page(request, "incentives.html", user, **ctx)
 
 
 @router.get("/incentives/{month}/data.json")
-def chart_data(request: Request, month: str = MONTH, team: str | None = TEAM,
-               user: User = Depends(page_user("incentives:read_team"))):
+def chart_data(
+    request: Request,
+    month: str = MONTH,
+    team: str | None = TEAM,
+    user: User = Depends(page_user("incentives:read_team")),
+):
     """The leaderboard charts: bonus and units by employee (the top by bonus), yuan and units by business."""
     _ = translator(request)
     pub = _published(request, month)
     people = _people(request, month)
-    _team, ids = _scope(request, user, people, team)
+    _team, ids = reports.scope(user, people, team)
     table = reports.rows(pub["statements"], people, ids)[:CHART_STAFF]
     business = reports.by_business(pub["statements"], ids)
     staff = [r["staff_id"] for r in table]
     data = {
-        "bonus": {"title": _("Bonus by employee (yuan)"), "labels": staff, "horizontal": True,
-                  "series": [{"name": _("bonus (yuan)"), "values": [float(Decimal(r["bonus_yuan"])) for r in table]}]},
-        "units": {"title": _("Units by employee"), "labels": staff, "horizontal": True,
-                  "series": [{"name": _("mobile units"), "values": [float(Decimal(r["mobile_units"])) for r in table]},
-                             {"name": _("broadband units"),
-                              "values": [float(Decimal(r["broadband_units"])) for r in table]}]},
-        "business": {"title": _("By business"), "labels": [b["rule"] for b in business],
-                     "series": [{"name": _("bonus (yuan)"), "values": [float(Decimal(b["yuan"])) for b in business]},
-                                {"name": _("units"), "values": [float(Decimal(b["units"])) for b in business]}]},
+        "bonus": {
+            "title": _("Bonus by employee (yuan)"),
+            "labels": staff,
+            "horizontal": True,
+            "series": [{"name": _("bonus (yuan)"), "values": [float(Decimal(r["bonus_yuan"])) for r in table]}],
+        },
+        "units": {
+            "title": _("Units by employee"),
+            "labels": staff,
+            "horizontal": True,
+            "series": [
+                {"name": _("mobile units"), "values": [float(Decimal(r["mobile_units"])) for r in table]},
+                {"name": _("broadband units"), "values": [float(Decimal(r["broadband_units"])) for r in table]},
+            ],
+        },
+        "business": {
+            "title": _("By business"),
+            "labels": [b["rule"] for b in business],
+            "series": [
+                {"name": _("bonus (yuan)"), "values": [float(Decimal(b["yuan"])) for b in business]},
+                {"name": _("units"), "values": [float(Decimal(b["units"])) for b in business]},
+            ],
+        },
     }
     return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/incentives/{month}/staff/{staff_id}")
-def statement(request: Request, month: str = MONTH, staff_id: str = Path(min_length=1, max_length=128),
-              user: User = Depends(page_user("incentives:read_own"))):
+def statement(
+    request: Request,
+    month: str = MONTH,
+    staff_id: str = Path(min_length=1, max_length=128),
+    user: User = Depends(page_user("incentives:read_own")),
+):
     pub = _published(request, month)
     people = _people(request, month)
     if not reports.may_see(user, people, staff_id):
-        _ = translator(request)
-        raise ApiError(403, _("You may see your own statement and, as a manager, your team's."), "forbidden")
+        raise NotVisible("incentive_statement_not_visible", user=user.username, role=user.role, staff=staff_id)
     s = pub["statements"]["staff"].get(staff_id)
     if s is None:
-        _ = translator(request)
-        raise ApiError(404, _("No statement for %(staff)s in %(month)s.") % {"staff": staff_id, "month": month})
-    return page(request, "incentive_statement.html", user, month=month, pub=pub, staff_id=staff_id, s=s,
-                person=people.get(staff_id) or {}, line_yuan=sum((Decimal(l["yuan"]) for l in s["lines"]), Decimal(0)))
+        raise IncentiveNotFound("incentive_no_statement", staff=staff_id, month=month)
+    return page(
+        request,
+        "incentive_statement.html",
+        user,
+        month=month,
+        pub=pub,
+        staff_id=staff_id,
+        s=s,
+        person=people.get(staff_id) or {},
+        line_yuan=sum((Decimal(l["yuan"]) for l in s["lines"]), Decimal(0)),
+    )
 
 
 @router.get("/incentives/{month}/diff")
 def difference(request: Request, month: str = MONTH, user: User = Depends(page_user("incentives:compute"))):
     pub = _published(request, month)
+    engine = request.app.state.engine
     error = diff = None
     try:
-        diff = publication.diff(request.app.state.engine, reports.recompute(request.app.state.data_dir, month))
-    except svc.IncentiveError as exc:
-        error = str(exc)
+        diff = publication.diff(engine, reports.recompute(request.app.state.data_dir, month, reports.zone(engine)))
+    except IncentiveError as exc:  # the page says why, in its language (``error|say`` renders the code)
+        error = exc
     return page(request, "incentive_diff.html", user, month=month, pub=pub, diff=diff, error=error)

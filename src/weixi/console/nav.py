@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from weixi.api.permissions import allowed
 from weixi.i18n import N_
+from weixi.names import display
 
 
 @dataclass(frozen=True)
@@ -37,22 +38,16 @@ ITEMS = (
     Item("/me", N_("My points"), "points:checkin"),  # the member's own page
 )
 
-ROLE_LABELS = {
-    "admin": N_("Administrator"),
-    "analyst": N_("Analyst"),
-    "manager": N_("Customer manager"),
-    "agent": N_("Outbound agent"),
-    "clerk": N_("Store clerk"),
-    "member": N_("Member"),
-}
-
 
 def visible(user, current_path: str = "") -> list[dict]:
     """The items ``user`` may open, with ``current`` set on the one ``current_path`` is under."""
     if user is None:
         return []
-    return [{"path": i.path, "label": i.label, "current": current_path == i.path or current_path.startswith(i.path + "/")}
-            for i in ITEMS if allowed(user.role, i.permission) and not (i.staff_only and user.role == "member")]
+    return [
+        {"path": i.path, "label": i.label, "current": current_path == i.path or current_path.startswith(i.path + "/")}
+        for i in ITEMS
+        if allowed(user.role, i.permission) and not (i.staff_only and user.role == "member")
+    ]
 
 
 def home(user) -> str:
@@ -61,5 +56,6 @@ def home(user) -> str:
     return items[0]["path"] if items else "/login"
 
 
-def role_label(role: str) -> str:
-    return ROLE_LABELS.get(role, role)
+def role_label(role: str, locale: str) -> str:
+    """A login's role as people call it (:mod:`weixi.names`, kind ``role``)."""
+    return display("role", role, locale)

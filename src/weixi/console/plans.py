@@ -6,9 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from weixi.api.errors import ApiError
 from weixi.console.guard import may, page_user
 from weixi.console.render import page, translator
+from weixi.errors import NotFound, WeixiError
 from weixi.plans import service
 from weixi.plans.loader import load_plan_text
 from weixi.users import service as users
@@ -30,31 +30,49 @@ def annotate(text: str, diagnostics) -> list[dict]:
 def check(text: str, name: str) -> dict:
     plan, diags = load_plan_text(text, name)
     errors = [d for d in diags if d.is_error]
-    return {"name": name, "text": text, "ok": plan is not None and not errors, "plan": plan,
-            "errors": errors, "warnings": [d for d in diags if not d.is_error], "lines": annotate(text, diags)}
+    return {
+        "name": name,
+        "text": text,
+        "ok": plan is not None and not errors,
+        "plan": plan,
+        "errors": errors,
+        "warnings": [d for d in diags if not d.is_error],
+        "lines": annotate(text, diags),
+    }
 
 
 def _page(request: Request, user: User, status: int = 200, **context):
     state = request.app.state
-    return page(request, "plans.html", user, status=status, versions=service.versions(state.engine),
-                may_check=may(user, "plans:check"), may_apply=may(user, "plans:apply"), **context)
+    return page(
+        request,
+        "plans.html",
+        user,
+        status=status,
+        versions=service.versions(state.engine),
+        may_check=may(user, "plans:check"),
+        may_apply=may(user, "plans:apply"),
+        **context,
+    )
+
+
+class UploadTooLarge(WeixiError):
+    status = 413
 
 
 async def read_upload(request: Request, upload: UploadFile | None, text: str) -> tuple[str, str]:
-    _ = translator(request)
     if upload is not None and upload.filename:
         raw = await upload.read(MAX_PLAN_BYTES + 1)
         name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:120] or "plan.yaml"
     else:
         raw, name = text.encode("utf-8"), "pasted.yaml"
     if not raw.strip():
-        raise ApiError(400, _("Choose a plan file (YAML) or paste its text."), "bad_request")
+        raise WeixiError("plan_upload_empty")
     if len(raw) > MAX_PLAN_BYTES:
-        raise ApiError(413, _("The plan file is larger than %(kb)s KB.") % {"kb": MAX_PLAN_BYTES // 1024})
+        raise UploadTooLarge("plan_upload_too_large", kb=MAX_PLAN_BYTES // 1024)
     try:
         return raw.decode("utf-8-sig"), name
     except UnicodeDecodeError as exc:
-        raise ApiError(400, _("The plan file is not UTF-8 text (byte %(pos)s).") % {"pos": exc.start}) from None
+        raise WeixiError("plan_upload_not_utf8", pos=exc.start) from None
 
 
 @router.get("/plans")
@@ -63,31 +81,46 @@ def plans_page(request: Request, user: User = Depends(page_user("plans:read"))):
 
 
 @router.post("/plans/check")
-async def check_upload(request: Request, plan_file: UploadFile | None = File(None), text: str = Form(""),
-                       user: User = Depends(page_user("plans:check"))):
+async def check_upload(
+    request: Request,
+    plan_file: UploadFile | None = File(None),
+    text: str = Form(""),
+    user: User = Depends(page_user("plans:check")),
+):
     source, name = await read_upload(request, plan_file, text)
     result = await run_in_threadpool(check, source, name)  # CPU work: off the event loop
     return _page(request, user, status=200 if result["ok"] else 422, result=result)
 
 
 @router.post("/plans/apply")
-def apply(request: Request, text: str = Form(..., max_length=MAX_PLAN_BYTES), name: str = Form("plan.yaml", max_length=120),
-          user: User = Depends(page_user("plans:apply"))):
+def apply(
+    request: Request,
+    text: str = Form(..., max_length=MAX_PLAN_BYTES),
+    name: str = Form("plan.yaml", max_length=120),
+    user: User = Depends(page_user("plans:apply")),
+):
     _ = translator(request)
     engine = request.app.state.engine
     result = check(text, name)
     if not result["ok"]:
         return _page(request, user, status=422, result=result)
     try:
-        applied = service.apply_plan_text(engine, text, f"console upload by {user.username}: {name}")
+        applied = service.apply_plan_text(engine, text, f"console upload by {user.username}: {name}", name)
     except service.PlanError as exc:
         result["errors"] = result["errors"] + list(exc.diagnostics)
-        return _page(request, user, status=409, result=result, apply_error=str(exc))
-    users.audit(engine, user, "plan.apply", applied.plan_id, {"version": applied.version, "sha256": applied.sha256,
-                                                               "new": applied.new, "file": name})
-    message = (_("Applied: plan %(plan)s is now version %(version)s.") if applied.new else
-               _("Nothing changed: this text is already the active version %(version)s.")) % {
-        "plan": applied.plan_id, "version": applied.version}
+        return _page(request, user, status=409, result=result, apply_error=exc)
+    users.audit(
+        engine,
+        user,
+        "plan.apply",
+        applied.plan_id,
+        {"version": applied.version, "sha256": applied.sha256, "new": applied.new, "file": name},
+    )
+    message = (
+        _("Applied: plan %(plan)s is now version %(version)s.")
+        if applied.new
+        else _("Nothing changed: this text is already the active version %(version)s.")
+    ) % {"plan": applied.plan_id, "version": applied.version}
     return _page(request, user, applied=applied, message=message)
 
 
@@ -95,6 +128,5 @@ def apply(request: Request, text: str = Form(..., max_length=MAX_PLAN_BYTES), na
 def version_page(number: int, request: Request, user: User = Depends(page_user("plans:read"))):
     found = service.version(request.app.state.engine, number)
     if found is None:
-        _ = translator(request)
-        raise ApiError(404, _("No plan version %(version)s.") % {"version": number}, "not_found")
+        raise NotFound("plan_version_not_found", version=number)
     return page(request, "plan_version.html", user, v=found, lines=annotate(found["content"], []))

@@ -12,9 +12,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from weixi.api.errors import ApiError
 from weixi.churn import service as churn_service
-from weixi.churn.errors import ChurnInputError
+from weixi.churn.errors import ChurnError
 from weixi.console.guard import may, page_user
 from weixi.console.render import fragment, page, translator
 from weixi.targets import reports
@@ -33,52 +32,75 @@ def _data(request: Request):
     return request.app.state.data_dir
 
 
-def _or_404(fn):
-    try:
-        return fn()
-    except ChurnInputError as exc:
-        raise ApiError(404, str(exc)) from exc
-
-
 @router.get("/retention")
-def risk(request: Request, month: str | None = MONTH_Q, band: Band | None = None,
-         user: User = Depends(page_user("churn:read"))):
+def risk(
+    request: Request,
+    month: str | None = MONTH_Q,
+    band: Band | None = None,
+    user: User = Depends(page_user("churn:read")),
+):
     months = reports.scored_months(_data(request))
     month = month or (months[0] if months else None)
     dist = reasons = None
     if month is not None:
-        dist = _or_404(lambda: reports.distribution(_data(request), month))
+        dist = reports.distribution(_data(request), month)
         reasons = reports.reasons(_data(request), month, band)
-    return page(request, "retention.html", user, months=months, month=month, band=band, dist=dist, reasons=reasons,
-                models=churn_service.list_models(_data(request)))
+    return page(
+        request,
+        "retention.html",
+        user,
+        months=months,
+        month=month,
+        band=band,
+        dist=dist,
+        reasons=reasons,
+        models=churn_service.list_models(_data(request)),
+    )
 
 
 @router.get("/retention/{month}/data.json")
-def risk_data(request: Request, month: str = MONTH, band: Band | None = None,
-              user: User = Depends(page_user("churn:read"))):
+def risk_data(
+    request: Request, month: str = MONTH, band: Band | None = None, user: User = Depends(page_user("churn:read"))
+):
     _ = translator(request)
-    dist = _or_404(lambda: reports.distribution(_data(request), month))
+    dist = reports.distribution(_data(request), month)
     found = reports.reasons(_data(request), month, band)["reasons"][:12]
     data = {
-        "bins": {"title": _("Members by churn probability"),
-                 "labels": [f"{b['from_pct']:g}–{b['to_pct']:g}%" for b in dist["bins"]],
-                 "series": [{"name": _("members"), "values": [b["members"] for b in dist["bins"]]}]},
-        "deciles": {"title": _("Mean churn probability by risk decile (%)"),
-                    "labels": [str(d["decile"]) for d in dist["deciles"]],
-                    "series": [{"name": _("mean probability (%)"),
-                                "values": [round(d["mean_probability"] * 100, 2) for d in dist["deciles"]]}]},
-        "reasons": {"title": _("Reasons"), "labels": [r["feature"] for r in found], "horizontal": True,
-                    "series": [{"name": _("among the three reasons"), "values": [r["members"] for r in found]},
-                               {"name": _("first reason"), "values": [r["first"] for r in found]}]},
+        "bins": {
+            "title": _("Members by churn probability"),
+            "labels": [f"{b['from_pct']:g}–{b['to_pct']:g}%" for b in dist["bins"]],
+            "series": [{"name": _("members"), "values": [b["members"] for b in dist["bins"]]}],
+        },
+        "deciles": {
+            "title": _("Mean churn probability by risk decile (%)"),
+            "labels": [str(d["decile"]) for d in dist["deciles"]],
+            "series": [
+                {
+                    "name": _("mean probability (%)"),
+                    "values": [round(d["mean_probability"] * 100, 2) for d in dist["deciles"]],
+                }
+            ],
+        },
+        "reasons": {
+            "title": _("Reasons"),
+            "labels": [r["feature"] for r in found],
+            "horizontal": True,
+            "series": [
+                {"name": _("among the three reasons"), "values": [r["members"] for r in found]},
+                {"name": _("first reason"), "values": [r["first"] for r in found]},
+            ],
+        },
     }
     return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/retention/models/{version}")
 def model(request: Request, version: int = Path(ge=1, le=99_999), user: User = Depends(page_user("churn:read"))):
-    meta = _or_404(lambda: reports.model(_data(request), version))
-    charts = {k: "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-              for k, svg in reports.model_charts(meta).items()}
+    meta = reports.model(_data(request), version)
+    charts = {
+        k: "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        for k, svg in reports.model_charts(meta).items()
+    }
     return page(request, "churn_model.html", user, version=version, meta=meta, m=meta["metrics"], charts=charts)
 
 
@@ -94,21 +116,37 @@ def _query(filters: dict, **extra) -> str:
 
 
 @router.get("/targets")
-def targets(request: Request, month: str | None = MONTH_Q, list: list[ListName] | None = Query(None),
-            segment: str | None = Query(None, max_length=64), band: Band | None = None,
-            manager: str | None = Query(None, max_length=128),
-            group: Literal["treatment", "control", "all"] = "treatment",
-            user: User = Depends(page_user("targets:read"))):
+def targets(
+    request: Request,
+    month: str | None = MONTH_Q,
+    list: list[ListName] | None = Query(None),
+    segment: str | None = Query(None, max_length=64),
+    band: Band | None = None,
+    manager: str | None = Query(None, max_length=128),
+    group: Literal["treatment", "control", "all"] = "treatment",
+    user: User = Depends(page_user("targets:read")),
+):
     months = reports.built_months(_data(request))
     month = month or (months[0] if months else None)
     filters = _filters(list, segment or None, band, manager or None, group)
     found = None
     if month is not None:
-        found = _or_404(lambda: reports.target_rows(_data(request), month, filters["list"] or None,
-                                                    filters["segment"], band, filters["manager"], group, ROWS))
-    return page(request, "targets.html", user, months=months, month=month, filters=filters, found=found,
-                rows_shown=ROWS, may_export=may(user, "targets:export"),
-                csv_query=_query(filters, format="csv"), xlsx_query=_query(filters, format="xlsx"))
+        found = reports.target_rows(
+            _data(request), month, filters["list"] or None, filters["segment"], band, filters["manager"], group, ROWS
+        )
+    return page(
+        request,
+        "targets.html",
+        user,
+        months=months,
+        month=month,
+        filters=filters,
+        found=found,
+        rows_shown=ROWS,
+        may_export=may(user, "targets:export"),
+        csv_query=_query(filters, format="csv"),
+        xlsx_query=_query(filters, format="xlsx"),
+    )
 
 
 @router.get("/targets/{month}/evaluation")
@@ -116,6 +154,6 @@ def evaluation(request: Request, month: str = MONTH, user: User = Depends(page_u
     """The lift section of the target page (an htmx fragment): treated against control with the interval."""
     try:
         result, error = targets_service.evaluate(_data(request), month, fit_uplift=False), None
-    except ChurnInputError as exc:
-        result, error = None, str(exc)
+    except ChurnError as exc:  # rendered in the page's language by the template
+        result, error = None, exc
     return fragment(request, "_target_evaluation.html", month=month, result=result, error=error)

@@ -22,7 +22,6 @@ from weixi.api.auth import (
     optional_user,
     verify_csrf,
 )
-from weixi.api.errors import ApiError
 from weixi.console import (
     campaigns,
     catalogue,
@@ -42,6 +41,7 @@ from weixi.console.render import (
     safe_next,
     translator,
 )
+from weixi.errors import Forbidden
 from weixi.users import service as users
 from weixi.users.service import User
 
@@ -71,28 +71,44 @@ async def login_get(request: Request, next: str = ""):
 
 
 @router.post("/login")
-def login(request: Request, username: str = Form("", max_length=64), password: str = Form("", max_length=256),
-          csrf_token_field: str = Form("", alias="csrf_token"), next: str = Form("")):
+def login(
+    request: Request,
+    username: str = Form("", max_length=64),
+    password: str = Form("", max_length=256),
+    csrf_token_field: str = Form("", alias="csrf_token"),
+    next: str = Form(""),
+):
     _ = translator(request)
     try:  # another site's page, or a form without this visitor's token: refused before any password is checked
         check_origin(request)
         verify_csrf(request, csrf_token_field)
-    except ApiError as exc:
-        return login_page(request, status=exc.status, next=safe_next(next, ""),
-                          error=_("This login form has expired or was sent from another site: log in again."))
+    except Forbidden as exc:
+        return login_page(
+            request,
+            status=exc.status,
+            next=safe_next(next, ""),
+            error=_("This login form has expired or was sent from another site: log in again."),
+        )
     engine = request.app.state.engine
     try:
         user = users.authenticate(engine, username, password, client_ip(request)) if username and password else None
     except users.LoginRateLimited as exc:
-        return login_page(request, status=429, headers={"Retry-After": str(exc.retry_after)},
-                          error=_("Too many failed logins: try again in %(seconds)s seconds.") % {
-                              "seconds": exc.retry_after}, username=username, next=safe_next(next, ""))
+        return login_page(
+            request,
+            status=429,
+            headers={"Retry-After": str(exc.retry_after)},
+            error=_("Too many failed logins: try again in %(seconds)s seconds.") % {"seconds": exc.retry_after},
+            username=username,
+            next=safe_next(next, ""),
+        )
     if user is None:
-        return login_page(request, status=401, error=_("Wrong username or password."), username=username,
-                          next=safe_next(next, ""))
+        return login_page(
+            request, status=401, error=_("Wrong username or password."), username=username, next=safe_next(next, "")
+        )
     response = RedirectResponse(safe_next(next, nav.home(user)), status_code=303)
-    response.delete_cookie(LOGIN_COOKIE, path="/login", httponly=True, samesite="strict",
-                           secure=request.app.state.secure_cookies)
+    response.delete_cookie(
+        LOGIN_COOKIE, path="/login", httponly=True, samesite="strict", secure=request.app.state.secure_cookies
+    )
     login_session(response, user, request)
     users.audit(engine, user, "login", user.username, {"ip": client_ip(request), "via": "console"})
     return response

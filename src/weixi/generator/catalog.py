@@ -26,7 +26,11 @@ VALUE_ADDED_FEES = [500, 1000, 1500, 1990, 2500, 3000]
 
 RECHARGE_DENOMINATIONS_FEN = [3000, 5000, 10000, 20000, 30000]
 RECHARGE_CHANNELS: list[tuple[str, float]] = [
-    ("app", 0.50), ("wechat_pay", 0.22), ("alipay", 0.13), ("store", 0.10), ("recharge_card", 0.05)
+    ("app", 0.50),
+    ("wechat_pay", 0.22),
+    ("alipay", 0.13),
+    ("store", 0.10),
+    ("recharge_card", 0.05),
 ]
 
 COMPLAINT_CHANNELS: list[tuple[str, float]] = [("hotline", 0.70), ("app", 0.15), ("store", 0.08), ("miit", 0.07)]

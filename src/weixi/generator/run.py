@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from weixi.adapters.archive_schema import SCHEMA_VERSION, TABLES
+from weixi.errors import Conflict, Invalid
 from weixi.generator import activity, archive, churn, population
 from weixi.generator.rng import Streams
 from weixi.generator.window import Window
@@ -22,8 +23,12 @@ DEFAULT_CHUNK_SIZE = 250_000
 MAX_MEMBERS = 100_000_000
 
 
-class GenerateError(ValueError):
+class GenerateError(Invalid, ValueError):
     """Bad arguments or an output directory that cannot be used."""
+
+
+class OutputInUse(Conflict, GenerateError):
+    """The output directory holds a previous run (or other files): refused unless told to overwrite."""
 
 
 @dataclass(frozen=True)
@@ -39,28 +44,28 @@ class GenerateConfig:
 
     def validate(self) -> Window:
         if not 1 <= self.members <= MAX_MEMBERS:
-            raise GenerateError(f"--members must be between 1 and {MAX_MEMBERS:,}")
+            raise GenerateError("generate_members_range", max=MAX_MEMBERS)
         if self.seed < 0 or self.seed >= 2**63:
-            raise GenerateError("--seed must be a non-negative 63-bit integer")
+            raise GenerateError("generate_bad_seed")
         if self.chunk_size < 1:
-            raise GenerateError("--chunk-size must be positive")
+            raise GenerateError("generate_bad_chunk_size")
         if self.workers < 1:
-            raise GenerateError("--workers must be positive")
+            raise GenerateError("generate_bad_workers")
         try:
             return Window.ending(self.end_month, self.months)
-        except ValueError as exc:
-            raise GenerateError(str(exc)) from None
+        except Invalid as exc:
+            raise GenerateError(exc.code, exc.where, **exc.params) from None
 
 
 def _prepare_out(out: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
-        raise GenerateError(f"{out} exists and is not a directory")
+        raise GenerateError("generate_out_not_dir", out=str(out))
     if out.exists() and any(out.iterdir()):
         if not overwrite:
-            raise GenerateError(f"{out} is not empty (use --overwrite to replace a previous run)")
+            raise OutputInUse("generate_out_not_empty", out=str(out))
         unknown = [p.name for p in out.iterdir() if p.name not in set(TABLES) | {"manifest.json"}]
         if unknown:
-            raise GenerateError(f"{out} holds files this command did not write: {', '.join(sorted(unknown)[:5])}")
+            raise OutputInUse("generate_out_foreign_files", out=str(out), files=sorted(unknown)[:5])
         for name in TABLES:
             shutil.rmtree(out / name, ignore_errors=True)
         (out / "manifest.json").unlink(missing_ok=True)
@@ -136,9 +141,7 @@ def generate(config: GenerateConfig, on_chunk: Callable[[int], None] | None = No
         "money_unit": "fen",
         "layout": "<table>/part-NNNNN.parquet (one file per table per chunk of members)",
         "chunks": len(chunks),
-        "tables": {
-            name: {"path": name, "rows": totals[name], "files": len(chunks)} for name in TABLES
-        },
+        "tables": {name: {"path": name, "rows": totals[name], "files": len(chunks)} for name in TABLES},
     }
     tmp = out / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -9,16 +9,21 @@ from functools import cached_property
 
 import numpy as np
 
+from weixi.errors import Invalid
 from weixi.members.lunar import spring_festival
 
 _EPOCH = date(1970, 1, 1)
 _MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
+class WindowError(Invalid, ValueError):
+    """An end month or a number of months the synthetic operator cannot cover."""
+
+
 def parse_month(text: str) -> tuple[int, int]:
     m = _MONTH_RE.match(text.strip())
     if not m:
-        raise ValueError(f"month must look like YYYY-MM, got {text!r}")
+        raise WindowError("generate_bad_month", text=text)
     return int(m.group(1)), int(m.group(2))
 
 
@@ -54,7 +59,7 @@ class Window:
     @classmethod
     def ending(cls, end_month: str, months: int) -> Window:
         if months < 1 or months > 120:
-            raise ValueError("months must be between 1 and 120")
+            raise WindowError("generate_months_range", max=120)
         y, m = parse_month(end_month)
         return cls(y, m, months)
 

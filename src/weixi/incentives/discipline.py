@@ -25,12 +25,24 @@ class Deduction:
     text: str
 
     def line(self) -> dict:
-        return {"order_id": self.record_id, "rule": self.violation, "measure": None, "units": "0",
-                "kpi_points": amounts.units(self.kpi_points), "yuan": amounts.yuan(self.fine_yuan), "text": self.text}
+        return {
+            "order_id": self.record_id,
+            "rule": self.violation,
+            "measure": None,
+            "units": "0",
+            "kpi_points": amounts.units(self.kpi_points),
+            "yuan": amounts.yuan(self.fine_yuan),
+            "text": self.text,
+        }
 
 
-def deduct(plan: IncentivePlan, rows: Iterable[tuple[int, Mapping[str, Any]]], first: date, last: date,
-           staff: set[str] | None = None) -> tuple[list[Deduction], list[Rejected]]:
+def deduct(
+    plan: IncentivePlan,
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    first: date,
+    last: date,
+    staff: set[str] | None = None,
+) -> tuple[list[Deduction], list[Rejected]]:
     """Deductions for violations recorded from ``first`` to ``last``; bad records are rejected with reasons."""
     by_id = {v.id: v for v in plan.violations}
     seen: dict[str, int] = {}
@@ -45,24 +57,35 @@ def deduct(plan: IncentivePlan, rows: Iterable[tuple[int, Mapping[str, Any]]], f
         try:
             rid = text(raw, "record_id")
             if counts[rid] > 1:
-                raise BadField(f"record_id: {rid} appears {counts[rid]} times; each violation is recorded once")
+                raise BadField("incentive_violation_repeated", "record_id", record=rid, count=counts[rid])
             staff_id = text(raw, "staff_id")
             if staff is not None and staff_id not in staff:
-                raise BadField(f"staff_id: unknown staff {staff_id} (not in the roster)")
+                raise BadField("incentive_row_unknown_staff", "staff_id", staff=staff_id)
             vid = text(raw, "violation")
             if vid not in by_id:
-                raise BadField(f"violation: unknown violation {vid} (plan {plan.id} has {', '.join(by_id)})")
+                raise BadField(
+                    "incentive_unknown_violation", "violation", violation=vid, plan=plan.id, known=list(by_id)
+                )
             when = day(raw, "occurred_on")
             if not first <= when <= last:
-                raise BadField(f"occurred_on: {when} is not in {first:%Y-%m}")
+                raise BadField("incentive_violation_outside_month", "occurred_on", day=when, month=f"{first:%Y-%m}")
         except BadField as exc:
-            rejected.append(Rejected(rid, row, str(exc)))
+            rejected.append(Rejected.of(rid, row, exc))
             continue
         seen[rid] = row
         v = by_id[vid]
         note = text(raw, "note", required=False)
         fine = f", fine {amounts.yuan(v.fine_yuan)} yuan" if v.fine_yuan else ""
-        out.append(Deduction(staff_id, rid, vid, when, -v.kpi_points, -v.fine_yuan,
-                             f"violation {rid} on {when}: {v.name}{' (' + note + ')' if note else ''}:"
-                             f" -{amounts.units(v.kpi_points)} KPI point{fine} [rule {plan.id}/{vid}]"))
+        out.append(
+            Deduction(
+                staff_id,
+                rid,
+                vid,
+                when,
+                -v.kpi_points,
+                -v.fine_yuan,
+                f"violation {rid} on {when}: {v.name}{' (' + note + ')' if note else ''}:"
+                f" -{amounts.units(v.kpi_points)} KPI point{fine} [rule {plan.id}/{vid}]",
+            )
+        )
     return out, rejected

@@ -32,8 +32,9 @@ class KeyAccountScore:
         return self.information_points + self.contribution_points
 
 
-def score(terms: KeyAccountTerms, plan_id: str, staff_id: str, weeks: Mapping[int, int],
-          contribution: Decimal) -> KeyAccountScore:
+def score(
+    terms: KeyAccountTerms, plan_id: str, staff_id: str, weeks: Mapping[int, int], contribution: Decimal
+) -> KeyAccountScore:
     customers = sum(weeks.values())
     info = terms.information_points * Decimal(customers) / Decimal(terms.monthly_customers)
     contrib = terms.contribution_points * contribution / terms.min_contribution
@@ -44,13 +45,17 @@ def score(terms: KeyAccountTerms, plan_id: str, staff_id: str, weeks: Mapping[in
     out = KeyAccountScore(staff_id, customers, contribution, info, contrib)
     out.short_weeks = sorted(w for w, n in weeks.items() if n < terms.weekly_customers)
     verdict = lambda got, need: "met" if got >= need else "short"  # noqa: E731
-    out.lines.append(f"information: {customers} customers collected, standard {terms.monthly_customers} a month"
-                     f" ({verdict(customers, terms.monthly_customers)}): {amounts.units(terms.information_points)}"
-                     f" × {customers}/{terms.monthly_customers} = {amounts.units(info)} points [plan {plan_id}]")
-    out.lines.append(f"contribution: {amounts.units(contribution)}% of the unit's monthly business, standard"
-                     f" {amounts.units(terms.min_contribution)}% ({verdict(contribution, terms.min_contribution)}):"
-                     f" {amounts.units(terms.contribution_points)} × {amounts.units(contribution)}/"
-                     f"{amounts.units(terms.min_contribution)} = {amounts.units(contrib)} points")
+    out.lines.append(
+        f"information: {customers} customers collected, standard {terms.monthly_customers} a month"
+        f" ({verdict(customers, terms.monthly_customers)}): {amounts.units(terms.information_points)}"
+        f" × {customers}/{terms.monthly_customers} = {amounts.units(info)} points [plan {plan_id}]"
+    )
+    out.lines.append(
+        f"contribution: {amounts.units(contribution)}% of the unit's monthly business, standard"
+        f" {amounts.units(terms.min_contribution)}% ({verdict(contribution, terms.min_contribution)}):"
+        f" {amounts.units(terms.contribution_points)} × {amounts.units(contribution)}/"
+        f"{amounts.units(terms.min_contribution)} = {amounts.units(contrib)} points"
+    )
     for week in out.short_weeks:
         out.lines.append(f"week {week}: {weeks[week]} customers, below the weekly minimum of {terms.weekly_customers}")
     out.lines.append(f"total {amounts.units(out.total)} points")

@@ -19,7 +19,10 @@ CARDS = ("primary", "secondary")
 NETWORKS = ("2G", "3G", "4G", "5G")
 # Order fields an exclusion may test, and what kind of value each holds.
 CONDITION_FIELDS = {
-    "card": "choice", "network": "choice", "monthly_rent": "decimal", "active": "bool",
+    "card": "choice",
+    "network": "choice",
+    "monthly_rent": "decimal",
+    "active": "bool",
     "cancels_unexpired_subsidy": "bool",
 }
 

@@ -6,8 +6,14 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from weixi.errors import Invalid
+
 MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])\Z")
 QUARTER = re.compile(r"(\d{4})-Q([1-4])\Z")
+
+
+class BadPeriod(Invalid, ValueError):
+    """A month or quarter that is not written ``YYYY-MM`` or ``YYYY-Qn``."""
 
 
 @dataclass(frozen=True)
@@ -19,7 +25,7 @@ class Month:
     def parse(cls, text: str) -> "Month":
         match = MONTH.match(str(text).strip())
         if not match:
-            raise ValueError(f"{text!r} is not a month: use YYYY-MM, e.g. 2016-01")
+            raise BadPeriod("incentive_bad_month", text=text)
         return cls(int(match.group(1)), int(match.group(2)))
 
     @property
@@ -44,7 +50,7 @@ class Quarter:
     def parse(cls, text: str) -> "Quarter":
         match = QUARTER.match(str(text).strip())
         if not match:
-            raise ValueError(f"{text!r} is not a quarter: use YYYY-Qn, e.g. 2024-Q1")
+            raise BadPeriod("incentive_bad_quarter", text=text)
         return cls(int(match.group(1)), int(match.group(2)))
 
     @property

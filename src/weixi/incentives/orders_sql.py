@@ -2,7 +2,7 @@
 
 Tables made, all in the connection given:
 
-* ``rejected``  (row, order_id, reason): rows that cannot be used (missing/malformed fields, duplicate
+* ``rejected``  (row, order_id, reject): rows that cannot be used (missing/malformed fields, duplicate
   order ids, unknown staff, another month); nothing else is affected by them;
 * ``excluded``  (staff_id, order_id, rule, reason): valid orders the plan does not count, with every
   exclusion that applies;
@@ -11,7 +11,8 @@ Tables made, all in the connection given:
 * ``statement`` (staff_id, role, mobile_units, broadband_units, kpi_points, bonus_yuan): per employee,
   including roster staff in service that month with nothing counted.
 
-The SQL is generated from the resolved plan; no Python loop touches the orders.
+The SQL is generated from the resolved plan; no Python loop touches the orders (only the rejected rows become
+coded problems, :func:`rejected`).
 """
 
 from __future__ import annotations
@@ -21,20 +22,30 @@ from pathlib import Path
 
 import duckdb
 
+from weixi.errors import Problem, Where
 from weixi.incentives import inputs
 from weixi.incentives.inputs import boolean_sql, quote
 from weixi.incentives.model import BUSINESSES, CARDS, NETWORKS, IncentivePlan, OrderRule
 from weixi.incentives.months import Month
+from weixi.incentives.records import Rejected
 
 DEC = "DECIMAL(18,2)"
 RENT_PATTERN = r"-?\d+(\.\d{1,2})?"
 
 
-def compute(con: duckdb.DuckDBPyConnection, plan: IncentivePlan, month: Month, orders: str | Path,
-            targets: str | Path | None = None, roster: str | Path | None = None) -> None:
+def compute(
+    con: duckdb.DuckDBPyConnection,
+    plan: IncentivePlan,
+    month: Month,
+    orders: str | Path,
+    targets: str | Path | None = None,
+    roster: str | Path | None = None,
+) -> None:
     has_roster = inputs.load_roster(con, roster)
     inputs.load_targets(con, targets, str(month))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE raw_orders AS {inputs.scan(orders, 'orders', inputs.ORDER_COLUMNS, inputs.ORDER_REQUIRED)}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE raw_orders AS {inputs.scan(orders, 'orders', inputs.ORDER_COLUMNS, inputs.ORDER_REQUIRED)}"
+    )
     _validate(con, plan, month, has_roster)
     _exclude(con, plan)
     _count(con, plan)
@@ -48,47 +59,55 @@ def _validate(con, plan: IncentivePlan, month: Month, has_roster: bool) -> None:
     needed = []
     for rule in plan.orders:
         for field in dict.fromkeys(c.field for e in rule.exclusions for c in e.conditions):
-            needed.append(f"WHEN business = {quote(rule.business)} AND {field} IS NULL THEN "
-                          f"{quote(f'{field}: missing; rule {rule.id} needs it for {rule.business} orders')}")
-    staff_check = "WHEN role IS NULL THEN 'staff_id: unknown staff ' || staff_id || ' (not in the roster)'" if has_roster else ""
-    service = ("""WHEN staff_hired IS NOT NULL AND day < staff_hired THEN 'staff_id: ' || staff_id || ' was hired on '
-                       || CAST(staff_hired AS VARCHAR) || ', after this order'
-                  WHEN staff_left IS NOT NULL AND day > staff_left THEN 'staff_id: ' || staff_id || ' left on '
-                       || CAST(staff_left AS VARCHAR) || ', before this order'""" if has_roster else "")
+            needed.append(
+                f"WHEN business = {quote(rule.business)} AND {field} IS NULL THEN "
+                f"['incentive_order_field_needed', {quote(field)}, {quote(rule.id)}, {quote(rule.business)}]"
+            )
+    staff_check = "WHEN role IS NULL THEN ['incentive_row_unknown_staff', 'staff_id', staff_id]" if has_roster else ""
+    service = (
+        """WHEN staff_hired IS NOT NULL AND day < staff_hired
+                       THEN ['incentive_order_before_hire', 'staff_id', staff_id, CAST(staff_hired AS VARCHAR)]
+                  WHEN staff_left IS NOT NULL AND day > staff_left
+                       THEN ['incentive_order_after_leaving', 'staff_id', staff_id, CAST(staff_left AS VARCHAR)]"""
+        if has_roster
+        else ""
+    )
     con.execute(f"""CREATE OR REPLACE TEMP TABLE parsed AS
         SELECT o.*, r.role AS role, r.hired_on AS staff_hired, r.left_on AS staff_left,
                CAST(o.created AS DATE) AS day,
                CASE WHEN regexp_full_match(monthly_rent, '{RENT_PATTERN}') THEN CAST(monthly_rent AS {DEC}) END AS rent,
-               {boolean_sql('active')} AS is_active,
-               {boolean_sql('cancels_unexpired_subsidy')} AS redo,
+               {boolean_sql("active")} AS is_active,
+               {boolean_sql("cancels_unexpired_subsidy")} AS redo,
                coalesce(d.copies, 1) AS copies, d.copy_rows
         FROM (SELECT *, try_cast(created_at AS TIMESTAMPTZ) AS created FROM raw_orders) o LEFT JOIN roster r USING (staff_id)
         LEFT JOIN (SELECT order_id, count(*) AS copies, string_agg(CAST(row AS VARCHAR), ', ' ORDER BY row) AS copy_rows
                    FROM raw_orders WHERE order_id IS NOT NULL GROUP BY order_id HAVING count(*) > 1) d USING (order_id)""")
+    # a rejected row's reason is a code of the error catalogue, its column and up to two values (see _PARAMS)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE checked AS SELECT *, CASE
-            WHEN order_id IS NULL THEN 'order_id: missing'
-            WHEN copies > 1 THEN 'order_id: ' || order_id || ' appears on rows ' || copy_rows || '; each order must appear once (none of them was counted)'
-            WHEN staff_id IS NULL THEN 'staff_id: missing (the credited employee, 揽装人)'
+            WHEN order_id IS NULL THEN ['incentive_field_missing', 'order_id']
+            WHEN copies > 1 THEN ['incentive_order_repeated', 'order_id', order_id, copy_rows]
+            WHEN staff_id IS NULL THEN ['incentive_order_staff_missing', 'staff_id']
             {staff_check}
-            WHEN business IS NULL THEN 'business: missing'
-            WHEN business NOT IN ({businesses}) THEN 'business: unknown business ' || business || ' (known: {", ".join(BUSINESSES)})'
-            WHEN customer_id IS NULL THEN 'customer_id: missing'
-            WHEN created_at IS NULL THEN 'created_at: missing'
-            WHEN created IS NULL THEN 'created_at: not a date or time: ' || created_at || ' (use ISO 8601, e.g. 2016-01-05T10:30:00+08:00)'
+            WHEN business IS NULL THEN ['incentive_field_missing', 'business']
+            WHEN business NOT IN ({businesses}) THEN ['incentive_unknown_business', 'business', business]
+            WHEN customer_id IS NULL THEN ['incentive_field_missing', 'customer_id']
+            WHEN created_at IS NULL THEN ['incentive_field_missing', 'created_at']
+            WHEN created IS NULL THEN ['incentive_order_bad_time', 'created_at', created_at]
             WHEN day < DATE {quote(str(month.first))} OR day > DATE {quote(str(month.last))}
-                 THEN 'created_at: ' || CAST(day AS VARCHAR) || ' is not in {month}'
+                 THEN ['incentive_order_outside_month', 'created_at', CAST(day AS VARCHAR)]
             {service}
-            WHEN card IS NOT NULL AND card NOT IN ({cards}) THEN 'card: expected primary or secondary, got ' || card
-            WHEN network IS NOT NULL AND upper(network) NOT IN ({networks}) THEN 'network: expected 2G, 3G, 4G or 5G, got ' || network
-            WHEN monthly_rent IS NOT NULL AND rent IS NULL THEN 'monthly_rent: not an amount in yuan (at most 2 decimals): ' || monthly_rent
-            WHEN rent < 0 THEN 'monthly_rent: negative: ' || monthly_rent
-            WHEN active IS NOT NULL AND is_active IS NULL THEN 'active: expected true or false, got ' || active
-            WHEN cancels_unexpired_subsidy IS NOT NULL AND redo IS NULL THEN 'cancels_unexpired_subsidy: expected true or false, got ' || cancels_unexpired_subsidy
-            {' '.join(needed)}
+            WHEN card IS NOT NULL AND card NOT IN ({cards}) THEN ['incentive_order_bad_card', 'card', card]
+            WHEN network IS NOT NULL AND upper(network) NOT IN ({networks})
+                 THEN ['incentive_order_bad_network', 'network', network]
+            WHEN monthly_rent IS NOT NULL AND rent IS NULL THEN ['incentive_order_bad_rent', 'monthly_rent', monthly_rent]
+            WHEN rent < 0 THEN ['incentive_order_negative_rent', 'monthly_rent', monthly_rent]
+            WHEN active IS NOT NULL AND is_active IS NULL THEN ['incentive_field_not_boolean', 'active', active]
+            WHEN cancels_unexpired_subsidy IS NOT NULL AND redo IS NULL
+                 THEN ['incentive_field_not_boolean', 'cancels_unexpired_subsidy', cancels_unexpired_subsidy]
+            {" ".join(needed)}
             END AS reject FROM parsed""")
     con.execute("""CREATE OR REPLACE TEMP TABLE rejected AS
-        SELECT row, coalesce(order_id, '') AS order_id, 'row ' || CAST(row AS VARCHAR) || ': ' || reject AS reason
-        FROM checked WHERE reject IS NOT NULL ORDER BY row""")
+        SELECT row, coalesce(order_id, '') AS order_id, reject FROM checked WHERE reject IS NOT NULL ORDER BY row""")
     con.execute("""CREATE OR REPLACE TEMP TABLE valid AS
         SELECT row, order_id, staff_id, coalesce(role, 'unknown') AS role, business, customer_id, number, card,
                upper(network) AS network, rent AS monthly_rent, is_active AS active, redo AS cancels_unexpired_subsidy,
@@ -110,17 +129,21 @@ def _exclude(con, plan: IncentivePlan) -> None:
         on = f"business = {quote(rule.business)}"
         if rule.roles:
             allowed = ", ".join(quote(r) for r in rule.roles)
-            parts.append(f"CASE WHEN {on} AND role NOT IN ({allowed}) THEN "
-                         f"{quote(f'roles: rule {rule.id} credits only ' + ', '.join(rule.roles) + '; this staff member is ')} || role END")
+            parts.append(
+                f"CASE WHEN {on} AND role NOT IN ({allowed}) THEN "
+                f"{quote(f'roles: rule {rule.id} credits only ' + ', '.join(rule.roles) + '; this staff member is ')} || role END"
+            )
         for ex in rule.exclusions:
             test = " AND ".join(_condition(c) for c in ex.conditions)
             test = f"NOT ({test})" if ex.unless else test
             parts.append(f"CASE WHEN {on} AND {test} THEN {quote(f'{ex.id}: {ex.reason}')} END")
     covered = ", ".join(quote(r.business) for r in plan.orders)
-    parts.append(f"CASE WHEN business NOT IN ({covered}) THEN 'plan {plan.id} has no rule for ' || business || ' orders' END")
+    parts.append(
+        f"CASE WHEN business NOT IN ({covered}) THEN 'plan {plan.id} has no rule for ' || business || ' orders' END"
+    )
     rules = " ".join(f"WHEN {quote(r.business)} THEN {quote(r.id)}" for r in plan.orders)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE judged AS
-        SELECT *, CASE business {rules} END AS rule, NULLIF(concat_ws('; ', {', '.join(parts)}), '') AS why FROM valid""")
+        SELECT *, CASE business {rules} END AS rule, NULLIF(concat_ws('; ', {", ".join(parts)}), '') AS why FROM valid""")
     # One household counts once a month for a business (每户): the first order by time, then order id.
     con.execute("""CREATE OR REPLACE TEMP TABLE ranked AS
         SELECT *, row_number() OVER w AS hh_rank, first_value(order_id) OVER w AS first_order
@@ -137,8 +160,10 @@ def _exclude(con, plan: IncentivePlan) -> None:
 def _units_sql(rule: OrderRule) -> str:
     if rule.measure is None:
         return "CAST(0 AS DECIMAL(18,2))"
-    return (f"CAST(CASE WHEN e.customer_id IS NOT NULL THEN {rule.expiring_units} ELSE {rule.non_expiring_units} END"
-            f" AS DECIMAL(18,2))")
+    return (
+        f"CAST(CASE WHEN e.customer_id IS NOT NULL THEN {rule.expiring_units} ELSE {rule.non_expiring_units} END"
+        f" AS DECIMAL(18,2))"
+    )
 
 
 def _cash_sql(rule: OrderRule) -> tuple[str, str]:
@@ -170,8 +195,10 @@ def _count(con, plan: IncentivePlan) -> None:
                   FROM ranked WHERE hh_rank = 1 AND business = {quote(rule.business)}) c
             LEFT JOIN expiring e USING (customer_id)""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE counted AS {' UNION ALL '.join(selects)}")
-    con.execute("CREATE OR REPLACE MACRO num(x) AS CASE WHEN x = trunc(x) THEN CAST(CAST(x AS BIGINT) AS VARCHAR)"
-                " ELSE rtrim(CAST(x AS VARCHAR), '0') END")
+    con.execute(
+        "CREATE OR REPLACE MACRO num(x) AS CASE WHEN x = trunc(x) THEN CAST(CAST(x AS BIGINT) AS VARCHAR)"
+        " ELSE rtrim(CAST(x AS VARCHAR), '0') END"
+    )
     con.execute("""CREATE OR REPLACE TEMP TABLE lines AS
         SELECT staff_id, order_id, rule, measure, units, kpi_only, household, yuan, CAST(created AS VARCHAR) AS created,
             'order ' || order_id || ' (' || business || ', customer ' || customer_id || ', '
@@ -186,10 +213,13 @@ def _count(con, plan: IncentivePlan) -> None:
 
 
 def _statement(con, month: Month, has_roster: bool) -> None:
-    roster_staff = (f"""SELECT staff_id, role FROM roster
+    roster_staff = (
+        f"""SELECT staff_id, role FROM roster
         WHERE (hired_on IS NULL OR hired_on <= DATE {quote(str(month.last))})
-          AND (left_on IS NULL OR left_on >= DATE {quote(str(month.first))})""" if has_roster
-                    else "SELECT NULL::VARCHAR AS staff_id, NULL::VARCHAR AS role WHERE false")
+          AND (left_on IS NULL OR left_on >= DATE {quote(str(month.first))})"""
+        if has_roster
+        else "SELECT NULL::VARCHAR AS staff_id, NULL::VARCHAR AS role WHERE false"
+    )
     con.execute(f"""CREATE OR REPLACE TEMP TABLE statement AS
         WITH staff AS (
             SELECT staff_id, role FROM ({roster_staff})
@@ -207,3 +237,35 @@ def _statement(con, month: Month, has_roster: bool) -> None:
                CAST(coalesce(bonus_yuan, 0) AS DECIMAL(18,2)) AS bonus_yuan
         FROM staff LEFT JOIN sums USING (staff_id) ORDER BY staff_id""")
 
+
+# the values after the code and column of a ``reject`` list, by code: the params of its sentence
+_PARAMS = {
+    "incentive_order_repeated": ("order", "rows"),
+    "incentive_row_unknown_staff": ("staff",),
+    "incentive_unknown_business": ("business",),
+    "incentive_order_bad_time": ("value",),
+    "incentive_order_outside_month": ("day",),
+    "incentive_order_before_hire": ("staff", "day"),
+    "incentive_order_after_leaving": ("staff", "day"),
+    "incentive_order_bad_card": ("value",),
+    "incentive_order_bad_network": ("value",),
+    "incentive_order_bad_rent": ("value",),
+    "incentive_order_negative_rent": ("value",),
+    "incentive_field_not_boolean": ("value",),
+    "incentive_order_field_needed": ("rule", "business"),
+}
+
+
+def rejected(con: duckdb.DuckDBPyConnection, orders: str | Path, month: Month) -> list[Rejected]:
+    """The rejected order rows of the last :func:`compute` on ``con``, each with its coded reason (file, row, column)."""
+    out = []
+    for row, order_id, (code, field, *values) in con.execute(
+        "SELECT row, order_id, reject FROM rejected ORDER BY row"
+    ).fetchall():
+        params = {"field": field, **dict(zip(_PARAMS.get(code, ()), values))}
+        if code == "incentive_unknown_business":
+            params["known"] = list(BUSINESSES)
+        elif code == "incentive_order_outside_month":
+            params["month"] = str(month)
+        out.append(Rejected(order_id, row, Problem(code, params, Where(file=str(orders), row=row, field=field))))
+    return out

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from weixi.incentives import plan_schema
 from weixi.incentives.model import IncentivePlan
 from weixi.incentives.plan_resolve import resolve
-from weixi.plans.diagnostics import Diagnostic, Pos, Report
+from weixi.plans.diagnostics import ERROR, Diagnostic, Pos, Report, diagnostic
 from weixi.plans.kinds import ANY, PlanKind, register
 from weixi.plans.spec import read
 from weixi.plans.yaml_source import Mapping
@@ -39,7 +39,7 @@ def overlaps(plans: list[IncentivePlan]) -> list[Diagnostic]:
             ends[plan.replaces] = plan.valid.start - timedelta(days=1)
     found = []
     for i, a in enumerate(plans):
-        for b in plans[i + 1:]:
+        for b in plans[i + 1 :]:
             common = [x for x in a.businesses if x in b.businesses]
             if not common or a.id == b.id and a.source == b.source:
                 continue
@@ -52,12 +52,24 @@ def overlaps(plans: list[IncentivePlan]) -> list[Diagnostic]:
             later, other = (b, a) if (b.valid.start or date.min) >= (a.valid.start or date.min) else (a, b)
             pos = valid_pos(later)
             opos = valid_pos(other)
-            until = "open-ended" if last == date.max else f"until {last}"
-            hint = (f"; end '{other.id}' with 'to' or write 'replaces: {other.id}'"
-                    if later.replaces != other.id else "")
-            found.append(Diagnostic(later.source, pos.line, pos.column, "error",
-                                    f"plan '{later.id}' overlaps plan '{other.id}' ({other.source}:{opos.line}:{opos.column})"
-                                    f" for {', '.join(common)} from {first} {until}{hint}"))
+            code = "incentive_plan_overlap" + ("_open" if last == date.max else "")
+            code += "_replacing" if later.replaces == other.id else ""
+            found.append(
+                diagnostic(
+                    later.source,
+                    pos,
+                    ERROR,
+                    code,
+                    plan=later.id,
+                    other=other.id,
+                    other_file=other.source,
+                    line=opos.line,
+                    column=opos.column,
+                    businesses=common,
+                    first=first,
+                    last=None if last == date.max else last,
+                )
+            )
     return found
 
 

@@ -35,113 +35,153 @@ def percent(raw: object) -> Decimal:
     if isinstance(raw, str) and not isinstance(raw, v.FloatText) and raw.strip().endswith("%"):
         value = v.decimal(raw.strip()[:-1])
         if value < 0:
-            raise v.BadValue(f"a percentage must be zero or more, got {raw}")
+            raise v.BadValue("incentive_percent_negative", value=raw)
         return value
-    raise v.BadValue(f"write a percentage with a % sign (e.g. 50%), got {v.describe(raw)}")
+    raise v.BadValue("incentive_percent_needs_sign", **v.got(raw))
 
 
 def node_map(raw: object) -> Mapping:
     """A mapping whose keys are the plan's own ids; checked later with positions."""
     if not isinstance(raw, Mapping):
-        raise v.BadValue(f"expected a mapping, got {v.describe(raw)}")
+        raise v.BadValue("plan_expected_type", expected="mapping", **v.got(raw))
     return raw
 
 
 ROLES_FIELD = Field(ListOf(role))
 
-UNITS = Shape("units", {
-    "measure": Field(v.choice(MEASURES, "unit measure"), required=True),
-    "expiring": Field(v.non_negative_decimal, required=True),
-    "non_expiring": Field(v.non_negative_decimal, required=True),
-    "kpi_only": Field(v.boolean),
-})
+UNITS = Shape(
+    "units",
+    {
+        "measure": Field(v.choice(MEASURES, "unit measure"), required=True),
+        "expiring": Field(v.non_negative_decimal, required=True),
+        "non_expiring": Field(v.non_negative_decimal, required=True),
+        "kpi_only": Field(v.boolean),
+    },
+)
 
 TIER = Shape("cash tier", {"upto": Field(v.positive_int), "yuan": Field(v.non_negative_decimal, required=True)})
 
-CASH_ROW = Shape("cash schedule", {
-    "roles": Field(ListOf(role_or_other), required=True),
-    "tiers": Field(ListOf(TIER), required=True),
-})
+CASH_ROW = Shape(
+    "cash schedule",
+    {
+        "roles": Field(ListOf(role_or_other), required=True),
+        "tiers": Field(ListOf(TIER), required=True),
+    },
+)
 
-EXCLUSION = Shape("exclusion", {
-    "id": ID,
-    "reason": Field(v.text, required=True),
-    "if": Field(node_map),
-    "unless": Field(node_map),
-}, one_of=("if", "unless"))
+EXCLUSION = Shape(
+    "exclusion",
+    {
+        "id": ID,
+        "reason": Field(v.text, required=True),
+        "if": Field(node_map),
+        "unless": Field(node_map),
+    },
+    one_of=("if", "unless"),
+)
 
-ORDER_RULE = Shape("order rule", {
-    "id": ID,
-    "name": NAME,
-    "business": Field(v.choice(BUSINESSES, "business"), required=True),
-    "roles": ROLES_FIELD,
-    "units": Field(UNITS),
-    "cash": Field(ListOf(CASH_ROW)),
-    "exclude": Field(ListOf(EXCLUSION)),
-})
+ORDER_RULE = Shape(
+    "order rule",
+    {
+        "id": ID,
+        "name": NAME,
+        "business": Field(v.choice(BUSINESSES, "business"), required=True),
+        "roles": ROLES_FIELD,
+        "units": Field(UNITS),
+        "cash": Field(ListOf(CASH_ROW)),
+        "exclude": Field(ListOf(EXCLUSION)),
+    },
+)
 
-BAND = Shape("grade band", {
-    "id": ID,
-    "name": NAME,
-    "min": Field(v.non_negative_decimal),
-    "above": Field(v.non_negative_decimal),
-    "max": Field(v.non_negative_decimal),
-    "below": Field(v.non_negative_decimal),
-})
+BAND = Shape(
+    "grade band",
+    {
+        "id": ID,
+        "name": NAME,
+        "min": Field(v.non_negative_decimal),
+        "above": Field(v.non_negative_decimal),
+        "max": Field(v.non_negative_decimal),
+        "below": Field(v.non_negative_decimal),
+    },
+)
 
-BONUS_ROW = Shape("bonus row", {
-    "roles": Field(ListOf(role_or_other), required=True),
-    "yuan": Field(node_map, required=True),
-})
+BONUS_ROW = Shape(
+    "bonus row",
+    {
+        "roles": Field(ListOf(role_or_other), required=True),
+        "yuan": Field(node_map, required=True),
+    },
+)
 
 AWARD = Shape("award", {"id": ID, "name": NAME})
 RANK_AWARD = Shape("rank award", {"id": ID, "name": NAME, "top": Field(percent, required=True)})
-AWARDS = Shape("awards", {
-    "ranks": Field(ListOf(RANK_AWARD)),
-    "improvement": Field(AWARD),
-    "rest": Field(AWARD),
-    "teams": Field(v.boolean),
-})
+AWARDS = Shape(
+    "awards",
+    {
+        "ranks": Field(ListOf(RANK_AWARD)),
+        "improvement": Field(AWARD),
+        "rest": Field(AWARD),
+        "teams": Field(v.boolean),
+    },
+)
 
-VIOLATION = Shape("violation", {
-    "id": ID,
-    "name": NAME,
-    "kpi_points": Field(v.positive_decimal, required=True),
-    "fine_yuan": YUAN,
-})
+VIOLATION = Shape(
+    "violation",
+    {
+        "id": ID,
+        "name": NAME,
+        "kpi_points": Field(v.positive_decimal, required=True),
+        "fine_yuan": YUAN,
+    },
+)
 
-REFERRAL = Shape("referral rewards", {
-    "customer_points": Field(v.positive_int, required=True),
-    "customer_gift": Field(v.text),
-    "employee_yuan": YUAN,
-    "lead_converted_yuan": YUAN,
-    "fabricated_fine_yuan": YUAN,
-    "excluded_roles": ROLES_FIELD,
-    "requires_approval": Field(v.boolean),
-})
+REFERRAL = Shape(
+    "referral rewards",
+    {
+        "customer_points": Field(v.positive_int, required=True),
+        "customer_gift": Field(v.text),
+        "employee_yuan": YUAN,
+        "lead_converted_yuan": YUAN,
+        "fabricated_fine_yuan": YUAN,
+        "excluded_roles": ROLES_FIELD,
+        "requires_approval": Field(v.boolean),
+    },
+)
 
-INFORMATION = Shape("information", {
-    "points": Field(v.positive_decimal, required=True),
-    "weekly_customers": Field(v.positive_int, required=True),
-    "monthly_customers": Field(v.positive_int, required=True),
-})
-CONTRIBUTION = Shape("contribution", {
-    "points": Field(v.positive_decimal, required=True),
-    "min_share": Field(percent, required=True),
-})
+INFORMATION = Shape(
+    "information",
+    {
+        "points": Field(v.positive_decimal, required=True),
+        "weekly_customers": Field(v.positive_int, required=True),
+        "monthly_customers": Field(v.positive_int, required=True),
+    },
+)
+CONTRIBUTION = Shape(
+    "contribution",
+    {
+        "points": Field(v.positive_decimal, required=True),
+        "min_share": Field(percent, required=True),
+    },
+)
 
 CARD_TYPES = ("stored_value", "timed")
 SHIFTS = ("morning", "evening")
-CARD_RULE = Shape("card", {
-    "id": Field(v.choice(CARD_TYPES, "card type"), required=True),
-    "name": NAME,
-    "level": Field(v.int_between(1, 9, "a maintenance level"), required=True),
-    "other_shift": Field(v.choice(("maintainer_only", "shared"), "other-shift rule"), required=True),
-})
-BOTH_SHIFTS = Shape("both_shifts", {
-    "stored_value": Field(v.choice(SHIFTS, "shift")),
-    "timed": Field(v.choice(SHIFTS, "shift")),
-})
+CARD_RULE = Shape(
+    "card",
+    {
+        "id": Field(v.choice(CARD_TYPES, "card type"), required=True),
+        "name": NAME,
+        "level": Field(v.int_between(1, 9, "a maintenance level"), required=True),
+        "other_shift": Field(v.choice(("maintainer_only", "shared"), "other-shift rule"), required=True),
+    },
+)
+BOTH_SHIFTS = Shape(
+    "both_shifts",
+    {
+        "stored_value": Field(v.choice(SHIFTS, "shift")),
+        "timed": Field(v.choice(SHIFTS, "shift")),
+    },
+)
 
 PLAN = Tagged(
     "incentive plan",

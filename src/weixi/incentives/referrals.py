@@ -15,8 +15,19 @@ from weixi.incentives import amounts
 from weixi.incentives.model import IncentivePlan
 from weixi.incentives.records import BadField, Rejected, day, flag, text
 
-COLUMNS = ("referral_id", "referrer_type", "referrer_id", "new_customer_id", "kind", "converted", "fabricated",
-           "reward", "recorded_by", "approved_by", "occurred_on")
+COLUMNS = (
+    "referral_id",
+    "referrer_type",
+    "referrer_id",
+    "new_customer_id",
+    "kind",
+    "converted",
+    "fabricated",
+    "reward",
+    "recorded_by",
+    "approved_by",
+    "occurred_on",
+)
 REFERRER_TYPES = ("customer", "employee")
 KINDS = ("referral", "lead")
 
@@ -45,8 +56,15 @@ class StaffReward:
     text: str
 
     def line(self) -> dict:
-        return {"order_id": self.referral_id, "rule": self.rule, "measure": None, "units": "0", "kpi_points": "0",
-                "yuan": amounts.yuan(self.yuan), "text": self.text}
+        return {
+            "order_id": self.referral_id,
+            "rule": self.rule,
+            "measure": None,
+            "units": "0",
+            "kpi_points": "0",
+            "yuan": amounts.yuan(self.yuan),
+            "text": self.text,
+        }
 
 
 @dataclass
@@ -57,8 +75,13 @@ class ReferralResult:
     rejected: list[Rejected]
 
 
-def reward(plan: IncentivePlan, rows: Iterable[tuple[int, Mapping[str, Any]]], first: date, last: date,
-           roles: dict[str, str] | None = None) -> ReferralResult:
+def reward(
+    plan: IncentivePlan,
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    first: date,
+    last: date,
+    roles: dict[str, str] | None = None,
+) -> ReferralResult:
     terms = plan.referral
     result = ReferralResult([], [], [], [])
     rows = list(rows)
@@ -71,44 +94,52 @@ def reward(plan: IncentivePlan, rows: Iterable[tuple[int, Mapping[str, Any]]], f
         try:
             rid = text(raw, "referral_id")
             if counts[rid] > 1:
-                raise BadField(f"referral_id: {rid} appears {counts[rid]} times; each referral is recorded once")
+                raise BadField("incentive_referral_repeated", "referral_id", referral=rid, count=counts[rid])
             who = text(raw, "referrer_type")
             if who not in REFERRER_TYPES:
-                raise BadField(f"referrer_type: expected customer or employee, got {who}")
+                raise BadField("incentive_bad_referrer_type", "referrer_type", value=who)
             referrer = text(raw, "referrer_id")
             kind = text(raw, "kind", required=False) or "referral"
             if kind not in KINDS:
-                raise BadField(f"kind: expected referral or lead, got {kind}")
+                raise BadField("incentive_bad_referral_kind", "kind", value=kind)
             if who == "customer" and kind == "lead":
-                raise BadField("kind: a lead (销售线索) is an employee's; a customer's is a referral")
+                raise BadField("incentive_customer_lead", "kind")
             new_customer = text(raw, "new_customer_id")
             converted, fabricated = flag(raw, "converted"), flag(raw, "fabricated")
             when = day(raw, "occurred_on")
             if not first <= when <= last:
-                raise BadField(f"occurred_on: {when} is not in the period {first} to {last}")
+                raise BadField("incentive_referral_outside_period", "occurred_on", day=when, first=first, last=last)
             recorded_by = text(raw, "recorded_by", required=False)
             approved = text(raw, "approved_by", required=False)
             choice = (text(raw, "reward", required=False) or "points").lower()
             if choice not in ("points", "gift"):
-                raise BadField(f"reward: expected points or gift, got {choice}")
+                raise BadField("incentive_bad_referral_reward", "reward", value=choice)
             staff_ids = [s for s in (referrer if who == "employee" else None, recorded_by) if s]
             if roles is not None:
                 for s in staff_ids:
                     if s not in roles:
-                        raise BadField(f"unknown staff {s} (not in the roster)")
+                        raise BadField("incentive_unknown_staff", None, staff=s)
         except BadField as exc:
-            result.rejected.append(Rejected(rid, row, str(exc)))
+            result.rejected.append(Rejected.of(rid, row, exc))
             continue
         tag = f"[rule {plan.id}]"
         if fabricated:
             culprit = referrer if who == "employee" else recorded_by
             if culprit is None:
-                result.rejected.append(Rejected(rid, row, "recorded_by: a fabricated customer referral needs the"
-                                                          " employee who recorded it, who is fined"))
+                result.rejected.append(
+                    Rejected.of(rid, row, BadField("incentive_fabricated_without_recorder", "recorded_by"))
+                )
                 continue
-            result.staff.append(StaffReward(culprit, rid, "fabricated_fine", -terms.fabricated_fine_yuan,
-                                            f"referral {rid} ({new_customer}) was fabricated (弄虚造假):"
-                                            f" -{amounts.yuan(terms.fabricated_fine_yuan)} yuan fine {tag}"))
+            result.staff.append(
+                StaffReward(
+                    culprit,
+                    rid,
+                    "fabricated_fine",
+                    -terms.fabricated_fine_yuan,
+                    f"referral {rid} ({new_customer}) was fabricated (弄虚造假):"
+                    f" -{amounts.yuan(terms.fabricated_fine_yuan)} yuan fine {tag}",
+                )
+            )
             continue
         if not converted:
             result.excluded.append((referrer, rid, "the new customer has not bought yet (reward after invoicing)"))
@@ -119,17 +150,30 @@ def reward(plan: IncentivePlan, rows: Iterable[tuple[int, Mapping[str, Any]]], f
         sign = f", approved by {approved}" if approved else ""
         if who == "customer":
             gift = terms.customer_gift if choice == "gift" else None
-            result.customers.append(CustomerAward(rid, referrer, 0 if gift else terms.customer_points, gift, when,
-                                                  approved))
+            result.customers.append(
+                CustomerAward(rid, referrer, 0 if gift else terms.customer_points, gift, when, approved)
+            )
             continue
         if roles is not None and roles.get(referrer) in terms.excluded_roles:
-            result.excluded.append((referrer, rid, f"role {roles[referrer]} does not earn referral rewards"
-                                                   f" (excluded: {', '.join(terms.excluded_roles)})"))
+            result.excluded.append(
+                (
+                    referrer,
+                    rid,
+                    f"role {roles[referrer]} does not earn referral rewards"
+                    f" (excluded: {', '.join(terms.excluded_roles)})",
+                )
+            )
             continue
         amount = terms.employee_yuan if kind == "referral" else terms.lead_converted_yuan
         rule = "employee_referral" if kind == "referral" else "lead_converted"
         what = "referred new customer" if kind == "referral" else "sales lead converted: customer"
-        result.staff.append(StaffReward(referrer, rid, rule, amount,
-                                        f"referral {rid}: {what} {new_customer} bought on {when}{sign}:"
-                                        f" +{amounts.yuan(amount)} yuan {tag}"))
+        result.staff.append(
+            StaffReward(
+                referrer,
+                rid,
+                rule,
+                amount,
+                f"referral {rid}: {what} {new_customer} bought on {when}{sign}: +{amounts.yuan(amount)} yuan {tag}",
+            )
+        )
     return result

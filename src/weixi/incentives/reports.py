@@ -17,14 +17,11 @@ from pathlib import Path
 from weixi.adapters.sql import execute
 from weixi.incentives import amounts, inputs
 from weixi.incentives import service as svc
+from weixi.incentives.errors import IncentiveConflict, IncentiveInvalid, NotVisible
 from weixi.incentives.months import Month
 
 INPUTS = ("orders", "targets", "roster", "violations", "referrals")
 SUMS = ("mobile_units", "broadband_units", "kpi_points", "bonus_yuan")
-
-
-class NotVisible(Exception):
-    """The user may not see this staff member's statement."""
 
 
 def inputs_dir(data_dir: Path, month: str) -> Path:
@@ -40,23 +37,39 @@ def month_inputs(data_dir: Path, month: str) -> dict:
     return found
 
 
-def recompute(data_dir: Path, month: str) -> svc.MonthResult:
-    """Compute ``month`` from its inputs in the data directory (nothing is stored)."""
+def recompute(data_dir: Path, month: str, timezone: str | None = None) -> svc.MonthResult:
+    """Compute ``month`` from its inputs in the data directory (nothing is stored); ``timezone``: the active
+    points plan's (:func:`zone`), else the default."""
     Month.parse(month)
     found = month_inputs(data_dir, month)
     if not found["plans"]:
-        raise svc.IncentiveError(f"no incentive plans for {month}: put the plan files (*.yaml) and the inputs "
-                                 f"(orders, targets, roster, violations, referrals as .csv or .parquet) in "
-                                 f"{found['dir']}")
-    return svc.compute_month(found["plans"], month, found["orders"], found["targets"], found["roster"],
-                             found["violations"], found["referrals"])
+        raise IncentiveConflict("incentive_no_plans_for_month", month=month, dir=str(found["dir"]))
+    return svc.compute_month(
+        found["plans"],
+        month,
+        found["orders"],
+        found["targets"],
+        found["roster"],
+        found["violations"],
+        found["referrals"],
+        timezone,
+    )
+
+
+def zone(engine) -> str:
+    """The active points plan's timezone (the default before any plan is applied): the days of the month's
+    orders are counted in it."""
+    from weixi.plans.service import plan_zone
+
+    return plan_zone(engine).key
 
 
 def published_months(engine) -> list[dict]:
     """Months with published statements, newest first, with their latest version."""
     with engine.connect() as conn:
-        rows = execute(conn, "SELECT month, max(version), count(*) FROM incentive_publications GROUP BY month"
-                             " ORDER BY month DESC")
+        rows = execute(
+            conn, "SELECT month, max(version), count(*) FROM incentive_publications GROUP BY month ORDER BY month DESC"
+        )
     return [{"month": m, "version": v, "versions": n} for m, v, n in rows]
 
 
@@ -89,9 +102,9 @@ def scope(user, people: dict[str, dict], team: str | None = None) -> tuple[str |
         return team, {s for s, p in people.items() if p.get("team") == team}
     own = team_of(people, user.username)
     if own is None:
-        raise NotVisible(f"{user.username} is not on the roster with a team: a manager sees their team's statements")
+        raise NotVisible("incentive_manager_without_team", user=user.username)
     if team is not None and team != own:
-        raise NotVisible(f"{user.username} manages team {own}, not {team}")
+        raise NotVisible("incentive_other_team", user=user.username, own=own, team=team)
     return own, {s for s, p in people.items() if p.get("team") == own}
 
 
@@ -112,8 +125,17 @@ def rows(statements: dict, people: dict[str, dict], staff_ids: set[str] | None =
         if staff_ids is not None and staff_id not in staff_ids:
             continue
         p = people.get(staff_id) or {}
-        out.append({"staff_id": staff_id, "name": p.get("name"), "team": p.get("team"), "role": s["role"],
-                    **{k: s[k] for k in SUMS}, "counted": len(s["lines"]), "excluded": len(s["excluded"])})
+        out.append(
+            {
+                "staff_id": staff_id,
+                "name": p.get("name"),
+                "team": p.get("team"),
+                "role": s["role"],
+                **{k: s[k] for k in SUMS},
+                "counted": len(s["lines"]),
+                "excluded": len(s["excluded"]),
+            }
+        )
     out.sort(key=lambda r: (-Decimal(r["bonus_yuan"]), -Decimal(r["kpi_points"]), r["staff_id"]))
     rank, last = 0, None
     for i, r in enumerate(out, 1):
@@ -131,21 +153,43 @@ def by_business(statements: dict, staff_ids: set[str] | None = None) -> list[dic
         if staff_ids is not None and staff_id not in staff_ids:
             continue
         for line in s["lines"]:
-            t = totals.setdefault(line["rule"], {"rule": line["rule"], "lines": 0, "units": Decimal(0),
-                                                 "kpi_points": Decimal(0), "yuan": Decimal(0), "staff": set()})
+            t = totals.setdefault(
+                line["rule"],
+                {
+                    "rule": line["rule"],
+                    "lines": 0,
+                    "units": Decimal(0),
+                    "kpi_points": Decimal(0),
+                    "yuan": Decimal(0),
+                    "staff": set(),
+                },
+            )
             t["lines"] += 1
             t["units"] += Decimal(line.get("units") or 0)
             t["kpi_points"] += Decimal(line.get("kpi_points") or 0)
             t["yuan"] += Decimal(line.get("yuan") or 0)
             t["staff"].add(staff_id)
-    return [{"rule": t["rule"], "lines": t["lines"], "units": amounts.units(t["units"]),
-             "kpi_points": amounts.units(t["kpi_points"]), "yuan": amounts.yuan(t["yuan"]), "staff": len(t["staff"])}
-            for t in sorted(totals.values(), key=lambda t: t["rule"])]
+    return [
+        {
+            "rule": t["rule"],
+            "lines": t["lines"],
+            "units": amounts.units(t["units"]),
+            "kpi_points": amounts.units(t["kpi_points"]),
+            "yuan": amounts.yuan(t["yuan"]),
+            "staff": len(t["staff"]),
+        }
+        for t in sorted(totals.values(), key=lambda t: t["rule"])
+    ]
 
 
 def totals(table: list[dict]) -> dict:
-    return {"staff": len(table), **{k: (amounts.yuan if k == "bonus_yuan" else amounts.units)(
-        sum((Decimal(r[k]) for r in table), Decimal(0))) for k in SUMS}}
+    return {
+        "staff": len(table),
+        **{
+            k: (amounts.yuan if k == "bonus_yuan" else amounts.units)(sum((Decimal(r[k]) for r in table), Decimal(0)))
+            for k in SUMS
+        },
+    }
 
 
 def export_bytes(statements: dict, fmt: str, staff_ids: set[str] | None = None) -> bytes:
@@ -153,9 +197,12 @@ def export_bytes(statements: dict, fmt: str, staff_ids: set[str] | None = None) 
     import tempfile
 
     if fmt not in ("csv", "xlsx"):
-        raise svc.IncentiveError(f"format {fmt!r}: use csv or xlsx")
-    chosen = statements if staff_ids is None else \
-        {**statements, "staff": {s: v for s, v in statements["staff"].items() if s in staff_ids}}
+        raise IncentiveInvalid("incentive_export_format", format=fmt)
+    chosen = (
+        statements
+        if staff_ids is None
+        else {**statements, "staff": {s: v for s, v in statements["staff"].items() if s in staff_ids}}
+    )
     with tempfile.TemporaryDirectory(prefix="weixi-incentives-") as tmp:
         path = Path(tmp) / f"statements.{fmt}"
         svc.export_statements(chosen, path)

@@ -36,8 +36,14 @@ class Card:
     missing: list[str] = field(default_factory=list)
 
 
-def score(card: Scorecard, plan_id: str, staff_id: str, scores: Mapping[str, Decimal], role: str | None = None,
-          team: str | None = None) -> Card:
+def score(
+    card: Scorecard,
+    plan_id: str,
+    staff_id: str,
+    scores: Mapping[str, Decimal],
+    role: str | None = None,
+    team: str | None = None,
+) -> Card:
     out = Card(staff_id, role, team, dict(scores))
     total = Decimal(0)
     for metric in card.metrics:
@@ -48,8 +54,10 @@ def score(card: Scorecard, plan_id: str, staff_id: str, scores: Mapping[str, Dec
         part = value * metric.weight / HUNDRED
         total += part
         kind = "bonus weight" if metric.bonus else "weight"
-        out.lines.append(f"{metric.id}: {amounts.units(value)} × {amounts.units(metric.weight)}% ({kind})"
-                         f" = {amounts.units(part)}{' (no score: counted as 0)' if metric.id not in scores else ''}")
+        out.lines.append(
+            f"{metric.id}: {amounts.units(value)} × {amounts.units(metric.weight)}% ({kind})"
+            f" = {amounts.units(part)}{' (no score: counted as 0)' if metric.id not in scores else ''}"
+        )
     out.total = total
     out.lines.append(f"total {amounts.units(total)} of {amounts.units(card.scale)} [plan {plan_id}]")
     band = next((b for b in card.bands if b.contains(total)), None)
@@ -119,8 +127,14 @@ def team_awards(awards: Awards, cards: list[Card]) -> list[Team]:
         average = sum((c.total for c in members), Decimal(0)) / len(members)
         prevs = [c.previous for c in members if c.previous is not None]
         previous = sum(prevs, Decimal(0)) / len(prevs) if len(prevs) == len(members) else None
-        teams.append(Team(name, sorted(c.staff_id for c in members), average.quantize(Decimal("0.0001")),
-                          previous.quantize(Decimal("0.0001")) if previous is not None else None))
+        teams.append(
+            Team(
+                name,
+                sorted(c.staff_id for c in members),
+                average.quantize(Decimal("0.0001")),
+                previous.quantize(Decimal("0.0001")) if previous is not None else None,
+            )
+        )
     for index, (chosen, rank) in award(awards, teams, lambda t: t.average, lambda t: t.previous).items():
         teams[index].award, teams[index].rank = chosen, rank
     return teams

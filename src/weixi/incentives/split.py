@@ -25,15 +25,25 @@ class Share:
     text: str
 
 
-def split(terms: SplitTerms, plan_id: str, txn_id: str, card: str, amount: Decimal, maintainer: str,
-          on_shift: str, maintainer_role: str | None = None) -> tuple[list[Share], str | None]:
+def split(
+    terms: SplitTerms,
+    plan_id: str,
+    txn_id: str,
+    card: str,
+    amount: Decimal,
+    maintainer: str,
+    on_shift: str,
+    maintainer_role: str | None = None,
+) -> tuple[list[Share], str | None]:
     """The shares of one payment, or ``([], reason)`` when the plan does not credit it."""
     rule = terms.card(card)
     if rule is None:
         return [], f"card type {card} is not in plan {plan_id}"
     if maintainer_role == "intern" and card not in terms.intern_cards:
-        return [], (f"maintainer {maintainer} is an intern; interns maintain only "
-                    f"{', '.join(terms.intern_cards)} members (实习生只能分配记时卡会员维护指标)")
+        return [], (
+            f"maintainer {maintainer} is an intern; interns maintain only "
+            f"{', '.join(terms.intern_cards)} members (实习生只能分配记时卡会员维护指标)"
+        )
     if maintainer == on_shift:
         parts = [(maintainer, Decimal(1), "maintainer on own shift")]
     elif rule.other_shift == "shared":
@@ -43,12 +53,21 @@ def split(terms: SplitTerms, plan_id: str, txn_id: str, card: str, amount: Decim
     shares = []
     for staff, part, why in parts:
         base = (amount * part).quantize(Decimal("0.01"))
-        commission = None if terms.commission_rate is None else (base * terms.commission_rate / 100).quantize(Decimal("0.01"))
+        commission = (
+            None if terms.commission_rate is None else (base * terms.commission_rate / 100).quantize(Decimal("0.01"))
+        )
         money = f", commission {amounts.yuan(commission)} yuan" if commission is not None else ""
-        shares.append(Share(staff, txn_id, base, commission,
-                            f"payment {txn_id} ({rule.name}, {amounts.yuan(amount)} yuan, maintained by {maintainer},"
-                            f" on {on_shift}'s shift): {amounts.units(part * 100)}% as {why} ="
-                            f" {amounts.yuan(base)} yuan base{money} [plan {plan_id}/{card}]"))
+        shares.append(
+            Share(
+                staff,
+                txn_id,
+                base,
+                commission,
+                f"payment {txn_id} ({rule.name}, {amounts.yuan(amount)} yuan, maintained by {maintainer},"
+                f" on {on_shift}'s shift): {amounts.units(part * 100)}% as {why} ="
+                f" {amounts.yuan(base)} yuan base{money} [plan {plan_id}/{card}]",
+            )
+        )
     return shares, None
 
 

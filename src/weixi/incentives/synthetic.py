@@ -21,8 +21,15 @@ def _h(expr: str, salt: int) -> str:
     return f"CAST(hash({expr}, {salt}) % 2147483647 AS BIGINT)"
 
 
-def generate(out: str | Path, staff: int, orders: int, month: str = "2016-01", customers: int | None = None,
-             fmt: str = "parquet", bad_rows: bool = False) -> dict[str, Path]:
+def generate(
+    out: str | Path,
+    staff: int,
+    orders: int,
+    month: str = "2016-01",
+    customers: int | None = None,
+    fmt: str = "parquet",
+    bad_rows: bool = False,
+) -> dict[str, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     m = Month.parse(month)
@@ -35,13 +42,13 @@ def generate(out: str | Path, staff: int, orders: int, month: str = "2016-01", c
     con = connect()
     try:
         con.execute(f"""COPY (SELECT 'S' || lpad(CAST(i AS VARCHAR), 6, '0') AS staff_id, '员工' || CAST(i AS VARCHAR) AS name,
-                   {roles}[1 + {_h('i', 1)} % {len(ROLE_MIX)}] AS role, 'T' || CAST(i // 10 AS VARCHAR) AS team,
+                   {roles}[1 + {_h("i", 1)} % {len(ROLE_MIX)}] AS role, 'T' || CAST(i // 10 AS VARCHAR) AS team,
                    CASE WHEN i % 2 = 0 THEN 'morning' ELSE 'evening' END AS shift, '2014-01-01' AS hired_on,
                    CAST(NULL AS VARCHAR) AS left_on
-            FROM range({staff}) t(i)) TO {quote(str(paths['roster']))} {option}""")
+            FROM range({staff}) t(i)) TO {quote(str(paths["roster"]))} {option}""")
         con.execute(f"""COPY (SELECT 'C' || CAST(i AS VARCHAR) AS customer_id, {quote(str(m))} AS month,
-                   CASE WHEN {_h('i', 2)} % 10 < 3 THEN 'expiring' ELSE 'non_expiring' END AS status
-            FROM range({customers}) t(i)) TO {quote(str(paths['targets']))} {option}""")
+                   CASE WHEN {_h("i", 2)} % 10 < 3 THEN 'expiring' ELSE 'non_expiring' END AS status
+            FROM range({customers}) t(i)) TO {quote(str(paths["targets"]))} {option}""")
         bad = ""
         if bad_rows:
             bad = f"""UNION ALL SELECT 'X1', 'NOBODY', 'phone_for_credit', 'C1', '13900000000', 'primary', '58', '4G', 'true',
@@ -50,19 +57,19 @@ def generate(out: str | Path, staff: int, orders: int, month: str = "2016-01", c
                       UNION ALL SELECT 'X2', 'S000001', 'fiber_migration', 'C3', '', '', '', '', '', '', 'yesterday'"""
         con.execute(f"""COPY (SELECT * FROM (
             SELECT 'O' || CAST(i AS VARCHAR) AS order_id,
-                   'S' || lpad(CAST({_h('i', 3)} % {staff} AS VARCHAR), 6, '0') AS staff_id,
-                   CASE WHEN {_h('i', 4)} % 10 < 6 THEN 'phone_for_credit'
-                        WHEN {_h('i', 4)} % 10 < 9 THEN 'broadband_prepay' ELSE 'fiber_migration' END AS business,
-                   'C' || CAST({_h('i', 5)} % {customers} AS VARCHAR) AS customer_id,
+                   'S' || lpad(CAST({_h("i", 3)} % {staff} AS VARCHAR), 6, '0') AS staff_id,
+                   CASE WHEN {_h("i", 4)} % 10 < 6 THEN 'phone_for_credit'
+                        WHEN {_h("i", 4)} % 10 < 9 THEN 'broadband_prepay' ELSE 'fiber_migration' END AS business,
+                   'C' || CAST({_h("i", 5)} % {customers} AS VARCHAR) AS customer_id,
                    '139' || lpad(CAST(i AS VARCHAR), 8, '0') AS number,
-                   CASE WHEN {_h('i', 6)} % 100 < 8 THEN 'secondary' ELSE 'primary' END AS card,
-                   CASE WHEN {_h('i', 7)} % 100 < 5 THEN '0' ELSE CAST(18 + {_h('i', 8)} % 200 AS VARCHAR) END AS monthly_rent,
-                   CASE WHEN {_h('i', 9)} % 100 < 6 THEN '3G' ELSE '4G' END AS network,
-                   CASE WHEN {_h('i', 10)} % 100 < 4 THEN 'false' ELSE 'true' END AS active,
-                   CASE WHEN {_h('i', 11)} % 100 < 3 THEN 'true' ELSE 'false' END AS cancels_unexpired_subsidy,
-                   strftime(TIMESTAMP '{m.first} 08:00:00' + INTERVAL ({_h('i', 12)} % {days}) DAY
-                            + INTERVAL ({_h('i', 13)} % 43200) SECOND, '%Y-%m-%dT%H:%M:%S') || '+08:00' AS created_at
-            FROM range({orders}) t(i) {bad})) TO {quote(str(paths['orders']))} {option}""")
+                   CASE WHEN {_h("i", 6)} % 100 < 8 THEN 'secondary' ELSE 'primary' END AS card,
+                   CASE WHEN {_h("i", 7)} % 100 < 5 THEN '0' ELSE CAST(18 + {_h("i", 8)} % 200 AS VARCHAR) END AS monthly_rent,
+                   CASE WHEN {_h("i", 9)} % 100 < 6 THEN '3G' ELSE '4G' END AS network,
+                   CASE WHEN {_h("i", 10)} % 100 < 4 THEN 'false' ELSE 'true' END AS active,
+                   CASE WHEN {_h("i", 11)} % 100 < 3 THEN 'true' ELSE 'false' END AS cancels_unexpired_subsidy,
+                   strftime(TIMESTAMP '{m.first} 08:00:00' + INTERVAL ({_h("i", 12)} % {days}) DAY
+                            + INTERVAL ({_h("i", 13)} % 43200) SECOND, '%Y-%m-%dT%H:%M:%S') || '+08:00' AS created_at
+            FROM range({orders}) t(i) {bad})) TO {quote(str(paths["orders"]))} {option}""")
     finally:
         con.close()
     return paths

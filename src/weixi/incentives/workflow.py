@@ -3,27 +3,42 @@ approval -> publication. Pure rules: which step may follow which, and what a dec
 
 from __future__ import annotations
 
+from weixi.errors import Conflict, Invalid
+from weixi.incentives.errors import IncentiveError
+
 STEPS = ("nomination", "committee_review", "leadership_approval", "publication")
 DECISIONS = ("accept", "reject")
 # status after each step when accepted; a rejection at any step ends the nomination as "rejected"
-STATUS_AFTER = {"nomination": "nominated", "committee_review": "reviewed", "leadership_approval": "approved",
-                "publication": "published"}
+STATUS_AFTER = {
+    "nomination": "nominated",
+    "committee_review": "reviewed",
+    "leadership_approval": "approved",
+    "publication": "published",
+}
 NEXT_STEP = {"nominated": "committee_review", "reviewed": "leadership_approval", "approved": "publication"}
 
 
-class WorkflowError(ValueError):
-    pass
+class WorkflowError(IncentiveError, ValueError):
+    """A workflow step refused."""
+
+
+class BadDecision(WorkflowError, Invalid):
+    """A decision other than accept or reject."""
+
+
+class StepRefused(WorkflowError, Conflict):
+    """A step out of order, or on a nomination that is finished."""
 
 
 def next_status(status: str, step: str, decision: str) -> str:
     """The nomination's status after ``step`` with ``decision``; a step out of order is refused."""
     if decision not in DECISIONS:
-        raise WorkflowError(f"decision must be accept or reject, not {decision!r}")
+        raise BadDecision("incentive_bad_decision", decision=decision)
     expected = NEXT_STEP.get(status)
     if expected is None:
-        raise WorkflowError(f"the nomination is {status}: no further step")
+        raise StepRefused("incentive_nomination_finished", award_status=status)
     if step != expected:
-        raise WorkflowError(f"the nomination is {status}: the next step is {expected}, not {step}")
+        raise StepRefused("incentive_step_out_of_order", award_status=status, next_step=expected, award_step=step)
     if decision == "reject":
         return "rejected"
     return STATUS_AFTER[step]
@@ -48,8 +63,11 @@ def changes(published: dict, recomputed: dict) -> dict:
         lines_b = {l["order_id"]: l for l in (b or {}).get("lines", [])}
         entry["added"] = [lines_b[o] for o in lines_b if o not in lines_a]
         entry["removed"] = [lines_a[o] for o in lines_a if o not in lines_b]
-        entry["changed"] = [{"published": lines_a[o], "recomputed": lines_b[o]} for o in lines_b
-                            if o in lines_a and lines_a[o] != lines_b[o]]
+        entry["changed"] = [
+            {"published": lines_a[o], "recomputed": lines_b[o]}
+            for o in lines_b
+            if o in lines_a and lines_a[o] != lines_b[o]
+        ]
         ex_a = {e["order_id"] for e in (a or {}).get("excluded", [])}
         entry["newly_excluded"] = [e for e in (b or {}).get("excluded", []) if e["order_id"] not in ex_a]
         out[staff_id] = entry

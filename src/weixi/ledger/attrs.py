@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from weixi.errors import Problem
+
 MAX_DEPTH = 8  # {"a": {"b": 1}} is 2 levels; lists count as levels too
 MAX_KEYS = 100  # keys of every object inside, counted together
 MAX_BYTES = 8 * 1024  # the JSON text (UTF-8)
 
 
-def attrs_problem(value: Any) -> str | None:
-    """Why ``value`` (a decoded ``attrs`` object) is refused, or None when it is within the limits. Walks
+def attrs_problem(value: Any) -> Problem | None:
+    """Why ``value`` (a decoded ``attrs`` object) is refused (a coded problem), or None when it is within the limits. Walks
     without recursion and stops at the first limit passed, so any depth is safe to check."""
     keys = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
@@ -27,22 +29,22 @@ def attrs_problem(value: Any) -> str | None:
             children = list(item.values())
             keys += len(item)
             if keys > MAX_KEYS:
-                return f"more than {MAX_KEYS} keys"
+                return Problem("attrs_too_many_keys", {"max": MAX_KEYS})
         elif isinstance(item, (list, tuple)):
             children = list(item)
         else:
             continue
         if children and depth >= MAX_DEPTH and any(isinstance(c, (dict, list, tuple)) for c in children):
-            return f"nested deeper than {MAX_DEPTH} levels"
+            return Problem("attrs_too_deep", {"max": MAX_DEPTH})
         stack.extend((c, depth + 1) for c in children)
     size = len(json.dumps(value, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass"))
     if size > MAX_BYTES:
-        return f"larger than {MAX_BYTES} bytes as JSON"
+        return Problem("attrs_too_large", {"max": MAX_BYTES})
     return None
 
 
-def text_problem(text: str) -> str | None:
+def text_problem(text: str) -> Problem | None:
     """The size check of attrs written as JSON text (event files), before it is decoded."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-        return f"larger than {MAX_BYTES} bytes as JSON"
+        return Problem("attrs_too_large", {"max": MAX_BYTES})
     return None

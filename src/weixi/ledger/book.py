@@ -10,101 +10,24 @@ from __future__ import annotations
 
 import copy
 import secrets
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
-from weixi.errors import Conflict, Problem, Where
 from weixi.ledger import earning, redeeming, referral_rules
-from weixi.ledger.events import Event, field_of
+from weixi.ledger.events import Event
 from weixi.ledger.expiry import expires_on
+from weixi.ledger.journal import BookState, Changes, Entry, Redemption, Rejected, RequestReused
 from weixi.ledger.lots import Lot, plan_consumption, usable_points
 from weixi.ledger.requests import event_fingerprint
-from weixi.ledger.state import MemberState, Referral, RewardStock, SourceEvent, period_key
-from weixi.plans.model import Plan, ReferralRule, ReversalPolicy
+from weixi.ledger.reversing import Reversing
+from weixi.ledger.state import MemberState, Referral, SourceEvent, period_key
+from weixi.plans.model import Plan, ReferralRule
+
+__all__ = ["Book", "BookState", "Changes", "Entry", "Redemption", "Rejected", "RequestReused"]  # the book's types
 
 ACTIONS = ("survey", "review", "share", "activity")
 
 
-class Rejected(Conflict):
-    """An event the ledger refuses: a ``code`` and its ``params`` (``weixi/locale/*/LC_MESSAGES/errors.po``);
-    ``reason`` is its English sentence and ``field`` the event field it is about, if any."""
-
-    def __init__(self, code: str, field: str | None = None, /, **params):
-        super().__init__(code, None, **params)
-        self.field = field or field_of(self.reason)
-        self.where = Where(field=self.field) if self.field else None
-
-    @property
-    def reason(self) -> str:
-        return str(self)
-
-    @classmethod
-    def of(cls, problem: Problem) -> Rejected:
-        return cls(problem.code, problem.where.field if problem.where else None, **problem.params)
-
-
-class RequestReused(Rejected):
-    """A ``request_id`` sent again with another member or body: refused, not stored (the key keeps its outcome)."""
-
-    def __init__(self):
-        super().__init__("request_id_reused", "request_id")
-
-
-@dataclass
-class Entry:
-    """One immutable journal line: ``points`` change the member's balance and, with ``lot_id``, that lot."""
-
-    member_id: str
-    kind: str  # earn, redeem, cancel, expire, reverse, clawback, deficit, debt, settle, adjust
-    points: int
-    day: date
-    event_id: str | None = None
-    lot_id: str | None = None
-    rule_id: str | None = None
-    note: str = ""
-    debt_delta: int = 0
-
-
-@dataclass
-class Redemption:
-    id: str
-    member_id: str
-    reward_id: str
-    qty: int
-    points: int
-    day: date
-    details: dict
-    request_id: str | None = None
-    status: str = "fulfilled"
-
-
-@dataclass
-class Changes:
-    events: list[Event] = field(default_factory=list)
-    entries: list[Entry] = field(default_factory=list)
-    new_lots: list[Lot] = field(default_factory=list)
-    touched_lots: dict[str, Lot] = field(default_factory=dict)
-    counters: dict[tuple[str, str, str], int] = field(default_factory=dict)  # deltas
-    redemptions: list[Redemption] = field(default_factory=list)
-    coupons: list[tuple[str, str, str, str]] = field(default_factory=list)  # code, reward, member, redemption
-    rejections: list[tuple[Event, Rejected]] = field(default_factory=list)
-
-
-@dataclass
-class BookState:
-    members: dict[str, MemberState] = field(default_factory=dict)
-    counters: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    lots: dict[str, list[Lot]] = field(default_factory=dict)  # only members whose lots were loaded
-    sources: dict[str, SourceEvent] = field(default_factory=dict)
-    referrals: dict[str, Referral] = field(default_factory=dict)  # by referee
-    stock: dict[str, RewardStock] = field(default_factory=dict)
-    seen: set[str] = field(default_factory=set)  # event ids already posted
-    rejected: dict[str, Problem] = field(default_factory=dict)  # event ids the ledger already rejected, and why
-    keys: dict[str, tuple] = field(default_factory=dict)  # what keyed requests of those ids asked (ledger.requests)
-
-
-class Book:
+class Book(Reversing):
     random_bytes = staticmethod(secrets.token_bytes)  # where coupon codes get their randomness
 
     def __init__(self, plan: Plan, plan_version: int | None, state: BookState | None = None, today: date | None = None):
@@ -153,8 +76,9 @@ class Book:
         if asked is not None:
             self.s.keys[ev.event_id] = asked
         self.changes.events.append(ev)
-        self.s.sources[ev.event_id] = SourceEvent(ev.event_id, ev.member_id, ev.type, ev.day, ev.amount_fen,
-                                                  self.earned.get(ev.event_id, 0))
+        self.s.sources[ev.event_id] = SourceEvent(
+            ev.event_id, ev.member_id, ev.type, ev.day, ev.amount_fen, self.earned.get(ev.event_id, 0)
+        )
         return None
 
     def cancel_redemption(self, redemption: Redemption, taken: list[tuple[str, int]], day: date, reason: str) -> None:
@@ -162,14 +86,30 @@ class Book:
         member = self.s.members[redemption.member_id]
         lots = {lot.id: lot for lot in self._lots(member.member_id)}
         for lot_id, points in taken:
-            self._entry(member, Entry(member.member_id, "cancel", points, day, redemption.id, lot_id,
-                                      note=f"redemption {redemption.id} cancelled: {reason}"), lots[lot_id])
+            self._entry(
+                member,
+                Entry(
+                    member.member_id,
+                    "cancel",
+                    points,
+                    day,
+                    redemption.id,
+                    lot_id,
+                    note=f"redemption {redemption.id} cancelled: {reason}",
+                ),
+                lots[lot_id],
+            )
         stock = self.s.stock.get(redemption.reward_id)
         if stock is not None:
             stock.issued -= redemption.qty
             stock.dirty = True
-        self._count(member.member_id, "rw:" + redemption.reward_id, redemption.day, -redemption.qty,
-                    periods=("day", "month", "ever"))
+        self._count(
+            member.member_id,
+            "rw:" + redemption.reward_id,
+            redemption.day,
+            -redemption.qty,
+            periods=("day", "month", "ever"),
+        )
 
     # --- members ----------------------------------------------------------------------------
 
@@ -209,8 +149,11 @@ class Book:
             self.changes.counters[k] = self.changes.counters.get(k, 0) + delta
 
     def _count_use(self, member_id: str, rule, day: date) -> None:
-        periods = tuple(p for p, limit in (("day", rule.limit_per_day), ("month", rule.limit_per_month),
-                                           ("ever", rule.limit_ever)) if limit is not None)
+        periods = tuple(
+            p
+            for p, limit in (("day", rule.limit_per_day), ("month", rule.limit_per_month), ("ever", rule.limit_ever))
+            if limit is not None
+        )
         if periods:
             self._count(member_id, "n:" + rule.id, day, 1, periods=periods)
 
@@ -228,16 +171,29 @@ class Book:
                 self.changes.touched_lots[lot.id] = lot
 
     def _new_lot(self, member: MemberState, lot_id: str, day: date, points: int, expiry: date | None = None) -> Lot:
-        lot = Lot(lot_id, member.member_id, day, expiry if expiry is not None else expires_on(self.plan.expiry, day),
-                  points, 0, self.version)
+        lot = Lot(
+            lot_id,
+            member.member_id,
+            day,
+            expiry if expiry is not None else expires_on(self.plan.expiry, day),
+            points,
+            0,
+            self.version,
+        )
         if member.member_id in self.s.lots:
             self.s.lots[member.member_id].append(lot)
         self.changes.new_lots.append(lot)
         self._new_lot_ids.add(lot.id)
         return lot
 
-    def _award(self, member: MemberState, event_id: str, day: date, contributions: list[earning.Contribution],
-               expiry: date | None = None) -> int:
+    def _award(
+        self,
+        member: MemberState,
+        event_id: str,
+        day: date,
+        contributions: list[earning.Contribution],
+        expiry: date | None = None,
+    ) -> int:
         total = sum(c.points for c in contributions)
         if total <= 0:
             return 0
@@ -245,10 +201,15 @@ class Book:
         self.earned[event_id] = self.earned.get(event_id, 0) + total
         for c in contributions:
             if c.points:
-                self._entry(member, Entry(member.member_id, "earn", c.points, day, event_id, rule_id=c.rule_id,
-                                          note=c.note), lot)
+                self._entry(
+                    member,
+                    Entry(member.member_id, "earn", c.points, day, event_id, rule_id=c.rule_id, note=c.note),
+                    lot,
+                )
         for cap in self.plan.caps:
-            covered = sum(c.points for c in contributions if not cap.rules or c.rule_id in cap.rules or c.base_rule in cap.rules)
+            covered = sum(
+                c.points for c in contributions if not cap.rules or c.rule_id in cap.rules or c.base_rule in cap.rules
+            )
             if covered:
                 self._count(member.member_id, "cap:" + cap.id, day, covered, periods=(cap.period.value,))
         for c in contributions:
@@ -266,12 +227,19 @@ class Book:
         deficit = next((l for l in self._loaded_lots(member.member_id) if l.deficit and l.remaining < 0), None)
         if deficit is not None and lot.remaining > 0:
             x = min(lot.remaining, -deficit.remaining)
-            self._entry(member, Entry(member.member_id, "settle", -x, day, event_id, note="fills negative balance"), lot)
-            self._entry(member, Entry(member.member_id, "settle", x, day, event_id, note=f"filled from lot {lot.id}"), deficit)
+            self._entry(
+                member, Entry(member.member_id, "settle", -x, day, event_id, note="fills negative balance"), lot
+            )
+            self._entry(
+                member, Entry(member.member_id, "settle", x, day, event_id, note=f"filled from lot {lot.id}"), deficit
+            )
         if member.debt > 0 and lot.remaining > 0:
             x = min(lot.remaining, member.debt)
-            self._entry(member, Entry(member.member_id, "debt_repay", -x, day, event_id, debt_delta=-x,
-                                      note="repays points debt"), lot)
+            self._entry(
+                member,
+                Entry(member.member_id, "debt_repay", -x, day, event_id, debt_delta=-x, note="repays points debt"),
+                lot,
+            )
 
     # --- earning events ---------------------------------------------------------------------
 
@@ -306,8 +274,11 @@ class Book:
     def _on_checkin(self, ev: Event, member: MemberState) -> None:
         last = member.last_checkin_on
         if last is not None and ev.day <= last:
-            raise Rejected("already_checked_in", day=last) if ev.day == last else \
-                Rejected("checkin_out_of_order", day=ev.day, last=last)
+            raise (
+                Rejected("already_checked_in", day=last)
+                if ev.day == last
+                else Rejected("checkin_out_of_order", day=ev.day, last=last)
+            )
         member.streak = member.streak + 1 if last == ev.day - timedelta(days=1) else 1
         member.last_checkin_on = ev.day
         member.dirty = True
@@ -336,8 +307,9 @@ class Book:
         referee = ev.ref
         existing = self.s.referrals.get(referee)
         if existing is not None:
-            raise Rejected("already_referred", "ref", referee=referee, referrer=existing.referrer_id,
-                           event=existing.event_id)
+            raise Rejected(
+                "already_referred", "ref", referee=referee, referrer=existing.referrer_id, event=existing.event_id
+            )
         rule = next((r for r in self.plan.earning if isinstance(r, ReferralRule) and r.window.contains(ev.day)), None)
         if rule is None:
             raise Rejected("no_referral_rule", day=ev.day)
@@ -369,72 +341,6 @@ class Book:
         self._count_use(referrer.member_id, rule, day)
         self._award(referrer, referral.event_id, day, contributions)
 
-    # --- refunds and reversals ----------------------------------------------------------------
-
-    def _on_refund(self, ev: Event, member: MemberState) -> None:
-        src = self.s.sources.get(ev.ref)
-        if src is None:
-            raise Rejected("refund_unknown_event", "ref", event=ev.ref)
-        if src.member_id != member.member_id:
-            raise Rejected("refund_other_member", "ref", event=ev.ref, owner=src.member_id, member=member.member_id)
-        if src.type == "redeem":
-            raise Rejected("refund_of_redemption", "ref", event=ev.ref)
-        if src.type in ("refund", "adjust"):
-            raise Rejected("refund_not_refundable", "ref", event=ev.ref, type=src.type)
-        if ev.day < src.day:
-            raise Rejected("refund_before_event", "occurred_at", day=ev.day, event_day=src.day)
-        reversed_pts = self._counter(member.member_id, "reversed:" + src.event_id, "E")
-        refunded = self._counter(member.member_id, "refunded_fen:" + src.event_id, "E")
-        left = src.earned - reversed_pts
-        if ev.amount_fen is None or src.amount_fen is None:
-            if reversed_pts and left <= 0:
-                raise Rejected("already_reversed", "ref", event=src.event_id)
-            points = left
-        else:
-            if refunded + ev.amount_fen > src.amount_fen:
-                raise Rejected("refund_over_amount", "amount", event=src.event_id,
-                               total=Decimal(refunded + ev.amount_fen) / 100, amount=Decimal(src.amount_fen) / 100)
-            if refunded + ev.amount_fen == src.amount_fen:
-                points = left
-            else:
-                share = Decimal(src.earned * ev.amount_fen) / src.amount_fen
-                points = min(left, int(share.to_integral_value(rounding=ROUND_HALF_UP)))
-            self._count(member.member_id, "refunded_fen:" + src.event_id, ev.day, ev.amount_fen, periods=("ever",))
-        self._count(member.member_id, "reversed:" + src.event_id, ev.day, points, periods=("ever",))
-        if points > 0:
-            self.reverse_points(member, src.event_id, points, ev.day, ev.event_id)
-
-    def reverse_points(self, member: MemberState, lot_id: str, points: int, day: date, event_id: str) -> None:
-        lots = self._lots(member.member_id)
-        own = next((l for l in lots if l.id == lot_id), None)
-        take = min(own.remaining, points) if own is not None else 0
-        if take:
-            self._entry(member, Entry(member.member_id, "reverse", -take, day, event_id, rule_id=None,
-                                      note=f"reverses points earned by {lot_id}"), own)
-        short = points - take
-        if short <= 0:
-            return
-        policy = self.plan.reversal_policy
-        if policy is ReversalPolicy.CLAWBACK:
-            taken, rest = plan_consumption(lots, short, day, self.plan.consumption_order, lot_id, self.today)
-            for lot, n in taken:
-                self._entry(member, Entry(member.member_id, "clawback", -n, day, event_id,
-                                          note=f"{lot_id}'s points were already spent: clawed back from lot {lot.id}"), lot)
-            if rest:
-                self._entry(member, Entry(member.member_id, "debt", 0, day, event_id, debt_delta=rest,
-                                          note=f"clawback short by {rest}: recorded as points debt"))
-        elif policy is ReversalPolicy.NEGATIVE:
-            deficit = next((l for l in lots if l.deficit), None)
-            if deficit is None:
-                deficit = self._new_lot(member, "deficit:" + member.member_id, day, 0, None)
-                deficit.expires_on = None
-                deficit.deficit = True
-            self._entry(member, Entry(member.member_id, "deficit", -short, day, event_id,
-                                      note=f"{lot_id}'s points were already spent: balance goes negative"), deficit)
-        else:
-            self._entry(member, Entry(member.member_id, "debt", 0, day, event_id, debt_delta=short,
-                                      note=f"{lot_id}'s points were already spent: recorded as points debt"))
-
     # --- adjustments ---------------------------------------------------------------------------
 
     def _on_adjust(self, ev: Event, member: MemberState) -> None:
@@ -461,7 +367,9 @@ class Book:
         available = self.spendable(member, ev.day)
         if available < points:
             raise Rejected("not_enough_points", balance=available, cost=points, day=ev.day)
-        taken, _ = plan_consumption(self._lots(member.member_id), points, ev.day, self.plan.consumption_order, None, self.today)
+        taken, _ = plan_consumption(
+            self._lots(member.member_id), points, ev.day, self.plan.consumption_order, None, self.today
+        )
         for lot, n in taken:
             self._entry(member, Entry(member.member_id, kind, -n, ev.day, ev.event_id, note=note), lot)
         return taken
@@ -476,8 +384,9 @@ class Book:
             raise Rejected.of(refused)
         available = self.spendable(member, ev.day)
         if available < reward.cost * qty:
-            raise Rejected("not_enough_points", balance=available, cost=reward.cost * qty, day=ev.day,
-                           reward=reward.id, qty=qty)
+            raise Rejected(
+                "not_enough_points", balance=available, cost=reward.cost * qty, day=ev.day, reward=reward.id, qty=qty
+            )
         details, codes = redeeming.fulfilment(reward, ev, qty, self.random_bytes)
         self.changes.coupons += [(code, reward.id, ev.member_id, ev.event_id) for code in codes]
         taken = self._spend(member, reward.cost * qty, ev, "redeem", f"{qty} x {reward.id}")
@@ -487,5 +396,15 @@ class Book:
             stock.issued += qty
             stock.dirty = True
         self._count(member.member_id, "rw:" + reward.id, ev.day, qty, periods=("day", "month", "ever"))
-        self.changes.redemptions.append(Redemption(ev.event_id, member.member_id, reward.id, qty, reward.cost * qty,
-                                                   ev.day, details, ev.attrs.get("request_id")))
+        self.changes.redemptions.append(
+            Redemption(
+                ev.event_id,
+                member.member_id,
+                reward.id,
+                qty,
+                reward.cost * qty,
+                ev.day,
+                details,
+                ev.attrs.get("request_id"),
+            )
+        )

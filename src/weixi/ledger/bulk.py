@@ -41,8 +41,8 @@ from weixi.plans.model import EarnRule, MultiplierRule, Plan, RechargeRule, Roun
 BULK_TYPES = ("bill", "recharge")
 BULK_BATCH = 250_000  # events per transaction that suits the bulk path (measured: 100k 42 s, 250k 37 s per 1M)
 AUTO_MIN = 1_000  # path="auto" leaves smaller batches (API calls, tests) to the Book: bulk pays off on files
-MAX_FEN = 10 ** 15  # beyond this the Book's 28-digit Decimal arithmetic is not exact: leave it to the Book
-MAX_DEN = 10 ** 9  # likewise for rates written with more decimals than that
+MAX_FEN = 10**15  # beyond this the Book's 28-digit Decimal arithmetic is not exact: leave it to the Book
+MAX_DEN = 10**9  # likewise for rates written with more decimals than that
 
 FLOOR, CEIL, HALF_UP = 0, 1, 2
 _ROUND = {Rounding.FLOOR: FLOOR, Rounding.CEIL: CEIL, Rounding.HALF_UP: HALF_UP}
@@ -129,15 +129,29 @@ def _compile_base(rule: EarnRule) -> _Base | None:
         num, den = pn * yd, 100 * pd * yn
         if den > MAX_DEN * 100:
             return None
-        return _Base(spend=True, num=num, den=den, service_types=tuple(rule.service_types), block_points=0,
-                     note=f"{rule.points}/{rule.per_yuan} ({rule.rounding.value})", **common)
+        return _Base(
+            spend=True,
+            num=num,
+            den=den,
+            service_types=tuple(rule.service_types),
+            block_points=0,
+            note=f"{rule.points}/{rule.per_yuan} ({rule.rounding.value})",
+            **common,
+        )
     if type(rule) is RechargeRule:
         bn, bd = _ratio(rule.block_yuan)
         if bn <= 0 or bd > MAX_DEN:
             return None
         # full blocks = floor(fen / 100 / (bn / bd))
-        return _Base(spend=False, num=bd, den=100 * bn, service_types=(), block_points=rule.points,
-                     note=f"{rule.block_yuan} yuan x {rule.points}", **common)
+        return _Base(
+            spend=False,
+            num=bd,
+            den=100 * bn,
+            service_types=(),
+            block_points=rule.points,
+            note=f"{rule.block_yuan} yuan x {rule.points}",
+            **common,
+        )
     return None
 
 
@@ -163,8 +177,12 @@ def _compile(plan: Plan) -> Compiled:
         compiled = []
         for rule in plan.rules_for(etype):
             base = _compile_base(rule)
-            if base is None or rule.limit_per_day is not None or rule.limit_per_month is not None \
-                    or rule.limit_ever is not None:
+            if (
+                base is None
+                or rule.limit_per_day is not None
+                or rule.limit_per_month is not None
+                or rule.limit_ever is not None
+            ):
                 ok = False
                 continue
             compiled.append(base)
@@ -174,8 +192,14 @@ def _compile(plan: Plan) -> Compiled:
     for mult in plan.multipliers():
         targets = set(mult.applies_to) & base_ids if mult.applies_to else base_ids
         if mult.kind == "tier":
-            mults.append(_TierMult(mult.id, _open(mult.window), _ROUND[mult.rounding],
-                                   frozenset(mult.applies_to) if mult.applies_to else None))
+            mults.append(
+                _TierMult(
+                    mult.id,
+                    _open(mult.window),
+                    _ROUND[mult.rounding],
+                    frozenset(mult.applies_to) if mult.applies_to else None,
+                )
+            )
         elif targets:
             blockers.append(mult)
     tiers: dict[str, tuple | None] = {}
@@ -189,8 +213,15 @@ def _compile(plan: Plan) -> Compiled:
     for cap in plan.caps:
         if not cap.rules or set(cap.rules) & covered:
             ok = False
-    return Compiled(rules, tuple(mults), tiers, tiers.get(default.id) if default else None,
-                    frozenset(t.id for t in plan.tiers) if plan.tiers else None, tuple(blockers), ok)
+    return Compiled(
+        rules,
+        tuple(mults),
+        tiers,
+        tiers.get(default.id) if default else None,
+        frozenset(t.id for t in plan.tiers) if plan.tiers else None,
+        tuple(blockers),
+        ok,
+    )
 
 
 # --- the decision ----------------------------------------------------------------------------------------------
@@ -246,16 +277,20 @@ def post_batch(conn: Connection, plan: Plan, version: int | None, events: list[E
     rejected = bulk_sql.rejected_event_ids(conn, ids)
     member_ids = list(dict.fromkeys(e.member_id for e in events))
     stored = bulk_sql.load_members(conn, member_ids)
-    if any(m[3] > 0 for m in stored.values()) or bulk_sql.owing_members(conn, member_ids) \
-            or bulk_sql.pending_referees(conn, member_ids):
+    if (
+        any(m[3] > 0 for m in stored.values())
+        or bulk_sql.owing_members(conn, member_ids)
+        or bulk_sql.pending_referees(conn, member_ids)
+    ):
         if force:
             raise BulkNotApplicable("a member of this batch owes points or has a pending referral: it needs the Book")
         return None
     collecting = gc.isenabled()
     gc.disable()  # millions of short-lived tuples: the cyclic collector would walk the whole heap again and again
     try:
-        rows = _compute(c, plan, version, events, seen, rejected, stored, bulk_sql.day_value(conn),
-                        bulk_sql.stamp_value(conn))
+        rows = _compute(
+            c, plan, version, events, seen, rejected, stored, bulk_sql.day_value(conn), bulk_sql.stamp_value(conn)
+        )
         event_rows, lot_rows, journal_rows, new_members, changed, duplicates, rejections = rows
         bulk_sql.write(conn, event_rows, lot_rows, journal_rows, new_members, changed)
     finally:
@@ -264,8 +299,17 @@ def post_batch(conn: Connection, plan: Plan, version: int | None, events: list[E
     return len(event_rows), duplicates, rejections, version
 
 
-def _compute(c: Compiled, plan: Plan, version, events: list[Event], seen: set[str], rejected: dict[str, str],
-             stored: dict[str, tuple], day_value, stamp):
+def _compute(
+    c: Compiled,
+    plan: Plan,
+    version,
+    events: list[Event],
+    seen: set[str],
+    rejected: dict[str, str],
+    stored: dict[str, tuple],
+    day_value,
+    stamp,
+):
     """The Book's arithmetic for bills and recharges, event by event in the given order.
 
     Written for speed: what depends on the day only (open rules and multipliers, the day's and the expiry's text)
@@ -332,8 +376,11 @@ def _compute(c: Compiled, plan: Plan, version, events: list[Event], seen: set[st
                 if pts > 0:
                     if yt is None:
                         whole, cents = divmod(fen, 100)
-                        yt = str(whole) if not cents else (
-                            f"{whole}.{cents // 10}" if cents % 10 == 0 else f"{whole}.{cents:02d}")
+                        yt = (
+                            str(whole)
+                            if not cents
+                            else (f"{whole}.{cents // 10}" if cents % 10 == 0 else f"{whole}.{cents:02d}")
+                        )
                     entry = (rid, pts, f"{yt} yuan x {note}")
                 else:
                     continue
@@ -362,12 +409,27 @@ def _compute(c: Compiled, plan: Plan, version, events: list[Event], seen: set[st
                             if applies_to is not None and rid not in applies_to:
                                 continue
                             n = pts * tnum
-                            extra = n // tden if mode == FLOOR else (
-                                -(-n // tden) if mode == CEIL else (2 * n + tden) // (2 * tden))
+                            extra = (
+                                n // tden
+                                if mode == FLOOR
+                                else (-(-n // tden) if mode == CEIL else (2 * n + tden) // (2 * tden))
+                            )
                             if extra > 0:
                                 earned += extra
-                                add_entry((mid, d, "earn", extra, 0, eid, eid, mult_id,
-                                           f"tier {tid}: {pts} x ({ttext} - 1)", version))
+                                add_entry(
+                                    (
+                                        mid,
+                                        d,
+                                        "earn",
+                                        extra,
+                                        0,
+                                        eid,
+                                        eid,
+                                        mult_id,
+                                        f"tier {tid}: {pts} x ({ttext} - 1)",
+                                        version,
+                                    )
+                                )
             add_lot((eid, mid, d, exp, earned, earned, False, version))
             st[2] += earned
         occurred = ev.occurred_at
@@ -386,8 +448,13 @@ def _compute(c: Compiled, plan: Plan, version, events: list[Event], seen: set[st
 
 def _day_info(c: Compiled, plan: Plan, day: date, day_value) -> tuple:
     """(day text, expiry text, {event type: open base rules as tuples}, open tier multipliers as tuples)."""
-    rules = {etype: tuple((r.id, r.spend, r.num, r.den, r.mode, r.service_types, r.block_points, r.note)
-                          for r in rules if r.window is None or r.window.contains(day))
-             for etype, rules in c.rules.items()}
+    rules = {
+        etype: tuple(
+            (r.id, r.spend, r.num, r.den, r.mode, r.service_types, r.block_points, r.note)
+            for r in rules
+            if r.window is None or r.window.contains(day)
+        )
+        for etype, rules in c.rules.items()
+    }
     mults = tuple((m.id, m.mode, m.applies_to) for m in c.mults if m.window is None or m.window.contains(day))
     return day_value(day), day_value(expires_on(plan.expiry, day)), rules, mults

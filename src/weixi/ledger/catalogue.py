@@ -19,21 +19,33 @@ def catalogue(engine: Engine, day: date | None = None) -> dict:
     for r in plan.rewards:
         total, issued = stock.get(r.id, (r.stock, 0))
         open_now = day is None or r.window.contains(day)
-        items.append({
-            "reward_id": r.id, "name": r.name, "type": r.type.value, "cost": r.cost,
-            "stock_total": None if total is None else int(total), "issued": issued,
-            "stock_left": None if total is None else max(int(total) - issued, 0),
-            "limit_per_member": r.limit_per_member, "limit_per_day": r.limit_per_day,
-            "limit_per_month": r.limit_per_month, "tiers": list(r.tiers),
-            "window": {"start": str(r.window.start) if r.window.start else None,
-                       "end": str(r.window.end) if r.window.end else None},
-            "available": open_now and (total is None or int(total) > issued),
-            "refundable": r.refundable,
-            "credit_yuan": f"{r.credit_fen / 100:.2f}" if r.credit_fen else None,
-            "face_value_yuan": f"{r.face_value_fen / 100:.2f}" if r.face_value_fen else None,
-            "privilege": r.privilege or None, "duration_days": r.duration_days or None,
-            "chances": r.chances or None, "merchants": [{"id": m.id, "name": m.name} for m in r.merchants],
-        })
+        items.append(
+            {
+                "reward_id": r.id,
+                "name": r.name,
+                "type": r.type.value,
+                "cost": r.cost,
+                "stock_total": None if total is None else int(total),
+                "issued": issued,
+                "stock_left": None if total is None else max(int(total) - issued, 0),
+                "limit_per_member": r.limit_per_member,
+                "limit_per_day": r.limit_per_day,
+                "limit_per_month": r.limit_per_month,
+                "tiers": list(r.tiers),
+                "window": {
+                    "start": str(r.window.start) if r.window.start else None,
+                    "end": str(r.window.end) if r.window.end else None,
+                },
+                "available": open_now and (total is None or int(total) > issued),
+                "refundable": r.refundable,
+                "credit_yuan": f"{r.credit_fen / 100:.2f}" if r.credit_fen else None,
+                "face_value_yuan": f"{r.face_value_fen / 100:.2f}" if r.face_value_fen else None,
+                "privilege": r.privilege or None,
+                "duration_days": r.duration_days or None,
+                "chances": r.chances or None,
+                "merchants": [{"id": m.id, "name": m.name} for m in r.merchants],
+            }
+        )
     return {"plan": plan.id, "plan_version": version, "rewards": items}
 
 
@@ -44,13 +56,27 @@ def expiring_soon(engine: Engine, today: date, within_days: int, limit: int = 10
     cond = "remaining > 0 AND deficit = ? AND expires_on > ? AND expires_on <= ?"
     params = [False, today, until]
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        lots, points, members = execute(conn, f"SELECT count(*), coalesce(sum(remaining), 0), count(DISTINCT member_id) "
-                                              f"FROM lots WHERE {cond}", params)[0]
-        rows = execute(conn, f"SELECT member_id, sum(remaining), min(expires_on), count(*) FROM lots WHERE {cond} "
-                             f"GROUP BY member_id ORDER BY sum(remaining) DESC, member_id LIMIT ?", [*params, limit])
-    return {"from": str(today), "until": str(until), "lots": int(lots), "points": int(points), "members": int(members),
-            "top": [{"member_id": m, "points": int(p), "first_expiry": str(as_date(d)), "lots": int(n)}
-                    for m, p, d, n in rows]}
+        lots, points, members = execute(
+            conn,
+            f"SELECT count(*), coalesce(sum(remaining), 0), count(DISTINCT member_id) FROM lots WHERE {cond}",
+            params,
+        )[0]
+        rows = execute(
+            conn,
+            f"SELECT member_id, sum(remaining), min(expires_on), count(*) FROM lots WHERE {cond} "
+            f"GROUP BY member_id ORDER BY sum(remaining) DESC, member_id LIMIT ?",
+            [*params, limit],
+        )
+    return {
+        "from": str(today),
+        "until": str(until),
+        "lots": int(lots),
+        "points": int(points),
+        "members": int(members),
+        "top": [
+            {"member_id": m, "points": int(p), "first_expiry": str(as_date(d)), "lots": int(n)} for m, p, d, n in rows
+        ],
+    }
 
 
 def redemptions_of(engine: Engine, member_id: str, limit: int = 50) -> list[dict]:
@@ -58,9 +84,12 @@ def redemptions_of(engine: Engine, member_id: str, limit: int = 50) -> list[dict
     import json
 
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        rows = execute(conn, "SELECT redemption_id, member_id, reward_id, qty, points, day, status, details, request_id "
-                             "FROM redemptions WHERE member_id = ? ORDER BY day DESC, redemption_id LIMIT ?",
-                       [member_id, limit])
+        rows = execute(
+            conn,
+            "SELECT redemption_id, member_id, reward_id, qty, points, day, status, details, request_id "
+            "FROM redemptions WHERE member_id = ? ORDER BY day DESC, redemption_id LIMIT ?",
+            [member_id, limit],
+        )
     keys = ("redemption_id", "member_id", "reward_id", "qty", "points", "day", "status", "details", "request_id")
     out = []
     for row in rows:

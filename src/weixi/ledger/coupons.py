@@ -16,4 +16,4 @@ def coupon_code(reward: Reward, random_bytes: Callable[[int], bytes] = secrets.t
     n = int.from_bytes(random_bytes(10), "big")
     symbols = "".join(SYMBOLS[(n >> (5 * i)) & 31] for i in range(16))
     prefix = reward.code_prefix or reward.id[:6].upper()
-    return f"{prefix}-" + "-".join(symbols[i:i + 4] for i in range(0, 16, 4))
+    return f"{prefix}-" + "-".join(symbols[i : i + 4] for i in range(0, 16, 4))

@@ -98,8 +98,9 @@ def audience_matches(mult: MultiplierRule, member: MemberState, tier_id: str | N
     return True
 
 
-def multiplier_extras(plan: Plan, event: Event, member: MemberState, base: list[tuple[EarnRule, Contribution]],
-                      counter: Counter) -> list[Contribution]:
+def multiplier_extras(
+    plan: Plan, event: Event, member: MemberState, base: list[tuple[EarnRule, Contribution]], counter: Counter
+) -> list[Contribution]:
     """Extra points from first-purchase, tier and campaign multipliers (campaign caps and budget applied)."""
     extras: list[Contribution] = []
     tier = plan.tier(member.tier) or plan.default_tier()
@@ -134,8 +135,9 @@ def multiplier_extras(plan: Plan, event: Event, member: MemberState, base: list[
     return extras
 
 
-def _campaign_trim(mult: MultiplierRule, member_id: str, extra: int, counter: Counter,
-                   so_far: list[Contribution]) -> tuple[int, str]:
+def _campaign_trim(
+    mult: MultiplierRule, member_id: str, extra: int, counter: Counter, so_far: list[Contribution]
+) -> tuple[int, str]:
     pending = sum(c.points for c in so_far if c.rule_id == mult.id)
     note = ""
     if mult.per_member_cap is not None:
@@ -149,7 +151,9 @@ def _campaign_trim(mult: MultiplierRule, member_id: str, extra: int, counter: Co
     return extra, note
 
 
-def apply_caps(plan: Plan, member_id: str, day, contributions: list[Contribution], counter: Counter) -> list[Contribution]:
+def apply_caps(
+    plan: Plan, member_id: str, day, contributions: list[Contribution], counter: Counter
+) -> list[Contribution]:
     """Trim contributions so that no cap is exceeded; a trimmed contribution says which cap cut it."""
     for cap in plan.caps:
         covered = [c for c in contributions if not cap.rules or c.rule_id in cap.rules or c.base_rule in cap.rules]

@@ -26,17 +26,31 @@ class ExpiryResult:
 def expire(engine: Engine, as_of: date) -> ExpiryResult:
     with engine.begin() as conn:
         if is_pg(conn):  # same lock order as redemptions: members, then lots
-            execute(conn, f"SELECT member_id FROM members WHERE member_id IN (SELECT member_id FROM lots WHERE {DUE}) "
-                          "ORDER BY member_id FOR UPDATE", [as_of, False])
+            execute(
+                conn,
+                f"SELECT member_id FROM members WHERE member_id IN (SELECT member_id FROM lots WHERE {DUE}) "
+                "ORDER BY member_id FOR UPDATE",
+                [as_of, False],
+            )
         lots, points, members = execute(
-            conn, f"SELECT count(*), coalesce(sum(remaining), 0), count(DISTINCT member_id) FROM lots WHERE {DUE}",
-            [as_of, False])[0]
+            conn,
+            f"SELECT count(*), coalesce(sum(remaining), 0), count(DISTINCT member_id) FROM lots WHERE {DUE}",
+            [as_of, False],
+        )[0]
         if lots:
-            execute(conn, "INSERT INTO journal (member_id, day, kind, points, debt_delta, lot_id, event_id, rule_id, note, "
-                          "plan_version) SELECT member_id, expires_on, 'expire', -remaining, 0, lot_id, NULL, NULL, "
-                          f"'expired', plan_version FROM lots WHERE {DUE}", [as_of, False])
-            execute(conn, "UPDATE members SET balance = members.balance - due.points FROM (SELECT member_id, "
-                          f"sum(remaining) AS points FROM lots WHERE {DUE} GROUP BY member_id) AS due "
-                          "WHERE members.member_id = due.member_id", [as_of, False])
+            execute(
+                conn,
+                "INSERT INTO journal (member_id, day, kind, points, debt_delta, lot_id, event_id, rule_id, note, "
+                "plan_version) SELECT member_id, expires_on, 'expire', -remaining, 0, lot_id, NULL, NULL, "
+                f"'expired', plan_version FROM lots WHERE {DUE}",
+                [as_of, False],
+            )
+            execute(
+                conn,
+                "UPDATE members SET balance = members.balance - due.points FROM (SELECT member_id, "
+                f"sum(remaining) AS points FROM lots WHERE {DUE} GROUP BY member_id) AS due "
+                "WHERE members.member_id = due.member_id",
+                [as_of, False],
+            )
             execute(conn, f"UPDATE lots SET remaining = 0 WHERE {DUE}", [as_of, False])
     return ExpiryResult(as_of, int(lots), int(points), int(members))

@@ -30,8 +30,12 @@ class Lot:
         ``day`` and, when the ledger's today ``as_of`` is given, not expired by then either (a spend dated back
         cannot reach points that have expired since)."""
         last = day if as_of is None or as_of < day else as_of
-        return (self.remaining > 0 and not self.deficit and self.earned_on <= day
-                and (self.expires_on is None or self.expires_on > last))
+        return (
+            self.remaining > 0
+            and not self.deficit
+            and self.earned_on <= day
+            and (self.expires_on is None or self.expires_on > last)
+        )
 
 
 def sort_key(order: ConsumptionOrder):
@@ -40,8 +44,14 @@ def sort_key(order: ConsumptionOrder):
     return lambda lot: (lot.expires_on or FAR_FUTURE, lot.earned_on, lot.id)
 
 
-def plan_consumption(lots: list[Lot], points: int, day: date, order: ConsumptionOrder,
-                     exclude: str | None = None, as_of: date | None = None) -> tuple[list[tuple[Lot, int]], int]:
+def plan_consumption(
+    lots: list[Lot],
+    points: int,
+    day: date,
+    order: ConsumptionOrder,
+    exclude: str | None = None,
+    as_of: date | None = None,
+) -> tuple[list[tuple[Lot, int]], int]:
     """Which lots ``points`` are taken from on ``day``: ``([(lot, taken)], shortfall)``. Pure: lots unchanged."""
     taken: list[tuple[Lot, int]] = []
     need = points

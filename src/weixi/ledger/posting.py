@@ -58,9 +58,14 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def post_events(engine: Engine, items: Iterable[Event | Rejection], batch_size: int = BATCH,
-                on_batch: Callable[[PostResult], None] | None = None, path: str = "auto",
-                time_rules: bool = False) -> PostResult:
+def post_events(
+    engine: Engine,
+    items: Iterable[Event | Rejection],
+    batch_size: int = BATCH,
+    on_batch: Callable[[PostResult], None] | None = None,
+    path: str = "auto",
+    time_rules: bool = False,
+) -> PostResult:
     """Post parsed events (rejections from parsing pass straight through to the result).
 
     ``path``: ``"auto"`` posts a batch of plain bills and recharges set-based (:mod:`weixi.ledger.bulk`,
@@ -76,7 +81,8 @@ def post_events(engine: Engine, items: Iterable[Event | Rejection], batch_size: 
         events = [e for e in chunk if isinstance(e, Event)]
         if events:
             posted, duplicates, rejected, version = with_retries(
-                engine, lambda conn, events=events: post_batch(conn, events, path, time_rules=time_rules))
+                engine, lambda conn, events=events: post_batch(conn, events, path, time_rules=time_rules)
+            )
             result.posted, result.plan_version = posted, version
             result.duplicates += duplicates
             result.rejected += rejected
@@ -116,17 +122,21 @@ def _screen(conn: Connection, plan: Plan, events: list[Event], time_rules: bool)
     problems: dict[int, Rejected] = {}
     for i, ev in enumerate(events):
         if cap is not None and ev.amount_fen is not None and ev.amount_fen > cap:
-            problems[i] = Rejected("over_max_amount", "amount", amount=Decimal(ev.amount_fen) / 100,
-                                   max=Decimal(cap) / 100)
+            problems[i] = Rejected(
+                "over_max_amount", "amount", amount=Decimal(ev.amount_fen) / 100, max=Decimal(cap) / 100
+            )
         elif closed is not None and ev.day <= closed:
-            problems[i] = Rejected("month_closed", "occurred_at", day=ev.day, month=ev.day.strftime("%Y-%m"),
-                                   closed_through=closed)
+            problems[i] = Rejected(
+                "month_closed", "occurred_at", day=ev.day, month=ev.day.strftime("%Y-%m"), closed_through=closed
+            )
     if not problems:
         return events, []
     seen, rejected = repo.seen_and_rejected(conn, [events[i].event_id for i in problems])
-    refused = [Rejection(events[i].event_id, err.reason, events[i].row, err.field, err.code, err.params)
-               for i, err in problems.items()
-               if events[i].event_id not in seen and events[i].event_id not in rejected]
+    refused = [
+        Rejection(events[i].event_id, err.reason, events[i].row, err.field, err.code, err.params)
+        for i, err in problems.items()
+        if events[i].event_id not in seen and events[i].event_id not in rejected
+    ]
     keep = [ev for i, ev in enumerate(events) if i not in problems or ev.event_id in seen or ev.event_id in rejected]
     return keep, refused
 
@@ -151,8 +161,14 @@ def load_book(conn: Connection, plan: Plan, version: int, events: list[Event], t
     state.sources = repo.load_sources(conn, [e.ref for e in events if e.type == "refund"])
     state.stock = repo.load_stock(conn, {e.ref for e in events if e.type == "redeem"})
     state.seen, state.rejected = repo.seen_and_rejected(conn, [e.event_id for e in events])
-    state.keys = repo.request_keys(conn, [e.event_id for e in events if e.type == "redeem" and (
-        e.event_id in state.seen or e.event_id in state.rejected)])  # a retried key: what its first request asked
+    state.keys = repo.request_keys(
+        conn,
+        [
+            e.event_id
+            for e in events
+            if e.type == "redeem" and (e.event_id in state.seen or e.event_id in state.rejected)
+        ],
+    )  # a retried key: what its first request asked
     return Book(plan, version, state, today)
 
 
@@ -161,8 +177,9 @@ def _as_stored(details: dict) -> dict:
     return json.loads(json.dumps(details, sort_keys=True))
 
 
-def post_batch(conn: Connection, events: list[Event], path: str = "book", redemptions: dict | None = None,
-                time_rules: bool = True):
+def post_batch(
+    conn: Connection, events: list[Event], path: str = "book", redemptions: dict | None = None, time_rules: bool = True
+):
     """Post ``events`` in the transaction of ``conn``. ``redemptions``, when given, is filled with the redemption
     row (as :data:`REDEMPTION_KEYS`) of every redeem event posted or found a duplicate, read in this transaction.
     ``time_rules`` (on: the API's group commit posts through here): see the module doc."""
@@ -191,12 +208,22 @@ def post_batch(conn: Connection, events: list[Event], path: str = "book", redemp
     if redemptions is not None:
         for r in book.changes.redemptions:
             # as read back from the table: details through JSON (tuples become lists), the day as text
-            redemptions[r.id] = {"redemption_id": r.id, "member_id": r.member_id, "reward_id": r.reward_id,
-                                 "qty": int(r.qty), "points": int(r.points), "day": str(r.day)[:10],
-                                 "status": r.status, "details": _as_stored(r.details),
-                                 "request_id": r.request_id}
+            redemptions[r.id] = {
+                "redemption_id": r.id,
+                "member_id": r.member_id,
+                "reward_id": r.reward_id,
+                "qty": int(r.qty),
+                "points": int(r.points),
+                "day": str(r.day)[:10],
+                "status": r.status,
+                "details": _as_stored(r.details),
+                "request_id": r.request_id,
+            }
         done = {r.event_id for r in rejected}
-        again = [e.event_id for e in events if e.type == "redeem" and e.event_id not in redemptions
-                 and e.event_id not in done]
+        again = [
+            e.event_id
+            for e in events
+            if e.type == "redeem" and e.event_id not in redemptions and e.event_id not in done
+        ]
         redemptions.update(repo.load_redemptions(conn, again))
     return posted, duplicates, rejected, version

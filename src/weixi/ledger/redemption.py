@@ -68,18 +68,33 @@ def now_in_plan_zone(engine: Engine) -> datetime:
     return datetime.now(ZoneInfo(plan.timezone))
 
 
-def redeem_event(member_id: str, reward_id: str, qty: int, request_id: str | None, moment: datetime,
-                 attrs: dict | None = None) -> Event:
+def redeem_event(
+    member_id: str, reward_id: str, qty: int, request_id: str | None, moment: datetime, attrs: dict | None = None
+) -> Event:
     """The redeem event of a request. With ``request_id`` its id is the key scoped to the member
     (``redeem:<request id>:<member tag>``, :func:`weixi.ledger.requests.scoped_id`): the same key for another
     member is another request, and the same key for this member with another body is refused as reused."""
     event_id = scoped_id("redeem", request_id, member_id) if request_id else f"redeem:{uuid.uuid4().hex}"
-    return Event(event_id, member_id, "redeem", moment, moment.date(), ref=reward_id,
-                 attrs={**(attrs or {}), "qty": qty, **({"request_id": request_id} if request_id else {})})
+    return Event(
+        event_id,
+        member_id,
+        "redeem",
+        moment,
+        moment.date(),
+        ref=reward_id,
+        attrs={**(attrs or {}), "qty": qty, **({"request_id": request_id} if request_id else {})},
+    )
 
 
-def redeem(engine: Engine, member_id: str, reward_id: str, qty: int = 1, request_id: str | None = None,
-           at: datetime | None = None, attrs: dict | None = None) -> RedeemOutcome:
+def redeem(
+    engine: Engine,
+    member_id: str,
+    reward_id: str,
+    qty: int = 1,
+    request_id: str | None = None,
+    at: datetime | None = None,
+    attrs: dict | None = None,
+) -> RedeemOutcome:
     """Redeem ``qty`` units; with ``request_id`` a retry (same member, reward, qty, merchant) returns the first
     outcome and changes nothing; the same key with another body raises :class:`RequestReused`."""
     event = redeem_event(member_id, reward_id, qty, request_id, at or now_in_plan_zone(engine), attrs)
@@ -122,8 +137,10 @@ def cancel(engine: Engine, redemption_id: str, reason: str = FULFILMENT_FAILED, 
         taken = [(lot_id, n) for lot_id, n in json.loads(details)["lots"]]
         when = day or datetime.now(ZoneInfo(plan.timezone)).date()
         state = BookState(members=repo.load_members(conn, [member_id], lock=True))
-        lots = [repo.lot_from_row(r) for r in select_in(conn, f"SELECT {repo.LOT_COLS} FROM lots WHERE lot_id {{in}}",
-                                                 [t[0] for t in taken])]
+        lots = [
+            repo.lot_from_row(r)
+            for r in select_in(conn, f"SELECT {repo.LOT_COLS} FROM lots WHERE lot_id {{in}}", [t[0] for t in taken])
+        ]
         state.lots = {member_id: lots}
         state.stock = repo.load_stock(conn, [reward_id])
         state.counters = repo.load_counters(conn, [member_id], period_keys(repo.as_date(rday)))
@@ -131,8 +148,11 @@ def cancel(engine: Engine, redemption_id: str, reason: str = FULFILMENT_FAILED, 
         red = Redemption(rid, member_id, reward_id, qty, points, repo.as_date(rday), {}, request_id)
         book.cancel_redemption(red, taken, when, reason)
         repo.write_changes(conn, book.s, book.changes, version, {})
-        execute(conn, "UPDATE redemptions SET status = 'cancelled', cancel_reason = ?, cancelled_on = ? "
-                      "WHERE redemption_id = ?", [reason, when, redemption_id])
+        execute(
+            conn,
+            "UPDATE redemptions SET status = 'cancelled', cancel_reason = ?, cancelled_on = ? WHERE redemption_id = ?",
+            [reason, when, redemption_id],
+        )
         execute(conn, "UPDATE coupons SET status = 'void' WHERE redemption_id = ?", [redemption_id])
 
     with_retries(engine, work)

@@ -24,8 +24,9 @@ def joined_before(member: MemberState | None, day: date) -> bool:
     return since is not None and since < day
 
 
-def refusal(referrer_id: str, referee_id: str, referee: MemberState | None, referrals: dict[str, Referral],
-            day: date) -> Problem | None:
+def refusal(
+    referrer_id: str, referee_id: str, referee: MemberState | None, referrals: dict[str, Referral], day: date
+) -> Problem | None:
     """Why ``referrer_id`` may not refer ``referee_id`` on ``day`` (None: they may): ``mutual_referral`` or
     ``referee_not_new``."""
     mine = referrals.get(referrer_id)

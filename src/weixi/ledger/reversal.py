@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from weixi.adapters import ledger_repo as repo
 from weixi.adapters.sql import execute
+from weixi.errors import Conflict, NotFound, Where
 from weixi.ledger.events import Event
 from weixi.ledger.posting import post_events
 from weixi.plans.service import active_plan
@@ -28,12 +29,13 @@ class Reversal:
     duplicate: bool
 
 
-class ReverseError(Exception):
-    """Refused: ``code`` is ``unknown_event``, ``reverse_refused`` (the ledger's reason) or ``reversal_id_taken``."""
+class ReverseError(Conflict):
+    """Refused (409): ``reversal_id_taken``, ``reversal_incomplete``, or the ledger's own refusal of the refund
+    (``already_reversed``, ``month_closed``...) with its params."""
 
-    def __init__(self, message: str, code: str):
-        super().__init__(message)
-        self.code = code
+
+class UnknownEvent(NotFound, ReverseError):
+    """No event has this id (404 ``unknown_event``)."""
 
 
 def reversal_id(event_id: str) -> str:
@@ -44,14 +46,22 @@ def reverse(engine: Engine, event_id: str, at: datetime | None = None) -> Revers
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         src = repo.load_sources(conn, [event_id]).get(event_id)
         if src is None:
-            raise ReverseError(f"unknown event {event_id}", "unknown_event")
+            raise UnknownEvent("unknown_event", event=event_id)
         _, plan = active_plan(conn)
     moment = at or datetime.now(ZoneInfo(plan.timezone))
-    ev = Event(reversal_id(event_id), src.member_id, "refund", moment, moment.astimezone(ZoneInfo(plan.timezone)).date(),
-               ref=event_id)
+    ev = Event(
+        reversal_id(event_id),
+        src.member_id,
+        "refund",
+        moment,
+        moment.astimezone(ZoneInfo(plan.timezone)).date(),
+        ref=event_id,
+    )
     result = post_events(engine, [ev], time_rules=True)
     if result.rejected:
-        raise ReverseError(result.rejected[0].reason, "reverse_refused")
+        refused = result.rejected[0]
+        problem = refused.problem
+        raise ReverseError(problem.code, Where(field=refused.field) if refused.field else None, **problem.params)
     if result.duplicates:
         _check_done(engine, ev, src.earned)
     return Reversal(event_id, ev.event_id, src.member_id, bool(result.duplicates))
@@ -64,8 +74,7 @@ def _check_done(engine: Engine, ev: Event, earned: int) -> None:
         counters = repo.load_counters(conn, [ev.member_id], ["E"])
     member_id, etype, ref, amount_fen = rows[0]
     if (member_id, etype, ref, amount_fen) != (ev.member_id, "refund", ev.ref, None):
-        raise ReverseError(f"event {ev.ref} was not reversed: its reversal id {ev.event_id} is taken by another event "
-                           f"(a {etype} event posted from outside)", "reversal_id_taken")
+        raise ReverseError("reversal_id_taken", event=ev.ref, reversal=ev.event_id, event_type=etype)
     left = earned - counters.get((ev.member_id, "reversed:" + ev.ref, "E"), 0)
     if left > 0:
-        raise ReverseError(f"event {ev.ref} still has {left} points not reversed", "reversal_id_taken")
+        raise ReverseError("reversal_incomplete", event=ev.ref, left=left)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from weixi.errors import Conflict, Where
 from weixi.ledger import queries
 from weixi.ledger.events import Event
 from weixi.ledger.posting import post_events
@@ -24,14 +25,20 @@ PREFIX = "WX"
 _LOOKALIKE = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
-class CheckinRefused(Exception):
-    pass
+class CheckinRefused(Conflict):
+    """A check-in the ledger refused, with the ledger's code (``already_checked_in``, ``checkin_out_of_order``,
+    ``month_closed``...) and params."""
+
+    @classmethod
+    def of(cls, rejection) -> CheckinRefused:
+        problem = rejection.problem
+        return cls(problem.code, Where(field=rejection.field) if rejection.field else None, **problem.params)
 
 
 def _b32(data: bytes) -> str:
     bits = "".join(f"{b:08b}" for b in data)
     bits += "0" * (-len(bits) % 5)
-    return "".join(ALPHABET[int(bits[i:i + 5], 2)] for i in range(0, len(bits), 5))
+    return "".join(ALPHABET[int(bits[i : i + 5], 2)] for i in range(0, len(bits), 5))
 
 
 def _check(member_id: str) -> str:
@@ -43,7 +50,7 @@ def _check(member_id: str) -> str:
 def referral_code(member_id: str) -> str:
     """The member's referral code, e.g. ``WX9M-R30C-1G60-R30C-1G68-NQ`` for ``M0000000002`` (see the module doc)."""
     raw = PREFIX + _b32(member_id.encode("utf-8")) + _check(member_id)
-    return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
+    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
 
 def member_for_code(code: str) -> str | None:
@@ -51,13 +58,13 @@ def member_for_code(code: str) -> str | None:
     text = re.sub(r"[\s-]", "", (code or "").upper()).translate(_LOOKALIKE)
     if not text.startswith(PREFIX) or len(text) < len(PREFIX) + 4 or any(c not in ALPHABET for c in text[2:]):
         return None
-    body, check = text[len(PREFIX):-2], text[-2:]
+    body, check = text[len(PREFIX) : -2], text[-2:]
     bits = "".join(f"{ALPHABET.index(c):05b}" for c in body)
     usable = len(bits) - len(bits) % 8
     if "1" in bits[usable:]:
         return None
     try:
-        member_id = bytes(int(bits[i:i + 8], 2) for i in range(0, usable, 8)).decode("utf-8")
+        member_id = bytes(int(bits[i : i + 8], 2) for i in range(0, usable, 8)).decode("utf-8")
     except UnicodeDecodeError:
         return None
     if not member_id or _check(member_id) != check or _b32(member_id.encode("utf-8")) != body:
@@ -72,11 +79,16 @@ def check_in(engine: Engine, member_id: str, now: datetime) -> dict:
     event = Event(f"checkin:{member_id}:{day}", member_id, "checkin", now, day)
     result = post_events(engine, [event])
     if result.rejected:
-        raise CheckinRefused(result.rejected[0].reason)
+        raise CheckinRefused.of(result.rejected[0])
     entries = queries.statement(engine, member_id, day, day)
     points = sum(l["points"] for l in entries["lines"] if l["event"] == event.event_id) if entries else 0
-    return {"member_id": member_id, "day": str(day), "event_id": event.event_id, "points": points,
-            "duplicate": bool(result.duplicates)}
+    return {
+        "member_id": member_id,
+        "day": str(day),
+        "event_id": event.event_id,
+        "points": points,
+        "duplicate": bool(result.duplicates),
+    }
 
 
 def checkin_state(engine: Engine, member_id: str) -> dict:
@@ -99,4 +111,6 @@ def expiry_schedule(balance: dict | None) -> list[dict]:
     for lot in balance["lots"]:
         if lot["remaining"] > 0:
             by_day[lot["expires_on"]] = by_day.get(lot["expires_on"], 0) + lot["remaining"]
-    return [{"expires_on": d, "points": p} for d, p in sorted(by_day.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))]
+    return [
+        {"expires_on": d, "points": p} for d, p in sorted(by_day.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
+    ]

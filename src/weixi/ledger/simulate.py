@@ -40,8 +40,16 @@ def simulate(plan_path: str | Path, events_path: str | Path, as_of: date | None 
     return {
         "as_of": as_of.isoformat(),
         "members": members,
-        "rejected": [{"event_id": r.event_id, "reason": r.reason, **({"row": r.row} if r.row else {})}
-                     for r in sorted(result.rejected, key=lambda r: r.row or 0)],
+        "rejected": [
+            {
+                "event_id": r.event_id,
+                "reason": r.reason,
+                **({"row": r.row} if r.row else {}),
+                "code": r.problem.code,
+                "params": r.problem.params,
+            }
+            for r in sorted(result.rejected, key=lambda r: r.row or 0)
+        ],
         "duplicates": result.duplicates,
     }
 
@@ -50,16 +58,32 @@ def _members(engine) -> dict:
     with engine.connect() as conn:
         balances = dict(execute(conn, "SELECT member_id, balance FROM members ORDER BY member_id"))
         totals = execute(conn, "SELECT member_id, kind, sum(points) FROM journal GROUP BY member_id, kind")
-        lots = execute(conn, "SELECT member_id, earned_on, expires_on, remaining FROM lots WHERE remaining <> 0 "
-                             "ORDER BY member_id, expires_on IS NULL, expires_on, earned_on, lot_id")
-    out = {m: {"balance": int(b), "earned": 0, "redeemed": 0, "expired": 0, "reversed": 0, "lots": []}
-           for m, b in balances.items()}
+        lots = execute(
+            conn,
+            "SELECT member_id, earned_on, expires_on, remaining FROM lots WHERE remaining <> 0 "
+            "ORDER BY member_id, expires_on IS NULL, expires_on, earned_on, lot_id",
+        )
+    out = {
+        m: {"balance": int(b), "earned": 0, "redeemed": 0, "expired": 0, "reversed": 0, "lots": []}
+        for m, b in balances.items()
+    }
     for member_id, kind, points in totals:
-        bucket = ("earned" if kind in KINDS_EARNED else "redeemed" if kind in KINDS_REDEEMED
-                  else "expired" if kind == "expire" else "reversed")
+        bucket = (
+            "earned"
+            if kind in KINDS_EARNED
+            else "redeemed"
+            if kind in KINDS_REDEEMED
+            else "expired"
+            if kind == "expire"
+            else "reversed"
+        )
         out[member_id][bucket] += int(points) if bucket == "earned" else -int(points)
     for member_id, earned_on, expires_on, remaining in lots:
-        out[member_id]["lots"].append({"earned_on": str(as_date(earned_on)),
-                                       "expires_on": str(as_date(expires_on)) if expires_on else None,
-                                       "remaining": int(remaining)})
+        out[member_id]["lots"].append(
+            {
+                "earned_on": str(as_date(earned_on)),
+                "expires_on": str(as_date(expires_on)) if expires_on else None,
+                "remaining": int(remaining),
+            }
+        )
     return out

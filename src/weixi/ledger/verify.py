@@ -69,8 +69,9 @@ def _spend_time(row) -> Mismatch:
         why = f"on or after the lot expired on {expires_on}"
     else:
         why = f"after the journal expired the lot (entry {first_expire})"
-    return Mismatch("spend-time", str(lot), 0, int(points),
-                    f"journal entry {entry} ({kind} {points} on {day}) takes points {why}")
+    return Mismatch(
+        "spend-time", str(lot), 0, int(points), f"journal entry {entry} ({kind} {points} on {day}) takes points {why}"
+    )
 
 
 def verify(engine: Engine, limit: int = 1000) -> tuple[list[Mismatch], dict[str, int]]:

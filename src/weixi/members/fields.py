@@ -95,9 +95,24 @@ MEMBER_FIELDS: tuple[Field, ...] = (
     Field("gender", "enum", ("性别",), GENDERS),
     Field("birthday", "date", ("出生日期", "生日", "出生年月日", "公历生日", "阳历生日")),
     Field("lunar_birthday", "lunar", ("农历生日", "阴历生日")),
-    Field("phone", "phone", ("手机号码", "手机号", "联系电话", "服务号码", "用户号码", "手机", "电话号码", "移动电话", "号码")),
-    Field("second_contact", "contact", ("第二联系人电话", "第二联系电话", "备用联系电话", "备用电话", "紧急联系人电话",
-                                        "其他联系电话", "第二联系方式")),
+    Field(
+        "phone",
+        "phone",
+        ("手机号码", "手机号", "联系电话", "服务号码", "用户号码", "手机", "电话号码", "移动电话", "号码"),
+    ),
+    Field(
+        "second_contact",
+        "contact",
+        (
+            "第二联系人电话",
+            "第二联系电话",
+            "备用联系电话",
+            "备用电话",
+            "紧急联系人电话",
+            "其他联系电话",
+            "第二联系方式",
+        ),
+    ),
     Field("id_number", "idnum", ("身份证号", "身份证号码", "证件号码", "证件号", "身份证")),
     Field("city", "text", ("城市", "地市", "所在城市", "地市名称")),
     Field("district", "text", ("区县", "所在区县", "区域")),
@@ -126,15 +141,24 @@ CONTRACT_COLUMNS = ("contract_start", "contract_end", "subsidy_end")
 
 TABLES: dict[str, TableSpec] = {
     "members": TableSpec(
-        "members", "members", ("member_id",), MEMBER_FIELDS, (("member_id",),), member_ref=False,
+        "members",
+        "members",
+        ("member_id",),
+        MEMBER_FIELDS,
+        (("member_id",),),
+        member_ref=False,
     ),
     "contracts": TableSpec(
-        "contracts", "members", ("member_id",),
+        "contracts",
+        "members",
+        ("member_id",),
         tuple(f for f in MEMBER_FIELDS if f.name in ("member_id", *CONTRACT_COLUMNS)),
         (("member_id",), CONTRACT_COLUMNS),
     ),
     "bills": TableSpec(
-        "bills", "bills", ("bill_id",),
+        "bills",
+        "bills",
+        ("bill_id",),
         (
             Field("bill_id", "key", ("账单编号", "账单号", "账单id", "账单流水号")),
             Field("member_id", "key", MEMBER_ID),
@@ -149,7 +173,9 @@ TABLES: dict[str, TableSpec] = {
         defaults={"service_type": "'mobile'"},
     ),
     "recharges": TableSpec(
-        "recharges", "recharges", ("recharge_id",),
+        "recharges",
+        "recharges",
+        ("recharge_id",),
         (
             Field("recharge_id", "key", ("充值流水号", "充值编号", "充值单号", "交易流水号", "充值id")),
             Field("member_id", "key", MEMBER_ID),
@@ -161,11 +187,19 @@ TABLES: dict[str, TableSpec] = {
         (("recharge_id",), ("member_id",), ("amount_fen",), ("recharged_at",)),
     ),
     "usage": TableSpec(
-        "usage", "usage", ("member_id", "month"),
+        "usage",
+        "usage",
+        ("member_id", "month"),
         (
             Field("member_id", "key", MEMBER_ID),
             Field("month", "month", MONTH),
-            Field("voice_minutes", "int", ("通话时长", "语音通话分钟数", "通话分钟数", "语音分钟", "语音时长"), lo=0, hi=2**31 - 1),
+            Field(
+                "voice_minutes",
+                "int",
+                ("通话时长", "语音通话分钟数", "通话分钟数", "语音分钟", "语音时长"),
+                lo=0,
+                hi=2**31 - 1,
+            ),
             Field("data_mb", "int", ("流量", "上网流量", "数据流量", "流量mb"), lo=0, hi=2**62),
             Field("sms_count", "int", ("短信条数", "短信数", "短信"), lo=0, hi=2**31 - 1),
         ),
@@ -173,7 +207,9 @@ TABLES: dict[str, TableSpec] = {
         defaults={"voice_minutes": "0", "data_mb": "0", "sms_count": "0"},
     ),
     "complaints": TableSpec(
-        "complaints", "complaints", ("complaint_id",),
+        "complaints",
+        "complaints",
+        ("complaint_id",),
         (
             Field("complaint_id", "key", ("投诉编号", "投诉单号", "工单号", "工单编号", "投诉工单号")),
             Field("member_id", "key", MEMBER_ID),
@@ -188,7 +224,9 @@ TABLES: dict[str, TableSpec] = {
         (("complaint_id",), ("member_id",), ("opened_at",), ("category",)),
     ),
     "surveys": TableSpec(
-        "surveys", "surveys", ("survey_id",),
+        "surveys",
+        "surveys",
+        ("survey_id",),
         (
             Field("survey_id", "key", ("调查编号", "问卷编号", "测评编号", "调查id")),
             Field("member_id", "key", MEMBER_ID),
@@ -202,7 +240,10 @@ TABLES: dict[str, TableSpec] = {
 }
 
 # Columns of a quarantine file that are not data (a fixed quarantine file can be loaded back as it is).
-QUARANTINE_COLUMNS = ("row", "field", "value", "reason")
+# the columns a quarantine file starts with: where, what, why in English, and why as error-catalogue codes with
+# their params (a JSON list, one object per code) that a page renders in its reader's language
+QUARANTINE_COLUMNS = ("row", "field", "value", "reason", "code", "params")
+QUARANTINE_MARK = QUARANTINE_COLUMNS[:4]  # a file with these headers is a quarantine file (older ones lack codes)
 
 
 def alias_index(spec: TableSpec) -> dict[str, str]:

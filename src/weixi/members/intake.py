@@ -28,9 +28,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from weixi.adapters import archive, duck, search_index, spreadsheet
+from weixi.adapters import archive, duck, search_index
+from weixi.errors import Invalid
+from weixi.members import quarantine
 from weixi.members.fields import (
     QUARANTINE_COLUMNS,
+    QUARANTINE_MARK,
     TABLES,
     Field,
     TableSpec,
@@ -38,18 +41,18 @@ from weixi.members.fields import (
     resolve_header,
     targets,
 )
-from weixi.members.intake_checks import SEP, error_sql, field_sql, norm_sql, q, table_rules
+from weixi.members.intake_checks import error_sql, field_sql, norm_sql, q, sql_list, table_rules
+from weixi.members.intake_checks import reason as coded
 from weixi.members.lunar import format_lunar, parse_lunar
 from weixi.members.pii import mask_value
 from weixi.members.sources import Source, SourceError, read_source
 from weixi.settings import DEFAULT_TIMEZONE
 
-TZ = ZoneInfo(DEFAULT_TIMEZONE)
 LOADABLE = tuple(TABLES)
-ISSUES_SHOWN = 20
+ISSUES_SHOWN = quarantine.ISSUES_SHOWN
 
 
-class IntakeError(Exception):
+class IntakeError(Invalid):
     """The file cannot be loaded at all: unreadable, unknown table, bad --map, missing required columns."""
 
 
@@ -59,10 +62,10 @@ def parse_map(items: list[str] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items or []:
         if "=" not in item:
-            raise IntakeError(f"--map {item!r}: use SOURCE=FIELD")
+            raise IntakeError("intake_bad_map", item=item)
         src, dst = item.rsplit("=", 1)
         if not src.strip() or not dst.strip():
-            raise IntakeError(f"--map {item!r}: use SOURCE=FIELD")
+            raise IntakeError("intake_bad_map", item=item)
         out[src.strip()] = dst.strip()
     return out
 
@@ -72,9 +75,9 @@ def map_columns(spec: TableSpec, headers: list[str], mapping: dict[str, str]) ->
     tmap = targets(spec)
     for src, dst in mapping.items():
         if dst not in tmap:
-            raise IntakeError(f"--map {src}={dst}: {spec.name} has no field {dst!r}; fields: {', '.join(tmap)}")
+            raise IntakeError("intake_map_unknown_field", source=src, field=dst, table=spec.name, fields=list(tmap))
     by_norm = {norm_header(k): v for k, v in mapping.items()}
-    skip_q = all(any(norm_header(h) == c for h in headers) for c in QUARANTINE_COLUMNS)
+    skip_q = all(any(norm_header(h) == c for h in headers) for c in QUARANTINE_MARK)
     used: dict[str, int] = {}
     ignored: list[str] = []
     matched_maps: set[str] = set()
@@ -93,26 +96,24 @@ def map_columns(spec: TableSpec, headers: list[str], mapping: dict[str, str]) ->
         field = tmap[target][0].name
         clash = next((t for t in used if tmap[t][0].name == field), None)
         if clash is not None:
-            raise IntakeError(
-                f"columns {headers[used[clash]]!r} and {h!r} both give {field}: drop one or map it elsewhere with --map"
-            )
+            raise IntakeError("intake_columns_clash", first=headers[used[clash]], second=h, field=field)
         used[target] = i
     missing_maps = [s for s in mapping if norm_header(s) not in matched_maps]
     if missing_maps:
-        raise IntakeError(f"--map names columns the file does not have: {', '.join(missing_maps)}")
+        raise IntakeError("intake_map_missing_columns", columns=missing_maps)
     fields_present = {tmap[t][0].name for t in used}
     for group in spec.required:
         if not fields_present & set(group):
-            want = " or ".join(group)
-            raise IntakeError(
-                f"no column for {want} (headers: {', '.join(headers)}); name it with --map HEADER={group[0]}"
-            )
+            if len(group) == 1:
+                raise IntakeError("intake_no_column", field=group[0], headers=headers)
+            raise IntakeError("intake_no_column_any", fields=list(group), headers=headers, field=group[0])
     return used, ignored
 
 
 # ------------------------------------------------------------------------------------------ load
-def today_in_china() -> date:
-    return datetime.now(TZ).date()
+def today_in_china(zone: str = DEFAULT_TIMEZONE) -> date:
+    """Today in ``zone`` (the plan's timezone; Asia/Shanghai by default)."""
+    return datetime.now(ZoneInfo(zone)).date()
 
 
 def _fingerprint(src: Source, table: str, used: dict[str, int]) -> str:
@@ -128,23 +129,27 @@ def load_file(
     encoding: str = "auto",
     today: date | None = None,
     force: bool = False,
+    timezone: str | None = None,
 ) -> dict[str, Any]:
     """Load one CSV or Parquet file into ``table`` of the archive at ``data``; returns the summary dict.
 
     Raises :class:`IntakeError` when the file cannot be loaded at all.  ``today`` (default: today in
     Asia/Shanghai) bounds "in the future".  ``force`` loads a file again even though the same content
-    with the same columns was loaded before (unchanged rows are still not rewritten).
+    with the same columns was loaded before (unchanged rows are still not rewritten). ``timezone``: the active
+    plan's (default Asia/Shanghai): a date-time in the file without an offset is in it, and so are the months
+    of date-times and "today".
     """
     if table not in TABLES:
-        raise IntakeError(f"unknown table {table!r}; tables: {', '.join(LOADABLE)}")
+        raise IntakeError("archive_unknown_table", table=table, tables=list(LOADABLE))
     spec = TABLES[table]
     data = archive.data_dir(data)
     mapping = parse_map(mapping) if isinstance(mapping, list) else dict(mapping or {})
-    today = today or today_in_china()
+    zone = timezone or DEFAULT_TIMEZONE
+    today = today or today_in_china(zone)
     try:
         src = read_source(path, encoding)
     except SourceError as exc:
-        raise IntakeError(str(exc)) from None
+        raise IntakeError(exc.code, exc.where, **exc.params) from None
     used, ignored = map_columns(spec, src.headers, mapping)
     fp = _fingerprint(src, table, used)
     with archive.locked(data):
@@ -156,7 +161,7 @@ def load_file(
                         "unchanged": prev["rows"] - prev["quarantined"], "quarantined": 0, "issues": {}, "examples": [],
                         "message": f"already loaded as load {prev['seq']}: nothing changed (use --force to load it again)"}  # fmt: skip
         seq = int(journal.get("next_seq", 1))
-        summary = _run(src, spec, Path(data), used, ignored, today, seq)
+        summary = _run(src, spec, Path(data), used, ignored, today, seq, zone)
         summary["fingerprint"] = fp
         journal["next_seq"] = seq + 1
         journal["loads"].append(summary)
@@ -192,6 +197,7 @@ class _Load:
     data: Path
     today: date
     con: Any
+    zone: str = DEFAULT_TIMEZONE
     fields: dict[str, tuple[Field, str, str]] = field(default_factory=dict)  # field name -> (field, unit, target)
     present: set[str] = field(default_factory=set)
     file_cols: set[str] = field(default_factory=set)
@@ -205,15 +211,15 @@ class _Load:
 
 
 def _run(src: Source, spec: TableSpec, data: Path, used: dict[str, int], ignored: list[str], today: date,
-         seq: int) -> dict[str, Any]:  # fmt: skip
+         seq: int, zone: str = DEFAULT_TIMEZONE) -> dict[str, Any]:  # fmt: skip
     """One load, stage by stage (the module docstring's steps 2-5); returns its journal entry."""
     con = duck.connect()
-    con.execute(f"SET TimeZone = '{DEFAULT_TIMEZONE}'")
+    con.execute(f"SET TimeZone = {q(zone)}")
     con.execute("SET preserve_insertion_order = false")
     raw = src.table.append_column("_row", pa.array(src.rows, pa.int64()))
     raw = raw.append_column("_i", pa.array(np.arange(raw.num_rows, dtype=np.int64)))
     con.register("_raw", raw)
-    load = _Load(src, spec, data, today, con)
+    load = _Load(src, spec, data, today, con, zone)
     _normalise(load, used)
     _parse(load)
     _derive(load)
@@ -222,7 +228,7 @@ def _run(src: Source, spec: TableSpec, data: Path, used: dict[str, int], ignored
     counts, all_err = _merge(load)
     sha8 = src.sha256[:8]
     rel_file = _write_rows(load, seq, sha8) if counts.get("new", 0) + counts.get("replaced", 0) else None
-    issues, shown, rel_q = _quarantine(load, all_err, seq, sha8)
+    issues, shown, rel_q = quarantine.write(con, src, spec, data, all_err, seq, sha8)
     con.close()
     return {
         "seq": seq,
@@ -232,7 +238,7 @@ def _run(src: Source, spec: TableSpec, data: Path, used: dict[str, int], ignored
         "format": src.format,
         "encoding": src.encoding,
         "sha256": src.sha256,
-        "loaded_at": datetime.now(TZ).isoformat(timespec="seconds"),
+        "loaded_at": datetime.now(ZoneInfo(zone)).isoformat(timespec="seconds"),
         "rows": src.data_rows,
         "loaded": counts.get("new", 0),
         "replaced": counts.get("replaced", 0),
@@ -258,14 +264,18 @@ def _normalise(load: _Load, used: dict[str, int]) -> None:
     con.execute(f"CREATE TEMP TABLE _n AS SELECT _i, _row, {n_cols} FROM _raw")
     if any(f.kind == "lunar" for f, _, _ in fields.values()):
         name = next(n for n, (f, _, _) in fields.items() if f.kind == "lunar")
-        distinct = [r[0] for r in con.execute(f"SELECT DISTINCT n_{name} FROM _n WHERE n_{name} IS NOT NULL").fetchall()]
+        distinct = [
+            r[0] for r in con.execute(f"SELECT DISTINCT n_{name} FROM _n WHERE n_{name} IS NOT NULL").fetchall()
+        ]
         canon = []
         for s in distinct:
             try:
                 canon.append(format_lunar(*parse_lunar(s)))
             except ValueError:
                 canon.append(None)
-        con.register("_lunar", pa.table({"raw": pa.array(distinct, pa.string()), "canon": pa.array(canon, pa.string())}))
+        con.register(
+            "_lunar", pa.table({"raw": pa.array(distinct, pa.string()), "canon": pa.array(canon, pa.string())})
+        )
 
 
 def _parse(load: _Load) -> None:
@@ -273,21 +283,27 @@ def _parse(load: _Load) -> None:
     spec, fields, key = load.spec, load.fields, load.key
     sel, errs = [], []
     for name, (f, unit, target) in fields.items():
-        v, code, reason = field_sql(f, unit, f"n_{name}", load.today)
+        v, code, reason = field_sql(f, unit, f"n_{name}", load.today, load.zone)
         sel.append(f"{v} AS {name}")
         if f.name in key or (f.name == "member_id" and spec.member_ref):
-            reason = f"CASE WHEN n_{name} IS NULL THEN 'missing' ELSE {reason} END"
+            reason = f"CASE WHEN n_{name} IS NULL THEN 'intake_value_missing' ELSE {reason} END"
             code = f"CASE WHEN n_{name} IS NULL THEN 'missing' ELSE {code} END"
         errs.append(error_sql(code, q(target), f"n_{name}", reason))
     for group in spec.required:  # a required value that is blank in a required column
         if len(group) == 1 and group[0] not in key and group[0] != "member_id":
             name = group[0]
-            errs.append(error_sql("'missing'", q(fields[name][2]), "NULL",
-                                  f"CASE WHEN n_{name} IS NULL THEN 'missing' END"))
+            errs.append(
+                error_sql(
+                    "'missing'",
+                    q(fields[name][2]),
+                    "NULL",
+                    f"CASE WHEN n_{name} IS NULL THEN 'intake_value_missing' END",
+                )
+            )
         elif len(group) > 1 and spec.name != "contracts":
             have = [g for g in group if g in fields]
             cond = " AND ".join(f"n_{g} IS NULL" for g in have)
-            reason = f"CASE WHEN {cond} THEN {q('missing: needs ' + ' or '.join(have))} END"
+            reason = f"CASE WHEN {cond} THEN {coded('intake_value_missing_any', fields=sql_list(have))} END"
             errs.append(error_sql("'missing'", q(fields[have[0]][2]), "NULL", reason))
     load.n_field_errs = len(errs)
     err_cols = ", ".join(f"{e} AS _e{j}" for j, e in enumerate(errs))
@@ -337,7 +353,7 @@ def _table_checks(load: _Load) -> None:
     con, spec, fields, key, present = load.con, load.spec, load.fields, load.key, load.present
     load.cross = [
         error_sql(q(code), q(fields[fld][2] if fld in fields else fld), f"p.n_{fld}" if fld in fields else val, cond)
-        for fld, val, code, cond in table_rules(spec.name, load.file_cols, load.today)]  # fmt: skip
+        for fld, val, code, cond in table_rules(spec.name, load.file_cols, load.today, load.zone)]  # fmt: skip
 
     # duplicate keys within the file: find duplicated keys first, then compare only their rows
     kcols = ", ".join(key)
@@ -352,9 +368,9 @@ def _table_checks(load: _Load) -> None:
     )
     dup_value = f"concat_ws('/', {', '.join('p.' + k for k in key)})"
     dup_reason = (
-        f"CASE WHEN d.n IS NULL THEN NULL WHEN d.nd > 1 THEN '{'/'.join(key)} appears ' || d.n || "
-        f"' times in the file with different values (rows ' || array_to_string(d.rows, ', ') || ')' "
-        f"WHEN p._row <> d.first_row THEN 'exact duplicate of row ' || d.first_row END"
+        f"CASE WHEN d.n IS NULL THEN NULL WHEN d.nd > 1 THEN "
+        f"{coded('intake_duplicate_differs', key=q('/'.join(key)), count='d.n', rows='d.rows')} "
+        f"WHEN p._row <> d.first_row THEN {coded('intake_exact_duplicate', row='d.first_row')} END"
     )
     load.cross.append(error_sql("'duplicate_key'", q(fields[key[0]][2]), dup_value, dup_reason))
     load.joins = "LEFT JOIN _d d ON " + " AND ".join(f"d.{k} = p.{k}" for k in key)
@@ -365,7 +381,7 @@ def _table_checks(load: _Load) -> None:
                     f"WHERE member_id IN (SELECT member_id FROM _p)")  # fmt: skip
         load.joins += " LEFT JOIN _m ON _m.member_id = p.member_id"
         reason = ("CASE WHEN p.member_id IS NOT NULL AND _m.member_id IS NULL "
-                  "THEN 'unknown member (not in the archive''s members)' END")  # fmt: skip
+                  "THEN 'intake_unknown_member' END")  # fmt: skip
         load.cross.append(error_sql("'unknown_member'", q(fields["member_id"][2]), "p.member_id", reason))
 
 
@@ -377,7 +393,9 @@ def _current_rows(load: _Load) -> None:
         months = [r[0] for r in load.con.execute("SELECT DISTINCT month FROM _p WHERE month IS NOT NULL").fetchall()]
     cur_sql = archive.scan_sql(load.data, store, months) if months is None or months else archive.empty_sql(store)
     semi = " AND ".join(f"_p.{k} = c.{k}" for k in key)
-    load.con.execute(f"CREATE TEMP TABLE _c AS SELECT * FROM ({cur_sql}) c WHERE EXISTS (SELECT 1 FROM _p WHERE {semi})")
+    load.con.execute(
+        f"CREATE TEMP TABLE _c AS SELECT * FROM ({cur_sql}) c WHERE EXISTS (SELECT 1 FROM _p WHERE {semi})"
+    )
 
 
 def _merge(load: _Load) -> tuple[dict[str, int], list[str]]:
@@ -404,7 +422,10 @@ def _merge(load: _Load) -> tuple[dict[str, int], list[str]]:
     if spec.name == "members":
         for c in ("name", "phone"):
             val = f"p.{c}" if c in present else "NULL"
-            reason = f"CASE WHEN c.member_id IS NULL AND {val} IS NULL AND NOT ({field_bad}) THEN 'a new member needs a {c}' END"
+            reason = (
+                f"CASE WHEN c.member_id IS NULL AND {val} IS NULL AND NOT ({field_bad}) "
+                f"THEN {coded('intake_new_member_needs', field=q(c))} END"
+            )
             cross.append(error_sql("'missing'", q(c), "NULL", reason))
     x_cols = ", ".join(f"{e} AS _x{j}" for j, e in enumerate(cross))
     all_err = [f"_e{j}" for j in range(n_field_errs)] + [f"_x{j}" for j in range(len(cross))]
@@ -442,51 +463,6 @@ def _write_rows(load: _Load, seq: int, sha8: str) -> str:
     return rel_file
 
 
-def _quarantine(load: _Load, all_err: list[str], seq: int, sha8: str) -> tuple[dict[str, int], list[dict], str | None]:
-    """The bad rows as they came, with what is wrong, in ``quarantine/<table>-<seq>-<sha8>.csv``; returns the
-    issue counts per code, the first few issues, and the file's path (None when every row was good)."""
-    src, spec = load.src, load.spec
-    bad = load.con.execute(
-        f"SELECT _i, _row, [{', '.join(all_err)}] FROM _f WHERE _status = 'quarantined' ORDER BY _row"
-    ).fetchall()
-    issues: dict[str, int] = {}
-    shown: list[dict[str, Any]] = []
-    qrows: list[tuple[int, str, str, str, list[str]]] = []
-    if bad:
-        idx = pa.array([b[0] for b in bad], pa.int64())
-        orig = src.table.take(idx).to_pydict()
-        cols = [orig[f"c{i}"] for i in range(len(src.headers))]
-        for j, (_, row, encoded) in enumerate(bad):
-            iss = [dict(zip(("code", "field", "value", "reason"), e.split(SEP, 3))) for e in encoded if e is not None]
-            for it in iss:
-                issues[it["code"]] = issues.get(it["code"], 0) + 1
-                if len(shown) < ISSUES_SHOWN:
-                    shown.append({"row": row, "field": it["field"], "value": it["value"] or None, "code": it["code"],
-                                  "reason": it["reason"]})  # fmt: skip
-            qrows.append((row, "; ".join(i["field"] for i in iss), "; ".join(i["value"] for i in iss),
-                          "; ".join(i["reason"] for i in iss), [c[j] for c in cols]))  # fmt: skip
-    for row, text, reason in src.invalid:
-        issues["malformed_row"] = issues.get("malformed_row", 0) + 1
-        if len(shown) < ISSUES_SHOWN:
-            shown.append({"row": row, "field": "", "value": text, "code": "malformed_row", "reason": reason})
-        qrows.append((row, "", text, reason, [""] * len(src.headers)))
-    if not qrows:
-        return issues, shown, None
-    qrows.sort(key=lambda r: r[0])
-    rel_q = f"quarantine/{spec.name}-{seq:06d}-{sha8}.csv"
-    qpath = load.data / rel_q
-    qpath.parent.mkdir(parents=True, exist_ok=True)
-    tmp = qpath.with_name(qpath.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-        w = spreadsheet.csv_writer(fh)  # the rows as they came, but no cell can start a formula
-        w.writerow([*QUARANTINE_COLUMNS, *src.headers])
-        for row, fld, val, reason, original in qrows:
-            w.writerow([row, fld, val, reason, *original])
-    os.replace(tmp, qpath)
-    return issues, shown, rel_q
-
-
 def _field_of(spec: TableSpec, target: str) -> str:
     t = targets(spec).get(target)
     return t[0].name if t else target
-

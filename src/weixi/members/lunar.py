@@ -17,6 +17,13 @@ from functools import lru_cache
 
 import numpy as np
 
+from weixi.errors import Invalid
+
+
+class LunarError(Invalid, ValueError):
+    """Not a lunar date, or a year outside the lunar table."""
+
+
 _EPOCH_JD = 2440587.5  # 1970-01-01T00:00 UTC
 _CST = 8.0 / 24.0
 
@@ -125,7 +132,7 @@ def spring_festival(year: int) -> date:
     start, lunar_year, number, leap = month_table()
     hit = np.flatnonzero((number == 1) & ~leap & (lunar_year == year))
     if not len(hit):
-        raise ValueError(f"year {year} outside the supported range")
+        raise LunarError("lunar_year_out_of_range", year=year)
     return date.fromordinal(date(1970, 1, 1).toordinal() + int(start[hit[0]]))
 
 
@@ -154,4 +161,4 @@ def parse_lunar(text: str) -> tuple[int, int, bool]:
             rest = s[len(name) :]
             if rest in DAY_NAMES:
                 return m, DAY_NAMES.index(rest) + 1, leap
-    raise ValueError(f"not a lunar date: {text!r}")
+    raise LunarError("not_a_lunar_date", text=text)

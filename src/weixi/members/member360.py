@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 from sqlalchemy import Engine
@@ -16,8 +17,21 @@ from weixi.plans.service import plan_zone
 from weixi.settings import DEFAULT_TIMEZONE
 
 RECENT_MONTHS = 6
-SNAPSHOT_COLUMNS = ["member_id", "month", "status", "tier", "tier_since", "grace_until", "star_level", "value_grade",
-                    "activity_grade", "rfm", "key_account", "arpu_fen", "points_balance"]
+SNAPSHOT_COLUMNS = [
+    "member_id",
+    "month",
+    "status",
+    "tier",
+    "tier_since",
+    "grace_until",
+    "star_level",
+    "value_grade",
+    "activity_grade",
+    "rfm",
+    "key_account",
+    "arpu_fen",
+    "points_balance",
+]
 HISTORY_COLUMNS = ["member_id", "month", "spend_fen", "recharge_fen", "touches", "last_active_on", "points_earned"]
 EVENT_COLUMNS = ["member_id", "month", "event", "from_tier", "to_tier", "effective_on"]
 _con: duckdb.DuckDBPyConnection | None = None
@@ -29,7 +43,6 @@ def _cursor() -> duckdb.DuckDBPyConnection:
     if _con is None:
         _con = duck.connect()
         _con.execute("SET parquet_metadata_cache = true")
-        _con.execute(f"SET TimeZone = '{DEFAULT_TIMEZONE}'")
     return _con.cursor()
 
 
@@ -44,41 +57,57 @@ def _files(paths: list[Path]) -> str:
     return "[" + ", ".join(f"'{p}'" for p in paths) + "]"
 
 
-def member_360(engine: Engine | None, data_dir: Path, member_id: str, today: date | None = None,
-               reveal: bool = False) -> dict | None:
+def member_360(
+    engine: Engine | None, data_dir: Path, member_id: str, today: date | None = None, reveal: bool = False
+) -> dict | None:
     profile = archive.members_lookup(data_dir, member_id)
     points = None
+    zone = plan_zone(engine) if engine is not None else ZoneInfo(DEFAULT_TIMEZONE)  # times are shown in it
     if engine is not None:
-        points = queries.balance(engine, member_id, today or datetime.now(plan_zone(engine)).date())
+        points = queries.balance(engine, member_id, today or datetime.now(zone).date())
     if profile is None and points is None:
         return None
     con = _cursor()
+    con.execute(f"SET TimeZone = '{zone.key}'")
     try:
         snaps = store.files(data_dir, "snapshots")  # finished months only, never a close's write in progress
         history = store.files(data_dir, "history")[-RECENT_MONTHS:]
         events = store.files(data_dir, "tier_events")
         tiers = [r for p in snaps for r in store.member_rows(p, member_id, SNAPSHOT_COLUMNS)]
         activity = [r for p in reversed(history) for r in store.member_rows(p, member_id, HISTORY_COLUMNS)]
-        tier_events = [r for p in events for r in store.member_rows(p, member_id, EVENT_COLUMNS)
-                       if r["event"] is not None]
+        tier_events = [
+            r for p in events for r in store.member_rows(p, member_id, EVENT_COLUMNS) if r["event"] is not None
+        ]
         for rows in (tiers, activity, tier_events):
             for r in rows:
                 del r["member_id"]
         complaints = []
         if archive.part_files(data_dir, "complaints") or archive.load_files(data_dir, "complaints"):
-            complaints = _rows(con, f"SELECT complaint_id, opened_at, category, channel, resolved, resolved_at, satisfaction "
-                                    f"FROM ({archive.scan_sql(data_dir, 'complaints', member_id=member_id)}) WHERE member_id = ? "
-                                    f"ORDER BY opened_at DESC", [member_id])
+            complaints = _rows(
+                con,
+                f"SELECT complaint_id, opened_at, category, channel, resolved, resolved_at, satisfaction "
+                f"FROM ({archive.scan_sql(data_dir, 'complaints', member_id=member_id)}) WHERE member_id = ? "
+                f"ORDER BY opened_at DESC",
+                [member_id],
+            )
     finally:
         con.close()
     latest = tiers[-1] if tiers else {}
     out = {
         "member_id": member_id,
         "profile": pii.mask_row(profile, reveal) if profile else None,
-        "tier": {"current": latest.get("tier"), "since": latest.get("tier_since"), "grace_until": latest.get("grace_until"),
-                 "history": [{k: r[k] for k in ("month", "tier", "status")} for r in tiers], "events": tier_events},
-        "segments": {k: latest.get(k) for k in ("star_level", "value_grade", "activity_grade", "rfm", "key_account",
-                                                 "arpu_fen")} if latest else None,
+        "tier": {
+            "current": latest.get("tier"),
+            "since": latest.get("tier_since"),
+            "grace_until": latest.get("grace_until"),
+            "history": [{k: r[k] for k in ("month", "tier", "status")} for r in tiers],
+            "events": tier_events,
+        },
+        "segments": {
+            k: latest.get(k) for k in ("star_level", "value_grade", "activity_grade", "rfm", "key_account", "arpu_fen")
+        }
+        if latest
+        else None,
         "points": points,
         "recent_activity": activity,
         "complaints": complaints,

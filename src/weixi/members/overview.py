@@ -37,8 +37,11 @@ def tier_by_value(data_dir: Path, month: str) -> list[dict]:
         return []
     con = duck.connect()
     try:
-        rows = con.execute("SELECT tier, value_grade, count(*) FROM read_parquet(?) WHERE status = 'active' "
-                           "GROUP BY tier, value_grade ORDER BY tier, value_grade", [str(path)]).fetchall()
+        rows = con.execute(
+            "SELECT tier, value_grade, count(*) FROM read_parquet(?) WHERE status = 'active' "
+            "GROUP BY tier, value_grade ORDER BY tier, value_grade",
+            [str(path)],
+        ).fetchall()
     finally:
         con.close()
     return [{"tier": t, "value_grade": v, "members": int(n)} for t, v, n in rows]
@@ -65,10 +68,17 @@ def members_overview(engine: Engine | None, data_dir: Path) -> dict | None:
         return None
     summary = manifest["summary"]
     names = plan_names(engine) if engine is not None else {"tier": {}, "key_account": {}}
-    return {"month": manifest["month"], "members": summary["members"], "active": summary["active"],
-            **{k: summary.get(k, {}) for k in SEGMENTS}, "tier_events": summary.get("tier_events", {}),
-            "tier_by_value": tier_by_value(data_dir, manifest["month"]), "names": names,
-            "liability_yuan": summary.get("liability_yuan"), "points": summary.get("points")}
+    return {
+        "month": manifest["month"],
+        "members": summary["members"],
+        "active": summary["active"],
+        **{k: summary.get(k, {}) for k in SEGMENTS},
+        "tier_events": summary.get("tier_events", {}),
+        "tier_by_value": tier_by_value(data_dir, manifest["month"]),
+        "names": names,
+        "liability_yuan": summary.get("liability_yuan"),
+        "points": summary.get("points"),
+    }
 
 
 def _month_expr(conn) -> str:
@@ -81,8 +91,11 @@ def points_by_month(engine: Engine, months: int = 12) -> dict:
     active plan's cost per point."""
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         month = _month_expr(conn)
-        rows = execute(conn, f"SELECT {month} AS m, kind, coalesce(sum(points), 0) FROM journal "
-                             f"GROUP BY {month}, kind ORDER BY 1", [])
+        rows = execute(
+            conn,
+            f"SELECT {month} AS m, kind, coalesce(sum(points), 0) FROM journal GROUP BY {month}, kind ORDER BY 1",
+            [],
+        )
         try:
             _, plan = active_plan(conn)
             cost_fen = plan.cost_per_point_fen
@@ -101,13 +114,15 @@ def points_by_month(engine: Engine, months: int = 12) -> dict:
         kinds = by_month.get(m, {})
         running += sum(kinds.values())
         liability = None if cost_fen is None else str((Decimal(running) * cost_fen / 100).quantize(Decimal("0.01")))
-        out.append({
-            "month": m,
-            "issued": kinds.get("earn", 0) + max(kinds.get("adjust", 0), 0),
-            "redeemed": -(kinds.get("redeem", 0) + kinds.get("cancel", 0)),
-            "expired": -kinds.get("expire", 0),
-            "reversed": -sum(kinds.get(k, 0) for k in ("reverse", "clawback", "deficit", "debt_repay")),
-            "outstanding": running,
-            "liability_yuan": liability,
-        })
+        out.append(
+            {
+                "month": m,
+                "issued": kinds.get("earn", 0) + max(kinds.get("adjust", 0), 0),
+                "redeemed": -(kinds.get("redeem", 0) + kinds.get("cancel", 0)),
+                "expired": -kinds.get("expire", 0),
+                "reversed": -sum(kinds.get(k, 0) for k in ("reverse", "clawback", "deficit", "debt_repay")),
+                "outstanding": running,
+                "liability_yuan": liability,
+            }
+        )
     return {"months": out[-months:], "cost_per_point_yuan": None if cost_fen is None else str(cost_fen / 100)}

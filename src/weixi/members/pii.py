@@ -15,6 +15,7 @@ PHONE_FIELDS = frozenset({"phone", "second_contact"})
 ID_FIELDS = frozenset({"id_number"})
 PII_FIELDS = PHONE_FIELDS | ID_FIELDS
 
+
 def mask_phone(value: str | None, reveal: bool = False) -> str | None:
     """``13812341234`` -> ``138****1234``; other lengths keep the first 3 and last 4 when long enough."""
     if value is None or reveal:
@@ -51,4 +52,3 @@ def mask_row(row: dict[str, Any], reveal: bool = False) -> dict[str, Any]:
     if reveal:
         return dict(row)
     return {k: mask_value(k, v) for k, v in row.items()}
-

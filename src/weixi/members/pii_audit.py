@@ -17,8 +17,9 @@ ACTION = "pii.view"
 MEMBERS_MAX = 1000
 
 
-def record(engine: Engine, user: User | None, view: str, members: Iterable[str], subject: str | None = None,
-           **detail) -> None:
+def record(
+    engine: Engine, user: User | None, view: str, members: Iterable[str], subject: str | None = None, **detail
+) -> None:
     """Write one ``pii.view`` row: who (``user``), which ``view``, the members shown (or, past :data:`MEMBERS_MAX`,
     only their count: ``subject`` then names the list) and ``detail`` (query, filters, fields)."""
     ids = list(dict.fromkeys(members))

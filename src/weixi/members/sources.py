@@ -12,6 +12,7 @@ import codecs
 import csv
 import hashlib
 import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,12 +23,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from weixi.adapters import spreadsheet
+from weixi.errors import Invalid
 
 BLOCK = 16 << 20
 ENCODINGS = ("auto", "utf-8", "gbk")
 
 
-class SourceError(Exception):
+class SourceError(Invalid):
     """The file cannot be read at all (missing, unreadable, undecodable, no header)."""
 
 
@@ -40,7 +42,7 @@ class Source:
     headers: list[str]
     table: pa.Table  # columns c0 … cN-1 (strings), in file order
     rows: np.ndarray  # row number of each data row
-    invalid: list[tuple[int, str, str]] = field(default_factory=list)  # (row, text, reason)
+    invalid: list[tuple[int, str, str]] = field(default_factory=list)  # (row, text, coded reason: code␞{params})
     row_numbers: str = "line"  # line | index
 
     @property
@@ -48,17 +50,23 @@ class Source:
         return self.table.num_rows + len(self.invalid)
 
 
+def _cells(expected: int, found: int) -> str:
+    """The coded reason of a line with the wrong number of cells (as :mod:`weixi.members.intake_checks` codes
+    reasons: ``code␞{json params}``)."""
+    return "intake_wrong_cell_count\x1e" + json.dumps({"expected": expected, "found": found})
+
+
 def read_source(path: str | Path, encoding: str = "auto") -> Source:
     path = Path(path)
     if encoding not in ENCODINGS:
-        raise SourceError(f"unknown encoding {encoding!r}: use auto, utf-8 or gbk")
+        raise SourceError("intake_unknown_encoding", encoding=encoding)
     if not path.is_file():
-        raise SourceError(f"{path}: no such file")
+        raise SourceError("intake_no_such_file", path=str(path))
     try:
         with open(path, "rb") as fh:
             magic = fh.read(4)
     except OSError as exc:
-        raise SourceError(f"{path}: {exc.strerror}") from None
+        raise SourceError("intake_file_unreadable", path=str(path), reason=exc.strerror) from None
     if path.suffix.lower() in (".parquet", ".pq") or magic == b"PAR1":
         return _read_parquet(path)
     return _read_csv(path, encoding)
@@ -98,7 +106,7 @@ def _first_line(path: Path, encoding: str) -> str:
     try:
         return raw.decode(encoding).lstrip("\ufeff").rstrip("\r\n")
     except UnicodeDecodeError:
-        raise SourceError(f"{path}: the header is not valid {encoding}") from None
+        raise SourceError("intake_header_not_decodable", path=str(path), encoding=encoding) from None
 
 
 def _read_csv(path: Path, encoding: str) -> Source:
@@ -107,14 +115,14 @@ def _read_csv(path: Path, encoding: str) -> Source:
         enc = "utf-8" if (bom or utf8) else "gb18030"
     elif encoding == "utf-8":
         if not utf8:
-            raise SourceError(f"{path}: not valid UTF-8 (try --encoding gbk)")
+            raise SourceError("intake_not_utf8", path=str(path))
         enc = "utf-8"
     else:
         enc = "gb18030"  # a superset of GBK
     label = "utf-8-sig" if enc == "utf-8" and bom else ("utf-8" if enc == "utf-8" else "gb18030")
     header_line = _first_line(path, enc)
     if not header_line.strip():
-        raise SourceError(f"{path}: empty file or no header line")
+        raise SourceError("intake_empty_file", path=str(path))
     delim = max(",\t|;", key=header_line.count) if any(c in header_line for c in ",\t|;") else ","
     headers = next(csv.reader([header_line], delimiter=delim))
     headers = [h.strip() for h in headers]
@@ -123,7 +131,7 @@ def _read_csv(path: Path, encoding: str) -> Source:
     invalid: list[tuple[int | None, str, str]] = []
 
     def handler(row) -> str:
-        invalid.append((row.number, row.text, f"expected {row.expected_columns} cells, found {row.actual_columns}"))
+        invalid.append((row.number, row.text, _cells(row.expected_columns, row.actual_columns)))
         return "skip"
 
     def arrow_read(use_threads: bool) -> pa.Table:
@@ -146,7 +154,7 @@ def _read_csv(path: Path, encoding: str) -> Source:
         if invalid and any(n is None for n, _, _ in invalid):
             table = arrow_read(False)  # single-threaded parsing reports line numbers
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise SourceError(f"{path}: cannot read as CSV ({enc}): {exc}") from None
+        raise SourceError("intake_csv_unreadable", path=str(path), encoding=enc, reason=str(exc)) from None
     if 1 + table.num_rows + len(invalid) == total_lines and all(n is not None for n, _, _ in invalid):
         # one record per physical line: data rows are the lines 2.. except the invalid ones
         bad = np.array(sorted(n for n, _, _ in invalid), dtype=np.int64)
@@ -170,7 +178,7 @@ def _read_csv_exact(path: Path, label: str, sha: str, headers: list[str], delim:
                 start = reader.line_num + 1
                 continue
             if len(rec) != n:
-                invalid.append((start, delim.join(rec), f"expected {n} cells, found {len(rec)}"))
+                invalid.append((start, delim.join(rec), _cells(n, len(rec))))
             else:
                 rows.append(start)
                 for c, v in zip(cols, rec):
@@ -203,7 +211,7 @@ def _read_parquet(path: Path) -> Source:
     try:
         t = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise SourceError(f"{path}: cannot read as Parquet: {exc}") from None
+        raise SourceError("intake_parquet_unreadable", path=str(path), reason=str(exc)) from None
     table = pa.table({f"c{i}": _as_text(t.column(i)) for i in range(t.num_columns)})
     rows = np.arange(1, t.num_rows + 1, dtype=np.int64)
     return Source(path, "parquet", None, h.hexdigest(), list(t.column_names), table, rows, [], "index")

@@ -27,7 +27,13 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from weixi import settings
+from weixi.errors import Invalid
 from weixi.messaging.outbox import DeliveryError, message_id_header
+
+
+class ChannelSetupError(Invalid, ValueError):
+    """A channel configured wrongly (a server address that is not host:port): nothing is sent on it."""
+
 
 TIMEOUT_SECONDS = 10
 
@@ -52,9 +58,18 @@ class FileAdapter:
     def send(self, m: Outgoing) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{m.channel}-{m.at.date().isoformat()}.jsonl"
-        line = json.dumps({"message_id": m.message_id, "idempotency_key": m.key, "channel": m.channel,
-                           "to": m.recipient, "subject": m.subject, "text": m.body, "at": m.at.isoformat()},
-                          ensure_ascii=False)
+        line = json.dumps(
+            {
+                "message_id": m.message_id,
+                "idempotency_key": m.key,
+                "channel": m.channel,
+                "to": m.recipient,
+                "subject": m.subject,
+                "text": m.body,
+                "at": m.at.isoformat(),
+            },
+            ensure_ascii=False,
+        )
         try:
             with path.open("a", encoding="utf-8") as f:
                 f.write(line + "\n")
@@ -68,8 +83,15 @@ class FileAdapter:
 class SmtpAdapter:
     name = "smtp"
 
-    def __init__(self, host: str, port: int, sender: str, user: str | None = None, password: str | None = None,
-                 starttls: bool = False):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        user: str | None = None,
+        password: str | None = None,
+        starttls: bool = False,
+    ):
         self.host, self.port, self.sender = host, port, sender
         self.user, self.password, self.starttls = user, password, starttls
 
@@ -77,9 +99,15 @@ class SmtpAdapter:
     def from_env(cls, spec: str) -> "SmtpAdapter":
         host, _, port = spec.rpartition(":")
         if not host or not port.isdigit():
-            raise ValueError(f"SMTP server {spec!r}: expected host:port, e.g. 127.0.0.1:2525")
-        return cls(host, int(port), settings.SMTP_FROM.value(), settings.SMTP_USER.raw(), settings.SMTP_PASSWORD.raw(),
-                   settings.SMTP_STARTTLS.value())
+            raise ChannelSetupError("smtp_server_spec_invalid", spec=spec)
+        return cls(
+            host,
+            int(port),
+            settings.SMTP_FROM.value(),
+            settings.SMTP_USER.raw(),
+            settings.SMTP_PASSWORD.raw(),
+            settings.SMTP_STARTTLS.value(),
+        )
 
     def send(self, m: Outgoing) -> str:
         msg = EmailMessage()
@@ -96,12 +124,16 @@ class SmtpAdapter:
                     smtp.login(self.user, self.password or "")
                 refused = smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise DeliveryError(f"SMTP server {self.host}:{self.port} refused {m.recipient}: "
-                                f"{_smtp_reason(exc.recipients)}", permanent=True) from None
+            raise DeliveryError(
+                f"SMTP server {self.host}:{self.port} refused {m.recipient}: {_smtp_reason(exc.recipients)}",
+                permanent=True,
+            ) from None
         except smtplib.SMTPResponseException as exc:
             permanent = 500 <= exc.smtp_code < 600
-            raise DeliveryError(f"SMTP server {self.host}:{self.port} answered {exc.smtp_code} "
-                                f"{_text(exc.smtp_error)}", permanent=permanent) from None
+            raise DeliveryError(
+                f"SMTP server {self.host}:{self.port} answered {exc.smtp_code} {_text(exc.smtp_error)}",
+                permanent=permanent,
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(f"SMTP server {self.host}:{self.port} unreachable ({_oserror(exc)})") from None
         if refused:
@@ -126,8 +158,10 @@ class HttpSmsAdapter:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:200].decode("utf-8", "replace")
-            raise DeliveryError(f"SMS gateway {self.url} answered {exc.code} {detail}".strip(),
-                                permanent=400 <= exc.code < 500 and exc.code not in (408, 429)) from None
+            raise DeliveryError(
+                f"SMS gateway {self.url} answered {exc.code} {detail}".strip(),
+                permanent=400 <= exc.code < 500 and exc.code not in (408, 429),
+            ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise DeliveryError(f"SMS gateway {self.url} unreachable ({_oserror(reason)})") from None

@@ -14,32 +14,52 @@ from dataclasses import dataclass
 import jinja2
 from jinja2 import nodes
 
+from weixi.errors import Invalid
+
 # variable -> its fields (what a template may name) with a short description for docs/messaging.md
 VARIABLES: dict[str, dict[str, str]] = {
     "member": {
-        "member_id": "member id", "name": "name (姓名)", "surname": "family name (first character)",
-        "title": "先生 / 女士 from the gender, empty when unknown", "gender": "gender code (M/F)",
-        "birthday": "solar birthday (date)", "lunar_birthday": "lunar birthday as written (农历三月初五)",
-        "city": "city", "district": "district", "plan_name": "current plan", "tier": "tier id",
-        "tier_name": "tier name", "star_level": "star level 1-7", "points_balance": "points balance",
-        "manager_id": "customer manager id", "manager_name": "customer manager name",
+        "member_id": "member id",
+        "name": "name (姓名)",
+        "surname": "family name (first character)",
+        "title": "先生 / 女士 from the gender, empty when unknown",
+        "gender": "gender code (M/F)",
+        "birthday": "solar birthday (date)",
+        "lunar_birthday": "lunar birthday as written (农历三月初五)",
+        "city": "city",
+        "district": "district",
+        "plan_name": "current plan",
+        "tier": "tier id",
+        "tier_name": "tier name",
+        "star_level": "star level 1-7",
+        "points_balance": "points balance",
+        "manager_id": "customer manager id",
+        "manager_name": "customer manager name",
     },
-    "occasion": {"kind": "birthday / lunar_birthday / holiday / solar_term / points_expiring / task",
-                 "name": "occasion name (春节, 立冬...)", "date": "occasion date"},
+    "occasion": {
+        "kind": "birthday / lunar_birthday / holiday / solar_term / points_expiring / task",
+        "name": "occasion name (春节, 立冬...)",
+        "date": "occasion date",
+    },
     "points": {"expiring": "points expiring soon", "expires_on": "first expiry date"},
     "offer": {"id": "recommended offer id", "name": "offer name"},
-    "task": {"task_id": "task id", "reason": "why the member is on the list", "due_on": "due date",
-             "from_tier": "tier before the event", "to_tier": "tier after the event"},
+    "task": {
+        "task_id": "task id",
+        "reason": "why the member is on the list",
+        "due_on": "due date",
+        "from_tier": "tier before the event",
+        "to_tier": "tier after the event",
+    },
 }
 
 
-class TemplateError(ValueError):
-    """A template that cannot be used; ``line`` is the line inside the template (1-based) when known."""
+class TemplateError(Invalid, ValueError):
+    """A template that cannot be used: ``code`` says why, the params name the ``template`` and, when known, the
+    ``line`` inside it (1-based)."""
 
-    def __init__(self, template_id: str, message: str, line: int | None = None):
-        self.template_id, self.line = template_id, line
-        where = f" line {line}" if line else ""
-        super().__init__(f"template {template_id}{where}: {message}")
+    def __init__(self, code: str, /, template: str, line: int | None = None, **params):
+        super().__init__(code, template=template, **({"line": line} if line is not None else {}), **params)
+        self.template_id, self.line = template, line
 
 
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
@@ -58,17 +78,32 @@ def _names(tree: nodes.Node, template_id: str) -> None:
         if isinstance(node.node, nodes.Name) and node.node.name in VARIABLES:
             fields = VARIABLES[node.node.name]
             if node.attr not in fields:
-                raise TemplateError(template_id, f"unknown field {node.node.name}.{node.attr} (known: "
-                                    f"{', '.join(sorted(fields))})", node.lineno)
+                raise TemplateError(
+                    "template_unknown_field",
+                    template=template_id,
+                    line=node.lineno,
+                    field=f"{node.node.name}.{node.attr}",
+                    known=sorted(fields),
+                )
     for node in tree.find_all(nodes.Getitem):
         if isinstance(node.node, nodes.Name) and node.node.name in VARIABLES and isinstance(node.arg, nodes.Const):
             if node.arg.value not in VARIABLES[node.node.name]:
-                raise TemplateError(template_id, f"unknown field {node.node.name}.{node.arg.value}", node.lineno)
+                raise TemplateError(
+                    "template_unknown_item",
+                    template=template_id,
+                    line=node.lineno,
+                    field=f"{node.node.name}.{node.arg.value}",
+                )
     assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     for node in tree.find_all(nodes.Name):
         if node.ctx == "load" and node.name not in VARIABLES and node.name not in assigned:
-            raise TemplateError(template_id, f"unknown variable '{node.name}' (known: {', '.join(VARIABLES)})",
-                                node.lineno)
+            raise TemplateError(
+                "template_unknown_variable",
+                template=template_id,
+                line=node.lineno,
+                name=node.name,
+                known=list(VARIABLES),
+            )
 
 
 def check(template_id: str, text: str) -> jinja2.Template:
@@ -76,7 +111,9 @@ def check(template_id: str, text: str) -> jinja2.Template:
     try:
         tree = _ENV.parse(text)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(template_id, f"syntax error: {exc.message}", exc.lineno) from None
+        raise TemplateError(
+            "template_syntax_error", template=template_id, line=exc.lineno, detail=exc.message
+        ) from None
     _names(tree, template_id)
     return _ENV.from_string(text)
 
@@ -95,5 +132,5 @@ class Compiled:
             body = self._body.render(**context).strip()
             subject = self._subject.render(**context).strip() if self._subject else None
         except jinja2.UndefinedError as exc:
-            raise TemplateError(self.template.id, f"no value for {exc.message}") from None
+            raise TemplateError("template_value_missing", template=self.template.id, detail=exc.message) from None
         return subject, body

@@ -66,15 +66,17 @@ def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_stay AS
         WITH cand AS (
           SELECT m.member_id, m.tier, m.prev_staff AS staff_id, s.team, coalesce(m.since, DATE {_lit(run_date)}) AS since,
-                 {weight_sql(plan, 'm.tier')} AS w
+                 {weight_sql(plan, "m.tier")} AS w
           FROM ops_members m JOIN ops_staff s ON s.staff_id = m.prev_staff
           WHERE s.active AND m.tier IN {_in(tiers)} AND {eligible_sql(plan)})
         SELECT *, sum(w) OVER (PARTITION BY staff_id ORDER BY since, member_id ROWS UNBOUNDED PRECEDING) AS load_after
         FROM cand""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_assignment AS
         SELECT member_id, tier, staff_id, team, since, 'kept' AS status FROM ops_stay WHERE load_after <= {total}""")
-    con.execute("CREATE OR REPLACE TEMP TABLE ops_used AS SELECT staff_id, sum(w) AS used FROM ops_stay "
-                f"WHERE load_after <= {total} GROUP BY staff_id")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ops_used AS SELECT staff_id, sum(w) AS used FROM ops_stay "
+        f"WHERE load_after <= {total} GROUP BY staff_id"
+    )
     shortfall = {}
     for t in sorted(plan.tiers, key=lambda t: t.ratio):  # dearest members first
         w = total // t.ratio
@@ -89,7 +91,8 @@ def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date)
             WHERE s.active AND {eligible_sql(plan, _lit(t.tier))} AND ({total} - coalesce(u.used, 0)) >= {w}""")
         need, managers, spread, room = con.execute(
             "SELECT (SELECT count(*) FROM ops_free), count(*), coalesce(max(used) - min(used), 0), coalesce(sum(free), 0)"
-            " FROM ops_room").fetchone()
+            " FROM ops_room"
+        ).fetchone()
         # Water-filling only ever uses the lowest-load slots: a manager needs at most the level that absorbs the
         # members evenly plus the load spread; when capacity binds that is not enough, and every slot is made.
         cap = -(-need // max(managers, 1)) + -(-int(spread) // w) + 1
@@ -111,13 +114,19 @@ def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date)
         con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_used AS
             SELECT staff_id, sum({weight_sql(plan)}) AS used FROM ops_assignment WHERE staff_id IS NOT NULL
             GROUP BY staff_id""")
-        short = con.execute(f"SELECT count(*) FROM ops_assignment WHERE status = 'no_capacity' AND tier = {_lit(t.tier)}"
-                            ).fetchone()[0]
+        short = con.execute(
+            f"SELECT count(*) FROM ops_assignment WHERE status = 'no_capacity' AND tier = {_lit(t.tier)}"
+        ).fetchone()[0]
         if short:
-            shortfall[t.tier] = {"members": int(short), "ratio": f"1:{t.ratio}",
-                                 "managers_needed": -(-int(short) // t.ratio)}
+            shortfall[t.tier] = {
+                "members": int(short),
+                "ratio": f"1:{t.ratio}",
+                "managers_needed": -(-int(short) // t.ratio),
+            }
     counts = con.execute("SELECT coalesce(tier, '-'), status, count(*) FROM ops_assignment GROUP BY ALL").fetchall()
-    counts += con.execute(f"SELECT coalesce(tier, '-'), 'pool', count(*) FROM ({pool_sql(plan)}) GROUP BY ALL").fetchall()
+    counts += con.execute(
+        f"SELECT coalesce(tier, '-'), 'pool', count(*) FROM ({pool_sql(plan)}) GROUP BY ALL"
+    ).fetchall()
     by: dict = {}
     for tier, status, n in sorted(counts):
         by.setdefault(tier, {})[status] = int(n)
@@ -131,6 +140,8 @@ def pool_sql(plan: OperationsPlan) -> str:
 
 def assignment_sql(plan: OperationsPlan) -> str:
     """Every active member's assignment (the month's file): ``ops_assignment`` plus the pool members."""
-    return ("SELECT member_id, tier, staff_id, team, since, status FROM ops_assignment UNION ALL "
-            "SELECT member_id, tier, CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS DATE), 'pool' "
-            f"FROM ({pool_sql(plan)})")
+    return (
+        "SELECT member_id, tier, staff_id, team, since, status FROM ops_assignment UNION ALL "
+        "SELECT member_id, tier, CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS DATE), 'pool' "
+        f"FROM ({pool_sql(plan)})"
+    )

@@ -13,30 +13,40 @@ from datetime import date, timedelta
 
 import chinese_calendar
 
+from weixi.errors import Invalid
+
 # The package's holiday names (English) -> Chinese names for messages and reports.
 HOLIDAYS_ZH = {
-    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节", "Labour Day": "劳动节",
-    "Dragon Boat Festival": "端午节", "National Day": "国庆节", "Mid-autumn Festival": "中秋节",
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
     "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
 }
 HOLIDAY_IDS = {
-    "New Year's Day": "new_year", "Spring Festival": "spring_festival", "Tomb-sweeping Day": "qingming",
-    "Labour Day": "labour_day", "Dragon Boat Festival": "dragon_boat", "National Day": "national_day",
-    "Mid-autumn Festival": "mid_autumn", "Anti-Fascist 70th Day": "anti_fascist_70th",
+    "New Year's Day": "new_year",
+    "Spring Festival": "spring_festival",
+    "Tomb-sweeping Day": "qingming",
+    "Labour Day": "labour_day",
+    "Dragon Boat Festival": "dragon_boat",
+    "National Day": "national_day",
+    "Mid-autumn Festival": "mid_autumn",
+    "Anti-Fascist 70th Day": "anti_fascist_70th",
 }
 
 
-class CalendarError(ValueError):
-    """A date the working-day calendar does not cover."""
+class CalendarError(Invalid, ValueError):
+    """A date the working-day calendar does not cover, or a unit it does not know."""
 
 
 def _checked(day: date, call):
     try:
         return call(day)
     except NotImplementedError as exc:
-        raise CalendarError(
-            f"the working-day calendar (chinese-calendar {_version()}) has no statutory holidays for {day.year}"
-            f" ({exc}); install a newer chinese-calendar once the State Council's notice for {day.year} is out") from None
+        raise CalendarError("calendar_year_not_covered", version=_version(), year=day.year, detail=str(exc)) from None
 
 
 def _version() -> str:
@@ -93,7 +103,7 @@ def due_date(start: date, amount: int, unit: str) -> date:
         return start + timedelta(weeks=amount)
     if unit == "months":
         return add_months(start, amount)
-    raise ValueError(f"unknown SLA unit {unit!r} (working_days, days, weeks, months)")
+    raise CalendarError("sla_unit_unknown", unit=unit)
 
 
 def holiday_starts(start: date, end: date) -> list[tuple[date, str]]:

@@ -86,8 +86,13 @@ def month_calendar(plan: OperationsPlan, first: date, last: date) -> list[dict]:
     """Every day of [first, last] with its occasions and whether it is a working day."""
     out, day = [], first
     while day <= last:
-        out.append({"date": day.isoformat(), "working_day": calendar.is_working_day(day),
-                    "occasions": [o.__dict__ for o in occasions(plan, day)],
-                    "lunar": lunar.format_lunar(*lunar_of(day))})
+        out.append(
+            {
+                "date": day.isoformat(),
+                "working_day": calendar.is_working_day(day),
+                "occasions": [o.__dict__ for o in occasions(plan, day)],
+                "lunar": lunar.format_lunar(*lunar_of(day)),
+            }
+        )
         day += timedelta(days=1)
     return out

@@ -18,11 +18,23 @@ from weixi.close import store as close_store
 from weixi.messaging import service as messaging
 from weixi.messaging.templates import Compiled, TemplateError
 from weixi.operations import calendar, care, policy
+from weixi.operations.clock import zone
+from weixi.operations.errors import OperationsError
 from weixi.operations.plan import OperationsPlan
-from weixi.operations.service import TZ, OperationsError, consents, member_counts, save_run
+from weixi.operations.service import consents, member_counts, save_run
 
-MEMBER_COLUMNS = ("member_id", "name", "gender", "birthday", "lunar_birthday", "phone", "wechat", "city",
-                  "district", "plan_name")
+MEMBER_COLUMNS = (
+    "member_id",
+    "name",
+    "gender",
+    "birthday",
+    "lunar_birthday",
+    "phone",
+    "wechat",
+    "city",
+    "district",
+    "plan_name",
+)
 SEND_AT = time(9, 0)  # care messages are stamped 09:00 of their day
 
 
@@ -39,21 +51,42 @@ def _members_sql(data_dir: Path, snap: Path | None) -> str:
     members = archive.scan_sql(data_dir, "members")
     cols = ", ".join(f"m.{c}" for c in MEMBER_COLUMNS)
     if snap is None:
-        return (f"SELECT {cols}, NULL AS tier, NULL AS star_level, NULL AS points_balance, m.manager_id, "
-                f"'active' AS status FROM ({members}) m")
-    return (f"SELECT {cols}, s.tier, s.star_level, s.points_balance, coalesce(s.manager_id, m.manager_id) AS manager_id,"
-            f" s.status FROM ({members}) m JOIN read_parquet({_lit(snap)}) s ON s.member_id = m.member_id")
+        return (
+            f"SELECT {cols}, NULL AS tier, NULL AS star_level, NULL AS points_balance, m.manager_id, "
+            f"'active' AS status FROM ({members}) m"
+        )
+    return (
+        f"SELECT {cols}, s.tier, s.star_level, s.points_balance, coalesce(s.manager_id, m.manager_id) AS manager_id,"
+        f" s.status FROM ({members}) m JOIN read_parquet({_lit(snap)}) s ON s.member_id = m.member_id"
+    )
 
 
 def _context(row: dict, staff_names: dict, tier_names: dict) -> dict:
     gender = row.get("gender")
     name = row.get("name") or ""
-    member = {k: ("" if row.get(k) is None else row.get(k)) for k in
-              ("member_id", "name", "gender", "birthday", "lunar_birthday", "city", "district", "plan_name", "tier",
-               "star_level", "points_balance", "manager_id")}
-    member.update(surname=name[:1], title={"M": "先生", "F": "女士"}.get(gender, ""),
-                  tier_name=tier_names.get(row.get("tier"), row.get("tier") or ""),
-                  manager_name=staff_names.get(row.get("manager_id"), row.get("manager_id") or ""))
+    member = {
+        k: ("" if row.get(k) is None else row.get(k))
+        for k in (
+            "member_id",
+            "name",
+            "gender",
+            "birthday",
+            "lunar_birthday",
+            "city",
+            "district",
+            "plan_name",
+            "tier",
+            "star_level",
+            "points_balance",
+            "manager_id",
+        )
+    }
+    member.update(
+        surname=name[:1],
+        title={"M": "先生", "F": "女士"}.get(gender, ""),
+        tier_name=tier_names.get(row.get("tier"), row.get("tier") or ""),
+        manager_name=staff_names.get(row.get("manager_id"), row.get("manager_id") or ""),
+    )
     return {"member": member}
 
 
@@ -70,25 +103,50 @@ def run_day(engine: Engine, data_dir: Path, plan: OperationsPlan, day: date, dry
         try:
             compiled[tid] = Compiled(tpl)
         except TemplateError as exc:
-            raise OperationsError(f"{plan.source}: {exc}; nothing was queued") from None
-    at = datetime.combine(day, SEND_AT, TZ)
-    snap = _snapshot(data_dir, day)
+            raise _template_failed(plan, exc) from None
+    at = datetime.combine(day, SEND_AT, zone(engine))
     con = duck.connect()
-    con.execute(f"CREATE TEMP TABLE care_members AS {_members_sql(data_dir, snap)}")
-    with engine.connect() as conn:
-        staff_names = {s: n for s, n in execute(conn, "SELECT staff_id, name FROM ops_staff") if n}
+    con.execute(f"CREATE TEMP TABLE care_members AS {_members_sql(data_dir, _snapshot(data_dir, day))}")
     fields = [d[0] for d in con.execute("SELECT * FROM care_members LIMIT 0").description]
-    picks: list[tuple[str, str, dict, str, str]] = []  # (key, template, row, occasion name, purpose)
+    picks = _picks(engine, con, fields, plan, day)
+    report = {
+        "date": day.isoformat(),
+        "dry_run": dry_run,
+        "queued": 0,
+        "already_queued": 0,
+        "by_occasion": {},
+        "blocked": {},
+        "blocked_examples": [],
+        "no_address": 0,
+        "errors": [],
+    }
+    rendered = _render(engine, plan, compiled, picks, day, report)
+    _queue(engine, plan, rendered, day, at, dry_run, report)
+    if not dry_run:
+        save_run(engine, "care_run", day.isoformat(), report)
+    return report
+
+
+def _template_failed(plan: OperationsPlan, exc: TemplateError) -> OperationsError:
+    return OperationsError("care_template_failed", source=plan.source, template=exc.template_id, error=str(exc))
+
+
+def _picks(engine: Engine, con, fields: list[str], plan: OperationsPlan, day: date) -> list[tuple]:
+    """Who gets which message today: (key, template, member row, occasion name, purpose, extra context)."""
+    picks: list[tuple] = []
 
     def take(sql: str, occasion_id: str, template: str, name: str, purpose: str, extra=None):
         for r in con.execute(f"SELECT * FROM care_members WHERE status = 'active' AND ({sql})").fetchall():
             row = dict(zip(fields, r))
-            picks.append((f"care/{day.isoformat()}/{occasion_id}/{row['member_id']}", template, row, name, purpose,
-                          extra or {}))
+            picks.append(
+                (f"care/{day.isoformat()}/{occasion_id}/{row['member_id']}", template, row, name, purpose, extra or {})
+            )
 
     c = plan.care
     if c.birthday_template:
-        solar = " OR ".join(f"(month(birthday) = {m} AND day(birthday) = {d})" for m, d in care.solar_birthday_days(day))
+        solar = " OR ".join(
+            f"(month(birthday) = {m} AND day(birthday) = {d})" for m, d in care.solar_birthday_days(day)
+        )
         lunar_texts = ", ".join(_lit(t) for t in care.lunar_birthday_texts(day))
         if c.lunar_birthdays:
             take(f"coalesce(lunar_birthday, '') = '' AND ({solar})", "birthday", c.birthday_template, "生日", "care")
@@ -106,15 +164,30 @@ def run_day(engine: Engine, data_dir: Path, plan: OperationsPlan, day: date, dry
     expiring = _expiring(engine, day, c) if c.expiring_template else {}
     if expiring:
         con.register("care_expiring", _arrow_expiring(expiring))
-        for r in con.execute("SELECT m.* FROM care_members m JOIN care_expiring e ON e.member_id = m.member_id "
-                             "WHERE m.status = 'active'").fetchall():
+        for r in con.execute(
+            "SELECT m.* FROM care_members m JOIN care_expiring e ON e.member_id = m.member_id WHERE m.status = 'active'"
+        ).fetchall():
             row = dict(zip(fields, r))
             pts, first = expiring[row["member_id"]]
-            picks.append((f"care/points-expiring/{row['member_id']}/{first.isoformat()}", c.expiring_template, row,
-                          "积分到期提醒", "service", {"points": {"expiring": pts, "expires_on": first.isoformat()}}))
+            picks.append(
+                (
+                    f"care/points-expiring/{row['member_id']}/{first.isoformat()}",
+                    c.expiring_template,
+                    row,
+                    "积分到期提醒",
+                    "service",
+                    {"points": {"expiring": pts, "expires_on": first.isoformat()}},
+                )
+            )
     picks += _due_message_tasks(engine, con, fields, day)
-    report = {"date": day.isoformat(), "dry_run": dry_run, "queued": 0, "already_queued": 0, "by_occasion": {},
-              "blocked": {}, "blocked_examples": [], "no_address": 0, "errors": []}
+    return picks
+
+
+def _render(engine: Engine, plan: OperationsPlan, compiled: dict, picks: list[tuple], day: date, report: dict) -> list:
+    """Each pick's message rendered from its template (all or nothing: a template that does not render stops the
+    run before anything is queued)."""
+    with engine.connect() as conn:
+        staff_names = {s: n for s, n in execute(conn, "SELECT staff_id, name FROM ops_staff") if n}
     tier_names = TIER_NAMES
     rendered = []
     for key, template, row, name, purpose, extra in picks:
@@ -123,27 +196,43 @@ def run_day(engine: Engine, data_dir: Path, plan: OperationsPlan, day: date, dry
             report["errors"].append(f"{key}: no template {template!r} in {plan.source}")
             continue
         ctx = _context(row, staff_names, tier_names)
-        ctx.update(occasion={"kind": key.split("/")[2] if key.startswith("care/") else "task", "name": name,
-                             "date": day.isoformat()},
-                   points={"expiring": "", "expires_on": ""}, offer={"id": "", "name": ""},
-                   task={"task_id": "", "reason": "", "due_on": "", "from_tier": "", "to_tier": ""})
+        ctx.update(
+            occasion={
+                "kind": key.split("/")[2] if key.startswith("care/") else "task",
+                "name": name,
+                "date": day.isoformat(),
+            },
+            points={"expiring": "", "expires_on": ""},
+            offer={"id": "", "name": ""},
+            task={"task_id": "", "reason": "", "due_on": "", "from_tier": "", "to_tier": ""},
+        )
         ctx.update(extra)
         try:
             subject, body = tpl.render(ctx)
         except TemplateError as exc:
-            raise OperationsError(f"{plan.source}: {exc}; nothing was queued") from None
+            raise _template_failed(plan, exc) from None
         rendered.append((key, tpl.template.channel, row, subject, body, purpose, template, name))
+    return rendered
+
+
+def _queue(
+    engine: Engine, plan: OperationsPlan, rendered: list, day: date, at: datetime, dry_run: bool, report: dict
+) -> None:
+    """Queue the rendered messages in one transaction, within the contact policy (consents, caps)."""
     by_member: dict = {}
     for rec in consents(engine):  # read before the write transaction (SQLite has one writer)
         by_member.setdefault(rec.member_id, []).append(rec)
     with engine.begin() as conn:
         for key, channel, row, subject, body, purpose, template, name in rendered:
-            recipient = row.get("phone") if channel == "sms" else row.get("wechat") if channel == "wechat" else row.get("email")
+            recipient = (
+                row.get("phone") if channel == "sms" else row.get("wechat") if channel == "wechat" else row.get("email")
+            )
             if not recipient:
                 report["no_address"] += 1
                 continue
-            block = policy.consent_block(by_member.get(row["member_id"], []), channel, purpose) or \
-                policy.cap_block(plan, channel, purpose, day, member_counts(conn, plan, row["member_id"], day))
+            block = policy.consent_block(by_member.get(row["member_id"], []), channel, purpose) or policy.cap_block(
+                plan, channel, purpose, day, member_counts(conn, plan, row["member_id"], day)
+            )
             if block is not None and not _queued(conn, key):
                 report["blocked"][block.rule] = report["blocked"].get(block.rule, 0) + 1
                 if len(report["blocked_examples"]) < 10:
@@ -154,19 +243,30 @@ def run_day(engine: Engine, data_dir: Path, plan: OperationsPlan, day: date, dry
             if dry_run:
                 report["queued"] += 1
                 continue
-            _, created = messaging.enqueue(conn, key, channel, recipient, body, purpose=purpose, subject=subject,
-                                           member_id=row["member_id"], source=key, template_id=template, at=at)
+            _, created = messaging.enqueue(
+                conn,
+                key,
+                channel,
+                recipient,
+                body,
+                purpose=purpose,
+                subject=subject,
+                member_id=row["member_id"],
+                source=key,
+                template_id=template,
+                at=at,
+            )
             report["queued" if created else "already_queued"] += 1
             report["by_occasion"][name] = report["by_occasion"].get(name, 0) + int(created)
             if key.startswith("task/"):
                 _close_task(conn, key[5:], "sent", None, at)
             if created:
-                execute(conn, "INSERT INTO ops_contacts (member_id, channel, purpose, source, campaign, at) VALUES "
-                              "(?, ?, ?, ?, NULL, ?) ON CONFLICT (source, channel) DO NOTHING",
-                        [row["member_id"], channel, purpose, key, at])
-    if not dry_run:
-        save_run(engine, "care_run", day.isoformat(), report)
-    return report
+                execute(
+                    conn,
+                    "INSERT INTO ops_contacts (member_id, channel, purpose, source, campaign, at) VALUES "
+                    "(?, ?, ?, ?, NULL, ?) ON CONFLICT (source, channel) DO NOTHING",
+                    [row["member_id"], channel, purpose, key, at],
+                )
 
 
 def _queued(conn, key: str) -> bool:
@@ -174,49 +274,81 @@ def _queued(conn, key: str) -> bool:
 
 
 def _close_task(conn, task_id: str, outcome: str, note: str | None, at: datetime) -> None:
-    execute(conn, "UPDATE ops_tasks SET status = ?, outcome = ?, outcome_note = ?, closed_at = ?, closed_by = 'care'"
-                  " WHERE task_id = ? AND status = 'open'",
-            ["done" if outcome == "sent" else "blocked", outcome, note, at, task_id])
+    execute(
+        conn,
+        "UPDATE ops_tasks SET status = ?, outcome = ?, outcome_note = ?, closed_at = ?, closed_by = 'care'"
+        " WHERE task_id = ? AND status = 'open'",
+        ["done" if outcome == "sent" else "blocked", outcome, note, at, task_id],
+    )
 
 
 def _due_message_tasks(engine: Engine, con, fields: list[str], day: date) -> list:
     with engine.connect() as conn:
-        rows = execute(conn, "SELECT task_id, member_id, template_id, purpose, reason, due_on, offer_id, offer_name "
-                             "FROM ops_tasks WHERE status = 'open' AND kind IN ('sms', 'wechat', 'email') AND "
-                             "(not_before IS NULL OR not_before <= ?) ORDER BY task_id", [day])
+        rows = execute(
+            conn,
+            "SELECT task_id, member_id, template_id, purpose, reason, due_on, offer_id, offer_name "
+            "FROM ops_tasks WHERE status = 'open' AND kind IN ('sms', 'wechat', 'email') AND "
+            "(not_before IS NULL OR not_before <= ?) ORDER BY task_id",
+            [day],
+        )
     if not rows:
         return []
     ids = sorted({r[1] for r in rows})
     con.register("care_task_members", _arrow_ids(ids))
-    members = {r[0]: dict(zip(fields, r)) for r in con.execute(
-        "SELECT m.* FROM care_members m JOIN care_task_members t ON t.member_id = m.member_id").fetchall()}
+    members = {
+        r[0]: dict(zip(fields, r))
+        for r in con.execute(
+            "SELECT m.* FROM care_members m JOIN care_task_members t ON t.member_id = m.member_id"
+        ).fetchall()
+    }
     out = []
     for task_id, member_id, template, purpose, reason, due, offer_id, offer_name in rows:
         row = members.get(member_id)
         if row is None:
             continue
-        out.append((f"task/{task_id}", template, row, "任务短信", purpose,
-                    {"task": {"task_id": task_id, "reason": reason or "", "due_on": str(as_date(due) or ""),
-                              "from_tier": "", "to_tier": ""}, "offer": {"id": offer_id or "", "name": offer_name or ""}}))
+        out.append(
+            (
+                f"task/{task_id}",
+                template,
+                row,
+                "任务短信",
+                purpose,
+                {
+                    "task": {
+                        "task_id": task_id,
+                        "reason": reason or "",
+                        "due_on": str(as_date(due) or ""),
+                        "from_tier": "",
+                        "to_tier": "",
+                    },
+                    "offer": {"id": offer_id or "", "name": offer_name or ""},
+                },
+            )
+        )
     return out
 
 
 def _arrow_ids(ids):
     import pyarrow as pa
+
     return pa.table({"member_id": pa.array(ids, pa.string())})
 
 
 def _arrow_expiring(expiring: dict):
     import pyarrow as pa
+
     return pa.table({"member_id": pa.array(list(expiring), pa.string())})
 
 
 def _expiring(engine: Engine, day: date, c) -> dict[str, tuple[int, date]]:
     """member -> (points expiring within the plan's days, first expiry date), at least ``min_points``."""
     with engine.connect() as conn:
-        rows = execute(conn, "SELECT member_id, sum(remaining), min(expires_on) FROM lots WHERE remaining > 0 AND "
-                             "expires_on > ? AND expires_on <= ? GROUP BY member_id HAVING sum(remaining) >= ?",
-                       [day, day + timedelta(days=c.expiring_within_days), c.expiring_min_points])
+        rows = execute(
+            conn,
+            "SELECT member_id, sum(remaining), min(expires_on) FROM lots WHERE remaining > 0 AND "
+            "expires_on > ? AND expires_on <= ? GROUP BY member_id HAVING sum(remaining) >= ?",
+            [day, day + timedelta(days=c.expiring_within_days), c.expiring_min_points],
+        )
     return {m: (int(p), as_date(d)) for m, p, d in rows}
 
 

@@ -16,10 +16,9 @@ import json
 import subprocess
 import sys
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 from sqlalchemy import Engine
 
@@ -29,164 +28,39 @@ from weixi.adapters.sql import execute, executemany
 from weixi.adapters.tasks_load import MOVES_SQL
 from weixi.close import store as close_store
 from weixi.operations import assign, calendar, policy, tasks
-from weixi.operations.plan import KIND_CHANNEL, OperationsPlan
-from weixi.operations.service import (
-    TZ,
-    OperationsError,
-    aware,
-    check_month,
-    consents,
-    lit,
-    now,
-    partition_file,
-    save_run,
-    today,
-    write_parquet,
-)
+from weixi.operations import monthly_inputs as inputs
+from weixi.operations.clock import now, today, zone
+from weixi.operations.errors import OperationsConflict, OperationsUnavailable
+from weixi.operations.plan import OperationsPlan
+from weixi.operations.service import check_month, lit, partition_file, save_run, write_parquet
 from weixi.segments import months
-from weixi.settings import DEFAULT_TIMEZONE
 
 TARGET_COLUMNS = ("member_id", "list", "priority", "reason", "offer_id", "offer_name", "group")
 INSERT_CHUNK = 20_000
+planned_since = inputs.planned_since  # the first day a cap can count against a new task
 
 
-def _staff_arrow(engine: Engine) -> pa.Table:
-    with engine.connect() as conn:
-        rows = execute(conn, "SELECT staff_id, role, team, shift, active, team_lead FROM ops_staff")
-    cols = list(zip(*rows)) if rows else [[]] * 6
-    return pa.table({"staff_id": pa.array(cols[0], pa.string()), "role": pa.array(cols[1], pa.string()),
-                     "team": pa.array(cols[2], pa.string()), "shift": pa.array(cols[3], pa.string()),
-                     "active": pa.array([bool(x) for x in cols[4]], pa.bool_()),
-                     "team_lead": pa.array(cols[5], pa.string())})
-
-
-def _blocks_arrow(engine: Engine) -> pa.Table:
-    by: dict[str, list] = {}
-    for c in consents(engine):
-        by.setdefault(c.member_id, []).append(c)
-    active = [b for recs in by.values() for b in policy.active_blocks(recs)]
-    return pa.table({"member_id": pa.array([b.member_id for b in active], pa.string()),
-                     "kind": pa.array([b.kind for b in active], pa.string()),
-                     "channel": pa.array([b.channel for b in active], pa.string()),
-                     "purpose": pa.array([b.purpose for b in active], pa.string()),
-                     "source": pa.array([b.source for b in active], pa.string()),
-                     "recorded_at": pa.array([b.recorded_at for b in active], pa.timestamp("us", tz="UTC"))})
-
-
-def _open_counts(engine: Engine, staff_ids: list[str]) -> dict[str, int]:
-    """Open tasks per staff member of ``staff_ids`` (the assignee index; not a scan of every month's tasks)."""
-    load: dict[str, int] = {}
-    with engine.connect() as conn:
-        for i in range(0, len(staff_ids), 500):
-            chunk = staff_ids[i:i + 500]
-            marks = ", ".join("?" for _ in chunk)
-            load.update(execute(conn, f"SELECT assignee, count(*) FROM ops_tasks WHERE assignee IN ({marks}) "
-                                      "AND status = 'open' GROUP BY assignee", chunk))
-    return load
-
-
-def planned_since(plan: OperationsPlan, earliest_due: date) -> date:
-    """The first day whose contacts (made or planned) a cap can count against a new task due on ``earliest_due``
-    or later: a contact counts only in its own period of a cap (week, month or quarter), so nothing before the
-    earliest such period of any cap can stop a task (with weekly and monthly caps, the open tasks of two months
-    back need not be read at all)."""
-    return min((policy.period_start(earliest_due, cap.per) for cap in plan.caps), default=earliest_due)
-
-
-def _planned_arrow(engine: Engine, plan: OperationsPlan, first: date, last: date) -> tuple[pa.Table, pa.Table]:
-    """Contacts made (``ops_contacts``) and planned (open tasks) from ``first`` to ``last`` that a cap of ``plan``
-    counts (its channels and purposes). The open tasks come as columns, not a Python object per row (there are
-    millions once a few months are open): ``day`` is the stored due date, cast by the caller."""
-    kinds = [k for k, ch in KIND_CHANNEL.items() if any(ch in cap.channels for cap in plan.caps)]
-    purposes = sorted({p for cap in plan.caps for p in cap.purposes})
-    with engine.connect() as conn:
-        made = execute(conn, "SELECT member_id, channel, purpose, at FROM ops_contacts WHERE at >= ? AND at < ?",
-                       [datetime.combine(first, datetime.min.time(), TZ),
-                        datetime.combine(last + timedelta(days=1), datetime.min.time(), TZ)])
-        planned = execute(conn, f"SELECT member_id, kind, purpose, due_on, task_id FROM ops_tasks WHERE status = 'open'"
-                                f" AND due_on BETWEEN ? AND ? AND kind IN ({', '.join('?' for _ in kinds) or 'NULL'})"
-                                f" AND purpose IN ({', '.join('?' for _ in purposes) or 'NULL'})",
-                          [first, last, *kinds, *purposes]) if kinds and purposes else []
-    cols = list(zip(*planned)) if planned else [[]] * 5
-    try:
-        days = pa.array(cols[3], pa.string())  # SQLite: 'YYYY-MM-DD' text
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        days = pa.array([str(d) for d in cols[3]], pa.string())  # PostgreSQL: dates
-    opened = pa.table({"member_id": pa.array(cols[0], pa.string()), "kind": pa.array(cols[1], pa.string()),
-                       "purpose": pa.array(cols[2], pa.string()), "day": days,
-                       "task_id": pa.array(cols[4], pa.string())})
-    rows = [(m, ch, p, aware(at).astimezone(TZ).date()) for m, ch, p, at in made]
-    cols = list(zip(*rows)) if rows else [[]] * 4
-    contacts = pa.table({"member_id": pa.array(cols[0], pa.string()), "channel": pa.array(cols[1], pa.string()),
-                         "purpose": pa.array(cols[2], pa.string()), "day": pa.array(cols[3], pa.date32())})
-    return contacts, opened
-
-
-def _planned_sql() -> str:
-    """``ops_planned`` from the registered ``ops_contacts_in`` and ``ops_open_tasks_in`` (see
-    :func:`_planned_arrow`); a task this run makes again (a rerun) is not counted twice."""
-    channel = " ".join(f"WHEN {lit(k)} THEN {lit(ch)}" for k, ch in KIND_CHANNEL.items())
-    return f"""CREATE TEMP TABLE ops_planned AS
-        SELECT member_id, channel, purpose, day FROM ops_contacts_in
-        UNION ALL
-        SELECT member_id, CASE kind {channel} ELSE 'none' END, purpose, CAST(left(CAST(day AS VARCHAR), 10) AS DATE)
-        FROM ops_open_tasks_in p WHERE p.task_id NOT IN (SELECT task_id FROM ops_candidates)"""
-
-
-# -- the month's tasks ------------------------------------------------------------------------------------------
-
-def _targets_sql(data_dir: Path, month: str, targets_file: str | Path | None) -> str | None:
-    """The month's target list: ``--targets FILE`` (member_id required; list, priority, reason, offer_id,
-    offer_name, group optional) or DATA/targets/month=M/part-0.parquet from ``weixi targets build``."""
-    if targets_file is not None:
-        path = Path(targets_file)
-        if not path.exists():
-            raise OperationsError(f"targets file {path}: no such file")
-        src = f"read_parquet({lit(path)})" if path.suffix in (".parquet", ".pq") else \
-            f"read_csv({lit(path)}, all_varchar=true, header=true)"
-    else:
-        path = Path(data_dir) / "targets" / f"month={month}" / "part-0.parquet"
-        if not path.exists():
-            return None
-        src = f"read_parquet({lit(path)})"
-    try:
-        cols = {r[0] for r in duckdb.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()}
-    except duckdb.Error as exc:
-        raise OperationsError(f"targets file {path}: cannot read it ({str(exc).splitlines()[0]})") from None
-    if "member_id" not in cols:
-        raise OperationsError(f"targets file {path}: missing column member_id (optional: list, priority, reason, "
-                              "offer_id, offer_name, group)")
-    reason = "coalesce(CAST(reason_1_zh AS VARCHAR), CAST(reason_1 AS VARCHAR))" if "reason_1_zh" in cols else \
-        ("CAST(reason AS VARCHAR)" if "reason" in cols else "CAST(NULL AS VARCHAR)")
-    priority = "priority_fen" if "priority_fen" in cols else ("priority" if "priority" in cols else "0")
-    bad = duckdb.sql(f"SELECT count(*) FROM {src} WHERE try_cast({priority} AS BIGINT) IS NULL AND {priority} IS NOT NULL"
-                     ).fetchone()[0]
-    if bad:
-        raise OperationsError(f"targets file {path}: {bad} row(s) with a priority that is not a whole number")
-    group = "\"group\"" if "group" in cols else "'treatment'"
-
-    def col(name):
-        return f"CAST({name} AS VARCHAR)" if name in cols else "CAST(NULL AS VARCHAR)"
-    return (f"SELECT CAST(member_id AS VARCHAR) AS member_id, {col('list')} AS list, CAST({priority} AS BIGINT) "
-            f"AS priority, {reason} AS reason, {col('offer_id')} AS offer_id, {col('offer_name')} AS offer_name "
-            f"FROM {src} WHERE coalesce(CAST({group} AS VARCHAR), 'treatment') <> 'control'")
-
-
-def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPlan, run_date: date | None = None,
-                 targets_file: str | Path | None = None) -> dict:
+def create_month(
+    engine: Engine,
+    data_dir: Path,
+    month: str,
+    plan: OperationsPlan,
+    run_date: date | None = None,
+    targets_file: str | Path | None = None,
+) -> dict:
     """Assign the month's members to managers and create their tasks (rerun-safe: the same tasks keep their
     ids; open tasks follow their member's new manager)."""
     check_month(month)
-    run_date = run_date or today()
+    run_date = run_date or today(engine)
     data_dir = Path(data_dir)
     snap = close_store.partition(data_dir, "snapshots", month) / "part-0.parquet"
     if not snap.exists():
-        raise OperationsError(f"no snapshot for {month} at {snap}: run weixi close --month {month} first")
+        raise OperationsConflict("ops_no_snapshot", month=month, path=str(snap))
     calendar.is_working_day(run_date)  # fail loudly before anything is written when the year is not covered
     clock = _Clock()
     con = duck.connect()
-    con.execute(f"SET TimeZone='{DEFAULT_TIMEZONE}'")
-    staff = _staff_arrow(engine)
+    con.execute(f"SET TimeZone='{zone(engine).key}'")
+    staff = inputs.staff_arrow(engine)
     summary = _assign_members(con, staff, snap, data_dir, month, plan, run_date)
     clock.lap("assign")
     unknown = _make_tasks(con, engine, staff, data_dir, month, plan, run_date, targets_file)
@@ -194,31 +68,50 @@ def create_month(engine: Engine, data_dir: Path, month: str, plan: OperationsPla
     _apply_policy(con, engine, plan, date.fromisoformat(month + "-01"))
     clock.lap("policy")
     loaded, reassigned = _store_tasks(con, engine, data_dir, month, plan, run_date, clock)
-    blocked = {r: int(n) for r, n in con.execute("SELECT rule, count(*) FROM ops_blocked GROUP BY 1 ORDER BY 1").fetchall()}
-    examples = [dict(zip(("member_id", "task_id", "rule", "detail"), r)) for r in con.execute(
-        "SELECT member_id, task_id, rule, detail FROM ops_blocked ORDER BY rule, member_id LIMIT 10").fetchall()]
-    by_kind = {k: int(n) for k, n in con.execute("SELECT kind, count(*) FROM ops_kept GROUP BY 1 ORDER BY 1").fetchall()}
-    report = {"month": month, "run_date": run_date.isoformat(), "plan": plan.id, "assignment": summary,
-              "tasks": {"made": int(sum(by_kind.values())), "by_kind": by_kind, "new_in_database": loaded,
-                        "reassigned_open_tasks": reassigned},
-              "blocked": {"by_rule": blocked, "examples": examples,
-                          "file": str(partition_file(data_dir, "blocked", month))},
-              "seconds": clock.laps,
-              "targets": {"unknown_members": int(unknown[0]), "example": unknown[1]} if unknown[0] else {}}
+    blocked = {
+        r: int(n) for r, n in con.execute("SELECT rule, count(*) FROM ops_blocked GROUP BY 1 ORDER BY 1").fetchall()
+    }
+    examples = [
+        dict(zip(("member_id", "task_id", "rule", "detail"), r))
+        for r in con.execute(
+            "SELECT member_id, task_id, rule, detail FROM ops_blocked ORDER BY rule, member_id LIMIT 10"
+        ).fetchall()
+    ]
+    by_kind = {
+        k: int(n) for k, n in con.execute("SELECT kind, count(*) FROM ops_kept GROUP BY 1 ORDER BY 1").fetchall()
+    }
+    report = {
+        "month": month,
+        "run_date": run_date.isoformat(),
+        "plan": plan.id,
+        "assignment": summary,
+        "tasks": {
+            "made": int(sum(by_kind.values())),
+            "by_kind": by_kind,
+            "new_in_database": loaded,
+            "reassigned_open_tasks": reassigned,
+        },
+        "blocked": {"by_rule": blocked, "examples": examples, "file": str(partition_file(data_dir, "blocked", month))},
+        "seconds": clock.laps,
+        "targets": {"unknown_members": int(unknown[0]), "example": unknown[1]} if unknown[0] else {},
+    }
     save_run(engine, "tasks_create", month, report)
     return report
 
 
-def _assign_members(con, staff: pa.Table, snap: Path, data_dir: Path, month: str, plan: OperationsPlan,
-                    run_date: date) -> dict:
+def _assign_members(
+    con, staff: pa.Table, snap: Path, data_dir: Path, month: str, plan: OperationsPlan, run_date: date
+) -> dict:
     """The month's active members (``ops_members``, with last month's manager) assigned to managers by the plan's
     ratios, with continuity; returns the assignment's summary."""
     con.register("ops_staff_in", staff)
     con.execute("CREATE TEMP TABLE ops_staff AS SELECT * FROM ops_staff_in")
     prev = partition_file(data_dir, "assignments", months.shift(month, -1))
-    prev_join = (f"LEFT JOIN read_parquet({lit(prev)}) p ON p.member_id = s.member_id AND p.staff_id IS NOT NULL"
-                 if prev.exists() else "LEFT JOIN (SELECT NULL::VARCHAR AS member_id, NULL::VARCHAR AS staff_id, "
-                                       "NULL::DATE AS since) p ON FALSE")
+    prev_join = (
+        f"LEFT JOIN read_parquet({lit(prev)}) p ON p.member_id = s.member_id AND p.staff_id IS NOT NULL"
+        if prev.exists()
+        else "LEFT JOIN (SELECT NULL::VARCHAR AS member_id, NULL::VARCHAR AS staff_id, NULL::DATE AS since) p ON FALSE"
+    )
     con.execute(f"""CREATE TEMP TABLE ops_members AS
         SELECT s.member_id, s.tier, s.key_account, s.star_level, s.join_date,
                coalesce(p.staff_id, s.manager_id) AS prev_staff, p.since
@@ -226,27 +119,51 @@ def _assign_members(con, staff: pa.Table, snap: Path, data_dir: Path, month: str
     return assign.assign(con, plan, run_date)
 
 
-def _make_tasks(con, engine: Engine, staff: pa.Table, data_dir: Path, month: str, plan: OperationsPlan,
-                run_date: date, targets_file: str | Path | None) -> tuple:
+def _make_tasks(
+    con,
+    engine: Engine,
+    staff: pa.Table,
+    data_dir: Path,
+    month: str,
+    plan: OperationsPlan,
+    run_date: date,
+    targets_file: str | Path | None,
+) -> tuple:
     """The candidate tasks (``ops_candidates``) from the plan's rules: tier events, new members, the target list
     and the pool of agents with their open tasks. Returns (target members not in the month's members, an example)."""
     events = close_store.partition(data_dir, "tier_events", month) / "part-0.parquet"
-    con.execute(f"CREATE TEMP TABLE ops_events AS SELECT member_id, event, from_tier, to_tier, effective_on FROM "
-                f"read_parquet({lit(events)})" if events.exists() else
-                "CREATE TEMP TABLE ops_events (member_id VARCHAR, event VARCHAR, from_tier VARCHAR, to_tier VARCHAR,"
-                " effective_on DATE)")
-    targets = _targets_sql(data_dir, month, targets_file)
-    con.execute(f"CREATE TEMP TABLE ops_targets AS {targets}" if targets else
-                "CREATE TEMP TABLE ops_targets (member_id VARCHAR, list VARCHAR, priority BIGINT, reason VARCHAR,"
-                " offer_id VARCHAR, offer_name VARCHAR)")
-    unknown = con.execute("SELECT count(*), min(t.member_id) FROM ops_targets t ANTI JOIN ops_members m "
-                          "ON m.member_id = t.member_id").fetchone()
+    con.execute(
+        f"CREATE TEMP TABLE ops_events AS SELECT member_id, event, from_tier, to_tier, effective_on FROM "
+        f"read_parquet({lit(events)})"
+        if events.exists()
+        else "CREATE TEMP TABLE ops_events (member_id VARCHAR, event VARCHAR, from_tier VARCHAR, to_tier VARCHAR,"
+        " effective_on DATE)"
+    )
+    targets = inputs.targets_sql(data_dir, month, targets_file)
+    con.execute(
+        f"CREATE TEMP TABLE ops_targets AS {targets}"
+        if targets
+        else "CREATE TEMP TABLE ops_targets (member_id VARCHAR, list VARCHAR, priority BIGINT, reason VARCHAR,"
+        " offer_id VARCHAR, offer_name VARCHAR)"
+    )
+    unknown = con.execute(
+        "SELECT count(*), min(t.member_id) FROM ops_targets t ANTI JOIN ops_members m ON m.member_id = t.member_id"
+    ).fetchone()
     first = date.fromisoformat(month + "-01")
     starts = {
-        "upgraded": [r[0] for r in con.execute("SELECT DISTINCT effective_on FROM ops_events WHERE event = 'upgraded'"
-                                               " AND effective_on IS NOT NULL").fetchall()],
-        "new_vip": [r[0] for r in con.execute(f"SELECT DISTINCT join_date FROM ops_members WHERE join_date >= "
-                                              f"DATE {lit(first)} AND join_date <= DATE {lit(run_date)}").fetchall()],
+        "upgraded": [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT effective_on FROM ops_events WHERE event = 'upgraded' AND effective_on IS NOT NULL"
+            ).fetchall()
+        ],
+        "new_vip": [
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT join_date FROM ops_members WHERE join_date >= "
+                f"DATE {lit(first)} AND join_date <= DATE {lit(run_date)}"
+            ).fetchall()
+        ],
     }
     for trig in ("will_downgrade", "target_list", "winback"):
         starts[trig] = [run_date]
@@ -255,10 +172,17 @@ def _make_tasks(con, engine: Engine, staff: pa.Table, data_dir: Path, month: str
     if rows:
         con.executemany("INSERT INTO ops_dates VALUES (?, ?, ?, ?, ?)", rows)
     pool = staff.filter(pa.compute.and_(staff["active"], pa.compute.is_in(staff["role"], pa.array(list(plan.pool)))))
-    load = _open_counts(engine, pool["staff_id"].to_pylist())
-    con.register("ops_pool_in", pa.table({"staff_id": pool["staff_id"], "team": pool["team"],
-                                          "open_tasks": pa.array([load.get(s, 0) for s in pool["staff_id"].to_pylist()],
-                                                                 pa.int64())}))
+    load = inputs.open_counts(engine, pool["staff_id"].to_pylist())
+    con.register(
+        "ops_pool_in",
+        pa.table(
+            {
+                "staff_id": pool["staff_id"],
+                "team": pool["team"],
+                "open_tasks": pa.array([load.get(s, 0) for s in pool["staff_id"].to_pylist()], pa.int64()),
+            }
+        ),
+    )
     con.execute("CREATE TEMP TABLE ops_pool AS SELECT * FROM ops_pool_in")
     tasks.build(con, plan, month, run_date)
     return unknown
@@ -268,17 +192,19 @@ def _apply_policy(con, engine: Engine, plan: OperationsPlan, first: date) -> Non
     """The contact policy over the candidates: consents, caps (counting contacts made and tasks planned in each
     cap's period) and quiet hours; what it stops goes to ``ops_blocked``, the rest to ``ops_kept``."""
     span = con.execute("SELECT min(due_on), max(due_on) FROM ops_candidates").fetchone()
-    con.register("ops_consents", _blocks_arrow(engine))
-    contacts, opened = _planned_arrow(engine, plan, planned_since(plan, span[0]) if span[0] else first,
-                                      span[1] or first)
+    con.register("ops_consents", inputs.blocks_arrow(engine))
+    contacts, opened = inputs.planned_arrow(
+        engine, plan, inputs.planned_since(plan, span[0]) if span[0] else first, span[1] or first
+    )
     con.register("ops_contacts_in", contacts)
     con.register("ops_open_tasks_in", opened)
-    con.execute(_planned_sql())
-    policy.apply(con, plan)
+    con.execute(inputs.planned_sql())
+    policy.apply(con, plan, zone(engine))
 
 
-def _store_tasks(con, engine: Engine, data_dir: Path, month: str, plan: OperationsPlan, run_date: date,
-                 clock: _Clock) -> tuple[int, int]:
+def _store_tasks(
+    con, engine: Engine, data_dir: Path, month: str, plan: OperationsPlan, run_date: date, clock: _Clock
+) -> tuple[int, int]:
     """Write the tasks, assignment and blocked files and load the new tasks into the database (SQLite: in the
     loading process, while this one writes the other files); returns (new tasks, open tasks moved)."""
     cols = ", ".join(tasks.COLUMNS)
@@ -296,9 +222,11 @@ def _store_tasks(con, engine: Engine, data_dir: Path, month: str, plan: Operatio
     # The loading process (one core, SQLite) runs while this one writes the assignment and blocked files.
     with tempfile.TemporaryDirectory(prefix="weixi-tasks-") as tmp:
         managers = Path(tmp) / "managers.parquet"
-        con.execute("COPY (SELECT member_id, staff_id, team FROM ops_assignment WHERE staff_id IS NOT NULL) TO "
-                    f"{lit(managers)} (FORMAT parquet)")
-        loader = _start_loader(path, month, tasks_file, managers)
+        con.execute(
+            "COPY (SELECT member_id, staff_id, team FROM ops_assignment WHERE staff_id IS NOT NULL) TO "
+            f"{lit(managers)} (FORMAT parquet)"
+        )
+        loader = _start_loader(path, month, tasks_file, managers, now(engine))
         try:
             # The loader is the longer path: leave it a core (one DuckDB thread here meanwhile).
             con.execute("SET threads = 1")
@@ -315,6 +243,7 @@ def _store_tasks(con, engine: Engine, data_dir: Path, month: str, plan: Operatio
 class _Clock:
     def __init__(self):
         import time
+
         self._time = time.perf_counter
         self._last = self._time()
         self.laps: dict[str, float] = {}
@@ -327,10 +256,12 @@ class _Clock:
 
 def _load_tasks(engine: Engine, con, run_date: date) -> int:
     """Insert the run's tasks that the database does not have yet (by task id), in chunks."""
-    created = now()
+    created = now(engine)
     cols = tasks.COLUMNS
-    sql = (f"INSERT INTO ops_tasks ({', '.join(cols)}, closed_at, closed_by, attempts, created_at) VALUES "
-           f"({', '.join('?' * (len(cols) + 4))}) ON CONFLICT (task_id) DO NOTHING")
+    sql = (
+        f"INSERT INTO ops_tasks ({', '.join(cols)}, closed_at, closed_by, attempts, created_at) VALUES "
+        f"({', '.join('?' * (len(cols) + 4))}) ON CONFLICT (task_id) DO NOTHING"
+    )
     cur = con.execute(f"SELECT {', '.join(cols)} FROM ops_kept ORDER BY task_id")
     before = _count(engine)
     with engine.begin() as conn:
@@ -338,8 +269,14 @@ def _load_tasks(engine: Engine, con, run_date: date) -> int:
             batch = cur.fetchmany(INSERT_CHUNK)
             if not batch:
                 break
-            executemany(conn, sql, [(*r, created if r[12] == "done" else None, "system" if r[12] == "done" else None,
-                                     0, created) for r in batch])
+            executemany(
+                conn,
+                sql,
+                [
+                    (*r, created if r[12] == "done" else None, "system" if r[12] == "done" else None, 0, created)
+                    for r in batch
+                ],
+            )
     return _count(engine) - before
 
 
@@ -349,20 +286,31 @@ def _sqlite_path(engine: Engine) -> Path | None:
 
 
 def _write_files(con, plan: OperationsPlan, data_dir: Path, month: str) -> None:
-    write_parquet(con, f"SELECT * FROM ({assign.assignment_sql(plan)}) ORDER BY member_id",
-           partition_file(data_dir, "assignments", month))
-    write_parquet(con, "SELECT * FROM ops_blocked ORDER BY member_id, task_id", partition_file(data_dir, "blocked", month))
+    write_parquet(
+        con,
+        f"SELECT * FROM ({assign.assignment_sql(plan)}) ORDER BY member_id",
+        partition_file(data_dir, "assignments", month),
+    )
+    write_parquet(
+        con, "SELECT * FROM ops_blocked ORDER BY member_id, task_id", partition_file(data_dir, "blocked", month)
+    )
 
 
 LOADER = [sys.executable, "-m", "weixi.adapters.tasks_load"]  # the loading process (tests wrap it)
 
 
-def _start_loader(path: Path, month: str, tasks_file: Path, managers_file: Path) -> subprocess.Popen:
+def _start_loader(path: Path, month: str, tasks_file: Path, managers_file: Path, created: datetime) -> subprocess.Popen:
     """Start loading the run's new tasks into the SQLite file, and moving the open tasks already there to their
     member's manager, in one write transaction of a process of its own (:mod:`weixi.adapters.tasks_load`
     says why a process, and how it stays all or nothing)."""
-    args = {"db_path": str(path), "month": month, "tasks_file": str(tasks_file),
-            "assignments_file": str(managers_file), "created": now().isoformat(), "columns": list(tasks.COLUMNS)}
+    args = {
+        "db_path": str(path),
+        "month": month,
+        "tasks_file": str(tasks_file),
+        "assignments_file": str(managers_file),
+        "created": created.isoformat(),
+        "columns": list(tasks.COLUMNS),
+    }
     return subprocess.Popen([*LOADER, json.dumps(args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -371,8 +319,7 @@ def _finish_loader(loader: subprocess.Popen, path: Path, month: str) -> tuple[in
     out, err = loader.communicate()
     if loader.returncode != 0:
         last = (err.strip().splitlines() or [f"exit status {loader.returncode}"])[-1]
-        raise OperationsError(f"loading the {month} tasks into {path} failed, nothing was loaded ({last}); "
-                              "run weixi tasks create again")
+        raise OperationsUnavailable("ops_tasks_load_failed", month=month, path=str(path), detail=last)
     result = json.loads(out.strip().splitlines()[-1])
     return result["new"], result["moved"], result.get("seconds", {})
 
@@ -386,14 +333,27 @@ def _follow_managers(engine: Engine, con) -> int:
     """Open queue tasks (any month) whose member now has another manager, or whose assignee left, move to the
     member's manager (or stay with the pool agent this run chose)."""
     with engine.connect() as conn:
-        rows = execute(conn, "SELECT t.task_id, t.member_id, t.assignee FROM ops_tasks t WHERE t.status = 'open'"
-                             " AND t.kind <> 'bind'")
+        rows = execute(
+            conn,
+            "SELECT t.task_id, t.member_id, t.assignee FROM ops_tasks t WHERE t.status = 'open' AND t.kind <> 'bind'",
+        )
     if not rows:
         return 0
-    con.register("ops_open_in", pa.table({"task_id": [r[0] for r in rows], "member_id": [r[1] for r in rows],
-                                          "assignee": pa.array([r[2] for r in rows], pa.string())}))
+    con.register(
+        "ops_open_in",
+        pa.table(
+            {
+                "task_id": [r[0] for r in rows],
+                "member_id": [r[1] for r in rows],
+                "assignee": pa.array([r[2] for r in rows], pa.string()),
+            }
+        ),
+    )
     moves = con.execute(MOVES_SQL).fetchall()
     with engine.begin() as conn:
-        executemany(conn, "UPDATE ops_tasks SET assignee = ?, team = ? WHERE task_id = ? AND status = 'open'",
-                    [(a, t, tid) for tid, a, t in moves])
+        executemany(
+            conn,
+            "UPDATE ops_tasks SET assignee = ?, team = ? WHERE task_id = ? AND status = 'open'",
+            [(a, t, tid) for tid, a, t in moves],
+        )
     return len(moves)

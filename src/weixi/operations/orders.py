@@ -3,7 +3,7 @@ file (``weixi tasks orders``) that :mod:`weixi.incentives` reads."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,31 +11,61 @@ from sqlalchemy import Engine
 
 from weixi.adapters.sql import execute
 from weixi.operations import calendar
-from weixi.operations.service import TZ, aware
+from weixi.operations.clock import local, start_of, zone
 
 # -- retention orders for the incentive engine ------------------------------------------------------------------
 
-ORDER_COLUMNS = ("order_id", "staff_id", "business", "customer_id", "number", "card", "monthly_rent", "network",
-                 "active", "cancels_unexpired_subsidy", "created_at")
+ORDER_COLUMNS = (
+    "order_id",
+    "staff_id",
+    "business",
+    "customer_id",
+    "number",
+    "card",
+    "monthly_rent",
+    "network",
+    "active",
+    "cancels_unexpired_subsidy",
+    "created_at",
+)
 
 
 def orders(engine: Engine, month: str) -> tuple[list[dict], list[dict]]:
     """(orders the incentive engine pays, accepted offers of other kinds) for ``month``."""
     from weixi.incentives.model import BUSINESSES
 
-    first = datetime.combine(date.fromisoformat(month + "-01"), datetime.min.time(), TZ)
-    last = datetime.combine(calendar.add_months(first.date(), 1), datetime.min.time(), TZ)
+    tz = zone(engine)
+    first = start_of(date.fromisoformat(month + "-01"), tz)
+    last = start_of(calendar.add_months(first.date(), 1), tz)
     with engine.connect() as conn:
-        rows = execute(conn, "SELECT order_id, staff_id, business, customer_id, number, card, monthly_rent_fen, network,"
-                             " active, cancels_unexpired_subsidy, created_at, task_id, offer_id FROM ops_orders "
-                             "WHERE created_at >= ? AND created_at < ? ORDER BY created_at, order_id", [first, last])
+        rows = execute(
+            conn,
+            "SELECT order_id, staff_id, business, customer_id, number, card, monthly_rent_fen, network,"
+            " active, cancels_unexpired_subsidy, created_at, task_id, offer_id FROM ops_orders "
+            "WHERE created_at >= ? AND created_at < ? ORDER BY created_at, order_id",
+            [first, last],
+        )
     paid, other = [], []
     for r in rows:
         rent = r[6]
-        d = dict(zip(ORDER_COLUMNS, (r[0], r[1], r[2], r[3], r[4], r[5],
-                                     f"{Decimal(rent) / 100:.2f}" if rent is not None else None, r[7],
-                                     None if r[8] is None else ("true" if r[8] else "false"),
-                                     "true" if r[9] else "false", aware(r[10]).astimezone(TZ).isoformat())))
+        d = dict(
+            zip(
+                ORDER_COLUMNS,
+                (
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    f"{Decimal(rent) / 100:.2f}" if rent is not None else None,
+                    r[7],
+                    None if r[8] is None else ("true" if r[8] else "false"),
+                    "true" if r[9] else "false",
+                    local(r[10], tz).isoformat(),
+                ),
+            )
+        )
         d.update(task_id=r[11], offer_id=r[12])
         (paid if d["business"] in BUSINESSES else other).append(d)
     return paid, other
@@ -54,5 +84,9 @@ def export_orders(engine: Engine, month: str, out: Path) -> dict:
         for d in paid:
             w.writerow([d[c] if d[c] is not None else "" for c in ORDER_COLUMNS])
     tmp.replace(out)
-    return {"month": month, "file": str(out), "orders": len(paid),
-            "not_incentive_business": [{"order_id": d["order_id"], "offer_id": d["offer_id"]} for d in other]}
+    return {
+        "month": month,
+        "file": str(out),
+        "orders": len(paid),
+        "not_incentive_business": [{"order_id": d["order_id"], "offer_id": d["offer_id"]} for d in other],
+    }

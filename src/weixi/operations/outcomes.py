@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from weixi.members.taxonomy import CHURN_REASONS
+from weixi.operations.errors import OperationsError
 
 OUTCOMES = ("reached", "unreachable", "accepted", "declined", "callback", "left")
 MAX_ATTEMPTS = 3
@@ -36,11 +37,14 @@ CALL_SCRIPT: tuple[str, ...] = (
     "遇周末、时令节气、降温避暑等关怀场景,在结束语进行关怀。",
 )
 # Offer -> incentive business (weixi.incentives BUSINESSES); other offers make an order the engine does not pay.
-OFFER_BUSINESS = {"phone_for_credit": "phone_for_credit", "prepay_credit": "broadband_prepay",
-                  "fiber_migration": "fiber_migration"}
+OFFER_BUSINESS = {
+    "phone_for_credit": "phone_for_credit",
+    "prepay_credit": "broadband_prepay",
+    "fiber_migration": "fiber_migration",
+}
 
 
-class OutcomeError(ValueError):
+class OutcomeError(OperationsError):
     """An outcome that cannot be recorded; nothing was changed."""
 
 
@@ -52,17 +56,18 @@ class Outcome:
     note: str | None = None
 
 
-def check(outcome: Outcome) -> None:
+def check(outcome: Outcome, task: str | None = None) -> None:
+    """Refuse an outcome that cannot be recorded on ``task`` (:class:`OutcomeError`)."""
     if outcome.kind not in OUTCOMES:
-        raise OutcomeError(f"unknown outcome '{outcome.kind}' (one of {', '.join(OUTCOMES)})")
+        raise OutcomeError("outcome_unknown", task=task, outcome=outcome.kind, outcomes=OUTCOMES)
     if outcome.kind == "declined":
         if not outcome.reason:
-            raise OutcomeError("declined needs --reason, one of: " + ", ".join(f"{k} ({v})" for k, v in REASONS.items()))
+            raise OutcomeError("outcome_reason_missing", task=task, reasons=[f"{k} ({v})" for k, v in REASONS.items()])
         if outcome.reason not in REASONS:
-            raise OutcomeError(f"unknown reason '{outcome.reason}' (one of {', '.join(REASONS)})")
+            raise OutcomeError("outcome_reason_unknown", task=task, reason=outcome.reason, reasons=list(REASONS))
         if outcome.reason == "other" and not outcome.note:
-            raise OutcomeError("reason 'other' needs --note saying what the member said")
+            raise OutcomeError("outcome_note_missing", task=task)
     elif outcome.reason:
-        raise OutcomeError(f"--reason is for declined outcomes, not {outcome.kind}")
+        raise OutcomeError("outcome_reason_not_declined", task=task, outcome=outcome.kind)
     if outcome.kind == "accepted" and not outcome.offer_id:
-        raise OutcomeError("accepted needs the offer (--offer ID), unless the task carries its recommended offer")
+        raise OutcomeError("outcome_offer_missing", task=task)

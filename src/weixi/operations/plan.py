@@ -25,8 +25,14 @@ DEFAULT = Path(__file__).resolve().parent.parent / "data" / "operations.yaml"
 ROLES = ("manager", "senior_manager", "intern", "agent", "lead")
 CHANNELS = ("call", "visit", "sms", "wechat", "email")
 TASK_KINDS = ("retention_call", "care_call", "visit", "sms", "wechat", "email")
-KIND_CHANNEL = {"retention_call": "call", "care_call": "call", "visit": "visit", "sms": "sms", "wechat": "wechat",
-                "email": "email"}
+KIND_CHANNEL = {
+    "retention_call": "call",
+    "care_call": "call",
+    "visit": "visit",
+    "sms": "sms",
+    "wechat": "wechat",
+    "email": "email",
+}
 MESSAGE_KINDS = ("sms", "wechat", "email")
 TRIGGERS = ("upgraded", "will_downgrade", "new_vip", "target_list", "winback", "points_expiring", "follow_up")
 UNITS = ("working_days", "days", "weeks", "months")
@@ -41,13 +47,13 @@ def _clock(raw: object) -> time:
         hh, mm = text.split(":")
         return time(int(hh), int(mm))
     except ValueError:
-        raise v.BadValue(f"expected a time of day HH:MM, e.g. \"21:00\", got {text!r}") from None
+        raise v.BadValue("ops_plan_bad_time_of_day", value=text) from None
 
 
 def _share(raw: object) -> Decimal:
     value = v.decimal(raw)
     if not Decimal(0) < value <= 1:
-        raise v.BadValue(f"must be a share above 0 and at most 1 (1 = 100%), got {value}")
+        raise v.BadValue("ops_plan_bad_share", value=value)
     return value
 
 
@@ -56,86 +62,151 @@ def _choices(values, what):
 
 
 WITHIN = Shape("within", {u: Field(v.non_negative_int) for u in UNITS}, one_of=UNITS)
-TIER = Shape("tier ratio", {
-    "tier": Field(v.ident, required=True),
-    "ratio": Field(v.positive_int, required=True),
-    "holders": Field(_choices(ROLES, "role")),
-    "shifts": Field(ListOf(v.ident)),
-})
-RULE = Shape("SLA rule", {
-    "id": Field(v.ident, required=True),
-    "on": Field(v.choice(TRIGGERS, "trigger"), required=True),
-    "action": Field(v.choice(("bind", "task"), "action")),
-    "task": Field(v.choice(TASK_KINDS, "task kind")),
-    "purpose": Field(v.choice(PURPOSES, "purpose")),
-    "within": Field(WITHIN, required=True),
-    "template": Field(v.ident),
-    "notice": Field(Shape("notice", {"task": Field(v.choice(MESSAGE_KINDS, "message kind"), required=True),
-                                     "template": Field(v.ident, required=True),
-                                     "working_days_before": Field(v.positive_int, required=True)})),
-})
-CAP = Shape("frequency cap", {
-    "id": Field(v.ident, required=True),
-    "channels": Field(_choices(CHANNELS, "channel"), required=True),
-    "per": Field(v.choice(PERIODS, "period"), required=True),
-    "max": Field(v.positive_int, required=True),
-    "purposes": Field(_choices(PURPOSES, "purpose")),
-})
-WHO = Shape("who", {"tiers": Field(ListOf(v.ident)), "key_account": Field(ListOf(v.text)),
-                    "star_levels": Field(ListOf(v.int_between(1, 7, "star level")))})
-CADENCE = Shape("cadence rule", {
-    "id": Field(v.ident, required=True),
-    "who": Field(WHO, required=True),
-    "task": Field(v.choice(TASK_KINDS, "task kind"), required=True),
-    "every": Field(v.choice(PERIODS, "period"), required=True),
-    "template": Field(v.ident),
-    "purpose": Field(v.choice(PURPOSES, "purpose")),
-})
-TEMPLATE = Shape("template", {
-    "id": Field(v.ident, required=True),
-    "channel": Field(v.choice(MESSAGE_KINDS, "channel"), required=True),
-    "subject": Field(v.text),
-    "body": Field(v.text, required=True),
-})
-OCCASION = Shape("occasion", {"template": Field(v.ident, required=True),
-                              "purpose": Field(v.choice(PURPOSES, "purpose"))})
-CARE = Shape("care", {
-    "birthday": Field(Shape("birthday", {"template": Field(v.ident, required=True), "lunar": Field(v.boolean)})),
-    "holidays": Field(Shape("holidays", {
-        "template": Field(v.ident, required=True),
-        "central": Field(_choices(HOLIDAYS, "holiday")),
-        "local": Field(_choices(HOLIDAYS, "holiday")),
-        "local_cities": Field(ListOf(v.text)),
-    })),
-    "solar_terms": Field(OCCASION),
-    "points_expiring": Field(Shape("points_expiring", {"template": Field(v.ident, required=True),
-                                                        "within_days": Field(v.positive_int, required=True),
-                                                        "min_points": Field(v.positive_int)})),
-})
-PLAN = Shape("operations plan", {
-    "kind": Field(v.choice(("operations",), "kind"), required=True),
-    "plan": Field(v.ident, required=True),
-    "name": Field(v.text, required=True),
-    "description": Field(v.text),
-    "assignment": Field(Shape("assignment", {
-        "tiers": Field(ListOf(TIER), required=True),
-        "pool": Field(_choices(ROLES, "role")),
-        "new_vip_tiers": Field(ListOf(v.ident)),
-    }), required=True),
-    "sla": Field(Shape("sla", {
-        "target": Field(_share, required=True),
-        "escalate_after_working_days": Field(v.non_negative_int),
-        "rules": Field(ListOf(RULE), required=True),
-    }), required=True),
-    "contact": Field(Shape("contact", {
-        "quiet_hours": Field(Shape("quiet hours", {"from": Field(_clock, required=True),
-                                                   "to": Field(_clock, required=True)})),
-        "caps": Field(ListOf(CAP)),
-        "cadence": Field(ListOf(CADENCE)),
-    })),
-    "care": Field(CARE),
-    "templates": Field(ListOf(TEMPLATE)),
-})
+TIER = Shape(
+    "tier ratio",
+    {
+        "tier": Field(v.ident, required=True),
+        "ratio": Field(v.positive_int, required=True),
+        "holders": Field(_choices(ROLES, "role")),
+        "shifts": Field(ListOf(v.ident)),
+    },
+)
+RULE = Shape(
+    "SLA rule",
+    {
+        "id": Field(v.ident, required=True),
+        "on": Field(v.choice(TRIGGERS, "trigger"), required=True),
+        "action": Field(v.choice(("bind", "task"), "action")),
+        "task": Field(v.choice(TASK_KINDS, "task kind")),
+        "purpose": Field(v.choice(PURPOSES, "purpose")),
+        "within": Field(WITHIN, required=True),
+        "template": Field(v.ident),
+        "notice": Field(
+            Shape(
+                "notice",
+                {
+                    "task": Field(v.choice(MESSAGE_KINDS, "message kind"), required=True),
+                    "template": Field(v.ident, required=True),
+                    "working_days_before": Field(v.positive_int, required=True),
+                },
+            )
+        ),
+    },
+)
+CAP = Shape(
+    "frequency cap",
+    {
+        "id": Field(v.ident, required=True),
+        "channels": Field(_choices(CHANNELS, "channel"), required=True),
+        "per": Field(v.choice(PERIODS, "period"), required=True),
+        "max": Field(v.positive_int, required=True),
+        "purposes": Field(_choices(PURPOSES, "purpose")),
+    },
+)
+WHO = Shape(
+    "who",
+    {
+        "tiers": Field(ListOf(v.ident)),
+        "key_account": Field(ListOf(v.text)),
+        "star_levels": Field(ListOf(v.int_between(1, 7, "star level"))),
+    },
+)
+CADENCE = Shape(
+    "cadence rule",
+    {
+        "id": Field(v.ident, required=True),
+        "who": Field(WHO, required=True),
+        "task": Field(v.choice(TASK_KINDS, "task kind"), required=True),
+        "every": Field(v.choice(PERIODS, "period"), required=True),
+        "template": Field(v.ident),
+        "purpose": Field(v.choice(PURPOSES, "purpose")),
+    },
+)
+TEMPLATE = Shape(
+    "template",
+    {
+        "id": Field(v.ident, required=True),
+        "channel": Field(v.choice(MESSAGE_KINDS, "channel"), required=True),
+        "subject": Field(v.text),
+        "body": Field(v.text, required=True),
+    },
+)
+OCCASION = Shape(
+    "occasion", {"template": Field(v.ident, required=True), "purpose": Field(v.choice(PURPOSES, "purpose"))}
+)
+CARE = Shape(
+    "care",
+    {
+        "birthday": Field(Shape("birthday", {"template": Field(v.ident, required=True), "lunar": Field(v.boolean)})),
+        "holidays": Field(
+            Shape(
+                "holidays",
+                {
+                    "template": Field(v.ident, required=True),
+                    "central": Field(_choices(HOLIDAYS, "holiday")),
+                    "local": Field(_choices(HOLIDAYS, "holiday")),
+                    "local_cities": Field(ListOf(v.text)),
+                },
+            )
+        ),
+        "solar_terms": Field(OCCASION),
+        "points_expiring": Field(
+            Shape(
+                "points_expiring",
+                {
+                    "template": Field(v.ident, required=True),
+                    "within_days": Field(v.positive_int, required=True),
+                    "min_points": Field(v.positive_int),
+                },
+            )
+        ),
+    },
+)
+PLAN = Shape(
+    "operations plan",
+    {
+        "kind": Field(v.choice(("operations",), "kind"), required=True),
+        "plan": Field(v.ident, required=True),
+        "name": Field(v.text, required=True),
+        "description": Field(v.text),
+        "assignment": Field(
+            Shape(
+                "assignment",
+                {
+                    "tiers": Field(ListOf(TIER), required=True),
+                    "pool": Field(_choices(ROLES, "role")),
+                    "new_vip_tiers": Field(ListOf(v.ident)),
+                },
+            ),
+            required=True,
+        ),
+        "sla": Field(
+            Shape(
+                "sla",
+                {
+                    "target": Field(_share, required=True),
+                    "escalate_after_working_days": Field(v.non_negative_int),
+                    "rules": Field(ListOf(RULE), required=True),
+                },
+            ),
+            required=True,
+        ),
+        "contact": Field(
+            Shape(
+                "contact",
+                {
+                    "quiet_hours": Field(
+                        Shape("quiet hours", {"from": Field(_clock, required=True), "to": Field(_clock, required=True)})
+                    ),
+                    "caps": Field(ListOf(CAP)),
+                    "cadence": Field(ListOf(CADENCE)),
+                },
+            )
+        ),
+        "care": Field(CARE),
+        "templates": Field(ListOf(TEMPLATE)),
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -248,7 +319,7 @@ def _resolve(spec: Spec, filename: str, report: Report) -> OperationsPlan | None
         t: Spec = item.value
         tid = t.get("id")
         if tid in templates:
-            report.error(t.at("id"), f"template id '{tid}' is used twice")
+            report.error(t.at("id"), "ops_plan_template_id_twice", template=tid)
             continue
         tpl = Template(tid, t.get("channel"), t.get("body", ""), t.get("subject"))
         for key in ("body", "subject"):
@@ -260,69 +331,92 @@ def _resolve(spec: Spec, filename: str, report: Report) -> OperationsPlan | None
             except TemplateError as exc:
                 pos = t.at(key)
                 line = pos.line + (exc.line or 1) - (0 if _block(text, pos) else 1)
-                report.error(Pos(line, pos.column if line == pos.line else 1),
-                             f"{key}: {str(exc)} — fix the template; nothing is sent with a broken template")
+                report.error(Pos(line, pos.column if line == pos.line else 1), exc.code, **exc.params)
         templates[tid] = tpl
 
     def need_template(owner: Spec, key: str = "template") -> None:
         tid = owner.get(key)
         if tid is not None and tid not in templates:
-            report.error(owner.at(key), f"{key}: no template '{tid}' in templates"
-                                        f"{v.did_you_mean(tid, templates)}")
+            code, hint = v.suggested("ops_plan_unknown_template", tid, templates)
+            report.error(owner.at(key), code, key=key, template=tid, **hint)
 
     a: Spec = spec.get("assignment")
     tiers, seen = [], set()
     for item in a.items("tiers") if a else ():
         t: Spec = item.value
         if t.get("tier") in seen:
-            report.error(t.at("tier"), f"tier '{t.get('tier')}' has two ratios")
+            report.error(t.at("tier"), "ops_plan_tier_two_ratios", tier=t.get("tier"))
         seen.add(t.get("tier"))
-        tiers.append(TierRatio(t.get("tier"), t.get("ratio"), _vals(t, "holders") or ("manager", "senior_manager"),
-                               _vals(t, "shifts")))
+        tiers.append(
+            TierRatio(
+                t.get("tier"), t.get("ratio"), _vals(t, "holders") or ("manager", "senior_manager"), _vals(t, "shifts")
+            )
+        )
     s: Spec = spec.get("sla")
     rules, ids = [], set()
     for item in s.items("rules") if s else ():
         r: Spec = item.value
         if r.get("id") in ids:
-            report.error(r.at("id"), f"SLA rule id '{r.get('id')}' is used twice")
+            report.error(r.at("id"), "ops_plan_rule_id_twice", rule=r.get("id"))
         ids.add(r.get("id"))
         action = r.get("action", "task")
         if action == "task" and r.get("task") is None and r.get("on") != "follow_up":
-            report.error(r.pos, f"SLA rule '{r.get('id')}' needs task: (one of {', '.join(TASK_KINDS)}) or action: bind")
+            report.error(r.pos, "ops_plan_rule_needs_task", rule=r.get("id"), kinds=list(TASK_KINDS))
         if action == "bind" and r.get("on") not in ("upgraded", "new_vip"):
-            report.error(r.at("action"), "action bind applies to upgraded or new_vip members only")
+            report.error(r.at("action"), "ops_plan_bind_trigger")
         w: Spec | None = r.get("within")
         amount, unit = 0, "days"
         if w is not None:
             unit = next((u for u in UNITS if u in w.fields), "days")
             amount = w.get(unit, 0)
         if r.get("task") in MESSAGE_KINDS and r.get("template") is None:
-            report.error(r.pos, f"SLA rule '{r.get('id')}' sends a {r.get('task')}: name its template")
+            report.error(r.pos, "ops_plan_rule_needs_template", rule=r.get("id"), task=r.get("task"))
         need_template(r)
         notice: Spec | None = r.get("notice")
         if notice is not None:
             need_template(notice)
-        rules.append(SlaRule(r.get("id"), r.get("on"), action, r.get("task"),
-                             r.get("purpose") or _default_purpose(r.get("on"), r.get("task")), amount, unit,
-                             r.get("template"), notice.get("task") if notice else None,
-                             notice.get("template") if notice else None,
-                             notice.get("working_days_before", 0) if notice else 0))
+        rules.append(
+            SlaRule(
+                r.get("id"),
+                r.get("on"),
+                action,
+                r.get("task"),
+                r.get("purpose") or _default_purpose(r.get("on"), r.get("task")),
+                amount,
+                unit,
+                r.get("template"),
+                notice.get("task") if notice else None,
+                notice.get("template") if notice else None,
+                notice.get("working_days_before", 0) if notice else 0,
+            )
+        )
     c: Spec | None = spec.get("contact")
     quiet = c.get("quiet_hours") if c else None
     caps = []
     for item in c.items("caps") if c else ():
         x: Spec = item.value
-        caps.append(Cap(x.get("id"), _vals(x, "channels"), x.get("per"), x.get("max"),
-                        _vals(x, "purposes") or PURPOSES))
+        caps.append(
+            Cap(x.get("id"), _vals(x, "channels"), x.get("per"), x.get("max"), _vals(x, "purposes") or PURPOSES)
+        )
     cadence = []
     for item in c.items("cadence") if c else ():
         x: Spec = item.value
         who: Spec = x.get("who")
         if x.get("task") in MESSAGE_KINDS and x.get("template") is None:
-            report.error(x.pos, f"cadence rule '{x.get('id')}' sends a {x.get('task')}: name its template")
+            report.error(x.pos, "ops_plan_cadence_needs_template", rule=x.get("id"), task=x.get("task"))
         need_template(x)
-        cadence.append(Cadence(x.get("id"), _vals(who, "tiers"), _vals(who, "key_account"), _vals(who, "star_levels"),
-                               x.get("task"), x.get("every"), x.get("template"), x.get("purpose", "care")))
+        cadence.append(
+            Cadence(
+                x.get("id"),
+                _vals(who, "tiers"),
+                _vals(who, "key_account"),
+                _vals(who, "star_levels"),
+                x.get("task"),
+                x.get("every"),
+                x.get("template"),
+                x.get("purpose", "care"),
+            )
+        )
     care_spec: Spec | None = spec.get("care")
     care = Care()
     if care_spec is not None:
@@ -330,18 +424,39 @@ def _resolve(spec: Spec, filename: str, report: Report) -> OperationsPlan | None
         for part in (b, h, st, pe):
             if part is not None:
                 need_template(part)
-        care = Care(b.get("template") if b else None, b.get("lunar", True) if b else True,
-                    h.get("template") if h else None, _vals(h, "central"), _vals(h, "local"), _vals(h, "local_cities"),
-                    st.get("template") if st else None, pe.get("template") if pe else None,
-                    pe.get("within_days", 30) if pe else 30, pe.get("min_points", 1) if pe else 1)
+        care = Care(
+            b.get("template") if b else None,
+            b.get("lunar", True) if b else True,
+            h.get("template") if h else None,
+            _vals(h, "central"),
+            _vals(h, "local"),
+            _vals(h, "local_cities"),
+            st.get("template") if st else None,
+            pe.get("template") if pe else None,
+            pe.get("within_days", 30) if pe else 30,
+            pe.get("min_points", 1) if pe else 1,
+        )
         if h is not None and set(_vals(h, "central")) & set(_vals(h, "local")):
-            report.error(h.at("local"), "a holiday is either sent centrally or locally, not both")
+            report.error(h.at("local"), "ops_plan_holiday_both")
     if report.has_errors:
         return None
-    return OperationsPlan(spec.get("plan"), spec.get("name"), tuple(tiers), _vals(a, "pool") or ("agent",),
-                          _vals(a, "new_vip_tiers"), s.get("target"), s.get("escalate_after_working_days", 0),
-                          tuple(rules), quiet.get("from") if quiet else None, quiet.get("to") if quiet else None,
-                          tuple(caps), tuple(cadence), care, templates, filename)
+    return OperationsPlan(
+        spec.get("plan"),
+        spec.get("name"),
+        tuple(tiers),
+        _vals(a, "pool") or ("agent",),
+        _vals(a, "new_vip_tiers"),
+        s.get("target"),
+        s.get("escalate_after_working_days", 0),
+        tuple(rules),
+        quiet.get("from") if quiet else None,
+        quiet.get("to") if quiet else None,
+        tuple(caps),
+        tuple(cadence),
+        care,
+        templates,
+        filename,
+    )
 
 
 def _block(text: str, pos: Pos) -> bool:
@@ -355,7 +470,7 @@ def load_operations_text(text: str, filename: str) -> tuple[OperationsPlan | Non
         return None, diagnostics
     if not isinstance(node, Mapping) or (isinstance(node, Scalar) and node.value is None):
         report = Report(filename)
-        report.error(Pos(1, 1), "an operations plan is a mapping: kind: operations, plan, name, assignment, sla, ...")
+        report.error(Pos(1, 1), "ops_plan_not_mapping")
         return None, report.items
     return load_operations(node, filename)
 
@@ -366,8 +481,8 @@ def load_operations_plan(path: str | os.PathLike | None = None) -> tuple[Operati
     try:
         text = Path(filename).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        reason = "no such file" if isinstance(exc, FileNotFoundError) else str(exc)
-        return None, [Diagnostic(filename, 1, 1, "error", f"cannot read operations plan: {reason}")]
+        reason = "no_such_file" if isinstance(exc, FileNotFoundError) else str(exc)
+        return None, [Diagnostic(filename, 1, 1, "error", "ops_plan_unreadable", {"reason": reason})]
     return load_operations_text(text, filename)
 
 

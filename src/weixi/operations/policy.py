@@ -52,8 +52,13 @@ def active_blocks(records: list[Consent]) -> list[Consent]:
     for b in records:
         if b.kind == "opt_in":
             continue
-        cleared = any(i.kind == "opt_in" and i.recorded_at > b.recorded_at and i.channel in ("all", b.channel)
-                      and i.purpose in ("all", b.purpose) for i in records)
+        cleared = any(
+            i.kind == "opt_in"
+            and i.recorded_at > b.recorded_at
+            and i.channel in ("all", b.channel)
+            and i.purpose in ("all", b.purpose)
+            for i in records
+        )
         if not cleared:
             out.append(b)
     return out
@@ -89,15 +94,19 @@ def period_start(day: date, per: str) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
-def cap_block(plan: OperationsPlan, channel: str, purpose: str, day: date, counts: dict[tuple[str, date], int]
-              ) -> Blocked | None:
+def cap_block(
+    plan: OperationsPlan, channel: str, purpose: str, day: date, counts: dict[tuple[str, date], int]
+) -> Blocked | None:
     """``counts``: (cap id, period start) -> contacts already made or planned for the member."""
     for cap in plan.caps:
         if channel in cap.channels and purpose in cap.purposes:
             seen = counts.get((cap.id, period_start(day, cap.per)), 0)
             if seen >= cap.max:
-                return Blocked(cap.id, f"{seen} {'/'.join(cap.channels)} contact(s) this {cap.per} already"
-                                       f" (cap {cap.id}: at most {cap.max} a {cap.per})")
+                return Blocked(
+                    cap.id,
+                    f"{seen} {'/'.join(cap.channels)} contact(s) this {cap.per} already"
+                    f" (cap {cap.id}: at most {cap.max} a {cap.per})",
+                )
     return None
 
 
@@ -119,12 +128,16 @@ def quiet_end(plan: OperationsPlan, at: datetime) -> datetime:
 
 def quiet_block(plan: OperationsPlan, at: datetime) -> Blocked | None:
     if in_quiet_hours(plan, at):
-        return Blocked("quiet_hours", f"{at.strftime('%H:%M')} is within the quiet hours "
-                                      f"{plan.quiet_from.strftime('%H:%M')}-{plan.quiet_to.strftime('%H:%M')}")
+        return Blocked(
+            "quiet_hours",
+            f"{at.strftime('%H:%M')} is within the quiet hours "
+            f"{plan.quiet_from.strftime('%H:%M')}-{plan.quiet_to.strftime('%H:%M')}",
+        )
     return None
 
 
 # -- set-based form for the month's batch --------------------------------------------------------------------
+
 
 def _lit(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
@@ -134,22 +147,24 @@ def _in(values) -> str:
     return "(" + ", ".join(_lit(v) for v in values) + ")" if values else "(NULL)"
 
 
-def _offset() -> str:
-    """The default timezone's UTC offset now, as ``+08:00``."""
-    z = datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).strftime("%z")
+def _offset(tz: ZoneInfo) -> str:
+    """``tz``'s UTC offset now, as ``+08:00``."""
+    z = datetime.now(tz).strftime("%z")
     return f"{z[:3]}:{z[3:]}"
 
 
-def apply(con: duckdb.DuckDBPyConnection, plan: OperationsPlan) -> None:
+def apply(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, tz: ZoneInfo | None = None) -> None:
     """Split ``ops_candidates`` into ``ops_kept`` (a view: tasks to create) and ``ops_blocked`` (member_id, task_id,
     kind, rule, detail). Reads ``ops_consents`` (active blocks: member_id, kind, channel, purpose, source,
-    recorded_at) and ``ops_planned`` (member_id, channel, purpose, day: contacts made or planned)."""
+    recorded_at) and ``ops_planned`` (member_id, channel, purpose, day: contacts made or planned). ``tz``: the
+    plan's timezone the consent times are shown in (default :data:`weixi.settings.DEFAULT_TIMEZONE`)."""
+    tz = tz or ZoneInfo(DEFAULT_TIMEZONE)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_blocked AS
         SELECT c.member_id, c.task_id, c.kind, c.source,
                arg_min(b.kind, CASE WHEN b.kind = 'dnd' THEN 0 ELSE 1 END) AS rule,
                arg_min(CASE WHEN b.kind = 'dnd' THEN 'do-not-disturb' ELSE 'opted out of ' || b.purpose || ' contacts' END
                        || ' on ' || CASE WHEN b.channel = 'all' THEN 'every channel' ELSE b.channel END
-                       || ' since ' || strftime(timezone('{DEFAULT_TIMEZONE}', b.recorded_at), '%Y-%m-%dT%H:%M{_offset()}') || ' (source: ' || b.source || ')',
+                       || ' since ' || strftime(timezone('{tz.key}', b.recorded_at), '%Y-%m-%dT%H:%M{_offset(tz)}') || ' (source: ' || b.source || ')',
                        CASE WHEN b.kind = 'dnd' THEN 0 ELSE 1 END) AS detail
         FROM ops_candidates c JOIN ops_consents b ON b.member_id = c.member_id
         WHERE c.channel <> 'none' AND b.channel IN ('all', c.channel)
@@ -172,7 +187,7 @@ def _apply_cap(con: duckdb.DuckDBPyConnection, cap: Cap) -> None:
                       WHERE {scope} GROUP BY ALL),
         scoped AS (SELECT k.task_id, k.member_id, k.kind, k.source, k.priority, k.due_on,
                           date_trunc('{cap.per}', k.due_on) AS p
-                   FROM ops_kept k WHERE k.{scope.replace(' AND purpose', ' AND k.purpose')}),
+                   FROM ops_kept k WHERE k.{scope.replace(" AND purpose", " AND k.purpose")}),
         over AS (SELECT g.member_id, g.p, coalesce(s.n, 0) AS n
                  FROM (SELECT member_id, p, count(*) AS c FROM scoped GROUP BY ALL) g
                  LEFT JOIN seen s ON s.member_id = g.member_id AND s.p = g.p
@@ -184,4 +199,3 @@ def _apply_cap(con: duckdb.DuckDBPyConnection, cap: Cap) -> None:
     con.execute(f"""INSERT INTO ops_blocked SELECT member_id, task_id, kind, source, {_lit(cap.id)},
         printf('%d contact(s) this {cap.per} already and %d of higher priority in this run (cap {cap.id}: at most {cap.max} a {cap.per})',
                n, r - 1) FROM ops_capped""")
-

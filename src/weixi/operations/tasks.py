@@ -23,11 +23,34 @@ from weixi.operations import calendar
 from weixi.operations.plan import KIND_CHANNEL, MESSAGE_KINDS, OperationsPlan, SlaRule
 
 # Base priorities (higher first); target lists carry their own priority (value at risk, fen).
-PRIORITY = {"will_downgrade": 500_000, "upgraded": 400_000, "new_vip": 300_000, "cadence": 100_000,
-            "follow_up": 600_000}
-COLUMNS = ("task_id", "month", "member_id", "kind", "source", "sla_rule", "purpose", "reason", "offer_id",
-           "offer_name", "template_id", "priority", "status", "assignee", "team", "created_on", "not_before",
-           "due_on", "outcome")
+PRIORITY = {
+    "will_downgrade": 500_000,
+    "upgraded": 400_000,
+    "new_vip": 300_000,
+    "cadence": 100_000,
+    "follow_up": 600_000,
+}
+COLUMNS = (
+    "task_id",
+    "month",
+    "member_id",
+    "kind",
+    "source",
+    "sla_rule",
+    "purpose",
+    "reason",
+    "offer_id",
+    "offer_name",
+    "template_id",
+    "priority",
+    "status",
+    "assignee",
+    "team",
+    "created_on",
+    "not_before",
+    "due_on",
+    "outcome",
+)
 QUEUE_KINDS = ("retention_call", "care_call", "visit")
 
 
@@ -74,15 +97,24 @@ def _task(rule: SlaRule, part: str) -> tuple[str, str | None, str]:
     return ("bind" if rule.action == "bind" else rule.task), rule.template, rule.id
 
 
-def _select(rule: SlaRule, part: str, source_sql: str, month: str, run_date: date, priority: str, reason: str,
-            offer_id: str = "NULL", offer_name: str = "NULL") -> str:
+def _select(
+    rule: SlaRule,
+    part: str,
+    source_sql: str,
+    month: str,
+    run_date: date,
+    priority: str,
+    reason: str,
+    offer_id: str = "NULL",
+    offer_name: str = "NULL",
+) -> str:
     kind, template, suffix = _task(rule, part)
     purpose = "service" if kind == "bind" else rule.purpose
     return f"""
 SELECT {_lit(month)} || '/' || {_lit(suffix)} || '/' || src.member_id AS task_id, {_lit(month)} AS month,
   src.member_id, {_lit(kind)} AS kind, {_lit(rule.on)} AS source, {_lit(rule.id)} AS sla_rule,
   {_lit(purpose)} AS purpose, {reason} AS reason, {offer_id} AS offer_id, {offer_name} AS offer_name,
-  {_lit(template) if template else 'NULL'} AS template_id, CAST({priority} AS BIGINT) AS priority,
+  {_lit(template) if template else "NULL"} AS template_id, CAST({priority} AS BIGINT) AS priority,
   d.not_before, d.due_on
 FROM ({source_sql}) src JOIN ops_dates d ON d.rule_id = {_lit(rule.id)} AND d.part = {_lit(part)} AND d.start = src.start"""
 
@@ -100,26 +132,46 @@ def candidates_sql(plan: OperationsPlan, month: str, run_date: date) -> str:
             if rule.on in ("upgraded", "will_downgrade"):
                 start = "e.effective_on" if rule.on == "upgraded" else run
                 label_zh = "晋级" if rule.on == "upgraded" else "将降级"
-                src = (f"SELECT e.member_id, {start} AS start, e.from_tier, e.to_tier FROM ops_events e "
-                       f"WHERE e.event = {_lit(rule.on)}")
+                src = (
+                    f"SELECT e.member_id, {start} AS start, e.from_tier, e.to_tier FROM ops_events e "
+                    f"WHERE e.event = {_lit(rule.on)}"
+                )
                 reason = f"printf('{label_zh} %s → %s (%s)', src.from_tier, src.to_tier, {_lit(rule.on)})"
                 selects.append(_select(rule, part, src, month, run_date, str(PRIORITY[rule.on]), reason))
             elif rule.on == "new_vip" and plan.new_vip_tiers:
-                src = (f"SELECT m.member_id, m.join_date AS start, m.tier FROM ops_members m WHERE m.tier IN "
-                       f"{_in(plan.new_vip_tiers)} AND m.join_date BETWEEN DATE {_lit(month + '-01')} AND {run}")
+                src = (
+                    f"SELECT m.member_id, m.join_date AS start, m.tier FROM ops_members m WHERE m.tier IN "
+                    f"{_in(plan.new_vip_tiers)} AND m.join_date BETWEEN DATE {_lit(month + '-01')} AND {run}"
+                )
                 reason = "printf('新入网VIP (%s, %s入网)', src.tier, CAST(src.start AS VARCHAR))"
-                selects.append(_select(rule, part, src, month, run_date, str(PRIORITY['new_vip']), reason))
+                selects.append(_select(rule, part, src, month, run_date, str(PRIORITY["new_vip"]), reason))
             elif rule.on in ("target_list", "winback"):
                 cond = "t.list = 'winback'" if rule.on == "winback" else "coalesce(t.list, '') <> 'winback'"
-                src = (f"SELECT t.member_id, {run} AS start, t.list, t.priority, t.reason, t.offer_id, t.offer_name "
-                       f"FROM ops_targets t WHERE {cond}")
-                selects.append(_select(rule, part, src, month, run_date, "coalesce(src.priority, 0)",
-                                       "coalesce(src.reason, src.list)", "src.offer_id", "src.offer_name"))
+                src = (
+                    f"SELECT t.member_id, {run} AS start, t.list, t.priority, t.reason, t.offer_id, t.offer_name "
+                    f"FROM ops_targets t WHERE {cond}"
+                )
+                selects.append(
+                    _select(
+                        rule,
+                        part,
+                        src,
+                        month,
+                        run_date,
+                        "coalesce(src.priority, 0)",
+                        "coalesce(src.reason, src.list)",
+                        "src.offer_id",
+                        "src.offer_name",
+                    )
+                )
     selects += _cadence(plan, month)
     if not selects:
-        return ("SELECT " + ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in COLUMNS[:11])
-                + ", CAST(NULL AS BIGINT) AS priority, CAST(NULL AS DATE) AS not_before, CAST(NULL AS DATE) AS due_on"
-                " WHERE FALSE")
+        return (
+            "SELECT "
+            + ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in COLUMNS[:11])
+            + ", CAST(NULL AS BIGINT) AS priority, CAST(NULL AS DATE) AS not_before, CAST(NULL AS DATE) AS due_on"
+            " WHERE FALSE"
+        )
     return "\nUNION ALL\n".join(selects)
 
 
@@ -142,8 +194,10 @@ def _cadence(plan: OperationsPlan, month: str) -> list[str]:
             conds.append(f"m.star_level IN ({', '.join(str(s) for s in c.star_levels)})")
         who = " AND ".join(conds) or "TRUE"
         if c.every == "week":
-            periods = (f"SELECT CAST(d AS DATE) AS p_start, CAST(d AS DATE) + 6 AS p_end FROM range(DATE "
-                       f"{_lit(first)}, DATE {_lit(last)} + 1, INTERVAL 1 DAY) t(d) WHERE isodow(d) = 1")
+            periods = (
+                f"SELECT CAST(d AS DATE) AS p_start, CAST(d AS DATE) + 6 AS p_end FROM range(DATE "
+                f"{_lit(first)}, DATE {_lit(last)} + 1, INTERVAL 1 DAY) t(d) WHERE isodow(d) = 1"
+            )
         elif c.every == "month":
             periods = f"SELECT DATE {_lit(first)} AS p_start, DATE {_lit(last)} AS p_end"
         else:  # quarter: made in the quarter's first month
@@ -156,7 +210,7 @@ def _cadence(plan: OperationsPlan, month: str) -> list[str]:
 SELECT {_lit(month)} || '/' || {_lit(c.id)} || '/' || m.member_id || '/' || strftime(p.p_start, '%Y-%m-%d') AS task_id,
   {_lit(month)} AS month, m.member_id, {_lit(c.task)} AS kind, 'cadence' AS source, {_lit(c.id)} AS sla_rule,
   {_lit(c.purpose)} AS purpose, printf('%s (%s)', {_lit(c.id)}, {_lit(c.every)}) AS reason, NULL AS offer_id,
-  NULL AS offer_name, {template} AS template_id, CAST({PRIORITY['cadence']} AS BIGINT) AS priority,
+  NULL AS offer_name, {template} AS template_id, CAST({PRIORITY["cadence"]} AS BIGINT) AS priority,
   p.p_start AS not_before, p.p_end AS due_on
 FROM ops_members m CROSS JOIN ({periods}) p WHERE {who}""")
     return out
@@ -164,10 +218,13 @@ FROM ops_members m CROSS JOIN ({periods}) p WHERE {who}""")
 
 def build(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, month: str, run_date: date) -> None:
     """Create ``ops_candidates``: the candidate tasks with channel, assignee and team."""
-    channel = "CASE kind " + " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in KIND_CHANNEL.items()) + \
-        " ELSE 'none' END"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE ops_raw AS SELECT *, {channel} AS channel FROM "
-                f"({candidates_sql(plan, month, run_date)})")
+    channel = (
+        "CASE kind " + " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in KIND_CHANNEL.items()) + " ELSE 'none' END"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE ops_raw AS SELECT *, {channel} AS channel FROM "
+        f"({candidates_sql(plan, month, run_date)})"
+    )
     # "At least one SMS a month": a monthly cadence message is not made for a member who gets one anyway.
     monthly_msgs = _monthly_messages(plan)
     if monthly_msgs:

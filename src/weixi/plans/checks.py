@@ -10,7 +10,7 @@ from decimal import Decimal
 from weixi.plans.diagnostics import Pos, Report
 from weixi.plans.model import Window
 from weixi.plans.spec import Spec, Val
-from weixi.plans.values import did_you_mean
+from weixi.plans.values import noun, suggested
 
 
 def where(pos: Pos) -> str:
@@ -27,7 +27,9 @@ def unique(items: tuple[Val, ...], key: str, what: str, report: Report) -> dict[
             continue
         if value in seen:
             first = seen[value].at(key)
-            report.error(spec.at(key), f"duplicate {what} '{value}' (first defined at {where(first)})")
+            report.error(
+                spec.at(key), "plan_duplicate_id", noun=noun(what), value=value, line=first.line, column=first.column
+            )
             continue
         seen[value] = spec
     return seen
@@ -41,7 +43,8 @@ def references(spec: Spec, key: str, known, what: str, report: Report) -> tuple[
             if item.value not in found:
                 found.append(item.value)
         else:
-            report.error(item.pos, f"unknown {what} '{item.value}'{did_you_mean(item.value, known)}")
+            code, hint = suggested("plan_unknown_reference", item.value, known)
+            report.error(item.pos, code, noun=noun(what), value=item.value, **hint)
     return tuple(found)
 
 
@@ -50,7 +53,7 @@ def window(spec: Spec | None, report: Report) -> Window:
         return Window()
     start, end = spec.get("from"), spec.get("to")
     if start is not None and end is not None and end < start:
-        report.error(spec.at("to"), f"window ends ({end}) before it starts ({start})")
+        report.error(spec.at("to"), "plan_window_reversed", end=end, start=start)
     return Window(start, end)
 
 
@@ -67,6 +70,6 @@ def whole_fen(spec: Spec, key: str, report: Report) -> int:
         return 0
     value = fen(yuan)
     if value != value.to_integral_value():
-        report.error(spec.at(key), f"{key} {yuan} is not a whole number of fen (at most 2 decimals)")
+        report.error(spec.at(key), "plan_not_whole_fen", key=key, yuan=yuan)
         return 0
     return int(value)

@@ -1,7 +1,9 @@
 """Problems found in a plan file, as values with their source position.
 
 Every stage of loading returns its diagnostics instead of raising, so one run of
-``weixi plan check`` reports every problem in a file.
+``weixi plan check`` reports every problem in a file. A diagnostic is a code of the error
+catalogue with its params (never a sentence): the CLI prints its English sentence, a page and
+the API render it in their reader's language.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ class Diagnostic:
     code: str
     params: dict = field(default_factory=dict, compare=False, hash=False)
 
+    def __post_init__(self) -> None:
+        if not CODE.match(self.code):
+            raise ValueError(f"a diagnostic takes a code of the error catalogue, not a text: {self.code!r}")
+
     @property
     def is_error(self) -> bool:
         return self.severity == ERROR
@@ -49,8 +55,6 @@ class Diagnostic:
 
     @property
     def message(self) -> str:
-        if not CODE.match(self.code):  # a text not yet given a code
-            return self.code
         from weixi.messages import render
 
         return render(self, "en")
@@ -93,10 +97,6 @@ class Report:
 
     @property
     def has_errors(self) -> bool:
-        return any(d.is_error for d in self.items)
-
-
-def has_errors(self) -> bool:
         return any(d.is_error for d in self.items)
 
 

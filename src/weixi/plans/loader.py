@@ -33,10 +33,10 @@ def load_plan_text(text: str, filename: str) -> tuple[Plan | None, list[Diagnost
         return None, diagnostics
     report = Report(filename)
     if isinstance(node, Scalar) and node.value is None:
-        report.error(Pos(1, 1), "the plan file is empty; it needs at least 'plan' and 'name'")
+        report.error(Pos(1, 1), "plan_empty")
         return None, report.items
     if not isinstance(node, Mapping):
-        report.error(node.pos, "a plan file must be a mapping of keys (plan, name, earning, rewards, ...)")
+        report.error(node.pos, "plan_not_a_mapping")
         return None, report.items
     kind = kind_of(node)
     if kind is not None:  # kind: campaign | operations | incentive | scorecard | ... (weixi.plans.kinds)
@@ -56,14 +56,15 @@ def load_plan(path: str | os.PathLike) -> tuple[Plan | None, list[Diagnostic]]:
     try:
         size = os.stat(path).st_size
         if size > MAX_PLAN_BYTES:  # refused unread
-            return None, [Diagnostic(filename, 1, 1, "error", too_large(size))]
+            return None, [Diagnostic(filename, 1, 1, "error", "plan_too_large", too_large(size))]
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None, [_cannot_read(filename, "no such file")]
+        return None, [_cannot_read(filename, "no_such_file")]
     except IsADirectoryError:
-        return None, [_cannot_read(filename, "is a directory")]
+        return None, [_cannot_read(filename, "is_a_directory")]
     except UnicodeDecodeError as exc:
-        return None, [_cannot_read(filename, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+        params = {"detail": exc.reason, "byte": exc.start}
+        return None, [Diagnostic(filename, 1, 1, "error", "plan_not_utf8", params)]
     except OSError as exc:
         return None, [_cannot_read(filename, exc.strerror or str(exc))]
     return load_plan_text(text, filename)
@@ -85,4 +86,5 @@ def check_files(paths) -> list[Diagnostic]:
 
 
 def _cannot_read(filename: str, reason: str) -> Diagnostic:
-    return Diagnostic(filename, 1, 1, "error", f"cannot read plan file: {reason}")
+    """``reason``: a ``reason.<name>`` of the catalogue (``no_such_file``) or the system's own words."""
+    return Diagnostic(filename, 1, 1, "error", "plan_unreadable", {"reason": reason})

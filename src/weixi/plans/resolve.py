@@ -53,7 +53,7 @@ def _max_amount(spec: Spec, report: Report) -> int | None:
         return None
     fen = checks.whole_fen(spec, "max_amount", report)
     if fen > MAX_AMOUNT_YUAN * 100:
-        report.error(spec.at("max_amount"), f"max_amount is at most {MAX_AMOUNT_YUAN:,} yuan (the ledger's own bound)")
+        report.error(spec.at("max_amount"), "plan_max_amount_too_large", limit=f"{MAX_AMOUNT_YUAN:,}")
     return fen or None
 
 
@@ -72,6 +72,7 @@ def _caps(items: tuple[Val, ...], rule_ids, report: Report) -> tuple[Cap, ...]:
     for spec in (item.value for item in items):
         rules = checks.references(spec, "rules", rule_ids, "rule id", report)
         if by_id.get(spec.get("id")) is spec and spec.get("per") is not None:
-            caps.append(Cap(id=spec.get("id"), period=Period(spec.get("per")), max_points=spec.get("max", 0),
-                            rules=rules))
+            caps.append(
+                Cap(id=spec.get("id"), period=Period(spec.get("per")), max_points=spec.get("max", 0), rules=rules)
+            )
     return tuple(caps)

@@ -55,10 +55,11 @@ def _merchants(spec: Spec, report: Report) -> tuple[Merchant, ...]:
     items = spec.items("merchants")
     by_id = checks.unique(items, "id", "merchant id", report)
     if "merchants" in spec.fields and not items:
-        report.error(spec.at("merchants"), "a merchant reward needs at least one merchant")
+        report.error(spec.at("merchants"), "plan_merchant_reward_no_merchants")
     return tuple(
-        Merchant(id=m.get("id"), name=m.get("name", ""),
-                 settle_fen_per_point=checks.fen(m.get("settle_yuan_per_point")))
+        Merchant(
+            id=m.get("id"), name=m.get("name", ""), settle_fen_per_point=checks.fen(m.get("settle_yuan_per_point"))
+        )
         for m in (item.value for item in items)
         if by_id.get(m.get("id")) is m and m.get("settle_yuan_per_point") is not None
     )

@@ -76,14 +76,18 @@ def _base_rule(spec: Spec, report: Report) -> EarnRule:
     if rule_type == "action":
         for item in spec.items("on"):
             if item.value not in ACTION_EVENTS:
-                report.error(item.pos, f"an action rule reacts to {', '.join(ACTION_EVENTS)}, not '{item.value}'")
+                report.error(item.pos, "plan_action_event", events=list(ACTION_EVENTS), value=item.value)
         if "on" in spec.fields and not events:
-            report.error(spec.at("on"), "an action rule needs at least one event in 'on'")
+            report.error(spec.at("on"), "plan_action_no_events")
     common = _common(spec, events, report)
     points = spec.get("points", 0)
     if rule_type == "spend":
-        return SpendRule(**common, points=spec.get("points", Decimal(1)), per_yuan=spec.get("per_yuan", Decimal(1)),
-                         service_types=tuple(dict.fromkeys(i.value for i in spec.items("service_types"))))
+        return SpendRule(
+            **common,
+            points=spec.get("points", Decimal(1)),
+            per_yuan=spec.get("per_yuan", Decimal(1)),
+            service_types=tuple(dict.fromkeys(i.value for i in spec.items("service_types"))),
+        )
     if rule_type == "recharge":
         return RechargeRule(**common, points=points, block_yuan=spec.get("per_full_yuan", Decimal(100)))
     if rule_type == "checkin":
@@ -91,9 +95,12 @@ def _base_rule(spec: Spec, report: Report) -> EarnRule:
         return CheckinRule(**common, points=points, streak=streak)
     if rule_type == "referral":
         requires = {item.value for item in spec.items("requires")} if "requires" in spec.fields else None
-        return ReferralRule(**common, points=points,
-                            require_registration=requires is None or "registration" in requires,
-                            require_payment=requires is None or "payment" in requires)
+        return ReferralRule(
+            **common,
+            points=points,
+            require_registration=requires is None or "registration" in requires,
+            require_payment=requires is None or "payment" in requires,
+        )
     return FixedRule(**common, points=points)  # action, signup, birthday
 
 
@@ -107,20 +114,21 @@ def _multiplier_rule(spec: Spec, types: dict, base: dict[str, EarnRule], tier_id
         targets = checks.references(spec, "applies_to", types, "rule id", report)
         for item in spec.items("applies_to"):
             if types.get(item.value) in MULTIPLIER_RULE_TYPES:
-                report.error(item.pos, f"applies_to names multiplier rule '{item.value}';"
-                                       " multipliers apply to base rules only")
+                report.error(item.pos, "plan_applies_to_multiplier", rule=item.value)
         targets = tuple(t for t in targets if t in base)
     else:
         targets = tuple(rule_id for rule_id, rule_type_ in types.items() if rule_type_ in DEFAULT_TARGET_TYPES)
-    events = _events(spec) if "on" in spec.fields else tuple(
-        dict.fromkeys(event for target in targets for event in base[target].events))
+    events = (
+        _events(spec)
+        if "on" in spec.fields
+        else tuple(dict.fromkeys(event for target in targets for event in base[target].events))
+    )
     window = spec.get("window")
     if rule_type == "campaign" and window is not None and not {"from", "to"} <= set(window.fields):
-        report.error(window.pos, "a campaign window needs both from and to")
+        report.error(window.pos, "plan_campaign_window_open")
     multiplier = spec.get("multiplier", Decimal(1))
     if rule_type != "tier_multiplier" and multiplier < 1:
-        report.error(spec.at("multiplier"), f"multiplier must be at least 1, got {multiplier}"
-                                            " (a rule adds (multiplier - 1) x the base points)")
+        report.error(spec.at("multiplier"), "plan_multiplier_below_one", multiplier=multiplier)
     audience = spec.get("audience") or Spec(spec.pos)
     members = audience.get("members", "all")
     return MultiplierRule(

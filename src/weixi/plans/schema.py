@@ -9,8 +9,19 @@ from weixi.plans import values as v
 from weixi.plans.spec import Either, Field, ListOf, Shape, Tagged
 
 EVENT_TYPES = (
-    "bill", "recharge", "checkin", "survey", "review", "share", "activity",
-    "signup", "referral", "birthday", "refund", "redeem", "adjust",
+    "bill",
+    "recharge",
+    "checkin",
+    "survey",
+    "review",
+    "share",
+    "activity",
+    "signup",
+    "referral",
+    "birthday",
+    "refund",
+    "redeem",
+    "adjust",
 )
 EARNING_EVENTS = EVENT_TYPES[:10]
 ACTION_EVENTS = ("survey", "review", "share", "activity")
@@ -22,10 +33,10 @@ REWARD_TYPES = ("gift", "coupon", "bill_credit", "privilege", "lottery", "mercha
 
 def earning_event(raw: object) -> str:
     if isinstance(raw, str) and raw in EVENT_TYPES and raw not in EARNING_EVENTS:
-        raise v.BadValue(f"event type '{raw}' cannot trigger an earning rule"
-                         f" (earning events: {', '.join(EARNING_EVENTS)})")
+        raise v.BadValue("plan_event_not_earning", value=str(raw), events=list(EARNING_EVENTS))
     if isinstance(raw, str) and not isinstance(raw, v.FloatText) and raw not in EVENT_TYPES:
-        raise v.BadValue(f"unknown event type '{raw}'{v.did_you_mean(raw, EVENT_TYPES)}")
+        code, hint = v.suggested("plan_unknown_event_type", raw, EVENT_TYPES)
+        raise v.BadValue(code, value=str(raw), **hint)
     return v.choice(EARNING_EVENTS, "event type")(raw)
 
 
@@ -44,8 +55,8 @@ def expiry_word(raw: object) -> str:
     if raw == "never" and not isinstance(raw, v.FloatText):
         return "never"
     forms = ", ".join(f"{{{form}: N}}" for form in EXPIRY_FORMS)
-    hint = v.did_you_mean(raw, ("never",)) if isinstance(raw, str) else ""
-    raise v.BadValue(f"expected 'never' or one of {forms}, got {v.describe(raw)}{hint}")
+    code, hint = v.suggested("plan_bad_expiry", raw, ("never",))
+    raise v.BadValue(code, forms=forms, **v.got(raw), **hint)
 
 
 EXPIRY = Either(

@@ -46,39 +46,41 @@ def _star_levels(spec: Spec, report: Report) -> StarLevels:
     columns = spec.items("tenure_years")
     for key in ("tenure_years", "table"):
         if key in spec.fields and not spec.items(key):
-            report.error(spec.at(key), f"{key} needs at least one entry")
-    _ascending(columns, "tenure_years", "the first tenure column must be 0 so that every member has one", report)
+            report.error(spec.at(key), "plan_needs_entry", key=key)
+    _ascending(columns, "tenure_years", "plan_tenure_first_not_zero", report)
     rows, shaped = [], True
     arpus = tuple(item.value.fields["arpu_yuan"] for item in spec.items("table") if "arpu_yuan" in item.value.fields)
-    _ascending(arpus, "arpu_yuan of the rows", "the first row must have arpu_yuan 0 so that every member has one",
-               report)
+    _ascending(arpus, "arpu_yuan_rows", "plan_arpu_first_not_zero", report)
     for item in spec.items("table"):
         row = item.value
         stars = tuple(star.value for star in row.items("stars"))
         for star in row.items("stars"):
             if not MIN_STAR <= star.value <= MAX_STAR:
-                report.error(star.pos, f"a star level must be from {MIN_STAR} to {MAX_STAR}, got {star.value}")
+                report.error(star.pos, "plan_star_out_of_range", low=MIN_STAR, high=MAX_STAR, value=star.value)
         if "stars" in row.fields and columns and len(stars) != len(columns):
             shaped = False
-            report.error(row.at("stars"), f"this row has {len(stars)} star levels for {len(columns)} tenure"
-                                          " columns: one per tenure_years column")
+            report.error(row.at("stars"), "plan_star_row_width", n=len(stars), columns=len(columns))
         arpu = row.get("arpu_yuan")
         if arpu is not None and arpu != arpu.quantize(Decimal("0.01")):
-            report.error(row.at("arpu_yuan"), f"arpu_yuan {arpu} is not a whole number of fen (at most 2 decimals)")
+            report.error(row.at("arpu_yuan"), "plan_not_whole_fen", key="arpu_yuan", yuan=arpu)
         if arpu is not None:
             rows.append((row, StarRow(arpu_fen=int(arpu * 100), stars=stars)))
     if shaped:
         _monotonic(rows, report)
-    return StarLevels(tenure_years=tuple(c.value for c in columns), rows=tuple(row for _, row in rows),
-                      arpu_months=spec.get("arpu_months", 3))
+    return StarLevels(
+        tenure_years=tuple(c.value for c in columns),
+        rows=tuple(row for _, row in rows),
+        arpu_months=spec.get("arpu_months", 3),
+    )
 
 
 def _ascending(items, what: str, first_zero: str, report: Report) -> None:
+    """``what``: a ``what.<name>`` of the catalogue; ``first_zero``: the code when the first value is not 0."""
     if items and items[0].value != 0:
         report.error(items[0].pos, first_zero)
     for before, item in zip(items, items[1:]):
         if item.value <= before.value:
-            report.error(item.pos, f"{what} must be strictly ascending: {item.value} after {before.value}")
+            report.error(item.pos, "plan_not_ascending", what=what, value=item.value, before=before.value)
 
 
 def _monotonic(rows: list[tuple[Spec, StarRow]], report: Report) -> None:
@@ -87,8 +89,8 @@ def _monotonic(rows: list[tuple[Spec, StarRow]], report: Report) -> None:
         left = any(a > b for a, b in zip(row.stars, row.stars[1:]))
         up = index > 0 and any(a > b for a, b in zip(rows[index - 1][1].stars, row.stars))
         if left or up:
-            reason = "a longer tenure" if left else "a higher ARPU"
-            report.warning(spec.at("stars"), f"star levels go down with {reason} in this row")
+            reason = "longer_tenure" if left else "higher_arpu"
+            report.warning(spec.at("stars"), "plan_stars_go_down", reason=reason)
 
 
 # --- value pyramid A/B/C/D ---------------------------------------------------------------------------
@@ -104,11 +106,18 @@ def _value_pyramid(spec: Spec, report: Report) -> ValuePyramid:
                 continue
             pos = cuts_spec.at(grade)
             if share >= 1:
-                report.error(pos, f"cut {grade} must be less than 1 (a share of the total contribution), got {share}")
+                report.error(pos, "plan_cut_not_share", grade=grade, share=share)
             elif share != share.quantize(Decimal(1).scaleb(-CUT_DECIMALS)):
-                report.error(pos, f"cut {grade} has more than {CUT_DECIMALS} decimals: {share}")
+                report.error(pos, "plan_cut_decimals", grade=grade, n=CUT_DECIMALS, share=share)
             if cuts and share <= cuts[-1][1]:
-                report.error(pos, f"cuts must increase: {grade} {share} is not more than {cuts[-1][0]} {cuts[-1][1]}")
+                report.error(
+                    pos,
+                    "plan_cuts_not_increasing",
+                    grade=grade,
+                    share=share,
+                    before_grade=cuts[-1][0],
+                    before=cuts[-1][1],
+                )
             cuts.append((grade, share))
     return ValuePyramid(cuts=tuple(cuts), window_months=spec.get("window_months", 12))
 
@@ -124,7 +133,7 @@ def _activity(spec: Spec, report: Report) -> ActivityGrades:
             grades[grade] = ActivityRule()
             continue
         if not rule.present:  # a mapping with only unknown keys has had those reported
-            report.error(rule.pos, f"activity grade '{grade}' needs max_days_since or min_touches")
+            report.error(rule.pos, "plan_activity_grade_empty", grade=grade)
         grades[grade] = ActivityRule(max_days_since=rule.get("max_days_since"), min_touches=rule.get("min_touches"))
     return ActivityGrades(active=grades["active"], normal=grades["normal"], window_months=spec.get("window_months", 3))
 
@@ -140,21 +149,32 @@ def _key_accounts(spec: Spec, report: Report) -> KeyAccounts:
     items = spec.items("levels")
     window = spec.get("window_months", 12)
     if "levels" in spec.fields and not items:
-        report.error(spec.at("levels"), "key_accounts needs at least one level")
+        report.error(spec.at("levels"), "plan_key_accounts_no_levels")
     by_id = checks.unique(items, "id", "key account id", report)
     levels, catch_all = [], None
     for level in (item.value for item in items):
         if catch_all is not None:
-            report.warning(level.pos, f"key account level '{level.get('id')}' can never match: level"
-                                      f" '{catch_all}' before it has no condition and takes everyone left")
+            report.warning(level.pos, "plan_key_account_unreachable", level=level.get("id"), before=catch_all)
         months = level.get("min_active_months")
         if months is not None and months > window:
-            report.error(level.at("min_active_months"), f"min_active_months {months} is more than window_months"
-                                                        f" {window}: level '{level.get('id')}' can never match")
+            report.error(
+                level.at("min_active_months"),
+                "plan_key_account_months",
+                months=months,
+                window=window,
+                level=level.get("id"),
+            )
         if not {"min_spend_yuan", "min_active_months", "min_tenure_years"} & level.present and catch_all is None:
             catch_all = level.get("id")
         if by_id.get(level.get("id")) is level:
             spend = checks.whole_fen(level, "min_spend_yuan", report) if "min_spend_yuan" in level.fields else None
-            levels.append(KeyAccount(id=level.get("id"), name=level.get("name", ""), min_spend_fen=spend,
-                                     min_active_months=months, min_tenure_years=level.get("min_tenure_years")))
+            levels.append(
+                KeyAccount(
+                    id=level.get("id"),
+                    name=level.get("name", ""),
+                    min_spend_fen=spend,
+                    min_active_months=months,
+                    min_tenure_years=level.get("min_tenure_years"),
+                )
+            )
     return KeyAccounts(levels=tuple(levels), window_months=window)

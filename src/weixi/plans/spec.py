@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
 from weixi.plans.diagnostics import Pos, Report
-from weixi.plans.values import BadValue, describe, did_you_mean
+from weixi.plans.values import BadValue, got, noun, suggested
 from weixi.plans.yaml_source import Mapping, Node, Scalar, Sequence
 
 Reader = Callable[[object], Any]
@@ -103,16 +103,21 @@ def read(node: Node, kind: Kind, report: Report, key: str = "") -> Val | None:
         return _read_list(node, kind, report, key)
     if isinstance(kind, (Shape, Tagged)):
         if not isinstance(node, Mapping):
-            prefix = f"{key}: " if key else ""
-            report.error(node.pos, f"{prefix}expected a mapping ({kind.what}), got {describe(_raw(node))}")
+            code = "plan_expected_mapping" if key else "plan_root_expected_mapping"
+            report.error(node.pos, code, **({"key": key} if key else {}), noun=noun(kind.what), **got(_raw(node)))
             return None
         spec = _read_tagged(node, kind, report) if isinstance(kind, Tagged) else _read_shape(node, kind, report)
         return Val(spec, node.pos)
     try:
         return Val(kind(_raw(node)), node.pos)
     except BadValue as exc:
-        report.error(node.pos, f"{key}: {exc}" if key else str(exc))
+        bad_value(report, node.pos, key, exc)
         return None
+
+
+def bad_value(report: Report, pos: Pos, key: str, exc: BadValue) -> None:
+    """Report a value that does not fit ``key`` (its sentence starts with the key)."""
+    report.error(pos, exc.code, key=key, **exc.params)
 
 
 def _raw(node: Node) -> object:
@@ -123,8 +128,10 @@ def _read_list(node: Node, kind: ListOf, report: Report, key: str) -> Val | None
     if isinstance(node, Scalar) and node.value is None:
         return Val((), node.pos)
     if not isinstance(node, Sequence):
-        hint = f" (write [{node.value}])" if isinstance(node, Scalar) and isinstance(node.value, str) else ""
-        report.error(node.pos, f"{key}: expected a list, got {describe(_raw(node))}{hint}")
+        if isinstance(node, Scalar) and isinstance(node.value, str):
+            report.error(node.pos, "plan_expected_list_text", key=key, value=str(node.value))
+        else:
+            report.error(node.pos, "plan_expected_type", key=key, expected="list", **got(_raw(node)))
         return None
     items = tuple(v for v in (read(item, kind.item, report, key) for item in node.items) if v is not None)
     return Val(items, node.pos)
@@ -134,11 +141,11 @@ def _read_shape(node: Mapping, shape: Shape, report: Report) -> Spec:
     spec = _read_fields(node, shape.what, shape.fields, {}, report)
     written = [k for k in shape.one_of if k in spec.present]
     if shape.one_of and len(written) != 1:
-        options = ", ".join(shape.one_of)
+        options = list(shape.one_of)
         if written:
-            report.error(node.pos, f"{shape.what} takes only one of {options}; found {', '.join(written)}")
+            report.error(node.pos, "plan_only_one_of", noun=noun(shape.what), options=options, found=written)
         else:
-            report.error(node.pos, f"{shape.what} needs one of {options}")
+            report.error(node.pos, "plan_needs_one_of", noun=noun(shape.what), options=options)
     return spec
 
 
@@ -151,10 +158,18 @@ def _read_tagged(node: Mapping, tagged: Tagged, report: Report) -> Spec:
         if isinstance(raw, str) and raw in names:
             variant = str(raw)
         elif not isinstance(raw, str):
-            report.error(entry.value.pos, f"{tagged.tag}: expected one of {', '.join(names)}, got {describe(raw)}")
+            report.error(entry.value.pos, "plan_expected_one_of", key=tagged.tag, options=list(names), **got(raw))
         else:
-            message = f"unknown {tagged.tag} '{raw}' for {tagged.what}, expected one of {', '.join(names)}"
-            report.error(entry.value.pos, message + did_you_mean(raw, names))
+            code, hint = suggested("plan_unknown_variant", raw, names)
+            report.error(
+                entry.value.pos,
+                code,
+                key=tagged.tag,
+                value=str(raw),
+                noun=noun(tagged.what),
+                options=list(names),
+                **hint,
+            )
     if variant is None:  # accept every variant's keys so only the tag itself is reported
         fields = dict(tagged.common)
         for extra in tagged.variants.values():
@@ -175,37 +190,51 @@ def _all_keys(tagged: Tagged) -> set[str]:
     return {k for extra in tagged.variants.values() for k in extra}
 
 
-def _read_fields(node: Mapping, what: str, fields: dict[str, Field], others: dict[str, list[str]],
-                 report: Report, variant: str | None = None) -> Spec:
+def _read_fields(
+    node: Mapping,
+    what: str,
+    fields: dict[str, Field],
+    others: dict[str, list[str]],
+    report: Report,
+    variant: str | None = None,
+) -> Spec:
     values: dict[str, Val] = {}
     present: set[str] = set()
-    label = _label(node, what)
+    label, of = _label(node, what)
     for entry in node.entries:
         key = entry.key
         if not isinstance(key, str):
-            report.error(entry.key_pos, f"keys must be text, got {describe(key)} in {label}")
+            report.error(entry.key_pos, "plan_key_not_text" + of, **label, **got(key))
             continue
         present.add(key)
         spec_field = fields.get(key)
         if spec_field is None:
             if others.get(key):
-                report.error(entry.key_pos, f"key '{key}' does not apply to a {variant} {what}"
-                                            f" (it is for: {', '.join(others[key])})")
+                report.error(
+                    entry.key_pos,
+                    "plan_key_not_for_variant",
+                    key=key,
+                    variant=variant,
+                    noun=noun(what),
+                    others=others[key],
+                )
             else:
-                report.error(entry.key_pos, f"unknown key '{key}' in {label}{did_you_mean(key, fields)}")
+                code, hint = suggested("plan_unknown_key" + of, key, fields)
+                report.error(entry.key_pos, code, key=key, **label, **hint)
             continue
         val = read(entry.value, spec_field.kind, report, key)
         if val is not None:
             values[key] = Val(val.value, val.pos, entry.key_pos)
     for key, spec_field in fields.items():
         if spec_field.required and key not in present:
-            kind = f" ({variant})" if variant else ""
-            report.error(node.pos, f"missing required key '{key}' in {label}{kind}")
+            extra = {"variant": variant} if variant else {}
+            report.error(node.pos, "plan_missing_key" + of + ("_variant" if variant else ""), key=key, **label, **extra)
     return Spec(node.pos, values, frozenset(present))
 
 
-def _label(node: Mapping, what: str) -> str:
+def _label(node: Mapping, what: str) -> tuple[dict, str]:
+    """The params naming a mapping (its section, and its id when it has one) and the code suffix for them."""
     entry = node.get("id")
     if entry is not None and isinstance(entry.value, Scalar) and isinstance(entry.value.value, str):
-        return f"{what} '{entry.value.value}'"
-    return what
+        return {"noun": noun(what), "id": str(entry.value.value)}, "_of"
+    return {"noun": noun(what)}, ""

@@ -17,8 +17,13 @@ def resolve_tiers(items: tuple[Val, ...], report: Report) -> tuple[Tier, ...]:
     by_id = checks.unique(items, "id", "tier id", report)
     checks.unique(items, "rank", "tier rank", report)
     return tuple(
-        Tier(id=tier_id, name=spec.get("name", ""), rank=spec.get("rank", 0),
-             multiplier=spec.get("multiplier", Decimal(1)), qualify=spec.get("qualify"))
+        Tier(
+            id=tier_id,
+            name=spec.get("name", ""),
+            rank=spec.get("rank", 0),
+            multiplier=spec.get("multiplier", Decimal(1)),
+            qualify=spec.get("qualify"),
+        )
         for tier_id, spec in by_id.items()
     )
 
@@ -31,9 +36,7 @@ def resolve_tier_policy(plan_spec: Spec, tiers: tuple[Tier, ...], report: Report
         if "tier_policy" not in plan_spec.present:
             for tier in tiers:
                 if tier.qualify is not None:
-                    report.error(tier_specs[tier.id].at("qualify"),
-                                 f"tier '{tier.id}' has qualify but the plan has no tier_policy"
-                                 " (which measure, over which window)")
+                    report.error(tier_specs[tier.id].at("qualify"), "plan_qualify_without_policy", tier=tier.id)
         return None
     measure = TierMeasure(spec.get("measure", TierMeasure.POINTS_EARNED.value))
     policy = TierPolicy(
@@ -45,12 +48,11 @@ def resolve_tier_policy(plan_spec: Spec, tiers: tuple[Tier, ...], report: Report
         notice_days=spec.get("notice_days", 30),
     )
     if not tiers:
-        report.error(plan_spec.key_at("tier_policy"), "tier_policy needs tiers to evaluate")
+        report.error(plan_spec.key_at("tier_policy"), "plan_tier_policy_no_tiers")
         return policy
     _thresholds(tiers, tier_specs, policy, report)
     if spec.get("notice_days", 0) > 0 and policy.grace_months == 0:
-        report.warning(spec.at("notice_days"), "no will_downgrade notice can be sent: with grace_months 0 a member"
-                                               " is downgraded at the review close that finds them below")
+        report.warning(spec.at("notice_days"), "plan_notice_without_grace")
     return policy
 
 
@@ -60,15 +62,14 @@ def _review_months(spec: Spec, report: Report) -> tuple[int, ...]:
     seen: dict[int, Val] = {}
     for item in spec.items("review_months"):
         if not 1 <= item.value <= 12:
-            report.error(item.pos, f"a review month must be from 1 to 12, got {item.value}")
+            report.error(item.pos, "plan_review_month_out_of_range", value=item.value)
         elif item.value in seen:
             first = seen[item.value].pos
-            report.error(item.pos, f"duplicate review month {item.value} (first at {checks.where(first)})")
+            report.error(item.pos, "plan_review_month_twice", value=item.value, line=first.line, column=first.column)
         else:
             seen[item.value] = item
     if not spec.items("review_months"):
-        report.error(spec.at("review_months"), "review_months needs at least one month: downgrades happen only"
-                                               " at a review")
+        report.error(spec.at("review_months"), "plan_no_review_months")
     return tuple(sorted(seen))
 
 
@@ -76,25 +77,29 @@ def _thresholds(tiers: tuple[Tier, ...], tier_specs: dict, policy: TierPolicy, r
     ordered = sorted(tiers, key=lambda t: t.rank)
     lowest, unit = ordered[0], UNIT[policy.measure]
     if lowest.qualify not in (None, 0):
-        report.error(tier_specs[lowest.id].at("qualify"),
-                     f"tier '{lowest.id}' is the lowest tier, where every member starts: it takes no qualify"
-                     f" (or 0), got {lowest.qualify}")
+        report.error(
+            tier_specs[lowest.id].at("qualify"), "plan_lowest_tier_qualify", tier=lowest.id, value=lowest.qualify
+        )
     below = lowest
     for tier in ordered[1:]:
         spec = tier_specs[tier.id]
         if tier.qualify is None:
-            report.error(spec.pos, f"tier '{tier.id}' needs qualify: the tier_policy evaluates every tier but"
-                                   f" the lowest ({policy.measure.value} in {unit})")
+            report.error(spec.pos, "plan_tier_needs_qualify", tier=tier.id, measure=policy.measure.value, unit=unit)
             continue
         if not _whole(tier.qualify, policy.measure):
-            what = "a whole number of points" if policy.measure is TierMeasure.POINTS_EARNED else \
-                "a whole number of fen (at most 2 decimals)"
-            report.error(spec.at("qualify"), f"qualify {tier.qualify} of tier '{tier.id}' is not {what}")
+            what = "whole_points" if policy.measure is TierMeasure.POINTS_EARNED else "whole_fen"
+            report.error(spec.at("qualify"), "plan_qualify_not_whole", value=tier.qualify, tier=tier.id, what=what)
         floor = below.qualify or Decimal(0)
         if tier.qualify <= floor:
-            report.error(spec.at("qualify"),
-                         f"qualify of tier '{tier.id}' (rank {tier.rank}) must be more than {floor} of tier"
-                         f" '{below.id}' (rank {below.rank}): thresholds increase with rank")
+            report.error(
+                spec.at("qualify"),
+                "plan_qualify_not_increasing",
+                tier=tier.id,
+                rank=tier.rank,
+                floor=floor,
+                below=below.id,
+                below_rank=below.rank,
+            )
         below = tier
 
 

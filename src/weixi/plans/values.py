@@ -1,8 +1,11 @@
 """Scalar readers: YAML scalar -> checked Python value, or :class:`BadValue`.
 
 Each reader takes the raw scalar produced by :mod:`weixi.plans.yaml_source` and returns
-the converted value or raises :class:`BadValue` with a message for the user. Decimals
-are built from the text written in the file, never from a binary float.
+the converted value or raises :class:`BadValue` with a code of the error catalogue and its
+params (the generic ``plan_*`` codes every plan kind shares: ``plan_expected_type``,
+``plan_unknown_choice``...). How a wrong value is named in a sentence is itself a param
+(:func:`got`), and so are section names (:func:`noun`), so each language words them its own way.
+Decimals are built from the text written in the file, never from a binary float.
 """
 
 from __future__ import annotations
@@ -19,106 +22,138 @@ ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
 
+CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
 class BadValue(ValueError):
-    """A scalar that does not fit its key; the message is shown to the user."""
+    """A scalar that does not fit its key: a code of the error catalogue and its params. The reader that catches it
+    adds the key (every sentence of a value starts with ``{key}: ``) and reports it as a diagnostic
+    (:func:`weixi.plans.spec.bad_value`)."""
+
+    def __init__(self, code: str, /, **params: object) -> None:
+        if not CODE.match(code):
+            raise ValueError(f"a bad value takes a code of the error catalogue, not a text: {code!r}")
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+    def __str__(self) -> str:
+        """The English sentence without its key (``expected a number, got text 'x'``), for logs and tests."""
+        from weixi.errors import Problem
+        from weixi.messages import render
+
+        text = render(Problem(self.code, {"key": "", **self.params}), "en")
+        return text[2:] if text.startswith(": ") else text
 
 
-def did_you_mean(word: object, choices) -> str:
-    """``"; did you mean 'x'?"`` when a close choice exists, else ``""``."""
+def suggestion(word: object, choices) -> str | None:
+    """The close choice to suggest for ``word`` (``"earning"`` for ``"earnings"``), if there is one."""
     if not isinstance(word, str):
-        return ""
+        return None
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return close[0] if close else None
 
 
-def describe(raw: object) -> str:
-    """How a raw YAML value is named in messages."""
+def suggested(code: str, word: object, choices) -> tuple[str, dict]:
+    """``code`` with its suggestion: ``(code + "_suggest", {"suggestion": ...})`` when a close choice exists."""
+    close = suggestion(word, choices)
+    return (f"{code}_suggest", {"suggestion": close}) if close else (code, {})
+
+
+def noun(what: str) -> str:
+    """A section or value name as a param (``"earning rule"`` -> ``"earning_rule"``); the catalogue's
+    ``noun.<name>`` entries name it in each language."""
+    return what.replace(" ", "_").replace("-", "_").lower()
+
+
+def got(raw: object) -> dict:
+    """How a raw YAML value is named in a sentence, as params: ``got`` is its kind (a ``got.<kind>`` entry of the
+    catalogue: ``text``, ``number``, ``date``, ``true``, ``false``, ``mapping``, ``list``, ``nothing``) and
+    ``got_value`` the value as written (text in quotes), empty for the kinds without one."""
     if raw is None:
-        return "nothing"
+        return {"got": "nothing", "got_value": ""}
     if isinstance(raw, Mapping):
-        return "a mapping"
+        return {"got": "mapping", "got_value": ""}
     if isinstance(raw, Sequence):
-        return "a list"
+        return {"got": "list", "got_value": ""}
     if isinstance(raw, bool):
-        return f"{str(raw).lower()} (a boolean)"
+        return {"got": str(raw).lower(), "got_value": ""}
     if isinstance(raw, int):
-        return f"the number {int(raw)}"
+        return {"got": "number", "got_value": int(raw)}
     if isinstance(raw, FloatText):
-        return f"the number {raw}"
+        return {"got": "number", "got_value": str(raw)}
     if isinstance(raw, DateText):
-        return f"the date {raw}"
-    if isinstance(raw, str):
-        return f"text '{raw}'"
-    return type(raw).__name__
+        return {"got": "date", "got_value": str(raw)}
+    return {"got": "text", "got_value": f"'{raw}'"}
 
 
 def text(raw: object) -> str:
     if not isinstance(raw, str) or isinstance(raw, FloatText):
-        raise BadValue(f"expected text, got {describe(raw)}")
+        raise BadValue("plan_expected_type", expected="text", **got(raw))
     return str(raw)
 
 
 def ident(raw: object) -> str:
     value = text(raw)
     if not ID_PATTERN.match(value):
-        raise BadValue(f"'{value}' is not a valid id: use lower-case letters, digits, '-' and '_'")
+        raise BadValue("plan_bad_id", value=value)
     return value
 
 
 def boolean(raw: object) -> bool:
     if not isinstance(raw, bool):
-        raise BadValue(f"expected true or false, got {describe(raw)}")
+        raise BadValue("plan_expected_type", expected="boolean", **got(raw))
     return raw
 
 
 def integer(raw: object) -> int:
     if isinstance(raw, bool):
-        raise BadValue(f"expected a whole number, got {describe(raw)}")
+        raise BadValue("plan_expected_type", expected="whole_number", **got(raw))
     if isinstance(raw, int):
         return int(raw)
-    raise BadValue(f"expected a whole number, got {describe(raw)}")
+    raise BadValue("plan_expected_type", expected="whole_number", **got(raw))
 
 
 def positive_int(raw: object) -> int:
     value = integer(raw)
     if value <= 0:
-        raise BadValue(f"must be a positive whole number, got {value}")
+        raise BadValue("plan_not_positive_int", value=value)
     return value
 
 
 def non_negative_int(raw: object) -> int:
     value = integer(raw)
     if value < 0:
-        raise BadValue(f"must be zero or more, got {value}")
+        raise BadValue("plan_negative", value=value)
     return value
 
 
 def decimal(raw: object) -> Decimal:
     """A YAML int, a float as written in the file, or a quoted number."""
     if isinstance(raw, bool) or raw is None or not isinstance(raw, (int, str)) or isinstance(raw, DateText):
-        raise BadValue(f"expected a number, got {describe(raw)}")
+        raise BadValue("plan_expected_type", expected="number", **got(raw))
     if isinstance(raw, int):
         return Decimal(int(raw))
     try:
         value = Decimal(str(raw).strip())
     except InvalidOperation:
-        raise BadValue(f"expected a number, got {describe(raw)}") from None
+        raise BadValue("plan_expected_type", expected="number", **got(raw)) from None
     if not value.is_finite():
-        raise BadValue(f"expected a finite number, got {describe(raw)}")
+        raise BadValue("plan_expected_type", expected="finite_number", **got(raw))
     return value
 
 
 def positive_decimal(raw: object) -> Decimal:
     value = decimal(raw)
     if value <= 0:
-        raise BadValue(f"must be greater than zero, got {value}")
+        raise BadValue("plan_not_positive", value=value)
     return value
 
 
 def non_negative_decimal(raw: object) -> Decimal:
     value = decimal(raw)
     if value < 0:
-        raise BadValue(f"must be zero or more, got {value}")
+        raise BadValue("plan_negative", value=value)
     return value
 
 
@@ -128,7 +163,7 @@ def int_between(low: int, high: int, what: str):
     def read(raw: object) -> int:
         value = integer(raw)
         if not low <= value <= high:
-            raise BadValue(f"{what} must be from {low} to {high}, got {value}")
+            raise BadValue("plan_out_of_range", noun=noun(what), low=low, high=high, value=value)
         return value
 
     return read
@@ -136,14 +171,14 @@ def int_between(low: int, high: int, what: str):
 
 def day(raw: object) -> date:
     if isinstance(raw, bool) or not isinstance(raw, str) or isinstance(raw, FloatText):
-        raise BadValue(f"expected a date YYYY-MM-DD, got {describe(raw)}")
+        raise BadValue("plan_expected_type", expected="date", **got(raw))
     source = str(raw).strip()
     if not DATE_PATTERN.match(source):
-        raise BadValue(f"bad date '{source}': expected YYYY-MM-DD")
+        raise BadValue("plan_bad_date_format", value=source)
     try:
         return date.fromisoformat(source)
     except ValueError as exc:
-        raise BadValue(f"bad date '{source}': {exc}") from None
+        raise BadValue("plan_bad_date", value=source, detail=str(exc)) from None
 
 
 def choice(values: tuple[str, ...], what: str):
@@ -153,8 +188,9 @@ def choice(values: tuple[str, ...], what: str):
         if isinstance(raw, str) and not isinstance(raw, FloatText) and raw in values:
             return str(raw)
         if not isinstance(raw, str) or isinstance(raw, FloatText):
-            raise BadValue(f"expected {what} ({', '.join(values)}), got {describe(raw)}")
-        raise BadValue(f"unknown {what} '{raw}', expected one of {', '.join(values)}{did_you_mean(raw, values)}")
+            raise BadValue("plan_expected_choice", noun=noun(what), options=list(values), **got(raw))
+        code, hint = suggested("plan_unknown_choice", raw, values)
+        raise BadValue(code, noun=noun(what), value=str(raw), options=list(values), **hint)
 
     return read
 
@@ -173,5 +209,6 @@ def timezone_name(raw: object) -> str:
     value = text(raw)
     zones = _zones()
     if zones and value not in zones:
-        raise BadValue(f"unknown time zone '{value}'{did_you_mean(value, zones)}")
+        code, hint = suggested("plan_unknown_timezone", value, zones)
+        raise BadValue(code, value=value, **hint)
     return value

@@ -19,6 +19,7 @@ laughs), files over :data:`MAX_PLAN_BYTES`, and nesting deeper than :data:`MAX_D
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Union
 
@@ -116,30 +117,41 @@ def parse(text: str, filename: str) -> tuple[Node | None, list[Diagnostic]]:
     report = Report(filename)
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_PLAN_BYTES:
-        report.error(Pos(1, 1), too_large(size))
+        report.error(Pos(1, 1), "plan_too_large", **too_large(size))
         return None, report.items
     try:
         data = _yaml().load(text)
     except DuplicateKeyError as exc:  # its context is the mapping, not the first key: leave it out
-        report.error(_mark_pos(exc), f"invalid YAML: {_clean(exc.problem)}")
+        duplicate = _DUPLICATE.match(_clean(exc.problem))
+        if duplicate:
+            report.error(_mark_pos(exc), "plan_yaml_duplicate_key", **duplicate.groupdict())
+        else:
+            report.error(_mark_pos(exc), "plan_invalid_yaml", detail=_clean(exc.problem))
         return None, report.items
     except MaxDepthExceededError as exc:
-        report.error(_mark_pos(exc), f"invalid YAML: nested deeper than {MAX_DEPTH} levels")
+        report.error(_mark_pos(exc), "plan_yaml_too_deep", limit=MAX_DEPTH)
         return None, report.items
     except MarkedYAMLError as exc:
         message = _clean(exc.problem or "")
         if exc.context:
             message = f"{message} ({_clean(exc.context)})"
-        report.error(_mark_pos(exc), f"invalid YAML: {message}")
+        report.error(_mark_pos(exc), "plan_invalid_yaml", detail=message)
         return None, report.items
     except Exception as exc:  # any other parser failure still must not become a traceback
-        report.error(Pos(1, 1), f"invalid YAML: {exc}")
+        report.error(Pos(1, 1), "plan_invalid_yaml", detail=str(exc))
         return None, report.items
     return _to_node(data, Pos(1, 1)), report.items
 
 
-def too_large(size: int) -> str:
-    return f"the plan file is larger than {MAX_PLAN_BYTES // 1024 // 1024} MiB ({size} bytes)"
+def too_large(size: int) -> dict:
+    """The params of ``plan_too_large``."""
+    return {"limit": MAX_PLAN_BYTES // 1024 // 1024, "size": size}
+
+
+_DUPLICATE = re.compile(
+    r'^found duplicate key "(?P<key>[^"]*)" with value "(?P<value>[^"]*)" '
+    r'\(original value: "(?P<original>[^"]*)"\)$'
+)
 
 
 def _mark_pos(exc: MarkedYAMLError) -> Pos:

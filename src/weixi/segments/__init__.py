@@ -16,5 +16,10 @@ from weixi.segments.tiers import TIER_EVENT_SCHEMA, TIER_STATE_SCHEMA, evaluate_
 from weixi.segments.window import history_months
 
 __all__ = [
-    "SEGMENT_SCHEMA", "TIER_EVENT_SCHEMA", "TIER_STATE_SCHEMA", "evaluate_tiers", "history_months", "segment",
+    "SEGMENT_SCHEMA",
+    "TIER_EVENT_SCHEMA",
+    "TIER_STATE_SCHEMA",
+    "evaluate_tiers",
+    "history_months",
+    "segment",
 ]

@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from weixi.errors import Invalid
+
 MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])\Z")
+
+
+class NotAMonth(Invalid, ValueError):
+    """A month that is not ``YYYY-MM`` (a ``ValueError`` too, for callers that check input that way)."""
 
 
 def check(month: str) -> str:
     if not isinstance(month, str) or not MONTH.match(month):
-        raise ValueError(f"{month!r} is not a month: use YYYY-MM, e.g. 2026-10")
+        raise NotAMonth("not_a_month", month=month)
     return month
 
 

@@ -13,27 +13,29 @@ from weixi.segments.rfm import with_rfm
 from weixi.segments.stars import star_columns, tenure_years
 from weixi.segments.window import Keep, in_service, lazy, with_totals
 
-SEGMENT_SCHEMA = ibis.schema({
-    "member_id": "string",
-    "month": "string",
-    "tenure_years": "int32",  # full years in service at the month end
-    "arpu_fen": "int64",  # star_levels: average monthly spend over the ARPU window (months in service)
-    "star_level": "int8",  # 1..7
-    "contribution_fen": "int64",  # value_pyramid: spend over its window
-    "value_grade": "string",  # A/B/C/D = 白金/黄金/钢铁/重铅
-    "days_since_active": "int32",  # month end - last activity; null when never active in the history given
-    "touches": "int64",  # activity: activity records over its window
-    "activity_grade": "string",  # active/normal/silent = 活跃/一般/沉默
-    "frequency": "int64",  # rfm: activity records over its window
-    "monetary_fen": "int64",  # rfm: spend over its window
-    "r_score": "int8",
-    "f_score": "int8",
-    "m_score": "int8",
-    "rfm": "string",  # e.g. '545'
-    "key_spend_fen": "int64",  # key_accounts: spend over its window
-    "active_months": "int64",  # key_accounts: months of its window with at least one activity record
-    "key_account": "string",  # level id
-})
+SEGMENT_SCHEMA = ibis.schema(
+    {
+        "member_id": "string",
+        "month": "string",
+        "tenure_years": "int32",  # full years in service at the month end
+        "arpu_fen": "int64",  # star_levels: average monthly spend over the ARPU window (months in service)
+        "star_level": "int8",  # 1..7
+        "contribution_fen": "int64",  # value_pyramid: spend over its window
+        "value_grade": "string",  # A/B/C/D = 白金/黄金/钢铁/重铅
+        "days_since_active": "int32",  # month end - last activity; null when never active in the history given
+        "touches": "int64",  # activity: activity records over its window
+        "activity_grade": "string",  # active/normal/silent = 活跃/一般/沉默
+        "frequency": "int64",  # rfm: activity records over its window
+        "monetary_fen": "int64",  # rfm: spend over its window
+        "r_score": "int8",
+        "f_score": "int8",
+        "m_score": "int8",
+        "rfm": "string",  # e.g. '545'
+        "key_spend_fen": "int64",  # key_accounts: spend over its window
+        "active_months": "int64",  # key_accounts: months of its window with at least one activity record
+        "key_account": "string",  # level id
+    }
+)
 
 
 def segment(members: ibis.Table, history: ibis.Table, plan: Plan, month: str, keep: Keep = lazy) -> ibis.Table:
@@ -67,9 +69,9 @@ def segment(members: ibis.Table, history: ibis.Table, plan: Plan, month: str, ke
         grades = grades.rename(grade_member_id="member_id")
         joined = t.left_join(grades, t.member_id == grades.grade_member_id)
         t = joined.drop("grade_member_id")
-    return t.select(**{
-        name: (t[name] if name in t.columns else ibis.null()).cast(dtype) for name, dtype in SEGMENT_SCHEMA.items()
-    })
+    return t.select(
+        **{name: (t[name] if name in t.columns else ibis.null()).cast(dtype) for name, dtype in SEGMENT_SCHEMA.items()}
+    )
 
 
 def _sums(seg: Segments) -> dict[str, tuple[str, int]]:

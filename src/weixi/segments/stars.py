@@ -21,16 +21,19 @@ def months_in_service(join_date: ibis.Value, month: str, n: int) -> ibis.Value:
     return ibis.least(since_join, n).cast("int64")
 
 
-def star_columns(spend: ibis.Value, join_date: ibis.Value, tenure: ibis.Value, config: StarLevels,
-                 month: str) -> dict[str, ibis.Value]:
+def star_columns(
+    spend: ibis.Value, join_date: ibis.Value, tenure: ibis.Value, config: StarLevels, month: str
+) -> dict[str, ibis.Value]:
     """``arpu_fen`` (average monthly spend over the months in service of the ARPU window, floored) and
     ``star_level``. The row is the last whose bound the ARPU reaches, compared exactly as
     ``spend >= bound x months``; below the first row (negative net spend) counts as the first row."""
     divisor = months_in_service(join_date, month, config.arpu_months)
     first, *higher = config.rows
     lowest = _by_tenure(tenure, first.stars, config.tenure_years)
-    by_row = [(spend >= row.arpu_fen * divisor, _by_tenure(tenure, row.stars, config.tenure_years))
-              for row in reversed(higher)]
+    by_row = [
+        (spend >= row.arpu_fen * divisor, _by_tenure(tenure, row.stars, config.tenure_years))
+        for row in reversed(higher)
+    ]
     star = ibis.cases(*by_row, else_=lowest) if by_row else lowest
     return {"arpu_fen": (spend // divisor).cast("int64"), "star_level": star.cast("int8")}
 

@@ -28,30 +28,35 @@ from weixi.plans.model import Plan, TierMeasure, UpgradeTiming
 from weixi.segments import months
 from weixi.segments.window import Keep, in_service, lazy
 
-TIER_STATE_SCHEMA = ibis.schema({
-    "member_id": "string",
-    "month": "string",
-    "tier": "string",
-    "tier_since": "date",  # the close (month end) that gave the tier; the join date for a starting member
-    "grace_until": "date",  # pending downgrade: the close at which it happens unless requalified
-    "measure": "int64",  # points earned (or spend in fen) over the window; null without a tier policy
-    "qualified_tier": "string",  # the tier the measure qualifies for at this close
-})
-TIER_EVENT_SCHEMA = ibis.schema({
-    "member_id": "string",
-    "month": "string",
-    "event": "string",  # upgraded | will_downgrade | downgraded
-    "from_tier": "string",
-    "to_tier": "string",  # for will_downgrade: the tier the member would drop to if measured now
-    "effective_on": "date",  # the close's month end; for will_downgrade the downgrade date
-    "measure": "int64",
-})
+TIER_STATE_SCHEMA = ibis.schema(
+    {
+        "member_id": "string",
+        "month": "string",
+        "tier": "string",
+        "tier_since": "date",  # the close (month end) that gave the tier; the join date for a starting member
+        "grace_until": "date",  # pending downgrade: the close at which it happens unless requalified
+        "measure": "int64",  # points earned (or spend in fen) over the window; null without a tier policy
+        "qualified_tier": "string",  # the tier the measure qualifies for at this close
+    }
+)
+TIER_EVENT_SCHEMA = ibis.schema(
+    {
+        "member_id": "string",
+        "month": "string",
+        "event": "string",  # upgraded | will_downgrade | downgraded
+        "from_tier": "string",
+        "to_tier": "string",  # for will_downgrade: the tier the member would drop to if measured now
+        "effective_on": "date",  # the close's month end; for will_downgrade the downgrade date
+        "measure": "int64",
+    }
+)
 PREVIOUS_COLUMNS = ("member_id", "tier", "tier_since", "grace_until")  # what is read of ``previous``
 NO_DATE = ibis.null("date")
 
 
-def evaluate_tiers(members: ibis.Table, history: ibis.Table, previous: ibis.Table | None, plan: Plan,
-                   month: str, keep: Keep = lazy) -> tuple[ibis.Table, ibis.Table]:
+def evaluate_tiers(
+    members: ibis.Table, history: ibis.Table, previous: ibis.Table | None, plan: Plan, month: str, keep: Keep = lazy
+) -> tuple[ibis.Table, ibis.Table]:
     """(tier_state, tier_events) for the close of ``month``.
 
     ``previous`` is the previous close's tier_state (only :data:`PREVIOUS_COLUMNS` are read), or ``None`` or an
@@ -64,9 +69,15 @@ def evaluate_tiers(members: ibis.Table, history: ibis.Table, previous: ibis.Tabl
     base = in_service(members, month).select("member_id", "join_date")
     t = _with_previous(_with_measure(base, history, plan, month), previous)
     if not plan.tiers:
-        state = t.select(member_id=t.member_id, month=ibis.literal(month), tier=ibis.null("string"),
-                         tier_since=NO_DATE, grace_until=NO_DATE, measure=t.measure,
-                         qualified_tier=ibis.null("string"))
+        state = t.select(
+            member_id=t.member_id,
+            month=ibis.literal(month),
+            tier=ibis.null("string"),
+            tier_since=NO_DATE,
+            grace_until=NO_DATE,
+            measure=t.measure,
+            qualified_tier=ibis.null("string"),
+        )
         return _typed(state, TIER_STATE_SCHEMA), _no_events(state)
     lowest = min(plan.tiers, key=lambda tier: tier.rank)
     rank = {tier.id: tier.rank for tier in plan.tiers}
@@ -82,15 +93,25 @@ def evaluate_tiers(members: ibis.Table, history: ibis.Table, previous: ibis.Tabl
     changed = t.upgrade | t.downgrade
     policy = plan.tier_policy
     state = t.select(
-        member_id=t.member_id, month=ibis.literal(month), tier=ibis.cases((changed, t.q_tier), else_=t.cur_tier),
-        tier_since=ibis.cases((changed, ibis.literal(end)), else_=t.p_since), grace_until=t.new_grace,
-        measure=t.measure, qualified_tier=t.q_tier if policy else ibis.null("string"),
+        member_id=t.member_id,
+        month=ibis.literal(month),
+        tier=ibis.cases((changed, t.q_tier), else_=t.cur_tier),
+        tier_since=ibis.cases((changed, ibis.literal(end)), else_=t.p_since),
+        grace_until=t.new_grace,
+        measure=t.measure,
+        qualified_tier=t.q_tier if policy else ibis.null("string"),
     )
-    event = ibis.cases((t.upgrade, "upgraded"), (t.downgrade, "downgraded"), (t.notice, "will_downgrade"),
-                       else_=ibis.null("string"))
+    event = ibis.cases(
+        (t.upgrade, "upgraded"), (t.downgrade, "downgraded"), (t.notice, "will_downgrade"), else_=ibis.null("string")
+    )
     events = t.select(
-        member_id=t.member_id, month=ibis.literal(month), event=event, from_tier=t.cur_tier, to_tier=t.q_tier,
-        effective_on=ibis.cases((t.notice, t.new_grace), else_=ibis.literal(end)), measure=t.measure,
+        member_id=t.member_id,
+        month=ibis.literal(month),
+        event=event,
+        from_tier=t.cur_tier,
+        to_tier=t.q_tier,
+        effective_on=ibis.cases((t.notice, t.new_grace), else_=ibis.literal(end)),
+        measure=t.measure,
     )
     return _typed(state, TIER_STATE_SCHEMA), _typed(events.filter(events.event.notnull()), TIER_EVENT_SCHEMA)
 
@@ -101,8 +122,9 @@ def _qualified(measure: ibis.Value, plan: Plan) -> dict[str, ibis.Value]:
     policy = plan.tier_policy
     if policy is None:
         return {"q_tier": ibis.null("string"), "q_rank": ibis.null("int64")}
-    steps = sorted((tier for tier in plan.tiers if tier is not lowest and tier.qualify is not None),
-                   key=lambda tier: -tier.rank)
+    steps = sorted(
+        (tier for tier in plan.tiers if tier is not lowest and tier.qualify is not None), key=lambda tier: -tier.rank
+    )
     if not steps:
         return {"q_tier": ibis.literal(lowest.id), "q_rank": ibis.literal(lowest.rank, "int64")}
     reached = [measure >= policy.threshold(tier) for tier in steps]
@@ -175,8 +197,12 @@ def _with_measure(base: ibis.Table, history: ibis.Table, plan: Plan, month: str)
 def _with_previous(t: ibis.Table, previous: ibis.Table | None) -> ibis.Table:
     if previous is None:
         return t.mutate(p_tier=ibis.null("string"), p_since=NO_DATE, p_grace=NO_DATE)
-    prev = previous.select(p_member_id=previous.member_id, p_tier=previous.tier.cast("string"),
-                           p_since=previous.tier_since.cast("date"), p_grace=previous.grace_until.cast("date"))
+    prev = previous.select(
+        p_member_id=previous.member_id,
+        p_tier=previous.tier.cast("string"),
+        p_since=previous.tier_since.cast("date"),
+        p_grace=previous.grace_until.cast("date"),
+    )
     joined = t.left_join(prev, t.member_id == prev.p_member_id)
     return joined.drop("p_member_id")
 
@@ -191,7 +217,12 @@ def _typed(table: ibis.Table, schema: ibis.Schema) -> ibis.Table:
 
 def _no_events(state: ibis.Table) -> ibis.Table:
     events = state.select(
-        member_id=state.member_id, month=state.month, event=ibis.null("string"), from_tier=ibis.null("string"),
-        to_tier=ibis.null("string"), effective_on=NO_DATE, measure=state.measure,
+        member_id=state.member_id,
+        month=state.month,
+        event=ibis.null("string"),
+        from_tier=ibis.null("string"),
+        to_tier=ibis.null("string"),
+        effective_on=NO_DATE,
+        measure=state.measure,
     )
     return _typed(events.filter(ibis.literal(False)), TIER_EVENT_SCHEMA)

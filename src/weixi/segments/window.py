@@ -32,8 +32,13 @@ def history_months(plan: Plan) -> int:
         windows.append(plan.tier_policy.window_months)
     seg = plan.segments
     if seg is not None:
-        sections = (seg.star_levels and seg.star_levels.arpu_months, seg.value_pyramid, seg.activity, seg.rfm,
-                    seg.key_accounts)
+        sections = (
+            seg.star_levels and seg.star_levels.arpu_months,
+            seg.value_pyramid,
+            seg.activity,
+            seg.rfm,
+            seg.key_accounts,
+        )
         windows += [s if isinstance(s, int) else s.window_months for s in sections if s]
     return max(windows)
 

@@ -70,15 +70,23 @@ def offer_sql(offers: tuple[Offer, ...]) -> tuple[str, str]:
     for o in offers:
         if o.for_reasons:
             wanted = "[" + ", ".join(map(_lit, o.for_reasons)) + "]"
-            arms.append(f"WHEN ({eligibility_sql(o.eligible)}) AND list_has_any([reason_feature_1, reason_feature_2, "
-                        f"reason_feature_3], {wanted}) THEN {_lit(o.id)}")
+            arms.append(
+                f"WHEN ({eligibility_sql(o.eligible)}) AND list_has_any([reason_feature_1, reason_feature_2, "
+                f"reason_feature_3], {wanted}) THEN {_lit(o.id)}"
+            )
     arms += [f"WHEN ({eligibility_sql(o.eligible)}) THEN {_lit(o.id)}" for o in offers]
     names = " ".join(f"WHEN {_lit(o.id)} THEN {_lit(o.name)}" for o in offers)
     return "CASE " + " ".join(arms) + " END", "CASE offer_id " + names + " END"
 
 
-def build_sql(con: duckdb.DuckDBPyConnection, data_dir: Path, month: str, plan: RetentionPlan, scores: Path,
-              value_file: Path | None = None) -> str:
+def build_sql(
+    con: duckdb.DuckDBPyConnection,
+    data_dir: Path,
+    month: str,
+    plan: RetentionPlan,
+    scores: Path,
+    value_file: Path | None = None,
+) -> str:
     data_dir = Path(data_dir)
     end = months.end(month)
     feats = features.build_sql(con, data_dir, month)
@@ -88,18 +96,29 @@ def build_sql(con: duckdb.DuckDBPyConnection, data_dir: Path, month: str, plan: 
     n = int(plan.value_months)
     h = HORIZON_MONTHS
     snap = data_dir / "snapshots" / f"month={month}" / "part-0.parquet"
-    segment_join = (f"LEFT JOIN (SELECT member_id AS sid, value_grade FROM read_parquet({_lit(snap)})) sg "
-                    f"ON sg.sid = c.member_id" if snap.exists() else "")
+    segment_join = (
+        f"LEFT JOIN (SELECT member_id AS sid, value_grade FROM read_parquet({_lit(snap)})) sg ON sg.sid = c.member_id"
+        if snap.exists()
+        else ""
+    )
     segment = "sg.value_grade" if snap.exists() else "NULL"
     silent = plan.silent_max_usage_ratio
-    silent_cond = (f"(c.voice_minutes + c.data_mb = 0 OR (c.data_change <= {float(silent) - 1} "
-                   f"AND c.voice_change <= {float(silent) - 1}))") if silent is not None else "FALSE"
+    silent_cond = (
+        (
+            f"(c.voice_minutes + c.data_mb = 0 OR (c.data_change <= {float(silent) - 1} "
+            f"AND c.voice_change <= {float(silent) - 1}))"
+        )
+        if silent is not None
+        else "FALSE"
+    )
     # expected months in service over n months with monthly survival s: s (1 - s^n) / (1 - s)
-    months_expr = (f"CASE WHEN s >= 1 THEN {n} ELSE s * (1 - pow(s, {n})) / (1 - s) END")
+    months_expr = f"CASE WHEN s >= 1 THEN {n} ELSE s * (1 - pow(s, {n})) / (1 - s) END"
     value_join, value_expr = "", None
     if value_file is not None:
-        value_join = (f"LEFT JOIN (SELECT CAST(member_id AS VARCHAR) AS vid, CAST(clv AS DOUBLE) AS clv "
-                      f"FROM {scan_any(value_file)}) vf ON vf.vid = c.member_id")
+        value_join = (
+            f"LEFT JOIN (SELECT CAST(member_id AS VARCHAR) AS vid, CAST(clv AS DOUBLE) AS clv "
+            f"FROM {scan_any(value_file)}) vf ON vf.vid = c.member_id"
+        )
         value_expr = "CAST(round(coalesce(vf.clv, 0) * 100) AS BIGINT)"
     winback = ""
     if plan.winback_days and features.has_table(data_dir, "churn_labels"):
@@ -129,7 +148,7 @@ scored AS (
     CASE WHEN (f.contract_days_left BETWEEN 0 AND {plan.expiring_window_days})
               OR (f.subsidy_days_left BETWEEN 0 AND {plan.expiring_window_days}) THEN 'expiring'
          WHEN s.churn_probability >= {float(plan.high_risk_min_probability)} THEN 'high_risk'
-         WHEN {silent_cond.replace('c.', 'f.')} THEN 'silent' END AS list,
+         WHEN {silent_cond.replace("c.", "f.")} THEN 'silent' END AS list,
     s.churn_probability, s.risk_decile, s.reason_1, s.reason_2, s.reason_3, s.reason_1_zh, s.reason_2_zh, s.reason_3_zh,
     s.reason_feature_1, s.reason_feature_2, s.reason_feature_3,
     CAST(round(coalesce(f.arpu_yuan, 0) * 100) AS BIGINT) AS arpu_fen, f.tenure_months, CAST(NULL AS DATE) AS left_on

@@ -29,24 +29,35 @@ def rate_lift(treated: np.ndarray, control: np.ndarray) -> dict:
     lift = pc - pt
     se = math.sqrt(pt * (1 - pt) / nt + pc * (1 - pc) / nc)
     lo, hi = lift - Z95 * se, lift + Z95 * se
-    return {**out, "lift": lift, "lift_ci95": [lo, hi], "relative_lift": lift / pc if pc > 0 else None,
-            "significant": bool(lo > 0 or hi < 0), "saved_per_1000_treated": round(lift * 1000, 1)}
+    return {
+        **out,
+        "lift": lift,
+        "lift_ci95": [lo, hi],
+        "relative_lift": lift / pc if pc > 0 else None,
+        "significant": bool(lo > 0 or hi < 0),
+        "saved_per_1000_treated": round(lift * 1000, 1),
+    }
 
 
 def revenue_diff(treated_fen: np.ndarray, control_fen: np.ndarray) -> dict:
     """Mean revenue per member (yuan) in each group and the difference with a 95% Welch interval."""
     nt, nc = len(treated_fen), len(control_fen)
-    out = {"revenue_treated_yuan": str(Decimal(int(treated_fen.sum())) / 100),
-           "revenue_control_yuan": str(Decimal(int(control_fen.sum())) / 100)}
+    out = {
+        "revenue_treated_yuan": str(Decimal(int(treated_fen.sum())) / 100),
+        "revenue_control_yuan": str(Decimal(int(control_fen.sum())) / 100),
+    }
     if nt < 2 or nc < 2:
         return {**out, "revenue_per_member_diff_yuan": None, "revenue_diff_ci95_yuan": None}
     mt, mc = treated_fen.mean() / 100, control_fen.mean() / 100
     se = math.sqrt(treated_fen.var(ddof=1) / 1e4 / nt + control_fen.var(ddof=1) / 1e4 / nc)
     diff = mt - mc
-    return {**out, "revenue_per_member_treated_yuan": round(float(mt), 2),
-            "revenue_per_member_control_yuan": round(float(mc), 2),
-            "revenue_per_member_diff_yuan": round(float(diff), 2),
-            "revenue_diff_ci95_yuan": [round(float(diff - Z95 * se), 2), round(float(diff + Z95 * se), 2)]}
+    return {
+        **out,
+        "revenue_per_member_treated_yuan": round(float(mt), 2),
+        "revenue_per_member_control_yuan": round(float(mc), 2),
+        "revenue_per_member_diff_yuan": round(float(diff), 2),
+        "revenue_diff_ci95_yuan": [round(float(diff - Z95 * se), 2), round(float(diff + Z95 * se), 2)],
+    }
 
 
 def compare(group: np.ndarray, churned: np.ndarray, revenue_fen: np.ndarray) -> dict:

@@ -19,9 +19,27 @@ import pyarrow.parquet as pq
 from weixi.adapters import spreadsheet
 
 XLSX_MAX_ROWS = 1_048_575  # Excel's limit, less the header
-CALL_COLUMNS = ["priority_rank", "member_id", "phone", "list", "status", "churn_probability", "value_fen",
-                "priority_fen", "offer_id", "offer_name", "reason_1", "reason_2", "reason_3", "reason_1_zh",
-                "reason_2_zh", "reason_3_zh", "manager_id", "city", "plan_name"]
+CALL_COLUMNS = [
+    "priority_rank",
+    "member_id",
+    "phone",
+    "list",
+    "status",
+    "churn_probability",
+    "value_fen",
+    "priority_fen",
+    "offer_id",
+    "offer_name",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "reason_1_zh",
+    "reason_2_zh",
+    "reason_3_zh",
+    "manager_id",
+    "city",
+    "plan_name",
+]
 
 
 def path(data_dir: Path, month: str) -> Path:
@@ -48,8 +66,9 @@ def read(data_dir: Path, month: str) -> pa.Table | None:
     return pq.read_table(p) if p.exists() else None
 
 
-def for_calls(table: pa.Table, phones: dict[str, str] | None = None, group: str = "treatment",
-              lists: list[str] | None = None) -> pa.Table:
+def for_calls(
+    table: pa.Table, phones: dict[str, str] | None = None, group: str = "treatment", lists: list[str] | None = None
+) -> pa.Table:
     """The outbound centre's view: one group (treatment by default: the control group is not called), in
     priority order, with the (masked) phone number."""
     t = table
@@ -89,8 +108,7 @@ def write_xlsx(table: pa.Table, out: Path, sheet: str = "targets") -> Path:
     from weixi.churn.errors import ChurnInputError
 
     if table.num_rows > XLSX_MAX_ROWS:
-        raise ChurnInputError(f"{table.num_rows:,} rows do not fit in one Excel sheet ({XLSX_MAX_ROWS:,} at most): "
-                              f"export CSV, or filter with --list")
+        raise ChurnInputError("targets_too_many_rows_for_xlsx", rows=table.num_rows, max=XLSX_MAX_ROWS)
     out = Path(out)
     wb = Workbook(write_only=True)
     ws = spreadsheet.sheet(wb.create_sheet(sheet))  # text that could start a formula stays text

@@ -1,5 +1,5 @@
 """Target-list services: build the month's lists, export them, evaluate treated against control, order by
-uplift. Bad input raises :class:`weixi.churn.errors.ChurnInputError` (retention plan errors carry
+uplift. Refusals are :class:`weixi.churn.errors.ChurnError` kinds with a code (retention plan errors carry
 file:line:col)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from weixi.adapters import archive, duck
 from weixi.churn import features, store
-from weixi.churn.errors import ChurnInputError
+from weixi.churn.errors import ChurnInputError, DataNotReady, NoTargetLists, NotScored
 from weixi.churn.operator import HORIZON_MONTHS, check_data
 from weixi.churn.score import scores_path
 from weixi.members import pii, pii_audit
@@ -32,32 +32,34 @@ ORDERS = ("risk", "uplift")
 def plan_or_fail(path: str | None) -> RetentionPlan:
     plan, diags = load_retention_plan(path)
     if plan is None:
-        raise ChurnInputError("retention plan has errors:\n" + "\n".join(d.format() for d in diags if d.is_error))
+        errors = [d.format() for d in diags if d.is_error]
+        raise ChurnInputError("retention_plan_has_errors", errors="\n".join(errors), count=len(errors))
     return plan
 
 
-def build(data_dir: Path, month: str, plan_path: str | None = None, order: str = "risk",
-          value_file: str | None = None) -> dict:
+def build(
+    data_dir: Path, month: str, plan_path: str | None = None, order: str = "risk", value_file: str | None = None
+) -> dict:
     months.check(month)
     data_dir = Path(data_dir)
     check_data(data_dir)
     plan = plan_or_fail(plan_path)
     scores = scores_path(data_dir, month)
     if not scores.exists():
-        raise ChurnInputError(f"{month} has not been scored: run 'weixi churn score --month {month}' first")
+        raise NotScored("churn_month_not_scored", month=month)
     if order not in ORDERS:
-        raise ChurnInputError(f"--order {order!r}: use one of {', '.join(ORDERS)}")
+        raise ChurnInputError("targets_order_unknown", order=order, orders=ORDERS)
     if value_file is not None and not Path(value_file).exists():
-        raise ChurnInputError(f"--value {value_file}: no such file (expected columns member_id, clv in yuan)")
+        raise ChurnInputError("targets_value_file_missing", path=str(value_file))
     if plan.value_source == "clv" and value_file is None:
-        raise ChurnInputError(f"{plan.source}: value source is 'clv': pass --value FILE with member_id, clv (yuan)")
+        raise ChurnInputError("targets_value_file_needed", source=str(plan.source))
     con = features.connect()
     sql = builder.build_sql(con, data_dir, month, plan, scores, Path(value_file) if value_file else None)
     if value_file is not None:
         cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {builder.scan_any(Path(value_file))}").fetchall()]
         missing = [c for c in ("member_id", "clv") if c not in cols]
         if missing:
-            raise ChurnInputError(f"--value {value_file}: no column(s) {', '.join(missing)} (columns: {', '.join(cols)})")
+            raise ChurnInputError("targets_value_file_columns", path=str(value_file), missing=missing, columns=cols)
     uplift_version = None
     if order == "uplift":
         model, meta = store.load(data_dir, kind="uplift")
@@ -69,10 +71,13 @@ def build(data_dir: Path, month: str, plan_path: str | None = None, order: str =
         up = model.predict(ids[model.features].astype(float))
         value = raw["value_fen"].to_numpy(zero_copy_only=False).astype(float)
         raw = raw.append_column("uplift", pa.array(up)).append_column(
-            "uplift_value_fen", pa.array(np.round(up * value).astype(np.int64)))
+            "uplift_value_fen", pa.array(np.round(up * value).astype(np.int64))
+        )
         con.register("targets_up", raw)
-        sql = ("SELECT * REPLACE (CAST(row_number() OVER (ORDER BY uplift_value_fen DESC, member_id) AS BIGINT) "
-               "AS priority_rank) FROM targets_up")
+        sql = (
+            "SELECT * REPLACE (CAST(row_number() OVER (ORDER BY uplift_value_fen DESC, member_id) AS BIGINT) "
+            "AS priority_rank) FROM targets_up"
+        )
     export.write_atomic(con, f"SELECT * FROM ({sql}) ORDER BY priority_rank", export.path(data_dir, month))
     return summary(data_dir, month, plan, order, uplift_version)
 
@@ -93,51 +98,83 @@ def summary(data_dir: Path, month: str, plan: RetentionPlan, order: str, uplift_
     for d in lists.values():
         d["value_yuan"] = str(Decimal(d.pop("value_fen")) / 100)
         d["value_at_risk_yuan"] = str(Decimal(d.pop("priority_fen")) / 100)
-    offers = dict(con.execute("SELECT coalesce(offer_id, '(none eligible)'), count(*) FROM t WHERE \"group\" = "
-                              "'treatment' GROUP BY 1 ORDER BY 2 DESC").fetchall())
-    return {"month": month, "plan": plan.id, "order": order, "uplift_model_version": uplift_version,
-            "members": t.num_rows, "control_share": str(plan.control_share), "lists": lists, "offers": offers,
-            "path": str(export.path(data_dir, month))}
+    offers = dict(
+        con.execute(
+            "SELECT coalesce(offer_id, '(none eligible)'), count(*) FROM t WHERE \"group\" = "
+            "'treatment' GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
+    )
+    return {
+        "month": month,
+        "plan": plan.id,
+        "order": order,
+        "uplift_model_version": uplift_version,
+        "members": t.num_rows,
+        "control_share": str(plan.control_share),
+        "lists": lists,
+        "offers": offers,
+        "path": str(export.path(data_dir, month)),
+    }
 
 
 def targets(data_dir: Path, month: str) -> pa.Table:
     t = export.read(Path(data_dir), month)
     if t is None:
-        raise ChurnInputError(f"no target lists for {month}: run 'weixi targets build --month {month}' first")
+        raise NoTargetLists("targets_not_built", month=month)
     return t
 
 
-def export_lists(data_dir: Path, month: str, out: str, fmt: str | None = None, group: str = "treatment",
-                 lists: list[str] | None = None, reveal: bool = False, who: tuple[Engine, User] | None = None) -> dict:
+def export_lists(
+    data_dir: Path,
+    month: str,
+    out: str,
+    fmt: str | None = None,
+    group: str = "treatment",
+    lists: list[str] | None = None,
+    reveal: bool = False,
+    who: tuple[Engine, User] | None = None,
+) -> dict:
     """Write the lists for the outbound centre (CSV or XLSX) or the incentive engine (``fmt='incentive'``).
     Phone numbers in clear (``reveal``) only with ``who`` (the database and the person), where the export is
     written to the audit log as a ``pii.view`` (:mod:`weixi.members.pii_audit`)."""
     t = targets(data_dir, month)
     if group not in ("treatment", "control", "all"):
-        raise ChurnInputError(f"--group {group!r}: use treatment, control or all")
+        raise ChurnInputError("targets_group_unknown", group=group)
     bad = [x for x in (lists or []) if x not in builder.LISTS]
     if bad:
-        raise ChurnInputError(f"--list {', '.join(bad)}: lists are {', '.join(builder.LISTS)}")
+        raise ChurnInputError("targets_list_unknown", lists=bad, known=builder.LISTS)
     fmt = fmt or Path(out).suffix.lower().lstrip(".")
     if fmt == "incentive":
         table = export.incentive_list(t, group)
         path = export.write_csv(table, Path(out))
     elif fmt in ("csv", "xlsx"):
         if reveal and who is None:
-            raise ChurnInputError("phone numbers in clear are written to the audit log: it needs the database")
+            raise ChurnInputError("targets_reveal_needs_database")
         con = duck.connect()
         ids = pa.table({"member_id": t["member_id"]})
         con.register("ids", ids)
-        rows = con.execute(f"SELECT m.member_id, m.phone FROM ({archive.scan_sql(Path(data_dir), 'members')}) m "
-                           f"JOIN ids USING (member_id)").fetchall()
+        rows = con.execute(
+            f"SELECT m.member_id, m.phone FROM ({archive.scan_sql(Path(data_dir), 'members')}) m "
+            f"JOIN ids USING (member_id)"
+        ).fetchall()
         phones = {m: pii.mask_phone(p, reveal) for m, p in rows}
         table = export.for_calls(t, phones, group, lists)
         path = export.write_csv(table, Path(out)) if fmt == "csv" else export.write_xlsx(table, Path(out))
         if reveal:
-            pii_audit.record(*who, "targets_export", table["member_id"].to_pylist(), subject=f"targets:{month}",
-                             month=month, format=fmt, lists=lists, group=group, fields=["phone"], file=str(path))
+            pii_audit.record(
+                *who,
+                "targets_export",
+                table["member_id"].to_pylist(),
+                subject=f"targets:{month}",
+                month=month,
+                format=fmt,
+                lists=lists,
+                group=group,
+                fields=["phone"],
+                file=str(path),
+            )
     else:
-        raise ChurnInputError(f"{out}: unknown export format {fmt!r}: use .csv, .xlsx or --format incentive")
+        raise ChurnInputError("targets_export_format_unknown", out=str(out), format=fmt)
     return {"month": month, "format": fmt, "rows": table.num_rows, "path": str(path), "group": group}
 
 
@@ -146,10 +183,9 @@ def _outcomes(con, data_dir: Path, month: str, t: pa.Table) -> tuple[np.ndarray,
     have = {r[0] for r in con.execute(f"SELECT DISTINCT month FROM ({archive.scan_sql(data_dir, 'bills')})").fetchall()}
     missing = [m for m in after if m not in have]
     if missing:
-        raise ChurnInputError(f"the outcomes of {month}'s lists are not in the archive yet: no bills for "
-                              f"{', '.join(missing)} (evaluation needs the {HORIZON_MONTHS} months after the list)")
+        raise DataNotReady("targets_outcomes_not_yet", month=month, missing=missing, horizon=HORIZON_MONTHS)
     if not features.has_table(data_dir, "churn_labels"):
-        raise ChurnInputError(f"{data_dir}: no churn_labels table: evaluation needs who left and when")
+        raise DataNotReady("targets_no_labels_table", data_dir=str(data_dir))
     end, until = months.end(month), months.end(after[-1])
     con.register("ids", pa.table({"member_id": t["member_id"]}))
     rows = con.execute(f"""
@@ -157,13 +193,14 @@ def _outcomes(con, data_dir: Path, month: str, t: pa.Table) -> tuple[np.ndarray,
           coalesce(l.churned AND l.churn_date > DATE '{end}' AND l.churn_date <= DATE '{until}', false),
           coalesce(b.fen, 0)
         FROM ids i
-        LEFT JOIN ({archive.scan_sql(data_dir, 'churn_labels')}) l ON l.member_id = i.member_id
-        LEFT JOIN (SELECT member_id, sum(amount_fen) AS fen FROM ({archive.scan_sql(data_dir, 'bills', after)})
+        LEFT JOIN ({archive.scan_sql(data_dir, "churn_labels")}) l ON l.member_id = i.member_id
+        LEFT JOIN (SELECT member_id, sum(amount_fen) AS fen FROM ({archive.scan_sql(data_dir, "bills", after)})
                    GROUP BY member_id) b ON b.member_id = i.member_id""").to_arrow_table()
     order = {m: i for i, m in enumerate(rows.column(0).to_pylist())}
     idx = np.array([order[m] for m in t["member_id"].to_pylist()])
-    return rows.column(1).to_numpy(zero_copy_only=False)[idx].astype(int), \
-        rows.column(2).to_numpy(zero_copy_only=False)[idx].astype(np.int64)
+    return rows.column(1).to_numpy(zero_copy_only=False)[idx].astype(int), rows.column(2).to_numpy(
+        zero_copy_only=False
+    )[idx].astype(np.int64)
 
 
 def evaluate(data_dir: Path, month: str, fit_uplift: bool = True) -> dict:
@@ -177,8 +214,13 @@ def evaluate(data_dir: Path, month: str, fit_uplift: bool = True) -> dict:
     group = np.asarray(t["group"].to_pylist())
     lst = np.asarray(t["list"].to_pylist())
     live = lst != "winback"  # leavers cannot leave again: win-back is reported by list only
-    out = {"month": month, "horizon_months": HORIZON_MONTHS, "analysis": "intent to treat",
-           "overall": ev.compare(group[live], churned[live], revenue[live]), "by_list": {}}
+    out = {
+        "month": month,
+        "horizon_months": HORIZON_MONTHS,
+        "analysis": "intent to treat",
+        "overall": ev.compare(group[live], churned[live], revenue[live]),
+        "by_list": {},
+    }
     for name in builder.LISTS:
         mask = lst == name
         if mask.any():
@@ -194,9 +236,16 @@ def evaluate(data_dir: Path, month: str, fit_uplift: bool = True) -> dict:
             X = ids.merge(feats, on="member_id", how="left")
             cols = [c for c in features.FEATURE_NAMES if X[c].notna().any()]
             model, qini = uplift.select(X[cols].astype(float), treated, y)
-            meta = {"kind": "uplift", "learner": model.kind, "month": month, "qini": qini, "rows": int(keep.sum()),
-                    "features": cols, "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "source": {"kind": "targets", "month": month}}
+            meta = {
+                "kind": "uplift",
+                "learner": model.kind,
+                "month": month,
+                "qini": qini,
+                "rows": int(keep.sum()),
+                "features": cols,
+                "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "source": {"kind": "targets", "month": month},
+            }
             version, _ = store.save(data_dir, model, meta, kind="uplift")
             out["uplift"] = {"learner": model.kind, "qini": qini, "model_version": version, "rows": int(keep.sum())}
         else:

@@ -27,13 +27,25 @@ SEED = 0
 
 
 def _clf():
-    return HistGradientBoostingClassifier(max_iter=100, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
-                                          l2_regularization=1.0, random_state=SEED)
+    return HistGradientBoostingClassifier(
+        max_iter=100,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        random_state=SEED,
+    )
 
 
 def _reg():
-    return HistGradientBoostingRegressor(max_iter=100, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
-                                         l2_regularization=1.0, random_state=SEED)
+    return HistGradientBoostingRegressor(
+        max_iter=100,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        random_state=SEED,
+    )
 
 
 @dataclass

@@ -44,9 +44,19 @@ def test_anniversary_prize_table_per_day():
     c = load("anniversary-draw")
     assert (c.window.start, c.window.end) == (date(2015, 6, 21), date(2015, 6, 22))  # 6月21日及6月22日
     table = [(p.name.split()[0], p.per_day, p.value_fen // 100) for p in c.lottery.prizes]
-    assert table == [("特等奖", 1, 10000), ("一等奖", 1, 3000), ("二等奖", 2, 1000), ("三等奖", 3, 800),
-                     ("四等奖", 4, 500), ("五等奖", 5, 350), ("六等奖", 6, 200), ("七等奖", 6, 50),
-                     ("回馈奖", 20, 40), ("幸运奖", 100, 40), ("纪念奖", 50, 40)]
+    assert table == [
+        ("特等奖", 1, 10000),
+        ("一等奖", 1, 3000),
+        ("二等奖", 2, 1000),
+        ("三等奖", 3, 800),
+        ("四等奖", 4, 500),
+        ("五等奖", 5, 350),
+        ("六等奖", 6, 200),
+        ("七等奖", 6, 50),
+        ("回馈奖", 20, 40),
+        ("幸运奖", 100, 40),
+        ("纪念奖", 50, 40),
+    ]
     assert len(c.lottery.prizes) == 11 and c.lottery.tickets_per_day() == 198
     assert sum(p.per_day * p.value_fen for p in c.lottery.prizes) == 2_945_000  # 29,450 yuan a day
     assert next(b for b in c.budget if b.line == "gifts").fen == 5_890_000  # two days
@@ -88,14 +98,24 @@ def test_midyear_gratitude_gifts_and_old_brings_new():
 
 
 def test_all_campaign_examples_check_clean_together():
-    files = [str(EXAMPLES / f"{n}.yaml") for n in ("anniversary-draw", "new-customer-month", "points-carnival",
-                                                 "midyear-gratitude", "points-carnival-points")]
+    files = [
+        str(EXAMPLES / f"{n}.yaml")
+        for n in (
+            "anniversary-draw",
+            "new-customer-month",
+            "points-carnival",
+            "midyear-gratitude",
+            "points-carnival-points",
+        )
+    ]
     result = runner.invoke(app, ["plan", "check", *files])
     assert result.exit_code == 0, result.output
 
 
 def test_located_errors():
-    text = BASE.replace("target: 100}", "target: 100}\n  - {id: r, metric: activity_rate, target: 60}") + """risks:
+    text = (
+        BASE.replace("target: 100}", "target: 100}\n  - {id: r, metric: activity_rate, target: 60}")
+        + """risks:
   - {id: x, category: safety, description: d, likelihood: 5, impact: 4}
 lottery:
   chances: {}
@@ -103,6 +123,7 @@ lottery:
     - {id: a, name: A, per_day: 1, value_yuan: 10}
     - {id: a, name: B, per_day: 2}
 """
+    )
     found = check(text)
     assert any("c.yaml:7:" in f and "target 60 of a rate must be a share" in f for f in found), found
     assert any("risk 'x' is high (5 x 4 = 20): it needs a response" in f for f in found), found
@@ -111,8 +132,12 @@ lottery:
 
 
 def test_points_given_need_a_points_line_and_unknown_columns_are_named():
-    text = BASE.replace("audience: {source: ledger}", "audience:\n  source: snapshot\n  where: {tier: [gold], "
-                        "stars: {min: 5}}") + "leaderboard: {top: 3, rewards: [{rank: 1, points: 10}]}\n"
+    text = (
+        BASE.replace(
+            "audience: {source: ledger}", "audience:\n  source: snapshot\n  where: {tier: [gold], stars: {min: 5}}"
+        )
+        + "leaderboard: {top: 3, rewards: [{rank: 1, points: 10}]}\n"
+    )
     found = check(text)
     assert any("unknown snapshot column 'stars'" in f and "star_level" in f for f in found), found
     assert any("budget has no points line" in f for f in found), found

@@ -7,6 +7,7 @@ from datetime import date
 
 from weixi.campaigns import lottery as lot
 from weixi.campaigns.model import Lottery, Prize
+from weixi.messages import render
 
 LOTTERY = Lottery((Prize("gold", "金条", 1), Prize("cup", "杯", 2)), blanks_per_day=1)
 SEED = bytes(range(32))
@@ -40,11 +41,20 @@ def test_a_day_box_empties_exactly():
 
 def test_verify_accepts_honest_draws_and_catches_each_tampering():
     draws = run(4)
-    assert lot.verify("c", LOTTERY, lot.commitment(SEED), SEED, draws) == []
-    assert "does not match the commitment" in lot.verify("c", LOTTERY, "00" * 32, SEED, draws)[0]
+
+    def found(tampered, seed_commitment=lot.commitment(SEED)):
+        return [(p.code, p.params, render(p)) for p in lot.verify("c", LOTTERY, seed_commitment, SEED, tampered)]
+
+    assert found(draws) == []
+    [(code, _, text)] = found(draws, "00" * 32)
+    assert code == "lottery_seed_mismatch" and "does not match the commitment" in text
     swapped = [replace(draws[0], prize_id="gold" if draws[0].prize_id != "gold" else "cup")] + draws[1:]
-    assert any("draw 1" in p and "the replay gives" in p for p in lot.verify("c", LOTTERY, lot.commitment(SEED), SEED, swapped))
+    assert any(
+        code == "lottery_draw_prize_mismatch" and params["seq"] == 1 and "the replay gives" in text
+        for code, params, text in found(swapped)
+    )
     renamed = [replace(draws[1], member_id="someone-else")] + [d for d in draws if d.seq != 2]
-    assert any("draw 2: recorded MAC" in p for p in lot.verify("c", LOTTERY, lot.commitment(SEED), SEED, renamed))
-    assert any("draw 3 is missing" in p for p in lot.verify("c", LOTTERY, lot.commitment(SEED), SEED,
-                                                             [d for d in draws if d.seq != 3]))
+    assert any("draw 2: recorded MAC" in text for _, _, text in found(renamed))
+    assert ("lottery_draw_missing", {"seq": 3, "next": 4}, "draw 3 is missing (next recorded is 4)") in found(
+        [d for d in draws if d.seq != 3]
+    )

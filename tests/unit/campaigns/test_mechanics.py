@@ -36,15 +36,18 @@ def test_referral_fraud_checks():
     fp = lambda v: referrals.fingerprint(b"k", "phone", v)  # noqa: E731
     assert fp("138 0000 0000") == fp("13800000000") != fp("13800000001")
     me = referrals.Identity("new", phone=fp("13800000000"), device="d1")
-    found = referrals.flags("old", me, [referrals.Identity("old", phone=fp("13800000000"))],
-                            [referrals.Identity("other", device="d1")], {})
+    found = referrals.flags(
+        "old", me, [referrals.Identity("old", phone=fp("13800000000"))], [referrals.Identity("other", device="d1")], {}
+    )
     assert found == ["same phone as the referrer", "same device as other, also referred by old"]
     assert referrals.flags("x", referrals.Identity("x"), [], [], {}) == ["self-referral: the referee is the referrer"]
     ring = referrals.flags("c", referrals.Identity("a"), [], [], {"b": "a", "c": "b"})
     assert ring == ["referral ring: a → b → c → a"]
     assert referrals.flags("c", referrals.Identity("d"), [], [], {"b": "a", "c": "b"}) == []
     code = referrals.code_for(b"k", "camp", "m1")
-    assert len(code) == 8 and set(code) <= set(referrals.CODE_ALPHABET) and code != referrals.code_for(b"k", "camp", "m2")
+    assert (
+        len(code) == 8 and set(code) <= set(referrals.CODE_ALPHABET) and code != referrals.code_for(b"k", "camp", "m2")
+    )
 
 
 def test_leaderboard_ties_share_a_rank_and_its_reward():

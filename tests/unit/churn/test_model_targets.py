@@ -88,9 +88,11 @@ def test_packaged_retention_plan_quotes_the_seed():
 
 
 def test_retention_plan_errors_have_positions():
-    text = ("kind: retention\nplan: p\nname: n\nexpiring: {window_days: 0}\nhigh_risk: {min_probability: 2}\n"
-            "control: {share: \"1.5\"}\nvalue: {margin_share: \"0.5\", months: 12}\n"
-            "offers:\n  - {id: a, name: A, eligible: {network: [3G]}}\n  - {id: a, name: B}\n")
+    text = (
+        "kind: retention\nplan: p\nname: n\nexpiring: {window_days: 0}\nhigh_risk: {min_probability: 2}\n"
+        'control: {share: "1.5"}\nvalue: {margin_share: "0.5", months: 12}\n'
+        "offers:\n  - {id: a, name: A, eligible: {network: [3G]}}\n  - {id: a, name: B}\n"
+    )
     plan, diags = load_retention_text(text, "r.yaml")
     assert plan is None
     msgs = [d.format() for d in diags]

@@ -12,8 +12,9 @@ from weixi.churn import explain, reasons
 def words(feature: str, value, lang: int = 0) -> str:
     feats = ["tenure_months", feature]
     expr = reasons.sql(feats, "code", "value", lang)
-    return duckdb.execute(f"SELECT {expr} FROM (SELECT CAST(1 AS SMALLINT) AS code, CAST(? AS DOUBLE) AS value)",
-                       [value]).fetchone()[0]
+    return duckdb.execute(
+        f"SELECT {expr} FROM (SELECT CAST(1 AS SMALLINT) AS code, CAST(? AS DOUBLE) AS value)", [value]
+    ).fetchone()[0]
 
 
 def test_the_issues_examples():
@@ -31,8 +32,7 @@ def test_chinese_words_and_missing_values():
 
 
 def test_top_reasons_are_the_largest_positive_contributions():
-    contrib = np.array([[0.5, -1.0, 0.2, 0.01, 0.9],
-                        [-0.1, -0.2, 0.0, 0.03, 0.01]], dtype=np.float32)
+    contrib = np.array([[0.5, -1.0, 0.2, 0.01, 0.9], [-0.1, -0.2, 0.0, 0.03, 0.01]], dtype=np.float32)
     idx, vals = explain.top_reasons(contrib)
     assert idx[0].tolist() == [4, 0, 2]
     assert idx[1].tolist() == [3, -1, -1]  # only one contribution above the threshold
@@ -50,8 +50,14 @@ def _edge_values(huge: bool = False) -> np.ndarray:
     2**50 (points, and an analyst's own columns)."""
     halves = np.arange(-12, 13) / 2.0
     pcts = (np.arange(-200, 201) + 0.5) / 100.0
-    base = np.concatenate([halves, pcts, [0.455, -0.455, 0.005, -0.005, 0.0049999999, 1e7, -1e7, 1.0 + 2 ** -40]
-                           + ([3e9, -3e9, 1e15, -1e15, 3e17, 2.0 ** 52 + 1] if huge else [])])
+    base = np.concatenate(
+        [
+            halves,
+            pcts,
+            [0.455, -0.455, 0.005, -0.005, 0.0049999999, 1e7, -1e7, 1.0 + 2**-40]
+            + ([3e9, -3e9, 1e15, -1e15, 3e17, 2.0**52 + 1] if huge else []),
+        ]
+    )
     near = np.concatenate([np.nextafter(base, np.inf), np.nextafter(base, -np.inf)])
     rng = np.random.default_rng(7)
     return np.concatenate([base, near, rng.normal(0, 40, 2000), rng.uniform(-2, 2, 2000), [-0.0, np.nan, np.nan]])
@@ -68,10 +74,19 @@ def test_words_rendered_once_per_class_equal_the_words_row_by_row():
     expect_en, expect_zh = [None] * len(codes), [None] * len(codes)
     for f, feature in enumerate(feats):  # every row through its feature's template, row by row in SQL
         rows = np.flatnonzero(codes == f)
-        con.register("rows", pa.table({"code": pa.array(np.zeros(len(rows), np.int64)),
-                                       "value": pa.array(values[rows], mask=np.isnan(values[rows]))}))
-        got = con.execute(f"SELECT {reasons.sql([feature], 'code', 'value', 0)}, "
-                          f"{reasons.sql([feature], 'code', 'value', 1)} FROM rows").fetchall()
+        con.register(
+            "rows",
+            pa.table(
+                {
+                    "code": pa.array(np.zeros(len(rows), np.int64)),
+                    "value": pa.array(values[rows], mask=np.isnan(values[rows])),
+                }
+            ),
+        )
+        got = con.execute(
+            f"SELECT {reasons.sql([feature], 'code', 'value', 0)}, "
+            f"{reasons.sql([feature], 'code', 'value', 1)} FROM rows"
+        ).fetchall()
         con.unregister("rows")
         for r, (e, z) in zip(rows.tolist(), got):
             expect_en[r], expect_zh[r] = e, z

@@ -41,8 +41,9 @@ def test_binned_prediction_is_sklearns_prediction():
 def test_models_the_binned_path_cannot_take_fall_back():
     bundle, X = _bundle(categorical=True)
     assert score._binned_model(bundle) is None
-    logistic = dict(bundle, pipeline=model.logistic(["a"], []).fit(X[["a"]], (X.a > 0).astype(int)),
-                    numeric=["a"], categorical=[])
+    logistic = dict(
+        bundle, pipeline=model.logistic(["a"], []).fit(X[["a"]], (X.a > 0).astype(int)), numeric=["a"], categorical=[]
+    )
     assert score._binned_model(logistic) is None
     p = score.predict(logistic, X[["a"]].to_numpy())
     assert np.array_equal(p, logistic["calibrator"](logistic["pipeline"].predict_proba(X[["a"]])[:, 1]))
@@ -56,8 +57,12 @@ def test_deciles_are_sql_ntile_with_ties_in_member_order():
         t = pa.table({"member_id": ids, "p": prob, "pos": np.arange(n)})
         con = duckdb.connect()
         con.register("t", t)
-        want = [r[0] for r in con.execute("SELECT ntile(10) OVER (ORDER BY p DESC, member_id) AS d, pos FROM t "
-                                          "ORDER BY pos").fetchall()]
+        want = [
+            r[0]
+            for r in con.execute(
+                "SELECT ntile(10) OVER (ORDER BY p DESC, member_id) AS d, pos FROM t ORDER BY pos"
+            ).fetchall()
+        ]
         assert score.deciles(prob).tolist() == want, n
 
 

@@ -12,14 +12,16 @@ from weixi.churn.tabular import classify, from_frame
 
 def frame(n=200, seed=0):
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "id": [f"C{i:05d}" for i in range(n)],
-        "tenure": [str(v) for v in rng.integers(0, 72, n)],
-        "total": [" " if i % 17 == 0 else f"{v:.2f}" for i, v in enumerate(rng.uniform(10, 5000, n))],
-        "partner": rng.choice(["Yes", "No"], n),
-        "contract": rng.choice(["Month-to-month", "One year", "Two year"], n),
-        "churn": ["Yes" if i % 4 == 0 else "No" for i in range(n)],
-    })
+    return pd.DataFrame(
+        {
+            "id": [f"C{i:05d}" for i in range(n)],
+            "tenure": [str(v) for v in rng.integers(0, 72, n)],
+            "total": [" " if i % 17 == 0 else f"{v:.2f}" for i, v in enumerate(rng.uniform(10, 5000, n))],
+            "partner": rng.choice(["Yes", "No"], n),
+            "contract": rng.choice(["Month-to-month", "One year", "Two year"], n),
+            "churn": ["Yes" if i % 4 == 0 else "No" for i in range(n)],
+        }
+    )
 
 
 def test_types_are_inferred_and_blanks_are_missing():

@@ -62,7 +62,11 @@ def test_kept_tables_give_the_same_rows_and_are_dropped():
     assert got == _rows(con, lazy_segments)
     by_member = {r["member_id"]: r for r in got}
     assert {m: (r["active_months"], r["key_account"]) for m, r in by_member.items()} == {
-        "a": (1, "bronze"), "b": (2, "gold"), "c": (0, "bronze"), "d": (0, "bronze"), "e": (1, "bronze"),
+        "a": (1, "bronze"),
+        "b": (2, "gold"),
+        "c": (0, "bronze"),
+        "d": (0, "bronze"),
+        "e": (1, "bronze"),
     }
     # 110 and 210 points over January to March reach silver's 100; 30 do not
     assert [(r["member_id"], r["event"]) for r in _rows(con, events)] == [("a", "upgraded"), ("b", "upgraded")]

@@ -53,4 +53,6 @@ def cdnow_transactions_csv(path: Path) -> Path:
 
 def survival(cohort: str, last_period: int = 7) -> list[int]:
     with open(SBG_SURVIVAL, newline="") as fh:
-        return [int(r["alive"]) for r in csv.DictReader(fh) if r["cohort"] == cohort and int(r["period"]) <= last_period]
+        return [
+            int(r["alive"]) for r in csv.DictReader(fh) if r["cohort"] == cohort and int(r["period"]) <= last_period
+        ]

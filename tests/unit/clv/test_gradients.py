@@ -30,16 +30,18 @@ def numeric(f, params, h=1e-6):
 def test_bgnbd_gradient(params):
     ll, grad = bgnbd.loglik_grad(np.array(params), X, TX, T, W)
     assert ll == pytest.approx(W @ bgnbd.log_likelihood(params, X, TX, T))
-    np.testing.assert_allclose(grad, numeric(lambda p: W @ bgnbd.log_likelihood(p, X, TX, T), params), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        grad, numeric(lambda p: W @ bgnbd.log_likelihood(p, X, TX, T), params), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("params", [(0.553, 10.578, 0.606, 11.669), (1.3, 2.0, 0.4, 25.0), (0.4, 30.0, 1.8, 3.0)])
 def test_paretonbd_gradient(params):
     ll, grad = paretonbd.loglik_grad(np.array(params), X, TX, T, W)
     assert ll == pytest.approx(W @ paretonbd.log_likelihood(params, X, TX, T))
-    np.testing.assert_allclose(grad, numeric(lambda p: W @ paretonbd.log_likelihood(p, X, TX, T), params),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        grad, numeric(lambda p: W @ paretonbd.log_likelihood(p, X, TX, T), params), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_gammagamma_gradient():

@@ -11,8 +11,16 @@ from scipy.special import hyp2f1
 
 from weixi.clv import bgnbd, gammagamma, paretonbd, sbg
 
-CASES = [(0, 0.0, 10.0), (1, 2.5, 10.0), (3, 9.0, 10.0), (7, 4.0, 38.86), (2, 30.43, 38.86), (15, 38.0, 39.0),
-         (40, 20.0, 26.0), (0, 0.0, 0.5)]
+CASES = [
+    (0, 0.0, 10.0),
+    (1, 2.5, 10.0),
+    (3, 9.0, 10.0),
+    (7, 4.0, 38.86),
+    (2, 30.43, 38.86),
+    (15, 38.0, 39.0),
+    (40, 20.0, 26.0),
+    (0, 0.0, 0.5),
+]
 
 
 def lbeta(a, b):
@@ -36,8 +44,10 @@ def pareto_closed_form(params, x, t_x, T):
         big, other, second = alpha, beta, s + 1
     else:
         big, other, second = beta, alpha, r + x
+
     def term(t):
         return hyp2f1(k, second, k + 1, (big - other) / (big + t)) / (big + t) ** k
+
     a0 = term(t_x) - term(T)
     core = 1 / ((alpha + T) ** (r + x) * (beta + T) ** s) + s / k * a0
     return math.lgamma(r + x) - math.lgamma(r) + r * math.log(alpha) + s * math.log(beta) + math.log(core)
@@ -58,8 +68,9 @@ def test_bgnbd_matches_the_formula_customer_by_customer(params):
     np.testing.assert_allclose(bgnbd.log_likelihood(params, x, t_x, T), expected, rtol=1e-12)
 
 
-@pytest.mark.parametrize("params", [(0.553, 10.578, 0.606, 11.669), (1.5, 3.0, 0.4, 20.0), (0.3, 25.0, 2.0, 5.0),
-                                    (0.8, 2.0, 0.9, 2.0)])
+@pytest.mark.parametrize(
+    "params", [(0.553, 10.578, 0.606, 11.669), (1.5, 3.0, 0.4, 20.0), (0.3, 25.0, 2.0, 5.0), (0.8, 2.0, 0.9, 2.0)]
+)
 def test_paretonbd_matches_the_closed_form_and_adaptive_quadrature(params):
     x, t_x, T = map(np.array, zip(*CASES))
     ours = paretonbd.log_likelihood(params, x, t_x, T)
@@ -71,14 +82,21 @@ def test_paretonbd_p_alive_and_expectations_match_the_closed_forms():
     p = (0.553, 10.578, 0.606, 11.669)
     r, alpha, s, beta = p
     for x, t_x, T in CASES:
-        core = math.exp(pareto_closed_form(p, x, t_x, T) - math.lgamma(r + x) + math.lgamma(r) - r * math.log(alpha)
-                        - s * math.log(beta))
+        core = math.exp(
+            pareto_closed_form(p, x, t_x, T)
+            - math.lgamma(r + x)
+            + math.lgamma(r)
+            - r * math.log(alpha)
+            - s * math.log(beta)
+        )
         alive = 1 / ((alpha + T) ** (r + x) * (beta + T) ** s) / core
         assert paretonbd.p_alive(p, [x], [t_x], [T])[0] == pytest.approx(alive, rel=1e-9)
         t = 39.0
         e = (r + x) * (beta + T) / ((alpha + T) * (s - 1)) * (1 - ((beta + T) / (beta + T + t)) ** (s - 1)) * alive
         assert paretonbd.conditional_expected(p, t, x, t_x, T) == pytest.approx(e, rel=1e-9)
-    assert paretonbd.expected(p, 52.0) == pytest.approx(r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + 52)) ** (s - 1)))
+    assert paretonbd.expected(p, 52.0) == pytest.approx(
+        r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + 52)) ** (s - 1))
+    )
 
 
 def test_bgnbd_p_alive_is_one_without_repeats_and_falls_with_time_since_last_purchase():
@@ -93,14 +111,22 @@ def test_gammagamma_matches_the_formula():
     p, q, g = params
     rows = [(1, 10.0), (2, 22.35), (5, 47.5), (12, 8.1)]
     for x, m in rows:
-        direct = (math.lgamma(p * x + q) - math.lgamma(p * x) - math.lgamma(q) + q * math.log(g)
-                  + (p * x - 1) * math.log(m) + p * x * math.log(x) - (p * x + q) * math.log(g + m * x))
+        direct = (
+            math.lgamma(p * x + q)
+            - math.lgamma(p * x)
+            - math.lgamma(q)
+            + q * math.log(g)
+            + (p * x - 1) * math.log(m)
+            + p * x * math.log(x)
+            - (p * x + q) * math.log(g + m * x)
+        )
         assert gammagamma.log_likelihood(params, [x], [m])[0] == pytest.approx(direct, rel=1e-12)
     # the expected spend is a weighted mean of the population mean and the customer's own average
     x, m = 4, 30.0
     weight = p * x / (p * x + q - 1)
     assert gammagamma.conditional_expected_spend(params, x, m) == pytest.approx(
-        (1 - weight) * p * g / (q - 1) + weight * m)
+        (1 - weight) * p * g / (q - 1) + weight * m
+    )
     # without repeat purchases, or without a known average, the population mean
     assert gammagamma.conditional_expected_spend(params, [0, 3], [0.0, np.nan]) == pytest.approx([p * g / (q - 1)] * 2)
 
@@ -115,6 +141,5 @@ def test_sbg_matches_the_recursive_formula():
     np.testing.assert_allclose(ll, np.log(probs), rtol=1e-12)
     surv = 1 - np.cumsum(probs)
     np.testing.assert_allclose(sbg.survival((a, b), np.arange(1, 9)), surv, rtol=1e-10)
-    np.testing.assert_allclose(sbg.log_likelihood((a, b), np.arange(1, 9), np.zeros(8, bool)), np.log(surv),
-                               rtol=1e-10)
+    np.testing.assert_allclose(sbg.log_likelihood((a, b), np.arange(1, 9), np.zeros(8, bool)), np.log(surv), rtol=1e-10)
     assert sbg.retention((a, b), 3) == pytest.approx(surv[2] / surv[1])

@@ -24,8 +24,11 @@ def test_bgnbd_cdnow_reproduces_fhl_2005(cdnow):
     # Hardie's spreadsheet: a customer with x = 2, t_x = 30.43, T = 38.86 makes 1.226 purchases in the next 39 weeks
     assert bgnbd.conditional_expected(p, 39, 2, 30.43, 38.86) == pytest.approx(1.226, abs=1e-3)
     # and the expected repeat purchases of a new customer
-    np.testing.assert_allclose(bgnbd.expected(p, [0.1429, 1.0, 3.0, 31.8571, 32.0, 78.0]),
-                               [0.0078, 0.0532, 0.1506, 1.0405, 1.0437, 1.8576], atol=1e-3)
+    np.testing.assert_allclose(
+        bgnbd.expected(p, [0.1429, 1.0, 3.0, 31.8571, 32.0, 78.0]),
+        [0.0078, 0.0532, 0.1506, 1.0405, 1.0437, 1.8576],
+        atol=1e-3,
+    )
     assert bgnbd.p_alive(p, 0, 0, 38.86) == 1.0
 
 

@@ -21,8 +21,7 @@ END = date(1997, 9, 30)  # the end of the 39-week calibration period
 @pytest.fixture(scope="module")
 def cdnow_summary(tmp_path_factory):
     path = cdnow_transactions_csv(tmp_path_factory.mktemp("cdnow") / "transactions.csv")
-    return clv.summarise_transactions(path, customer="customer", date_col="date", amount="amount",
-                                      calibration_end=END)
+    return clv.summarise_transactions(path, customer="customer", date_col="date", amount="amount", calibration_end=END)
 
 
 def write(path, header, rows):
@@ -44,7 +43,11 @@ def test_summary_of_cdnow_transactions_is_the_published_summary(cdnow_summary, c
     assert isinstance(s["monetary"][0].as_py(), Decimal)  # money stays exact
     first = s.slice(0, 1).to_pylist()[0]
     assert (first["customer_id"], first["frequency"], first["first_purchase"], first["last_purchase"]) == (
-        "0001", 2, date(1997, 1, 1), date(1997, 8, 2))
+        "0001",
+        2,
+        date(1997, 1, 1),
+        date(1997, 8, 2),
+    )
     assert first["holdout_frequency"] == 1  # one purchase day after 1997-09-30
     fit = clv.fit_summary(s, "bgnbd")
     np.testing.assert_allclose(list(fit.params.values()), [0.243, 4.414, 0.793, 2.426], atol=1e-3)
@@ -53,8 +56,18 @@ def test_summary_of_cdnow_transactions_is_the_published_summary(cdnow_summary, c
 def test_score_members_keeps_order_fits_once_and_writes_atomically(cdnow_summary, tmp_path):
     out = tmp_path / "scores.parquet"
     scored = clv.score_members(cdnow_summary, horizon=39, discount_rate=0.1, out=out)
-    assert scored.column_names == ["customer_id", "frequency", "recency", "T", "monetary", "p_alive",
-                                   "expected_transactions", "discounted_transactions", "expected_spend", "clv"]
+    assert scored.column_names == [
+        "customer_id",
+        "frequency",
+        "recency",
+        "T",
+        "monetary",
+        "p_alive",
+        "expected_transactions",
+        "discounted_transactions",
+        "expected_spend",
+        "clv",
+    ]
     assert scored["customer_id"].to_pylist() == cdnow_summary["customer_id"].to_pylist()
     p = scored["p_alive"].to_numpy()
     assert np.all((p > 0) & (p <= 1)) and np.all(p[cdnow_summary["frequency"].to_numpy() == 0] == 1)
@@ -69,8 +82,9 @@ def test_score_members_keeps_order_fits_once_and_writes_atomically(cdnow_summary
     assert set(fits) == {"bgnbd", "gammagamma"}
     assert pq.read_table(out).equals(scored) and not list(tmp_path.glob(".*tmp"))
     # given parameters: no fitting, the same scores
-    again = clv.score_members(cdnow_summary, horizon=39, params=fits["bgnbd"]["params"],
-                              spend_params=fits["gammagamma"]["params"])
+    again = clv.score_members(
+        cdnow_summary, horizon=39, params=fits["bgnbd"]["params"], spend_params=fits["gammagamma"]["params"]
+    )
     np.testing.assert_allclose(again["p_alive"].to_numpy(), p)
     assert clv.fits_of(again)["fits"]["bgnbd"]["given"] is True
 
@@ -82,18 +96,23 @@ def test_pareto_scores_and_summary_files(cdnow_summary, tmp_path):
     p = clv.fits_of(scored)["fits"]["paretonbd"]["params"]
     assert p["r"] == pytest.approx(0.553, abs=2e-3)
     # a summary CSV without spend: no CLV columns
-    csv_path = write(tmp_path / "s.csv", ["id", "x", "tx", "age"], [[1, 2, 30.43, 38.86], [2, 0, 0, 38.86],
-                                                                     [3, 5, 20, 30]])
+    csv_path = write(
+        tmp_path / "s.csv", ["id", "x", "tx", "age"], [[1, 2, 30.43, 38.86], [2, 0, 0, 38.86], [3, 5, 20, 30]]
+    )
     cols = clv.SummaryColumns(frequency="x", recency="tx", age="age", customer="id")
     scored = clv.score_members(csv_path, columns=cols, horizon=39, params=dict(r=0.243, alpha=4.414, a=0.793, b=2.426))
     assert "clv" not in scored.column_names
     assert scored["expected_transactions"][0].as_py() == pytest.approx(
-        float(bgnbd.conditional_expected((0.243, 4.414, 0.793, 2.426), 39, 2, 30.43, 38.86)))
+        float(bgnbd.conditional_expected((0.243, 4.414, 0.793, 2.426), 39, 2, 30.43, 38.86))
+    )
 
 
 def test_errors_name_the_file_line_and_column(tmp_path):
-    tx = write(tmp_path / "tx.csv", ["cust", "day", "amt"],
-               [["a", "2024-01-01", "10"], ["a", "2024-02-01", "ten"], ["b", "2024-01-05", "5"]])
+    tx = write(
+        tmp_path / "tx.csv",
+        ["cust", "day", "amt"],
+        [["a", "2024-01-01", "10"], ["a", "2024-02-01", "ten"], ["b", "2024-01-05", "5"]],
+    )
     with pytest.raises(DataError, match=r"tx\.csv: column 'amt' is not a number in 1 row\(s\) \(line 3: 'ten'\)"):
         clv.summarise_transactions(tx, customer="cust", date_col="day", amount="amt", calibration_end=date(2024, 3, 1))
     with pytest.raises(DataError, match=r"no column --date 'date'; the columns are: cust, day, amt"):
@@ -136,8 +155,11 @@ def test_sbg_survival_and_renewal_tables(tmp_path):
     with pytest.raises(DataError, match="rises from period 0"):
         clv.read_survival(up, period="period", alive="alive")
     # members: tenure and churned flags, value per period
-    members = write(tmp_path / "m.csv", ["id", "periods", "left", "fee"],
-                    [["m1", 1, "yes", "50"], ["m2", 3, "no", "80"], ["m3", 7, "0", "120.5"], ["m4", 2, "1", "10"]])
+    members = write(
+        tmp_path / "m.csv",
+        ["id", "periods", "left", "fee"],
+        [["m1", 1, "yes", "50"], ["m2", 3, "no", "80"], ["m3", 7, "0", "120.5"], ["m4", 2, "1", "10"]],
+    )
     table = clv.read_renewals(members, tenure="periods", churned="left", member="id", value="fee")
     scored = clv.score_renewals(table, horizon=12, discount_rate=0.1, params={"alpha": 0.704, "beta": 1.182})
     row = {r["member_id"]: r for r in scored.to_pylist()}
@@ -152,13 +174,24 @@ def test_sbg_survival_and_renewal_tables(tmp_path):
 
 
 def test_arrow_table_input_without_files():
-    table = pa.table({"customer_id": ["a", "b", "new"], "frequency": [2, 0, 0], "recency": [30.43, 0.0, 0.0],
-                      "T": [38.86, 20.0, 0.0]})
+    table = pa.table(
+        {
+            "customer_id": ["a", "b", "new"],
+            "frequency": [2, 0, 0],
+            "recency": [30.43, 0.0, 0.0],
+            "T": [38.86, 20.0, 0.0],
+        }
+    )
     scored = clv.score_members(table, horizon=10, params=dict(r=0.243, alpha=4.414, a=0.793, b=2.426))
     assert scored["customer_id"].to_pylist() == ["a", "b", "new"] and scored["p_alive"][1].as_py() == 1.0
     # a member whose first purchase is on the calibration end (T = 0) is scored like a brand-new customer
     assert scored["expected_transactions"][2].as_py() == pytest.approx(
-        float(bgnbd.expected((0.243, 4.414, 0.793, 2.426), 10)))
-    fit = clv.fit_summary(pa.table({"frequency": [2, 0, 0, 1, 3], "recency": [30.0, 0.0, 0.0, 5.0, 12.0],
-                                    "T": [38.0, 20.0, 0.0, 30.0, 14.0]}), "paretonbd")
+        float(bgnbd.expected((0.243, 4.414, 0.793, 2.426), 10))
+    )
+    fit = clv.fit_summary(
+        pa.table(
+            {"frequency": [2, 0, 0, 1, 3], "recency": [30.0, 0.0, 0.0, 5.0, 12.0], "T": [38.0, 20.0, 0.0, 30.0, 14.0]}
+        ),
+        "paretonbd",
+    )
     assert fit.customers == 5

@@ -19,7 +19,7 @@ def test_discounted_transactions_are_the_weekly_increments_discounted(model, par
     weekly = (1.10) ** (1 / (365.25 / 7))
     for i in range(3):
         cum = [0.0] + [float(mod.conditional_expected(params, k, x[i], t_x[i], T[i])) for k in range(1, 27)]
-        direct = sum((cum[k] - cum[k - 1]) / weekly ** k for k in range(1, 27))
+        direct = sum((cum[k] - cum[k - 1]) / weekly**k for k in range(1, 27))
         assert s.discounted_transactions[i] == pytest.approx(direct, rel=1e-10)
         assert s.expected_transactions[i] == pytest.approx(cum[-1], rel=1e-10)
     undiscounted = value.score(model, params, x, t_x, T, horizon=26, discount_rate=0.0)
@@ -29,8 +29,17 @@ def test_discounted_transactions_are_the_weekly_increments_discounted(model, par
 
 def test_clv_is_discounted_transactions_times_expected_spend():
     gg = (6.25, 3.74, 15.44)
-    s = value.score("bgnbd", BG, [0, 3], [0, 20.0], [30.0, 30.0], horizon=52, discount_rate=0.1,
-                    spend_params=gg, monetary=[0.0, 40.0])
+    s = value.score(
+        "bgnbd",
+        BG,
+        [0, 3],
+        [0, 20.0],
+        [30.0, 30.0],
+        horizon=52,
+        discount_rate=0.1,
+        spend_params=gg,
+        monetary=[0.0, 40.0],
+    )
     p, q, g = gg
     assert s.expected_spend[0] == pytest.approx(p * g / (q - 1))
     assert s.expected_spend[1] == pytest.approx(p * (g + 3 * 40.0) / (3 * p + q - 1))

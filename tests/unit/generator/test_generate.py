@@ -181,8 +181,9 @@ def test_usage_declines_and_complaints_rise_before_churn(op):
     for mid, month, data in zip(*(op["usage"][c].to_pylist() for c in ("member_id", "month", "data_mb"))):
         usage.setdefault(mid, {})[idx[month]] = data
     # usage relative to the members who stay, month by month (takes out the season)
-    stay_mean = [np.mean([u[m] for mid, u in usage.items() if not labels[mid]["churned"] and m in u])
-                 for m in range(MONTHS)]
+    stay_mean = [
+        np.mean([u[m] for mid, u in usage.items() if not labels[mid]["churned"] and m in u]) for m in range(MONTHS)
+    ]
     rel = {mid: {m: v / stay_mean[m] for m, v in u.items()} for mid, u in usage.items()}
     churn_ratio, last_month, stay_ratio = [], [], []
     for mid, by_month in rel.items():

@@ -12,8 +12,15 @@ from weixi.plans.loader import check_files, load_plan, load_plan_text
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "plans" / "examples"
 SEED = EXAMPLES / "seed-as-written"
-INCENTIVE = ["retention-2016", "cs-reward-scorecard", "ob-discipline", "referral-rewards", "postal-maintenance",
-             "maintenance-scorecard", "member-maintenance-split"]
+INCENTIVE = [
+    "retention-2016",
+    "cs-reward-scorecard",
+    "ob-discipline",
+    "referral-rewards",
+    "postal-maintenance",
+    "maintenance-scorecard",
+    "member-maintenance-split",
+]
 
 
 def load(name):
@@ -38,13 +45,13 @@ def test_retention_2016_seed_numbers():
     mobile = plan.rule("mobile-phone-for-credit")
     assert (mobile.expiring_units, mobile.non_expiring_units, mobile.kpi_only) == (1, Decimal("0.5"), True)
     clerk, other = mobile.schedule_for("clerk"), mobile.schedule_for("grid_manager")
-    assert [clerk.yuan_for(n) for n in (1, 5, 6, 9)] == [20, 20, 40, 40]   # 营业员5户内20元, 超出40元
-    assert [other.yuan_for(n) for n in (1, 2, 3)] == [20, 20, 40]           # 其它人员2户内20元, 超出40元
+    assert [clerk.yuan_for(n) for n in (1, 5, 6, 9)] == [20, 20, 40, 40]  # 营业员5户内20元, 超出40元
+    assert [other.yuan_for(n) for n in (1, 2, 3)] == [20, 20, 40]  # 其它人员2户内20元, 超出40元
     assert {e.id for e in mobile.exclusions} == {"secondary-card", "no-monthly-rent", "redo-subsidy", "not-active-4g"}
     prepay = plan.rule("broadband-prepay")
-    assert prepay.schedule_for("intern").yuan_for(7) == 20                  # 所有员工20元/户
+    assert prepay.schedule_for("intern").yuan_for(7) == 20  # 所有员工20元/户
     fiber = plan.rule("fiber-migration")
-    assert fiber.cash == () and fiber.non_expiring_units == Decimal("0.5")   # 光纤平移0.5个宽带效能
+    assert fiber.cash == () and fiber.non_expiring_units == Decimal("0.5")  # 光纤平移0.5个宽带效能
 
 
 def test_cs_scorecard_seed_weights_are_reported_at_the_weights_line():
@@ -76,7 +83,14 @@ def test_maintenance_corrected_bands_and_bonus_tables():
     card = load("maintenance-scorecard").scorecard
     grade = lambda s: next(b.grade for b in card.bands if b.contains(Decimal(s)))  # noqa: E731
     assert [grade(s) for s in ("10", "9", "8.99", "7", "5", "4.5", "0")] == [
-        "excellent", "excellent", "good", "good", "fair", "poor", "poor"]
+        "excellent",
+        "excellent",
+        "good",
+        "good",
+        "fair",
+        "poor",
+        "poor",
+    ]
     assert card.bonus_row("team_leader").yuan == {"excellent": 500, "good": 300, "fair": 200, "poor": 0}
     assert card.bonus_row("maintenance_worker").yuan == {"excellent": 300, "good": 200, "fair": 100, "poor": 0}
 
@@ -97,8 +111,10 @@ def test_overlapping_bands_are_reported():
 
 
 def test_unknown_role_is_an_error_at_its_position():
-    text = ("plan: p\nkind: incentive\nname: P\nvalid: {from: 2016-01-01}\norders:\n  - id: r\n"
-            "    business: broadband_prepay\n    cash:\n      - roles: [clerck]\n        tiers: [{yuan: 20}]\n")
+    text = (
+        "plan: p\nkind: incentive\nname: P\nvalid: {from: 2016-01-01}\norders:\n  - id: r\n"
+        "    business: broadband_prepay\n    cash:\n      - roles: [clerck]\n        tiers: [{yuan: 20}]\n"
+    )
     plan, found = load_plan_text(text, "p.yaml")
     (error,) = found
     assert (error.line, error.column) == (9, 17)
@@ -106,24 +122,30 @@ def test_unknown_role_is_an_error_at_its_position():
 
 
 def test_cash_tiers_that_leave_households_unpaid():
-    text = ("plan: p\nkind: incentive\nname: P\nvalid: {from: 2016-01-01}\norders:\n  - id: r\n"
-            "    business: broadband_prepay\n    cash:\n      - roles: [other]\n        tiers: [{upto: 5, yuan: 20}]\n")
+    text = (
+        "plan: p\nkind: incentive\nname: P\nvalid: {from: 2016-01-01}\norders:\n  - id: r\n"
+        "    business: broadband_prepay\n    cash:\n      - roles: [other]\n        tiers: [{upto: 5, yuan: 20}]\n"
+    )
     plan, found = load_plan_text(text, "p.yaml")
     assert plan is None and "households beyond 5 get no tier" in found[0].message
 
 
 def test_unknown_condition_field_and_value():
-    text = ("plan: p\nkind: incentive\nname: P\nvalid: {from: 2016-01-01}\norders:\n  - id: r\n"
-            "    business: phone_for_credit\n    units: {measure: mobile, expiring: 1, non_expiring: 0.5}\n"
-            "    exclude:\n      - {id: x, if: {crad: secondary}, reason: r}\n"
-            "      - {id: y, if: {network: 6G}, reason: r}\n")
+    text = (
+        "plan: p\nkind: incentive\nname: P\nvalid: {from: 2016-01-01}\norders:\n  - id: r\n"
+        "    business: phone_for_credit\n    units: {measure: mobile, expiring: 1, non_expiring: 0.5}\n"
+        "    exclude:\n      - {id: x, if: {crad: secondary}, reason: r}\n"
+        "      - {id: y, if: {network: 6G}, reason: r}\n"
+    )
     plan, found = load_plan_text(text, "p.yaml")
     assert [(d.line, "crad" in d.message or "6G" in d.message) for d in found] == [(10, True), (11, True)]
 
 
 def test_overlapping_validity_across_files(tmp_path):
-    body = ("kind: incentive\nname: P\nvalid: {from: %s}\norders:\n  - id: r\n    business: broadband_prepay\n"
-            "    cash:\n      - roles: [other]\n        tiers: [{yuan: 20}]\n")
+    body = (
+        "kind: incentive\nname: P\nvalid: {from: %s}\norders:\n  - id: r\n    business: broadband_prepay\n"
+        "    cash:\n      - roles: [other]\n        tiers: [{yuan: 20}]\n"
+    )
     old = tmp_path / "old.yaml"
     new = tmp_path / "new.yaml"
     old.write_text("plan: retention-2015\n" + body % "2015-01-01", encoding="utf-8")
@@ -143,3 +165,33 @@ def test_unknown_kind_is_reported():
 def test_points_plans_still_load_with_or_without_kind():
     plan, found = load_plan_text("plan: p\nkind: points\nname: P\nexpiry: never\n", "p.yaml")
     assert plan is not None and plan.id == "p"
+
+
+def test_an_incentive_plan_error_has_a_code_params_and_its_line_and_column():
+    from weixi.messages import render
+
+    text = HEAD + "weights: {a: 60%, b: 30%}\ngrades:\n  - {id: hi, min: 5}\n  - {id: lo, max: 6}\n"
+    plan, found = load_plan_text(text, "p.yaml")
+    coded = {(d.code, d.line, d.column): d for d in found}
+    weights = coded[("incentive_weights_under_100", 6, 1)]
+    assert weights.params == {"total": "90%", "parts": "a 60% + b 30%"}
+    assert (
+        weights.message == "weights add up to 90%, not 100% (a 60% + b 30%): raise a weight or add the missing metric"
+    )
+    assert render(weights, "zh_CN") == "权重合计为 90%,不是 100%(a 60% + b 30%):请提高某项权重或补上缺少的指标。"
+    overlap = next(d for d in found if d.code == "incentive_grade_overlap")
+    assert (overlap.line, overlap.params["grade"], overlap.params["other"]) == (8, "hi", "lo")
+    assert [d.to_json()["code"] for d in found] == [d.code for d in found]
+
+
+def test_an_incentive_plan_problem_in_chinese_names_no_english_but_the_plans_own_ids():
+    from weixi.messages import render
+
+    text = (
+        "plan: p\nkind: incentive\nname: P\nvalid: {from: 2016-01-01}\norders:\n  - id: r\n"
+        "    business: broadband_prepay\n    cash:\n      - roles: [other]\n        tiers: [{upto: 5, yuan: 20}]\n"
+    )
+    plan, found = load_plan_text(text, "p.yaml")
+    (error,) = found
+    assert (error.code, error.line, error.params) == ("incentive_tiers_leave_households", 10, {"upto": 5})
+    assert render(error, "zh_CN") == "超过 5 户的部分没有对应档位:请以一个不写上限的档位结尾(若确实不计酬,金额写 0)。"

@@ -36,15 +36,19 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 # Seed 000 (电信积分运营方案): 每消费10元可获得1积分; 充值100元可获得10积分; 连续签到; 100积分 = 1元 话费抵扣
 TELECOM = Plan(
-    id="t", name="t", expiry=Expiry(ExpiryRule.MONTHS_AFTER, 12),
+    id="t",
+    name="t",
+    expiry=Expiry(ExpiryRule.MONTHS_AFTER, 12),
     tiers=(Tier("standard", "普通", 0), Tier("gold", "金卡", 2, Decimal("1.5"))),
     earning=(
         SpendRule("bill", ("bill",), points=Decimal(1), per_yuan=Decimal(10)),
         RechargeRule("recharge", ("recharge",), points=10, block_yuan=Decimal(100)),
         CheckinRule("checkin", ("checkin",), points=5, streak=(StreakBonus(every=7, bonus=20),)),
     ),
-    rewards=(Reward("bill-credit", RewardType.BILL_CREDIT, "话费抵扣", cost=100, credit_fen=100),
-             Reward("gift", RewardType.GIFT, "礼品", cost=10, stock=1, limit_per_member=1)),
+    rewards=(
+        Reward("bill-credit", RewardType.BILL_CREDIT, "话费抵扣", cost=100, credit_fen=100),
+        Reward("gift", RewardType.GIFT, "礼品", cost=10, stock=1, limit_per_member=1),
+    ),
 )
 
 
@@ -208,20 +212,36 @@ def test_reversal_debt_keeps_balance_and_repays_from_later_earnings():
 
 
 def test_tier_multiplier_from_attrs():
-    plan = Plan(**{**TELECOM.__dict__, "earning": TELECOM.earning + (MultiplierRule("tierx", (), kind="tier", applies_to=("bill",)),)})
+    plan = Plan(
+        **{
+            **TELECOM.__dict__,
+            "earning": TELECOM.earning + (MultiplierRule("tierx", (), kind="tier", applies_to=("bill",)),),
+        }
+    )
     b = book(plan)
     b.post(ev("b1", "m", "bill", "2026-01-05", "300", tier="gold"))
     assert balance(b, "m") == 45  # 30 x 1.5
 
 
 def test_signup_first_purchase_double_and_campaign_cap_and_budget():
-    plan = Plan(id="n", name="n", earning=(
-        FixedRule("signup", ("signup",), points=100),
-        SpendRule("spend", ("bill",), points=Decimal(1), per_yuan=Decimal(1)),
-        MultiplierRule("first", (), kind="first_purchase", multiplier=Decimal(2), applies_to=("spend",)),
-        MultiplierRule("dbl", (), kind="campaign", multiplier=Decimal(2), window=Window(date(2026, 12, 1), date(2026, 12, 31)),
-                       per_member_cap=50, budget=70),
-    ))
+    plan = Plan(
+        id="n",
+        name="n",
+        earning=(
+            FixedRule("signup", ("signup",), points=100),
+            SpendRule("spend", ("bill",), points=Decimal(1), per_yuan=Decimal(1)),
+            MultiplierRule("first", (), kind="first_purchase", multiplier=Decimal(2), applies_to=("spend",)),
+            MultiplierRule(
+                "dbl",
+                (),
+                kind="campaign",
+                multiplier=Decimal(2),
+                window=Window(date(2026, 12, 1), date(2026, 12, 31)),
+                per_member_cap=50,
+                budget=70,
+            ),
+        ),
+    )
     b = book(plan)
     b.post(ev("s", "a", "signup", "2026-11-01"))
     b.post(ev("b1", "a", "bill", "2026-11-02", "30"))  # first order doubled
@@ -246,7 +266,9 @@ def test_caps_cut_points_per_day():
 
 
 def test_referral_awards_when_referee_registers_and_pays_in_any_order():
-    plan = Plan(id="r", name="r", earning=(ReferralRule("ref", ("referral",), points=100), SpendRule("spend", ("bill",))))
+    plan = Plan(
+        id="r", name="r", earning=(ReferralRule("ref", ("referral",), points=100), SpendRule("spend", ("bill",)))
+    )
     b = book(plan)
     b.post(ev("r1", "alice", "referral", "2026-01-01", ref="bob"))
     assert balance(b, "alice") == 0

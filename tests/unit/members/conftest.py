@@ -38,9 +38,16 @@ def write_members(data: Path, n: int = 5) -> None:
 
 
 def write_bills(data: Path) -> None:
-    rows = {"bill_id": ["B1", "B2"], "member_id": ["M0000000001", "M0000000002"], "month": ["2026-03", "2026-03"],
-            "billed_on": [date(2026, 3, 31)] * 2, "service_type": ["mobile"] * 2, "amount_fen": [5900, 12900],
-            "paid": [True, True], "paid_on": [date(2026, 4, 2)] * 2}
+    rows = {
+        "bill_id": ["B1", "B2"],
+        "member_id": ["M0000000001", "M0000000002"],
+        "month": ["2026-03", "2026-03"],
+        "billed_on": [date(2026, 3, 31)] * 2,
+        "service_type": ["mobile"] * 2,
+        "amount_fen": [5900, 12900],
+        "paid": [True, True],
+        "paid_on": [date(2026, 4, 2)] * 2,
+    }
     (data / "bills").mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.table(rows, schema=gen_schema.BILLS), data / "bills" / "part-00000.parquet")
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 
 from tests.unit.members.conftest import TODAY, read_quarantine, write_csv
 from weixi.adapters.archive import read_journal, scan
+from weixi.errors import Problem
 from weixi.members.intake import IntakeError, load_file
+from weixi.messages import render
 
 HEADER = ["bill_id", "member_id", "month", "billed_on", "amount"]
 
@@ -56,8 +60,22 @@ def test_good_rows_load_and_bad_rows_are_quarantined_with_reasons(data, tmp_path
     assert q[13]["field"] == "month" and q[13]["reason"] == "not a month (YYYY-MM)"
     assert q[14]["field"] == "billed_on" and q[14]["reason"] == "not a date (YYYY-MM-DD)"
     assert q[15]["field"] == "bill_id" and q[15]["reason"] == "missing"
-    # the original row follows the four quarantine columns
-    assert list(q[4])[:9] == ["row", "field", "value", "reason", *HEADER]
+    # each reason also as its catalogue code and params (a JSON list, one object per code), for other languages
+    assert (q[7]["code"], json.loads(q[7]["params"])) == (
+        "intake_outside_month",
+        [{"field": "billed_on", "value": "2026-04-02", "month": "2026-03"}],
+    )
+    assert (q[8]["code"], json.loads(q[8]["params"])) == (
+        "intake_duplicate_differs",
+        [{"key": "bill_id", "count": 2, "rows": [8, 9]}],
+    )
+    assert (q[15]["code"], q[3]["code"]) == ("intake_value_missing", "intake_not_yuan")
+    assert (
+        render(Problem(q[7]["code"], json.loads(q[7]["params"])[0]), "zh_CN")
+        == "billed_on 的值 2026-04-02 不在 2026-03 月内"
+    )
+    # the original row follows the six quarantine columns
+    assert list(q[4])[:11] == ["row", "field", "value", "reason", "code", "params", *HEADER]
     assert q[4]["bill_id"] == "B12" and q[4]["amount"] == "-3.00"
     con = duckdb.connect()
     got = dict(scan(con, data, "bills", "2026-03").project("bill_id, amount_fen").fetchall())
@@ -73,7 +91,9 @@ def test_month_in_the_future_and_paid_on(data, tmp_path):
 
 
 def test_billed_on_or_month_may_be_derived(data, tmp_path):
-    s = load(data, tmp_path, [["B40", "M0000000001", "2026-02", "12.00"]], header=["账单编号", "用户编号", "账期", "金额"])
+    s = load(
+        data, tmp_path, [["B40", "M0000000001", "2026-02", "12.00"]], header=["账单编号", "用户编号", "账期", "金额"]
+    )
     assert s["loaded"] == 1
     s = load(data, tmp_path, [["B41", "M0000000001", "2026-02-28", "12.00"]], name="b2.csv",
              header=["账单编号", "用户编号", "出账日期", "应收金额"])  # fmt: skip
@@ -84,7 +104,10 @@ def test_billed_on_or_month_may_be_derived(data, tmp_path):
 
 
 def test_reload_same_file_changes_nothing(data, tmp_path):
-    rows = [["B10", "M0000000001", "2026-03", "2026-03-31", "12.50"], ["B11", "M0000000001", "2026-03", "2026-03-31", "x"]]
+    rows = [
+        ["B10", "M0000000001", "2026-03", "2026-03-31", "12.50"],
+        ["B11", "M0000000001", "2026-03", "2026-03-31", "x"],
+    ]
     first = load(data, tmp_path, rows)
     again = load(data, tmp_path, rows)
     assert again["status"] == "already_loaded" and again["loaded"] == again["replaced"] == 0
@@ -141,6 +164,8 @@ def test_malformed_csv_line_is_quarantined(data, tmp_path):
     assert (s["loaded"], s["quarantined"], s["issues"]) == (2, 1, {"malformed_row": 1})
     q = read_quarantine(data, s)[0]
     assert q["row"] == "3" and q["reason"] == "expected 4 cells, found 2"
+    assert (q["code"], json.loads(q["params"])) == ("intake_wrong_cell_count", [{"expected": 4, "found": 2}])
+    assert s["examples"][0]["reason_code"] == "intake_wrong_cell_count"
 
 
 def test_quoted_multiline_cell_keeps_line_numbers(data, tmp_path):

@@ -14,7 +14,19 @@ from weixi.adapters.archive import members_lookup, scan
 from weixi.generator.identity import is_valid_id_number, is_valid_mobile
 from weixi.members.intake import load_file
 
-CN = ["用户编号", "姓名", "手机号码", "身份证号", "出生日期", "入网时间", "套餐名称", "月租(元)", "主副卡", "网络类型", "客户经理"]
+CN = [
+    "用户编号",
+    "姓名",
+    "手机号码",
+    "身份证号",
+    "出生日期",
+    "入网时间",
+    "套餐名称",
+    "月租(元)",
+    "主副卡",
+    "网络类型",
+    "客户经理",
+]
 GOOD_ID = id_number("11010119900307123")
 
 
@@ -160,7 +172,9 @@ def test_other_activity_tables(data, tmp_path, table, header, row, expect):
 def test_activity_rules(data, tmp_path):
     s = load(data, tmp_path, [["C2", "M0000000001", "2026-03-05 10:00", "其他", "2026-03-04 09:00", "9"]],
              header=["投诉编号", "用户编号", "投诉时间", "投诉类别", "解决时间", "满意度"], table="complaints", name="c.csv")  # fmt: skip
-    assert reasons(data, s) == {(2, "satisfaction; resolved_at"): "must be between 1 and 5; resolved_at is before opened_at"}
+    assert reasons(data, s) == {
+        (2, "satisfaction; resolved_at"): "must be between 1 and 5; resolved_at is before opened_at"
+    }
     s = load(data, tmp_path, [["R2", "M0000000001", "2026-03-05 10:30", "0"]],
              header=["充值流水号", "用户编号", "充值时间", "充值金额"], table="recharges", name="r.csv")  # fmt: skip
     assert s["issues"] == {"negative_amount": 1}

@@ -7,7 +7,12 @@ def test_masks():
     assert mask_id_number("440301199001011234") == "440301********1234"
     assert mask_id_number("44030119900101123X") == "440301********123X"
     assert mask_phone(None) is None and mask_phone("123") == "***"
-    row = {"member_id": "M1", "phone": "13812341234", "second_contact": "13900001111", "id_number": "440301199001011234"}
+    row = {
+        "member_id": "M1",
+        "phone": "13812341234",
+        "second_contact": "13900001111",
+        "id_number": "440301199001011234",
+    }
     assert mask_row(row) == {"member_id": "M1", "phone": "138****1234", "second_contact": "139****1111",
                              "id_number": "440301********1234"}  # fmt: skip
     assert mask_row(row, reveal=True) == row

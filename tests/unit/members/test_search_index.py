@@ -17,8 +17,10 @@ NAMES = ["张伟", "张敏", "王芳", "李娜", "张伟"]
 
 
 def _people(n: int = 40) -> list[list]:
-    return [member_row(mid=f"N{i:04d}", name=NAMES[i % len(NAMES)] + ("" if i < 5 else str(i)),
-                       phone=f"1381234{i:04d}") for i in range(n)]
+    return [
+        member_row(mid=f"N{i:04d}", name=NAMES[i % len(NAMES)] + ("" if i < 5 else str(i)), phone=f"1381234{i:04d}")
+        for i in range(n)
+    ]
 
 
 def _ids(rows):
@@ -40,7 +42,11 @@ def test_every_members_load_leaves_a_fresh_index_that_finds_what_the_scan_finds(
     monkeypatch.setattr(search_index, "fresh", lambda d: None)  # force the scan
     scanned = {q: _ids(member_search.search(data, q, phone_fragments=True)) for q in QUERIES}
     assert indexed == scanned
-    assert indexed["张伟"] == [f"N{i:04d}" for i in range(40) if i % 5 in (0, 4)] and indexed["0007"] == ["N0007"] and indexed["138"] == []
+    assert (
+        indexed["张伟"] == [f"N{i:04d}" for i in range(40) if i % 5 in (0, 4)]
+        and indexed["0007"] == ["N0007"]
+        and indexed["138"] == []
+    )
     assert len(indexed["张"]) == 24  # 张伟 / 张敏 and their numbered namesakes: a surname finds them all
 
 
@@ -81,8 +87,7 @@ def test_prefix_lookup_reads_only_the_row_groups_it_needs(tmp_path: Path, monkey
     pq.write_table(pa.table({"key": keys, "member_id": [f"M{i}" for i in range(len(keys))]}), path, row_group_size=50)
     read = []
     real = pq.ParquetFile.read_row_group
-    monkeypatch.setattr(pq.ParquetFile, "read_row_group",
-                        lambda self, i, **kw: read.append(i) or real(self, i, **kw))
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", lambda self, i, **kw: read.append(i) or real(self, i, **kw))
     rows = parquet_lookup.prefix_rows(path, "key", "n:D", 60)
     assert [r["key"] for r in rows] == keys[300:360]
     assert read == [6, 7]  # 16 groups of 50: "n:D000".."n:D059" are in groups 6 and 7, and 60 rows are enough

@@ -127,5 +127,8 @@ def test_http_sms_gateway_accepts_retries_on_5xx_and_refuses_on_4xx(gateway):
         sms.send(_msg(3, "sms", "1"))
     assert hard.value.permanent
     key, body = handler.seen[0]
-    assert key == "care/2026-10-01/national_day/M1" and body == {"to": "13800000001", "text": "国庆节快乐!",
-                                                                  "message_id": key}
+    assert key == "care/2026-10-01/national_day/M1" and body == {
+        "to": "13800000001",
+        "text": "国庆节快乐!",
+        "message_id": key,
+    }

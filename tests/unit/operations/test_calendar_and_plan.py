@@ -63,8 +63,10 @@ def test_notice_sms_goes_three_working_days_before_the_call():
 def test_plan_check_reports_template_and_rule_errors_at_their_lines(tmp_path):
     text = EXAMPLE.read_text(encoding="utf-8")
     text = text.replace("{{ member.tier_name }}", "{{ member.nickname }}")
-    text = text.replace("{id: retention-call, on: target_list, task: retention_call,",
-                        "{id: retention-call, on: target_lists, task: retention_call,")
+    text = text.replace(
+        "{id: retention-call, on: target_list, task: retention_call,",
+        "{id: retention-call, on: target_lists, task: retention_call,",
+    )
     bad = tmp_path / "ops.yaml"
     bad.write_text(text, encoding="utf-8")
     found = [d for d in check_files([bad]) if d.is_error]

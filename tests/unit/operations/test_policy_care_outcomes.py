@@ -70,19 +70,28 @@ def test_holidays_central_and_local_follow_the_seed():
 
 
 def test_churn_reason_taxonomy_has_the_seed_reasons_and_scripts():
-    for code in ("roaming_call_forwarding", "spam_sms", "contract_rebate_withheld", "moved_away", "competitor_offer",
-                 "price"):
+    for code in (
+        "roaming_call_forwarding",
+        "spam_sms",
+        "contract_rebate_withheld",
+        "moved_away",
+        "competitor_offer",
+        "price",
+    ):
         assert code in outcomes.REASONS
     assert "0.07元/6秒" in outcomes.SCRIPTS["roaming_call_forwarding"]
 
 
-@pytest.mark.parametrize("outcome, message", [
-    (outcomes.Outcome("declined"), "declined needs --reason"),
-    (outcomes.Outcome("declined", "cheaper"), "unknown reason 'cheaper'"),
-    (outcomes.Outcome("declined", "other"), "needs --note"),
-    (outcomes.Outcome("accepted"), "accepted needs the offer"),
-    (outcomes.Outcome("maybe"), "unknown outcome 'maybe'"),
-])
+@pytest.mark.parametrize(
+    "outcome, message",
+    [
+        (outcomes.Outcome("declined"), "declined needs --reason"),
+        (outcomes.Outcome("declined", "cheaper"), "unknown reason 'cheaper'"),
+        (outcomes.Outcome("declined", "other"), "needs --note"),
+        (outcomes.Outcome("accepted"), "accepted needs the offer"),
+        (outcomes.Outcome("maybe"), "unknown outcome 'maybe'"),
+    ],
+)
 def test_bad_outcomes_are_refused_with_what_to_do(outcome, message):
     with pytest.raises(outcomes.OutcomeError, match=message):
         outcomes.check(outcome)

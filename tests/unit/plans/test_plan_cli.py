@@ -68,7 +68,12 @@ def test_json_prints_only_the_list(tmp_path):
     assert isinstance(data, list) and len(data) == 4
     assert all(set(d) == {"file", "line", "column", "severity", "code", "params", "message"} for d in data)
     assert data[1] == {
-        "file": bad, "line": 4, "column": 29, "severity": "error",
+        "file": bad,
+        "line": 4,
+        "column": 29,
+        "severity": "error",
+        "code": "plan_unknown_key_of_suggest",
+        "params": {"key": "per_yaun", "noun": "earning_rule", "id": "bill", "suggestion": "per_yuan"},
         "message": "unknown key 'per_yaun' in earning rule 'bill'; did you mean 'per_yuan'?",
     }
 

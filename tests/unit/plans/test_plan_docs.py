@@ -36,7 +36,14 @@ def test_every_event_type_is_documented():
 
 
 def test_diagnostic_format_and_json():
-    d = Diagnostic("plans/a.yaml", 3, 7, "error", "unknown key 'x'")
-    assert d.format() == "plans/a.yaml:3:7: error: unknown key 'x'"
-    assert d.to_json() == {"file": "plans/a.yaml", "line": 3, "column": 7, "severity": "error",
-                           "message": "unknown key 'x'"}
+    d = Diagnostic("plans/a.yaml", 3, 7, "error", "plan_unknown_key", {"key": "x", "noun": "plan"})
+    assert d.format() == "plans/a.yaml:3:7: error: unknown key 'x' in plan"
+    assert d.to_json() == {
+        "file": "plans/a.yaml",
+        "line": 3,
+        "column": 7,
+        "severity": "error",
+        "code": "plan_unknown_key",
+        "params": {"key": "x", "noun": "plan"},
+        "message": "unknown key 'x' in plan",
+    }

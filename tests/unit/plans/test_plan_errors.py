@@ -127,14 +127,23 @@ def test_bad_dates(value, column, expected):
 @pytest.mark.parametrize(
     "body, position, expected",
     [
-        ("earning:\n  - {id: a, type: signup, points: -5}\n", (5, 35),
-         "points: must be a positive whole number, got -5"),
+        (
+            "earning:\n  - {id: a, type: signup, points: -5}\n",
+            (5, 35),
+            "points: must be a positive whole number, got -5",
+        ),
         ("earning:\n  - {id: a, type: spend, per_yuan: 0}\n", (5, 36), "per_yuan: must be greater than zero, got 0"),
-        ("earning:\n  - {id: a, type: spend, points: \"-1.5\"}\n", (5, 34),
-         "points: must be greater than zero, got -1.5"),
-        ("rewards:\n  - {id: g, type: gift, name: G, cost: 0}\n", (5, 40),
-         "cost: must be a positive whole number, got 0"),
-        ("cost_per_point: \"-0.01\"\n", (4, 17), "cost_per_point: must be greater than zero, got -0.01"),
+        (
+            'earning:\n  - {id: a, type: spend, points: "-1.5"}\n',
+            (5, 34),
+            "points: must be greater than zero, got -1.5",
+        ),
+        (
+            "rewards:\n  - {id: g, type: gift, name: G, cost: 0}\n",
+            (5, 40),
+            "cost: must be a positive whole number, got 0",
+        ),
+        ('cost_per_point: "-0.01"\n', (4, 17), "cost_per_point: must be greater than zero, got -0.01"),
         ("tiers:\n  - {id: t, name: T, rank: 0, multiplier: 0}\n", (5, 43), "multiplier: must be greater than zero"),
         ("caps:\n  - {id: c, per: day, max: -1}\n", (5, 28), "max: must be a positive whole number, got -1"),
         (

@@ -35,7 +35,7 @@ def stamp_kind(monkeypatch):
     monkeypatch.setattr(plan_kinds, "_KINDS", dict(kinds()))
 
     def load(node, filename):
-        return Stamp(node.get("name").value.value), [Diagnostic(filename, 1, 1, "warning", "a stamp plan")]
+        return Stamp(node.get("name").value.value), [Diagnostic(filename, 1, 1, "warning", "plan_points_never_expire")]
 
     return register(PlanKind(("stamp",), load, Stamp))
 
@@ -43,7 +43,7 @@ def stamp_kind(monkeypatch):
 def test_a_registered_kind_is_dispatched_by_the_loader(stamp_kind):
     plan, found = load_plan_text("kind: stamp\nname: loyalty stamps\n", "stamps.yaml")
     assert plan == Stamp("loyalty stamps")
-    assert [(d.line, d.message) for d in found] == [(1, "a stamp plan")]
+    assert [(d.line, d.code) for d in found] == [(1, "plan_points_never_expire")]
 
 
 def test_a_points_plan_and_an_unknown_kind_are_not_the_registered_kind(stamp_kind):

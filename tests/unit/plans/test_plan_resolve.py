@@ -185,7 +185,8 @@ def test_plan_level_values_and_reward_options():
     assert plan.consumption_order is ConsumptionOrder.EARLIEST_EARNED
     assert plan.reversal_policy is ReversalPolicy.DEBT
     assert [(c.id, c.period, c.max_points, c.rules) for c in plan.caps] == [
-        ("daily", Period.DAY, 500, ()), ("monthly", Period.MONTH, 300, ("survey",)),
+        ("daily", Period.DAY, 500, ()),
+        ("monthly", Period.MONTH, 300, ("survey",)),
     ]
     lounge, draw = plan.rewards
     assert (lounge.privilege, lounge.duration_days, lounge.stock) == ("lounge", 30, 10)

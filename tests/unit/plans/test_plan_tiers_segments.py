@@ -29,9 +29,14 @@ tiers:
 def test_tier_policy_defaults_and_thresholds():
     plan, found = load(TIERS + "tier_policy: {measure: points_earned}\n")
     assert found == []
-    assert plan.tier_policy == TierPolicy(measure=TierMeasure.POINTS_EARNED, window_months=12,
-                                          upgrade=UpgradeTiming.IMMEDIATE, review_months=(12,), grace_months=0,
-                                          notice_days=30)
+    assert plan.tier_policy == TierPolicy(
+        measure=TierMeasure.POINTS_EARNED,
+        window_months=12,
+        upgrade=UpgradeTiming.IMMEDIATE,
+        review_months=(12,),
+        grace_months=0,
+        notice_days=30,
+    )
     assert [plan.tier_policy.threshold(t) for t in plan.tiers] == [None, 1000, 5000]
     assert plan.segments is None
 
@@ -75,16 +80,22 @@ def test_segments_resolve():
     assert seg.activity.active == ActivityRule(30, 3) and seg.activity.normal == ActivityRule(None, 1)
     assert seg.activity.window_months == 3
     assert (seg.rfm.window_months, seg.rfm.bins) == (12, 3)
-    assert seg.key_accounts.levels == (KeyAccount("diamond", "钻石", 500_000, None, 2), KeyAccount("bronze", "青铜潜力"))
+    assert seg.key_accounts.levels == (
+        KeyAccount("diamond", "钻石", 500_000, None, 2),
+        KeyAccount("bronze", "青铜潜力"),
+    )
 
 
 def test_unknown_keys_in_tier_policy_and_segments():
-    found = errors(TIERS + dedent("""\
+    found = errors(
+        TIERS
+        + dedent("""\
         tier_policy: {measure: points_earned, grace_month: 3}
         segments:
           pyramid: {}
           activity: {active: {max_days: 30}, normal: {max_days_since: 90}}
-        """))
+        """)
+    )
     assert [(at(d), d.message) for d in found] == [
         ((8, 39), "unknown key 'grace_month' in tier_policy; did you mean 'grace_months'?"),
         ((10, 3), "unknown key 'pyramid' in segments; did you mean 'value_pyramid'?"),
@@ -95,14 +106,20 @@ def test_unknown_keys_in_tier_policy_and_segments():
 @pytest.mark.parametrize(
     "policy, position, expected",
     [
-        ("{measure: balance}", (8, 24), "measure: unknown tier measure 'balance', expected one of points_earned,"
-                                        " spend_yuan"),
+        (
+            "{measure: balance}",
+            (8, 24),
+            "measure: unknown tier measure 'balance', expected one of points_earned, spend_yuan",
+        ),
         ("{measure: points_earned, upgrade: at_once}", (8, 48), "upgrade: unknown upgrade timing 'at_once'"),
         ("{measure: points_earned, window_months: 0}", (8, 54), "window_months: must be a positive whole number"),
         ("{measure: points_earned, review_months: [0]}", (8, 55), "a review month must be from 1 to 12, got 0"),
         ("{measure: points_earned, review_months: []}", (8, 54), "review_months needs at least one month"),
-        ("{measure: points_earned, review_months: [6, 6]}", (8, 58), "duplicate review month 6 (first at line 8,"
-                                                                     " column 55)"),
+        (
+            "{measure: points_earned, review_months: [6, 6]}",
+            (8, 58),
+            "duplicate review month 6 (first at line 8, column 55)",
+        ),
         ("{measure: points_earned, grace_months: -1}", (8, 53), "grace_months: must be zero or more, got -1"),
         ("{grace_months: 1}", (8, 14), "missing required key 'measure' in tier_policy"),
     ],
@@ -123,13 +140,18 @@ def test_threshold_errors_all_in_one_pass():
         tier_policy: {measure: points_earned}
         """)
     assert [(at(d), d.message) for d in found] == [
-        ((5, 50), "tier 'standard' is the lowest tier, where every member starts: it takes no qualify (or 0),"
-                  " got 10"),
+        ((5, 50), "tier 'standard' is the lowest tier, where every member starts: it takes no qualify (or 0), got 10"),
         ((6, 48), "qualify 10.5 of tier 'silver' is not a whole number of points"),
-        ((7, 46), "qualify of tier 'gold' (rank 2) must be more than 10.5 of tier 'silver' (rank 1):"
-                  " thresholds increase with rank"),
-        ((8, 5), "tier 'diamond' needs qualify: the tier_policy evaluates every tier but the lowest"
-                 " (points_earned in points)"),
+        (
+            (7, 46),
+            "qualify of tier 'gold' (rank 2) must be more than 10.5 of tier 'silver' (rank 1):"
+            " thresholds increase with rank",
+        ),
+        (
+            (8, 5),
+            "tier 'diamond' needs qualify: the tier_policy evaluates every tier but the lowest"
+            " (points_earned in points)",
+        ),
     ]
 
 
@@ -189,8 +211,7 @@ def test_star_table_needs_rows_and_columns():
     "cuts, position, expected",
     [
         ('{A: "0.5", B: "0.5", C: "0.9"}', (5, 39), "cuts must increase: B 0.5 is not more than A 0.5"),
-        ('{A: "0.5", B: "0.8", C: 1}', (5, 49), "cut C must be less than 1 (a share of the total contribution),"
-                                                " got 1"),
+        ('{A: "0.5", B: "0.8", C: 1}', (5, 49), "cut C must be less than 1 (a share of the total contribution), got 1"),
         ('{A: "0.50001", B: "0.8", C: "0.9"}', (5, 29), "cut A has more than 4 decimals: 0.50001"),
         ('{A: 0, B: "0.8", C: "0.9"}', (5, 29), "A: must be greater than zero, got 0"),
         ('{A: "0.5", B: "0.8"}', (5, 25), "missing required key 'C' in cuts"),
@@ -231,7 +252,9 @@ def test_key_accounts_need_a_level():
 
 
 def test_warnings_for_tiers_and_segments():
-    found = warnings(TIERS + dedent("""\
+    found = warnings(
+        TIERS
+        + dedent("""\
         tier_policy: {measure: points_earned, notice_days: 14}
         segments:
           star_levels:
@@ -243,12 +266,19 @@ def test_warnings_for_tiers_and_segments():
             levels:
               - {id: everyone, name: 全部}
               - {id: diamond, name: 钻石, min_spend_yuan: 5000}
-        """))
+        """)
+    )
     assert [(at(d), d.message) for d in found] == [
-        ((8, 52), "no will_downgrade notice can be sent: with grace_months 0 a member is downgraded at the review"
-                  " close that finds them below"),
+        (
+            (8, 52),
+            "no will_downgrade notice can be sent: with grace_months 0 a member is downgraded at the review"
+            " close that finds them below",
+        ),
         ((13, 31), "star levels go down with a longer tenure in this row"),
         ((14, 32), "star levels go down with a higher ARPU in this row"),
-        ((18, 9), "key account level 'diamond' can never match: level 'everyone' before it has no condition and"
-                  " takes everyone left"),
+        (
+            (18, 9),
+            "key account level 'diamond' can never match: level 'everyone' before it has no condition and"
+            " takes everyone left",
+        ),
     ]

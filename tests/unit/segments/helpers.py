@@ -11,10 +11,17 @@ import pyarrow as pa
 from weixi.plans.loader import load_plan_text
 
 MEMBERS = pa.schema([("member_id", pa.string()), ("join_date", pa.date32()), ("churned_on", pa.date32())])
-HISTORY = pa.schema([
-    ("member_id", pa.string()), ("month", pa.string()), ("spend_fen", pa.int64()), ("recharge_fen", pa.int64()),
-    ("touches", pa.int64()), ("last_active_on", pa.date32()), ("points_earned", pa.int64()),
-])
+HISTORY = pa.schema(
+    [
+        ("member_id", pa.string()),
+        ("month", pa.string()),
+        ("spend_fen", pa.int64()),
+        ("recharge_fen", pa.int64()),
+        ("touches", pa.int64()),
+        ("last_active_on", pa.date32()),
+        ("points_earned", pa.int64()),
+    ]
+)
 LONG_AGO = date(2015, 1, 1)
 
 
@@ -27,10 +34,14 @@ def plan(body: str):
 
 def members(*rows) -> ibis.Table:
     """Each row: a member id, or (member_id, join_date) or (member_id, join_date, churned_on)."""
+
     def member(row) -> dict:
         row = (row,) if isinstance(row, str) else row
-        return {"member_id": row[0], "join_date": row[1] if len(row) > 1 else LONG_AGO,
-                "churned_on": row[2] if len(row) > 2 else None}
+        return {
+            "member_id": row[0],
+            "join_date": row[1] if len(row) > 1 else LONG_AGO,
+            "churned_on": row[2] if len(row) > 2 else None,
+        }
 
     return ibis.memtable(pa.Table.from_pylist([member(row) for row in rows], schema=MEMBERS))
 

@@ -44,12 +44,15 @@ def test_star_levels_at_the_table_boundaries(engine):
     )
     rows = history(
         h("s1", "2025-12", spend_fen=99_999),  # before the window
-        h("s1", "2026-01", spend_fen=5_000), h("s1", "2026-02", spend_fen=5_000), h("s1", "2026-03", spend_fen=5_000),
+        h("s1", "2026-01", spend_fen=5_000),
+        h("s1", "2026-02", spend_fen=5_000),
+        h("s1", "2026-03", spend_fen=5_000),
         h("s2", "2026-03", spend_fen=14_999),
         h("s3", "2026-01", spend_fen=120_000),
         h("s4", "2026-02", spend_fen=59_997),
         h("s5", "2026-03", spend_fen=10_000),
-        h("s6", "2026-02", spend_fen=5_000), h("s6", "2026-03", spend_fen=5_000),
+        h("s6", "2026-02", spend_fen=5_000),
+        h("s6", "2026-03", spend_fen=5_000),
         h("s7", "2026-03", spend_fen=-3_000),  # refunds over bills
     )
     got = engine.by_member(segment(people, rows, STARS, "2026-03"))
@@ -72,8 +75,18 @@ PYRAMID = plan("""\
 
 
 def test_value_pyramid_by_share_of_contribution(engine):
-    yuan = {"m01": 300, "m02": 200, "m03": 150, "m04": 100, "m05": 100, "m06": 50, "m07": 40, "m08": 30,
-            "m09": 20, "m10": 10}  # 1000 yuan in all
+    yuan = {
+        "m01": 300,
+        "m02": 200,
+        "m03": 150,
+        "m04": 100,
+        "m05": 100,
+        "m06": 50,
+        "m07": 40,
+        "m08": 30,
+        "m09": 20,
+        "m10": 10,
+    }  # 1000 yuan in all
     people = members(*yuan, "m11", "m12", "m13")
     rows = history(
         *(h(m, "2026-02", spend_fen=v * 100) for m, v in yuan.items()),
@@ -84,8 +97,19 @@ def test_value_pyramid_by_share_of_contribution(engine):
     # Contributed strictly more before the member: m01 0, m02 300 (< 500: A); m03 500 (= 50%, not below: B);
     # m04 and m05 tie, 650 before both (B); m06 850, m07 900, m08 940 (< 950: C); m09 970, m10 990 (D).
     assert {m: r["value_grade"] for m, r in got.items()} == {
-        "m01": "A", "m02": "A", "m03": "B", "m04": "B", "m05": "B", "m06": "C", "m07": "C", "m08": "C",
-        "m09": "D", "m10": "D", "m11": "D", "m12": "D", "m13": "D",
+        "m01": "A",
+        "m02": "A",
+        "m03": "B",
+        "m04": "B",
+        "m05": "B",
+        "m06": "C",
+        "m07": "C",
+        "m08": "C",
+        "m09": "D",
+        "m10": "D",
+        "m11": "D",
+        "m12": "D",
+        "m13": "D",
     }
     assert got["m01"]["contribution_fen"] == 30_000 and got["m13"]["contribution_fen"] == -500
     assert got["m12"]["contribution_fen"] == 0
@@ -112,15 +136,24 @@ def test_activity_grades_and_rfm_with_ties(engine):
     )  # a6 was never active
     got = engine.by_member(segment(people, rows, ACTIVITY, "2026-03"))
     assert {m: (r["days_since_active"], r["touches"], r["activity_grade"]) for m, r in got.items()} == {
-        "a1": (30, 3, "active"), "a2": (31, 5, "normal"), "a3": (1, 2, "normal"), "a4": (90, 0, "normal"),
-        "a5": (91, 0, "silent"), "a6": (None, 0, "silent"),
+        "a1": (30, 3, "active"),
+        "a2": (31, 5, "normal"),
+        "a3": (1, 2, "normal"),
+        "a4": (90, 0, "normal"),
+        "a5": (91, 0, "silent"),
+        "a6": (None, 0, "silent"),
     }
     # score = 1 + floor(members strictly worse x 5 / 6); equal values share a score.
     # R worst first: a6 (never), a5, a4, a2, a1, a3 -> 1 1 2 3 4 5
     # F: a6 0 | a3, a5 2 | a1, a4 3 | a2 5 -> 1 | 1 1 | 3 3 | 5
     # M: a5, a6 0 | a3 50 | a1, a2 100 | a4 200 yuan -> 1 1 | 2 | 3 3 | 5
     assert {m: r["rfm"] for m, r in got.items()} == {
-        "a1": "433", "a2": "353", "a3": "512", "a4": "235", "a5": "111", "a6": "111",
+        "a1": "433",
+        "a2": "353",
+        "a3": "512",
+        "a4": "235",
+        "a5": "111",
+        "a6": "111",
     }
     assert (got["a1"]["r_score"], got["a1"]["f_score"], got["a1"]["m_score"]) == (4, 3, 3)
 
@@ -150,8 +183,13 @@ def test_key_accounts_first_match_wins(engine):
     )
     got = engine.by_member(segment(people, rows, KEY_ACCOUNTS, "2026-03"))
     assert {m: (r["key_spend_fen"], r["active_months"], r["key_account"]) for m, r in got.items()} == {
-        "k1": (500_000, 1, "diamond"), "k2": (200_000, 10, "gold"), "k3": (200_000, 9, "silver"),
-        "k4": (499_999, 12, "gold"), "k5": (60_000, 1, "bronze"), "k6": (0, 0, "bronze"), "k7": (0, 0, "bronze"),
+        "k1": (500_000, 1, "diamond"),
+        "k2": (200_000, 10, "gold"),
+        "k3": (200_000, 9, "silver"),
+        "k4": (499_999, 12, "gold"),
+        "k5": (60_000, 1, "bronze"),
+        "k6": (0, 0, "bronze"),
+        "k7": (0, 0, "bronze"),
     }
 
 
@@ -171,8 +209,21 @@ def test_only_members_in_service_at_the_month_end_and_no_sections_no_values(engi
     assert sorted(got) == ["in", "joins-on-the-last-day", "leaves-on-the-last-day"]
     assert got["in"]["days_since_active"] == 10 and got["in"]["tenure_years"] == 6
     assert {k for k, v in got["in"].items() if v is None} == {
-        "arpu_fen", "star_level", "contribution_fen", "value_grade", "touches", "activity_grade", "frequency",
-        "monetary_fen", "r_score", "f_score", "m_score", "rfm", "key_spend_fen", "active_months", "key_account",
+        "arpu_fen",
+        "star_level",
+        "contribution_fen",
+        "value_grade",
+        "touches",
+        "activity_grade",
+        "frequency",
+        "monetary_fen",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm",
+        "key_spend_fen",
+        "active_months",
+        "key_account",
     }
 
 

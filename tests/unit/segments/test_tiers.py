@@ -26,7 +26,9 @@ TIERS = """\
 """
 
 # Points earned over 3 months; upgrades at once; December reviews; 2 months' grace; notice 30 days ahead.
-IMMEDIATE = plan(TIERS % (100, 300) + """\
+IMMEDIATE = plan(
+    TIERS % (100, 300)
+    + """\
     tier_policy:
       measure: points_earned
       window_months: 3
@@ -34,16 +36,26 @@ IMMEDIATE = plan(TIERS % (100, 300) + """\
       review_months: [12]
       grace_months: 2
       notice_days: 30
-    """)
+    """
+)
 CLOSES = ["2025-10", "2025-11", "2025-12", "2026-01", "2026-02", "2026-03", "2026-04"]
 PEOPLE = members(
-    "up", "dip", "fall", "back", "steady", ("new", date(2026, 1, 10)), ("gone", date(2015, 1, 1), date(2025, 11, 15)),
+    "up",
+    "dip",
+    "fall",
+    "back",
+    "steady",
+    ("new", date(2026, 1, 10)),
+    ("gone", date(2015, 1, 1), date(2025, 11, 15)),
 )
 EARNED = history(
-    h("up", "2025-10", points_earned=150), h("up", "2025-11", points_earned=200),
+    h("up", "2025-10", points_earned=150),
+    h("up", "2025-11", points_earned=200),
     h("dip", "2025-08", points_earned=400),
-    h("fall", "2025-09", points_earned=400), h("fall", "2026-01", points_earned=120),
-    h("back", "2025-08", points_earned=400), h("back", "2026-01", points_earned=300),
+    h("fall", "2025-09", points_earned=400),
+    h("fall", "2026-01", points_earned=120),
+    h("back", "2025-08", points_earned=400),
+    h("back", "2026-01", points_earned=300),
     h("new", "2026-01", points_earned=100),
     h("gone", "2025-10", points_earned=999),
     h("steady", "2025-12", spend_fen=10_000_000),  # spend does not count when the measure is points
@@ -73,8 +85,12 @@ def tiers_of(closes, member_id):
 
 def events_of(closes, member_id):
     """The member's tier history: (month, event, from, to, effective_on, measure)."""
-    return [(e["month"], e["event"], e["from_tier"], e["to_tier"], e["effective_on"], e["measure"])
-            for m in CLOSES for e in closes[m][1] if e["member_id"] == member_id]
+    return [
+        (e["month"], e["event"], e["from_tier"], e["to_tier"], e["effective_on"], e["measure"])
+        for m in CLOSES
+        for e in closes[m][1]
+        if e["member_id"] == member_id
+    ]
 
 
 def test_immediate_upgrade_at_the_close_the_threshold_is_reached(closes):
@@ -129,7 +145,9 @@ def test_new_members_start_in_the_lowest_tier_and_leavers_drop_out(closes):
 
 
 # Spend in yuan over 12 months; upgrades only at the June and December reviews; no grace, no notice.
-REVIEW = plan(TIERS % (100, 300) + """\
+REVIEW = plan(
+    TIERS % (100, 300)
+    + """\
     tier_policy:
       measure: spend_yuan
       window_months: 12
@@ -137,16 +155,23 @@ REVIEW = plan(TIERS % (100, 300) + """\
       review_months: [6, 12]
       grace_months: 0
       notice_days: 0
-    """)
+    """
+)
 
 
 def test_review_upgrades_and_downgrades_without_grace(engine):
     people = members("rise", "sink", "hold")
     spent = history(h("rise", "2025-11", spend_fen=30_000), h("hold", "2025-06", spend_fen=10_000))
-    previous = ibis.memtable(pa.table({
-        "member_id": ["sink", "hold"], "tier": ["gold", "silver"],
-        "tier_since": [date(2025, 1, 31), date(2025, 6, 30)], "grace_until": pa.array([None, None], pa.date32()),
-    }))
+    previous = ibis.memtable(
+        pa.table(
+            {
+                "member_id": ["sink", "hold"],
+                "tier": ["gold", "silver"],
+                "tier_since": [date(2025, 1, 31), date(2025, 6, 30)],
+                "grace_until": pa.array([None, None], pa.date32()),
+            }
+        )
+    )
     closes = run_closes(engine, REVIEW, people, spent, ["2025-11", "2025-12"], previous)
     november, december = closes["2025-11"], closes["2025-12"]
     assert {m: r["tier"] for m, r in november[0].items()} == {"rise": "standard", "sink": "gold", "hold": "silver"}
@@ -161,15 +186,30 @@ def test_review_upgrades_and_downgrades_without_grace(engine):
 
 
 def test_notice_at_the_review_that_starts_a_short_grace(engine):
-    short = plan(TIERS % (100, 300) + """\
+    short = plan(
+        TIERS % (100, 300)
+        + """\
     tier_policy: {measure: points_earned, window_months: 12, grace_months: 1, notice_days: 45}
-    """)
-    previous = ibis.memtable(pa.table({
-        "member_id": ["idle"], "tier": ["gold"], "tier_since": [date(2025, 3, 31)],
-        "grace_until": pa.array([None], pa.date32()),
-    }))
-    closes = run_closes(engine, short, members("idle"), history(h("idle", "2025-03", points_earned=150)),
-                        ["2025-12", "2026-01"], previous)
+    """
+    )
+    previous = ibis.memtable(
+        pa.table(
+            {
+                "member_id": ["idle"],
+                "tier": ["gold"],
+                "tier_since": [date(2025, 3, 31)],
+                "grace_until": pa.array([None], pa.date32()),
+            }
+        )
+    )
+    closes = run_closes(
+        engine,
+        short,
+        members("idle"),
+        history(h("idle", "2025-03", points_earned=150)),
+        ["2025-12", "2026-01"],
+        previous,
+    )
     december, january = closes["2025-12"], closes["2026-01"]
     assert december[0]["idle"]["grace_until"] == date(2026, 1, 31)
     assert [(e["event"], e["to_tier"], e["effective_on"]) for e in december[1]] == [
@@ -180,12 +220,18 @@ def test_notice_at_the_review_that_starts_a_short_grace(engine):
 
 def test_without_a_tier_policy_tiers_are_kept_and_nothing_happens(engine):
     fixed = plan(TIERS.replace(", qualify: %s", ""))
-    previous = ibis.memtable(pa.table({
-        "member_id": ["kept", "renamed"], "tier": ["gold", "platinum"],
-        "tier_since": [date(2025, 3, 31), date(2025, 3, 31)], "grace_until": pa.array([None, None], pa.date32()),
-    }))
+    previous = ibis.memtable(
+        pa.table(
+            {
+                "member_id": ["kept", "renamed"],
+                "tier": ["gold", "platinum"],
+                "tier_since": [date(2025, 3, 31), date(2025, 3, 31)],
+                "grace_until": pa.array([None, None], pa.date32()),
+            }
+        )
+    )
     people = members("kept", "renamed", ("fresh", date(2026, 1, 5)))
-    (state, events), = run_closes(engine, fixed, people, history(), ["2026-01"], previous).values()
+    ((state, events),) = run_closes(engine, fixed, people, history(), ["2026-01"], previous).values()
     assert {m: (r["tier"], r["tier_since"], r["measure"]) for m, r in state.items()} == {
         "kept": ("gold", date(2025, 3, 31), None),
         "renamed": ("standard", date(2015, 1, 1), None),  # a tier the plan no longer has: the lowest

@@ -17,5 +17,15 @@ def all_routers() -> list:
         system,
     )
 
-    return [system.router, auth.router, ledger.router, members.router, plans.router, close.router, campaigns.router,
-            incentives.router, retention.router, operations.router]
+    return [
+        system.router,
+        auth.router,
+        ledger.router,
+        members.router,
+        plans.router,
+        close.router,
+        campaigns.router,
+        incentives.router,
+        retention.router,
+        operations.router,
+    ]

@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from weixi.api.auth import check_origin, client_ip, current_user, forget_token, login_session, logout_session, require
-from weixi.api.errors import ApiError
+from weixi.api.errors import request_locale, weixi_error
 from weixi.api.permissions import PERMISSIONS, pii_unmasked
+from weixi.errors import Forbidden, NotFound, TooManyRequests, Unauthenticated
 from weixi.users import service as users
 from weixi.users.service import User
 
@@ -54,8 +55,12 @@ class RevokeIn(BaseModel):
 
 class NewUser(BaseModel):
     username: str = Field(min_length=2, max_length=64)
-    password: str = Field(max_length=256, description=f"At least {users.MIN_PASSWORD} characters and not easy to "
-                                                       "guess (no common password): otherwise 422 weak_password.")
+    password: str = Field(
+        max_length=256,
+        description=f"At least {users.MIN_PASSWORD} characters and not easy to "
+        "guess (no common password): otherwise 422 password_too_short or "
+        "weak_password.",
+    )
     role: Literal["admin", "analyst", "manager", "agent", "clerk", "member"]
     member_id: str | None = Field(None, max_length=128)
 
@@ -65,13 +70,22 @@ def user_out(user: User) -> dict:
 
 
 def me(user: User) -> dict:
-    return {**user_out(user), "permissions": sorted(p for p, roles in PERMISSIONS.items() if user.role in roles),
-            "pii_unmasked": pii_unmasked(user.role)}
+    return {
+        **user_out(user),
+        "permissions": sorted(p for p, roles in PERMISSIONS.items() if user.role in roles),
+        "pii_unmasked": pii_unmasked(user.role),
+    }
 
 
-@router.post("/auth/login", response_model=LoginOut,
-             responses={401: {"description": "wrong username or password"}, 429: {"description": "rate-limited"},
-                        403: {"description": "sent from another site's page (cross_origin)"}})
+@router.post(
+    "/auth/login",
+    response_model=LoginOut,
+    responses={
+        401: {"description": "wrong username or password"},
+        429: {"description": "rate-limited"},
+        403: {"description": "sent from another site's page (cross_origin)"},
+    },
+)
 def login(body: Credentials, request: Request, response: Response):
     """Log in with username and password: sets the HttpOnly session cookie and returns the CSRF token.
     Five failures for one username from one address within five minutes block it for the rest of the window.
@@ -80,9 +94,9 @@ def login(body: Credentials, request: Request, response: Response):
     try:
         user = users.authenticate(request.app.state.engine, body.username, body.password, client_ip(request))
     except users.LoginRateLimited as exc:
-        raise ApiError(429, str(exc), "too_many_logins", headers={"Retry-After": str(exc.retry_after)}) from exc
+        raise TooManyRequests("too_many_logins", retry_after=exc.retry_after) from exc
     if user is None:
-        raise ApiError(401, "wrong username or password", "login_failed")
+        raise Unauthenticated("login_failed")
     csrf = login_session(response, user, request)
     users.audit(request.app.state.engine, user, "login", user.username, {"ip": client_ip(request)})
     return {"user": me(user), "csrf_token": csrf}
@@ -115,9 +129,9 @@ def revoke(body: RevokeIn, request: Request, user: User = Depends(current_user))
     engine = request.app.state.engine
     owner = users.user_for_token(engine, body.token)
     if owner is None:
-        raise ApiError(404, "no live token matches", "not_found")
+        raise NotFound("token_not_found")
     if owner.id != user.id and user.role != "admin":
-        raise ApiError(403, "you can only revoke your own tokens", "forbidden")
+        raise Forbidden("token_not_own")
     users.revoke_token(engine, body.token)
     forget_token(request, body.token)
     users.audit(engine, user, "token.revoke", owner.username)
@@ -135,20 +149,25 @@ async def create_user(body: NewUser, request: Request, user: User = Depends(requ
     """Create a login. A member login needs the member id whose points it sees."""
     engine = request.app.state.engine
     try:
-        created = await run_in_threadpool(users.create_user, engine, body.username, body.password, body.role,
-                                          body.member_id)
-    except users.WeakPassword as exc:
-        raise ApiError(422, str(exc), "weak_password", [{"in": "body", "field": "password"}]) from exc
-    except users.UserError as exc:
-        status = 409 if "taken" in str(exc) else 422
-        raise ApiError(status, str(exc), "username_taken" if status == 409 else "invalid_user") from exc
+        created = await run_in_threadpool(
+            users.create_user, engine, body.username, body.password, body.role, body.member_id
+        )
+    except users.WeakPassword as exc:  # the envelope says which field of the body it is about
+        answer = weixi_error(exc, request_locale(request))
+        answer.details = [{"in": "body", "field": "password"}]
+        raise answer from exc
     users.audit(engine, user, "user.create", created.username, {"role": created.role})
     return user_out(created)
 
 
 @router.get("/audit", tags=["admin"])
-def audit_log(request: Request, limit: int = Query(100, ge=1, le=1000), action: str | None = Query(None, max_length=64),
-              username: str | None = Query(None, max_length=64), user: User = Depends(require("audit:read"))) -> dict:
+def audit_log(
+    request: Request,
+    limit: int = Query(100, ge=1, le=1000),
+    action: str | None = Query(None, max_length=64),
+    username: str | None = Query(None, max_length=64),
+    user: User = Depends(require("audit:read")),
+) -> dict:
     """The newest audit entries: logins, unmasked personal data views, tokens, users, cancellations, reversals,
     plan applies, closes."""
     return {"entries": users.audit_entries(request.app.state.engine, limit, action, username)}

@@ -10,11 +10,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from weixi.api.auth import require
-from weixi.api.errors import ApiError
+from weixi.api.errors import request_locale, weixi_error
 from weixi.api.routes.common import engine_of
 from weixi.incentives import publication, reports
 from weixi.incentives import service as svc
+from weixi.incentives.errors import IncentiveError, IncentiveNotFound, NotVisible
 from weixi.incentives.inputs import InputError
+from weixi.messages import render
+from weixi.plans.diagnostics import CODE
 from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api/incentives", tags=["incentives"])
@@ -25,36 +28,45 @@ TEAM = Query(None, min_length=1, max_length=64, description="Only this roster te
 PERIOD = Query(pattern=r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$", description="YYYY-MM or YYYY-Qn.")
 
 
+def _with_details(request: Request, exc: IncentiveError):
+    """The envelope of ``exc`` with its located problems as ``details``: a plan's diagnostics (file, line,
+    column, code) or an input file's bad rows (file, row, column, code), each in the caller's language."""
+    locale = request_locale(request)
+    answer = weixi_error(exc, locale)
+    found = [*exc.diagnostics, *getattr(exc, "problems", [])]
+    answer.details = [{**p.to_json(), "message": render(p, locale) if CODE.match(p.code) else p.code} for p in found]
+    return answer
+
+
 def _published(request: Request, month: str) -> dict:
     found = publication.published(engine_of(request), month)
     if found is None:
-        raise ApiError(404, f"the statements of {month} have not been published yet", "not_published",
-                       [{"month": month}])
+        raise IncentiveNotFound("incentive_statements_not_published", month=month)
     return found
 
 
 def _people(request: Request, month: str) -> dict:
     try:
         return reports.roster(engine_of(request), request.app.state.data_dir, month)
-    except InputError as exc:  # a bad roster file: say which file and row
-        raise ApiError(409, str(exc), "bad_roster") from exc
-
-
-def _scope(user: User, people: dict, team: str | None):
-    try:
-        return reports.scope(user, people, team)
-    except reports.NotVisible as exc:
-        raise ApiError(403, str(exc), "forbidden", [{"team": team}]) from exc
+    except InputError as exc:  # a bad roster file: say which file and rows
+        raise _with_details(request, exc) from exc
 
 
 def _statement(month: str, pub: dict, people: dict, staff_id: str) -> dict:
     s = pub["statements"]["staff"].get(staff_id)
     if s is None:
-        raise ApiError(404, f"no statement for {staff_id} in {month}", "not_found", [{"staff_id": staff_id}])
+        raise IncentiveNotFound("incentive_no_statement", staff=staff_id, month=month)
     p = people.get(staff_id) or {}
-    return {"month": month, "staff_id": staff_id, "name": p.get("name"), "team": p.get("team"),
-            "version": pub["version"], "published_by": pub["published_by"], "published_at": pub["published_at"],
-            **s}
+    return {
+        "month": month,
+        "staff_id": staff_id,
+        "name": p.get("name"),
+        "team": p.get("team"),
+        "version": pub["version"],
+        "published_by": pub["published_by"],
+        "published_at": pub["published_at"],
+        **s,
+    }
 
 
 @router.get("/months")
@@ -72,63 +84,94 @@ def mine(request: Request, month: str = MONTH, user: User = Depends(require("inc
 
 
 @router.get("/{month}/statements/{staff_id}")
-def statement(request: Request, month: str = MONTH, staff_id: str = STAFF,
-              user: User = Depends(require("incentives:read_own"))) -> dict:
+def statement(
+    request: Request, month: str = MONTH, staff_id: str = STAFF, user: User = Depends(require("incentives:read_own"))
+) -> dict:
     """One published statement: one's own; a manager's team member's; anyone's for analysts (else 403)."""
     pub = _published(request, month)
     people = _people(request, month)
     if not reports.may_see(user, people, staff_id):
-        raise ApiError(403, f"{user.username} ({user.role}) may not see {staff_id}'s statement: staff see their own,"
-                            " managers their team's", "forbidden", [{"staff_id": staff_id}])
+        raise NotVisible("incentive_statement_not_visible", user=user.username, role=user.role, staff=staff_id)
     return _statement(month, pub, people, staff_id)
 
 
 @router.get("/{month}/statements")
-def statements(request: Request, month: str = MONTH, team: str | None = TEAM,
-               user: User = Depends(require("incentives:read_team"))) -> dict:
+def statements(
+    request: Request, month: str = MONTH, team: str | None = TEAM, user: User = Depends(require("incentives:read_team"))
+) -> dict:
     """Every statement the caller may see (a manager: their team), ranked by bonus, with totals."""
     pub = _published(request, month)
     people = _people(request, month)
-    chosen_team, ids = _scope(user, people, team)
+    chosen_team, ids = reports.scope(user, people, team)
     table = reports.rows(pub["statements"], people, ids)
-    return {"month": month, "version": pub["version"], "team": chosen_team, "staff": table,
-            "totals": reports.totals(table), "rejected": pub["statements"]["rejected"] if ids is None else []}
+    return {
+        "month": month,
+        "version": pub["version"],
+        "team": chosen_team,
+        "staff": table,
+        "totals": reports.totals(table),
+        "rejected": pub["statements"]["rejected"] if ids is None else [],
+    }
 
 
 @router.get("/{month}/leaderboard")
-def leaderboard(request: Request, month: str = MONTH, team: str | None = TEAM,
-                limit: int = Query(20, ge=1, le=1000),
-                user: User = Depends(require("incentives:read_team"))) -> dict:
+def leaderboard(
+    request: Request,
+    month: str = MONTH,
+    team: str | None = TEAM,
+    limit: int = Query(20, ge=1, le=1000),
+    user: User = Depends(require("incentives:read_team")),
+) -> dict:
     """The top staff by bonus (then KPI points) and units and yuan by business, within the caller's scope."""
     pub = _published(request, month)
     people = _people(request, month)
-    chosen_team, ids = _scope(user, people, team)
+    chosen_team, ids = reports.scope(user, people, team)
     table = reports.rows(pub["statements"], people, ids)
-    return {"month": month, "version": pub["version"], "team": chosen_team, "top": table[:limit],
-            "by_business": reports.by_business(pub["statements"], ids), "totals": reports.totals(table)}
+    return {
+        "month": month,
+        "version": pub["version"],
+        "team": chosen_team,
+        "top": table[:limit],
+        "by_business": reports.by_business(pub["statements"], ids),
+        "totals": reports.totals(table),
+    }
 
 
-@router.get("/{month}/export", responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-"
-                                                            "officedocument.spreadsheetml.sheet": {}}}})
-def export(request: Request, month: str = MONTH, format: Literal["csv", "xlsx"] = Query("csv"),
-           team: str | None = TEAM, user: User = Depends(require("incentives:read_all"))) -> Response:
+@router.get(
+    "/{month}/export",
+    responses={
+        200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}
+    },
+)
+def export(
+    request: Request,
+    month: str = MONTH,
+    format: Literal["csv", "xlsx"] = Query("csv"),
+    team: str | None = TEAM,
+    user: User = Depends(require("incentives:read_all")),
+) -> Response:
     """The published statements for payroll: CSV (one row per employee, UTF-8 with BOM) or XLSX (sheets
     statements, lines, excluded, rejected)."""
     pub = _published(request, month)
-    _, ids = _scope(user, _people(request, month), team)
+    _, ids = reports.scope(user, _people(request, month), team)
     data = reports.export_bytes(pub["statements"], format, ids)
-    media = "text/csv; charset=utf-8" if format == "csv" else \
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    media = (
+        "text/csv; charset=utf-8"
+        if format == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     audit(engine_of(request), user, "incentives.export", month, {"format": format, "team": team})
-    return Response(data, media_type=media,
-                    headers={"Content-Disposition": f'attachment; filename="incentives-{month}.{format}"'})
+    return Response(
+        data, media_type=media, headers={"Content-Disposition": f'attachment; filename="incentives-{month}.{format}"'}
+    )
 
 
 def _recompute(request: Request, month: str) -> svc.MonthResult:
+    """The month computed from its folder, its orders' days in the active points plan's timezone."""
     try:
-        return reports.recompute(request.app.state.data_dir, month)
-    except svc.IncentiveError as exc:
-        raise ApiError(409, str(exc), "inputs_unusable", [d.to_json() for d in exc.diagnostics]) from exc
+        return reports.recompute(request.app.state.data_dir, month, reports.zone(engine_of(request)))
+    except IncentiveError as exc:
+        raise _with_details(request, exc) from exc
 
 
 @router.post("/{month}/compute")
@@ -155,18 +198,27 @@ class PublishIn(BaseModel):
     reason: str | None = Field(None, min_length=1, max_length=500, description="Why a correction is published.")
 
 
-@router.post("/{month}/publish", status_code=201, responses={200: {"description": "already published as is"},
-                                                             409: {"description": "published already, or bad inputs"}})
-def publish(request: Request, response: Response, month: str = MONTH, body: PublishIn | None = None,
-            user: User = Depends(require("incentives:publish"))) -> dict:
+@router.post(
+    "/{month}/publish",
+    status_code=201,
+    responses={
+        200: {"description": "already published as is"},
+        409: {"description": "published already, or inputs missing"},
+        422: {"description": "a bad plan or input file"},
+    },
+)
+def publish(
+    request: Request,
+    response: Response,
+    month: str = MONTH,
+    body: PublishIn | None = None,
+    user: User = Depends(require("incentives:publish")),
+) -> dict:
     """Compute the month from its inputs and publish it, recording who and when. A published month is never
     changed silently: a correction needs ``supersede`` and a ``reason`` and becomes a new version."""
     body = body or PublishIn()
     result = _recompute(request, month)
-    try:
-        out = publication.publish(engine_of(request), result, user.username, body.supersede, body.reason)
-    except svc.IncentiveError as exc:
-        raise ApiError(409, str(exc), "already_published", [{"month": month}]) from exc
+    out = publication.publish(engine_of(request), result, user.username, body.supersede, body.reason)
     if out["new"]:
         audit(engine_of(request), user, "incentives.publish", month, {"version": out["version"]})
     else:
@@ -175,6 +227,7 @@ def publish(request: Request, response: Response, month: str = MONTH, body: Publ
 
 
 # --- awards: nomination -> committee review -> leadership approval -> publication -------------------------
+
 
 class NominationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -205,20 +258,15 @@ def awards(request: Request, period: str = PERIOD, user: User = Depends(require(
 @router.post("/awards", status_code=201)
 def nominate(body: NominationIn, request: Request, user: User = Depends(require("incentives:nominate"))) -> dict:
     """Nominate a staff member for an award with a letter or a form (the first workflow step)."""
-    try:
-        nid = publication.nominate(engine_of(request), body.period, body.staff_id, body.award, user.username, body.letter,
-                           body.form)
-    except svc.IncentiveError as exc:
-        raise ApiError(422, str(exc), "invalid_request", [{"in": "body", "field": "letter", "message": str(exc)}]) from exc
+    nid = publication.nominate(
+        engine_of(request), body.period, body.staff_id, body.award, user.username, body.letter, body.form
+    )
     return {"nomination_id": nid, "status": "nominated"}
 
 
 def _decide(request: Request, nomination_id: str, step: str, body: DecisionIn, user: User) -> dict:
-    try:
-        status = publication.decide(engine_of(request), nomination_id, step, body.decision, user.username, body.note)
-    except svc.IncentiveError as exc:
-        code = 404 if str(exc).startswith("no nomination") else 409
-        raise ApiError(code, str(exc), None, [{"nomination_id": nomination_id}]) from exc
+    """One workflow step; an unknown nomination is a 404, a step out of order a 409 (by the error's class)."""
+    status = publication.decide(engine_of(request), nomination_id, step, body.decision, user.username, body.note)
     return {"nomination_id": nomination_id, "status": status}
 
 
@@ -226,15 +274,23 @@ NOMINATION = Path(min_length=1, max_length=64)
 
 
 @router.post("/awards/{nomination_id}/review")
-def review(request: Request, nomination_id: str = NOMINATION, body: DecisionIn | None = None,
-           user: User = Depends(require("incentives:review"))) -> dict:
+def review(
+    request: Request,
+    nomination_id: str = NOMINATION,
+    body: DecisionIn | None = None,
+    user: User = Depends(require("incentives:review")),
+) -> dict:
     """Committee review of a nomination (accept or reject, with a note)."""
     return _decide(request, nomination_id, "committee_review", body or DecisionIn(), user)
 
 
 @router.post("/awards/{nomination_id}/approve")
-def approve(request: Request, nomination_id: str = NOMINATION, body: DecisionIn | None = None,
-            user: User = Depends(require("incentives:publish"))) -> dict:
+def approve(
+    request: Request,
+    nomination_id: str = NOMINATION,
+    body: DecisionIn | None = None,
+    user: User = Depends(require("incentives:publish")),
+) -> dict:
     """Leadership approval of a reviewed nomination."""
     return _decide(request, nomination_id, "leadership_approval", body or DecisionIn(), user)
 
@@ -242,4 +298,7 @@ def approve(request: Request, nomination_id: str = NOMINATION, body: DecisionIn 
 @router.post("/awards/publication")
 def publish_awards(body: PeriodIn, request: Request, user: User = Depends(require("incentives:publish"))) -> dict:
     """Publish every approved nomination of the period."""
-    return {"period": body.period, "published": publication.publish_awards(engine_of(request), body.period, user.username)}
+    return {
+        "period": body.period,
+        "published": publication.publish_awards(engine_of(request), body.period, user.username),
+    }

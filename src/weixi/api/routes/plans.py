@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from weixi.api.auth import require
-from weixi.api.errors import ApiError
 from weixi.api.routes.common import engine_of
+from weixi.errors import NotFound
 from weixi.plans import service as plans
 from weixi.plans.loader import load_plan_text
 from weixi.users.service import User, audit
@@ -19,8 +19,13 @@ MAX_PLAN_CHARS = 500_000
 class PlanText(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(max_length=MAX_PLAN_CHARS, description="The plan file (YAML), as text.")
-    filename: str = Field("plan.yaml", min_length=1, max_length=200, pattern=r"^[^/\\\x00]+$",
-                          description="Name shown in diagnostics and in the version history.")
+    filename: str = Field(
+        "plan.yaml",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^/\\\x00]+$",
+        description="Name shown in diagnostics and in the version history.",
+    )
 
 
 class Diagnostic(BaseModel):
@@ -28,6 +33,8 @@ class Diagnostic(BaseModel):
     line: int
     column: int
     severity: str
+    code: str = Field(description="The code of the error catalogue (docs/errors.md).")
+    params: dict = Field(description="The names and numbers in the message, by name.")
     message: str
 
 
@@ -50,25 +57,38 @@ def check(body: PlanText, user: User = Depends(require("plans:check"))):
     """Check a plan: every problem with its line and column. ``ok`` is false when any is an error."""
     _, diags = load_plan_text(body.text, body.filename)
     errors = sum(1 for d in diags if d.is_error)
-    return {"ok": errors == 0, "errors": errors, "warnings": len(diags) - errors,
-            "diagnostics": [d.to_json() for d in diags]}
+    return {
+        "ok": errors == 0,
+        "errors": errors,
+        "warnings": len(diags) - errors,
+        "diagnostics": [d.to_json() for d in diags],
+    }
 
 
-@router.post("/apply", response_model=AppliedOut, status_code=201,
-             responses={200: {"description": "the same content is already the active version"},
-                        422: {"description": "the plan has errors: details hold each with line and column"}})
+@router.post(
+    "/apply",
+    response_model=AppliedOut,
+    status_code=201,
+    responses={
+        200: {"description": "the same content is already the active version"},
+        409: {"description": "plan_stock_below_issued: a reward's stock is below the units issued"},
+        422: {"description": "plan_invalid: details hold each diagnostic with its code, line and column"},
+    },
+)
 def apply(body: PlanText, request: Request, response: Response, user: User = Depends(require("plans:apply"))):
     """Check and apply a plan as the new active version. Applying the active content again changes nothing."""
     engine = engine_of(request)
-    try:
-        applied = plans.apply_plan_text(engine, body.text, body.filename)
-    except plans.PlanError as exc:
-        raise ApiError(422, str(exc), "plan_invalid", [d.to_json() for d in exc.diagnostics]) from exc
+    applied = plans.apply_plan_text(engine, body.text, body.filename)  # a PlanError answers its code and details
     if not applied.new:
         response.status_code = 200
     else:
-        audit(engine, user, "plan.apply", applied.plan_id, {"version": applied.version, "sha256": applied.sha256,
-                                                             "filename": body.filename})
+        audit(
+            engine,
+            user,
+            "plan.apply",
+            applied.plan_id,
+            {"version": applied.version, "sha256": applied.sha256, "filename": body.filename},
+        )
     return {"version": applied.version, "plan": applied.plan_id, "sha256": applied.sha256, "new": applied.new}
 
 
@@ -79,9 +99,11 @@ def versions(request: Request, user: User = Depends(require("plans:read"))) -> d
 
 
 @router.get("/versions/{version}")
-def version(request: Request, version: int = Path(ge=1, le=2**31 - 1), user: User = Depends(require("plans:read"))) -> dict:
+def version(
+    request: Request, version: int = Path(ge=1, le=2**31 - 1), user: User = Depends(require("plans:read"))
+) -> dict:
     """One version with the exact plan text that was applied."""
     found = plans.version(engine_of(request), version)
     if found is None:
-        raise ApiError(404, f"no plan version {version}")
+        raise NotFound("plan_version_not_found", version=version)
     return found

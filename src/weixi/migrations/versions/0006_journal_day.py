@@ -3,19 +3,20 @@
 Revision ID: 0006
 Revises: 0005
 """
+
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('journal', schema=None) as batch_op:
-        batch_op.create_index('ix_journal_day', ['day', 'kind'], unique=False)
+    with op.batch_alter_table("journal", schema=None) as batch_op:
+        batch_op.create_index("ix_journal_day", ["day", "kind"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('journal', schema=None) as batch_op:
-        batch_op.drop_index('ix_journal_day')
+    with op.batch_alter_table("journal", schema=None) as batch_op:
+        batch_op.drop_index("ix_journal_day")
