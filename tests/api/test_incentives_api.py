@@ -70,6 +70,11 @@ def test_a_clerk_sees_only_their_own_statement(inc):
     )
     assert body["lines"] == want["lines"] and body["excluded"] == want["excluded"]
     assert sum(Decimal(line["yuan"]) for line in body["lines"]) == Decimal(body["bonus_yuan"])  # every yuan explained
+    # each line is a value: its code and params beside the English sentence (text), linking it to order and rule
+    for line in body["lines"]:
+        assert line["code"].startswith("incentive_line.order") and line["params"]["order"] == line["order_id"]
+        assert line["rule"] == f"{line['params']['plan']}/{line['params']['rule']}" and line["params"]["rule_name"]
+        assert line["text"].startswith(f"order {line['order_id']} (") and line["params"]["yuan"] == line["yuan"]
     assert clerk.get(f"/api/incentives/{sd.MONTH}/statements/{sd.CLERK}").json()["lines"] == want["lines"]
     err = assert_envelope(
         clerk.get(f"/api/incentives/{sd.MONTH}/statements/{sd.OTHER_TEAM}"), 403, "incentive_statement_not_visible"

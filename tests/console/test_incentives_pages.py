@@ -4,6 +4,7 @@ numbers on the pages are the service's."""
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import warnings
@@ -15,7 +16,7 @@ from tests.console import operator as op
 from tests.console import staff_data as sd
 from tests.console.conftest import Console
 from weixi.api.app import create_app
-from weixi.incentives import publication
+from weixi.incentives import lines, publication
 from weixi.incentives import reports as incentive_reports
 from weixi.users import service as users
 
@@ -68,11 +69,21 @@ def test_a_clerk_sees_their_own_statement_and_every_order_behind_it(site):
     assert 'id="team-statements"' not in home.text and "/export" not in home.text
     page = c.get(f"/incentives/{sd.MONTH}/staff/{sd.CLERK}")
     assert page.status_code == 200
-    orders = re.findall(r'<tr data-order="([^"]+)"><td>[^<]+</td><td data-rule="retention', page.text)
+    orders = re.findall(r'<tr data-order="([^"]+)" data-code="[^"]+"><td>[^<]+</td><td data-rule="retention', page.text)
     assert orders == [line["order_id"] for line in want["lines"]]
+    # each line is said in the reader's language (Chinese by default), from its code and params, not in English
+    for line in want["lines"]:
+        said = lines.say(line["code"], line["params"], "zh_CN")
+        assert said.startswith(f"订单 {line['order_id']}（") and html.escape(said, quote=False) in page.text
+        assert line["text"] not in page.text and line["params"]["rule_name"] in said
     yuan = [Decimal(y) for y in re.findall(r'data-yuan="([^"]+)"', page.text)]
     assert sum(yuan) == Decimal(want["bonus_yuan"])  # every yuan is on a line
-    assert all(e["reason"].split(":")[0] in page.text for e in want["excluded"])
+    assert want["excluded"] and all(e["order_id"] in page.text for e in want["excluded"])
+    assert all(html.escape(lines.say_excluded(e, "zh_CN"), quote=False) in page.text for e in want["excluded"])
+    c.http.cookies.set("weixi_lang", "en")
+    english = c.get(f"/incentives/{sd.MONTH}/staff/{sd.CLERK}").text
+    c.http.cookies.delete("weixi_lang")
+    assert all(html.escape(line["text"], quote=False) in english for line in want["lines"])
     other = c.get(f"/incentives/{sd.MONTH}/staff/{sd.OTHER_TEAM}")
     assert other.status_code == 403 and other.headers["content-type"].startswith("text/html")
     assert c.get(f"/incentives/{sd.MONTH}/data.json").status_code == 403
@@ -91,7 +102,8 @@ def test_a_manager_sees_their_team_ranked(site):
     assert c.get(f"/incentives/{sd.MONTH}/staff/{sd.CLERK}").status_code == 403
     assert c.get("/incentives", params={"team": "T0"}).status_code == 403
     charts = c.get(f"/incentives/{sd.MONTH}/data.json").json()
-    assert set(charts["bonus"]["labels"]) == team
+    people = incentive_reports.roster(site.state.engine, site.state.data_dir, sd.MONTH)
+    assert set(charts["bonus"]["labels"]) == {f"{people[s]['name']} ({s})" for s in team}  # the name beside the id
 
 
 def test_an_analyst_sees_everyone_with_charts_exports_and_totals_by_business(site):
@@ -167,3 +179,19 @@ def test_a_bad_roster_file_is_a_page_that_says_which_rows_not_a_server_error(sit
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
     assert "roster.csv" in r.text and "<html" in r.text and "422" in r.text
     assert analyst.get("/incentives", params={"month": sd.MONTH}).status_code == 200
+
+
+def test_a_statement_speaks_chinese_to_a_chinese_reader(site):
+    """Issue 18 §2: no English on a Chinese page. The explanation lines, the rules and the excluded reasons are
+    said from their codes (a plan's own ``reason:`` stays as the plan wrote it: the shipped plan writes its English
+    gloss in brackets, so the check is on every other text of the page)."""
+    from tests.console import crawl
+
+    c = login(site, sd.CLERK)
+    page = c.get(f"/incentives/{sd.MONTH}/staff/{sd.CLERK}").text
+    text = crawl.visible_text(page).replace("payroll office", "")  # who published: data, not the page's words
+    for e in site.expected["staff"][sd.CLERK]["excluded"]:
+        for r in e["reasons"]:
+            if r["code"] == "incentive_excluded.plan":
+                text = text.replace(r["params"]["reason"], "")
+    assert crawl.zh_findings(text) == []

@@ -121,3 +121,22 @@ def test_referral_codes_round_trip_and_reject_typos():
     typo = code[:5] + ("1" if code[5] != "1" else "2") + code[6:]
     assert selfservice.member_for_code(typo) is None
     assert selfservice.member_for_code("WX") is None and selfservice.member_for_code("hello") is None
+
+
+def history_rules(html: str) -> list[str]:
+    """The 规则 (rule) cell of every row of the member 360 page's points history."""
+    table = re.search(r'<table class="data" id="history">.*?</table>', html, re.S).group(0)
+    return re.findall(r"<td>([^<>]*)</td></tr>", table)
+
+
+def test_the_member_360_history_shows_the_plans_rule_names_not_their_ids(console):
+    manager = console("manager")
+    page = manager.get(f"/members/{op.MEMBER}").text
+    rules = {r for r in history_rules(page) if r}
+    # plans/examples/telecom-points.yaml: "消费返积分……每消费10元可获得1积分" is the rule `bill`, named 账单消费积分
+    assert "账单消费积分" in rules, rules
+    assert not rules & {"bill", "recharge", "checkin", "activity", "tier-bonus"}, rules
+    assert rules <= {"账单消费积分", "充值积分", "签到积分", "参与活动积分", "会员等级加赠"}, rules
+    manager.get("/lang/en?next=%2F")
+    english = manager.get(f"/members/{op.MEMBER}").text
+    assert "账单消费积分" in history_rules(english)  # the operator's own name, shown as written in every language

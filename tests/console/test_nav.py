@@ -22,7 +22,7 @@ MENU = {
         "会员": ["/members", "/catalogue"],
         "活动": ["/campaigns", "/campaigns/approvals"],
         "考核": ["/incentives"],
-        "系统": ["/plans", "/close"],
+        "系统": ["/plans", "/close", "/users", "/audit"],
     },
     "analyst": {
         "分析": ["/dashboard", "/retention"],
@@ -73,6 +73,8 @@ LABELS = {  # zh, en
     "/incentives": ("考核激励", "Incentives"),
     "/plans": ("方案", "Plans"),
     "/close": ("月结", "Monthly close"),
+    "/users": ("用户与角色", "Users and roles"),
+    "/audit": ("审计日志", "Audit log"),
     "/me": ("我的积分", "My points"),
 }
 ROLE_NAMES = {  # what the top bar calls each role (weixi.names, kind role)

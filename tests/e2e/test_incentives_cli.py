@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from tests.conftest import ROOT
 from tests.e2e.cli_helpers import weixi, weixi_json
 from weixi.incentives.synthetic import generate
+from weixi.names import display
 
 EXAMPLES = ROOT / "plans" / "examples"
 RETENTION = EXAMPLES / "retention-2016.yaml"
@@ -43,7 +44,11 @@ def test_compute_json_has_the_documented_shape(tmp_path):
         assert set(s) == {"role", "mobile_units", "broadband_units", "kpi_points", "bonus_yuan", "excluded", "lines"}
         assert all(isinstance(s[k], str) for k in ("mobile_units", "broadband_units", "kpi_points", "bonus_yuan"))
         assert s["bonus_yuan"].count(".") == 1 and len(s["bonus_yuan"].split(".")[1]) == 2
-        assert all(set(e) == {"order_id", "reason"} for e in s["excluded"])
+        assert all(set(e) == {"order_id", "reason", "reasons"} for e in s["excluded"])
+        assert all(set(r) == {"code", "params"} for e in s["excluded"] for r in e["reasons"])
+        assert all(
+            l["code"].startswith("incentive_line.") and l["params"]["order"] == l["order_id"] for l in s["lines"]
+        )
     assert all(set(r) == {"order_id", "reason", "code", "params"} for r in out["rejected"])
     assert {r["order_id"] for r in out["rejected"]} == {"X1", "O0", "X2"}
 
@@ -71,10 +76,21 @@ def test_export_csv_and_xlsx_for_payroll(tmp_path):
     book = load_workbook(tmp_path / "pay.xlsx")
     assert book.sheetnames == ["statements", "lines", "excluded", "rejected", "duplicates"]
     sheet = list(book["statements"].values)
-    assert sheet[0][:7] == ("month", "staff_id", "role", "mobile_units", "broadband_units", "kpi_points", "bonus_yuan")
+    # issue 19 §5: the payroll export (XLSX, Chinese headers), roles by name, every line said in Chinese
+    assert sheet[0][:7] == ("月份", "员工编号", "岗位", "移动效能", "宽带效能", "KPI分", "奖金（元）")
     assert len(sheet) == 13
+    assert {r[1]: r[2] for r in sheet[1:]} == {
+        s: display("staff_role", v["role"], "zh_CN") for s, v in out["staff"].items()
+    }
     lines = sum(len(v["lines"]) for v in out["staff"].values())
     assert book["lines"].max_row == lines + 1
+    said = list(book["lines"].values)
+    assert said[0][-1] == "说明" and all(r[-1].startswith(f"订单 {r[1]}（") for r in said[1:])
+    first = next(v["lines"][0] for v in out["staff"].values() if v["lines"])
+    assert first["params"]["rule_name"] in {r[2] for r in said[1:]}
+    rejected = list(book["rejected"].values)
+    assert rejected[0] == ("订单号", "行号", "原因") and {r[0] for r in rejected[1:]} == {"X1", "O0", "X2"}
+    assert all(isinstance(r[1], int) for r in rejected[1:])
 
 
 def test_a_repeated_crm_row_counts_once_and_is_listed_as_a_duplicate(tmp_path):
@@ -94,7 +110,8 @@ def test_a_repeated_crm_row_counts_once_and_is_listed_as_a_duplicate(tmp_path):
     ]
     weixi("incentives", "export", "--out", tmp_path / "pay.xlsx", *args(files))
     rows = list(load_workbook(tmp_path / "pay.xlsx")["duplicates"].values)
-    assert rows[0] == ("order_id", "reason") and rows[1][0] == order_id and "identical copy of row 3" in rows[1][1]
+    assert rows[0] == ("订单号", "行号", "原因") and rows[1][:2] == (order_id, len(text) + 1)
+    assert "与第 3 行完全相同" in rows[1][2]
 
 
 def test_bad_input_is_an_error_not_a_traceback(tmp_path):

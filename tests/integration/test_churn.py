@@ -83,6 +83,53 @@ def test_score_writes_every_member_with_reasons(operator):
     assert pq.read_table(again["path"]).to_pandas().equals(t)
 
 
+def test_reasons_are_sentences_with_the_members_numbers(operator):
+    """Issue 18 §2: 「近3个月月均账单 120 元,本月 66 元,下降 45%」; no missing feature, no 0% change, no code and no
+    fact said twice becomes a reason."""
+    data, _ = operator
+    t = pq.read_table(churn.score_month(data, MONTH)["path"]).to_pandas().set_index("member_id")
+    f = features.build(data, MONTH).to_pandas().set_index("member_id")
+    said = {k: t[[f"reason_{k}", f"reason_{k}_zh"]] for k in (1, 2, 3)}
+    feats = t[["reason_feature_1", "reason_feature_2", "reason_feature_3"]]
+    for k in (1, 2, 3):
+        zh, en = said[k][f"reason_{k}_zh"].dropna(), said[k][f"reason_{k}"].dropna()
+        assert len(zh) == len(en) == feats[f"reason_feature_{k}"].notna().sum()
+        for text in zh:
+            assert "缺失" not in text and "_" not in text and " 0%" not in text, text
+        for text in en:
+            assert "missing" not in text and "_" not in text and " 0%" not in text, text
+    both = feats.isin(["portout_30d"]).any(axis=1) & feats.isin(["portout_90d"]).any(axis=1)
+    assert not both.any()  # port-out asked is said once
+    checked = 0
+    for k in (1, 2, 3):
+        for member in feats.index[feats[f"reason_feature_{k}"] == "bill_change"][:20]:
+            now, change = f.loc[member, "bill_yuan"], f.loc[member, "bill_change"]
+            if change <= -1:
+                assert t.loc[member, f"reason_{k}_zh"] == "本月没有账单,近3个月有"
+                continue
+            avg, pct = now / (1 + change), round(abs(change) * 100)
+            way_zh, way_en = ("下降", "down") if change < 0 else ("上升", "up")
+            assert t.loc[member, f"reason_kind_{k}"] == ("change_down" if change < 0 else "change_up")
+            assert t.loc[member, f"reason_compare_{k}"] == now
+            assert t.loc[member, f"reason_{k}_zh"] == f"近3个月月均账单 {avg:.2f} 元,本月 {now:.2f} 元,{way_zh} {pct}%"
+            assert t.loc[member, f"reason_{k}"] == (
+                f"Bill this month {now:.2f} yuan, against {avg:.2f} yuan a month over the last 3 months: {way_en} {pct}%"
+            )
+            checked += 1
+        for member in feats.index[feats[f"reason_feature_{k}"] == "contract_days_left"][:20]:
+            days = f.loc[member, "contract_days_left"]
+            expect = (
+                "没有合约"
+                if days != days
+                else f"合约 {int(days)} 天后到期"
+                if days >= 0
+                else f"合约已于 {int(-days)} 天前到期"
+            )
+            assert t.loc[member, f"reason_{k}_zh"] == expect
+            checked += 1
+    assert checked > 0
+
+
 def test_target_lists_control_group_and_exports(operator, tmp_path):
     data, _ = operator
     churn.score_month(data, "2026-08")
@@ -98,6 +145,11 @@ def test_target_lists_control_group_and_exports(operator, tmp_path):
     risky = t[t.list == "high_risk"]
     assert (risky.churn_probability >= 0.15).all()
     assert (t.priority_fen == (t.churn_probability * t.value_fen).round()).all()
+    gone = t[t.list == "winback"]  # why a leaver left: the churn reason's name in the reader's language
+    assert len(gone) and gone.reason_1_zh.str.match(r"^已于 \d{4}-\d\d-\d\d 离网,原因(:\w+|未知)$").all()
+    assert not gone.reason_1_zh.str.contains("_").any() and gone.reason_1.str.startswith("Left on ").all()
+    moved = gone[gone.reason_feature_1 == "moved_away"]
+    assert (moved.reason_1_zh.str.endswith("原因:迁居外地") & moved.reason_1.str.endswith(": Moved away")).all()
     inc = targets.export_lists(data, "2026-08", str(tmp_path / "inc.csv"), "incentive")
     rows = (tmp_path / "inc.csv").read_text(encoding="utf-8-sig").splitlines()
     assert rows[0] == '"customer_id","month","status"' and inc["rows"] == len(rows) - 1

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import BACKENDS, ROOT
-from weixi.incentives import publication
+from weixi.incentives import lines, publication
 from weixi.incentives import service as svc
 from weixi.incentives.synthetic import generate
 from weixi.ledger.queries import balance
@@ -116,7 +116,14 @@ def test_retention_month_seed_numbers(month):
     # C1 is an expiring target (1 unit), six non-expiring households (0.5 each); 营业员 5 x 20 + 2 x 40
     assert (s1["role"], s1["mobile_units"], s1["kpi_points"], s1["bonus_yuan"]) == ("clerk", "4", "4", "180.00")
     assert [l["yuan"] for l in s1["lines"]] == ["20.00"] * 5 + ["40.00"] * 2
-    assert s1["excluded"] == [{"order_id": "M8", "reason": "secondary-card: 副卡不纳入 (secondary card)"}]
+    plan_reason = {"exclusion": "secondary-card", "reason": "副卡不纳入"}
+    assert s1["excluded"] == [
+        {
+            "order_id": "M8",
+            "reasons": [{"code": "incentive_excluded.plan", "params": plan_reason}],
+            "reason": "secondary-card: 副卡不纳入",
+        }
+    ]
     s2 = out["staff"]["S2"]
     # grid manager: M13, M14 counted (M12 duplicated), 2 x 20; broadband prepay B1 for expiring C1: 1 unit, 20 yuan
     assert (s2["mobile_units"], s2["broadband_units"], s2["kpi_points"], s2["bonus_yuan"]) == ("1", "1", "2", "60.00")
@@ -136,6 +143,9 @@ def test_retention_month_seed_numbers(month):
     assert sum(1 for r in out["rejected"] if r["order_id"] == "M12") == 2
     every_line = [l for s in out["staff"].values() for l in s["lines"]]
     assert all(l["order_id"] in l["text"] and l["rule"].startswith("retention-2016/") for l in every_line)
+    # the English sentence said in the query is the catalogue's sentence of the line's code and params
+    assert every_line and {l["code"] for l in every_line} <= set(lines.ORDER_CODES)
+    assert all(l["text"] == lines.say(l["code"], l["params"]) for l in every_line)
 
 
 def test_a_plan_not_in_force_is_refused(month):

@@ -10,8 +10,10 @@ import csv
 import pytest
 
 from tests.conftest import ROOT
+from weixi.incentives import lines
 from weixi.incentives import service as svc
 from weixi.messages import render
+from weixi.names import display
 from weixi.plans.retention import load_retention_plan
 
 RETENTION = ROOT / "plans" / "examples" / "retention-2016.yaml"
@@ -96,7 +98,10 @@ def test_phone_for_credit_and_fiber_credit_only_the_four_roles_the_notice_names(
         assert (totals(s), s["kpi_points"], s["lines"]) == (("0", "0", "0.00"), "0", [])
         assert sorted(e["order_id"][0] for e in s["excluded"]) == ["F", "M"]
         role = dict(ROSTER)[staff]
-        assert all(e["reason"].endswith(f"this staff member is {role}") for e in s["excluded"])
+        assert all(e["reasons"][0]["code"] == "incentive_excluded.role" for e in s["excluded"])
+        assert all(e["reasons"][0]["params"]["role"] == role for e in s["excluded"])
+        named = display("staff_role", role, "en")
+        assert all(e["reason"].endswith(f"this staff member is {named}") for e in s["excluded"])
     assert out["rejected"] == []
 
 
@@ -131,6 +136,13 @@ def test_prepay_units_only_for_center_grid_and_clerk_but_20_yuan_for_every_emplo
         s = out["staff"][staff]
         assert (totals(s), s["kpi_points"]) == (("0", "0", "20.00"), "0")
         assert "no units: rule broadband-prepay credits broadband units only to" in s["lines"][0]["text"]
+        said = s["lines"][0]
+        assert said["code"] == "incentive_line.order_role_no_units" and said["text"] == lines.say(
+            said["code"], said["params"]
+        )  # the query's sentence is the catalogue's
+        assert "宽带单位只计给中心经理、网格经理、网格人员、营业员，此员工为" in lines.say(
+            said["code"], said["params"], "zh_CN"
+        )
     assert totals(out["staff"]["G1"]) == ("0", "0.5", "20.00")  # 网格人员
     assert totals(out["staff"]["N1"]) == ("0", "0.5", "20.00")  # the grid manager is one of the 网格人员
     assert totals(out["staff"]["Z1"]) == ("0", "0.5", "20.00")
@@ -152,9 +164,7 @@ def test_prepay_counts_only_for_broadband_only_customers(tmp_path):
     out = month(tmp_path, rows)
     c = out["staff"]["C1"]
     assert (totals(c), [line["order_id"] for line in c["lines"]]) == (("0", "0.5", "20.00"), ["B1"])
-    assert c["excluded"] == [
-        {"order_id": "B2", "reason": "not-broadband-only: 仅限单宽带老客户 (not a broadband-only customer)"}
-    ]
+    assert [(e["order_id"], e["reason"]) for e in c["excluded"]] == [("B2", "not-broadband-only: 仅限单宽带老客户")]
     rejected = {r["order_id"]: r for r in out["rejected"]}
     assert rejected["B3"]["code"] == "incentive_order_field_needed"
     assert rejected["B3"]["params"]["field"] == "broadband_only"

@@ -46,6 +46,9 @@ STAGE_SCHEMA = pa.schema(
         ("value_1", pa.float64()),
         ("value_2", pa.float64()),
         ("value_3", pa.float64()),
+        ("now_1", pa.float64()),
+        ("now_2", pa.float64()),
+        ("now_3", pa.float64()),
     ]
 )
 
@@ -125,11 +128,16 @@ def _explain(bundle: dict, table: pa.Table, X: np.ndarray, prob: np.ndarray) -> 
     where = {c: i for i, c in enumerate(cols)}
     n = table.num_rows
     values = {e.feature: X[:, where[e.feature]] for e in effects}
-    idx, _ = (
-        explain.top_reasons(explain.contributions(effects, values))
-        if effects
-        else (np.full((n, 0), -1, np.int16), None)
-    )
+    feats = [e.feature for e in effects]
+    nows = {f: values[c[2]] for f, c in reasons.CHANGES.items() if f in values and c[2] in values}
+    if effects:
+        contrib = explain.contributions(effects, values)
+        for j, f in enumerate(feats):  # a value without a sentence (missing, a 0 % change) is no reason
+            contrib[~reasons.speakable(f, values[f], nows.get(f)), j] = -np.inf
+        reasons.one_per_group(contrib, feats)
+        idx, _ = explain.top_reasons(contrib)
+    else:
+        idx = np.full((n, 0), -1, np.int16)
     matrix = np.column_stack([values[e.feature] for e in effects]) if effects else np.empty((n, 0))
     rows = np.arange(n)
     arrays = [table.column("member_id").combine_chunks(), pa.array(prob, pa.float64())]
@@ -139,6 +147,10 @@ def _explain(bundle: dict, table: pa.Table, X: np.ndarray, prob: np.ndarray) -> 
     for code in codes:
         value = matrix[rows, np.maximum(code, 0)] if matrix.shape[1] else np.full(n, np.nan)
         arrays.append(pa.array(value, pa.float64(), mask=(code < 0) | np.isnan(value)))
+    now_matrix = np.column_stack([nows.get(f, np.full(n, np.nan)) for f in feats]) if feats else np.empty((n, 0))
+    for code in codes:
+        now = now_matrix[rows, np.maximum(code, 0)] if now_matrix.shape[1] else np.full(n, np.nan)
+        arrays.append(pa.array(now, pa.float64(), mask=(code < 0) | np.isnan(now)))
     return pa.Table.from_arrays(arrays, schema=STAGE_SCHEMA)
 
 
@@ -282,16 +294,19 @@ def score(
 
 
 def _write(con, compact: pa.Table, out: Path, feats: list[str], month: str, version: int) -> None:
-    """Render the reasons' words (once per distinct feature and value class, :func:`reasons.render`) and write
+    """Render the reasons' sentences (once per distinct reason, :func:`reasons.render`) and write
     the scores in the rows' order (member id)."""
     n = compact.num_rows
     names = pa.array(feats, pa.string())
-    words, zh, feature = [], [], []
+    words, zh, feature, kinds, compare = [], [], [], [], []
     for k in (1, 2, 3):
         code = compact.column(f"code_{k}").to_numpy(zero_copy_only=False)
         code = np.where(np.isnan(code), -1, code).astype(np.int64) if code.dtype.kind == "f" else code.astype(np.int64)
         value = compact.column(f"value_{k}").to_numpy(zero_copy_only=False).astype(np.float64)
-        en_k, zh_k = reasons.render(con, feats, code, value)
+        now = compact.column(f"now_{k}").to_numpy(zero_copy_only=False).astype(np.float64)
+        en_k, zh_k = reasons.render(con, feats, code, value, now)
+        kinds.append(reasons.kind_names(feats, code, value, now) if feats else pa.nulls(n, pa.string()))
+        compare.append(pa.array(now, pa.float64(), mask=np.isnan(now) | (code < 0)))
         words.append(en_k)
         zh.append(zh_k)
         feature.append(names.take(pa.array(np.maximum(code, 0), mask=code < 0)) if feats else pa.nulls(n, pa.string()))
@@ -307,6 +322,8 @@ def _write(con, compact: pa.Table, out: Path, feats: list[str], month: str, vers
             compact.column("value_1"),
             compact.column("value_2"),
             compact.column("value_3"),
+            *kinds,
+            *compare,
             pa.array(np.full(n, version, dtype=np.int32)),
         ],
         names=[
@@ -326,6 +343,12 @@ def _write(con, compact: pa.Table, out: Path, feats: list[str], month: str, vers
             "reason_value_1",
             "reason_value_2",
             "reason_value_3",
+            "reason_kind_1",
+            "reason_kind_2",
+            "reason_kind_3",
+            "reason_compare_1",
+            "reason_compare_2",
+            "reason_compare_3",
             "model_version",
         ],
     )

@@ -91,8 +91,9 @@ def care_run(
     db: Optional[str] = DB,
     as_json: bool = JSON,
 ) -> None:
-    """Queue the day's care messages (birthdays, holidays, solar terms, points expiring, due message tasks).
-    On a provisional calendar (the year's holiday notice not declared) it says so."""
+    """Queue the day's care messages (birthdays, holidays, solar terms, points expiring, due message tasks) and
+    grant the day's birthday gifts (points, coupon or gift per the plan's care: birthday: gifts:, once a year per
+    member). On a provisional calendar (the year's holiday notice not declared) it says so."""
     from weixi.operations import calendar
     from weixi.operations import care_run as care
 
@@ -101,7 +102,22 @@ def care_run(
     day = parse_day(date_, "--date")
     with calendar.using_data_dir(data(data_dir)):
         result = call(lambda: care.run_day(engine, data(data_dir), p, day, dry_run), as_json)
-    respond(result, as_json, kv)
+    respond(result, as_json, _print_care_run)
+
+
+def _print_care_run(result: dict) -> None:
+    b = result.get("birthdays") or {}
+    kv({k: v for k, v in result.items() if k != "birthdays"})
+    line = (
+        f"birthdays: {b.get('members', 0)} members with a gift, {b.get('points', 0)} points; granted "
+        f"{b.get('points_granted', 0)} points and {b.get('rewards_granted', 0)} rewards, "
+        f"{b.get('already_granted', 0)} already granted, {len(b.get('refused', []))} refused"
+    )
+    if b.get("waiting"):
+        line += " (no active points plan: rerun the day once one is applied)"
+    console.print(line, highlight=False)
+    for r in b.get("refused", [])[:10]:
+        console.print(f"  {r['member_id']}\t{r['reward']}\t{r['code']}", highlight=False)
 
 
 @care_app.command("calendar")

@@ -161,7 +161,11 @@ def statement(
 @incentives_app.command("export")
 def export(
     month: str = MONTH,
-    out: Path = typer.Option(..., "--out", help="FILE.csv or FILE.xlsx"),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="FILE.csv (one row per employee, column ids) or FILE.xlsx (for payroll: Chinese headers and lines).",
+    ),
     plan: Optional[List[Path]] = PLANS_OPT,
     orders: Optional[Path] = ORDERS,
     targets: Optional[Path] = TARGETS,

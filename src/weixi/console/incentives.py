@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 from weixi import i18n
 from weixi.console.guard import may, page_user
 from weixi.console.render import page, translator
-from weixi.incentives import publication, reports
+from weixi.incentives import lines, publication, reports
 from weixi.incentives.errors import IncentiveError, IncentiveNotFound, NotVisible
 from weixi.names import display
 from weixi.operations.clock import local
@@ -61,6 +61,21 @@ def published_at(request: Request, pub: dict | None) -> str:
     tz = reports.zone(request.app.state.engine)
     moment = local(pub["published_at"], ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
     return f"{moment} {display('timezone', tz, i18n.locale_of(request))}"
+
+
+def staff_label(staff_id: str, people: dict) -> str:
+    """An employee as the charts show them: the name beside the id (``张三 (S000012)``), the id alone when the
+    roster has no name."""
+    name = (people.get(staff_id) or {}).get("name")
+    return f"{name} ({staff_id})" if name else staff_id
+
+
+def _rule_label(line: dict, names: dict[str, str]) -> str:
+    """What a statement line's rule column shows: the order rule's name in its plan, a violation's name, or the
+    referral plan's name; the id only when the plan names nothing."""
+    params = line.get("params") or {}
+    found = names.get(line["rule"]) or params.get("rule_name") or params.get("violation_name")
+    return found or params.get("plan_name") or line["rule"]
 
 
 def _people(request: Request, month: str) -> dict:
@@ -119,7 +134,7 @@ def chart_data(
     _team, ids = reports.scope(user, people, team)
     table = reports.rows(pub["statements"], people, ids)[:CHART_STAFF]
     business = reports.by_business(pub["statements"], ids)
-    staff = [r["staff_id"] for r in table]
+    staff = [staff_label(r["staff_id"], people) for r in table]
     names = rule_names(request.app.state.data_dir, month)
     data = {
         "bonus": {
@@ -163,6 +178,8 @@ def statement(
     s = pub["statements"]["staff"].get(staff_id)
     if s is None:
         raise IncentiveNotFound("incentive_no_statement", staff=staff_id, month=month)
+    locale = i18n.locale_of(request)
+    names = rule_names(request.app.state.data_dir, month)
     return page(
         request,
         "incentive_statement.html",
@@ -173,7 +190,8 @@ def statement(
         s=s,
         person=people.get(staff_id) or {},
         line_yuan=sum((Decimal(l["yuan"]) for l in s["lines"]), Decimal(0)),
-        rule_names=rule_names(request.app.state.data_dir, month),
+        explained=[(l, _rule_label(l, names), lines.say_line(l, locale)) for l in s["lines"]],
+        excluded=[(e, lines.say_excluded(e, locale)) for e in s["excluded"]],
         published_at=published_at(request, pub),
     )
 

@@ -59,6 +59,8 @@ ITEMS = (
     Item("/incentives", N_("Incentives"), "incentives:read_own", "incentives"),
     Item("/plans", N_("Plans"), "plans:read", "system"),
     Item("/close", N_("Monthly close"), "close:read", "system"),
+    Item("/users", N_("Users and roles"), "users:manage", "system"),
+    Item("/audit", N_("Audit log"), "audit:read", "system"),
     Item("/me", N_("My points"), "points:checkin"),  # the member's own page
 )
 _ORDER = {g.key: n for n, g in enumerate(GROUPS)}

@@ -23,6 +23,7 @@ from weixi.api.auth import (
     verify_csrf,
 )
 from weixi.console import (
+    audit,
     campaigns,
     catalogue,
     close,
@@ -35,6 +36,7 @@ from weixi.console import (
     plans,
     retention,
 )
+from weixi.console import users as users_pages
 from weixi.console.render import (
     html_error_page,  # noqa: F401 (api.app reads console_routes.html_error_page)
     page,
@@ -129,5 +131,18 @@ def language(code: str, next: str = "/"):
     return response
 
 
-for module in (dashboard, members, catalogue, plans, close, campaigns, incentives, retention, operations, me):
+for module in (
+    dashboard,
+    members,
+    catalogue,
+    plans,
+    close,
+    campaigns,
+    incentives,
+    retention,
+    operations,
+    me,
+    users_pages,
+    audit,
+):
     router.include_router(module.router)

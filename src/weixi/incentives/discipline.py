@@ -22,7 +22,8 @@ class Deduction:
     occurred_on: date
     kpi_points: Decimal  # negative
     fine_yuan: Decimal  # negative or 0
-    text: str
+    code: str  # the explanation: a sentence of the catalogue (incentive_line.violation*) with its params
+    params: dict
 
     def line(self) -> dict:
         return {
@@ -32,7 +33,8 @@ class Deduction:
             "units": "0",
             "kpi_points": amounts.units(self.kpi_points),
             "yuan": amounts.yuan(self.fine_yuan),
-            "text": self.text,
+            "code": self.code,
+            "params": self.params,
         }
 
 
@@ -75,17 +77,18 @@ def deduct(
         seen[rid] = row
         v = by_id[vid]
         note = text(raw, "note", required=False)
-        fine = f", fine {amounts.yuan(v.fine_yuan)} yuan" if v.fine_yuan else ""
-        out.append(
-            Deduction(
-                staff_id,
-                rid,
-                vid,
-                when,
-                -v.kpi_points,
-                -v.fine_yuan,
-                f"violation {rid} on {when}: {v.name}{' (' + note + ')' if note else ''}:"
-                f" -{amounts.units(v.kpi_points)} KPI point{fine} [rule {plan.id}/{vid}]",
-            )
-        )
+        params = {
+            "record": rid,
+            "day": when.isoformat(),
+            "violation": vid,
+            "violation_name": v.name or vid,
+            "kpi": amounts.units(v.kpi_points),
+            "yuan": amounts.yuan(v.fine_yuan),
+            "plan": plan.id,
+            "plan_name": plan.name or plan.id,
+        }
+        code = "incentive_line.violation_fine" if v.fine_yuan else "incentive_line.violation"
+        if note:
+            code, params["note"] = code + "_note", note
+        out.append(Deduction(staff_id, rid, vid, when, -v.kpi_points, -v.fine_yuan, code, params))
     return out, rejected

@@ -1,13 +1,41 @@
 """The payroll export of a month's statements (the JSON shape of a compute or a publication): CSV, one row per
-employee, or XLSX with the explanation lines, the excluded, the rejected and the duplicate order rows. No cell can start a formula."""
+employee (column ids, for scripts), or XLSX for the payroll office: Chinese headers, roles by name, and the
+explanation lines, the excluded, the rejected and the duplicate order rows said in Chinese from their codes. No
+cell can start a formula."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
 from weixi.adapters import spreadsheet
+from weixi.errors import Problem
 from weixi.incentives.errors import IncentiveInvalid
+from weixi.incentives.lines import say_excluded, say_line
+from weixi.messages import catalogue, render
+from weixi.names import display
+
+ZH = "zh_CN"
+# the XLSX headers (the payroll office reads Chinese), sheet by sheet
+HEADERS = {
+    "statements": (
+        "月份",
+        "员工编号",
+        "岗位",
+        "移动效能",
+        "宽带效能",
+        "KPI分",
+        "奖金（元）",
+        "计入订单数",
+        "不计订单数",
+    ),
+    "lines": ("员工编号", "订单号", "规则", "效能类型", "效能", "KPI分", "金额（元）", "说明"),
+    "excluded": ("员工编号", "订单号", "不计原因"),
+    "rejected": ("订单号", "行号", "原因"),
+    "duplicates": ("订单号", "行号", "原因"),
+}
+_ROW = re.compile(r"^row (\d+): ")
 
 STATEMENT_COLUMNS = (
     "month",
@@ -58,40 +86,46 @@ def export_statements(statements: dict, path: str | Path) -> int:
     return len(rows)
 
 
+def _problem(entry: dict) -> list:
+    """A rejected or duplicate row as the XLSX lists it: order id, row, and the reason in Chinese."""
+    found = _ROW.match(entry.get("reason") or "")
+    row = int(found.group(1)) if found else None
+    said = render(Problem(entry["code"], entry.get("params") or {}), ZH) if entry.get("code") else entry["reason"]
+    return [entry["order_id"], row, said]
+
+
 def _xlsx(statements: dict, rows, path: Path) -> None:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    sheet = spreadsheet.sheet(book.create_sheet("statements"))  # every sheet: no cell can start a formula
-    sheet.append(list(STATEMENT_COLUMNS))
+    sheets = {name: spreadsheet.sheet(book.create_sheet(name)) for name in HEADERS}  # no cell can start a formula
+    for name, header in HEADERS.items():
+        sheets[name].append(list(header))
     for r in rows:
-        sheet.append([r[0], r[1], r[2], Decimal(r[3]), Decimal(r[4]), Decimal(r[5]), Decimal(r[6]), r[7], r[8]])
-    lines = spreadsheet.sheet(book.create_sheet("lines"))
-    lines.append(["staff_id", "order_id", "rule", "measure", "units", "kpi_points", "yuan", "explanation"])
-    excluded = spreadsheet.sheet(book.create_sheet("excluded"))
-    excluded.append(["staff_id", "order_id", "reason"])
+        role = display("staff_role", r[2], ZH)
+        sheets["statements"].append(
+            [r[0], r[1], role, Decimal(r[3]), Decimal(r[4]), Decimal(r[5]), Decimal(r[6]), r[7], r[8]]
+        )
     for staff_id, v in sorted(statements["staff"].items()):
         for l in v["lines"]:
-            lines.append(
+            rule = (l.get("params") or {}).get("rule_name") or l["rule"]
+            measure = catalogue(ZH).get(f"measure.{l['measure']}") if l["measure"] else None
+            sheets["lines"].append(
                 [
                     staff_id,
                     l["order_id"],
-                    l["rule"],
-                    l["measure"],
+                    rule,
+                    measure.text if measure else l["measure"],
                     Decimal(l["units"]),
                     Decimal(l["kpi_points"]),
                     Decimal(l["yuan"]),
-                    l["text"],
+                    say_line(l, ZH),
                 ]
             )
         for e in v["excluded"]:
-            excluded.append([staff_id, e["order_id"], e["reason"]])
-    rejected = spreadsheet.sheet(book.create_sheet("rejected"))
-    rejected.append(["order_id", "reason"])
+            sheets["excluded"].append([staff_id, e["order_id"], say_excluded(e, ZH)])
     for r in statements["rejected"]:
-        rejected.append([r["order_id"], r["reason"]])
-    duplicates = spreadsheet.sheet(book.create_sheet("duplicates"))  # identical copies of an order row, counted once
-    duplicates.append(["order_id", "reason"])
+        sheets["rejected"].append(_problem(r))
     for d in statements.get("duplicates", []):  # publications made before duplicates were reported have none
-        duplicates.append([d["order_id"], d["reason"]])
+        sheets["duplicates"].append(_problem(d))
     book.save(path)

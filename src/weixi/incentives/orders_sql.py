@@ -5,10 +5,11 @@ Tables made, all in the connection given:
 * ``rejected``  (row, order_id, reject): rows that cannot be used (missing/malformed fields, copies of one
   order id that differ, unknown staff, another month); nothing else is affected by them;
 * ``duplicates`` (row, order_id, first_row): identical extra copies of an order's row; the order counts once;
-* ``excluded``  (staff_id, order_id, rule, reason): valid orders the plan does not count, with every
-  exclusion that applies;
-* ``lines``     (staff_id, order_id, rule, measure, units, kpi_only, household, yuan, text): one
-  explanation line per counted order, linking its units and yuan to the order and the rule;
+* ``excluded``  (staff_id, order_id, rule, reasons): valid orders the plan does not count, with every
+  exclusion that applies (a list of maps: the catalogue ``code`` of the reason and its params);
+* ``lines``     (staff_id, order_id, rule, measure, units, kpi_only, household, yuan, business, customer_id,
+  expiring_target, got_units, role): one line per counted order, linking its units and yuan to the order and the
+  rule (:mod:`weixi.incentives.lines` says it in a language);
 * ``statement`` (staff_id, role, mobile_units, broadband_units, kpi_points, bonus_yuan): per employee,
   including roster staff in service that month with nothing counted.
 
@@ -24,11 +25,12 @@ from pathlib import Path
 import duckdb
 
 from weixi.errors import Problem, Where
-from weixi.incentives import inputs
+from weixi.incentives import inputs, lines
 from weixi.incentives.inputs import boolean_sql, quote
 from weixi.incentives.model import BUSINESSES, CARDS, NETWORKS, IncentivePlan, OrderRule
 from weixi.incentives.months import Month
 from weixi.incentives.records import Rejected
+from weixi.names import display
 
 DEC = "DECIMAL(18,2)"
 RENT_PATTERN = r"-?\d+(\.\d{1,2})?"
@@ -144,38 +146,50 @@ def _condition(cond) -> str:
     return f"{field} IN ({', '.join(quote(v) for v in cond.values)})"
 
 
+def _reason(code: str, **params: str) -> str:
+    """SQL: one exclusion reason, a map of its catalogue ``code`` and params (SQL expressions)."""
+    items = ", ".join([f"'code': {quote(code)}"] + [f"{quote(k)}: {v}" for k, v in params.items()])
+    return f"MAP {{{items}}}"
+
+
 def _exclude(con, plan: IncentivePlan) -> None:
     parts = []
     for rule in plan.orders:
         on = f"business = {quote(rule.business)}"
         if rule.roles:
             allowed = ", ".join(quote(r) for r in rule.roles)
-            parts.append(
-                f"CASE WHEN {on} AND role NOT IN ({allowed}) THEN "
-                f"{quote(f'roles: rule {rule.id} credits only ' + ', '.join(rule.roles) + '; this staff member is ')} || role END"
+            why = _reason(
+                "incentive_excluded.role",
+                rule=quote(rule.id),
+                rule_name=quote(rule.name or rule.id),
+                roles=quote(",".join(rule.roles)),
+                role="role",
             )
+            parts.append(f"CASE WHEN {on} AND role NOT IN ({allowed}) THEN {why} END")
         for ex in rule.exclusions:
             test = " AND ".join(_condition(c) for c in ex.conditions)
             test = f"NOT ({test})" if ex.unless else test
-            parts.append(f"CASE WHEN {on} AND {test} THEN {quote(f'{ex.id}: {ex.reason}')} END")
+            why = _reason("incentive_excluded.plan", exclusion=quote(ex.id), reason=quote(ex.reason))
+            parts.append(f"CASE WHEN {on} AND {test} THEN {why} END")
     covered = ", ".join(quote(r.business) for r in plan.orders)
-    parts.append(
-        f"CASE WHEN business NOT IN ({covered}) THEN 'plan {plan.id} has no rule for ' || business || ' orders' END"
-    )
+    why = _reason("incentive_excluded.no_rule", plan=quote(plan.id), business="business")
+    parts.append(f"CASE WHEN business NOT IN ({covered}) THEN {why} END")
     rules = " ".join(f"WHEN {quote(r.business)} THEN {quote(r.id)}" for r in plan.orders)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE judged AS
-        SELECT *, CASE business {rules} END AS rule, NULLIF(concat_ws('; ', {", ".join(parts)}), '') AS why FROM valid""")
+        SELECT *, CASE business {rules} END AS rule,
+               nullif(list_filter([{", ".join(parts)}], x -> x IS NOT NULL), []) AS why FROM valid""")
     # One household counts once a month for a business (每户): the first order by time, then order id.
     con.execute("""CREATE OR REPLACE TEMP TABLE ranked AS
         SELECT *, row_number() OVER w AS hh_rank, first_value(order_id) OVER w AS first_order
         FROM judged WHERE why IS NULL
         WINDOW w AS (PARTITION BY business, customer_id ORDER BY created, order_id)""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE excluded AS
-        SELECT staff_id, order_id, rule, why AS reason, CAST(created AS VARCHAR) AS created FROM judged WHERE why IS NOT NULL
+    household = _reason(
+        "incentive_excluded.household", customer="customer_id", business="business", first="first_order"
+    )
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE excluded AS
+        SELECT staff_id, order_id, rule, why AS reasons, CAST(created AS VARCHAR) AS created FROM judged WHERE why IS NOT NULL
         UNION ALL
-        SELECT staff_id, order_id, rule, 'household: customer ' || customer_id || ' was already counted this month for '
-               || business || ' on order ' || first_order || ' (each household counts once)', CAST(created AS VARCHAR)
-        FROM ranked WHERE hh_rank > 1""")
+        SELECT staff_id, order_id, rule, [{household}], CAST(created AS VARCHAR) FROM ranked WHERE hh_rank > 1""")
 
 
 def _unit_roles_sql(rule: OrderRule) -> str:
@@ -194,40 +208,29 @@ def _units_sql(rule: OrderRule) -> str:
     )
 
 
-def _cash_sql(rule: OrderRule) -> tuple[str, str]:
-    """(yuan, tier description) as SQL expressions of ``role`` and ``household``."""
+def _cash_sql(rule: OrderRule) -> str:
+    """The yuan an order earns, as an SQL expression of ``role`` and ``household``."""
     if not rule.cash:
-        return "CAST(0 AS DECIMAL(18,2))", "''"
-    yuan, desc = [], []
+        return "CAST(0 AS DECIMAL(18,2))"
+    yuan = []
     for schedule in rule.cash:
         tiers = " ".join(f"WHEN household <= {t.upto} THEN {t.yuan}" for t in schedule.tiers if t.upto is not None)
         last = schedule.tiers[-1].yuan if schedule.tiers and schedule.tiers[-1].upto is None else 0
         amount = f"CASE {tiers} ELSE {last} END" if tiers else f"{last}"
         who = "TRUE" if schedule.roles is None else f"role IN ({', '.join(quote(r) for r in schedule.roles)})"
-        label = "other roles" if schedule.roles is None else ", ".join(schedule.roles)
         yuan.append(f"WHEN {who} THEN {amount}")
-        desc.append(f"WHEN {who} THEN {quote(f'{label}: {schedule.describe()}')}")
-    return (f"CAST(CASE {' '.join(yuan)} ELSE 0 END AS DECIMAL(18,2))", f"CASE {' '.join(desc)} ELSE 'no cash row' END")
-
-
-def _unit_note(rule: OrderRule) -> str:
-    """SQL: '' when the order's role gets the units, else why it gets none."""
-    if rule.measure is None or rule.unit_roles is None:
-        return "''"
-    note = f"no units: rule {rule.id} credits {rule.measure} units only to {', '.join(rule.unit_roles)}; this staff member is "
-    return f"CASE WHEN {_unit_roles_sql(rule)} THEN '' ELSE {quote(note)} || role END"
+    return f"CAST(CASE {' '.join(yuan)} ELSE 0 END AS DECIMAL(18,2))"
 
 
 def _count(con, plan: IncentivePlan) -> None:
     selects = []
     for rule in plan.orders:
-        yuan, desc = _cash_sql(rule)
         measure = quote(rule.measure) if rule.measure else "NULL"
         kpi = "true" if rule.kpi_only else "false"
         selects.append(f"""SELECT staff_id, role, order_id, customer_id, business, created, {quote(rule.id)} AS rule,
                 {measure} AS measure, {_units_sql(rule)} AS units, {kpi} AS kpi_only,
-                {_unit_note(rule)} AS unit_note,
-                e.customer_id IS NOT NULL AS expiring_target, household, {yuan} AS yuan, {desc} AS tier
+                {_unit_roles_sql(rule)} AS got_units,
+                e.customer_id IS NOT NULL AS expiring_target, household, {_cash_sql(rule)} AS yuan
             FROM (SELECT *, row_number() OVER (PARTITION BY staff_id ORDER BY created, order_id) AS household
                   FROM ranked WHERE hh_rank = 1 AND business = {quote(rule.business)}) c
             LEFT JOIN expiring e USING (customer_id)""")
@@ -236,17 +239,39 @@ def _count(con, plan: IncentivePlan) -> None:
         "CREATE OR REPLACE MACRO num(x) AS CASE WHEN x = trunc(x) THEN CAST(CAST(x AS BIGINT) AS VARCHAR)"
         " ELSE rtrim(CAST(x AS VARCHAR), '0') END"
     )
-    con.execute("""CREATE OR REPLACE TEMP TABLE lines AS
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE lines AS
         SELECT staff_id, order_id, rule, measure, units, kpi_only, household, yuan, CAST(created AS VARCHAR) AS created,
-            'order ' || order_id || ' (' || business || ', customer ' || customer_id || ', '
-            || CASE WHEN expiring_target THEN 'expiring target' ELSE 'non-expiring' END || '): '
-            || CASE WHEN measure IS NULL THEN 'no units' WHEN unit_note <> '' THEN unit_note
-                    ELSE '+' || num(units) || ' ' || measure || ' unit'
-                         || CASE WHEN kpi_only THEN ' (monthly KPI only, not the over-quota bonus)' ELSE '' END END
-            || '; household ' || CAST(household AS VARCHAR) || ' of the month: '
-            || CASE WHEN tier = '' THEN 'no cash in this plan' ELSE '+' || num(yuan) || ' yuan (' || tier || ')' END
-            || ' [rule ' || rule || ']' AS text
+               business, customer_id, expiring_target, got_units, role, {_text_sql(plan)} AS text
         FROM counted""")
+
+
+def _text_sql(plan: IncentivePlan) -> str:
+    """SQL: each counted order's English explanation (the sentence of its ``incentive_line.order*`` code)."""
+    rule_names = " ".join(f"WHEN {quote(r.id)} THEN {quote(r.name or r.id)}" for r in plan.orders)
+    unit_roles = " ".join(
+        f"WHEN {quote(r.id)} THEN {quote(', '.join(display('staff_role', x) for x in r.unit_roles or ()))}"
+        for r in plan.orders
+    )
+    exprs = {
+        "order": "order_id",
+        "business": "business",
+        "customer": "customer_id",
+        "target": "CASE WHEN expiring_target THEN 'expiring' ELSE 'non_expiring' END",
+        "household": "household",
+        "yuan": "CAST(yuan AS DECIMAL(18,2))",
+        "plan": quote(plan.id),
+        "rule": "rule",
+        "rule_name": f"CASE rule {rule_names} END",
+        "measure": "measure",
+        "units": "num(units)",
+        "unit_roles": f"CASE rule {unit_roles} END",
+        "role": "role",
+    }
+    named = frozenset({"unit_roles"})
+    say = {code: lines.sql_text(code, exprs, named) for code in lines.ORDER_CODES}
+    return f"""CASE WHEN measure IS NULL THEN {say["incentive_line.order_no_units"]}
+        WHEN NOT got_units THEN {say["incentive_line.order_role_no_units"]}
+        WHEN kpi_only THEN {say["incentive_line.order_kpi_only"]} ELSE {say["incentive_line.order"]} END"""
 
 
 def _statement(con, month: Month, has_roster: bool) -> None:

@@ -53,7 +53,8 @@ class StaffReward:
     referral_id: str
     rule: str  # employee_referral | lead_converted | fabricated_fine
     yuan: Decimal
-    text: str
+    code: str  # the explanation: a sentence of the catalogue (incentive_line.referral*, lead*) with its params
+    params: dict
 
     def line(self) -> dict:
         return {
@@ -63,7 +64,8 @@ class StaffReward:
             "units": "0",
             "kpi_points": "0",
             "yuan": amounts.yuan(self.yuan),
-            "text": self.text,
+            "code": self.code,
+            "params": self.params,
         }
 
 
@@ -71,7 +73,7 @@ class StaffReward:
 class ReferralResult:
     customers: list[CustomerAward]
     staff: list[StaffReward]
-    excluded: list[tuple[str, str, str]]  # (staff_id or customer id, referral_id, reason)
+    excluded: list[tuple[str, str, str, dict]]  # (staff_id or customer id, referral_id, reason code, params)
     rejected: list[Rejected]
 
 
@@ -122,7 +124,7 @@ def reward(
         except BadField as exc:
             result.rejected.append(Rejected.of(rid, row, exc))
             continue
-        tag = f"[rule {plan.id}]"
+        said = {"referral": rid, "customer": new_customer, "plan": plan.id, "plan_name": plan.name or plan.id}
         if fabricated:
             culprit = referrer if who == "employee" else recorded_by
             if culprit is None:
@@ -136,18 +138,17 @@ def reward(
                     rid,
                     "fabricated_fine",
                     -terms.fabricated_fine_yuan,
-                    f"referral {rid} ({new_customer}) was fabricated (弄虚造假):"
-                    f" -{amounts.yuan(terms.fabricated_fine_yuan)} yuan fine {tag}",
+                    "incentive_line.referral_fine",
+                    dict(said, yuan=amounts.yuan(terms.fabricated_fine_yuan)),
                 )
             )
             continue
         if not converted:
-            result.excluded.append((referrer, rid, "the new customer has not bought yet (reward after invoicing)"))
+            result.excluded.append((referrer, rid, "incentive_excluded.not_bought", said))
             continue
         if terms.requires_approval and not approved:
-            result.excluded.append((referrer, rid, "not approved yet: approved_by is empty"))
+            result.excluded.append((referrer, rid, "incentive_excluded.not_approved", said))
             continue
-        sign = f", approved by {approved}" if approved else ""
         if who == "customer":
             gift = terms.customer_gift if choice == "gift" else None
             result.customers.append(
@@ -155,25 +156,14 @@ def reward(
             )
             continue
         if roles is not None and roles.get(referrer) in terms.excluded_roles:
-            result.excluded.append(
-                (
-                    referrer,
-                    rid,
-                    f"role {roles[referrer]} does not earn referral rewards"
-                    f" (excluded: {', '.join(terms.excluded_roles)})",
-                )
-            )
+            why = dict(said, role=roles[referrer], roles=list(terms.excluded_roles))
+            result.excluded.append((referrer, rid, "incentive_excluded.no_referral_role", why))
             continue
         amount = terms.employee_yuan if kind == "referral" else terms.lead_converted_yuan
         rule = "employee_referral" if kind == "referral" else "lead_converted"
-        what = "referred new customer" if kind == "referral" else "sales lead converted: customer"
-        result.staff.append(
-            StaffReward(
-                referrer,
-                rid,
-                rule,
-                amount,
-                f"referral {rid}: {what} {new_customer} bought on {when}{sign}: +{amounts.yuan(amount)} yuan {tag}",
-            )
-        )
+        code = "incentive_line.referral" if kind == "referral" else "incentive_line.lead"
+        params = dict(said, day=when.isoformat(), yuan=amounts.yuan(amount))
+        if approved:
+            code, params["approved_by"] = code + "_approved", approved
+        result.staff.append(StaffReward(referrer, rid, rule, amount, code, params))
     return result

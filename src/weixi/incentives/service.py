@@ -15,7 +15,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from weixi.incentives import amounts, discipline, inputs, orders_sql, referrals
+from weixi.incentives import amounts, discipline, inputs, lines, orders_sql, referrals
 from weixi.incentives.errors import IncentiveConflict, IncentiveError, IncentiveInvalid, IncentiveNotFound
 from weixi.incentives.export import STATEMENT_COLUMNS, export_statements
 from weixi.incentives.model import IncentivePlan
@@ -209,14 +209,49 @@ def _orders(result: MonthResult, plan: IncentivePlan, m: Month, orders, targets,
             s.broadband_units += broadband
             s.kpi_points += kpi
             s.bonus_yuan += bonus
-        for staff_id, order_id, reason in con.execute(
-            "SELECT staff_id, order_id, reason FROM excluded ORDER BY staff_id, created, order_id"
+        for staff_id, order_id, reasons in con.execute(
+            "SELECT staff_id, order_id, reasons FROM excluded ORDER BY staff_id, created, order_id"
         ).fetchall():
-            _staff(result, staff_id, None).excluded.append({"order_id": order_id, "reason": reason})
-        for staff_id, order_id, rule, measure, units, _kpi_only, yuan, line in con.execute(
-            """SELECT staff_id, order_id, rule, measure, units, kpi_only, yuan, text FROM lines
-                   ORDER BY staff_id, created, order_id"""
+            _staff(result, staff_id, None).excluded.append(lines.excluded(order_id, reasons))
+        names = {r.id: r.name for r in plan.orders}
+        unit_roles = {r.id: r.unit_roles for r in plan.orders}
+        for row in con.execute(
+            """SELECT staff_id, order_id, rule, measure, units, kpi_only, yuan, business, customer_id, expiring_target,
+                      got_units, role, household, text FROM lines ORDER BY staff_id, created, order_id"""
         ).fetchall():
+            (
+                staff_id,
+                order_id,
+                rule,
+                measure,
+                units,
+                kpi_only,
+                yuan,
+                business,
+                customer,
+                expiring,
+                got,
+                role,
+                hh,
+                text,
+            ) = row
+            code, params = lines.order_line(
+                order_id,
+                business,
+                customer,
+                expiring,
+                measure,
+                amounts.units(units),
+                kpi_only,
+                unit_roles[rule],
+                role,
+                got,
+                hh,
+                amounts.yuan(yuan),
+                plan.id,
+                rule,
+                names[rule],
+            )
             _staff(result, staff_id, None).lines.append(
                 {
                     "order_id": order_id,
@@ -225,7 +260,9 @@ def _orders(result: MonthResult, plan: IncentivePlan, m: Month, orders, targets,
                     "units": amounts.units(units),
                     "kpi_points": amounts.units(units),
                     "yuan": amounts.yuan(yuan),
-                    "text": line,
+                    "code": code,
+                    "params": params,
+                    "text": text,  # said in the query (orders_sql), as lines.say(code, params) says it
                 }
             )
         result.rejected += [r.to_json() for r in orders_sql.rejected(con, orders, m)]
@@ -241,7 +278,7 @@ def _discipline(result: MonthResult, plan: IncentivePlan, m: Month, path, roles)
         s = _staff(result, d.staff_id, roles.get(d.staff_id) if roles else None)
         s.kpi_points += d.kpi_points
         s.bonus_yuan += d.fine_yuan
-        s.lines.append(d.line())
+        s.lines.append(lines.said(d.line()))
     result.rejected += [r.to_json() for r in rejected]
 
 
@@ -256,10 +293,11 @@ def _referrals(result: MonthResult, plan: IncentivePlan, m: Month, path, roles) 
     for r in found.staff:
         s = _staff(result, r.staff_id, roles.get(r.staff_id) if roles else None)
         s.bonus_yuan += r.yuan
-        s.lines.append(r.line())
-    for who, rid, reason in found.excluded:
+        s.lines.append(lines.said(r.line()))
+    for who, rid, code, params in found.excluded:
         if roles is None or who in roles:
-            _staff(result, who, roles.get(who) if roles else None).excluded.append({"order_id": rid, "reason": reason})
+            entry = lines.excluded(rid, [dict(params, code=code)])
+            _staff(result, who, roles.get(who) if roles else None).excluded.append(entry)
     result.customer_awards += found.customers
     result.rejected += [r.to_json() for r in found.rejected]
 

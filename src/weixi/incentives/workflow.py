@@ -45,12 +45,14 @@ def next_status(status: str, step: str, decision: str) -> str:
 
 
 def changes(published: dict, recomputed: dict) -> dict:
-    """What a recompute changes against a published statement (both in the JSON shape of compute)."""
+    """What a recompute changes against a published statement (both in the JSON shape of compute). Lines are
+    compared by what they pay (rule, measure, units, KPI points, yuan), not by their wording: a statement published
+    before its lines had codes is not changed by a recompute that says the same pay in other words."""
     out, unchanged = {}, 0
     old, new = published.get("staff", {}), recomputed.get("staff", {})
     for staff_id in sorted(set(old) | set(new)):
         a, b = old.get(staff_id), new.get(staff_id)
-        if a == b:
+        if _pay(a) == _pay(b):
             unchanged += 1
             continue
         entry = {}
@@ -66,12 +68,29 @@ def changes(published: dict, recomputed: dict) -> dict:
         entry["changed"] = [
             {"published": lines_a[o], "recomputed": lines_b[o]}
             for o in lines_b
-            if o in lines_a and lines_a[o] != lines_b[o]
+            if o in lines_a and _line_pay(lines_a[o]) != _line_pay(lines_b[o])
         ]
         ex_a = {e["order_id"] for e in (a or {}).get("excluded", [])}
         entry["newly_excluded"] = [e for e in (b or {}).get("excluded", []) if e["order_id"] not in ex_a]
         out[staff_id] = entry
     return {"changes": out, "unchanged": unchanged}
+
+
+_LINE_PAY = ("order_id", "rule", "measure", "units", "kpi_points", "yuan")
+_STAFF_PAY = ("role", "mobile_units", "broadband_units", "kpi_points", "bonus_yuan")
+
+
+def _line_pay(line: dict) -> tuple:
+    return tuple(line.get(k) for k in _LINE_PAY)
+
+
+def _pay(statement: dict | None) -> tuple | None:
+    """What a statement pays and excludes, without the wording of its lines and reasons."""
+    if statement is None:
+        return None
+    excluded = sorted(e["order_id"] for e in statement.get("excluded", []))
+    lines = [_line_pay(l) for l in statement.get("lines", [])]
+    return tuple(statement.get(k) for k in _STAFF_PAY), tuple(lines), tuple(excluded)
 
 
 def _dec(text: str):

@@ -39,7 +39,7 @@ NEEDS_REF = {"refund": "the original event id", "redeem": "the reward id", "refe
 MAX_ID_LEN = 128
 # Ids the ledger mints itself (reversals, redemptions, check-ins, campaign and incentive credits, deficit lots):
 # an event from outside may not take one, or it would stand in for the system's own event (docs/security.md).
-SYSTEM_ID_PREFIXES = ("reverse:", "redeem:", "checkin:", "campaign:", "incentive-referral-", "deficit:")
+SYSTEM_ID_PREFIXES = ("reverse:", "redeem:", "checkin:", "campaign:", "incentive-referral-", "deficit:", "care:")
 # Bounds of what one event may say; beyond them it is rejected with the field, never stored or computed with.
 # MAX_AMOUNT_YUAN (10^10) is defined beside the plan model, whose max_amount may not exceed it
 MAX_POINTS = 10**9

@@ -2,8 +2,10 @@
 
 * Birthdays: the solar birthday (a 29 February birthday is kept on 28 February in other years), or, when the
   member gave one and the plan says ``lunar: true``, the lunar birthday instead (one greeting, not two). A
-  birthday in a leap month is kept in the month of the same number; a 30th in a 29-day month on the 29th.
-  Lunar dates come from :mod:`weixi.members.lunar` (astronomical, 1900-2100).
+  birthday in a leap month (闰月) is kept in that leap month in a year that has it, else in the month of the same
+  number (never both); a 30th in a 29-day month on the 29th. A solar birthday counts once per solar year, a
+  lunar one once per lunar year (:func:`birthday_year`). Lunar dates come from :mod:`weixi.members.lunar`
+  (astronomical, 1900-2100).
 * Holidays: the first day of each statutory holiday period (:mod:`weixi.operations.calendar`: the package, a
   declared calendar file, or the provisional calendar of a year whose notice is not out); Spring Festival and
   National Day are sent centrally (to every member), the others locally (members of the plan's ``local_cities``).
@@ -49,11 +51,39 @@ def lunar_birthday_texts(day: date) -> list[str]:
             text = lunar.format_lunar(month, dd, True)
             out += [text, text[2:]]
         return out
+    # born in a leap month: kept here only when this lunar year has no leap month of this number
+    kinds = (False,) if _has_leap_month(lunar_year_of(day), month) else (False, True)
     for dd in days:
-        for is_leap in (False, True):
+        for is_leap in kinds:
             text = lunar.format_lunar(month, dd, is_leap)
             out += [text, text[2:]]
     return out
+
+
+def lunar_year_of(day: date) -> int:
+    return int(lunar.lunar_dates(np.array([day.toordinal() - _EPOCH]))[0][0])
+
+
+def _has_leap_month(year: int, month: int) -> bool:
+    _start, years, number, leap = lunar.month_table()
+    return bool(np.any((years == year) & (number == month) & leap))
+
+
+def birthday_year(day: date, lunar_birthday: bool) -> int:
+    """The year a birthday kept on ``day`` counts for (the lunar year for a lunar birthday): once per year."""
+    return lunar_year_of(day) if lunar_birthday else day.year
+
+
+def birthday_filters(lunar_birthdays: bool, day: date) -> list[tuple[str, str, str]]:
+    """(occasion id, name, SQL condition on ``birthday`` and ``lunar_birthday``) of the birthdays kept on ``day``."""
+    solar = " OR ".join(f"(month(birthday) = {m} AND day(birthday) = {d})" for m, d in solar_birthday_days(day))
+    if not lunar_birthdays:
+        return [("birthday", "生日", solar)]
+    texts = ", ".join("'" + t + "'" for t in lunar_birthday_texts(day))
+    return [
+        ("birthday", "生日", f"coalesce(lunar_birthday, '') = '' AND ({solar})"),
+        ("lunar-birthday", "农历生日", f"lunar_birthday IN ({texts})"),
+    ]
 
 
 def solar_birthday_days(day: date) -> list[tuple[int, int]]:

@@ -1,5 +1,6 @@
-"""The care run of one day: birthdays, holidays, solar terms, points expiring soon and the message tasks that
-are due, rendered from the plan's templates into the outbox, each checked against the contact policy.
+"""The care run of one day: birthday greetings and gifts (:mod:`weixi.operations.birthdays`), holidays, solar
+terms, points expiring soon and the message tasks that are due, rendered from the plan's templates into the
+outbox, each checked against the contact policy.
 
 Every message has an idempotency key (``care/<date>/<occasion>/<member>``, ``task/<task id>``), so running the
 same day twice queues nothing new. A template naming an unknown field stops the run before anything is queued.
@@ -17,7 +18,7 @@ from weixi.adapters.sql import as_date, execute
 from weixi.close import store as close_store
 from weixi.messaging import service as messaging
 from weixi.messaging.templates import Compiled, TemplateError
-from weixi.operations import calendar, care, policy
+from weixi.operations import birthdays, calendar, care, policy
 from weixi.operations.clock import zone
 from weixi.operations.errors import OperationsError
 from weixi.operations.plan import OperationsPlan
@@ -123,6 +124,7 @@ def run_day(engine: Engine, data_dir: Path, plan: OperationsPlan, day: date, dry
     }
     rendered = _render(engine, plan, compiled, picks, day, report)
     _queue(engine, plan, rendered, day, at, dry_run, report)
+    report["birthdays"] = birthdays.birthday_gifts(engine, con, plan, day, at, dry_run)
     if not dry_run:
         save_run(engine, "care_run", day.isoformat(), report)
     return report
@@ -145,15 +147,8 @@ def _picks(engine: Engine, con, fields: list[str], plan: OperationsPlan, day: da
 
     c = plan.care
     if c.birthday_template:
-        solar = " OR ".join(
-            f"(month(birthday) = {m} AND day(birthday) = {d})" for m, d in care.solar_birthday_days(day)
-        )
-        lunar_texts = ", ".join(_lit(t) for t in care.lunar_birthday_texts(day))
-        if c.lunar_birthdays:
-            take(f"coalesce(lunar_birthday, '') = '' AND ({solar})", "birthday", c.birthday_template, "生日", "care")
-            take(f"lunar_birthday IN ({lunar_texts})", "lunar-birthday", c.birthday_template, "农历生日", "care")
-        else:
-            take(solar, "birthday", c.birthday_template, "生日", "care")
+        for occasion_id, name, sql in care.birthday_filters(c.lunar_birthdays, day):
+            take(sql, occasion_id, c.birthday_template, name, "care")
     for occ in care.occasions(plan, day):
         template = c.holiday_template if occ.kind == "holiday" else c.solar_term_template
         if occ.scope == "local":

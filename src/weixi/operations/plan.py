@@ -15,6 +15,7 @@ from pathlib import Path
 
 from weixi import settings
 from weixi.messaging.templates import Template, TemplateError, check
+from weixi.operations.birthday_plan import BIRTHDAY, BirthdayGift, read_gifts
 from weixi.plans import values as v
 from weixi.plans.diagnostics import Diagnostic, Pos, Report
 from weixi.plans.kinds import PlanKind, register
@@ -137,7 +138,7 @@ OCCASION = Shape(
 CARE = Shape(
     "care",
     {
-        "birthday": Field(Shape("birthday", {"template": Field(v.ident, required=True), "lunar": Field(v.boolean)})),
+        "birthday": Field(BIRTHDAY),
         "holidays": Field(
             Shape(
                 "holidays",
@@ -265,6 +266,7 @@ class Care:
     expiring_template: str | None = None
     expiring_within_days: int = 30
     expiring_min_points: int = 1
+    birthday_gifts: tuple[BirthdayGift, ...] = ()  # what a birthday brings, by tier or star level
 
 
 @dataclass(frozen=True)
@@ -435,6 +437,7 @@ def _resolve(spec: Spec, filename: str, report: Report) -> OperationsPlan | None
             pe.get("template") if pe else None,
             pe.get("within_days", 30) if pe else 30,
             pe.get("min_points", 1) if pe else 1,
+            read_gifts(b, report),
         )
         if h is not None and set(_vals(h, "central")) & set(_vals(h, "local")):
             report.error(h.at("local"), "ops_plan_holiday_both")

@@ -217,6 +217,11 @@ class EarnRule:
     limit_per_day: int | None = None  # times the rule may award per member per day
     limit_per_month: int | None = None
     limit_ever: int | None = None
+    name: str = ""  # what people see (账单消费积分); the id when the plan gives none
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.id)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ def _common(spec: Spec, events: tuple[str, ...], report: Report) -> dict:
     limit = spec.get("limit") or Spec(spec.pos)
     return {
         "id": spec.get("id"),
+        "name": spec.get("name") or spec.get("id"),
         "events": events,
         "rounding": Rounding(spec.get("rounding", "floor")),
         "window": checks.window(spec.get("window"), report),

@@ -41,7 +41,7 @@ def earning_event(raw: object) -> str:
 
 
 ID = Field(v.ident, required=True)
-NAME = Field(v.text, required=True)
+NAME = Field(v.label, required=True)  # a display name: one line, not blank, at most 40 characters
 IDS = Field(ListOf(v.ident))
 COUNT = Field(v.positive_int)
 POINTS = Field(v.positive_int, required=True)
@@ -180,6 +180,7 @@ RULE = Tagged(
     "type",
     common={
         "id": ID,
+        "name": Field(v.label),  # optional: the id shows when absent
         "type": Field(v.text, required=True),
         "on": Field(ListOf(earning_event)),
         "rounding": Field(v.choice(("floor", "ceil", "half_up"), "rounding")),
@@ -247,7 +248,7 @@ REWARD = Tagged(
         "gift": {},
         "coupon": {"face_value_yuan": Field(v.positive_decimal, required=True), "code_prefix": Field(v.text)},
         "bill_credit": {"credit_yuan": Field(v.positive_decimal, required=True)},
-        "privilege": {"privilege": NAME, "days": POINTS},
+        "privilege": {"privilege": Field(v.text, required=True), "days": POINTS},
         "lottery": {"chances": COUNT},
         "merchant": {"merchants": Field(ListOf(MERCHANT), required=True)},
     },

@@ -93,6 +93,22 @@ def text(raw: object) -> str:
     return str(raw)
 
 
+NAME_MAX = 40  # characters: a name is shown in table cells, selects and statements
+
+
+def label(raw: object) -> str:
+    """A display name a plan gives one of its ids (a tier's, reward's, rule's ``name``): text on one line, not blank,
+    at most :data:`NAME_MAX` characters; surrounding spaces are dropped."""
+    value = text(raw).strip()
+    if not value:
+        raise BadValue("plan_name_blank")
+    if "\n" in value or "\r" in value:
+        raise BadValue("plan_name_multiline")
+    if len(value) > NAME_MAX:
+        raise BadValue("plan_name_too_long", length=len(value), max=NAME_MAX)
+    return value
+
+
 def ident(raw: object) -> str:
     value = text(raw)
     if not ID_PATTERN.match(value):

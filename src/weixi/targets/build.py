@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from weixi.adapters import archive
-from weixi.churn import features
+from weixi.churn import features, reasons
 from weixi.churn.operator import HORIZON_MONTHS
 from weixi.plans.retention import Eligibility, Offer, RetentionPlan
 from weixi.segments import months
@@ -128,9 +128,9 @@ def build_sql(
         winback = f"""
 UNION ALL
 SELECT m.member_id, 'winback' AS list, 1.0 AS churn_probability, CAST(NULL AS TINYINT) AS risk_decile,
-       printf('left on %s (%s)', l.churn_date, coalesce(l.churn_reason, 'reason unknown')) AS reason_1,
+       {reasons.left_sql("l.churn_date", "l.churn_reason", "en")} AS reason_1,
        NULL AS reason_2, NULL AS reason_3,
-       printf('已于%s离网(%s)', l.churn_date, coalesce(l.churn_reason, '原因未知')) AS reason_1_zh,
+       {reasons.left_sql("l.churn_date", "l.churn_reason", "zh_CN")} AS reason_1_zh,
        NULL AS reason_2_zh, NULL AS reason_3_zh,
        l.churn_reason AS reason_feature_1, NULL AS reason_feature_2, NULL AS reason_feature_3,
        coalesce(wb.arpu_fen, 0) AS arpu_fen,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from weixi.incentives import discipline, keyaccount, referrals, scorecard, split, workflow
+from weixi.incentives import discipline, keyaccount, lines, referrals, scorecard, split, workflow
 from weixi.plans.loader import load_plan
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "plans" / "examples"
@@ -130,7 +130,8 @@ def test_ob_discipline_one_kpi_point_per_violation():
     ]
     found, rejected = discipline.deduct(p, rows, *JAN)
     assert [(d.staff_id, d.kpi_points) for d in found] == [("A1", -1), ("A1", -1)]
-    assert "9:00-9:15" in found[0].text
+    assert found[0].code == "incentive_line.violation" and "9:00-9:15" in found[0].params["violation_name"]
+    assert lines.say(found[0].code, found[0].params, "zh_CN").startswith("违规 V1（2016-01-04）：")
     assert [(r.record_id, r.row) for r in rejected] == [("V3", 4), ("V4", 5)]
     assert "unknown violation sleeping" in rejected[0].reason
 
@@ -195,10 +196,17 @@ def test_referral_rewards_seed_numbers():
         ("S1", "lead_converted", 100),
         ("S2", "fabricated_fine", -300),
     ]
-    assert {rid: why for _, rid, why in r.excluded} == {
-        "R5": "role sales_consultant does not earn referral rewards (excluded: sales_consultant)",
-        "R6": "not approved yet: approved_by is empty",
+    assert {rid: code for _, rid, code, _params in r.excluded} == {
+        "R5": "incentive_excluded.no_referral_role",
+        "R6": "incentive_excluded.not_approved",
     }
+    r5 = next(params for _, rid, _code, params in r.excluded if rid == "R5")
+    assert lines.say("incentive_excluded.no_referral_role", r5) == (
+        "role Sales consultant does not earn referral rewards (excluded: Sales consultant)"
+    )
+    assert lines.say("incentive_excluded.no_referral_role", r5, "zh_CN").startswith("销售顾问不享受转介绍奖励")
+    fine = r.staff[2]
+    assert (fine.code, fine.params["yuan"]) == ("incentive_line.referral_fine", "300.00")
     assert r.customers[0].event_id == "incentive-referral-R1"
 
 

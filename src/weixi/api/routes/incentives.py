@@ -150,8 +150,9 @@ def export(
     team: str | None = TEAM,
     user: User = Depends(require("incentives:read_all")),
 ) -> Response:
-    """The published statements for payroll: CSV (one row per employee, UTF-8 with BOM) or XLSX (sheets
-    statements, lines, excluded, rejected)."""
+    """The published statements for payroll: CSV (one row per employee, UTF-8 with BOM, column ids) or XLSX
+    (sheets statements, lines, excluded, rejected, duplicates; Chinese headers, roles by name, every line and
+    reason said in Chinese)."""
     pub = _published(request, month)
     _, ids = reports.scope(user, _people(request, month), team)
     data = reports.export_bytes(pub["statements"], format, ids)

@@ -1,0 +1,298 @@
+"""The member list of the console: every member of the latest close snapshot, filtered, sorted and paged.
+
+One DuckDB query over the snapshot (``DATA/snapshots/month=M/part-0.parquet``) joined to the archive's current
+rows (name, phone, contract end) and, when the month is scored, to its churn scores (the risk band), with
+``count(*) OVER ()`` for the total and ``LIMIT``/``OFFSET`` for the page. Filter values are bound parameters;
+the sort column and direction are chosen from :data:`SORTS`, never taken from the request. No Python loop over
+members: the export is the same query without the page, written through :mod:`weixi.adapters.spreadsheet`.
+
+Filters (all optional, combined with AND): ``tier`` (the plan's tier id), ``star`` (star level 1–7), ``value``
+(value layer A–D), ``activity`` (activity grade), ``band`` (churn risk band: ``high`` deciles 1–2, ``medium``
+3–5, ``low`` 6–10, as the target lists), ``manager`` (customer manager id), ``status`` (``active`` 在网 /
+``left`` 离网) and ``contract_before`` (contract end on or before a date).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from weixi.adapters import archive, duck, spreadsheet
+from weixi.adapters.sql import execute
+from weixi.close import store
+from weixi.errors import Invalid
+from weixi.members import pii, pii_audit
+from weixi.users.service import User, audit
+
+BANDS = {"high": (1, 2), "medium": (3, 5), "low": (6, 10)}  # risk deciles, as weixi.targets.reports.BANDS
+STATUSES = ("active", "left")
+SORTS = {
+    "member": "s.member_id",
+    "tier": "s.tier",
+    "star": "s.star_level",
+    "value": "s.value_grade",
+    "join": "s.join_date",
+    "contract": "a.contract_end",
+    "risk": "sc.churn_probability",
+    "points": "s.points_balance",
+}
+PAGE_SIZES = (20, 50, 100, 200)
+XLSX_MAX_ROWS = 1_048_575
+COLUMNS = [
+    "member_id",
+    "name",
+    "phone",
+    "status",
+    "tier",
+    "star_level",
+    "value_grade",
+    "activity_grade",
+    "risk_decile",
+    "churn_probability",
+    "manager_id",
+    "contract_end",
+    "join_date",
+    "points_balance",
+    "city",
+    "plan_name",
+]
+
+
+class ListingError(Invalid, ValueError):
+    """A filter or sort of the member list that cannot be applied."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    tier: str | None = None
+    star: int | None = None
+    value: str | None = None
+    activity: str | None = None
+    band: str | None = None
+    manager: str | None = None
+    status: str | None = None
+    contract_before: date | None = None
+
+    def active(self) -> dict:
+        """The filters that are set, as text (for URLs and the audit log)."""
+        return {k: str(v) for k, v in asdict(self).items() if v not in (None, "")}
+
+
+def latest_month(data_dir: Path) -> str | None:
+    months = store.months(Path(data_dir), "snapshots")
+    return months[-1] if months else None
+
+
+def _lit(value) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _sources(data_dir: Path, month: str) -> tuple[str, bool]:
+    """The FROM clause (snapshot, archive, scores) and whether the month is scored."""
+    data_dir = Path(data_dir)
+    snap = store.partition(data_dir, "snapshots", month) / "part-0.parquet"
+    scores = data_dir / "churn" / "scores" / f"month={month}" / "part-0.parquet"
+    has_archive = bool(archive.part_files(data_dir, "members") or archive.load_files(data_dir, "members"))
+    arch = (
+        f"SELECT member_id, name, phone, contract_end FROM ({archive.scan_sql(data_dir, 'members')})"
+        if has_archive
+        else "SELECT NULL::VARCHAR AS member_id, NULL::VARCHAR AS name, NULL::VARCHAR AS phone, "
+        "NULL::DATE AS contract_end WHERE false"
+    )
+    scored = scores.exists()
+    score_sql = (
+        f"SELECT member_id, churn_probability, risk_decile FROM read_parquet({_lit(scores)})"
+        if scored
+        else "SELECT NULL::VARCHAR AS member_id, NULL::DOUBLE AS churn_probability, NULL::TINYINT AS risk_decile "
+        "WHERE false"
+    )
+    return (
+        f"read_parquet({_lit(snap)}) s LEFT JOIN ({arch}) a ON a.member_id = s.member_id "
+        f"LEFT JOIN ({score_sql}) sc ON sc.member_id = s.member_id"
+    ), scored
+
+
+def _where(f: Filters) -> tuple[str, list]:
+    conds, params = [], []
+    for col, value in (
+        ("s.tier", f.tier),
+        ("s.value_grade", f.value),
+        ("s.activity_grade", f.activity),
+        ("s.manager_id", f.manager),
+    ):
+        if value:
+            conds.append(f"{col} = ?")
+            params.append(value)
+    if f.star is not None:
+        conds.append("s.star_level = ?")
+        params.append(int(f.star))
+    if f.status:
+        if f.status not in STATUSES:
+            raise ListingError("member_list_unknown_status", status=f.status, statuses=list(STATUSES))
+        conds.append("s.status = ?")
+        params.append(f.status)
+    if f.band:
+        if f.band not in BANDS:
+            raise ListingError("member_list_unknown_band", band=f.band, bands=list(BANDS))
+        conds.append("sc.risk_decile BETWEEN ? AND ?")
+        params += list(BANDS[f.band])
+    if f.contract_before is not None:
+        conds.append("a.contract_end <= ?")
+        params.append(f.contract_before)
+    return ("WHERE " + " AND ".join(conds)) if conds else "", params
+
+
+def _order(sort: str, desc: bool) -> str:
+    if sort not in SORTS:
+        raise ListingError("member_list_unknown_sort", sort=sort, sorts=list(SORTS))
+    direction = "DESC" if desc else "ASC"
+    tie = "" if sort == "member" else ", s.member_id"
+    return f"ORDER BY {SORTS[sort]} {direction} NULLS LAST{tie}"
+
+
+_SELECT = (
+    "s.member_id, a.name, a.phone, s.status, s.tier, s.star_level, s.value_grade, s.activity_grade, "
+    "sc.risk_decile, sc.churn_probability, s.manager_id, a.contract_end, s.join_date, s.points_balance, "
+    "s.city, s.plan_name"
+)
+
+
+def options(data_dir: Path, month: str) -> dict:
+    """The values each filter can take in ``month``'s snapshot (one query)."""
+    snap = store.partition(Path(data_dir), "snapshots", month) / "part-0.parquet"
+    con = duck.connect()
+    try:
+        row = con.execute(
+            "SELECT list_sort(list(DISTINCT tier) FILTER (WHERE tier IS NOT NULL)), "
+            "list_sort(list(DISTINCT star_level) FILTER (WHERE star_level IS NOT NULL)), "
+            "list_sort(list(DISTINCT value_grade) FILTER (WHERE value_grade IS NOT NULL)), "
+            "list_sort(list(DISTINCT activity_grade) FILTER (WHERE activity_grade IS NOT NULL)), "
+            "list_sort(list(DISTINCT manager_id) FILTER (WHERE manager_id IS NOT NULL)) "
+            f"FROM read_parquet({_lit(snap)})"
+        ).fetchone()
+    finally:
+        con.close()
+    keys = ("tiers", "stars", "values", "activities", "managers")
+    return {k: list(v or []) for k, v in zip(keys, row)}
+
+
+def manager_names(engine: Engine | None) -> dict[str, str]:
+    """Customer managers' names by staff id (the operations roster), for names beside ids."""
+    if engine is None:
+        return {}
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        return {s: n for s, n in execute(conn, "SELECT staff_id, name FROM ops_staff") if n}
+
+
+def list_members(
+    data_dir: Path,
+    filters: Filters,
+    sort: str = "member",
+    desc: bool = False,
+    limit: int | None = 50,
+    offset: int = 0,
+    reveal: bool = False,
+    month: str | None = None,
+) -> dict:
+    """One page of the filtered list: ``{"month", "total", "rows", "scored"}`` (``month`` None and no rows before
+    the first close). Phone numbers are masked unless ``reveal``; ``limit`` None is every row (the export)."""
+    month = month or latest_month(data_dir)
+    if month is None:
+        return {"month": None, "total": 0, "rows": [], "scored": False}
+    src, scored = _sources(data_dir, month)
+    where, params = _where(filters)
+    page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    sql = f"SELECT {_SELECT}, count(*) OVER () AS total FROM {src} {where} {_order(sort, desc)}{page}"
+    con = duck.connect()
+    try:
+        result = con.execute(sql, params)
+        names = [d[0] for d in result.description]
+        rows = [dict(zip(names, r)) for r in result.fetchall()]
+        if rows:
+            total = int(rows[0]["total"])
+        else:  # past the last page: count alone
+            total = int(con.execute(f"SELECT count(*) FROM {src} {where}", params).fetchone()[0])
+    finally:
+        con.close()
+    for r in rows:
+        del r["total"]
+        r["phone"] = pii.mask_phone(r["phone"], reveal)
+    return {"month": month, "total": total, "rows": rows, "scored": scored}
+
+
+def list_audited(engine: Engine, data_dir: Path, user: User, filters: Filters, **kw) -> dict:
+    """:func:`list_members` for ``user``; a page shown with phone numbers in clear is a ``pii.view`` row."""
+    found = list_members(data_dir, filters, **kw)
+    if kw.get("reveal") and found["rows"]:
+        pii_audit.record(
+            engine, user, "member_list", [r["member_id"] for r in found["rows"]], fields=["phone"], **filters.active()
+        )
+    return found
+
+
+def export(rows: list[dict], headers: list[str], fmt: str, labels: dict[str, dict] | None = None) -> bytes:
+    """``rows`` (the columns of :data:`COLUMNS`, phones already masked) as CSV (UTF-8 with BOM) or XLSX with
+    ``headers`` as the first row; a column of ``labels`` (column -> code -> name) shows the name of its code (a
+    manager as "id name"). No cell can start a formula."""
+    if fmt not in ("csv", "xlsx"):
+        raise ListingError("member_list_unknown_format", format=fmt, formats=["csv", "xlsx"])
+    labels = labels or {}
+
+    def shown(col: str, value):
+        names = labels.get(col)
+        if not names or value is None:
+            return value
+        name = names.get(str(value))
+        if col == "manager_id":
+            return f"{value} {name}" if name else value
+        return name or value
+
+    table = [[shown(c, r.get(c)) for c in COLUMNS] for r in rows]
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = spreadsheet.csv_writer(buf)
+        w.writerow(headers)
+        w.writerows([["" if v is None else v for v in row] for row in table])
+        return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    if len(table) > XLSX_MAX_ROWS:
+        raise ListingError("member_list_too_many_rows_for_xlsx", rows=len(table), max=XLSX_MAX_ROWS)
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = spreadsheet.sheet(wb.create_sheet("members"))
+    ws.append(headers)
+    for row in table:
+        ws.append(row)
+    fd, tmp = tempfile.mkstemp(prefix="weixi-members-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        return Path(tmp).read_bytes()
+    finally:
+        os.unlink(tmp)
+
+
+def export_audited(
+    engine: Engine, user: User, month: str | None, rows: list[dict], fmt: str, filters: Filters, reveal: bool
+) -> None:
+    """The audit of an export: ``members.export`` always, and with phone numbers in clear a ``pii.view`` row
+    naming the members (or the list and the count, for a large export), as the target-list export."""
+    ids = [r["member_id"] for r in rows]
+    audit(engine, user, "members.export", month or "", {"format": fmt, "rows": len(ids), "reveal": reveal})
+    if reveal:
+        pii_audit.record(
+            engine,
+            user,
+            "member_list_export",
+            ids,
+            subject=f"members:{month}",
+            fields=["phone"],
+            format=fmt,
+            **filters.active(),
+        )
