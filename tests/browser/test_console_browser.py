@@ -68,7 +68,7 @@ def test_member_redeems_and_the_balance_falls_on_their_page_and_the_console(tab)
         "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))"
     )
     assert number(rows[0][4]) == after  # the running balance after the newest entry
-    redeemed = [r for r in rows if r[1] == "redeem" and r[2].startswith(rows[0][2].split()[0])]
+    redeemed = [r for r in rows if r[1] == "兑换" and r[2].startswith(rows[0][2].split()[0])]
     assert sum(number(r[3]) for r in redeemed if r[2] == rows[0][2]) == -100  # one redemption, from its lots
     assert "****" not in spage.locator("#phone").inner_text()  # a customer manager sees the number in clear
     staff.shot("member-360")
