@@ -85,6 +85,12 @@ OPS_PLAN = Setting(
     "Operations plan (queues, SLAs, care calendar); default the packaged "
     "`weixi/data/operations.yaml`; `--plan` overrides it.",
 )
+POINTS_BUDGET = Setting(
+    "WEIXI_POINTS_BUDGET",
+    "The programme's monthly points budget: its burn (points issued in the month / budget) is in the close "
+    "summary's programme figures, the API and the dashboard; `weixi close --budget` overrides it. Default: none.",
+    type=int,
+)
 
 # --------------------------------------------------------------------------- the server (weixi serve)
 SECURE_COOKIES = Setting(
@@ -150,6 +156,7 @@ SETTINGS: tuple[Setting, ...] = (
     DB,
     DATA,
     OPS_PLAN,
+    POINTS_BUDGET,
     SECURE_COOKIES,
     WRITER,
     CSRF_SECRET,

@@ -244,3 +244,26 @@ def test_an_unknown_campaign_is_404_in_the_envelope(api):
     for path in ("", "/live", "/report", "/report.pdf", "/draws/verify", "/leaderboard", "/file"):
         err = assert_envelope(admin.get(f"/api/campaigns/nope{path}"), 404, "unknown_campaign", campaign="nope")
         assert "nope" in err["message"], path
+
+
+def test_a_draw_outside_the_draw_hours_is_refused_naming_them(api):
+    """Seed 000, 3.3.2 "抽奖时间:6月21日-6月22日,每天下午3点30分-5点": hours the clock (Beijing time) is outside of."""
+    hour = datetime.now(ZoneInfo("Asia/Shanghai")).hour
+    start, end = (f"{hour + 1:02d}:00", f"{hour + 2:02d}:00") if hour <= 21 else ("00:00", "01:00")
+    cid = running(api, campaign_file(extra=f'  hours: {{from: "{start}", to: "{end}"}}\n'))
+    member = api.client("member")
+    err = assert_envelope(
+        member.post(f"/api/campaigns/{cid}/draws", json={"member_id": MEMBER}),
+        409,
+        "campaign_draw_outside_hours",
+        campaign=cid,
+        start=start,
+        end=end,
+        timezone="Asia/Shanghai",
+    )
+    assert f"draws only from {start} to {end} (Asia/Shanghai)" in err["message"]
+    zh = member.post(
+        f"/api/campaigns/{cid}/draws", json={"member_id": MEMBER}, headers={"Accept-Language": "zh-CN,zh;q=0.9"}
+    ).json()["error"]["message"]
+    assert f"抽奖时间为 {start} 至 {end}" in zh
+    assert member.get(f"/api/campaigns/{cid}/chances/{MEMBER}").json()["left"] == 1  # nothing was used

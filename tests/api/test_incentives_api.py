@@ -136,7 +136,7 @@ def test_payroll_export_downloads_parse(inc):
     }
     x = analyst.get(f"/api/incentives/{sd.MONTH}/export", params={"format": "xlsx"})
     book = load_workbook(io.BytesIO(x.content), read_only=True)
-    assert book.sheetnames == ["statements", "lines", "excluded", "rejected"]
+    assert book.sheetnames == ["statements", "lines", "excluded", "rejected", "duplicates"]
     assert sum(1 for _ in book["statements"].iter_rows()) == sd.STAFF + 1
     assert_envelope(analyst.get(f"/api/incentives/{sd.MONTH}/export", params={"format": "pdf"}), 422)
 

@@ -290,3 +290,23 @@ def test_care_calendar_and_outbox_status(world):
     clear = api.client("manager").get("/api/outbox", params={"reveal": "true", "limit": 1}).json()
     assert clear["messages"][0]["recipient"].startswith("1380000")
     assert_envelope(api.client("agent").get("/api/outbox"), 403, "forbidden")
+
+
+def test_care_calendar_past_the_package_answers_provisionally(world):
+    """Issue 20 §2: chinese-calendar ships 2004-2026; 2027 answers today on the provisional calendar, and says so."""
+    api, _ = world
+    agent = api.client("agent")
+    feb = agent.get("/api/care/calendar", params={"from": "2027-02-01", "to": "2027-02-28"})
+    assert feb.status_code == 200
+    body = feb.json()
+    assert body["provisional"] is True and body["calendar"] == {"2027": "provisional"}
+    days = {d["date"]: d for d in body["days"]}
+    assert all(d["provisional"] and d["calendar"] == "provisional" for d in body["days"])
+    assert [o["id"] for o in days["2027-02-05"]["occasions"]] == ["spring_festival"]  # 除夕; 正月初一 is 02-06
+    assert not days["2027-02-08"]["working_day"] and days["2027-02-11"]["working_day"]
+    across = agent.get("/api/care/calendar", params={"from": "2026-12-20", "to": "2027-01-10"}).json()
+    assert across["calendar"] == {"2026": "package", "2027": "provisional"} and across["provisional"] is True
+    assert (
+        agent.get("/api/care/calendar", params={"from": "2026-10-01", "to": "2026-10-10"}).json()["provisional"]
+        is False
+    )

@@ -68,7 +68,7 @@ def test_a_clerk_sees_their_own_statement_and_every_order_behind_it(site):
     assert 'id="team-statements"' not in home.text and "/export" not in home.text
     page = c.get(f"/incentives/{sd.MONTH}/staff/{sd.CLERK}")
     assert page.status_code == 200
-    orders = re.findall(r'<tr data-order="([^"]+)"><td>[^<]+</td><td>retention', page.text)
+    orders = re.findall(r'<tr data-order="([^"]+)"><td>[^<]+</td><td data-rule="retention', page.text)
     assert orders == [line["order_id"] for line in want["lines"]]
     yuan = [Decimal(y) for y in re.findall(r'data-yuan="([^"]+)"', page.text)]
     assert sum(yuan) == Decimal(want["bonus_yuan"])  # every yuan is on a line

@@ -180,3 +180,18 @@ def test_the_care_calendar_month_view(ops_app):
     assert re.search(r'<td class="work[^"]*" data-date="2026-10-10">', html)  # a swapped working Saturday (调休)
     assert re.search(r'<td class="rest[^"]*" data-date="2026-10-03">', html)
     assert 'href="/care?month=2026-09"' in html and 'href="/care?month=2026-11"' in html
+
+
+def test_the_care_calendar_past_the_package_shows_a_provisional_badge(ops_app):
+    """Issue 20 §2: the care page's own "2027-01 →" link answers (no 422), marked provisional."""
+    app, w, login = ops_app
+    agent = login("agent")
+    dec = agent.get("/care?month=2026-12").text
+    assert 'href="/care?month=2027-01"' in dec and 'id="calendar-provisional"' not in dec
+    jan = agent.get("/care?month=2027-01")
+    assert jan.status_code == 200
+    assert 'id="calendar-provisional"' in jan.text and 'id="provisional-note"' in jan.text and "2027" in jan.text
+    assert re.search(r'<td class="rest[^"]*provisional" data-date="2027-01-01">', jan.text)
+    feb = agent.get("/care?month=2027-02").text
+    cell = re.search(r'<td class="([^"]*)" data-date="2027-02-05">(.*?)</td>', feb, re.S)
+    assert "rest" in cell.group(1) and "春节" in cell.group(2) and "腊月廿九" in cell.group(2)

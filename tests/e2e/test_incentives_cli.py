@@ -36,7 +36,8 @@ def args(files):
 
 def test_compute_json_has_the_documented_shape(tmp_path):
     out = weixi_json("incentives", "compute", *args(month_files(tmp_path)))
-    assert set(out) == {"month", "staff", "rejected"} and out["month"] == "2016-01"
+    assert set(out) == {"month", "staff", "rejected", "duplicates"} and out["month"] == "2016-01"
+    assert out["duplicates"] == []  # the generated month has no identical copies
     assert len(out["staff"]) == 12
     for s in out["staff"].values():
         assert set(s) == {"role", "mobile_units", "broadband_units", "kpi_points", "bonus_yuan", "excluded", "lines"}
@@ -68,12 +69,32 @@ def test_export_csv_and_xlsx_for_payroll(tmp_path):
     assert {r["staff_id"]: r["bonus_yuan"] for r in rows} == {s: v["bonus_yuan"] for s, v in out["staff"].items()}
     weixi("incentives", "export", "--out", tmp_path / "pay.xlsx", *args(files))
     book = load_workbook(tmp_path / "pay.xlsx")
-    assert book.sheetnames == ["statements", "lines", "excluded", "rejected"]
+    assert book.sheetnames == ["statements", "lines", "excluded", "rejected", "duplicates"]
     sheet = list(book["statements"].values)
     assert sheet[0][:7] == ("month", "staff_id", "role", "mobile_units", "broadband_units", "kpi_points", "bonus_yuan")
     assert len(sheet) == 13
     lines = sum(len(v["lines"]) for v in out["staff"].values())
     assert book["lines"].max_row == lines + 1
+
+
+def test_a_repeated_crm_row_counts_once_and_is_listed_as_a_duplicate(tmp_path):
+    """A CRM export that repeats an order's row: the order is paid once, the copy is on the `duplicates` list and
+    sheet, and nothing is rejected for it."""
+    files = month_files(tmp_path)
+    once = weixi_json("incentives", "compute", *args(files))
+    with open(files["orders"], encoding="utf-8") as fh:
+        text = fh.read().splitlines()
+    header, first = text[0].split(","), text[2]  # O1 (O0 has a differing copy among the bad rows)
+    (files["orders"]).write_text("\n".join(text + [first]) + "\n", encoding="utf-8")
+    twice = weixi_json("incentives", "compute", *args(files))
+    assert twice["staff"] == once["staff"] and twice["rejected"] == once["rejected"]
+    order_id = first.split(",")[header.index("order_id")]
+    assert [(d["order_id"], d["code"], d["params"]["first"]) for d in twice["duplicates"]] == [
+        (order_id, "incentive_order_duplicate_copy", 3)
+    ]
+    weixi("incentives", "export", "--out", tmp_path / "pay.xlsx", *args(files))
+    rows = list(load_workbook(tmp_path / "pay.xlsx")["duplicates"].values)
+    assert rows[0] == ("order_id", "reason") and rows[1][0] == order_id and "identical copy of row 3" in rows[1][1]
 
 
 def test_bad_input_is_an_error_not_a_traceback(tmp_path):

@@ -3,6 +3,7 @@ statuses for bad input."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from tests.e2e.cli_helpers import runner, weixi, weixi_json
@@ -95,3 +96,45 @@ def test_plan_check_and_bad_month_errors(tmp_path):
     assert cal[9]["date"] == "2026-10-10" and cal[9]["working_day"] is True
     assert any(o["name"] == "国庆节" for o in cal[0]["occasions"])
     assert [d["date"] for d in cal for o in d["occasions"] if o["name"] == "寒露"] == ["2026-10-08"]
+
+
+def test_care_calendar_2027_is_provisional_until_the_notice_is_declared(tmp_path, monkeypatch):
+    """Issue 20 §2: `weixi care calendar --month 2027-02` answers today, provisional; `weixi care declare FILE`
+    checks the notice like a plan (file:line:col) and, without errors, replaces the provisional calendar."""
+    monkeypatch.setenv("WEIXI_DATA", str(tmp_path / "data"))
+    cal = weixi_json("care", "calendar", "--month", "2027-02", "--plan", PLAN)
+    assert len(cal) == 28 and all(d["provisional"] for d in cal)
+    assert cal[4]["date"] == "2027-02-05" and [o["name"] for o in cal[4]["occasions"]] == ["春节"]
+    text = runner.invoke(app, ["care", "calendar", "--month", "2027-02", "--plan", str(PLAN)])
+    assert text.exit_code == 0 and "2027: provisional calendar" in text.output
+    assert re.search(r"2027-02-08\s+rest \(provisional\)", text.output)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "kind: calendar\nyear: 2027\nholidays:\n  - {holiday: spring_festival, from: 2027-02-13, to: 2027-02-05}\n",
+        encoding="utf-8",
+    )
+    refused = runner.invoke(app, ["care", "declare", str(bad)])
+    assert refused.exit_code == 2 and f"{bad}:4:" in refused.output and "ends (2027-02-05) before" in refused.output
+    good = tmp_path / "notice-2027.yaml"
+    good.write_text(
+        "kind: calendar\nyear: 2027\nholidays:\n"
+        "  - {holiday: new_year, from: 2027-01-01, to: 2027-01-03}\n"
+        "  - {holiday: spring_festival, from: 2027-02-05, to: 2027-02-13}\n"
+        "  - {holiday: qingming, from: 2027-04-03, to: 2027-04-05}\n"
+        "  - {holiday: labour_day, from: 2027-05-01, to: 2027-05-05}\n"
+        "  - {holiday: dragon_boat, from: 2027-06-09, to: 2027-06-11}\n"
+        "  - {holiday: mid_autumn, from: 2027-09-15, to: 2027-09-17}\n"
+        "  - {holiday: national_day, from: 2027-10-01, to: 2027-10-07}\n"
+        "working_days: [2027-02-20]\n",
+        encoding="utf-8",
+    )
+    declared = weixi_json("care", "declare", good)
+    assert declared["year"] == 2027 and declared["working_days"] == ["2027-02-20"] and declared["warnings"] == []
+    cal = weixi_json("care", "calendar", "--month", "2027-02", "--plan", PLAN)
+    assert not any(d["provisional"] for d in cal) and cal[19]["date"] == "2027-02-20" and cal[19]["working_day"]
+    years = weixi_json("care", "years", "--from", "2026", "--to", "2028")
+    assert years == [
+        {"year": 2026, "calendar": "package"},
+        {"year": 2027, "calendar": "declared"},
+        {"year": 2028, "calendar": "provisional"},
+    ]

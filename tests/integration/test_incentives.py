@@ -29,6 +29,7 @@ HEADER = [
     "active",
     "cancels_unexpired_subsidy",
     "created_at",
+    "broadband_only",
 ]
 
 
@@ -63,6 +64,7 @@ def mobile(order_id, staff, customer, day, **kw):
         row["active"],
         row["cancels_unexpired_subsidy"],
         f"2016-01-{day:02d}T10:00:00+08:00",
+        row.get("broadband_only", ""),
     ]
 
 
@@ -96,9 +98,9 @@ def month(tmp_path):
         mobile("M12", "S2", "C17", 13),
     ]  # rejected: duplicate id (both)
     rows += [
-        ["B1", "S2", "broadband_prepay", "C1", "", "", "", "", "", "", "2016-01-20T09:00:00+08:00"],
-        ["F1", "S3", "fiber_migration", "C2", "", "", "", "", "", "", "2016-01-21T09:00:00+08:00"],
-        ["B2", "S3", "broadband_prepay", "", "", "", "", "", "", "", "2016-01-21T09:00:00+08:00"],
+        ["B1", "S2", "broadband_prepay", "C1", "", "", "", "", "", "", "2016-01-20T09:00:00+08:00", "true"],
+        ["F1", "S3", "fiber_migration", "C2", "", "", "", "", "", "", "2016-01-21T09:00:00+08:00", ""],
+        ["B2", "S3", "broadband_prepay", "", "", "", "", "", "", "", "2016-01-21T09:00:00+08:00", "true"],
     ]
     orders = write(tmp_path / "orders.csv", HEADER, rows)
     return {"orders": orders, "targets": targets, "roster": roster}
@@ -124,9 +126,11 @@ def test_retention_month_seed_numbers(month):
         "M11": "not-active-4g",
     }
     s3 = out["staff"]["S3"]
-    assert (s3["broadband_units"], s3["bonus_yuan"]) == ("0.5", "0.00")  # 光纤平移 0.5 unit, no cash
+    # 光纤平移 is credited to 中心经理、网格经理、装维经理、营业员 only: the intern's F1 earns nothing
+    assert (s3["broadband_units"], s3["bonus_yuan"], s3["lines"]) == ("0", "0.00", [])
+    assert [e["order_id"] for e in s3["excluded"]] == ["F1"] and "credits only" in s3["excluded"][0]["reason"]
     rejected = {r["order_id"]: r["reason"] for r in out["rejected"]}
-    assert set(rejected) == {"M15", "M16", "M12", "B2"}
+    assert set(rejected) == {"M15", "M16", "M12", "B2"}  # M12's two rows differ (customer, time): both rejected
     assert rejected["M15"] == "row 16: staff_id: unknown staff S9 (not in the roster)"
     assert "monthly_rent" in rejected["M16"] and "customer_id: missing" in rejected["B2"]
     assert sum(1 for r in out["rejected"] if r["order_id"] == "M12") == 2
@@ -227,12 +231,13 @@ def test_generated_month_is_deterministic_and_every_order_is_accounted_for(tmp_p
 def test_the_day_of_an_order_is_taken_in_the_given_timezone(tmp_path):
     """An order at 2016-01-31 20:00 UTC is on 1 February in Shanghai (the default: not January's) and on
     31 January in UTC (an active points plan that names UTC)."""
-    late = [mobile("M1", "S1", "C1", 5)[:-1] + ["2016-01-31T20:00:00+00:00"]]
+    late = [mobile("M1", "S1", "C1", 5)[:-2] + ["2016-01-31T20:00:00+00:00", ""]]
     orders = write(tmp_path / "orders.csv", HEADER, late)
-    shanghai = svc.compute_month([RETENTION], "2016-01", orders).to_json()
+    roster = write(tmp_path / "roster.csv", ["staff_id", "role"], [["S1", "clerk"]])  # the plan credits roles
+    shanghai = svc.compute_month([RETENTION], "2016-01", orders, roster=roster).to_json()
     assert [r["order_id"] for r in shanghai["rejected"]] == ["M1"]
     assert shanghai["rejected"][0]["reason"] == "row 2: created_at: 2016-02-01 is not in 2016-01"
-    utc = svc.compute_month([RETENTION], "2016-01", orders, timezone="UTC").to_json()
+    utc = svc.compute_month([RETENTION], "2016-01", orders, roster=roster, timezone="UTC").to_json()
     assert utc["rejected"] == [] and utc["staff"]["S1"]["lines"][0]["order_id"] == "M1"
 
 

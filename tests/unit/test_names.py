@@ -11,6 +11,7 @@ from weixi import names
 from weixi.campaigns import model as campaigns
 from weixi.campaigns.referral_service import STATUSES as REFERRAL_STATUSES
 from weixi.churn.features import FEATURE_NAMES
+from weixi.churn.model import CANDIDATES as CHURN_MODELS
 from weixi.incentives.roles import OTHER as OTHER_ROLE
 from weixi.incentives.roles import ROLES as STAFF_ROLES
 from weixi.ledger.events import EVENT_TYPES as LEDGER_EVENT_TYPES
@@ -25,10 +26,12 @@ from weixi.operations.plan import ROLES as TASK_ROLES
 from weixi.operations.plan import TASK_KINDS
 from weixi.operations.policy import CONSENT_CHANNELS, CONSENT_PURPOSES
 from weixi.operations.policy import KINDS as CONSENT_KINDS
+from weixi.operations.service import plan_or_fail as operations_plan
 from weixi.plans.model import VALUE_GRADES
 from weixi.plans.retention import CARD_ROLES as PLAN_CARD_ROLES
 from weixi.plans.retention import PAYMENT as PLAN_PAYMENT
 from weixi.plans.schema import EVENT_TYPES
+from weixi.settings import DEFAULT_TIMEZONE
 from weixi.targets.build import LISTS
 from weixi.users.service import ROLES
 
@@ -62,6 +65,11 @@ CODE_SETS = {
     "staff_role": (*STAFF_ROLES, *TASK_ROLES, OTHER_ROLE),
     "complaint_category": tuple(code for code, _, _ in COMPLAINT_CATEGORIES),
     "complaint_channel": COMPLAINT_CHANNELS.values(),
+    "churn_model": tuple(CHURN_MODELS),
+    "calibration": ("isotonic", "sigmoid"),  # churn/model.py: the calibrator's methods
+    "privilege": ("speed-boost",),  # plans/examples/telecom-points.yaml: the shipped plan's privilege rewards
+    "sla_rule": tuple(r.id for r in operations_plan(None).rules),  # the shipped operations plan's rules
+    "timezone": (DEFAULT_TIMEZONE, "UTC"),  # a plan's timezone in the label of a time
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

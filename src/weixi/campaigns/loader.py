@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from weixi.campaigns import model as m
 from weixi.campaigns import schema
+from weixi.campaigns.checks import gift_budget, gifts, money, window_past
 from weixi.plans.checks import fen, unique
 from weixi.plans.diagnostics import Diagnostic, Pos, Report
 from weixi.plans.kinds import PlanKind, register
@@ -28,17 +29,6 @@ def load_campaign(node: Mapping, filename: str) -> tuple[m.Campaign | None, list
     campaign = resolve(val.value, filename, report)
     found = sorted(report.items, key=Diagnostic.sort_key)
     return (None if report.has_errors else campaign), found
-
-
-def _money(spec: Spec, key: str, report: Report) -> int:
-    yuan = spec.get(key)
-    if yuan is None:
-        return 0
-    value = fen(yuan)
-    if value != value.to_integral_value():
-        report.error(spec.at(key), "plan_not_whole_fen", key=key, yuan=yuan)
-        return 0
-    return int(value)
 
 
 def _vals(spec: Spec, key: str) -> tuple:
@@ -72,13 +62,16 @@ def resolve(spec: Spec, filename: str, report: Report) -> m.Campaign | None:
         leaderboard=_leaderboard(spec.get("leaderboard"), report),
         referral=_referral(spec.get("referral"), report),
         streaks=_streaks(spec, report),
-        gifts=_gifts(spec, report),
+        gifts=gifts(spec, report),
         follow_ups=_follow_ups(spec, report),
+        key_clients=_vals(spec, "key_clients"),
+        window_end_at=(win.at("to").line, win.at("to").column),
         outcome=(spec.get("evaluation") or Spec(Pos())).get("outcome", "spend"),
         margin_share=(spec.get("evaluation") or Spec(Pos())).get("margin_share", Decimal(1)),
         source=filename,
     )
     _cross_checks(spec, campaign, report)
+    gift_budget(spec, campaign, report)
     return campaign
 
 
@@ -208,7 +201,7 @@ def _budget(spec: Spec, report: Report) -> tuple[m.BudgetLine, ...]:
             report.error(b.key_at("yuan"), "campaign_plan_points_line_in_points")
         if line != "points" and "points" in b.present:
             report.error(b.key_at("points"), "campaign_plan_money_line_points", line=line)
-        out.append(m.BudgetLine(line, _money(b, "yuan", report), b.get("points"), b.get("note", "")))
+        out.append(m.BudgetLine(line, money(b, "yuan", report), b.get("points"), b.get("note", "")))
     if "budget" in spec.fields and not out and not report.has_errors:
         report.error(spec.at("budget"), "campaign_plan_no_budget")
     return tuple(out)
@@ -285,7 +278,7 @@ def _lottery(spec: Spec | None, window: m.Window, report: Report) -> m.Lottery |
             continue
         prizes.append(
             m.Prize(
-                p.get("id"), p.get("name", ""), p.get("per_day"), _money(p, "value_yuan", report), p.get("points", 0)
+                p.get("id"), p.get("name", ""), p.get("per_day"), money(p, "value_yuan", report), p.get("points", 0)
             )
         )
     if "prizes" in spec.fields and not prizes and not report.has_errors:
@@ -306,6 +299,10 @@ def _lottery(spec: Spec | None, window: m.Window, report: Report) -> m.Lottery |
     per_yuan = chances.get("per_yuan")
     if per_yuan is not None and fen(per_yuan) != fen(per_yuan).to_integral_value():
         report.error(chances.at("per_yuan"), "campaign_plan_per_yuan_fen", value=per_yuan)
+    hours = spec.get("hours")
+    if hours is not None and None not in (hours.get("from"), hours.get("to")) and hours.get("from") >= hours.get("to"):
+        start, end = (hours.get(k).strftime("%H:%M") for k in ("from", "to"))
+        report.error(hours.at("to"), "campaign_plan_hours_reversed", start=start, end=end)
     return m.Lottery(
         tuple(prizes),
         blanks,
@@ -315,6 +312,7 @@ def _lottery(spec: Spec | None, window: m.Window, report: Report) -> m.Lottery |
         chances.get("grant", 0),
         chances.get("max_per_day"),
         spec.get("budget_line", "gifts"),
+        (hours.get("from"), hours.get("to")) if hours is not None else None,
     )
 
 
@@ -383,21 +381,6 @@ def _streaks(spec: Spec, report: Report) -> tuple[m.StreakReward, ...]:
     return tuple(sorted(out, key=lambda s: s.days))
 
 
-def _gifts(spec: Spec, report: Report) -> tuple[m.Gift, ...]:
-    unique(spec.items("gifts"), "id", "gift", report)
-    out = []
-    for item in spec.items("gifts"):
-        g: Spec = item.value
-        if None in (g.get("id"), g.get("stock")):
-            continue
-        out.append(
-            m.Gift(
-                g.get("id"), g.get("name", ""), g.get("stock"), g.get("per_member", 1), _money(g, "value_yuan", report)
-            )
-        )
-    return tuple(out)
-
-
 def _follow_ups(spec: Spec, report: Report) -> tuple[m.FollowUp, ...]:
     unique(spec.items("follow_ups"), "id", "follow-up", report)
     return tuple(
@@ -447,5 +430,7 @@ def _cross_checks(spec: Spec, c: m.Campaign, report: Report) -> None:
     if c.lottery and c.lottery.budget_line and c.lottery.budget_line == "points":
         report.error(spec.get("lottery").at("budget_line"), "campaign_plan_lottery_points_line")
 
+
+__all__ = ["load_campaign", "resolve", "window_past"]
 
 register(PlanKind(("campaign",), load_campaign, m.Campaign))

@@ -204,6 +204,7 @@ def draw(
                 return c, int(found[0][0]), True
         day = campaign_today(c, at)
         require_running(c, info, day, "draw")
+        _require_hours(c, at)
         require_treatment(conn, c, member_id)
         got = _chances(conn, c, member_id)
         if got.left <= 0:
@@ -281,6 +282,24 @@ def draw(
     c, seq, repeated = with_retries(engine, work)
     post_pending_awards(engine, campaign_id)
     return {**draw_record(engine, campaign_id, seq), "repeated": repeated}
+
+
+def _require_hours(c: Campaign, at: datetime) -> None:
+    """The draw hours (抽奖时间 "每天下午3点30分-5点"), in the campaign's timezone: from the first minute up to the
+    last one inclusive (15:30:00 to 17:00:00)."""
+    if c.lottery.hours is None:
+        return
+    start, end = c.lottery.hours
+    clock = at.astimezone(ZoneInfo(c.timezone)).time()
+    if not start <= clock <= end:
+        raise CampaignRefused(
+            "campaign_draw_outside_hours",
+            campaign=c.id,
+            start=start.strftime("%H:%M"),
+            end=end.strftime("%H:%M"),
+            now=clock.strftime("%H:%M:%S"),
+            timezone=c.timezone,
+        )
 
 
 def draw_record(engine: Engine, campaign_id: str, seq: int) -> dict:

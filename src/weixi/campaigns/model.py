@@ -6,8 +6,8 @@ Nothing here does I/O. See docs/campaigns.md for the file format and the meaning
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 from weixi.settings import DEFAULT_TIMEZONE
@@ -170,6 +170,7 @@ class Lottery:
     grant: int = 0  # chances every audience member holds
     max_per_day: int | None = None  # draws per member per day
     budget_line: str = "gifts"
+    hours: tuple[time, time] | None = None  # draws only from..to each day, in the campaign's timezone
 
     def prize(self, prize_id: str) -> Prize | None:
         return next((p for p in self.prizes if p.id == prize_id), None)
@@ -213,14 +214,38 @@ class StreakReward:
 
 
 @dataclass(frozen=True)
+class CardPrize:
+    """A winning level printed on a gift that is itself a ticket (a scratch card, 刮刮卡): ``count`` of the gift's
+    stock win it. ``funded_by``: ``operator`` (charged to the gifts line) or ``partner`` (paid by the card's issuer,
+    e.g. the post office's 邮政即开奖)."""
+
+    id: str
+    name: str
+    count: int
+    value_fen: int = 0
+    funded_by: str = "operator"
+
+
+@dataclass(frozen=True)
 class Gift:
     """A gift handed out on a visit (到访礼), first come first served from ``stock``."""
 
     id: str
     name: str
     stock: int
-    per_member: int = 1
+    per_member: int | None = 1  # over the campaign; None: no cap ("原则上不限")
     value_fen: int = 0
+    per_key_client: int | None = None  # the limit for the campaign's key clients (大客户), instead of per_member
+    per_visit: int | None = None  # at most this many on one visit: one day at the counter (campaign's timezone)
+    win_rate: Decimal | None = None  # a card's stated chance of winning: checked against prizes / stock
+    prizes: tuple[CardPrize, ...] = ()  # the winning levels printed on the cards (a scratch card's prize table)
+
+    @property
+    def winning(self) -> int:
+        return sum(p.count for p in self.prizes)
+
+    def limit_for(self, key_client: bool) -> int | None:
+        return self.per_key_client if key_client and self.per_key_client is not None else self.per_member
 
 
 @dataclass(frozen=True)
@@ -272,6 +297,8 @@ class Campaign:
     outcome: str = "spend"
     margin_share: Decimal = Decimal(1)  # share of incremental sales that is margin, for the ROI
     source: str = ""
+    key_clients: tuple[str, ...] = ()  # member ids of the key clients (大客户名单), for gifts' per_key_client
+    window_end_at: tuple[int, int] = field(default=(1, 1), compare=False)  # line, column of window.to in the file
 
     def gift(self, gift_id: str) -> Gift | None:
         return next((g for g in self.gifts if g.id == gift_id), None)

@@ -6,6 +6,7 @@ checks that every key here appears there.
 
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal
 
 from weixi.campaigns import model as m
@@ -31,6 +32,24 @@ def month(raw: object) -> str:
     if len(text) != 7 or text[4] != "-" or not (text[:4] + text[5:]).isdigit() or not 1 <= int(text[5:]) <= 12:
         raise v.BadValue("plan_bad_month", value=text)
     return text
+
+
+def clock(raw: object) -> time:
+    """A time of day ``HH:MM`` (24-hour), e.g. the draw hours ``15:30``."""
+    text = v.text(raw)
+    hh, sep, mm = text.partition(":")
+    if not (sep and len(hh) in (1, 2) and len(mm) == 2 and hh.isdigit() and mm.isdigit()):
+        raise v.BadValue("campaign_plan_bad_clock", value=text)
+    if int(hh) > 23 or int(mm) > 59:
+        raise v.BadValue("campaign_plan_bad_clock", value=text)
+    return time(int(hh), int(mm))
+
+
+def limit(raw: object) -> int | None:
+    """A count limit, or ``unlimited`` (no cap: "原则上不限定领取次数")."""
+    if raw == "unlimited":
+        return None
+    return v.positive_int(raw)
 
 
 def bound(raw: object):
@@ -130,10 +149,13 @@ CHANCES = Shape(
     },
 )
 
+HOURS = Shape("draw hours", {"from": Field(clock, required=True), "to": Field(clock, required=True)})
+
 LOTTERY = Shape(
     "lottery",
     {
         "prizes": Field(ListOf(PRIZE), required=True),
+        "hours": Field(HOURS),
         "blanks_per_day": Field(v.non_negative_int),
         "daily_total": COUNT,
         "chances": Field(CHANCES, required=True),
@@ -168,13 +190,28 @@ REFERRAL = Shape(
 
 STREAK = Shape("streak", {"days": Field(v.positive_int, required=True), "points": Field(v.positive_int, required=True)})
 
+CARD_PRIZE = Shape(
+    "card prize",
+    {
+        "id": ID,
+        "name": NAME,
+        "count": Field(v.positive_int, required=True),
+        "value_yuan": YUAN,
+        "funded_by": Field(v.choice(("operator", "partner"), "prize funder")),
+    },
+)
+
 GIFT = Shape(
     "gift",
     {
         "id": ID,
         "name": NAME,
         "stock": Field(v.positive_int, required=True),
-        "per_member": COUNT,
+        "per_member": Field(limit),
+        "per_key_client": COUNT,
+        "per_visit": COUNT,
+        "win_rate": Field(share),
+        "prizes": Field(ListOf(CARD_PRIZE)),
         "value_yuan": YUAN,
     },
 )
@@ -212,6 +249,7 @@ CAMPAIGN = Shape(
         "window": Field(WINDOW, required=True),
         "objectives": Field(ListOf(OBJECTIVE), required=True),
         "audience": Field(AUDIENCE, required=True),
+        "key_clients": Field(ListOf(v.text)),
         "budget": Field(ListOf(BUDGET_LINE), required=True),
         "cost_per_point": Field(v.positive_decimal),
         "points_rules": Field(ListOf(v.ident)),

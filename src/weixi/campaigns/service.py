@@ -35,7 +35,7 @@ from weixi.campaigns.errors import (
 from weixi.campaigns.lifecycle import editable, transition
 from weixi.campaigns.model import DRAFT, Campaign
 from weixi.campaigns.participation import request_key, require_running, require_treatment, same_request
-from weixi.campaigns.store import campaign_today, iso_text, load, now_utc, parse, record_step
+from weixi.campaigns.store import campaign_today, check, iso_text, load, now_utc, parse, record_step
 from weixi.ledger.posting import with_retries
 
 __all__ = [  # the use cases here, and what callers used to import from this module
@@ -44,6 +44,7 @@ __all__ = [  # the use cases here, and what callers used to import from this mod
     "act",
     "approvals",
     "campaign_today",
+    "check",
     "control_group",
     "cost_per_point_fen",
     "create",

@@ -14,7 +14,9 @@ from sqlalchemy import Connection
 
 from weixi.adapters.sql import execute, is_pg
 from weixi.campaigns.errors import CampaignFileInvalid, CampaignNotFound
+from weixi.campaigns.loader import window_past
 from weixi.campaigns.model import Campaign
+from weixi.plans.diagnostics import Diagnostic
 from weixi.plans.loader import load_plan_text
 
 COLUMNS = "status, content, source, created_by, seed_hex, commitment, next_draw, secret_hex"
@@ -29,6 +31,20 @@ def parse(text: str, source: str) -> Campaign:
             raise CampaignFileInvalid("campaign_file_wrong_kind", source=source)
         raise CampaignFileInvalid("campaign_file_invalid", diagnostics=diags, source=source, errors=len(errors))
     return found
+
+
+def check(text: str, source: str, now: datetime | None = None) -> tuple[object | None, list[Diagnostic]]:
+    """:func:`weixi.plans.loader.load_plan_text` for a campaign file, with one more check that needs the date: a
+    window already over (``campaign_plan_window_past`` at ``window.to``, today in the campaign's timezone) can never
+    run, so the checker refuses it before anyone submits it for approval. The plan is ``None`` exactly when a
+    diagnostic is an error; a plan of another kind is returned as it is."""
+    found, diags = load_plan_text(text, source)
+    if not isinstance(found, Campaign):
+        return found, diags
+    past = window_past(found, campaign_today(found, now))
+    if past is None:
+        return found, diags
+    return None, sorted([*diags, past], key=Diagnostic.sort_key)
 
 
 def now_utc() -> datetime:

@@ -77,6 +77,26 @@ def _read(path: Path, as_json: bool) -> str:
         ) from None
 
 
+@campaign_app.command("check")
+def check(
+    file: Path = typer.Argument(..., help="Campaign file (kind: campaign)."),
+    at: Optional[str] = typer.Option(None, "--at", help="Check as of this time, ISO 8601 (default: now)."),
+    as_json: bool = JSON,
+) -> None:
+    """Check a campaign file as of today: everything `weixi plan check` finds, and a window already over. Prints
+    each problem as file:line:col (a list of diagnostics under --json); exits 1 on any error."""
+    _, diags = service.check(_read(file, as_json), str(file), at_option(at))
+    if as_json:
+        emit_json([d.to_json() for d in diags])
+    else:
+        for d in diags:
+            console.print(d.format(), highlight=False)
+        if not diags:
+            console.print(f"{file}: ok", highlight=False)
+    if any(d.is_error for d in diags):
+        raise typer.Exit(1)
+
+
 @campaign_app.command("create")
 def create(
     file: Path = typer.Argument(..., help="Campaign file (kind: campaign)."),

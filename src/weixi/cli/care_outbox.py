@@ -23,7 +23,7 @@ from weixi.cli.ops_common import (
     respond,
     when,
 )
-from weixi.cli.output import console, parse_day
+from weixi.cli.output import console, emit_json, fail, parse_day
 
 # -- consents ----------------------------------------------------------------------------------------------------
 
@@ -91,34 +91,99 @@ def care_run(
     db: Optional[str] = DB,
     as_json: bool = JSON,
 ) -> None:
-    """Queue the day's care messages (birthdays, holidays, solar terms, points expiring, due message tasks)."""
+    """Queue the day's care messages (birthdays, holidays, solar terms, points expiring, due message tasks).
+    On a provisional calendar (the year's holiday notice not declared) it says so."""
+    from weixi.operations import calendar
     from weixi.operations import care_run as care
 
     engine = open_engine(db, as_json)
     p = plan_of(plan, as_json)
     day = parse_day(date_, "--date")
-    respond(call(lambda: care.run_day(engine, data(data_dir), p, day, dry_run), as_json), as_json, kv)
+    with calendar.using_data_dir(data(data_dir)):
+        result = call(lambda: care.run_day(engine, data(data_dir), p, day, dry_run), as_json)
+    respond(result, as_json, kv)
 
 
 @care_app.command("calendar")
-def care_calendar(month: str = typer.Option(..., "--month"), plan: Optional[str] = PLAN, as_json: bool = JSON) -> None:
-    """The month's working days, holidays, solar terms and lunar dates."""
+def care_calendar(
+    month: str = typer.Option(..., "--month", help="The month, YYYY-MM."),
+    plan: Optional[str] = PLAN,
+    data_dir: Optional[str] = DATA,
+    as_json: bool = JSON,
+) -> None:
+    """The month's working days, holidays, solar terms and lunar dates; a day of a year whose holiday notice is
+    not declared (nor in chinese-calendar) is marked provisional."""
+    from weixi.operations import calendar
     from weixi.operations import care_run as care
 
     p = plan_of(plan, as_json)
-    rows = call(lambda: care.calendar_view(p, month), as_json)
-    respond(
-        rows,
-        as_json,
-        lambda rs: [
-            console.print(
-                f"{r['date']}\t{'work' if r['working_day'] else 'rest'}\t{r['lunar']}\t"
-                + ", ".join(f"{o['name']} ({o['scope']})" for o in r["occasions"]),
-                highlight=False,
-            )
-            for r in rs
-        ],
+    with calendar.using_data_dir(data(data_dir)):
+        rows = call(lambda: care.calendar_view(p, month), as_json)
+    respond(rows, as_json, _print_calendar)
+
+
+def _print_calendar(rows: list[dict]) -> None:
+    years = sorted({r["date"][:4] for r in rows if r["provisional"]})
+    for year in years:
+        console.print(
+            f"[yellow]{year}: provisional calendar (statutory holidays by law, no swapped working days) until the "
+            f"State Council's notice is declared: weixi care declare FILE[/]",
+            highlight=False,
+        )
+    for r in rows:
+        console.print(
+            f"{r['date']}\t{'work' if r['working_day'] else 'rest'}{' (provisional)' if r['provisional'] else ''}"
+            f"\t{r['lunar']}\t" + ", ".join(f"{o['name']} ({o['scope']})" for o in r["occasions"]),
+            highlight=False,
+        )
+
+
+@care_app.command("declare")
+def care_declare(
+    file: str = typer.Argument(..., help="The calendar file (kind: calendar) of one year's holiday notice."),
+    data_dir: Optional[str] = DATA,
+    as_json: bool = JSON,
+) -> None:
+    """Declare a year's State Council holiday notice (holidays and swapped working days) from a calendar file:
+    checked like a plan (file:line:col), then kept in DATA/calendars/YEAR.yaml; it replaces the provisional
+    calendar and the package's for that year."""
+    from weixi.operations import calendar_file
+
+    try:
+        result, warnings = calendar_file.declare(file, data(data_dir))
+    except calendar_file.CalendarFileInvalid as exc:
+        if not as_json:
+            for d in exc.diagnostics:
+                console.print(d.format(), highlight=False)
+        fail(exc, as_json, code=2)
+    if as_json:
+        emit_json({**result, "warnings": [d.to_json() for d in warnings]})
+        return
+    for d in warnings:
+        console.print(d.format(), highlight=False)
+    console.print(
+        f"{result['year']}: declared from {file} ({result['holiday_days']} holiday days, "
+        f"{len(result['working_days'])} swapped working days){' - replaces the earlier declaration' if result['replaced'] else ''}",
+        highlight=False,
     )
+
+
+@care_app.command("years")
+def care_years(
+    start: int = typer.Option(..., "--from", help="First year."),
+    end: Optional[int] = typer.Option(None, "--to", help="Last year (the first)."),
+    data_dir: Optional[str] = DATA,
+    as_json: bool = JSON,
+) -> None:
+    """Where each year's working-day calendar comes from: declared (a calendar file), package (chinese-calendar)
+    or provisional."""
+    from weixi.operations import calendar
+
+    with calendar.using_data_dir(data(data_dir)):
+        rows = call(
+            lambda: [{"year": y, "calendar": calendar.source_of(y)} for y in range(start, (end or start) + 1)], as_json
+        )
+    respond(rows, as_json, lambda rs: [console.print(f"{r['year']}\t{r['calendar']}", highlight=False) for r in rs])
 
 
 # -- outbox ----------------------------------------------------------------------------------------------------

@@ -28,6 +28,12 @@ def close(
     month: str = typer.Option(..., "--month", help="The month to close, YYYY-MM."),
     data: Optional[str] = DATA,
     engine: str = typer.Option("duckdb", "--engine", help="Batch engine: duckdb (default) or pyspark."),
+    budget: Optional[int] = typer.Option(
+        None,
+        "--budget",
+        min=1,
+        help="The month's points budget (default: WEIXI_POINTS_BUDGET): its burn is in the summary's programme figures.",
+    ),
     db: Optional[str] = DB,
     as_json: bool = JSON,
 ) -> None:
@@ -63,7 +69,7 @@ def close(
 
     try:
         with bars:
-            result = close_month(ledger, data_dir(data), month, engine, Hooks(on_step, on_advance))
+            result = close_month(ledger, data_dir(data), month, engine, Hooks(on_step, on_advance), budget=budget)
     except CloseRefused as exc:
         if not as_json:
             for line in exc.missing:

@@ -254,7 +254,7 @@ def diff(
 @incentives_app.command("score")
 def score(
     plan: Path = typer.Option(..., "--plan", help="A scorecard or key_account plan."),
-    period: str = typer.Option(..., "--period", help="YYYY-MM, or YYYY-Qn for quarterly plans."),
+    period: str = typer.Option(..., "--period", help="YYYY-MM, YYYY-Qn for quarterly plans, or YYYY for yearly plans."),
     scores: Path = typer.Option(..., "--scores", help="staff_id, metric, score rows (CSV or Parquet)."),
     previous: Optional[Path] = typer.Option(None, "--previous", help="Last period's scores (improvement award)."),
     roster: Optional[Path] = ROSTER,

@@ -124,19 +124,27 @@ def tasks_create(
     db: Optional[str] = DB,
     as_json: bool = JSON,
 ) -> None:
-    """Assign the month's members to managers by the plan's ratios and create their tasks."""
-    from weixi.operations import monthly_tasks
+    """Assign the month's members to managers by the plan's ratios and create their tasks. With --date D the work
+    is stamped at D (created, bound, due dates), as if run that day; a provisional calendar is said so."""
+    from weixi.operations import calendar, monthly_tasks
 
     engine = open_engine(db, as_json)
     p = plan_of(plan, as_json)
-    result = call(
-        lambda: monthly_tasks.create_month(engine, data(data_dir), month, p, parse_day(date_, "--date"), targets),
-        as_json,
-    )
+    with calendar.using_data_dir(data(data_dir)):
+        result = call(
+            lambda: monthly_tasks.create_month(engine, data(data_dir), month, p, parse_day(date_, "--date"), targets),
+            as_json,
+        )
     respond(result, as_json, _print_create)
 
 
 def _print_create(r: dict) -> None:
+    for year in sorted(y for y, source in r.get("calendar", {}).items() if source == "provisional"):
+        console.print(
+            f"[yellow]{year}: due dates on a provisional calendar (the holiday notice is not declared: "
+            "weixi care declare FILE)[/]",
+            highlight=False,
+        )
     console.print(
         f"{r['month']}: {r['tasks']['made']} tasks ({', '.join(f'{k} {v}' for k, v in r['tasks']['by_kind'].items())}),"
         f" {r['tasks']['new_in_database']} new, {r['tasks']['reassigned_open_tasks']} open tasks reassigned",

@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 import ibis
 from sqlalchemy import Engine
 
+from weixi import settings
 from weixi.adapters import search_index
-from weixi.close import backends, ledger_bridge, store
+from weixi.close import backends, ledger_bridge, programme, store
 from weixi.close.accrual import accrue
 from weixi.close.backends import archive_table
 from weixi.close.history import members_table, month_history
@@ -86,7 +87,12 @@ def close_month(
     engine_name: str = "duckdb",
     progress: Progress | None = None,
     spark=None,
+    budget: int | None = None,
 ) -> dict:
+    """Close ``month``; ``budget``, if given, is the programme's points budget for the month (its burn is in the
+    summary's ``programme`` figures; default the ``WEIXI_POINTS_BUDGET`` setting)."""
+    if budget is None:
+        budget = settings.POINTS_BUDGET.value()
     data_dir = Path(data_dir)
     done = store.read_manifest(data_dir, month)
     if done and done.get("status") == "closed":
@@ -133,7 +139,10 @@ def close_month(
         "plan": run.plan.id,
         "accrual": accrual.__dict__,
         "expiry": {"as_of": str(expired.as_of), "lots": expired.lots, "points": expired.points},
-        "summary": summarize(run.duck, snapshot_file, events_file, totals, run.plan),
+        "summary": {
+            **summarize(run.duck, snapshot_file, events_file, totals, run.plan),
+            "programme": programme.close_figures(engine, run.duck, snapshot_file, month, run.plan, budget),
+        },
         "seconds": run.timings,
         "wall_seconds": round(time.perf_counter() - started, 3),
     }

@@ -23,6 +23,7 @@ from weixi.campaigns import report as reports
 from weixi.campaigns import service
 from weixi.campaigns.errors import CampaignError, CampaignForbidden, CampaignInvalid, CampaignNotFound
 from weixi.campaigns.model import Campaign
+from weixi.campaigns.stats import SMALL
 from weixi.console.guard import may, page_user
 from weixi.console.plans import annotate, read_upload
 from weixi.console.render import fragment, page, translator
@@ -104,7 +105,36 @@ def when(value: str | None, timezone: str | None = None) -> str:
     return moment.astimezone(ZoneInfo(timezone) if timezone else TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
-WORDS = {"statuses": STATUS_NAMES, "step_names": ACTION_NAMES, "buttons": BUTTONS, "lines": LINES, "when": when}
+# The report's notes and units (weixi.campaigns.stats and .report give them as English text): their translations.
+REPORT_WORDS = {
+    "no control group: the lift cannot be measured": N_("No control group: the lift cannot be measured."),
+    "no treatment group": N_("No treatment group: the lift cannot be measured."),
+    f"fewer than {SMALL} members in a group: the interval is unreliable": N_(
+        "Fewer than 30 members in a group: the interval is unreliable."
+    ),
+    "the outcome is activity, not money: no ROI (evaluate with outcome: spend for one)": N_(
+        "The outcome is activity, not money: there is no return on investment (evaluate spend to get one)."
+    ),
+    "no cost recorded: ROI undefined": N_("No cost recorded: the return on investment cannot be computed."),
+    "yuan per member": N_("yuan per member"),
+    "share of members active": N_("share of members active"),
+}
+
+
+def report_words(value: str | None) -> str | None:
+    """The message id of one of the report's notes or units, or the value itself when it is not one of them."""
+    return REPORT_WORDS.get(value, value) if value else value
+
+
+WORDS = {
+    "statuses": STATUS_NAMES,
+    "step_names": ACTION_NAMES,
+    "buttons": BUTTONS,
+    "lines": LINES,
+    "when": when,
+    "report_words": report_words,
+    "default_tz": TZ.key,  # the zone of when() without a campaign's own
+}
 
 
 def _campaign_id(value: str) -> str:

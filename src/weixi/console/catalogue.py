@@ -10,7 +10,7 @@ from weixi.console.guard import page_user
 from weixi.console.render import page
 from weixi.i18n import N_
 from weixi.ledger import catalogue as service
-from weixi.plans.service import NoActivePlan
+from weixi.plans.service import NoActivePlan, active_plan
 from weixi.users.service import User
 
 router = APIRouter()
@@ -32,8 +32,19 @@ def rewards(request: Request) -> dict | None:
         return None
 
 
+def plan_title(request: Request) -> str | None:
+    """The active plan's name (its ``name`` in the plan file), or None before any plan."""
+    try:
+        with request.app.state.engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            return active_plan(conn)[1].name
+    except NoActivePlan:
+        return None
+
+
 @router.get("/catalogue")
 def catalogue_page(request: Request, user: User = Depends(page_user("catalogue:read"))):
     if user.role == "member":
         return RedirectResponse("/me#catalogue", status_code=303)
-    return page(request, "catalogue.html", user, catalogue=rewards(request), types=REWARD_TYPES)
+    return page(
+        request, "catalogue.html", user, catalogue=rewards(request), types=REWARD_TYPES, plan_title=plan_title(request)
+    )

@@ -14,6 +14,8 @@ from weixi.console.guard import may, page_user
 from weixi.console.render import fragment, page
 from weixi.i18n import N_
 from weixi.messages import render
+from weixi.operations.clock import local
+from weixi.plans import service as plan_service
 from weixi.users.service import User
 
 router = APIRouter()
@@ -65,11 +67,20 @@ def _context(request: Request, job: dict) -> dict:
     return {"job": job, "steps": STEP_NAMES, "statuses": STATUS_NAMES}
 
 
+def _local(moment, tz) -> str:
+    """A job's recorded moment (UTC) in the operator's timezone."""
+    return local(moment, tz).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
 @router.get("/close")
 def close_page(request: Request, user: User = Depends(page_user("close:read"))):
     state = request.app.state
     closed = _closed(state.data_dir)
-    jobs = close_jobs.recent(state.engine, 10)
+    tz = plan_service.plan_zone(state.engine)
+    jobs = [
+        {**j, "started_local": _local(j.get("started_at"), tz), "finished_local": _local(j.get("finished_at"), tz)}
+        for j in close_jobs.recent(state.engine, 10)
+    ]
     suggested = next_month(closed[0]["month"]) if closed else ""
     running = next((j for j in jobs if j["status"] == "running"), None)
     return page(
@@ -83,6 +94,8 @@ def close_page(request: Request, user: User = Depends(page_user("close:read"))):
         may_run=may(user, "close:run"),
         steps=STEP_NAMES,
         statuses=STATUS_NAMES,
+        plan_titles={v["version"]: v["name"] for v in plan_service.versions(state.engine)},
+        timezone=tz.key,
     )
 
 

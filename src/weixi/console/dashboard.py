@@ -3,13 +3,20 @@ the liability trend from the ledger. The page draws its ECharts charts from ``/d
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from weixi.close import programme, store
 from weixi.console.guard import page_user
 from weixi.console.render import page, translator
+from weixi.errors import Invalid, Where
 from weixi.i18n import N_
 from weixi.members import overview as service
+from weixi.plans.service import NoActivePlan, active_plan
 from weixi.users.service import User
 
 router = APIRouter()
@@ -82,12 +89,95 @@ def chart_data(request: Request) -> dict:
     }
 
 
+def _percent(ratio: dict | None) -> dict:
+    """A ratio as a percentage with what it is computed from ("-" when it has no denominator)."""
+    if not ratio or ratio["rate"] is None:
+        return {"value": "-", "detail": f"{ratio['numerator']:,} / {ratio['denominator']:,}" if ratio else ""}
+    return {
+        "value": f"{Decimal(ratio['rate']) * 100:.2f}%",
+        "detail": f"{ratio['numerator']:,} / {ratio['denominator']:,}",
+    }
+
+
+def _points(n: int | None, detail: str = "") -> dict:
+    return {"value": "-" if n is None else f"{n:,}", "detail": detail}
+
+
+def _cells(f: dict, _) -> list[dict]:
+    """One column of the programme panel: the figures of ``f`` (see :mod:`weixi.ledger.programme`), in the order
+    of :data:`PROGRAMME_ROWS`."""
+    b = f["breakage"]
+    total_yuan = _("%(yuan)s yuan") % {"yuan": b["total_yuan"]} if b["total_yuan"] else ""
+    return [
+        _percent(f["redemption_rate"]["month"]),
+        _percent(f["redemption_rate"]["to_date"]),
+        _points(b["expired"]["month"], _("%(n)s since the start") % {"n": f"{b['expired']['to_date']:,}"}),
+        _points(
+            b["projected"], _("expiry ratio %(rate)s") % {"rate": _percent(b["projection"]["expiry_ratio"])["value"]}
+        ),
+        _points(b["total"], total_yuan),
+        _percent(b["rate"]),
+        _percent(f["budget"]["burn"]) if f["budget"]["burn"] else {"value": "-", "detail": _("no budget set")},
+        _percent(f["conversion"]),
+    ]
+
+
+PROGRAMME_ROWS = (
+    N_("Redemption rate (month)"),
+    N_("Redemption rate (since the start)"),
+    N_("Points expired in the month"),
+    N_("Projected breakage (points)"),
+    N_("Breakage: expired and projected (points)"),
+    N_("Breakage rate (of points issued)"),
+    N_("Budget burn (points issued / budget)"),
+    N_("Conversion rate (members who redeemed / active members)"),
+)
+
+
+def programme_panel(engine, data_dir, budget: int | None, _) -> dict | None:
+    """The programme figures of the latest closed month (as its close kept them) and of the current month so far
+    (from the ledger), with ``budget``'s burn when given; None before a plan is applied."""
+    try:
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            _version, plan = active_plan(conn)
+    except NoActivePlan:
+        return None
+    months = store.closed_months(data_dir)[-1:]
+    current = datetime.now(ZoneInfo(plan.timezone)).strftime("%Y-%m")
+    if current not in months:
+        months.append(current)
+    columns = [programme.for_month(engine, data_dir, m, budget) for m in months]
+    return {
+        "budget": budget,
+        "columns": [{"month": f["month"], "basis": f["basis"]} for f in columns],
+        "rows": [
+            {"label": _(label), "cells": list(cells)}
+            for label, *cells in zip(PROGRAMME_ROWS, *(_cells(f, _) for f in columns))
+        ],
+    }
+
+
+def budget_points(text: str) -> int | None:
+    """The panel's budget field: empty is no budget; otherwise a whole number of points above 0."""
+    text = text.strip().replace(",", "")
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise Invalid("budget_not_positive_points", Where(field="budget"), value=text)
+    return int(text)
+
+
 @router.get("/dashboard")
-def dashboard_page(request: Request, user: User = Depends(page_user("dashboard:read"))):
+def dashboard_page(
+    request: Request,
+    budget: str = Query("", max_length=20, description="The monthly points budget the panel's burn is of."),
+    user: User = Depends(page_user("dashboard:read")),
+):
     state = request.app.state
     overview = service.members_overview(state.engine, state.data_dir)
     points = service.points_by_month(state.engine, MONTHS)
-    return page(request, "dashboard.html", user, overview=overview, points=points)
+    figures = programme_panel(state.engine, state.data_dir, budget_points(budget), translator(request))
+    return page(request, "dashboard.html", user, overview=overview, points=points, programme=figures)
 
 
 @router.get("/dashboard/data.json")

@@ -5,14 +5,19 @@ the published-versus-recomputed difference. Thin over :mod:`weixi.incentives.rep
 from __future__ import annotations
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from ruamel.yaml import YAML
 
+from weixi import i18n
 from weixi.console.guard import may, page_user
 from weixi.console.render import page, translator
 from weixi.incentives import publication, reports
 from weixi.incentives.errors import IncentiveError, IncentiveNotFound, NotVisible
+from weixi.names import display
+from weixi.operations.clock import local
 from weixi.users.service import User
 
 router = APIRouter()
@@ -27,6 +32,35 @@ def _published(request: Request, month: str) -> dict:
     if found is None:
         raise IncentiveNotFound("incentive_statements_not_published", month=month)
     return found
+
+
+def rule_names(data_dir, month: str) -> dict[str, str]:
+    """``{"<plan>/<rule>": name}`` from the month's incentive plan files (their ``name`` of each order rule): the
+    statements name a rule by its id, people read its name. A file that cannot be read names nothing (the
+    statements' own computation reports it)."""
+    names: dict[str, str] = {}
+    for path in reports.month_inputs(data_dir, month)["plans"]:
+        try:
+            node = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+        except Exception:  # noqa: BLE001 - a broken file names nothing here
+            continue
+        plan = node.get("plan") if isinstance(node, dict) else None
+        if not plan:
+            continue
+        for section in ("orders", "rules"):
+            for rule in node.get(section) or []:
+                if isinstance(rule, dict) and rule.get("id") and rule.get("name"):
+                    names[f"{plan}/{rule['id']}"] = str(rule["name"])
+    return names
+
+
+def published_at(request: Request, pub: dict | None) -> str:
+    """When a version was published, in the operator's timezone and labelled with it (2026-02-03 09:30 北京时间)."""
+    if not pub or not pub.get("published_at"):
+        return ""
+    tz = reports.zone(request.app.state.engine)
+    moment = local(pub["published_at"], ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    return f"{moment} {display('timezone', tz, i18n.locale_of(request))}"
 
 
 def _people(request: Request, month: str) -> dict:
@@ -49,6 +83,7 @@ def index(
     if month is not None:
         pub = publication.published(engine, month)
         ctx["pub"] = pub
+        ctx["published_at"] = published_at(request, pub)
         if pub is not None:
             people = _people(request, month)
             own = pub["statements"]["staff"].get(user.username)
@@ -61,6 +96,7 @@ def index(
                     table=table,
                     totals=reports.totals(table),
                     by_business=reports.by_business(pub["statements"], ids),
+                    rule_names=rule_names(request.app.state.data_dir, month),
                     teams=sorted({p["team"] for p in people.values() if p.get("team")}),
                     may_pick_team=user.role in ("admin", "analyst"),
                     may_export=may(user, "incentives:read_all"),
@@ -84,6 +120,7 @@ def chart_data(
     table = reports.rows(pub["statements"], people, ids)[:CHART_STAFF]
     business = reports.by_business(pub["statements"], ids)
     staff = [r["staff_id"] for r in table]
+    names = rule_names(request.app.state.data_dir, month)
     data = {
         "bonus": {
             "title": _("Bonus by employee (yuan)"),
@@ -102,7 +139,7 @@ def chart_data(
         },
         "business": {
             "title": _("By business"),
-            "labels": [b["rule"] for b in business],
+            "labels": [names.get(b["rule"], b["rule"]) for b in business],
             "series": [
                 {"name": _("bonus (yuan)"), "values": [float(Decimal(b["yuan"])) for b in business]},
                 {"name": _("units"), "values": [float(Decimal(b["units"])) for b in business]},
@@ -136,6 +173,8 @@ def statement(
         s=s,
         person=people.get(staff_id) or {},
         line_yuan=sum((Decimal(l["yuan"]) for l in s["lines"]), Decimal(0)),
+        rule_names=rule_names(request.app.state.data_dir, month),
+        published_at=published_at(request, pub),
     )
 
 
@@ -148,4 +187,13 @@ def difference(request: Request, month: str = MONTH, user: User = Depends(page_u
         diff = publication.diff(engine, reports.recompute(request.app.state.data_dir, month, reports.zone(engine)))
     except IncentiveError as exc:  # the page says why, in its language (``error|say`` renders the code)
         error = exc
-    return page(request, "incentive_diff.html", user, month=month, pub=pub, diff=diff, error=error)
+    return page(
+        request,
+        "incentive_diff.html",
+        user,
+        month=month,
+        pub=pub,
+        diff=diff,
+        error=error,
+        published_at=published_at(request, pub),
+    )

@@ -303,6 +303,7 @@ def care_page(request: Request, month: str | None = MONTH, user: User = Depends(
         "care.html",
         user,
         month=month,
+        provisional=sorted({d["date"][:4] for d in days if d["provisional"]}),
         weeks=weeks,
         weekdays=WEEKDAYS,
         prev=prev,

@@ -3,12 +3,16 @@ version history with the exact text of every applied version."""
 
 from __future__ import annotations
 
+import re
+from zoneinfo import ZoneInfo
+
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from weixi.console.guard import may, page_user
 from weixi.console.render import page, translator
 from weixi.errors import NotFound, WeixiError
+from weixi.operations.clock import local
 from weixi.plans import service
 from weixi.plans.loader import load_plan_text
 from weixi.users import service as users
@@ -41,14 +45,32 @@ def check(text: str, name: str) -> dict:
     }
 
 
+UPLOAD = re.compile(r"^console upload by (?P<by>[^:]+): (?P<file>.*)$")
+
+
+def shown(version: dict, tz: ZoneInfo) -> dict:
+    """A version as the pages show it: the time applied in the operator's timezone, and its source as a file name
+    (a server path is not shown) with who uploaded it from the console."""
+    upload = UPLOAD.match(version.get("source") or "")
+    source = upload.group("file") if upload else (version.get("source") or "")
+    return {
+        **version,
+        "applied_local": local(version["applied_at"], tz).strftime("%Y-%m-%d %H:%M:%S"),
+        "source_file": source.replace("\\", "/").rsplit("/", 1)[-1],
+        "uploaded_by": upload.group("by") if upload else None,
+    }
+
+
 def _page(request: Request, user: User, status: int = 200, **context):
     state = request.app.state
+    tz = service.plan_zone(state.engine)
     return page(
         request,
         "plans.html",
         user,
         status=status,
-        versions=service.versions(state.engine),
+        versions=[shown(v, tz) for v in service.versions(state.engine)],
+        timezone=str(tz),
         may_check=may(user, "plans:check"),
         may_apply=may(user, "plans:apply"),
         **context,
@@ -120,7 +142,7 @@ def apply(
         _("Applied: plan %(plan)s is now version %(version)s.")
         if applied.new
         else _("Nothing changed: this text is already the active version %(version)s.")
-    ) % {"plan": applied.plan_id, "version": applied.version}
+    ) % {"plan": result["plan"].name, "version": applied.version}
     return _page(request, user, applied=applied, message=message)
 
 
@@ -129,4 +151,7 @@ def version_page(number: int, request: Request, user: User = Depends(page_user("
     found = service.version(request.app.state.engine, number)
     if found is None:
         raise NotFound("plan_version_not_found", version=number)
-    return page(request, "plan_version.html", user, v=found, lines=annotate(found["content"], []))
+    tz = service.plan_zone(request.app.state.engine)
+    return page(
+        request, "plan_version.html", user, v=shown(found, tz), timezone=str(tz), lines=annotate(found["content"], [])
+    )

@@ -16,6 +16,8 @@ from weixi.churn import service as churn_service
 from weixi.churn.errors import ChurnError
 from weixi.console.guard import may, page_user
 from weixi.console.render import fragment, page, translator
+from weixi.operations.clock import local
+from weixi.plans.service import plan_zone
 from weixi.targets import reports
 from weixi.targets import service as targets_service
 from weixi.users.service import User
@@ -30,6 +32,13 @@ ROWS = 200  # list rows shown on the page; the export has them all
 
 def _data(request: Request):
     return request.app.state.data_dir
+
+
+def _local(request: Request, moment: str | None) -> str:
+    """A recorded moment (ISO 8601, UTC) in the operator's timezone, to the minute."""
+    if not moment:
+        return ""
+    return local(moment, plan_zone(request.app.state.engine)).strftime("%Y-%m-%d %H:%M")
 
 
 @router.get("/retention")
@@ -54,7 +63,11 @@ def risk(
         band=band,
         dist=dist,
         reasons=reasons,
-        models=churn_service.list_models(_data(request)),
+        models=[
+            {**m, "trained_local": _local(request, m.get("trained_at"))}
+            for m in churn_service.list_models(_data(request))
+        ],
+        timezone=str(plan_zone(request.app.state.engine)),
     )
 
 
@@ -101,7 +114,17 @@ def model(request: Request, version: int = Path(ge=1, le=99_999), user: User = D
         k: "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
         for k, svg in reports.model_charts(meta).items()
     }
-    return page(request, "churn_model.html", user, version=version, meta=meta, m=meta["metrics"], charts=charts)
+    return page(
+        request,
+        "churn_model.html",
+        user,
+        version=version,
+        meta=meta,
+        m=meta["metrics"],
+        charts=charts,
+        trained_local=_local(request, meta.get("trained_at")),
+        timezone=str(plan_zone(request.app.state.engine)),
+    )
 
 
 def _filters(lists, segment, band, manager, group) -> dict:

@@ -1,5 +1,5 @@
 """The payroll export of a month's statements (the JSON shape of a compute or a publication): CSV, one row per
-employee, or XLSX with the explanation lines, the excluded and the rejected orders. No cell can start a formula."""
+employee, or XLSX with the explanation lines, the excluded, the rejected and the duplicate order rows. No cell can start a formula."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ STATEMENT_COLUMNS = (
 def export_statements(statements: dict, path: str | Path) -> int:
     """Write every statement of ``statements`` (the JSON shape) to CSV or XLSX; returns the staff count.
 
-    CSV: one row per employee. XLSX: sheets statements, lines, excluded and rejected, amounts as numbers
+    CSV: one row per employee. XLSX: sheets statements, lines, excluded, rejected and duplicates, amounts as numbers
     with two decimals (units with up to two)."""
     path = Path(path)
     month = statements["month"]
@@ -90,4 +90,8 @@ def _xlsx(statements: dict, rows, path: Path) -> None:
     rejected.append(["order_id", "reason"])
     for r in statements["rejected"]:
         rejected.append([r["order_id"], r["reason"]])
+    duplicates = spreadsheet.sheet(book.create_sheet("duplicates"))  # identical copies of an order row, counted once
+    duplicates.append(["order_id", "reason"])
+    for d in statements.get("duplicates", []):  # publications made before duplicates were reported have none
+        duplicates.append([d["order_id"], d["reason"]])
     book.save(path)

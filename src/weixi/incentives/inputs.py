@@ -33,6 +33,7 @@ ORDER_COLUMNS = (
     "active",
     "cancels_unexpired_subsidy",
     "created_at",
+    "broadband_only",
 )
 ORDER_REQUIRED = ("order_id", "staff_id", "business", "customer_id", "created_at")
 ROSTER_COLUMNS = ("staff_id", "name", "role", "team", "shift", "hired_on", "left_on")

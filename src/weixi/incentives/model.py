@@ -12,7 +12,7 @@ from decimal import Decimal
 from weixi.plans.model import Window
 
 KINDS = ("incentive", "scorecard", "discipline", "referral", "key_account", "commission_split")
-PERIODS = ("month", "quarter")
+PERIODS = ("month", "quarter", "year")
 BUSINESSES = ("phone_for_credit", "broadband_prepay", "fiber_migration")
 MEASURES = ("mobile", "broadband")
 CARDS = ("primary", "secondary")
@@ -24,6 +24,7 @@ CONDITION_FIELDS = {
     "monthly_rent": "decimal",
     "active": "bool",
     "cancels_unexpired_subsidy": "bool",
+    "broadband_only": "bool",
 }
 
 
@@ -82,6 +83,7 @@ class OrderRule:
     cash: tuple[CashSchedule, ...] = ()
     exclusions: tuple[Exclusion, ...] = ()
     roles: tuple[str, ...] | None = None  # None: every role may be credited
+    unit_roles: tuple[str, ...] | None = None  # None: every credited role gets the units; else only these
 
     def schedule_for(self, role: str | None) -> CashSchedule | None:
         for schedule in self.cash:

@@ -1,4 +1,4 @@
-"""Months and quarters as plain values (``2016-01``, ``2024-Q1``)."""
+"""Months, quarters and years as plain values (``2016-01``, ``2024-Q1``, ``2024``)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from weixi.errors import Invalid
 
 MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])\Z")
 QUARTER = re.compile(r"(\d{4})-Q([1-4])\Z")
+YEAR = re.compile(r"(\d{4})\Z")
 
 
 class BadPeriod(Invalid, ValueError):
-    """A month or quarter that is not written ``YYYY-MM`` or ``YYYY-Qn``."""
+    """A month, quarter or year that is not written ``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,38 @@ class Quarter:
         return f"{self.year:04d}-Q{self.quarter}"
 
 
-def period(text: str) -> Month | Quarter:
-    """A month ``YYYY-MM`` or a quarter ``YYYY-Qn``."""
-    return Quarter.parse(text) if "Q" in str(text).upper() else Month.parse(text)
+@dataclass(frozen=True)
+class Year:
+    """A calendar year (the annual satisfaction survey, the annual awards: ``period: year``)."""
+
+    year: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Year":
+        match = YEAR.match(str(text).strip())
+        if not match:
+            raise BadPeriod("incentive_bad_year", text=text)
+        return cls(int(match.group(1)))
+
+    @property
+    def first(self) -> date:
+        return date(self.year, 1, 1)
+
+    @property
+    def last(self) -> date:
+        return date(self.year, 12, 31)
+
+    def previous(self) -> "Year":
+        return Year(self.year - 1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}"
+
+
+def period(text: str) -> Month | Quarter | Year:
+    """A month ``YYYY-MM``, a quarter ``YYYY-Qn`` or a year ``YYYY``."""
+    if "Q" in str(text).upper():
+        return Quarter.parse(text)
+    if YEAR.match(str(text).strip()):
+        return Year.parse(text)
+    return Month.parse(text)

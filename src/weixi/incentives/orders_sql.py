@@ -2,8 +2,9 @@
 
 Tables made, all in the connection given:
 
-* ``rejected``  (row, order_id, reject): rows that cannot be used (missing/malformed fields, duplicate
-  order ids, unknown staff, another month); nothing else is affected by them;
+* ``rejected``  (row, order_id, reject): rows that cannot be used (missing/malformed fields, copies of one
+  order id that differ, unknown staff, another month); nothing else is affected by them;
+* ``duplicates`` (row, order_id, first_row): identical extra copies of an order's row; the order counts once;
 * ``excluded``  (staff_id, order_id, rule, reason): valid orders the plan does not count, with every
   exclusion that applies;
 * ``lines``     (staff_id, order_id, rule, measure, units, kpi_only, household, yuan, text): one
@@ -78,14 +79,17 @@ def _validate(con, plan: IncentivePlan, month: Month, has_roster: bool) -> None:
                CASE WHEN regexp_full_match(monthly_rent, '{RENT_PATTERN}') THEN CAST(monthly_rent AS {DEC}) END AS rent,
                {boolean_sql("active")} AS is_active,
                {boolean_sql("cancels_unexpired_subsidy")} AS redo,
-               coalesce(d.copies, 1) AS copies, d.copy_rows
+               {boolean_sql("broadband_only")} AS bb_only,
+               coalesce(d.copies, 1) AS copies, d.copy_rows, d.first_row, d.differ
         FROM (SELECT *, try_cast(created_at AS TIMESTAMPTZ) AS created FROM raw_orders) o LEFT JOIN roster r USING (staff_id)
-        LEFT JOIN (SELECT order_id, count(*) AS copies, string_agg(CAST(row AS VARCHAR), ', ' ORDER BY row) AS copy_rows
-                   FROM raw_orders WHERE order_id IS NOT NULL GROUP BY order_id HAVING count(*) > 1) d USING (order_id)""")
-    # a rejected row's reason is a code of the error catalogue, its column and up to two values (see _PARAMS)
+        LEFT JOIN ({_copies_sql()}) d USING (order_id)""")
+    # an identical copy of an earlier row of the same order counts once: reported, neither counted nor rejected
+    con.execute("""CREATE OR REPLACE TEMP TABLE duplicates AS
+        SELECT row, order_id, first_row FROM parsed WHERE copies > 1 AND differ = '' AND row > first_row""")
+    # a rejected row's reason is a code of the error catalogue, its column and up to three values (see _PARAMS)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE checked AS SELECT *, CASE
             WHEN order_id IS NULL THEN ['incentive_field_missing', 'order_id']
-            WHEN copies > 1 THEN ['incentive_order_repeated', 'order_id', order_id, copy_rows]
+            WHEN copies > 1 AND differ <> '' THEN ['incentive_order_copies_differ', 'order_id', order_id, copy_rows, differ]
             WHEN staff_id IS NULL THEN ['incentive_order_staff_missing', 'staff_id']
             {staff_check}
             WHEN business IS NULL THEN ['incentive_field_missing', 'business']
@@ -104,21 +108,38 @@ def _validate(con, plan: IncentivePlan, month: Month, has_roster: bool) -> None:
             WHEN active IS NOT NULL AND is_active IS NULL THEN ['incentive_field_not_boolean', 'active', active]
             WHEN cancels_unexpired_subsidy IS NOT NULL AND redo IS NULL
                  THEN ['incentive_field_not_boolean', 'cancels_unexpired_subsidy', cancels_unexpired_subsidy]
+            WHEN broadband_only IS NOT NULL AND bb_only IS NULL
+                 THEN ['incentive_field_not_boolean', 'broadband_only', broadband_only]
             {" ".join(needed)}
-            END AS reject FROM parsed""")
+            END AS reject FROM parsed WHERE NOT (copies > 1 AND differ = '' AND row > first_row)""")
     con.execute("""CREATE OR REPLACE TEMP TABLE rejected AS
         SELECT row, coalesce(order_id, '') AS order_id, reject FROM checked WHERE reject IS NOT NULL ORDER BY row""")
     con.execute("""CREATE OR REPLACE TEMP TABLE valid AS
         SELECT row, order_id, staff_id, coalesce(role, 'unknown') AS role, business, customer_id, number, card,
                upper(network) AS network, rent AS monthly_rent, is_active AS active, redo AS cancels_unexpired_subsidy,
-               created, day FROM checked WHERE reject IS NULL""")
+               bb_only AS broadband_only, created, day FROM checked WHERE reject IS NULL""")
+
+
+# the columns two rows of one order are compared on (all but the row number)
+_COMPARED = inputs.ORDER_COLUMNS[1:]
+
+
+def _copies_sql() -> str:
+    """Order ids on more than one row: the rows, the first one, and the columns whose values differ ('' when the
+    copies are identical). Only the repeated ids are compared, so a file without repeats costs one grouping."""
+    differ = ", ".join(f"CASE WHEN count(DISTINCT coalesce({c}, chr(0))) > 1 THEN {quote(c)} END" for c in _COMPARED)
+    return f"""SELECT order_id, count(*) AS copies, string_agg(CAST(row AS VARCHAR), ', ' ORDER BY row) AS copy_rows,
+                   min(row) AS first_row, array_to_string(list_filter([{differ}], x -> x IS NOT NULL), ', ') AS differ
+            FROM raw_orders SEMI JOIN (SELECT order_id FROM raw_orders WHERE order_id IS NOT NULL
+                                       GROUP BY order_id HAVING count(*) > 1) USING (order_id)
+            GROUP BY order_id"""
 
 
 def _condition(cond) -> str:
     field = cond.field
     if field == "monthly_rent":
         return f"monthly_rent IN ({', '.join(str(Decimal(v)) for v in cond.values)})"
-    if field in ("active", "cancels_unexpired_subsidy"):
+    if field in ("active", "cancels_unexpired_subsidy", "broadband_only"):
         return f"{field} IN ({', '.join('true' if v else 'false' for v in cond.values)})"
     return f"{field} IN ({', '.join(quote(v) for v in cond.values)})"
 
@@ -157,12 +178,19 @@ def _exclude(con, plan: IncentivePlan) -> None:
         FROM ranked WHERE hh_rank > 1""")
 
 
+def _unit_roles_sql(rule: OrderRule) -> str:
+    """SQL: does this order's ``role`` get the rule's units (``units: {roles: [...]}``)?"""
+    if rule.measure is None or rule.unit_roles is None:
+        return "true"
+    return f"role IN ({', '.join(quote(r) for r in rule.unit_roles)})"
+
+
 def _units_sql(rule: OrderRule) -> str:
     if rule.measure is None:
         return "CAST(0 AS DECIMAL(18,2))"
     return (
-        f"CAST(CASE WHEN e.customer_id IS NOT NULL THEN {rule.expiring_units} ELSE {rule.non_expiring_units} END"
-        f" AS DECIMAL(18,2))"
+        f"CAST(CASE WHEN NOT ({_unit_roles_sql(rule)}) THEN 0 WHEN e.customer_id IS NOT NULL"
+        f" THEN {rule.expiring_units} ELSE {rule.non_expiring_units} END AS DECIMAL(18,2))"
     )
 
 
@@ -182,6 +210,14 @@ def _cash_sql(rule: OrderRule) -> tuple[str, str]:
     return (f"CAST(CASE {' '.join(yuan)} ELSE 0 END AS DECIMAL(18,2))", f"CASE {' '.join(desc)} ELSE 'no cash row' END")
 
 
+def _unit_note(rule: OrderRule) -> str:
+    """SQL: '' when the order's role gets the units, else why it gets none."""
+    if rule.measure is None or rule.unit_roles is None:
+        return "''"
+    note = f"no units: rule {rule.id} credits {rule.measure} units only to {', '.join(rule.unit_roles)}; this staff member is "
+    return f"CASE WHEN {_unit_roles_sql(rule)} THEN '' ELSE {quote(note)} || role END"
+
+
 def _count(con, plan: IncentivePlan) -> None:
     selects = []
     for rule in plan.orders:
@@ -190,6 +226,7 @@ def _count(con, plan: IncentivePlan) -> None:
         kpi = "true" if rule.kpi_only else "false"
         selects.append(f"""SELECT staff_id, role, order_id, customer_id, business, created, {quote(rule.id)} AS rule,
                 {measure} AS measure, {_units_sql(rule)} AS units, {kpi} AS kpi_only,
+                {_unit_note(rule)} AS unit_note,
                 e.customer_id IS NOT NULL AS expiring_target, household, {yuan} AS yuan, {desc} AS tier
             FROM (SELECT *, row_number() OVER (PARTITION BY staff_id ORDER BY created, order_id) AS household
                   FROM ranked WHERE hh_rank = 1 AND business = {quote(rule.business)}) c
@@ -203,7 +240,7 @@ def _count(con, plan: IncentivePlan) -> None:
         SELECT staff_id, order_id, rule, measure, units, kpi_only, household, yuan, CAST(created AS VARCHAR) AS created,
             'order ' || order_id || ' (' || business || ', customer ' || customer_id || ', '
             || CASE WHEN expiring_target THEN 'expiring target' ELSE 'non-expiring' END || '): '
-            || CASE WHEN measure IS NULL THEN 'no units'
+            || CASE WHEN measure IS NULL THEN 'no units' WHEN unit_note <> '' THEN unit_note
                     ELSE '+' || num(units) || ' ' || measure || ' unit'
                          || CASE WHEN kpi_only THEN ' (monthly KPI only, not the over-quota bonus)' ELSE '' END END
             || '; household ' || CAST(household AS VARCHAR) || ' of the month: '
@@ -240,7 +277,7 @@ def _statement(con, month: Month, has_roster: bool) -> None:
 
 # the values after the code and column of a ``reject`` list, by code: the params of its sentence
 _PARAMS = {
-    "incentive_order_repeated": ("order", "rows"),
+    "incentive_order_copies_differ": ("order", "rows", "fields"),
     "incentive_row_unknown_staff": ("staff",),
     "incentive_unknown_business": ("business",),
     "incentive_order_bad_time": ("value",),
@@ -267,5 +304,26 @@ def rejected(con: duckdb.DuckDBPyConnection, orders: str | Path, month: Month) -
             params["known"] = list(BUSINESSES)
         elif code == "incentive_order_outside_month":
             params["month"] = str(month)
+        elif code == "incentive_order_copies_differ":
+            params["fields"] = params["fields"].split(", ")
         out.append(Rejected(order_id, row, Problem(code, params, Where(file=str(orders), row=row, field=field))))
     return out
+
+
+def duplicates(con: duckdb.DuckDBPyConnection, orders: str | Path) -> list[Rejected]:
+    """The identical extra copies of an order row in the last :func:`compute` on ``con``: the order counted once
+    (its first row), each extra copy reported with the row it repeats (as the ledger reports a repeated event id)."""
+    return [
+        Rejected(
+            order_id,
+            row,
+            Problem(
+                "incentive_order_duplicate_copy",
+                {"field": "order_id", "order": order_id, "row": row, "first": first},
+                Where(file=str(orders), row=row, field="order_id"),
+            ),
+        )
+        for row, order_id, first in con.execute(
+            "SELECT row, order_id, first_row FROM duplicates ORDER BY row"
+        ).fetchall()
+    ]

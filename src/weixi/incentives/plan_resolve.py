@@ -145,6 +145,7 @@ def _orders(spec: Spec, report: Report) -> tuple[m.OrderRule, ...]:
                 cash=_cash(s, report),
                 exclusions=_exclusions(s, report),
                 roles=tuple(i.value for i in s.items("roles")) or None,
+                unit_roles=tuple(i.value for i in units.items("roles")) or None if units else None,
             )
         )
         if units is None and not s.items("cash"):

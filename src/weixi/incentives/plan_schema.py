@@ -56,6 +56,7 @@ UNITS = Shape(
         "expiring": Field(v.non_negative_decimal, required=True),
         "non_expiring": Field(v.non_negative_decimal, required=True),
         "kpi_only": Field(v.boolean),
+        "roles": ROLES_FIELD,
     },
 )
 

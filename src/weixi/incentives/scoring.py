@@ -7,12 +7,18 @@ from decimal import Decimal
 
 from weixi.incentives import amounts, inputs, keyaccount, scorecard, split
 from weixi.incentives.errors import IncentiveInvalid
-from weixi.incentives.months import Month, Quarter
+from weixi.incentives.months import Month, Quarter, Year
 from weixi.incentives.months import period as parse_period
 from weixi.incentives.records import BadField, Rejected, number, text
 from weixi.incentives.service import in_force, load_incentive_plan, read_rows
 
 SCORE_COLUMNS = ("staff_id", "metric", "score")
+# a plan's ``period`` -> the period value a score run must name, and the refusal when it names another
+_PERIOD_KINDS = {
+    "month": (Month, "incentive_period_monthly"),
+    "quarter": (Quarter, "incentive_period_quarterly"),
+    "year": (Year, "incentive_period_yearly"),
+}
 
 
 def _scores(path) -> tuple[dict[str, dict[str, Decimal]], list[Rejected]]:
@@ -34,9 +40,8 @@ def score_period(plan_path, period: str, scores, previous=None, roster=None) -> 
     """Scorecards (totals, grades, bonus, rank and team awards) or key-account scores of ``period``."""
     plan = load_incentive_plan(plan_path, ("scorecard", "key_account"))
     p = parse_period(period)
-    want = Quarter if plan.period == "quarter" else Month
+    want, code = _PERIOD_KINDS.get(plan.period, _PERIOD_KINDS["month"])
     if not isinstance(p, want):
-        code = "incentive_period_quarterly" if want is Quarter else "incentive_period_monthly"
         raise IncentiveInvalid(code, plan=plan.id, period=str(p))
     in_force(plan, p.first, p.last)
     people = _roster_people(roster) if roster else None

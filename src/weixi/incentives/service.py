@@ -112,6 +112,7 @@ class MonthResult:
     staff: dict[str, StaffStatement]
     rejected: list[dict]
     customer_awards: list[referrals.CustomerAward] = field(default_factory=list)
+    duplicates: list[dict] = field(default_factory=list)  # identical extra copies of an order row, counted once
 
     def to_json(self) -> dict:
         """The documented, stable shape (docs/incentives.md)."""
@@ -119,6 +120,7 @@ class MonthResult:
             "month": self.month,
             "staff": {s: self.staff[s].to_json() for s in sorted(self.staff)},
             "rejected": self.rejected,
+            "duplicates": self.duplicates,
         }
 
     def totals(self) -> dict:
@@ -126,6 +128,7 @@ class MonthResult:
             "staff": len(self.staff),
             "bonus_yuan": amounts.yuan(sum((s.bonus_yuan for s in self.staff.values()), Decimal(0))),
             "rejected": len(self.rejected),
+            "duplicates": len(self.duplicates),
         }
 
 
@@ -226,6 +229,7 @@ def _orders(result: MonthResult, plan: IncentivePlan, m: Month, orders, targets,
                 }
             )
         result.rejected += [r.to_json() for r in orders_sql.rejected(con, orders, m)]
+        result.duplicates += [d.to_json() for d in orders_sql.duplicates(con, orders)]
     finally:
         con.close()
 

@@ -2,8 +2,9 @@
 
 Generated set-based in DuckDB from hashes of the row number (same arguments -> same files), written as
 CSV or Parquet. Roughly 8% of orders are secondary cards, 5% have no monthly rent, 3% redo an unexpired
-subsidy, 10% are not active 4G users; 30% of customers are on the month's expiring list. ``bad_rows``
-appends rows that must be rejected (unknown staff, a duplicated order id, a malformed date).
+subsidy, 10% are not active 4G-or-newer users (20% are 5G), 15% are for customers who are not broadband-only;
+30% of customers are on the month's expiring list. ``bad_rows`` appends rows that must be rejected (unknown
+staff, a copy of an order id that differs from it, a malformed date).
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ def generate(
         bad = ""
         if bad_rows:
             bad = f"""UNION ALL SELECT 'X1', 'NOBODY', 'phone_for_credit', 'C1', '13900000000', 'primary', '58', '4G', 'true',
-                          'false', '{m.first}T09:00:00+08:00'
-                      UNION ALL SELECT 'O0', 'S000000', 'broadband_prepay', 'C2', '', '', '', '', '', '', '{m.first}T09:30:00+08:00'
-                      UNION ALL SELECT 'X2', 'S000001', 'fiber_migration', 'C3', '', '', '', '', '', '', 'yesterday'"""
+                          'false', '{m.first}T09:00:00+08:00', 'true'
+                      UNION ALL SELECT 'O0', 'S000000', 'broadband_prepay', 'C2', '', '', '', '', '', '', '{m.first}T09:30:00+08:00', 'true'
+                      UNION ALL SELECT 'X2', 'S000001', 'fiber_migration', 'C3', '', '', '', '', '', '', 'yesterday', ''"""
         con.execute(f"""COPY (SELECT * FROM (
             SELECT 'O' || CAST(i AS VARCHAR) AS order_id,
                    'S' || lpad(CAST({_h("i", 3)} % {staff} AS VARCHAR), 6, '0') AS staff_id,
@@ -64,11 +65,13 @@ def generate(
                    '139' || lpad(CAST(i AS VARCHAR), 8, '0') AS number,
                    CASE WHEN {_h("i", 6)} % 100 < 8 THEN 'secondary' ELSE 'primary' END AS card,
                    CASE WHEN {_h("i", 7)} % 100 < 5 THEN '0' ELSE CAST(18 + {_h("i", 8)} % 200 AS VARCHAR) END AS monthly_rent,
-                   CASE WHEN {_h("i", 9)} % 100 < 6 THEN '3G' ELSE '4G' END AS network,
+                   CASE WHEN {_h("i", 9)} % 100 < 6 THEN '3G' WHEN {_h("i", 9)} % 100 < 26 THEN '5G'
+                        ELSE '4G' END AS network,
                    CASE WHEN {_h("i", 10)} % 100 < 4 THEN 'false' ELSE 'true' END AS active,
                    CASE WHEN {_h("i", 11)} % 100 < 3 THEN 'true' ELSE 'false' END AS cancels_unexpired_subsidy,
                    strftime(TIMESTAMP '{m.first} 08:00:00' + INTERVAL ({_h("i", 12)} % {days}) DAY
-                            + INTERVAL ({_h("i", 13)} % 43200) SECOND, '%Y-%m-%dT%H:%M:%S') || '+08:00' AS created_at
+                            + INTERVAL ({_h("i", 13)} % 43200) SECOND, '%Y-%m-%dT%H:%M:%S') || '+08:00' AS created_at,
+                   CASE WHEN {_h("i", 14)} % 100 < 15 THEN 'false' ELSE 'true' END AS broadband_only
             FROM range({orders}) t(i) {bad})) TO {quote(str(paths["orders"]))} {option}""")
     finally:
         con.close()

@@ -4,8 +4,9 @@
   member gave one and the plan says ``lunar: true``, the lunar birthday instead (one greeting, not two). A
   birthday in a leap month is kept in the month of the same number; a 30th in a 29-day month on the 29th.
   Lunar dates come from :mod:`weixi.members.lunar` (astronomical, 1900-2100).
-* Holidays: the first day of each statutory holiday (``chinese-calendar``); Spring Festival and National Day
-  are sent centrally (to every member), the others locally (members of the plan's ``local_cities``).
+* Holidays: the first day of each statutory holiday period (:mod:`weixi.operations.calendar`: the package, a
+  declared calendar file, or the provisional calendar of a year whose notice is not out); Spring Festival and
+  National Day are sent centrally (to every member), the others locally (members of the plan's ``local_cities``).
 * Solar terms (节气) from ``chinese-calendar``.
 """
 
@@ -83,13 +84,17 @@ def occasions(plan: OperationsPlan, day: date) -> list[Occasion]:
 
 
 def month_calendar(plan: OperationsPlan, first: date, last: date) -> list[dict]:
-    """Every day of [first, last] with its occasions and whether it is a working day."""
+    """Every day of [first, last] with its occasions, whether it is a working day, and where that comes from
+    (``calendar``: package, declared or provisional; ``provisional``: true until the year's notice is declared)."""
     out, day = [], first
     while day <= last:
+        source = calendar.source_of(day.year)
         out.append(
             {
                 "date": day.isoformat(),
                 "working_day": calendar.is_working_day(day),
+                "calendar": source,
+                "provisional": source == "provisional",
                 "occasions": [o.__dict__ for o in occasions(plan, day)],
                 "lunar": lunar.format_lunar(*lunar_of(day)),
             }

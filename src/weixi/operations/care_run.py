@@ -97,7 +97,7 @@ def run_day(engine: Engine, data_dir: Path, plan: OperationsPlan, day: date, dry
     """Queue the day's care messages; returns counts per occasion, what the policy blocked (with the rule),
     and members skipped for want of an address."""
     data_dir = Path(data_dir)
-    calendar.is_working_day(day)  # fail loudly for a year the calendar does not cover
+    note = calendar.calendar_note(day, day)  # fails loudly for a year no calendar covers
     compiled = {}
     for tid, tpl in plan.templates.items():
         try:
@@ -111,6 +111,7 @@ def run_day(engine: Engine, data_dir: Path, plan: OperationsPlan, day: date, dry
     picks = _picks(engine, con, fields, plan, day)
     report = {
         "date": day.isoformat(),
+        **note,
         "dry_run": dry_run,
         "queued": 0,
         "already_queued": 0,

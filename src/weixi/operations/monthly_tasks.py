@@ -29,7 +29,7 @@ from weixi.adapters.tasks_load import MOVES_SQL
 from weixi.close import store as close_store
 from weixi.operations import assign, calendar, policy, tasks
 from weixi.operations import monthly_inputs as inputs
-from weixi.operations.clock import now, today, zone
+from weixi.operations.clock import now, start_of, today, zone
 from weixi.operations.errors import OperationsConflict, OperationsUnavailable
 from weixi.operations.plan import OperationsPlan
 from weixi.operations.service import check_month, lit, partition_file, save_run, write_parquet
@@ -56,7 +56,7 @@ def create_month(
     snap = close_store.partition(data_dir, "snapshots", month) / "part-0.parquet"
     if not snap.exists():
         raise OperationsConflict("ops_no_snapshot", month=month, path=str(snap))
-    calendar.is_working_day(run_date)  # fail loudly before anything is written when the year is not covered
+    calendar.source_of(run_date.year)  # fail loudly before anything is written when no calendar covers the year
     clock = _Clock()
     con = duck.connect()
     con.execute(f"SET TimeZone='{zone(engine).key}'")
@@ -80,9 +80,11 @@ def create_month(
     by_kind = {
         k: int(n) for k, n in con.execute("SELECT kind, count(*) FROM ops_kept GROUP BY 1 ORDER BY 1").fetchall()
     }
+    last_due = con.execute("SELECT max(due_on) FROM ops_kept").fetchone()[0] or run_date
     report = {
         "month": month,
         "run_date": run_date.isoformat(),
+        **calendar.calendar_note(run_date, max(run_date, last_due)),
         "plan": plan.id,
         "assignment": summary,
         "tasks": {
@@ -226,7 +228,7 @@ def _store_tasks(
             "COPY (SELECT member_id, staff_id, team FROM ops_assignment WHERE staff_id IS NOT NULL) TO "
             f"{lit(managers)} (FORMAT parquet)"
         )
-        loader = _start_loader(path, month, tasks_file, managers, now(engine))
+        loader = _start_loader(path, month, tasks_file, managers, stamp(engine, run_date))
         try:
             # The loader is the longer path: leave it a core (one DuckDB thread here meanwhile).
             con.execute("SET threads = 1")
@@ -238,6 +240,15 @@ def _store_tasks(
     clock.lap("database_wait")
     clock.laps["database_steps"] = db_laps
     return loaded, reassigned
+
+
+def stamp(engine: Engine, run_date: date) -> datetime:
+    """When the run's work is stamped (tasks' ``created_at``; a bind done by the run, its ``closed_at``): now on
+    today's run, else the start of the run date (``--date D``: the work of D, not of the day it was typed)."""
+    current = now(engine)
+    if run_date == current.date():
+        return current
+    return start_of(run_date, zone(engine))
 
 
 class _Clock:
@@ -256,7 +267,7 @@ class _Clock:
 
 def _load_tasks(engine: Engine, con, run_date: date) -> int:
     """Insert the run's tasks that the database does not have yet (by task id), in chunks."""
-    created = now(engine)
+    created = stamp(engine, run_date)
     cols = tasks.COLUMNS
     sql = (
         f"INSERT INTO ops_tasks ({', '.join(cols)}, closed_at, closed_by, attempts, created_at) VALUES "

@@ -27,6 +27,7 @@ ORDER_COLUMNS = (
     "active",
     "cancels_unexpired_subsidy",
     "created_at",
+    "broadband_only",
 )
 
 
@@ -41,7 +42,7 @@ def orders(engine: Engine, month: str) -> tuple[list[dict], list[dict]]:
         rows = execute(
             conn,
             "SELECT order_id, staff_id, business, customer_id, number, card, monthly_rent_fen, network,"
-            " active, cancels_unexpired_subsidy, created_at, task_id, offer_id FROM ops_orders "
+            " active, cancels_unexpired_subsidy, created_at, task_id, offer_id, broadband_only FROM ops_orders "
             "WHERE created_at >= ? AND created_at < ? ORDER BY created_at, order_id",
             [first, last],
         )
@@ -63,6 +64,7 @@ def orders(engine: Engine, month: str) -> tuple[list[dict], list[dict]]:
                     None if r[8] is None else ("true" if r[8] else "false"),
                     "true" if r[9] else "false",
                     local(r[10], tz).isoformat(),
+                    None if r[13] is None else ("true" if r[13] else "false"),
                 ),
             )
         )

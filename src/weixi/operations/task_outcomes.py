@@ -168,6 +168,13 @@ def _repeated_try(conn, task: dict, kind: str, attempt: int) -> dict | None:
     return out
 
 
+def _broadband_only(member: dict) -> bool | None:
+    """单宽带: the customer has broadband and no mobile line (unknown without the member's archive row)."""
+    if not member:
+        return None
+    return bool(member.get("broadband")) and not member.get("network")
+
+
 def _order(conn, data_dir: Path, task: dict, offer_id: str, by: str, at: datetime, given: dict) -> dict:
     """The CRM retention order the incentive engine reads, credited to the agent who closed the deal."""
     member = archive.members_lookup(data_dir, task["member_id"]) or {}
@@ -184,6 +191,7 @@ def _order(conn, data_dir: Path, task: dict, offer_id: str, by: str, at: datetim
         "network": given.get("network") or member.get("network"),
         "active": given.get("active", True),
         "cancels_unexpired_subsidy": bool(given.get("cancels_unexpired_subsidy", False)),
+        "broadband_only": given.get("broadband_only", _broadband_only(member)),
         "offer_id": offer_id,
         "created_at": at,
     }

@@ -132,9 +132,9 @@ def candidates_sql(plan: OperationsPlan, month: str, run_date: date) -> str:
             if rule.on in ("upgraded", "will_downgrade"):
                 start = "e.effective_on" if rule.on == "upgraded" else run
                 label_zh = "晋级" if rule.on == "upgraded" else "将降级"
-                src = (
+                src = (  # only the month's active members: no bind or call for a member who has left
                     f"SELECT e.member_id, {start} AS start, e.from_tier, e.to_tier FROM ops_events e "
-                    f"WHERE e.event = {_lit(rule.on)}"
+                    f"SEMI JOIN ops_members m ON m.member_id = e.member_id WHERE e.event = {_lit(rule.on)}"
                 )
                 reason = f"printf('{label_zh} %s → %s (%s)', src.from_tier, src.to_tier, {_lit(rule.on)})"
                 selects.append(_select(rule, part, src, month, run_date, str(PRIORITY[rule.on]), reason))

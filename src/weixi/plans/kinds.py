@@ -25,7 +25,12 @@ from weixi.plans.yaml_source import Mapping
 __all__ = ["BUILT_IN", "PlanKind", "kind_of", "kinds", "register"]
 
 # the modules that register the built-in kinds; imported by name so that plans stays below its users
-BUILT_IN = ("weixi.campaigns.loader", "weixi.operations.plan", "weixi.incentives.plan_loader")
+BUILT_IN = (
+    "weixi.campaigns.loader",
+    "weixi.operations.plan",
+    "weixi.operations.calendar_file",
+    "weixi.incentives.plan_loader",
+)
 ANY = "*"  # the name under which a kind registers as the checker of every kind no one else names
 
 Loader = Callable[[Mapping, str], "tuple[object | None, list[Diagnostic]]"]

@@ -91,7 +91,7 @@ def test_midyear_gratitude_gifts_and_old_brings_new():
     assert (c.window.start, c.window.end) == (date(2015, 6, 13), date(2015, 6, 30))
     assert c.gift("zongzi").stock == 200  # 80 + 100 + 20 盒
     assert c.gift("movie-tickets").value_fen == 6000 and c.gift("tea-set").value_fen == 5000  # 60元, 50元
-    assert c.gift("phone-stand").per_member == 5  # 每次领取不超过5个
+    assert c.gift("phone-stand").per_visit == 5  # 每次领取不超过5个: per visit, not per campaign (issue 20 §9)
     assert (c.referral.referrer_gift, c.referral.referee_gift) == ("movie-tickets", "tea-set")
     assert c.referral.require_registration and not c.referral.require_payment
     assert c.channels[0].channel == "sms"
@@ -106,6 +106,7 @@ def test_all_campaign_examples_check_clean_together():
             "points-carnival",
             "midyear-gratitude",
             "points-carnival-points",
+            "scratch-cards",
         )
     ]
     result = runner.invoke(app, ["plan", "check", *files])

@@ -20,6 +20,7 @@ INCENTIVE = [
     "postal-maintenance",
     "maintenance-scorecard",
     "member-maintenance-split",
+    "cs-annual-award",
 ]
 
 
@@ -52,6 +53,34 @@ def test_retention_2016_seed_numbers():
     assert prepay.schedule_for("intern").yuan_for(7) == 20  # 所有员工20元/户
     fiber = plan.rule("fiber-migration")
     assert fiber.cash == () and fiber.non_expiring_units == Decimal("0.5")  # 光纤平移0.5个宽带效能
+
+
+def test_retention_2016_credits_the_roles_the_notice_names():
+    """ "中心经理、网格经理、装维经理、营业员办理购机送费优惠" / "…宽带老客户光纤平移" / "中心经理、网格人员、营业员办理单宽带
+    老客户预存网费送费优惠 … 所有员工办理预存网费送费优惠奖励20元/户"."""
+    plan = load("retention-2016")
+    four = ("center_manager", "grid_manager", "maintenance_manager", "clerk")
+    assert plan.rule("mobile-phone-for-credit").roles == four and plan.rule("fiber-migration").roles == four
+    prepay = plan.rule("broadband-prepay")
+    assert prepay.roles is None  # every employee is paid the 20 yuan ...
+    assert prepay.unit_roles == ("center_manager", "grid_manager", "grid_staff", "clerk")  # ... units for these
+    (single,) = prepay.exclusions  # 单宽带老客户
+    assert (single.id, single.unless, single.conditions[0].field) == ("not-broadband-only", True, "broadband_only")
+    (active,) = [e for e in plan.rule("mobile-phone-for-credit").exclusions if e.id == "not-active-4g"]
+    assert [(c.field, set(c.values)) for c in active.conditions] == [("network", {"4G", "5G"}), ("active", {True})]
+
+
+def test_unit_roles_and_the_broadband_only_condition_are_checked():
+    text = (
+        "plan: p\nkind: incentive\nname: P\nvalid: {from: 2016-01-01}\norders:\n  - id: r\n"
+        "    business: broadband_prepay\n"
+        "    units: {measure: broadband, expiring: 1, non_expiring: 0.5, roles: [grid_stuff]}\n"
+        "    exclude:\n      - {id: x, unless: {broadband_only: maybe}, reason: r}\n"
+    )
+    plan, found = load_plan_text(text, "p.yaml")
+    assert plan is None and [d.line for d in found] == [8, 10]
+    assert "unknown role 'grid_stuff'" in found[0].message and "did you mean 'grid_staff'" in found[0].message
+    assert "broadband_only: expected true or false" in found[1].message
 
 
 def test_cs_scorecard_seed_weights_are_reported_at_the_weights_line():

@@ -26,9 +26,13 @@ def test_swapped_working_days_and_holidays_follow_the_statutory_calendar():
     assert calendar.working_days_between(date(2026, 9, 30), date(2026, 10, 12)) == 4
 
 
-def test_a_year_the_calendar_does_not_cover_fails_loudly():
-    with pytest.raises(calendar.CalendarError, match="no statutory holidays for 2099"):
-        calendar.add_working_days(date(2099, 3, 1), 3)
+def test_a_year_no_calendar_covers_fails_loudly():
+    # 2027-2099: a provisional calendar (tests/unit/operations/test_calendar_provisional.py); beyond, a refusal.
+    with pytest.raises(calendar.CalendarError, match="covers 2004 to 2099; 2100 is outside it"):
+        calendar.add_working_days(date(2100, 3, 1), 3)
+    with pytest.raises(calendar.CalendarError) as err:
+        calendar.is_working_day(date(2003, 12, 31))
+    assert err.value.code == "calendar_year_out_of_range" and err.value.status == 422
 
 
 def test_month_arithmetic_clamps_to_the_month_end():

@@ -9,7 +9,7 @@ from weixi.api.auth import require
 from weixi.api.errors import request_locale
 from weixi.api.routes.common import engine_of
 from weixi.close import jobs as close_jobs
-from weixi.close import store
+from weixi.close import programme, store
 from weixi.errors import Where
 from weixi.messages import render
 from weixi.segments.months import NotAMonth
@@ -81,3 +81,22 @@ def months(request: Request, user: User = Depends(require("close:read"))) -> dic
             }
         )
     return {"months": out}
+
+
+@router.get("/programme", responses={409: {"description": "no plan applied yet"}, 422: {"description": "not a month"}})
+def programme_figures(
+    request: Request,
+    month: str = Query(description="The month, YYYY-MM.", examples=["2026-10"]),
+    budget: int | None = Query(
+        None, ge=1, description="The month's points budget: its burn is points issued in the month / budget."
+    ),
+    user: User = Depends(require("close:read")),
+) -> dict:
+    """The programme figures for finance of a month: redemption rate (兑换率), breakage (expired and projected),
+    the points budget's burn and the conversion rate, each with its numerator and denominator; money in yuan at the
+    plan's cost per point. A closed month's are those its close kept (``basis: close``), any other month's are
+    counted from the ledger now (``basis: ledger``). See docs/monthly-close.md, "Programme figures"."""
+    try:
+        return programme.for_month(engine_of(request), request.app.state.data_dir, month, budget)
+    except NotAMonth as exc:
+        raise NotAMonth(exc.code, Where(field="month"), **exc.params) from None

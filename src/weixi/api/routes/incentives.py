@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/incentives", tags=["incentives"])
 MONTH = Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="The month, YYYY-MM.", examples=["2016-01"])
 STAFF = Path(min_length=1, max_length=128, description="Staff id (揽装人), e.g. S000003.")
 TEAM = Query(None, min_length=1, max_length=64, description="Only this roster team (a manager: their own).")
-PERIOD = Query(pattern=r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$", description="YYYY-MM or YYYY-Qn.")
+PERIOD = Query(pattern=r"^\d{4}(-(0[1-9]|1[0-2]|Q[1-4]))?$", description="YYYY-MM, YYYY-Qn, or YYYY for yearly plans.")
 
 
 def _with_details(request: Request, exc: IncentiveError):
@@ -231,7 +231,9 @@ def publish(
 
 class NominationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$", description="YYYY-MM or YYYY-Qn.")
+    period: str = Field(
+        pattern=r"^\d{4}(-(0[1-9]|1[0-2]|Q[1-4]))?$", description="YYYY-MM, YYYY-Qn, or YYYY for yearly plans."
+    )
     staff_id: str = Field(min_length=1, max_length=128)
     award: str = Field(min_length=1, max_length=64)
     letter: str | None = Field(None, min_length=1, max_length=20_000, description="The nomination letter.")
@@ -246,7 +248,7 @@ class DecisionIn(BaseModel):
 
 class PeriodIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$")
+    period: str = Field(pattern=r"^\d{4}(-(0[1-9]|1[0-2]|Q[1-4]))?$")
 
 
 @router.get("/awards")

@@ -21,6 +21,7 @@ from weixi.members import pii_audit
 from weixi.operations import reports, task_outcomes
 from weixi.operations import service as ops
 from weixi.operations import sla as ops_sla
+from weixi.operations.calendar import calendar_note
 from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api", tags=["operations"])
@@ -232,12 +233,14 @@ def care_calendar(
     user: User = Depends(require("care:read")),
 ) -> dict:
     """Each day: working day or not (调休 included), lunar date, holidays and solar terms (central or local),
-    care and task messages in the outbox by template and status, tasks due by kind and status."""
+    care and task messages in the outbox by template and status, tasks due by kind and status. ``calendar``: each
+    year's source (package, declared, provisional); ``provisional``: true when a year's holiday notice is not
+    declared yet and its holidays are computed (each day says so too)."""
     today = ops.today(engine_of(request))
     start = start or today.replace(day=1)
     end = end or _month_end(start)
     days = reports.care_calendar(engine_of(request), _plan(), start, end)
-    return {"from": start.isoformat(), "to": end.isoformat(), "days": days}
+    return {"from": start.isoformat(), "to": end.isoformat(), **calendar_note(start, end), "days": days}
 
 
 def _month_end(day: date) -> date:
