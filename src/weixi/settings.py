@@ -156,6 +156,7 @@ SETTINGS: tuple[Setting, ...] = (
     DB,
     DATA,
     OPS_PLAN,
+    POINTS_BUDGET,
     SECURE_COOKIES,
     WRITER,
     CSRF_SECRET,

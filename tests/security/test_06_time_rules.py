@@ -20,8 +20,9 @@ def event(event_id: str, etype: str, when: str, member: str = MEMBER, **fields) 
     return {"event_id": event_id, "member_id": member, "type": etype, "occurred_at": when, **fields}
 
 
-def balance(client, member: str = MEMBER) -> int:
-    return client.get(f"/api/members/{member}/balance").json()["balance"]
+def balance(client, member: str = MEMBER, at: str | None = None) -> int:
+    query = f"?at={at}" if at else ""
+    return client.get(f"/api/members/{member}/balance{query}").json()["balance"]
 
 
 def test_a_bill_dated_in_the_future_is_rejected_and_cannot_be_spent(api):
@@ -45,7 +46,9 @@ def test_a_bill_dated_in_the_future_is_rejected_and_cannot_be_spent(api):
     assert "in the future" in out["rejected"][0]["reason"]
     spend = admin.post("/api/redemptions", json={"member_id": MEMBER, "reward_id": "bill-credit", "qty": 5})
     assert spend.status_code == 409
-    assert balance(admin) == 10
+    # the skewed bill's day in the plan's zone: 3 minutes before midnight in Beijing, it is already tomorrow's bill
+    skewed_day = (now + timedelta(minutes=3)).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    assert balance(admin, at=skewed_day) == 10
 
 
 def test_a_spend_dated_back_cannot_take_points_earned_later(api):

@@ -162,10 +162,11 @@ def poisoned_payroll(tmp_path):
         csv.writer(fh, lineterminator="\n").writerow([PAYLOAD, "员工X", "clerk", "T0", "morning", "2014-01-01", ""])
     sd.add_late_order(month_dir, PAYLOAD, order_id=PAYLOAD)  # paid: a line of the payload's statement
     sd.add_late_order(month_dir, sd.CLERK, order_id=VARIANTS[0])  # paid: a line of the clerk's statement
+    with open(month_dir / "orders.csv", newline="", encoding="utf-8") as fh:
+        header = next(csv.reader(fh))
+    bad = {"order_id": VARIANTS[2], "staff_id": sd.CLERK, "business": "phone_for_credit", "customer_id": "C1"}
     with open(month_dir / "orders.csv", "a", newline="", encoding="utf-8") as fh:  # rejected: not a time
-        csv.writer(fh, lineterminator="\n").writerow(
-            [VARIANTS[2], sd.CLERK, "phone_for_credit", "C1", "", "", "", "", "", "", "yesterday"]
-        )
+        csv.writer(fh, lineterminator="\n").writerow([{**bad, "created_at": "yesterday"}.get(c, "") for c in header])
     r = api.client("admin").post(f"/api/incentives/{sd.MONTH}/publish")
     assert r.status_code == 201, r.text
     yield api
