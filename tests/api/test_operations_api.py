@@ -193,7 +193,8 @@ def test_outcomes_create_the_order_and_follow_up_once_and_refuse_bad_input(world
         409,
         "task_try_out_of_sequence",
     )
-    queue = agent.get("/api/tasks/queue", params={"limit": 500}).json()["tasks"]
+    # a follow-up starts on the day of the outcome, or the next working day on a weekend or holiday
+    queue = agent.get("/api/tasks/queue", params={"limit": 500, "on": follow["not_before"]}).json()["tasks"]
     ids = [t["task_id"] for t in queue]
     assert first not in ids and f"{first}/follow-up" in ids and second in ids
     # Cookie sessions must send the CSRF token on writes.

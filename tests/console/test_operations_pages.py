@@ -101,7 +101,10 @@ def test_the_work_page_shows_the_next_task_at_a_glance_and_records_outcomes_in_o
     with app.state.engine.connect() as conn:
         orders = execute(conn, "SELECT order_id, staff_id, business FROM ops_orders")
     assert orders == [(f"OPS-{second}", "agent", "phone_for_credit")]
-    today = agent.get("/work").text  # follow-ups start today
+    # follow-ups start on the day of the outcome (the next working day on a weekend or holiday)
+    with app.state.engine.connect() as conn:
+        starts = execute(conn, "SELECT not_before FROM ops_tasks WHERE task_id = ?", [f"{second}/follow-up"])[0][0]
+    today = agent.get(f"/work?on={str(starts)[:10]}").text
     assert f"{second}/follow-up" in queue_ids(today) and first not in queue_ids(today)
     # a plain form post (no JavaScript) goes back to the work page
     third = shown_task(r.text)

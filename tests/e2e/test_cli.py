@@ -54,7 +54,19 @@ def test_commands_refuse_an_uninitialised_database(tmp_path):
     assert out["error"]["code"] == "database_not_initialised" and "weixi init" in out["error"]["message"]
 
 
-def test_post_example_file_counts_and_quarantine(db, tmp_path):
+class _AtTheExamplesEnd(datetime):
+    """The clock at the end of the example file's months: the file's dates are fixed, and a spend is kept off points
+    that have expired by today, so the counts below hold only on a fixed day."""
+
+    @classmethod
+    def now(cls, tz=None):
+        moment = datetime(2026, 11, 20, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+        return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
+
+
+def test_post_example_file_counts_and_quarantine(db, tmp_path, monkeypatch):
+    monkeypatch.setattr("weixi.ledger.posting.datetime", _AtTheExamplesEnd)
+    monkeypatch.setattr("weixi.cli.ledger.datetime", _AtTheExamplesEnd)
     src = tmp_path / "events.csv"
     src.write_bytes(EXAMPLE_EVENTS.read_bytes())
     first = weixi_json("events", "post", src, db=db)

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from sqlalchemy import Engine
 
 from weixi.adapters.sql import execute
-from weixi.users.repository import _iso, ts
+from weixi.users.repository import iso_text, ts
 from weixi.users.service import UnknownUser
 
 PAGE_SIZE = 50
@@ -120,7 +120,7 @@ def search_audit(engine: Engine, f: AuditFilter, page: int = 1, size: int = PAGE
         {
             "id": int(r[0]),
             "at": ts(r[1]),
-            "at_iso": _iso(r[1]),
+            "at_iso": iso_text(r[1]),
             "username": r[2],
             "role": r[3],
             "action": r[4],

@@ -92,7 +92,7 @@ def ts(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _iso(value: Any) -> str | None:
+def iso_text(value: Any) -> str | None:
     moment = ts(value)
     return moment.isoformat() if moment else None
 
@@ -265,7 +265,7 @@ class SqlUsers:
         return [
             {
                 "id": int(r[0]),
-                "at": _iso(r[1]),
+                "at": iso_text(r[1]),
                 "username": r[2],
                 "role": r[3],
                 "action": r[4],
