@@ -65,11 +65,13 @@ def test_member_redeems_and_the_balance_falls_on_their_page_and_the_console(tab)
         spage.click(f'#member-results a[href="/members/{op.MEMBER}"]')
     assert number(spage.locator("#balance").inner_text()) == after
     rows = spage.locator("#history tbody tr").evaluate_all(
-        "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))"
+        "rows => rows.map(r => Array.from(r.cells).map(c => [c.innerText.trim(), c.title]))"
     )
-    assert number(rows[0][4]) == after  # the running balance after the newest entry
-    redeemed = [r for r in rows if r[1] == "兑换" and r[2].startswith(rows[0][2].split()[0])]
-    assert sum(number(r[3]) for r in redeemed if r[2] == rows[0][2]) == -100  # one redemption, from its lots
+    assert number(rows[0][4][0]) == after  # the running balance after the newest entry
+    assert rows[0][2][0] == "兑换 话费抵扣1元"  # the entry says what it was; its event id is only the cell's title
+    newest = rows[0][2][1]
+    redeemed = [r for r in rows if r[1][0] == "兑换" and r[2][1] == newest]
+    assert sum(number(r[3][0]) for r in redeemed) == -100  # one redemption, from its lots
     assert "****" not in spage.locator("#phone").inner_text()  # a customer manager sees the number in clear
     staff.shot("member-360")
 

@@ -62,10 +62,7 @@ PAGES = {  # role -> the page shapes (crawl.shape) its menu and detail pages lea
 
 # Pages whose fragments come from code outside the console (named with the file to change); each is a strict
 # xfail, so the test fails (XPASS) as soon as the page is clean and the mark must go.
-_TASK_REASON = "the task's reason is stored in Chinese only (weixi/operations: tasks keep reason_1_zh, not a code)"
-KNOWN = {
-    **{("agent", "en", p): _TASK_REASON for p in ("/work", "/work/tasks/*/*/*?on")},
-}
+KNOWN: dict[tuple[str, str, str], str] = {}
 
 
 def _params():

@@ -140,3 +140,34 @@ def test_the_member_360_history_shows_the_plans_rule_names_not_their_ids(console
     manager.get("/lang/en?next=%2F")
     english = manager.get(f"/members/{op.MEMBER}").text
     assert "账单消费积分" in history_rules(english)  # the operator's own name, shown as written in every language
+
+
+def visible(html: str) -> str:
+    """The text a person reads: tags (and so their attributes, such as ``title``) taken out."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_the_member_360_history_says_what_each_entry_was_not_its_ids(console):
+    """Issue 18: an entry shows its kind and what it was (the reward's name, the adjustment's reason), a lot its
+    earning and expiry dates; the internal ids stay in ``title`` attributes only."""
+    assert redeem(console("member"), "bill-credit").status_code == 303
+    manager = console("manager")
+    page = manager.get(f"/members/{op.MEMBER}").text
+    history = re.search(r'<table class="data" id="history">.*?</table>', page, re.S).group(0)
+    lots = re.search(r'<table class="data" id="lots">.*?</table>', page, re.S).group(0)
+    shown = visible(history) + visible(lots)
+    assert "redeem:" not in shown and "grant:" not in shown, shown
+    assert 'title="grant:console-tests"' in history and re.search(r'title="redeem:[^"]+"', history)
+    # plans/examples/telecom-points.yaml names the reward `bill-credit` 话费抵扣1元; the grant's reason is its own
+    assert re.search(r'<td class="event" title="redeem:[^"]+">兑换 话费抵扣1元</td>', history), history
+    assert '<td class="event" title="grant:console-tests">调整 console test grant</td>' in history
+    # a lot by its earning and expiry dates (as the lots table shows them), never by its id
+    lot_cells = re.findall(r'<td class="lot" title="([^"]+)">([^<]*)</td>', history)
+    assert lot_cells and all(re.fullmatch(r"\d{4}-\d\d-\d\d → \d{4}-\d\d-\d\d", d) for _, d in lot_cells), lot_cells
+    assert not any(lot_id in shown for lot_id, _ in lot_cells)
+    # the demo member's August 2026 bill (the closed month): its month and amount, its bill id only in the title
+    bills = re.findall(r'<td class="event" title="([^"]+)">账单 (\d{4}-\d\d) [\d,]+\.\d\d</td>', history)
+    assert bills and all(bill_id not in shown and month == "2026-08" for bill_id, month in bills), bills
+    manager.get("/lang/en?next=%2F")
+    english = manager.get(f"/members/{op.MEMBER}").text
+    assert re.search(r'<td class="event" title="redeem:[^"]+">Redemption 话费抵扣1元</td>', english)

@@ -198,3 +198,49 @@ def test_the_care_calendar_past_the_package_shows_a_provisional_badge(ops_app):
     feb = agent.get("/care?month=2027-02").text
     cell = re.search(r'<td class="([^"]*)" data-date="2027-02-05">(.*?)</td>', feb, re.S)
     assert "rest" in cell.group(1) and "春节" in cell.group(2) and "腊月廿九" in cell.group(2)
+
+
+def test_a_task_from_the_churn_scores_shows_its_reason_in_the_pages_language(tmp_path_factory, monkeypatch):
+    """Issue 18: the churn scores give each member's first reason in English (reason_1) and Chinese (reason_1_zh);
+    the month's tasks keep both, and the work page shows the one of its language."""
+    import html as html_lib
+
+    import duckdb
+
+    from tests.console import crawl_site as site_data
+    from tests.console import staff_data as sd
+
+    monkeypatch.setattr(users, "_hasher", op.cheap_hasher())
+    scored = sd.retention(tmp_path_factory)
+    root = tmp_path_factory.mktemp("reasons")
+    app = site_data.build(root, scored, lambda db, data: create_app(db, data, secure_cookies=False))
+    try:
+        with app.state.engine.connect() as conn:
+            rows = execute(
+                conn,
+                "SELECT task_id, member_id, reason, reason_en FROM ops_tasks WHERE assignee = 'agent' AND status = "
+                "'open' AND source = 'target_list' AND kind IN ('retention_call', 'care_call', 'visit') "
+                "ORDER BY task_id LIMIT 1",
+            )
+        assert rows, "no task from the target list for the agent"
+        task_id, member, reason_zh, reason_en = rows[0]
+        scores = root / "data" / "targets" / f"month={sd.SCORED}" / "part-0.parquet"
+        want = duckdb.sql(
+            f"SELECT reason_1, reason_1_zh FROM read_parquet('{scores}') WHERE member_id = '{member}'"
+        ).fetchone()
+        assert (reason_en, reason_zh) == want  # both languages kept, as the scores gave them
+        assert reason_en and reason_zh and reason_en != reason_zh
+        agent = Console(app).login("agent")
+        try:
+            pages = {}
+            for lang in ("en", "zh_CN"):
+                agent.get(f"/lang/{lang}?next=%2F")
+                page = agent.get(f"/work/tasks/{task_id}?on=2026-09-01")
+                assert page.status_code == 200, page.text[:500]
+                pages[lang] = page.text
+            assert html_lib.escape(reason_en) in pages["en"] and html_lib.escape(reason_zh) not in pages["en"]
+            assert html_lib.escape(reason_zh) in pages["zh_CN"] and html_lib.escape(reason_en) not in pages["zh_CN"]
+        finally:
+            agent.http.close()
+    finally:
+        app.state.engine.dispose()

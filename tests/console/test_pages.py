@@ -168,12 +168,12 @@ def test_member_360_shows_profile_tiers_lots_and_history(console, app):
     assert re.search(r'id="id-number">\d{6}\*+\d{3}[\dX]<', page)  # masked for an analyst
     assert 'id="tier-history"' in page and op.CLOSED in page
     lots = re.findall(
-        r"<tr><td><code>([^<]+)</code></td><td>([\d-]+)</td><td>([\d-]+)</td><td class=\"n\">([\d,]+)</td></tr>", page
+        r"<tr title=\"([^\"]+)\"><td>([\d-]+)</td><td>([\d-]+)</td><td class=\"n\">([\d,]+)</td></tr>", page
     )
     assert lots and sum(int(n.replace(",", "")) for *_, n in lots) == int(
         re.search(r'id="balance">([\d,]+)<', page).group(1).replace(",", "")
     )
-    assert "grant:console-tests" in page  # the journal entry of the adjustment
+    assert 'title="grant:console-tests"' in page  # the adjustment's entry: its id in a title, its reason as text
     clear = console("agent").get(f"/members/{op.MEMBER}").text
     assert re.search(r'id="id-number">\d{17}[\dX]<', clear)
     entry = users.audit_entries(app.state.engine, action="pii.view", username="agent")[0]
@@ -346,6 +346,11 @@ def test_refusals_the_console_writes_itself_speak_the_readers_language(console):
     clerk = console("clerk")
     r = clerk.get("/campaigns")
     assert r.status_code == 403 and "营业员角色无权打开此页面。" in r.text
+    # the small print is the sentence alone: the status and the code stay out of the visible text (issue 18)
+    assert 'data-status="403" data-code="page_forbidden"' in r.text
+    detail = re.search(r'<p class="muted detail">([^<]*)</p>', r.text).group(1)
+    assert detail == "营业员角色无权打开此页面。", detail
+    assert "page_forbidden" not in re.sub(r'data-code="[^"]*"', "", r.text)
     agent = console("agent")
     assert "未知的会员 M404404404" in agent.get("/members/M404404404").text
     assert "没有第 999 版方案。" in console("analyst").get("/plans/999").text

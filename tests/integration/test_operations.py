@@ -235,3 +235,31 @@ def test_care_run_queues_each_greeting_once_and_the_outbox_never_sends_twice(wor
     assert messaging.send_due(engine, data, at=later)["sent"] == 0  # never the same message twice
     lines = (data / "outbox" / "sms-2026-10-01.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 4
+
+
+def test_tasks_keep_their_reason_in_english_and_chinese(world):
+    """Issue 18: a task's reason in both languages (``reason``: Chinese, ``reason_en``: English), from the churn
+    scores' reason_1_zh and reason_1 (one missing: the other is shown) and for tier events."""
+    from weixi.adapters.sql import execute
+
+    engine, data, ids, plan, tmp_path = world
+    targets = tmp_path / "targets.csv"
+    targets.write_text(
+        "member_id,list,priority,reason_1,reason_1_zh\n"
+        f"{ids[600]},high_risk,900,Checked porting out 3 times in 30 days,近30天携号转网查询3次\n"
+        f"{ids[601]},high_risk,800,,客户主动投诉\n",
+        encoding="utf-8",
+    )
+    monthly_tasks.create_month(engine, data, MONTH, plan, RUN, targets_file=targets)
+    with engine.connect() as conn:
+        got = dict(
+            ((r[0], r[1]), (r[2], r[3]))
+            for r in execute(conn, "SELECT member_id, sla_rule, reason, reason_en FROM ops_tasks")
+        )
+    assert got[(ids[600], "retention-call")] == ("近30天携号转网查询3次", "Checked porting out 3 times in 30 days")
+    assert got[(ids[601], "retention-call")] == ("客户主动投诉", None)  # the page falls back to the Chinese
+    assert got[(ids[0], "bind-new-star")] == ("晋级 gold → diamond (upgraded)", "Upgraded gold → diamond (upgraded)")
+    assert got[(ids[500], "downgrade-warning")] == (
+        "将降级 gold → silver (will_downgrade)",
+        "Will downgrade gold → silver (will_downgrade)",
+    )

@@ -19,7 +19,7 @@ from weixi.console.guard import page_user
 from weixi.console.render import active_plan_names, fragment, page, translator
 from weixi.errors import Forbidden, NotFound
 from weixi.ledger import queries
-from weixi.members import listing
+from weixi.members import listing, member360
 from weixi.members import search as member_search
 from weixi.members.overview import plan_names
 from weixi.names import names as code_names
@@ -201,6 +201,12 @@ def member_page(member_id: str, request: Request, user: User = Depends(page_user
         raise NotFound("unknown_member", member=member_id[:128])
     statement = queries.statement(state.engine, member_id, None, None)
     lines = list(reversed(statement["lines"]))[:HISTORY_LINES] if statement else []
+    if lines:  # the page shows what an entry was (reward, bill month, reason) and its lot's dates, not their ids
+        details = member360.history_details(state.engine, member_id)
+        lines = [
+            {**line, "what": details["events"].get(line["event"]), "lot_dates": details["lots"].get(line["lot"])}
+            for line in lines
+        ]
     return page(
         request,
         "member.html",

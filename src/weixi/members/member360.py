@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ import duckdb
 from sqlalchemy import Engine
 
 from weixi.adapters import archive, duck
+from weixi.adapters.sql import as_date, execute
 from weixi.close import store
 from weixi.ledger import queries
 from weixi.members import pii
@@ -114,4 +116,35 @@ def member_360(
         "contract": {k: profile.get(k) for k in ("contract_start", "contract_end", "subsidy_end")} if profile else None,
         "manager_id": profile.get("manager_id") if profile else None,
     }
+    return out
+
+
+def history_details(engine: Engine, member_id: str) -> dict[str, dict]:
+    """What the member's journal entries point at, for a page that shows them to a person rather than by id:
+    ``{"events": {event_id: {"day", "ref", "reason", "qty"}}, "lots": {lot_id: {"earned_on", "expires_on"}}}``.
+    An event's ``ref`` is the reward of a redemption (the original event of a refund); ``reason`` is what an
+    adjustment gave as its cause. Two queries for the member, whatever the length of the history."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        events = execute(
+            conn,
+            "SELECT e.event_id, e.day, e.ref, e.attrs FROM events e "
+            "WHERE e.event_id IN (SELECT event_id FROM journal WHERE member_id = ?)",
+            [member_id],
+        )
+        lots = execute(conn, "SELECT lot_id, earned_on, expires_on FROM lots WHERE member_id = ?", [member_id])
+    out: dict[str, dict] = {"events": {}, "lots": {}}
+    for event_id, day, ref, attrs in events:
+        said = json.loads(attrs) if attrs else {}
+        said = said if isinstance(said, dict) else {}
+        out["events"][event_id] = {
+            "day": str(as_date(day)),
+            "ref": ref,
+            "reason": str(said["reason"]) if said.get("reason") else None,
+            "qty": said.get("qty"),
+        }
+    for lot_id, earned_on, expires_on in lots:
+        out["lots"][lot_id] = {
+            "earned_on": str(as_date(earned_on)),
+            "expires_on": str(as_date(expires_on)) if expires_on is not None else None,
+        }
     return out

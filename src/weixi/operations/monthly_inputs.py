@@ -141,8 +141,8 @@ def planned_sql() -> str:
 
 
 def targets_sql(data_dir: Path, month: str, targets_file: str | Path | None) -> str | None:
-    """The month's target list: ``--targets FILE`` (member_id required; list, priority, reason, offer_id,
-    offer_name, group optional) or DATA/targets/month=M/part-0.parquet from ``weixi targets build``."""
+    """The month's target list: ``--targets FILE`` (member_id required; list, priority, reason, reason_en,
+    offer_id, offer_name, group optional; churn scores give reason_1_zh and reason_1) or DATA/targets/month=M/part-0.parquet from ``weixi targets build``."""
     if targets_file is not None:
         path = Path(targets_file)
         if not path.exists():
@@ -168,6 +168,12 @@ def targets_sql(data_dir: Path, month: str, targets_file: str | Path | None) -> 
         if "reason_1_zh" in cols
         else ("CAST(reason AS VARCHAR)" if "reason" in cols else "CAST(NULL AS VARCHAR)")
     )
+    # The churn scores carry both languages (reason_1, reason_1_zh); a target list's own ``reason`` is kept as given.
+    reason_en = (
+        "CAST(reason_1 AS VARCHAR)"
+        if "reason_1" in cols
+        else ("CAST(reason_en AS VARCHAR)" if "reason_en" in cols else "CAST(NULL AS VARCHAR)")
+    )
     priority = "priority_fen" if "priority_fen" in cols else ("priority" if "priority" in cols else "0")
     bad = duckdb.sql(
         f"SELECT count(*) FROM {src} WHERE try_cast({priority} AS BIGINT) IS NULL AND {priority} IS NOT NULL"
@@ -181,6 +187,6 @@ def targets_sql(data_dir: Path, month: str, targets_file: str | Path | None) -> 
 
     return (
         f"SELECT CAST(member_id AS VARCHAR) AS member_id, {col('list')} AS list, CAST({priority} AS BIGINT) "
-        f"AS priority, {reason} AS reason, {col('offer_id')} AS offer_id, {col('offer_name')} AS offer_name "
+        f"AS priority, {reason} AS reason, {reason_en} AS reason_en, {col('offer_id')} AS offer_id, {col('offer_name')} AS offer_name "
         f"FROM {src} WHERE coalesce(CAST({group} AS VARCHAR), 'treatment') <> 'control'"
     )

@@ -146,7 +146,7 @@ def _make_tasks(
         f"CREATE TEMP TABLE ops_targets AS {targets}"
         if targets
         else "CREATE TEMP TABLE ops_targets (member_id VARCHAR, list VARCHAR, priority BIGINT, reason VARCHAR,"
-        " offer_id VARCHAR, offer_name VARCHAR)"
+        " reason_en VARCHAR, offer_id VARCHAR, offer_name VARCHAR)"
     )
     unknown = con.execute(
         "SELECT count(*), min(t.member_id) FROM ops_targets t ANTI JOIN ops_members m ON m.member_id = t.member_id"

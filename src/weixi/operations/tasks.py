@@ -8,7 +8,7 @@ The contact policy (:mod:`weixi.operations.policy`) then removes what it must, e
 Tables read: ``ops_members`` (member_id, tier, key_account, star_level, join_date), ``ops_assignment`` (members
 with a dedicated manager or none for lack of room; anyone not in it is a pool member),
 ``ops_events`` (member_id, event, from_tier, to_tier, effective_on), ``ops_targets`` (member_id, list, priority,
-reason, offer_id, offer_name), ``ops_dates`` (rule_id, start, not_before, due_on), ``ops_pool`` (staff_id, team,
+reason, reason_en, offer_id, offer_name), ``ops_dates`` (rule_id, start, not_before, due_on), ``ops_pool`` (staff_id, team,
 open_tasks). Table written: ``ops_candidates`` (every task before the contact policy).
 """
 
@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import date
 
 import duckdb
+from sqlalchemy import Engine
 
+from weixi.adapters.sql import execute
 from weixi.operations import calendar
 from weixi.operations.plan import KIND_CHANNEL, MESSAGE_KINDS, OperationsPlan, SlaRule
 
@@ -50,6 +52,7 @@ COLUMNS = (
     "not_before",
     "due_on",
     "outcome",
+    "reason_en",  # the reason in English (``reason``: in Chinese, or as the target list gave it)
 )
 QUEUE_KINDS = ("retention_call", "care_call", "visit")
 
@@ -105,6 +108,7 @@ def _select(
     run_date: date,
     priority: str,
     reason: str,
+    reason_en: str,
     offer_id: str = "NULL",
     offer_name: str = "NULL",
 ) -> str:
@@ -115,7 +119,7 @@ SELECT {_lit(month)} || '/' || {_lit(suffix)} || '/' || src.member_id AS task_id
   src.member_id, {_lit(kind)} AS kind, {_lit(rule.on)} AS source, {_lit(rule.id)} AS sla_rule,
   {_lit(purpose)} AS purpose, {reason} AS reason, {offer_id} AS offer_id, {offer_name} AS offer_name,
   {_lit(template) if template else "NULL"} AS template_id, CAST({priority} AS BIGINT) AS priority,
-  d.not_before, d.due_on
+  d.not_before, d.due_on, {reason_en} AS reason_en
 FROM ({source_sql}) src JOIN ops_dates d ON d.rule_id = {_lit(rule.id)} AND d.part = {_lit(part)} AND d.start = src.start"""
 
 
@@ -132,23 +136,29 @@ def candidates_sql(plan: OperationsPlan, month: str, run_date: date) -> str:
             if rule.on in ("upgraded", "will_downgrade"):
                 start = "e.effective_on" if rule.on == "upgraded" else run
                 label_zh = "晋级" if rule.on == "upgraded" else "将降级"
+                label_en = "Upgraded" if rule.on == "upgraded" else "Will downgrade"
                 src = (  # only the month's active members: no bind or call for a member who has left
                     f"SELECT e.member_id, {start} AS start, e.from_tier, e.to_tier FROM ops_events e "
                     f"SEMI JOIN ops_members m ON m.member_id = e.member_id WHERE e.event = {_lit(rule.on)}"
                 )
-                reason = f"printf('{label_zh} %s → %s (%s)', src.from_tier, src.to_tier, {_lit(rule.on)})"
-                selects.append(_select(rule, part, src, month, run_date, str(PRIORITY[rule.on]), reason))
+                reason, reason_en = (
+                    f"printf('{label} %s → %s (%s)', src.from_tier, src.to_tier, {_lit(rule.on)})"
+                    for label in (label_zh, label_en)
+                )
+                selects.append(_select(rule, part, src, month, run_date, str(PRIORITY[rule.on]), reason, reason_en))
             elif rule.on == "new_vip" and plan.new_vip_tiers:
                 src = (
                     f"SELECT m.member_id, m.join_date AS start, m.tier FROM ops_members m WHERE m.tier IN "
                     f"{_in(plan.new_vip_tiers)} AND m.join_date BETWEEN DATE {_lit(month + '-01')} AND {run}"
                 )
                 reason = "printf('新入网VIP (%s, %s入网)', src.tier, CAST(src.start AS VARCHAR))"
-                selects.append(_select(rule, part, src, month, run_date, str(PRIORITY["new_vip"]), reason))
+                reason_en = "printf('New VIP (%s, joined %s)', src.tier, CAST(src.start AS VARCHAR))"
+                selects.append(_select(rule, part, src, month, run_date, str(PRIORITY["new_vip"]), reason, reason_en))
             elif rule.on in ("target_list", "winback"):
                 cond = "t.list = 'winback'" if rule.on == "winback" else "coalesce(t.list, '') <> 'winback'"
                 src = (
-                    f"SELECT t.member_id, {run} AS start, t.list, t.priority, t.reason, t.offer_id, t.offer_name "
+                    f"SELECT t.member_id, {run} AS start, t.list, t.priority, t.reason, t.reason_en, t.offer_id, "
+                    "t.offer_name "
                     f"FROM ops_targets t WHERE {cond}"
                 )
                 selects.append(
@@ -160,6 +170,7 @@ def candidates_sql(plan: OperationsPlan, month: str, run_date: date) -> str:
                         run_date,
                         "coalesce(src.priority, 0)",
                         "coalesce(src.reason, src.list)",
+                        "coalesce(src.reason_en, CASE WHEN src.reason IS NULL THEN src.list END)",
                         "src.offer_id",
                         "src.offer_name",
                     )
@@ -170,7 +181,7 @@ def candidates_sql(plan: OperationsPlan, month: str, run_date: date) -> str:
             "SELECT "
             + ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in COLUMNS[:11])
             + ", CAST(NULL AS BIGINT) AS priority, CAST(NULL AS DATE) AS not_before, CAST(NULL AS DATE) AS due_on"
-            " WHERE FALSE"
+            ", CAST(NULL AS VARCHAR) AS reason_en WHERE FALSE"
         )
     return "\nUNION ALL\n".join(selects)
 
@@ -211,7 +222,7 @@ SELECT {_lit(month)} || '/' || {_lit(c.id)} || '/' || m.member_id || '/' || strf
   {_lit(month)} AS month, m.member_id, {_lit(c.task)} AS kind, 'cadence' AS source, {_lit(c.id)} AS sla_rule,
   {_lit(c.purpose)} AS purpose, printf('%s (%s)', {_lit(c.id)}, {_lit(c.every)}) AS reason, NULL AS offer_id,
   NULL AS offer_name, {template} AS template_id, CAST({PRIORITY["cadence"]} AS BIGINT) AS priority,
-  p.p_start AS not_before, p.p_end AS due_on
+  p.p_start AS not_before, p.p_end AS due_on, printf('%s (%s)', {_lit(c.id)}, {_lit(c.every)}) AS reason_en
 FROM ops_members m CROSS JOIN ({periods}) p WHERE {who}""")
     return out
 
@@ -249,10 +260,29 @@ def build(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, month: str, run_
                CASE WHEN r.kind = 'bind' THEN w.staff_id ELSE coalesce(w.staff_id, w.pool_staff_id) END AS assignee,
                CASE WHEN r.kind = 'bind' THEN w.team ELSE coalesce(w.team, w.pool_team) END AS team,
                DATE {_lit(run_date)} AS created_on, r.not_before, r.due_on,
-               CASE WHEN r.kind = 'bind' AND w.staff_id IS NOT NULL THEN 'bound' END AS outcome, r.channel
+               CASE WHEN r.kind = 'bind' AND w.staff_id IS NOT NULL THEN 'bound' END AS outcome, r.reason_en,
+               r.channel
         FROM ops_raw r LEFT JOIN (
             -- one row per member: the dedicated manager, or (members without one) the pool agent: one join
             SELECT member_id, staff_id, team, NULL AS pool_staff_id, NULL AS pool_team FROM ops_assignment
             WHERE staff_id IS NOT NULL
             UNION ALL SELECT member_id, NULL, NULL, staff_id, team FROM ops_pool_members) w
           ON w.member_id = r.member_id""")
+
+
+def with_reason_en(engine: Engine, rows: list[dict]) -> list[dict]:
+    """Add ``reason_en`` (the task's reason in English, or None) to task dicts read without it: one query for the
+    given tasks (a page's queue and its current task), by primary key."""
+    ids = sorted({r["task_id"] for r in rows if "reason_en" not in r})
+    if ids:
+        with engine.connect() as conn:
+            found = dict(
+                execute(
+                    conn,
+                    f"SELECT task_id, reason_en FROM ops_tasks WHERE task_id IN ({', '.join('?' * len(ids))})",
+                    ids,
+                )
+            )
+        for r in rows:
+            r.setdefault("reason_en", found.get(r["task_id"]))
+    return rows
