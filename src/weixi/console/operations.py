@@ -18,7 +18,6 @@ from weixi.i18n import N_
 from weixi.operations import reports, task_outcomes
 from weixi.operations import service as ops
 from weixi.operations import staff as ops_staff
-from weixi.operations import tasks as ops_tasks
 from weixi.users.service import User, audit
 
 router = APIRouter()
@@ -74,7 +73,6 @@ def _work_context(request: Request, user: User, on: date, task: dict | None) -> 
     queue = ops.queue(state.engine, user.username, on, QUEUE_ROWS)
     if task is None and queue:
         task = queue[0]
-    ops_tasks.with_reason_en(state.engine, queue + ([task] if task is not None else []))
     ctx = {
         "on": on.isoformat(),
         "queue": queue,

@@ -169,6 +169,7 @@ TASK_FIELDS = (
     "escalated_to",
     "escalated_on",
     "parent_task_id",
+    "reason_en",
 )
 
 

@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import duckdb
-from sqlalchemy import Engine
 
-from weixi.adapters.sql import execute
 from weixi.operations import calendar
 from weixi.operations.plan import KIND_CHANNEL, MESSAGE_KINDS, OperationsPlan, SlaRule
 
@@ -268,21 +266,3 @@ def build(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, month: str, run_
             WHERE staff_id IS NOT NULL
             UNION ALL SELECT member_id, NULL, NULL, staff_id, team FROM ops_pool_members) w
           ON w.member_id = r.member_id""")
-
-
-def with_reason_en(engine: Engine, rows: list[dict]) -> list[dict]:
-    """Add ``reason_en`` (the task's reason in English, or None) to task dicts read without it: one query for the
-    given tasks (a page's queue and its current task), by primary key."""
-    ids = sorted({r["task_id"] for r in rows if "reason_en" not in r})
-    if ids:
-        with engine.connect() as conn:
-            found = dict(
-                execute(
-                    conn,
-                    f"SELECT task_id, reason_en FROM ops_tasks WHERE task_id IN ({', '.join('?' * len(ids))})",
-                    ids,
-                )
-            )
-        for r in rows:
-            r.setdefault("reason_en", found.get(r["task_id"]))
-    return rows
