@@ -45,15 +45,8 @@ run: $(STAMP)
 	WEIXI_DB=var/demo.db $(BIN)/weixi events post var/telecom-events.csv
 	WEIXI_DB=var/demo.db $(BIN)/weixi verify
 	$(BIN)/weixi simulate --plan plans/examples/telecom-points.yaml --events examples/telecom-events.csv --as-of 2026-12-31
-	@echo "== demo operator: 20,000 members x 6 months, closed month by month =="
-	rm -rf var/operator var/operator.db var/operator.db-wal var/operator.db-shm
-	$(BIN)/weixi generate --members 20000 --months 6 --end-month 2026-10 --seed 1 --out var/operator
-	WEIXI_DB=var/operator.db $(BIN)/weixi init
-	WEIXI_DB=var/operator.db $(BIN)/weixi plan apply plans/examples/telecom-points.yaml
-	for m in 2026-05 2026-06 2026-07 2026-08 2026-09; do \
-	  WEIXI_DB=var/operator.db WEIXI_DATA=var/operator $(BIN)/weixi close --month $$m --json > var/close-$$m.json || exit 1; \
-	done
-	WEIXI_DB=var/operator.db WEIXI_DATA=var/operator $(BIN)/weixi close --month 2026-10
+	@echo "== demo operator: 20,000 members x 12 months closed one by one, churn, targets, tasks, incentives, campaigns =="
+	$(BIN)/weixi demo --out var/operator --db var/operator.db --members 20000 --months 12
 	WEIXI_DB=var/operator.db WEIXI_DATA=var/operator $(BIN)/weixi member show M0000000002
 	@echo "== demo logins (one per role) and the API + console on http://127.0.0.1:$(PORT)/ =="
 	WEIXI_DB=var/operator.db $(BIN)/weixi users demo --member-id M0000000002

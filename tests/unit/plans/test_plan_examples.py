@@ -116,7 +116,7 @@ def test_telecom_points_tiers_and_segments_seed_numbers():
     policy = plan.tier_policy  # tiers by points earned, never by the balance
     assert policy.measure is TierMeasure.POINTS_EARNED and policy.window_months == 12
     assert (policy.review_months, policy.grace_months, policy.notice_days) == ((12,), 3, 30)
-    assert [t.qualify for t in plan.tiers] == [None, 1000, 5000, 20000]
+    assert [t.qualify for t in plan.tiers] == [None, 120, 200, 300]
     seg = plan.segments
     stars = seg.star_levels  # "对5-7星级客户": stars 1 to 7 from ARPU x tenure
     assert stars.tenure_years == (0, 1, 3, 5) and stars.rows[-1].stars[-1] == 7 and stars.rows[0].stars[0] == 1

@@ -1,0 +1,271 @@
+"""``weixi demo``: build the demo operator ``make run`` serves, so that every console page has data.
+
+A generated operator closed month by month under the telecom plan; churn trained and the last month scored; its
+target lists built; a staff roster and the month's tasks; the month's incentives computed and published; campaigns
+in each state of their lifecycle (draft, awaiting approval, approved, running, closed); one login per role. For
+demos only: the data are synthetic and the logins share one password.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from datetime import date, datetime, timedelta
+from io import StringIO
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+
+from weixi.cli.app import app
+from weixi.cli.output import console, emit_json
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLES = ROOT / "plans" / "examples"
+DEMO_MEMBER = "M0000000002"
+# The campaigns of the demo, each brought to a state of its lifecycle: (example file, new id or None, state,
+# window start and end as days from today).
+CAMPAIGNS = (
+    ("points-carnival.yaml", None, "closed", -75, -45),
+    ("new-customer-month.yaml", None, "closed", -44, -14),
+    ("anniversary-draw.yaml", None, "running", -1, 1),
+    ("midyear-gratitude.yaml", None, "running", -3, 14),
+    ("anniversary-draw.yaml", "spring-draw", "approved", 60, 61),
+    ("scratch-cards.yaml", None, "submitted", 30, 120),
+    ("midyear-gratitude.yaml", "new-year-gifts", "draft", 25, 40),
+)
+# The staff of the demo (operations roster): the logins "manager" and "agent" are on it, so their pages have work.
+TEAM_LEADS = (("lead", "周组长"),)
+AGENTS = (("agent", "孙坐席"), ("A02", "钱坐席"), ("A03", "吴坐席"), ("A04", "郑坐席"))
+MANAGER_NAMES = "王敏 李强 张静 刘洋 陈杰 杨帆 黄丽 赵磊 吴婷 周涛 徐芳 孙鹏 马超 朱琳 胡军 郭娜 何平 林欣 罗斌 高雪"
+
+
+def _previous_month(today: date) -> str:
+    first = today.replace(day=1) - timedelta(days=1)
+    return f"{first.year:04d}-{first.month:02d}"
+
+
+def _months(end: str, count: int) -> list[str]:
+    year, month = map(int, end.split("-"))
+    out = []
+    for _ in range(count):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return out[::-1]
+
+
+_quiet = False
+
+
+def _step(text: str) -> None:
+    if not _quiet:
+        console.print(f"[bold]demo:[/] {text}", highlight=False)
+
+
+@app.command("demo")
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Data directory to create (replaced if it exists).")] = Path(
+        "var/operator"
+    ),
+    db: Annotated[Path, typer.Option("--db", help="SQLite database file to create (replaced if it exists).")] = Path(
+        "var/operator.db"
+    ),
+    members: Annotated[int, typer.Option("--members", help="Number of members.")] = 20_000,
+    months: Annotated[int, typer.Option("--months", help="Months of history, closed one by one.")] = 6,
+    end_month: Annotated[
+        str | None, typer.Option("--end-month", help="Last month, YYYY-MM (default: last month).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the generated operator.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was built as JSON.")] = False,
+) -> None:
+    """Build the demo operator: closes, churn, target lists, roster and tasks, incentives, campaigns, logins."""
+    from weixi.adapters import schema
+    from weixi.adapters.db import make_engine
+    from weixi.generator.run import GenerateConfig, generate
+
+    global _quiet
+    _quiet = as_json
+    zone = ZoneInfo("Asia/Shanghai")
+    today = datetime.now(zone).date()
+    end = end_month or _previous_month(today)
+    shutil.rmtree(out, ignore_errors=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    summary: dict = {"data": str(out), "db": str(db), "end_month": end}
+
+    _step(f"generating {members:,} members × {months} months ending {end}")
+    generate(GenerateConfig(members=members, months=months, seed=seed, out=str(out), end_month=end))
+    engine = make_engine(str(db))
+    try:
+        schema.upgrade(engine)
+        summary["closes"] = _close(engine, out, end, months)
+        summary["churn"] = _churn(out, end)
+        summary["staff"], summary["tasks"] = _operations(engine, out, end, today)
+        summary["logins"] = _logins(engine)
+        summary["incentives"] = _incentives(engine, out, end)
+        summary["campaigns"] = _campaigns(engine, out, today, zone)
+    finally:
+        engine.dispose()
+    if as_json:
+        emit_json(summary)
+        return
+    _step(f"ready: {db} and {out}")
+
+
+def _close(engine, data: Path, end: str, months: int) -> list[dict]:
+    from weixi.close.run import close_month
+    from weixi.plans import service as plans
+
+    plans.apply_plan(engine, EXAMPLES / "telecom-points.yaml")
+    closes = []
+    for month in _months(end, months):
+        _step(f"closing {month}")
+        result = close_month(engine, data, month)
+        closes.append({"month": month, "members": result.get("members")})
+    return closes
+
+
+def _churn(data: Path, end: str) -> dict:
+    from weixi.churn import service as churn
+    from weixi.targets import service as targets
+
+    _step(f"training the churn model on the history known at the end of {end}, scoring {end}")
+    trained = churn.train_operator(data, end)
+    scored = churn.score_month(data, end)
+    _step(f"building the target lists of {end}")
+    built = targets.build(data, end)
+    return {"model_version": trained["model_version"], "scored": scored["members"], "lists": _jsonable(built)}
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+
+
+def _operations(engine, data: Path, end: str, today: date) -> tuple[int, dict]:
+    from weixi.operations import monthly_tasks
+    from weixi.operations import service as ops
+    from weixi.operations import staff as ops_staff
+
+    plan = ops.plan_or_fail(None)
+    rows = ["staff_id,name,role,team,team_lead,shift"]
+    rows += [f"{sid},{name},lead,OB,," for sid, name in TEAM_LEADS]
+    rows += [f"{sid},{name},agent,OB,lead," for sid, name in AGENTS]
+    names = MANAGER_NAMES.split()
+    count = _managers_needed(engine, data, end, plan, len(names))
+    rows.append(f"manager,{names[0]},manager,KM,lead,")
+    rows += [f"K{n:02d},{names[n]},manager,KM,lead," for n in range(1, count)]
+    roster = data / "roster.csv"
+    roster.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _step(f"loading the roster ({len(rows) - 1} staff) and creating the tasks of {end}")
+    ops_staff.load_staff(engine, roster)
+    tasks = monthly_tasks.create_month(engine, data, end, plan, today)
+    return len(rows) - 1, _jsonable(tasks)
+
+
+def _managers_needed(engine, data: Path, end: str, plan, most: int) -> int:
+    """Enough managers for the plan's ratios over the month's members by tier (at least 3, at most ``most``)."""
+    import duckdb
+
+    snapshot = sorted((data / "snapshots").glob(f"month={end}/**/*.parquet")) if (data / "snapshots").exists() else []
+    if not snapshot:
+        return min(most, 8)
+    con = duckdb.connect()
+    try:
+        tiers = dict(
+            con.execute(
+                "SELECT tier, COUNT(*) FROM read_parquet(?) GROUP BY tier", [[str(p) for p in snapshot]]
+            ).fetchall()
+        )
+    except duckdb.Error:
+        return min(most, 8)
+    finally:
+        con.close()
+    need = 0.0
+    for rule in plan.tiers:
+        tier, ratio = getattr(rule, "tier", None), getattr(rule, "ratio", None)
+        if tier and ratio:
+            need += tiers.get(tier, 0) / ratio
+    return max(3, min(most, math.ceil(need) + 1))
+
+
+def _logins(engine) -> list[str]:
+    from weixi.users import service as users
+
+    made = users.ensure_demo_users(engine, DEMO_MEMBER)
+    return [m["username"] for m in made]
+
+
+def _incentives(engine, data: Path, month: str) -> dict:
+    import duckdb
+
+    from weixi.incentives import publication, synthetic
+    from weixi.incentives import reports as incentive_reports
+
+    _step(f"computing and publishing the incentives of {month}")
+    month_dir = data / "incentives" / month
+    synthetic.generate(month_dir, staff=40, orders=600, month=month, fmt="csv")
+    shutil.copy(EXAMPLES / "retention-2016.yaml", month_dir / "retention-2016.yaml")
+    # The "clerk" login is one of the month's clerks, so that the counter's own statement has orders behind it.
+    con = duckdb.connect()
+    try:
+        roster, orders = str(month_dir / "roster.csv"), str(month_dir / "orders.csv")
+        first = con.execute(
+            "SELECT staff_id FROM read_csv(?, all_varchar=true) WHERE role = 'clerk' ORDER BY staff_id LIMIT 1",
+            [roster],
+        ).fetchone()
+        if first:
+            for path in (roster, orders):
+                con.execute(
+                    f"COPY (SELECT * REPLACE (CASE WHEN staff_id = ? THEN 'clerk' ELSE staff_id END AS staff_id) "
+                    f"FROM read_csv(?, all_varchar=true)) TO '{path}.new' (FORMAT CSV, HEADER)",
+                    [first[0], path],
+                )
+                Path(path + ".new").replace(path)
+    finally:
+        con.close()
+    result = incentive_reports.recompute(data, month)
+    published = publication.publish(engine, result, "admin")
+    return {"month": month, "version": published.get("version")}
+
+
+def _campaigns(engine, data: Path, today: date, zone: ZoneInfo) -> dict:
+    from ruamel.yaml import YAML
+
+    from weixi.campaigns import service as campaigns
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    states = {}
+    for file, new_id, state, start, stop in CAMPAIGNS:
+        doc = yaml.load((EXAMPLES / file).read_text(encoding="utf-8"))
+        cid = new_id or doc["campaign"]
+        doc["campaign"] = cid
+        if new_id:
+            doc["name"] = {"spring-draw": "春节现场抽奖", "new-year-gifts": "元旦客户回馈"}.get(new_id, doc["name"])
+        first, last = today + timedelta(days=start), today + timedelta(days=stop)
+        doc["window"]["from"], doc["window"]["to"] = first, last
+        buf = StringIO()
+        yaml.dump(doc, buf)
+        created = datetime.combine(min(first, today) - timedelta(days=10), datetime.min.time(), zone)
+        _step(f"campaign {cid}: {state}")
+        campaigns.create(engine, buf.getvalue(), f"{cid}.yaml", "analyst", now=created)
+        steps = {"draft": [], "submitted": ["submit"], "approved": ["submit", "approve"]}.get(
+            state, ["submit", "approve", "start"] + (["close"] if state == "closed" else [])
+        )
+        at = created
+        for action in steps:
+            if action == "start":
+                at = datetime.combine(first, datetime.min.time(), zone)
+            elif action == "close":
+                at = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
+            else:
+                at = at + timedelta(hours=2)
+            campaigns.act(engine, cid, action, "admin" if action != "submit" else "analyst", now=at, data_dir=data)
+        states[cid] = state
+    return states

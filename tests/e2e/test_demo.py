@@ -1,0 +1,67 @@
+"""``weixi demo`` (what ``make run`` serves) fills every area a console page reads: members spread across the
+tiers, managers holding members, churn scored, target lists, the month's tasks for the demo logins, a published
+incentive month with the clerk's statement, campaigns in each lifecycle state, one login per role."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import duckdb
+import pytest
+
+from tests.e2e.cli_helpers import weixi
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    out, db = root / "operator", root / "operator.db"
+    r = weixi(
+        "demo", "--out", out, "--db", db, "--members", "900", "--months", "12", "--end-month", "2026-10", "--json"
+    )  # fmt: skip
+    return out, db, json.loads(r.stdout)
+
+
+def test_members_spread_across_the_tiers_of_the_shipped_plan(demo):
+    out, _db, summary = demo
+    assert [c["month"] for c in summary["closes"]][-1] == "2026-10" and len(summary["closes"]) == 12
+    tiers = dict(
+        duckdb.sql(
+            f"SELECT tier, COUNT(*) FROM read_parquet('{out}/snapshots/month=2026-10/*.parquet') "
+            "WHERE tier IS NOT NULL GROUP BY tier"
+        ).fetchall()
+    )
+    # qualify 120 / 200 / 300 points earned over a year (1 point per 10 yuan of bill): every tier has members,
+    # and each higher tier fewer than the one below it.
+    assert all(tiers.get(t, 0) > 0 for t in ("standard", "silver", "gold", "diamond")), tiers
+    assert tiers["standard"] > tiers["silver"] > tiers["gold"] > tiers["diamond"], tiers
+
+
+def test_the_demo_logins_have_work_and_statements(demo):
+    _out, db, summary = demo
+    assert set(summary["logins"]) == {"admin", "analyst", "manager", "agent", "clerk", "member"}
+    con = sqlite3.connect(db)
+    try:
+        held = dict(con.execute("SELECT assignee, COUNT(*) FROM ops_tasks GROUP BY assignee").fetchall())
+        assert held.get("manager", 0) > 0 and held.get("agent", 0) > 0, held
+        managers = con.execute("SELECT COUNT(*) FROM ops_staff WHERE role = 'manager'").fetchone()[0]
+        assert managers >= 3
+        published = con.execute("SELECT month, version FROM incentive_publications").fetchall()
+        assert published == [("2026-10", 1)]
+        states = dict(con.execute("SELECT campaign_id, status FROM campaigns").fetchall())
+    finally:
+        con.close()
+    assert set(states.values()) >= {"draft", "submitted", "approved", "running", "closed"}, states
+    assert summary["incentives"] == {"month": "2026-10", "version": 1}
+
+
+def test_churn_is_scored_and_the_target_lists_are_built(demo):
+    out, _db, summary = demo
+    assert summary["churn"]["scored"] > 0 and summary["churn"]["model_version"] >= 1
+    lists = duckdb.sql(
+        f"SELECT COUNT(*) FROM read_parquet('{out}/targets/month=2026-10/**/*.parquet', union_by_name=true)"
+    ).fetchone()[0]
+    assert lists > 0
