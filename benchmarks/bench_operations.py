@@ -1,8 +1,9 @@
 """A month's retention tasks for 10,000,000 members: assignment by tier ratios and task creation, set-based.
 
 ``run(workdir, members)`` writes (not timed) the month's close outputs as DuckDB would — a snapshot of every
-member (0.5% diamond, 2% gold, 10% silver, the rest standard; a third with a CRM manager), tier events (1%
-upgraded, 0.5% will downgrade), a target list of 10% (a tenth of it control) — and a roster sized by the example
+member (0.5% diamond, 2% gold, 10% silver, the rest standard; a third with a CRM manager; star levels 7★, 6★, 5★
+in the same shares, the rest 1-4★), tier events (1% upgraded, 0.5% will downgrade), star-level events (1% promoted
+into 5-7★), a target list of 10% (a tenth of it control) — and a roster sized by the example
 plan's ratios (1:200, 1:500, 1:1000) plus 200 outbound agents and 50 team leads. Then it times
 ``weixi tasks create`` (:func:`weixi.operations.monthly_tasks.create_month`): assignment with continuity and
 workload balance, SLA due dates on the working-day calendar, the contact policy (caps against contacts already in
@@ -39,16 +40,17 @@ def _inputs(work: Path, members: int, month: str = MONTH) -> dict:
     data = work / "data"
     snap = data / "snapshots" / f"month={month}" / "part-0.parquet"
     events = data / "close" / "tier_events" / f"month={month}" / "part-0.parquet"
+    star_events = data / "close" / "star_events" / f"month={month}" / "part-0.parquet"
     targets = work / f"targets-{month}.parquet"
     first = f"DATE '{month}-01'"
-    for p in (snap, events):
+    for p in (snap, events, star_events):
         p.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     con.execute(f"""COPY (SELECT '{month}' AS month, printf('M%010d', i) AS member_id, 'active' AS status,
           {first} - CAST(hash(i) % 3000 AS INTEGER) AS join_date, NULL::DATE AS churned_on,
           '广州' AS city, CASE WHEN i % 3 = 0 THEN printf('S%05d', hash(i + 7) % 1650) END AS manager_id,
           CASE WHEN r < 5 THEN 'diamond' WHEN r < 25 THEN 'gold' WHEN r < 125 THEN 'silver' ELSE 'standard' END AS tier,
-          CAST(1 + r % 7 AS TINYINT) AS star_level,
+          CAST(CASE WHEN r < 5 THEN 7 WHEN r < 25 THEN 6 WHEN r < 125 THEN 5 ELSE 1 + r % 4 END AS TINYINT) AS star_level,
           CASE WHEN r < 5 THEN 'diamond' WHEN r < 25 THEN 'gold' ELSE 'bronze' END AS key_account,
           CAST(r * 10 AS BIGINT) AS points_balance
         FROM (SELECT i, CAST(hash(i) % 1000 AS INTEGER) AS r FROM range({members}) t(i)))
@@ -57,6 +59,10 @@ def _inputs(work: Path, members: int, month: str = MONTH) -> dict:
           CASE WHEN i % 200 < 2 THEN 'upgraded' ELSE 'will_downgrade' END AS event, 'silver' AS from_tier,
           'gold' AS to_tier, {first} + CAST(i % 28 AS INTEGER) AS effective_on, 0::BIGINT AS measure
         FROM range({members}) t(i) WHERE i % 200 < 3) TO '{events}' (FORMAT parquet)""")
+    con.execute(f"""COPY (SELECT printf('M%010d', i) AS member_id, '{month}' AS month, 'upgraded' AS event,
+          CAST(4 AS TINYINT) AS from_star, CAST(5 + i % 3 AS TINYINT) AS to_star,
+          {first} + CAST(i % 28 AS INTEGER) AS effective_on
+        FROM range({members}) t(i) WHERE i % 100 = 7) TO '{star_events}' (FORMAT parquet)""")
     con.execute(f"""COPY (SELECT printf('M%010d', i) AS member_id, CASE WHEN i % 7 = 0 THEN 'expiring' ELSE 'high_risk'
           END AS list, CAST(hash(i) % 100000 AS BIGINT) AS priority, '流量较近3个月平均下降45%' AS reason,
           'phone_for_credit' AS offer_id, '购机送费' AS offer_name,

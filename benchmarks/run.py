@@ -24,7 +24,9 @@ from benchmarks import (
     bench_expiry,
     bench_incentives,
     bench_load,
+    bench_member_list,
     bench_operations,
+    bench_pages,
     bench_posting,
     bench_redeem,
     bench_search,
@@ -60,6 +62,8 @@ BENCHES: dict = {
     "operations": lambda w, s: bench_operations.run(w, members=int(10_000_000 * s)),
     "campaigns": lambda w, s: bench_campaigns.run(w, draws=max(200, int(2000 * s))),
     "search": lambda w, s: bench_search.run(w, members=int(10_000_000 * s)),
+    "member_list": lambda w, s: bench_member_list.run(w, members=int(10_000_000 * s)),
+    "pages": lambda w, s: bench_pages.run(w, members=max(2_000, int(20_000 * min(s, 1)))),
 }
 
 

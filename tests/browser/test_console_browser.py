@@ -103,7 +103,9 @@ def test_the_close_page_shows_live_progress_until_the_result(tab):
     t.goto("/close")
     assert page.locator("input[name=month]").input_value() == "2026-09"
     with page.expect_navigation():
-        page.click("#start-close")
+        page.click("#start-close")  # the confirmation: the month, the plan, what the close writes
+    with page.expect_navigation():
+        page.click("#confirm-start")
     assert "/close/jobs/" in page.url
     page.wait_for_selector("#job[data-status=succeeded]", timeout=60_000)  # htmx polls the job every second
     assert "2026-09" in page.locator("h1").inner_text()

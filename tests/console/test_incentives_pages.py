@@ -131,7 +131,7 @@ def test_the_pages_speak_both_languages(site):
     assert "我的考核结果" in c.get("/incentives").text
     c.http.cookies.set("weixi_lang", "en")
     page = c.get(f"/incentives/{sd.MONTH}/staff/{sd.CLERK}").text
-    assert "Counted orders" in page and "Excluded orders" in page
+    assert "Pay lines" in page and "Excluded orders" in page
 
 
 def test_the_difference_page_shows_a_late_order(site, tmp_path):

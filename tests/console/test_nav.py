@@ -19,10 +19,10 @@ MENU = {
     "admin": {
         "分析": ["/dashboard", "/retention"],
         "运营": ["/work", "/team", "/targets", "/care"],
-        "会员": ["/members", "/catalogue"],
+        "会员": ["/counter", "/members", "/catalogue"],
         "活动": ["/campaigns", "/campaigns/approvals"],
         "考核": ["/incentives"],
-        "系统": ["/plans", "/close", "/users", "/audit"],
+        "系统": ["/plans", "/close", "/uploads", "/users", "/audit"],
     },
     "analyst": {
         "分析": ["/dashboard", "/retention"],
@@ -45,7 +45,7 @@ MENU = {
         "会员": ["/members", "/catalogue"],
         "考核": ["/incentives"],
     },
-    "clerk": {"会员": ["/members", "/catalogue"], "考核": ["/incentives"]},
+    "clerk": {"会员": ["/counter", "/members", "/catalogue"], "考核": ["/incentives"]},
     "member": {},  # no side menu: the member's own page only, in the top bar
 }
 # Every role's navigation in menu order (the order tests/console/test_pages.py and the browser tests check).
@@ -66,6 +66,7 @@ LABELS = {  # zh, en
     "/team": ("团队", "Team"),
     "/targets": ("目标客户名单", "Target lists"),
     "/care": ("关怀日历", "Care calendar"),
+    "/counter": ("柜台服务", "Counter"),
     "/members": ("会员", "Members"),
     "/catalogue": ("兑换目录", "Catalogue"),
     "/campaigns": ("保客活动", "Campaigns"),
@@ -73,6 +74,7 @@ LABELS = {  # zh, en
     "/incentives": ("考核激励", "Incentives"),
     "/plans": ("方案", "Plans"),
     "/close": ("月结", "Monthly close"),
+    "/uploads": ("数据上传", "Data uploads"),
     "/users": ("用户与角色", "Users and roles"),
     "/audit": ("审计日志", "Audit log"),
     "/me": ("我的积分", "My points"),

@@ -78,11 +78,11 @@ CASES = [
     ([("plan: demo", "plan: Demo X")], "plan：'Demo X' 不是有效的标识：只能用小写字母、数字、'-' 和 '_'。"),
     (
         [("type: spend", "type: spnd")],
-        "积分规则没有 type 'spnd'，应为以下之一：spend、recharge、checkin、action、signup、birthday、referral、first_purchase、tier_multiplier、campaign；是不是 'spend'？",
+        "积分规则没有 type 'spnd'，应为以下之一：spend、recharge、purchase_count、checkin、action、signup、birthday、referral、first_purchase、tier_multiplier、campaign；是不是 'spend'？",
     ),
     (
         [("type: spend", "type: 5")],
-        "type：应为以下之一：spend、recharge、checkin、action、signup、birthday、referral、first_purchase、tier_multiplier、campaign，实际是数字 5。",
+        "type：应为以下之一：spend、recharge、purchase_count、checkin、action、signup、birthday、referral、first_purchase、tier_multiplier、campaign，实际是数字 5。",
     ),
     (
         [("per_yuan: 10", "per_yuan: 10\n    rounding: flor")],

@@ -86,7 +86,12 @@ def test_model_page_embeds_the_reports_charts_and_metrics(site):
     meta = churn.model_info(site.state.data_dir, 1)
     html = c.get("/retention/models/1").text
     assert f'data-auc="{meta["metrics"]["auc"]}"' in html
-    assert len(re.findall(r'<img class="report-chart" id="chart-\w+" src="data:image/svg\+xml;base64,', html)) == 3
+    charts = re.findall(
+        r'id="chart-(\w+)" data-kind="\w+" data-key="(\w+)" data-src="/retention/models/1/data.json"', html
+    )
+    assert sorted(k for k, _ in charts) == ["calibration", "importance", "lift"]
+    data = c.get("/retention/models/1/data.json").json()
+    assert len(data["lift"]["lift"]) == len(meta["lift"]) and data["importance"]["labels"]
     assert 'href="/api/churn/models/1/report"' in html
     assert c.get("/retention/models/7").status_code == 404
 
@@ -107,12 +112,13 @@ def test_target_filters_filter_and_exports_match_the_page(site):
     manager = rows(everyone)[0]["manager"]
     mine = rows(c.get("/targets", params={"manager": manager, "group": "all"}).text)
     assert mine and {r["manager"] for r in mine} == {manager}
-    link = re.search(r'href="(/api/targets/[^"]+format=csv[^"]*)"', expiring).group(1).replace("&amp;", "&")
+    link = re.search(r'href="(/targets/[^"]+/export\?[^"]*format=csv[^"]*)"', expiring).group(1).replace("&amp;", "&")
     assert "list=expiring" in link
     download = c.get(link)
     assert download.status_code == 200
-    exported = [r["member_id"] for r in csv.DictReader(io.StringIO(download.content.decode("utf-8-sig")))]
-    assert exported == [r["member"] for r in got]
+    table = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert table[0][:2] == ["优先级", "会员"]  # the page's language
+    assert [r[1] for r in table[1:]][: len(got)] == [r["member"] for r in got]
 
 
 def test_the_lift_is_shown_with_its_interval(site):

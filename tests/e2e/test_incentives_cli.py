@@ -37,11 +37,22 @@ def args(files):
 
 def test_compute_json_has_the_documented_shape(tmp_path):
     out = weixi_json("incentives", "compute", *args(month_files(tmp_path)))
-    assert set(out) == {"month", "staff", "rejected", "duplicates"} and out["month"] == "2016-01"
+    assert set(out) == {"month", "staff", "rejected", "duplicates", "suspended"} and out["month"] == "2016-01"
+    assert out["suspended"] == []
     assert out["duplicates"] == []  # the generated month has no identical copies
     assert len(out["staff"]) == 12
     for s in out["staff"].values():
-        assert set(s) == {"role", "mobile_units", "broadband_units", "kpi_points", "bonus_yuan", "excluded", "lines"}
+        assert set(s) == {
+            "role",
+            "mobile_units",
+            "broadband_units",
+            "kpi_points",
+            "bonus_yuan",
+            "kpi",
+            "scores",
+            "excluded",
+            "lines",
+        }
         assert all(isinstance(s[k], str) for k in ("mobile_units", "broadband_units", "kpi_points", "bonus_yuan"))
         assert s["bonus_yuan"].count(".") == 1 and len(s["bonus_yuan"].split(".")[1]) == 2
         assert all(set(e) == {"order_id", "reason", "reasons"} for e in s["excluded"])

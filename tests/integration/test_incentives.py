@@ -211,10 +211,11 @@ def test_referral_points_posted_once_into_the_ledger(engine, tmp_path):
     apply_plan(engine, EXAMPLES / "service-points.yaml")
     refs = write(
         tmp_path / "refs.csv",
-        ["referral_id", "referrer_type", "referrer_id", "new_customer_id", "converted", "approved_by", "occurred_on"],
+        ["referral_id", "referrer_type", "referrer_id", "new_customer_id", "converted", "approved_by", "occurred_on"]
+        + ["yellow_card", "first_visit"],
         [
-            ["R1", "customer", "M1", "N1", "true", "销售总监", "2016-01-10"],
-            ["R2", "employee", "S1", "N2", "true", "销售总监", "2016-01-11"],
+            ["R1", "customer", "M1", "N1", "true", "销售总监", "2016-01-10", "true", "true"],
+            ["R2", "employee", "S1", "N2", "true", "销售总监", "2016-01-11", "true", "true"],
         ],
     )
     result = svc.compute_month([EXAMPLES / "referral-rewards.yaml"], "2016-01", referral_file=refs)

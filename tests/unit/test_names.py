@@ -8,7 +8,9 @@ import re
 import pytest
 
 from weixi import names
+from weixi.campaigns import incidents as campaign_incidents
 from weixi.campaigns import model as campaigns
+from weixi.campaigns import model as campaigns_model
 from weixi.campaigns.referral_service import STATUSES as REFERRAL_STATUSES
 from weixi.churn.features import FEATURE_NAMES
 from weixi.churn.model import CANDIDATES as CHURN_MODELS
@@ -70,6 +72,9 @@ CODE_SETS = {
     "privilege": ("speed-boost",),  # plans/examples/telecom-points.yaml: the shipped plan's privilege rewards
     "sla_rule": tuple(r.id for r in operations_plan(None).rules),  # the shipped operations plan's rules
     "timezone": (DEFAULT_TIMEZONE, "UTC"),  # a plan's timezone in the label of a time
+    "risk_category": campaigns_model.RISK_CATEGORIES,  # a campaign plan's risk register
+    "risk_level": ("high", "medium", "low"),  # campaigns/model.py: Risk.level from likelihood x impact
+    "risk_outcome": campaign_incidents.OUTCOMES,  # campaigns/incidents.py: a risk's follow-up at the close-out
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -29,6 +29,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # members
     "members:search": STAFF,
     "members:read": EVERYONE,  # member 360
+    "members:archive": frozenset({"admin", "manager", "agent"}),  # correct archive fields learned on a call
+    "members:note": STAFF,  # add a note on the member 360
+    "counter:serve": frozenset({"admin", "clerk"}),  # the counter: find by number, check in, redeem, draw, gifts
     # plans
     "plans:read": frozenset({"admin", "analyst", "manager"}),
     "plans:check": frozenset({"admin", "analyst"}),
@@ -48,6 +51,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incentives:publish": frozenset({"admin"}),  # publish statements; approve, publish awards
     # churn early warning and retention target lists
     "churn:read": frozenset({"admin", "analyst", "manager"}),  # risk distribution, reasons, scores, models
+    "churn:train": frozenset({"admin", "analyst"}),  # train a model, score a month (console jobs)
     "targets:read": frozenset({"admin", "analyst", "manager", "agent"}),  # lists, evaluation and lift
     "targets:export": frozenset({"admin", "analyst", "manager", "agent"}),  # CSV/XLSX for the outbound centre
     "targets:build": frozenset({"admin", "analyst"}),
@@ -63,11 +67,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tasks:outcome": frozenset({"admin", "manager", "agent"}),  # record an outcome on one's own task
     "tasks:read_team": frozenset({"admin", "analyst", "manager"}),  # team view: workload and SLA per staff member
     "sla:read": frozenset({"admin", "analyst", "manager"}),  # SLA report (a manager: their teams)
+    "tasks:manage_team": frozenset({"admin", "manager"}),  # reassign, transfer a member, inspect records, quotas
     "care:read": frozenset({"admin", "analyst", "manager", "agent"}),  # the care calendar
     "outbox:read": frozenset({"admin", "analyst", "manager"}),  # outbox status, recipients masked
+    "surveys:send": frozenset({"admin", "analyst"}),  # create a questionnaire (调研), send it through the outbox
+    "surveys:answer": frozenset({"admin", "manager", "agent"}),  # record a member's answers (a call, a paper form)
+    "surveys:read": frozenset({"admin", "analyst", "manager"}),  # satisfaction figures
     # administration
     "users:manage": frozenset({"admin"}),
     "audit:read": frozenset({"admin"}),
+    "data:load": frozenset({"admin"}),  # upload archive exports, event files and the roster in the console
 }
 
 # Roles that see phone and ID numbers in clear (they call and visit members); every such view is audited.

@@ -21,7 +21,8 @@ from weixi.campaigns.awards import cost_per_point_fen
 from weixi.campaigns.closing import award_closing, leaderboard
 from weixi.campaigns.draw_audit import export_draws, verify_draws, verify_export
 from weixi.campaigns.errors import CampaignNotFound
-from weixi.campaigns.follow_ups import follow_ups
+from weixi.campaigns.follow_ups import follow_up_tasks, follow_ups
+from weixi.campaigns.incidents import close_out
 from weixi.campaigns.measures import participants_sql
 from weixi.campaigns.store import campaign_today, iso_text, load
 
@@ -29,6 +30,7 @@ __all__ = [
     "award_closing",
     "evaluate",
     "export_draws",
+    "follow_up_tasks",
     "follow_ups",
     "leaderboard",
     "live",
@@ -310,11 +312,14 @@ def live(engine: Engine, campaign_id: str, day: date | None = None) -> dict:
 
 
 def report(engine: Engine, campaign_id: str) -> dict:
-    """The frozen evaluation when the campaign was evaluated, else a live one."""
+    """The frozen evaluation when the campaign was evaluated, else a live one; with the close-out (summary,
+    incident log, the risk register's follow-up) as it stands."""
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         row = execute(conn, "SELECT report FROM campaigns WHERE campaign_id = ?", [campaign_id])
     if not row:
         raise CampaignNotFound("unknown_campaign", campaign=campaign_id)
-    if row[0][0]:
-        return {**json.loads(row[0][0]), "frozen": True}
-    return {**evaluate(engine, campaign_id), "frozen": False}
+    data = (
+        {**json.loads(row[0][0]), "frozen": True} if row[0][0] else {**evaluate(engine, campaign_id), "frozen": False}
+    )
+    # the close-out is read live: incidents and risk outcomes recorded after the evaluation are in it too
+    return {**data, "close_out": close_out(engine, campaign_id, data)}

@@ -7,8 +7,8 @@ from weixi.cli import churn as _churn  # noqa: F401,E402
 
 # Each module registers its commands on ``app`` when imported.
 from weixi.cli import close as _close  # noqa: F401,E402
-from weixi.cli import demo as _demo  # noqa: F401,E402
 from weixi.cli import clv as _clv  # noqa: F401,E402
+from weixi.cli import demo as _demo  # noqa: F401,E402
 from weixi.cli import generate as _generate  # noqa: F401,E402
 from weixi.cli import incentives as _incentives  # noqa: F401,E402
 from weixi.cli import ledger as _ledger  # noqa: F401,E402

@@ -344,14 +344,97 @@ def verify_draws(
 @campaign_app.command("follow-ups")
 def follow_ups(
     campaign_id: str,
-    out: Path = typer.Option(..., "--out", "-o", help="CSV file to write."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write them to this CSV instead of the queue."),
+    data_dir: Optional[str] = typer.Option(
+        None, "--data", help="Data directory (its latest assignment gives each member's manager; $WEIXI_DATA)."
+    ),
     db: Optional[str] = DB,
     as_json: bool = JSON,
 ) -> None:
-    """Follow-up tasks for participants, winners, referrers or non-participants, as a CSV."""
+    """Follow-up tasks for participants, winners, referrers or non-participants: into the operations task queue,
+    each to the member's manager (running it again adds only what is new), or with --out as a CSV."""
+    from weixi.adapters.archive import data_dir as resolve_data_dir
+
     engine = open_engine(db, as_json)
-    data = reports.follow_ups(engine, campaign_id, out)
-    print_result(data, as_json, f"wrote {data['tasks']} follow-up task(s) to {out} ({data['note']})")
+    if out is not None:
+        data = reports.follow_ups(engine, campaign_id, out)
+        print_result(data, as_json, f"wrote {data['tasks']} follow-up task(s) to {out}")
+        return
+    from weixi.users.service import audit
+
+    data = reports.follow_up_tasks(engine, campaign_id, resolve_data_dir(data_dir))
+    audit(engine, None, "campaign.follow_ups", campaign_id, {"tasks": data["new_in_queue"], "via": "cli"})
+    print_result(
+        data,
+        as_json,
+        f"{data['tasks']} follow-up task(s) in the queue ({data['new_in_queue']} new), "
+        f"{data['blocked']} stopped by do-not-disturb or opt-out, {data['without_manager']} without a manager",
+    )
+
+
+@campaign_app.command("incident")
+def incident(
+    campaign_id: str,
+    at: str = typer.Option(..., "--at", help="When it happened, ISO 8601 with its offset (2026-07-03T10:00+08:00)."),
+    what: str = typer.Option(..., "--what", help="What happened."),
+    who: str = typer.Option(..., "--who", help="Who was involved or reported it."),
+    action: str = typer.Option(..., "--action", help="The action taken."),
+    by: str = BY,
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Add an incident to the campaign's log (the close-out): time, what happened, who, action taken."""
+    from weixi.campaigns import incidents
+    from weixi.users.service import audit
+
+    engine = open_engine(db, as_json)
+    out = incidents.record_incident(engine, campaign_id, at_option(at), what, who, action, by)
+    audit(engine, None, "campaign.incident", campaign_id, {"id": out["id"], "what": what, "by": by, "via": "cli"})
+    print_result(out, as_json, f"{campaign_id}: incident {out['id']} recorded ({out['occurred_at']})")
+
+
+@campaign_app.command("risk-outcome")
+def risk_outcome(
+    campaign_id: str,
+    risk_id: str,
+    outcome: str = typer.Option(..., "--outcome", help="occurred, mitigated or did_not_occur."),
+    note: Optional[str] = typer.Option(None, "--note", help="What happened, or why it did not."),
+    by: str = BY,
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Record what became of one risk of the campaign's risk register (the close-out's follow-up)."""
+    from weixi.campaigns import incidents
+    from weixi.users.service import audit
+
+    engine = open_engine(db, as_json)
+    out = incidents.record_risk_outcome(engine, campaign_id, risk_id, outcome, note, by)
+    audit(engine, None, "campaign.risk_outcome", campaign_id, {"risk": risk_id, "outcome": outcome, "via": "cli"})
+    print_result(out, as_json, f"{campaign_id}: risk {risk_id} {outcome}")
+
+
+@campaign_app.command("close-out")
+def close_out(campaign_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None:
+    """The close-out: summary, incident log (time, what happened, who, action taken) and each risk's outcome."""
+    engine = open_engine(db, as_json)
+    out = reports.report(engine, campaign_id)["close_out"]
+    if as_json:
+        emit_json(out)
+        return
+    s = out["summary"]
+    console.print(
+        f"{campaign_id}: objectives met {s.get('objectives_met', '-')}/{s.get('objectives', '-')}, participants "
+        f"{s.get('participants', '-')}, cost {s.get('actual_yuan', '-')} of {s.get('planned_yuan', '-')} yuan, "
+        f"ROI {s.get('roi') or '-'}; follow-up tasks {s['follow_up_tasks']} ({s['follow_up_tasks_closed']} closed); "
+        f"incidents {s['incidents']}; risks occurred {s['risks_occurred']}, not followed up {s['risks_not_followed_up']}",
+        highlight=False,
+    )
+    for i in out["incidents"]:
+        console.print(f"  {i['occurred_at']}  {i['what']} — {i['who']} — {i['action']}", highlight=False)
+    for r in out["risks"]:
+        console.print(
+            f"  risk {r['id']} ({r['level']}): {r['outcome'] or 'not followed up'} {r['note'] or ''}", highlight=False
+        )
 
 
 @campaign_app.command("post-awards")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
@@ -11,18 +10,24 @@ from typing import List, Optional
 import typer
 
 from weixi.cli.app import app
+from weixi.cli.incentive_approvals import approvals_app
+from weixi.cli.incentive_awards import awards_app
 from weixi.cli.ledger import DB, JSON, open_engine
 from weixi.cli.output import console, emit_json, fail
 from weixi.incentives import publication, reports, scoring
 from weixi.incentives import service as svc
-from weixi.incentives.errors import IncentiveError, IncentiveInvalid, IncentiveNotFound
+from weixi.incentives.errors import IncentiveError, IncentiveNotFound
 
 incentives_app = typer.Typer(
     help="Staff incentive and KPI statements: compute, explain, publish, export.", no_args_is_help=True
 )
 app.add_typer(incentives_app, name="incentives")
 
-PLANS = typer.Option(..., "--plan", help="Incentive plan file; repeat for several (orders, discipline, referral).")
+PLANS = typer.Option(
+    ...,
+    "--plan",
+    help="Incentive plan file; repeat for several (orders, discipline, referral, scorecard, key_account).",
+)
 PLANS_OPT = typer.Option(
     None, "--plan", help="Incentive plan file(s); with inputs, compute instead of reading the published statement."
 )
@@ -32,6 +37,11 @@ TARGETS = typer.Option(None, "--targets", help="Target lists (customer_id, month
 ROSTER = typer.Option(None, "--roster", help="Staff roster (staff_id, name, role, team, shift, hired_on, left_on).")
 VIOLATIONS = typer.Option(None, "--violations", help="Violation records for discipline plans.")
 REFERRALS = typer.Option(None, "--referrals", help="Referral records for referral plans.")
+SCORES = typer.Option(
+    None, "--scores", help="Scores (staff_id, metric, score, plan) for scorecard and key-account plans."
+)
+QUOTAS = typer.Option(None, "--quotas", help="Monthly KPI quotas (staff_id, measure, quota), for the over-quota bonus.")
+RECORDS = typer.Option(None, "--records", help="Surveys and complaints with the staff id of who served.")
 
 
 def _say(text) -> None:
@@ -45,7 +55,7 @@ def _rejected(rows: list[dict]) -> None:
 
 
 @contextmanager
-def _refusal(as_json: bool):
+def refusal(as_json: bool):
     """A service refusal (:class:`IncentiveError`) inside the block ends the command with exit code 1: the plan's
     diagnostics (or an input file's bad rows) one per line on stderr, then ``error: MESSAGE``; with ``--json`` the
     error envelope on stdout, the diagnostics or rows as its ``details``."""
@@ -61,12 +71,35 @@ def _refusal(as_json: bool):
 
 
 def _compute(
-    plans, month, orders, targets, roster, violations, referrals, as_json, timezone: str | None = None
+    plans,
+    month,
+    orders,
+    targets,
+    roster,
+    violations,
+    referrals,
+    as_json,
+    timezone: str | None = None,
+    scores=None,
+    quotas=None,
+    records=None,
 ) -> svc.MonthResult:
     """The month computed; ``timezone``: the database's active points plan's where a command has a database
     (publish, diff), else the default."""
-    with _refusal(as_json):
-        return svc.compute_month(plans, month, orders, targets, roster, violations, referrals, timezone)
+    with refusal(as_json):
+        return svc.compute_month(
+            plans,
+            month,
+            orders,
+            targets,
+            roster,
+            violations,
+            referrals,
+            timezone,
+            scores=scores,
+            quotas=quotas,
+            records=records,
+        )
 
 
 @incentives_app.command("compute")
@@ -78,10 +111,15 @@ def compute(
     roster: Optional[Path] = ROSTER,
     violations: Optional[Path] = VIOLATIONS,
     referrals: Optional[Path] = REFERRALS,
+    scores: Optional[Path] = SCORES,
+    quotas: Optional[Path] = QUOTAS,
+    records: Optional[Path] = RECORDS,
     as_json: bool = JSON,
 ) -> None:
     """Every employee's units by business, KPI points, bonus, excluded orders and explanation lines."""
-    result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json)
+    result = _compute(
+        plan, month, orders, targets, roster, violations, referrals, as_json, None, scores, quotas, records
+    )
     if as_json:
         emit_json(result.to_json())
         return
@@ -111,10 +149,15 @@ def compute(
         _say(f"  ... and {len(result.rejected) - 50} more (see --json)")
 
 
-def _statements(month, plan, orders, targets, roster, violations, referrals, db, as_json) -> tuple[dict, str]:
+def _statements(
+    month, plan, orders, targets, roster, violations, referrals, db, as_json, scores=None, quotas=None, records=None
+) -> tuple[dict, str]:
     """Computed statements when plans are given, else the published ones from the database."""
     if plan:
-        return _compute(plan, month, orders, targets, roster, violations, referrals, as_json).to_json(), "computed"
+        found = _compute(
+            plan, month, orders, targets, roster, violations, referrals, as_json, None, scores, quotas, records
+        )
+        return found.to_json(), "computed"
     engine = open_engine(db, as_json)
     pub = publication.published(engine, month)
     if pub is None:
@@ -132,11 +175,16 @@ def statement(
     roster: Optional[Path] = ROSTER,
     violations: Optional[Path] = VIOLATIONS,
     referrals: Optional[Path] = REFERRALS,
+    scores: Optional[Path] = SCORES,
+    quotas: Optional[Path] = QUOTAS,
+    records: Optional[Path] = RECORDS,
     db: Optional[str] = DB,
     as_json: bool = JSON,
 ) -> None:
     """One employee's statement, every unit and yuan with the order and rule that produced it."""
-    data, source = _statements(month, plan, orders, targets, roster, violations, referrals, db, as_json)
+    data, source = _statements(
+        month, plan, orders, targets, roster, violations, referrals, db, as_json, scores, quotas, records
+    )
     s = data["staff"].get(staff_id)
     if s is None:
         fail(IncentiveNotFound("incentive_no_statement_in", staff=staff_id, month=month, source=source), as_json)
@@ -149,9 +197,20 @@ def statement(
         f"  broadband units  {s['broadband_units']:>10}",
         f"  KPI points       {s['kpi_points']:>10}",
         f"  bonus (yuan)     {s['bonus_yuan']:>10}",
-        "",
-        f"Counted ({len(s['lines'])}):",
     ]
+    for measure, k in (s.get("kpi") or {}).items():
+        quota = f"quota {k['quota']}, {k['completion_pct']}% done" if k["quota"] is not None else "no quota"
+        out.append(
+            f"  KPI {measure} units {k['units']} ({quota}); over-quota bonus: {k['over_quota_counted_units']}"
+            f" unit(s) count into it, {k['over_quota_units']} above the quota, {k['over_quota_yuan']} yuan"
+        )
+    for sc in s.get("scores") or []:
+        grade = f", grade {sc['grade_name']}" if sc.get("grade_name") else ""
+        award = f", {sc['award_name']}" if sc.get("award_name") else ""
+        out.append(f"  score {sc['plan_name']} {sc['period']}: {sc['total']} of {sc['scale']}{grade}{award}")
+    for p in data.get("suspended") or []:
+        out.append(f"  plan {p['plan_name']} ({p['plan']}) is suspended this month: {p['reason']}")
+    out += ["", f"Lines ({len(s['lines'])}):"]
     out += [f"  {l['text']}" for l in s["lines"]] or ["  (none)"]
     out += ["", f"Not counted ({len(s['excluded'])}):"]
     out += [f"  order {e['order_id']}: {e['reason']}" for e in s["excluded"]] or ["  (none)"]
@@ -172,12 +231,17 @@ def export(
     roster: Optional[Path] = ROSTER,
     violations: Optional[Path] = VIOLATIONS,
     referrals: Optional[Path] = REFERRALS,
+    scores: Optional[Path] = SCORES,
+    quotas: Optional[Path] = QUOTAS,
+    records: Optional[Path] = RECORDS,
     db: Optional[str] = DB,
     as_json: bool = JSON,
 ) -> None:
     """All statements of the month for payroll, as CSV (one row per employee) or XLSX (with lines)."""
-    data, source = _statements(month, plan, orders, targets, roster, violations, referrals, db, as_json)
-    with _refusal(as_json):
+    data, source = _statements(
+        month, plan, orders, targets, roster, violations, referrals, db, as_json, scores, quotas, records
+    )
+    with refusal(as_json):
         n = svc.export_statements(data, out)
     if as_json:
         emit_json({"month": month, "file": str(out), "staff": n, "source": source})
@@ -194,6 +258,9 @@ def publish(
     roster: Optional[Path] = ROSTER,
     violations: Optional[Path] = VIOLATIONS,
     referrals: Optional[Path] = REFERRALS,
+    scores: Optional[Path] = SCORES,
+    quotas: Optional[Path] = QUOTAS,
+    records: Optional[Path] = RECORDS,
     by: str = typer.Option(..., "--by", help="Who publishes (recorded with the time)."),
     supersede: bool = typer.Option(False, "--supersede", help="Publish a correction as a new version."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why a correction is published."),
@@ -202,8 +269,11 @@ def publish(
 ) -> None:
     """Publish the month's statements; a published month changes only by a new, explained version."""
     engine = open_engine(db, as_json)
-    result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json, reports.zone(engine))
-    with _refusal(as_json):
+    zone = reports.zone(engine)
+    result = _compute(
+        plan, month, orders, targets, roster, violations, referrals, as_json, zone, scores, quotas, records
+    )
+    with refusal(as_json):
         done = publication.publish(engine, result, by, supersede, reason)
     if as_json:
         emit_json(done)
@@ -222,13 +292,19 @@ def diff(
     roster: Optional[Path] = ROSTER,
     violations: Optional[Path] = VIOLATIONS,
     referrals: Optional[Path] = REFERRALS,
+    scores: Optional[Path] = SCORES,
+    quotas: Optional[Path] = QUOTAS,
+    records: Optional[Path] = RECORDS,
     db: Optional[str] = DB,
     as_json: bool = JSON,
 ) -> None:
     """Recompute the month (e.g. with late orders) and show how it differs from the published statements."""
     engine = open_engine(db, as_json)
-    result = _compute(plan, month, orders, targets, roster, violations, referrals, as_json, reports.zone(engine))
-    with _refusal(as_json):
+    zone = reports.zone(engine)
+    result = _compute(
+        plan, month, orders, targets, roster, violations, referrals, as_json, zone, scores, quotas, records
+    )
+    with refusal(as_json):
         out = publication.diff(engine, result)
     if as_json:
         emit_json(out)
@@ -265,7 +341,7 @@ def score(
     as_json: bool = JSON,
 ) -> None:
     """Weighted scorecards: totals, grades, bonus by role, rank awards and team awards; key-account scores."""
-    with _refusal(as_json):
+    with refusal(as_json):
         out = scoring.score_period(plan, period, scores, previous, roster)
     if as_json:
         emit_json(out)
@@ -279,6 +355,12 @@ def score(
             _say(f"  {line}")
     for t in out["teams"]:
         _say(f"team {t['team']}: average {t['average']}, rank {t['rank']}, award {t['award']}")
+    if out.get("notice"):
+        _say(f"notice of {out['period']} (通报), by rank:")
+        for n in out["notice"]:
+            met = "met" if n["met_monthly_standard"] else "below"
+            short = f", short weeks {n['short_weeks']}" if n["short_weeks"] else ""
+            _say(f"  {n['rank']}. {n['staff_id']}: {n['total']} points, {n['customers']} customers ({met}){short}")
     _rejected(out["rejected"])
 
 
@@ -293,7 +375,7 @@ def split_cmd(
     as_json: bool = JSON,
 ) -> None:
     """Commission shares between the maintaining staff member and the one on shift."""
-    with _refusal(as_json):
+    with refusal(as_json):
         out = scoring.split_month(plan, month, payments, roster)
     if as_json:
         emit_json(out)
@@ -357,89 +439,5 @@ def referral_cmd(
         _say(f"ledger: {p['posted']} posted, {len(p['duplicates'])} already posted, {len(p['rejected'])} rejected")
 
 
-# --- the award workflow -------------------------------------------------------------------------
-
-awards_app = typer.Typer(help="Award nominations: nominate -> review -> approve -> publish.", no_args_is_help=True)
 incentives_app.add_typer(awards_app, name="awards")
-
-
-@awards_app.command("nominate")
-def nominate(
-    staff_id: str,
-    period: str = typer.Option(..., "--period"),
-    award: str = typer.Option(..., "--award"),
-    by: str = typer.Option(..., "--by"),
-    letter: Optional[str] = typer.Option(None, "--letter", help="Nomination letter text, or @FILE."),
-    form: Optional[str] = typer.Option(None, "--form", help="Nomination form as a JSON object."),
-    db: Optional[str] = DB,
-    as_json: bool = JSON,
-) -> None:
-    """Nominate an employee for an award with a letter or a form."""
-    if letter and letter.startswith("@"):
-        try:
-            letter = Path(letter[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            fail(IncentiveInvalid("incentive_letter_unreadable", path=letter[1:], reason=exc.strerror), as_json)
-    fields = None
-    if form:
-        try:
-            fields = json.loads(form)
-        except json.JSONDecodeError as exc:
-            fail(IncentiveInvalid("incentive_form_not_json", reason=exc.msg, pos=exc.pos), as_json)
-        if not isinstance(fields, dict):
-            fail(IncentiveInvalid("incentive_form_not_object"), as_json)
-    engine = open_engine(db, as_json)
-    with _refusal(as_json):
-        nid = publication.nominate(engine, period, staff_id, award, by, letter, fields)
-    emit_json({"nomination_id": nid, "status": "nominated"}) if as_json else _say(f"nomination {nid} recorded")
-
-
-def _decide(step: str):
-    def command(
-        nomination_id: str,
-        by: str = typer.Option(..., "--by"),
-        reject: bool = typer.Option(False, "--reject", help="Turn the nomination down at this step."),
-        note: Optional[str] = typer.Option(None, "--note"),
-        db: Optional[str] = DB,
-        as_json: bool = JSON,
-    ) -> None:
-        engine = open_engine(db, as_json)
-        with _refusal(as_json):
-            status = publication.decide(engine, nomination_id, step, "reject" if reject else "accept", by, note)
-        emit_json({"nomination_id": nomination_id, "status": status}) if as_json else _say(f"{nomination_id}: {status}")
-
-    return command
-
-
-awards_app.command("review", help="Committee review of a nomination (accept, or --reject).")(
-    _decide("committee_review")
-)
-awards_app.command("approve", help="Leadership approval of a reviewed nomination.")(_decide("leadership_approval"))
-
-
-@awards_app.command("publish")
-def publish_awards(
-    period: str = typer.Option(..., "--period"),
-    by: str = typer.Option(..., "--by"),
-    db: Optional[str] = DB,
-    as_json: bool = JSON,
-) -> None:
-    """Publish every approved nomination of the period."""
-    engine = open_engine(db, as_json)
-    with _refusal(as_json):
-        ids = publication.publish_awards(engine, period, by)
-    emit_json({"period": period, "published": ids}) if as_json else _say(f"published {len(ids)} award(s) of {period}")
-
-
-@awards_app.command("list")
-def list_awards(period: str = typer.Option(..., "--period"), db: Optional[str] = DB, as_json: bool = JSON) -> None:
-    """Nominations of a period with every step: who, when, what was decided."""
-    engine = open_engine(db, as_json)
-    rows = publication.nominations(engine, period)
-    if as_json:
-        emit_json({"period": period, "nominations": rows})
-        return
-    for n in rows:
-        _say(f"{n['nomination_id']} {n['staff_id']} {n['award']}: {n['status']}")
-        for s in n["steps"]:
-            _say(f"  {s['step']} {s['decision']} by {s['by']} at {s['at']}{' — ' + s['note'] if s['note'] else ''}")
+incentives_app.add_typer(approvals_app, name="approvals")

@@ -119,22 +119,38 @@ def tasks_create(
         "optional list, priority, reason, offer_id, offer_name, group). "
         "Default: DATA/targets/month=M from weixi targets build.",
     ),
+    introductions: Optional[Path] = typer.Option(
+        None,
+        "--introductions",
+        help="CSV/Parquet: member_id, staff_id, introduced_at — who introduced a member first keeps them "
+        "(plan: assignment.share_out.introduced_first).",
+    ),
+    lots_seed: Optional[str] = typer.Option(
+        None, "--lots-seed", help="The seed of the lot drawn (plan: assignment.share_out.lots); default PLAN/MONTH."
+    ),
     plan: Optional[str] = PLAN,
     data_dir: Optional[str] = DATA,
     db: Optional[str] = DB,
     as_json: bool = JSON,
 ) -> None:
     """Assign the month's members to managers by the plan's ratios and create their tasks. With --date D the work
-    is stamped at D (created, bound, due dates), as if run that day; a provisional calendar is said so."""
+    is stamped at D (created, bound, due dates), as if run that day; a provisional calendar is said so. A lot drawn
+    or introductions used are written to the audit log with the seed."""
     from weixi.operations import calendar, monthly_tasks
+    from weixi.users import service as users
 
     engine = open_engine(db, as_json)
     p = plan_of(plan, as_json)
     with calendar.using_data_dir(data(data_dir)):
         result = call(
-            lambda: monthly_tasks.create_month(engine, data(data_dir), month, p, parse_day(date_, "--date"), targets),
+            lambda: monthly_tasks.create_month(
+                engine, data(data_dir), month, p, parse_day(date_, "--date"), targets, introductions, lots_seed
+            ),
             as_json,
         )
+    shared = result["assignment"].get("share_out")
+    if shared:
+        users.audit(engine, None, "operations.share_out", month, {**shared, "plan": p.id, "via": "cli"})
     respond(result, as_json, _print_create)
 
 
@@ -152,6 +168,10 @@ def _print_create(r: dict) -> None:
     )
     for tier, by in r["assignment"]["by_tier"].items():
         console.print(f"  {tier}: " + ", ".join(f"{k} {v}" for k, v in by.items()), highlight=False)
+    shared = r["assignment"].get("share_out")
+    if shared:
+        lot = f"drawn by lot (seed {shared['lots_seed']}): {shared['drawn']}" if shared["lots_seed"] else ""
+        console.print(f"  introduced first: {shared['introduced']}; {lot}".rstrip("; "), highlight=False)
     for tier, s in r["assignment"]["shortfall"].items():
         console.print(
             f"  [yellow]{tier}: {s['members']} members without a manager at {s['ratio']}: "
@@ -341,3 +361,90 @@ def sla_report(
 
 def _pct(value: str | None) -> str:
     return "-" if value is None else f"{float(value) * 100:.1f}%"
+
+
+# -- survey (调研) ---------------------------------------------------------------------------------------------
+
+survey_app = typer.Typer(help="Questionnaires (调研): create, send, answer, satisfaction (docs/operations.md).")
+
+
+@survey_app.command("create")
+def survey_create(
+    file: Path = typer.Argument(..., help="Survey file (kind: survey)."),
+    by: str = typer.Option("cli", "--by", help="Who creates it."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Keep a checked survey (the same id with other content is refused)."""
+    from weixi.operations import surveys
+    from weixi.users.service import audit
+
+    engine = open_engine(db, as_json)
+    out = call(lambda: surveys.save_survey(engine, file.read_text(encoding="utf-8"), str(file), by), as_json)
+    audit(engine, None, "survey.create", out["survey_id"], {"file": str(file), "by": by, "via": "cli"})
+    respond(out, as_json, lambda r: console.print(f"{r['survey_id']}: {r['questions']} question(s)", highlight=False))
+
+
+@survey_app.command("send")
+def survey_send(
+    survey_id: str,
+    date_: Optional[str] = typer.Option(None, "--date", help="Day of the invitation, YYYY-MM-DD (today)."),
+    data_dir: Optional[str] = DATA,
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Queue the invitation through the outbox for the survey's audience, once per member, within consents."""
+    from weixi.operations import surveys
+    from weixi.operations.clock import today
+    from weixi.users.service import audit
+
+    engine = open_engine(db, as_json)
+    day = parse_day(date_, "--date") or today(engine)
+    out = call(lambda: surveys.send_survey(engine, data(data_dir), survey_id, day), as_json)
+    audit(engine, None, "survey.send", survey_id, {**{k: v for k, v in out.items() if k != "survey_id"}, "via": "cli"})
+    respond(out, as_json, kv)
+
+
+@survey_app.command("answer")
+def survey_answer(
+    survey_id: str,
+    member_id: str,
+    answers: list[str] = typer.Argument(..., help="QUESTION=VALUE pairs (a score, an option or text)."),
+    by: str = typer.Option("cli", "--by", help="Who records them."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Record a member's answers (a paper form, a call); a complete questionnaire earns the survey points once."""
+    from weixi.operations import surveys
+    from weixi.users.service import audit
+
+    engine = open_engine(db, as_json)
+    pairs = dict(a.split("=", 1) for a in answers if "=" in a)
+    out = call(lambda: surveys.record_answers(engine, survey_id, member_id, pairs, by), as_json)
+    audit(engine, None, "survey.answer", survey_id, {"member": member_id, "by": by, "via": "cli"})
+    respond(out, as_json, kv)
+
+
+@survey_app.command("satisfaction")
+def survey_satisfaction(
+    survey_id: str,
+    month: Optional[str] = typer.Option(None, "--month", help="Per customer manager of this month's assignment."),
+    data_dir: Optional[str] = DATA,
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Responses, average score, share satisfied and the distribution (per manager with --month)."""
+    from weixi.operations import surveys
+
+    engine = open_engine(db, as_json)
+    out = call(lambda: surveys.satisfaction(engine, survey_id, data(data_dir), month), as_json)
+    respond(out, as_json, lambda r: kv({k: v for k, v in r.items() if k != "by_manager"}))
+
+
+def _register_survey() -> None:
+    from weixi.cli.app import app
+
+    app.add_typer(survey_app, name="survey")
+
+
+_register_survey()

@@ -31,6 +31,7 @@ from weixi.errors import Conflict
 from weixi.ledger.expire import expire
 from weixi.plans.service import active_plan
 from weixi.segments import evaluate_tiers, segment
+from weixi.segments.stars import star_events_sql
 
 STEPS = ("accrual", "expiry", "history", "tiers", "segments", "snapshot", "search_index")
 HISTORY_MONTHS = 12
@@ -129,6 +130,7 @@ def close_month(
         keep.drop()
     with run.step("snapshot"):
         snapshot_file = _snapshot_step(run, history_file, tiers)
+        stars_file = _star_events_step(run, snapshot_file)
 
     totals = ledger_bridge.month_totals(engine, month)
     manifest = {
@@ -141,6 +143,7 @@ def close_month(
         "expiry": {"as_of": str(expired.as_of), "lots": expired.lots, "points": expired.points},
         "summary": {
             **summarize(run.duck, snapshot_file, events_file, totals, run.plan),
+            "star_events": star_event_counts(run.duck, stars_file),
             "programme": programme.close_figures(engine, run.duck, snapshot_file, month, run.plan, budget),
         },
         "seconds": run.timings,
@@ -231,6 +234,19 @@ def _snapshot_step(run: _Run, history_file: str, tiers: str) -> str:
     ).fetch_arrow_table()
     ledger_bridge.set_tiers(run.engine, changed)
     return snapshot_file
+
+
+def _star_events_step(run: _Run, snapshot_file) -> Path:
+    """The star-level events file: members whose star level (星级) rose or fell since last month's snapshot."""
+    previous = store.path(run.data_dir, "snapshots", previous_month(run.month))
+    sql = star_events_sql(run.month, str(snapshot_file), str(previous) if previous else None)
+    return store.write_query(run.duck, run.data_dir, "star_events", run.month, sql)
+
+
+def star_event_counts(duck, stars_file: Path) -> dict:
+    """``{"upgraded": n, "downgraded": n}`` of the month's star events (only the kinds that happened)."""
+    rows = duck.execute(f"SELECT event, count(*) FROM read_parquet('{stars_file}') GROUP BY 1 ORDER BY 1").fetchall()
+    return {str(k): int(n) for k, n in rows}
 
 
 HISTORY_TYPES = {

@@ -2,6 +2,7 @@
 
 DATA/close/history/month=YYYY-MM/part-0.parquet     one row per member with activity that month
 DATA/close/tier_events/month=YYYY-MM/part-0.parquet upgraded / will_downgrade / downgraded
+DATA/close/star_events/month=YYYY-MM/part-0.parquet star level upgraded / downgraded (星级)
 DATA/snapshots/month=YYYY-MM/part-0.parquet         every member's state at the month end
 DATA/close/YYYY-MM.json                             the close's manifest and summary (written last)
 """

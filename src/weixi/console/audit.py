@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from weixi.console.guard import page_user
 from weixi.console.render import page
+from weixi.console.upload_files import KINDS
 from weixi.errors import Invalid
 from weixi.i18n import N_
 from weixi.operations.clock import local
@@ -39,6 +40,33 @@ ACTIONS = {
     "event.reverse": N_("Reversed an event"),
     "redemption.cancel": N_("Cancelled a redemption"),
     "plan.apply": N_("Applied a plan"),
+    "plan.rollback": N_("Rolled back a plan"),
+    "data.load": N_("Uploaded a data file"),
+    "login.sms_code": N_("Sent a login code by SMS"),
+    "login.sms_failed": N_("Entered a wrong SMS login code"),
+    "member.archive": N_("Corrected a member's archive"),
+    "member.note": N_("Added a note on a member"),
+    "member.transfer": N_("Transferred a member to another manager"),
+    "counter.checkin": N_("Checked a member in at the counter"),
+    "counter.draw": N_("Drew for a member at the counter"),
+    "counter.gift": N_("Handed out a gift at the counter"),
+    "counter.redeem": N_("Redeemed for a member at the counter"),
+    "churn.train": N_("Trained the churn model"),
+    "churn.score": N_("Scored churn risk"),
+    "tasks.reassign": N_("Reassigned tasks"),
+    "tasks.inspect": N_("Inspected an agent's tasks"),
+    "quota.set": N_("Set a quota"),
+    "quota.handout": N_("Handed out a quota item"),
+    "portfolio.export": N_("Exported a portfolio report"),
+    "operations.share_out": N_("Shared out members among managers"),
+    "survey.create": N_("Created a survey"),
+    "survey.send": N_("Sent a survey"),
+    "survey.answer": N_("Recorded a survey answer"),
+    "campaign.follow_ups": N_("Created campaign follow-up tasks"),
+    "campaign.incident": N_("Recorded a campaign incident"),
+    "campaign.risk_outcome": N_("Recorded a campaign risk's outcome"),
+    "incentives.approval.approve": N_("Approved an incentive plan's pay"),
+    "incentives.approval.return": N_("Returned an incentive plan's pay"),
     "close.start": N_("Started a monthly close"),
     "campaign.create": N_("Created a campaign"),
     "campaign.update": N_("Edited a campaign"),
@@ -98,6 +126,44 @@ FIELDS = {
     "sha256": N_("fingerprint"),
     "refund": N_("refund"),
     "amount_fen": N_("amount (yuan)"),
+    "kind": N_("what the file holds"),
+    "accepted": N_("rows accepted"),
+    "quarantined": N_("rows set aside"),
+    "already_loaded": N_("already loaded before"),
+    "report": N_("report"),
+    "new": N_("new version"),
+    "from_version": N_("from version"),
+    "to_version": N_("to version"),
+    "by": N_("by"),
+    "campaign": N_("campaign"),
+    "changes": N_("changes"),
+    "day": N_("day"),
+    "from": N_("from"),
+    "to": N_("to"),
+    "gift": N_("gift"),
+    "id": N_("number"),
+    "item": N_("item"),
+    "length": N_("length"),
+    "member": N_("member"),
+    "moved_tasks": N_("tasks moved"),
+    "period": N_("period"),
+    "phone": N_("phone number"),
+    "plan": N_("plan"),
+    "prize": N_("prize"),
+    "qty": N_("quantity"),
+    "quantity": N_("quantity"),
+    "questions": N_("questions"),
+    "quota": N_("quota"),
+    "redemption": N_("redemption"),
+    "reward": N_("reward"),
+    "risk": N_("risk"),
+    "seq": N_("sequence"),
+    "source": N_("source"),
+    "step": N_("step"),
+    "task_id": N_("task"),
+    "tasks": N_("tasks"),
+    "verdict": N_("verdict"),
+    "what": N_("what happened"),
 }
 VIA = {"console": N_("console"), "cli": N_("command line"), "api": N_("API")}
 # What a ``pii.view`` entry showed (its ``view``) and which personal data (its ``fields``).
@@ -110,7 +176,7 @@ VIEWS = {
     "outbox": N_("message outbox"),
 }
 PII = {"phone": N_("phone number"), "second_contact": N_("second contact number"), "id_number": N_("ID number")}
-CODED = {"via": VIA, "view": VIEWS}
+CODED = {"via": VIA, "view": VIEWS, "kind": KINDS}
 MEMBERS_SHOWN = 5
 
 

@@ -21,25 +21,27 @@ from starlette.concurrency import run_in_threadpool
 from weixi import i18n
 from weixi.campaigns import report as reports
 from weixi.campaigns import service
-from weixi.campaigns.errors import CampaignError, CampaignForbidden, CampaignInvalid, CampaignNotFound
-from weixi.campaigns.model import Campaign
+from weixi.campaigns.errors import CampaignError, CampaignNotFound
 from weixi.campaigns.stats import SMALL
+from weixi.console import campaign_actions, campaign_form
+from weixi.console.campaign_actions import BUTTONS, CONFIRM, NEXT, PERMISSION, allowed, checked_id
+from weixi.console.campaign_form import LINES, check, form_page, yaml_page
 from weixi.console.guard import may, page_user
-from weixi.console.plans import annotate, read_upload
+from weixi.console.plans import read_upload
 from weixi.console.render import fragment, page, translator
 from weixi.errors import Problem
 from weixi.i18n import N_
 from weixi.messages import render
-from weixi.plans.loader import load_plan_text
 from weixi.settings import DEFAULT_TIMEZONE
 from weixi.users import service as users
 from weixi.users.service import User
 
 router = APIRouter()
+router.include_router(campaign_form.router)
+router.include_router(campaign_actions.router)
 TZ = ZoneInfo(DEFAULT_TIMEZONE)
 POLL_SECONDS = 5
 MAX_FILE_CHARS = 500_000
-ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 STATUS_NAMES = {
     "draft": N_("draft"),
@@ -58,41 +60,6 @@ ACTION_NAMES = {
     "start": N_("started"),
     "close": N_("closed"),
     "evaluate": N_("evaluated"),
-}
-BUTTONS = {
-    "submit": N_("Submit for approval"),
-    "approve": N_("Approve"),
-    "reject": N_("Reject"),
-    "start": N_("Start"),
-    "close": N_("Close"),
-    "evaluate": N_("Evaluate"),
-}
-# Which actions a status allows, and the permission each needs (weixi.api.permissions).
-NEXT = {
-    "draft": ("submit",),
-    "submitted": ("approve", "reject"),
-    "approved": ("start",),
-    "running": ("close",),
-    "closed": ("evaluate",),
-    "evaluated": (),
-}
-PERMISSION = {
-    "submit": "campaigns:edit",
-    "approve": "campaigns:approve",
-    "reject": "campaigns:approve",
-    "start": "campaigns:run",
-    "close": "campaigns:run",
-    "evaluate": "campaigns:run",
-}
-LINES = {
-    "venue": N_("venue hire"),
-    "promotion": N_("promotion"),
-    "gifts": N_("gifts and prizes"),
-    "staff": N_("staff costs"),
-    "catering": N_("catering"),
-    "points": N_("points at cost"),
-    "operations": N_("operations costs"),
-    "other": N_("other costs"),
 }
 
 
@@ -130,18 +97,12 @@ WORDS = {
     "statuses": STATUS_NAMES,
     "step_names": ACTION_NAMES,
     "buttons": BUTTONS,
+    "confirm": CONFIRM,
     "lines": LINES,
     "when": when,
     "report_words": report_words,
     "default_tz": TZ.key,  # the zone of when() without a campaign's own
 }
-
-
-def _campaign_id(value: str) -> str:
-    """A campaign id from the path; one that cannot be an id is an unknown campaign (the error page, 404)."""
-    if not ID.match(value):
-        raise CampaignNotFound("unknown_campaign", campaign=value[:64])
-    return value
 
 
 # --- list and calendar ----------------------------------------------------------------------------------------
@@ -204,32 +165,18 @@ def _weekdays(request: Request) -> list[str]:
 # --- editor -----------------------------------------------------------------------------------------------------
 
 
-def check(request: Request, text: str, name: str) -> dict:
-    """The file checked as ``weixi plan check`` does, its lines with their diagnostics; a plan of another kind is
-    an error of the file's first line."""
-    _ = translator(request)
-    found, diags = load_plan_text(text, name)
-    errors = [d for d in diags if d.is_error]
-    wrong_kind = found is not None and not isinstance(found, Campaign)
-    return {
-        "name": name,
-        "text": text,
-        "ok": isinstance(found, Campaign) and not errors,
-        "campaign": found if isinstance(found, Campaign) else None,
-        "errors": errors,
-        "wrong_kind": wrong_kind,
-        "warnings": [d for d in diags if not d.is_error],
-        "lines": annotate(text, diags),
-    }
-
-
 def _editor(request: Request, user: User, status: int = 200, **context):
-    return page(request, "campaign_editor.html", user, status=status, may_edit=may(user, "campaigns:edit"), **context)
+    return yaml_page(request, user, status=status, **context)
 
 
 @router.get("/campaigns/new")
-def new_page(request: Request, user: User = Depends(page_user("campaigns:edit"))):
-    return _editor(request, user)
+def new_page(
+    request: Request, view: str = Query("form", max_length=8), user: User = Depends(page_user("campaigns:edit"))
+):
+    """A new campaign: the form (``?view=yaml``: the YAML tab, to upload or paste a file)."""
+    if view == "yaml":
+        return _editor(request, user)
+    return form_page(request, user, "")
 
 
 @router.post("/campaigns/check")
@@ -241,7 +188,7 @@ async def check_upload(
     user: User = Depends(page_user("campaigns:edit")),
 ):
     source, name = await read_upload(request, campaign_file, text)
-    result = await run_in_threadpool(check, request, source, name)  # CPU work: off the event loop
+    result = await run_in_threadpool(check, source, name)  # CPU work: off the event loop
     return _editor(request, user, status=200 if result["ok"] else 422, result=result, editing=editing)
 
 
@@ -254,7 +201,7 @@ def save(
     user: User = Depends(page_user("campaigns:edit")),
 ):
     engine = request.app.state.engine
-    result = check(request, text, name)
+    result = check(text, name)
     if not result["ok"]:
         return _editor(request, user, status=422, result=result, editing=editing)
     cid = result["campaign"].id
@@ -307,14 +254,24 @@ def _campaign_page(request: Request, user: User, campaign_id: str, status: int =
 
 @router.get("/campaigns/{campaign_id}")
 def campaign_page(campaign_id: str, request: Request, user: User = Depends(page_user("campaigns:read"))):
-    return _campaign_page(request, user, _campaign_id(campaign_id))
+    return _campaign_page(request, user, checked_id(campaign_id))
 
 
 @router.get("/campaigns/{campaign_id}/edit")
-def edit_page(campaign_id: str, request: Request, user: User = Depends(page_user("campaigns:edit"))):
-    saved = service.file_text(request.app.state.engine, _campaign_id(campaign_id))
-    result = check(request, saved["text"], saved["source"].rsplit("/", 1)[-1] or "campaign.yaml")
-    return _editor(request, user, result=result, editing=campaign_id if saved["status"] == "draft" else "", saved=saved)
+def edit_page(
+    campaign_id: str,
+    request: Request,
+    view: str = Query("form", max_length=8),
+    user: User = Depends(page_user("campaigns:edit")),
+):
+    """A saved campaign in the form (``?view=yaml``: the YAML tab); only a draft can be changed."""
+    saved = service.file_text(request.app.state.engine, checked_id(campaign_id))
+    name = saved["source"].replace("\\", "/").rsplit("/", 1)[-1] or f"{campaign_id}.yaml"
+    result = check(saved["text"], name)
+    editing = campaign_id if saved["status"] == "draft" else ""
+    if view == "yaml":
+        return _editor(request, user, result=result, editing=editing, saved=saved)
+    return form_page(request, user, saved["text"], 200, editing, name, result, checked=True, saved=saved)
 
 
 @router.post("/campaigns/{campaign_id}/act")
@@ -325,13 +282,8 @@ def act(
     note: str = Form("", max_length=1000),
     user: User = Depends(page_user("campaigns:read")),
 ):
-    campaign_id = _campaign_id(campaign_id)
-    if action not in PERMISSION:
-        raise CampaignInvalid("campaign_unknown_action", action=action[:16], actions=list(PERMISSION))
-    if not may(user, PERMISSION[action]):
-        raise CampaignForbidden(
-            "campaign_action_forbidden", role=user.role, campaign_action=action, permission=PERMISSION[action]
-        )
+    campaign_id = checked_id(campaign_id)
+    allowed(user, action)
     engine = request.app.state.engine
     try:
         service.act(engine, campaign_id, action, user.username, note.strip() or None, None, request.app.state.data_dir)
@@ -348,7 +300,7 @@ def act(
 
 def _live(request: Request, campaign_id: str) -> dict:
     _ = translator(request)
-    data = reports.live(request.app.state.engine, _campaign_id(campaign_id))
+    data = reports.live(request.app.state.engine, checked_id(campaign_id))
     lines = data["budget"]["lines"]
     for part in lines + [data["budget"]]:
         part["burn_pct"] = percent(part["burn"])
@@ -385,7 +337,7 @@ def live_panel(campaign_id: str, request: Request, user: User = Depends(page_use
 @router.get("/campaigns/{campaign_id}/report")
 def report_page(campaign_id: str, request: Request, user: User = Depends(page_user("campaigns:read"))):
     engine = request.app.state.engine
-    data = reports.report(engine, _campaign_id(campaign_id))
+    data = reports.report(engine, checked_id(campaign_id))
     verified = None
     if data.get("lottery") and data["lottery"].get("seed"):
         verified = reports.verify_draws(engine, campaign_id)

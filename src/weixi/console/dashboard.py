@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -47,44 +48,96 @@ def _labels(key: str, values: dict, names: dict, _) -> list[str]:
     return list(values)
 
 
-def chart_data(request: Request) -> dict:
-    """Everything the dashboard's charts draw, labels translated for the request's language."""
+MEMBER_FILTER = {"by_tier": "tier", "by_star_level": "star", "by_value_grade": "value", "by_activity": "activity"}
+MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
+ALL_MONTHS = 1200  # every month of the journal; the page's range picks from them
+
+
+def month_range(points: dict, start: str | None, end: str | None) -> tuple[list[dict], str | None, str | None]:
+    """The months of ``points`` between ``start`` and ``end`` (both included; by default the last :data:`MONTHS`
+    months with entries), and the range shown."""
+    every = points["months"]
+    if not every:
+        return [], None, None
+    if not start and not end:
+        shown = every[-MONTHS:]
+    else:
+        lo, hi = start or every[0]["month"], end or every[-1]["month"]
+        if lo > hi:
+            lo, hi = hi, lo
+        shown = [m for m in every if lo <= m["month"] <= hi]
+    return shown, (shown[0]["month"] if shown else start), (shown[-1]["month"] if shown else end)
+
+
+def _link(key: str, code) -> str | None:
+    """The member list filtered to the members behind a segment's slice (None where the list has no such filter)."""
+    field = MEMBER_FILTER.get(key)
+    return f"/members?{urlencode({field: code})}" if field and code not in (None, "") else None
+
+
+def chart_data(request: Request, start: str | None = None, end: str | None = None) -> dict:
+    """Everything the dashboard's charts draw, labels translated for the request's language: points per month and
+    the liability for the chosen months (points and yuan in separate charts: one unit per axis), members by tier and
+    segment at the latest close (a slice opens the member list filtered to it)."""
     _ = translator(request)
     state = request.app.state
     overview = service.members_overview(state.engine, state.data_dir)
-    points = service.points_by_month(state.engine, MONTHS)
+    shown, _start, _end = month_range(service.points_by_month(state.engine, ALL_MONTHS), start, end)
     segments = []
     if overview:
         for key, title in SEGMENT_TITLES.items():
             values = overview.get(key) or {}
+            links = [_link(key, code) for code in values]
             segments.append(
                 {
                     "key": key,
                     "title": _(title),
                     "labels": _labels(key, values, overview["names"], _),
                     "values": list(values.values()),
+                    "links": links if any(links) else None,
+                    "hint": _("Click a slice to open its members.") if any(links) else "",
                 }
             )
-    months = [m["month"] for m in points["months"]]
+    months = [m["month"] for m in shown]
     return {
         "close_month": overview["month"] if overview else None,
         "segments": segments,
+        "by_key": {s["key"]: s for s in segments},
         "points": {
             "title": _("Points per month"),
             "months": months,
+            "labels": months,
+            "y_name": _("points"),
             "series": [
-                {"name": _("issued"), "values": [m["issued"] for m in points["months"]]},
-                {"name": _("redeemed"), "values": [m["redeemed"] for m in points["months"]]},
-                {"name": _("expired"), "values": [m["expired"] for m in points["months"]]},
+                {"name": _("issued"), "values": [m["issued"] for m in shown]},
+                {"name": _("redeemed"), "values": [m["redeemed"] for m in shown]},
+                {"name": _("expired"), "values": [m["expired"] for m in shown]},
             ],
         },
         "liability": {
             "title": _("Outstanding points and liability"),
             "months": months,
             "points_name": _("outstanding points"),
-            "points": [m["outstanding"] for m in points["months"]],
+            "points": [m["outstanding"] for m in shown],
             "yuan_name": _("liability (yuan)"),
-            "yuan": [m["liability_yuan"] for m in points["months"]],
+            "yuan": [m["liability_yuan"] for m in shown],
+        },
+        "outstanding": {
+            "title": _("Outstanding points at the month end"),
+            "labels": months,
+            "y_name": _("points"),
+            "series": [{"name": _("outstanding points"), "values": [m["outstanding"] for m in shown]}],
+        },
+        "liability_yuan": {
+            "title": _("Points liability at the month end (yuan)"),
+            "labels": months,
+            "y_name": _("yuan"),
+            "series": [
+                {
+                    "name": _("liability (yuan)"),
+                    "values": [float(m["liability_yuan"]) if m["liability_yuan"] else None for m in shown],
+                }
+            ],
         },
     }
 
@@ -171,15 +224,35 @@ def budget_points(text: str) -> int | None:
 def dashboard_page(
     request: Request,
     budget: str = Query("", max_length=20, description="The monthly points budget the panel's burn is of."),
+    start: str | None = Query(None, alias="from", pattern=MONTH_RE),
+    end: str | None = Query(None, alias="to", pattern=MONTH_RE),
     user: User = Depends(page_user("dashboard:read")),
 ):
     state = request.app.state
     overview = service.members_overview(state.engine, state.data_dir)
-    points = service.points_by_month(state.engine, MONTHS)
+    every = service.points_by_month(state.engine, ALL_MONTHS)
+    shown, start, end = month_range(every, start, end)
     figures = programme_panel(state.engine, state.data_dir, budget_points(budget), translator(request))
-    return page(request, "dashboard.html", user, overview=overview, points=points, programme=figures)
+    query = urlencode({k: v for k, v in (("from", start), ("to", end)) if v})
+    return page(
+        request,
+        "dashboard.html",
+        user,
+        overview=overview,
+        points={**every, "months": shown},
+        all_months=[m["month"] for m in every["months"]],
+        start=start,
+        end=end,
+        data_src="/dashboard/data.json" + (f"?{query}" if query else ""),
+        programme=figures,
+    )
 
 
 @router.get("/dashboard/data.json")
-def dashboard_data(request: Request, user: User = Depends(page_user("dashboard:read"))):
-    return JSONResponse(chart_data(request), headers={"Cache-Control": "no-store"})
+def dashboard_data(
+    request: Request,
+    start: str | None = Query(None, alias="from", pattern=MONTH_RE),
+    end: str | None = Query(None, alias="to", pattern=MONTH_RE),
+    user: User = Depends(page_user("dashboard:read")),
+):
+    return JSONResponse(chart_data(request, start, end), headers={"Cache-Control": "no-store"})

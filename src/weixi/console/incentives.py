@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from ruamel.yaml import YAML
 
 from weixi import i18n
+from weixi.console import incentive_approvals
 from weixi.console.guard import may, page_user
 from weixi.console.render import page, translator
 from weixi.incentives import lines, publication, reports
@@ -21,6 +22,7 @@ from weixi.operations.clock import local
 from weixi.users.service import User
 
 router = APIRouter()
+router.include_router(incentive_approvals.router)  # /incentives/approvals first: before the /incentives/{month} pages
 MONTH = Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
 MONTH_Q = Query(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
 TEAM = Query(None, min_length=1, max_length=64)
@@ -192,6 +194,7 @@ def statement(
         line_yuan=sum((Decimal(l["yuan"]) for l in s["lines"]), Decimal(0)),
         explained=[(l, _rule_label(l, names), lines.say_line(l, locale)) for l in s["lines"]],
         excluded=[(e, lines.say_excluded(e, locale)) for e in s["excluded"]],
+        suspended=pub["statements"].get("suspended") or [],
         published_at=published_at(request, pub),
     )
 
@@ -202,7 +205,8 @@ def difference(request: Request, month: str = MONTH, user: User = Depends(page_u
     engine = request.app.state.engine
     error = diff = None
     try:
-        diff = publication.diff(engine, reports.recompute(request.app.state.data_dir, month, reports.zone(engine)))
+        found = reports.recompute(request.app.state.data_dir, month, reports.zone(engine), engine)
+        diff = publication.diff(engine, found)
     except IncentiveError as exc:  # the page says why, in its language (``error|say`` renders the code)
         error = exc
     return page(

@@ -1,6 +1,7 @@
-"""The member's own page (mobile-first): balance, what expires when, history, catalogue and redeem, daily
-check-in, referral code. Only a member login has it (permission ``points:checkin``); it always shows the
-login's own member id, never one from the URL."""
+"""The member's own page (mobile-first, its own layout ``member_base.html``): tier and benefits, balance, what
+expires in which month, history (one line per redemption), running campaigns with their lottery, daily check-in,
+the referral code (text, copy button and QR code) and the catalogue. Only a member login has it (permission
+``points:checkin``); it always shows the login's own member id, never one from the URL."""
 
 from __future__ import annotations
 
@@ -12,18 +13,23 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
 from weixi.adapters import archive
+from weixi.campaigns import lottery_service, mine
+from weixi.campaigns.errors import CampaignError
+from weixi.console import me_view
 from weixi.console.guard import page_user
 from weixi.console.render import page, translator
 from weixi.errors import Conflict, Forbidden
 from weixi.i18n import N_, locale_of
 from weixi.ledger import catalogue, queries, redemption, selfservice
 from weixi.members import pii
+from weixi.members.member360 import history_details
 from weixi.messages import render
 from weixi.plans.service import NoActivePlan, plan_zone
 from weixi.users.service import User
 
 router = APIRouter()
 HISTORY_LINES = 30
+HISTORY_MORE = 200
 KIND_NAMES = {
     "earn": N_("earned"),
     "redeem": N_("redeemed"),
@@ -64,19 +70,31 @@ def _member(request: Request, user: User) -> str:
     return user.member_id
 
 
-def _page(request: Request, user: User, status: int = 200, **context):
+def _key(member_id: str, request_id: str) -> str:
+    """The page's request id bound to the member: a resubmitted form acts once, and no member can reach another's
+    redemption or draw by sending its id."""
+    return hashlib.sha256(f"{member_id}\n{request_id}".encode()).hexdigest()[:40]
+
+
+def _page(request: Request, user: User, status: int = 200, more: bool = False, **context):
     state = request.app.state
     engine, member_id = state.engine, _member(request, user)
-    today = _now(engine).date()
+    now = _now(engine)
+    today = now.date()
     balance = queries.balance(engine, member_id, today)
     try:
         rewards = catalogue.catalogue(engine, today)["rewards"]
     except NoActivePlan:
         rewards = []
     statement = queries.statement(engine, member_id, None, None)
-    history = list(reversed(statement["lines"]))[:HISTORY_LINES] if statement else []
+    refs = history_details(engine, member_id)["events"] if statement else {}
+    limit = HISTORY_MORE if more else HISTORY_LINES
+    history = me_view.history(statement["lines"], refs, limit + 1) if statement else []
     profile = archive.members_lookup(state.data_dir, member_id)
     checkin = selfservice.checkin_state(engine, member_id)
+    code = selfservice.referral_code(member_id)
+    _ = translator(request)
+    locale = locale_of(request)
     return page(
         request,
         "me.html",
@@ -86,14 +104,19 @@ def _page(request: Request, user: User, status: int = 200, **context):
         today=str(today),
         profile=pii.mask_row(profile) if profile else None,
         balance=balance,
-        schedule=selfservice.expiry_schedule(balance),
+        tier=me_view.tier_card(engine, member_id, today),
+        months=me_view.expiry_months(selfservice.expiry_schedule(balance)),
+        month_label=lambda month: me_view.month_label(month, locale),
         rewards=rewards,
-        history=history,
+        history=history[:limit],
+        history_more=len(history) > limit and not more,
         kinds=KIND_NAMES,
         events=EVENT_NAMES,
         reward_names={r["reward_id"]: r["name"] for r in rewards},
         redemptions=catalogue.redemptions_of(engine, member_id, 10),
-        referral_code=selfservice.referral_code(member_id),
+        campaigns=mine.running_for(engine, member_id, now),
+        referral_code=code,
+        referral_qr=me_view.qr_svg(code, _("QR code of my referral code")),
         checkin=checkin,
         checked_in_today=checkin["last_checkin_on"] == str(today),
         request_id=uuid.uuid4().hex,
@@ -102,7 +125,12 @@ def _page(request: Request, user: User, status: int = 200, **context):
 
 
 @router.get("/me")
-def me_page(request: Request, done: str = Query("", max_length=200), user: User = Depends(page_user("points:checkin"))):
+def me_page(
+    request: Request,
+    done: str = Query("", max_length=200),
+    more: bool = Query(False),
+    user: User = Depends(page_user("points:checkin")),
+):
     _ = translator(request)
     notice = None
     kind, _sep, ref = done.partition(":")
@@ -123,7 +151,31 @@ def me_page(request: Request, done: str = Query("", max_length=200), user: User 
         notice = _("Checked in: %(points)s points.") % {"points": ref}
     elif kind == "checkin-again":
         notice = _("You have already checked in today.")
-    return _page(request, user, notice=notice)
+    elif kind == "drew" and ref:
+        notice = _drawn(request, user, ref)
+    return _page(request, user, more=more, notice=notice)
+
+
+def _drawn(request: Request, user: User, ref: str) -> str | None:
+    """What the member's own draw ``<campaign id>:<draw number>`` gave, or None for anyone else's draw."""
+    _ = translator(request)
+    campaign_id, _sep, seq = ref.rpartition(":")
+    if not campaign_id or not seq.isdigit():
+        return None
+    try:
+        found = lottery_service.draw_record(request.app.state.engine, campaign_id, int(seq))
+    except (CampaignError, IndexError):
+        return None
+    if found["member_id"] != user.member_id:
+        return None
+    if not found["prize_id"]:
+        return _("No prize this time: thank you for taking part.")
+    if found["points"]:
+        return _("You won %(prize)s: %(points)s points are on their way to your balance.") % {
+            "prize": found["prize"],
+            "points": found["points"],
+        }
+    return _("You won %(prize)s! Show this page at the counter to collect it.") % {"prize": found["prize"]}
 
 
 @router.post("/me/redeem")
@@ -140,9 +192,7 @@ def redeem(
         raise Forbidden("member_page_only", role=user.role)
     member_id = _member(request, user)
     try:
-        # The page's request id, bound to the member: a resubmitted form redeems once, and no member can reach
-        # another's redemption by sending its id.
-        key = hashlib.sha256(f"{member_id}\n{request_id}".encode()).hexdigest()[:40]
+        key = _key(member_id, request_id)
         outcome = redemption.redeem(request.app.state.engine, member_id, reward_id, qty, request_id=f"me-{key}")
     except redemption.RedemptionError as exc:  # told by its code, in the reader's language
         return _page(request, user, status=409, error=render(exc, locale_of(request), "member"))
@@ -164,3 +214,23 @@ def checkin(request: Request, user: User = Depends(page_user("points:checkin")))
         return _page(request, user, status=409, error=_("The points programme is not open yet."))
     target = "checkin-again:" if result["duplicate"] else f"checkin:{result['points']}"
     return RedirectResponse(f"/me?done={target}", status_code=303)
+
+
+@router.post("/me/draw")
+def draw(
+    request: Request,
+    campaign_id: str = Form(..., max_length=64),
+    request_id: str = Form(..., min_length=8, max_length=64),
+    user: User = Depends(page_user("campaigns:draw")),
+):
+    """One draw in a running campaign for the logged-in member; the page's ``request_id`` makes a resubmitted form
+    return the same draw instead of drawing again."""
+    if user.role != "member":
+        raise Forbidden("member_page_only", role=user.role)
+    member_id = _member(request, user)
+    engine = request.app.state.engine
+    try:
+        found = lottery_service.draw(engine, campaign_id, member_id, None, f"me-{_key(member_id, request_id)}")
+    except CampaignError as exc:  # told by its code, in the member's words
+        return _page(request, user, status=exc.status, error=render(exc, locale_of(request), "member"))
+    return RedirectResponse(f"/me?done=drew:{campaign_id}:{found['seq']}#campaigns", status_code=303)

@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, Field
 from weixi import i18n
 from weixi.api.permissions import pii_unmasked
 from weixi.api.routes.common import plan_today
+from weixi.console import member_actions
 from weixi.console.guard import page_user
 from weixi.console.render import active_plan_names, fragment, page, translator
 from weixi.errors import Forbidden, NotFound
@@ -188,11 +189,23 @@ def export_list(
 
 
 @router.get("/members/{member_id}")
-def member_page(member_id: str, request: Request, user: User = Depends(page_user("members:read"))):
+def member_page(
+    member_id: str,
+    request: Request,
+    done: str = Query("", max_length=20),
+    user: User = Depends(page_user("members:read")),
+):
     if user.role == "member":  # members see themselves on their own page
         if user.member_id != member_id:
             raise Forbidden("member_own_page_only")
         return RedirectResponse("/me", status_code=303)
+    _ = translator(request)
+    notice = _(member_actions.DONE[done]) if done in member_actions.DONE else None
+    return render_member(request, user, member_id, notice=notice)
+
+
+def render_member(request: Request, user: User, member_id: str, status: int = 200, **extra):
+    """The member 360 page (also the answer of a refused action on it, ``error`` in ``extra``)."""
     state = request.app.state
     reveal = pii_unmasked(user.role)
     today = plan_today(state.engine)
@@ -211,6 +224,7 @@ def member_page(member_id: str, request: Request, user: User = Depends(page_user
         request,
         "member.html",
         user,
+        status=status,
         m=found,
         lines=lines,
         statement=statement,
@@ -218,4 +232,6 @@ def member_page(member_id: str, request: Request, user: User = Depends(page_user
         names=plan_names(state.engine),
         today=today,
         more=statement and len(statement["lines"]) > HISTORY_LINES,
+        **member_actions.context_360(request, user, member_id, found),
+        **extra,
     )

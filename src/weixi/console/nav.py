@@ -52,6 +52,7 @@ ITEMS = (
     Item("/team", N_("Team"), "tasks:read_team", "operations"),
     Item("/targets", N_("Target lists"), "targets:read", "operations"),
     Item("/care", N_("Care calendar"), "care:read", "operations"),
+    Item("/counter", N_("Counter"), "counter:serve", "members"),  # a clerk's first page
     Item("/members", N_("Members"), "members:search", "members"),
     Item("/catalogue", N_("Catalogue"), "catalogue:read", "members", staff_only=True),
     Item("/campaigns", N_("Campaigns"), "campaigns:read", "campaigns"),
@@ -59,6 +60,7 @@ ITEMS = (
     Item("/incentives", N_("Incentives"), "incentives:read_own", "incentives"),
     Item("/plans", N_("Plans"), "plans:read", "system"),
     Item("/close", N_("Monthly close"), "close:read", "system"),
+    Item("/uploads", N_("Data uploads"), "data:load", "system"),
     Item("/users", N_("Users and roles"), "users:manage", "system"),
     Item("/audit", N_("Audit log"), "audit:read", "system"),
     Item("/me", N_("My points"), "points:checkin"),  # the member's own page

@@ -15,7 +15,7 @@ from weixi.console.guard import page_user
 from weixi.console.render import fragment, page, translator
 from weixi.errors import Forbidden
 from weixi.i18n import N_
-from weixi.operations import reports, task_outcomes
+from weixi.operations import reports, task_outcomes, work_queue
 from weixi.operations import service as ops
 from weixi.operations import staff as ops_staff
 from weixi.users.service import User, audit
@@ -25,6 +25,7 @@ TASK = Path(min_length=1, max_length=200)
 DAY = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
 MONTH = Query(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
 TEAM = Query(None, min_length=1, max_length=64)
+LIST = Query("work", pattern="^(work|winback)$")
 QUEUE_ROWS = 50
 
 OUTCOME_LABELS = {
@@ -68,15 +69,28 @@ def _task(request: Request, user: User, task_id: str) -> dict:
     return task
 
 
-def _work_context(request: Request, user: User, on: date, task: dict | None) -> dict:
+def _work_context(
+    request: Request, user: User, on: date, task: dict | None, which: str = "work", page_no: int = 1
+) -> dict:
     state = request.app.state
-    queue = ops.queue(state.engine, user.username, on, QUEUE_ROWS)
-    if task is None and queue:
-        task = queue[0]
+    q = work_queue.queue(state.engine, state.data_dir, user.username, on, which, page_no, QUEUE_ROWS)
+    if task is None and q.rows:
+        task = q.rows[0]
+    if task is not None and "left" not in task:
+        task["left"] = bool(work_queue.left_members(state.data_dir, [task["member_id"]])) or task["source"] == "winback"
     ctx = {
         "on": on.isoformat(),
-        "queue": queue,
+        "queue": q.rows,
+        "q": q,
+        "which": which,
+        # closed in the current month of the operator's clock (not of the day the queue is shown for)
+        "done_month": work_queue.done_this_month(state.engine, [user.username], ops.today(state.engine)).get(
+            user.username, 0
+        ),
+        "overdue_n": q.overdue,
+        "names": work_queue.member_names(state.data_dir, [t["member_id"] for t in q.rows]),
         "task": task,
+        "timezone": ops.zone(state.engine).key,
         "glance": None,
         "may_record": False,
         "outcome_labels": OUTCOME_LABELS,
@@ -92,10 +106,17 @@ def _work_context(request: Request, user: User, on: date, task: dict | None) -> 
 
 
 @router.get("/work")
-def work(request: Request, on: str | None = DAY, user: User = Depends(page_user("tasks:read_own"))):
-    """The agent's work page: the next task with the member at a glance, outcome buttons, the queue."""
+def work(
+    request: Request,
+    on: str | None = DAY,
+    list: str = LIST,  # noqa: A002 - the query parameter's name
+    page_no: int = Query(1, alias="page", ge=1, le=10_000),
+    user: User = Depends(page_user("tasks:read_own")),
+):
+    """The agent's work page: the next task with the member at a glance, outcome buttons, the queue (overdue SLA
+    tasks first, then due date, then priority) or the win-back list."""
     day = _day(request, on)
-    return page(request, "work.html", user, **_work_context(request, user, day, None))
+    return page(request, "work.html", user, **_work_context(request, user, day, None, list, page_no))
 
 
 @router.get("/work/tasks/{task_id:path}")
@@ -116,6 +137,7 @@ def work_outcome(
     callback_at: str = Form("", max_length=40),
     attempt: int | None = Form(None, ge=1, le=1000),
     on: str = Form("", max_length=10),
+    which: str = Form("work", alias="list", pattern="^(work|winback)$"),
     user: User = Depends(page_user("tasks:outcome")),
 ):
     """One click: record the outcome, then show the next task (htmx swaps ``#work``; a plain form post goes
@@ -168,14 +190,16 @@ def work_outcome(
                 )
     htmx = request.headers.get("HX-Request") == "true"
     if error is None and not htmx:
-        return RedirectResponse(f"/work?on={day.isoformat()}", status_code=303)
+        back = f"/work?on={day.isoformat()}" + ("&list=winback" if which == "winback" else "")
+        return RedirectResponse(back, status_code=303)
     shown = ops.get_task(state.engine, task_id) if error else None
-    ctx = _work_context(request, user, day, shown)
+    ctx = _work_context(request, user, day, shown, which)
     ctx.update(
         error=error,
         result=result,
         recorded=task_id if error is None else None,
         recorded_label=OUTCOME_LABELS.get(outcome, outcome),
+        proposal=error.params if getattr(error, "code", None) == "callback_in_quiet_hours" else None,
     )
     if htmx:
         return fragment(request, "_work.html", user=user, **ctx)

@@ -23,6 +23,7 @@ from weixi.api.auth import (
     verify_csrf,
 )
 from weixi.console import (
+    analyst_jobs,
     audit,
     campaigns,
     catalogue,
@@ -30,12 +31,18 @@ from weixi.console import (
     dashboard,
     incentives,
     me,
+    member_actions,
+    member_login,
     members,
     nav,
     operations,
     plans,
     retention,
+    targets_pages,
+    team,
 )
+from weixi.console import counter as counter_pages
+from weixi.console import uploads as uploads_pages
 from weixi.console import users as users_pages
 from weixi.console.render import (
     html_error_page,  # noqa: F401 (api.app reads console_routes.html_error_page)
@@ -139,10 +146,17 @@ for module in (
     close,
     campaigns,
     incentives,
+    counter_pages,
+    member_actions,
+    analyst_jobs,
     retention,
+    targets_pages,
     operations,
+    team,
     me,
+    member_login,
     users_pages,
     audit,
+    uploads_pages,
 ):
     router.include_router(module.router)

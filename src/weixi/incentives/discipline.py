@@ -1,4 +1,5 @@
-"""Discipline deductions (seed 002, OB group): each recorded violation deducts its KPI points."""
+"""Discipline deductions (seed 002, OB group): each recorded violation deducts its KPI points; a damaged or lost
+piece of equipment is paid for at the price of the plan's price table (照价赔偿)."""
 
 from __future__ import annotations
 
@@ -88,6 +89,8 @@ def deduct(
             "plan_name": plan.name or plan.id,
         }
         code = "incentive_line.violation_fine" if v.fine_yuan else "incentive_line.violation"
+        if not v.kpi_points:  # the price table: compensation at the listed price, no KPI point
+            code = "incentive_line.compensation"
         if note:
             code, params["note"] = code + "_note", note
         out.append(Deduction(staff_id, rid, vid, when, -v.kpi_points, -v.fine_yuan, code, params))

@@ -27,10 +27,12 @@ HEADERS = {
         "宽带效能",
         "KPI分",
         "奖金（元）",
-        "计入订单数",
+        "明细条数",
         "不计订单数",
+        "其中超量奖（元）",
+        "考核评分",
     ),
-    "lines": ("员工编号", "订单号", "规则", "效能类型", "效能", "KPI分", "金额（元）", "说明"),
+    "lines": ("员工编号", "来源（订单/记录/考核期）", "规则", "效能类型", "效能", "KPI分", "金额（元）", "说明"),
     "excluded": ("员工编号", "订单号", "不计原因"),
     "rejected": ("订单号", "行号", "原因"),
     "duplicates": ("订单号", "行号", "原因"),
@@ -47,6 +49,7 @@ STATEMENT_COLUMNS = (
     "bonus_yuan",
     "counted_lines",
     "excluded_orders",
+    "over_quota_yuan",
 )
 
 
@@ -68,6 +71,7 @@ def export_statements(statements: dict, path: str | Path) -> int:
             v["bonus_yuan"],
             len(v["lines"]),
             len(v["excluded"]),
+            over_quota(v),
         )
         for s, v in sorted(statements["staff"].items())
     ]
@@ -84,6 +88,21 @@ def export_statements(statements: dict, path: str | Path) -> int:
         _xlsx(statements, rows, tmp)
     tmp.replace(path)  # nothing half-written
     return len(rows)
+
+
+def over_quota(statement: dict) -> str:
+    """The over-quota bonus (超量奖) of a statement, all measures (statements published before it: 0.00)."""
+    total = sum((Decimal(k["over_quota_yuan"]) for k in (statement.get("kpi") or {}).values()), Decimal(0))
+    return f"{total:.2f}"
+
+
+def scores_said(statement: dict) -> str:
+    """The statement's scorecard and key-account results in Chinese: 维修部激励方案 2016-01：9.2/10 优."""
+    out = []
+    for sc in statement.get("scores") or []:
+        extra = "".join(f" {sc[k]}" for k in ("grade_name", "award_name") if sc.get(k))
+        out.append(f"{sc['plan_name']} {sc['period']}：{sc['total']}/{sc['scale']}{extra}")
+    return "；".join(out)
 
 
 def _problem(entry: dict) -> list:
@@ -103,12 +122,26 @@ def _xlsx(statements: dict, rows, path: Path) -> None:
         sheets[name].append(list(header))
     for r in rows:
         role = display("staff_role", r[2], ZH)
+        said = scores_said(statements["staff"][r[1]])
         sheets["statements"].append(
-            [r[0], r[1], role, Decimal(r[3]), Decimal(r[4]), Decimal(r[5]), Decimal(r[6]), r[7], r[8]]
+            [
+                r[0],
+                r[1],
+                role,
+                Decimal(r[3]),
+                Decimal(r[4]),
+                Decimal(r[5]),
+                Decimal(r[6]),
+                r[7],
+                r[8],
+                Decimal(r[9]),
+                said,
+            ]
         )
     for staff_id, v in sorted(statements["staff"].items()):
         for l in v["lines"]:
-            rule = (l.get("params") or {}).get("rule_name") or l["rule"]
+            params = l.get("params") or {}
+            rule = next((params[k] for k in ("rule_name", "violation_name", "plan_name") if params.get(k)), l["rule"])
             measure = catalogue(ZH).get(f"measure.{l['measure']}") if l["measure"] else None
             sheets["lines"].append(
                 [

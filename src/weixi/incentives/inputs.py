@@ -18,7 +18,7 @@ import duckdb
 from weixi.adapters import duck
 from weixi.errors import Problem, Where
 from weixi.incentives.errors import IncentiveInvalid
-from weixi.incentives.roles import ROLES
+from weixi.incentives.roles import ALIASES, ROLES
 from weixi.settings import DEFAULT_TIMEZONE
 
 ORDER_COLUMNS = (
@@ -126,7 +126,7 @@ def load_roster(con: duckdb.DuckDBPyConnection, path: str | Path | None) -> bool
         )
         return False
     sql = scan(path, "roster", ROSTER_COLUMNS, ROSTER_REQUIRED)
-    roles = ", ".join(quote(r) for r in ROLES)
+    roles = ", ".join(quote(r) for r in (*ROLES, *ALIASES))
     con.execute(f"""CREATE OR REPLACE TEMP TABLE roster_raw AS
         SELECT *, try_cast(hired_on AS DATE) AS hired, try_cast(left_on AS DATE) AS left_day,
                count(*) OVER (PARTITION BY staff_id) AS copies FROM ({sql})""")
@@ -141,7 +141,9 @@ def load_roster(con: duckdb.DuckDBPyConnection, path: str | Path | None) -> bool
     problems = [_problem(path, row, *found) for row, found in bad if found]
     if problems:
         _refuse("incentive_roster_bad_rows", path, problems, limit=20)
-    con.execute("""CREATE OR REPLACE TEMP TABLE roster AS SELECT staff_id, name, role, team, shift,
+    aliases = " ".join(f"WHEN {quote(a)} THEN {quote(r)}" for a, r in ALIASES.items())
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE roster AS SELECT staff_id, name,
+                   CASE role {aliases} ELSE role END AS role, team, shift,
                    hired AS hired_on, left_day AS left_on FROM roster_raw""")
     return True
 

@@ -32,6 +32,16 @@ class KeyAccountScore:
         return self.information_points + self.contribution_points
 
 
+def ranks(totals: Mapping[str, Decimal]) -> dict[str, int]:
+    """The month's ranking of the staff by total points (评比): highest first, ties share a rank."""
+    order = sorted(totals, key=lambda s: (-totals[s], s))
+    out: dict[str, int] = {}
+    for position, staff_id in enumerate(order, start=1):
+        prev = order[position - 2] if position > 1 else None
+        out[staff_id] = out[prev] if prev is not None and totals[prev] == totals[staff_id] else position
+    return out
+
+
 def score(
     terms: KeyAccountTerms, plan_id: str, staff_id: str, weeks: Mapping[int, int], contribution: Decimal
 ) -> KeyAccountScore:

@@ -135,12 +135,14 @@ class RankAward:
     id: str
     name: str
     top: Decimal  # percent of the ranked population, cumulative
+    yuan: Decimal = Decimal(0)  # the award's money on the pay statement
 
 
 @dataclass(frozen=True)
 class Award:
     id: str
     name: str
+    yuan: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,21 @@ class Awards:
     teams: bool = False
 
 
+RECORD_MEASURES = ("survey_mean", "resolved_share", "resolved_within")
+
+
+@dataclass(frozen=True)
+class RecordMetric:
+    """A scorecard metric computed from the service records attributed to the staff member (issue 19 §8):
+    ``survey_mean`` the mean survey score (on ``survey_scale``), ``resolved_share`` the share of their complaints
+    resolved, ``resolved_within`` the share resolved within ``hours``; each put on the scorecard's scale."""
+
+    metric: str
+    measure: str
+    survey_scale: Decimal | None = None
+    hours: Decimal | None = None
+
+
 @dataclass(frozen=True)
 class Scorecard:
     scale: Decimal
@@ -158,6 +175,7 @@ class Scorecard:
     bands: tuple[Band, ...] = ()
     bonus: tuple[BonusRow, ...] = ()
     awards: Awards = field(default_factory=Awards)
+    from_records: tuple[RecordMetric, ...] = ()
 
     def bonus_row(self, role: str | None) -> BonusRow | None:
         for row in self.bonus:
@@ -183,6 +201,8 @@ class ReferralTerms:
     fabricated_fine_yuan: Decimal
     excluded_roles: tuple[str, ...] = ()
     requires_approval: bool = True
+    requires_yellow_card: bool = False  # the referrer must be on the new customer's yellow card (黄卡)
+    first_visit_only: bool = False  # the new customer must be on their first visit (首次到店客户)
 
 
 @dataclass(frozen=True)
@@ -215,6 +235,28 @@ class SplitTerms:
 
 
 @dataclass(frozen=True)
+class KpiTerms:
+    """The monthly KPI quota (任务量) in efficiency units by measure, and the over-quota bonus (超量奖) in yuan per
+    unit beyond it; units of a ``kpi_only`` rule count against the quota and never into the over-quota bonus."""
+
+    quota: dict[str, Decimal]  # measure -> units a month (a roster-wide default; the quotas input overrides it)
+    over_quota_yuan: dict[str, Decimal]  # measure -> yuan per unit above the quota
+
+
+@dataclass(frozen=True)
+class ApprovalStep:
+    id: str
+    name: str
+    roles: tuple[str, ...]  # who may decide this step (the one role vocabulary, names kind ``staff_role``)
+
+
+@dataclass(frozen=True)
+class Suspension:
+    month: str  # YYYY-MM: no pay is computed from the plan that month
+    reason: str
+
+
+@dataclass(frozen=True)
 class IncentivePlan:
     id: str
     name: str
@@ -231,6 +273,9 @@ class IncentivePlan:
     referral: ReferralTerms | None = None
     key_account: KeyAccountTerms | None = None
     split: SplitTerms | None = None
+    kpi: KpiTerms | None = None
+    approval: tuple[ApprovalStep, ...] = ()  # steps in order; the plan's pay is published only when all accepted
+    suspended: tuple[Suspension, ...] = ()
     source: str = ""
     valid_at: tuple[int, int] = (1, 1)  # line and column of ``valid`` in the source, for cross-file messages
 
@@ -240,6 +285,9 @@ class IncentivePlan:
         if self.orders:
             return tuple(dict.fromkeys(r.business for r in self.orders))
         return (self.business or self.id,)
+
+    def suspension(self, month: str) -> Suspension | None:
+        return next((x for x in self.suspended if x.month == month), None)
 
     def rule(self, rule_id: str) -> OrderRule | None:
         return next((r for r in self.orders if r.id == rule_id), None)

@@ -10,7 +10,8 @@ Tables made, all in the connection given:
 * ``lines``     (staff_id, order_id, rule, measure, units, kpi_only, household, yuan, business, customer_id,
   expiring_target, got_units, role): one line per counted order, linking its units and yuan to the order and the
   rule (:mod:`weixi.incentives.lines` says it in a language);
-* ``statement`` (staff_id, role, mobile_units, broadband_units, kpi_points, bonus_yuan): per employee,
+* ``statement`` (staff_id, role, mobile_units, broadband_units, kpi_points, bonus_yuan, over_quota_mobile_units,
+  over_quota_broadband_units: the units that may count into the over-quota bonus, i.e. not ``kpi_only``): per employee,
   including roster staff in service that month with nothing counted.
 
 The SQL is generated from the resolved plan; no Python loop touches the orders (only the rejected rows become
@@ -290,13 +291,17 @@ def _statement(con, month: Month, has_roster: bool) -> None:
             SELECT staff_id,
                    sum(CASE WHEN measure = 'mobile' THEN units ELSE 0 END) AS mobile_units,
                    sum(CASE WHEN measure = 'broadband' THEN units ELSE 0 END) AS broadband_units,
-                   sum(units) AS kpi_points, sum(yuan) AS bonus_yuan
+                   sum(units) AS kpi_points, sum(yuan) AS bonus_yuan,
+                   sum(CASE WHEN measure = 'mobile' AND NOT kpi_only THEN units ELSE 0 END) AS over_mobile,
+                   sum(CASE WHEN measure = 'broadband' AND NOT kpi_only THEN units ELSE 0 END) AS over_broadband
             FROM lines GROUP BY staff_id)
         SELECT staff_id, role,
                CAST(coalesce(mobile_units, 0) AS DECIMAL(18,2)) AS mobile_units,
                CAST(coalesce(broadband_units, 0) AS DECIMAL(18,2)) AS broadband_units,
                CAST(coalesce(kpi_points, 0) AS DECIMAL(18,2)) AS kpi_points,
-               CAST(coalesce(bonus_yuan, 0) AS DECIMAL(18,2)) AS bonus_yuan
+               CAST(coalesce(bonus_yuan, 0) AS DECIMAL(18,2)) AS bonus_yuan,
+               CAST(coalesce(over_mobile, 0) AS DECIMAL(18,2)) AS over_quota_mobile_units,
+               CAST(coalesce(over_broadband, 0) AS DECIMAL(18,2)) AS over_quota_broadband_units
         FROM staff LEFT JOIN sums USING (staff_id) ORDER BY staff_id""")
 
 

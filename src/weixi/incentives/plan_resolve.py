@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from weixi.incentives import model as m
+from weixi.incentives import plan_workflow
 from weixi.incentives.plan_schema import percent
 from weixi.incentives.roles import OTHER
 from weixi.plans.checks import unique
@@ -37,18 +38,26 @@ def resolve(spec: Spec, filename: str, report: Report) -> m.IncentivePlan:
         roles=tuple(i.value for i in spec.items("roles")),
         source=filename,
         valid_at=(spec.key_at("valid").line, spec.key_at("valid").column),
+        approval=plan_workflow.approval(spec, report),
+        suspended=plan_workflow.suspended(spec, report),
     )
     if kind == "incentive":
-        return _replace(plan, orders=_orders(spec, report))
+        return _replace(plan, orders=_orders(spec, report), kpi=plan_workflow.kpi(spec))
     if kind == "scorecard":
         return _replace(plan, scorecard=_scorecard(spec, report))
     if kind == "discipline":
         unique(spec.items("violations"), "id", "violation", report)
+        for s in (i.value for i in spec.items("violations")):  # a violation deducts points, costs yuan, or both
+            if not s.get("kpi_points") and not s.get("fine_yuan"):
+                report.error(s.pos, "incentive_violation_costs_nothing", violation=s.get("id"))
         return _replace(
             plan,
             violations=tuple(
                 m.Violation(
-                    s.get("id"), s.get("name", s.get("id")), s.get("kpi_points"), s.get("fine_yuan", Decimal(0))
+                    s.get("id"),
+                    s.get("name", s.get("id")),
+                    s.get("kpi_points", Decimal(0)),
+                    s.get("fine_yuan", Decimal(0)),
                 )
                 for s in (i.value for i in spec.items("violations"))
             ),
@@ -67,6 +76,8 @@ def resolve(spec: Spec, filename: str, report: Report) -> m.IncentivePlan:
                 fabricated_fine_yuan=r.get("fabricated_fine_yuan", Decimal(0)),
                 excluded_roles=tuple(i.value for i in r.items("excluded_roles")),
                 requires_approval=r.get("requires_approval", True),
+                requires_yellow_card=r.get("requires_yellow_card", False),
+                first_visit_only=r.get("first_visit_only", False),
             ),
         )
     if kind == "key_account":
@@ -284,7 +295,8 @@ def _scorecard(spec: Spec, report: Report) -> m.Scorecard:
     bands = _bands(spec, scale, report)
     grades = {b.grade for b in bands}
     bonus = _bonus_rows(spec, grades, report)
-    return m.Scorecard(scale, tuple(metrics + extra), bands, bonus, _awards(spec, report))
+    found = plan_workflow.from_records(spec, {w.id for w in metrics + extra}, report)
+    return m.Scorecard(scale, tuple(metrics + extra), bands, bonus, _awards(spec, report), found)
 
 
 def _pct(value: Decimal) -> str:
@@ -440,11 +452,13 @@ def _awards(spec: Spec, report: Report) -> m.Awards:
         if top is not None and (top <= last or top > HUNDRED):
             report.error(r.at("top"), "incentive_rank_top_order", top=_pct(top), previous=_pct(last))
         last = max(last, top or last)
-        ranks.append(m.RankAward(r.get("id", ""), r.get("name", r.get("id", "")), top or Decimal(0)))
+        ranks.append(
+            m.RankAward(r.get("id", ""), r.get("name", r.get("id", "")), top or Decimal(0), r.get("yuan", Decimal(0)))
+        )
 
     def award(key):
         a = s.get(key)
-        return m.Award(a.get("id", ""), a.get("name", a.get("id", ""))) if a else None
+        return m.Award(a.get("id", ""), a.get("name", a.get("id", "")), a.get("yuan", Decimal(0))) if a else None
 
     return m.Awards(tuple(ranks), award("improvement"), award("rest"), s.get("teams", False))
 

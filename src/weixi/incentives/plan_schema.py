@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from weixi.incentives.model import BUSINESSES, KINDS, MEASURES, PERIODS
+from weixi.incentives.model import BUSINESSES, KINDS, MEASURES, PERIODS, RECORD_MEASURES
 from weixi.incentives.roles import OTHER, ROLES
 from weixi.plans import values as v
 from weixi.plans.spec import Field, ListOf, Shape, Tagged
@@ -114,8 +114,8 @@ BONUS_ROW = Shape(
     },
 )
 
-AWARD = Shape("award", {"id": ID, "name": NAME})
-RANK_AWARD = Shape("rank award", {"id": ID, "name": NAME, "top": Field(percent, required=True)})
+AWARD = Shape("award", {"id": ID, "name": NAME, "yuan": YUAN})
+RANK_AWARD = Shape("rank award", {"id": ID, "name": NAME, "top": Field(percent, required=True), "yuan": YUAN})
 AWARDS = Shape(
     "awards",
     {
@@ -131,7 +131,7 @@ VIOLATION = Shape(
     {
         "id": ID,
         "name": NAME,
-        "kpi_points": Field(v.positive_decimal, required=True),
+        "kpi_points": Field(v.non_negative_decimal),
         "fine_yuan": YUAN,
     },
 )
@@ -146,6 +146,8 @@ REFERRAL = Shape(
         "fabricated_fine_yuan": YUAN,
         "excluded_roles": ROLES_FIELD,
         "requires_approval": Field(v.boolean),
+        "requires_yellow_card": Field(v.boolean),
+        "first_visit_only": Field(v.boolean),
     },
 )
 
@@ -184,6 +186,38 @@ BOTH_SHIFTS = Shape(
     },
 )
 
+
+def month(raw: object) -> str:
+    """``2016-03`` (a month of pay)."""
+    from weixi.incentives.months import MONTH
+
+    text = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
+    if not MONTH.match(text):
+        raise v.BadValue("incentive_bad_month", text=raw)
+    return text
+
+
+UNITS_FIELD = Field(v.non_negative_decimal)
+BY_MEASURE = Shape("units by measure", {"mobile": UNITS_FIELD, "broadband": UNITS_FIELD})
+KPI = Shape(
+    "kpi",
+    {
+        "quota": Field(BY_MEASURE),
+        "over_quota_yuan": Field(Shape("yuan by measure", {"mobile": YUAN, "broadband": YUAN})),
+    },
+)
+RECORD_METRIC = Shape(
+    "record metric",
+    {
+        "metric": Field(v.ident, required=True),
+        "measure": Field(v.choice(RECORD_MEASURES, "record measure"), required=True),
+        "survey_scale": Field(v.positive_decimal),
+        "hours": Field(v.positive_decimal),
+    },
+)
+APPROVAL_STEP = Shape("approval step", {"id": ID, "name": NAME, "roles": Field(ListOf(role), required=True)})
+SUSPENSION = Shape("suspension", {"month": Field(month, required=True), "reason": Field(v.text, required=True)})
+
 PLAN = Tagged(
     "incentive plan",
     "kind",
@@ -197,9 +231,11 @@ PLAN = Tagged(
         "business": Field(v.ident),
         "period": Field(v.choice(PERIODS, "period")),
         "roles": ROLES_FIELD,
+        "approval": Field(ListOf(APPROVAL_STEP)),
+        "suspended": Field(ListOf(SUSPENSION)),
     },
     variants={
-        "incentive": {"orders": Field(ListOf(ORDER_RULE), required=True)},
+        "incentive": {"orders": Field(ListOf(ORDER_RULE), required=True), "kpi": Field(KPI)},
         "scorecard": {
             "scale": Field(v.positive_decimal, required=True),
             "weights": Field(node_map, required=True),
@@ -207,6 +243,7 @@ PLAN = Tagged(
             "grades": Field(ListOf(BAND)),
             "bonus_yuan": Field(ListOf(BONUS_ROW)),
             "awards": Field(AWARDS),
+            "from_records": Field(ListOf(RECORD_METRIC)),
         },
         "discipline": {"violations": Field(ListOf(VIOLATION), required=True)},
         "referral": {"rewards": Field(REFERRAL, required=True)},

@@ -43,14 +43,17 @@ def published(engine, month: str, version: int | None = None) -> dict | None:
 
 
 def publish(engine, result: MonthResult, by: str, supersede: bool = False, reason: str | None = None) -> dict:
-    """Publish the month's statements. A month already published is never changed: a correction is a new
+    """Publish the month's statements once every plan with an approval chain is approved for the month
+    (:mod:`weixi.incentives.approvals`). A month already published is never changed: a correction is a new
     version (``supersede`` with a ``reason``) and the earlier version stays readable."""
     import hashlib
 
     from weixi.adapters.sql import execute
+    from weixi.incentives.approvals import require_approved
 
     if not by or not by.strip():
         raise IncentiveInvalid("incentive_publisher_missing")
+    require_approved(engine, result.month, result.chains)  # a plan's pay is published only once its chain approved it
     content = _json(result.to_json())
     digest = hashlib.sha256(content.encode()).hexdigest()
     with engine.begin() as conn:

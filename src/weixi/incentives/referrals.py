@@ -1,7 +1,10 @@
 """Referral rewards (seed 003, 转介绍奖励方案): points for referring customers, cash for employees, fines.
 
 A referral counts once the new customer is invoiced (``converted``) and, when the plan requires it, the
-reward is approved (``approved_by``). A fabricated referral (弄虚造假) fines the employee who recorded it.
+reward is approved (``approved_by``), the new customer came to the shop for the first time (``first_visit``:
+"必须为首次到店客户") and the referrer's name and phone are on the new customer's yellow card (``yellow_card``:
+"必须在新建黄卡上填写介绍人的姓名与电话 ... 如未填写,将取消奖励"). A fabricated referral (弄虚造假) fines the employee
+who recorded it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ COLUMNS = (
     "recorded_by",
     "approved_by",
     "occurred_on",
+    "yellow_card",
+    "first_visit",
 )
 REFERRER_TYPES = ("customer", "employee")
 KINDS = ("referral", "lead")
@@ -145,6 +150,12 @@ def reward(
             continue
         if not converted:
             result.excluded.append((referrer, rid, "incentive_excluded.not_bought", said))
+            continue
+        if terms.first_visit_only and not flag(raw, "first_visit"):  # "必须为首次到店客户"
+            result.excluded.append((referrer, rid, "incentive_excluded.not_first_visit", said))
+            continue
+        if terms.requires_yellow_card and not flag(raw, "yellow_card"):  # "如未填写,将取消奖励"
+            result.excluded.append((referrer, rid, "incentive_excluded.not_on_yellow_card", said))
             continue
         if terms.requires_approval and not approved:
             result.excluded.append((referrer, rid, "incentive_excluded.not_approved", said))

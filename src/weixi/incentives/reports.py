@@ -6,7 +6,7 @@ the data directory. Computing, publishing and diffing are :mod:`weixi.incentives
 * A staff member's team is the ``team`` of the month's roster file (the month's inputs, below), else of the
   operations roster (``weixi staff load``, table ``ops_staff``).
 * The month's inputs live in ``DATA/incentives/YYYY-MM/``: every ``*.yaml`` there is a plan, and ``orders``,
-  ``targets``, ``roster``, ``violations``, ``referrals`` are read as ``NAME.csv`` or ``NAME.parquet``.
+  ``targets``, ``roster``, ``violations``, ``referrals``, ``scores``, ``quotas`` are read as ``NAME.csv`` or ``NAME.parquet``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from weixi.incentives import amounts, inputs
 from weixi.incentives import service as svc
 from weixi.incentives.errors import IncentiveConflict, IncentiveInvalid, NotVisible
 from weixi.incentives.months import Month
+from weixi.incentives.roles import canonical
 
-INPUTS = ("orders", "targets", "roster", "violations", "referrals")
+INPUTS = ("orders", "targets", "roster", "violations", "referrals", "scores", "quotas", "records")
 SUMS = ("mobile_units", "broadband_units", "kpi_points", "bonus_yuan")
 
 
@@ -37,22 +38,50 @@ def month_inputs(data_dir: Path, month: str) -> dict:
     return found
 
 
-def recompute(data_dir: Path, month: str, timezone: str | None = None) -> svc.MonthResult:
+def recompute(data_dir: Path, month: str, timezone: str | None = None, engine=None) -> svc.MonthResult:
     """Compute ``month`` from its inputs in the data directory (nothing is stored); ``timezone``: the active
-    points plan's (:func:`zone`), else the default."""
+    points plan's (:func:`zone`), else the default. Without a roster file in the month's folder, the operations
+    roster (``ops_staff`` of ``engine``) is the roster: one staff list for operations and incentives."""
+    import tempfile
+
     Month.parse(month)
     found = month_inputs(data_dir, month)
     if not found["plans"]:
         raise IncentiveConflict("incentive_no_plans_for_month", month=month, dir=str(found["dir"]))
+    with tempfile.TemporaryDirectory(prefix="weixi-roster-") as tmp:
+        roster_file = found["roster"] or (operations_roster(engine, Path(tmp)) if engine is not None else None)
+        return _compute(found, month, timezone, roster_file)
+
+
+def operations_roster(engine, folder: Path) -> Path | None:
+    """The operations roster (``weixi staff load``) as a roster file of the incentive inputs, or None when empty."""
+    import csv
+
+    with engine.connect() as conn:
+        rows = execute(conn, "SELECT staff_id, name, role, team, shift, joined_on, left_on FROM ops_staff")
+    if not rows:
+        return None
+    path = folder / "roster.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(inputs.ROSTER_COLUMNS)
+        w.writerows([["" if v is None else str(v) for v in r] for r in rows])
+    return path
+
+
+def _compute(found: dict, month: str, timezone, roster_file) -> svc.MonthResult:
     return svc.compute_month(
         found["plans"],
         month,
         found["orders"],
         found["targets"],
-        found["roster"],
+        roster_file,
         found["violations"],
         found["referrals"],
         timezone,
+        scores=found["scores"],
+        quotas=found["quotas"],
+        records=found["records"],
     )
 
 
@@ -86,7 +115,7 @@ def roster(engine, data_dir: Path, month: str) -> dict[str, dict]:
     else:
         with engine.connect() as conn:
             rows = execute(conn, "SELECT staff_id, name, team, role FROM ops_staff")
-    return {s: {"name": n, "team": t, "role": r} for s, n, t, r in rows}
+    return {s: {"name": n, "team": t, "role": canonical(r)} for s, n, t, r in rows}
 
 
 def team_of(people: dict[str, dict], staff_id: str) -> str | None:

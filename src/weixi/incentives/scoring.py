@@ -66,6 +66,10 @@ def score_period(plan_path, period: str, scores, previous=None, roster=None) -> 
                 "short_weeks": r.short_weeks,
                 "lines": r.lines,
             }
+        ranked = keyaccount.ranks({s: Decimal(v["total"]) for s, v in out["staff"].items()})
+        for staff_id, rank in ranked.items():
+            out["staff"][staff_id].update(rank=rank, of=len(ranked))
+        out["notice"] = notice(plan, str(p), out["staff"], people or {})
         return out
     cards = []
     for staff_id in sorted(by_staff):
@@ -100,6 +104,27 @@ def score_period(plan_path, period: str, scores, previous=None, roster=None) -> 
             for t in scorecard.team_awards(plan.scorecard.awards, cards)
         ]
     return out
+
+
+def notice(plan, period: str, staff: dict, people: dict) -> list[dict]:
+    """The month's key-account notice (通报, seed 003: "月底汇总、评比、通报"): every employee by rank, with the total
+    and the two parts, whether the monthly standard of customers was met, and the weeks under the weekly minimum."""
+    t = plan.key_account
+    rows = sorted(staff.items(), key=lambda kv: (kv[1]["rank"], kv[0]))
+    return [
+        {
+            "rank": s["rank"],
+            "staff_id": staff_id,
+            "team": (people.get(staff_id) or (None, None))[1],
+            "total": s["total"],
+            "information_points": s["information_points"],
+            "contribution_points": s["contribution_points"],
+            "customers": s["customers"],
+            "met_monthly_standard": s["customers"] >= t.monthly_customers,
+            "short_weeks": s["short_weeks"],
+        }
+        for staff_id, s in rows
+    ]
 
 
 def _roster_people(path) -> dict[str, tuple[str, str | None]]:

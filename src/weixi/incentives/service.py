@@ -15,11 +15,12 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from weixi.incentives import amounts, discipline, inputs, lines, orders_sql, referrals
+from weixi.incentives import amounts, discipline, inputs, lines, orders_sql, pay, referrals, service_records
 from weixi.incentives.errors import IncentiveConflict, IncentiveError, IncentiveInvalid, IncentiveNotFound
 from weixi.incentives.export import STATEMENT_COLUMNS, export_statements
-from weixi.incentives.model import IncentivePlan
+from weixi.incentives.model import IncentivePlan, KpiTerms
 from weixi.incentives.months import Month
+from weixi.incentives.records import BadField, Rejected
 from weixi.plans.loader import load_plan
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
     "post_referral_points",
 ]
 
-MONTHLY_KINDS = ("incentive", "discipline", "referral")
+MONTHLY_KINDS = ("incentive", "discipline", "referral", "scorecard", "key_account")
 
 
 def load_incentive_plan(path: str | Path, kinds: tuple[str, ...] | None = None) -> IncentivePlan:
@@ -92,6 +93,8 @@ class StaffStatement:
     bonus_yuan: Decimal = Decimal(0)
     excluded: list[dict] = field(default_factory=list)
     lines: list[dict] = field(default_factory=list)
+    kpi: dict[str, dict] = field(default_factory=dict)  # measure -> units against the quota, over-quota bonus
+    scores: list[dict] = field(default_factory=list)  # scorecard and key-account results of the period paid
 
     def to_json(self) -> dict:
         return {
@@ -100,9 +103,17 @@ class StaffStatement:
             "broadband_units": amounts.units(self.broadband_units),
             "kpi_points": amounts.units(self.kpi_points),
             "bonus_yuan": amounts.yuan(self.bonus_yuan),
+            "kpi": self.kpi,
+            "scores": self.scores,
             "excluded": self.excluded,
             "lines": self.lines,
         }
+
+    def add(self, line: dict) -> None:
+        """A line of a plan other than orders: its KPI points and yuan count into the totals."""
+        self.kpi_points += Decimal(line["kpi_points"])
+        self.bonus_yuan += Decimal(line["yuan"])
+        self.lines.append(lines.said(line))
 
 
 @dataclass
@@ -113,6 +124,8 @@ class MonthResult:
     rejected: list[dict]
     customer_awards: list[referrals.CustomerAward] = field(default_factory=list)
     duplicates: list[dict] = field(default_factory=list)  # identical extra copies of an order row, counted once
+    suspended: list[dict] = field(default_factory=list)  # plans suspended this month: no pay computed, and why
+    chains: dict = field(default_factory=dict)  # plan id -> its approval steps: publishing needs every one approved
 
     def to_json(self) -> dict:
         """The documented, stable shape (docs/incentives.md)."""
@@ -121,6 +134,7 @@ class MonthResult:
             "staff": {s: self.staff[s].to_json() for s in sorted(self.staff)},
             "rejected": self.rejected,
             "duplicates": self.duplicates,
+            "suspended": self.suspended,
         }
 
     def totals(self) -> dict:
@@ -141,9 +155,16 @@ def compute_month(
     violations: str | Path | None = None,
     referral_file: str | Path | None = None,
     timezone: str | None = None,
+    *,
+    scores: str | Path | None = None,
+    quotas: str | Path | None = None,
+    records: str | Path | None = None,
 ) -> MonthResult:
-    """The month's statements from its plans and input files. ``timezone``: the zone whose days an order's time
-    falls on (the active points plan's, where one is at hand); default :data:`weixi.settings.DEFAULT_TIMEZONE`."""
+    """The month's one pay statement per employee from its plans and input files: orders, discipline, referrals,
+    scorecards (bonus by grade and role, awards with their money) and key-account scores (``scores``), the KPI
+    against its quota (a plan's ``kpi:``, or ``quotas``) with the over-quota bonus. A plan suspended this month
+    computes nothing (``suspended`` says why). ``timezone``: the zone whose days an order's time falls on (the
+    active points plan's, where one is at hand); default :data:`weixi.settings.DEFAULT_TIMEZONE`."""
     m = Month.parse(month)
     plans = [load_incentive_plan(p, MONTHLY_KINDS) for p in plan_paths]
     if not plans:
@@ -152,11 +173,21 @@ def compute_month(
         in_force(plan, m.first, m.last)
     result = MonthResult(str(m), [p.id for p in plans], {}, [])
     roles = _roster_roles(roster) if roster else None
+    active = []
     for plan in plans:
+        stop = plan.suspension(str(m))
+        if stop is None:
+            active.append(plan)
+            continue
+        result.suspended.append({"plan": plan.id, "plan_name": plan.name or plan.id, "reason": stop.reason})
+    result.chains = {p.id: p.approval for p in active if p.approval}
+    _scored(result, [p for p in active if p.kind in ("scorecard", "key_account")], m, scores, roles, records)
+    quota_rows = _quotas(result, quotas)
+    for plan in active:
         if plan.kind == "incentive":
             if orders is None:
                 raise IncentiveConflict("incentive_orders_missing", plan=plan.id)
-            _orders(result, plan, m, orders, targets, roster, timezone)
+            _orders(result, plan, m, orders, targets, roster, timezone, quota_rows)
         elif plan.kind == "discipline":
             if violations is None:
                 raise IncentiveConflict("incentive_violations_missing", plan=plan.id)
@@ -199,16 +230,73 @@ def _staff(result: MonthResult, staff_id: str, role: str | None) -> StaffStateme
     return result.staff[staff_id]
 
 
-def _orders(result: MonthResult, plan: IncentivePlan, m: Month, orders, targets, roster, timezone=None) -> None:
+def _scored(result: MonthResult, plans: list[IncentivePlan], m: Month, scores, roles, records=None) -> None:
+    """Scorecard and key-account plans whose period ends this month, from the scores input and, for the metrics a
+    scorecard computes ``from_records``, from the service records attributed to staff."""
+    due = [(p, pay.paid_period(p, m)) for p in plans]
+    due = [(p, period) for p, period in due if period is not None]
+    if not due:
+        return
+    computed = [p for p, _ in due if p.scorecard is not None and p.scorecard.from_records]
+    if computed and records is None:
+        raise IncentiveConflict("incentive_records_missing", plan=computed[0].id)
+    typed = [p for p, _ in due if p not in computed or len(p.scorecard.from_records) < len(p.scorecard.metrics)]
+    if scores is None and typed:
+        raise IncentiveConflict("incentive_scores_missing", plan=typed[0].id)
+    by_plan: dict = {p.id: {} for p, _ in due}
+    if scores is not None:
+        rows = read_rows(scores, "scores", pay.SCORE_COLUMNS, ("staff_id", "metric", "score"))
+        by_plan, rejected = pay.read_scores(rows, [p for p, _ in due], str(scores))
+        result.rejected += [r.to_json() for r in rejected]
+    record_rows = read_rows(records, "records", service_records.COLUMNS, service_records.REQUIRED) if computed else []
+    for plan, period in due:
+        by_staff = by_plan[plan.id]
+        if plan in computed:  # metrics from the records replace any typed in for them
+            surveys, complaints, bad = service_records.read(record_rows, period.first, period.last, str(records))
+            result.rejected += [r.to_json() for r in bad] if plan is computed[0] else []
+            for staff_id, values in service_records.metrics(plan.scorecard, surveys, complaints).items():
+                by_staff.setdefault(staff_id, {}).update(values)
+        if roles is not None:
+            for staff_id in [s for s in by_staff if s not in roles]:
+                unknown = BadField("incentive_row_unknown_staff", "staff_id", staff=staff_id)
+                result.rejected.append(Rejected.of(staff_id, None, unknown, str(scores)).to_json())
+                del by_staff[staff_id]
+        if plan.kind == "scorecard":
+            found = pay.scorecards(plan, period, by_staff, roles or {})
+        else:
+            found = pay.key_accounts(plan, period, by_staff)
+        for staff_id, summary in found.scores.items():
+            s = _staff(result, staff_id, roles.get(staff_id) if roles else None)
+            s.scores.append(summary)
+            for line in found.lines.get(staff_id, []):
+                s.add(line)
+
+
+def _quotas(result: MonthResult, path) -> dict:
+    if path is None:
+        return {}
+    rows = read_rows(path, "quotas", pay.QUOTA_COLUMNS, pay.QUOTA_COLUMNS)
+    found, rejected = pay.read_quotas(rows, str(path))
+    result.rejected += [r.to_json() for r in rejected]
+    return found
+
+
+def _orders(
+    result: MonthResult, plan: IncentivePlan, m: Month, orders, targets, roster, timezone=None, quotas=None
+) -> None:
     con = inputs.connect(timezone)
     try:
         orders_sql.compute(con, plan, m, orders, targets, roster)
-        for staff_id, role, mobile, broadband, kpi, bonus in con.execute("SELECT * FROM statement").fetchall():
+        over: dict[str, dict] = {}  # staff -> units that count into the over-quota bonus, by measure
+        for staff_id, role, mobile, broadband, kpi, bonus, over_m, over_b in con.execute(
+            "SELECT * FROM statement"
+        ).fetchall():
             s = _staff(result, staff_id, role)
             s.mobile_units += mobile
             s.broadband_units += broadband
             s.kpi_points += kpi
             s.bonus_yuan += bonus
+            over[staff_id] = {"mobile": over_m, "broadband": over_b}
         for staff_id, order_id, reasons in con.execute(
             "SELECT staff_id, order_id, reasons FROM excluded ORDER BY staff_id, created, order_id"
         ).fetchall():
@@ -265,6 +353,14 @@ def _orders(result: MonthResult, plan: IncentivePlan, m: Month, orders, targets,
                     "text": text,  # said in the query (orders_sql), as lines.say(code, params) says it
                 }
             )
+        terms = plan.kpi or (KpiTerms({}, {}) if quotas else None)  # quotas alone: the KPI against them, no bonus
+        if terms is not None:  # after the order lines: the over-quota bonus line closes them
+            for staff_id, eligible in over.items():
+                s = result.staff[staff_id]
+                units = {"mobile": s.mobile_units, "broadband": s.broadband_units}
+                s.kpi, extra = pay.kpi(plan, terms, m, staff_id, units, eligible, quotas or {})
+                for line in extra:
+                    s.add(line)
         result.rejected += [r.to_json() for r in orders_sql.rejected(con, orders, m)]
         result.duplicates += [d.to_json() for d in orders_sql.duplicates(con, orders)]
     finally:

@@ -40,6 +40,8 @@ def catalogue(engine: Engine, day: date | None = None) -> dict:
                 "refundable": r.refundable,
                 "credit_yuan": f"{r.credit_fen / 100:.2f}" if r.credit_fen else None,
                 "face_value_yuan": f"{r.face_value_fen / 100:.2f}" if r.face_value_fen else None,
+                "percent_off": r.percent_off or None,
+                "cash_yuan": f"{r.cash_fen / 100:.2f}" if r.cash_fen else None,
                 "privilege": r.privilege or None,
                 "duration_days": r.duration_days or None,
                 "chances": r.chances or None,

@@ -17,6 +17,7 @@ from weixi.plans.model import (
     FixedRule,
     MultiplierRule,
     Plan,
+    PurchaseCountRule,
     RechargeRule,
     ReferralRule,
     Rounding,
@@ -57,6 +58,10 @@ def base_points(rule: EarnRule, event: Event, member: MemberState) -> tuple[int,
         yuan = Decimal(event.amount_fen or 0) / 100
         raw = yuan * rule.points / rule.per_yuan
         return round_points(raw, rule.rounding), f"{yuan} yuan x {rule.points}/{rule.per_yuan} ({rule.rounding.value})"
+    if isinstance(rule, PurchaseCountRule):  # 根据消费次数计算积分: per purchase, whatever its amount
+        if (event.amount_fen or 0) < max(rule.min_fen, 1):
+            return 0, ""
+        return rule.points, f"1 purchase x {rule.points}"
     if isinstance(rule, RechargeRule):
         yuan = Decimal(event.amount_fen or 0) / 100
         blocks = int(yuan // rule.block_yuan)

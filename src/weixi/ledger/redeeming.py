@@ -70,7 +70,11 @@ def fulfilment(reward: Reward, ev: Event, qty: int, random_bytes: Callable[[int]
         return {"credit_fen": reward.credit_fen * qty}, []
     if t is RewardType.COUPON:
         codes = [coupon_code(reward, random_bytes) for _ in range(qty)]
+        if reward.percent_off:
+            return {"codes": codes, "percent_off": reward.percent_off}, codes
         return {"codes": codes, "face_value_fen": reward.face_value_fen * qty}, codes
+    if t is RewardType.RED_PACKET:
+        return {"cash_fen": reward.cash_fen * qty}, []
     if t is RewardType.PRIVILEGE:
         return {
             "privilege": reward.privilege,

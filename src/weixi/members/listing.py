@@ -1,8 +1,8 @@
 """The member list of the console: every member of the latest close snapshot, filtered, sorted and paged.
 
-One DuckDB query over the snapshot (``DATA/snapshots/month=M/part-0.parquet``) joined to the archive's current
-rows (name, phone, contract end) and, when the month is scored, to its churn scores (the risk band), with
-``count(*) OVER ()`` for the total and ``LIMIT``/``OFFSET`` for the page. Filter values are bound parameters;
+Two DuckDB queries (the total, then the page with ``LIMIT``/``OFFSET``) over the month's member list table
+(:mod:`weixi.members.list_table`: the close snapshot joined once to the archive's name, phone and contract end and
+to the month's churn scores, rebuilt when any of them changes). Filter values are bound parameters;
 the sort column and direction are chosen from :data:`SORTS`, never taken from the request. No Python loop over
 members: the export is the same query without the page, written through :mod:`weixi.adapters.spreadsheet`.
 
@@ -23,24 +23,24 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from weixi.adapters import archive, duck, spreadsheet
+from weixi.adapters import duck, spreadsheet
 from weixi.adapters.sql import execute
 from weixi.close import store
 from weixi.errors import Invalid
-from weixi.members import pii, pii_audit
+from weixi.members import list_table, pii, pii_audit
 from weixi.users.service import User, audit
 
 BANDS = {"high": (1, 2), "medium": (3, 5), "low": (6, 10)}  # risk deciles, as weixi.targets.reports.BANDS
 STATUSES = ("active", "left")
 SORTS = {
-    "member": "s.member_id",
-    "tier": "s.tier",
-    "star": "s.star_level",
-    "value": "s.value_grade",
-    "join": "s.join_date",
-    "contract": "a.contract_end",
-    "risk": "sc.churn_probability",
-    "points": "s.points_balance",
+    "member": "member_id",
+    "tier": "tier",
+    "star": "star_level",
+    "value": "value_grade",
+    "join": "join_date",
+    "contract": "contract_end",
+    "risk": "churn_probability",
+    "points": "points_balance",
 }
 PAGE_SIZES = (20, 50, 100, 200)
 XLSX_MAX_ROWS = 1_048_575
@@ -93,57 +93,39 @@ def _lit(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _sources(data_dir: Path, month: str) -> tuple[str, bool]:
-    """The FROM clause (snapshot, archive, scores) and whether the month is scored."""
-    data_dir = Path(data_dir)
-    snap = store.partition(data_dir, "snapshots", month) / "part-0.parquet"
-    scores = data_dir / "churn" / "scores" / f"month={month}" / "part-0.parquet"
-    has_archive = bool(archive.part_files(data_dir, "members") or archive.load_files(data_dir, "members"))
-    arch = (
-        f"SELECT member_id, name, phone, contract_end FROM ({archive.scan_sql(data_dir, 'members')})"
-        if has_archive
-        else "SELECT NULL::VARCHAR AS member_id, NULL::VARCHAR AS name, NULL::VARCHAR AS phone, "
-        "NULL::DATE AS contract_end WHERE false"
-    )
-    scored = scores.exists()
-    score_sql = (
-        f"SELECT member_id, churn_probability, risk_decile FROM read_parquet({_lit(scores)})"
-        if scored
-        else "SELECT NULL::VARCHAR AS member_id, NULL::DOUBLE AS churn_probability, NULL::TINYINT AS risk_decile "
-        "WHERE false"
-    )
-    return (
-        f"read_parquet({_lit(snap)}) s LEFT JOIN ({arch}) a ON a.member_id = s.member_id "
-        f"LEFT JOIN ({score_sql}) sc ON sc.member_id = s.member_id"
-    ), scored
+def _table(data_dir: Path, month: str) -> tuple[str, bool]:
+    """The FROM clause over ``month``'s member list table (:mod:`weixi.members.list_table`) and whether the month
+    is scored."""
+    path, scored = list_table.current(Path(data_dir), month)
+    return f"read_parquet({_lit(path)})", scored
 
 
 def _where(f: Filters) -> tuple[str, list]:
     conds, params = [], []
     for col, value in (
-        ("s.tier", f.tier),
-        ("s.value_grade", f.value),
-        ("s.activity_grade", f.activity),
-        ("s.manager_id", f.manager),
+        ("tier", f.tier),
+        ("value_grade", f.value),
+        ("activity_grade", f.activity),
+        ("manager_id", f.manager),
     ):
         if value:
             conds.append(f"{col} = ?")
             params.append(value)
     if f.star is not None:
-        conds.append("s.star_level = ?")
+        conds.append("star_level = ?")
         params.append(int(f.star))
     if f.status:
         if f.status not in STATUSES:
             raise ListingError("member_list_unknown_status", status=f.status, statuses=list(STATUSES))
-        conds.append("s.status = ?")
+        conds.append("status = ?")
         params.append(f.status)
     if f.band:
         if f.band not in BANDS:
             raise ListingError("member_list_unknown_band", band=f.band, bands=list(BANDS))
-        conds.append("sc.risk_decile BETWEEN ? AND ?")
+        conds.append("risk_decile BETWEEN ? AND ?")
         params += list(BANDS[f.band])
     if f.contract_before is not None:
-        conds.append("a.contract_end <= ?")
+        conds.append("contract_end <= ?")
         params.append(f.contract_before)
     return ("WHERE " + " AND ".join(conds)) if conds else "", params
 
@@ -152,15 +134,11 @@ def _order(sort: str, desc: bool) -> str:
     if sort not in SORTS:
         raise ListingError("member_list_unknown_sort", sort=sort, sorts=list(SORTS))
     direction = "DESC" if desc else "ASC"
-    tie = "" if sort == "member" else ", s.member_id"
+    tie = "" if sort == "member" else ", member_id"
     return f"ORDER BY {SORTS[sort]} {direction} NULLS LAST{tie}"
 
 
-_SELECT = (
-    "s.member_id, a.name, a.phone, s.status, s.tier, s.star_level, s.value_grade, s.activity_grade, "
-    "sc.risk_decile, sc.churn_probability, s.manager_id, a.contract_end, s.join_date, s.points_balance, "
-    "s.city, s.plan_name"
-)
+_SELECT = ", ".join(COLUMNS)
 
 
 def options(data_dir: Path, month: str) -> dict:
@@ -205,23 +183,18 @@ def list_members(
     month = month or latest_month(data_dir)
     if month is None:
         return {"month": None, "total": 0, "rows": [], "scored": False}
-    src, scored = _sources(data_dir, month)
     where, params = _where(filters)
+    src, scored = _table(data_dir, month)
     page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
-    sql = f"SELECT {_SELECT}, count(*) OVER () AS total FROM {src} {where} {_order(sort, desc)}{page}"
     con = duck.connect()
     try:
-        result = con.execute(sql, params)
+        total = int(con.execute(f"SELECT count(*) FROM {src} {where}", params).fetchone()[0])
+        result = con.execute(f"SELECT {_SELECT} FROM {src} {where} {_order(sort, desc)}{page}", params)
         names = [d[0] for d in result.description]
         rows = [dict(zip(names, r)) for r in result.fetchall()]
-        if rows:
-            total = int(rows[0]["total"])
-        else:  # past the last page: count alone
-            total = int(con.execute(f"SELECT count(*) FROM {src} {where}", params).fetchone()[0])
     finally:
         con.close()
     for r in rows:
-        del r["total"]
         r["phone"] = pii.mask_phone(r["phone"], reveal)
     return {"month": month, "total": total, "rows": rows, "scored": scored}
 

@@ -14,10 +14,13 @@ still never hold more than the ratios allow (200 diamond, or 500 gold, or 1000 s
 3. Members of tiers without a ratio have no dedicated manager: their tasks go to the plan's pool (the OB group).
    Members that find no room are reported (``no_capacity``) with the number of managers the tier lacks.
 
-Tables read: ``ops_members`` (member_id, tier, prev_staff, since) and ``ops_staff`` (staff_id, role, team, shift,
-active). Table written: ``ops_assignment`` (member_id, tier, staff_id, team, since, status) for the members of tiers
-with a ratio (kept, moved, new, no_capacity); the pool members (every other tier) are not copied into it — they are
-the rows of ``ops_members`` that :func:`pool_sql` selects, and :func:`assignment_sql` gives both (the file).
+A ratio is for a points tier or for star levels (星级): a member's ratio group (``grade``) is the first
+``assignment.tiers`` entry it matches (:func:`weixi.operations.promotions.grade_sql`); "tier" below means that group.
+
+Tables read: ``ops_members`` (member_id, tier, grade, prev_staff, since) and ``ops_staff`` (staff_id, role, team,
+shift, active). Table written: ``ops_assignment`` (member_id, tier, staff_id, team, since, status, grade) for the
+members of a ratio group (kept, moved, new, no_capacity); the pool members (no group) are not copied into it — they
+are the rows of ``ops_members`` that :func:`pool_sql` selects, and :func:`assignment_sql` gives both (the file).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from math import lcm
 
 import duckdb
 
+from weixi.operations import share_out
 from weixi.operations.plan import OperationsPlan
 
 
@@ -42,37 +46,40 @@ def units(plan: OperationsPlan) -> int:
     return lcm(*[t.ratio for t in plan.tiers]) if plan.tiers else 1
 
 
-def eligible_sql(plan: OperationsPlan, tier_col: str = "m.tier", staff: str = "s") -> str:
+def eligible_sql(plan: OperationsPlan, tier_col: str = "m.grade", staff: str = "s") -> str:
     """Whether staff ``s`` may hold a member of tier ``tier_col``."""
     arms = []
     for t in plan.tiers:
         cond = f"{staff}.role IN {_in(t.holders)}"
         if t.shifts:
             cond += f" AND {staff}.shift IN {_in(t.shifts)}"
-        arms.append(f"WHEN {_lit(t.tier)} THEN ({cond})")
+        arms.append(f"WHEN {_lit(t.key)} THEN ({cond})")
     return f"(CASE {tier_col} {' '.join(arms)} ELSE FALSE END)" if arms else "FALSE"
 
 
-def weight_sql(plan: OperationsPlan, tier_col: str = "tier") -> str:
+def weight_sql(plan: OperationsPlan, tier_col: str = "grade") -> str:
     total = units(plan)
-    arms = " ".join(f"WHEN {_lit(t.tier)} THEN {total // t.ratio}" for t in plan.tiers)
+    arms = " ".join(f"WHEN {_lit(t.key)} THEN {total // t.ratio}" for t in plan.tiers)
     return f"(CASE {tier_col} {arms} ELSE 0 END)" if arms else "0"
 
 
-def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date) -> dict:
-    """Create ``ops_assignment``; returns the counts per tier and status and the shortfall per tier."""
+def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date, lots_seed: str | None = None) -> dict:
+    """Create ``ops_assignment``; returns the counts per tier and status and the shortfall per tier. ``lots_seed``:
+    the members without a manager are dealt by this drawn lot (:mod:`weixi.operations.share_out`); with
+    ``share_out.introduced_first`` a member goes to who introduced them first (``ops_members.introducer``)."""
     total = units(plan)
-    tiers = [t.tier for t in plan.tiers]
+    tiers = [t.key for t in plan.tiers]
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_stay AS
         WITH cand AS (
           SELECT m.member_id, m.tier, m.prev_staff AS staff_id, s.team, coalesce(m.since, DATE {_lit(run_date)}) AS since,
-                 {weight_sql(plan, "m.tier")} AS w
+                 {weight_sql(plan, "m.grade")} AS w, m.grade
           FROM ops_members m JOIN ops_staff s ON s.staff_id = m.prev_staff
-          WHERE s.active AND m.tier IN {_in(tiers)} AND {eligible_sql(plan)})
+          WHERE s.active AND m.grade IN {_in(tiers)} AND {eligible_sql(plan)})
         SELECT *, sum(w) OVER (PARTITION BY staff_id ORDER BY since, member_id ROWS UNBOUNDED PRECEDING) AS load_after
         FROM cand""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_assignment AS
-        SELECT member_id, tier, staff_id, team, since, 'kept' AS status FROM ops_stay WHERE load_after <= {total}""")
+        SELECT member_id, tier, staff_id, team, since, 'kept' AS status, grade FROM ops_stay
+        WHERE load_after <= {total}""")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE ops_used AS SELECT staff_id, sum(w) AS used FROM ops_stay "
         f"WHERE load_after <= {total} GROUP BY staff_id"
@@ -80,15 +87,17 @@ def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date)
     shortfall = {}
     for t in sorted(plan.tiers, key=lambda t: t.ratio):  # dearest members first
         w = total // t.ratio
+        if plan.share_out.introduced_first:
+            _introduced(con, plan, t, w, total, run_date)
         con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_free AS
-            SELECT m.member_id, m.prev_staff, row_number() OVER (ORDER BY hash(m.member_id), m.member_id) AS n
+            SELECT m.member_id, m.tier, m.prev_staff, row_number() OVER (ORDER BY {share_out.member_order(lots_seed)}) AS n
             FROM ops_members m ANTI JOIN ops_assignment a ON a.member_id = m.member_id
-            WHERE m.tier = {_lit(t.tier)}""")
+            WHERE m.grade = {_lit(t.key)}""")
         con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_room AS
             SELECT s.staff_id, s.team, coalesce(u.used, 0) AS used,
                    CAST(floor(({total} - coalesce(u.used, 0)) / {w}) AS BIGINT) AS free
             FROM ops_staff s LEFT JOIN ops_used u ON u.staff_id = s.staff_id
-            WHERE s.active AND {eligible_sql(plan, _lit(t.tier))} AND ({total} - coalesce(u.used, 0)) >= {w}""")
+            WHERE s.active AND {eligible_sql(plan, _lit(t.key))} AND ({total} - coalesce(u.used, 0)) >= {w}""")
         need, managers, spread, room = con.execute(
             "SELECT (SELECT count(*) FROM ops_free), count(*), coalesce(max(used) - min(used), 0), coalesce(sum(free), 0)"
             " FROM ops_room"
@@ -99,31 +108,31 @@ def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date)
         for limit in (cap, None):
             bound = f"AND k.k <= {limit}" if limit is not None else ""
             con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_slots AS
-                SELECT r.staff_id, r.team, row_number() OVER (ORDER BY r.used + k.k * {w}, r.staff_id) AS n
+                SELECT r.staff_id, r.team, row_number() OVER (ORDER BY r.used + k.k * {w}, {share_out.staff_order(lots_seed)}) AS n
                 FROM ops_room r JOIN range(1, (SELECT coalesce(max(free), 0) FROM ops_room) + 1) k(k)
                   ON k.k <= r.free {bound}""")
             if con.execute("SELECT count(*) FROM ops_slots").fetchone()[0] >= min(need, room):
                 break
         con.execute(f"""INSERT INTO ops_assignment
-            SELECT f.member_id, {_lit(t.tier)}, s.staff_id, s.team, DATE {_lit(run_date)},
-                   CASE WHEN f.prev_staff IS NULL THEN 'new' ELSE 'moved' END
+            SELECT f.member_id, f.tier, s.staff_id, s.team, DATE {_lit(run_date)},
+                   CASE WHEN f.prev_staff IS NULL THEN 'new' ELSE 'moved' END, {_lit(t.key)}
             FROM ops_free f JOIN ops_slots s ON s.n = f.n""")
         con.execute(f"""INSERT INTO ops_assignment
-            SELECT f.member_id, {_lit(t.tier)}, NULL, NULL, NULL, 'no_capacity'
+            SELECT f.member_id, f.tier, NULL, NULL, NULL, 'no_capacity', {_lit(t.key)}
             FROM ops_free f WHERE f.n > (SELECT count(*) FROM ops_slots)""")
         con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_used AS
             SELECT staff_id, sum({weight_sql(plan)}) AS used FROM ops_assignment WHERE staff_id IS NOT NULL
             GROUP BY staff_id""")
         short = con.execute(
-            f"SELECT count(*) FROM ops_assignment WHERE status = 'no_capacity' AND tier = {_lit(t.tier)}"
+            f"SELECT count(*) FROM ops_assignment WHERE status = 'no_capacity' AND grade = {_lit(t.key)}"
         ).fetchone()[0]
         if short:
-            shortfall[t.tier] = {
+            shortfall[t.key] = {
                 "members": int(short),
                 "ratio": f"1:{t.ratio}",
                 "managers_needed": -(-int(short) // t.ratio),
             }
-    counts = con.execute("SELECT coalesce(tier, '-'), status, count(*) FROM ops_assignment GROUP BY ALL").fetchall()
+    counts = con.execute("SELECT grade, status, count(*) FROM ops_assignment GROUP BY ALL").fetchall()
     counts += con.execute(
         f"SELECT coalesce(tier, '-'), 'pool', count(*) FROM ({pool_sql(plan)}) GROUP BY ALL"
     ).fetchall()
@@ -133,15 +142,33 @@ def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date)
     return {"by_tier": by, "shortfall": shortfall, "units_per_manager": total}
 
 
+def _introduced(con, plan: OperationsPlan, t, w: int, total: int, run_date: date) -> None:
+    """Members of ratio group ``t`` without a manager go to who introduced them first, earliest introductions first,
+    while that staff member is active, may hold the group and has room (康乐部: "维护名额分配给为客人先介绍的人员")."""
+    con.execute(f"""INSERT INTO ops_assignment
+        SELECT member_id, tier, staff_id, team, DATE {_lit(run_date)}, 'introduced', {_lit(t.key)} FROM (
+          SELECT m.member_id, m.tier, s.staff_id, s.team, coalesce(u.used, 0) + sum({w}) OVER (
+                   PARTITION BY s.staff_id ORDER BY m.introduced_at, m.member_id ROWS UNBOUNDED PRECEDING) AS load_after
+          FROM ops_members m JOIN ops_staff s ON s.staff_id = m.introducer
+          LEFT JOIN ops_used u ON u.staff_id = s.staff_id
+          WHERE m.grade = {_lit(t.key)} AND s.active AND {eligible_sql(plan, _lit(t.key))}
+            AND NOT EXISTS (SELECT 1 FROM ops_assignment a WHERE a.member_id = m.member_id))
+        WHERE load_after <= {total}""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_used AS
+        SELECT staff_id, sum({weight_sql(plan)}) AS used FROM ops_assignment WHERE staff_id IS NOT NULL
+        GROUP BY staff_id""")
+
+
 def pool_sql(plan: OperationsPlan) -> str:
-    """The members without a dedicated manager (tiers without a ratio): worked by the pool."""
-    return f"SELECT m.member_id, m.tier FROM ops_members m WHERE m.tier IS NULL OR m.tier NOT IN {_in([t.tier for t in plan.tiers])}"
+    """The members without a dedicated manager (in no ratio group): worked by the pool."""
+    return "SELECT m.member_id, m.tier FROM ops_members m WHERE m.grade IS NULL"
 
 
 def assignment_sql(plan: OperationsPlan) -> str:
-    """Every active member's assignment (the month's file): ``ops_assignment`` plus the pool members."""
+    """Every active member's assignment (the month's file): ``ops_assignment`` plus the pool members; ``tier`` is
+    the member's points tier, ``grade`` the ratio group that holds it (NULL: the pool)."""
     return (
-        "SELECT member_id, tier, staff_id, team, since, status FROM ops_assignment UNION ALL "
-        "SELECT member_id, tier, CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS DATE), 'pool' "
-        f"FROM ({pool_sql(plan)})"
+        "SELECT member_id, tier, staff_id, team, since, status, grade FROM ops_assignment UNION ALL "
+        "SELECT member_id, tier, CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS DATE), 'pool', "
+        f"CAST(NULL AS VARCHAR) FROM ({pool_sql(plan)})"
     )

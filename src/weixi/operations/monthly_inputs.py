@@ -190,3 +190,43 @@ def targets_sql(data_dir: Path, month: str, targets_file: str | Path | None) -> 
         f"AS priority, {reason} AS reason, {reason_en} AS reason_en, {col('offer_id')} AS offer_id, {col('offer_name')} AS offer_name "
         f"FROM {src} WHERE coalesce(CAST({group} AS VARCHAR), 'treatment') <> 'control'"
     )
+
+
+INTRO_COLUMNS = ("member_id", "staff_id", "introduced_at")
+
+
+def introductions_sql(path: str | Path | None) -> str:
+    """One row per member (member_id, introducer, introduced_at): the first introduction on record. The file is
+    CSV or Parquet with :data:`INTRO_COLUMNS`; without one, no member has an introducer."""
+    empty = (
+        "SELECT CAST(NULL AS VARCHAR) AS member_id, CAST(NULL AS VARCHAR) AS introducer, "
+        "CAST(NULL AS TIMESTAMP) AS introduced_at WHERE FALSE"
+    )
+    if path is None:
+        return empty
+    path = Path(path)
+    if not path.exists():
+        raise OperationsError("ops_introductions_file_missing", path=str(path))
+    src = (
+        f"read_parquet({lit(path)})"
+        if path.suffix in (".parquet", ".pq")
+        else f"read_csv({lit(path)}, all_varchar=true, header=true)"
+    )
+    try:
+        cols = {r[0] for r in duckdb.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+    except duckdb.Error as exc:
+        raise OperationsError(
+            "ops_introductions_file_unreadable", path=str(path), detail=str(exc).splitlines()[0]
+        ) from None
+    missing = [c for c in INTRO_COLUMNS if c not in cols]
+    if missing:
+        raise OperationsError("ops_introductions_missing_columns", path=str(path), missing=missing)
+    when = "try_cast(introduced_at AS TIMESTAMP)"
+    bad = duckdb.sql(f"SELECT count(*) FROM {src} WHERE {when} IS NULL OR member_id IS NULL OR staff_id IS NULL")
+    n = bad.fetchone()[0]
+    if n:
+        raise OperationsError("ops_introductions_bad_rows", path=str(path), bad=n)
+    return (
+        f"SELECT CAST(member_id AS VARCHAR) AS member_id, arg_min(CAST(staff_id AS VARCHAR), ({when}, staff_id)) "
+        f"AS introducer, min({when}) AS introduced_at FROM {src} GROUP BY 1"
+    )

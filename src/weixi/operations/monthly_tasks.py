@@ -27,11 +27,11 @@ from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute, executemany
 from weixi.adapters.tasks_load import MOVES_SQL
 from weixi.close import store as close_store
-from weixi.operations import assign, calendar, policy, tasks
+from weixi.operations import assign, calendar, policy, promotions, share_out, tasks, transfer
 from weixi.operations import monthly_inputs as inputs
 from weixi.operations.clock import now, start_of, today, zone
 from weixi.operations.errors import OperationsConflict, OperationsUnavailable
-from weixi.operations.plan import OperationsPlan
+from weixi.operations.plan import MESSAGE_KINDS, OperationsPlan
 from weixi.operations.service import check_month, lit, partition_file, save_run, write_parquet
 from weixi.segments import months
 
@@ -47,9 +47,12 @@ def create_month(
     plan: OperationsPlan,
     run_date: date | None = None,
     targets_file: str | Path | None = None,
+    introductions_file: str | Path | None = None,
+    lots_seed: str | None = None,
 ) -> dict:
     """Assign the month's members to managers and create their tasks (rerun-safe: the same tasks keep their
-    ids; open tasks follow their member's new manager)."""
+    ids; open tasks follow their member's new manager). ``introductions_file`` and ``lots_seed``: how members
+    without a manager are shared out, when the plan's ``assignment.share_out`` asks (:mod:`.share_out`)."""
     check_month(month)
     run_date = run_date or today(engine)
     data_dir = Path(data_dir)
@@ -61,7 +64,13 @@ def create_month(
     con = duck.connect()
     con.execute(f"SET TimeZone='{zone(engine).key}'")
     staff = inputs.staff_arrow(engine)
-    summary = _assign_members(con, staff, snap, data_dir, month, plan, run_date)
+    intro = inputs.introductions_sql(introductions_file if plan.share_out.introduced_first else None)
+    if plan.share_out.lots:
+        lots_seed = lots_seed or share_out.default_seed(plan.id, month)
+    else:
+        lots_seed = None
+    con.register("ops_moved_in", transfer.latest_arrow(engine))  # manual transfers outlast the month
+    summary = _assign_members(con, staff, snap, data_dir, month, plan, run_date, intro, lots_seed)
     clock.lap("assign")
     unknown = _make_tasks(con, engine, staff, data_dir, month, plan, run_date, targets_file)
     clock.lap("tasks")
@@ -102,7 +111,15 @@ def create_month(
 
 
 def _assign_members(
-    con, staff: pa.Table, snap: Path, data_dir: Path, month: str, plan: OperationsPlan, run_date: date
+    con,
+    staff: pa.Table,
+    snap: Path,
+    data_dir: Path,
+    month: str,
+    plan: OperationsPlan,
+    run_date: date,
+    intro: str,
+    lots_seed: str | None,
 ) -> dict:
     """The month's active members (``ops_members``, with last month's manager) assigned to managers by the plan's
     ratios, with continuity; returns the assignment's summary."""
@@ -116,9 +133,21 @@ def _assign_members(
     )
     con.execute(f"""CREATE TEMP TABLE ops_members AS
         SELECT s.member_id, s.tier, s.key_account, s.star_level, s.join_date,
-               coalesce(p.staff_id, s.manager_id) AS prev_staff, p.since
-        FROM read_parquet({lit(snap)}) s {prev_join} WHERE s.status = 'active'""")
-    return assign.assign(con, plan, run_date)
+               coalesce(t.staff_id, p.staff_id, s.manager_id) AS prev_staff, coalesce(t.since, p.since) AS since,
+               {promotions.grade_sql(plan.tiers)} AS grade, i.introducer, i.introduced_at
+        FROM read_parquet({lit(snap)}) s {prev_join} LEFT JOIN ({intro}) i ON i.member_id = s.member_id
+        LEFT JOIN ops_moved_in t ON t.member_id = s.member_id
+        WHERE s.status = 'active'""")
+    summary = assign.assign(con, plan, run_date, lots_seed)
+    if plan.share_out.lots or plan.share_out.introduced_first:
+        summary["share_out"] = {
+            "lots_seed": lots_seed,
+            "introduced": con.execute("SELECT count(*) FROM ops_assignment WHERE status = 'introduced'").fetchone()[0],
+            "drawn": con.execute("SELECT count(*) FROM ops_assignment WHERE status IN ('new', 'moved')").fetchone()[0]
+            if lots_seed
+            else 0,
+        }
+    return summary
 
 
 def _make_tasks(
@@ -131,16 +160,11 @@ def _make_tasks(
     run_date: date,
     targets_file: str | Path | None,
 ) -> tuple:
-    """The candidate tasks (``ops_candidates``) from the plan's rules: tier events, new members, the target list
-    and the pool of agents with their open tasks. Returns (target members not in the month's members, an example)."""
-    events = close_store.partition(data_dir, "tier_events", month) / "part-0.parquet"
-    con.execute(
-        f"CREATE TEMP TABLE ops_events AS SELECT member_id, event, from_tier, to_tier, effective_on FROM "
-        f"read_parquet({lit(events)})"
-        if events.exists()
-        else "CREATE TEMP TABLE ops_events (member_id VARCHAR, event VARCHAR, from_tier VARCHAR, to_tier VARCHAR,"
-        " effective_on DATE)"
-    )
+    """The candidate tasks (``ops_candidates``) from the plan's rules: tier and star-level events (as the plan's
+    ``sla.promotions`` says), new members, the target list and the pool of agents with their open tasks. Returns
+    (target members not in the month's members, an example)."""
+    tier_events, star_events = (close_store.path(data_dir, kind, month) for kind in ("tier_events", "star_events"))
+    con.execute(f"CREATE TEMP TABLE ops_events AS {promotions.events_sql(plan.promotions, tier_events, star_events)}")
     targets = inputs.targets_sql(data_dir, month, targets_file)
     con.execute(
         f"CREATE TEMP TABLE ops_targets AS {targets}"
@@ -187,7 +211,23 @@ def _make_tasks(
     )
     con.execute("CREATE TEMP TABLE ops_pool AS SELECT * FROM ops_pool_in")
     tasks.build(con, plan, month, run_date)
+    _one_monthly_message(con, plan)
     return unknown
+
+
+def _one_monthly_message(con, plan: OperationsPlan) -> None:
+    """A member two monthly cadence messages of one kind cover (a silver-tier 5★ member: the monthly care SMS and
+    the star-rights SMS) gets the first in the plan's order only: "每个月最少发一条短信", not two."""
+    order = [c.id for c in plan.cadence if c.every == "month" and c.task in MESSAGE_KINDS]
+    if len(order) < 2:
+        return
+    rank = "CASE sla_rule " + " ".join(f"WHEN {lit(r)} THEN {i}" for i, r in enumerate(order)) + " END"
+    con.execute(f"""DELETE FROM ops_candidates c USING (
+            SELECT member_id, kind, min({rank}) AS first FROM ops_candidates
+            WHERE source = 'cadence' AND sla_rule IN ({", ".join(lit(r) for r in order)}) GROUP BY ALL
+            HAVING count(*) > 1) d
+        WHERE c.member_id = d.member_id AND c.kind = d.kind AND c.source = 'cadence'
+          AND c.sla_rule IN ({", ".join(lit(r) for r in order)}) AND ({rank.replace("sla_rule", "c.sla_rule")}) > d.first""")
 
 
 def _apply_policy(con, engine: Engine, plan: OperationsPlan, first: date) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 from weixi import settings
 from weixi.messaging.templates import Template, TemplateError, check
 from weixi.operations.birthday_plan import BIRTHDAY, BirthdayGift, read_gifts
+from weixi.operations.promotions import PROMOTIONS, Promotions, read_promotions, star_key
+from weixi.operations.share_out import SHARE_OUT, ShareOut, read_share_out
 from weixi.plans import values as v
 from weixi.plans.diagnostics import Diagnostic, Pos, Report
 from weixi.plans.kinds import PlanKind, register
@@ -43,12 +45,11 @@ HOLIDAYS = ("new_year", "spring_festival", "qingming", "labour_day", "dragon_boa
 
 
 def _clock(raw: object) -> time:
-    text = v.text(raw)
     try:
-        hh, mm = text.split(":")
+        hh, mm = v.text(raw).split(":")
         return time(int(hh), int(mm))
-    except ValueError:
-        raise v.BadValue("ops_plan_bad_time_of_day", value=text) from None
+    except (ValueError, TypeError):
+        raise v.BadValue("ops_plan_bad_time_of_day", value=v.text(raw)) from None
 
 
 def _share(raw: object) -> Decimal:
@@ -66,11 +67,13 @@ WITHIN = Shape("within", {u: Field(v.non_negative_int) for u in UNITS}, one_of=U
 TIER = Shape(
     "tier ratio",
     {
-        "tier": Field(v.ident, required=True),
+        "tier": Field(v.ident),
+        "star_levels": Field(ListOf(v.int_between(1, 7, "star level"))),
         "ratio": Field(v.positive_int, required=True),
         "holders": Field(_choices(ROLES, "role")),
         "shifts": Field(ListOf(v.ident)),
     },
+    one_of=("tier", "star_levels"),
 )
 RULE = Shape(
     "SLA rule",
@@ -177,6 +180,7 @@ PLAN = Shape(
                     "tiers": Field(ListOf(TIER), required=True),
                     "pool": Field(_choices(ROLES, "role")),
                     "new_vip_tiers": Field(ListOf(v.ident)),
+                    "share_out": Field(SHARE_OUT),
                 },
             ),
             required=True,
@@ -187,6 +191,7 @@ PLAN = Shape(
                 {
                     "target": Field(_share, required=True),
                     "escalate_after_working_days": Field(v.non_negative_int),
+                    "promotions": Field(PROMOTIONS),
                     "rules": Field(ListOf(RULE), required=True),
                 },
             ),
@@ -212,10 +217,16 @@ PLAN = Shape(
 
 @dataclass(frozen=True)
 class TierRatio:
-    tier: str
+    tier: str | None  # a points tier, or None for star levels
     ratio: int  # members per manager (1:ratio)
     holders: tuple[str, ...]
     shifts: tuple[str, ...]
+    star_levels: tuple[int, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The ratio group's name: the tier, or ``stars-5-6`` (:func:`weixi.operations.promotions.star_key`)."""
+        return star_key(self.star_levels) if self.star_levels else self.tier
 
 
 @dataclass(frozen=True)
@@ -286,12 +297,14 @@ class OperationsPlan:
     care: Care
     templates: dict[str, Template]
     source: str = ""
+    promotions: Promotions = Promotions()
+    share_out: ShareOut = ShareOut()
 
     def rules_on(self, trigger: str) -> tuple[SlaRule, ...]:
         return tuple(r for r in self.rules if r.on == trigger)
 
     def ratio(self, tier: str) -> TierRatio | None:
-        return next((t for t in self.tiers if t.tier == tier), None)
+        return next((t for t in self.tiers if t.key == tier), None)
 
 
 def _vals(spec: Spec | None, key: str) -> tuple:
@@ -299,11 +312,7 @@ def _vals(spec: Spec | None, key: str) -> tuple:
 
 
 def _default_purpose(trigger: str, task: str | None) -> str:
-    if trigger in ("target_list", "winback"):
-        return "marketing"
-    if trigger == "points_expiring":
-        return "service"
-    return "care"
+    return {"target_list": "marketing", "winback": "marketing", "points_expiring": "service"}.get(trigger, "care")
 
 
 def load_operations(node: Mapping, filename: str) -> tuple[OperationsPlan | None, list[Diagnostic]]:
@@ -332,7 +341,7 @@ def _resolve(spec: Spec, filename: str, report: Report) -> OperationsPlan | None
                 check(tid, text)
             except TemplateError as exc:
                 pos = t.at(key)
-                line = pos.line + (exc.line or 1) - (0 if _block(text, pos) else 1)
+                line = pos.line + (exc.line or 1) - (0 if "\n" in text else 1)  # a block scalar starts a line below
                 report.error(Pos(line, pos.column if line == pos.line else 1), exc.code, **exc.params)
         templates[tid] = tpl
 
@@ -343,17 +352,17 @@ def _resolve(spec: Spec, filename: str, report: Report) -> OperationsPlan | None
             report.error(owner.at(key), code, key=key, template=tid, **hint)
 
     a: Spec = spec.get("assignment")
-    tiers, seen = [], set()
+    tiers, seen, stars = [], set(), set()
     for item in a.items("tiers") if a else ():
         t: Spec = item.value
-        if t.get("tier") in seen:
+        if t.get("tier") is not None and t.get("tier") in seen:
             report.error(t.at("tier"), "ops_plan_tier_two_ratios", tier=t.get("tier"))
         seen.add(t.get("tier"))
-        tiers.append(
-            TierRatio(
-                t.get("tier"), t.get("ratio"), _vals(t, "holders") or ("manager", "senior_manager"), _vals(t, "shifts")
-            )
-        )
+        for star in sorted(set(_vals(t, "star_levels")) & stars):
+            report.error(t.at("star_levels"), "ops_plan_star_level_two_ratios", star=star)
+        stars |= set(_vals(t, "star_levels"))
+        holders = _vals(t, "holders") or ("manager", "senior_manager")
+        tiers.append(TierRatio(t.get("tier"), t.get("ratio"), holders, _vals(t, "shifts"), _vals(t, "star_levels")))
     s: Spec = spec.get("sla")
     rules, ids = [], set()
     for item in s.items("rules") if s else ():
@@ -459,12 +468,9 @@ def _resolve(spec: Spec, filename: str, report: Report) -> OperationsPlan | None
         care,
         templates,
         filename,
+        read_promotions(s.get("promotions")),
+        read_share_out(a.get("share_out")),
     )
-
-
-def _block(text: str, pos: Pos) -> bool:
-    """Block scalars (``|``) start on the line after their indicator."""
-    return "\n" in text
 
 
 def load_operations_text(text: str, filename: str) -> tuple[OperationsPlan | None, list[Diagnostic]]:

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
-from weixi.adapters.sql import as_date, execute, executemany
+from weixi.adapters.sql import as_date, execute, executemany, is_pg
 from weixi.operations import calendar, outcomes
-from weixi.operations.clock import local, today, zone
+from weixi.operations.clock import local, start_of, today, zone
 from weixi.operations.plan import OperationsPlan
 from weixi.operations.service import lit
 
@@ -121,20 +121,25 @@ def sla_report(
 
 
 def team_view(engine: Engine, team: str | None, on: date | None = None) -> list[dict]:
-    """Workload per agent: open tasks, due today, overdue, done this month."""
+    """Workload per agent: open tasks, due today, overdue, done this month (closed in the month of ``on``, in the
+    plan's timezone, whichever month the task was made for)."""
     on = on or today(engine)
     where = "WHERE s.team = ?" if team else ""
+    first = on.replace(day=1)
+    nxt = calendar.add_months(first, 1)
     with engine.connect() as conn:
+        tz = zone(conn)
+        closed, since = ("t.closed_at", "?") if is_pg(conn) else ("julianday(t.closed_at)", "julianday(?)")
         rows = execute(
             conn,
             f"""SELECT s.staff_id, s.name, s.role, s.team, s.active,
               sum(CASE WHEN t.status = 'open' THEN 1 ELSE 0 END),
               sum(CASE WHEN t.status = 'open' AND t.due_on = ? THEN 1 ELSE 0 END),
               sum(CASE WHEN t.status = 'open' AND t.due_on < ? THEN 1 ELSE 0 END),
-              sum(CASE WHEN t.status = 'done' AND t.month = ? THEN 1 ELSE 0 END)
+              sum(CASE WHEN t.status = 'done' AND {closed} >= {since} AND {closed} < {since} THEN 1 ELSE 0 END)
             FROM ops_staff s LEFT JOIN ops_tasks t ON t.assignee = s.staff_id {where}
             GROUP BY s.staff_id, s.name, s.role, s.team, s.active ORDER BY s.team, s.staff_id""",
-            [on, on, on.strftime("%Y-%m")] + ([team] if team else []),
+            [on, on, start_of(first, tz), start_of(nxt, tz)] + ([team] if team else []),
         )
     return [
         {

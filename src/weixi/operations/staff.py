@@ -1,4 +1,10 @@
-"""The retention staff: the roster (``weixi staff load``), the list, and a manager who leaves."""
+"""The retention staff: the roster (``weixi staff load``), the list, and a manager who leaves.
+
+One roster for operations and incentives (issue 19 §12): a row may carry an operations role (``manager``,
+``senior_manager``, ``lead``, ``agent``, ``intern``: who works the task queues) or any staff role of the incentive
+plans (``clerk``, ``grid_manager``, ``director``...: :data:`weixi.incentives.roles.ROLES`); the incentive pages and
+``reports.recompute`` read this roster when a month has no roster file of its own, mapping the operations codes to
+the one vocabulary (:data:`weixi.incentives.roles.ALIASES`). A login's username is the staff id."""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from sqlalchemy import Engine
 
 from weixi.adapters import duck
 from weixi.adapters.sql import as_date, execute, executemany
+from weixi.incentives.roles import ROLES as STAFF_ROLES
 from weixi.operations.clock import now
 from weixi.operations.errors import OperationsError, StaffNotFound
 from weixi.operations.plan import ROLES
@@ -51,8 +58,8 @@ def load_staff(engine: Engine, path: str | Path) -> dict:
             problem = "staff_id: missing"
         elif sid in seen:
             problem = f"staff_id: {sid} is listed twice"
-        elif role not in ROLES:
-            problem = f"role: unknown role {role!r} (one of {', '.join(ROLES)})"
+        elif role not in ROLES and role not in STAFF_ROLES:  # one roster: operations and incentive roles
+            problem = f"role: unknown role {role!r} (one of {', '.join((*ROLES, *STAFF_ROLES))})"
         elif active and active.lower() not in ("true", "false", "1", "0", "yes", "no"):
             problem = f"active: expected true or false, got {active!r}"
         try:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from weixi.adapters import archive
 from weixi.adapters.sql import as_date, execute, is_pg
-from weixi.operations import calendar, outcomes, policy, tasks
+from weixi.operations import calendar, callbacks, outcomes, tasks
 from weixi.operations.clock import now, zone
 from weixi.operations.errors import OperationsError, TaskClosed
 from weixi.operations.plan import OperationsPlan
@@ -106,17 +106,7 @@ def _refusals(
         raise OperationsError("task_outcome_by_outbox", task=task_id, kind=task["kind"])
     outcomes.check(outcome, task_id)
     if kind == "callback":
-        if callback_at is None:
-            raise OperationsError("callback_time_missing", task=task_id)
-        if callback_at.tzinfo is None:
-            callback_at = callback_at.replace(tzinfo=tz)
-        block = policy.quiet_block(plan, callback_at.astimezone(tz))
-        if block:
-            raise OperationsError(
-                "callback_in_quiet_hours", task=task_id, at=callback_at.isoformat(), detail=block.detail
-            )
-        if callback_at <= at:
-            raise OperationsError("callback_not_in_future", task=task_id, at=callback_at.isoformat())
+        callback_at = callbacks.check(plan, task_id, callback_at, at, tz)  # quiet hours: the next allowed time
     return callback_at
 
 
@@ -209,7 +199,15 @@ def _follow_up(
     rule = next(iter(plan.rules_on("follow_up")), None)
     if kind == "callback":
         day = callback_at.astimezone(at.tzinfo).date()
-        new = ("callback", task["kind"], day, day, "call back as agreed at " + callback_at.isoformat(), task["purpose"])
+        when = callbacks.shown(callback_at, at.tzinfo)
+        new = (
+            "callback",
+            task["kind"],
+            day,
+            day,
+            (f"约定回呼 {when}", f"call back as agreed at {when}"),
+            task["purpose"],
+        )
     elif kind == "accepted" and rule is not None:
         start = calendar.add_working_days(local, 0)
         due = calendar.due_date(start, rule.amount, rule.unit)
@@ -218,7 +216,10 @@ def _follow_up(
             "care_call",
             start,
             due,
-            f"confirm the {task.get('offer_id') or 'offer'} is in place",
+            (
+                f"确认{task.get('offer_name') or '优惠'}已生效",
+                f"confirm the {task.get('offer_name') or task.get('offer_id') or 'offer'} is in place",
+            ),
             "service",
         )
     elif kind == "left":
@@ -226,17 +227,25 @@ def _follow_up(
         if wb is None:
             return None
         due = calendar.due_date(local, wb.amount, wb.unit)
-        new = ("winback", wb.task or "retention_call", local, due, "win-back: the member has left", "marketing")
+        new = (
+            "winback",
+            wb.task or "retention_call",
+            local,
+            due,
+            ("挽回:客户已离网", "win-back: the member has left"),
+            "marketing",
+        )
     else:
         return None
-    label, kind_, not_before, due, reason, purpose = new
+    label, kind_, not_before, due, (reason, reason_en), purpose = new
     new_id = f"{task['task_id']}/{label}"
     source = "winback" if label == "winback" else "follow_up"
     execute(
         conn,
         "INSERT INTO ops_tasks (task_id, month, member_id, kind, source, sla_rule, purpose, reason, offer_id,"
         " offer_name, priority, status, assignee, team, created_on, not_before, due_on, attempts, created_at,"
-        " parent_task_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, 0, ?, ?)"
+        " parent_task_id, reason_en, callback_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, 0, ?,"
+        " ?, ?, ?)"
         " ON CONFLICT (task_id) DO NOTHING",
         [
             new_id,
@@ -257,6 +266,8 @@ def _follow_up(
             due,
             now(conn),
             task["task_id"],
+            reason_en,
+            callback_at if label == "callback" else None,  # a call-back task carries the agreed time
         ],
     )
     return {
@@ -264,5 +275,6 @@ def _follow_up(
         "kind": kind_,
         "not_before": not_before.isoformat(),
         "due_on": due.isoformat(),
-        "reason": reason,
+        "reason": reason_en,  # as before: the English reason; the task keeps the Chinese one beside it
+        "reason_zh": reason,
     }

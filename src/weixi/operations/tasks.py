@@ -19,6 +19,7 @@ from datetime import date
 
 import duckdb
 
+from weixi.names import display
 from weixi.operations import calendar
 from weixi.operations.plan import KIND_CHANNEL, MESSAGE_KINDS, OperationsPlan, SlaRule
 
@@ -53,6 +54,8 @@ COLUMNS = (
     "reason_en",  # the reason in English (``reason``: in Chinese, or as the target list gave it)
 )
 QUEUE_KINDS = ("retention_call", "care_call", "visit")
+EVERY_ZH = {"week": "每周", "month": "每月", "quarter": "每季度"}
+EVERY_EN = {"week": "weekly", "month": "monthly", "quarter": "quarterly"}
 
 
 def _lit(value) -> str:
@@ -215,12 +218,15 @@ def _cadence(plan: OperationsPlan, month: str) -> list[str]:
             q_end = date.fromordinal(calendar.add_months(first, 3).toordinal() - 1)
             periods = f"SELECT DATE {_lit(first)} AS p_start, DATE {_lit(q_end)} AS p_end"
         template = _lit(c.template) if c.template else "NULL"
+        # the reason people read: the rule's display name and its period, in Chinese and English
+        zh = f"{display('sla_rule', c.id, 'zh_CN')}({EVERY_ZH.get(c.every, c.every)})"
+        en = f"{display('sla_rule', c.id, 'en')} ({EVERY_EN.get(c.every, c.every)})"
         out.append(f"""
 SELECT {_lit(month)} || '/' || {_lit(c.id)} || '/' || m.member_id || '/' || strftime(p.p_start, '%Y-%m-%d') AS task_id,
   {_lit(month)} AS month, m.member_id, {_lit(c.task)} AS kind, 'cadence' AS source, {_lit(c.id)} AS sla_rule,
-  {_lit(c.purpose)} AS purpose, printf('%s (%s)', {_lit(c.id)}, {_lit(c.every)}) AS reason, NULL AS offer_id,
+  {_lit(c.purpose)} AS purpose, {_lit(zh)} AS reason, NULL AS offer_id,
   NULL AS offer_name, {template} AS template_id, CAST({PRIORITY["cadence"]} AS BIGINT) AS priority,
-  p.p_start AS not_before, p.p_end AS due_on, printf('%s (%s)', {_lit(c.id)}, {_lit(c.every)}) AS reason_en
+  p.p_start AS not_before, p.p_end AS due_on, {_lit(en)} AS reason_en
 FROM ops_members m CROSS JOIN ({periods}) p WHERE {who}""")
     return out
 

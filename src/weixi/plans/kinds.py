@@ -29,6 +29,7 @@ BUILT_IN = (
     "weixi.campaigns.loader",
     "weixi.operations.plan",
     "weixi.operations.calendar_file",
+    "weixi.operations.surveys",
     "weixi.incentives.plan_loader",
 )
 ANY = "*"  # the name under which a kind registers as the checker of every kind no one else names

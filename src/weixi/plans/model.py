@@ -262,6 +262,14 @@ class FixedRule(EarnRule):
 
 
 @dataclass(frozen=True)
+class PurchaseCountRule(EarnRule):
+    """``points`` per purchase (a bill of at least ``min_fen``), whatever its amount: points by purchase count."""
+
+    points: int = 0
+    min_fen: int = 0
+
+
+@dataclass(frozen=True)
 class ReferralRule(EarnRule):
     """``points`` to the referrer once the referee has registered (signup) and paid (bill or recharge)."""
 
@@ -297,6 +305,7 @@ class RewardType(str, Enum):
     PRIVILEGE = "privilege"
     LOTTERY = "lottery"
     MERCHANT = "merchant"
+    RED_PACKET = "red_packet"  # 现金红包: cash paid to the member
 
 
 @dataclass(frozen=True)
@@ -321,7 +330,9 @@ class Reward:
     refundable: bool = False  # a member may cancel a fulfilled redemption
     # type specific
     credit_fen: int = 0  # bill_credit: fen credited per unit
-    face_value_fen: int = 0  # coupon
+    face_value_fen: int = 0  # coupon: a fixed value off (yuan), or
+    percent_off: int = 0  # coupon: a percentage off (9折 = 10)
+    cash_fen: int = 0  # red_packet: cash per unit
     code_prefix: str = ""  # coupon
     privilege: str = ""  # privilege: what is granted
     duration_days: int = 0  # privilege

@@ -58,6 +58,7 @@ ELIGIBLE = Shape(
         "network": Field(_list_of(NETWORKS, "network")),
         "min_monthly_rent_yuan": Field(v.non_negative_decimal),
         "broadband": Field(v.boolean),
+        "broadband_only": Field(v.boolean),
         "max_broadband_mbps": Field(v.positive_int),
         "subsidy_running": Field(v.boolean),
         "min_tenure_months": Field(v.non_negative_int),
@@ -117,6 +118,7 @@ class Eligibility:
     subsidy_running: bool | None = None
     min_tenure_months: int | None = None
     lists: tuple[str, ...] = ()
+    broadband_only: bool | None = None  # 单宽带: broadband and no mobile line (seed 003's 预存送费 customers)
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ def _eligibility(spec: Spec | None) -> Eligibility:
         spec.get("subsidy_running"),
         spec.get("min_tenure_months"),
         _vals(spec, "lists"),
+        spec.get("broadband_only"),
     )
 
 

@@ -24,10 +24,16 @@ def _reward(spec: Spec, tier_ids, report: Report) -> Reward | None:
     merchants = _merchants(spec, report)
     credit_fen = checks.whole_fen(spec, "credit_yuan", report)
     face_value_fen = checks.whole_fen(spec, "face_value_yuan", report)
+    cash_fen = checks.whole_fen(spec, "cash_yuan", report)
     try:
         reward_type = RewardType(spec.get("type"))
     except ValueError:
         return None  # reported by the schema
+    if reward_type is RewardType.COUPON:
+        # 5元优惠券 (face_value_yuan: 5) or 9折优惠券 (percent_off: 10): exactly one
+        written = [k for k in ("face_value_yuan", "percent_off") if k in spec.fields]
+        if len(written) != 1:
+            report.error(spec.pos, "plan_coupon_value", reward=spec.get("id", ""), found=written)
     limit = spec.get("limit") or Spec(spec.pos)
     return Reward(
         id=spec.get("id", ""),
@@ -43,6 +49,8 @@ def _reward(spec: Spec, tier_ids, report: Report) -> Reward | None:
         refundable=spec.get("refundable", False),
         credit_fen=credit_fen,
         face_value_fen=face_value_fen,
+        percent_off=spec.get("percent_off", 0),
+        cash_fen=cash_fen,
         code_prefix=spec.get("code_prefix", ""),
         privilege=spec.get("privilege", ""),
         duration_days=spec.get("days", 0),

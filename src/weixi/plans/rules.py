@@ -12,6 +12,7 @@ from weixi.plans.model import (
     EarnRule,
     FixedRule,
     MultiplierRule,
+    PurchaseCountRule,
     RechargeRule,
     ReferralRule,
     Rounding,
@@ -24,6 +25,7 @@ from weixi.plans.spec import Spec, Val
 DEFAULT_EVENTS = {
     "spend": ("bill",),
     "recharge": ("recharge",),
+    "purchase_count": ("bill",),
     "checkin": ("checkin",),
     "signup": ("signup",),
     "birthday": ("birthday",),
@@ -89,6 +91,8 @@ def _base_rule(spec: Spec, report: Report) -> EarnRule:
             per_yuan=spec.get("per_yuan", Decimal(1)),
             service_types=tuple(dict.fromkeys(i.value for i in spec.items("service_types"))),
         )
+    if rule_type == "purchase_count":
+        return PurchaseCountRule(**common, points=points, min_fen=checks.whole_fen(spec, "min_yuan", report))
     if rule_type == "recharge":
         return RechargeRule(**common, points=points, block_yuan=spec.get("per_full_yuan", Decimal(100)))
     if rule_type == "checkin":

@@ -26,7 +26,7 @@ EVENT_TYPES = (
 EARNING_EVENTS = EVENT_TYPES[:10]
 ACTION_EVENTS = ("survey", "review", "share", "activity")
 
-BASE_RULE_TYPES = ("spend", "recharge", "checkin", "action", "signup", "birthday", "referral")
+BASE_RULE_TYPES = ("spend", "recharge", "checkin", "action", "signup", "birthday", "referral", "purchase_count")
 MULTIPLIER_RULE_TYPES = ("first_purchase", "tier_multiplier", "campaign")
 REWARD_TYPES = ("gift", "coupon", "bill_credit", "privilege", "lottery", "merchant")
 
@@ -194,6 +194,7 @@ RULE = Tagged(
             "service_types": Field(ListOf(v.text)),
         },
         "recharge": {"points": POINTS, "per_full_yuan": Field(v.positive_decimal, required=True)},
+        "purchase_count": {"points": POINTS, "min_yuan": Field(v.positive_decimal)},
         "checkin": {"points": POINTS, "streak": Field(ListOf(STREAK))},
         "action": {"points": POINTS, "on": Field(ListOf(earning_event), required=True)},
         "signup": {"points": POINTS},
@@ -246,7 +247,12 @@ REWARD = Tagged(
     },
     variants={
         "gift": {},
-        "coupon": {"face_value_yuan": Field(v.positive_decimal, required=True), "code_prefix": Field(v.text)},
+        "coupon": {
+            "face_value_yuan": Field(v.positive_decimal),
+            "percent_off": Field(v.int_between(1, 99, "percent off")),
+            "code_prefix": Field(v.text),
+        },
+        "red_packet": {"cash_yuan": Field(v.positive_decimal, required=True)},
         "bill_credit": {"credit_yuan": Field(v.positive_decimal, required=True)},
         "privilege": {"privilege": Field(v.text, required=True), "days": POINTS},
         "lottery": {"chances": COUNT},

@@ -42,3 +42,32 @@ def _by_tenure(tenure: ibis.Value, stars: tuple[int, ...], columns: tuple[int, .
     """The star of the last tenure column reached; the first column below it."""
     branches = [(tenure >= years, star) for years, star in reversed(list(zip(columns, stars))[1:])]
     return ibis.cases(*branches, else_=stars[0]) if branches else ibis.literal(stars[0])
+
+
+STAR_EVENT_TYPES = {
+    "member_id": "VARCHAR",
+    "month": "VARCHAR",
+    "event": "VARCHAR",  # upgraded | downgraded
+    "from_star": "TINYINT",
+    "to_star": "TINYINT",
+    "effective_on": "DATE",  # the close's month end
+}
+
+
+def star_events_sql(month: str, current: str, previous: str | None) -> str:
+    """The month's star-level events (DuckDB SQL over two snapshot files): a member in service at both month
+    ends whose star level rose is ``upgraded`` (a newly promoted star member, 新晋级星级客户), one whose level
+    fell ``downgraded``; effective on the month end. A member new this month, or the first close (no previous
+    snapshot), raises no event: there is no level to be promoted from."""
+    cols = ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in STAR_EVENT_TYPES.items())
+    if previous is None:
+        return f"SELECT {cols} WHERE FALSE"
+    end = months.end(month).isoformat()
+    return f"""SELECT CAST(c.member_id AS VARCHAR) AS member_id, CAST('{month}' AS VARCHAR) AS month,
+        CAST(CASE WHEN c.star_level > p.star_level THEN 'upgraded' ELSE 'downgraded' END AS VARCHAR) AS event,
+        CAST(p.star_level AS TINYINT) AS from_star, CAST(c.star_level AS TINYINT) AS to_star,
+        DATE '{end}' AS effective_on
+    FROM read_parquet('{current}') c JOIN read_parquet('{previous}') p ON p.member_id = c.member_id
+    WHERE c.status = 'active' AND p.status = 'active' AND c.star_level IS NOT NULL AND p.star_level IS NOT NULL
+      AND c.star_level <> p.star_level
+    ORDER BY c.member_id"""

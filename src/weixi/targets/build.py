@@ -55,6 +55,8 @@ def eligibility_sql(e: Eligibility) -> str:
         conds.append(f"coalesce(broadband, false) = {str(e.broadband).upper()}")
     if e.max_broadband_mbps is not None:
         conds.append(f"coalesce(broadband_mbps, 0) <= {int(e.max_broadband_mbps)}")
+    if e.broadband_only is not None:  # 单宽带: broadband and no mobile line, as the incentive orders' broadband_only
+        conds.append(f"(coalesce(broadband, false) AND coalesce(network, '') = '') = {str(e.broadband_only).upper()}")
     if e.subsidy_running is not None:
         conds.append(f"(coalesce(subsidy_end > month_end, false)) = {str(e.subsidy_running).upper()}")
     if e.min_tenure_months is not None:

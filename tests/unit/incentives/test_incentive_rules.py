@@ -139,6 +139,7 @@ def test_ob_discipline_one_kpi_point_per_violation():
 def test_referral_rewards_seed_numbers():
     p = plan("referral-rewards")
     base = {"converted": "true", "approved_by": "销售总监", "occurred_on": "2016-01-10"}
+    base |= {"yellow_card": "true", "first_visit": "true"}  # on the 黄卡, a first visit
     rows = [
         (2, {**base, "referral_id": "R1", "referrer_type": "customer", "referrer_id": "M1", "new_customer_id": "N1"}),
         (3, {**base, "referral_id": "R2", "referrer_type": "employee", "referrer_id": "S1", "new_customer_id": "N2"}),

@@ -43,7 +43,14 @@ def test_month_arithmetic_clamps_to_the_month_end():
 def test_example_plan_carries_the_seed_numbers():
     plan, diagnostics = load_operations_plan(EXAMPLE)
     assert plan is not None, [d.format() for d in diagnostics]
-    assert {t.tier: t.ratio for t in plan.tiers} == {"diamond": 200, "gold": 500, "silver": 1000}
+    assert {t.key: t.ratio for t in plan.tiers} == {
+        "diamond": 200,
+        "gold": 500,
+        "silver": 1000,
+        "stars-7": 200,  # 钻卡 (7★) 1:200, 金卡 (6★) 1:500, 银卡 (5★) 1:1000
+        "stars-6": 500,
+        "stars-5": 1000,
+    }
     assert "intern" not in plan.ratio("diamond").holders and "intern" in plan.ratio("silver").holders
     assert plan.sla_target == Decimal("1")  # 100%
     rules = {r.id: r for r in plan.rules}

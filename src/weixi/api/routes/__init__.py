@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def all_routers() -> list:
+    from weixi.api import member_records, operations_manager
     from weixi.api.routes import (
         auth,
         campaigns,
@@ -14,6 +15,7 @@ def all_routers() -> list:
         operations,
         plans,
         retention,
+        surveys,
         system,
     )
 
@@ -22,10 +24,13 @@ def all_routers() -> list:
         auth.router,
         ledger.router,
         members.router,
+        member_records.router,  # weixi.api.member_records: archive corrections and notes
         plans.router,
         close.router,
         campaigns.router,
         incentives.router,
         retention.router,
         operations.router,
+        operations_manager.router,  # weixi.api.operations_manager: the work queue and the manager's duties
+        surveys.router,
     ]

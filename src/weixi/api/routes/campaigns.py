@@ -9,7 +9,7 @@ Thin adapters over :mod:`weixi.campaigns.service`, :mod:`~weixi.campaigns.referr
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -366,3 +366,71 @@ def verify_draws(
 
 def _safe(value: str) -> str:
     return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in value)[:64]
+
+
+# -- the close-out: follow-up tasks, incident log, risk register follow-up ------------------------------------
+
+
+@router.post("/{campaign_id}/follow-ups", responses=REFUSED)
+def follow_up_tasks(
+    request: Request, campaign_id: str = CAMPAIGN, user: User = Depends(require("campaigns:run"))
+) -> dict:
+    """The campaign's follow-ups as tasks in the operations queue, each to the member's manager (the latest
+    assignment); running it again adds only what is new; members who asked not to be disturbed get none."""
+    engine = engine_of(request)
+    out = reports.follow_up_tasks(engine, campaign_id, request.app.state.data_dir)
+    audit(engine, user, "campaign.follow_ups", campaign_id, {"tasks": out["new_in_queue"]})
+    return out
+
+
+class IncidentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    occurred_at: datetime = Field(description="When it happened, with its offset (2026-07-03T10:00:00+08:00).")
+    what: str = Field(min_length=1, max_length=2000, description="What happened.")
+    who: str = Field(min_length=1, max_length=128, description="Who was involved or reported it.")
+    action: str = Field(min_length=1, max_length=2000, description="The action taken.")
+
+
+class RiskOutcomeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["occurred", "mitigated", "did_not_occur"]
+    note: str | None = Field(None, max_length=2000, description="What happened, or why it did not.")
+
+
+@router.get("/{campaign_id}/close-out", responses=REFUSED)
+def close_out(request: Request, campaign_id: str = CAMPAIGN, user: User = Depends(require("campaigns:read"))) -> dict:
+    """The close-out: a summary (objectives met, participants, cost, ROI, follow-up tasks, incidents, risks), the
+    incident log and every risk of the plan with its outcome."""
+    return reports.report(engine_of(request), campaign_id)["close_out"]
+
+
+@router.post("/{campaign_id}/incidents", status_code=201, responses=REFUSED)
+def record_incident(
+    body: IncidentIn, request: Request, campaign_id: str = CAMPAIGN, user: User = Depends(require("campaigns:run"))
+) -> dict:
+    """Add an incident to the campaign's log: time, what happened, who, action taken."""
+    from weixi.campaigns import incidents
+
+    engine = engine_of(request)
+    out = incidents.record_incident(
+        engine, campaign_id, body.occurred_at, body.what, body.who, body.action, user.username
+    )
+    audit(engine, user, "campaign.incident", campaign_id, {"id": out["id"], "what": body.what})
+    return out
+
+
+@router.put("/{campaign_id}/risks/{risk_id}/outcome", responses=REFUSED)
+def record_risk_outcome(
+    body: RiskOutcomeIn,
+    request: Request,
+    campaign_id: str = CAMPAIGN,
+    risk_id: str = Path(min_length=1, max_length=64, description="A risk id of the campaign's risk register."),
+    user: User = Depends(require("campaigns:run")),
+) -> dict:
+    """What became of one risk of the plan (occurred, mitigated, did not occur), with a note; replaces an earlier one."""
+    from weixi.campaigns import incidents
+
+    engine = engine_of(request)
+    out = incidents.record_risk_outcome(engine, campaign_id, risk_id, body.outcome, body.note, user.username)
+    audit(engine, user, "campaign.risk_outcome", campaign_id, {"risk": risk_id, "outcome": body.outcome})
+    return out

@@ -170,7 +170,8 @@ def export(
 def _recompute(request: Request, month: str) -> svc.MonthResult:
     """The month computed from its folder, its orders' days in the active points plan's timezone."""
     try:
-        return reports.recompute(request.app.state.data_dir, month, reports.zone(engine_of(request)))
+        engine = engine_of(request)
+        return reports.recompute(request.app.state.data_dir, month, reports.zone(engine), engine)
     except IncentiveError as exc:
         raise _with_details(request, exc) from exc
 

@@ -1,0 +1,65 @@
+"""The campaign report page's close-out section (issue 20 §10): the summary, the incident log as a table (time,
+what happened, who, action taken) and every risk of the plan with its outcome, in the operator's language; the
+incident and risk outcome recorded through the API with the console's session."""
+
+from __future__ import annotations
+
+import re
+
+from tests.console.conftest import csrf_of
+from tests.console.test_campaign_pages import campaign_file
+from weixi.campaigns import service
+
+RISKS = """risks:
+  - {id: crowd, category: safety, description: 抽奖时段现场人流集中, likelihood: 3, impact: 4, response: 分批登记入场, owner: 营销部}
+  - {id: fairness, category: public_opinion, description: 客户质疑抽奖不公, likelihood: 2, impact: 4, owner: 营销部}
+"""
+
+
+def test_the_report_shows_the_incident_log_and_the_risk_follow_up(console, app):
+    engine = app.state.engine
+    cid = "close-out"
+    service.create(engine, campaign_file(cid) + RISKS, f"{cid}.yaml", "analyst")
+    for action, by in (("submit", "analyst"), ("approve", "admin"), ("start", "admin"), ("close", "admin")):
+        service.act(engine, cid, action, by)
+    analyst = console("analyst")
+    page = analyst.get(f"/campaigns/{cid}/report").text
+    token = {"X-CSRF-Token": csrf_of(page)}
+    assert "本次活动暂无突发事件记录" in page and page.count('class="muted">未跟进<') == 2
+    r = analyst.http.post(
+        f"/api/campaigns/{cid}/incidents",
+        json={"occurred_at": "2026-07-02T15:40:00+08:00", "what": "兑奖柜台排队过长", "who": "营业厅王经理",
+              "action": "增开一个兑奖窗口"}, headers=token,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    r = analyst.http.put(
+        f"/api/campaigns/{cid}/risks/crowd/outcome",
+        json={"outcome": "mitigated", "note": "分两批入场,无拥挤"},
+        headers=token,
+    )
+    assert r.status_code == 200, r.text
+    assert (
+        analyst.http.put(
+            f"/api/campaigns/{cid}/risks/flood/outcome", json={"outcome": "occurred"}, headers=token
+        ).status_code
+        == 404
+    )
+    page = analyst.get(f"/campaigns/{cid}/report").text
+    log = re.search(r'<table class="data" id="incidents">(.*?)</table>', page, re.S).group(1)
+    assert "时间(北京时间)" in log and "2026-07-02 15:40" in log
+    assert "兑奖柜台排队过长" in log and "营业厅王经理" in log and "增开一个兑奖窗口" in log
+    crowd = re.search(r'<tr data-risk="crowd">(.*?)</tr>', page, re.S).group(1)
+    assert "安全" in crowd and "高" not in crowd and "已化解" in crowd and "分两批入场" in crowd  # 3x4 = 12: medium
+    assert "中" in crowd
+    summary = re.search(r'id="close-out-summary">(.*?)</p>', page, re.S).group(1)
+    assert "突发事件 1 起" in summary and "尚未跟进 1 项" in summary
+    # a manager reads the report, but does not record the close-out
+    manager = console("manager")
+    assert "兑奖柜台排队过长" in manager.get(f"/campaigns/{cid}/report").text
+    mpage = manager.get(f"/campaigns/{cid}/report").text
+    denied = manager.http.post(
+        f"/api/campaigns/{cid}/incidents",
+        headers={"X-CSRF-Token": csrf_of(mpage)},
+        json={"occurred_at": "2026-07-02T16:00:00+08:00", "what": "x", "who": "y", "action": "z"},
+    )
+    assert denied.status_code == 403
