@@ -127,8 +127,12 @@ def test_an_agent_sees_only_their_queue_with_the_member_at_a_glance(world):
     assert q["staff_id"] == "agent" and q["tasks"]
     assert {t["assignee"] for t in q["tasks"]} == {"agent"}
     assert sorted(t["task_id"] for t in q["tasks"]) == owned(api.engine, "agent")
-    keys = [(-t["priority"], t["due_on"]) for t in q["tasks"]]
-    assert keys == sorted(keys)  # priority first, then due date
+    # issue 18 §1: overdue SLA tasks first, then by due date, then priority (as the console's work page)
+    keys = [
+        (not (t["sla_rule"] and t["due_on"] < ON), t["due_on"] is None, t["due_on"] or "", -t["priority"])
+        for t in q["tasks"]
+    ]
+    assert keys == sorted(keys)
     nxt = agent.get("/api/tasks/next", params={"on": ON}).json()
     assert nxt["task"]["task_id"] == q["tasks"][0]["task_id"] and nxt["may_record"] and nxt["next_attempt"] == 1
     g = nxt["glance"]

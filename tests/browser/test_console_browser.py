@@ -32,7 +32,7 @@ def test_each_role_sees_only_what_it_may(tab, role):
     assert page.locator("nav.main a").evaluate_all("els => els.map(e => e.getAttribute('href'))") == NAV[role]
     if role == "admin":
         page.wait_for_selector("html[data-charts=ready]")
-        assert page.locator(".plot[data-drawn] canvas").count() >= 2  # ECharts drew from the vendored file
+        assert page.locator(".wx-chart[data-drawn] canvas").count() >= 2  # ECharts drew from the vendored file
     t.shot("home", full_page=role in ("admin", "member"))
     response = t.goto(FORBIDDEN[role], refused=True)
     assert response.status == 403
@@ -50,6 +50,12 @@ def test_member_redeems_and_the_balance_falls_on_their_page_and_the_console(tab)
     member.shot("before")
     with page.expect_navigation():
         page.locator('li[data-reward="bill-credit"] button.redeem').click()
+    # an irreversible action asks to confirm and shows what will change: the balance before and after
+    assert number(page.locator("#confirm-before").inner_text()) == before
+    assert number(page.locator("#confirm-after").inner_text()) == before - 100
+    member.shot("confirm")
+    with page.expect_navigation():
+        page.click("#confirm-redeem-button")
     assert page.locator("#notice").inner_text() == "已兑换 1 × 话费抵扣1元,使用 100 积分。"
     after = number(page.locator("#balance").inner_text())
     assert after == before - 100

@@ -197,3 +197,23 @@ def test_the_history_shows_thirty_lines_then_more_on_request(console, app):
     everything = section(c.get("/me?more=1").text, "history")
     assert len(re.findall(r'<li class="kind-adjust">', everything)) == 36  # the 35 and the console tests' grant
     assert "more=1" not in everything
+
+
+def test_redeeming_asks_to_confirm_with_the_balance_before_and_after(console):
+    """Issue 18 §3: "Irreversible actions (... redeem) ask to confirm and show what will change"."""
+    import re
+
+    c = console("member")
+    page = c.get("/me").text
+    have = int(re.search(r'id="balance">([\d,]+)<', page).group(1).replace(",", ""))
+    rid = re.search(r'name="request_id" value="([^"]+)"', page).group(1)
+    confirm = c.get(f"/me/redeem/confirm?reward_id=bill-credit&request_id={rid}")
+    assert confirm.status_code == 200 and "确认兑换" in confirm.text
+    before = re.search(r'id="confirm-before">([\d,]+)<', confirm.text).group(1)
+    after = re.search(r'id="confirm-after">([\d,]+)<', confirm.text).group(1)
+    assert (int(before.replace(",", "")), int(after.replace(",", ""))) == (have, have - 100)
+    assert c.get("/me").text.count('id="balance">') == 1 and f'id="balance">{before}<' in c.get("/me").text
+    r = c.post_form(f"/me/redeem/confirm?reward_id=bill-credit&request_id={rid}", "/me/redeem",
+                    {"reward_id": "bill-credit", "request_id": rid})  # fmt: skip
+    assert r.status_code == 303
+    assert f'id="balance">{after}<' in c.get("/me").text

@@ -18,7 +18,7 @@ from weixi.operations import service as ops
 from weixi.users.service import User, audit
 
 router = APIRouter(prefix="/api", tags=["manager duties"])
-MONTH = Query(..., pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="The month, YYYY-MM.")
+MONTH = Query(..., pattern=r"^(20\d{2}|2100)-(0[1-9]|1[0-2])$", description="The month, YYYY-MM (2000-01 to 2100-12).")
 READ, MANAGE = "tasks:read_team", "tasks:manage_team"
 
 
@@ -37,7 +37,7 @@ class TransferIn(Strict):
 
 
 class InspectIn(Strict):
-    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    month: str = Field(pattern=r"^(20\d{2}|2100)-(0[1-9]|1[0-2])$")
     staff_id: str = Field(min_length=1, max_length=128)
     task_ids: list[str] = Field(min_length=1, max_length=inspections.BATCH_MAX)
     verdict: Literal["ok", "redo"]
@@ -45,7 +45,7 @@ class InspectIn(Strict):
 
 
 class QuotaIn(Strict):
-    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    period: str = Field(pattern=r"^(20\d{2}|2100)-(0[1-9]|1[0-2])$")
     item: str = Field(min_length=1, max_length=quotas.ITEM_MAX)
     staff_id: str = Field(min_length=1, max_length=128)
     quantity: int = Field(ge=0, le=quotas.QUANTITY_MAX)
@@ -128,6 +128,7 @@ def transfer_member(
 def transfers(
     request: Request, member_id: str = Path(min_length=1, max_length=128), user: User = Depends(require(READ))
 ) -> dict:
+    """The member's manager now and every manual transfer: from, to, reason, who and when (newest first)."""
     state = request.app.state
     return {
         "member_id": member_id,

@@ -75,9 +75,9 @@ def follow_up_tasks(engine: Engine, campaign_id: str, data_dir: str | Path | Non
     SMS or visit per member of each follow-up's group, not before the day after the window, due ``due_days`` after
     it. Task ids are ``campaign/ID/FOLLOW-UP/MEMBER``: running it again adds only what is new. A member who asked
     not to be disturbed (or opted out of marketing, for non-participants) gets no task: counted in ``blocked``."""
-    import duckdb
     import pyarrow as pa
 
+    from weixi.adapters import duck
     from weixi.operations.clock import now as clock_now
     from weixi.operations.monthly_inputs import blocks_arrow
 
@@ -106,7 +106,7 @@ def follow_up_tasks(engine: Engine, campaign_id: str, data_dir: str | Path | Non
         )
         for f in c.follow_ups
     ]
-    con = duckdb.connect()
+    con = duck.connect()
     con.register("fu_cand", cand)
     con.register("fu_blocks", blocks_arrow(engine))
     con.execute(

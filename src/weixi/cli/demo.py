@@ -20,6 +20,7 @@ import typer
 
 from weixi.cli.app import app
 from weixi.cli.output import console, emit_json
+from weixi.settings import DEFAULT_TIMEZONE
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "plans" / "examples"
@@ -86,7 +87,7 @@ def demo(
 
     global _quiet
     _quiet = as_json
-    zone = ZoneInfo("Asia/Shanghai")
+    zone = ZoneInfo(DEFAULT_TIMEZONE)
     today = datetime.now(zone).date()
     end = end_month or _previous_month(today)
     shutil.rmtree(out, ignore_errors=True)
@@ -172,10 +173,12 @@ def _managers_needed(engine, data: Path, end: str, plan, most: int) -> int:
     """Enough managers for the plan's ratios over the month's members by tier (at least 3, at most ``most``)."""
     import duckdb
 
+    from weixi.adapters import duck
+
     snapshot = sorted((data / "snapshots").glob(f"month={end}/**/*.parquet")) if (data / "snapshots").exists() else []
     if not snapshot:
         return min(most, 8)
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         tiers = dict(
             con.execute(
@@ -202,8 +205,7 @@ def _logins(engine) -> list[str]:
 
 
 def _incentives(engine, data: Path, month: str) -> dict:
-    import duckdb
-
+    from weixi.adapters import duck
     from weixi.incentives import publication, synthetic
     from weixi.incentives import reports as incentive_reports
 
@@ -212,7 +214,7 @@ def _incentives(engine, data: Path, month: str) -> dict:
     synthetic.generate(month_dir, staff=40, orders=600, month=month, fmt="csv")
     shutil.copy(EXAMPLES / "retention-2016.yaml", month_dir / "retention-2016.yaml")
     # The "clerk" login is one of the month's clerks, so that the counter's own statement has orders behind it.
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         roster, orders = str(month_dir / "roster.csv"), str(month_dir / "orders.csv")
         first = con.execute(

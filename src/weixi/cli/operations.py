@@ -233,7 +233,7 @@ def tasks_queue(
     db: Optional[str] = DB,
     as_json: bool = JSON,
 ) -> None:
-    """An agent's calls and visits, highest priority first, then by due date."""
+    """An agent's calls and visits: past their SLA due date first, then by due date, then priority."""
     from weixi.operations import service as ops
 
     rows = ops.queue(open_engine(db, as_json), agent, parse_day(on, "--on"), limit)

@@ -178,6 +178,42 @@ def _drawn(request: Request, user: User, ref: str) -> str | None:
     return _("You won %(prize)s! Show this page at the counter to collect it.") % {"prize": found["prize"]}
 
 
+@router.get("/me/redeem/confirm")
+def redeem_confirm(
+    request: Request,
+    reward_id: str = Query(..., max_length=64),
+    request_id: str = Query(..., min_length=8, max_length=64),
+    user: User = Depends(page_user("points:redeem")),
+):
+    """Before redeeming: the reward, its cost, the balance before and after, and which points go first."""
+    if user.role != "member":
+        raise Forbidden("member_page_only", role=user.role)
+    engine, member_id = request.app.state.engine, _member(request, user)
+    today = _now(engine).date()
+    try:
+        rewards = catalogue.catalogue(engine, today)["rewards"]
+    except NoActivePlan:
+        rewards = []
+    reward = next((r for r in rewards if r["reward_id"] == reward_id), None)
+    if reward is None:
+        return RedirectResponse("/me#catalogue", status_code=303)
+    balance = queries.balance(engine, member_id, today)
+    have = balance["balance"] if balance else 0
+    months = me_view.expiry_months(selfservice.expiry_schedule(balance))
+    locale = locale_of(request)
+    return page(
+        request,
+        "me_redeem.html",
+        user,
+        reward=reward,
+        have=have,
+        after=have - reward["cost"],
+        first=months[0] if months else None,
+        month_label=lambda month: me_view.month_label(month, locale),
+        request_id=request_id,
+    )
+
+
 @router.post("/me/redeem")
 def redeem(
     request: Request,

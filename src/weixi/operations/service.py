@@ -196,7 +196,8 @@ def get_task(engine: Engine, task_id: str, conn=None) -> dict:
 
 
 def queue(engine: Engine, staff_id: str, on: date | None = None, limit: int = 50) -> list[dict]:
-    """An agent's open calls and visits that may be worked on ``on``: priority first, then due date."""
+    """An agent's open calls and visits that may be worked on ``on``, in the order of the console's work page
+    (:mod:`weixi.operations.work_queue`): tasks past their SLA due date first, then by due date, then priority."""
     on = on or today(engine)
     kinds = ", ".join(lit(k) for k in tasks.QUEUE_KINDS)
     with engine.connect() as conn:
@@ -204,8 +205,9 @@ def queue(engine: Engine, staff_id: str, on: date | None = None, limit: int = 50
             conn,
             f"SELECT {', '.join(TASK_FIELDS)} FROM ops_tasks WHERE assignee = ? AND status = 'open'"
             f" AND kind IN ({kinds}) AND (not_before IS NULL OR not_before <= ?)"
-            " ORDER BY priority DESC, due_on, task_id LIMIT ?",
-            [staff_id, on, limit],
+            " ORDER BY CASE WHEN sla_rule IS NOT NULL AND due_on < ? THEN 0 ELSE 1 END,"
+            " CASE WHEN due_on IS NULL THEN 1 ELSE 0 END, due_on, priority DESC, task_id LIMIT ?",
+            [staff_id, on, on, limit],
         )
         tz = zone(conn)
     return [task_row(r, tz) for r in rows]

@@ -76,7 +76,9 @@ def answer(
 def satisfaction(
     request: Request,
     survey_id: str = SURVEY,
-    month: str | None = Query(None, pattern=r"^\d{4}-\d{2}$", description="Per manager of this month's assignment."),
+    month: str | None = Query(
+        None, pattern=r"^(20\d{2}|2100)-(0[1-9]|1[0-2])$", description="Per manager of this month's assignment."
+    ),
     user: User = Depends(require("surveys:read")),
 ) -> dict:
     """Responses, average score, share satisfied and the distribution of the survey's satisfaction question;
