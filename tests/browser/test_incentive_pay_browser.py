@@ -70,8 +70,18 @@ def test_approve_publish_and_read_the_one_statement(browser, served):
         assert "Approve" in director.page.goto("/incentives/approvals?month=2016-01").text()
         approve(director, "en")
         assert director.page.get_attribute("#chain-maintenance-scorecard", "data-complete") == "true"
-        result = incentive_reports.recompute(served.data, sd.MONTH)
-        publication.publish(served.app.state.engine, result, "payroll office")
+        # the admin computes the month and publishes it from the console, after a confirmation
+        admin = sign_in(browser, served, "incentive-pay-admin", "admin")
+        tabs.append(admin)
+        admin.page.goto(f"/incentives/publish?month={sd.MONTH}")
+        computed = incentive_reports.recompute(served.data, sd.MONTH, engine=served.app.state.engine)
+        staff = len(computed.to_json()["staff"])
+        assert admin.page.locator("#computed-staff").inner_text() == str(staff)
+        admin.shot("publish-zh")
+        with admin.page.expect_navigation():
+            admin.page.click("#publish-button")
+        assert admin.page.locator("#notice").inner_text() == f"{sd.MONTH} 第 1 版已发布。"
+        assert publication.published(served.app.state.engine, sd.MONTH)["published_by"] == "admin"
         for t, lang in ((leader, "zh"), (director, "en")):
             t.page.goto(f"/incentives/{sd.MONTH}/staff/{LEADER}")
             cell = t.page.locator('#lines tr[data-code="incentive_line.scorecard"] td[data-yuan]')

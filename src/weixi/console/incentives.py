@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from ruamel.yaml import YAML
 
 from weixi import i18n
-from weixi.console import incentive_approvals
+from weixi.console import incentive_approvals, incentive_publish
 from weixi.console.guard import may, page_user
 from weixi.console.render import page, translator
 from weixi.incentives import lines, publication, reports
@@ -23,6 +23,7 @@ from weixi.users.service import User
 
 router = APIRouter()
 router.include_router(incentive_approvals.router)  # /incentives/approvals first: before the /incentives/{month} pages
+router.include_router(incentive_publish.router)  # /incentives/publish, likewise
 MONTH = Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
 MONTH_Q = Query(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
 TEAM = Query(None, min_length=1, max_length=64)
@@ -91,12 +92,15 @@ def index(
     request: Request,
     month: str | None = MONTH_Q,
     team: str | None = TEAM,
+    published: int | None = Query(None, ge=1, le=10_000),
     user: User = Depends(page_user("incentives:read_own")),
 ):
     engine = request.app.state.engine
     months = reports.published_months(engine)
     month = month or (months[0]["month"] if months else None)
     ctx: dict = {"months": months, "month": month, "team": team, "pub": None, "mine": None, "table": None}
+    ctx["may_compute"] = may(user, "incentives:compute")
+    ctx["just_published"] = published
     if month is not None:
         pub = publication.published(engine, month)
         ctx["pub"] = pub
