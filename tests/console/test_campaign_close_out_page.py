@@ -63,3 +63,43 @@ def test_the_report_shows_the_incident_log_and_the_risk_follow_up(console, app):
         json={"occurred_at": "2026-07-02T16:00:00+08:00", "what": "x", "who": "y", "action": "z"},
     )
     assert denied.status_code == 403
+
+
+def test_the_close_out_is_recorded_from_the_report_page_forms(console, app):
+    """Issue 20 §10 without the command line: the incident log and the risks' outcomes from the report page."""
+    engine = app.state.engine
+    cid = "close-out-forms"
+    service.create(engine, campaign_file(cid) + RISKS, f"{cid}.yaml", "analyst")
+    for action, by in (("submit", "analyst"), ("approve", "admin"), ("start", "admin"), ("close", "admin")):
+        service.act(engine, cid, action, by)
+    analyst = console("analyst")
+    report = f"/campaigns/{cid}/report"
+    assert 'id="incident-form"' in analyst.get(report).text
+    r = analyst.post_form(
+        report, f"/campaigns/{cid}/incidents",
+        {"occurred_at": "2026-07-02T15:40", "what": "兑奖柜台排队过长", "who": "营业厅王经理", "action": "增开一个兑奖窗口"},
+    )  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"].endswith("?done=incident#close-out")
+    page = analyst.get(r.headers["location"].split("#")[0]).text
+    assert "事件已记入事件日志。" in page
+    log = re.search(r'<table class="data" id="incidents">(.*?)</table>', page, re.S).group(1)
+    assert "2026-07-02 15:40" in log and "增开一个兑奖窗口" in log  # the form's time is Beijing time
+    bad = analyst.post_form(
+        report, f"/campaigns/{cid}/incidents", {"occurred_at": "昨天", "what": "x", "who": "y", "action": "z"}
+    )
+    assert bad.status_code == 422 and 'id="close-out-error"' in bad.text and "事件时间 昨天 无法识别" in bad.text
+    empty = analyst.post_form(
+        report,
+        f"/campaigns/{cid}/incidents",
+        {"occurred_at": "2026-07-02T15:40", "what": " ", "who": "y", "action": "z"},
+    )
+    assert empty.status_code == 422 and 'id="close-out-error"' in empty.text
+    r = analyst.post_form(report, f"/campaigns/{cid}/risks/crowd", {"outcome": "mitigated", "note": "分两批入场"})
+    assert r.status_code == 303
+    crowd = re.search(r'<tr data-risk="crowd">(.*?)</tr>', analyst.get(report).text, re.S).group(1)
+    assert "已化解" in crowd and "分两批入场" in crowd
+    r = analyst.post_form(report, f"/campaigns/{cid}/follow-ups", {})
+    assert r.status_code == 303 and "done=follow_ups:" in r.headers["location"]
+    manager = console("manager")  # reads the report, records nothing
+    assert 'id="incident-form"' not in manager.get(report).text
+    assert manager.post_form(report, f"/campaigns/{cid}/risks/crowd", {"outcome": "occurred"}).status_code == 403

@@ -23,7 +23,7 @@ from weixi.campaigns import report as reports
 from weixi.campaigns import service
 from weixi.campaigns.errors import CampaignError, CampaignNotFound
 from weixi.campaigns.stats import SMALL
-from weixi.console import campaign_actions, campaign_form
+from weixi.console import campaign_actions, campaign_close_out, campaign_form
 from weixi.console.campaign_actions import BUTTONS, CONFIRM, NEXT, PERMISSION, allowed, checked_id
 from weixi.console.campaign_form import LINES, check, form_page, yaml_page
 from weixi.console.guard import may, page_user
@@ -39,6 +39,7 @@ from weixi.users.service import User
 router = APIRouter()
 router.include_router(campaign_form.router)
 router.include_router(campaign_actions.router)
+router.include_router(campaign_close_out.router)
 TZ = ZoneInfo(DEFAULT_TIMEZONE)
 POLL_SECONDS = 5
 MAX_FILE_CHARS = 500_000
@@ -335,7 +336,17 @@ def live_panel(campaign_id: str, request: Request, user: User = Depends(page_use
 
 
 @router.get("/campaigns/{campaign_id}/report")
-def report_page(campaign_id: str, request: Request, user: User = Depends(page_user("campaigns:read"))):
+def report_route(
+    campaign_id: str,
+    request: Request,
+    done: str = Query("", max_length=64),
+    user: User = Depends(page_user("campaigns:read")),
+):
+    return report_page(campaign_id, request, user, done=done)
+
+
+def report_page(campaign_id: str, request: Request, user: User, **extra):
+    """The report page (``extra``: the close-out's notice ``done`` or refusal ``close_out_error``)."""
     engine = request.app.state.engine
     data = reports.report(engine, checked_id(campaign_id))
     verified = None
@@ -343,4 +354,14 @@ def report_page(campaign_id: str, request: Request, user: User = Depends(page_us
         verified = reports.verify_draws(engine, campaign_id)
         locale = i18n.locale_of(request)  # each problem in the page's language, by its code
         verified["problems"] = [render(Problem(p["code"], p["params"]), locale) for p in verified["problems"]]
-    return page(request, "campaign_report.html", user, r=data, verified=verified, pct=percent, **WORDS)
+    return page(
+        request,
+        "campaign_report.html",
+        user,
+        r=data,
+        verified=verified,
+        pct=percent,
+        may_run=may(user, "campaigns:run"),
+        **WORDS,
+        **extra,
+    )
