@@ -63,3 +63,26 @@ def test_an_empty_budget_field_is_no_budget_and_a_wrong_one_is_refused(console):
         refused = c.get("/dashboard", params={"budget": wrong})
         assert refused.status_code == 422
         assert f"the monthly points budget must be a whole number of points above 0, not {wrong}" in refused.text
+
+
+def test_the_figures_follow_a_posting_made_after_the_page_was_read(console, app):
+    """The dashboard keeps its journal-wide sums while nothing is posted (a page read again is ~10× faster at the
+    demo's size); the next posting, redemption or expiry moves the ledger and the page shows the new figures."""
+    from weixi.ledger.events import Event
+    from weixi.ledger.posting import post_events
+
+    c = console("analyst")
+    c.get("/lang/en?next=%2Fdashboard")
+    before = _row(_table(c.get("/dashboard", params={"budget": 10_000}).text), "Budget burn (points issued / budget)")
+    assert before[1] == "50.00% 5,000 / 10,000"
+    assert (
+        _row(_table(c.get("/dashboard", params={"budget": 10_000}).text), "Budget burn (points issued / budget)")
+        == before
+    )
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    post_events(
+        app.state.engine,
+        [Event("grant:more", op.OTHER, "adjust", now, now.date(), points=1_000, attrs={"reason": "补偿"})],
+    )
+    after = _row(_table(c.get("/dashboard", params={"budget": 10_000}).text), "Budget burn (points issued / budget)")
+    assert after[1] == "60.00% 6,000 / 10,000"

@@ -213,20 +213,23 @@ def _incentives(engine, data: Path, month: str) -> dict:
     month_dir = data / "incentives" / month
     synthetic.generate(month_dir, staff=40, orders=600, month=month, fmt="csv")
     shutil.copy(EXAMPLES / "retention-2016.yaml", month_dir / "retention-2016.yaml")
-    # The "clerk" login is one of the month's clerks, so that the counter's own statement has orders behind it.
+    # The "clerk" login is one of the month's clerks (the counter's own statement has orders behind it) and the
+    # "manager" login one of its center managers (the incentive page shows that manager's team).
     con = duck.connect()
     try:
         roster, orders = str(month_dir / "roster.csv"), str(month_dir / "orders.csv")
-        first = con.execute(
-            "SELECT staff_id FROM read_csv(?, all_varchar=true) WHERE role = 'clerk' ORDER BY staff_id LIMIT 1",
-            [roster],
-        ).fetchone()
-        if first:
+        for role, login in (("clerk", "clerk"), ("center_manager", "manager")):
+            first = con.execute(
+                "SELECT staff_id FROM read_csv(?, all_varchar=true) WHERE role = ? ORDER BY staff_id LIMIT 1",
+                [roster, role],
+            ).fetchone()
+            if not first:
+                continue
             for path in (roster, orders):
                 con.execute(
-                    f"COPY (SELECT * REPLACE (CASE WHEN staff_id = ? THEN 'clerk' ELSE staff_id END AS staff_id) "
+                    f"COPY (SELECT * REPLACE (CASE WHEN staff_id = ? THEN ? ELSE staff_id END AS staff_id) "
                     f"FROM read_csv(?, all_varchar=true)) TO '{path}.new' (FORMAT CSV, HEADER)",
-                    [first[0], path],
+                    [first[0], login, path],
                 )
                 Path(path + ".new").replace(path)
     finally:

@@ -3,6 +3,7 @@ the liability trend from the ledger. The page draws its ECharts charts from ``/d
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from weixi.adapters.sql import execute
 from weixi.close import programme, store
 from weixi.console.guard import page_user
 from weixi.console.render import page, translator
@@ -82,7 +84,11 @@ def chart_data(request: Request, start: str | None = None, end: str | None = Non
     _ = translator(request)
     state = request.app.state
     overview = service.members_overview(state.engine, state.data_dir)
-    shown, _start, _end = month_range(service.points_by_month(state.engine, ALL_MONTHS), start, end)
+    shown, _start, _end = month_range(
+        ledger_memo(state.engine, ("points", ALL_MONTHS), lambda: service.points_by_month(state.engine, ALL_MONTHS)),
+        start,
+        end,
+    )
     segments = []
     if overview:
         for key, title in SEGMENT_TITLES.items():
@@ -187,6 +193,34 @@ PROGRAMME_ROWS = (
 )
 
 
+_memo: dict = {}
+_memo_lock = threading.Lock()
+MEMO_ENTRIES = 64
+
+
+def ledger_mark(engine) -> tuple:
+    """How far the ledger is: its newest journal entry and plan version. Every posting, redemption, cancellation,
+    expiry and close writes journal entries, so figures computed from the ledger at one mark hold until it moves."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        return tuple(execute(conn, "SELECT (SELECT max(id) FROM journal), (SELECT max(version) FROM plan_versions)")[0])
+
+
+def ledger_memo(engine, key: tuple, compute):
+    """``compute()`` once per ledger mark (:func:`ledger_mark`) and ``key``: the dashboard's journal-wide sums
+    (points by month, the current month's programme figures) cost a scan of the journal; read again while nothing
+    was posted, they are the same figures."""
+    full = (id(engine), ledger_mark(engine), *key)
+    with _memo_lock:
+        if full in _memo:
+            return _memo[full]
+    value = compute()
+    with _memo_lock:
+        if len(_memo) >= MEMO_ENTRIES:
+            _memo.clear()
+        _memo[full] = value
+    return value
+
+
 def programme_panel(engine, data_dir, budget: int | None, _) -> dict | None:
     """The programme figures of the latest closed month (as its close kept them) and of the current month so far
     (from the ledger), with ``budget``'s burn when given; None before a plan is applied."""
@@ -199,7 +233,14 @@ def programme_panel(engine, data_dir, budget: int | None, _) -> dict | None:
     current = datetime.now(ZoneInfo(plan.timezone)).strftime("%Y-%m")
     if current not in months:
         months.append(current)
-    columns = [programme.for_month(engine, data_dir, m, budget) for m in months]
+    columns = [
+        ledger_memo(
+            engine,
+            ("programme", str(data_dir), m, budget),
+            lambda m=m: programme.for_month(engine, data_dir, m, budget),
+        )
+        for m in months
+    ]
     return {
         "budget": budget,
         "columns": [{"month": f["month"], "basis": f["basis"]} for f in columns],
@@ -230,7 +271,7 @@ def dashboard_page(
 ):
     state = request.app.state
     overview = service.members_overview(state.engine, state.data_dir)
-    every = service.points_by_month(state.engine, ALL_MONTHS)
+    every = ledger_memo(state.engine, ("points", ALL_MONTHS), lambda: service.points_by_month(state.engine, ALL_MONTHS))
     shown, start, end = month_range(every, start, end)
     figures = programme_panel(state.engine, state.data_dir, budget_points(budget), translator(request))
     query = urlencode({k: v for k, v in (("from", start), ("to", end)) if v})
