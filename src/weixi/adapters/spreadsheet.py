@@ -83,3 +83,36 @@ def table(t: pa.Table) -> pa.Table:
         escaped = pc.binary_join_element_wise(pa.scalar("'", kind), col, pa.scalar("", kind))
         t = t.set_column(i, pa.field(field.name, kind, field.nullable), pc.if_else(flagged, escaped, col))
     return t
+
+
+XLSX_MAX_ROWS = 1_048_575  # a sheet's rows, less the header
+
+
+def table_bytes(head: list, rows: list[list], fmt: str, sheet_name: str) -> bytes:
+    """``rows`` under ``head`` as CSV (UTF-8 with a BOM, for Excel) or XLSX (one sheet), no cell starting a formula.
+    The caller refuses more than :data:`XLSX_MAX_ROWS` rows for XLSX with its own code."""
+    import io
+    import os
+    import tempfile
+    from pathlib import Path
+
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv_writer(buf)
+        w.writerow(head)
+        w.writerows([["" if v is None else v for v in r] for r in rows])
+        return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = sheet(wb.create_sheet(sheet_name))
+    ws.append(head)
+    for r in rows:
+        ws.append(r)
+    fd, tmp = tempfile.mkstemp(prefix=f"weixi-{sheet_name}-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        return Path(tmp).read_bytes()
+    finally:
+        os.unlink(tmp)

@@ -14,9 +14,6 @@ Filters (all optional, combined with AND): ``tier`` (the plan's tier id), ``star
 
 from __future__ import annotations
 
-import io
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -43,7 +40,7 @@ SORTS = {
     "points": "points_balance",
 }
 PAGE_SIZES = (20, 50, 100, 200)
-XLSX_MAX_ROWS = 1_048_575
+XLSX_MAX_ROWS = spreadsheet.XLSX_MAX_ROWS
 COLUMNS = [
     "member_id",
     "name",
@@ -227,28 +224,9 @@ def export(rows: list[dict], headers: list[str], fmt: str, labels: dict[str, dic
         return name or value
 
     table = [[shown(c, r.get(c)) for c in COLUMNS] for r in rows]
-    if fmt == "csv":
-        buf = io.StringIO()
-        w = spreadsheet.csv_writer(buf)
-        w.writerow(headers)
-        w.writerows([["" if v is None else v for v in row] for row in table])
-        return ("\ufeff" + buf.getvalue()).encode("utf-8")
-    if len(table) > XLSX_MAX_ROWS:
+    if fmt == "xlsx" and len(table) > XLSX_MAX_ROWS:
         raise ListingError("member_list_too_many_rows_for_xlsx", rows=len(table), max=XLSX_MAX_ROWS)
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = spreadsheet.sheet(wb.create_sheet("members"))
-    ws.append(headers)
-    for row in table:
-        ws.append(row)
-    fd, tmp = tempfile.mkstemp(prefix="weixi-members-", suffix=".xlsx")
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        return Path(tmp).read_bytes()
-    finally:
-        os.unlink(tmp)
+    return spreadsheet.table_bytes(headers, table, fmt, "members")
 
 
 def export_audited(

@@ -8,9 +8,6 @@ export is the same query without the page; every export is written to the audit 
 
 from __future__ import annotations
 
-import io
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +25,7 @@ from weixi.users.service import User, audit
 BANDS = {"high": (1, 2), "medium": (3, 5), "low": (6, 10)}  # risk deciles, as the member list and the reports
 GROUPS = ("treatment", "control", "all")
 PAGE_SIZE = 50
-XLSX_MAX_ROWS = 1_048_575
+XLSX_MAX_ROWS = spreadsheet.XLSX_MAX_ROWS
 EXPORT_COLUMNS = (
     "priority_rank",
     "member_id",
@@ -237,25 +234,6 @@ def export(
         pii_audit.record(
             engine, user, "targets_export", ids, subject=f"targets:{month}", month=month, format=fmt, fields=["phone"]
         )
-    if fmt == "csv":
-        buf = io.StringIO()
-        w = spreadsheet.csv_writer(buf)
-        w.writerow(head)
-        w.writerows(table)
-        return ("\ufeff" + buf.getvalue()).encode("utf-8")
-    if len(table) > XLSX_MAX_ROWS:
+    if fmt == "xlsx" and len(table) > XLSX_MAX_ROWS:
         raise ChurnInputError("targets_too_many_rows_for_xlsx", rows=len(table), max=XLSX_MAX_ROWS)
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = spreadsheet.sheet(wb.create_sheet("targets"))
-    ws.append(head)
-    for row in table:
-        ws.append(row)
-    fd, tmp = tempfile.mkstemp(prefix="weixi-targets-", suffix=".xlsx")
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        return Path(tmp).read_bytes()
-    finally:
-        os.unlink(tmp)
+    return spreadsheet.table_bytes(head, table, fmt, "targets")
