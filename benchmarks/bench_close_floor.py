@@ -46,8 +46,10 @@ def floor(data: Path, month: str, out: Path) -> dict:
         t: f"read_parquet('{data}/{t}/*.parquet')"
         for t in ("bills", "recharges", "usage", "surveys", "complaints", "members")
     }
-    snap = f"read_parquet('{data}/snapshots/month={prev}/part-0.parquet')"
-    hist_prev = f"read_parquet('{data}/close/history/month={prev}/part-0.parquet')"
+    from weixi.close import store  # the close's Delta tables: the month's file the current version lists
+
+    snap = f"read_parquet('{store.path(data, 'snapshots', prev)}')"
+    hist_prev = f"read_parquet('{store.path(data, 'history', prev)}')"
     laps: dict[str, float] = {}
 
     def lap(name: str, sql: str) -> None:

@@ -2,8 +2,9 @@
 
 ``run(workdir, members)`` writes (not timed) the month's close outputs as DuckDB would — a snapshot of every
 member (0.5% diamond, 2% gold, 10% silver, the rest standard; a third with a CRM manager; star levels 7★, 6★, 5★
-in the same shares, the rest 1-4★), tier events (1% upgraded, 0.5% will downgrade), star-level events (1% promoted
-into 5-7★), a target list of 10% (a tenth of it control) — and a roster sized by the example
+in the same shares, the rest 1-4★), tier events (1% upgraded, 0.5% will downgrade), the close's star-level events
+(8% of the 5-7★ members promoted into their level, 1% of the others fallen a level; the shipped plan binds, visits
+and routes by star levels), a target list of 10% (a tenth of it control) — and a roster sized by the example
 plan's ratios (1:200, 1:500, 1:1000) plus 200 outbound agents and 50 team leads. Then it times
 ``weixi tasks create`` (:func:`weixi.operations.monthly_tasks.create_month`): assignment with continuity and
 workload balance, SLA due dates on the working-day calendar, the contact policy (caps against contacts already in
@@ -59,10 +60,15 @@ def _inputs(work: Path, members: int, month: str = MONTH) -> dict:
           CASE WHEN i % 200 < 2 THEN 'upgraded' ELSE 'will_downgrade' END AS event, 'silver' AS from_tier,
           'gold' AS to_tier, {first} + CAST(i % 28 AS INTEGER) AS effective_on, 0::BIGINT AS measure
         FROM range({members}) t(i) WHERE i % 200 < 3) TO '{events}' (FORMAT parquet)""")
-    con.execute(f"""COPY (SELECT printf('M%010d', i) AS member_id, '{month}' AS month, 'upgraded' AS event,
-          CAST(4 AS TINYINT) AS from_star, CAST(5 + i % 3 AS TINYINT) AS to_star,
-          {first} + CAST(i % 28 AS INTEGER) AS effective_on
-        FROM range({members}) t(i) WHERE i % 100 = 7) TO '{star_events}' (FORMAT parquet)""")
+    # the close's star events (segments.stars.star_events_sql), consistent with the snapshot: 8% of the 5-7★
+    # members newly promoted into their level (新晋级星级客户), 1% of the 1-4★ members fallen from the level above
+    con.execute(f"""COPY (SELECT member_id, '{month}' AS month,
+          CASE WHEN star_level >= 5 THEN 'upgraded' ELSE 'downgraded' END AS event,
+          CAST(star_level + CASE WHEN star_level >= 5 THEN -1 ELSE 1 END AS TINYINT) AS from_star,
+          CAST(star_level AS TINYINT) AS to_star, last_day({first}) AS effective_on
+        FROM read_parquet('{snap}')
+        WHERE (star_level >= 5 AND hash(member_id, 1) % 100 < 8) OR (star_level <= 4 AND hash(member_id, 2) % 100 = 0)
+        ORDER BY member_id) TO '{star_events}' (FORMAT parquet)""")
     con.execute(f"""COPY (SELECT printf('M%010d', i) AS member_id, CASE WHEN i % 7 = 0 THEN 'expiring' ELSE 'high_risk'
           END AS list, CAST(hash(i) % 100000 AS BIGINT) AS priority, '流量较近3个月平均下降45%' AS reason,
           'phone_for_credit' AS offer_id, '购机送费' AS offer_name,
@@ -75,7 +81,14 @@ def _inputs(work: Path, members: int, month: str = MONTH) -> dict:
     lines += [f"A{i:04d},坐席{i},agent,OB{i % 10},L{i % 10}" for i in range(200)]
     lines += [f"L{i},组长{i},lead,T{i}," for i in range(50)]
     roster.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return {"data": data, "snapshot": snap, "events": events, "targets": targets, "roster": roster}
+    return {
+        "data": data,
+        "snapshot": snap,
+        "events": events,
+        "star_events": star_events,
+        "targets": targets,
+        "roster": roster,
+    }
 
 
 def run(workdir: Path, members: int = 10_000_000) -> dict:
@@ -100,6 +113,9 @@ def run(workdir: Path, members: int = 10_000_000) -> dict:
         f"read_parquet('{paths['targets']}')"
     ).fetchall()
     scan = time.perf_counter() - start
+    star_events = dict(
+        con.execute(f"SELECT event, count(*) FROM read_parquet('{paths['star_events']}') GROUP BY 1").fetchall()
+    )
     con.close()
     start = time.perf_counter()
     report = monthly_tasks.create_month(engine, paths["data"], MONTH, plan, date(2026, 9, 30), paths["targets"])
@@ -129,6 +145,7 @@ def run(workdir: Path, members: int = 10_000_000) -> dict:
         "tasks": report["tasks"]["made"],
         "tasks_in_database": in_db,
         "tasks_by_kind": report["tasks"]["by_kind"],
+        "star_events": star_events,  # the close's star-level events of the first month (upgraded: 新晋级星级客户)
         "blocked": report["blocked"]["by_rule"],
         "assignment": report["assignment"]["by_tier"],
         # weixi tasks create end to end, the SQLite load included (the tasks are usable only once loaded)

@@ -30,6 +30,7 @@ from benchmarks import (
     bench_posting,
     bench_redeem,
     bench_search,
+    bench_spark_memory,
 )
 from benchmarks.common import cleanup, machine
 
@@ -64,6 +65,7 @@ BENCHES: dict = {
     "search": lambda w, s: bench_search.run(w, members=int(10_000_000 * s)),
     "member_list": lambda w, s: bench_member_list.run(w, members=int(10_000_000 * s)),
     "pages": lambda w, s: bench_pages.run(w, members=max(2_000, int(20_000 * min(s, 1)))),
+    "spark_memory": lambda w, s: bench_spark_memory.run(w, small=int(100_000 * s), large=int(1_000_000 * s)),
 }
 
 

@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import os
+import random
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests import parallel
 from weixi.adapters import schema
 from weixi.adapters.db import make_engine
 
@@ -54,6 +58,71 @@ def engine(db_url):
     eng.dispose()
 
 
+# --- the parallel run and the random order: see tests/parallel.py -------------------------------------------------
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("weixi")
+    group.addoption(
+        "--shuffle",
+        action="store_true",
+        help="run the tests in a random order (files, then tests within a file); the seed is printed in the header",
+    )
+    group.addoption(
+        "--shuffle-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the seed of --shuffle (implies --shuffle): repeats the order of an earlier run",
+    )
+
+
+def pytest_configure(config):
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:  # an xdist worker: the controller's seed (every worker collects one order)
+        config.option.shuffle_seed = workerinput.get("weixi_shuffle_seed")
+        config.weixi_groups = Path(workerinput["weixi_groups"]) if workerinput.get("weixi_groups") else None
+        return
+    if config.option.shuffle_seed is None and config.option.shuffle:
+        config.option.shuffle_seed = random.SystemRandom().randrange(1, 10**6)
+    config.weixi_groups = None
+    if getattr(config.option, "numprocesses", None) and config.getoption("dist", None) == "loadgroup":
+        config.weixi_groups = Path(tempfile.mkdtemp(prefix="weixi-xdist-")) / "groups.json"
+
+
+def pytest_unconfigure(config):
+    path = getattr(config, "weixi_groups", None)
+    if path is not None and not hasattr(config, "workerinput"):
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    node.workerinput["weixi_shuffle_seed"] = node.config.option.shuffle_seed
+    node.workerinput["weixi_groups"] = str(node.config.weixi_groups) if node.config.weixi_groups else None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.weixi_groups is None:
+        return None
+    return parallel.make_scheduler(config, log, config.weixi_groups)
+
+
+def pytest_report_header(config):
+    seed = config.option.shuffle_seed
+    return f"random order: --shuffle-seed={seed}" if seed is not None else None
+
+
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("WEIXI_REQUIRE_PG") == "1" and not PG_URL:
         raise pytest.UsageError("WEIXI_REQUIRE_PG=1 but WEIXI_TEST_PG_URL is not set")
+    if config.option.shuffle_seed is not None:
+        items[:] = parallel.shuffled(items, config.option.shuffle_seed)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker sends its collection (the controller then schedules)
+def pytest_collection_finish(session):
+    path = getattr(session.config, "weixi_groups", None)
+    if path is not None and hasattr(session.config, "workerinput"):
+        parallel.write_groups(path, parallel.groups(session.items))

@@ -139,6 +139,13 @@ ACCRUAL = Setting(
     default="set",
     choices=("set", "batches"),
 )
+LEDGER_STORE = Setting(
+    "WEIXI_LEDGER_STORE",
+    "Where the close writes a month's accruals: `sql` (every bill into the SQL ledger) or `lake` (the Delta table "
+    "`DATA/lake/accruals`; a member's lake months are folded into the SQL ledger when the member is first touched).",
+    default="sql",
+    choices=("sql", "lake"),
+)
 
 # --------------------------------------------------------------------------- message channels
 SMS_GATEWAY = Setting(
@@ -165,6 +172,7 @@ SETTINGS: tuple[Setting, ...] = (
     DUCKDB_MEMORY,
     SCORE_THREADS,
     ACCRUAL,
+    LEDGER_STORE,
     SMS_GATEWAY,
     SMS_TOKEN,
     SMTP,

@@ -21,7 +21,7 @@ def test_users_cli_and_token(tmp_path):
     assert run("init", "--db", db).exit_code == 0
     made = run("users", "create", "wang.fang", "--role", "manager", "--password", "long enough 1", "--db", db, "--json")
     assert made.exit_code == 0, made.output
-    assert json.loads(made.output) == {"username": "wang.fang", "role": "manager", "member_id": None}
+    assert json.loads(made.output) == {"username": "wang.fang", "role": "manager", "member_id": None, "staff_id": None}
     bad = run("users", "create", "m1", "--role", "member", "--password", "long enough 1", "--db", db, "--json")
     assert bad.exit_code == 1 and json.loads(bad.output)["error"]["code"] == "member_login_needs_member_id"
     token = json.loads(run("users", "token", "wang.fang", "--db", db, "--json").output)["token"]

@@ -184,7 +184,13 @@ def test_missing_inputs_are_a_clear_conflict(inc):
     assert_envelope(inc.client("analyst").get("/api/incentives/2016-13/me"), 422)
 
 
-def test_the_award_workflow_records_who_decided(inc):
+def test_the_award_workflow_records_who_decided(inc, monkeypatch):
+    from datetime import datetime
+
+    from weixi.incentives import service as svc
+
+    # seed 000: "奖励将在下季度开始前正式宣布和发放": the 2016-Q1 awards are published by 31 March 2016
+    monkeypatch.setattr(svc, "now", lambda: datetime.fromisoformat("2016-03-31T12:00:00+08:00"))
     manager, analyst, admin = inc.client(sd.MANAGER), inc.client("analyst"), inc.client("admin")
     r = manager.post(
         "/api/incentives/awards",

@@ -20,7 +20,7 @@ ALL_DIGITS = re.compile(r"\b1\d{10}\b")  # a whole mobile number
 
 
 def snapshot(operator) -> str:
-    return str(store.partition(operator.data, "snapshots", op.CLOSED) / "part-0.parquet")
+    return str(store.path(operator.data, "snapshots", op.CLOSED))
 
 
 def count(operator, where: str = "true") -> int:

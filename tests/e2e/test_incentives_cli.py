@@ -245,11 +245,15 @@ def test_publish_diff_and_statement_from_the_database(tmp_path):
 
 
 def test_awards_publish_refuses_without_a_decider_and_publishes_all_or_none(tmp_path, monkeypatch):
+    from datetime import datetime
+
     from weixi.adapters import schema
     from weixi.adapters.db import make_engine
     from weixi.incentives import publication
     from weixi.incentives import service as svc
 
+    # seed 000: "奖励将在下季度开始前正式宣布和发放": the 2016-Q1 awards are published by 31 March 2016
+    monkeypatch.setattr(svc, "now", lambda: datetime.fromisoformat("2016-03-31T12:00:00+08:00"))
     db = tmp_path / "awards.db"
     engine = make_engine(str(db))
     schema.upgrade(engine)

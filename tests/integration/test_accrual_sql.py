@@ -17,7 +17,7 @@ import pytest
 
 from weixi.adapters import schema
 from weixi.adapters.db import make_engine
-from weixi.close import accrual
+from weixi.close import accrual, store
 from weixi.close.run import close_month
 from weixi.generator.run import GenerateConfig, generate
 from weixi.ledger.events import Event
@@ -272,13 +272,12 @@ def test_the_ledger_takes_every_members_evaluated_tier(operator, tmp_path):
     """The close writes each member's evaluated tier into the ledger (the next month's tier multipliers read it):
     every ledger member's tier is the snapshot's; a member whose tier did not change is not written again."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from weixi.close import ledger_bridge
 
     engine, data, db = _ledger(tmp_path, operator, "tiers")
     close_month(engine, data, MONTHS[0])
-    snap = pq.read_table(data / "snapshots" / f"month={MONTHS[0]}" / "part-0.parquet")
+    snap = store.read(data, "snapshots", MONTHS[0])
     tiers = {m: t for m, t in zip(snap["member_id"].to_pylist(), snap["tier"].to_pylist()) if t is not None}
     with sqlite3.connect(db) as con:
         ledger = dict(con.execute("SELECT member_id, tier FROM members"))

@@ -186,7 +186,11 @@ def test_publish_then_recompute_with_late_orders_shows_the_difference(month, eng
 
 
 @pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
-def test_award_workflow_records_who_and_when(engine):
+def test_award_workflow_records_who_and_when(engine, monkeypatch):
+    from datetime import datetime
+
+    # seed 000: "奖励将在下季度开始前正式宣布和发放": the 2024-Q1 awards are published by 31 March 2024
+    monkeypatch.setattr(svc, "now", lambda: datetime.fromisoformat("2024-03-31T12:00:00+08:00"))
     nid = publication.nominate(engine, "2024-Q1", "S1", "excellent", "王经理", letter="服务热情, 投诉零")
     with pytest.raises(svc.IncentiveError, match="next step is committee_review"):
         publication.decide(engine, nid, "leadership_approval", "accept", "赵总")

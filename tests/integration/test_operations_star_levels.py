@@ -20,6 +20,7 @@ import pytest
 from tests.integration.ops_fixtures import MONTH, PLAN, write_roster, write_snapshot, write_tier_events
 from weixi.adapters import schema
 from weixi.adapters.db import make_engine
+from weixi.close import store as close_store
 from weixi.operations import monthly_tasks
 from weixi.operations import service as ops
 from weixi.operations import staff as ops_staff
@@ -184,7 +185,7 @@ def test_every_5_to_7_star_member_of_a_generated_operator_has_a_manager_and_a_ta
     for month in ("2026-08", "2026-09", "2026-10"):
         summary = close_month(engine, data, month)["summary"]
     assert summary["star_events"].get("upgraded", 0) > 0
-    events = data / "close" / "star_events" / "month=2026-10" / "part-0.parquet"
+    events = close_store.file(data, "star_events", "2026-10")  # the close's lake table: its month's file
     assert (
         duckdb.sql(f"SELECT count(*) FROM '{events}' WHERE event = 'upgraded'").fetchone()[0]
         == (summary["star_events"]["upgraded"])
@@ -194,7 +195,7 @@ def test_every_5_to_7_star_member_of_a_generated_operator_has_a_manager_and_a_ta
     ops_staff.load_staff(engine, tmp_path / "roster.csv")
     report = monthly_tasks.create_month(engine, data, "2026-10", ops.plan_or_fail(str(PLAN)), date(2026, 11, 2))
     assert report["assignment"]["shortfall"] == {}
-    snap = data / "snapshots" / "month=2026-10" / "part-0.parquet"
+    snap = close_store.file(data, "snapshots", "2026-10")
     assignments = data / "operations" / "assignments" / "month=2026-10" / "part-0.parquet"
     tasks = data / "operations" / "tasks" / "month=2026-10" / "part-0.parquet"
     stars, managed, with_task = duckdb.sql(f"""

@@ -80,10 +80,10 @@ def work(
     win-back list (``list=winback``), each task with ``overdue`` and ``left``; ``done_this_month``."""
     state = request.app.state
     day = on or ops.today(state.engine)
-    q = work_queue.queue(state.engine, state.data_dir, user.username, day, list_, page, size)
-    done = work_queue.done_this_month(state.engine, [user.username], ops.today(state.engine))
+    q = work_queue.queue(state.engine, state.data_dir, user.staff, day, list_, page, size)  # the login's staff id
+    done = work_queue.done_this_month(state.engine, [user.staff], ops.today(state.engine))
     return {
-        "staff_id": user.username,
+        "staff_id": user.staff,
         "on": day.isoformat(),
         "list": list_,
         "total": q.total,
@@ -91,7 +91,7 @@ def work(
         "overdue": q.overdue,
         "page": q.page,
         "pages": q.pages,
-        "done_this_month": done.get(user.username, 0),
+        "done_this_month": done.get(user.staff, 0),
         "tasks": q.rows,
     }
 

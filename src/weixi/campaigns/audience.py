@@ -49,10 +49,10 @@ def snapshot_members(audience: Audience, data_dir: str | Path | None = None) -> 
     data = default_data_dir(data_dir)
     months = store.closed_months(data)
     month = audience.month or (months[-1] if months else None)
-    path = store.path(data, "snapshots", month) if month else None
-    if path is None:
+    files = store.uris(data, "snapshots", month) if month else []  # the month's files in the close's Delta table
+    if not files:
         raise CampaignRefused("campaign_no_snapshot", month=month, data=str(data), months=list(months) or None)
-    where, params = [], [str(path)]
+    where, params = [], [files]
     for f in audience.filters:
         col = f.column
         assert col in SNAPSHOT_COLUMNS  # checked by the loader

@@ -1,7 +1,9 @@
 """The life of a campaign: draft → submitted → approved → running → closed → evaluated.
 
 Pure: :func:`transition` says whether an action is allowed from a status and who may take it; the service layer
-records every step with who and when. A rejected submission goes back to draft with the reason.
+records every step with who and when. A rejected submission goes back to draft with the reason. A campaign not
+yet ended (draft, submitted, approved or running) can be cancelled with its reason: nothing more is drawn, bought
+or handed out, and what was given stays given (the report shows it).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from weixi.campaigns.errors import CampaignInvalid, CampaignRefused
-from weixi.campaigns.model import APPROVED, CLOSED, DRAFT, EVALUATED, RUNNING, SUBMITTED
+from weixi.campaigns.model import APPROVED, CANCELLED, CLOSED, DRAFT, EVALUATED, RUNNING, SUBMITTED
 
 
 class LifecycleError(CampaignRefused):
@@ -23,6 +25,7 @@ ACTIONS = {  # action -> (allowed from, goes to)
     "start": ((APPROVED,), RUNNING),
     "close": ((RUNNING,), CLOSED),
     "evaluate": ((CLOSED, EVALUATED), EVALUATED),
+    "cancel": ((DRAFT, SUBMITTED, APPROVED, RUNNING), CANCELLED),
 }
 NEXT_STEP = {
     DRAFT: "submit",
@@ -31,7 +34,10 @@ NEXT_STEP = {
     RUNNING: "close",
     CLOSED: "evaluate",
     EVALUATED: "report",
+    CANCELLED: "report",
 }
+# The actions that need a reason (the step's note).
+NEEDS_REASON = {"reject": "campaign_reject_reason_missing", "cancel": "campaign_cancel_reason_missing"}
 
 
 def transition(

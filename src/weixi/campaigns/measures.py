@@ -30,7 +30,11 @@ def scalar(conn: Connection, sql: str, params: list) -> int:
     return int(execute(conn, sql, params)[0][0] or 0)
 
 
-def participants_sql(c: Campaign) -> tuple[str, list]:
+def _participant_parts(c: Campaign, checkins: str | None = None, earners: str | None = None) -> tuple[list, list]:
+    """The SELECTs whose UNION is the campaign's participants, with their params: its draws, chances, claims and
+    referrals, its treatment group's check-ins when it has streaks and the earners of its rules when it has
+    points rules. ``checkins``/``earners``: the SELECTs of those two from the figures' window tables (``earners``
+    with a ``{rules}`` slot for the rule ids), else they read the events and the journal."""
     parts = [
         "SELECT member_id FROM campaign_draws WHERE campaign_id = ?",
         "SELECT member_id FROM campaign_chances WHERE campaign_id = ?",
@@ -39,77 +43,129 @@ def participants_sql(c: Campaign) -> tuple[str, list]:
         "SELECT referee_id FROM campaign_referrals WHERE campaign_id = ?",
     ]
     params: list = [c.id] * 5
-    if c.streaks:
+    if c.streaks and checkins:
+        parts.append(checkins)
+    elif c.streaks:
         parts.append(
             f"SELECT e.member_id FROM events e {in_treatment('e')} WHERE e.type = 'checkin' "
             f"AND e.day >= ? AND e.day <= ?"
         )
         params += [c.id, *window(c)]
     if c.points_rules:
-        parts.append(
-            f"SELECT j.member_id FROM journal j {in_treatment('j')} WHERE j.kind = 'earn' AND j.day >= ? "
-            f"AND j.day <= ? AND j.rule_id IN ({','.join('?' * len(c.points_rules))})"
-        )
-        params += [c.id, *window(c), *c.points_rules]
+        rules = ",".join("?" * len(c.points_rules))
+        if earners:
+            parts.append(earners.format(rules=rules))
+        else:
+            parts.append(
+                f"SELECT j.member_id FROM journal j {in_treatment('j')} WHERE j.kind = 'earn' AND j.day >= ? "
+                f"AND j.day <= ? AND j.rule_id IN ({rules})"
+            )
+            params += [c.id, *window(c)]
+        params += list(c.points_rules)
+    return parts, params
+
+
+def participants_sql(c: Campaign) -> tuple[str, list]:
+    parts, params = _participant_parts(c)
     return " UNION ".join(parts), params
 
 
-def group_stats(conn: Connection, c: Campaign) -> dict[str, stats.Group]:
+# One statement, one pass over the window's events and one over the window's journal (each kept as a table, ``w``
+# and ``jw``), every figure of the report an aggregate over them; rows are tagged by what they hold:
+#   group: grp, -, members, bill fen, its squares (or active members for the activity outcome), active, repurchasers
+#   day: grp, day, -, bill fen            survey: attrs            points: -, -, rule points, redeemed points
+#   participants: -, -, members
+FIGURES = """WITH w AS MATERIALIZED (
+  SELECT e.member_id, cm.grp, e.type, e.day, e.amount_fen, CASE WHEN e.type = 'survey' THEN e.attrs END AS attrs
+  FROM events e JOIN campaign_members cm ON cm.member_id = e.member_id AND cm.campaign_id = ?
+  WHERE e.day >= ? AND e.day <= ?
+), jw AS MATERIALIZED (
+  SELECT j.member_id, j.kind, j.points, j.rule_id, cm.grp FROM journal j
+  LEFT JOIN campaign_members cm ON cm.member_id = j.member_id AND cm.campaign_id = ?
+  WHERE j.day >= ? AND j.day <= ? AND {journal_kinds}
+), per AS (
+  SELECT member_id, grp, sum(CASE WHEN type = 'bill' THEN amount_fen END) AS fen,
+    sum(CASE WHEN type = 'bill' THEN 1 ELSE 0 END) AS bills, max(CASE WHEN type <> 'adjust' THEN 1 ELSE 0 END) AS active
+  FROM w GROUP BY member_id, grp
+)
+SELECT 'group', g.grp, NULL, g.n, coalesce(p.fen, 0), coalesce(p.squares, 0), coalesce(p.active, 0),
+  coalesce(p.repurchasers, 0)
+  FROM (SELECT grp, count(*) AS n FROM campaign_members WHERE campaign_id = ? GROUP BY grp) g
+  LEFT JOIN (SELECT grp, sum(fen) AS fen, sum({square}) AS squares, sum(active) AS active,
+    sum(CASE WHEN bills >= 2 THEN 1 ELSE 0 END) AS repurchasers FROM per GROUP BY grp) p ON p.grp = g.grp
+UNION ALL SELECT 'day', grp, day, NULL, coalesce(sum(amount_fen), 0), NULL, NULL, NULL FROM w WHERE type = 'bill'
+  GROUP BY day, grp
+UNION ALL SELECT 'survey', attrs, NULL, NULL, NULL, NULL, NULL, NULL FROM w WHERE type = 'survey' AND grp = 'treatment'
+UNION ALL SELECT 'points', NULL, NULL, {issued}, coalesce(sum(CASE WHEN kind = 'redeem' AND grp = 'treatment'
+  THEN points END), 0), NULL, NULL, NULL FROM jw
+UNION ALL SELECT 'participants', NULL, NULL, count(*), NULL, NULL, NULL, NULL FROM ({participants}) x"""
+
+
+def _figures(conn: Connection, c: Campaign) -> dict:
+    """The figures of :data:`FIGURES` for ``c``: the group stats of its outcome, sales, active members,
+    repurchasers, bills per day and group, survey scores, rule and redeemed points, participants."""
     if c.outcome == "spend":
-        per_member = (
-            "SELECT member_id, sum(amount_fen) AS x FROM events WHERE type = 'bill' AND day >= ? "
-            "AND day <= ? GROUP BY member_id"
-        )
+        fen = "coalesce(fen, 0)"
+        square = f"CAST({fen} AS NUMERIC) * {fen}" if is_pg(conn) else f"{fen} * {fen}"
     else:
-        per_member = (
-            "SELECT member_id, 1 AS x FROM events WHERE type <> 'adjust' AND day >= ? AND day <= ? GROUP BY member_id"
-        )
-    square = (
-        "CAST(coalesce(s.x, 0) AS NUMERIC) * coalesce(s.x, 0)" if is_pg(conn) else "coalesce(s.x, 0) * coalesce(s.x, 0)"
+        square = "active"
+    parts, pparams = _participant_parts(
+        c,
+        checkins="SELECT member_id FROM w WHERE grp = 'treatment' AND type = 'checkin'",
+        earners="SELECT member_id FROM jw WHERE grp = 'treatment' AND kind = 'earn' AND rule_id IN ({rules})",
     )
-    sql = (
-        f"SELECT cm.grp, count(*), coalesce(sum(s.x), 0), coalesce(sum({square}), 0) FROM campaign_members cm "
-        f"LEFT JOIN ({per_member}) s ON s.member_id = cm.member_id WHERE cm.campaign_id = ? GROUP BY cm.grp"
-    )
+    rules = ",".join("?" * len(c.points_rules))
+    issued = f"coalesce(sum(CASE WHEN kind = 'earn' AND rule_id IN ({rules}) THEN points END), 0)" if rules else "0"
+    # the journal's lines the figures read: the redemptions, and the earnings of the campaign's own rules
+    kinds = f"(j.kind = 'redeem' OR (j.kind = 'earn' AND j.rule_id IN ({rules})))" if rules else "j.kind = 'redeem'"
+    sql = FIGURES.format(square=square, issued=issued, participants=" UNION ".join(parts), journal_kinds=kinds)
+    params = [c.id, *window(c), c.id, *window(c), *c.points_rules, c.id, *c.points_rules, *pparams]
     try:
-        rows = execute(conn, sql, [*window(c), c.id])
+        rows = execute(conn, sql, params)
     except DBAPIError:  # SQLite's integer sum overflowed (more than 9.2e18 fen squared): not exact any more
         raise CampaignRefused("campaign_squares_overflow") from None
-    out = {"treatment": stats.Group(0, 0, 0), "control": stats.Group(0, 0, 0)}
-    for grp, n, total, squares in rows:
-        out[grp] = stats.Group(int(n), int(total), int(Decimal(str(squares))))
+    out: dict = {
+        "groups": {"treatment": stats.Group(0, 0, 0), "control": stats.Group(0, 0, 0)},
+        "daily": [],
+        "surveys": [],
+        "active": 0,
+        "repurchasers": 0,
+        "sales_fen": 0,
+    }
+    for tag, key, day, n, fen_sum, squares, active, repurchasers in rows:
+        if tag == "group":
+            total = int(fen_sum) if c.outcome == "spend" else int(active)
+            out["groups"][key] = stats.Group(int(n), total, int(Decimal(str(squares))))
+            if key == "treatment":
+                out.update(sales_fen=int(fen_sum), active=int(active), repurchasers=int(repurchasers))
+        elif tag == "day":
+            out["daily"].append((day, key, int(fen_sum)))
+        elif tag == "survey":
+            out["surveys"].append(key)
+        elif tag == "points":
+            out.update(issued_rules=int(n), redeemed=-int(fen_sum))
+        else:
+            out["participants"] = int(n)
     return out
 
 
-def _satisfaction(conn: Connection, c: Campaign) -> Decimal | None:
-    rows = execute(
-        conn,
-        f"SELECT e.attrs FROM events e {in_treatment('e')} WHERE e.type = 'survey' AND e.day >= ? AND e.day <= ?",
-        [c.id, *window(c)],
-    )
+def _satisfaction(surveys: list) -> Decimal | None:
+    """The average ``score`` of the survey events' attributes (unreadable ones left out), to the cent."""
     scores = []
-    for (attrs,) in rows:
+    for attrs in surveys:
         try:
             score = json.loads(attrs or "{}").get("score")
             if score is not None:
                 scores.append(Decimal(str(score)))
-        except (ValueError, ArithmeticError):
+        except (ValueError, ArithmeticError, AttributeError):
             continue
     return (sum(scores) / len(scores)).quantize(Decimal("0.01")) if scores else None
 
 
-def measures(conn: Connection, c: Campaign, groups: dict[str, stats.Group]) -> dict:
-    w = window(c)
-    psql, pparams = participants_sql(c)
-    n_treat = groups["treatment"].n
-    issued_rules = 0
-    if c.points_rules:
-        issued_rules = scalar(
-            conn,
-            f"SELECT coalesce(sum(points), 0) FROM journal WHERE kind = 'earn' AND day >= ? "
-            f"AND day <= ? AND rule_id IN ({','.join('?' * len(c.points_rules))})",
-            [*w, *c.points_rules],
-        )
+def measures(conn: Connection, c: Campaign) -> dict:
+    """Every figure of the campaign: :func:`_figures`' one pass over the ledger, and the campaign's own tables
+    (awards, chances, referrals) and the sign-ups of its window."""
+    f = _figures(conn, c)
     awards = dict(
         (k, int(v))
         for k, v in execute(
@@ -119,44 +175,26 @@ def measures(conn: Connection, c: Campaign, groups: dict[str, stats.Group]) -> d
             [c.id],
         )
     )
-    redeemed = -scalar(
-        conn,
-        f"SELECT coalesce(sum(j.points), 0) FROM journal j {in_treatment('j')} WHERE "
-        f"j.kind = 'redeem' AND j.day >= ? AND j.day <= ?",
-        [c.id, *w],
-    )
     chance_points = scalar(conn, "SELECT coalesce(sum(points), 0) FROM campaign_chances WHERE campaign_id = ?", [c.id])
     return {
-        "participants": scalar(conn, f"SELECT count(*) FROM ({psql}) p", pparams),
-        "sales_fen": scalar(
-            conn,
-            f"SELECT coalesce(sum(e.amount_fen), 0) FROM events e {in_treatment('e')} "
-            f"WHERE e.type = 'bill' AND e.day >= ? AND e.day <= ?",
-            [c.id, *w],
+        "groups": f["groups"],
+        "daily": f["daily"],
+        "participants": f["participants"],
+        "sales_fen": f["sales_fen"],
+        "active": f["active"],
+        "repurchasers": f["repurchasers"],
+        "new_members": scalar(
+            conn, "SELECT count(*) FROM members WHERE signed_up_on >= ? AND signed_up_on <= ?", window(c)
         ),
-        "active": scalar(
-            conn,
-            f"SELECT count(DISTINCT e.member_id) FROM events e {in_treatment('e')} WHERE "
-            f"e.type <> 'adjust' AND e.day >= ? AND e.day <= ?",
-            [c.id, *w],
-        ),
-        "repurchasers": scalar(
-            conn,
-            f"SELECT count(*) FROM (SELECT e.member_id FROM events e {in_treatment('e')} "
-            f"WHERE e.type = 'bill' AND e.day >= ? AND e.day <= ? GROUP BY e.member_id "
-            f"HAVING count(*) >= 2) x",
-            [c.id, *w],
-        ),
-        "new_members": scalar(conn, "SELECT count(*) FROM members WHERE signed_up_on >= ? AND signed_up_on <= ?", w),
         "referrals": scalar(
             conn, "SELECT count(*) FROM campaign_referrals WHERE campaign_id = ? AND status = 'rewarded'", [c.id]
         ),
-        "treatment": n_treat,
-        "points_by_source": {"rules": issued_rules, **awards},
-        "points_issued": issued_rules + sum(awards.values()),
-        "points_redeemed": redeemed + chance_points,
+        "treatment": f["groups"]["treatment"].n,
+        "points_by_source": {"rules": f["issued_rules"], **awards},
+        "points_issued": f["issued_rules"] + sum(awards.values()),
+        "points_redeemed": f["redeemed"] + chance_points,
         "chance_points": chance_points,
-        "satisfaction": _satisfaction(conn, c),
+        "satisfaction": _satisfaction(f["surveys"]),
     }
 
 

@@ -14,15 +14,16 @@ from weixi.settings import DEFAULT_TIMEZONE
 
 # --- lifecycle -----------------------------------------------------------------------------------
 
-DRAFT, SUBMITTED, APPROVED, RUNNING, CLOSED, EVALUATED = (
+DRAFT, SUBMITTED, APPROVED, RUNNING, CLOSED, EVALUATED, CANCELLED = (
     "draft",
     "submitted",
     "approved",
     "running",
     "closed",
     "evaluated",
+    "cancelled",
 )
-STATUSES = (DRAFT, SUBMITTED, APPROVED, RUNNING, CLOSED, EVALUATED)
+STATUSES = (DRAFT, SUBMITTED, APPROVED, RUNNING, CLOSED, EVALUATED, CANCELLED)
 
 # --- objectives ----------------------------------------------------------------------------------
 

@@ -46,8 +46,8 @@ def evaluate(engine: Engine, campaign_id: str) -> dict:
     cpp = None
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         info, c = load(conn, campaign_id)
-        groups = measures.group_stats(conn, c)
-        m = measures.measures(conn, c, groups)
+        m = measures.measures(conn, c)
+        groups = m["groups"]
         recorded = {
             r[0]: (Decimal(r[1]), r[2], r[3])
             for r in execute(
@@ -62,13 +62,6 @@ def evaluate(engine: Engine, campaign_id: str) -> dict:
             "SELECT day, prize_id, count(*) FROM campaign_draws WHERE campaign_id = ? "
             "GROUP BY day, prize_id ORDER BY day",
             [c.id],
-        )
-        daily = execute(
-            conn,
-            "SELECT e.day, cm.grp, coalesce(sum(e.amount_fen), 0) FROM events e JOIN "
-            "campaign_members cm ON cm.member_id = e.member_id AND cm.campaign_id = ? WHERE "
-            "e.type = 'bill' AND e.day >= ? AND e.day <= ? GROUP BY e.day, cm.grp ORDER BY e.day",
-            [c.id, *measures.window(c)],
         )
         done = {
             r[0]: (r[1], iso_text(r[2]))
@@ -85,7 +78,9 @@ def evaluate(engine: Engine, campaign_id: str) -> dict:
             execute(conn, "SELECT status, count(*) FROM campaign_awards WHERE campaign_id = ? GROUP BY status", [c.id])
         )
         steps = execute(
-            conn, "SELECT action, to_status, actor, at FROM campaign_steps WHERE campaign_id = ? ORDER BY seq", [c.id]
+            conn,
+            "SELECT action, to_status, actor, at, note FROM campaign_steps WHERE campaign_id = ? ORDER BY seq",
+            [c.id],
         )
         times = execute(conn, "SELECT committed_at, revealed_at FROM campaigns WHERE campaign_id = ?", [c.id])[0]
     cpp = cost_per_point_fen(engine, c)
@@ -121,7 +116,7 @@ def evaluate(engine: Engine, campaign_id: str) -> dict:
         d["draws"] += int(n)
         d["prizes"] += int(n) if prize_id else 0
     series: dict[str, dict] = {}
-    for day, grp, fen in daily:
+    for day, grp, fen in m["daily"]:
         series.setdefault(str(as_date(day)), {"treatment": 0, "control": 0})[grp] = int(fen)
     return {
         "campaign_id": c.id,
@@ -132,6 +127,9 @@ def evaluate(engine: Engine, campaign_id: str) -> dict:
         "owner": c.owner,
         "description": c.description,
         "steps": [{"action": s[0], "status": s[1], "by": s[2], "at": iso_text(s[3])} for s in steps],
+        "cancelled": next(
+            ({"by": s[2], "at": iso_text(s[3]), "reason": s[4]} for s in reversed(steps) if s[0] == "cancel"), None
+        ),
         "audience": {
             "source": c.audience.source,
             "treatment": groups["treatment"].n,
@@ -243,13 +241,8 @@ def live(engine: Engine, campaign_id: str, day: date | None = None) -> dict:
     queries as :func:`evaluate`, without the lift; ``day`` (default today, kept inside the window) picks the box."""
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         info, c = load(conn, campaign_id)
-        groups = {
-            k: int(v)
-            for k, v in execute(
-                conn, "SELECT grp, count(*) FROM campaign_members WHERE campaign_id = ? GROUP BY grp", [c.id]
-            )
-        }
-        m = measures.measures(conn, c, {"treatment": stats.Group(groups.get("treatment", 0), 0, 0)})
+        m = measures.measures(conn, c)
+        groups = {k: g.n for k, g in m["groups"].items()}
         costs = measures.costs(conn, c)
         day = min(max(day or campaign_today(c), c.window.start), c.window.end)
         box = {

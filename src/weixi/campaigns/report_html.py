@@ -209,6 +209,12 @@ def render(r: dict) -> str:
         f"<h1>{_e(r['name'])} <small>({_e(r['campaign_id'])})</small></h1>",
         f"<p>{_e(r['from'])} – {_e(r['to'])} · 状态 status: <b>{_e(r['status'])}</b> · 负责 owner: {_e(r.get('owner'))}"
         f"{' · frozen at evaluation' if r.get('frozen') else ' · live figures'}</p>",
+        (
+            f"<p class=cancelled><b>已取消 cancelled</b> {_e(r['cancelled']['at'])} · {_e(r['cancelled']['by'])}: "
+            f"{_e(r['cancelled']['reason'])} — 以下为取消前已发放的数据 the figures are what it gave until then</p>"
+            if r.get("cancelled")
+            else ""
+        ),
         f"<p>{_e(r.get('description'))}</p>",
         f"<p>参与人数 participants: <b>{_e(r['participants'])}</b> · 活动组 treatment {_e(r['audience']['treatment'])}"
         f" · 对照组 control {_e(r['audience']['control'])} ({_e(r['audience']['source'])})</p>",

@@ -87,6 +87,11 @@ def render(r: dict) -> bytes:
             f"{r['from']} – {r['to']} · status {r['status']} · owner {r.get('owner') or ''} · participants "
             f"{r['participants']} · treatment {r['audience']['treatment']} / control {r['audience']['control']}"
         ),
+        *(
+            [_p(f"已取消 cancelled {r['cancelled']['at']} · {r['cancelled']['by']}: {r['cancelled']['reason']}")]
+            if r.get("cancelled")
+            else []
+        ),
         _p("目标 Objectives", H2),
     ]
     objs = r["objectives"]

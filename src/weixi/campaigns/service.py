@@ -32,8 +32,8 @@ from weixi.campaigns.errors import (
     CampaignNotFound,
     CampaignRefused,
 )
-from weixi.campaigns.lifecycle import editable, transition
-from weixi.campaigns.model import DRAFT, Campaign
+from weixi.campaigns.lifecycle import NEEDS_REASON, editable, transition
+from weixi.campaigns.model import APPROVED, DRAFT, RUNNING, Campaign
 from weixi.campaigns.participation import request_key, require_running, require_treatment, same_request
 from weixi.campaigns.store import campaign_today, check, iso_text, load, now_utc, parse, record_step
 from weixi.ledger.posting import with_retries
@@ -263,14 +263,18 @@ def act(
     now: datetime | None = None,
     data_dir: str | Path | None = None,
 ) -> dict:
-    """submit | approve | reject | start | close | evaluate, recorded with who and when.
+    """submit | approve | reject | start | close | evaluate | cancel, recorded with who and when.
 
     approve commits to the draw seed; start fixes the audience and control group and fills the prize box;
-    close reveals the seed and credits leaderboard, streak and referral rewards; evaluate freezes the report.
+    close reveals the seed and credits leaderboard, streak and referral rewards; evaluate freezes the report;
+    cancel (with its reason, ``note``) stops a campaign not yet ended: draws, chances, gifts, referrals and
+    messages are refused from then on (they need a running campaign), its messages still queued in the outbox are
+    cancelled, what was given stays given, an approved or
+    running draw's seed is revealed so that the draws made can be verified, and no closing rewards are credited.
     """
     at = now or now_utc()
-    if action == "reject" and not note:
-        raise CampaignInvalid("campaign_reject_reason_missing")
+    if action in NEEDS_REASON and not (note or "").strip():
+        raise CampaignInvalid(NEEDS_REASON[action])
     audience = None
     if action == "start":  # read outside the write transaction: a snapshot may be large
         with engine.connect().execution_options(readonly=True) as conn, conn.begin():
@@ -307,8 +311,16 @@ def act(
             )
         if action == "start":
             _start(conn, c, info, audience)
-        if action == "close" and c.lottery is not None:
+        committed = info["status"] in (APPROVED, RUNNING)  # a cancelled draw reveals its seed: the draws made verify
+        if c.lottery is not None and (action == "close" or (action == "cancel" and committed)):
             execute(conn, "UPDATE campaigns SET revealed_at = ? WHERE campaign_id = ?", [at, campaign_id])
+        if action == "cancel":  # its messages still waiting in the outbox are not sent (sent ones stay sent)
+            execute(
+                conn,
+                "UPDATE msg_outbox SET status = 'cancelled', updated_at = ? WHERE status = 'queued' AND message_id IN "
+                "(SELECT outbox_id FROM campaign_messages WHERE campaign_id = ? AND outbox_id IS NOT NULL)",
+                [at, campaign_id],
+            )
         execute(conn, "UPDATE campaigns SET status = ? WHERE campaign_id = ?", [after, campaign_id])
         record_step(conn, campaign_id, action, info["status"], after, by, note, at)
 

@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from weixi.adapters import archive, duck
+from weixi.close import store as close_store
 from weixi.segments import months
 from weixi.settings import DEFAULT_TIMEZONE
 
@@ -300,19 +301,19 @@ def close_extras(data_dir: Path, month: str) -> dict[str, str]:
     data_dir = Path(data_dir)
     out: dict[str, str] = {}
     events = [
-        data_dir / "close" / "tier_events" / f"month={m}" / "part-0.parquet"
+        f
         for m in (month, months.shift(month, -1), months.shift(month, -2))
+        for f in close_store.uris(data_dir, "tier_events", m)  # the month's files in the close's Delta table
     ]
-    events = [p for p in events if p.exists()]
     if events:
         files = "[" + ", ".join(_lit(p) for p in events) + "]"
         out["tier_events"] = (
             f"SELECT member_id, count(*) AS n FROM read_parquet({files}) "
             f"WHERE event IN ('downgraded', 'will_downgrade') GROUP BY member_id"
         )
-    snap = data_dir / "snapshots" / f"month={month}" / "part-0.parquet"
-    if snap.exists():
-        out["snapshot"] = f"SELECT member_id, points_balance FROM read_parquet({_lit(snap)})"
+    snap = close_store.source(data_dir, "snapshots", month)
+    if snap:
+        out["snapshot"] = f"SELECT member_id, points_balance FROM {snap}"
     return out
 
 

@@ -150,7 +150,7 @@ def _lifecycle(action: str, doc: str):
         engine = open_engine(db, as_json)
         out = service.act(engine, campaign_id, action, by, note, at_option(at), data)
         extra = f"; commitment {out['commitment']}" if action == "approve" and out.get("commitment") else ""
-        extra += f"; seed revealed {out['seed']}" if action == "close" and out.get("seed") else ""
+        extra += f"; seed revealed {out['seed']}" if action in ("close", "cancel") and out.get("seed") else ""
         print_result(out, as_json, f"{campaign_id}: {out['status']}{extra}")
 
     command.__doc__ = doc
@@ -164,6 +164,11 @@ for _action, _doc in (
     ("start", "Start: fix the audience and control group, fill the prize box and gift stock."),
     ("close", "Close: reveal the draw seed, credit leaderboard, streak and referral rewards."),
     ("evaluate", "Evaluate: freeze the report (objectives, cost, lift, ROI)."),
+    (
+        "cancel",
+        "Cancel a campaign not yet ended, with the reason (--note): draws, gifts and referrals stop; what was "
+        "given stays given; a started draw's seed is revealed.",
+    ),
 ):
     _lifecycle(_action, _doc)
 

@@ -2,8 +2,8 @@
 
 A generated operator closed month by month under the telecom plan; churn trained and the last month scored; its
 target lists built; a staff roster and the month's tasks; the month's incentives computed and published; campaigns
-in each state of their lifecycle (draft, awaiting approval, approved, running, closed); one login per role. For
-demos only: the data are synthetic and the logins share one password.
+in each state of their lifecycle (draft, awaiting approval, approved, running, closed, cancelled); one login per
+role. For demos only: the data are synthetic and the logins share one password.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ CAMPAIGNS = (
     ("anniversary-draw.yaml", "spring-draw", "approved", 60, 61),
     ("scratch-cards.yaml", None, "submitted", 30, 120),
     ("midyear-gratitude.yaml", "new-year-gifts", "draft", 25, 40),
+    ("midyear-gratitude.yaml", "summer-gratitude", "cancelled", -5, 20),
 )
 # The staff of the demo (operations roster): the logins "manager" and "agent" are on it, so their pages have work.
 TEAM_LEADS = (("lead", "周组长"),)
@@ -174,8 +175,9 @@ def _managers_needed(engine, data: Path, end: str, plan, most: int) -> int:
     import duckdb
 
     from weixi.adapters import duck
+    from weixi.close import store as close_store
 
-    snapshot = sorted((data / "snapshots").glob(f"month={end}/**/*.parquet")) if (data / "snapshots").exists() else []
+    snapshot = close_store.uris(data, "snapshots", end)
     if not snapshot:
         return min(most, 8)
     con = duck.connect()
@@ -252,7 +254,8 @@ def _campaigns(engine, data: Path, today: date, zone: ZoneInfo) -> dict:
         cid = new_id or doc["campaign"]
         doc["campaign"] = cid
         if new_id:
-            doc["name"] = {"spring-draw": "春节现场抽奖", "new-year-gifts": "元旦客户回馈"}.get(new_id, doc["name"])
+            names = {"spring-draw": "春节现场抽奖", "new-year-gifts": "元旦客户回馈", "summer-gratitude": "夏季回馈"}
+            doc["name"] = names.get(new_id, doc["name"])
         first, last = today + timedelta(days=start), today + timedelta(days=stop)
         doc["window"]["from"], doc["window"]["to"] = first, last
         buf = StringIO()
@@ -261,7 +264,7 @@ def _campaigns(engine, data: Path, today: date, zone: ZoneInfo) -> dict:
         _step(f"campaign {cid}: {state}")
         campaigns.create(engine, buf.getvalue(), f"{cid}.yaml", "analyst", now=created)
         steps = {"draft": [], "submitted": ["submit"], "approved": ["submit", "approve"]}.get(
-            state, ["submit", "approve", "start"] + (["close"] if state == "closed" else [])
+            state, ["submit", "approve", "start"] + {"closed": ["close"], "cancelled": ["cancel"]}.get(state, [])
         )
         at = created
         for action in steps:
@@ -271,6 +274,8 @@ def _campaigns(engine, data: Path, today: date, zone: ZoneInfo) -> dict:
                 at = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
             else:
                 at = at + timedelta(hours=2)
-            campaigns.act(engine, cid, action, "admin" if action != "submit" else "analyst", now=at, data_dir=data)
+            note = "门店装修，活动改期" if action == "cancel" else None
+            by = "admin" if action != "submit" else "analyst"
+            campaigns.act(engine, cid, action, by, note=note, now=at, data_dir=data)
         states[cid] = state
     return states

@@ -34,6 +34,12 @@ def _show(month: str, plan_id: str, state: dict) -> None:
     if state["returned"]:
         r = state["returned"]
         _say(f"  last returned at {r['step']} by {r['by']} ({r['role']}) at {r['at']}: {r['note']}")
+    if state.get("suspended"):
+        r = state["suspended"]
+        _say(f"  suspended this month by {r['by']} ({r['role']}) at {r['at']}: {r['note']}")
+    if state.get("deadline"):
+        d = state["deadline"]
+        _say(f"  the {d['period']} awards are published before {d['deadline']} (the next quarter)")
 
 
 @approvals_app.command("status")
@@ -75,3 +81,33 @@ def _decide(decision: str):
 
 approvals_app.command("approve", help="Approve the next step of the plan's chain for the month.")(_decide("approve"))
 approvals_app.command("return", help="Return the plan to its first step, with a reason (--note).")(_decide("return"))
+
+
+def _suspension(decision: str):
+    def command(
+        plan: Path = PLAN,
+        month: str = MONTH,
+        by: str = typer.Option(..., "--by", help="Who decides (recorded with the time)."),
+        role: str = typer.Option(..., "--role", help="The decider's staff role; the chain's last step must name it."),
+        reason: Optional[str] = typer.Option(None, "--reason", help="Why (required to suspend)."),
+        db: Optional[str] = DB,
+        as_json: bool = JSON,
+    ) -> None:
+        from weixi.cli.incentives import refusal
+        from weixi.incentives import suspensions
+
+        with refusal(as_json):
+            Month.parse(month)
+            p = svc.load_incentive_plan(plan)
+        engine = open_engine(db, as_json)
+        with refusal(as_json):
+            state = suspensions.record(engine, month, p, decision, by, role, reason)
+        emit_json({"month": month, "plan": p.id, **state}) if as_json else _show(month, p.id, state)
+
+    return command
+
+
+approvals_app.command(
+    "suspend", help="Suspend the plan's pay for the month, with a reason (--reason): no pay is computed from it."
+)(_suspension("suspend"))
+approvals_app.command("resume", help="Lift the month's recorded suspension of the plan.")(_suspension("resume"))

@@ -83,9 +83,13 @@ def _compute(
     scores=None,
     quotas=None,
     records=None,
+    engine=None,
 ) -> svc.MonthResult:
     """The month computed; ``timezone``: the database's active points plan's where a command has a database
-    (publish, diff), else the default."""
+    (publish, diff), else the default; with ``engine``, the plans suspended for the month by a recorded decision
+    compute nothing."""
+    from weixi.incentives.suspensions import in_force
+
     with refusal(as_json):
         return svc.compute_month(
             plans,
@@ -99,6 +103,7 @@ def _compute(
             scores=scores,
             quotas=quotas,
             records=records,
+            suspensions=in_force(engine, month) if engine is not None else None,
         )
 
 
@@ -271,7 +276,7 @@ def publish(
     engine = open_engine(db, as_json)
     zone = reports.zone(engine)
     result = _compute(
-        plan, month, orders, targets, roster, violations, referrals, as_json, zone, scores, quotas, records
+        plan, month, orders, targets, roster, violations, referrals, as_json, zone, scores, quotas, records, engine
     )
     with refusal(as_json):
         done = publication.publish(engine, result, by, supersede, reason)
@@ -302,7 +307,7 @@ def diff(
     engine = open_engine(db, as_json)
     zone = reports.zone(engine)
     result = _compute(
-        plan, month, orders, targets, roster, violations, referrals, as_json, zone, scores, quotas, records
+        plan, month, orders, targets, roster, violations, referrals, as_json, zone, scores, quotas, records, engine
     )
     with refusal(as_json):
         out = publication.diff(engine, result)

@@ -301,22 +301,54 @@ def reverse(event_id: str, db: Optional[str] = DB, as_json: bool = JSON) -> None
 
 
 @app.command("verify")
-def verify(db: Optional[str] = DB, as_json: bool = JSON) -> None:
-    """Rebuild every balance, debt, lot and reward stock from the journal; exit 1 on any mismatch."""
-    engine = open_engine(db, as_json)
-    mismatches, counts = run_verify(engine)
+def verify(
+    db: Optional[str] = DB,
+    data: Optional[str] = typer.Option(
+        None, "--data", help="Data directory whose lake tables are checked too (default: $WEIXI_DATA or ./weixi-data)."
+    ),
+    lake: bool = typer.Option(
+        False,
+        "--lake",
+        help="Check only the lake: each file every Delta table's current version lists exists, has the size its "
+        "log says and reads as Parquet (every row group), without the database.",
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Rebuild every balance, debt, lot and reward stock from the journal, and check the lake's files under the
+    data directory (a file deleted or changed by hand is named); exit 1 on any mismatch or damaged file."""
+    from weixi import messages, settings
+    from weixi.close import store
+    from weixi.errors import Conflict
+
+    mismatches, counts = [], {}
+    if not lake:
+        mismatches, counts = run_verify(open_engine(db, as_json))
+    folder = Path(data or settings.DATA.value())
+    damaged = store.damage(folder, deep=True) if folder.is_dir() else []
+    counts["lake_tables"] = len(store.lake_tables(folder)) if folder.is_dir() else 0
+    lake_problems = [Conflict(d["code"], table=d["table"], file=d["file"], count=len(damaged)) for d in damaged]
     if as_json:
-        emit_json({"ok": not mismatches, "checked": counts, "mismatches": [m.__dict__ for m in mismatches]})
+        emit_json(
+            {
+                "ok": not mismatches and not damaged,
+                "checked": counts,
+                "mismatches": [m.__dict__ for m in mismatches],
+                "lake": [{**d, "message": messages.render(p)} for d, p in zip(damaged, lake_problems)],
+            }
+        )
     else:
         for m in mismatches:
             console.print(f"[red]mismatch[/] {m.describe()}", highlight=False)
+        for p in lake_problems:
+            console.print(f"[red]damaged[/] {messages.render(p)}", highlight=False)
+        bad = len(mismatches) + len(damaged)
         console.print(
-            ("[green]ok[/]" if not mismatches else f"[red]{len(mismatches)} mismatch(es)[/]")
+            ("[green]ok[/]" if not bad else f"[red]{bad} mismatch(es)[/]")
             + ": "
             + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
             + " checked"
         )
-    if mismatches:
+    if mismatches or damaged:
         raise typer.Exit(1)
 
 

@@ -126,11 +126,18 @@ def proxy_options(trusted_proxies: str) -> dict:
     return {"proxy_headers": True, "forwarded_allow_ips": hosts} if hosts else {"proxy_headers": False}
 
 
+STAFF_ID_HELP = (
+    "Who the login is on the staff roster (weixi staff load): its statements, its work queue and its approval"
+    " steps are this staff id's. Default: the username is the staff id."
+)
+
+
 @users_app.command("create")
 def create(
     username: str,
     role: str = typer.Option(..., "--role", help="admin, analyst, manager, agent, clerk or member."),
     member_id: Optional[str] = typer.Option(None, "--member-id", help="For role member: whose points it sees."),
+    staff_id: Optional[str] = typer.Option(None, "--staff-id", help=STAFF_ID_HELP),
     password: Optional[str] = typer.Option(
         None, "--password", envvar=settings.PASSWORD.name, help="Password (default: prompt; or $WEIXI_PASSWORD)."
     ),
@@ -143,9 +150,11 @@ def create(
     engine = open_engine(db, as_json)
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    user = users.create_user(engine, username, password, role, member_id)
-    users.audit(engine, None, "user.create", user.username, {"role": user.role, "via": "cli"})
-    data = {"username": user.username, "role": user.role, "member_id": user.member_id}
+    user = users.create_user(engine, username, password, role, member_id, staff_id)
+    users.audit(
+        engine, None, "user.create", user.username, {"role": user.role, "staff_id": user.staff_id, "via": "cli"}
+    )
+    data = {"username": user.username, "role": user.role, "member_id": user.member_id, "staff_id": user.staff_id}
     emit_json(data) if as_json else console.print(f"created {user.username} ({user.role})", highlight=False)
 
 
@@ -156,16 +165,31 @@ def list_users(db: Optional[str] = DB, as_json: bool = JSON) -> None:
 
     rows = users.list_users(open_engine(db, as_json))
     if as_json:
-        emit_json(
-            [{"username": u.username, "role": u.role, "member_id": u.member_id, "active": u.active} for u in rows]
-        )
+        keys = ("username", "role", "member_id", "staff_id", "active")
+        emit_json([{k: getattr(u, k) for k in keys} for u in rows])
         return
-    table = Table("username", "role", "member", "active")
+    table = Table("username", "role", "member", "staff id", "active")
     for u in rows:
-        table.add_row(
-            u.username, f"{u.role} ({display('role', u.role, 'zh_CN')})", u.member_id or "", "yes" if u.active else "no"
-        )
+        role = f"{u.role} ({display('role', u.role, 'zh_CN')})"
+        table.add_row(u.username, role, u.member_id or "", u.staff_id or "", "yes" if u.active else "no")
     console.print(table)
+
+
+@users_app.command("edit")
+def edit(
+    username: str,
+    staff_id: str = typer.Option(..., "--staff-id", help=STAFF_ID_HELP + " An empty value unlinks it."),
+    db: Optional[str] = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Change a login's staff id (checked against the staff roster; one login per staff id)."""
+    from weixi.users import service as users
+
+    engine = open_engine(db, as_json)
+    user = users.set_staff_id(engine, username, staff_id)
+    users.audit(engine, None, "user.staff_id", username, {"staff_id": user.staff_id, "via": "cli"})
+    data = {"username": username, "staff_id": user.staff_id, "acts_as": user.staff}
+    emit_json(data) if as_json else console.print(f"{username} acts as staff {user.staff}", highlight=False)
 
 
 @users_app.command("token")

@@ -32,7 +32,7 @@ from weixi import settings
 from weixi.adapters import archive, duck
 from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute
-from weixi.close import accrual_load_pg, accrual_sql
+from weixi.close import accrual_lake, accrual_load_pg, accrual_sql
 from weixi.close.sources import scan_sql
 from weixi.errors import Unavailable
 from weixi.ledger import bulk
@@ -138,6 +138,10 @@ def accrue(
     or from the chunk where that process meets a member the Book must handle, batch by batch through
     :func:`~weixi.ledger.posting.post_events` (same rows either way).
     ``WEIXI_ACCRUAL=batches`` forces the batches."""
+    if settings.LEDGER_STORE.value() == "lake" and plan is not None and settings.ACCRUAL.value() != "batches":
+        lake_result = _to_lake(engine, Path(data_dir), month, tz, plan, version, progress)
+        if lake_result is not None:
+            return lake_result
     done = _done(engine, data_dir, month)
     if done is not None:
         return done
@@ -148,21 +152,93 @@ def accrue(
         if skip is None:
             _mark(engine, data_dir, month, result, probe)
             return result
+    probe = _batches(engine, data_dir, month, tz, result, progress, skip)
+    _mark(engine, data_dir, month, result, probe)
+    return result
+
+
+def _to_lake(
+    engine: Engine,
+    data_dir: Path,
+    month: str,
+    tz: ZoneInfo,
+    plan: Plan,
+    version: int | None,
+    progress: Callable[[int], None] | None,
+) -> AccrualResult | None:
+    """The month into the lake (:mod:`weixi.close.accrual_lake`), the events of the members the Book must handle
+    through the batches; None when the set-based statements do not take the month (the SQL path posts it)."""
+    inputs = _inputs(data_dir)
+    stored = accrual_lake.done(engine, month, inputs)
+    if stored is not None:
+        return AccrualResult(**stored)
+    source = _source_sql(data_dir, month, tz)
     con = duck.connect()
     try:
+        con.execute(f"CREATE TEMP TABLE acc_probe AS SELECT type, day, amount_fen FROM ({source})")
+        days = [
+            r[0] for r in con.execute("SELECT DISTINCT day FROM acc_probe WHERE day IS NOT NULL ORDER BY 1").fetchall()
+        ]
+        out_of_range = con.execute(
+            f"SELECT count(*) FROM acc_probe WHERE day IS NULL OR amount_fen < 0 "
+            f"OR amount_fen >= {bulk.fen_limit(plan)}"
+        ).fetchone()[0]
+        counts = dict(con.execute("SELECT type, count(*) FROM acc_probe GROUP BY type").fetchall())
+    finally:
+        con.close()
+    if not accrual_lake.applicable(plan, days, out_of_range):
+        return None
+    part = accrual_lake.post(engine, data_dir, month, plan, version, source, days)
+    result = AccrualResult(
+        bills=int(counts.get("bill", 0)),
+        recharges=int(counts.get("recharge", 0)),
+        posted=part.posted,
+        duplicates=part.duplicates,
+        rejected=part.rejected,
+        reasons=dict(part.reasons),
+        seconds=None,
+    )
+    if progress:
+        progress(part.posted + part.duplicates + part.rejected)
+    if part.book_ids.num_rows:
+        _batches(engine, data_dir, month, tz, result, progress, 0, only=part.book_ids)
+    accrual_lake.finish(engine, month, inputs, result.__dict__)
+    return result
+
+
+def _batches(
+    engine: Engine,
+    data_dir: Path,
+    month: str,
+    tz: ZoneInfo,
+    result: AccrualResult,
+    progress: Callable[[int], None] | None,
+    skip: int,
+    only=None,
+) -> str | None:
+    """Post the month's events through :func:`~weixi.ledger.posting.post_events` in posting order, from the
+    ``skip``-th (``only``: an Arrow table of the event ids to post, the others left out); the probe id."""
+    con = duck.connect()
+    try:
+        keep = ""
+        if only is not None:
+            con.register("acc_only", only)
+            keep = " AND {id} IN (SELECT event_id FROM acc_only)"
         bills = (
             f"SELECT bill_id AS event_id, member_id, billed_on AS occurred_at, billed_on AS local_day, "
             f"amount_fen, service_type "
-            f"FROM ({scan_sql(data_dir, 'bills', month)}) WHERE paid ORDER BY billed_on, bill_id"
+            f"FROM ({scan_sql(data_dir, 'bills', month)}) WHERE paid{keep.format(id='CAST(bill_id AS VARCHAR)')} "
+            f"ORDER BY billed_on, bill_id"
         )
         recharges = (
             f"SELECT recharge_id AS event_id, member_id, recharged_at AS occurred_at, "
             f"CAST(timezone('{tz.key}', recharged_at) AS DATE) AS local_day, amount_fen, "
             f"NULL::VARCHAR AS service_type FROM ({scan_sql(data_dir, 'recharges', month)}) "
-            f"ORDER BY recharged_at, recharge_id"
+            f"WHERE true{keep.format(id='CAST(recharge_id AS VARCHAR)')} ORDER BY recharged_at, recharge_id"
         )
-        result.bills = con.execute(f"SELECT count(*) FROM ({bills})").fetchone()[0]
-        result.recharges = con.execute(f"SELECT count(*) FROM ({recharges})").fetchone()[0]
+        if only is None:
+            result.bills = con.execute(f"SELECT count(*) FROM ({bills})").fetchone()[0]
+            result.recharges = con.execute(f"SELECT count(*) FROM ({recharges})").fetchone()[0]
         first = (
             con.execute(f"SELECT event_id FROM ({bills}) LIMIT 1").fetchone()
             or con.execute(f"SELECT event_id FROM ({recharges}) LIMIT 1").fetchone()
@@ -183,8 +259,7 @@ def accrue(
         post_events(engine, islice(events, skip, None), batch_size=CHUNK, on_batch=on_batch)
     finally:
         con.close()
-    _mark(engine, data_dir, month, result, probe)
-    return result
+    return probe
 
 
 def _source_sql(data_dir: Path, month: str, tz: ZoneInfo) -> str:

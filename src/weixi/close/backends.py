@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import ibis
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from weixi.adapters import archive
+from weixi.adapters import archive, lake
 from weixi.adapters.duck import QUIET, bound_memory  # noqa: F401  (bound_memory: the close's connections)
+from weixi.close import store
 from weixi.close.sources import MONTHLY, scan_sql
 from weixi.errors import Invalid
 
@@ -46,6 +50,32 @@ def local_spark():
     )
 
 
+SPARK_ROW_GROUP_BYTES = 1 << 20  # Spark sizes row groups in bytes; ~1 MiB keeps a member lookup's read small
+
+
+def spark_write(con, expr: ibis.Table, folder: Path, order: list[str] | None = None) -> list[Path]:
+    """Spark computes ``expr`` and writes its rows as Parquet files into ``folder`` (emptied first), sorted by
+    ``order`` across the files when given; returns the files in that order. The rows never pass through this
+    process (the driver): it learns the files' names, nothing more."""
+    from pyspark.sql import functions as F
+
+    if order:
+        expr = expr.order_by(order)
+    frame = con._session.sql(con.compile(expr))
+    # every column nullable, as in DuckDB's files (a literal column would be written NOT NULL): a test the
+    # optimizer cannot fold away, true on every row
+    live = F.spark_partition_id() >= 0
+    frame = frame.select(*(F.when(live, F.col(f"`{c}`")).alias(c) for c in frame.columns))
+    shutil.rmtree(folder, ignore_errors=True)
+    (
+        frame.write.option("compression", "zstd")
+        .option("parquet.block.size", SPARK_ROW_GROUP_BYTES)
+        .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+        .parquet(str(folder))
+    )
+    return sorted(Path(folder).glob("part-*.parquet"))
+
+
 def archive_table(con, data_dir: Path, table: str, month: str | None = None) -> ibis.Table:
     """An archive table as an Ibis expression on ``con``'s backend, filtered to ``month`` when given."""
     if con.name == "duckdb":
@@ -64,3 +94,28 @@ def archive_table(con, data_dir: Path, table: str, month: str | None = None) -> 
     if month and table in MONTHLY:
         t = t.filter(t.month == month)
     return t
+
+
+def commit_spark_files(data_dir: Path, dataset: str, month: str, files: list[Path]) -> list[str]:
+    """Move the files Spark wrote for ``dataset``'s month into its Delta table (renames, under fresh names) and
+    commit them in place of the month's files, as :func:`weixi.close.store.write_query` does for a file DuckDB
+    wrote; returns them (what ``read_parquet([...])`` takes)."""
+    table = store.table_dir(data_dir, dataset)
+    store.upgrade_table(data_dir, dataset)
+    stem = lake.new_file(table, {"month": month}).with_suffix("")  # one fresh name, numbered in Spark's order:
+    moved = [stem.with_name(f"{stem.name}-{i:05d}.parquet") for i in range(len(files))]  # read in turn, sorted
+    for found, target in zip(files, moved):
+        Path(found).rename(target)
+    spark_schema = pq.read_schema(moved[0])
+    schema = pa.schema([f.with_nullable(True) for f in spark_schema])  # the table's; Spark's metadata left out
+    lake.commit_files(
+        table,
+        moved,
+        {"month": month},
+        schema,
+        store.app_id(dataset),
+        store.month_number(month),
+        mode="overwrite-partition",
+        replace=True,
+    )
+    return [str(p) for p in moved]

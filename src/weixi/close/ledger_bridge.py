@@ -1,4 +1,7 @@
-"""What the close needs from the ledger (SQLite or PostgreSQL), as Arrow tables."""
+"""What the close needs from the ledger (SQLite or PostgreSQL), as Arrow tables.
+
+With lake months (``WEIXI_LEDGER_STORE=lake``) the points earned and the month's totals add the lake's rows no fold
+has brought into the SQL ledger yet; the members' balances already count them (:mod:`weixi.close.accrual_lake`)."""
 
 from __future__ import annotations
 
@@ -12,11 +15,12 @@ from pathlib import Path
 import pyarrow as pa
 from sqlalchemy import Engine
 
-from weixi.adapters import ledger_repo
+from weixi.adapters import duck, ledger_repo
 from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute, executemany
 from weixi.close.months import first_day, next_month
 from weixi.errors import Unavailable
+from weixi.ledger import fold
 
 FETCH = 200_000
 
@@ -64,14 +68,121 @@ def _arrow_adbc(path: Path, sql: str, params: list, schema: pa.Schema) -> pa.Tab
     return table.rename_columns(schema.names).cast(schema)
 
 
+def _unfolded(engine: Engine, con) -> bool:
+    """Views ``lake_accruals`` and ``lake_expired`` in the DuckDB ``con``: the lake's rows no fold has brought
+    into the SQL ledger (what the ledger's totals lack); False when the ledger has no lake months."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        months, lake_dir, version = fold.watermark(conn)
+        expiries = fold.applied_expiries(conn)
+        folds = execute(conn, "SELECT member_id, month FROM ledger_folds") if months else []
+    if not months:
+        return False
+    con.register(
+        "lake_folds",
+        pa.table(
+            {"member_id": [f[0] for f in folds], "month": [f[1] for f in folds]},
+            schema=pa.schema([("member_id", pa.string()), ("month", pa.string())]),
+        ),
+    )
+    acc = fold.lake_sql(lake_dir, version, months, "")
+    exp = fold.expiries_sql(lake_dir, expiries)
+    unfolded = "LEFT JOIN lake_folds f USING (member_id) WHERE f.month IS NULL OR f.month < a.month"
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW lake_accruals AS SELECT a.* FROM ({acc}) a {unfolded}"
+        if acc
+        else "CREATE OR REPLACE TEMP VIEW lake_accruals AS SELECT NULL::VARCHAR AS member_id, NULL::DATE AS day, "
+        "NULL::BIGINT AS earned WHERE false"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW lake_expired AS SELECT a.* FROM ({exp}) a {unfolded}"
+        if exp
+        else "CREATE OR REPLACE TEMP VIEW lake_expired AS SELECT NULL::VARCHAR AS lot_id, NULL::VARCHAR AS member_id, "
+        "NULL::VARCHAR AS month, NULL::DATE AS expires_on, NULL::BIGINT AS points WHERE false"
+    )
+    return True
+
+
 def points_earned(engine: Engine, month: str) -> pa.Table:
+    """Points earned in ``month`` per member: the SQL journal's and the lake's unfolded accruals'."""
     start, end = first_day(month), first_day(next_month(month))
-    return ledger_arrow(
+    schema = pa.schema([("member_id", pa.string()), ("points_earned", pa.int64())])
+    sql = ledger_arrow(
         engine,
         "SELECT member_id, sum(points) FROM journal WHERE kind = 'earn' AND day >= ? AND day < ? GROUP BY member_id",
         [start, end],
-        pa.schema([("member_id", pa.string()), ("points_earned", pa.int64())]),
+        schema,
     )
+    con = duck.connect()
+    try:
+        if not _unfolded(engine, con):
+            return sql
+        con.register("sql_points", sql)
+        return (
+            con.execute(
+                f"SELECT member_id, CAST(sum(points_earned) AS BIGINT) AS points_earned FROM (SELECT * FROM sql_points "
+                f"UNION ALL SELECT member_id, earned FROM lake_accruals WHERE day >= DATE '{start}' "
+                f"AND day < DATE '{end}' AND earned > 0) GROUP BY member_id"
+            )
+            .fetch_arrow_table()
+            .cast(schema)
+        )
+    finally:
+        con.close()
+
+
+def lake_programme(engine: Engine, start: date, as_of: date) -> tuple[dict, tuple] | None:
+    """What the lake's unfolded rows add to the programme figures' counts (:mod:`weixi.close.programme`): by kind
+    (``earn``, ``expire``) the points of the month ``[start, as_of)``, before ``as_of`` and through ``as_of``; and
+    the unfolded lots' (matured points, left on matured lots, outstanding expiring, outstanding never expiring) at
+    ``as_of``. None without lake months."""
+    con = duck.connect()
+    try:
+        if not _unfolded(engine, con):
+            return None
+        s, a = f"DATE '{start}'", f"DATE '{as_of}'"
+
+        def by_day(col: str, value: str, view: str) -> tuple:
+            row = con.execute(
+                f"SELECT coalesce(sum(CASE WHEN {col} >= {s} AND {col} < {a} THEN {value} ELSE 0 END), 0), "
+                f"coalesce(sum(CASE WHEN {col} < {a} THEN {value} ELSE 0 END), 0), "
+                f"coalesce(sum(CASE WHEN {col} <= {a} THEN {value} ELSE 0 END), 0) FROM {view}"
+            ).fetchone()
+            return tuple(int(v) for v in row)
+
+        kinds = {
+            "earn": by_day("day", "earned", "lake_accruals"),
+            "expire": by_day("expires_on", "-points", "lake_expired"),
+        }
+        lots = con.execute(
+            "SELECT coalesce(sum(CASE WHEN l.expires_on <= {a} THEN l.earned ELSE 0 END), 0), "
+            "coalesce(sum(CASE WHEN l.expires_on <= {a} THEN l.earned - coalesce(x.points, 0) ELSE 0 END), 0), "
+            "coalesce(sum(CASE WHEN l.expires_on > {a} THEN l.earned - coalesce(x.points, 0) ELSE 0 END), 0), "
+            "coalesce(sum(CASE WHEN l.expires_on IS NULL THEN l.earned ELSE 0 END), 0) "
+            "FROM lake_accruals l LEFT JOIN (SELECT lot_id, sum(points) AS points FROM lake_expired GROUP BY lot_id) x "
+            "ON x.lot_id = l.event_id WHERE l.earned > 0".format(a=a)
+        ).fetchone()
+    finally:
+        con.close()
+    return kinds, tuple(int(v) for v in lots)
+
+
+def lake_totals(engine: Engine, month: str) -> tuple[int, int]:
+    """The points the lake's unfolded rows earned and expired in ``month`` (0, 0 without lake months)."""
+    start, end = first_day(month), first_day(next_month(month))
+    con = duck.connect()
+    try:
+        if not _unfolded(engine, con):
+            return 0, 0
+        earned = con.execute(
+            f"SELECT coalesce(sum(earned), 0) FROM lake_accruals WHERE day >= DATE '{start}' AND day < DATE '{end}'"
+        ).fetchone()[0]
+        expired = con.execute(
+            f"SELECT coalesce(sum(points), 0) FROM lake_expired WHERE expires_on >= DATE '{start}' "
+            f"AND expires_on < DATE '{end}'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    return int(earned), int(expired)
 
 
 def balances(engine: Engine) -> pa.Table:
@@ -100,6 +211,9 @@ def month_totals(engine: Engine, month: str) -> dict:
         )
         outstanding = execute(conn, "SELECT coalesce(sum(balance), 0), count(*) FROM members")[0]
     kinds = {k: int(v) for k, v in rows}
+    lake_earned, lake_expired = lake_totals(engine, month)
+    kinds["earn"] = kinds.get("earn", 0) + lake_earned
+    kinds["expire"] = kinds.get("expire", 0) - lake_expired
     return {
         "issued": kinds.get("earn", 0) + max(kinds.get("adjust", 0), 0),
         "redeemed": -(kinds.get("redeem", 0) + kinds.get("cancel", 0)),

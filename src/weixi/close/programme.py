@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from weixi.adapters.sql import execute
 from weixi.close import store
-from weixi.close.ledger_bridge import ledger_arrow
+from weixi.close.ledger_bridge import lake_programme, ledger_arrow
 from weixi.close.months import first_day, next_month, parse_month
 from weixi.ledger.programme import LedgerCounts, Ratio, figures, yuan
 from weixi.plans.model import Plan
@@ -55,6 +55,11 @@ def ledger_counts(engine: Engine, month: str) -> LedgerCounts:
         rows = execute(conn, JOURNAL_SQL, [start, as_of, as_of, as_of])
         matured, left, expiring, never = execute(conn, LOTS_SQL, [as_of, as_of, as_of, False])[0]
     kinds = {k: (int(m), int(t), int(a)) for k, m, t, a in rows}
+    lake = lake_programme(engine, start, as_of)  # the lake's unfolded rows (WEIXI_LEDGER_STORE=lake)
+    if lake is not None:
+        for kind, extra in lake[0].items():
+            kinds[kind] = tuple(x + y for x, y in zip(kinds.get(kind, (0, 0, 0)), extra))
+        matured, left, expiring, never = (int(x) + y for x, y in zip((matured, left, expiring, never), lake[1]))
 
     def total(kind: str, which: int) -> int:
         return kinds.get(kind, (0, 0, 0))[which]

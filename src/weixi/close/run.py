@@ -8,6 +8,7 @@ manifest that marks the month closed is written last.
 
 from __future__ import annotations
 
+import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 import ibis
+import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from weixi import settings
@@ -73,6 +75,16 @@ class _Run:
     def duck(self):
         return self.dcon.con
 
+    @property
+    def spark(self) -> bool:
+        """The passes run on PySpark: Spark writes their tables' files, this process (the driver) commits them."""
+        return self.con is not self.dcon
+
+    @property
+    def scratch(self) -> Path:
+        """Where Spark writes the close's intermediate tables (inside the data folder, which Spark reads too)."""
+        return self.data_dir / "close" / ".spark" / self.month
+
     @contextmanager
     def step(self, name: str):
         self.progress.step(name)
@@ -122,8 +134,7 @@ def close_month(
         tiers, events_file = _tiers_step(run, members, history, keep)
     with run.step("segments"):
         _materialize(
-            run.con,
-            run.dcon,
+            run,
             "close_segments",  # only what the snapshot keeps: the sort below fits
             segment(members, history, run.plan, month, keep).select("member_id", *SEGMENT_COLUMNS),
         )
@@ -150,6 +161,7 @@ def close_month(
         "wall_seconds": round(time.perf_counter() - started, 3),
     }
     run.duck.close()  # its memory back before the member search index is built (skipped when the archive did not change)
+    shutil.rmtree(run.scratch, ignore_errors=True)  # Spark's intermediate files (the views above read them)
     with run.step("search_index"):
         search_index.build(data_dir)
     ledger_bridge.mark_closed(engine, month)  # before the manifest: a crash between them closes again, harmlessly
@@ -167,52 +179,38 @@ def _refuse_unless_ready(data_dir: Path, month: str) -> None:
     missing = missing_inputs(data_dir, month)
     if missing:
         raise CloseRefused("close_inputs_missing", month=month, missing=missing)
+    store.refuse_if_damaged(data_dir)  # a lake file deleted or changed by hand: the close does not build on it
 
 
 def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
     """The month's history file (spend, recharges, touches and points per member); returns it, the history
     window the tiers and segments read, and the month's members."""
-    con, dcon, month, data_dir = run.con, run.dcon, run.month, run.data_dir
+    con, month, data_dir = run.con, run.month, run.data_dir
     points = ledger_bridge.points_earned(run.engine, month)
-    points_t = (
-        con.create_table("ledger_points", points, overwrite=True)
-        if run.engine_name == "duckdb"
-        else ibis.memtable(points)
+    if run.spark:  # handed to Spark as a file, which its executors read
+        pq.write_table(points, _scratch_file(run, "ledger_points"))
+        points_t = con.read_parquet(str(run.scratch / "ledger_points.parquet"))
+    else:
+        points_t = con.create_table("ledger_points", points, overwrite=True)
+    del points
+    history_file = _write_dataset(
+        run, "history", "close_history_now", month_history(con, data_dir, month, points_t), HISTORY_TYPES
     )
-    history_file = store.write_query(
-        run.duck,
-        data_dir,
-        "history",
-        month,
-        _sorted(
-            _materialize(con, dcon, "close_history_now", month_history(con, data_dir, month, points_t)), HISTORY_TYPES
-        ),
-    )
-    _free(dcon, "close_history_now")  # in its file now; DuckDB's memory goes to the passes below
-    if run.engine_name == "duckdb":
+    if not run.spark:
         _free(con, "ledger_points")
     return history_file, _history_window(con, data_dir, month), members_table(con, data_dir, month)
 
 
 def _tiers_step(run: _Run, members: ibis.Table, history: ibis.Table, keep) -> tuple[str, str]:
     """Tier evaluation: the members' tiers (a DuckDB table, for the snapshot) and the tier events file."""
-    con, dcon, month, data_dir = run.con, run.dcon, run.month, run.data_dir
+    con, month, data_dir = run.con, run.month, run.data_dir
     tier_state, tier_events = evaluate_tiers(
         members, history, _previous_tiers(con, data_dir, month), run.plan, month, keep
     )
-    tiers = _materialize(con, dcon, "close_tiers", tier_state.select("member_id", *TIER_COLUMNS))
-    events_file = store.write_query(
-        run.duck,
-        data_dir,
-        "tier_events",
-        month,
-        _sorted(
-            _materialize(con, dcon, "close_tier_events", tier_events),
-            TIER_EVENT_TYPES,
-            "member_id, event, effective_on",
-        ),
+    tiers = _materialize(run, "close_tiers", tier_state.select("member_id", *TIER_COLUMNS))
+    events_file = _write_dataset(
+        run, "tier_events", "close_tier_events", tier_events, TIER_EVENT_TYPES, ["member_id", "event", "effective_on"]
     )
-    _free(dcon, "close_tier_events")
     keep.drop()
     return tiers, events_file
 
@@ -293,14 +291,38 @@ def _free(con, name: str) -> None:
     con.drop_table(name, force=True)
 
 
-def _materialize(con, dcon, name: str, expr: ibis.Table) -> str:
-    """Compute ``expr`` once into a DuckDB table ``name`` of ``dcon`` (on DuckDB without leaving the
-    database; from PySpark through Arrow); returns the table's name."""
-    if con is dcon:
-        con.create_table(name, expr, overwrite=True)
-    else:
-        dcon.create_table(name, con.to_pyarrow(expr), overwrite=True)
+def _materialize(run: _Run, name: str, expr: ibis.Table) -> str:
+    """Compute ``expr`` once into a relation ``name`` of the DuckDB connection: on DuckDB a table, without
+    leaving the database; on PySpark a view of the Parquet files Spark wrote (no row passes through this
+    process). Returns the relation's name."""
+    if not run.spark:
+        run.con.create_table(name, expr, overwrite=True)
+        return name
+    files = backends.spark_write(run.con, expr, run.scratch / name)
+    run.duck.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({[str(f) for f in files]})")
     return name
+
+
+def _write_dataset(run: _Run, dataset: str, name: str, expr: ibis.Table, types: dict, order=("member_id",)):
+    """The month's ``dataset`` from ``expr``, its columns cast to ``types`` and sorted by ``order``. On DuckDB
+    computed once into table ``name`` and streamed to the table's file; on PySpark Spark casts, sorts and writes
+    the files and this process commits them. Returns the month's file (DuckDB) or files (PySpark)."""
+    if run.spark:
+        typed = expr.select(**{c: expr[c].cast(SPARK_TYPES[t]) for c, t in types.items()})
+        files = backends.spark_write(run.con, typed, run.scratch / dataset, list(order))
+        return backends.commit_spark_files(run.data_dir, dataset, run.month, files)
+    _materialize(run, name, expr)
+    written = store.write_query(run.duck, run.data_dir, dataset, run.month, _sorted(name, types, ", ".join(order)))
+    _free(run.con, name)  # in its file now; DuckDB's memory goes to the passes below
+    return written
+
+
+SPARK_TYPES = {"VARCHAR": "string", "BIGINT": "int64", "DATE": "date"}  # the same casts in Ibis
+
+
+def _scratch_file(run: _Run, name: str) -> Path:
+    run.scratch.mkdir(parents=True, exist_ok=True)
+    return run.scratch / f"{name}.parquet"
 
 
 def _sorted(name: str, types: dict[str, str], order: str = "member_id") -> str:
@@ -310,7 +332,7 @@ def _sorted(name: str, types: dict[str, str], order: str = "member_id") -> str:
 
 def _history_window(con, data_dir: Path, month: str) -> ibis.Table:
     """The last :data:`HISTORY_MONTHS` months of history, read from their files (never all in memory)."""
-    found = [str(p) for m in window(month, HISTORY_MONTHS) if (p := store.path(data_dir, "history", m))]
+    found = [uri for m in window(month, HISTORY_MONTHS) for uri in store.uris(data_dir, "history", m)]
     if con.name == "duckdb":
         return con.read_parquet(found, table_name="history_window")
     return ibis.union(*(con.read_parquet(p) for p in found), distinct=False)

@@ -36,7 +36,14 @@ def _col(alias: str, name: str) -> str:
     return f"CAST({alias}.{name} AS {TYPES.get(name, 'VARCHAR')}) AS {name}"
 
 
-def snapshot_sql(month: str, history_file: Path) -> str:
+def scan(files) -> str:
+    """DuckDB's read of a Parquet file, or of a list of them (a month Spark wrote in several files)."""
+    if isinstance(files, (list, tuple)):
+        return f"read_parquet({[str(x) for x in files]})"
+    return f"read_parquet('{files}')"
+
+
+def snapshot_sql(month: str, history_file: Path | list) -> str:
     """Every member who had joined by the month end, one row each, sorted by member id."""
     end = month_end(month).isoformat()
     cols = [
@@ -58,7 +65,7 @@ def snapshot_sql(month: str, history_file: Path) -> str:
         f"LEFT JOIN close_profile p ON p.member_id = m.member_id "
         f"LEFT JOIN close_tiers t ON t.member_id = m.member_id "
         f"LEFT JOIN close_segments s ON s.member_id = m.member_id "
-        f"LEFT JOIN read_parquet('{history_file}') h ON h.member_id = m.member_id "
+        f"LEFT JOIN {scan(history_file)} h ON h.member_id = m.member_id "
         f"LEFT JOIN close_balances b ON b.member_id = m.member_id "
         f"WHERE m.join_date <= DATE '{end}' ORDER BY m.member_id"
     )
@@ -73,7 +80,7 @@ def _counts(duck, source: str, column: str, where: str = "status = 'active'") ->
 
 def summarize(duck, snapshot_file: Path, events_file: Path, totals: dict, plan: Plan) -> dict:
     """The close's summary, counted from the written snapshot and tier events files."""
-    snap, events = f"read_parquet('{snapshot_file}')", f"read_parquet('{events_file}')"
+    snap, events = scan(snapshot_file), scan(events_file)
     members, active = duck.execute(f"SELECT count(*), count(*) FILTER (WHERE status = 'active') FROM {snap}").fetchone()
     liability = Decimal(totals["outstanding"]) * plan.cost_per_point_fen / 100
     return {

@@ -1,7 +1,7 @@
 """A campaign's lifecycle actions in the console: which ones its status allows and the permission each needs, and
-for the irreversible ones (approve, start, end, evaluate) a confirmation page that shows what will change before
+for the irreversible ones (approve, start, end, evaluate, cancel) a confirmation page that shows what will change before
 anything does — ending: draws stop, the budget left, the prizes left today and in the days not reached, the seed
-revealed — and, when the step would be refused (the creator approving, a window already over), the refusal in
+revealed; cancelling: the same stop, what was given and stays given, the reason asked for — and, when the step would be refused (the creator approving, a window already over), the refusal in
 the reader's language before the button is pressed. The confirmed form posts to ``/campaigns/{id}/act``
 (:mod:`weixi.console.campaigns`), which takes the step, audits it and shows a refusal by its code."""
 
@@ -36,15 +36,17 @@ BUTTONS = {
     "start": N_("Start"),
     "close": N_("End the campaign"),
     "evaluate": N_("Evaluate"),
+    "cancel": N_("Cancel the campaign"),
 }
 # Which actions a status allows, and the permission each needs (weixi.api.permissions).
 NEXT = {
-    "draft": ("submit",),
-    "submitted": ("approve", "reject"),
-    "approved": ("start",),
-    "running": ("close",),
+    "draft": ("submit", "cancel"),
+    "submitted": ("approve", "reject", "cancel"),
+    "approved": ("start", "cancel"),
+    "running": ("close", "cancel"),
     "closed": ("evaluate",),
     "evaluated": (),
+    "cancelled": (),
 }
 PERMISSION = {
     "submit": "campaigns:edit",
@@ -53,14 +55,16 @@ PERMISSION = {
     "start": "campaigns:run",
     "close": "campaigns:run",
     "evaluate": "campaigns:run",
+    "cancel": "campaigns:run",
 }
 # Steps that cannot be taken back: the campaign page asks to confirm them on a page that shows what will change.
-CONFIRM = ("approve", "start", "close", "evaluate")
+CONFIRM = ("approve", "start", "close", "evaluate", "cancel")
 TITLES = {
     "approve": N_("Approve %(name)s?"),
     "start": N_("Start %(name)s?"),
     "close": N_("End %(name)s?"),
     "evaluate": N_("Evaluate %(name)s?"),
+    "cancel": N_("Cancel %(name)s?"),
 }
 
 
@@ -124,8 +128,10 @@ def what_changes(engine, action: str, c: Campaign, today: date) -> dict:
         "left_yuan": str(_yuan(budget["planned_yuan"]) - _yuan(budget["actual_yuan"])),
         "prizes_today": prizes_today,
         "left_today": sum(p["left"] for p in prizes_today),
-        "days_not_reached": days_after if action == "close" else 0,
-        "left_later": per_day * days_after if action == "close" else 0,
+        "days_not_reached": days_after if action in ("close", "cancel") else 0,
+        "left_later": per_day * days_after if action in ("close", "cancel") else 0,
+        "points_issued": live["points"]["issued"],
+        "gifts_given": sum(g["issued"] for g in live["gifts"]),
         "gifts": live["gifts"],
         "participants": live["participants"],
         "draws": live["draws"]["total"],

@@ -51,6 +51,7 @@ STATUS_NAMES = {
     "running": N_("running"),
     "closed": N_("closed"),
     "evaluated": N_("evaluated"),
+    "cancelled": N_("cancelled"),
 }
 ACTION_NAMES = {
     "create": N_("created"),
@@ -61,6 +62,7 @@ ACTION_NAMES = {
     "start": N_("started"),
     "close": N_("closed"),
     "evaluate": N_("evaluated"),
+    "cancel": N_("cancelled"),
 }
 
 

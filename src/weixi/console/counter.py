@@ -47,12 +47,13 @@ def _key(user: User, member_id: str, kind: str, request_id: str) -> str:
     return f"counter-{digest}"
 
 
-def own_statement(engine, username: str) -> str | None:
-    """The link to the login's latest published incentive statement, None when there is none."""
+def own_statement(engine, staff_id: str) -> str | None:
+    """The link to the latest published incentive statement of the login's staff id (``User.staff``), None when
+    there is none."""
     for m in reports.published_months(engine):
         pub = publication.published(engine, m["month"])
-        if pub and username in pub["statements"]["staff"]:
-            return f"/incentives/{m['month']}/staff/{username}"
+        if pub and staff_id in pub["statements"]["staff"]:
+            return f"/incentives/{m['month']}/staff/{staff_id}"
     return None
 
 
@@ -91,7 +92,7 @@ def _panel(request: Request, user: User, member_id: str, status: int = 200, **co
         checked_in_today=checkin["last_checkin_on"] == str(today),
         streak=checkin["streak"],
         request_id=uuid.uuid4().hex,
-        statement_link=own_statement(engine, user.username),
+        statement_link=own_statement(engine, user.staff),
         may_draw=may(user, "campaigns:draw"),
         may_redeem=may(user, "points:redeem"),
         **context,
@@ -118,7 +119,7 @@ def counter(request: Request, q: str = Query("", max_length=40), user: User = De
         kind=kind,
         error=error,
         searched=bool(q.strip()),
-        statement_link=own_statement(state.engine, user.username),
+        statement_link=own_statement(state.engine, user.staff),
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path as FsPath
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse
 
+from weixi.console import incentive_inputs
 from weixi.console.guard import may, page_user
 from weixi.console.render import page
 from weixi.incentives import approvals, publication, reports
@@ -19,6 +20,7 @@ from weixi.incentives.errors import IncentiveError
 from weixi.users.service import User, audit
 
 router = APIRouter()
+router.include_router(incentive_inputs.router)  # POST /incentives/inputs: upload a month's orders, targets, roster
 PATTERN = r"^(20\d{2}|2100)-(0[1-9]|1[0-2])$"
 
 
@@ -60,6 +62,12 @@ def publish_page(
     month: str | None = Query(None, pattern=PATTERN),
     user: User = Depends(page_user("incentives:compute")),
 ):
+    return render(request, month, user)
+
+
+def render(request: Request, month: str | None, user: User, status: int = 200, **extra):
+    """The page for ``month`` (None: the newest with inputs); ``extra``: the upload form's values and its result
+    or refusal (:mod:`weixi.console.incentive_inputs`)."""
     months = months_with_inputs(request.app.state.data_dir)
     month = month or (months[0] if months else None)
     ctx = _prepare(request, month) if month else {"month": None}
@@ -68,8 +76,12 @@ def publish_page(
         request,
         "incentive_publish.html",
         user,
+        status=status,
         months=months,
         may_publish=may(user, "incentives:publish"),
+        input_kinds=incentive_inputs.KINDS,
+        max_mb=incentive_inputs.MAX_UPLOAD_MB,
+        **{"upload_form": {"month": month or "", "kind": "orders"}, **extra},
         **ctx,
     )
 
@@ -100,4 +112,15 @@ def publish(
             )
             return RedirectResponse(f"/incentives?month={month}&published={done['version']}", status_code=303)
     months = months_with_inputs(request.app.state.data_dir)
-    return page(request, "incentive_publish.html", user, status=409, months=months, may_publish=True, **ctx)
+    return page(
+        request,
+        "incentive_publish.html",
+        user,
+        status=409,
+        months=months,
+        may_publish=True,
+        input_kinds=incentive_inputs.KINDS,
+        max_mb=incentive_inputs.MAX_UPLOAD_MB,
+        upload_form={"month": month, "kind": "orders"},
+        **ctx,
+    )

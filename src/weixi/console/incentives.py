@@ -107,8 +107,8 @@ def index(
         ctx["published_at"] = published_at(request, pub)
         if pub is not None:
             people = _people(request, month)
-            own = pub["statements"]["staff"].get(user.username)
-            ctx["mine"] = dict(own, staff_id=user.username) if own else None
+            own = pub["statements"]["staff"].get(user.staff)  # the login's staff id, else its username
+            ctx["mine"] = dict(own, staff_id=user.staff) if own else None
             if may(user, "incentives:read_team"):
                 chosen, ids = reports.scope(user, people, team)
                 table = reports.rows(pub["statements"], people, ids)

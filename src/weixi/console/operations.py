@@ -73,7 +73,7 @@ def _work_context(
     request: Request, user: User, on: date, task: dict | None, which: str = "work", page_no: int = 1
 ) -> dict:
     state = request.app.state
-    q = work_queue.queue(state.engine, state.data_dir, user.username, on, which, page_no, QUEUE_ROWS)
+    q = work_queue.queue(state.engine, state.data_dir, user.staff, on, which, page_no, QUEUE_ROWS)  # staff id
     if task is None and q.rows:
         task = q.rows[0]
     if task is not None and "left" not in task:
@@ -84,8 +84,8 @@ def _work_context(
         "q": q,
         "which": which,
         # closed in the current month of the operator's clock (not of the day the queue is shown for)
-        "done_month": work_queue.done_this_month(state.engine, [user.username], ops.today(state.engine)).get(
-            user.username, 0
+        "done_month": work_queue.done_this_month(state.engine, [user.staff], ops.today(state.engine)).get(
+            user.staff, 0
         ),
         "overdue_n": q.overdue,
         "names": work_queue.member_names(state.data_dir, [t["member_id"] for t in q.rows]),

@@ -3,7 +3,7 @@ form that creates a login; a login's page that deactivates or reactivates it (af
 password, lists and revokes its API tokens and issues a new one (shown once).
 
 Every change is written to the audit log (``user.create``, ``user.deactivate``, ``user.reactivate``,
-``user.password``, ``token.issue``, ``token.revoke``, each with ``via: console``). A refused form comes back with
+``user.staff_id`` (a login's staff id on the roster), ``user.password``, ``token.issue``, ``token.revoke``, each with ``via: console``). A refused form comes back with
 the refusal beside its field, in the page's language (from its code).
 """
 
@@ -35,6 +35,9 @@ FIELD_OF = {
     "unknown_role": "role",
     "member_login_needs_member_id": "member_id",
     "member_id_on_staff_login": "member_id",
+    "user_staff_not_on_roster": "staff_id",
+    "user_staff_id_taken": "staff_id",
+    "user_staff_id_on_member_login": "staff_id",
 }
 
 
@@ -73,16 +76,20 @@ async def create(
     password: str = Form("", max_length=256),
     role: str = Form("", max_length=16),
     member_id: str = Form("", max_length=128),
+    staff_id: str = Form("", max_length=128),
     user: User = Depends(MANAGE),
 ):
     engine = request.app.state.engine
-    username, member_id = username.strip(), member_id.strip()
+    username, member_id, staff_id = username.strip(), member_id.strip(), staff_id.strip()
     try:
-        created = await run_in_threadpool(users.create_user, engine, username, password, role, member_id or None)
+        created = await run_in_threadpool(
+            users.create_user, engine, username, password, role, member_id or None, staff_id or None
+        )
     except users.UserError as exc:
-        form = {"username": username, "role": role, "member_id": member_id}
+        form = {"username": username, "role": role, "member_id": member_id, "staff_id": staff_id}
         return _list(request, user, status=exc.status, form=form, errors={FIELD_OF.get(exc.code, "username"): exc})
-    users.audit(engine, user, "user.create", created.username, {"role": created.role, **VIA})
+    detail = {"role": created.role, **({"staff_id": created.staff_id} if created.staff_id else {}), **VIA}
+    users.audit(engine, user, "user.create", created.username, detail)
     return RedirectResponse(f"/users/{created.username}?done=created", status_code=303)
 
 
@@ -133,6 +140,21 @@ def set_active(username: str, request: Request, active: str = Form(..., max_leng
     users.set_active(engine, username, on)
     users.audit(engine, user, "user.reactivate" if on else "user.deactivate", username, VIA)
     return RedirectResponse(f"/users/{username}?done={'reactivated' if on else 'deactivated'}", status_code=303)
+
+
+@router.post("/users/{username}/staff")
+def set_staff_id(
+    username: str, request: Request, staff_id: str = Form("", max_length=128), user: User = Depends(MANAGE)
+):
+    """Link the login to its staff id on the roster (empty: the username is the staff id)."""
+    engine = request.app.state.engine
+    _target(request, username)
+    try:
+        changed = users.set_staff_id(engine, username, staff_id)
+    except users.UserError as exc:
+        return _detail(request, user, username, status=exc.status, errors={"staff_id": exc})
+    users.audit(engine, user, "user.staff_id", username, {"staff_id": changed.staff_id, **VIA})
+    return RedirectResponse(f"/users/{username}?done=staff", status_code=303)
 
 
 @router.post("/users/{username}/password")

@@ -7,6 +7,9 @@ Every decision is a row of ``incentive_approvals`` (month, plan, step, decision,
 is updated or deleted. A step is approved (``approve``) or returned (``return``, with a reason): a return sends the
 plan back to its first step, and the chain starts again; the earlier decisions stay in the history. :func:`chain` is
 pure: the state of a chain from its decisions.
+
+A plan that awards prizes takes no decision on the month that pays them once the next quarter has started (seed 000:
+"奖励将在下季度开始前正式宣布和发放", :mod:`weixi.incentives.deadlines`); the state shows that ``deadline``.
 """
 
 from __future__ import annotations
@@ -36,14 +39,17 @@ class Decision:
 
 def chain(steps: tuple[ApprovalStep, ...], decisions: list[Decision]) -> dict:
     """The chain's state: each step with the decision that approved it since the last return, the next step (None
-    when every step approved), the last return, and the whole history in order."""
+    when every step approved), the last return, the month's suspension (if the plan is suspended), and the whole
+    history in order."""
     done: dict[str, Decision] = {}
-    returned = None
+    returned = suspended = None
     for d in decisions:
         if d.decision == "return":
             done, returned = {}, d
-        else:
+        elif d.decision == "approve":
             done[d.step] = d
+        elif d.decision in ("suspend", "resume"):  # :mod:`weixi.incentives.suspensions`: not a step of the chain
+            suspended = d if d.decision == "suspend" else None
     shown = []
     for s in steps:
         d = done.get(s.id)
@@ -54,6 +60,7 @@ def chain(steps: tuple[ApprovalStep, ...], decisions: list[Decision]) -> dict:
         "next": {"id": nxt.id, "name": nxt.name, "roles": list(nxt.roles)} if nxt else None,
         "complete": nxt is None,
         "returned": returned.to_json() if returned else None,
+        "suspended": suspended.to_json() if suspended else None,
         "history": [d.to_json() for d in decisions],
     }
 
@@ -90,19 +97,27 @@ def decisions(conn, month: str, plan_id: str) -> list[Decision]:
 
 
 def state(engine, month: str, plan: IncentivePlan) -> dict:
+    """The chain's state (:func:`chain`) with the ``deadline`` of the awards the plan pays this month (or None)."""
+    from weixi.incentives.deadlines import award_deadline
+
     with engine.connect() as conn:
-        return chain(plan.approval, decisions(conn, month, plan.id))
+        return {**chain(plan.approval, decisions(conn, month, plan.id)), "deadline": award_deadline(plan, month)}
 
 
 def decide(
     engine, month: str, plan: IncentivePlan, step: str, decision: str, by: str, role: str, note: str | None = None
 ) -> dict:
-    """Record ``by``'s decision on the plan's next step for ``month``; returns the chain's new state."""
+    """Record ``by``'s decision on the plan's next step for ``month``; returns the chain's new state. Refused on
+    or after the deadline of the awards the plan pays this month."""
     from weixi.adapters.sql import execute
+    from weixi.incentives import deadlines
     from weixi.incentives.service import now
 
     if not by or not by.strip():
         raise IncentiveInvalid("incentive_decider_missing")
+    due = deadlines.award_deadline(plan, month)
+    if due is not None:
+        deadlines.refuse_late(due, deadlines.today(engine))
     with engine.begin() as conn:
         found = decisions(conn, month, plan.id)
         check(plan, found, step, decision, role, note)
@@ -113,7 +128,7 @@ def decide(
             " VALUES (?,?,?,?,?,?,?,?,?)",
             [month, plan.id, seq, step, decision, by.strip(), role, now(), (note or "").strip() or None],
         )
-        return chain(plan.approval, decisions(conn, month, plan.id))
+        return {**chain(plan.approval, decisions(conn, month, plan.id)), "deadline": due}
 
 
 def require_approved(engine, month: str, chains: dict[str, tuple[ApprovalStep, ...]]) -> None:

@@ -53,6 +53,8 @@ def publish(engine, result: MonthResult, by: str, supersede: bool = False, reaso
 
     if not by or not by.strip():
         raise IncentiveInvalid("incentive_publisher_missing")
+    refuse_late_awards(engine, result)
+    _refuse_unapplied_suspensions(engine, result)
     require_approved(engine, result.month, result.chains)  # a plan's pay is published only once its chain approved it
     content = _json(result.to_json())
     digest = hashlib.sha256(content.encode()).hexdigest()
@@ -80,6 +82,47 @@ def publish(engine, result: MonthResult, by: str, supersede: bool = False, reaso
     return {"month": result.month, "version": version, "new": True}
 
 
+def _refuse_unapplied_suspensions(engine, result: MonthResult) -> None:
+    """A plan suspended for the month by a recorded decision must have been computed as suspended."""
+    from weixi.incentives.suspensions import in_force
+
+    applied = {s["plan"] for s in result.suspended}
+    for plan, reason in in_force(engine, result.month).items():
+        if plan in result.plans and plan not in applied:
+            raise IncentiveConflict("incentive_plan_suspended_for_month", plan=plan, month=result.month, reason=reason)
+
+
+def _plan_awards(statements: dict, plan_id: str) -> list[tuple]:
+    """What a plan announces and pays in a month's statements: its lines (staff, source, rule, code, yuan) and its
+    results (staff, period, total, grade, award), sorted."""
+    found = []
+    for staff_id, s in statements.get("staff", {}).items():
+        for l in s.get("lines", []):
+            if (l.get("params") or {}).get("plan") == plan_id:
+                found.append((staff_id, l["order_id"], l["rule"], l.get("code") or "", l["yuan"]))
+        for r in s.get("scores", []):
+            if r.get("plan") == plan_id:
+                found.append((staff_id, r.get("period"), r.get("total"), r.get("grade") or "", r.get("award") or ""))
+    return sorted(found, key=repr)
+
+
+def refuse_late_awards(engine, result: MonthResult) -> None:
+    """Awards are published before the next quarter starts (seed 000: "奖励将在下季度开始前正式宣布和发放"): from
+    the deadline on, a month whose award plan's results or lines (the awards, their money) are new or differ from
+    the latest published version is refused; a correction that leaves the awards as published goes through."""
+    from weixi.incentives import deadlines
+
+    if not result.deadlines:
+        return
+    today = deadlines.today(engine)
+    pub = published(engine, result.month)
+    new = result.to_json()
+    for due in result.deadlines:
+        old = _plan_awards(pub["statements"], due["plan"]) if pub else []
+        if _plan_awards(new, due["plan"]) != old:
+            deadlines.refuse_late(due, today)
+
+
 def diff(engine, result: MonthResult) -> dict:
     """A recompute against the published statements: what would change, staff by staff."""
     from weixi.incentives.workflow import changes
@@ -105,6 +148,9 @@ def nominate(
 
     from weixi.adapters.sql import execute
 
+    from weixi.incentives.months import period as parse_period
+
+    parse_period(period)  # YYYY-MM, YYYY-Qn or YYYY: its awards' deadline follows from it
     if not (letter or form):
         raise IncentiveInvalid("incentive_nomination_needs_letter", Where(field="letter"))
     if not by:
@@ -155,11 +201,14 @@ def _decide(conn, nomination_id: str, step: str, decision: str, by: str, note: s
 
 
 def publish_awards(engine, period: str, by: str) -> list[str]:
-    """Publish every approved nomination of ``period``, all in one transaction (all or none)."""
+    """Publish every approved nomination of ``period``, all in one transaction (all or none); refused once the
+    next quarter has started (seed 000: "奖励将在下季度开始前正式宣布和发放", :mod:`weixi.incentives.deadlines`)."""
     from weixi.adapters.sql import execute
+    from weixi.incentives import deadlines
 
     if not by:
         raise IncentiveInvalid("incentive_decider_missing")
+    deadlines.refuse_late_nominations(period, deadlines.today(engine))
     with engine.begin() as conn:
         ids = [
             r[0]

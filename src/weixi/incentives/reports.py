@@ -2,7 +2,8 @@
 (own, team, all), team lists, leaderboards, totals by business, and the recompute from the month's inputs in
 the data directory. Computing, publishing and diffing are :mod:`weixi.incentives.service`.
 
-* A login's staff id is its username (``weixi users add S000123 --role clerk``).
+* A login's staff id is its ``staff_id`` (``weixi users create wang --role clerk --staff-id S000123``), else its
+  username (``weixi users create S000123 --role clerk``): :attr:`weixi.users.repository.User.staff`.
 * A staff member's team is the ``team`` of the month's roster file (the month's inputs, below), else of the
   operations roster (``weixi staff load``, table ``ops_staff``).
 * The month's inputs live in ``DATA/incentives/YYYY-MM/``: every ``*.yaml`` there is a plan, and ``orders``,
@@ -41,8 +42,12 @@ def month_inputs(data_dir: Path, month: str) -> dict:
 def recompute(data_dir: Path, month: str, timezone: str | None = None, engine=None) -> svc.MonthResult:
     """Compute ``month`` from its inputs in the data directory (nothing is stored); ``timezone``: the active
     points plan's (:func:`zone`), else the default. Without a roster file in the month's folder, the operations
-    roster (``ops_staff`` of ``engine``) is the roster: one staff list for operations and incentives."""
+    roster (``ops_staff`` of ``engine``) is the roster: one staff list for operations and incentives. The plans
+    suspended for the month by a recorded decision (``engine``'s, :mod:`weixi.incentives.suspensions`) compute
+    nothing."""
     import tempfile
+
+    from weixi.incentives.suspensions import in_force
 
     Month.parse(month)
     found = month_inputs(data_dir, month)
@@ -50,7 +55,7 @@ def recompute(data_dir: Path, month: str, timezone: str | None = None, engine=No
         raise IncentiveConflict("incentive_no_plans_for_month", month=month, dir=str(found["dir"]))
     with tempfile.TemporaryDirectory(prefix="weixi-roster-") as tmp:
         roster_file = found["roster"] or (operations_roster(engine, Path(tmp)) if engine is not None else None)
-        return _compute(found, month, timezone, roster_file)
+        return _compute(found, month, timezone, roster_file, in_force(engine, month) if engine is not None else None)
 
 
 def operations_roster(engine, folder: Path) -> Path | None:
@@ -69,7 +74,7 @@ def operations_roster(engine, folder: Path) -> Path | None:
     return path
 
 
-def _compute(found: dict, month: str, timezone, roster_file) -> svc.MonthResult:
+def _compute(found: dict, month: str, timezone, roster_file, suspensions=None) -> svc.MonthResult:
     return svc.compute_month(
         found["plans"],
         month,
@@ -82,7 +87,24 @@ def _compute(found: dict, month: str, timezone, roster_file) -> svc.MonthResult:
         scores=found["scores"],
         quotas=found["quotas"],
         records=found["records"],
+        suspensions=suspensions,
     )
+
+
+def approval_plans(data_dir: Path, month: str) -> list:
+    """The month's plans (its folder) that have an approval chain; a plan file that does not load is left to the
+    statements, which report it."""
+    from weixi.incentives.errors import IncentiveError
+
+    found = []
+    for path in month_inputs(data_dir, month)["plans"]:
+        try:
+            plan = svc.load_incentive_plan(path)
+        except IncentiveError:
+            continue
+        if plan.approval:
+            found.append(plan)
+    return found
 
 
 def zone(engine) -> str:
@@ -129,7 +151,7 @@ def scope(user, people: dict[str, dict], team: str | None = None) -> tuple[str |
         if team is None:
             return None, None
         return team, {s for s, p in people.items() if p.get("team") == team}
-    own = team_of(people, user.username)
+    own = team_of(people, user.staff)
     if own is None:
         raise NotVisible("incentive_manager_without_team", user=user.username)
     if team is not None and team != own:
@@ -139,10 +161,10 @@ def scope(user, people: dict[str, dict], team: str | None = None) -> tuple[str |
 
 def may_see(user, people: dict[str, dict], staff_id: str) -> bool:
     """Own statement: everyone; a manager: their team's; analysts and admins: all."""
-    if user.username == staff_id or user.role in ("admin", "analyst"):
+    if user.staff == staff_id or user.role in ("admin", "analyst"):
         return True
     if user.role == "manager":
-        own = team_of(people, user.username)
+        own = team_of(people, user.staff)
         return own is not None and team_of(people, staff_id) == own
     return False
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from weixi.incentives import amounts, discipline, inputs, lines, orders_sql, pay, referrals, service_records
+from weixi.incentives import amounts, deadlines, discipline, inputs, lines, orders_sql, pay, referrals, service_records
 from weixi.incentives.errors import IncentiveConflict, IncentiveError, IncentiveInvalid, IncentiveNotFound
 from weixi.incentives.export import STATEMENT_COLUMNS, export_statements
 from weixi.incentives.model import IncentivePlan, KpiTerms
@@ -126,6 +126,7 @@ class MonthResult:
     duplicates: list[dict] = field(default_factory=list)  # identical extra copies of an order row, counted once
     suspended: list[dict] = field(default_factory=list)  # plans suspended this month: no pay computed, and why
     chains: dict = field(default_factory=dict)  # plan id -> its approval steps: publishing needs every one approved
+    deadlines: list = field(default_factory=list)  # the awards paid this month: published before the next quarter
 
     def to_json(self) -> dict:
         """The documented, stable shape (docs/incentives.md)."""
@@ -159,11 +160,13 @@ def compute_month(
     scores: str | Path | None = None,
     quotas: str | Path | None = None,
     records: str | Path | None = None,
+    suspensions: dict[str, str] | None = None,
 ) -> MonthResult:
     """The month's one pay statement per employee from its plans and input files: orders, discipline, referrals,
     scorecards (bonus by grade and role, awards with their money) and key-account scores (``scores``), the KPI
     against its quota (a plan's ``kpi:``, or ``quotas``) with the over-quota bonus. A plan suspended this month
-    computes nothing (``suspended`` says why). ``timezone``: the zone whose days an order's time falls on (the
+    computes nothing (``suspended`` says why): its file's ``suspended:`` month, or a recorded suspension
+    (``suspensions``: plan id -> reason, :func:`weixi.incentives.suspensions.in_force`). ``timezone``: the zone whose days an order's time falls on (the
     active points plan's, where one is at hand); default :data:`weixi.settings.DEFAULT_TIMEZONE`."""
     m = Month.parse(month)
     plans = [load_incentive_plan(p, MONTHLY_KINDS) for p in plan_paths]
@@ -176,11 +179,13 @@ def compute_month(
     active = []
     for plan in plans:
         stop = plan.suspension(str(m))
-        if stop is None:
+        reason = stop.reason if stop is not None else (suspensions or {}).get(plan.id)
+        if reason is None:
             active.append(plan)
             continue
-        result.suspended.append({"plan": plan.id, "plan_name": plan.name or plan.id, "reason": stop.reason})
+        result.suspended.append({"plan": plan.id, "plan_name": plan.name or plan.id, "reason": reason})
     result.chains = {p.id: p.approval for p in active if p.approval}
+    result.deadlines = [d for d in (deadlines.award_deadline(p, str(m)) for p in active) if d is not None]
     _scored(result, [p for p in active if p.kind in ("scorecard", "key_account")], m, scores, roles, records)
     quota_rows = _quotas(result, quotas)
     for plan in active:

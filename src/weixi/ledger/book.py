@@ -296,6 +296,10 @@ class Book(Reversing):
         self._check_referral(member, ev.day)
 
     def _on_birthday(self, ev: Event, member: MemberState) -> None:
+        from weixi.ledger import birthday_check  # events from outside (a today): on the member's birthday only
+
+        if self.today is not None and (refused := birthday_check.refusal(ev.member_id, ev.day)) is not None:
+            raise Rejected.of(refused)
         if self._counter(member.member_id, "birthday", period_key("year", ev.day)):
             raise Rejected("birthday_already_given", year=ev.day.year)
         self._count(member.member_id, "birthday", ev.day, 1, periods=("year",))

@@ -36,6 +36,7 @@ from sqlalchemy import Connection
 from weixi.adapters import bulk_sql
 from weixi.ledger.events import Event, Rejection
 from weixi.ledger.expiry import expires_on
+from weixi.ledger.fold import fold
 from weixi.plans.model import EarnRule, MultiplierRule, Plan, RechargeRule, Rounding, SpendRule, Window
 
 BULK_TYPES = ("bill", "recharge")
@@ -272,6 +273,7 @@ def post_batch(conn: Connection, plan: Plan, version: int | None, events: list[E
         return None
     c = compile_plan(plan)
     bulk_sql.tune(conn)
+    fold(conn, dict.fromkeys(e.member_id for e in events))  # an id the lake holds is then a duplicate, as in SQL
     ids = [e.event_id for e in events]
     seen = bulk_sql.existing_event_ids(conn, ids)
     rejected = bulk_sql.rejected_event_ids(conn, ids)

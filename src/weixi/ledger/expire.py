@@ -1,6 +1,7 @@
 """Expiry: every lot whose ``expires_on`` is on or before the given day loses what remains, set-based.
 
-One journal entry per lot, dated the lot's ``expires_on``. Rerunning for the same day finds nothing left.
+One journal entry per lot, dated the lot's ``expires_on``. Rerunning for the same day finds nothing left. Lots the
+lake holds unfolded expire in the lake (:mod:`weixi.ledger.expire_lake`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import date
 from sqlalchemy import Engine
 
 from weixi.adapters.sql import execute, is_pg
+from weixi.ledger.expire_lake import expire_lake
 
 DUE = "expires_on <= ? AND remaining > 0 AND deficit = ?"
 
@@ -24,6 +26,14 @@ class ExpiryResult:
 
 
 def expire(engine: Engine, as_of: date) -> ExpiryResult:
+    """Expire the lake's unfolded lots first (:mod:`weixi.ledger.expire_lake`; nothing without lake months), then
+    the SQL ledger's: a lot folded meanwhile is the SQL expiry's."""
+    lake_lots, lake_points, lake_members = expire_lake(engine, as_of)
+    sql = _expire_sql(engine, as_of)
+    return ExpiryResult(as_of, sql.lots + lake_lots, sql.points + lake_points, sql.members + len(lake_members))
+
+
+def _expire_sql(engine: Engine, as_of: date) -> ExpiryResult:
     with engine.begin() as conn:
         if is_pg(conn):  # same lock order as redemptions: members, then lots
             execute(

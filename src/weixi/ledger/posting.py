@@ -26,6 +26,7 @@ from weixi.adapters import ledger_repo as repo
 from weixi.ledger import bulk
 from weixi.ledger.book import Book, BookState, Rejected
 from weixi.ledger.events import Event, Rejection
+from weixi.ledger.fold import fold
 from weixi.ledger.state import period_keys
 from weixi.plans.model import Plan
 from weixi.plans.service import active_plan
@@ -146,6 +147,7 @@ def load_book(conn: Connection, plan: Plan, version: int, events: list[Event], t
     referees = members | {e.ref for e in events if e.type == "referral"}
     referrals = repo.load_referrals(conn, referees)
     members |= {r.referrer_id for r in referrals.values()} | {e.ref for e in events if e.type == "referral"}
+    fold(conn, members)  # their lake months first (nothing without any): the Book sees every lot
     state = BookState(referrals=referrals)
     state.members = repo.load_members(conn, members, lock=True)
     need_lots = {e.member_id for e in events if e.type in ("redeem", "refund", "adjust")}

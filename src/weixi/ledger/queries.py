@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Engine
 
 from weixi.adapters.sql import as_date, execute
+from weixi.ledger.fold import ensure_folded
 
 
 def _ro(engine: Engine):
@@ -20,6 +21,7 @@ def member_exists(conn, member_id: str) -> bool:
 
 def balance(engine: Engine, member_id: str, at: date) -> dict | None:
     """Balance at the end of day ``at``: every lot's journal up to ``at``, less lots expired by then."""
+    ensure_folded(engine, [member_id])
     with _ro(engine) as conn, conn.begin():
         if not member_exists(conn, member_id):
             return None
@@ -74,6 +76,7 @@ KINDS_REVERSED = ("reverse", "clawback", "deficit", "debt", "debt_repay", "settl
 
 
 def statement(engine: Engine, member_id: str, start: date | None, end: date | None) -> dict | None:
+    ensure_folded(engine, [member_id])
     with _ro(engine) as conn, conn.begin():
         if not member_exists(conn, member_id):
             return None

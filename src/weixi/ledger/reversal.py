@@ -17,6 +17,7 @@ from weixi.adapters import ledger_repo as repo
 from weixi.adapters.sql import execute
 from weixi.errors import Conflict, NotFound, Where
 from weixi.ledger.events import Event
+from weixi.ledger.fold import fold_event
 from weixi.ledger.posting import post_events
 from weixi.plans.service import active_plan
 
@@ -43,6 +44,7 @@ def reversal_id(event_id: str) -> str:
 
 
 def reverse(engine: Engine, event_id: str, at: datetime | None = None) -> Reversal:
+    fold_event(engine, event_id)  # a bill the lake holds comes into the ledger with its member's lots
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         src = repo.load_sources(conn, [event_id]).get(event_id)
         if src is None:

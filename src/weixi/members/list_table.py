@@ -39,17 +39,17 @@ def _stat(path: Path) -> list | None:
     return [st.st_size, st.st_mtime_ns]
 
 
-def sources(data_dir: Path, month: str) -> tuple[Path, Path]:
-    """The snapshot and the churn scores of ``month``."""
-    snap = store.partition(data_dir, "snapshots", month) / "part-0.parquet"
+def sources(data_dir: Path, month: str) -> tuple[str | None, Path]:
+    """The snapshot (``read_parquet([...])`` over its files) and the churn scores of ``month``."""
+    snap = store.source(data_dir, "snapshots", month)
     return snap, data_dir / "churn" / "scores" / f"month={month}" / "part-0.parquet"
 
 
 def stamp(data_dir: Path, month: str) -> dict:
-    snap, scores = sources(data_dir, month)
+    _, scores = sources(data_dir, month)
     return {
         "month": month,
-        "snapshot": _stat(snap),
+        "snapshot": store.stamp(data_dir, "snapshots", month),
         "scores": _stat(scores),
         "archive": archive.file_stamps(data_dir, ("members",)),
     }
@@ -74,7 +74,7 @@ def _select(data_dir: Path, month: str) -> str:
     return (
         "SELECT s.member_id, a.name, a.phone, s.status, s.tier, s.star_level, s.value_grade, s.activity_grade, "
         "sc.risk_decile, sc.churn_probability, s.manager_id, a.contract_end, s.join_date, s.points_balance, "
-        f"s.city, s.plan_name FROM read_parquet({_lit(snap)}) s "
+        f"s.city, s.plan_name FROM {snap} s "
         f"LEFT JOIN ({arch}) a ON a.member_id = s.member_id "
         f"LEFT JOIN ({score}) sc ON sc.member_id = s.member_id ORDER BY s.member_id"
     )

@@ -140,7 +140,7 @@ _SELECT = ", ".join(COLUMNS)
 
 def options(data_dir: Path, month: str) -> dict:
     """The values each filter can take in ``month``'s snapshot (one query)."""
-    snap = store.partition(Path(data_dir), "snapshots", month) / "part-0.parquet"
+    snap = store.source(Path(data_dir), "snapshots", month)  # its files in the close's Delta table
     con = duck.connect()
     try:
         row = con.execute(
@@ -149,7 +149,7 @@ def options(data_dir: Path, month: str) -> dict:
             "list_sort(list(DISTINCT value_grade) FILTER (WHERE value_grade IS NOT NULL)), "
             "list_sort(list(DISTINCT activity_grade) FILTER (WHERE activity_grade IS NOT NULL)), "
             "list_sort(list(DISTINCT manager_id) FILTER (WHERE manager_id IS NOT NULL)) "
-            f"FROM read_parquet({_lit(snap)})"
+            f"FROM {snap}"
         ).fetchone()
     finally:
         con.close()

@@ -73,7 +73,8 @@ def member_360(
     con.execute(f"SET TimeZone = '{zone.key}'")
     try:
         snaps = store.files(data_dir, "snapshots")  # finished months only, never a close's write in progress
-        history = store.files(data_dir, "history")[-RECENT_MONTHS:]
+        recent = store.months(data_dir, "history")[-RECENT_MONTHS:]
+        history = [Path(f) for m in recent for f in store.uris(data_dir, "history", m)]
         events = store.files(data_dir, "tier_events")
         tiers = [r for p in snaps for r in store.member_rows(p, member_id, SNAPSHOT_COLUMNS)]
         activity = [r for p in reversed(history) for r in store.member_rows(p, member_id, HISTORY_COLUMNS)]

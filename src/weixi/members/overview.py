@@ -32,15 +32,15 @@ def latest_close(data_dir: Path) -> dict | None:
 
 def tier_by_value(data_dir: Path, month: str) -> list[dict]:
     """Active members of ``month``'s snapshot counted by tier and value grade (A-D)."""
-    path = store.partition(Path(data_dir), "snapshots", month) / "part-0.parquet"
-    if not path.exists():
+    files = store.uris(Path(data_dir), "snapshots", month)  # the month's files in the close's Delta table
+    if not files:
         return []
     con = duck.connect()
     try:
         rows = con.execute(
             "SELECT tier, value_grade, count(*) FROM read_parquet(?) WHERE status = 'active' "
             "GROUP BY tier, value_grade ORDER BY tier, value_grade",
-            [str(path)],
+            [files],
         ).fetchall()
     finally:
         con.close()

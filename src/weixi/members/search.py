@@ -88,9 +88,10 @@ def search(
     return out
 
 
-def _latest_snapshot(data_dir: Path) -> Path | None:
+def _latest_snapshot(data_dir: Path) -> list[str]:
+    """The files of the latest close snapshot (its month in the close's Delta table); none before a close."""
     snaps = store.months(data_dir, "snapshots")
-    return store.partition(data_dir, "snapshots", snaps[-1]) / "part-0.parquet" if snaps else None
+    return store.uris(data_dir, "snapshots", snaps[-1]) if snaps else []
 
 
 def _prefixes(q: str, digits: str | None, phone_fragments: bool) -> list[str]:
@@ -114,7 +115,7 @@ def _indexed(data_dir: Path, index: Path, q: str, digits: str | None, limit: int
     ordered = sorted(ids, key=lambda m: (m != q, m))[:limit]
     found = archive.members_rows(data_dir, ordered, list(COLUMNS))
     snap = _latest_snapshot(data_dir)
-    tiers = {r["member_id"]: r for r in rows_of_many(snap, ordered, ["member_id", "tier", "status"])} if snap else {}
+    tiers = {r["member_id"]: r for f in snap for r in rows_of_many(Path(f), ordered, ["member_id", "tier", "status"])}
     return [
         {**found[m], "tier": tiers.get(m, {}).get("tier"), "status": tiers.get(m, {}).get("status")}
         for m in ordered
@@ -147,7 +148,7 @@ def _scanned(
     con = duck.connect()
     try:
         con.execute(f"SET TimeZone = '{zone}'")
-        result = con.execute(sql, ([str(snap)] if snap else []) + params + [q, int(limit)])
+        result = con.execute(sql, ([snap] if snap else []) + params + [q, int(limit)])
         names = [d[0] for d in result.description]
         return [dict(zip(names, r)) for r in result.fetchall()]
     finally:

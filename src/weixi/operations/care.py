@@ -86,6 +86,14 @@ def birthday_filters(lunar_birthdays: bool, day: date) -> list[tuple[str, str, s
     ]
 
 
+def keeps_birthday(day: date, birthday: date | None, lunar_birthday: str | None, lunar_birthdays: bool) -> bool:
+    """Whether ``day`` is the birthday of a member born ``birthday`` (solar) / ``lunar_birthday`` (``农历三月初五``):
+    the same rule as :func:`birthday_filters` — with ``lunar_birthdays`` and a lunar birthday given, that one only."""
+    if lunar_birthdays and lunar_birthday:
+        return lunar_birthday in lunar_birthday_texts(day)
+    return birthday is not None and (birthday.month, birthday.day) in solar_birthday_days(day)
+
+
 def solar_birthday_days(day: date) -> list[tuple[int, int]]:
     """(month, day) of solar birthdays kept on ``day``."""
     out = [(day.month, day.day)]

@@ -43,12 +43,13 @@ def _lit(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _snapshot(data_dir: Path, day: date) -> Path | None:
+def _snapshot(data_dir: Path, day: date) -> str | None:
+    """``read_parquet([...])`` of the latest close snapshot's files up to ``day``'s month (None before a close)."""
     found = [m for m in close_store.months(data_dir, "snapshots") if m <= day.strftime("%Y-%m")]
-    return close_store.partition(data_dir, "snapshots", found[-1]) / "part-0.parquet" if found else None
+    return close_store.source(data_dir, "snapshots", found[-1]) if found else None
 
 
-def _members_sql(data_dir: Path, snap: Path | None) -> str:
+def _members_sql(data_dir: Path, snap: str | None) -> str:
     members = archive.scan_sql(data_dir, "members")
     cols = ", ".join(f"m.{c}" for c in MEMBER_COLUMNS)
     if snap is None:
@@ -58,7 +59,7 @@ def _members_sql(data_dir: Path, snap: Path | None) -> str:
         )
     return (
         f"SELECT {cols}, s.tier, s.star_level, s.points_balance, coalesce(s.manager_id, m.manager_id) AS manager_id,"
-        f" s.status FROM ({members}) m JOIN read_parquet({_lit(snap)}) s ON s.member_id = m.member_id"
+        f" s.status FROM ({members}) m JOIN {snap} s ON s.member_id = m.member_id"
     )
 
 
@@ -108,6 +109,7 @@ def run_day(engine: Engine, data_dir: Path, plan: OperationsPlan, day: date, dry
     at = datetime.combine(day, SEND_AT, zone(engine))
     con = duck.connect()
     con.execute(f"CREATE TEMP TABLE care_members AS {_members_sql(data_dir, _snapshot(data_dir, day))}")
+    _corrected_birthdays(engine, con)
     fields = [d[0] for d in con.execute("SELECT * FROM care_members LIMIT 0").description]
     picks = _picks(engine, con, fields, plan, day)
     report = {
@@ -128,6 +130,37 @@ def run_day(engine: Engine, data_dir: Path, plan: OperationsPlan, day: date, dry
     if not dry_run:
         save_run(engine, "care_run", day.isoformat(), report)
     return report
+
+
+def _corrected_birthdays(engine: Engine, con) -> None:
+    """Lay the latest birthday corrections staff recorded (``member_archive_edits``, :mod:`weixi.members.archive`)
+    over the archive's rows: seed 002, "客户经理需在关怀过程中对生日日期错误得客户重新进行资料录入" — the corrected
+    birthday is the one greeted and gifted from then on."""
+    with engine.connect() as conn:
+        rows = execute(
+            conn,
+            "SELECT e.member_id, e.field, e.new_value FROM member_archive_edits e "
+            "WHERE e.field IN ('birthday', 'lunar_birthday') AND e.id = (SELECT max(x.id) FROM member_archive_edits x "
+            "WHERE x.member_id = e.member_id AND x.field = e.field)",
+        )
+    if not rows:
+        return
+    import pyarrow as pa
+
+    fixes = pa.table(
+        {"member_id": [r[0] for r in rows], "field": [r[1] for r in rows], "value": [r[2] for r in rows]},
+        schema=pa.schema([("member_id", pa.string()), ("field", pa.string()), ("value", pa.string())]),
+    )
+    con.register("care_fixes", fixes)
+    con.execute(
+        "UPDATE care_members SET birthday = TRY_CAST(f.value AS DATE) FROM care_fixes f "
+        "WHERE f.member_id = care_members.member_id AND f.field = 'birthday'"
+    )
+    con.execute(
+        "UPDATE care_members SET lunar_birthday = f.value FROM care_fixes f "
+        "WHERE f.member_id = care_members.member_id AND f.field = 'lunar_birthday'"
+    )
+    con.unregister("care_fixes")
 
 
 def _template_failed(plan: OperationsPlan, exc: TemplateError) -> OperationsError:

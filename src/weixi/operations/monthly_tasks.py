@@ -56,9 +56,9 @@ def create_month(
     check_month(month)
     run_date = run_date or today(engine)
     data_dir = Path(data_dir)
-    snap = close_store.partition(data_dir, "snapshots", month) / "part-0.parquet"
-    if not snap.exists():
-        raise OperationsConflict("ops_no_snapshot", month=month, path=str(snap))
+    snap = close_store.source(data_dir, "snapshots", month)  # read_parquet([...]) of the month's files
+    if snap is None:
+        raise OperationsConflict("ops_no_snapshot", month=month, path=str(close_store.table_dir(data_dir, "snapshots")))
     calendar.source_of(run_date.year)  # fail loudly before anything is written when no calendar covers the year
     clock = _Clock()
     con = duck.connect()
@@ -113,7 +113,7 @@ def create_month(
 def _assign_members(
     con,
     staff: pa.Table,
-    snap: Path,
+    snap: str,
     data_dir: Path,
     month: str,
     plan: OperationsPlan,
@@ -135,7 +135,7 @@ def _assign_members(
         SELECT s.member_id, s.tier, s.key_account, s.star_level, s.join_date,
                coalesce(t.staff_id, p.staff_id, s.manager_id) AS prev_staff, coalesce(t.since, p.since) AS since,
                {promotions.grade_sql(plan.tiers)} AS grade, i.introducer, i.introduced_at
-        FROM read_parquet({lit(snap)}) s {prev_join} LEFT JOIN ({intro}) i ON i.member_id = s.member_id
+        FROM {snap} s {prev_join} LEFT JOIN ({intro}) i ON i.member_id = s.member_id
         LEFT JOIN ops_moved_in t ON t.member_id = s.member_id
         WHERE s.status = 'active'""")
     summary = assign.assign(con, plan, run_date, lots_seed)
@@ -163,7 +163,7 @@ def _make_tasks(
     """The candidate tasks (``ops_candidates``) from the plan's rules: tier and star-level events (as the plan's
     ``sla.promotions`` says), new members, the target list and the pool of agents with their open tasks. Returns
     (target members not in the month's members, an example)."""
-    tier_events, star_events = (close_store.path(data_dir, kind, month) for kind in ("tier_events", "star_events"))
+    tier_events, star_events = (close_store.source(data_dir, kind, month) for kind in ("tier_events", "star_events"))
     con.execute(f"CREATE TEMP TABLE ops_events AS {promotions.events_sql(plan.promotions, tier_events, star_events)}")
     targets = inputs.targets_sql(data_dir, month, targets_file)
     con.execute(

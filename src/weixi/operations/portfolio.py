@@ -47,9 +47,9 @@ def month_range(month: str) -> tuple[date, date]:
     return first, calendar.add_months(first, 1)
 
 
-def _snapshot(data_dir: Path, month: str) -> Path | None:
-    path = close_store.partition(data_dir, "snapshots", month) / "part-0.parquet"
-    return path if path.exists() else None
+def _snapshot(data_dir: Path, month: str) -> str | None:
+    """``read_parquet([...])`` of the month's snapshot files (None when the month has none)."""
+    return close_store.source(data_dir, "snapshots", month)
 
 
 def _held(engine: Engine, data_dir: Path, month: str) -> dict[str, dict]:
@@ -64,9 +64,7 @@ def _held(engine: Engine, data_dir: Path, month: str) -> dict[str, dict]:
         if assigned.exists():
             base = f"SELECT member_id, staff_id FROM read_parquet({lit(assigned)}) WHERE staff_id IS NOT NULL"
         elif snap is not None:
-            base = (
-                f"SELECT member_id, manager_id AS staff_id FROM read_parquet({lit(snap)}) WHERE manager_id IS NOT NULL"
-            )
+            base = f"SELECT member_id, manager_id AS staff_id FROM {snap} WHERE manager_id IS NOT NULL"
         else:
             base = "SELECT NULL::VARCHAR AS member_id, NULL::VARCHAR AS staff_id WHERE false"
         held = f"""SELECT coalesce(m.member_id, a.member_id) AS member_id, coalesce(m.staff_id, a.staff_id) AS staff_id
@@ -74,13 +72,13 @@ def _held(engine: Engine, data_dir: Path, month: str) -> dict[str, dict]:
         if snap is None:
             rows = con.execute(f"SELECT staff_id, count(*), 0, 0, 0 FROM ({held}) GROUP BY 1").fetchall()
         else:
-            cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(snap)})").fetchall()}
+            cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {snap}").fetchall()}
             earned = "s.month_points_earned" if "month_points_earned" in cols else "0"
             rows = con.execute(f"""SELECT h.staff_id, count(*),
                     count(*) FILTER (WHERE l.status = 'left'),
                     coalesce(sum(s.points_balance), 0), coalesce(sum({earned}), 0)
-                FROM ({held}) h LEFT JOIN read_parquet({lit(snap)}) s ON s.member_id = h.member_id
-                LEFT JOIN (SELECT member_id, status FROM read_parquet({lit(later)})) l ON l.member_id = h.member_id
+                FROM ({held}) h LEFT JOIN {snap} s ON s.member_id = h.member_id
+                LEFT JOIN (SELECT member_id, status FROM {later}) l ON l.member_id = h.member_id
                 GROUP BY 1""").fetchall()
     finally:
         con.close()

@@ -18,7 +18,6 @@ An ``assignment.tiers`` entry holds a ratio for a points tier (``tier: gold``) o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from weixi.plans import values as v
 from weixi.plans.spec import Field, ListOf, Shape, Spec
@@ -72,22 +71,22 @@ EMPTY_EVENTS = (
 )
 
 
-def events_sql(promotions: Promotions, tier_file: Path | None, star_file: Path | None) -> str:
-    """The month's events the rules read (member_id, event, from_tier, to_tier, effective_on): the tier events
+def events_sql(promotions: Promotions, tier_file: str | None, star_file: str | None) -> str:
+    """The month's events the rules read (member_id, event, from_tier, to_tier, effective_on) from the close's
+    tier and star events (``read_parquet([...])`` of the month's files, :func:`weixi.close.store.source`): the tier events
     (every ``will_downgrade``; ``upgraded`` when the plan promotes by tiers) and the star promotions (``to_tier``
     like ``5★``) when it promotes by star levels; one ``upgraded`` row per member."""
     parts = []
     if tier_file is not None:
         keep = "TRUE" if "tiers" in promotions.by else "event <> 'upgraded'"
         parts.append(
-            "SELECT member_id, event, from_tier, to_tier, effective_on, 1 AS pref "
-            f"FROM read_parquet({_lit(tier_file)}) WHERE {keep}"
+            f"SELECT member_id, event, from_tier, to_tier, effective_on, 1 AS pref FROM {tier_file} WHERE {keep}"
         )
     if star_file is not None and "star_levels" in promotions.by:
         into = f" AND to_star IN ({', '.join(str(s) for s in promotions.to_stars)})" if promotions.to_stars else ""
         parts.append(
             "SELECT member_id, event, CAST(from_star AS VARCHAR) || '★', CAST(to_star AS VARCHAR) || '★', "
-            f"effective_on, 0 AS pref FROM read_parquet({_lit(star_file)}) WHERE event = 'upgraded'{into}"
+            f"effective_on, 0 AS pref FROM {star_file} WHERE event = 'upgraded'{into}"
         )
     if not parts:
         return EMPTY_EVENTS

@@ -195,7 +195,7 @@ def send_survey(engine: Engine, data_dir: Path, survey_id: str, day: date, membe
     found = [m for m in close_store.months(data_dir, "snapshots") if m <= day.strftime("%Y-%m")]
     if not found:
         raise Conflict("survey_no_snapshot", day=day.isoformat())
-    snap = close_store.partition(data_dir, "snapshots", found[-1]) / "part-0.parquet"
+    snap = close_store.source(data_dir, "snapshots", found[-1])  # read_parquet([...]) of the month's files
     conds = ["s.status = 'active'"]
     if survey.tiers:
         conds.append("s.tier IN (" + ", ".join(_lit(t) for t in survey.tiers) + ")")
@@ -209,7 +209,7 @@ def send_survey(engine: Engine, data_dir: Path, survey_id: str, day: date, membe
         conds = ["s.member_id IN (SELECT member_id FROM survey_pick)"]
     address = "m.phone" if survey.channel == "sms" else "m.email"
     rows = con.execute(
-        f"SELECT s.member_id, m.name, m.gender, {address} FROM read_parquet({_lit(snap)}) s "
+        f"SELECT s.member_id, m.name, m.gender, {address} FROM {snap} s "
         f"JOIN ({archive.scan_sql(data_dir, 'members')}) m ON m.member_id = s.member_id "
         f"WHERE {' AND '.join(conds)} ORDER BY s.member_id"
     ).fetchall()

@@ -147,10 +147,8 @@ def current_manager(engine: Engine, data_dir: Path, member_id: str) -> str | Non
                 return row[0]
         months = close_store.months(data_dir, "snapshots")
         if months:
-            snap = close_store.partition(data_dir, "snapshots", months[-1]) / "part-0.parquet"
-            row = con.execute(
-                f"SELECT manager_id FROM read_parquet({lit(snap)}) WHERE member_id = ? LIMIT 1", [member_id]
-            ).fetchone()
+            snap = close_store.source(data_dir, "snapshots", months[-1])  # read_parquet([...]) of its files
+            row = con.execute(f"SELECT manager_id FROM {snap} WHERE member_id = ? LIMIT 1", [member_id]).fetchone()
             if row is not None:
                 return row[0]
     finally:

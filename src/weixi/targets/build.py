@@ -30,6 +30,7 @@ import duckdb
 from weixi.adapters import archive
 from weixi.churn import features, reasons
 from weixi.churn.operator import HORIZON_MONTHS
+from weixi.close import store as close_store
 from weixi.plans.retention import Eligibility, Offer, RetentionPlan
 from weixi.segments import months
 
@@ -97,13 +98,11 @@ def build_sql(
     margin = float(plan.margin_share)
     n = int(plan.value_months)
     h = HORIZON_MONTHS
-    snap = data_dir / "snapshots" / f"month={month}" / "part-0.parquet"
+    snap = close_store.source(data_dir, "snapshots", month)  # read_parquet([...]) of the month's files, or None
     segment_join = (
-        f"LEFT JOIN (SELECT member_id AS sid, value_grade FROM read_parquet({_lit(snap)})) sg ON sg.sid = c.member_id"
-        if snap.exists()
-        else ""
+        f"LEFT JOIN (SELECT member_id AS sid, value_grade FROM {snap}) sg ON sg.sid = c.member_id" if snap else ""
     )
-    segment = "sg.value_grade" if snap.exists() else "NULL"
+    segment = "sg.value_grade" if snap else "NULL"
     silent = plan.silent_max_usage_ratio
     silent_cond = (
         (

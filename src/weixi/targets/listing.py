@@ -67,10 +67,10 @@ def _connect(data_dir: Path, month: str):
     data_dir = Path(data_dir)
     con = duck.connect()
     con.register("t", targets_service.targets(data_dir, month))
-    snap = store.partition(data_dir, "snapshots", month) / "part-0.parquet"
+    snap = store.source(data_dir, "snapshots", month)  # the month's files of the close's Delta table
     tiers = (
-        f"SELECT member_id, tier FROM read_parquet({_lit(snap)})"
-        if snap.exists()
+        f"SELECT member_id, tier FROM {snap}"
+        if snap
         else "SELECT NULL::VARCHAR AS member_id, NULL::VARCHAR AS tier WHERE false"
     )
     has_archive = bool(archive.part_files(data_dir, "members") or archive.load_files(data_dir, "members"))

@@ -26,6 +26,13 @@ class User:
     role: str
     member_id: str | None = None
     active: bool = True
+    staff_id: str | None = None  # the login's staff id on the roster; None: the username is the staff id
+
+    @property
+    def staff(self) -> str:
+        """The staff id this login acts as (its statements, its queue, its roster role): ``staff_id``, else the
+        username."""
+        return self.staff_id or self.username
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,13 @@ class UserRepository(Protocol):
         """A new user, or None when the username is taken (checked in the same transaction)."""
 
     def all(self) -> list[User]: ...
+
+    def staff_check(self, staff_id: str, username: str) -> tuple[bool, str | None]:
+        """Whether ``staff_id`` is on the staff roster, and the username of another login that acts as it (its
+        ``staff_id``, or its username when it has none), if any."""
+
+    def set_staff_id(self, username: str, staff_id: str | None) -> bool:
+        """False when there is no such user."""
 
     def set_password_hash(self, username: str, password_hash: str) -> bool:
         """False when there is no such user."""
@@ -97,12 +111,13 @@ def iso_text(value: Any) -> str | None:
     return moment.isoformat() if moment else None
 
 
-USER_COLS = "id, username, role, member_id, active"
-_JOINED = "u.id, u.username, u.role, u.member_id, u.active"
+USER_COLS = "id, username, role, member_id, active, staff_id"
+_JOINED = "u.id, u.username, u.role, u.member_id, u.active, u.staff_id"
+_N = 6  # the columns of a user
 
 
 def _user(row) -> User:
-    return User(int(row[0]), row[1], row[2], row[3], as_bool(row[4]))
+    return User(int(row[0]), row[1], row[2], row[3], as_bool(row[4]), row[5])
 
 
 class SqlUsers:
@@ -117,7 +132,7 @@ class SqlUsers:
     def find(self, username: str) -> tuple[User, str] | None:
         with self._ro() as conn, conn.begin():
             rows = execute(conn, f"SELECT {USER_COLS}, password_hash FROM users WHERE username = ?", [username])
-        return (_user(rows[0]), rows[0][5]) if rows else None
+        return (_user(rows[0]), rows[0][_N]) if rows else None
 
     def add(self, username: str, password_hash: str, role: str, member_id: str | None, at: datetime) -> User | None:
         with self.engine.begin() as conn:
@@ -133,6 +148,25 @@ class SqlUsers:
     def all(self) -> list[User]:
         with self._ro() as conn, conn.begin():
             return [_user(r) for r in execute(conn, f"SELECT {USER_COLS} FROM users ORDER BY username")]
+
+    def staff_check(self, staff_id: str, username: str) -> tuple[bool, str | None]:
+        """On the operations roster (``ops_staff``, the one roster: ``weixi staff load``)?"""
+        with self._ro() as conn, conn.begin():
+            on = bool(execute(conn, "SELECT 1 FROM ops_staff WHERE staff_id = ?", [staff_id]))
+            holder = execute(
+                conn,
+                "SELECT username FROM users WHERE (staff_id = ? OR (username = ? AND staff_id IS NULL))"
+                " AND username <> ? ORDER BY username",
+                [staff_id, staff_id, username],
+            )
+        return on, holder[0][0] if holder else None
+
+    def set_staff_id(self, username: str, staff_id: str | None) -> bool:
+        with self.engine.begin() as conn:
+            if not execute(conn, "SELECT 1 FROM users WHERE username = ?", [username]):
+                return False
+            execute(conn, "UPDATE users SET staff_id = ? WHERE username = ?", [staff_id, username])
+        return True
 
     def set_password_hash(self, username: str, password_hash: str) -> bool:
         with self.engine.begin() as conn:
@@ -210,7 +244,7 @@ class SqlUsers:
                 "WHERE t.token_hash = ? AND t.revoked_at IS NULL",
                 [digest],
             )
-        return TokenRow(_user(rows[0]), int(rows[0][5]), ts(rows[0][6])) if rows else None
+        return TokenRow(_user(rows[0]), int(rows[0][_N]), ts(rows[0][_N + 1])) if rows else None
 
     def touch_token(self, token_id: int, at: datetime) -> None:
         with self.engine.begin() as conn:
@@ -235,7 +269,7 @@ class SqlUsers:
                 "WHERE s.session_hash = ?",
                 [digest],
             )
-        return (_user(rows[0]), rows[0][5], ts(rows[0][6])) if rows else None
+        return (_user(rows[0]), rows[0][_N], ts(rows[0][_N + 1])) if rows else None
 
     def end_session(self, digest: str) -> None:
         with self.engine.begin() as conn:

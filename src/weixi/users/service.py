@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Union
 
@@ -67,6 +68,10 @@ class UnknownUser(NotFound, UserError):
     """No login has this username (``unknown_user``)."""
 
 
+class StaffIdTaken(Conflict, UserError):
+    """Another login has this staff id (``user_staff_id_taken``): a person has one staff id and one login."""
+
+
 class LoginRateLimited(Exception):
     def __init__(self, retry_after: int):
         super().__init__(f"too many failed logins: try again in {retry_after} seconds")
@@ -111,14 +116,63 @@ def check_username(username: str) -> None:
         raise UserError("username_not_allowed", username=username)
 
 
-def create_user(users: Users, username: str, password: str, role: str, member_id: str | None = None) -> User:
+def _staff_id(text: str | None) -> str | None:
+    return (text or "").strip() or None
+
+
+def check_staff_id(repo: UserRepository, username: str, role: str, staff_id: str | None) -> None:
+    """A login's staff id (issue 19 §12: one staff id for a login) is on the staff roster (``weixi staff load``),
+    no other login has it, and a member login has none."""
+    if staff_id is None:
+        return
+    if role == "member":
+        raise UserError("user_staff_id_on_member_login", staff=staff_id)
+    if len(staff_id) > 128:
+        raise UserError("user_staff_not_on_roster", staff=staff_id[:128])
+    on_roster, holder = repo.staff_check(staff_id, username)
+    if not on_roster:
+        raise UserError("user_staff_not_on_roster", staff=staff_id)
+    if holder is not None:
+        raise StaffIdTaken("user_staff_id_taken", staff=staff_id, username=holder)
+
+
+def create_user(
+    users: Users,
+    username: str,
+    password: str,
+    role: str,
+    member_id: str | None = None,
+    staff_id: str | None = None,
+) -> User:
+    """A new login; ``staff_id``: who it is on the staff roster (default: the username is the staff id)."""
     check_username(username)
     check_password(password, username)
     check_role(role, member_id)
-    created = repository(users).add(username, _hasher.hash(password), role, member_id, _now())
+    repo, staff_id = repository(users), _staff_id(staff_id)
+    check_staff_id(repo, username, role, staff_id)
+    if staff_id is None and role != "member":  # the username is the staff id: no other login may act as it
+        holder = repo.staff_check(username, username)[1]
+        if holder is not None and holder != username:
+            raise StaffIdTaken("user_staff_id_taken", staff=username, username=holder)
+    created = repo.add(username, _hasher.hash(password), role, member_id, _now())
     if created is None:
         raise UsernameTaken("username_taken", username=username)
+    if staff_id is not None:
+        repo.set_staff_id(username, staff_id)
+        created = replace(created, staff_id=staff_id)
     return created
+
+
+def set_staff_id(users: Users, username: str, staff_id: str | None) -> User:
+    """Link a login to its staff id on the roster, or (``None`` / empty) unlink it: the username is then the staff
+    id. Returns the changed login."""
+    repo, staff_id = repository(users), _staff_id(staff_id)
+    found = repo.find(username)
+    if found is None:
+        raise UnknownUser("unknown_user", username=username)
+    check_staff_id(repo, username, found[0].role, staff_id)
+    repo.set_staff_id(username, staff_id)
+    return replace(found[0], staff_id=staff_id)
 
 
 def get_user(users: Users, username: str) -> User | None:

@@ -9,15 +9,19 @@ from weixi.close import store
 
 def test_a_partition_being_written_is_not_listed(tmp_path):
     table = pa.table({"member_id": ["M1"], "month": ["2026-09"]})
-    store.write(tmp_path, "snapshots", "2026-09", table)
-    half = tmp_path / "snapshots" / "month=2026-10.tmp"  # what a close leaves while it writes, or after a crash
+    written = store.write(tmp_path, "snapshots", "2026-09", table)
+    half = tmp_path / "snapshots" / "month=2026-10.tmp"  # what a close before the lake left after a crash
     half.mkdir()
     (half / "part-0.parquet").write_bytes(b"PAR1 half a file")
+    orphan = tmp_path / "snapshots" / "month=2026-10" / "part-crashed.parquet"  # written, never committed
+    orphan.parent.mkdir()
+    orphan.write_bytes(b"PAR1 half a file")
     assert store.months(tmp_path, "snapshots") == ["2026-09"]
-    assert store.files(tmp_path, "snapshots") == [tmp_path / "snapshots" / "month=2026-09" / "part-0.parquet"]
+    assert store.files(tmp_path, "snapshots") == [written]
+    assert written.parent == tmp_path / "snapshots" / "month=2026-09"
     store.write(tmp_path, "snapshots", "2026-10", table)
     assert store.months(tmp_path, "snapshots") == ["2026-09", "2026-10"]
-    assert not half.exists()  # the finished write replaced the leftover
+    assert orphan not in store.files(tmp_path, "snapshots")
 
 
 def test_member_rows_reads_the_member_from_its_row_groups_only(tmp_path):

@@ -34,6 +34,19 @@ class FakeUsers:
     def all(self) -> list[User]:
         return [u for _, (u, _) in sorted(self.users.items())]
 
+    roster: frozenset[str] = frozenset()  # the staff ids of the staff roster (a test sets it)
+
+    def staff_check(self, staff_id: str, username: str) -> tuple[bool, str | None]:
+        others = sorted(u.username for u, _ in self.users.values() if u.username != username and u.staff == staff_id)
+        return staff_id in self.roster, others[0] if others else None
+
+    def set_staff_id(self, username: str, staff_id: str | None) -> bool:
+        if username not in self.users:
+            return False
+        user, hashed = self.users[username]
+        self.users[username] = (replace(user, staff_id=staff_id), hashed)
+        return True
+
     def set_password_hash(self, username: str, password_hash: str) -> bool:
         if username not in self.users:
             return False

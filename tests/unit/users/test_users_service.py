@@ -140,3 +140,39 @@ def test_demo_logins_are_made_once(repo):
     assert [r["role"] for r in first] == list(users.ROLES) and all(r["created"] for r in first)
     assert not any(r["created"] for r in users.ensure_demo_users(repo, "M0000000002"))
     assert users.get_user(repo, "member").member_id == "M0000000002"
+
+
+# -- one staff id for a login (issue 19 §12) -------------------------------------------------------------------
+
+
+def test_a_login_acts_as_its_staff_id_on_the_roster_else_as_its_username(repo):
+    repo.roster = frozenset({"S000003", "S000010"})
+    wang = users.create_user(repo, "wang.fang", GOOD, "clerk", staff_id=" S000003 ")
+    assert (wang.staff_id, wang.staff) == ("S000003", "S000003")
+    assert users.get_user(repo, "wang.fang").staff == "S000003"
+    plain = users.create_user(repo, "S000010", GOOD, "manager")
+    assert (plain.staff_id, plain.staff) == (None, "S000010")  # the username is the staff id
+    assert users.set_staff_id(repo, "wang.fang", "").staff == "wang.fang"  # unlinked
+
+
+def test_a_staff_id_must_be_on_the_roster_and_belong_to_one_login(repo):
+    repo.roster = frozenset({"S000003", "S000010"})
+    with pytest.raises(users.UserError) as unknown:
+        users.create_user(repo, "wang.fang", GOOD, "clerk", staff_id="S999")
+    assert unknown.value.code == "user_staff_not_on_roster" and unknown.value.params == {"staff": "S999"}
+    assert users.get_user(repo, "wang.fang") is None  # nothing created
+    users.create_user(repo, "wang.fang", GOOD, "clerk", staff_id="S000003")
+    with pytest.raises(users.StaffIdTaken) as taken:
+        users.create_user(repo, "li.qiang", GOOD, "agent", staff_id="S000003")
+    assert isinstance(taken.value, Conflict) and taken.value.params == {"staff": "S000003", "username": "wang.fang"}
+    with pytest.raises(users.StaffIdTaken):  # a login named as the staff id would act as S000003 too
+        users.create_user(repo, "S000003", GOOD, "clerk")
+    users.create_user(repo, "S000010", GOOD, "manager")
+    with pytest.raises(users.StaffIdTaken) as named:  # S000010 is the login S000010's (its username)
+        users.set_staff_id(repo, "wang.fang", "S000010")
+    assert named.value.params["username"] == "S000010"
+    with pytest.raises(users.UserError) as member:
+        users.create_user(repo, "m1", GOOD, "member", "M1", staff_id="S000010")
+    assert member.value.code == "user_staff_id_on_member_login"
+    with pytest.raises(users.UnknownUser):
+        users.set_staff_id(repo, "nobody", "S000003")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from weixi.api.auth import check_origin, client_ip, current_user, forget_token, login_session, logout_session, require
@@ -27,6 +27,7 @@ class UserOut(BaseModel):
     username: str
     role: str
     member_id: str | None = None
+    staff_id: str | None = None  # the login's staff id on the roster; None: the username is the staff id
     active: bool = True
 
 
@@ -63,10 +64,19 @@ class NewUser(BaseModel):
     )
     role: Literal["admin", "analyst", "manager", "agent", "clerk", "member"]
     member_id: str | None = Field(None, max_length=128)
+    staff_id: str | None = Field(
+        None, max_length=128, description="Who the login is on the staff roster (default: the username)."
+    )
 
 
 def user_out(user: User) -> dict:
-    return {"username": user.username, "role": user.role, "member_id": user.member_id, "active": user.active}
+    return {
+        "username": user.username,
+        "role": user.role,
+        "member_id": user.member_id,
+        "staff_id": user.staff_id,
+        "active": user.active,
+    }
 
 
 def me(user: User) -> dict:
@@ -150,14 +160,35 @@ async def create_user(body: NewUser, request: Request, user: User = Depends(requ
     engine = request.app.state.engine
     try:
         created = await run_in_threadpool(
-            users.create_user, engine, body.username, body.password, body.role, body.member_id
+            users.create_user, engine, body.username, body.password, body.role, body.member_id, body.staff_id
         )
     except users.WeakPassword as exc:  # the envelope says which field of the body it is about
         answer = weixi_error(exc, request_locale(request))
         answer.details = [{"in": "body", "field": "password"}]
         raise answer from exc
-    users.audit(engine, user, "user.create", created.username, {"role": created.role})
+    detail = {"role": created.role, **({"staff_id": created.staff_id} if created.staff_id else {})}
+    users.audit(engine, user, "user.create", created.username, detail)
     return user_out(created)
+
+
+class StaffIdIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    staff_id: str | None = Field(None, max_length=128, description="The staff id on the roster; null unlinks it.")
+
+
+@router.put("/users/{username}/staff", response_model=UserOut, tags=["admin"])
+def set_staff_id(
+    body: StaffIdIn,
+    request: Request,
+    username: str = Path(max_length=64),
+    user: User = Depends(require("users:manage")),
+):
+    """Link a login to its staff id on the roster (checked against the roster; one login per staff id), or unlink
+    it (``null``: the username is the staff id)."""
+    engine = request.app.state.engine
+    changed = users.set_staff_id(engine, username, body.staff_id)
+    users.audit(engine, user, "user.staff_id", username, {"staff_id": changed.staff_id})
+    return user_out(changed)
 
 
 @router.get("/audit", tags=["admin"])

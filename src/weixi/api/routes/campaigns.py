@@ -62,7 +62,7 @@ class CampaignFile(BaseModel):
 
 class StepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str | None = Field(None, min_length=1, max_length=1000, description="Why (required to reject).")
+    note: str | None = Field(None, min_length=1, max_length=1000, description="Why (required to reject or cancel).")
 
 
 class DrawIn(BaseModel):
@@ -203,6 +203,19 @@ def evaluate(
 ) -> dict:
     """Evaluate a closed campaign: freeze its report (objectives, cost, lift, ROI)."""
     return _act(request, campaign_id, "evaluate", body, user)
+
+
+@router.post("/{campaign_id}/cancel", responses={**REFUSED, 422: {"description": "no reason given"}})
+def cancel(
+    request: Request,
+    body: StepIn | None = None,
+    campaign_id: str = CAMPAIGN,
+    user: User = Depends(require("campaigns:run")),
+) -> dict:
+    """Cancel a campaign not yet ended (draft, submitted, approved or running) with the reason (``note``,
+    required): draws, chances, gifts, referrals and messages stop; what was given stays given and is in the
+    report; an approved or running draw's seed is revealed; no closing rewards are credited."""
+    return _act(request, campaign_id, "cancel", body, user)
 
 
 @router.post(

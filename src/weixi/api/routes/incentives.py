@@ -1,6 +1,7 @@
 """Staff incentive statements: one's own, a manager's team, everyone's (analysts), leaderboards and totals by
 business, the payroll export, recompute and diff against the published month, publication and the award
-workflow. A login's staff id is its username; teams come from the roster (:mod:`weixi.incentives.reports`)."""
+workflow. A login's staff id is its ``staff_id``, else its username; teams come from the roster
+(:mod:`weixi.incentives.reports`)."""
 
 from __future__ import annotations
 
@@ -77,10 +78,10 @@ def months(request: Request, user: User = Depends(require("incentives:read_own")
 
 @router.get("/{month}/me")
 def mine(request: Request, month: str = MONTH, user: User = Depends(require("incentives:read_own"))) -> dict:
-    """The caller's own published statement (staff id = username): units, KPI points, bonus, explanation
-    lines and excluded orders."""
+    """The caller's own published statement (the login's staff id, else its username): units, KPI points, bonus,
+    explanation lines and excluded orders."""
     pub = _published(request, month)
-    return _statement(month, pub, _people(request, month), user.username)
+    return _statement(month, pub, _people(request, month), user.staff)
 
 
 @router.get("/{month}/statements/{staff_id}")
@@ -306,3 +307,10 @@ def publish_awards(body: PeriodIn, request: Request, user: User = Depends(requir
         "period": body.period,
         "published": publication.publish_awards(engine_of(request), body.period, user.username),
     }
+
+
+# --- approval chains of the month's pay (weixi.api.routes.incentive_approvals) ---------------------------------
+
+from weixi.api.routes import incentive_approvals  # noqa: E402 - its routes join this router, after the ones above
+
+router.routes.extend(incentive_approvals.router.routes)  # already under /api/incentives: one router, one route list

@@ -66,8 +66,8 @@ def _detail(request: Request, user: User, task: dict, reveal: bool) -> dict:
 
 
 def _own_or_overseen(request: Request, user: User, staff_id: str | None) -> str:
-    staff_id = staff_id or user.username
-    if staff_id != user.username and not reports.scope(engine_of(request), user).covers_staff(staff_id):
+    staff_id = staff_id or user.staff  # the login's staff id, else its username
+    if staff_id != user.staff and not reports.scope(engine_of(request), user).covers_staff(staff_id):
         raise Forbidden("queue_forbidden", user=user.username, role=user.role, staff=staff_id)
     return staff_id
 

@@ -1,0 +1,228 @@
+"""The lake: Delta tables (delta-rs) under the data folder, written as Parquet by DuckDB or Spark and committed here.
+
+A writer puts its Parquet files inside the table's folder (:func:`new_file` names one under the partition's
+``key=value`` folder) and then :func:`commit_files` records them in one Delta commit carrying an application
+transaction ``(app_id, version)``. Until that commit a file is an orphan that no reader sees (:func:`file_uris`
+lists only what a table version names), so a crash between writing and committing leaves the table as it was.
+Application versions only grow (the close uses the month, ``YYYYMM``): a commit whose version is at or below the
+app's last committed one is skipped, which is how a rerun sees a month is already in.
+
+Readers take :func:`file_uris` (of the current or any earlier version: time travel) to DuckDB's
+``read_parquet([...])``; DuckDB's own delta extension cannot be loaded here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from pathlib import Path
+from urllib.parse import unquote
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable, Transaction
+from deltalake import Schema as DeltaSchema
+from deltalake.transaction import AddAction, create_table_with_add_actions
+
+MODES = ("append", "overwrite-partition")
+
+
+def is_table(table_dir: Path | str) -> bool:
+    return Path(table_dir, "_delta_log").is_dir() and DeltaTable.is_deltatable(str(table_dir))
+
+
+def table_version(table_dir: Path | str) -> int | None:
+    """The table's current version, or ``None`` when there is no table yet."""
+    return DeltaTable(str(table_dir)).version() if is_table(table_dir) else None
+
+
+def app_version(table_dir: Path | str, app_id: str) -> int | None:
+    """The last application version ``app_id`` committed to the table (``None``: none, or no table)."""
+    return DeltaTable(str(table_dir)).transaction_version(app_id) if is_table(table_dir) else None
+
+
+def file_uris(table_dir: Path | str, version: int | None = None, partition: dict | None = None) -> list[str]:
+    """The Parquet files of the table (at ``version``, default the current one; only ``partition``'s, if given),
+    as absolute paths, sorted: what ``read_parquet([...])`` takes. An absent table has none."""
+    if not is_table(table_dir):
+        return []
+    table = DeltaTable(str(table_dir), version=version)
+    where = [(k, "=", str(v)) for k, v in (partition or {}).items()] or None
+    return sorted(table.file_uris(file_pruning_predicate=where))
+
+
+def new_file(table_dir: Path | str, partition: dict | None = None) -> Path:
+    """A fresh file name inside the table's folder (under ``key=value`` folders for ``partition``): a rewrite of
+    a partition never touches the files an earlier version lists."""
+    folder = Path(table_dir, *(f"{k}={v}" for k, v in (partition or {}).items()))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"part-{uuid.uuid4().hex}.parquet"
+
+
+def commit_files(
+    table_dir: Path | str,
+    files: list[Path],
+    partition: dict,
+    schema: pa.Schema,
+    app_id: str,
+    version: int,
+    *,
+    mode: str = "append",
+    replace: bool = False,
+) -> int:
+    """Commit ``files`` (Parquet, already inside ``table_dir``) as one Delta commit with the application
+    transaction ``(app_id, version)``; returns the table's version after it.
+
+    ``mode="append"`` adds the files; ``"overwrite-partition"`` replaces what ``partition`` holds with them.
+    The table is created by its first commit, partitioned by ``partition``'s keys (string columns). When the app
+    has already committed ``version`` (or a later one) nothing is written and the current version is returned,
+    unless ``replace``: then the files are committed again (for tables that are pure functions of their inputs,
+    whose rerun replaces a month with the same rows)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    table_dir = Path(table_dir)
+    partition = {k: str(v) for k, v in partition.items()}
+    done = app_version(table_dir, app_id)
+    if done is not None and done >= version and not replace:
+        return table_version(table_dir)
+    actions = [_add_action(table_dir, Path(f), partition) for f in files]
+    full = _with_partition_columns(schema, partition)
+    by = list(partition) or None
+    props = CommitProperties(app_transactions=[Transaction(app_id, version)])
+    if not is_table(table_dir):
+        table_dir.mkdir(parents=True, exist_ok=True)
+        create_table_with_add_actions(
+            str(table_dir),
+            DeltaSchema.from_arrow(full),
+            actions,
+            mode="error",
+            partition_by=by,
+            commit_properties=props,
+        )
+    elif mode == "append" or not partition:
+        table = DeltaTable(str(table_dir))
+        table.create_write_transaction(
+            actions,
+            "append" if mode == "append" else "overwrite",
+            full,
+            partition_by=by,
+            commit_properties=props,
+        )
+    else:
+        table = DeltaTable(str(table_dir))
+        table.create_write_transaction(
+            actions,
+            "overwrite",
+            full,
+            partition_by=by,
+            partition_filters=[(k, "=", v) for k, v in partition.items()],
+            commit_properties=props,
+        )
+    return DeltaTable(str(table_dir)).version()
+
+
+def check(table_dir: Path | str, deep: bool = False) -> list[dict]:
+    """The files the table's current version lists that are damaged: ``{"code", "file", ...}`` with code
+    ``lake_file_missing``, ``lake_file_size`` (another size than the log says) or ``lake_file_corrupt`` (not
+    Parquet, or another row count than the log says; with ``deep`` every row group is read, so a damaged page
+    inside the file is found too)."""
+    table_dir = Path(table_dir)
+    actions = pa.table(DeltaTable(str(table_dir)).get_add_actions(flatten=True))
+    sizes = actions.column("size_bytes").to_pylist()
+    rows = actions.column("num_records").to_pylist() if "num_records" in actions.column_names else [None] * len(sizes)
+    out = []
+    for rel, size, records in zip(actions.column("path").to_pylist(), sizes, rows):
+        file = table_dir / unquote(rel)
+        found = {"file": str(file)}
+        if not file.exists():
+            out.append({"code": "lake_file_missing", **found})
+        elif file.stat().st_size != size:
+            out.append({"code": "lake_file_size", **found, "expected": size, "actual": file.stat().st_size})
+        else:
+            problem = _unreadable(file, records, deep)
+            if problem:
+                out.append({"code": "lake_file_corrupt", **found, "error": problem})
+    return out
+
+
+def _unreadable(file: Path, records: int | None, deep: bool) -> str | None:
+    try:
+        pf = pq.ParquetFile(file)
+        if records is not None and pf.metadata.num_rows != records:
+            return f"{pf.metadata.num_rows} rows, the log says {records}"
+        if deep:
+            for i in range(pf.metadata.num_row_groups):
+                pf.read_row_group(i)
+    except Exception as exc:  # whatever the Parquet reader says is wrong with the bytes
+        return f"{exc.__class__.__name__}: {(str(exc).splitlines() or [''])[0]}"
+    return None
+
+
+def _with_partition_columns(schema: pa.Schema, partition: dict) -> pa.Schema:
+    missing = [pa.field(k, pa.string()) for k in partition if k not in schema.names]
+    return pa.schema([*schema, *missing])
+
+
+def _add_action(table_dir: Path, file: Path, partition: dict) -> AddAction:
+    file = file if file.is_absolute() else table_dir / file
+    rel = file.resolve().relative_to(table_dir.resolve()).as_posix()
+    st = os.stat(file)
+    return AddAction(rel, st.st_size, dict(partition), int(st.st_mtime * 1000), True, json.dumps(_stats(file)))
+
+
+def _stats(file: Path) -> dict:
+    """Delta's per-file statistics from the Parquet footer: rows, and each plain column's min, max and nulls
+    (so a member lookup can skip files whose member range does not hold it)."""
+    meta = pq.ParquetFile(file).metadata
+    out: dict = {"numRecords": meta.num_rows, "minValues": {}, "maxValues": {}, "nullCount": {}}
+    schema = meta.schema.to_arrow_schema()
+    for i, fld in enumerate(schema):
+        if not (
+            pa.types.is_integer(fld.type)
+            or pa.types.is_string(fld.type)
+            or pa.types.is_large_string(fld.type)
+            or pa.types.is_date(fld.type)
+            or pa.types.is_boolean(fld.type)
+        ):
+            continue
+        col = _column_index(meta, fld.name, i)
+        if col is None:
+            continue
+        lo = hi = None
+        nulls: int | None = 0
+        bounded = True  # every row group with a value gave its min and max: a reader may prune on them
+        for rg in range(meta.num_row_groups):
+            s = meta.row_group(rg).column(col).statistics
+            if s is None:
+                nulls, bounded = None, False
+                break
+            nulls = nulls + s.null_count if nulls is not None and s.has_null_count else None
+            if s.has_min_max:
+                lo = s.min if lo is None else min(lo, s.min)
+                hi = s.max if hi is None else max(hi, s.max)
+            elif not (s.has_null_count and s.null_count == meta.row_group(rg).num_rows):
+                bounded = False
+        if nulls is not None:
+            out["nullCount"][fld.name] = nulls
+        if bounded and lo is not None:
+            out["minValues"][fld.name] = _json_value(lo)
+            out["maxValues"][fld.name] = _json_value(hi)
+    return out
+
+
+def _column_index(meta, name: str, guess: int) -> int | None:
+    cols = meta.row_group(0).num_columns if meta.num_row_groups else 0
+    for j in [guess, *range(cols)]:
+        if j < cols and meta.row_group(0).column(j).path_in_schema == name:
+            return j
+    return None
+
+
+def _json_value(v):
+    if isinstance(v, bytes):
+        v = v.decode("utf-8", errors="replace")
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return v

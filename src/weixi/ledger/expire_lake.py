@@ -1,0 +1,131 @@
+"""Expiry of the lots the lake holds and no fold has brought into the SQL ledger (``WEIXI_LEDGER_STORE=lake``).
+
+At the close's expiry day ``as_of``, every unfolded lake lot (an accrual row with ``earned > 0`` of a month the
+member is not folded through) whose ``expires_on`` is on or before ``as_of`` and that no earlier expiry took is
+written to the lake's ``expiries`` table (partition ``as_of``; application transaction ``(weixi-expiry,
+YYYYMMDD)``: deterministic, a rerun finds it in). A lake lot is never spent before it is folded, so it loses all
+its points. Then, in one SQL transaction, the members' balances drop by those points and ``lake_expiries`` records
+the run (the members' balances count the lake, see :mod:`weixi.close.accrual_lake`); a member folded between the
+two steps keeps the lot in SQL, where the SQL expiry takes it. A fold brings a lot's expiry entry with the lot,
+dated its ``expires_on`` as the SQL expiry dates it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import Engine
+
+from weixi.adapters import duck, lake
+from weixi.adapters.bulk_sql import select_ids
+from weixi.adapters.sql import execute, executemany, is_pg
+from weixi.ledger.fold import EXPIRIES, applied_expiries, expiries_sql, lake_sql, watermark
+
+APP = "weixi-expiry"
+EXPIRY_SCHEMA = pa.schema(
+    [
+        ("lot_id", pa.string()),
+        ("member_id", pa.string()),
+        ("month", pa.string()),  # the lake month of the lot
+        ("expires_on", pa.date32()),
+        ("points", pa.int64()),
+        ("plan_version", pa.int64()),
+    ]
+)
+
+
+def expire_lake(engine: Engine, as_of: date) -> tuple[int, int, set[str]]:
+    """Expire the unfolded lake lots due by ``as_of``: (lots, points, members) applied by this call (a rerun of
+    an applied day: what that run applied)."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        months, lake_dir, version = watermark(conn)
+        if not months:
+            return 0, 0, set()
+        done = execute(conn, "SELECT lots, points FROM lake_expiries WHERE as_of = ?", [as_of])
+        if done:
+            return int(done[0][0]), int(done[0][1]), set()
+        folds = execute(conn, "SELECT member_id, month FROM ledger_folds")
+        exp_version = applied_expiries(conn)
+    table = lake_dir / EXPIRIES
+    stamp = int(as_of.strftime("%Y%m%d"))
+    committed = lake.app_version(table, APP)
+    if committed is None or committed < stamp:
+        _write(table, as_of, stamp, lake_dir, version, months, folds, exp_version)
+    return _apply(engine, table, as_of)
+
+
+def _write(table: Path, as_of: date, stamp: int, lake_dir: Path, version: int, months, folds, exp_version) -> None:
+    source = lake_sql(lake_dir, version, months, "")
+    files = []
+    if source is not None:
+        con = duck.connect()
+        try:
+            con.register(
+                "exp_folds",
+                pa.table(
+                    {"member_id": [f[0] for f in folds], "month": [f[1] for f in folds]},
+                    schema=pa.schema([("member_id", pa.string()), ("month", pa.string())]),
+                ),
+            )
+            earlier = expiries_sql(lake_dir, exp_version)
+            taken = f"AND a.event_id NOT IN (SELECT lot_id FROM ({earlier}))" if earlier else ""
+            query = (
+                f"SELECT a.event_id AS lot_id, a.member_id, a.month, a.expires_on, a.earned AS points, a.plan_version "
+                f"FROM ({source}) a LEFT JOIN exp_folds f USING (member_id) "
+                f"WHERE a.earned > 0 AND a.expires_on <= DATE '{as_of.isoformat()}' "
+                f"AND (f.month IS NULL OR f.month < a.month) {taken} ORDER BY a.member_id, a.event_id"
+            )
+            if con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]:
+                out = lake.new_file(table, {"as_of": as_of.isoformat()})
+                con.execute(f"COPY ({query}) TO '{out}' (FORMAT parquet)")
+                files.append(out)
+        finally:
+            con.close()
+    schema = pq.read_schema(files[0]) if files else EXPIRY_SCHEMA
+    lake.commit_files(table, files, {"as_of": as_of.isoformat()}, schema, APP, stamp)
+
+
+def _apply(engine: Engine, table: Path, as_of: date) -> tuple[int, int, set[str]]:
+    version = lake.table_version(table)
+    files = lake.file_uris(table, version, {"as_of": as_of.isoformat()})
+    rows: list[tuple] = []
+    if files:
+        con = duck.connect()
+        try:
+            rows = con.execute(f"SELECT member_id, month, points FROM read_parquet({files!r})").fetchall()
+        finally:
+            con.close()
+    with engine.begin() as conn:
+        done = execute(conn, "SELECT lots, points FROM lake_expiries WHERE as_of = ?", [as_of])
+        if done:
+            return int(done[0][0]), int(done[0][1]), set()
+        members = sorted({r[0] for r in rows})
+        if is_pg(conn) and members:
+            execute(
+                conn, "SELECT member_id FROM members WHERE member_id = ANY(?) ORDER BY member_id FOR UPDATE", [members]
+            )
+        folded = {
+            m: f
+            for m, f in select_ids(conn, "SELECT member_id, month FROM ledger_folds WHERE member_id {ids}", members)
+        }
+        due: dict[str, int] = {}
+        lots = 0
+        for member, month, points in rows:
+            if folded.get(member, "") < month:  # still in the lake only
+                due[member] = due.get(member, 0) + int(points)
+                lots += 1
+        executemany(
+            conn,
+            "UPDATE members SET balance = balance - ? WHERE member_id = ?",
+            [(p, m) for m, p in sorted(due.items())],
+        )
+        total = sum(due.values())
+        execute(
+            conn,
+            "INSERT INTO lake_expiries (as_of, expiries_version, lots, points) VALUES (?, ?, ?, ?)",
+            [as_of, version, lots, total],
+        )
+    return lots, total, set(due)

@@ -1,0 +1,319 @@
+"""The fold: a member's lake months come into the SQL ledger when the member is first touched.
+
+With ``WEIXI_LEDGER_STORE=lake`` the close writes a month's accruals to the lake (:mod:`weixi.close.accrual_lake`)
+and records the month in ``lake_months`` (the committed watermark; the members' balances already count it). Before
+anything reads or changes a member's lots — a redemption, an adjustment, a reversal or refund, an event posted for
+them, their balance or statement — :func:`fold` runs inside the transaction that locks the member: it reads the
+member's rows of the months not yet folded (``ledger_folds`` says how far each member is) from the Delta version
+the watermark names, inserts the same events, lots and earn entries the close writes in the SQL store, brings in the
+expiry entries of the lots the lake expired (:mod:`weixi.ledger.expire`), and records the member folded through
+the last month. Then the Book runs unchanged: earliest-expiring lots first, a refund from its bill's own lot.
+
+Idempotent by ids (an event already in the ledger is not inserted again) and by the fold mark, which is written in
+the same transaction: a crash rolls the whole fold back. Without lake months it costs one indexed query.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable
+
+import pyarrow as pa
+from sqlalchemy import Connection, Engine
+
+from weixi.adapters import duck, lake
+from weixi.adapters.bulk_sql import select_ids
+from weixi.adapters.sql import execute, executemany, is_pg
+
+ACCRUALS = "accruals"
+EXPIRIES = "expiries"
+
+
+def accruals_dir(data_dir: Path | str) -> Path:
+    return Path(data_dir) / "lake" / ACCRUALS
+
+
+def expiries_dir(data_dir: Path | str) -> Path:
+    return Path(data_dir) / "lake" / EXPIRIES
+
+
+def watermark(conn: Connection) -> tuple[list[str], Path | None, int | None]:
+    """The lake months in, the lake folder and the Delta version to read them at (none: ``[], None, None``)."""
+    rows = execute(conn, "SELECT month, lake_dir, accruals_version FROM lake_months ORDER BY month")
+    if not rows:
+        return [], None, None
+    return [r[0] for r in rows], Path(rows[-1][1]), max(int(r[2]) for r in rows)
+
+
+def applied_expiries(conn: Connection) -> int | None:
+    """The Delta version of the ``expiries`` table whose rows are applied (None: none)."""
+    rows = execute(conn, "SELECT max(expiries_version) FROM lake_expiries")
+    return None if not rows or rows[0][0] is None else int(rows[0][0])
+
+
+def marks(conn: Connection, member_ids: Iterable[str]) -> dict[str, str]:
+    return {
+        r[0]: r[1]
+        for r in select_ids(conn, "SELECT member_id, month FROM ledger_folds WHERE member_id {ids}", member_ids)
+    }
+
+
+def unfolded(conn: Connection, member_ids: Iterable[str]) -> dict[str, str]:
+    """Members of ``member_ids`` with lake months not yet folded, each with the month folded through ('' none)."""
+    months, _, _ = watermark(conn)
+    if not months:
+        return {}
+    ids = list(dict.fromkeys(member_ids))
+    done = marks(conn, ids)
+    return {m: done.get(m, "") for m in ids if done.get(m, "") < months[-1]}
+
+
+def lake_sql(lake_dir: Path, version: int, months: list[str], since: str) -> str | None:
+    """DuckDB SQL over the accruals of ``months`` after ``since`` at ``version``, with a ``month`` column."""
+    parts = []
+    for m in months:
+        if m <= since:
+            continue
+        files = lake.file_uris(lake_dir / ACCRUALS, version, {"month": m})
+        if files:
+            parts.append(f"SELECT *, '{m}' AS month FROM read_parquet({files!r})")
+    return " UNION ALL ".join(parts) or None
+
+
+def expiries_sql(lake_dir: Path, version: int | None) -> str | None:
+    if version is None:
+        return None
+    files = lake.file_uris(lake_dir / EXPIRIES, version)
+    return f"SELECT * FROM read_parquet({files!r})" if files else None
+
+
+def fold(conn: Connection, member_ids: Iterable[str]) -> int:
+    """Fold the members' unfolded lake months into the ledger, in the caller's transaction; the events folded."""
+    todo = unfolded(conn, member_ids)
+    if not todo:
+        return 0
+    months, lake_dir, version = watermark(conn)
+    pg = is_pg(conn)
+    if pg:  # the lock order of the Book: members, in id order
+        execute(
+            conn, "SELECT member_id FROM members WHERE member_id = ANY(?) ORDER BY member_id FOR UPDATE", [sorted(todo)]
+        )
+    rows, expired = _read(lake_dir, version, months, todo, applied_expiries(conn))
+    existing = {
+        r[0]
+        for r in select_ids(conn, "SELECT event_id FROM events WHERE event_id {ids}", [r["event_id"] for r in rows])
+    }
+    rows = [r for r in rows if r["event_id"] not in existing]
+    day = (lambda d: d) if pg else (lambda d: d and d.isoformat())
+    stamp = datetime.fromisoformat if pg else (lambda t: t)
+    executemany(
+        conn,
+        "INSERT INTO events (event_id, member_id, type, occurred_at, day, amount_fen, points, ref, attrs, earned, "
+        "plan_version) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                r["event_id"],
+                r["member_id"],
+                r["type"],
+                stamp(r["occurred_at"]),
+                day(r["day"]),
+                r["amount_fen"],
+                None,
+                None,
+                r["attrs"],
+                r["earned"],
+                r["plan_version"],
+            )
+            for r in rows
+        ],
+    )
+    lots = [r for r in rows if r["earned"] > 0]
+    executemany(
+        conn,
+        "INSERT INTO lots (lot_id, member_id, earned_on, expires_on, points, remaining, deficit, plan_version) "
+        "VALUES (?,?,?,?,?,?,?,?)",
+        [
+            (
+                r["event_id"],
+                r["member_id"],
+                day(r["day"]),
+                day(r["expires_on"]),
+                r["earned"],
+                r["earned"] - expired.get(r["event_id"], 0),
+                False,
+                r["plan_version"],
+            )
+            for r in lots
+        ],
+    )
+    entries = [
+        (
+            r["member_id"],
+            day(r["day"]),
+            "earn",
+            e["points"],
+            0,
+            r["event_id"],
+            r["event_id"],
+            e["rule_id"],
+            e["note"],
+            r["plan_version"],
+        )
+        for r in rows
+        for e in r["entries"]
+    ]
+    entries += [
+        (
+            r["member_id"],
+            day(r["expires_on"]),
+            "expire",
+            -expired[r["event_id"]],
+            0,
+            r["event_id"],
+            None,
+            None,
+            "expired",
+            r["plan_version"],
+        )
+        for r in lots
+        if expired.get(r["event_id"])
+    ]
+    executemany(
+        conn,
+        "INSERT INTO journal (member_id, day, kind, points, debt_delta, lot_id, event_id, rule_id, note, "
+        "plan_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        entries,
+    )
+    executemany(
+        conn,
+        "INSERT INTO ledger_folds (member_id, month) VALUES (?, ?) ON CONFLICT (member_id) DO UPDATE SET "
+        "month = excluded.month",
+        [(m, months[-1]) for m in sorted(todo)],
+    )
+    return len(rows)
+
+
+def _read(lake_dir: Path, version: int, months: list[str], todo: dict[str, str], exp_version: int | None):
+    """The members' unfolded lake rows (in month and posting order) and the points the lake expired per lot."""
+    since = min(todo.values())
+    source = lake_sql(lake_dir, version, months, since)
+    if source is None:
+        return [], {}
+    con = duck.connect()
+    try:
+        con.register("fold_todo", pa.table({"member_id": list(todo), "since": list(todo.values())}))
+        # sorted by member and month, so that the member filter is pushed into each file's row groups
+        table = con.execute(
+            f"SELECT s.* FROM ({source}) s JOIN fold_todo t ON s.member_id = t.member_id AND s.month > t.since "
+            f"WHERE s.member_id IN (SELECT member_id FROM fold_todo) ORDER BY s.month, s.seq"
+        ).fetch_arrow_table()
+        expired: dict[str, int] = {}
+        exp = expiries_sql(lake_dir, exp_version)
+        if exp is not None and table.num_rows:
+            con.register("fold_rows", table.select(["event_id", "member_id"]))
+            expired = dict(
+                con.execute(
+                    f"SELECT x.lot_id, sum(x.points) FROM ({exp}) x JOIN fold_rows r ON r.event_id = x.lot_id "
+                    f"WHERE x.member_id IN (SELECT member_id FROM fold_todo) GROUP BY x.lot_id"
+                ).fetchall()
+            )
+    finally:
+        con.close()
+    return table.to_pylist(), {k: int(v) for k, v in expired.items()}
+
+
+def ensure_folded(engine: Engine, member_ids: Iterable[str]) -> int:
+    """Fold the members (one write transaction) when they have lake months not yet folded; a read-only probe
+    otherwise. Before a balance or statement is read."""
+    ids = list(member_ids)
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        if not unfolded(conn, ids):
+            return 0
+    with engine.begin() as conn:
+        return fold(conn, ids)
+
+
+def lake_balances(engine: Engine) -> dict[str, int] | None:
+    """Per member, the points the lake holds unfolded (earned less expired by the lake); None without lake months."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        months, lake_dir, version = watermark(conn)
+        if not months:
+            return None
+        folds = execute(conn, "SELECT member_id, month FROM ledger_folds")
+        exp = expiries_sql(lake_dir, applied_expiries(conn))
+    acc = lake_sql(lake_dir, version, months, "")
+    if acc is None:
+        return {}
+    con = duck.connect()
+    try:
+        con.register(
+            "lake_folds",
+            pa.table(
+                {"member_id": [f[0] for f in folds], "month": [f[1] for f in folds]},
+                schema=pa.schema([("member_id", pa.string()), ("month", pa.string())]),
+            ),
+        )
+        unfolded = "LEFT JOIN lake_folds f USING (member_id) WHERE f.month IS NULL OR f.month < a.month"
+        expired = f" UNION ALL SELECT a.member_id, -a.points FROM ({exp}) a {unfolded}" if exp else ""
+        rows = con.execute(
+            f"SELECT member_id, sum(p) FROM (SELECT a.member_id, a.earned AS p FROM ({acc}) a {unfolded}{expired}) "
+            "GROUP BY member_id"
+        ).fetchall()
+    finally:
+        con.close()
+    return {m: int(p) for m, p in rows}
+
+
+def fold_event(engine: Engine, event_id: str) -> int:
+    """Fold the member whose unfolded lake months hold ``event_id`` (a refund of a lake bill); 0 when the SQL ledger
+    has the event already or the lake does not hold it."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        months, lake_dir, version = watermark(conn)
+        if not months or execute(conn, "SELECT 1 FROM events WHERE event_id = ?", [event_id]):
+            return 0
+    source = lake_sql(lake_dir, version, months, "")
+    if source is None:
+        return 0
+    con = duck.connect()
+    try:
+        row = con.execute(f"SELECT member_id FROM ({source}) WHERE event_id = ? LIMIT 1", [event_id]).fetchone()
+    finally:
+        con.close()
+    return ensure_folded(engine, [row[0]]) if row else 0
+
+
+def folded_lake_lots(engine: Engine) -> tuple[dict[str, int], set[str]]:
+    """The lake's lots (``lot_id -> points``) of the months their members are folded through, which the SQL ledger
+    must hold with those points; and those of them the lake expired, which must be expired in SQL too
+    (``weixi verify``)."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        months, lake_dir, version = watermark(conn)
+        folds = execute(conn, "SELECT member_id, month FROM ledger_folds") if months else []
+        exp = expiries_sql(lake_dir, applied_expiries(conn)) if folds else None
+    acc = lake_sql(lake_dir, version, months, "") if folds else None
+    if acc is None:
+        return {}, set()
+    con = duck.connect()
+    try:
+        con.register(
+            "lake_folds",
+            pa.table(
+                {"member_id": [f[0] for f in folds], "month": [f[1] for f in folds]},
+                schema=pa.schema([("member_id", pa.string()), ("month", pa.string())]),
+            ),
+        )
+        rows = con.execute(
+            f"SELECT a.event_id, a.earned FROM ({acc}) a JOIN lake_folds f ON f.member_id = a.member_id "
+            "AND a.month <= f.month WHERE a.earned > 0"
+        ).fetchall()
+        expired = (
+            con.execute(
+                f"SELECT x.lot_id FROM ({exp}) x JOIN lake_folds f ON f.member_id = x.member_id AND x.month <= f.month"
+            ).fetchall()
+            if exp
+            else []
+        )
+    finally:
+        con.close()
+    return {lot: int(points) for lot, points in rows}, {r[0] for r in expired}
