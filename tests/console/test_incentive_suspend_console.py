@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from tests.console import crawl
 from tests.console import operator as op
 from tests.console.conftest import Console
 from tests.console.test_incentive_pay_pages import DIRECTOR, LEADER, MAINTENANCE, month_dir_with_scorecard
@@ -119,9 +120,10 @@ def test_the_director_suspends_the_months_bonuses_by_staff_id_and_every_page_say
     done = zhang.post_form(CONFIRM + "?decision=suspend", POST, {"decision": "suspend", "reason": reason})
     assert done.status_code == 303 and done.headers["location"].endswith(f"done=suspend&plan={PLAN}")
     page = zhang.get(done.headers["location"]).text
-    assert 'id="done"' in page and f'data-suspended data-by="{DIRECTOR}"' in page
+    assert "方案 维修部激励方案 2016-01 已暂停执行" in page and f'data-suspended data-by="{DIRECTOR}"' in page
     assert f"已由 张总 ({DIRECTOR}) 于 2016-02-03 10:00 北京时间 暂停执行。原因：{reason}" in page
     assert f'href="{CONFIRM}?decision=resume"' in page
+    assert crawl.zh_findings(crawl.visible_text(page)) == []  # no code, no English on the Chinese page
     assert suspended(site) == {PLAN: reason}  # no pay computed from the plan this month, and why
     entry = users.audit_entries(site.state.engine, 5, "incentives.suspend")[0]
     assert (entry["username"], entry["subject"], entry["detail"]) == (ZHANG, f"2016-01/{PLAN}", {"reason": reason})
@@ -132,9 +134,13 @@ def test_the_director_suspends_the_months_bonuses_by_staff_id_and_every_page_say
     audit = admin.get("/audit?action=incentives.suspend").text
     assert "暂停激励方案当月执行" in audit and reason in audit
     assert "恢复激励方案当月执行" in admin.get("/audit").text  # the filter names the lifting too
+    users.audit(site.state.engine, None, "user.staff_id", ZHANG, {"staff_id": DIRECTOR, "via": "cli"})
+    linked = crawl.visible_text(admin.get("/audit?action=user.staff_id").text)
+    assert "为登录账号关联工号" in linked and f"工号: {DIRECTOR}" in linked  # the action and its field by name
 
     resume = zhang.get(CONFIRM + "?decision=resume")
     assert 'id="confirm-suspended"' in resume.text and reason in resume.text
+    assert crawl.zh_findings(crawl.visible_text(resume.text)) == []
     done = zhang.post_form(CONFIRM + "?decision=resume", POST, {"decision": "resume", "reason": ""})
     assert done.status_code == 303 and suspended(site) == {}
     assert "data-suspended " not in zhang.get(CHAIN).text
@@ -157,6 +163,8 @@ def test_in_english_the_refusal_beside_the_form_and_the_suspension_are_in_englis
     page = zhang.get(CHAIN).text
     assert f"Pay suspended for 2016-01 by 张总 ({DIRECTOR}) at 2016-02-04 09:30" in page and reason in page
     assert "No pay is computed from this plan this month" in page
+    data = {"维修部激励方案", "组长或主管判定", "总监审核批准", "张总"}  # the plan's and the roster's own words
+    assert crawl.en_findings(crawl.visible_text(page), data) == []  # no Chinese label on the English page
     admin = login(site, "admin", "en")
     assert "Suspended an incentive plan's pay for a month" in admin.get("/audit?action=incentives.suspend").text
     assert zhang.post_form(CONFIRM, POST, {"decision": "resume", "reason": ""}).status_code == 303

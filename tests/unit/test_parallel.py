@@ -142,7 +142,7 @@ def test_two_workers_in_random_order_keep_each_group_on_one_worker(tmp_path):
     }
     env.pop("WEIXI_REQUIRE_PG", None)
     r = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadgroup", "--shuffle", "-p", "no:randomly"],
+        [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "--shuffle", "-p", "no:randomly"],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -4,6 +4,7 @@ stock is never oversold: SQLite ``BEGIN IMMEDIATE`` or a PostgreSQL row lock on 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -146,7 +147,7 @@ def buy_chances(
         local,
         local.date(),
         points=-points,
-        attrs={"reason": f"campaign {campaign_id}: {n} lottery chance(s) at {c.lottery.chance_points} points"},
+        attrs=chances_note(campaign_id, n, c.lottery.chance_points),
     )
     try:
         result = post_events(engine, [ev])
@@ -172,6 +173,32 @@ def buy_chances(
         "event_id": event_id,
         "duplicate": bool(result.duplicates),
     }
+
+
+# What the ledger keeps of a lottery's points: a code and its parameters, never a sentence; the member 360 page and
+# /me say it in the reader's language (weixi.members.member360.ledger_note). Notes written before codes were
+# ("campaign c1: draw 3: 10元话费", "campaign c1: 2 lottery chance(s) at 50 points") are read there too.
+CHANCES_NOTE = "lottery_chances"
+PRIZE_NOTE = "lottery_prize"
+
+
+def chances_note(campaign_id: str, n: int, points_each: int) -> dict:
+    """The ``attrs`` of the points paid for ``n`` chances: the code (also the ledger's required ``reason``) and
+    its parameters."""
+    return {
+        "reason": CHANCES_NOTE,
+        "note": CHANCES_NOTE,
+        "campaign": campaign_id,
+        "chances": n,
+        "points_each": points_each,
+    }
+
+
+def prize_note(campaign_id: str, seq: int, prize_id: str, prize_name: str) -> str:
+    """The award's note of a prize won in draw ``seq``: the code and its parameters as JSON (the award becomes the
+    ledger's ``reason`` "campaign <id>: <note>"); the prize's name is the campaign's own, like a reward's."""
+    params = {"note": PRIZE_NOTE, "campaign": campaign_id, "seq": seq, "prize": prize_id, "prize_name": prize_name}
+    return json.dumps(params, ensure_ascii=False, separators=(",", ":"))
 
 
 def _ledger_refusal(rejection: Rejection) -> CampaignRefused:
@@ -274,7 +301,7 @@ def draw(
                     "prize",
                     prize.points,
                     "pending",
-                    f"draw {seq}: {prize.name}",
+                    prize_note(campaign_id, seq, prize.id, prize.name),
                 ],
             )
         return c, seq, False

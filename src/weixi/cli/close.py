@@ -78,13 +78,17 @@ def close(
     except NoActivePlan as exc:
         fail(exc if isinstance(exc, WeixiError) else str(exc), as_json)
     if as_json:
-        emit_json(result)
+        from weixi.console.close import with_star_events
+
+        emit_json({**result, "summary": with_star_events(data_dir(data), result["month"], result.get("summary"))})
         return
-    _print_summary(result)
+    _print_summary(result, data_dir(data))
 
 
-def _print_summary(result: dict) -> None:
-    s = result["summary"]
+def _print_summary(result: dict, data: Path) -> None:
+    from weixi.console.close import with_star_events  # the close page's reading: a summary kept before them too
+
+    s = with_star_events(data, result["month"], result["summary"])
     if result.get("already_closed"):
         console.print(f"[yellow]{result['month']} was already closed: nothing changed[/]")
     console.print(
@@ -104,6 +108,7 @@ def _print_summary(result: dict) -> None:
         ("activity", "by_activity"),
         ("key account", "by_key_account"),
         ("tier events", "tier_events"),
+        ("star level events", "star_events"),
     ):
         if s.get(key):
             table.add_row(title, "  ".join(f"{k}: {v:,}" for k, v in s[key].items()))

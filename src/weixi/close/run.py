@@ -127,6 +127,8 @@ def close_month(
     run.con = backends.connect(engine_name, spark)
     run.dcon = run.con if engine_name == "duckdb" else backends.connect("duckdb")
     backends.bound_memory(run.duck, data_dir)
+    if run.spark:
+        backends.bound_driver(run.duck)
     with run.step("history"):
         history_file, history, members = _history_step(run)
     with run.step("tiers"):

@@ -80,12 +80,14 @@ ACTIONS = {
     "campaign.pause": N_("Paused a campaign"),
     "campaign.resume": N_("Resumed a campaign"),
     "campaign.end": N_("Ended a campaign"),
+    "campaign.cancel": N_("Cancelled a campaign"),
     "campaign.referral_review": N_("Reviewed a referral"),
     "task.outcome": N_("Recorded a task outcome"),
     "targets.build": N_("Built a target list"),
     "targets.export": N_("Exported a target list"),
     "incentives.export": N_("Exported incentives"),
     "incentives.publish": N_("Published incentives"),
+    "incentives.upload": N_("Uploaded an incentive input file"),
 }
 # An entry's detail fields by name; a field not listed shows as its code.
 FIELDS = {

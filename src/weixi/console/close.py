@@ -49,6 +49,24 @@ STATUS_NAMES = {
 }
 
 
+def star_event_counts(data_dir, month: str) -> dict[str, int]:
+    """``{"upgraded": n, "downgraded": n}``: the month's star-level events (``DATA/close/star_events``, only the
+    kinds that happened), read from the month's files; empty for a month without them."""
+    table = store.read(data_dir, "star_events", month)
+    if table is None or table.num_rows == 0:
+        return {}
+    counts = table.group_by("event").aggregate([("event", "count")]).to_pylist()
+    return {str(r["event"]): int(r["event_count"]) for r in sorted(counts, key=lambda r: str(r["event"])) if r["event"]}
+
+
+def with_star_events(data_dir, month: str, summary: dict | None) -> dict | None:
+    """A close summary with its month's star-level event counts: those the close kept, else (a close of an earlier
+    release) counted from the month's files."""
+    if not summary or "star_events" in summary:
+        return summary
+    return {**summary, "star_events": star_event_counts(data_dir, month)}
+
+
 def _closed(data_dir) -> list[dict]:
     out = []
     for month in reversed(store.closed_months(data_dir)):
@@ -56,7 +74,7 @@ def _closed(data_dir) -> list[dict]:
         out.append(
             {
                 "month": month,
-                "summary": manifest.get("summary", {}),
+                "summary": with_star_events(data_dir, month, manifest.get("summary")) or {},
                 "plan": manifest.get("plan"),
                 "plan_version": manifest.get("plan_version"),
                 "wall_seconds": manifest.get("wall_seconds"),
@@ -76,6 +94,10 @@ def _context(request: Request, job: dict) -> dict:
     """The job for its page: a refused or failed job's error in the page's language (from its code)."""
     problem = close_jobs.problem_of(job)
     lacking = None
+    result = job.get("result") or {}
+    if job.get("status") == "succeeded" and result.get("summary"):
+        summary = with_star_events(request.app.state.data_dir, job["month"], result["summary"])
+        job = {**job, "result": {**result, "summary": summary}}
     if problem is not None:
         job = {**job, "error": render(problem, i18n.locale_of(request)), "problem": problem}
         if problem.code == "close_inputs_missing":  # said by name, not as the loader's English list

@@ -132,6 +132,9 @@ def index(request: Request, month: str | None = MONTH_Q, user: User = Depends(pa
                 }
             )
     done = request.query_params.get("done", "")
+    named = next(
+        (c["plan"].name or c["plan"].id for c in chains if c["plan"].id == request.query_params.get("plan")), ""
+    )
     return page(
         request,
         "incentive_approvals.html",
@@ -140,8 +143,8 @@ def index(request: Request, month: str | None = MONTH_Q, user: User = Depends(pa
         month=month,
         chains=chains,
         my_role=role,
-        done=done if done in DONE else "",
-        done_plan=request.query_params.get("plan", ""),
+        done=done if done in DONE and named else "",
+        done_plan=named,
     )
 
 

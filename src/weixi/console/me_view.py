@@ -38,8 +38,8 @@ def _key(line: dict) -> tuple:
 def history(lines: list[dict], refs: dict[str, dict], limit: int) -> list[dict]:
     """The statement's ``lines`` newest first, one line per event and kind (per day and kind without an event):
     ``day``, ``kind``, ``event_type``, ``points`` (summed), ``balance`` after it, ``reward`` (the redeemed reward
-    id, from ``refs``: :func:`weixi.members.member360.history_details` ``["events"]``), ``qty`` and ``campaign``
-    (points a campaign gave or took: a prize, chances bought)."""
+    id, from ``refs``: :func:`weixi.members.member360.history_details` ``["events"]``), ``qty``, ``campaign``
+    (points a campaign gave or took: a prize, chances bought) and its lottery's ``note`` (a code and parameters)."""
     grouped = []
     for _, same in groupby(lines, key=_key):
         same = list(same)
@@ -55,6 +55,7 @@ def history(lines: list[dict], refs: dict[str, dict], limit: int) -> list[dict]:
                 "reward": ref.get("ref") if first["kind"] in ("redeem", "cancel") else None,
                 "qty": ref.get("qty"),
                 "campaign": (first["event"] or "").startswith("campaign:"),
+                "note": ref.get("note"),
             }
         )
     return [g for g in reversed(grouped) if g["points"] or g["kind"] not in ("earn",)][:limit]

@@ -147,7 +147,6 @@ def nominate(
     import uuid
 
     from weixi.adapters.sql import execute
-
     from weixi.incentives.months import period as parse_period
 
     parse_period(period)  # YYYY-MM, YYYY-Qn or YYYY: its awards' deadline follows from it

@@ -15,6 +15,7 @@ the same transaction: a crash rolls the whole fold back. Without lake months it 
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable
@@ -69,22 +70,33 @@ def unfolded(conn: Connection, member_ids: Iterable[str]) -> dict[str, str]:
     return {m: done.get(m, "") for m in ids if done.get(m, "") < months[-1]}
 
 
+_FILES: dict[tuple[str, int], list[str]] = {}  # a Delta version never changes: its file list is read once
+
+
+def version_files(table_dir: Path, version: int) -> list[str]:
+    key = (str(table_dir), version)
+    if key not in _FILES:
+        if len(_FILES) > 64:
+            _FILES.clear()
+        _FILES[key] = lake.file_uris(table_dir, version)
+    return _FILES[key]
+
+
 def lake_sql(lake_dir: Path, version: int, months: list[str], since: str) -> str | None:
     """DuckDB SQL over the accruals of ``months`` after ``since`` at ``version``, with a ``month`` column."""
+    files = version_files(lake_dir / ACCRUALS, version)
     parts = []
     for m in months:
-        if m <= since:
-            continue
-        files = lake.file_uris(lake_dir / ACCRUALS, version, {"month": m})
-        if files:
-            parts.append(f"SELECT *, '{m}' AS month FROM read_parquet({files!r})")
+        mine = [f for f in files if f"/month={m}/" in f]
+        if m > since and mine:
+            parts.append(f"SELECT *, '{m}' AS month FROM read_parquet({mine!r})")
     return " UNION ALL ".join(parts) or None
 
 
 def expiries_sql(lake_dir: Path, version: int | None) -> str | None:
     if version is None:
         return None
-    files = lake.file_uris(lake_dir / EXPIRIES, version)
+    files = version_files(lake_dir / EXPIRIES, version)
     return f"SELECT * FROM read_parquet({files!r})" if files else None
 
 
@@ -194,19 +206,38 @@ def fold(conn: Connection, member_ids: Iterable[str]) -> int:
     return len(rows)
 
 
+_LOCAL = threading.local()
+
+
+def _duck():
+    """This thread's DuckDB connection for folds (one per thread, kept: connecting costs more than a member's read;
+    Parquet footers are cached between reads)."""
+    con = getattr(_LOCAL, "con", None)
+    if con is None:
+        con = _LOCAL.con = duck.connect(config={"threads": 1})
+        con.execute("SET parquet_metadata_cache = true")
+    return con
+
+
 def _read(lake_dir: Path, version: int, months: list[str], todo: dict[str, str], exp_version: int | None):
     """The members' unfolded lake rows (in month and posting order) and the points the lake expired per lot."""
     since = min(todo.values())
     source = lake_sql(lake_dir, version, months, since)
     if source is None:
         return [], {}
-    con = duck.connect()
+    con = _duck()
     try:
         con.register("fold_todo", pa.table({"member_id": list(todo), "since": list(todo.values())}))
-        # sorted by member and month, so that the member filter is pushed into each file's row groups
+        # a few members as literals: DuckDB then skips every row group whose member range does not hold them
+        few = len(todo) <= 500
+        members = (
+            "(" + ", ".join("'" + m.replace("'", "''") + "'" for m in todo) + ")"
+            if few
+            else "(SELECT member_id FROM fold_todo)"
+        )
         table = con.execute(
             f"SELECT s.* FROM ({source}) s JOIN fold_todo t ON s.member_id = t.member_id AND s.month > t.since "
-            f"WHERE s.member_id IN (SELECT member_id FROM fold_todo) ORDER BY s.month, s.seq"
+            f"WHERE s.member_id IN {members} ORDER BY s.month, s.seq"
         ).fetch_arrow_table()
         expired: dict[str, int] = {}
         exp = expiries_sql(lake_dir, exp_version)
@@ -215,11 +246,15 @@ def _read(lake_dir: Path, version: int, months: list[str], todo: dict[str, str],
             expired = dict(
                 con.execute(
                     f"SELECT x.lot_id, sum(x.points) FROM ({exp}) x JOIN fold_rows r ON r.event_id = x.lot_id "
-                    f"WHERE x.member_id IN (SELECT member_id FROM fold_todo) GROUP BY x.lot_id"
+                    f"WHERE x.member_id IN {members} GROUP BY x.lot_id"
                 ).fetchall()
             )
-    finally:
-        con.close()
+            con.unregister("fold_rows")
+    except BaseException:
+        con.close()  # a fresh connection for the next fold
+        _LOCAL.con = None
+        raise
+    con.unregister("fold_todo")
     return table.to_pylist(), {k: int(v) for k, v in expired.items()}
 
 
@@ -317,3 +352,76 @@ def folded_lake_lots(engine: Engine) -> tuple[dict[str, int], set[str]]:
     finally:
         con.close()
     return {lot: int(points) for lot, points in rows}, {r[0] for r in expired}
+
+
+def _unfolded_views(engine: Engine, con) -> bool:
+    """Views ``lake_lots`` (member_id, lot_id, earned_on, expires_on, points, remaining, plan_version) and
+    ``lake_earned`` (member_id, day, points, rule_id) in ``con`` over the lake's rows no fold has brought into the
+    SQL ledger; False without lake months."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        months, lake_dir, version = watermark(conn)
+        if not months:
+            return False
+        folds = execute(conn, "SELECT member_id, month FROM ledger_folds")
+        exp = expiries_sql(lake_dir, applied_expiries(conn))
+    acc = lake_sql(lake_dir, version, months, "")
+    con.register(
+        "lake_folds",
+        pa.table(
+            {"member_id": [f[0] for f in folds], "month": [f[1] for f in folds]},
+            schema=pa.schema([("member_id", pa.string()), ("month", pa.string())]),
+        ),
+    )
+    if acc is None:
+        acc = (
+            "SELECT NULL::VARCHAR AS event_id, NULL::VARCHAR AS member_id, NULL::DATE AS day, NULL::DATE AS expires_on, "
+            "NULL::BIGINT AS earned, NULL::BIGINT AS plan_version, NULL::VARCHAR AS month, "
+            "[]::STRUCT(rule_id VARCHAR, points BIGINT, note VARCHAR)[] AS entries WHERE false"
+        )
+    expired = (
+        f"SELECT lot_id, sum(points) AS points FROM ({exp}) GROUP BY lot_id"
+        if exp
+        else "SELECT NULL::VARCHAR AS lot_id, NULL::BIGINT AS points WHERE false"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW lake_unfolded AS SELECT a.* FROM ({acc}) a LEFT JOIN lake_folds f "
+        "USING (member_id) WHERE f.month IS NULL OR f.month < a.month"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW lake_lots AS SELECT a.member_id, a.event_id AS lot_id, a.day AS earned_on, "
+        "a.expires_on, a.earned AS points, a.earned - coalesce(x.points, 0) AS remaining, a.plan_version "
+        f"FROM lake_unfolded a LEFT JOIN ({expired}) x ON x.lot_id = a.event_id WHERE a.earned > 0"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW lake_earned AS SELECT a.member_id, a.day, e.points, e.rule_id "
+        "FROM lake_unfolded a, unnest(a.entries) AS u(e)"
+    )
+    return True
+
+
+def unfolded_lots(engine: Engine) -> pa.Table | None:
+    """The lake's lots no fold has brought into the SQL ledger, as the ``lots`` table's columns (``remaining``: less
+    what the lake expired): what a reader of ``lots`` adds for every member (points expiring soon, outstanding).
+    None without lake months."""
+    con = duck.connect()
+    try:
+        if not _unfolded_views(engine, con):
+            return None
+        return con.execute("SELECT * FROM lake_lots ORDER BY member_id, lot_id").fetch_arrow_table()
+    finally:
+        con.close()
+
+
+def unfolded_earned(engine: Engine, start, end) -> pa.Table | None:
+    """The lake's unfolded earn entries dated ``start <= day < end`` (member_id, day, points, rule_id): what a reader
+    of the journal's ``earn`` entries adds. None without lake months."""
+    con = duck.connect()
+    try:
+        if not _unfolded_views(engine, con):
+            return None
+        return con.execute(
+            "SELECT member_id, day, points, rule_id FROM lake_earned WHERE day >= ? AND day < ? ORDER BY member_id, day",
+            [start, end],
+        ).fetch_arrow_table()
+    finally:
+        con.close()

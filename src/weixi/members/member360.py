@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -124,7 +125,8 @@ def history_details(engine: Engine, member_id: str) -> dict[str, dict]:
     """What the member's journal entries point at, for a page that shows them to a person rather than by id:
     ``{"events": {event_id: {"day", "ref", "reason", "qty"}}, "lots": {lot_id: {"earned_on", "expires_on"}}}``.
     An event's ``ref`` is the reward of a redemption (the original event of a refund); ``reason`` is what an
-    adjustment gave as its cause. Two queries for the member, whatever the length of the history."""
+    adjustment gave as its cause; ``note`` what a campaign's lottery wrote (:func:`ledger_note`), with the
+    campaign's name. Three queries for the member, whatever the length of the history."""
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         events = execute(
             conn,
@@ -133,15 +135,24 @@ def history_details(engine: Engine, member_id: str) -> dict[str, dict]:
             [member_id],
         )
         lots = execute(conn, "SELECT lot_id, earned_on, expires_on FROM lots WHERE member_id = ?", [member_id])
+        said = {event_id: _attrs(attrs) for event_id, _, _, attrs in events}
+        noted = {event_id: n for event_id, a in said.items() if (n := ledger_note(a)) is not None}
+        wanted = sorted({n["campaign_id"] for n in noted.values()})
+        titles = {}
+        if wanted:  # the campaigns' names, not their ids
+            marks = ", ".join("?" for _ in wanted)
+            titles = dict(
+                execute(conn, f"SELECT campaign_id, name FROM campaigns WHERE campaign_id IN ({marks})", wanted)
+            )
     out: dict[str, dict] = {"events": {}, "lots": {}}
-    for event_id, day, ref, attrs in events:
-        said = json.loads(attrs) if attrs else {}
-        said = said if isinstance(said, dict) else {}
+    for event_id, day, ref, _ in events:
+        attrs, note = said[event_id], noted.get(event_id)
         out["events"][event_id] = {
             "day": str(as_date(day)),
             "ref": ref,
-            "reason": str(said["reason"]) if said.get("reason") else None,
-            "qty": said.get("qty"),
+            "reason": str(attrs["reason"]) if attrs.get("reason") and note is None else None,
+            "qty": attrs.get("qty"),
+            "note": {**note, "campaign": titles.get(note["campaign_id"], note["campaign_id"])} if note else None,
         }
     for lot_id, earned_on, expires_on in lots:
         out["lots"][lot_id] = {
@@ -149,3 +160,48 @@ def history_details(engine: Engine, member_id: str) -> dict[str, dict]:
             "expires_on": str(as_date(expires_on)) if expires_on is not None else None,
         }
     return out
+
+
+def _attrs(text) -> dict:
+    said = (json.loads(text) if isinstance(text, str) else text) if text else {}
+    return said if isinstance(said, dict) else {}
+
+
+# Notes a campaign's lottery wrote before they were codes (lottery_service before issue 18's polish).
+_OLD_PRIZE = re.compile(r"campaign (?P<campaign>\S+): draw (?P<seq>\d+): (?P<prize>.+)", re.S)
+_OLD_CHANCES = re.compile(r"campaign (?P<campaign>\S+): (?P<n>\d+) lottery chance\(s\) at (?P<each>\d+) points")
+_CAMPAIGN_NOTE = re.compile(r"campaign (?P<campaign>\S+): (?P<note>\{.*\})", re.S)
+
+
+def ledger_note(attrs: dict) -> dict | None:
+    """What a campaign's lottery wrote on a ledger event (its ``attrs``), as a code and parameters for a page to say
+    in its language: ``{"code": "lottery_prize", "campaign_id", "seq", "prize"}`` (the prize's name) or
+    ``{"code": "lottery_chances", "campaign_id", "chances"}``; None for any other event (a person's reason is
+    shown as written). Reads the codes :mod:`weixi.campaigns.lottery_service` writes and the English sentences it
+    wrote before."""
+    reason = attrs.get("reason")
+    if attrs.get("note") == "lottery_chances" and attrs.get("campaign"):
+        return {"code": "lottery_chances", "campaign_id": str(attrs["campaign"]), "chances": attrs.get("chances")}
+    if not isinstance(reason, str):
+        return None
+    found = _CAMPAIGN_NOTE.fullmatch(reason)
+    if found:
+        try:
+            said = json.loads(found["note"])
+        except ValueError:
+            said = None
+        if isinstance(said, dict) and said.get("note") == "lottery_prize":
+            prize = said.get("prize_name") or said.get("prize")
+            return {"code": "lottery_prize", "campaign_id": found["campaign"], "seq": said.get("seq"), "prize": prize}
+    found = _OLD_PRIZE.fullmatch(reason)
+    if found:
+        return {
+            "code": "lottery_prize",
+            "campaign_id": found["campaign"],
+            "seq": int(found["seq"]),
+            "prize": found["prize"],
+        }
+    found = _OLD_CHANCES.fullmatch(reason)
+    if found:
+        return {"code": "lottery_chances", "campaign_id": found["campaign"], "chances": int(found["n"])}
+    return None
