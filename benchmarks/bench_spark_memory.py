@@ -3,11 +3,12 @@ smaller), measured in the same run.
 
 Each population gets its own generated operator (two months); the first month is closed on DuckDB (quick), the
 second on PySpark in local mode, in a child process that reports its own peak resident memory (the driver only:
-Spark's JVM is another process, measured apart from it). Two figures per close: the whole close's peak
-(``getrusage`` of the child, which includes the accrual into the SQL ledger, the same on every engine) and the
-peak of the engine's part, from the history step to the end (the kernel's high-water mark, reset as that step
-starts). With Spark writing the member-scale tables' files and the driver only committing them, the engine's
-part does not grow with the members; what still does is listed in ``docs/monthly-close.md``.
+Spark's JVM is another process, and not counted). The child reads the kernel's high-water mark (``VmHWM``) as each
+step of the close starts and then resets it (``/proc/self/clear_refs``), so it reports each step's own peak
+(``step_peak_mib``), the whole close's (``whole_close_mib``) and the engine's part's, from the history step to the
+end (``engine_part_mib``: what Spark does and the driver commits). The accrual step before it runs in the driver
+on every engine (posting into the SQL ledger) and grows with the month's bills; the engine's part should not grow
+with the members (what still does is listed in ``docs/monthly-close.md``). Linux only.
 """
 
 from __future__ import annotations

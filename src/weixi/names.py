@@ -8,7 +8,7 @@ the error catalogue (:mod:`weixi.messages`). An entry's msgid is ``<kind>.<code>
 ``ledger_kind``, ``channel``, ``consent``, ``consent_purpose``, ``campaign_status``, ``payment_type``,
 ``card_role``, ``message_status``, ``referral_status``, ``tier_event``, ``complaint_category``,
 ``complaint_channel``, ``activity_grade``, ``staff_role`` (the roster's roles; ``role`` is a login's),
-``privilege`` (a reward's privilege), ``sla_rule`` (the operations plan's service-level rules, which the plan
+``privilege`` (a reward's privilege), ``reward_type`` (a plan reward's type), ``sla_rule`` (the operations plan's service-level rules, which the plan
 does not name), ``churn_model`` and ``calibration`` (the churn model's algorithm and calibration method), ``timezone`` (a plan's
 timezone in the label of a time: ``Asia/Shanghai`` is 北京时间). ``tests/unit/test_names.py`` fails when a code of the source's code sets has no name in either
 language.

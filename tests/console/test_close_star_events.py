@@ -13,7 +13,7 @@ from rich.console import Console as RichConsole
 
 from tests.console import operator as op
 from weixi.cli import close as close_cli
-from weixi.close import store
+from weixi.close import store, summaries
 from weixi.console import close as close_page
 from weixi.segments.stars import STAR_EVENT_TYPES
 
@@ -62,15 +62,15 @@ def cell(row: str, css: str) -> str:
 
 def test_star_event_counts_are_read_from_the_months_files_for_a_summary_kept_before_them(operator, monkeypatch):
     star_events(operator.data, up=3, down=1)
-    assert close_page.star_event_counts(operator.data, MONTH) == {"downgraded": 1, "upgraded": 3}
-    assert close_page.star_event_counts(operator.data, "2026-07") == {}
-    assert close_page.with_star_events(operator.data, MONTH, {"members": 1}) == {
+    assert summaries.star_event_counts(operator.data, MONTH) == {"downgraded": 1, "upgraded": 3}
+    assert summaries.star_event_counts(operator.data, "2026-07") == {}
+    assert summaries.with_star_events(operator.data, MONTH, {"members": 1}) == {
         "members": 1,
         "star_events": {"downgraded": 1, "upgraded": 3},
     }
     kept = {"members": 1, "star_events": {"upgraded": 9}}  # what the close counted is what the summary says
-    assert close_page.with_star_events(operator.data, MONTH, kept) is kept
-    assert close_page.with_star_events(operator.data, MONTH, None) is None
+    assert summaries.with_star_events(operator.data, MONTH, kept) is kept
+    assert summaries.with_star_events(operator.data, MONTH, None) is None
 
 
 def test_the_close_page_shows_star_level_events_beside_tier_events_in_both_languages(console, operator, monkeypatch):
@@ -133,3 +133,10 @@ def test_weixi_close_prints_star_level_events(operator, monkeypatch):
     close_cli._print_summary({**manifest, "summary": summary, "already_closed": True}, operator.data)
     text = printed.export_text()
     assert re.search(r"star level events\s*│\s*downgraded: 2  upgraded: 3", text), text
+
+
+def test_the_apis_closed_months_carry_star_level_events_for_a_summary_kept_before_them(console, operator, monkeypatch):
+    star_events(operator.data, up=3, down=1)
+    kept_before_star_events(monkeypatch)
+    months = console("admin").get("/api/close/months").json()["months"]
+    assert next(m for m in months if m["month"] == MONTH)["summary"]["star_events"] == {"downgraded": 1, "upgraded": 3}

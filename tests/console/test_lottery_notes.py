@@ -75,7 +75,15 @@ def test_a_prize_and_chances_bought_are_stored_as_codes_and_said_in_each_languag
         "chances": 2,
         "points_each": 10,
     }
-    assert not re.search(r"\b(draw|chance\(s\)|points)\b", prize_attrs["reason"])
+    prefix, stored = prize_attrs["reason"].split(": ", 1)  # the award's note behind "campaign <id>: "
+    assert prefix == f"campaign {CID}"
+    assert json.loads(stored) == {
+        "note": "lottery_prize",
+        "campaign": CID,
+        "seq": won["seq"],
+        "prize": "pts",
+        "prize_name": "50积分",
+    }
     assert ledger_note(prize_attrs) == {
         "code": "lottery_prize",
         "campaign_id": CID,
@@ -141,8 +149,41 @@ def test_notes_stored_as_english_sentences_before_keep_rendering_in_both_languag
     assert f"「周年抽奖 {CID}」第 7 次抽奖：50积分" in me and "lottery chance(s)" not in me
 
 
-def test_a_note_that_is_no_lottery_code_is_not_read_as_one():
-    assert ledger_note({"reason": "campaign x: leaderboard rank 1 (300 points earned)"}) is None
+def test_the_other_awards_english_notes_are_said_in_each_language_too(console, app):
+    """The leaderboard's, streaks' and referrals' award notes as campaigns/closing.py and referral_service.py write
+    them ("leaderboard rank 1 (300 points earned)", "7-day check-in streak (longest 9)", "referral of M (referrer)")."""
+    engine = app.state.engine
+    points_draw(app)
+    at = datetime.now(ZONE) - timedelta(hours=1)
+    notes = {
+        f"campaign:{CID}:board:{op.MEMBER}": "leaderboard rank 1 (1200 points earned)",
+        f"campaign:{CID}:streak:7:{op.MEMBER}": "7-day check-in streak (longest 9)",
+        f"campaign:{CID}:referral:{op.OTHER}:referrer": f"referral of {op.OTHER} (referrer)",
+    }
+    events = [
+        Event(eid, op.MEMBER, "adjust", at, at.date(), points=10, attrs={"reason": f"campaign {CID}: {note}"})
+        for eid, note in notes.items()
+    ]
+    assert not post_events(engine, events).rejected
+    ids = list(notes)
+    zh = console("admin").get(f"/members/{op.MEMBER}").text
+    assert history_row(zh, ids[0]).endswith(f"「周年抽奖 {CID}」排行榜第 1 名（获得 1,200 积分）")
+    assert history_row(zh, ids[1]).endswith(f"「周年抽奖 {CID}」连续签到 7 天")
+    assert history_row(zh, ids[2]).endswith(f"「周年抽奖 {CID}」推荐新会员奖励")
+    en = english(console, "admin").get(f"/members/{op.MEMBER}").text
+    assert history_row(en, ids[0]).endswith(f"leaderboard rank 1 of 周年抽奖 {CID} (1,200 points earned)")
+    assert history_row(en, ids[1]).endswith(f"7-day check-in streak in 周年抽奖 {CID}")
+    assert history_row(en, ids[2]).endswith(f"inviting a new member in 周年抽奖 {CID}")
+    assert op.OTHER not in history_row(en, ids[2])  # the referee's id is not shown
+
+
+def test_a_note_that_is_no_campaign_code_is_not_read_as_one():
+    assert ledger_note({"reason": "campaign x: referral of M1 (referee)"}) == {
+        "code": "campaign_referral",
+        "campaign_id": "x",
+        "role": "referee",
+    }
+    assert ledger_note({"reason": "campaign x: goodwill after a complaint"}) is None  # a sentence of no code
     assert ledger_note({"reason": "campaign x: {not json}"}) is None
     assert ledger_note({"reason": 'campaign x: {"note": "other"}'}) is None
     assert ledger_note({"note": "lottery_chances"}) is None  # no campaign: nothing to name

@@ -413,6 +413,7 @@ def test_duckdb_and_pyspark_give_identical_snapshots(operator, tmp_path, monkeyp
         snaps[name] = [snapshot(data, m) for m in MONTHS[:2]]
         snaps[name + "-events"] = [store.read(data, "tier_events", m) for m in MONTHS[:2]]
         snaps[name + "-history"] = [store.read(data, "history", m) for m in MONTHS[:2]]
+        snaps[name + "-stars"] = [store.read(data, "star_events", m) for m in MONTHS[:2]]
         assert not (data / "close" / ".spark").exists() or not any((data / "close" / ".spark").iterdir())
         engine.dispose()
     for a, b in zip(snaps["duckdb"], snaps["pyspark"]):
@@ -425,9 +426,10 @@ def test_duckdb_and_pyspark_give_identical_snapshots(operator, tmp_path, monkeyp
     assert by_id[bill_member]["month_spend_fen"] == old_spend + 1_000_000  # the corrected bill, not the original
     for a, b in zip(snaps["duckdb-events"], snaps["pyspark-events"]):
         assert a.sort_by("member_id").equals(b.sort_by("member_id"))
-    for a, b in zip(snaps["duckdb-history"], snaps["pyspark-history"]):  # Spark wrote these files itself
-        assert a.num_rows > 0
-        assert a.equals(b)  # the same types and nullability, sorted by member the same way
+    for kind in ("history", "stars"):  # Spark wrote these files itself (and the snapshots)
+        for a, b in zip(snaps[f"duckdb-{kind}"], snaps[f"pyspark-{kind}"]):
+            assert a.equals(b)  # the same types and nullability, sorted by member the same way
+    assert snaps["duckdb-history"][0].num_rows and snaps["duckdb-stars"][1].num_rows
 
 
 def test_member_360_after_closes(closed):

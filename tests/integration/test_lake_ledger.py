@@ -32,7 +32,7 @@ from weixi.close.run import close_month
 from weixi.generator.run import GenerateConfig, generate
 from weixi.ledger import queries
 from weixi.ledger.expire import expire
-from weixi.ledger.fold import accruals_dir, ensure_folded, fold
+from weixi.ledger.fold import accruals_dir, ensure_folded, fold, unfolded_earned, unfolded_lots
 from weixi.ledger.redemption import redeem
 from weixi.ledger.reversal import reverse
 from weixi.ledger.verify import verify
@@ -124,6 +124,24 @@ def test_the_lake_close_gives_the_sql_close_s_figures_balances_and_statements(bo
         assert _statement(sql, member) == _statement(lk, member)
     assert verify(lk)[0] == []  # after folding some members
     assert verify(sql)[0] == []
+
+
+def test_the_unfolded_lots_and_earn_entries_complete_the_sql_tables(both, monkeypatch):
+    """What a reader of ``lots`` or of the journal's earn entries adds with the lake (churn features, care runs,
+    campaign measures): SQL plus unfolded lake equals the SQL store's own tables."""
+    monkeypatch.setenv("WEIXI_LEDGER_STORE", "lake")
+    (sql, _), (lk, _) = both["sql"], both["lake"]
+    lots, earned = unfolded_lots(lk), unfolded_earned(lk, date(2026, 8, 1), date(2026, 11, 1))
+    with sql.connect() as a, lk.connect() as b:
+        q_lots = "SELECT count(*), coalesce(sum(remaining), 0) FROM lots WHERE points > 0"
+        q_earn = "SELECT count(*), coalesce(sum(points), 0) FROM journal WHERE kind = 'earn'"
+        sql_lots, lk_lots = execute(a, q_lots)[0], execute(b, q_lots)[0]
+        sql_earn, lk_earn = execute(a, q_earn)[0], execute(b, q_earn)[0]
+    assert lots.num_rows and sql_lots == (
+        lk_lots[0] + lots.num_rows,
+        lk_lots[1] + sum(lots["remaining"].to_pylist()),
+    )
+    assert sql_earn == (lk_earn[0] + earned.num_rows, lk_earn[1] + sum(earned["points"].to_pylist()))
 
 
 def _file_bytes(path: Path) -> int:

@@ -29,7 +29,7 @@ from weixi.operations.plan import TASK_KINDS
 from weixi.operations.policy import CONSENT_CHANNELS, CONSENT_PURPOSES
 from weixi.operations.policy import KINDS as CONSENT_KINDS
 from weixi.operations.service import plan_or_fail as operations_plan
-from weixi.plans.model import VALUE_GRADES
+from weixi.plans.model import VALUE_GRADES, RewardType
 from weixi.plans.retention import CARD_ROLES as PLAN_CARD_ROLES
 from weixi.plans.retention import PAYMENT as PLAN_PAYMENT
 from weixi.plans.schema import EVENT_TYPES
@@ -75,6 +75,7 @@ CODE_SETS = {
     "risk_category": campaigns_model.RISK_CATEGORIES,  # a campaign plan's risk register
     "risk_level": ("high", "medium", "low"),  # campaigns/model.py: Risk.level from likelihood x impact
     "risk_outcome": campaign_incidents.OUTCOMES,  # campaigns/incidents.py: a risk's follow-up at the close-out
+    "reward_type": tuple(t.value for t in RewardType),  # a plan reward's type (the catalogue page)
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

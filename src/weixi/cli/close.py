@@ -78,7 +78,7 @@ def close(
     except NoActivePlan as exc:
         fail(exc if isinstance(exc, WeixiError) else str(exc), as_json)
     if as_json:
-        from weixi.console.close import with_star_events
+        from weixi.close.summaries import with_star_events
 
         emit_json({**result, "summary": with_star_events(data_dir(data), result["month"], result.get("summary"))})
         return
@@ -86,7 +86,7 @@ def close(
 
 
 def _print_summary(result: dict, data: Path) -> None:
-    from weixi.console.close import with_star_events  # the close page's reading: a summary kept before them too
+    from weixi.close.summaries import with_star_events  # the close page's reading: a summary kept before them too
 
     s = with_star_events(data, result["month"], result["summary"])
     if result.get("already_closed"):

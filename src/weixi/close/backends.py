@@ -50,16 +50,6 @@ def local_spark():
     )
 
 
-DRIVER_DUCKDB_MEMORY = "128MB"  # the PySpark driver's DuckDB: a fixed budget, spilling beyond it, whatever the
-# population (measured: its snapshot join took ~1.2 KB a member unbounded, the one part of the driver that grew)
-
-
-def bound_driver(duck) -> None:
-    """On PySpark the driver's DuckDB (the snapshot's joins, the summary) keeps under :data:`DRIVER_DUCKDB_MEMORY`
-    and spills beyond it, so the driver does not grow with the members (after :func:`bound_memory`)."""
-    duck.execute(f"SET memory_limit = '{DRIVER_DUCKDB_MEMORY}'")
-
-
 SPARK_ROW_GROUP_BYTES = 1 << 20  # Spark sizes row groups in bytes; ~1 MiB keeps a member lookup's read small
 
 
@@ -67,15 +57,22 @@ def spark_write(con, expr: ibis.Table, folder: Path, order: list[str] | None = N
     """Spark computes ``expr`` and writes its rows as Parquet files into ``folder`` (emptied first), sorted by
     ``order`` across the files when given; returns the files in that order. The rows never pass through this
     process (the driver): it learns the files' names, nothing more."""
-    from pyspark.sql import functions as F
-
     if order:
         expr = expr.order_by(order)
-    frame = con._session.sql(con.compile(expr))
+    return spark_write_sql(con._session, con.compile(expr), folder)
+
+
+def spark_write_sql(session, sql: str, folder: Path, single: bool = False) -> list[Path]:
+    """:func:`spark_write` of a Spark SQL query; ``single``: in one file (one writer task, the order kept)."""
+    from pyspark.sql import functions as F
+
+    frame = session.sql(sql)
     # every column nullable, as in DuckDB's files (a literal column would be written NOT NULL): a test the
     # optimizer cannot fold away, true on every row
     live = F.spark_partition_id() >= 0
     frame = frame.select(*(F.when(live, F.col(f"`{c}`")).alias(c) for c in frame.columns))
+    if single:
+        frame = frame.coalesce(1)
     shutil.rmtree(folder, ignore_errors=True)
     (
         frame.write.option("compression", "zstd")

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from weixi import settings
 from weixi.adapters import search_index
-from weixi.close import backends, ledger_bridge, programme, store
+from weixi.close import backends, ledger_bridge, programme, spark_snapshot, store
 from weixi.close.accrual import accrue
 from weixi.close.backends import archive_table
 from weixi.close.history import members_table, month_history
@@ -70,6 +70,7 @@ class _Run:
     con: object = None  # the engine the passes run on (DuckDB or PySpark, through ibis)
     dcon: object = None  # DuckDB: assembles and writes the files
     timings: dict[str, float] = field(default_factory=dict)
+    parts: dict[str, list[Path]] = field(default_factory=dict)  # on PySpark: the files Spark wrote, by relation
 
     @property
     def duck(self):
@@ -127,8 +128,6 @@ def close_month(
     run.con = backends.connect(engine_name, spark)
     run.dcon = run.con if engine_name == "duckdb" else backends.connect("duckdb")
     backends.bound_memory(run.duck, data_dir)
-    if run.spark:
-        backends.bound_driver(run.duck)
     with run.step("history"):
         history_file, history, members = _history_step(run)
     with run.step("tiers"):
@@ -221,6 +220,13 @@ def _snapshot_step(run: _Run, history_file: str, tiers: str) -> str:
     """The month's snapshot file (profile, balances, tiers, segments per member); members whose tier changed get
     it in the ledger. Returns the snapshot file."""
     dcon, duck, month, data_dir = run.dcon, run.duck, run.month, run.data_dir
+    if run.spark:  # the joins on Spark; the driver hands over the balances as a file and commits the snapshot
+        pq.write_table(ledger_bridge.balances(run.engine), _scratch_file(run, "close_balances"))
+        snapshot_file, changed = spark_snapshot.snapshot(
+            run.con, data_dir, month, run.scratch, history_file, run.parts, run.scratch / "close_balances.parquet"
+        )
+        ledger_bridge.set_tiers(run.engine, changed)
+        return snapshot_file
     dcon.create_view("close_members", members_table(dcon, data_dir, month), overwrite=True)
     dcon.create_view("close_profile", archive_table(dcon, data_dir, "members").select(*PROFILE), overwrite=True)
     duck.register("close_balances_arrow", ledger_bridge.balances(run.engine))
@@ -239,6 +245,8 @@ def _snapshot_step(run: _Run, history_file: str, tiers: str) -> str:
 def _star_events_step(run: _Run, snapshot_file) -> Path:
     """The star-level events file: members whose star level (星级) rose or fell since last month's snapshot."""
     previous = store.path(run.data_dir, "snapshots", previous_month(run.month))
+    if run.spark:
+        return spark_snapshot.star_events(run.con, run.data_dir, run.month, run.scratch, snapshot_file, previous)
     sql = star_events_sql(run.month, str(snapshot_file), str(previous) if previous else None)
     return store.write_query(run.duck, run.data_dir, "star_events", run.month, sql)
 
@@ -294,14 +302,13 @@ def _free(con, name: str) -> None:
 
 
 def _materialize(run: _Run, name: str, expr: ibis.Table) -> str:
-    """Compute ``expr`` once into a relation ``name`` of the DuckDB connection: on DuckDB a table, without
-    leaving the database; on PySpark a view of the Parquet files Spark wrote (no row passes through this
+    """Compute ``expr`` once as relation ``name``: on DuckDB a table, without leaving the database; on PySpark
+    Parquet files Spark writes (``run.parts[name]``, which the Spark snapshot reads; no row passes through this
     process). Returns the relation's name."""
-    if not run.spark:
+    if run.spark:
+        run.parts[name] = backends.spark_write(run.con, expr, run.scratch / name)
+    else:
         run.con.create_table(name, expr, overwrite=True)
-        return name
-    files = backends.spark_write(run.con, expr, run.scratch / name)
-    run.duck.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({[str(f) for f in files]})")
     return name
 
 

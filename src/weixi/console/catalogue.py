@@ -1,4 +1,5 @@
-"""Catalogue and stock: the active plan's rewards with cost, limits and the units left."""
+"""Catalogue and stock: the active plan's rewards with cost, limits and the units left; a reward's type by its
+name (``reward_type`` in :mod:`weixi.names`)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,11 @@ from fastapi.responses import RedirectResponse
 from weixi.api.routes.common import plan_today
 from weixi.console.guard import page_user
 from weixi.console.render import page
-from weixi.i18n import N_
 from weixi.ledger import catalogue as service
 from weixi.plans.service import NoActivePlan, active_plan
 from weixi.users.service import User
 
 router = APIRouter()
-REWARD_TYPES = {
-    "gift": N_("gift"),
-    "coupon": N_("coupon"),
-    "bill_credit": N_("bill credit"),
-    "privilege": N_("privilege"),
-    "lottery": N_("lottery chances"),
-    "merchant": N_("partner merchant"),
-}
 
 
 def rewards(request: Request) -> dict | None:
@@ -45,6 +37,4 @@ def plan_title(request: Request) -> str | None:
 def catalogue_page(request: Request, user: User = Depends(page_user("catalogue:read"))):
     if user.role == "member":
         return RedirectResponse("/me#catalogue", status_code=303)
-    return page(
-        request, "catalogue.html", user, catalogue=rewards(request), types=REWARD_TYPES, plan_title=plan_title(request)
-    )
+    return page(request, "catalogue.html", user, catalogue=rewards(request), plan_title=plan_title(request))

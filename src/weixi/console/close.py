@@ -12,6 +12,7 @@ from weixi import i18n
 from weixi.close import jobs as close_jobs
 from weixi.close import readiness, store
 from weixi.close.months import next_month, parse_month
+from weixi.close.summaries import with_star_events
 from weixi.console.guard import may, page_user
 from weixi.console.render import fragment, page
 from weixi.errors import Conflict
@@ -47,24 +48,6 @@ STATUS_NAMES = {
     "refused": N_("refused"),
     "failed": N_("failed"),
 }
-
-
-def star_event_counts(data_dir, month: str) -> dict[str, int]:
-    """``{"upgraded": n, "downgraded": n}``: the month's star-level events (``DATA/close/star_events``, only the
-    kinds that happened), read from the month's files; empty for a month without them."""
-    table = store.read(data_dir, "star_events", month)
-    if table is None or table.num_rows == 0:
-        return {}
-    counts = table.group_by("event").aggregate([("event", "count")]).to_pylist()
-    return {str(r["event"]): int(r["event_count"]) for r in sorted(counts, key=lambda r: str(r["event"])) if r["event"]}
-
-
-def with_star_events(data_dir, month: str, summary: dict | None) -> dict | None:
-    """A close summary with its month's star-level event counts: those the close kept, else (a close of an earlier
-    release) counted from the month's files."""
-    if not summary or "star_events" in summary:
-        return summary
-    return {**summary, "star_events": star_event_counts(data_dir, month)}
 
 
 def _closed(data_dir) -> list[dict]:

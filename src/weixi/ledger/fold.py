@@ -389,7 +389,7 @@ def _unfolded_views(engine: Engine, con) -> bool:
     )
     con.execute(
         "CREATE OR REPLACE TEMP VIEW lake_lots AS SELECT a.member_id, a.event_id AS lot_id, a.day AS earned_on, "
-        "a.expires_on, a.earned AS points, a.earned - coalesce(x.points, 0) AS remaining, a.plan_version "
+        "a.expires_on, a.earned AS points, CAST(a.earned - coalesce(x.points, 0) AS BIGINT) AS remaining, a.plan_version "
         f"FROM lake_unfolded a LEFT JOIN ({expired}) x ON x.lot_id = a.event_id WHERE a.earned > 0"
     )
     con.execute(

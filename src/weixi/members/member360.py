@@ -167,41 +167,45 @@ def _attrs(text) -> dict:
     return said if isinstance(said, dict) else {}
 
 
-# Notes a campaign's lottery wrote before they were codes (lottery_service before issue 18's polish).
-_OLD_PRIZE = re.compile(r"campaign (?P<campaign>\S+): draw (?P<seq>\d+): (?P<prize>.+)", re.S)
-_OLD_CHANCES = re.compile(r"campaign (?P<campaign>\S+): (?P<n>\d+) lottery chance\(s\) at (?P<each>\d+) points")
-_CAMPAIGN_NOTE = re.compile(r"campaign (?P<campaign>\S+): (?P<note>\{.*\})", re.S)
+# Notes campaigns wrote as English sentences (behind "campaign <id>: " in the ledger's reason): the lottery's before
+# it wrote codes (lottery_service), and the leaderboard's, streaks' and referrals' awards (campaigns/closing.py,
+# campaigns/referral_service.py), each read as its code and parameters.
+_SENTENCES = (
+    ("lottery_prize", re.compile(r"draw (?P<seq>\d+): (?P<prize>.+)", re.S)),
+    ("lottery_chances", re.compile(r"(?P<chances>\d+) lottery chance\(s\) at \d+ points")),
+    ("campaign_leaderboard", re.compile(r"leaderboard rank (?P<rank>\d+) \((?P<points>\d+) points earned\)")),
+    ("campaign_streak", re.compile(r"(?P<days>\d+)-day check-in streak \(longest (?P<longest>\d+)\)")),
+    ("campaign_referral", re.compile(r"referral of \S+ \((?P<role>referrer|referee)\)")),
+)
+_CAMPAIGN = re.compile(r"campaign (?P<campaign>\S+): (?P<note>.+)", re.S)
 
 
 def ledger_note(attrs: dict) -> dict | None:
-    """What a campaign's lottery wrote on a ledger event (its ``attrs``), as a code and parameters for a page to say
-    in its language: ``{"code": "lottery_prize", "campaign_id", "seq", "prize"}`` (the prize's name) or
-    ``{"code": "lottery_chances", "campaign_id", "chances"}``; None for any other event (a person's reason is
-    shown as written). Reads the codes :mod:`weixi.campaigns.lottery_service` writes and the English sentences it
-    wrote before."""
+    """What a campaign wrote on a ledger event (its ``attrs``), as a code and parameters for a page to say in its
+    language: ``{"code": "lottery_prize", "campaign_id", "seq", "prize"}`` (the prize's name),
+    ``{"code": "lottery_chances", "campaign_id", "chances"}``, ``campaign_leaderboard`` (``rank``, ``points``),
+    ``campaign_streak`` (``days``, ``longest``) or ``campaign_referral`` (``role``: referrer or referee); None for
+    any other event (a person's reason is shown as written). Reads the codes :mod:`weixi.campaigns.lottery_service`
+    writes and the English sentences campaigns wrote before (and still write for their other awards)."""
     reason = attrs.get("reason")
     if attrs.get("note") == "lottery_chances" and attrs.get("campaign"):
         return {"code": "lottery_chances", "campaign_id": str(attrs["campaign"]), "chances": attrs.get("chances")}
-    if not isinstance(reason, str):
+    found = _CAMPAIGN.fullmatch(reason) if isinstance(reason, str) else None
+    if found is None:
         return None
-    found = _CAMPAIGN_NOTE.fullmatch(reason)
-    if found:
+    campaign, note = found["campaign"], found["note"]
+    if note.startswith("{"):
         try:
-            said = json.loads(found["note"])
+            said = json.loads(note)
         except ValueError:
             said = None
         if isinstance(said, dict) and said.get("note") == "lottery_prize":
             prize = said.get("prize_name") or said.get("prize")
-            return {"code": "lottery_prize", "campaign_id": found["campaign"], "seq": said.get("seq"), "prize": prize}
-    found = _OLD_PRIZE.fullmatch(reason)
-    if found:
-        return {
-            "code": "lottery_prize",
-            "campaign_id": found["campaign"],
-            "seq": int(found["seq"]),
-            "prize": found["prize"],
-        }
-    found = _OLD_CHANCES.fullmatch(reason)
-    if found:
-        return {"code": "lottery_chances", "campaign_id": found["campaign"], "chances": int(found["n"])}
+            return {"code": "lottery_prize", "campaign_id": campaign, "seq": said.get("seq"), "prize": prize}
+        return None
+    for code, sentence in _SENTENCES:
+        said = sentence.fullmatch(note)
+        if said:
+            params = {k: int(v) if v.isdigit() and k != "prize" else v for k, v in said.groupdict().items()}
+            return {"code": code, "campaign_id": campaign, **params}
     return None

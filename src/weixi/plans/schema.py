@@ -28,7 +28,6 @@ ACTION_EVENTS = ("survey", "review", "share", "activity")
 
 BASE_RULE_TYPES = ("spend", "recharge", "checkin", "action", "signup", "birthday", "referral", "purchase_count")
 MULTIPLIER_RULE_TYPES = ("first_purchase", "tier_multiplier", "campaign")
-REWARD_TYPES = ("gift", "coupon", "bill_credit", "privilege", "lottery", "merchant")
 
 
 def earning_event(raw: object) -> str:

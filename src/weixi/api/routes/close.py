@@ -10,6 +10,7 @@ from weixi.api.errors import request_locale
 from weixi.api.routes.common import engine_of
 from weixi.close import jobs as close_jobs
 from weixi.close import programme, store
+from weixi.close.summaries import with_star_events
 from weixi.errors import Where
 from weixi.messages import render
 from weixi.segments.months import NotAMonth
@@ -77,7 +78,7 @@ def months(request: Request, user: User = Depends(require("close:read"))) -> dic
                 "month": month,
                 "plan": manifest.get("plan"),
                 "plan_version": manifest.get("plan_version"),
-                "summary": manifest.get("summary"),
+                "summary": with_star_events(data_dir, month, manifest.get("summary")),
             }
         )
     return {"months": out}

@@ -1,0 +1,58 @@
+"""The snapshot and the star-level events of a PySpark close, assembled by Spark.
+
+The same SQL as on DuckDB (:func:`weixi.close.snapshot.snapshot_sql`, :func:`weixi.segments.stars.star_events_sql`),
+translated to Spark SQL by sqlglot, over Spark views of the same relations: the members and their profile from
+the archive, the tiers and segments Spark wrote, the month's history files and the ledger's balances (a Parquet
+file the driver writes). Spark writes each result as one Parquet file sorted by member (every reader of a
+snapshot takes one file a month) and the driver commits it; the joins never run in the driver, so its memory does
+not grow with the members.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlglot
+
+from weixi.close import backends
+from weixi.close.backends import archive_table
+from weixi.close.history import members_table
+from weixi.close.snapshot import PROFILE, scan, snapshot_sql
+from weixi.segments.stars import star_events_sql
+
+
+def spark_sql(duckdb_sql: str) -> str:
+    """DuckDB SQL of the close (casts, joins, ``read_parquet('file')``) as Spark SQL."""
+    return sqlglot.transpile(duckdb_sql, read="duckdb", write="spark")[0]
+
+
+def snapshot(
+    con, data_dir: Path, month: str, scratch: Path, history: list[str], parts: dict[str, list[Path]], balances: Path
+) -> tuple[Path, pa.Table]:
+    """Spark writes the month's snapshot and the driver commits it; returns the snapshot file and the members
+    whose evaluated tier differs from the ledger's (``member_id``, ``tier``: what the ledger is told)."""
+    session = con._session
+    con.create_view("close_members", members_table(con, data_dir, month), overwrite=True)
+    con.create_view("close_profile", archive_table(con, data_dir, "members").select(*PROFILE), overwrite=True)
+    for name, files in {**parts, "close_history": history, "close_balances": [balances]}.items():
+        session.read.parquet(*(str(f) for f in files)).createOrReplaceTempView(name)
+    sql = snapshot_sql(month, history).replace(scan(history), "close_history")
+    written = backends.spark_write_sql(session, spark_sql(sql), scratch / "snapshots", single=True)
+    snapshot_file = Path(backends.commit_spark_files(data_dir, "snapshots", month, written)[0])
+    changed = backends.spark_write_sql(
+        session,
+        "SELECT t.member_id, t.tier FROM close_tiers t JOIN close_balances b ON b.member_id = t.member_id "
+        "WHERE t.tier IS NOT NULL AND b.ledger_tier IS DISTINCT FROM t.tier ORDER BY t.member_id",
+        scratch / "changed_tiers",
+        single=True,
+    )
+    return snapshot_file, pq.read_table(changed[0]).select(["member_id", "tier"])
+
+
+def star_events(con, data_dir: Path, month: str, scratch: Path, snapshot_file: Path, previous: Path | None) -> Path:
+    """Spark writes the month's star-level events (one file) and the driver commits it; returns the file."""
+    sql = spark_sql(star_events_sql(month, str(snapshot_file), str(previous) if previous else None))
+    written = backends.spark_write_sql(con._session, sql, scratch / "star_events", single=True)
+    return Path(backends.commit_spark_files(data_dir, "star_events", month, written)[0])
