@@ -3,6 +3,7 @@ leaderboard itself while the campaign runs."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine
@@ -15,6 +16,27 @@ from weixi.campaigns.measures import in_treatment, window
 from weixi.campaigns.model import Campaign
 from weixi.campaigns.store import load
 from weixi.ledger.posting import with_retries
+
+# What the ledger keeps of a closing award: a code and its parameters as JSON, never a sentence (the award becomes the
+# ledger's ``reason`` "campaign <id>: <note>"); member 360 and /me say it in the reader's language
+# (weixi.members.member360.ledger_note), which also reads the English sentences written before
+# ("leaderboard rank 1 (300 points earned)", "7-day check-in streak (longest 9)").
+LEADERBOARD_NOTE = "campaign_leaderboard"
+STREAK_NOTE = "campaign_streak"
+
+
+def leaderboard_note(campaign_id: str, rank: int, points: int) -> str:
+    """The note of a leaderboard reward: the member's ``rank`` and the ``points`` they earned in the window."""
+    return _note(LEADERBOARD_NOTE, campaign=campaign_id, rank=rank, points=points)
+
+
+def streak_note(campaign_id: str, days: int, longest: int) -> str:
+    """The note of a check-in streak reward: the streak's ``days`` and the member's ``longest`` run."""
+    return _note(STREAK_NOTE, campaign=campaign_id, days=days, longest=longest)
+
+
+def _note(code: str, **params) -> str:
+    return json.dumps({"note": code, **params}, ensure_ascii=False, separators=(",", ":"))
 
 
 def _board_totals(conn: Connection, c: Campaign, limit: int | None) -> list[tuple[str, int]]:
@@ -79,7 +101,7 @@ def award_closing(engine: Engine, campaign_id: str, now: datetime | None = None)
                             r.member_id,
                             "leaderboard",
                             r.reward,
-                            f"leaderboard rank {r.rank} ({r.points} points earned)",
+                            leaderboard_note(c.id, r.rank, r.points),
                         )
                     )
         for member, run in _streak_runs(conn, c) if c.streaks else []:
@@ -91,7 +113,7 @@ def award_closing(engine: Engine, campaign_id: str, now: datetime | None = None)
                             member,
                             "streak",
                             s.points,
-                            f"{s.days}-day check-in streak (longest {run})",
+                            streak_note(c.id, s.days, run),
                         )
                     )
         existing = {r[0] for r in execute(conn, "SELECT event_id FROM campaign_awards WHERE campaign_id = ?", [c.id])}

@@ -322,6 +322,19 @@ def _reject(conn: Connection, campaign_id: str, referee: str, reason: str) -> No
     )
 
 
+# What the ledger keeps of a referral's points: a code and its parameters as JSON, never a sentence (the award becomes
+# the ledger's ``reason`` "campaign <id>: <note>"); member 360 and /me say it in the reader's language
+# (weixi.members.member360.ledger_note), which also reads the sentence written before ("referral of n1 (referrer)").
+REFERRAL_NOTE = "campaign_referral"
+
+
+def referral_note(campaign_id: str, referee: str, role: str) -> str:
+    """The note of a referral's points: the ``referee`` whose qualifying paid them and the member's ``role``
+    (``referrer`` or ``referee``)."""
+    params = {"note": REFERRAL_NOTE, "campaign": campaign_id, "referee": referee, "role": role}
+    return json.dumps(params, ensure_ascii=False, separators=(",", ":"))
+
+
 def settle(engine: Engine, campaign_id: str, now: datetime | None = None) -> dict:
     """Reward every referral that is clean (pending) or approved and whose referee has qualified in the ledger."""
     at = now or now_utc()
@@ -363,7 +376,7 @@ def settle(engine: Engine, campaign_id: str, now: datetime | None = None) -> dic
                             "referral",
                             points,
                             "pending",
-                            f"referral of {referee} ({kind})",
+                            referral_note(campaign_id, referee, kind),
                         ],
                     )
             execute(

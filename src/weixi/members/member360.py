@@ -167,8 +167,8 @@ def _attrs(text) -> dict:
     return said if isinstance(said, dict) else {}
 
 
-# Notes campaigns wrote as English sentences (behind "campaign <id>: " in the ledger's reason): the lottery's before
-# it wrote codes (lottery_service), and the leaderboard's, streaks' and referrals' awards (campaigns/closing.py,
+# Notes campaigns wrote as English sentences (behind "campaign <id>: " in the ledger's reason) before they wrote codes:
+# the lottery's (lottery_service) and the leaderboard's, streaks' and referrals' awards (campaigns/closing.py,
 # campaigns/referral_service.py), each read as its code and parameters.
 _SENTENCES = (
     ("lottery_prize", re.compile(r"draw (?P<seq>\d+): (?P<prize>.+)", re.S)),
@@ -177,6 +177,13 @@ _SENTENCES = (
     ("campaign_streak", re.compile(r"(?P<days>\d+)-day check-in streak \(longest (?P<longest>\d+)\)")),
     ("campaign_referral", re.compile(r"referral of \S+ \((?P<role>referrer|referee)\)")),
 )
+# The parameters a page says of each closing or referral award's code (campaigns/closing.py, referral_service.py);
+# the others they store (the referee's id) are for the record, not for the page.
+_PARAMS = {
+    "campaign_leaderboard": ("rank", "points"),
+    "campaign_streak": ("days", "longest"),
+    "campaign_referral": ("role",),
+}
 _CAMPAIGN = re.compile(r"campaign (?P<campaign>\S+): (?P<note>.+)", re.S)
 
 
@@ -185,8 +192,9 @@ def ledger_note(attrs: dict) -> dict | None:
     language: ``{"code": "lottery_prize", "campaign_id", "seq", "prize"}`` (the prize's name),
     ``{"code": "lottery_chances", "campaign_id", "chances"}``, ``campaign_leaderboard`` (``rank``, ``points``),
     ``campaign_streak`` (``days``, ``longest``) or ``campaign_referral`` (``role``: referrer or referee); None for
-    any other event (a person's reason is shown as written). Reads the codes :mod:`weixi.campaigns.lottery_service`
-    writes and the English sentences campaigns wrote before (and still write for their other awards)."""
+    any other event (a person's reason is shown as written). Reads the codes :mod:`weixi.campaigns.lottery_service`,
+    :mod:`weixi.campaigns.closing` and :mod:`weixi.campaigns.referral_service` write (JSON behind "campaign <id>: ")
+    and the English sentences campaigns wrote before."""
     reason = attrs.get("reason")
     if attrs.get("note") == "lottery_chances" and attrs.get("campaign"):
         return {"code": "lottery_chances", "campaign_id": str(attrs["campaign"]), "chances": attrs.get("chances")}
@@ -199,10 +207,15 @@ def ledger_note(attrs: dict) -> dict | None:
             said = json.loads(note)
         except ValueError:
             said = None
-        if isinstance(said, dict) and said.get("note") == "lottery_prize":
+        if not isinstance(said, dict):
+            return None
+        if said.get("note") == "lottery_prize":
             prize = said.get("prize_name") or said.get("prize")
             return {"code": "lottery_prize", "campaign_id": campaign, "seq": said.get("seq"), "prize": prize}
-        return None
+        wanted = _PARAMS.get(said.get("note"))
+        if wanted is None or any(said.get(k) is None for k in wanted):
+            return None
+        return {"code": said["note"], "campaign_id": campaign, **{k: said[k] for k in wanted}}
     for code, sentence in _SENTENCES:
         said = sentence.fullmatch(note)
         if said:
