@@ -57,7 +57,7 @@ test: $(STAMP) postgres chromium
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/lint-imports  # the layer contracts in pyproject.toml [tool.importlinter] (docs/architecture.md)
-	WEIXI_REQUIRE_PG=$${CI:+1} scripts/with-postgres.sh $(BIN)/python -m pytest -q
+	WEIXI_REQUIRE_PG=$${CI:+1} scripts/with-postgres.sh $(BIN)/python -m pytest -q -n 2 --dist loadgroup --shuffle
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

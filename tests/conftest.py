@@ -114,6 +114,13 @@ def pytest_report_header(config):
     return f"random order: --shuffle-seed={seed}" if seed is not None else None
 
 
+def pytest_terminal_summary(terminalreporter, config):
+    """The seed again at the end (``-q`` hides the header): what to pass to repeat the order of a failed run."""
+    seed = config.option.shuffle_seed
+    if seed is not None and not hasattr(config, "workerinput"):
+        terminalreporter.write_line(f"random order: repeat it with --shuffle-seed={seed}")
+
+
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("WEIXI_REQUIRE_PG") == "1" and not PG_URL:
         raise pytest.UsageError("WEIXI_REQUIRE_PG=1 but WEIXI_TEST_PG_URL is not set")

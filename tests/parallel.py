@@ -47,22 +47,21 @@ def wide_params(item) -> tuple:
 
 
 def shuffled(items: list, seed: int) -> list:
-    """Files in a random order; within a file, its runs of tests that share wide-scoped fixture parameters in a
-    random order (so that such a fixture is not set up again and again), each run shuffled. One seed, one order:
-    every xdist worker must collect the same order."""
+    """Folders in a random order, the files of each folder in a random order (a folder's package-scoped fixtures
+    are set up once, as in file order); within a file, its runs of tests that share wide-scoped fixture parameters
+    in a random order (so that such a fixture is not set up again and again), each run shuffled. One seed, one
+    order: every xdist worker must collect the same order."""
     rng = random.Random(seed)
-    files: dict[str, dict[tuple, list]] = {}
+    folders: dict[str, dict[str, dict[tuple, list]]] = {}
     for item in items:
-        files.setdefault(file_of(item.nodeid), {}).setdefault(wide_params(item), []).append(item)
-    order = list(files.values())
-    rng.shuffle(order)
+        file = file_of(item.nodeid)
+        folder = folders.setdefault(file.rpartition("/")[0], {})
+        folder.setdefault(file, {}).setdefault(wide_params(item), []).append(item)
     result = []
-    for runs in order:
-        blocks = list(runs.values())
-        rng.shuffle(blocks)
-        for block in blocks:
-            rng.shuffle(block)
-            result += block
+    for files in rng.sample(list(folders.values()), len(folders)):
+        for runs in rng.sample(list(files.values()), len(files)):
+            for block in rng.sample(list(runs.values()), len(runs)):
+                result += rng.sample(block, len(block))
     return result
 
 

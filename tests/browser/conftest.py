@@ -80,7 +80,10 @@ class Server:
         self.sock.close()
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in the main thread while the browser
+# is open, where ``asyncio.run`` then refuses to start; closed at the end of tests/browser, the tests that run after
+# it in the same process (another order with --shuffle, or the same xdist worker) can use asyncio.run again.
+@pytest.fixture(scope="package")
 def server(tmp_path_factory):
     from weixi.api.app import create_app
 
@@ -91,7 +94,7 @@ def server(tmp_path_factory):
     app.state.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     from playwright.sync_api import sync_playwright
 

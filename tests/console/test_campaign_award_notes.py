@@ -220,3 +220,11 @@ def test_an_award_code_without_its_parameters_is_not_read_as_one():
     assert ledger_note({"reason": 'campaign x: {"note":"campaign_referral"}'}) is None  # no role
     assert ledger_note({"reason": 'campaign x: {"note":"campaign_unknown","rank":1}'}) is None
     assert ledger_note({"reason": 'campaign x: ["campaign_streak"]'}) is None
+
+
+def test_the_apis_statement_gives_an_award_note_as_its_code_and_parameters(console, app):
+    ids = closed_campaign(app)
+    lines = console("admin").get(f"/api/members/{op.MEMBER}/statement").json()["lines"]
+    board = next(line for line in lines if line["event"] == ids["board"])
+    assert board["campaign_note"]["code"] == "campaign_leaderboard" and board["campaign_note"]["rank"] == 1
+    assert not any("campaign_note" in line for line in lines if line["kind"] == "earn")  # a bill's rule note stays

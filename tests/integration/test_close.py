@@ -415,6 +415,7 @@ def test_duckdb_and_pyspark_give_identical_snapshots(operator, tmp_path, monkeyp
         snaps[name + "-history"] = [store.read(data, "history", m) for m in MONTHS[:2]]
         snaps[name + "-stars"] = [store.read(data, "star_events", m) for m in MONTHS[:2]]
         assert not (data / "close" / ".spark").exists() or not any((data / "close" / ".spark").iterdir())
+        assert store.damage(data) == []  # every file the lake's versions list is there, whole
         engine.dispose()
     for a, b in zip(snaps["duckdb"], snaps["pyspark"]):
         assert a.schema == b.schema

@@ -4,6 +4,7 @@ xdist worker. The last test runs pytest -n 2 on a throwaway folder that uses the
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -38,7 +39,7 @@ def item(nodeid: str, params: dict | None = None, scopes: dict | None = None, ma
 
 
 def suite() -> list:
-    items = [item(f"tests/unit/test_{f}.py::test_{i}") for f in "abcd" for i in range(6)]
+    items = [item(f"tests/{d}/test_{f}.py::test_{i}") for d in ("unit", "api") for f in "abcd" for i in range(6)]
     items += [
         item(f"tests/unit/test_e.py::test_{i}[{engine}]", {"engine": engine}, {"engine": "module"})
         for engine in ("duckdb", "pyspark")
@@ -56,12 +57,17 @@ def test_the_random_order_is_a_permutation_and_its_seed_repeats_it():
     assert first != [i.nodeid for i in items]
 
 
-def test_the_random_order_keeps_a_file_together_and_a_module_fixture_set_up_once_per_parameter():
+def runs_of(names: list[str]) -> list[str]:
+    return [n for k, n in enumerate(names) if k == 0 or names[k - 1] != n]
+
+
+def test_the_random_order_keeps_a_folder_and_a_file_together_and_a_module_fixture_set_up_once_per_parameter():
     for seed in range(20):
         order = [i.nodeid for i in parallel.shuffled(suite(), seed)]
-        files = [n.split("::")[0] for n in order]
-        runs = [f for k, f in enumerate(files) if k == 0 or files[k - 1] != f]
-        assert len(runs) == len(set(runs)) == 5, runs  # each file in one run
+        files = runs_of([n.split("::")[0] for n in order])
+        assert len(files) == len(set(files)) == 9, files  # each file in one run
+        folders = runs_of([n.rpartition("/")[0] for n in order])
+        assert len(folders) == len(set(folders)) == 2, folders  # each folder in one run
         engines = [n.split("[")[1] for n in order if "[" in n]
         assert sum(1 for k in range(1, len(engines)) if engines[k] != engines[k - 1]) == 1, engines
 
@@ -150,7 +156,9 @@ def test_two_workers_in_random_order_keep_each_group_on_one_worker(tmp_path):
         timeout=300,
     )
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "46 passed" in r.stdout and "random order: --shuffle-seed=" in r.stdout, r.stdout
+    seed = re.search(r"random order: --shuffle-seed=(\d+)", r.stdout)
+    assert "46 passed" in r.stdout and seed, r.stdout
+    assert f"random order: repeat it with --shuffle-seed={seed.group(1)}" in r.stdout, r.stdout
     ran = dict(line.split() for line in (tmp_path / "run.log").read_text().splitlines())
     assert len(ran) == 46
     workers = {

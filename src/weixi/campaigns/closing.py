@@ -12,7 +12,7 @@ from weixi.adapters.sql import execute, is_pg
 from weixi.campaigns import leaderboard as lb
 from weixi.campaigns.awards import post_pending_awards
 from weixi.campaigns.errors import CampaignNotFound
-from weixi.campaigns.measures import in_treatment, window
+from weixi.campaigns.measures import in_treatment, lake_board_totals, window
 from weixi.campaigns.model import Campaign
 from weixi.campaigns.store import load
 from weixi.ledger.posting import with_retries
@@ -41,7 +41,10 @@ def _note(code: str, **params) -> str:
 
 def _board_totals(conn: Connection, c: Campaign, limit: int | None) -> list[tuple[str, int]]:
     """Points earned (earning rules only, not campaign awards) in the window by treatment members, highest first;
-    with ``limit``, every member tied with the limit-th one too."""
+    with ``limit``, every member tied with the limit-th one too. With lake months, its unfolded earn entries too."""
+    with_lake = lake_board_totals(conn, c, limit)
+    if with_lake is not None:
+        return with_lake
     base = (
         f"SELECT j.member_id, sum(j.points) FROM journal j {in_treatment('j')} WHERE j.kind = 'earn' "
         f"AND j.day >= ? AND j.day <= ? GROUP BY j.member_id"

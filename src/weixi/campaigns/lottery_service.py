@@ -20,6 +20,7 @@ from weixi.campaigns.model import Campaign
 from weixi.campaigns.participation import request_key, require_running, require_treatment, same_request
 from weixi.campaigns.store import campaign_today, iso_text, load, now_utc
 from weixi.ledger.events import Event, Rejection
+from weixi.ledger.fold import ensure_folded, fold
 from weixi.ledger.posting import post_events, with_retries
 from weixi.plans.service import NoActivePlan
 
@@ -82,6 +83,7 @@ def _chances(conn: Connection, c: Campaign, member_id: str) -> Chances:
 
 
 def chances(engine: Engine, campaign_id: str, member_id: str) -> dict:
+    ensure_folded(engine, [member_id])  # the member's bills of lake months into the ledger first (spend chances)
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         _, c = load(conn, campaign_id)
         if c.lottery is None:
@@ -233,6 +235,7 @@ def draw(
         require_running(c, info, day, "draw")
         _require_hours(c, at)
         require_treatment(conn, c, member_id)
+        fold(conn, [member_id])  # the member's bills of lake months into the ledger first (spend chances)
         got = _chances(conn, c, member_id)
         if got.left <= 0:
             raise CampaignRefused(
@@ -338,6 +341,8 @@ def draw_record(engine: Engine, campaign_id: str, seq: int) -> dict:
             "WHERE campaign_id = ? AND seq = ?",
             [campaign_id, seq],
         )[0]
+    ensure_folded(engine, [r[1]])  # a close since the draw may have put more of the member's bills in the lake
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         left = _chances(conn, c, r[1]).left
     prize = c.lottery.prize(r[4]) if r[4] else None
     return {

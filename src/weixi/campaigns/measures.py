@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pyarrow as pa
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from weixi.adapters.sql import execute, is_pg
+from weixi.adapters import duck
+from weixi.adapters.sql import as_date, execute, is_pg
 from weixi.campaigns import stats
 from weixi.campaigns.errors import CampaignRefused
 from weixi.campaigns.model import RATE_METRICS, Campaign
+from weixi.ledger import fold
 
 TREATMENT = "JOIN campaign_members cm ON cm.member_id = {a}.member_id AND cm.campaign_id = ? AND cm.grp = 'treatment'"
 
@@ -103,10 +106,18 @@ UNION ALL SELECT 'participants', NULL, NULL, count(*), NULL, NULL, NULL, NULL FR
 
 def _figures(conn: Connection, c: Campaign) -> dict:
     """The figures of :data:`FIGURES` for ``c``: the group stats of its outcome, sales, active members,
-    repurchasers, bills per day and group, survey scores, rule and redeemed points, participants."""
+    repurchasers, bills per day and group, survey scores, rule and redeemed points, participants. With lake months
+    the same statement runs in DuckDB over the ledger's rows and the lake's unfolded ones (:func:`_lake_rows`)."""
+    lake = bool(fold.watermark(conn)[0])
     if c.outcome == "spend":
         fen = "coalesce(fen, 0)"
-        square = f"CAST({fen} AS NUMERIC) * {fen}" if is_pg(conn) else f"{fen} * {fen}"
+        square = (
+            f"CAST({fen} AS HUGEINT) * {fen}"
+            if lake
+            else f"CAST({fen} AS NUMERIC) * {fen}"
+            if is_pg(conn)
+            else f"{fen} * {fen}"
+        )
     else:
         square = "active"
     parts, pparams = _participant_parts(
@@ -121,7 +132,7 @@ def _figures(conn: Connection, c: Campaign) -> dict:
     sql = FIGURES.format(square=square, issued=issued, participants=" UNION ".join(parts), journal_kinds=kinds)
     params = [c.id, *window(c), c.id, *window(c), *c.points_rules, c.id, *c.points_rules, *pparams]
     try:
-        rows = execute(conn, sql, params)
+        rows = _lake_rows(conn, c, kinds, sql, params) if lake else execute(conn, sql, params)
     except DBAPIError:  # SQLite's integer sum overflowed (more than 9.2e18 fen squared): not exact any more
         raise CampaignRefused("campaign_squares_overflow") from None
     out: dict = {
@@ -147,6 +158,110 @@ def _figures(conn: Connection, c: Campaign) -> dict:
         else:
             out["participants"] = int(n)
     return out
+
+
+# What :data:`FIGURES` reads of the SQL store when it runs in DuckDB: the campaign's own rows, its audience's events of
+# the window and the window's journal lines it reads (name, query, columns; a date column is read as a date)
+LAKE_INPUTS = (
+    ("campaign_members", "SELECT campaign_id, member_id, grp FROM campaign_members WHERE campaign_id = ?", "c"),
+    ("campaign_draws", "SELECT campaign_id, member_id FROM campaign_draws WHERE campaign_id = ?", "c"),
+    ("campaign_chances", "SELECT campaign_id, member_id FROM campaign_chances WHERE campaign_id = ?", "c"),
+    ("campaign_claims", "SELECT campaign_id, member_id FROM campaign_claims WHERE campaign_id = ?", "c"),
+    (
+        "campaign_referrals",
+        "SELECT campaign_id, referrer_id, referee_id FROM campaign_referrals WHERE campaign_id = ?",
+        "c",
+    ),
+    (
+        "sql_events",
+        "SELECT e.member_id, e.type, e.day, e.amount_fen, e.attrs FROM events e JOIN campaign_members cm "
+        "ON cm.member_id = e.member_id AND cm.campaign_id = ? WHERE e.day >= ? AND e.day <= ?",
+        "cw",
+    ),
+    (
+        "sql_journal",
+        "SELECT j.member_id, j.kind, j.points, j.rule_id, j.day FROM journal j WHERE j.day >= ? AND j.day <= ? "
+        "AND {kinds}",
+        "wr",
+    ),
+)
+COLUMN_TYPES = {"day": pa.date32(), "amount_fen": pa.int64(), "points": pa.int64()}
+
+
+def _arrow(conn: Connection, sql: str, params: list) -> pa.Table:
+    """The query's rows as Arrow columns named as selected (``x.col`` -> ``col``; dates as dates)."""
+    result = conn.exec_driver_sql(sql.replace("?", "%s") if is_pg(conn) else sql, tuple(params))
+    names = list(result.keys())
+    cols = list(zip(*result.fetchall())) or [()] * len(names)
+    arrays = []
+    for name, col in zip(names, cols):
+        kind = COLUMN_TYPES.get(name, pa.string())
+        arrays.append(pa.array([as_date(v) for v in col] if name == "day" else list(col), kind))
+    return pa.table(dict(zip(names, arrays)))
+
+
+def _lake_rows(conn: Connection, c: Campaign, kinds: str, sql: str, params: list) -> list:
+    """:data:`FIGURES`' rows with the lake's unfolded accruals (bills and recharges as ``events``, their earn entries
+    as ``journal`` lines) added to the ledger's: the statement runs in DuckDB over the SQL rows it reads
+    (:data:`LAKE_INPUTS`) and the lake's views (:func:`weixi.ledger.fold.unfolded_views`)."""
+    start, end = window(c)
+    args = {"c": [c.id], "cw": [c.id, start, end], "wr": [start, end, *c.points_rules]}
+    con = duck.connect()
+    try:
+        for name, query, which in LAKE_INPUTS:
+            con.register(name, _arrow(conn, query.format(kinds=kinds), args[which]))
+        days = f"day >= DATE '{start}' AND day <= DATE '{end}'"
+        if fold.unfolded_views(conn.engine, con):
+            lake_events = f" UNION ALL SELECT member_id, type, day, amount_fen, attrs FROM lake_unfolded WHERE {days}"
+            lake_earned = f" UNION ALL SELECT member_id, 'earn', points, rule_id, day FROM lake_earned WHERE {days}"
+        else:
+            lake_events = lake_earned = ""
+        con.execute(f"CREATE TEMP VIEW events AS SELECT * FROM sql_events{lake_events}")
+        con.execute(f"CREATE TEMP VIEW journal AS SELECT * FROM sql_journal{lake_earned}")
+        rows = con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+    if not is_pg(conn):  # the days as SQLite gives them
+        rows = [(r[0], r[1], r[2].isoformat() if r[0] == "day" else r[2], *r[3:]) for r in rows]
+    return rows
+
+
+def lake_board_totals(conn: Connection, c: Campaign, limit: int | None) -> list[tuple[str, int]] | None:
+    """The leaderboard's totals (:func:`weixi.campaigns.closing._board_totals`) with lake months: points earned in
+    the window by treatment members in the journal and in the lake's unfolded earn entries, highest first; with
+    ``limit``, every member tied with the limit-th one too. None without lake months (the SQL query answers)."""
+    if not fold.watermark(conn)[0]:
+        return None
+    start, end = window(c)
+    sql_sums = _arrow(
+        conn,
+        f"SELECT j.member_id, sum(j.points) AS points FROM journal j {in_treatment('j')} WHERE j.kind = 'earn' "
+        f"AND j.day >= ? AND j.day <= ? GROUP BY j.member_id",
+        [c.id, start, end],
+    )
+    treatment = _arrow(
+        conn, "SELECT member_id FROM campaign_members WHERE campaign_id = ? AND grp = 'treatment'", [c.id]
+    )
+    con = duck.connect()
+    try:
+        con.register("board_sql", sql_sums)
+        con.register("board_treatment", treatment)
+        lake = (
+            " UNION ALL SELECT l.member_id, l.points FROM lake_earned l JOIN board_treatment t USING (member_id) "
+            f"WHERE l.day >= DATE '{start}' AND l.day <= DATE '{end}'"
+            if fold.unfolded_views(conn.engine, con)
+            else ""
+        )
+        top = "" if limit is None else "QUALIFY points >= min(points) FILTER (WHERE rank <= ?) OVER ()"
+        rows = con.execute(
+            f"SELECT member_id, points FROM (SELECT member_id, CAST(sum(points) AS BIGINT) AS points, "
+            f"row_number() OVER (ORDER BY sum(points) DESC, member_id) AS rank FROM (SELECT * FROM board_sql{lake}) "
+            f"GROUP BY member_id) {top} ORDER BY points DESC, member_id",
+            [] if limit is None else [limit],
+        ).fetchall()
+    finally:
+        con.close()
+    return [(m, int(p)) for m, p in rows]
 
 
 def _satisfaction(surveys: list) -> Decimal | None:

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from weixi.adapters import archive, duck
 from weixi.close import store as close_store
+from weixi.ledger import fold
 from weixi.segments import months
 from weixi.settings import DEFAULT_TIMEZONE
 
@@ -319,7 +320,8 @@ def close_extras(data_dir: Path, month: str) -> dict[str, str]:
 
 def ledger_extras(con: duckdb.DuckDBPyConnection, ledger, month: str) -> dict[str, str]:
     """Redemptions in the 90 days to the month end and points expiring in the 60 days after it, read from the
-    ledger with two aggregate queries and registered in ``con``. Lots' remaining points are as of now."""
+    ledger with two aggregate queries and registered in ``con``. Lots' remaining points are as of now; with lake
+    months the lake's unfolded lots are added (:func:`weixi.ledger.fold.unfolded_views`)."""
     from weixi.close.ledger_bridge import ledger_arrow
 
     end = months.end(month)
@@ -339,6 +341,18 @@ def ledger_extras(con: duckdb.DuckDBPyConnection, ledger, month: str) -> dict[st
     )
     con.register("ledger_redeemed", redeemed)
     con.register("ledger_expiring", expiring)
+    if fold.unfolded_views(ledger, con):  # the lake's lots no fold has brought into ``lots`` (never spent)
+        expiring = (
+            con.execute(
+                "SELECT member_id, CAST(sum(points) AS BIGINT) AS points FROM (SELECT member_id, points "
+                "FROM ledger_expiring UNION ALL SELECT member_id, remaining FROM lake_lots WHERE remaining > 0 "
+                "AND expires_on > ? AND expires_on <= ?) GROUP BY member_id",
+                [end, end + timedelta(days=60)],
+            )
+            .fetch_arrow_table()
+            .cast(expiring.schema)
+        )
+        con.register("ledger_expiring", expiring)
     return {"ledger_redeemed": "SELECT * FROM ledger_redeemed", "ledger_expiring": "SELECT * FROM ledger_expiring"}
 
 

@@ -206,13 +206,19 @@ def redemption_cancel(
 def balance(
     member: str,
     at: Optional[str] = typer.Option(None, "--at", help="Balance at the end of this day (YYYY-MM-DD)."),
+    data_dir: Optional[str] = typer.Option(
+        None,
+        "--data",
+        help="Data directory (default: $WEIXI_DATA or ./weixi-data): a day of a closed month is answered from the "
+        "lake version that month's close recorded.",
+    ),
     db: Optional[str] = DB,
     as_json: bool = JSON,
 ) -> None:
     """A member's balance and the lots that make it up (what expires when)."""
     engine = open_engine(db, as_json)
     day = parse_day(at, "--at") or _today(engine, as_json)
-    data = queries.balance(engine, member, day)
+    data = queries.balance(engine, member, day, lake_version=_closed_lake_version(data_dir, day) if at else None)
     if data is None:
         fail(NotFound("unknown_member", member=member), as_json)
     if as_json:
@@ -227,6 +233,15 @@ def balance(
     for lot in data["lots"]:
         table.add_row(lot["lot_id"], lot["earned_on"], lot["expires_on"] or "never", str(lot["remaining"]))
     console.print(table)
+
+
+def _closed_lake_version(data_dir: str | None, day) -> int | None:
+    """The ``accruals`` version the close of ``day``'s month recorded (None: not closed, or closed without it)."""
+    from weixi import settings
+    from weixi.close import store
+
+    folder = Path(data_dir or settings.DATA.value())
+    return store.close_versions(folder, day.isoformat()[:7]).get("lake/accruals") if folder.is_dir() else None
 
 
 @app.command("statement")

@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 
 from weixi.adapters import duck, lake
 from weixi.adapters.sql import execute, executemany
-from weixi.close import accrual_sql, ledger_bridge
+from weixi.close import accrual_load, accrual_sql, ledger_bridge
 from weixi.ledger import bulk
 from weixi.ledger.fold import ACCRUALS, accruals_dir
 from weixi.plans.model import Plan
@@ -135,7 +135,7 @@ def post(
         duck.bound_memory(con, data_dir)
         con.execute(f"CREATE TEMP TABLE acc_all AS SELECT * FROM ({source_sql}) ORDER BY seq")
         con.register(
-            "acc_days_in", _days_table(accrual_sql.day_columns(compiled), accrual_sql.day_rows(compiled, plan, days))
+            "acc_days_in", accrual_load.days_table(accrual_sql.day_columns(compiled), accrual_sql.day_rows(compiled, plan, days))
         )
         con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
         _read_ledger(con, engine, data_dir, month)
@@ -251,12 +251,6 @@ def apply(engine: Engine, data_dir: Path, month: str) -> int:
             [month, str(Path(data_dir).resolve() / "lake"), version],
         )
     return version
-
-
-def _days_table(columns: list[str], rows: list[list]) -> pa.Table:
-    from weixi.close.accrual_load import _days_table as days_table
-
-    return days_table(columns, rows)
 
 
 __all__ = ["ACCRUALS", "APP", "LakePart", "apply", "applicable", "done", "finish", "month_version", "post"]

@@ -41,7 +41,7 @@ CHUNK = 250_000  # events per transaction, as the per-batch path (weixi.close.ac
 CACHE_KIB = 2_000_000
 
 
-def _days_table(columns: list[str], rows: list[list]) -> pa.Table:
+def days_table(columns: list[str], rows: list[list]) -> pa.Table:
     cols = list(zip(*rows)) if rows else [[] for _ in columns]
     arrays = []
     for name, values in zip(columns, cols):
@@ -160,7 +160,7 @@ def post_chunks(
     # in posting order, so that each chunk is read from its own row groups (zone maps), not from the whole month
     con.execute(f"CREATE TEMP TABLE acc_all AS SELECT * FROM ({source_sql}) ORDER BY seq")
     total = con.execute("SELECT count(*) FROM acc_all").fetchone()[0]
-    con.register("acc_days_in", _days_table(day_columns, day_rows))
+    con.register("acc_days_in", days_table(day_columns, day_rows))
     con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
     lap("read_inputs")
     done = {"posted": 0, "duplicates": 0, "rejected": 0, "reasons": {}}

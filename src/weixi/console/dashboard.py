@@ -199,10 +199,19 @@ MEMO_ENTRIES = 64
 
 
 def ledger_mark(engine) -> tuple:
-    """How far the ledger is: its newest journal entry and plan version. Every posting, redemption, cancellation,
-    expiry and close writes journal entries, so figures computed from the ledger at one mark hold until it moves."""
+    """How far the ledger is: its newest journal entry and plan version, and with the lake ledger its months in, the
+    Delta version they are read at and the lake expiries applied. Every posting, redemption, cancellation, expiry
+    and close writes journal entries or lake rows, so figures computed from the ledger at one mark hold until it
+    moves (a fold moves rows from the lake to the journal: the sums stay)."""
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        return tuple(execute(conn, "SELECT (SELECT max(id) FROM journal), (SELECT max(version) FROM plan_versions)")[0])
+        return tuple(
+            execute(
+                conn,
+                "SELECT (SELECT max(id) FROM journal), (SELECT max(version) FROM plan_versions), "
+                "(SELECT count(*) FROM lake_months), (SELECT max(accruals_version) FROM lake_months), "
+                "(SELECT count(*) FROM lake_expiries), (SELECT max(expiries_version) FROM lake_expiries)",
+            )[0]
+        )
 
 
 def ledger_memo(engine, key: tuple, compute):

@@ -425,3 +425,11 @@ def unfolded_earned(engine: Engine, start, end) -> pa.Table | None:
         ).fetch_arrow_table()
     finally:
         con.close()
+
+
+def unfolded_views(engine: Engine, con) -> bool:
+    """In the DuckDB ``con``, the views over the lake's rows no fold has brought into the SQL ledger, for a reader
+    that adds them to its SQL answer in one set-based query: ``lake_unfolded`` (the accrual rows: event_id,
+    member_id, type, day, amount_fen, attrs, earned, expires_on, entries, month ...), ``lake_lots`` (as
+    :func:`unfolded_lots`) and ``lake_earned`` (as :func:`unfolded_earned`). False without lake months."""
+    return _unfolded_views(engine, con)

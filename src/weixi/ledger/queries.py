@@ -7,8 +7,9 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
+from weixi.adapters import duck
 from weixi.adapters.sql import as_date, execute
-from weixi.ledger.fold import ensure_folded
+from weixi.ledger.fold import ensure_folded, lake_sql, marks, watermark
 
 
 def _ro(engine: Engine):
@@ -19,9 +20,14 @@ def member_exists(conn, member_id: str) -> bool:
     return bool(execute(conn, "SELECT 1 FROM members WHERE member_id = ?", [member_id]))
 
 
-def balance(engine: Engine, member_id: str, at: date) -> dict | None:
-    """Balance at the end of day ``at``: every lot's journal up to ``at``, less lots expired by then."""
-    ensure_folded(engine, [member_id])
+def balance(engine: Engine, member_id: str, at: date, lake_version: int | None = None) -> dict | None:
+    """Balance at the end of day ``at``: every lot's journal up to ``at``, less lots expired by then.
+
+    With ``lake_version`` (the Delta version of the lake's ``accruals`` the close of ``at``'s month recorded; the
+    caller finds it, the ledger does not read the close's tables) the member is not folded: the lots of the lake
+    months the member is not folded through are read at that version (time travel), beside the SQL journal."""
+    if lake_version is None:
+        ensure_folded(engine, [member_id])
     with _ro(engine) as conn, conn.begin():
         if not member_exists(conn, member_id):
             return None
@@ -38,6 +44,8 @@ def balance(engine: Engine, member_id: str, at: date) -> dict | None:
             conn, "SELECT coalesce(sum(debt_delta), 0) FROM journal WHERE member_id = ? AND day <= ?", [member_id, at]
         )[0][0]
         recorded = execute(conn, "SELECT balance FROM members WHERE member_id = ?", [member_id])[0][0]
+        if lake_version is not None:
+            rows = _with_lake_lots(conn, rows, member_id, at, lake_version)
     lots, expired = [], 0
     for lot_id, earned_on, expires_on, deficit, remaining in rows:
         expires_on = as_date(expires_on)
@@ -68,6 +76,27 @@ def balance(engine: Engine, member_id: str, at: date) -> dict | None:
         "recorded_balance": int(recorded),
         "lots": lots,
     }
+
+
+def _with_lake_lots(conn, rows: list, member_id: str, at: date, version: int) -> list:
+    """``rows`` (the SQL lots' journal sums) with the member's unfolded lake lots earned by ``at`` as the lake's
+    ``version`` holds them (a lake lot is never spent before it is folded: its points, unless expired by ``at``),
+    in the SQL query's order."""
+    months, lake_dir, _ = watermark(conn)
+    source = lake_sql(lake_dir, version, months, marks(conn, [member_id]).get(member_id, "")) if months else None
+    if source is None:
+        return rows
+    con = duck.connect()
+    try:
+        lake_rows = con.execute(
+            f"SELECT event_id, day, expires_on, earned FROM ({source}) WHERE member_id = ? AND earned > 0 AND day <= ?",
+            [member_id, at],
+        ).fetchall()
+    finally:
+        con.close()
+    known = {r[0] for r in rows}
+    out = list(rows) + [(lot, day, exp, False, int(p)) for lot, day, exp, p in lake_rows if lot not in known]
+    return sorted(out, key=lambda r: (r[2] is not None, str(as_date(r[2]) or ""), str(as_date(r[1])), r[0]))
 
 
 KINDS_EARNED = ("earn", "adjust")

@@ -5,7 +5,9 @@
 - Points issued, redeemed and expired per month, and the outstanding points at each month end, come from
   the ledger's journal with one grouped query; the buckets are the close summary's (issued = earn plus net
   positive adjustments, redeemed = redemptions less cancellations, expired = expiry entries), so a closed
-  month shows the same numbers on the dashboard and in its close summary.
+  month shows the same numbers on the dashboard and in its close summary. With lake months
+  (``WEIXI_LEDGER_STORE=lake``) the lake's rows no fold has brought into the journal are added: their earn entries
+  by day, and the points the lake expired on their lots by expiry date (as a fold dates them).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from weixi.adapters import duck
 from weixi.adapters.sql import execute, is_pg
 from weixi.close import store
 from weixi.close.months import next_month
+from weixi.ledger import fold
 from weixi.plans.service import NoActivePlan, active_plan
 
 SEGMENTS = ("by_tier", "by_star_level", "by_value_grade", "by_activity", "by_key_account")
@@ -96,14 +99,16 @@ def points_by_month(engine: Engine, months: int = 12) -> dict:
             f"SELECT {month} AS m, kind, coalesce(sum(points), 0) FROM journal GROUP BY {month}, kind ORDER BY 1",
             [],
         )
+        lake = bool(fold.watermark(conn)[0])
         try:
             _, plan = active_plan(conn)
             cost_fen = plan.cost_per_point_fen
         except NoActivePlan:
             cost_fen = None
     by_month: dict[str, dict[str, int]] = {}
-    for m, kind, points in rows:
-        by_month.setdefault(str(m), {})[kind] = int(points)
+    for m, kind, points in [*rows, *(_lake_by_month(engine) if lake else [])]:
+        kinds = by_month.setdefault(str(m), {})
+        kinds[kind] = kinds.get(kind, 0) + int(points)
     if not by_month:
         return {"months": [], "cost_per_point_yuan": None if cost_fen is None else str(cost_fen / 100)}
     calendar = [min(by_month)]
@@ -126,3 +131,19 @@ def points_by_month(engine: Engine, months: int = 12) -> dict:
             }
         )
     return {"months": out[-months:], "cost_per_point_yuan": None if cost_fen is None else str(cost_fen / 100)}
+
+
+def _lake_by_month(engine: Engine) -> list[tuple[str, str, int]]:
+    """(month, kind, points) of the lake's unfolded rows: earn entries by their day, expiries of unfolded lots by
+    the lots' expiry date (the journal's rows a fold would insert)."""
+    con = duck.connect()
+    try:
+        if not fold.unfolded_views(engine, con):
+            return []
+        return con.execute(
+            "SELECT strftime(day, '%Y-%m'), 'earn', sum(points) FROM lake_earned GROUP BY 1 "
+            "UNION ALL SELECT strftime(expires_on, '%Y-%m'), 'expire', -sum(points - remaining) FROM lake_lots "
+            "WHERE remaining < points GROUP BY 1"
+        ).fetchall()
+    finally:
+        con.close()

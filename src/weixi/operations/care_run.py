@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from weixi.adapters import archive, duck
 from weixi.adapters.sql import as_date, execute
 from weixi.close import store as close_store
+from weixi.ledger import fold
 from weixi.messaging import service as messaging
 from weixi.messaging.templates import Compiled, TemplateError
 from weixi.operations import birthdays, calendar, care, policy
@@ -370,15 +371,48 @@ def _arrow_expiring(expiring: dict):
 
 
 def _expiring(engine: Engine, day: date, c) -> dict[str, tuple[int, date]]:
-    """member -> (points expiring within the plan's days, first expiry date), at least ``min_points``."""
+    """member -> (points expiring within the plan's days, first expiry date), at least ``min_points``; with lake
+    months, the SQL ``lots`` and the lake's lots no fold has brought into them."""
+    end = day + timedelta(days=c.expiring_within_days)
+    query = (
+        "SELECT member_id, sum(remaining), min(expires_on) FROM lots WHERE remaining > 0 AND "
+        "expires_on > ? AND expires_on <= ? GROUP BY member_id"
+    )
     with engine.connect() as conn:
-        rows = execute(
-            conn,
-            "SELECT member_id, sum(remaining), min(expires_on) FROM lots WHERE remaining > 0 AND "
-            "expires_on > ? AND expires_on <= ? GROUP BY member_id HAVING sum(remaining) >= ?",
-            [day, day + timedelta(days=c.expiring_within_days), c.expiring_min_points],
-        )
+        if fold.watermark(conn)[0]:
+            return _expiring_with_lake(engine, execute(conn, query, [day, end]), day, end, c.expiring_min_points)
+        rows = execute(conn, query + " HAVING sum(remaining) >= ?", [day, end, c.expiring_min_points])
     return {m: (int(p), as_date(d)) for m, p, d in rows}
+
+
+def _expiring_with_lake(engine: Engine, rows: list, day: date, end: date, min_points: int) -> dict:
+    """:func:`_expiring` over the SQL lots' sums ``rows`` and the unfolded lake lots, in one DuckDB query."""
+    import pyarrow as pa
+
+    sql_lots = pa.table(
+        {
+            "member_id": pa.array([r[0] for r in rows], pa.string()),
+            "points": pa.array([int(r[1]) for r in rows], pa.int64()),
+            "first": pa.array([as_date(r[2]) for r in rows], pa.date32()),
+        }
+    )
+    con = duck.connect()
+    try:
+        con.register("care_sql_lots", sql_lots)
+        lake = (
+            " UNION ALL SELECT member_id, remaining, expires_on FROM lake_lots WHERE remaining > 0 "
+            "AND expires_on > ? AND expires_on <= ?"
+            if fold.unfolded_views(engine, con)
+            else ""
+        )
+        got = con.execute(
+            f"SELECT member_id, sum(points), min(first) FROM (SELECT * FROM care_sql_lots{lake}) "
+            "GROUP BY member_id HAVING sum(points) >= ?",
+            ([day, end] if lake else []) + [min_points],
+        ).fetchall()
+    finally:
+        con.close()
+    return {m: (int(p), d) for m, p, d in got}
 
 
 def calendar_view(plan: OperationsPlan, month: str) -> list[dict]:

@@ -20,6 +20,7 @@ from weixi.ledger import catalogue as catalogue_service
 from weixi.ledger import queries, redemption, reversal, selfservice
 from weixi.ledger.attrs import attrs_problem
 from weixi.ledger.events import EVENT_TYPES, Event, parse_event
+from weixi.members.member360 import ledger_note
 from weixi.messages import render
 from weixi.plans.service import active_plan
 from weixi.users.service import User, audit
@@ -377,6 +378,10 @@ def statement(
     data = queries.statement(engine_of(request), member_id, start, end)
     if data is None:
         raise NotFound("unknown_member", member=member_id)
+    for line in data["lines"]:  # a campaign's award note as its code and parameters (the text beside stays)
+        said = ledger_note({"reason": line["note"]}) if line["note"].startswith("campaign ") else None
+        if said is not None:
+            line["campaign_note"] = said
     return data
 
 
