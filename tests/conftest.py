@@ -66,7 +66,7 @@ def pytest_addoption(parser):
     group.addoption(
         "--shuffle",
         action="store_true",
-        help="run the tests in a random order (files, then tests within a file); the seed is printed in the header",
+        help="run the tests in a random order (folders, files, tests); the seed is printed at the top and the end",
     )
     group.addoption(
         "--shuffle-seed",

@@ -9,7 +9,7 @@ runs on one worker:
 - ``<file>``: the tests of a file that uses a module- or class-scoped fixture (built once, not once per worker);
 - an ``xdist_group`` mark written in a test file is honoured too.
 
-Everything else is scheduled test by test; the largest groups are sent first.
+Everything else is scheduled test by test. ``spark`` and ``browser`` are sent first, then the largest groups.
 
 Why not xdist's own ``loadgroup``: it passes the group from worker to controller by appending ``@group`` to the
 test's node id, which pytest 9.2 no longer lets a plugin change (pytest-dev/pytest-xdist#1386: the tests are then
@@ -26,6 +26,9 @@ from pathlib import Path
 
 WIDE_SCOPES = ("module", "class", "package")
 BROWSER_DIR = Path(__file__).resolve().parent / "browser"
+# Sent first: the PySpark close alone takes minutes, and the browser tests are the next longest group; started
+# last, either would end the run alone on one worker.
+FIRST = ("group:spark", "group:browser")
 
 
 def file_of(nodeid: str) -> str:
@@ -118,5 +121,12 @@ def make_scheduler(config, log, path: Path):
                 self._groups = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
             group = self._groups.get(nodeid)
             return f"group:{group}" if group else super()._split_scope(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            for scope in FIRST:  # the longest groups start first, on different workers
+                if scope in self.workqueue:
+                    self.workqueue.move_to_end(scope, last=False)
+                    break
+            super()._assign_work_unit(node)
 
     return GroupScheduling(config, log)

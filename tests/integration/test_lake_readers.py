@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 from datetime import date, datetime
-from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -94,8 +93,8 @@ def _richest(engine) -> str:
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
     """One operator, closed three months with each store; a campaign over September and October; in the lake every
-    third member folded; in both the richest member redeeming after the close. ``memo``: the lake dashboard's
-    points per month cached before the last close."""
+    third member folded; in both the richest member redeeming after the close. ``memo``: the dashboard's points
+    per month cached before the last close, asked of the cache after it, and computed after it."""
     source = tmp_path_factory.mktemp("lake-readers") / "data"
     generate(GenerateConfig(members=200, months=3, seed=37, out=str(source), end_month="2026-10"))
     out = {}
@@ -117,10 +116,14 @@ def both(tmp_path_factory):
             for action, by in (("submit", "alice"), ("approve", "bob"), ("start", "bob")):
                 cs.act(engine, cid, action, by, now=at("2026-08-25T09:00"))
             close_month(engine, data, MONTHS[1])
-            memo = dashboard.ledger_memo(engine, ("points", 99), lambda e=engine: overview.points_by_month(e, 99))
-            close_month(engine, data, MONTHS[2])
-            if store == "lake":
+            if store == "lake":  # folded through September, October then in the lake
                 ensure_folded(engine, _members(engine)[::3])
+            memo = [dashboard.ledger_memo(engine, ("points", 99), lambda e=engine: overview.points_by_month(e, 99))]
+            close_month(engine, data, MONTHS[2])
+            memo.append(dashboard.ledger_memo(engine, ("points", 99), lambda e=engine: overview.points_by_month(e, 99)))
+            memo.append(overview.points_by_month(engine, 99))
+            if store == "lake":
+                ensure_folded(engine, _members(engine)[1::5])
             redeem(engine, _richest(engine), "gift", qty=2, at=at("2026-11-03T10:00"))
             out[store] = SimpleNamespace(engine=engine, data=data, campaign=cid, audience=audience, memo=memo)
     finally:
@@ -154,19 +157,19 @@ def test_the_dashboard_s_points_per_month_are_the_same_over_both_stores(both, la
     assert overview.points_by_month(lk, 99) == want
     months = {m["month"]: m for m in want["months"]}
     assert all(months[m]["issued"] > 0 for m in MONTHS)
-    assert months["2026-10"]["expired"] > 0  # August's lots expired at October's close
+    # August's lots expire on 1 November (end_of_month_after: 2), all of them: nothing was spent before
+    assert months["2026-11"]["expired"] == months["2026-08"]["issued"] > 0
     assert months["2026-11"]["redeemed"] == 100
 
 
 def test_the_dashboard_s_cache_moves_with_the_lake_months(both, lake_env):
     """Figures cached before a lake close are not served after it: the cache key holds the lake's months and
     version (a lake close need not write a journal row)."""
-    sql, lk = both["sql"], both["lake"]
-    assert lk.memo == sql.memo  # after two months
-    fresh = dashboard.ledger_memo(lk.engine, ("points", 99), lambda: overview.points_by_month(lk.engine, 99))
-    assert fresh == overview.points_by_month(sql.engine, 99) != lk.memo
-    mark = dashboard.ledger_mark(lk.engine)
-    assert mark[2:4] == (3, mark[3]) and mark[3] is not None
+    (before, cached, fresh), (sql_before, _, sql_fresh) = both["lake"].memo, both["sql"].memo
+    assert before == sql_before and fresh == sql_fresh != before
+    assert cached == fresh
+    mark = dashboard.ledger_mark(both["lake"].engine)
+    assert mark[2] == len(MONTHS) and mark[3] is not None
 
 
 def test_churn_features_read_the_points_expiring_of_both_stores(both, lake_env):
@@ -179,7 +182,7 @@ def test_churn_features_read_the_points_expiring_of_both_stores(both, lake_env):
 
     want = points(sql)
     assert points(lk) == want
-    assert sum(1 for e, _ in want.values() if e) > 50  # September's lots expire at November's end
+    assert sum(1 for e, _ in want.values() if e) > 50  # September's lots expire on 1 December
 
 
 def test_the_care_run_reminds_the_same_members_of_expiring_points(both, lake_env):
@@ -187,7 +190,7 @@ def test_the_care_run_reminds_the_same_members_of_expiring_points(both, lake_env
     care = SimpleNamespace(expiring_within_days=30, expiring_min_points=20)
     want = care_run._expiring(sql, date(2026, 11, 1), care)
     assert care_run._expiring(lk, date(2026, 11, 1), care) == want
-    assert len(want) > 20 and all(first == date(2026, 11, 30) for _, first in want.values())
+    assert len(want) > 20 and all(first == date(2026, 12, 1) for _, first in want.values())
     assert care_run._expiring(lk, date(2026, 12, 1), care) == care_run._expiring(sql, date(2026, 12, 1), care)
 
 
@@ -203,7 +206,18 @@ def test_campaign_figures_are_the_same_over_both_stores(both, lake_env):
     want = _figures(both["sql"])
     assert _figures(both["lake"]) == want
     assert want["sales_fen"] > 0 and want["points_by_source"]["rules"] > 0 and want["participants"] > 5
-    assert want["repurchasers"] > 0 and len(want["daily"]) > 10
+    assert want["repurchasers"] > 0 and len(want["daily"]) == 4  # bills fall on the month end, by group
+
+
+def test_the_campaign_s_participants_are_the_same_over_both_stores(both, lake_env):
+    """Who took part (the follow-ups' and promotions' "participants"): the figures' count, as ids."""
+    ids = {}
+    for name, ns in both.items():
+        with ns.engine.connect() as conn:
+            _, c = load(conn, ns.campaign)
+            ids[name] = measures.participant_ids(conn, c)
+            assert len(ids[name]) == measures.measures(conn, c)["participants"]
+    assert ids["lake"] == ids["sql"] and len(ids["sql"]) > 5
 
 
 def test_the_leaderboard_is_the_same_over_both_stores(both, lake_env):
@@ -218,18 +232,41 @@ def test_the_leaderboard_is_the_same_over_both_stores(both, lake_env):
 
 
 def test_lottery_chances_from_spend_fold_the_member_first(both, lake_env):
+    """A member never folded and one folded through September: their chances from spend count the lake's bills."""
     sql, lk = both["sql"], both["lake"]
     with lk.engine.connect() as conn:
-        folded = {r[0] for r in execute(conn, "SELECT member_id FROM ledger_folds")}
-    member = next(
-        m
-        for m in lk.audience
-        if m not in folded and lottery_service.chances(sql.engine, sql.campaign, m)["from_spend"] > 0
+        folded = dict(execute(conn, "SELECT member_id, month FROM ledger_folds"))
+    spenders = [m for m in lk.audience if lottery_service.chances(sql.engine, sql.campaign, m)["from_spend"] > 0]
+    never = next(m for m in spenders if m not in folded)
+    september = next(m for m in spenders if folded.get(m) == "2026-09")
+    left = lottery_service.chances(sql.engine, sql.campaign, never)["left"]
+    for member in (never, september):
+        got = lottery_service.chances(lk.engine, lk.campaign, member)
+        assert got == lottery_service.chances(sql.engine, sql.campaign, member)
+        with lk.engine.connect() as conn:
+            assert execute(conn, "SELECT month FROM ledger_folds WHERE member_id = ?", [member]) == [("2026-10",)]
+    for ns in (sql, lk):  # a draw counts the same chances
+        drawn = lottery_service.draw(ns.engine, ns.campaign, never, now=at("2026-10-31T10:00"))
+        assert drawn["chances_left"] == left - 1
+    fresh = next(m for m in spenders if m not in folded and m != never)  # a draw is the member's first touch
+    drawn = [lottery_service.draw(ns.engine, ns.campaign, fresh, now=at("2026-10-31T11:00")) for ns in (sql, lk)]
+    assert drawn[0]["chances_left"] == drawn[1]["chances_left"] > 0
+    assert (
+        lottery_service.draw_record(lk.engine, lk.campaign, drawn[1]["seq"])["chances_left"] == drawn[1]["chances_left"]
     )
-    got = lottery_service.chances(lk.engine, lk.campaign, member)
-    assert got == lottery_service.chances(sql.engine, sql.campaign, member)
-    with lk.engine.connect() as conn:
-        assert execute(conn, "SELECT month FROM ledger_folds WHERE member_id = ?", [member]) == [("2026-10",)]
-    for ns in (sql, lk):
-        drawn = lottery_service.draw(ns.engine, ns.campaign, member, now=at("2026-10-31T10:00"))
-        assert drawn["chances_left"] == got["left"] - 1
+
+
+def test_the_campaign_s_close_awards_the_same_leaders_over_both_stores(both, lake_env):
+    """The close reads the leaderboard inside its write transaction: the lake's earn entries count there too."""
+    awarded = {}
+    for name, ns in both.items():
+        cs.act(ns.engine, ns.campaign, "close", "bob", now=at("2026-11-05T09:00"))
+        with ns.engine.connect() as conn:
+            awarded[name] = execute(
+                conn,
+                "SELECT event_id, member_id, kind, points, status FROM campaign_awards WHERE campaign_id = ? "
+                "ORDER BY event_id",
+                [ns.campaign],
+            )
+    assert awarded["lake"] == awarded["sql"]
+    assert sorted(a[3] for a in awarded["sql"] if a[2] == "leaderboard") == [500, 1000]

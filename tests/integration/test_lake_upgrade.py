@@ -22,12 +22,13 @@ import pytest
 from typer.testing import CliRunner
 
 import weixi.cli  # noqa: F401  (registers every command)
-from tests.integration.test_lake_ledger import _ledger, _members, _statement
+from tests.integration.test_lake_ledger import PLAN, _ledger, _members, _statement
 from weixi.adapters import lake
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
 from weixi.cli.app import app
 from weixi.close import store
+from weixi.close.accrual_lake import ACCRUAL_SCHEMA
 from weixi.close.lake_upgrade import upgrade_to_lake
 from weixi.close.months import month_end
 from weixi.close.run import close_month
@@ -35,6 +36,7 @@ from weixi.generator.run import GenerateConfig, generate
 from weixi.ledger import queries
 from weixi.ledger.fold import accruals_dir
 from weixi.ledger.verify import verify
+from weixi.plans.service import apply_plan
 
 MONTHS = ["2026-08", "2026-09", "2026-10", "2026-11"]
 runner = CliRunner()
@@ -216,13 +218,38 @@ def test_kill_9_during_the_upgrade_then_a_rerun_gives_the_clean_upgrade(upgraded
 # ------------------------------------------------------------------------------------ balance --at, time travel
 
 
-def test_balance_at_a_past_date_answers_from_the_lake_version_its_month_s_close_recorded(
-    operator4, tmp_path, monkeypatch, all_sql
-):
-    monkeypatch.setenv("WEIXI_LEDGER_STORE", "lake")
-    engine, data = _ledger(tmp_path, operator4)
-    for month in MONTHS[:3]:
-        close_month(engine, data, month)
+@pytest.fixture(scope="module")
+def lake_three(operator4, tmp_path_factory):
+    """The same three months closed in ``lake`` mode from the start."""
+    root = tmp_path_factory.mktemp("lake-three")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("WEIXI_LEDGER_STORE", "lake")
+    try:
+        engine, data = _ledger(root, operator4)
+        for month in MONTHS[:3]:
+            close_month(engine, data, month)
+    finally:
+        mp.undo()
+    return engine, data, root
+
+
+def test_the_backfilled_rows_are_the_rows_the_lake_close_writes(upgraded, lake_three):
+    _, upgraded_data, _, _, _ = upgraded
+    _, lake_data, _ = lake_three
+    mine = {r[0]: r for r in _lake_rows(upgraded_data)}
+    theirs = {r[0]: r for r in _lake_rows(lake_data)}
+    seq = ACCRUAL_SCHEMA.names.index("seq")
+    same = [e for e in theirs if e in mine]
+    assert same and set(mine) == set(theirs)  # no debtor here: every bill of the months is a lake row
+    assert all(mine[e][:seq] + mine[e][seq + 1 :] == theirs[e][:seq] + theirs[e][seq + 1 :] for e in same)
+    month = len(ACCRUAL_SCHEMA.names)  # the partition column, after the file's columns
+    assert sorted(same, key=lambda e: (mine[e][month], mine[e][seq])) == sorted(
+        same, key=lambda e: (theirs[e][month], theirs[e][seq])
+    )  # the posting order within each month
+
+
+def test_balance_at_a_past_date_answers_from_the_lake_version_its_month_s_close_recorded(lake_three, all_sql):
+    engine, data, root = lake_three
     versions = {m: store.close_versions(data, m)["lake/accruals"] for m in MONTHS[:3]}
     assert versions[MONTHS[0]] < versions[MONTHS[1]] < versions[MONTHS[2]]
     sql, _ = all_sql
@@ -249,9 +276,34 @@ def test_balance_at_a_past_date_answers_from_the_lake_version_its_month_s_close_
     # the CLI finds the version from the close of the date's month
     out = runner.invoke(
         app,
-        ["balance", member, "--at", str(at), "--db", str(tmp_path / "ledger.db"), "--data", str(data), "--json"],
+        ["balance", member, "--at", str(at), "--db", str(root / "ledger.db"), "--data", str(data), "--json"],
     )
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["balance"] == expected["balance"]
     with engine.connect() as conn:
         assert not execute(conn, "SELECT 1 FROM ledger_folds WHERE member_id = ?", [member])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_postgresql_ledger_upgrades_to_the_lake_too(operator4, db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("WEIXI_LEDGER_STORE", "sql")
+    data = tmp_path / "data"
+    shutil.copytree(operator4, data)
+    (tmp_path / "plan.yaml").write_text(PLAN, encoding="utf-8")
+    engine = make_engine(db_url)
+    apply_plan(engine, tmp_path / "plan.yaml")
+    for month in MONTHS[:2]:
+        close_month(engine, data, month)
+    members = _members(engine)
+    before = {m: queries.balance(engine, m, date(2026, 12, 31)) for m in members[::4]}
+    done = upgrade_to_lake(engine, data)
+    assert done.months == MONTHS[:2] and done.rows > 0 and done.members == len(members)
+    assert upgrade_to_lake(engine, data).already
+    assert {m: queries.balance(engine, m, date(2026, 12, 31)) for m in before} == before
+    assert verify(engine)[0] == []
+    monkeypatch.setenv("WEIXI_LEDGER_STORE", "lake")
+    close_month(engine, data, MONTHS[2])
+    assert lake.app_version(accruals_dir(data), "weixi-accrual") == 202610
+    assert verify(engine)[0] == []
+    engine.dispose()

@@ -96,7 +96,8 @@ def test_spark_browser_and_files_with_a_module_fixture_have_a_group():
 CONFTEST = """
 from tests.conftest import (  # the suite's own hooks
     pytest_addoption, pytest_collection_finish, pytest_collection_modifyitems, pytest_configure,
-    pytest_configure_node, pytest_report_header, pytest_unconfigure, pytest_xdist_make_scheduler,
+    pytest_configure_node, pytest_report_header, pytest_terminal_summary, pytest_unconfigure,
+    pytest_xdist_make_scheduler,
 )
 import os, pytest
 
@@ -159,8 +160,12 @@ def test_two_workers_in_random_order_keep_each_group_on_one_worker(tmp_path):
     seed = re.search(r"random order: --shuffle-seed=(\d+)", r.stdout)
     assert "46 passed" in r.stdout and seed, r.stdout
     assert f"random order: repeat it with --shuffle-seed={seed.group(1)}" in r.stdout, r.stdout
-    ran = dict(line.split() for line in (tmp_path / "run.log").read_text().splitlines())
+    lines = [line.split() for line in (tmp_path / "run.log").read_text().splitlines()]
+    ran = dict(lines)
     assert len(ran) == 46
+    spark_worker = ran["test_spark_a.py::test_spark[0]"]
+    first = [n for n, w in lines if w == spark_worker][:8]
+    assert all(n.startswith("test_spark") for n in first), first  # the spark group is sent first
     workers = {
         kind: Counter(w for n, w in ran.items() if n.startswith(prefix))
         for kind, prefix in (("grouped", "test_grouped"), ("spark", "test_spark"), ("free", "test_free"))

@@ -73,6 +73,35 @@ def participants_sql(c: Campaign) -> tuple[str, list]:
     return " UNION ".join(parts), params
 
 
+def participant_ids(conn: Connection, c: Campaign) -> list[str]:
+    """The campaign's participants (:func:`participants_sql`), sorted; with lake months the treatment members whose
+    earn entries of its points rules in the window are in the lake, not yet folded into the journal, too."""
+    sql, params = participants_sql(c)
+    if not (c.points_rules and fold.watermark(conn)[0]):
+        return sorted(r[0] for r in execute(conn, sql, params))
+    start, end = window(c)
+    found = _arrow(conn, f"SELECT p.member_id FROM ({sql}) p", params)
+    treatment = _arrow(
+        conn, "SELECT member_id FROM campaign_members WHERE campaign_id = ? AND grp = 'treatment'", [c.id]
+    )
+    con = duck.connect()
+    try:
+        con.register("participants_sql", found)
+        con.register("participants_treatment", treatment)
+        lake = (
+            " UNION SELECT l.member_id FROM lake_earned l JOIN participants_treatment t USING (member_id) "
+            f"WHERE list_contains(?, l.rule_id) AND l.day >= DATE '{start}' AND l.day <= DATE '{end}'"
+            if fold.unfolded_views(conn.engine, con)
+            else ""
+        )
+        rows = con.execute(
+            f"SELECT member_id FROM participants_sql{lake} ORDER BY 1", [list(c.points_rules)] if lake else []
+        ).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
+
+
 # One statement, one pass over the window's events and one over the window's journal (each kept as a table, ``w``
 # and ``jw``), every figure of the report an aggregate over them; rows are tagged by what they hold:
 #   group: grp, -, members, bill fen, its squares (or active members for the activity outcome), active, repurchasers

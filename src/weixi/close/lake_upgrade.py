@@ -133,7 +133,11 @@ def _commit_month(engine: Engine, table: Path, month: str) -> int:
     try:
         con.register("up_rows", rows)
         others = lake.file_uris(table)
-        seen = f"SELECT event_id FROM read_parquet({others!r})" if others else "SELECT NULL::VARCHAR AS event_id"
+        seen = (
+            f"SELECT event_id FROM read_parquet({others!r})"
+            if others
+            else "SELECT NULL::VARCHAR AS event_id WHERE false"
+        )
         con.execute(f"CREATE TEMP TABLE up_seen AS {seen}")
         con.execute(f"CREATE TEMP TABLE up_out AS {ROWS_SQL}")
         n = con.execute("SELECT count(*) FROM up_out").fetchone()[0]
@@ -168,7 +172,7 @@ def _switch(engine: Engine, data_dir: Path, months: list[str], version: int) -> 
             )
         execute(
             conn,
-            "INSERT INTO ledger_folds (member_id, month) SELECT member_id, ? FROM members WHERE true "
+            "INSERT INTO ledger_folds (member_id, month) SELECT member_id, CAST(? AS VARCHAR(7)) FROM members WHERE true "
             "ON CONFLICT (member_id) DO UPDATE SET month = excluded.month",
             [months[-1]],
         )
