@@ -19,13 +19,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import weixi.cli  # noqa: F401  (registers every command)
+from tests.api.conftest import PASSWORD
 from tests.integration.test_lake_ledger import PLAN, _ledger, _members, _statement
 from weixi.adapters import lake
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
+from weixi.api.app import create_app
 from weixi.cli.app import app
 from weixi.close import store
 from weixi.close.accrual_lake import ACCRUAL_SCHEMA
@@ -37,6 +40,7 @@ from weixi.ledger import queries
 from weixi.ledger.fold import accruals_dir
 from weixi.ledger.verify import verify
 from weixi.plans.service import apply_plan
+from weixi.users import service as users
 
 MONTHS = ["2026-08", "2026-09", "2026-10", "2026-11"]
 runner = CliRunner()
@@ -280,6 +284,15 @@ def test_balance_at_a_past_date_answers_from_the_lake_version_its_month_s_close_
     )
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["balance"] == expected["balance"]
+    # and so does the API
+    api = create_app(str(root / "ledger.db"), str(data))
+    token = users.issue_token(api.state.engine, users.create_user(api.state.engine, "analyst", PASSWORD, "analyst"))
+    with TestClient(api) as client:
+        got = client.get(
+            f"/api/members/{member}/balance", params={"at": str(at)}, headers={"Authorization": f"Bearer {token}"}
+        )
+    assert got.status_code == 200, got.text
+    assert got.json()["balance"] == expected["balance"]
     with engine.connect() as conn:
         assert not execute(conn, "SELECT 1 FROM ledger_folds WHERE member_id = ?", [member])
 

@@ -15,6 +15,7 @@ from weixi.adapters import writer as group_commit
 from weixi.api.auth import own_member, require
 from weixi.api.permissions import allowed
 from weixi.api.routes.common import ID, engine_of, plan_today, redemption_out
+from weixi.close import store
 from weixi.errors import Forbidden, Invalid, NotFound, Where
 from weixi.ledger import catalogue as catalogue_service
 from weixi.ledger import queries, redemption, reversal, selfservice
@@ -353,10 +354,12 @@ def balance(
     user: User = Depends(require("points:read")),
 ) -> dict:
     """Balance at the end of a day, the lots that make it up (what expires when), debt, and points expiring
-    within 90 days."""
+    within 90 days. A day of a closed month is read as that month's close left the lake ledger."""
     own_member(user, member_id)
     engine = engine_of(request)
-    data = queries.balance(engine, member_id, at or plan_today(engine))
+    # a day of a closed month reads the lake at the version that month's close recorded (issue 21: time travel)
+    version = store.close_versions(request.app.state.data_dir, at.isoformat()[:7]).get("lake/accruals") if at else None
+    data = queries.balance(engine, member_id, at or plan_today(engine), lake_version=version)
     if data is None:
         raise NotFound("unknown_member", member=member_id)
     return data
