@@ -79,10 +79,9 @@ def promote(
         participants = None
         for ch in due:
             if ch.to == "participants" and participants is None:
-                from weixi.campaigns.measures import participants_sql
+                from weixi.campaigns.measures import participant_ids  # both ledger stores (issue 21)
 
-                sql, params = participants_sql(c)
-                participants = {r[0] for r in execute(conn, sql, params)}
+                participants = set(participant_ids(conn, c))
             for member in treatment:
                 if ch.to == "participants" and member not in participants:
                     continue
