@@ -135,7 +135,8 @@ def post(
         duck.bound_memory(con, data_dir)
         con.execute(f"CREATE TEMP TABLE acc_all AS SELECT * FROM ({source_sql}) ORDER BY seq")
         con.register(
-            "acc_days_in", accrual_load.days_table(accrual_sql.day_columns(compiled), accrual_sql.day_rows(compiled, plan, days))
+            "acc_days_in",
+            accrual_load.days_table(accrual_sql.day_columns(compiled), accrual_sql.day_rows(compiled, plan, days)),
         )
         con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
         _read_ledger(con, engine, data_dir, month)
