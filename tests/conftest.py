@@ -78,6 +78,9 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "file_order: --shuffle keeps this file's tests in the order written (a story over one fixture)"
+    )
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:  # an xdist worker: the controller's seed (every worker collects one order)
         config.option.shuffle_seed = workerinput.get("weixi_shuffle_seed")

@@ -72,6 +72,16 @@ def test_the_random_order_keeps_a_folder_and_a_file_together_and_a_module_fixtur
         assert sum(1 for k in range(1, len(engines)) if engines[k] != engines[k - 1]) == 1, engines
 
 
+def test_a_story_file_keeps_its_order_and_moves_as_a_whole():
+    story = [item(f"tests/console/test_story.py::test_{i}", marks=(pytest.mark.file_order.mark,)) for i in range(9)]
+    listed = [item(f"{sorted(parallel.IN_FILE_ORDER)[0]}::test_{i}") for i in range(9)]
+    orders = [[i.nodeid for i in parallel.shuffled(suite() + story + listed, seed)] for seed in range(10)]
+    for order in orders:
+        assert [n for n in order if "test_story" in n] == [i.nodeid for i in story]
+        assert [n for n in order if n.startswith(listed[0].nodeid.split("::")[0])] == [i.nodeid for i in listed]
+    assert len({o.index(story[0].nodeid) for o in orders}) > 1  # the file itself still moves
+
+
 def test_spark_browser_and_files_with_a_module_fixture_have_a_group():
     spark = pytest.mark.spark.mark
     items = [

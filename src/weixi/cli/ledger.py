@@ -99,7 +99,8 @@ def events_post(
     as_json: bool = JSON,
 ) -> None:
     """Post an event file. Good rows post; rejected rows go to FILE.rejected.csv with a reason; reruns are safe.
-    Events dated in the future or in a closed month are rejected."""
+    Events dated in the future or in a closed month are rejected, and birthday events off the member's archive
+    birthday (read from WEIXI_DATA)."""
     engine = open_engine(db, as_json)
     _, plan = _plan(engine, as_json)
     try:

@@ -3,8 +3,8 @@ member at a glance (360 summary, churn reasons, recommended offer, the seed's sc
 SLA per staff member), the care calendar with each day's messages and tasks, and the outbox status. Recording
 outcomes, the SLA report and the queues themselves are :mod:`weixi.operations.service`.
 
-* A login's staff id is its username (``weixi users create K1 --role manager`` for roster entry ``K1``), as for
-  incentive statements (:mod:`weixi.incentives.reports`).
+* A login's staff id is its ``staff_id`` (``weixi users create li.na --role manager --staff-id K1`` for roster entry
+  ``K1``), else its username, as for incentive statements (:mod:`weixi.incentives.reports`).
 * Admins and analysts see every task and team. A manager login oversees the staff of its own roster team
   (``ops_staff.team``) and the staff whose ``team_lead`` it is. Everyone else sees the tasks assigned or
   escalated to them.
@@ -57,22 +57,22 @@ class Scope:
 
 def scope(engine: Engine, user: User) -> Scope:
     if user.role in ALL_SEEING:
-        return Scope(user.username, None, frozenset())
+        return Scope(user.staff, None, frozenset())
     if user.role != "manager":
-        return Scope(user.username, (), frozenset({user.username}))
+        return Scope(user.staff, (), frozenset({user.staff}))
     with engine.connect() as conn:
-        own = execute(conn, "SELECT team FROM ops_staff WHERE staff_id = ?", [user.username])
+        own = execute(conn, "SELECT team FROM ops_staff WHERE staff_id = ?", [user.staff])
         led = execute(
-            conn, "SELECT DISTINCT team FROM ops_staff WHERE team_lead = ? AND team IS NOT NULL", [user.username]
+            conn, "SELECT DISTINCT team FROM ops_staff WHERE team_lead = ? AND team IS NOT NULL", [user.staff]
         )
         teams = sorted({t for (t,) in own + led if t})
         rows = execute(conn, "SELECT staff_id, team, team_lead FROM ops_staff")
-    staff = frozenset(s for s, t, lead in rows if t in teams or lead == user.username) | {user.username}
-    return Scope(user.username, tuple(teams), staff)
+    staff = frozenset(s for s, t, lead in rows if t in teams or lead == user.staff) | {user.staff}
+    return Scope(user.staff, tuple(teams), staff)
 
 
 def may_see_task(engine: Engine, user: User, task: dict) -> bool:
-    if user.username in (task["assignee"], task["escalated_to"]) or user.role in ALL_SEEING:
+    if user.staff in (task["assignee"], task["escalated_to"]) or user.role in ALL_SEEING:
         return True
     s = scope(engine, user)
     return s.covers_staff(task["assignee"]) or (bool(s.teams) and task["team"] in s.teams)
@@ -80,7 +80,7 @@ def may_see_task(engine: Engine, user: User, task: dict) -> bool:
 
 def may_record(user: User, task: dict) -> bool:
     """The assignee, the team lead it was escalated to, or an admin (credited to the assignee)."""
-    return user.username in (task["assignee"], task["escalated_to"]) or user.role == "admin"
+    return user.staff in (task["assignee"], task["escalated_to"]) or user.role == "admin"
 
 
 # -- the member at a glance -------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ One roster for operations and incentives (issue 19 §12): a row may carry an ope
 ``senior_manager``, ``lead``, ``agent``, ``intern``: who works the task queues) or any staff role of the incentive
 plans (``clerk``, ``grid_manager``, ``director``...: :data:`weixi.incentives.roles.ROLES`); the incentive pages and
 ``reports.recompute`` read this roster when a month has no roster file of its own, mapping the operations codes to
-the one vocabulary (:data:`weixi.incentives.roles.ALIASES`). A login's username is the staff id."""
+the one vocabulary (:data:`weixi.incentives.roles.ALIASES`). A login's staff id is its ``staff_id``, else its username."""
 
 from __future__ import annotations
 
