@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.api.conftest import MEMBER, OTHER, assert_envelope
+from tests.loop import run_async
 from weixi.api.app import SECURITY_HEADERS
 
 
@@ -201,7 +202,7 @@ def test_the_process_writer_answers_coroutines_batch_by_batch(tmp_path):
             *[committer.apost([redeem_event(committer, "M1", "bill-credit", 1, f"r{i}")]) for i in range(5)]
         )
 
-    outcomes = asyncio.run(main())
+    outcomes = run_async(main())
     statuses = [o[0].status for o in outcomes]
     assert statuses.count("posted") == 3 and statuses.count("rejected") == 2
     assert all(o[0].redemption["points"] == 100 for o in outcomes if o[0].status == "posted")
@@ -217,13 +218,13 @@ def test_the_process_writer_answers_coroutines_batch_by_batch(tmp_path):
         [outcome] = await committer.apost([bill])
         return first, outcome
 
-    first, outcome = asyncio.run(after_a_crash())
+    first, outcome = run_async(after_a_crash())
     assert outcome.status == "posted" and committer._process is not first  # a new writer process took over
     # the same writer from another event loop, then from a plain thread
     again = parse_event(
         {"event_id": "again", "member_id": "M2", "type": "bill", "occurred_at": "2026-10-03", "amount": "100.00"}, tz
     )
-    assert asyncio.run(committer.apost([again]))[0].status == "posted"
+    assert run_async(committer.apost([again]))[0].status == "posted"
     assert committer.post([again])[0].status == "duplicate"
     assert verify(engine)[0] == []
     engine.dispose()
