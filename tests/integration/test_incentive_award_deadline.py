@@ -29,7 +29,7 @@ def at(monkeypatch, moment: str) -> None:
 @pytest.mark.parametrize(
     "given, deadline",
     [("2024-Q1", "2024-04-01"), ("2024-Q4", "2025-01-01"), ("2024-02", "2024-04-01"), ("2024-03", "2024-04-01"),
-     ("2024", "2025-01-01")],
+     ("2024", "2025-01-01"), ("9999-12", "9999-12-31"), ("9999", "9999-12-31")],
 )  # fmt: skip
 def test_the_deadline_is_the_first_day_of_the_quarter_after_the_period(given, deadline):
     assert SEED  # the awards of a period are announced and paid before the next quarter starts

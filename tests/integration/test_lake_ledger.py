@@ -38,6 +38,7 @@ from weixi.ledger.reversal import reverse
 from weixi.ledger.verify import verify
 from weixi.plans.service import active_plan, apply_plan
 
+pytestmark = pytest.mark.file_order  # a story over the module fixtures: the first test folds every member it reads
 TZ = ZoneInfo("Asia/Shanghai")
 MONTHS = ["2026-08", "2026-09", "2026-10"]
 PLAN = """\

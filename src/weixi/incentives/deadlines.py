@@ -24,6 +24,8 @@ from weixi.incentives.months import Month, Quarter, Year, period
 def next_quarter_start(p: Month | Quarter | Year) -> date:
     """The first day of the quarter after the one in which ``p`` ends."""
     last = p.last
+    if last.year == date.max.year and last.month > 9:  # no quarter after 9999-Q4: the last day a date can be
+        return date.max
     return Quarter(last.year, (last.month - 1) // 3 + 1).last + timedelta(days=1)
 
 

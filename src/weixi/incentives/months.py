@@ -25,7 +25,7 @@ class Month:
     @classmethod
     def parse(cls, text: str) -> "Month":
         match = MONTH.match(str(text).strip())
-        if not match:
+        if not match or int(match.group(1)) < 1:  # year 0000 is no date
             raise BadPeriod("incentive_bad_month", text=text)
         return cls(int(match.group(1)), int(match.group(2)))
 
@@ -35,8 +35,9 @@ class Month:
 
     @property
     def last(self) -> date:
-        nxt = date(self.year + self.month // 12, self.month % 12 + 1, 1)
-        return nxt - timedelta(days=1)
+        if self.month == 12:
+            return date(self.year, 12, 31)  # also 9999-12, after which no date is
+        return date(self.year, self.month + 1, 1) - timedelta(days=1)
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
@@ -50,7 +51,7 @@ class Quarter:
     @classmethod
     def parse(cls, text: str) -> "Quarter":
         match = QUARTER.match(str(text).strip())
-        if not match:
+        if not match or int(match.group(1)) < 1:  # year 0000 is no date
             raise BadPeriod("incentive_bad_quarter", text=text)
         return cls(int(match.group(1)), int(match.group(2)))
 
@@ -78,7 +79,7 @@ class Year:
     @classmethod
     def parse(cls, text: str) -> "Year":
         match = YEAR.match(str(text).strip())
-        if not match:
+        if not match or int(match.group(1)) < 1:  # year 0000 is no date
             raise BadPeriod("incentive_bad_year", text=text)
         return cls(int(match.group(1)))
 
