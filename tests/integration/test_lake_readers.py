@@ -33,6 +33,7 @@ from weixi.members import overview
 from weixi.operations import care_run
 from weixi.plans.service import apply_plan
 
+pytestmark = pytest.mark.file_order  # a story over one module fixture: the last test closes the campaign
 TZ = ZoneInfo("Asia/Shanghai")
 MONTHS = ["2026-08", "2026-09", "2026-10"]
 PLAN = """\
