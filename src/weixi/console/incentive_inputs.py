@@ -18,7 +18,6 @@ engine itself before anything in the data folder changes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -29,8 +28,9 @@ import duckdb
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from weixi.console import upload_files
 from weixi.console.guard import page_user
-from weixi.console.upload_files import CHUNK, MAX_UPLOAD_MB, UploadTooLarge, clean_name
+from weixi.console.upload_files import clean_name
 from weixi.errors import Conflict, Invalid, Problem, WeixiError
 from weixi.i18n import N_
 from weixi.incentives import inputs, reports
@@ -62,17 +62,7 @@ async def receive(upload, kind: str, folder: Path) -> tuple[str, Path, str]:
     if suffix not in SUFFIXES:
         raise Invalid("upload_wrong_file_type", file=name, types=list(SUFFIXES))
     path = folder / f"{kind}{suffix}"
-    digest, size = hashlib.sha256(), 0
-    with open(path, "wb") as out:
-        while chunk := await upload.read(CHUNK):
-            size += len(chunk)
-            if size > MAX_UPLOAD_MB * CHUNK:
-                raise UploadTooLarge("upload_too_large", file=name, mb=MAX_UPLOAD_MB)
-            digest.update(chunk)
-            out.write(chunk)
-    if size == 0:
-        raise Invalid("upload_empty", file=name)
-    return name, path, digest.hexdigest()
+    return name, path, await upload_files.save_stream(upload, path, name)
 
 
 def plans_from(data_dir: Path, month: str) -> tuple[str | None, list[Path]]:

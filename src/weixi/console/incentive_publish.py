@@ -12,7 +12,7 @@ from pathlib import Path as FsPath
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse
 
-from weixi.console import incentive_inputs
+from weixi.console import incentive_inputs, upload_files
 from weixi.console.guard import may, page_user
 from weixi.console.render import page
 from weixi.incentives import approvals, publication, reports
@@ -80,7 +80,7 @@ def render(request: Request, month: str | None, user: User, status: int = 200, *
         months=months,
         may_publish=may(user, "incentives:publish"),
         input_kinds=incentive_inputs.KINDS,
-        max_mb=incentive_inputs.MAX_UPLOAD_MB,
+        max_mb=upload_files.MAX_UPLOAD_MB,
         **{"upload_form": {"month": month or "", "kind": "orders"}, **extra},
         **ctx,
     )
@@ -120,7 +120,7 @@ def publish(
         months=months,
         may_publish=True,
         input_kinds=incentive_inputs.KINDS,
-        max_mb=incentive_inputs.MAX_UPLOAD_MB,
+        max_mb=upload_files.MAX_UPLOAD_MB,
         upload_form={"month": month, "kind": "orders"},
         **ctx,
     )

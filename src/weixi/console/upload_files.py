@@ -102,19 +102,10 @@ async def receive(upload, kind: str, workdir: Path) -> Upload:
     if suffix not in SUFFIXES[kind]:
         raise Invalid("upload_wrong_file_type", file=name, types=list(SUFFIXES[kind]))
     path = workdir / name
-    digest, size = hashlib.sha256(), 0
-    with open(path, "wb") as out:
-        while chunk := await upload.read(CHUNK):
-            size += len(chunk)
-            if size > MAX_UPLOAD_MB * CHUNK:
-                raise UploadTooLarge("upload_too_large", file=name, mb=MAX_UPLOAD_MB)
-            digest.update(chunk)
-            out.write(chunk)
-    if size == 0:
-        raise Invalid("upload_empty", file=name)
+    digest = await save_stream(upload, path, name)
     if suffix == ".parquet":
         _must_be_parquet(path, name)
-    return Upload(name, path, size, digest.hexdigest())
+    return Upload(name, path, path.stat().st_size, digest)
 
 
 def _must_be_parquet(path: Path, name: str) -> None:
@@ -271,3 +262,18 @@ def translated_report(data_dir: Path, name: str, locale: str, gettext) -> bytes:
         fields = "; ".join(headers.get(f.strip(), f.strip()) for f in line[1].split(";") if f.strip())
         w.writerow([line[0], fields, line[2], "; ".join(said) or line[3], *line[n:]])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+async def save_stream(upload, path: Path, name: str) -> str:
+    """Write an uploaded file to ``path`` chunk by chunk, refusing one over the size cap or empty; its SHA-256."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, "wb") as out:
+        while chunk := await upload.read(CHUNK):
+            size += len(chunk)
+            if size > MAX_UPLOAD_MB * CHUNK:
+                raise UploadTooLarge("upload_too_large", file=name, mb=MAX_UPLOAD_MB)
+            digest.update(chunk)
+            out.write(chunk)
+    if size == 0:
+        raise Invalid("upload_empty", file=name)
+    return digest.hexdigest()
