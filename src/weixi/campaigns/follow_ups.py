@@ -11,8 +11,9 @@ from sqlalchemy import Engine
 
 from weixi.adapters import spreadsheet
 from weixi.adapters.sql import execute, executemany
-from weixi.campaigns.measures import participants_sql
+from weixi.campaigns.measures import participant_ids, participants_sql
 from weixi.campaigns.store import campaign_today, load
+from weixi.ledger import fold
 
 
 def follow_ups(engine: Engine, campaign_id: str, out: str | Path) -> dict:
@@ -20,12 +21,11 @@ def follow_ups(engine: Engine, campaign_id: str, out: str | Path) -> dict:
     :func:`follow_up_tasks` puts them in the task queue. The count per follow-up is returned."""
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         _, c = load(conn, campaign_id)
-        groups = _groups(c)
+        picked = _picked(conn, c)
         rows, counts = [], {}
         for f in c.follow_ups:
-            sql, params = groups[f.who]
             due = c.window.end + timedelta(days=f.due_days)
-            members = sorted(r[0] for r in execute(conn, sql, params))
+            members = picked[f.who]
             counts[f.id] = len(members)
             rows += [(m, f.id, f.action, due.isoformat(), f.note) for m in members]
     path = Path(out)
@@ -36,6 +36,28 @@ def follow_ups(engine: Engine, campaign_id: str, out: str | Path) -> dict:
         w.writerows((c.id, *r) for r in rows)
     tmp.replace(path)
     return {"campaign_id": c.id, "file": str(path), "tasks": len(rows), "by_follow_up": counts}
+
+
+def _picked(conn, c) -> dict[str, list[str]]:
+    """The members of each ``who`` its follow-ups name, sorted. The participants are
+    :func:`weixi.campaigns.measures.participant_ids` (with lake months, the earners of its points rules whose bills
+    are in the lake, not yet folded, too); the non-participants the treatment group without them."""
+    whos = {f.who for f in c.follow_ups}
+    lake = bool(c.points_rules) and bool(fold.watermark(conn)[0])
+    groups = _groups(c)
+    out = {
+        who: sorted(r[0] for r in execute(conn, *groups[who]))
+        for who in whos
+        if not (lake and who in ("participants", "non_participants"))
+    }
+    if lake and whos & {"participants", "non_participants"}:
+        took_part = participant_ids(conn, c)
+        out["participants"] = took_part
+        treatment = execute(
+            conn, "SELECT member_id FROM campaign_members WHERE campaign_id = ? AND grp = 'treatment'", [c.id]
+        )
+        out["non_participants"] = sorted({r[0] for r in treatment}.difference(took_part))
+    return out
 
 
 def _groups(c) -> dict[str, tuple[str, list]]:
@@ -83,8 +105,8 @@ def follow_up_tasks(engine: Engine, campaign_id: str, data_dir: str | Path | Non
 
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         _, c = load(conn, campaign_id)
-        groups = _groups(c)
-        picked = {f.id: [r[0] for r in execute(conn, *groups[f.who])] for f in c.follow_ups}
+        groups = _picked(conn, c)
+        picked = {f.id: groups[f.who] for f in c.follow_ups}
     at = now or clock_now(engine)
     day = campaign_today(c, at)
     cand = pa.table(

@@ -16,10 +16,10 @@ from weixi.adapters.db import database_url, make_engine
 from weixi.adapters.eventfiles import EventFileError, read_events, write_quarantine
 from weixi.cli.app import app, events_app, plan_app
 from weixi.cli.output import console, emit_json, fail, parse_day
+from weixi.close.post_lake import post_file_events
 from weixi.errors import Invalid, NotFound, Unavailable, Where
 from weixi.ledger import queries, redemption, reversal
 from weixi.ledger.expire import expire as run_expiry
-from weixi.ledger.posting import post_events
 from weixi.ledger.simulate import simulate as run_simulation
 from weixi.ledger.verify import verify as run_verify
 from weixi.plans.service import NoActivePlan, PlanError, active_plan, apply_plan
@@ -105,7 +105,7 @@ def events_post(
     _, plan = _plan(engine, as_json)
     try:
         now = datetime.now(timezone.utc)
-        result = post_events(engine, read_events(file, ZoneInfo(plan.timezone), now), time_rules=True)
+        result = post_file_events(engine, read_events(file, ZoneInfo(plan.timezone), now))
     except EventFileError as exc:
         fail(exc, as_json)
     quarantine = write_quarantine(file, result.rejected)
@@ -331,16 +331,23 @@ def verify(
     as_json: bool = JSON,
 ) -> None:
     """Rebuild every balance, debt, lot and reward stock from the journal, and check the lake's files under the
-    data directory (a file deleted or changed by hand is named); exit 1 on any mismatch or damaged file."""
+    data directory (a file deleted or changed by hand is named); with a lake ledger, each closed lake month
+    recomputed from its source bills equals its accruals both ways and the latest snapshot's balances are
+    re-derived from the versions its close recorded. Exit 1 on any mismatch or damaged file."""
     from weixi import messages, settings
     from weixi.close import store
+    from weixi.close.verify_lake import verify_lake
     from weixi.errors import Conflict
 
     mismatches, counts = [], {}
-    if not lake:
-        mismatches, counts = run_verify(open_engine(db, as_json))
     folder = Path(data or settings.DATA.value())
     damaged = store.damage(folder, deep=True) if folder.is_dir() else []
+    if not lake:
+        engine = open_engine(db, as_json)
+        mismatches, counts = run_verify(engine)
+        if folder.is_dir() and not damaged:  # the lake ledger against the close's files (on sound files only)
+            found, lake_counts = verify_lake(engine, folder)
+            mismatches, counts = mismatches + found, {**counts, **lake_counts}
     counts["lake_tables"] = len(store.lake_tables(folder)) if folder.is_dir() else 0
     lake_problems = [Conflict(d["code"], table=d["table"], file=d["file"], count=len(damaged)) for d in damaged]
     if as_json:

@@ -277,6 +277,9 @@ def _source_sql(data_dir: Path, month: str, tz: ZoneInfo) -> str:
     )
 
 
+source_sql = _source_sql  # public: `weixi verify` recomputes a closed month from the same rows (close/verify_lake)
+
+
 def _set_based(
     engine: Engine,
     data_dir: Path,

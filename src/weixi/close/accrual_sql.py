@@ -15,6 +15,11 @@ The tables the statements read (made by the loader):
 - ``acc_days``: one row per day of those events (:func:`day_rows`);
 - ``acc_seen(event_id)``, ``acc_rejected(event_id, reason)``: ids the ledger already has;
 - ``acc_stored(member_id, tier, debt)``: the members the ledger already has.
+
+Posted events (``weixi events post``, :mod:`weixi.close.post_lake`; ``statements(..., posted=True)``) carry three
+more columns in ``acc_src``: ``occurred_text`` (the moment as the ledger stores it), ``attrs_text`` (the attrs' JSON as
+the bulk path writes it) and ``tier`` (the event's ``tier`` attr, NULL: none), which sets the member's tier for it and
+the member's later events, as the bulk path does.
 """
 
 from __future__ import annotations
@@ -108,7 +113,8 @@ class Statements:
     outcome: str  # one row: posted, duplicates (a SELECT, not a table; REJECTIONS_SQL counts the rejections)
 
 
-def statements(c: Compiled, version: int | None) -> Statements:
+def statements(c: Compiled, version: int | None, posted: bool = False) -> Statements:
+    """``posted``: ``acc_src`` holds posted events with their own moment text, attrs and tier (see the module doc)."""
     v = "NULL" if version is None else str(int(version))
     new = (
         "CREATE OR REPLACE TEMP TABLE acc_new AS SELECT s.* FROM (SELECT *, row_number() OVER (PARTITION BY event_id "
@@ -158,15 +164,27 @@ def statements(c: Compiled, version: int | None) -> Statements:
     d = [str(default[0]), str(default[1]), _lit(default[2]), _lit(default[3])] if default else ["NULL"] * 4
     # a stored tier the plan knows gives its own extra (none when its multiplier is 1 or below); no stored tier,
     # or one the plan does not know, gives the default tier's
-    tiers = (
-        f"CREATE OR REPLACE TEMP TABLE acc_member_tier AS SELECT m.member_id, "
+    extras = (
         f"CASE WHEN t.tier IS NULL THEN {d[0]} ELSE t.tnum END AS tnum, "
         f"CASE WHEN t.tier IS NULL THEN {d[1]} ELSE t.tden END AS tden, "
         f"CASE WHEN t.tier IS NULL THEN {d[2]} ELSE t.tid END AS tid, "
         f"CASE WHEN t.tier IS NULL THEN {d[3]} ELSE t.ttext END AS ttext "
-        f"FROM (SELECT DISTINCT member_id FROM acc_base) m LEFT JOIN acc_stored s USING (member_id) "
-        f"LEFT JOIN {plan_tiers} ON t.tier = s.tier"
     )
+    if posted:  # per event: its member's last tier attr so far (posted events only), else the stored tier
+        tiers = (
+            f"CREATE OR REPLACE TEMP TABLE acc_member_tier AS SELECT m.seq AS tseq, m.member_id, {extras}FROM (SELECT * FROM ("
+            "SELECT n.seq, n.member_id, coalesce(last_value(n.tier IGNORE NULLS) OVER (PARTITION BY n.member_id "
+            "ORDER BY n.seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s.tier) AS tier FROM acc_new n "
+            "LEFT JOIN acc_stored s USING (member_id)) WHERE seq IN (SELECT seq FROM acc_base)) m "
+            f"LEFT JOIN {plan_tiers} ON t.tier = m.tier"
+        )
+    else:
+        tiers = (
+            f"CREATE OR REPLACE TEMP TABLE acc_member_tier AS SELECT m.member_id, {extras}"
+            f"FROM (SELECT DISTINCT member_id FROM acc_base) m LEFT JOIN acc_stored s USING (member_id) "
+            f"LEFT JOIN {plan_tiers} ON t.tier = s.tier"
+        )
+    tier_join = "ON mt.tseq = b.seq" if posted else "USING (member_id)"
     entries = ["SELECT seq, member_id, 0 AS grp, 0 AS j, k, rule_id, pts, note FROM acc_base"]
     for j, m in enumerate(c.mults):
         only = (
@@ -178,7 +196,7 @@ def statements(c: Compiled, version: int | None) -> Statements:
         entries.append(
             f"SELECT * FROM (SELECT b.seq, b.member_id, 1 AS grp, {j} AS j, b.k, {_lit(m.id)} AS rule_id, {extra} AS pts, "
             f"'tier ' || mt.tid || ': ' || CAST(b.pts AS VARCHAR) || ' x (' || mt.ttext || ' - 1)' AS note "
-            f"FROM acc_base b JOIN acc_member_tier mt USING (member_id) JOIN acc_new n USING (seq) "
+            f"FROM acc_base b JOIN acc_member_tier mt {tier_join} JOIN acc_new n USING (seq) "
             f"JOIN acc_days d ON d.day = n.day WHERE d.open_mult_{j} AND mt.tnum IS NOT NULL{only}) WHERE pts > 0"
         )
     journal = (
@@ -189,12 +207,18 @@ def statements(c: Compiled, version: int | None) -> Statements:
         f"FROM ({' UNION ALL '.join(entries)}) e JOIN acc_new n USING (seq) JOIN acc_days d ON d.day = n.day "
         "ORDER BY e.seq, e.grp, e.j, e.k"
     )
+    moment = f"CASE WHEN n.moment IS NULL THEN d.bill_at ELSE {_stamp('n.moment')} END"
+    attrs = (
+        "CASE WHEN n.service_type IS NULL THEN NULL "
+        "ELSE '{\"service_type\": ' || CAST(to_json(n.service_type) AS VARCHAR) || '}' END"
+    )
+    if posted:
+        moment, attrs = "n.occurred_text", "n.attrs_text"
     events = (
         "CREATE OR REPLACE TEMP TABLE acc_events AS SELECT n.event_id, n.member_id, n.type, "
-        f"CASE WHEN n.moment IS NULL THEN d.bill_at ELSE {_stamp('n.moment')} END AS occurred_at, d.day_text AS day, "
+        f"{moment} AS occurred_at, d.day_text AS day, "
         "n.amount_fen, CAST(NULL AS BIGINT) AS points, CAST(NULL AS VARCHAR) AS ref, "
-        "CASE WHEN n.service_type IS NULL THEN NULL "
-        "ELSE '{\"service_type\": ' || CAST(to_json(n.service_type) AS VARCHAR) || '}' END AS attrs, "
+        f"{attrs} AS attrs, "
         f"CAST(coalesce(p.earned, 0) AS BIGINT) AS earned, CAST({v} AS BIGINT) AS plan_version, n.seq "
         "FROM acc_new n JOIN acc_days d USING (day) "
         "LEFT JOIN (SELECT seq, sum(points) AS earned FROM acc_journal GROUP BY seq) p USING (seq) ORDER BY n.seq"

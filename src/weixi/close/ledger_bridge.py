@@ -68,9 +68,12 @@ def _arrow_adbc(path: Path, sql: str, params: list, schema: pa.Schema) -> pa.Tab
     return table.rename_columns(schema.names).cast(schema)
 
 
-def _unfolded(engine: Engine, con) -> bool:
+def _unfolded(engine: Engine, con, month: str | None = None) -> bool:
     """Views ``lake_accruals`` and ``lake_expired`` in the DuckDB ``con``: the lake's rows no fold has brought
-    into the SQL ledger (what the ledger's totals lack); False when the ledger has no lake months."""
+    into the SQL ledger (what the ledger's totals lack); False when the ledger has no lake months. With ``month``
+    only the files that can hold its days are read: the accrual partitions whose key can hold a day of the month
+    (:func:`weixi.ledger.fold.keys_holding`) and the expiry runs on or after its first day; the caller still
+    selects the rows by their ``day`` / ``expires_on``."""
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         months, lake_dir, version = fold.watermark(conn)
         expiries = fold.applied_expiries(conn)
@@ -84,8 +87,8 @@ def _unfolded(engine: Engine, con) -> bool:
             schema=pa.schema([("member_id", pa.string()), ("month", pa.string())]),
         ),
     )
-    acc = fold.lake_sql(lake_dir, version, months, "")
-    exp = fold.expiries_sql(lake_dir, expiries)
+    acc = fold.lake_sql(lake_dir, version, fold.keys_holding(months, month) if month else months, "")
+    exp = fold.expiries_sql(lake_dir, expiries, since=first_day(month) if month else None)
     unfolded = "LEFT JOIN lake_folds f USING (member_id) WHERE f.month IS NULL OR f.month < a.month"
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW lake_accruals AS SELECT a.* FROM ({acc}) a {unfolded}"
@@ -114,7 +117,7 @@ def points_earned(engine: Engine, month: str) -> pa.Table:
     )
     con = duck.connect()
     try:
-        if not _unfolded(engine, con):
+        if not _unfolded(engine, con, month):
             return sql
         con.register("sql_points", sql)
         return (
@@ -171,7 +174,7 @@ def lake_totals(engine: Engine, month: str) -> tuple[int, int]:
     start, end = first_day(month), first_day(next_month(month))
     con = duck.connect()
     try:
-        if not _unfolded(engine, con):
+        if not _unfolded(engine, con, month):
             return 0, 0
         earned = con.execute(
             f"SELECT coalesce(sum(earned), 0) FROM lake_accruals WHERE day >= DATE '{start}' AND day < DATE '{end}'"

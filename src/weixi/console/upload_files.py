@@ -2,7 +2,7 @@
 line runs for its kind, and give one result shape for the page; the quarantine report in the reader's language.
 
 The loaders are the command line's: ``weixi load TABLE`` (:func:`weixi.members.intake.load_file`) for the archive
-tables, ``weixi events post`` (:func:`weixi.ledger.posting.post_events`) for loyalty events and ``weixi staff load``
+tables, ``weixi events post`` (:func:`weixi.close.post_lake.post_file_events`) for loyalty events and ``weixi staff load``
 (:func:`weixi.operations.staff.load_staff`) for the roster. Each is safe to run again on the same file: an archive
 file already loaded changes nothing, an event already posted is a duplicate, a roster row replaces itself.
 
@@ -32,9 +32,9 @@ import pyarrow.parquet as pq
 
 from weixi.adapters import archive, spreadsheet
 from weixi.adapters.eventfiles import read_events, write_quarantine
+from weixi.close.post_lake import post_file_events
 from weixi.errors import Invalid, NotFound, Problem, WeixiError
 from weixi.i18n import N_
-from weixi.ledger.posting import post_events
 from weixi.members.fields import QUARANTINE_COLUMNS
 from weixi.members.intake import LOADABLE, load_file
 from weixi.messages import render
@@ -176,7 +176,7 @@ def _archive(kind: str, up: Upload, data_dir: Path, encoding: str, zone: ZoneInf
 def _events(up: Upload, engine, data_dir: Path, zone: ZoneInfo) -> dict[str, Any]:
     if up.path.suffix.lower() in (".csv", ".jsonl"):
         _must_be_utf8(up)
-    result = post_events(engine, read_events(up.path, zone, datetime.now(timezone.utc)), time_rules=True)
+    result = post_file_events(engine, read_events(up.path, zone, datetime.now(timezone.utc)), data_dir)
     rejected = sorted(result.rejected, key=lambda r: r.row or 0)
     issues = [
         {"row": r.row, "field": r.field or "", "value": r.event_id or None, "problem": r.problem}

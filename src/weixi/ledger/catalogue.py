@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pyarrow as pa
 from sqlalchemy import Engine
 
+from weixi.adapters import duck
 from weixi.adapters.sql import as_date, execute
+from weixi.ledger import fold
 from weixi.plans.service import active_plan
 
 
@@ -53,22 +56,32 @@ def catalogue(engine: Engine, day: date | None = None) -> dict:
 
 def expiring_soon(engine: Engine, today: date, within_days: int, limit: int = 100) -> dict:
     """Points in lots that expire after ``today`` and on or before ``today + within_days``: the total, and the
-    members with the most such points (for reminder SMS and care calls), each with their first expiry day."""
+    members with the most such points (for reminder SMS and care calls), each with their first expiry day. With
+    lake months the lake's lots no fold has brought into the SQL ``lots`` count too
+    (:func:`weixi.ledger.fold.unfolded_views`)."""
     until = today + timedelta(days=within_days)
     cond = "remaining > 0 AND deficit = ? AND expires_on > ? AND expires_on <= ?"
     params = [False, today, until]
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        lots, points, members = execute(
-            conn,
-            f"SELECT count(*), coalesce(sum(remaining), 0), count(DISTINCT member_id) FROM lots WHERE {cond}",
-            params,
-        )[0]
-        rows = execute(
-            conn,
-            f"SELECT member_id, sum(remaining), min(expires_on), count(*) FROM lots WHERE {cond} "
-            f"GROUP BY member_id ORDER BY sum(remaining) DESC, member_id LIMIT ?",
-            [*params, limit],
-        )
+        if fold.watermark(conn)[0]:
+            per_member = execute(
+                conn,
+                f"SELECT member_id, sum(remaining), min(expires_on), count(*) FROM lots WHERE {cond} GROUP BY member_id",
+                params,
+            )
+            lots, points, members, rows = _expiring_with_lake(engine, per_member, today, until, limit)
+        else:
+            lots, points, members = execute(
+                conn,
+                f"SELECT count(*), coalesce(sum(remaining), 0), count(DISTINCT member_id) FROM lots WHERE {cond}",
+                params,
+            )[0]
+            rows = execute(
+                conn,
+                f"SELECT member_id, sum(remaining), min(expires_on), count(*) FROM lots WHERE {cond} "
+                f"GROUP BY member_id ORDER BY sum(remaining) DESC, member_id LIMIT ?",
+                [*params, limit],
+            )
     return {
         "from": str(today),
         "until": str(until),
@@ -79,6 +92,42 @@ def expiring_soon(engine: Engine, today: date, within_days: int, limit: int = 10
             {"member_id": m, "points": int(p), "first_expiry": str(as_date(d)), "lots": int(n)} for m, p, d, n in rows
         ],
     }
+
+
+def _expiring_with_lake(engine: Engine, per_member: list, today: date, until: date, limit: int):
+    """:func:`expiring_soon`'s (lots, points, members, top rows) over the SQL lots' per-member sums ``per_member``
+    and the unfolded lake lots, in DuckDB."""
+    sql_lots = pa.table(
+        {
+            "member_id": pa.array([r[0] for r in per_member], pa.string()),
+            "points": pa.array([int(r[1]) for r in per_member], pa.int64()),
+            "first": pa.array([as_date(r[2]) for r in per_member], pa.date32()),
+            "lots": pa.array([int(r[3]) for r in per_member], pa.int64()),
+        }
+    )
+    con = duck.connect()
+    try:
+        con.register("soon_sql_lots", sql_lots)
+        lake = (
+            " UNION ALL SELECT member_id, remaining, expires_on, 1 FROM lake_lots WHERE remaining > 0 "
+            "AND expires_on > ? AND expires_on <= ?"
+            if fold.unfolded_views(engine, con)
+            else ""
+        )
+        con.execute(
+            "CREATE TEMP TABLE soon AS SELECT member_id, CAST(sum(points) AS BIGINT) AS points, min(first) AS first, "
+            f"CAST(sum(lots) AS BIGINT) AS lots FROM (SELECT * FROM soon_sql_lots{lake}) GROUP BY member_id",
+            [today, until] if lake else [],
+        )
+        lots, points, members = con.execute(
+            "SELECT coalesce(sum(lots), 0), coalesce(sum(points), 0), count(*) FROM soon"
+        ).fetchone()
+        top = con.execute(
+            "SELECT member_id, points, first, lots FROM soon ORDER BY points DESC, member_id LIMIT ?", [limit]
+        ).fetchall()
+    finally:
+        con.close()
+    return lots, points, members, top
 
 
 def redemptions_of(engine: Engine, member_id: str, limit: int = 50) -> list[dict]:

@@ -16,7 +16,7 @@ the same transaction: a crash rolls the whole fold back. Without lake months it 
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable
 
@@ -93,11 +93,33 @@ def lake_sql(lake_dir: Path, version: int, months: list[str], since: str) -> str
     return " UNION ALL ".join(parts) or None
 
 
-def expiries_sql(lake_dir: Path, version: int | None) -> str | None:
+def keys_holding(keys: list[str], month: str) -> list[str]:
+    """The lake partition keys of ``keys`` that can hold a day of calendar ``month`` (``YYYY-MM``): a close's key
+    (no ``+``) holds exactly its month's days; a post's ``"L+n"`` any day after month ``L``; ``"+n"`` any day.
+    A reader of a month's rows reads only these partitions, and still selects the rows by their day."""
+    out = []
+    for key in keys:
+        before, plus, _ = key.partition("+")
+        if key == month or (plus and (not before or month > before)):
+            out.append(key)
+    return out
+
+
+def expiries_sql(lake_dir: Path, version: int | None, since: date | None = None) -> str | None:
+    """DuckDB SQL over the ``expiries`` rows at ``version``; with ``since``, only the expiry runs on or after that
+    day (a run ``as_of`` holds lots expiring on or before it: an earlier run holds none expiring since)."""
     if version is None:
         return None
     files = version_files(lake_dir / EXPIRIES, version)
+    if since is not None:
+        files = [f for f in files if _as_of(f) is None or _as_of(f) >= since.isoformat()]
     return f"SELECT * FROM read_parquet({files!r})" if files else None
+
+
+def _as_of(uri: str) -> str | None:
+    """The ``as_of`` partition value of an ``expiries`` file (None: not found in its path)."""
+    _, found, rest = uri.partition("/as_of=")
+    return rest.split("/", 1)[0] if found else None
 
 
 def fold(conn: Connection, member_ids: Iterable[str]) -> int:

@@ -114,7 +114,7 @@ def _retryable(exc: DBAPIError) -> bool:
     return code in ("23505", "40001", "40P01")
 
 
-def _screen(conn: Connection, plan: Plan, events: list[Event], time_rules: bool) -> tuple[list[Event], list[Rejection]]:
+def screen(conn: Connection, plan: Plan, events: list[Event], time_rules: bool) -> tuple[list[Event], list[Rejection]]:
     """Events the batch may post, and rejections of those it may not: an amount over the plan's ``max_amount``
     and, with the time rules, a day in a closed month. Not stored as the event id's outcome (like a row that could
     not be read): an id already posted is still a duplicate, and the event may come again with a good day."""
@@ -188,7 +188,7 @@ def post_batch(
     if redemptions is not None:
         redemptions.clear()
     version, plan = active_plan(conn)
-    events, refused = _screen(conn, plan, events, time_rules)
+    events, refused = screen(conn, plan, events, time_rules)
     if path != "book" and events:  # the set-based path takes only batches of plain bills and recharges
         done = bulk.post_batch(conn, plan, version, events, force=path == "bulk")
         if done is not None:

@@ -14,7 +14,10 @@ from weixi.ledger.fold import folded_lake_lots, lake_balances
 
 @dataclass(frozen=True)
 class Mismatch:
-    what: str  # lot, balance, debt, lots-vs-balance, stock, negative-lot, spend-time, lake-lot, lake-expired-lot
+    # lot, balance, debt, lots-vs-balance, stock, negative-lot, spend-time, lake-lot, lake-expired-lot; and from the
+    # close's files (weixi.close.verify_lake): lake-accrual-extra, lake-accrual-missing, lake-accrual-points,
+    # snapshot-balance
+    what: str
     key: str
     expected: int  # rebuilt from the journal (or redemptions)
     found: int  # stored
