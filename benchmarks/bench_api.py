@@ -382,13 +382,16 @@ def _summary(prefix: str, stats: dict, seconds: float) -> dict:
     return out
 
 
-def _checks(url: str, redeemed_ok: int) -> dict:
-    """`weixi verify` and the overspend check, after the server stopped."""
+def _checks(url: str, redeemed_ok: int, data: Path | None = None) -> dict:
+    """`weixi verify` (of the lake under ``data`` too) and the overspend check, after the server stopped."""
     from weixi.adapters.db import make_engine
     from weixi.adapters.sql import execute
 
     verified = subprocess.run(
-        [sys.executable, "-m", "weixi", "verify", "--db", url, "--json"], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-m", "weixi", "verify", "--db", url, "--json", *(["--data", str(data)] if data else [])],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     report = json.loads(verified.stdout)
     engine = make_engine(url)

@@ -1,14 +1,23 @@
-"""Monthly close at scale: wall time, peak memory and the ratio to a bare DuckDB scan of the month's input
-Parquet measured in the same run; member 360 lookup latency (p50/p95) after the close."""
+"""Monthly close at scale: wall time, peak memory, the ratio to the ledger-free floor (:mod:`bench_close_floor`)
+and to a bare DuckDB scan of the month's input Parquet, all measured in the same run; the SQL ledger's growth in
+bytes per bill of the closed month; member 360 lookup latency (p50/p95) after the close.
+
+The ledger store is a knob: ``WEIXI_BENCH_CLOSE_STORE`` (``lake``, the default: ``WEIXI_LEDGER_STORE=lake``, the
+month's accruals in the Delta table; ``sql``: every bill into the SQL ledger, the measurement before issue 21).
+Issue 21's targets: the close within 1.5x the floor, peak memory under 12 GB, the SQL ledger growing by at most 50
+bytes per bill of a closed month.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import random
-import resource
+import shutil
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,18 +27,24 @@ from benchmarks import bench_close_floor
 
 ROOT = Path(__file__).resolve().parent.parent
 WEIXI = [sys.executable, "-m", "weixi"]
+STORES = ("lake", "sql")
+MONTHS = ("2026-09", "2026-10")  # the first close brings the members in; the second is the one measured
 
 
 def _run(args: list[str], env: dict) -> tuple[float, dict, int]:
-    """Run ``weixi ARGS`` in a child; wall seconds, its JSON output, the child's peak RSS in MiB."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    done = subprocess.run(WEIXI + args + ["--json"], capture_output=True, text=True, env=env, cwd=ROOT)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"weixi {' '.join(args)} failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, json.loads(done.stdout), max(peak, before) // 1024
+    """Run ``weixi ARGS`` in a child; wall seconds, its JSON output, the peak RSS in MiB of the child or of any
+    process it waited for (the close's loading process), measured for this child alone (``wait4``)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(WEIXI + args + ["--json"], stdout=out, stderr=err, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if child.returncode != 0:
+        raise RuntimeError(f"weixi {' '.join(args)} failed: {stdout[-2000:]} {stderr[-2000:]}")
+    return seconds, json.loads(stdout), usage.ru_maxrss // 1024
 
 
 def bare_scan_seconds(data: Path, month: str) -> float:
@@ -44,58 +59,100 @@ def bare_scan_seconds(data: Path, month: str) -> float:
     return time.perf_counter() - start
 
 
-def run(workdir: Path, members: int = 1_000_000, lookups: int = 200) -> dict:
-    data, db = workdir / "operator", workdir / "close.db"
-    env = {**os.environ, "WEIXI_DB": str(db), "WEIXI_DATA": str(data)}
-    out: dict = {"members": members}
-    reuse = os.environ.get("WEIXI_BENCH_OPERATOR")  # an operator generated earlier with the same arguments
+def sqlite_bytes(db: Path) -> int:
+    """The SQLite database's size on disk: the file and its WAL after a checkpoint (no other connection open)."""
+    with sqlite3.connect(db) as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return sum(Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists())
+
+
+def _operator(workdir: Path, members: int, env: dict, out: dict) -> Path:
+    """The operator's input files: generated, or linked from ``WEIXI_BENCH_OPERATOR`` (an operator generated
+    earlier with the same arguments; hard links, so the close's files land in the work folder, not in it)."""
+    data = workdir / "operator"
+    reuse = os.environ.get("WEIXI_BENCH_OPERATOR")
     if reuse:
-        data = Path(reuse)
-        manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((Path(reuse) / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("members") != members:
             raise RuntimeError(f"{reuse} holds {manifest.get('members')} members, not {members}")
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.copytree(reuse, data, copy_function=os.link, ignore=shutil.ignore_patterns("close", "lake"))
         out.update(generate_seconds="reused", bills_rows_both_months=manifest["tables"]["bills"]["rows"])
-    else:
-        gen_s, manifest, gen_rss = _run(
-            [
-                "generate",
-                "--members",
-                str(members),
-                "--months",
-                "2",
-                "--end-month",
-                "2026-10",
-                "--seed",
-                "5",
-                "--out",
-                str(data),
-            ],
-            env,
-        )
-        out.update(
-            generate_seconds=round(gen_s, 1),
-            generate_peak_rss_mib=gen_rss,
-            bills_rows_both_months=manifest["tables"]["bills"]["rows"],
-        )
+        return data
+    args = ["generate", "--members", str(members), "--months", "2", "--end-month", MONTHS[1], "--seed", "5"]
+    gen_s, manifest, gen_rss = _run([*args, "--out", str(data)], env)
+    out.update(
+        generate_seconds=round(gen_s, 1),
+        generate_peak_rss_mib=gen_rss,
+        bills_rows_both_months=manifest["tables"]["bills"]["rows"],
+    )
+    return data
+
+
+def run(workdir: Path, members: int = 1_000_000, lookups: int = 200, ledger_store: str | None = None) -> dict:
+    store = ledger_store or os.environ.get("WEIXI_BENCH_CLOSE_STORE", "lake")
+    if store not in STORES:
+        raise ValueError(f"WEIXI_BENCH_CLOSE_STORE={store!r}: one of {', '.join(STORES)}")
+    db = workdir / "close.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    env = {**os.environ, "WEIXI_DB": str(db), "WEIXI_LEDGER_STORE": store}
+    out: dict = {"members": members, "ledger_store": store}
+    data = _operator(workdir, members, env, out)
     env["WEIXI_DATA"] = str(data)
     _run(["init"], env)
     _run(["plan", "apply", str(ROOT / "plans/examples/telecom-points.yaml")], env)
-    first_s, _, _ = _run(["close", "--month", "2026-09"], env)
+    first_s, _, _ = _run(["close", "--month", MONTHS[0]], env)
     out["first_close_seconds"] = round(first_s, 1)
-    close_s, result, close_rss = _run(["close", "--month", "2026-10"], env)
-    scan_s = bare_scan_seconds(data, "2026-10")
+    before = sqlite_bytes(db)
+    close_s, result, close_rss = _run(["close", "--month", MONTHS[1]], env)
+    grown = sqlite_bytes(db) - before
+    scan_s = bare_scan_seconds(data, MONTHS[1])
+    acc = result["accrual"]
     out.update(
+        close_month=MONTHS[1],
         close_seconds=round(close_s, 1),
         close_peak_rss_mib=close_rss,
         bare_scan_seconds=round(scan_s, 2),
         ratio_to_bare_scan=round(close_s / scan_s, 1),
         step_seconds=result["seconds"],
-        accrual_posted=result["accrual"]["posted"],
+        accrual_posted=acc["posted"],
+        accrual_loader_seconds=acc.get("seconds"),
+        month_bills=acc["bills"],
+        month_recharges=acc["recharges"],
+        sql_bytes_before=before,
+        sql_bytes_grown=grown,
+        sql_bytes_per_bill=round(grown / acc["bills"], 1) if acc["bills"] else None,
+        sql_bytes_per_bill_or_recharge=round(grown / (acc["bills"] + acc["recharges"]), 1) if acc["bills"] else None,
     )
-    floor = bench_close_floor.floor(data, "2026-10", workdir / "floor")  # the same month without a ledger
-    out.update(floor, floor_ratio_to_bare_scan=round(floor["floor_seconds"] / scan_s, 1))
-    rerun_s, again, _ = _run(["close", "--month", "2026-10"], env)
+    floor = bench_close_floor.floor(data, MONTHS[1], workdir / "floor")  # the same month without a ledger
+    # the close's own wall (from the manifest: without the command's start-up, which rerun_seconds shows)
+    inside = result["wall_seconds"] + result["seconds"].get("search_index", 0)
+    out.update(
+        floor,
+        floor_ratio_to_bare_scan=round(floor["floor_seconds"] / scan_s, 1),
+        close_ratio_to_floor=round(close_s / floor["floor_seconds"], 2),
+        close_in_process_seconds=round(inside, 1),
+        close_in_process_ratio_to_floor=round(inside / floor["floor_seconds"], 2),
+        target="close <= 1.5x floor, peak RSS < 12 GB, SQL growth <= 50 bytes per bill (issue 21, lake)",
+    )
+    out["target_met"] = (
+        store == "lake"
+        and out["close_ratio_to_floor"] <= 1.5
+        and close_rss < 12 * 1024
+        and out["sql_bytes_per_bill"] is not None
+        and out["sql_bytes_per_bill"] <= 50
+    )
+    rerun_s, again, _ = _run(["close", "--month", MONTHS[1]], env)
     out.update(rerun_seconds=round(rerun_s, 1), rerun_already_closed=again["already_closed"])
+    out.update(_member360(db, data, members, lookups))
+    return out
+
+
+def _member360(db: Path, data: Path, members: int, lookups: int) -> dict:
+    """Member 360 of ``lookups`` random members after the close (with the lake a lookup folds the member: the
+    first touch), p50 and p95 in ms."""
     sys.path.insert(0, str(ROOT / "src"))
     from weixi.adapters.db import make_engine
     from weixi.members.member360 import member_360
@@ -110,8 +167,8 @@ def run(workdir: Path, members: int = 1_000_000, lookups: int = 200) -> dict:
         member_360(engine, data, member)
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
-    out.update(
-        member360_p50_ms=round(times[len(times) // 2], 1), member360_p95_ms=round(times[int(len(times) * 0.95)], 1)
-    )
     engine.dispose()
-    return out
+    return {
+        "member360_p50_ms": round(times[len(times) // 2], 1),
+        "member360_p95_ms": round(times[int(len(times) * 0.95)], 1),
+    }

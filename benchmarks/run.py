@@ -17,6 +17,7 @@ from pathlib import Path
 
 from benchmarks import (
     bench_api,
+    bench_api_lake,
     bench_campaigns,
     bench_churn,
     bench_close,
@@ -55,6 +56,7 @@ BENCHES: dict = {
     "load": lambda w, s: bench_load.run(w / "load", rows=int(1_000_000 * s)),
     "close": _close,
     "api": lambda w, s: bench_api.run(w, seconds=max(5.0, 20 * s), members=max(500, int(5000 * s))),
+    "api_lake": lambda w, s: bench_api_lake.run(w, seconds=max(5.0, 20 * s), members=max(500, int(5000 * s))),
     "incentives": lambda w, s: bench_incentives.run(w, staff=int(10_000 * s), orders=int(2_000_000 * s)),
     "clv": lambda w, s: bench_clv.run(w, customers=int(1_000_000 * s)),
     "churn": lambda w, s: bench_churn.run(

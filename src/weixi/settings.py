@@ -201,6 +201,11 @@ DEVELOPMENT: tuple[Setting, ...] = (
     Setting("WEIXI_BENCH_SCALE", "Scale of the benchmarks' sizes, e.g. `0.1` for a quick look.", default="1"),
     Setting("WEIXI_BENCH_CLOSE_MEMBERS", "Members of the close benchmark's operator (default 10,000,000 x scale)."),
     Setting("WEIXI_BENCH_OPERATOR", "Directory of an operator generated earlier for the close benchmark, reused."),
+    Setting(
+        "WEIXI_BENCH_CLOSE_STORE",
+        "Ledger store of the close benchmark: `lake` (`WEIXI_LEDGER_STORE=lake`) or `sql` (every bill in SQL).",
+        default="lake",
+    ),
     Setting("WEIXI_BENCH_CHURN_DATA", "Directory of an operator generated earlier for the churn benchmark, reused."),
 )
 
