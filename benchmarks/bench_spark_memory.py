@@ -6,15 +6,19 @@ second on PySpark in local mode, in a child process that reports its own peak re
 Spark's JVM is another process, and not counted). The child reads the kernel's high-water mark (``VmHWM``) as each
 step of the close starts and then resets it (``/proc/self/clear_refs``), so it reports each step's own peak
 (``step_peak_mib``), the whole close's (``whole_close_mib``) and the engine's part's, from the history step to the
-end (``engine_part_mib``: what Spark does and the driver commits). The accrual step before it runs in the driver
-on every engine (posting into the SQL ledger) and grows with the month's bills; the engine's part should not grow
-with the members (what still does is listed in ``docs/monthly-close.md``). Linux only.
+end (``engine_part_mib``: what Spark does and the driver commits). What the close reads from or writes to the
+ledger at member scale (the accrual, the expiry, the points earned and balances Spark reads, the changed tiers, the
+summary) runs in a ledger process of its own (:mod:`weixi.close.offload`): ``children_peak_mib`` is the
+largest peak of the processes the driver started and waited for (those, and the ADBC readers and loaders they
+start), to show where that memory went. Neither part should grow with the members. The ledger store is the lake
+(``WEIXI_LEDGER_STORE=lake``, issue 21) unless the environment names another. Linux only.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -66,9 +70,12 @@ def driver(db: str, data: str, month: str) -> dict:
     seconds = time.perf_counter() - started
     by_step[current[0]] = _status_kib("VmHWM") // 1024
     peaks["engine_part_mib"] = max(engine_part[0], by_step[current[0]])
-    peaks["whole_close_mib"] = max(by_step.values())  # (getrusage's peak is reset with the high-water mark)
+    peaks["whole_close_mib"] = max(by_step.values())  # (getrusage's own peak is reset with the high-water mark)
+    # the largest peak of the waited-for children (the ledger processes, their ADBC readers); Spark's JVM still runs
+    peaks["children_peak_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
     return {
         **peaks,
+        "ledger_store": os.environ.get("WEIXI_LEDGER_STORE", "sql"),
         "close_seconds": round(seconds, 1),
         "members": result["summary"]["members"],
         "step_seconds": result["seconds"],
@@ -79,6 +86,7 @@ def driver(db: str, data: str, month: str) -> dict:
 def _one(workdir: Path, members: int) -> dict:
     data, db = workdir / f"operator-{members}", workdir / f"close-{members}.db"
     env = {**os.environ, "WEIXI_DB": str(db), "WEIXI_DATA": str(data), "PYTHONPATH": str(ROOT / "src")}
+    env.setdefault("WEIXI_LEDGER_STORE", "lake")
     started = time.perf_counter()
     _weixi(["generate", "--members", str(members), "--months", "2", "--end-month", "2026-10", "--seed", "5",
             "--out", str(data)], env)  # fmt: skip

@@ -17,12 +17,11 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 import ibis
-import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from weixi import settings
 from weixi.adapters import search_index
-from weixi.close import backends, ledger_bridge, programme, spark_snapshot, store
+from weixi.close import backends, ledger_bridge, offload, programme, spark_snapshot, store
 from weixi.close.accrual import accrue
 from weixi.close.backends import archive_table
 from weixi.close.history import members_table, month_history
@@ -68,7 +67,7 @@ class _Run:
     plan: object = None
     version: int | None = None
     con: object = None  # the engine the passes run on (DuckDB or PySpark, through ibis)
-    dcon: object = None  # DuckDB: assembles and writes the files
+    dcon: object = None  # DuckDB: assembles and writes the files (none on PySpark)
     timings: dict[str, float] = field(default_factory=dict)
     parts: dict[str, list[Path]] = field(default_factory=dict)  # on PySpark: the files Spark wrote, by relation
 
@@ -78,8 +77,10 @@ class _Run:
 
     @property
     def spark(self) -> bool:
-        """The passes run on PySpark: Spark writes their tables' files, this process (the driver) commits them."""
-        return self.con is not self.dcon
+        """The passes run on PySpark: Spark writes their tables' files, this process (the driver) commits them,
+        and the ledger work and the search index run in a process of their own (:mod:`weixi.close.offload`): the
+        driver holds no member-scale data."""
+        return self.engine_name != "duckdb"
 
     @property
     def scratch(self) -> Path:
@@ -119,15 +120,20 @@ def close_month(
     started = time.perf_counter()
 
     with run.step("accrual"):
-        accrual = accrue(
-            engine, data_dir, month, ZoneInfo(run.plan.timezone), run.progress.advance, run.plan, run.version
-        )
+        if run.spark:
+            accrual = offload.accrue(engine, data_dir, month, run.version, run.progress.advance)
+        else:
+            accrual = accrue(
+                engine, data_dir, month, ZoneInfo(run.plan.timezone), run.progress.advance, run.plan, run.version
+            )
     with run.step("expiry"):
-        expired = expire(engine, first_day(next_month(month)))
+        as_of = first_day(next_month(month))
+        expired = offload.expire(engine, as_of) if run.spark else expire(engine, as_of)
 
     run.con = backends.connect(engine_name, spark)
-    run.dcon = run.con if engine_name == "duckdb" else backends.connect("duckdb")
-    backends.bound_memory(run.duck, data_dir)
+    if not run.spark:
+        run.dcon = run.con
+        backends.bound_memory(run.duck, data_dir)
     with run.step("history"):
         history_file, history, members = _history_step(run)
     with run.step("tiers"):
@@ -144,7 +150,15 @@ def close_month(
         snapshot_file = _snapshot_step(run, history_file, tiers)
         stars_file = _star_events_step(run, snapshot_file)
 
-    totals = ledger_bridge.month_totals(engine, month)
+    if run.spark:
+        summary = offload.summary(engine, data_dir, month, run.version, snapshot_file, events_file, stars_file, budget)
+    else:
+        summary = {
+            **summarize(run.duck, snapshot_file, events_file, ledger_bridge.month_totals(engine, month), run.plan),
+            "star_events": star_event_counts(run.duck, stars_file),
+            "programme": programme.close_figures(engine, run.duck, snapshot_file, month, run.plan, budget),
+        }
+        run.duck.close()  # its memory back before the member search index is built (skipped if the archive is as was)
     manifest = {
         "month": month,
         "status": "closed",
@@ -153,18 +167,16 @@ def close_month(
         "plan": run.plan.id,
         "accrual": accrual.__dict__,
         "expiry": {"as_of": str(expired.as_of), "lots": expired.lots, "points": expired.points},
-        "summary": {
-            **summarize(run.duck, snapshot_file, events_file, totals, run.plan),
-            "star_events": star_event_counts(run.duck, stars_file),
-            "programme": programme.close_figures(engine, run.duck, snapshot_file, month, run.plan, budget),
-        },
+        "summary": summary,
         "seconds": run.timings,
         "wall_seconds": round(time.perf_counter() - started, 3),
     }
-    run.duck.close()  # its memory back before the member search index is built (skipped when the archive did not change)
     shutil.rmtree(run.scratch, ignore_errors=True)  # Spark's intermediate files (the views above read them)
     with run.step("search_index"):
-        search_index.build(data_dir)
+        if run.spark:
+            offload.search_index(engine, data_dir)
+        else:
+            search_index.build(data_dir)
     ledger_bridge.mark_closed(engine, month)  # before the manifest: a crash between them closes again, harmlessly
     store.write_manifest(data_dir, month, manifest)
     return {**manifest, "already_closed": False}
@@ -187,13 +199,11 @@ def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
     """The month's history file (spend, recharges, touches and points per member); returns it, the history
     window the tiers and segments read, and the month's members."""
     con, month, data_dir = run.con, run.month, run.data_dir
-    points = ledger_bridge.points_earned(run.engine, month)
-    if run.spark:  # handed to Spark as a file, which its executors read
-        pq.write_table(points, _scratch_file(run, "ledger_points"))
+    if run.spark:  # handed to Spark as a file its executors read, written by the ledger process
+        offload.points_earned(run.engine, month, _scratch_file(run, "ledger_points"))
         points_t = con.read_parquet(str(run.scratch / "ledger_points.parquet"))
     else:
-        points_t = con.create_table("ledger_points", points, overwrite=True)
-    del points
+        points_t = con.create_table("ledger_points", ledger_bridge.points_earned(run.engine, month), overwrite=True)
     history_file = _write_dataset(
         run, "history", "close_history_now", month_history(con, data_dir, month, points_t), HISTORY_TYPES
     )
@@ -219,14 +229,15 @@ def _tiers_step(run: _Run, members: ibis.Table, history: ibis.Table, keep) -> tu
 def _snapshot_step(run: _Run, history_file: str, tiers: str) -> str:
     """The month's snapshot file (profile, balances, tiers, segments per member); members whose tier changed get
     it in the ledger. Returns the snapshot file."""
-    dcon, duck, month, data_dir = run.dcon, run.duck, run.month, run.data_dir
-    if run.spark:  # the joins on Spark; the driver hands over the balances as a file and commits the snapshot
-        pq.write_table(ledger_bridge.balances(run.engine), _scratch_file(run, "close_balances"))
+    month, data_dir = run.month, run.data_dir
+    if run.spark:  # the joins on Spark, over the balances the ledger process wrote; the driver commits the snapshot
+        offload.balances(run.engine, _scratch_file(run, "close_balances"))
         snapshot_file, changed = spark_snapshot.snapshot(
             run.con, data_dir, month, run.scratch, history_file, run.parts, run.scratch / "close_balances.parquet"
         )
-        ledger_bridge.set_tiers(run.engine, changed)
+        offload.set_tiers(run.engine, changed)  # the file Spark wrote, read by the ledger process
         return snapshot_file
+    dcon, duck = run.dcon, run.duck
     dcon.create_view("close_members", members_table(dcon, data_dir, month), overwrite=True)
     dcon.create_view("close_profile", archive_table(dcon, data_dir, "members").select(*PROFILE), overwrite=True)
     duck.register("close_balances_arrow", ledger_bridge.balances(run.engine))

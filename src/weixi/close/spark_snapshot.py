@@ -3,17 +3,15 @@
 The same SQL as on DuckDB (:func:`weixi.close.snapshot.snapshot_sql`, :func:`weixi.segments.stars.star_events_sql`),
 translated to Spark SQL by sqlglot, over Spark views of the same relations: the members and their profile from
 the archive, the tiers and segments Spark wrote, the month's history files and the ledger's balances (a Parquet
-file the driver writes). Spark writes each result as one Parquet file sorted by member (every reader of a
-snapshot takes one file a month) and the driver commits it; the joins never run in the driver, so its memory does
-not grow with the members.
+file the ledger process writes, :mod:`weixi.close.offload`). Spark writes each result as one Parquet file
+sorted by member (every reader of a snapshot takes one file a month) and the driver commits it; the joins never
+run in the driver, so its memory does not grow with the members.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import sqlglot
 
 from weixi.close import backends
@@ -30,9 +28,10 @@ def spark_sql(duckdb_sql: str) -> str:
 
 def snapshot(
     con, data_dir: Path, month: str, scratch: Path, history: list[str], parts: dict[str, list[Path]], balances: Path
-) -> tuple[Path, pa.Table]:
-    """Spark writes the month's snapshot and the driver commits it; returns the snapshot file and the members
-    whose evaluated tier differs from the ledger's (``member_id``, ``tier``: what the ledger is told)."""
+) -> tuple[Path, Path]:
+    """Spark writes the month's snapshot and the driver commits it; returns the snapshot file and the file Spark
+    wrote of the members whose evaluated tier differs from the ledger's (``member_id``, ``tier``: what the ledger
+    is told, by the ledger process; no row of it is read here)."""
     session = con._session
     con.create_view("close_members", members_table(con, data_dir, month), overwrite=True)
     con.create_view("close_profile", archive_table(con, data_dir, "members").select(*PROFILE), overwrite=True)
@@ -48,7 +47,7 @@ def snapshot(
         scratch / "changed_tiers",
         single=True,
     )
-    return snapshot_file, pq.read_table(changed[0]).select(["member_id", "tier"])
+    return snapshot_file, changed[0]
 
 
 def star_events(con, data_dir: Path, month: str, scratch: Path, snapshot_file: Path, previous: Path | None) -> Path:
