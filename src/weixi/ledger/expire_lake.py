@@ -25,6 +25,7 @@ from weixi.adapters.sql import execute, executemany, is_pg
 from weixi.ledger.fold import EXPIRIES, applied_expiries, expiries_sql, lake_sql, watermark
 
 APP = "weixi-expiry"
+ROW_GROUP = 4_096  # rows per Parquet row group, sorted by member: a fold reads the one or two holding its members
 EXPIRY_SCHEMA = pa.schema(
     [
         ("lot_id", pa.string()),
@@ -80,7 +81,7 @@ def _write(table: Path, as_of: date, stamp: int, lake_dir: Path, version: int, m
             )
             if con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]:
                 out = lake.new_file(table, {"as_of": as_of.isoformat()})
-                con.execute(f"COPY ({query}) TO '{out}' (FORMAT parquet)")
+                con.execute(f"COPY ({query}) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
                 files.append(out)
         finally:
             con.close()

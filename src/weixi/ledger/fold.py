@@ -15,7 +15,6 @@ the same transaction: a crash rolls the whole fold back. Without lake months it 
 
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable
@@ -23,7 +22,7 @@ from typing import Iterable
 import pyarrow as pa
 from sqlalchemy import Connection, Engine
 
-from weixi.adapters import duck, lake
+from weixi.adapters import duck, lake, parquet_lookup
 from weixi.adapters.bulk_sql import select_ids
 from weixi.adapters.sql import execute, executemany, is_pg
 
@@ -228,56 +227,45 @@ def fold(conn: Connection, member_ids: Iterable[str]) -> int:
     return len(rows)
 
 
-_LOCAL = threading.local()
-
-
-def _duck():
-    """This thread's DuckDB connection for folds (one per thread, kept: connecting costs more than a member's read;
-    Parquet footers are cached between reads)."""
-    con = getattr(_LOCAL, "con", None)
-    if con is None:
-        con = _LOCAL.con = duck.connect(config={"threads": 1})
-        con.execute("SET parquet_metadata_cache = true")
-    return con
+def month_files(files: list[str], month: str) -> list[str]:
+    """The files of ``files`` (a table version's) in the ``month=`` partition ``month``."""
+    return [f for f in files if f"/month={month}/" in f]
 
 
 def _read(lake_dir: Path, version: int, months: list[str], todo: dict[str, str], exp_version: int | None):
-    """The members' unfolded lake rows (in month and posting order) and the points the lake expired per lot."""
-    since = min(todo.values())
-    source = lake_sql(lake_dir, version, months, since)
-    if source is None:
-        return [], {}
-    con = _duck()
-    try:
-        con.register("fold_todo", pa.table({"member_id": list(todo), "since": list(todo.values())}))
-        # a few members as literals: DuckDB then skips every row group whose member range does not hold them
-        few = len(todo) <= 500
-        members = (
-            "(" + ", ".join("'" + m.replace("'", "''") + "'" for m in todo) + ")"
-            if few
-            else "(SELECT member_id FROM fold_todo)"
-        )
-        table = con.execute(
-            f"SELECT s.* FROM ({source}) s JOIN fold_todo t ON s.member_id = t.member_id AND s.month > t.since "
-            f"WHERE s.member_id IN {members} ORDER BY s.month, s.seq"
-        ).fetch_arrow_table()
-        expired: dict[str, int] = {}
-        exp = expiries_sql(lake_dir, exp_version)
-        if exp is not None and table.num_rows:
-            con.register("fold_rows", table.select(["event_id", "member_id"]))
-            expired = dict(
-                con.execute(
-                    f"SELECT x.lot_id, sum(x.points) FROM ({exp}) x JOIN fold_rows r ON r.event_id = x.lot_id "
-                    f"WHERE x.member_id IN {members} GROUP BY x.lot_id"
-                ).fetchall()
-            )
-            con.unregister("fold_rows")
-    except BaseException:
-        con.close()  # a fresh connection for the next fold
-        _LOCAL.con = None
-        raise
-    con.unregister("fold_todo")
-    return table.to_pylist(), {k: int(v) for k, v in expired.items()}
+    """The members' unfolded lake rows (in month and posting order, each with its ``month``) and the points the lake
+    expired per lot. Each file is read directly (:func:`weixi.adapters.parquet_lookup.rows_table`): only the row
+    groups whose member range can hold one of the members, with the footers cached (a Delta file never changes)."""
+    files = version_files(lake_dir / ACCRUALS, version)
+    everyone = sorted(todo)
+    same = len(set(todo.values())) == 1  # the usual case: nobody folded yet, or all through the same month
+    pieces = []
+    for m in months:
+        mine = month_files(files, m)
+        wanted = everyone if same else [x for x in everyone if todo[x] < m]
+        if not mine or not wanted or (same and todo[everyone[0]] >= m):
+            continue
+        for f in mine:
+            table = parquet_lookup.rows_table(f, wanted)
+            if table is not None and table.num_rows:
+                pieces.append((m, table))
+    rows = []
+    for m, table in pieces:
+        for r in table.to_pylist():
+            r["month"] = m
+            rows.append(r)
+    rows.sort(key=lambda r: (r["month"], r["seq"]))
+    expired: dict[str, int] = {}
+    if rows and exp_version is not None:
+        lots = {r["event_id"] for r in rows}
+        for f in version_files(lake_dir / EXPIRIES, exp_version):
+            table = parquet_lookup.rows_table(f, everyone, ["lot_id", "points"])
+            if table is None:
+                continue
+            for lot, points in zip(table.column("lot_id").to_pylist(), table.column("points").to_pylist()):
+                if lot in lots:
+                    expired[lot] = expired.get(lot, 0) + int(points)
+    return rows, expired
 
 
 def ensure_folded(engine: Engine, member_ids: Iterable[str]) -> int:
