@@ -9,7 +9,12 @@
 2. bulk: ``post_events(..., path="bulk")`` of all events in batches of ``bulk_batch``;
 3. book: ``post_events(..., path="book")`` of the first ``book_events`` events in batches of 5,000 (the Book's
    default) into a fresh database, scaled to ``n_events`` (its cost per event does not grow with the ledger
-   much at this size).
+   much at this size);
+4. lake (``lake=True``): ``weixi events post``'s path with ``WEIXI_LEDGER_STORE=lake``
+   (:func:`weixi.close.post_lake.post_file_events`: the bills into the lake's ``accruals`` table through the close's
+   statements) into a fresh lake-mode database, against a bare ``executemany`` measured in that database just before
+   (issue 21's target: within 3x); ``lake_accrual_s`` of it in :func:`weixi.close.accrual_lake.post` (the
+   statements, the Parquet file, the commit, the balances), ``lake_prepare_s`` the rest (the file's rows in Python).
 
 Building the events is not timed in any of them. Returns the measured numbers as a dict.
 """
@@ -17,6 +22,7 @@ Building the events is not timed in any of them. Returns the measured numbers as
 from __future__ import annotations
 
 import gc
+import os
 import random
 import shutil
 import tempfile
@@ -25,6 +31,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from benchmarks.common import bare_insert_seconds, fresh_db
+from weixi.close import accrual_lake
+from weixi.close.post_lake import post_file_events
 from weixi.ledger.bulk import BULK_BATCH
 from weixi.ledger.events import Event
 from weixi.ledger.posting import BATCH, post_events
@@ -142,6 +150,7 @@ def run(
     book_events: int | None = 200_000,
     check: bool = True,
     schema_changes: tuple[str, ...] = (),
+    lake: bool = True,
 ) -> dict:
     work = Path(tempfile.mkdtemp(prefix="weixi-bench-", dir=workdir or "/tmp"))
     try:
@@ -155,7 +164,6 @@ def run(
         engine = _fresh(work, "bulk", plan_path, schema_changes)
         gc.collect()
         out["baseline_s"] = bare_insert_seconds(engine, rows)
-        del rows
         gc.collect()
         start = time.perf_counter()
         result = post_events(engine, events, batch_size=bulk_batch, path="bulk")
@@ -169,6 +177,10 @@ def run(
             out["bulk_rows"] = counts
         engine.dispose()
         out["db_mb"] = round((work / "bulk.db").stat().st_size / 2**20, 1)
+        if lake:
+            out.update(_lake_phase(work, plan_path, events, rows, check))
+        del rows
+        gc.collect()
 
         if book_events:
             n_book = min(book_events, n_events)
@@ -188,6 +200,51 @@ def run(
         return out
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _lake_phase(work: Path, plan_path: Path, events: list[Event], rows: list[tuple], check: bool) -> dict:
+    """``weixi events post``'s lake path into a fresh lake-mode database (the lake under ``work/lake-data``)."""
+    out: dict = {}
+    engine = _fresh(work, "lake", plan_path)
+    gc.collect()
+    out["lake_baseline_s"] = bare_insert_seconds(engine, rows)
+    gc.collect()
+    before = os.environ.get("WEIXI_LEDGER_STORE")
+    os.environ["WEIXI_LEDGER_STORE"] = "lake"
+    real_post, spent = accrual_lake.post, []
+
+    def timed_post(*args, **kwargs):  # the breakdown: the lake step vs the file's rows prepared in Python
+        start = time.perf_counter()
+        try:
+            return real_post(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - start)
+
+    accrual_lake.post = timed_post
+    try:
+        start = time.perf_counter()
+        result = post_file_events(engine, events, data_dir=work / "lake-data")
+        out["lake_s"] = time.perf_counter() - start
+        # accrual_lake.post: the SQL ledger's rows of the file's ids, the statements, the Parquet file, the Delta
+        # commit, the members' balances; the rest: splitting the file, the time rules, the Arrow table, the merge
+        out["lake_accrual_s"] = sum(spent)
+        out["lake_prepare_s"] = out["lake_s"] - out["lake_accrual_s"]
+        assert result.posted == len(events) and not result.rejected, (result.posted, result.rejected[:3])
+        out["lake_events_per_s"] = len(events) / out["lake_s"]
+        out["lake_ratio_to_baseline"] = out["lake_s"] / out["lake_baseline_s"]
+        with engine.connect() as conn:
+            out["lake_sql_event_rows"] = conn.exec_driver_sql("SELECT count(*) FROM events").scalar()
+        if check:
+            out["lake_verify_mismatches"] = len(verify(engine)[0])
+    finally:
+        accrual_lake.post = real_post
+        if before is None:
+            os.environ.pop("WEIXI_LEDGER_STORE", None)
+        else:
+            os.environ["WEIXI_LEDGER_STORE"] = before
+    engine.dispose()
+    out["lake_db_mb"] = round((work / "lake.db").stat().st_size / 2**20, 1)
+    return out
 
 
 if __name__ == "__main__":

@@ -21,20 +21,30 @@ Event ids are deduplicated by anti-join against the SQL ledger's events and reje
 is a partition of its own, keyed ``<last closed month>+<n>`` (:func:`post_key`), committed with the application
 transaction ``(weixi-post, n)``. A post whose commit is in but whose SQL step is not (a crash between them) is applied
 by the next post or close (:func:`roll_forward_posts`).
+
+One writer at a time: a post, the close's accrual and ``weixi ledger upgrade-lake`` hold :func:`lake_lock` (``flock``
+on ``lake/.post.lock``, freed by the kernel when its holder dies) while they write; a second one waits.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
+import threading
+from array import array
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pyarrow.lib import StringBuilder
 from sqlalchemy import Engine
 
-from weixi.adapters import duck, lake
+from weixi.adapters import bulk_sql, duck, lake
+from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute, executemany
 from weixi.close import accrual_load, accrual_sql, ledger_bridge
 from weixi.ledger import bulk
@@ -43,7 +53,11 @@ from weixi.plans.model import Plan
 
 APP = "weixi-accrual"
 POST_APP = "weixi-post"  # a posted batch's application id; its version is the post's number n
-ROW_GROUP = 50_000  # rows per Parquet row group: a member lookup reads one or two of them
+ROW_GROUP = 4_096  # rows per Parquet row group, sorted by member: a fold reads the one or two holding the member
+# (weixi.ledger.fold reads whole row groups: 12 months at 100,000 members, 40 ms a fold against 260 ms with
+# 51,200-row groups; the files 6% larger)
+ID_CHUNK = 200_000  # ids per statement when a post reads the SQL ledger's rows of its ids and members
+LOCK = ".post.lock"  # under DATA/lake: held by whoever writes the lake's accruals (see the module doc)
 
 ACCRUAL_SCHEMA = pa.schema(
     [
@@ -70,11 +84,12 @@ ROWS_SQL = (
     "CAST(e.amount_fen AS BIGINT) AS amount_fen, e.attrs, e.earned, e.plan_version, "
     "CAST(l.expires_on AS DATE) AS expires_on, e.seq, coalesce(j.entries, []) AS entries "
     "FROM acc_events e LEFT JOIN acc_lots l USING (seq) LEFT JOIN ("
-    # the entries in posting order: sorted as structs led by the order keys, not by an ordered aggregate (DuckDB's
-    # list(... ORDER BY ...) over one group per bill took 1.7 s of a 4.7 s accrual at 100,000 members; this 0.2 s)
-    "SELECT seq, list_transform(list_sort(list(struct_pack(o_grp := o_grp, o_j := o_j, o_k := o_k, "
-    "rule_id := rule_id, points := points, note := note))), "
-    "x -> struct_pack(rule_id := x.rule_id, points := x.points, note := x.note)) "
+    # the entries in posting order: the list put in the order of its keys (list_grade_up of one integer key per
+    # entry, aggregated alongside: the two lists of a group hold its rows in the same order), not by an ordered
+    # aggregate (DuckDB's list(... ORDER BY ...) over one group per bill took 1.7 s of a 4.7 s accrual at 100,000
+    # members) nor by sorting the structs (a third slower than this at 300,000 bills)
+    "SELECT seq, list_select(list(struct_pack(rule_id := rule_id, points := points, note := note)), "
+    "list_grade_up(list((CAST(o_grp AS BIGINT) << 42) + (CAST(o_j AS BIGINT) << 21) + o_k))) "
     "AS entries FROM acc_journal GROUP BY seq) j USING (seq) ORDER BY e.member_id, e.seq"
 )
 
@@ -108,7 +123,8 @@ class LakePart:
     reasons: dict
     book_ids: pa.Table
     version: int | None  # the Delta version the part is read at (None: a post with nothing new)
-    outcomes: pa.Table | None = None  # posted events only: per input row (seq) its outcome and rejection reason
+    # posted events only: per input row (seq) not posted its outcome and rejection reason (``posted`` counts the rest)
+    outcomes: pa.Table | None = None
 
 
 def done(engine: Engine, month: str, inputs: list) -> dict | None:
@@ -138,8 +154,41 @@ def applicable(plan: Plan | None, days: list, out_of_range: int) -> bool:
     return compiled.ok and not out_of_range and not any(m.window.contains(d) for m in compiled.blockers for d in days)
 
 
-def _ids(table: pa.Table) -> pa.Table:
-    return table.select([0]).rename_columns(["event_id"]).cast(pa.schema([("event_id", pa.string())]))
+_held = threading.local()  # the lock files this thread holds (a post holds the lock around its call of post())
+
+
+@contextmanager
+def lake_lock(data_dir: Path) -> Iterator[None]:
+    """Hold the lake's writer lock (``DATA/lake/.post.lock``): waits while another process or thread holds it.
+    Reentrant in one thread."""
+    folder = Path(data_dir) / "lake"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = str((folder / LOCK).resolve())
+    held = _held.__dict__.setdefault("paths", set())
+    if path in held:
+        yield
+        return
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        held.add(path)
+        try:
+            yield
+        finally:
+            held.discard(path)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def text_column(values: list) -> pa.Array:
+    """Python strings (None: null) as an Arrow array, as fast as ``pa.array`` and without importing pandas."""
+    builder = StringBuilder()
+    builder.append_values(values)
+    return builder.finish()
+
+
+def int_column(values: list, type_: pa.DataType = pa.int64()) -> pa.Array:
+    """Python ints (no None) as an Arrow ``int64`` array, or ``date32`` from days since 1970-01-01 (no pandas)."""
+    code = "q" if type_.bit_width == 64 else "i"
+    return pa.Array.from_buffers(type_, len(values), [None, pa.py_buffer(array(code, values))])
 
 
 def post(
@@ -161,27 +210,39 @@ def post(
 
     ``month`` is the partition key, committed as ``(app, app_version)`` (default: the close's, the month's number).
     ``post_rows``: the rows of posted events (:mod:`weixi.close.post_lake`), which ``source_sql`` reads as
-    ``post_src``; then the part's ``outcomes`` say what became of each, and a post with nothing new commits nothing."""
+    ``post_src``; then the part's ``outcomes`` say what became of each, and a post with nothing new commits nothing.
+    Holds :func:`lake_lock` throughout."""
+    with lake_lock(data_dir):
+        return _post(engine, data_dir, month, plan, version, source_sql, days, app, app_version, post_rows)
+
+
+def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_version, post_rows) -> LakePart:
     compiled = bulk.compile_plan(plan)
     table = accruals_dir(data_dir)
     roll_forward_posts(engine, data_dir)
     con = duck.connect()
     try:
         duck.bound_memory(con, data_dir)
-        if post_rows is not None:
+        if post_rows is None:
+            con.execute(f"CREATE TEMP TABLE acc_all AS SELECT * FROM ({source_sql}) ORDER BY seq")
+        else:  # read where it is (in seq order, the file's): no copy
             con.register("post_src", post_rows)
-        con.execute(f"CREATE TEMP TABLE acc_all AS SELECT * FROM ({source_sql}) ORDER BY seq")
+            con.execute(f"CREATE TEMP VIEW acc_all AS {source_sql}")
         con.register(
             "acc_days_in",
             accrual_load.days_table(accrual_sql.day_columns(compiled), accrual_sql.day_rows(compiled, plan, days)),
         )
         con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
-        _read_ledger(con, engine, data_dir, month)
-        con.execute(
-            "CREATE TEMP TABLE acc_src AS SELECT * FROM acc_all WHERE member_id NOT IN (SELECT member_id FROM acc_book)"
+        if post_rows is None:
+            _read_ledger(con, engine)
+        else:
+            _read_posted(con, engine, post_rows)
+        _seen_in_lake(con, data_dir, month)
+        con.execute(  # a view: the statements read it once (a copy of every column cost more than the filter)
+            "CREATE TEMP VIEW acc_src AS SELECT * FROM acc_all WHERE member_id NOT IN (SELECT member_id FROM acc_book)"
         )
         st = accrual_sql.statements(compiled, version, posted=post_rows is not None)
-        for sql in (st.new, st.base, st.tiers, st.journal, st.events, st.lots, st.members):
+        for sql in (st.new, st.base, st.tiers, st.journal, st.events, st.lots):  # st.members: the SQL path's
             con.execute(sql)
         posted, duplicates = con.execute(st.outcome).fetchone()
         reasons = {r: int(n) for r, n in con.execute(accrual_sql.REJECTIONS_SQL).fetchall()}
@@ -208,7 +269,7 @@ def post(
             lake.commit_files(table, files, {"month": month}, schema, app, mv)
         in_lake_before = committed is not None and committed >= mv
         if post_rows is not None:  # the outcomes name the Book's rows
-            outcomes, book_ids = _outcomes(con, in_lake_before), pa.table({"event_id": pa.array([], pa.string())})
+            outcomes, book_ids = _outcomes(con, in_lake_before), pa.table({"event_id": pa.nulls(0, pa.string())})
         else:
             # the events nobody has posted: those of the members the Book must handle (and any the lake lacks)
             outcomes, in_lake = None, lake.file_uris(table)
@@ -225,21 +286,21 @@ def post(
 
 
 def _outcomes(con, in_lake: bool) -> pa.Table:
-    """Per posted row (seq): ``book`` (its member is the Book's), ``posted``, ``rejected`` (a repeat of a rejected
-    id: with the first reason) or ``duplicate`` (posted before, or earlier in the input)."""
+    """Per posted row (seq) that is not posted now: ``book`` (its member is the Book's), ``rejected`` (a repeat of
+    a rejected id: with the first reason) or ``duplicate`` (posted before, or earlier in the input)."""
     new = "'duplicate'" if in_lake else "'posted'"
     return con.execute(
-        "SELECT a.seq, CASE WHEN a.member_id IN (SELECT member_id FROM acc_book) THEN 'book' "
+        "SELECT * FROM (SELECT a.seq, CASE WHEN a.member_id IN (SELECT member_id FROM acc_book) THEN 'book' "
         f"WHEN a.seq IN (SELECT seq FROM acc_new) THEN {new} "
         "WHEN a.event_id IN (SELECT event_id FROM acc_seen) THEN 'duplicate' "
         "WHEN r.event_id IS NOT NULL THEN 'rejected' ELSE 'duplicate' END AS outcome, r.reason "
-        "FROM acc_all a LEFT JOIN acc_rejected r USING (event_id) ORDER BY a.seq"
+        "FROM acc_all a LEFT JOIN acc_rejected r USING (event_id)) WHERE outcome <> 'posted' ORDER BY seq"
     ).fetch_arrow_table()
 
 
-def _read_ledger(con, engine: Engine, data_dir: Path, month: str) -> None:
-    """acc_seen, acc_rejected (the SQL ledger's ids and the lake's other months'), acc_stored (members), acc_book
-    (the members the Book must handle), read from the SQL ledger in one query (one loading process on SQLite)."""
+def _read_ledger(con, engine: Engine) -> None:
+    """acc_seen and acc_rejected (the SQL ledger's ids), acc_stored (members), acc_book (the members the Book must
+    handle), read from the SQL ledger in one query (one loading process on SQLite)."""
     rows = ledger_bridge.ledger_arrow(
         engine,
         # no NULL in a column: ADBC's SQLite types a column by its first values ('' stands for a NULL tier)
@@ -251,9 +312,7 @@ def _read_ledger(con, engine: Engine, data_dir: Path, month: str) -> None:
         pa.schema([("k", pa.string()), ("id", pa.string()), ("text", pa.string()), ("n", pa.int64())]),
     )
     con.register("acc_ledger", rows)
-    others = [u for u in lake.file_uris(accruals_dir(data_dir)) if f"/month={month}/" not in u]
-    lake_seen = f" UNION ALL SELECT event_id FROM read_parquet({others!r})" if others else ""
-    con.execute(f"CREATE TEMP TABLE acc_seen AS SELECT id AS event_id FROM acc_ledger WHERE k = 'e'{lake_seen}")
+    con.execute("CREATE TEMP TABLE acc_seen AS SELECT id AS event_id FROM acc_ledger WHERE k = 'e'")
     con.execute("CREATE TEMP TABLE acc_rejected AS SELECT id AS event_id, text AS reason FROM acc_ledger WHERE k = 'r'")
     con.execute(
         "CREATE TEMP TABLE acc_stored AS SELECT id AS member_id, nullif(text, '') AS tier, n AS debt FROM acc_ledger "
@@ -266,49 +325,145 @@ def _read_ledger(con, engine: Engine, data_dir: Path, month: str) -> None:
     con.unregister("acc_ledger")
 
 
+def _read_posted(con, engine: Engine, post_rows: pa.Table) -> None:
+    """The tables of :func:`_read_ledger` for a post: only the SQL ledger's rows of the posted ids and their
+    members, looked up by key in this process (the whole ledger is not read for a file)."""
+    ids = post_rows.column("event_id").to_pylist()
+    members = sorted(set(post_rows.column("member_id").to_pylist()))
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        seen = _by_ids(conn, "SELECT event_id FROM events WHERE event_id {ids}", ids)
+        rejected = _by_ids(conn, "SELECT event_id, reason FROM rejections WHERE event_id {ids}", ids)
+        stored = _by_ids(conn, "SELECT member_id, tier, debt FROM members WHERE member_id {ids}", members)
+        book = _by_ids(
+            conn, "SELECT member_id FROM lots WHERE member_id {ids} AND deficit = ? AND remaining < 0", members, (True,)
+        )
+        book += _by_ids(conn, "SELECT referee_id FROM referrals WHERE referee_id {ids} AND awarded_on IS NULL", members)
+    columns = {
+        "acc_seen": {"event_id": [r[0] for r in seen]},
+        "acc_rejected": {"event_id": [r[0] for r in rejected], "reason": [r[1] for r in rejected]},
+        "acc_stored": {
+            "member_id": [r[0] for r in stored],
+            "tier": [r[1] for r in stored],
+            "debt": [r[2] for r in stored],
+        },
+        "acc_book_in": {"member_id": [r[0] for r in book]},
+    }
+    for name, cols in columns.items():
+        con.register("acc_in", pa.table({c: int_column(v) if c == "debt" else text_column(v) for c, v in cols.items()}))
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM acc_in")
+        con.unregister("acc_in")
+    con.execute(
+        "CREATE TEMP TABLE acc_book AS SELECT member_id FROM acc_book_in "
+        "UNION SELECT member_id FROM acc_stored WHERE debt > 0"
+    )
+
+
+def _by_ids(conn, sql: str, ids: list, params: tuple = ()) -> list[tuple]:
+    return [
+        r for i in range(0, len(ids), ID_CHUNK) for r in bulk_sql.select_ids(conn, sql, ids[i : i + ID_CHUNK], params)
+    ]
+
+
+def _seen_in_lake(con, data_dir: Path, month: str) -> None:
+    """Add to acc_seen the ids of ``acc_all`` the lake's other partitions hold: a semi-join that reads only their
+    ``event_id`` column, and skips the row groups whose id range misses the input's (DuckDB pushes the join's
+    min/max into the Parquet scan), instead of every id the lake holds."""
+    others = [u for u in lake.file_uris(accruals_dir(data_dir)) if f"/month={month}/" not in u]
+    if others:
+        con.execute(
+            f"INSERT INTO acc_seen SELECT event_id FROM read_parquet({others!r}) "
+            "WHERE event_id IN (SELECT event_id FROM acc_all)"
+        )
+
+
+UPSERT = (
+    "INSERT INTO members (member_id, first_spend_on, paid, balance, first_seen_on, tier) {rows} "
+    "ON CONFLICT (member_id) DO UPDATE SET first_spend_on = coalesce(members.first_spend_on, "
+    "excluded.first_spend_on), paid = excluded.paid, balance = members.balance + excluded.balance, "
+    "tier = coalesce(excluded.tier, members.tier)"
+)
+WATERMARK = "INSERT INTO lake_months (month, lake_dir, accruals_version, result) VALUES (?, ?, ?, NULL)"
+APPLY_CHILD_MIN = 20_000  # members from which a SQLite file is written by one statement in a child process
+
+
 def apply(engine: Engine, data_dir: Path, month: str) -> int:
     """Bring the SQL members up to date with the lake month and record it in ``lake_months``, in one transaction
-    (nothing when it is recorded already); returns the Delta version the month is read at."""
+    (nothing when it is recorded already); returns the Delta version the month is read at.
+
+    Per member of the month: inserted when new, else its balance grows by the points and its first spend day and
+    paid flag are set (a posted ``tier`` attr sets its tier). On a SQLite file, from :data:`APPLY_CHILD_MIN`
+    members on, the rows go to a temporary table and one ``INSERT ... SELECT ... ON CONFLICT`` writes them all
+    (:func:`weixi.close.ledger_bridge.update_sqlite`, a child process: at a million members a row per statement
+    from Python took 9 s); fewer (a post, a test) are written from this process."""
     table = accruals_dir(data_dir)
     version = lake.table_version(table)
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         rows = execute(conn, "SELECT accruals_version FROM lake_months WHERE month = ?", [month])
     if rows:
         return int(rows[0][0])
-    files = lake.file_uris(table, version, {"month": month})
-    members: list[tuple] = []
-    if files:
-        con = duck.connect()
-        try:
-            # a posted event's tier attr is the member's tier from then on (the close's rows carry none)
-            members = con.execute(
-                f"SELECT member_id, arg_min(day, seq) AS first_day, sum(earned) AS earned, min(seq) AS first_seq, "
-                "arg_max(json_extract_string(attrs, '$.tier'), seq) FILTER (WHERE json_extract_string(attrs, "
-                f"'$.tier') IS NOT NULL) AS tier FROM read_parquet({files!r}) GROUP BY member_id ORDER BY first_seq"
-            ).fetchall()
-        finally:
-            con.close()
+    members = _month_members(lake.file_uris(table, version, {"month": month}))
+    watermark = [month, str(Path(data_dir).resolve() / "lake"), version]
+    path = sqlite_file(engine)
+    if path is not None and members.num_rows >= APPLY_CHILD_MIN:
+        ledger_bridge.update_sqlite(
+            path,
+            members.select(["member_id", "first_text", "earned", "tier", "first_seq"]),
+            [
+                (
+                    UPSERT.format(
+                        rows="SELECT member_id, first_text, 1, earned, first_text, tier FROM temp.incoming "
+                        "WHERE true ORDER BY first_seq"
+                    ),
+                    [],
+                ),
+                (WATERMARK, watermark),
+            ],
+            skip_if=("SELECT 1 FROM lake_months WHERE month = ?", [month]),
+        )
+        return version
     with engine.begin() as conn:
         if execute(conn, "SELECT 1 FROM lake_months WHERE month = ?", [month]):
             return version
-        pg = conn.dialect.name == "postgresql"
+        days = members.column("first_day" if conn.dialect.name == "postgresql" else "first_text").to_pylist()
         executemany(
             conn,
-            "INSERT INTO members (member_id, first_spend_on, paid, balance, first_seen_on, tier) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT (member_id) DO UPDATE SET first_spend_on = coalesce(members.first_spend_on, "
-            "excluded.first_spend_on), paid = excluded.paid, balance = members.balance + excluded.balance, "
-            "tier = coalesce(excluded.tier, members.tier)",
+            UPSERT.format(rows="VALUES (?,?,?,?,?,?)"),
             [
-                (m, day if pg else day.isoformat(), True, int(earned), day if pg else day.isoformat(), tier)
-                for m, day, earned, _, tier in members
+                (m, day, True, earned, day, tier)
+                for m, day, earned, tier in zip(
+                    members.column("member_id").to_pylist(),
+                    days,
+                    members.column("earned").to_pylist(),
+                    members.column("tier").to_pylist(),
+                )
             ],
         )
-        execute(
-            conn,
-            "INSERT INTO lake_months (month, lake_dir, accruals_version, result) VALUES (?, ?, ?, NULL)",
-            [month, str(Path(data_dir).resolve() / "lake"), version],
-        )
+        execute(conn, WATERMARK, watermark)
     return version
+
+
+def _month_members(files: list[str]) -> pa.Table:
+    """Per member of the month's files, in the order of their first event: the first day (``first_day``, and as
+    ISO text ``first_text``), the points earned and the last ``tier`` attr of a posted event (the close's rows
+    carry none; the JSON is read only from rows that can hold one)."""
+    con = duck.connect()
+    try:
+        if not files:
+            return con.execute(
+                "SELECT NULL::VARCHAR AS member_id, NULL::DATE AS first_day, NULL::VARCHAR AS first_text, "
+                "NULL::BIGINT AS earned, NULL::VARCHAR AS tier, NULL::BIGINT AS first_seq WHERE false"
+            ).fetch_arrow_table()
+        return con.execute(
+            "SELECT m.member_id, m.first_day, strftime(m.first_day, '%Y-%m-%d') AS first_text, "
+            "CAST(m.earned AS BIGINT) AS earned, t.tier, m.first_seq FROM (SELECT member_id, arg_min(day, seq) "
+            f"AS first_day, sum(earned) AS earned, min(seq) AS first_seq FROM read_parquet({files!r}) "
+            "GROUP BY member_id) m LEFT JOIN (SELECT member_id, arg_max(tier, seq) AS tier FROM (SELECT member_id, "
+            f"seq, json_extract_string(attrs, '$.tier') AS tier FROM read_parquet({files!r}) "
+            "WHERE attrs LIKE '%tier%') WHERE tier IS NOT NULL GROUP BY member_id) t USING (member_id) "
+            "ORDER BY m.first_seq"
+        ).fetch_arrow_table()
+    finally:
+        con.close()
 
 
 def roll_forward_posts(engine: Engine, data_dir: Path) -> list[str]:

@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from weixi.adapters import archive, duck, lake
 from weixi.adapters.sql import execute
 from weixi.close import store
-from weixi.close.accrual_lake import ACCRUAL_SCHEMA, APP, ROW_GROUP, month_version
+from weixi.close.accrual_lake import ACCRUAL_SCHEMA, APP, ROW_GROUP, lake_lock, month_version
 from weixi.close.ledger_bridge import ledger_arrow
 from weixi.close.months import first_day, next_month
 from weixi.ledger.fold import accruals_dir
@@ -106,6 +106,11 @@ def upgrade_to_lake(engine: Engine, data_dir: Path) -> Upgrade:
     """Backfill the lake from the SQL journal for every closed month and switch the ledger to it (see the module)."""
     data_dir = Path(data_dir)
     store.upgrade(data_dir)  # a data folder of the layout before the lake: its tables first
+    with lake_lock(data_dir):  # no post or lake close meanwhile (they would see a ledger half switched)
+        return _upgrade(engine, data_dir)
+
+
+def _upgrade(engine: Engine, data_dir: Path) -> Upgrade:
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         if execute(conn, "SELECT 1 FROM lake_months LIMIT 1"):
             return Upgrade(already=True)

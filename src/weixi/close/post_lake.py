@@ -21,12 +21,10 @@ goes through ``post_events`` whole.
 
 from __future__ import annotations
 
-import fcntl
 import json
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import pyarrow as pa
 from sqlalchemy import Engine
@@ -80,13 +78,16 @@ def post_file_events(engine: Engine, items: Iterable[Event | Rejection], data_di
     result = PostResult(plan_version=version)
     with engine.connect() as conn, conn.begin():
         keep, refused = screen(conn, plan, [items[i] for i in candidates], True)
-    kept = {id(ev) for ev in keep}
     result.duplicates += _in_lake(data, refused, result)
-    rows = [i for i in candidates if id(items[i]) in kept]
+    if refused:
+        kept = {id(ev) for ev in keep}
+        rows = [i for i in candidates if id(items[i]) in kept]
+    else:
+        rows = candidates
     if book_members:  # their bills and recharges too, in file order
         book = sorted(book + [i for i in lakeable if items[i].member_id in book_members])
     if rows:
-        with _locked(data):
+        with accrual_lake.lake_lock(data):  # one writer at a time: each post takes the next number
             key, n = _next_key(engine, data)
             part = accrual_lake.post(
                 engine,
@@ -98,9 +99,9 @@ def post_file_events(engine: Engine, items: Iterable[Event | Rejection], data_di
                 sorted({items[i].day for i in rows}),
                 app=accrual_lake.POST_APP,
                 app_version=n,
-                post_rows=_table([(i, items[i]) for i in rows]),
+                post_rows=_table(rows, items),
             )
-        book += _merge(part.outcomes, items, result)
+        book += _merge(part, items, result)
     if book:
         result.add(post_events(engine, [items[i] for i in sorted(book)], time_rules=True))
     result.rejected.sort(key=lambda r: r.row or 0)
@@ -147,60 +148,58 @@ def _plain(attrs: dict, known) -> bool:
     )
 
 
-def _table(rows: list[tuple[int, Event]]) -> pa.Table:
-    """The events as ``post_src`` (:data:`POST_SCHEMA`), numbered by their place in the file; the moment's and the
-    attrs' text as the bulk path writes them (each distinct value converted once)."""
-    stamps: dict = {}
+def _table(rows: list[int], items: list) -> pa.Table:
+    """The events at positions ``rows`` as ``post_src`` (:data:`POST_SCHEMA`), numbered by their place in the file;
+    the moment's and the attrs' text as the bulk path writes them (each distinct value converted once). Built a
+    column at a time (no row objects) without ``pa.array``, which imports pandas."""
+    evs = [items[i] for i in rows]
+    # the moment's text once per distinct moment: equal instants at other offsets are equal datetimes but other
+    # texts, so a text is taken from the cache only at the offset it was made at
+    ats = [ev.occurred_at for ev in evs]
+    stamps = {at: (at.utcoffset(), at.isoformat()) for at in set(ats)}
+    days = [ev.day for ev in evs]
+    epoch = {d: d.toordinal() - _EPOCH for d in set(days)}  # date32's value: days since 1970-01-01
+    attrs = [ev.attrs for ev in evs]
     texts: dict = {}
-    epoch: dict = {}  # day -> days since 1970-01-01 (date32's value; Arrow converts ints far faster than dates)
-    dumps = json.dumps
-    cols: dict[str, list] = {name: [] for name in POST_SCHEMA.names if name != "moment"}
-    seq, etype, eid, mid, day, fen, service, occurred, attrs_text, tier = cols.values()
-    for i, ev in rows:
-        seq.append(i + 1)
-        etype.append(ev.type)
-        eid.append(ev.event_id)
-        mid.append(ev.member_id)
-        d = ev.day
-        n = epoch.get(d)
-        if n is None:
-            n = epoch[d] = d.toordinal() - _EPOCH
-        day.append(n)
-        fen.append(ev.amount_fen)
-        at = ev.occurred_at
-        text = stamps.get(at)
-        if text is None:
-            text = stamps[at] = at.isoformat()
-        occurred.append(text)
-        attrs = ev.attrs
-        if attrs:
-            key = tuple(attrs.items())
-            js = texts.get(key)
-            if js is None:
-                js = texts[key] = dumps(attrs, ensure_ascii=False, sort_keys=True)
-            attrs_text.append(js)
-            service.append(attrs.get("service_type"))
-            tier.append(attrs.get("tier"))
-        else:
-            attrs_text.append(None)
-            service.append(None)
-            tier.append(None)
-    arrays = {name: pa.array(values, POST_SCHEMA.field(name).type) for name, values in cols.items()}
-    arrays["moment"] = pa.nulls(len(rows), POST_SCHEMA.field("moment").type)
-    return pa.table({name: arrays[name] for name in POST_SCHEMA.names}, schema=POST_SCHEMA)
+    cols = {
+        "seq": accrual_lake.int_column([i + 1 for i in rows]),
+        "type": accrual_lake.text_column([ev.type for ev in evs]),
+        "event_id": accrual_lake.text_column([ev.event_id for ev in evs]),
+        "member_id": accrual_lake.text_column([ev.member_id for ev in evs]),
+        "day": accrual_lake.int_column([epoch[d] for d in days], pa.date32()),
+        "moment": pa.nulls(len(evs), POST_SCHEMA.field("moment").type),  # the moment is in occurred_text
+        "amount_fen": accrual_lake.int_column([ev.amount_fen for ev in evs]),
+        "service_type": accrual_lake.text_column([a.get("service_type") if a else None for a in attrs]),
+        "occurred_text": accrual_lake.text_column(
+            [hit[1] if (hit := stamps[at])[0] == at.utcoffset() else at.isoformat() for at in ats]
+        ),
+        "attrs_text": accrual_lake.text_column([_attrs_text(a, texts) if a else None for a in attrs]),
+        "tier": accrual_lake.text_column([a.get("tier") if a else None for a in attrs]),
+    }
+    return pa.table([cols[name] for name in POST_SCHEMA.names], schema=POST_SCHEMA)
 
 
-def _merge(outcomes: pa.Table, items: list, result: PostResult) -> list[int]:
+def _attrs_text(attrs: dict, texts: dict) -> str:
+    """The attrs' JSON as the bulk path writes it, converted once per distinct value. Keyed by ``repr``, which tells
+    the values' types apart (``1``, ``True`` and ``1.0`` are equal dict keys but other JSON) and takes any value."""
+    key = repr(attrs)
+    text = texts.get(key)
+    if text is None:
+        text = texts[key] = json.dumps(attrs, ensure_ascii=False, sort_keys=True)
+    return text
+
+
+def _merge(part: accrual_lake.LakePart, items: list, result: PostResult) -> list[int]:
     """Add the lake step's outcomes to ``result``; the positions of the rows left to the Book."""
     book: list[int] = []
+    result.posted += part.posted
+    outcomes = part.outcomes  # the rows not posted
     seqs = outcomes.column("seq").to_pylist()
     kinds = outcomes.column("outcome").to_pylist()
     reasons = outcomes.column("reason").to_pylist()
     for seq, kind, reason in zip(seqs, kinds, reasons):
         ev = items[seq - 1]
-        if kind == "posted":
-            result.posted += 1
-        elif kind == "duplicate":
+        if kind == "duplicate":
             result.duplicates.append(ev.event_id)
         elif kind == "rejected":  # a repeat of a rejected id: its first reason, as the bulk path says it
             result.rejected.append(Rejection(ev.event_id, reason, ev.row))
@@ -239,19 +238,6 @@ def _next_key(engine: Engine, data_dir: Path) -> tuple[str, int]:
     numbers = [accrual_lake.post_number(k) for k in keys if "+" in k]
     n = 1 + max([*numbers, lake.app_version(accruals_dir(data_dir), accrual_lake.POST_APP) or 0])
     return accrual_lake.post_key(last_close, n), n
-
-
-@contextmanager
-def _locked(data_dir: Path) -> Iterator[None]:
-    """One post at a time into the lake (each takes the next number)."""
-    folder = Path(data_dir) / "lake"
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".post.lock", "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 __all__ = ["post_file_events"]
