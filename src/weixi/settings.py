@@ -141,9 +141,10 @@ ACCRUAL = Setting(
 )
 LEDGER_STORE = Setting(
     "WEIXI_LEDGER_STORE",
-    "Where the close writes a month's accruals: `sql` (every bill into the SQL ledger) or `lake` (the Delta table "
-    "`DATA/lake/accruals`; a member's lake months are folded into the SQL ledger when the member is first touched).",
-    default="sql",
+    "Where the close and `weixi events post` write a month's accruals: `lake` (the Delta table `DATA/lake/accruals`; "
+    "a member's lake months are folded into the SQL ledger when the member is first touched) or `sql` (every bill "
+    "into the SQL ledger, as before the lake: the ledger grows by every bill's event, lot and journal entries).",
+    default="lake",
     choices=("sql", "lake"),
 )
 

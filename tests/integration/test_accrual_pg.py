@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import PG_URL, pg_schema_url
 from tests.integration.test_accrual_sql import MONTHS, PLAN, TABLES, TZ, _last_billed_member, _plan, _september_bills
+from weixi import settings
 from weixi.adapters import schema
 from weixi.adapters.db import make_engine
 from weixi.close import accrual, accrual_load, accrual_load_pg
@@ -27,6 +28,14 @@ from weixi.ledger.verify import verify
 from weixi.plans.service import apply_plan
 
 pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(autouse=True)
+def _sql_store(monkeypatch):
+    """This module tests the SQL store's own accrual (its loading process, its chunks, its hand-over to the
+    batches): it runs on the SQL store whatever the default. The lake's accrual and its guarantees:
+    test_lake_ledger.py, test_lake_close_guarantees.py."""
+    monkeypatch.setenv(settings.LEDGER_STORE.name, "sql")
 
 
 @pytest.fixture(scope="module")

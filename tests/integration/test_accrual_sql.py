@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from weixi import settings
 from weixi.adapters import schema
 from weixi.adapters.db import make_engine
 from weixi.close import accrual, store
@@ -27,6 +28,15 @@ from weixi.plans.service import active_plan, apply_plan
 
 MONTHS = ["2026-08", "2026-09", "2026-10"]
 TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(autouse=True)
+def _sql_store(monkeypatch):
+    """This module tests the SQL store's own accrual (its loading process, its chunks, its hand-over to the
+    batches): it runs on the SQL store whatever the default. The lake's accrual and its guarantees:
+    test_lake_ledger.py, test_lake_close_guarantees.py."""
+    monkeypatch.setenv(settings.LEDGER_STORE.name, "sql")
+
 
 PLAN = """\
 plan: accrual-sql

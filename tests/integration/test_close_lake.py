@@ -18,6 +18,7 @@ from tests.integration.test_close import (  # noqa: F401  (fixtures)
     MONTHS,
     _copy_ledger,
     clean_run,
+    clean_runs,
     closed,
     ledger_state,
     operator,

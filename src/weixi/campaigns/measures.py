@@ -86,8 +86,8 @@ def participant_ids(conn: Connection, c: Campaign) -> list[str]:
     )
     con = duck.connect()
     try:
-        con.register("participants_sql", found)
-        con.register("participants_treatment", treatment)
+        duck.register(con, "participants_sql", found)
+        duck.register(con, "participants_treatment", treatment)
         lake = (
             " UNION SELECT l.member_id FROM lake_earned l JOIN participants_treatment t USING (member_id) "
             f"WHERE list_contains(?, l.rule_id) AND l.day >= DATE '{start}' AND l.day <= DATE '{end}'"
@@ -238,7 +238,7 @@ def _lake_rows(conn: Connection, c: Campaign, kinds: str, sql: str, params: list
     con = duck.connect()
     try:
         for name, query, which in LAKE_INPUTS:
-            con.register(name, _arrow(conn, query.format(kinds=kinds), args[which]))
+            duck.register(con, name, _arrow(conn, query.format(kinds=kinds), args[which]))
         days = f"day >= DATE '{start}' AND day <= DATE '{end}'"
         if fold.unfolded_views(conn.engine, con):
             lake_events = f" UNION ALL SELECT member_id, type, day, amount_fen, attrs FROM lake_unfolded WHERE {days}"
@@ -273,8 +273,8 @@ def lake_board_totals(conn: Connection, c: Campaign, limit: int | None) -> list[
     )
     con = duck.connect()
     try:
-        con.register("board_sql", sql_sums)
-        con.register("board_treatment", treatment)
+        duck.register(con, "board_sql", sql_sums)
+        duck.register(con, "board_treatment", treatment)
         lake = (
             " UNION ALL SELECT l.member_id, l.points FROM lake_earned l JOIN board_treatment t USING (member_id) "
             f"WHERE l.day >= DATE '{start}' AND l.day <= DATE '{end}'"
