@@ -129,8 +129,7 @@ app.add_typer(ledger_app, name="ledger")
 def upgrade_lake(data: Optional[str] = DATA, db: Optional[str] = DB, as_json: bool = JSON) -> None:
     """Upgrade a ledger closed with WEIXI_LEDGER_STORE=sql to the lake in place: the closed months' bill and
     recharge accruals are copied from the SQL journal into DATA/lake/accruals and every member is marked folded
-    through them (no balance changes); then set WEIXI_LEDGER_STORE=lake and the next close writes its month to the
-    lake. Safe to run again, and after a crash."""
+    through them (no balance changes); the next close writes its month to the lake (unless WEIXI_LEDGER_STORE=sql). Safe to run again, and after a crash."""
     from weixi.close.lake_upgrade import upgrade_to_lake
 
     done = upgrade_to_lake(open_engine(db, as_json), data_dir(data))
@@ -139,10 +138,10 @@ def upgrade_lake(data: Optional[str] = DATA, db: Optional[str] = DB, as_json: bo
     elif done.already:
         console.print("[yellow]the ledger already has lake months: nothing changed[/]")
     elif not done.months:
-        console.print("no closed month to upgrade: set WEIXI_LEDGER_STORE=lake and close")
+        console.print("no closed month to upgrade: the next close writes its month to the lake")
     else:
         console.print(
             f"upgraded {len(done.months)} closed month(s) {done.months[0]} .. {done.months[-1]}: "
             f"{done.rows:,} accruals in the lake, {done.members:,} members folded through {done.months[-1]}; "
-            "set WEIXI_LEDGER_STORE=lake for the next close"
+            "the next close writes its month to the lake"
         )

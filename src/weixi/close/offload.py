@@ -165,8 +165,9 @@ def _env() -> dict:
     import weixi
 
     src = str(Path(weixi.__file__).resolve().parents[1])
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": src + (os.pathsep + path if path else "")}
+    env = dict(os.environ)  # not a setting: the interpreter's own search path, passed on with this weixi first
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
+    return env
 
 
 def _message(line: str) -> dict:
