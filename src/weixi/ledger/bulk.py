@@ -328,8 +328,8 @@ def _compute(
     seen = set(seen)
     tiers, default = c.tiers, c.default
     by_day: dict[date, tuple] = {}
-    attrs_json: dict[tuple, str] = {}
-    stamps: dict = {}
+    attrs_json: dict[str, str] = {}
+    stamps: dict[tuple, object] = {}  # (moment, its UTC offset) -> what the driver is given
     dumps = json.dumps
     add_event, add_lot, add_entry = event_rows.append, lot_rows.append, journal_rows.append
     members_get = members.get
@@ -358,13 +358,12 @@ def _compute(
             tier_attr = attrs.get("tier")
             if tier_attr is not None:
                 st[0] = str(tier_attr)
-            try:
-                key = tuple(attrs.items())
-                text = attrs_json.get(key)
-                if text is None:
-                    text = attrs_json[key] = dumps(attrs, ensure_ascii=False, sort_keys=True)
-            except TypeError:  # unhashable values (lists, objects)
-                text = dumps(attrs, ensure_ascii=False, sort_keys=True)
+            # keyed by repr, which tells the values' types apart (1, True and 1.0 are equal dict keys but other
+            # JSON) and takes any value (lists, objects)
+            key = repr(attrs)
+            text = attrs_json.get(key)
+            if text is None:
+                text = attrs_json[key] = dumps(attrs, ensure_ascii=False, sort_keys=True)
         else:
             text = None
         base = None
@@ -435,9 +434,11 @@ def _compute(
             add_lot((eid, mid, d, exp, earned, earned, False, version))
             st[2] += earned
         occurred = ev.occurred_at
-        ts = stamps.get(occurred)
+        # equal instants at other UTC offsets are equal datetimes but other texts: keyed by the offset too
+        at = (occurred, occurred.utcoffset())
+        ts = stamps.get(at)
         if ts is None:
-            ts = stamps[occurred] = stamp(occurred)
+            ts = stamps[at] = stamp(occurred)
         add_event((eid, mid, ev.type, ts, d, ev.amount_fen, ev.points, ev.ref, text, earned, version))
     new_members, changed = [], []
     for mid, st in members.items():

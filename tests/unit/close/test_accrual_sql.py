@@ -4,13 +4,19 @@ text of a note, the three roundings, and a moment's ISO text in the session's ti
 from __future__ import annotations
 
 import random
+from datetime import date, datetime, timezone
 
+import pyarrow as pa
 import pytest
 
 from weixi.adapters import duck
+from weixi.close import accrual_sql
 from weixi.close.accrual_sql import _round, _stamp, _yuan_text
+from weixi.ledger import bulk
 from weixi.ledger.bulk import CEIL, FLOOR, HALF_UP, yuan_text
 from weixi.ledger.bulk import _round as bulk_round
+from weixi.ledger.events import Event
+from weixi.plans.loader import load_plan_text
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +63,78 @@ def test_a_moment_prints_as_python_prints_it(con, zone):
         arrow = con.execute(f"SELECT TIMESTAMPTZ '{m}' AS t").to_arrow_table().to_pydict()["t"][0]  # as the batches
         assert text == arrow.isoformat(), (zone, m)
     con.execute("SET TimeZone = 'UTC'")
+
+
+FINE_PLAN = """\
+plan: fine
+name: fine rates
+expiry: {months_after: 12}
+tiers:
+  - {id: standard, name: S, rank: 0}
+  - {id: plat, name: P, rank: 1, multiplier: 2.000000001}
+earning:
+  - {id: coarse, type: spend, points: 1, per_yuan: 10}
+  - {id: fine, type: spend, points: 1.000000001, per_yuan: 1, rounding: half_up}
+  - {id: blocks, type: recharge, points: 7, per_full_yuan: 1000.000000001}
+  - {id: tier-bonus, type: tier_multiplier}
+"""
+
+
+def test_amounts_up_to_the_bulk_limit_give_the_bulk_paths_points_and_notes_at_any_rate():
+    """BIGINT where a rule's rate keeps the arithmetic within it, HUGEINT where it does not (DuckDB raises on an
+    overflow): the largest amounts the set-based path takes, at coarse and very fine rates, with a tier extra."""
+    plan, problems = load_plan_text(FINE_PLAN, "fine.yaml")
+    assert plan is not None, problems
+    c = bulk.compile_plan(plan)
+    assert c.ok
+    day = date(2026, 3, 4)
+    fens = [0, 1, 99, 12_850, 10**12 + 7, bulk.MAX_FEN - 1]
+    events = [
+        Event(f"e{i}", f"m{i % 2}", etype, datetime(2026, 3, 4, 9, tzinfo=timezone.utc), day, fen, None, None, attrs)
+        for i, (fen, etype, attrs) in enumerate(
+            (fen, etype, attrs) for fen in fens for etype in ("bill", "recharge") for attrs in ({}, {"tier": "plat"})
+        )
+    ]
+    expected = bulk._compute(c, plan, 3, events, set(), {}, {}, lambda d: d and d.isoformat(), datetime.isoformat)[
+        2
+    ]  # the journal rows, in posting order
+    con = duck.connect()
+    try:
+        con.register(
+            "acc_src_in",
+            pa.table(
+                {
+                    "seq": [i + 1 for i in range(len(events))],
+                    "type": [e.type for e in events],
+                    "event_id": [e.event_id for e in events],
+                    "member_id": [e.member_id for e in events],
+                    "day": [day] * len(events),
+                    "moment": pa.array([None] * len(events), pa.timestamp("us", tz="UTC")),
+                    "amount_fen": [e.amount_fen for e in events],
+                    "service_type": pa.array([None] * len(events), pa.string()),
+                    "occurred_text": [e.occurred_at.isoformat() for e in events],
+                    "attrs_text": pa.array([None] * len(events), pa.string()),
+                    "tier": [e.attrs.get("tier") for e in events],
+                }
+            ),
+        )
+        con.execute("CREATE TEMP TABLE acc_src AS SELECT * FROM acc_src_in")
+        con.register(
+            "acc_days_in",
+            pa.table(dict(zip(accrual_sql.day_columns(c), map(list, zip(*accrual_sql.day_rows(c, plan, [day])))))),
+        )
+        con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
+        con.execute("CREATE TEMP TABLE acc_seen (event_id VARCHAR)")
+        con.execute("CREATE TEMP TABLE acc_rejected (event_id VARCHAR, reason VARCHAR)")
+        con.execute("CREATE TEMP TABLE acc_stored (member_id VARCHAR, tier VARCHAR, debt BIGINT)")
+        st = accrual_sql.statements(c, 3, posted=True)
+        for sql in (st.new, st.base, st.tiers, st.journal):
+            con.execute(sql)
+        got = con.execute(
+            "SELECT * EXCLUDE (seq, o_grp, o_j, o_k) FROM acc_journal ORDER BY seq, o_grp, o_j, o_k"
+        ).fetchall()
+    finally:
+        con.close()
+    assert "HUGEINT" in st.base and "BIGINT" in st.base  # both kinds of rule are exercised
+    assert got == expected
+    assert {r[7] for r in got} == {"coarse", "fine", "blocks", "tier-bonus"}
