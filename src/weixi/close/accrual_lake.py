@@ -82,8 +82,8 @@ ACCRUAL_SCHEMA = pa.schema(
 ROWS_SQL = (
     "SELECT e.event_id, e.member_id, e.type, e.occurred_at, CAST(e.day AS DATE) AS day, "
     "CAST(e.amount_fen AS BIGINT) AS amount_fen, e.attrs, e.earned, e.plan_version, "
-    "CAST(l.expires_on AS DATE) AS expires_on, e.seq, coalesce(j.entries, []) AS entries "
-    "FROM acc_events e LEFT JOIN acc_lots l USING (seq) LEFT JOIN ("
+    "CAST(CASE WHEN e.earned > 0 THEN d.expires_text END AS DATE) AS expires_on, e.seq, "  # acc_lots', no join
+    "coalesce(j.entries, []) AS entries FROM acc_events e JOIN acc_days d ON d.day_text = e.day LEFT JOIN ("
     # the entries in posting order: the list put in the order of its keys (list_grade_up of one integer key per
     # entry, aggregated alongside: the two lists of a group hold its rows in the same order), not by an ordered
     # aggregate (DuckDB's list(... ORDER BY ...) over one group per bill took 1.7 s of a 4.7 s accrual at 100,000

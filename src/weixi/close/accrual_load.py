@@ -31,8 +31,10 @@ from __future__ import annotations
 import json
 import sys
 import time
+from array import array
 
 import pyarrow as pa
+from pyarrow.lib import StringBuilder
 
 from weixi.adapters import adbc_sqlite, duck
 
@@ -42,16 +44,26 @@ CACHE_KIB = 2_000_000
 
 
 def days_table(columns: list[str], rows: list[list]) -> pa.Table:
+    """The day rows as an Arrow table: ``day`` a date, ``open_*`` flags, the rest text. Built with Arrow's
+    builders, not ``pa.array`` of Python objects (which imports pandas on its first call: the close's process
+    needs none)."""
     cols = list(zip(*rows)) if rows else [[] for _ in columns]
     arrays = []
     for name, values in zip(columns, cols):
         if name == "day":
-            arrays.append(pa.array(values, pa.string()).cast(pa.date32()))
+            arrays.append(_text(values).cast(pa.date32()))
         elif name.startswith("open_"):
-            arrays.append(pa.array(values, pa.bool_()))
+            flags = array("b", [1 if v else 0 for v in values])
+            arrays.append(pa.Array.from_buffers(pa.int8(), len(flags), [None, pa.py_buffer(flags)]).cast(pa.bool_()))
         else:
-            arrays.append(pa.array(values, pa.string()))
+            arrays.append(_text(values))
     return pa.table(arrays, names=columns)
+
+
+def _text(values) -> pa.Array:
+    builder = StringBuilder()
+    builder.append_values([None if v is None else str(v) for v in values])
+    return builder.finish()
 
 
 def _query(cur, sql: str, params=()) -> pa.Table:

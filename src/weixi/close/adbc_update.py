@@ -1,9 +1,14 @@
 """``python -m weixi.close.adbc_update DB IN``: append the Arrow IPC file IN to a temporary table ``incoming`` of
-the SQLite file DB through ADBC and run one statement (JSON ``{"sql"}`` on standard input) that reads it, in one
-``BEGIN IMMEDIATE`` transaction; prints the number of rows the statement changed.
+the SQLite file DB through ADBC and run statements that read it, in one ``BEGIN IMMEDIATE`` transaction; prints
+the number of rows the first statement changed.
+
+Standard input is JSON: ``{"sql": "..."}`` (one statement), or ``{"statements": [[sql, params], ...]}`` with an
+optional ``"skip_if": [sql, params]``, a query checked first inside the transaction: when it finds a row nothing
+is written and the process prints ``-1`` (the work was done before, by a run that crashed after committing it).
 
 A process of its own for the reason :mod:`weixi.close.adbc_read` gives. Used where the close writes a value for
-millions of members (their evaluated tier), which row by row from Python took minutes at 10 million members.
+millions of members (their evaluated tier, the lake month's balances), which row by row from Python took minutes
+at 10 million members.
 """
 
 from __future__ import annotations
@@ -16,12 +21,22 @@ from weixi.adapters import adbc_sqlite
 
 def main(db: str, source: str) -> None:
     import pyarrow as pa
+    import pyarrow.ipc  # noqa: F401
 
     query = json.loads(sys.stdin.read())
+    statements = query.get("statements") or [[query["sql"], []]]
+    skip_if = query.get("skip_if")
     with pa.memory_map(source) as stream:
         table = pa.ipc.open_file(stream).read_all()
+    changed = -1
     with adbc_sqlite.writer(db) as cur, adbc_sqlite.transaction(cur):
-        changed = adbc_sqlite.update_from(cur, table, query["sql"])
+        if skip_if is None or cur.execute(*skip_if).fetchone() is None:
+            cur.adbc_ingest("incoming", table, mode="replace", temporary=True)
+            for i, (sql, params) in enumerate(statements):
+                cur.execute(sql, params)
+                if i == 0:
+                    changed = int(cur.execute("SELECT changes()").fetchone()[0])
+            cur.execute("DROP TABLE temp.incoming")
     print(changed, flush=True)
 
 

@@ -23,6 +23,7 @@ from weixi.errors import Unavailable
 from weixi.ledger import fold
 
 FETCH = 200_000
+UPDATER = [sys.executable, "-m", "weixi.close.adbc_update"]  # the writing child (:func:`update_sqlite`; tests wrap it)
 
 
 class LedgerUnavailable(Unavailable, RuntimeError):
@@ -33,39 +34,54 @@ def ledger_arrow(engine: Engine, sql: str, params: list, schema: pa.Schema) -> p
     """The query's rows as an Arrow table of ``schema``. A SQLite file is read through ADBC, which builds the
     Arrow columns in C (about 4x faster than Python rows at 10 million members); PostgreSQL and in-memory
     databases through the engine."""
+    return ledger_arrows(engine, [(sql, params, schema)])[0]
+
+
+def ledger_arrows(engine: Engine, queries: list[tuple[str, list, pa.Schema]]) -> list[pa.Table]:
+    """The rows of each ``(sql, params, schema)`` as in :func:`ledger_arrow`, read in one transaction (on SQLite
+    by one child process: each costs its start-up)."""
     path = sqlite_file(engine)
     if path is not None:
-        return _arrow_adbc(path, sql, params, schema)
-    batches = []
+        return _arrow_adbc(path, queries)
+    out = []
     with engine.connect().execution_options(readonly=True, stream_results=True) as conn, conn.begin():
-        result = conn.exec_driver_sql(
-            sql.replace("?", "%s") if conn.dialect.name == "postgresql" else sql, tuple(params)
-        )
-        while rows := result.fetchmany(FETCH):
-            cols = list(zip(*rows))
-            batches.append(pa.record_batch([pa.array(c, type=f.type) for c, f in zip(cols, schema)], schema=schema))
-    return pa.Table.from_batches(batches, schema=schema)
+        for sql, params, schema in queries:
+            batches = []
+            result = conn.exec_driver_sql(
+                sql.replace("?", "%s") if conn.dialect.name == "postgresql" else sql, tuple(params)
+            )
+            while rows := result.fetchmany(FETCH):
+                cols = list(zip(*rows))
+                batches.append(pa.record_batch([pa.array(c, type=f.type) for c, f in zip(cols, schema)], schema=schema))
+            out.append(pa.Table.from_batches(batches, schema=schema))
+    return out
 
 
-def _arrow_adbc(path: Path, sql: str, params: list, schema: pa.Schema) -> pa.Table:
-    """The query's rows, read through ADBC in a child process (:mod:`weixi.close.adbc_read`) and handed back as
-    an Arrow IPC file. Never in this process: ADBC links its own copy of SQLite, and two copies in one process
+def _arrow_adbc(path: Path, queries: list[tuple[str, list, pa.Schema]]) -> list[pa.Table]:
+    """The queries' rows, read through ADBC in a child process (:mod:`weixi.close.adbc_read`) and handed back as
+    Arrow IPC files. Never in this process: ADBC links its own copy of SQLite, and two copies in one process
     release each other's POSIX file locks when one closes the file (SQLite's "multiple copies of SQLite linked
     into one program" hazard), which can corrupt a database the app has open."""
-    values = [p.isoformat() if isinstance(p, date) else p for p in params]  # dates are ISO text on SQLite
+    request = [
+        {"sql": sql, "params": [p.isoformat() if isinstance(p, date) else p for p in params]}  # ISO text on SQLite
+        for sql, params, _ in queries
+    ]
+    tables = []
     with tempfile.TemporaryDirectory(prefix="weixi-adbc-") as tmp:
         out = Path(tmp) / "rows.arrow"
         done = subprocess.run(
             [sys.executable, "-m", "weixi.close.adbc_read", str(path), str(out)],
-            input=json.dumps({"sql": sql, "params": values}),
+            input=json.dumps({"queries": request}),
             text=True,
             capture_output=True,
         )
         if done.returncode != 0:
             raise LedgerUnavailable("ledger_read_failed", path=str(path), reason=done.stderr.strip()[-2000:])
-        with pa.memory_map(str(out)) as source:
-            table = pa.ipc.open_file(source).read_all()
-    return table.rename_columns(schema.names).cast(schema)
+        for i, (_, _, schema) in enumerate(queries):
+            with pa.memory_map(f"{out}.{i}") as source:
+                table = pa.ipc.open_file(source).read_all()
+            tables.append(table.rename_columns(schema.names).cast(schema))
+    return tables
 
 
 def _unfolded(engine: Engine, con, month: str | None = None) -> bool:
@@ -105,16 +121,43 @@ def _unfolded(engine: Engine, con, month: str | None = None) -> bool:
     return True
 
 
-def points_earned(engine: Engine, month: str) -> pa.Table:
-    """Points earned in ``month`` per member: the SQL journal's and the lake's unfolded accruals'."""
+POINTS_SCHEMA = pa.schema([("member_id", pa.string()), ("points_earned", pa.int64())])
+BALANCES = (
+    "SELECT member_id, balance, debt, tier FROM members",
+    [],
+    pa.schema(
+        [
+            ("member_id", pa.string()),
+            ("points_balance", pa.int64()),
+            ("points_debt", pa.int64()),
+            ("ledger_tier", pa.string()),
+        ]
+    ),
+)
+
+
+def _journal_points(month: str) -> tuple[str, list, pa.Schema]:
     start, end = first_day(month), first_day(next_month(month))
-    schema = pa.schema([("member_id", pa.string()), ("points_earned", pa.int64())])
-    sql = ledger_arrow(
-        engine,
+    return (
         "SELECT member_id, sum(points) FROM journal WHERE kind = 'earn' AND day >= ? AND day < ? GROUP BY member_id",
         [start, end],
-        schema,
+        POINTS_SCHEMA,
     )
+
+
+def points_earned(engine: Engine, month: str) -> pa.Table:
+    """Points earned in ``month`` per member: the SQL journal's and the lake's unfolded accruals'."""
+    return _with_lake_points(engine, month, ledger_arrow(engine, *_journal_points(month)))
+
+
+def points_and_balances(engine: Engine, month: str) -> tuple[pa.Table, pa.Table]:
+    """:func:`points_earned` and :func:`balances`, the ledger read once (one child process on SQLite)."""
+    points, held = ledger_arrows(engine, [_journal_points(month), BALANCES])
+    return _with_lake_points(engine, month, points), held
+
+
+def _with_lake_points(engine: Engine, month: str, sql: pa.Table) -> pa.Table:
+    start, end = first_day(month), first_day(next_month(month))
     con = duck.connect()
     try:
         if not _unfolded(engine, con, month):
@@ -127,7 +170,7 @@ def points_earned(engine: Engine, month: str) -> pa.Table:
                 f"AND day < DATE '{end}' AND earned > 0) GROUP BY member_id"
             )
             .fetch_arrow_table()
-            .cast(schema)
+            .cast(POINTS_SCHEMA)
         )
     finally:
         con.close()
@@ -189,19 +232,7 @@ def lake_totals(engine: Engine, month: str) -> tuple[int, int]:
 
 
 def balances(engine: Engine) -> pa.Table:
-    return ledger_arrow(
-        engine,
-        "SELECT member_id, balance, debt, tier FROM members",
-        [],
-        pa.schema(
-            [
-                ("member_id", pa.string()),
-                ("points_balance", pa.int64()),
-                ("points_debt", pa.int64()),
-                ("ledger_tier", pa.string()),
-            ]
-        ),
-    )
+    return ledger_arrow(engine, *BALANCES)
 
 
 def month_totals(engine: Engine, month: str) -> dict:
@@ -254,13 +285,21 @@ def set_tiers(engine: Engine, tiers: pa.Table) -> int:
 
 
 def _update_adbc(path: Path, table: pa.Table, sql: str) -> int:
+    return update_sqlite(path, table, [(sql, [])])
+
+
+def update_sqlite(path: Path, table: pa.Table, statements: list[tuple[str, list]], skip_if=None) -> int:
+    """Run ``statements`` (each ``(sql, params)``) on the SQLite file ``path`` in one ``BEGIN IMMEDIATE``
+    transaction, with ``table`` as ``temp.incoming``, through ADBC in a child process
+    (:mod:`weixi.close.adbc_update`); the number of rows the first one changed. ``skip_if``: a ``(sql, params)``
+    query checked first in the transaction; a row found means nothing is written and -1 is returned."""
     with tempfile.TemporaryDirectory(prefix="weixi-adbc-") as tmp:
         source = Path(tmp) / "incoming.arrow"
         with pa.OSFile(str(source), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
         done = subprocess.run(
-            [sys.executable, "-m", "weixi.close.adbc_update", str(path), str(source)],
-            input=json.dumps({"sql": sql}),
+            [*UPDATER, str(path), str(source)],
+            input=json.dumps({"statements": statements, "skip_if": skip_if}),
             text=True,
             capture_output=True,
         )

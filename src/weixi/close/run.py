@@ -70,6 +70,7 @@ class _Run:
     dcon: object = None  # DuckDB: assembles and writes the files (none on PySpark)
     timings: dict[str, float] = field(default_factory=dict)
     parts: dict[str, list[Path]] = field(default_factory=dict)  # on PySpark: the files Spark wrote, by relation
+    balances: object = None  # DuckDB: the members' balances, read with the points earned (one read of the ledger)
 
     @property
     def duck(self):
@@ -203,7 +204,8 @@ def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
         offload.points_earned(run.engine, month, _scratch_file(run, "ledger_points"))
         points_t = con.read_parquet(str(run.scratch / "ledger_points.parquet"))
     else:
-        points_t = con.create_table("ledger_points", ledger_bridge.points_earned(run.engine, month), overwrite=True)
+        points, run.balances = ledger_bridge.points_and_balances(run.engine, month)  # nothing writes them until
+        points_t = con.create_table("ledger_points", points, overwrite=True)  # the snapshot step has read them
     history_file = _write_dataset(
         run, "history", "close_history_now", month_history(con, data_dir, month, points_t), HISTORY_TYPES
     )
@@ -240,7 +242,8 @@ def _snapshot_step(run: _Run, history_file: str, tiers: str) -> str:
     dcon, duck = run.dcon, run.duck
     dcon.create_view("close_members", members_table(dcon, data_dir, month), overwrite=True)
     dcon.create_view("close_profile", archive_table(dcon, data_dir, "members").select(*PROFILE), overwrite=True)
-    duck.register("close_balances_arrow", ledger_bridge.balances(run.engine))
+    held, run.balances = run.balances, None
+    duck.register("close_balances_arrow", held if held is not None else ledger_bridge.balances(run.engine))
     duck.execute("CREATE OR REPLACE TEMP TABLE close_balances AS SELECT * FROM close_balances_arrow")
     duck.unregister("close_balances_arrow")
     snapshot_file = store.write_query(duck, data_dir, "snapshots", month, snapshot_sql(month, history_file))

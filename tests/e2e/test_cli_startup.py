@@ -1,0 +1,45 @@
+"""``python -m weixi close`` starts with the close's own modules only (the other commands' imports cost about a
+second of a scheduled close's start-up); importing the package still registers every command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+PROBE = (
+    "import sys, weixi; weixi.cli_args = {args!r}; import weixi.cli; from weixi.cli.app import app; "
+    "import json; print(json.dumps({{'commands': sorted(c.name for c in app.registered_commands), "
+    "'campaigns': 'weixi.cli.campaigns' in sys.modules, 'scipy': 'scipy' in sys.modules}}))"
+)
+
+
+def _probe(args: list[str]) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_close_command_imports_only_its_own_modules():
+    alone = _probe(["close", "--month", "2026-10"])
+    assert "close" in alone["commands"]
+    assert not alone["campaigns"] and not alone["scipy"]
+    everything = _probe([])  # `import weixi.cli` anywhere else: every command
+    assert everything["campaigns"] and {"close", "demo", "serve"} <= set(everything["commands"])
+    assert set(alone["commands"]) < set(everything["commands"])
+
+
+def test_the_close_command_started_alone_answers_as_before():
+    done = subprocess.run(
+        [sys.executable, "-m", "weixi", "close", "--month", "2026-13", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["error"]["code"] == "not_a_month"  # the coded envelope of every command

@@ -1,0 +1,81 @@
+"""The lake month applied to the SQL members by one statement in a child process (``accrual_lake.apply`` from
+``APPLY_CHILD_MIN`` members on, at operator scale) gives what the row-by-row path gives, in the same row order; a
+kill -9 of that child before its commit leaves the SQL ledger as it was, and the rerun gives the clean run."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tests.integration.test_lake_close_guarantees import (  # noqa: F401  (fixtures)
+    MONTHS,
+    _copy,
+    _lake,
+    _lake_rows,
+    clean,
+    first_closed,
+    operator,
+)
+from tests.integration.test_lake_ledger import _state
+from weixi.adapters.sql import execute
+from weixi.close import accrual_lake, ledger_bridge, store
+from weixi.close.run import close_month
+from weixi.ledger.verify import verify
+
+KILLED = [
+    sys.executable,
+    "-c",
+    "import os, sys\n"
+    "from weixi.adapters import adbc_sqlite as A\n"
+    "from weixi.close import adbc_update as U\n"
+    "run = A.Cursor.execute\n"
+    "def execute(self, sql, params=None):\n"
+    "    out = run(self, sql, params)\n"
+    "    if sql.startswith('INSERT INTO lake_months'):\n"
+    "        os._exit(9)  # killed after every statement, before COMMIT\n"
+    "    return out\n"
+    "A.Cursor.execute = execute\n"
+    "U.main(sys.argv[1], sys.argv[2])\n",
+]
+
+
+def _rows(engine) -> list[tuple]:
+    """The members table in its stored order (rowid: new members in the order of their first event)."""
+    with engine.connect() as conn:
+        return execute(conn, "SELECT rowid, * FROM members ORDER BY rowid")
+
+
+def test_the_child_writes_what_the_row_by_row_path_writes(first_closed, clean, tmp_path, monkeypatch):  # noqa: F811
+    clean_engine, clean_data = clean
+    engine, data = _copy(first_closed, tmp_path / "run")
+    monkeypatch.setattr(accrual_lake, "APPLY_CHILD_MIN", 0)
+    calls = []
+    real = ledger_bridge.update_sqlite
+    monkeypatch.setattr(ledger_bridge, "update_sqlite", lambda *a, **k: calls.append(1) or real(*a, **k))
+    close_month(engine, data, MONTHS[1])
+    assert calls  # the child wrote the month
+    assert _rows(engine) == _rows(clean_engine)
+    assert _state(engine) == _state(clean_engine)
+    assert store.read(data, "snapshots", MONTHS[1]) == store.read(clean_data, "snapshots", MONTHS[1])
+    assert verify(engine)[0] == []
+
+
+def test_a_kill_of_the_child_before_commit_then_a_rerun(first_closed, clean, tmp_path, monkeypatch):  # noqa: F811
+    """The child killed after its statements, before ``COMMIT``: the ledger as it was; the rerun gives the clean
+    run."""
+    clean_engine, clean_data = clean
+    engine, data = _copy(first_closed, tmp_path / "run")
+    before = _rows(engine)
+    monkeypatch.setattr(accrual_lake, "APPLY_CHILD_MIN", 0)
+    with monkeypatch.context() as m:
+        m.setattr(ledger_bridge, "UPDATER", KILLED)
+        with pytest.raises(ledger_bridge.LedgerUnavailable):
+            close_month(engine, data, MONTHS[1])
+    assert _rows(engine) == before  # nothing of the month's members committed
+    with engine.connect() as conn:
+        assert execute(conn, "SELECT month FROM lake_months ORDER BY 1") == [(MONTHS[0],)]
+    close_month(engine, data, MONTHS[1])
+    assert _state(engine) == _state(clean_engine)
+    assert _lake_rows(data) == _lake_rows(clean_data)
+    assert verify(engine)[0] == []
