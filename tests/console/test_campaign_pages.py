@@ -198,6 +198,7 @@ def test_the_report_page_its_downloads_and_the_verified_draws(console, app):
     data = reports.report(engine, cid)
     row = re.search(r'<tr data-objective="people" class="missed">(.*?)</tr>', page, re.S).group(1)
     assert data["objectives"][0]["achievement"] == "0.5000" and "50.0%" in row
+    assert "<td>积分账本</td>" in row and "ledger" not in row  # where the figure comes from, named in Chinese
     for kind, start in (("html", b"<!doctype html"), ("pdf", b"%PDF")):
         assert f'href="/api/campaigns/{cid}/report.{kind}"' in page
         r = manager.get(f"/api/campaigns/{cid}/report.{kind}")  # the session cookie opens the download

@@ -73,7 +73,8 @@ def test_anniversary_draw_from_plan_to_verified_report(tmp_path):
     assert report["frozen"] and report["participants"] == len(drawn)
     by = {o["id"]: o for o in report["objectives"]}
     assert by["visitors"]["target"] == "396" and by["visitors"]["actual"] == str(len(drawn))
-    assert by["satisfaction"]["actual"] == "4.6" and by["satisfaction"]["source"] == "recorded by survey-team"
+    assert by["satisfaction"]["actual"] == "4.6" and by["satisfaction"]["source"] == "recorded"
+    assert by["satisfaction"]["recorded_by"] == "survey-team"
     gifts = next(l for l in report["budget"]["lines"] if l["line"] == "gifts")
     assert gifts["planned_yuan"] == "58900.00"
     page = html.read_text(encoding="utf-8")

@@ -86,10 +86,10 @@ def evaluate(engine: Engine, campaign_id: str) -> dict:
     cpp = cost_per_point_fen(engine, c)
     objectives = []
     for o in c.objectives:
-        if o.id in recorded:
-            actual, source = recorded[o.id][0], f"recorded by {recorded[o.id][1]}"
+        if o.id in recorded:  # source: "recorded" (by recorded_by) or "ledger"; pages name it in the reader's language
+            actual, source, by = recorded[o.id][0], "recorded", recorded[o.id][1]
         else:
-            actual, source = measures.actual(o.metric, m), "ledger"
+            actual, source, by = measures.actual(o.metric, m), "ledger", None
         rate = (actual / o.target) if actual is not None else None
         objectives.append(
             {
@@ -101,6 +101,7 @@ def evaluate(engine: Engine, campaign_id: str) -> dict:
                 "achievement": measures.dec(rate),
                 "met": rate is not None and rate >= 1,
                 "source": source,
+                "recorded_by": by,
             }
         )
     lines = bud.burn(c, cpp, costs, m["points_issued"])

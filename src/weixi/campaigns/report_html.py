@@ -172,7 +172,7 @@ def render(r: dict) -> str:
             o["target"],
             o["actual"] if o["actual"] is not None else "–",
             Markup(f'<span class="{"met" if o["met"] else "miss"}">{_e(_pct(o["achievement"]))}</span>'),
-            o["source"],
+            "账本 ledger" if o["source"] == "ledger" else f"人工录入 recorded by {o['recorded_by']}",
         ]
         for o in objectives
     ]

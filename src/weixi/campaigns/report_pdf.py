@@ -99,7 +99,14 @@ def render(r: dict) -> bytes:
         _table(
             ["objective", "metric", "target", "actual", "achievement", "source"],
             [
-                [o["name"], o["metric"], o["target"], o["actual"] or "–", _pct(o["achievement"]), o["source"]]
+                [
+                    o["name"],
+                    o["metric"],
+                    o["target"],
+                    o["actual"] or "–",
+                    _pct(o["achievement"]),
+                    "ledger" if o["source"] == "ledger" else f"recorded by {o['recorded_by']}",
+                ]
                 for o in objs
             ],
         )
