@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pyarrow as pa
 from sqlalchemy import Engine
 
-from weixi.adapters import duck
 from weixi.adapters.sql import as_date, execute
 from weixi.ledger import fold
 from weixi.plans.service import active_plan
@@ -96,37 +94,18 @@ def expiring_soon(engine: Engine, today: date, within_days: int, limit: int = 10
 
 def _expiring_with_lake(engine: Engine, per_member: list, today: date, until: date, limit: int):
     """:func:`expiring_soon`'s (lots, points, members, top rows) over the SQL lots' per-member sums ``per_member``
-    and the unfolded lake lots, in DuckDB."""
-    sql_lots = pa.table(
-        {
-            "member_id": pa.array([r[0] for r in per_member], pa.string()),
-            "points": pa.array([int(r[1]) for r in per_member], pa.int64()),
-            "first": pa.array([as_date(r[2]) for r in per_member], pa.date32()),
-            "lots": pa.array([int(r[3]) for r in per_member], pa.int64()),
-        }
+    and the unfolded lake lots (:func:`weixi.ledger.fold.expiring_by_member`)."""
+    totals, top = fold.expiring_by_member(
+        engine,
+        per_member,
+        today,
+        until,
+        [
+            ("SELECT coalesce(sum(lots), 0), coalesce(sum(points), 0), count(*) FROM expiring", []),
+            ("SELECT member_id, points, first, lots FROM expiring ORDER BY points DESC, member_id LIMIT ?", [limit]),
+        ],
     )
-    con = duck.connect()
-    try:
-        con.register("soon_sql_lots", sql_lots)
-        lake = (
-            " UNION ALL SELECT member_id, remaining, expires_on, 1 FROM lake_lots WHERE remaining > 0 "
-            "AND expires_on > ? AND expires_on <= ?"
-            if fold.unfolded_views(engine, con)
-            else ""
-        )
-        con.execute(
-            "CREATE TEMP TABLE soon AS SELECT member_id, CAST(sum(points) AS BIGINT) AS points, min(first) AS first, "
-            f"CAST(sum(lots) AS BIGINT) AS lots FROM (SELECT * FROM soon_sql_lots{lake}) GROUP BY member_id",
-            [today, until] if lake else [],
-        )
-        lots, points, members = con.execute(
-            "SELECT coalesce(sum(lots), 0), coalesce(sum(points), 0), count(*) FROM soon"
-        ).fetchone()
-        top = con.execute(
-            "SELECT member_id, points, first, lots FROM soon ORDER BY points DESC, member_id LIMIT ?", [limit]
-        ).fetchall()
-    finally:
-        con.close()
+    lots, points, members = totals[0]
     return lots, points, members, top
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine
 
 from weixi.adapters import duck, lake, parquet_lookup
 from weixi.adapters.bulk_sql import select_ids
-from weixi.adapters.sql import execute, executemany, is_pg
+from weixi.adapters.sql import as_date, execute, executemany, is_pg
 
 ACCRUALS = "accruals"
 EXPIRIES = "expiries"
@@ -443,3 +443,35 @@ def unfolded_views(engine: Engine, con) -> bool:
     member_id, type, day, amount_fen, attrs, earned, expires_on, entries, month ...), ``lake_lots`` (as
     :func:`unfolded_lots`) and ``lake_earned`` (as :func:`unfolded_earned`). False without lake months."""
     return _unfolded_views(engine, con)
+
+
+def expiring_by_member(engine: Engine, sql_rows: list, after: date, until: date, queries: list[tuple[str, list]]):
+    """Points expiring in ``(after, until]`` per member over both stores: ``sql_rows`` are the SQL lots' sums
+    ``(member_id, points, first expiry, lots)``; the lake's unfolded lots are added, and each of ``queries`` (SQL
+    over the table ``expiring(member_id, points, first, lots)``, with its parameters) is answered in DuckDB."""
+    sql_lots = pa.table(
+        {
+            "member_id": pa.array([r[0] for r in sql_rows], pa.string()),
+            "points": pa.array([int(r[1]) for r in sql_rows], pa.int64()),
+            "first": pa.array([as_date(r[2]) for r in sql_rows], pa.date32()),
+            "lots": pa.array([int(r[3]) for r in sql_rows], pa.int64()),
+        }
+    )
+    con = duck.connect()
+    try:
+        con.register("expiring_sql_lots", sql_lots)
+        lake = (
+            " UNION ALL SELECT member_id, remaining, expires_on, 1 FROM lake_lots WHERE remaining > 0 "
+            "AND expires_on > ? AND expires_on <= ?"
+            if unfolded_views(engine, con)
+            else ""
+        )
+        con.execute(
+            "CREATE TEMP TABLE expiring AS SELECT member_id, CAST(sum(points) AS BIGINT) AS points, "
+            f"min(first) AS first, CAST(sum(lots) AS BIGINT) AS lots FROM (SELECT * FROM expiring_sql_lots{lake}) "
+            "GROUP BY member_id",
+            [after, until] if lake else [],
+        )
+        return [con.execute(sql, params).fetchall() for sql, params in queries]
+    finally:
+        con.close()

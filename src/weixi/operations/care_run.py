@@ -375,43 +375,26 @@ def _expiring(engine: Engine, day: date, c) -> dict[str, tuple[int, date]]:
     months, the SQL ``lots`` and the lake's lots no fold has brought into them."""
     end = day + timedelta(days=c.expiring_within_days)
     query = (
-        "SELECT member_id, sum(remaining), min(expires_on) FROM lots WHERE remaining > 0 AND "
+        "SELECT member_id, sum(remaining), min(expires_on), count(*) FROM lots WHERE remaining > 0 AND "
         "expires_on > ? AND expires_on <= ? GROUP BY member_id"
     )
     with engine.connect() as conn:
         if fold.watermark(conn)[0]:
             return _expiring_with_lake(engine, execute(conn, query, [day, end]), day, end, c.expiring_min_points)
         rows = execute(conn, query + " HAVING sum(remaining) >= ?", [day, end, c.expiring_min_points])
-    return {m: (int(p), as_date(d)) for m, p, d in rows}
+    return {m: (int(p), as_date(d)) for m, p, d, _ in rows}
 
 
 def _expiring_with_lake(engine: Engine, rows: list, day: date, end: date, min_points: int) -> dict:
-    """:func:`_expiring` over the SQL lots' sums ``rows`` and the unfolded lake lots, in one DuckDB query."""
-    import pyarrow as pa
-
-    sql_lots = pa.table(
-        {
-            "member_id": pa.array([r[0] for r in rows], pa.string()),
-            "points": pa.array([int(r[1]) for r in rows], pa.int64()),
-            "first": pa.array([as_date(r[2]) for r in rows], pa.date32()),
-        }
+    """:func:`_expiring` over the SQL lots' sums ``rows`` and the unfolded lake lots
+    (:func:`weixi.ledger.fold.expiring_by_member`)."""
+    (got,) = fold.expiring_by_member(
+        engine,
+        rows,
+        day,
+        end,
+        [("SELECT member_id, points, first FROM expiring WHERE points >= ?", [min_points])],
     )
-    con = duck.connect()
-    try:
-        con.register("care_sql_lots", sql_lots)
-        lake = (
-            " UNION ALL SELECT member_id, remaining, expires_on FROM lake_lots WHERE remaining > 0 "
-            "AND expires_on > ? AND expires_on <= ?"
-            if fold.unfolded_views(engine, con)
-            else ""
-        )
-        got = con.execute(
-            f"SELECT member_id, sum(points), min(first) FROM (SELECT * FROM care_sql_lots{lake}) "
-            "GROUP BY member_id HAVING sum(points) >= ?",
-            ([day, end] if lake else []) + [min_points],
-        ).fetchall()
-    finally:
-        con.close()
     return {m: (int(p), d) for m, p, d in got}
 
 
