@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.integration.lake_plan import lake_plan
 from weixi.adapters import lake, schema
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
@@ -41,23 +42,7 @@ from weixi.plans.service import active_plan, apply_plan
 pytestmark = pytest.mark.file_order  # a story over the module fixtures: the first test folds every member it reads
 TZ = ZoneInfo("Asia/Shanghai")
 MONTHS = ["2026-08", "2026-09", "2026-10"]
-PLAN = """\
-plan: lake-ledger
-name: lake
-expiry: {end_of_month_after: 2}
-tiers:
-  - {id: standard, name: S, rank: 0}
-  - {id: silver, name: Si, rank: 1, multiplier: 1.2, qualify: 20}
-  - {id: gold, name: G, rank: 2, multiplier: 1.5, qualify: 60}
-tier_policy: {measure: points_earned, window_months: 12, upgrade: immediate, review_months: [12], grace_months: 3}
-earning:
-  - {id: bill, type: spend, points: 1, per_yuan: 10}
-  - {id: mobile, type: spend, points: 1.5, per_yuan: 7, rounding: half_up, service_types: [mobile]}
-  - {id: recharge, type: recharge, points: 10, per_full_yuan: 30}
-  - {id: tier-bonus, type: tier_multiplier, applies_to: [bill, mobile, recharge]}
-rewards:
-  - {id: gift, type: gift, name: cup, cost: 50}
-"""
+PLAN = lake_plan("lake-ledger")
 LONG_PLAN = PLAN.replace("expiry: {end_of_month_after: 2}", "expiry: {end_of_month_after: 30}")
 
 

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from tests.integration.lake_plan import lake_plan
 from weixi.adapters import lake, schema
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
@@ -37,22 +38,7 @@ from weixi.plans.service import apply_plan
 pytestmark = pytest.mark.file_order  # a story over one module fixture: the last test adds a posted batch
 TZ = ZoneInfo("Asia/Shanghai")
 MONTHS = ["2026-08", "2026-09", "2026-10"]
-PLAN = """\
-plan: lake-readers2
-name: lake
-expiry: {end_of_month_after: 2}
-tiers:
-  - {id: standard, name: S, rank: 0}
-  - {id: silver, name: Si, rank: 1, multiplier: 1.2, qualify: 20}
-tier_policy: {measure: points_earned, window_months: 12, upgrade: immediate, review_months: [12], grace_months: 3}
-earning:
-  - {id: bill, type: spend, points: 1, per_yuan: 10}
-  - {id: mobile, type: spend, points: 1.5, per_yuan: 7, rounding: half_up, service_types: [mobile]}
-  - {id: recharge, type: recharge, points: 10, per_full_yuan: 30}
-  - {id: tier-bonus, type: tier_multiplier, applies_to: [bill, mobile, recharge]}
-rewards:
-  - {id: gift, type: gift, name: cup, cost: 50}
-"""
+PLAN = lake_plan("lake-readers2", gold=False)
 CAMPAIGN = """\
 kind: campaign
 campaign: lake2
