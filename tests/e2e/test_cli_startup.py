@@ -43,3 +43,14 @@ def test_the_close_command_started_alone_answers_as_before():
     )
     assert done.returncode == 1
     assert json.loads(done.stdout)["error"]["code"] == "not_a_month"  # the coded envelope of every command
+
+
+def test_the_installed_weixi_command_takes_the_same_start():
+    """The ``weixi`` console script (pyproject ``[project.scripts]``) goes through :mod:`weixi.entry` too, not only
+    ``python -m weixi``."""
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts["weixi"] == "weixi.entry:main"
+    main_py = (ROOT / "src" / "weixi" / "__main__.py").read_text(encoding="utf-8")
+    assert "from weixi.entry import main" in main_py

@@ -1,9 +1,9 @@
 """Command-line entry point: ``weixi``. Thin adapters over the service layer.
 
 Importing the package registers every command on ``app`` (each module registers its commands when imported).
-``python -m weixi close ...`` (:mod:`weixi.__main__`) names the command before the import, and a command listed in
-:data:`ALONE` then imports only its own modules: the monthly close starts without the other commands' imports
-(about a second of a loaded machine's start-up).
+``weixi close ...`` and ``python -m weixi close ...`` (:mod:`weixi.entry`) name the command before the import, and
+a command listed in :data:`ALONE` then imports only its own modules: the monthly close starts without the other
+commands' imports (about a second of a loaded machine's start-up).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ ALONE = {"close": ("close",)}  # command -> the modules that register it and eve
 
 
 def _modules() -> tuple[str, ...]:
-    args = getattr(weixi, "cli_args", None)  # set by weixi.__main__ only
+    args = getattr(weixi, "cli_args", None)  # set by weixi.entry (the `weixi` command, `python -m weixi`) only
     if args and args[0] in ALONE:
         return ALONE[args[0]]
     return MODULES
