@@ -46,16 +46,13 @@ from sqlalchemy import Engine
 from weixi.adapters import bulk_sql, duck, lake
 from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute, executemany
-from weixi.close import accrual_load, accrual_sql, ledger_bridge
+from weixi.close import accrual_load, accrual_sql, lake_write, ledger_bridge
 from weixi.ledger import bulk
 from weixi.ledger.fold import ACCRUALS, accruals_dir
 from weixi.plans.model import Plan
 
 APP = "weixi-accrual"
 POST_APP = "weixi-post"  # a posted batch's application id; its version is the post's number n
-ROW_GROUP = 4_096  # rows per Parquet row group, sorted by member: a fold reads the one or two holding the member
-# (weixi.ledger.fold reads whole row groups: 12 months at 100,000 members, 40 ms a fold against 260 ms with
-# 51,200-row groups; the files 6% larger)
 ID_CHUNK = 200_000  # ids per statement when a post reads the SQL ledger's rows of its ids and members
 LOCK = ".post.lock"  # under DATA/lake: held by whoever writes the lake's accruals (see the module doc)
 
@@ -77,20 +74,6 @@ ACCRUAL_SCHEMA = pa.schema(
             pa.list_(pa.struct([("rule_id", pa.string()), ("points", pa.int64()), ("note", pa.string())])),
         ),
     ]
-)
-
-ROWS_SQL = (
-    "SELECT e.event_id, e.member_id, e.type, e.occurred_at, CAST(e.day AS DATE) AS day, "
-    "CAST(e.amount_fen AS BIGINT) AS amount_fen, e.attrs, e.earned, e.plan_version, "
-    "CAST(CASE WHEN e.earned > 0 THEN d.expires_text END AS DATE) AS expires_on, e.seq, "  # acc_lots', no join
-    "coalesce(j.entries, []) AS entries FROM acc_events e JOIN acc_days d ON d.day_text = e.day LEFT JOIN ("
-    # the entries in posting order: the list put in the order of its keys (list_grade_up of one integer key per
-    # entry, aggregated alongside: the two lists of a group hold its rows in the same order), not by an ordered
-    # aggregate (DuckDB's list(... ORDER BY ...) over one group per bill took 1.7 s of a 4.7 s accrual at 100,000
-    # members) nor by sorting the structs (a third slower than this at 300,000 bills)
-    "SELECT seq, list_select(list(struct_pack(rule_id := rule_id, points := points, note := note)), "
-    "list_grade_up(list((CAST(o_grp AS BIGINT) << 42) + (CAST(o_j AS BIGINT) << 21) + o_k))) "
-    "AS entries FROM acc_journal GROUP BY seq) j USING (seq) ORDER BY e.member_id, e.seq"
 )
 
 
@@ -260,11 +243,7 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             )
             posted, duplicates = 0, duplicates + in_month
         elif posted or post_rows is None:  # a post with nothing new leaves no trace
-            files = []
-            if posted:
-                out = lake.new_file(table, {"month": month})
-                con.execute(f"COPY ({ROWS_SQL}) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
-                files.append(out)
+            files = lake_write.write_partition(con, table, {"month": month}, posted) if posted else []
             schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA
             lake.commit_files(table, files, {"month": month}, schema, app, mv)
         in_lake_before = committed is not None and committed >= mv

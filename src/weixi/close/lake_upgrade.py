@@ -28,7 +28,8 @@ from sqlalchemy import Engine
 from weixi.adapters import archive, duck, lake
 from weixi.adapters.sql import execute
 from weixi.close import store
-from weixi.close.accrual_lake import ACCRUAL_SCHEMA, APP, ROW_GROUP, lake_lock, month_version
+from weixi.close.accrual_lake import ACCRUAL_SCHEMA, APP, lake_lock, month_version
+from weixi.close.lake_write import ROW_GROUP
 from weixi.close.ledger_bridge import ledger_arrow
 from weixi.close.months import first_day, next_month
 from weixi.ledger.fold import accruals_dir

@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from weixi.adapters import duck
 from weixi.adapters.bulk_sql import select_ids
 from weixi.adapters.sql import execute
-from weixi.close import accrual_lake, accrual_load, accrual_sql, store
+from weixi.close import accrual_load, accrual_sql, lake_write, store
 from weixi.close.accrual import source_sql
 from weixi.close.ledger_bridge import ledger_arrow
 from weixi.close.months import first_day, month_end, next_month, previous_month
@@ -109,7 +109,7 @@ def _month(engine: Engine, data_dir: Path, month: str, keys: list, lake_dir: Pat
         st = accrual_sql.statements(compiled, number)
         for sql in (st.new, st.base, st.tiers, st.journal, st.events, st.lots):
             con.execute(sql)
-        con.execute(f"CREATE TEMP TABLE v_rec AS {accrual_lake.ROWS_SQL}")
+        con.execute(f"CREATE TEMP TABLE v_rec AS {lake_write.ROWS_SQL}")
         lake = fold.lake_sql(lake_dir, version, [month], "")
         con.execute(
             "CREATE TEMP TABLE v_lake AS "
