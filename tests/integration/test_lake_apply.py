@@ -53,8 +53,11 @@ def test_the_child_writes_what_the_row_by_row_path_writes(first_closed, clean, t
     calls = []
     real = ledger_bridge.update_sqlite
     monkeypatch.setattr(ledger_bridge, "update_sqlite", lambda *a, **k: calls.append(1) or real(*a, **k))
+    before = {r[1] for r in _rows(engine)}
     close_month(engine, data, MONTHS[1])
     assert calls  # the child wrote the month
+    month = {r[1] for r in _lake_rows(data) if r[-1] == MONTHS[1]}  # member_id; the partition column last
+    assert month - before and month & before  # new members inserted and known ones updated, each in its order
     assert _rows(engine) == _rows(clean_engine)
     assert _state(engine) == _state(clean_engine)
     assert store.read(data, "snapshots", MONTHS[1]) == store.read(clean_data, "snapshots", MONTHS[1])

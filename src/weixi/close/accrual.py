@@ -175,7 +175,9 @@ def _to_lake(
     source = _source_sql(data_dir, month, tz)
     con = duck.connect()
     try:
-        con.execute(f"CREATE TEMP TABLE acc_probe AS SELECT type, day, amount_fen FROM ({source})")
+        con.execute(
+            f"CREATE TEMP TABLE acc_probe AS SELECT type, day, amount_fen FROM ({_unnumbered_sql(data_dir, month, tz)})"
+        )
         days = [
             r[0] for r in con.execute("SELECT DISTINCT day FROM acc_probe WHERE day IS NOT NULL ORDER BY 1").fetchall()
         ]
@@ -266,14 +268,20 @@ def _source_sql(data_dir: Path, month: str, tz: ZoneInfo) -> str:
     """The month's paid bills, then its recharges, numbered in the order the batches post them."""
     return (
         f"SELECT row_number() OVER (ORDER BY k, bday, moment, event_id) AS seq, type, event_id, member_id, day, moment, "
-        f"amount_fen, service_type FROM ("
+        f"amount_fen, service_type FROM ({_unnumbered_sql(data_dir, month, tz)})"
+    )
+
+
+def _unnumbered_sql(data_dir: Path, month: str, tz: ZoneInfo) -> str:
+    """:func:`_source_sql`'s rows without their number (what the probe reads: no sort)."""
+    return (
         f"SELECT 0 AS k, 'bill' AS type, CAST(bill_id AS VARCHAR) AS event_id, CAST(member_id AS VARCHAR) "
         f"AS member_id, billed_on AS day, billed_on AS bday, CAST(NULL AS TIMESTAMPTZ) AS moment, "
         f"CAST(amount_fen AS BIGINT) AS amount_fen, CAST(service_type AS VARCHAR) AS service_type "
         f"FROM ({scan_sql(data_dir, 'bills', month)}) WHERE paid UNION ALL "
         f"SELECT 1, 'recharge', CAST(recharge_id AS VARCHAR), CAST(member_id AS VARCHAR), "
         f"CAST(timezone('{tz.key}', recharged_at) AS DATE), CAST(NULL AS DATE), recharged_at, "
-        f"CAST(amount_fen AS BIGINT), CAST(NULL AS VARCHAR) FROM ({scan_sql(data_dir, 'recharges', month)}))"
+        f"CAST(amount_fen AS BIGINT), CAST(NULL AS VARCHAR) FROM ({scan_sql(data_dir, 'recharges', month)})"
     )
 
 
