@@ -225,12 +225,14 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             "CREATE TEMP VIEW acc_src AS SELECT * FROM acc_all WHERE member_id NOT IN (SELECT member_id FROM acc_book)"
         )
         st = accrual_sql.statements(compiled, version, posted=post_rows is not None)
-        for sql in (st.new, st.base, st.tiers, st.journal, st.events, st.lots):  # st.members: the SQL path's
+        for sql in (st.new, st.base, st.tiers, st.journal):  # st.members and st.lots: the SQL path's
             con.execute(sql)
+        con.execute("DROP TABLE acc_base; DROP TABLE acc_member_tier")  # their memory back (spilled at 10M members)
+        con.execute(st.events)
         posted, duplicates = con.execute(st.outcome).fetchone()
         reasons = {r: int(n) for r, n in con.execute(accrual_sql.REJECTIONS_SQL).fetchall()}
         mv = month_version(month) if app_version is None else app_version
-        committed = lake.app_version(table, app)
+        committed, written = lake.app_version(table, app), None
         if committed is not None and committed >= mv:
             # in the lake already (a rerun): what it holds was posted before, the rest is the Book's
             month_files = lake.file_uris(table, partition={"month": month})
@@ -246,12 +248,14 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             files = lake_write.write_partition(con, table, {"month": month}, posted) if posted else []
             schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA
             lake.commit_files(table, files, {"month": month}, schema, app, mv)
+            written = lake_write.month_members([], con)
         in_lake_before = committed is not None and committed >= mv
         if post_rows is not None:  # the outcomes name the Book's rows
             outcomes, book_ids = _outcomes(con, in_lake_before), pa.table({"event_id": pa.nulls(0, pa.string())})
         else:
-            # the events nobody has posted: those of the members the Book must handle (and any the lake lacks)
-            outcomes, in_lake = None, lake.file_uris(table)
+            # the events nobody has posted: those of the members the Book must handle (and any the lake lacks). The
+            # other months' ids among them are in acc_seen already (_seen_in_lake): only this month's files are read
+            outcomes, in_lake = None, lake.file_uris(table, partition={"month": month})
             lake_ids = f"(SELECT event_id FROM read_parquet({in_lake!r}))" if in_lake else "(SELECT NULL WHERE false)"
             book_ids = con.execute(
                 f"SELECT event_id FROM acc_all WHERE event_id NOT IN {lake_ids} "
@@ -260,7 +264,7 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             ).fetch_arrow_table()
     finally:
         con.close()
-    applied = apply(engine, data_dir, month) if post_rows is None or posted or in_lake_before else None
+    applied = apply(engine, data_dir, month, written) if post_rows is None or posted or in_lake_before else None
     return LakePart(int(posted), int(duplicates), sum(reasons.values()), reasons, book_ids, applied, outcomes)
 
 
@@ -387,7 +391,7 @@ _APPLY_SORTED = [
 ]
 
 
-def apply(engine: Engine, data_dir: Path, month: str) -> int:
+def apply(engine: Engine, data_dir: Path, month: str, members: pa.Table | None = None) -> int:
     """Bring the SQL members up to date with the lake month and record it in ``lake_months``, in one transaction
     (nothing when it is recorded already); returns the Delta version the month is read at.
 
@@ -402,7 +406,8 @@ def apply(engine: Engine, data_dir: Path, month: str) -> int:
         rows = execute(conn, "SELECT accruals_version FROM lake_months WHERE month = ?", [month])
     if rows:
         return int(rows[0][0])
-    members = _month_members(lake.file_uris(table, version, {"month": month}))
+    if members is None:  # else: read from the rows just written (lake_write.month_members over its connection)
+        members = lake_write.month_members(lake.file_uris(table, version, {"month": month}))
     watermark = [month, str(Path(data_dir).resolve() / "lake"), version]
     path = sqlite_file(engine)
     if path is not None and members.num_rows >= APPLY_CHILD_MIN:
@@ -432,30 +437,6 @@ def apply(engine: Engine, data_dir: Path, month: str) -> int:
         )
         execute(conn, WATERMARK, watermark)
     return version
-
-
-def _month_members(files: list[str]) -> pa.Table:
-    """Per member of the month's files, in the order of their first event: the first day (``first_day``, and as
-    ISO text ``first_text``), the points earned and the last ``tier`` attr of a posted event (the close's rows
-    carry none; the JSON is read only from rows that can hold one)."""
-    con = duck.connect()
-    try:
-        if not files:
-            return con.execute(
-                "SELECT NULL::VARCHAR AS member_id, NULL::DATE AS first_day, NULL::VARCHAR AS first_text, "
-                "NULL::BIGINT AS earned, NULL::VARCHAR AS tier, NULL::BIGINT AS first_seq WHERE false"
-            ).fetch_arrow_table()
-        return con.execute(
-            "SELECT m.member_id, m.first_day, strftime(m.first_day, '%Y-%m-%d') AS first_text, "
-            "CAST(m.earned AS BIGINT) AS earned, t.tier, m.first_seq FROM (SELECT member_id, arg_min(day, seq) "
-            f"AS first_day, sum(earned) AS earned, min(seq) AS first_seq FROM read_parquet({files!r}) "
-            "GROUP BY member_id) m LEFT JOIN (SELECT member_id, arg_max(tier, seq) AS tier FROM (SELECT member_id, "
-            f"seq, json_extract_string(attrs, '$.tier') AS tier FROM read_parquet({files!r}) "
-            "WHERE attrs LIKE '%tier%') WHERE tier IS NOT NULL GROUP BY member_id) t USING (member_id) "
-            "ORDER BY m.first_seq"
-        ).fetch_arrow_table()
-    finally:
-        con.close()
 
 
 def roll_forward_posts(engine: Engine, data_dir: Path) -> list[str]:
