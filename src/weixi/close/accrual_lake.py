@@ -232,7 +232,7 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         posted, duplicates = con.execute(st.outcome).fetchone()
         reasons = {r: int(n) for r, n in con.execute(accrual_sql.REJECTIONS_SQL).fetchall()}
         mv = month_version(month) if app_version is None else app_version
-        committed, written = lake.app_version(table, app), None
+        committed = lake.app_version(table, app)
         if committed is not None and committed >= mv:
             # in the lake already (a rerun): what it holds was posted before, the rest is the Book's
             month_files = lake.file_uris(table, partition={"month": month})
@@ -248,7 +248,6 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             files = lake_write.write_partition(con, table, {"month": month}, posted) if posted else []
             schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA
             lake.commit_files(table, files, {"month": month}, schema, app, mv)
-            written = lake_write.month_members([], con)
         in_lake_before = committed is not None and committed >= mv
         if post_rows is not None:  # the outcomes name the Book's rows
             outcomes, book_ids = _outcomes(con, in_lake_before), pa.table({"event_id": pa.nulls(0, pa.string())})
@@ -264,7 +263,7 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             ).fetch_arrow_table()
     finally:
         con.close()
-    applied = apply(engine, data_dir, month, written) if post_rows is None or posted or in_lake_before else None
+    applied = apply(engine, data_dir, month) if post_rows is None or posted or in_lake_before else None
     return LakePart(int(posted), int(duplicates), sum(reasons.values()), reasons, book_ids, applied, outcomes)
 
 
@@ -391,7 +390,7 @@ _APPLY_SORTED = [
 ]
 
 
-def apply(engine: Engine, data_dir: Path, month: str, members: pa.Table | None = None) -> int:
+def apply(engine: Engine, data_dir: Path, month: str) -> int:
     """Bring the SQL members up to date with the lake month and record it in ``lake_months``, in one transaction
     (nothing when it is recorded already); returns the Delta version the month is read at.
 
@@ -406,8 +405,7 @@ def apply(engine: Engine, data_dir: Path, month: str, members: pa.Table | None =
         rows = execute(conn, "SELECT accruals_version FROM lake_months WHERE month = ?", [month])
     if rows:
         return int(rows[0][0])
-    if members is None:  # else: read from the rows just written (lake_write.month_members over its connection)
-        members = lake_write.month_members(lake.file_uris(table, version, {"month": month}))
+    members = lake_write.month_members(lake.file_uris(table, version, {"month": month}))
     watermark = [month, str(Path(data_dir).resolve() / "lake"), version]
     path = sqlite_file(engine)
     if path is not None and members.num_rows >= APPLY_CHILD_MIN:

@@ -86,14 +86,11 @@ def member_ranges(con, rows: int) -> list[str]:
     ]
 
 
-def month_members(files: list[str], con=None) -> pa.Table:
+def month_members(files: list[str]) -> pa.Table:
     """Per member of the month's files, in the order of their first event: the first day (``first_day``, and as
     ISO text ``first_text``), the points earned and the last ``tier`` attr of a posted event (the close's rows
-    carry none; the JSON is read only from rows that can hold one). ``con``: a connection holding the rows just
-    written in ``acc_events`` (read there instead of the files: at 10,000,000 members the files' second read took
-    12 s)."""
-    if con is not None:
-        return _members_of(con, "(SELECT member_id, CAST(day AS DATE) AS day, seq, earned, attrs FROM acc_events)")
+    carry none; the JSON is read only from rows that can hold one). (Read from the files just written: summing the
+    DuckDB table they were written from measured no faster at 10,000,000 members.)"""
     con = duck.connect()
     try:
         if not files:
