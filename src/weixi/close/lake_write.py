@@ -63,8 +63,11 @@ def write_partition(con, table_dir: Path, partition: dict, rows: int) -> list[Pa
     files = []
     for where in member_ranges(con, rows):
         out = lake.new_file(table_dir, partition)
-        con.execute(f"COPY ({rows_sql(where)}) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
-        files.append(out)
+        written = con.execute(f"COPY ({rows_sql(where)}) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
+        if written.fetchone()[0]:
+            files.append(out)
+        else:  # an empty range (the sample's cuts fell on one member's rows): no file for it
+            out.unlink()
     return files
 
 
