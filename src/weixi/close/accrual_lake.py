@@ -32,7 +32,6 @@ import fcntl
 import json
 import re
 import threading
-from array import array
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,20 +39,18 @@ from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyarrow.lib import StringBuilder
 from sqlalchemy import Engine
 
-from weixi.adapters import bulk_sql, duck, lake
+from weixi.adapters import duck, lake
 from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute, executemany
-from weixi.close import accrual_load, accrual_sql, lake_write, ledger_bridge
+from weixi.close import accrual_load, accrual_sql, lake_write, ledger_bridge, post_read
 from weixi.ledger import bulk
 from weixi.ledger.fold import ACCRUALS, accruals_dir
 from weixi.plans.model import Plan
 
 APP = "weixi-accrual"
 POST_APP = "weixi-post"  # a posted batch's application id; its version is the post's number n
-ID_CHUNK = 200_000  # ids per statement when a post reads the SQL ledger's rows of its ids and members
 LOCK = ".post.lock"  # under DATA/lake: held by whoever writes the lake's accruals (see the module doc)
 
 ACCRUAL_SCHEMA = pa.schema(
@@ -161,19 +158,6 @@ def lake_lock(data_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def text_column(values: list) -> pa.Array:
-    """Python strings (None: null) as an Arrow array, as fast as ``pa.array`` and without importing pandas."""
-    builder = StringBuilder()
-    builder.append_values(values)
-    return builder.finish()
-
-
-def int_column(values: list, type_: pa.DataType = pa.int64()) -> pa.Array:
-    """Python ints (no None) as an Arrow ``int64`` array, or ``date32`` from days since 1970-01-01 (no pandas)."""
-    code = "q" if type_.bit_width == 64 else "i"
-    return pa.Array.from_buffers(type_, len(values), [None, pa.py_buffer(array(code, values))])
-
-
 def post(
     engine: Engine,
     data_dir: Path,
@@ -219,12 +203,18 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         if post_rows is None:
             _read_ledger(con, engine)
         else:
-            _read_posted(con, engine, post_rows)
+            post_read.read_posted(con, engine, post_rows)
         _seen_in_lake(con, data_dir, month)
         con.execute(  # a view: the statements read it once (a copy of every column cost more than the filter)
             "CREATE TEMP VIEW acc_src AS SELECT * FROM acc_all WHERE member_id NOT IN (SELECT member_id FROM acc_book)"
         )
-        st = accrual_sql.statements(compiled, version, posted=post_rows is not None)
+        st = accrual_sql.statements(  # the tables are read by the lake's rows only (lake_write.rows_sql)
+            compiled,
+            version,
+            posted=post_rows is not None,
+            distinct_ids=post_read.distinct(post_rows),
+            lake=True,
+        )
         for sql in (st.new, st.base, st.tiers, st.journal):  # st.members and st.lots: the SQL path's
             con.execute(sql)
         con.execute("DROP TABLE acc_base; DROP TABLE acc_member_tier")  # their memory back (spilled at 10M members)
@@ -305,45 +295,6 @@ def _read_ledger(con, engine: Engine) -> None:
         "UNION SELECT member_id FROM acc_stored WHERE debt > 0"
     )
     con.unregister("acc_ledger")
-
-
-def _read_posted(con, engine: Engine, post_rows: pa.Table) -> None:
-    """The tables of :func:`_read_ledger` for a post: only the SQL ledger's rows of the posted ids and their
-    members, looked up by key in this process (the whole ledger is not read for a file)."""
-    ids = post_rows.column("event_id").to_pylist()
-    members = sorted(set(post_rows.column("member_id").to_pylist()))
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        seen = _by_ids(conn, "SELECT event_id FROM events WHERE event_id {ids}", ids)
-        rejected = _by_ids(conn, "SELECT event_id, reason FROM rejections WHERE event_id {ids}", ids)
-        stored = _by_ids(conn, "SELECT member_id, tier, debt FROM members WHERE member_id {ids}", members)
-        book = _by_ids(
-            conn, "SELECT member_id FROM lots WHERE member_id {ids} AND deficit = ? AND remaining < 0", members, (True,)
-        )
-        book += _by_ids(conn, "SELECT referee_id FROM referrals WHERE referee_id {ids} AND awarded_on IS NULL", members)
-    columns = {
-        "acc_seen": {"event_id": [r[0] for r in seen]},
-        "acc_rejected": {"event_id": [r[0] for r in rejected], "reason": [r[1] for r in rejected]},
-        "acc_stored": {
-            "member_id": [r[0] for r in stored],
-            "tier": [r[1] for r in stored],
-            "debt": [r[2] for r in stored],
-        },
-        "acc_book_in": {"member_id": [r[0] for r in book]},
-    }
-    for name, cols in columns.items():
-        con.register("acc_in", pa.table({c: int_column(v) if c == "debt" else text_column(v) for c, v in cols.items()}))
-        con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM acc_in")
-        con.unregister("acc_in")
-    con.execute(
-        "CREATE TEMP TABLE acc_book AS SELECT member_id FROM acc_book_in "
-        "UNION SELECT member_id FROM acc_stored WHERE debt > 0"
-    )
-
-
-def _by_ids(conn, sql: str, ids: list, params: tuple = ()) -> list[tuple]:
-    return [
-        r for i in range(0, len(ids), ID_CHUNK) for r in bulk_sql.select_ids(conn, sql, ids[i : i + ID_CHUNK], params)
-    ]
 
 
 def _seen_in_lake(con, data_dir: Path, month: str) -> None:

@@ -141,8 +141,15 @@ class Statements:
     outcome: str  # one row: posted, duplicates (a SELECT, not a table; REJECTIONS_SQL counts the rejections)
 
 
-def statements(c: Compiled, version: int | None, posted: bool = False) -> Statements:
+def statements(
+    c: Compiled, version: int | None, posted: bool = False, distinct_ids: bool = False, lake: bool = False
+) -> Statements:
     """``posted``: ``acc_src`` holds posted events with their own moment text, attrs and tier (see the module doc).
+    ``distinct_ids``: no event id is in ``acc_src`` twice (a post whose file repeats none): every row is the first
+    of its id, ``acc_new`` is found without grouping the rows by id and the duplicates are the ids seen.
+    ``lake``: only the lake's rows read the tables (:func:`weixi.close.lake_write.rows_sql`): ``acc_journal``
+    keeps the columns they read (``member_id``, ``seq``, ``rule_id``, ``points``, ``note`` and the order), and ``lots`` makes an
+    empty ``acc_lots`` (a lake row carries its lot's expiry).
 
     Written for speed (a post of 300,000 bills runs them all): the arithmetic is in BIGINT where the plan's rates
     keep every intermediate of an amount below ``bulk.MAX_FEN`` within it (:func:`_int_type`; DuckDB raises on an
@@ -150,10 +157,10 @@ def statements(c: Compiled, version: int | None, posted: bool = False) -> Statem
     table: every reader orders what it reads (the loaders by ``seq``, the lake's rows by member)."""
     v = "NULL" if version is None else str(int(version))
     # the first row of each id (by seq): a group-by and a semi-join, not a window sorting the rows by id
+    first = "" if distinct_ids else " SEMI JOIN (SELECT min(seq) AS seq FROM acc_src GROUP BY event_id) f USING (seq)"
     new = (
-        "CREATE OR REPLACE TEMP TABLE acc_new AS SELECT s.* FROM acc_src s SEMI JOIN (SELECT min(seq) AS seq "
-        "FROM acc_src GROUP BY event_id) f USING (seq) WHERE s.event_id NOT IN (SELECT event_id FROM acc_seen) "
-        "AND s.event_id NOT IN (SELECT event_id FROM acc_rejected)"
+        f"CREATE OR REPLACE TEMP TABLE acc_new AS SELECT s.* FROM acc_src s{first} WHERE s.event_id NOT IN "
+        "(SELECT event_id FROM acc_seen) AND s.event_id NOT IN (SELECT event_id FROM acc_rejected)"
     )
     parts = []
     for etype, rules in c.rules.items():
@@ -244,11 +251,15 @@ def statements(c: Compiled, version: int | None, posted: bool = False) -> Statem
             f"FROM acc_base b JOIN acc_member_tier mt {tier_join}{days} "
             f"WHERE {open_}mt.tnum IS NOT NULL{only}) WHERE pts > 0"
         )
+    journal_columns = (
+        "e.member_id, CAST(e.pts AS BIGINT) AS points, e.rule_id, e.note, e.seq, "
+        if lake
+        else "e.member_id, d.day_text AS day, 'earn' AS kind, CAST(e.pts AS BIGINT) AS points, "
+        "CAST(0 AS BIGINT) AS debt_delta, e.event_id AS lot_id, e.event_id, e.rule_id, e.note, "
+        f"CAST({v} AS BIGINT) AS plan_version, e.seq, "
+    )
     journal = (
-        "CREATE OR REPLACE TEMP TABLE acc_journal AS SELECT e.member_id, d.day_text AS day, 'earn' AS kind, "
-        "CAST(e.pts AS BIGINT) AS points, CAST(0 AS BIGINT) AS debt_delta, e.event_id AS lot_id, "
-        f"e.event_id, e.rule_id, e.note, CAST({v} AS BIGINT) AS plan_version, e.seq, e.grp AS o_grp, "
-        "e.j AS o_j, e.k AS o_k "
+        f"CREATE OR REPLACE TEMP TABLE acc_journal AS SELECT {journal_columns}e.grp AS o_grp, e.j AS o_j, e.k AS o_k "
         f"FROM ({' UNION ALL '.join(entries)}) e JOIN acc_days d ON d.day = e.day"
     )
     moment = f"CASE WHEN n.moment IS NULL THEN d.bill_at ELSE {_stamp('n.moment')} END"
@@ -271,6 +282,7 @@ def statements(c: Compiled, version: int | None, posted: bool = False) -> Statem
         "CREATE OR REPLACE TEMP TABLE acc_lots AS SELECT e.event_id AS lot_id, e.member_id, e.day AS earned_on, "
         "d.expires_text AS expires_on, e.earned AS points, e.earned AS remaining, CAST(0 AS BIGINT) AS deficit, "
         "e.plan_version, e.seq FROM acc_events e JOIN acc_days d ON d.day_text = e.day WHERE e.earned > 0"
+        + (" AND false" if lake else "")
     )
     members = (
         "CREATE OR REPLACE TEMP TABLE acc_members AS SELECT m.member_id, m.first_day, m.earned, m.first_seq, "
@@ -278,11 +290,15 @@ def statements(c: Compiled, version: int | None, posted: bool = False) -> Statem
         "sum(e.earned) AS earned, min(e.seq) AS first_seq FROM acc_events e GROUP BY e.member_id) m "
         "LEFT JOIN acc_stored s USING (member_id)"
     )
+    # a duplicate: an id seen, or a later row of an id (none when the ids are distinct)
+    later = (
+        ""
+        if distinct_ids
+        else (" OR (event_id NOT IN (SELECT event_id FROM acc_rejected) AND seq NOT IN (SELECT seq FROM acc_new))")
+    )
     outcome = (
         "SELECT (SELECT count(*) FROM acc_new) AS posted, "
-        "(SELECT count(*) FROM acc_src WHERE event_id IN (SELECT event_id FROM acc_seen) OR "
-        "(event_id NOT IN (SELECT event_id FROM acc_rejected) AND seq NOT IN (SELECT seq FROM acc_new))) "
-        "AS duplicates"
+        f"(SELECT count(*) FROM acc_src WHERE event_id IN (SELECT event_id FROM acc_seen){later}) AS duplicates"
     )
     return Statements(new, base, tiers, journal, events, lots, members, outcome)
 

@@ -22,8 +22,10 @@ goes through ``post_events`` whole.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import timezone
+from operator import attrgetter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Iterable
 
 import pyarrow as pa
@@ -32,7 +34,7 @@ from sqlalchemy import Engine
 from weixi import settings
 from weixi.adapters import duck, lake
 from weixi.adapters.sql import execute
-from weixi.close import accrual_lake
+from weixi.close import accrual_lake, post_read
 from weixi.ledger import bulk
 from weixi.ledger.events import Event, Rejection
 from weixi.ledger.fold import accruals_dir
@@ -41,7 +43,8 @@ from weixi.plans.model import Plan
 from weixi.plans.service import active_plan
 
 SOURCE_SQL = "SELECT * FROM post_src"
-_EPOCH = date(1970, 1, 1).toordinal()
+# the columns of post_src as DuckDB reads them: occurred_text and attrs_text may come as dictionary arrays of text
+# (see _texts), and the schema's metadata may say no id is in the rows twice (post_read.distinct)
 POST_SCHEMA = pa.schema(
     [
         ("seq", pa.int64()),
@@ -70,22 +73,27 @@ def post_file_events(engine: Engine, items: Iterable[Event | Rejection], data_di
         version, plan = active_plan(conn)
         named = execute(conn, "SELECT lake_dir FROM lake_months ORDER BY month DESC LIMIT 1")
     data = Path(named[0][0]).parent if named else Path(data_dir or settings.DATA.value())
-    lakeable, book_members, book = _split(plan, items)
-    days = sorted({items[i].day for i in lakeable})
+    cols = _Columns(items)
+    lakeable, book_members, book = _split(plan, items, cols)
+    days = _days(lakeable, cols)
     if len(lakeable) < bulk.AUTO_MIN or not accrual_lake.applicable(plan, days, 0):
         return post_events(engine, items, time_rules=True)
-    candidates = [i for i in lakeable if items[i].member_id not in book_members]
+    if book_members:
+        candidates = [i for i in lakeable if cols.members[i] not in book_members]
+        book = sorted(book + [i for i in lakeable if cols.members[i] in book_members])  # their bills too, in order
+    else:
+        candidates = lakeable
     result = PostResult(plan_version=version)
     with engine.connect() as conn, conn.begin():
-        keep, refused = screen(conn, plan, [items[i] for i in candidates], True)
+        keep, refused = screen(
+            conn, plan, items if len(candidates) == len(items) else [items[i] for i in candidates], True
+        )
     result.duplicates += _in_lake(data, refused, result)
     if refused:
         kept = {id(ev) for ev in keep}
         rows = [i for i in candidates if id(items[i]) in kept]
     else:
         rows = candidates
-    if book_members:  # their bills and recharges too, in file order
-        book = sorted(book + [i for i in lakeable if items[i].member_id in book_members])
     if rows:
         with accrual_lake.lake_lock(data):  # one writer at a time: each post takes the next number
             key, n = _next_key(engine, data)
@@ -96,10 +104,10 @@ def post_file_events(engine: Engine, items: Iterable[Event | Rejection], data_di
                 plan,
                 version,
                 SOURCE_SQL,
-                sorted({items[i].day for i in rows}),
+                _days(rows, cols) if len(rows) != len(lakeable) else days,
                 app=accrual_lake.POST_APP,
                 app_version=n,
-                post_rows=_table(rows, items),
+                post_rows=_table(rows, cols),
             )
         book += _merge(part, items, result)
     if book:
@@ -108,85 +116,174 @@ def post_file_events(engine: Engine, items: Iterable[Event | Rejection], data_di
     return result
 
 
-def _split(plan: Plan, items: list) -> tuple[list[int], set[str], list[int]]:
+_NOT_AN_EVENT = SimpleNamespace(**{f: None for f in Event.__dataclass_fields__})  # a rejection's place in the columns
+
+
+class _Columns:
+    """A file's rows a column per field of :class:`Event`, taken once (a list comprehension per field, not a loop
+    over the events), None at the place of a rejection; the attrs' ``service_type`` and ``tier`` (None: no attrs)."""
+
+    def __init__(self, items: list):
+        evs = (
+            items if set(map(type, items)) == {Event} else [x if isinstance(x, Event) else _NOT_AN_EVENT for x in items]
+        )
+        self.ids = [ev.event_id for ev in evs]
+        self.members = [ev.member_id for ev in evs]
+        self.types = [ev.type for ev in evs]
+        self.fens = [ev.amount_fen for ev in evs]
+        self.days = [ev.day for ev in evs]
+        self.moments = [ev.occurred_at for ev in evs]
+        self.attrs = [ev.attrs for ev in evs]
+        self.points = [ev.points for ev in evs]
+        self.refs = [ev.ref for ev in evs]
+        self.services = [a.get("service_type") if a else None for a in self.attrs]
+        self.tiers = [a.get("tier") if a else None for a in self.attrs]
+        self.repeated: set[str] = set()  # the ids in the file twice or more (set by _shared_ids)
+
+
+def _days(rows: list[int], cols: _Columns) -> list:
+    return sorted(set(cols.days) if len(rows) == len(cols.days) else {cols.days[i] for i in rows})
+
+
+def _split(plan: Plan, items: list, cols: _Columns) -> tuple[list[int], set[str], list[int]]:
     """The positions of the bills and recharges the statements can take; the members whose events must all go
-    through ``post_events`` (see the module doc); the positions of the other rows (rejections from reading too)."""
+    through ``post_events`` (see the module doc); the positions of the other rows (rejections from reading too).
+
+    Each condition is checked over its column at once; the rows that fail one (few: other event types, a bill with
+    its own points, an odd attr) are then looked at one by one."""
     c = bulk.compile_plan(plan)
     limit = bulk.fen_limit(plan)
     known = c.known_tiers
-    lakeable: list[int] = []
-    others: list[int] = []
+    n = len(items)
+    if not n:
+        return [], set(), []
+    odd: set[int] = set()  # the rows the statements cannot take
+    if not set(cols.types) <= set(bulk.BULK_TYPES):
+        odd.update(i for i, t in enumerate(cols.types) if t not in bulk.BULK_TYPES)
+    for values in (cols.points, cols.refs):  # a bill with its own points or ref (rare): the Book's
+        if values.count(None) != n:
+            odd.update(i for i, v in enumerate(values) if v is not None)
+    fens = cols.fens
+    if fens.count(None) or min(fens) < 0 or max(fens) >= limit:
+        odd.update(i for i, f in enumerate(fens) if f is None or not 0 <= f < limit)
+    if not set(map(type, cols.services)) <= _TEXT_OR_NONE:
+        odd.update(i for i, v in enumerate(cols.services) if not (v is None or isinstance(v, str)))
+    tiers = cols.tiers
+    if not set(map(type, tiers)) <= _TEXT_OR_NONE or (known is not None and not set(tiers) - {None} <= known):
+        odd.update(
+            i for i, t in enumerate(tiers) if not (t is None or (isinstance(t, str) and (known is None or t in known)))
+        )
     book: set[str] = set()
-    owner: dict[str, str] = {}  # event id -> its first member
     refunds: list[str] = []
-    for i, ev in enumerate(items):
+    for i in sorted(odd):
+        ev = items[i]
         if not isinstance(ev, Event):
-            others.append(i)
             continue
-        first = owner.setdefault(ev.event_id, ev.member_id)
-        if first != ev.member_id:  # one id, two members: the Book sees the id's outcome across both
-            book.update((first, ev.member_id))
-        if ev.type in bulk.BULK_TYPES and ev.points is None and ev.ref is None:
-            fen, attrs = ev.amount_fen, ev.attrs
-            if fen is not None and 0 <= fen < limit and (not attrs or _plain(attrs, known)):
-                lakeable.append(i)
-                continue
-        elif ev.type == "referral" and ev.ref:
+        if ev.type == "referral" and ev.ref:
             book.add(ev.ref)  # the referee's first payment awards the referral
         elif ev.type == "refund" and ev.ref:
             refunds.append(ev.ref)
         book.add(ev.member_id)
-        others.append(i)
-    book.update(owner[r] for r in refunds if r in owner)
+    book.update(_shared_ids(cols))
+    if refunds:  # a refunded bill's member: the first member of the refunded id in the file
+        wanted, owner = set(refunds), {}
+        for event_id, member in zip(cols.ids, cols.members):
+            if event_id in wanted and event_id not in owner:
+                owner[event_id] = member
+        book.update(owner[r] for r in refunds if r in owner)
+    others = sorted(odd)
+    lakeable = [i for i in range(n) if i not in odd] if odd else list(range(n))
     return lakeable, book, others
 
 
-def _plain(attrs: dict, known) -> bool:
-    service, tier = attrs.get("service_type"), attrs.get("tier")
-    return (service is None or isinstance(service, str)) and (
-        tier is None or (isinstance(tier, str) and (known is None or tier in known))
-    )
+_TEXT_OR_NONE = {str, type(None)}
 
 
-def _table(rows: list[int], items: list) -> pa.Table:
+def _shared_ids(cols: _Columns) -> set[str]:
+    """The members of every event id given to two members or more in the file: the Book sees the id's outcome
+    across them. A set of the ids first (no id repeated: nothing to look at, the common case). Sets
+    ``cols.repeated``, the ids in the file twice or more."""
+    ids = cols.ids
+    distinct = set(ids)
+    if len(distinct) + (ids.count(None) - (None in distinct)) == len(ids):
+        return set()
+    seen: set = set()
+    repeated = cols.repeated = {i for i in ids if i is not None and (i in seen or seen.add(i))}
+    by_id: dict[str, set] = {}
+    for event_id, member in zip(ids, cols.members):
+        if event_id in repeated:
+            by_id.setdefault(event_id, set()).add(member)
+    return {m for members in by_id.values() if len(members) > 1 for m in members}
+
+
+def _table(rows: list[int], cols: _Columns) -> pa.Table:
     """The events at positions ``rows`` as ``post_src`` (:data:`POST_SCHEMA`), numbered by their place in the file;
     the moment's and the attrs' text as the bulk path writes them (each distinct value converted once). Built a
-    column at a time (no row objects) without ``pa.array``, which imports pandas."""
-    evs = [items[i] for i in rows]
-    # the moment's text once per distinct moment: equal instants at other offsets are equal datetimes but other
-    # texts, so a text is taken from the cache only at the offset it was made at
-    ats = [ev.occurred_at for ev in evs]
-    stamps = {at: (at.utcoffset(), at.isoformat()) for at in set(ats)}
-    days = [ev.day for ev in evs]
-    epoch = {d: d.toordinal() - _EPOCH for d in set(days)}  # date32's value: days since 1970-01-01
-    attrs = [ev.attrs for ev in evs]
-    texts: dict = {}
-    cols = {
-        "seq": accrual_lake.int_column([i + 1 for i in rows]),
-        "type": accrual_lake.text_column([ev.type for ev in evs]),
-        "event_id": accrual_lake.text_column([ev.event_id for ev in evs]),
-        "member_id": accrual_lake.text_column([ev.member_id for ev in evs]),
-        "day": accrual_lake.int_column([epoch[d] for d in days], pa.date32()),
-        "moment": pa.nulls(len(evs), POST_SCHEMA.field("moment").type),  # the moment is in occurred_text
-        "amount_fen": accrual_lake.int_column([ev.amount_fen for ev in evs]),
-        "service_type": accrual_lake.text_column([a.get("service_type") if a else None for a in attrs]),
-        "occurred_text": accrual_lake.text_column(
-            [hit[1] if (hit := stamps[at])[0] == at.utcoffset() else at.isoformat() for at in ats]
-        ),
-        "attrs_text": accrual_lake.text_column([_attrs_text(a, texts) if a else None for a in attrs]),
-        "tier": accrual_lake.text_column([a.get("tier") if a else None for a in attrs]),
+    column at a time from the lists of :class:`_Columns` by ``pa.array`` (about twice as fast as a builder; it
+    imports pandas, which DuckDB's scan of the table imports anyway)."""
+    every = len(rows) == len(cols.ids)  # rows are ascending positions: then every row
+
+    def pick(values: list) -> list:
+        return values if every else [values[i] for i in rows]
+
+    columns = {
+        "seq": post_read.int_column(range(1, len(rows) + 1) if every else [i + 1 for i in rows]),
+        "type": pick(cols.types),
+        "event_id": pick(cols.ids),
+        "member_id": pick(cols.members),
+        "day": pick(cols.days),
+        "moment": pa.nulls(len(rows), POST_SCHEMA.field("moment").type),  # the moment is in occurred_text
+        "amount_fen": pick(cols.fens),
+        "service_type": pick(cols.services),
+        "occurred_text": _moment_texts(pick(cols.moments)),
+        "attrs_text": _attrs_texts(pick(cols.attrs)),
+        "tier": pick(cols.tiers),
     }
-    return pa.table([cols[name] for name in POST_SCHEMA.names], schema=POST_SCHEMA)
+    arrays = [v if isinstance(v, pa.Array) else pa.array(v, f.type) for f in POST_SCHEMA for v in (columns[f.name],)]
+    # no id twice in the rows: the statements need not group them by id (post_read.distinct)
+    distinct = not cols.repeated or len(set(columns["event_id"])) == len(rows)
+    schema = pa.schema([pa.field(f.name, a.type) for f, a in zip(POST_SCHEMA, arrays)])
+    return pa.table(arrays, schema=schema.with_metadata({post_read.DISTINCT_IDS: b"1"}) if distinct else schema)
 
 
-def _attrs_text(attrs: dict, texts: dict) -> str:
-    """The attrs' JSON as the bulk path writes it, converted once per distinct value. Keyed by ``repr``, which tells
-    the values' types apart (``1``, ``True`` and ``1.0`` are equal dict keys but other JSON) and takes any value."""
-    key = repr(attrs)
-    text = texts.get(key)
-    if text is None:
-        text = texts[key] = json.dumps(attrs, ensure_ascii=False, sort_keys=True)
-    return text
+def _texts(codes: list, texts: list) -> pa.Array:
+    """Text by its number in ``texts`` (None: null) as an Arrow dictionary array, which DuckDB reads as VARCHAR:
+    an integer per row instead of a copy of its text (the few texts of a file's moments and attrs)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(texts, pa.string()))
+
+
+def _moment_texts(ats: list) -> pa.Array:
+    """The moments' ISO text, once per distinct moment. Equal instants at other offsets are equal datetimes but
+    other texts: when the moments do not all share one fixed offset, a text is taken from the cache only at the
+    offset it was made at."""
+    stamps = {at: (at.utcoffset(), at.isoformat()) for at in set(ats)}
+    zones = set(map(_TZINFO, ats))
+    if len(zones) == 1 and type(next(iter(zones))) is timezone:  # one fixed offset: equal moments, equal texts
+        numbers = {at: n for n, at in enumerate(stamps)}
+        return _texts(list(map(numbers.__getitem__, ats)), [text for _, text in stamps.values()])
+    texts = [hit[1] if (hit := stamps[at])[0] == at.utcoffset() else at.isoformat() for at in ats]
+    return pa.array(texts, pa.string())
+
+
+_TZINFO = attrgetter("tzinfo")
+
+
+def _attrs_texts(attrs: list) -> pa.Array:
+    """The attrs' JSON as the bulk path writes it (None: no attrs), converted once per distinct value. Keyed by
+    ``repr``, which tells the values' types apart (``1``, ``True`` and ``1.0`` are equal dict keys but other JSON)
+    and takes any value."""
+    numbers: dict[str, int] = {}
+    texts: list[str] = []
+
+    def number(a: dict) -> int:
+        key = repr(a)
+        n = numbers.get(key)
+        if n is None:
+            n = numbers[key] = len(texts)
+            texts.append(json.dumps(a, ensure_ascii=False, sort_keys=True))
+        return n
+
+    return _texts([number(a) if a else None for a in attrs], texts)
 
 
 def _merge(part: accrual_lake.LakePart, items: list, result: PostResult) -> list[int]:

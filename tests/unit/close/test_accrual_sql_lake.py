@@ -1,0 +1,86 @@
+"""The statements a post into the lake runs (``statements(..., posted=True, distinct_ids=..., lake=True)``) give
+the lake's rows (``lake_write.ROWS_SQL``) and the outcome the full statements give: ``lake`` keeps only the columns those rows
+read and makes no lots table, ``distinct_ids`` (no id in the input twice) skips grouping the rows by id."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from weixi.adapters import duck
+from weixi.close import accrual_load, accrual_sql, lake_write, post_lake
+from weixi.ledger import bulk
+from weixi.ledger.events import Event
+from weixi.plans.loader import load_plan_text
+
+PLAN = """\
+plan: lake-statements
+name: lake statements
+expiry: {end_of_month_after: 2}
+tiers:
+  - {id: standard, name: S, rank: 0}
+  - {id: silver, name: Si, rank: 1, multiplier: 1.2}
+  - {id: gold, name: G, rank: 2, multiplier: 1.5}
+earning:
+  - {id: bill, type: spend, points: 1, per_yuan: 10}
+  - {id: mobile, type: spend, points: 1.5, per_yuan: 7, rounding: half_up, service_types: [mobile]}
+  - {id: recharge, type: recharge, points: 10, per_full_yuan: 30}
+  - {id: tier-bonus, type: tier_multiplier, window: {from: 2026-03-05, to: 2026-03-20}}
+"""
+ATTRS = [{}, {"service_type": "mobile"}, {"tier": "gold"}, {"tier": "silver", "service_type": "mobile"}]
+
+
+def _rows(repeat: bool):
+    plan, problems = load_plan_text(PLAN, "plan.yaml")
+    assert plan is not None, problems
+    events = []
+    for i in range(400):
+        at = datetime(2026, 3, 1 + i % 28, 10, tzinfo=timezone(timedelta(hours=8)))
+        event_id = f"E{i % 300}" if repeat else f"E{i}"  # repeated ids: the same member (i % 300 % 40)
+        kind = "recharge" if i % 7 == 0 else "bill"
+        events.append(
+            Event(event_id, f"M{i % 300 % 40}", kind, at, at.date(), 37 * i % 50_000, None, None, ATTRS[i % 4])
+        )
+    cols = post_lake._Columns(events)
+    return plan, post_lake._table(list(range(len(events))), cols)
+
+
+def _run(plan, table, **flags) -> tuple:
+    c = bulk.compile_plan(plan)
+    days = sorted({date(2026, 3, 1) + timedelta(days=d) for d in range(28)})
+    con = duck.connect()
+    try:
+        con.register("acc_all", table)
+        con.execute("CREATE TEMP VIEW acc_src AS SELECT * FROM acc_all")
+        con.register(
+            "acc_days_in",
+            accrual_load.days_table(accrual_sql.day_columns(c), accrual_sql.day_rows(c, plan, days)),
+        )
+        con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
+        con.execute("CREATE TEMP TABLE acc_seen AS SELECT 'E5' AS event_id UNION ALL SELECT 'E6'")
+        con.execute("CREATE TEMP TABLE acc_rejected AS SELECT 'E7' AS event_id, 'amount: no' AS reason")
+        con.execute("CREATE TEMP TABLE acc_stored AS SELECT 'M3' AS member_id, 'gold' AS tier, 0::BIGINT AS debt")
+        st = accrual_sql.statements(c, 2, posted=True, **flags)
+        for sql in (st.new, st.base, st.tiers, st.journal, st.events, st.lots):
+            con.execute(sql)
+        return (
+            con.execute(lake_write.ROWS_SQL).fetchall(),
+            con.execute(st.outcome).fetchall(),
+            con.execute(accrual_sql.REJECTIONS_SQL).fetchall(),
+            con.execute("SELECT count(*) FROM acc_lots").fetchone()[0],
+        )
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("repeat", [False, True])
+def test_the_lake_s_statements_give_the_full_statements_rows_and_outcome(repeat):
+    plan, table = _rows(repeat)
+    full = _run(plan, table)
+    lake = _run(plan, table, lake=True, distinct_ids=not repeat)
+    assert lake[:3] == full[:3]
+    # E5 and E6 seen, E7 rejected (twice when repeated), the later rows of a repeated id duplicates
+    assert full[1:3] == ([(297, 101)], [("amount", 2)]) if repeat else ([(397, 2)], [("amount", 1)])
+    earning = sum(1 for row in full[0] if row[7] > 0)  # the earned column
+    assert (full[3], lake[3]) == (earning, 0) and earning  # a lot per row that earns; none made for the lake
