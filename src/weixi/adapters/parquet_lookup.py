@@ -88,6 +88,12 @@ def _dictionaries(meta: pq.FileMetaData, names: frozenset) -> tuple:
     )
 
 
+def _open(path: Path | str, hit: Footer, dictionaries: list[str] | None) -> pq.ParquetFile:
+    # a local file: its column chunks are read as they are decoded (pre-buffering hands each read to Arrow's I/O
+    # threads, ~4% more CPU for the fold's small reads)
+    return pq.ParquetFile(path, metadata=hit.meta, read_dictionary=dictionaries, pre_buffer=False)
+
+
 _READERS: OrderedDict[tuple, tuple[threading.Lock, pq.ParquetFile]] = OrderedDict()  # least recently used first
 
 
@@ -102,14 +108,14 @@ def _reader(path: Path | str, hit: Footer, dictionaries: list[str] | None):
         if entry is not None:
             _READERS.move_to_end(key)
     if entry is None:
-        entry = (threading.Lock(), pq.ParquetFile(path, metadata=hit.meta, read_dictionary=dictionaries))
+        entry = (threading.Lock(), _open(path, hit, dictionaries))
         with _lock:
             _READERS[key] = entry
             while len(_READERS) > MAX_READERS:  # closed when the last user lets go of it
                 _READERS.popitem(last=False)
     busy, reader = entry
     if not busy.acquire(blocking=False):
-        yield pq.ParquetFile(path, metadata=hit.meta, read_dictionary=dictionaries)
+        yield _open(path, hit, dictionaries)
         return
     try:
         yield reader
