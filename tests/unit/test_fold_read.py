@@ -1,4 +1,4 @@
-"""The fold's direct Parquet read (weixi.ledger.fold._read over weixi.adapters.parquet_lookup.rows_table): only the
+"""The fold's direct Parquet read (weixi.ledger.fold_read.read over weixi.adapters.parquet_lookup.rows_table): only the
 row groups whose member range can hold the members are read, a file replaced by another is read again, and the
 rows are the ones a DuckDB query over the same files finds, in the same order."""
 
@@ -14,7 +14,7 @@ import pytest
 
 from weixi.adapters import lake, parquet_lookup
 from weixi.close.accrual_lake import ACCRUAL_SCHEMA
-from weixi.ledger import fold
+from weixi.ledger import fold, fold_read
 from weixi.ledger.expire_lake import EXPIRY_SCHEMA
 
 KEY = pa.schema([("member_id", pa.string()), ("n", pa.int64())])
@@ -218,11 +218,45 @@ def test_the_fold_reads_the_rows_a_query_over_the_lake_finds_in_month_and_postin
         {"M9": "", "M0": "2026-09"},  # one in no file
     ]
     for todo in cases:
-        rows, expired = fold._read(lake_dir, version, months, todo, exp_version)
+        rows, expired = fold_read.read(lake_dir, version, months, todo, exp_version)
         assert (rows, expired) == _reference(lake_dir, version, months, todo, exp_version), todo
         assert [r["month"] for r in rows] == sorted(r["month"] for r in rows)
         assert all(r["month"] > todo[r["member_id"]] for r in rows)
-    rows, expired = fold._read(lake_dir, version, months, cases[0], exp_version)
+    rows, expired = fold_read.read(lake_dir, version, months, cases[0], exp_version)
     assert len(rows) == 8 + 13 + 2 and expired == {"b2026-08-M1-2": 10, "b2026-08-M4-5": 13, "b2026-08-M7-8": 10}
     # without an applied expiry run nothing is expired
-    assert fold._read(lake_dir, version, months, cases[0], None)[1] == {}
+    assert fold_read.read(lake_dir, version, months, cases[0], None)[1] == {}
+
+
+def test_dictionary_columns_give_the_same_rows_and_a_file_stays_open_for_the_next_read(tmp_path):
+    # strings the writer dictionary-encoded (type, attrs) come as dictionaries: the same values in to_pylist
+    path = tmp_path / "a.parquet"
+    rows = _accruals([(f"M{i}", s) for i in range(6) for s in (1, 2, 3)], "2026-08")
+    pq.write_table(rows, path, row_group_size=4)
+    assert set(parquet_lookup.footer(path).dictionaries) >= {"type", "attrs"}
+    plain = parquet_lookup.rows_table(path, ["M1", "M4"])
+    coded = parquet_lookup.rows_table(path, ["M1", "M4"], dictionaries=True)
+    assert pa.types.is_dictionary(coded.schema.field("type").type)
+    assert coded.to_pylist() == plain.to_pylist() == [r for r in rows.to_pylist() if r["member_id"] in ("M1", "M4")]
+    # the fold's rows: the same dicts, each with its month
+    assert fold_read._pylist(coded, "2026-08") == [{**r, "month": "2026-08"} for r in plain.to_pylist()]
+
+    opened = []
+    real = pq.ParquetFile.__init__
+
+    def spy(self, *args, **kwargs):
+        opened.append(args[0])
+        real(self, *args, **kwargs)
+
+    pq.ParquetFile.__init__ = spy
+    try:
+        for _ in range(3):
+            assert parquet_lookup.rows_table(path, ["M2"], dictionaries=True).num_rows == 3
+        assert opened == []  # the reader of the read above is kept
+        hit = parquet_lookup.footer(path)
+        with parquet_lookup._reader(path, hit, [c for c in hit.dictionaries if c != "member_id"]) as busy:
+            # another thread's read while this reader is in use gets a reader of its own
+            assert parquet_lookup.rows_table(path, ["M2"], dictionaries=True).num_rows == 3
+            assert opened == [path] and busy is not None  # (the kept one was not opened again)
+    finally:
+        pq.ParquetFile.__init__ = real

@@ -22,12 +22,11 @@ from typing import Iterable
 import pyarrow as pa
 from sqlalchemy import Connection, Engine
 
-from weixi.adapters import duck, lake, parquet_lookup
+from weixi.adapters import duck
 from weixi.adapters.bulk_sql import select_ids
 from weixi.adapters.sql import as_date, execute, executemany, is_pg
-
-ACCRUALS = "accruals"
-EXPIRIES = "expiries"
+from weixi.ledger import fold_read
+from weixi.ledger.fold_read import ACCRUALS, EXPIRIES, version_files
 
 
 def accruals_dir(data_dir: Path | str) -> Path:
@@ -67,18 +66,6 @@ def unfolded(conn: Connection, member_ids: Iterable[str]) -> dict[str, str]:
     ids = list(dict.fromkeys(member_ids))
     done = marks(conn, ids)
     return {m: done.get(m, "") for m in ids if done.get(m, "") < months[-1]}
-
-
-_FILES: dict[tuple[str, int], list[str]] = {}  # a Delta version never changes: its file list is read once
-
-
-def version_files(table_dir: Path, version: int) -> list[str]:
-    key = (str(table_dir), version)
-    if key not in _FILES:
-        if len(_FILES) > 64:
-            _FILES.clear()
-        _FILES[key] = lake.file_uris(table_dir, version)
-    return _FILES[key]
 
 
 def lake_sql(lake_dir: Path, version: int, months: list[str], since: str) -> str | None:
@@ -132,7 +119,7 @@ def fold(conn: Connection, member_ids: Iterable[str]) -> int:
         execute(
             conn, "SELECT member_id FROM members WHERE member_id = ANY(?) ORDER BY member_id FOR UPDATE", [sorted(todo)]
         )
-    rows, expired = _read(lake_dir, version, months, todo, applied_expiries(conn))
+    rows, expired = fold_read.read(lake_dir, version, months, todo, applied_expiries(conn))
     existing = {
         r[0]
         for r in select_ids(conn, "SELECT event_id FROM events WHERE event_id {ids}", [r["event_id"] for r in rows])
@@ -225,47 +212,6 @@ def fold(conn: Connection, member_ids: Iterable[str]) -> int:
         [(m, months[-1]) for m in sorted(todo)],
     )
     return len(rows)
-
-
-def month_files(files: list[str], month: str) -> list[str]:
-    """The files of ``files`` (a table version's) in the ``month=`` partition ``month``."""
-    return [f for f in files if f"/month={month}/" in f]
-
-
-def _read(lake_dir: Path, version: int, months: list[str], todo: dict[str, str], exp_version: int | None):
-    """The members' unfolded lake rows (in month and posting order, each with its ``month``) and the points the lake
-    expired per lot. Each file is read directly (:func:`weixi.adapters.parquet_lookup.rows_table`): only the row
-    groups whose member range can hold one of the members, with the footers cached (a Delta file never changes)."""
-    files = version_files(lake_dir / ACCRUALS, version)
-    everyone = sorted(todo)
-    same = len(set(todo.values())) == 1  # the usual case: nobody folded yet, or all through the same month
-    pieces = []
-    for m in months:
-        mine = month_files(files, m)
-        wanted = everyone if same else [x for x in everyone if todo[x] < m]
-        if not mine or not wanted or (same and todo[everyone[0]] >= m):
-            continue
-        for f in mine:
-            table = parquet_lookup.rows_table(f, wanted)
-            if table is not None and table.num_rows:
-                pieces.append((m, table))
-    rows = []
-    for m, table in pieces:
-        for r in table.to_pylist():
-            r["month"] = m
-            rows.append(r)
-    rows.sort(key=lambda r: (r["month"], r["seq"]))
-    expired: dict[str, int] = {}
-    if rows and exp_version is not None:
-        lots = {r["event_id"] for r in rows}
-        for f in version_files(lake_dir / EXPIRIES, exp_version):
-            table = parquet_lookup.rows_table(f, everyone, ["lot_id", "points"])
-            if table is None:
-                continue
-            for lot, points in zip(table.column("lot_id").to_pylist(), table.column("points").to_pylist()):
-                if lot in lots:
-                    expired[lot] = expired.get(lot, 0) + int(points)
-    return rows, expired
 
 
 def ensure_folded(engine: Engine, member_ids: Iterable[str]) -> int:
