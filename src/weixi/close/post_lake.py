@@ -166,12 +166,13 @@ def _split(plan: Plan, items: list, cols: _Columns) -> tuple[list[int], set[str]
     fens = cols.fens
     if fens.count(None) or min(fens) < 0 or max(fens) >= limit:
         odd.update(i for i, f in enumerate(fens) if f is None or not 0 <= f < limit)
-    if not set(map(type, cols.services)) <= _TEXT_OR_NONE:
+    if not _texts_in(cols.services, None):
         odd.update(i for i, v in enumerate(cols.services) if not (v is None or isinstance(v, str)))
-    tiers = cols.tiers
-    if not set(map(type, tiers)) <= _TEXT_OR_NONE or (known is not None and not set(tiers) - {None} <= known):
+    if not _texts_in(cols.tiers, known):
         odd.update(
-            i for i, t in enumerate(tiers) if not (t is None or (isinstance(t, str) and (known is None or t in known)))
+            i
+            for i, t in enumerate(cols.tiers)
+            if not (t is None or (isinstance(t, str) and (known is None or t in known)))
         )
     book: set[str] = set()
     refunds: list[str] = []
@@ -196,7 +197,14 @@ def _split(plan: Plan, items: list, cols: _Columns) -> tuple[list[int], set[str]
     return lakeable, book, others
 
 
-_TEXT_OR_NONE = {str, type(None)}
+def _texts_in(values: list, known) -> bool:
+    """Whether every value is None or text (and one of ``known``, unless None): the distinct values looked at."""
+    try:
+        distinct = set(values)
+    except TypeError:  # an unhashable value (a list, an object): not text
+        return False
+    distinct.discard(None)
+    return all(isinstance(v, str) for v in distinct) and (known is None or distinct <= known)
 
 
 def _shared_ids(cols: _Columns) -> set[str]:

@@ -61,11 +61,12 @@ def test_the_rows_the_statements_cannot_take_and_the_members_the_book_must_handl
         _ev("L", "m14"),  # one id, two members
         _ev("M", "m15"),
         _ev("M", "m15"),  # one id twice, one member: a duplicate the statements find
+        _ev("N", "m16", attrs={"tier": ["gold"]}),  # not text
     ]
     lakeable, book, others, cols = _split(items)
     assert lakeable == [0, 2, 11, 12, 13, 14, 15]
-    assert others == [1, 3, 4, 5, 6, 7, 8, 9, 10]
-    assert book == {"m3", "m4", "m5", "m6", "m7", "m8", "m9", "m10", "m11", "m12", "m13", "m14"}
+    assert others == [1, 3, 4, 5, 6, 7, 8, 9, 10, 16]
+    assert book == {"m3", "m4", "m5", "m6", "m7", "m8", "m9", "m10", "m11", "m12", "m13", "m14", "m16"}
     assert cols.repeated == {"L", "M"}
     rows = [i for i in lakeable if items[i].member_id not in book]
     table = post_lake._table(rows, cols)
