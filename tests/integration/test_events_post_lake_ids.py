@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import BACKENDS
 from tests.integration.lake_plan import lake_plan
 from weixi.adapters import schema
+from weixi.adapters.arrow_columns import text_column
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
 from weixi.close import accrual_sql, post_read
@@ -161,8 +162,8 @@ def test_a_table_is_read_whole_only_when_it_holds_fewer_rows_than_the_post_has_k
     post_file_events(engine, _first(), data_dir=tmp_path / "lake" / "data")
     with engine.connect() as conn, conn.begin():
         held = sorted(execute(conn, "SELECT event_id FROM events"))
-        many = post_read._Keys(post_read.text_column(["D1", *(f"Z{i}" for i in range(len(held)))]))
-        few = post_read._Keys(post_read.text_column(["D1", "Z"]))
+        many = post_read._Keys(text_column(["D1", *(f"Z{i}" for i in range(len(held)))]))
+        few = post_read._Keys(text_column(["D1", "Z"]))
         assert sorted(post_read._rows(conn, post_read._SEEN, many)) == held  # more keys than rows: the table
         assert post_read._rows(conn, post_read._SEEN, few) == [("D1",)]  # fewer: probed by the keys
     assert len(held) > 2 and bulk.AUTO_MIN <= N

@@ -34,9 +34,9 @@ import time
 from array import array
 
 import pyarrow as pa
-from pyarrow.lib import StringBuilder
 
 from weixi.adapters import adbc_sqlite, duck
+from weixi.adapters.arrow_columns import text_column
 
 BATCH = 50_000  # rows per inserted Arrow record batch
 CHUNK = 250_000  # events per transaction, as the per-batch path (weixi.close.accrual.CHUNK)
@@ -61,9 +61,7 @@ def days_table(columns: list[str], rows: list[list]) -> pa.Table:
 
 
 def _text(values) -> pa.Array:
-    builder = StringBuilder()
-    builder.append_values([None if v is None else str(v) for v in values])
-    return builder.finish()
+    return text_column([None if v is None else str(v) for v in values])
 
 
 def _query(cur, sql: str, params=()) -> pa.Table:

@@ -32,7 +32,7 @@ import pyarrow as pa
 from sqlalchemy import Engine
 
 from weixi import settings
-from weixi.adapters import duck, lake
+from weixi.adapters import arrow_columns, duck, lake
 from weixi.adapters.sql import execute
 from weixi.close import accrual_lake, post_read
 from weixi.ledger import bulk
@@ -235,7 +235,7 @@ def _table(rows: list[int], cols: _Columns) -> pa.Table:
         return values if every else [values[i] for i in rows]
 
     columns = {
-        "seq": post_read.int_column(range(1, len(rows) + 1) if every else [i + 1 for i in rows]),
+        "seq": arrow_columns.int_column(range(1, len(rows) + 1) if every else [i + 1 for i in rows]),
         "type": pick(cols.types),
         "event_id": pick(cols.ids),
         "member_id": pick(cols.members),

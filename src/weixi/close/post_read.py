@@ -14,32 +14,16 @@ Also the Arrow columns the post's rows are built of, without ``pa.array`` (which
 
 from __future__ import annotations
 
-from array import array
-
 import pyarrow as pa
-from pyarrow.lib import StringBuilder
 from sqlalchemy import Engine
 
 from weixi.adapters import bulk_sql
+from weixi.adapters.arrow_columns import int_column, text_column
 from weixi.adapters.sql import execute
 
 DISTINCT_IDS = b"weixi.distinct_event_ids"  # in a post's rows' schema metadata: b"1" when no id is in them twice
 ID_CHUNK = 200_000  # ids per statement when a post probes the SQL ledger by its ids and members
 WHOLE_BELOW = 1.0  # a table is read whole when it holds fewer rows than this times the keys a probe would send
-
-
-def text_column(values: list) -> pa.Array:
-    """Python strings (None: null) as an Arrow array, as fast as ``pa.array`` and without importing pandas."""
-    builder = StringBuilder()
-    builder.append_values(values)
-    return builder.finish()
-
-
-def int_column(values, type_: pa.DataType = pa.int64()) -> pa.Array:
-    """Python ints (no None; a list or any iterable, a ``range``) as an Arrow ``int64`` array, or ``date32`` from
-    days since 1970-01-01 (no pandas)."""
-    data = array("q" if type_.bit_width == 64 else "i", values)
-    return pa.Array.from_buffers(type_, len(data), [None, pa.py_buffer(data)])
 
 
 # per table the ledger's rows a post reads: (the table a probe's size is weighed against, whole read, probe by keys)
@@ -137,4 +121,4 @@ def _rows(conn, query: tuple[str, str, str], keys: _Keys, params: tuple = ()) ->
     ]
 
 
-__all__ = ["DISTINCT_IDS", "ID_CHUNK", "distinct", "int_column", "read_posted", "text_column"]
+__all__ = ["DISTINCT_IDS", "ID_CHUNK", "distinct", "read_posted"]
