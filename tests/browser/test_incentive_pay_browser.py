@@ -83,11 +83,15 @@ def test_approve_publish_and_read_the_one_statement(browser, served):
         assert admin.page.locator("#notice").inner_text() == f"{sd.MONTH} 第 1 版已发布。"
         assert publication.published(served.app.state.engine, sd.MONTH)["published_by"] == "admin"
         for t, lang in ((leader, "zh"), (director, "en")):
-            t.page.goto(f"/incentives/{sd.MONTH}/staff/{LEADER}")
+            response = t.page.goto(f"/incentives/{sd.MONTH}/staff/{LEADER}")
+            t.shot(f"statement-{lang}")
+            # said at once with what the page shows (a CI run once waited 15 s for a row the page lacked)
+            assert response.status == 200, (lang, response.status, t.page.inner_text("body")[:1500])
+            codes = t.page.eval_on_selector_all("#lines tr[data-code]", "rows => rows.map(r => r.dataset.code)")
+            assert "incentive_line.scorecard" in codes, (lang, codes, t.page.inner_text("body")[:1500])
             cell = t.page.locator('#lines tr[data-code="incentive_line.scorecard"] td[data-yuan]')
             assert cell.get_attribute("data-yuan") == "500.00"  # seed 003: "组长优500元"
             assert t.page.locator("#scores").is_visible()
-            t.shot(f"statement-{lang}")
         assert "优" in leader.page.locator("#scores").inner_text()
         assert "Scores" in director.page.locator("body").inner_text()
         problems = [e for t in tabs for e in t.errors + t.left_machine]

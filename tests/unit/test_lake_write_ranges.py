@@ -10,17 +10,14 @@ from weixi.close import lake_write
 
 
 def _tables(con, members: list[str]) -> None:
+    """``acc_events`` as ``accrual_sql.lake_events`` makes it: a row per event with its entries."""
     con.execute(
         "CREATE TEMP TABLE acc_events AS SELECT 'E' || i AS event_id, m AS member_id, 'bill' AS type, "
-        "'2026-10-31T23:59:59+08:00' AS occurred_at, '2026-10-31' AS day, 1000::BIGINT AS amount_fen, "
-        "NULL::VARCHAR AS attrs, 10::BIGINT AS earned, 1::BIGINT AS plan_version, i::BIGINT AS seq "
+        "'2026-10-31T23:59:59+08:00' AS occurred_at, DATE '2026-10-31' AS day, 1000::BIGINT AS amount_fen, "
+        "NULL::VARCHAR AS attrs, 10::BIGINT AS earned, 1::BIGINT AS plan_version, DATE '2027-10-31' AS expires_on, "
+        "i::BIGINT AS seq, [struct_pack(rule_id := 'bill', points := 10::BIGINT, note := 'n')] AS entries "
         "FROM (SELECT unnest(?) AS m, generate_subscripts(?, 1) AS i)",
         [members, members],
-    )
-    con.execute("CREATE TEMP TABLE acc_days AS SELECT '2026-10-31' AS day_text, '2027-10-31' AS expires_text")
-    con.execute(
-        "CREATE TEMP TABLE acc_journal AS SELECT member_id, seq, 'bill' AS rule_id, 10::BIGINT AS points, "
-        "'n' AS note, 0 AS o_grp, 0 AS o_j, 0 AS o_k FROM acc_events"
     )
 
 

@@ -171,7 +171,15 @@ class ProcessCommitter(Committer):
         self._process = None
         self._conn = None
         self._io = None  # per writer process: None (not used yet), a LoopChannel, or the outbox of the threads
-        self._stats: dict = {}
+        # the writer process's counters, as of its last batch (the same shape as Committer.stats)
+        self._stats: dict = {
+            "batches": 0,
+            "events": 0,
+            "busy_seconds": 0.0,
+            "cpu_seconds": 0.0,
+            "largest_batch": 0,
+            "events_per_batch": None,
+        }
         self._gone = None  # the writer process whose pipe closed
         self._staged: list = []  # requests from coroutines, sent when the event loop comes round
         self._flush_scheduled = False

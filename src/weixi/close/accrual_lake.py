@@ -208,17 +208,11 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         con.execute(  # a view: the statements read it once (a copy of every column cost more than the filter)
             "CREATE TEMP VIEW acc_src AS SELECT * FROM acc_all WHERE member_id NOT IN (SELECT member_id FROM acc_book)"
         )
-        st = accrual_sql.statements(  # the tables are read by the lake's rows only (lake_write.rows_sql)
-            compiled,
-            version,
-            posted=post_rows is not None,
-            distinct_ids=post_read.distinct(post_rows),
-            lake=True,
+        st = accrual_sql.statements(
+            compiled, version, posted=post_rows is not None, distinct_ids=post_read.distinct(post_rows)
         )
-        for sql in (st.new, st.base, st.tiers, st.journal):  # st.members and st.lots: the SQL path's
-            con.execute(sql)
-        con.execute("DROP TABLE acc_base; DROP TABLE acc_member_tier")  # their memory back (spilled at 10M members)
-        con.execute(st.events)
+        con.execute(st.new)  # then the lake's rows, entries and all, row by row (st.base to st.members: the SQL path's)
+        con.execute(accrual_sql.lake_events(compiled, version, posted=post_rows is not None))
         posted, duplicates = con.execute(st.outcome).fetchone()
         reasons = {r: int(n) for r, n in con.execute(accrual_sql.REJECTIONS_SQL).fetchall()}
         mv = month_version(month) if app_version is None else app_version

@@ -141,15 +141,11 @@ class Statements:
     outcome: str  # one row: posted, duplicates (a SELECT, not a table; REJECTIONS_SQL counts the rejections)
 
 
-def statements(
-    c: Compiled, version: int | None, posted: bool = False, distinct_ids: bool = False, lake: bool = False
-) -> Statements:
+def statements(c: Compiled, version: int | None, posted: bool = False, distinct_ids: bool = False) -> Statements:
     """``posted``: ``acc_src`` holds posted events with their own moment text, attrs and tier (see the module doc).
     ``distinct_ids``: no event id is in ``acc_src`` twice (a post whose file repeats none): every row is the first
     of its id, ``acc_new`` is found without grouping the rows by id and the duplicates are the ids seen.
-    ``lake``: only the lake's rows read the tables (:func:`weixi.close.lake_write.rows_sql`): ``acc_journal``
-    keeps the columns they read (``member_id``, ``seq``, ``rule_id``, ``points``, ``note`` and the order), and ``lots`` makes an
-    empty ``acc_lots`` (a lake row carries its lot's expiry).
+    The lake's rows take ``new`` and then :func:`lake_events` instead of the other tables.
 
     Written for speed (a post of 300,000 bills runs them all): the arithmetic is in BIGINT where the plan's rates
     keep every intermediate of an amount below ``bulk.MAX_FEN`` within it (:func:`_int_type`; DuckDB raises on an
@@ -252,9 +248,7 @@ def statements(
             f"WHERE {open_}mt.tnum IS NOT NULL{only}) WHERE pts > 0"
         )
     journal_columns = (
-        "e.member_id, CAST(e.pts AS BIGINT) AS points, e.rule_id, e.note, e.seq, "
-        if lake
-        else "e.member_id, d.day_text AS day, 'earn' AS kind, CAST(e.pts AS BIGINT) AS points, "
+        "e.member_id, d.day_text AS day, 'earn' AS kind, CAST(e.pts AS BIGINT) AS points, "
         "CAST(0 AS BIGINT) AS debt_delta, e.event_id AS lot_id, e.event_id, e.rule_id, e.note, "
         f"CAST({v} AS BIGINT) AS plan_version, e.seq, "
     )
@@ -282,7 +276,6 @@ def statements(
         "CREATE OR REPLACE TEMP TABLE acc_lots AS SELECT e.event_id AS lot_id, e.member_id, e.day AS earned_on, "
         "d.expires_text AS expires_on, e.earned AS points, e.earned AS remaining, CAST(0 AS BIGINT) AS deficit, "
         "e.plan_version, e.seq FROM acc_events e JOIN acc_days d ON d.day_text = e.day WHERE e.earned > 0"
-        + (" AND false" if lake else "")
     )
     members = (
         "CREATE OR REPLACE TEMP TABLE acc_members AS SELECT m.member_id, m.first_day, m.earned, m.first_seq, "
@@ -301,6 +294,110 @@ def statements(
         f"(SELECT count(*) FROM acc_src WHERE event_id IN (SELECT event_id FROM acc_seen){later}) AS duplicates"
     )
     return Statements(new, base, tiers, journal, events, lots, members, outcome)
+
+
+def lake_events(c: Compiled, version: int | None, posted: bool = False) -> str:
+    """``acc_events`` as the lake's rows (:data:`weixi.close.accrual_lake.ACCRUAL_SCHEMA`, unsorted): one row per
+    event of ``acc_new`` with its earn entries as a list, computed row by row from the same rule arithmetic as
+    :func:`statements` (no ``acc_base``, ``acc_member_tier`` or ``acc_journal``, no group-by per bill: an event's
+    entries are one fixed list per rule and multiplier, those with no points left out). In posting order within
+    the list: the base rules in plan order, then per tier multiplier its extras in the same order.
+
+    ``posted``: the events carry their own moment text, attrs and ``tier`` attr (see the module doc); an event's
+    tier is its member's last ``tier`` attr so far, else the stored tier."""
+    v = "NULL" if version is None else str(int(version))
+    pts, extras, base = [], [], []  # the base rules' points; the multipliers' extras; the entries, in posting order
+    for etype, rules in c.rules.items():
+        for k, r in enumerate(rules):
+            i = len(pts)
+            fen = f"CAST(coalesce(n.amount_fen, 0) AS {_int_type(_rule_bounds(r)[0])})"
+            cond = [f"n.type = {_lit(etype)}"]
+            if r.window is not None:
+                cond.append(f"d.open_{etype}_{k}")
+            if r.spend:
+                points = _round(f"{fen} * {r.num}", r.den, r.mode)
+                note = f"{_yuan_text(fen.replace('n.', ''))} || {_lit(' yuan x ' + r.note)}"
+                if r.service_types:
+                    cond.append(f"n.service_type IN ({', '.join(_lit(s) for s in r.service_types)})")
+            else:
+                points = f"(({fen} * {r.num} // {r.den}) * {r.block_points})"
+                note = f"CAST({fen.replace('n.', '')} * {r.num} // {r.den} AS VARCHAR) || {_lit(' full blocks of ' + r.note)}"
+            pts.append(f"CASE WHEN {' AND '.join(cond)} THEN {points} END AS p{i}")
+            base.append(_entry(f"p{i}", _lit(r.id), note))
+    big = _int_type(_mult_bound(c))
+    rule_ids = [r.id for rules in c.rules.values() for r in rules]
+    for j, m in enumerate(c.mults):
+        for i, rid in enumerate(rule_ids):
+            if m.applies_to is not None and not m.applies_to >= set(rule_ids) and rid not in m.applies_to:
+                continue
+            open_ = "" if m.window is None else f" AND open_mult_{j}"
+            extra = _round(f"CAST(p{i} AS {big}) * tnum", "tden", m.mode)
+            note = f"concat('tier ', tid, ': ', CAST(p{i} AS VARCHAR), ' x (', ttext, ' - 1)')"
+            column = f"x{j}_{i}"
+            extras.append((f"CASE WHEN p{i} > 0 AND tnum IS NOT NULL{open_} THEN {extra} END AS {column}", column))
+            base.append(_entry(column, _lit(m.id), note))
+    moment = f"CASE WHEN n.moment IS NULL THEN d.bill_at ELSE {_stamp('n.moment')} END"
+    attrs = (
+        "CASE WHEN n.service_type IS NULL THEN NULL "
+        "ELSE '{\"service_type\": ' || CAST(to_json(n.service_type) AS VARCHAR) || '}' END"
+    )
+    if posted:
+        moment, attrs = "n.occurred_text", "n.attrs_text"
+    tier_cols, tier_join = "", ""
+    if c.mults:
+        known = list(c.tiers.items())
+        d = c.default
+        dflt = [str(d[0]), str(d[1]), _lit(d[2]), _lit(d[3])] if d else ["NULL"] * 4
+        values = ", ".join(
+            f"({_lit(tid)}, {t[0] if t else 'NULL'}, {t[1] if t else 'NULL'}, {_lit(t[2]) if t else 'NULL'}, "
+            f"{_lit(t[3]) if t else 'NULL'})"
+            for tid, t in known
+        )
+        plan_tiers = (
+            f"(VALUES {values}) AS t(tier, tnum, tden, tid, ttext)"
+            if known
+            else "(SELECT NULL::VARCHAR AS tier, NULL::HUGEINT AS tnum, NULL::HUGEINT AS tden, NULL::VARCHAR AS tid, "
+            "NULL::VARCHAR AS ttext WHERE false) AS t"
+        )
+        # a stored (or posted) tier the plan knows gives its own extra; none, or one it does not know, the default's
+        tier_cols = "".join(
+            f", CASE WHEN t.tier IS NULL THEN {dv} ELSE t.{col} END AS {col}"
+            for dv, col in zip(dflt, ("tnum", "tden", "tid", "ttext"))
+        )
+        member_tier = (
+            "(SELECT n.seq, coalesce(last_value(n.tier IGNORE NULLS) OVER (PARTITION BY n.member_id ORDER BY n.seq "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s.tier) AS tier FROM acc_new n "
+            "LEFT JOIN acc_stored s USING (member_id)) mt"
+            if posted
+            else "acc_stored mt"
+        )
+        on = "ON mt.seq = n.seq" if posted else "ON mt.member_id = n.member_id"
+        tier_join = f" LEFT JOIN {member_tier} {on} LEFT JOIN {plan_tiers} ON t.tier = mt.tier"
+    mults = "".join(f", d.open_mult_{j}" for j in range(len(c.mults)) if c.mults[j].window is not None)
+    inner = (
+        f"SELECT n.event_id, n.member_id, n.type, {moment} AS occurred_at, d.day_text, n.amount_fen, "
+        f"{attrs} AS attrs, d.expires_text, n.seq{mults}{tier_cols}"
+        + "".join(f", {p}" for p in pts)
+        + f" FROM acc_new n JOIN acc_days d USING (day){tier_join}"
+    )
+    with_extras = f"SELECT *{''.join(f', {x[0]}' for x in extras)} FROM ({inner})" if extras else inner
+    cols = [f"p{i}" for i in range(len(pts))] + [column for _, column in extras]
+    earned = " + ".join(f"coalesce(CASE WHEN {col} > 0 THEN {col} END, 0)" for col in cols) or "0"
+    listed = f"list_filter([{', '.join(base)}], lambda e: e IS NOT NULL)" if base else "[]"
+    return (
+        "CREATE OR REPLACE TEMP TABLE acc_events AS SELECT event_id, member_id, type, occurred_at, "
+        "CAST(day_text AS DATE) AS day, CAST(amount_fen AS BIGINT) AS amount_fen, attrs, earned, "
+        f"CAST({v} AS BIGINT) AS plan_version, CAST(CASE WHEN earned > 0 THEN expires_text END AS DATE) AS expires_on, "
+        f"seq, entries FROM (SELECT *, CAST({earned} AS BIGINT) AS earned, {listed} AS entries FROM ({with_extras}))"
+    )
+
+
+def _entry(points: str, rule_id: str, note: str) -> str:
+    """An earn entry of the list, NULL when ``points`` is not above zero."""
+    return (
+        f"CASE WHEN {points} > 0 THEN struct_pack(rule_id := {rule_id}, points := CAST({points} AS BIGINT), "
+        f"note := {note}) END"
+    )
 
 
 REJECTIONS_SQL = (

@@ -1,5 +1,5 @@
 """The Parquet files of one ``accruals`` partition (a closed month or a post), written by DuckDB from the accrual
-statements' tables (:mod:`weixi.close.accrual_sql`: ``acc_events``, ``acc_journal``, ``acc_days``).
+statements' ``acc_events`` (:func:`weixi.close.accrual_sql.lake_events`: a row per event with its earn entries).
 
 Rows are sorted by member, then posting order, in row groups of :data:`ROW_GROUP` rows: a fold reads the one or
 two row groups whose member min/max can hold its member (:mod:`weixi.adapters.parquet_lookup`). Up to
@@ -29,30 +29,10 @@ SAMPLE = 20_000  # member ids sampled to cut the ranges
 
 
 def rows_sql(where: str = "TRUE") -> str:
-    """The partition's rows (:data:`weixi.close.accrual_lake.ACCRUAL_SCHEMA`) of the members ``where`` (a condition
-    on ``member_id``) holds, sorted by member and posting order."""
-    return (
-        "SELECT e.event_id, e.member_id, e.type, e.occurred_at, CAST(e.day AS DATE) AS day, "
-        "CAST(e.amount_fen AS BIGINT) AS amount_fen, e.attrs, e.earned, e.plan_version, "
-        "CAST(CASE WHEN e.earned > 0 THEN d.expires_text END AS DATE) AS expires_on, e.seq, "  # acc_lots', no join
-        f"coalesce(j.entries, []) AS entries FROM (SELECT * FROM acc_events WHERE {where}) e "
-        "JOIN acc_days d ON d.day_text = e.day LEFT JOIN ("
-        # a bill of one earn entry (nearly all) gets its one-element list without an aggregate; a bill of several
-        # gets them in posting order: the list put in the order of its keys (list_grade_up of one integer key per
-        # entry, aggregated alongside: the two lists of a group hold its rows in the same order), not by an ordered
-        # aggregate (DuckDB's list(... ORDER BY ...) over one group per bill took 1.7 s of a 4.7 s accrual at
-        # 100,000 members) nor by sorting the structs (a third slower than this at 300,000 bills). Aggregating
-        # every bill's list took 3.5 s for 1,500,000 bills; the split 1.1 s.
-        f"WITH jw AS (SELECT * FROM acc_journal WHERE {where}), "
-        "multi AS (SELECT seq FROM jw GROUP BY seq HAVING count(*) > 1) "
-        f"SELECT seq, [{_ENTRY}] AS entries FROM jw WHERE seq NOT IN (SELECT seq FROM multi) UNION ALL "
-        f"SELECT seq, list_select(list({_ENTRY}), "
-        "list_grade_up(list((CAST(o_grp AS BIGINT) << 42) + (CAST(o_j AS BIGINT) << 21) + o_k))) "
-        "FROM jw WHERE seq IN (SELECT seq FROM multi) GROUP BY seq) j USING (seq) ORDER BY e.member_id, e.seq"
-    )
-
-
-_ENTRY = "struct_pack(rule_id := rule_id, points := points, note := note)"
+    """The partition's rows (:data:`weixi.close.accrual_lake.ACCRUAL_SCHEMA`, ``acc_events`` as
+    :func:`weixi.close.accrual_sql.lake_events` makes it) of the members ``where`` (a condition on ``member_id``)
+    holds, sorted by member and posting order."""
+    return f"SELECT * FROM acc_events WHERE {where} ORDER BY member_id, seq"
 
 
 ROWS_SQL = rows_sql()

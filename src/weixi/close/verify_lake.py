@@ -107,8 +107,8 @@ def _month(engine: Engine, data_dir: Path, month: str, keys: list, lake_dir: Pat
         con.execute("CREATE TEMP TABLE acc_rejected (event_id VARCHAR, reason VARCHAR)")
         _tiers_before(con, data_dir, month)
         st = accrual_sql.statements(compiled, number)
-        for sql in (st.new, st.base, st.tiers, st.journal, st.events):  # no acc_lots: the rows carry expires_on
-            con.execute(sql)
+        con.execute(st.new)
+        con.execute(accrual_sql.lake_events(compiled, number))
         con.execute(f"CREATE TEMP TABLE v_rec AS {lake_write.ROWS_SQL}")
         lake = fold.lake_sql(lake_dir, version, [month], "")
         con.execute(

@@ -1,6 +1,7 @@
-"""The statements a post into the lake runs (``statements(..., posted=True, distinct_ids=..., lake=True)``) give
-the lake's rows (``lake_write.ROWS_SQL``) and the outcome the full statements give: ``lake`` keeps only the columns those rows
-read and makes no lots table, ``distinct_ids`` (no id in the input twice) skips grouping the rows by id."""
+"""The lake's rows (``accrual_sql.lake_events``, read by ``lake_write.ROWS_SQL``: a row per event with its earn
+entries as a list, computed row by row) equal what the SQL path's statements write (events, journal entries in
+posting order, lots), for a close's events and for posted ones (their own tier attrs), with and without repeated ids
+(``distinct_ids``: no id in the input twice skips grouping the rows by id); the outcome and rejections are the same."""
 
 from __future__ import annotations
 
@@ -46,7 +47,18 @@ def _rows(repeat: bool):
     return plan, post_lake._table(list(range(len(events))), cols)
 
 
-def _run(plan, table, **flags) -> tuple:
+# the rows from the tables the SQL path writes (events, journal, lots): each event's earn entries aggregated in
+# posting order, its lot's expiry
+REFERENCE_SQL = """
+SELECT e.event_id, e.member_id, e.type, e.occurred_at, CAST(e.day AS DATE), CAST(e.amount_fen AS BIGINT), e.attrs,
+       e.earned, e.plan_version, CAST(l.expires_on AS DATE), e.seq, coalesce(j.entries, [])
+FROM acc_events e LEFT JOIN acc_lots l ON l.lot_id = e.event_id
+LEFT JOIN (SELECT seq, list(struct_pack(rule_id := rule_id, points := points, note := note) ORDER BY o_grp, o_j, o_k)
+           AS entries FROM acc_journal GROUP BY seq) j ON j.seq = e.seq
+ORDER BY e.member_id, e.seq"""
+
+
+def _run(plan, table, lake: bool, posted: bool, distinct_ids: bool = False) -> tuple:
     c = bulk.compile_plan(plan)
     days = sorted({date(2026, 3, 1) + timedelta(days=d) for d in range(28)})
     con = duck.connect()
@@ -61,26 +73,34 @@ def _run(plan, table, **flags) -> tuple:
         con.execute("CREATE TEMP TABLE acc_seen AS SELECT 'E5' AS event_id UNION ALL SELECT 'E6'")
         con.execute("CREATE TEMP TABLE acc_rejected AS SELECT 'E7' AS event_id, 'amount: no' AS reason")
         con.execute("CREATE TEMP TABLE acc_stored AS SELECT 'M3' AS member_id, 'gold' AS tier, 0::BIGINT AS debt")
-        st = accrual_sql.statements(c, 2, posted=True, **flags)
-        for sql in (st.new, st.base, st.tiers, st.journal, st.events, st.lots):
-            con.execute(sql)
+        st = accrual_sql.statements(c, 2, posted=posted, distinct_ids=distinct_ids)
+        if lake:
+            con.execute(st.new)
+            con.execute(accrual_sql.lake_events(c, 2, posted=posted))
+        else:
+            for sql in (st.new, st.base, st.tiers, st.journal, st.events, st.lots):
+                con.execute(sql)
         return (
-            con.execute(lake_write.ROWS_SQL).fetchall(),
+            con.execute(lake_write.ROWS_SQL if lake else REFERENCE_SQL).fetchall(),
             con.execute(st.outcome).fetchall(),
             con.execute(accrual_sql.REJECTIONS_SQL).fetchall(),
-            con.execute("SELECT count(*) FROM acc_lots").fetchone()[0],
         )
     finally:
         con.close()
 
 
+@pytest.mark.parametrize("posted", [True, False])
 @pytest.mark.parametrize("repeat", [False, True])
-def test_the_lake_s_statements_give_the_full_statements_rows_and_outcome(repeat):
+def test_the_lake_s_rows_are_the_sql_path_s_events_journal_and_lots(repeat, posted):
     plan, table = _rows(repeat)
-    full = _run(plan, table)
-    lake = _run(plan, table, lake=True, distinct_ids=not repeat)
-    assert lake[:3] == full[:3]
+    full = _run(plan, table, lake=False, posted=posted)
+    lake = _run(plan, table, lake=True, posted=posted, distinct_ids=not repeat)
+    assert lake == full
     # E5 and E6 seen, E7 rejected (twice when repeated), the later rows of a repeated id duplicates
     assert full[1:3] == ([(297, 101)], [("amount", 2)]) if repeat else ([(397, 2)], [("amount", 1)])
-    earning = sum(1 for row in full[0] if row[7] > 0)  # the earned column
-    assert (full[3], lake[3]) == (earning, 0) and earning  # a lot per row that earns; none made for the lake
+    rows = full[0]
+    # every kind of entry is compared: base rules of both types, the mobile rule, the tier extras in their window
+    rules = {e["rule_id"] for row in rows for e in row[11]}
+    assert rules == {"bill", "mobile", "recharge", "tier-bonus"}
+    assert any(len(row[11]) >= 3 for row in rows) and any(row[7] > 0 and row[9] is not None for row in rows)
+    assert all((row[9] is None) == (row[7] == 0) for row in rows)  # a lot (its expiry) exactly where points earn
