@@ -191,7 +191,8 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
     try:
         duck.bound_memory(con, data_dir)
         if post_rows is None:
-            con.execute(f"CREATE TEMP TABLE acc_all AS SELECT * FROM ({source_sql}) ORDER BY seq")
+            # in no order: every reader orders what it reads (the lake's rows by member and seq)
+            con.execute(f"CREATE TEMP TABLE acc_all AS SELECT * FROM ({source_sql})")
         else:  # read where it is (in seq order, the file's): no copy
             con.register("post_src", post_rows)
             con.execute(f"CREATE TEMP VIEW acc_all AS {source_sql}")
@@ -238,8 +239,11 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         else:
             # the events nobody has posted: those of the members the Book must handle (and any the lake lacks). The
             # other months' ids among them are in acc_seen already (_seen_in_lake): only this month's files are read
-            outcomes, in_lake = None, lake.file_uris(table, partition={"month": month})
-            lake_ids = f"(SELECT event_id FROM read_parquet({in_lake!r}))" if in_lake else "(SELECT NULL WHERE false)"
+            # (what this run wrote is acc_new: its files are not read back)
+            outcomes, lake_ids = None, "(SELECT event_id FROM acc_new)"
+            if in_lake_before:
+                in_lake = lake.file_uris(table, partition={"month": month})
+                lake_ids = f"(SELECT event_id FROM read_parquet({in_lake!r}))" if in_lake else "(SELECT NULL WHERE false)"
             book_ids = con.execute(
                 f"SELECT event_id FROM acc_all WHERE event_id NOT IN {lake_ids} "
                 "AND event_id NOT IN (SELECT event_id FROM acc_seen) "

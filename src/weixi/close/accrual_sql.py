@@ -152,10 +152,23 @@ def statements(c: Compiled, version: int | None, posted: bool = False, distinct_
     overflow, it never wraps), a rule or multiplier open every day reads no day table, and no statement sorts its
     table: every reader orders what it reads (the loaders by ``seq``, the lake's rows by member)."""
     v = "NULL" if version is None else str(int(version))
-    # the first row of each id (by seq): a group-by and a semi-join, not a window sorting the rows by id
-    first = "" if distinct_ids else " SEMI JOIN (SELECT min(seq) AS seq FROM acc_src GROUP BY event_id) f USING (seq)"
+    # the first row of each id (by seq). The rows are grouped by the ids' 64-bit hash, not by the ids: a hash held
+    # by one row is one id's only row; only the rows of a hash held twice (a repeated id, or two ids whose hashes
+    # collide) are grouped by id for their first. (Grouping 18,000,000 ids as text took 20.7 s at 10,000,000
+    # members.) Not a window sorting the rows by id.
+    first = (
+        ""
+        if distinct_ids
+        else " WITH twice AS (SELECT h FROM (SELECT hash(event_id) AS h FROM acc_src) GROUP BY h HAVING count(*) > 1) "
+    )
+    keep = (
+        ""
+        if distinct_ids
+        else "(hash(s.event_id) NOT IN (SELECT h FROM twice) OR s.seq IN (SELECT min(seq) FROM acc_src "
+        "WHERE hash(event_id) IN (SELECT h FROM twice) GROUP BY event_id)) AND "
+    )
     new = (
-        f"CREATE OR REPLACE TEMP TABLE acc_new AS SELECT s.* FROM acc_src s{first} WHERE s.event_id NOT IN "
+        f"CREATE OR REPLACE TEMP TABLE acc_new AS{first} SELECT s.* FROM acc_src s WHERE {keep}s.event_id NOT IN "
         "(SELECT event_id FROM acc_seen) AND s.event_id NOT IN (SELECT event_id FROM acc_rejected)"
     )
     parts = []
