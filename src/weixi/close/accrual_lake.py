@@ -243,7 +243,9 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             outcomes, lake_ids = None, "(SELECT event_id FROM acc_new)"
             if in_lake_before:
                 in_lake = lake.file_uris(table, partition={"month": month})
-                lake_ids = f"(SELECT event_id FROM read_parquet({in_lake!r}))" if in_lake else "(SELECT NULL WHERE false)"
+                lake_ids = (
+                    f"(SELECT event_id FROM read_parquet({in_lake!r}))" if in_lake else "(SELECT NULL WHERE false)"
+                )
             book_ids = con.execute(
                 f"SELECT event_id FROM acc_all WHERE event_id NOT IN {lake_ids} "
                 "AND event_id NOT IN (SELECT event_id FROM acc_seen) "
