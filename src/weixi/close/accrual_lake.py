@@ -202,7 +202,8 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         )
         con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
         if post_rows is None:
-            _read_ledger(con, engine)
+            default = plan.default_tier()
+            _read_ledger(con, engine, default.id if default else None)
         else:
             post_read.read_posted(con, engine, post_rows)
         _seen_in_lake(con, data_dir, month)
@@ -270,17 +271,21 @@ def _outcomes(con, in_lake: bool) -> pa.Table:
     ).fetch_arrow_table()
 
 
-def _read_ledger(con, engine: Engine) -> None:
-    """acc_seen and acc_rejected (the SQL ledger's ids), acc_stored (members), acc_book (the members the Book must
-    handle), read from the SQL ledger in one query (one loading process on SQLite)."""
+def _read_ledger(con, engine: Engine, default_tier: str | None) -> None:
+    """acc_seen and acc_rejected (the SQL ledger's ids), acc_stored (the members whose stored tier gives other
+    extras than no tier, the plan's default ``default_tier``, and those in debt), acc_book (the members the Book must
+    handle), read from the SQL ledger in one query (one loading process on SQLite). A member of the default tier or
+    none is left out of acc_stored: the statements give a member they do not find the default tier's extras (at
+    10,000,000 members, most of whom hold the default tier, reading them all took 6 s)."""
     rows = ledger_bridge.ledger_arrow(
         engine,
         # no NULL in a column: ADBC's SQLite types a column by its first values ('' stands for a NULL tier)
-        "SELECT 'm', member_id, coalesce(tier, ''), debt FROM members UNION ALL "
+        "SELECT 'm', member_id, coalesce(tier, ''), debt FROM members "
+        "WHERE (tier IS NOT NULL AND tier <> ?) OR debt > 0 UNION ALL "
         "SELECT 'r', event_id, coalesce(reason, ''), 0 FROM rejections UNION ALL SELECT 'e', event_id, '', 0 FROM events UNION ALL "
         "SELECT 'b', member_id, '', 0 FROM lots WHERE deficit = ? AND remaining < 0 UNION ALL "
         "SELECT 'b', referee_id, '', 0 FROM referrals WHERE awarded_on IS NULL",
-        [True],
+        [default_tier or "", True],
         pa.schema([("k", pa.string()), ("id", pa.string()), ("text", pa.string()), ("n", pa.int64())]),
     )
     con.register("acc_ledger", rows)
