@@ -296,15 +296,14 @@ def statements(c: Compiled, version: int | None, posted: bool = False, distinct_
         "sum(e.earned) AS earned, min(e.seq) AS first_seq FROM acc_events e GROUP BY e.member_id) m "
         "LEFT JOIN acc_stored s USING (member_id)"
     )
-    # a duplicate: an id seen, or a later row of an id (none when the ids are distinct)
-    later = (
-        ""
-        if distinct_ids
-        else (" OR (event_id NOT IN (SELECT event_id FROM acc_rejected) AND seq NOT IN (SELECT seq FROM acc_new))")
-    )
+    # every input row is one of: seen (an id the ledger has: a duplicate), else rejected (an id the ledger refused),
+    # else the first of its id (posted: acc_new), else a later row of its id (a duplicate). The duplicates are what
+    # is left once the posted and rejected rows are counted (a semi-join of every row against acc_new's took 3.7 s
+    # at 10,000,000 members)
     outcome = (
-        "SELECT (SELECT count(*) FROM acc_new) AS posted, "
-        f"(SELECT count(*) FROM acc_src WHERE event_id IN (SELECT event_id FROM acc_seen){later}) AS duplicates"
+        "SELECT (SELECT count(*) FROM acc_new) AS posted, (SELECT count(*) FROM acc_src) - "
+        "(SELECT count(*) FROM acc_new) - (SELECT count(*) FROM acc_src WHERE event_id IN "
+        "(SELECT event_id FROM acc_rejected) AND event_id NOT IN (SELECT event_id FROM acc_seen)) AS duplicates"
     )
     return Statements(new, base, tiers, journal, events, lots, members, outcome)
 
