@@ -238,18 +238,21 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         if post_rows is not None:  # the outcomes name the Book's rows
             outcomes, book_ids = _outcomes(con, in_lake_before), pa.table({"event_id": pa.nulls(0, pa.string())})
         else:
-            # the events nobody has posted: those of the members the Book must handle (and any the lake lacks). The
-            # other months' ids among them are in acc_seen already (_seen_in_lake): only this month's files are read
-            # (what this run wrote is acc_new: its files are not read back)
-            outcomes, lake_ids = None, "(SELECT event_id FROM acc_new)"
+            # the events nobody has posted: those of the members the Book must handle (and, on a rerun, any the lake
+            # lacks). The other months' ids among them are in acc_seen already (_seen_in_lake). When this run wrote the
+            # month, every other row is posted, seen, rejected or a later row of a posted id: only the Book's members'
+            # rows are looked at, against acc_new (the files just written are not read back); a rerun reads the files
+            outcomes, rows, lake_ids = None, "acc_all WHERE member_id IN (SELECT member_id FROM acc_book)", ""
             if in_lake_before:
                 in_lake = lake.file_uris(table, partition={"month": month})
-                lake_ids = (
-                    f"(SELECT event_id FROM read_parquet({in_lake!r}))" if in_lake else "(SELECT NULL WHERE false)"
-                )
+                rows = "acc_all"
+                lake_ids = f"(SELECT event_id FROM read_parquet({in_lake!r}))" if in_lake else ""
+            elif con.execute("SELECT count(*) FROM acc_book").fetchone()[0]:
+                lake_ids = "(SELECT event_id FROM acc_new)"
             book_ids = con.execute(
-                f"SELECT event_id FROM acc_all WHERE event_id NOT IN {lake_ids} "
-                "AND event_id NOT IN (SELECT event_id FROM acc_seen) "
+                f"SELECT event_id FROM (SELECT event_id FROM {rows}) WHERE "
+                + (f"event_id NOT IN {lake_ids} AND " if lake_ids else "")
+                + "event_id NOT IN (SELECT event_id FROM acc_seen) "
                 "AND event_id NOT IN (SELECT event_id FROM acc_rejected) GROUP BY event_id"
             ).fetch_arrow_table()
     finally:
