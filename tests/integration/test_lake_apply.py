@@ -1,6 +1,7 @@
 """The lake month applied to the SQL members by one statement in a child process (``accrual_lake.apply`` from
 ``APPLY_CHILD_MIN`` members on, at operator scale) gives what the row-by-row path gives, in the same row order; a
-kill -9 of that child before its commit leaves the SQL ledger as it was, and the rerun gives the clean run."""
+kill -9 of that child before its commit, or a failure of the files it waits for, leaves the SQL ledger as it was, and
+the rerun gives the clean run."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tests.integration.test_lake_close_guarantees import (  # noqa: F401  (fixtu
 )
 from tests.integration.test_lake_ledger import _state
 from weixi.adapters.sql import execute
-from weixi.close import accrual_lake, ledger_bridge, store
+from weixi.close import accrual_lake, lake_write, ledger_bridge, store
 from weixi.close.run import close_month
 from weixi.ledger.verify import verify
 
@@ -51,11 +52,11 @@ def test_the_child_writes_what_the_row_by_row_path_writes(first_closed, clean, t
     engine, data = _copy(first_closed, tmp_path / "run")
     monkeypatch.setattr(accrual_lake, "APPLY_CHILD_MIN", 0)
     calls = []
-    real = ledger_bridge.update_sqlite
-    monkeypatch.setattr(ledger_bridge, "update_sqlite", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = ledger_bridge.HeldUpdate.commit
+    monkeypatch.setattr(ledger_bridge.HeldUpdate, "commit", lambda *a, **k: calls.append(1) or real(*a, **k))
     before = {r[1] for r in _rows(engine)}
     close_month(engine, data, MONTHS[1])
-    assert calls  # the child wrote the month
+    assert calls  # the child wrote the month, side by side with the files
     month = {r[1] for r in _lake_rows(data) if r[-1] == MONTHS[1]}  # member_id; the partition column last
     assert month - before and month & before  # new members inserted and known ones updated, each in its order
     assert _rows(engine) == _rows(clean_engine)
@@ -80,5 +81,40 @@ def test_a_kill_of_the_child_before_commit_then_a_rerun(first_closed, clean, tmp
         assert execute(conn, "SELECT month FROM lake_months ORDER BY 1") == [(MONTHS[0],)]
     close_month(engine, data, MONTHS[1])
     assert _state(engine) == _state(clean_engine)
+    assert _lake_rows(data) == _lake_rows(clean_data)
+    assert verify(engine)[0] == []
+
+
+def test_the_child_s_update_rolls_back_when_the_files_fail_and_the_rerun_gives_the_clean_run(
+    first_closed,  # noqa: F811
+    clean,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    """The members' update runs in its child while the month's files are written: a failure there (a full disk)
+    rolls the child back before any Delta commit; the rerun gives the clean run."""
+    clean_engine, clean_data = clean
+    engine, data = _copy(first_closed, tmp_path / "run")
+    before = _rows(engine)
+    monkeypatch.setattr(accrual_lake, "APPLY_CHILD_MIN", 0)
+    started = []
+    real = ledger_bridge.HeldUpdate.__init__
+    monkeypatch.setattr(ledger_bridge.HeldUpdate, "__init__", lambda s, *a, **k: started.append(1) or real(s, *a, **k))
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(lake_write, "write_partition", full)
+        with pytest.raises(OSError):
+            close_month(engine, data, MONTHS[1])
+    assert started  # the child had begun the update
+    assert _rows(engine) == before  # and wrote nothing
+    with engine.connect() as conn:
+        assert execute(conn, "SELECT month FROM lake_months ORDER BY 1") == [(MONTHS[0],)]
+    assert {r[-1] for r in _lake_rows(data)} == {MONTHS[0]}  # nothing of the month in the lake
+    close_month(engine, data, MONTHS[1])
+    assert _state(engine) == _state(clean_engine)
+    assert _rows(engine) == _rows(clean_engine)
     assert _lake_rows(data) == _lake_rows(clean_data)
     assert verify(engine)[0] == []

@@ -12,6 +12,7 @@ Scans``, duckdb/duckdb-python#463, open on 1.5.6, the version Ibis 12 pins us to
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
@@ -27,6 +28,26 @@ def connect(database: str = ":memory:", read_only: bool = False, config: dict | 
     con = duckdb.connect(database, read_only=read_only, config=config or {})
     con.execute(QUIET)
     return con
+
+
+_PROBES = None  # the in-memory database of :func:`rows` (made on first use)
+_PROBES_LOCK = threading.Lock()
+
+
+def rows(sql: str) -> list[tuple]:
+    """``sql``'s rows, from a cursor of its own (a connection of its own to one shared in-memory database: cheap,
+    and safe from any thread). Not ``duckdb.sql``: that runs on the module's one default connection, which every
+    thread shares; two requests reading inputs at once broke each other's query ("Attempting to execute an
+    unsuccessful or closed pending query result", a 422 page in a console test)."""
+    global _PROBES
+    with _PROBES_LOCK:
+        if _PROBES is None:
+            _PROBES = connect()
+        cur = _PROBES.cursor()
+    try:
+        return cur.execute(sql).fetchall()
+    finally:
+        cur.close()
 
 
 def bound_memory(duck, data_dir: Path) -> None:

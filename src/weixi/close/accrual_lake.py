@@ -231,9 +231,17 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             )
             posted, duplicates = 0, duplicates + in_month
         elif posted or post_rows is None:  # a post with nothing new leaves no trace
-            files = lake_write.write_partition(con, table, {"month": month}, posted) if posted else []
-            schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA
-            lake.commit_files(table, files, {"month": month}, schema, app, mv)
+            held = _hold_apply(con, engine, posted) if post_rows is None else None
+            try:
+                files = lake_write.write_partition(con, table, {"month": month}, posted) if posted else []
+                schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA
+                lake.commit_files(table, files, {"month": month}, schema, app, mv)
+            except BaseException:
+                if held is not None:
+                    held.abort()
+                raise
+            if held is not None:  # the members' update commits with the watermark, after the Delta commit
+                held.commit([(WATERMARK, _watermark(data_dir, month, lake.table_version(table)))])
         in_lake_before = committed is not None and committed >= mv
         if post_rows is not None:  # the outcomes name the Book's rows
             outcomes, book_ids = _outcomes(con, in_lake_before), pa.table({"event_id": pa.nulls(0, pa.string())})
@@ -367,7 +375,7 @@ def apply(engine: Engine, data_dir: Path, month: str) -> int:
     if rows:
         return int(rows[0][0])
     members = lake_write.month_members(lake.file_uris(table, version, {"month": month}))
-    watermark = [month, str(Path(data_dir).resolve() / "lake"), version]
+    watermark = _watermark(data_dir, month, version)
     path = sqlite_file(engine)
     if path is not None and members.num_rows >= APPLY_CHILD_MIN:
         ledger_bridge.update_sqlite(
@@ -396,6 +404,29 @@ def apply(engine: Engine, data_dir: Path, month: str) -> int:
         )
         execute(conn, WATERMARK, watermark)
     return version
+
+
+def _hold_apply(con, engine: Engine, rows: int):
+    """The close's members' update (:func:`apply`) started in its child process while the month's files are written
+    (a :class:`~weixi.close.ledger_bridge.HeldUpdate`: it commits with the watermark once the Delta commit is in, or
+    rolls back); None below :data:`APPLY_CHILD_MIN` members or on PostgreSQL (then :func:`apply` runs after). The
+    members are summed from ``acc_events``, the rows the files hold. (At 10,000,000 members the update took 21 s
+    after the files' 17 s; side by side, the two cores share them.)"""
+    path = sqlite_file(engine)
+    if path is None or rows < APPLY_CHILD_MIN:
+        return None
+    members = lake_write.members_of(con, "acc_events")
+    if members.num_rows < APPLY_CHILD_MIN:
+        return None
+    return ledger_bridge.HeldUpdate(
+        path,
+        members.select(["member_id", "first_text", "earned", "tier", "first_seq"]).sort_by("member_id"),
+        _APPLY_SORTED,
+    )
+
+
+def _watermark(data_dir: Path, month: str, version: int) -> list:
+    return [month, str(Path(data_dir).resolve() / "lake"), version]
 
 
 def roll_forward_posts(engine: Engine, data_dir: Path) -> list[str]:

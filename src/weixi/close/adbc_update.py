@@ -2,9 +2,11 @@
 the SQLite file DB through ADBC and run statements that read it, in one ``BEGIN IMMEDIATE`` transaction; prints
 the number of rows the first statement changed.
 
-Standard input is JSON: ``{"sql": "..."}`` (one statement), or ``{"statements": [[sql, params], ...]}`` with an
-optional ``"skip_if": [sql, params]``, a query checked first inside the transaction: when it finds a row nothing
-is written and the process prints ``-1`` (the work was done before, by a run that crashed after committing it).
+Standard input is a line of JSON: ``{"sql": "..."}`` (one statement), or ``{"statements": [[sql, params], ...]}``
+with an optional ``"skip_if": [sql, params]``, a query checked first inside the transaction: when it finds a row
+nothing is written and the process prints ``-1`` (the work was done before, by a run that crashed after committing
+it). With ``"hold": true`` the transaction then waits for a second line, ``{"statements": [...]}`` run before
+``COMMIT``; an empty line or the end of the input (the parent gave up or died) rolls it all back.
 
 A process of its own for the reason :mod:`weixi.close.adbc_read` gives. Used where the close writes a value for
 millions of members (their evaluated tier, the lake month's balances), which row by row from Python took minutes
@@ -23,7 +25,7 @@ def main(db: str, source: str) -> None:
     import pyarrow as pa
     import pyarrow.ipc  # noqa: F401
 
-    query = json.loads(sys.stdin.read())
+    query = json.loads(sys.stdin.readline())
     statements = query.get("statements") or [[query["sql"], []]]
     skip_if = query.get("skip_if")
     with pa.memory_map(source) as stream:
@@ -37,6 +39,12 @@ def main(db: str, source: str) -> None:
                 if i == 0:
                     changed = int(cur.execute("SELECT changes()").fetchone()[0])
             cur.execute("DROP TABLE temp.incoming")
+            if query.get("hold"):  # wait, written but not committed, for the last statements or nothing
+                line = sys.stdin.readline()
+                if not line.strip():  # the parent aborted, or died: nothing is committed
+                    raise adbc_sqlite.Rollback()
+                for sql, params in json.loads(line)["statements"]:
+                    cur.execute(sql, params)
     print(changed, flush=True)
 
 

@@ -82,12 +82,13 @@ def month_members(files: list[str]) -> pa.Table:
                 "SELECT NULL::VARCHAR AS member_id, NULL::DATE AS first_day, NULL::VARCHAR AS first_text, "
                 "NULL::BIGINT AS earned, NULL::VARCHAR AS tier, NULL::BIGINT AS first_seq WHERE false"
             ).fetch_arrow_table()
-        return _members_of(con, f"read_parquet({files!r})")
+        return members_of(con, f"read_parquet({files!r})")
     finally:
         con.close()
 
 
-def _members_of(con, rows: str) -> pa.Table:
+def members_of(con, rows: str) -> pa.Table:
+    """:func:`month_members` of ``rows`` (a table or ``read_parquet``) on ``con``."""
     return con.execute(
         "SELECT m.member_id, m.first_day, strftime(m.first_day, '%Y-%m-%d') AS first_text, "
         "CAST(m.earned AS BIGINT) AS earned, t.tier, m.first_seq FROM (SELECT member_id, arg_min(day, seq) "
@@ -99,4 +100,13 @@ def _members_of(con, rows: str) -> pa.Table:
     ).fetch_arrow_table()
 
 
-__all__ = ["FILE_ROWS", "ROWS_SQL", "ROW_GROUP", "member_ranges", "month_members", "rows_sql", "write_partition"]
+__all__ = [
+    "FILE_ROWS",
+    "ROWS_SQL",
+    "ROW_GROUP",
+    "member_ranges",
+    "members_of",
+    "month_members",
+    "rows_sql",
+    "write_partition",
+]

@@ -308,6 +308,53 @@ def update_sqlite(path: Path, table: pa.Table, statements: list[tuple[str, list]
     return int(done.stdout.strip().splitlines()[-1])
 
 
+class HeldUpdate:
+    """:func:`update_sqlite` started now and committed later: the child writes the statements in its transaction
+    while the caller works on, then :meth:`commit` runs the last statements and commits, or :meth:`abort` rolls it
+    all back (so does the caller's death: the child reads the end of its input). The SQLite write lock is held
+    from the child's start to its end."""
+
+    def __init__(self, path: Path, table: pa.Table, statements: list[tuple[str, list]], skip_if=None):
+        self._tmp = tempfile.TemporaryDirectory(prefix="weixi-adbc-")
+        source = Path(self._tmp.name) / "incoming.arrow"
+        with pa.OSFile(str(source), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        self.path = path
+        self._child = subprocess.Popen(
+            [*UPDATER, str(path), str(source)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:  # the first line; the second (commit or roll back) goes with communicate()
+            self._child.stdin.write(json.dumps({"statements": statements, "skip_if": skip_if, "hold": True}) + "\n")
+            self._child.stdin.flush()
+        except (BrokenPipeError, OSError):  # the child is gone: its exit status says why
+            pass
+
+    def commit(self, statements: list[tuple[str, list]]) -> int:
+        """Run ``statements`` in the child's transaction and commit; the rows the first held statement changed
+        (-1: ``skip_if`` found the work done)."""
+        return self._finish(json.dumps({"statements": statements}) + "\n")
+
+    def abort(self) -> None:
+        """Roll the child's transaction back (nothing it wrote is kept) and wait for it."""
+        try:
+            self._finish("\n")
+        except LedgerUnavailable:
+            pass
+
+    def _finish(self, line: str) -> int:
+        try:
+            out, err = self._child.communicate(line)
+        finally:
+            self._tmp.cleanup()
+        if self._child.returncode != 0:
+            raise LedgerUnavailable("ledger_write_failed", path=str(self.path), reason=err.strip()[-2000:])
+        return int(out.strip().splitlines()[-1])
+
+
 def mark_closed(engine: Engine, month: str) -> None:
     """Record in the ledger that ``month`` is closed: the ledger refuses events dated in it from then on."""
     with engine.begin() as conn:

@@ -24,10 +24,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import duckdb
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from weixi.adapters import duck
 from weixi.console import upload_files
 from weixi.console.guard import page_user
 from weixi.console.upload_files import clean_name
@@ -83,7 +83,7 @@ def plans_from(data_dir: Path, month: str) -> tuple[str | None, list[Path]]:
 
 def _rows(path: Path, kind: str) -> int:
     columns = {"orders": inputs.ORDER_COLUMNS, "targets": inputs.TARGET_COLUMNS, "roster": inputs.ROSTER_COLUMNS}
-    return int(duckdb.sql(f"SELECT count(*) FROM ({inputs.scan(path, kind, columns[kind], ())})").fetchone()[0])
+    return int(duck.rows(f"SELECT count(*) FROM ({inputs.scan(path, kind, columns[kind], ())})")[0][0])
 
 
 def _issue(item: dict) -> dict:

@@ -78,7 +78,7 @@ def scan(path: str | Path, what: str, columns: tuple[str, ...], required: tuple[
     else:
         source = f"read_csv({quote(str(path))}, all_varchar=true, header=true, auto_detect=true)"
     try:
-        found = [r[0] for r in duckdb.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+        found = [r[0] for r in duck.rows(f"DESCRIBE SELECT * FROM {source}")]
     except duckdb.Error as exc:
         raise InputError("incentive_input_unreadable", input=what, path=str(path), detail=_first_line(exc)) from None
     lower = {c.lower(): c for c in found}

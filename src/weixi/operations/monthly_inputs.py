@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Engine
 
+from weixi.adapters import duck
 from weixi.adapters.sql import execute
 from weixi.operations import policy
 from weixi.operations.clock import local, start_of, zone
@@ -158,7 +159,7 @@ def targets_sql(data_dir: Path, month: str, targets_file: str | Path | None) -> 
             return None
         src = f"read_parquet({lit(path)})"
     try:
-        cols = {r[0] for r in duckdb.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+        cols = {r[0] for r in duck.rows(f"DESCRIBE SELECT * FROM {src}")}
     except duckdb.Error as exc:
         raise OperationsError("ops_targets_file_unreadable", path=str(path), detail=str(exc).splitlines()[0]) from None
     if "member_id" not in cols:
@@ -175,9 +176,9 @@ def targets_sql(data_dir: Path, month: str, targets_file: str | Path | None) -> 
         else ("CAST(reason_en AS VARCHAR)" if "reason_en" in cols else "CAST(NULL AS VARCHAR)")
     )
     priority = "priority_fen" if "priority_fen" in cols else ("priority" if "priority" in cols else "0")
-    bad = duckdb.sql(
+    bad = duck.rows(
         f"SELECT count(*) FROM {src} WHERE try_cast({priority} AS BIGINT) IS NULL AND {priority} IS NOT NULL"
-    ).fetchone()[0]
+    )[0][0]
     if bad:
         raise OperationsError("ops_targets_bad_priority", path=str(path), bad=bad)
     group = '"group"' if "group" in cols else "'treatment'"
@@ -213,7 +214,7 @@ def introductions_sql(path: str | Path | None) -> str:
         else f"read_csv({lit(path)}, all_varchar=true, header=true)"
     )
     try:
-        cols = {r[0] for r in duckdb.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+        cols = {r[0] for r in duck.rows(f"DESCRIBE SELECT * FROM {src}")}
     except duckdb.Error as exc:
         raise OperationsError(
             "ops_introductions_file_unreadable", path=str(path), detail=str(exc).splitlines()[0]
@@ -222,8 +223,7 @@ def introductions_sql(path: str | Path | None) -> str:
     if missing:
         raise OperationsError("ops_introductions_missing_columns", path=str(path), missing=missing)
     when = "try_cast(introduced_at AS TIMESTAMP)"
-    bad = duckdb.sql(f"SELECT count(*) FROM {src} WHERE {when} IS NULL OR member_id IS NULL OR staff_id IS NULL")
-    n = bad.fetchone()[0]
+    n = duck.rows(f"SELECT count(*) FROM {src} WHERE {when} IS NULL OR member_id IS NULL OR staff_id IS NULL")[0][0]
     if n:
         raise OperationsError("ops_introductions_bad_rows", path=str(path), bad=n)
     return (
