@@ -265,10 +265,18 @@ def _batches(
 
 
 def _source_sql(data_dir: Path, month: str, tz: ZoneInfo) -> str:
-    """The month's paid bills, then its recharges, numbered in the order the batches post them."""
+    """The month's paid bills, then its recharges, numbered in the order the batches post them: by (k, bday), then
+    moment and id. Numbered within each (k, bday) group from the rows of the groups before it, not by one window
+    over every row: the same numbers, and a sort per day instead of one of the month (9.8 → 7.4 s for 18,000,000
+    rows at 10,000,000 members)."""
+    rows = _unnumbered_sql(data_dir, month, tz)
     return (
-        f"SELECT row_number() OVER (ORDER BY k, bday, moment, event_id) AS seq, type, event_id, member_id, day, moment, "
-        f"amount_fen, service_type FROM ({_unnumbered_sql(data_dir, month, tz)})"
+        "SELECT CAST(g.before + row_number() OVER (PARTITION BY u.k, u.bday ORDER BY u.moment, u.event_id) AS BIGINT) "
+        "AS seq, u.type, "
+        f"u.event_id, u.member_id, u.day, u.moment, u.amount_fen, u.service_type FROM ({rows}) u JOIN ("
+        "SELECT k, bday, coalesce(sum(n) OVER (ORDER BY k, bday ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) "
+        f"AS before FROM (SELECT k, bday, count(*) AS n FROM ({rows}) GROUP BY k, bday)) g "
+        "ON g.k = u.k AND g.bday IS NOT DISTINCT FROM u.bday"
     )
 
 
