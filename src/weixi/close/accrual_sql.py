@@ -127,6 +127,36 @@ def _stamp(at: str) -> str:
     )
 
 
+def _plan_tiers(c: Compiled) -> tuple[str, list[str]]:
+    """The plan's tiers as a table ``t(tier, tnum, tden, tid, ttext)`` (a tier's extra, NULLs when its multiplier
+    is 1 or below) and the default tier's four values as SQL literals (NULLs: none)."""
+    values = ", ".join(
+        f"({_lit(tid)}, {t[0] if t else 'NULL'}, {t[1] if t else 'NULL'}, {_lit(t[2]) if t else 'NULL'}, "
+        f"{_lit(t[3]) if t else 'NULL'})"
+        for tid, t in c.tiers.items()
+    )
+    table = (
+        f"(VALUES {values}) AS t(tier, tnum, tden, tid, ttext)"
+        if values
+        else "(SELECT NULL::VARCHAR AS tier, NULL::HUGEINT AS tnum, NULL::HUGEINT AS tden, NULL::VARCHAR AS tid, "
+        "NULL::VARCHAR AS ttext WHERE false) AS t"
+    )
+    d = c.default
+    return table, ([str(d[0]), str(d[1]), _lit(d[2]), _lit(d[3])] if d else ["NULL"] * 4)
+
+
+def _moment_attrs(posted: bool) -> tuple[str, str]:
+    """An event's moment and attrs as the ledger stores them, from ``acc_new n`` and ``acc_days d``: a bill's moment
+    is its day's (23:59:59), a recharge's its own; the attrs its service type. Posted events carry both as text."""
+    if posted:
+        return "n.occurred_text", "n.attrs_text"
+    return (
+        f"CASE WHEN n.moment IS NULL THEN d.bill_at ELSE {_stamp('n.moment')} END",
+        "CASE WHEN n.service_type IS NULL THEN NULL "
+        "ELSE '{\"service_type\": ' || CAST(to_json(n.service_type) AS VARCHAR) || '}' END",
+    )
+
+
 @dataclass
 class Statements:
     """The statements in the order the loader runs them; each ``CREATE``s the table of its name."""
@@ -199,20 +229,7 @@ def statements(c: Compiled, version: int | None, posted: bool = False, distinct_
     )
     base = f"CREATE OR REPLACE TEMP TABLE acc_base AS SELECT * FROM ({base_select}) WHERE pts > 0"
 
-    known = [(tid, t) for tid, t in c.tiers.items()]
-    default = c.default
-    tier_values = ", ".join(
-        f"({_lit(tid)}, {t[0] if t else 'NULL'}, {t[1] if t else 'NULL'}, {_lit(t[2]) if t else 'NULL'}, "
-        f"{_lit(t[3]) if t else 'NULL'})"
-        for tid, t in known
-    )
-    plan_tiers = (
-        f"(VALUES {tier_values}) AS t(tier, tnum, tden, tid, ttext)"
-        if known
-        else "(SELECT NULL::VARCHAR AS tier, NULL::HUGEINT AS tnum, NULL::HUGEINT AS tden, NULL::VARCHAR AS tid, "
-        "NULL::VARCHAR AS ttext WHERE false) AS t"
-    )
-    d = [str(default[0]), str(default[1]), _lit(default[2]), _lit(default[3])] if default else ["NULL"] * 4
+    plan_tiers, d = _plan_tiers(c)
     # a stored tier the plan knows gives its own extra (none when its multiplier is 1 or below); no stored tier,
     # or one the plan does not know, gives the default tier's
     extras = (
@@ -269,13 +286,7 @@ def statements(c: Compiled, version: int | None, posted: bool = False, distinct_
         f"CREATE OR REPLACE TEMP TABLE acc_journal AS SELECT {journal_columns}e.grp AS o_grp, e.j AS o_j, e.k AS o_k "
         f"FROM ({' UNION ALL '.join(entries)}) e JOIN acc_days d ON d.day = e.day"
     )
-    moment = f"CASE WHEN n.moment IS NULL THEN d.bill_at ELSE {_stamp('n.moment')} END"
-    attrs = (
-        "CASE WHEN n.service_type IS NULL THEN NULL "
-        "ELSE '{\"service_type\": ' || CAST(to_json(n.service_type) AS VARCHAR) || '}' END"
-    )
-    if posted:
-        moment, attrs = "n.occurred_text", "n.attrs_text"
+    moment, attrs = _moment_attrs(posted)
     events = (
         "CREATE OR REPLACE TEMP TABLE acc_events AS SELECT n.event_id, n.member_id, n.type, "
         f"{moment} AS occurred_at, d.day_text AS day, "
@@ -348,29 +359,10 @@ def lake_events(c: Compiled, version: int | None, posted: bool = False) -> str:
             column = f"x{j}_{i}"
             extras.append((f"CASE WHEN p{i} > 0 AND tnum IS NOT NULL{open_} THEN {extra} END AS {column}", column))
             base.append(_entry(column, _lit(m.id), note))
-    moment = f"CASE WHEN n.moment IS NULL THEN d.bill_at ELSE {_stamp('n.moment')} END"
-    attrs = (
-        "CASE WHEN n.service_type IS NULL THEN NULL "
-        "ELSE '{\"service_type\": ' || CAST(to_json(n.service_type) AS VARCHAR) || '}' END"
-    )
-    if posted:
-        moment, attrs = "n.occurred_text", "n.attrs_text"
+    moment, attrs = _moment_attrs(posted)
     tier_cols, tier_join = "", ""
     if c.mults:
-        known = list(c.tiers.items())
-        d = c.default
-        dflt = [str(d[0]), str(d[1]), _lit(d[2]), _lit(d[3])] if d else ["NULL"] * 4
-        values = ", ".join(
-            f"({_lit(tid)}, {t[0] if t else 'NULL'}, {t[1] if t else 'NULL'}, {_lit(t[2]) if t else 'NULL'}, "
-            f"{_lit(t[3]) if t else 'NULL'})"
-            for tid, t in known
-        )
-        plan_tiers = (
-            f"(VALUES {values}) AS t(tier, tnum, tden, tid, ttext)"
-            if known
-            else "(SELECT NULL::VARCHAR AS tier, NULL::HUGEINT AS tnum, NULL::HUGEINT AS tden, NULL::VARCHAR AS tid, "
-            "NULL::VARCHAR AS ttext WHERE false) AS t"
-        )
+        plan_tiers, dflt = _plan_tiers(c)
         # a stored (or posted) tier the plan knows gives its own extra; none, or one it does not know, the default's
         tier_cols = "".join(
             f", CASE WHEN t.tier IS NULL THEN {dv} ELSE t.{col} END AS {col}"
