@@ -18,10 +18,12 @@ from weixi.cli.app import app, events_app, plan_app
 from weixi.cli.output import console, emit_json, fail, parse_day
 from weixi.close.post_lake import post_file_events
 from weixi.errors import Invalid, NotFound, Unavailable, Where
+from weixi.i18n import gettext
 from weixi.ledger import queries, redemption, reversal
 from weixi.ledger.expire import expire as run_expiry
 from weixi.ledger.simulate import simulate as run_simulation
 from weixi.ledger.verify import verify as run_verify
+from weixi.members.member360 import ledger_note
 from weixi.plans.service import NoActivePlan, PlanError, active_plan, apply_plan
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
@@ -276,11 +278,33 @@ def statement(
             line["event"] or "",
             line["rule"] or "",
             line["lot"] or "",
-            line["note"],
+            note_text(line["note"]),
         )
     console.print(table)
     t = data["totals"]
     console.print(f"earned {t['earned']}, redeemed {t['redeemed']}, expired {t['expired']}, reversed {t['reversed']}")
+
+
+# a campaign's award note (its code and parameters, weixi.members.member360.ledger_note) in the console's English
+_NOTES = {
+    "lottery_prize": "lottery draw %(seq)s of %(campaign)s: %(prize)s",
+    "lottery_chances": "%(n)s lottery chances bought in %(campaign)s",
+    "campaign_leaderboard": "leaderboard rank %(rank)s of %(campaign)s (%(points)s points earned)",
+    "campaign_streak": "%(days)s-day check-in streak in %(campaign)s",
+    "referee": "joining by invitation in %(campaign)s",
+    "referrer": "inviting a new member in %(campaign)s",
+}
+
+
+def note_text(note: str) -> str:
+    """A journal note as a person reads it: a campaign's award note (stored as its code and parameters) as the
+    console's English sentence; any other note as written."""
+    said = ledger_note({"reason": note}) if note.startswith("campaign ") else None
+    if said is None:
+        return note
+    key = said.get("role") if said["code"] == "campaign_referral" else said["code"]
+    params = {**said, "campaign": said["campaign_id"], "n": said.get("chances")}
+    return gettext("en", _NOTES[key]) % params if key in _NOTES else note
 
 
 @app.command("expire")

@@ -172,25 +172,10 @@ def _to_lake(
     stored = accrual_lake.done(engine, month, inputs)
     if stored is not None:
         return AccrualResult(**stored)
-    source = _source_sql(data_dir, month, tz)
-    con = duck.connect()
-    try:
-        con.execute(
-            f"CREATE TEMP TABLE acc_probe AS SELECT type, day, amount_fen FROM ({_unnumbered_sql(data_dir, month, tz)})"
-        )
-        days = [
-            r[0] for r in con.execute("SELECT DISTINCT day FROM acc_probe WHERE day IS NOT NULL ORDER BY 1").fetchall()
-        ]
-        out_of_range = con.execute(
-            f"SELECT count(*) FROM acc_probe WHERE day IS NULL OR amount_fen < 0 "
-            f"OR amount_fen >= {bulk.fen_limit(plan)}"
-        ).fetchone()[0]
-        counts = dict(con.execute("SELECT type, count(*) FROM acc_probe GROUP BY type").fetchall())
-    finally:
-        con.close()
-    if not accrual_lake.applicable(plan, days, out_of_range):
+    part = accrual_lake.post(engine, data_dir, month, plan, version, _source_sql(data_dir, month, tz), None)
+    if part is None:
         return None
-    part = accrual_lake.post(engine, data_dir, month, plan, version, source, days)
+    counts = part.counts or {}
     result = AccrualResult(
         bills=int(counts.get("bill", 0)),
         recharges=int(counts.get("recharge", 0)),

@@ -105,6 +105,7 @@ class LakePart:
     version: int | None  # the Delta version the part is read at (None: a post with nothing new)
     # posted events only: per input row (seq) not posted its outcome and rejection reason (``posted`` counts the rest)
     outcomes: pa.Table | None = None
+    counts: dict | None = None  # a close's rows by type (``bill``, ``recharge``), read with its days
 
 
 def done(engine: Engine, month: str, inputs: list) -> dict | None:
@@ -124,6 +125,19 @@ def finish(engine: Engine, month: str, inputs: list, result: dict) -> None:
             "UPDATE lake_months SET result = ? WHERE month = ?",
             [json.dumps({"inputs": inputs, "result": result}), month],
         )
+
+
+def _probe(con, plan: Plan) -> tuple[list, int, dict]:
+    """The days, the rows out of the bulk path's range (no day, a negative amount, one at or above its limit) and
+    the rows by type of ``acc_all``, in one scan."""
+    rows = con.execute(
+        f"SELECT type, day, count(*), count(*) FILTER (WHERE day IS NULL OR amount_fen < 0 "
+        f"OR amount_fen >= {bulk.fen_limit(plan)}) FROM acc_all GROUP BY type, day"
+    ).fetchall()
+    counts: dict = {}
+    for t, _, n, _ in rows:
+        counts[t] = counts.get(t, 0) + int(n)
+    return sorted({d for _, d, _, _ in rows if d is not None}), sum(int(r[3]) for r in rows), counts
 
 
 def applicable(plan: Plan | None, days: list, out_of_range: int) -> bool:
@@ -165,15 +179,19 @@ def post(
     plan: Plan,
     version: int | None,
     source_sql: str,
-    days: list,
+    days: list | None,
     *,
     app: str = APP,
     app_version: int | None = None,
     post_rows: pa.Table | None = None,
-) -> LakePart:
+) -> LakePart | None:
     """Compute the month's rows with the set-based statements, commit them to the lake (unless the month is in),
     apply them to the SQL members and watermark (unless applied). Returns what was posted and the events left to
     the Book.
+
+    ``days`` None (the close): the days and the rows by type are read from the month's rows once they are in
+    DuckDB (not by a scan of the input of their own); None is returned, and nothing written, when the statements
+    do not take the month (:func:`applicable`).
 
     ``month`` is the partition key, committed as ``(app, app_version)`` (default: the close's, the month's number).
     ``post_rows``: the rows of posted events (:mod:`weixi.close.post_lake`), which ``source_sql`` reads as
@@ -196,6 +214,11 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         else:  # read where it is (in seq order, the file's): no copy
             con.register("post_src", post_rows)
             con.execute(f"CREATE TEMP VIEW acc_all AS {source_sql}")
+        counts = None
+        if days is None:
+            days, out_of_range, counts = _probe(con, plan)
+            if not applicable(plan, days, out_of_range):
+                return None
         con.register(
             "acc_days_in",
             accrual_load.days_table(accrual_sql.day_columns(compiled), accrual_sql.day_rows(compiled, plan, days)),
@@ -266,7 +289,7 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
     finally:
         con.close()
     applied = apply(engine, data_dir, month) if post_rows is None or posted or in_lake_before else None
-    return LakePart(int(posted), int(duplicates), sum(reasons.values()), reasons, book_ids, applied, outcomes)
+    return LakePart(int(posted), int(duplicates), sum(reasons.values()), reasons, book_ids, applied, outcomes, counts)
 
 
 def _outcomes(con, in_lake: bool) -> pa.Table:
@@ -415,13 +438,11 @@ def _hold_apply(con, engine: Engine, rows: int):
     path = sqlite_file(engine)
     if path is None or rows < APPLY_CHILD_MIN:
         return None
-    members = lake_write.members_of(con, "acc_events")
+    members = lake_write.members_of(con, "acc_events", by_member=True)
     if members.num_rows < APPLY_CHILD_MIN:
         return None
     return ledger_bridge.HeldUpdate(
-        path,
-        members.select(["member_id", "first_text", "earned", "tier", "first_seq"]).sort_by("member_id"),
-        _APPLY_SORTED,
+        path, members.select(["member_id", "first_text", "earned", "tier", "first_seq"]), _APPLY_SORTED
     )
 
 

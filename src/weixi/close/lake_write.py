@@ -87,8 +87,9 @@ def month_members(files: list[str]) -> pa.Table:
         con.close()
 
 
-def members_of(con, rows: str) -> pa.Table:
-    """:func:`month_members` of ``rows`` (a table or ``read_parquet``) on ``con``."""
+def members_of(con, rows: str, by_member: bool = False) -> pa.Table:
+    """:func:`month_members` of ``rows`` (a table or ``read_parquet``) on ``con``; ``by_member``: in member order
+    instead (sorted by DuckDB on both cores: PyArrow's ``sort_by`` of 9,600,000 ids took 3-4 s on one)."""
     return con.execute(
         "SELECT m.member_id, m.first_day, strftime(m.first_day, '%Y-%m-%d') AS first_text, "
         "CAST(m.earned AS BIGINT) AS earned, t.tier, m.first_seq FROM (SELECT member_id, arg_min(day, seq) "
@@ -96,7 +97,7 @@ def members_of(con, rows: str) -> pa.Table:
         "GROUP BY member_id) m LEFT JOIN (SELECT member_id, arg_max(tier, seq) AS tier FROM (SELECT member_id, "
         f"seq, json_extract_string(attrs, '$.tier') AS tier FROM {rows} "
         "WHERE attrs LIKE '%tier%') WHERE tier IS NOT NULL GROUP BY member_id) t USING (member_id) "
-        "ORDER BY m.first_seq"
+        f"ORDER BY {'m.member_id' if by_member else 'm.first_seq'}"
     ).fetch_arrow_table()
 
 
