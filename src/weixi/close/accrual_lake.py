@@ -178,7 +178,7 @@ def post(
     month: str,
     plan: Plan,
     version: int | None,
-    source_sql: str,
+    source_sql,
     days: list | None,
     *,
     app: str = APP,
@@ -189,6 +189,8 @@ def post(
     apply them to the SQL members and watermark (unless applied). Returns what was posted and the events left to
     the Book.
 
+    ``source_sql``: the rows' query (over ``post_src`` for a post), or a callable that makes ``acc_all`` on the
+    connection it is given (the close: :func:`weixi.close.accrual.number_source`).
     ``days`` None (the close): the days and the rows by type are read from the month's rows once they are in
     DuckDB (not by a scan of the input of their own); None is returned, and nothing written, when the statements
     do not take the month (:func:`applicable`).
@@ -208,7 +210,9 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
     con = duck.connect()
     try:
         duck.bound_memory(con, data_dir)
-        if post_rows is None:
+        if callable(source_sql):
+            source_sql(con)
+        elif post_rows is None:
             # in no order: every reader orders what it reads (the lake's rows by member and seq)
             con.execute(f"CREATE TEMP TABLE acc_all AS SELECT * FROM ({source_sql})")
         else:  # read where it is (in seq order, the file's): no copy

@@ -49,3 +49,36 @@ def test_numbered_per_group_as_one_window_over_every_row(monkeypatch):
     ).fetchone()[0]
     assert seq_type == "BIGINT"  # the lake's seq column (an Arrow int64; the SQL ledger's integer)
     assert numbered == one_window
+
+
+def test_the_close_numbers_by_one_sort_into_a_table_as_one_window(monkeypatch):
+    """The close's numbering (``accrual.number_source``: the rows sorted into a table, numbered by row id) equals
+    the one window too, on rows enough for DuckDB to sort and fill the table on several threads (400,000 rows in
+    shuffled order: bills on 31 days and none, recharges with tied moments)."""
+    con = duck.connect()
+    con.execute("SET threads = 4")
+    con.execute(
+        "CREATE TABLE src AS SELECT * FROM (SELECT CASE WHEN i % 10 < 7 THEN 0 ELSE 1 END AS k, "
+        "CASE WHEN i % 10 < 7 THEN 'bill' ELSE 'recharge' END AS type, "
+        "printf('%s%06d-%d', CASE WHEN i % 10 < 7 THEN 'B' ELSE 'R' END, hash(i) % 900000, i) AS event_id, "
+        "CASE WHEN i % 10 < 7 AND i % 53 <> 0 THEN DATE '2026-10-01' + CAST(hash(i * 7) % 31 AS INTEGER) END AS bday, "
+        "CASE WHEN i % 10 >= 7 THEN TIMESTAMPTZ '2026-10-01 00:00:00+00' "
+        "+ to_minutes(CAST(hash(i * 3) % 2000 AS BIGINT)) END AS moment "
+        "FROM range(400000) t(i)) ORDER BY hash(event_id)"
+    )
+    monkeypatch.setattr(
+        accrual,
+        "_unnumbered_sql",
+        lambda *a: (
+            "SELECT k, type, event_id, 'M1' AS member_id, coalesce(bday, CAST(moment AS DATE)) AS day, bday, moment, "
+            "100 AS amount_fen, NULL AS service_type FROM src"
+        ),
+    )
+    accrual.number_source(con, Path("."), "2026-10", ZoneInfo("UTC"))
+    numbered = con.execute("SELECT seq, event_id, typeof(seq) FROM acc_all ORDER BY seq").fetchall()
+    one_window = con.execute(
+        "SELECT row_number() OVER (ORDER BY k, bday, moment, event_id) AS seq, event_id, 'BIGINT' FROM src "
+        "ORDER BY seq"
+    ).fetchall()
+    assert len(numbered) == 400_000
+    assert numbered == one_window
