@@ -77,8 +77,7 @@ def test_the_close_numbers_by_one_sort_into_a_table_as_one_window(monkeypatch):
     accrual.number_source(con, Path("."), "2026-10", ZoneInfo("UTC"))
     numbered = con.execute("SELECT seq, event_id, typeof(seq) FROM acc_all ORDER BY seq").fetchall()
     one_window = con.execute(
-        "SELECT row_number() OVER (ORDER BY k, bday, moment, event_id) AS seq, event_id, 'BIGINT' FROM src "
-        "ORDER BY seq"
+        "SELECT row_number() OVER (ORDER BY k, bday, moment, event_id) AS seq, event_id, 'BIGINT' FROM src ORDER BY seq"
     ).fetchall()
     assert len(numbered) == 400_000
     assert numbered == one_window
