@@ -12,7 +12,8 @@ from tests.conftest import ROOT
 PROBE = (
     "import sys, weixi; weixi.cli_args = {args!r}; import weixi.cli; from weixi.cli.app import app; "
     "import json; print(json.dumps({{'commands': sorted(c.name for c in app.registered_commands), "
-    "'campaigns': 'weixi.cli.campaigns' in sys.modules, 'scipy': 'scipy' in sys.modules}}))"
+    "'campaigns': 'weixi.cli.campaigns' in sys.modules, 'scipy': 'scipy' in sys.modules, "
+    "'ledger_commands': 'weixi.cli.ledger' in sys.modules, 'alembic': 'alembic' in sys.modules}}))"
 )
 
 
@@ -28,6 +29,8 @@ def test_the_close_command_imports_only_its_own_modules():
     alone = _probe(["close", "--month", "2026-10"])
     assert "close" in alone["commands"]
     assert not alone["campaigns"] and not alone["scipy"]
+    # nor the ledger commands' module (for the shared options) nor Alembic (to check the schema's revision)
+    assert not alone["ledger_commands"] and not alone["alembic"]
     everything = _probe([])  # `import weixi.cli` anywhere else: every command
     assert everything["campaigns"] and {"close", "demo", "serve"} <= set(everything["commands"])
     assert set(alone["commands"]) < set(everything["commands"])

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from weixi import settings
 from weixi.cli.app import app
-from weixi.cli.ledger import DB, JSON, open_engine
+from weixi.cli.db import DB, JSON, open_engine
 from weixi.cli.output import console, emit_json, fail
 from weixi.errors import WeixiError
 

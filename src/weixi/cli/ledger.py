@@ -15,9 +15,10 @@ from weixi.adapters import schema
 from weixi.adapters.db import database_url, make_engine
 from weixi.adapters.eventfiles import EventFileError, read_events, write_quarantine
 from weixi.cli.app import app, events_app, plan_app
+from weixi.cli.db import DB, JSON, open_engine
 from weixi.cli.output import console, emit_json, fail, parse_day
 from weixi.close.post_lake import post_file_events
-from weixi.errors import Invalid, NotFound, Unavailable, Where
+from weixi.errors import Invalid, NotFound, Where
 from weixi.i18n import gettext
 from weixi.ledger import queries, redemption, reversal
 from weixi.ledger.expire import expire as run_expiry
@@ -25,22 +26,6 @@ from weixi.ledger.simulate import simulate as run_simulation
 from weixi.ledger.verify import verify as run_verify
 from weixi.members.member360 import ledger_note
 from weixi.plans.service import NoActivePlan, PlanError, active_plan, apply_plan
-
-JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
-DB = typer.Option(None, "--db", help="Database file or URL (default: $WEIXI_DB or ./weixi.db).")
-
-
-def open_engine(db: str | None, as_json: bool = False):
-    engine = make_engine(db)
-    try:
-        if schema.current(engine) != schema.head():
-            fail(Unavailable("database_not_initialised", url=database_url(db)), as_json)
-    except typer.Exit:
-        raise
-    except Exception as exc:  # unreachable database, bad URL
-        error = f"{exc.__class__.__name__}: {(str(exc).splitlines() or [''])[0]}"
-        fail(Unavailable("database_unavailable", url=database_url(db), error=error), as_json)
-    return engine
 
 
 def plan_failed(exc: PlanError, as_json: bool):
