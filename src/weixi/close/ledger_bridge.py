@@ -195,18 +195,25 @@ def lake_programme(engine: Engine, start: date, as_of: date) -> tuple[dict, tupl
             ).fetchone()
             return tuple(int(v) for v in row)
 
-        kinds = {
-            "earn": by_day("day", "earned", "lake_accruals"),
-            "expire": by_day("expires_on", "-points", "lake_expired"),
-        }
-        lots = con.execute(
-            "SELECT coalesce(sum(CASE WHEN l.expires_on <= {a} THEN l.earned ELSE 0 END), 0), "
-            "coalesce(sum(CASE WHEN l.expires_on <= {a} THEN l.earned - coalesce(x.points, 0) ELSE 0 END), 0), "
-            "coalesce(sum(CASE WHEN l.expires_on > {a} THEN l.earned - coalesce(x.points, 0) ELSE 0 END), 0), "
-            "coalesce(sum(CASE WHEN l.expires_on IS NULL THEN l.earned ELSE 0 END), 0) "
-            "FROM lake_accruals l LEFT JOIN (SELECT lot_id, sum(points) AS points FROM lake_expired GROUP BY lot_id) x "
-            "ON x.lot_id = l.event_id WHERE l.earned > 0".format(a=a)
+        # the earn sums and the unfolded lots' figures in one pass over the accruals (with what expired of each lot)
+        earned = (
+            f"CASE WHEN l.day >= {s} AND l.day < {a} THEN l.earned ELSE 0 END",
+            f"CASE WHEN l.day < {a} THEN l.earned ELSE 0 END",
+            f"CASE WHEN l.day <= {a} THEN l.earned ELSE 0 END",
+        )
+        left = "l.earned - coalesce(x.points, 0)"
+        lots = (
+            f"CASE WHEN l.earned > 0 AND l.expires_on <= {a} THEN l.earned ELSE 0 END",
+            f"CASE WHEN l.earned > 0 AND l.expires_on <= {a} THEN {left} ELSE 0 END",
+            f"CASE WHEN l.earned > 0 AND l.expires_on > {a} THEN {left} ELSE 0 END",
+            "CASE WHEN l.earned > 0 AND l.expires_on IS NULL THEN l.earned ELSE 0 END",
+        )
+        row = con.execute(
+            f"SELECT {', '.join(f'coalesce(sum({e}), 0)' for e in (*earned, *lots))} FROM lake_accruals l LEFT JOIN "
+            "(SELECT lot_id, sum(points) AS points FROM lake_expired GROUP BY lot_id) x ON x.lot_id = l.event_id"
         ).fetchone()
+        kinds = {"earn": tuple(int(v) for v in row[:3]), "expire": by_day("expires_on", "-points", "lake_expired")}
+        lots = row[3:]
     finally:
         con.close()
     return kinds, tuple(int(v) for v in lots)
@@ -235,7 +242,12 @@ def balances(engine: Engine) -> pa.Table:
     return ledger_arrow(engine, *BALANCES)
 
 
-def month_totals(engine: Engine, month: str) -> dict:
+NOT_READ = object()
+
+
+def month_totals(engine: Engine, month: str, lake=NOT_READ) -> dict:
+    """The month's points by kind and the outstanding balance, for the close summary. ``lake``: the month's
+    :func:`lake_programme` when the caller has it (the close: the lake's unfolded rows are read once for both)."""
     start, end = first_day(month), first_day(next_month(month))
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         rows = execute(
@@ -245,7 +257,10 @@ def month_totals(engine: Engine, month: str) -> dict:
         )
         outstanding = execute(conn, "SELECT coalesce(sum(balance), 0), count(*) FROM members")[0]
     kinds = {k: int(v) for k, v in rows}
-    lake_earned, lake_expired = lake_totals(engine, month)
+    if lake is NOT_READ:
+        lake_earned, lake_expired = lake_totals(engine, month)
+    else:  # the month's sums of lake_programme(start, end): the days [start, end)
+        lake_earned, lake_expired = (lake[0]["earn"][0], -lake[0]["expire"][0]) if lake else (0, 0)
     kinds["earn"] = kinds.get("earn", 0) + lake_earned
     kinds["expire"] = kinds.get("expire", 0) - lake_expired
     return {

@@ -260,14 +260,15 @@ def _summary(
     from weixi.close.snapshot import summarize
 
     plan = _plan(engine, version)
-    totals = ledger_bridge.month_totals(engine, month)
+    lake = programme.lake_of(engine, month)  # the lake's unfolded rows, read once for both
+    totals = ledger_bridge.month_totals(engine, month, lake)
     con = duck.connect()
     try:
         duck.bound_memory(con, Path(data_dir))
         return {
             **summarize(con, snapshot_file, events_file, totals, plan),
             "star_events": star_event_counts(con, Path(stars_file)),
-            "programme": programme.close_figures(engine, con, snapshot_file, month, plan, budget),
+            "programme": programme.close_figures(engine, con, snapshot_file, month, plan, budget, lake),
         }
     finally:
         con.close()

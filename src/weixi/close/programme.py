@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from weixi.adapters.sql import execute
 from weixi.close import store
-from weixi.close.ledger_bridge import lake_programme, ledger_arrow
+from weixi.close.ledger_bridge import NOT_READ, lake_programme, ledger_arrow
 from weixi.close.months import first_day, next_month, parse_month
 from weixi.ledger.programme import LedgerCounts, Ratio, figures, yuan
 from weixi.plans.model import Plan
@@ -47,7 +47,7 @@ LOTS_SQL = (
 REDEEMED = "day < ? AND (status <> 'cancelled' OR cancelled_on >= ?)"  # a redemption standing at the month end
 
 
-def ledger_counts(engine: Engine, month: str) -> LedgerCounts:
+def ledger_counts(engine: Engine, month: str, lake=NOT_READ) -> LedgerCounts:
     """The counts of ``month``. What expired from the lots past their expiry date is the journal's expiry entries
     dated up to ``as_of``: expiry dates each entry on its lot's ``expires_on`` (``weixi.ledger.expire``)."""
     start, as_of = first_day(month), _as_of(month)
@@ -55,7 +55,8 @@ def ledger_counts(engine: Engine, month: str) -> LedgerCounts:
         rows = execute(conn, JOURNAL_SQL, [start, as_of, as_of, as_of])
         matured, left, expiring, never = execute(conn, LOTS_SQL, [as_of, as_of, as_of, False])[0]
     kinds = {k: (int(m), int(t), int(a)) for k, m, t, a in rows}
-    lake = lake_programme(engine, start, as_of)  # the lake's unfolded rows (WEIXI_LEDGER_STORE=lake)
+    if lake is NOT_READ:  # the lake's unfolded rows (WEIXI_LEDGER_STORE=lake), unless the caller read them
+        lake = lake_programme(engine, start, as_of)
     if lake is not None:
         for kind, extra in lake[0].items():
             kinds[kind] = tuple(x + y for x, y in zip(kinds.get(kind, (0, 0, 0)), extra))
@@ -86,9 +87,17 @@ def _as_of(month: str) -> date:
     return first_day(next_month(month))
 
 
-def close_figures(engine: Engine, duck, snapshot_file, month: str, plan: Plan, budget: int | None = None) -> dict:
+def lake_of(engine: Engine, month: str):
+    """The lake's part of ``month``'s figures (:func:`~weixi.close.ledger_bridge.lake_programme` up to the first day
+    of the next month), read once for the close's summary and programme figures (``lake=``)."""
+    return lake_programme(engine, first_day(month), _as_of(month))
+
+
+def close_figures(
+    engine: Engine, duck, snapshot_file, month: str, plan: Plan, budget: int | None = None, lake=NOT_READ
+) -> dict:
     """The figures the close summary keeps: conversion over the snapshot's active members (DuckDB joins them with
-    the ledger's redeemers)."""
+    the ledger's redeemers). ``lake``: :func:`lake_of` the month, when read already."""
     end = _as_of(month)
     redeemers = ledger_arrow(
         engine,
@@ -106,7 +115,7 @@ def close_figures(engine: Engine, duck, snapshot_file, month: str, plan: Plan, b
         duck.unregister("programme_redeemers")
     conversion = Ratio(int(converted), int(active))
     return _with_basis(
-        month, figures(ledger_counts(engine, month), plan.cost_per_point_fen, budget, conversion), "close"
+        month, figures(ledger_counts(engine, month, lake), plan.cost_per_point_fen, budget, conversion), "close"
     )
 
 

@@ -154,10 +154,13 @@ def close_month(
     if run.spark:
         summary = offload.summary(engine, data_dir, month, run.version, snapshot_file, events_file, stars_file, budget)
     else:
+        lake = programme.lake_of(engine, month)  # the lake's unfolded rows, read once for both
         summary = {
-            **summarize(run.duck, snapshot_file, events_file, ledger_bridge.month_totals(engine, month), run.plan),
+            **summarize(
+                run.duck, snapshot_file, events_file, ledger_bridge.month_totals(engine, month, lake), run.plan
+            ),
             "star_events": star_event_counts(run.duck, stars_file),
-            "programme": programme.close_figures(engine, run.duck, snapshot_file, month, run.plan, budget),
+            "programme": programme.close_figures(engine, run.duck, snapshot_file, month, run.plan, budget, lake),
         }
         run.duck.close()  # its memory back before the member search index is built (skipped if the archive is as was)
     manifest = {

@@ -78,6 +78,34 @@ def _counts(duck, source: str, column: str, where: str = "status = 'active'") ->
     return {str(k): int(n) for k, n in rows}
 
 
+SUMMARY_COUNTS = {  # the summary's counts of the active members: its key, the snapshot's column
+    "by_tier": "tier",
+    "by_star_level": "star_level",
+    "by_value_grade": "value_grade",
+    "by_activity": "activity_grade",
+    "by_key_account": "key_account",
+}
+
+
+def _active_counts(duck, snap: str) -> dict[str, dict]:
+    """:data:`SUMMARY_COUNTS` in one scan of the snapshot (grouping sets), each ``{value: n}`` in the order of
+    :func:`_counts` (values ascending, none last, as the text ``None``)."""
+    cols = list(SUMMARY_COUNTS.values())
+    rows = duck.execute(
+        f"SELECT {', '.join(f'CAST({c} AS VARCHAR)' for c in cols)}, GROUPING({', '.join(cols)}), count(*) "
+        f"FROM {snap} WHERE status = 'active' GROUP BY GROUPING SETS ({', '.join(f'({c})' for c in cols)})"
+    ).fetchall()
+    found: dict[str, list] = {key: [] for key in SUMMARY_COUNTS}
+    for row in rows:
+        grouped = row[-2]  # a bit per column, 1 where the row is not grouped by it
+        i = next(i for i in range(len(cols)) if not grouped >> (len(cols) - 1 - i) & 1)
+        found[list(SUMMARY_COUNTS)[i]].append((row[i], int(row[-1])))
+    return {
+        key: {str(v): n for v, n in sorted(pairs, key=lambda p: (p[0] is None, p[0] or ""))}
+        for key, pairs in found.items()
+    }
+
+
 def summarize(duck, snapshot_file: Path, events_file: Path, totals: dict, plan: Plan) -> dict:
     """The close's summary, counted from the written snapshot and tier events files."""
     snap, events = scan(snapshot_file), scan(events_file)
@@ -86,11 +114,7 @@ def summarize(duck, snapshot_file: Path, events_file: Path, totals: dict, plan: 
     return {
         "members": int(members),
         "active": int(active),
-        "by_tier": _counts(duck, snap, "tier"),
-        "by_star_level": _counts(duck, snap, "star_level"),
-        "by_value_grade": _counts(duck, snap, "value_grade"),
-        "by_activity": _counts(duck, snap, "activity_grade"),
-        "by_key_account": _counts(duck, snap, "key_account"),
+        **_active_counts(duck, snap),
         "tier_events": _counts(duck, events, "event", "true"),
         "points": {
             "issued": totals["issued"],
