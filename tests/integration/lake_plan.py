@@ -1,4 +1,8 @@
-"""The points plan the lake-ledger tests post with: bill, mobile and recharge rules, tier multipliers, one gift."""
+"""The points plan the lake-ledger tests post with: bill, mobile and recharge rules, tier multipliers, one gift; and
+the members' rows over both stores, which the tests compare between a SQL-store and a lake-store ledger."""
+
+from weixi.adapters.sql import execute
+from weixi.close.ledger_bridge import balances
 
 GOLD = "  - {id: gold, name: G, rank: 2, multiplier: 1.5, qualify: 60}\n"
 
@@ -20,3 +24,24 @@ earning:
 rewards:
   - {{id: gift, type: gift, name: cup, cost: 50}}
 """
+
+
+def balances_of(engine) -> dict[str, int]:
+    """Per member, the balance over both stores: the SQL balance (the SQL ledger's lots) and the lake's unfolded
+    points (earned, less what the lake expired)."""
+    table = balances(engine)
+    return dict(zip(table.column("member_id").to_pylist(), table.column("points_balance").to_pylist()))
+
+
+def member_rows(engine) -> list[tuple]:
+    """(member_id, tier, first_spend_on, paid, balance, debt) per member in member order, the balance over both
+    stores (:func:`balances_of`)."""
+    both = balances_of(engine)
+    with engine.connect() as conn:
+        rows = execute(conn, "SELECT member_id, tier, first_spend_on, paid, debt FROM members ORDER BY member_id")
+    return [(m, tier, first, paid, both[m], debt) for m, tier, first, paid, debt in rows]
+
+
+def richest(engine) -> str:
+    """The member with the highest balance over both stores (the lowest id among equals)."""
+    return min(balances_of(engine).items(), key=lambda kv: (-kv[1], kv[0]))[0]

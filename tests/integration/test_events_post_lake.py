@@ -19,6 +19,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from tests.integration.lake_plan import member_rows
 from tests.integration.test_lake_ledger import LONG_PLAN, _state, _statement
 from weixi.adapters import lake, schema
 from weixi.adapters.db import make_engine
@@ -95,10 +96,8 @@ def post(engine_root: Path, file: Path, store: str) -> dict:
 
 
 def members(engine) -> list[tuple]:
-    with engine.connect() as conn:
-        return execute(
-            conn, "SELECT member_id, tier, first_spend_on, paid, balance, debt FROM members ORDER BY member_id"
-        )
+    """The members' rows, each balance over both stores (the lake's SQL balances lack its unfolded points)."""
+    return member_rows(engine)
 
 
 def sql_events(engine, ids) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BACKENDS
-from tests.integration.lake_plan import lake_plan
+from tests.integration.lake_plan import lake_plan, member_rows
 from weixi.adapters import schema
 from weixi.adapters.arrow_columns import text_column
 from weixi.adapters.db import make_engine
@@ -97,8 +97,7 @@ def _outcome(result) -> tuple:
 
 def _members(engine) -> list:
     """The members' rows in one shape on both backends (dates as text, flags as bools)."""
-    with engine.connect() as conn:
-        rows = execute(conn, "SELECT member_id, tier, first_spend_on, paid, balance, debt FROM members ORDER BY 1")
+    rows = member_rows(engine)  # each balance over both stores
     return [(m, tier, str(first), bool(paid), balance, debt) for m, tier, first, paid, balance, debt in rows]
 
 

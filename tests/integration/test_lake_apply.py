@@ -1,4 +1,4 @@
-"""The lake month applied to the SQL members by one statement in a child process (``accrual_lake.apply`` from
+"""The lake month applied to the SQL members by one statement in a child process (``lake_apply.apply`` from
 ``APPLY_CHILD_MIN`` members on, at operator scale) gives what the row-by-row path gives, in the same row order; a
 kill -9 of that child before its commit, or a failure of the files it waits for, leaves the SQL ledger as it was, and
 the rerun gives the clean run."""
@@ -20,7 +20,7 @@ from tests.integration.test_lake_close_guarantees import (  # noqa: F401  (fixtu
 )
 from tests.integration.test_lake_ledger import _state
 from weixi.adapters.sql import execute
-from weixi.close import accrual_lake, lake_write, ledger_bridge, store
+from weixi.close import lake_apply, lake_write, ledger_bridge, store
 from weixi.close.run import close_month
 from weixi.ledger.verify import verify
 
@@ -50,7 +50,7 @@ def _rows(engine) -> list[tuple]:
 def test_the_child_writes_what_the_row_by_row_path_writes(first_closed, clean, tmp_path, monkeypatch):  # noqa: F811
     clean_engine, clean_data = clean
     engine, data = _copy(first_closed, tmp_path / "run")
-    monkeypatch.setattr(accrual_lake, "APPLY_CHILD_MIN", 0)
+    monkeypatch.setattr(lake_apply, "APPLY_CHILD_MIN", 0)
     calls = []
     real = ledger_bridge.HeldUpdate.commit
     monkeypatch.setattr(ledger_bridge.HeldUpdate, "commit", lambda *a, **k: calls.append(1) or real(*a, **k))
@@ -71,7 +71,7 @@ def test_a_kill_of_the_child_before_commit_then_a_rerun(first_closed, clean, tmp
     clean_engine, clean_data = clean
     engine, data = _copy(first_closed, tmp_path / "run")
     before = _rows(engine)
-    monkeypatch.setattr(accrual_lake, "APPLY_CHILD_MIN", 0)
+    monkeypatch.setattr(lake_apply, "APPLY_CHILD_MIN", 0)
     with monkeypatch.context() as m:
         m.setattr(ledger_bridge, "UPDATER", KILLED)
         with pytest.raises(ledger_bridge.LedgerUnavailable):
@@ -96,7 +96,7 @@ def test_the_child_s_update_rolls_back_when_the_files_fail_and_the_rerun_gives_t
     clean_engine, clean_data = clean
     engine, data = _copy(first_closed, tmp_path / "run")
     before = _rows(engine)
-    monkeypatch.setattr(accrual_lake, "APPLY_CHILD_MIN", 0)
+    monkeypatch.setattr(lake_apply, "APPLY_CHILD_MIN", 0)
     started = []
     real = ledger_bridge.HeldUpdate.__init__
     monkeypatch.setattr(ledger_bridge.HeldUpdate, "__init__", lambda s, *a, **k: started.append(1) or real(s, *a, **k))

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.lake_plan import lake_plan
+from tests.integration.lake_plan import balances_of, lake_plan, richest
 from weixi.adapters import lake, schema
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
@@ -101,7 +101,11 @@ def test_the_lake_close_gives_the_sql_close_s_figures_balances_and_statements(bo
         assert a["expiry"] == b["expiry"]
         assert a["summary"] == b["summary"]  # the ledger totals and programme figures read both stores
     assert lake.table_version(accruals_dir(lake_data)) is not None
-    assert verify(lk)[0] == []  # before any fold: balances = SQL + unfolded lake
+    assert verify(lk)[0] == []  # before any fold
+    # a member's balance is the SQL balance and the lake's unfolded points; the close wrote no SQL balance
+    assert balances_of(lk) == balances_of(sql) and sum(balances_of(sql).values()) > 0
+    with lk.connect() as conn:
+        assert execute(conn, "SELECT count(*) FROM members WHERE balance <> 0")[0][0] == 0
     members = _members(sql)
     assert members == _members(lk)
     for member in members[::5]:
@@ -211,11 +215,6 @@ def twelve(tmp_path_factory):
     return engine, data, months
 
 
-def _richest(engine) -> str:
-    with engine.connect() as conn:
-        return execute(conn, "SELECT member_id FROM members ORDER BY balance DESC, member_id LIMIT 1")[0][0]
-
-
 def test_a_redemption_of_a_member_with_twelve_unfolded_months_spends_the_earliest_expiring_lots_first(
     twelve, monkeypatch
 ):
@@ -224,9 +223,10 @@ def test_a_redemption_of_a_member_with_twelve_unfolded_months_spends_the_earlies
     with engine.connect() as conn:
         assert [r[0] for r in execute(conn, "SELECT month FROM lake_months ORDER BY month")] == months
         assert execute(conn, "SELECT count(*) FROM lots")[0][0] == 0  # nothing of the lake in SQL yet
-    member = _richest(engine)
+    member = richest(engine)
+    balance = balances_of(engine)[member]  # over both stores: the SQL balance lacks the unfolded months
     with engine.connect() as conn:
-        balance = execute(conn, "SELECT balance FROM members WHERE member_id = ?", [member])[0][0]
+        assert execute(conn, "SELECT balance FROM members WHERE member_id = ?", [member])[0][0] == 0
     qty = balance // 50
     assert qty >= 2
     out = redeem(engine, member, "gift", qty=qty, at=datetime(2026, 11, 3, 10, tzinfo=TZ))
@@ -382,7 +382,6 @@ def test_kill_9_during_the_lake_commit_then_a_rerun_gives_the_clean_run(both, op
 def _debtor_twist(engine, member: str) -> None:
     """The member spends every point, then a refund of a spent bill leaves them owing: the Book must handle them."""
     with engine.connect() as conn:
-        balance = execute(conn, "SELECT balance FROM members WHERE member_id = ?", [member])[0][0]
         bill = execute(
             conn, "SELECT event_id FROM events WHERE member_id = ? AND earned > 0 ORDER BY event_id LIMIT 1", [member]
         )
@@ -394,6 +393,8 @@ def _debtor_twist(engine, member: str) -> None:
                 "SELECT event_id FROM events WHERE member_id = ? AND earned > 0 ORDER BY event_id LIMIT 1",
                 [member],
             )
+    with engine.connect() as conn:  # folded: the SQL balance holds every point
+        balance = execute(conn, "SELECT balance FROM members WHERE member_id = ?", [member])[0][0]
     redeem(engine, member, "gift", qty=balance // 50, request_id="twist", at=datetime(2026, 9, 2, 10, tzinfo=TZ))
     reverse(engine, bill[0][0], at=datetime(2026, 9, 2, 11, tzinfo=TZ))
 
@@ -406,10 +407,7 @@ def test_a_member_the_book_must_handle_goes_through_the_book_and_ends_where_the_
         monkeypatch.setenv("WEIXI_LEDGER_STORE", store_name)
         engine, data = _ledger(tmp_path / store_name, operator)
         _accrue_months(engine, data, MONTHS[:1])
-        with engine.connect() as conn:
-            member = execute(conn, "SELECT member_id FROM members WHERE balance >= 100 ORDER BY member_id LIMIT 1")[0][
-                0
-            ]
+        member = min(m for m, b in balances_of(engine).items() if b >= 100)  # over both stores
         _debtor_twist(engine, member)
         with engine.connect() as conn:
             owes = execute(conn, "SELECT debt, balance FROM members WHERE member_id = ?", [member])[0]

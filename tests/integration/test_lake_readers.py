@@ -84,6 +84,7 @@ def both(tmp_path_factory):
     source = tmp_path_factory.mktemp("lake-readers") / "data"
     generate(GenerateConfig(members=200, months=3, seed=37, out=str(source), end_month="2026-10"))
     out = {}
+    richest = None  # the SQL store's richest member (the lake's SQL balances lack the unfolded points), in both
     mp = pytest.MonkeyPatch()
     try:
         for store in ("sql", "lake"):
@@ -110,7 +111,8 @@ def both(tmp_path_factory):
             memo.append(overview.points_by_month(engine, 99))
             if store == "lake":
                 ensure_folded(engine, _members(engine)[1::5])
-            redeem(engine, _richest(engine), "gift", qty=2, at=at("2026-11-03T10:00"))
+            richest = richest or _richest(engine)
+            redeem(engine, richest, "gift", qty=2, at=at("2026-11-03T10:00"))
             out[store] = SimpleNamespace(engine=engine, data=data, campaign=cid, audience=audience, memo=memo)
     finally:
         mp.undo()

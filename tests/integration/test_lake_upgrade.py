@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 import weixi.cli  # noqa: F401  (registers every command)
 from tests.api.conftest import PASSWORD
+from tests.integration.lake_plan import balances_of
 from tests.integration.test_lake_ledger import PLAN, _ledger, _members, _statement
 from weixi.adapters import lake
 from weixi.adapters.db import make_engine
@@ -258,16 +259,18 @@ def test_balance_at_a_past_date_answers_from_the_lake_version_its_month_s_close_
     assert versions[MONTHS[0]] < versions[MONTHS[1]] < versions[MONTHS[2]]
     sql, _ = all_sql
     with engine.connect() as conn:
-        member = execute(
+        untouched = execute(
             conn,
-            "SELECT m.member_id FROM members m WHERE m.balance > 0 AND m.member_id NOT IN "
-            "(SELECT member_id FROM ledger_folds) AND m.member_id NOT IN (SELECT member_id FROM events) "
-            "ORDER BY m.member_id LIMIT 1",
-        )[0][0]
+            "SELECT m.member_id FROM members m WHERE m.member_id NOT IN (SELECT member_id FROM ledger_folds) "
+            "AND m.member_id NOT IN (SELECT member_id FROM events) ORDER BY m.member_id",
+        )
+    both = balances_of(engine)  # over both stores: the member's SQL balance is 0 until a fold
+    member = next(m for (m,) in untouched if both[m] > 0)
     at = month_end(MONTHS[1])
     past = queries.balance(engine, member, at, lake_version=versions[MONTHS[1]])
     expected = queries.balance(sql, member, at)
     assert {**past, "recorded_balance": None} == {**expected, "recorded_balance": None}
+    assert past["recorded_balance"] == both[member] > 0  # today's balance over both stores
     assert past["balance"] > 0
     # read at the version month 1's close recorded, month 2's lots are not there: the version is the one read
     earlier = queries.balance(engine, member, at, lake_version=versions[MONTHS[0]])

@@ -7,9 +7,10 @@ arithmetic), one row per posted bill or recharge: the event's columns, its lot's
 row groups a member lookup skips by their min/max; :func:`weixi.adapters.lake.commit_files` commits them with the
 application transaction ``(weixi-accrual, YYYYMM)``: a rerun that finds the month in skips the write.
 
-Then, in one SQL transaction, the members are brought up to date (new members inserted; every posting member's
-balance, first spend day and paid flag, as the SQL path does) and the month is recorded in ``lake_months`` (the
-committed watermark: a member's fold reads the months it names, at the Delta version it names). A crash between
+Then, in one SQL transaction, the members are brought up to date (new members inserted; a member's first spend day
+and paid flag set, as the SQL path does) and the month is recorded in ``lake_months`` (the committed watermark: a
+member's fold reads the months it names, at the Delta version it names). No member's SQL balance changes
+(:mod:`weixi.close.lake_apply`). A crash between
 the Delta commit and that transaction leaves the lake month in and the SQL untouched; the rerun finds it in and
 applies it. Members the Book must handle (a debt, a negative-balance lot, a referral waiting) are left out of the
 lake: :mod:`weixi.close.accrual` posts their events through the Book as today.
@@ -42,9 +43,9 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from weixi.adapters import duck, lake
-from weixi.adapters.db import sqlite_file
-from weixi.adapters.sql import execute, executemany
-from weixi.close import accrual_load, accrual_sql, lake_write, ledger_bridge, post_read
+from weixi.adapters.sql import execute
+from weixi.close import accrual_load, accrual_sql, lake_apply, lake_write, ledger_bridge, post_read
+from weixi.close.lake_apply import apply
 from weixi.ledger import bulk
 from weixi.ledger.fold import ACCRUALS, accruals_dir
 from weixi.plans.model import Plan
@@ -246,6 +247,7 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         reasons = {r: int(n) for r, n in con.execute(accrual_sql.REJECTIONS_SQL).fetchall()}
         mv = month_version(month) if app_version is None else app_version
         committed = lake.app_version(table, app)
+        held = None  # the close's members' update (lake_apply.hold)
         if committed is not None and committed >= mv:
             # in the lake already (a rerun): what it holds was posted before, the rest is the Book's
             month_files = lake.file_uris(table, partition={"month": month})
@@ -258,17 +260,18 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             )
             posted, duplicates = 0, duplicates + in_month
         elif posted or post_rows is None:  # a post with nothing new leaves no trace
-            held = _hold_apply(con, engine, posted) if post_rows is None else None
+            held = lake_apply.hold(con, engine, data_dir, month) if post_rows is None and posted else None
             try:
                 files = lake_write.write_partition(con, table, {"month": month}, posted) if posted else []
                 schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA
                 lake.commit_files(table, files, {"month": month}, schema, app, mv)
             except BaseException:
-                if held is not None:
+                if isinstance(held, ledger_bridge.HeldUpdate):
                     held.abort()
                 raise
-            if held is not None:  # the members' update commits with the watermark, after the Delta commit
-                held.commit([(WATERMARK, _watermark(data_dir, month, lake.table_version(table)))])
+            if isinstance(held, ledger_bridge.HeldUpdate):  # the members' update commits with the watermark
+                held.commit([(lake_apply.WATERMARK, lake_apply.watermark(data_dir, month, lake.table_version(table)))])
+                held = None
         in_lake_before = committed is not None and committed >= mv
         if post_rows is not None:  # the outcomes name the Book's rows
             outcomes, book_ids = _outcomes(con, in_lake_before), pa.table({"event_id": pa.nulls(0, pa.string())})
@@ -292,7 +295,11 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             ).fetch_arrow_table()
     finally:
         con.close()
-    applied = apply(engine, data_dir, month) if post_rows is None or posted or in_lake_before else None
+    applied = (
+        lake_apply.apply(engine, data_dir, month, held if isinstance(held, pa.Table) else None)
+        if post_rows is None or posted or in_lake_before
+        else None
+    )
     return LakePart(int(posted), int(duplicates), sum(reasons.values()), reasons, book_ids, applied, outcomes, counts)
 
 
@@ -352,108 +359,6 @@ def _seen_in_lake(con, data_dir: Path, month: str) -> None:
         )
 
 
-UPSERT = (
-    "INSERT INTO members (member_id, first_spend_on, paid, balance, first_seen_on, tier) {rows} "
-    "ON CONFLICT (member_id) DO UPDATE SET first_spend_on = coalesce(members.first_spend_on, "
-    "excluded.first_spend_on), paid = excluded.paid, balance = members.balance + excluded.balance, "
-    "tier = coalesce(excluded.tier, members.tier)"
-)
-WATERMARK = "INSERT INTO lake_months (month, lake_dir, accruals_version, result) VALUES (?, ?, ?, NULL)"
-APPLY_CHILD_MIN = 20_000  # members from which a SQLite file is written by one statement in a child process
-# the child's statements over ``temp.incoming`` (ingested in member order): each member's row id found in member
-# order (the key index read in its order), the known members updated in row id order (the table read and written
-# in its order: in member order, random against the row ids of the order members came in, 9,600,000 updates took
-# 3.7 s longer at 10,000,000 members, in the order of the month's first events 3-4x as long), then the new ones
-# inserted in the order of their first event, as the Book would
-_APPLY_SORTED = [
-    (
-        "CREATE TEMP TABLE incoming_rows AS SELECT m.rowid AS rid, i.* FROM temp.incoming i "
-        "LEFT JOIN members m ON m.member_id = i.member_id",
-        [],
-    ),
-    (
-        "UPDATE members SET first_spend_on = coalesce(members.first_spend_on, r.first_text), paid = 1, "
-        "balance = members.balance + r.earned, tier = coalesce(r.tier, members.tier) "
-        "FROM (SELECT * FROM temp.incoming_rows WHERE rid IS NOT NULL ORDER BY rid) r WHERE members.rowid = r.rid",
-        [],
-    ),
-    (
-        "INSERT INTO members (member_id, first_spend_on, paid, balance, first_seen_on, tier) SELECT member_id, "
-        "first_text, 1, earned, first_text, tier FROM temp.incoming_rows WHERE rid IS NULL ORDER BY first_seq",
-        [],
-    ),
-    ("DROP TABLE temp.incoming_rows", []),
-]
-
-
-def apply(engine: Engine, data_dir: Path, month: str) -> int:
-    """Bring the SQL members up to date with the lake month and record it in ``lake_months``, in one transaction
-    (nothing when it is recorded already); returns the Delta version the month is read at.
-
-    Per member of the month: inserted when new, else its balance grows by the points and its first spend day and
-    paid flag are set (a posted ``tier`` attr sets its tier). On a SQLite file, from :data:`APPLY_CHILD_MIN`
-    members on, the rows go to a temporary table and an ``UPDATE ... FROM`` and an ``INSERT ... SELECT`` write them
-    all (:data:`_APPLY_SORTED`, :func:`weixi.close.ledger_bridge.update_sqlite`, a child process: at a million members a row per statement
-    from Python took 9 s); fewer (a post, a test) are written from this process."""
-    table = accruals_dir(data_dir)
-    version = lake.table_version(table)
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        rows = execute(conn, "SELECT accruals_version FROM lake_months WHERE month = ?", [month])
-    if rows:
-        return int(rows[0][0])
-    members = lake_write.month_members(lake.file_uris(table, version, {"month": month}))
-    watermark = _watermark(data_dir, month, version)
-    path = sqlite_file(engine)
-    if path is not None and members.num_rows >= APPLY_CHILD_MIN:
-        ledger_bridge.update_sqlite(
-            path,
-            members.select(["member_id", "first_text", "earned", "tier", "first_seq"]).sort_by("member_id"),
-            [*_APPLY_SORTED, (WATERMARK, watermark)],
-            skip_if=("SELECT 1 FROM lake_months WHERE month = ?", [month]),
-        )
-        return version
-    with engine.begin() as conn:
-        if execute(conn, "SELECT 1 FROM lake_months WHERE month = ?", [month]):
-            return version
-        days = members.column("first_day" if conn.dialect.name == "postgresql" else "first_text").to_pylist()
-        executemany(
-            conn,
-            UPSERT.format(rows="VALUES (?,?,?,?,?,?)"),
-            [
-                (m, day, True, earned, day, tier)
-                for m, day, earned, tier in zip(
-                    members.column("member_id").to_pylist(),
-                    days,
-                    members.column("earned").to_pylist(),
-                    members.column("tier").to_pylist(),
-                )
-            ],
-        )
-        execute(conn, WATERMARK, watermark)
-    return version
-
-
-def _hold_apply(con, engine: Engine, rows: int):
-    """The close's members' update (:func:`apply`) started in its child process while the month's files are written
-    (a :class:`~weixi.close.ledger_bridge.HeldUpdate`: it commits with the watermark once the Delta commit is in, or
-    rolls back); None below :data:`APPLY_CHILD_MIN` members or on PostgreSQL (then :func:`apply` runs after). The
-    members are summed from ``acc_events``, the rows the files hold. (At 10,000,000 members the update took 21 s
-    after the files' 17 s; side by side, the two cores share them.)"""
-    path = sqlite_file(engine)
-    if path is None or rows < APPLY_CHILD_MIN:
-        return None
-    members = lake_write.members_of(con, "acc_events", by_member=True)
-    if members.num_rows < APPLY_CHILD_MIN:
-        return None
-    return ledger_bridge.HeldUpdate(
-        path, members.select(["member_id", "first_text", "earned", "tier", "first_seq"]), _APPLY_SORTED
-    )
-
-
-def _watermark(data_dir: Path, month: str, version: int) -> list:
-    return [month, str(Path(data_dir).resolve() / "lake"), version]
-
-
 def roll_forward_posts(engine: Engine, data_dir: Path) -> list[str]:
     """Apply the posted batches the lake holds and ``lake_months`` lacks (a crash between a post's Delta commit and
     its SQL step), in key order; their keys. Nothing (one file listing) when every post is applied."""
@@ -467,7 +372,7 @@ def roll_forward_posts(engine: Engine, data_dir: Path) -> list[str]:
         have = {r[0] for r in execute(conn, "SELECT month FROM lake_months WHERE month LIKE ?", ["%+%"])}
     missing = sorted(keys - have)
     for key in missing:
-        apply(engine, data_dir, key)
+        lake_apply.apply(engine, data_dir, key)
     return missing
 
 

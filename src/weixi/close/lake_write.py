@@ -9,7 +9,8 @@ their earn entries) ran out of the close's DuckDB memory (``WEIXI_DUCKDB_MEMORY`
 million rows sorts in memory. Readers take the partition's file list from the Delta log and select by member and
 day, so the number of files changes nothing they see.
 
-:func:`month_members` sums a partition per member for the SQL members' update (``accrual_lake.apply``).
+:func:`month_members` sums a partition per member for the SQL members' update (``accrual_lake.apply``): their
+first spend day, paid flag and posted tier (no balance: a member's lake points stay the lake's until a fold).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def member_ranges(con, rows: int) -> list[str]:
     ]
 
 
-def month_members(files: list[str]) -> pa.Table:
+def month_members(files: list[str], known: str | None = None) -> pa.Table:
     """Per member of the month's files, in the order of their first event: the first day (``first_day``, and as
     ISO text ``first_text``), the points earned and the last ``tier`` attr of a posted event (the close's rows
     carry none; the JSON is read only from rows that can hold one). (Read from the files just written: summing the
@@ -82,14 +83,17 @@ def month_members(files: list[str]) -> pa.Table:
                 "SELECT NULL::VARCHAR AS member_id, NULL::DATE AS first_day, NULL::VARCHAR AS first_text, "
                 "NULL::BIGINT AS earned, NULL::VARCHAR AS tier, NULL::BIGINT AS first_seq WHERE false"
             ).fetch_arrow_table()
-        return members_of(con, f"read_parquet({files!r})")
+        return members_of(con, f"read_parquet({files!r})", known=known)
     finally:
         con.close()
 
 
-def members_of(con, rows: str, by_member: bool = False) -> pa.Table:
+def members_of(con, rows: str, by_member: bool = False, known: str | None = None) -> pa.Table:
     """:func:`month_members` of ``rows`` (a table or ``read_parquet``) on ``con``; ``by_member``: in member order
-    instead (sorted by DuckDB on both cores: PyArrow's ``sort_by`` of 9,600,000 ids took 3-4 s on one)."""
+    instead (sorted by DuckDB on both cores: PyArrow's ``sort_by`` of 9,600,000 ids took 3-4 s on one). ``known``:
+    a query of member ids to leave out unless a posted ``tier`` attr names their tier (the members the SQL ledger
+    has up to date already)."""
+    skip = f"WHERE m.member_id NOT IN ({known}) OR t.tier IS NOT NULL " if known else ""
     return con.execute(
         "SELECT m.member_id, m.first_day, strftime(m.first_day, '%Y-%m-%d') AS first_text, "
         "CAST(m.earned AS BIGINT) AS earned, t.tier, m.first_seq FROM (SELECT member_id, arg_min(day, seq) "
@@ -97,7 +101,7 @@ def members_of(con, rows: str, by_member: bool = False) -> pa.Table:
         "GROUP BY member_id) m LEFT JOIN (SELECT member_id, arg_max(tier, seq) AS tier FROM (SELECT member_id, "
         f"seq, json_extract_string(attrs, '$.tier') AS tier FROM {rows} "
         "WHERE attrs LIKE '%tier%') WHERE tier IS NOT NULL GROUP BY member_id) t USING (member_id) "
-        f"ORDER BY {'m.member_id' if by_member else 'm.first_seq'}"
+        f"{skip}ORDER BY {'m.member_id' if by_member else 'm.first_seq'}"
     ).fetch_arrow_table()
 
 

@@ -1,7 +1,8 @@
 """What the close needs from the ledger (SQLite or PostgreSQL), as Arrow tables.
 
-With lake months (``WEIXI_LEDGER_STORE=lake``) the points earned and the month's totals add the lake's rows no fold
-has brought into the SQL ledger yet; the members' balances already count them (:mod:`weixi.close.accrual_lake`)."""
+With lake months (``WEIXI_LEDGER_STORE=lake``) the points earned, the members' balances and the month's totals add
+the lake's rows no fold has brought into the SQL ledger yet: a member's SQL balance counts the SQL ledger's lots only
+(:mod:`weixi.ledger.fold`)."""
 
 from __future__ import annotations
 
@@ -151,29 +152,62 @@ def points_earned(engine: Engine, month: str) -> pa.Table:
 
 
 def points_and_balances(engine: Engine, month: str) -> tuple[pa.Table, pa.Table]:
-    """:func:`points_earned` and :func:`balances`, the ledger read once (one child process on SQLite)."""
+    """:func:`points_earned` and :func:`balances`, the ledger read once (one child process on SQLite) and the lake's
+    unfolded rows once."""
     points, held = ledger_arrows(engine, [_journal_points(month), BALANCES])
-    return _with_lake_points(engine, month, points), held
+    con = duck.connect()
+    try:
+        if not _unfolded(engine, con):
+            return points, held
+        return _lake_points(con, month, points), _lake_balances(con, held)
+    finally:
+        con.close()
 
 
 def _with_lake_points(engine: Engine, month: str, sql: pa.Table) -> pa.Table:
-    start, end = first_day(month), first_day(next_month(month))
     con = duck.connect()
     try:
-        if not _unfolded(engine, con, month):
-            return sql
-        con.register("sql_points", sql)
-        return (
-            con.execute(
-                f"SELECT member_id, CAST(sum(points_earned) AS BIGINT) AS points_earned FROM (SELECT * FROM sql_points "
-                f"UNION ALL SELECT member_id, earned FROM lake_accruals WHERE day >= DATE '{start}' "
-                f"AND day < DATE '{end}' AND earned > 0) GROUP BY member_id"
-            )
-            .fetch_arrow_table()
-            .cast(POINTS_SCHEMA)
-        )
+        return _lake_points(con, month, sql) if _unfolded(engine, con, month) else sql
     finally:
         con.close()
+
+
+def _lake_points(con, month: str, sql: pa.Table) -> pa.Table:
+    """``sql`` (the SQL journal's points earned in ``month`` per member) with the lake's unfolded rows of the month
+    (the views of :func:`_unfolded` in ``con``)."""
+    start, end = first_day(month), first_day(next_month(month))
+    con.register("sql_points", sql)
+    return (
+        con.execute(
+            f"SELECT member_id, CAST(sum(points_earned) AS BIGINT) AS points_earned FROM (SELECT * FROM sql_points "
+            f"UNION ALL SELECT member_id, earned FROM lake_accruals WHERE day >= DATE '{start}' "
+            f"AND day < DATE '{end}' AND earned > 0) GROUP BY member_id"
+        )
+        .fetch_arrow_table()
+        .cast(POINTS_SCHEMA)
+    )
+
+
+# a member's points in the lake no fold has brought into SQL: earned, less what the lake expired (the views of
+# _unfolded; as weixi.ledger.fold.lake_balances sums them)
+LAKE_BALANCES = (
+    "SELECT member_id, sum(p) AS points FROM (SELECT member_id, earned AS p FROM lake_accruals "
+    "UNION ALL SELECT member_id, -points FROM lake_expired) GROUP BY member_id"
+)
+
+
+def _lake_balances(con, sql: pa.Table) -> pa.Table:
+    """``sql`` (:data:`BALANCES`' rows) with each member's unfolded lake points added to the SQL balance: the
+    member's balance over both stores (every member of the lake is a member of the SQL ledger)."""
+    con.register("sql_balances", sql)
+    return (
+        con.execute(
+            "SELECT b.member_id, CAST(b.points_balance + coalesce(l.points, 0) AS BIGINT) AS points_balance, "
+            f"b.points_debt, b.ledger_tier FROM sql_balances b LEFT JOIN ({LAKE_BALANCES}) l USING (member_id)"
+        )
+        .fetch_arrow_table()
+        .cast(BALANCES[2])
+    )
 
 
 def lake_programme(engine: Engine, start: date, as_of: date) -> tuple[dict, tuple] | None:
@@ -239,7 +273,25 @@ def lake_totals(engine: Engine, month: str) -> tuple[int, int]:
 
 
 def balances(engine: Engine) -> pa.Table:
-    return ledger_arrow(engine, *BALANCES)
+    """Per member: the balance over both stores (the SQL balance and the lake's unfolded points), the debt and the
+    tier the ledger holds."""
+    sql = ledger_arrow(engine, *BALANCES)
+    con = duck.connect()
+    try:
+        return _lake_balances(con, sql) if _unfolded(engine, con) else sql
+    finally:
+        con.close()
+
+
+def lake_outstanding(engine: Engine) -> int:
+    """The points the lake holds unfolded (earned less expired; 0 without lake months)."""
+    con = duck.connect()
+    try:
+        if not _unfolded(engine, con):
+            return 0
+        return int(con.execute(f"SELECT coalesce(sum(points), 0) FROM ({LAKE_BALANCES})").fetchone()[0])
+    finally:
+        con.close()
 
 
 NOT_READ = object()
@@ -259,8 +311,10 @@ def month_totals(engine: Engine, month: str, lake=NOT_READ) -> dict:
     kinds = {k: int(v) for k, v in rows}
     if lake is NOT_READ:
         lake_earned, lake_expired = lake_totals(engine, month)
-    else:  # the month's sums of lake_programme(start, end): the days [start, end)
+        lake_left = lake_outstanding(engine)
+    else:  # the month's sums of lake_programme(start, end): the days [start, end); what the unfolded lots hold
         lake_earned, lake_expired = (lake[0]["earn"][0], -lake[0]["expire"][0]) if lake else (0, 0)
+        lake_left = sum(lake[1][1:]) if lake else 0
     kinds["earn"] = kinds.get("earn", 0) + lake_earned
     kinds["expire"] = kinds.get("expire", 0) - lake_expired
     return {
@@ -268,7 +322,7 @@ def month_totals(engine: Engine, month: str, lake=NOT_READ) -> dict:
         "redeemed": -(kinds.get("redeem", 0) + kinds.get("cancel", 0)),
         "expired": -kinds.get("expire", 0),
         "reversed": -sum(kinds.get(k, 0) for k in ("reverse", "clawback", "deficit", "debt_repay")),
-        "outstanding": int(outstanding[0]),
+        "outstanding": int(outstanding[0]) + lake_left,  # the SQL balances count the SQL ledger's lots only
         "ledger_members": int(outstanding[1]),
     }
 

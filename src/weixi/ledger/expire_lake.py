@@ -4,9 +4,9 @@ At the close's expiry day ``as_of``, every unfolded lake lot (an accrual row wit
 member is not folded through) whose ``expires_on`` is on or before ``as_of`` and that no earlier expiry took is
 written to the lake's ``expiries`` table (partition ``as_of``; application transaction ``(weixi-expiry,
 YYYYMMDD)``: deterministic, a rerun finds it in). A lake lot is never spent before it is folded, so it loses all
-its points. Then, in one SQL transaction, the members' balances drop by those points and ``lake_expiries`` records
-the run (the members' balances count the lake, see :mod:`weixi.close.accrual_lake`); a member folded between the
-two steps keeps the lot in SQL, where the SQL expiry takes it. A fold brings a lot's expiry entry with the lot,
+its points. Then one SQL transaction records the run in ``lake_expiries`` (the ``expiries`` version applied: the
+lake's balances read it, :func:`weixi.ledger.fold.lake_balances`; no member's SQL balance counts an unfolded lot, so
+none changes); a member folded between the two steps keeps the lot in SQL, where the SQL expiry takes it. A fold brings a lot's expiry entry with the lot,
 dated its ``expires_on`` as the SQL expiry dates it.
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from weixi.adapters import duck, lake
 from weixi.adapters.bulk_sql import select_ids
-from weixi.adapters.sql import execute, executemany, is_pg
+from weixi.adapters.sql import execute, is_pg
 from weixi.ledger.fold import EXPIRIES, applied_expiries, expiries_sql, lake_sql, watermark
 
 APP = "weixi-expiry"
@@ -118,11 +118,6 @@ def _apply(engine: Engine, table: Path, as_of: date) -> tuple[int, int, set[str]
             if folded.get(member, "") < month:  # still in the lake only
                 due[member] = due.get(member, 0) + int(points)
                 lots += 1
-        executemany(
-            conn,
-            "UPDATE members SET balance = balance - ? WHERE member_id = ?",
-            [(p, m) for m, p in sorted(due.items())],
-        )
         total = sum(due.values())
         execute(
             conn,

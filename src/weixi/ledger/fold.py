@@ -1,13 +1,15 @@
 """The fold: a member's lake months come into the SQL ledger when the member is first touched.
 
 With ``WEIXI_LEDGER_STORE=lake`` the close writes a month's accruals to the lake (:mod:`weixi.close.accrual_lake`)
-and records the month in ``lake_months`` (the committed watermark; the members' balances already count it). Before
+and records the month in ``lake_months`` (the committed watermark). A member's ``balance`` in SQL counts the SQL
+ledger's lots only; the points of the lake months the member is not folded through are the lake's (earned, less what
+the lake expired: :func:`lake_balances`), and a member's balance is the two together. Before
 anything reads or changes a member's lots — a redemption, an adjustment, a reversal or refund, an event posted for
 them, their balance or statement — :func:`fold` runs inside the transaction that locks the member: it reads the
 member's rows of the months not yet folded (``ledger_folds`` says how far each member is) from the Delta version
 the watermark names, inserts the same events, lots and earn entries the close writes in the SQL store, brings in the
-expiry entries of the lots the lake expired (:mod:`weixi.ledger.expire`), and records the member folded through
-the last month. Then the Book runs unchanged: earliest-expiring lots first, a refund from its bill's own lot.
+expiry entries of the lots the lake expired (:mod:`weixi.ledger.expire`), adds the points folded to the member's
+balance, and records the member folded through the last month. Then the Book runs unchanged: earliest-expiring lots first, a refund from its bill's own lot.
 
 Idempotent by ids (an event already in the ledger is not inserted again) and by the fold mark, which is written in
 the same transaction: a crash rolls the whole fold back. Without lake months it costs one indexed query.
@@ -205,6 +207,16 @@ def fold(conn: Connection, member_ids: Iterable[str]) -> int:
         "plan_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
         entries,
     )
+    # the members' balances count the SQL ledger's lots only: the points folded (earned, less what the lake expired)
+    # come in with their entries
+    gained: dict[str, int] = {}
+    for entry in entries:
+        gained[entry[0]] = gained.get(entry[0], 0) + entry[3]
+    executemany(
+        conn,
+        "UPDATE members SET balance = balance + ? WHERE member_id = ?",
+        [(p, m) for m, p in sorted(gained.items()) if p],
+    )
     executemany(
         conn,
         "INSERT INTO ledger_folds (member_id, month) VALUES (?, ?) ON CONFLICT (member_id) DO UPDATE SET "
@@ -212,6 +224,17 @@ def fold(conn: Connection, member_ids: Iterable[str]) -> int:
         [(m, months[-1]) for m in sorted(todo)],
     )
     return len(rows)
+
+
+def unfolded_points(conn: Connection, member_id: str) -> int:
+    """The member's points the lake holds unfolded (earned, less what the lake expired): what the member's balance
+    adds to the SQL balance until a fold brings them in."""
+    todo = unfolded(conn, [member_id])
+    if not todo:
+        return 0
+    months, lake_dir, version = watermark(conn)
+    rows, expired = fold_read.read(lake_dir, version, months, todo, applied_expiries(conn))
+    return sum(int(r["earned"]) for r in rows) - sum(expired.values())
 
 
 def ensure_folded(engine: Engine, member_ids: Iterable[str]) -> int:
@@ -225,14 +248,14 @@ def ensure_folded(engine: Engine, member_ids: Iterable[str]) -> int:
         return fold(conn, ids)
 
 
-def lake_balances(engine: Engine) -> dict[str, int] | None:
-    """Per member, the points the lake holds unfolded (earned less expired by the lake); None without lake months."""
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        months, lake_dir, version = watermark(conn)
-        if not months:
-            return None
-        folds = execute(conn, "SELECT member_id, month FROM ledger_folds")
-        exp = expiries_sql(lake_dir, applied_expiries(conn))
+def lake_balances(conn: Connection) -> dict[str, int] | None:
+    """Per member, the points the lake holds unfolded (earned less expired by the lake); None without lake months.
+    (The close reads them set-based, beside the SQL balances: :mod:`weixi.close.ledger_bridge`.)"""
+    months, lake_dir, version = watermark(conn)
+    if not months:
+        return None
+    folds = execute(conn, "SELECT member_id, month FROM ledger_folds")
+    exp = expiries_sql(lake_dir, applied_expiries(conn))
     acc = lake_sql(lake_dir, version, months, "")
     if acc is None:
         return {}

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from weixi.adapters import duck
 from weixi.adapters.sql import as_date, execute
-from weixi.ledger.fold import ensure_folded, lake_sql, marks, watermark
+from weixi.ledger.fold import ensure_folded, lake_sql, marks, unfolded_points, watermark
 
 
 def _ro(engine: Engine):
@@ -46,6 +46,7 @@ def balance(engine: Engine, member_id: str, at: date, lake_version: int | None =
         recorded = execute(conn, "SELECT balance FROM members WHERE member_id = ?", [member_id])[0][0]
         if lake_version is not None:
             rows = _with_lake_lots(conn, rows, member_id, at, lake_version)
+            recorded += unfolded_points(conn, member_id)  # today's balance over both stores, as a folded member's
     lots, expired = [], 0
     for lot_id, earned_on, expires_on, deficit, remaining in rows:
         expires_on = as_date(expires_on)
