@@ -130,7 +130,7 @@ def _prior_members(engine: Engine, data_dir: Path, month: str) -> str | None:
         rows = execute(
             conn,
             "SELECT max(month) FROM lake_months WHERE month < ? AND month NOT LIKE ?",
-            [month.split("+")[0], "%+%"],
+            [month, "%+%"],
         )
     prior = rows[0][0] if rows else None
     files = lake.file_uris(accruals_dir(data_dir), partition={"month": prior}) if prior else []
