@@ -22,7 +22,7 @@ from tests.integration.test_lake_ledger import PLAN, _debtor_twist, _members, _s
 from weixi.adapters import lake, schema
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
-from weixi.close import accrual_lake, ledger_bridge, store
+from weixi.close import accrual_lake, lake_apply, ledger_bridge, store
 from weixi.close.months import first_day, next_month
 from weixi.close.run import close_month
 from weixi.generator.run import GenerateConfig, generate
@@ -132,7 +132,7 @@ def _arm(monkeypatch, where: str) -> None:
     if where in ("before-commit", "after-commit"):
         monkeypatch.setattr(lake, "commit_files", commit)
     elif where == "apply":
-        monkeypatch.setattr(accrual_lake, "apply", boom)
+        monkeypatch.setattr(lake_apply, "apply", boom)
     elif where == "book":
         monkeypatch.setattr(posting, "post_batch", boom)
     else:
