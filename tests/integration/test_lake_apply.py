@@ -51,14 +51,24 @@ def test_the_child_writes_what_the_row_by_row_path_writes(first_closed, clean, t
     clean_engine, clean_data = clean
     engine, data = _copy(first_closed, tmp_path / "run")
     monkeypatch.setattr(lake_apply, "APPLY_CHILD_MIN", 0)
-    calls = []
-    real = ledger_bridge.HeldUpdate.commit
+    calls, written = [], []
+    real, start = ledger_bridge.HeldUpdate.commit, ledger_bridge.HeldUpdate.__init__
     monkeypatch.setattr(ledger_bridge.HeldUpdate, "commit", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(
+        ledger_bridge.HeldUpdate,
+        "__init__",
+        lambda s, path, rows, *a, **k: (
+            written.append(set(rows.column("member_id").to_pylist())) or start(s, path, rows, *a, **k)
+        ),
+    )
     before = {r[1] for r in _rows(engine)}
     close_month(engine, data, MONTHS[1])
     assert calls  # the child wrote the month, side by side with the files
     month = {r[1] for r in _lake_rows(data) if r[-1] == MONTHS[1]}  # member_id; the partition column last
-    assert month - before and month & before  # new members inserted and known ones updated, each in its order
+    prior = {r[1] for r in _lake_rows(data) if r[-1] == MONTHS[0]}
+    assert month - before and month & before and month & prior
+    # the members of the previous close month are up to date already: only the others are written (no balance)
+    assert written == [month - prior] and month - prior - before
     assert _rows(engine) == _rows(clean_engine)
     assert _state(engine) == _state(clean_engine)
     assert store.read(data, "snapshots", MONTHS[1]) == store.read(clean_data, "snapshots", MONTHS[1])
