@@ -58,6 +58,45 @@ def engine(db_url):
     eng.dispose()
 
 
+# --- PySpark: one local session per test process ------------------------------------------------------------------
+
+# What the PySpark tests add to the close's own local session (weixi.close.backends.local_spark, whose settings are
+# repeated below): on tables of a few thousand rows the JVM spends its CPU compiling hot code, not computing. With the
+# JIT's first tier only and the serial collector, the PySpark close's two months take 45-50 s of the JVM's CPU
+# instead of 85 s (the C2 compiler's threads and a parallel collector took a core of the two). Spark plans and
+# executes the same queries: only the JVM's own code generation differs.
+SPARK_TEST_CONF = {
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    "spark.default.parallelism": "1",  # the segment tests' tiny tables in one partition
+    "spark.sql.execution.arrow.pyspark.enabled": "true",  # the segment tests read results through Arrow
+}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The local Spark session of every test marked ``spark`` (tests/parallel.py runs them all on one worker): one
+    JVM for them all. A close run with ``engine_name="pyspark"`` and no session gets this one too: its
+    ``local_spark()`` asks for the running session (``getOrCreate``), so that code is still what runs."""
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.master("local[2]")
+        .appName("weixi-tests")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", "4")
+    )
+    for key, value in SPARK_TEST_CONF.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
 # --- the parallel run and the random order: see tests/parallel.py -------------------------------------------------
 
 

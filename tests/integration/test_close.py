@@ -456,8 +456,8 @@ def _no_member_rows_into_the_driver(monkeypatch):
 
 @pytest.mark.slow  # PySpark local mode: a JVM and two closes, about 3 minutes on 2 busy cores
 @pytest.mark.spark
-def test_duckdb_and_pyspark_give_identical_snapshots(operator, tmp_path, monkeypatch):
-    pytest.importorskip("pyspark")
+def test_duckdb_and_pyspark_give_identical_snapshots(operator, spark, tmp_path, monkeypatch):
+    # ``spark``: the tests' session, which the close's own local_spark() then returns (tests/conftest.py)
     snaps = {}
     corrections = _corrections(operator, tmp_path)
     for name in ("duckdb", "pyspark"):

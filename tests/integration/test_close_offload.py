@@ -108,8 +108,13 @@ def _ledger(engine) -> list:
 
 @pytest.mark.slow  # PySpark local mode: a JVM and two closes
 @pytest.mark.spark
-def test_a_lake_close_on_pyspark_equals_duckdb_with_no_ledger_work_in_the_driver(operator, tmp_path, monkeypatch):  # noqa: F811
-    pytest.importorskip("pyspark")
+def test_a_lake_close_on_pyspark_equals_duckdb_with_no_ledger_work_in_the_driver(
+    operator,  # noqa: F811
+    spark,
+    tmp_path,
+    monkeypatch,
+):
+    # ``spark``: the tests' session, which the close's own local_spark() then returns (tests/conftest.py)
     monkeypatch.setenv("WEIXI_LEDGER_STORE", "lake")
     found = {}
     for name in ("duckdb", "pyspark"):

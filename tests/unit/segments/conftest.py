@@ -1,7 +1,8 @@
 """Every segment and tier test runs on DuckDB and, when pyspark is importable, on PySpark in local mode.
 
 On PySpark the same expression is also run on DuckDB and the two results must be identical, row for row.
-The Spark session is started once per test session (it takes seconds) and uses two cores, no network.
+The Spark session is the one every PySpark test shares (``spark`` in tests/conftest.py), on tiny tables one
+shuffle partition: each query then takes around a second.
 """
 
 from __future__ import annotations
@@ -10,29 +11,6 @@ import ibis
 import pytest
 
 ENGINES = ["duckdb", pytest.param("pyspark", marks=pytest.mark.spark)]
-
-
-@pytest.fixture(scope="session")
-def spark():
-    pytest.importorskip("pyspark")
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("weixi-tests")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
-        # tiny tables: one partition and Arrow transfers keep each query around a second
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "1")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 class Engine:
@@ -64,4 +42,6 @@ def engine(request) -> Engine:
     duckdb = ibis.duckdb.connect()
     if request.param == "duckdb":
         return Engine("duckdb", duckdb)
-    return Engine("pyspark", ibis.pyspark.connect(request.getfixturevalue("spark")), reference=duckdb)
+    session = request.getfixturevalue("spark")
+    session.conf.set("spark.sql.shuffle.partitions", "1")  # a close run since may have set the close's 4
+    return Engine("pyspark", ibis.pyspark.connect(session), reference=duckdb)
