@@ -9,7 +9,7 @@ it). With ``"hold": true`` the transaction then waits for a second line, ``{"sta
 ``COMMIT``; an empty line or the end of the input (the parent gave up or died) rolls it all back.
 
 A process of its own for the reason :mod:`weixi.close.adbc_read` gives. Used where the close writes a value for
-millions of members (their evaluated tier, the lake month's balances), which row by row from Python took minutes
+millions of members (their evaluated tier, the lake month's new members and first spend days), which row by row from Python took minutes
 at 10 million members.
 """
 

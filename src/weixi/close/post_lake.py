@@ -4,8 +4,8 @@ close's batch path instead of an event, a lot and journal rows per bill in the S
 The rows go through the very statements the close runs (:func:`weixi.close.accrual_lake.post` over
 :mod:`weixi.close.accrual_sql`), as a partition of the ``accruals`` Delta table of their own keyed
 ``<last closed month>+<n>`` (:func:`~weixi.close.accrual_lake.post_key`) and committed with the application
-transaction ``(weixi-post, n)``; the members' balances and the ``lake_months`` watermark follow in one SQL
-transaction, and the fold brings a member's rows into the SQL ledger when the member is first touched, as for a
+transaction ``(weixi-post, n)``; the new members, first spend days and posted tiers and the ``lake_months``
+watermark follow in one SQL transaction (:mod:`weixi.close.lake_apply`; no SQL balance changes), and the fold brings a member's rows into the SQL ledger when the member is first touched, as for a
 closed month. A crash between the commit and that transaction is rolled forward by the next post or close.
 
 Every other row goes through :func:`~weixi.ledger.posting.post_events` in the same call, in file order, and the
