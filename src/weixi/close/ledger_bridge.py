@@ -45,7 +45,9 @@ def ledger_arrows(engine: Engine, queries: list[tuple[str, list, pa.Schema]]) ->
     if path is not None:
         return _arrow_adbc(path, queries)
     out = []
-    with engine.connect().execution_options(readonly=True, stream_results=True) as conn, conn.begin():
+    # one snapshot for every query (PostgreSQL's default, read committed, lets each statement see later commits)
+    snapshot = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(readonly=True, stream_results=True, **snapshot) as conn, conn.begin():
         for sql, params, schema in queries:
             batches = []
             result = conn.exec_driver_sql(
@@ -85,25 +87,31 @@ def _arrow_adbc(path: Path, queries: list[tuple[str, list, pa.Schema]]) -> list[
     return tables
 
 
-def _unfolded(engine: Engine, con, month: str | None = None) -> bool:
+FOLDS = (
+    "SELECT member_id, month FROM ledger_folds",
+    [],
+    pa.schema([("member_id", pa.string()), ("month", pa.string())]),
+)
+
+
+def _unfolded(engine: Engine, con, month: str | None = None, folds: pa.Table | None = None) -> bool:
     """Views ``lake_accruals`` and ``lake_expired`` in the DuckDB ``con``: the lake's rows no fold has brought
     into the SQL ledger (what the ledger's totals lack); False when the ledger has no lake months. With ``month``
     only the files that can hold its days are read: the accrual partitions whose key can hold a day of the month
     (:func:`weixi.ledger.fold.keys_holding`) and the expiry runs on or after its first day; the caller still
-    selects the rows by their ``day`` / ``expires_on``."""
+    selects the rows by their ``day`` / ``expires_on``. ``folds``: the members' fold marks (:data:`FOLDS`) when
+    the caller read them in the transaction that read the SQL figures they complete: a fold moves a member's points
+    from the lake to SQL in one transaction, so marks read apart from the balances could count them twice or not at
+    all."""
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         months, lake_dir, version = fold.watermark(conn)
         expiries = fold.applied_expiries(conn)
-        folds = execute(conn, "SELECT member_id, month FROM ledger_folds") if months else []
+        if folds is None and months:
+            rows = execute(conn, FOLDS[0])
+            folds = pa.table({"member_id": [f[0] for f in rows], "month": [f[1] for f in rows]}, schema=FOLDS[2])
     if not months:
         return False
-    con.register(
-        "lake_folds",
-        pa.table(
-            {"member_id": [f[0] for f in folds], "month": [f[1] for f in folds]},
-            schema=pa.schema([("member_id", pa.string()), ("month", pa.string())]),
-        ),
-    )
+    con.register("lake_folds", folds)
     acc = fold.lake_sql(lake_dir, version, fold.keys_holding(months, month) if month else months, "")
     exp = fold.expiries_sql(lake_dir, expiries, since=first_day(month) if month else None)
     unfolded = "LEFT JOIN lake_folds f USING (member_id) WHERE f.month IS NULL OR f.month < a.month"
@@ -154,10 +162,10 @@ def points_earned(engine: Engine, month: str) -> pa.Table:
 def points_and_balances(engine: Engine, month: str) -> tuple[pa.Table, pa.Table]:
     """:func:`points_earned` and :func:`balances`, the ledger read once (one child process on SQLite) and the lake's
     unfolded rows once."""
-    points, held = ledger_arrows(engine, [_journal_points(month), BALANCES])
+    points, held, folds = ledger_arrows(engine, [_journal_points(month), BALANCES, FOLDS])
     con = duck.connect()
     try:
-        if not _unfolded(engine, con):
+        if not _unfolded(engine, con, folds=folds):  # the marks of the balances' transaction
             return points, held
         return _lake_points(con, month, points), _lake_balances(con, held)
     finally:
@@ -275,10 +283,10 @@ def lake_totals(engine: Engine, month: str) -> tuple[int, int]:
 def balances(engine: Engine) -> pa.Table:
     """Per member: the balance over both stores (the SQL balance and the lake's unfolded points), the debt and the
     tier the ledger holds."""
-    sql = ledger_arrow(engine, *BALANCES)
+    sql, folds = ledger_arrows(engine, [BALANCES, FOLDS])  # the fold marks of the balances' transaction
     con = duck.connect()
     try:
-        return _lake_balances(con, sql) if _unfolded(engine, con) else sql
+        return _lake_balances(con, sql) if _unfolded(engine, con, folds=folds) else sql
     finally:
         con.close()
 
