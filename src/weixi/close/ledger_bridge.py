@@ -165,9 +165,11 @@ def points_and_balances(engine: Engine, month: str) -> tuple[pa.Table, pa.Table]
     points, held, folds = ledger_arrows(engine, [_journal_points(month), BALANCES, FOLDS])
     con = duck.connect()
     try:
-        if not _unfolded(engine, con, folds=folds):  # the marks of the balances' transaction
+        if not _unfolded(engine, con, month, folds=folds):  # the marks of the balances' transaction
             return points, held
-        return _lake_points(con, month, points), _lake_balances(con, held)
+        points = _lake_points(con, month, points)  # the partitions that can hold the month's days
+        _unfolded(engine, con, folds=folds)  # then every unfolded partition
+        return points, _lake_balances(con, held)
     finally:
         con.close()
 

@@ -9,7 +9,8 @@ them, their balance or statement — :func:`fold` runs inside the transaction th
 member's rows of the months not yet folded (``ledger_folds`` says how far each member is) from the Delta version
 the watermark names, inserts the same events, lots and earn entries the close writes in the SQL store, brings in the
 expiry entries of the lots the lake expired (:mod:`weixi.ledger.expire`), adds the points folded to the member's
-balance, and records the member folded through the last month. Then the Book runs unchanged: earliest-expiring lots first, a refund from its bill's own lot.
+balance, and records the member folded through the last month. Then the Book runs unchanged: earliest-expiring lots
+first, a refund from its bill's own lot.
 
 Idempotent by ids (an event already in the ledger is not inserted again) and by the fold mark, which is written in
 the same transaction: a crash rolls the whole fold back. Without lake months it costs one indexed query.
