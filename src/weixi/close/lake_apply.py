@@ -112,7 +112,9 @@ def hold(con, engine: Engine, data_dir: Path, month: str):
     members, or on PostgreSQL). The members are summed from ``acc_events``, the rows the files hold, less those of
     the previous close month (:func:`_prior_members`). (At 10,000,000 members updating every member took 21-30 s
     beside the files' 17 s; after the first month, most members are in the previous one.)"""
-    members = lake_write.members_of(con, "acc_events", by_member=True, known=_prior_members(engine, data_dir, month))
+    members = lake_write.members_of(  # the close's rows: no posted tier attr
+        con, "acc_events", by_member=True, known=_prior_members(engine, data_dir, month), tiers=False
+    )
     path = sqlite_file(engine)
     if path is None or members.num_rows < APPLY_CHILD_MIN:
         return members

@@ -88,28 +88,35 @@ def month_members(files: list[str], known: str | None = None) -> pa.Table:
         con.close()
 
 
-def members_of(con, rows: str, by_member: bool = False, known: str | None = None) -> pa.Table:
+def members_of(con, rows: str, by_member: bool = False, known: str | None = None, tiers: bool = True) -> pa.Table:
     """:func:`month_members` of ``rows`` (a table or ``read_parquet``) on ``con``; ``by_member``: in member order
     instead (sorted by DuckDB on both cores: PyArrow's ``sort_by`` of 9,600,000 ids took 3-4 s on one). ``known``:
     a query of member ids to leave out unless a posted ``tier`` attr names their tier (the members the SQL ledger
     has up to date already): the others are found first by an anti-join of the ids, and only their rows summed (at
     10,000,000 members, 331,324 of the month's 9,600,000; filtering the sums of every member instead took 3x as
-    long as the sums)."""
+    long as the sums). ``tiers`` False: the rows carry no ``tier`` attr (a close's bills and recharges: their attrs
+    are their service type), and their attrs are not read."""
     todo = ""
     if known:
+        posted_tier = f" UNION SELECT member_id FROM {rows} WHERE attrs LIKE '%tier%'" if tiers else ""
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE members_todo AS SELECT DISTINCT member_id FROM {rows} "
-            f"ANTI JOIN ({known}) k USING (member_id) UNION SELECT member_id FROM {rows} WHERE attrs LIKE '%tier%'"
+            f"ANTI JOIN ({known}) k USING (member_id){posted_tier}"
         )
         todo = " WHERE member_id IN (SELECT member_id FROM members_todo)"
+    tier = (
+        "(SELECT member_id, arg_max(tier, seq) AS tier FROM (SELECT member_id, "
+        f"seq, json_extract_string(attrs, '$.tier') AS tier FROM {rows} "
+        "WHERE attrs LIKE '%tier%') WHERE tier IS NOT NULL GROUP BY member_id)"
+        if tiers
+        else "(SELECT NULL::VARCHAR AS member_id, NULL::VARCHAR AS tier WHERE false)"
+    )
     try:
         return con.execute(
             "SELECT m.member_id, m.first_day, strftime(m.first_day, '%Y-%m-%d') AS first_text, "
             "CAST(m.earned AS BIGINT) AS earned, t.tier, m.first_seq FROM (SELECT member_id, arg_min(day, seq) "
             f"AS first_day, sum(earned) AS earned, min(seq) AS first_seq FROM {rows}{todo} "
-            "GROUP BY member_id) m LEFT JOIN (SELECT member_id, arg_max(tier, seq) AS tier FROM (SELECT member_id, "
-            f"seq, json_extract_string(attrs, '$.tier') AS tier FROM {rows} "
-            "WHERE attrs LIKE '%tier%') WHERE tier IS NOT NULL GROUP BY member_id) t USING (member_id) "
+            f"GROUP BY member_id) m LEFT JOIN {tier} t USING (member_id) "
             f"ORDER BY {'m.member_id' if by_member else 'm.first_seq'}"
         ).fetch_arrow_table()
     finally:

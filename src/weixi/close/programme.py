@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from weixi.adapters.sql import execute
 from weixi.close import store
-from weixi.close.ledger_bridge import NOT_READ, lake_programme, ledger_arrow
+from weixi.close.ledger_bridge import NOT_READ, LakeRead, ledger_arrow, month_queries, read_with_lake
 from weixi.close.months import first_day, next_month, parse_month
 from weixi.ledger.programme import LedgerCounts, Ratio, figures, yuan
 from weixi.plans.model import Plan
@@ -50,17 +50,15 @@ REDEEMED = "day < ? AND (status <> 'cancelled' OR cancelled_on >= ?)"  # a redem
 def ledger_counts(engine: Engine, month: str, lake=NOT_READ) -> LedgerCounts:
     """The counts of ``month``. What expired from the lots past their expiry date is the journal's expiry entries
     dated up to ``as_of``: expiry dates each entry on its lot's ``expires_on`` (``weixi.ledger.expire``)."""
-    start, as_of = first_day(month), _as_of(month)
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        rows = execute(conn, JOURNAL_SQL, [start, as_of, as_of, as_of])
-        matured, left, expiring, never = execute(conn, LOTS_SQL, [as_of, as_of, as_of, False])[0]
+    if lake is NOT_READ:  # the SQL figures and the lake's unfolded rows, unless the caller read them
+        lake = lake_of(engine, month)
+    rows = lake.rows["journal"]
+    matured, left, expiring, never = lake.rows["lots"][0]
     kinds = {k: (int(m), int(t), int(a)) for k, m, t, a in rows}
-    if lake is NOT_READ:  # the lake's unfolded rows (WEIXI_LEDGER_STORE=lake), unless the caller read them
-        lake = lake_programme(engine, start, as_of)
-    if lake is not None:
-        for kind, extra in lake[0].items():
+    if lake.lake is not None:  # the lake's unfolded rows (WEIXI_LEDGER_STORE=lake)
+        for kind, extra in lake.lake[0].items():
             kinds[kind] = tuple(x + y for x, y in zip(kinds.get(kind, (0, 0, 0)), extra))
-        matured, left, expiring, never = (int(x) + y for x, y in zip((matured, left, expiring, never), lake[1]))
+        matured, left, expiring, never = (int(x) + y for x, y in zip((matured, left, expiring, never), lake.lake[1]))
 
     def total(kind: str, which: int) -> int:
         return kinds.get(kind, (0, 0, 0))[which]
@@ -87,10 +85,18 @@ def _as_of(month: str) -> date:
     return first_day(next_month(month))
 
 
-def lake_of(engine: Engine, month: str):
-    """The lake's part of ``month``'s figures (:func:`~weixi.close.ledger_bridge.lake_programme` up to the first day
-    of the next month), read once for the close's summary and programme figures (``lake=``)."""
-    return lake_programme(engine, first_day(month), _as_of(month))
+def lake_of(engine: Engine, month: str) -> LakeRead:
+    """``month``'s SQL figures (the summary's :func:`~weixi.close.ledger_bridge.month_queries` and the programme's
+    journal and lots) and the lake's part of them up to the first day of the next month, over the fold marks read
+    with them (:func:`~weixi.close.ledger_bridge.read_with_lake`): read once for the close's summary and programme
+    figures (``lake=``)."""
+    start, as_of = first_day(month), _as_of(month)
+    queries = {
+        **month_queries(month),
+        "journal": (JOURNAL_SQL, [start, as_of, as_of, as_of]),
+        "lots": (LOTS_SQL, [as_of, as_of, as_of, False]),
+    }
+    return read_with_lake(engine, queries, start, as_of)
 
 
 def close_figures(

@@ -207,8 +207,9 @@ def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
         offload.points_earned(run.engine, month, _scratch_file(run, "ledger_points"))
         points_t = con.read_parquet(str(run.scratch / "ledger_points.parquet"))
     else:
-        points, run.balances = ledger_bridge.points_and_balances(run.engine, month)  # nothing writes them until
-        points_t = con.create_table("ledger_points", points, overwrite=True)  # the snapshot step has read them
+        # nothing writes them until the snapshot step has read them; only the members not at (0, 0, default tier)
+        points, run.balances = ledger_bridge.points_and_balances(run.engine, month, _default_tier(run))
+        points_t = con.create_table("ledger_points", points, overwrite=True)
     history_file = _write_dataset(
         run, "history", "close_history_now", month_history(con, data_dir, month, points_t), HISTORY_TYPES
     )
@@ -246,17 +247,33 @@ def _snapshot_step(run: _Run, history_file: str, tiers: str) -> str:
     dcon.create_view("close_members", members_table(dcon, data_dir, month), overwrite=True)
     dcon.create_view("close_profile", archive_table(dcon, data_dir, "members").select(*PROFILE), overwrite=True)
     held, run.balances = run.balances, None
-    duck.register("close_balances_arrow", held if held is not None else ledger_bridge.balances(run.engine))
+    default = _default_tier(run)
+    if held is None:
+        held = ledger_bridge.points_and_balances(run.engine, month, default)[1]
+    duck.register("close_balances_arrow", held)
     duck.execute("CREATE OR REPLACE TEMP TABLE close_balances AS SELECT * FROM close_balances_arrow")
     duck.unregister("close_balances_arrow")
     snapshot_file = store.write_query(duck, data_dir, "snapshots", month, snapshot_sql(month, history_file))
+    # close_balances lacks the members at (0, 0, the default tier): their ledger tier is the default (a member the
+    # ledger does not hold is written nowhere by set_tiers)
+    ledger_tier = f"CASE WHEN b.member_id IS NULL THEN {_sql_text(default)} ELSE b.ledger_tier END"
     changed = duck.execute(
-        f"SELECT t.member_id, t.tier FROM {tiers} t JOIN close_balances b USING (member_id) "
-        f"WHERE t.tier IS NOT NULL AND b.ledger_tier IS DISTINCT FROM t.tier "
+        f"SELECT t.member_id, t.tier FROM {tiers} t LEFT JOIN close_balances b USING (member_id) "
+        f"WHERE t.tier IS NOT NULL AND {ledger_tier} IS DISTINCT FROM t.tier "
         f"ORDER BY t.member_id"
     ).fetch_arrow_table()
     ledger_bridge.set_tiers(run.engine, changed)
     return snapshot_file
+
+
+def _default_tier(run: _Run) -> str:
+    """The plan's default tier id ('' when it has none: then every member's ledger row is read)."""
+    tier = run.plan.default_tier()
+    return tier.id if tier else ""
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'" if value else "NULL"
 
 
 def _star_events_step(run: _Run, snapshot_file) -> Path:

@@ -1,0 +1,82 @@
+"""Reading the ledger database (SQLite or PostgreSQL) into Arrow tables for the close (:mod:`weixi.close.ledger_bridge`):
+a SQLite file through ADBC in a child process, PostgreSQL through the engine, several queries in one transaction."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+from sqlalchemy import Engine
+
+from weixi.adapters.db import sqlite_file
+from weixi.errors import Unavailable
+
+FETCH = 200_000
+
+
+class LedgerUnavailable(Unavailable, RuntimeError):
+    """Reading or writing the ledger database failed (a RuntimeError too, for the callers that catch that)."""
+
+
+def ledger_arrow(engine: Engine, sql: str, params: list, schema: pa.Schema) -> pa.Table:
+    """The query's rows as an Arrow table of ``schema``. A SQLite file is read through ADBC, which builds the
+    Arrow columns in C (about 4x faster than Python rows at 10 million members); PostgreSQL and in-memory
+    databases through the engine."""
+    return ledger_arrows(engine, [(sql, params, schema)])[0]
+
+
+def ledger_arrows(engine: Engine, queries: list[tuple[str, list, pa.Schema]]) -> list[pa.Table]:
+    """The rows of each ``(sql, params, schema)`` as in :func:`ledger_arrow`, read in one transaction (on SQLite
+    by one child process: each costs its start-up)."""
+    path = sqlite_file(engine)
+    if path is not None:
+        return _arrow_adbc(path, queries)
+    out = []
+    # one snapshot for every query (PostgreSQL's default, read committed, lets each statement see later commits)
+    snapshot = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(readonly=True, stream_results=True, **snapshot) as conn, conn.begin():
+        for sql, params, schema in queries:
+            batches = []
+            result = conn.exec_driver_sql(
+                sql.replace("?", "%s") if conn.dialect.name == "postgresql" else sql, tuple(params)
+            )
+            while rows := result.fetchmany(FETCH):
+                cols = list(zip(*rows))
+                batches.append(pa.record_batch([pa.array(c, type=f.type) for c, f in zip(cols, schema)], schema=schema))
+            out.append(pa.Table.from_batches(batches, schema=schema))
+    return out
+
+
+def _arrow_adbc(path: Path, queries: list[tuple[str, list, pa.Schema]]) -> list[pa.Table]:
+    """The queries' rows, read through ADBC in a child process (:mod:`weixi.close.adbc_read`) and handed back as
+    Arrow IPC files. Never in this process: ADBC links its own copy of SQLite, and two copies in one process
+    release each other's POSIX file locks when one closes the file (SQLite's "multiple copies of SQLite linked
+    into one program" hazard), which can corrupt a database the app has open."""
+    request = [
+        {"sql": sql, "params": [p.isoformat() if isinstance(p, date) else p for p in params]}  # ISO text on SQLite
+        for sql, params, _ in queries
+    ]
+    tables = []
+    with tempfile.TemporaryDirectory(prefix="weixi-adbc-") as tmp:
+        out = Path(tmp) / "rows.arrow"
+        done = subprocess.run(
+            [sys.executable, "-m", "weixi.close.adbc_read", str(path), str(out)],
+            input=json.dumps({"queries": request}),
+            text=True,
+            capture_output=True,
+        )
+        if done.returncode != 0:
+            raise LedgerUnavailable("ledger_read_failed", path=str(path), reason=done.stderr.strip()[-2000:])
+        for i, (_, _, schema) in enumerate(queries):
+            with pa.memory_map(f"{out}.{i}") as source:
+                table = pa.ipc.open_file(source).read_all()
+            tables.append(table.rename_columns(schema.names).cast(schema))
+    return tables
+
+
+__all__ = ["FETCH", "LedgerUnavailable", "ledger_arrow", "ledger_arrows"]
