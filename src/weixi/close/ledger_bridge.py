@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from weixi.adapters import duck, ledger_repo
 from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute, executemany
+from weixi.close import lake_carry
 from weixi.close.ledger_read import FETCH, LedgerUnavailable, ledger_arrow, ledger_arrows
 from weixi.close.months import first_day, next_month
 from weixi.ledger import fold
@@ -114,10 +115,23 @@ def points_and_balances(engine: Engine, month: str, default_tier: str | None = N
         if not _unfolded(engine, con, month, folds=folds):  # the marks of the balances' transaction
             return points, held if default_tier is None else _set_tiers_back(con, held)
         points = _lake_points(con, month, points)  # the partitions that can hold the month's days
-        _unfolded(engine, con, folds=folds)  # then every unfolded partition
-        return points, _lake_balances(con, held, default_tier)
+        if default_tier is None:
+            _unfolded(engine, con, folds=folds)  # then every unfolded partition
+            return points, _lake_balances(con, held)
+        _carried(engine, con, month)  # the close: each member's unfolded points, carried from the last close
+        return points, _lake_balances(con, held, default_tier, "lake_points")
     finally:
         con.close()
+
+
+def _carried(engine: Engine, con, month: str) -> str:
+    """Table ``lake_points`` in ``con``: each member's unfolded lake points at the marks in ``lake_folds``, built on
+    the last close's (:mod:`weixi.close.lake_carry`); how (``carried`` or ``summed``)."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        months, lake_dir, version = fold.watermark(conn)
+        expiries = fold.applied_expiries(conn)
+    acc = lake_carry.accrual_files(lake_dir, version, months)
+    return lake_carry.points(con, lake_dir, month, acc, lake_carry.expiry_files(lake_dir, expiries))
 
 
 def _balances_set(default_tier: str) -> tuple[str, list, pa.Schema]:
@@ -173,7 +187,7 @@ LAKE_BALANCES = (
 )
 
 
-def _lake_balances(con, sql: pa.Table, default_tier: str | None = None) -> pa.Table:
+def _lake_balances(con, sql: pa.Table, default_tier: str | None = None, lake: str = f"({LAKE_BALANCES})") -> pa.Table:
     """``sql`` (:data:`BALANCES`' rows) with each member's unfolded lake points added to the SQL balance: the
     member's balance over both stores (every member of the lake is a member of the SQL ledger). ``default_tier``:
     ``sql`` holds only the members :func:`_balances_set` reads; a member of the lake it lacks has no SQL balance, no
@@ -190,7 +204,7 @@ def _lake_balances(con, sql: pa.Table, default_tier: str | None = None) -> pa.Ta
             "SELECT member_id, CAST(coalesce(b.points_balance, 0) + coalesce(l.points, 0) AS BIGINT) "
             "AS points_balance, coalesce(b.points_debt, 0) AS points_debt, "
             f"CASE WHEN b.member_id IS NULL THEN {tier} ELSE nullif(b.ledger_tier, '') END AS ledger_tier "
-            f"FROM sql_balances b FULL JOIN ({LAKE_BALANCES}) l USING (member_id)"
+            f"FROM sql_balances b FULL JOIN {lake} l USING (member_id)"
         )
     return con.execute(query).fetch_arrow_table().cast(BALANCES[2])
 
