@@ -31,12 +31,12 @@ import re
 import uuid
 from pathlib import Path
 
+from weixi.ledger.fold import UNFOLDED
 from weixi.ledger.fold_read import ACCRUALS, EXPIRIES, version_files
 
 CARRY = "carry"  # under DATA/lake
 SEP = "__"  # between a carry's month and its token in its files' names
 _KEY = re.compile(r"/month=([^/]+)/")
-_UNFOLDED = "LEFT JOIN lake_folds f USING (member_id) WHERE f.month IS NULL OR f.month < a.month"
 
 
 def accrual_files(lake_dir: Path, version: int, months: list[str]) -> list[str]:
@@ -74,10 +74,9 @@ def points(con, lake_dir: Path, month: str, acc: list[str], exp: list[str]) -> s
     carried = _carry_before(folder, month)
     how = "summed"
     if carried is not None and _applies(con, carried, acc, exp):
-        new = _rows(
-            [f for f in acc if f not in set(carried["accruals"])], [f for f in exp if f not in set(carried["expiries"])]
-        )
-        delta = f" UNION ALL SELECT a.member_id, a.p FROM ({new}) a {_UNFOLDED}" if new else ""
+        read_acc, read_exp = set(carried["accruals"]), set(carried["expiries"])
+        new = _rows([f for f in acc if f not in read_acc], [f for f in exp if f not in read_exp])
+        delta = f" UNION ALL SELECT a.member_id, a.p FROM ({new}) a {UNFOLDED}" if new else ""
         con.execute(
             "CREATE OR REPLACE TEMP TABLE lake_points AS SELECT member_id, sum(p) AS points FROM ("
             f"SELECT c.member_id, c.points AS p FROM read_parquet('{carried['points']}') c "
@@ -89,7 +88,7 @@ def points(con, lake_dir: Path, month: str, acc: list[str], exp: list[str]) -> s
         con.execute(
             "CREATE OR REPLACE TEMP TABLE lake_points AS "
             + (
-                f"SELECT a.member_id, sum(a.p) AS points FROM ({rows}) a {_UNFOLDED} GROUP BY a.member_id"
+                f"SELECT a.member_id, sum(a.p) AS points FROM ({rows}) a {UNFOLDED} GROUP BY a.member_id"
                 if rows
                 else "SELECT NULL::VARCHAR AS member_id, NULL::BIGINT AS points WHERE false"
             )

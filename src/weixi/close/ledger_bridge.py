@@ -55,7 +55,7 @@ def _unfolded(engine: Engine, con, month: str | None = None, folds: pa.Table | N
     con.register("lake_folds", folds)
     acc = fold.lake_sql(lake_dir, version, fold.keys_holding(months, month) if month else months, "")
     exp = fold.expiries_sql(lake_dir, expiries, since=first_day(month) if month else None)
-    unfolded = "LEFT JOIN lake_folds f USING (member_id) WHERE f.month IS NULL OR f.month < a.month"
+    unfolded = fold.UNFOLDED
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW lake_accruals AS SELECT a.* FROM ({acc}) a {unfolded}"
         if acc
@@ -193,20 +193,21 @@ def _lake_balances(con, sql: pa.Table, default_tier: str | None = None, lake: st
     ``sql`` holds only the members :func:`_balances_set` reads; a member of the lake it lacks has no SQL balance, no
     debt and that tier."""
     con.register("sql_balances", sql)
+    params: list = []
     if default_tier is None:
         query = (
             "SELECT b.member_id, CAST(b.points_balance + coalesce(l.points, 0) AS BIGINT) AS points_balance, "
             f"b.points_debt, b.ledger_tier FROM sql_balances b LEFT JOIN ({LAKE_BALANCES}) l USING (member_id)"
         )
     else:
-        tier = "'" + default_tier.replace("'", "''") + "'" if default_tier else "NULL"
+        params = [default_tier or None]
         query = (
             "SELECT member_id, CAST(coalesce(b.points_balance, 0) + coalesce(l.points, 0) AS BIGINT) "
             "AS points_balance, coalesce(b.points_debt, 0) AS points_debt, "
-            f"CASE WHEN b.member_id IS NULL THEN {tier} ELSE nullif(b.ledger_tier, '') END AS ledger_tier "
+            "CASE WHEN b.member_id IS NULL THEN CAST(? AS VARCHAR) ELSE nullif(b.ledger_tier, '') END AS ledger_tier "
             f"FROM sql_balances b FULL JOIN {lake} l USING (member_id)"
         )
-    return con.execute(query).fetch_arrow_table().cast(BALANCES[2])
+    return con.execute(query, params).fetch_arrow_table().cast(BALANCES[2])
 
 
 def lake_programme(

@@ -256,11 +256,11 @@ def _snapshot_step(run: _Run, history_file: str, tiers: str) -> str:
     snapshot_file = store.write_query(duck, data_dir, "snapshots", month, snapshot_sql(month, history_file))
     # close_balances lacks the members at (0, 0, the default tier): their ledger tier is the default (a member the
     # ledger does not hold is written nowhere by set_tiers)
-    ledger_tier = f"CASE WHEN b.member_id IS NULL THEN {_sql_text(default)} ELSE b.ledger_tier END"
     changed = duck.execute(
-        f"SELECT t.member_id, t.tier FROM {tiers} t LEFT JOIN close_balances b USING (member_id) "
-        f"WHERE t.tier IS NOT NULL AND {ledger_tier} IS DISTINCT FROM t.tier "
-        f"ORDER BY t.member_id"
+        f"SELECT t.member_id, t.tier FROM {tiers} t LEFT JOIN close_balances b USING (member_id) WHERE t.tier IS NOT "
+        "NULL AND (CASE WHEN b.member_id IS NULL THEN CAST(? AS VARCHAR) ELSE b.ledger_tier END) IS DISTINCT FROM "
+        "t.tier ORDER BY t.member_id",
+        [default or None],
     ).fetch_arrow_table()
     ledger_bridge.set_tiers(run.engine, changed)
     return snapshot_file
@@ -270,10 +270,6 @@ def _default_tier(run: _Run) -> str:
     """The plan's default tier id ('' when it has none: then every member's ledger row is read)."""
     tier = run.plan.default_tier()
     return tier.id if tier else ""
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'" if value else "NULL"
 
 
 def _star_events_step(run: _Run, snapshot_file) -> Path:

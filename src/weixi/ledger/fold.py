@@ -36,6 +36,11 @@ def accruals_dir(data_dir: Path | str) -> Path:
     return Path(data_dir) / "lake" / ACCRUALS
 
 
+# the rows (``a``, with its partition key ``month``) of a member that no fold has brought into SQL, given the
+# members' fold marks as ``lake_folds`` (member_id, month: the last partition folded)
+UNFOLDED = "LEFT JOIN lake_folds f USING (member_id) WHERE f.month IS NULL OR f.month < a.month"
+
+
 def expiries_dir(data_dir: Path | str) -> Path:
     return Path(data_dir) / "lake" / EXPIRIES
 
@@ -269,7 +274,7 @@ def lake_balances(conn: Connection) -> dict[str, int] | None:
                 schema=pa.schema([("member_id", pa.string()), ("month", pa.string())]),
             ),
         )
-        unfolded = "LEFT JOIN lake_folds f USING (member_id) WHERE f.month IS NULL OR f.month < a.month"
+        unfolded = UNFOLDED
         expired = f" UNION ALL SELECT a.member_id, -a.points FROM ({exp}) a {unfolded}" if exp else ""
         rows = con.execute(
             f"SELECT member_id, sum(p) FROM (SELECT a.member_id, a.earned AS p FROM ({acc}) a {unfolded}{expired}) "
