@@ -4,10 +4,13 @@ folded twice; a carry that is gone, or a fold mark before the partitions it read
 
 from __future__ import annotations
 
+import pyarrow.parquet as pq
+
 from tests.integration.lake_plan import balances_of, lake_plan
 from tests.integration.test_lake_ledger import MONTHS, _ledger, operator  # noqa: F401 (a fixture)
 from weixi.adapters.sql import execute
-from weixi.close import lake_carry, ledger_bridge
+from weixi.close import lake_carry, ledger_bridge, store
+from weixi.close.months import first_day, next_month
 from weixi.close.run import close_month
 from weixi.close.verify_lake import verify_lake
 from weixi.ledger.fold import ensure_folded
@@ -18,15 +21,35 @@ def _checked(engine, seen: list):
     """``lake_carry.points`` that also compares its table with the sum over every unfolded partition."""
     real = lake_carry.points
 
-    def points(con, lake_dir, month, acc, exp):
-        how = real(con, lake_dir, month, acc, exp)
+    def points(con, lake_dir, month, acc, exp, month_files=None):
+        how = real(con, lake_dir, month, acc, exp, month_files)
         ledger_bridge._unfolded(engine, con, folds=con.execute("SELECT * FROM lake_folds").fetch_arrow_table())
         wrong = con.execute(
             f"SELECT count(*) FROM lake_points p FULL JOIN ({ledger_bridge.LAKE_BALANCES}) l USING (member_id) "
             "WHERE coalesce(p.points, 0) <> coalesce(l.points, 0)"
         ).fetchone()[0]
         total = con.execute("SELECT coalesce(sum(points), 0) FROM lake_points").fetchone()[0]
-        seen.append({"month": month, "how": how, "wrong": wrong, "points": total, "expiry_files": len(exp)})
+        month_wrong = month_total = None
+        if how == "carried+month":  # the month's points earned, made in the same pass: against the unfolded rows
+            start, end = first_day(month), first_day(next_month(month))
+            month_wrong, month_total = con.execute(
+                "SELECT count(*) FILTER (WHERE coalesce(p.points_earned, 0) <> coalesce(l.earned, 0)), "
+                "sum(p.points_earned) FROM lake_month_points p FULL JOIN (SELECT member_id, sum(earned) AS earned "
+                f"FROM lake_accruals WHERE day >= DATE '{start}' AND day < DATE '{end}' AND earned > 0 "
+                "GROUP BY member_id) l USING (member_id)"
+            ).fetchone()
+        seen.append(
+            {
+                "month": month,
+                "how": how,
+                "wrong": wrong,
+                "points": total,
+                "expiry_files": len(exp),
+                "month_wrong": month_wrong,
+                "month_points": month_total,
+                "sql_points": _sql_points_earned(engine, month),
+            }
+        )
         return how
 
     return points
@@ -44,9 +67,14 @@ def test_the_carried_points_are_the_sum_over_every_unfolded_partition(operator, 
     close_month(engine, data, MONTHS[1])
     ensure_folded(engine, [m for m, _ in richest[3:9]])  # two of them folded again
     close_month(engine, data, MONTHS[2])
-    assert [s["how"] for s in seen] == ["summed", "carried", "carried"]
+    # the carry reads the month's files as its new files: the month's points earned come from the same pass
+    assert [s["how"] for s in seen] == ["summed", "carried+month", "carried+month"]
     assert [s["wrong"] for s in seen] == [0, 0, 0]
-    assert all(s["points"] > 0 for s in seen)
+    assert [s["month_wrong"] for s in seen] == [None, 0, 0]
+    assert all(s["points"] > 0 for s in seen) and all(s["month_points"] > 0 for s in seen[1:])
+    for s in seen[1:]:  # and they are what the close's history holds for the month
+        history = pq.read_table(store.path(data, "history", s["month"])).column("points_earned").to_pylist()
+        assert sum(history) == s["month_points"] + s["sql_points"]
     assert [s["expiry_files"] > 0 for s in seen] == [False, True, True]
     carry = data / "lake" / lake_carry.CARRY
     assert sorted(p.name for p in carry.glob("*.json")) == [f"{MONTHS[1]}.json", f"{MONTHS[2]}.json"]
@@ -58,7 +86,7 @@ def test_the_carried_points_are_the_sum_over_every_unfolded_partition(operator, 
     ledger_bridge.points_and_balances(engine, MONTHS[2], "standard")
     next(carry.glob(f"{MONTHS[1]}__*.marks.parquet")).unlink()
     ledger_bridge.points_and_balances(engine, MONTHS[2], "standard")
-    assert [s["how"] for s in seen[3:]] == ["carried", "summed"]
+    assert [s["how"] for s in seen[3:]] == ["carried+month", "summed"]
     assert [s["wrong"] for s in seen[3:]] == [0, 0]
 
 
@@ -74,5 +102,12 @@ def test_a_fold_mark_before_the_carried_partitions_makes_the_close_sum_again(ope
         # older watermark, committed after the close's read)
         execute(conn, "INSERT INTO ledger_folds (member_id, month) VALUES (?, ?)", [member, MONTHS[0]])
     ledger_bridge.points_and_balances(engine, MONTHS[2], "standard")
-    assert [s["how"] for s in seen] == ["summed", "carried", "summed"]
+    assert [s["how"] for s in seen] == ["summed", "carried+month", "summed"]
     assert [s["wrong"] for s in seen] == [0, 0, 0]
+
+
+def _sql_points_earned(engine, month: str) -> int:
+    start, end = first_day(month), first_day(next_month(month))
+    with engine.connect() as conn:
+        sql = "SELECT coalesce(sum(points), 0) FROM journal WHERE kind = 'earn' AND day >= ? AND day < ?"
+        return int(execute(conn, sql, [start, end])[0][0])

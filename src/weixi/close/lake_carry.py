@@ -31,6 +31,7 @@ import re
 import uuid
 from pathlib import Path
 
+from weixi.close.months import first_day, next_month
 from weixi.ledger.fold import UNFOLDED
 from weixi.ledger.fold_read import ACCRUALS, EXPIRIES, version_files
 
@@ -42,47 +43,76 @@ _KEY = re.compile(r"/month=([^/]+)/")
 def accrual_files(lake_dir: Path, version: int, months: list[str]) -> list[str]:
     """The files of the accrual partitions ``months`` at ``version`` (what the lake's readers read)."""
     wanted = set(months)
-    return [f for f in version_files(lake_dir / ACCRUALS, version) if _key(f) in wanted]
+    return [f for f in version_files(lake_dir / ACCRUALS, version) if key_of(f) in wanted]
 
 
 def expiry_files(lake_dir: Path, version: int | None) -> list[str]:
     return [] if version is None else list(version_files(lake_dir / EXPIRIES, version))
 
 
-def _key(uri: str) -> str | None:
+def key_of(uri: str) -> str | None:
+    """The partition key (``month=``) of a lake file's URI."""
     found = _KEY.search(uri)
     return found.group(1) if found else None
 
 
 def _rows(acc: list[str], exp: list[str]) -> str | None:
-    """(member_id, p, month) of the accrual files (earned) and the expiry files (less the points), unfolded or not."""
+    """(member_id, p, month, day) of the accrual files (earned, their day) and the expiry files (less the points, no
+    day), unfolded or not."""
     by_key: dict[str, list[str]] = {}
     for f in acc:
-        by_key.setdefault(_key(f), []).append(f)
-    parts = [f"SELECT member_id, earned AS p, '{k}' AS month FROM read_parquet({fs!r})" for k, fs in by_key.items()]
+        by_key.setdefault(key_of(f), []).append(f)
+    parts = [
+        f"SELECT member_id, earned AS p, '{k}' AS month, day FROM read_parquet({fs!r})" for k, fs in by_key.items()
+    ]
     if exp:
-        parts.append(f"SELECT member_id, -points AS p, month FROM read_parquet({exp!r})")
+        parts.append(f"SELECT member_id, -points AS p, month, NULL::DATE AS day FROM read_parquet({exp!r})")
     return " UNION ALL ".join(parts) or None
 
 
-def points(con, lake_dir: Path, month: str, acc: list[str], exp: list[str]) -> str:
+def points(
+    con, lake_dir: Path, month: str, acc: list[str], exp: list[str], month_files: list[str] | None = None
+) -> str:
     """Make temp table ``lake_points`` (member_id, points) in ``con``: each member's unfolded lake points over the
     accrual files ``acc`` and expiry files ``exp`` at the fold marks in view ``lake_folds`` (read with the SQL
     balances they complete), from the latest carry before ``month`` when it applies; then keep them as ``month``'s
-    carry. Returns how they were found: ``carried`` or ``summed``."""
+    carry. Returns how they were found: ``carried`` or ``summed``.
+
+    ``month_files``: the accrual files that can hold a day of ``month`` (what the close's points earned read).
+    When the carry applies and reads them all as new files, the same pass also makes temp table
+    ``lake_month_points`` (member_id, points_earned): each member's unfolded points earned on the month's days
+    (rows with ``earned > 0``), and ``carried+month`` is returned: the month's files are read once, not twice (at
+    10,000,000 members, 18,000,000 rows)."""
     folder = Path(lake_dir) / CARRY
     carried = _carry_before(folder, month)
     how = "summed"
     if carried is not None and _applies(con, carried, acc, exp):
         read_acc, read_exp = set(carried["accruals"]), set(carried["expiries"])
-        new = _rows([f for f in acc if f not in read_acc], [f for f in exp if f not in read_exp])
-        delta = f" UNION ALL SELECT a.member_id, a.p FROM ({new}) a {UNFOLDED}" if new else ""
+        new_acc = [f for f in acc if f not in read_acc]
+        new = _rows(new_acc, [f for f in exp if f not in read_exp])
+        fused = new is not None and month_files is not None and set(month_files) <= set(new_acc)
+        delta = ""
+        if fused:
+            start, end = first_day(month), first_day(next_month(month))
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE lake_carry_new AS SELECT a.member_id, sum(a.p) AS p, "
+                f"sum(CASE WHEN a.day >= DATE '{start}' AND a.day < DATE '{end}' AND a.p > 0 THEN a.p END) AS m "
+                f"FROM ({new}) a {UNFOLDED} GROUP BY a.member_id"
+            )
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE lake_month_points AS SELECT member_id, m AS points_earned "
+                "FROM lake_carry_new WHERE m IS NOT NULL"
+            )
+            delta = " UNION ALL SELECT member_id, p FROM lake_carry_new"
+        elif new:
+            delta = f" UNION ALL SELECT a.member_id, a.p FROM ({new}) a {UNFOLDED}"
         con.execute(
             "CREATE OR REPLACE TEMP TABLE lake_points AS SELECT member_id, sum(p) AS points FROM ("
             f"SELECT c.member_id, c.points AS p FROM read_parquet('{carried['points']}') c "
             f"ANTI JOIN lake_carry_changed USING (member_id){delta}) GROUP BY member_id"
         )
-        how = "carried"
+        con.execute("DROP TABLE IF EXISTS lake_carry_new")
+        how = "carried+month" if fused else "carried"
     else:
         rows = _rows(acc, exp)
         con.execute(
@@ -121,7 +151,7 @@ def _applies(con, carried: dict, acc: list[str], exp: list[str]) -> bool:
     since was folded through every partition it read. Leaves table ``lake_carry_changed`` (those members)."""
     if not set(carried["accruals"]) <= set(acc) or not set(carried["expiries"]) <= set(exp):
         return False
-    keys = [k for k in map(_key, carried["accruals"]) if k]
+    keys = [k for k in map(key_of, carried["accruals"]) if k]
     last = max(keys) if keys else ""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE lake_carry_changed AS SELECT member_id, n.month AS now FROM lake_folds n "
@@ -160,4 +190,4 @@ def _keep(con, folder: Path, month: str, acc: list[str], exp: list[str]) -> None
             path.unlink(missing_ok=True)
 
 
-__all__ = ["CARRY", "accrual_files", "expiry_files", "points"]
+__all__ = ["CARRY", "accrual_files", "expiry_files", "key_of", "points"]

@@ -114,11 +114,14 @@ def points_and_balances(engine: Engine, month: str, default_tier: str | None = N
     try:
         if not _unfolded(engine, con, month, folds=folds):  # the marks of the balances' transaction
             return points, held if default_tier is None else _set_tiers_back(con, held)
-        points = _lake_points(con, month, points)  # the partitions that can hold the month's days
         if default_tier is None:
+            points = _lake_points(con, month, points)  # the partitions that can hold the month's days
             _unfolded(engine, con, folds=folds)  # then every unfolded partition
             return points, _lake_balances(con, held)
-        _carried(engine, con, month)  # the close: each member's unfolded points, carried from the last close
+        # the close: each member's unfolded points, carried from the last close (with the month's points earned,
+        # when the carry reads the month's files anyway)
+        fused = _carried(engine, con, month) == "carried+month"
+        points = _lake_points(con, month, points, "lake_month_points" if fused else None)
         return points, _lake_balances(con, held, default_tier, "lake_points")
     finally:
         con.close()
@@ -126,12 +129,15 @@ def points_and_balances(engine: Engine, month: str, default_tier: str | None = N
 
 def _carried(engine: Engine, con, month: str) -> str:
     """Table ``lake_points`` in ``con``: each member's unfolded lake points at the marks in ``lake_folds``, built on
-    the last close's (:mod:`weixi.close.lake_carry`); how (``carried`` or ``summed``)."""
+    the last close's (:mod:`weixi.close.lake_carry`); how (``carried``, ``summed``, or ``carried+month``: table
+    ``lake_month_points`` holds the month's unfolded points earned too)."""
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         months, lake_dir, version = fold.watermark(conn)
         expiries = fold.applied_expiries(conn)
     acc = lake_carry.accrual_files(lake_dir, version, months)
-    return lake_carry.points(con, lake_dir, month, acc, lake_carry.expiry_files(lake_dir, expiries))
+    holding = set(fold.keys_holding(months, month))
+    month_files = [f for f in acc if lake_carry.key_of(f) in holding]
+    return lake_carry.points(con, lake_dir, month, acc, lake_carry.expiry_files(lake_dir, expiries), month_files)
 
 
 def _balances_set(default_tier: str) -> tuple[str, list, pa.Schema]:
@@ -163,16 +169,22 @@ def _with_lake_points(engine: Engine, month: str, sql: pa.Table) -> pa.Table:
         con.close()
 
 
-def _lake_points(con, month: str, sql: pa.Table) -> pa.Table:
+def _lake_points(con, month: str, sql: pa.Table, summed: str | None = None) -> pa.Table:
     """``sql`` (the SQL journal's points earned in ``month`` per member) with the lake's unfolded rows of the month
-    (the views of :func:`_unfolded` in ``con``)."""
+    (the views of :func:`_unfolded` in ``con``), or with table ``summed`` (member_id, points_earned) that holds
+    their sums per member already."""
     start, end = first_day(month), first_day(next_month(month))
+    lake = (
+        f"SELECT member_id, points_earned FROM {summed}"
+        if summed
+        else f"SELECT member_id, earned FROM lake_accruals WHERE day >= DATE '{start}' AND day < DATE '{end}' "
+        "AND earned > 0"
+    )
     con.register("sql_points", sql)
     return (
         con.execute(
-            f"SELECT member_id, CAST(sum(points_earned) AS BIGINT) AS points_earned FROM (SELECT * FROM sql_points "
-            f"UNION ALL SELECT member_id, earned FROM lake_accruals WHERE day >= DATE '{start}' "
-            f"AND day < DATE '{end}' AND earned > 0) GROUP BY member_id"
+            "SELECT member_id, CAST(sum(points_earned) AS BIGINT) AS points_earned FROM (SELECT * FROM sql_points "
+            f"UNION ALL {lake}) GROUP BY member_id"
         )
         .fetch_arrow_table()
         .cast(POINTS_SCHEMA)
