@@ -173,7 +173,7 @@ def _to_lake(
     if stored is not None:
         return AccrualResult(**stored)
     part = accrual_lake.post(
-        engine, data_dir, month, plan, version, lambda con: number_source(con, data_dir, month, tz), None
+        engine, data_dir, month, plan, version, lambda con: stage_source(con, data_dir, month, tz), None
     )
     if part is None:
         return None
@@ -280,21 +280,12 @@ def _unnumbered_sql(data_dir: Path, month: str, tz: ZoneInfo) -> str:
     )
 
 
-def number_source(con, data_dir: Path, month: str, tz: ZoneInfo) -> None:
-    """``acc_all`` on ``con``: :func:`_source_sql`'s rows and numbers, by one sort of the rows into a table whose
-    row ids are the numbers (``rowid + 1``; the table keeps the order it was filled in, ``preserve_insertion_order``)
-    instead of a window numbering each (kind, bill day) group: the same numbers, 10.3 -> 6.5 s for 18,000,000
-    rows at 10,000,000 members (DuckDB's sort runs on every core, a window over one bill day's 15,000,000 rows
-    on one)."""
-    con.execute("SET preserve_insertion_order = true")  # the default, said: the numbers depend on it
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE acc_sorted AS SELECT type, event_id, member_id, day, moment, amount_fen, "
-        f"service_type FROM ({_unnumbered_sql(data_dir, month, tz)}) ORDER BY k, bday, moment, event_id"
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW acc_all AS SELECT CAST(rowid + 1 AS BIGINT) AS seq, type, event_id, member_id, "
-        "day, moment, amount_fen, service_type FROM acc_sorted"
-    )
+def stage_source(con, data_dir: Path, month: str, tz: ZoneInfo) -> None:
+    """``acc_all`` on ``con``: :func:`_unnumbered_sql`'s rows (with their posting keys ``k`` and ``bday``) in a
+    table, as they come. The close's accrual numbers the rows it posts when it sorts them by member
+    (:data:`weixi.close.accrual_sql.ORDERED_NEW`: in member order, and within a member in posting order)."""
+    con.execute("SET preserve_insertion_order = true")  # the default, said: the posted rows' order depends on it
+    con.execute(f"CREATE OR REPLACE TEMP TABLE acc_all AS SELECT * FROM ({_unnumbered_sql(data_dir, month, tz)})")
 
 
 source_sql = _source_sql  # public: `weixi verify` recomputes a closed month from the same rows (close/verify_lake)

@@ -4,8 +4,9 @@ Delta commit of the ``accruals`` table instead of an event, a lot and journal ro
 The rows are the ones the set-based SQL path writes (:mod:`weixi.close.accrual_sql`, the same statements, no second
 arithmetic), one row per posted bill or recharge: the event's columns, its lot's expiry (a lot exists when
 ``earned > 0``) and its earn entries (rule id, points, note) in posting order. DuckDB writes them sorted by member in
-row groups a member lookup skips by their min/max; :func:`weixi.adapters.lake.commit_files` commits them with the
-application transaction ``(weixi-accrual, YYYYMM)``: a rerun that finds the month in skips the write.
+row groups a member lookup skips by their min/max (a close's rows sorted once, :data:`accrual_sql.ORDERED_NEW`);
+:func:`weixi.adapters.lake.commit_files` commits them with the application transaction ``(weixi-accrual, YYYYMM)``:
+a rerun that finds the month in skips the write.
 
 Then, in one SQL transaction, the members are brought up to date (new members inserted; a member's first spend day
 and paid flag set, as the SQL path does) and the month is recorded in ``lake_months`` (the committed watermark: a
@@ -191,7 +192,8 @@ def post(
     the Book.
 
     ``source_sql``: the rows' query (over ``post_src`` for a post), or a callable that makes ``acc_all`` on the
-    connection it is given (the close: :func:`weixi.close.accrual.number_source`).
+    connection it is given (the close: :func:`weixi.close.accrual.stage_source`; its rows are then sorted by
+    member once, :data:`weixi.close.accrual_sql.ORDERED_NEW`, and written in that order).
     ``days`` None (the close): the days and the rows by type are read from the month's rows once they are in
     DuckDB (not by a scan of the input of their own); None is returned, and nothing written, when the statements
     do not take the month (:func:`applicable`).
@@ -235,14 +237,23 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         else:
             post_read.read_posted(con, engine, post_rows)
         _seen_in_lake(con, data_dir, month)
-        con.execute(  # a view: the statements read it once (a copy of every column cost more than the filter)
-            "CREATE TEMP VIEW acc_src AS SELECT * FROM acc_all WHERE member_id NOT IN (SELECT member_id FROM acc_book)"
-        )
         st = accrual_sql.statements(
             compiled, version, posted=post_rows is not None, distinct_ids=post_read.distinct(post_rows)
         )
-        con.execute(st.new)  # then the lake's rows, entries and all, row by row (st.base to st.members: the SQL path's)
-        con.execute(accrual_sql.lake_events(compiled, version, posted=post_rows is not None))
+        ordered = callable(source_sql)  # the close: the rows sorted by member once, the files written in that order
+        if ordered:
+            for statement in (accrual_sql.ORDERED_SRC, accrual_sql.ORDERED_NEW, accrual_sql.ORDERED_VIEW):
+                con.execute(statement)
+            day_rows = accrual_sql.day_rows(compiled, plan, days)
+            con.execute(accrual_sql.lake_events(compiled, version, days=day_rows))
+        else:
+            con.execute(  # a view: the statements read it once (a copy of every column cost more than the filter)
+                "CREATE TEMP VIEW acc_src AS SELECT * FROM acc_all WHERE member_id NOT IN (SELECT member_id FROM acc_book)"
+            )
+            con.execute(
+                st.new
+            )  # then the lake's rows, entries and all, row by row (st.base to st.members: the SQL path's)
+            con.execute(accrual_sql.lake_events(compiled, version, posted=post_rows is not None))
         posted, duplicates = con.execute(st.outcome).fetchone()
         reasons = {r: int(n) for r, n in con.execute(accrual_sql.REJECTIONS_SQL).fetchall()}
         mv = month_version(month) if app_version is None else app_version
@@ -262,7 +273,7 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         elif posted or post_rows is None:  # a post with nothing new leaves no trace
             held = lake_apply.hold(con, engine, data_dir, month) if post_rows is None and posted else None
             try:
-                files = lake_write.write_partition(con, table, {"month": month}, posted) if posted else []
+                files = lake_write.write_partition(con, table, {"month": month}, posted, ordered) if posted else []
                 schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA
                 lake.commit_files(table, files, {"month": month}, schema, app, mv)
             except BaseException:

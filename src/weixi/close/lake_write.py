@@ -6,8 +6,9 @@ two row groups whose member min/max can hold its member (:mod:`weixi.adapters.pa
 :data:`FILE_ROWS` rows the partition is one file. A bigger one is cut into files by member range (the ranges
 disjoint and in order, each file sorted within): one sort of a 10,000,000-member month (18,000,000 rows with
 their earn entries) ran out of the close's DuckDB memory (``WEIXI_DUCKDB_MEMORY``, 6 GB), where a range of two
-million rows sorts in memory. Readers take the partition's file list from the Delta log and select by member and
-day, so the number of files changes nothing they see.
+million rows sorts in memory. The close's rows come sorted already (:data:`weixi.close.accrual_sql.ORDERED_NEW`)
+and are written as they are read (``ordered``). Readers take the partition's file list from the Delta log and
+select by member and day, so the number of files changes nothing they see.
 
 :func:`month_members` sums a partition per member for the SQL members' update (``accrual_lake.apply``): their
 first spend day, paid flag and posted tier (no balance: a member's lake points stay the lake's until a fold).
@@ -18,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from weixi.adapters import duck, lake
 
@@ -39,18 +41,38 @@ def rows_sql(where: str = "TRUE") -> str:
 ROWS_SQL = rows_sql()
 
 
-def write_partition(con, table_dir: Path, partition: dict, rows: int) -> list[Path]:
+def write_partition(con, table_dir: Path, partition: dict, rows: int, ordered: bool = False) -> list[Path]:
     """Write the partition's ``rows`` rows (what ``acc_events`` holds) into new files of ``table_dir``; their paths,
-    in member order (not committed: the caller commits them)."""
+    in member order (not committed: the caller commits them). ``ordered``: ``acc_events`` is in member and posting
+    order already (the close's, :data:`weixi.close.accrual_sql.ORDERED_NEW`): each range is written as it is read,
+    not sorted again, and its file's row groups are checked from the footer to follow each other in member order
+    (:func:`clustered`); a file that does not is written again sorted."""
     files = []
     for where in member_ranges(con, rows):
         out = lake.new_file(table_dir, partition)
-        written = con.execute(f"COPY ({rows_sql(where)}) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
-        if written.fetchone()[0]:
+        query = f"SELECT * FROM acc_events WHERE {where}" if ordered else rows_sql(where)
+        written = con.execute(f"COPY ({query}) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})").fetchone()[0]
+        if written and ordered and not clustered(out):
+            con.execute(f"COPY ({rows_sql(where)}) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
+        if written:
             files.append(out)
         else:  # an empty range (the sample's cuts fell on one member's rows): no file for it
             out.unlink()
     return files
+
+
+def clustered(path: Path) -> bool:
+    """Whether the file's row groups follow each other in member order (each one's least member at or after the
+    greatest of the one before, by the footer's statistics): what a fold's skip by min/max needs."""
+    meta = pq.ParquetFile(path).metadata
+    col = meta.schema.to_arrow_schema().get_field_index("member_id")
+    last = None
+    for g in range(meta.num_row_groups):
+        stats = meta.row_group(g).column(col).statistics
+        if stats is None or not stats.has_min_max or (last is not None and stats.min < last):
+            return False
+        last = stats.max
+    return True
 
 
 def member_ranges(con, rows: int) -> list[str]:
@@ -126,6 +148,7 @@ def members_of(con, rows: str, by_member: bool = False, known: str | None = None
 
 __all__ = [
     "FILE_ROWS",
+    "clustered",
     "ROWS_SQL",
     "ROW_GROUP",
     "member_ranges",

@@ -104,3 +104,76 @@ def test_the_lake_s_rows_are_the_sql_path_s_events_journal_and_lots(repeat, post
     assert rules == {"bill", "mobile", "recharge", "tier-bonus"}
     assert any(len(row[11]) >= 3 for row in rows) and any(row[7] > 0 and row[9] is not None for row in rows)
     assert all((row[9] is None) == (row[7] == 0) for row in rows)  # a lot (its expiry) exactly where points earn
+
+
+# the close's rows as ``accrual.stage_source`` stages them: a bill on its day (no moment), a recharge at its moment
+CLOSE_SOURCE = (
+    "SELECT CASE WHEN type = 'bill' THEN 0 ELSE 1 END AS k, type, event_id, member_id, day, "
+    "CASE WHEN type = 'bill' THEN day END AS bday, "
+    "CASE WHEN type = 'recharge' THEN CAST(occurred_text AS TIMESTAMPTZ) END AS moment, amount_fen, service_type "
+    "FROM input"
+)
+
+
+@pytest.mark.parametrize("repeat", [False, True])
+def test_the_close_s_rows_sorted_once_by_member_are_the_sql_path_s(repeat):
+    """The close's rows (``ORDERED_NEW``: sorted by member once, numbered in that order; ``lake_events`` with the
+    days: the day's columns and the stored tier's extra looked up, no join) equal the SQL path's over the same rows
+    numbered in posting order (kind, bill day, moment, id), but for the numbers: in each member's posting order, with
+    the same first row of a repeated id, the same outcome and rejections. Read without an ORDER BY they come in
+    member and number order: the files are written so, unsorted."""
+    plan, table = _rows(repeat)
+    c = bulk.compile_plan(plan)
+    days = sorted({date(2026, 3, 1) + timedelta(days=d) for d in range(28)})
+    out = []
+    for ordered in (False, True):
+        con = duck.connect()
+        con.execute("SET TimeZone = 'Asia/Shanghai'")
+        con.register("input", table)
+        if ordered:
+            con.execute(f"CREATE TEMP TABLE acc_all AS {CLOSE_SOURCE}")
+        else:  # numbered in posting order, as the SQL path numbers a close's rows (accrual._source_sql)
+            con.execute(
+                "CREATE TEMP TABLE acc_all AS SELECT CAST(row_number() OVER (ORDER BY k, bday, moment, event_id) "
+                f"AS BIGINT) AS seq, * EXCLUDE (k, bday) FROM ({CLOSE_SOURCE})"
+            )
+            con.execute("CREATE TEMP VIEW acc_src AS SELECT * FROM acc_all")
+        con.register(
+            "acc_days_in",
+            accrual_load.days_table(accrual_sql.day_columns(c), accrual_sql.day_rows(c, plan, days)),
+        )
+        con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
+        con.execute("CREATE TEMP TABLE acc_seen AS SELECT 'E5' AS event_id UNION ALL SELECT 'E6'")
+        con.execute("CREATE TEMP TABLE acc_rejected AS SELECT 'E7' AS event_id, 'amount: no' AS reason")
+        # M3 gold, M4 a tier the plan does not know (the default's extra), M8 standard (no extra)
+        con.execute(
+            "CREATE TEMP TABLE acc_stored AS SELECT * FROM (VALUES ('M3', 'gold', 0::BIGINT), "
+            "('M4', 'platinum', 0::BIGINT), ('M8', 'standard', 0::BIGINT)) t(member_id, tier, debt)"
+        )
+        con.execute("CREATE TEMP TABLE acc_book AS SELECT 'M9' AS member_id")
+        st = accrual_sql.statements(c, 2)
+        if ordered:
+            for sql in (accrual_sql.ORDERED_SRC, accrual_sql.ORDERED_NEW, accrual_sql.ORDERED_VIEW):
+                con.execute(sql)
+            con.execute(accrual_sql.lake_events(c, 2, days=accrual_sql.day_rows(c, plan, days)))
+            rows = con.execute("SELECT * FROM acc_events").fetchall()  # no ORDER BY: as the files are written
+            assert [(r[1], r[10]) for r in rows] == sorted((r[1], r[10]) for r in rows)
+        else:
+            con.execute("DELETE FROM acc_all WHERE member_id = 'M9'")  # the Book's member, left out
+            for sql in (st.new, st.base, st.tiers, st.journal, st.events, st.lots):
+                con.execute(sql)
+            rows = con.execute(REFERENCE_SQL).fetchall()
+        out.append(
+            (
+                [r[:10] + r[11:] for r in rows],  # all but the number
+                con.execute(st.outcome).fetchall(),
+                con.execute(accrual_sql.REJECTIONS_SQL).fetchall(),
+            )
+        )
+        con.close()
+    assert out[1] == out[0]
+    rows = out[0][0]
+    assert {e["rule_id"] for row in rows for e in row[10]} == {"bill", "mobile", "recharge", "tier-bonus"}
+    extras = {row[1] for row in rows if any(e["rule_id"] == "tier-bonus" for e in row[10])}
+    # gold's extra; a tier the plan does not know and standard get the default tier's (standard: none)
+    assert extras == {"M3"} and "M9" not in {row[1] for row in rows}

@@ -9,8 +9,11 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from tests.integration.lake_plan import lake_plan
 from weixi.adapters import duck
-from weixi.close import accrual
+from weixi.close import accrual, accrual_sql
+from weixi.ledger import bulk
+from weixi.plans.loader import load_plan_text
 
 
 def test_numbered_per_group_as_one_window_over_every_row(monkeypatch):
@@ -51,17 +54,22 @@ def test_numbered_per_group_as_one_window_over_every_row(monkeypatch):
     assert numbered == one_window
 
 
-def test_the_close_numbers_by_one_sort_into_a_table_as_one_window(monkeypatch):
-    """The close's numbering (``accrual.number_source``: the rows sorted into a table, numbered by row id) equals
-    the one window too, on rows enough for DuckDB to sort and fill the table on several threads (400,000 rows in
-    shuffled order: bills on 31 days and none, recharges with tied moments)."""
+def test_the_close_numbers_its_rows_by_member_then_posting_order_and_keeps_that_order(monkeypatch):
+    """The close's rows to post (``accrual.stage_source``, then ``accrual_sql.ORDERED_NEW``: one sort into a table,
+    numbered by row id) are numbered as one window by member and then posting order (kind, bill day, moment, id), on
+    rows enough for DuckDB to sort and fill the table on several threads (400,000 rows of 5,000 members in shuffled
+    order: bills on 31 days and none, recharges with tied moments). Read without an ORDER BY, the numbered rows and
+    the lake's rows made from them (``lake_events`` with the days, no join) come in that order: the lake's files are
+    written in it without a sort of their own. Ids seen, rejected or of a member the Book handles are left out; of an
+    id given twice, the row first in posting order is kept."""
     con = duck.connect()
     con.execute("SET threads = 4")
     con.execute(
         "CREATE TABLE src AS SELECT * FROM (SELECT CASE WHEN i % 10 < 7 THEN 0 ELSE 1 END AS k, "
         "CASE WHEN i % 10 < 7 THEN 'bill' ELSE 'recharge' END AS type, "
-        "printf('%s%06d-%d', CASE WHEN i % 10 < 7 THEN 'B' ELSE 'R' END, hash(i) % 900000, i) AS event_id, "
-        "CASE WHEN i % 10 < 7 AND i % 53 <> 0 THEN DATE '2026-10-01' + CAST(hash(i * 7) % 31 AS INTEGER) END AS bday, "
+        "printf('%s%06d-%d', CASE WHEN i % 10 < 7 THEN 'B' ELSE 'R' END, hash(i) % 900000, i % 399990) AS event_id, "
+        "printf('M%05d', hash(i * 11) % 5000) AS member_id, "
+        "CASE WHEN i % 10 < 7 THEN DATE '2026-10-01' + CAST(hash(i * 7) % 31 AS INTEGER) END AS bday, "
         "CASE WHEN i % 10 >= 7 THEN TIMESTAMPTZ '2026-10-01 00:00:00+00' "
         "+ to_minutes(CAST(hash(i * 3) % 2000 AS BIGINT)) END AS moment "
         "FROM range(400000) t(i)) ORDER BY hash(event_id)"
@@ -70,14 +78,31 @@ def test_the_close_numbers_by_one_sort_into_a_table_as_one_window(monkeypatch):
         accrual,
         "_unnumbered_sql",
         lambda *a: (
-            "SELECT k, type, event_id, 'M1' AS member_id, coalesce(bday, CAST(moment AS DATE)) AS day, bday, moment, "
-            "100 AS amount_fen, NULL AS service_type FROM src"
+            "SELECT k, type, event_id, member_id, coalesce(bday, CAST(moment AS DATE)) AS day, bday, moment, "
+            "CAST(12300 AS BIGINT) AS amount_fen, CAST(NULL AS VARCHAR) AS service_type FROM src"
         ),
     )
-    accrual.number_source(con, Path("."), "2026-10", ZoneInfo("UTC"))
-    numbered = con.execute("SELECT seq, event_id, typeof(seq) FROM acc_all ORDER BY seq").fetchall()
+    accrual.stage_source(con, Path("."), "2026-10", ZoneInfo("UTC"))
+    con.execute("CREATE TABLE acc_seen AS SELECT event_id FROM src WHERE hash(event_id) % 97 = 0")
+    con.execute("CREATE TABLE acc_rejected AS SELECT event_id, 'x' AS reason FROM src WHERE hash(event_id) % 89 = 1")
+    con.execute("CREATE TABLE acc_book AS SELECT 'M00007' AS member_id")
+    con.execute("CREATE TABLE acc_stored AS SELECT 'M00011' AS member_id, 'gold' AS tier, 0 AS debt")
+    for statement in (accrual_sql.ORDERED_SRC, accrual_sql.ORDERED_NEW, accrual_sql.ORDERED_VIEW):
+        con.execute(statement)
+    numbered = con.execute("SELECT seq, event_id, member_id, typeof(seq) FROM acc_new").fetchall()  # no ORDER BY
     one_window = con.execute(
-        "SELECT row_number() OVER (ORDER BY k, bday, moment, event_id) AS seq, event_id, 'BIGINT' FROM src ORDER BY seq"
+        "SELECT row_number() OVER (ORDER BY member_id, k, bday, moment, event_id) AS seq, event_id, member_id, "
+        "'BIGINT' FROM (SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY k, bday, moment) AS nth "
+        "FROM src WHERE member_id <> 'M00007' AND event_id NOT IN (SELECT event_id FROM acc_seen) "
+        "AND event_id NOT IN (SELECT event_id FROM acc_rejected)) WHERE nth = 1 ORDER BY seq"
     ).fetchall()
-    assert len(numbered) == 400_000
+    assert 300_000 < len(numbered) < 400_000  # some ids twice (i % 399990), some seen, rejected or the Book's
     assert numbered == one_window
+
+    plan, problems = load_plan_text(lake_plan("ordered"), "plan.yaml")  # rules and tier multipliers (gold's extra)
+    assert plan is not None, problems
+    compiled = bulk.compile_plan(plan)
+    days = sorted({r[0] for r in con.execute("SELECT DISTINCT day FROM acc_all").fetchall()})
+    con.execute(accrual_sql.lake_events(compiled, 1, days=accrual_sql.day_rows(compiled, plan, days)))
+    rows = con.execute("SELECT seq FROM acc_events").fetchall()  # no ORDER BY
+    assert [r[0] for r in rows] == list(range(1, len(numbered) + 1))
