@@ -333,7 +333,8 @@ def lake_events(c: Compiled, version: int | None, posted: bool = False, days: li
     ``days`` (:func:`day_rows` of the month's days; the close, with :data:`ORDERED_NEW`): ``acc_new`` is sorted by
     member and carries each member's stored tier (``stored_tier``); the day's columns are looked up from a list by
     the day and the tier's extra by a ``CASE``, so the statement reads one table and joins none, and DuckDB keeps
-    its rows in ``acc_new``'s order (a ``SELECT`` of one table keeps its order; a join does not)."""
+    its rows in ``acc_new``'s order (a ``SELECT`` of one table keeps its order; a join does not). ``acc_events`` is
+    then a view."""
     v = "NULL" if version is None else str(int(version))
     day = _day_lookup(c, days) if days is not None else (lambda col: f"d.{col}")
     pts, extras, base = [], [], []  # the base rules' points; the multipliers' extras; the entries, in posting order
@@ -400,8 +401,11 @@ def lake_events(c: Compiled, version: int | None, posted: bool = False, days: li
     cols = [f"p{i}" for i in range(len(pts))] + [column for _, column in extras]
     earned = " + ".join(f"coalesce(CASE WHEN {col} > 0 THEN {col} END, 0)" for col in cols) or "0"
     listed = f"list_filter([{', '.join(base)}], lambda e: e IS NOT NULL)" if base else "[]"
+    # the close's (``days``): a view, computed as each member range's file is written from it in order (a table
+    # filled in order took 20.8 s at 10,000,000 members, its files 26.3 s more; the view's files 32.8 s)
     return (
-        "CREATE OR REPLACE TEMP TABLE acc_events AS SELECT event_id, member_id, type, occurred_at, "
+        f"CREATE OR REPLACE TEMP {'TABLE' if days is None else 'VIEW'} acc_events AS SELECT event_id, member_id, type, "
+        "occurred_at, "
         "CAST(day_text AS DATE) AS day, CAST(amount_fen AS BIGINT) AS amount_fen, attrs, earned, "
         f"CAST({v} AS BIGINT) AS plan_version, CAST(CASE WHEN earned > 0 THEN expires_text END AS DATE) AS expires_on, "
         f"seq, entries FROM (SELECT *, CAST({earned} AS BIGINT) AS earned, {listed} AS entries FROM ({with_extras}))"
