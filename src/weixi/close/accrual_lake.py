@@ -250,9 +250,8 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             con.execute(  # a view: the statements read it once (a copy of every column cost more than the filter)
                 "CREATE TEMP VIEW acc_src AS SELECT * FROM acc_all WHERE member_id NOT IN (SELECT member_id FROM acc_book)"
             )
-            con.execute(
-                st.new
-            )  # then the lake's rows, entries and all, row by row (st.base to st.members: the SQL path's)
+            # then the lake's rows, entries and all, row by row (st.base to st.members: the SQL path's)
+            con.execute(st.new)
             con.execute(accrual_sql.lake_events(compiled, version, posted=post_rows is not None))
         posted, duplicates = con.execute(st.outcome).fetchone()
         reasons = {r: int(n) for r, n in con.execute(accrual_sql.REJECTIONS_SQL).fetchall()}
