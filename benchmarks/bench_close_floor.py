@@ -32,13 +32,15 @@ from pathlib import Path
 
 import duckdb
 
+from weixi import settings
+
 
 def floor(data: Path, month: str, out: Path) -> dict:
     prev = _previous(month)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{os.environ.get('WEIXI_DUCKDB_MEMORY', '6GB')}'")
+    con.execute(f"SET memory_limit = '{settings.duckdb_memory()}'")  # the close's limit
     con.execute(f"SET temp_directory = '{out / '.spill'}'")
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")

@@ -51,11 +51,11 @@ def rows(sql: str) -> list[tuple]:
 
 
 def bound_memory(duck, data_dir: Path) -> None:
-    """Keep a DuckDB connection under ``WEIXI_DUCKDB_MEMORY`` (default 6GB), spilling to
+    """Keep a DuckDB connection under ``WEIXI_DUCKDB_MEMORY`` (default 40% of the machine's memory), spilling to
     ``DATA/close/.spill`` beyond it (and quiet, whoever opened it)."""
     spill = Path(data_dir) / "close" / ".spill"
     spill.mkdir(parents=True, exist_ok=True)
-    duck.execute(f"SET memory_limit = '{settings.DUCKDB_MEMORY.value()}'")
+    duck.execute(f"SET memory_limit = '{settings.duckdb_memory()}'")
     duck.execute(f"SET temp_directory = '{spill}'")
     duck.execute(QUIET)
 

@@ -219,7 +219,7 @@ def score(
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     con = features.connect(sources.timezone if sources else features.DEFAULT_TIMEZONE)
-    con.execute(f"SET memory_limit = '{settings.DUCKDB_MEMORY.value()}'")
+    con.execute(f"SET memory_limit = '{settings.duckdb_memory()}'")
     con.execute("SET parquet_metadata_cache = true")  # every range's query opens the same files
     extras = features.close_extras(data_dir, month)
     if sources is not None and sources.ledger is not None:

@@ -5,7 +5,7 @@ Rows are sorted by member, then posting order, in row groups of :data:`ROW_GROUP
 two row groups whose member min/max can hold its member (:mod:`weixi.adapters.parquet_lookup`). Up to
 :data:`FILE_ROWS` rows the partition is one file. A bigger one is cut into files by member range (the ranges
 disjoint and in order, each file sorted within): one sort of a 10,000,000-member month (18,000,000 rows with
-their earn entries) ran out of the close's DuckDB memory (``WEIXI_DUCKDB_MEMORY``, 6 GB), where a range of two
+their earn entries) ran out of the close's DuckDB memory (``WEIXI_DUCKDB_MEMORY`` at 6 GB then), where a range of two
 million rows sorts in memory. The close's rows come sorted already (:data:`weixi.close.accrual_sql.ORDERED_NEW`)
 and are written as they are read (``ordered``). Readers take the partition's file list from the Delta log and
 select by member and day, so the number of files changes nothing they see.
