@@ -20,20 +20,12 @@ from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
 from weixi.close import store
 from weixi.close.run import CloseRefused, close_month
-from weixi.generator.run import GenerateConfig, generate
 from weixi.ledger.verify import verify
 from weixi.members.intake import load_file
 from weixi.plans.service import apply_plan
 
 PLAN = ROOT / "plans" / "examples" / "telecom-points.yaml"
 MONTHS = ["2026-08", "2026-09", "2026-10"]
-
-
-@pytest.fixture(scope="session")
-def operator(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("operator") / "data"
-    generate(GenerateConfig(members=1500, months=3, seed=11, out=str(out), end_month="2026-10"))
-    return out
 
 
 def _copy_ledger(source: Path, target: Path) -> None:
@@ -413,86 +405,29 @@ def _lake_earned(data: Path, start: date, end: date, folded: set[str]) -> int:
     return sum(int(p) for m, p in rows if m not in folded)
 
 
-class _Loads(list):
-    expect: tuple
-
-
-def _corrections(operator: Path, tmp_path: Path) -> _Loads:
-    """Two loads of the same member (a new city, then another) and a corrected August bill, as Parquet files."""
-    members = pq.read_table(operator / "members").slice(0, 5)
-    member = members["member_id"][0].as_py()
-    loads = _Loads()
-    for n, city in enumerate(("校正市一", "校正市二")):
-        path = tmp_path / f"members-fix-{n}.parquet"
-        rows = members.slice(0, 1).to_pylist()
-        rows[0]["city"] = city
-        pq.write_table(pa.Table.from_pylist(rows, schema=members.schema), path)
-        loads.append(("members", path))
-    bills = pq.read_table(operator / "bills", filters=[("month", "=", "2026-08"), ("paid", "=", True)])
-    bill = bills.slice(0, 1).to_pylist()[0]
-    spend = pc.sum(pc.filter(bills["amount_fen"], pc.equal(bills["member_id"], bill["member_id"]))).as_py()
-    bill["amount_fen"] += 1_000_000
-    path = tmp_path / "bills-fix.parquet"
-    pq.write_table(pa.Table.from_pylist([bill], schema=bills.schema), path)
-    loads.append(("bills", path))
-    loads.expect = (member, bill["member_id"], spend)
-    return loads
-
-
-def _no_member_rows_into_the_driver(monkeypatch):
-    """Make every way of pulling a Spark result into the Python driver fail: the PySpark close must let Spark
-    write the files and only commit them."""
-    from ibis.backends.pyspark import Backend
-    from pyspark.sql import DataFrame
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a Spark result was pulled into the driver")
-
-    for name in ("to_pyarrow", "to_pyarrow_batches", "execute", "to_pandas"):
-        monkeypatch.setattr(Backend, name, refuse)
-    for name in ("toPandas", "toArrow", "toLocalIterator"):
-        monkeypatch.setattr(DataFrame, name, refuse)
-
-
-@pytest.mark.slow  # PySpark local mode: a JVM and two closes, about 3 minutes on 2 busy cores
+@pytest.mark.slow  # PySpark local mode: a JVM and the closes of tests/integration/engine_closes.py
 @pytest.mark.spark
-def test_duckdb_and_pyspark_give_identical_snapshots(operator, spark, tmp_path, monkeypatch):
-    # ``spark``: the tests' session, which the close's own local_spark() then returns (tests/conftest.py)
-    snaps = {}
-    corrections = _corrections(operator, tmp_path)
-    for name in ("duckdb", "pyspark"):
-        data = tmp_path / name / "data"
-        shutil.copytree(operator, data)
-        for table, path in corrections:  # loaded corrections: the latest load wins by key, on both engines
-            load_file(path, table, data, today=date(2026, 11, 15))
-        engine = make_engine(str(tmp_path / name / "ledger.db"))
-        schema.upgrade(engine)
-        apply_plan(engine, PLAN)
-        if name == "pyspark":
-            _no_member_rows_into_the_driver(monkeypatch)
-        for month in MONTHS[:2]:
-            close_month(engine, data, month, engine_name=name)
-        snaps[name] = [snapshot(data, m) for m in MONTHS[:2]]
-        snaps[name + "-events"] = [store.read(data, "tier_events", m) for m in MONTHS[:2]]
-        snaps[name + "-history"] = [store.read(data, "history", m) for m in MONTHS[:2]]
-        snaps[name + "-stars"] = [store.read(data, "star_events", m) for m in MONTHS[:2]]
-        assert not (data / "close" / ".spark").exists() or not any((data / "close" / ".spark").iterdir())
-        assert store.damage(data) == []  # every file the lake's versions list is there, whole
-        engine.dispose()
-    for a, b in zip(snaps["duckdb"], snaps["pyspark"]):
+def test_duckdb_and_pyspark_give_identical_snapshots(engine_closes):
+    # the two months closed on each engine with loaded corrections, on PySpark with no Spark result pulled into
+    # the driver (Spark writes the files, the driver only commits them): tests/integration/engine_closes.py
+    duck, spark = engine_closes.duckdb, engine_closes.pyspark
+    for closed in (duck, spark):
+        assert closed.scratch_left == []  # Spark's intermediate files removed
+        assert closed.damage == []  # every file the lake's versions list is there, whole
+    for a, b in zip(duck.snapshots, spark.snapshots):
         assert a.schema == b.schema
         assert a.equals(b)
-    august = snaps["pyspark"][0].to_pylist()
+    august = spark.snapshots[0].to_pylist()
     by_id = {r["member_id"]: r for r in august}
-    member, bill_member, old_spend = corrections.expect
+    member, bill_member, old_spend = engine_closes.expect
     assert by_id[member]["city"] == "校正市二"  # the second load replaced the first
     assert by_id[bill_member]["month_spend_fen"] == old_spend + 1_000_000  # the corrected bill, not the original
-    for a, b in zip(snaps["duckdb-events"], snaps["pyspark-events"]):
+    for a, b in zip(duck.tier_events, spark.tier_events):
         assert a.sort_by("member_id").equals(b.sort_by("member_id"))
     for kind in ("history", "stars"):  # Spark wrote these files itself (and the snapshots)
-        for a, b in zip(snaps[f"duckdb-{kind}"], snaps[f"pyspark-{kind}"]):
+        for a, b in zip(getattr(duck, kind), getattr(spark, kind)):
             assert a.equals(b)  # the same types and nullability, sorted by member the same way
-    assert snaps["duckdb-history"][0].num_rows and snaps["duckdb-stars"][1].num_rows
+    assert duck.history[0].num_rows and duck.stars[1].num_rows
 
 
 def test_member_360_after_closes(closed):

@@ -21,7 +21,6 @@ from tests.integration.test_close import (  # noqa: F401  (fixtures)
     clean_runs,
     closed,
     ledger_state,
-    operator,
     planned,
     snapshot,
 )

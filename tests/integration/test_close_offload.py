@@ -11,18 +11,13 @@ from datetime import date
 
 import pyarrow.parquet as pq
 import pytest
-from deltalake import DeltaTable
 
-from tests.integration.test_close import MONTHS, PLAN, _copy_ledger, operator, planned  # noqa: F401  (fixtures)
+from tests.integration.test_close import MONTHS, _copy_ledger, planned  # noqa: F401  (fixtures)
 from weixi import settings
-from weixi.adapters import schema
 from weixi.adapters.db import make_engine
-from weixi.adapters.sql import execute
 from weixi.close import ledger_bridge, offload, store
 from weixi.close.run import close_month
 from weixi.errors import NotFound
-from weixi.ledger.fold import accruals_dir
-from weixi.plans.service import apply_plan
 
 
 @pytest.fixture
@@ -81,67 +76,19 @@ def test_a_ledger_process_that_dies_is_a_coded_failure(lake_closed, monkeypatch)
     assert failed.value.params["step"] == "expire" and failed.value.status == 503
 
 
-def _no_member_scale_ledger_work_in_the_driver(monkeypatch):
-    """Every function the DuckDB close calls in its own process to read or write the ledger (or build the search
-    index) at member scale fails in this process: on PySpark they run in the ledger process."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("member-scale ledger work in the driver")
-
-    for target in (
-        "weixi.close.run.accrue",
-        "weixi.close.run.expire",
-        "weixi.close.run.summarize",
-        "weixi.close.ledger_bridge.ledger_arrow",
-        "weixi.close.ledger_bridge.set_tiers",
-        "weixi.close.ledger_bridge.month_totals",
-        "weixi.close.programme.ledger_arrow",
-        "weixi.adapters.search_index.build",
-    ):
-        monkeypatch.setattr(target, refuse)
-
-
-def _ledger(engine) -> list:
-    with engine.connect() as conn:
-        return execute(conn, "SELECT member_id, balance, debt, tier, first_spend_on FROM members ORDER BY member_id")
-
-
-@pytest.mark.slow  # PySpark local mode: a JVM and two closes
+@pytest.mark.slow  # PySpark local mode: a JVM and the closes of tests/integration/engine_closes.py
 @pytest.mark.spark
-def test_a_lake_close_on_pyspark_equals_duckdb_with_no_ledger_work_in_the_driver(
-    operator,  # noqa: F811
-    spark,
-    tmp_path,
-    monkeypatch,
-):
-    # ``spark``: the tests' session, which the close's own local_spark() then returns (tests/conftest.py)
-    monkeypatch.setenv("WEIXI_LEDGER_STORE", "lake")
-    found = {}
-    for name in ("duckdb", "pyspark"):
-        data = tmp_path / name / "data"
-        shutil.copytree(operator, data)
-        engine = make_engine(str(tmp_path / name / "ledger.db"))
-        schema.upgrade(engine)
-        apply_plan(engine, PLAN)
-        with monkeypatch.context() as mp:
-            if name == "pyspark":
-                _no_member_scale_ledger_work_in_the_driver(mp)
-            manifests = [close_month(engine, data, m, engine_name=name) for m in MONTHS[:2]]
-        found[name] = {
-            "manifests": [{k: m[k] for k in ("accrual", "expiry", "summary")} for m in manifests],
-            "ledger": _ledger(engine),
-            "snapshots": [store.read(data, "snapshots", m) for m in MONTHS[:2]],
-            "accruals": DeltaTable(str(accruals_dir(data))).to_pyarrow_table().sort_by("event_id"),
-        }
-        engine.dispose()
-    duck, spark = found["duckdb"], found["pyspark"]
-    for a, b in zip(duck["manifests"], spark["manifests"]):
+def test_a_lake_close_on_pyspark_equals_duckdb_with_no_ledger_work_in_the_driver(engine_closes):
+    # the two months closed on each engine with the lake store, on PySpark with every member-scale ledger read or
+    # write (and the search index) refused in the driver: tests/integration/engine_closes.py
+    duck, spark = engine_closes.duckdb, engine_closes.pyspark
+    for a, b in zip(duck.manifests, spark.manifests):
         for part in ("accrual", "expiry", "summary"):
             assert {k: v for k, v in a[part].items() if k != "seconds"} == {
                 k: v for k, v in b[part].items() if k != "seconds"
             }, part
-    assert duck["manifests"][0]["accrual"]["posted"] > 0
-    assert duck["ledger"] == spark["ledger"] and any(r[3] for r in spark["ledger"])  # tiers told to the ledger
-    for a, b in zip(duck["snapshots"], spark["snapshots"]):
+    assert duck.manifests[0]["accrual"]["posted"] > 0
+    assert duck.ledger == spark.ledger and any(r[3] for r in spark.ledger)  # tiers told to the ledger
+    for a, b in zip(duck.snapshots, spark.snapshots):
         assert a.equals(b)
-    assert duck["accruals"].num_rows > 0 and duck["accruals"].equals(spark["accruals"])
+    assert duck.accruals.num_rows > 0 and duck.accruals.equals(spark.accruals)

@@ -15,7 +15,6 @@ from tests.integration.test_close import (  # noqa: F401  (fixtures)
     _copy_ledger,
     clean_runs,
     ledger_state,
-    operator,
     planned,
     setup,
     snapshot,

@@ -13,10 +13,9 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import memory_ledger
 from tests.integration.helpers import event
 from tests.integration.plans import telecom
-from weixi.adapters import schema
-from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
 from weixi.ledger.expire import expire
 from weixi.ledger.posting import post_events
@@ -61,8 +60,7 @@ def histories(draw):
 
 
 def run(steps, policy, tmp_path, name):
-    engine = make_engine(":memory:")
-    schema.upgrade(engine)
+    engine = memory_ledger()  # make_engine(":memory:") and schema.upgrade, from the migrated template
     apply_plan(engine, telecom(tmp_path, policy=policy, stock=4, name=name + ".yaml"))
     posted = 0
     for kind, item in steps:
