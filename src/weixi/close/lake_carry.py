@@ -100,7 +100,7 @@ def points(
                 f"FROM ({new}) a {UNFOLDED} GROUP BY a.member_id"
             )
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE lake_month_points AS SELECT member_id, m AS points_earned "
+                "CREATE OR REPLACE TEMP VIEW lake_month_points AS SELECT member_id, m AS points_earned "
                 "FROM lake_carry_new WHERE m IS NOT NULL"
             )
             delta = " UNION ALL SELECT member_id, p FROM lake_carry_new"
@@ -111,7 +111,8 @@ def points(
             f"SELECT c.member_id, c.points AS p FROM read_parquet('{carried['points']}') c "
             f"ANTI JOIN lake_carry_changed USING (member_id){delta}) GROUP BY member_id"
         )
-        con.execute("DROP TABLE IF EXISTS lake_carry_new")
+        if not fused:
+            con.execute("DROP TABLE IF EXISTS lake_carry_new")
         how = "carried+month" if fused else "carried"
     else:
         rows = _rows(acc, exp)

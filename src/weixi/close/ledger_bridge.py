@@ -174,21 +174,18 @@ def _lake_points(con, month: str, sql: pa.Table, summed: str | None = None) -> p
     (the views of :func:`_unfolded` in ``con``), or with table ``summed`` (member_id, points_earned) that holds
     their sums per member already."""
     start, end = first_day(month), first_day(next_month(month))
-    lake = (
-        f"SELECT member_id, points_earned FROM {summed}"
-        if summed
-        else f"SELECT member_id, earned FROM lake_accruals WHERE day >= DATE '{start}' AND day < DATE '{end}' "
-        "AND earned > 0"
-    )
     con.register("sql_points", sql)
-    return (
-        con.execute(
-            "SELECT member_id, CAST(sum(points_earned) AS BIGINT) AS points_earned FROM (SELECT * FROM sql_points "
-            f"UNION ALL {lake}) GROUP BY member_id"
-        )
-        .fetch_arrow_table()
-        .cast(POINTS_SCHEMA)
+    query = (
+        # one row per member already: joined with the SQL's few (the hash table on those), not grouped again
+        "SELECT coalesce(l.member_id, s.member_id) AS member_id, CAST(coalesce(l.points_earned, 0) "
+        f"+ coalesce(s.points_earned, 0) AS BIGINT) AS points_earned FROM {summed} l FULL JOIN (SELECT member_id, "
+        "sum(points_earned) AS points_earned FROM sql_points GROUP BY member_id) s USING (member_id)"
+        if summed
+        else "SELECT member_id, CAST(sum(points_earned) AS BIGINT) AS points_earned FROM (SELECT * FROM sql_points "
+        f"UNION ALL SELECT member_id, earned FROM lake_accruals WHERE day >= DATE '{start}' AND day < DATE '{end}' "
+        "AND earned > 0) GROUP BY member_id"
     )
+    return con.execute(query).fetch_arrow_table().cast(POINTS_SCHEMA)
 
 
 # a member's points in the lake no fold has brought into SQL: earned, less what the lake expired (the views of
