@@ -58,6 +58,16 @@ LEFT JOIN (SELECT seq, list(struct_pack(rule_id := rule_id, points := points, no
 ORDER BY e.member_id, e.seq"""
 
 
+def _ledger_tables(con, c, plan, days) -> None:
+    """acc_days, and what the ledger holds: E5 and E6 seen, E7 rejected."""
+    con.register(
+        "acc_days_in", accrual_load.days_table(accrual_sql.day_columns(c), accrual_sql.day_rows(c, plan, days))
+    )
+    con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
+    con.execute("CREATE TEMP TABLE acc_seen AS SELECT 'E5' AS event_id UNION ALL SELECT 'E6'")
+    con.execute("CREATE TEMP TABLE acc_rejected AS SELECT 'E7' AS event_id, 'amount: no' AS reason")
+
+
 def _run(plan, table, lake: bool, posted: bool, distinct_ids: bool = False) -> tuple:
     c = bulk.compile_plan(plan)
     days = sorted({date(2026, 3, 1) + timedelta(days=d) for d in range(28)})
@@ -65,13 +75,7 @@ def _run(plan, table, lake: bool, posted: bool, distinct_ids: bool = False) -> t
     try:
         con.register("acc_all", table)
         con.execute("CREATE TEMP VIEW acc_src AS SELECT * FROM acc_all")
-        con.register(
-            "acc_days_in",
-            accrual_load.days_table(accrual_sql.day_columns(c), accrual_sql.day_rows(c, plan, days)),
-        )
-        con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
-        con.execute("CREATE TEMP TABLE acc_seen AS SELECT 'E5' AS event_id UNION ALL SELECT 'E6'")
-        con.execute("CREATE TEMP TABLE acc_rejected AS SELECT 'E7' AS event_id, 'amount: no' AS reason")
+        _ledger_tables(con, c, plan, days)
         con.execute("CREATE TEMP TABLE acc_stored AS SELECT 'M3' AS member_id, 'gold' AS tier, 0::BIGINT AS debt")
         st = accrual_sql.statements(c, 2, posted=posted, distinct_ids=distinct_ids)
         if lake:
@@ -138,13 +142,7 @@ def test_the_close_s_rows_sorted_once_by_member_are_the_sql_path_s(repeat):
                 f"AS BIGINT) AS seq, * EXCLUDE (k, bday) FROM ({CLOSE_SOURCE})"
             )
             con.execute("CREATE TEMP VIEW acc_src AS SELECT * FROM acc_all")
-        con.register(
-            "acc_days_in",
-            accrual_load.days_table(accrual_sql.day_columns(c), accrual_sql.day_rows(c, plan, days)),
-        )
-        con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
-        con.execute("CREATE TEMP TABLE acc_seen AS SELECT 'E5' AS event_id UNION ALL SELECT 'E6'")
-        con.execute("CREATE TEMP TABLE acc_rejected AS SELECT 'E7' AS event_id, 'amount: no' AS reason")
+        _ledger_tables(con, c, plan, days)
         # M3 gold, M4 a tier the plan does not know (the default's extra), M8 standard (no extra)
         con.execute(
             "CREATE TEMP TABLE acc_stored AS SELECT * FROM (VALUES ('M3', 'gold', 0::BIGINT), "
