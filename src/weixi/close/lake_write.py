@@ -148,9 +148,9 @@ def members_of(con, rows: str, by_member: bool = False, known: str | None = None
 
 __all__ = [
     "FILE_ROWS",
-    "clustered",
     "ROWS_SQL",
     "ROW_GROUP",
+    "clustered",
     "member_ranges",
     "members_of",
     "month_members",
