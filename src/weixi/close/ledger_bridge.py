@@ -241,23 +241,26 @@ def lake_programme(
             ).fetchone()
             return tuple(int(v) for v in row)
 
-        # the earn sums and the unfolded lots' figures in one pass over the accruals (with what expired of each lot)
+        # the earn sums and the unfolded lots' figures in one pass over the accruals, less what expired of them in
+        # one over the expiries (a lake lot expires whole, once, on its own ``expires_on``: no join of the two)
         earned = (
-            f"CASE WHEN l.day >= {s} AND l.day < {a} THEN l.earned ELSE 0 END",
-            f"CASE WHEN l.day < {a} THEN l.earned ELSE 0 END",
-            f"CASE WHEN l.day <= {a} THEN l.earned ELSE 0 END",
+            f"CASE WHEN day >= {s} AND day < {a} THEN earned ELSE 0 END",
+            f"CASE WHEN day < {a} THEN earned ELSE 0 END",
+            f"CASE WHEN day <= {a} THEN earned ELSE 0 END",
         )
-        left = "l.earned - coalesce(x.points, 0)"
         lots = (
-            f"CASE WHEN l.earned > 0 AND l.expires_on <= {a} THEN l.earned ELSE 0 END",
-            f"CASE WHEN l.earned > 0 AND l.expires_on <= {a} THEN {left} ELSE 0 END",
-            f"CASE WHEN l.earned > 0 AND l.expires_on > {a} THEN {left} ELSE 0 END",
-            "CASE WHEN l.earned > 0 AND l.expires_on IS NULL THEN l.earned ELSE 0 END",
+            f"CASE WHEN earned > 0 AND expires_on <= {a} THEN earned ELSE 0 END",
+            f"CASE WHEN earned > 0 AND expires_on > {a} THEN earned ELSE 0 END",
+            "CASE WHEN earned > 0 AND expires_on IS NULL THEN earned ELSE 0 END",
         )
         row = con.execute(
-            f"SELECT {', '.join(f'coalesce(sum({e}), 0)' for e in (*earned, *lots))} FROM lake_accruals l LEFT JOIN "
-            "(SELECT lot_id, sum(points) AS points FROM lake_expired GROUP BY lot_id) x ON x.lot_id = l.event_id"
+            f"SELECT {', '.join(f'coalesce(sum({e}), 0)' for e in (*earned, *lots))} FROM lake_accruals"
         ).fetchone()
+        gone = con.execute(
+            f"SELECT coalesce(sum(CASE WHEN expires_on <= {a} THEN points ELSE 0 END), 0), "
+            f"coalesce(sum(CASE WHEN expires_on > {a} THEN points ELSE 0 END), 0) FROM lake_expired"
+        ).fetchone()
+        row = (*row[:4], row[3] - gone[0], row[4] - gone[1], row[5])
         kinds = {"earn": tuple(int(v) for v in row[:3]), "expire": by_day("expires_on", "-points", "lake_expired")}
         lots = row[3:]
     finally:
