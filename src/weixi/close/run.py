@@ -31,7 +31,7 @@ from weixi.close.snapshot import PROFILE, SEGMENT_COLUMNS, TIER_COLUMNS, snapsho
 from weixi.errors import Conflict
 from weixi.ledger.expire import expire
 from weixi.plans.service import active_plan
-from weixi.segments import evaluate_tiers, segment
+from weixi.segments import evaluate_tiers, segment, window_totals
 from weixi.segments.stars import star_events_sql
 
 STEPS = ("accrual", "expiry", "history", "tiers", "segments", "snapshot", "search_index")
@@ -139,14 +139,17 @@ def close_month(
         history_file, history, members = _history_step(run)
     with run.step("tiers"):
         keep = keeper(run.con)
-        tiers, events_file = _tiers_step(run, members, history, keep)
+        totals = _window_totals(run, members, history)
+        tiers, events_file = _tiers_step(run, members, history, keep, totals)
     with run.step("segments"):
         _materialize(
             run,
             "close_segments",  # only what the snapshot keeps: the sort below fits
-            segment(members, history, run.plan, month, keep).select("member_id", *SEGMENT_COLUMNS),
+            segment(members, history, run.plan, month, keep, totals).select("member_id", *SEGMENT_COLUMNS),
         )
         keep.drop()
+        if totals is not None:
+            _free(run.con, "close_window")
     with run.step("snapshot"):
         snapshot_file = _snapshot_step(run, history_file, tiers)
         stars_file = _star_events_step(run, snapshot_file)
@@ -218,11 +221,22 @@ def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
     return history_file, _history_window(con, data_dir, month), members_table(con, data_dir, month)
 
 
-def _tiers_step(run: _Run, members: ibis.Table, history: ibis.Table, keep) -> tuple[str, str]:
+def _window_totals(run: _Run, members: ibis.Table, history: ibis.Table) -> ibis.Table | None:
+    """On DuckDB, the members in service with the window totals that the tiers and the segments both read,
+    computed once into table ``close_window`` (:func:`weixi.segments.window_totals`). On PySpark None: each job
+    reads its own."""
+    if run.spark:
+        return None
+    return run.con.create_table("close_window", window_totals(members, history, run.plan, run.month), overwrite=True)
+
+
+def _tiers_step(
+    run: _Run, members: ibis.Table, history: ibis.Table, keep, totals: ibis.Table | None = None
+) -> tuple[str, str]:
     """Tier evaluation: the members' tiers (a DuckDB table, for the snapshot) and the tier events file."""
     con, month, data_dir = run.con, run.month, run.data_dir
     tier_state, tier_events = evaluate_tiers(
-        members, history, _previous_tiers(con, data_dir, month), run.plan, month, keep
+        members, history, _previous_tiers(con, data_dir, month), run.plan, month, keep, totals
     )
     tiers = _materialize(run, "close_tiers", tier_state.select("member_id", *TIER_COLUMNS))
     events_file = _write_dataset(

@@ -11,7 +11,7 @@ shared (equal values get the same grade or score) or broken by ``member_id``, an
 Python and compared as literals.
 """
 
-from weixi.segments.segment import SEGMENT_SCHEMA, segment
+from weixi.segments.segment import SEGMENT_SCHEMA, segment, window_totals
 from weixi.segments.tiers import TIER_EVENT_SCHEMA, TIER_STATE_SCHEMA, evaluate_tiers
 from weixi.segments.window import history_months
 
@@ -22,4 +22,5 @@ __all__ = [
     "evaluate_tiers",
     "history_months",
     "segment",
+    "window_totals",
 ]

@@ -6,16 +6,17 @@ from __future__ import annotations
 from datetime import date
 
 import ibis
+import pyarrow as pa
 import pytest
 
 from weixi.close.run import keeper
-from weixi.segments import evaluate_tiers, segment
+from weixi.segments import evaluate_tiers, segment, window_totals
 
 from ..segments.helpers import h, history, members, plan
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(copy keyword|infer_string).*")
 
-PLAN = plan("""\
+BODY = """\
     tiers:
       - {id: standard, name: 普通会员, rank: 0}
       - {id: silver, name: 银牌会员, rank: 1, qualify: 100}
@@ -30,7 +31,9 @@ PLAN = plan("""\
         levels:
           - {id: gold, name: 黄金, min_spend_yuan: 100, min_active_months: 2}
           - {id: bronze, name: 青铜潜力}
-    """)
+    """
+PLAN = plan(BODY)
+POLICY_TEXT = BODY[BODY.index("    tier_policy:") : BODY.index("    segments:")]
 PEOPLE = members("a", "b", "c", "d", ("e", date(2026, 3, 2)), ("gone", date(2015, 1, 1), date(2026, 1, 20)))
 HISTORY = history(
     h("a", "2026-01", spend_fen=9_000, touches=2, points_earned=90, last_active_on=date(2026, 1, 30)),
@@ -72,3 +75,47 @@ def test_kept_tables_give_the_same_rows_and_are_dropped():
     assert [(r["member_id"], r["event"]) for r in _rows(con, events)] == [("a", "upgraded"), ("b", "upgraded")]
     keep.drop()
     assert not {"close_tier_decisions", "close_segment_base"} & set(con.list_tables())
+
+
+@pytest.mark.parametrize(
+    "policy", ["measure: points_earned, window_months: 3,", "measure: spend_yuan, window_months: 2,", None]
+)
+def test_the_window_totals_computed_once_give_the_tiers_and_segments_each_job_computes_alone(policy):
+    """The close computes the members in service with every window total once (``window_totals``) and hands the
+    table to the tier job and the segments: the rows are those each job gives when it reads the members and the
+    history itself, the tier measure over its own window (points or spend), the segments' sums over theirs."""
+    if policy is None:  # no tier policy: no measure, everyone keeps their tier
+        tiered = plan(BODY.replace(POLICY_TEXT, "").replace(", qualify: 100", ""))
+    else:
+        tiered = plan(BODY.replace("measure: points_earned, window_months: 3,", policy))
+    assert (tiered.tier_policy is None) == (policy is None)
+    con = ibis.duckdb.connect()
+    people, rows = con.create_table("people", PEOPLE), con.create_table("hist", HISTORY)
+    previous = con.create_table(
+        "prev",
+        pa.table(
+            {"member_id": ["b"], "tier": ["silver"], "tier_since": [date(2025, 12, 31)], "grace_until": [None]},
+            schema=pa.schema(
+                [
+                    ("member_id", pa.string()),
+                    ("tier", pa.string()),
+                    ("tier_since", pa.date32()),
+                    ("grace_until", pa.date32()),
+                ]
+            ),
+        ),
+    )
+    state, events = evaluate_tiers(people, rows, previous, tiered, "2026-03")
+    segments = segment(people, rows, tiered, "2026-03")
+    totals = con.create_table("close_window", window_totals(people, rows, tiered, "2026-03"))
+    state2, events2 = evaluate_tiers(people, rows, previous, tiered, "2026-03", totals=totals)
+    assert _rows(con, state2) == _rows(con, state)
+    assert _rows(con, events2) == _rows(con, events)
+    assert _rows(con, segment(people, rows, tiered, "2026-03", totals=totals)) == _rows(con, segments)
+    measures = {r["member_id"]: r["measure"] for r in _rows(con, state2)}
+    if policy is None:
+        assert set(measures.values()) == {None}
+    elif "spend" in policy:  # February and March: b 20,000 + 1,000 fen, a 2,000, e 3,000 (c's is a year before)
+        assert measures == {"a": 2_000, "b": 21_000, "c": 0, "d": 0, "e": 3_000}
+    else:  # January to March: a 90 + 20, b 200 + 10, e 30
+        assert measures == {"a": 110, "b": 210, "c": 0, "d": 0, "e": 30}
