@@ -239,3 +239,24 @@ def test_a_lake_operator_on_postgresql_passes_and_a_changed_row_is_named(tmp_pat
         with admin.connect() as conn:
             conn.execute(text(f"DROP SCHEMA {name} CASCADE"))
         admin.dispose()
+
+
+def test_a_month_written_with_its_base_rules_notes_verifies_and_folds_with_them(operator):
+    """The close writes a base rule's earn entry without its note (the fold writes the Book's text from the rule
+    and the amount); months written before hold the text. ``verify`` takes such a month as it is, and a fold
+    writes the notes the month holds."""
+    file, _, event_id, member = _unfolded_row(operator)
+    table = pq.read_table(file)
+    entries = table.column("entries").to_pylist()
+    assert any(e["note"] is None for es in entries for e in es)  # as the close writes them now
+    held = [[{**e, "note": e["note"] or f"held {e['rule_id']}"} for e in es] for es in entries]
+    column = table.schema.get_field_index("entries")
+    with edited(operator.data, file, table.set_column(column, "entries", pa.array(held, table.schema[column].type))):
+        assert verify_lake(operator.engine, operator.data)[0] == []
+        ensure_folded(operator.engine, [member])
+        with operator.engine.connect() as conn:
+            notes = {
+                r[0] for r in execute(conn, "SELECT note FROM journal WHERE event_id = ? AND kind = 'earn'", [event_id])
+            }
+        assert notes and all(n.startswith("held ") or n.startswith("tier ") for n in notes), notes
+    assert verify_lake(operator.engine, operator.data)[0] == []

@@ -3,7 +3,8 @@ Delta commit of the ``accruals`` table instead of an event, a lot and journal ro
 
 The rows are the ones the set-based SQL path writes (:mod:`weixi.close.accrual_sql`, the same statements, no second
 arithmetic), one row per posted bill or recharge: the event's columns, its lot's expiry (a lot exists when
-``earned > 0``) and its earn entries (rule id, points, note) in posting order. DuckDB writes them sorted by member in
+``earned > 0``) and its earn entries (rule id, points, note) in posting order (a base rule's note NULL: the fold
+writes its text from the rule and the amount). DuckDB writes them sorted by member in
 row groups a member lookup skips by their min/max (a close's rows sorted once, :data:`accrual_sql.ORDERED_NEW`);
 :func:`weixi.adapters.lake.commit_files` commits them with the application transaction ``(weixi-accrual, YYYYMM)``:
 a rerun that finds the month in skips the write.
@@ -70,6 +71,7 @@ ACCRUAL_SCHEMA = pa.schema(
         ("seq", pa.int64()),  # posting order within the month
         (
             "entries",
+            # note: a tier extra's text; NULL for a base rule's entry (older months may hold its text)
             pa.list_(pa.struct([("rule_id", pa.string()), ("points", pa.int64()), ("note", pa.string())])),
         ),
     ]

@@ -32,7 +32,9 @@ from weixi.close.accrual_lake import ACCRUAL_SCHEMA, APP, lake_lock, month_versi
 from weixi.close.lake_write import ROW_GROUP
 from weixi.close.ledger_bridge import ledger_arrow
 from weixi.close.months import first_day, next_month
+from weixi.ledger import bulk
 from weixi.ledger.fold import accruals_dir
+from weixi.plans.service import plan_at
 
 # the SQL journal's bill and recharge events of a day range, with their lot and earn entries (one row per entry;
 # no NULL in a column: ADBC's SQLite types a column by its first values)
@@ -67,7 +69,8 @@ EVENTS_SCHEMA = pa.schema(
 )
 
 # the lake close's row from the SQL rows: bills first by day, recharges by their moment (its posting order);
-# an event is left out when its earn entries or its lot do not say what the lake row would (the Book's cases)
+# an event is left out when its earn entries or its lot do not say what the lake row would (the Book's cases);
+# a base rule's entry (up_base: its plan version's) without its note, as the close writes it
 ROWS_SQL = """
 WITH ev AS (
     SELECT event_id, any_value(member_id) AS member_id, any_value(type) AS type,
@@ -77,9 +80,12 @@ WITH ev AS (
            CAST(nullif(any_value(expires_on), '') AS DATE) AS expires_on, any_value(lot_points) AS lot_points,
            any_value(deficit) AS deficit,
            coalesce(sum(points) FILTER (WHERE entry >= 0), 0) AS entry_points,
-           coalesce(list(struct_pack(rule_id := nullif(rule_id, ''), points := points, note := nullif(note, '')) ORDER BY entry)
+           coalesce(list(struct_pack(rule_id := nullif(rule_id, ''), points := points,
+                                     note := CASE WHEN base IS NULL THEN nullif(note, '') END) ORDER BY entry)
                FILTER (WHERE entry >= 0), []) AS entries
-    FROM up_rows GROUP BY event_id
+    FROM (SELECT r.*, b.rule_id AS base FROM up_rows r
+          LEFT JOIN up_base b ON b.plan_version = r.plan_version AND b.rule_id = r.rule_id)
+    GROUP BY event_id
 )
 SELECT event_id, member_id, type, occurred_at, day, CAST(amount_fen AS BIGINT) AS amount_fen, attrs,
        CAST(earned AS BIGINT) AS earned, plan_version, expires_on,
@@ -138,6 +144,7 @@ def _commit_month(engine: Engine, table: Path, month: str) -> int:
     con = duck.connect()
     try:
         con.register("up_rows", rows)
+        con.register("up_base", _base_rules(engine, rows))
         others = lake.file_uris(table)
         seen = (
             f"SELECT event_id FROM read_parquet({others!r})"
@@ -158,6 +165,21 @@ def _commit_month(engine: Engine, table: Path, month: str) -> int:
     schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA
     lake.commit_files(table, files, {"month": month}, schema, APP, version)
     return int(n)
+
+
+def _base_rules(engine: Engine, rows: pa.Table) -> pa.Table:
+    """(plan_version, rule_id) of the base rules of each plan version ``rows`` name: the entries whose note the
+    lake leaves out (:func:`weixi.close.accrual_sql.lake_events`)."""
+    pairs = []
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        for version in sorted({v for v in rows.column("plan_version").to_pylist() if v is not None and v >= 0}):
+            plan = plan_at(conn, version)
+            if plan is not None:
+                pairs += [(version, rule_id) for rule_id in bulk.base_rules(bulk.compile_plan(plan))]
+    return pa.table(
+        {"plan_version": [p[0] for p in pairs], "rule_id": [p[1] for p in pairs]},
+        schema=pa.schema([("plan_version", pa.int64()), ("rule_id", pa.string())]),
+    )
 
 
 def _switch(engine: Engine, data_dir: Path, months: list[str], version: int) -> int:

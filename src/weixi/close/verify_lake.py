@@ -114,7 +114,7 @@ def _month(engine: Engine, data_dir: Path, month: str, keys: list, lake_dir: Pat
         con.execute(
             "CREATE TEMP TABLE v_lake AS "
             + (
-                f"SELECT event_id, member_id, earned, expires_on, entries FROM ({lake})"
+                f"SELECT event_id, member_id, earned, expires_on, {_without_base_notes(compiled)} FROM ({lake})"
                 if lake
                 else "SELECT * FROM v_rec WHERE false"
             )
@@ -140,6 +140,18 @@ def _month(engine: Engine, data_dir: Path, month: str, keys: list, lake_dir: Pat
         con.close()
     out += _missing(engine, month, candidates, limit)
     return out, int(rows)
+
+
+def _without_base_notes(compiled) -> str:
+    """The lake rows' entries as the close writes them now: a base rule's without its note (which months written
+    before held; the fold writes its text from the rule, :func:`weixi.ledger.fold.fill_notes`)."""
+    ids = ", ".join("'" + i.replace("'", "''") + "'" for i in bulk.base_rules(compiled))
+    if not ids:
+        return "entries"
+    return (
+        "list_transform(entries, lambda e: struct_pack(rule_id := e.rule_id, points := e.points, "
+        f"note := CASE WHEN e.rule_id IN ({ids}) THEN NULL ELSE e.note END)) AS entries"
+    )
 
 
 def _tiers_before(con, data_dir: Path, month: str) -> None:

@@ -79,6 +79,19 @@ def yuan_text(fen: int) -> str:
     return f"{whole}.{cents:02d}"
 
 
+def base_note(rule: "_Base", fen: int) -> str:
+    """The note of a base rule's earn entry for an event of ``fen`` (the Book's text: ``128.5 yuan x 1/1 (floor)``,
+    ``3 full blocks of 50 yuan x 10``)."""
+    if rule.spend:
+        return f"{yuan_text(fen)} yuan x {rule.note}"
+    return f"{fen * rule.num // rule.den} full blocks of {rule.note}"
+
+
+def base_rules(c: "Compiled") -> dict[str, "_Base"]:
+    """The compiled plan's base rules by id (what :func:`base_note` takes)."""
+    return {r.id: r for rules in c.rules.values() for r in rules}
+
+
 @dataclass(frozen=True)
 class _Base:
     """A spend or recharge rule: points = round(amount_fen * num / den) (spend) or full blocks * points."""

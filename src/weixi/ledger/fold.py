@@ -30,6 +30,33 @@ from weixi.adapters.bulk_sql import select_ids
 from weixi.adapters.sql import as_date, execute, executemany, is_pg
 from weixi.ledger import fold_read
 from weixi.ledger.fold_read import ACCRUALS, EXPIRIES, version_files
+from weixi.plans.service import plan_at
+
+
+def fill_notes(rows: list[dict], rules_of) -> None:
+    """Give each earn entry of ``rows`` (the lake's rows as dicts) without a note the note the Book writes: a base
+    rule's (the lake keeps its rule and points, the close does not write the text,
+    :func:`weixi.close.accrual_sql.lake_events`), from its rule in the row's plan version and the event's amount.
+    ``rules_of(version)``: that version's base rules by id (:func:`weixi.ledger.bulk.base_rules`; empty: a version
+    the ledger lacks, whose notes are left empty)."""
+    from weixi.ledger.bulk import base_note  # bulk folds the members it posts for: imported here, not at the top
+
+    rules: dict = {}
+    for r in rows:
+        for e in r["entries"]:
+            if e["note"] is None:
+                version = r["plan_version"]
+                if version not in rules:
+                    rules[version] = rules_of(version)
+                rule = rules[version].get(e["rule_id"])
+                e["note"] = base_note(rule, r["amount_fen"] or 0) if rule is not None else ""
+
+
+def _base_rules_at(conn: Connection, version: int | None) -> dict:
+    from weixi.ledger import bulk
+
+    plan = plan_at(conn, version) if version is not None else None
+    return bulk.base_rules(bulk.compile_plan(plan)) if plan is not None else {}
 
 
 def accruals_dir(data_dir: Path | str) -> Path:
@@ -133,6 +160,7 @@ def fold(conn: Connection, member_ids: Iterable[str]) -> int:
         for r in select_ids(conn, "SELECT event_id FROM events WHERE event_id {ids}", [r["event_id"] for r in rows])
     }
     rows = [r for r in rows if r["event_id"] not in existing]
+    fill_notes(rows, lambda version: _base_rules_at(conn, version))
     day = (lambda d: d) if pg else (lambda d: d and d.isoformat())
     stamp = datetime.fromisoformat if pg else (lambda t: t)
     executemany(

@@ -130,6 +130,21 @@ def active_plan(conn: Connection) -> tuple[int, Plan]:
     if not rows:
         raise NoActivePlan()
     version, digest, source = rows[0]
+    return version, _cached(conn, version, digest, source)
+
+
+def plan_at(conn: Connection, version: int) -> Plan | None:
+    """The plan of ``version`` (None: the ledger has no such version), read in the transaction of ``conn`` and
+    parsed once per content, as :func:`active_plan`."""
+    rows = execute(conn, "SELECT sha256, source FROM plan_versions WHERE version = ?", [version])
+    if not rows:
+        return None
+    return _cached(conn, version, *rows[0])
+
+
+def _cached(conn: Connection, version: int, digest: str, source: str) -> Plan:
+    """The plan of ``version`` (whose ``sha256`` and source are given) from the parsed plans, else read and parsed
+    (and kept when the content's digest is its ``sha256``)."""
     plan = _PARSED.get((digest, source))
     if plan is None:
         content = execute(conn, "SELECT content FROM plan_versions WHERE version = ?", [version])[0][0]
@@ -138,7 +153,7 @@ def active_plan(conn: Connection) -> tuple[int, Plan]:
             if len(_PARSED) >= _PARSED_MAX:
                 _PARSED.clear()
             _PARSED[(digest, source)] = plan
-    return version, plan
+    return plan
 
 
 def plan_zone(bind: Engine | Connection | None) -> ZoneInfo:

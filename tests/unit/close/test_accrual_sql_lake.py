@@ -11,8 +11,10 @@ import pytest
 
 from weixi.adapters import duck
 from weixi.close import accrual_load, accrual_sql, lake_write, post_lake
+from weixi.close.accrual_lake import ACCRUAL_SCHEMA
 from weixi.ledger import bulk
 from weixi.ledger.events import Event
+from weixi.ledger.fold import fill_notes
 from weixi.plans.loader import load_plan_text
 
 PLAN = """\
@@ -68,6 +70,21 @@ def _ledger_tables(con, c, plan, days) -> None:
     con.execute("CREATE TEMP TABLE acc_rejected AS SELECT 'E7' AS event_id, 'amount: no' AS reason")
 
 
+NAMES = [f.name for f in ACCRUAL_SCHEMA]
+
+
+def _noted(rows: list[tuple], c) -> list[tuple]:
+    """The lake's rows with their base entries' notes as a fold writes them (:func:`weixi.ledger.fold.fill_notes`):
+    the lake keeps a base rule's entry without its note, a tier extra's with it."""
+    dicts = [dict(zip(NAMES, r)) for r in rows]
+    for d in dicts:
+        base = [e for e in d["entries"] if e["rule_id"] in bulk.base_rules(c)]
+        assert all(e["note"] is None for e in base), base  # the close writes no base note
+        assert all(e["note"] for e in d["entries"] if e not in base)  # a tier extra's names its tier
+    fill_notes(dicts, lambda version: bulk.base_rules(c) if version == 2 else {})
+    return [tuple(d[n] for n in NAMES) for d in dicts]
+
+
 def _run(plan, table, lake: bool, posted: bool, distinct_ids: bool = False) -> tuple:
     c = bulk.compile_plan(plan)
     days = sorted({date(2026, 3, 1) + timedelta(days=d) for d in range(28)})
@@ -85,7 +102,7 @@ def _run(plan, table, lake: bool, posted: bool, distinct_ids: bool = False) -> t
             for sql in (st.new, st.base, st.tiers, st.journal, st.events, st.lots):
                 con.execute(sql)
         return (
-            con.execute(lake_write.ROWS_SQL if lake else REFERENCE_SQL).fetchall(),
+            _noted(con.execute(lake_write.ROWS_SQL).fetchall(), c) if lake else con.execute(REFERENCE_SQL).fetchall(),
             con.execute(st.outcome).fetchall(),
             con.execute(accrual_sql.REJECTIONS_SQL).fetchall(),
         )
@@ -156,6 +173,7 @@ def test_the_close_s_rows_sorted_once_by_member_are_the_sql_path_s(repeat):
             con.execute(accrual_sql.lake_events(c, 2, days=accrual_sql.day_rows(c, plan, days)))
             rows = con.execute("SELECT * FROM acc_events").fetchall()  # no ORDER BY: as the files are written
             assert [(r[1], r[10]) for r in rows] == sorted((r[1], r[10]) for r in rows)
+            rows = _noted(rows, c)
         else:
             con.execute("DELETE FROM acc_all WHERE member_id = 'M9'")  # the Book's member, left out
             for sql in (st.new, st.base, st.tiers, st.journal, st.events, st.lots):
