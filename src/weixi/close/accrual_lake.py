@@ -131,17 +131,23 @@ def finish(engine: Engine, month: str, inputs: list, result: dict) -> None:
         )
 
 
-def _probe(con, plan: Plan) -> tuple[list, int, dict]:
-    """The days, the rows out of the bulk path's range (no day, a negative amount, one at or above its limit) and
-    the rows by type of ``acc_all``, in one scan."""
+SERVICE_TYPES = 64  # at most this many service types' attrs written as literals (more: every one built)
+
+
+def _probe(con, plan: Plan) -> tuple[list, int, dict, list[str]]:
+    """The days, the rows out of the bulk path's range (no day, a negative amount, one at or above its limit), the
+    rows by type and the service types (up to :data:`SERVICE_TYPES`; none: more) of ``acc_all``, in one scan."""
     rows = con.execute(
         f"SELECT type, day, count(*), count(*) FILTER (WHERE day IS NULL OR amount_fen < 0 "
-        f"OR amount_fen >= {bulk.fen_limit(plan)}) FROM acc_all GROUP BY type, day"
+        f"OR amount_fen >= {bulk.fen_limit(plan)}), list_sort(list(DISTINCT service_type)[:{SERVICE_TYPES + 1}]) "
+        "FROM acc_all GROUP BY type, day"
     ).fetchall()
     counts: dict = {}
-    for t, _, n, _ in rows:
+    for t, _, n, _, _ in rows:
         counts[t] = counts.get(t, 0) + int(n)
-    return sorted({d for _, d, _, _ in rows if d is not None}), sum(int(r[3]) for r in rows), counts
+    types = sorted({s for r in rows for s in r[4] if s is not None})
+    days = sorted({r[1] for r in rows if r[1] is not None})
+    return days, sum(int(r[3]) for r in rows), counts, types if len(types) <= SERVICE_TYPES else []
 
 
 def applicable(plan: Plan | None, days: list, out_of_range: int) -> bool:
@@ -223,9 +229,9 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         else:  # read where it is (in seq order, the file's): no copy
             con.register("post_src", post_rows)
             con.execute(f"CREATE TEMP VIEW acc_all AS {source_sql}")
-        counts = None
+        counts, service_types = None, None
         if days is None:
-            days, out_of_range, counts = _probe(con, plan)
+            days, out_of_range, counts, service_types = _probe(con, plan)
             if not applicable(plan, days, out_of_range):
                 return None
         con.register(
@@ -247,7 +253,7 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             for statement in (accrual_sql.ORDERED_SRC, accrual_sql.ORDERED_NEW, accrual_sql.ORDERED_VIEW):
                 con.execute(statement)
             day_rows = accrual_sql.day_rows(compiled, plan, days)
-            con.execute(accrual_sql.lake_events(compiled, version, days=day_rows))
+            con.execute(accrual_sql.lake_events(compiled, version, days=day_rows, service_types=service_types))
         else:
             con.execute(  # a view: the statements read it once (a copy of every column cost more than the filter)
                 "CREATE TEMP VIEW acc_src AS SELECT * FROM acc_all WHERE member_id NOT IN (SELECT member_id FROM acc_book)"

@@ -48,7 +48,7 @@ def test_the_roundings_are_the_bulk_paths(con, mode):
         assert {int(n): int(v) for n, v in got} == {n: bulk_round(n, den, mode) for n in nums}
 
 
-@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "America/St_Johns"])
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "America/St_Johns", "America/New_York"])
 def test_a_moment_prints_as_python_prints_it(con, zone):
     con.execute(f"SET TimeZone = '{zone}'")
     moments = [

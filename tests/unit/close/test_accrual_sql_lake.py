@@ -31,7 +31,13 @@ earning:
   - {id: recharge, type: recharge, points: 10, per_full_yuan: 30}
   - {id: tier-bonus, type: tier_multiplier, window: {from: 2026-03-05, to: 2026-03-20}}
 """
-ATTRS = [{}, {"service_type": "mobile"}, {"tier": "gold"}, {"tier": "silver", "service_type": "mobile"}]
+ATTRS = [
+    {},
+    {"service_type": "mobile"},
+    {"tier": "gold"},
+    {"tier": "silver", "service_type": "mobile"},
+    {"service_type": '宽带 "光纤"'},  # the attrs' JSON keeps the characters, escapes the quotes
+]
 
 
 def _rows(repeat: bool):
@@ -43,7 +49,7 @@ def _rows(repeat: bool):
         event_id = f"E{i % 300}" if repeat else f"E{i}"  # repeated ids: the same member (i % 300 % 40)
         kind = "recharge" if i % 7 == 0 else "bill"
         events.append(
-            Event(event_id, f"M{i % 300 % 40}", kind, at, at.date(), 37 * i % 50_000, None, None, ATTRS[i % 4])
+            Event(event_id, f"M{i % 300 % 40}", kind, at, at.date(), 37 * i % 50_000, None, None, ATTRS[i % 5])
         )
     cols = post_lake._Columns(events)
     return plan, post_lake._table(list(range(len(events))), cols)
@@ -136,13 +142,15 @@ CLOSE_SOURCE = (
 )
 
 
+@pytest.mark.parametrize("known", [None, ["mobile"], ["mobile", '宽带 "光纤"']])
 @pytest.mark.parametrize("repeat", [False, True])
-def test_the_close_s_rows_sorted_once_by_member_are_the_sql_path_s(repeat):
+def test_the_close_s_rows_sorted_once_by_member_are_the_sql_path_s(repeat, known):
     """The close's rows (``ORDERED_NEW``: sorted by member once, numbered in that order; ``lake_events`` with the
     days: the day's columns and the stored tier's extra looked up, no join) equal the SQL path's over the same rows
     numbered in posting order (kind, bill day, moment, id), but for the numbers: in each member's posting order, with
     the same first row of a repeated id, the same outcome and rejections. Read without an ORDER BY they come in
-    member and number order: the files are written so, unsorted."""
+    member and number order: the files are written so, unsorted. The attrs of the service types the month holds
+    (``known``, from the close's scan of its rows) are written as literals, the same text."""
     plan, table = _rows(repeat)
     c = bulk.compile_plan(plan)
     days = sorted({date(2026, 3, 1) + timedelta(days=d) for d in range(28)})
@@ -170,7 +178,8 @@ def test_the_close_s_rows_sorted_once_by_member_are_the_sql_path_s(repeat):
         if ordered:
             for sql in (accrual_sql.ORDERED_SRC, accrual_sql.ORDERED_NEW, accrual_sql.ORDERED_VIEW):
                 con.execute(sql)
-            con.execute(accrual_sql.lake_events(c, 2, days=accrual_sql.day_rows(c, plan, days)))
+            # the service types ``known``: their attrs written as literals, any other's built row by row
+            con.execute(accrual_sql.lake_events(c, 2, days=accrual_sql.day_rows(c, plan, days), service_types=known))
             rows = con.execute("SELECT * FROM acc_events").fetchall()  # no ORDER BY: as the files are written
             assert [(r[1], r[10]) for r in rows] == sorted((r[1], r[10]) for r in rows)
             rows = _noted(rows, c)
