@@ -104,27 +104,57 @@ def points_and_balances(engine: Engine, month: str, default_tier: str | None = N
     """:func:`points_earned` and :func:`balances`, the ledger read once (one child process on SQLite) and the lake's
     unfolded rows once.
 
-    ``default_tier`` given (the close's snapshot, with the plan's default tier): the balances of only the members
-    whose balance over both stores, debt or ledger tier differ from 0, 0 and ``default_tier``; a member left out has
-    those. (A member's SQL balance counts the SQL ledger's lots only, so at 10,000,000 members with lake months
-    about 176,000 SQL rows are read instead of every one: 1.7 s against 6-7.5 s.)"""
-    query = BALANCES if default_tier is None else _balances_set(default_tier)
-    points, held, folds = ledger_arrows(engine, [_journal_points(month), query, FOLDS])
+    ``default_tier`` given (the close's snapshot, with the plan's default tier): :func:`close_ledger`'s tables, the
+    balances of only the members whose balance over both stores, debt or ledger tier differ from 0, 0 and
+    ``default_tier``; a member left out has those."""
     con = duck.connect()
     try:
+        if default_tier is not None:
+            close_ledger(engine, con, month, default_tier)
+            return (
+                con.execute("SELECT * FROM ledger_points").fetch_arrow_table().cast(POINTS_SCHEMA),
+                con.execute("SELECT * FROM close_balances").fetch_arrow_table().cast(BALANCES[2]),
+            )
+        points, held, folds = ledger_arrows(engine, [_journal_points(month), BALANCES, FOLDS])
         if not _unfolded(engine, con, month, folds=folds):  # the marks of the balances' transaction
-            return points, held if default_tier is None else _set_tiers_back(con, held)
-        if default_tier is None:
-            points = _lake_points(con, month, points)  # the partitions that can hold the month's days
-            _unfolded(engine, con, folds=folds)  # then every unfolded partition
-            return points, _lake_balances(con, held)
-        # the close: each member's unfolded points, carried from the last close (with the month's points earned,
-        # when the carry reads the month's files anyway)
-        fused = _carried(engine, con, month) == "carried+month"
-        points = _lake_points(con, month, points, "lake_month_points" if fused else None)
-        return points, _lake_balances(con, held, default_tier, "lake_points")
+            return points, held
+        points = _lake_points(con, month, points)  # the partitions that can hold the month's days
+        _unfolded(engine, con, folds=folds)  # then every unfolded partition
+        return points, _lake_balances(con, held)
     finally:
         con.close()
+
+
+def close_ledger(engine: Engine, con, month: str, default_tier: str) -> None:
+    """The close's read of the ledger, made in its DuckDB ``con`` (no Arrow copy out and back of two tables of
+    10,000,000 rows at 10,000,000 members): table ``ledger_points`` (the month's points earned per member, SQL and
+    unfolded lake rows; the lake's from the carry, :mod:`weixi.close.lake_carry`) and temp table ``close_balances``
+    (:data:`BALANCES`' columns) of the members whose balance over both stores, debt or ledger tier are not 0, 0,
+    ``default_tier`` (so at 10,000,000 members about 176,000 SQL rows are read, not every one)."""
+    points, held, folds = ledger_arrows(engine, [_journal_points(month), _balances_set(default_tier), FOLDS])
+    try:
+        if not _unfolded(engine, con, month, folds=folds):
+            con.register("sql_points", points)
+            con.execute(
+                "CREATE OR REPLACE TABLE ledger_points AS SELECT member_id, CAST(points_earned AS BIGINT) AS "
+                "points_earned FROM sql_points"
+            )
+            con.register("sql_balances", held)
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE close_balances AS "
+                "SELECT * REPLACE (nullif(ledger_tier, '') AS ledger_tier) FROM sql_balances"
+            )
+            return
+        fused = _carried(engine, con, month) == "carried+month"
+        _lake_points(con, month, points, "lake_month_points" if fused else None, into="ledger_points")
+        _lake_balances(con, held, default_tier, "lake_points", into="close_balances")
+    finally:  # the views and tables it made on the way, and the Arrow tables it registered
+        for name in ("lake_month_points", "lake_accruals", "lake_expired"):
+            con.execute(f"DROP VIEW IF EXISTS {name}")
+        for name in ("lake_points", "lake_carry_new", "lake_carry_changed"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+        for name in ("sql_points", "sql_balances", "lake_folds"):
+            con.unregister(name)  # not registered: nothing
 
 
 def _carried(engine: Engine, con, month: str) -> str:
@@ -151,16 +181,6 @@ def _balances_set(default_tier: str) -> tuple[str, list, pa.Schema]:
     )
 
 
-def _set_tiers_back(con, held: pa.Table) -> pa.Table:
-    """:func:`_balances_set`'s rows with '' back to a NULL tier."""
-    con.register("sql_balances", held)
-    return (
-        con.execute("SELECT * REPLACE (nullif(ledger_tier, '') AS ledger_tier) FROM sql_balances")
-        .fetch_arrow_table()
-        .cast(BALANCES[2])
-    )
-
-
 def _with_lake_points(engine: Engine, month: str, sql: pa.Table) -> pa.Table:
     con = duck.connect()
     try:
@@ -169,10 +189,10 @@ def _with_lake_points(engine: Engine, month: str, sql: pa.Table) -> pa.Table:
         con.close()
 
 
-def _lake_points(con, month: str, sql: pa.Table, summed: str | None = None) -> pa.Table:
+def _lake_points(con, month: str, sql: pa.Table, summed: str | None = None, into: str | None = None) -> pa.Table | None:
     """``sql`` (the SQL journal's points earned in ``month`` per member) with the lake's unfolded rows of the month
     (the views of :func:`_unfolded` in ``con``), or with table ``summed`` (member_id, points_earned) that holds
-    their sums per member already."""
+    their sums per member already. ``into``: made as table ``into`` of ``con`` instead (None returned)."""
     start, end = first_day(month), first_day(next_month(month))
     con.register("sql_points", sql)
     query = (
@@ -185,6 +205,9 @@ def _lake_points(con, month: str, sql: pa.Table, summed: str | None = None) -> p
         f"UNION ALL SELECT member_id, earned FROM lake_accruals WHERE day >= DATE '{start}' AND day < DATE '{end}' "
         "AND earned > 0) GROUP BY member_id"
     )
+    if into:
+        con.execute(f"CREATE OR REPLACE TABLE {into} AS {query}")
+        return None
     return con.execute(query).fetch_arrow_table().cast(POINTS_SCHEMA)
 
 
@@ -196,11 +219,13 @@ LAKE_BALANCES = (
 )
 
 
-def _lake_balances(con, sql: pa.Table, default_tier: str | None = None, lake: str = f"({LAKE_BALANCES})") -> pa.Table:
+def _lake_balances(
+    con, sql: pa.Table, default_tier: str | None = None, lake: str = f"({LAKE_BALANCES})", into: str | None = None
+) -> pa.Table | None:
     """``sql`` (:data:`BALANCES`' rows) with each member's unfolded lake points added to the SQL balance: the
     member's balance over both stores (every member of the lake is a member of the SQL ledger). ``default_tier``:
     ``sql`` holds only the members :func:`_balances_set` reads; a member of the lake it lacks has no SQL balance, no
-    debt and that tier."""
+    debt and that tier. ``into``: made as temp table ``into`` of ``con`` instead (None returned)."""
     con.register("sql_balances", sql)
     params: list = []
     if default_tier is None:
@@ -216,6 +241,9 @@ def _lake_balances(con, sql: pa.Table, default_tier: str | None = None, lake: st
             "CASE WHEN b.member_id IS NULL THEN CAST(? AS VARCHAR) ELSE nullif(b.ledger_tier, '') END AS ledger_tier "
             f"FROM sql_balances b FULL JOIN {lake} l USING (member_id)"
         )
+    if into:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS {query}", params)
+        return None
     return con.execute(query, params).fetch_arrow_table().cast(BALANCES[2])
 
 

@@ -70,7 +70,6 @@ class _Run:
     dcon: object = None  # DuckDB: assembles and writes the files (none on PySpark)
     timings: dict[str, float] = field(default_factory=dict)
     parts: dict[str, list[Path]] = field(default_factory=dict)  # on PySpark: the files Spark wrote, by relation
-    balances: object = None  # DuckDB: the members' balances, read with the points earned (one read of the ledger)
 
     @property
     def duck(self):
@@ -210,9 +209,10 @@ def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
         offload.points_earned(run.engine, month, _scratch_file(run, "ledger_points"))
         points_t = con.read_parquet(str(run.scratch / "ledger_points.parquet"))
     else:
-        # nothing writes them until the snapshot step has read them; only the members not at (0, 0, default tier)
-        points, run.balances = ledger_bridge.points_and_balances(run.engine, month, _default_tier(run))
-        points_t = con.create_table("ledger_points", points, overwrite=True)
+        # in the close's DuckDB: ledger_points, and close_balances (the members not at 0, 0, the default tier),
+        # which nothing writes until the snapshot step has read them
+        ledger_bridge.close_ledger(run.engine, run.duck, month, _default_tier(run))
+        points_t = con.table("ledger_points")
     history_file = _write_dataset(
         run, "history", "close_history_now", month_history(con, data_dir, month, points_t), HISTORY_TYPES
     )
@@ -260,13 +260,7 @@ def _snapshot_step(run: _Run, history_file: str, tiers: str) -> str:
     dcon, duck = run.dcon, run.duck
     dcon.create_view("close_members", members_table(dcon, data_dir, month), overwrite=True)
     dcon.create_view("close_profile", archive_table(dcon, data_dir, "members").select(*PROFILE), overwrite=True)
-    held, run.balances = run.balances, None
-    default = _default_tier(run)
-    if held is None:
-        held = ledger_bridge.points_and_balances(run.engine, month, default)[1]
-    duck.register("close_balances_arrow", held)
-    duck.execute("CREATE OR REPLACE TEMP TABLE close_balances AS SELECT * FROM close_balances_arrow")
-    duck.unregister("close_balances_arrow")
+    default = _default_tier(run)  # close_balances: made by the history step (ledger_bridge.close_ledger)
     snapshot_file = store.write_query(duck, data_dir, "snapshots", month, snapshot_sql(month, history_file))
     # close_balances lacks the members at (0, 0, the default tier): their ledger tier is the default (a member the
     # ledger does not hold is written nowhere by set_tiers)
