@@ -156,14 +156,12 @@ def _moment_attrs(posted: bool, bill_at: str = "d.bill_at", service_types: list[
         return "n.occurred_text", "n.attrs_text"
     built = "'{\"service_type\": ' || CAST(to_json(n.service_type) AS VARCHAR) || '}'"
     known = "".join(
-        f" WHEN {_lit(t)} THEN {_lit(json.dumps({'service_type': t}, ensure_ascii=False, sort_keys=True))}"
+        f" WHEN n.service_type = {_lit(t)} THEN {_lit(json.dumps({'service_type': t}, ensure_ascii=False))}"
         for t in service_types or []
     )
     return (
         f"CASE WHEN n.moment IS NULL THEN {bill_at} ELSE {_stamp('n.moment')} END",
-        f"CASE n.service_type{known} ELSE {built} END"  # NULL: the built text, NULL
-        if known
-        else f"CASE WHEN n.service_type IS NULL THEN NULL ELSE {built} END",
+        f"CASE WHEN n.service_type IS NULL THEN NULL{known} ELSE {built} END",
     )
 
 
