@@ -11,9 +11,9 @@ shared (equal values get the same grade or score) or broken by ``member_id``, an
 Python and compared as literals.
 """
 
-from weixi.segments.segment import SEGMENT_SCHEMA, segment, window_totals
+from weixi.segments.segment import SEGMENT_SCHEMA, segment
 from weixi.segments.tiers import TIER_EVENT_SCHEMA, TIER_STATE_SCHEMA, evaluate_tiers
-from weixi.segments.window import history_months
+from weixi.segments.window import history_months, window_totals
 
 __all__ = [
     "SEGMENT_SCHEMA",

@@ -11,8 +11,7 @@ from weixi.segments.key_accounts import key_account
 from weixi.segments.pyramid import value_grades
 from weixi.segments.rfm import with_rfm
 from weixi.segments.stars import star_columns, tenure_years
-from weixi.segments.tiers import measure_sum
-from weixi.segments.window import Keep, in_service, lazy, with_totals
+from weixi.segments.window import Keep, lazy, segment_sums, window_totals
 
 SEGMENT_SCHEMA = ibis.schema(
     {
@@ -51,15 +50,13 @@ def segment(
 
     A section missing from ``plan.segments`` leaves its columns null. Rows are in no particular order.
     ``keep`` receives the members with their window totals, which the RFM scores and the value pyramid each
-    read again (see :data:`weixi.segments.window.Keep`). ``totals``: :func:`window_totals`, when the caller
-    computed them once for the tiers and the segments; else the sums are made from ``history`` here.
+    read again (see :data:`weixi.segments.window.Keep`). ``totals``: :func:`~weixi.segments.window.window_totals`,
+    when the caller computed them once for the tiers and the segments; else they are made here.
     """
     seg = plan.segments or Segments()
     if totals is None:
-        base = in_service(members, months.check(month)).select("member_id", "join_date")
-        t = with_totals(base, history, month, _sums(seg))
-    else:
-        t = totals.select("member_id", "join_date", "last_active_on", *_sums(seg))
+        totals = window_totals(members, history, plan, month)
+    t = totals.select("member_id", "join_date", "last_active_on", *segment_sums(seg))
     end = ibis.literal(months.end(month))
     t = t.mutate(
         month=ibis.literal(month),
@@ -84,30 +81,3 @@ def segment(
     return t.select(
         **{name: (t[name] if name in t.columns else ibis.null()).cast(dtype) for name, dtype in SEGMENT_SCHEMA.items()}
     )
-
-
-def window_totals(members: ibis.Table, history: ibis.Table, plan: Plan, month: str) -> ibis.Table:
-    """The members in service at the end of ``month`` with every window total that the tier job
-    (:func:`weixi.segments.tiers.evaluate_tiers`, its measure :data:`~weixi.segments.tiers.MEASURE`) and
-    :func:`segment` read (:func:`weixi.segments.window.with_totals`), from one pass over ``history``. The close
-    computes it once and hands it to both: each alone reads the members and groups the history by member again."""
-    base = in_service(members, months.check(month)).select("member_id", "join_date")
-    return with_totals(base, history, month, {**_sums(plan.segments or Segments()), **measure_sum(plan)})
-
-
-def _sums(seg: Segments) -> dict[str, tuple[str, int]]:
-    """The window sums the configured sections need: name -> (history column, months)."""
-    sums = {}
-    if seg.star_levels:
-        sums["arpu_spend_fen"] = ("spend_fen", seg.star_levels.arpu_months)
-    if seg.value_pyramid:
-        sums["contribution_fen"] = ("spend_fen", seg.value_pyramid.window_months)
-    if seg.activity:
-        sums["touches"] = ("touches", seg.activity.window_months)
-    if seg.rfm:
-        sums["frequency"] = ("touches", seg.rfm.window_months)
-        sums["monetary_fen"] = ("spend_fen", seg.rfm.window_months)
-    if seg.key_accounts:
-        sums["key_spend_fen"] = ("spend_fen", seg.key_accounts.window_months)
-        sums["active_months"] = ("active_months", seg.key_accounts.window_months)
-    return sums

@@ -24,9 +24,9 @@ from datetime import date, timedelta
 
 import ibis
 
-from weixi.plans.model import Plan, TierMeasure, UpgradeTiming
-from weixi.segments import months, window
-from weixi.segments.window import Keep, in_service, lazy
+from weixi.plans.model import Plan, UpgradeTiming
+from weixi.segments import months
+from weixi.segments.window import MEASURE, Keep, lazy, measure_sum, window_totals
 
 TIER_STATE_SCHEMA = ibis.schema(
     {
@@ -50,7 +50,6 @@ TIER_EVENT_SCHEMA = ibis.schema(
         "measure": "int64",
     }
 )
-MEASURE = "tier_measure"  # the tier policy's window total, in the totals the tiers and the segments share
 PREVIOUS_COLUMNS = ("member_id", "tier", "tier_since", "grace_until")  # what is read of ``previous``
 NO_DATE = ibis.null("date")
 
@@ -71,17 +70,14 @@ def evaluate_tiers(
     members whose previous tier is not in the plan. Without a tier policy everyone keeps their previous tier
     and there are no events; without tiers ``tier`` is null. ``keep`` receives the decisions, from which both
     the state and the events are read (see :data:`weixi.segments.window.Keep`). ``totals``: the members in service
-    with their window totals, :data:`MEASURE` among them (:func:`weixi.segments.segment.window_totals`), when the
-    caller computed them once for the tiers and the segments; else they are read from ``members`` and ``history``
-    here.
+    with their window totals (:func:`~weixi.segments.window.window_totals`), when the caller computed them once
+    for the tiers and the segments; else they are made here.
     """
     end = months.end(months.check(month))
     if totals is None:
-        measured = _with_measure(in_service(members, month).select("member_id", "join_date"), history, plan, month)
-    else:
-        measure = totals[MEASURE] if measure_sum(plan) else ibis.null("int64")
-        measured = totals.select("member_id", "join_date", measure=measure)
-    t = _with_previous(measured, previous)
+        totals = window_totals(members, history, plan, month)
+    measure = totals[MEASURE] if measure_sum(plan) else ibis.null("int64")
+    t = _with_previous(totals.select("member_id", "join_date", measure=measure), previous)
     if not plan.tiers:
         state = t.select(
             member_id=t.member_id,
@@ -194,26 +190,6 @@ def _on_or_before(*limits: date):
         return functools.reduce(operator.or_, (day <= ibis.literal(limit) for limit in limits))
 
     return test
-
-
-def measure_sum(plan: Plan) -> dict[str, tuple[str, int]]:
-    """The window sum the tier policy measures, as :func:`weixi.segments.window.totals` takes it (none without a
-    policy): points earned or spend, over the policy's window."""
-    policy = plan.tier_policy
-    if policy is None:
-        return {}
-    column = "points_earned" if policy.measure is TierMeasure.POINTS_EARNED else "spend_fen"
-    return {MEASURE: (column, policy.window_months)}
-
-
-def _with_measure(base: ibis.Table, history: ibis.Table, plan: Plan, month: str) -> ibis.Table:
-    sums = measure_sum(plan)
-    if not sums:
-        return base.mutate(measure=ibis.null("int64"))
-    totals = window.totals(history, month, sums)
-    agg = totals.select(m_member_id=totals.member_id, m_measure=totals[MEASURE])
-    joined = base.left_join(agg, base.member_id == agg.m_member_id)
-    return joined.select(*base.columns, measure=joined.m_measure.coalesce(0))
 
 
 def _with_previous(t: ibis.Table, previous: ibis.Table | None) -> ibis.Table:

@@ -6,8 +6,10 @@ from typing import Callable
 
 import ibis
 
-from weixi.plans.model import Plan
+from weixi.plans.model import Plan, Segments, TierMeasure
 from weixi.segments import months
+
+MEASURE = "tier_measure"  # the tier policy's window total, among the window totals the tiers and segments share
 
 Keep = Callable[[ibis.Table, str], ibis.Table]
 """How the caller computes an intermediate table that a job reads more than once: called with the expression
@@ -70,3 +72,40 @@ def with_totals(base: ibis.Table, history: ibis.Table, month: str, sums: dict) -
         last_active_on=joined.last_active_on,
         **{name: joined[name].coalesce(0) for name in sums},
     )
+
+
+def window_totals(members: ibis.Table, history: ibis.Table, plan: Plan, month: str) -> ibis.Table:
+    """The members in service at the end of ``month`` with every window total that the tier job (its measure,
+    :data:`MEASURE`) and the segments read (:func:`with_totals`), from one pass over ``history``. The close computes
+    it once and hands it to both (:func:`weixi.segments.tiers.evaluate_tiers`, :func:`weixi.segments.segment`);
+    each alone would read the members and group the history by member again."""
+    base = in_service(members, months.check(month)).select("member_id", "join_date")
+    return with_totals(base, history, month, {**segment_sums(plan.segments or Segments()), **measure_sum(plan)})
+
+
+def measure_sum(plan: Plan) -> dict[str, tuple[str, int]]:
+    """The window sum the tier policy measures, as :func:`totals` takes it (none without a policy): points earned or
+    spend, over the policy's window."""
+    policy = plan.tier_policy
+    if policy is None:
+        return {}
+    column = "points_earned" if policy.measure is TierMeasure.POINTS_EARNED else "spend_fen"
+    return {MEASURE: (column, policy.window_months)}
+
+
+def segment_sums(seg: Segments) -> dict[str, tuple[str, int]]:
+    """The window sums the configured sections need: name -> (history column, months)."""
+    sums = {}
+    if seg.star_levels:
+        sums["arpu_spend_fen"] = ("spend_fen", seg.star_levels.arpu_months)
+    if seg.value_pyramid:
+        sums["contribution_fen"] = ("spend_fen", seg.value_pyramid.window_months)
+    if seg.activity:
+        sums["touches"] = ("touches", seg.activity.window_months)
+    if seg.rfm:
+        sums["frequency"] = ("touches", seg.rfm.window_months)
+        sums["monetary_fen"] = ("spend_fen", seg.rfm.window_months)
+    if seg.key_accounts:
+        sums["key_spend_fen"] = ("spend_fen", seg.key_accounts.window_months)
+        sums["active_months"] = ("active_months", seg.key_accounts.window_months)
+    return sums
