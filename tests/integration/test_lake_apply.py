@@ -5,6 +5,7 @@ the rerun gives the clean run."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import pytest
@@ -20,16 +21,14 @@ from tests.integration.test_lake_close_guarantees import (  # noqa: F401  (fixtu
 )
 from tests.integration.test_lake_ledger import _state
 from weixi.adapters.sql import execute
-from weixi.close import lake_apply, lake_write, ledger_bridge, store
+from weixi.close import lake_apply, lake_write, ledger_proc, store
 from weixi.close.run import close_month
 from weixi.ledger.verify import verify
 
-KILLED = [
-    sys.executable,
-    "-c",
+_KILL = (
     "import os, sys\n"
     "from weixi.adapters import adbc_sqlite as A\n"
-    "from weixi.close import adbc_update as U\n"
+    "from weixi.close import adbc_update as U, ledger_server as S\n"
     "run = A.Cursor.execute\n"
     "def execute(self, sql, params=None):\n"
     "    out = run(self, sql, params)\n"
@@ -37,8 +36,9 @@ KILLED = [
     "        os._exit(9)  # killed after every statement, before COMMIT\n"
     "    return out\n"
     "A.Cursor.execute = execute\n"
-    "U.main(sys.argv[1], sys.argv[2])\n",
-]
+)
+KILLED = [sys.executable, "-c", _KILL + "U.main(sys.argv[1], sys.argv[2])\n"]  # a write's own process
+KILLED_SERVER = [sys.executable, "-c", _KILL + "S.serve(sys.stdin, sys.stdout)\n"]  # the close's one process
 
 
 def _rows(engine) -> list[tuple]:
@@ -52,10 +52,10 @@ def test_the_child_writes_what_the_row_by_row_path_writes(first_closed, clean, t
     engine, data = _copy(first_closed, tmp_path / "run")
     monkeypatch.setattr(lake_apply, "APPLY_CHILD_MIN", 0)
     calls, written = [], []
-    real, start = ledger_bridge.HeldUpdate.commit, ledger_bridge.HeldUpdate.__init__
-    monkeypatch.setattr(ledger_bridge.HeldUpdate, "commit", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real, start = ledger_proc.HeldUpdate.commit, ledger_proc.HeldUpdate.__init__
+    monkeypatch.setattr(ledger_proc.HeldUpdate, "commit", lambda *a, **k: calls.append(1) or real(*a, **k))
     monkeypatch.setattr(
-        ledger_bridge.HeldUpdate,
+        ledger_proc.HeldUpdate,
         "__init__",
         lambda s, path, rows, *a, **k: (
             written.append(set(rows.column("member_id").to_pylist())) or start(s, path, rows, *a, **k)
@@ -75,16 +75,21 @@ def test_the_child_writes_what_the_row_by_row_path_writes(first_closed, clean, t
     assert verify(engine)[0] == []
 
 
-def test_a_kill_of_the_child_before_commit_then_a_rerun(first_closed, clean, tmp_path, monkeypatch):  # noqa: F811
+@pytest.mark.parametrize("session", [True, False], ids=["the-close-s-process", "a-process-of-its-own"])
+def test_a_kill_of_the_child_before_commit_then_a_rerun(first_closed, clean, tmp_path, monkeypatch, session):  # noqa: F811
     """The child killed after its statements, before ``COMMIT``: the ledger as it was; the rerun gives the clean
-    run."""
+    run. The child is the close's one ledger process (:func:`weixi.close.ledger_proc.session`), or, without it,
+    the update's own."""
     clean_engine, clean_data = clean
     engine, data = _copy(first_closed, tmp_path / "run")
     before = _rows(engine)
     monkeypatch.setattr(lake_apply, "APPLY_CHILD_MIN", 0)
     with monkeypatch.context() as m:
-        m.setattr(ledger_bridge, "UPDATER", KILLED)
-        with pytest.raises(ledger_bridge.LedgerUnavailable):
+        m.setattr(ledger_proc, "UPDATER", KILLED)
+        m.setattr(ledger_proc, "SERVER", KILLED_SERVER)
+        if not session:
+            m.setattr(ledger_proc, "session", lambda engine: contextlib.nullcontext())
+        with pytest.raises(ledger_proc.LedgerUnavailable):
             close_month(engine, data, MONTHS[1])
     assert _rows(engine) == before  # nothing of the month's members committed
     with engine.connect() as conn:
@@ -108,8 +113,8 @@ def test_the_child_s_update_rolls_back_when_the_files_fail_and_the_rerun_gives_t
     before = _rows(engine)
     monkeypatch.setattr(lake_apply, "APPLY_CHILD_MIN", 0)
     started = []
-    real = ledger_bridge.HeldUpdate.__init__
-    monkeypatch.setattr(ledger_bridge.HeldUpdate, "__init__", lambda s, *a, **k: started.append(1) or real(s, *a, **k))
+    real = ledger_proc.HeldUpdate.__init__
+    monkeypatch.setattr(ledger_proc.HeldUpdate, "__init__", lambda s, *a, **k: started.append(1) or real(s, *a, **k))
 
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")

@@ -46,7 +46,7 @@ from sqlalchemy import Engine
 
 from weixi.adapters import duck, lake
 from weixi.adapters.sql import execute
-from weixi.close import accrual_load, accrual_sql, lake_apply, lake_write, ledger_bridge, post_read
+from weixi.close import accrual_load, accrual_sql, lake_apply, lake_write, ledger_bridge, ledger_proc, post_read
 from weixi.close.lake_apply import apply
 from weixi.ledger import bulk
 from weixi.ledger.fold import ACCRUALS, accruals_dir
@@ -284,10 +284,10 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
                 schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA
                 lake.commit_files(table, files, {"month": month}, schema, app, mv)
             except BaseException:
-                if isinstance(held, ledger_bridge.HeldUpdate):
+                if isinstance(held, ledger_proc.HeldUpdate):
                     held.abort()
                 raise
-            if isinstance(held, ledger_bridge.HeldUpdate):  # the members' update commits with the watermark
+            if isinstance(held, ledger_proc.HeldUpdate):  # the members' update commits with the watermark
                 held.commit([(lake_apply.WATERMARK, lake_apply.watermark(data_dir, month, lake.table_version(table)))])
                 held = None
         in_lake_before = committed is not None and committed >= mv

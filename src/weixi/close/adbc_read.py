@@ -15,11 +15,15 @@ from weixi.adapters import adbc_sqlite
 
 
 def main(db: str, out: str) -> None:
+    query = json.loads(sys.stdin.read())
+    read(db, out, query.get("queries") or [query])
+
+
+def read(db: str, out: str, queries: list[dict]) -> None:
+    """Run ``queries`` (``{"sql", "params"}``) on ``db`` in one read transaction; the i-th one's rows to ``OUT.i``."""
     import pyarrow as pa
     import pyarrow.ipc  # noqa: F401
 
-    query = json.loads(sys.stdin.read())
-    queries = query.get("queries") or [query]
     with adbc_sqlite.connect(db, read_only=True) as cur:
         if len(queries) > 1:  # one snapshot of the database for all of them
             cur.execute("BEGIN")

@@ -22,10 +22,16 @@ from weixi.adapters import adbc_sqlite
 
 
 def main(db: str, source: str) -> None:
+    print(update(db, source, json.loads(sys.stdin.readline()), sys.stdin.readline), flush=True)
+
+
+def update(db: str, source: str, query: dict, readline) -> int:
+    """Run ``query``'s statements on ``db`` with the Arrow IPC file ``source`` as ``temp.incoming``, in one
+    transaction; the rows the first one changed (-1: ``skip_if`` found a row). With ``"hold"``, ``readline()`` gives
+    the line that commits (``{"statements": [...]}``) or rolls back (empty: an abort, or the end of the input)."""
     import pyarrow as pa
     import pyarrow.ipc  # noqa: F401
 
-    query = json.loads(sys.stdin.readline())
     statements = query.get("statements") or [[query["sql"], []]]
     skip_if = query.get("skip_if")
     with pa.memory_map(source) as stream:
@@ -40,12 +46,12 @@ def main(db: str, source: str) -> None:
                     changed = int(cur.execute("SELECT changes()").fetchone()[0])
             cur.execute("DROP TABLE temp.incoming")
             if query.get("hold"):  # wait, written but not committed, for the last statements or nothing
-                line = sys.stdin.readline()
+                line = readline()
                 if not line.strip():  # the parent aborted, or died: nothing is committed
                     raise adbc_sqlite.Rollback()
                 for sql, params in json.loads(line)["statements"]:
                     cur.execute(sql, params)
-    print(changed, flush=True)
+    return changed
 
 
 if __name__ == "__main__":

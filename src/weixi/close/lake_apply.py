@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from weixi.adapters import lake
 from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute, executemany
-from weixi.close import lake_write, ledger_bridge
+from weixi.close import lake_write, ledger_proc
 from weixi.ledger.fold import accruals_dir
 
 UPSERT = (
@@ -64,7 +64,7 @@ def apply(engine: Engine, data_dir: Path, month: str, members: pa.Table | None =
     left as it is unless a posted ``tier`` attr changes it (:func:`_prior_members`). ``members``: those rows when
     the caller has them (:func:`weixi.close.lake_write.members_of`), else read from the month's files. On a SQLite
     file, from :data:`APPLY_CHILD_MIN` members on, the rows go to a temporary table and an ``UPDATE ... FROM`` and
-    an ``INSERT ... SELECT`` write them all (:data:`_APPLY_SORTED`, :func:`weixi.close.ledger_bridge.update_sqlite`,
+    an ``INSERT ... SELECT`` write them all (:data:`_APPLY_SORTED`, :func:`weixi.close.ledger_proc.update_sqlite`,
     a child process: at a million members a row per statement from Python took 9 s); fewer (a post, a test) are
     written from this process."""
     table = accruals_dir(data_dir)
@@ -80,7 +80,7 @@ def apply(engine: Engine, data_dir: Path, month: str, members: pa.Table | None =
     mark = watermark(data_dir, month, version)
     path = sqlite_file(engine)
     if path is not None and members.num_rows >= APPLY_CHILD_MIN:
-        ledger_bridge.update_sqlite(
+        ledger_proc.update_sqlite(
             path,
             members.select(["member_id", "first_text", "earned", "tier", "first_seq"]).sort_by("member_id"),
             [*_APPLY_SORTED, (WATERMARK, mark)],
@@ -107,7 +107,7 @@ def apply(engine: Engine, data_dir: Path, month: str, members: pa.Table | None =
 
 def hold(con, engine: Engine, data_dir: Path, month: str):
     """The close's members' update (:func:`apply`) started in its child process while the month's files are written
-    (a :class:`~weixi.close.ledger_bridge.HeldUpdate`: it commits with the watermark once the Delta commit is in, or
+    (a :class:`~weixi.close.ledger_proc.HeldUpdate`: it commits with the watermark once the Delta commit is in, or
     rolls back), or the members' rows for :func:`apply` to write after the commit (below :data:`APPLY_CHILD_MIN`
     members, or on PostgreSQL). The members are summed from ``acc_events``, the rows the files hold, less those of
     the previous close month (:func:`_prior_members`). (At 10,000,000 members updating every member took 21-30 s
@@ -118,7 +118,7 @@ def hold(con, engine: Engine, data_dir: Path, month: str):
     path = sqlite_file(engine)
     if path is None or members.num_rows < APPLY_CHILD_MIN:
         return members
-    return ledger_bridge.HeldUpdate(
+    return ledger_proc.HeldUpdate(
         path, members.select(["member_id", "first_text", "earned", "tier", "first_seq"]), _APPLY_SORTED
     )
 

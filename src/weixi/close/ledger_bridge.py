@@ -6,10 +6,6 @@ the lake's rows no fold has brought into the SQL ledger yet: a member's SQL bala
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -21,12 +17,10 @@ from weixi.adapters import duck, ledger_repo
 from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute, executemany
 from weixi.close import lake_carry
-from weixi.close.ledger_read import FETCH, LedgerUnavailable, ledger_arrow, ledger_arrows
+from weixi.close.ledger_proc import update_sqlite
+from weixi.close.ledger_read import FETCH, ledger_arrow, ledger_arrows
 from weixi.close.months import first_day, next_month
 from weixi.ledger import fold
-
-UPDATER = [sys.executable, "-m", "weixi.close.adbc_update"]  # the writing child (:func:`update_sqlite`; tests wrap it)
-
 
 FOLDS = (
     "SELECT member_id, month FROM ledger_folds",
@@ -400,7 +394,7 @@ def month_totals(engine: Engine, month: str, lake: LakeRead | object = NOT_READ)
 def set_tiers(engine: Engine, tiers: pa.Table) -> int:
     """Write evaluated tiers (``member_id``, ``tier``) back to the ledger's members (used by tier multipliers from
     the next month on); the number of members whose tier changed. A SQLite file is written through ADBC in a child
-    process (:mod:`weixi.close.adbc_update`): at the first close every member's tier is new."""
+    process (:func:`weixi.close.ledger_proc.update_sqlite`): at the first close every member's tier is new."""
     path = sqlite_file(engine)
     if tiers.num_rows and path is not None:
         return _update_adbc(
@@ -425,73 +419,6 @@ def set_tiers(engine: Engine, tiers: pa.Table) -> int:
 
 def _update_adbc(path: Path, table: pa.Table, sql: str) -> int:
     return update_sqlite(path, table, [(sql, [])])
-
-
-def update_sqlite(path: Path, table: pa.Table, statements: list[tuple[str, list]], skip_if=None) -> int:
-    """Run ``statements`` (each ``(sql, params)``) on the SQLite file ``path`` in one ``BEGIN IMMEDIATE``
-    transaction, with ``table`` as ``temp.incoming``, through ADBC in a child process
-    (:mod:`weixi.close.adbc_update`); the number of rows the first one changed. ``skip_if``: a ``(sql, params)``
-    query checked first in the transaction; a row found means nothing is written and -1 is returned."""
-    with tempfile.TemporaryDirectory(prefix="weixi-adbc-") as tmp:
-        source = Path(tmp) / "incoming.arrow"
-        with pa.OSFile(str(source), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-        done = subprocess.run(
-            [*UPDATER, str(path), str(source)],
-            input=json.dumps({"statements": statements, "skip_if": skip_if}),
-            text=True,
-            capture_output=True,
-        )
-    if done.returncode != 0:
-        raise LedgerUnavailable("ledger_write_failed", path=str(path), reason=done.stderr.strip()[-2000:])
-    return int(done.stdout.strip().splitlines()[-1])
-
-
-class HeldUpdate:
-    """:func:`update_sqlite` started now and committed later: the child writes the statements in its transaction
-    while the caller works on, then :meth:`commit` runs the last statements and commits, or :meth:`abort` rolls it
-    all back (so does the caller's death: the child reads the end of its input). The SQLite write lock is held
-    from the child's start to its end."""
-
-    def __init__(self, path: Path, table: pa.Table, statements: list[tuple[str, list]], skip_if=None):
-        self._tmp = tempfile.TemporaryDirectory(prefix="weixi-adbc-")
-        source = Path(self._tmp.name) / "incoming.arrow"
-        with pa.OSFile(str(source), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-        self.path = path
-        self._child = subprocess.Popen(
-            [*UPDATER, str(path), str(source)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:  # the first line; the second (commit or roll back) goes with communicate()
-            self._child.stdin.write(json.dumps({"statements": statements, "skip_if": skip_if, "hold": True}) + "\n")
-            self._child.stdin.flush()
-        except (BrokenPipeError, OSError):  # the child is gone: its exit status says why
-            pass
-
-    def commit(self, statements: list[tuple[str, list]]) -> int:
-        """Run ``statements`` in the child's transaction and commit; the rows the first held statement changed
-        (-1: ``skip_if`` found the work done)."""
-        return self._finish(json.dumps({"statements": statements}) + "\n")
-
-    def abort(self) -> None:
-        """Roll the child's transaction back (nothing it wrote is kept) and wait for it."""
-        try:
-            self._finish("\n")
-        except LedgerUnavailable:
-            pass
-
-    def _finish(self, line: str) -> int:
-        try:
-            out, err = self._child.communicate(line)
-        finally:
-            self._tmp.cleanup()
-        if self._child.returncode != 0:
-            raise LedgerUnavailable("ledger_write_failed", path=str(self.path), reason=err.strip()[-2000:])
-        return int(out.strip().splitlines()[-1])
 
 
 def mark_closed(engine: Engine, month: str) -> None:

@@ -3,9 +3,6 @@ a SQLite file through ADBC in a child process, PostgreSQL through the engine, se
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -14,13 +11,10 @@ import pyarrow as pa
 from sqlalchemy import Engine
 
 from weixi.adapters.db import sqlite_file
-from weixi.errors import Unavailable
+from weixi.close import ledger_proc
+from weixi.close.ledger_proc import LedgerUnavailable
 
 FETCH = 200_000
-
-
-class LedgerUnavailable(Unavailable, RuntimeError):
-    """Reading or writing the ledger database failed (a RuntimeError too, for the callers that catch that)."""
 
 
 def ledger_arrow(engine: Engine, sql: str, params: list, schema: pa.Schema) -> pa.Table:
@@ -53,8 +47,8 @@ def ledger_arrows(engine: Engine, queries: list[tuple[str, list, pa.Schema]]) ->
 
 
 def _arrow_adbc(path: Path, queries: list[tuple[str, list, pa.Schema]]) -> list[pa.Table]:
-    """The queries' rows, read through ADBC in a child process (:mod:`weixi.close.adbc_read`) and handed back as
-    Arrow IPC files. Never in this process: ADBC links its own copy of SQLite, and two copies in one process
+    """The queries' rows, read through ADBC in a child process (:func:`weixi.close.ledger_proc.read`: the close's
+    own, or one for these queries) and handed back as Arrow IPC files. Never in this process: ADBC links its own copy of SQLite, and two copies in one process
     release each other's POSIX file locks when one closes the file (SQLite's "multiple copies of SQLite linked
     into one program" hazard), which can corrupt a database the app has open."""
     request = [
@@ -64,14 +58,7 @@ def _arrow_adbc(path: Path, queries: list[tuple[str, list, pa.Schema]]) -> list[
     tables = []
     with tempfile.TemporaryDirectory(prefix="weixi-adbc-") as tmp:
         out = Path(tmp) / "rows.arrow"
-        done = subprocess.run(
-            [sys.executable, "-m", "weixi.close.adbc_read", str(path), str(out)],
-            input=json.dumps({"queries": request}),
-            text=True,
-            capture_output=True,
-        )
-        if done.returncode != 0:
-            raise LedgerUnavailable("ledger_read_failed", path=str(path), reason=done.stderr.strip()[-2000:])
+        ledger_proc.read(path, out, request)
         for i, (_, _, schema) in enumerate(queries):
             with pa.memory_map(f"{out}.{i}") as source:
                 table = pa.ipc.open_file(source).read_all()

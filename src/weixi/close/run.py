@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from weixi import settings
 from weixi.adapters import search_index
-from weixi.close import backends, ledger_bridge, offload, programme, spark_snapshot, store
+from weixi.close import backends, ledger_bridge, ledger_proc, offload, programme, spark_snapshot, store
 from weixi.close.accrual import accrue
 from weixi.close.backends import archive_table
 from weixi.close.history import members_table, month_history
@@ -114,7 +114,14 @@ def close_month(
         ledger_bridge.mark_closed(engine, month)  # a ledger from before closed months were recorded in it
         return {**done, "already_closed": True}
     _refuse_unless_ready(data_dir, month)
-    run = _Run(engine, data_dir, month, engine_name, progress or Progress())
+    # one process for the ledger file's reads and writes, started now so that its start-up overlaps the accrual's
+    # (on PySpark the ledger's work is done by a process of its own, weixi.close.offload)
+    with ledger_proc.session(engine) if engine_name == "duckdb" else nullcontext():
+        return _close(_Run(engine, data_dir, month, engine_name, progress or Progress()), spark, budget)
+
+
+def _close(run: _Run, spark, budget: int) -> dict:
+    engine, data_dir, month, engine_name = run.engine, run.data_dir, run.month, run.engine_name
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         run.version, run.plan = active_plan(conn)
     started = time.perf_counter()

@@ -1,0 +1,213 @@
+"""The child processes that read and write a SQLite ledger file through ADBC for the close (never this process: see
+:func:`weixi.close.ledger_read._arrow_adbc`).
+
+Inside :func:`session` (the close, :func:`weixi.close.run.close_month`) one process serves every read and write
+(:mod:`weixi.close.ledger_server`), started when the session opens so that its start-up overlaps the close's first
+work; outside one, or while the session's process holds a transaction open (:class:`HeldUpdate`), each job has a
+process of its own (:mod:`weixi.close.adbc_read`, :mod:`weixi.close.adbc_update`). Both give the same rows and write
+the same statements in the same transactions; a process that dies takes its open transaction with it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+from sqlalchemy import Engine
+
+from weixi.adapters.db import sqlite_file
+from weixi.errors import Unavailable
+
+READER = [sys.executable, "-m", "weixi.close.adbc_read"]  # a read's own process
+UPDATER = [sys.executable, "-m", "weixi.close.adbc_update"]  # a write's own process (tests wrap it)
+SERVER = [sys.executable, "-m", "weixi.close.ledger_server"]  # the session's process (tests wrap it)
+
+
+class LedgerUnavailable(Unavailable, RuntimeError):
+    """Reading or writing the ledger database failed (a RuntimeError too, for the callers that catch that)."""
+
+
+class _Server:
+    """The session's process: one request at a time, each a line of JSON answered by a line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.busy = False  # a held transaction is open: other work goes to processes of its own
+        self._err = tempfile.TemporaryFile()
+        self._child = subprocess.Popen(
+            SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, text=True, bufsize=1
+        )
+
+    def send(self, request: dict) -> None:
+        self.send_line(json.dumps(request) + "\n")
+
+    def send_line(self, line: str) -> None:
+        try:
+            self._child.stdin.write(line)
+            self._child.stdin.flush()
+        except (BrokenPipeError, OSError):  # gone: the answer's absence says why
+            pass
+
+    def answer(self, code: str) -> dict:
+        line = self._child.stdout.readline()
+        if not line:  # the process died: its error output says why
+            self._child.wait()
+            self._err.seek(0)
+            reason = self._err.read().decode(errors="replace").strip()[-2000:] or f"exit {self._child.returncode}"
+            raise LedgerUnavailable(code, path=str(self.path), reason=reason)
+        out = json.loads(line)
+        if not out.get("ok"):
+            raise LedgerUnavailable(code, path=str(self.path), reason=out.get("error", "").strip())
+        return out
+
+    @property
+    def alive(self) -> bool:
+        return self._child.poll() is None
+
+    def close(self) -> None:
+        try:
+            self._child.stdin.close()
+        except OSError:
+            pass
+        try:
+            self._child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._child.kill()
+            self._child.wait()
+        self._child.stdout.close()
+        self._err.close()
+
+
+_SESSION: ContextVar[_Server | None] = ContextVar("weixi_ledger_server", default=None)
+
+
+@contextmanager
+def session(engine: Engine) -> Iterator[None]:
+    """Serve this thread's reads and writes of the engine's SQLite file from one process until the block ends (on
+    PostgreSQL, or a database in memory, nothing: the engine reads and writes itself)."""
+    path = sqlite_file(engine)
+    if path is None or _SESSION.get() is not None:
+        yield
+        return
+    server = _Server(path)
+    token = _SESSION.set(server)
+    try:
+        yield
+    finally:
+        _SESSION.reset(token)
+        server.close()
+
+
+def _serving(path: Path) -> _Server | None:
+    """The session's process for ``path``, if it can take a request now."""
+    server = _SESSION.get()
+    if server is None or server.busy or server.path != path or not server.alive:
+        return None
+    return server
+
+
+def read(path: Path, out: Path, queries: list[dict]) -> None:
+    """Run the read-only ``queries`` (``{"sql", "params"}``) on the SQLite file in one read transaction, the i-th
+    query's rows written to the Arrow IPC file ``OUT.i``."""
+    server = _serving(path)
+    if server is not None:
+        server.send({"op": "read", "db": str(path), "out": str(out), "queries": queries})
+        server.answer("ledger_read_failed")
+        return
+    done = subprocess.run(
+        [*READER, str(path), str(out)], input=json.dumps({"queries": queries}), text=True, capture_output=True
+    )
+    if done.returncode != 0:
+        raise LedgerUnavailable("ledger_read_failed", path=str(path), reason=done.stderr.strip()[-2000:])
+
+
+def _incoming(table: pa.Table) -> tempfile.TemporaryDirectory:
+    tmp = tempfile.TemporaryDirectory(prefix="weixi-adbc-")
+    with pa.OSFile(str(Path(tmp.name) / "incoming.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+        w.write_table(table)
+    return tmp
+
+
+def update_sqlite(path: Path, table: pa.Table, statements: list[tuple[str, list]], skip_if=None) -> int:
+    """Run ``statements`` (each ``(sql, params)``) on the SQLite file ``path`` in one ``BEGIN IMMEDIATE``
+    transaction, with ``table`` as ``temp.incoming`` (:func:`weixi.close.adbc_update.update`); the number of rows
+    the first one changed. ``skip_if``: a ``(sql, params)`` query checked first in the transaction; a row found
+    means nothing is written and -1 is returned."""
+    with _incoming(table) as tmp:
+        source = str(Path(tmp) / "incoming.arrow")
+        request = {"statements": statements, "skip_if": skip_if}
+        server = _serving(path)
+        if server is not None:
+            server.send({"op": "update", "db": str(path), "source": source, **request})
+            return int(server.answer("ledger_write_failed")["changed"])
+        done = subprocess.run([*UPDATER, str(path), source], input=json.dumps(request), text=True, capture_output=True)
+    if done.returncode != 0:
+        raise LedgerUnavailable("ledger_write_failed", path=str(path), reason=done.stderr.strip()[-2000:])
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+class HeldUpdate:
+    """:func:`update_sqlite` started now and committed later: the child writes the statements in its transaction
+    while the caller works on, then :meth:`commit` runs the last statements and commits, or :meth:`abort` rolls it
+    all back (so does the caller's death: the child reads the end of its input). The SQLite write lock is held
+    from the child's start to its end."""
+
+    def __init__(self, path: Path, table: pa.Table, statements: list[tuple[str, list]], skip_if=None):
+        self._tmp = _incoming(table)
+        source = str(Path(self._tmp.name) / "incoming.arrow")
+        self.path = path
+        request = {"statements": statements, "skip_if": skip_if, "hold": True}
+        self._server = _serving(path)
+        if self._server is not None:
+            self._server.busy = True
+            self._server.send({"op": "update", "db": str(path), "source": source, **request})
+            return
+        self._child = subprocess.Popen(
+            [*UPDATER, str(path), source],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:  # the first line; the second (commit or roll back) goes with communicate()
+            self._child.stdin.write(json.dumps(request) + "\n")
+            self._child.stdin.flush()
+        except (BrokenPipeError, OSError):  # the child is gone: its exit status says why
+            pass
+
+    def commit(self, statements: list[tuple[str, list]]) -> int:
+        """Run ``statements`` in the child's transaction and commit; the rows the first held statement changed
+        (-1: ``skip_if`` found the work done)."""
+        return self._finish(json.dumps({"statements": statements}) + "\n")
+
+    def abort(self) -> None:
+        """Roll the child's transaction back (nothing it wrote is kept) and wait for it."""
+        try:
+            self._finish("\n")
+        except LedgerUnavailable:
+            pass
+
+    def _finish(self, line: str) -> int:
+        try:
+            if self._server is not None:
+                try:
+                    self._server.send_line(line)
+                    return int(self._server.answer("ledger_write_failed")["changed"])
+                finally:
+                    self._server.busy = False
+            out, err = self._child.communicate(line)
+        finally:
+            self._tmp.cleanup()
+        if self._child.returncode != 0:
+            raise LedgerUnavailable("ledger_write_failed", path=str(self.path), reason=err.strip()[-2000:])
+        return int(out.strip().splitlines()[-1])
+
+
+__all__ = ["READER", "SERVER", "UPDATER", "HeldUpdate", "LedgerUnavailable", "read", "session", "update_sqlite"]

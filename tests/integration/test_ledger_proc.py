@@ -1,0 +1,102 @@
+"""The close's one ledger process (``weixi.close.ledger_proc.session``): inside a session every read and write of
+the SQLite file goes to one child, started when the session opens, and gives what the one-off processes give; a
+failed request leaves the child serving; a held update commits or rolls back in it, and while it is held other work
+gets a process of its own; the child ends with the session."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+
+import pyarrow as pa
+import pytest
+
+from weixi.adapters.db import make_engine
+from weixi.close import ledger_proc
+from weixi.close.ledger_read import ledger_arrows
+
+SCHEMA = pa.schema([("member_id", pa.string()), ("tier", pa.string())])
+NEVER = [sys.executable, "-c", "import sys; sys.exit('a one-off process was started')"]
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    path = tmp_path / "ledger.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE members (member_id TEXT PRIMARY KEY, tier TEXT)")
+        db.executemany("INSERT INTO members VALUES (?, ?)", [("M1", "silver"), ("M2", None), ("M3", "gold")])
+    return make_engine(f"sqlite:///{path}"), path
+
+
+def _tiers(engine) -> list[tuple]:
+    return ledger_arrows(engine, [("SELECT member_id, tier FROM members ORDER BY 1", [], SCHEMA)])[0].to_pylist()
+
+
+def _set(path, rows: dict[str, str]) -> int:
+    table = pa.table({"member_id": list(rows), "tier": list(rows.values())})
+    sql = "UPDATE members SET tier = i.tier FROM temp.incoming i WHERE members.member_id = i.member_id"
+    return ledger_proc.update_sqlite(path, table, [(sql, [])])
+
+
+def test_in_a_session_one_process_reads_and_writes_what_one_off_processes_do(ledger, monkeypatch):
+    engine, path = ledger
+    alone = _tiers(engine)
+    assert alone == [
+        {"member_id": "M1", "tier": "silver"},
+        {"member_id": "M2", "tier": None},
+        {"member_id": "M3", "tier": "gold"},
+    ]
+    monkeypatch.setattr(ledger_proc, "READER", NEVER)  # a one-off process would fail
+    monkeypatch.setattr(ledger_proc, "UPDATER", NEVER)
+    with ledger_proc.session(engine):
+        server = ledger_proc._SESSION.get()
+        assert _tiers(engine) == alone
+        assert _set(path, {"M2": "member", "M3": "silver"}) == 2
+        assert [r["tier"] for r in _tiers(engine)] == ["silver", "member", "silver"]
+        assert server.alive
+    assert not server.alive and server._child.returncode == 0  # ended with the session
+    assert ledger_proc._SESSION.get() is None
+    with pytest.raises(ledger_proc.LedgerUnavailable):  # outside: the one-off process again
+        _tiers(engine)
+
+
+def test_a_failed_request_is_an_error_and_the_process_serves_on(ledger):
+    engine, path = ledger
+    with ledger_proc.session(engine):
+        server = ledger_proc._SESSION.get()
+        with pytest.raises(ledger_proc.LedgerUnavailable) as failed:
+            ledger_arrows(engine, [("SELECT nothing FROM nowhere", [], SCHEMA)])
+        assert failed.value.code == "ledger_read_failed" and "nowhere" in failed.value.params["reason"]
+        with pytest.raises(ledger_proc.LedgerUnavailable):  # the write rolled back whole
+            ledger_proc.update_sqlite(
+                path,
+                pa.table({"member_id": ["M1"], "tier": ["gold"]}),
+                [("UPDATE members SET tier = 'gold'", []), ("INSERT INTO nowhere VALUES (1)", [])],
+            )
+        assert [r["tier"] for r in _tiers(engine)] == ["silver", None, "gold"]
+        assert ledger_proc._SESSION.get() is server and server.alive
+
+
+@pytest.mark.parametrize("commit", [True, False], ids=["commit", "abort"])
+def test_a_held_update_in_the_session_and_a_read_beside_it(ledger, commit):
+    engine, path = ledger
+    table = pa.table({"member_id": ["M2"], "tier": ["member"]})
+    with ledger_proc.session(engine):
+        server = ledger_proc._SESSION.get()
+        held = ledger_proc.HeldUpdate(
+            path,
+            table,
+            [("UPDATE members SET tier = i.tier FROM temp.incoming i WHERE members.member_id = i.member_id", [])],
+        )
+        assert server.busy
+        # a read while the transaction is held: its own process, which sees the ledger as committed
+        assert [r["tier"] for r in _tiers(engine)] == ["silver", None, "gold"]
+        if commit:
+            assert held.commit([("UPDATE members SET tier = 'bronze' WHERE member_id = 'M1'", [])]) == 1
+        else:
+            held.abort()
+        assert not server.busy
+        assert [r["tier"] for r in _tiers(engine)] == (
+            ["bronze", "member", "gold"] if commit else ["silver", None, "gold"]
+        )
