@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import ibis
@@ -20,6 +21,14 @@ ENGINES = ("duckdb", "pyspark")
 
 class UnknownEngine(Invalid, ValueError):
     """A batch engine that is not one of :data:`ENGINES`."""
+
+
+def warm(engine: str = "duckdb") -> None:
+    """Load the engine's Ibis backend in a thread of its own, now: the close does so while its accrual runs in
+    DuckDB (which lets go of the interpreter), instead of in :func:`connect` after it (the backend imports every
+    SQL dialect's compiler: 0.3-0.5 s)."""
+    if engine == "duckdb":
+        threading.Thread(target=lambda: ibis.duckdb, name="weixi-warm-ibis", daemon=True).start()
 
 
 def connect(engine: str = "duckdb", spark=None):

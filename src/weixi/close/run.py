@@ -122,6 +122,7 @@ def close_month(
 
 def _close(run: _Run, spark, budget: int) -> dict:
     engine, data_dir, month, engine_name = run.engine, run.data_dir, run.month, run.engine_name
+    backends.warm(engine_name)  # the passes' engine loaded while the accrual runs
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         run.version, run.plan = active_plan(conn)
     started = time.perf_counter()
