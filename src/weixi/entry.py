@@ -3,6 +3,7 @@ command listed in :data:`weixi.cli.ALONE` (the monthly close) imports only its o
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import weixi
@@ -12,4 +13,14 @@ def main() -> None:
     weixi.cli_args = sys.argv[1:]
     from weixi.cli import main as cli_main
 
-    cli_main()
+    try:
+        cli_main()
+    finally:
+        # the command is done and the process ends: its objects are left to the exit rather than traversed by the
+        # interpreter's last garbage collections (0.3 s after a close of 1,000,000 members, most of its exit). The
+        # databases' connections are closed first, as those collections would have closed them (a SQLite file's
+        # WAL written back into it); exit handlers run as before.
+        db = sys.modules.get("weixi.adapters.db")
+        if db is not None:
+            db.dispose_all()
+        gc.freeze()

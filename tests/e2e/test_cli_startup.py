@@ -4,6 +4,7 @@ second of a scheduled close's start-up); importing the package still registers e
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 
@@ -57,3 +58,25 @@ def test_the_installed_weixi_command_takes_the_same_start():
     assert scripts["weixi"] == "weixi.entry:main"
     main_py = (ROOT / "src" / "weixi" / "__main__.py").read_text(encoding="utf-8")
     assert "from weixi.entry import main" in main_py
+
+
+def test_a_command_leaves_the_database_file_whole(tmp_path):
+    """A command ends without the interpreter's last garbage collections (:mod:`weixi.entry`), but its database
+    connections are still closed: the SQLite file alone holds every commit (its WAL written back into it), so a copy
+    of the file alone, as a backup takes it, has the plan the command applied."""
+    db = tmp_path / "weixi.db"
+    for args in (["init"], ["plan", "apply", str(ROOT / "plans/examples/telecom-points.yaml")]):
+        done = subprocess.run(
+            [sys.executable, "-m", "weixi", *args, "--db", str(db), "--json"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+    wal = tmp_path / "weixi.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    copy = tmp_path / "backup.db"
+    copy.write_bytes(db.read_bytes())
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("SELECT count(*) FROM plan_versions").fetchone()[0] == 1

@@ -7,6 +7,7 @@ with ``BEGIN IMMEDIATE`` so that the one writer is decided before anything is re
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from datetime import date, datetime
 from pathlib import Path
 
@@ -33,11 +34,25 @@ def database_url(db: str | None = None) -> str:
     return "sqlite:///" + str(Path(value).expanduser())
 
 
+_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()  # every engine made, for dispose_all
+
+
 def make_engine(db: str | None = None) -> Engine:
     url = database_url(db)
-    if url.startswith("sqlite"):
-        return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
+    engine = (
+        _sqlite_engine(url)
+        if url.startswith("sqlite")
+        else create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
+    )
+    _ENGINES.add(engine)
+    return engine
+
+
+def dispose_all() -> None:
+    """Close the pooled connections of every engine still alive (a command's end, :mod:`weixi.entry`): a SQLite
+    file's last connection to close writes its WAL back into the file, so the file alone holds every commit."""
+    for engine in list(_ENGINES):
+        engine.dispose()
 
 
 def sqlite_file(engine: Engine) -> Path | None:
