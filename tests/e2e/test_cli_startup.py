@@ -80,3 +80,20 @@ def test_a_command_leaves_the_database_file_whole(tmp_path):
     copy.write_bytes(db.read_bytes())
     with sqlite3.connect(copy) as conn:
         assert conn.execute("SELECT count(*) FROM plan_versions").fetchone()[0] == 1
+
+
+def test_a_close_starts_without_pandas(tmp_path):
+    """What a close reads before its accrual (the closes' rows, the lake's damage check) does not import pandas
+    (0.3 s, which PyArrow's dataset module pulls in): it is loaded beside the accrual (``backends.warm``)."""
+    from weixi.close import store
+
+    store.write_manifest(tmp_path, "2026-09", {"status": "closed"})
+    probe = (
+        "import sys; from pathlib import Path; from weixi.close import store; d = Path(sys.argv[1]); "
+        "print(store.read_manifest(d, '2026-09')['status'], store.damage(d), 'pandas' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["closed", "[]", "False"]

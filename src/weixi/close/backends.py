@@ -28,7 +28,13 @@ def warm(engine: str = "duckdb") -> None:
     DuckDB (which lets go of the interpreter), instead of in :func:`connect` after it (the backend imports every
     SQL dialect's compiler: 0.3-0.5 s)."""
     if engine == "duckdb":
-        threading.Thread(target=lambda: ibis.duckdb, name="weixi-warm-ibis", daemon=True).start()
+        threading.Thread(target=_load_duckdb_backend, name="weixi-warm-ibis", daemon=True).start()
+
+
+def _load_duckdb_backend() -> None:
+    import pyarrow.dataset  # noqa: F401  (what DuckDB imports at its first scan of an Arrow table, pandas with it)
+
+    ibis.duckdb  # noqa: B018
 
 
 def connect(engine: str = "duckdb", spark=None):

@@ -241,7 +241,8 @@ def _closes(data_dir: Path) -> dict[str, dict]:
         return {}
     hit = _CLOSES.get(found)
     if hit is None:
-        hit = {r["month"]: r for r in pa.concat_tables([pq.read_table(f) for f in found]).to_pylist()}
+        # ParquetFile, not read_table: no pyarrow.dataset (and pandas) at a command's start (backends.warm loads it)
+        hit = {r["month"]: r for r in pa.concat_tables([pq.ParquetFile(f).read() for f in found]).to_pylist()}
         if len(_CLOSES) > 64:
             _CLOSES.clear()
         _CLOSES[found] = hit
