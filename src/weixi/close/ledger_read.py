@@ -48,9 +48,10 @@ def ledger_arrows(engine: Engine, queries: list[tuple[str, list, pa.Schema]]) ->
 
 def _arrow_adbc(path: Path, queries: list[tuple[str, list, pa.Schema]]) -> list[pa.Table]:
     """The queries' rows, read through ADBC in a child process (:func:`weixi.close.ledger_proc.read`: the close's
-    own, or one for these queries) and handed back as Arrow IPC files. Never in this process: ADBC links its own copy of SQLite, and two copies in one process
-    release each other's POSIX file locks when one closes the file (SQLite's "multiple copies of SQLite linked
-    into one program" hazard), which can corrupt a database the app has open."""
+    own, or one for these queries) and handed back as Arrow IPC files. Never in this process: ADBC links its own
+    copy of SQLite, and two copies in one process release each other's POSIX file locks when one closes the file
+    (SQLite's "multiple copies of SQLite linked into one program" hazard), which can corrupt a database the app has
+    open."""
     request = [
         {"sql": sql, "params": [p.isoformat() if isinstance(p, date) else p for p in params]}  # ISO text on SQLite
         for sql, params, _ in queries
