@@ -225,6 +225,27 @@ def test_statement_explains_reversal_policy(engine, tmp_path):
     assert (st["closing_balance"], st["closing_debt"]) == (0, 70)
 
 
+def test_a_deficit_paid_back_to_zero_takes_the_next_shortfall_again(engine, tmp_path):
+    """Policy ``negative``: a refund of spent points opens the member's deficit lot; points earned pay it back to
+    zero; a later refund of spent points owes to that same lot again (a second insert of its id failed the whole
+    post: found by tests/integration/test_properties.py)."""
+    apply_plan(engine, telecom(tmp_path, policy="negative"))
+    post_events(engine, [event("b1", "a", "bill", "2026-01-01", 1000), event("b2", "a", "bill", "2026-01-01", 19000)])
+    redemption.redeem(engine, "a", "coupon", at=event("x", "a", "redeem", "2026-01-02").occurred_at)
+    post_events(engine, [event("f1", "a", "refund", "2026-01-03", ref="b1")])
+    assert bal(engine, "a") == -1
+    post_events(engine, [event("c", "a", "checkin", "2026-01-04")])  # 5 points: 1 pays the deficit back
+    with engine.connect() as conn:
+        assert execute(conn, "SELECT remaining FROM lots WHERE lot_id = 'deficit:a'") == [(0,)]
+    result = post_events(engine, [event("f2", "a", "refund", "2026-01-05", ref="b2")])
+    assert (result.posted, result.rejected) == (1, [])
+    with engine.connect() as conn:
+        lots = execute(conn, "SELECT lot_id, remaining FROM lots WHERE member_id = 'a' AND remaining <> 0")
+    assert sorted(lots) == [("c", 4), ("deficit:a", -19)]
+    assert bal(engine, "a") == -15
+    assert verify(engine)[0] == []
+
+
 def test_a_new_plan_cannot_set_stock_below_what_was_issued(engine, tmp_path):
     from weixi.plans.service import PlanError
 

@@ -122,8 +122,10 @@ def load_members(conn: Connection, ids: Iterable[str], lock: bool = False) -> di
 
 
 def load_lots(conn: Connection, member_ids: Iterable[str], lock: bool = False) -> dict[str, list[Lot]]:
+    """The members' lots with points left (or owed), and each one's deficit lot even when paid back to zero: the
+    Book owes a new shortfall to that lot again (its id is the member's), never to a second one."""
     out: dict[str, list[Lot]] = {m: [] for m in member_ids}
-    sql = f"SELECT {LOT_COLS} FROM lots WHERE member_id {{in}} AND remaining <> 0"
+    sql = f"SELECT {LOT_COLS} FROM lots WHERE member_id {{in}} AND (remaining <> 0 OR deficit)"
     if lock and is_pg(conn):
         sql += " FOR UPDATE"
     for r in select_in(conn, sql, list(out)):
