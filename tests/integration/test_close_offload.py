@@ -76,6 +76,56 @@ def test_a_ledger_process_that_dies_is_a_coded_failure(lake_closed, monkeypatch)
     assert failed.value.params["step"] == "expire" and failed.value.status == 503
 
 
+def _counting_children(monkeypatch, log) -> None:
+    """The ledger process as it is, each start written to ``log`` first."""
+    start = f"open({str(log)!r}, 'a').write('start\\n'); import runpy, sys; sys.argv[0] = 'offload'; "
+    monkeypatch.setattr(
+        offload,
+        "COMMAND",
+        [sys.executable, "-c", start + "runpy.run_module('weixi.close.offload', run_name='__main__')"],
+    )
+
+
+def test_a_session_serves_every_call_from_one_ledger_process(lake_closed, tmp_path, monkeypatch):
+    """A PySpark close's calls (its session) go to one child, which answers them as children of their own do,
+    gives back a refusal and then goes on serving; a child gone between two calls is replaced, and one that dies
+    during a call fails that call."""
+    engine, data, _ = lake_closed
+    log = tmp_path / "starts.txt"
+    _counting_children(monkeypatch, log)
+    month = MONTHS[0]
+
+    def calls(out):
+        return (
+            offload.points_earned(engine, month, out / "points.parquet"),
+            offload.balances(engine, out / "balances.parquet"),
+            pq.read_table(out / "points.parquet").sort_by("member_id"),
+        )
+
+    (tmp_path / "apart").mkdir()
+    apart = calls(tmp_path / "apart")
+    assert log.read_text().count("start") == 2
+    log.write_text("")
+    (tmp_path / "one").mkdir()
+    with offload.session(engine):
+        together = calls(tmp_path / "one")
+        with pytest.raises(NotFound):
+            offload.accrue(engine, data, MONTHS[1], version=999)
+        assert offload.balances(engine, tmp_path / "one" / "again.parquet") == apart[1]
+    assert log.read_text().count("start") == 1
+    assert together[:2] == apart[:2] and together[2].equals(apart[2]) and apart[0] > 0
+
+    with offload.session(engine):  # killed between two calls: the next call has a new child
+        gone = offload._SESSION.get().child()._child
+        gone.kill()
+        gone.wait()
+        assert offload.balances(engine, tmp_path / "one" / "after.parquet") == apart[1]
+    monkeypatch.setattr(offload, "COMMAND", [sys.executable, "-c", "import sys; sys.stdin.readline(); sys.exit(9)"])
+    with offload.session(engine), pytest.raises(offload.LedgerProcessFailed) as failed:  # dies during a call
+        offload.balances(engine, tmp_path / "one" / "dead.parquet")
+    assert failed.value.params["step"] == "balances"
+
+
 @pytest.mark.slow  # PySpark local mode: a JVM and the closes of tests/integration/engine_closes.py
 @pytest.mark.spark
 def test_a_lake_close_on_pyspark_equals_duckdb_with_no_ledger_work_in_the_driver(engine_closes):

@@ -13,11 +13,18 @@ close calls in its own process:
 - ``summary``: the close summary's counts over the written files and the ledger's totals;
 - ``search_index``: :func:`weixi.adapters.search_index.build` (DuckDB over the archive's members, when they changed).
 
-The child's memory goes back to the system when it exits, so the driver's peak does not grow with the members
-(``benchmarks/bench_spark_memory.py``). A request is one JSON object on the child's standard input; the child prints
-``{"progress": n}`` lines (the accrual's chunks) and then ``{"result": ...}`` or ``{"error": ...}`` (a
-:class:`~weixi.errors.WeixiError`'s class, code and params, raised again in the driver as the same class). An
-in-memory ledger, which no other process can open, is served in this process. Every step is idempotent as in the
+Inside :func:`session` (a PySpark close, :func:`weixi.close.run.close_month`) one child serves every call, started
+when the session opens so that its start-up overlaps Spark's; it holds the ledger process of the close's ADBC reads
+and writes (:func:`weixi.close.ledger_proc.session`) as the DuckDB close does. Outside one, each call has a child
+of its own. (A child's start is its interpreter and imports, about a second: with a child per call, six or seven a
+close, each starting ADBC processes of its own, two 1,500-member closes took 50 s; with one, 33 s.) The child's memory goes back
+to the system when it exits, at the latest when the close ends, and the driver's peak does not grow with the
+members (``benchmarks/bench_spark_memory.py``).
+
+A request is one line of JSON on the child's standard input; the child prints ``{"progress": n}`` lines (the
+accrual's chunks) and then ``{"result": ...}`` or ``{"error": ...}`` (a :class:`~weixi.errors.WeixiError`'s class,
+code and params, raised again in the driver as the same class), and reads the next request until its input ends.
+An in-memory ledger, which no other process can open, is served in this process. Every step is idempotent as in the
 DuckDB close: a child that dies leaves what it committed, and the rerun of the close finishes the month.
 """
 
@@ -29,9 +36,11 @@ import os
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import IO, Any, Callable, Iterator
 
 from sqlalchemy import Engine
 
@@ -120,37 +129,122 @@ def search_index(engine: Engine, data_dir: Path) -> dict:
 
 
 def call(engine: Engine, op: str, args: dict, progress: Callable[[int], None] | None = None) -> Any:
-    """Run ``op`` in a child process on the ledger of ``engine`` (in this process for an in-memory ledger); its
-    result as JSON gives it (the same either way)."""
+    """Run ``op`` on the ledger of ``engine`` in the session's child (:func:`session`), else in a child of its own
+    (in this process for an in-memory ledger); its result as JSON gives it (the same either way)."""
     url = _url(engine)
     if url is None:
         return _plain(OPS[op](engine, progress, **args))
-    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as errors:
-        child = subprocess.Popen(
-            COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, env=_env()
+    request = json.dumps({"db": url, "op": op, "args": args}) + "\n"
+    serving = _SESSION.get()
+    if serving is not None and serving.url == url:
+        return serving.child().ask(request, op, progress)
+    child = _Child(url)
+    try:
+        return child.ask(request, op, progress, last=True)
+    finally:
+        child.close()
+
+
+class _Child:
+    """A ledger process: requests written a line each, answered in turn."""
+
+    def __init__(self, url: str, serve: bool = False) -> None:
+        self.url = url
+        self._errors: IO[str] = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        command = [*COMMAND, "--session"] if serve else COMMAND
+        self._child = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors, text=True, env=_env()
         )
-        child.stdin.write(json.dumps({"db": url, "op": op, "args": args}))
-        child.stdin.close()
+
+    @property
+    def alive(self) -> bool:
+        return self._child.poll() is None
+
+    def ask(self, request: str, op: str, progress: Callable[[int], None] | None, last: bool = False) -> Any:
+        """Send ``request`` (``last``: then the end of the input) and read the child's lines up to its answer."""
+        try:
+            self._child.stdin.write(request)
+            if last:
+                self._child.stdin.close()
+            else:
+                self._child.stdin.flush()
+        except (BrokenPipeError, OSError):  # the child is gone: its missing answer and exit status say why
+            pass
         answer = None
         try:
-            for line in child.stdout:
+            while answer is None:
+                line = self._child.stdout.readline()
+                if not line:  # the child ended without an answer
+                    break
                 message = _message(line)
                 if "progress" in message and progress:
                     progress(int(message["progress"]))
                 elif "result" in message or "error" in message:
                     answer = message
         except BaseException:  # the driver stops (interrupted, or its progress callback failed): so does the child
-            child.kill()
-            child.wait()
+            self._child.kill()
+            self._child.wait()
             raise
-        status = child.wait()
-        if answer is not None and "error" in answer:
-            raise _raised(answer["error"])
-        if status != 0 or answer is None:
-            errors.seek(0)
-            reason = (errors.read().strip().splitlines() or [f"exit status {status}"])[-1]
+        if answer is None or (last and self._child.wait() != 0 and "error" not in answer):
+            status = self._child.wait()
+            self._errors.seek(0)
+            reason = (self._errors.read().strip().splitlines() or [f"exit status {status}"])[-1]
             raise LedgerProcessFailed("close_ledger_process_failed", step=op, reason=reason)
-    return answer["result"]
+        if "error" in answer:
+            raise _raised(answer["error"])
+        return answer["result"]
+
+    def close(self) -> None:
+        """The end of the child's input: it ends (killed if it has not within a minute)."""
+        try:
+            self._child.stdin.close()
+        except OSError:
+            pass
+        try:
+            self._child.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self._child.kill()
+            self._child.wait()
+        self._child.stdout.close()
+        self._errors.close()
+
+
+class _Session:
+    """The child serving a session's calls; one that has died since its last answer (killed by the system, say)
+    is replaced for the next call (each call is a step the close can run again)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._child = _Child(url, serve=True)
+
+    def child(self) -> _Child:
+        if not self._child.alive:
+            self._child.close()
+            self._child = _Child(self.url, serve=True)
+        return self._child
+
+    def close(self) -> None:
+        self._child.close()
+
+
+_SESSION: ContextVar[_Session | None] = ContextVar("weixi_offload_session", default=None)
+
+
+@contextmanager
+def session(engine: Engine) -> Iterator[None]:
+    """Serve this thread's calls on the engine's ledger from one child until the block ends (for a ledger in
+    memory, nothing: its calls run in this process)."""
+    url = _url(engine)
+    if url is None or _SESSION.get() is not None:
+        yield
+        return
+    serving = _Session(url)
+    token = _SESSION.set(serving)
+    try:
+        yield
+    finally:
+        _SESSION.reset(token)
+        serving.close()
 
 
 def _url(engine: Engine) -> str | None:
@@ -307,24 +401,40 @@ def _say(message: dict) -> None:
 
 
 def main() -> int:
+    """Answer each request line of the standard input in turn until it ends; ``--session``: inside one ledger
+    process for the ADBC reads and writes of all of them (:func:`weixi.close.ledger_proc.session`)."""
     parent = os.getppid()
     _die_with_parent()
     if os.getppid() != parent:  # the driver died before the line above
         return 1
-    from weixi.adapters.db import make_engine
+    from contextlib import ExitStack
 
-    request = json.loads(sys.stdin.read())
-    engine = make_engine(request["db"])
-    try:
-        result = OPS[request["op"]](engine, lambda n: _say({"progress": n}), **request["args"])
-    except WeixiError as exc:
-        kind = type(exc)
-        _say({"error": {"module": kind.__module__, "class": kind.__qualname__, "code": exc.code, "params": exc.params}})
-        return 1
-    finally:
-        engine.dispose()
-    _say({"result": result})
-    return 0
+    from weixi.adapters.db import make_engine
+    from weixi.close import ledger_proc
+
+    engines: dict[str, Engine] = {}
+    status = 0
+    with ExitStack() as stack:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            request = json.loads(line)
+            engine = engines.get(request["db"])
+            if engine is None:
+                engine = engines[request["db"]] = make_engine(request["db"])
+                stack.callback(engine.dispose)
+                if "--session" in sys.argv[1:]:
+                    stack.enter_context(ledger_proc.session(engine))
+            try:
+                result = OPS[request["op"]](engine, lambda n: _say({"progress": n}), **request["args"])
+            except WeixiError as exc:
+                kind = type(exc)
+                error = {"module": kind.__module__, "class": kind.__qualname__, "code": exc.code, "params": exc.params}
+                _say({"error": error})
+                status = 1
+                continue
+            _say({"result": result})
+    return status
 
 
 if __name__ == "__main__":

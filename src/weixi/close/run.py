@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -115,8 +115,8 @@ def close_month(
         return {**done, "already_closed": True}
     _refuse_unless_ready(data_dir, month)
     # one process for the ledger file's reads and writes, started now so that its start-up overlaps the accrual's
-    # (on PySpark the ledger's work is done by a process of its own, weixi.close.offload)
-    with ledger_proc.session(engine) if engine_name == "duckdb" else nullcontext():
+    # (on PySpark, one for the ledger's work, weixi.close.offload, which holds that one)
+    with ledger_proc.session(engine) if engine_name == "duckdb" else offload.session(engine):
         return _close(_Run(engine, data_dir, month, engine_name, progress or Progress()), spark, budget)
 
 
