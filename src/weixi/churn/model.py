@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -252,6 +253,18 @@ def lift_table(y: np.ndarray, p: np.ndarray) -> list[dict]:
     return out
 
 
+def row_aucs(y: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The ROC-AUC of each row of ``scores`` (k rows of n) against the labels ``y`` (n, both classes present): the
+    Mann-Whitney statistic over average ranks, which counts a tie between a churner and a stayer as half, as
+    ``roc_auc_score`` does; all rows at once (the permutation importance scores hundreds of shuffled copies, and
+    ``roc_auc_score`` one at a time took 2-3 s of a 900-member training)."""
+    y = np.asarray(y, dtype=bool)
+    positives = int(y.sum())
+    negatives = len(y) - positives
+    ranks = rankdata(scores, axis=1)
+    return (ranks[:, y].sum(axis=1) - positives * (positives + 1) / 2) / (positives * negatives)
+
+
 def _importance(models, splits, X: pd.DataFrame, y: np.ndarray, repeats: int = 3) -> list[dict]:
     """Permutation importance: the drop in ROC-AUC when one column is shuffled, on each fold's held-out rows
     (at most :data:`IMPORTANCE_ROWS` in all), averaged over folds and ``repeats`` shuffles. All shuffled copies
@@ -273,10 +286,8 @@ def _importance(models, splits, X: pd.DataFrame, y: np.ndarray, repeats: int = 3
                 copy[c] = base[c].to_numpy()[rng.permutation(len(base))]
                 copies.append(copy)
         p = pipe.predict_proba(pd.concat([base] + copies, ignore_index=True))[:, 1]
-        n = len(base)
-        base_auc = roc_auc_score(yv, p[:n])
-        drops = [base_auc - roc_auc_score(yv, p[n * (1 + k) : n * (2 + k)]) for k in range(len(copies))]
-        per_fold.append(np.asarray(drops).reshape(len(cols), repeats).mean(axis=1))
+        aucs = row_aucs(yv, p.reshape(1 + len(copies), len(base)))
+        per_fold.append((aucs[0] - aucs[1:]).reshape(len(cols), repeats).mean(axis=1))
     if not per_fold:
         return []
     mean, std = np.mean(per_fold, axis=0), np.std(per_fold, axis=0)
