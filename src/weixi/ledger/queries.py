@@ -87,14 +87,11 @@ def _with_lake_lots(conn, rows: list, member_id: str, at: date, version: int) ->
     source = lake_sql(lake_dir, version, months, marks(conn, [member_id]).get(member_id, "")) if months else None
     if source is None:
         return rows
-    con = duck.connect()
-    try:
+    with duck.reader() as con:
         lake_rows = con.execute(
             f"SELECT event_id, day, expires_on, earned FROM ({source}) WHERE member_id = ? AND earned > 0 AND day <= ?",
             [member_id, at],
         ).fetchall()
-    finally:
-        con.close()
     known = {r[0] for r in rows}
     out = list(rows) + [(lot, day, exp, False, int(p)) for lot, day, exp, p in lake_rows if lot not in known]
     return sorted(out, key=lambda r: (r[2] is not None, str(as_date(r[2]) or ""), str(as_date(r[1])), r[0]))

@@ -28,15 +28,12 @@ def risk(data_dir: Path, member_id: str, locale: str) -> dict | None:
         return None
     suffix = "_zh" if locale.startswith("zh") else ""
     cols = ", ".join(f"reason_{i}{suffix} AS reason_{i}" for i in (1, 2, 3))
-    con = duck.connect()
-    try:
+    with duck.reader() as con:
         row = con.execute(
             f"SELECT month, churn_probability, risk_decile, {cols} FROM read_parquet({_lit(files[-1])}) "
             "WHERE member_id = ? LIMIT 1",
             [member_id],
         ).fetchone()
-    finally:
-        con.close()
     if row is None:
         return None
     month, probability, decile, *reasons = row

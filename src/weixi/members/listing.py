@@ -141,8 +141,7 @@ _SELECT = ", ".join(COLUMNS)
 def options(data_dir: Path, month: str) -> dict:
     """The values each filter can take in ``month``'s snapshot (one query)."""
     snap = store.source(Path(data_dir), "snapshots", month)  # its files in the close's Delta table
-    con = duck.connect()
-    try:
+    with duck.reader() as con:
         row = con.execute(
             "SELECT list_sort(list(DISTINCT tier) FILTER (WHERE tier IS NOT NULL)), "
             "list_sort(list(DISTINCT star_level) FILTER (WHERE star_level IS NOT NULL)), "
@@ -151,8 +150,6 @@ def options(data_dir: Path, month: str) -> dict:
             "list_sort(list(DISTINCT manager_id) FILTER (WHERE manager_id IS NOT NULL)) "
             f"FROM {snap}"
         ).fetchone()
-    finally:
-        con.close()
     keys = ("tiers", "stars", "values", "activities", "managers")
     return {k: list(v or []) for k, v in zip(keys, row)}
 
@@ -183,14 +180,11 @@ def list_members(
     where, params = _where(filters)
     src, scored = _table(data_dir, month)
     page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
-    con = duck.connect()
-    try:
+    with duck.reader() as con:
         total = int(con.execute(f"SELECT count(*) FROM {src} {where}", params).fetchone()[0])
         result = con.execute(f"SELECT {_SELECT} FROM {src} {where} {_order(sort, desc)}{page}", params)
         names = [d[0] for d in result.description]
         rows = [dict(zip(names, r)) for r in result.fetchall()]
-    finally:
-        con.close()
     for r in rows:
         r["phone"] = pii.mask_phone(r["phone"], reveal)
     return {"month": month, "total": total, "rows": rows, "scored": scored}

@@ -63,13 +63,10 @@ def find(data_dir: Path, text: str, reveal: bool = False) -> tuple[str, list[dic
             f"SELECT {cols} FROM ({archive.scan_sql(data_dir, 'members')}) WHERE {column} = ? "
             f"ORDER BY member_id LIMIT {LIMIT}"
         )
-        con = duck.connect()
-        try:
+        with duck.reader() as con:
             result = con.execute(sql, [number])
             names = [d[0] for d in result.description]
             rows = [dict(zip(names, r)) for r in result.fetchall()]
-        finally:
-            con.close()
     out = []
     for r in rows:
         r = pii.mask_row(r, reveal)

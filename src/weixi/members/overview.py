@@ -38,15 +38,12 @@ def tier_by_value(data_dir: Path, month: str) -> list[dict]:
     files = store.uris(Path(data_dir), "snapshots", month)  # the month's files in the close's Delta table
     if not files:
         return []
-    con = duck.connect()
-    try:
+    with duck.reader() as con:
         rows = con.execute(
             "SELECT tier, value_grade, count(*) FROM read_parquet(?) WHERE status = 'active' "
             "GROUP BY tier, value_grade ORDER BY tier, value_grade",
             [files],
         ).fetchall()
-    finally:
-        con.close()
     return [{"tier": t, "value_grade": v, "members": int(n)} for t, v, n in rows]
 
 
@@ -136,8 +133,7 @@ def points_by_month(engine: Engine, months: int = 12) -> dict:
 def _lake_by_month(engine: Engine) -> list[tuple[str, str, int]]:
     """(month, kind, points) of the lake's unfolded rows: earn entries by their day, expiries of unfolded lots by
     the lots' expiry date (the journal's rows a fold would insert)."""
-    con = duck.connect()
-    try:
+    with duck.reader() as con:
         if not fold.unfolded_views(engine, con):
             return []
         return con.execute(
@@ -145,5 +141,3 @@ def _lake_by_month(engine: Engine) -> list[tuple[str, str, int]]:
             "UNION ALL SELECT strftime(expires_on, '%Y-%m'), 'expire', -sum(points - remaining) FROM lake_lots "
             "WHERE remaining < points GROUP BY 1"
         ).fetchall()
-    finally:
-        con.close()

@@ -58,8 +58,7 @@ def _held(engine: Engine, data_dir: Path, month: str) -> dict[str, dict]:
     snap = _snapshot(data_dir, month)
     later = _snapshot(data_dir, month_math.shift(month, 1)) or snap
     assigned = partition_file(data_dir, "assignments", month)
-    con = duck.connect()
-    try:
+    with duck.reader() as con:
         con.register("moved", transfer.latest_arrow(engine, start_of(nxt, zone(engine))))
         if assigned.exists():
             base = f"SELECT member_id, staff_id FROM read_parquet({lit(assigned)}) WHERE staff_id IS NOT NULL"
@@ -80,8 +79,6 @@ def _held(engine: Engine, data_dir: Path, month: str) -> dict[str, dict]:
                 FROM ({held}) h LEFT JOIN {snap} s ON s.member_id = h.member_id
                 LEFT JOIN (SELECT member_id, status FROM {later}) l ON l.member_id = h.member_id
                 GROUP BY 1""").fetchall()
-    finally:
-        con.close()
     return {
         r[0]: {"held": int(r[1]), "churned": int(r[2]), "points_balance": int(r[3]), "points_earned": int(r[4])}
         for r in rows

@@ -99,8 +99,7 @@ def churn_of(data_dir: Path, member_id: str, month: str) -> dict | None:
     scored = [
         (p.parent.name.split("=", 1)[1], p) for p in (data_dir / "churn" / "scores").glob("month=*/part-0.parquet")
     ]
-    con = duck.connect()
-    try:
+    with duck.reader() as con:
         for source, files in (("target_list", lists), ("scores", scored)):
             hit = _latest_file(files, month)
             if hit is None:
@@ -133,8 +132,6 @@ def churn_of(data_dir: Path, member_id: str, month: str) -> dict | None:
                 "offer_id": d.get("offer_id"),
                 "offer_name": d.get("offer_name"),
             }
-    finally:
-        con.close()
     return None
 
 

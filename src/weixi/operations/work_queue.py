@@ -56,15 +56,12 @@ def left_members(data_dir: Path, member_ids: list[str]) -> set[str]:
     if not member_ids or not months:
         return set()
     snap = close_store.source(Path(data_dir), "snapshots", months[-1])  # read_parquet([...]) of its files
-    con = duck.connect()
-    try:
+    with duck.reader() as con:
         con.register("q_members", pa.table({"member_id": pa.array(sorted(set(member_ids)), pa.string())}))
         rows = con.execute(
             f"SELECT s.member_id FROM {snap} s SEMI JOIN q_members q ON q.member_id = s.member_id"
             " WHERE s.status = 'left'"
         ).fetchall()
-    finally:
-        con.close()
     return {r[0] for r in rows}
 
 

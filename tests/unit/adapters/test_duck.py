@@ -31,3 +31,32 @@ def test_no_module_opens_duckdb_another_way():
             if re.search(r"(?<!ibis\.)\bduckdb\.connect\(", line):  # backends.connect (Ibis) is checked above
                 others.append(f"{path.relative_to(SRC)}:{n}")
     assert others == [], f"use weixi.adapters.duck.connect(): {others}"
+
+
+def test_a_reader_is_quiet_and_keeps_its_temporary_objects_and_arrow_tables_to_itself():
+    """``duck.reader()``: a cursor on the process's one in-memory database (a console page's reads), not a
+    database of its own. Two readers at once, in two threads as two requests are, each see only their own temporary
+    table and registered Arrow table under the same name, and a reader closed leaves nothing behind."""
+    import threading
+
+    import pyarrow as pa
+
+    seen, ready = {}, threading.Barrier(2)
+
+    def request(n: int) -> None:
+        with duck.reader() as con:
+            assert _progress_bar(con) is False
+            con.execute(f"CREATE TEMP TABLE page AS SELECT {n} AS n")
+            con.register("ids", pa.table({"n": [n, n]}))
+            ready.wait(timeout=30)  # both tables exist at once
+            seen[n] = con.execute("SELECT (SELECT list(n) FROM page), (SELECT sum(n) FROM ids)").fetchone()
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {1: ([1], 2), 2: ([2], 4)}
+    with duck.reader() as con:
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'page'").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'ids'").fetchone()[0] == 0

@@ -93,3 +93,33 @@ def test_a_rule_naming_a_missing_template_is_an_error():
     plan, diagnostics = load_operations_text(text, "x.yaml")
     assert plan is None
     assert any("no template 'monthly-car'" in d.message for d in diagnostics)
+
+
+def test_the_plan_is_parsed_once_per_content_and_read_again_every_time(tmp_path, monkeypatch):
+    """The care, team and work pages ask for the operations plan on every request: the same content is parsed
+    once; an edited file is parsed again at once; a broken one is refused every time, never kept."""
+    from weixi.operations import service
+    from weixi.operations.errors import OperationsConflict
+
+    parsed = []
+
+    def counting(text, filename):
+        parsed.append(filename)
+        return load_operations_text(text, filename)
+
+    monkeypatch.setattr(service, "load_operations_text", counting)
+    path = tmp_path / "ops.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    first = service.plan_or_fail(str(path))
+    assert service.plan_or_fail(str(path)) is first and len(parsed) == 1
+    edited = text.replace("name: ", "name: 新", 1)
+    assert edited != text
+    path.write_text(edited, encoding="utf-8")  # same second, maybe the same size: the content decides
+    second = service.plan_or_fail(str(path))
+    assert second is not first and second.name.startswith("新") and len(parsed) == 2
+    path.write_text("kind: operations\nteams: [", encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(OperationsConflict):
+            service.plan_or_fail(str(path))
+    assert len(parsed) == 4
