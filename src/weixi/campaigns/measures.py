@@ -84,8 +84,7 @@ def participant_ids(conn: Connection, c: Campaign) -> list[str]:
     treatment = _arrow(
         conn, "SELECT member_id FROM campaign_members WHERE campaign_id = ? AND grp = 'treatment'", [c.id]
     )
-    con = duck.connect()
-    try:
+    with duck.reader() as con:
         duck.register(con, "participants_sql", found)
         duck.register(con, "participants_treatment", treatment)
         lake = (
@@ -97,8 +96,6 @@ def participant_ids(conn: Connection, c: Campaign) -> list[str]:
         rows = con.execute(
             f"SELECT member_id FROM participants_sql{lake} ORDER BY 1", [list(c.points_rules)] if lake else []
         ).fetchall()
-    finally:
-        con.close()
     return [r[0] for r in rows]
 
 
@@ -235,24 +232,39 @@ def _lake_rows(conn: Connection, c: Campaign, kinds: str, sql: str, params: list
     (:data:`LAKE_INPUTS`) and the lake's views (:func:`weixi.ledger.fold.unfolded_views`)."""
     start, end = window(c)
     args = {"c": [c.id], "cw": [c.id, start, end], "wr": [start, end, *c.points_rules]}
-    con = duck.connect()
-    try:
+    with duck.reader() as con:
         for name, query, which in LAKE_INPUTS:
             duck.register(con, name, _arrow(conn, query.format(kinds=kinds), args[which]))
         days = f"day >= DATE '{start}' AND day <= DATE '{end}'"
         if fold.unfolded_views(conn.engine, con):
-            lake_events = f" UNION ALL SELECT member_id, type, day, amount_fen, attrs FROM lake_unfolded WHERE {days}"
-            lake_earned = f" UNION ALL SELECT member_id, 'earn', points, rule_id, day FROM lake_earned WHERE {days}"
+            # the window's lake rows read once into a table: the statement reads events and journal several
+            # times, and each read of a view over the lake's files bound every file again (0.2 s of planning a
+            # report at 20,000 members and 12 months, against 0.01 s of execution); of their earn entries only the
+            # campaign's own rules' are read (the journal lines the figures count)
+            con.execute(
+                "CREATE TEMP TABLE lake_window AS SELECT member_id, type, day, amount_fen, attrs, entries "
+                f"FROM lake_unfolded WHERE {days}"
+            )
+            rules = ", ".join(_quoted(r) for r in c.points_rules) or "NULL"
+            con.execute(
+                "CREATE TEMP TABLE lake_window_earned AS SELECT member_id, 'earn' AS kind, e.points, e.rule_id, day "
+                f"FROM (SELECT member_id, day, list_filter(entries, x -> x.rule_id IN ({rules})) AS own "
+                "FROM lake_window) w, unnest(w.own) AS u(e) WHERE len(w.own) > 0"
+            )
+            lake_events = " UNION ALL SELECT member_id, type, day, amount_fen, attrs FROM lake_window"
+            lake_earned = " UNION ALL SELECT * FROM lake_window_earned"
         else:
             lake_events = lake_earned = ""
         con.execute(f"CREATE TEMP VIEW events AS SELECT * FROM sql_events{lake_events}")
         con.execute(f"CREATE TEMP VIEW journal AS SELECT * FROM sql_journal{lake_earned}")
         rows = con.execute(sql, params).fetchall()
-    finally:
-        con.close()
     if not is_pg(conn):  # the days as SQLite gives them
         rows = [(r[0], r[1], r[2].isoformat() if r[0] == "day" else r[2], *r[3:]) for r in rows]
     return rows
+
+
+def _quoted(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def lake_board_totals(conn: Connection, c: Campaign, limit: int | None) -> list[tuple[str, int]] | None:
@@ -271,8 +283,7 @@ def lake_board_totals(conn: Connection, c: Campaign, limit: int | None) -> list[
     treatment = _arrow(
         conn, "SELECT member_id FROM campaign_members WHERE campaign_id = ? AND grp = 'treatment'", [c.id]
     )
-    con = duck.connect()
-    try:
+    with duck.reader() as con:
         duck.register(con, "board_sql", sql_sums)
         duck.register(con, "board_treatment", treatment)
         lake = (
@@ -288,8 +299,6 @@ def lake_board_totals(conn: Connection, c: Campaign, limit: int | None) -> list[
             f"GROUP BY member_id) {top} ORDER BY points DESC, member_id",
             [] if limit is None else [limit],
         ).fetchall()
-    finally:
-        con.close()
     return [(m, int(p)) for m, p in rows]
 
 
