@@ -72,17 +72,22 @@ class _Server:
         return self._child.poll() is None
 
     def close(self) -> None:
-        try:
-            self._child.stdin.close()
-        except OSError:
-            pass
-        try:
-            self._child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self._child.kill()
-            self._child.wait()
-        self._child.stdout.close()
+        end_process(self._child, 30)
         self._err.close()
+
+
+def end_process(child: subprocess.Popen, timeout: float) -> None:
+    """The end of a child's input, then its end (killed when it has not ended within ``timeout`` seconds)."""
+    try:
+        child.stdin.close()
+    except OSError:
+        pass
+    try:
+        child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+    child.stdout.close()
 
 
 _SESSION: ContextVar[_Server | None] = ContextVar("weixi_ledger_server", default=None)
@@ -92,16 +97,23 @@ _SESSION: ContextVar[_Server | None] = ContextVar("weixi_ledger_server", default
 def session(engine: Engine) -> Iterator[None]:
     """Serve this thread's reads and writes of the engine's SQLite file from one process until the block ends (on
     PostgreSQL, or a database in memory, nothing: the engine reads and writes itself)."""
-    path = sqlite_file(engine)
-    if path is None or _SESSION.get() is not None:
+    with scoped(_SESSION, sqlite_file(engine), _Server):
+        yield
+
+
+@contextmanager
+def scoped(var: ContextVar, key, make) -> Iterator[None]:
+    """``var`` set to ``make(key)`` until the block ends, then closed (nothing when ``key`` is None, or when ``var``
+    is set already: the outer block's serves)."""
+    if key is None or var.get() is not None:
         yield
         return
-    server = _Server(path)
-    token = _SESSION.set(server)
+    server = make(key)
+    token = var.set(server)
     try:
         yield
     finally:
-        _SESSION.reset(token)
+        var.reset(token)
         server.close()
 
 
@@ -210,4 +222,15 @@ class HeldUpdate:
         return int(out.strip().splitlines()[-1])
 
 
-__all__ = ["READER", "SERVER", "UPDATER", "HeldUpdate", "LedgerUnavailable", "read", "session", "update_sqlite"]
+__all__ = [
+    "READER",
+    "SERVER",
+    "UPDATER",
+    "HeldUpdate",
+    "LedgerUnavailable",
+    "end_process",
+    "read",
+    "scoped",
+    "session",
+    "update_sqlite",
+]

@@ -196,16 +196,9 @@ class _Child:
 
     def close(self) -> None:
         """The end of the child's input: it ends (killed if it has not within a minute)."""
-        try:
-            self._child.stdin.close()
-        except OSError:
-            pass
-        try:
-            self._child.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self._child.kill()
-            self._child.wait()
-        self._child.stdout.close()
+        from weixi.close.ledger_proc import end_process
+
+        end_process(self._child, 60)
         self._errors.close()
 
 
@@ -234,17 +227,10 @@ _SESSION: ContextVar[_Session | None] = ContextVar("weixi_offload_session", defa
 def session(engine: Engine) -> Iterator[None]:
     """Serve this thread's calls on the engine's ledger from one child until the block ends (for a ledger in
     memory, nothing: its calls run in this process)."""
-    url = _url(engine)
-    if url is None or _SESSION.get() is not None:
+    from weixi.close.ledger_proc import scoped
+
+    with scoped(_SESSION, _url(engine), _Session):
         yield
-        return
-    serving = _Session(url)
-    token = _SESSION.set(serving)
-    try:
-        yield
-    finally:
-        _SESSION.reset(token)
-        serving.close()
 
 
 def _url(engine: Engine) -> str | None:
