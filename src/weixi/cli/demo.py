@@ -104,6 +104,7 @@ def demo(
         schema.upgrade(engine)
         summary["closes"] = _close(engine, out, end, months)
         summary["churn"] = _churn(out, end)
+        summary["redemptions"] = _redemptions(engine, out, end, today, zone)
         summary["staff"], summary["tasks"] = _operations(engine, out, end, today)
         summary["logins"] = _logins(engine)
         summary["incentives"] = _incentives(engine, out, end)
@@ -197,6 +198,40 @@ def _managers_needed(engine, data: Path, end: str, plan, most: int) -> int:
         if tier and ratio:
             need += tiers.get(tier, 0) / ratio
     return max(3, min(most, math.ceil(need) + 1))
+
+
+def _redemptions(engine, data: Path, end: str, today: date, zone: ZoneInfo) -> dict:
+    """Members spending their points this month (so that the dashboard's redemption rate and breakage, and the
+    member pages, show a programme in use): one active member in 25 with at least 100 points, and the demo member,
+    take 1-3 yuan of bill credit (100 points a yuan), dated over the month's days so far. Each goes through the
+    ledger as a redemption at the counter would (the member's lake months folded first)."""
+    from weixi.adapters import duck
+    from weixi.close import store
+    from weixi.errors import WeixiError
+    from weixi.ledger import redemption
+
+    files = store.uris(data, "snapshots", end)
+    if not files:
+        return {"redemptions": 0, "points": 0}
+    with duck.reader() as con:
+        rows = con.execute(
+            "SELECT member_id, points_balance FROM read_parquet(?) WHERE status = 'active' AND points_balance >= 100 "
+            "AND (CAST(substr(member_id, 2) AS BIGINT) % 25 = 0 OR member_id = ?) ORDER BY member_id",
+            [files, DEMO_MEMBER],
+        ).fetchall()
+    _step(f"{len(rows):,} members redeeming points this month")
+    made, points = 0, 0
+    for n, (member_id, balance) in enumerate(rows):
+        day = today - timedelta(days=n % today.day)
+        at = datetime.combine(day, datetime.min.time(), zone) + timedelta(hours=9 + n % 10)
+        try:
+            found = redemption.redeem(
+                engine, member_id, "bill-credit", qty=min(int(balance) // 100, 3), request_id=f"demo-{n}", at=at
+            )
+        except WeixiError:  # points expired since the snapshot: this member does not redeem
+            continue
+        made, points = made + 1, points + int(found.redemption["points"])
+    return {"redemptions": made, "points": points}
 
 
 def _logins(engine) -> list[str]:
