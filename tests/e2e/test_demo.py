@@ -69,7 +69,7 @@ def test_churn_is_scored_and_the_target_lists_are_built(demo):
 
 def test_members_spend_points_this_month_and_the_ledger_explains_every_one(demo):
     """The dashboard's redemption rate and breakage, and the member pages, show a programme in use: members
-    redeemed bill credit this month, the demo member among them, and the ledger verifies (their lake months folded
+    redeemed bill credit this month (each once), and the ledger verifies (their lake months folded
     first, the points taken from their lots)."""
     out, db, summary = demo
     assert summary["redemptions"]["redemptions"] > 0 and summary["redemptions"]["points"] > 0
@@ -78,12 +78,11 @@ def test_members_spend_points_this_month_and_the_ledger_explains_every_one(demo)
         count, points, members = con.execute(
             "SELECT count(*), sum(points), count(DISTINCT member_id) FROM redemptions WHERE status = 'fulfilled'"
         ).fetchone()
-        demo_member = con.execute("SELECT count(*) FROM redemptions WHERE member_id = 'M0000000002'").fetchone()[0]
         spent = -con.execute("SELECT sum(points) FROM journal WHERE kind = 'redeem'").fetchone()[0]
     finally:
         con.close()
     assert (count, points) == (summary["redemptions"]["redemptions"], summary["redemptions"]["points"])
-    assert members == count and demo_member == 1 and spent == points
+    assert members == count and spent == points
     # the SQL ledger's own check: every lot the sum of its entries, the lots the balance. (The whole `weixi verify`
     # also compares each closed snapshot with the ledger: a closed campaign's awards, dated the window's last day,
     # land in a month the demo has closed already, and its members' snapshot balances differ by them.)

@@ -203,12 +203,13 @@ def _managers_needed(engine, data: Path, end: str, plan, most: int) -> int:
 def _redemptions(engine, data: Path, end: str, today: date, zone: ZoneInfo) -> dict:
     """Members spending their points this month (so that the dashboard's redemption rate and breakage, and the
     member pages, show a programme in use): one active member in 25 with at least 100 points, and the demo member,
-    take 1-3 yuan of bill credit (100 points a yuan), dated over the month's days so far. Each goes through the
+    take 1-3 yuan of bill credit (100 points a yuan) when they still have the points, dated over the month's days
+    so far. Each goes through the
     ledger as a redemption at the counter would (the member's lake months folded first)."""
     from weixi.adapters import duck
     from weixi.close import store
     from weixi.errors import WeixiError
-    from weixi.ledger import redemption
+    from weixi.ledger import queries, redemption
 
     files = store.uris(data, "snapshots", end)
     if not files:
@@ -221,14 +222,15 @@ def _redemptions(engine, data: Path, end: str, today: date, zone: ZoneInfo) -> d
         ).fetchall()
     _step(f"{len(rows):,} members redeeming points this month")
     made, points = 0, 0
-    for n, (member_id, balance) in enumerate(rows):
+    for n, (member_id, _) in enumerate(rows):
         day = today - timedelta(days=n % today.day)
+        qty = min(queries.balance(engine, member_id, day)["balance"] // 100, 3)  # today's points, not October's
+        if qty < 1:
+            continue
         at = datetime.combine(day, datetime.min.time(), zone) + timedelta(hours=9 + n % 10)
         try:
-            found = redemption.redeem(
-                engine, member_id, "bill-credit", qty=min(int(balance) // 100, 3), request_id=f"demo-{n}", at=at
-            )
-        except WeixiError:  # points expired since the snapshot: this member does not redeem
+            found = redemption.redeem(engine, member_id, "bill-credit", qty=qty, request_id=f"demo-{n}", at=at)
+        except WeixiError:  # refused by the plan (a limit, say): this member does not redeem
             continue
         made, points = made + 1, points + int(found.redemption["points"])
     return {"redemptions": made, "points": points}
