@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 from weixi import settings
@@ -22,20 +23,13 @@ from weixi.plans import values as v
 from weixi.plans.diagnostics import Diagnostic, Pos, Report
 from weixi.plans.kinds import PlanKind, register
 from weixi.plans.spec import Field, ListOf, Shape, Spec, read
-from weixi.plans.yaml_source import Mapping, Scalar, parse
+from weixi.plans.yaml_source import Mapping, parse
 
 DEFAULT = Path(__file__).resolve().parent.parent / "data" / "operations.yaml"
 ROLES = ("manager", "senior_manager", "intern", "agent", "lead")
 CHANNELS = ("call", "visit", "sms", "wechat", "email")
 TASK_KINDS = ("retention_call", "care_call", "visit", "sms", "wechat", "email")
-KIND_CHANNEL = {
-    "retention_call": "call",
-    "care_call": "call",
-    "visit": "visit",
-    "sms": "sms",
-    "wechat": "wechat",
-    "email": "email",
-}
+KIND_CHANNEL = dict(zip(TASK_KINDS, ("call", "call", "visit", "sms", "wechat", "email")))  # a task's channel
 MESSAGE_KINDS = ("sms", "wechat", "email")
 TRIGGERS = ("upgraded", "will_downgrade", "new_vip", "target_list", "winback", "points_expiring", "follow_up")
 UNITS = ("working_days", "days", "weeks", "months")
@@ -474,14 +468,20 @@ def _resolve(spec: Spec, filename: str, report: Report) -> OperationsPlan | None
 
 
 def load_operations_text(text: str, filename: str) -> tuple[OperationsPlan | None, list[Diagnostic]]:
-    node, diagnostics = parse(text, filename)
-    if node is None:
-        return None, diagnostics
-    if not isinstance(node, Mapping) or (isinstance(node, Scalar) and node.value is None):
-        report = Report(filename)
-        report.error(Pos(1, 1), "ops_plan_not_mapping")
-        return None, report.items
-    return load_operations(node, filename)
+    """Parsed once per content (the care, team and work pages read the plan every request: half their time)."""
+    plan, diagnostics = _load_text(text, filename)
+    return plan, list(diagnostics)
+
+
+@lru_cache(maxsize=16)
+def _load_text(text: str, filename: str) -> tuple[OperationsPlan | None, tuple[Diagnostic, ...]]:
+    node, found = parse(text, filename)
+    if isinstance(node, Mapping):
+        plan, found = load_operations(node, filename)
+        return plan, tuple(found)
+    if node is not None:  # a scalar or a list: no plan
+        found = [Diagnostic(filename, 1, 1, "error", "ops_plan_not_mapping")]
+    return None, tuple(found)
 
 
 def load_operations_plan(path: str | os.PathLike | None = None) -> tuple[OperationsPlan | None, list[Diagnostic]]:

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from weixi import settings
 from weixi.adapters.sql import as_date, execute
 from weixi.operations import policy, tasks
 from weixi.operations.clock import aware, local, now, start_of, today, zone
@@ -28,7 +27,7 @@ from weixi.operations.errors import (
     TaskClosed,
     UnknownTask,
 )
-from weixi.operations.plan import DEFAULT, KIND_CHANNEL, OperationsPlan, load_operations_plan, load_operations_text
+from weixi.operations.plan import KIND_CHANNEL, OperationsPlan, load_operations_plan
 from weixi.segments import months
 
 __all__ = [
@@ -46,30 +45,13 @@ __all__ = [
 ]
 
 
-_PLANS: dict[tuple[str, str], OperationsPlan] = {}
-_PLANS_MAX = 16  # contents kept parsed (a plan edited many times in one process: the oldest are dropped)
-
-
 def plan_or_fail(path: str | None = None) -> OperationsPlan:
-    """The operations plan (:func:`weixi.operations.plan.load_operations_plan`), or the refusal naming its errors.
-    The file is read every time and parsed once per content: the care, team and work pages read it on every
-    request, and parsing it (YAML with positions, then the checks) was half of their time."""
-    filename = str(path or settings.OPS_PLAN.raw() or DEFAULT)
-    try:
-        text = Path(filename).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        text = None  # load_operations_plan says why
-    plan = _PLANS.get((filename, text)) if text is not None else None
-    if plan is not None:
-        return plan
-    plan, diagnostics = load_operations_plan(path) if text is None else load_operations_text(text, filename)
+    """The operations plan (:func:`weixi.operations.plan.load_operations_plan`: read every time, parsed once per
+    content), or the refusal naming its errors."""
+    plan, diagnostics = load_operations_plan(path)
     if plan is None:
         errors = [d.format() for d in diagnostics if d.is_error]
         raise OperationsConflict("operations_plan_invalid", errors="\n".join(errors))
-    if text is not None:
-        if len(_PLANS) >= _PLANS_MAX:
-            _PLANS.pop(next(iter(_PLANS)))
-        _PLANS[(filename, text)] = plan
     return plan
 
 

@@ -97,17 +97,19 @@ def test_a_rule_naming_a_missing_template_is_an_error():
 
 def test_the_plan_is_parsed_once_per_content_and_read_again_every_time(tmp_path, monkeypatch):
     """The care, team and work pages ask for the operations plan on every request: the same content is parsed
-    once; an edited file is parsed again at once; a broken one is refused every time, never kept."""
+    once; an edited file is parsed again at once; a broken one is refused every time, with the same errors."""
+    from weixi.operations import plan as ops_plan
     from weixi.operations import service
     from weixi.operations.errors import OperationsConflict
 
-    parsed = []
+    parsed, parse = [], ops_plan.parse
 
     def counting(text, filename):
         parsed.append(filename)
-        return load_operations_text(text, filename)
+        return parse(text, filename)
 
-    monkeypatch.setattr(service, "load_operations_text", counting)
+    monkeypatch.setattr(ops_plan, "parse", counting)
+    ops_plan._load_text.cache_clear()  # contents parsed by other tests of this process
     path = tmp_path / "ops.yaml"
     text = EXAMPLE.read_text(encoding="utf-8")
     path.write_text(text, encoding="utf-8")
@@ -119,7 +121,9 @@ def test_the_plan_is_parsed_once_per_content_and_read_again_every_time(tmp_path,
     second = service.plan_or_fail(str(path))
     assert second is not first and second.name.startswith("新") and len(parsed) == 2
     path.write_text("kind: operations\nteams: [", encoding="utf-8")
+    refusals = []
     for _ in range(2):
-        with pytest.raises(OperationsConflict):
+        with pytest.raises(OperationsConflict) as refused:
             service.plan_or_fail(str(path))
-    assert len(parsed) == 4
+        refusals.append(refused.value.params["errors"])
+    assert refusals[0] == refusals[1] and refusals[0] and len(parsed) == 3
