@@ -36,6 +36,12 @@ _PROBES = None  # the in-memory database of :func:`rows` (made on first use)
 _PROBES_LOCK = threading.Lock()
 
 
+def lit(value) -> str:
+    """``value`` as a SQL string literal (quotes doubled), for text written into a statement where a parameter
+    cannot go (inside a lambda, a view's definition)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def rows(sql: str) -> list[tuple]:
     """``sql``'s rows, from a cursor of its own (a connection of its own to one shared in-memory database: cheap,
     and safe from any thread). Not ``duckdb.sql``: that runs on the module's one default connection, which every

@@ -245,7 +245,7 @@ def _lake_rows(conn: Connection, c: Campaign, kinds: str, sql: str, params: list
                 "CREATE TEMP TABLE lake_window AS SELECT member_id, type, day, amount_fen, attrs, entries "
                 f"FROM lake_unfolded WHERE {days}"
             )
-            rules = ", ".join(_quoted(r) for r in c.points_rules) or "NULL"
+            rules = ", ".join(duck.lit(r) for r in c.points_rules) or "NULL"
             con.execute(
                 "CREATE TEMP TABLE lake_window_earned AS SELECT member_id, 'earn' AS kind, e.points, e.rule_id, day "
                 f"FROM (SELECT member_id, day, list_filter(entries, x -> x.rule_id IN ({rules})) AS own "
@@ -261,10 +261,6 @@ def _lake_rows(conn: Connection, c: Campaign, kinds: str, sql: str, params: list
     if not is_pg(conn):  # the days as SQLite gives them
         rows = [(r[0], r[1], r[2].isoformat() if r[0] == "day" else r[2], *r[3:]) for r in rows]
     return rows
-
-
-def _quoted(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def lake_board_totals(conn: Connection, c: Campaign, limit: int | None) -> list[tuple[str, int]] | None:

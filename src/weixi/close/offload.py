@@ -17,9 +17,9 @@ Inside :func:`session` (a PySpark close, :func:`weixi.close.run.close_month`) on
 when the session opens so that its start-up overlaps Spark's; it holds the ledger process of the close's ADBC reads
 and writes (:func:`weixi.close.ledger_proc.session`) as the DuckDB close does. Outside one, each call has a child
 of its own. (A child's start is its interpreter and imports, about a second: with a child per call, six or seven a
-close, each starting ADBC processes of its own, two 1,500-member closes took 50 s; with one, 33 s.) The child's memory goes back
-to the system when it exits, at the latest when the close ends, and the driver's peak does not grow with the
-members (``benchmarks/bench_spark_memory.py``).
+close, each starting ADBC processes of its own, two 1,500-member closes took 50 s; with one, 33 s.) The child's
+memory goes back to the system when it exits, at the latest when the close ends, and the driver's peak does not grow
+with the members (``benchmarks/bench_spark_memory.py``).
 
 A request is one line of JSON on the child's standard input; the child prints ``{"progress": n}`` lines (the
 accrual's chunks) and then ``{"result": ...}`` or ``{"error": ...}`` (a :class:`~weixi.errors.WeixiError`'s class,
@@ -45,6 +45,7 @@ from typing import IO, Any, Callable, Iterator
 from sqlalchemy import Engine
 
 from weixi.adapters.db import sqlite_file
+from weixi.close import ledger_proc
 from weixi.errors import NotFound, Unavailable, WeixiError
 
 COMMAND = [sys.executable, "-m", "weixi.close.offload"]  # the child (tests may wrap it)
@@ -196,9 +197,7 @@ class _Child:
 
     def close(self) -> None:
         """The end of the child's input: it ends (killed if it has not within a minute)."""
-        from weixi.close.ledger_proc import end_process
-
-        end_process(self._child, 60)
+        ledger_proc.end_process(self._child, 60)
         self._errors.close()
 
 
@@ -227,9 +226,7 @@ _SESSION: ContextVar[_Session | None] = ContextVar("weixi_offload_session", defa
 def session(engine: Engine) -> Iterator[None]:
     """Serve this thread's calls on the engine's ledger from one child until the block ends (for a ledger in
     memory, nothing: its calls run in this process)."""
-    from weixi.close.ledger_proc import scoped
-
-    with scoped(_SESSION, _url(engine), _Session):
+    with ledger_proc.scoped(_SESSION, _url(engine), _Session):
         yield
 
 
@@ -396,7 +393,6 @@ def main() -> int:
     from contextlib import ExitStack
 
     from weixi.adapters.db import make_engine
-    from weixi.close import ledger_proc
 
     engines: dict[str, Engine] = {}
     status = 0
