@@ -249,7 +249,7 @@ def _lake_rows(conn: Connection, c: Campaign, kinds: str, sql: str, params: list
             con.execute(
                 "CREATE TEMP TABLE lake_window_earned AS SELECT member_id, 'earn' AS kind, e.points, e.rule_id, day "
                 f"FROM (SELECT member_id, day, list_filter(entries, x -> x.rule_id IN ({rules})) AS own "
-                "FROM lake_window) w, unnest(w.own) AS u(e) WHERE len(w.own) > 0"
+                "FROM lake_window) w, unnest(w.own) AS u(e)"
             )
             lake_events = " UNION ALL SELECT member_id, type, day, amount_fen, attrs FROM lake_window"
             lake_earned = " UNION ALL SELECT * FROM lake_window_earned"

@@ -204,8 +204,8 @@ def _redemptions(engine, data: Path, end: str, today: date, zone: ZoneInfo) -> d
     """Members spending their points this month (so that the dashboard's redemption rate and breakage, and the
     member pages, show a programme in use): one active member in 25 with at least 100 points, and the demo member,
     take 1-3 yuan of bill credit (100 points a yuan) when they still have the points, dated over the month's days
-    so far. Each goes through the
-    ledger as a redemption at the counter would (the member's lake months folded first)."""
+    so far. Each goes through the ledger as a redemption at the counter would (the member's lake months folded
+    first)."""
     from weixi.adapters import duck
     from weixi.close import store
     from weixi.errors import WeixiError
@@ -220,7 +220,7 @@ def _redemptions(engine, data: Path, end: str, today: date, zone: ZoneInfo) -> d
             "AND (CAST(substr(member_id, 2) AS BIGINT) % 25 = 0 OR member_id = ?) ORDER BY member_id",
             [files, DEMO_MEMBER],
         ).fetchall()
-    _step(f"{len(rows):,} members redeeming points this month")
+    _step(f"{len(rows):,} members chosen to redeem points this month")
     made, points = 0, 0
     for n, (member_id, _) in enumerate(rows):
         day = today - timedelta(days=n % today.day)
