@@ -167,7 +167,8 @@ def _with_partition_columns(schema: pa.Schema, partition: dict) -> pa.Schema:
 
 
 def _add_action(table_dir: Path, file: Path, partition: dict) -> AddAction:
-    file = file if file.is_absolute() else table_dir / file
+    if not file.is_absolute() and not file.exists():  # named inside the table (else relative to here, as made)
+        file = table_dir / file
     rel = file.resolve().relative_to(table_dir.resolve()).as_posix()
     st = os.stat(file)
     return AddAction(rel, st.st_size, dict(partition), int(st.st_mtime * 1000), True, json.dumps(_stats(file)))

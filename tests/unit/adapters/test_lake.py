@@ -4,6 +4,7 @@ time travel, and an uncommitted file that no reader sees."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -115,3 +116,14 @@ def test_statistics_leave_out_a_column_a_row_group_gave_no_bounds_for(tmp_path):
     assert actions.column("null_count.points").to_pylist() == [2]
     # and a lookup by member still finds the file
     assert DeltaTable(str(t)).file_uris(file_pruning_predicate="member_id = 'M3'") == [str(path)]
+
+
+def test_a_table_named_relative_to_the_working_folder_commits_its_files(tmp_path, monkeypatch):
+    """`make run` serves `var/operator`, a folder relative to the working one: the files the close writes there
+    are named from it, not from inside the table (the table's path doubled: the demo's first close failed)."""
+    monkeypatch.chdir(tmp_path)
+    t = Path("var") / "operator" / "lake" / "accruals"
+    f = _write(t, "2024-01", [("M1", 10, dt.date(2024, 1, 3))])
+    assert not f.is_absolute()
+    assert lake.commit_files(t, [f], {"month": "2024-01"}, SCHEMA, "weixi-close-x", 202401) == 0
+    assert _rows(lake.file_uris(t)) == [("M1", 10)]
