@@ -287,6 +287,37 @@ def test_close_awards_leaderboard_and_streaks_and_evaluation(ledger):
         assert got["tasks"] == 0  # this campaign has no follow-ups
 
 
+def test_awards_are_never_dated_into_a_month_the_close_has_closed(ledger):
+    """A leaderboard award is dated the campaign's last day, unless the monthly close has closed that month: its
+    snapshot and balances are final, so the award is credited on the day it is posted (``weixi verify --data``
+    found closed snapshots that no longer matched the ledger when awards were dated back into them)."""
+    from weixi.adapters.ledger_repo import mark_closed
+    from weixi.campaigns.awards import award_day
+    from weixi.campaigns.store import campaign_today, parsed
+
+    engine = ledger
+    extra = "leaderboard: {top: 1, rewards: [{rank: 1, points: 1000}]}\n"
+    c = start(engine, campaign_text(["a", "b"], extra=extra))
+    post_events(engine, [event("xa", "a", "bill", "2026-07-01", 300_000), event("xb", "b", "bill", "2026-07-01", 1)])
+    with engine.begin() as conn:
+        mark_closed(conn, "2026-07", at("2026-08-02T09:00"))
+    cs.act(engine, c, "close", "bob", now=at("2026-08-05T09:00"))
+    days = execute_rows(engine, "SELECT day FROM events WHERE event_id LIKE 'campaign:t:board:%'")
+    camp = parsed(*execute_rows_pair(engine, c))
+    assert [str(d)[:10] for d in days] == [str(campaign_today(camp))]  # not 2026-07-02
+    assert verify(engine)[0] == []
+    window_end = camp.window.end  # 2026-07-02
+    assert award_day(camp, None, today=window_end.replace(day=20)) == window_end  # month open: its last day
+    assert str(award_day(camp, window_end.replace(day=31), today=window_end.replace(month=8, day=5))) == "2026-08-05"
+    # closed through a month whose end is after today (a clock behind the close): the first open day
+    assert str(award_day(camp, window_end.replace(day=31), today=window_end.replace(day=10))) == "2026-08-01"
+
+
+def execute_rows_pair(engine, campaign_id):
+    with engine.connect() as conn:
+        return execute(conn, "SELECT content, source FROM campaigns WHERE campaign_id = ?", [campaign_id])[0]
+
+
 def test_promotion_goes_through_the_outbox_within_the_contact_policy(ledger, tmp_path):
     from tests.e2e.cli_helpers import weixi
     from weixi.operations import service as operations

@@ -3,12 +3,13 @@ events with the campaign's event ids, so a rerun posts nothing twice; and what a
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from weixi.adapters.ledger_repo import closed_through
 from weixi.adapters.sql import execute
 from weixi.campaigns.model import Campaign
 from weixi.campaigns.store import campaign_today, parsed
@@ -17,9 +18,21 @@ from weixi.ledger.posting import post_events, with_retries
 from weixi.plans.service import NoActivePlan, active_plan
 
 
+def award_day(c: Campaign, closed_through: date | None, today: date | None = None) -> date:
+    """The day an award is credited on: the campaign's last day (today while it runs); the day it is credited when
+    the monthly close has already closed the last day's month, whose figures are final (never a closed month)."""
+    today = today or campaign_today(c)
+    day = min(today, c.window.end)
+    if closed_through is not None and day <= closed_through:
+        day = max(today, closed_through + timedelta(days=1))
+    return day
+
+
 def post_pending_awards(engine: Engine, campaign_id: str) -> dict:
-    """Credit pending awards through the ledger; a refused one keeps the ledger's reason. Safe to rerun."""
+    """Credit pending awards through the ledger (dated :func:`award_day`); a refused one keeps the ledger's reason.
+    Safe to rerun."""
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        closed = closed_through(conn)
         rows = execute(
             conn,
             "SELECT a.event_id, a.member_id, a.points, a.note, c.content, c.source FROM campaign_awards a "
@@ -30,7 +43,7 @@ def post_pending_awards(engine: Engine, campaign_id: str) -> dict:
     if not rows:
         return {"posted": 0, "refused": 0, "pending": 0}
     c = parsed(rows[0][4], rows[0][5])
-    day = min(campaign_today(c), c.window.end)
+    day = award_day(c, closed)
     at = datetime.combine(day, datetime.min.time(), ZoneInfo(c.timezone)) + timedelta(hours=12)
     events = [
         Event(r[0], r[1], "adjust", at, day, points=int(r[2]), attrs={"reason": f"campaign {campaign_id}: {r[3]}"})
