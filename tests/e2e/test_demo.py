@@ -89,3 +89,46 @@ def test_members_spend_points_this_month_and_the_ledger_explains_every_one(demo)
     # credited, not back into the closed month)
     report = json.loads(weixi("verify", "--db", db, "--data", out, "--json").stdout)
     assert report["ok"] and report["mismatches"] == [] and report["checked"]["snapshot_members"] > 0, report
+
+
+def test_members_take_part_in_the_started_campaigns(demo):
+    """The campaign pages show campaigns in use: the running draw and the closed spend lottery have draws and
+    winners, the running visit campaign has gifts handed out, and each counts them as participants in its report
+    (the closed lottery's points prizes credited through the ledger, which `weixi verify` checks above)."""
+    _out, db, summary = demo
+    from weixi.adapters.db import make_engine
+    from weixi.campaigns import report
+
+    built = summary["campaigns"]
+    assert {cid: c["state"] for cid, c in built.items()}["anniversary-draw"] == "running"
+    engine = make_engine(str(db))
+    try:
+        for cid, kind in (
+            ("anniversary-draw", "draws"),
+            ("new-customer-month", "draws"),
+            ("midyear-gratitude", "gifts"),
+        ):
+            assert built[cid][kind] > 0, (cid, built[cid])
+            assert report.report(engine, cid)["participants"] == len(_people(db, cid, kind)), cid
+        prizes = report.report(engine, "new-customer-month")["points"]["by_source"].get("prize", 0)
+    finally:
+        engine.dispose()
+    con = sqlite3.connect(db)
+    try:
+        won = con.execute(
+            "SELECT coalesce(sum(j.points), 0) FROM journal j JOIN events e USING (event_id) "
+            "WHERE e.event_id LIKE 'campaign:new-customer-month:draw:%'"
+        ).fetchone()[0]
+        draws = con.execute("SELECT count(*) FROM campaign_draws WHERE campaign_id = 'new-customer-month'").fetchone()
+    finally:
+        con.close()
+    assert draws[0] == built["new-customer-month"]["draws"] and prizes > 0 and won == prizes
+
+
+def _people(db, campaign_id: str, kind: str) -> set[str]:
+    table = {"draws": "campaign_draws", "gifts": "campaign_claims"}[kind]
+    con = sqlite3.connect(db)
+    try:
+        return {r[0] for r in con.execute(f"SELECT member_id FROM {table} WHERE campaign_id = ?", [campaign_id])}
+    finally:
+        con.close()

@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 import shutil
 from datetime import date, datetime, timedelta
-from io import StringIO
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 
+from weixi.cli import demo_campaigns
 from weixi.cli.app import app
 from weixi.cli.output import console, emit_json
 from weixi.settings import DEFAULT_TIMEZONE
@@ -25,18 +25,6 @@ from weixi.settings import DEFAULT_TIMEZONE
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "plans" / "examples"
 DEMO_MEMBER = "M0000000002"
-# The campaigns of the demo, each brought to a state of its lifecycle: (example file, new id or None, state,
-# window start and end as days from today).
-CAMPAIGNS = (
-    ("points-carnival.yaml", None, "closed", -75, -45),
-    ("new-customer-month.yaml", None, "closed", -44, -14),
-    ("anniversary-draw.yaml", None, "running", -1, 1),
-    ("midyear-gratitude.yaml", None, "running", -3, 14),
-    ("anniversary-draw.yaml", "spring-draw", "approved", 60, 61),
-    ("scratch-cards.yaml", None, "submitted", 30, 120),
-    ("midyear-gratitude.yaml", "new-year-gifts", "draft", 25, 40),
-    ("midyear-gratitude.yaml", "summer-gratitude", "cancelled", -5, 20),
-)
 # The staff of the demo (operations roster): the logins "manager" and "agent" are on it, so their pages have work.
 TEAM_LEADS = (("lead", "周组长"),)
 AGENTS = (("agent", "孙坐席"), ("A02", "钱坐席"), ("A03", "吴坐席"), ("A04", "郑坐席"))
@@ -108,7 +96,7 @@ def demo(
         summary["staff"], summary["tasks"] = _operations(engine, out, end, today)
         summary["logins"] = _logins(engine)
         summary["incentives"] = _incentives(engine, out, end)
-        summary["campaigns"] = _campaigns(engine, out, today, zone)
+        summary["campaigns"] = demo_campaigns.build(engine, out, EXAMPLES, today, zone, datetime.now(zone), _step)
     finally:
         engine.dispose()
     if as_json:
@@ -276,43 +264,3 @@ def _incentives(engine, data: Path, month: str) -> dict:
     result = incentive_reports.recompute(data, month)
     published = publication.publish(engine, result, "admin")
     return {"month": month, "version": published.get("version")}
-
-
-def _campaigns(engine, data: Path, today: date, zone: ZoneInfo) -> dict:
-    from ruamel.yaml import YAML
-
-    from weixi.campaigns import service as campaigns
-
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    states = {}
-    for file, new_id, state, start, stop in CAMPAIGNS:
-        doc = yaml.load((EXAMPLES / file).read_text(encoding="utf-8"))
-        cid = new_id or doc["campaign"]
-        doc["campaign"] = cid
-        if new_id:
-            names = {"spring-draw": "春节现场抽奖", "new-year-gifts": "元旦客户回馈", "summer-gratitude": "夏季回馈"}
-            doc["name"] = names.get(new_id, doc["name"])
-        first, last = today + timedelta(days=start), today + timedelta(days=stop)
-        doc["window"]["from"], doc["window"]["to"] = first, last
-        buf = StringIO()
-        yaml.dump(doc, buf)
-        created = datetime.combine(min(first, today) - timedelta(days=10), datetime.min.time(), zone)
-        _step(f"campaign {cid}: {state}")
-        campaigns.create(engine, buf.getvalue(), f"{cid}.yaml", "analyst", now=created)
-        steps = {"draft": [], "submitted": ["submit"], "approved": ["submit", "approve"]}.get(
-            state, ["submit", "approve", "start"] + {"closed": ["close"], "cancelled": ["cancel"]}.get(state, [])
-        )
-        at = created
-        for action in steps:
-            if action == "start":
-                at = datetime.combine(first, datetime.min.time(), zone)
-            elif action == "close":
-                at = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
-            else:
-                at = at + timedelta(hours=2)
-            note = "门店装修，活动改期" if action == "cancel" else None
-            by = "admin" if action != "submit" else "analyst"
-            campaigns.act(engine, cid, action, by, note=note, now=at, data_dir=data)
-        states[cid] = state
-    return states
