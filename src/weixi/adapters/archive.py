@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from weixi import settings
 from weixi.adapters import archive_schema
+from weixi.adapters.duck import lit
 from weixi.adapters.parquet_lookup import member_rows, rows_of_many
 from weixi.errors import Invalid
 
@@ -136,12 +137,10 @@ def file_stamps(data: str | os.PathLike, tables: tuple[str, ...]) -> list[list]:
 
 
 # --------------------------------------------------------------------------------------- scanning
-def _lit(s: str | os.PathLike) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
 
 
 def _files(paths: list[Path]) -> str:
-    return "[" + ", ".join(_lit(p) for p in paths) + "]"
+    return "[" + ", ".join(lit(p) for p in paths) + "]"
 
 
 def empty_sql(table: str) -> str:
@@ -164,7 +163,7 @@ def _month_filter(month: str | list[str] | None) -> str:
             raise ArchiveError("archive_bad_month", month=m)
     if not months:
         return "FALSE"
-    return "month = " + _lit(months[0]) if len(months) == 1 else "month IN (" + ", ".join(map(_lit, months)) + ")"
+    return "month = " + lit(months[0]) if len(months) == 1 else "month IN (" + ", ".join(map(lit, months)) + ")"
 
 
 def scan_sql(
@@ -196,7 +195,7 @@ def scan_sql(
         return base + (f" WHERE {where}" if where else "")
     key = KEYS[table]
     if len(loads) == 1:
-        latest = f"SELECT * FROM read_parquet({_lit(loads[0][1])})"
+        latest = f"SELECT * FROM read_parquet({lit(loads[0][1])})"
     else:
         part = ", ".join(key)
         latest = (

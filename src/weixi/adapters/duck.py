@@ -42,6 +42,11 @@ def lit(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def lit_in(values) -> str:
+    """``values`` as a SQL list for ``IN`` (each :func:`lit`); ``(NULL)``, which matches nothing, when empty."""
+    return "(" + ", ".join(lit(v) for v in values) + ")" if values else "(NULL)"
+
+
 def rows(sql: str) -> list[tuple]:
     """``sql``'s rows, from a cursor of its own (a connection of its own to one shared in-memory database: cheap,
     and safe from any thread). Not ``duckdb.sql``: that runs on the module's one default connection, which every

@@ -77,10 +77,6 @@ def rebuilds_indexes(new: int, existing: int) -> bool:
     return new > REBUILD_FACTOR * existing
 
 
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _strings(table: pa.Table, names: list[str]) -> pa.Table:
     return table.rename_columns(names).cast(pa.schema([(n, pa.string()) for n in names]))
 
@@ -90,10 +86,10 @@ def load(
 ) -> dict:
     """``batches``: wraps the record batch reader (tests: a crash mid-load)."""
     con = duck.connect(config={"threads": 1})  # SQLite (one thread) is the slow side; decoding needs no more
-    kept = f"read_parquet({_lit(tasks_file)})"
+    kept = f"read_parquet({duck.lit(tasks_file)})"
     con.execute(f"CREATE VIEW ops_kept AS SELECT * FROM {kept}")
     con.execute(
-        f"CREATE VIEW ops_assignment AS SELECT member_id, staff_id, team FROM read_parquet({_lit(assignments_file)})"
+        f"CREATE VIEW ops_assignment AS SELECT member_id, staff_id, team FROM read_parquet({duck.lit(assignments_file)})"
         " WHERE staff_id IS NOT NULL"
     )
     laps: dict[str, float] = {}
@@ -106,8 +102,8 @@ def load(
 
     sel = ", ".join(f"strftime(k.{c}, '%Y-%m-%d') AS {c}" if c in DATES else f"k.{c}" for c in columns)
     sel += (
-        f", CASE WHEN k.status = 'done' THEN {_lit(created)} END AS closed_at, CASE WHEN k.status = 'done' "
-        f"THEN 'system' END AS closed_by, CAST(0 AS BIGINT) AS attempts, {_lit(created)} AS created_at"
+        f", CASE WHEN k.status = 'done' THEN {duck.lit(created)} END AS closed_at, CASE WHEN k.status = 'done' "
+        f"THEN 'system' END AS closed_by, CAST(0 AS BIGINT) AS attempts, {duck.lit(created)} AS created_at"
     )
     with adbc_sqlite.writer(db_path, CACHE_KIB, threads=2) as cur:
         with adbc_sqlite.transaction(cur):

@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from weixi.adapters import archive, duck
+from weixi.adapters.duck import lit
 from weixi.close import store as close_store
 from weixi.ledger import fold
 from weixi.segments import months
@@ -87,10 +88,6 @@ def connect(timezone: str = DEFAULT_TIMEZONE) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def has_table(data_dir: Path, table: str) -> bool:
     return bool(archive.part_files(data_dir, table) or archive.load_files(data_dir, table))
 
@@ -98,7 +95,7 @@ def has_table(data_dir: Path, table: str) -> bool:
 def population_sql(data_dir: Path, month: str, where: str = "") -> str:
     """Members in service after the end of ``month``: joined by then and not left by then. ``where`` (SQL over
     ``member_id``) restricts both the members and the labels read, e.g. to a range of member ids."""
-    end = _lit(months.end(month))
+    end = lit(months.end(month))
     members = _restrict(archive.scan_sql(data_dir, "members"), where)
     if has_table(data_dir, "churn_labels"):
         labels = _restrict(archive.scan_sql(data_dir, "churn_labels"), where)
@@ -120,8 +117,8 @@ def range_filter(member_range: tuple[str | None, str | None] | None, column: str
     if member_range is None:
         return ""
     lo, hi = member_range
-    conds = ([f"{column} >= {_lit(lo)}"] if lo is not None else []) + (
-        [f"{column} < {_lit(hi)}"] if hi is not None else []
+    conds = ([f"{column} >= {lit(lo)}"] if lo is not None else []) + (
+        [f"{column} < {lit(hi)}"] if hi is not None else []
     )
     return " AND ".join(conds) or "TRUE"
 
@@ -154,9 +151,9 @@ def feature_sql(
     extras = extras or {}
     m0, m1, m2, m3 = (months.shift(month, -i) for i in range(4))
     end = months.end(month)
-    e, d30, d90 = _lit(end), _lit(end - timedelta(days=29)), _lit(end - timedelta(days=89))
+    e, d30, d90 = lit(end), lit(end - timedelta(days=29)), lit(end - timedelta(days=89))
     recent = [m0, m1, m2, m3]
-    prev = f"({_lit(m1)}, {_lit(m2)}, {_lit(m3)})"
+    prev = f"({lit(m1)}, {lit(m2)}, {lit(m3)})"
     where = range_filter(member_range)
 
     def scan(table: str, ms: list[str] | None) -> str:
@@ -168,7 +165,7 @@ def feature_sql(
         return f"CASE WHEN {avg} > 0 THEN {now} / {avg} - 1 WHEN {avg} = 0 AND {now} > 0 THEN 1.0 END"
 
     # bit of each month: 1 = the feature month, 2, 4, 8 = the three before it
-    bit = f"CASE month WHEN {_lit(m0)} THEN 1 WHEN {_lit(m1)} THEN 2 WHEN {_lit(m2)} THEN 4 WHEN {_lit(m3)} THEN 8 END"
+    bit = f"CASE month WHEN {lit(m0)} THEN 1 WHEN {lit(m1)} THEN 2 WHEN {lit(m2)} THEN 4 WHEN {lit(m3)} THEN 8 END"
     tier = extras.get("tier_events")
     snapshot = extras.get("snapshot")
     redeemed = extras.get("ledger_redeemed")
@@ -187,9 +184,9 @@ def feature_sql(
 WITH pop AS ({population_sql(data_dir, month, where)}),
 usage AS (
   SELECT member_id,
-    sum(voice_minutes) FILTER (WHERE month = {_lit(m0)}) AS voice_now,
-    sum(data_mb) FILTER (WHERE month = {_lit(m0)}) AS data_now,
-    sum(sms_count) FILTER (WHERE month = {_lit(m0)}) AS sms_now,
+    sum(voice_minutes) FILTER (WHERE month = {lit(m0)}) AS voice_now,
+    sum(data_mb) FILTER (WHERE month = {lit(m0)}) AS data_now,
+    sum(sms_count) FILTER (WHERE month = {lit(m0)}) AS sms_now,
     avg(voice_minutes) FILTER (WHERE month IN {prev}) AS voice_avg,
     avg(data_mb) FILTER (WHERE month IN {prev}) AS data_avg,
     avg(sms_count) FILTER (WHERE month IN {prev}) AS sms_avg,
@@ -197,13 +194,13 @@ usage AS (
   FROM ({scan("usage", recent)}) GROUP BY member_id),
 bill_sums AS (
   SELECT member_id,
-    sum(amount_fen) FILTER (WHERE month = {_lit(m0)}) AS fen_now,
+    sum(amount_fen) FILTER (WHERE month = {lit(m0)}) AS fen_now,
     sum(amount_fen) FILTER (WHERE month IN {prev}) AS fen_prev,
-    sum(amount_fen) FILTER (WHERE month IN ({_lit(m0)}, {_lit(m1)}, {_lit(m2)})) AS fen_arpu,
+    sum(amount_fen) FILTER (WHERE month IN ({lit(m0)}, {lit(m1)}, {lit(m2)})) AS fen_arpu,
     bit_or({bit}) FILTER (WHERE amount_fen IS NOT NULL) AS billed,
-    coalesce(sum(amount_fen) FILTER (WHERE service_type = 'value_added' AND month = {_lit(m0)}), 0) AS vas_now,
+    coalesce(sum(amount_fen) FILTER (WHERE service_type = 'value_added' AND month = {lit(m0)}), 0) AS vas_now,
     coalesce(sum(amount_fen) FILTER (WHERE service_type = 'value_added' AND month IN {prev}), 0) AS vas_before,
-    count(*) FILTER (WHERE NOT paid AND month IN ({_lit(m0)}, {_lit(m1)}, {_lit(m2)})) AS unpaid_90d
+    count(*) FILTER (WHERE NOT paid AND month IN ({lit(m0)}, {lit(m1)}, {lit(m2)})) AS unpaid_90d
   FROM ({scan("bills", recent)}) GROUP BY member_id),
 bills AS (
   SELECT member_id, fen_now / 100.0 AS bill_now,
@@ -213,7 +210,7 @@ bills AS (
   FROM bill_sums),
 recharges AS (
   SELECT member_id,
-    coalesce(sum(amount_fen) FILTER (WHERE month = {_lit(m0)}), 0) / 100.0 AS recharge_now,
+    coalesce(sum(amount_fen) FILTER (WHERE month = {lit(m0)}), 0) / 100.0 AS recharge_now,
     sum(amount_fen) FILTER (WHERE month IN {prev}) / 300.0 AS recharge_avg,
     CAST(max(recharged_at) AS DATE) AS last_on
   FROM ({scan("recharges", recent)}) GROUP BY member_id),
@@ -238,11 +235,11 @@ portout AS (
 secondaries AS ({secondaries})
 SELECT
   p.member_id,
-  {_lit(month)} AS month,
+  {lit(month)} AS month,
   CAST(datediff('month', p.join_date, DATE {e}) AS DOUBLE) AS tenure_months,
   CAST(datediff('year', p.birthday, DATE {e}) - CASE WHEN month(p.birthday) * 100 + day(p.birthday) >
        {end.month * 100 + end.day} THEN 1 ELSE 0 END AS DOUBLE) AS age,
-  CAST(CASE WHEN p.id_number IS NULL THEN NULL WHEN left(p.id_number, 2) <> {_lit(HOME_PROVINCE)} THEN 1 ELSE 0 END
+  CAST(CASE WHEN p.id_number IS NULL THEN NULL WHEN left(p.id_number, 2) <> {lit(HOME_PROVINCE)} THEN 1 ELSE 0 END
        AS DOUBLE) AS migrant,
   CAST(p.payment_type = 'prepaid' AS DOUBLE) AS prepaid,
   CAST(p.card_role = 'secondary' AS DOUBLE) AS secondary,
@@ -265,7 +262,7 @@ SELECT
   CASE WHEN p.payment_type = 'prepaid' THEN {change("coalesce(r.recharge_now, 0)", "r.recharge_avg")} END
     AS recharge_change,
   CASE WHEN p.payment_type = 'prepaid' THEN
-    CAST(datediff('day', coalesce(r.last_on, greatest(p.join_date, DATE {_lit(first_day(m3))})),
+    CAST(datediff('day', coalesce(r.last_on, greatest(p.join_date, DATE {lit(first_day(m3))})),
                   DATE {e}) AS DOUBLE) END AS days_since_recharge,
   CAST(coalesce(c.c30, 0) AS DOUBLE) AS complaints_30d,
   CAST(coalesce(c.u30, 0) AS DOUBLE) AS unresolved_complaints_30d,
@@ -307,7 +304,7 @@ def close_extras(data_dir: Path, month: str) -> dict[str, str]:
         for f in close_store.uris(data_dir, "tier_events", m)  # the month's files in the close's Delta table
     ]
     if events:
-        files = "[" + ", ".join(_lit(p) for p in events) + "]"
+        files = "[" + ", ".join(lit(p) for p in events) + "]"
         out["tier_events"] = (
             f"SELECT member_id, count(*) AS n FROM read_parquet({files}) "
             f"WHERE event IN ('downgraded', 'will_downgrade') GROUP BY member_id"

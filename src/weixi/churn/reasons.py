@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from weixi import messages, names
+from weixi.adapters.duck import lit
 
 LOCALES = ("en", "zh_CN")  # lang 0, lang 1
 
@@ -143,10 +144,6 @@ def kind_names(features: list[str], codes: np.ndarray, values: np.ndarray, nows:
     return pa.array(found, pa.string()).take(pa.array(np.maximum(out, 0), mask=out < 0))
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _word(key: str, locale: str) -> str:
     for loc in dict.fromkeys((locale, "en")):
         entry = messages.catalogue(loc).get(key)
@@ -165,14 +162,14 @@ def _params(feature: str, locale: str) -> dict[str, str]:
         "avg": fmt("b / (1 + v)"),
         "pct": "CAST(CAST(round(abs(v) * 100) AS INTEGER) AS VARCHAR)",
         "days": "CAST(CAST(round(abs(v)) AS BIGINT) AS VARCHAR)",
-        "name": _lit(names.display("churn_feature", feature, locale)),
+        "name": lit(names.display("churn_feature", feature, locale)),
     }
     if feature not in CHANGES and feature not in _ALWAYS + _POSITIVE + ["points_redeemed_90d", "survey_score"]:
         out["value"] = "CAST(v AS VARCHAR)"  # an analyst's own column: the value as it is
     if thing:
-        out["thing"] = _lit(_word(f"churn_why_thing.{thing}", locale))
-        out["thing_lower"] = _lit(_word(f"churn_why_thing_lower.{thing}", locale))
-        out["unit"] = _lit(_word(f"churn_why_unit.{unit}", locale)) if unit else "''"
+        out["thing"] = lit(_word(f"churn_why_thing.{thing}", locale))
+        out["thing_lower"] = lit(_word(f"churn_why_thing_lower.{thing}", locale))
+        out["unit"] = lit(_word(f"churn_why_unit.{unit}", locale)) if unit else "''"
     return out
 
 
@@ -180,7 +177,7 @@ def sentence_sql(feature: str, kind: str, locale: str) -> str:
     """The SQL expression of one sentence kind of ``feature`` over columns ``v`` and ``b``."""
     params = _params(feature, locale)
     parts = re.split(r"\{(\w+)\}", _word(f"churn_why.{kind}", locale))
-    sql = [_lit(p) if i % 2 == 0 else params[p] for i, p in enumerate(parts) if p or i % 2]
+    sql = [lit(p) if i % 2 == 0 else params[p] for i, p in enumerate(parts) if p or i % 2]
     return " || ".join(sql) if sql else "''"
 
 
@@ -262,12 +259,12 @@ def render(
 def left_sql(date: str, reason: str, locale: str) -> str:
     """SQL of a leaver's reason sentence (the win-back list): the day left (``date``) and the churn reason's name
     in ``locale`` (:mod:`weixi.names`, kind ``churn_reason``) for the code ``reason``."""
-    arms = " ".join(f"WHEN {_lit(c)} THEN {_lit(n)}" for c, n in names.names("churn_reason", locale).items())
+    arms = " ".join(f"WHEN {lit(c)} THEN {lit(n)}" for c, n in names.names("churn_reason", locale).items())
     named = f"CASE {reason} {arms} ELSE {reason} END" if arms else reason
     known, unknown = (re.split(r"\{(\w+)\}", _word(f"churn_why.{k}", locale)) for k in ("left", "left_unknown"))
 
     def fill(parts: list[str]) -> str:
         params = {"date": f"CAST({date} AS VARCHAR)", "reason": named}
-        return " || ".join(_lit(p) if i % 2 == 0 else params[p] for i, p in enumerate(parts))
+        return " || ".join(lit(p) if i % 2 == 0 else params[p] for i, p in enumerate(parts))
 
     return f"CASE WHEN {reason} IS NULL THEN {fill(unknown)} ELSE {fill(known)} END"

@@ -10,14 +10,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from weixi.adapters import duck
+from weixi.adapters.duck import lit
 from weixi.adapters.sql import execute
 
 BANDS = {"high": (1, 2), "medium": (3, 5), "low": (6, 10)}  # risk deciles (weixi.members.listing.BANDS)
 CONTACTS = 20
-
-
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def risk(data_dir: Path, member_id: str, locale: str) -> dict | None:
@@ -30,7 +27,7 @@ def risk(data_dir: Path, member_id: str, locale: str) -> dict | None:
     cols = ", ".join(f"reason_{i}{suffix} AS reason_{i}" for i in (1, 2, 3))
     with duck.reader() as con:
         row = con.execute(
-            f"SELECT month, churn_probability, risk_decile, {cols} FROM read_parquet({_lit(files[-1])}) "
+            f"SELECT month, churn_probability, risk_decile, {cols} FROM read_parquet({lit(files[-1])}) "
             "WHERE member_id = ? LIMIT 1",
             [member_id],
         ).fetchone()

@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 from weixi.adapters import archive, duck
+from weixi.adapters.duck import lit
 from weixi.close import store
 
 COLUMNS = (
@@ -26,10 +27,6 @@ COLUMNS = (
 )
 ROW_GROUP = 100_000
 _lock = threading.Lock()
-
-
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _stat(path: Path) -> list | None:
@@ -65,7 +62,7 @@ def _select(data_dir: Path, month: str) -> str:
             "NULL::DATE AS contract_end WHERE false"
         )
     if scores.exists():
-        score = f"SELECT member_id, churn_probability, risk_decile FROM read_parquet({_lit(scores)})"
+        score = f"SELECT member_id, churn_probability, risk_decile FROM read_parquet({lit(scores)})"
     else:
         score = (
             "SELECT NULL::VARCHAR AS member_id, NULL::DOUBLE AS churn_probability, NULL::TINYINT AS risk_decile "
@@ -104,7 +101,7 @@ def current(data_dir: Path, month: str) -> tuple[Path, bool]:
             con = duck.connect()
             try:
                 con.execute(
-                    f"COPY ({_select(data_dir, month)}) TO {_lit(tmp)} (FORMAT PARQUET, ROW_GROUP_SIZE {ROW_GROUP})"
+                    f"COPY ({_select(data_dir, month)}) TO {lit(tmp)} (FORMAT PARQUET, ROW_GROUP_SIZE {ROW_GROUP})"
                 )
             finally:
                 con.close()

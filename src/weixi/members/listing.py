@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from weixi.adapters import duck, spreadsheet
+from weixi.adapters.duck import lit
 from weixi.adapters.sql import execute
 from weixi.close import store
 from weixi.errors import Invalid
@@ -86,15 +87,11 @@ def latest_month(data_dir: Path) -> str | None:
     return months[-1] if months else None
 
 
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _table(data_dir: Path, month: str) -> tuple[str, bool]:
     """The FROM clause over ``month``'s member list table (:mod:`weixi.members.list_table`) and whether the month
     is scored."""
     path, scored = list_table.current(Path(data_dir), month)
-    return f"read_parquet({_lit(path)})", scored
+    return f"read_parquet({lit(path)})", scored
 
 
 def _where(f: Filters) -> tuple[str, list]:

@@ -30,16 +30,9 @@ from math import lcm
 
 import duckdb
 
+from weixi.adapters.duck import lit, lit_in
 from weixi.operations import share_out
 from weixi.operations.plan import OperationsPlan
-
-
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _in(values) -> str:
-    return "(" + ", ".join(_lit(v) for v in values) + ")" if values else "(NULL)"
 
 
 def units(plan: OperationsPlan) -> int:
@@ -50,16 +43,16 @@ def eligible_sql(plan: OperationsPlan, tier_col: str = "m.grade", staff: str = "
     """Whether staff ``s`` may hold a member of tier ``tier_col``."""
     arms = []
     for t in plan.tiers:
-        cond = f"{staff}.role IN {_in(t.holders)}"
+        cond = f"{staff}.role IN {lit_in(t.holders)}"
         if t.shifts:
-            cond += f" AND {staff}.shift IN {_in(t.shifts)}"
-        arms.append(f"WHEN {_lit(t.key)} THEN ({cond})")
+            cond += f" AND {staff}.shift IN {lit_in(t.shifts)}"
+        arms.append(f"WHEN {lit(t.key)} THEN ({cond})")
     return f"(CASE {tier_col} {' '.join(arms)} ELSE FALSE END)" if arms else "FALSE"
 
 
 def weight_sql(plan: OperationsPlan, tier_col: str = "grade") -> str:
     total = units(plan)
-    arms = " ".join(f"WHEN {_lit(t.key)} THEN {total // t.ratio}" for t in plan.tiers)
+    arms = " ".join(f"WHEN {lit(t.key)} THEN {total // t.ratio}" for t in plan.tiers)
     return f"(CASE {tier_col} {arms} ELSE 0 END)" if arms else "0"
 
 
@@ -71,10 +64,10 @@ def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date,
     tiers = [t.key for t in plan.tiers]
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_stay AS
         WITH cand AS (
-          SELECT m.member_id, m.tier, m.prev_staff AS staff_id, s.team, coalesce(m.since, DATE {_lit(run_date)}) AS since,
+          SELECT m.member_id, m.tier, m.prev_staff AS staff_id, s.team, coalesce(m.since, DATE {lit(run_date)}) AS since,
                  {weight_sql(plan, "m.grade")} AS w, m.grade
           FROM ops_members m JOIN ops_staff s ON s.staff_id = m.prev_staff
-          WHERE s.active AND m.grade IN {_in(tiers)} AND {eligible_sql(plan)})
+          WHERE s.active AND m.grade IN {lit_in(tiers)} AND {eligible_sql(plan)})
         SELECT *, sum(w) OVER (PARTITION BY staff_id ORDER BY since, member_id ROWS UNBOUNDED PRECEDING) AS load_after
         FROM cand""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_assignment AS
@@ -92,12 +85,12 @@ def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date,
         con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_free AS
             SELECT m.member_id, m.tier, m.prev_staff, row_number() OVER (ORDER BY {share_out.member_order(lots_seed)}) AS n
             FROM ops_members m ANTI JOIN ops_assignment a ON a.member_id = m.member_id
-            WHERE m.grade = {_lit(t.key)}""")
+            WHERE m.grade = {lit(t.key)}""")
         con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_room AS
             SELECT s.staff_id, s.team, coalesce(u.used, 0) AS used,
                    CAST(floor(({total} - coalesce(u.used, 0)) / {w}) AS BIGINT) AS free
             FROM ops_staff s LEFT JOIN ops_used u ON u.staff_id = s.staff_id
-            WHERE s.active AND {eligible_sql(plan, _lit(t.key))} AND ({total} - coalesce(u.used, 0)) >= {w}""")
+            WHERE s.active AND {eligible_sql(plan, lit(t.key))} AND ({total} - coalesce(u.used, 0)) >= {w}""")
         need, managers, spread, room = con.execute(
             "SELECT (SELECT count(*) FROM ops_free), count(*), coalesce(max(used) - min(used), 0), coalesce(sum(free), 0)"
             " FROM ops_room"
@@ -114,17 +107,17 @@ def assign(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, run_date: date,
             if con.execute("SELECT count(*) FROM ops_slots").fetchone()[0] >= min(need, room):
                 break
         con.execute(f"""INSERT INTO ops_assignment
-            SELECT f.member_id, f.tier, s.staff_id, s.team, DATE {_lit(run_date)},
-                   CASE WHEN f.prev_staff IS NULL THEN 'new' ELSE 'moved' END, {_lit(t.key)}
+            SELECT f.member_id, f.tier, s.staff_id, s.team, DATE {lit(run_date)},
+                   CASE WHEN f.prev_staff IS NULL THEN 'new' ELSE 'moved' END, {lit(t.key)}
             FROM ops_free f JOIN ops_slots s ON s.n = f.n""")
         con.execute(f"""INSERT INTO ops_assignment
-            SELECT f.member_id, f.tier, NULL, NULL, NULL, 'no_capacity', {_lit(t.key)}
+            SELECT f.member_id, f.tier, NULL, NULL, NULL, 'no_capacity', {lit(t.key)}
             FROM ops_free f WHERE f.n > (SELECT count(*) FROM ops_slots)""")
         con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_used AS
             SELECT staff_id, sum({weight_sql(plan)}) AS used FROM ops_assignment WHERE staff_id IS NOT NULL
             GROUP BY staff_id""")
         short = con.execute(
-            f"SELECT count(*) FROM ops_assignment WHERE status = 'no_capacity' AND grade = {_lit(t.key)}"
+            f"SELECT count(*) FROM ops_assignment WHERE status = 'no_capacity' AND grade = {lit(t.key)}"
         ).fetchone()[0]
         if short:
             shortfall[t.key] = {
@@ -146,12 +139,12 @@ def _introduced(con, plan: OperationsPlan, t, w: int, total: int, run_date: date
     """Members of ratio group ``t`` without a manager go to who introduced them first, earliest introductions first,
     while that staff member is active, may hold the group and has room (康乐部: "维护名额分配给为客人先介绍的人员")."""
     con.execute(f"""INSERT INTO ops_assignment
-        SELECT member_id, tier, staff_id, team, DATE {_lit(run_date)}, 'introduced', {_lit(t.key)} FROM (
+        SELECT member_id, tier, staff_id, team, DATE {lit(run_date)}, 'introduced', {lit(t.key)} FROM (
           SELECT m.member_id, m.tier, s.staff_id, s.team, coalesce(u.used, 0) + sum({w}) OVER (
                    PARTITION BY s.staff_id ORDER BY m.introduced_at, m.member_id ROWS UNBOUNDED PRECEDING) AS load_after
           FROM ops_members m JOIN ops_staff s ON s.staff_id = m.introducer
           LEFT JOIN ops_used u ON u.staff_id = s.staff_id
-          WHERE m.grade = {_lit(t.key)} AND s.active AND {eligible_sql(plan, _lit(t.key))}
+          WHERE m.grade = {lit(t.key)} AND s.active AND {eligible_sql(plan, lit(t.key))}
             AND NOT EXISTS (SELECT 1 FROM ops_assignment a WHERE a.member_id = m.member_id))
         WHERE load_after <= {total}""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_used AS

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from weixi.adapters import archive, duck
+from weixi.adapters.duck import lit
 from weixi.adapters.sql import as_date, execute
 from weixi.close import store as close_store
 from weixi.ledger import fold
@@ -38,10 +39,6 @@ MEMBER_COLUMNS = (
     "plan_name",
 )
 SEND_AT = time(9, 0)  # care messages are stamped 09:00 of their day
-
-
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _snapshot(data_dir: Path, day: date) -> str | None:
@@ -188,7 +185,7 @@ def _picks(engine: Engine, con, fields: list[str], plan: OperationsPlan, day: da
         if occ.scope == "local":
             if not c.local_cities:
                 continue
-            take(f"city IN ({', '.join(_lit(x) for x in c.local_cities)})", occ.id, template, occ.name, "care")
+            take(f"city IN ({', '.join(lit(x) for x in c.local_cities)})", occ.id, template, occ.name, "care")
         else:
             take("TRUE", occ.id, template, occ.name, "care")
     expiring = _expiring(engine, day, c) if c.expiring_template else {}

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from weixi.adapters.duck import lit, lit_in
 from weixi.operations.plan import Cap, OperationsPlan
 from weixi.settings import DEFAULT_TIMEZONE
 
@@ -139,14 +140,6 @@ def quiet_block(plan: OperationsPlan, at: datetime) -> Blocked | None:
 # -- set-based form for the month's batch --------------------------------------------------------------------
 
 
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _in(values) -> str:
-    return "(" + ", ".join(_lit(v) for v in values) + ")" if values else "(NULL)"
-
-
 def _offset(tz: ZoneInfo) -> str:
     """``tz``'s UTC offset now, as ``+08:00``."""
     z = datetime.now(tz).strftime("%z")
@@ -179,7 +172,7 @@ def apply(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, tz: ZoneInfo | N
 
 
 def _apply_cap(con: duckdb.DuckDBPyConnection, cap: Cap) -> None:
-    scope = f"channel IN {_in(cap.channels)} AND purpose IN {_in(cap.purposes)}"
+    scope = f"channel IN {lit_in(cap.channels)} AND purpose IN {lit_in(cap.purposes)}"
     # Only a (member, period) with more contacts than the cap (made, planned and new) can lose a task, so the
     # ranking (a sort) runs on those groups alone; a hash count finds them.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ops_capped AS
@@ -196,6 +189,6 @@ def _apply_cap(con: duckdb.DuckDBPyConnection, cap: Cap) -> None:
                      row_number() OVER (PARTITION BY k.member_id, k.p ORDER BY k.priority DESC, k.due_on, k.task_id) AS r
                    FROM scoped k JOIN over o ON o.member_id = k.member_id AND o.p = k.p)
         SELECT * FROM ranked WHERE n + r > {cap.max}""")
-    con.execute(f"""INSERT INTO ops_blocked SELECT member_id, task_id, kind, source, {_lit(cap.id)},
+    con.execute(f"""INSERT INTO ops_blocked SELECT member_id, task_id, kind, source, {lit(cap.id)},
         printf('%d contact(s) this {cap.per} already and %d of higher priority in this run (cap {cap.id}: at most {cap.max} a {cap.per})',
                n, r - 1) FROM ops_capped""")

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from weixi.adapters.duck import lit
 from weixi.adapters.sql import as_date, execute
 from weixi.operations import policy, tasks
 from weixi.operations.clock import aware, local, now, start_of, today, zone
@@ -60,10 +61,6 @@ def check_month(month: str) -> str:
         return months.check(month)
     except ValueError:
         raise OperationsError("ops_month_invalid", month=month) from None
-
-
-def lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def partition_file(data_dir: Path, dataset: str, month: str) -> Path:

@@ -29,6 +29,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from weixi.adapters import archive, duck
+from weixi.adapters.duck import lit
 from weixi.adapters.sql import execute
 from weixi.close import store as close_store
 from weixi.errors import Conflict, Invalid, NotFound
@@ -182,10 +183,6 @@ def get_survey(engine: Engine, survey_id: str) -> Survey:
     return parse_survey(rows[0][0], f"{survey_id}.yaml")
 
 
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def send_survey(engine: Engine, data_dir: Path, survey_id: str, day: date, members: list[str] | None = None) -> dict:
     """Queue the invitation through the outbox for the survey's audience (the latest month's members in service
     of its tiers or star levels) or for ``members``; each member once (key ``survey/ID/MEMBER``), within their
@@ -198,7 +195,7 @@ def send_survey(engine: Engine, data_dir: Path, survey_id: str, day: date, membe
     snap = close_store.source(data_dir, "snapshots", found[-1])  # read_parquet([...]) of the month's files
     conds = ["s.status = 'active'"]
     if survey.tiers:
-        conds.append("s.tier IN (" + ", ".join(_lit(t) for t in survey.tiers) + ")")
+        conds.append("s.tier IN (" + ", ".join(lit(t) for t in survey.tiers) + ")")
     if survey.star_levels:
         conds.append("s.star_level IN (" + ", ".join(str(s) for s in survey.star_levels) + ")")
     con = duck.connect()
@@ -335,7 +332,7 @@ def satisfaction(engine: Engine, survey_id: str, data_dir: Path | None = None, m
             con = duck.connect()
             con.register("survey_members", pa.table({"member_id": pa.array([r[0] for r in rows], pa.string())}))
             managers = dict(con.execute(
-                f"SELECT a.member_id, a.staff_id FROM read_parquet({_lit(path)}) a JOIN survey_members m USING "
+                f"SELECT a.member_id, a.staff_id FROM read_parquet({lit(path)}) a JOIN survey_members m USING "
                 "(member_id) WHERE a.staff_id IS NOT NULL").fetchall())  # fmt: skip
         by: dict[str, list[int]] = {}
         for member_id, score in rows:

@@ -19,6 +19,7 @@ from datetime import date
 
 import duckdb
 
+from weixi.adapters.duck import lit, lit_in
 from weixi.names import display
 from weixi.operations import calendar
 from weixi.operations.plan import KIND_CHANNEL, MESSAGE_KINDS, OperationsPlan, SlaRule
@@ -56,14 +57,6 @@ COLUMNS = (
 QUEUE_KINDS = ("retention_call", "care_call", "visit")
 EVERY_ZH = {"week": "每周", "month": "每月", "quarter": "每季度"}
 EVERY_EN = {"week": "weekly", "month": "monthly", "quarter": "quarterly"}
-
-
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _in(values) -> str:
-    return "(" + ", ".join(_lit(v) for v in values) + ")" if values else "(NULL)"
 
 
 @dataclass(frozen=True)
@@ -116,12 +109,12 @@ def _select(
     kind, template, suffix = _task(rule, part)
     purpose = "service" if kind == "bind" else rule.purpose
     return f"""
-SELECT {_lit(month)} || '/' || {_lit(suffix)} || '/' || src.member_id AS task_id, {_lit(month)} AS month,
-  src.member_id, {_lit(kind)} AS kind, {_lit(rule.on)} AS source, {_lit(rule.id)} AS sla_rule,
-  {_lit(purpose)} AS purpose, {reason} AS reason, {offer_id} AS offer_id, {offer_name} AS offer_name,
-  {_lit(template) if template else "NULL"} AS template_id, CAST({priority} AS BIGINT) AS priority,
+SELECT {lit(month)} || '/' || {lit(suffix)} || '/' || src.member_id AS task_id, {lit(month)} AS month,
+  src.member_id, {lit(kind)} AS kind, {lit(rule.on)} AS source, {lit(rule.id)} AS sla_rule,
+  {lit(purpose)} AS purpose, {reason} AS reason, {offer_id} AS offer_id, {offer_name} AS offer_name,
+  {lit(template) if template else "NULL"} AS template_id, CAST({priority} AS BIGINT) AS priority,
   d.not_before, d.due_on, {reason_en} AS reason_en
-FROM ({source_sql}) src JOIN ops_dates d ON d.rule_id = {_lit(rule.id)} AND d.part = {_lit(part)} AND d.start = src.start"""
+FROM ({source_sql}) src JOIN ops_dates d ON d.rule_id = {lit(rule.id)} AND d.part = {lit(part)} AND d.start = src.start"""
 
 
 def _parts(rule: SlaRule) -> list[str]:
@@ -131,7 +124,7 @@ def _parts(rule: SlaRule) -> list[str]:
 def candidates_sql(plan: OperationsPlan, month: str, run_date: date) -> str:
     """Every task the plan asks for this month, before the contact policy."""
     selects = []
-    run = f"DATE {_lit(run_date)}"
+    run = f"DATE {lit(run_date)}"
     for rule in plan.rules:
         for part in _parts(rule):
             if rule.on in ("upgraded", "will_downgrade"):
@@ -140,17 +133,17 @@ def candidates_sql(plan: OperationsPlan, month: str, run_date: date) -> str:
                 label_en = "Upgraded" if rule.on == "upgraded" else "Will downgrade"
                 src = (  # only the month's active members: no bind or call for a member who has left
                     f"SELECT e.member_id, {start} AS start, e.from_tier, e.to_tier FROM ops_events e "
-                    f"SEMI JOIN ops_members m ON m.member_id = e.member_id WHERE e.event = {_lit(rule.on)}"
+                    f"SEMI JOIN ops_members m ON m.member_id = e.member_id WHERE e.event = {lit(rule.on)}"
                 )
                 reason, reason_en = (
-                    f"printf('{label} %s → %s (%s)', src.from_tier, src.to_tier, {_lit(rule.on)})"
+                    f"printf('{label} %s → %s (%s)', src.from_tier, src.to_tier, {lit(rule.on)})"
                     for label in (label_zh, label_en)
                 )
                 selects.append(_select(rule, part, src, month, run_date, str(PRIORITY[rule.on]), reason, reason_en))
             elif rule.on == "new_vip" and plan.new_vip_tiers:
                 src = (
                     f"SELECT m.member_id, m.join_date AS start, m.tier FROM ops_members m WHERE m.tier IN "
-                    f"{_in(plan.new_vip_tiers)} AND m.join_date BETWEEN DATE {_lit(month + '-01')} AND {run}"
+                    f"{lit_in(plan.new_vip_tiers)} AND m.join_date BETWEEN DATE {lit(month + '-01')} AND {run}"
                 )
                 reason = "printf('新入网VIP (%s, %s入网)', src.tier, CAST(src.start AS VARCHAR))"
                 reason_en = "printf('New VIP (%s, joined %s)', src.tier, CAST(src.start AS VARCHAR))"
@@ -199,34 +192,34 @@ def _cadence(plan: OperationsPlan, month: str) -> list[str]:
     for c in plan.cadence:
         conds = []
         if c.tiers:
-            conds.append(f"m.tier IN {_in(c.tiers)}")
+            conds.append(f"m.tier IN {lit_in(c.tiers)}")
         if c.key_account:
-            conds.append(f"m.key_account IN {_in(c.key_account)}")
+            conds.append(f"m.key_account IN {lit_in(c.key_account)}")
         if c.star_levels:
             conds.append(f"m.star_level IN ({', '.join(str(s) for s in c.star_levels)})")
         who = " AND ".join(conds) or "TRUE"
         if c.every == "week":
             periods = (
                 f"SELECT CAST(d AS DATE) AS p_start, CAST(d AS DATE) + 6 AS p_end FROM range(DATE "
-                f"{_lit(first)}, DATE {_lit(last)} + 1, INTERVAL 1 DAY) t(d) WHERE isodow(d) = 1"
+                f"{lit(first)}, DATE {lit(last)} + 1, INTERVAL 1 DAY) t(d) WHERE isodow(d) = 1"
             )
         elif c.every == "month":
-            periods = f"SELECT DATE {_lit(first)} AS p_start, DATE {_lit(last)} AS p_end"
+            periods = f"SELECT DATE {lit(first)} AS p_start, DATE {lit(last)} AS p_end"
         else:  # quarter: made in the quarter's first month
             if first.month % 3 != 1:
                 continue
             q_end = date.fromordinal(calendar.add_months(first, 3).toordinal() - 1)
-            periods = f"SELECT DATE {_lit(first)} AS p_start, DATE {_lit(q_end)} AS p_end"
-        template = _lit(c.template) if c.template else "NULL"
+            periods = f"SELECT DATE {lit(first)} AS p_start, DATE {lit(q_end)} AS p_end"
+        template = lit(c.template) if c.template else "NULL"
         # the reason people read: the rule's display name and its period, in Chinese and English
         zh = f"{display('sla_rule', c.id, 'zh_CN')}({EVERY_ZH.get(c.every, c.every)})"
         en = f"{display('sla_rule', c.id, 'en')} ({EVERY_EN.get(c.every, c.every)})"
         out.append(f"""
-SELECT {_lit(month)} || '/' || {_lit(c.id)} || '/' || m.member_id || '/' || strftime(p.p_start, '%Y-%m-%d') AS task_id,
-  {_lit(month)} AS month, m.member_id, {_lit(c.task)} AS kind, 'cadence' AS source, {_lit(c.id)} AS sla_rule,
-  {_lit(c.purpose)} AS purpose, {_lit(zh)} AS reason, NULL AS offer_id,
+SELECT {lit(month)} || '/' || {lit(c.id)} || '/' || m.member_id || '/' || strftime(p.p_start, '%Y-%m-%d') AS task_id,
+  {lit(month)} AS month, m.member_id, {lit(c.task)} AS kind, 'cadence' AS source, {lit(c.id)} AS sla_rule,
+  {lit(c.purpose)} AS purpose, {lit(zh)} AS reason, NULL AS offer_id,
   NULL AS offer_name, {template} AS template_id, CAST({PRIORITY["cadence"]} AS BIGINT) AS priority,
-  p.p_start AS not_before, p.p_end AS due_on, {_lit(en)} AS reason_en
+  p.p_start AS not_before, p.p_end AS due_on, {lit(en)} AS reason_en
 FROM ops_members m CROSS JOIN ({periods}) p WHERE {who}""")
     return out
 
@@ -234,7 +227,7 @@ FROM ops_members m CROSS JOIN ({periods}) p WHERE {who}""")
 def build(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, month: str, run_date: date) -> None:
     """Create ``ops_candidates``: the candidate tasks with channel, assignee and team."""
     channel = (
-        "CASE kind " + " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in KIND_CHANNEL.items()) + " ELSE 'none' END"
+        "CASE kind " + " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in KIND_CHANNEL.items()) + " ELSE 'none' END"
     )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE ops_raw AS SELECT *, {channel} AS channel FROM "
@@ -243,9 +236,9 @@ def build(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, month: str, run_
     # "At least one SMS a month": a monthly cadence message is not made for a member who gets one anyway.
     monthly_msgs = _monthly_messages(plan)
     if monthly_msgs:
-        con.execute(f"""DELETE FROM ops_raw r WHERE r.sla_rule IN {_in(monthly_msgs)} AND EXISTS (
+        con.execute(f"""DELETE FROM ops_raw r WHERE r.sla_rule IN {lit_in(monthly_msgs)} AND EXISTS (
             SELECT 1 FROM ops_raw o WHERE o.member_id = r.member_id AND o.kind = r.kind
-              AND o.sla_rule NOT IN {_in(monthly_msgs)})""")
+              AND o.sla_rule NOT IN {lit_in(monthly_msgs)})""")
     # Pool members (no dedicated manager) are dealt to the pool's agents, least loaded first; a member's
     # tasks all go to the same agent.
     con.execute("""CREATE OR REPLACE TEMP TABLE ops_pool_members AS
@@ -263,7 +256,7 @@ def build(con: duckdb.DuckDBPyConnection, plan: OperationsPlan, month: str, run_
                CASE WHEN r.kind = 'bind' AND w.staff_id IS NOT NULL THEN 'done' ELSE 'open' END AS status,
                CASE WHEN r.kind = 'bind' THEN w.staff_id ELSE coalesce(w.staff_id, w.pool_staff_id) END AS assignee,
                CASE WHEN r.kind = 'bind' THEN w.team ELSE coalesce(w.team, w.pool_team) END AS team,
-               DATE {_lit(run_date)} AS created_on, r.not_before, r.due_on,
+               DATE {lit(run_date)} AS created_on, r.not_before, r.due_on,
                CASE WHEN r.kind = 'bind' AND w.staff_id IS NOT NULL THEN 'bound' END AS outcome, r.reason_en,
                r.channel
         FROM ops_raw r LEFT JOIN (

@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from weixi.adapters import archive
+from weixi.adapters.duck import lit
 from weixi.churn import features, reasons
 from weixi.churn.operator import HORIZON_MONTHS
 from weixi.close import store as close_store
@@ -38,18 +39,14 @@ LISTS = ("expiring", "high_risk", "silent", "winback")
 STATUS = {"expiring": "expiring", "high_risk": "non_expiring", "silent": "non_expiring", "winback": "non_expiring"}
 
 
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def eligibility_sql(e: Eligibility) -> str:
     conds = ["TRUE"]
     if e.card_role:
-        conds.append(f"card_role IN ({', '.join(map(_lit, e.card_role))})")
+        conds.append(f"card_role IN ({', '.join(map(lit, e.card_role))})")
     if e.payment_type:
-        conds.append(f"payment_type IN ({', '.join(map(_lit, e.payment_type))})")
+        conds.append(f"payment_type IN ({', '.join(map(lit, e.payment_type))})")
     if e.network:
-        conds.append(f"network IN ({', '.join(map(_lit, e.network))})")
+        conds.append(f"network IN ({', '.join(map(lit, e.network))})")
     if e.min_monthly_rent_yuan is not None:
         conds.append(f"monthly_rent_fen >= {int(e.min_monthly_rent_yuan * 100)}")
     if e.broadband is not None:
@@ -63,7 +60,7 @@ def eligibility_sql(e: Eligibility) -> str:
     if e.min_tenure_months is not None:
         conds.append(f"coalesce(tenure_months, 0) >= {int(e.min_tenure_months)}")
     if e.lists:
-        conds.append(f"list IN ({', '.join(map(_lit, e.lists))})")
+        conds.append(f"list IN ({', '.join(map(lit, e.lists))})")
     return " AND ".join(conds)
 
 
@@ -72,13 +69,13 @@ def offer_sql(offers: tuple[Offer, ...]) -> tuple[str, str]:
     arms = []
     for o in offers:
         if o.for_reasons:
-            wanted = "[" + ", ".join(map(_lit, o.for_reasons)) + "]"
+            wanted = "[" + ", ".join(map(lit, o.for_reasons)) + "]"
             arms.append(
                 f"WHEN ({eligibility_sql(o.eligible)}) AND list_has_any([reason_feature_1, reason_feature_2, "
-                f"reason_feature_3], {wanted}) THEN {_lit(o.id)}"
+                f"reason_feature_3], {wanted}) THEN {lit(o.id)}"
             )
-    arms += [f"WHEN ({eligibility_sql(o.eligible)}) THEN {_lit(o.id)}" for o in offers]
-    names = " ".join(f"WHEN {_lit(o.id)} THEN {_lit(o.name)}" for o in offers)
+    arms += [f"WHEN ({eligibility_sql(o.eligible)}) THEN {lit(o.id)}" for o in offers]
+    names = " ".join(f"WHEN {lit(o.id)} THEN {lit(o.name)}" for o in offers)
     return "CASE " + " ".join(arms) + " END", "CASE offer_id " + names + " END"
 
 
@@ -139,11 +136,11 @@ SELECT m.member_id, 'winback' AS list, 1.0 AS churn_probability, CAST(NULL AS TI
 FROM ({members}) m JOIN ({labels}) l ON l.member_id = m.member_id
 LEFT JOIN (SELECT member_id, sum(amount_fen) / count(DISTINCT month) AS arpu_fen FROM ({bills}) GROUP BY member_id) wb
   ON wb.member_id = m.member_id
-WHERE l.churned AND l.churn_date > DATE {_lit(since)} AND l.churn_date <= DATE {_lit(end)}"""
+WHERE l.churned AND l.churn_date > DATE {lit(since)} AND l.churn_date <= DATE {lit(end)}"""
     offer_id, offer_name = offer_sql(plan.offers)
     return f"""
 WITH f AS ({feats}),
-s AS (SELECT * FROM read_parquet({_lit(scores)})),
+s AS (SELECT * FROM read_parquet({lit(scores)})),
 scored AS (
   SELECT s.member_id,
     CASE WHEN (f.contract_days_left BETWEEN 0 AND {plan.expiring_window_days})
@@ -158,7 +155,7 @@ typical AS (SELECT avg(churn_probability) AS p FROM s),
 listed AS (SELECT * FROM scored WHERE list IS NOT NULL {winback}),
 c AS (
   SELECT l.*, m.card_role, m.payment_type, m.network, m.monthly_rent_fen, m.broadband, m.broadband_mbps,
-         m.subsidy_end, m.manager_id, m.city, m.plan_name, DATE {_lit(end)} AS month_end,
+         m.subsidy_end, m.manager_id, m.city, m.plan_name, DATE {lit(end)} AS month_end,
          pow(1 - least(CASE WHEN l.list = 'winback' THEN (SELECT p FROM typical) ELSE l.churn_probability END,
                        0.999999), 1.0 / {h}) AS s
   FROM listed l JOIN ({members}) m ON m.member_id = l.member_id),
@@ -172,13 +169,13 @@ priced AS (
       member_id) AS VARCHAR)) AS stratum
   FROM valued),
 drawn AS (
-  SELECT *, row_number() OVER (PARTITION BY stratum ORDER BY hash({_lit(plan.control_seed)} || '/' || {_lit(month)}
+  SELECT *, row_number() OVER (PARTITION BY stratum ORDER BY hash({lit(plan.control_seed)} || '/' || {lit(month)}
     || '/' || member_id), member_id) AS draw_rank,
-    (hash({_lit(plan.control_seed)} || '/' || {_lit(month)} || '/' || stratum) % 1000003) / 1000003.0
+    (hash({lit(plan.control_seed)} || '/' || {lit(month)} || '/' || stratum) % 1000003) / 1000003.0
       / {share if share > 0 else 1} AS draw_offset
   FROM priced),
 offered AS (SELECT *, {offer_id} AS offer_id FROM drawn)
-SELECT {_lit(month)} AS month, member_id, list,
+SELECT {lit(month)} AS month, member_id, list,
   CASE list WHEN 'expiring' THEN 'expiring' ELSE 'non_expiring' END AS status,
   CASE WHEN {share} > 0 AND floor((draw_rank + draw_offset) * {share}) > floor((draw_rank - 1 + draw_offset) * {share})
        THEN 'control' ELSE 'treatment' END AS "group",
@@ -195,5 +192,5 @@ FROM offered
 def scan_any(path: Path) -> str:
     p = str(path)
     if p.lower().endswith((".parquet", ".pq")):
-        return f"read_parquet({_lit(p)})"
-    return f"read_csv({_lit(p)}, header = true)"
+        return f"read_parquet({lit(p)})"
+    return f"read_csv({lit(p)}, header = true)"

@@ -58,10 +58,6 @@ class Filters:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v not in (None, "", ())}
 
 
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _connect(data_dir: Path, month: str):
     """A connection with ``t`` (the lists) and the FROM clause joining the snapshot's tier and the archive."""
     data_dir = Path(data_dir)

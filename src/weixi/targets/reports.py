@@ -19,6 +19,7 @@ import pyarrow as pa
 from sqlalchemy import Engine
 
 from weixi.adapters import archive, duck
+from weixi.adapters.duck import lit
 from weixi.churn import report, store
 from weixi.churn import service as churn_service
 from weixi.churn.errors import ChurnInputError, NoModel, NotScored
@@ -52,15 +53,11 @@ def built_months(data_dir: Path) -> list[str]:
     return _months(Path(data_dir) / "targets")
 
 
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _scores_sql(data_dir: Path, month: str) -> str:
     path = scores_path(Path(data_dir), month)
     if not path.exists():
         raise NotScored("churn_month_not_scored", month=month)
-    return f"read_parquet({_lit(path)})"
+    return f"read_parquet({lit(path)})"
 
 
 def distribution(data_dir: Path, month: str) -> dict:
