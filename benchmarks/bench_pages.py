@@ -23,7 +23,12 @@ REPEAT = 5
 PASSWORD = "weixi-demo"
 DETAILS = {  # role -> detail pages opened from its menu
     "admin": ["/members/M0000000002", "/plans/1"],
-    "analyst": ["/campaigns/anniversary-draw", "/campaigns/points-carnival/report"],
+    "analyst": [  # the draws and prizes of the demo's campaigns: a running one's live page, a closed one's report
+        "/campaigns/anniversary-draw",
+        "/campaigns/anniversary-draw/live",
+        "/campaigns/points-carnival/report",
+        "/campaigns/new-customer-month/report",
+    ],
     "manager": ["/members/M0000000002"],
     "clerk": [],
     "agent": [],
