@@ -72,16 +72,17 @@ def build(engine, data: Path, examples: Path, today: date, zone: ZoneInfo, now: 
             by = "admin" if action != "submit" else "analyst"
             campaigns.act(engine, cid, action, by, note=note, now=at, data_dir=data)
             if action == "start" and state in ("running", "closed"):
-                done = take_part(engine, cid, first, min(last, today), now, zone)
+                done = take_part(engine, data, cid, first, min(last, today), now, zone)
                 if done["draws"] or done["gifts"]:
                     step(f"campaign {cid}: {done['draws']} draws, {done['gifts']} gift claims")
         built[cid] = {"state": state, **done}
     return built
 
 
-def take_part(engine, campaign_id: str, first: date, last: date, now: datetime, zone: ZoneInfo) -> dict:
+def take_part(engine, data: Path, campaign_id: str, first: date, last: date, now: datetime, zone: ZoneInfo) -> dict:
     """The treatment group's members taking part on each day from ``first`` to ``last``, never after ``now``:
-    draws of a lottery whose chances are granted or earned by spend, gifts of a visit."""
+    draws of a lottery whose chances are granted or earned by spend (then by the members whose paid bills in the
+    window earn one), gifts of a visit."""
     from weixi.adapters.sql import execute
     from weixi.campaigns.store import load
 
@@ -100,10 +101,29 @@ def take_part(engine, campaign_id: str, first: date, last: date, now: datetime, 
     if not members or not days:
         return done
     if c.lottery is not None and (c.lottery.grant or c.lottery.per_yuan) and not c.lottery.chance_points:
-        done["draws"] = _draws(engine, c, members, days, now, zone)
+        drawers = members if c.lottery.grant else _spenders(data, members, first, last, int(c.lottery.per_yuan * 100))
+        done["draws"] = _draws(engine, c, drawers, days, now, zone) if drawers else 0
     if c.gifts:
         done["gifts"] = _gifts(engine, c, members, days, now, zone)
     return done
+
+
+def _spenders(data: Path, members: list[str], first: date, last: date, fen: int) -> list[str]:
+    """Of ``members``, those whose bills paid from ``first`` to ``last`` come to ``fen`` or more (the generated
+    operator's bill files, which the closes posted): the ones a lottery of one chance per so much spend lets draw."""
+    from weixi.adapters import duck
+
+    files = sorted(str(p) for p in (Path(data) / "bills").glob("*.parquet"))
+    if not files:
+        return members
+    with duck.reader() as con:
+        rows = con.execute(
+            "SELECT member_id FROM read_parquet(?) WHERE paid AND paid_on >= ? AND paid_on <= ? GROUP BY member_id "
+            "HAVING sum(amount_fen) >= ?",
+            [files, first, last, fen],
+        ).fetchall()
+    spent = {r[0] for r in rows}
+    return [m for m in members if m in spent]
 
 
 def _moments(day: date, count: int, zone: ZoneInfo, now: datetime, hours: tuple[time, time] | None) -> list:
