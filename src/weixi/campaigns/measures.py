@@ -227,7 +227,7 @@ def _arrow(conn: Connection, sql: str, params: list) -> pa.Table:
     return pa.table(dict(zip(names, arrays)))
 
 
-AUDIENCES = 8  # campaigns whose audience a process keeps (a 1,000,000-member audience: about 40 MB)
+AUDIENCES = 4  # campaigns whose audience a process keeps (a 1,000,000-member audience: about 50 MB)
 _audiences: OrderedDict = OrderedDict()
 _audiences_lock = threading.Lock()
 
