@@ -143,7 +143,7 @@ def _draws(engine, c, members: list[str], days: list[date], now: datetime, zone:
     made, k = 0, 0
     for day in days:
         for at in _moments(day, a_day, zone, now, c.lottery.hours):
-            member = members[(k * 7919) % len(members)]  # a stride prime to any audience's size spreads the picks
+            member = members[(k * 7919) % len(members)]  # a prime stride spreads the picks over the audience
             k += 1
             try:
                 lottery_service.draw(engine, c.id, member, now=at, request_id=f"demo-{k}")
@@ -161,6 +161,8 @@ def _gifts(engine, c, members: list[str], days: list[date], now: datetime, zone:
 
     kept = {c.referral.referrer_gift, c.referral.referee_gift} if c.referral else set()
     offered = [g for g in c.gifts if g.id not in kept]  # a referral's gifts go with the referral
+    if not offered:
+        return 0
     a_day = max(1, min(VISITS, len(members) // 100))
     made, k = 0, 0
     for day in days:
