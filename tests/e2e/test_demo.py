@@ -111,8 +111,13 @@ def test_members_take_part_in_the_started_campaigns(demo):
             assert built[cid][kind] > 0, (cid, built[cid])
             assert report.report(engine, cid)["participants"] == len(_people(db, cid, kind)), cid
         prizes = report.report(engine, "new-customer-month")["points"]["by_source"].get("prize", 0)
+        # the points carnival ran while its months were open (its chances are bought with points, its streaks are
+        # check-ins: both write the ledger): its check-ins earned streak rewards, and its checkers took part
+        carnival = report.report(engine, "points-carnival")
     finally:
         engine.dispose()
+    assert built["points-carnival"]["checkins"] > 0 and carnival["points"]["by_source"].get("streak", 0) > 0
+    assert carnival["participants"] >= len(_checkers(db, "points-carnival")) > 0
     con = sqlite3.connect(db)
     try:
         won = con.execute(
@@ -123,6 +128,23 @@ def test_members_take_part_in_the_started_campaigns(demo):
     finally:
         con.close()
     assert draws[0] == built["new-customer-month"]["draws"] and prizes > 0 and won == prizes
+
+
+def _checkers(db, campaign_id: str) -> set[str]:
+    """The campaign's treatment members who checked in during its window."""
+    con = sqlite3.connect(db)
+    try:
+        start, end = con.execute(
+            "SELECT window_start, window_end FROM campaigns WHERE campaign_id = ?", [campaign_id]
+        ).fetchone()
+        rows = con.execute(
+            "SELECT DISTINCT e.member_id FROM events e JOIN campaign_members m ON m.member_id = e.member_id "
+            "AND m.campaign_id = ? AND m.grp = 'treatment' WHERE e.type = 'checkin' AND e.day >= ? AND e.day <= ?",
+            [campaign_id, str(start)[:10], str(end)[:10]],
+        ).fetchall()
+    finally:
+        con.close()
+    return {r[0] for r in rows}
 
 
 def _people(db, campaign_id: str, kind: str) -> set[str]:

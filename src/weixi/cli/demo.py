@@ -90,13 +90,14 @@ def demo(
     engine = make_engine(str(db))
     try:
         schema.upgrade(engine)
-        summary["closes"] = _close(engine, out, end, months)
+        campaigns = demo_campaigns.Campaigns(engine, out, EXAMPLES, today, zone, datetime.now(zone), _step)
+        summary["closes"] = _close(engine, out, end, months, campaigns.before_close)
         summary["churn"] = _churn(out, end)
         summary["redemptions"] = _redemptions(engine, out, end, today, zone)
         summary["staff"], summary["tasks"] = _operations(engine, out, end, today)
         summary["logins"] = _logins(engine)
         summary["incentives"] = _incentives(engine, out, end)
-        summary["campaigns"] = demo_campaigns.build(engine, out, EXAMPLES, today, zone, datetime.now(zone), _step)
+        summary["campaigns"] = campaigns.build()
     finally:
         engine.dispose()
     if as_json:
@@ -105,13 +106,16 @@ def demo(
     _step(f"ready: {db} and {out}")
 
 
-def _close(engine, data: Path, end: str, months: int) -> list[dict]:
+def _close(engine, data: Path, end: str, months: int, before_close) -> list[dict]:
+    """Each month closed in turn under the telecom plan; ``before_close(month)`` first (the campaigns that run while
+    their months are open, :class:`weixi.cli.demo_campaigns.Campaigns`)."""
     from weixi.close.run import close_month
     from weixi.plans import service as plans
 
     plans.apply_plan(engine, EXAMPLES / "telecom-points.yaml")
     closes = []
     for month in _months(end, months):
+        before_close(month)
         _step(f"closing {month}")
         result = close_month(engine, data, month)
         closes.append({"month": month, "members": result.get("members")})
