@@ -5,8 +5,6 @@ Shared by the report (:mod:`weixi.campaigns.report`), the closing awards and the
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from decimal import Decimal
 
 import pyarrow as pa
@@ -14,6 +12,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from weixi.adapters import duck
+from weixi.adapters.kept import Kept
 from weixi.adapters.sql import as_date, execute, is_pg
 from weixi.campaigns import stats
 from weixi.campaigns.errors import CampaignRefused
@@ -227,9 +226,7 @@ def _arrow(conn: Connection, sql: str, params: list) -> pa.Table:
     return pa.table(dict(zip(names, arrays)))
 
 
-AUDIENCES = 4  # campaigns whose audience a process keeps (a 1,000,000-member audience: about 50 MB)
-_audiences: OrderedDict = OrderedDict()
-_audiences_lock = threading.Lock()
+AUDIENCES = Kept(4)  # campaigns whose audience a process keeps (a 1,000,000-member audience: about 50 MB)
 
 
 def audience(conn: Connection, c: Campaign) -> pa.Table:
@@ -245,18 +242,11 @@ def audience(conn: Connection, c: Campaign) -> pa.Table:
     )
     key = (conn.engine.url.render_as_string(), c.id, *(map(str, found[0]) if found else ("", "None")))
     started = bool(found) and found[0][1] is not None
-    with _audiences_lock:
-        table = _audiences.get(key) if started else None
-        if table is not None:
-            _audiences.move_to_end(key)
-            return table
-    table = _arrow(conn, LAKE_INPUTS[0][1], [c.id])
-    if started:
-        with _audiences_lock:
-            _audiences[key] = table
-            while len(_audiences) > AUDIENCES:
-                _audiences.popitem(last=False)
-    return table
+
+    def read() -> pa.Table:
+        return _arrow(conn, LAKE_INPUTS[0][1], [c.id])
+
+    return AUDIENCES.get(key, read) if started else read()
 
 
 def _lake_rows(conn: Connection, c: Campaign, kinds: str, sql: str, params: list) -> list:

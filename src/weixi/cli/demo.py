@@ -3,7 +3,8 @@
 A generated operator closed month by month under the telecom plan; churn trained and the last month scored; its
 target lists built; a staff roster and the month's tasks; the month's incentives computed and published; campaigns
 in each state of their lifecycle (draft, awaiting approval, approved, running, closed, cancelled), members taking
-part in the started ones (:mod:`weixi.cli.demo_campaigns`); one login per role. For demos only: the data are synthetic and the logins share one password.
+part in the started ones (:mod:`weixi.cli.demo_campaigns`); one login per role. For demos only: the data are
+synthetic and the logins share one password.
 """
 
 from __future__ import annotations

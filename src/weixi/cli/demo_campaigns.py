@@ -18,8 +18,10 @@ from io import StringIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from weixi.close.months import first_day, next_month
+
 # The campaigns of the demo, each brought to a state of its lifecycle: (example file, new id or None, state,
-# window start and end as days from today).
+# window start and end as days from today). Each example file is named after the campaign id it holds.
 CAMPAIGNS = (
     ("points-carnival.yaml", None, "closed", -75, -45),
     ("new-customer-month.yaml", None, "closed", -44, -14),
@@ -62,9 +64,8 @@ class Campaigns:
     def before_close(self, month: str) -> None:
         """Before ``month`` is closed: each campaign of :data:`DURING_CLOSES` whose window has days in it is started
         (when it is not), its members take part on those days, and it is closed when its window ends in the month."""
-        year, number = int(month[:4]), int(month[5:7])
-        month_first = date(year, number, 1)
-        month_last = date(year + number // 12, number % 12 + 1, 1) - timedelta(days=1)
+        month_first = first_day(month)
+        month_last = first_day(next_month(month)) - timedelta(days=1)
         for spec in CAMPAIGNS:
             cid, first, last = self._window(spec)
             if cid not in DURING_CLOSES or cid in self.built or last < month_first or first > month_last:

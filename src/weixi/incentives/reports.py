@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import threading
-from collections import OrderedDict
 from decimal import Decimal
 from pathlib import Path
 
+from weixi.adapters.kept import Kept
 from weixi.adapters.sql import execute
 from weixi.incentives import amounts, inputs
 from weixi.incentives import service as svc
@@ -61,25 +60,14 @@ def recompute(data_dir: Path, month: str, timezone: str | None = None, engine=No
         roster_file = found["roster"] or (operations_roster(engine, Path(tmp)) if engine is not None else None)
         suspensions = in_force(engine, month) if engine is not None else None
         key = _key(found, month, timezone, roster_file, suspensions)
-        with _results_lock:
-            kept = _results.get(key)
-            if kept is not None:
-                _results.move_to_end(key)
-        if kept is None:
-            kept = _compute(found, month, timezone, roster_file, suspensions)
-            with _results_lock:
-                _results[key] = kept
-                while len(_results) > RESULTS:
-                    _results.popitem(last=False)
+        kept = RESULTS.get(key, lambda: _compute(found, month, timezone, roster_file, suspensions))
         return copy.deepcopy(kept)  # the caller's own: nothing it does changes the one kept
 
 
 # A month's result kept per process by what it is computed from (the publish, diff and approval pages recompute the
 # month at every view: 0.4-0.7 s for 600 orders): every input file's path and content, the roster (the month's file or
 # the operations roster written out), the recorded suspensions and the time zone. The computation reads nothing else.
-RESULTS = 8
-_results: OrderedDict = OrderedDict()
-_results_lock = threading.Lock()
+RESULTS = Kept(8)
 
 
 def _key(found: dict, month: str, timezone, roster_file, suspensions) -> tuple:
