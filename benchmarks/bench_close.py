@@ -24,11 +24,24 @@ from pathlib import Path
 import duckdb
 
 from benchmarks import bench_close_floor
+from weixi.close.months import window
 
 ROOT = Path(__file__).resolve().parent.parent
 WEIXI = [sys.executable, "-m", "weixi"]
 STORES = ("lake", "sql")
-MONTHS = ("2026-09", "2026-10")  # the first close brings the members in; the second is the one measured
+END_MONTH = "2026-10"  # the month measured: the operator's last
+MONTHS_ENV = "WEIXI_BENCH_CLOSE_MONTHS"  # the operator's months (default 2): all but the last closed first
+
+
+def bench_months(n: int | None = None) -> list[str]:
+    """The operator's months, oldest first: ``n`` (default :data:`MONTHS_ENV`, 2) months ending in
+    :data:`END_MONTH`. The first close brings the members in; the last month is the one measured, after every
+    other is closed (with 12, the close of a year-old operator: its window full, the lake's earlier partitions
+    all there)."""
+    n = n or int(os.environ.get(MONTHS_ENV, "2"))
+    if n < 2:
+        raise ValueError(f"{MONTHS_ENV}={n}: at least 2 (one to bring the members in, one measured)")
+    return window(END_MONTH, n)
 
 
 def _run(args: list[str], env: dict) -> tuple[float, dict, int]:
@@ -67,20 +80,24 @@ def sqlite_bytes(db: Path) -> int:
     return sum(Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists())
 
 
-def _operator(workdir: Path, members: int, env: dict, out: dict) -> Path:
+def _operator(workdir: Path, members: int, months: list[str], env: dict, out: dict) -> Path:
     """The operator's input files: generated, or linked from ``WEIXI_BENCH_OPERATOR`` (an operator generated
     earlier with the same arguments; hard links, so the close's files land in the work folder, not in it)."""
     data = workdir / "operator"
     reuse = os.environ.get("WEIXI_BENCH_OPERATOR")
     if reuse:
         manifest = json.loads((Path(reuse) / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("members") != members:
-            raise RuntimeError(f"{reuse} holds {manifest.get('members')} members, not {members}")
+        if manifest.get("members") != members or manifest.get("months") != months:
+            raise RuntimeError(
+                f"{reuse} holds {manifest.get('members')} members over {manifest.get('months')}, not {members} over "
+                f"{months}"
+            )
         shutil.rmtree(data, ignore_errors=True)
         shutil.copytree(reuse, data, copy_function=os.link, ignore=shutil.ignore_patterns("close", "lake"))
         out.update(generate_seconds="reused", bills_rows_both_months=manifest["tables"]["bills"]["rows"])
         return data
-    args = ["generate", "--members", str(members), "--months", "2", "--end-month", MONTHS[1], "--seed", "5"]
+    args = ["generate", "--members", str(members), "--months", str(len(months)), "--end-month", months[-1]]
+    args += ["--seed", "5"]
     gen_s, manifest, gen_rss = _run([*args, "--out", str(data)], env)
     out.update(
         generate_seconds=round(gen_s, 1),
@@ -101,20 +118,24 @@ def run(workdir: Path, members: int = 1_000_000, lookups: int = 200, ledger_stor
     # the commands' bytecode cached (by the first of them) as an installed package has it, whatever the caller's
     # environment says: otherwise each command compiles its modules again (about 0.45 s of a close's start-up)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    out: dict = {"members": members, "ledger_store": store}
-    data = _operator(workdir, members, env, out)
+    months = bench_months()
+    out: dict = {"members": members, "ledger_store": store, "months": len(months)}
+    data = _operator(workdir, members, months, env, out)
     env["WEIXI_DATA"] = str(data)
     _run(["init"], env)
     _run(["plan", "apply", str(ROOT / "plans/examples/telecom-points.yaml")], env)
-    first_s, _, _ = _run(["close", "--month", MONTHS[0]], env)
-    out["first_close_seconds"] = round(first_s, 1)
+    earlier = [round(_run(["close", "--month", m], env)[0], 1) for m in months[:-1]]
+    out["first_close_seconds"] = earlier[0]
+    if len(earlier) > 1:
+        out["earlier_close_seconds"] = earlier
+    month = months[-1]
     before = sqlite_bytes(db)
-    close_s, result, close_rss = _run(["close", "--month", MONTHS[1]], env)
+    close_s, result, close_rss = _run(["close", "--month", month], env)
     grown = sqlite_bytes(db) - before
-    scan_s = bare_scan_seconds(data, MONTHS[1])
+    scan_s = bare_scan_seconds(data, month)
     acc = result["accrual"]
     out.update(
-        close_month=MONTHS[1],
+        close_month=month,
         close_seconds=round(close_s, 1),
         close_peak_rss_mib=close_rss,
         bare_scan_seconds=round(scan_s, 2),
@@ -129,7 +150,7 @@ def run(workdir: Path, members: int = 1_000_000, lookups: int = 200, ledger_stor
         sql_bytes_per_bill=round(grown / acc["bills"], 1) if acc["bills"] else None,
         sql_bytes_per_bill_or_recharge=round(grown / (acc["bills"] + acc["recharges"]), 1) if acc["bills"] else None,
     )
-    floor = bench_close_floor.floor(data, MONTHS[1], workdir / "floor")  # the same month without a ledger
+    floor = bench_close_floor.floor(data, month, workdir / "floor")  # the same month without a ledger
     # the close's own wall (from the manifest: without the command's start-up, which rerun_seconds shows)
     inside = result["wall_seconds"] + result["seconds"].get("search_index", 0)
     out.update(
@@ -147,7 +168,7 @@ def run(workdir: Path, members: int = 1_000_000, lookups: int = 200, ledger_stor
         and out["sql_bytes_per_bill"] is not None
         and out["sql_bytes_per_bill"] <= 50
     )
-    rerun_s, again, _ = _run(["close", "--month", MONTHS[1]], env)
+    rerun_s, again, _ = _run(["close", "--month", month], env)
     out.update(rerun_seconds=round(rerun_s, 1), rerun_already_closed=again["already_closed"])
     out.update(_member360(db, data, members, lookups))
     return out

@@ -7,6 +7,8 @@ history and snapshot files) and does, for ``MONTH``, the least the issue asks of
 * accrual: one row per paid bill and recharge with its points (a yuan a point, the tier's multiplier), written
   to Parquet as the bill-by-bill explanation, and the points earned per member;
 * the month's history per member (spend, top-ups, touches, last activity, points);
+* the window: the month's history and the history files of the eleven months before it that the operator has
+  (one at the benchmark's second month; eleven at the twelfth, as the close's window reads);
 * tiers by points earned over the window, with the tier events;
 * segments: star level, value pyramid by share of contribution, activity grade, RFM, key accounts;
 * the snapshot of every member (profile columns, tier, segments, balance = last balance + earned), sorted by
@@ -33,6 +35,8 @@ from pathlib import Path
 import duckdb
 
 from weixi import settings
+from weixi.close.months import window
+from weixi.close.run import HISTORY_MONTHS  # the close's window, the month closed included
 
 
 def floor(data: Path, month: str, out: Path) -> dict:
@@ -51,7 +55,9 @@ def floor(data: Path, month: str, out: Path) -> dict:
     from weixi.close import store  # the close's Delta tables: the month's file the current version lists
 
     snap = f"read_parquet('{store.path(data, 'snapshots', prev)}')"
-    hist_prev = f"read_parquet('{store.path(data, 'history', prev)}')"
+    # the window's earlier months (the close's tiers and segments read twelve): the history files they have
+    earlier = [str(p) for m in window(prev, HISTORY_MONTHS - 1) if (p := store.path(data, "history", m))]
+    hist_prev = f"read_parquet({earlier!r})"
     laps: dict[str, float] = {}
 
     def lap(name: str, sql: str) -> None:

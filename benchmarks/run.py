@@ -2,7 +2,8 @@
 
 Each figure is compared with a baseline measured in the same run on the same machine (a ratio), because
 the machines are shared and noisy. Sizes can be reduced for a quick look: ``WEIXI_BENCH_SCALE=0.1``; the
-close's population alone with ``WEIXI_BENCH_CLOSE_MEMBERS`` (default 10,000,000 x scale).
+close's population alone with ``WEIXI_BENCH_CLOSE_MEMBERS`` (default 10,000,000 x scale), and its operator's age
+with ``WEIXI_BENCH_CLOSE_MONTHS`` (default 2: the second month measured; 12: the twelfth, the window full).
 """
 
 from __future__ import annotations
