@@ -12,6 +12,7 @@ dated its ``expires_on`` as the SQL expiry dates it.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date
 from pathlib import Path
 
@@ -79,10 +80,14 @@ def _write(table: Path, as_of: date, stamp: int, lake_dir: Path, version: int, m
                 f"WHERE a.earned > 0 AND a.expires_on <= DATE '{as_of.isoformat()}' "
                 f"AND (f.month IS NULL OR f.month < a.month) {taken} ORDER BY a.member_id, a.event_id"
             )
-            if con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]:
-                out = lake.new_file(table, {"as_of": as_of.isoformat()})
-                con.execute(f"COPY ({query}) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
+            # written in one pass (a count first read the due partitions twice); none due: no file
+            out = lake.new_file(table, {"as_of": as_of.isoformat()})
+            if con.execute(f"COPY ({query}) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})").fetchone()[0]:
                 files.append(out)
+            else:
+                out.unlink(missing_ok=True)
+                with suppress(OSError):  # the partition's folder, made for it, when nothing else is in it
+                    out.parent.rmdir()
         finally:
             con.close()
     schema = pq.read_schema(files[0]) if files else EXPIRY_SCHEMA
