@@ -204,6 +204,11 @@ DEVELOPMENT: tuple[Setting, ...] = (
     Setting("WEIXI_BENCH_CLOSE_MEMBERS", "Members of the close benchmark's operator (default 10,000,000 x scale)."),
     Setting("WEIXI_BENCH_OPERATOR", "Directory of an operator generated earlier for the close benchmark, reused."),
     Setting(
+        "WEIXI_BENCH_CLOSE_MONTHS",
+        "Months of the close benchmark's operator: every one closed, the last measured (12: a year-old operator).",
+        default="2",
+    ),
+    Setting(
         "WEIXI_BENCH_CLOSE_STORE",
         "Ledger store of the close benchmark: `lake` (`WEIXI_LEDGER_STORE=lake`) or `sql` (every bill in SQL).",
         default="lake",
