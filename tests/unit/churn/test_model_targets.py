@@ -36,6 +36,34 @@ def test_training_reports_cross_validated_metrics_and_ranks_the_signal_first():
     assert all(abs(b["predicted"] - b["observed"]) < 0.08 for b in trained.calibration)
 
 
+def test_fits_side_by_side_give_what_one_fit_after_another_gives(monkeypatch):
+    """The cross-validation fits run on several threads: each candidate's model and held-out scores per fold, and
+    what training reports, are those of the fits run one after another."""
+    table, _ = known_table(n=1200, seed=3)
+    table.X["plan"] = np.where(table.X["noise"] > 0, "a", "b")  # a categorical column: the encoders' path too
+    table.categorical = ["plan"]
+    X, y = table.X[table.numeric + table.categorical], table.y.astype(int)
+    splits = model._folds(table, model.FOLDS)
+    one_by_one = {  # each fold's fit, one after another, here
+        name: [
+            make(table.numeric, table.categorical).fit(X.iloc[tr], y[tr]).predict_proba(X.iloc[te])[:, 1]
+            for tr, te in splits
+        ]
+        for name, make in model.CANDIDATES.items()
+    }
+    monkeypatch.setattr(model, "FIT_THREADS", 1)
+    trained_alone = model.train(table)
+    monkeypatch.setattr(model, "FIT_THREADS", 4)
+    monkeypatch.setattr(model.os, "cpu_count", lambda: 4)
+    together = model._fit_folds(table, X, y, tuple(model.CANDIDATES), splits)
+    trained_together = model.train(table)
+    for name in model.CANDIDATES:
+        assert [np.array_equal(a, b) for a, (_, b) in zip(one_by_one[name], together[name])] == [True] * len(splits)
+    assert trained_together.metrics == trained_alone.metrics
+    assert trained_together.candidates == trained_alone.candidates
+    assert trained_together.importance == trained_alone.importance
+
+
 def test_lift_and_capture_by_hand():
     y = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0] * 10)
     p = np.where(y == 1, 0.9, 0.1)
