@@ -245,3 +245,23 @@ def test_features_take_the_active_plans_timezone(engine, tmp_path):
     )
     apply_plan(engine, path)
     assert operator_zone(engine) == "Europe/London"
+
+
+def test_the_training_rows_come_in_member_order_each_time(operator):
+    """The training table is built in the same order every time (each feature month's members in id order), so
+    that its folds, and the model and figures trained on them, are the same however often the same data is trained
+    (DuckDB's parallel joins and aggregates return rows in no fixed order)."""
+    from weixi.churn import operator as churn_operator
+
+    data, _ = operator
+    first, used = churn_operator.training_table(data, MONTH)
+    again, _ = churn_operator.training_table(data, MONTH)
+    assert used and list(first.ids) == list(again.ids)
+    assert first.X.equals(again.X) and (first.y == again.y).all()
+    start = 0
+    for month in used:  # one block per feature month, each in member order
+        n = len(features.build(data, month))
+        block = list(first.ids[start : start + n])
+        assert block == sorted(block), month
+        start += n
+    assert start == len(first.ids)

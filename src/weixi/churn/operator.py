@@ -86,8 +86,8 @@ def training_table(data_dir: Path, month: str, sources: features.Sources | None 
         sql = (
             f"SELECT f.*, CAST(coalesce(l.churned AND l.churn_date > DATE '{end}' AND l.churn_date <= DATE '{until}',"
             f" false) AS TINYINT) AS label FROM ({features.build_sql(con, data_dir, t, sources)}) f "
-            f"LEFT JOIN ({labels}) l ON l.member_id = f.member_id"
-        )
+            f"LEFT JOIN ({labels}) l ON l.member_id = f.member_id ORDER BY f.member_id"
+        )  # in member order: the same rows in the same order each time, so the same folds and the same model
         frames.append(con.sql(sql).to_df())
     df = pd.concat(frames, ignore_index=True)
     y = df["label"].to_numpy().astype(np.int8)
