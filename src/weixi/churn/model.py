@@ -15,7 +15,6 @@ lift and capture rate in the top decile, Brier score.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +29,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, QuantileTransformer
+from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from weixi.churn.tabular import Table
@@ -214,11 +214,9 @@ def _fit_folds(table: Table, X: pd.DataFrame, y: np.ndarray, candidates, splits)
         return pipe, pipe.predict_proba(X.iloc[test_idx])[:, 1]
 
     workers = max(1, min(FIT_THREADS, os.cpu_count() or 1, len(jobs)))
-    if workers == 1:
-        done = [fit(job) for job in jobs]
-    else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="weixi-churn-fit") as pool:
-            done = list(pool.map(fit, jobs))
+    # scikit-learn's Parallel: each thread gets the caller's scikit-learn configuration (a thread pool of our own
+    # would fit with the defaults, and scikit-learn warns of it)
+    done = Parallel(n_jobs=workers, backend="threading")(delayed(fit)(job) for job in jobs)
     out: dict[str, list[tuple]] = {name: [] for name in candidates}
     for (name, _), result in zip(jobs, done):
         out[name].append(result)
