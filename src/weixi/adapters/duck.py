@@ -23,6 +23,12 @@ from weixi import settings
 
 MEMORY_ENV = settings.DUCKDB_MEMORY.name
 QUIET = "SET enable_progress_bar = false"  # a setting of the connection (DuckDB refuses it in ``config``)
+# the COPY options of the Parquet files the close and the lake write (member-sorted, in small row groups):
+# Parquet's version 2 encodings (delta-encoded integers and strings) and Snappy. Measured at 1,000,000 members
+# against version 1: the month's accrual file written in 0.745 s instead of 0.806 s and 25% smaller, a row group
+# decoded by PyArrow (a fold, member 360) in 0.61-0.71 ms instead of 0.66-0.79; the snapshot written in 0.61 s
+# instead of 0.82 s with zstd, its row groups decoded in 0.97 ms instead of 1.32 (the file 28% larger)
+PARQUET = "FORMAT parquet, PARQUET_VERSION V2"
 
 
 def connect(database: str = ":memory:", read_only: bool = False, config: dict | None = None):

@@ -409,7 +409,7 @@ def lake_events(
     )
     source = "acc_new n" if days is not None else f"acc_new n JOIN acc_days d USING (day){tier_join}"
     inner = (
-        f"SELECT n.event_id, n.member_id, n.type, {moment} AS occurred_at, {day('day_text')} AS day_text, "
+        f"SELECT n.event_id, n.member_id, n.type, {moment} AS occurred_at, n.day, "
         f"n.amount_fen, {attrs} AS attrs, {day('expires_text')} AS expires_text, n.seq{mults}{tier_cols}"
         + "".join(f", {p}" for p in pts)
         + f" FROM {source}"
@@ -423,7 +423,7 @@ def lake_events(
     return (
         f"CREATE OR REPLACE TEMP {'TABLE' if days is None else 'VIEW'} acc_events AS SELECT event_id, member_id, type, "
         "occurred_at, "
-        "CAST(day_text AS DATE) AS day, CAST(amount_fen AS BIGINT) AS amount_fen, attrs, earned, "
+        "day, CAST(amount_fen AS BIGINT) AS amount_fen, attrs, earned, "
         f"CAST({v} AS BIGINT) AS plan_version, CAST(CASE WHEN earned > 0 THEN expires_text END AS DATE) AS expires_on, "
         f"seq, entries FROM (SELECT *, CAST({earned} AS BIGINT) AS earned, {listed} AS entries FROM ({with_extras}))"
     )
@@ -441,7 +441,10 @@ def _day_lookup(c: Compiled, days: list[list]):
     def lookup(col: str) -> str:
         i = names.index(col)
         values = [by_day[d][i] if d in by_day else None for d in offsets]
-        items = ", ".join("NULL" if v is None else str(v).lower() if isinstance(v, bool) else _lit(v) for v in values)
+        typed = "DATE " if col == "expires_text" else ""  # the expiry a date (no cast of its text per row)
+        items = ", ".join(
+            "NULL" if v is None else str(v).lower() if isinstance(v, bool) else typed + _lit(v) for v in values
+        )
         return f"([{items}])[CAST(n.day - DATE '{first}' AS BIGINT) + 1]"
 
     return lookup

@@ -31,6 +31,7 @@ import re
 import uuid
 from pathlib import Path
 
+from weixi.adapters import duck
 from weixi.close.months import first_day, next_month
 from weixi.ledger.fold import UNFOLDED
 from weixi.ledger.fold_read import ACCRUALS, EXPIRIES, version_files
@@ -171,9 +172,9 @@ def _keep(con, folder: Path, month: str, acc: list[str], exp: list[str]) -> None
     base = folder / f"{month}{SEP}{token}"
     con.execute(
         f"COPY (SELECT member_id, CAST(points AS BIGINT) AS points FROM lake_points WHERE points <> 0) "
-        f"TO '{base}.points.parquet' (FORMAT parquet)"
+        f"TO '{base}.points.parquet' ({duck.PARQUET})"
     )
-    con.execute(f"COPY (SELECT member_id, month FROM lake_folds) TO '{base}.marks.parquet' (FORMAT parquet)")
+    con.execute(f"COPY (SELECT member_id, month FROM lake_folds) TO '{base}.marks.parquet' ({duck.PARQUET})")
     tmp = folder / f".{month}.json.{token}"
     tmp.write_text(json.dumps({"token": token, "accruals": acc, "expiries": exp}), encoding="utf-8")
     os.replace(tmp, folder / f"{month}.json")

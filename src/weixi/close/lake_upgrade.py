@@ -158,7 +158,7 @@ def _commit_month(engine: Engine, table: Path, month: str) -> int:
         if n:
             out = lake.new_file(table, {"month": month})
             columns = ", ".join(ACCRUAL_SCHEMA.names)
-            con.execute(f"COPY (SELECT {columns} FROM up_out) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
+            con.execute(f"COPY (SELECT {columns} FROM up_out) TO '{out}' ({duck.PARQUET}, ROW_GROUP_SIZE {ROW_GROUP})")
             files.append(out)
     finally:
         con.close()

@@ -51,9 +51,9 @@ def write_partition(con, table_dir: Path, partition: dict, rows: int, ordered: b
     for where in member_ranges(con, rows):
         out = lake.new_file(table_dir, partition)
         query = f"SELECT * FROM acc_events WHERE {where}" if ordered else rows_sql(where)
-        written = con.execute(f"COPY ({query}) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})").fetchone()[0]
+        written = con.execute(f"COPY ({query}) TO '{out}' ({duck.PARQUET}, ROW_GROUP_SIZE {ROW_GROUP})").fetchone()[0]
         if written and ordered and not clustered(out):
-            con.execute(f"COPY ({rows_sql(where)}) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
+            con.execute(f"COPY ({rows_sql(where)}) TO '{out}' ({duck.PARQUET}, ROW_GROUP_SIZE {ROW_GROUP})")
         if written:
             files.append(out)
         else:  # an empty range (the sample's cuts fell on one member's rows): no file for it

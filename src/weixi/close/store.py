@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from weixi.adapters import lake
+from weixi.adapters.duck import PARQUET
 from weixi.adapters.parquet_lookup import member_rows  # noqa: F401  (lookups in the close's files)
 from weixi.errors import Conflict
 
@@ -167,9 +168,7 @@ def write_query(duck, data_dir: Path, dataset: str, month: str, sql: str) -> Pat
         data_dir,
         dataset,
         month,
-        lambda target: duck.execute(
-            f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP})"
-        ),
+        lambda target: duck.execute(f"COPY ({sql}) TO '{target}' ({PARQUET}, ROW_GROUP_SIZE {ROW_GROUP})"),
     )
 
 

@@ -82,7 +82,7 @@ def _write(table: Path, as_of: date, stamp: int, lake_dir: Path, version: int, m
             )
             # written in one pass (a count first read the due partitions twice); none due: no file
             out = lake.new_file(table, {"as_of": as_of.isoformat()})
-            if con.execute(f"COPY ({query}) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})").fetchone()[0]:
+            if con.execute(f"COPY ({query}) TO '{out}' ({duck.PARQUET}, ROW_GROUP_SIZE {ROW_GROUP})").fetchone()[0]:
                 files.append(out)
             else:
                 out.unlink(missing_ok=True)
