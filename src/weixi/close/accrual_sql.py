@@ -345,14 +345,11 @@ def lake_events(
 
     ``posted``: the events carry their own moment text, attrs and ``tier`` attr (see the module doc); an event's
     tier is its member's last ``tier`` attr so far, else the stored tier.
-
     ``days`` (:func:`day_rows` of the month's days; the close, with :data:`ORDERED_NEW`): ``acc_new`` is sorted by
     member and carries each member's stored tier (``stored_tier``); the day's columns are looked up from a list by
-    the day and the tier's extra by a ``CASE``, so the statement reads one table and joins none, and DuckDB keeps
-    its rows in ``acc_new``'s order (a ``SELECT`` of one table keeps its order; a join does not). ``acc_events`` is
-    then a view.
-
-    ``service_types``: the service types the rows hold (any other is written too, built row by row)."""
+    the day (the expiry as a date) and the tier's extra by a ``CASE``, so the statement reads one table and joins
+    none, and DuckDB keeps its rows in ``acc_new``'s order (a ``SELECT`` of one table keeps its order; a join does
+    not). ``acc_events`` is then a view. ``service_types``: the service types the rows hold (any other is written too, built row by row)."""
     v = "NULL" if version is None else str(int(version))
     day = _day_lookup(c, days) if days is not None else (lambda col: f"d.{col}")
     pts, extras, base = [], [], []  # the base rules' points; the multipliers' extras; the entries, in posting order
