@@ -349,7 +349,8 @@ def lake_events(
     member and carries each member's stored tier (``stored_tier``); the day's columns are looked up from a list by
     the day (the expiry as a date) and the tier's extra by a ``CASE``, so the statement reads one table and joins
     none, and DuckDB keeps its rows in ``acc_new``'s order (a ``SELECT`` of one table keeps its order; a join does
-    not). ``acc_events`` is then a view. ``service_types``: the service types the rows hold (any other is written too, built row by row)."""
+    not). ``acc_events`` is then a view. ``service_types``: the service types the rows hold (any other is written
+    too, built row by row)."""
     v = "NULL" if version is None else str(int(version))
     day = _day_lookup(c, days) if days is not None else (lambda col: f"d.{col}")
     pts, extras, base = [], [], []  # the base rules' points; the multipliers' extras; the entries, in posting order

@@ -157,7 +157,7 @@ def write(data_dir: Path, dataset: str, month: str, table: pa.Table) -> Path:
         data_dir,
         dataset,
         month,
-        lambda target: pq.write_table(table, target, compression="zstd", row_group_size=ROW_GROUP),
+        lambda target: pq.write_table(table, target, compression="snappy", row_group_size=ROW_GROUP),  # as write_query
     )
 
 
