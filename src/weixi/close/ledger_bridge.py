@@ -49,7 +49,7 @@ def _unfolded(engine: Engine, con, month: str | None = None, folds: pa.Table | N
     con.register("lake_folds", folds)
     acc = fold.lake_sql(lake_dir, version, fold.keys_holding(months, month) if month else months, "")
     exp = fold.expiries_sql(lake_dir, expiries, since=first_day(month) if month else None)
-    unfolded = fold.UNFOLDED
+    unfolded = fold.unfolded_join(folds.num_rows)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW lake_accruals AS SELECT a.* FROM ({acc}) a {unfolded}"
         if acc
