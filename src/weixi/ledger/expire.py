@@ -30,7 +30,7 @@ def expire(engine: Engine, as_of: date) -> ExpiryResult:
     the SQL ledger's: a lot folded meanwhile is the SQL expiry's."""
     lake_lots, lake_points, lake_members = expire_lake(engine, as_of)
     sql = _expire_sql(engine, as_of)
-    return ExpiryResult(as_of, sql.lots + lake_lots, sql.points + lake_points, sql.members + len(lake_members))
+    return ExpiryResult(as_of, sql.lots + lake_lots, sql.points + lake_points, sql.members + lake_members)
 
 
 def _expire_sql(engine: Engine, as_of: date) -> ExpiryResult:

@@ -1,0 +1,173 @@
+"""The expiry of lots the lake holds unfolded (issue 21: "Expiry of lots never folded is derived in the lake at the
+close (a deterministic ``expiries`` table), with no SQL writes; folded lots expire as today" and "verify checks both
+stores: ... no lot both folded and expired in the lake").
+
+The run writes the due lots to the lake, then records them in SQL (``lake_expiries``) in a transaction no fold can
+interleave with. A member folded between the two steps took its lots to SQL whole, where the SQL expiry takes them:
+the lake's run must not count them, and every point that was due expires once."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import PG_URL, pg_schema_url
+from tests.integration.lake_plan import balances_of, lake_plan
+from weixi.adapters import duck, schema
+from weixi.adapters.db import make_engine
+from weixi.adapters.sql import execute
+from weixi.close.accrual import accrue
+from weixi.generator.run import GenerateConfig, generate
+from weixi.ledger import expire_lake
+from weixi.ledger.expire import expire
+from weixi.ledger.fold import EXPIRIES, fold, watermark
+from weixi.ledger.verify import verify
+from weixi.plans.service import active_plan, apply_plan
+
+TZ = ZoneInfo("Asia/Shanghai")
+MONTHS = ["2026-08", "2026-09"]
+AS_OF = date(2026, 10, 1)  # a month's expiry: August's lots are due on 2026-09-30
+
+
+@pytest.fixture(scope="module")
+def operator(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("expiry-operator") / "data"
+    generate(GenerateConfig(members=60, months=2, seed=41, out=str(out), end_month="2026-09"))
+    return out
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def ledger(request, operator, tmp_path, monkeypatch):
+    """Two lake months accrued (no member folded), nothing expired yet; on SQLite and on PostgreSQL."""
+    monkeypatch.setenv("WEIXI_LEDGER_STORE", "lake")
+    data = tmp_path / "data"
+    shutil.copytree(operator, data)
+    (tmp_path / "plan.yaml").write_text(lake_plan("lake-expiry", expiry_months=1), encoding="utf-8")
+    admin = name = None
+    if request.param == "postgresql":
+        if not PG_URL:
+            pytest.skip("no PostgreSQL (WEIXI_TEST_PG_URL unset): run through 'make test'")
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        name = "t_" + uuid.uuid4().hex[:12]
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE SCHEMA {name}"))
+        engine = make_engine(pg_schema_url(name))
+    else:
+        engine = make_engine(str(tmp_path / "ledger.db"))
+    try:
+        schema.upgrade(engine)
+        apply_plan(engine, tmp_path / "plan.yaml")
+        with engine.connect() as conn, conn.begin():
+            version, plan = active_plan(conn)
+        for month in MONTHS:
+            accrue(engine, data, month, TZ, None, plan, version)
+        yield engine
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP SCHEMA {name} CASCADE"))
+            admin.dispose()
+
+
+def _recorded(engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        return tuple(execute(conn, "SELECT lots, points FROM lake_expiries WHERE as_of = ?", [AS_OF])[0])
+
+
+def _expired_in_sql(engine, member: str) -> int:
+    with engine.connect() as conn:
+        return -execute(
+            conn, "SELECT coalesce(sum(points), 0) FROM journal WHERE kind = 'expire' AND member_id = ?", [member]
+        )[0][0]
+
+
+def _most_due(files: list[str]) -> tuple[str, int]:
+    """The member with the most points due in the expiry run's rows (the lowest id among equals)."""
+    con = duck.connect()
+    try:
+        member, due = con.execute(
+            f"SELECT member_id, sum(points) FROM read_parquet({files!r}) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    return member, int(due)
+
+
+def _expiries(engine) -> Path:
+    with engine.connect() as conn:
+        return watermark(conn)[1] / EXPIRIES
+
+
+def test_the_lake_expires_its_due_lots_and_says_how_many_of_which_members(ledger):
+    before = balances_of(ledger)
+    result = expire(ledger, AS_OF)
+    assert result.lots > 0 and result.points > 0
+    assert _recorded(ledger) == (result.lots, result.points)
+    after = balances_of(ledger)
+    lost = {m: before[m] - after[m] for m in before if before[m] != after[m]}
+    assert sum(lost.values()) == result.points  # every point the run counts left a balance, and no other
+    assert len(lost) == result.members
+    assert verify(ledger)[0] == []
+    again = expire(ledger, AS_OF)  # a rerun of the day: what the run applied, nothing more
+    assert (again.lots, again.points) == (result.lots, result.points)
+    assert balances_of(ledger) == after
+
+
+def test_a_member_folded_between_the_write_and_the_record_keeps_the_lots_in_sql_where_they_expire_once(
+    ledger, monkeypatch
+):
+    before = balances_of(ledger)
+    written = expire_lake._write
+    folded = []
+
+    def write_then_fold(table, as_of, stamp, lake_dir, version, months, folds, exp_version):
+        written(table, as_of, stamp, lake_dir, version, months, folds, exp_version)
+        member, due = _most_due(expire_lake.lake.file_uris(table, None, {"as_of": as_of.isoformat()}))
+        with ledger.begin() as conn:  # a redemption's first touch, say, while the close runs
+            fold(conn, [member])
+        folded.append((member, due))
+
+    monkeypatch.setattr(expire_lake, "_write", write_then_fold)
+    result = expire(ledger, AS_OF)
+    ((member, due),) = folded
+    assert due > 0
+    assert _expired_in_sql(ledger, member) == due  # the folded lots expired in SQL, by the SQL expiry
+    after = balances_of(ledger)
+    assert before[member] - after[member] == due  # once: not also by the lake
+    assert sum(before[m] - after[m] for m in before) == result.points  # lake and SQL together, each point once
+    lake_lots, lake_points = _recorded(ledger)
+    assert lake_points == result.points - due  # the lake's run counts the lots still in the lake only
+    assert verify(ledger)[0] == []  # no lot both folded and expired in the lake
+
+
+class Died(Exception):
+    pass
+
+
+def test_a_run_that_died_after_its_write_is_recorded_by_the_rerun_less_a_member_folded_meanwhile(ledger, monkeypatch):
+    before = balances_of(ledger)
+
+    def die(*args):
+        raise Died()
+
+    monkeypatch.setattr(expire_lake, "_apply", die)
+    with pytest.raises(Died):
+        expire(ledger, AS_OF)
+    monkeypatch.undo()
+    member, due = _most_due(expire_lake.lake.file_uris(_expiries(ledger), None, {"as_of": AS_OF.isoformat()}))
+    with ledger.begin() as conn:
+        fold(conn, [member])
+    result = expire(ledger, AS_OF)  # the rows are in the lake already: the rerun records them
+    assert _expired_in_sql(ledger, member) == due
+    after = balances_of(ledger)
+    assert before[member] - after[member] == due
+    assert sum(before[m] - after[m] for m in before) == result.points
+    assert _recorded(ledger)[1] == result.points - due
+    assert verify(ledger)[0] == []
