@@ -23,10 +23,11 @@ from weixi.adapters import duck, schema
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
 from weixi.close.accrual import accrue
+from weixi.close.months import first_day, next_month
 from weixi.generator.run import GenerateConfig, generate
 from weixi.ledger import expire_lake
 from weixi.ledger.expire import expire
-from weixi.ledger.fold import EXPIRIES, fold, watermark
+from weixi.ledger.fold import EXPIRIES, fold, lake_sql, watermark
 from weixi.ledger.verify import verify
 from weixi.plans.service import active_plan, apply_plan
 
@@ -171,3 +172,74 @@ def test_a_run_that_died_after_its_write_is_recorded_by_the_rerun_less_a_member_
     assert sum(before[m] - after[m] for m in before) == result.points
     assert _recorded(ledger)[1] == result.points - due
     assert verify(ledger)[0] == []
+
+
+@pytest.fixture(scope="module")
+def five_months(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("expiry-five") / "data"
+    generate(GenerateConfig(members=60, months=5, seed=43, out=str(out), end_month="2026-10"))
+    return out
+
+
+def _run_months(root: Path, operator: Path, months: list[str]) -> tuple[dict, dict, list]:
+    """Accrue ``months`` into a new lake ledger, folding every seventh member after the second month and expiring
+    after each: the expiry runs' lots by day, what SQL recorded of them, and the balances."""
+    data = root / "data"
+    shutil.copytree(operator, data)
+    (root / "plan.yaml").write_text(lake_plan("lake-expiry", expiry_months=1), encoding="utf-8")
+    engine = make_engine(str(root / "ledger.db"))
+    try:
+        schema.upgrade(engine)
+        apply_plan(engine, root / "plan.yaml")
+        with engine.connect() as conn, conn.begin():
+            version, plan = active_plan(conn)
+        for i, month in enumerate(months):
+            accrue(engine, data, month, TZ, None, plan, version)
+            if i == 2:
+                with engine.begin() as conn:
+                    members = [r[0] for r in execute(conn, "SELECT member_id FROM members ORDER BY member_id")]
+                    fold(conn, members[::7])
+            expire(engine, first_day(next_month(month)))
+        lots: dict[str, set] = {}
+        for uri in expire_lake.lake.file_uris(_expiries(engine)):
+            day = uri.split("/as_of=")[1].split("/")[0]
+            con = duck.connect()
+            try:
+                lots.setdefault(day, set()).update(
+                    con.execute(f"SELECT lot_id, points FROM read_parquet('{uri}')").fetchall()
+                )
+            finally:
+                con.close()
+        with engine.connect() as conn:
+            recorded = {str(d): (n, p) for d, n, p in execute(conn, "SELECT as_of, lots, points FROM lake_expiries")}
+        assert verify(engine)[0] == []
+        return lots, recorded, sorted(balances_of(engine).items())
+    finally:
+        engine.dispose()
+
+
+def test_each_run_reads_only_the_lots_coming_due_and_expires_what_a_run_over_every_lot_expires(
+    five_months, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("WEIXI_LEDGER_STORE", "lake")
+    months = ["2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]
+    due_rows = expire_lake._due_rows
+    whole = []
+
+    def spy(*args):
+        found = due_rows(*args)
+        whole.append(found[1])
+        return found
+
+    monkeypatch.setattr(expire_lake, "_due_rows", spy)
+    quick = _run_months(tmp_path / "quick", five_months, months)
+    assert whole == [True, False, False, False, False]  # the first run reads every row; the others what comes due
+    monkeypatch.setattr(  # every run over every row, less what earlier runs took (the rule before)
+        expire_lake,
+        "_due_rows",
+        lambda table, stamp, lake_dir, version, months: (lake_sql(lake_dir, version, months, ""), True),
+    )
+    every = _run_months(tmp_path / "every", five_months, months)
+    lots, recorded, balances = quick
+    assert sum(len(v) for v in lots.values()) > 100 and len(lots) >= 3  # three months of lots came due
+    assert quick == every

@@ -71,9 +71,11 @@ def commit_files(
     *,
     mode: str = "append",
     replace: bool = False,
+    also: dict[str, int] | None = None,
 ) -> int:
     """Commit ``files`` (Parquet, already inside ``table_dir``) as one Delta commit with the application
-    transaction ``(app_id, version)``; returns the table's version after it.
+    transaction ``(app_id, version)`` (and one per item of ``also``, read back by :func:`app_version`); returns the
+    table's version after it.
 
     ``mode="append"`` adds the files; ``"overwrite-partition"`` replaces what ``partition`` holds with them.
     The table is created by its first commit, partitioned by ``partition``'s keys (string columns). When the app
@@ -90,7 +92,9 @@ def commit_files(
     actions = [_add_action(table_dir, Path(f), partition) for f in files]
     full = _with_partition_columns(schema, partition)
     by = list(partition) or None
-    props = CommitProperties(app_transactions=[Transaction(app_id, version)])
+    props = CommitProperties(
+        app_transactions=[Transaction(app_id, version), *(Transaction(k, v) for k, v in (also or {}).items())]
+    )
     if not is_table(table_dir):
         table_dir.mkdir(parents=True, exist_ok=True)
         create_table_with_add_actions(

@@ -22,9 +22,20 @@ from sqlalchemy import Engine
 
 from weixi.adapters import duck, lake
 from weixi.adapters.sql import execute, is_pg
-from weixi.ledger.fold import EXPIRIES, UNFOLDED, applied_expiries, expiries_sql, lake_sql, unfolded_join, watermark
+from weixi.ledger.fold import (
+    ACCRUALS,
+    EXPIRIES,
+    UNFOLDED,
+    applied_expiries,
+    expiries_sql,
+    lake_sql,
+    unfolded_join,
+    watermark,
+)
+from weixi.ledger.fold_read import version_files
 
 APP = "weixi-expiry"
+READ = "weixi-expiry-read"  # the run's second application transaction: the accruals version it read
 ROW_GROUP = 4_096  # rows per Parquet row group, sorted by member: a fold reads the one or two holding its members
 EXPIRY_SCHEMA = pa.schema(
     [
@@ -61,19 +72,18 @@ def expire_lake(engine: Engine, as_of: date) -> tuple[int, int, int]:
 
 
 def _write(table: Path, as_of: date, stamp: int, lake_dir: Path, version: int, months, folds, exp_version) -> None:
-    source = lake_sql(lake_dir, version, months, "")
+    source, whole = _due_rows(table, stamp, lake_dir, version, months)
     files = []
     if source is not None:
         con = duck.connect()
         try:
             con.register("lake_folds", _marks(folds))
-            earlier = expiries_sql(lake_dir, exp_version)
-            taken = f"AND a.event_id NOT IN (SELECT lot_id FROM ({earlier}))" if earlier else ""
+            earlier = expiries_sql(lake_dir, exp_version) if whole else None
+            taken = f"ANTI JOIN ({earlier}) x ON x.lot_id = a.event_id " if earlier else ""
             query = (
                 f"SELECT a.event_id AS lot_id, a.member_id, a.month, a.expires_on, a.earned AS points, a.plan_version "
-                f"FROM ({source}) a {unfolded_join(len(folds))} "
-                f"WHERE a.earned > 0 AND a.expires_on <= DATE '{as_of.isoformat()}' {taken} "
-                "ORDER BY a.member_id, a.event_id"
+                f"FROM ({source}) a {unfolded_join(len(folds))} {taken}"
+                f"WHERE a.earned > 0 AND a.expires_on <= DATE '{as_of.isoformat()}' ORDER BY a.member_id, a.event_id"
             )
             # written in one pass (a count first read the due partitions twice); none due: no file
             out = lake.new_file(table, {"as_of": as_of.isoformat()})
@@ -86,7 +96,34 @@ def _write(table: Path, as_of: date, stamp: int, lake_dir: Path, version: int, m
         finally:
             con.close()
     schema = pq.read_schema(files[0]) if files else EXPIRY_SCHEMA
-    lake.commit_files(table, files, {"as_of": as_of.isoformat()}, schema, APP, stamp)
+    lake.commit_files(table, files, {"as_of": as_of.isoformat()}, schema, APP, stamp, also={READ: version})
+
+
+def _due_rows(table: Path, stamp: int, lake_dir: Path, version: int, months) -> tuple[str | None, bool]:
+    """The accrual rows a run for day ``stamp`` reads, with a ``month`` column, and whether they are every row (so
+    the lots earlier runs took must be taken out). After a run for an earlier day that recorded the accruals
+    version it read: the rows of the files added since (any ``expires_on``), and of the files it read only those
+    expiring after its day. By induction every run took each unfolded lot of the files it read that was due by its
+    day, and a fold is never undone: what an earlier run left in those files is folded, or not due by its day. So a
+    year-old lake's run reads the month or two of lots coming due, not every lot that ever expired again and the
+    ids of every earlier run. Every row when there is no such run, or a file it read is no longer listed."""
+    last, read = lake.app_version(table, APP), lake.app_version(table, READ)
+    if last is None or read is None or last >= stamp:
+        return lake_sql(lake_dir, version, months, ""), True
+    before = set(version_files(lake_dir / ACCRUALS, read))
+    now = version_files(lake_dir / ACCRUALS, version)
+    if not before <= set(now):
+        return lake_sql(lake_dir, version, months, ""), True
+    day = f"{str(last)[:4]}-{str(last)[4:6]}-{str(last)[6:]}"
+    parts = []
+    for m in months:
+        mine = [f for f in now if f"/month={m}/" in f]
+        old, new = [f for f in mine if f in before], [f for f in mine if f not in before]
+        if old:
+            parts.append(f"SELECT *, '{m}' AS month FROM read_parquet({old!r}) WHERE expires_on > DATE '{day}'")
+        if new:
+            parts.append(f"SELECT *, '{m}' AS month FROM read_parquet({new!r})")
+    return " UNION ALL ".join(parts) or None, False
 
 
 def _apply(engine: Engine, table: Path, as_of: date, since: str | None) -> tuple[int, int, int]:
