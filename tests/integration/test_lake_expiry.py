@@ -9,6 +9,8 @@ the lake's run must not count them, and every point that was due expires once.""
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 import uuid
 from datetime import date
 from pathlib import Path
@@ -26,6 +28,7 @@ from weixi.close.accrual import accrue
 from weixi.close.months import first_day, next_month
 from weixi.generator.run import GenerateConfig, generate
 from weixi.ledger import expire_lake
+from weixi.ledger import fold as fold_module
 from weixi.ledger.expire import expire
 from weixi.ledger.fold import EXPIRIES, fold, lake_sql, watermark
 from weixi.ledger.verify import verify
@@ -243,3 +246,60 @@ def test_each_run_reads_only_the_lots_coming_due_and_expires_what_a_run_over_eve
     lots, recorded, balances = quick
     assert sum(len(v) for v in lots.values()) > 100 and len(lots) >= 3  # three months of lots came due
     assert quick == every
+
+
+def test_on_postgresql_a_fold_under_way_ends_before_the_run_is_recorded_and_its_lots_are_left_to_sql(
+    ledger, monkeypatch
+):
+    """The fold has read which expiries are applied when the run comes to record itself: the record waits for it
+    (an advisory lock folds share), then sees its mark and leaves its lots out."""
+    if ledger.dialect.name != "postgresql":
+        pytest.skip("the lock is PostgreSQL's: on SQLite the write lock orders the two")
+    before = balances_of(ledger)
+    written, read = expire_lake._write, fold_module.fold_read.read
+    inside, go, folded, errors = threading.Event(), threading.Event(), [], []
+
+    def read_then_wait(*args, **kwargs):
+        found = read(*args, **kwargs)
+        inside.set()
+        go.wait(60)
+        return found
+
+    def folding(member):
+        try:
+            with ledger.begin() as conn:
+                fold(conn, [member])
+        except Exception as exc:  # noqa: BLE001  (reported by the test's thread)
+            errors.append(exc)
+
+    def write_then_start_a_fold(table, as_of, *args):
+        written(table, as_of, *args)
+        member, due = _most_due(expire_lake.lake.file_uris(table, None, {"as_of": as_of.isoformat()}))
+        folded.append((member, due))
+        monkeypatch.setattr(fold_module.fold_read, "read", read_then_wait)
+        threading.Thread(target=folding, args=(member,), daemon=True).start()
+        assert inside.wait(60)
+
+    def release_when_the_record_waits():
+        deadline = time.monotonic() + 30
+        with ledger.connect() as conn:
+            while time.monotonic() < deadline:
+                waiting = conn.execute(
+                    text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                ).scalar()
+                conn.commit()
+                if waiting:
+                    break
+                time.sleep(0.05)
+        go.set()
+
+    monkeypatch.setattr(expire_lake, "_write", write_then_start_a_fold)
+    threading.Thread(target=release_when_the_record_waits, daemon=True).start()
+    result = expire(ledger, AS_OF)
+    ((member, due),) = folded
+    assert not errors
+    assert _expired_in_sql(ledger, member) == due
+    after = balances_of(ledger)
+    assert before[member] - after[member] == due
+    assert _recorded(ledger)[1] == result.points - due
+    assert verify(ledger)[0] == []

@@ -25,6 +25,7 @@ from weixi.adapters.sql import execute, is_pg
 from weixi.ledger.fold import (
     ACCRUALS,
     EXPIRIES,
+    EXPIRY_LOCK,
     UNFOLDED,
     applied_expiries,
     expiries_sql,
@@ -144,11 +145,11 @@ def _apply(engine: Engine, table: Path, as_of: date, since: str | None) -> tuple
         if rows and since is None:
             since = con.execute(f"SELECT max(month) FROM {rows}").fetchone()[0]
         with engine.begin() as conn:  # SQLite: the write lock; no fold commits until the run is recorded
+            if is_pg(conn):  # the same on PostgreSQL: the folds under way end first, the next ones wait
+                execute(conn, "SELECT pg_advisory_xact_lock(?)", [EXPIRY_LOCK])
             done = execute(conn, "SELECT lots, points FROM lake_expiries WHERE as_of = ?", [as_of])
             if done:
                 return int(done[0][0]), int(done[0][1]), 0
-            if is_pg(conn):  # the same on PostgreSQL: a fold writes its mark last, so it waits here
-                execute(conn, "LOCK TABLE ledger_folds IN SHARE MODE")
             recent = (
                 execute(conn, "SELECT member_id, month FROM ledger_folds WHERE month >= ?", [since]) if rows else []
             )
