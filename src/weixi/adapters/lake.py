@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction
 from deltalake import Schema as DeltaSchema
+from deltalake.exceptions import DeltaError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 MODES = ("append", "overwrite-partition")
@@ -51,6 +52,14 @@ def file_uris(table_dir: Path | str, version: int | None = None, partition: dict
     table = DeltaTable(str(table_dir), version=version)
     where = [(k, "=", str(v)) for k, v in (partition or {}).items()] or None
     return sorted(table.file_uris(file_pruning_predicate=where))
+
+
+def files_at(table_dir: Path | str, version: int) -> list[str] | None:
+    """:func:`file_uris` at ``version``, or None when that version cannot be read any more (its log is gone)."""
+    try:
+        return file_uris(table_dir, version)
+    except DeltaError:
+        return None
 
 
 def new_file(table_dir: Path | str, partition: dict | None = None) -> Path:

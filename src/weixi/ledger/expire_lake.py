@@ -107,13 +107,14 @@ def _due_rows(table: Path, stamp: int, lake_dir: Path, version: int, months) -> 
     expiring after its day. By induction every run took each unfolded lot of the files it read that was due by its
     day, and a fold is never undone: what an earlier run left in those files is folded, or not due by its day. So a
     year-old lake's run reads the month or two of lots coming due, not every lot that ever expired again and the
-    ids of every earlier run. Every row when there is no such run, or a file it read is no longer listed."""
+    ids of every earlier run. Every row when there is no such run, or a file it read is no longer listed (or the log
+    of the version it read)."""
     last, read = lake.app_version(table, APP), lake.app_version(table, READ)
     if last is None or read is None or last >= stamp:
         return lake_sql(lake_dir, version, months, ""), True
-    before = set(version_files(lake_dir / ACCRUALS, read))
+    before = lake.files_at(lake_dir / ACCRUALS, read)
     now = version_files(lake_dir / ACCRUALS, version)
-    if not before <= set(now):
+    if before is None or not set(before) <= set(now):
         return lake_sql(lake_dir, version, months, ""), True
     day = f"{str(last)[:4]}-{str(last)[4:6]}-{str(last)[6:]}"
     parts = []

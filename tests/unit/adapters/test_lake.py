@@ -127,3 +127,16 @@ def test_a_table_named_relative_to_the_working_folder_commits_its_files(tmp_path
     assert not f.is_absolute()
     assert lake.commit_files(t, [f], {"month": "2024-01"}, SCHEMA, "weixi-close-x", 202401) == 0
     assert _rows(lake.file_uris(t)) == [("M1", 10)]
+
+
+def test_a_commit_carries_more_application_versions_and_a_version_no_longer_readable_is_none(tmp_path):
+    t = tmp_path / "expiries"
+    f = _write(t, "2024-01", [("M1", 10, None)])
+    lake.commit_files(t, [f], {"month": "2024-01"}, SCHEMA, "weixi-expiry", 20240201, also={"weixi-expiry-read": 7})
+    assert lake.app_version(t, "weixi-expiry") == 20240201 and lake.app_version(t, "weixi-expiry-read") == 7
+    g = _write(t, "2024-02", [("M2", 5, None)])
+    lake.commit_files(t, [g], {"month": "2024-02"}, SCHEMA, "weixi-expiry", 20240301, also={"weixi-expiry-read": 9})
+    assert lake.app_version(t, "weixi-expiry-read") == 9  # the last commit's
+    assert lake.files_at(t, 0) == [str(f)]
+    (t / "_delta_log" / "00000000000000000000.json").unlink()  # the log of version 0 gone (cleaned up, say)
+    assert lake.files_at(t, 0) is None
