@@ -248,13 +248,13 @@ def test_each_run_reads_only_the_lots_coming_due_and_expires_what_a_run_over_eve
     assert quick == every
 
 
+@pytest.mark.parametrize("ledger", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_on_postgresql_a_fold_under_way_ends_before_the_run_is_recorded_and_its_lots_are_left_to_sql(
     ledger, monkeypatch
 ):
     """The fold has read which expiries are applied when the run comes to record itself: the record waits for it
-    (an advisory lock folds share), then sees its mark and leaves its lots out."""
-    if ledger.dialect.name != "postgresql":
-        pytest.skip("the lock is PostgreSQL's: on SQLite the write lock orders the two")
+    (an advisory lock folds share), then sees its mark and leaves its lots out. (On SQLite the write lock orders
+    the two.)"""
     before = balances_of(ledger)
     written, read = expire_lake._write, fold_module.fold_read.read
     inside, go, folded, errors = threading.Event(), threading.Event(), [], []
