@@ -11,15 +11,13 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from tests.conftest import PG_URL, pg_schema_url
 from tests.integration.lake_plan import balances_of, lake_plan
 from weixi.adapters import duck, schema
 from weixi.adapters.db import make_engine
@@ -46,38 +44,33 @@ def operator(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def ledger(request, operator, tmp_path, monkeypatch):
-    """Two lake months accrued (no member folded), nothing expired yet; on SQLite and on PostgreSQL."""
+BOTH = pytest.mark.parametrize(
+    "db_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+def _planned(engine, folder: Path) -> tuple:
+    """The lake plan (lots expire at the end of the month after) applied to ``engine``: its version and plan."""
+    (folder / "plan.yaml").write_text(lake_plan("lake-expiry", expiry_months=1), encoding="utf-8")
+    apply_plan(engine, folder / "plan.yaml")
+    with engine.connect() as conn, conn.begin():
+        return active_plan(conn)
+
+
+@pytest.fixture
+def ledger(db_url, operator, tmp_path, monkeypatch):
+    """Two lake months accrued (no member folded), nothing expired yet; ``db_url`` says on which database."""
     monkeypatch.setenv("WEIXI_LEDGER_STORE", "lake")
     data = tmp_path / "data"
     shutil.copytree(operator, data)
-    (tmp_path / "plan.yaml").write_text(lake_plan("lake-expiry", expiry_months=1), encoding="utf-8")
-    admin = name = None
-    if request.param == "postgresql":
-        if not PG_URL:
-            pytest.skip("no PostgreSQL (WEIXI_TEST_PG_URL unset): run through 'make test'")
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        name = "t_" + uuid.uuid4().hex[:12]
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE SCHEMA {name}"))
-        engine = make_engine(pg_schema_url(name))
-    else:
-        engine = make_engine(str(tmp_path / "ledger.db"))
+    engine = make_engine(db_url)
     try:
-        schema.upgrade(engine)
-        apply_plan(engine, tmp_path / "plan.yaml")
-        with engine.connect() as conn, conn.begin():
-            version, plan = active_plan(conn)
+        version, plan = _planned(engine, tmp_path)
         for month in MONTHS:
             accrue(engine, data, month, TZ, None, plan, version)
         yield engine
     finally:
         engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f"DROP SCHEMA {name} CASCADE"))
-            admin.dispose()
 
 
 def _recorded(engine) -> tuple[int, int]:
@@ -109,6 +102,7 @@ def _expiries(engine) -> Path:
         return watermark(conn)[1] / EXPIRIES
 
 
+@BOTH
 def test_the_lake_expires_its_due_lots_and_says_how_many_of_which_members(ledger):
     before = balances_of(ledger)
     result = expire(ledger, AS_OF)
@@ -124,6 +118,7 @@ def test_the_lake_expires_its_due_lots_and_says_how_many_of_which_members(ledger
     assert balances_of(ledger) == after
 
 
+@BOTH
 def test_a_member_folded_between_the_write_and_the_record_keeps_the_lots_in_sql_where_they_expire_once(
     ledger, monkeypatch
 ):
@@ -155,6 +150,7 @@ class Died(Exception):
     pass
 
 
+@BOTH
 def test_a_run_that_died_after_its_write_is_recorded_by_the_rerun_less_a_member_folded_meanwhile(ledger, monkeypatch):
     before = balances_of(ledger)
 
@@ -189,13 +185,10 @@ def _run_months(root: Path, operator: Path, months: list[str]) -> tuple[dict, di
     after each: the expiry runs' lots by day, what SQL recorded of them, and the balances."""
     data = root / "data"
     shutil.copytree(operator, data)
-    (root / "plan.yaml").write_text(lake_plan("lake-expiry", expiry_months=1), encoding="utf-8")
     engine = make_engine(str(root / "ledger.db"))
     try:
         schema.upgrade(engine)
-        apply_plan(engine, root / "plan.yaml")
-        with engine.connect() as conn, conn.begin():
-            version, plan = active_plan(conn)
+        version, plan = _planned(engine, root)
         for i, month in enumerate(months):
             accrue(engine, data, month, TZ, None, plan, version)
             if i == 2:
@@ -248,7 +241,7 @@ def test_each_run_reads_only_the_lots_coming_due_and_expires_what_a_run_over_eve
     assert quick == every
 
 
-@pytest.mark.parametrize("ledger", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+@pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_on_postgresql_a_fold_under_way_ends_before_the_run_is_recorded_and_its_lots_are_left_to_sql(
     ledger, monkeypatch
 ):
