@@ -25,7 +25,7 @@ from weixi.ledger import fold
 FOLDS = (
     "SELECT member_id, month FROM ledger_folds",
     [],
-    pa.schema([("member_id", pa.string()), ("month", pa.string())]),
+    fold.MARKS,
 )
 
 
@@ -43,7 +43,7 @@ def _unfolded(engine: Engine, con, month: str | None = None, folds: pa.Table | N
         expiries = fold.applied_expiries(conn)
         if folds is None and months:
             rows = execute(conn, FOLDS[0])
-            folds = pa.table({"member_id": [f[0] for f in rows], "month": [f[1] for f in rows]}, schema=FOLDS[2])
+            folds = fold.marks_table(rows)
     if not months:
         return False
     con.register("lake_folds", folds)
@@ -351,7 +351,7 @@ def read_with_lake(engine: Engine, queries: dict[str, tuple[str, list]], start: 
     with engine.connect().execution_options(readonly=True, **snapshot) as conn, conn.begin():
         rows = {name: execute(conn, sql, params) for name, (sql, params) in queries.items()}
         marks = execute(conn, FOLDS[0])
-    folds = pa.table({"member_id": [m[0] for m in marks], "month": [m[1] for m in marks]}, schema=FOLDS[2])
+    folds = fold.marks_table(marks)
     return LakeRead(rows, lake_programme(engine, start, as_of, folds))
 
 

@@ -229,10 +229,7 @@ def _snapshot(engine: Engine, data_dir: Path, month: str, keys: list, lake_dir: 
         con.register("v_sql", sql)
         con.register(
             "v_folds",
-            pa.table(
-                {"member_id": [f[0] for f in folds], "month": [f[1] for f in folds]},
-                schema=pa.schema([("member_id", pa.string()), ("month", pa.string())]),
-            ),
+            fold.marks_table(folds),
         )
         # an unfolded lake lot is never spent: its points count unless the lake expired it by the expiry day
         lake_points = (

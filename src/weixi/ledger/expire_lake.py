@@ -30,6 +30,7 @@ from weixi.ledger.fold import (
     applied_expiries,
     expiries_sql,
     lake_sql,
+    marks_table,
     unfolded_join,
     watermark,
 )
@@ -78,7 +79,7 @@ def _write(table: Path, as_of: date, stamp: int, lake_dir: Path, version: int, m
     if source is not None:
         con = duck.connect()
         try:
-            con.register("lake_folds", _marks(folds))
+            con.register("lake_folds", marks_table(folds))
             earlier = expiries_sql(lake_dir, exp_version) if whole else None
             taken = f"ANTI JOIN ({earlier}) x ON x.lot_id = a.event_id " if earlier else ""
             query = (
@@ -155,7 +156,7 @@ def _apply(engine: Engine, table: Path, as_of: date, since: str | None) -> tuple
                 execute(conn, "SELECT member_id, month FROM ledger_folds WHERE month >= ?", [since]) if rows else []
             )
             if recent:
-                con.register("lake_folds", _marks(recent))
+                con.register("lake_folds", marks_table(recent))
                 every = con.execute(counted.format(rows=rows, join=UNFOLDED)).fetchone()
             lots, points, members = (int(v) for v in every)
             execute(
@@ -166,11 +167,3 @@ def _apply(engine: Engine, table: Path, as_of: date, since: str | None) -> tuple
     finally:
         con.close()
     return lots, points, members
-
-
-def _marks(rows) -> pa.Table:
-    """Fold marks (member_id, month) as the table the unfolded rows' join reads (``lake_folds``)."""
-    return pa.table(
-        {"member_id": [r[0] for r in rows], "month": [r[1] for r in rows]},
-        schema=pa.schema([("member_id", pa.string()), ("month", pa.string())]),
-    )

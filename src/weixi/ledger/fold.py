@@ -63,12 +63,20 @@ def accruals_dir(data_dir: Path | str) -> Path:
     return Path(data_dir) / "lake" / ACCRUALS
 
 
+EXPIRY_LOCK = 0x57584558  # a PostgreSQL advisory lock ("WXEX"): folds take it shared, a lake expiry's record alone
+MARKS = pa.schema([("member_id", pa.string()), ("month", pa.string())])  # ledger_folds' rows
+
+
 # the rows (``a``, with its partition key ``month``) of a member that no fold has brought into SQL, given the
 # members' fold marks as ``lake_folds`` (member_id, month: the last partition folded; one row per member). An anti
 # join, not a left join and a filter: the twelve accrual partitions of a 1,000,000-member operator summed in
 # 0.54-0.90 s instead of 0.61-0.92 s (no marks to 300,000)
-EXPIRY_LOCK = 0x57584558  # a PostgreSQL advisory lock ("WXEX"): folds take it shared, a lake expiry's record alone
 UNFOLDED = "ANTI JOIN lake_folds f ON f.member_id = a.member_id AND f.month >= a.month"
+
+
+def marks_table(rows) -> pa.Table:
+    """Fold marks (``ledger_folds`` rows: member_id, month) as the table :data:`UNFOLDED` joins (``lake_folds``)."""
+    return pa.table({"member_id": [r[0] for r in rows], "month": [r[1] for r in rows]}, schema=MARKS)
 
 
 def unfolded_join(marks: int) -> str:
@@ -309,10 +317,7 @@ def lake_balances(conn: Connection) -> dict[str, int] | None:
     try:
         con.register(
             "lake_folds",
-            pa.table(
-                {"member_id": [f[0] for f in folds], "month": [f[1] for f in folds]},
-                schema=pa.schema([("member_id", pa.string()), ("month", pa.string())]),
-            ),
+            marks_table(folds),
         )
         unfolded = UNFOLDED  # grouped by member: the member ids are read anyway
         expired = f" UNION ALL SELECT a.member_id, -a.points FROM ({exp}) a {unfolded}" if exp else ""
@@ -358,10 +363,7 @@ def folded_lake_lots(engine: Engine) -> tuple[dict[str, int], set[str]]:
     try:
         con.register(
             "lake_folds",
-            pa.table(
-                {"member_id": [f[0] for f in folds], "month": [f[1] for f in folds]},
-                schema=pa.schema([("member_id", pa.string()), ("month", pa.string())]),
-            ),
+            marks_table(folds),
         )
         rows = con.execute(
             f"SELECT a.event_id, a.earned FROM ({acc}) a JOIN lake_folds f ON f.member_id = a.member_id "
@@ -392,10 +394,7 @@ def _unfolded_views(engine: Engine, con) -> bool:
     acc = lake_sql(lake_dir, version, months, "")
     con.register(
         "lake_folds",
-        pa.table(
-            {"member_id": [f[0] for f in folds], "month": [f[1] for f in folds]},
-            schema=pa.schema([("member_id", pa.string()), ("month", pa.string())]),
-        ),
+        marks_table(folds),
     )
     if acc is None:
         acc = (
