@@ -22,6 +22,7 @@ from tests.integration.lake_plan import balances_of, lake_plan
 from weixi.adapters import duck, schema
 from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
+from weixi.close import lake_write
 from weixi.close.accrual import accrue
 from weixi.close.months import first_day, next_month
 from weixi.generator.run import GenerateConfig, generate
@@ -296,3 +297,38 @@ def test_on_postgresql_a_fold_under_way_ends_before_the_run_is_recorded_and_its_
     assert before[member] - after[member] == due
     assert _recorded(ledger)[1] == result.points - due
     assert verify(ledger)[0] == []
+
+
+def test_a_run_over_lake_months_cut_into_files_writes_its_lots_in_their_member_ranges(operator, tmp_path, monkeypatch):
+    # at scale a lake month is cut into files by member range, and a year on a run expires a month of lots: its rows
+    # are cut the same way, so a fold reads the footer of one expiry file a run, not of one file holding every member
+    monkeypatch.setenv("WEIXI_LEDGER_STORE", "lake")
+    runs = {}
+    for cut in (False, True):
+        folder = tmp_path / ("cut" if cut else "whole")
+        shutil.copytree(operator, folder / "data")
+        engine = make_engine(str(folder / "ledger.db"))
+        schema.upgrade(engine)
+        with monkeypatch.context() as m:
+            if cut:
+                m.setattr(lake_write, "FILE_ROWS", 40)  # ~90 rows a month: three files or so
+            version, plan = _planned(engine, folder)
+            for month in MONTHS:
+                accrue(engine, folder / "data", month, TZ, None, plan, version)
+        result = expire(engine, AS_OF)
+        files = sorted(str(f) for f in (_expiries(engine) / f"as_of={AS_OF}").glob("*.parquet"))
+        runs[cut] = (result.lots, result.points, result.members), balances_of(engine), files
+        assert verify(engine)[0] == []
+        engine.dispose()
+    assert runs[True][:2] == runs[False][:2] and runs[False][0][0] > 0  # the same lots, points, members, balances
+    assert len(runs[False][2]) == 1
+    cut_files = runs[True][2]
+    assert len(cut_files) >= 2
+    con = duck.connect()
+    try:
+        spans = [
+            con.execute(f"SELECT min(member_id), max(member_id) FROM read_parquet('{f}')").fetchone() for f in cut_files
+        ]
+    finally:
+        con.close()
+    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))  # disjoint, in name order

@@ -260,3 +260,32 @@ def test_dictionary_columns_give_the_same_rows_and_a_file_stays_open_for_the_nex
             assert opened == [path] and busy is not None  # (the kept one was not opened again)
     finally:
         pq.ParquetFile.__init__ = real
+
+
+def test_a_member_is_found_in_a_file_whose_row_groups_are_out_of_member_order(tmp_path):
+    # DuckDB's writer of a member range (weixi.close.store: a month cut into files) keeps each row group a narrow run
+    # of members but writes the groups in any order; a lookup that bisected as in a sorted file missed members
+    path = tmp_path / "shuffled.parquet"
+    with pq.ParquetWriter(path, KEY) as writer:
+        for members in (["E", "F"], ["A", "B"], ["G", "H"], ["C", "D"]):
+            writer.write_table(pa.table({"member_id": members, "n": [ord(m) for m in members]}, schema=KEY))
+    assert not parquet_lookup.footer(path).ordered
+    for member in "ABCDEFGH":
+        assert parquet_lookup.member_rows(path, member) == [{"member_id": member, "n": ord(member)}]
+    assert parquet_lookup.member_rows(path, "Z") == []
+
+
+def test_a_file_whose_range_cannot_hold_the_member_is_skipped_after_its_footer_left_the_cache(tmp_path, monkeypatch):
+    low, high = _file(tmp_path / "low.parquet", ["A", "B"], 1), _file(tmp_path / "high.parquet", ["M", "N"], 1)
+    assert parquet_lookup.member_rows(low, "N") == []  # its footer read: the range A..B is kept
+    parsed = []
+    real = parquet_lookup.pq.read_metadata
+    monkeypatch.setattr(parquet_lookup.pq, "read_metadata", lambda p, *a, **k: parsed.append(p) or real(p, *a, **k))
+    parquet_lookup._FOOTERS.clear()
+    assert parquet_lookup.member_rows(low, "N") == [] and parquet_lookup.rows_table(low, ["M", "N"]) is None
+    assert parsed == []  # the range said so: no footer read
+    assert parquet_lookup.member_rows(high, "N") == [{"member_id": "N", "n": 1}]
+    assert parsed == [high]
+    other = _file(tmp_path / "other.parquet", ["M", "N"], 1)
+    os.replace(other, low)  # another file under the low one's name: its kept range no longer holds
+    assert parquet_lookup.member_rows(low, "N") == [{"member_id": "N", "n": 1}]

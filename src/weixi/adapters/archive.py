@@ -269,7 +269,7 @@ def members_lookup(data: str | os.PathLike, member_id: str) -> dict[str, Any] | 
     for path in candidates:
         if not any(lo <= member_id <= hi for lo, hi in file_ranges(path)):
             continue
-        rows = member_rows(path, member_id, sorted_ids=False)
+        rows = member_rows(path, member_id)
         if rows:
             out = rows[0]
             out.setdefault("star_level", None)

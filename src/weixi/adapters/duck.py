@@ -48,6 +48,13 @@ def lit(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def scan_files(files) -> str:
+    """DuckDB's read of a Parquet file, or of a list of them (a month written in several files)."""
+    if isinstance(files, (list, tuple)):
+        return "read_parquet([" + ", ".join(lit(f) for f in files) + "])"
+    return f"read_parquet({lit(files)})"
+
+
 def lit_in(values) -> str:
     """``values`` as a SQL list for ``IN`` (each :func:`lit`); ``(NULL)``, which matches nothing, when empty."""
     return "(" + ", ".join(lit(v) for v in values) + ")" if values else "(NULL)"

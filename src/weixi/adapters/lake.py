@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import uuid
 from pathlib import Path
 from urllib.parse import unquote
@@ -68,6 +69,30 @@ def new_file(table_dir: Path | str, partition: dict | None = None) -> Path:
     folder = Path(table_dir, *(f"{k}={v}" for k, v in (partition or {}).items()))
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"part-{uuid.uuid4().hex}.parquet"
+
+
+def write_ranges(con, query: str, cuts: list[str], table_dir: Path | str, partition: dict, options: str) -> list[Path]:
+    """DuckDB writes the rows of ``query`` (sorted by ``member_id``) into one file per member range, cut before each
+    of ``cuts`` (sorted), in one pass of the query; returns the files (not committed), under one fresh name of the
+    partition numbered in member order (so the table's file list, sorted by name, is in member order). None for an
+    empty range; none at all for an empty query. ``options``: the ``COPY``'s Parquet options.
+
+    Each range goes to a folder of its own (``PARTITION_BY``): the rows arrive sorted, so each row group holds a
+    narrow run of members, but the groups of a file are written in any order
+    (:mod:`weixi.adapters.parquet_lookup` reads such a file by each group's range)."""
+    stem = new_file(table_dir, partition).with_suffix("")
+    scratch = stem.with_suffix(".ranges")
+    ranges = " ".join(f"WHEN member_id < '{c.replace(chr(39), chr(39) * 2)}' THEN {i}" for i, c in enumerate(cuts))
+    con.execute(
+        f"COPY (SELECT *, CASE {ranges} ELSE {len(cuts)} END AS weixi_range FROM ({query})) TO '{scratch}' "
+        f"({options}, PARTITION_BY (weixi_range), WRITE_PARTITION_COLUMNS false)"
+    )
+    found = sorted(scratch.glob("weixi_range=*/*.parquet"), key=lambda f: (int(f.parent.name.split("=")[1]), f.name))
+    files = [stem.with_name(f"{stem.name}-{i:05d}.parquet") for i in range(len(found))]
+    for f, target in zip(found, files):
+        f.rename(target)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return files
 
 
 def commit_files(

@@ -27,7 +27,7 @@ ROW_GROUP = 4_096  # rows per Parquet row group, sorted by member: a fold reads 
 # (weixi.ledger.fold_read reads whole row groups: 12 months at 100,000 members, 40 ms a fold against 260 ms with
 # 51,200-row groups when this was chosen, the files 6% larger; ~12 ms a one-member fold since its reads decode
 # dictionaries and keep files open)
-FILE_ROWS = 2_000_000  # rows per file at most (about: the ranges are cut at a sample's quantiles)
+FILE_ROWS = 1_048_576  # rows per file at most (about: the ranges are cut at a sample's quantiles)
 SAMPLE = 20_000  # member ids sampled to cut the ranges
 
 

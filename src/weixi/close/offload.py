@@ -110,7 +110,7 @@ def summary(
         "data_dir": str(data_dir),
         "month": month,
         "version": version,
-        "snapshot_file": str(snapshot_file),
+        "snapshot_file": [str(f) for f in snapshot_file] if isinstance(snapshot_file, list) else str(snapshot_file),
         "events_file": [str(f) for f in events_file],
         "stars_file": str(stars_file),
         "budget": budget,

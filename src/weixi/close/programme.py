@@ -20,6 +20,7 @@ from decimal import Decimal
 import pyarrow as pa
 from sqlalchemy import Engine
 
+from weixi.adapters.duck import scan_files
 from weixi.adapters.sql import execute
 from weixi.close import store
 from weixi.close.ledger_bridge import NOT_READ, LakeRead, ledger_arrow, month_queries, read_with_lake
@@ -114,7 +115,7 @@ def close_figures(
     duck.register("programme_redeemers", redeemers)
     try:
         converted, active = duck.execute(
-            f"SELECT count(r.member_id), count(*) FROM read_parquet('{snapshot_file}') s "
+            f"SELECT count(r.member_id), count(*) FROM {scan_files(snapshot_file)} s "
             "LEFT JOIN programme_redeemers r ON r.member_id = s.member_id WHERE s.status = 'active'"
         ).fetchone()
     finally:

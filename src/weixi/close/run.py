@@ -290,10 +290,10 @@ def _default_tier(run: _Run) -> str:
 
 def _star_events_step(run: _Run, snapshot_file) -> Path:
     """The star-level events file: members whose star level (星级) rose or fell since last month's snapshot."""
-    previous = store.path(run.data_dir, "snapshots", previous_month(run.month))
+    previous = store.uris(run.data_dir, "snapshots", previous_month(run.month))
     if run.spark:
         return spark_snapshot.star_events(run.con, run.data_dir, run.month, run.scratch, snapshot_file, previous)
-    sql = star_events_sql(run.month, str(snapshot_file), str(previous) if previous else None)
+    sql = star_events_sql(run.month, snapshot_file, previous)
     return store.write_query(run.duck, run.data_dir, "star_events", run.month, sql)
 
 
@@ -388,13 +388,22 @@ def _sorted(name: str, types: dict[str, str], order: str = "member_id") -> str:
 def _history_window(con, data_dir: Path, month: str) -> ibis.Table:
     """The last :data:`HISTORY_MONTHS` months of history, read from their files (never all in memory)."""
     found = [uri for m in window(month, HISTORY_MONTHS) for uri in store.uris(data_dir, "history", m)]
+    return _read_files(con, found, "history_window")
+
+
+def _read_files(con, files: list[str], name: str | None = None) -> ibis.Table:
+    """Parquet files as one Ibis table on ``con`` (DuckDB reads the list; PySpark's reader takes one path)."""
     if con.name == "duckdb":
-        return con.read_parquet(found, table_name="history_window")
-    return ibis.union(*(con.read_parquet(p) for p in found), distinct=False)
+        return con.read_parquet(files, table_name=name) if name else con.read_parquet(files)
+    return (
+        ibis.union(*(con.read_parquet(p) for p in files), distinct=False)
+        if len(files) > 1
+        else con.read_parquet(files[0])
+    )
 
 
 def _previous_tiers(con, data_dir: Path, month: str) -> ibis.Table | None:
-    prev = store.path(data_dir, "snapshots", previous_month(month))
-    if prev is None:
+    prev = store.uris(data_dir, "snapshots", previous_month(month))
+    if not prev:
         return None
-    return con.read_parquet(str(prev)).select("member_id", "tier", "tier_since", "grace_until")
+    return _read_files(con, prev).select("member_id", "tier", "tier_since", "grace_until")

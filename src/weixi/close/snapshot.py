@@ -16,6 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from weixi.adapters.duck import scan_files as scan
 from weixi.close.months import month_end
 from weixi.plans.model import Plan
 
@@ -34,13 +35,6 @@ TYPES = {
 
 def _col(alias: str, name: str) -> str:
     return f"CAST({alias}.{name} AS {TYPES.get(name, 'VARCHAR')}) AS {name}"
-
-
-def scan(files) -> str:
-    """DuckDB's read of a Parquet file, or of a list of them (a month Spark wrote in several files)."""
-    if isinstance(files, (list, tuple)):
-        return f"read_parquet({[str(x) for x in files]})"
-    return f"read_parquet('{files}')"
 
 
 def snapshot_sql(month: str, history_file: Path | list) -> str:

@@ -50,8 +50,13 @@ def snapshot(
     return snapshot_file, changed[0]
 
 
-def star_events(con, data_dir: Path, month: str, scratch: Path, snapshot_file: Path, previous: Path | None) -> Path:
-    """Spark writes the month's star-level events (one file) and the driver commits it; returns the file."""
-    sql = spark_sql(star_events_sql(month, str(snapshot_file), str(previous) if previous else None))
+def star_events(con, data_dir: Path, month: str, scratch: Path, snapshot_file: Path, previous: list[str]) -> Path:
+    """Spark writes the month's star-level events (one file) and the driver commits it; returns the file.
+    ``previous``: the files of last month's snapshot (none in the first month; several when DuckDB cut it)."""
+    sql = star_events_sql(month, snapshot_file, previous)
+    if previous:  # Spark reads the previous month's files as a view (its SQL has no list of files)
+        con._session.read.parquet(*(str(f) for f in previous)).createOrReplaceTempView("close_previous")
+        sql = sql.replace(scan(previous), "close_previous")
+    sql = spark_sql(sql)
     written = backends.spark_write_sql(con._session, sql, scratch / "star_events", single=True)
     return Path(backends.commit_spark_files(data_dir, "star_events", month, written)[0])

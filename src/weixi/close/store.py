@@ -28,7 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from weixi.adapters import lake
+from weixi.adapters import archive, lake, parquet_lookup
 from weixi.adapters.duck import PARQUET
 from weixi.adapters.parquet_lookup import member_rows  # noqa: F401  (lookups in the close's files)
 from weixi.errors import Conflict
@@ -37,6 +37,11 @@ DATASETS = ("history", "tier_events", "star_events", "snapshots")
 CLOSES = "closes"
 ROW_GROUP = 4_096  # sorted by member id in row groups small enough that a member 360 lookup reads little:
 # at 10M members p95 48 ms with 4,096 rows a group against 53-57 ms with 16,384; the files grow ~5%
+SPLIT = frozenset({"history", "snapshots"})  # a row per member a month: a big month is cut into member ranges
+FILE_ROWS = 524_288  # rows per file of a cut month, about (~128 row groups): a member 360 lookup reads the footer
+# of the one file a month whose range holds its member (weixi.adapters.parquet_lookup keeps each file's range). At
+# 10,000,000 members one file a month is ~2,450 row groups; twelve months of snapshots and six of history were
+# more footers than the lookups' cache holds, so each lookup parsed them all again (p50 1.6 s)
 LEGACY_FILE = "part-0.parquet"  # the one file per month of the layout before the lake
 MONTH_DIR = "month=[0-9][0-9][0-9][0-9]-[0-9][0-9]"  # not the .tmp / .old folders of a legacy write in progress
 
@@ -161,15 +166,43 @@ def write(data_dir: Path, dataset: str, month: str, table: pa.Table) -> Path:
     )
 
 
-def write_query(duck, data_dir: Path, dataset: str, month: str, sql: str) -> Path:
-    """Replace the month's partition with the rows of a DuckDB query, streamed to Parquet (the query is never
-    held in memory whole; DuckDB spills to its temp directory), then committed."""
+def write_query(duck, data_dir: Path, dataset: str, month: str, sql: str) -> Path | list[Path]:
+    """Replace the month's partition with the rows of a DuckDB query (sorted by member), streamed to Parquet (the
+    query is never held in memory whole; DuckDB spills to its temp directory), then committed. Returns the file,
+    or the files when a month of :data:`SPLIT` is cut into member ranges (:func:`member_cuts`)."""
+    cuts = member_cuts(data_dir) if dataset in SPLIT else []
+    if cuts:
+        table = table_dir(data_dir, dataset)
+        _by_month(data_dir, dataset)
+        files = lake.write_ranges(duck, sql, cuts, table, {"month": month}, f"{PARQUET}, ROW_GROUP_SIZE {ROW_GROUP}")
+        if files:
+            _commit_files(data_dir, dataset, month, files)
+            return files
     return _commit(
         data_dir,
         dataset,
         month,
         lambda target: duck.execute(f"COPY ({sql}) TO '{target}' ({PARQUET}, ROW_GROUP_SIZE {ROW_GROUP})"),
     )
+
+
+def member_cuts(data_dir: Path) -> list[str]:
+    """Member ids cutting the operator's members into ranges of about :data:`FILE_ROWS`, at the quantiles of the
+    members archive's row groups' least ids (read from their footers, not their rows); none up to
+    :data:`FILE_ROWS` members."""
+    files = [p for _, p in archive.load_files(data_dir, "members")] + archive.part_files(data_dir, "members")
+    rows, lows = 0, []
+    for f in files:
+        hit = parquet_lookup.footer(f)
+        rows += hit.meta.num_rows
+        lows += [lo for lo, _ in hit.ranges if lo is not None]
+    parts = -(-rows // FILE_ROWS)
+    if parts <= 1:
+        return []
+    if len(lows) < 4 * parts:  # too few groups to cut by (small files): the ids themselves
+        lows = [i for f in files for i in pq.read_table(f, columns=["member_id"]).column(0).to_pylist() if i]
+    lows.sort()
+    return sorted({lows[len(lows) * i // parts] for i in range(1, parts)} - {lows[0]})
 
 
 def _commit(data_dir: Path, dataset: str, month: str, writer, upgrading: bool = False) -> Path:
@@ -181,17 +214,21 @@ def _commit(data_dir: Path, dataset: str, month: str, writer, upgrading: bool = 
         _by_month(data_dir, dataset)
     target = lake.new_file(table, {"month": month})
     writer(target)
+    _commit_files(data_dir, dataset, month, [target])
+    return target
+
+
+def _commit_files(data_dir: Path, dataset: str, month: str, files: list[Path]) -> None:
     lake.commit_files(
-        table,
-        [target],
+        table_dir(data_dir, dataset),
+        files,
         {"month": month},
-        pq.read_schema(target),
+        pq.read_schema(files[0]),
         app_id(dataset),
         month_number(month),
         mode="overwrite-partition",
         replace=True,
     )
-    return target
 
 
 # ---------------------------------------------------------------------------------------------------- the closes

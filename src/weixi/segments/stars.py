@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ibis
 
+from weixi.adapters.duck import scan_files
 from weixi.plans.model import StarLevels
 from weixi.segments import months
 
@@ -54,20 +55,21 @@ STAR_EVENT_TYPES = {
 }
 
 
-def star_events_sql(month: str, current: str, previous: str | None) -> str:
-    """The month's star-level events (DuckDB SQL over two snapshot files): a member in service at both month
+def star_events_sql(month: str, current, previous) -> str:
+    """The month's star-level events (DuckDB SQL over two months' snapshot files: a file or a list each; no
+    previous month when ``previous`` is None or empty): a member in service at both month
     ends whose star level rose is ``upgraded`` (a newly promoted star member, 新晋级星级客户), one whose level
     fell ``downgraded``; effective on the month end. A member new this month, or the first close (no previous
     snapshot), raises no event: there is no level to be promoted from."""
     cols = ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in STAR_EVENT_TYPES.items())
-    if previous is None:
+    if not previous:
         return f"SELECT {cols} WHERE FALSE"
     end = months.end(month).isoformat()
     return f"""SELECT CAST(c.member_id AS VARCHAR) AS member_id, CAST('{month}' AS VARCHAR) AS month,
         CAST(CASE WHEN c.star_level > p.star_level THEN 'upgraded' ELSE 'downgraded' END AS VARCHAR) AS event,
         CAST(p.star_level AS TINYINT) AS from_star, CAST(c.star_level AS TINYINT) AS to_star,
         DATE '{end}' AS effective_on
-    FROM read_parquet('{current}') c JOIN read_parquet('{previous}') p ON p.member_id = c.member_id
+    FROM {scan_files(current)} c JOIN {scan_files(previous)} p ON p.member_id = c.member_id
     WHERE c.status = 'active' AND p.status = 'active' AND c.star_level IS NOT NULL AND p.star_level IS NOT NULL
       AND c.star_level <> p.star_level
     ORDER BY c.member_id"""
