@@ -21,9 +21,10 @@ from weixi.adapters import parquet_lookup, schema
 from weixi.adapters.db import make_engine
 from weixi.close import lake_write, store
 from weixi.close.run import close_month
-from weixi.generator.run import GenerateConfig, generate
-from weixi.ledger.fold import accruals_dir
 from weixi.close.verify_lake import verify_lake
+from weixi.generator.run import GenerateConfig, generate
+from weixi.ledger import fold_read
+from weixi.ledger.fold import accruals_dir
 from weixi.ledger.verify import verify
 from weixi.members.member360 import member_360
 from weixi.plans.service import apply_plan
@@ -115,10 +116,9 @@ def test_member_360_and_verify_are_the_same_on_cut_files(pair):
     assert verify_lake(cut_engine, cut)[0] == []
 
 
-def test_a_lookup_parses_the_footer_of_one_file_a_month(pair, monkeypatch):
+def test_a_first_lookup_parses_the_footer_of_one_file_a_month(pair, monkeypatch):
     (_, _), (engine, cut) = pair
     members = sorted(r["member_id"] for r in store.read(cut, "snapshots", MONTHS[0]).to_pylist())
-    member_360(engine, cut, members[0])  # every file's range is learned (the first lookup reads every footer)
     parsed: list[str] = []
     real = parquet_lookup.pq.read_metadata
 
@@ -127,11 +127,13 @@ def test_a_lookup_parses_the_footer_of_one_file_a_month(pair, monkeypatch):
         return real(path, *args, **kwargs)
 
     monkeypatch.setattr(parquet_lookup.pq, "read_metadata", counted)
-    parquet_lookup._FOOTERS.clear()  # as at 10,000,000 members: the footers left the cache, the ranges did not
+    # a process's first lookup: nothing cached, every file's member range from the Delta logs
+    caches = (parquet_lookup._FOOTERS, parquet_lookup._SPANS, store._LEARNT, fold_read._FILES)
+    for cache in caches:
+        cache.clear()
     found = member_360(engine, cut, members[len(members) // 2])
-    assert found["tier"]["history"]
-    for dataset in CUT:
-        table = str(store.table_dir(cut, dataset))
-        mine = [p for p in parsed if p.startswith(table + "/")]
+    assert found["tier"]["history"] and found["points"]["balance"] is not None
+    for table in [store.table_dir(cut, d) for d in CUT] + [accruals_dir(cut)]:
+        mine = [p for p in parsed if p.startswith(str(table) + "/")]
         months = {Path(p).parent.name for p in mine}
-        assert len(mine) == len(months) <= len(MONTHS)  # one footer a month, not one per file
+        assert mine and len(mine) == len(months) <= len(MONTHS)  # one footer a month, not one per file

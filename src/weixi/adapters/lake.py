@@ -55,6 +55,29 @@ def file_uris(table_dir: Path | str, version: int | None = None, partition: dict
     return sorted(table.file_uris(file_pruning_predicate=where))
 
 
+def file_spans(table_dir: Path | str, version: int | None = None, column: str = "member_id") -> list[tuple]:
+    """:func:`file_uris` with what the log says of each file: ``(path, size, least, greatest)`` of ``column``
+    (``None`` where the log has no statistics of it), sorted by path."""
+    if not is_table(table_dir):
+        return []
+    table = DeltaTable(str(table_dir), version=version)
+    # read as a stream: pa.table() of it would import pandas (its test for a data frame)
+    actions = pa.RecordBatchReader.from_stream(table.get_add_actions(flatten=True)).read_all()
+    n = actions.num_rows
+    lows, highs = (
+        actions.column(f"{k}.{column}").to_pylist() if f"{k}.{column}" in actions.column_names else [None] * n
+        for k in ("min", "max")
+    )
+    root = Path(table_dir).resolve()
+    found = {
+        str(root / unquote(rel)): (size, lo, hi)
+        for rel, size, lo, hi in zip(
+            actions.column("path").to_pylist(), actions.column("size_bytes").to_pylist(), lows, highs
+        )
+    }
+    return [(uri, *found.get(str(Path(uri).resolve()), (None, None, None))) for uri in sorted(table.file_uris())]
+
+
 def files_at(table_dir: Path | str, version: int) -> list[str] | None:
     """:func:`file_uris` at ``version``, or None when that version cannot be read any more (its log is gone)."""
     try:

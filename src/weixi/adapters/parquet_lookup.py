@@ -94,6 +94,26 @@ def _bounds(ranges: list) -> tuple:
     return min(lo for lo, _ in ranges), max(hi for _, hi in ranges)
 
 
+def learn(path: Path | str, size: int | None, lo, hi, column: str = "member_id") -> None:
+    """Keep ``path``'s range of ``column`` as another source says it (the Delta log's statistics of the file), so a
+    first lookup skips the file without reading its footer. Ignored unless the file has the size that source gives
+    (a file replaced by hand is read), or when a range of it is kept already."""
+    if lo is None or hi is None or size is None:
+        return
+    key = (str(path), column)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    stamp = (st.st_size, st.st_mtime_ns)
+    if st.st_size != size or (key in _SPANS and _SPANS[key][0] == stamp):
+        return
+    with _lock:
+        if len(_SPANS) >= MAX_SPANS:
+            _SPANS.clear()
+        _SPANS[key] = (stamp, lo, hi)
+
+
 def cuts(files: list, column: str = "member_id") -> list:
     """Each file's least ``column`` value but the least of all, sorted: where to cut other rows so that each of
     these files' ranges falls in one piece (none when any file's range is not known from its footer)."""

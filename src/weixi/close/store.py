@@ -29,7 +29,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from weixi.adapters import archive, lake, parquet_lookup
-from weixi.adapters.duck import PARQUET
+from weixi.adapters.duck import PARQUET, lit
+from weixi.adapters.duck import rows as duck_rows
 from weixi.adapters.parquet_lookup import member_rows  # noqa: F401  (lookups in the close's files)
 from weixi.errors import Conflict
 
@@ -42,6 +43,7 @@ FILE_ROWS = 524_288  # rows per file of a cut month, about (~128 row groups): a 
 # of the one file a month whose range holds its member (weixi.adapters.parquet_lookup keeps each file's range). At
 # 10,000,000 members one file a month is ~2,450 row groups; twelve months of snapshots and six of history were
 # more footers than the lookups' cache holds, so each lookup parsed them all again (p50 1.6 s)
+SAMPLE = 20_000  # member ids sampled to cut by when the members' files have too few row groups to
 LEGACY_FILE = "part-0.parquet"  # the one file per month of the layout before the lake
 MONTH_DIR = "month=[0-9][0-9][0-9][0-9]-[0-9][0-9]"  # not the .tmp / .old folders of a legacy write in progress
 
@@ -80,12 +82,18 @@ def _by_month(data_dir: Path, dataset: str) -> dict[str, list[str]]:
     return found
 
 
-def _committed(table: Path) -> dict[str, list[str]]:
-    """The current version's files per month (cached while the table's log is unchanged)."""
+def _log_stamp(table: Path) -> tuple | None:
     log = table / "_delta_log"
     try:
-        stamp = (os.stat(log).st_mtime_ns, len(os.listdir(log)))
+        return os.stat(log).st_mtime_ns, len(os.listdir(log))
     except FileNotFoundError:
+        return None
+
+
+def _committed(table: Path) -> dict[str, list[str]]:
+    """The current version's files per month (cached while the table's log is unchanged)."""
+    stamp = _log_stamp(table)
+    if stamp is None:
         return {}
     hit = _CURRENT.get(str(table))
     if hit is not None and hit[0] == stamp:
@@ -97,6 +105,22 @@ def _committed(table: Path) -> dict[str, list[str]]:
     found = {m: sorted(out[m]) for m in sorted(out)}
     _CURRENT[str(table)] = (stamp, found)
     return found
+
+
+_LEARNT: dict[str, tuple] = {}
+
+
+def learn_ranges(data_dir: Path, dataset: str) -> None:
+    """Hand the member lookups (:mod:`weixi.adapters.parquet_lookup`) each current file's member range from the
+    Delta log's statistics, once per change of the table's log: a process's first lookup then reads the footers of
+    the files that can hold its member, not every file's (at 10,000,000 members and twelve months, ~600 files)."""
+    table = table_dir(data_dir, dataset)
+    stamp = _log_stamp(table)
+    if stamp is None or _LEARNT.get(str(table)) == stamp:
+        return
+    for path, size, lo, hi in lake.file_spans(table):
+        parquet_lookup.learn(path, size, lo, hi)
+    _LEARNT[str(table)] = stamp
 
 
 def months(data_dir: Path, dataset: str) -> list[str]:
@@ -199,8 +223,15 @@ def member_cuts(data_dir: Path) -> list[str]:
     parts = -(-rows // FILE_ROWS)
     if parts <= 1:
         return []
-    if len(lows) < 4 * parts:  # too few groups to cut by (small files): the ids themselves
-        lows = [i for f in files for i in pq.read_table(f, columns=["member_id"]).column(0).to_pylist() if i]
+    if len(lows) < 4 * parts:  # too few row groups to cut by (files of many small loads): a sample of the ids
+        listed = ", ".join(lit(str(f)) for f in files)
+        lows = [
+            r[0]
+            for r in duck_rows(
+                f"SELECT member_id FROM (SELECT member_id FROM read_parquet([{listed}]) WHERE member_id IS NOT NULL) "
+                f"USING SAMPLE reservoir({SAMPLE} ROWS) REPEATABLE (1)"
+            )
+        ]
     lows.sort()
     return sorted({lows[len(lows) * i // parts] for i in range(1, parts)} - {lows[0]})
 

@@ -21,11 +21,16 @@ _FILES: dict[tuple[str, int], list[str]] = {}  # a Delta version never changes: 
 
 
 def version_files(table_dir: Path, version: int) -> list[str]:
+    """The files of the table's ``version``; their member ranges, as its log gives them, are handed to the
+    lookups (a first fold skips the files that cannot hold its members without reading their footers)."""
     key = (str(table_dir), version)
     if key not in _FILES:
         if len(_FILES) > 64:
             _FILES.clear()
-        _FILES[key] = lake.file_uris(table_dir, version)
+        spans = lake.file_spans(table_dir, version)
+        for path, size, lo, hi in spans:
+            parquet_lookup.learn(path, size, lo, hi)
+        _FILES[key] = [s[0] for s in spans]
     return _FILES[key]
 
 

@@ -73,6 +73,8 @@ def member_360(
     con = _cursor()
     con.execute(f"SET TimeZone = '{zone.key}'")
     try:
+        for dataset in ("snapshots", "history", "tier_events"):
+            store.learn_ranges(data_dir, dataset)  # the files' member ranges: each month's one holding the member
         snaps = store.files(data_dir, "snapshots")  # finished months only, never a close's write in progress
         recent = store.months(data_dir, "history")[-RECENT_MONTHS:]
         history = [Path(f) for m in recent for f in store.uris(data_dir, "history", m)]
