@@ -52,12 +52,13 @@ def floor(data: Path, month: str, out: Path) -> dict:
         t: f"read_parquet('{data}/{t}/*.parquet')"
         for t in ("bills", "recharges", "usage", "surveys", "complaints", "members")
     }
-    from weixi.close import store  # the close's Delta tables: the month's file the current version lists
+    from weixi.adapters.duck import scan_files
+    from weixi.close import store  # the close's Delta tables: the month's files the current version lists
 
-    snap = f"read_parquet('{store.path(data, 'snapshots', prev)}')"
+    snap = scan_files(store.uris(data, "snapshots", prev))
     # the window's earlier months (the close's tiers and segments read twelve): the history files they have
-    earlier = [str(p) for m in window(prev, HISTORY_MONTHS - 1) if (p := store.path(data, "history", m))]
-    hist_prev = f"read_parquet({earlier!r})"
+    earlier = [f for m in window(prev, HISTORY_MONTHS - 1) for f in store.uris(data, "history", m)]
+    hist_prev = scan_files(earlier)
     laps: dict[str, float] = {}
 
     def lap(name: str, sql: str) -> None:

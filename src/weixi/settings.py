@@ -127,6 +127,14 @@ DUCKDB_MEMORY = Setting(
     "in whole GB, at least 1GB (on a 24 GB machine, 9GB).",
     default="auto",
 )
+LOOKUP_MEMORY = Setting(
+    "WEIXI_LOOKUP_MEMORY",
+    "Memory, in MB, each process keeps Parquet footers in for member lookups (member 360, the fold of a member's "
+    "lake months, the archive): about 0.8 KB a row group and column. Past it the least recently read files' "
+    "footers are read again when needed. A year-old 10,000,000-member operator's lookups read ~1,100 MB of them.",
+    default=1024,
+    type=int,
+)
 SCORE_THREADS = Setting(
     "WEIXI_SCORE_THREADS",
     "Threads of the churn model's prediction and explanation (`weixi churn score`).",
@@ -172,6 +180,7 @@ SETTINGS: tuple[Setting, ...] = (
     TRUSTED_PROXIES,
     PASSWORD,
     DUCKDB_MEMORY,
+    LOOKUP_MEMORY,
     SCORE_THREADS,
     ACCRUAL,
     LEDGER_STORE,

@@ -128,9 +128,9 @@ def test_a_first_lookup_parses_the_footer_of_one_file_a_month(pair, monkeypatch)
 
     monkeypatch.setattr(parquet_lookup.pq, "read_metadata", counted)
     # a process's first lookup: nothing cached, every file's member range from the Delta logs
-    caches = (parquet_lookup._FOOTERS, parquet_lookup._SPANS, store._LEARNT, fold_read._FILES)
-    for cache in caches:
-        cache.clear()
+    parquet_lookup.forget(ranges=True)
+    store._LEARNT.clear()
+    fold_read._FILES.clear()
     found = member_360(engine, cut, members[len(members) // 2])
     assert found["tier"]["history"] and found["points"]["balance"] is not None
     for table in [store.table_dir(cut, d) for d in CUT] + [accruals_dir(cut)]:

@@ -281,7 +281,7 @@ def test_a_file_whose_range_cannot_hold_the_member_is_skipped_after_its_footer_l
     parsed = []
     real = parquet_lookup.pq.read_metadata
     monkeypatch.setattr(parquet_lookup.pq, "read_metadata", lambda p, *a, **k: parsed.append(p) or real(p, *a, **k))
-    parquet_lookup._FOOTERS.clear()
+    parquet_lookup.forget()  # the footers left the cache; the ranges stay
     assert parquet_lookup.member_rows(low, "N") == [] and parquet_lookup.rows_table(low, ["M", "N"]) is None
     assert parsed == []  # the range said so: no footer read
     assert parquet_lookup.member_rows(high, "N") == [{"member_id": "N", "n": 1}]
@@ -289,3 +289,20 @@ def test_a_file_whose_range_cannot_hold_the_member_is_skipped_after_its_footer_l
     other = _file(tmp_path / "other.parquet", ["M", "N"], 1)
     os.replace(other, low)  # another file under the low one's name: its kept range no longer holds
     assert parquet_lookup.member_rows(low, "N") == [{"member_id": "N", "n": 1}]
+
+
+def test_the_footers_kept_stay_within_the_lookup_memory_setting(tmp_path, monkeypatch):
+    # WEIXI_LOOKUP_MEMORY=1: 1 MB, about 1,280 column chunks; each file here is 400 row groups of 2 columns
+    monkeypatch.setenv("WEIXI_LOOKUP_MEMORY", "1")
+    parquet_lookup.forget()
+    files = [_file(tmp_path / f"{i}.parquet", [f"{i}{n:04d}" for n in range(400)], 1) for i in range(3)]
+    for path in files:
+        assert parquet_lookup.member_rows(path, path.stem + "0007") == [{"member_id": path.stem + "0007", "n": 7}]
+    kept = [key[0] for key in parquet_lookup._FOOTERS]
+    assert kept == [str(files[-1])]  # the least recently read went first
+    assert parquet_lookup._HELD[0] == 800 <= parquet_lookup.max_chunks()
+    monkeypatch.setenv("WEIXI_LOOKUP_MEMORY", "1024")
+    for path in files:
+        parquet_lookup.member_rows(path, path.stem + "0001")
+    assert len(parquet_lookup._FOOTERS) == 3 and parquet_lookup._HELD[0] == 2400
+    parquet_lookup.forget()
