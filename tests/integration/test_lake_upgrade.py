@@ -31,7 +31,7 @@ from weixi.adapters.db import make_engine
 from weixi.adapters.sql import execute
 from weixi.api.app import create_app
 from weixi.cli.app import app
-from weixi.close import store
+from weixi.close import lake_write, store
 from weixi.close.accrual_lake import ACCRUAL_SCHEMA
 from weixi.close.lake_upgrade import upgrade_to_lake
 from weixi.close.months import month_end
@@ -236,6 +236,23 @@ def lake_three(operator4, tmp_path_factory):
     finally:
         mp.undo()
     return engine, data, root
+
+
+def test_a_big_month_is_backfilled_in_member_range_files_with_the_same_rows(upgraded, sql_three, tmp_path, monkeypatch):
+    # as the close writes a month of more than lake_write.FILE_ROWS rows: files by member range, so a fold of an
+    # upgraded month parses the footer of one file, not of one holding every member
+    _, whole, _, _, _ = upgraded
+    engine, data = _copy(sql_three, tmp_path / "run")
+    monkeypatch.setattr(lake_write, "FILE_ROWS", 300)
+    upgrade_to_lake(engine, data)
+    for month in MONTHS[:3]:
+        files = lake.file_uris(accruals_dir(data), partition={"month": month})
+        assert len(files) >= 2
+        spans = [duckdb.sql(f"SELECT min(member_id), max(member_id) FROM '{f}'").fetchone() for f in files]
+        assert all(a[1] < b[0] for a, b in zip(sorted(spans), sorted(spans)[1:]))  # disjoint ranges
+    assert _lake_rows(data) == _lake_rows(whole)
+    assert verify(engine)[0] == []
+    engine.dispose()
 
 
 def test_the_backfilled_rows_are_the_rows_the_lake_close_writes(upgraded, lake_three):

@@ -27,9 +27,8 @@ from sqlalchemy import Engine
 
 from weixi.adapters import archive, duck, lake
 from weixi.adapters.sql import execute
-from weixi.close import store
+from weixi.close import lake_write, store
 from weixi.close.accrual_lake import ACCRUAL_SCHEMA, APP, lake_lock, month_version
-from weixi.close.lake_write import ROW_GROUP
 from weixi.close.ledger_bridge import ledger_arrow
 from weixi.close.months import first_day, next_month
 from weixi.ledger import bulk
@@ -155,11 +154,9 @@ def _commit_month(engine: Engine, table: Path, month: str) -> int:
         con.execute(f"CREATE TEMP TABLE up_out AS {ROWS_SQL}")
         n = con.execute("SELECT count(*) FROM up_out").fetchone()[0]
         files = []
-        if n:
-            out = lake.new_file(table, {"month": month})
-            columns = ", ".join(ACCRUAL_SCHEMA.names)
-            con.execute(f"COPY (SELECT {columns} FROM up_out) TO '{out}' ({duck.PARQUET}, ROW_GROUP_SIZE {ROW_GROUP})")
-            files.append(out)
+        if n:  # in member-range files as the close writes a month (one a month up to lake_write.FILE_ROWS rows)
+            con.execute(f"CREATE TEMP VIEW acc_events AS SELECT {', '.join(ACCRUAL_SCHEMA.names)} FROM up_out")
+            files = lake_write.write_partition(con, table, {"month": month}, n)
     finally:
         con.close()
     schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA

@@ -8,7 +8,8 @@ DATA/close/closes/        one row per closed month: the close's manifest and sum
                           every lake table it built on (written last: the month is closed once it is in)
 
 Each table is a Delta table (``_delta_log/`` beside ``month=YYYY-MM/`` folders): DuckDB writes the month's
-Parquet file under a fresh name and :func:`weixi.adapters.lake.commit_files` replaces the month's partition in one
+Parquet file under a fresh name (a month of history or snapshots of more than :data:`FILE_ROWS` members: a file
+per member range, :func:`write_query`) and :func:`weixi.adapters.lake.commit_files` replaces the month's partition in one
 commit carrying the application transaction ``weixi-close-<dataset>`` → ``YYYYMM``. A reader sees the old month or
 the new one, never half; a crash before the commit leaves an orphan file no version lists; earlier versions stay
 readable (time travel: :func:`uris` with ``version``, the versions a close recorded in :func:`close_versions`).
@@ -146,7 +147,8 @@ def uris(data_dir: Path, dataset: str, month: str | None = None, version: int | 
 
 def path(data_dir: Path, dataset: str, month: str, version: int | None = None) -> Path | None:
     """The month's Parquet file of ``dataset`` (at ``version``, default current), or ``None`` when that month has
-    none. The close writes one file a month per table; a month of several files is read with :func:`uris`."""
+    none. For a month known to be one file (a small operator's, the tests'); a month of several files (history and
+    snapshots at scale, Spark's) is read with :func:`uris` or :func:`source`, as every reader in Weixi does."""
     found = uris(data_dir, dataset, month, version)
     if len(found) > 1:
         raise ValueError(f"{dataset} {month} has {len(found)} files: read it with store.uris()")
