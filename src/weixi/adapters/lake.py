@@ -28,6 +28,8 @@ from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import DeltaError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
+from weixi.adapters.duck import lit
+
 MODES = ("append", "overwrite-partition")
 
 
@@ -105,7 +107,7 @@ def write_ranges(con, query: str, cuts: list[str], table_dir: Path | str, partit
     (:mod:`weixi.adapters.parquet_lookup` reads such a file by each group's range)."""
     stem = new_file(table_dir, partition).with_suffix("")
     scratch = stem.with_suffix(".ranges")
-    ranges = " ".join(f"WHEN member_id < '{c.replace(chr(39), chr(39) * 2)}' THEN {i}" for i, c in enumerate(cuts))
+    ranges = " ".join(f"WHEN member_id < {lit(c)} THEN {i}" for i, c in enumerate(cuts))
     con.execute(
         f"COPY (SELECT *, CASE {ranges} ELSE {len(cuts)} END AS weixi_range FROM ({query})) TO '{scratch}' "
         f"({options}, PARTITION_BY (weixi_range), WRITE_PARTITION_COLUMNS false)"
