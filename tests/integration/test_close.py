@@ -414,6 +414,8 @@ def test_duckdb_and_pyspark_give_identical_snapshots(engine_closes):
     for closed in (duck, spark):
         assert closed.scratch_left == []  # Spark's intermediate files removed
         assert closed.damage == []  # every file the lake's versions list is there, whole
+    assert all(n == 1 for counts in duck.files.values() for n in counts)
+    assert all(n >= 2 for counts in spark.files.values() for n in counts)  # cut into member ranges, in order
     for a, b in zip(duck.snapshots, spark.snapshots):
         assert a.schema == b.schema
         assert a.equals(b)

@@ -68,17 +68,21 @@ def local_spark():
 SPARK_ROW_GROUP_BYTES = 1 << 20  # Spark sizes row groups in bytes; ~1 MiB keeps a member lookup's read small
 
 
-def spark_write(con, expr: ibis.Table, folder: Path, order: list[str] | None = None) -> list[Path]:
+def spark_write(
+    con, expr: ibis.Table, folder: Path, order: list[str] | None = None, file_rows: int | None = None
+) -> list[Path]:
     """Spark computes ``expr`` and writes its rows as Parquet files into ``folder`` (emptied first), sorted by
     ``order`` across the files when given; returns the files in that order. The rows never pass through this
-    process (the driver): it learns the files' names, nothing more."""
+    process (the driver): it learns the files' names, nothing more. ``file_rows``: at most that many rows a file
+    (each writer task cuts its sorted rows in turn: the files stay in order by name)."""
     if order:
         expr = expr.order_by(order)
-    return spark_write_sql(con._session, con.compile(expr), folder)
+    return spark_write_sql(con._session, con.compile(expr), folder, file_rows=file_rows)
 
 
-def spark_write_sql(session, sql: str, folder: Path, single: bool = False) -> list[Path]:
-    """:func:`spark_write` of a Spark SQL query; ``single``: in one file (one writer task, the order kept)."""
+def spark_write_sql(session, sql: str, folder: Path, single: bool = False, file_rows: int | None = None) -> list[Path]:
+    """:func:`spark_write` of a Spark SQL query; ``single``: by one writer task, the order kept (in one file, or in
+    files of ``file_rows`` rows in turn)."""
     from pyspark.sql import functions as F
 
     frame = session.sql(sql)
@@ -89,12 +93,14 @@ def spark_write_sql(session, sql: str, folder: Path, single: bool = False) -> li
     if single:
         frame = frame.coalesce(1)
     shutil.rmtree(folder, ignore_errors=True)
-    (
+    writer = (
         frame.write.option("compression", "zstd")
         .option("parquet.block.size", SPARK_ROW_GROUP_BYTES)
         .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
-        .parquet(str(folder))
     )
+    if file_rows:
+        writer = writer.option("maxRecordsPerFile", file_rows)
+    writer.parquet(str(folder))
     return sorted(Path(folder).glob("part-*.parquet"))
 
 

@@ -364,7 +364,8 @@ def _write_dataset(run: _Run, dataset: str, name: str, expr: ibis.Table, types: 
     the files and this process commits them. Returns the month's file (DuckDB) or files (PySpark)."""
     if run.spark:
         typed = expr.select(**{c: expr[c].cast(SPARK_TYPES[t]) for c, t in types.items()})
-        files = backends.spark_write(run.con, typed, run.scratch / dataset, list(order))
+        cut = store.FILE_ROWS if dataset in store.SPLIT else None  # in member-range files, as on DuckDB
+        files = backends.spark_write(run.con, typed, run.scratch / dataset, list(order), cut)
         return backends.commit_spark_files(run.data_dir, dataset, run.month, files)
     _materialize(run, name, expr)
     written = store.write_query(run.duck, run.data_dir, dataset, run.month, _sorted(name, types, ", ".join(order)))
