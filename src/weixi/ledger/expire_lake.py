@@ -102,7 +102,7 @@ def _write(table: Path, as_of: date, stamp: int, lake_dir: Path, version: int, m
                     out.unlink(missing_ok=True)
             if not files:
                 with suppress(OSError):  # the partition's folder, made for it, when nothing else is in it
-                    lake.new_file(table, partition).parent.rmdir()
+                    (table / f"as_of={as_of.isoformat()}").rmdir()
         finally:
             con.close()
     schema = pq.read_schema(files[0]) if files else EXPIRY_SCHEMA
