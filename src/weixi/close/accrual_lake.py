@@ -46,7 +46,18 @@ from sqlalchemy import Engine
 
 from weixi.adapters import duck, lake
 from weixi.adapters.sql import execute
-from weixi.close import accrual_load, accrual_sql, lake_apply, lake_write, ledger_bridge, ledger_proc, post_read
+from weixi.close import (
+    accrual_load,
+    accrual_sql,
+    lake_apply,
+    lake_carry,
+    lake_ids,
+    lake_sums,
+    lake_write,
+    ledger_bridge,
+    ledger_proc,
+    post_read,
+)
 from weixi.close.lake_apply import apply
 from weixi.ledger import bulk
 from weixi.ledger.fold import ACCRUALS, accruals_dir
@@ -244,7 +255,7 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             _read_ledger(con, engine, default.id if default else None)
         else:
             post_read.read_posted(con, engine, post_rows)
-        _seen_in_lake(con, data_dir, month)
+        ours = _seen_in_lake(con, data_dir, month)
         st = accrual_sql.statements(
             compiled, version, posted=post_rows is not None, distinct_ids=post_read.distinct(post_rows)
         )
@@ -283,6 +294,9 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
                 files = lake_write.write_partition(con, table, {"month": month}, posted, ordered) if posted else []
                 schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA
                 lake.commit_files(table, files, {"month": month}, schema, app, mv)
+                if files:  # the partition's id ranges (those of its input hold its rows') and sums
+                    lake_ids.keep(Path(data_dir) / "lake", month, files, ours)
+                    lake_sums.keep(con, Path(data_dir) / "lake", month, files)
             except BaseException:
                 if isinstance(held, ledger_proc.HeldUpdate):
                     held.abort()
@@ -298,16 +312,16 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             # lacks). The other months' ids among them are in acc_seen already (_seen_in_lake). When this run wrote the
             # month, every other row is posted, seen, rejected or a later row of a posted id: only the Book's members'
             # rows are looked at, against acc_new (the files just written are not read back); a rerun reads the files
-            outcomes, rows, lake_ids = None, "acc_all WHERE member_id IN (SELECT member_id FROM acc_book)", ""
+            outcomes, rows, in_lake_ids = None, "acc_all WHERE member_id IN (SELECT member_id FROM acc_book)", ""
             if in_lake_before:
                 in_lake = lake.file_uris(table, partition={"month": month})
                 rows = "acc_all"
-                lake_ids = f"(SELECT event_id FROM read_parquet({in_lake!r}))" if in_lake else ""
+                in_lake_ids = f"(SELECT event_id FROM read_parquet({in_lake!r}))" if in_lake else ""
             elif con.execute("SELECT count(*) FROM acc_book").fetchone()[0]:
-                lake_ids = "(SELECT event_id FROM acc_new)"
+                in_lake_ids = "(SELECT event_id FROM acc_new)"
             book_ids = con.execute(
                 f"SELECT event_id FROM (SELECT event_id FROM {rows}) WHERE "
-                + (f"event_id NOT IN {lake_ids} AND " if lake_ids else "")
+                + (f"event_id NOT IN {in_lake_ids} AND " if in_lake_ids else "")
                 + "event_id NOT IN (SELECT event_id FROM acc_seen) "
                 "AND event_id NOT IN (SELECT event_id FROM acc_rejected) GROUP BY event_id"
             ).fetch_arrow_table()
@@ -365,16 +379,23 @@ def _read_ledger(con, engine: Engine, default_tier: str | None) -> None:
     con.unregister("acc_ledger")
 
 
-def _seen_in_lake(con, data_dir: Path, month: str) -> None:
-    """Add to acc_seen the ids of ``acc_all`` the lake's other partitions hold: a semi-join that reads only their
-    ``event_id`` column, and skips the row groups whose id range misses the input's (DuckDB pushes the join's
-    min/max into the Parquet scan), instead of every id the lake holds."""
-    others = [u for u in lake.file_uris(accruals_dir(data_dir)) if f"/month={month}/" not in u]
+def _seen_in_lake(con, data_dir: Path, month: str) -> lake_ids.Ranges:
+    """Add to acc_seen the ids of ``acc_all`` the lake's other partitions hold: a semi-join that reads only the
+    ``event_id`` column of the partitions whose id ranges meet the input's (:mod:`weixi.close.lake_ids`), instead
+    of every id the lake holds. Returns the input's id ranges (those of the partition it writes)."""
+    ours = lake_ids.ranges(con, "acc_all")
+    by_key: dict[str, list[str]] = {}
+    for uri in lake.file_uris(accruals_dir(data_dir)):
+        key = lake_carry.key_of(uri)
+        if key != month:
+            by_key.setdefault(key, []).append(uri)
+    others = lake_ids.holding(con, Path(data_dir) / "lake", by_key, ours) if ours else []
     if others:
         con.execute(
             f"INSERT INTO acc_seen SELECT event_id FROM read_parquet({others!r}) "
             "WHERE event_id IN (SELECT event_id FROM acc_all)"
         )
+    return ours
 
 
 def roll_forward_posts(engine: Engine, data_dir: Path) -> list[str]:

@@ -16,11 +16,11 @@ from sqlalchemy import Engine
 from weixi.adapters import duck, ledger_repo
 from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute, executemany
-from weixi.close import lake_carry
+from weixi.close import lake_carry, lake_sums
 from weixi.close.ledger_proc import update_sqlite
 from weixi.close.ledger_read import FETCH, ledger_arrow, ledger_arrows
 from weixi.close.months import first_day, next_month
-from weixi.ledger import fold
+from weixi.ledger import fold, fold_read
 
 FOLDS = (
     "SELECT member_id, month FROM ledger_folds",
@@ -29,9 +29,10 @@ FOLDS = (
 )
 
 
-def _unfolded(engine: Engine, con, month: str | None = None, folds: pa.Table | None = None) -> bool:
+def _unfolded(engine: Engine, con, month: str | None = None, folds: pa.Table | None = None) -> tuple | None:
     """Views ``lake_accruals`` and ``lake_expired`` in the DuckDB ``con``: the lake's rows no fold has brought
-    into the SQL ledger (what the ledger's totals lack); False when the ledger has no lake months. With ``month``
+    into the SQL ledger (what the ledger's totals lack); the watermark read (:func:`weixi.ledger.fold.watermark`:
+    the months, the lake folder, the Delta version) or None when the ledger has no lake months. With ``month``
     only the files that can hold its days are read: the accrual partitions whose key can hold a day of the month
     (:func:`weixi.ledger.fold.keys_holding`) and the expiry runs on or after its first day; the caller still
     selects the rows by their ``day`` / ``expires_on``. ``folds``: the members' fold marks (:data:`FOLDS`) when
@@ -45,7 +46,7 @@ def _unfolded(engine: Engine, con, month: str | None = None, folds: pa.Table | N
             rows = execute(conn, FOLDS[0])
             folds = fold.marks_table(rows)
     if not months:
-        return False
+        return None
     con.register("lake_folds", folds)
     acc = fold.lake_sql(lake_dir, version, fold.keys_holding(months, month) if month else months, "")
     exp = fold.expiries_sql(lake_dir, expiries, since=first_day(month) if month else None)
@@ -62,7 +63,7 @@ def _unfolded(engine: Engine, con, month: str | None = None, folds: pa.Table | N
         else "CREATE OR REPLACE TEMP VIEW lake_expired AS SELECT NULL::VARCHAR AS lot_id, NULL::VARCHAR AS member_id, "
         "NULL::VARCHAR AS month, NULL::DATE AS expires_on, NULL::BIGINT AS points WHERE false"
     )
-    return True
+    return months, lake_dir, version
 
 
 POINTS_SCHEMA = pa.schema([("member_id", pa.string()), ("points_earned", pa.int64())])
@@ -251,8 +252,15 @@ def lake_programme(
     (:func:`read_with_lake`)."""
     con = duck.connect()
     try:
-        if not _unfolded(engine, con, folds=folds):
+        mark = _unfolded(engine, con, folds=folds)
+        if not mark:
             return None
+        months, lake_dir, version = mark
+        # the accruals' sums kept per partition (lake_sums), less the folded members' rows: not every row read
+        files = fold_read.version_files(lake_dir / fold_read.ACCRUALS, version)
+        by_key = {m: fold_read.month_files(files, m) for m in months}
+        folded = con.execute("SELECT count(*) FROM lake_folds").fetchone()[0] > 0
+        lake_sums.unfolded(con, lake_dir, {k: f for k, f in by_key.items() if f}, folded)
         s, a = f"DATE '{start}'", f"DATE '{as_of}'"
 
         def by_day(col: str, value: str, view: str) -> tuple:
@@ -263,20 +271,20 @@ def lake_programme(
             ).fetchone()
             return tuple(int(v) for v in row)
 
-        # the earn sums and the unfolded lots' figures in one pass over the accruals, less what expired of them in
+        # the earn sums and the unfolded lots' figures from the accruals' sums, less what expired of them in
         # one over the expiries (a lake lot expires whole, once, on its own ``expires_on``: no join of the two)
         earned = (
             f"CASE WHEN day >= {s} AND day < {a} THEN earned ELSE 0 END",
             f"CASE WHEN day < {a} THEN earned ELSE 0 END",
             f"CASE WHEN day <= {a} THEN earned ELSE 0 END",
         )
-        lots = (
-            f"CASE WHEN earned > 0 AND expires_on <= {a} THEN earned ELSE 0 END",
-            f"CASE WHEN earned > 0 AND expires_on > {a} THEN earned ELSE 0 END",
-            "CASE WHEN earned > 0 AND expires_on IS NULL THEN earned ELSE 0 END",
+        lots = (  # pos: the rows' earned > 0 (each sum is of rows on one side of it)
+            f"CASE WHEN pos AND expires_on <= {a} THEN earned ELSE 0 END",
+            f"CASE WHEN pos AND expires_on > {a} THEN earned ELSE 0 END",
+            "CASE WHEN pos AND expires_on IS NULL THEN earned ELSE 0 END",
         )
         row = con.execute(
-            f"SELECT {', '.join(f'coalesce(sum({e}), 0)' for e in (*earned, *lots))} FROM lake_accruals"
+            f"SELECT {', '.join(f'coalesce(sum({e}), 0)' for e in (*earned, *lots))} FROM lake_accrual_sums"
         ).fetchone()
         gone = con.execute(
             f"SELECT coalesce(sum(CASE WHEN expires_on <= {a} THEN points ELSE 0 END), 0), "

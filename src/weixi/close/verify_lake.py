@@ -13,12 +13,15 @@
   close's expiry day) plus the member's unfolded lake lots earned by then and not expired, read at the ``accruals``
   version that close recorded (``snapshot-balance``). A member with entries dated after the month end (a redemption,
   an adjustment since) changed after the close: skipped and counted (``snapshot_members_skipped``).
+- **The records kept per partition**: its id ranges and its sums (:mod:`weixi.close.lake_ids`,
+  :mod:`weixi.close.lake_sums`) against its files (``lake-ids-record``, ``lake-sums-record``).
 
 Set-based: DuckDB over the month's files and the ledger's rows read as Arrow (no loop over members or bills).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,11 +31,11 @@ from sqlalchemy import Engine
 from weixi.adapters import duck
 from weixi.adapters.bulk_sql import select_ids
 from weixi.adapters.sql import execute
-from weixi.close import accrual_load, accrual_sql, lake_write, store
+from weixi.close import accrual_load, accrual_sql, lake_carry, lake_ids, lake_sums, lake_write, store
 from weixi.close.accrual import source_sql
 from weixi.close.ledger_bridge import ledger_arrow
 from weixi.close.months import first_day, month_end, next_month, previous_month
-from weixi.ledger import bulk, fold
+from weixi.ledger import bulk, fold, fold_read
 from weixi.ledger.verify import Mismatch
 from weixi.plans.service import check_text
 from weixi.plans.service import version as plan_version_row
@@ -44,6 +47,7 @@ COUNTS = (
     "lake_rows",
     "snapshot_members",
     "snapshot_members_skipped",
+    "lake_records",  # a partition's kept id ranges and sums (lake_ids, lake_sums) checked against its files
 )
 
 
@@ -66,11 +70,53 @@ def verify_lake(engine: Engine, data_dir: Path | str, limit: int = 1000) -> tupl
         counts["lake_months"] += 1
         counts["lake_rows"] += found[1]
         out += found[0]
+    bad, counts["lake_records"] = _records(Path(lake_dir), version, limit)
+    out += bad
     if closed:
         bad, checked, skipped = _snapshot(engine, data_dir, closed[-1], keys, lake_dir, limit)
         out += bad
         counts["snapshot_members"], counts["snapshot_members_skipped"] = checked, skipped
     return out, counts
+
+
+def _records(lake_dir: Path, version: int, limit: int) -> tuple[list[Mismatch], int]:
+    """Each partition's kept id ranges and sums against its files at ``version``: ranges that miss ids its files
+    hold (``lake-ids-record``: an accrual would not read the partition for them), sums that are not its files'
+    (``lake-sums-record``: the programme figures would be wrong). A record kept for other files is not used, nor
+    checked. The mismatches and the records checked."""
+    files = fold_read.version_files(lake_dir / fold_read.ACCRUALS, version)
+    by_key: dict[str, list[str]] = {}
+    for f in files:
+        by_key.setdefault(lake_carry.key_of(f), []).append(f)
+    out, checked = [], 0
+    con = duck.connect()
+    try:
+        for key, mine in sorted(by_key.items()):
+            rows = f"read_parquet({mine!r})"
+            kept = lake_ids.read_record(lake_dir, lake_ids.IDS, key, mine)
+            if isinstance(kept, dict):
+                checked += 1
+                held = lake_ids.ranges(con, rows)
+                missed = sum(
+                    1 for c, (lo, hi) in held.items() if c not in kept or not (kept[c][0] <= lo and hi <= kept[c][1])
+                )
+                if missed:
+                    out.append(Mismatch("lake-ids-record", key, 0, missed, "the kept id ranges miss ids of its files"))
+            kept = lake_ids.read_record(lake_dir, lake_sums.SUMS, key, mine)
+            if isinstance(kept, list):
+                checked += 1
+                held = lake_sums.sums(con, rows)
+                if _rows(held) != _rows(kept):
+                    total = sum(r[3] for r in held), sum(r[3] for r in kept if isinstance(r, list) and len(r) == 4)
+                    note = "the kept sums are not those of its files"
+                    out.append(Mismatch("lake-sums-record", key, total[0], total[1], note))
+    finally:
+        con.close()
+    return out[:limit], checked
+
+
+def _rows(rows: list) -> Counter:
+    return Counter(tuple(r) if isinstance(r, list) else repr(r) for r in rows)
 
 
 def _plan(engine: Engine, data_dir: Path, month: str):

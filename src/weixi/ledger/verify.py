@@ -16,7 +16,7 @@ from weixi.ledger.fold import folded_lake_lots
 class Mismatch:
     # lot, balance, debt, lots-vs-balance, stock, negative-lot, spend-time, lake-lot, lake-expired-lot; and from the
     # close's files (weixi.close.verify_lake): lake-accrual-extra, lake-accrual-missing, lake-accrual-points,
-    # snapshot-balance
+    # snapshot-balance, lake-ids-record, lake-sums-record
     what: str
     key: str
     expected: int  # rebuilt from the journal (or redemptions)
