@@ -54,8 +54,8 @@ from weixi.close import (
     lake_ids,
     lake_sums,
     lake_write,
-    ledger_bridge,
     ledger_proc,
+    ledger_read,
     post_read,
 )
 from weixi.close.lake_apply import apply
@@ -145,20 +145,25 @@ def finish(engine: Engine, month: str, inputs: list, result: dict) -> None:
 SERVICE_TYPES = 64  # at most this many service types' attrs written as literals (more: every one built)
 
 
-def _probe(con, plan: Plan) -> tuple[list, int, dict, list[str]]:
+def _probe(con, plan: Plan) -> tuple[list, int, dict, list[str], lake_ids.Ranges]:
     """The days, the rows out of the bulk path's range (no day, a negative amount, one at or above its limit), the
-    rows by type and the service types (up to :data:`SERVICE_TYPES`; none: more) of ``acc_all``, in one scan."""
+    rows by type, the service types (up to :data:`SERVICE_TYPES`; none: more) and the id ranges
+    (:func:`weixi.close.lake_ids.ranges`) of ``acc_all``, in one scan."""
     rows = con.execute(
         f"SELECT type, day, count(*), count(*) FILTER (WHERE day IS NULL OR amount_fen < 0 "
-        f"OR amount_fen >= {bulk.fen_limit(plan)}), list_sort(list(DISTINCT service_type)[:{SERVICE_TYPES + 1}]) "
-        "FROM acc_all GROUP BY type, day"
+        f"OR amount_fen >= {bulk.fen_limit(plan)}), list_sort(list(DISTINCT service_type)[:{SERVICE_TYPES + 1}]), "
+        "left(event_id, 1), min(event_id), max(event_id) FROM acc_all GROUP BY type, day, left(event_id, 1)"
     ).fetchall()
     counts: dict = {}
-    for t, _, n, _, _ in rows:
+    ranges: lake_ids.Ranges = {}
+    for t, _, n, _, _, c, lo, hi in rows:
         counts[t] = counts.get(t, 0) + int(n)
+        if c is not None:
+            was = ranges.get(c, (lo, hi))
+            ranges[c] = (min(was[0], lo), max(was[1], hi))
     types = sorted({s for r in rows for s in r[4] if s is not None})
     days = sorted({r[1] for r in rows if r[1] is not None})
-    return days, sum(int(r[3]) for r in rows), counts, types if len(types) <= SERVICE_TYPES else []
+    return days, sum(int(r[3]) for r in rows), counts, types if len(types) <= SERVICE_TYPES else [], ranges
 
 
 def applicable(plan: Plan | None, days: list, out_of_range: int) -> bool:
@@ -229,8 +234,12 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
     compiled = bulk.compile_plan(plan)
     table = accruals_dir(data_dir)
     roll_forward_posts(engine, data_dir)
+    ledger = None  # the close: the SQL ledger's rows, read while the month's rows are staged
     con = duck.connect()
     try:
+        if post_rows is None:
+            default = plan.default_tier()
+            ledger = _read_ledger(engine, default.id if default else None)
         duck.bound_memory(con, data_dir)
         if callable(source_sql):
             source_sql(con)
@@ -240,10 +249,11 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         else:  # read where it is (in seq order, the file's): no copy
             con.register("post_src", post_rows)
             con.execute(f"CREATE TEMP VIEW acc_all AS {source_sql}")
-        counts, service_types = None, None
+        counts, service_types, ours = None, None, None
         if days is None:
-            days, out_of_range, counts, service_types = _probe(con, plan)
+            days, out_of_range, counts, service_types, ours = _probe(con, plan)
             if not applicable(plan, days, out_of_range):
+                ledger, _ = None, ledger()  # the read's answer taken (the loading process serves the next request)
                 return None
         con.register(
             "acc_days_in",
@@ -251,11 +261,11 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         )
         con.execute("CREATE TEMP TABLE acc_days AS SELECT * FROM acc_days_in")
         if post_rows is None:
-            default = plan.default_tier()
-            _read_ledger(con, engine, default.id if default else None)
+            rows, ledger = ledger(), None
+            _take_ledger(con, rows)
         else:
             post_read.read_posted(con, engine, post_rows)
-        ours = _seen_in_lake(con, data_dir, month)
+        ours = _seen_in_lake(con, data_dir, month, ours)
         st = accrual_sql.statements(
             compiled, version, posted=post_rows is not None, distinct_ids=post_read.distinct(post_rows)
         )
@@ -326,6 +336,11 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
                 "AND event_id NOT IN (SELECT event_id FROM acc_rejected) GROUP BY event_id"
             ).fetch_arrow_table()
     finally:
+        if ledger is not None:  # a failure before the read's answer was taken: take it (its error is not this one)
+            try:
+                ledger()
+            except Exception:  # noqa: BLE001
+                pass
         con.close()
     applied = (
         lake_apply.apply(engine, data_dir, month, held if isinstance(held, pa.Table) else None)
@@ -348,23 +363,35 @@ def _outcomes(con, in_lake: bool) -> pa.Table:
     ).fetch_arrow_table()
 
 
-def _read_ledger(con, engine: Engine, default_tier: str | None) -> None:
-    """acc_seen and acc_rejected (the SQL ledger's ids), acc_stored (the members whose stored tier gives other
-    extras than no tier, the plan's default ``default_tier``, and those in debt), acc_book (the members the Book must
-    handle), read from the SQL ledger in one query (one loading process on SQLite). A member of the default tier or
-    none is left out of acc_stored: the statements give a member they do not find the default tier's extras (at
-    10,000,000 members, most of whom hold the default tier, reading them all took 6 s)."""
-    rows = ledger_bridge.ledger_arrow(
+_LEDGER_QUERY = (
+    # no NULL in a column: ADBC's SQLite types a column by its first values ('' stands for a NULL tier)
+    "SELECT 'm', member_id, coalesce(tier, ''), debt FROM members "
+    "WHERE (tier IS NOT NULL AND tier <> ?) OR debt > 0 UNION ALL "
+    "SELECT 'r', event_id, coalesce(reason, ''), 0 FROM rejections UNION ALL SELECT 'e', event_id, '', 0 FROM events "
+    "UNION ALL SELECT 'b', member_id, '', 0 FROM lots WHERE deficit = ? AND remaining < 0 UNION ALL "
+    "SELECT 'b', referee_id, '', 0 FROM referrals WHERE awarded_on IS NULL",
+)
+_LEDGER_SCHEMA = pa.schema([("k", pa.string()), ("id", pa.string()), ("text", pa.string()), ("n", pa.int64())])
+
+
+def _read_ledger(engine: Engine, default_tier: str | None):
+    """Start reading what :func:`_take_ledger` makes of the SQL ledger: one query, read by the loading process on
+    SQLite while the caller stages the month's rows in DuckDB (at 10,000,000 members it scans the members' table:
+    1.9 s of the close when it was read after them); call the function returned for the rows."""
+    later = ledger_read.ledger_arrows_later(
         engine,
-        # no NULL in a column: ADBC's SQLite types a column by its first values ('' stands for a NULL tier)
-        "SELECT 'm', member_id, coalesce(tier, ''), debt FROM members "
-        "WHERE (tier IS NOT NULL AND tier <> ?) OR debt > 0 UNION ALL "
-        "SELECT 'r', event_id, coalesce(reason, ''), 0 FROM rejections UNION ALL SELECT 'e', event_id, '', 0 FROM events UNION ALL "
-        "SELECT 'b', member_id, '', 0 FROM lots WHERE deficit = ? AND remaining < 0 UNION ALL "
-        "SELECT 'b', referee_id, '', 0 FROM referrals WHERE awarded_on IS NULL",
-        [default_tier or "", True],
-        pa.schema([("k", pa.string()), ("id", pa.string()), ("text", pa.string()), ("n", pa.int64())]),
+        [_LEDGER_QUERY + ([default_tier or "", True], _LEDGER_SCHEMA)],
     )
+    return lambda: later()[0]
+
+
+def _take_ledger(con, rows: pa.Table) -> None:
+    """acc_seen and acc_rejected (the SQL ledger's ids), acc_stored (the members whose stored tier gives other
+    extras than no tier, the plan's default, and those in debt), acc_book (the members the Book must handle), from
+    the rows :func:`_read_ledger` read. A member of the default tier or none is left out of acc_stored: the
+    statements give a member they do not find the default tier's extras (at 10,000,000 members, most of whom hold
+    the default tier, reading them all took 6 s)."""
+
     con.register("acc_ledger", rows)
     con.execute("CREATE TEMP TABLE acc_seen AS SELECT id AS event_id FROM acc_ledger WHERE k = 'e'")
     con.execute("CREATE TEMP TABLE acc_rejected AS SELECT id AS event_id, text AS reason FROM acc_ledger WHERE k = 'r'")
@@ -379,11 +406,13 @@ def _read_ledger(con, engine: Engine, default_tier: str | None) -> None:
     con.unregister("acc_ledger")
 
 
-def _seen_in_lake(con, data_dir: Path, month: str) -> lake_ids.Ranges:
+def _seen_in_lake(con, data_dir: Path, month: str, ours: lake_ids.Ranges | None = None) -> lake_ids.Ranges:
     """Add to acc_seen the ids of ``acc_all`` the lake's other partitions hold: a semi-join that reads only the
-    ``event_id`` column of the partitions whose id ranges meet the input's (:mod:`weixi.close.lake_ids`), instead
-    of every id the lake holds. Returns the input's id ranges (those of the partition it writes)."""
-    ours = lake_ids.ranges(con, "acc_all")
+    ``event_id`` column of the partitions whose id ranges meet the input's (:mod:`weixi.close.lake_ids`; ``ours``
+    when the caller has them), instead of every id the lake holds. Returns the input's id ranges (those of the
+    partition it writes)."""
+    if ours is None:
+        ours = lake_ids.ranges(con, "acc_all")
     by_key: dict[str, list[str]] = {}
     for uri in lake.file_uris(accruals_dir(data_dir)):
         key = lake_carry.key_of(uri)

@@ -140,6 +140,39 @@ def read(path: Path, out: Path, queries: list[dict]) -> None:
         raise LedgerUnavailable("ledger_read_failed", path=str(path), reason=done.stderr.strip()[-2000:])
 
 
+def read_later(path: Path, out: Path, queries: list[dict]):
+    """:func:`read` started now, its answer awaited by calling the function returned (which raises what
+    :func:`read` raises). Until then the session's process takes no other request (other work goes to processes of
+    its own): the caller works on, in DuckDB, while the ledger file is read. Call it exactly once."""
+    server = _serving(path)
+    if server is not None:
+        server.busy = True
+        server.send({"op": "read", "db": str(path), "out": str(out), "queries": queries})
+
+        def answer() -> None:
+            try:
+                server.answer("ledger_read_failed")
+            finally:
+                server.busy = False
+
+        return answer
+    child = subprocess.Popen(
+        [*READER, str(path), str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    request = json.dumps({"queries": queries})
+
+    def done() -> None:
+        _, err = child.communicate(request)
+        if child.returncode != 0:
+            raise LedgerUnavailable("ledger_read_failed", path=str(path), reason=err.strip()[-2000:])
+
+    return done
+
+
 def _incoming(table: pa.Table) -> tempfile.TemporaryDirectory:
     tmp = tempfile.TemporaryDirectory(prefix="weixi-adbc-")
     with pa.OSFile(str(Path(tmp.name) / "incoming.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
@@ -230,6 +263,7 @@ __all__ = [
     "LedgerUnavailable",
     "end_process",
     "read",
+    "read_later",
     "scoped",
     "session",
     "update_sqlite",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import Callable
 
 import pyarrow as pa
 from sqlalchemy import Engine
@@ -46,25 +47,57 @@ def ledger_arrows(engine: Engine, queries: list[tuple[str, list, pa.Schema]]) ->
     return out
 
 
+def ledger_arrows_later(engine: Engine, queries: list[tuple[str, list, pa.Schema]]) -> Callable[[], list[pa.Table]]:
+    """:func:`ledger_arrows` started now (a SQLite file: its child process reads while the caller works on), the
+    tables returned by calling the function returned (exactly once). PostgreSQL and in-memory databases are read
+    when it is called."""
+    path = sqlite_file(engine)
+    if path is None:
+        return lambda: ledger_arrows(engine, queries)
+    tmp = tempfile.TemporaryDirectory(prefix="weixi-adbc-")
+    out = Path(tmp.name) / "rows.arrow"
+    try:
+        wait = ledger_proc.read_later(path, out, _request(queries))
+    except BaseException:
+        tmp.cleanup()
+        raise
+
+    def tables() -> list[pa.Table]:
+        try:
+            wait()
+            return _tables(out, queries)
+        finally:
+            tmp.cleanup()
+
+    return tables
+
+
+def _request(queries: list[tuple[str, list, pa.Schema]]) -> list[dict]:
+    return [
+        {"sql": sql, "params": [p.isoformat() if isinstance(p, date) else p for p in params]}  # ISO text on SQLite
+        for sql, params, _ in queries
+    ]
+
+
+def _tables(out: Path, queries: list[tuple[str, list, pa.Schema]]) -> list[pa.Table]:
+    tables = []
+    for i, (_, _, schema) in enumerate(queries):
+        with pa.memory_map(f"{out}.{i}") as source:
+            table = pa.ipc.open_file(source).read_all()
+        tables.append(table.rename_columns(schema.names).cast(schema))
+    return tables
+
+
 def _arrow_adbc(path: Path, queries: list[tuple[str, list, pa.Schema]]) -> list[pa.Table]:
     """The queries' rows, read through ADBC in a child process (:func:`weixi.close.ledger_proc.read`: the close's
     own, or one for these queries) and handed back as Arrow IPC files. Never in this process: ADBC links its own
     copy of SQLite, and two copies in one process release each other's POSIX file locks when one closes the file
     (SQLite's "multiple copies of SQLite linked into one program" hazard), which can corrupt a database the app has
     open."""
-    request = [
-        {"sql": sql, "params": [p.isoformat() if isinstance(p, date) else p for p in params]}  # ISO text on SQLite
-        for sql, params, _ in queries
-    ]
-    tables = []
     with tempfile.TemporaryDirectory(prefix="weixi-adbc-") as tmp:
         out = Path(tmp) / "rows.arrow"
-        ledger_proc.read(path, out, request)
-        for i, (_, _, schema) in enumerate(queries):
-            with pa.memory_map(f"{out}.{i}") as source:
-                table = pa.ipc.open_file(source).read_all()
-            tables.append(table.rename_columns(schema.names).cast(schema))
-    return tables
+        ledger_proc.read(path, out, _request(queries))
+        return _tables(out, queries)
 
 
-__all__ = ["FETCH", "LedgerUnavailable", "ledger_arrow", "ledger_arrows"]
+__all__ = ["FETCH", "LedgerUnavailable", "ledger_arrow", "ledger_arrows", "ledger_arrows_later"]
