@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from contextlib import nullcontext
 
 import pyarrow as pa
 import pytest
 
 from weixi.adapters.db import make_engine
 from weixi.close import ledger_proc
-from weixi.close.ledger_read import ledger_arrows
+from weixi.close.ledger_read import ledger_arrows, ledger_arrows_later
 
 SCHEMA = pa.schema([("member_id", pa.string()), ("tier", pa.string())])
 NEVER = [sys.executable, "-c", "import sys; sys.exit('a one-off process was started')"]
@@ -100,3 +101,25 @@ def test_a_held_update_in_the_session_and_a_read_beside_it(ledger, commit):
         assert [r["tier"] for r in _tiers(engine)] == (
             ["bronze", "member", "gold"] if commit else ["silver", None, "gold"]
         )
+
+
+@pytest.mark.parametrize("in_session", [True, False])
+def test_a_read_started_early_gives_its_rows_later_and_others_are_served_meanwhile(ledger, in_session):
+    """The close starts reading the ledger before it stages the month (``ledger_arrows_later``); what it reads
+    is the ledger when the read started, and a write meanwhile is served by a process of its own."""
+    engine, path = ledger
+    query = [("SELECT member_id, tier FROM members ORDER BY 1", [], SCHEMA)]
+    with ledger_proc.session(engine) if in_session else nullcontext():
+        later = ledger_arrows_later(engine, query)
+        if in_session:
+            assert ledger_proc._SESSION.get().busy  # its answer not taken yet: other work goes elsewhere
+        assert _set(path, {"M2": "gold"}) == 1
+        first = later()[0].to_pylist()
+        assert [r["tier"] for r in first] in (["silver", None, "gold"], ["silver", "gold", "gold"])
+        if in_session:
+            assert not ledger_proc._SESSION.get().busy
+        assert [r["tier"] for r in _tiers(engine)] == ["silver", "gold", "gold"]
+        bad = ledger_arrows_later(engine, [("SELECT nope FROM members", [], SCHEMA)])
+        with pytest.raises(ledger_proc.LedgerUnavailable):
+            bad()
+        assert _tiers(engine)[0]["tier"] == "silver"  # and the reads go on

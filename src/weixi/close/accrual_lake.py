@@ -145,25 +145,20 @@ def finish(engine: Engine, month: str, inputs: list, result: dict) -> None:
 SERVICE_TYPES = 64  # at most this many service types' attrs written as literals (more: every one built)
 
 
-def _probe(con, plan: Plan) -> tuple[list, int, dict, list[str], lake_ids.Ranges]:
+def _probe(con, plan: Plan) -> tuple[list, int, dict, list[str]]:
     """The days, the rows out of the bulk path's range (no day, a negative amount, one at or above its limit), the
-    rows by type, the service types (up to :data:`SERVICE_TYPES`; none: more) and the id ranges
-    (:func:`weixi.close.lake_ids.ranges`) of ``acc_all``, in one scan."""
+    rows by type and the service types (up to :data:`SERVICE_TYPES`; none: more) of ``acc_all``, in one scan."""
     rows = con.execute(
         f"SELECT type, day, count(*), count(*) FILTER (WHERE day IS NULL OR amount_fen < 0 "
-        f"OR amount_fen >= {bulk.fen_limit(plan)}), list_sort(list(DISTINCT service_type)[:{SERVICE_TYPES + 1}]), "
-        "left(event_id, 1), min(event_id), max(event_id) FROM acc_all GROUP BY type, day, left(event_id, 1)"
+        f"OR amount_fen >= {bulk.fen_limit(plan)}), list_sort(list(DISTINCT service_type)[:{SERVICE_TYPES + 1}]) "
+        "FROM acc_all GROUP BY type, day"
     ).fetchall()
     counts: dict = {}
-    ranges: lake_ids.Ranges = {}
-    for t, _, n, _, _, c, lo, hi in rows:
+    for t, _, n, _, _ in rows:
         counts[t] = counts.get(t, 0) + int(n)
-        if c is not None:
-            was = ranges.get(c, (lo, hi))
-            ranges[c] = (min(was[0], lo), max(was[1], hi))
     types = sorted({s for r in rows for s in r[4] if s is not None})
     days = sorted({r[1] for r in rows if r[1] is not None})
-    return days, sum(int(r[3]) for r in rows), counts, types if len(types) <= SERVICE_TYPES else [], ranges
+    return days, sum(int(r[3]) for r in rows), counts, types if len(types) <= SERVICE_TYPES else []
 
 
 def applicable(plan: Plan | None, days: list, out_of_range: int) -> bool:
@@ -249,9 +244,9 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         else:  # read where it is (in seq order, the file's): no copy
             con.register("post_src", post_rows)
             con.execute(f"CREATE TEMP VIEW acc_all AS {source_sql}")
-        counts, service_types, ours = None, None, None
+        counts, service_types = None, None
         if days is None:
-            days, out_of_range, counts, service_types, ours = _probe(con, plan)
+            days, out_of_range, counts, service_types = _probe(con, plan)
             if not applicable(plan, days, out_of_range):
                 ledger, _ = None, ledger()  # the read's answer taken (the loading process serves the next request)
                 return None
@@ -265,7 +260,7 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             _take_ledger(con, rows)
         else:
             post_read.read_posted(con, engine, post_rows)
-        ours = _seen_in_lake(con, data_dir, month, ours)
+        ours = _seen_in_lake(con, data_dir, month)
         st = accrual_sql.statements(
             compiled, version, posted=post_rows is not None, distinct_ids=post_read.distinct(post_rows)
         )
@@ -406,13 +401,11 @@ def _take_ledger(con, rows: pa.Table) -> None:
     con.unregister("acc_ledger")
 
 
-def _seen_in_lake(con, data_dir: Path, month: str, ours: lake_ids.Ranges | None = None) -> lake_ids.Ranges:
+def _seen_in_lake(con, data_dir: Path, month: str) -> lake_ids.Ranges:
     """Add to acc_seen the ids of ``acc_all`` the lake's other partitions hold: a semi-join that reads only the
-    ``event_id`` column of the partitions whose id ranges meet the input's (:mod:`weixi.close.lake_ids`; ``ours``
-    when the caller has them), instead of every id the lake holds. Returns the input's id ranges (those of the
-    partition it writes)."""
-    if ours is None:
-        ours = lake_ids.ranges(con, "acc_all")
+    ``event_id`` column of the partitions whose id ranges meet the input's (:mod:`weixi.close.lake_ids`), instead
+    of every id the lake holds. Returns the input's id ranges (those of the partition it writes)."""
+    ours = lake_ids.ranges(con, "acc_all")
     by_key: dict[str, list[str]] = {}
     for uri in lake.file_uris(accruals_dir(data_dir)):
         key = lake_carry.key_of(uri)

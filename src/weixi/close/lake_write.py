@@ -7,13 +7,8 @@ two row groups whose member min/max can hold its member (:mod:`weixi.adapters.pa
 disjoint and in order, each file sorted within): one sort of a 10,000,000-member month (18,000,000 rows with
 their earn entries) ran out of the close's DuckDB memory (``WEIXI_DUCKDB_MEMORY`` at 6 GB then), where a range of two
 million rows sorts in memory. The close's rows come sorted already (:data:`weixi.close.accrual_sql.ORDERED_NEW`)
-and are written as they are read (``ordered``): a month of one file by one ``COPY`` whose row groups follow each
-other in member order, a bigger one in one pass into a file per range (:func:`weixi.adapters.lake.write_ranges`:
-each row group a narrow run of members, the groups of a file in any order; at 10,000,000 members one pass against
-a ``COPY`` per range). A lookup reads the row groups whose member min/max can hold its member, in whatever order
-(:mod:`weixi.adapters.parquet_lookup`), and a fold orders what it reads by month and posting order. Readers take
-the partition's file list from the Delta log and select by member and day, so the number of files changes nothing
-they see.
+and are written as they are read (``ordered``). Readers take the partition's file list from the Delta log and
+select by member and day, so the number of files changes nothing they see.
 
 :func:`month_members` sums a partition per member for the SQL members' update (``accrual_lake.apply``): their
 first spend day, paid flag and posted tier (no balance: a member's lake points stay the lake's until a fold).
@@ -49,20 +44,16 @@ ROWS_SQL = rows_sql()
 def write_partition(con, table_dir: Path, partition: dict, rows: int, ordered: bool = False) -> list[Path]:
     """Write the partition's ``rows`` rows (what ``acc_events`` holds) into new files of ``table_dir``; their paths,
     in member order (not committed: the caller commits them). ``ordered``: ``acc_events`` is in member and posting
-    order already (the close's, :data:`weixi.close.accrual_sql.ORDERED_NEW`): written as it is read, not sorted
-    again; up to :data:`FILE_ROWS` rows one file, whose row groups are checked from the footer to follow each other
-    in member order (:func:`clustered`; a file that does not is written again sorted), more in one pass into a file
-    per member range."""
-    options = f"{duck.PARQUET}, ROW_GROUP_SIZE {ROW_GROUP}"
-    if ordered and rows > FILE_ROWS:  # every range in one pass of the rows (their row groups in any order)
-        return lake.write_ranges(con, "SELECT * FROM acc_events", member_cuts(con, rows), table_dir, partition, options)
+    order already (the close's, :data:`weixi.close.accrual_sql.ORDERED_NEW`): each range is written as it is read,
+    not sorted again, and its file's row groups are checked from the footer to follow each other in member order
+    (:func:`clustered`); a file that does not is written again sorted."""
     files = []
     for where in member_ranges(con, rows):
         out = lake.new_file(table_dir, partition)
         query = f"SELECT * FROM acc_events WHERE {where}" if ordered else rows_sql(where)
-        written = con.execute(f"COPY ({query}) TO '{out}' ({options})").fetchone()[0]
+        written = con.execute(f"COPY ({query}) TO '{out}' ({duck.PARQUET}, ROW_GROUP_SIZE {ROW_GROUP})").fetchone()[0]
         if written and ordered and not clustered(out):
-            con.execute(f"COPY ({rows_sql(where)}) TO '{out}' ({options})")
+            con.execute(f"COPY ({rows_sql(where)}) TO '{out}' ({duck.PARQUET}, ROW_GROUP_SIZE {ROW_GROUP})")
         if written:
             files.append(out)
         else:  # an empty range (the sample's cuts fell on one member's rows): no file for it
@@ -84,24 +75,17 @@ def clustered(path: Path) -> bool:
     return True
 
 
-def member_cuts(con, rows: int) -> list[str]:
-    """The member ids cutting ``acc_events`` into about ``rows / FILE_ROWS`` member ranges of about equal rows (each
-    range starts at a cut), at the quantiles of a sample of its member ids; none up to :data:`FILE_ROWS`."""
+def member_ranges(con, rows: int) -> list[str]:
+    """Conditions on ``member_id`` cutting ``acc_events`` into about ``rows / FILE_ROWS`` member ranges of about
+    equal rows, at the quantiles of a sample of its member ids; one condition (every row) up to :data:`FILE_ROWS`."""
     parts = -(-rows // FILE_ROWS)
     if parts <= 1:
-        return []
+        return ["TRUE"]
     sample = sorted(
         r[0] for r in con.execute(f"SELECT member_id FROM acc_events USING SAMPLE reservoir({SAMPLE} ROWS)").fetchall()
     )
-    return sorted({sample[len(sample) * i // parts] for i in range(1, parts)})
-
-
-def member_ranges(con, rows: int) -> list[str]:
-    """Conditions on ``member_id`` cutting ``acc_events`` at :func:`member_cuts`; one condition (every row) up to
-    :data:`FILE_ROWS`."""
-    cuts = [c.replace("'", "''") for c in member_cuts(con, rows)]
-    if not cuts:
-        return ["TRUE"]
+    cuts = sorted({sample[len(sample) * i // parts] for i in range(1, parts)})
+    cuts = [c.replace("'", "''") for c in cuts]
     bounds = [None, *cuts, None]
     return [
         " AND ".join([f"member_id >= '{lo}'"] * (lo is not None) + [f"member_id < '{hi}'"] * (hi is not None))
@@ -167,7 +151,6 @@ __all__ = [
     "ROWS_SQL",
     "ROW_GROUP",
     "clustered",
-    "member_cuts",
     "member_ranges",
     "members_of",
     "month_members",
