@@ -123,3 +123,25 @@ def test_a_read_started_early_gives_its_rows_later_and_others_are_served_meanwhi
         with pytest.raises(ledger_proc.LedgerUnavailable):
             bad()
         assert _tiers(engine)[0]["tier"] == "silver"  # and the reads go on
+
+
+@pytest.mark.parametrize("in_session", [True, False])
+def test_an_update_started_early_is_written_and_counted_when_awaited(ledger, in_session):
+    """The close starts writing the tiers it changed, then makes its star events and summary; reads meanwhile
+    are served, and awaiting the update gives the rows it changed."""
+    engine, path = ledger
+    table = pa.table({"member_id": ["M1", "M2"], "tier": ["gold", "silver"]})
+    sql = "UPDATE members SET tier = i.tier FROM temp.incoming i WHERE members.member_id = i.member_id"
+    with ledger_proc.session(engine) if in_session else nullcontext():
+        changed = ledger_proc.update_later(path, table, [(sql, [])])
+        if in_session:
+            assert ledger_proc._SESSION.get().busy
+        assert len(_tiers(engine)) == 3  # a read meanwhile
+        assert changed() == 2
+        assert [r["tier"] for r in _tiers(engine)] == ["gold", "silver", "gold"]
+        if in_session:
+            assert not ledger_proc._SESSION.get().busy
+        bad = ledger_proc.update_later(path, table, [("UPDATE nowhere SET x = 1", [])])
+        with pytest.raises(ledger_proc.LedgerUnavailable):
+            bad()
+        assert _set(path, {"M3": "member"}) == 1  # and the writes go on

@@ -198,6 +198,48 @@ def update_sqlite(path: Path, table: pa.Table, statements: list[tuple[str, list]
     return int(done.stdout.strip().splitlines()[-1])
 
 
+def update_later(path: Path, table: pa.Table, statements: list[tuple[str, list]]):
+    """:func:`update_sqlite` started now (committed on its own), its answer awaited by calling the function
+    returned (the rows the first statement changed; it raises what :func:`update_sqlite` raises). Until then the
+    session's process takes no other request: the caller works on while the file is written. Call it exactly
+    once."""
+    tmp = _incoming(table)
+    source = str(Path(tmp.name) / "incoming.arrow")
+    request = {"statements": statements, "skip_if": None}
+    server = _serving(path)
+    try:
+        if server is not None:
+            server.busy = True
+            server.send({"op": "update", "db": str(path), "source": source, **request})
+        else:
+            child = subprocess.Popen(
+                [*UPDATER, str(path), source],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+    except BaseException:
+        tmp.cleanup()
+        raise
+
+    def changed() -> int:
+        try:
+            if server is not None:
+                try:
+                    return int(server.answer("ledger_write_failed")["changed"])
+                finally:
+                    server.busy = False
+            out, err = child.communicate(json.dumps(request))
+            if child.returncode != 0:
+                raise LedgerUnavailable("ledger_write_failed", path=str(path), reason=err.strip()[-2000:])
+            return int(out.strip().splitlines()[-1])
+        finally:
+            tmp.cleanup()
+
+    return changed
+
+
 class HeldUpdate:
     """:func:`update_sqlite` started now and committed later: the child writes the statements in its transaction
     while the caller works on, then :meth:`commit` runs the last statements and commits, or :meth:`abort` rolls it
@@ -266,5 +308,6 @@ __all__ = [
     "read_later",
     "scoped",
     "session",
+    "update_later",
     "update_sqlite",
 ]

@@ -70,6 +70,7 @@ class _Run:
     dcon: object = None  # DuckDB: assembles and writes the files (none on PySpark)
     timings: dict[str, float] = field(default_factory=dict)
     parts: dict[str, list[Path]] = field(default_factory=dict)  # on PySpark: the files Spark wrote, by relation
+    tiers_set: Callable[[], int] = lambda: 0  # awaits the ledger's tier update the snapshot step started
 
     @property
     def duck(self):
@@ -173,6 +174,7 @@ def _close(run: _Run, spark, budget: int) -> dict:
             "programme": programme.close_figures(engine, run.duck, snapshot_file, month, run.plan, budget, lake),
         }
         run.duck.close()  # its memory back before the member search index is built (skipped if the archive is as was)
+    run.tiers_set()  # the ledger's tiers written (beside the star events and the summary)
     manifest = {
         "month": month,
         "status": "closed",
@@ -278,7 +280,7 @@ def _snapshot_step(run: _Run, history_file: str, tiers: str) -> str:
         "t.tier ORDER BY t.member_id",
         [default or None],
     ).fetch_arrow_table()
-    ledger_bridge.set_tiers(run.engine, changed)
+    run.tiers_set = ledger_bridge.set_tiers_later(run.engine, changed)  # written while the summary is made
     return snapshot_file
 
 
