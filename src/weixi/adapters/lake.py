@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -186,6 +187,9 @@ def commit_files(
     return DeltaTable(str(table_dir)).version()
 
 
+CHECKERS = 4  # threads reading footers in check()
+
+
 def check(table_dir: Path | str, deep: bool = False) -> list[dict]:
     """The files the table's current version lists that are damaged: ``{"code", "file", ...}`` with code
     ``lake_file_missing``, ``lake_file_size`` (another size than the log says) or ``lake_file_corrupt`` (not
@@ -196,19 +200,21 @@ def check(table_dir: Path | str, deep: bool = False) -> list[dict]:
     actions = pa.RecordBatchReader.from_stream(DeltaTable(str(table_dir)).get_add_actions(flatten=True)).read_all()
     sizes = actions.column("size_bytes").to_pylist()
     rows = actions.column("num_records").to_pylist() if "num_records" in actions.column_names else [None] * len(sizes)
-    out = []
-    for rel, size, records in zip(actions.column("path").to_pylist(), sizes, rows):
-        file = table_dir / unquote(rel)
-        found = {"file": str(file)}
+    files = [table_dir / unquote(rel) for rel in actions.column("path").to_pylist()]
+
+    def problem(i: int) -> dict | None:
+        file, found = files[i], {"file": str(files[i])}
         if not file.exists():
-            out.append({"code": "lake_file_missing", **found})
-        elif file.stat().st_size != size:
-            out.append({"code": "lake_file_size", **found, "expected": size, "actual": file.stat().st_size})
-        else:
-            problem = _unreadable(file, records, deep)
-            if problem:
-                out.append({"code": "lake_file_corrupt", **found, "error": problem})
-    return out
+            return {"code": "lake_file_missing", **found}
+        if file.stat().st_size != sizes[i]:
+            return {"code": "lake_file_size", **found, "expected": sizes[i], "actual": file.stat().st_size}
+        error = _unreadable(file, rows[i], deep)
+        return {"code": "lake_file_corrupt", **found, "error": error} if error else None
+
+    # the files read side by side (the Parquet reader lets go of the interpreter): a year-old lake of 10,000,000
+    # members has about 700 files, whose footers took 0.8-1.0 s one after another
+    with ThreadPoolExecutor(max_workers=CHECKERS) as pool:
+        return [p for p in pool.map(problem, range(len(files))) if p]
 
 
 def _unreadable(file: Path, records: int | None, deep: bool) -> str | None:

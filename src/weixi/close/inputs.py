@@ -26,8 +26,8 @@ def missing_inputs(data_dir: Path, month: str) -> list[str]:
                 missing.append(f"{table}: no files in {data_dir / table}")
                 continue
             if table in REQUIRED_MONTHLY:
-                rows = con.execute(f"SELECT count(*) FROM ({scan_sql(data_dir, table, month)})").fetchone()[0]
-                if rows == 0:
+                # a row of the month, not their count: the scan stops at the first one
+                if con.execute(f"SELECT 1 FROM ({scan_sql(data_dir, table, month)}) LIMIT 1").fetchone() is None:
                     missing.append(f"{table}: no rows for {month}")
     finally:
         con.close()
