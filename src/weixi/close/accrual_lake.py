@@ -299,7 +299,8 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
                 files = lake_write.write_partition(con, table, {"month": month}, posted, ordered) if posted else []
                 schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA
                 lake.commit_files(table, files, {"month": month}, schema, app, mv)
-                if files:  # the partition's id ranges (those of its input hold its rows') and sums
+                if files:  # the partition's id ranges (those of its input hold its rows') and sums, while the
+                    # members' update runs (a failure here is a crash after the commit: the rerun applies the month)
                     lake_ids.keep(Path(data_dir) / "lake", month, files, ours)
                     lake_sums.keep(con, Path(data_dir) / "lake", month, files)
             except BaseException:
@@ -386,7 +387,6 @@ def _take_ledger(con, rows: pa.Table) -> None:
     the rows :func:`_read_ledger` read. A member of the default tier or none is left out of acc_stored: the
     statements give a member they do not find the default tier's extras (at 10,000,000 members, most of whom hold
     the default tier, reading them all took 6 s)."""
-
     con.register("acc_ledger", rows)
     con.execute("CREATE TEMP TABLE acc_seen AS SELECT id AS event_id FROM acc_ledger WHERE k = 'e'")
     con.execute("CREATE TEMP TABLE acc_rejected AS SELECT id AS event_id, text AS reason FROM acc_ledger WHERE k = 'r'")
