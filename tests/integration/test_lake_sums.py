@@ -103,6 +103,16 @@ def test_sums_gone_damaged_or_kept_for_other_files_are_found_again(operator, tmp
     for path in folder.iterdir():
         path.unlink()
     assert _figures(engine, monkeypatch, MONTHS[1]) == want and len(calls) == 4
+    # a reader that may not write the data folder (the app's, say): the figures all the same, nothing kept
+
+    def refused(*args, **kwargs):
+        raise PermissionError("read-only")
+
+    for path in folder.iterdir():
+        path.unlink()
+    monkeypatch.setattr(lake_sums, "write_record", refused)
+    assert _figures(engine, monkeypatch, MONTHS[1]) == want and len(calls) == 4 + 4 * 2  # each read summed again
+    assert list(folder.iterdir()) == []
 
 
 def test_records_edited_by_hand_are_found_by_verify(operator, tmp_path, monkeypatch):  # noqa: F811

@@ -16,6 +16,7 @@ SQL ledger now); those are read from its files, and only when some member is fol
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date
 from pathlib import Path
 
@@ -59,7 +60,8 @@ def unfolded(con, lake_dir: Path, by_key: dict[str, list[str]], folded: bool) ->
             parts.append(_table(read_record(lake_dir, SUMS, key, files)))
         except (ValueError, TypeError, IndexError):  # none kept for these files, or a damaged record
             found = sums(con, f"read_parquet({files!r})")
-            write_record(lake_dir, SUMS, key, files, found)
+            with suppress(OSError):  # a reader that may not write the data folder (the app's) sums again next time
+                write_record(lake_dir, SUMS, key, files, found)
             parts.append(_table(found))
     con.register("lake_sums_kept", pa.concat_tables([_table([]), *parts]))
     less = []
