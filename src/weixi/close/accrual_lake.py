@@ -406,12 +406,9 @@ def _seen_in_lake(con, data_dir: Path, month: str) -> lake_ids.Ranges:
     ``event_id`` column of the partitions whose id ranges meet the input's (:mod:`weixi.close.lake_ids`), instead
     of every id the lake holds. Returns the input's id ranges (those of the partition it writes)."""
     ours = lake_ids.ranges(con, "acc_all")
-    by_key: dict[str, list[str]] = {}
-    for uri in lake.file_uris(accruals_dir(data_dir)):
-        key = lake_carry.key_of(uri)
-        if key != month:
-            by_key.setdefault(key, []).append(uri)
-    others = lake_ids.holding(con, Path(data_dir) / "lake", by_key, ours) if ours else []
+    partitions = lake_carry.by_key(lake.file_uris(accruals_dir(data_dir)))
+    partitions.pop(month, None)
+    others = lake_ids.holding(con, Path(data_dir) / "lake", partitions, ours) if ours else []
     if others:
         con.execute(
             f"INSERT INTO acc_seen SELECT event_id FROM read_parquet({others!r}) "

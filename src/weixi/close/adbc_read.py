@@ -3,7 +3,7 @@ on standard input; ``{"sql", "params"}`` is one) on the SQLite file DB through A
 write the rows of the i-th query to ``OUT.i`` as an Arrow IPC file.
 
 A process of its own so that ADBC's copy of SQLite never shares a process with the app's (see
-:func:`weixi.close.ledger_read._arrow_adbc`). Several queries in one process: each process costs its start-up.
+:func:`weixi.close.ledger_read.ledger_arrows_later`). Several queries in one process: each process costs its start-up.
 """
 
 from __future__ import annotations

@@ -57,14 +57,19 @@ def key_of(uri: str) -> str | None:
     return found.group(1) if found else None
 
 
+def by_key(files: list[str]) -> dict[str, list[str]]:
+    """Lake files by their partition key (:func:`key_of`), each key's in the order given."""
+    out: dict[str, list[str]] = {}
+    for f in files:
+        out.setdefault(key_of(f), []).append(f)
+    return out
+
+
 def _rows(acc: list[str], exp: list[str]) -> str | None:
     """(member_id, p, month, day) of the accrual files (earned, their day) and the expiry files (less the points, no
     day), unfolded or not."""
-    by_key: dict[str, list[str]] = {}
-    for f in acc:
-        by_key.setdefault(key_of(f), []).append(f)
     parts = [
-        f"SELECT member_id, earned AS p, '{k}' AS month, day FROM read_parquet({fs!r})" for k, fs in by_key.items()
+        f"SELECT member_id, earned AS p, '{k}' AS month, day FROM read_parquet({fs!r})" for k, fs in by_key(acc).items()
     ]
     if exp:
         parts.append(f"SELECT member_id, -points AS p, month, NULL::DATE AS day FROM read_parquet({exp!r})")
@@ -200,4 +205,4 @@ def _keep(con, folder: Path, month: str, acc: list[str], exp: list[str]) -> None
             path.unlink(missing_ok=True)
 
 
-__all__ = ["CARRY", "accrual_files", "expiry_files", "key_of", "points"]
+__all__ = ["CARRY", "accrual_files", "by_key", "expiry_files", "key_of", "points"]

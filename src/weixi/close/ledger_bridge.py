@@ -257,10 +257,9 @@ def lake_programme(
             return None
         months, lake_dir, version = mark
         # the accruals' sums kept per partition (lake_sums), less the folded members' rows: not every row read
-        files = fold_read.version_files(lake_dir / fold_read.ACCRUALS, version)
-        by_key = {m: fold_read.month_files(files, m) for m in months}
+        parts = lake_carry.by_key(fold_read.version_files(lake_dir / fold_read.ACCRUALS, version))
         folded = con.execute("SELECT count(*) FROM lake_folds").fetchone()[0] > 0
-        lake_sums.unfolded(con, lake_dir, {k: f for k, f in by_key.items() if f}, folded)
+        lake_sums.unfolded(con, lake_dir, {m: parts[m] for m in months if m in parts}, folded)
         s, a = f"DATE '{start}'", f"DATE '{as_of}'"
 
         def by_day(col: str, value: str, view: str) -> tuple:

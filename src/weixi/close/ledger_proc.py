@@ -1,5 +1,5 @@
 """The child processes that read and write a SQLite ledger file through ADBC for the close (never this process: see
-:func:`weixi.close.ledger_read._arrow_adbc`).
+:func:`weixi.close.ledger_read.ledger_arrows_later`).
 
 Inside :func:`session` (the close, :func:`weixi.close.run.close_month`) one process serves every read and write
 (:mod:`weixi.close.ledger_server`), started when the session opens so that its start-up overlaps the close's first
@@ -125,52 +125,47 @@ def _serving(path: Path) -> _Server | None:
     return server
 
 
-def read(path: Path, out: Path, queries: list[dict]) -> None:
-    """Run the read-only ``queries`` (``{"sql", "params"}``) on the SQLite file in one read transaction, the i-th
-    query's rows written to the Arrow IPC file ``OUT.i``."""
-    server = _serving(path)
-    if server is not None:
-        server.send({"op": "read", "db": str(path), "out": str(out), "queries": queries})
-        server.answer("ledger_read_failed")
-        return
-    done = subprocess.run(
-        [*READER, str(path), str(out)], input=json.dumps({"queries": queries}), text=True, capture_output=True
-    )
-    if done.returncode != 0:
-        raise LedgerUnavailable("ledger_read_failed", path=str(path), reason=done.stderr.strip()[-2000:])
-
-
-def read_later(path: Path, out: Path, queries: list[dict]):
-    """:func:`read` started now, its answer awaited by calling the function returned (which raises what
-    :func:`read` raises). Until then the session's process takes no other request (other work goes to processes of
-    its own): the caller works on, in DuckDB, while the ledger file is read. Call it exactly once."""
+def _later(path: Path, request: dict, argv: list[str], code: str, parse):
+    """Start a job on the SQLite file: ``request`` sent to the session's process, or ``argv`` (a process of its own)
+    fed ``request`` without its ``op``, ``db`` and ``out`` or ``source``; the function returned awaits the answer
+    and returns ``parse(answer)`` (the session's answer, a dict, or the process's output, text), or raises
+    :class:`LedgerUnavailable` with ``code``. Until then the session's process takes no other request (other work
+    goes to processes of its own), so the caller works on while the file is read or written. Call it exactly once."""
     server = _serving(path)
     if server is not None:
         server.busy = True
-        server.send({"op": "read", "db": str(path), "out": str(out), "queries": queries})
+        server.send(request)
 
-        def answer() -> None:
+        def answer():
             try:
-                server.answer("ledger_read_failed")
+                return parse(server.answer(code))
             finally:
                 server.busy = False
 
         return answer
-    child = subprocess.Popen(
-        [*READER, str(path), str(out)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    request = json.dumps({"queries": queries})
+    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    own = {k: v for k, v in request.items() if k not in ("op", "db", "out", "source")}
 
-    def done() -> None:
-        _, err = child.communicate(request)
+    def done():
+        out, err = child.communicate(json.dumps(own))
         if child.returncode != 0:
-            raise LedgerUnavailable("ledger_read_failed", path=str(path), reason=err.strip()[-2000:])
+            raise LedgerUnavailable(code, path=str(path), reason=err.strip()[-2000:])
+        return parse(out)
 
     return done
+
+
+def read(path: Path, out: Path, queries: list[dict]) -> None:
+    """Run the read-only ``queries`` (``{"sql", "params"}``) on the SQLite file in one read transaction, the i-th
+    query's rows written to the Arrow IPC file ``OUT.i``."""
+    read_later(path, out, queries)()
+
+
+def read_later(path: Path, out: Path, queries: list[dict]):
+    """:func:`read` started now, its answer awaited by calling the function returned (which raises what
+    :func:`read` raises): the caller works on, in DuckDB, while the ledger file is read (see :func:`_later`)."""
+    request = {"op": "read", "db": str(path), "out": str(out), "queries": queries}
+    return _later(path, request, [*READER, str(path), str(out)], "ledger_read_failed", lambda _: None)
 
 
 def _incoming(table: pa.Table) -> tempfile.TemporaryDirectory:
@@ -185,59 +180,33 @@ def update_sqlite(path: Path, table: pa.Table, statements: list[tuple[str, list]
     transaction, with ``table`` as ``temp.incoming`` (:func:`weixi.close.adbc_update.update`); the number of rows
     the first one changed. ``skip_if``: a ``(sql, params)`` query checked first in the transaction; a row found
     means nothing is written and -1 is returned."""
-    with _incoming(table) as tmp:
-        source = str(Path(tmp) / "incoming.arrow")
-        request = {"statements": statements, "skip_if": skip_if}
-        server = _serving(path)
-        if server is not None:
-            server.send({"op": "update", "db": str(path), "source": source, **request})
-            return int(server.answer("ledger_write_failed")["changed"])
-        done = subprocess.run([*UPDATER, str(path), source], input=json.dumps(request), text=True, capture_output=True)
-    if done.returncode != 0:
-        raise LedgerUnavailable("ledger_write_failed", path=str(path), reason=done.stderr.strip()[-2000:])
-    return int(done.stdout.strip().splitlines()[-1])
+    return update_later(path, table, statements, skip_if)()
 
 
-def update_later(path: Path, table: pa.Table, statements: list[tuple[str, list]]):
+def update_later(path: Path, table: pa.Table, statements: list[tuple[str, list]], skip_if=None):
     """:func:`update_sqlite` started now (committed on its own), its answer awaited by calling the function
-    returned (the rows the first statement changed; it raises what :func:`update_sqlite` raises). Until then the
-    session's process takes no other request: the caller works on while the file is written. Call it exactly
-    once."""
+    returned (the rows the first statement changed; it raises what :func:`update_sqlite` raises): the caller works
+    on while the file is written (see :func:`_later`)."""
     tmp = _incoming(table)
     source = str(Path(tmp.name) / "incoming.arrow")
-    request = {"statements": statements, "skip_if": None}
-    server = _serving(path)
+    request = {"op": "update", "db": str(path), "source": source, "statements": statements, "skip_if": skip_if}
+
+    def changed(answer) -> int:
+        return int(answer["changed"]) if isinstance(answer, dict) else int(answer.strip().splitlines()[-1])
+
     try:
-        if server is not None:
-            server.busy = True
-            server.send({"op": "update", "db": str(path), "source": source, **request})
-        else:
-            child = subprocess.Popen(
-                [*UPDATER, str(path), source],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+        wait = _later(path, request, [*UPDATER, str(path), source], "ledger_write_failed", changed)
     except BaseException:
         tmp.cleanup()
         raise
 
-    def changed() -> int:
+    def done() -> int:
         try:
-            if server is not None:
-                try:
-                    return int(server.answer("ledger_write_failed")["changed"])
-                finally:
-                    server.busy = False
-            out, err = child.communicate(json.dumps(request))
-            if child.returncode != 0:
-                raise LedgerUnavailable("ledger_write_failed", path=str(path), reason=err.strip()[-2000:])
-            return int(out.strip().splitlines()[-1])
+            return wait()
         finally:
             tmp.cleanup()
 
-    return changed
+    return done
 
 
 class HeldUpdate:

@@ -28,9 +28,8 @@ def ledger_arrow(engine: Engine, sql: str, params: list, schema: pa.Schema) -> p
 def ledger_arrows(engine: Engine, queries: list[tuple[str, list, pa.Schema]]) -> list[pa.Table]:
     """The rows of each ``(sql, params, schema)`` as in :func:`ledger_arrow`, read in one transaction (on SQLite
     by one child process: each costs its start-up)."""
-    path = sqlite_file(engine)
-    if path is not None:
-        return _arrow_adbc(path, queries)
+    if sqlite_file(engine) is not None:
+        return ledger_arrows_later(engine, queries)()
     out = []
     # one snapshot for every query (PostgreSQL's default, read committed, lets each statement see later commits)
     snapshot = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
@@ -48,9 +47,13 @@ def ledger_arrows(engine: Engine, queries: list[tuple[str, list, pa.Schema]]) ->
 
 
 def ledger_arrows_later(engine: Engine, queries: list[tuple[str, list, pa.Schema]]) -> Callable[[], list[pa.Table]]:
-    """:func:`ledger_arrows` started now (a SQLite file: its child process reads while the caller works on), the
-    tables returned by calling the function returned (exactly once). PostgreSQL and in-memory databases are read
-    when it is called."""
+    """:func:`ledger_arrows` started now, the tables returned by calling the function returned (exactly once).
+    A SQLite file is read through ADBC in a child process (:func:`weixi.close.ledger_proc.read_later`: the close's
+    own, or one for these queries), which reads while the caller works on and hands the rows back as Arrow IPC
+    files. Never in this process: ADBC links its own copy of SQLite, and two copies in one process release each
+    other's POSIX file locks when one closes the file (SQLite's "multiple copies of SQLite linked into one program"
+    hazard), which can corrupt a database the app has open. PostgreSQL and in-memory databases are read when the
+    function is called."""
     path = sqlite_file(engine)
     if path is None:
         return lambda: ledger_arrows(engine, queries)
@@ -86,18 +89,6 @@ def _tables(out: Path, queries: list[tuple[str, list, pa.Schema]]) -> list[pa.Ta
             table = pa.ipc.open_file(source).read_all()
         tables.append(table.rename_columns(schema.names).cast(schema))
     return tables
-
-
-def _arrow_adbc(path: Path, queries: list[tuple[str, list, pa.Schema]]) -> list[pa.Table]:
-    """The queries' rows, read through ADBC in a child process (:func:`weixi.close.ledger_proc.read`: the close's
-    own, or one for these queries) and handed back as Arrow IPC files. Never in this process: ADBC links its own
-    copy of SQLite, and two copies in one process release each other's POSIX file locks when one closes the file
-    (SQLite's "multiple copies of SQLite linked into one program" hazard), which can corrupt a database the app has
-    open."""
-    with tempfile.TemporaryDirectory(prefix="weixi-adbc-") as tmp:
-        out = Path(tmp) / "rows.arrow"
-        ledger_proc.read(path, out, _request(queries))
-        return _tables(out, queries)
 
 
 __all__ = ["FETCH", "LedgerUnavailable", "ledger_arrow", "ledger_arrows", "ledger_arrows_later"]

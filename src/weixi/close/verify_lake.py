@@ -84,10 +84,7 @@ def _records(lake_dir: Path, version: int, limit: int) -> tuple[list[Mismatch], 
     hold (``lake-ids-record``: an accrual would not read the partition for them), sums that are not its files'
     (``lake-sums-record``: the programme figures would be wrong). A record kept for other files is not used, nor
     checked. The mismatches and the records checked."""
-    files = fold_read.version_files(lake_dir / fold_read.ACCRUALS, version)
-    by_key: dict[str, list[str]] = {}
-    for f in files:
-        by_key.setdefault(lake_carry.key_of(f), []).append(f)
+    by_key = lake_carry.by_key(fold_read.version_files(lake_dir / fold_read.ACCRUALS, version))
     out, checked = [], 0
     con = duck.connect()
     try:
