@@ -16,6 +16,7 @@ first spend day, paid flag and posted tier (no balance: a member's lake points s
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -47,18 +48,37 @@ def write_partition(con, table_dir: Path, partition: dict, rows: int, ordered: b
     order already (the close's, :data:`weixi.close.accrual_sql.ORDERED_NEW`): each range is written as it is read,
     not sorted again, and its file's row groups are checked from the footer to follow each other in member order
     (:func:`clustered`); a file that does not is written again sorted."""
-    files = []
-    for where in member_ranges(con, rows):
-        out = lake.new_file(table_dir, partition)
+    ranges = member_ranges(con, rows)
+    outs = [lake.new_file(table_dir, partition) for _ in ranges]
+
+    def write(cur, where: str, out: Path) -> Path | None:
         query = f"SELECT * FROM acc_events WHERE {where}" if ordered else rows_sql(where)
-        written = con.execute(f"COPY ({query}) TO '{out}' ({duck.PARQUET}, ROW_GROUP_SIZE {ROW_GROUP})").fetchone()[0]
+        written = cur.execute(f"COPY ({query}) TO '{out}' ({duck.PARQUET}, ROW_GROUP_SIZE {ROW_GROUP})").fetchone()[0]
         if written and ordered and not clustered(out):
-            con.execute(f"COPY ({rows_sql(where)}) TO '{out}' ({duck.PARQUET}, ROW_GROUP_SIZE {ROW_GROUP})")
+            cur.execute(f"COPY ({rows_sql(where)}) TO '{out}' ({duck.PARQUET}, ROW_GROUP_SIZE {ROW_GROUP})")
         if written:
-            files.append(out)
-        else:  # an empty range (the sample's cuts fell on one member's rows): no file for it
-            out.unlink()
-    return files
+            return out
+        out.unlink()  # an empty range (the sample's cuts fell on one member's rows): no file for it
+        return None
+
+    threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+    if not ordered or threads < 2 or len(ranges) < 2:
+        return [f for f in (write(con, w, o) for w, o in zip(ranges, outs)) if f is not None]
+    con.execute("SET threads = 1")
+    try:
+        with ThreadPoolExecutor(min(threads, len(ranges))) as pool:
+            found = list(pool.map(lambda wo: _on_cursor(con, write, *wo), zip(ranges, outs)))
+    finally:
+        con.execute(f"SET threads = {threads}")
+    return [f for f in found if f is not None]
+
+
+def _on_cursor(con, write, where, out):
+    cur = con.cursor()
+    try:
+        return write(cur, where, out)
+    finally:
+        cur.close()
 
 
 def clustered(path: Path) -> bool:
