@@ -24,14 +24,24 @@ def test_a_fold_between_the_ledger_read_and_the_lake_read_is_counted_once(operat
     member = next(m for m in _members(engine) if before[m] > 0)
     with engine.connect() as conn:
         assert execute(conn, "SELECT balance FROM members WHERE member_id = ?", [member])[0][0] == 0
-    real = ledger_bridge.ledger_arrows
+    real, real_later = ledger_bridge.ledger_arrows, ledger_bridge.ledger_arrows_later
 
     def fold_after_the_read(*args, **kwargs):
         out = real(*args, **kwargs)
         ensure_folded(engine, [member])  # a redemption's fold, say, while the close goes on
         return out
 
+    def fold_after_the_read_later(*args, **kwargs):  # the close's read, started early and taken later
+        take = real_later(*args, **kwargs)
+        return lambda: fold_after_the_read_taken(take)
+
+    def fold_after_the_read_taken(take):
+        out = take()
+        ensure_folded(engine, [member])
+        return out
+
     monkeypatch.setattr(ledger_bridge, "ledger_arrows", fold_after_the_read)
+    monkeypatch.setattr(ledger_bridge, "ledger_arrows_later", fold_after_the_read_later)
     if read == "balances":
         table = ledger_bridge.balances(engine)
     elif read == "points_and_balances":

@@ -42,8 +42,9 @@ def members_table(con, data_dir: Path, month: str) -> ibis.Table:
     return joined.select("member_id", "join_date", "churned_on")
 
 
-def month_history(con, data_dir: Path, month: str, points: ibis.Table) -> ibis.Table:
-    """History rows of ``month``: ``points`` is (member_id, points_earned) from the ledger."""
+def month_touches(con, data_dir: Path, month: str) -> ibis.Table:
+    """Per member of ``month``'s inputs: spend, recharges, touches and the last day active (what the history rows
+    hold but the points, which come from the ledger)."""
     end = ibis.date(month_end(month))
     bills = archive_table(con, data_dir, "bills", month)
     recharges = archive_table(con, data_dir, "recharges", month)
@@ -69,12 +70,18 @@ def month_history(con, data_dir: Path, month: str, points: ibis.Table) -> ibis.T
         touch(complaints, zero, None, complaints.opened_at.date()),
     ]
     touches = ibis.union(*parts, distinct=False)
-    agg = touches.group_by("member_id").aggregate(
+    return touches.group_by("member_id").aggregate(
         spend_fen=touches.spend_fen.sum(),
         recharge_fen=touches.recharge_fen.sum(),
         touches=touches.count(),
         last_active_on=touches.day.max(),
     )
+
+
+def month_history(con, data_dir: Path, month: str, points: ibis.Table, touches: ibis.Table | None = None) -> ibis.Table:
+    """History rows of ``month``: ``points`` is (member_id, points_earned) from the ledger; ``touches``:
+    :func:`month_touches` of the month, when computed already."""
+    agg = month_touches(con, data_dir, month) if touches is None else touches
     pts = points.select(member_id_p="member_id", points_earned="points_earned")
     joined = agg.outer_join(pts, agg.member_id == pts.member_id_p)
     out = joined.select(

@@ -6,6 +6,7 @@ the lake's rows no fold has brought into the SQL ledger yet: a member's SQL bala
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -18,7 +19,7 @@ from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute, executemany
 from weixi.close import lake_carry, lake_sums
 from weixi.close.ledger_proc import update_later, update_sqlite
-from weixi.close.ledger_read import FETCH, ledger_arrow, ledger_arrows
+from weixi.close.ledger_read import FETCH, ledger_arrow, ledger_arrows, ledger_arrows_later
 from weixi.close.months import first_day, next_month
 from weixi.ledger import fold, fold_read
 
@@ -120,13 +121,20 @@ def points_and_balances(engine: Engine, month: str, default_tier: str | None = N
         con.close()
 
 
-def close_ledger(engine: Engine, con, month: str, default_tier: str) -> None:
+def close_ledger_read(engine: Engine, month: str, default_tier: str) -> Callable[[], list[pa.Table]]:
+    """:func:`close_ledger`'s read of the SQL ledger, started now (on SQLite the ledger process reads while the
+    caller works on); pass the function returned to :func:`close_ledger`, which takes the answer."""
+    return ledger_arrows_later(engine, [_journal_points(month), _balances_set(default_tier), FOLDS])
+
+
+def close_ledger(engine: Engine, con, month: str, default_tier: str, read=None) -> None:
     """The close's read of the ledger, made in its DuckDB ``con`` (no Arrow copy out and back of two tables of
     10,000,000 rows at 10,000,000 members): table ``ledger_points`` (the month's points earned per member, SQL and
     unfolded lake rows; the lake's from the carry, :mod:`weixi.close.lake_carry`) and temp table ``close_balances``
     (:data:`BALANCES`' columns) of the members whose balance over both stores, debt or ledger tier are not 0, 0,
-    ``default_tier`` (so at 10,000,000 members about 176,000 SQL rows are read, not every one)."""
-    points, held, folds = ledger_arrows(engine, [_journal_points(month), _balances_set(default_tier), FOLDS])
+    ``default_tier`` (so at 10,000,000 members about 176,000 SQL rows are read, not every one). ``read``: the
+    read :func:`close_ledger_read` started (else it is made now)."""
+    points, held, folds = (read or close_ledger_read(engine, month, default_tier))()
     try:
         if not _unfolded(engine, con, month, folds=folds):
             con.register("sql_points", points)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -24,7 +24,7 @@ from weixi.adapters import search_index
 from weixi.close import backends, ledger_bridge, ledger_proc, offload, programme, spark_snapshot, store
 from weixi.close.accrual import accrue
 from weixi.close.backends import archive_table
-from weixi.close.history import members_table, month_history
+from weixi.close.history import members_table, month_history, month_touches
 from weixi.close.inputs import missing_inputs
 from weixi.close.months import first_day, next_month, previous_month, window
 from weixi.close.snapshot import PROFILE, SEGMENT_COLUMNS, TIER_COLUMNS, snapshot_sql, summarize
@@ -218,16 +218,25 @@ def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
     if run.spark:  # handed to Spark as a file its executors read, written by the ledger process
         offload.points_earned(run.engine, month, _scratch_file(run, "ledger_points"))
         points_t = con.read_parquet(str(run.scratch / "ledger_points.parquet"))
+        touches = None
     else:
         # in the close's DuckDB: ledger_points, and close_balances (the members not at 0, 0, the default tier),
-        # which nothing writes until the snapshot step has read them
-        ledger_bridge.close_ledger(run.engine, run.duck, month, _default_tier(run))
+        # which nothing writes until the snapshot step has read them. The ledger is read (on SQLite by the ledger
+        # process) while DuckDB sums the month's touches, which need nothing from it
+        read = ledger_bridge.close_ledger_read(run.engine, month, _default_tier(run))
+        try:
+            touches = _materialize(run, "close_touches", month_touches(con, data_dir, month))
+        except BaseException:
+            with suppress(Exception):  # the answer taken (the ledger process serves the next request)
+                read()
+            raise
+        ledger_bridge.close_ledger(run.engine, run.duck, month, _default_tier(run), read=read)
         points_t = con.table("ledger_points")
-    history_file = _write_dataset(
-        run, "history", "close_history_now", month_history(con, data_dir, month, points_t), HISTORY_TYPES
-    )
+    history = month_history(con, data_dir, month, points_t, touches=touches and con.table(touches))
+    history_file = _write_dataset(run, "history", "close_history_now", history, HISTORY_TYPES)
     if not run.spark:
         _free(con, "ledger_points")
+        _free(con, "close_touches")
     return history_file, _history_window(con, data_dir, month), members_table(con, data_dir, month)
 
 
