@@ -121,10 +121,13 @@ def points_and_balances(engine: Engine, month: str, default_tier: str | None = N
         con.close()
 
 
-def close_ledger_read(engine: Engine, month: str, default_tier: str) -> Callable[[], list[pa.Table]]:
+def close_ledger_read(
+    engine: Engine, month: str, default_tier: str, also: list[tuple[str, list, pa.Schema]] = ()
+) -> Callable[[], list[pa.Table]]:
     """:func:`close_ledger`'s read of the SQL ledger, started now (on SQLite the ledger process reads while the
-    caller works on); pass the function returned to :func:`close_ledger`, which takes the answer."""
-    return ledger_arrows_later(engine, [_journal_points(month), _balances_set(default_tier), FOLDS])
+    caller works on), with the queries ``also`` (their tables follow its three); pass the function returned to
+    :func:`close_ledger`, which takes the answer."""
+    return ledger_arrows_later(engine, [_journal_points(month), _balances_set(default_tier), FOLDS, *also])
 
 
 def close_ledger(engine: Engine, con, month: str, default_tier: str, read=None) -> None:
@@ -134,7 +137,7 @@ def close_ledger(engine: Engine, con, month: str, default_tier: str, read=None) 
     (:data:`BALANCES`' columns) of the members whose balance over both stores, debt or ledger tier are not 0, 0,
     ``default_tier`` (so at 10,000,000 members about 176,000 SQL rows are read, not every one). ``read``: the
     read :func:`close_ledger_read` started (else it is made now)."""
-    points, held, folds = (read or close_ledger_read(engine, month, default_tier))()
+    points, held, folds = (read or close_ledger_read(engine, month, default_tier))()[:3]
     try:
         if not _unfolded(engine, con, month, folds=folds):
             con.register("sql_points", points)

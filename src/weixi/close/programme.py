@@ -100,18 +100,34 @@ def lake_of(engine: Engine, month: str) -> LakeRead:
     return read_with_lake(engine, queries, start, as_of)
 
 
-def close_figures(
-    engine: Engine, duck, snapshot_file, month: str, plan: Plan, budget: int | None = None, lake=NOT_READ
-) -> dict:
-    """The figures the close summary keeps: conversion over the snapshot's active members (DuckDB joins them with
-    the ledger's redeemers). ``lake``: :func:`lake_of` the month, when read already."""
+def redeemers_query(month: str) -> tuple[str, list, pa.Schema]:
+    """The members with a redemption standing at the month end (:data:`REDEEMED`), as a ledger read
+    (:func:`~weixi.close.ledger_read.ledger_arrows`). The close does not write redemptions: it reads them with its
+    history step's read of the ledger, while the ledger process is free (at the summary it is writing the tiers,
+    and a read of its own costs a process's start-up)."""
     end = _as_of(month)
-    redeemers = ledger_arrow(
-        engine,
+    return (
         f"SELECT DISTINCT member_id FROM redemptions WHERE {REDEEMED}",
         [end, end],
         pa.schema([("member_id", pa.string())]),
     )
+
+
+def close_figures(
+    engine: Engine,
+    duck,
+    snapshot_file,
+    month: str,
+    plan: Plan,
+    budget: int | None = None,
+    lake=NOT_READ,
+    redeemers: pa.Table | None = None,
+) -> dict:
+    """The figures the close summary keeps: conversion over the snapshot's active members (DuckDB joins them with
+    the ledger's redeemers). ``lake``: :func:`lake_of` the month, when read already; ``redeemers``: the rows of
+    :func:`redeemers_query`, when read already."""
+    if redeemers is None:
+        redeemers = ledger_arrow(engine, *redeemers_query(month))
     duck.register("programme_redeemers", redeemers)
     try:
         converted, active = duck.execute(

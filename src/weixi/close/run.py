@@ -71,6 +71,7 @@ class _Run:
     timings: dict[str, float] = field(default_factory=dict)
     parts: dict[str, list[Path]] = field(default_factory=dict)  # on PySpark: the files Spark wrote, by relation
     tiers_set: Callable[[], int] = lambda: 0  # awaits the ledger's tier update the snapshot step started
+    redeemers: object = None  # DuckDB: the programme figures' redeemers, read with the history step's ledger read
 
     @property
     def duck(self):
@@ -171,7 +172,9 @@ def _close(run: _Run, spark, budget: int) -> dict:
                 run.duck, snapshot_file, events_file, ledger_bridge.month_totals(engine, month, lake), run.plan
             ),
             "star_events": star_event_counts(run.duck, stars_file),
-            "programme": programme.close_figures(engine, run.duck, snapshot_file, month, run.plan, budget, lake),
+            "programme": programme.close_figures(
+                engine, run.duck, snapshot_file, month, run.plan, budget, lake, run.redeemers
+            ),
         }
         run.duck.close()  # its memory back before the member search index is built (skipped if the archive is as was)
     run.tiers_set()  # the ledger's tiers written (beside the star events and the summary)
@@ -223,14 +226,19 @@ def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
         # in the close's DuckDB: ledger_points, and close_balances (the members not at 0, 0, the default tier),
         # which nothing writes until the snapshot step has read them. The ledger is read (on SQLite by the ledger
         # process) while DuckDB sums the month's touches, which need nothing from it
-        read = ledger_bridge.close_ledger_read(run.engine, month, _default_tier(run))
+        # (with the redeemers the summary's programme figures count)
+        read = ledger_bridge.close_ledger_read(
+            run.engine, month, _default_tier(run), also=[programme.redeemers_query(month)]
+        )
         try:
             touches = _materialize(run, "close_touches", month_touches(con, data_dir, month))
         except BaseException:
             with suppress(Exception):  # the answer taken (the ledger process serves the next request)
                 read()
             raise
-        ledger_bridge.close_ledger(run.engine, run.duck, month, _default_tier(run), read=read)
+        tables = read()
+        run.redeemers = tables[3]
+        ledger_bridge.close_ledger(run.engine, run.duck, month, _default_tier(run), read=lambda: tables)
         points_t = con.table("ledger_points")
     history = month_history(con, data_dir, month, points_t, touches=touches and con.table(touches))
     history_file = _write_dataset(run, "history", "close_history_now", history, HISTORY_TYPES)
