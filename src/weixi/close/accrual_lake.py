@@ -300,9 +300,13 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
                 schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA
                 lake.commit_files(table, files, {"month": month}, schema, app, mv)
                 if files:  # the partition's id ranges (those of its input hold its rows') and sums, while the
-                    # members' update runs (a failure here is a crash after the commit: the rerun applies the month)
+                    # members' update runs (a failure here is a crash after the commit: the rerun applies the month).
+                    # The sums from the files just written (three columns, read back from the page cache), not
+                    # from acc_events, whose points each row computes again: 0.34 s against 0.93 s at 10,000,000
                     lake_ids.keep(Path(data_dir) / "lake", month, files, ours)
-                    lake_sums.keep(con, Path(data_dir) / "lake", month, files)
+                    lake_sums.keep(
+                        con, Path(data_dir) / "lake", month, files, rows=duck.scan_files(list(map(str, files)))
+                    )
             except BaseException:
                 if isinstance(held, ledger_proc.HeldUpdate):
                     held.abort()
