@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,21 +162,26 @@ def _close(run: _Run, spark, budget: int) -> dict:
             _free(run.con, "close_window")
     with run.step("snapshot"):
         snapshot_file = _snapshot_step(run, history_file, tiers)
-        stars_file = _star_events_step(run, snapshot_file)
+        if run.spark:
+            stars_file = _star_events_step(run, snapshot_file)
 
     if run.spark:
         summary = offload.summary(engine, data_dir, month, run.version, snapshot_file, events_file, stars_file, budget)
     else:
-        lake = programme.lake_of(engine, month)  # the lake's unfolded rows, read once for both
-        summary = {
-            **summarize(
+        # the star events written (a cursor of their own, in a thread) while the summary is counted: a join of two
+        # snapshots that keeps the two cores half busy, beside reads of the ledger and of files that keep one busy
+        # (at 10,000,000 members 2.5 s and 2.4 s one after the other)
+        with ThreadPoolExecutor(1, thread_name_prefix="weixi-stars") as pool:
+            stars = pool.submit(_star_events_on_cursor, run, snapshot_file)
+            lake = programme.lake_of(engine, month)  # the lake's unfolded rows, read once for both
+            counted = summarize(
                 run.duck, snapshot_file, events_file, ledger_bridge.month_totals(engine, month, lake), run.plan
-            ),
-            "star_events": star_event_counts(run.duck, stars_file),
-            "programme": programme.close_figures(
+            )
+            figures = programme.close_figures(
                 engine, run.duck, snapshot_file, month, run.plan, budget, lake, run.redeemers
-            ),
-        }
+            )
+            stars_file = stars.result()
+        summary = {**counted, "star_events": star_event_counts(run.duck, stars_file), "programme": figures}
         run.duck.close()  # its memory back before the member search index is built (skipped if the archive is as was)
     run.tiers_set()  # the ledger's tiers written (beside the star events and the summary)
     manifest = {
@@ -307,13 +313,24 @@ def _default_tier(run: _Run) -> str:
     return tier.id if tier else ""
 
 
-def _star_events_step(run: _Run, snapshot_file) -> Path:
-    """The star-level events file: members whose star level (星级) rose or fell since last month's snapshot."""
+def _star_events_step(run: _Run, snapshot_file, duck=None) -> Path:
+    """The star-level events file: members whose star level (星级) rose or fell since last month's snapshot.
+    ``duck``: the DuckDB connection that writes it (default the close's)."""
     previous = store.uris(run.data_dir, "snapshots", previous_month(run.month))
     if run.spark:
         return spark_snapshot.star_events(run.con, run.data_dir, run.month, run.scratch, snapshot_file, previous)
     sql = star_events_sql(run.month, snapshot_file, previous)
-    return store.write_query(run.duck, run.data_dir, "star_events", run.month, sql)
+    return store.write_query(duck or run.duck, run.data_dir, "star_events", run.month, sql)
+
+
+def _star_events_on_cursor(run: _Run, snapshot_file) -> Path:
+    """:func:`_star_events_step` on a cursor of the close's DuckDB (a connection of its own: it runs beside the
+    close's, in another thread; it reads only files)."""
+    cur = run.duck.cursor()
+    try:
+        return _star_events_step(run, snapshot_file, cur)
+    finally:
+        cur.close()
 
 
 def star_event_counts(duck, stars_file: Path) -> dict:
