@@ -56,6 +56,7 @@ from weixi.close import (
     lake_write,
     ledger_proc,
     ledger_read,
+    moment_text,
     post_read,
 )
 from weixi.close.lake_apply import apply
@@ -145,20 +146,23 @@ def finish(engine: Engine, month: str, inputs: list, result: dict) -> None:
 SERVICE_TYPES = 64  # at most this many service types' attrs written as literals (more: every one built)
 
 
-def _probe(con, plan: Plan) -> tuple[list, int, dict, list[str]]:
+def _probe(con, plan: Plan) -> tuple[list, int, dict, list[str], tuple]:
     """The days, the rows out of the bulk path's range (no day, a negative amount, one at or above its limit), the
-    rows by type and the service types (up to :data:`SERVICE_TYPES`; none: more) of ``acc_all``, in one scan."""
+    rows by type, the service types (up to :data:`SERVICE_TYPES`; none: more) and the least and greatest moment
+    (microseconds since the epoch; None, None: none) of ``acc_all``, in one scan."""
     rows = con.execute(
         f"SELECT type, day, count(*), count(*) FILTER (WHERE day IS NULL OR amount_fen < 0 "
-        f"OR amount_fen >= {bulk.fen_limit(plan)}), list_sort(list(DISTINCT service_type)[:{SERVICE_TYPES + 1}]) "
-        "FROM acc_all GROUP BY type, day"
+        f"OR amount_fen >= {bulk.fen_limit(plan)}), list_sort(list(DISTINCT service_type)[:{SERVICE_TYPES + 1}]), "
+        "epoch_us(min(moment)), epoch_us(max(moment)) FROM acc_all GROUP BY type, day"
     ).fetchall()
     counts: dict = {}
-    for t, _, n, _, _ in rows:
+    for t, _, n, *_ in rows:
         counts[t] = counts.get(t, 0) + int(n)
     types = sorted({s for r in rows for s in r[4] if s is not None})
     days = sorted({r[1] for r in rows if r[1] is not None})
-    return days, sum(int(r[3]) for r in rows), counts, types if len(types) <= SERVICE_TYPES else []
+    lows, highs = [r[5] for r in rows if r[5] is not None], [r[6] for r in rows if r[6] is not None]
+    moments = (min(lows), max(highs)) if lows else (None, None)
+    return days, sum(int(r[3]) for r in rows), counts, types if len(types) <= SERVICE_TYPES else [], moments
 
 
 def applicable(plan: Plan | None, days: list, out_of_range: int) -> bool:
@@ -244,9 +248,9 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         else:  # read where it is (in seq order, the file's): no copy
             con.register("post_src", post_rows)
             con.execute(f"CREATE TEMP VIEW acc_all AS {source_sql}")
-        counts, service_types = None, None
+        counts, service_types, moments = None, None, (None, None)
         if days is None:
-            days, out_of_range, counts, service_types = _probe(con, plan)
+            days, out_of_range, counts, service_types, moments = _probe(con, plan)
             if not applicable(plan, days, out_of_range):
                 ledger, _ = None, ledger()  # the read's answer taken (the loading process serves the next request)
                 return None
@@ -269,7 +273,12 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             for statement in (accrual_sql.ORDERED_SRC, accrual_sql.ORDERED_NEW, accrual_sql.ORDERED_VIEW):
                 con.execute(statement)
             day_rows = accrual_sql.day_rows(compiled, plan, days)
-            con.execute(accrual_sql.lake_events(compiled, version, days=day_rows, service_types=service_types))
+            offset = moment_text.fixed_offset(con, *moments)  # the recharges' moments written without a zone lookup
+            con.execute(
+                accrual_sql.lake_events(
+                    compiled, version, days=day_rows, service_types=service_types, moment_offset=offset
+                )
+            )
         else:
             con.execute(  # a view: the statements read it once (a copy of every column cost more than the filter)
                 "CREATE TEMP VIEW acc_src AS SELECT * FROM acc_all WHERE member_id NOT IN (SELECT member_id FROM acc_book)"

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from weixi.close.moment_text import stamp
 from weixi.ledger.bulk import CEIL, FLOOR, MAX_FEN, Compiled
 from weixi.ledger.expiry import expires_on
 from weixi.plans.model import Plan
@@ -115,20 +116,6 @@ def _yuan_text(fen: str) -> str:
     )
 
 
-def _stamp(at: str) -> str:
-    """A TIMESTAMPTZ as Python's ``datetime.isoformat`` prints it in the session's time zone (the ledger's text):
-    one ``strftime`` (``2026-10-05T10:00:00.000000+08``; its ``%z`` leaves out ``:00`` minutes), then the
-    microseconds dropped when 0 and the offset's minutes written, on that text (a one-item list's lambda: the
-    time zone conversion once, not once per part; at 2,400,000 recharges on one thread 3.1 s against 4.7-5.4)."""
-    return (
-        f"list_transform([strftime({at}, '%Y-%m-%dT%H:%M:%S.%f%z')], lambda s: "
-        "left(s, strpos(s, '.') - 1) "
-        "|| CASE WHEN substr(s, strpos(s, '.'), 7) = '.000000' THEN '' ELSE substr(s, strpos(s, '.'), 7) END "
-        "|| CASE WHEN length(s) - strpos(s, '.') = 9 THEN substr(s, strpos(s, '.') + 7) || ':00' "
-        "ELSE substr(s, strpos(s, '.') + 7) END)[1]"
-    )
-
-
 def _plan_tiers(c: Compiled) -> tuple[str, list[str]]:
     """The plan's tiers as a table ``t(tier, tnum, tden, tid, ttext)`` (a tier's extra, NULLs when its multiplier
     is 1 or below) and the default tier's four values as SQL literals (NULLs: none)."""
@@ -147,11 +134,13 @@ def _plan_tiers(c: Compiled) -> tuple[str, list[str]]:
     return table, ([str(d[0]), str(d[1]), _lit(d[2]), _lit(d[3])] if d else ["NULL"] * 4)
 
 
-def _moment_attrs(posted: bool, bill_at: str = "d.bill_at", service_types: list[str] | None = None) -> tuple[str, str]:
+def _moment_attrs(
+    posted: bool, bill_at: str = "d.bill_at", service_types: list[str] | None = None, offset: int | None = None
+) -> tuple[str, str]:
     """An event's moment and attrs as the ledger stores them, from ``acc_new n`` and ``acc_days d`` (``bill_at``:
     the day's bill moment): a bill's moment is its day's (23:59:59), a recharge's its own; the attrs its service
     type. Posted events carry both as text. ``service_types``: the ones the rows hold, whose attrs are written as
-    literals (the Book's JSON text, made here once) instead of built row by row."""
+    literals (the Book's JSON text, made here once) instead of built row by row. ``offset``: see :func:`~weixi.close.moment_text.stamp`."""
     if posted:
         return "n.occurred_text", "n.attrs_text"
     built = "'{\"service_type\": ' || CAST(to_json(n.service_type) AS VARCHAR) || '}'"
@@ -160,7 +149,7 @@ def _moment_attrs(posted: bool, bill_at: str = "d.bill_at", service_types: list[
         for t in service_types or []
     )
     return (
-        f"CASE WHEN n.moment IS NULL THEN {bill_at} ELSE {_stamp('n.moment')} END",
+        f"CASE WHEN n.moment IS NULL THEN {bill_at} ELSE {stamp('n.moment', offset)} END",
         f"CASE WHEN n.service_type IS NULL THEN NULL{known} ELSE {built} END",
     )
 
@@ -333,6 +322,7 @@ def lake_events(
     posted: bool = False,
     days: list[list] | None = None,
     service_types: list[str] | None = None,
+    moment_offset: int | None = None,
 ) -> str:
     """``acc_events`` as the lake's rows (:data:`weixi.close.accrual_lake.ACCRUAL_SCHEMA`, unsorted): one row per
     event of ``acc_new`` with its earn entries as a list, computed row by row from the same rule arithmetic as
@@ -350,7 +340,8 @@ def lake_events(
     the day (the expiry as a date) and the tier's extra by a ``CASE``, so the statement reads one table and joins
     none, and DuckDB keeps its rows in ``acc_new``'s order (a ``SELECT`` of one table keeps its order; a join does
     not). ``acc_events`` is then a view. ``service_types``: the service types the rows hold (any other is written
-    too, built row by row)."""
+    too, built row by row). ``moment_offset``: the session zone's offset at every moment of the rows, when fixed
+    (:func:`~weixi.close.moment_text.fixed_offset`)."""
     v = "NULL" if version is None else str(int(version))
     day = _day_lookup(c, days) if days is not None else (lambda col: f"d.{col}")
     pts, extras, base = [], [], []  # the base rules' points; the multipliers' extras; the entries, in posting order
@@ -382,7 +373,7 @@ def lake_events(
             column = f"x{j}_{i}"
             extras.append((f"CASE WHEN p{i} > 0 AND tnum IS NOT NULL{open_} THEN {extra} END AS {column}", column))
             base.append(_entry(column, _lit(m.id), note))
-    moment, attrs = _moment_attrs(posted, day("bill_at"), service_types)
+    moment, attrs = _moment_attrs(posted, day("bill_at"), service_types, moment_offset)
     tier_cols, tier_join = "", ""
     if c.mults and days is not None:  # the stored tier is on the row: its extra by a CASE, no join
         tier_cols = "".join(f", {_tier_case(c, i)} AS {col}" for i, col in enumerate(("tnum", "tden", "tid", "ttext")))

@@ -4,14 +4,16 @@ text of a note, the three roundings, and a moment's ISO text in the session's ti
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pytest
 
 from weixi.adapters import duck
 from weixi.close import accrual_sql
-from weixi.close.accrual_sql import _round, _stamp, _yuan_text
+from weixi.close.accrual_sql import _round, _yuan_text
+from weixi.close.moment_text import fixed_offset, stamp
 from weixi.ledger import bulk
 from weixi.ledger.bulk import CEIL, FLOOR, HALF_UP, yuan_text
 from weixi.ledger.bulk import _round as bulk_round
@@ -59,9 +61,45 @@ def test_a_moment_prints_as_python_prints_it(con, zone):
         "2026-11-01 03:30:59.999999+00",
     ]
     for m in moments:
-        text = con.execute(f"SELECT {_stamp('t')} FROM (SELECT TIMESTAMPTZ '{m}' AS t)").fetchone()[0]
+        text = con.execute(f"SELECT {stamp('t')} FROM (SELECT TIMESTAMPTZ '{m}' AS t)").fetchone()[0]
         arrow = con.execute(f"SELECT TIMESTAMPTZ '{m}' AS t").to_arrow_table().to_pydict()["t"][0]  # as the batches
         assert text == arrow.isoformat(), (zone, m)
+    con.execute("SET TimeZone = 'UTC'")
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "America/St_Johns", "America/New_York", "Asia/Kolkata"])
+def test_a_moment_in_a_fixed_offset_prints_as_with_the_zone_lookup(con, zone):
+    """The close's recharges' text without a zone lookup (the zone's offset fixed over the month's moments) is the
+    text with it: for random moments of 2026, each range's offset found by DuckDB's zone rules, or none across a
+    change of offset (New York's and St John's daylight saving time)."""
+    con.execute(f"SET TimeZone = '{zone}'")
+    rng = random.Random(zone)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    moments = [
+        start + timedelta(seconds=rng.randrange(365 * 86400), microseconds=rng.choice([0, 0, 1, 500000, 999999]))
+        for _ in range(80)
+    ]
+    changes = 0
+    for lo in moments:
+        hi = lo + timedelta(days=rng.choice([0, 3, 31]))
+        offset = fixed_offset(con, *(round((t - EPOCH).total_seconds() * 1e6) for t in (lo, hi)))
+        utc_offsets = {t.astimezone(ZoneInfo(zone)).utcoffset() for t in (lo, hi)}
+        if len(utc_offsets) > 1:  # the range holds a change: no fixed offset
+            assert offset is None
+            changes += 1
+            continue
+        assert offset == next(iter(utc_offsets)).total_seconds(), (zone, lo, hi)
+        for m in (lo, hi):
+            fast, looked_up = con.execute(
+                f"SELECT {stamp('t', offset)}, {stamp('t')} FROM (SELECT CAST(? AS TIMESTAMPTZ) AS t)",
+                [m.strftime("%Y-%m-%d %H:%M:%S.%f+00")],
+            ).fetchone()
+            assert fast == looked_up == m.astimezone(ZoneInfo(zone)).isoformat(), (zone, m)
+    assert changes > 0 if zone.startswith("America") else changes == 0
+    assert fixed_offset(con, None, None) is None
     con.execute("SET TimeZone = 'UTC'")
 
 
