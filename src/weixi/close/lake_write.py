@@ -50,7 +50,9 @@ def write_partition(con, table_dir: Path, partition: dict, rows: int, ordered: b
     in member order (not committed: the caller commits them). ``ordered``: ``acc_events`` is in member and posting
     order already (the close's, :data:`weixi.close.accrual_sql.ORDERED_NEW`): each range is written as it is read,
     not sorted again, and its file's row groups are checked from the footer to follow each other in member order
-    (:func:`clustered`); a file that does not is written again sorted."""
+    (:func:`clustered`); a file that does not is written again sorted. With more than one DuckDB thread the ranges
+    are then written side by side on cursors of ``con``, which see its main schema only: ``acc_events`` and what it
+    reads must not be TEMP objects."""
     threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
     # ordered: the ranges written side by side, one thread each (below), in a multiple of the threads
     ranges = member_ranges(con, rows, threads if ordered else 1)
