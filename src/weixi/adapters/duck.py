@@ -70,6 +70,19 @@ def rows(sql: str) -> list[tuple]:
 
 
 @contextmanager
+def cursor_of(con) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of ``con``: a connection of its own to the same database, which another thread may run a statement
+    on while ``con`` runs one (it sees the database's main schema, not ``con``'s temporary objects); quiet, and
+    closed when the block ends."""
+    cur = con.cursor()
+    try:
+        cur.execute(QUIET)
+        yield cur
+    finally:
+        cur.close()
+
+
+@contextmanager
 def reader() -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor on this process's one shared in-memory database, for a read of files that creates no table or view
     but temporary ones and changes no setting: its temporary objects and registered Arrow tables are its own, the

@@ -80,11 +80,8 @@ def write_partition(con, table_dir: Path, partition: dict, rows: int, ordered: b
 
 
 def _on_cursor(con, write, where, out):
-    cur = con.cursor()
-    try:
+    with duck.cursor_of(con) as cur:
         return write(cur, where, out)
-    finally:
-        cur.close()
 
 
 def clustered(path: Path) -> bool:

@@ -130,14 +130,14 @@ def close_ledger_read(
     return ledger_arrows_later(engine, [_journal_points(month), _balances_set(default_tier), FOLDS, *also])
 
 
-def close_ledger(engine: Engine, con, month: str, default_tier: str, read=None) -> None:
+def close_ledger(engine: Engine, con, month: str, default_tier: str, tables: list[pa.Table] | None = None) -> None:
     """The close's read of the ledger, made in its DuckDB ``con`` (no Arrow copy out and back of two tables of
     10,000,000 rows at 10,000,000 members): table ``ledger_points`` (the month's points earned per member, SQL and
     unfolded lake rows; the lake's from the carry, :mod:`weixi.close.lake_carry`) and temp table ``close_balances``
     (:data:`BALANCES`' columns) of the members whose balance over both stores, debt or ledger tier are not 0, 0,
-    ``default_tier`` (so at 10,000,000 members about 176,000 SQL rows are read, not every one). ``read``: the
-    read :func:`close_ledger_read` started (else it is made now)."""
-    points, held, folds = (read or close_ledger_read(engine, month, default_tier))()[:3]
+    ``default_tier`` (so at 10,000,000 members about 176,000 SQL rows are read, not every one). ``tables``: the
+    answer of the read :func:`close_ledger_read` started (else it is read now)."""
+    points, held, folds = (tables or close_ledger_read(engine, month, default_tier)())[:3]
     try:
         if not _unfolded(engine, con, month, folds=folds):
             con.register("sql_points", points)

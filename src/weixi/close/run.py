@@ -21,7 +21,7 @@ import ibis
 from sqlalchemy import Engine
 
 from weixi import settings
-from weixi.adapters import search_index
+from weixi.adapters import duck, search_index
 from weixi.close import backends, ledger_bridge, ledger_proc, offload, programme, spark_snapshot, store
 from weixi.close.accrual import accrue
 from weixi.close.backends import archive_table
@@ -244,7 +244,7 @@ def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
             raise
         tables = read()
         run.redeemers = tables[3]
-        ledger_bridge.close_ledger(run.engine, run.duck, month, _default_tier(run), read=lambda: tables)
+        ledger_bridge.close_ledger(run.engine, run.duck, month, _default_tier(run), tables=tables)
         points_t = con.table("ledger_points")
     history = month_history(con, data_dir, month, points_t, touches=touches and con.table(touches))
     history_file = _write_dataset(run, "history", "close_history_now", history, HISTORY_TYPES)
@@ -326,11 +326,8 @@ def _star_events_step(run: _Run, snapshot_file, duck=None) -> Path:
 def _star_events_on_cursor(run: _Run, snapshot_file) -> Path:
     """:func:`_star_events_step` on a cursor of the close's DuckDB (a connection of its own: it runs beside the
     close's, in another thread; it reads only files)."""
-    cur = run.duck.cursor()
-    try:
+    with duck.cursor_of(run.duck) as cur:
         return _star_events_step(run, snapshot_file, cur)
-    finally:
-        cur.close()
 
 
 def star_event_counts(duck, stars_file: Path) -> dict:
