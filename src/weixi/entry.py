@@ -7,11 +7,16 @@ import gc
 import sys
 
 import weixi
+from weixi.startup import imports_settled
 
 
 def main() -> None:
     weixi.cli_args = sys.argv[1:]
-    from weixi.cli import main as cli_main
+    with imports_settled():  # the CLI's modules, and a command's own (the close's), with the collector paused
+        from weixi.cli import main as cli_main
+        from weixi.cli import preload
+
+        preload(weixi.cli_args)
 
     try:
         cli_main()

@@ -97,3 +97,41 @@ def test_a_close_starts_without_pandas(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["closed", "[]", "False"]
+
+
+def test_a_command_runs_with_the_collector_on_after_its_imports_were_frozen():
+    """:mod:`weixi.entry` imports the CLI and the close's own modules (``weixi.cli.RUNS``) with Python's garbage
+    collector paused, then freezes them (:func:`weixi.startup.imports_settled`: 0.3 s of collections at a close's
+    start); the command itself runs with the collector on, as a server must."""
+    probe = (
+        "import gc, json, sys, weixi; weixi.cli_args = ['close']; import weixi.cli, weixi.entry; seen = {}\n"
+        "def fake():\n"
+        "    seen.update(enabled=gc.isenabled(), frozen=gc.get_freeze_count(), run='weixi.close.run' in sys.modules)\n"
+        "weixi.cli.main = fake; sys.argv = ['weixi', 'close', '--month', '2026-10']; weixi.entry.main()\n"
+        "print(json.dumps(seen))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["enabled"] and seen["run"]
+    assert seen["frozen"] > 10_000  # the modules' objects, out of every collection
+
+
+def test_the_collector_is_paused_only_inside_the_block_and_nests():
+    import gc
+
+    from weixi.startup import imports_settled
+
+    before = gc.get_freeze_count()
+    try:
+        assert gc.isenabled()
+        with imports_settled():
+            assert not gc.isenabled()
+            with imports_settled():
+                kept = [[] for _ in range(1000)]
+            assert not gc.isenabled()  # the outer block still pauses it
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= before + len(kept)
+    finally:
+        gc.unfreeze()
+        gc.enable()

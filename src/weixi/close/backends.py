@@ -15,6 +15,7 @@ from weixi.adapters.duck import QUIET, bound_memory  # noqa: F401  (bound_memory
 from weixi.close import store
 from weixi.close.sources import MONTHLY, scan_sql
 from weixi.errors import Invalid
+from weixi.startup import imports_settled
 
 ENGINES = ("duckdb", "pyspark")
 
@@ -32,9 +33,10 @@ def warm(engine: str = "duckdb") -> None:
 
 
 def _load_duckdb_backend() -> None:
-    import pyarrow.dataset  # noqa: F401  (what DuckDB imports at its first scan of an Arrow table, pandas with it)
+    with imports_settled():
+        import pyarrow.dataset  # noqa: F401  (what DuckDB imports at its first scan of an Arrow table, pandas with it)
 
-    ibis.duckdb  # noqa: B018
+        ibis.duckdb  # noqa: B018
 
 
 def connect(engine: str = "duckdb", spark=None):
