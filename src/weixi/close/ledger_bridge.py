@@ -254,14 +254,16 @@ def _lake_balances(
 
 
 def lake_programme(
-    engine: Engine, start: date, as_of: date, folds: pa.Table | None = None
+    engine: Engine, start: date, as_of: date, folds: pa.Table | None = None, con=None
 ) -> tuple[dict, tuple] | None:
     """What the lake's unfolded rows add to the programme figures' counts (:mod:`weixi.close.programme`): by kind
     (``earn``, ``expire``) the points of the month ``[start, as_of)``, before ``as_of`` and through ``as_of``; and
     the unfolded lots' (matured points, left on matured lots, outstanding expiring, outstanding never expiring) at
     ``as_of``. None without lake months. ``folds``: the fold marks read with the SQL figures these complete
-    (:func:`read_with_lake`)."""
-    con = duck.connect()
+    (:func:`read_with_lake`). ``con``: a DuckDB connection to use (its temporary objects are dropped, it is left
+    open; the close's: a cursor of its own database instead of a new one, 0.13 s beside the star events)."""
+    own = con is None
+    con = duck.connect() if own else con
     try:
         mark = _unfolded(engine, con, folds=folds)
         if not mark:
@@ -304,7 +306,13 @@ def lake_programme(
         kinds = {"earn": tuple(int(v) for v in row[:3]), "expire": by_day("expires_on", "-points", "lake_expired")}
         lots = row[3:]
     finally:
-        con.close()
+        if own:
+            con.close()
+        else:
+            for view in ("lake_accruals", "lake_expired"):
+                con.execute(f"DROP VIEW IF EXISTS {view}")
+            con.execute("DROP TABLE IF EXISTS lake_accrual_sums")
+            con.unregister("lake_folds")
     return kinds, tuple(int(v) for v in lots)
 
 
@@ -371,6 +379,15 @@ def read_with_lake(engine: Engine, queries: dict[str, tuple[str, list]], start: 
         marks = execute(conn, FOLDS[0])
     folds = fold.marks_table(marks)
     return LakeRead(rows, lake_programme(engine, start, as_of, folds))
+
+
+def lake_read(
+    engine: Engine, tables: dict[str, pa.Table], folds: pa.Table, start: date, as_of: date, con=None
+) -> LakeRead:
+    """:func:`read_with_lake` of rows read already: ``tables`` (name: the Arrow rows of its query) and the fold
+    marks read in the same transaction (the close reads them with its history step's read of the ledger)."""
+    rows = {name: [tuple(r.values()) for r in t.to_pylist()] for name, t in tables.items()}
+    return LakeRead(rows, lake_programme(engine, start, as_of, folds, con=con))
 
 
 def month_queries(month: str) -> dict[str, tuple[str, list]]:
