@@ -32,7 +32,7 @@ from weixi import settings
 from weixi.adapters import archive, duck
 from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute
-from weixi.close import accrual_lake, accrual_load_pg, accrual_sql
+from weixi.close import accrual_lake, accrual_load_pg, accrual_order, accrual_sql
 from weixi.close.sources import scan_sql
 from weixi.errors import Unavailable
 from weixi.ledger import bulk
@@ -282,10 +282,10 @@ def _unnumbered_sql(data_dir: Path, month: str, tz: ZoneInfo) -> str:
 
 def stage_source(con, data_dir: Path, month: str, tz: ZoneInfo) -> None:
     """``acc_all`` on ``con``: :func:`_unnumbered_sql`'s rows (with their posting keys ``k`` and ``bday``) in a
-    table, as they come. The close's accrual numbers the rows it posts when it sorts them by member
-    (:data:`weixi.close.accrual_sql.ORDERED_NEW`: in member order, and within a member in posting order)."""
+    table sorted by member, and within a member in posting order (:mod:`weixi.close.accrual_order`: the close's
+    accrual numbers the rows it posts by their place)."""
     con.execute("SET preserve_insertion_order = true")  # the default, said: the posted rows' order depends on it
-    con.execute(f"CREATE OR REPLACE TEMP TABLE acc_all AS SELECT * FROM ({_unnumbered_sql(data_dir, month, tz)})")
+    con.execute(accrual_order.stage_sql(_unnumbered_sql(data_dir, month, tz)))
 
 
 source_sql = _source_sql  # public: `weixi verify` recomputes a closed month from the same rows (close/verify_lake)

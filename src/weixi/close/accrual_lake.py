@@ -5,7 +5,7 @@ The rows are the ones the set-based SQL path writes (:mod:`weixi.close.accrual_s
 arithmetic), one row per posted bill or recharge: the event's columns, its lot's expiry (a lot exists when
 ``earned > 0``) and its earn entries (rule id, points, note) in posting order (a base rule's note NULL: the fold
 writes its text from the rule and the amount). DuckDB writes them sorted by member in
-row groups a member lookup skips by their min/max (a close's rows sorted once, :data:`accrual_sql.ORDERED_NEW`);
+row groups a member lookup skips by their min/max (a close's rows sorted once, as read: :mod:`accrual_order`);
 :func:`weixi.adapters.lake.commit_files` commits them with the application transaction ``(weixi-accrual, YYYYMM)``:
 a rerun that finds the month in skips the write.
 
@@ -48,6 +48,7 @@ from weixi.adapters import duck, lake
 from weixi.adapters.sql import execute
 from weixi.close import (
     accrual_load,
+    accrual_order,
     accrual_sql,
     lake_apply,
     lake_carry,
@@ -216,7 +217,7 @@ def post(
 
     ``source_sql``: the rows' query (over ``post_src`` for a post), or a callable that makes ``acc_all`` on the
     connection it is given (the close: :func:`weixi.close.accrual.stage_source`; its rows are then sorted by
-    member once, :data:`weixi.close.accrual_sql.ORDERED_NEW`, and written in that order).
+    member as they are read, :mod:`weixi.close.accrual_order`, and written in that order).
     ``days`` None (the close): the days and the rows by type are read from the month's rows once they are in
     DuckDB (not by a scan of the input of their own); None is returned, and nothing written, when the statements
     do not take the month (:func:`applicable`).
@@ -270,8 +271,7 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
         )
         ordered = callable(source_sql)  # the close: the rows sorted by member once, the files written in that order
         if ordered:
-            for statement in (accrual_sql.ORDERED_SRC, accrual_sql.ORDERED_NEW, accrual_sql.ORDERED_VIEW):
-                con.execute(statement)
+            accrual_order.mark(con)
             day_rows = accrual_sql.day_rows(compiled, plan, days)
             offset = moment_text.fixed_offset(con, *moments)  # the recharges' moments written without a zone lookup
             con.execute(

@@ -335,7 +335,7 @@ def lake_events(
 
     ``posted``: the events carry their own moment text, attrs and ``tier`` attr (see the module doc); an event's
     tier is its member's last ``tier`` attr so far, else the stored tier.
-    ``days`` (:func:`day_rows` of the month's days; the close, with :data:`ORDERED_NEW`): ``acc_new`` is sorted by
+    ``days`` (:func:`day_rows` of the month's days; the close, with :func:`weixi.close.accrual_order.mark`): ``acc_new`` is sorted by
     member and carries each member's stored tier (``stored_tier``); the day's columns are looked up from a list by
     the day (the expiry as a date) and the tier's extra by a ``CASE``, so the statement reads one table and joins
     none, and DuckDB keeps its rows in ``acc_new``'s order (a ``SELECT`` of one table keeps its order; a join does
@@ -449,31 +449,6 @@ def _tier_case(c: Compiled, i: int) -> str:
 
     whens = "".join(f" WHEN {_lit(tid)} THEN {value(t)}" for tid, t in c.tiers.items())
     return f"CASE n.stored_tier{whens} ELSE {value(c.default)} END" if whens else value(c.default)
-
-
-# The close's events to post (acc_new), sorted by member, with each member's stored tier (``stored_tier``), from
-# ``acc_all`` as it comes (:func:`weixi.close.accrual.stage_source`): the rows of the members the Book does not
-# handle, not seen, not rejected, the first of their id in posting order (kind, bill day, moment); numbered (``seq``)
-# in member order, and within a member in posting order. The sort is the only one: :func:`lake_events` with ``days``
-# keeps this order, and the lake's files are written in it (:func:`weixi.close.lake_write.write_partition`), where
-# the numbering in posting order and the files' sort by member were two sorts (at 10,000,000 members, 18,000,000
-# rows with their earn entries sorted in nine ranges took 17-21 s).
-ORDERED_SRC = (
-    "CREATE OR REPLACE TEMP VIEW acc_src AS SELECT rowid AS r, * FROM acc_all "
-    "WHERE member_id NOT IN (SELECT member_id FROM acc_book)"
-)
-ORDERED_NEW = (
-    "CREATE OR REPLACE TABLE acc_sorted AS WITH twice AS (SELECT h FROM (SELECT hash(event_id) AS h "
-    "FROM acc_src) GROUP BY h HAVING count(*) > 1) "
-    "SELECT s.type, s.event_id, s.member_id, s.day, s.moment, s.amount_fen, s.service_type, st.tier AS stored_tier "
-    "FROM acc_src s LEFT JOIN acc_stored st ON st.member_id = s.member_id "
-    "WHERE (hash(s.event_id) NOT IN (SELECT h FROM twice) OR s.r IN (SELECT r FROM (SELECT r, row_number() OVER "
-    "(PARTITION BY event_id ORDER BY k, bday, moment) AS rn FROM acc_src WHERE hash(event_id) IN "
-    "(SELECT h FROM twice)) WHERE rn = 1)) "
-    "AND s.event_id NOT IN (SELECT event_id FROM acc_seen) AND s.event_id NOT IN (SELECT event_id FROM acc_rejected) "
-    "ORDER BY s.member_id, s.k, s.bday, s.moment, s.event_id"
-)
-ORDERED_VIEW = "CREATE OR REPLACE VIEW acc_new AS SELECT CAST(rowid + 1 AS BIGINT) AS seq, * FROM acc_sorted"
 
 
 def _entry(points: str, rule_id: str, note: str) -> str:

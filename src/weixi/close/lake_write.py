@@ -6,7 +6,7 @@ two row groups whose member min/max can hold its member (:mod:`weixi.adapters.pa
 :data:`FILE_ROWS` rows the partition is one file. A bigger one is cut into files by member range (the ranges
 disjoint and in order, each file sorted within): one sort of a 10,000,000-member month (18,000,000 rows with
 their earn entries) ran out of the close's DuckDB memory (``WEIXI_DUCKDB_MEMORY`` at 6 GB then), where a range of two
-million rows sorts in memory. The close's rows come sorted already (:data:`weixi.close.accrual_sql.ORDERED_NEW`)
+million rows sorts in memory. The close's rows come sorted already (:mod:`weixi.close.accrual_order`)
 and are written as they are read (``ordered``), the ranges side by side: each on a cursor of its own with the
 connection's DuckDB set to one thread, as many at once as it had threads. DuckDB's two threads on one file of small
 row groups spent 1.3 CPU-seconds where one thread spent 0.93 (1,000,000 members: the month's two files in 0.92 s
@@ -48,7 +48,7 @@ ROWS_SQL = rows_sql()
 def write_partition(con, table_dir: Path, partition: dict, rows: int, ordered: bool = False) -> list[Path]:
     """Write the partition's ``rows`` rows (what ``acc_events`` holds) into new files of ``table_dir``; their paths,
     in member order (not committed: the caller commits them). ``ordered``: ``acc_events`` is in member and posting
-    order already (the close's, :data:`weixi.close.accrual_sql.ORDERED_NEW`): each range is written as it is read,
+    order already (the close's, :mod:`weixi.close.accrual_order`): each range is written as it is read,
     not sorted again, and its file's row groups are checked from the footer to follow each other in member order
     (:func:`clustered`); a file that does not is written again sorted. With more than one DuckDB thread the ranges
     are then written side by side on cursors of ``con``, which see its main schema only: ``acc_events`` and what it

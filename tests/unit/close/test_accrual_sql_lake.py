@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from weixi.adapters import duck
-from weixi.close import accrual_load, accrual_sql, lake_write, post_lake
+from weixi.close import accrual_load, accrual_order, accrual_sql, lake_write, post_lake
 from weixi.close.accrual_lake import ACCRUAL_SCHEMA
 from weixi.ledger import bulk
 from weixi.ledger.events import Event
@@ -145,7 +145,7 @@ CLOSE_SOURCE = (
 @pytest.mark.parametrize("known", [None, ["mobile"], ["mobile", '宽带 "光纤"']])
 @pytest.mark.parametrize("repeat", [False, True])
 def test_the_close_s_rows_sorted_once_by_member_are_the_sql_path_s(repeat, known):
-    """The close's rows (``ORDERED_NEW``: sorted by member once, numbered in that order; ``lake_events`` with the
+    """The close's rows (``accrual_order``: sorted by member as read, numbered in that order; ``lake_events`` with the
     days: the day's columns and the stored tier's extra looked up, no join) equal the SQL path's over the same rows
     numbered in posting order (kind, bill day, moment, id), but for the numbers: in each member's posting order, with
     the same first row of a repeated id, the same outcome and rejections. Read without an ORDER BY they come in
@@ -160,7 +160,7 @@ def test_the_close_s_rows_sorted_once_by_member_are_the_sql_path_s(repeat, known
         con.execute("SET TimeZone = 'Asia/Shanghai'")
         con.register("input", table)
         if ordered:
-            con.execute(f"CREATE TEMP TABLE acc_all AS {CLOSE_SOURCE}")
+            con.execute(accrual_order.stage_sql(CLOSE_SOURCE))
         else:  # numbered in posting order, as the SQL path numbers a close's rows (accrual._source_sql)
             con.execute(
                 "CREATE TEMP TABLE acc_all AS SELECT CAST(row_number() OVER (ORDER BY k, bday, moment, event_id) "
@@ -176,8 +176,7 @@ def test_the_close_s_rows_sorted_once_by_member_are_the_sql_path_s(repeat, known
         con.execute("CREATE TEMP TABLE acc_book AS SELECT 'M9' AS member_id")
         st = accrual_sql.statements(c, 2)
         if ordered:
-            for sql in (accrual_sql.ORDERED_SRC, accrual_sql.ORDERED_NEW, accrual_sql.ORDERED_VIEW):
-                con.execute(sql)
+            accrual_order.mark(con)
             # the service types ``known``: their attrs written as literals, any other's built row by row
             con.execute(accrual_sql.lake_events(c, 2, days=accrual_sql.day_rows(c, plan, days), service_types=known))
             rows = con.execute("SELECT * FROM acc_events").fetchall()  # no ORDER BY: as the files are written
