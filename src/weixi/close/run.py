@@ -176,7 +176,11 @@ def _close(run: _Run, spark, budget: int) -> dict:
         with ThreadPoolExecutor(1, thread_name_prefix="weixi-stars") as pool:
             stars = pool.submit(_star_events_on_cursor, run, snapshot_file)
             with duck.cursor_of(run.duck) as cur:  # the lake's unfolded rows, read once for both
-                lake = programme.lake_from(engine, month, *run.figures, con=cur)
+                lake = (
+                    programme.lake_from(engine, month, *run.figures, con=cur)
+                    if run.figures
+                    else programme.lake_of(engine, month)
+                )
             counted = summarize(
                 run.duck, snapshot_file, events_file, ledger_bridge.month_totals(engine, month, lake), run.plan
             )
@@ -241,7 +245,7 @@ def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
         # in the close's DuckDB: ledger_points, and close_balances (the members not at 0, 0, the default tier),
         # which nothing writes until the snapshot step has read them. The ledger is read (on SQLite by the ledger
         # process) while DuckDB sums the month's touches, which need nothing from it
-        # (with the redeemers the summary's programme figures count)
+        # (with the redeemers the summary's programme figures count, and the SQL figures of both summaries)
         figures = programme.figures_queries(month)
         read = ledger_bridge.close_ledger_read(
             run.engine, month, _default_tier(run), also=[programme.redeemers_query(month), *figures.values()]
