@@ -3,7 +3,7 @@
 An import makes thousands of long-lived objects (modules, classes, functions) and almost no garbage; the collector
 walks them again and again as they pile up. ``weixi close`` of a 1,000-member operator spent 0.28-0.33 s in 520
 collections, four of them full ones, most of them during its imports: a sixth of its run. Paused while the modules
-load, the objects then moved out of every later collection (:func:`gc.freeze`), it spends 0.05 s. The collector runs
+load, the objects then moved out of every later collection (:func:`gc.freeze`), it spends 0.01-0.02 s. The collector runs
 as before for what the command does afterwards.
 """
 

@@ -104,14 +104,14 @@ def figures_queries(month: str) -> dict[str, tuple[str, list, pa.Schema]]:
     transaction holds the fold marks too. At 10,000,000 members the balances' sum alone scans the members' table
     (1-1.5 s of SQLite), which the close's summary then waited for."""
     start, as_of = first_day(month), _as_of(month)
-    kinds, outstanding = month_queries(month)["month_kinds"], month_queries(month)["outstanding"]
+    ledger = month_queries(month)
 
     def schema(*types: pa.DataType) -> pa.Schema:
         return pa.schema([(f"c{i}", t) for i, t in enumerate(types)])
 
     return {
-        "month_kinds": (*kinds, schema(pa.string(), _INT)),
-        "outstanding": (*outstanding, schema(_INT, _INT)),
+        "month_kinds": (*ledger["month_kinds"], schema(pa.string(), _INT)),
+        "outstanding": (*ledger["outstanding"], schema(_INT, _INT)),
         "journal": (JOURNAL_SQL, [start, as_of, as_of, as_of], schema(pa.string(), _INT, _INT, _INT)),
         "lots": (LOTS_SQL, [as_of, as_of, as_of, False], schema(_INT, _INT, _INT, _INT)),
     }

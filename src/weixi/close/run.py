@@ -175,12 +175,11 @@ def _close(run: _Run, spark, budget: int) -> dict:
         # (at 10,000,000 members 2.5 s and 2.4 s one after the other)
         with ThreadPoolExecutor(1, thread_name_prefix="weixi-stars") as pool:
             stars = pool.submit(_star_events_on_cursor, run, snapshot_file)
-            with duck.cursor_of(run.duck) as cur:  # the lake's unfolded rows, read once for both
-                lake = (
-                    programme.lake_from(engine, month, *run.figures, con=cur)
-                    if run.figures
-                    else programme.lake_of(engine, month)
-                )
+            if run.figures:  # the lake's unfolded rows, read once for both, at the history step's read's marks
+                with duck.cursor_of(run.duck) as cur:
+                    lake = programme.lake_from(engine, month, *run.figures, con=cur)
+            else:
+                lake = programme.lake_of(engine, month)
             counted = summarize(
                 run.duck, snapshot_file, events_file, ledger_bridge.month_totals(engine, month, lake), run.plan
             )
