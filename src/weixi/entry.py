@@ -1,5 +1,6 @@
 """The ``weixi`` command and ``python -m weixi``: the command's name is known before the CLI is imported, so a
-command listed in :data:`weixi.cli.ALONE` (the monthly close) imports only its own modules."""
+command listed in :data:`weixi.cli.ALONE` (the monthly close) imports only its own modules, and the close starts
+staging its month's rows meanwhile (:mod:`weixi.close.early`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from weixi.startup import imports_settled
 
 def main() -> None:
     weixi.cli_args = sys.argv[1:]
+    early = None
+    if weixi.cli_args[:1] == ["close"]:  # its month's rows staged while the modules below are imported
+        from weixi.close import early
+
+        if not early.start(weixi.cli_args):
+            early = None
     with imports_settled():  # the CLI's modules, and a command's own (the close's), with the collector paused
         from weixi.cli import main as cli_main
         from weixi.cli import preload
@@ -21,6 +28,8 @@ def main() -> None:
     try:
         cli_main()
     finally:
+        if early is not None:  # the staging the close did not take (refused, or closed already)
+            early.discard()
         # the command is done and the process ends: its objects are left to the exit rather than traversed by the
         # interpreter's last garbage collections (0.3 s after a close of 1,000,000 members, most of its exit). The
         # databases' connections are closed first, as those collections would have closed them (a SQLite file's

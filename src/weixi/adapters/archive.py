@@ -34,35 +34,31 @@ import pyarrow.parquet as pq
 
 from weixi import settings
 from weixi.adapters import archive_schema
-from weixi.adapters.duck import lit
+from weixi.adapters.archive_scan import (  # noqa: F401  (the archive's API: the reads without PyArrow)
+    CONTRACT_COLUMNS,
+    JOURNAL,
+    KEYS,
+    MONTHLY,
+    ArchiveError,
+    _files,
+    _month_filter,
+    load_files,
+    part_files,
+    read_journal,
+    scan_sql,
+)
 from weixi.adapters.parquet_lookup import member_rows, rows_of_many
-from weixi.errors import Invalid
 
 DATA_ENV = settings.DATA.name
 DEFAULT_DATA = settings.DATA.default
-JOURNAL = "loads.json"
 LOCK = ".weixi-load.lock"
 
-KEYS: dict[str, tuple[str, ...]] = {
-    "members": ("member_id",),
-    "bills": ("bill_id",),
-    "recharges": ("recharge_id",),
-    "usage": ("member_id", "month"),
-    "complaints": ("complaint_id",),
-    "surveys": ("survey_id",),
-    "portout_inquiries": ("inquiry_id",),
-    "churn_labels": ("member_id",),
-    "contracts": ("member_id",),
-}
-MONTHLY = frozenset({"bills", "usage", "recharges", "complaints", "surveys", "portout_inquiries"})
-CONTRACT_COLUMNS = ("contract_start", "contract_end", "subsidy_end")
 
 # Stored tables and their schemas: the generator's, plus the CRM-recorded star level of members.
 SCHEMAS: dict[str, pa.Schema] = dict(archive_schema.TABLES)
 SCHEMAS["members"] = archive_schema.MEMBERS.append(pa.field("star_level", pa.int8()))
 TABLES = tuple(SCHEMAS) + ("contracts",)
 
-_MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _LOAD_RE = re.compile(r"^load-(\d{6,})-([0-9a-f]{8})\.parquet$")
 _DUCK_TYPES = {
     pa.string(): "VARCHAR", pa.date32(): "DATE", pa.int64(): "BIGINT", pa.int32(): "INTEGER",
@@ -70,22 +66,10 @@ _DUCK_TYPES = {
 }  # fmt: skip
 
 
-class ArchiveError(Invalid):
-    """A read of the archive that cannot be answered: an unknown table, a bad month."""
-
-
 # --------------------------------------------------------------------------- directory and journal
 def data_dir(option: str | os.PathLike | None = None) -> Path:
     """The data directory: the ``--data`` option, else ``$WEIXI_DATA``, else ``./weixi-data``."""
     return Path(option or settings.DATA.value())
-
-
-def read_journal(data: str | os.PathLike) -> dict[str, Any]:
-    path = Path(data) / JOURNAL
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {"schema_version": 1, "next_seq": 1, "loads": []}
 
 
 def write_journal(data: str | os.PathLike, journal: dict[str, Any]) -> None:
@@ -111,20 +95,6 @@ def locked(data: str | os.PathLike) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def part_files(data: str | os.PathLike, table: str) -> list[Path]:
-    return sorted((Path(data) / table).glob("part-*.parquet"))
-
-
-def load_files(data: str | os.PathLike, table: str, journal: dict | None = None) -> list[tuple[int, Path]]:
-    """(sequence, path) of the committed load files of ``table``, oldest first."""
-    journal = journal if journal is not None else read_journal(data)
-    out = []
-    for entry in journal.get("loads", []):
-        if entry.get("store") == table and entry.get("file"):
-            out.append((int(entry["seq"]), Path(data) / entry["file"]))
-    return sorted(out)
-
-
 def file_stamps(data: str | os.PathLike, tables: tuple[str, ...]) -> list[list]:
     """[path relative to ``data``, size, modification time] of every file holding ``tables``' rows (generated
     parts and committed loads): what a derived file was built from, to tell when it is stale."""
@@ -139,10 +109,6 @@ def file_stamps(data: str | os.PathLike, tables: tuple[str, ...]) -> list[list]:
 # --------------------------------------------------------------------------------------- scanning
 
 
-def _files(paths: list[Path]) -> str:
-    return "[" + ", ".join(lit(p) for p in paths) + "]"
-
-
 def empty_sql(table: str) -> str:
     cols = ", ".join(f"CAST(NULL AS {duck_type(f.type)}) AS {f.name}" for f in SCHEMAS[table])
     return f"SELECT {cols} LIMIT 0"
@@ -152,69 +118,6 @@ def duck_type(t: pa.DataType) -> str:
     if pa.types.is_timestamp(t):
         return "TIMESTAMPTZ"
     return _DUCK_TYPES[t]
-
-
-def _month_filter(month: str | list[str] | None) -> str:
-    if month is None:
-        return ""
-    months = [month] if isinstance(month, str) else list(month)
-    for m in months:
-        if not isinstance(m, str) or not _MONTH_RE.match(m):
-            raise ArchiveError("archive_bad_month", month=m)
-    if not months:
-        return "FALSE"
-    return "month = " + lit(months[0]) if len(months) == 1 else "month IN (" + ", ".join(map(lit, months)) + ")"
-
-
-def scan_sql(
-    data: str | os.PathLike, table: str, month: str | list[str] | None = None, member_id: str | None = None
-) -> str:
-    """SQL text (DuckDB) of the current rows of ``table``; see :func:`scan`. With ``member_id`` (a lookup),
-    only the generated parts whose row-group statistics can hold that member are read (every load file
-    still is, so a later load's correction always wins); the caller still filters on the member."""
-    if table == "contracts":
-        cols = ", ".join(CONTRACT_COLUMNS)
-        cond = " OR ".join(f"{c} IS NOT NULL" for c in CONTRACT_COLUMNS)
-        return f"SELECT member_id, {cols} FROM ({scan_sql(data, 'members')}) WHERE {cond}"
-    if table not in SCHEMAS:
-        raise ArchiveError("archive_unknown_table", table=table, tables=list(TABLES))
-    if month is not None and table not in MONTHLY:
-        raise ArchiveError("archive_not_monthly", table=table)
-    where = _month_filter(month)
-    parts = part_files(data, table)
-    if member_id is not None:
-        parts = [p for p in parts if any(lo <= member_id <= hi for lo, hi in file_ranges(p))]
-    loads = load_files(data, table)
-    extra = ""
-    if table == "members":  # generator parts have no star_level
-        extra = ", CAST(NULL AS TINYINT) AS star_level"
-    base = f"SELECT *{extra} FROM read_parquet({_files(parts)})" if parts else None
-    if not loads:
-        if base is None:
-            return empty_sql(table)
-        return base + (f" WHERE {where}" if where else "")
-    key = KEYS[table]
-    if len(loads) == 1:
-        latest = f"SELECT * FROM read_parquet({lit(loads[0][1])})"
-    else:
-        part = ", ".join(key)
-        latest = (
-            f"SELECT * EXCLUDE (_seq) FROM (SELECT *, CAST(regexp_extract(filename, 'load-([0-9]+)-', 1) AS BIGINT)"
-            f" AS _seq FROM read_parquet({_files([p for _, p in loads])}, filename = true)) "
-            f"QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY _seq DESC) = 1"
-        )
-    names = ", ".join(f.name for f in SCHEMAS[table])
-    latest = f"SELECT {names} FROM ({latest})"
-    loaded = "SELECT * FROM _latest" + (f" WHERE {where}" if where else "")
-    if base is None:
-        return f"WITH _latest AS ({latest}) {loaded}"
-    on = " AND ".join(f"_l.{k} = _b.{k}" for k in key)
-    base_where = f"{where} AND " if where else ""
-    return (
-        f"WITH _latest AS ({latest}) "
-        f"SELECT {names} FROM ({base}) _b WHERE {base_where}NOT EXISTS (SELECT 1 FROM _latest _l WHERE {on}) "
-        f"UNION ALL {loaded}"
-    )
 
 
 def scan(

@@ -32,7 +32,7 @@ from weixi import settings
 from weixi.adapters import archive, duck
 from weixi.adapters.db import sqlite_file
 from weixi.adapters.sql import execute
-from weixi.close import accrual_lake, accrual_load_pg, accrual_order, accrual_sql
+from weixi.close import accrual_lake, accrual_load_pg, accrual_order, accrual_sql, early
 from weixi.close.sources import scan_sql
 from weixi.errors import Unavailable
 from weixi.ledger import bulk
@@ -172,9 +172,7 @@ def _to_lake(
     stored = accrual_lake.done(engine, month, inputs)
     if stored is not None:
         return AccrualResult(**stored)
-    part = accrual_lake.post(
-        engine, data_dir, month, plan, version, lambda con: stage_source(con, data_dir, month, tz), None
-    )
+    part = accrual_lake.post(engine, data_dir, month, plan, version, lambda: stage_source(data_dir, month, tz), None)
     if part is None:
         return None
     counts = part.counts or {}
@@ -268,24 +266,31 @@ def _source_sql(data_dir: Path, month: str, tz: ZoneInfo) -> str:
 
 
 def _unnumbered_sql(data_dir: Path, month: str, tz: ZoneInfo) -> str:
-    """:func:`_source_sql`'s rows without their number (what the probe reads: no sort)."""
-    return (
-        f"SELECT 0 AS k, 'bill' AS type, CAST(bill_id AS VARCHAR) AS event_id, CAST(member_id AS VARCHAR) "
-        f"AS member_id, billed_on AS day, billed_on AS bday, CAST(NULL AS TIMESTAMPTZ) AS moment, "
-        f"CAST(amount_fen AS BIGINT) AS amount_fen, CAST(service_type AS VARCHAR) AS service_type "
-        f"FROM ({scan_sql(data_dir, 'bills', month)}) WHERE paid UNION ALL "
-        f"SELECT 1, 'recharge', CAST(recharge_id AS VARCHAR), CAST(member_id AS VARCHAR), "
-        f"CAST(timezone('{tz.key}', recharged_at) AS DATE), CAST(NULL AS DATE), recharged_at, "
-        f"CAST(amount_fen AS BIGINT), CAST(NULL AS VARCHAR) FROM ({scan_sql(data_dir, 'recharges', month)})"
-    )
+    """:func:`_source_sql`'s rows without their number (what the probe reads: no sort), a recharge dated in
+    ``tz``."""
+    return accrual_order.rows_sql(data_dir, month, accrual_order.recharge_day(tz))
 
 
-def stage_source(con, data_dir: Path, month: str, tz: ZoneInfo) -> None:
-    """``acc_all`` on ``con``: :func:`_unnumbered_sql`'s rows (with their posting keys ``k`` and ``bday``) in a
-    table sorted by member, and within a member in posting order (:mod:`weixi.close.accrual_order`: the close's
-    accrual numbers the rows it posts by their place)."""
-    con.execute("SET preserve_insertion_order = true")  # the default, said: the posted rows' order depends on it
-    con.execute(accrual_order.stage_sql(_unnumbered_sql(data_dir, month, tz)))
+def stage_source(data_dir: Path, month: str, tz: ZoneInfo):
+    """A DuckDB connection (its memory bounded) with ``acc_all``: the month's rows (:func:`accrual_order.rows_sql`,
+    with their posting keys ``k`` and ``bday``) in a table sorted by member, and within a member in posting order
+    (:mod:`weixi.close.accrual_order`: the close's accrual numbers the rows it posts by their place), each
+    recharge dated in ``tz``. Staged by :mod:`weixi.close.early` while the command started, when it staged these
+    very rows; else now."""
+    con = early.take(data_dir, month)
+    if con is None:
+        con = duck.connect()
+        try:
+            early.stage(con, data_dir, month)
+        except BaseException:
+            con.close()
+            raise
+    try:
+        accrual_order.set_days(con, tz)
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 source_sql = _source_sql  # public: `weixi verify` recomputes a closed month from the same rows (close/verify_lake)

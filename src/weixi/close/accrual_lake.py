@@ -215,9 +215,9 @@ def post(
     apply them to the SQL members and watermark (unless applied). Returns what was posted and the events left to
     the Book.
 
-    ``source_sql``: the rows' query (over ``post_src`` for a post), or a callable that makes ``acc_all`` on the
-    connection it is given (the close: :func:`weixi.close.accrual.stage_source`; its rows are then sorted by
-    member as they are read, :mod:`weixi.close.accrual_order`, and written in that order).
+    ``source_sql``: the rows' query (over ``post_src`` for a post), or a callable that returns a DuckDB connection
+    holding ``acc_all`` (the close: :func:`weixi.close.accrual.stage_source`; its rows sorted by member as they
+    were read, :mod:`weixi.close.accrual_order`, and written in that order).
     ``days`` None (the close): the days and the rows by type are read from the month's rows once they are in
     DuckDB (not by a scan of the input of their own); None is returned, and nothing written, when the statements
     do not take the month (:func:`applicable`).
@@ -235,20 +235,22 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
     table = accruals_dir(data_dir)
     roll_forward_posts(engine, data_dir)
     ledger = None  # the close: the SQL ledger's rows, read while the month's rows are staged
-    con = duck.connect()
+    con = None
     try:
         if post_rows is None:
             default = plan.default_tier()
             ledger = _read_ledger(engine, default.id if default else None)
-        duck.bound_memory(con, data_dir)
-        if callable(source_sql):
-            source_sql(con)
-        elif post_rows is None:
-            # in no order: every reader orders what it reads (the lake's rows by member and seq)
-            con.execute(f"CREATE TEMP TABLE acc_all AS SELECT * FROM ({source_sql})")
-        else:  # read where it is (in seq order, the file's): no copy
-            con.register("post_src", post_rows)
-            con.execute(f"CREATE TEMP VIEW acc_all AS {source_sql}")
+        if callable(source_sql):  # the close: staged, its memory bounded
+            con = source_sql()
+        else:
+            con = duck.connect()
+            duck.bound_memory(con, data_dir)
+            if post_rows is None:
+                # in no order: every reader orders what it reads (the lake's rows by member and seq)
+                con.execute(f"CREATE TEMP TABLE acc_all AS SELECT * FROM ({source_sql})")
+            else:  # read where it is (in seq order, the file's): no copy
+                con.register("post_src", post_rows)
+                con.execute(f"CREATE TEMP VIEW acc_all AS {source_sql}")
         counts, service_types, moments = None, None, (None, None)
         if days is None:
             days, out_of_range, counts, service_types, moments = _probe(con, plan)
@@ -350,7 +352,8 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
                 ledger()
             except Exception:  # noqa: BLE001
                 pass
-        con.close()
+        if con is not None:
+            con.close()
     applied = (
         lake_apply.apply(engine, data_dir, month, held if isinstance(held, pa.Table) else None)
         if post_rows is None or posted or in_lake_before

@@ -19,11 +19,56 @@ set, where the join and copy of every row took 1.7 s.
 
 from __future__ import annotations
 
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from weixi.close import moment_text
+from weixi.close.sources import scan_sql
+
 ORDER = "member_id, k, bday, moment, event_id"
 
 
+def rows_sql(data_dir: Path, month: str, recharge_day: str = "CAST(NULL AS DATE)") -> str:
+    """The month's paid bills and its recharges with their posting keys (``k``: 0 a bill, 1 a recharge; ``bday``
+    a bill's day; ``moment`` a recharge's), unnumbered and unsorted. ``recharge_day``: SQL of a recharge's day from
+    ``recharged_at`` (the plan's time zone's date: :func:`weixi.close.accrual._unnumbered_sql`); by default NULL,
+    set once the plan is known (:func:`set_days`): the close stages its rows before it has read the plan
+    (:mod:`weixi.close.early`)."""
+    return (
+        f"SELECT 0 AS k, 'bill' AS type, CAST(bill_id AS VARCHAR) AS event_id, CAST(member_id AS VARCHAR) "
+        f"AS member_id, billed_on AS day, billed_on AS bday, CAST(NULL AS TIMESTAMPTZ) AS moment, "
+        f"CAST(amount_fen AS BIGINT) AS amount_fen, CAST(service_type AS VARCHAR) AS service_type "
+        f"FROM ({scan_sql(data_dir, 'bills', month)}) WHERE paid UNION ALL "
+        f"SELECT 1, 'recharge', CAST(recharge_id AS VARCHAR), CAST(member_id AS VARCHAR), "
+        f"{recharge_day}, CAST(NULL AS DATE), recharged_at, "
+        f"CAST(amount_fen AS BIGINT), CAST(NULL AS VARCHAR) FROM ({scan_sql(data_dir, 'recharges', month)})"
+    )
+
+
+def recharge_day(tz: ZoneInfo, at: str = "recharged_at") -> str:
+    """SQL of the day in ``tz`` of the TIMESTAMPTZ ``at``."""
+    return f"CAST(timezone('{tz.key}', {at}) AS DATE)"
+
+
+def set_days(con, tz: ZoneInfo) -> None:
+    """Set the recharges' days of ``acc_all`` staged by :func:`stage_sql` from :func:`rows_sql` without them: each
+    moment's date in ``tz``. When ``tz`` keeps one offset over the month's moments (no daylight saving change
+    among them) by adding it to the instant, with no time zone lookup per row
+    (:func:`~weixi.close.moment_text.fixed_offset`)."""
+    lo, hi = con.execute("SELECT epoch_us(min(moment)), epoch_us(max(moment)) FROM acc_all WHERE k = 1").fetchone()
+    if lo is None:
+        return
+    offset = moment_text.fixed_offset(con, lo, hi, tz.key)
+    day = (
+        recharge_day(tz, "moment")
+        if offset is None
+        else f"CAST(make_timestamp(epoch_us(moment) + {offset * 1_000_000}) AS DATE)"
+    )
+    con.execute(f"UPDATE acc_all SET day = {day} WHERE k = 1")
+
+
 def stage_sql(rows_sql: str) -> str:
-    """``acc_all`` from ``rows_sql`` (:func:`weixi.close.accrual._unnumbered_sql`'s rows), sorted. In the main
+    """``acc_all`` from ``rows_sql`` (:func:`rows_sql`'s rows), sorted. In the main
     schema of the accrual's own DuckDB, not a TEMP table: the cursors that write the files read it."""
     return (
         "CREATE OR REPLACE TABLE acc_all AS SELECT *, CAST(NULL AS VARCHAR) AS stored_tier, true AS keep "

@@ -29,15 +29,17 @@ def stamp(at: str, offset_seconds: int | None = None) -> str:
     )
 
 
-def fixed_offset(con, lo: int | None, hi: int | None) -> int | None:
-    """The offset (seconds) of the session's time zone, in DuckDB's own zone rules, if it is the same at every
-    moment from ``lo`` to ``hi`` (microseconds since the epoch, as ``epoch_us`` gives them; checked every 15
-    minutes and at both ends: a zone's changes fall on a quarter hour) and a whole number of minutes; else None."""
+def fixed_offset(con, lo: int | None, hi: int | None, zone: str | None = None) -> int | None:
+    """The offset (seconds) of the session's time zone (or of the named ``zone``), in DuckDB's own zone rules, if
+    it is the same at every moment from ``lo`` to ``hi`` (microseconds since the epoch, as ``epoch_us`` gives them;
+    checked every 15 minutes and at both ends: a zone's changes fall on a quarter hour) and a whole number of
+    minutes; else None."""
     if lo is None or hi is None:
         return None
     at = "(TIMESTAMPTZ '1970-01-01 00:00:00+00' + to_microseconds(CAST(? AS BIGINT)))"
+    local = "CAST(t AS TIMESTAMP)" if zone is None else "timezone('" + zone.replace("'", "''") + "', t)"
     found = con.execute(
-        "SELECT count(DISTINCT o), min(o) FROM (SELECT epoch_us(CAST(t AS TIMESTAMP)) - epoch_us(t) AS o FROM "
+        f"SELECT count(DISTINCT o), min(o) FROM (SELECT epoch_us({local}) - epoch_us(t) AS o FROM "
         f"(SELECT unnest(generate_series(time_bucket(INTERVAL 15 MINUTE, {at}), {at}, INTERVAL 15 MINUTE)) AS t "
         f"UNION ALL SELECT {at} UNION ALL SELECT {at}))",
         [lo, hi, lo, hi],

@@ -1,6 +1,6 @@
 """Where the close reads the member archive (see docs/operator-data.md and docs/member-intake.md).
 
-Always through :func:`weixi.adapters.archive.scan_sql`, which applies loaded corrections (a later load
+Always through :func:`weixi.adapters.archive_scan.scan_sql`, which applies loaded corrections (a later load
 replaces a row by its key) on top of the generated or first-loaded parts.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weixi.adapters import archive
+from weixi.adapters import archive_scan as archive  # (no PyArrow: weixi.close.early reads through it)
 
 MONTHLY = tuple(sorted(archive.MONTHLY))
 

@@ -9,9 +9,11 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tests.integration.lake_plan import lake_plan
 from weixi.adapters import duck
-from weixi.close import accrual, accrual_order, accrual_sql
+from weixi.close import accrual, accrual_order, accrual_sql, early
 from weixi.ledger import bulk
 from weixi.plans.loader import load_plan_text
 
@@ -55,7 +57,7 @@ def test_numbered_per_group_as_one_window_over_every_row(monkeypatch):
 
 
 def test_the_close_numbers_its_rows_by_member_then_posting_order_and_keeps_that_order(monkeypatch):
-    """The close's rows to post (``accrual.stage_source``: sorted as read, then ``accrual_order.mark``, numbered by
+    """The close's rows to post (``accrual.stage_source``: sorted as read, the recharges dated, then ``accrual_order.mark``, numbered by
     their place) come in one window's order by member and then posting order (kind, bill day, moment, id), on
     rows enough for DuckDB to sort and fill the table on several threads (400,000 rows of 5,000 members in shuffled
     order: bills on 31 days and none, recharges with tied moments). Read without an ORDER BY, the numbered rows and
@@ -75,15 +77,19 @@ def test_the_close_numbers_its_rows_by_member_then_posting_order_and_keeps_that_
         "+ to_minutes(CAST(hash(i * 3) % 2000 AS BIGINT)) END AS moment "
         "FROM range(400000) t(i)) ORDER BY hash(event_id)"
     )
-    monkeypatch.setattr(
-        accrual,
-        "_unnumbered_sql",
+    monkeypatch.setattr(  # the staged rows: a recharge's day is set after (accrual_order.set_days)
+        accrual_order,
+        "rows_sql",
         lambda *a: (
-            "SELECT k, type, event_id, member_id, coalesce(bday, CAST(moment AS DATE)) AS day, bday, moment, "
+            "SELECT k, type, event_id, member_id, bday AS day, bday, moment, "
             "CAST(12300 AS BIGINT) AS amount_fen, CAST(NULL AS VARCHAR) AS service_type FROM src"
         ),
     )
-    accrual.stage_source(con, Path("."), "2026-10", ZoneInfo("UTC"))
+    early.stage(con, Path("."), "2026-10")  # what accrual.stage_source runs (or took from the command's start)
+    accrual_order.set_days(con, ZoneInfo("UTC"))
+    assert con.execute(
+        "SELECT count(*) FROM acc_all WHERE day IS DISTINCT FROM coalesce(bday, CAST(moment AS DATE))"
+    ).fetchone() == (0,)
     con.execute("CREATE TABLE acc_seen AS SELECT event_id FROM src WHERE hash(event_id) % 97 = 0")
     con.execute("CREATE TABLE acc_rejected AS SELECT event_id, 'x' AS reason FROM src WHERE hash(event_id) % 89 = 1")
     con.execute("CREATE TABLE acc_book AS SELECT 'M00007' AS member_id")
@@ -109,3 +115,33 @@ def test_the_close_numbers_its_rows_by_member_then_posting_order_and_keeps_that_
     con.execute(accrual_sql.lake_events(compiled, 1, days=accrual_sql.day_rows(compiled, plan, days)))
     rows = con.execute("SELECT seq FROM acc_events").fetchall()  # no ORDER BY
     assert [r[0] for r in rows] == seqs
+
+
+@pytest.mark.parametrize(
+    "zone, start",
+    [
+        ("UTC", datetime(2026, 10, 1, tzinfo=timezone.utc)),
+        ("Asia/Shanghai", datetime(2026, 10, 1, tzinfo=timezone.utc)),
+        ("Asia/Kolkata", datetime(2026, 10, 1, tzinfo=timezone.utc)),  # +05:30 all year
+        ("America/New_York", datetime(2026, 10, 20, tzinfo=timezone.utc)),  # summer time ends on 1 November
+        ("America/St_Johns", datetime(2026, 10, 20, tzinfo=timezone.utc)),  # -02:30, then -03:30
+    ],
+)
+def test_a_recharge_is_dated_in_the_plans_zone_once_it_is_known(zone, start):
+    """The close stages its rows before it reads the plan (:mod:`weixi.close.early`), the recharges without their
+    day; :func:`accrual_order.set_days` then dates each in the plan's zone, as Python does: by the zone's one offset
+    when it keeps one over the month's moments, else by each moment's own."""
+    rng = random.Random(7)
+    moments = [start + timedelta(minutes=rng.randrange(60 * 24 * 25)) for _ in range(3000)]
+    moments += [start, start + timedelta(days=25)]
+    con = duck.connect()
+    con.execute("CREATE TABLE acc_all (k INTEGER, event_id VARCHAR, day DATE, moment TIMESTAMPTZ, keep BOOLEAN)")
+    con.executemany(
+        "INSERT INTO acc_all VALUES (1, ?, NULL, make_timestamptz(CAST(? AS BIGINT)), true)",
+        [(f"R{i}", int(m.timestamp() * 1_000_000)) for i, m in enumerate(moments)],
+    )
+    con.execute("INSERT INTO acc_all VALUES (0, 'B1', DATE '2026-10-09', NULL, true)")  # a bill keeps its day
+    accrual_order.set_days(con, ZoneInfo(zone))
+    found = dict(con.execute("SELECT event_id, day FROM acc_all").fetchall())
+    assert found.pop("B1") == date(2026, 10, 9)
+    assert found == {f"R{i}": m.astimezone(ZoneInfo(zone)).date() for i, m in enumerate(moments)}
