@@ -139,16 +139,21 @@ def _close(run: _Run, spark, budget: int) -> dict:
             accrual = accrue(
                 engine, data_dir, month, ZoneInfo(run.plan.timezone), run.progress.advance, run.plan, run.version
             )
-    with run.step("expiry"):
-        as_of = first_day(next_month(month))
-        expired = offload.expire(engine, as_of) if run.spark else expire(engine, as_of)
-
     run.con = backends.connect(engine_name, spark)
     if not run.spark:
         run.dcon = run.con
         backends.bound_memory(run.duck, data_dir)
+    touches = _touches_later(run)  # the month's touches (its inputs only) summed while the lots expire
+    with run.step("expiry"):
+        as_of = first_day(next_month(month))
+        try:
+            expired = offload.expire(engine, as_of) if run.spark else expire(engine, as_of)
+        except BaseException:
+            with suppress(Exception):  # the touches' DuckDB work ended before the close's error is raised
+                touches()
+            raise
     with run.step("history"):
-        history_file, history, members = _history_step(run)
+        history_file, history, members = _history_step(run, touches)
     with run.step("tiers"):
         keep = keeper(run.con)
         totals = _window_totals(run, members, history)
@@ -232,9 +237,24 @@ def _refuse_unless_ready(data_dir: Path, month: str) -> None:
     store.refuse_if_damaged(data_dir)  # a lake file deleted or changed by hand: the close does not build on it
 
 
-def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
+def _touches_later(run: _Run) -> Callable[[], str | None]:
+    """On DuckDB, table ``close_touches`` (:func:`month_touches`: per member, the month's spend, recharges, touches
+    and last day active, from the month's input files only) computed in a thread now; the function returned awaits
+    it (its name). Started before the expiry, which works in the ledger on one core (the lake's lots and the SQL
+    ledger's), so that DuckDB's two threads fill the other. On PySpark nothing (None)."""
+    if run.spark:
+        return lambda: None
+    expr = month_touches(run.con, run.data_dir, run.month)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="weixi-touches")
+    done = pool.submit(_materialize, run, "close_touches", expr)
+    pool.shutdown(wait=False)  # its thread ends with the task
+    return done.result
+
+
+def _history_step(run: _Run, touches_done: Callable[[], str | None]) -> tuple[str, ibis.Table, ibis.Table]:
     """The month's history file (spend, recharges, touches and points per member); returns it, the history
-    window the tiers and segments read, and the month's members."""
+    window the tiers and segments read, and the month's members. ``touches_done`` awaits the month's touches
+    (:func:`_touches_later`)."""
     con, month, data_dir = run.con, run.month, run.data_dir
     if run.spark:  # handed to Spark as a file its executors read, written by the ledger process
         offload.points_earned(run.engine, month, _scratch_file(run, "ledger_points"))
@@ -243,14 +263,14 @@ def _history_step(run: _Run) -> tuple[str, ibis.Table, ibis.Table]:
     else:
         # in the close's DuckDB: ledger_points, and close_balances (the members not at 0, 0, the default tier),
         # which nothing writes until the snapshot step has read them. The ledger is read (on SQLite by the ledger
-        # process) while DuckDB sums the month's touches, which need nothing from it
+        # process) while DuckDB sums the month's touches (begun before the expiry), which need nothing from it
         # (with the redeemers the summary's programme figures count, and the SQL figures of both summaries)
         figures = programme.figures_queries(month)
         read = ledger_bridge.close_ledger_read(
             run.engine, month, _default_tier(run), also=[programme.redeemers_query(month), *figures.values()]
         )
         try:
-            touches = _materialize(run, "close_touches", month_touches(con, data_dir, month))
+            touches = touches_done()
         except BaseException:
             with suppress(Exception):  # the answer taken (the ledger process serves the next request)
                 read()
