@@ -40,8 +40,6 @@ from weixi.adapters.archive_scan import (  # noqa: F401  (the archive's API: the
     KEYS,
     MONTHLY,
     ArchiveError,
-    _files,
-    _month_filter,
     load_files,
     part_files,
     read_journal,

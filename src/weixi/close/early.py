@@ -55,6 +55,7 @@ def start(args: list[str]) -> bool:
     data_dir = Path(found.get("data") or settings.DATA.value())
     if not (data_dir / "bills").is_dir():  # no archive there (nothing made for a close that will be refused)
         return False
+    discard()  # one at a time
     thread = threading.Thread(target=_stage_early, args=(data_dir, month), name="weixi-early-stage", daemon=True)
     with _lock:
         _job.clear()
@@ -115,14 +116,18 @@ def take(data_dir: Path, month: str):
 
 
 def discard() -> None:
-    """Stop and drop early work nobody took (a close refused or done before its accrual)."""
+    """Stop and drop early work nobody took (a close refused or done before its accrual): its statement is
+    interrupted until the thread ends (an interrupt that comes between two statements is lost)."""
     with _lock:
-        thread, con = _job.get("thread"), _job.get("con")
-        if thread is None:
-            return
+        thread = _job.get("thread")
+    if thread is None:
+        return
+    while thread.is_alive():
+        with _lock:
+            con = _job.get("con")
         if con is not None:
             con.interrupt()
-    thread.join()
+        thread.join(0.05)
     with _lock:
         con = _job.get("con")
         _job.clear()
