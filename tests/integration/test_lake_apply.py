@@ -62,6 +62,8 @@ def test_the_child_writes_what_the_row_by_row_path_writes(first_closed, clean, t
         ),
     )
     before = {r[1] for r in _rows(engine)}
+    # the update is sent to the close's one ledger process, not to a process of its own
+    monkeypatch.setattr(ledger_proc, "UPDATER", [sys.executable, "-c", "raise SystemExit('a process of its own')"])
     close_month(engine, data, MONTHS[1])
     assert calls  # the child wrote the month, side by side with the files
     month = {r[1] for r in _lake_rows(data) if r[-1] == MONTHS[1]}  # member_id; the partition column last
