@@ -19,8 +19,7 @@ def missing_inputs(data_dir: Path, month: str) -> list[str]:
     missing = []
     if not files(data_dir, "members"):
         missing.append(f"members: no files in {data_dir / 'members'}")
-    con = duck.connect()
-    try:
+    with duck.reader() as con:  # (no DuckDB of its own: 11-14 ms to make, more beside the close's early staging)
         for table in REQUIRED_MONTHLY + OPTIONAL_MONTHLY:
             if not files(data_dir, table):
                 missing.append(f"{table}: no files in {data_dir / table}")
@@ -29,6 +28,4 @@ def missing_inputs(data_dir: Path, month: str) -> list[str]:
                 # a row of the month, not their count: the scan stops at the first one
                 if con.execute(f"SELECT 1 FROM ({scan_sql(data_dir, table, month)}) LIMIT 1").fetchone() is None:
                     missing.append(f"{table}: no rows for {month}")
-    finally:
-        con.close()
     return missing
