@@ -352,7 +352,9 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
                 ledger()
             except Exception:  # noqa: BLE001
                 pass
-        if con is not None:
+        if con is not None and callable(source_sql):  # the close's: its memory given back beside the steps after
+            threading.Thread(target=con.close, name="weixi-accrual-duckdb").start()  # (0.05 s at 1,000,000 members)
+        elif con is not None:
             con.close()
     applied = (
         lake_apply.apply(engine, data_dir, month, held if isinstance(held, pa.Table) else None)
