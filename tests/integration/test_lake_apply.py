@@ -52,8 +52,8 @@ def test_the_child_writes_what_the_row_by_row_path_writes(first_closed, clean, t
     engine, data = _copy(first_closed, tmp_path / "run")
     monkeypatch.setattr(lake_apply, "APPLY_CHILD_MIN", 0)
     calls, written = [], []
-    real, start = ledger_proc.HeldUpdate.commit, ledger_proc.HeldUpdate.__init__
-    monkeypatch.setattr(ledger_proc.HeldUpdate, "commit", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real, start = ledger_proc.HeldUpdate.commit_later, ledger_proc.HeldUpdate.__init__
+    monkeypatch.setattr(ledger_proc.HeldUpdate, "commit_later", lambda *a, **k: calls.append(1) or real(*a, **k))
     monkeypatch.setattr(
         ledger_proc.HeldUpdate,
         "__init__",

@@ -241,7 +241,30 @@ class HeldUpdate:
     def commit(self, statements: list[tuple[str, list]]) -> int:
         """Run ``statements`` in the child's transaction and commit; the rows the first held statement changed
         (-1: ``skip_if`` found the work done)."""
-        return self._finish(json.dumps({"statements": statements}) + "\n")
+        return self.commit_later(statements)()
+
+    def commit_later(self, statements: list[tuple[str, list]]):
+        """:meth:`commit` sent now to the session's process (the caller works on while it commits), its answer
+        awaited by calling the function returned (exactly once; it raises what :meth:`commit` raises). A process of
+        the update's own is sent it when the function is called."""
+        line = json.dumps({"statements": statements}) + "\n"
+        if self._server is None:
+            return lambda: self._finish(line)
+        try:
+            self._server.send_line(line)
+        except BaseException:
+            self._server.busy = False
+            self._tmp.cleanup()
+            raise
+
+        def answer() -> int:
+            try:
+                return int(self._server.answer("ledger_write_failed")["changed"])
+            finally:
+                self._server.busy = False
+                self._tmp.cleanup()
+
+        return answer
 
     def abort(self) -> None:
         """Roll the child's transaction back (nothing it wrote is kept) and wait for it."""
