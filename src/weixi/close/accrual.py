@@ -277,15 +277,11 @@ def stage_source(data_dir: Path, month: str, tz: ZoneInfo):
     (:mod:`weixi.close.accrual_order`: the close's accrual numbers the rows it posts by their place), each
     recharge dated in ``tz``. Staged by :mod:`weixi.close.early` while the command started, when it staged these
     very rows; else now."""
-    con = early.take(data_dir, month)
-    if con is None:
-        con = duck.connect()
-        try:
-            early.stage(con, data_dir, month)
-        except BaseException:
-            con.close()
-            raise
+    taken = early.take(data_dir, month)
+    con = taken if taken is not None else duck.connect()
     try:
+        if taken is None:
+            early.stage(con, data_dir, month)
         accrual_order.set_days(con, tz)
     except BaseException:
         con.close()

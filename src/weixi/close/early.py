@@ -6,9 +6,10 @@ accrual would stage now (the same SQL: the same files of the month, the same cor
 itself otherwise.
 
 Measured at 1,000,000 members (1,795,505 rows, about 1.4 CPU-seconds of DuckDB): the imports keep one core of two
-busy for about 0.6 s, and the staging run beside them made the close 0.4 s quicker (six alternated runs each,
-every one quicker). This module and what :func:`stage` needs import no PyArrow, Ibis or SQLAlchemy, so DuckDB
-starts within about 0.1 s of the command.
+busy for about 0.6 s; beside the staging they take 0.6-1.1 s, and the accrual step 2.0-2.2 s instead of 2.4-2.7 s.
+End to end the gain (0.2 s in the median of eight alternated pairs) is within the machine's noise (BENCHMARKS.md,
+2026-12-07). This module and what :func:`stage` needs import no PyArrow, Ibis or SQLAlchemy, so DuckDB starts
+within about 0.15 s of the command.
 
 Only the close on DuckDB into the lake (``WEIXI_LEDGER_STORE=lake``, the accrual not forced to the batches) is
 staged. The recharges' days need the plan's time zone, which is read later: they are staged without one and set
