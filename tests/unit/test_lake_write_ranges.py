@@ -48,37 +48,6 @@ def test_a_range_left_empty_gets_no_file(tmp_path, monkeypatch):
     assert list((tmp_path / "accruals" / "month=2026-10").iterdir()) == files
 
 
-def _ordered(members: list[str], threads: int) -> duckdb.DuckDBPyConnection:
-    """A connection of ``threads`` threads with the close's ``acc_events`` over ``members`` (in its main schema, which
-    its cursors see: not TEMP)."""
-    con = duckdb.connect(config={"threads": threads})
-    con.execute("CREATE TABLE acc_src AS SELECT unnest(?) AS m, generate_subscripts(?, 1) AS i", [members, members])
-    con.execute(
-        "CREATE VIEW acc_events AS SELECT 'E' || i AS event_id, m AS member_id, 'bill' AS type, "
-        "'2026-10-31T23:59:59+08:00' AS occurred_at, DATE '2026-10-31' AS day, 1000::BIGINT AS amount_fen, "
-        "NULL::VARCHAR AS attrs, 10::BIGINT AS earned, 1::BIGINT AS plan_version, DATE '2027-10-31' AS expires_on, "
-        "i::BIGINT AS seq, [struct_pack(rule_id := 'bill', points := 10::BIGINT, note := 'n')] AS entries "
-        "FROM acc_src"
-    )
-    return con
-
-
-def test_a_month_of_two_files_is_written_in_two_ranges_a_thread(tmp_path, monkeypatch):
-    """Just over :data:`FILE_ROWS` rows (1,000,000 members: 1,795,505 rows, two files' worth): side by side on two
-    threads, four ranges, so that the thread whose first range ends first takes another (in two, one thread sat idle
-    for a third of the write); one by one, two. One file up to FILE_ROWS, as before."""
-    monkeypatch.setattr(lake_write, "FILE_ROWS", 600)
-    members = sorted(f"M{i % 97:04d}" for i in range(1000))
-    two = lake_write.write_partition(_ordered(members, 2), tmp_path / "two", {"month": "2026-10"}, 1000, ordered=True)
-    one = lake_write.write_partition(_ordered(members, 1), tmp_path / "one", {"month": "2026-10"}, 1000, ordered=True)
-    assert (len(two), len(one)) == (4, 2)
-    assert pa.concat_tables([pq.read_table(f) for f in two]).equals(pa.concat_tables([pq.read_table(f) for f in one]))
-    monkeypatch.setattr(lake_write, "FILE_ROWS", 1000)
-    assert (
-        len(lake_write.write_partition(_ordered(members, 2), tmp_path / "whole", {"month": "2026-10"}, 1000, True)) == 1
-    )
-
-
 def test_ordered_ranges_written_side_by_side_hold_what_one_by_one_holds(tmp_path, monkeypatch):
     """The close's rows (in member order already) are written a range per cursor, one DuckDB thread each, in a
     number of ranges that is a multiple of the threads: the same rows, files and order as one range after another,
@@ -87,7 +56,16 @@ def test_ordered_ranges_written_side_by_side_hold_what_one_by_one_holds(tmp_path
     members = sorted(f"M{i % 97:04d}" for i in range(1000))
 
     def written(threads: int, folder: str):
-        con = _ordered(members, threads)
+        con = duckdb.connect(config={"threads": threads})
+        # the close's objects are in the connection's main schema, which its cursors see (not TEMP)
+        con.execute("CREATE TABLE acc_src AS SELECT unnest(?) AS m, generate_subscripts(?, 1) AS i", [members, members])
+        con.execute(
+            "CREATE VIEW acc_events AS SELECT 'E' || i AS event_id, m AS member_id, 'bill' AS type, "
+            "'2026-10-31T23:59:59+08:00' AS occurred_at, DATE '2026-10-31' AS day, 1000::BIGINT AS amount_fen, "
+            "NULL::VARCHAR AS attrs, 10::BIGINT AS earned, 1::BIGINT AS plan_version, DATE '2027-10-31' AS expires_on, "
+            "i::BIGINT AS seq, [struct_pack(rule_id := 'bill', points := 10::BIGINT, note := 'n')] AS entries "
+            "FROM acc_src"
+        )
         files = lake_write.write_partition(con, tmp_path / folder, {"month": "2026-10"}, len(members), ordered=True)
         assert con.execute("SELECT current_setting('threads')").fetchone()[0] == threads
         return files

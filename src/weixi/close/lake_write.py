@@ -10,9 +10,8 @@ million rows sorts in memory. The close's rows come sorted already (:mod:`weixi.
 and are written as they are read (``ordered``), the ranges side by side: each on a cursor of its own with the
 connection's DuckDB set to one thread, as many at once as it had threads. DuckDB's two threads on one file of small
 row groups spent 1.3 CPU-seconds where one thread spent 0.93 (1,000,000 members: the month's two files in 0.92 s
-instead of 1.20 s; at 10,000,000, fifteen files in about 9.5 s instead of 10.5-11), in at least two ranges a thread
-(:func:`member_ranges`: at 1,000,000 members four files). Readers take the partition's file list from the Delta
-log and select by member and day, so the number of files changes nothing they see.
+instead of 1.20 s; at 10,000,000, fifteen files in about 9.5 s instead of 10.5-11). Readers take the partition's file list from the Delta log and
+select by member and day, so the number of files changes nothing they see.
 
 :func:`month_members` sums a partition per member for the SQL members' update (``accrual_lake.apply``): their
 first spend day, paid flag and posted tier (no balance: a member's lake points stay the lake's until a fold).
@@ -103,15 +102,11 @@ def member_ranges(con, rows: int, multiple: int = 1) -> list[str]:
     """Conditions on ``member_id`` cutting ``acc_events`` into about ``rows / FILE_ROWS`` member ranges of about
     equal rows, at the quantiles of a sample of its member ids; one condition (every row) up to :data:`FILE_ROWS`.
     More than one range: their number rounded up to a ``multiple`` (the threads that write them side by side: at
-    10,000,000 members fifteen ranges on two threads left one idle while the last was written), and at least two a
-    thread: ranges of equal rows do not take equal time (at 1,000,000 members, one thread alone, 0.83 s and 0.99 s
-    for the month's two halves; side by side, beside the members' update in the ledger process, one thread sat idle
-    for the last 0.35 s of 1.1 s), and with two a thread the one that ends first takes the next (the write
-    0.99-1.11 s against 1.11-1.26 s in three alternated closes)."""
+    10,000,000 members fifteen ranges on two threads left one idle while the last was written)."""
     parts = -(-rows // FILE_ROWS)
     if parts <= 1:
         return ["TRUE"]
-    parts = max(-(-parts // multiple) * multiple, 2 * multiple)
+    parts = -(-parts // multiple) * multiple
     sample = sorted(
         r[0] for r in con.execute(f"SELECT member_id FROM acc_events USING SAMPLE reservoir({SAMPLE} ROWS)").fetchall()
     )
