@@ -6,6 +6,12 @@ The ledger store is a knob: ``WEIXI_BENCH_CLOSE_STORE`` (``lake``, the default: 
 month's accruals in the Delta table; ``sql``: every bill into the SQL ledger, the measurement before issue 21).
 Issue 21's targets: the close within 1.5x the floor, peak memory under 12 GB, the SQL ledger growing by at most 50
 bytes per bill of a closed month.
+
+``repeats`` (``WEIXI_BENCH_CLOSE_REPEATS``, default 1): the measured month closed that many times from the same
+state (the ledger file and the data folder copied before the first and put back before each other), each close
+followed by the floor, and the ratios' median taken: on a shared two-core machine one pair's ratio moved by
++-0.15 within minutes (1,000,000 members: 1.51-1.72x in eight pairs of one quiet half-hour). The state is copied
+whole, so repeats suit the smaller operators (`close_1m`: 1,000,000 members, five pairs).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ WEIXI = [sys.executable, "-m", "weixi"]
 STORES = ("lake", "sql")
 END_MONTH = "2026-10"  # the month measured: the operator's last
 MONTHS_ENV = "WEIXI_BENCH_CLOSE_MONTHS"  # the operator's months (default 2): all but the last closed first
+REPEATS_ENV = "WEIXI_BENCH_CLOSE_REPEATS"  # closes of the measured month, each with the floor (default 1)
 
 
 def bench_months(n: int | None = None) -> list[str]:
@@ -107,10 +114,17 @@ def _operator(workdir: Path, members: int, months: list[str], env: dict, out: di
     return data
 
 
-def run(workdir: Path, members: int = 1_000_000, lookups: int = 200, ledger_store: str | None = None) -> dict:
+def run(
+    workdir: Path,
+    members: int = 1_000_000,
+    lookups: int = 200,
+    ledger_store: str | None = None,
+    repeats: int | None = None,
+) -> dict:
     store = ledger_store or os.environ.get("WEIXI_BENCH_CLOSE_STORE", "lake")
     if store not in STORES:
         raise ValueError(f"WEIXI_BENCH_CLOSE_STORE={store!r}: one of {', '.join(STORES)}")
+    repeats = repeats or int(os.environ.get(REPEATS_ENV, "1"))
     db = workdir / "close.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -130,11 +144,46 @@ def run(workdir: Path, members: int = 1_000_000, lookups: int = 200, ledger_stor
         out["earlier_close_seconds"] = earlier
     month = months[-1]
     before = sqlite_bytes(db)
+    saved = _save(db, data, workdir / "before") if repeats > 1 else None
+    pairs = []
+    for i in range(repeats):
+        if i:
+            _restore(saved, db, data)
+        pairs.append(_pair(db, data, month, env, workdir, before))
+    pair = sorted(pairs, key=lambda p: p["close_ratio_to_floor"])[(len(pairs) - 1) // 2]  # the median (lower)
+    out.update(pair)
+    if repeats > 1:
+        out.update(
+            repeats=repeats,
+            close_ratio_to_floor_runs=[p["close_ratio_to_floor"] for p in pairs],
+            close_in_process_ratio_to_floor_runs=[p["close_in_process_ratio_to_floor"] for p in pairs],
+            close_seconds_runs=[p["close_seconds"] for p in pairs],
+            floor_seconds_runs=[p["floor_seconds"] for p in pairs],
+        )
+        shutil.rmtree(saved, ignore_errors=True)
+    out["target"] = "close <= 1.5x floor, peak RSS < 12 GB, SQL growth <= 50 bytes per bill (issue 21, lake)"
+    if repeats > 1:
+        out["target"] += f"; the median of {repeats} alternated pairs"
+    out["target_met"] = (
+        store == "lake"
+        and out["close_ratio_to_floor"] <= 1.5
+        and max(p["close_peak_rss_mib"] for p in pairs) < 12 * 1024
+        and out["sql_bytes_per_bill"] is not None
+        and out["sql_bytes_per_bill"] <= 50
+    )
+    rerun_s, again, _ = _run(["close", "--month", month], env)
+    out.update(rerun_seconds=round(rerun_s, 1), rerun_already_closed=again["already_closed"])
+    out.update(_member360(db, data, members, lookups))
+    return out
+
+
+def _pair(db: Path, data: Path, month: str, env: dict, workdir: Path, before: int) -> dict:
+    """The measured close of ``month``, then the floor of the same month and the bare scan: the pair's figures."""
     close_s, result, close_rss = _run(["close", "--month", month], env)
     grown = sqlite_bytes(db) - before
     scan_s = bare_scan_seconds(data, month)
     acc = result["accrual"]
-    out.update(
+    out = dict(
         close_month=month,
         close_seconds=round(close_s, 1),
         close_peak_rss_mib=close_rss,
@@ -159,19 +208,26 @@ def run(workdir: Path, members: int = 1_000_000, lookups: int = 200, ledger_stor
         close_ratio_to_floor=round(close_s / floor["floor_seconds"], 2),
         close_in_process_seconds=round(inside, 1),
         close_in_process_ratio_to_floor=round(inside / floor["floor_seconds"], 2),
-        target="close <= 1.5x floor, peak RSS < 12 GB, SQL growth <= 50 bytes per bill (issue 21, lake)",
     )
-    out["target_met"] = (
-        store == "lake"
-        and out["close_ratio_to_floor"] <= 1.5
-        and close_rss < 12 * 1024
-        and out["sql_bytes_per_bill"] is not None
-        and out["sql_bytes_per_bill"] <= 50
-    )
-    rerun_s, again, _ = _run(["close", "--month", month], env)
-    out.update(rerun_seconds=round(rerun_s, 1), rerun_already_closed=again["already_closed"])
-    out.update(_member360(db, data, members, lookups))
     return out
+
+
+def _save(db: Path, data: Path, to: Path) -> Path:
+    """Copy the ledger file (checkpointed by :func:`sqlite_bytes`: no WAL) and the data folder into ``to``."""
+    shutil.rmtree(to, ignore_errors=True)
+    to.mkdir(parents=True)
+    shutil.copy2(db, to / db.name)
+    shutil.copytree(data, to / data.name, symlinks=True)
+    return to
+
+
+def _restore(saved: Path, db: Path, data: Path) -> None:
+    """Put back what :func:`_save` copied: the ledger file (its WAL and shared memory removed) and the data folder."""
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.copy2(saved / db.name, db)
+    shutil.rmtree(data)
+    shutil.copytree(saved / data.name, data, symlinks=True)
 
 
 def _member360(db: Path, data: Path, members: int, lookups: int) -> dict:

@@ -218,6 +218,12 @@ DEVELOPMENT: tuple[Setting, ...] = (
         default="2",
     ),
     Setting(
+        "WEIXI_BENCH_CLOSE_REPEATS",
+        "Closes of the close benchmark's measured month, each from the same state and followed by the floor; the "
+        "ratios' median is reported (`close_1m`: 5).",
+        default="1",
+    ),
+    Setting(
         "WEIXI_BENCH_CLOSE_STORE",
         "Ledger store of the close benchmark: `lake` (`WEIXI_LEDGER_STORE=lake`) or `sql` (every bill in SQL).",
         default="lake",
