@@ -12,9 +12,10 @@ End to end the gain (0.2 s in the median of eight alternated pairs) is within th
 within about 0.15 s of the command.
 
 Only the close on DuckDB into the lake (``WEIXI_LEDGER_STORE=lake``, the accrual not forced to the batches) of a
-month not closed yet is staged. The recharges' days need the plan's time zone, which is read later: they are staged without one and set
-then (:func:`weixi.close.accrual_order.set_days`). Work not taken (a close refused, a month closed already, the
-plan's rules left to the SQL path) is interrupted and dropped when the command ends (:func:`discard`).
+month whose close is not recorded is staged. The recharges' days need the plan's time zone, which is read later:
+they are staged without one and set then (:func:`weixi.close.accrual_order.set_days`). Work not taken (a close
+refused, a rerun whose accrual is done, the plan's rules left to the SQL path) is interrupted and dropped when the
+command ends (:func:`discard`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import threading
 from pathlib import Path
 
 from weixi import settings
+from weixi.close import layout
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _lock = threading.Lock()
@@ -68,10 +70,10 @@ def start(args: list[str]) -> bool:
 
 
 def closed(data_dir: Path, month: str) -> bool:
-    """Whether a close of ``month`` was recorded in ``data_dir``: its partition of the closes' table
-    (:func:`weixi.close.store.table_dir` of ``closes``, not imported here: it imports PyArrow) is there. A partition
-    left by a close that is not ``closed`` only makes the accrual stage its rows itself."""
-    return (Path(data_dir) / "close" / "closes" / f"month={month}").is_dir()
+    """Whether a close of ``month`` was recorded in ``data_dir``: its partition of the closes' table is there (a
+    folder test: reading the table would import PyArrow). A partition left by a close that is not ``closed`` only
+    makes the accrual stage its rows itself."""
+    return layout.partition(data_dir, layout.CLOSES, month).is_dir()
 
 
 def stage(con, data_dir: Path, month: str) -> str:

@@ -33,10 +33,10 @@ from weixi.adapters import archive, lake, parquet_lookup
 from weixi.adapters.duck import PARQUET, lit
 from weixi.adapters.duck import rows as duck_rows
 from weixi.adapters.parquet_lookup import member_rows  # noqa: F401  (lookups in the close's files)
+from weixi.close.layout import CLOSES, partition, table_dir  # noqa: F401  (the tables' folders, public here too)
 from weixi.errors import Conflict
 
 DATASETS = ("history", "tier_events", "star_events", "snapshots")
-CLOSES = "closes"
 ROW_GROUP = 4_096  # sorted by member id in row groups small enough that a member 360 lookup reads little:
 # at 10M members p95 48 ms with 4,096 rows a group against 53-57 ms with 16,384; the files grow ~5%
 SPLIT = frozenset({"history", "snapshots"})  # a row per member a month: a big month is cut into member ranges
@@ -47,16 +47,6 @@ FILE_ROWS = 524_288  # rows per file of a cut month, about (~128 row groups): a 
 SAMPLE = 20_000  # member ids sampled to cut by when the members' files have too few row groups to
 LEGACY_FILE = "part-0.parquet"  # the one file per month of the layout before the lake
 MONTH_DIR = "month=[0-9][0-9][0-9][0-9]-[0-9][0-9]"  # not the .tmp / .old folders of a legacy write in progress
-
-
-def table_dir(data_dir: Path, dataset: str) -> Path:
-    """The Delta table of ``dataset`` (one of :data:`DATASETS` or ``closes``)."""
-    return Path(data_dir) / ("snapshots" if dataset == "snapshots" else f"close/{dataset}")
-
-
-def partition(data_dir: Path, dataset: str, month: str) -> Path:
-    """The month's folder inside the table (its files are those the table's current version lists)."""
-    return table_dir(data_dir, dataset) / f"month={month}"
 
 
 def app_id(dataset: str) -> str:
