@@ -1,6 +1,9 @@
 """Monthly close at scale: wall time, peak memory, the ratio to the ledger-free floor (:mod:`bench_close_floor`)
 and to a bare DuckDB scan of the month's input Parquet, all measured in the same run; the SQL ledger's growth in
-bytes per bill of the closed month; member 360 lookup latency (p50/p95) after the close.
+bytes per bill of the closed month; member 360 lookup latency (p50/p95) after the close. The close's CPU-seconds
+(its process and the ledger's) against the floor's, and the ratio the close would reach with every core busy from
+its start to its end (its CPU-seconds over the cores, over the floor's wall): what a close of that much work can
+reach on this machine, however its steps are laid out.
 
 The ledger store is a knob: ``WEIXI_BENCH_CLOSE_STORE`` (``lake``, the default: ``WEIXI_LEDGER_STORE=lake``, the
 month's accruals in the Delta table; ``sql``: every bill into the SQL ledger, the measurement before issue 21).
@@ -19,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -51,15 +55,18 @@ def bench_months(n: int | None = None) -> list[str]:
     return window(END_MONTH, n)
 
 
-def _run(args: list[str], env: dict) -> tuple[float, dict, int]:
+def _run(args: list[str], env: dict, cpu: list | None = None) -> tuple[float, dict, int]:
     """Run ``weixi ARGS`` in a child; wall seconds, its JSON output, the peak RSS in MiB of the child or of any
-    process it waited for (the close's loading process), measured for this child alone (``wait4``)."""
+    process it waited for (the close's loading process), measured for this child alone (``wait4``). ``cpu``, if
+    given, gets the CPU-seconds (user and system) of the child and of the processes it waited for appended."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         child = subprocess.Popen(WEIXI + args + ["--json"], stdout=out, stderr=err, env=env, cwd=ROOT)
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
+        if cpu is not None:
+            cpu.append(usage.ru_utime + usage.ru_stime)
         out.seek(0), err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
     if child.returncode != 0:
@@ -159,6 +166,8 @@ def run(
             close_in_process_ratio_to_floor_runs=[p["close_in_process_ratio_to_floor"] for p in pairs],
             close_seconds_runs=[p["close_seconds"] for p in pairs],
             floor_seconds_runs=[p["floor_seconds"] for p in pairs],
+            close_cpu_ratio_to_floor_runs=[p["close_cpu_ratio_to_floor"] for p in pairs],
+            close_all_cores_busy_ratio_to_floor_runs=[p["close_all_cores_busy_ratio_to_floor"] for p in pairs],
         )
         shutil.rmtree(saved, ignore_errors=True)
     out["target"] = "close <= 1.5x floor, peak RSS < 12 GB, SQL growth <= 50 bytes per bill (issue 21, lake)"
@@ -179,7 +188,8 @@ def run(
 
 def _pair(db: Path, data: Path, month: str, env: dict, workdir: Path, before: int) -> dict:
     """The measured close of ``month``, then the floor of the same month and the bare scan: the pair's figures."""
-    close_s, result, close_rss = _run(["close", "--month", month], env)
+    cpu: list[float] = []
+    close_s, result, close_rss = _run(["close", "--month", month], env, cpu)
     grown = sqlite_bytes(db) - before
     scan_s = bare_scan_seconds(data, month)
     acc = result["accrual"]
@@ -199,7 +209,11 @@ def _pair(db: Path, data: Path, month: str, env: dict, workdir: Path, before: in
         sql_bytes_per_bill=round(grown / acc["bills"], 1) if acc["bills"] else None,
         sql_bytes_per_bill_or_recharge=round(grown / (acc["bills"] + acc["recharges"]), 1) if acc["bills"] else None,
     )
+    before_floor = resource.getrusage(resource.RUSAGE_SELF)  # this process does nothing else meanwhile
     floor = bench_close_floor.floor(data, month, workdir / "floor")  # the same month without a ledger
+    after_floor = resource.getrusage(resource.RUSAGE_SELF)
+    floor_cpu = sum(getattr(after_floor, f) - getattr(before_floor, f) for f in ("ru_utime", "ru_stime"))
+    cores = os.cpu_count() or 1
     # the close's own wall (from the manifest: without the command's start-up, which rerun_seconds shows)
     inside = result["wall_seconds"] + result["seconds"].get("search_index", 0)
     out.update(
@@ -208,6 +222,13 @@ def _pair(db: Path, data: Path, month: str, env: dict, workdir: Path, before: in
         close_ratio_to_floor=round(close_s / floor["floor_seconds"], 2),
         close_in_process_seconds=round(inside, 1),
         close_in_process_ratio_to_floor=round(inside / floor["floor_seconds"], 2),
+        # the work, whatever the machine's load: the close's CPU against the floor's (its call, the connection's
+        # set-up included); and the ratio the close would reach with every core busy from its start to its end
+        close_cpu_seconds=round(cpu[0], 1),
+        floor_cpu_seconds=round(floor_cpu, 1),
+        close_cpu_ratio_to_floor=round(cpu[0] / floor_cpu, 2),
+        cores=cores,
+        close_all_cores_busy_ratio_to_floor=round(cpu[0] / cores / floor["floor_seconds"], 2),
     )
     return out
 
