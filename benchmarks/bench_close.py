@@ -55,10 +55,11 @@ def bench_months(n: int | None = None) -> list[str]:
     return window(END_MONTH, n)
 
 
-def _run(args: list[str], env: dict, cpu: list | None = None) -> tuple[float, dict, int]:
+def _run(args: list[str], env: dict, cpu: dict | None = None) -> tuple[float, dict, int]:
     """Run ``weixi ARGS`` in a child; wall seconds, its JSON output, the peak RSS in MiB of the child or of any
-    process it waited for (the close's loading process), measured for this child alone (``wait4``). ``cpu``, if
-    given, gets the CPU-seconds (user and system) of the child and of the processes it waited for appended."""
+    process it waited for (the close's loading process), measured for this child alone (``wait4``). Its CPU
+    seconds (user + system, the child's and those of the processes it waited for) into ``cpu["seconds"]`` when
+    given, as :func:`benchmarks.bench_churn._run` does."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         child = subprocess.Popen(WEIXI + args + ["--json"], stdout=out, stderr=err, env=env, cwd=ROOT)
@@ -66,7 +67,7 @@ def _run(args: list[str], env: dict, cpu: list | None = None) -> tuple[float, di
         seconds = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
         if cpu is not None:
-            cpu.append(usage.ru_utime + usage.ru_stime)
+            cpu["seconds"] = usage.ru_utime + usage.ru_stime
         out.seek(0), err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
     if child.returncode != 0:
@@ -188,7 +189,7 @@ def run(
 
 def _pair(db: Path, data: Path, month: str, env: dict, workdir: Path, before: int) -> dict:
     """The measured close of ``month``, then the floor of the same month and the bare scan: the pair's figures."""
-    cpu: list[float] = []
+    cpu: dict = {}
     close_s, result, close_rss = _run(["close", "--month", month], env, cpu)
     grown = sqlite_bytes(db) - before
     scan_s = bare_scan_seconds(data, month)
@@ -224,11 +225,11 @@ def _pair(db: Path, data: Path, month: str, env: dict, workdir: Path, before: in
         close_in_process_ratio_to_floor=round(inside / floor["floor_seconds"], 2),
         # the work, whatever the machine's load: the close's CPU against the floor's (its call, the connection's
         # set-up included); and the ratio the close would reach with every core busy from its start to its end
-        close_cpu_seconds=round(cpu[0], 1),
+        close_cpu_seconds=round(cpu["seconds"], 1),
         floor_cpu_seconds=round(floor_cpu, 1),
-        close_cpu_ratio_to_floor=round(cpu[0] / floor_cpu, 2),
+        close_cpu_ratio_to_floor=round(cpu["seconds"] / floor_cpu, 2),
         cores=cores,
-        close_all_cores_busy_ratio_to_floor=round(cpu[0] / cores / floor["floor_seconds"], 2),
+        close_all_cores_busy_ratio_to_floor=round(cpu["seconds"] / cores / floor["floor_seconds"], 2),
     )
     return out
 
