@@ -10,6 +10,7 @@ as before for what the command does afterwards.
 from __future__ import annotations
 
 import gc
+import sys
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -26,3 +27,10 @@ def imports_settled() -> Iterator[None]:
         gc.freeze()
         if was:
             gc.enable()
+
+
+def refuse_import(module: str) -> None:
+    """``import module`` fails in this process from now on (``ModuleNotFoundError``, as when it is not installed),
+    unless it is imported already. For a command that never uses ``module`` while libraries it uses import it only
+    to test whether it is there."""
+    sys.modules.setdefault(module, None)

@@ -99,6 +99,47 @@ def test_a_close_starts_without_pandas(tmp_path):
     assert done.stdout.split() == ["closed", "[]", "False"]
 
 
+# ``weixi ARGS`` through weixi.entry, then what ``sys.modules`` holds for pandas as the process ends
+PANDAS_AT_EXIT = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: print('pandas:', repr(sys.modules.get('pandas', 'absent')), file=sys.stderr))\n"
+    "sys.argv = ['weixi', *sys.argv[1:]]\nfrom weixi.entry import main\nmain()\n"
+)
+
+
+def test_a_close_on_duckdb_cannot_import_pandas_and_one_on_pyspark_can():
+    """The close never uses pandas, which PyArrow's dataset module and DuckDB's client import whenever they can
+    (0.25 CPU-seconds of its start-up): ``weixi close`` on DuckDB refuses it before anything loads. On PySpark (whose
+    driver may convert through pandas) and in any other command it stays importable. (The close's lake rows through
+    the command equal a close in process: ``test_close_early``.)"""
+    seen = {}
+    for name, args in {
+        "duckdb": ["close", "--month", "2026-13", "--json"],
+        "duckdb, said": ["close", "--month", "2026-13", "--engine=duckdb", "--json"],
+        "pyspark": ["close", "--month", "2026-13", "--engine", "pyspark", "--json"],
+        "another command": ["plan", "check", str(ROOT / "plans/examples/telecom-points.yaml"), "--json"],
+    }.items():
+        done = subprocess.run(
+            [sys.executable, "-c", PANDAS_AT_EXIT, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+        )
+        seen[name] = [line for line in done.stderr.splitlines() if line.startswith("pandas:")]
+    assert seen["duckdb"] == seen["duckdb, said"] == ["pandas: None"]  # refused: `import pandas` fails
+    assert seen["pyspark"] == ["pandas: 'absent'"]  # not refused (nor needed by a refused month)
+    assert len(seen["another command"]) == 1 and seen["another command"] != ["pandas: None"]
+
+
+def test_refuse_import_fails_an_import_as_a_missing_package_does_but_keeps_one_made():
+    import subprocess as sp
+
+    probe = (
+        "from weixi.startup import refuse_import\nimport json\nrefuse_import('json')\nrefuse_import('csv')\n"
+        "import json as again\ntry:\n    import csv\nexcept ModuleNotFoundError:\n    print('csv refused', again.dumps(1))\n"
+    )
+    done = sp.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "csv refused 1"
+
+
 def test_a_command_runs_with_the_collector_on_after_its_imports_were_frozen():
     """:mod:`weixi.entry` imports the CLI and the close's own modules (``weixi.cli.RUNS``) with Python's garbage
     collector paused, then freezes them (:func:`weixi.startup.imports_settled`: 0.3 s of collections at a close's

@@ -129,13 +129,15 @@ TAKEN = (
     "import sys\nimport weixi.close.early as early\nreal = early.take\n"
     "def take(*args):\n    con = real(*args)\n    print('early rows taken:', con is not None, file=sys.stderr)\n"
     "    return con\n"
-    "early.take = take\nsys.argv = ['weixi', *sys.argv[1:]]\nfrom weixi.entry import main\nmain()\n"
+    "early.take = take\nimport atexit\n"
+    "atexit.register(lambda: print('pandas:', repr(sys.modules.get('pandas', 'absent')), file=sys.stderr))\n"
+    "sys.argv = ['weixi', *sys.argv[1:]]\nfrom weixi.entry import main\nmain()\n"
 )
 
 
 def test_a_close_through_the_command_posts_what_a_close_in_process_posts(operator, tmp_path, monkeypatch):  # noqa: F811
-    """``weixi close`` (its rows staged as it starts) and :func:`close_month` called in a process of its own (no
-    early rows) write the same lake rows, in the same order."""
+    """``weixi close`` (its rows staged as it starts, pandas refused) and :func:`close_month` called in a process of
+    its own (no early rows) write the same lake rows, in the same order."""
     monkeypatch.setenv("WEIXI_LEDGER_STORE", "lake")
     results = []
     for name in ("command", "in-process"):
@@ -150,6 +152,7 @@ def test_a_close_through_the_command_posts_what_a_close_in_process_posts(operato
             )  # fmt: skip
             assert done.returncode == 0, done.stderr
             assert "early rows taken: True" in done.stderr
+            assert "pandas: None" in done.stderr  # refused (weixi.entry): the whole close ran without it
         else:
             close_month(engine, data, MONTH)
         engine.dispose()

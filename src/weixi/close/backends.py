@@ -34,7 +34,7 @@ def warm(engine: str = "duckdb") -> None:
 
 def _load_duckdb_backend() -> None:
     with imports_settled():
-        import pyarrow.dataset  # noqa: F401  (what DuckDB imports at its first scan of an Arrow table, pandas with it)
+        import pyarrow.dataset  # noqa: F401  (what DuckDB imports at its first scan of an Arrow table)
 
         ibis.duckdb  # noqa: B018
 

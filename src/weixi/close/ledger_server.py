@@ -14,12 +14,15 @@ Each request is one line of JSON on standard input, answered by one line on stan
   requests stay in step); answers ``{"ok": true, "changed": n}``.
 
 A request that fails answers ``{"ok": false, "error": ...}`` (its transaction rolled back) and the process goes on.
-The end of the input (the parent is done, or died) ends it; a held transaction is then rolled back.
+The end of the input (the parent is done, or died) ends it; a held transaction is then rolled back. Every
+request's connection is closed by then, so the process ends without the interpreter's teardown (``os._exit``):
+its parent waits for that end, and the teardown of PyArrow and ADBC took 0.03-0.06 s at the end of every close.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 
@@ -59,3 +62,6 @@ def serve(stdin, stdout) -> None:
 
 if __name__ == "__main__":
     serve(sys.stdin, sys.stdout)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
