@@ -10,6 +10,8 @@ import sys
 import weixi
 from weixi.startup import imports_settled, refuse_import
 
+REFUSED_BY_THE_CLOSE = ("pandas", "numpy")  # see main()
+
 
 def main() -> None:
     weixi.cli_args = sys.argv[1:]
@@ -18,10 +20,12 @@ def main() -> None:
         from weixi.close import early
 
         if early.options(weixi.cli_args).get("engine", "duckdb") == "duckdb":
-            # the close on DuckDB never uses pandas; PyArrow (its dataset module, which Ibis's DuckDB backend
-            # imports, makes a scalar) and DuckDB's client import it when they can, to test for data frames:
-            # 0.25 CPU-seconds of the command's start-up, on the interpreter's lock beside the close's own imports
-            refuse_import("pandas")
+            # the close on DuckDB never uses pandas or NumPy; PyArrow (its dataset module, which Ibis's DuckDB
+            # backend imports, makes a scalar; its core, NumPy) and DuckDB's client import them when they can, to
+            # test for data frames and arrays: 0.4 CPU-seconds of the command's start-up, on the interpreter's lock
+            # beside the close's own imports
+            for module in REFUSED_BY_THE_CLOSE:
+                refuse_import(module)
         if not early.start(weixi.cli_args):
             early = None
     with imports_settled():  # the CLI's modules, and a command's own (the close's), with the collector paused

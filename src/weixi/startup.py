@@ -10,6 +10,7 @@ as before for what the command does afterwards.
 from __future__ import annotations
 
 import gc
+import importlib.abc
 import sys
 from contextlib import contextmanager
 from typing import Iterator
@@ -30,7 +31,19 @@ def imports_settled() -> Iterator[None]:
 
 
 def refuse_import(module: str) -> None:
-    """``import module`` fails in this process from now on (``ModuleNotFoundError``, as when it is not installed),
-    unless it is imported already. For a command that never uses ``module`` while libraries it uses import it only
-    to test whether it is there."""
-    sys.modules.setdefault(module, None)
+    """``import module`` (and of its submodules) fails in this process from now on with ``ModuleNotFoundError``, as
+    when it is not installed, unless it is imported already. For a command that never uses ``module`` while
+    libraries it uses import it only to test whether it is there. (A finder, not ``None`` in ``sys.modules``:
+    Cython modules such as PyArrow's take that ``None`` for the module.)"""
+    if module not in sys.modules and not any(isinstance(f, _Refused) and f.module == module for f in sys.meta_path):
+        sys.meta_path.insert(0, _Refused(module))
+
+
+class _Refused(importlib.abc.MetaPathFinder):
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def find_spec(self, name, path=None, target=None):
+        if name == self.module or name.startswith(self.module + "."):
+            raise ModuleNotFoundError(f"No module named {name!r} (refused in this process)", name=name)
+        return None

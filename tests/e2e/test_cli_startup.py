@@ -99,19 +99,30 @@ def test_a_close_starts_without_pandas(tmp_path):
     assert done.stdout.split() == ["closed", "[]", "False"]
 
 
-# ``weixi ARGS`` through weixi.entry, then what ``sys.modules`` holds for pandas as the process ends
-PANDAS_AT_EXIT = (
-    "import atexit, sys\n"
-    "atexit.register(lambda: print('pandas:', repr(sys.modules.get('pandas', 'absent')), file=sys.stderr))\n"
+# ``weixi ARGS`` through weixi.entry, then whether pandas and NumPy are loaded, importable or refused as it ends
+IMPORTS_AT_EXIT = (
+    "import atexit, importlib.util, sys\n"
+    "def report():\n"
+    "    for m in ('pandas', 'numpy'):\n"
+    "        try:\n"
+    "            state = 'loaded' if m in sys.modules else 'importable' if importlib.util.find_spec(m) else 'absent'\n"
+    "        except ModuleNotFoundError:\n"
+    "            state = 'refused'\n"
+    "        print(f'{m}: {state}', file=sys.stderr)\n"
+    "atexit.register(report)\n"
     "sys.argv = ['weixi', *sys.argv[1:]]\nfrom weixi.entry import main\nmain()\n"
 )
 
 
-def test_a_close_on_duckdb_cannot_import_pandas_and_one_on_pyspark_can():
-    """The close never uses pandas, which PyArrow's dataset module and DuckDB's client import whenever they can
-    (0.25 CPU-seconds of its start-up): ``weixi close`` on DuckDB refuses it before anything loads. On PySpark (whose
-    driver may convert through pandas) and in any other command it stays importable. (The close's lake rows through
-    the command equal a close in process: ``test_close_early``.)"""
+def imports_at_exit(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith(("pandas:", "numpy:"))]
+
+
+def test_a_close_on_duckdb_cannot_import_pandas_or_numpy_and_one_on_pyspark_can():
+    """The close never uses pandas or NumPy, which PyArrow and DuckDB's client import whenever they can (0.4
+    CPU-seconds of its start-up): ``weixi close`` on DuckDB refuses them before anything loads. On PySpark (whose
+    driver may convert through pandas) and in any other command they stay importable. (A whole close through the
+    command, with its lake rows equal to a close in process: ``test_close_early``.)"""
     seen = {}
     for name, args in {
         "duckdb": ["close", "--month", "2026-13", "--json"],
@@ -120,24 +131,28 @@ def test_a_close_on_duckdb_cannot_import_pandas_and_one_on_pyspark_can():
         "another command": ["plan", "check", str(ROOT / "plans/examples/telecom-points.yaml"), "--json"],
     }.items():
         done = subprocess.run(
-            [sys.executable, "-c", PANDAS_AT_EXIT, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+            [sys.executable, "-c", IMPORTS_AT_EXIT, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
         )
-        seen[name] = [line for line in done.stderr.splitlines() if line.startswith("pandas:")]
-    assert seen["duckdb"] == seen["duckdb, said"] == ["pandas: None"]  # refused: `import pandas` fails
-    assert seen["pyspark"] == ["pandas: 'absent'"]  # not refused (nor needed by a refused month)
-    assert len(seen["another command"]) == 1 and seen["another command"] != ["pandas: None"]
+        seen[name] = imports_at_exit(done.stderr)
+    assert seen["duckdb"] == seen["duckdb, said"] == ["pandas: refused", "numpy: refused"]
+    for name in ("pyspark", "another command"):
+        assert len(seen[name]) == 2 and not any(line.endswith("refused") for line in seen[name]), name
 
 
 def test_refuse_import_fails_an_import_as_a_missing_package_does_but_keeps_one_made():
-    import subprocess as sp
-
+    """A refused module (and its submodules) raises ``ModuleNotFoundError``, which libraries that only test whether
+    it is there catch, Cython ones included (PyArrow's pandas test: a ``None`` in ``sys.modules`` broke its dataset
+    module); one imported already stays."""
     probe = (
-        "from weixi.startup import refuse_import\nimport json\nrefuse_import('json')\nrefuse_import('csv')\n"
-        "import json as again\ntry:\n    import csv\nexcept ModuleNotFoundError:\n    print('csv refused', again.dumps(1))\n"
+        "from weixi.startup import refuse_import\nimport json, sys\n"
+        "refuse_import('json'); refuse_import('pandas'); refuse_import('pandas')\n"
+        "import json as again\nimport pyarrow.dataset\nimport pyarrow as pa\n"
+        "try:\n    import pandas.core\nexcept ModuleNotFoundError as e:\n    print('refused', e.name, again.dumps(1))\n"
+        "print(pa.scalar(True).as_py(), len([f for f in sys.meta_path if type(f).__name__ == '_Refused']))\n"
     )
-    done = sp.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "csv refused 1"
+    assert done.stdout.split() == ["refused", "pandas", "1", "True", "1"]
 
 
 def test_a_command_runs_with_the_collector_on_after_its_imports_were_frozen():
