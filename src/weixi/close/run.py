@@ -22,7 +22,7 @@ import ibis
 from sqlalchemy import Engine
 
 from weixi import settings
-from weixi.adapters import duck, search_index
+from weixi.adapters import duck, lake, search_index
 from weixi.close import backends, ledger_bridge, ledger_proc, offload, programme, spark_snapshot, store
 from weixi.close.accrual import accrue
 from weixi.close.backends import archive_table
@@ -113,7 +113,11 @@ def close_month(
     summary's ``programme`` figures; default the ``WEIXI_POINTS_BUDGET`` setting)."""
     if budget is None:
         budget = settings.POINTS_BUDGET.value()
-    data_dir = Path(data_dir)
+    with lake.tables_kept():  # its tables' logs read once, then brought up to date at each use
+        return _close_month(engine, Path(data_dir), month, engine_name, progress, spark, budget)
+
+
+def _close_month(engine, data_dir: Path, month: str, engine_name, progress, spark, budget: int) -> dict:
     done = store.read_manifest(data_dir, month)
     if done and done.get("status") == "closed":
         ledger_bridge.mark_closed(engine, month)  # a ledger from before closed months were recorded in it

@@ -140,3 +140,52 @@ def test_a_commit_carries_more_application_versions_and_a_version_no_longer_read
     assert lake.files_at(t, 0) == [str(f)]
     (t / "_delta_log" / "00000000000000000000.json").unlink()  # the log of version 0 gone (cleaned up, say)
     assert lake.files_at(t, 0) is None
+
+
+def test_inside_tables_kept_a_table_is_loaded_once_and_sees_every_commit(tmp_path, monkeypatch):
+    """:func:`lake.tables_kept` (a close's whole run): one load of each table's log, then only the commits made since,
+    whoever made them: here another thread (which keeps no tables of its own) and a folder made again."""
+    import shutil
+    import threading
+
+    loads = []
+    real = lake.DeltaTable
+
+    class Counted(real):
+        def __init__(self, *args, **kwargs):
+            loads.append((threading.current_thread() is threading.main_thread(), args[0]))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(lake, "DeltaTable", Counted)
+    t = tmp_path / "history"
+    jan = _write(t, "2024-01", [("M1", 10, None)])
+    lake.commit_files(t, [jan], {"month": "2024-01"}, SCHEMA, "weixi-close-history", 202401)
+    loads.clear()
+    with lake.tables_kept():
+        assert lake.table_version(t) == 0 and lake.app_version(t, "weixi-close-history") == 202401
+        feb = _write(t, "2024-02", [("M2", 5, None)])
+        other = threading.Thread(
+            target=lake.commit_files, args=(t, [feb], {"month": "2024-02"}, SCHEMA, "weixi-close-history", 202402)
+        )
+        other.start()
+        other.join()
+        assert lake.app_version(t, "weixi-close-history") == 202402  # the other thread's commit seen
+        assert _rows(lake.file_uris(t)) == [("M1", 10), ("M2", 5)]
+        assert _rows(lake.file_uris(t, version=0)) == [("M1", 10)]  # time travel: that version, loaded apart
+        mar = _write(t, "2024-03", [("M3", 1, None)])
+        assert lake.commit_files(t, [mar], {"month": "2024-03"}, SCHEMA, "weixi-close-history", 202403) == 2
+        assert lake.table_version(t) == 2 and not lake.check(t)
+        # this thread loaded the table once, and version 0 apart; the other thread loaded its own
+        assert [main for main, _ in loads].count(True) == 2 and [main for main, _ in loads].count(False) > 0
+        shutil.rmtree(t)  # the folder made again: a new table, whose log is read afresh
+        again = _write(t, "2024-01", [("M9", 9, None)])
+        assert lake.commit_files(t, [again], {"month": "2024-01"}, SCHEMA, "weixi-close-history", 202401) == 0
+        assert _rows(lake.file_uris(t)) == [("M9", 9)] and lake.app_version(t, "weixi-close-history") == 202401
+    with lake.tables_kept():
+        before = len(loads)
+        for _ in range(5):
+            lake.table_version(t), lake.app_version(t, "weixi-close-history"), lake.file_uris(t)
+        assert len(loads) - before == 1  # fifteen questions, one load
+    before = len(loads)
+    lake.table_version(t), lake.file_uris(t)
+    assert len(loads) - before == 2  # outside the block: a load a question, as before
