@@ -145,3 +145,34 @@ def test_an_update_started_early_is_written_and_counted_when_awaited(ledger, in_
         with pytest.raises(ledger_proc.LedgerUnavailable):
             bad()
         assert _set(path, {"M3": "member"}) == 1  # and the writes go on
+
+
+def test_the_ledger_process_serves_without_numpy_or_pandas(ledger, tmp_path):
+    """PyArrow's core imports NumPy whenever it can (0.12 CPU-seconds of the process's start, beside the close's own
+    start): the ledger process refuses NumPy and pandas, which it never uses, and reads through ADBC without them."""
+    import json
+    import os
+    import subprocess
+
+    _, path = ledger
+    request = {
+        "op": "read",
+        "db": str(path),
+        "out": str(tmp_path / "rows"),
+        "queries": [{"sql": "SELECT member_id, tier FROM members ORDER BY 1", "params": []}],
+    }
+    done = subprocess.run(
+        ledger_proc.SERVER,
+        input=json.dumps(request) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},  # each import, on its error output
+    )
+    assert done.returncode == 0 and json.loads(done.stdout) == {"ok": True}
+    with pa.ipc.open_file(tmp_path / "rows.0") as rows:
+        assert rows.read_all().column("member_id").to_pylist() == ["M1", "M2", "M3"]
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert {"pyarrow", "adbc_driver_manager"} <= imported
+    # (a refused import is listed too, as taking no time: none of theirs went further)
+    assert not [name for name in imported if name.startswith(("numpy.", "pandas."))]

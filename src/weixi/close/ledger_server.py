@@ -26,7 +26,13 @@ import os
 import sys
 import traceback
 
-from weixi.close import adbc_read, adbc_update
+from weixi.startup import refuse_import
+
+if __name__ == "__main__":  # this process never uses them, and PyArrow's core imports NumPy whenever it can
+    for _module in ("numpy", "pandas"):  # (0.12 CPU-seconds of its start, beside the close's own start)
+        refuse_import(_module)
+
+from weixi.close import adbc_read, adbc_update  # noqa: E402
 
 
 def serve(stdin, stdout) -> None:
