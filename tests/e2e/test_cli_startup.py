@@ -8,6 +8,8 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 PROBE = (
@@ -155,6 +157,46 @@ def test_refuse_import_fails_an_import_as_a_missing_package_does_but_keeps_one_m
     assert done.stdout.split() == ["refused", "pandas", "1", "True", "1"]
 
 
+def test_end_now_ends_as_an_exit_does_output_handlers_and_code():
+    """:func:`weixi.startup.end_now` (the end of ``weixi close``): what was written but not flushed is out, the exit
+    handlers ran, the code is the process's; only the interpreter's teardown is skipped."""
+    probe = (
+        "import atexit, sys\nfrom weixi.startup import end_now\n"
+        "atexit.register(lambda: print('handler ran'))\nsys.stdout.write('written, not flushed; ')\nend_now(3)\n"
+        "print('never')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert (done.returncode, done.stdout) == (3, "written, not flushed; handler ran\n")
+
+
+def test_the_close_leaves_its_duckdb_open_to_the_process_end_unless_it_spilled(tmp_path):
+    """A close whose process ends right after leaves its DuckDB open (its memory the operating system's to take
+    back at once), unless the database spilled to disk: only its close removes those files."""
+    import duckdb
+
+    from weixi import startup
+    from weixi.close.run import _release
+
+    kept = duckdb.connect()
+    _release(kept, leave=True).join()
+    assert kept.execute("SELECT 1").fetchone() == (1,) and kept in startup._LEFT
+    startup._LEFT.remove(kept)
+    kept.close()
+    spilled = duckdb.connect()
+    for setting in (f"temp_directory = '{tmp_path}'", "memory_limit = '60MB'", "threads = 1"):
+        spilled.execute(f"SET {setting}")
+    spilled.execute("CREATE TABLE big AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(3000000)")
+    assert list(tmp_path.iterdir())  # spilled
+    _release(spilled, leave=True).join()
+    assert spilled not in startup._LEFT and not list(tmp_path.iterdir())  # closed: its files gone
+    with pytest.raises(duckdb.ConnectionException):
+        spilled.execute("SELECT 1")
+    done = duckdb.connect()
+    _release(done, leave=False).join()  # a close in a process that goes on (the console's, a test's): closed
+    with pytest.raises(duckdb.ConnectionException):
+        done.execute("SELECT 1")
+
+
 def test_a_command_runs_with_the_collector_on_after_its_imports_were_frozen():
     """:mod:`weixi.entry` imports the CLI and the close's own modules (``weixi.cli.RUNS``) with Python's garbage
     collector paused, then freezes them (:func:`weixi.startup.imports_settled`: 0.3 s of collections at a close's
@@ -163,8 +205,8 @@ def test_a_command_runs_with_the_collector_on_after_its_imports_were_frozen():
         "import gc, json, sys, weixi; weixi.cli_args = ['close']; import weixi.cli, weixi.entry; seen = {}\n"
         "def fake():\n"
         "    seen.update(enabled=gc.isenabled(), frozen=gc.get_freeze_count(), run='weixi.close.run' in sys.modules)\n"
+        "import atexit; atexit.register(lambda: print(json.dumps(seen)))  # weixi close ends its process\n"
         "weixi.cli.main = fake; sys.argv = ['weixi', 'close', '--month', '2026-10']; weixi.entry.main()\n"
-        "print(json.dumps(seen))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from weixi import settings
+from weixi import settings, startup
 from weixi.cli.app import app
 from weixi.cli.db import DB, JSON, open_engine
 from weixi.cli.output import console, emit_json, fail
@@ -69,7 +69,15 @@ def close(
 
     try:
         with bars:
-            result = close_month(ledger, data_dir(data), month, engine, Hooks(on_step, on_advance), budget=budget)
+            result = close_month(
+                ledger,
+                data_dir(data),
+                month,
+                engine,
+                Hooks(on_step, on_advance),
+                budget=budget,
+                process_ends=startup.process_ends_after_command,  # (weixi.entry: the command, not a test's call)
+            )
     except CloseRefused as exc:
         if not as_json:
             for line in exc.missing:
