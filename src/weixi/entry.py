@@ -27,11 +27,11 @@ def main() -> None:
             # beside the close's own imports
             for module in REFUSED_BY_THE_CLOSE:
                 refuse_import(module)
+            # the close leaves its DuckDB's memory to the process's end (0.1 s to give back at 1,000,000 members),
+            # and the process ends without the interpreter's teardown (0.05 s); on PySpark, as any command ends
+            startup.process_ends_after_command = True
         if not early.start(weixi.cli_args):
             early = None
-        # the close leaves its DuckDB's memory to the process's end (0.1 s to give back at 1,000,000 members), and
-        # the process ends without the interpreter's teardown (0.05 s)
-        startup.process_ends_after_command = True
     with imports_settled():  # the CLI's modules, and a command's own (the close's), with the collector paused
         from weixi.cli import main as cli_main
         from weixi.cli import preload

@@ -111,6 +111,8 @@ IMPORTS_AT_EXIT = (
     "        except ModuleNotFoundError:\n"
     "            state = 'refused'\n"
     "        print(f'{m}: {state}', file=sys.stderr)\n"
+    "    from weixi import startup\n"
+    "    print(f'ends at once: {startup.process_ends_after_command}', file=sys.stderr)\n"
     "atexit.register(report)\n"
     "sys.argv = ['weixi', *sys.argv[1:]]\nfrom weixi.entry import main\nmain()\n"
 )
@@ -125,7 +127,7 @@ def test_a_close_on_duckdb_cannot_import_pandas_or_numpy_and_one_on_pyspark_can(
     CPU-seconds of its start-up): ``weixi close`` on DuckDB refuses them before anything loads. On PySpark (whose
     driver may convert through pandas) and in any other command they stay importable. (A whole close through the
     command, with its lake rows equal to a close in process: ``test_close_early``.)"""
-    seen = {}
+    seen, ends = {}, {}
     for name, args in {
         "duckdb": ["close", "--month", "2026-13", "--json"],
         "duckdb, said": ["close", "--month", "2026-13", "--engine=duckdb", "--json"],
@@ -136,9 +138,12 @@ def test_a_close_on_duckdb_cannot_import_pandas_or_numpy_and_one_on_pyspark_can(
             [sys.executable, "-c", IMPORTS_AT_EXIT, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
         )
         seen[name] = imports_at_exit(done.stderr)
+        ends[name] = "ends at once: True" in done.stderr
     assert seen["duckdb"] == seen["duckdb, said"] == ["pandas: refused", "numpy: refused"]
     for name in ("pyspark", "another command"):
         assert len(seen[name]) == 2 and not any(line.endswith("refused") for line in seen[name]), name
+    # and only the close on DuckDB ends its process without the interpreter's teardown (startup.end_now)
+    assert [ends[name] for name in ("duckdb", "pyspark", "another command")] == [True, False, False]
 
 
 def test_refuse_import_fails_an_import_as_a_missing_package_does_but_keeps_one_made():
