@@ -28,6 +28,11 @@ def _probe(args: list[str]) -> dict:
     return json.loads(done.stdout)
 
 
+def _python(code: str, *args: str) -> subprocess.CompletedProcess:
+    """``python -c code args`` from the repository's root, its output captured as text."""
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
 def test_the_close_command_imports_only_its_own_modules():
     alone = _probe(["close", "--month", "2026-10"])
     assert "close" in alone["commands"]
@@ -134,9 +139,7 @@ def test_a_close_on_duckdb_cannot_import_pandas_or_numpy_and_one_on_pyspark_can(
         "pyspark": ["close", "--month", "2026-13", "--engine", "pyspark", "--json"],
         "another command": ["plan", "check", str(ROOT / "plans/examples/telecom-points.yaml"), "--json"],
     }.items():
-        done = subprocess.run(
-            [sys.executable, "-c", IMPORTS_AT_EXIT, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
-        )
+        done = _python(IMPORTS_AT_EXIT, *args)
         seen[name] = imports_at_exit(done.stderr)
         ends[name] = "ends at once: True" in done.stderr
     assert seen["duckdb"] == seen["duckdb, said"] == ["pandas: refused", "numpy: refused"]
@@ -157,7 +160,7 @@ def test_refuse_import_fails_an_import_as_a_missing_package_does_but_keeps_one_m
         "try:\n    import pandas.core\nexcept ModuleNotFoundError as e:\n    print('refused', e.name, again.dumps(1))\n"
         "print(pa.scalar(True).as_py(), len([f for f in sys.meta_path if type(f).__name__ == '_Refused']))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    done = _python(probe)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["refused", "pandas", "1", "True", "1"]
 
@@ -170,7 +173,7 @@ def test_end_now_ends_as_an_exit_does_output_handlers_and_code():
         "atexit.register(lambda: print('handler ran'))\nsys.stdout.write('written, not flushed; ')\nend_now(3)\n"
         "print('never')\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    done = _python(probe)
     assert (done.returncode, done.stdout) == (3, "written, not flushed; handler ran\n")
 
 
@@ -213,7 +216,7 @@ def test_a_command_runs_with_the_collector_on_after_its_imports_were_frozen():
         "import atexit; atexit.register(lambda: print(json.dumps(seen)))  # weixi close ends its process\n"
         "weixi.cli.main = fake; sys.argv = ['weixi', 'close', '--month', '2026-10']; weixi.entry.main()\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    done = _python(probe)
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
     assert seen["enabled"] and seen["run"]
