@@ -51,22 +51,15 @@ class _Refused:  # a finder of sys.meta_path (importlib.abc costs 12 ms of impor
 
 
 # set by :mod:`weixi.entry` for a command after which the process ends at once (:func:`end_now`): what the command
-# opened and keeps to the end may then be left to the operating system instead of released piece by piece
+# would only tidy up at its end (memory given back) it may leave to the operating system
 process_ends_after_command = False
-_LEFT: list = []  # what was left open for the end (:func:`leave_open`): kept referenced until then
-
-
-def leave_open(resource) -> None:
-    """Keep ``resource`` open (and referenced) until the process ends at :func:`end_now`: its memory is the
-    operating system's to take back, all at once."""
-    _LEFT.append(resource)
 
 
 def end_now(code: int) -> None:
     """End the process with ``code`` as a normal exit does (its output flushed, its exit handlers run) but without
     the interpreter's teardown: the operating system takes back its memory at once, where the teardown releases
-    every object one by one (and DuckDB's memory, :func:`leave_open`, block by block). Threads still running end
-    with it, as daemon threads do; a command that calls this has joined its own."""
+    every object one by one. Threads still running end with it, as daemon threads do: a command that calls this
+    has joined those whose work must end."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -177,32 +177,30 @@ def test_end_now_ends_as_an_exit_does_output_handlers_and_code():
     assert (done.returncode, done.stdout) == (3, "written, not flushed; handler ran\n")
 
 
-def test_the_close_leaves_its_duckdb_open_to_the_process_end_unless_it_spilled(tmp_path):
-    """A close whose process ends right after leaves its DuckDB open (its memory the operating system's to take
-    back at once), unless the database spilled to disk: only its close removes those files."""
+def test_the_close_waits_for_its_duckdb_to_close_unless_the_process_ends_and_nothing_spilled(tmp_path):
+    """The close's DuckDB is closed in a thread (its memory given back while the ledger's tiers are written); the
+    close waits for it at its end, unless its process ends right after (the command: the operating system takes
+    the rest back at once) and the database spilled nothing to disk, which only its close removes."""
     import duckdb
 
-    from weixi import startup
     from weixi.close.run import _release
 
-    kept = duckdb.connect()
-    _release(kept, leave=True).join()
-    assert kept.execute("SELECT 1").fetchone() == (1,) and kept in startup._LEFT
-    startup._LEFT.remove(kept)
-    kept.close()
+    for process_ends, waits in ((True, False), (False, True)):
+        con = duckdb.connect()
+        closing, wait = _release(con, process_ends)
+        assert wait is waits and closing.daemon  # (a thread the process's end stops)
+        closing.join()
+        with pytest.raises(duckdb.ConnectionException):
+            con.execute("SELECT 1")  # closed either way
     spilled = duckdb.connect()
     for setting in (f"temp_directory = '{tmp_path}'", "memory_limit = '60MB'", "threads = 1"):
         spilled.execute(f"SET {setting}")
     spilled.execute("CREATE TABLE big AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(3000000)")
     assert list(tmp_path.iterdir())  # spilled
-    _release(spilled, leave=True).join()
-    assert spilled not in startup._LEFT and not list(tmp_path.iterdir())  # closed: its files gone
-    with pytest.raises(duckdb.ConnectionException):
-        spilled.execute("SELECT 1")
-    done = duckdb.connect()
-    _release(done, leave=False).join()  # a close in a process that goes on (the console's, a test's): closed
-    with pytest.raises(duckdb.ConnectionException):
-        done.execute("SELECT 1")
+    closing, wait = _release(spilled, process_ends=True)
+    assert wait  # its files are removed by its close: waited for, even by the command
+    closing.join()
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_command_runs_with_the_collector_on_after_its_imports_were_frozen():

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import ibis
 from sqlalchemy import Engine
 
-from weixi import settings, startup
+from weixi import settings
 from weixi.adapters import duck, lake, search_index
 from weixi.close import backends, ledger_bridge, ledger_proc, offload, programme, spark_snapshot, store
 from weixi.close.accrual import accrue
@@ -75,7 +75,7 @@ class _Run:
     tiers_set: Callable[[], int] = lambda: 0  # awaits the ledger's tier update the snapshot step started
     redeemers: object = None  # DuckDB: the programme figures' redeemers, read with the history step's ledger read
     figures: tuple = ()  # DuckDB: the summary's and programme figures' SQL rows (by name) and fold marks, read so too
-    process_ends: bool = False  # the process ends after the close: its DuckDB may be left open (see close_month)
+    process_ends: bool = False  # the process ends after the close: its DuckDB's close not waited for (close_month)
 
     @property
     def duck(self):
@@ -113,9 +113,9 @@ def close_month(
 ) -> dict:
     """Close ``month``; ``budget``, if given, is the programme's points budget for the month (its burn is in the
     summary's ``programme`` figures; default the ``WEIXI_POINTS_BUDGET`` setting). ``process_ends``: the caller's
-    process ends right after (``weixi close``, :func:`weixi.startup.end_now`): the close's DuckDB is left open
-    unless it spilled to disk, its memory the operating system's to take back at once (giving it back block by
-    block took 0.1 s at 1,000,000 members)."""
+    process ends right after (``weixi close``, :func:`weixi.startup.end_now`): the close does not wait for its
+    DuckDB's close to end unless it spilled to disk (giving its memory back took 0.1 s at 1,000,000 members, after
+    the ledger's tiers were written)."""
     if budget is None:
         budget = settings.POINTS_BUDGET.value()
     with lake.tables_kept():  # its tables' logs read once, then brought up to date at each use
@@ -203,9 +203,8 @@ def _close(run: _Run, spark, budget: int) -> dict:
             )
             stars_file = stars.result()
         summary = {**counted, "star_events": star_event_counts(run.duck, stars_file), "programme": figures}
-        # its memory given back while the ledger's tiers are written (at 10,000,000 members both take seconds),
-        # or left to the process's end
-        closing = _release(run.duck, run.process_ends and search_index.fresh(data_dir) is not None)
+        # its memory given back while the ledger's tiers are written (at 10,000,000 members both take seconds)
+        closing, wait = _release(run.duck, run.process_ends)
     run.tiers_set()  # the ledger's tiers written (beside the star events and the summary)
     manifest = {
         "month": month,
@@ -229,21 +228,19 @@ def _close(run: _Run, spark, budget: int) -> dict:
             search_index.build(data_dir)
     ledger_bridge.mark_closed(engine, month)  # before the manifest: a crash between them closes again, harmlessly
     store.write_manifest(data_dir, month, manifest)
-    if not run.spark:
+    if not run.spark and wait:
         closing.join()
     return {**manifest, "already_closed": False}
 
 
-def _release(duck, leave: bool) -> threading.Thread:
-    """The close's DuckDB closed in a thread, started (join it), or, when ``leave`` and it has nothing spilled on
-    disk (which only its close removes), left open for the process's end (:func:`weixi.startup.leave_open`)."""
-    if leave and not duck.execute("SELECT count(*) FROM duckdb_temporary_files()").fetchone()[0]:
-        startup.leave_open(duck)
-        closing = threading.Thread(target=lambda: None, name="weixi-close-duckdb")
-    else:
-        closing = threading.Thread(target=duck.close, name="weixi-close-duckdb")
+def _release(duck, process_ends: bool) -> tuple[threading.Thread, bool]:
+    """The close's DuckDB closed in a thread, started; and whether the close waits for it at its end: not when its
+    process ends right after (the command) and it has nothing spilled on disk (which only its close removes). Then
+    the process's end stops the thread, the rest of the memory the operating system's to take back at once."""
+    spilled = duck.execute("SELECT count(*) FROM duckdb_temporary_files()").fetchone()[0]
+    closing = threading.Thread(target=duck.close, name="weixi-close-duckdb", daemon=True)
     closing.start()
-    return closing
+    return closing, not (process_ends and not spilled)
 
 
 def _refuse_unless_ready(data_dir: Path, month: str) -> None:
