@@ -9,9 +9,7 @@ import sys
 
 import weixi
 from weixi import startup
-from weixi.startup import imports_settled, refuse_import
-
-REFUSED_BY_THE_CLOSE = ("pandas", "numpy")  # see main()
+from weixi.startup import UNUSED_BY_THE_CLOSE, imports_settled, refuse_import
 
 
 def main() -> None:
@@ -25,10 +23,10 @@ def main() -> None:
             # backend imports, makes a scalar; its core, NumPy) and DuckDB's client import them when they can, to
             # test for data frames and arrays: 0.4 CPU-seconds of the command's start-up, on the interpreter's lock
             # beside the close's own imports
-            for module in REFUSED_BY_THE_CLOSE:
+            for module in UNUSED_BY_THE_CLOSE:
                 refuse_import(module)
-            # the close leaves its DuckDB's memory to the process's end (0.1 s to give back at 1,000,000 members),
-            # and the process ends without the interpreter's teardown (0.05 s); on PySpark, as any command ends
+            # the close does not wait for its DuckDB's memory to be given back (0.1 s at 1,000,000 members), and
+            # the process ends without the interpreter's teardown (0.05 s); on PySpark, as any command ends
             startup.process_ends_after_command = True
         if not early.start(weixi.cli_args):
             early = None

@@ -31,6 +31,11 @@ def imports_settled() -> Iterator[None]:
             gc.enable()
 
 
+# imported by libraries the close uses only to test whether a value is theirs (PyArrow, DuckDB's client), never used by
+# the close on DuckDB: refused in its process and in its ledger process (:mod:`weixi.entry`, ledger_server)
+UNUSED_BY_THE_CLOSE = ("pandas", "numpy")
+
+
 def refuse_import(module: str) -> None:
     """``import module`` (and of its submodules) fails in this process from now on with ``ModuleNotFoundError``, as
     when it is not installed, unless it is imported already. For a command that never uses ``module`` while

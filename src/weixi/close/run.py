@@ -237,10 +237,10 @@ def _release(duck, process_ends: bool) -> tuple[threading.Thread, bool]:
     """The close's DuckDB closed in a thread, started; and whether the close waits for it at its end: not when its
     process ends right after (the command) and it has nothing spilled on disk (which only its close removes). Then
     the process's end stops the thread, the rest of the memory the operating system's to take back at once."""
-    spilled = duck.execute("SELECT count(*) FROM duckdb_temporary_files()").fetchone()[0]
+    spilled = process_ends and duck.execute("SELECT count(*) FROM duckdb_temporary_files()").fetchone()[0] > 0
     closing = threading.Thread(target=duck.close, name="weixi-close-duckdb", daemon=True)
     closing.start()
-    return closing, not (process_ends and not spilled)
+    return closing, not process_ends or spilled
 
 
 def _refuse_unless_ready(data_dir: Path, month: str) -> None:
