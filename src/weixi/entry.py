@@ -31,6 +31,8 @@ def main() -> None:
         if not early.start(weixi.cli_args):
             early = None
     with imports_settled():  # the CLI's modules, and a command's own (the close's), with the collector paused
+        if startup.process_ends_after_command:  # the close on DuckDB: Ibis's DuckDB compiler only, not all twenty
+            startup.load_on_use("ibis.backends.sql.compilers")
         from weixi.cli import main as cli_main
         from weixi.cli import preload
 

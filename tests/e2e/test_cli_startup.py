@@ -239,3 +239,50 @@ def test_the_collector_is_paused_only_inside_the_block_and_nests():
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_load_on_use_imports_a_packages_submodules_only_when_they_are_used(tmp_path):
+    """:func:`weixi.startup.load_on_use` (the close on DuckDB: Ibis's SQL compilers): a package whose ``__init__``
+    only imports names of its submodules loads each submodule when it, or a name of it, is used; a package whose
+    ``__init__`` does anything else is imported as it is."""
+    lazy, plain = tmp_path / "lazypkg", tmp_path / "plainpkg"
+    for pkg, extra in ((lazy, ""), (plain, "print('ran')\n")):
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text(
+            f'"""Doc."""\nfrom __future__ import annotations\n__all__ = ["A", "B"]\n'
+            f"from {pkg.name}.a import A\nfrom {pkg.name}.b import B\n{extra}",
+            encoding="utf-8",
+        )
+        (pkg / "a.py").write_text("A = 'a'\n", encoding="utf-8")
+        (pkg / "b.py").write_text("B = 'b'\n", encoding="utf-8")
+    probe = (
+        "import sys\nsys.path.insert(0, sys.argv[1])\nfrom weixi.startup import load_on_use\n"
+        "print(load_on_use('lazypkg'), load_on_use('lazypkg'), load_on_use('plainpkg'))\n"
+        "import plainpkg\nimport lazypkg\nprint(sorted(m for m in sys.modules if m.startswith('lazypkg.')))\n"
+        "print(lazypkg.A, sorted(m for m in sys.modules if m.startswith('lazypkg.')))\n"
+        "from lazypkg.b import B\nprint(B, lazypkg.b.B, lazypkg.__all__)\n"
+        "try:\n    lazypkg.C\nexcept AttributeError as e:\n    print('no C')\n"
+        "import ibis.backends.duckdb, ibis\n"
+        "print(load_on_use('ibis.backends.sql.compilers') or 'ibis loaded')\n"
+    )
+    done = _python(probe, str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "True False False",
+        "ran",  # plainpkg: imported as it is (its __init__ prints)
+        "[]",
+        "a ['lazypkg.a']",
+        "b b ['A', 'B']",
+        "no C",
+        "ibis loaded",
+    ]
+    # Ibis's DuckDB backend on a process that loads its compilers on use: only DuckDB's compiler is imported
+    probe = (
+        "import sys\nfrom weixi.startup import load_on_use\nprint(load_on_use('ibis.backends.sql.compilers'))\n"
+        "import ibis\ncon = ibis.duckdb.connect()\n"
+        "t = ibis.memtable({'x': [1, 2, 3]})\nprint(con.to_pyarrow(t.x.sum().name('s')).as_py())\n"
+        "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('ibis.backends.sql.compilers.')))\n"
+    )
+    done = _python(probe)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["True", "6", "['_compat', 'base', 'duckdb']"]

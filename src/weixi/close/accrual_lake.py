@@ -305,7 +305,11 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
             )
             posted, duplicates = 0, duplicates + in_month
         elif posted or post_rows is None:  # a post with nothing new leaves no trace
-            held = lake_apply.hold(con, engine, data_dir, month) if post_rows is None and posted else None
+            held = (  # the close's sorted rows: acc_events is acc_new's rows one for one, with their points
+                lake_apply.hold(con, engine, data_dir, month, "acc_new" if ordered else "acc_events")
+                if post_rows is None and posted
+                else None
+            )
             try:
                 files = lake_write.write_partition(con, table, {"month": month}, posted, ordered) if posted else []
                 schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA

@@ -76,6 +76,12 @@ def stage_sql(rows_sql: str) -> str:
     )
 
 
+# the hashes of the ids of rows to keep that more than one such row has: the hashes sorted, each compared with the
+# one before (1,795,505 rows: 0.09 s, where grouping by the hash, 1,795,505 groups, took 0.13-0.15 s)
+TWICE = (
+    "CREATE OR REPLACE TEMP TABLE acc_twice AS SELECT DISTINCT h FROM (SELECT h, lag(h) OVER (ORDER BY h) AS before "
+    "FROM (SELECT hash(event_id) AS h FROM acc_all WHERE keep)) WHERE h = before"
+)
 # the rows of the members the Book does not handle (what the outcome's counts and the rejections read)
 SRC = "CREATE OR REPLACE TEMP VIEW acc_src AS SELECT * FROM acc_all WHERE member_id NOT IN (SELECT member_id FROM acc_book)"
 NEW = (
@@ -95,10 +101,7 @@ def mark(con) -> None:
     con.execute(SRC)
     if some("SELECT 1 FROM acc_book"):
         con.execute("UPDATE acc_all SET keep = false WHERE member_id IN (SELECT member_id FROM acc_book)")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE acc_twice AS SELECT h FROM (SELECT hash(event_id) AS h FROM acc_all WHERE keep) "
-        "GROUP BY h HAVING count(*) > 1"
-    )
+    con.execute(TWICE)
     if some("SELECT 1 FROM acc_twice"):  # rows whose id hashes as another's: the later of an id's rows left out
         con.execute(
             "UPDATE acc_all SET keep = false WHERE rowid IN (SELECT r FROM (SELECT rowid AS r, row_number() OVER "

@@ -28,9 +28,10 @@ HISTORY_SCHEMA = pa.schema(
 )
 
 
-def members_table(con, data_dir: Path, month: str) -> ibis.Table:
-    """member_id, join_date, churned_on (only when the member had left by the end of ``month``)."""
-    members = archive_table(con, data_dir, "members").select("member_id", "join_date")
+def members_table(con, data_dir: Path, month: str, columns: tuple[str, ...] = ()) -> ibis.Table:
+    """member_id, join_date, churned_on (only when the member had left by the end of ``month``), and the members'
+    ``columns`` (the snapshot's profile: the members' file read once)."""
+    members = archive_table(con, data_dir, "members").select("member_id", "join_date", *columns)
     if not files(data_dir, "churn_labels"):
         return members.mutate(churned_on=ibis.null("date"))
     labels = archive_table(con, data_dir, "churn_labels")
@@ -39,7 +40,7 @@ def members_table(con, data_dir: Path, month: str) -> ibis.Table:
         member_id_l="member_id", churned_on="churn_date"
     )
     joined = members.left_join(left, members.member_id == left.member_id_l)
-    return joined.select("member_id", "join_date", "churned_on")
+    return joined.select("member_id", "join_date", "churned_on", *columns)
 
 
 def month_touches(con, data_dir: Path, month: str) -> ibis.Table:

@@ -82,7 +82,7 @@ def apply(engine: Engine, data_dir: Path, month: str, members: pa.Table | None =
     if path is not None and members.num_rows >= APPLY_CHILD_MIN:
         ledger_proc.update_sqlite(
             path,
-            members.select(["member_id", "first_text", "earned", "tier", "first_seq"]).sort_by("member_id"),
+            members.select(["member_id", "first_text", "tier", "first_seq"]).sort_by("member_id"),
             [*_APPLY_SORTED, (WATERMARK, mark)],
             skip_if=("SELECT 1 FROM lake_months WHERE month = ?", [month]),
         )
@@ -105,22 +105,21 @@ def apply(engine: Engine, data_dir: Path, month: str, members: pa.Table | None =
     return version
 
 
-def hold(con, engine: Engine, data_dir: Path, month: str):
+def hold(con, engine: Engine, data_dir: Path, month: str, rows: str = "acc_events"):
     """The close's members' update (:func:`apply`) started in its child process while the month's files are written
     (a :class:`~weixi.close.ledger_proc.HeldUpdate`: it commits with the watermark once the Delta commit is in, or
     rolls back), or the members' rows for :func:`apply` to write after the commit (below :data:`APPLY_CHILD_MIN`
-    members, or on PostgreSQL). The members are summed from ``acc_events``, the rows the files hold, less those of
-    the previous close month (:func:`_prior_members`). (At 10,000,000 members updating every member took 21-30 s
+    members, or on PostgreSQL). The members are found in ``rows`` (``acc_events``, the rows the files hold, or a
+    relation of the same rows before their points: the close's ``acc_new``), less those of the previous close
+    month (:func:`_prior_members`). (At 10,000,000 members updating every member took 21-30 s
     beside the files' 17 s; after the first month, most members are in the previous one.)"""
     members = lake_write.members_of(  # the close's rows: no posted tier attr
-        con, "acc_events", by_member=True, known=_prior_members(engine, data_dir, month), tiers=False
+        con, rows, by_member=True, known=_prior_members(engine, data_dir, month), tiers=False
     )
     path = sqlite_file(engine)
     if path is None or members.num_rows < APPLY_CHILD_MIN:
         return members
-    return ledger_proc.HeldUpdate(
-        path, members.select(["member_id", "first_text", "earned", "tier", "first_seq"]), _APPLY_SORTED
-    )
+    return ledger_proc.HeldUpdate(path, members.select(["member_id", "first_text", "tier", "first_seq"]), _APPLY_SORTED)
 
 
 def _prior_members(engine: Engine, data_dir: Path, month: str) -> str | None:

@@ -25,7 +25,6 @@ from weixi import settings
 from weixi.adapters import duck, lake, search_index
 from weixi.close import backends, ledger_bridge, ledger_proc, offload, programme, spark_snapshot, store
 from weixi.close.accrual import accrue
-from weixi.close.backends import archive_table
 from weixi.close.history import members_table, month_history, month_touches
 from weixi.close.inputs import missing_inputs
 from weixi.close.months import first_day, next_month, previous_month, window
@@ -343,8 +342,7 @@ def _snapshot_step(run: _Run, history_file: str, tiers: str) -> str:
         offload.set_tiers(run.engine, changed)  # the file Spark wrote, read by the ledger process
         return snapshot_file
     dcon, duck = run.dcon, run.duck
-    dcon.create_view("close_members", members_table(dcon, data_dir, month), overwrite=True)
-    dcon.create_view("close_profile", archive_table(dcon, data_dir, "members").select(*PROFILE), overwrite=True)
+    dcon.create_view("close_members", members_table(dcon, data_dir, month, tuple(PROFILE[1:])), overwrite=True)
     default = _default_tier(run)  # close_balances: made by the history step (ledger_bridge.close_ledger)
     snapshot_file = store.write_query(duck, data_dir, "snapshots", month, snapshot_sql(month, history_file))
     # close_balances lacks the members at (0, 0, the default tier): their ledger tier is the default (a member the

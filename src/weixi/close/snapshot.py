@@ -5,7 +5,7 @@ assembly is one DuckDB query of key joins, streamed to Parquet, identical whatev
 column is cast to a fixed type, so the bytes do not depend on which engine produced the inputs.
 
 The query reads these relations from the DuckDB connection (see :func:`weixi.close.run.close_month`):
-``close_members`` (member_id, join_date, churned_on), ``close_profile`` (member_id and :data:`PROFILE`),
+``close_members`` (member_id, join_date, churned_on and :data:`PROFILE`: the members' file read once),
 ``close_tiers`` (member_id, tier, tier_since, grace_until), ``close_segments`` (member_id and
 :data:`SEGMENT_COLUMNS`), ``close_balances`` (member_id, points_balance, points_debt) and the month's
 history file.
@@ -46,7 +46,7 @@ def snapshot_sql(month: str, history_file: Path | list) -> str:
         "CAST(CASE WHEN m.churned_on IS NULL THEN 'active' ELSE 'left' END AS VARCHAR) AS status",
         _col("m", "join_date"),
         _col("m", "churned_on"),
-        *(_col("p", c) for c in PROFILE[1:]),
+        *(_col("m", c) for c in PROFILE[1:]),
         *(_col("t", c) for c in TIER_COLUMNS),
         *(_col("s", c) for c in SEGMENT_COLUMNS),
         "CAST(coalesce(h.spend_fen, 0) AS BIGINT) AS month_spend_fen",
@@ -56,7 +56,6 @@ def snapshot_sql(month: str, history_file: Path | list) -> str:
     ]
     return (
         f"SELECT {', '.join(cols)} FROM close_members m "
-        f"LEFT JOIN close_profile p ON p.member_id = m.member_id "
         f"LEFT JOIN close_tiers t ON t.member_id = m.member_id "
         f"LEFT JOIN close_segments s ON s.member_id = m.member_id "
         f"LEFT JOIN {scan(history_file)} h ON h.member_id = m.member_id "

@@ -16,7 +16,6 @@ from pathlib import Path
 import sqlglot
 
 from weixi.close import backends, store
-from weixi.close.backends import archive_table
 from weixi.close.history import members_table
 from weixi.close.snapshot import PROFILE, scan, snapshot_sql
 from weixi.segments.stars import star_events_sql
@@ -35,8 +34,7 @@ def snapshot(
     wrote of the members whose evaluated tier differs from the ledger's (``member_id``, ``tier``: what the ledger
     is told, by the ledger process; no row of it is read here)."""
     session = con._session
-    con.create_view("close_members", members_table(con, data_dir, month), overwrite=True)
-    con.create_view("close_profile", archive_table(con, data_dir, "members").select(*PROFILE), overwrite=True)
+    con.create_view("close_members", members_table(con, data_dir, month, tuple(PROFILE[1:])), overwrite=True)
     for name, files in {**parts, "close_history": history, "close_balances": [balances]}.items():
         session.read.parquet(*(str(f) for f in files)).createOrReplaceTempView(name)
     sql = snapshot_sql(month, history).replace(scan(history), "close_history")

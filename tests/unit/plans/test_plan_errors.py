@@ -441,3 +441,21 @@ def test_head_is_valid_on_its_own():
     plan, found = load_plan_text(HEAD, "p.yaml")
     assert plan is not None
     assert found == []
+
+
+@pytest.mark.parametrize(
+    "name, accepted", [("Asia/Urumqi", True), ("UTC", True), ("posixrules", False), ("../zoneinfo/UTC", False)]
+)
+def test_a_time_zone_is_checked_against_the_database_without_listing_it(monkeypatch, name, accepted):
+    """A zone of the database is accepted as it loads; the list of every zone (a walk of the database) is made only
+    for a name that is not one, to suggest the nearest."""
+    from weixi.plans import values
+
+    listed = []
+    monkeypatch.setattr(values, "_zones", lambda: listed.append(1) or frozenset({"UTC", "Asia/Urumqi"}))
+    if accepted:
+        assert values.timezone_name(name) == name and not listed
+    else:
+        with pytest.raises(values.BadValue):
+            values.timezone_name(name)
+        assert listed
