@@ -22,6 +22,7 @@ from tests.integration.test_lake_close_guarantees import (  # noqa: F401  (fixtu
 from tests.integration.test_lake_ledger import _state
 from weixi.adapters.sql import execute
 from weixi.close import lake_apply, lake_write, ledger_proc, store
+from weixi.close import run as close_run
 from weixi.close.run import close_month
 from weixi.ledger.verify import verify
 
@@ -64,8 +65,12 @@ def test_the_child_writes_what_the_row_by_row_path_writes(first_closed, clean, t
     before = {r[1] for r in _rows(engine)}
     # the update is sent to the close's one ledger process, not to a process of its own
     monkeypatch.setattr(ledger_proc, "UPDATER", [sys.executable, "-c", "raise SystemExit('a process of its own')"])
+    began, work, passes = [], ledger_proc.work_while_committing, close_run._passes_begin
+    monkeypatch.setattr(ledger_proc, "work_while_committing", lambda: began.append("commit sent") or work())
+    monkeypatch.setattr(close_run, "_passes_begin", lambda *a: began.append("touches") or passes(*a))
     close_month(engine, data, MONTHS[1])
     assert calls  # the child wrote the month, side by side with the files
+    assert began == ["commit sent", "touches"]  # the touches begun once, while the ledger committed
     month = {r[1] for r in _lake_rows(data) if r[-1] == MONTHS[1]}  # member_id; the partition column last
     prior = {r[1] for r in _lake_rows(data) if r[-1] == MONTHS[0]}
     assert month - before and month & before and month & prior
@@ -135,3 +140,17 @@ def test_the_child_s_update_rolls_back_when_the_files_fail_and_the_rerun_gives_t
     assert _rows(engine) == _rows(clean_engine)
     assert _lake_rows(data) == _lake_rows(clean_data)
     assert verify(engine)[0] == []
+
+
+def test_below_the_child_s_size_the_touches_begin_after_the_accrual(first_closed, clean, tmp_path, monkeypatch):  # noqa: F811
+    """A month of fewer members than ``APPLY_CHILD_MIN`` is applied after the files, with no commit held: the
+    touches begin once the accrual is done, and the close gives the clean run."""
+    clean_engine, clean_data = clean
+    engine, data = _copy(first_closed, tmp_path / "run")
+    began, work, passes = [], ledger_proc.work_while_committing, close_run._passes_begin
+    monkeypatch.setattr(ledger_proc, "work_while_committing", lambda: began.append("commit sent") or work())
+    monkeypatch.setattr(close_run, "_passes_begin", lambda *a: began.append("touches") or passes(*a))
+    close_month(engine, data, MONTHS[1])
+    assert began == ["touches"]
+    assert _state(engine) == _state(clean_engine)
+    assert store.read(data, "snapshots", MONTHS[1]) == store.read(clean_data, "snapshots", MONTHS[1])

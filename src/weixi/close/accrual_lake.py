@@ -333,7 +333,10 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
                     )
             finally:
                 if sql_done is not None:
-                    sql_done()
+                    try:
+                        ledger_proc.work_while_committing()
+                    finally:
+                        sql_done()
         in_lake_before = committed is not None and committed >= mv
         if post_rows is not None:  # the outcomes name the Book's rows
             outcomes, book_ids = _outcomes(con, in_lake_before), pa.table({"event_id": pa.nulls(0, pa.string())})

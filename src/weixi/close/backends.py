@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from weixi.adapters import archive, lake
 from weixi.adapters.duck import QUIET, bound_memory  # noqa: F401  (bound_memory: the close's connections)
 from weixi.close import store
+from weixi.close.months import previous_month
 from weixi.close.sources import MONTHLY, scan_sql
 from weixi.errors import Invalid
 from weixi.startup import imports_settled
@@ -65,6 +66,25 @@ def local_spark():
         .config("spark.sql.shuffle.partitions", "4")
         .getOrCreate()
     )
+
+
+def read_files(con, files: list[str], name: str | None = None) -> ibis.Table:
+    """Parquet files as one Ibis table on ``con`` (DuckDB reads the list; PySpark's reader takes one path)."""
+    if con.name == "duckdb":
+        return con.read_parquet(files, table_name=name) if name else con.read_parquet(files)
+    return (
+        ibis.union(*(con.read_parquet(p) for p in files), distinct=False)
+        if len(files) > 1
+        else con.read_parquet(files[0])
+    )
+
+
+def previous_tiers(con, data_dir: Path, month: str) -> ibis.Table | None:
+    """Last month's snapshot's tiers (member_id, tier, tier_since, grace_until); None in the first month."""
+    prev = store.uris(data_dir, "snapshots", previous_month(month))
+    if not prev:
+        return None
+    return read_files(con, prev).select("member_id", "tier", "tier_since", "grace_until")
 
 
 SPARK_ROW_GROUP_BYTES = 1 << 20  # Spark sizes row groups in bytes; ~1 MiB keeps a member lookup's read small

@@ -17,7 +17,7 @@ import tempfile
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pyarrow as pa
 from sqlalchemy import Engine
@@ -209,6 +209,31 @@ def update_later(path: Path, table: pa.Table, statements: list[tuple[str, list]]
     return done
 
 
+_while_committing: ContextVar[Callable[[], object] | None] = ContextVar("weixi_while_committing", default=None)
+
+
+@contextmanager
+def while_ledger_commits(work: Callable[[], object]) -> Iterator[None]:
+    """Within the block, the close's accrual (:mod:`weixi.close.accrual_lake`) runs ``work`` (once) while the
+    ledger process commits the month's members with the watermark: after the commit is sent, before its answer is
+    awaited (its flush to disk left both cores idle, 0.05 s at 1,000,000 members). Not run when no such commit is
+    held (a rerun, a month of fewer members than ``lake_apply.APPLY_CHILD_MIN``, PostgreSQL)."""
+    token = _while_committing.set(work)
+    try:
+        yield
+    finally:
+        _while_committing.reset(token)
+
+
+def work_while_committing() -> None:
+    """Run the work :func:`while_ledger_commits` gave, if any (once): called between sending a commit and
+    awaiting it."""
+    work = _while_committing.get()
+    if work is not None:
+        _while_committing.set(None)
+        work()
+
+
 class HeldUpdate:
     """:func:`update_sqlite` started now and committed later: the child writes the statements in its transaction
     while the caller works on, then :meth:`commit` runs the last statements and commits, or :meth:`abort` rolls it
@@ -302,4 +327,6 @@ __all__ = [
     "session",
     "update_later",
     "update_sqlite",
+    "while_ledger_commits",
+    "work_while_committing",
 ]

@@ -28,7 +28,15 @@ from weixi.close.accrual import accrue
 from weixi.close.history import members_table, month_history, month_touches
 from weixi.close.inputs import missing_inputs
 from weixi.close.months import first_day, next_month, previous_month, window
-from weixi.close.snapshot import PROFILE, SEGMENT_COLUMNS, TIER_COLUMNS, snapshot_sql, summarize
+from weixi.close.snapshot import (
+    HISTORY_TYPES,
+    PROFILE,
+    SEGMENT_COLUMNS,
+    TIER_COLUMNS,
+    TIER_EVENT_TYPES,
+    snapshot_sql,
+    summarize,
+)
 from weixi.errors import Conflict
 from weixi.ledger.expire import expire
 from weixi.plans.service import active_plan
@@ -75,6 +83,7 @@ class _Run:
     redeemers: object = None  # DuckDB: the programme figures' redeemers, read with the history step's ledger read
     figures: tuple = ()  # DuckDB: the summary's and programme figures' SQL rows (by name) and fold marks, read so too
     process_ends: bool = False  # the process ends after the close: its DuckDB's close not waited for (close_month)
+    touches: Callable[[], str | None] | None = None  # awaits the month's touches, once begun (_passes_begin)
 
     @property
     def duck(self):
@@ -144,15 +153,12 @@ def _close(run: _Run, spark, budget: int) -> dict:
     with run.step("accrual"):
         if run.spark:
             accrual = offload.accrue(engine, data_dir, month, run.version, run.progress.advance)
-        else:
-            accrual = accrue(
-                engine, data_dir, month, ZoneInfo(run.plan.timezone), run.progress.advance, run.plan, run.version
-            )
-    run.con = backends.connect(engine_name, spark)
-    if not run.spark:
-        run.dcon = run.con
-        backends.bound_memory(run.duck, data_dir)
-    touches = _touches_later(run)  # the month's touches (its inputs only) summed while the lots expire
+        else:  # the touches begun while the ledger commits the month's members, if it does
+            with ledger_proc.while_ledger_commits(lambda: _passes_begin(run, spark)), _awaits_touches(run):
+                accrual = accrue(
+                    engine, data_dir, month, ZoneInfo(run.plan.timezone), run.progress.advance, run.plan, run.version
+                )
+    touches = run.touches or _passes_begin(run, spark)  # the month's touches (its inputs only) summed meanwhile
     with run.step("expiry"):
         as_of = first_day(next_month(month))
         try:
@@ -255,6 +261,28 @@ def _refuse_unless_ready(data_dir: Path, month: str) -> None:
     store.refuse_if_damaged(data_dir)  # a lake file deleted or changed by hand: the close does not build on it
 
 
+def _passes_begin(run: _Run, spark) -> Callable[[], str | None]:
+    """The passes' engine connected (``run.con``) and the month's touches begun on it (:func:`_touches_later`)."""
+    run.con = backends.connect(run.engine_name, spark)
+    if not run.spark:
+        run.dcon = run.con
+        backends.bound_memory(run.duck, run.data_dir)
+    run.touches = _touches_later(run)
+    return run.touches
+
+
+@contextmanager
+def _awaits_touches(run: _Run):
+    """A failure in the block waits for the touches begun in it, if any, before it is raised."""
+    try:
+        yield
+    except BaseException:
+        if run.touches is not None:
+            with suppress(Exception):
+                run.touches()
+        raise
+
+
 def _touches_later(run: _Run) -> Callable[[], str | None]:
     """On DuckDB, table ``close_touches`` (:func:`month_touches`: per member, the month's spend, recharges, touches
     and last day active, from the month's input files only) computed in a thread now; the function returned awaits
@@ -320,7 +348,7 @@ def _tiers_step(
     """Tier evaluation: the members' tiers (a DuckDB table, for the snapshot) and the tier events file."""
     con, month, data_dir = run.con, run.month, run.data_dir
     tier_state, tier_events = evaluate_tiers(
-        members, history, _previous_tiers(con, data_dir, month), run.plan, month, keep, totals
+        members, history, backends.previous_tiers(con, data_dir, month), run.plan, month, keep, totals
     )
     tiers = _materialize(run, "close_tiers", tier_state.select("member_id", *TIER_COLUMNS))
     events_file = _write_dataset(
@@ -384,26 +412,6 @@ def star_event_counts(duck, stars_file: Path) -> dict:
     """``{"upgraded": n, "downgraded": n}`` of the month's star events (only the kinds that happened)."""
     rows = duck.execute(f"SELECT event, count(*) FROM read_parquet('{stars_file}') GROUP BY 1 ORDER BY 1").fetchall()
     return {str(k): int(n) for k, n in rows}
-
-
-HISTORY_TYPES = {
-    "member_id": "VARCHAR",
-    "month": "VARCHAR",
-    "spend_fen": "BIGINT",
-    "recharge_fen": "BIGINT",
-    "touches": "BIGINT",
-    "last_active_on": "DATE",
-    "points_earned": "BIGINT",
-}
-TIER_EVENT_TYPES = {
-    "member_id": "VARCHAR",
-    "month": "VARCHAR",
-    "event": "VARCHAR",
-    "from_tier": "VARCHAR",
-    "to_tier": "VARCHAR",
-    "effective_on": "DATE",
-    "measure": "BIGINT",
-}
 
 
 def keeper(con):
@@ -472,22 +480,4 @@ def _sorted(name: str, types: dict[str, str], order: str = "member_id") -> str:
 def _history_window(con, data_dir: Path, month: str) -> ibis.Table:
     """The last :data:`HISTORY_MONTHS` months of history, read from their files (never all in memory)."""
     found = [uri for m in window(month, HISTORY_MONTHS) for uri in store.uris(data_dir, "history", m)]
-    return _read_files(con, found, "history_window")
-
-
-def _read_files(con, files: list[str], name: str | None = None) -> ibis.Table:
-    """Parquet files as one Ibis table on ``con`` (DuckDB reads the list; PySpark's reader takes one path)."""
-    if con.name == "duckdb":
-        return con.read_parquet(files, table_name=name) if name else con.read_parquet(files)
-    return (
-        ibis.union(*(con.read_parquet(p) for p in files), distinct=False)
-        if len(files) > 1
-        else con.read_parquet(files[0])
-    )
-
-
-def _previous_tiers(con, data_dir: Path, month: str) -> ibis.Table | None:
-    prev = store.uris(data_dir, "snapshots", previous_month(month))
-    if not prev:
-        return None
-    return _read_files(con, prev).select("member_id", "tier", "tier_since", "grace_until")
+    return backends.read_files(con, found, "history_window")

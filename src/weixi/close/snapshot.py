@@ -32,6 +32,26 @@ TYPES = {
     "arpu_fen": "BIGINT",
 }
 
+# the month's history and tier events files: their columns' types (DuckDB)
+HISTORY_TYPES = {
+    "member_id": "VARCHAR",
+    "month": "VARCHAR",
+    "spend_fen": "BIGINT",
+    "recharge_fen": "BIGINT",
+    "touches": "BIGINT",
+    "last_active_on": "DATE",
+    "points_earned": "BIGINT",
+}
+TIER_EVENT_TYPES = {
+    "member_id": "VARCHAR",
+    "month": "VARCHAR",
+    "event": "VARCHAR",
+    "from_tier": "VARCHAR",
+    "to_tier": "VARCHAR",
+    "effective_on": "DATE",
+    "measure": "BIGINT",
+}
+
 
 def _col(alias: str, name: str) -> str:
     return f"CAST({alias}.{name} AS {TYPES.get(name, 'VARCHAR')}) AS {name}"
