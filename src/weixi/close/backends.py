@@ -87,6 +87,31 @@ def previous_tiers(con, data_dir: Path, month: str) -> ibis.Table | None:
     return read_files(con, prev).select("member_id", "tier", "tier_since", "grace_until")
 
 
+def keeper(con):
+    """The :data:`weixi.segments.window.Keep` of the close: on DuckDB an intermediate read more than once (the
+    tier decisions, the members' window totals) is stored once as a table, instead of being computed again by
+    every query that reads it; PySpark plans are left as they are. ``drop()`` frees the stored tables."""
+    kept: list[str] = []
+
+    def keep(expr: ibis.Table, name: str) -> ibis.Table:
+        if con.name != "duckdb":
+            return expr
+        kept.append(f"close_{name}")
+        return con.create_table(kept[-1], expr, overwrite=True)
+
+    def drop() -> None:
+        while kept:
+            free(con, kept.pop())
+
+    keep.drop = drop
+    return keep
+
+
+def free(con, name: str) -> None:
+    """Drop table ``name`` of ``con`` (Ibis), if it is there."""
+    con.drop_table(name, force=True)
+
+
 SPARK_ROW_GROUP_BYTES = 1 << 20  # Spark sizes row groups in bytes; ~1 MiB keeps a member lookup's read small
 
 

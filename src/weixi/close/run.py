@@ -8,6 +8,7 @@ manifest that marks the month closed is written last.
 
 from __future__ import annotations
 
+import contextvars
 import shutil
 import threading
 import time
@@ -25,6 +26,7 @@ from weixi import settings
 from weixi.adapters import duck, lake, search_index
 from weixi.close import backends, ledger_bridge, ledger_proc, offload, programme, spark_snapshot, store
 from weixi.close.accrual import accrue
+from weixi.close.backends import keeper
 from weixi.close.history import members_table, month_history, month_touches
 from weixi.close.inputs import missing_inputs
 from weixi.close.months import first_day, next_month, previous_month, window
@@ -79,7 +81,7 @@ class _Run:
     dcon: object = None  # DuckDB: assembles and writes the files (none on PySpark)
     timings: dict[str, float] = field(default_factory=dict)
     parts: dict[str, list[Path]] = field(default_factory=dict)  # on PySpark: the files Spark wrote, by relation
-    tiers_set: Callable[[], int] = lambda: 0  # awaits the ledger's tier update the snapshot step started
+    tiers_set: Callable[[], int] = lambda: 0  # awaits the ledger's tier update (_tiers_to_ledger_later)
     redeemers: object = None  # DuckDB: the programme figures' redeemers, read with the history step's ledger read
     figures: tuple = ()  # DuckDB: the summary's and programme figures' SQL rows (by name) and fold marks, read so too
     process_ends: bool = False  # the process ends after the close: its DuckDB's close not waited for (close_month)
@@ -154,7 +156,7 @@ def _close(run: _Run, spark, budget: int) -> dict:
         if run.spark:
             accrual = offload.accrue(engine, data_dir, month, run.version, run.progress.advance)
         else:  # the touches begun while the ledger commits the month's members, if it does
-            with ledger_proc.while_ledger_commits(lambda: _passes_begin(run, spark)), _awaits_touches(run):
+            with ledger_proc.while_ledger_commits(lambda: _passes_begin(run, spark)), _waits_on_failure(run):
                 accrual = accrue(
                     engine, data_dir, month, ZoneInfo(run.plan.timezone), run.progress.advance, run.plan, run.version
                 )
@@ -173,7 +175,9 @@ def _close(run: _Run, spark, budget: int) -> dict:
         keep = keeper(run.con)
         totals = _window_totals(run, members, history)
         tiers, events_file = _tiers_step(run, members, history, keep, totals)
-    with run.step("segments"):
+    sent = _tiers_to_ledger_later(run, tiers)  # the tiers that changed, for the ledger: beside the segments
+    written = sent and (lambda: sent()())  # (a failure below waits for the write too)
+    with run.step("segments"), _waits_on_failure(written):
         _materialize(
             run,
             "close_segments",  # only what the snapshot keeps: the sort below fits
@@ -181,11 +185,13 @@ def _close(run: _Run, spark, budget: int) -> dict:
         )
         keep.drop()
         if totals is not None:
-            _free(run.con, "close_window")
-    with run.step("snapshot"):
-        snapshot_file = _snapshot_step(run, history_file, tiers)
+            backends.free(run.con, "close_window")
+    with run.step("snapshot"), _waits_on_failure(written):
+        snapshot_file = _snapshot_step(run, history_file)
         if run.spark:
             stars_file = _star_events_step(run, snapshot_file)
+        else:
+            run.tiers_set = sent()  # (sent: the ledger takes no other request until the write is done)
 
     if run.spark:
         summary = offload.summary(engine, data_dir, month, run.version, snapshot_file, events_file, stars_file, budget)
@@ -272,15 +278,44 @@ def _passes_begin(run: _Run, spark) -> Callable[[], str | None]:
 
 
 @contextmanager
-def _awaits_touches(run: _Run):
-    """A failure in the block waits for the touches begun in it, if any, before it is raised."""
+def _waits_on_failure(work):
+    """A failure in the block waits for ``work`` begun beside it before it is raised: a function that awaits it,
+    or a run whose touches it is (if begun)."""
     try:
         yield
     except BaseException:
-        if run.touches is not None:
+        wait = work.touches if isinstance(work, _Run) else work
+        if wait is not None:
             with suppress(Exception):
-                run.touches()
+                wait()
         raise
+
+
+def _tiers_to_ledger_later(run: _Run, tiers: str):
+    """On DuckDB, the members whose evaluated tier differs from the ledger's found on a cursor in a thread, and sent
+    to the ledger process to write (:func:`~weixi.close.ledger_bridge.set_tiers_later`): beside the segments, whose
+    compilation leaves a core idle. The function returned awaits the sending and returns what awaits the write
+    (None on PySpark: the snapshot step sets them)."""
+    if run.spark:
+        return None
+    context = contextvars.copy_context()  # the close's ledger process (ledger_proc.session)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="weixi-tiers")
+    sent = pool.submit(context.run, _tiers_to_ledger, run, tiers)
+    pool.shutdown(wait=False)
+    return sent.result
+
+
+def _tiers_to_ledger(run: _Run, tiers: str) -> Callable[[], int]:
+    # close_balances (made by the history step, ledger_bridge.close_ledger) lacks the members at (0, 0, the default
+    # tier): their ledger tier is the default (a member the ledger does not hold is written nowhere by set_tiers)
+    with duck.cursor_of(run.duck) as cur:
+        changed = cur.execute(
+            f"SELECT t.member_id, t.tier FROM {tiers} t LEFT JOIN close_balances b USING (member_id) WHERE t.tier IS "
+            "NOT NULL AND (CASE WHEN b.member_id IS NULL THEN CAST(? AS VARCHAR) ELSE b.ledger_tier END) IS DISTINCT "
+            "FROM t.tier ORDER BY t.member_id",
+            [_default_tier(run) or None],
+        ).fetch_arrow_table()
+    return ledger_bridge.set_tiers_later(run.engine, changed)  # written while the snapshot and summary are made
 
 
 def _touches_later(run: _Run) -> Callable[[], str | None]:
@@ -328,8 +363,8 @@ def _history_step(run: _Run, touches_done: Callable[[], str | None]) -> tuple[st
     history = month_history(con, data_dir, month, points_t, touches=touches and con.table(touches))
     history_file = _write_dataset(run, "history", "close_history_now", history, HISTORY_TYPES)
     if not run.spark:
-        _free(con, "ledger_points")
-        _free(con, "close_touches")
+        backends.free(con, "ledger_points")
+        backends.free(con, "close_touches")
     return history_file, _history_window(con, data_dir, month), members_table(con, data_dir, month)
 
 
@@ -358,9 +393,9 @@ def _tiers_step(
     return tiers, events_file
 
 
-def _snapshot_step(run: _Run, history_file: str, tiers: str) -> str:
-    """The month's snapshot file (profile, balances, tiers, segments per member); members whose tier changed get
-    it in the ledger. Returns the snapshot file."""
+def _snapshot_step(run: _Run, history_file: str) -> str:
+    """The month's snapshot file (profile, balances, tiers, segments per member); returns it. On PySpark the members
+    whose tier changed get it in the ledger too (on DuckDB: :func:`_tiers_to_ledger_later`)."""
     month, data_dir = run.month, run.data_dir
     if run.spark:  # the joins on Spark, over the balances the ledger process wrote; the driver commits the snapshot
         offload.balances(run.engine, _scratch_file(run, "close_balances"))
@@ -369,20 +404,9 @@ def _snapshot_step(run: _Run, history_file: str, tiers: str) -> str:
         )
         offload.set_tiers(run.engine, changed)  # the file Spark wrote, read by the ledger process
         return snapshot_file
-    dcon, duck = run.dcon, run.duck
-    dcon.create_view("close_members", members_table(dcon, data_dir, month, tuple(PROFILE[1:])), overwrite=True)
-    default = _default_tier(run)  # close_balances: made by the history step (ledger_bridge.close_ledger)
-    snapshot_file = store.write_query(duck, data_dir, "snapshots", month, snapshot_sql(month, history_file))
-    # close_balances lacks the members at (0, 0, the default tier): their ledger tier is the default (a member the
-    # ledger does not hold is written nowhere by set_tiers)
-    changed = duck.execute(
-        f"SELECT t.member_id, t.tier FROM {tiers} t LEFT JOIN close_balances b USING (member_id) WHERE t.tier IS NOT "
-        "NULL AND (CASE WHEN b.member_id IS NULL THEN CAST(? AS VARCHAR) ELSE b.ledger_tier END) IS DISTINCT FROM "
-        "t.tier ORDER BY t.member_id",
-        [default or None],
-    ).fetch_arrow_table()
-    run.tiers_set = ledger_bridge.set_tiers_later(run.engine, changed)  # written while the summary is made
-    return snapshot_file
+    members = members_table(run.dcon, data_dir, month, tuple(PROFILE[1:]))
+    run.dcon.create_view("close_members", members, overwrite=True)
+    return store.write_query(run.duck, data_dir, "snapshots", month, snapshot_sql(month, history_file))
 
 
 def _default_tier(run: _Run) -> str:
@@ -414,30 +438,6 @@ def star_event_counts(duck, stars_file: Path) -> dict:
     return {str(k): int(n) for k, n in rows}
 
 
-def keeper(con):
-    """The :data:`weixi.segments.window.Keep` of the close: on DuckDB an intermediate read more than once (the
-    tier decisions, the members' window totals) is stored once as a table, instead of being computed again by
-    every query that reads it; PySpark plans are left as they are. ``drop()`` frees the stored tables."""
-    kept: list[str] = []
-
-    def keep(expr: ibis.Table, name: str) -> ibis.Table:
-        if con.name != "duckdb":
-            return expr
-        kept.append(f"close_{name}")
-        return con.create_table(kept[-1], expr, overwrite=True)
-
-    def drop() -> None:
-        while kept:
-            _free(con, kept.pop())
-
-    keep.drop = drop
-    return keep
-
-
-def _free(con, name: str) -> None:
-    con.drop_table(name, force=True)
-
-
 def _materialize(run: _Run, name: str, expr: ibis.Table) -> str:
     """Compute ``expr`` once as relation ``name``: on DuckDB a table, without leaving the database; on PySpark
     Parquet files Spark writes (``run.parts[name]``, which the Spark snapshot reads; no row passes through this
@@ -460,7 +460,7 @@ def _write_dataset(run: _Run, dataset: str, name: str, expr: ibis.Table, types: 
         return backends.commit_spark_files(run.data_dir, dataset, run.month, files)
     _materialize(run, name, expr)
     written = store.write_query(run.duck, run.data_dir, dataset, run.month, _sorted(name, types, ", ".join(order)))
-    _free(run.con, name)  # in its file now; DuckDB's memory goes to the passes below
+    backends.free(run.con, name)  # in its file now; DuckDB's memory goes to the passes below
     return written
 
 

@@ -14,7 +14,7 @@ MEASURE = "tier_measure"  # the tier policy's window total, among the window tot
 Keep = Callable[[ibis.Table, str], ibis.Table]
 """How the caller computes an intermediate table that a job reads more than once: called with the expression
 and a name, it returns a table with the same rows. The close stores it once in the engine
-(:func:`weixi.close.run.keeper`); left :func:`lazy`, the engine may compute it once per reader."""
+(:func:`weixi.close.backends.keeper`); left :func:`lazy`, the engine may compute it once per reader."""
 
 
 def lazy(table: ibis.Table, name: str) -> ibis.Table:
