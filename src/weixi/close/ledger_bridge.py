@@ -133,11 +133,18 @@ def close_ledger_read(
 def close_ledger(engine: Engine, con, month: str, default_tier: str, tables: list[pa.Table] | None = None) -> None:
     """The close's read of the ledger, made in its DuckDB ``con`` (no Arrow copy out and back of two tables of
     10,000,000 rows at 10,000,000 members): table ``ledger_points`` (the month's points earned per member, SQL and
-    unfolded lake rows; the lake's from the carry, :mod:`weixi.close.lake_carry`) and table ``close_balances``
-    (:data:`BALANCES`' columns; in the main schema, which the close's cursors read) of the members whose balance over both stores, debt or ledger tier are not 0, 0,
-    ``default_tier`` (so at 10,000,000 members about 176,000 SQL rows are read, not every one). ``tables``: the
-    answer of the read :func:`close_ledger_read` started (else it is read now)."""
+    unfolded lake rows; the lake's from the carry, :mod:`weixi.close.lake_carry`) and temp table ``close_balances``
+    (:data:`BALANCES`' columns) of the members whose balance over both stores, debt or ledger tier are not 0, 0,
+    ``default_tier`` (so at 10,000,000 members about 176,000 SQL rows are read, not every one); and table
+    ``close_ledger_tiers`` (member_id, ledger_tier) of those SQL rows: a member it lacks has the default tier in
+    the ledger. ``tables``: the answer of the read :func:`close_ledger_read` started (else it is read now)."""
     points, held, folds = (tables or close_ledger_read(engine, month, default_tier)())[:3]
+    con.register("sql_tiers", held.select(["member_id", "ledger_tier"]))
+    con.execute(
+        "CREATE OR REPLACE TABLE close_ledger_tiers AS SELECT member_id, nullif(ledger_tier, '') AS ledger_tier "
+        "FROM sql_tiers"
+    )
+    con.unregister("sql_tiers")
     try:
         if not _unfolded(engine, con, month, folds=folds):
             con.register("sql_points", points)
@@ -147,7 +154,7 @@ def close_ledger(engine: Engine, con, month: str, default_tier: str, tables: lis
             )
             con.register("sql_balances", held)
             con.execute(
-                "CREATE OR REPLACE TABLE close_balances AS "
+                "CREATE OR REPLACE TEMP TABLE close_balances AS "
                 "SELECT * REPLACE (nullif(ledger_tier, '') AS ledger_tier) FROM sql_balances"
             )
             return
@@ -231,7 +238,7 @@ def _lake_balances(
     """``sql`` (:data:`BALANCES`' rows) with each member's unfolded lake points added to the SQL balance: the
     member's balance over both stores (every member of the lake is a member of the SQL ledger). ``default_tier``:
     ``sql`` holds only the members :func:`_balances_set` reads; a member of the lake it lacks has no SQL balance, no
-    debt and that tier. ``into``: made as table ``into`` of ``con`` instead (None returned)."""
+    debt and that tier. ``into``: made as temp table ``into`` of ``con`` instead (None returned)."""
     con.register("sql_balances", sql)
     params: list = []
     if default_tier is None:
@@ -248,7 +255,7 @@ def _lake_balances(
             f"FROM sql_balances b FULL JOIN {lake} l USING (member_id)"
         )
     if into:
-        con.execute(f"CREATE OR REPLACE TABLE {into} AS {query}", params)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS {query}", params)
         return None
     return con.execute(query, params).fetch_arrow_table().cast(BALANCES[2])
 

@@ -306,11 +306,12 @@ def _tiers_to_ledger_later(run: _Run, tiers: str):
 
 
 def _tiers_to_ledger(run: _Run, tiers: str) -> Callable[[], int]:
-    # close_balances (made by the history step, ledger_bridge.close_ledger) lacks the members at (0, 0, the default
-    # tier): their ledger tier is the default (a member the ledger does not hold is written nowhere by set_tiers)
+    # close_ledger_tiers (the SQL rows the history step read, ledger_bridge.close_ledger) lacks the members at (0, 0,
+    # the default tier): their ledger tier is the default (a member the ledger does not hold is written nowhere by
+    # set_tiers). (Those rows, not every member's balance over both stores: at 1,000,000 members 0.2 s less.)
     with duck.cursor_of(run.duck) as cur:
         changed = cur.execute(
-            f"SELECT t.member_id, t.tier FROM {tiers} t LEFT JOIN close_balances b USING (member_id) WHERE t.tier IS "
+            f"SELECT t.member_id, t.tier FROM {tiers} t LEFT JOIN close_ledger_tiers b USING (member_id) WHERE t.tier IS "
             "NOT NULL AND (CASE WHEN b.member_id IS NULL THEN CAST(? AS VARCHAR) ELSE b.ledger_tier END) IS DISTINCT "
             "FROM t.tier ORDER BY t.member_id",
             [_default_tier(run) or None],
