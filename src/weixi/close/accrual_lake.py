@@ -311,7 +311,11 @@ def _post(engine, data_dir, month, plan, version, source_sql, days, app, app_ver
                 else None
             )
             try:
-                files = lake_write.write_partition(con, table, {"month": month}, posted, ordered) if posted else []
+                files = (
+                    lake_write.write_partition(con, table, {"month": month}, posted, ordered, "acc_all")
+                    if posted
+                    else []
+                )
                 schema = pq.read_schema(files[0]) if files else ACCRUAL_SCHEMA
                 lake.commit_files(table, files, {"month": month}, schema, app, mv)
             except BaseException:

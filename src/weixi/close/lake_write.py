@@ -45,17 +45,21 @@ def rows_sql(where: str = "TRUE") -> str:
 ROWS_SQL = rows_sql()
 
 
-def write_partition(con, table_dir: Path, partition: dict, rows: int, ordered: bool = False) -> list[Path]:
+def write_partition(
+    con, table_dir: Path, partition: dict, rows: int, ordered: bool = False, positions: str | None = None
+) -> list[Path]:
     """Write the partition's ``rows`` rows (what ``acc_events`` holds) into new files of ``table_dir``; their paths,
     in member order (not committed: the caller commits them). ``ordered``: ``acc_events`` is in member and posting
     order already (the close's, :mod:`weixi.close.accrual_order`): each range is written as it is read,
     not sorted again, and its file's row groups are checked from the footer to follow each other in member order
     (:func:`clustered`); a file that does not is written again sorted. With more than one DuckDB thread the ranges
     are then written side by side on cursors of ``con``, which see its main schema only: ``acc_events`` and what it
-    reads must not be TEMP objects."""
+    reads must not be TEMP objects. ``positions``: a table whose rows are ``acc_events``' in its row order, a few
+    more between them (the close's ``acc_all``, its rows not posted included): the ranges are cut at its rows'
+    positions (:func:`member_ranges`)."""
     threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
     # ordered: the ranges written side by side, one thread each (below), in a multiple of the threads
-    ranges = member_ranges(con, rows, threads if ordered else 1)
+    ranges = member_ranges(con, rows, threads if ordered else 1, positions if ordered else None)
     outs = [lake.new_file(table_dir, partition) for _ in ranges]
 
     def write(cur, where: str, out: Path) -> Path | None:
@@ -98,19 +102,29 @@ def clustered(path: Path) -> bool:
     return True
 
 
-def member_ranges(con, rows: int, multiple: int = 1) -> list[str]:
+def member_ranges(con, rows: int, multiple: int = 1, positions: str | None = None) -> list[str]:
     """Conditions on ``member_id`` cutting ``acc_events`` into about ``rows / FILE_ROWS`` member ranges of about
-    equal rows, at the quantiles of a sample of its member ids; one condition (every row) up to :data:`FILE_ROWS`.
+    equal rows, at the quantiles of a sample of its member ids (``positions``: at the member ids of that table's
+    rows at equal steps, when it holds acc_events' rows sorted by member, 0.01 s against 0.04 s for the sample at
+    1,000,000 members); one condition (every row) up to :data:`FILE_ROWS`.
     More than one range: their number rounded up to a ``multiple`` (the threads that write them side by side: at
     10,000,000 members fifteen ranges on two threads left one idle while the last was written)."""
     parts = -(-rows // FILE_ROWS)
     if parts <= 1:
         return ["TRUE"]
     parts = -(-parts // multiple) * multiple
-    sample = sorted(
-        r[0] for r in con.execute(f"SELECT member_id FROM acc_events USING SAMPLE reservoir({SAMPLE} ROWS)").fetchall()
-    )
-    cuts = sorted({sample[len(sample) * i // parts] for i in range(1, parts)})
+    if positions:  # sorted by member in its row order: the member ids at equal steps of its rows (no sample)
+        n = con.execute(f"SELECT count(*) FROM {positions}").fetchone()[0]
+        at = ", ".join(str(n * i // parts) for i in range(1, parts))
+        cuts = sorted(
+            {r[0] for r in con.execute(f"SELECT member_id FROM {positions} WHERE rowid IN ({at})").fetchall()}
+        )
+    else:
+        sample = sorted(
+            r[0]
+            for r in con.execute(f"SELECT member_id FROM acc_events USING SAMPLE reservoir({SAMPLE} ROWS)").fetchall()
+        )
+        cuts = sorted({sample[len(sample) * i // parts] for i in range(1, parts)})
     cuts = [c.replace("'", "''") for c in cuts]
     bounds = [None, *cuts, None]
     return [
