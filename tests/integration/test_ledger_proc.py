@@ -147,6 +147,31 @@ def test_an_update_started_early_is_written_and_counted_when_awaited(ledger, in_
         assert _set(path, {"M3": "member"}) == 1  # and the writes go on
 
 
+def test_an_update_started_in_another_thread_goes_to_the_session_s_process(ledger, monkeypatch):
+    """The close finds the tiers that changed and starts their write in a thread of its own
+    (:func:`ledger_proc.in_this_session`): the session's one process serves it, where a bare thread, which does not
+    inherit the session, would start a process of its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine, path = ledger
+    table = pa.table({"member_id": ["M1", "M2"], "tier": ["gold", "silver"]})
+    sql = "UPDATE members SET tier = i.tier FROM temp.incoming i WHERE members.member_id = i.member_id"
+    monkeypatch.setattr(ledger_proc, "UPDATER", NEVER)  # a one-off process would fail
+
+    def start():
+        return ledger_proc.update_later(path, table, [(sql, [])])
+
+    with ledger_proc.session(engine), ThreadPoolExecutor(1) as pool:
+        server = ledger_proc._SESSION.get()
+        changed = pool.submit(ledger_proc.in_this_session(start)).result()
+        assert server.busy  # the session's process took it
+        assert changed() == 2 and not server.busy
+        bare = pool.submit(start).result()  # no session in that thread: a process of its own, which fails here
+        with pytest.raises(ledger_proc.LedgerUnavailable):
+            bare()
+    assert [r["tier"] for r in _tiers(engine)] == ["gold", "silver", "gold"]
+
+
 def test_the_ledger_process_serves_without_numpy_or_pandas(ledger, tmp_path):
     """PyArrow's core imports NumPy whenever it can (0.12 CPU-seconds of the process's start, beside the close's own
     start): the ledger process refuses NumPy and pandas, which it never uses, and reads through ADBC without them."""

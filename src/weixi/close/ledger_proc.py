@@ -117,6 +117,21 @@ def scoped(var: ContextVar, key, make) -> Iterator[None]:
         server.close()
 
 
+def in_this_session(fn: Callable):
+    """``fn`` to be called in another thread with this thread's session (:func:`session`), whose process then
+    serves it: a new thread does not inherit it. The caller sends no request of its own until ``fn`` returns."""
+    server = _SESSION.get()
+
+    def run(*args, **kwargs):
+        token = _SESSION.set(server)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _SESSION.reset(token)
+
+    return run
+
+
 def _serving(path: Path) -> _Server | None:
     """The session's process for ``path``, if it can take a request now."""
     server = _SESSION.get()
@@ -321,6 +336,7 @@ __all__ = [
     "HeldUpdate",
     "LedgerUnavailable",
     "end_process",
+    "in_this_session",
     "read",
     "read_later",
     "scoped",

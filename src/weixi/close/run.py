@@ -8,7 +8,6 @@ manifest that marks the month closed is written last.
 
 from __future__ import annotations
 
-import contextvars
 import shutil
 import threading
 import time
@@ -156,19 +155,15 @@ def _close(run: _Run, spark, budget: int) -> dict:
         if run.spark:
             accrual = offload.accrue(engine, data_dir, month, run.version, run.progress.advance)
         else:  # the touches begun while the ledger commits the month's members, if it does
-            with ledger_proc.while_ledger_commits(lambda: _passes_begin(run, spark)), _waits_on_failure(run):
+            begin = ledger_proc.while_ledger_commits(lambda: _passes_begin(run, spark))
+            with begin, _waits_on_failure(lambda: run.touches and run.touches()):
                 accrual = accrue(
                     engine, data_dir, month, ZoneInfo(run.plan.timezone), run.progress.advance, run.plan, run.version
                 )
     touches = run.touches or _passes_begin(run, spark)  # the month's touches (its inputs only) summed meanwhile
-    with run.step("expiry"):
+    with run.step("expiry"), _waits_on_failure(touches):  # (the touches' DuckDB work ends before an error is raised)
         as_of = first_day(next_month(month))
-        try:
-            expired = offload.expire(engine, as_of) if run.spark else expire(engine, as_of)
-        except BaseException:
-            with suppress(Exception):  # the touches' DuckDB work ended before the close's error is raised
-                touches()
-            raise
+        expired = offload.expire(engine, as_of) if run.spark else expire(engine, as_of)
     with run.step("history"):
         history_file, history, members = _history_step(run, touches)
     with run.step("tiers"):
@@ -278,13 +273,11 @@ def _passes_begin(run: _Run, spark) -> Callable[[], str | None]:
 
 
 @contextmanager
-def _waits_on_failure(work):
-    """A failure in the block waits for ``work`` begun beside it before it is raised: a function that awaits it,
-    or a run whose touches it is (if begun)."""
+def _waits_on_failure(wait: Callable[[], object] | None):
+    """A failure in the block calls ``wait`` (which awaits the work begun beside the block) before it is raised."""
     try:
         yield
     except BaseException:
-        wait = work.touches if isinstance(work, _Run) else work
         if wait is not None:
             with suppress(Exception):
                 wait()
@@ -298,9 +291,8 @@ def _tiers_to_ledger_later(run: _Run, tiers: str):
     (None on PySpark: the snapshot step sets them)."""
     if run.spark:
         return None
-    context = contextvars.copy_context()  # the close's ledger process (ledger_proc.session)
     pool = ThreadPoolExecutor(1, thread_name_prefix="weixi-tiers")
-    sent = pool.submit(context.run, _tiers_to_ledger, run, tiers)
+    sent = pool.submit(ledger_proc.in_this_session(_tiers_to_ledger), run, tiers)  # the close's ledger process
     pool.shutdown(wait=False)
     return sent.result
 
