@@ -136,8 +136,9 @@ def member_ranges(con, rows: int, multiple: int = 1, positions: str | None = Non
 def month_members(files: list[str], known: str | None = None) -> pa.Table:
     """Per member of the month's files, in the order of their first event: the first day (``first_day``, and as
     ISO text ``first_text``), its first event's ``seq`` and the last ``tier`` attr of a posted event (the close's
-    rows carry none; the JSON is read only from rows that can hold one): what the SQL members' update writes. (Read from the files just written: summing the
-    DuckDB table they were written from measured no faster at 10,000,000 members.)"""
+    rows carry none; the JSON is read only from rows that can hold one): what the SQL members' update writes.
+    (Read from the files just written: summing the DuckDB table they were written from measured no faster at
+    10,000,000 members.)"""
     con = duck.connect()
     try:
         if not files:
